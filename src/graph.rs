@@ -1,0 +1,3 @@
+//! The dependency graph of resources (petgraph).
+//!
+//! Must not import: `azure`.

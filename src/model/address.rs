@@ -1,0 +1,124 @@
+//! Addresses: the stable, human name of a resource in plans, `--target` and errors.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Every resource family azprotect knows. The string form is the address prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    ResourceGroup,
+    RecoveryVault,
+    BackupPolicy,
+    ProtectedVm,
+}
+
+impl ResourceKind {
+    pub const ALL: [ResourceKind; 4] = [
+        ResourceKind::ResourceGroup,
+        ResourceKind::RecoveryVault,
+        ResourceKind::BackupPolicy,
+        ResourceKind::ProtectedVm,
+    ];
+
+    pub fn prefix(self) -> &'static str {
+        match self {
+            ResourceKind::ResourceGroup => "resource_group",
+            ResourceKind::RecoveryVault => "recovery_vault",
+            ResourceKind::BackupPolicy => "backup_policy",
+            ResourceKind::ProtectedVm => "protected_vm",
+        }
+    }
+
+    /// Creation order rank: parents before children (deletes run in reverse).
+    pub fn rank(self) -> u8 {
+        match self {
+            ResourceKind::ResourceGroup => 0,
+            ResourceKind::RecoveryVault => 1,
+            ResourceKind::BackupPolicy => 2,
+            ResourceKind::ProtectedVm => 3,
+        }
+    }
+}
+
+/// `kind.name`, e.g. `backup_policy.rsv-prod-weu/gold` or `protected_vm.rsv-prod-weu/rg-app/app-01`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Address {
+    pub kind: ResourceKind,
+    pub name: String,
+}
+
+impl Address {
+    pub fn new(kind: ResourceKind, name: impl Into<String>) -> Self {
+        Address { kind, name: name.into() }
+    }
+
+    /// Does `--target PATTERN` select this address? A pattern selects itself and everything
+    /// below it: `recovery_vault.v` selects the vault; `backup_policy.v/gold` the policy;
+    /// a bare vault name prefix `protected_vm.v` selects all its protected VMs.
+    pub fn matches_target(&self, pattern: &Address) -> bool {
+        self.kind == pattern.kind
+            && (self.name == pattern.name || self.name.starts_with(&format!("{}/", pattern.name)))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{input}` is not an address: expected KIND.NAME where KIND is one of {kinds}")]
+pub struct AddressError {
+    pub input: String,
+    pub kinds: String,
+}
+
+impl FromStr for Address {
+    type Err = AddressError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || AddressError {
+            input: s.to_string(),
+            kinds: ResourceKind::ALL.iter().map(|k| k.prefix()).collect::<Vec<_>>().join(", "),
+        };
+        let (kind, name) = s.split_once('.').ok_or_else(err)?;
+        let kind = ResourceKind::ALL
+            .into_iter()
+            .find(|k| k.prefix() == kind)
+            .ok_or_else(err)?;
+        if name.is_empty() {
+            return Err(err());
+        }
+        Ok(Address::new(kind, name))
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.kind.prefix(), self.name)
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_round_trip_and_target_their_children() {
+        let a: Address = "protected_vm.rsv/rg-app/app-01".parse().unwrap();
+        assert_eq!(a.to_string(), "protected_vm.rsv/rg-app/app-01");
+        assert!(a.matches_target(&"protected_vm.rsv".parse().unwrap()));
+        assert!(!a.matches_target(&"protected_vm.rs".parse().unwrap()));
+        assert!("nonsense".parse::<Address>().is_err());
+        assert!("widget.x".parse::<Address>().is_err());
+    }
+}

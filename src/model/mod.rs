@@ -1,0 +1,180 @@
+//! The canonical resources azprotect manages, independent of where they came from.
+//!
+//! Owns: [`Address`], [`ArmId`], [`ResourceKind`], the [`Resource`] record shared by the desired
+//! side (built by `config`) and the live side (built by `live`), and one file per resource family
+//! that knows its ARM paths, api-versions, request bodies, and how to normalize what ARM returns
+//! into the same attribute tree the desired side produces.
+//!
+//! Attributes are a JSON tree in the *user's* vocabulary (the YAML field names of CONFIG.md), so a
+//! diff reads `retention.daily: 14d → 30d`, not ARM's nesting. Both sides must produce exactly
+//! the same canonical form for the same intent; that is what makes an unchanged estate plan empty.
+//!
+//! Must not import: the `azure` transport, `cli`, `plan`, `apply`.
+
+mod address;
+mod arm_id;
+pub mod backup_policy;
+pub mod protected_vm;
+pub mod resource_group;
+pub mod vault;
+
+pub use address::{Address, AddressError, ResourceKind};
+pub use arm_id::ArmId;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// One resource, desired or live: where it lives, what it is, and its normalized attributes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    pub address: Address,
+    pub arm_id: ArmId,
+    /// Normalized attributes in the user's vocabulary (see each family's module doc).
+    pub attrs: Value,
+    /// Addresses this resource needs to exist first (parent vault, policy, resource group…).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<Address>,
+}
+
+/// What a protected VM that leaves the file gets (CONFIG.md `on_remove`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnRemove {
+    /// Stop protection, keep every recovery point (the default).
+    #[default]
+    RetainData,
+    /// Stop backups, keep recovery points per policy retention (needs an immutable vault).
+    Suspend,
+    /// Stop protection and delete backup data (needs `--allow-data-loss`).
+    DeleteData,
+}
+
+/// A vault declared in the file: it is authoritative for its policies and protected items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VaultScope {
+    /// The vault's name in the file (its address is `recovery_vault.<name>`).
+    pub name: String,
+    pub arm_id: ArmId,
+    pub location: String,
+    pub on_remove: OnRemove,
+}
+
+/// A `protect` entry with `select:` — resolved against the live VM list at plan time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VmSelector {
+    /// The vault's name in the file.
+    pub vault: String,
+    /// The policy's name in that vault.
+    pub policy: String,
+    /// Subscription whose VMs are searched.
+    pub subscription: String,
+    /// Empty = every resource group of the subscription. Compared case-insensitively.
+    pub resource_groups: Vec<String>,
+    /// Every tag must match (key case-insensitive, value exact). Empty = no tag condition.
+    pub tags: BTreeMap<String, String>,
+    /// Data-disk LUNs excluded from backup for every VM this selector picks.
+    pub exclude_disks: Vec<u32>,
+}
+
+/// Everything the file asks for, before live state is known.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Desired {
+    /// The default subscription (file `subscription` or `AZURE_SUBSCRIPTION_ID`).
+    pub subscription: String,
+    /// Resource groups, vaults, policies and explicitly listed protected VMs.
+    pub resources: Vec<Resource>,
+    /// `protect` entries with `select`, resolved by the plan against live VMs.
+    pub selectors: Vec<VmSelector>,
+    /// Declared recovery vaults (authoritative scopes for removal).
+    pub vaults: Vec<VaultScope>,
+}
+
+impl Desired {
+    /// Every subscription the desired state touches, sorted.
+    pub fn subscriptions(&self) -> Vec<String> {
+        let mut subs: Vec<String> = self
+            .resources
+            .iter()
+            .filter_map(|r| r.arm_id.subscription().map(str::to_string))
+            .chain(self.selectors.iter().map(|s| s.subscription.clone()))
+            .chain(std::iter::once(self.subscription.clone()))
+            .filter(|s| !s.is_empty())
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
+        subs.sort();
+        subs.dedup();
+        subs
+    }
+}
+
+/// A virtual machine as read from Azure: what selectors and live rules need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VirtualMachine {
+    pub id: ArmId,
+    pub name: String,
+    pub resource_group: String,
+    pub subscription: String,
+    pub location: String,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// LUNs of the VM's data disks.
+    #[serde(default)]
+    pub data_disk_luns: Vec<u32>,
+}
+
+impl VirtualMachine {
+    /// Does this VM match a selector? (resource groups and tags, case rules as documented there)
+    pub fn matches(&self, sel: &VmSelector) -> bool {
+        if !self.subscription.eq_ignore_ascii_case(&sel.subscription) {
+            return false;
+        }
+        if !sel.resource_groups.is_empty()
+            && !sel
+                .resource_groups
+                .iter()
+                .any(|rg| rg.eq_ignore_ascii_case(&self.resource_group))
+        {
+            return false;
+        }
+        sel.tags.iter().all(|(k, v)| {
+            self.tags
+                .iter()
+                .any(|(lk, lv)| lk.eq_ignore_ascii_case(k) && lv == v)
+        })
+    }
+}
+
+/// A request the `azure` client executes: pure data, built by the families below.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmRequest {
+    pub method: Method,
+    /// Path and query relative to the ARM endpoint, e.g. `/subscriptions/…?api-version=2026-02-01`.
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Put,
+    Patch,
+    Post,
+    Delete,
+}
+
+impl ArmRequest {
+    pub fn new(method: Method, path: String, body: Option<Value>) -> Self {
+        Self { method, path, body }
+    }
+}
+
+/// api-versions azprotect sends, one per provider surface (from `../shared/azure-rest-specs/`).
+pub mod api {
+    pub const RESOURCES: &str = "2021-04-01";
+    pub const COMPUTE: &str = "2025-11-01";
+    pub const RECOVERY_SERVICES: &str = "2026-02-01";
+    pub const BACKUP: &str = "2026-01-01";
+}

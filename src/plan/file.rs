@@ -1,0 +1,21 @@
+//! The saved plan (`plan --out PLAN`): versioned JSON with a fingerprint of the live state the
+//! plan was made from, so `apply PLAN` can refuse when Azure changed since.
+
+use super::Plan;
+use crate::model::Desired;
+use serde::{Deserialize, Serialize};
+
+/// What `--out` writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedPlan {
+    /// `azprotect-plan` (guards against applying some other JSON file).
+    pub kind: String,
+    pub azprotect_version: String,
+    /// Hex SHA-256 of the canonical live state the plan was diffed against.
+    pub live_fingerprint: String,
+    /// The ARM endpoint the plan was made against (apply refuses another).
+    pub arm_endpoint: String,
+    /// What the plan was made for: apply re-reads live state for exactly this.
+    pub desired: Desired,
+    pub plan: Plan,
+}

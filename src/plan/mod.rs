@@ -1,0 +1,149 @@
+//! The diff engine and the plan as data.
+//!
+//! Owns: [`Plan`], [`Change`], [`Action`], the diff of desired against live resources (with the
+//! Azure rules that need live state), the saved plan file and its staleness fingerprint.
+//! Must not import: `azure` (it diffs data; it does not fetch), `apply`, `render`, `cli`.
+
+pub mod file;
+
+use crate::model::Address;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The current plan format version (`format_version` in JSON).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A whole plan: every change, in apply order (creates/updates parents first, deletes last).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub subscriptions: Vec<String>,
+    pub changes: Vec<Change>,
+    pub summary: Summary,
+}
+
+/// What a change does. `before` and `after` on [`Change`] mean:
+/// - `Create`: `before` none, `after` the desired attributes.
+/// - `Update`: both present; `diff` lists the attributes that change in place.
+/// - `Replace`: both present; the live resource is deleted and created again (`-/+`).
+/// - `Delete`: `before` the live attributes, `after` none; `data` says what happens to backups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Replace,
+    Delete,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+        }
+    }
+}
+
+/// What a delete does to backup data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataEffect {
+    /// Protection stops; every recovery point is kept.
+    Retained,
+    /// Backups stop; recovery points are kept per policy retention.
+    Suspended,
+    /// Backup data is deleted (needs `--allow-data-loss`).
+    Deleted,
+}
+
+/// One attribute that changes: a dotted path into the attributes (`retention.daily`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttrChange {
+    pub path: String,
+    /// `None` = the attribute is added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    /// `None` = the attribute is removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Value>,
+}
+
+/// One change to one resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub address: Address,
+    pub action: Action,
+    pub arm_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diff: Vec<AttrChange>,
+    /// Why this change is planned (display only; apply never reads it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataEffect>,
+    /// Set when Azure would refuse the change: apply refuses the whole plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
+    /// Addresses (in this plan) that must be applied before this change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<Address>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub delete: usize,
+    pub blocked: usize,
+}
+
+impl Summary {
+    pub fn of(changes: &[Change]) -> Summary {
+        let mut s = Summary::default();
+        for c in changes {
+            match c.action {
+                Action::Create => s.create += 1,
+                Action::Update => s.update += 1,
+                Action::Replace => s.replace += 1,
+                Action::Delete => s.delete += 1,
+            }
+            if c.blocked.is_some() {
+                s.blocked += 1;
+            }
+        }
+        s
+    }
+}
+
+impl Plan {
+    pub fn new(subscriptions: Vec<String>, changes: Vec<Change>) -> Plan {
+        let summary = Summary::of(&changes);
+        Plan { format_version: FORMAT_VERSION, subscriptions, changes, summary }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Does any change delete backup data or a vault (needs `--allow-data-loss`)?
+    pub fn loses_data(&self) -> bool {
+        self.changes.iter().any(Change::loses_data)
+    }
+}
+
+impl Change {
+    pub fn loses_data(&self) -> bool {
+        use crate::model::ResourceKind;
+        self.data == Some(DataEffect::Deleted)
+            || (matches!(self.action, Action::Delete | Action::Replace)
+                && self.address.kind == ResourceKind::RecoveryVault)
+    }
+}
