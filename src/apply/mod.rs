@@ -1,1 +1,95 @@
-//! TODO
+//! The executor: walks the plan's changes as a DAG with a concurrency bound, waits on
+//! long-running operations (through the client), skips the dependents of a failed change and
+//! carries on with independent branches. Re-running after any failure converges, because every
+//! request is an idempotent PUT/DELETE of a desired end state.
+//!
+//! Owns: [`apply`], [`Reporter`], [`check`], the pure mapping change → requests (`requests.rs`).
+//! Must not import: `render`, `cli`, `config`.
+
+mod requests;
+mod walk;
+
+pub use requests::requests_for;
+pub use walk::apply;
+
+use crate::model::Address;
+use crate::plan::{Change, Plan};
+
+/// How apply runs.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// At most this many changes in flight at once.
+    pub parallelism: usize,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { parallelism: 10 }
+    }
+}
+
+/// What happened to one change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Done,
+    Failed(String),
+    /// Not attempted because a change it depends on failed or was skipped.
+    Skipped { because: Address },
+}
+
+/// Progress events; `cli` implements this (indicatif on a TTY, timestamped lines otherwise).
+pub trait Reporter: Send + Sync {
+    fn started(&self, change: &Change);
+    fn finished(&self, change: &Change, outcome: &Outcome, elapsed: std::time::Duration);
+}
+
+/// The result of an apply, in the order changes finished.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyReport {
+    pub outcomes: Vec<(Address, Outcome)>,
+}
+
+impl ApplyReport {
+    pub fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.outcomes.iter().filter(|(_, o)| f(o)).count()
+    }
+    pub fn succeeded(&self) -> usize {
+        self.count(|o| *o == Outcome::Done)
+    }
+    pub fn failed(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Failed(_)))
+    }
+    pub fn skipped(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Skipped { .. }))
+    }
+}
+
+/// Why apply refuses to start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum Refusal {
+    #[error("the plan has {0} blocked change(s); nothing was applied")]
+    #[diagnostic(code(azprotect::apply::blocked), help("fix the configuration so that no change is blocked, then plan again"))]
+    Blocked(usize),
+    #[error("the plan deletes backup data or a vault: {0}")]
+    #[diagnostic(code(azprotect::apply::data_loss), help("re-run with --allow-data-loss if that is really intended"))]
+    DataLoss(String),
+}
+
+/// Refuse plans Azure would reject or that lose data without `allow_data_loss`.
+pub fn check(plan: &Plan, allow_data_loss: bool) -> Result<(), Refusal> {
+    if plan.summary.blocked > 0 {
+        return Err(Refusal::Blocked(plan.summary.blocked));
+    }
+    if !allow_data_loss {
+        let lossy: Vec<String> = plan
+            .changes
+            .iter()
+            .filter(|c| c.loses_data())
+            .map(|c| c.address.to_string())
+            .collect();
+        if !lossy.is_empty() {
+            return Err(Refusal::DataLoss(lossy.join(", ")));
+        }
+    }
+    Ok(())
+}

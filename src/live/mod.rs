@@ -1,1 +1,195 @@
-//! TODO
+//! Bulk readers of live state: list calls per subscription and per vault, never one GET per
+//! item, issued concurrently. The result is normalized through the `model` families so that it
+//! compares directly with the desired side.
+//!
+//! Owns: [`LiveState`], [`read`]. Must not import: `cli`, `plan`, `apply`, `render`, `config`.
+
+mod vms;
+
+use crate::azure::{ArmClient, AzureError};
+use crate::model::{
+    backup_policy, protected_vm, resource_group, vault, Address, ArmId, Desired, Resource,
+    ResourceKind, VirtualMachine,
+};
+use futures::future::try_join_all;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What Azure holds that the plan compares against.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveState {
+    /// Resource groups, vaults, and the policies and protected items of declared vaults.
+    pub resources: Vec<Resource>,
+    /// Every VM of the subscriptions involved (selectors and rules resolve against these).
+    pub vms: Vec<VirtualMachine>,
+    /// VMs registered (protected, stopped or soft-deleted) in vaults the file does not declare:
+    /// VM id (lower case) → where.
+    pub protected_elsewhere: BTreeMap<String, Elsewhere>,
+}
+
+impl LiveState {
+    /// A lookup of the live resources by ARM id (case-insensitive).
+    pub fn by_id(&self) -> BTreeMap<&ArmId, &Resource> {
+        self.resources.iter().map(|r| (&r.arm_id, r)).collect()
+    }
+
+    /// The VM with this id, if it exists.
+    pub fn vm(&self, id: &str) -> Option<&VirtualMachine> {
+        let id = ArmId::new(id);
+        self.vms.iter().find(|v| v.id == id)
+    }
+
+    /// How many protected items (any state) a vault holds.
+    pub fn items_in_vault(&self, vault: &ArmId) -> usize {
+        self.resources
+            .iter()
+            .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
+            .filter(|r| &protected_vm::vault_of(&r.arm_id) == vault)
+            .count()
+    }
+
+    /// A stable hash of everything the plan depends on: a saved plan is stale when it differs.
+    pub fn fingerprint(&self) -> String {
+        let mut resources: Vec<&Resource> = self.resources.iter().collect();
+        resources.sort_by(|a, b| a.arm_id.cmp(&b.arm_id));
+        let mut vms: Vec<&VirtualMachine> = self.vms.iter().collect();
+        vms.sort_by(|a, b| a.id.cmp(&b.id));
+        let canonical = serde_json::json!({
+            "resources": resources.iter().map(|r| serde_json::json!([r.arm_id.as_str().to_ascii_lowercase(), r.attrs])).collect::<Vec<_>>(),
+            "vms": vms,
+            "protected_elsewhere": self.protected_elsewhere,
+        });
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+}
+
+/// A VM's backup registration in a vault the file does not declare.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Elsewhere {
+    pub vault: ArmId,
+    /// The item's normalized `state` (`protected`, `stopped`, `suspended`, `soft_deleted`).
+    pub state: String,
+}
+
+/// Read everything the desired state needs to be diffed: per subscription one list of resource
+/// groups, vaults and VMs; per vault one list of policies (declared vaults) and protected items.
+pub async fn read(client: &ArmClient, desired: &Desired) -> Result<LiveState, AzureError> {
+    let declared: BTreeMap<ArmId, &str> =
+        desired.vaults.iter().map(|v| (v.arm_id.clone(), v.name.as_str())).collect();
+    let declared_rgs: BTreeSet<ArmId> = desired
+        .resources
+        .iter()
+        .filter(|r| r.address.kind == ResourceKind::ResourceGroup)
+        .map(|r| r.arm_id.clone())
+        .collect();
+    let per_sub = try_join_all(
+        desired
+            .subscriptions()
+            .into_iter()
+            .map(|sub| read_subscription(client, sub, &declared, &declared_rgs)),
+    )
+    .await?;
+    let mut live = LiveState::default();
+    for part in per_sub {
+        live.resources.extend(part.resources);
+        live.vms.extend(part.vms);
+        live.protected_elsewhere.extend(part.protected_elsewhere);
+    }
+    Ok(live)
+}
+
+async fn read_subscription(
+    client: &ArmClient,
+    sub: String,
+    declared: &BTreeMap<ArmId, &str>,
+    declared_rgs: &BTreeSet<ArmId>,
+) -> Result<LiveState, AzureError> {
+    let (rg_path, vault_path) = (resource_group::list_path(&sub), vault::list_path(&sub));
+    let (groups, vaults, vms) = futures::try_join!(
+        client.list(&rg_path),
+        client.list(&vault_path),
+        vms::list(client, &sub),
+    )?;
+    let mut live = LiveState { vms, ..LiveState::default() };
+    for g in &groups {
+        let id = ArmId::new(g["id"].as_str().unwrap_or_default());
+        if declared_rgs.contains(&id) {
+            live.resources.push(Resource {
+                address: Address::new(ResourceKind::ResourceGroup, id.name()),
+                arm_id: id.clone(),
+                attrs: resource_group::normalize(g),
+                depends_on: vec![],
+            });
+        }
+    }
+    let vault_reads = vaults.iter().map(|v| {
+        let id = ArmId::new(v["id"].as_str().unwrap_or_default());
+        let name = declared.get(&id).copied();
+        read_vault(client, id, v, name)
+    });
+    for part in try_join_all(vault_reads).await? {
+        live.resources.extend(part.resources);
+        live.protected_elsewhere.extend(part.protected_elsewhere);
+    }
+    Ok(live)
+}
+
+/// One vault: the vault itself, its policies (declared vaults only) and its protected items.
+async fn read_vault(
+    client: &ArmClient,
+    id: ArmId,
+    body: &serde_json::Value,
+    declared_name: Option<&str>,
+) -> Result<LiveState, AzureError> {
+    let mut live = LiveState::default();
+    let items = client.list(&protected_vm::list_path(&id)).await?;
+    let Some(vault_name) = declared_name else {
+        for item in &items {
+            if let Some((_, attrs)) = protected_vm::normalize(item) {
+                let vm = attrs["vm_id"].as_str().unwrap_or_default().to_ascii_lowercase();
+                let state = attrs["state"].as_str().unwrap_or_default().to_string();
+                live.protected_elsewhere.insert(vm, Elsewhere { vault: id.clone(), state });
+            }
+        }
+        return Ok(live);
+    };
+    let vault_addr = Address::new(ResourceKind::RecoveryVault, vault_name);
+    live.resources.push(Resource {
+        address: vault_addr.clone(),
+        arm_id: id.clone(),
+        attrs: vault::normalize(body),
+        depends_on: vec![],
+    });
+    for p in client.list(&backup_policy::list_path(&id)).await? {
+        let Some(attrs) = backup_policy::normalize(&p) else { continue };
+        let name = p["name"].as_str().unwrap_or_default();
+        live.resources.push(Resource {
+            address: Address::new(ResourceKind::BackupPolicy, format!("{vault_name}/{name}")),
+            arm_id: backup_policy::arm_id(&id, name),
+            attrs,
+            depends_on: vec![vault_addr.clone()],
+        });
+    }
+    for item in &items {
+        let Some((item_id, attrs)) = protected_vm::normalize(item) else { continue };
+        let vm_id = ArmId::new(attrs["vm_id"].as_str().unwrap_or_default());
+        let rg = vm_id.resource_group().unwrap_or_default().to_string();
+        let policy = attrs["policy"].as_str().unwrap_or_default().to_string();
+        let depends_on = if policy.is_empty() {
+            vec![]
+        } else {
+            vec![Address::new(ResourceKind::BackupPolicy, format!("{vault_name}/{policy}"))]
+        };
+        live.resources.push(Resource {
+            address: Address::new(
+                ResourceKind::ProtectedVm,
+                format!("{vault_name}/{rg}/{}", vm_id.name()),
+            ),
+            arm_id: item_id,
+            attrs,
+            depends_on,
+        });
+    }
+    Ok(live)
+}

@@ -4,7 +4,12 @@
 //! Azure rules that need live state), the saved plan file and its staleness fingerprint.
 //! Must not import: `azure` (it diffs data; it does not fetch), `apply`, `render`, `cli`.
 
+mod attrs;
+mod diff;
 pub mod file;
+mod rules;
+
+pub use diff::{plan, resolve, PlanOptions};
 
 use crate::model::Address;
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,77 @@
+//! Change → the ARM requests that carry it out, in order. Pure: no I/O.
+
+use crate::model::{
+    backup_policy, protected_vm, resource_group, vault, ArmId, ArmRequest, Resource, ResourceKind,
+};
+use crate::plan::{Action, Change, DataEffect};
+use serde_json::Value;
+
+/// Why a change cannot be turned into requests (a malformed or hand-edited plan).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{address}: {message}")]
+pub struct RequestError {
+    pub address: String,
+    pub message: String,
+}
+
+/// The requests for one change, to be sent one after the other.
+pub fn requests_for(change: &Change) -> Result<Vec<ArmRequest>, RequestError> {
+    let err = |m: &str| RequestError { address: change.address.to_string(), message: m.to_string() };
+    let id = ArmId::new(change.arm_id.clone());
+    let desired = || -> Result<Resource, RequestError> {
+        Ok(Resource {
+            address: change.address.clone(),
+            arm_id: id.clone(),
+            attrs: change.after.clone().ok_or_else(|| err("the change has no `after` attributes"))?,
+            depends_on: vec![],
+        })
+    };
+    let before = change.before.clone().unwrap_or(Value::Null);
+    let kind = change.address.kind;
+    Ok(match (kind, change.action) {
+        (ResourceKind::ResourceGroup, Action::Create | Action::Update) => {
+            vec![resource_group::put_request(&desired()?, before.get("tags"))]
+        }
+        (ResourceKind::RecoveryVault, Action::Create) => vec![vault::create_request(&desired()?)],
+        (ResourceKind::RecoveryVault, Action::Update) => {
+            let mut keys: Vec<String> = change
+                .diff
+                .iter()
+                .map(|d| d.path.split('.').next().unwrap_or_default().to_string())
+                .collect();
+            keys.dedup();
+            vec![vault::update_request(&desired()?, &before, &keys)]
+        }
+        (ResourceKind::BackupPolicy, Action::Create | Action::Update) => {
+            vec![backup_policy::put_request(&desired()?)]
+        }
+        (ResourceKind::BackupPolicy, Action::Replace) => {
+            vec![backup_policy::delete_request(&id), backup_policy::put_request(&desired()?)]
+        }
+        (ResourceKind::BackupPolicy, Action::Delete) => vec![backup_policy::delete_request(&id)],
+        (ResourceKind::ProtectedVm, Action::Create | Action::Update) => {
+            let r = desired()?;
+            let vm_id = r.attrs["vm_id"].as_str().unwrap_or_default().to_string();
+            let policy = r.attrs["policy"].as_str().ok_or_else(|| err("no policy"))?;
+            let policy_id = backup_policy::arm_id(&protected_vm::vault_of(&id), policy);
+            let mut out = Vec::new();
+            if before["state"] == "soft_deleted" {
+                out.push(protected_vm::undelete_request(&id, &vm_id));
+            }
+            out.push(protected_vm::protect_request(&r, &policy_id));
+            out
+        }
+        (ResourceKind::ProtectedVm, Action::Delete) => {
+            let vm_id = before["vm_id"].as_str().unwrap_or_default();
+            match change.data {
+                Some(DataEffect::Retained) => vec![protected_vm::stop_request(&id, vm_id, false)],
+                Some(DataEffect::Suspended) => vec![protected_vm::stop_request(&id, vm_id, true)],
+                Some(DataEffect::Deleted) => vec![protected_vm::delete_request(&id)],
+                None => return Err(err("a protected VM delete must say what happens to its data")),
+            }
+        }
+        (kind, action) => {
+            return Err(err(&format!("{action:?} of a {} is not supported", kind.prefix())))
+        }
+    })
+}

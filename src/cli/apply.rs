@@ -1,0 +1,118 @@
+//! `azprotect apply`: plan (or load a saved plan and check it is still current), confirm,
+//! execute, summarize.
+
+use super::args::{ApplyArgs, PlanFormat};
+use super::plan::{load_saved, make_plan, render_plan};
+use super::printer::Printer;
+use super::progress::reporter;
+use super::settings::{targets, GlobalSettings, Session};
+use super::ExitStatus;
+use crate::apply::{self, ApplyOptions, Outcome};
+use crate::plan::{self as planner, Plan, PlanOptions};
+use is_terminal::IsTerminal;
+use miette::{bail, Result};
+use std::collections::BTreeSet;
+use std::io::BufRead;
+
+pub async fn apply(args: ApplyArgs, settings: &GlobalSettings, printer: Printer) -> Result<ExitStatus> {
+    let session = Session::open(settings).await?;
+    let result = run(&args, &session, printer).await;
+    session.close().await;
+    result
+}
+
+async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<ExitStatus> {
+    let plan = match &args.plan {
+        Some(path) => {
+            let saved = load_saved(path)?;
+            if !saved.arm_endpoint.eq_ignore_ascii_case(session.client.arm_endpoint()) {
+                bail!("the plan was made against {}, not {}", saved.arm_endpoint, session.client.arm_endpoint());
+            }
+            let live = crate::live::read(&session.client, &saved.desired).await?;
+            if live.fingerprint() != saved.live_fingerprint {
+                let now = planner::plan(&saved.desired, &live, &PlanOptions::default());
+                bail!(
+                    help = "run `azprotect plan` again, review it, and apply the new plan",
+                    "Azure changed since this plan was made; nothing was applied.\n{}",
+                    what_changed(&saved.plan, &now)
+                );
+            }
+            saved.plan
+        }
+        None => {
+            let files = if args.files.is_empty() { vec!["azprotect.yaml".into()] } else { args.files.clone() };
+            let (_, _, plan) = make_plan(session, &files, &targets(&args.target)?).await?;
+            render_plan(&plan, PlanFormat::Text, printer)?;
+            plan
+        }
+    };
+    if plan.is_empty() {
+        if args.plan.is_some() {
+            printer.line("The plan has no changes.");
+        }
+        return Ok(ExitStatus::Success);
+    }
+    apply::check(&plan, args.allow_data_loss)?;
+    if !args.auto_approve && !confirm(printer)? {
+        printer.line("Apply cancelled.");
+        return Ok(ExitStatus::Failure);
+    }
+    let report = apply::apply(
+        &session.client,
+        &plan,
+        &ApplyOptions { parallelism: args.parallelism },
+        reporter(printer),
+    )
+    .await;
+    printer.line("");
+    for (addr, outcome) in &report.outcomes {
+        match outcome {
+            Outcome::Failed(e) => printer.line(format!("✗ {addr}: {e}")),
+            Outcome::Skipped { because } => printer.line(format!("- {addr}: skipped because {because} did not apply")),
+            Outcome::Done => {}
+        }
+    }
+    printer.line(format!(
+        "Apply complete: {} succeeded, {} failed, {} skipped.",
+        report.succeeded(),
+        report.failed(),
+        report.skipped()
+    ));
+    if report.failed() > 0 {
+        printer.line("Re-run apply to retry: it picks up from the current state of Azure.");
+        return Ok(ExitStatus::Failure);
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn confirm(printer: Printer) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            help = "pass --auto-approve to apply without a prompt (for CI)",
+            "apply needs confirmation, but standard input is not a terminal"
+        );
+    }
+    printer.note("\nDo you want to apply these changes? Only 'yes' is accepted:");
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).map_err(|e| miette::miette!("{e}"))?;
+    Ok(answer.trim() == "yes")
+}
+
+/// A short description of how a fresh plan differs from the saved one.
+fn what_changed(saved: &Plan, now: &Plan) -> String {
+    let key = |p: &Plan| -> BTreeSet<String> {
+        p.changes.iter().map(|c| format!("{} {}", c.action.symbol(), c.address)).collect()
+    };
+    let (before, after) = (key(saved), key(now));
+    let mut lines: Vec<String> = Vec::new();
+    for gone in before.difference(&after) {
+        lines.push(format!("  no longer planned: {gone}"));
+    }
+    for new in after.difference(&before) {
+        lines.push(format!("  newly planned:     {new}"));
+    }
+    if lines.is_empty() {
+        lines.push("  the same changes are planned, but their live values differ".into());
+    }
+    lines.join("\n")
+}

@@ -1,0 +1,189 @@
+//! clap types: the command line as CONFIG.md documents it. Nothing below `cli` sees these.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "azprotect", version, about = "Declarative Azure VM protection: plan and apply backup like Terraform")]
+pub struct Cli {
+    /// Run against a local sandbox whose state persists in STATE (default .azprotect/sandbox.json).
+    #[arg(long, global = true, value_name = "STATE", num_args = 0..=1, require_equals = true,
+          default_missing_value = ".azprotect/sandbox.json", env = "AZPROTECT_SANDBOX")]
+    pub sandbox: Option<PathBuf>,
+    /// Default subscription for resources that name none (else AZURE_SUBSCRIPTION_ID).
+    #[arg(long, global = true, env = "AZURE_SUBSCRIPTION_ID")]
+    pub subscription: Option<String>,
+    #[arg(long, global = true, value_enum, default_value = "public")]
+    pub cloud: CloudArg,
+    /// ARM endpoint override (private clouds; a sandbox started with `sandbox serve`).
+    #[arg(long, global = true, env = "AZPROTECT_ARM_ENDPOINT")]
+    pub arm_endpoint: Option<String>,
+    /// A PEM file of extra trusted root certificates.
+    #[arg(long, global = true, env = "AZPROTECT_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
+    /// Credential to use (default: the first that is configured, in this order).
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub auth: AuthArg,
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub color: ColorArg,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CloudArg {
+    Public,
+    Usgov,
+    China,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AuthArg {
+    Auto,
+    ClientSecret,
+    WorkloadIdentity,
+    GithubOidc,
+    ManagedIdentity,
+    DeveloperTools,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Text,
+    Dot,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Offline: parse, validate and build the graph.
+    Validate(FilesArg),
+    /// Read live state and show what apply would change.
+    Plan(PlanArgs),
+    /// Apply the configuration (or a saved plan).
+    Apply(ApplyArgs),
+    /// Render a saved plan.
+    Show(ShowArgs),
+    /// Print the dependency graph.
+    Graph(GraphArgs),
+    /// Print the JSON Schema of the configuration format.
+    Schema,
+    /// Run or prepare a local ARM-compatible sandbox.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct FilesArg {
+    /// Configuration file(s); maps merge across files.
+    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = "azprotect.yaml")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub files: FilesArg,
+    /// Save the plan for `apply PLAN`.
+    #[arg(long, value_name = "PLAN")]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: PlanFormat,
+    /// Exit 2 when the plan has changes (0 when none, 1 on error).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Only these addresses (and what they depend on).
+    #[arg(long, value_name = "ADDR")]
+    pub target: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `plan --out` (instead of -f).
+    #[arg(value_name = "PLAN", conflicts_with = "files")]
+    pub plan: Option<PathBuf>,
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+    /// Allow changes that delete backup data or a vault.
+    #[arg(long)]
+    pub allow_data_loss: bool,
+    #[arg(long, value_name = "ADDR")]
+    pub target: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    pub plan: PathBuf,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub files: FilesArg,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Create or reset a sandbox state from an inventory.
+    Init {
+        #[arg(long)]
+        inventory: PathBuf,
+        #[arg(long, default_value = ".azprotect/sandbox.json")]
+        state: PathBuf,
+    },
+    /// Serve the sandbox until interrupted.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[arg(long, default_value = ".azprotect/sandbox.json")]
+    pub state: PathBuf,
+    /// Seeds the state when it does not exist yet (default: the demo inventory).
+    #[arg(long)]
+    pub inventory: Option<PathBuf>,
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: std::net::SocketAddr,
+    /// Write the variables a client needs (AZURE_*, AZPROTECT_*) to this file.
+    #[arg(long)]
+    pub env_file: Option<PathBuf>,
+    /// Append one JSON line per request to this file.
+    #[arg(long)]
+    pub access_log: Option<PathBuf>,
+    /// Added to every response, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub latency: Option<u64>,
+    /// Seeded fault injection, e.g. `seed=7,429=0.05,500=0.02,drop=0.01,lro_fail=0.02`.
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
+    #[arg(long, value_enum, default_value = "off")]
+    pub throttle: ThrottleArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ThrottleArg {
+    Arm,
+    Off,
+}

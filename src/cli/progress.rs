@@ -1,0 +1,81 @@
+//! Apply progress: indicatif spinners on a TTY, plain timestamped lines otherwise.
+
+use super::printer::Printer;
+use crate::apply::{Outcome, Reporter};
+use crate::plan::{Action, Change};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use is_terminal::IsTerminal;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub fn reporter(printer: Printer) -> Arc<dyn Reporter> {
+    if std::io::stderr().is_terminal() {
+        Arc::new(Spinners { multi: MultiProgress::new(), bars: Mutex::new(HashMap::new()) })
+    } else {
+        Arc::new(Lines { _printer: printer })
+    }
+}
+
+fn verb(c: &Change) -> &'static str {
+    match (c.action, c.data) {
+        (Action::Create, _) => "creating",
+        (Action::Update, _) => "updating",
+        (Action::Replace, _) => "replacing",
+        (Action::Delete, Some(crate::plan::DataEffect::Retained)) => "stopping protection (data retained)",
+        (Action::Delete, Some(crate::plan::DataEffect::Suspended)) => "suspending backups",
+        (Action::Delete, _) => "deleting",
+    }
+}
+
+fn describe(outcome: &Outcome, elapsed: Duration) -> String {
+    match outcome {
+        Outcome::Done => format!("done ({:.1}s)", elapsed.as_secs_f64()),
+        Outcome::Failed(e) => format!("FAILED: {e}"),
+        Outcome::Skipped { because } => format!("skipped ({because} did not apply)"),
+    }
+}
+
+struct Lines {
+    _printer: Printer,
+}
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl Reporter for Lines {
+    fn started(&self, c: &Change) {
+        eprintln!("{}  {} {} …", now(), verb(c), c.address);
+    }
+    fn finished(&self, c: &Change, outcome: &Outcome, elapsed: Duration) {
+        eprintln!("{}  {} {}: {}", now(), verb(c), c.address, describe(outcome, elapsed));
+    }
+}
+
+struct Spinners {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl Reporter for Spinners {
+    fn started(&self, c: &Change) {
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        bar.set_message(format!("{} {}", verb(c), c.address));
+        bar.enable_steady_tick(Duration::from_millis(120));
+        self.bars.lock().unwrap_or_else(|p| p.into_inner()).insert(c.address.to_string(), bar);
+    }
+    fn finished(&self, c: &Change, outcome: &Outcome, elapsed: Duration) {
+        let bar = self.bars.lock().unwrap_or_else(|p| p.into_inner()).remove(&c.address.to_string());
+        let line = format!("{} {}: {}", verb(c), c.address, describe(outcome, elapsed));
+        match bar {
+            Some(bar) => bar.finish_with_message(line),
+            None => {
+                let _ = self.multi.println(line);
+            }
+        }
+    }
+}

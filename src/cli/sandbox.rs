@@ -1,0 +1,39 @@
+//! `azprotect sandbox init|serve`.
+
+use super::args::{SandboxCommand, ThrottleArg};
+use super::printer::Printer;
+use super::ExitStatus;
+use crate::sandbox::{self, Sandbox, SandboxOptions};
+use miette::{IntoDiagnostic, Result};
+use std::time::Duration;
+
+pub async fn sandbox(cmd: SandboxCommand, printer: Printer) -> Result<ExitStatus> {
+    match cmd {
+        SandboxCommand::Init { inventory, state } => {
+            sandbox::init(&inventory, &state)?;
+            printer.line(format!("Sandbox state {} created from {}.", state.display(), inventory.display()));
+        }
+        SandboxCommand::Serve(a) => {
+            let sb = Sandbox::start(SandboxOptions {
+                state: Some(a.state),
+                inventory: a.inventory,
+                listen: a.listen,
+                latency: a.latency.map(Duration::from_millis),
+                faults: a.faults,
+                throttle: a.throttle == ThrottleArg::Arm,
+                access_log: a.access_log,
+                env_file: a.env_file,
+                ..SandboxOptions::default()
+            })
+            .await?;
+            printer.line(format!("Sandbox listening on {}", sb.endpoint()));
+            for (k, v) in sb.env_vars() {
+                printer.line(format!("{k}={v}"));
+            }
+            printer.note("Press Ctrl-C to stop.");
+            tokio::signal::ctrl_c().await.into_diagnostic()?;
+            sb.shutdown().await;
+        }
+    }
+    Ok(ExitStatus::Success)
+}

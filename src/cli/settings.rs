@@ -1,0 +1,121 @@
+//! Two-phase settings: clap values + environment → resolved settings, and the connection
+//! (a real ARM client, or one pointed at an in-process sandbox) every online command uses.
+
+use super::args::{AuthArg, Cli, CloudArg, ColorArg};
+use crate::azure::{ArmClient, AuthChoice, ClientSettings, Cloud, EnvCredentials};
+use crate::sandbox::{Sandbox, SandboxOptions};
+use is_terminal::IsTerminal;
+use miette::{miette, IntoDiagnostic, Result, WrapErr};
+use std::path::PathBuf;
+
+/// Settings every command shares, resolved once.
+#[derive(Debug, Clone)]
+pub struct GlobalSettings {
+    pub sandbox: Option<PathBuf>,
+    pub subscription: Option<String>,
+    pub client: ClientSettings,
+    pub ca_cert: Option<PathBuf>,
+    /// Colour on stdout.
+    pub color: bool,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl GlobalSettings {
+    pub fn resolve(cli: &Cli) -> GlobalSettings {
+        let color = match cli.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => env("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
+        };
+        let client = ClientSettings {
+            cloud: match cli.cloud {
+                CloudArg::Public => Cloud::Public,
+                CloudArg::Usgov => Cloud::UsGov,
+                CloudArg::China => Cloud::China,
+            },
+            arm_endpoint: cli.arm_endpoint.clone(),
+            authority_host: env("AZURE_AUTHORITY_HOST"),
+            ca_cert_pem: None,
+            auth: match cli.auth {
+                AuthArg::Auto => AuthChoice::Auto,
+                AuthArg::ClientSecret => AuthChoice::ClientSecret,
+                AuthArg::WorkloadIdentity => AuthChoice::WorkloadIdentity,
+                AuthArg::GithubOidc => AuthChoice::GithubOidc,
+                AuthArg::ManagedIdentity => AuthChoice::ManagedIdentity,
+                AuthArg::DeveloperTools => AuthChoice::DeveloperTools,
+            },
+            credentials: EnvCredentials {
+                tenant_id: env("AZURE_TENANT_ID"),
+                client_id: env("AZURE_CLIENT_ID"),
+                client_secret: env("AZURE_CLIENT_SECRET"),
+                federated_token_file: env("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
+                actions_token_url: env("ACTIONS_ID_TOKEN_REQUEST_URL"),
+                actions_token: env("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+            },
+        };
+        GlobalSettings {
+            sandbox: cli.sandbox.clone(),
+            subscription: cli.subscription.clone(),
+            client,
+            ca_cert: cli.ca_cert.clone(),
+            color,
+        }
+    }
+}
+
+/// An open connection to ARM (and the sandbox behind it, kept alive as long as this lives).
+pub struct Session {
+    pub client: ArmClient,
+    /// `--subscription`, else the sandbox's subscription.
+    pub default_subscription: Option<String>,
+    sandbox: Option<Sandbox>,
+}
+
+impl Session {
+    pub async fn open(settings: &GlobalSettings) -> Result<Session> {
+        let mut client_settings = settings.client.clone();
+        let mut default_subscription = settings.subscription.clone();
+        let mut sandbox = None;
+        if let Some(state) = &settings.sandbox {
+            let sb = Sandbox::start(SandboxOptions { state: Some(state.clone()), ..SandboxOptions::default() })
+                .await
+                .wrap_err("could not start the sandbox")?;
+            let creds = sb.credentials();
+            client_settings.arm_endpoint = Some(sb.endpoint());
+            client_settings.authority_host = Some(sb.endpoint());
+            client_settings.ca_cert_pem = Some(sb.ca_cert_pem().into_bytes());
+            client_settings.auth = AuthChoice::ClientSecret;
+            client_settings.credentials = EnvCredentials {
+                tenant_id: Some(creds.tenant_id),
+                client_id: Some(creds.client_id),
+                client_secret: Some(creds.client_secret),
+                ..EnvCredentials::default()
+            };
+            default_subscription.get_or_insert(creds.subscription_id);
+            sandbox = Some(sb);
+        } else if let Some(path) = &settings.ca_cert {
+            let pem = std::fs::read(path)
+                .into_diagnostic()
+                .wrap_err_with(|| format!("could not read the CA certificate {}", path.display()))?;
+            client_settings.ca_cert_pem = Some(pem);
+        }
+        let client = ArmClient::new(client_settings).await?;
+        Ok(Session { client, default_subscription, sandbox })
+    }
+
+    pub async fn close(self) {
+        if let Some(sb) = self.sandbox {
+            sb.shutdown().await;
+        }
+    }
+}
+
+/// Parse `--target` values into addresses.
+pub fn targets(raw: &[String]) -> Result<Vec<crate::model::Address>> {
+    raw.iter()
+        .map(|t| t.parse().map_err(|e: crate::model::AddressError| miette!("--target {t}: {e}")))
+        .collect()
+}

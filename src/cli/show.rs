@@ -1,0 +1,13 @@
+//! `azprotect show PLAN`: render a saved plan.
+
+use super::args::ShowArgs;
+use super::plan::{load_saved, render_plan};
+use super::printer::Printer;
+use super::ExitStatus;
+use miette::Result;
+
+pub fn show(args: ShowArgs, printer: Printer) -> Result<ExitStatus> {
+    let saved = load_saved(&args.plan)?;
+    render_plan(&saved.plan, args.format, printer)?;
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,245 @@
+//! Desired vs live → changes. Family rules that need live state live in `rules.rs`.
+
+use super::attrs::{self, Ownership};
+use super::rules::{self, Context, Verdict};
+use super::{Action, Change, DataEffect, Plan};
+use crate::live::LiveState;
+use crate::model::{
+    protected_vm, Address, ArmId, Desired, OnRemove, Resource, ResourceKind, VaultScope,
+};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the user asked the plan to cover.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// `--target`: only these addresses (and their children), plus what they depend on.
+    pub targets: Vec<Address>,
+}
+
+/// Resolve selectors against live VMs: explicit entries win over selectors; a VM two selectors
+/// of the same vault pick is protected once (by the first).
+pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
+    let mut resources = desired.resources.clone();
+    let mut taken: BTreeSet<ArmId> = resources
+        .iter()
+        .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
+        .map(|r| r.arm_id.clone())
+        .collect();
+    for sel in &desired.selectors {
+        let Some(scope) = desired.vaults.iter().find(|v| v.name == sel.vault) else { continue };
+        let mut vms: Vec<_> = live.vms.iter().filter(|vm| vm.matches(sel)).collect();
+        vms.sort_by(|a, b| a.id.cmp(&b.id));
+        for vm in vms {
+            let id = protected_vm::arm_id(&scope.arm_id, &vm.resource_group, &vm.name);
+            if !taken.insert(id.clone()) {
+                continue;
+            }
+            let mut attrs = json!({"vm_id": vm.id.as_str(), "policy": sel.policy, "state": "protected"});
+            if !sel.exclude_disks.is_empty() {
+                let mut luns = sel.exclude_disks.clone();
+                luns.sort_unstable();
+                luns.dedup();
+                attrs["exclude_disks"] = json!(luns);
+            }
+            resources.push(Resource {
+                address: Address::new(
+                    ResourceKind::ProtectedVm,
+                    format!("{}/{}/{}", sel.vault, vm.resource_group, vm.name),
+                ),
+                arm_id: id,
+                attrs,
+                depends_on: vec![Address::new(
+                    ResourceKind::BackupPolicy,
+                    format!("{}/{}", sel.vault, sel.policy),
+                )],
+            });
+        }
+    }
+    resources
+}
+
+/// Diff the desired state against live state.
+pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
+    let wanted = resolve(desired, live);
+    let live_by_id = live.by_id();
+    let ctx = Context::new(desired, &wanted, live);
+    let mut changes = Vec::new();
+
+    let mut sorted: Vec<&Resource> = wanted.iter().collect();
+    sorted.sort_by(|a, b| (a.address.kind.rank(), &a.address).cmp(&(b.address.kind.rank(), &b.address)));
+    for want in sorted {
+        match live_by_id.get(&want.arm_id) {
+            None => {
+                let verdict = rules::on_create(want, &ctx);
+                changes.push(change(want, Action::Create, None, vec![], verdict));
+            }
+            Some(have) => {
+                let ownership = ownership(want.address.kind);
+                let diff = attrs::diff(&want.attrs, &have.attrs, ownership);
+                if diff.is_empty() {
+                    continue;
+                }
+                let verdict = rules::on_update(want, have, &diff, &ctx);
+                let action = if verdict.replace { Action::Replace } else { Action::Update };
+                changes.push(change(want, action, Some(have), diff, verdict));
+            }
+        }
+    }
+
+    let wanted_ids: BTreeSet<&ArmId> = wanted.iter().map(|r| &r.arm_id).collect();
+    let mut removals: Vec<&Resource> = live
+        .resources
+        .iter()
+        .filter(|r| !wanted_ids.contains(&r.arm_id))
+        .collect();
+    removals.sort_by(|a, b| (std::cmp::Reverse(a.address.kind.rank()), &a.address).cmp(&(std::cmp::Reverse(b.address.kind.rank()), &b.address)));
+    for have in removals {
+        if let Some(c) = removal(have, desired, &ctx) {
+            changes.push(c);
+        }
+    }
+
+    link_dependencies(&mut changes, &wanted, live);
+    if !opts.targets.is_empty() {
+        changes = targeted(changes, &opts.targets);
+    }
+    Plan::new(desired.subscriptions(), changes)
+}
+
+fn ownership(kind: ResourceKind) -> Ownership {
+    match kind {
+        ResourceKind::ResourceGroup | ResourceKind::RecoveryVault => Ownership::Subset,
+        ResourceKind::BackupPolicy | ResourceKind::ProtectedVm => Ownership::Whole,
+    }
+}
+
+fn change(
+    want: &Resource,
+    action: Action,
+    have: Option<&Resource>,
+    diff: Vec<super::AttrChange>,
+    verdict: Verdict,
+) -> Change {
+    Change {
+        address: want.address.clone(),
+        action,
+        arm_id: want.arm_id.to_string(),
+        before: have.map(|h| h.attrs.clone()),
+        after: Some(want.attrs.clone()),
+        diff,
+        reasons: verdict.reasons,
+        data: None,
+        blocked: verdict.blocked,
+        depends_on: vec![],
+    }
+}
+
+/// A live resource the file no longer declares. Only policies and protected items of declared
+/// vaults are in scope; resource groups and vaults are never removed implicitly.
+fn removal(have: &Resource, desired: &Desired, ctx: &Context) -> Option<Change> {
+    let mut c = Change {
+        address: have.address.clone(),
+        action: Action::Delete,
+        arm_id: have.arm_id.to_string(),
+        before: Some(have.attrs.clone()),
+        after: None,
+        diff: vec![],
+        reasons: vec![],
+        data: None,
+        blocked: None,
+        depends_on: vec![],
+    };
+    match have.address.kind {
+        ResourceKind::ResourceGroup | ResourceKind::RecoveryVault => return None,
+        ResourceKind::BackupPolicy => {
+            let name = have.arm_id.name();
+            if crate::model::backup_policy::BUILT_IN.iter().any(|b| b.eq_ignore_ascii_case(name)) {
+                return None;
+            }
+            c.reasons.push("not declared in its vault any more".into());
+            c.blocked = rules::policy_delete_blocked(have, ctx);
+        }
+        ResourceKind::ProtectedVm => {
+            let scope = scope_of(desired, &have.arm_id)?;
+            let state = have.attrs["state"].as_str().unwrap_or_default();
+            let effect = match (scope.on_remove, state) {
+                (_, "soft_deleted") => return None,
+                (OnRemove::RetainData, "stopped" | "suspended") => return None,
+                (OnRemove::Suspend, "suspended" | "stopped") => return None,
+                (OnRemove::RetainData, _) => DataEffect::Retained,
+                (OnRemove::Suspend, _) => DataEffect::Suspended,
+                (OnRemove::DeleteData, _) => DataEffect::Deleted,
+            };
+            c.data = Some(effect);
+            c.reasons.push(format!(
+                "not in the file any more; on_remove: {}",
+                match scope.on_remove {
+                    OnRemove::RetainData => "retain_data — protection stops, recovery points are kept",
+                    OnRemove::Suspend => "suspend — backups stop, recovery points expire per policy",
+                    OnRemove::DeleteData => "delete_data — protection stops and backup data is deleted",
+                }
+            ));
+            if effect == DataEffect::Suspended {
+                c.blocked = rules::suspend_blocked(&scope.arm_id, ctx);
+            }
+        }
+    }
+    Some(c)
+}
+
+fn scope_of<'a>(desired: &'a Desired, item: &ArmId) -> Option<&'a VaultScope> {
+    let vault = protected_vm::vault_of(item);
+    desired.vaults.iter().find(|v| v.arm_id == vault)
+}
+
+/// Apply order: a change waits for the changes of what it depends on (creates/updates), and a
+/// delete waits for the changes of everything that depended on the deleted resource.
+fn link_dependencies(changes: &mut [Change], wanted: &[Resource], live: &LiveState) {
+    let changed: BTreeMap<Address, Action> =
+        changes.iter().map(|c| (c.address.clone(), c.action)).collect();
+    let wanted_deps: BTreeMap<&Address, &Vec<Address>> =
+        wanted.iter().map(|r| (&r.address, &r.depends_on)).collect();
+    let mut live_dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
+    for r in &live.resources {
+        for d in &r.depends_on {
+            live_dependents.entry(d).or_default().push(&r.address);
+        }
+    }
+    for c in changes.iter_mut() {
+        let mut deps: BTreeSet<Address> = BTreeSet::new();
+        if c.action == Action::Delete {
+            for dependent in live_dependents.get(&c.address).into_iter().flatten() {
+                if changed.contains_key(*dependent) {
+                    deps.insert((*dependent).clone());
+                }
+            }
+        } else {
+            for d in wanted_deps.get(&c.address).into_iter().flat_map(|v| v.iter()) {
+                if matches!(changed.get(d), Some(Action::Create | Action::Replace | Action::Update)) {
+                    deps.insert(d.clone());
+                }
+            }
+        }
+        c.depends_on = deps.into_iter().collect();
+    }
+}
+
+/// Keep the targeted changes and, transitively, the changes they depend on.
+fn targeted(changes: Vec<Change>, targets: &[Address]) -> Vec<Change> {
+    let by_addr: BTreeMap<&Address, &Change> = changes.iter().map(|c| (&c.address, c)).collect();
+    let mut keep: BTreeSet<Address> = BTreeSet::new();
+    let mut stack: Vec<Address> = changes
+        .iter()
+        .filter(|c| targets.iter().any(|t| c.address.matches_target(t)))
+        .map(|c| c.address.clone())
+        .collect();
+    while let Some(a) = stack.pop() {
+        if keep.insert(a.clone()) {
+            if let Some(c) = by_addr.get(&a) {
+                stack.extend(c.depends_on.iter().cloned());
+            }
+        }
+    }
+    changes.into_iter().filter(|c| keep.contains(&c.address)).collect()
+}

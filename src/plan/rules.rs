@@ -1,0 +1,288 @@
+//! Azure's rules that need live state: a change Azure would refuse is planned as blocked, with
+//! the reason, instead of failing at apply.
+
+use super::AttrChange;
+use crate::live::LiveState;
+use crate::model::{protected_vm, ArmId, Desired, OnRemove, Resource, ResourceKind};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// What the rules say about one change.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Verdict {
+    pub blocked: Option<String>,
+    pub reasons: Vec<String>,
+    /// The change must be a delete + create instead of an in-place update.
+    pub replace: bool,
+}
+
+impl Verdict {
+    fn block(&mut self, why: impl Into<String>) {
+        if self.blocked.is_none() {
+            self.blocked = Some(why.into());
+        }
+    }
+}
+
+/// Lookups the rules need, built once per plan.
+pub struct Context<'a> {
+    live: &'a LiveState,
+    desired: &'a Desired,
+    /// Vault id → desired attributes, else live attributes.
+    vaults: BTreeMap<ArmId, &'a Value>,
+    /// Policy id → desired attributes, else live attributes.
+    policies: BTreeMap<ArmId, &'a Value>,
+    /// Live policy id → live attributes.
+    live_policies: BTreeMap<ArmId, &'a Value>,
+    /// VM id (lower case) → live protected items of declared vaults (item id, state).
+    live_items_by_vm: BTreeMap<String, Vec<(&'a ArmId, &'a str)>>,
+    /// VM id (lower case) → wanted protected item ids, in address order.
+    wanted_items_by_vm: BTreeMap<String, Vec<&'a ArmId>>,
+}
+
+fn vm_key(attrs: &Value) -> String {
+    attrs["vm_id"].as_str().unwrap_or_default().to_ascii_lowercase()
+}
+
+impl<'a> Context<'a> {
+    pub fn new(desired: &'a Desired, wanted: &'a [Resource], live: &'a LiveState) -> Self {
+        let mut ctx = Context {
+            live,
+            desired,
+            vaults: BTreeMap::new(),
+            policies: BTreeMap::new(),
+            live_policies: BTreeMap::new(),
+            live_items_by_vm: BTreeMap::new(),
+            wanted_items_by_vm: BTreeMap::new(),
+        };
+        for r in &live.resources {
+            match r.address.kind {
+                ResourceKind::RecoveryVault => {
+                    ctx.vaults.insert(r.arm_id.clone(), &r.attrs);
+                }
+                ResourceKind::BackupPolicy => {
+                    ctx.policies.insert(r.arm_id.clone(), &r.attrs);
+                    ctx.live_policies.insert(r.arm_id.clone(), &r.attrs);
+                }
+                ResourceKind::ProtectedVm => {
+                    let state = r.attrs["state"].as_str().unwrap_or_default();
+                    ctx.live_items_by_vm.entry(vm_key(&r.attrs)).or_default().push((&r.arm_id, state));
+                }
+                ResourceKind::ResourceGroup => {}
+            }
+        }
+        let mut wanted_sorted: Vec<&Resource> = wanted.iter().collect();
+        wanted_sorted.sort_by(|a, b| a.address.cmp(&b.address));
+        for r in wanted_sorted {
+            match r.address.kind {
+                ResourceKind::RecoveryVault => {
+                    ctx.vaults.insert(r.arm_id.clone(), &r.attrs);
+                }
+                ResourceKind::BackupPolicy => {
+                    ctx.policies.insert(r.arm_id.clone(), &r.attrs);
+                }
+                ResourceKind::ProtectedVm => {
+                    ctx.wanted_items_by_vm.entry(vm_key(&r.attrs)).or_default().push(&r.arm_id);
+                }
+                ResourceKind::ResourceGroup => {}
+            }
+        }
+        ctx
+    }
+
+    /// A vault attribute: the desired value when the file sets it, else the live one.
+    fn vault_attr(&self, vault: &ArmId, key: &str) -> Option<&'a Value> {
+        let desired = self.vaults.get(vault).and_then(|a| a.get(key));
+        let live = self
+            .live
+            .resources
+            .iter()
+            .find(|r| r.address.kind == ResourceKind::RecoveryVault && &r.arm_id == vault)
+            .and_then(|r| r.attrs.get(key));
+        desired.or(live)
+    }
+
+    fn policy_tier(&self, policy: &ArmId) -> Option<&'a str> {
+        self.policies.get(policy).and_then(|p| p["tier"].as_str())
+    }
+
+    fn live_policy_tier(&self, policy: &ArmId) -> Option<&'a str> {
+        self.live_policies.get(policy).and_then(|p| p["tier"].as_str())
+    }
+}
+
+/// Rules for a resource that does not exist yet.
+pub fn on_create(want: &Resource, ctx: &Context) -> Verdict {
+    let mut v = Verdict::default();
+    match want.address.kind {
+        ResourceKind::RecoveryVault => {
+            if want.attrs["immutability"] == "Locked" {
+                v.block("a vault cannot be created with immutability Locked: create it Unlocked, then lock it in a later apply (locking is irreversible)");
+            }
+        }
+        ResourceKind::ProtectedVm => protected_vm_rules(want, None, ctx, &mut v),
+        ResourceKind::ResourceGroup | ResourceKind::BackupPolicy => {}
+    }
+    v
+}
+
+/// Rules for an in-place update of `have` to `want`.
+pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Context) -> Verdict {
+    let mut v = Verdict::default();
+    let changed = |p: &str| diff.iter().find(|d| d.path == p || d.path.starts_with(&format!("{p}.")));
+    match want.address.kind {
+        ResourceKind::ResourceGroup => {
+            if changed("location").is_some() {
+                v.block("a resource group cannot move to another region");
+            }
+        }
+        ResourceKind::RecoveryVault => vault_rules(want, have, &changed, ctx, &mut v),
+        ResourceKind::BackupPolicy => {
+            let (from, to) = (have.attrs["tier"].as_str(), want.attrs["tier"].as_str());
+            match (from, to) {
+                (Some("enhanced"), Some("standard")) => v.block("an enhanced policy cannot be downgraded to standard"),
+                (Some("standard"), Some("enhanced")) => v.block("Azure cannot change a policy's tier in place: declare a new enhanced policy and move the VMs to it"),
+                _ => {}
+            }
+            let users = ctx
+                .live
+                .resources
+                .iter()
+                .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
+                .filter(|r| protected_vm::vault_of(&r.arm_id) == have.arm_id.parent(1))
+                .filter(|r| r.attrs["policy"].as_str() == Some(have.arm_id.name()))
+                .count();
+            if users > 0 {
+                v.reasons.push(format!("applies to the {users} protected VM(s) that use this policy"));
+            }
+        }
+        ResourceKind::ProtectedVm => protected_vm_rules(want, Some(have), ctx, &mut v),
+    }
+    v
+}
+
+fn vault_rules<'d>(
+    want: &Resource,
+    have: &Resource,
+    changed: &dyn Fn(&str) -> Option<&'d AttrChange>,
+    ctx: &Context,
+    v: &mut Verdict,
+) {
+    if changed("location").is_some() {
+        v.block("a vault cannot move to another region, and replacing it would delete its backup data");
+    }
+    if changed("storage_redundancy").is_some() {
+        let items = ctx.live.items_in_vault(&have.arm_id);
+        if items > 0 {
+            v.block(format!("storage redundancy is locked once items are protected ({items} item(s) in this vault; Azure: StorageModelModifyError)"));
+        }
+    }
+    if changed("cross_region_restore").is_some()
+        && have.attrs["cross_region_restore"] == true
+        && want.attrs["cross_region_restore"] == false
+    {
+        v.block("cross-region restore cannot be turned off once enabled");
+    }
+    if let Some(c) = changed("immutability") {
+        if have.attrs["immutability"] == "Locked" {
+            v.block("immutability is Locked, which is final");
+        } else if c.after.as_ref().is_some_and(|a| a == "Locked") {
+            v.reasons.push("locks immutability: this cannot be undone".into());
+        }
+    }
+    if let Some(c) = changed("soft_delete") {
+        if have.attrs["soft_delete"]["state"] == "AlwaysOn" && c.path.ends_with("state") {
+            v.block("soft delete is AlwaysOn, which is irreversible (Azure: BMSUserErrorSoftDeleteStateAlwaysOn)");
+        } else if want.attrs["soft_delete"]["state"] == "AlwaysOn" {
+            v.reasons.push("makes soft delete AlwaysOn: this cannot be undone".into());
+        }
+    }
+}
+
+fn protected_vm_rules(want: &Resource, have: Option<&Resource>, ctx: &Context, v: &mut Verdict) {
+    let vm_id = want.attrs["vm_id"].as_str().unwrap_or_default();
+    let vault = protected_vm::vault_of(&want.arm_id);
+    let vault_name = vault.name().to_string();
+    match have {
+        None => {
+            let Some(vm) = ctx.live.vm(vm_id) else {
+                v.block(format!("VM {vm_id} does not exist"));
+                return;
+            };
+            if let Some(loc) = ctx.vault_attr(&vault, "location").and_then(Value::as_str) {
+                if !vm.location.eq_ignore_ascii_case(loc) {
+                    v.block(format!("VM is in {}, vault {vault_name} is in {loc}: a vault protects VMs of its own region only", vm.location));
+                }
+            }
+            if let Some(other) = ctx.live.protected_elsewhere.get(&vm_id.to_ascii_lowercase()) {
+                v.block(format!(
+                    "VM is already registered ({}) in vault {}, which this file does not manage: a VM can be protected by one vault only",
+                    other.state, other.vault
+                ));
+            }
+            for (item, state) in ctx.live_items_by_vm.get(&vm_id.to_ascii_lowercase()).into_iter().flatten() {
+                if **item != want.arm_id {
+                    v.block(format!(
+                        "VM is still registered ({state}) in vault {}: a VM can be protected by one vault only — delete its backup data there first (on_remove: delete_data with --allow-data-loss)",
+                        protected_vm::vault_of(item).name()
+                    ));
+                }
+            }
+        }
+        Some(have) => {
+            match have.attrs["state"].as_str() {
+                Some("stopped") => v.reasons.push("resumes protection of a stopped item (its recovery points were retained)".into()),
+                Some("suspended") => v.reasons.push("resumes backups of a suspended item".into()),
+                Some("soft_deleted") => v.reasons.push("undeletes the soft-deleted item, then resumes protection".into()),
+                _ => {}
+            }
+            let old = have.attrs["policy"].as_str().unwrap_or_default();
+            let new = want.attrs["policy"].as_str().unwrap_or_default();
+            if !old.is_empty() && old != new {
+                let old_tier = ctx.live_policy_tier(&crate::model::backup_policy::arm_id(&vault, old));
+                let new_tier = ctx.policy_tier(&crate::model::backup_policy::arm_id(&vault, new));
+                if old_tier == Some("enhanced") && new_tier == Some("standard") {
+                    v.block(format!("a VM protected by an enhanced policy ({old}) cannot move to a standard policy ({new})"));
+                }
+            }
+        }
+    }
+    if let Some(ids) = ctx.wanted_items_by_vm.get(&vm_id.to_ascii_lowercase()) {
+        if ids.len() > 1 && ids[0] != &want.arm_id {
+            v.block(format!(
+                "VM is also selected for vault {}: a VM can be protected by one vault only",
+                protected_vm::vault_of(ids[0]).name()
+            ));
+        }
+    }
+}
+
+/// A policy can only be deleted when no item that stays in the vault uses it.
+pub fn policy_delete_blocked(policy: &Resource, ctx: &Context) -> Option<String> {
+    let vault = policy.arm_id.parent(1);
+    let on_remove = ctx
+        .desired
+        .vaults
+        .iter()
+        .find(|v| v.arm_id == vault)
+        .map(|v| v.on_remove)
+        .unwrap_or_default();
+    let users = ctx
+        .live
+        .resources
+        .iter()
+        .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
+        .filter(|r| protected_vm::vault_of(&r.arm_id) == vault)
+        .filter(|r| r.attrs["policy"].as_str().is_some_and(|p| p.eq_ignore_ascii_case(policy.arm_id.name())))
+        .filter(|r| r.attrs["state"] == "suspended" || (r.attrs["state"] == "protected" && on_remove == OnRemove::Suspend))
+        .count();
+    (users > 0).then(|| format!("{users} item(s) with suspended backups still use this policy; Azure refuses to delete a policy in use"))
+}
+
+/// `on_remove: suspend` needs an immutable vault.
+pub fn suspend_blocked(vault: &ArmId, ctx: &Context) -> Option<String> {
+    match ctx.vault_attr(vault, "immutability").and_then(Value::as_str) {
+        Some("Unlocked" | "Locked") => None,
+        _ => Some("suspending backups (on_remove: suspend) needs an immutable vault (immutability Unlocked or Locked)".into()),
+    }
+}
