@@ -14,7 +14,10 @@ use std::fmt::Write as _;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
 pub enum GraphError {
     #[error("{from} depends on {to}, which is not declared")]
-    #[diagnostic(code(azprotect::graph::dangling), help("declare {to}, or remove the reference"))]
+    #[diagnostic(
+        code(azprotect::graph::dangling),
+        help("declare {to}, or remove the reference")
+    )]
     Dangling { from: Address, to: Address },
     #[error("dependency cycle: {}", .cycle.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" → "))]
     #[diagnostic(code(azprotect::graph::cycle))]
@@ -56,7 +59,9 @@ impl Graph {
         Graph::from_edges(
             resources.iter().map(|r| r.address.clone()),
             resources.iter().flat_map(|r| {
-                r.depends_on.iter().map(move |d| (r.address.clone(), d.clone()))
+                r.depends_on
+                    .iter()
+                    .map(move |d| (r.address.clone(), d.clone()))
             }),
         )
     }
@@ -106,7 +111,11 @@ impl Graph {
         let Some(&i) = self.index.get(a) else {
             return Vec::new();
         };
-        let mut v: Vec<Address> = self.g.neighbors_directed(i, dir).map(|n| self.g[n].clone()).collect();
+        let mut v: Vec<Address> = self
+            .g
+            .neighbors_directed(i, dir)
+            .map(|n| self.g[n].clone())
+            .collect();
         v.sort();
         v
     }
@@ -119,7 +128,11 @@ impl Graph {
             .map(|i| (i, self.g.neighbors_directed(i, Direction::Incoming).count()))
             .collect();
         let mut layers = Vec::new();
-        let mut ready: Vec<NodeIndex> = indegree.iter().filter(|(_, &d)| d == 0).map(|(&i, _)| i).collect();
+        let mut ready: Vec<NodeIndex> = indegree
+            .iter()
+            .filter(|(_, &d)| d == 0)
+            .map(|(&i, _)| i)
+            .collect();
         while !ready.is_empty() {
             let mut next = Vec::new();
             for &i in &ready {
@@ -141,7 +154,9 @@ impl Graph {
 
     /// Graphviz DOT, stable order.
     pub fn to_dot(&self) -> String {
-        let mut out = String::from("digraph azprotect {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
+        let mut out = String::from(
+            "digraph azprotect {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
+        );
         for a in self.index.keys() {
             let _ = writeln!(out, "  \"{a}\";");
         }
@@ -189,7 +204,12 @@ mod tests {
     #[test]
     fn layers_put_parents_first() {
         let g = Graph::from_edges(
-            [a("protected_vm.v/rg/vm"), a("backup_policy.v/gold"), a("recovery_vault.v"), a("resource_group.rg")],
+            [
+                a("protected_vm.v/rg/vm"),
+                a("backup_policy.v/gold"),
+                a("recovery_vault.v"),
+                a("resource_group.rg"),
+            ],
             [
                 (a("protected_vm.v/rg/vm"), a("backup_policy.v/gold")),
                 (a("backup_policy.v/gold"), a("recovery_vault.v")),
@@ -201,18 +221,33 @@ mod tests {
         assert_eq!(layers.len(), 4);
         assert_eq!(layers[0], vec![a("resource_group.rg")]);
         assert_eq!(layers[3], vec![a("protected_vm.v/rg/vm")]);
-        assert!(g.to_dot().contains("\"recovery_vault.v\" -> \"backup_policy.v/gold\""));
+        assert!(g
+            .to_dot()
+            .contains("\"recovery_vault.v\" -> \"backup_policy.v/gold\""));
     }
 
     #[test]
     fn a_cycle_is_named_and_a_dangling_reference_is_reported() {
         let err = Graph::from_edges(
             [a("backup_policy.v/x"), a("backup_policy.v/y")],
-            [(a("backup_policy.v/x"), a("backup_policy.v/y")), (a("backup_policy.v/y"), a("backup_policy.v/x"))],
+            [
+                (a("backup_policy.v/x"), a("backup_policy.v/y")),
+                (a("backup_policy.v/y"), a("backup_policy.v/x")),
+            ],
         )
         .unwrap_err();
-        assert_eq!(err.to_string(), "dependency cycle: backup_policy.v/x → backup_policy.v/y → backup_policy.v/x");
-        let err = Graph::from_edges([a("backup_policy.v/x")], [(a("backup_policy.v/x"), a("recovery_vault.v"))]).unwrap_err();
-        assert_eq!(err.to_string(), "backup_policy.v/x depends on recovery_vault.v, which is not declared");
+        assert_eq!(
+            err.to_string(),
+            "dependency cycle: backup_policy.v/x → backup_policy.v/y → backup_policy.v/x"
+        );
+        let err = Graph::from_edges(
+            [a("backup_policy.v/x")],
+            [(a("backup_policy.v/x"), a("recovery_vault.v"))],
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "backup_policy.v/x depends on recovery_vault.v, which is not declared"
+        );
     }
 }

@@ -34,7 +34,9 @@ pub enum Outcome {
     Done,
     Failed(String),
     /// Not attempted because a change it depends on failed or was skipped.
-    Skipped { because: Address },
+    Skipped {
+        because: Address,
+    },
 }
 
 /// Progress events; `cli` implements this (indicatif on a TTY, timestamped lines otherwise).
@@ -68,10 +70,16 @@ impl ApplyReport {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
 pub enum Refusal {
     #[error("the plan has {0} blocked change(s); nothing was applied")]
-    #[diagnostic(code(azprotect::apply::blocked), help("fix the configuration so that no change is blocked, then plan again"))]
+    #[diagnostic(
+        code(azprotect::apply::blocked),
+        help("fix the configuration so that no change is blocked, then plan again")
+    )]
     Blocked(usize),
     #[error("the plan deletes backup data or a vault: {0}")]
-    #[diagnostic(code(azprotect::apply::data_loss), help("re-run with --allow-data-loss if that is really intended"))]
+    #[diagnostic(
+        code(azprotect::apply::data_loss),
+        help("re-run with --allow-data-loss if that is really intended")
+    )]
     DataLoss(String),
 }
 

@@ -16,13 +16,19 @@ pub struct RequestError {
 
 /// The requests for one change, to be sent one after the other.
 pub fn requests_for(change: &Change) -> Result<Vec<ArmRequest>, RequestError> {
-    let err = |m: &str| RequestError { address: change.address.to_string(), message: m.to_string() };
+    let err = |m: &str| RequestError {
+        address: change.address.to_string(),
+        message: m.to_string(),
+    };
     let id = ArmId::new(change.arm_id.clone());
     let desired = || -> Result<Resource, RequestError> {
         Ok(Resource {
             address: change.address.clone(),
             arm_id: id.clone(),
-            attrs: change.after.clone().ok_or_else(|| err("the change has no `after` attributes"))?,
+            attrs: change
+                .after
+                .clone()
+                .ok_or_else(|| err("the change has no `after` attributes"))?,
             depends_on: vec![],
         })
     };
@@ -46,7 +52,10 @@ pub fn requests_for(change: &Change) -> Result<Vec<ArmRequest>, RequestError> {
             vec![backup_policy::put_request(&desired()?)]
         }
         (ResourceKind::BackupPolicy, Action::Replace) => {
-            vec![backup_policy::delete_request(&id), backup_policy::put_request(&desired()?)]
+            vec![
+                backup_policy::delete_request(&id),
+                backup_policy::put_request(&desired()?),
+            ]
         }
         (ResourceKind::BackupPolicy, Action::Delete) => vec![backup_policy::delete_request(&id)],
         (ResourceKind::ProtectedVm, Action::Create | Action::Update) => {
@@ -67,11 +76,18 @@ pub fn requests_for(change: &Change) -> Result<Vec<ArmRequest>, RequestError> {
                 Some(DataEffect::Retained) => vec![protected_vm::stop_request(&id, vm_id, false)],
                 Some(DataEffect::Suspended) => vec![protected_vm::stop_request(&id, vm_id, true)],
                 Some(DataEffect::Deleted) => vec![protected_vm::delete_request(&id)],
-                None => return Err(err("a protected VM delete must say what happens to its data")),
+                None => {
+                    return Err(err(
+                        "a protected VM delete must say what happens to its data",
+                    ))
+                }
             }
         }
         (kind, action) => {
-            return Err(err(&format!("{action:?} of a {} is not supported", kind.prefix())))
+            return Err(err(&format!(
+                "{action:?} of a {} is not supported",
+                kind.prefix()
+            )))
         }
     })
 }

@@ -16,15 +16,25 @@ pub async fn apply(
     opts: &ApplyOptions,
     reporter: Arc<dyn Reporter>,
 ) -> ApplyReport {
-    let changes: BTreeMap<Address, Arc<Change>> =
-        plan.changes.iter().map(|c| (c.address.clone(), Arc::new(c.clone()))).collect();
+    let changes: BTreeMap<Address, Arc<Change>> = plan
+        .changes
+        .iter()
+        .map(|c| (c.address.clone(), Arc::new(c.clone())))
+        .collect();
     let mut waiting_on: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
     let mut dependents: BTreeMap<Address, Vec<Address>> = BTreeMap::new();
     for c in &plan.changes {
-        let deps: BTreeSet<Address> =
-            c.depends_on.iter().filter(|d| changes.contains_key(*d)).cloned().collect();
+        let deps: BTreeSet<Address> = c
+            .depends_on
+            .iter()
+            .filter(|d| changes.contains_key(*d))
+            .cloned()
+            .collect();
         for d in &deps {
-            dependents.entry(d.clone()).or_default().push(c.address.clone());
+            dependents
+                .entry(d.clone())
+                .or_default()
+                .push(c.address.clone());
         }
         waiting_on.insert(c.address.clone(), deps);
     }
@@ -54,7 +64,9 @@ pub async fn apply(
                 (change.address.clone(), outcome, start.elapsed())
             });
         }
-        let Some(joined) = running.join_next().await else { break };
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
         let (addr, outcome, elapsed) = match joined {
             Ok(done) => done,
             Err(e) => {
@@ -75,7 +87,14 @@ pub async fn apply(
                 }
             }
         } else {
-            skip_dependents(&addr, &dependents, &changes, &mut skipped, &mut report, reporter.as_ref());
+            skip_dependents(
+                &addr,
+                &dependents,
+                &changes,
+                &mut skipped,
+                &mut report,
+                reporter.as_ref(),
+            );
         }
     }
     report
@@ -99,7 +118,9 @@ fn skip_dependents(
         if !seen.insert(addr.clone()) {
             continue;
         }
-        let outcome = Outcome::Skipped { because: because.clone() };
+        let outcome = Outcome::Skipped {
+            because: because.clone(),
+        };
         reporter.finished(&changes[&addr], &outcome, std::time::Duration::ZERO);
         report.outcomes.push((addr.clone(), outcome));
         for d in dependents.get(&addr).into_iter().flatten() {

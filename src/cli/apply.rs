@@ -14,7 +14,11 @@ use miette::{bail, Result};
 use std::collections::BTreeSet;
 use std::io::BufRead;
 
-pub async fn apply(args: ApplyArgs, settings: &GlobalSettings, printer: Printer) -> Result<ExitStatus> {
+pub async fn apply(
+    args: ApplyArgs,
+    settings: &GlobalSettings,
+    printer: Printer,
+) -> Result<ExitStatus> {
     let session = Session::open(settings).await?;
     let result = run(&args, &session, printer).await;
     session.close().await;
@@ -25,8 +29,15 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
     let plan = match &args.plan {
         Some(path) => {
             let saved = load_saved(path)?;
-            if !saved.arm_endpoint.eq_ignore_ascii_case(session.client.arm_endpoint()) {
-                bail!("the plan was made against {}, not {}", saved.arm_endpoint, session.client.arm_endpoint());
+            if !saved
+                .arm_endpoint
+                .eq_ignore_ascii_case(session.client.arm_endpoint())
+            {
+                bail!(
+                    "the plan was made against {}, not {}",
+                    saved.arm_endpoint,
+                    session.client.arm_endpoint()
+                );
             }
             let live = crate::live::read(&session.client, &saved.desired).await?;
             if live.fingerprint() != saved.live_fingerprint {
@@ -40,7 +51,11 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
             saved.plan
         }
         None => {
-            let files = if args.files.is_empty() { vec!["azprotect.yaml".into()] } else { args.files.clone() };
+            let files = if args.files.is_empty() {
+                vec!["azprotect.yaml".into()]
+            } else {
+                args.files.clone()
+            };
             let (_, _, plan) = make_plan(session, &files, &targets(&args.target)?).await?;
             render_plan(&plan, PlanFormat::Text, printer)?;
             plan
@@ -60,7 +75,9 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
     let report = apply::apply(
         &session.client,
         &plan,
-        &ApplyOptions { parallelism: args.parallelism },
+        &ApplyOptions {
+            parallelism: args.parallelism,
+        },
         reporter(printer),
     )
     .await;
@@ -68,7 +85,9 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
     for (addr, outcome) in &report.outcomes {
         match outcome {
             Outcome::Failed(e) => printer.line(format!("✗ {addr}: {e}")),
-            Outcome::Skipped { because } => printer.line(format!("- {addr}: skipped because {because} did not apply")),
+            Outcome::Skipped { because } => {
+                printer.line(format!("- {addr}: skipped because {because} did not apply"))
+            }
             Outcome::Done => {}
         }
     }
@@ -94,14 +113,20 @@ fn confirm(printer: Printer) -> Result<bool> {
     }
     printer.note("\nDo you want to apply these changes? Only 'yes' is accepted:");
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).map_err(|e| miette::miette!("{e}"))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| miette::miette!("{e}"))?;
     Ok(answer.trim() == "yes")
 }
 
 /// A short description of how a fresh plan differs from the saved one.
 fn what_changed(saved: &Plan, now: &Plan) -> String {
     let key = |p: &Plan| -> BTreeSet<String> {
-        p.changes.iter().map(|c| format!("{} {}", c.action.symbol(), c.address)).collect()
+        p.changes
+            .iter()
+            .map(|c| format!("{} {}", c.action.symbol(), c.address))
+            .collect()
     };
     let (before, after) = (key(saved), key(now));
     let mut lines: Vec<String> = Vec::new();

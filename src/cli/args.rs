@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "azprotect", version, about = "Declarative Azure VM protection: plan and apply backup like Terraform")]
+#[command(
+    name = "azprotect",
+    version,
+    about = "Declarative Azure VM protection: plan and apply backup like Terraform"
+)]
 pub struct Cli {
     /// Run against a local sandbox whose state persists in STATE (default .azprotect/sandbox.json).
     #[arg(long, global = true, value_name = "STATE", num_args = 0..=1, require_equals = true,
@@ -89,7 +93,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct FilesArg {
     /// Configuration file(s); maps merge across files.
-    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = "azprotect.yaml")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        default_value = "azprotect.yaml"
+    )]
     pub files: Vec<PathBuf>,
 }
 

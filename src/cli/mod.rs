@@ -43,8 +43,13 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = GlobalSettings::resolve(&cli);
     install_handlers(&settings);
-    let printer = Printer { color: settings.color };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let printer = Printer {
+        color: settings.color,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: could not start the async runtime: {e}");
@@ -61,7 +66,11 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, settings: &GlobalSettings, printer: Printer) -> miette::Result<ExitStatus> {
+async fn run(
+    command: Command,
+    settings: &GlobalSettings,
+    printer: Printer,
+) -> miette::Result<ExitStatus> {
     match command {
         Command::Validate(files) => validate::validate(files, settings, printer),
         Command::Plan(args) => plan::plan(args, settings, printer).await,
@@ -77,11 +86,20 @@ async fn run(command: Command, settings: &GlobalSettings, printer: Printer) -> m
 /// (`AZPROTECT_LOG=debug`).
 fn install_handlers(settings: &GlobalSettings) {
     use is_terminal::IsTerminal;
-    let color = settings.color || (std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal());
+    let color = settings.color
+        || (std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal());
     let _ = miette::set_hook(Box::new(move |_| {
-        Box::new(miette::MietteHandlerOpts::new().color(color).width(100).build())
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .color(color)
+                .width(100)
+                .build(),
+        )
     }));
     let filter = tracing_subscriber::EnvFilter::try_from_env("AZPROTECT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

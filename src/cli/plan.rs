@@ -12,7 +12,11 @@ use crate::render;
 use miette::{IntoDiagnostic, Result, WrapErr};
 use std::path::{Path, PathBuf};
 
-pub async fn plan(args: PlanArgs, settings: &GlobalSettings, printer: Printer) -> Result<ExitStatus> {
+pub async fn plan(
+    args: PlanArgs,
+    settings: &GlobalSettings,
+    printer: Printer,
+) -> Result<ExitStatus> {
     let session = Session::open(settings).await?;
     let targets = targets(&args.target)?;
     let result = make_plan(&session, &args.files.files, &targets).await;
@@ -21,9 +25,17 @@ pub async fn plan(args: PlanArgs, settings: &GlobalSettings, printer: Printer) -
             render_plan(&plan, args.format, printer)?;
             if let Some(out) = &args.out {
                 save(out, &session, desired, &live, &plan)?;
-                printer.note(format!("Saved the plan to {}; apply it with: azprotect apply {}", out.display(), out.display()));
+                printer.note(format!(
+                    "Saved the plan to {}; apply it with: azprotect apply {}",
+                    out.display(),
+                    out.display()
+                ));
             }
-            Ok(if args.detailed_exitcode && !plan.is_empty() { ExitStatus::Changes } else { ExitStatus::Success })
+            Ok(if args.detailed_exitcode && !plan.is_empty() {
+                ExitStatus::Changes
+            } else {
+                ExitStatus::Success
+            })
         }
         Err(e) => Err(e),
     };
@@ -41,21 +53,39 @@ pub async fn make_plan(
     let desired = loaded.desired(session.default_subscription.as_deref())?;
     crate::graph::Graph::of_resources(&desired.resources)?;
     let live = live::read(&session.client, &desired).await?;
-    let plan = plan::plan(&desired, &live, &PlanOptions { targets: targets.to_vec() });
+    let plan = plan::plan(
+        &desired,
+        &live,
+        &PlanOptions {
+            targets: targets.to_vec(),
+        },
+    );
     Ok((desired, live, plan))
 }
 
 pub fn render_plan(plan: &Plan, format: PlanFormat, printer: Printer) -> Result<()> {
     let mut out = printer.stdout();
     match format {
-        PlanFormat::Text => render::text(plan, &mut out, render::TextOptions { color: printer.color }),
+        PlanFormat::Text => render::text(
+            plan,
+            &mut out,
+            render::TextOptions {
+                color: printer.color,
+            },
+        ),
         PlanFormat::Markdown => render::markdown(plan, &mut out),
         PlanFormat::Json => render::json(plan, &mut out),
     }
     .into_diagnostic()
 }
 
-fn save(path: &Path, session: &Session, desired: Desired, live: &LiveState, plan: &Plan) -> Result<()> {
+fn save(
+    path: &Path,
+    session: &Session,
+    desired: Desired,
+    live: &LiveState,
+    plan: &Plan,
+) -> Result<()> {
     let saved = SavedPlan {
         kind: "azprotect-plan".into(),
         azprotect_version: env!("CARGO_PKG_VERSION").into(),
@@ -80,9 +110,18 @@ pub fn load_saved(path: &Path) -> Result<SavedPlan> {
         .wrap_err_with(|| format!("could not read the plan {}", path.display()))?;
     let saved: SavedPlan = serde_json::from_str(&text)
         .into_diagnostic()
-        .wrap_err_with(|| format!("{} is not a plan saved by `azprotect plan --out`", path.display()))?;
+        .wrap_err_with(|| {
+            format!(
+                "{} is not a plan saved by `azprotect plan --out`",
+                path.display()
+            )
+        })?;
     if saved.kind != "azprotect-plan" || saved.plan.format_version != plan::FORMAT_VERSION {
-        miette::bail!("{} is not a plan this azprotect can apply (format {})", path.display(), saved.plan.format_version);
+        miette::bail!(
+            "{} is not a plan this azprotect can apply (format {})",
+            path.display(),
+            saved.plan.format_version
+        );
     }
     Ok(saved)
 }

@@ -11,7 +11,10 @@ use std::time::Duration;
 
 pub fn reporter(printer: Printer) -> Arc<dyn Reporter> {
     if std::io::stderr().is_terminal() {
-        Arc::new(Spinners { multi: MultiProgress::new(), bars: Mutex::new(HashMap::new()) })
+        Arc::new(Spinners {
+            multi: MultiProgress::new(),
+            bars: Mutex::new(HashMap::new()),
+        })
     } else {
         Arc::new(Lines { _printer: printer })
     }
@@ -22,7 +25,9 @@ fn verb(c: &Change) -> &'static str {
         (Action::Create, _) => "creating",
         (Action::Update, _) => "updating",
         (Action::Replace, _) => "replacing",
-        (Action::Delete, Some(crate::plan::DataEffect::Retained)) => "stopping protection (data retained)",
+        (Action::Delete, Some(crate::plan::DataEffect::Retained)) => {
+            "stopping protection (data retained)"
+        }
         (Action::Delete, Some(crate::plan::DataEffect::Suspended)) => "suspending backups",
         (Action::Delete, _) => "deleting",
     }
@@ -51,7 +56,13 @@ impl Reporter for Lines {
         eprintln!("{}  {} {} …", now(), verb(c), c.address);
     }
     fn finished(&self, c: &Change, outcome: &Outcome, elapsed: Duration) {
-        eprintln!("{}  {} {}: {}", now(), verb(c), c.address, describe(outcome, elapsed));
+        eprintln!(
+            "{}  {} {}: {}",
+            now(),
+            verb(c),
+            c.address,
+            describe(outcome, elapsed)
+        );
     }
 }
 
@@ -63,13 +74,23 @@ struct Spinners {
 impl Reporter for Spinners {
     fn started(&self, c: &Change) {
         let bar = self.multi.add(ProgressBar::new_spinner());
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         bar.set_message(format!("{} {}", verb(c), c.address));
         bar.enable_steady_tick(Duration::from_millis(120));
-        self.bars.lock().unwrap_or_else(|p| p.into_inner()).insert(c.address.to_string(), bar);
+        self.bars
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(c.address.to_string(), bar);
     }
     fn finished(&self, c: &Change, outcome: &Outcome, elapsed: Duration) {
-        let bar = self.bars.lock().unwrap_or_else(|p| p.into_inner()).remove(&c.address.to_string());
+        let bar = self
+            .bars
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&c.address.to_string());
         let line = format!("{} {}: {}", verb(c), c.address, describe(outcome, elapsed));
         match bar {
             Some(bar) => bar.finish_with_message(line),

@@ -11,7 +11,11 @@ pub async fn sandbox(cmd: SandboxCommand, printer: Printer) -> Result<ExitStatus
     match cmd {
         SandboxCommand::Init { inventory, state } => {
             sandbox::init(&inventory, &state)?;
-            printer.line(format!("Sandbox state {} created from {}.", state.display(), inventory.display()));
+            printer.line(format!(
+                "Sandbox state {} created from {}.",
+                state.display(),
+                inventory.display()
+            ));
         }
         SandboxCommand::Serve(a) => {
             let sb = Sandbox::start(SandboxOptions {

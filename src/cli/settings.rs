@@ -80,9 +80,12 @@ impl Session {
         let mut default_subscription = settings.subscription.clone();
         let mut sandbox = None;
         if let Some(state) = &settings.sandbox {
-            let sb = Sandbox::start(SandboxOptions { state: Some(state.clone()), ..SandboxOptions::default() })
-                .await
-                .wrap_err("could not start the sandbox")?;
+            let sb = Sandbox::start(SandboxOptions {
+                state: Some(state.clone()),
+                ..SandboxOptions::default()
+            })
+            .await
+            .wrap_err("could not start the sandbox")?;
             let creds = sb.credentials();
             client_settings.arm_endpoint = Some(sb.endpoint());
             client_settings.authority_host = Some(sb.endpoint());
@@ -97,13 +100,17 @@ impl Session {
             default_subscription.get_or_insert(creds.subscription_id);
             sandbox = Some(sb);
         } else if let Some(path) = &settings.ca_cert {
-            let pem = std::fs::read(path)
-                .into_diagnostic()
-                .wrap_err_with(|| format!("could not read the CA certificate {}", path.display()))?;
+            let pem = std::fs::read(path).into_diagnostic().wrap_err_with(|| {
+                format!("could not read the CA certificate {}", path.display())
+            })?;
             client_settings.ca_cert_pem = Some(pem);
         }
         let client = ArmClient::new(client_settings).await?;
-        Ok(Session { client, default_subscription, sandbox })
+        Ok(Session {
+            client,
+            default_subscription,
+            sandbox,
+        })
     }
 
     pub async fn close(self) {
@@ -116,6 +123,9 @@ impl Session {
 /// Parse `--target` values into addresses.
 pub fn targets(raw: &[String]) -> Result<Vec<crate::model::Address>> {
     raw.iter()
-        .map(|t| t.parse().map_err(|e: crate::model::AddressError| miette!("--target {t}: {e}")))
+        .map(|t| {
+            t.parse()
+                .map_err(|e: crate::model::AddressError| miette!("--target {t}: {e}"))
+        })
         .collect()
 }

@@ -13,13 +13,20 @@ const OFFLINE_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
 
 pub fn load_offline(files: &FilesArg, settings: &GlobalSettings) -> Result<(Desired, Graph)> {
     let loaded = crate::config::load(&files.files)?;
-    let sub = settings.subscription.as_deref().unwrap_or(OFFLINE_SUBSCRIPTION);
+    let sub = settings
+        .subscription
+        .as_deref()
+        .unwrap_or(OFFLINE_SUBSCRIPTION);
     let desired = loaded.desired(Some(sub))?;
     let graph = Graph::of_resources(&desired.resources)?;
     Ok((desired, graph))
 }
 
-pub fn validate(files: FilesArg, settings: &GlobalSettings, printer: Printer) -> Result<ExitStatus> {
+pub fn validate(
+    files: FilesArg,
+    settings: &GlobalSettings,
+    printer: Printer,
+) -> Result<ExitStatus> {
     let (desired, graph) = load_offline(&files, settings)?;
     printer.line(format!(
         "The configuration is valid: {} resources in {} dependency layers, {} selector(s) resolved at plan time.",

@@ -75,8 +75,11 @@ pub struct Elsewhere {
 /// Read everything the desired state needs to be diffed: per subscription one list of resource
 /// groups, vaults and VMs; per vault one list of policies (declared vaults) and protected items.
 pub async fn read(client: &ArmClient, desired: &Desired) -> Result<LiveState, AzureError> {
-    let declared: BTreeMap<ArmId, &str> =
-        desired.vaults.iter().map(|v| (v.arm_id.clone(), v.name.as_str())).collect();
+    let declared: BTreeMap<ArmId, &str> = desired
+        .vaults
+        .iter()
+        .map(|v| (v.arm_id.clone(), v.name.as_str()))
+        .collect();
     let declared_rgs: BTreeSet<ArmId> = desired
         .resources
         .iter()
@@ -111,7 +114,10 @@ async fn read_subscription(
         client.list(&vault_path),
         vms::list(client, &sub),
     )?;
-    let mut live = LiveState { vms, ..LiveState::default() };
+    let mut live = LiveState {
+        vms,
+        ..LiveState::default()
+    };
     for g in &groups {
         let id = ArmId::new(g["id"].as_str().unwrap_or_default());
         if declared_rgs.contains(&id) {
@@ -147,9 +153,18 @@ async fn read_vault(
     let Some(vault_name) = declared_name else {
         for item in &items {
             if let Some((_, attrs)) = protected_vm::normalize(item) {
-                let vm = attrs["vm_id"].as_str().unwrap_or_default().to_ascii_lowercase();
+                let vm = attrs["vm_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
                 let state = attrs["state"].as_str().unwrap_or_default().to_string();
-                live.protected_elsewhere.insert(vm, Elsewhere { vault: id.clone(), state });
+                live.protected_elsewhere.insert(
+                    vm,
+                    Elsewhere {
+                        vault: id.clone(),
+                        state,
+                    },
+                );
             }
         }
         return Ok(live);
@@ -162,7 +177,9 @@ async fn read_vault(
         depends_on: vec![],
     });
     for p in client.list(&backup_policy::list_path(&id)).await? {
-        let Some(attrs) = backup_policy::normalize(&p) else { continue };
+        let Some(attrs) = backup_policy::normalize(&p) else {
+            continue;
+        };
         let name = p["name"].as_str().unwrap_or_default();
         live.resources.push(Resource {
             address: Address::new(ResourceKind::BackupPolicy, format!("{vault_name}/{name}")),
@@ -172,14 +189,19 @@ async fn read_vault(
         });
     }
     for item in &items {
-        let Some((item_id, attrs)) = protected_vm::normalize(item) else { continue };
+        let Some((item_id, attrs)) = protected_vm::normalize(item) else {
+            continue;
+        };
         let vm_id = ArmId::new(attrs["vm_id"].as_str().unwrap_or_default());
         let rg = vm_id.resource_group().unwrap_or_default().to_string();
         let policy = attrs["policy"].as_str().unwrap_or_default().to_string();
         let depends_on = if policy.is_empty() {
             vec![]
         } else {
-            vec![Address::new(ResourceKind::BackupPolicy, format!("{vault_name}/{policy}"))]
+            vec![Address::new(
+                ResourceKind::BackupPolicy,
+                format!("{vault_name}/{policy}"),
+            )]
         };
         live.resources.push(Resource {
             address: Address::new(

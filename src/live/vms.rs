@@ -4,12 +4,20 @@ use crate::azure::{ArmClient, AzureError};
 use crate::model::{api, resource_group::normalize_location, ArmId, VirtualMachine};
 use serde_json::Value;
 
-pub async fn list(client: &ArmClient, subscription: &str) -> Result<Vec<VirtualMachine>, AzureError> {
+pub async fn list(
+    client: &ArmClient,
+    subscription: &str,
+) -> Result<Vec<VirtualMachine>, AzureError> {
     let path = format!(
         "/subscriptions/{subscription}/providers/Microsoft.Compute/virtualMachines?api-version={}",
         api::COMPUTE
     );
-    Ok(client.list(&path).await?.iter().filter_map(from_arm).collect())
+    Ok(client
+        .list(&path)
+        .await?
+        .iter()
+        .filter_map(from_arm)
+        .collect())
 }
 
 /// ARM `Microsoft.Compute/virtualMachines` JSON → [`VirtualMachine`].
@@ -25,11 +33,19 @@ pub fn from_arm(v: &Value) -> Option<VirtualMachine> {
         .unwrap_or_default();
     let mut data_disk_luns: Vec<u32> = v["properties"]["storageProfile"]["dataDisks"]
         .as_array()
-        .map(|d| d.iter().filter_map(|d| d["lun"].as_u64()).map(|l| l as u32).collect())
+        .map(|d| {
+            d.iter()
+                .filter_map(|d| d["lun"].as_u64())
+                .map(|l| l as u32)
+                .collect()
+        })
         .unwrap_or_default();
     data_disk_luns.sort_unstable();
     Some(VirtualMachine {
-        name: v["name"].as_str().map(str::to_string).unwrap_or_else(|| id.name().to_string()),
+        name: v["name"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| id.name().to_string()),
         resource_group: id.resource_group()?.to_string(),
         subscription: id.subscription()?.to_string(),
         location: normalize_location(v["location"].as_str().unwrap_or_default()),

@@ -19,7 +19,13 @@ pub fn diff(desired: &Value, live: &Value, ownership: Ownership) -> Vec<AttrChan
     out
 }
 
-fn walk(path: &str, desired: &Value, live: &Value, ownership: Ownership, out: &mut Vec<AttrChange>) {
+fn walk(
+    path: &str,
+    desired: &Value,
+    live: &Value,
+    ownership: Ownership,
+    out: &mut Vec<AttrChange>,
+) {
     match (desired, live) {
         (Value::Object(d), Value::Object(l)) => walk_object(path, d, l, ownership, out),
         _ if same_leaf(path, desired, live) => {}
@@ -31,8 +37,20 @@ fn walk(path: &str, desired: &Value, live: &Value, ownership: Ownership, out: &m
     }
 }
 
-fn walk_object(path: &str, d: &Map<String, Value>, l: &Map<String, Value>, ownership: Ownership, out: &mut Vec<AttrChange>) {
-    let join = |k: &str| if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
+fn walk_object(
+    path: &str,
+    d: &Map<String, Value>,
+    l: &Map<String, Value>,
+    ownership: Ownership,
+    out: &mut Vec<AttrChange>,
+) {
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
     for (k, dv) in d {
         let lv = l.get(k).unwrap_or(&Value::Null);
         walk(&join(k), dv, lv, ownership, out);
@@ -40,7 +58,11 @@ fn walk_object(path: &str, d: &Map<String, Value>, l: &Map<String, Value>, owner
     if ownership == Ownership::Whole {
         for (k, lv) in l {
             if !d.contains_key(k) && !lv.is_null() {
-                out.push(AttrChange { path: join(k), before: Some(lv.clone()), after: None });
+                out.push(AttrChange {
+                    path: join(k),
+                    before: Some(lv.clone()),
+                    after: None,
+                });
             }
         }
     }
@@ -65,11 +87,23 @@ mod tests {
 
     #[test]
     fn subset_ignores_live_only_keys_and_whole_reports_them() {
-        let desired = json!({"location": "westeurope", "tags": {"a": "1"}, "soft_delete": {"state": "On"}});
+        let desired =
+            json!({"location": "westeurope", "tags": {"a": "1"}, "soft_delete": {"state": "On"}});
         let live = json!({"location": "westeurope", "tags": {"a": "1", "b": "2"}, "soft_delete": {"state": "On", "retention_days": 14}, "immutability": "Disabled"});
         assert!(diff(&desired, &live, Ownership::Subset).is_empty());
-        let d = diff(&json!({"policy": "gold"}), &json!({"policy": "gold", "exclude_disks": [1]}), Ownership::Whole);
-        assert_eq!(d, vec![AttrChange { path: "exclude_disks".into(), before: Some(json!([1])), after: None }]);
+        let d = diff(
+            &json!({"policy": "gold"}),
+            &json!({"policy": "gold", "exclude_disks": [1]}),
+            Ownership::Whole,
+        );
+        assert_eq!(
+            d,
+            vec![AttrChange {
+                path: "exclude_disks".into(),
+                before: Some(json!([1])),
+                after: None
+            }]
+        );
     }
 
     #[test]
@@ -79,6 +113,13 @@ mod tests {
             &json!({"retention": {"daily": "14d"}, "vm_id": "/SUBSCRIPTIONS/x/vm"}),
             Ownership::Whole,
         );
-        assert_eq!(d, vec![AttrChange { path: "retention.daily".into(), before: Some(json!("14d")), after: Some(json!("30d")) }]);
+        assert_eq!(
+            d,
+            vec![AttrChange {
+                path: "retention.daily".into(),
+                before: Some(json!("14d")),
+                after: Some(json!("30d"))
+            }]
+        );
     }
 }

@@ -17,8 +17,9 @@ pub struct PlanOptions {
     pub targets: Vec<Address>,
 }
 
-/// Resolve selectors against live VMs: explicit entries win over selectors; a VM two selectors
-/// of the same vault pick is protected once (by the first).
+/// Resolve selectors against live VMs of the vault's region (a vault protects only VMs of its
+/// own region, as Azure Policy's built-in tag-based backup assignment does): explicit entries win
+/// over selectors; a VM two selectors of the same vault pick is protected once (by the first).
 pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
     let mut resources = desired.resources.clone();
     let mut taken: BTreeSet<ArmId> = resources
@@ -27,15 +28,22 @@ pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
         .map(|r| r.arm_id.clone())
         .collect();
     for sel in &desired.selectors {
-        let Some(scope) = desired.vaults.iter().find(|v| v.name == sel.vault) else { continue };
-        let mut vms: Vec<_> = live.vms.iter().filter(|vm| vm.matches(sel)).collect();
+        let Some(scope) = desired.vaults.iter().find(|v| v.name == sel.vault) else {
+            continue;
+        };
+        let mut vms: Vec<_> = live
+            .vms
+            .iter()
+            .filter(|vm| vm.matches(sel) && vm.location.eq_ignore_ascii_case(&scope.location))
+            .collect();
         vms.sort_by(|a, b| a.id.cmp(&b.id));
         for vm in vms {
             let id = protected_vm::arm_id(&scope.arm_id, &vm.resource_group, &vm.name);
             if !taken.insert(id.clone()) {
                 continue;
             }
-            let mut attrs = json!({"vm_id": vm.id.as_str(), "policy": sel.policy, "state": "protected"});
+            let mut attrs =
+                json!({"vm_id": vm.id.as_str(), "policy": sel.policy, "state": "protected"});
             if !sel.exclude_disks.is_empty() {
                 let mut luns = sel.exclude_disks.clone();
                 luns.sort_unstable();
@@ -67,7 +75,9 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
     let mut changes = Vec::new();
 
     let mut sorted: Vec<&Resource> = wanted.iter().collect();
-    sorted.sort_by(|a, b| (a.address.kind.rank(), &a.address).cmp(&(b.address.kind.rank(), &b.address)));
+    sorted.sort_by(|a, b| {
+        (a.address.kind.rank(), &a.address).cmp(&(b.address.kind.rank(), &b.address))
+    });
     for want in sorted {
         match live_by_id.get(&want.arm_id) {
             None => {
@@ -81,7 +91,11 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
                     continue;
                 }
                 let verdict = rules::on_update(want, have, &diff, &ctx);
-                let action = if verdict.replace { Action::Replace } else { Action::Update };
+                let action = if verdict.replace {
+                    Action::Replace
+                } else {
+                    Action::Update
+                };
                 changes.push(change(want, action, Some(have), diff, verdict));
             }
         }
@@ -93,7 +107,10 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
         .iter()
         .filter(|r| !wanted_ids.contains(&r.arm_id))
         .collect();
-    removals.sort_by(|a, b| (std::cmp::Reverse(a.address.kind.rank()), &a.address).cmp(&(std::cmp::Reverse(b.address.kind.rank()), &b.address)));
+    removals.sort_by(|a, b| {
+        (std::cmp::Reverse(a.address.kind.rank()), &a.address)
+            .cmp(&(std::cmp::Reverse(b.address.kind.rank()), &b.address))
+    });
     for have in removals {
         if let Some(c) = removal(have, desired, &ctx) {
             changes.push(c);
@@ -154,7 +171,10 @@ fn removal(have: &Resource, desired: &Desired, ctx: &Context) -> Option<Change> 
         ResourceKind::ResourceGroup | ResourceKind::RecoveryVault => return None,
         ResourceKind::BackupPolicy => {
             let name = have.arm_id.name();
-            if crate::model::backup_policy::BUILT_IN.iter().any(|b| b.eq_ignore_ascii_case(name)) {
+            if crate::model::backup_policy::BUILT_IN
+                .iter()
+                .any(|b| b.eq_ignore_ascii_case(name))
+            {
                 return None;
             }
             c.reasons.push("not declared in its vault any more".into());
@@ -175,9 +195,12 @@ fn removal(have: &Resource, desired: &Desired, ctx: &Context) -> Option<Change> 
             c.reasons.push(format!(
                 "not in the file any more; on_remove: {}",
                 match scope.on_remove {
-                    OnRemove::RetainData => "retain_data — protection stops, recovery points are kept",
-                    OnRemove::Suspend => "suspend — backups stop, recovery points expire per policy",
-                    OnRemove::DeleteData => "delete_data — protection stops and backup data is deleted",
+                    OnRemove::RetainData =>
+                        "retain_data — protection stops, recovery points are kept",
+                    OnRemove::Suspend =>
+                        "suspend — backups stop, recovery points expire per policy",
+                    OnRemove::DeleteData =>
+                        "delete_data — protection stops and backup data is deleted",
                 }
             ));
             if effect == DataEffect::Suspended {
@@ -196,8 +219,10 @@ fn scope_of<'a>(desired: &'a Desired, item: &ArmId) -> Option<&'a VaultScope> {
 /// Apply order: a change waits for the changes of what it depends on (creates/updates), and a
 /// delete waits for the changes of everything that depended on the deleted resource.
 fn link_dependencies(changes: &mut [Change], wanted: &[Resource], live: &LiveState) {
-    let changed: BTreeMap<Address, Action> =
-        changes.iter().map(|c| (c.address.clone(), c.action)).collect();
+    let changed: BTreeMap<Address, Action> = changes
+        .iter()
+        .map(|c| (c.address.clone(), c.action))
+        .collect();
     let wanted_deps: BTreeMap<&Address, &Vec<Address>> =
         wanted.iter().map(|r| (&r.address, &r.depends_on)).collect();
     let mut live_dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
@@ -215,8 +240,15 @@ fn link_dependencies(changes: &mut [Change], wanted: &[Resource], live: &LiveSta
                 }
             }
         } else {
-            for d in wanted_deps.get(&c.address).into_iter().flat_map(|v| v.iter()) {
-                if matches!(changed.get(d), Some(Action::Create | Action::Replace | Action::Update)) {
+            for d in wanted_deps
+                .get(&c.address)
+                .into_iter()
+                .flat_map(|v| v.iter())
+            {
+                if matches!(
+                    changed.get(d),
+                    Some(Action::Create | Action::Replace | Action::Update)
+                ) {
                     deps.insert(d.clone());
                 }
             }
@@ -241,5 +273,8 @@ fn targeted(changes: Vec<Change>, targets: &[Address]) -> Vec<Change> {
             }
         }
     }
-    changes.into_iter().filter(|c| keep.contains(&c.address)).collect()
+    changes
+        .into_iter()
+        .filter(|c| keep.contains(&c.address))
+        .collect()
 }

@@ -41,7 +41,10 @@ pub struct Context<'a> {
 }
 
 fn vm_key(attrs: &Value) -> String {
-    attrs["vm_id"].as_str().unwrap_or_default().to_ascii_lowercase()
+    attrs["vm_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
 }
 
 impl<'a> Context<'a> {
@@ -66,7 +69,10 @@ impl<'a> Context<'a> {
                 }
                 ResourceKind::ProtectedVm => {
                     let state = r.attrs["state"].as_str().unwrap_or_default();
-                    ctx.live_items_by_vm.entry(vm_key(&r.attrs)).or_default().push((&r.arm_id, state));
+                    ctx.live_items_by_vm
+                        .entry(vm_key(&r.attrs))
+                        .or_default()
+                        .push((&r.arm_id, state));
                 }
                 ResourceKind::ResourceGroup => {}
             }
@@ -82,7 +88,10 @@ impl<'a> Context<'a> {
                     ctx.policies.insert(r.arm_id.clone(), &r.attrs);
                 }
                 ResourceKind::ProtectedVm => {
-                    ctx.wanted_items_by_vm.entry(vm_key(&r.attrs)).or_default().push(&r.arm_id);
+                    ctx.wanted_items_by_vm
+                        .entry(vm_key(&r.attrs))
+                        .or_default()
+                        .push(&r.arm_id);
                 }
                 ResourceKind::ResourceGroup => {}
             }
@@ -107,7 +116,9 @@ impl<'a> Context<'a> {
     }
 
     fn live_policy_tier(&self, policy: &ArmId) -> Option<&'a str> {
-        self.live_policies.get(policy).and_then(|p| p["tier"].as_str())
+        self.live_policies
+            .get(policy)
+            .and_then(|p| p["tier"].as_str())
     }
 }
 
@@ -129,7 +140,10 @@ pub fn on_create(want: &Resource, ctx: &Context) -> Verdict {
 /// Rules for an in-place update of `have` to `want`.
 pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Context) -> Verdict {
     let mut v = Verdict::default();
-    let changed = |p: &str| diff.iter().find(|d| d.path == p || d.path.starts_with(&format!("{p}.")));
+    let changed = |p: &str| {
+        diff.iter()
+            .find(|d| d.path == p || d.path.starts_with(&format!("{p}.")))
+    };
     match want.address.kind {
         ResourceKind::ResourceGroup => {
             if changed("location").is_some() {
@@ -153,7 +167,9 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Co
                 .filter(|r| r.attrs["policy"].as_str() == Some(have.arm_id.name()))
                 .count();
             if users > 0 {
-                v.reasons.push(format!("applies to the {users} protected VM(s) that use this policy"));
+                v.reasons.push(format!(
+                    "applies to the {users} protected VM(s) that use this policy"
+                ));
             }
         }
         ResourceKind::ProtectedVm => protected_vm_rules(want, Some(have), ctx, &mut v),
@@ -169,7 +185,9 @@ fn vault_rules<'d>(
     v: &mut Verdict,
 ) {
     if changed("location").is_some() {
-        v.block("a vault cannot move to another region, and replacing it would delete its backup data");
+        v.block(
+            "a vault cannot move to another region, and replacing it would delete its backup data",
+        );
     }
     if changed("storage_redundancy").is_some() {
         let items = ctx.live.items_in_vault(&have.arm_id);
@@ -187,14 +205,16 @@ fn vault_rules<'d>(
         if have.attrs["immutability"] == "Locked" {
             v.block("immutability is Locked, which is final");
         } else if c.after.as_ref().is_some_and(|a| a == "Locked") {
-            v.reasons.push("locks immutability: this cannot be undone".into());
+            v.reasons
+                .push("locks immutability: this cannot be undone".into());
         }
     }
     if let Some(c) = changed("soft_delete") {
         if have.attrs["soft_delete"]["state"] == "AlwaysOn" && c.path.ends_with("state") {
             v.block("soft delete is AlwaysOn, which is irreversible (Azure: BMSUserErrorSoftDeleteStateAlwaysOn)");
         } else if want.attrs["soft_delete"]["state"] == "AlwaysOn" {
-            v.reasons.push("makes soft delete AlwaysOn: this cannot be undone".into());
+            v.reasons
+                .push("makes soft delete AlwaysOn: this cannot be undone".into());
         }
     }
 }
@@ -214,13 +234,22 @@ fn protected_vm_rules(want: &Resource, have: Option<&Resource>, ctx: &Context, v
                     v.block(format!("VM is in {}, vault {vault_name} is in {loc}: a vault protects VMs of its own region only", vm.location));
                 }
             }
-            if let Some(other) = ctx.live.protected_elsewhere.get(&vm_id.to_ascii_lowercase()) {
+            if let Some(other) = ctx
+                .live
+                .protected_elsewhere
+                .get(&vm_id.to_ascii_lowercase())
+            {
                 v.block(format!(
                     "VM is already registered ({}) in vault {}, which this file does not manage: a VM can be protected by one vault only",
                     other.state, other.vault
                 ));
             }
-            for (item, state) in ctx.live_items_by_vm.get(&vm_id.to_ascii_lowercase()).into_iter().flatten() {
+            for (item, state) in ctx
+                .live_items_by_vm
+                .get(&vm_id.to_ascii_lowercase())
+                .into_iter()
+                .flatten()
+            {
                 if **item != want.arm_id {
                     v.block(format!(
                         "VM is still registered ({state}) in vault {}: a VM can be protected by one vault only — delete its backup data there first (on_remove: delete_data with --allow-data-loss)",
@@ -231,15 +260,21 @@ fn protected_vm_rules(want: &Resource, have: Option<&Resource>, ctx: &Context, v
         }
         Some(have) => {
             match have.attrs["state"].as_str() {
-                Some("stopped") => v.reasons.push("resumes protection of a stopped item (its recovery points were retained)".into()),
+                Some("stopped") => v.reasons.push(
+                    "resumes protection of a stopped item (its recovery points were retained)"
+                        .into(),
+                ),
                 Some("suspended") => v.reasons.push("resumes backups of a suspended item".into()),
-                Some("soft_deleted") => v.reasons.push("undeletes the soft-deleted item, then resumes protection".into()),
+                Some("soft_deleted") => v
+                    .reasons
+                    .push("undeletes the soft-deleted item, then resumes protection".into()),
                 _ => {}
             }
             let old = have.attrs["policy"].as_str().unwrap_or_default();
             let new = want.attrs["policy"].as_str().unwrap_or_default();
             if !old.is_empty() && old != new {
-                let old_tier = ctx.live_policy_tier(&crate::model::backup_policy::arm_id(&vault, old));
+                let old_tier =
+                    ctx.live_policy_tier(&crate::model::backup_policy::arm_id(&vault, old));
                 let new_tier = ctx.policy_tier(&crate::model::backup_policy::arm_id(&vault, new));
                 if old_tier == Some("enhanced") && new_tier == Some("standard") {
                     v.block(format!("a VM protected by an enhanced policy ({old}) cannot move to a standard policy ({new})"));
@@ -273,8 +308,15 @@ pub fn policy_delete_blocked(policy: &Resource, ctx: &Context) -> Option<String>
         .iter()
         .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
         .filter(|r| protected_vm::vault_of(&r.arm_id) == vault)
-        .filter(|r| r.attrs["policy"].as_str().is_some_and(|p| p.eq_ignore_ascii_case(policy.arm_id.name())))
-        .filter(|r| r.attrs["state"] == "suspended" || (r.attrs["state"] == "protected" && on_remove == OnRemove::Suspend))
+        .filter(|r| {
+            r.attrs["policy"]
+                .as_str()
+                .is_some_and(|p| p.eq_ignore_ascii_case(policy.arm_id.name()))
+        })
+        .filter(|r| {
+            r.attrs["state"] == "suspended"
+                || (r.attrs["state"] == "protected" && on_remove == OnRemove::Suspend)
+        })
         .count();
     (users > 0).then(|| format!("{users} item(s) with suspended backups still use this policy; Azure refuses to delete a policy in use"))
 }

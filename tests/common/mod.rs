@@ -1,0 +1,158 @@
+//! Shared end-to-end harness: a sandbox over real HTTPS in this process, and the real
+//! `azprotect` binary pointed at it through the ordinary (non-sandbox) environment variables —
+//! the same path a user's CI takes against `azprotect sandbox serve`.
+#![allow(dead_code)]
+
+use azprotect::azure::{ArmClient, AuthChoice, ClientSettings, EnvCredentials};
+use azprotect::sandbox::{Sandbox, SandboxOptions};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+pub struct Estate {
+    pub sandbox: Sandbox,
+    pub dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+/// The repository root (examples live there).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+impl Estate {
+    /// A fresh sandbox seeded with the demo inventory (matches examples/quickstart.yaml).
+    pub async fn start() -> Estate {
+        Estate::start_with(SandboxOptions::default()).await
+    }
+
+    pub async fn start_with(mut opts: SandboxOptions) -> Estate {
+        let dir = tempfile::tempdir().expect("temp dir");
+        opts.state = Some(dir.path().join("state.json"));
+        let sandbox = Sandbox::start(opts).await.expect("sandbox starts");
+        let ca = dir.path().join("sandbox-ca.pem");
+        std::fs::write(&ca, sandbox.ca_cert_pem()).expect("write CA");
+        let c = sandbox.credentials();
+        let env = vec![
+            ("AZURE_TENANT_ID".into(), c.tenant_id.clone()),
+            ("AZURE_CLIENT_ID".into(), c.client_id.clone()),
+            ("AZURE_CLIENT_SECRET".into(), c.client_secret.clone()),
+            ("AZURE_AUTHORITY_HOST".into(), sandbox.endpoint()),
+            ("AZURE_SUBSCRIPTION_ID".into(), c.subscription_id.clone()),
+            ("AZPROTECT_ARM_ENDPOINT".into(), sandbox.endpoint()),
+            ("AZPROTECT_CA_CERT".into(), ca.display().to_string()),
+        ];
+        Estate { sandbox, dir, env }
+    }
+
+    /// Run the real binary against this sandbox.
+    pub async fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = assert_cmd::Command::cargo_bin("azprotect").expect("binary built");
+        cmd.current_dir(repo())
+            .env_remove("AZPROTECT_SANDBOX")
+            .env("NO_COLOR", "1")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .args(args)
+            .write_stdin("");
+        let out = tokio::task::spawn_blocking(move || cmd.output().expect("binary runs"))
+            .await
+            .expect("join");
+        Run::from(out)
+    }
+
+    /// An ARM client of our own, for changes made "behind azprotect's back".
+    pub async fn client(&self) -> ArmClient {
+        let c = self.sandbox.credentials();
+        ArmClient::new(ClientSettings {
+            arm_endpoint: Some(self.sandbox.endpoint()),
+            authority_host: Some(self.sandbox.endpoint()),
+            ca_cert_pem: Some(self.sandbox.ca_cert_pem().into_bytes()),
+            auth: AuthChoice::ClientSecret,
+            credentials: EnvCredentials {
+                tenant_id: Some(c.tenant_id),
+                client_id: Some(c.client_id),
+                client_secret: Some(c.client_secret),
+                ..EnvCredentials::default()
+            },
+            ..ClientSettings::default()
+        })
+        .await
+        .expect("client")
+    }
+
+    /// Write a configuration file into the temp dir and return its path.
+    pub fn write(&self, name: &str, yaml: &str) -> String {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, yaml).expect("write config");
+        p.display().to_string()
+    }
+
+    pub fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+}
+
+/// A finished run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// `address action` of every change of a JSON plan.
+    pub fn changes(&self) -> Vec<String> {
+        self.json()["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["address"].as_str().unwrap(),
+                    c["action"].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+}
+
+pub fn quickstart() -> String {
+    repo()
+        .join("examples/quickstart.yaml")
+        .display()
+        .to_string()
+}
+
+pub fn read_quickstart() -> String {
+    std::fs::read_to_string(Path::new(&quickstart())).expect("quickstart")
+}

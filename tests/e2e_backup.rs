@@ -1,0 +1,232 @@
+//! The user's story, end to end: the real binary, the sandbox over HTTPS, azure_identity for the
+//! token. plan → apply → plan is empty; drift shows as exactly that drift; removal keeps data;
+//! a stale saved plan is refused; faults are survived by re-running.
+
+mod common;
+
+use azprotect::model::{ArmRequest, Method};
+use azprotect::sandbox::SandboxOptions;
+use common::{quickstart, read_quickstart, Estate};
+
+const QUICKSTART_CHANGES: &[&str] = &[
+    "resource_group.rg-protect-weu create",
+    "recovery_vault.rsv-prod-weu create",
+    "backup_policy.rsv-prod-weu/gold create",
+    "backup_policy.rsv-prod-weu/silver create",
+    "protected_vm.rsv-prod-weu/rg-app/app-01 create",
+    "protected_vm.rsv-prod-weu/rg-app/db-01 create",
+    "protected_vm.rsv-prod-weu/rg-web/web-01 create",
+    "protected_vm.rsv-prod-weu/rg-web/web-02 create",
+];
+
+async fn applied_quickstart() -> Estate {
+    let estate = Estate::start().await;
+    estate
+        .run(&["apply", "-f", &quickstart(), "--auto-approve"])
+        .await
+        .expect_code(0);
+    estate
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quickstart_plans_applies_and_replans_empty() {
+    let estate = Estate::start().await;
+    let plan = estate
+        .run(&[
+            "plan",
+            "-f",
+            &quickstart(),
+            "--format",
+            "json",
+            "--detailed-exitcode",
+        ])
+        .await;
+    plan.expect_code(2);
+    assert_eq!(plan.changes(), QUICKSTART_CHANGES);
+
+    let apply = estate
+        .run(&["apply", "-f", &quickstart(), "--auto-approve"])
+        .await;
+    apply.expect_code(0);
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete: 8 succeeded, 0 failed, 0 skipped."),
+        "{}",
+        apply.stdout
+    );
+
+    let again = estate
+        .run(&["plan", "-f", &quickstart(), "--detailed-exitcode"])
+        .await;
+    again.expect_code(0);
+    assert!(again.stdout.contains("No changes"), "{}", again.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_policy_edited_behind_our_back_shows_as_exactly_that_update() {
+    let estate = applied_quickstart().await;
+    let client = estate.client().await;
+    let sub = estate.sandbox.credentials().subscription_id;
+    let path = format!("/subscriptions/{sub}/resourceGroups/rg-protect-weu/providers/Microsoft.RecoveryServices/vaults/rsv-prod-weu/backupPolicies/silver?api-version=2026-01-01");
+    let mut policy = client
+        .get_optional(&path)
+        .await
+        .unwrap()
+        .expect("policy exists");
+    policy["properties"]["retentionPolicy"]["dailySchedule"]["retentionDuration"]["count"] =
+        30.into();
+    client
+        .execute(&ArmRequest::new(Method::Put, path, Some(policy)))
+        .await
+        .unwrap();
+
+    let plan = estate
+        .run(&[
+            "plan",
+            "-f",
+            &quickstart(),
+            "--format",
+            "json",
+            "--detailed-exitcode",
+        ])
+        .await;
+    plan.expect_code(2);
+    assert_eq!(
+        plan.changes(),
+        vec!["backup_policy.rsv-prod-weu/silver update"]
+    );
+    let diff = &plan.json()["changes"][0]["diff"];
+    assert_eq!(
+        diff,
+        &serde_json::json!([{"path": "retention.daily", "before": "30d", "after": "14d"}])
+    );
+
+    estate
+        .run(&["apply", "-f", &quickstart(), "--auto-approve"])
+        .await
+        .expect_code(0);
+    estate
+        .run(&["plan", "-f", &quickstart(), "--detailed-exitcode"])
+        .await
+        .expect_code(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vm_removed_from_the_file_is_stopped_with_data_retained_then_plans_empty() {
+    let estate = applied_quickstart().await;
+    let without_db = read_quickstart().replace("          - rg-app/db-01\n", "");
+    let file = estate.write("without-db.yaml", &without_db);
+
+    let plan = estate.run(&["plan", "-f", &file, "--format", "json"]).await;
+    plan.expect_code(0);
+    assert_eq!(
+        plan.changes(),
+        vec!["protected_vm.rsv-prod-weu/rg-app/db-01 delete"]
+    );
+    assert_eq!(plan.json()["changes"][0]["data"], "retained");
+
+    let apply = estate.run(&["apply", "-f", &file, "--auto-approve"]).await;
+    apply.expect_code(0);
+    estate
+        .run(&["plan", "-f", &file, "--detailed-exitcode"])
+        .await
+        .expect_code(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_is_refused_when_azure_changed_since() {
+    let estate = Estate::start().await;
+    let saved = estate.path("reviewed.plan.json");
+    estate
+        .run(&["plan", "-f", &quickstart(), "--out", &saved])
+        .await
+        .expect_code(0);
+    estate
+        .run(&["show", &saved, "--format", "json"])
+        .await
+        .expect_code(0);
+
+    // Someone creates the resource group by hand after the review.
+    let client = estate.client().await;
+    let sub = estate.sandbox.credentials().subscription_id;
+    let rg = format!("/subscriptions/{sub}/resourceGroups/rg-protect-weu?api-version=2021-04-01");
+    client
+        .execute(&ArmRequest::new(
+            Method::Put,
+            rg,
+            Some(serde_json::json!({"location": "westeurope", "tags": {"owner": "someone"}})),
+        ))
+        .await
+        .unwrap();
+
+    let apply = estate.run(&["apply", &saved, "--auto-approve"]).await;
+    apply.expect_code(1);
+    assert!(
+        apply
+            .stderr
+            .contains("Azure changed since this plan was made"),
+        "{}",
+        apply.stderr
+    );
+    assert!(
+        apply.stderr.contains("resource_group.rg-protect-weu"),
+        "{}",
+        apply.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_applies_exactly_what_was_reviewed() {
+    let estate = Estate::start().await;
+    let saved = estate.path("reviewed.plan.json");
+    estate
+        .run(&["plan", "-f", &quickstart(), "--out", &saved])
+        .await
+        .expect_code(0);
+    estate
+        .run(&["apply", &saved, "--auto-approve"])
+        .await
+        .expect_code(0);
+    estate
+        .run(&["plan", "-f", &quickstart(), "--detailed-exitcode"])
+        .await
+        .expect_code(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_under_injected_faults_converges_on_rerun() {
+    let estate = Estate::start_with(SandboxOptions {
+        faults: Some("seed=11,429=0.1,500=0.05,503=0.05,drop=0.03,lro_fail=0.1".into()),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let mut converged = false;
+    for _ in 0..6 {
+        let apply = estate
+            .run(&["apply", "-f", &quickstart(), "--auto-approve"])
+            .await;
+        if apply.code == 0
+            && estate
+                .run(&["plan", "-f", &quickstart(), "--detailed-exitcode"])
+                .await
+                .code
+                == 0
+        {
+            converged = true;
+            break;
+        }
+    }
+    assert!(
+        converged,
+        "apply did not converge within 6 runs under faults"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_without_a_terminal_refuses_to_prompt() {
+    let estate = Estate::start().await;
+    let apply = estate.run(&["apply", "-f", &quickstart()]).await;
+    apply.expect_code(1);
+    assert!(apply.stderr.contains("--auto-approve"), "{}", apply.stderr);
+}

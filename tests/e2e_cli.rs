@@ -1,0 +1,89 @@
+//! The README's first command and the offline commands, through the real binary.
+
+mod common;
+
+use assert_cmd::Command;
+use common::{quickstart, repo};
+
+fn azprotect() -> Command {
+    let mut cmd = Command::cargo_bin("azprotect").expect("binary");
+    cmd.current_dir(repo())
+        .env("NO_COLOR", "1")
+        .env_remove("AZPROTECT_SANDBOX")
+        .write_stdin("");
+    cmd
+}
+
+#[test]
+fn the_readme_first_command_plans_the_quickstart_against_an_in_process_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("sandbox.json");
+    let out = azprotect()
+        .args([
+            &format!("--sandbox={}", state.display()),
+            "plan",
+            "-f",
+            &quickstart(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("recovery_vault.rsv-prod-weu"), "{stdout}");
+    assert!(stdout.contains("8 to create"), "{stdout}");
+    assert!(state.exists(), "the sandbox state persists between runs");
+}
+
+#[test]
+fn validate_graph_and_schema_work_offline() {
+    let out = azprotect()
+        .args(["validate", "-f", &quickstart()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("The configuration is valid"));
+
+    let out = azprotect()
+        .args(["graph", "-f", &quickstart(), "--format", "dot"])
+        .output()
+        .unwrap();
+    let dot = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dot.contains("\"recovery_vault.rsv-prod-weu\" -> \"backup_policy.rsv-prod-weu/gold\""),
+        "{dot}"
+    );
+
+    let out = azprotect().arg("schema").output().unwrap();
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("schema is JSON");
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("schemas/azprotect.schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(schema, committed, "schemas/azprotect.schema.json is stale: run `azprotect schema > schemas/azprotect.schema.json`");
+}
+
+#[test]
+fn a_broken_file_is_a_diagnostic_with_its_location_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.yaml");
+    std::fs::write(&f, "version: 1\nsubscription: 00000000-0000-0000-0000-000000000001\nrecovery_vaults:\n  v1:\n    resource_group: rg\n    location: westeurope\n    storage_redundnacy: GeoRedundant\n").unwrap();
+    let out = azprotect()
+        .args(["validate", "-f", &f.display().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.yaml:7"), "{err}");
+    assert!(
+        err.contains("storage_redundancy"),
+        "did-you-mean hint: {err}"
+    );
+}
