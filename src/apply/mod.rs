@@ -10,7 +10,7 @@ mod requests;
 mod walk;
 
 pub use requests::requests_for;
-pub use walk::apply;
+pub use walk::{apply, walk, Executor};
 
 use crate::model::Address;
 use crate::plan::{Change, Plan};

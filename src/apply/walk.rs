@@ -9,11 +9,37 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::task::JoinSet;
 
-/// Apply every change of `plan`. Never returns early: failures are recorded per change.
+/// Carries out one change. The ARM implementation sends the change's requests; tests use fakes
+/// to exercise the walk itself.
+#[async_trait::async_trait]
+pub trait Executor: Send + Sync {
+    async fn execute(&self, change: &Change) -> Outcome;
+}
+
+struct Arm(ArmClient);
+
+#[async_trait::async_trait]
+impl Executor for Arm {
+    async fn execute(&self, change: &Change) -> Outcome {
+        execute(&self.0, change).await
+    }
+}
+
+/// Apply every change of `plan` through ARM. Never returns early: failures are recorded per change.
 pub async fn apply(
     client: &ArmClient,
     plan: &Plan,
     opts: &ApplyOptions,
+    reporter: Arc<dyn Reporter>,
+) -> ApplyReport {
+    walk(plan, opts, Arc::new(Arm(client.clone())), reporter).await
+}
+
+/// The DAG walk over any executor.
+pub async fn walk(
+    plan: &Plan,
+    opts: &ApplyOptions,
+    executor: Arc<dyn Executor>,
     reporter: Arc<dyn Reporter>,
 ) -> ApplyReport {
     let changes: BTreeMap<Address, Arc<Change>> = plan
@@ -55,12 +81,12 @@ pub async fn apply(
         while running.len() < parallelism {
             let Some(addr) = ready.pop() else { break };
             let change = changes[&addr].clone();
-            let client = client.clone();
+            let executor = executor.clone();
             let reporter = reporter.clone();
             running.spawn(async move {
                 reporter.started(&change);
                 let start = Instant::now();
-                let outcome = execute(&client, &change).await;
+                let outcome = executor.execute(&change).await;
                 (change.address.clone(), outcome, start.elapsed())
             });
         }
@@ -140,4 +166,121 @@ async fn execute(client: &ArmClient, change: &Change) -> Outcome {
         }
     }
     Outcome::Done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, Plan};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    fn change(addr: &str, deps: &[&str]) -> Change {
+        Change {
+            address: addr.parse().unwrap(),
+            action: Action::Create,
+            arm_id: format!("/x/{addr}"),
+            before: None,
+            after: Some(serde_json::json!({})),
+            diff: vec![],
+            reasons: vec![],
+            data: None,
+            blocked: None,
+            depends_on: deps.iter().map(|d| d.parse().unwrap()).collect(),
+        }
+    }
+
+    /// Fails the listed addresses; records the order and the peak concurrency.
+    struct Fake {
+        fail: Vec<&'static str>,
+        order: Mutex<Vec<String>>,
+        running: Mutex<(usize, usize)>,
+    }
+
+    #[async_trait::async_trait]
+    impl Executor for Fake {
+        async fn execute(&self, change: &Change) -> Outcome {
+            {
+                let mut r = self.running.lock().unwrap();
+                r.0 += 1;
+                r.1 = r.1.max(r.0);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            self.running.lock().unwrap().0 -= 1;
+            self.order.lock().unwrap().push(change.address.to_string());
+            if self.fail.contains(&change.address.to_string().as_str()) {
+                Outcome::Failed("boom".into())
+            } else {
+                Outcome::Done
+            }
+        }
+    }
+
+    struct Quiet;
+    impl Reporter for Quiet {
+        fn started(&self, _: &Change) {}
+        fn finished(&self, _: &Change, _: &Outcome, _: Duration) {}
+    }
+
+    #[tokio::test]
+    async fn dependents_of_a_failure_are_skipped_and_independent_branches_carry_on() {
+        let plan = Plan::new(
+            vec![],
+            vec![
+                change("recovery_vault.a", &[]),
+                change("backup_policy.a/p", &["recovery_vault.a"]),
+                change("protected_vm.a/rg/vm", &["backup_policy.a/p"]),
+                change("recovery_vault.b", &[]),
+                change("backup_policy.b/p", &["recovery_vault.b"]),
+            ],
+        );
+        let fake = Arc::new(Fake {
+            fail: vec!["recovery_vault.a"],
+            order: Mutex::default(),
+            running: Mutex::default(),
+        });
+        let report = walk(
+            &plan,
+            &ApplyOptions { parallelism: 4 },
+            fake.clone(),
+            Arc::new(Quiet),
+        )
+        .await;
+        assert_eq!(report.failed(), 1);
+        assert_eq!(report.succeeded(), 2);
+        assert_eq!(report.skipped(), 2);
+        let skipped: Vec<String> = report
+            .outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Skipped { .. }))
+            .map(|(a, _)| a.to_string())
+            .collect();
+        assert!(skipped.contains(&"protected_vm.a/rg/vm".to_string()));
+        let order = fake.order.lock().unwrap().clone();
+        let pos = |a: &str| order.iter().position(|x| x == a).unwrap();
+        assert!(pos("recovery_vault.b") < pos("backup_policy.b/p"));
+    }
+
+    #[tokio::test]
+    async fn never_more_than_parallelism_changes_in_flight() {
+        let changes: Vec<Change> = (0..20)
+            .map(|i| change(&format!("recovery_vault.v{i}"), &[]))
+            .collect();
+        let plan = Plan::new(vec![], changes);
+        let fake = Arc::new(Fake {
+            fail: vec![],
+            order: Mutex::default(),
+            running: Mutex::default(),
+        });
+        let report = walk(
+            &plan,
+            &ApplyOptions { parallelism: 3 },
+            fake.clone(),
+            Arc::new(Quiet),
+        )
+        .await;
+        assert_eq!(report.succeeded(), 20);
+        let peak = fake.running.lock().unwrap().1;
+        assert!(peak <= 3 && peak >= 2, "peak concurrency {peak}");
+    }
 }
