@@ -55,6 +55,7 @@ impl GlobalSettings {
                 actions_token_url: env("ACTIONS_ID_TOKEN_REQUEST_URL"),
                 actions_token: env("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
             },
+            ..ClientSettings::default()
         };
         GlobalSettings {
             sandbox: cli.sandbox.clone(),
