@@ -1,0 +1,1 @@
+//! The rich plan every render test snapshots (filled in below).
