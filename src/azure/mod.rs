@@ -6,5 +6,5 @@
 mod client;
 pub mod error;
 
-pub use client::{ArmClient, AuthChoice, ClientSettings, Cloud, EnvCredentials};
+pub use client::{ArmClient, AuthChoice, Cloud, ClientSettings, EnvCredentials};
 pub use error::AzureError;

@@ -51,10 +51,7 @@ pub struct Address {
 
 impl Address {
     pub fn new(kind: ResourceKind, name: impl Into<String>) -> Self {
-        Address {
-            kind,
-            name: name.into(),
-        }
+        Address { kind, name: name.into() }
     }
 
     /// Does `--target PATTERN` select this address? A pattern selects itself and everything
@@ -78,11 +75,7 @@ impl FromStr for Address {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || AddressError {
             input: s.to_string(),
-            kinds: ResourceKind::ALL
-                .iter()
-                .map(|k| k.prefix())
-                .collect::<Vec<_>>()
-                .join(", "),
+            kinds: ResourceKind::ALL.iter().map(|k| k.prefix()).collect::<Vec<_>>().join(", "),
         };
         let (kind, name) = s.split_once('.').ok_or_else(err)?;
         let kind = ResourceKind::ALL

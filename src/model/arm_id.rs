@@ -125,20 +125,13 @@ mod tests {
 
     #[test]
     fn ids_compare_case_insensitively_and_expose_their_parts() {
-        let a = ArmId::new(
-            "/subscriptions/S/resourceGroups/RG/providers/Microsoft.RecoveryServices/vaults/V/",
-        );
-        let b = ArmId::new(
-            "/Subscriptions/s/resourcegroups/rg/providers/microsoft.recoveryservices/Vaults/v",
-        );
+        let a = ArmId::new("/subscriptions/S/resourceGroups/RG/providers/Microsoft.RecoveryServices/vaults/V/");
+        let b = ArmId::new("/Subscriptions/s/resourcegroups/rg/providers/microsoft.recoveryservices/Vaults/v");
         assert_eq!(a, b);
         assert_eq!(a.subscription(), Some("S"));
         assert_eq!(b.resource_group(), Some("rg"));
         assert_eq!(a.name(), "V");
         assert!(a.is_resource_of("Microsoft.RecoveryServices", "vaults"));
-        assert_eq!(
-            a.parent(1).as_str(),
-            "/subscriptions/S/resourceGroups/RG/providers/Microsoft.RecoveryServices"
-        );
+        assert_eq!(a.parent(1).as_str(), "/subscriptions/S/resourceGroups/RG/providers/Microsoft.RecoveryServices");
     }
 }

@@ -38,9 +38,7 @@ pub struct Resource {
 }
 
 /// What a protected VM that leaves the file gets (CONFIG.md `on_remove`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnRemove {
     /// Stop protection, keep every recovery point (the default).

@@ -7,9 +7,7 @@ use super::{api, ArmId, ArmRequest, Method, Resource};
 use serde_json::{json, Value};
 
 pub fn arm_id(subscription: &str, name: &str) -> ArmId {
-    ArmId::new(format!(
-        "/subscriptions/{subscription}/resourceGroups/{name}"
-    ))
+    ArmId::new(format!("/subscriptions/{subscription}/resourceGroups/{name}"))
 }
 
 /// `GET /subscriptions/{s}/resourcegroups` (one page list per subscription).

@@ -126,12 +126,7 @@ impl Summary {
 impl Plan {
     pub fn new(subscriptions: Vec<String>, changes: Vec<Change>) -> Plan {
         let summary = Summary::of(&changes);
-        Plan {
-            format_version: FORMAT_VERSION,
-            subscriptions,
-            changes,
-            summary,
-        }
+        Plan { format_version: FORMAT_VERSION, subscriptions, changes, summary }
     }
 
     pub fn is_empty(&self) -> bool {
