@@ -3,15 +3,25 @@
 #![allow(dead_code)]
 
 pub mod azure_sim;
+pub mod cases;
 pub mod plan_fixture;
 pub mod spec_schema;
 
 use std::path::PathBuf;
 
 /// `../shared/azure-rest-specs` next to the repository, if present (it is not in every checkout).
+/// `AZURE_REST_SPECS` overrides it; `../../shared` is tried too, for git worktrees kept one level
+/// deeper than the repository.
 pub fn specs_root() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/azure-rest-specs");
-    p.join("specification").is_dir().then_some(p)
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    std::env::var_os("AZURE_REST_SPECS")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([
+            manifest.join("../shared/azure-rest-specs"),
+            manifest.join("../../shared/azure-rest-specs"),
+        ])
+        .find(|p| p.join("specification").is_dir())
 }
 
 /// Like [`specs_root`], printing why the calling test is skipped when the specs are absent.
