@@ -146,7 +146,7 @@ pub fn schedule(enhanced: bool) -> BoxedStrategy<Sched> {
                 let duration = every * k;
                 (4..=24)
                     .contains(&duration)
-                    .then(|| Sched::Hourly(every, start, duration))
+                    .then_some(Sched::Hourly(every, start, duration))
             });
         prop_oneof![hourly, daily, weekly].boxed()
     } else {
