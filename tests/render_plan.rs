@@ -141,3 +141,46 @@ fn strip_ansi(s: &str) -> String {
     }
     out
 }
+
+#[test]
+fn attribute_order_does_not_depend_on_how_the_producer_built_the_object() {
+    let mut plan = rich_plan();
+    let mut reversed = plan.clone();
+    for c in &mut reversed.changes {
+        if let Some(serde_json::Value::Object(m)) = &mut c.after {
+            let mut entries: Vec<_> = std::mem::take(m).into_iter().collect();
+            entries.reverse();
+            m.extend(entries);
+        }
+    }
+    assert_ne!(
+        serde_json::to_string(&plan.changes[0].after).unwrap(),
+        serde_json::to_string(&reversed.changes[0].after).unwrap(),
+        "the fixture really is reordered"
+    );
+    assert_eq!(text(&plan, false), text(&reversed, false));
+    assert_eq!(markdown(&plan), markdown(&reversed));
+    plan.changes.truncate(1);
+    let out = text(&plan, false);
+    let pos = |k: &str| out.find(k).unwrap_or_else(|| panic!("{k} in {out}"));
+    assert!(pos("+ location") < pos("+ storage_redundancy"));
+    assert!(pos("+ immutability") < pos("+ tags"));
+}
+
+#[test]
+fn small_plans_show_their_details_expanded() {
+    let mut plan = rich_plan();
+    plan.changes
+        .retain(|c| c.address.to_string() == "protected_vm.rsv-prod-weu/rg-web/web-2");
+    let plan = Plan::new(plan.subscriptions.clone(), plan.changes);
+    let out = markdown(&plan);
+    assert!(out.contains("<details open>"), "{out}");
+    assert!(
+        out.contains("```diff\n- protected_vm.rsv-prod-weu/rg-web/web-2\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("[!CAUTION]"),
+        "retaining data is not a data-loss warning"
+    );
+}

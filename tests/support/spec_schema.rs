@@ -9,6 +9,7 @@ use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// A schema and where it lives (for resolving its relative `$ref`s).
 #[derive(Debug, Clone)]
@@ -22,7 +23,7 @@ pub struct Node {
 /// Loaded spec files, by canonical path.
 pub struct Specs {
     root: PathBuf,
-    files: RefCell<HashMap<PathBuf, Value>>,
+    files: RefCell<HashMap<PathBuf, Rc<Value>>>,
 }
 
 impl Specs {
@@ -33,16 +34,17 @@ impl Specs {
         }
     }
 
-    fn doc(&self, file: &Path) -> Value {
+    fn doc(&self, file: &Path) -> Rc<Value> {
         let key = normalize_path(file);
         if let Some(v) = self.files.borrow().get(&key) {
-            return v.clone();
+            return Rc::clone(v);
         }
         let text =
             std::fs::read_to_string(&key).unwrap_or_else(|e| panic!("{}: {e}", key.display()));
         let v: Value =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", key.display()));
-        self.files.borrow_mut().insert(key, v.clone());
+        let v = Rc::new(v);
+        self.files.borrow_mut().insert(key, Rc::clone(&v));
         v
     }
 
@@ -226,8 +228,10 @@ impl Specs {
             return node;
         };
         let doc = self.doc(&base_file);
-        let defs = doc["definitions"].as_object().cloned().unwrap_or_default();
-        for (name, def) in &defs {
+        let Some(defs) = doc["definitions"].as_object() else {
+            return node;
+        };
+        for (name, def) in defs {
             let value_of = def
                 .get("x-ms-discriminator-value")
                 .and_then(Value::as_str)
