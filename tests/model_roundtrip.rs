@@ -385,3 +385,28 @@ fn protected_vm_normalize_reads_every_state() {
     let sql = base(json!({"protectedItemType": "AzureVmWorkloadSQLDatabase"}));
     assert_eq!(protected_vm::normalize(&sql), None);
 }
+
+#[test]
+fn removing_exclusions_resets_them_in_azure() {
+    let policy_id = backup_policy::arm_id(&vault_id(), "gold");
+    let desired =
+        json!({"vm_id": vm_id("rg-app", "app-01"), "policy": "gold", "state": "protected"});
+    let r = item_resource("rg-app", "app-01", desired.clone());
+    let live = json!({"vm_id": vm_id("rg-app", "app-01"), "policy": "gold", "exclude_disks": [1], "state": "protected"});
+    let body = protected_vm::protect_request_from(&r, &policy_id, Some(&live))
+        .body
+        .unwrap();
+    assert_eq!(
+        body["properties"]["extendedProperties"],
+        json!({"diskExclusionProperties": {"diskLunList": [], "isInclusionList": false}})
+    );
+    // …which Azure stores and returns as "no exclusions".
+    let after = azure_sim::protected_item(&body, &r.arm_id, "Protected");
+    assert_eq!(protected_vm::normalize(&after).unwrap().1, desired);
+    // Without live exclusions the body is the plain ConfigureProtection one.
+    let plain = protected_vm::protect_request_from(&r, &policy_id, Some(&desired));
+    assert_eq!(plain, protected_vm::protect_request(&r, &policy_id));
+    assert!(plain.body.unwrap()["properties"]
+        .get("extendedProperties")
+        .is_none());
+}

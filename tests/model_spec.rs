@@ -149,6 +149,17 @@ fn protected_item_requests_conform_to_the_backup_spec() {
             &protected_vm::protect_request(&r, &policy_id),
         );
     }
+    let r = item_resource(
+        "rg-app",
+        "app-01",
+        json!({"vm_id": vm_id("rg-app", "app-01"), "policy": "gold", "state": "protected"}),
+    );
+    let live = json!({"exclude_disks": [1]});
+    assert_conforms(
+        &specs,
+        POLICY_SPEC,
+        &protected_vm::protect_request_from(&r, &policy_id, Some(&live)),
+    );
     let id = protected_vm::arm_id(&vault_id(), "rg-app", "app-01");
     let vm = vm_id("rg-app", "app-01");
     assert_conforms(

@@ -67,12 +67,27 @@ pub const ITEM_TYPE: &str = "Microsoft.Compute/virtualMachines";
 /// PUT that enables protection, changes the policy or exclusions, or resumes a stopped item.
 /// `policy_id` is the full id of the policy named in `attrs.policy`.
 pub fn protect_request(r: &Resource, policy_id: &ArmId) -> ArmRequest {
+    protect_request_from(r, policy_id, None)
+}
+
+/// [`protect_request`] for an item that exists: when the live item (`live`, its normalized
+/// attributes) has a disk exclusion or inclusion list and the desired side has none, the body
+/// resets it (`diskLunList: []`, `isInclusionList: false`: back up every disk) instead of leaving
+/// Azure's list in place — otherwise removing `exclude_disks` would never converge.
+pub fn protect_request_from(r: &Resource, policy_id: &ArmId, live: Option<&Value>) -> ArmRequest {
     let mut props = Map::new();
     props.insert("protectedItemType".into(), json!(ITEM_TYPE));
     props.insert("sourceResourceId".into(), r.attrs["vm_id"].clone());
     props.insert("policyId".into(), json!(policy_id.as_str()));
     let luns = lun_list(&r.attrs["exclude_disks"]);
-    if !luns.is_empty() {
+    let live_has_list = live.is_some_and(|l| {
+        ["exclude_disks", "include_disks"].iter().any(|k| {
+            l.get(*k)
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+        })
+    });
+    if !luns.is_empty() || live_has_list {
         props.insert(
             "extendedProperties".into(),
             json!({"diskExclusionProperties": {"diskLunList": luns, "isInclusionList": false}}),
