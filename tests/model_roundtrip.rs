@@ -410,3 +410,25 @@ fn removing_exclusions_resets_them_in_azure() {
         .get("extendedProperties")
         .is_none());
 }
+
+#[test]
+fn policy_times_parse_in_every_spelling_azure_uses() {
+    for (time, want) in [
+        ("2018-01-24T02:00:00Z", "02:00"),
+        ("2021-12-17T08:30:00+00:00", "08:30"),
+        ("2018-01-24T23:30:00.000Z", "23:30"),
+        ("2018-01-24T9:00:00Z", "09:00"),
+    ] {
+        let arm = json!({"properties": {
+            "backupManagementType": "AzureIaasVM",
+            "policyType": "V2",
+            "schedulePolicy": {"schedulePolicyType": "SimpleSchedulePolicyV2", "scheduleRunFrequency": "Daily",
+                               "dailySchedule": {"scheduleRunTimes": [time]}},
+            "retentionPolicy": {"retentionPolicyType": "LongTermRetentionPolicy"}
+        }});
+        let attrs = backup_policy::normalize(&arm).unwrap();
+        assert_eq!(attrs["schedule"], json!({"daily": {"at": want}}), "{time}");
+        assert_eq!(attrs["instant_restore_days"], 7, "enhanced default");
+        assert_eq!(attrs["retention"], json!({}));
+    }
+}
