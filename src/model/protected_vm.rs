@@ -16,8 +16,8 @@
 //! (`isScheduledForDeferredDelete`). Container and item names are lower-cased by Azure; ids are
 //! compared case-insensitively.
 
-use super::{api, ArmId, ArmRequest, Resource};
-use serde_json::Value;
+use super::{api, ArmId, ArmRequest, Method, Resource};
+use serde_json::{json, Map, Value};
 
 /// `iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}` (lower case, as Azure returns it).
 pub fn container_name(resource_group: &str, vm: &str) -> String {
@@ -61,34 +61,143 @@ pub fn list_path(vault: &ArmId) -> String {
     )
 }
 
+/// The `protectedItemType` of an Azure Resource Manager VM.
+pub const ITEM_TYPE: &str = "Microsoft.Compute/virtualMachines";
+
 /// PUT that enables protection, changes the policy or exclusions, or resumes a stopped item.
 /// `policy_id` is the full id of the policy named in `attrs.policy`.
 pub fn protect_request(r: &Resource, policy_id: &ArmId) -> ArmRequest {
-    let _ = policy_id;
-    todo!("protect {}", r.address)
+    protect_request_from(r, policy_id, None)
+}
+
+/// [`protect_request`] for an item that exists: when the live item (`live`, its normalized
+/// attributes) has a disk exclusion or inclusion list and the desired side has none, the body
+/// resets it (`diskLunList: []`, `isInclusionList: false`: back up every disk) instead of leaving
+/// Azure's list in place — otherwise removing `exclude_disks` would never converge.
+pub fn protect_request_from(r: &Resource, policy_id: &ArmId, live: Option<&Value>) -> ArmRequest {
+    let mut props = Map::new();
+    props.insert("protectedItemType".into(), json!(ITEM_TYPE));
+    props.insert("sourceResourceId".into(), r.attrs["vm_id"].clone());
+    props.insert("policyId".into(), json!(policy_id.as_str()));
+    let luns = lun_list(&r.attrs["exclude_disks"]);
+    let live_has_list = live.is_some_and(|l| {
+        ["exclude_disks", "include_disks"].iter().any(|k| {
+            l.get(*k)
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+        })
+    });
+    if !luns.is_empty() || live_has_list {
+        props.insert(
+            "extendedProperties".into(),
+            json!({"diskExclusionProperties": {"diskLunList": luns, "isInclusionList": false}}),
+        );
+    }
+    ArmRequest::new(
+        Method::Put,
+        resource_path(&r.arm_id),
+        Some(json!({ "properties": props })),
+    )
 }
 
 /// PUT that stops protection and keeps data (`suspend = false`: ProtectionStopped) or stops
 /// backups but keeps recovery points per policy (`suspend = true`: BackupsSuspended).
 pub fn stop_request(id: &ArmId, vm_id: &str, suspend: bool) -> ArmRequest {
-    let _ = (vm_id, suspend);
-    todo!("stop {id}")
+    let state = if suspend {
+        "BackupsSuspended"
+    } else {
+        "ProtectionStopped"
+    };
+    let body = json!({"properties": {
+        "protectedItemType": ITEM_TYPE,
+        "sourceResourceId": vm_id,
+        "protectionState": state,
+    }});
+    ArmRequest::new(Method::Put, resource_path(id), Some(body))
 }
 
 /// PUT `{"properties": {"isRehydrate": true}}`: undelete a soft-deleted item (it comes back stopped).
 pub fn undelete_request(id: &ArmId, vm_id: &str) -> ArmRequest {
-    let _ = vm_id;
-    todo!("undelete {id}")
+    let body = json!({"properties": {
+        "protectedItemType": ITEM_TYPE,
+        "sourceResourceId": vm_id,
+        "isRehydrate": true,
+    }});
+    ArmRequest::new(Method::Put, resource_path(id), Some(body))
 }
 
 /// DELETE: stop protection and delete backup data (soft-deleted for 14 days where enabled).
 pub fn delete_request(id: &ArmId) -> ArmRequest {
-    todo!("delete {id}")
+    ArmRequest::new(Method::Delete, resource_path(id), None)
 }
 
 /// Live protected item JSON → (item id, attributes). `policy` is the last segment of `policyId`
 /// (empty string when none).
+///
+/// `None` for items that are not virtual machines (or carry no id).
 pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
-    let _ = arm;
-    todo!("protected item normalize")
+    let id = arm["id"].as_str().filter(|s| !s.is_empty())?;
+    let p = &arm["properties"];
+    let item_type = p["protectedItemType"].as_str().unwrap_or_default();
+    if !item_type.to_ascii_lowercase().ends_with("/virtualmachines") {
+        return None;
+    }
+    let vm_id = p["sourceResourceId"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .or_else(|| p["virtualMachineId"].as_str())
+        .unwrap_or_default();
+    let policy = p["policyId"]
+        .as_str()
+        .map(|s| ArmId::new(s).name().to_string())
+        .unwrap_or_default();
+    let mut out = Map::new();
+    out.insert("vm_id".into(), json!(vm_id));
+    out.insert("policy".into(), json!(policy));
+    let excl = &p["extendedProperties"]["diskExclusionProperties"];
+    let luns = lun_list(&excl["diskLunList"]);
+    if !luns.is_empty() {
+        // An inclusion list names the disks that *are* backed up: kept under its own key so the
+        // plan shows it instead of silently treating it as "no exclusions".
+        let key = if excl["isInclusionList"].as_bool() == Some(true) {
+            "include_disks"
+        } else {
+            "exclude_disks"
+        };
+        out.insert(key.into(), json!(luns));
+    }
+    out.insert("state".into(), json!(state(p)));
+    Some((ArmId::new(id), Value::Object(out)))
+}
+
+/// The contract's `state` of a live item.
+fn state(p: &Value) -> String {
+    if p["isScheduledForDeferredDelete"].as_bool() == Some(true) {
+        return "soft_deleted".into();
+    }
+    let s = p["protectionState"].as_str().unwrap_or_default();
+    match s.to_ascii_lowercase().as_str() {
+        "irpending" | "protected" | "protectionerror" | "protectionpaused" => "protected".into(),
+        "protectionstopped" => "stopped".into(),
+        "backupssuspended" => "suspended".into(),
+        "" => "unknown".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Sorted, distinct LUNs.
+fn lun_list(v: &Value) -> Vec<u64> {
+    let mut luns: Vec<u64> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect();
+    luns.sort_unstable();
+    luns.dedup();
+    luns
+}
+
+fn resource_path(id: &ArmId) -> String {
+    format!("{id}?api-version={}", api::BACKUP)
 }

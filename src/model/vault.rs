@@ -16,8 +16,9 @@
 //! Live-only facts the plan's rules need are in `live` (not attributes): whether the vault has
 //! protected items (storage redundancy locked).
 
-use super::{api, ArmId, ArmRequest, Resource};
-use serde_json::Value;
+use super::resource_group::normalize_location;
+use super::{api, ArmId, ArmRequest, Method, Resource};
+use serde_json::{json, Map, Value};
 
 pub fn arm_id(subscription: &str, resource_group: &str, name: &str) -> ArmId {
     ArmId::new(format!(
@@ -35,23 +36,230 @@ pub fn list_path(subscription: &str) -> String {
 
 /// The PUT that creates a vault from desired attributes (Azure defaults for unset keys).
 pub fn create_request(r: &Resource) -> ArmRequest {
-    todo!("vault create body for {}", r.address)
+    let a = &r.attrs;
+    let mut props = Map::new();
+    if let Some(v) = a.get("public_network_access").and_then(Value::as_bool) {
+        props.insert("publicNetworkAccess".into(), enabled(v));
+    }
+    let redundancy = redundancy_settings(a, None);
+    if !redundancy.is_empty() {
+        props.insert("redundancySettings".into(), Value::Object(redundancy));
+    }
+    let security = security_settings(a, None);
+    if !security.is_empty() {
+        props.insert("securitySettings".into(), Value::Object(security));
+    }
+    let mut body = Map::new();
+    body.insert("location".into(), a["location"].clone());
+    body.insert("sku".into(), json!({"name": "Standard"}));
+    body.insert("properties".into(), Value::Object(props));
+    if let Some(tags) = a.get("tags").filter(|t| t.is_object()) {
+        body.insert("tags".into(), tags.clone());
+    }
+    ArmRequest::new(
+        Method::Put,
+        resource_path(&r.arm_id),
+        Some(Value::Object(body)),
+    )
 }
 
 /// The PATCH that moves a live vault to the desired attributes: only the keys in `changed`
 /// (top-level attribute names) are sent. Tags are merged with `live` tags.
+///
+/// `live` may be the live ARM JSON or the live attributes: only its `tags` are read.
 pub fn update_request(r: &Resource, live: &Value, changed: &[String]) -> ArmRequest {
-    let _ = (live, changed);
-    todo!("vault patch body for {}", r.address)
+    let a = &r.attrs;
+    let only = |k: &str| changed.iter().any(|c| c == k);
+    let mut props = Map::new();
+    if only("public_network_access") {
+        if let Some(v) = a.get("public_network_access").and_then(Value::as_bool) {
+            props.insert("publicNetworkAccess".into(), enabled(v));
+        }
+    }
+    let redundancy = redundancy_settings(a, Some(&only));
+    if !redundancy.is_empty() {
+        props.insert("redundancySettings".into(), Value::Object(redundancy));
+    }
+    let security = security_settings(a, Some(&only));
+    if !security.is_empty() {
+        props.insert("securitySettings".into(), Value::Object(security));
+    }
+    let mut body = Map::new();
+    if !props.is_empty() {
+        body.insert("properties".into(), Value::Object(props));
+    }
+    if only("tags") {
+        let mut tags = live
+            .get("tags")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(managed) = a.get("tags").and_then(Value::as_object) {
+            for (k, v) in managed {
+                // Tag names are case-insensitive in ARM: replace a live key spelled differently.
+                tags.retain(|lk, _| !lk.eq_ignore_ascii_case(k) || lk == k);
+                tags.insert(k.clone(), v.clone());
+            }
+        }
+        body.insert("tags".into(), Value::Object(tags));
+    }
+    ArmRequest::new(
+        Method::Patch,
+        resource_path(&r.arm_id),
+        Some(Value::Object(body)),
+    )
 }
 
 /// DELETE of an (empty) vault.
 pub fn delete_request(id: &ArmId) -> ArmRequest {
-    todo!("vault delete {id}")
+    ArmRequest::new(Method::Delete, resource_path(id), None)
 }
 
 /// Live vault JSON → attributes.
 pub fn normalize(arm: &Value) -> Value {
-    let _ = arm;
-    todo!("vault normalize")
+    let p = &arm["properties"];
+    let mut out = Map::new();
+    out.insert(
+        "location".into(),
+        Value::String(normalize_location(
+            arm["location"].as_str().unwrap_or_default(),
+        )),
+    );
+    let redundancy = &p["redundancySettings"];
+    if let Some(s) = redundancy["standardTierStorageRedundancy"].as_str() {
+        out.insert(
+            "storage_redundancy".into(),
+            Value::String(canonical(s, REDUNDANCY)),
+        );
+    }
+    if let Some(b) = redundancy["crossRegionRestore"]
+        .as_str()
+        .and_then(parse_enabled)
+    {
+        out.insert("cross_region_restore".into(), Value::Bool(b));
+    }
+    let soft = &p["securitySettings"]["softDeleteSettings"];
+    let mut sd = Map::new();
+    if let Some(s) = soft["softDeleteState"].as_str() {
+        sd.insert("state".into(), Value::String(soft_delete_from_arm(s)));
+    }
+    if let Some(n) = soft["softDeleteRetentionPeriodInDays"].as_u64() {
+        sd.insert("retention_days".into(), Value::from(n));
+    }
+    if !sd.is_empty() {
+        out.insert("soft_delete".into(), Value::Object(sd));
+    }
+    if let Some(s) = p["securitySettings"]["immutabilitySettings"]["state"].as_str() {
+        out.insert(
+            "immutability".into(),
+            Value::String(canonical(s, IMMUTABILITY)),
+        );
+    }
+    if let Some(b) = p["publicNetworkAccess"].as_str().and_then(parse_enabled) {
+        out.insert("public_network_access".into(), Value::Bool(b));
+    }
+    let tags = arm.get("tags").filter(|t| t.is_object()).cloned();
+    out.insert("tags".into(), tags.unwrap_or_else(|| json!({})));
+    Value::Object(out)
+}
+
+const REDUNDANCY: &[&str] = &["LocallyRedundant", "ZoneRedundant", "GeoRedundant"];
+const IMMUTABILITY: &[&str] = &["Disabled", "Unlocked", "Locked"];
+
+fn resource_path(id: &ArmId) -> String {
+    format!("{id}?api-version={}", api::RECOVERY_SERVICES)
+}
+
+fn enabled(b: bool) -> Value {
+    Value::String(if b { "Enabled" } else { "Disabled" }.into())
+}
+
+fn parse_enabled(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("enabled") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("disabled") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// The contract's spelling of an enum value Azure may return in another case.
+fn canonical(s: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(s))
+        .map_or_else(|| s.to_string(), |k| k.to_string())
+}
+
+/// ARM `softDeleteState` (`Enabled | Disabled | AlwaysON`) → `On | Off | AlwaysOn`.
+fn soft_delete_from_arm(s: &str) -> String {
+    match s.to_ascii_lowercase().as_str() {
+        "enabled" | "on" => "On".into(),
+        "disabled" | "off" => "Off".into(),
+        "alwayson" => "AlwaysOn".into(),
+        _ => s.to_string(),
+    }
+}
+
+/// `On | Off | AlwaysOn` → ARM `softDeleteState`.
+fn soft_delete_to_arm(s: &str) -> &str {
+    match s.to_ascii_lowercase().as_str() {
+        "on" | "enabled" => "Enabled",
+        "off" | "disabled" => "Disabled",
+        "alwayson" => "AlwaysON",
+        _ => s,
+    }
+}
+
+/// `redundancySettings` for the keys that are set (and selected by `only`, when given).
+fn redundancy_settings(a: &Value, only: Option<&dyn Fn(&str) -> bool>) -> Map<String, Value> {
+    let sel = |k: &str| only.is_none_or(|f| f(k));
+    let mut m = Map::new();
+    if sel("storage_redundancy") {
+        if let Some(s) = a.get("storage_redundancy").and_then(Value::as_str) {
+            m.insert(
+                "standardTierStorageRedundancy".into(),
+                Value::String(canonical(s, REDUNDANCY)),
+            );
+        }
+    }
+    if sel("cross_region_restore") {
+        if let Some(b) = a.get("cross_region_restore").and_then(Value::as_bool) {
+            m.insert("crossRegionRestore".into(), enabled(b));
+        }
+    }
+    m
+}
+
+/// `securitySettings` for the keys that are set (and selected by `only`, when given).
+fn security_settings(a: &Value, only: Option<&dyn Fn(&str) -> bool>) -> Map<String, Value> {
+    let sel = |k: &str| only.is_none_or(|f| f(k));
+    let mut m = Map::new();
+    if sel("soft_delete") {
+        if let Some(sd) = a.get("soft_delete").and_then(Value::as_object) {
+            let mut s = Map::new();
+            if let Some(state) = sd.get("state").and_then(Value::as_str) {
+                s.insert(
+                    "softDeleteState".into(),
+                    Value::String(soft_delete_to_arm(state).into()),
+                );
+            }
+            if let Some(days) = sd.get("retention_days").and_then(Value::as_u64) {
+                s.insert("softDeleteRetentionPeriodInDays".into(), Value::from(days));
+            }
+            if !s.is_empty() {
+                m.insert("softDeleteSettings".into(), Value::Object(s));
+            }
+        }
+    }
+    if sel("immutability") {
+        if let Some(state) = a.get("immutability").and_then(Value::as_str) {
+            m.insert(
+                "immutabilitySettings".into(),
+                json!({"state": canonical(state, IMMUTABILITY)}),
+            );
+        }
+    }
+    m
 }

@@ -1,7 +1,15 @@
 //! Renderers: pure functions from a [`Plan`] to text, markdown or JSON, generic over the writer.
 //! JSON is the canonical form; text and markdown show the same data.
 //!
+//! One file per format (`text`, `markdown`, `json`) plus `common` (ordering, value formatting,
+//! the words for actions and data effects).
+//!
 //! Must not import: `azure`, `apply`, `live`, `cli`.
+
+mod common;
+mod json;
+mod markdown;
+mod text;
 
 use crate::plan::Plan;
 use std::io::{self, Write};
@@ -11,17 +19,20 @@ pub struct TextOptions {
     pub color: bool,
 }
 
+/// The terminal plan, Terraform-like; ANSI colour only when `opts.color`.
 pub fn text<W: Write>(plan: &Plan, w: &mut W, opts: TextOptions) -> io::Result<()> {
-    let _ = (plan, w, opts);
-    todo!()
+    text::render(plan, w, opts)
 }
 
+/// The plan as a GitHub pull-request comment (always under GitHub's 65,535-character limit).
 pub fn markdown<W: Write>(plan: &Plan, w: &mut W) -> io::Result<()> {
-    let _ = (plan, w);
-    todo!()
+    markdown::render(plan, w)
 }
 
+/// The canonical JSON plan.
 pub fn json<W: Write>(plan: &Plan, w: &mut W) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, plan)?;
-    writeln!(w)
+    json::render(plan, w)
 }
+
+/// GitHub's limit on the body of an issue or pull-request comment.
+pub const GITHUB_COMMENT_LIMIT: usize = 65_535;

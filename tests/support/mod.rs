@@ -1,0 +1,47 @@
+//! Shared helpers for the model and render tests: simulated Azure responses, spec loading,
+//! the swagger schema checker and the rich plan fixture.
+#![allow(dead_code)]
+
+pub mod azure_sim;
+pub mod cases;
+pub mod plan_fixture;
+pub mod spec_schema;
+
+use std::path::PathBuf;
+
+/// `../shared/azure-rest-specs` next to the repository, if present (it is not in every checkout).
+/// `AZURE_REST_SPECS` overrides it; `../../shared` is tried too, for git worktrees kept one level
+/// deeper than the repository.
+pub fn specs_root() -> Option<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    std::env::var_os("AZURE_REST_SPECS")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([
+            manifest.join("../shared/azure-rest-specs"),
+            manifest.join("../../shared/azure-rest-specs"),
+        ])
+        .find(|p| p.join("specification").is_dir())
+}
+
+/// Like [`specs_root`], printing why the calling test is skipped when the specs are absent.
+pub fn specs_or_skip(test: &str) -> Option<PathBuf> {
+    let root = specs_root();
+    if root.is_none() {
+        eprintln!(
+            "{test}: skipped — ../shared/azure-rest-specs is not present next to the repository"
+        );
+    }
+    root
+}
+
+pub const RS_SPEC: &str = "specification/recoveryservices/resource-manager/Microsoft.RecoveryServices/RecoveryServices/stable/2026-02-01";
+pub const BMS_SPEC: &str = "specification/recoveryservicesbackup/resource-manager/Microsoft.RecoveryServices/RecoveryServicesBackup/stable/2026-01-01";
+pub const BMS_EXAMPLES: &str = "specification/recoveryservicesbackup/resource-manager/Microsoft.RecoveryServices/RecoveryServicesBackup/examples/2026-01-01";
+
+/// Reads a JSON file under the specs root.
+pub fn load_json(root: &std::path::Path, rel: &str) -> serde_json::Value {
+    let path = root.join(rel);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
