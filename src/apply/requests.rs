@@ -67,7 +67,11 @@ pub fn requests_for(change: &Change) -> Result<Vec<ArmRequest>, RequestError> {
             if before["state"] == "soft_deleted" {
                 out.push(protected_vm::undelete_request(&id, &vm_id));
             }
-            out.push(protected_vm::protect_request(&r, &policy_id));
+            out.push(protected_vm::protect_request_from(
+                &r,
+                &policy_id,
+                change.before.as_ref(),
+            ));
             out
         }
         (ResourceKind::ProtectedVm, Action::Delete) => {
