@@ -82,9 +82,8 @@ async fn handler(
     // Identity endpoint.
     if method == Method::POST && path == format!("/{TENANT}/oauth2/v2.0/token") {
         s.token_requests += 1;
-        let form: HashMap<String, String> = url::form_urlencoded::parse(&body)
-            .into_owned()
-            .collect();
+        let form: HashMap<String, String> =
+            url::form_urlencoded::parse(&body).into_owned().collect();
         s.last_scope = form.get("scope").cloned().unwrap_or_default();
         if form.get("client_id").map(String::as_str) != Some(CLIENT)
             || form.get("client_secret").map(String::as_str) != Some(SECRET)
@@ -458,7 +457,10 @@ async fn wrong_secret_is_an_auth_error() {
         .get_optional(&format!("{SUB}/resourceGroups/rg?api-version=1"))
         .await
         .unwrap_err();
-    assert!(matches!(e, AzureError::Auth(ref m) if m.contains("AADSTS7000215")), "{e}");
+    assert!(
+        matches!(e, AzureError::Auth(ref m) if m.contains("AADSTS7000215")),
+        "{e}"
+    );
     assert!(!e.to_string().contains("wrong"));
 }
 
@@ -468,12 +470,19 @@ async fn throttling_and_transient_faults_are_retried() {
     let c = client(&srv).await;
     let t0 = Instant::now();
     let v = c
-        .execute(&req(ArmMethod::Get, format!("{SUB}/throttled?api-version=1"), None))
+        .execute(&req(
+            ArmMethod::Get,
+            format!("{SUB}/throttled?api-version=1"),
+            None,
+        ))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(v["ok"], 2);
-    assert!(t0.elapsed() >= Duration::from_millis(10), "retry-after-ms honoured");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(10),
+        "retry-after-ms honoured"
+    );
     let v = c
         .get_optional(&format!("{SUB}/flaky?api-version=1"))
         .await
@@ -496,7 +505,11 @@ async fn retries_give_up_with_the_last_error() {
     assert_eq!(c.request_count(), 8);
     // POST is not retried on 500.
     let e = c
-        .execute(&req(ArmMethod::Post, format!("{SUB}/post500?api-version=1"), None))
+        .execute(&req(
+            ArmMethod::Post,
+            format!("{SUB}/post500?api-version=1"),
+            None,
+        ))
         .await
         .unwrap_err();
     assert_eq!(e.status(), Some(500));
@@ -550,7 +563,11 @@ async fn errors_carry_code_request_id_and_no_token() {
         other => panic!("{other:?}"),
     }
     let e = c
-        .execute(&req(ArmMethod::Get, format!("{SUB}/leaky?api-version=1"), None))
+        .execute(&req(
+            ArmMethod::Get,
+            format!("{SUB}/leaky?api-version=1"),
+            None,
+        ))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("AuthorizationFailed"));
@@ -609,7 +626,9 @@ async fn recovery_services_lro_styles() {
             &req(
                 ArmMethod::Put,
                 format!("{item}?api-version=2026-01-01"),
-                Some(json!({"properties":{"protectedItemType":"Microsoft.Compute/virtualMachines"}})),
+                Some(
+                    json!({"properties":{"protectedItemType":"Microsoft.Compute/virtualMachines"}}),
+                ),
             ),
             &progress,
         )
@@ -621,7 +640,11 @@ async fn recovery_services_lro_styles() {
 
     // DELETE → vault-level backupOperations (Inprogress twice) → done, no body.
     let v = c
-        .execute(&req(ArmMethod::Delete, format!("{item}?api-version=2026-01-01"), None))
+        .execute(&req(
+            ArmMethod::Delete,
+            format!("{item}?api-version=2026-01-01"),
+            None,
+        ))
         .await
         .unwrap();
     assert!(v.is_none());
@@ -639,9 +662,25 @@ async fn recovery_services_lro_styles() {
 
     // Polls went to the capitalised /Subscriptions/ URLs verbatim.
     let s = srv.state.lock().unwrap();
-    assert!(s.lro_paths.iter().any(|p| p.ends_with("/operationsStatus/op1")));
-    assert!(s.lro_paths.iter().any(|p| p.ends_with("/backupOperations/op2")));
-    assert_eq!(s.hits[&format!("GET {}", format!("{vault}/backupOperations/op2").replacen("/subscriptions/", "/Subscriptions/", 1))], 3);
+    assert!(s
+        .lro_paths
+        .iter()
+        .any(|p| p.ends_with("/operationsStatus/op1")));
+    assert!(s
+        .lro_paths
+        .iter()
+        .any(|p| p.ends_with("/backupOperations/op2")));
+    assert_eq!(
+        s.hits[&format!(
+            "GET {}",
+            format!("{vault}/backupOperations/op2").replacen(
+                "/subscriptions/",
+                "/Subscriptions/",
+                1
+            )
+        )],
+        3
+    );
     assert_eq!(s.unauthenticated, 0);
 }
 
@@ -676,10 +715,17 @@ async fn failed_operation_and_foreign_poll_url() {
     }
     let before = c.request_count();
     let e = c
-        .execute(&req(ArmMethod::Put, format!("{SUB}/evil-lro?api-version=1"), Some(json!({}))))
+        .execute(&req(
+            ArmMethod::Put,
+            format!("{SUB}/evil-lro?api-version=1"),
+            Some(json!({})),
+        ))
         .await
         .unwrap_err();
-    assert!(matches!(e, AzureError::Transport { ref message, .. } if message.contains("refusing")), "{e}");
+    assert!(
+        matches!(e, AzureError::Transport { ref message, .. } if message.contains("refusing")),
+        "{e}"
+    );
     assert_eq!(c.request_count(), before + 1);
 }
 

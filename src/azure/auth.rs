@@ -20,6 +20,7 @@
 
 use super::client::{AuthChoice, EnvCredentials};
 use super::http::chain;
+use super::retry::RetryPolicy;
 use super::AzureError;
 use azure_core::cloud::CloudConfiguration;
 use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
@@ -27,7 +28,6 @@ use azure_core::error::ErrorKind;
 use azure_core::http::{
     ClientMethodOptions, ClientOptions, ExponentialRetryOptions, RetryOptions, Transport,
 };
-use super::retry::RetryPolicy;
 use azure_identity::{
     ClientAssertion, ClientAssertionCredential, ClientAssertionCredentialOptions,
     ClientSecretCredential, ClientSecretCredentialOptions, DeveloperToolsCredential,
@@ -78,7 +78,10 @@ pub fn select(choice: AuthChoice, c: &EnvCredentials) -> Result<CredentialKind, 
             .as_ref()
             .is_some_and(|p| !p.as_os_str().is_empty()),
     );
-    let gh_url = ("ACTIONS_ID_TOKEN_REQUEST_URL", present(&c.actions_token_url));
+    let gh_url = (
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        present(&c.actions_token_url),
+    );
     let gh_tok = ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", present(&c.actions_token));
     match choice {
         AuthChoice::ClientSecret => {
@@ -101,8 +104,9 @@ pub fn select(choice: AuthChoice, c: &EnvCredentials) -> Result<CredentialKind, 
         AuthChoice::DeveloperTools => Ok(CredentialKind::DeveloperTools),
         AuthChoice::Auto => {
             if secret.1 {
-                missing("client-secret", &[tenant, client])
-                    .map_err(|e| AzureError::Config(format!("AZURE_CLIENT_SECRET is set but {e}")))?;
+                missing("client-secret", &[tenant, client]).map_err(|e| {
+                    AzureError::Config(format!("AZURE_CLIENT_SECRET is set but {e}"))
+                })?;
                 return Ok(CredentialKind::ClientSecret);
             }
             if tenant.1 && client.1 && file.1 {
@@ -228,7 +232,6 @@ fn managed_identity(
     let cred = ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
         user_assigned_id,
         client_options: ctx.client_options(&ctx.probe_http),
-        ..Default::default()
     }))
     .map_err(auth_err)?;
     Ok(cred)
@@ -244,7 +247,8 @@ pub struct GithubOidcAssertion {
 
 impl fmt::Debug for GithubOidcAssertion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GithubOidcAssertion").finish_non_exhaustive()
+        f.debug_struct("GithubOidcAssertion")
+            .finish_non_exhaustive()
     }
 }
 
@@ -255,7 +259,8 @@ pub const GITHUB_AUDIENCE: &str = "api://AzureADTokenExchange";
 pub fn github_token_url(base: &str) -> Result<url::Url, String> {
     let mut url = url::Url::parse(base)
         .map_err(|e| format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {e}"))?;
-    url.query_pairs_mut().append_pair("audience", GITHUB_AUDIENCE);
+    url.query_pairs_mut()
+        .append_pair("audience", GITHUB_AUDIENCE);
     Ok(url)
 }
 
@@ -274,7 +279,9 @@ impl ClientAssertion for GithubOidcAssertion {
             .map_err(|e| cred_err(format!("GitHub OIDC token request failed: {}", chain(&e))))?;
         let status = rsp.status();
         let body: serde_json::Value = rsp.json().await.map_err(|e| {
-            cred_err(format!("GitHub OIDC token response unreadable ({status}): {e}"))
+            cred_err(format!(
+                "GitHub OIDC token response unreadable ({status}): {e}"
+            ))
         })?;
         if !status.is_success() {
             return Err(cred_err(format!(
@@ -398,19 +405,28 @@ mod tests {
     #[test]
     fn auto_order() {
         let mut c = creds();
-        assert_eq!(select(AuthChoice::Auto, &c).unwrap(), CredentialKind::Ambient);
+        assert_eq!(
+            select(AuthChoice::Auto, &c).unwrap(),
+            CredentialKind::Ambient
+        );
         c.tenant_id = Some("t".into());
         c.client_id = Some("c".into());
         c.actions_token_url = Some("https://gh/x?a=1".into());
         c.actions_token = Some("gh".into());
-        assert_eq!(select(AuthChoice::Auto, &c).unwrap(), CredentialKind::GithubOidc);
+        assert_eq!(
+            select(AuthChoice::Auto, &c).unwrap(),
+            CredentialKind::GithubOidc
+        );
         c.federated_token_file = Some(PathBuf::from("/var/run/token"));
         assert_eq!(
             select(AuthChoice::Auto, &c).unwrap(),
             CredentialKind::WorkloadIdentity
         );
         c.client_secret = Some("s".into());
-        assert_eq!(select(AuthChoice::Auto, &c).unwrap(), CredentialKind::ClientSecret);
+        assert_eq!(
+            select(AuthChoice::Auto, &c).unwrap(),
+            CredentialKind::ClientSecret
+        );
     }
 
     #[test]
@@ -428,21 +444,37 @@ mod tests {
         let mut c = creds();
         c.federated_token_file = Some(PathBuf::from("/f"));
         c.actions_token_url = Some("https://gh".into());
-        assert_eq!(select(AuthChoice::Auto, &c).unwrap(), CredentialKind::Ambient);
+        assert_eq!(
+            select(AuthChoice::Auto, &c).unwrap(),
+            CredentialKind::Ambient
+        );
         c.tenant_id = Some("  ".into());
         c.client_id = Some("c".into());
-        assert_eq!(select(AuthChoice::Auto, &c).unwrap(), CredentialKind::Ambient);
+        assert_eq!(
+            select(AuthChoice::Auto, &c).unwrap(),
+            CredentialKind::Ambient
+        );
     }
 
     #[test]
     fn explicit_choices_name_missing_inputs() {
         let c = creds();
-        let e = select(AuthChoice::ClientSecret, &c).unwrap_err().to_string();
-        assert!(e.contains("AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET"), "{e}");
-        let e = select(AuthChoice::WorkloadIdentity, &c).unwrap_err().to_string();
+        let e = select(AuthChoice::ClientSecret, &c)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET"),
+            "{e}"
+        );
+        let e = select(AuthChoice::WorkloadIdentity, &c)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("AZURE_FEDERATED_TOKEN_FILE"), "{e}");
         let e = select(AuthChoice::GithubOidc, &c).unwrap_err().to_string();
-        assert!(e.contains("ACTIONS_ID_TOKEN_REQUEST_TOKEN") && e.contains("id-token"), "{e}");
+        assert!(
+            e.contains("ACTIONS_ID_TOKEN_REQUEST_TOKEN") && e.contains("id-token"),
+            "{e}"
+        );
         assert_eq!(
             select(AuthChoice::ManagedIdentity, &c).unwrap(),
             CredentialKind::ManagedIdentity
@@ -455,7 +487,10 @@ mod tests {
 
     #[test]
     fn github_url_gets_audience() {
-        let u = github_token_url("https://pipelines.actions.githubusercontent.com/abc/idtoken?api-version=2.0").unwrap();
+        let u = github_token_url(
+            "https://pipelines.actions.githubusercontent.com/abc/idtoken?api-version=2.0",
+        )
+        .unwrap();
         assert_eq!(
             u.as_str(),
             "https://pipelines.actions.githubusercontent.com/abc/idtoken?api-version=2.0&audience=api%3A%2F%2FAzureADTokenExchange"

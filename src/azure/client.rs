@@ -227,8 +227,7 @@ impl ArmClient {
             connect: Duration::from_secs(3),
             ..settings.timeouts.clone()
         };
-        let probe_http =
-            http::build_client(settings.ca_cert_pem.as_deref(), &probe_timeouts, ua)?;
+        let probe_http = http::build_client(settings.ca_cert_pem.as_deref(), &probe_timeouts, ua)?;
         let cloud_config = cloud_configuration(settings.cloud, &endpoints);
         let kind = auth::select(settings.auth, &settings.credentials)?;
         tracing::debug!(credential = ?kind, arm = %endpoints.arm, authority = %endpoints.authority, "ARM client");
@@ -294,7 +293,7 @@ impl ArmClient {
         .map_err(|e| self.transport_err(req.method, &resource, e.to_string()))?;
         let (mut state, mut delay) = match verdict {
             Start::Done => return Ok(body),
-            Start::Poll { state, delay } => (state, delay),
+            Start::Poll { state, delay } => (*state, delay),
         };
         tracing::debug!(resource = %resource, kind = ?state.kind, poll = %state.url.path(), "waiting for a long-running operation");
         let started = Instant::now();
@@ -601,9 +600,13 @@ mod tests {
         assert_eq!(c.arm_endpoint(), "https://127.0.0.1:9");
         assert_eq!(c.token_scope(), "https://management.azure.com/.default");
         assert_eq!(c.request_count(), 0);
-        assert!(c.url_for("/subscriptions/x?api-version=1", Method::Get).is_ok());
+        assert!(c
+            .url_for("/subscriptions/x?api-version=1", Method::Get)
+            .is_ok());
         assert!(c.url_for("https://127.0.0.1:9/x", Method::Get).is_ok());
-        let e = c.url_for("https://evil.example.com/x", Method::Get).unwrap_err();
+        let e = c
+            .url_for("https://evil.example.com/x", Method::Get)
+            .unwrap_err();
         assert!(matches!(e, AzureError::Config(_)));
         assert!(!format!("{c:?}").contains("shh-secret"));
     }
@@ -631,7 +634,10 @@ mod tests {
         };
         let c = ArmClient::new(s).await.unwrap();
         // The token endpoint itself is unreachable: an Auth error, no ARM request counted.
-        let e = c.get_optional("/subscriptions/x?api-version=1").await.unwrap_err();
+        let e = c
+            .get_optional("/subscriptions/x?api-version=1")
+            .await
+            .unwrap_err();
         assert!(matches!(e, AzureError::Auth(_)), "{e}");
         assert!(!e.to_string().contains("shh-secret"));
     }

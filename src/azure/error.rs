@@ -378,7 +378,10 @@ mod tests {
     #[test]
     fn bare_and_capitalised_shapes() {
         let e = parse(400, json!({"code":"BadRequest","message":"nope"}));
-        assert_eq!((e.code.as_str(), e.message.as_str()), ("BadRequest", "nope"));
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("BadRequest", "nope")
+        );
         let e = parse(400, json!({"Code":"UserError","Message":"RS says no"}));
         assert_eq!(
             (e.code.as_str(), e.message.as_str()),

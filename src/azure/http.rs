@@ -45,9 +45,8 @@ pub fn build_client(
         .https_only(false) // managed identity's IMDS endpoint is plain http; ARM URLs are checked
         .pool_idle_timeout(Duration::from_secs(90));
     if let Some(pem) = ca_cert_pem {
-        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-            AzureError::Config(format!("the CA certificate is not valid PEM: {e}"))
-        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| AzureError::Config(format!("the CA certificate is not valid PEM: {e}")))?;
         if certs.is_empty() {
             return Err(AzureError::Config(
                 "the CA certificate file holds no PEM certificate".into(),

@@ -99,7 +99,10 @@ pub enum Start {
     /// Not an LRO (or already finished): use the response as is.
     Done,
     /// Poll `state.url` after `delay`.
-    Poll { state: PollState, delay: Duration },
+    Poll {
+        state: Box<PollState>,
+        delay: Duration,
+    },
 }
 
 /// Verdict on one poll response (2xx only; errors are the caller's).
@@ -165,10 +168,7 @@ pub fn strip_query(url: &Url) -> String {
 
 /// Provisioning-state terminal check (absent = terminal, per ARM).
 fn provisioning_state(body: Option<&Value>) -> Option<&str> {
-    body?
-        .get("properties")?
-        .get("provisioningState")?
-        .as_str()
+    body?.get("properties")?.get("provisioningState")?.as_str()
 }
 
 fn is_terminal(state: &str) -> bool {
@@ -210,6 +210,7 @@ pub fn poll_delay(headers: &HeaderMap, now: SystemTime, policy: &LroPolicy) -> D
 }
 
 /// Decide whether a first response starts an LRO.
+#[allow(clippy::too_many_arguments)]
 pub fn start(
     method: Method,
     original: &Url,
@@ -242,21 +243,21 @@ pub fn start(
     if let Some((name, raw)) = async_op {
         let url = validate_url(raw, name, arm)?;
         return Ok(Start::Poll {
-            state: state(PollKind::AsyncOperation, url),
+            state: Box::new(state(PollKind::AsyncOperation, url)),
             delay,
         });
     }
     if matches!(status, 201 | 202) {
         if let Some(loc) = location.clone() {
             return Ok(Start::Poll {
-                state: state(PollKind::Location, loc),
+                state: Box::new(state(PollKind::Location, loc)),
                 delay,
             });
         }
     }
     if put_patch && provisioning_state(body).is_some_and(|s| !is_terminal(s)) {
         return Ok(Start::Poll {
-            state: state(PollKind::ProvisioningState, original.clone()),
+            state: Box::new(state(PollKind::ProvisioningState, original.clone())),
             delay,
         });
     }
@@ -426,7 +427,13 @@ mod tests {
     fn now() -> SystemTime {
         SystemTime::UNIX_EPOCH
     }
-    fn start_of(method: Method, path: &str, status: u16, h: &HeaderMap, body: Option<Value>) -> Start {
+    fn start_of(
+        method: Method,
+        path: &str,
+        status: u16,
+        h: &HeaderMap,
+        body: Option<Value>,
+    ) -> Start {
         start(
             method,
             &orig(path),
@@ -441,7 +448,7 @@ mod tests {
     }
     fn poll_state(s: Start) -> (PollState, Duration) {
         match s {
-            Start::Poll { state, delay } => (state, delay),
+            Start::Poll { state, delay } => (*state, delay),
             Start::Done => panic!("expected an LRO"),
         }
     }
@@ -460,7 +467,7 @@ mod tests {
 
     #[test]
     fn recovery_services_protected_item_put() {
-        let loc = format!("https://management.azure.com/Subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v/backupFabrics/Azure/protectionContainers/c/protectedItems/vm;iaasvmcontainerv2;rg;vm1/operationResults/op1?api-version=2016-12-01");
+        let loc = "https://management.azure.com/Subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v/backupFabrics/Azure/protectionContainers/c/protectedItems/vm;iaasvmcontainerv2;rg;vm1/operationResults/op1?api-version=2016-12-01".to_string();
         let aso = loc.replace("operationResults", "operationsStatus");
         let h = hm(&[
             ("Location", &loc),
@@ -473,13 +480,20 @@ mod tests {
         assert!(st.url.path().starts_with("/Subscriptions/"));
         assert_eq!(st.url.query(), Some("api-version=2016-12-01"));
         assert_eq!(delay, Duration::from_secs(60));
-        let step = poll(&mut st, 200, &[], Some(json!({"id":"op1","status":"InProgress"})));
+        let step = poll(
+            &mut st,
+            200,
+            &[],
+            Some(json!({"id":"op1","status":"InProgress"})),
+        );
         assert!(matches!(step, Step::Wait { ref status, .. } if status == "InProgress"));
         let step = poll(
             &mut st,
             200,
             &[],
-            Some(json!({"status":"Succeeded","properties":{"objectType":"OperationStatusJobExtendedInfo","jobId":"j"}})),
+            Some(
+                json!({"status":"Succeeded","properties":{"objectType":"OperationStatusJobExtendedInfo","jobId":"j"}}),
+            ),
         );
         assert_eq!(step, Step::Fetch);
         assert_eq!(st.kind, PollKind::Location);
@@ -487,7 +501,10 @@ mod tests {
         // operationResults: 202 while pending, then 200 with the protected item.
         assert!(matches!(poll(&mut st, 202, &[], None), Step::Wait { .. }));
         let item = json!({"id": PI, "properties": {"protectionState": "IRPending"}});
-        assert_eq!(poll(&mut st, 200, &[], Some(item.clone())), Step::Done(Some(item)));
+        assert_eq!(
+            poll(&mut st, 200, &[], Some(item.clone())),
+            Step::Done(Some(item))
+        );
     }
 
     #[test]
@@ -496,12 +513,18 @@ mod tests {
         let aso = format!("{ARM}{PI}/operationsStatus/op1?api-version=2016-12-01");
         let h = hm(&[("Location", &loc), ("Azure-AsyncOperation", &aso)]);
         let (mut st, _) = poll_state(start_of(Method::Put, PI, 202, &h, None));
-        assert_eq!(poll(&mut st, 200, &[], Some(json!({"status":"succeeded"}))), Step::Fetch);
+        assert_eq!(
+            poll(&mut st, 200, &[], Some(json!({"status":"succeeded"}))),
+            Step::Fetch
+        );
         assert_eq!(poll(&mut st, 204, &[], None), Step::Fetch);
         assert_eq!(st.kind, PollKind::ProvisioningState);
         assert_eq!(st.url, orig(PI));
         let item = json!({"id": PI, "properties": {}});
-        assert_eq!(poll(&mut st, 200, &[], Some(item.clone())), Step::Done(Some(item)));
+        assert_eq!(
+            poll(&mut st, 200, &[], Some(item.clone())),
+            Step::Done(Some(item))
+        );
     }
 
     #[test]
@@ -509,11 +532,21 @@ mod tests {
         let v = "/Subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v";
         let loc = format!("{ARM}{v}/backupOperationResults/op2?api-version=2016-12-01");
         let aso = format!("{ARM}{v}/backupOperations/op2?api-version=2016-12-01");
-        let h = hm(&[("Location", &loc), ("Azure-AsyncOperation", &aso), ("Retry-After", "60")]);
+        let h = hm(&[
+            ("Location", &loc),
+            ("Azure-AsyncOperation", &aso),
+            ("Retry-After", "60"),
+        ]);
         let (mut st, _) = poll_state(start_of(Method::Delete, PI, 202, &h, None));
         assert_eq!(st.url.as_str(), aso);
-        assert!(matches!(poll(&mut st, 200, &[], Some(json!({"status":"Running"}))), Step::Wait { .. }));
-        assert_eq!(poll(&mut st, 200, &[], Some(json!({"status":"Succeeded"}))), Step::Done(None));
+        assert!(matches!(
+            poll(&mut st, 200, &[], Some(json!({"status":"Running"}))),
+            Step::Wait { .. }
+        ));
+        assert_eq!(
+            poll(&mut st, 200, &[], Some(json!({"status":"Succeeded"}))),
+            Step::Done(None)
+        );
     }
 
     #[test]
@@ -540,15 +573,29 @@ mod tests {
             None,
         ));
         assert_eq!(st.kind, PollKind::Location);
-        assert!(matches!(poll(&mut st, 202, &[("Retry-After", "5")], None), Step::Wait { delay, .. } if delay == Duration::from_secs(5)));
+        assert!(
+            matches!(poll(&mut st, 202, &[("Retry-After", "5")], None), Step::Wait { delay, .. } if delay == Duration::from_secs(5))
+        );
         assert_eq!(poll(&mut st, 204, &[], None), Step::Done(None));
     }
 
     #[test]
     fn not_lro_cases() {
         let none = HeaderMap::new();
-        assert_eq!(start_of(Method::Put, PI, 200, &none, Some(json!({}))), Start::Done);
-        assert_eq!(start_of(Method::Put, PI, 201, &none, Some(json!({"properties":{"provisioningState":"Succeeded"}}))), Start::Done);
+        assert_eq!(
+            start_of(Method::Put, PI, 200, &none, Some(json!({}))),
+            Start::Done
+        );
+        assert_eq!(
+            start_of(
+                Method::Put,
+                PI,
+                201,
+                &none,
+                Some(json!({"properties":{"provisioningState":"Succeeded"}}))
+            ),
+            Start::Done
+        );
         assert_eq!(start_of(Method::Delete, PI, 204, &none, None), Start::Done);
         assert_eq!(start_of(Method::Put, PI, 202, &none, None), Start::Done);
         assert_eq!(start_of(Method::Get, PI, 404, &none, None), Start::Done);
@@ -576,14 +623,46 @@ mod tests {
         ));
         assert_eq!(delay, Duration::from_secs(10));
         assert_eq!(st.kind, PollKind::ProvisioningState);
-        assert!(matches!(poll(&mut st, 200, &[], Some(json!({"properties":{"provisioningState":"Updating"}}))), Step::Wait { .. }));
-        let step = poll(&mut st, 200, &[], Some(json!({"properties":{"provisioningState":"Failed","error":{"code":"X","message":"y"}}})));
-        assert_eq!(step, Step::Failed { status: "Failed".into(), code: "X".into(), message: "y".into() });
+        assert!(matches!(
+            poll(
+                &mut st,
+                200,
+                &[],
+                Some(json!({"properties":{"provisioningState":"Updating"}}))
+            ),
+            Step::Wait { .. }
+        ));
+        let step = poll(
+            &mut st,
+            200,
+            &[],
+            Some(
+                json!({"properties":{"provisioningState":"Failed","error":{"code":"X","message":"y"}}}),
+            ),
+        );
+        assert_eq!(
+            step,
+            Step::Failed {
+                status: "Failed".into(),
+                code: "X".into(),
+                message: "y".into()
+            }
+        );
     }
 
     #[test]
     fn status_strings() {
-        for s in ["InProgress", "Inprogress", "inprogress", "Running", "Accepted", "Creating", "Updating", "Pending", "Whatever"] {
+        for s in [
+            "InProgress",
+            "Inprogress",
+            "inprogress",
+            "Running",
+            "Accepted",
+            "Creating",
+            "Updating",
+            "Pending",
+            "Whatever",
+        ] {
             assert_eq!(classify_status(s), OpStatus::InProgress, "{s}");
         }
         for s in ["Succeeded", "succeeded", "SUCCEEDED", "Completed"] {
@@ -599,12 +678,33 @@ mod tests {
         let aso = format!("{ARM}/op?api-version=1");
         let h = hm(&[("Azure-AsyncOperation", &aso)]);
         let (mut st, _) = poll_state(start_of(Method::Put, PI, 201, &h, None));
-        let step = poll(&mut st, 200, &[], Some(json!({"status":"Failed","error":{"code":"UserErrorVmNotFound","message":"gone"}})));
-        assert_eq!(step, Step::Failed { status: "Failed".into(), code: "UserErrorVmNotFound".into(), message: "gone".into() });
+        let step = poll(
+            &mut st,
+            200,
+            &[],
+            Some(
+                json!({"status":"Failed","error":{"code":"UserErrorVmNotFound","message":"gone"}}),
+            ),
+        );
+        assert_eq!(
+            step,
+            Step::Failed {
+                status: "Failed".into(),
+                code: "UserErrorVmNotFound".into(),
+                message: "gone".into()
+            }
+        );
         let step = poll(&mut st, 200, &[], Some(json!({"status":"Cancelled"})));
         assert!(matches!(step, Step::Failed { ref code, .. } if code == "OperationCanceled"));
-        let step = poll(&mut st, 200, &[], Some(json!({"status":"Failed","error":{}})));
-        assert!(matches!(step, Step::Failed { ref code, ref message, .. } if code == "OperationFailed" && !message.is_empty()));
+        let step = poll(
+            &mut st,
+            200,
+            &[],
+            Some(json!({"status":"Failed","error":{}})),
+        );
+        assert!(
+            matches!(step, Step::Failed { ref code, ref message, .. } if code == "OperationFailed" && !message.is_empty())
+        );
     }
 
     #[test]
@@ -612,14 +712,25 @@ mod tests {
         let aso = format!("{ARM}/op?api-version=1");
         let h = hm(&[("Azure-AsyncOperation", &aso)]);
         let (mut st, _) = poll_state(start_of(Method::Post, "/x/backup", 202, &h, None));
-        let step = poll(&mut st, 200, &[], Some(json!({"status":"Succeeded","properties":{"jobId":"j"}})));
+        let step = poll(
+            &mut st,
+            200,
+            &[],
+            Some(json!({"status":"Succeeded","properties":{"jobId":"j"}})),
+        );
         assert_eq!(step, Step::Done(Some(json!({"jobId":"j"}))));
         let loc = format!("{ARM}/res?api-version=1");
         let h = hm(&[("Azure-AsyncOperation", &aso), ("Location", &loc)]);
         let (mut st, _) = poll_state(start_of(Method::Post, "/x/backup", 202, &h, None));
-        assert_eq!(poll(&mut st, 200, &[], Some(json!({"status":"Succeeded"}))), Step::Fetch);
+        assert_eq!(
+            poll(&mut st, 200, &[], Some(json!({"status":"Succeeded"}))),
+            Step::Fetch
+        );
         assert_eq!(st.url.as_str(), loc);
-        assert_eq!(poll(&mut st, 200, &[], Some(json!({"r":1}))), Step::Done(Some(json!({"r":1}))));
+        assert_eq!(
+            poll(&mut st, 200, &[], Some(json!({"r":1}))),
+            Step::Done(Some(json!({"r":1})))
+        );
     }
 
     #[test]
@@ -636,7 +747,10 @@ mod tests {
         let bad = [
             ("Azure-AsyncOperation", "https://evil.example.com/op"),
             ("Azure-AsyncOperation", "http://management.azure.com/op"),
-            ("Azure-AsyncOperation", "https://management.azure.com:444/op"),
+            (
+                "Azure-AsyncOperation",
+                "https://management.azure.com:444/op",
+            ),
             ("Location", "https://attacker.net/Subscriptions/s"),
             ("Location", "/subscriptions/s/op"),
         ];
@@ -654,30 +768,74 @@ mod tests {
             assert!(r.is_err(), "{name}: {url}");
         }
         // Host compared case-insensitively.
-        let h = hm(&[("Azure-AsyncOperation", "https://MANAGEMENT.AZURE.COM/Subscriptions/s/op?api-version=2016-12-01")]);
-        assert!(matches!(start_of(Method::Put, PI, 202, &h, None), Start::Poll { .. }));
+        let h = hm(&[(
+            "Azure-AsyncOperation",
+            "https://MANAGEMENT.AZURE.COM/Subscriptions/s/op?api-version=2016-12-01",
+        )]);
+        assert!(matches!(
+            start_of(Method::Put, PI, 202, &h, None),
+            Start::Poll { .. }
+        ));
         // A new Location on a foreign host mid-poll is refused too.
         let h = hm(&[("Location", &format!("{ARM}/op"))]);
         let (mut st, _) = poll_state(start_of(Method::Post, "/x", 202, &h, None));
-        let r = on_poll(&mut st, 202, &hm(&[("Location", "https://evil.example.com/op")]), None, &arm(), now(), &LroPolicy::default());
+        let r = on_poll(
+            &mut st,
+            202,
+            &hm(&[("Location", "https://evil.example.com/op")]),
+            None,
+            &arm(),
+            now(),
+            &LroPolicy::default(),
+        );
         assert!(matches!(r, Err(LroError::ForeignHost { .. })));
     }
 
     #[test]
     fn delays() {
         let p = LroPolicy::default();
-        assert_eq!(poll_delay(&hm(&[("retry-after-ms", "15")]), now(), &p), Duration::from_millis(15));
-        assert_eq!(poll_delay(&hm(&[("Retry-After", "0")]), now(), &p), Duration::from_secs(1));
-        assert_eq!(poll_delay(&hm(&[("Retry-After", "600")]), now(), &p), Duration::from_secs(60));
-        assert_eq!(poll_delay(&HeaderMap::new(), now(), &p), Duration::from_secs(10));
-        assert_eq!(poll_delay(&hm(&[("Retry-After", "60")]), now(), &LroPolicy::immediate()), Duration::ZERO);
+        assert_eq!(
+            poll_delay(&hm(&[("retry-after-ms", "15")]), now(), &p),
+            Duration::from_millis(15)
+        );
+        assert_eq!(
+            poll_delay(&hm(&[("Retry-After", "0")]), now(), &p),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            poll_delay(&hm(&[("Retry-After", "600")]), now(), &p),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            poll_delay(&HeaderMap::new(), now(), &p),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            poll_delay(
+                &hm(&[("Retry-After", "60")]),
+                now(),
+                &LroPolicy::immediate()
+            ),
+            Duration::ZERO
+        );
     }
 
     #[test]
     fn percent_reported() {
         let aso = format!("{ARM}/op?api-version=1");
-        let (mut st, _) = poll_state(start_of(Method::Put, PI, 202, &hm(&[("Azure-AsyncOperation", &aso)]), None));
-        let step = poll(&mut st, 200, &[], Some(json!({"status":"InProgress","percentComplete":42.5})));
+        let (mut st, _) = poll_state(start_of(
+            Method::Put,
+            PI,
+            202,
+            &hm(&[("Azure-AsyncOperation", &aso)]),
+            None,
+        ));
+        let step = poll(
+            &mut st,
+            200,
+            &[],
+            Some(json!({"status":"InProgress","percentComplete":42.5})),
+        );
         assert!(matches!(step, Step::Wait { percent: Some(p), .. } if p == 42.5));
     }
 }

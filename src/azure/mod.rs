@@ -12,9 +12,7 @@ pub mod lro;
 pub mod paging;
 pub mod retry;
 
-pub use client::{
-    ArmClient, AuthChoice, ClientSettings, Cloud, EnvCredentials, OperationProgress,
-};
+pub use client::{ArmClient, AuthChoice, ClientSettings, Cloud, EnvCredentials, OperationProgress};
 pub use error::AzureError;
 pub use http::HttpTimeouts;
 pub use lro::LroPolicy;

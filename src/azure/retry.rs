@@ -293,9 +293,18 @@ mod tests {
         let c = Outcome::Transport(TransportFailure::Connect);
         let t = Outcome::Transport(TransportFailure::Timeout);
         let o = Outcome::Transport(TransportFailure::Other);
-        assert!(matches!(retry_decision(&c, &info(1), &p), Decision::Retry(_)));
-        assert!(matches!(retry_decision(&t, &info(1), &p), Decision::Retry(_)));
-        assert!(matches!(retry_decision(&o, &info(1), &p), Decision::Retry(_)));
+        assert!(matches!(
+            retry_decision(&c, &info(1), &p),
+            Decision::Retry(_)
+        ));
+        assert!(matches!(
+            retry_decision(&t, &info(1), &p),
+            Decision::Retry(_)
+        ));
+        assert!(matches!(
+            retry_decision(&o, &info(1), &p),
+            Decision::Retry(_)
+        ));
         assert!(matches!(retry_decision(&c, &post, &p), Decision::Retry(_)));
         assert_eq!(retry_decision(&t, &post, &p), Decision::Done);
         assert_eq!(retry_decision(&o, &post, &p), Decision::Done);
@@ -317,12 +326,18 @@ mod tests {
             Some(Duration::from_secs(7))
         );
         assert_eq!(
-            server_retry_after(&headers(&[("Retry-After", "Wed, 21 Oct 2015 07:28:30 GMT")]), n),
+            server_retry_after(
+                &headers(&[("Retry-After", "Wed, 21 Oct 2015 07:28:30 GMT")]),
+                n
+            ),
             Some(Duration::from_secs(30))
         );
         // A date in the past means "now".
         assert_eq!(
-            server_retry_after(&headers(&[("Retry-After", "Wed, 21 Oct 2015 07:00:00 GMT")]), n),
+            server_retry_after(
+                &headers(&[("Retry-After", "Wed, 21 Oct 2015 07:00:00 GMT")]),
+                n
+            ),
             Some(Duration::ZERO)
         );
         // retry-after-ms wins over Retry-After.
@@ -333,8 +348,14 @@ mod tests {
             ),
             Some(Duration::from_millis(5))
         );
-        assert_eq!(server_retry_after(&headers(&[("Retry-After", "soon")]), n), None);
-        assert_eq!(server_retry_after(&headers(&[("Retry-After", "-3")]), n), None);
+        assert_eq!(
+            server_retry_after(&headers(&[("Retry-After", "soon")]), n),
+            None
+        );
+        assert_eq!(
+            server_retry_after(&headers(&[("Retry-After", "-3")]), n),
+            None
+        );
         assert_eq!(server_retry_after(&HeaderMap::new(), n), None);
     }
 
