@@ -22,12 +22,15 @@ const TENANT: &str = "00000000-0000-0000-0000-00000000000a";
 const CLIENT: &str = "11111111-1111-1111-1111-11111111111b";
 const SECRET: &str = "client-secret-value";
 const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.sandbox-access-token.sig";
+const GH_REQUEST_TOKEN: &str = "github-request-token";
+const GH_JWT: &str = "eyJhbGciOiJSUzI1NiJ9.github-oidc.sig";
 const SUB: &str = "/subscriptions/22222222-2222-2222-2222-22222222222c";
 
 #[derive(Default)]
 struct Srv {
     base: String,
     token_requests: usize,
+    gh_requests: usize,
     arm_requests: usize,
     unauthenticated: usize,
     hits: HashMap<String, usize>,
@@ -85,8 +88,12 @@ async fn handler(
         let form: HashMap<String, String> =
             url::form_urlencoded::parse(&body).into_owned().collect();
         s.last_scope = form.get("scope").cloned().unwrap_or_default();
+        let by_secret = form.get("client_secret").map(String::as_str) == Some(SECRET);
+        let by_assertion = form.get("client_assertion").map(String::as_str) == Some(GH_JWT)
+            && form.get("client_assertion_type").map(String::as_str)
+                == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
         if form.get("client_id").map(String::as_str) != Some(CLIENT)
-            || form.get("client_secret").map(String::as_str) != Some(SECRET)
+            || !(by_secret || by_assertion)
             || form.get("grant_type").map(String::as_str) != Some("client_credentials")
         {
             return json_rsp(
@@ -102,6 +109,25 @@ async fn handler(
             &[],
             0,
         );
+    }
+
+    // GitHub Actions ID-token endpoint.
+    if method == Method::GET && path == "/gh-idtoken" {
+        s.gh_requests += 1;
+        let audience = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "audience")
+            .map(|(_, v)| v.into_owned());
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if audience.as_deref() != Some("api://AzureADTokenExchange")
+            || !query.contains("api-version=2.0")
+            || !auth.eq_ignore_ascii_case(&format!("bearer {GH_REQUEST_TOKEN}"))
+        {
+            return json_rsp(403, json!({"message": "bad audience or token"}), &[], 0);
+        }
+        return json_rsp(200, json!({"count": 1, "value": GH_JWT}), &[], 0);
     }
 
     // ARM.
@@ -443,7 +469,10 @@ async fn untrusted_server_is_refused() {
         .get_optional(&format!("{SUB}/resourceGroups/rg?api-version=1"))
         .await
         .unwrap_err();
-    assert!(matches!(e, AzureError::Auth(_)), "{e}");
+    assert!(
+        matches!(e, AzureError::Auth(ref m) if m.to_lowercase().contains("certificate")),
+        "{e}"
+    );
     assert_eq!(srv.state.lock().unwrap().token_requests, 0);
 }
 
@@ -757,5 +786,57 @@ async fn sync_put_and_parallel_use() {
         assert!(t.await.unwrap().is_some());
     }
     assert_eq!(c.request_count(), 17);
+    assert_eq!(srv.state.lock().unwrap().token_requests, 1);
+}
+
+#[tokio::test]
+async fn github_actions_oidc_assertion() {
+    let srv = start_server().await;
+    let mut st = settings(&srv);
+    st.credentials.client_secret = None;
+    st.credentials.actions_token_url = Some(format!("{}/gh-idtoken?api-version=2.0", srv.base));
+    st.credentials.actions_token = Some(GH_REQUEST_TOKEN.into());
+    let c = ArmClient::new(st.clone()).await.unwrap();
+    assert!(c
+        .get_optional(&format!("{SUB}/resourceGroups/rg?api-version=1"))
+        .await
+        .unwrap()
+        .is_some());
+    {
+        let s = srv.state.lock().unwrap();
+        assert_eq!((s.gh_requests, s.token_requests), (1, 1));
+    }
+    // Explicit choice works the same; a wrong request token is an auth error without secrets.
+    st.auth = AuthChoice::GithubOidc;
+    st.credentials.actions_token = Some("nope-wrong-token".into());
+    let e = ArmClient::new(st)
+        .await
+        .unwrap()
+        .get_optional(&format!("{SUB}/resourceGroups/rg?api-version=1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AzureError::Auth(ref m) if m.contains("403")),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("nope-wrong-token"));
+}
+
+#[tokio::test]
+async fn workload_identity_token_file() {
+    let srv = start_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, GH_JWT).unwrap();
+    let mut st = settings(&srv);
+    st.credentials.client_secret = None;
+    st.credentials.federated_token_file = Some(file);
+    st.auth = AuthChoice::WorkloadIdentity;
+    let c = ArmClient::new(st).await.unwrap();
+    assert!(c
+        .get_optional(&format!("{SUB}/resourceGroups/rg?api-version=1"))
+        .await
+        .unwrap()
+        .is_some());
     assert_eq!(srv.state.lock().unwrap().token_requests, 1);
 }
