@@ -31,6 +31,7 @@ struct Srv {
     base: String,
     token_requests: usize,
     gh_requests: usize,
+    post_content_lengths: Vec<Vec<String>>,
     arm_requests: usize,
     unauthenticated: usize,
     hits: HashMap<String, usize>,
@@ -168,6 +169,14 @@ async fn handler(
         s.lro_paths.push(path.clone());
     }
 
+    if method == Method::POST {
+        let cl = headers
+            .get_all("content-length")
+            .iter()
+            .map(|v| v.to_str().unwrap_or("").to_string())
+            .collect();
+        s.post_content_lengths.push(cl);
+    }
     let m = method.as_str();
     let p = path.as_str();
     match (m, p) {
@@ -691,6 +700,8 @@ async fn recovery_services_lro_styles() {
 
     // Polls went to the capitalised /Subscriptions/ URLs verbatim.
     let s = srv.state.lock().unwrap();
+    // ARM answers 411 to a POST without Content-Length.
+    assert_eq!(s.post_content_lengths, vec![vec!["0".to_string()]]);
     assert!(s
         .lro_paths
         .iter()
@@ -761,7 +772,9 @@ async fn failed_operation_and_foreign_poll_url() {
 #[tokio::test]
 async fn sync_put_and_parallel_use() {
     let srv = start_server().await;
-    let c = client(&srv).await;
+    let mut st = settings(&srv);
+    st.max_in_flight = Some(4);
+    let c = ArmClient::new(st).await.unwrap();
     let v = c
         .execute(&req(
             ArmMethod::Put,

@@ -94,6 +94,9 @@ pub struct ClientSettings {
     pub timeouts: HttpTimeouts,
     /// User agent; default `azprotect/<version>`.
     pub user_agent: Option<String>,
+    /// Cap on HTTP requests in flight at once across all clones (`None` = no cap). Sleeping
+    /// between retries or polls does not hold a slot.
+    pub max_in_flight: Option<usize>,
 }
 
 /// LRO progress reported to [`ArmClient::execute_with`]'s callback after each poll.
@@ -124,6 +127,7 @@ struct Inner {
     retry: RetryPolicy,
     lro: LroPolicy,
     requests: AtomicU64,
+    in_flight: Option<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for ArmClient {
@@ -183,6 +187,19 @@ impl Response {
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The most specific `x-ms-ratelimit-remaining-*` header present (for logs).
+fn ratelimit_remaining(h: &HeaderMap) -> Option<&str> {
+    [
+        "x-ms-ratelimit-remaining-subscription-reads",
+        "x-ms-ratelimit-remaining-subscription-writes",
+        "x-ms-ratelimit-remaining-subscription-deletes",
+        "x-ms-ratelimit-remaining-tenant-reads",
+        "x-ms-ratelimit-remaining-tenant-writes",
+    ]
+    .iter()
+    .find_map(|n| header(h, n))
 }
 
 fn method_str(m: Method) -> &'static str {
@@ -247,6 +264,9 @@ impl ArmClient {
                 retry: settings.retry,
                 lro: settings.lro,
                 requests: AtomicU64::new(0),
+                in_flight: settings
+                    .max_in_flight
+                    .map(|n| tokio::sync::Semaphore::new(n.max(1))),
             }),
         })
     }
@@ -477,6 +497,12 @@ impl ArmClient {
                 }
                 (None, _) => rb,
             };
+            let permit = match &inner.in_flight {
+                Some(sem) => Some(sem.acquire().await.map_err(|_| {
+                    AzureError::Config("the ARM client's request limiter was closed".into())
+                })?),
+                None => None,
+            };
             inner.requests.fetch_add(1, Ordering::Relaxed);
             let t0 = Instant::now();
             let result = match rb.send().await {
@@ -487,6 +513,7 @@ impl ArmClient {
                 }
                 Err(e) => Err(e),
             };
+            drop(permit);
             let info = |reauthenticated| AttemptInfo {
                 attempt,
                 elapsed: started.elapsed(),
@@ -506,6 +533,7 @@ impl ArmClient {
                         request_id = header(&headers, "x-ms-request-id").unwrap_or("-"),
                         client_request_id = %client_request_id,
                         duration_ms = t0.elapsed().as_millis() as u64,
+                        ratelimit_remaining = ratelimit_remaining(&headers).unwrap_or("-"),
                         "ARM request"
                     );
                     let outcome = Outcome::Response {
@@ -609,6 +637,19 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, AzureError::Config(_)));
         assert!(!format!("{c:?}").contains("shh-secret"));
+    }
+
+    #[test]
+    fn client_and_futures_are_send() {
+        fn check<T: Send + Sync + Clone + 'static>() {}
+        check::<ArmClient>();
+        fn is_send<T: Send>(_: &T) {}
+        #[allow(dead_code)]
+        async fn uses(c: ArmClient, r: ArmRequest) {
+            let f = async move { c.execute(&r).await };
+            is_send(&f);
+            let _ = f.await;
+        }
     }
 
     #[tokio::test]
