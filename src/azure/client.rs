@@ -296,7 +296,7 @@ impl ArmClient {
         let url = self.url_for(&req.path, req.method)?;
         let resource = resource_of(&url);
         let rsp = self.send(req.method, &url, req.body.as_ref()).await?;
-        if rsp.status >= 400 {
+        if rsp.status >= 300 {
             return Err(rsp.into_error(req.method, &resource));
         }
         let body = rsp.json(req.method, &resource)?;
@@ -334,7 +334,7 @@ impl ArmClient {
             polls += 1;
             let poll_url = state.url.clone();
             let rsp = self.send(Method::Get, &poll_url, None).await?;
-            if rsp.status >= 400 {
+            if rsp.status >= 300 {
                 // Location polling returns what the synchronous call would have: this is the
                 // operation's own error. For a status monitor it is a failure to read status
                 // that outlived the retry table. Either way: report it against the resource.
@@ -392,7 +392,7 @@ impl ArmClient {
         let rsp = self.send(Method::Get, &url, None).await?;
         match rsp.status {
             404 => Ok(None),
-            s if s >= 400 => Err(rsp.into_error(Method::Get, &resource)),
+            s if s >= 300 => Err(rsp.into_error(Method::Get, &resource)),
             _ => rsp.json(Method::Get, &resource),
         }
     }
@@ -408,7 +408,7 @@ impl ArmClient {
                 .visit(&url)
                 .map_err(|e| self.transport_err(Method::Get, &resource, e.to_string()))?;
             let rsp = self.send(Method::Get, &url, None).await?;
-            if rsp.status >= 400 {
+            if rsp.status >= 300 {
                 return Err(rsp.into_error(Method::Get, &resource));
             }
             let body = rsp.json(Method::Get, &resource)?;
