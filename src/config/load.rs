@@ -1,0 +1,109 @@
+//! Reading and parsing: files → [`ConfigFile`]s with spans. Parser errors (syntax, types,
+//! unknown fields, duplicate keys, missing fields) become [`Diag`]s at their location, with a
+//! did-you-mean where a name was misspelt. Parsing stops at a file's first such error; other
+//! files are still parsed, and validation runs only when every file parsed.
+
+use super::diag::{did_you_mean, one_of, At, Diag, Diags, Source};
+use super::types::ConfigFile;
+use miette::SourceSpan;
+
+/// Parse one file's text. `file` is its index in the loaded sources.
+pub fn parse(file: usize, src: &Source) -> Result<ConfigFile, Diag> {
+    let text = src.text.as_str();
+    if text.trim().is_empty() {
+        return Err(Diag::error(At::new(file, (0..0).into()), "the file is empty")
+            .label("empty")
+            .help("a desired-state file starts with `version: 1`"));
+    }
+    let options = serde_saphyr::options! {
+        strict_booleans: true,
+    };
+    serde_saphyr::from_str_with_options::<ConfigFile>(text, options).map_err(|e| convert(file, src, &e))
+}
+
+fn convert(file: usize, src: &Source, e: &serde_saphyr::Error) -> Diag {
+    let message = serde_saphyr::miette::to_miette_report(e, &src.text, &src.name).to_string();
+    let span = e
+        .location()
+        .map(|l| {
+            let s = l.span();
+            let off = s.byte_offset().unwrap_or(0) as usize;
+            let len = s.byte_len().unwrap_or(0) as usize;
+            SourceSpan::from(off.min(src.text.len())..(off + len).min(src.text.len()))
+        })
+        .unwrap_or_else(|| SourceSpan::from(0..0));
+    let at = At::new(file, span);
+    rewrite(at, &message)
+}
+
+/// `a, b, c` (serde's "expected one of" list) → names.
+fn expected_list(s: &str) -> Vec<String> {
+    s.split(", ").map(|n| n.trim().trim_matches('`').to_string()).filter(|n| !n.is_empty()).collect()
+}
+
+fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<(&'a str, &'a str)> {
+    let rest = s.strip_prefix(start)?;
+    let (mid, tail) = rest.split_once(end)?;
+    Some((mid, tail))
+}
+
+/// Turn the parser's message into the user's: plain wording, a label, a did-you-mean.
+fn rewrite(at: At, message: &str) -> Diag {
+    if let Some((field, tail)) = between(message, "unknown field `", "`") {
+        let expected = tail.strip_prefix(", expected one of ").or_else(|| tail.strip_prefix(", expected ")).map(expected_list).unwrap_or_default();
+        let names: Vec<&str> = expected.iter().map(String::as_str).collect();
+        let mut help = did_you_mean(field, names.iter().copied()).map(|d| format!("{d} ")).unwrap_or_default();
+        if names.is_empty() {
+            help.push_str("no fields are allowed here");
+        } else {
+            help.push_str(&format!("expected {}", one_of(&names)));
+        }
+        return Diag::error(at, format!("unknown field `{field}`")).label("unknown field").help(help);
+    }
+    if let Some((value, tail)) = between(message, "unknown variant `", "`") {
+        let expected = tail.strip_prefix(", expected one of ").or_else(|| tail.strip_prefix(", expected ")).map(expected_list).unwrap_or_default();
+        let names: Vec<&str> = expected.iter().map(String::as_str).collect();
+        let mut help = did_you_mean(value, names.iter().copied()).map(|d| format!("{d} ")).unwrap_or_default();
+        help.push_str(&format!("expected {}", one_of(&names)));
+        return Diag::error(at, format!("unknown value `{value}`")).label("not allowed here").help(help);
+    }
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest).trim();
+        return Diag::error(at, format!("duplicate key `{key}`"))
+            .label("defined again here")
+            .help("a key may appear only once in a mapping (YAML would otherwise silently keep one of them); merge the two entries");
+    }
+    if let Some((field, _)) = between(message, "missing field `", "`") {
+        return Diag::error(at, format!("missing required field `{field}`")).label(format!("`{field}` missing in this mapping"));
+    }
+    if message.starts_with("invalid u32") || message.starts_with("invalid u64") {
+        return Diag::error(at, "expected a whole number").label("not a whole number ≥ 0");
+    }
+    if message.contains("expected bool") || message.contains("invalid bool") {
+        return Diag::error(at, "expected `true` or `false`").label("not a boolean");
+    }
+    Diag::error(at, message.to_string()).label(first_line(message))
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_string()
+}
+
+/// Parse every source; then, if all parsed, validate each file and the files together.
+pub fn parse_and_validate(sources: &[Source]) -> (Vec<ConfigFile>, Diags) {
+    let mut diags = Diags::default();
+    let mut files = Vec::new();
+    for (i, src) in sources.iter().enumerate() {
+        match parse(i, src) {
+            Ok(f) => files.push(f),
+            Err(d) => diags.push(d),
+        }
+    }
+    if files.len() == sources.len() {
+        for (i, f) in files.iter().enumerate() {
+            super::validate::file(&mut super::validate::Cx { file: i, diags: &mut diags }, f);
+        }
+        super::validate::across(&files, &mut diags);
+    }
+    (files, diags)
+}
