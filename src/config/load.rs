@@ -27,9 +27,19 @@ fn convert(file: usize, src: &Source, e: &serde_saphyr::Error) -> Diag {
         .location()
         .map(|l| {
             let s = l.span();
-            let off = s.byte_offset().unwrap_or(0) as usize;
-            let len = s.byte_len().unwrap_or(0) as usize;
-            SourceSpan::from(off.min(src.text.len())..(off + len).min(src.text.len()))
+            let text = src.text.as_str();
+            let (off, len) = match (s.byte_offset(), s.byte_len()) {
+                (Some(o), Some(n)) => (o as usize, n as usize),
+                // Scanner errors carry character offsets only.
+                _ => {
+                    let byte_at = |chars: u64| {
+                        text.char_indices().nth(chars as usize).map(|(b, _)| b).unwrap_or(text.len())
+                    };
+                    let start = byte_at(s.offset());
+                    (start, byte_at(s.offset() + s.len()) - start)
+                }
+            };
+            SourceSpan::from(off.min(text.len())..(off + len).min(text.len()))
         })
         .unwrap_or_else(|| SourceSpan::from(0..0));
     let at = At::new(file, span);
@@ -76,6 +86,17 @@ fn rewrite(at: At, message: &str) -> Diag {
     if let Some((field, _)) = between(message, "missing field `", "`") {
         return Diag::error(at, format!("missing required field `{field}`")).label(format!("`{field}` missing in this mapping"));
     }
+    for (parser, shape, example) in [
+        ("expected mapping start", "a mapping", "`key: value` entries or `{key: value}`"),
+        ("expected sequence start", "a list", "`- item` lines or `[a, b]`"),
+        ("expected string scalar", "a string", "a plain or quoted scalar"),
+    ] {
+        if message.starts_with(parser) {
+            return Diag::error(at, format!("expected {shape} here"))
+                .label(format!("not {shape}"))
+                .help(format!("write {shape} as {example}"));
+        }
+    }
     if message.starts_with("invalid u32") || message.starts_with("invalid u64") {
         return Diag::error(at, "expected a whole number").label("not a whole number ≥ 0");
     }
@@ -107,3 +128,4 @@ pub fn parse_and_validate(sources: &[Source]) -> (Vec<ConfigFile>, Diags) {
     }
     (files, diags)
 }
+

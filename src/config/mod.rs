@@ -45,10 +45,12 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(diags: &[Diag], sources: &[Source]) -> Self {
+        let mut errors: Vec<&Diag> = diags.iter().filter(|d| d.is_error()).collect();
+        // Reading order: by file, then position (global diagnostics first).
+        errors.sort_by_key(|d| d.at.map(|a| (a.file, a.span.offset())));
         ConfigError {
-            diagnostics: diags
-                .iter()
-                .filter(|d| d.is_error())
+            diagnostics: errors
+                .into_iter()
                 .map(|d| miette::Report::new(d.render(sources)))
                 .collect(),
         }

@@ -140,22 +140,24 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, p: &Sp<BackupPolicy>) {
     if let Some(w) = &s.value.weekly {
         check_time(cx, &w.value.at, "backup time");
         check_distinct_days(cx, &w.value.on, "a weekly schedule");
-        weekly_days = Some(w.value.on.value.iter().map(|d| d.value).collect());
+        if n == 1 && !w.value.on.value.is_empty() {
+            weekly_days = Some(w.value.on.value.iter().map(|d| d.value).collect());
+        }
     }
 
     // Instant restore.
     if let Some(ir) = &p.value.instant_restore_days {
         let (max, tier_name) = match tier {
-            Tier::Standard => (5, "standard"),
-            Tier::Enhanced => (30, "enhanced"),
+            Tier::Standard => (5, "a standard"),
+            Tier::Enhanced => (30, "an enhanced"),
         };
         if !(1..=max).contains(&ir.value) {
             cx.push(
-                Diag::error(cx.at(ir.span), format!("a {tier_name} policy keeps instant-restore snapshots 1–{max} days, not {}", ir.value))
+                Diag::error(cx.at(ir.span), format!("{tier_name} policy keeps instant-restore snapshots 1–{max} days, not {}", ir.value))
                     .label(format!("must be 1–{max}"))
                     .maybe_help((tier == Tier::Standard && ir.value <= 30).then(|| "an enhanced policy (`tier: enhanced`) allows up to 30 days".to_string())),
             );
-        } else if weekly_days.is_some() && ir.value != 5 {
+        } else if n == 1 && s.value.weekly.is_some() && ir.value != 5 {
             cx.push(
                 Diag::error(cx.at(ir.span), format!("weekly schedules keep instant-restore snapshots exactly 5 days, not {}", ir.value))
                     .label("must be 5")
@@ -187,7 +189,8 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, p: &Sp<BackupPolicy>) {
                 .label("no retention"),
         );
     }
-    match (&rv.daily, weekly_days.is_some()) {
+    let weekly_schedule = n == 1 && s.value.weekly.is_some();
+    match (&rv.daily, weekly_schedule) {
         (Some(d), true) => cx.push(
             Diag::error(cx.at(d.span), "daily retention does not apply to a weekly schedule")
                 .label("remove this")
