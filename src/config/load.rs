@@ -103,7 +103,11 @@ fn rewrite(at: At, message: &str) -> Diag {
     if message.contains("expected bool") || message.contains("invalid bool") {
         return Diag::error(at, "expected `true` or `false`").label("not a boolean");
     }
-    Diag::error(at, message.to_string()).label(first_line(message))
+    let d = Diag::error(at, message.to_string()).label(first_line(message));
+    if message.contains("did not find expected key") || message.contains("mapping values are not allowed") {
+        return d.help("check the indentation: the keys of one mapping start in the same column");
+    }
+    d
 }
 
 fn first_line(s: &str) -> String {
