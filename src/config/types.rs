@@ -14,10 +14,12 @@ use serde::Deserialize;
 #[schemars(title = "azprotect desired-state file (v1)")]
 pub struct ConfigFile {
     /// Format version; must be 1.
+    #[schemars(extend("const" = 1))]
     pub version: Sp<u32>,
     /// Default subscription (a GUID) for everything in the file; else `--subscription` /
     /// `AZURE_SUBSCRIPTION_ID`.
     #[serde(default)]
+    #[schemars(regex(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"))]
     pub subscription: Option<Sp<String>>,
     /// Tags added to every taggable resource azprotect creates.
     #[serde(default)]
@@ -340,7 +342,3 @@ impl Weekday {
     ];
 }
 
-/// The name a unit-variant enum is written with in YAML (its serde name).
-pub fn yaml_name<T: std::fmt::Debug>(v: &T) -> String {
-    format!("{v:?}")
-}
