@@ -9,18 +9,31 @@ use std::collections::BTreeMap;
 fn desired(yaml: &str, default_sub: Option<&str>) -> Desired {
     let loaded = config::load_sources(vec![("azprotect.yaml".into(), yaml.into())])
         .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
-    loaded.desired(default_sub).unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)))
+    loaded
+        .desired(default_sub)
+        .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)))
 }
 
 fn resource<'a>(d: &'a Desired, address: &str) -> &'a Resource {
     d.resources
         .iter()
         .find(|r| r.address.to_string() == address)
-        .unwrap_or_else(|| panic!("no {address} in {:#?}", d.resources.iter().map(|r| r.address.to_string()).collect::<Vec<_>>()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {address} in {:#?}",
+                d.resources
+                    .iter()
+                    .map(|r| r.address.to_string())
+                    .collect::<Vec<_>>()
+            )
+        })
 }
 
 fn quickstart() -> Desired {
-    desired(&std::fs::read_to_string("examples/quickstart.yaml").unwrap(), None)
+    desired(
+        &std::fs::read_to_string("examples/quickstart.yaml").unwrap(),
+        None,
+    )
 }
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
@@ -49,7 +62,13 @@ fn an_enhanced_hourly_policy_becomes_the_documented_attribute_tree() {
         gold.arm_id.as_str(),
         format!("/subscriptions/{SUB}/resourceGroups/rg-protect-weu/providers/Microsoft.RecoveryServices/vaults/rsv-prod-weu/backupPolicies/gold")
     );
-    assert_eq!(gold.depends_on.iter().map(|a| a.to_string()).collect::<Vec<_>>(), ["recovery_vault.rsv-prod-weu"]);
+    assert_eq!(
+        gold.depends_on
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>(),
+        ["recovery_vault.rsv-prod-weu"]
+    );
 }
 
 #[test]
@@ -107,7 +126,13 @@ fn a_vault_carries_only_the_keys_the_file_sets_plus_managed_tags() {
             "tags": {"managed-by": "azprotect"}
         })
     );
-    assert_eq!(v.depends_on.iter().map(|a| a.to_string()).collect::<Vec<_>>(), ["resource_group.rg-protect-weu"]);
+    assert_eq!(
+        v.depends_on
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>(),
+        ["resource_group.rg-protect-weu"]
+    );
 
     let bare = desired(
         "version: 1\nrecovery_vaults:\n  rsv-a:\n    resource_group: rg-existing\n    location: West Europe\n",
@@ -115,7 +140,10 @@ fn a_vault_carries_only_the_keys_the_file_sets_plus_managed_tags() {
     );
     let v = resource(&bare, "recovery_vault.rsv-a");
     assert_eq!(v.attrs, json!({"location": "westeurope"}));
-    assert!(v.depends_on.is_empty(), "an undeclared resource group must already exist");
+    assert!(
+        v.depends_on.is_empty(),
+        "an undeclared resource group must already exist"
+    );
     assert_eq!(bare.subscription, SUB);
 }
 
@@ -126,8 +154,14 @@ fn resource_groups_merge_global_and_own_tags() {
         None,
     );
     let rg = resource(&d, "resource_group.rg-a");
-    assert_eq!(rg.attrs, json!({"location": "northeurope", "tags": {"env": "dr", "managed-by": "azprotect"}}));
-    assert_eq!(rg.arm_id.as_str(), format!("/subscriptions/{SUB}/resourceGroups/rg-a"));
+    assert_eq!(
+        rg.attrs,
+        json!({"location": "northeurope", "tags": {"env": "dr", "managed-by": "azprotect"}})
+    );
+    assert_eq!(
+        rg.arm_id.as_str(),
+        format!("/subscriptions/{SUB}/resourceGroups/rg-a")
+    );
 }
 
 #[test]
@@ -146,12 +180,21 @@ fn listed_vms_become_protected_items_that_depend_on_their_policy() {
         vm.arm_id.as_str(),
         format!("/subscriptions/{SUB}/resourceGroups/rg-protect-weu/providers/Microsoft.RecoveryServices/vaults/rsv-prod-weu/backupFabrics/Azure/protectionContainers/iaasvmcontainer;iaasvmcontainerv2;rg-app;app-01/protectedItems/vm;iaasvmcontainerv2;rg-app;app-01")
     );
-    assert_eq!(vm.depends_on.iter().map(|a| a.to_string()).collect::<Vec<_>>(), ["backup_policy.rsv-prod-weu/gold"]);
+    assert_eq!(
+        vm.depends_on
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>(),
+        ["backup_policy.rsv-prod-weu/gold"]
+    );
 }
 
 #[test]
 fn a_vm_in_another_subscription_keeps_its_subscription_and_sorted_exclusions() {
-    let d = desired(&std::fs::read_to_string("examples/multi-vault.yaml").unwrap(), None);
+    let d = desired(
+        &std::fs::read_to_string("examples/multi-vault.yaml").unwrap(),
+        None,
+    );
     let vm = resource(&d, "protected_vm.rsv-prod-weu/rg-shared/ad-01");
     assert_eq!(
         vm.attrs,
@@ -186,14 +229,21 @@ fn select_entries_become_selectors_and_vaults_become_scopes() {
 
 #[test]
 fn the_default_subscription_applies_when_the_file_sets_none() {
-    let d = desired("version: 1\nresource_groups:\n  rg-a: {location: westeurope}\n", Some(SUB));
+    let d = desired(
+        "version: 1\nresource_groups:\n  rg-a: {location: westeurope}\n",
+        Some(SUB),
+    );
     assert_eq!(d.subscription, SUB);
-    assert_eq!(resource(&d, "resource_group.rg-a").attrs, json!({"location": "westeurope", "tags": {}}));
+    assert_eq!(
+        resource(&d, "resource_group.rg-a").attrs,
+        json!({"location": "westeurope", "tags": {}})
+    );
 }
 
 #[test]
 fn without_any_subscription_desired_explains_where_to_set_one() {
-    let loaded = config::load_sources(vec![("azprotect.yaml".into(), "version: 1\n".into())]).unwrap();
+    let loaded =
+        config::load_sources(vec![("azprotect.yaml".into(), "version: 1\n".into())]).unwrap();
     let err = loaded.desired(None).unwrap_err();
     let text = format!("{:?}", miette::Report::new(err));
     assert!(text.contains("AZURE_SUBSCRIPTION_ID"), "{text}");
@@ -205,10 +255,20 @@ fn without_any_subscription_desired_explains_where_to_set_one() {
 fn files_merge_their_maps_into_one_desired_state() {
     let a = format!("version: 1\nsubscription: {SUB}\ntags: {{managed-by: azprotect}}\nresource_groups:\n  rg-a: {{location: westeurope}}\n");
     let b = "version: 1\ntags: {team: platform}\nrecovery_vaults:\n  rsv-a:\n    resource_group: RG-A\n    location: westeurope\n";
-    let loaded = config::load_sources(vec![("a.yaml".into(), a), ("b.yaml".into(), b.into())]).unwrap();
+    let loaded =
+        config::load_sources(vec![("a.yaml".into(), a), ("b.yaml".into(), b.into())]).unwrap();
     let d = loaded.desired(None).unwrap();
     let v = resource(&d, "recovery_vault.rsv-a");
-    assert_eq!(v.depends_on.iter().map(|a| a.to_string()).collect::<Vec<_>>(), ["resource_group.rg-a"]);
-    assert_eq!(v.attrs["tags"], json!({"managed-by": "azprotect", "team": "platform"}));
+    assert_eq!(
+        v.depends_on
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>(),
+        ["resource_group.rg-a"]
+    );
+    assert_eq!(
+        v.attrs["tags"],
+        json!({"managed-by": "azprotect", "team": "platform"})
+    );
     assert_eq!(v.arm_id.subscription(), Some(SUB));
 }

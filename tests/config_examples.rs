@@ -4,7 +4,8 @@ use azprotect::config;
 use std::path::PathBuf;
 
 fn addresses(file: &str) -> Vec<String> {
-    let loaded = config::load(&[PathBuf::from(file)]).unwrap_or_else(|e| panic!("{file}: {:?}", miette::Report::new(e)));
+    let loaded = config::load(&[PathBuf::from(file)])
+        .unwrap_or_else(|e| panic!("{file}: {:?}", miette::Report::new(e)));
     assert!(loaded.warnings().is_empty(), "{file} has warnings");
     let d = loaded.desired(None).expect("desired");
     d.resources.iter().map(|r| r.address.to_string()).collect()
@@ -18,7 +19,9 @@ fn every_example_validates_and_builds_a_desired_state() {
         if path.extension().is_some_and(|e| e == "yaml") {
             let loaded = config::load(std::slice::from_ref(&path))
                 .unwrap_or_else(|e| panic!("{}: {:?}", path.display(), miette::Report::new(e)));
-            loaded.desired(None).unwrap_or_else(|e| panic!("{}: {:?}", path.display(), miette::Report::new(e)));
+            loaded
+                .desired(None)
+                .unwrap_or_else(|e| panic!("{}: {:?}", path.display(), miette::Report::new(e)));
             n += 1;
         }
     }
@@ -56,8 +59,15 @@ fn the_multi_vault_example_spans_two_regions_with_selectors() {
             "protected_vm.rsv-prod-weu/rg-shared/ad-01",
         ]
     );
-    let d = config::load(&[PathBuf::from("examples/multi-vault.yaml")]).unwrap().desired(None).unwrap();
-    let sel: Vec<(String, String)> = d.selectors.iter().map(|s| (s.vault.clone(), s.policy.clone())).collect();
+    let d = config::load(&[PathBuf::from("examples/multi-vault.yaml")])
+        .unwrap()
+        .desired(None)
+        .unwrap();
+    let sel: Vec<(String, String)> = d
+        .selectors
+        .iter()
+        .map(|s| (s.vault.clone(), s.policy.clone()))
+        .collect();
     assert_eq!(
         sel,
         [
@@ -72,8 +82,10 @@ fn the_multi_vault_example_spans_two_regions_with_selectors() {
 #[test]
 fn the_two_examples_load_together_as_one_estate_only_if_they_do_not_overlap() {
     // Both declare rg-protect-weu and rsv-prod-weu: loading them together is an error.
-    let err = config::load(&[PathBuf::from("examples/quickstart.yaml"), PathBuf::from("examples/multi-vault.yaml")])
-        .err()
-        .expect("overlapping examples must not merge");
+    let err = config::load(&[
+        PathBuf::from("examples/quickstart.yaml"),
+        PathBuf::from("examples/multi-vault.yaml"),
+    ])
+    .expect_err("overlapping examples must not merge");
     assert!(err.diagnostics.len() >= 2);
 }

@@ -5,7 +5,15 @@ use azprotect::config;
 use proptest::prelude::*;
 use serde_json::Value;
 
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 
 fn load(text: String) -> Result<config::Loaded, config::ConfigError> {
     config::load_sources(vec![("fuzz.yaml".into(), text)])
@@ -95,6 +103,9 @@ proptest! {
 
 #[test]
 fn a_missing_file_is_a_diagnostic_not_a_panic() {
-    let err = config::load(&["/nonexistent/azprotect.yaml".into()]).err().unwrap();
-    assert!(format!("{:?}", miette::Report::new(err)).contains("cannot read /nonexistent/azprotect.yaml"));
+    let err = config::load(&["/nonexistent/azprotect.yaml".into()])
+        .err()
+        .unwrap();
+    assert!(format!("{:?}", miette::Report::new(err))
+        .contains("cannot read /nonexistent/azprotect.yaml"));
 }

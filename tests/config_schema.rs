@@ -28,14 +28,25 @@ fn the_schema_rejects_unknown_fields_and_lists_enum_values() {
     assert_eq!(s["additionalProperties"], Value::Bool(false));
     assert_eq!(s["required"], serde_json::json!(["version"]));
     let text = s.to_string();
-    for needle in ["GeoRedundant", "AlwaysOn", "crash_only", "retain_data", "backup_policies", "exclude_disks"] {
+    for needle in [
+        "GeoRedundant",
+        "AlwaysOn",
+        "crash_only",
+        "retain_data",
+        "backup_policies",
+        "exclude_disks",
+    ] {
         assert!(text.contains(needle), "schema lacks {needle}");
     }
     // Every object type in the schema is closed, as the loader is.
     let defs = s["$defs"].as_object().expect("$defs");
     for (name, def) in defs {
         if def.get("properties").is_some() {
-            assert_eq!(def["additionalProperties"], Value::Bool(false), "{name} is open");
+            assert_eq!(
+                def["additionalProperties"],
+                Value::Bool(false),
+                "{name} is open"
+            );
         }
     }
 }

@@ -5,7 +5,8 @@ use azprotect::config::{self, ConfigError};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
 fn render_error(err: &ConfigError) -> String {
-    let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
+    let handler =
+        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
     let mut out = String::new();
     for d in &err.diagnostics {
         handler.render_report(&mut out, d.as_ref()).unwrap();
@@ -23,7 +24,10 @@ fn diagnose(yaml: &str) -> String {
 }
 
 fn diagnose_files(files: &[(&str, &str)]) -> String {
-    let sources = files.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    let sources = files
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
     match config::load_sources(sources) {
         Ok(_) => panic!("expected diagnostics"),
         Err(e) => render_error(&e),
@@ -46,7 +50,9 @@ fn with_policy(policy_body: &str) -> String {
 
 #[test]
 fn broken_yaml_syntax_is_reported_at_its_position() {
-    insta::assert_snapshot!(diagnose("version: 1\nresource_groups:\n  rg-a: {location: \"westeurope}\n"));
+    insta::assert_snapshot!(diagnose(
+        "version: 1\nresource_groups:\n  rg-a: {location: \"westeurope}\n"
+    ));
 }
 
 #[test]
@@ -82,17 +88,23 @@ fn a_mapping_where_a_list_belongs_is_reported() {
 
 #[test]
 fn version_2_is_not_understood() {
-    insta::assert_snapshot!(diagnose("version: 2\nsubscription: 00000000-0000-0000-0000-000000000001\n"));
+    insta::assert_snapshot!(diagnose(
+        "version: 2\nsubscription: 00000000-0000-0000-0000-000000000001\n"
+    ));
 }
 
 #[test]
 fn a_policy_without_a_schedule_is_missing_a_required_field() {
-    insta::assert_snapshot!(diagnose(&with_policy("        tier: standard\n        retention: {daily: 30d}\n")));
+    insta::assert_snapshot!(diagnose(&with_policy(
+        "        tier: standard\n        retention: {daily: 30d}\n"
+    )));
 }
 
 #[test]
 fn a_misspelt_storage_redundancy_suggests_the_right_value() {
-    insta::assert_snapshot!(diagnose(&with_vault("    storage_redundancy: GeoRedundnat\n")));
+    insta::assert_snapshot!(diagnose(&with_vault(
+        "    storage_redundancy: GeoRedundnat\n"
+    )));
 }
 
 #[test]
@@ -125,7 +137,9 @@ fn a_two_letter_policy_name_is_too_short() {
 
 #[test]
 fn a_resource_group_name_ending_in_a_period_is_rejected() {
-    insta::assert_snapshot!(diagnose(&format!("{HEADER}resource_groups:\n  rg-app.: {{location: westeurope}}\n")));
+    insta::assert_snapshot!(diagnose(&format!(
+        "{HEADER}resource_groups:\n  rg-app.: {{location: westeurope}}\n"
+    )));
 }
 
 #[test]
@@ -142,7 +156,9 @@ fn a_subscription_that_is_not_a_guid_is_rejected() {
 
 #[test]
 fn an_implausible_region_is_rejected() {
-    insta::assert_snapshot!(diagnose(&format!("{HEADER}resource_groups:\n  rg-a: {{location: west_europe}}\n")));
+    insta::assert_snapshot!(diagnose(&format!(
+        "{HEADER}resource_groups:\n  rg-a: {{location: west_europe}}\n"
+    )));
 }
 
 #[test]
@@ -175,12 +191,16 @@ fn cross_region_restore_without_storage_redundancy_is_rejected() {
 
 #[test]
 fn soft_delete_retention_of_7_days_is_too_short() {
-    insta::assert_snapshot!(diagnose(&with_vault("    soft_delete: {state: On, retention_days: 7}\n")));
+    insta::assert_snapshot!(diagnose(&with_vault(
+        "    soft_delete: {state: On, retention_days: 7}\n"
+    )));
 }
 
 #[test]
 fn a_misspelt_soft_delete_state_suggests_always_on() {
-    insta::assert_snapshot!(diagnose(&with_vault("    soft_delete: {state: AlwaysOnn}\n")));
+    insta::assert_snapshot!(diagnose(&with_vault(
+        "    soft_delete: {state: AlwaysOnn}\n"
+    )));
 }
 
 #[test]
@@ -190,7 +210,9 @@ fn a_misspelt_immutability_suggests_the_right_value() {
 
 #[test]
 fn suspend_on_remove_needs_an_immutable_vault() {
-    insta::assert_snapshot!(diagnose(&with_vault("    immutability: Disabled\n    on_remove: suspend\n")));
+    insta::assert_snapshot!(diagnose(&with_vault(
+        "    immutability: Disabled\n    on_remove: suspend\n"
+    )));
 }
 
 #[test]
@@ -209,7 +231,9 @@ fn a_schedule_with_daily_and_weekly_is_rejected() {
 
 #[test]
 fn an_empty_schedule_is_rejected() {
-    insta::assert_snapshot!(diagnose(&with_policy("        schedule: {}\n        retention: {daily: 30d}\n")));
+    insta::assert_snapshot!(diagnose(&with_policy(
+        "        schedule: {}\n        retention: {daily: 30d}\n"
+    )));
 }
 
 #[test]
@@ -310,8 +334,10 @@ fn an_unknown_time_zone_is_a_warning_with_a_suggestion() {
     let yaml = with_policy(
         "        schedule: {daily: {at: \"23:00\"}}\n        time_zone: W. Europe Standard Tme\n        retention: {daily: 30d}\n",
     );
-    let loaded = config::load_sources(vec![("azprotect.yaml".into(), yaml)]).expect("a warning is not an error");
-    let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
+    let loaded = config::load_sources(vec![("azprotect.yaml".into(), yaml)])
+        .expect("a warning is not an error");
+    let handler =
+        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
     let mut out = String::new();
     for w in loaded.warnings() {
         handler.render_report(&mut out, w.as_ref()).unwrap();
@@ -393,7 +419,8 @@ fn a_yearly_retention_listing_a_month_twice_is_rejected() {
 
 // ---------------------------------------------------------------- protect
 
-const DAILY_GOLD: &str = "        schedule: {daily: {at: \"23:00\"}}\n        retention: {daily: 30d}\n";
+const DAILY_GOLD: &str =
+    "        schedule: {daily: {at: \"23:00\"}}\n        retention: {daily: 30d}\n";
 
 #[test]
 fn protecting_with_an_undeclared_policy_suggests_a_declared_one() {
@@ -411,7 +438,9 @@ fn protecting_with_a_built_in_policy_asks_to_declare_it() {
 
 #[test]
 fn a_protect_entry_without_vms_or_select_is_rejected() {
-    insta::assert_snapshot!(diagnose(&with_policy(&format!("{DAILY_GOLD}    protect:\n      - policy: gold\n"))));
+    insta::assert_snapshot!(diagnose(&with_policy(&format!(
+        "{DAILY_GOLD}    protect:\n      - policy: gold\n"
+    ))));
 }
 
 #[test]
@@ -430,7 +459,9 @@ fn a_vm_listed_twice_in_one_vault_is_rejected_at_the_second_listing() {
 
 #[test]
 fn a_vm_protected_by_two_vaults_in_two_files_is_rejected() {
-    let a = with_policy(&format!("{DAILY_GOLD}    protect:\n      - policy: gold\n        vms: [rg-app/app-01]\n"));
+    let a = with_policy(&format!(
+        "{DAILY_GOLD}    protect:\n      - policy: gold\n        vms: [rg-app/app-01]\n"
+    ));
     let b = "version: 1\nrecovery_vaults:\n  rsv-b:\n    resource_group: rg-b\n    location: westeurope\n    backup_policies:\n      silver:\n        schedule: {daily: {at: \"22:00\"}}\n        retention: {daily: 14d}\n    protect:\n      - policy: silver\n        vms:\n          - /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/app-01\n";
     insta::assert_snapshot!(diagnose_files(&[("prod.yaml", &a), ("extra.yaml", b)]));
 }

@@ -29,7 +29,10 @@ fn consistency_str(c: Consistency) -> &'static str {
 }
 
 /// Global tags (all files) merged under a resource's own tags.
-fn tags(global: &BTreeMap<String, String>, own: Option<&Sp<Map<String>>>) -> JsonMap<String, Value> {
+fn tags(
+    global: &BTreeMap<String, String>,
+    own: Option<&Sp<Map<String>>>,
+) -> JsonMap<String, Value> {
     let mut t: BTreeMap<String, String> = global.clone();
     for (k, v) in own.iter().flat_map(|m| m.value.iter()) {
         t.insert(k.value.clone(), v.value.clone());
@@ -80,10 +83,16 @@ pub fn policy_attrs(p: &BackupPolicy) -> Value {
     let r = &p.retention.value;
     let mut retention = JsonMap::new();
     if let Some(d) = &r.daily {
-        retention.insert("daily".into(), json!(format!("{}d", parse_days(&d.value).unwrap_or(0))));
+        retention.insert(
+            "daily".into(),
+            json!(format!("{}d", parse_days(&d.value).unwrap_or(0))),
+        );
     }
     if let Some(w) = &r.weekly {
-        retention.insert("weekly".into(), json!({"keep": w.value.keep.value, "on": day_list(&w.value.on.value)}));
+        retention.insert(
+            "weekly".into(),
+            json!({"keep": w.value.keep.value, "on": day_list(&w.value.on.value)}),
+        );
     }
     if let Some(m) = &r.monthly {
         retention.insert(
@@ -115,7 +124,10 @@ pub fn policy_attrs(p: &BackupPolicy) -> Value {
 /// The attributes of a vault (see `model::vault`): keys the file does not set are omitted.
 pub fn vault_attrs(v: &RecoveryVault, tag_map: JsonMap<String, Value>) -> Value {
     let mut a = JsonMap::new();
-    a.insert("location".into(), json!(resource_group::normalize_location(&v.location.value)));
+    a.insert(
+        "location".into(),
+        json!(resource_group::normalize_location(&v.location.value)),
+    );
     if let Some(s) = &v.storage_redundancy {
         a.insert("storage_redundancy".into(), json!(format!("{:?}", s.value)));
     }
@@ -145,18 +157,32 @@ pub fn vault_attrs(v: &RecoveryVault, tag_map: JsonMap<String, Value>) -> Value 
 }
 
 fn vm_id(sub: &str, rg: &str, vm: &str) -> String {
-    format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{vm}")
+    format!(
+        "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{vm}"
+    )
 }
 
 /// Build the desired state. Files are already validated; the only new failure is a missing or
 /// malformed subscription.
-pub fn build(files: &[ConfigFile], default_subscription: Option<&str>, diags: &mut Diags) -> Option<Desired> {
-    let file_sub = files.iter().find_map(|f| f.subscription.as_ref()).map(|s| s.value.clone());
+pub fn build(
+    files: &[ConfigFile],
+    default_subscription: Option<&str>,
+    diags: &mut Diags,
+) -> Option<Desired> {
+    let file_sub = files
+        .iter()
+        .find_map(|f| f.subscription.as_ref())
+        .map(|s| s.value.clone());
     let subscription = match (file_sub, default_subscription) {
         (Some(s), _) => s,
         (None, Some(s)) if names::is_guid(s) => s.to_string(),
         (None, Some(s)) => {
-            diags.push(Diag::global(format!("`{s}` (from --subscription or AZURE_SUBSCRIPTION_ID) is not a subscription id")).help("a subscription id is a GUID such as `00000000-0000-0000-0000-000000000001`"));
+            diags.push(
+                Diag::global(format!(
+                    "`{s}` (from --subscription or AZURE_SUBSCRIPTION_ID) is not a subscription id"
+                ))
+                .help("a subscription id is a GUID such as `00000000-0000-0000-0000-000000000001`"),
+            );
             return None;
         }
         (None, None) => {
@@ -172,11 +198,16 @@ pub fn build(files: &[ConfigFile], default_subscription: Option<&str>, diags: &m
     let mut global_tags = BTreeMap::new();
     for f in files {
         for (k, v) in f.tags.iter().flat_map(|t| t.value.iter()) {
-            global_tags.entry(k.value.clone()).or_insert_with(|| v.value.clone());
+            global_tags
+                .entry(k.value.clone())
+                .or_insert_with(|| v.value.clone());
         }
     }
 
-    let mut d = Desired { subscription: subscription.clone(), ..Desired::default() };
+    let mut d = Desired {
+        subscription: subscription.clone(),
+        ..Desired::default()
+    };
     let mut declared_rgs: Vec<String> = Vec::new();
     for f in files {
         for (name, rg) in f.resource_groups.iter().flat_map(|m| m.value.iter()) {
@@ -217,7 +248,10 @@ pub fn build(files: &[ConfigFile], default_subscription: Option<&str>, diags: &m
             });
             for (pname, p) in v.backup_policies.iter().flat_map(|m| m.value.iter()) {
                 policies.push(Resource {
-                    address: Address::new(ResourceKind::BackupPolicy, format!("{}/{}", vname.value, pname.value)),
+                    address: Address::new(
+                        ResourceKind::BackupPolicy,
+                        format!("{}/{}", vname.value, pname.value),
+                    ),
                     arm_id: backup_policy::arm_id(&vault_id, &pname.value),
                     attrs: policy_attrs(&p.value),
                     depends_on: vec![vault_addr.clone()],
@@ -225,12 +259,27 @@ pub fn build(files: &[ConfigFile], default_subscription: Option<&str>, diags: &m
             }
             for e in v.protect.iter().flat_map(|p| &p.value) {
                 let e = &e.value;
-                let mut exclude: Vec<u32> = e.exclude_disks.iter().flat_map(|x| &x.value).map(|l| l.value).collect();
+                let mut exclude: Vec<u32> = e
+                    .exclude_disks
+                    .iter()
+                    .flat_map(|x| &x.value)
+                    .map(|l| l.value)
+                    .collect();
                 exclude.sort();
                 exclude.dedup();
-                let policy_addr = Address::new(ResourceKind::BackupPolicy, format!("{}/{}", vname.value, e.policy.value));
+                let policy_addr = Address::new(
+                    ResourceKind::BackupPolicy,
+                    format!("{}/{}", vname.value, e.policy.value),
+                );
                 for vm in e.vms.iter().flat_map(|v| &v.value) {
-                    let Ok(VmRef { subscription, resource_group: rg, name }) = names::vm_ref(&vm.value) else { continue };
+                    let Ok(VmRef {
+                        subscription,
+                        resource_group: rg,
+                        name,
+                    }) = names::vm_ref(&vm.value)
+                    else {
+                        continue;
+                    };
                     let vm_sub = subscription.as_deref().unwrap_or(sub);
                     let mut attrs = JsonMap::new();
                     attrs.insert("vm_id".into(), json!(vm_id(vm_sub, &rg, &name)));
@@ -240,7 +289,10 @@ pub fn build(files: &[ConfigFile], default_subscription: Option<&str>, diags: &m
                     }
                     attrs.insert("state".into(), json!("protected"));
                     items.push(Resource {
-                        address: Address::new(ResourceKind::ProtectedVm, format!("{}/{rg}/{name}", vname.value)),
+                        address: Address::new(
+                            ResourceKind::ProtectedVm,
+                            format!("{}/{rg}/{name}", vname.value),
+                        ),
                         arm_id: protected_vm::arm_id(&vault_id, &rg, &name),
                         attrs: Value::Object(attrs),
                         depends_on: vec![policy_addr.clone()],
@@ -251,8 +303,20 @@ pub fn build(files: &[ConfigFile], default_subscription: Option<&str>, diags: &m
                         vault: vname.value.clone(),
                         policy: e.policy.value.clone(),
                         subscription: subscription.clone(),
-                        resource_groups: sel.value.resource_groups.iter().flat_map(|r| &r.value).map(|r| r.value.clone()).collect(),
-                        tags: sel.value.tags.iter().flat_map(|t| t.value.iter()).map(|(k, v)| (k.value.clone(), v.value.clone())).collect(),
+                        resource_groups: sel
+                            .value
+                            .resource_groups
+                            .iter()
+                            .flat_map(|r| &r.value)
+                            .map(|r| r.value.clone())
+                            .collect(),
+                        tags: sel
+                            .value
+                            .tags
+                            .iter()
+                            .flat_map(|t| t.value.iter())
+                            .map(|(k, v)| (k.value.clone(), v.value.clone()))
+                            .collect(),
                         exclude_disks: exclude.clone(),
                     });
                 }

@@ -51,11 +51,17 @@ impl Diag {
 
     /// A diagnostic that points at no file (e.g. a bad `--subscription`).
     pub fn global(message: impl Into<String>) -> Self {
-        Diag { at: None, ..Diag::error(At::new(0, (0..0).into()), message) }
+        Diag {
+            at: None,
+            ..Diag::error(At::new(0, (0..0).into()), message)
+        }
     }
 
     pub fn warning(at: At, message: impl Into<String>) -> Self {
-        Diag { severity: Severity::Warning, ..Diag::error(at, message) }
+        Diag {
+            severity: Severity::Warning,
+            ..Diag::error(at, message)
+        }
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {
@@ -87,9 +93,9 @@ impl Diag {
     /// The renderable diagnostic, with the text of the file(s) it points into.
     pub fn render(&self, sources: &[Source]) -> ConfigDiagnostic {
         let src = |at: &At| {
-            sources.get(at.file).map(|s| {
-                NamedSource::new(s.name.clone(), s.text.clone()).with_language("yaml")
-            })
+            sources
+                .get(at.file)
+                .map(|s| NamedSource::new(s.name.clone(), s.text.clone()).with_language("yaml"))
         };
         let primary_src = self.at.as_ref().and_then(src);
         let labels = match (&self.at, &primary_src) {
@@ -106,7 +112,10 @@ impl Diag {
                 severity: Severity::Advice,
                 message: label.clone(),
                 src: src(at),
-                labels: vec![LabeledSpan::new_primary_with_span(Some(label.clone()), at.span)],
+                labels: vec![LabeledSpan::new_primary_with_span(
+                    Some(label.clone()),
+                    at.span,
+                )],
                 help: None,
                 related: Vec::new(),
             })
@@ -146,7 +155,9 @@ impl Diagnostic for ConfigDiagnostic {
         Some(self.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.src.as_ref().map(|s| s as &dyn miette::SourceCode)
@@ -168,13 +179,20 @@ impl Diagnostic for ConfigDiagnostic {
 }
 
 /// `did you mean `x`?` for a misspelt name among `candidates` (Jaro-Winkler / Levenshtein).
-pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let lower = input.to_ascii_lowercase();
     candidates
         .into_iter()
         .map(|c| {
             let exact_ci = c.eq_ignore_ascii_case(input);
-            let score = if exact_ci { 1.0 } else { strsim::jaro_winkler(&lower, &c.to_ascii_lowercase()) };
+            let score = if exact_ci {
+                1.0
+            } else {
+                strsim::jaro_winkler(&lower, &c.to_ascii_lowercase())
+            };
             (score, c)
         })
         .filter(|(score, _)| *score >= 0.8)

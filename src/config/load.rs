@@ -8,17 +8,20 @@ use super::types::ConfigFile;
 use miette::SourceSpan;
 
 /// Parse one file's text. `file` is its index in the loaded sources.
-pub fn parse(file: usize, src: &Source) -> Result<ConfigFile, Diag> {
+pub fn parse(file: usize, src: &Source) -> Result<ConfigFile, Box<Diag>> {
     let text = src.text.as_str();
     if text.trim().is_empty() {
-        return Err(Diag::error(At::new(file, (0..0).into()), "the file is empty")
-            .label("empty")
-            .help("a desired-state file starts with `version: 1`"));
+        return Err(Box::new(
+            Diag::error(At::new(file, (0..0).into()), "the file is empty")
+                .label("empty")
+                .help("a desired-state file starts with `version: 1`"),
+        ));
     }
     let options = serde_saphyr::options! {
         strict_booleans: true,
     };
-    serde_saphyr::from_str_with_options::<ConfigFile>(text, options).map_err(|e| convert(file, src, &e))
+    serde_saphyr::from_str_with_options::<ConfigFile>(text, options)
+        .map_err(|e| Box::new(convert(file, src, &e)))
 }
 
 fn convert(file: usize, src: &Source, e: &serde_saphyr::Error) -> Diag {
@@ -33,7 +36,10 @@ fn convert(file: usize, src: &Source, e: &serde_saphyr::Error) -> Diag {
                 // Scanner errors carry character offsets only.
                 _ => {
                     let byte_at = |chars: u64| {
-                        text.char_indices().nth(chars as usize).map(|(b, _)| b).unwrap_or(text.len())
+                        text.char_indices()
+                            .nth(chars as usize)
+                            .map(|(b, _)| b)
+                            .unwrap_or(text.len())
                     };
                     let start = byte_at(s.offset());
                     (start, byte_at(s.offset() + s.len()) - start)
@@ -48,7 +54,10 @@ fn convert(file: usize, src: &Source, e: &serde_saphyr::Error) -> Diag {
 
 /// `a, b, c` (serde's "expected one of" list) → names.
 fn expected_list(s: &str) -> Vec<String> {
-    s.split(", ").map(|n| n.trim().trim_matches('`').to_string()).filter(|n| !n.is_empty()).collect()
+    s.split(", ")
+        .map(|n| n.trim().trim_matches('`').to_string())
+        .filter(|n| !n.is_empty())
+        .collect()
 }
 
 fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<(&'a str, &'a str)> {
@@ -60,36 +69,69 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<(&'a str, &'a str)>
 /// Turn the parser's message into the user's: plain wording, a label, a did-you-mean.
 fn rewrite(at: At, message: &str) -> Diag {
     if let Some((field, tail)) = between(message, "unknown field `", "`") {
-        let expected = tail.strip_prefix(", expected one of ").or_else(|| tail.strip_prefix(", expected ")).map(expected_list).unwrap_or_default();
+        let expected = tail
+            .strip_prefix(", expected one of ")
+            .or_else(|| tail.strip_prefix(", expected "))
+            .map(expected_list)
+            .unwrap_or_default();
         let names: Vec<&str> = expected.iter().map(String::as_str).collect();
-        let mut help = did_you_mean(field, names.iter().copied()).map(|d| format!("{d} ")).unwrap_or_default();
+        let mut help = did_you_mean(field, names.iter().copied())
+            .map(|d| format!("{d} "))
+            .unwrap_or_default();
         if names.is_empty() {
             help.push_str("no fields are allowed here");
         } else {
             help.push_str(&format!("expected {}", one_of(&names)));
         }
-        return Diag::error(at, format!("unknown field `{field}`")).label("unknown field").help(help);
+        return Diag::error(at, format!("unknown field `{field}`"))
+            .label("unknown field")
+            .help(help);
     }
     if let Some((value, tail)) = between(message, "unknown variant `", "`") {
-        let expected = tail.strip_prefix(", expected one of ").or_else(|| tail.strip_prefix(", expected ")).map(expected_list).unwrap_or_default();
+        let expected = tail
+            .strip_prefix(", expected one of ")
+            .or_else(|| tail.strip_prefix(", expected "))
+            .map(expected_list)
+            .unwrap_or_default();
         let names: Vec<&str> = expected.iter().map(String::as_str).collect();
-        let mut help = did_you_mean(value, names.iter().copied()).map(|d| format!("{d} ")).unwrap_or_default();
+        let mut help = did_you_mean(value, names.iter().copied())
+            .map(|d| format!("{d} "))
+            .unwrap_or_default();
         help.push_str(&format!("expected {}", one_of(&names)));
-        return Diag::error(at, format!("unknown value `{value}`")).label("not allowed here").help(help);
+        return Diag::error(at, format!("unknown value `{value}`"))
+            .label("not allowed here")
+            .help(help);
     }
     if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
-        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest).trim();
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest)
+            .trim();
         return Diag::error(at, format!("duplicate key `{key}`"))
             .label("defined again here")
             .help("a key may appear only once in a mapping (YAML would otherwise silently keep one of them); merge the two entries");
     }
     if let Some((field, _)) = between(message, "missing field `", "`") {
-        return Diag::error(at, format!("missing required field `{field}`")).label(format!("`{field}` missing in this mapping"));
+        return Diag::error(at, format!("missing required field `{field}`"))
+            .label(format!("`{field}` missing in this mapping"));
     }
     for (parser, shape, example) in [
-        ("expected mapping start", "a mapping", "`key: value` entries or `{key: value}`"),
-        ("expected sequence start", "a list", "`- item` lines or `[a, b]`"),
-        ("expected string scalar", "a string", "a plain or quoted scalar"),
+        (
+            "expected mapping start",
+            "a mapping",
+            "`key: value` entries or `{key: value}`",
+        ),
+        (
+            "expected sequence start",
+            "a list",
+            "`- item` lines or `[a, b]`",
+        ),
+        (
+            "expected string scalar",
+            "a string",
+            "a plain or quoted scalar",
+        ),
     ] {
         if message.starts_with(parser) {
             return Diag::error(at, format!("expected {shape} here"))
@@ -104,7 +146,9 @@ fn rewrite(at: At, message: &str) -> Diag {
         return Diag::error(at, "expected `true` or `false`").label("not a boolean");
     }
     let d = Diag::error(at, message.to_string()).label(first_line(message));
-    if message.contains("did not find expected key") || message.contains("mapping values are not allowed") {
+    if message.contains("did not find expected key")
+        || message.contains("mapping values are not allowed")
+    {
         return d.help("check the indentation: the keys of one mapping start in the same column");
     }
     d
@@ -121,15 +165,20 @@ pub fn parse_and_validate(sources: &[Source]) -> (Vec<ConfigFile>, Diags) {
     for (i, src) in sources.iter().enumerate() {
         match parse(i, src) {
             Ok(f) => files.push(f),
-            Err(d) => diags.push(d),
+            Err(d) => diags.push(*d),
         }
     }
     if files.len() == sources.len() {
         for (i, f) in files.iter().enumerate() {
-            super::validate::file(&mut super::validate::Cx { file: i, diags: &mut diags }, f);
+            super::validate::file(
+                &mut super::validate::Cx {
+                    file: i,
+                    diags: &mut diags,
+                },
+                f,
+            );
         }
         super::validate::across(&files, &mut diags);
     }
     (files, diags)
 }
-

@@ -84,17 +84,27 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, ConfigError> {
 pub fn load_sources(sources: Vec<(String, String)>) -> Result<Loaded, ConfigError> {
     let sources: Vec<Source> = sources
         .into_iter()
-        .map(|(name, text)| Source { name, text: Arc::new(text) })
+        .map(|(name, text)| Source {
+            name,
+            text: Arc::new(text),
+        })
         .collect();
     if sources.is_empty() {
-        return Err(ConfigError::new(&[Diag::global("no configuration file given")], &[]));
+        return Err(ConfigError::new(
+            &[Diag::global("no configuration file given")],
+            &[],
+        ));
     }
     let (files, diags) = load::parse_and_validate(&sources);
     if diags.has_errors() {
         return Err(ConfigError::new(&diags.list, &sources));
     }
     let warnings = diags.list.into_iter().filter(|d| !d.is_error()).collect();
-    Ok(Loaded { sources, files, warnings })
+    Ok(Loaded {
+        sources,
+        files,
+        warnings,
+    })
 }
 
 impl Loaded {
@@ -111,7 +121,10 @@ impl Loaded {
     /// Warnings (e.g. an unknown time-zone name): valid, but worth a look. Print them with
     /// miette before planning.
     pub fn warnings(&self) -> Vec<miette::Report> {
-        self.warnings.iter().map(|d| miette::Report::new(d.render(&self.sources))).collect()
+        self.warnings
+            .iter()
+            .map(|d| miette::Report::new(d.render(&self.sources)))
+            .collect()
     }
 
     /// The parsed files, in the order given.

@@ -24,7 +24,10 @@ pub struct Sp<T> {
 impl<T> Sp<T> {
     /// A value without a source location (tests, defaults).
     pub fn unspanned(value: T) -> Self {
-        Sp { value, span: SourceSpan::from(0..0) }
+        Sp {
+            value,
+            span: SourceSpan::from(0..0),
+        }
     }
 }
 
@@ -45,7 +48,10 @@ fn span_of(loc: &serde_saphyr::Location) -> SourceSpan {
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = serde_saphyr::Spanned::<T>::deserialize(d)?;
-        Ok(Sp { span: span_of(&s.referenced), value: s.value })
+        Ok(Sp {
+            span: span_of(&s.referenced),
+            value: s.value,
+        })
     }
 }
 

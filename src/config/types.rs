@@ -19,7 +19,9 @@ pub struct ConfigFile {
     /// Default subscription (a GUID) for everything in the file; else `--subscription` /
     /// `AZURE_SUBSCRIPTION_ID`.
     #[serde(default)]
-    #[schemars(regex(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"))]
+    #[schemars(regex(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ))]
     pub subscription: Option<Sp<String>>,
     /// Tags added to every taggable resource azprotect creates.
     #[serde(default)]
@@ -341,4 +343,3 @@ impl Weekday {
         Weekday::Saturday,
     ];
 }
-

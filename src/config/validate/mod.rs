@@ -35,9 +35,12 @@ impl Cx<'_> {
 pub fn file(cx: &mut Cx, f: &ConfigFile) {
     if f.version.value != 1 {
         cx.push(
-            Diag::error(cx.at(f.version.span), format!("unsupported format version {}", f.version.value))
-                .label("expected 1")
-                .help("this azprotect reads format version 1: `version: 1`"),
+            Diag::error(
+                cx.at(f.version.span),
+                format!("unsupported format version {}", f.version.value),
+            )
+            .label("expected 1")
+            .help("this azprotect reads format version 1: `version: 1`"),
         );
     }
     if let Some(s) = &f.subscription {
@@ -46,7 +49,14 @@ pub fn file(cx: &mut Cx, f: &ConfigFile) {
     if let Some(rgs) = &f.resource_groups {
         for (name, rg) in rgs.value.iter() {
             if let Err(e) = names::resource_group_name(&name.value) {
-                cx.push(Diag::error(cx.at(name.span), format!("invalid resource group name `{}`", name.value)).label("invalid name").help(e));
+                cx.push(
+                    Diag::error(
+                        cx.at(name.span),
+                        format!("invalid resource group name `{}`", name.value),
+                    )
+                    .label("invalid name")
+                    .help(e),
+                );
             }
             check_location(cx, &rg.value.location);
         }
@@ -56,7 +66,10 @@ pub fn file(cx: &mut Cx, f: &ConfigFile) {
             vault::check(cx, name, v);
         }
     }
-    for (key, section) in [("site_recovery", &f.site_recovery), ("disk_backup", &f.disk_backup)] {
+    for (key, section) in [
+        ("site_recovery", &f.site_recovery),
+        ("disk_backup", &f.disk_backup),
+    ] {
         if let Some(s) = section {
             // The value's span points inside the section; the label goes there.
             cx.push(
@@ -71,16 +84,26 @@ pub fn file(cx: &mut Cx, f: &ConfigFile) {
 pub fn check_subscription(cx: &mut Cx, s: &Sp<String>) {
     if !names::is_guid(&s.value) {
         cx.push(
-            Diag::error(cx.at(s.span), format!("`{}` is not a subscription id", s.value))
-                .label("not a GUID")
-                .help("a subscription id is a GUID such as `00000000-0000-0000-0000-000000000001`"),
+            Diag::error(
+                cx.at(s.span),
+                format!("`{}` is not a subscription id", s.value),
+            )
+            .label("not a GUID")
+            .help("a subscription id is a GUID such as `00000000-0000-0000-0000-000000000001`"),
         );
     }
 }
 
 pub fn check_location(cx: &mut Cx, loc: &Sp<String>) {
     if let Err(e) = names::location(&loc.value) {
-        cx.push(Diag::error(cx.at(loc.span), format!("`{}` is not an Azure region", loc.value)).label("invalid region").help(e));
+        cx.push(
+            Diag::error(
+                cx.at(loc.span),
+                format!("`{}` is not an Azure region", loc.value),
+            )
+            .label("invalid region")
+            .help(e),
+        );
     }
 }
 
@@ -110,9 +133,15 @@ pub fn across(files: &[ConfigFile], diags: &mut Diags) {
                 let at = At::new(i, k.span);
                 match tags.get(&k.value) {
                     Some((first, prev)) if *prev != v.value => diags.push(
-                        Diag::error(at, format!("tag `{}` is set to `{}` here and to `{prev}` in another file", k.value, v.value))
-                            .label("conflicting tag")
-                            .note(*first, "first set here"),
+                        Diag::error(
+                            at,
+                            format!(
+                                "tag `{}` is set to `{}` here and to `{prev}` in another file",
+                                k.value, v.value
+                            ),
+                        )
+                        .label("conflicting tag")
+                        .note(*first, "first set here"),
                     ),
                     Some(_) => {}
                     None => {

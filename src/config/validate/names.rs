@@ -10,7 +10,10 @@ pub fn vault_name(name: &str) -> Result<(), String> {
     if ok_len && first_ok && rest_ok {
         Ok(())
     } else {
-        Err("a vault name has 2–50 characters: a letter first, then letters, digits and hyphens".into())
+        Err(
+            "a vault name has 2–50 characters: a letter first, then letters, digits and hyphens"
+                .into(),
+        )
     }
 }
 
@@ -54,7 +57,10 @@ pub fn vm_name(name: &str) -> Result<(), String> {
     if !(1..=64).contains(&n) {
         return Err("a VM name has 1–64 characters".into());
     }
-    if let Some(c) = name.chars().find(|c| c.is_whitespace() || "\\/\"[]:|<>+=;,?*@&~!#$%^'{}`".contains(*c)) {
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.is_whitespace() || "\\/\"[]:|<>+=;,?*@&~!#$%^'{}`".contains(*c))
+    {
         return Err(format!("`{c}` is not allowed in a VM name"));
     }
     if name.starts_with('_') || name.ends_with('.') || name.ends_with('-') {
@@ -128,7 +134,10 @@ pub fn vm_ref(s: &str) -> Result<VmRef, String> {
             return Err(format!("a VM id has the form `{VM_ID_SHAPE}`"));
         }
         if !is_guid(segs[1]) {
-            return Err(format!("`{}` in the VM id is not a subscription GUID", segs[1]));
+            return Err(format!(
+                "`{}` in the VM id is not a subscription GUID",
+                segs[1]
+            ));
         }
         resource_group_name(segs[3])?;
         vm_name(segs[7])?;
@@ -139,14 +148,22 @@ pub fn vm_ref(s: &str) -> Result<VmRef, String> {
         });
     }
     let Some((rg, name)) = s.split_once('/') else {
-        return Err(format!("write a VM as `resource-group/name` or as its id `{VM_ID_SHAPE}`"));
+        return Err(format!(
+            "write a VM as `resource-group/name` or as its id `{VM_ID_SHAPE}`"
+        ));
     };
     if name.contains('/') {
-        return Err(format!("write a VM as `resource-group/name` or as its id `{VM_ID_SHAPE}`"));
+        return Err(format!(
+            "write a VM as `resource-group/name` or as its id `{VM_ID_SHAPE}`"
+        ));
     }
     resource_group_name(rg)?;
     vm_name(name)?;
-    Ok(VmRef { subscription: None, resource_group: rg.to_string(), name: name.to_string() })
+    Ok(VmRef {
+        subscription: None,
+        resource_group: rg.to_string(),
+        name: name.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -174,12 +191,21 @@ mod tests {
     #[test]
     fn vm_refs_parse_both_forms() {
         let r = vm_ref("rg-app/app-01").unwrap();
-        assert_eq!((r.resource_group.as_str(), r.name.as_str()), ("rg-app", "app-01"));
+        assert_eq!(
+            (r.resource_group.as_str(), r.name.as_str()),
+            ("rg-app", "app-01")
+        );
         let id = "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-x/providers/Microsoft.Compute/virtualMachines/vm-1";
         let r = vm_ref(id).unwrap();
-        assert_eq!(r.subscription.as_deref(), Some("00000000-0000-0000-0000-000000000002"));
+        assert_eq!(
+            r.subscription.as_deref(),
+            Some("00000000-0000-0000-0000-000000000002")
+        );
         assert!(vm_ref("app-01").is_err());
         assert!(vm_ref("a/b/c").is_err());
-        assert!(vm_ref("/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v").is_err());
+        assert!(vm_ref(
+            "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v"
+        )
+        .is_err());
     }
 }

@@ -48,12 +48,21 @@ fn check_time(cx: &mut Cx, t: &Sp<String>, what: &str) {
 
 fn check_distinct_days(cx: &mut Cx, days: &Sp<Vec<Sp<Weekday>>>, what: &str) {
     if days.value.is_empty() {
-        cx.push(Diag::error(cx.at(days.span), format!("{what} needs at least one weekday")).label("empty list"));
+        cx.push(
+            Diag::error(
+                cx.at(days.span),
+                format!("{what} needs at least one weekday"),
+            )
+            .label("empty list"),
+        );
     }
     let mut seen = BTreeSet::new();
     for d in &days.value {
         if !seen.insert(d.value) {
-            cx.push(Diag::error(cx.at(d.span), format!("`{:?}` is listed twice", d.value)).label("repeated weekday"));
+            cx.push(
+                Diag::error(cx.at(d.span), format!("`{:?}` is listed twice", d.value))
+                    .label("repeated weekday"),
+            );
         }
     }
 }
@@ -61,12 +70,21 @@ fn check_distinct_days(cx: &mut Cx, days: &Sp<Vec<Sp<Weekday>>>, what: &str) {
 fn check_list<T: Ord + Copy + std::fmt::Debug>(cx: &mut Cx, v: &Sp<OneOrMany<T>>, what: &str) {
     if let OneOrMany::Many(items) = &v.value {
         if items.is_empty() {
-            cx.push(Diag::error(cx.at(v.span), format!("`{what}` needs at least one value")).label("empty list"));
+            cx.push(
+                Diag::error(cx.at(v.span), format!("`{what}` needs at least one value"))
+                    .label("empty list"),
+            );
         }
         let mut seen = BTreeSet::new();
         for i in items {
             if !seen.insert(*i) {
-                cx.push(Diag::error(cx.at(v.span), format!("`{i:?}` is listed twice in `{what}`")).label("repeated value"));
+                cx.push(
+                    Diag::error(
+                        cx.at(v.span),
+                        format!("`{i:?}` is listed twice in `{what}`"),
+                    )
+                    .label("repeated value"),
+                );
             }
         }
     }
@@ -75,8 +93,11 @@ fn check_list<T: Ord + Copy + std::fmt::Debug>(cx: &mut Cx, v: &Sp<OneOrMany<T>>
 fn check_keep(cx: &mut Cx, keep: &Sp<u32>, max: u32, unit: &str, kind: &str) {
     if !(1..=max).contains(&keep.value) {
         cx.push(
-            Diag::error(cx.at(keep.span), format!("{kind} retention keeps 1–{max} {unit}, not {}", keep.value))
-                .label(format!("must be 1–{max}")),
+            Diag::error(
+                cx.at(keep.span),
+                format!("{kind} retention keeps 1–{max} {unit}, not {}", keep.value),
+            )
+            .label(format!("must be 1–{max}")),
         );
     }
 }
@@ -84,15 +105,27 @@ fn check_keep(cx: &mut Cx, keep: &Sp<u32>, max: u32, unit: &str, kind: &str) {
 /// All rules for one policy (its name is checked by the vault).
 pub fn check(cx: &mut Cx, name: &Sp<String>, p: &Sp<BackupPolicy>) {
     let p_at = cx.at(name.span);
-    let tier = p.value.tier.as_ref().map(|t| t.value).unwrap_or(Tier::Standard);
+    let tier = p
+        .value
+        .tier
+        .as_ref()
+        .map(|t| t.value)
+        .unwrap_or(Tier::Standard);
     let s = &p.value.schedule;
-    let kinds = [s.value.hourly.is_some(), s.value.daily.is_some(), s.value.weekly.is_some()];
+    let kinds = [
+        s.value.hourly.is_some(),
+        s.value.daily.is_some(),
+        s.value.weekly.is_some(),
+    ];
     let n = kinds.iter().filter(|k| **k).count();
     if n != 1 {
         cx.push(
-            Diag::error(cx.at(s.span), format!("a schedule has exactly one of `hourly`, `daily`, `weekly` (found {n})"))
-                .label("schedule")
-                .help("e.g. `schedule: {daily: {at: \"23:00\"}}`"),
+            Diag::error(
+                cx.at(s.span),
+                format!("a schedule has exactly one of `hourly`, `daily`, `weekly` (found {n})"),
+            )
+            .label("schedule")
+            .help("e.g. `schedule: {daily: {at: \"23:00\"}}`"),
         );
     }
 
@@ -109,9 +142,15 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, p: &Sp<BackupPolicy>) {
         match every {
             Some(4 | 6 | 8 | 12) => {}
             _ => cx.push(
-                Diag::error(cx.at(h.value.every.span), format!("`every: {}` is not a supported interval", h.value.every.value))
-                    .label("not 4h, 6h, 8h or 12h")
-                    .help("hourly backups run every `4h`, `6h`, `8h` or `12h`"),
+                Diag::error(
+                    cx.at(h.value.every.span),
+                    format!(
+                        "`every: {}` is not a supported interval",
+                        h.value.every.value
+                    ),
+                )
+                .label("not 4h, 6h, 8h or 12h")
+                .help("hourly backups run every `4h`, `6h`, `8h` or `12h`"),
             ),
         }
         check_time(cx, &h.value.start, "start time");
@@ -120,17 +159,29 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, p: &Sp<BackupPolicy>) {
                 if let Some(e @ (4 | 6 | 8 | 12)) = every {
                     if d % e != 0 {
                         cx.push(
-                            Diag::error(cx.at(h.value.duration.span), format!("the window `{d}h` is not a multiple of `every: {e}h`"))
-                                .label(format!("not a multiple of {e}h"))
-                                .help(format!("use a duration that divides into {e}h steps, e.g. `{}h`", (d / e).max(1) * e)),
+                            Diag::error(
+                                cx.at(h.value.duration.span),
+                                format!("the window `{d}h` is not a multiple of `every: {e}h`"),
+                            )
+                            .label(format!("not a multiple of {e}h"))
+                            .help(format!(
+                                "use a duration that divides into {e}h steps, e.g. `{}h`",
+                                (d / e).max(1) * e
+                            )),
                         );
                     }
                 }
             }
             _ => cx.push(
-                Diag::error(cx.at(h.value.duration.span), format!("`duration: {}` is not a window of 4h–24h", h.value.duration.value))
-                    .label("must be 4h–24h")
-                    .help("write the window in hours, e.g. `12h`"),
+                Diag::error(
+                    cx.at(h.value.duration.span),
+                    format!(
+                        "`duration: {}` is not a window of 4h–24h",
+                        h.value.duration.value
+                    ),
+                )
+                .label("must be 4h–24h")
+                .help("write the window in hours, e.g. `12h`"),
             ),
         }
     }
@@ -153,9 +204,17 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, p: &Sp<BackupPolicy>) {
         };
         if !(1..=max).contains(&ir.value) {
             cx.push(
-                Diag::error(cx.at(ir.span), format!("{tier_name} policy keeps instant-restore snapshots 1–{max} days, not {}", ir.value))
-                    .label(format!("must be 1–{max}"))
-                    .maybe_help((tier == Tier::Standard && ir.value <= 30).then(|| "an enhanced policy (`tier: enhanced`) allows up to 30 days".to_string())),
+                Diag::error(
+                    cx.at(ir.span),
+                    format!(
+                        "{tier_name} policy keeps instant-restore snapshots 1–{max} days, not {}",
+                        ir.value
+                    ),
+                )
+                .label(format!("must be 1–{max}"))
+                .maybe_help((tier == Tier::Standard && ir.value <= 30).then(|| {
+                    "an enhanced policy (`tier: enhanced`) allows up to 30 days".to_string()
+                })),
             );
         } else if n == 1 && s.value.weekly.is_some() && ir.value != 5 {
             cx.push(
@@ -169,9 +228,12 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, p: &Sp<BackupPolicy>) {
     if let Some(c) = &p.value.consistency {
         if c.value == Consistency::CrashOnly && tier != Tier::Enhanced {
             cx.push(
-                Diag::error(cx.at(c.span), "crash-consistent-only snapshots need an enhanced policy")
-                    .label("crash_only")
-                    .help("add `tier: enhanced`, or use `consistency: application`"),
+                Diag::error(
+                    cx.at(c.span),
+                    "crash-consistent-only snapshots need an enhanced policy",
+                )
+                .label("crash_only")
+                .help("add `tier: enhanced`, or use `consistency: application`"),
             );
         }
     }
@@ -185,16 +247,22 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, p: &Sp<BackupPolicy>) {
     let rv = &r.value;
     if rv.daily.is_none() && rv.weekly.is_none() && rv.monthly.is_none() && rv.yearly.is_none() {
         cx.push(
-            Diag::error(cx.at(r.span), "retention needs at least one of `daily`, `weekly`, `monthly`, `yearly`")
-                .label("no retention"),
+            Diag::error(
+                cx.at(r.span),
+                "retention needs at least one of `daily`, `weekly`, `monthly`, `yearly`",
+            )
+            .label("no retention"),
         );
     }
     let weekly_schedule = n == 1 && s.value.weekly.is_some();
     match (&rv.daily, weekly_schedule) {
         (Some(d), true) => cx.push(
-            Diag::error(cx.at(d.span), "daily retention does not apply to a weekly schedule")
-                .label("remove this")
-                .help("weekly schedules keep backups with `weekly`, `monthly` or `yearly` retention"),
+            Diag::error(
+                cx.at(d.span),
+                "daily retention does not apply to a weekly schedule",
+            )
+            .label("remove this")
+            .help("weekly schedules keep backups with `weekly`, `monthly` or `yearly` retention"),
         ),
         (None, false) if n == 1 => cx.push(
             Diag::error(p_at, "hourly and daily schedules need daily retention")
@@ -207,14 +275,20 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, p: &Sp<BackupPolicy>) {
         match parse_days(&d.value) {
             Some(n) if (7..=9999).contains(&n) => {}
             Some(n) => cx.push(
-                Diag::error(cx.at(d.span), format!("daily retention keeps 7–9999 days, not {n}"))
-                    .label("must be 7d–9999d")
-                    .help("Azure requires at least 7 days of daily retention"),
+                Diag::error(
+                    cx.at(d.span),
+                    format!("daily retention keeps 7–9999 days, not {n}"),
+                )
+                .label("must be 7d–9999d")
+                .help("Azure requires at least 7 days of daily retention"),
             ),
             None => cx.push(
-                Diag::error(cx.at(d.span), format!("`{}` is not a number of days", d.value))
-                    .label("expected `<N>d`")
-                    .help("write daily retention in days, e.g. `30d`"),
+                Diag::error(
+                    cx.at(d.span),
+                    format!("`{}` is not a number of days", d.value),
+                )
+                .label("expected `<N>d`")
+                .help("write daily retention in days, e.g. `30d`"),
             ),
         }
     }
@@ -242,7 +316,14 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, p: &Sp<BackupPolicy>) {
         check_keep(cx, &m.value.keep, 1188, "months", "monthly");
         check_list(cx, &m.value.week, "week");
         check_list(cx, &m.value.on, "on");
-        let days = m.value.on.value.to_vec().into_iter().map(|d| (d, m.value.on.span)).collect();
+        let days = m
+            .value
+            .on
+            .value
+            .to_vec()
+            .into_iter()
+            .map(|d| (d, m.value.on.span))
+            .collect();
         check_subset(cx, days, "monthly");
     }
     if let Some(y) = &rv.yearly {
@@ -250,7 +331,14 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, p: &Sp<BackupPolicy>) {
         check_list(cx, &y.value.month, "month");
         check_list(cx, &y.value.week, "week");
         check_list(cx, &y.value.on, "on");
-        let days = y.value.on.value.to_vec().into_iter().map(|d| (d, y.value.on.span)).collect();
+        let days = y
+            .value
+            .on
+            .value
+            .to_vec()
+            .into_iter()
+            .map(|d| (d, y.value.on.span))
+            .collect();
         check_subset(cx, days, "yearly");
     }
 }

@@ -12,24 +12,41 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, v: &Sp<RecoveryVault>) {
     let v_at = cx.at(name.span);
     let vault = &v.value;
     if let Err(e) = names::vault_name(&name.value) {
-        cx.push(Diag::error(v_at, format!("invalid vault name `{}`", name.value)).label("invalid name").help(e));
-    }
-    check_location(cx, &vault.location);
-    if let Err(e) = names::resource_group_name(&vault.resource_group.value) {
         cx.push(
-            Diag::error(cx.at(vault.resource_group.span), format!("invalid resource group name `{}`", vault.resource_group.value))
+            Diag::error(v_at, format!("invalid vault name `{}`", name.value))
                 .label("invalid name")
                 .help(e),
         );
     }
+    check_location(cx, &vault.location);
+    if let Err(e) = names::resource_group_name(&vault.resource_group.value) {
+        cx.push(
+            Diag::error(
+                cx.at(vault.resource_group.span),
+                format!(
+                    "invalid resource group name `{}`",
+                    vault.resource_group.value
+                ),
+            )
+            .label("invalid name")
+            .help(e),
+        );
+    }
     if let Some(crr) = &vault.cross_region_restore {
-        let geo = vault.storage_redundancy.as_ref().map(|s| s.value) == Some(StorageRedundancy::GeoRedundant);
+        let geo = vault.storage_redundancy.as_ref().map(|s| s.value)
+            == Some(StorageRedundancy::GeoRedundant);
         if crr.value && !geo {
-            let mut d = Diag::error(cx.at(crr.span), "cross-region restore needs geo-redundant storage")
-                .label("needs storage_redundancy: GeoRedundant")
-                .help("set `storage_redundancy: GeoRedundant`, or remove `cross_region_restore`");
+            let mut d = Diag::error(
+                cx.at(crr.span),
+                "cross-region restore needs geo-redundant storage",
+            )
+            .label("needs storage_redundancy: GeoRedundant")
+            .help("set `storage_redundancy: GeoRedundant`, or remove `cross_region_restore`");
             if let Some(sr) = &vault.storage_redundancy {
-                d = d.note(cx.at(sr.span), format!("storage redundancy is {:?}", sr.value));
+                d = d.note(
+                    cx.at(sr.span),
+                    format!("storage redundancy is {:?}", sr.value),
+                );
             }
             cx.push(d);
         }
@@ -38,14 +55,23 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, v: &Sp<RecoveryVault>) {
         if let Some(days) = &sd.value.retention_days {
             if !(14..=180).contains(&days.value) {
                 cx.push(
-                    Diag::error(cx.at(days.span), format!("soft-deleted backup data is kept 14–180 days, not {}", days.value))
-                        .label("must be 14–180"),
+                    Diag::error(
+                        cx.at(days.span),
+                        format!(
+                            "soft-deleted backup data is kept 14–180 days, not {}",
+                            days.value
+                        ),
+                    )
+                    .label("must be 14–180"),
                 );
             }
         }
     }
     if let Some(or) = &vault.on_remove {
-        let immutable = matches!(vault.immutability.as_ref().map(|i| i.value), Some(Immutability::Unlocked | Immutability::Locked));
+        let immutable = matches!(
+            vault.immutability.as_ref().map(|i| i.value),
+            Some(Immutability::Unlocked | Immutability::Locked)
+        );
         if or.value == OnRemove::Suspend && !immutable {
             cx.push(
                 Diag::error(cx.at(or.span), "`on_remove: suspend` needs an immutable vault")
@@ -58,14 +84,30 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, v: &Sp<RecoveryVault>) {
         let mut seen: Vec<&Sp<String>> = Vec::new();
         for (pname, p) in policies.value.iter() {
             if let Err(e) = names::policy_name(&pname.value) {
-                cx.push(Diag::error(cx.at(pname.span), format!("invalid policy name `{}`", pname.value)).label("invalid name").help(e));
-            }
-            if let Some(first) = seen.iter().find(|s| s.value.eq_ignore_ascii_case(&pname.value)) {
                 cx.push(
-                    Diag::error(cx.at(pname.span), format!("policy `{}` is defined twice in vault `{}`", pname.value, name.value))
-                        .label("defined again here")
-                        .note(cx.at(first.span), "first defined here")
-                        .help("policy names are case-insensitive in Azure"),
+                    Diag::error(
+                        cx.at(pname.span),
+                        format!("invalid policy name `{}`", pname.value),
+                    )
+                    .label("invalid name")
+                    .help(e),
+                );
+            }
+            if let Some(first) = seen
+                .iter()
+                .find(|s| s.value.eq_ignore_ascii_case(&pname.value))
+            {
+                cx.push(
+                    Diag::error(
+                        cx.at(pname.span),
+                        format!(
+                            "policy `{}` is defined twice in vault `{}`",
+                            pname.value, name.value
+                        ),
+                    )
+                    .label("defined again here")
+                    .note(cx.at(first.span), "first defined here")
+                    .help("policy names are case-insensitive in Azure"),
                 );
             }
             seen.push(pname);
