@@ -30,6 +30,9 @@ fn yamlish() -> impl Strategy<Value = String> {
         Just("  - x\n".to_string()),
         Just("&a [*a]\n".to_string()),
         Just("<<: {}\n".to_string()),
+        Just("tags: {a: 1, b: 2, a: 3}\n".to_string()),
+        Just("resource_groups:\n  rg: {location: x}\n\n  # c\n  rg: {location: y}\n".to_string()),
+        Just("  - policy: a\n    policy: b\n".to_string()),
         Just("\t\"\u{0}\u{feff}é\n".to_string()),
         "[ -~\n]{0,40}",
     ];

@@ -75,6 +75,18 @@ fn a_duplicate_key_is_an_error_not_a_silent_override() {
 }
 
 #[test]
+fn a_duplicate_field_in_a_list_item_points_at_both() {
+    insta::assert_snapshot!(diagnose(&with_policy(
+        "        schedule: {daily: {at: \"23:00\"}}\n        retention: {daily: 30d}\n    protect:\n      - policy: gold\n        vms: [rg/a]\n        # a comment\n\n        policy: silver\n"
+    )));
+}
+
+#[test]
+fn a_duplicate_key_in_a_flow_mapping_points_at_both() {
+    insta::assert_snapshot!(diagnose(&format!("{HEADER}tags: {{owner: a, env: b, owner: c}}\n")));
+}
+
+#[test]
 fn a_value_of_the_wrong_type_is_reported_at_the_value() {
     insta::assert_snapshot!(diagnose(&with_policy(
         "        schedule: {weekly: {on: [Sunday], at: \"23:00\"}}\n        retention:\n          weekly: {keep: many, on: [Sunday]}\n"

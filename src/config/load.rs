@@ -49,7 +49,60 @@ fn convert(file: usize, src: &Source, e: &serde_saphyr::Error) -> Diag {
         })
         .unwrap_or_else(|| SourceSpan::from(0..0));
     let at = At::new(file, span);
-    rewrite(at, &message)
+    let d = rewrite(at, &message);
+    if message.starts_with("duplicate mapping key") {
+        if let Some(first) = first_key_occurrence(&src.text, span) {
+            return d.note(At::new(file, first), "first defined here");
+        }
+    }
+    d
+}
+
+/// Where a duplicated key (at `dup`) was first written: the same key earlier in the same flow
+/// mapping on its line, or in the same column of the enclosing block mapping above.
+fn first_key_occurrence(text: &str, dup: SourceSpan) -> Option<SourceSpan> {
+    let (off, len) = (dup.offset(), dup.len());
+    let key = text.get(off..off + len)?;
+    if key.is_empty() {
+        return None;
+    }
+    let line_start = text[..off].rfind('\n').map_or(0, |i| i + 1);
+    let col = off - line_start;
+    let is_key_at = |pos: usize| {
+        let rest = &text[pos..];
+        rest.starts_with(key) && rest[key.len()..].trim_start_matches(' ').starts_with(':')
+    };
+    // Flow mapping on the same line: `{a: 1, a: 2}`.
+    let line = &text[line_start..off];
+    for (i, _) in line.match_indices(key) {
+        let before = line[..i].trim_end();
+        if (before.ends_with('{') || before.ends_with(',')) && is_key_at(line_start + i) {
+            return Some(SourceSpan::from(line_start + i..line_start + i + len));
+        }
+    }
+    // Block mapping: walk up while lines stay inside the mapping (indented at least `col`).
+    let mut end = line_start.checked_sub(1)?;
+    loop {
+        let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        let l = &text[start..end];
+        let indent = l.len() - l.trim_start_matches(' ').len();
+        let blank = l.trim().is_empty() || l.trim_start().starts_with('#');
+        if !blank {
+            if l.len() >= col + len && l.is_char_boundary(col) && is_key_at(start + col) {
+                return Some(SourceSpan::from(start + col..start + col + len));
+            }
+            if indent < col && !l.trim_start().starts_with('-') {
+                return None;
+            }
+            if indent < col.saturating_sub(2) {
+                return None;
+            }
+        }
+        if start == 0 {
+            return None;
+        }
+        end = start - 1;
+    }
 }
 
 /// `a, b, c` (serde's "expected one of" list) → names.
