@@ -83,7 +83,9 @@ fn a_duplicate_field_in_a_list_item_points_at_both() {
 
 #[test]
 fn a_duplicate_key_in_a_flow_mapping_points_at_both() {
-    insta::assert_snapshot!(diagnose(&format!("{HEADER}tags: {{owner: a, env: b, owner: c}}\n")));
+    insta::assert_snapshot!(diagnose(&format!(
+        "{HEADER}tags: {{owner: a, env: b, owner: c}}\n"
+    )));
 }
 
 #[test]
@@ -509,10 +511,52 @@ fn a_global_tag_set_differently_in_two_files_is_rejected() {
 
 // ---------------------------------------------------------------- later sections, many errors
 
+/// The `site_recovery` and `disk_backup` sections of CONFIG.md's example.
+const LATER_SECTIONS: &str = r#"site_recovery:
+  app-dr:
+    vault: rsv-dr-neu
+    source_region: westeurope
+    target_region: northeurope
+    policy: {recovery_points: 24h, app_consistent_every: 4h}
+    target_resource_group: rg-app-dr
+    cache_storage_account: /subscriptions/…/storageAccounts/asrcacheweu
+    network_mappings:
+      - {source: /subscriptions/…/virtualNetworks/vnet-app, target: /subscriptions/…/virtualNetworks/vnet-app-dr}
+    vms:
+      - vm: rg-app/db-01
+      - vm: rg-app/app-01
+        target_zone: "1"
+    recovery_plans:
+      app-failover:
+        groups:
+          - vms: [rg-app/db-01]
+            after: [{runbook: /subscriptions/…/runbooks/warm-cache, on: [failover, test_failover]}]
+          - vms: [rg-app/app-01]
+            before: [{manual: "Drain traffic from the load balancer"}]
+disk_backup:
+  bv-prod-weu:
+    resource_group: rg-protect-weu
+    location: westeurope
+    redundancy: LocallyRedundant
+    policies:
+      every-4h: {every: 4h, retention: 7d}
+    protect:
+      - policy: every-4h
+        snapshot_resource_group: rg-snapshots-weu
+        disks: [rg-app/app-01-data-0]
+        select: {tags: {snapshot: 4h}}
+    grant_permissions: true
+"#;
+
 #[test]
 fn site_recovery_and_disk_backup_are_not_supported_yet() {
+    insta::assert_snapshot!(diagnose(&format!("{HEADER}{LATER_SECTIONS}")));
+}
+
+#[test]
+fn a_typo_inside_site_recovery_is_still_caught() {
     insta::assert_snapshot!(diagnose(&format!(
-        "{HEADER}site_recovery:\n  app-dr: {{vault: rsv-dr-neu}}\ndisk_backup:\n  bv-prod-weu: {{resource_group: rg-a}}\n"
+        "{HEADER}site_recovery:\n  app-dr:\n    vault: rsv-dr-neu\n    source_region: westeurope\n    target_regoin: northeurope\n"
     )));
 }
 

@@ -15,6 +15,7 @@ mod load;
 mod schema;
 pub mod spanned;
 pub mod types;
+pub mod types_later;
 pub mod validate;
 
 pub use diag::{At, ConfigDiagnostic, Diag, Source};

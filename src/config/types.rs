@@ -33,12 +33,12 @@ pub struct ConfigFile {
     /// policies and the VMs they protect.
     #[serde(default)]
     pub recovery_vaults: Option<Sp<Map<RecoveryVault>>>,
-    /// Azure Site Recovery (Azure-to-Azure). Not supported yet.
+    /// Azure Site Recovery (Azure-to-Azure). Not supported yet: parsed, then rejected.
     #[serde(default)]
-    pub site_recovery: Option<Sp<serde_json::Value>>,
-    /// Disk Backup (Microsoft.DataProtection). Not supported yet.
+    pub site_recovery: Option<Sp<Map<super::types_later::SiteRecovery>>>,
+    /// Disk Backup (Microsoft.DataProtection). Not supported yet: parsed, then rejected.
     #[serde(default)]
-    pub disk_backup: Option<Sp<serde_json::Value>>,
+    pub disk_backup: Option<Sp<Map<super::types_later::DiskBackupVault>>>,
 }
 
 /// A resource group azprotect ensures exists.

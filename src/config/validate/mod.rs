@@ -66,14 +66,15 @@ pub fn file(cx: &mut Cx, f: &ConfigFile) {
             vault::check(cx, name, v);
         }
     }
-    for (key, section) in [
-        ("site_recovery", &f.site_recovery),
-        ("disk_backup", &f.disk_backup),
-    ] {
-        if let Some(s) = section {
-            // The value's span points inside the section; the label goes there.
+    let later = [
+        ("site_recovery", f.site_recovery.as_ref().map(|s| s.span)),
+        ("disk_backup", f.disk_backup.as_ref().map(|s| s.span)),
+    ];
+    for (key, span) in later {
+        if let Some(span) = span {
+            // The section's span points at its first entry; the label goes there.
             cx.push(
-                Diag::error(cx.at(s.span), format!("`{key}` is not supported yet"))
+                Diag::error(cx.at(span), format!("`{key}` is not supported yet"))
                     .label(format!("in `{key}`"))
                     .help(format!("this version of azprotect manages Recovery Services vaults, VM backup policies and protected VMs; remove `{key}` (it arrives in a later release)")),
             );
