@@ -359,6 +359,35 @@ fn an_unknown_time_zone_is_a_warning_with_a_suggestion() {
     insta::assert_snapshot!(out);
 }
 
+fn warnings(yaml: &str) -> String {
+    let loaded = config::load_sources(vec![("azprotect.yaml".into(), yaml.into())])
+        .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
+    let handler =
+        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
+    let mut out = String::new();
+    for w in loaded.warnings() {
+        handler.render_report(&mut out, w.as_ref()).unwrap();
+    }
+    out
+}
+
+#[test]
+fn a_misspelt_region_is_a_warning_with_a_suggestion() {
+    insta::assert_snapshot!(warnings(&format!(
+        "{HEADER}resource_groups:\n  rg-a: {{location: westeurop}}\n"
+    )));
+}
+
+#[test]
+fn a_region_written_with_spaces_and_capitals_is_fine() {
+    assert_eq!(
+        warnings(&format!(
+            "{HEADER}resource_groups:\n  rg-a: {{location: West Europe}}\n"
+        )),
+        ""
+    );
+}
+
 // ---------------------------------------------------------------- policies: retention
 
 #[test]

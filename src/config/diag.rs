@@ -224,3 +224,35 @@ impl Diags {
         self.list.iter().any(Diag::is_error)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_find_close_names_and_ignore_far_ones() {
+        assert_eq!(
+            did_you_mean("retension", ["tier", "retention"]).as_deref(),
+            Some("did you mean `retention`?")
+        );
+        assert_eq!(
+            did_you_mean("sunday", ["Sunday", "Monday"]).as_deref(),
+            Some("did you mean `Sunday`?")
+        );
+        assert_eq!(did_you_mean("zzz", ["retention", "schedule"]), None);
+    }
+
+    #[test]
+    fn name_lists_read_as_prose() {
+        assert_eq!(one_of(&["a"]), "`a`");
+        assert_eq!(one_of(&["a", "b", "c"]), "`a`, `b` or `c`");
+    }
+
+    #[test]
+    fn a_global_diagnostic_renders_without_a_source() {
+        let d = Diag::global("no subscription").help("set one").render(&[]);
+        assert!(d.source_code().is_none());
+        assert!(d.labels().is_none());
+        assert_eq!(d.to_string(), "no subscription");
+    }
+}

@@ -235,3 +235,27 @@ pub fn parse_and_validate(sources: &[Source]) -> (Vec<ConfigFile>, Diags) {
     }
     (files, diags)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first(text: &str, dup_at: usize, len: usize) -> Option<usize> {
+        first_key_occurrence(text, SourceSpan::from(dup_at..dup_at + len)).map(|s| s.offset())
+    }
+
+    #[test]
+    fn the_first_occurrence_of_a_duplicate_key_is_found_in_block_and_flow_mappings() {
+        let t = "a:\n  x: 1\n  y: 2\n  x: 3\n";
+        assert_eq!(first(t, t.rfind("x").unwrap(), 1), Some(5));
+        let t = "m: {k: 1, kk: 2, k: 3}\n";
+        assert_eq!(first(t, t.rfind("k:").unwrap(), 1), Some(4));
+        // A key of the same name in a *different* (outer) mapping is not the first definition.
+        let t = "x:\n  a: 1\ny:\n  x: 2\n  x: 3\n";
+        assert_eq!(
+            first(t, t.rfind("x").unwrap(), 1),
+            Some(t.find("  x").unwrap() + 2)
+        );
+        assert_eq!(first("", 0, 0), None);
+    }
+}

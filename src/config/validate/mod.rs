@@ -1,10 +1,12 @@
 //! Static validation: every rule that needs no live state, each reported at its source location.
+//! Errors block; warnings (an unknown time zone or region) are returned with the loaded files.
 //! Per file ([`file`]) and across files ([`across`]): a resource defined twice, a VM protected
 //! twice, disagreeing `subscription`s.
 
 pub mod names;
 mod policy;
 mod protect;
+pub mod regions;
 pub mod timezones;
 mod vault;
 
@@ -105,6 +107,8 @@ pub fn check_location(cx: &mut Cx, loc: &Sp<String>) {
             .label("invalid region")
             .help(e),
         );
+    } else {
+        regions::check(cx, loc);
     }
 }
 
