@@ -595,3 +595,21 @@ fn every_problem_in_a_file_is_reported_at_once() {
         "        tier: enhanced\n        schedule: {hourly: {every: 5h, start: \"08:10\", duration: 30h}}\n        instant_restore_days: 31\n        retention: {daily: 6d}\n    on_remove: suspend\n"
     )));
 }
+
+#[test]
+fn the_whole_error_renders_a_summary_then_every_diagnostic() {
+    let yaml = with_vault("    storage_redundancy: LocallyRedundant\n    cross_region_restore: true\n    on_remove: suspend\n");
+    let err = config::load_sources(vec![("azprotect.yaml".into(), yaml)]).unwrap_err();
+    let handler =
+        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
+    let mut out = String::new();
+    handler.render_report(&mut out, &err).unwrap();
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn a_daily_schedule_with_empty_retention_gets_one_precise_error() {
+    insta::assert_snapshot!(diagnose(&with_policy(
+        "        schedule: {daily: {at: \"23:00\"}}\n        retention: {}\n"
+    )));
+}

@@ -245,7 +245,11 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, p: &Sp<BackupPolicy>) {
     // Retention.
     let r = &p.value.retention;
     let rv = &r.value;
-    if rv.daily.is_none() && rv.weekly.is_none() && rv.monthly.is_none() && rv.yearly.is_none() {
+    let weekly_schedule = n == 1 && s.value.weekly.is_some();
+    let no_retention =
+        rv.daily.is_none() && rv.weekly.is_none() && rv.monthly.is_none() && rv.yearly.is_none();
+    // (Hourly and daily schedules get the more specific "need daily retention" below.)
+    if no_retention && (weekly_schedule || n != 1) {
         cx.push(
             Diag::error(
                 cx.at(r.span),
@@ -254,7 +258,6 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, p: &Sp<BackupPolicy>) {
             .label("no retention"),
         );
     }
-    let weekly_schedule = n == 1 && s.value.weekly.is_some();
     match (&rv.daily, weekly_schedule) {
         (Some(d), true) => cx.push(
             Diag::error(
