@@ -272,3 +272,27 @@ fn files_merge_their_maps_into_one_desired_state() {
     );
     assert_eq!(v.arm_id.subscription(), Some(SUB));
 }
+
+#[test]
+fn tag_values_that_look_like_numbers_or_booleans_stay_text() {
+    let d = desired(
+        &format!("version: 1\nsubscription: {SUB}\ntags: {{backup: true, tier: 1, note: On}}\nresource_groups:\n  rg-a: {{location: westeurope}}\n"),
+        None,
+    );
+    assert_eq!(
+        resource(&d, "resource_group.rg-a").attrs["tags"],
+        json!({"backup": "true", "tier": "1", "note": "On"})
+    );
+}
+
+#[test]
+fn unquoted_times_are_read_as_written() {
+    let d = desired(
+        &format!("version: 1\nsubscription: {SUB}\nrecovery_vaults:\n  rsv-a:\n    resource_group: rg-a\n    location: westeurope\n    backup_policies:\n      pol:\n        schedule: {{daily: {{at: 23:30}}}}\n        retention: {{daily: 7d}}\n"),
+        None,
+    );
+    assert_eq!(
+        resource(&d, "backup_policy.rsv-a/pol").attrs["schedule"],
+        json!({"daily": {"at": "23:30"}})
+    );
+}
