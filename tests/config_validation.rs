@@ -613,3 +613,33 @@ fn a_daily_schedule_with_empty_retention_gets_one_precise_error() {
         "        schedule: {daily: {at: \"23:00\"}}\n        retention: {}\n"
     )));
 }
+
+#[test]
+fn a_plan_time_rule_can_point_back_at_the_declaration() {
+    let loaded = config::load(&["examples/quickstart.yaml".into()]).unwrap();
+    let handler =
+        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
+    let mut out = String::new();
+    for (addr, msg) in [
+        (
+            "recovery_vault.rsv-prod-weu",
+            "storage redundancy is locked once items are protected",
+        ),
+        (
+            "protected_vm.rsv-prod-weu/rg-app/db-01",
+            "the VM is in northeurope, the vault in westeurope",
+        ),
+        (
+            "backup_policy.rsv-prod-weu/gold",
+            "policy tier cannot be downgraded",
+        ),
+    ] {
+        let r = loaded.report_at(
+            &addr.parse().unwrap(),
+            msg,
+            Some("see the plan for details"),
+        );
+        handler.render_report(&mut out, r.as_ref()).unwrap();
+    }
+    insta::assert_snapshot!(out);
+}

@@ -12,6 +12,7 @@
 mod desired;
 pub mod diag;
 mod load;
+mod locate;
 mod schema;
 pub mod spanned;
 pub mod types;
@@ -126,6 +127,21 @@ impl Loaded {
             .iter()
             .map(|d| miette::Report::new(d.render(&self.sources)))
             .collect()
+    }
+
+    /// A diagnostic pointing at the YAML that declared `address` (for rules checked later, at
+    /// plan time), with an optional help line. Render it with miette like any other.
+    pub fn report_at(
+        &self,
+        address: &crate::model::Address,
+        message: &str,
+        help: Option<&str>,
+    ) -> miette::Report {
+        let mut d = locate::error_at(&self.files, address, message);
+        if let Some(h) = help {
+            d = d.help(h);
+        }
+        miette::Report::new(d.render(&self.sources))
     }
 
     /// The parsed files, in the order given.
