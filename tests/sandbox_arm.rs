@@ -15,10 +15,17 @@ struct T {
 async fn start(opts: SandboxOptions) -> T {
     let sb = Sandbox::start(opts).await.expect("sandbox starts");
     let cert = reqwest::Certificate::from_pem(sb.ca_cert_pem().as_bytes()).unwrap();
-    let http = reqwest::Client::builder().tls_certs_only([cert]).build().unwrap();
+    let http = reqwest::Client::builder()
+        .tls_certs_only([cert])
+        .build()
+        .unwrap();
     let c = sb.credentials();
     let r = http
-        .post(format!("{}/{}/oauth2/v2.0/token", sb.endpoint(), c.tenant_id))
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            sb.endpoint(),
+            c.tenant_id
+        ))
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", c.client_id.as_str()),
@@ -153,7 +160,10 @@ async fn auth_errors() {
         .starts_with("AADSTS7000215: Invalid client secret provided"));
 
     // No token / bad token on ARM.
-    let url = t.url(&format!("/subscriptions/{}/resourcegroups", t.sub), "2021-04-01");
+    let url = t.url(
+        &format!("/subscriptions/{}/resourcegroups", t.sub),
+        "2021-04-01",
+    );
     let r = t.http.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert!(hdr(r.headers(), "www-authenticate").contains("error=\"invalid_token\""));
@@ -236,7 +246,10 @@ async fn conventions_and_paging() {
 
     // Paging with nextLink; case-insensitive segment keys.
     t.sb.set_page_size(2);
-    let mut url = t.url(&format!("/subscriptions/{}/resourceGroups", t.sub), "2021-04-01");
+    let mut url = t.url(
+        &format!("/subscriptions/{}/resourceGroups", t.sub),
+        "2021-04-01",
+    );
     let mut names = vec![];
     let mut pages = 0;
     loop {
@@ -295,7 +308,11 @@ async fn conventions_and_paging() {
     // Resource group create/delete LRO.
     let rg = format!("/subscriptions/{}/resourcegroups/rg-new", t.sub);
     let (s, _, _) = t
-        .put(&rg, "2021-04-01", json!({"location": "westeurope", "tags": {"a": "b"}}))
+        .put(
+            &rg,
+            "2021-04-01",
+            json!({"location": "westeurope", "tags": {"a": "b"}}),
+        )
         .await;
     assert_eq!(s, 201);
     let (s, h, _) = t.delete(&rg, "2021-04-01").await;
@@ -332,7 +349,9 @@ async fn vault_policies_and_protection_flow() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, vec!["DefaultPolicy", "EnhancedPolicy"]);
-    let (s, _, _) = t.get(&format!("{v}/backupPolicies/HourlyLogBackup"), "2026-10-01").await;
+    let (s, _, _) = t
+        .get(&format!("{v}/backupPolicies/HourlyLogBackup"), "2026-10-01")
+        .await;
     assert_eq!(s, 200);
 
     // Policy PUT → 202 → poll → listed.
@@ -342,7 +361,11 @@ async fn vault_policies_and_protection_flow() {
         "retentionPolicy": {"retentionPolicyType": "LongTermRetentionPolicy", "dailySchedule": {"retentionTimes": [t2], "retentionDuration": {"count": 14, "durationType": "Days"}}},
         "timeZone": "UTC"}});
     let (s, h, _) = t
-        .put(&format!("{v}/backupPolicies/gold"), "2026-01-01", policy.clone())
+        .put(
+            &format!("{v}/backupPolicies/gold"),
+            "2026-01-01",
+            policy.clone(),
+        )
         .await;
     assert_eq!(s, 202);
     assert!(hdr(&h, "azure-asyncoperation").contains("/backupPolicies/gold/operations/"));
@@ -393,7 +416,10 @@ async fn vault_policies_and_protection_flow() {
     assert_eq!(b["name"], "vm;iaasvmcontainerv2;rg-app;app-01");
     let (_, _, st) = t.call(reqwest::Method::GET, &aao, None).await;
     assert_eq!(st["status"], "Succeeded");
-    assert_eq!(st["properties"]["objectType"], "OperationStatusJobExtendedInfo");
+    assert_eq!(
+        st["properties"]["objectType"],
+        "OperationStatusJobExtendedInfo"
+    );
     let job = st["properties"]["jobId"].as_str().unwrap().to_string();
     let (s, _, j) = t.get(&format!("{v}/backupJobs/{job}"), "2026-01-01").await;
     assert_eq!(s, 200);
@@ -430,7 +456,9 @@ async fn vault_policies_and_protection_flow() {
     assert_eq!(b["value"].as_array().unwrap().len(), 1);
 
     // Policy in use cannot be deleted; storage redundancy locked.
-    let (s, _, _) = t.delete(&format!("{v}/backupPolicies/gold"), "2026-01-01").await;
+    let (s, _, _) = t
+        .delete(&format!("{v}/backupPolicies/gold"), "2026-01-01")
+        .await;
     assert_eq!(s, 400);
     let (s, _, b) = t
         .patch(
@@ -461,7 +489,10 @@ async fn vault_policies_and_protection_flow() {
             json!({"properties": {"protectedItemType": "Microsoft.Compute/virtualMachines", "sourceResourceId": batch, "policyId": format!("{v}/backupPolicies/DefaultPolicy")}}),
         )
         .await;
-    assert_eq!((s, code(&b)), (400, "BMSUserErrorContainerLocationMismatch"));
+    assert_eq!(
+        (s, code(&b)),
+        (400, "BMSUserErrorContainerLocationMismatch")
+    );
 
     // Stop, then delete with soft delete; the item stays listed; vault delete refused.
     let (s, h, _) = t
@@ -488,7 +519,11 @@ async fn vault_policies_and_protection_flow() {
     let (s, _, b) = t.delete(&v, "2026-02-01").await;
     assert_eq!((s, code(&b)), (400, "ServiceResourceNotEmpty"));
     let (s, h, _) = t
-        .put(&item, "2026-01-01", json!({"properties": {"isRehydrate": true}}))
+        .put(
+            &item,
+            "2026-01-01",
+            json!({"properties": {"isRehydrate": true}}),
+        )
         .await;
     assert_eq!(s, 202);
     let (_, b) = t.poll(&hdr(&h, "location")).await;
@@ -537,7 +572,10 @@ async fn vault_rules() {
         .await;
     assert_eq!(cfg["properties"]["softDeleteFeatureState"], "AlwaysON");
     let (_, _, sc) = t
-        .get(&format!("{v}/backupstorageconfig/vaultstorageconfig"), "2026-01-01")
+        .get(
+            &format!("{v}/backupstorageconfig/vaultstorageconfig"),
+            "2026-01-01",
+        )
         .await;
     assert_eq!(sc["properties"]["storageTypeState"], "Unlocked");
     let (s, h, _) = t.delete(&v, "2026-02-01").await;
@@ -559,7 +597,10 @@ async fn faults_are_deterministic() {
         })
         .await;
         let mut out = vec![];
-        let url = t.url(&format!("/subscriptions/{}/resourcegroups", t.sub), "2021-04-01");
+        let url = t.url(
+            &format!("/subscriptions/{}/resourcegroups", t.sub),
+            "2021-04-01",
+        );
         for _ in 0..30 {
             let r = t.http.get(&url).bearer_auth(&t.token).send().await;
             out.push(match r {
@@ -590,10 +631,16 @@ async fn throttling_headers() {
     })
     .await;
     let (s, h, _) = t
-        .get(&format!("/subscriptions/{}/resourcegroups", t.sub), "2021-04-01")
+        .get(
+            &format!("/subscriptions/{}/resourcegroups", t.sub),
+            "2021-04-01",
+        )
         .await;
     assert_eq!(s, 200);
-    assert_eq!(hdr(&h, "x-ms-ratelimit-remaining-subscription-reads"), "249");
+    assert_eq!(
+        hdr(&h, "x-ms-ratelimit-remaining-subscription-reads"),
+        "249"
+    );
     assert_eq!(
         hdr(&h, "x-ms-ratelimit-remaining-subscription-global-reads"),
         "3749"
@@ -601,7 +648,9 @@ async fn throttling_headers() {
     let rg = format!("/subscriptions/{}/resourcegroups/rg-x", t.sub);
     let mut last = 0;
     for _ in 0..260 {
-        let (s, h, b) = t.put(&rg, "2021-04-01", json!({"location": "westeurope"})).await;
+        let (s, h, b) = t
+            .put(&rg, "2021-04-01", json!({"location": "westeurope"}))
+            .await;
         last = s;
         if s == 429 {
             assert_eq!(code(&b), "SubscriptionRequestsThrottled");

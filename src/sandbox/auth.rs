@@ -64,16 +64,24 @@ pub fn decode_claims(token: &str) -> Option<Value> {
     if parts.next().is_some() {
         return None;
     }
-    let h: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header.trim_end_matches('=')).ok()?).ok()?;
+    let h: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header.trim_end_matches('=')).ok()?).ok()?;
     if !h.is_object() {
         return None;
     }
-    let c: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?).ok()?;
+    let c: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?)
+            .ok()?;
     c.is_object().then_some(c)
 }
 
 /// Verify an ARM request's `Authorization` header.
-pub fn check_bearer(id: &Identity, header: Option<&str>, now: i64, authority: &str) -> Result<(), ArmError> {
+pub fn check_bearer(
+    id: &Identity,
+    header: Option<&str>,
+    now: i64,
+    authority: &str,
+) -> Result<(), ArmError> {
     let www = |desc: &str| {
         format!(
             "Bearer authorization_uri=\"{authority}/{}\", error=\"invalid_token\", error_description=\"{desc}\"",
@@ -81,8 +89,15 @@ pub fn check_bearer(id: &Identity, header: Option<&str>, now: i64, authority: &s
         )
     };
     let Some(h) = header else {
-        return Err(ArmError::new(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
-            .with_header("WWW-Authenticate", www("The authentication failed because of missing 'Authorization' header.")));
+        return Err(ArmError::new(
+            401,
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.",
+        )
+        .with_header(
+            "WWW-Authenticate",
+            www("The authentication failed because of missing 'Authorization' header."),
+        ));
     };
     let token = match h.split_once(' ') {
         Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
@@ -92,10 +107,16 @@ pub fn check_bearer(id: &Identity, header: Option<&str>, now: i64, authority: &s
         }
     };
     let invalid = || {
-        ArmError::new(401, "InvalidAuthenticationToken", "The access token is invalid.")
-            .with_header("WWW-Authenticate", www("The access token is invalid."))
+        ArmError::new(
+            401,
+            "InvalidAuthenticationToken",
+            "The access token is invalid.",
+        )
+        .with_header("WWW-Authenticate", www("The access token is invalid."))
     };
-    let Some((signing_input, sig)) = token.rsplit_once('.') else { return Err(invalid()) };
+    let Some((signing_input, sig)) = token.rsplit_once('.') else {
+        return Err(invalid());
+    };
     let expected = URL_SAFE_NO_PAD.encode(sign(&id.token_secret, signing_input.as_bytes()));
     if !constant_eq(expected.as_bytes(), sig.as_bytes()) {
         return Err(invalid());
@@ -109,7 +130,17 @@ pub fn check_bearer(id: &Identity, header: Option<&str>, now: i64, authority: &s
     if exp <= now {
         let fmt = |t: i64| {
             time::OffsetDateTime::from_unix_timestamp(t)
-                .map(|d| format!("{:02}/{:02}/{} {:02}:{:02}:{:02}", d.month() as u8, d.day(), d.year(), d.hour(), d.minute(), d.second()))
+                .map(|d| {
+                    format!(
+                        "{:02}/{:02}/{} {:02}:{:02}:{:02}",
+                        d.month() as u8,
+                        d.day(),
+                        d.year(),
+                        d.hour(),
+                        d.minute(),
+                        d.second()
+                    )
+                })
                 .unwrap_or_default()
         };
         return Err(ArmError::new(
@@ -121,7 +152,10 @@ pub fn check_bearer(id: &Identity, header: Option<&str>, now: i64, authority: &s
                 fmt(now)
             ),
         )
-        .with_header("WWW-Authenticate", www("The access token expiry UTC time is earlier than current UTC time.")));
+        .with_header(
+            "WWW-Authenticate",
+            www("The access token expiry UTC time is earlier than current UTC time."),
+        ));
     }
     Ok(())
 }
@@ -134,9 +168,10 @@ fn entra_error(status: u16, error: &str, code: u32, desc: &str) -> ArmError {
     let trace = uuid::Uuid::new_v4();
     let corr = uuid::Uuid::new_v4();
     let ts = super::lro::fmt_time(super::lro::now_ms());
-    let description = format!("AADSTS{code}: {desc} Trace ID: {trace} Correlation ID: {corr} Timestamp: {ts}");
+    let description =
+        format!("AADSTS{code}: {desc} Trace ID: {trace} Correlation ID: {corr} Timestamp: {ts}");
     let mut e = ArmError::new(status, error, description.clone());
-    e.raw_body = Some(json!({
+    e.raw_body = Some(Box::new(json!({
         "error": error,
         "error_description": description,
         "error_codes": [code],
@@ -144,7 +179,7 @@ fn entra_error(status: u16, error: &str, code: u32, desc: &str) -> ArmError {
         "trace_id": trace.to_string(),
         "correlation_id": corr.to_string(),
         "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
-    }));
+    })));
     e
 }
 
@@ -158,17 +193,41 @@ pub fn token(id: &Identity, tenant: &str, body: &[u8], now: i64) -> Result<Value
     let get = |k: &str| form.get(k).map(|s| s.as_str());
     match get("grant_type") {
         Some("client_credentials") => {}
-        None => return Err(entra_error(400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")),
-        Some(g) => return Err(entra_error(400, "unsupported_grant_type", 70003, &format!("The app requested an unsupported grant type '{g}'."))),
+        None => {
+            return Err(entra_error(
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'grant_type'.",
+            ))
+        }
+        Some(g) => {
+            return Err(entra_error(
+                400,
+                "unsupported_grant_type",
+                70003,
+                &format!("The app requested an unsupported grant type '{g}'."),
+            ))
+        }
     }
     let Some(client_id) = get("client_id") else {
-        return Err(entra_error(400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'."));
+        return Err(entra_error(
+            400,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_id'.",
+        ));
     };
     if !client_id.eq_ignore_ascii_case(&id.client_id) {
         return Err(entra_error(400, "unauthorized_client", 700016, &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.")));
     }
     let Some(scope) = get("scope") else {
-        return Err(entra_error(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'."));
+        return Err(entra_error(
+            400,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'scope'.",
+        ));
     };
     let scope = scope.split_whitespace().next().unwrap_or("");
     let Some(resource) = scope.strip_suffix(".default") else {
@@ -179,13 +238,28 @@ pub fn token(id: &Identity, tenant: &str, body: &[u8], now: i64) -> Result<Value
             return Err(entra_error(400, "invalid_request", 50027, "Invalid client_assertion_type. It must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'."));
         }
         let Some(claims) = decode_claims(assertion) else {
-            return Err(entra_error(400, "invalid_request", 50027, "JWT token is invalid or malformed."));
+            return Err(entra_error(
+                400,
+                "invalid_request",
+                50027,
+                "JWT token is invalid or malformed.",
+            ));
         };
         if claims.get("aud").is_none() {
-            return Err(entra_error(400, "invalid_request", 50027, "JWT token is invalid or malformed: the 'aud' claim is missing."));
+            return Err(entra_error(
+                400,
+                "invalid_request",
+                50027,
+                "JWT token is invalid or malformed: the 'aud' claim is missing.",
+            ));
         }
         if claims["exp"].as_i64().is_some_and(|exp| exp <= now) {
-            return Err(entra_error(400, "invalid_client", 700024, "Client assertion is not within its valid time range."));
+            return Err(entra_error(
+                400,
+                "invalid_client",
+                700024,
+                "Client assertion is not within its valid time range.",
+            ));
         }
     } else {
         match get("client_secret") {
@@ -249,7 +323,13 @@ mod tests {
         let id = ident();
         let t = issue_token(&id, "https://management.azure.com/", 1000);
         assert!(check_bearer(&id, Some(&format!("Bearer {t}")), 1001, "https://x").is_ok());
-        let e = check_bearer(&id, Some(&format!("Bearer {t}")), 1000 + TOKEN_LIFETIME + 1, "https://x").unwrap_err();
+        let e = check_bearer(
+            &id,
+            Some(&format!("Bearer {t}")),
+            1000 + TOKEN_LIFETIME + 1,
+            "https://x",
+        )
+        .unwrap_err();
         assert_eq!(e.code, "ExpiredAuthenticationToken");
         let e = check_bearer(&id, Some(&format!("Bearer {t}x")), 1001, "https://x").unwrap_err();
         assert_eq!(e.code, "InvalidAuthenticationToken");

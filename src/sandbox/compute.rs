@@ -9,13 +9,32 @@ use super::server::{require_rg, Ctx, HResult, Reply};
 use super::state::{key, Disk, State, Vm};
 
 pub const API_VERSIONS: &[&str] = &[
-    "2021-03-01", "2021-07-01", "2021-11-01", "2022-03-01", "2022-08-01", "2022-11-01", "2023-03-01",
-    "2023-07-01", "2023-09-01", "2024-03-01", "2024-07-01", "2024-11-01", "2025-04-01", "2025-11-01",
+    "2021-03-01",
+    "2021-07-01",
+    "2021-11-01",
+    "2022-03-01",
+    "2022-08-01",
+    "2022-11-01",
+    "2023-03-01",
+    "2023-07-01",
+    "2023-09-01",
+    "2024-03-01",
+    "2024-07-01",
+    "2024-11-01",
+    "2025-04-01",
+    "2025-11-01",
 ];
 /// DiskRP versions (disks and snapshots).
 pub const DISK_API_VERSIONS: &[&str] = &[
-    "2021-04-01", "2022-03-02", "2022-07-02", "2023-01-02", "2023-04-02", "2023-10-02", "2024-03-02",
-    "2025-01-02", "2026-03-02",
+    "2021-04-01",
+    "2022-03-02",
+    "2022-07-02",
+    "2023-01-02",
+    "2023-04-02",
+    "2023-10-02",
+    "2024-03-02",
+    "2025-01-02",
+    "2026-03-02",
 ];
 
 pub fn vm_body(st: &State, vm: &Vm) -> Value {
@@ -47,9 +66,11 @@ pub fn vm_body(st: &State, vm: &Vm) -> Value {
     };
     let mut os_profile = json!({"computerName": vm.name, "adminUsername": "azureuser", "secrets": [], "allowExtensionOperations": true});
     if linux {
-        os_profile["linuxConfiguration"] = json!({"disablePasswordAuthentication": true, "provisionVMAgent": true});
+        os_profile["linuxConfiguration"] =
+            json!({"disablePasswordAuthentication": true, "provisionVMAgent": true});
     } else {
-        os_profile["windowsConfiguration"] = json!({"provisionVMAgent": true, "enableAutomaticUpdates": true});
+        os_profile["windowsConfiguration"] =
+            json!({"provisionVMAgent": true, "enableAutomaticUpdates": true});
     }
     let mut body = json!({
         "name": vm.name,
@@ -125,45 +146,81 @@ pub fn disk_body(d: &Disk) -> Value {
 pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     let m = ctx.method.as_str();
     let is_disks = ctx.lsegs.iter().any(|s| s == "disks");
-    ctx.require_api(if is_disks { DISK_API_VERSIONS } else { API_VERSIONS })?;
+    ctx.require_api(if is_disks {
+        DISK_API_VERSIONS
+    } else {
+        API_VERSIONS
+    })?;
     if let Some(v) = ctx.m("subscriptions/*/providers/microsoft.compute/virtualmachines") {
         only_get(m)?;
-        let items = st.vms.values().filter(|vm| vm.subscription.eq_ignore_ascii_case(&v[0])).map(|vm| vm_body(st, vm)).collect();
+        let items = st
+            .vms
+            .values()
+            .filter(|vm| vm.subscription.eq_ignore_ascii_case(&v[0]))
+            .map(|vm| vm_body(st, vm))
+            .collect();
         return Ok(Reply::ok(ctx.page(items, false)));
     }
-    if let Some(v) = ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/virtualmachines") {
+    if let Some(v) =
+        ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/virtualmachines")
+    {
         only_get(m)?;
         require_rg(st, &v[0], &v[1])?;
         let prefix = key(&[&v[0], &v[1]]) + "/";
-        let items = st.vms.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(_, vm)| vm_body(st, vm)).collect();
+        let items = st
+            .vms
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, vm)| vm_body(st, vm))
+            .collect();
         return Ok(Reply::ok(ctx.page(items, false)));
     }
-    if let Some(v) = ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/virtualmachines/*") {
+    if let Some(v) =
+        ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/virtualmachines/*")
+    {
         if m != "GET" {
-            return Err(ArmError::bad_request("OperationNotAllowed", "The sandbox's virtual machines come from its inventory and are read-only."));
+            return Err(ArmError::bad_request(
+                "OperationNotAllowed",
+                "The sandbox's virtual machines come from its inventory and are read-only.",
+            ));
         }
         require_rg(st, &v[0], &v[1])?;
         return st
             .vms
             .get(&key(&[&v[0], &v[1], &v[2]]))
             .map(|vm| Reply::ok(vm_body(st, vm)))
-            .ok_or_else(|| ArmError::resource_not_found("Microsoft.Compute/virtualMachines", &v[1], &v[2]));
+            .ok_or_else(|| {
+                ArmError::resource_not_found("Microsoft.Compute/virtualMachines", &v[1], &v[2])
+            });
     }
     if let Some(v) = ctx.m("subscriptions/*/providers/microsoft.compute/disks") {
         only_get(m)?;
-        let items = st.disks.values().filter(|d| d.subscription.eq_ignore_ascii_case(&v[0])).map(disk_body).collect();
+        let items = st
+            .disks
+            .values()
+            .filter(|d| d.subscription.eq_ignore_ascii_case(&v[0]))
+            .map(disk_body)
+            .collect();
         return Ok(Reply::ok(ctx.page(items, false)));
     }
     if let Some(v) = ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/disks") {
         only_get(m)?;
         require_rg(st, &v[0], &v[1])?;
         let prefix = key(&[&v[0], &v[1]]) + "/";
-        let items = st.disks.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(_, d)| disk_body(d)).collect();
+        let items = st
+            .disks
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, d)| disk_body(d))
+            .collect();
         return Ok(Reply::ok(ctx.page(items, false)));
     }
     if let Some(v) = ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/disks/*") {
         if m != "GET" {
-            return Err(ArmError::bad_request("OperationNotAllowed", "The sandbox's disks come from its inventory and are read-only."));
+            return Err(ArmError::bad_request(
+                "OperationNotAllowed",
+                "The sandbox's disks come from its inventory and are read-only.",
+            ));
         }
         require_rg(st, &v[0], &v[1])?;
         return st
@@ -172,7 +229,11 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             .map(|d| Reply::ok(disk_body(d)))
             .ok_or_else(|| ArmError::resource_not_found("Microsoft.Compute/disks", &v[1], &v[2]));
     }
-    let rtype = ctx.lsegs.get(if ctx.lsegs[2] == "providers" { 4 } else { 6 }).cloned().unwrap_or_default();
+    let rtype = ctx
+        .lsegs
+        .get(if ctx.lsegs[2] == "providers" { 4 } else { 6 })
+        .cloned()
+        .unwrap_or_default();
     Err(ArmError::invalid_resource_type("Microsoft.Compute", &rtype))
 }
 

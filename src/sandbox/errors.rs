@@ -9,11 +9,10 @@ pub struct ArmError {
     pub status: u16,
     pub code: String,
     pub message: String,
-    pub target: Option<String>,
     /// Extra response headers (e.g. `Retry-After` on 429, `WWW-Authenticate` on 401).
     pub headers: Vec<(String, String)>,
     /// A body that is not ARM's envelope (Entra token errors).
-    pub raw_body: Option<Value>,
+    pub raw_body: Option<Box<Value>>,
 }
 
 impl ArmError {
@@ -22,7 +21,6 @@ impl ArmError {
             status,
             code: code.to_string(),
             message: message.into(),
-            target: None,
             headers: Vec::new(),
             raw_body: None,
         }
@@ -43,13 +41,9 @@ impl ArmError {
     /// The JSON body the client receives.
     pub fn body(&self) -> Value {
         if let Some(raw) = &self.raw_body {
-            return raw.clone();
+            return (**raw).clone();
         }
-        let mut err = json!({"code": self.code, "message": self.message});
-        if let Some(t) = &self.target {
-            err["target"] = json!(t);
-        }
-        json!({ "error": err })
+        json!({ "error": {"code": self.code, "message": self.message} })
     }
     // ---- common ARM errors ----
 

@@ -35,14 +35,18 @@ impl FaultSpec {
                 .split_once('=')
                 .ok_or_else(|| format!("fault spec entry '{part}' is not key=value"))?;
             if k == "seed" {
-                f.seed = v.parse().map_err(|_| format!("fault seed '{v}' is not an integer"))?;
+                f.seed = v
+                    .parse()
+                    .map_err(|_| format!("fault seed '{v}' is not an integer"))?;
                 continue;
             }
             let p: f64 = v
                 .parse()
                 .map_err(|_| format!("fault probability '{v}' for '{k}' is not a number"))?;
             if !(0.0..=1.0).contains(&p) {
-                return Err(format!("fault probability for '{k}' must be between 0 and 1, got {p}"));
+                return Err(format!(
+                    "fault probability for '{k}' must be between 0 and 1, got {p}"
+                ));
             }
             match k {
                 "429" => f.p429 = p,
@@ -50,7 +54,11 @@ impl FaultSpec {
                 "503" => f.p503 = p,
                 "drop" => f.drop = p,
                 "lro_fail" => f.lro_fail = p,
-                _ => return Err(format!("unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail)")),
+                _ => {
+                    return Err(format!(
+                        "unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail)"
+                    ))
+                }
             }
         }
         if f.p429 + f.p500 + f.p503 + f.drop > 1.0 {
@@ -130,11 +138,19 @@ pub fn fault_error(status: u16, time_scale: f64) -> ArmError {
             e
         }
         503 => {
-            let mut e = ArmError::new(503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry. (injected fault)");
+            let mut e = ArmError::new(
+                503,
+                "ServiceUnavailable",
+                "The service is temporarily unavailable. Please retry. (injected fault)",
+            );
             e.headers.extend(super::lro::retry_headers(10, time_scale));
             e
         }
-        _ => ArmError::new(500, "InternalServerError", "Encountered internal server error. Please try again. (injected fault)"),
+        _ => ArmError::new(
+            500,
+            "InternalServerError",
+            "Encountered internal server error. Please try again. (injected fault)",
+        ),
     }
 }
 

@@ -119,7 +119,11 @@ fn zone_str(z: &Option<Value>) -> Option<String> {
 
 /// A deterministic GUID for a resource id (stable `vmId`, disk `uniqueId`).
 pub fn stable_guid(seed: &str) -> String {
-    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, seed.to_ascii_lowercase().as_bytes()).to_string()
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        seed.to_ascii_lowercase().as_bytes(),
+    )
+    .to_string()
 }
 
 const VALID_OS: [&str; 2] = ["linux", "windows"];
@@ -135,7 +139,10 @@ pub fn seed(st: &mut State, yaml: &str, path: &str) -> Result<(), SandboxError> 
         .unwrap_or_default();
     let inv: Inventory = serde_json::from_value(raw).map_err(|e| err(path, e.to_string()))?;
     if order.is_empty() {
-        return Err(err(path, "`subscriptions` must list at least one subscription"));
+        return Err(err(
+            path,
+            "`subscriptions` must list at least one subscription",
+        ));
     }
     for sub in &order {
         if uuid::Uuid::parse_str(sub).is_err() {
@@ -144,7 +151,9 @@ pub fn seed(st: &mut State, yaml: &str, path: &str) -> Result<(), SandboxError> 
         if !st.subscription_known(sub) {
             st.subscriptions.push(sub.clone());
         }
-        let Some(sinv) = inv.subscriptions.get(sub) else { continue };
+        let Some(sinv) = inv.subscriptions.get(sub) else {
+            continue;
+        };
         for (rg_name, rg) in &sinv.resource_groups {
             add_rg(st, path, sub, rg_name, rg)?;
         }
@@ -164,15 +173,27 @@ fn check_name(path: &str, what: &str, name: &str) -> Result<(), SandboxError> {
     if ok {
         Ok(())
     } else {
-        Err(err(path, format!("{what} name '{name}' is not a valid Azure resource name")))
+        Err(err(
+            path,
+            format!("{what} name '{name}' is not a valid Azure resource name"),
+        ))
     }
 }
 
-fn add_rg(st: &mut State, path: &str, sub: &str, rg_name: &str, rg: &RgInv) -> Result<(), SandboxError> {
+fn add_rg(
+    st: &mut State,
+    path: &str,
+    sub: &str,
+    rg_name: &str,
+    rg: &RgInv,
+) -> Result<(), SandboxError> {
     check_name(path, "resource group", rg_name)?;
     let location = normalize_location(&rg.location);
     if location.is_empty() {
-        return Err(err(path, format!("resource group '{rg_name}' has an empty location")));
+        return Err(err(
+            path,
+            format!("resource group '{rg_name}' has an empty location"),
+        ));
     }
     st.resource_groups.insert(
         key(&[sub, rg_name]),
@@ -189,7 +210,10 @@ fn add_rg(st: &mut State, path: &str, sub: &str, rg_name: &str, rg: &RgInv) -> R
         if !VALID_OS.contains(&os.as_str()) {
             return Err(err(
                 path,
-                format!("VM '{vm_name}': os must be linux or windows, not '{}'", vm.os),
+                format!(
+                    "VM '{vm_name}': os must be linux or windows, not '{}'",
+                    vm.os
+                ),
             ));
         }
         add_vm(
@@ -200,7 +224,11 @@ fn add_rg(st: &mut State, path: &str, sub: &str, rg_name: &str, rg: &RgInv) -> R
                 name: vm_name.clone(),
                 location: location.clone(),
                 size: vm.size.clone(),
-                os: if os == "linux" { "Linux".into() } else { "Windows".into() },
+                os: if os == "linux" {
+                    "Linux".into()
+                } else {
+                    "Windows".into()
+                },
                 zone: zone_str(&vm.zone),
                 tags: vm.tags.clone(),
                 vm_id: String::new(),
@@ -277,7 +305,9 @@ fn add_rg(st: &mut State, path: &str, sub: &str, rg_name: &str, rg: &RgInv) -> R
 }
 
 pub fn vm_id(sub: &str, rg: &str, vm: &str) -> String {
-    format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{vm}")
+    format!(
+        "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{vm}"
+    )
 }
 
 pub fn disk_id(sub: &str, rg: &str, disk: &str) -> String {
@@ -288,7 +318,11 @@ pub fn disk_id(sub: &str, rg: &str, disk: &str) -> String {
 fn add_vm(st: &mut State, mut vm: Vm) {
     let id = vm_id(&vm.subscription, &vm.resource_group, &vm.name);
     vm.vm_id = stable_guid(&id);
-    let mut disks = vec![(format!("{}-osdisk", vm.name), if vm.os == "Windows" { 127 } else { 30 }, Some(vm.os.clone()))];
+    let mut disks = vec![(
+        format!("{}-osdisk", vm.name),
+        if vm.os == "Windows" { 127 } else { 30 },
+        Some(vm.os.clone()),
+    )];
     for (lun, size) in vm.data_disks.iter().enumerate() {
         disks.push((format!("{}-data-{lun}", vm.name), *size, None));
     }
@@ -358,7 +392,11 @@ fn generate(st: &mut State, path: &str, sub: &str, g: &Generate) -> Result<(), S
                 name: format!("vm-{i:0width$}"),
                 location: locations[r as usize % locations.len()].clone(),
                 size: "Standard_B2s".into(),
-                os: if i % 5 == 4 { "Windows".into() } else { "Linux".into() },
+                os: if i % 5 == 4 {
+                    "Windows".into()
+                } else {
+                    "Linux".into()
+                },
                 zone: None,
                 tags,
                 vm_id: String::new(),
@@ -385,10 +423,17 @@ mod tests {
     fn demo_inventory_seeds() {
         let mut st = State::default();
         seed(&mut st, DEMO_INVENTORY, "<demo>").unwrap();
-        assert_eq!(st.subscriptions, vec!["00000000-0000-0000-0000-000000000001"]);
+        assert_eq!(
+            st.subscriptions,
+            vec!["00000000-0000-0000-0000-000000000001"]
+        );
         assert_eq!(st.vms.len(), 7);
-        assert!(st.disks.contains_key("00000000-0000-0000-0000-000000000001/rg-app/app-01-data-1"));
-        assert!(st.disks.contains_key("00000000-0000-0000-0000-000000000001/rg-app/shared-data"));
+        assert!(st
+            .disks
+            .contains_key("00000000-0000-0000-0000-000000000001/rg-app/app-01-data-1"));
+        assert!(st
+            .disks
+            .contains_key("00000000-0000-0000-0000-000000000001/rg-app/shared-data"));
     }
 
     #[test]

@@ -99,7 +99,10 @@ pub struct Sandbox {
 
 /// A fresh state seeded from `inventory` (or the demo inventory).
 fn fresh_state(inventory: Option<&std::path::Path>) -> Result<state::State, SandboxError> {
-    let mut st = state::State { version: state::STATE_VERSION, ..Default::default() };
+    let mut st = state::State {
+        version: state::STATE_VERSION,
+        ..Default::default()
+    };
     match inventory {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| SandboxError::Inventory {
@@ -125,7 +128,10 @@ fn ensure_secrets(st: &mut state::State) -> Result<(), SandboxError> {
     if st.identity.client_secret.is_empty() {
         let mut b = [0u8; 24];
         rng.fill_bytes(&mut b);
-        st.identity.client_secret = format!("sbx~{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b));
+        st.identity.client_secret = format!(
+            "sbx~{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+        );
     }
     if st.identity.token_secret.is_empty() {
         let mut b = [0u8; 32];
@@ -145,25 +151,35 @@ fn io(e: impl std::fmt::Display) -> SandboxError {
 impl Sandbox {
     pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
         let faults = match &opts.faults {
-            Some(spec) => Some(faults::Faults::new(FaultSpec::parse(spec).map_err(|e| SandboxError::Io(format!("--faults: {e}")))?)),
+            Some(spec) => Some(faults::Faults::new(
+                FaultSpec::parse(spec).map_err(|e| SandboxError::Io(format!("--faults: {e}")))?,
+            )),
             None => None,
         };
         if !(opts.time_scale.is_finite() && opts.time_scale >= 0.0) {
-            return Err(SandboxError::Io(format!("time scale must be a non-negative number, got {}", opts.time_scale)));
+            return Err(SandboxError::Io(format!(
+                "time scale must be a non-negative number, got {}",
+                opts.time_scale
+            )));
         }
         let mut st = match &opts.state {
             Some(p) if p.exists() => state::Persist::load(p)?,
             _ => fresh_state(opts.inventory.as_deref())?,
         };
         ensure_secrets(&mut st)?;
-        let persist = state::Persist { path: opts.state.clone() };
+        let persist = state::Persist {
+            path: opts.state.clone(),
+        };
         persist.save(&st)?;
 
-        let listener = std::net::TcpListener::bind(opts.listen).map_err(|e| SandboxError::Io(format!("binding {}: {e}", opts.listen)))?;
+        let listener = std::net::TcpListener::bind(opts.listen)
+            .map_err(|e| SandboxError::Io(format!("binding {}: {e}", opts.listen)))?;
         listener.set_nonblocking(true).map_err(io)?;
         let addr = listener.local_addr().map_err(io)?;
         let host = match addr.ip() {
-            ip if ip.is_unspecified() || ip.is_loopback() && ip.is_ipv4() => "127.0.0.1".to_string(),
+            ip if ip.is_unspecified() || ip.is_loopback() && ip.is_ipv4() => {
+                "127.0.0.1".to_string()
+            }
             std::net::IpAddr::V6(ip) => format!("[{ip}]"),
             ip => ip.to_string(),
         };
@@ -178,7 +194,13 @@ impl Sandbox {
         };
         let access_log = match &opts.access_log {
             Some(p) => Some(Mutex::new(
-                std::fs::OpenOptions::new().create(true).append(true).open(p).map_err(|e| SandboxError::Io(format!("opening access log {}: {e}", p.display())))?,
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .map_err(|e| {
+                        SandboxError::Io(format!("opening access log {}: {e}", p.display()))
+                    })?,
             )),
             None => None,
         };
@@ -198,7 +220,10 @@ impl Sandbox {
         // The CA file clients point AZPROTECT_CA_CERT at.
         let ca_path = match &opts.env_file {
             Some(env) => {
-                let name = env.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "sandbox.env".into());
+                let name = env
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_else(|| "sandbox.env".into());
                 env.with_file_name(format!("{name}.ca.pem"))
             }
             None => std::env::temp_dir().join(format!("azprotect-sandbox-{}-ca.pem", addr.port())),
@@ -212,15 +237,31 @@ impl Sandbox {
             async move { server::handle(app, req.map(axum::body::Body::new)).await }
         });
         let make = tower::make::Shared::new(svc);
-        let srv = axum_server::from_tcp_rustls(listener, axum_server::tls_rustls::RustlsConfig::from_config(tls_cfg)).handle(handle.clone());
+        let srv = axum_server::from_tcp_rustls(
+            listener,
+            axum_server::tls_rustls::RustlsConfig::from_config(tls_cfg),
+        )
+        .handle(handle.clone());
         let task = tokio::spawn(async move {
             if let Err(e) = srv.serve(make).await {
                 tracing::error!("sandbox server stopped: {e}");
             }
         });
-        let sandbox = Sandbox { endpoint, ca_pem, ca_path, creds, handle, task, app };
+        let sandbox = Sandbox {
+            endpoint,
+            ca_pem,
+            ca_path,
+            creds,
+            handle,
+            task,
+            app,
+        };
         if let Some(env) = &opts.env_file {
-            let text: String = sandbox.env_vars().iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+            let text: String = sandbox
+                .env_vars()
+                .iter()
+                .map(|(k, v)| format!("{k}={v}\n"))
+                .collect();
             state::write_atomic(env, text.as_bytes())?;
         }
         tracing::info!("sandbox listening on {}", sandbox.endpoint);
@@ -244,20 +285,33 @@ impl Sandbox {
         vec![
             ("AZURE_TENANT_ID".into(), self.creds.tenant_id.clone()),
             ("AZURE_CLIENT_ID".into(), self.creds.client_id.clone()),
-            ("AZURE_CLIENT_SECRET".into(), self.creds.client_secret.clone()),
+            (
+                "AZURE_CLIENT_SECRET".into(),
+                self.creds.client_secret.clone(),
+            ),
             ("AZURE_AUTHORITY_HOST".into(), self.endpoint.clone()),
-            ("AZURE_SUBSCRIPTION_ID".into(), self.creds.subscription_id.clone()),
+            (
+                "AZURE_SUBSCRIPTION_ID".into(),
+                self.creds.subscription_id.clone(),
+            ),
             ("AZPROTECT_ARM_ENDPOINT".into(), self.endpoint.clone()),
-            ("AZPROTECT_CA_CERT".into(), self.ca_path.display().to_string()),
+            (
+                "AZPROTECT_CA_CERT".into(),
+                self.ca_path.display().to_string(),
+            ),
         ]
     }
     /// Page size of non-backup lists (default 100), so tests can exercise paging.
     pub fn set_page_size(&self, n: usize) {
-        self.app.page_size.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+        self.app
+            .page_size
+            .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
     }
     /// Page size of backup lists (default 200, Azure's maximum).
     pub fn set_backup_page_size(&self, n: usize) {
-        self.app.backup_page_size.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+        self.app
+            .backup_page_size
+            .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
     }
     pub async fn shutdown(self) {
         self.handle.graceful_shutdown(Some(Duration::from_secs(2)));
@@ -273,5 +327,8 @@ impl Sandbox {
 /// `sandbox init`: create or reset a state file from an inventory.
 pub fn init(inventory: &std::path::Path, state: &std::path::Path) -> Result<(), SandboxError> {
     let st = fresh_state(Some(inventory))?;
-    state::Persist { path: Some(state.to_path_buf()) }.save(&st)
+    state::Persist {
+        path: Some(state.to_path_buf()),
+    }
+    .save(&st)
 }

@@ -15,7 +15,8 @@ use super::vaults::get_vault;
 /// The api-version Azure hard-codes in protected item polling URLs.
 pub const ITEM_POLL_API: &str = "2016-12-01";
 
-const VAULT: &str = "subscriptions/*/resourcegroups/*/providers/microsoft.recoveryservices/vaults/*";
+const VAULT: &str =
+    "subscriptions/*/resourcegroups/*/providers/microsoft.recoveryservices/vaults/*";
 
 fn eq(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
@@ -57,7 +58,14 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         let op = find_op(st, &v[4])?;
         return match lro::phase(&op, ctx.now) {
             Phase::Running => Ok(Reply::status(202, None)
-                .header("Location", poll_url(ctx, &vid, &format!("backupFabrics/Azure/operationResults/{}", op.id)))
+                .header(
+                    "Location",
+                    poll_url(
+                        ctx,
+                        &vid,
+                        &format!("backupFabrics/Azure/operationResults/{}", op.id),
+                    ),
+                )
                 .headers(ctx.retry(60))),
             _ => Ok(Reply::status(204, None)),
         };
@@ -74,14 +82,21 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             .get(&key(&[&vk, &v[3]]))
             .filter(|j| j.start_ms <= ctx.now)
             .map(|j| Reply::ok(job_body(&vid, j, ctx.now)))
-            .ok_or_else(|| ArmError::not_found("BMSUserErrorJobNotFound", format!("Job '{}' not found.", v[3])));
+            .ok_or_else(|| {
+                ArmError::not_found(
+                    "BMSUserErrorJobNotFound",
+                    format!("Job '{}' not found.", v[3]),
+                )
+            });
     }
     if let Some(v) = ctx.m(&format!("{VAULT}/backupoperationresults/*")) {
         let vault = get_vault(st, &v[0], &v[1], &v[2])?;
         let vid = vault.id();
         let op = find_op(st, &v[3])?;
         return match lro::phase(&op, ctx.now) {
-            Phase::Running => Ok(Reply::status(202, None).headers(vault_poll_headers(ctx, &vid, &op.id))),
+            Phase::Running => {
+                Ok(Reply::status(202, None).headers(vault_poll_headers(ctx, &vid, &op.id)))
+            }
             Phase::Failed => Err(op_failure(&op.error)),
             Phase::Succeeded => Ok(Reply::status(204, None)),
         };
@@ -92,31 +107,56 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         let props = json!({"objectType": "OperationStatusJobExtendedInfo", "jobId": op.job_id});
         return Ok(Reply::ok(status_body(&op, ctx.now, props)));
     }
-    if let Some(v) = ctx.m("subscriptions/*/providers/microsoft.recoveryservices/locations/*/backupstatus") {
+    if let Some(v) =
+        ctx.m("subscriptions/*/providers/microsoft.recoveryservices/locations/*/backupstatus")
+    {
         return backup_status(ctx, st, &v);
     }
     if ctx.lsegs.len() > 8 && ctx.lsegs[6] == "vaults" {
-        return Err(ArmError::invalid_resource_type("Microsoft.RecoveryServices", &format!("vaults/{}", ctx.segs[8])));
+        return Err(ArmError::invalid_resource_type(
+            "Microsoft.RecoveryServices",
+            &format!("vaults/{}", ctx.segs[8]),
+        ));
     }
     Err(ArmError::no_route(&ctx.raw_path))
 }
 
 fn find_op(st: &State, id: &str) -> Result<super::state::Operation, ArmError> {
-    lro::find(st, id)
-        .cloned()
-        .ok_or_else(|| ArmError::not_found("BMSUserErrorOperationNotFound", format!("Operation '{id}' not found.")))
+    lro::find(st, id).cloned().ok_or_else(|| {
+        ArmError::not_found(
+            "BMSUserErrorOperationNotFound",
+            format!("Operation '{id}' not found."),
+        )
+    })
 }
 
 /// `https://host/Subscriptions/...` (capital S, as Azure Backup writes its polling URLs).
 fn poll_url(ctx: &Ctx<'_>, vault_id: &str, rest: &str) -> String {
-    format!("{}/Subscriptions/{}/{rest}?api-version={ITEM_POLL_API}", ctx.base, &vault_id["/subscriptions/".len()..])
+    format!(
+        "{}/Subscriptions/{}/{rest}?api-version={ITEM_POLL_API}",
+        ctx.base,
+        &vault_id["/subscriptions/".len()..]
+    )
 }
 
-fn item_poll_headers(ctx: &Ctx<'_>, vault_id: &str, container: &str, item: &str, op: &str) -> Vec<(String, String)> {
-    let base = format!("backupFabrics/Azure/protectionContainers/{container}/protectedItems/{item}");
+fn item_poll_headers(
+    ctx: &Ctx<'_>,
+    vault_id: &str,
+    container: &str,
+    item: &str,
+    op: &str,
+) -> Vec<(String, String)> {
+    let base =
+        format!("backupFabrics/Azure/protectionContainers/{container}/protectedItems/{item}");
     let mut h = vec![
-        ("Azure-AsyncOperation".to_string(), poll_url(ctx, vault_id, &format!("{base}/operationsStatus/{op}"))),
-        ("Location".to_string(), poll_url(ctx, vault_id, &format!("{base}/operationResults/{op}"))),
+        (
+            "Azure-AsyncOperation".to_string(),
+            poll_url(ctx, vault_id, &format!("{base}/operationsStatus/{op}")),
+        ),
+        (
+            "Location".to_string(),
+            poll_url(ctx, vault_id, &format!("{base}/operationResults/{op}")),
+        ),
     ];
     h.extend(ctx.retry(60));
     h
@@ -124,8 +164,14 @@ fn item_poll_headers(ctx: &Ctx<'_>, vault_id: &str, container: &str, item: &str,
 
 fn vault_poll_headers(ctx: &Ctx<'_>, vault_id: &str, op: &str) -> Vec<(String, String)> {
     let mut h = vec![
-        ("Azure-AsyncOperation".to_string(), poll_url(ctx, vault_id, &format!("backupOperations/{op}"))),
-        ("Location".to_string(), poll_url(ctx, vault_id, &format!("backupOperationResults/{op}"))),
+        (
+            "Azure-AsyncOperation".to_string(),
+            poll_url(ctx, vault_id, &format!("backupOperations/{op}")),
+        ),
+        (
+            "Location".to_string(),
+            poll_url(ctx, vault_id, &format!("backupOperationResults/{op}")),
+        ),
     ];
     h.extend(ctx.retry(60));
     h
@@ -154,7 +200,10 @@ fn parse_names(container: &str, item: &str) -> Result<(String, String), ArmError
 }
 
 fn item_not_found(name: &str) -> ArmError {
-    ArmError::not_found("BMSUserErrorItemNotFound", format!("Item not found: the backup item '{name}' does not exist in the vault."))
+    ArmError::not_found(
+        "BMSUserErrorItemNotFound",
+        format!("Item not found: the backup item '{name}' does not exist in the vault."),
+    )
 }
 
 /// What the item looks like at `now`.
@@ -164,12 +213,26 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
     let name = it.item_name();
     let backed_up = now >= it.first_backup_ms;
     let (state, health, status, last) = if it.deleted_ms.is_some() {
-        ("ProtectionStopped", "Passed", "Healthy", backed_up || it.has_recovery_points)
+        (
+            "ProtectionStopped",
+            "Passed",
+            "Healthy",
+            backed_up || it.has_recovery_points,
+        )
     } else {
         match it.state.as_str() {
             "Protected" if !backed_up => ("IRPending", "Passed", "Healthy", false),
             "Protected" => ("Protected", "Passed", "Healthy", true),
-            s => (if s == "BackupsSuspended" { "BackupsSuspended" } else { "ProtectionStopped" }, "Passed", "Healthy", backed_up || it.has_recovery_points),
+            s => (
+                if s == "BackupsSuspended" {
+                    "BackupsSuspended"
+                } else {
+                    "ProtectionStopped"
+                },
+                "Passed",
+                "Healthy",
+                backed_up || it.has_recovery_points,
+            ),
         }
     };
     let mut p = json!({
@@ -196,7 +259,11 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
     if let (Some(pid), None) = (&it.policy_id, it.deleted_ms) {
         p["policyId"] = json!(pid);
         p["policyName"] = json!(it.policy_name);
-        if let Some(pol) = it.policy_name.as_ref().and_then(|n| st.policies.get(&key(&[&it.vault_key, n]))) {
+        if let Some(pol) = it
+            .policy_name
+            .as_ref()
+            .and_then(|n| st.policies.get(&key(&[&it.vault_key, n])))
+        {
             p["policyType"] = pol.properties["policyType"].clone();
         }
     } else {
@@ -237,11 +304,27 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
     })
 }
 
-fn new_job(st: &mut State, vk: &str, operation: &str, vm: &str, start: i64, duration: i64, failed: Option<Value>) -> String {
+fn new_job(
+    st: &mut State,
+    vk: &str,
+    operation: &str,
+    vm: &str,
+    start: i64,
+    duration: i64,
+    failed: Option<Value>,
+) -> String {
     let id = uuid::Uuid::new_v4().to_string();
     st.jobs.insert(
         key(&[vk, &id]),
-        Job { vault_key: vk.to_string(), id: id.clone(), operation: operation.into(), entity_friendly_name: vm.into(), start_ms: start, duration_ms: duration, failed },
+        Job {
+            vault_key: vk.to_string(),
+            id: id.clone(),
+            operation: operation.into(),
+            entity_friendly_name: vm.into(),
+            start_ms: start,
+            duration_ms: duration,
+            failed,
+        },
     );
     id
 }
@@ -253,7 +336,11 @@ fn job_body(vault_id: &str, j: &Job, now: i64) -> Value {
         (true, Some(_)) => "Failed",
         (true, None) => "Completed",
     };
-    let elapsed = if done { j.duration_ms } else { now - j.start_ms };
+    let elapsed = if done {
+        j.duration_ms
+    } else {
+        now - j.start_ms
+    };
     let tasks = if j.operation == "Backup" {
         json!([
             {"taskId": "Take Snapshot", "status": if done || now - j.start_ms > j.duration_ms / 3 { "Completed" } else { "InProgress" }, "duration": "PT0S"},
@@ -279,7 +366,8 @@ fn job_body(vault_id: &str, j: &Job, now: i64) -> Value {
         p["endTime"] = json!(lro::fmt_time(j.start_ms + j.duration_ms));
     }
     if let (true, Some(e)) = (done, &j.failed) {
-        p["errorDetails"] = json!([{"errorCode": e["code"], "errorString": e["message"], "recommendations": []}]);
+        p["errorDetails"] =
+            json!([{"errorCode": e["code"], "errorString": e["message"], "recommendations": []}]);
     }
     json!({
         "id": format!("{vault_id}/backupJobs/{}", j.id),
@@ -309,14 +397,24 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     let vk = vault.key();
     let vid = vault.id();
     if !eq(&v[3], "Azure") {
-        return Err(ArmError::not_found("BMSUserErrorFabricNotFound", format!("Fabric '{}' not found. Azure VMs use the fabric 'Azure'.", v[3])));
+        return Err(ArmError::not_found(
+            "BMSUserErrorFabricNotFound",
+            format!(
+                "Fabric '{}' not found. Azure VMs use the fabric 'Azure'.",
+                v[3]
+            ),
+        ));
     }
     let (rg, vm) = parse_names(&v[4], &v[5])?;
     let container = format!("iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
     let item_name = format!("vm;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
     let ik = key(&[&vk, &item_name]);
     match ctx.method.as_str() {
-        "GET" => st.items.get(&ik).map(|it| Reply::ok(item_body(st, &vault, it, ctx.now))).ok_or_else(|| item_not_found(&item_name)),
+        "GET" => st
+            .items
+            .get(&ik)
+            .map(|it| Reply::ok(item_body(st, &vault, it, ctx.now)))
+            .ok_or_else(|| item_not_found(&item_name)),
         "PUT" => put_item(ctx, st, &vault, &ik, &rg, &vm, &container, &item_name),
         "DELETE" => {
             let Some(it) = st.items.get(&ik).cloned() else {
@@ -327,7 +425,9 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 // UNCONFIRMED: exact code.
                 return Err(ArmError::bad_request("BMSUserErrorItemAlreadySoftDeleted", "The backup item is already in soft deleted state. Undelete it before performing this operation."));
             }
-            let imm = vault.properties["securitySettings"]["immutabilitySettings"]["state"].as_str().unwrap_or("Disabled");
+            let imm = vault.properties["securitySettings"]["immutabilitySettings"]["state"]
+                .as_str()
+                .unwrap_or("Disabled");
             let backed_up = ctx.now >= it.first_backup_ms || it.has_recovery_points;
             if eq(imm, "Locked") && backed_up {
                 // UNCONFIRMED: exact code; a locked immutable vault forbids deleting backup data.
@@ -335,7 +435,15 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             }
             let error = ctx.lro_fails().then(|| json!({"code": "BMSInternalError", "message": "Stop protection and delete data failed (injected fault).", "status": 500}));
             let duration = ctx.scaled(durations::ITEM_DELETE);
-            let job = new_job(st, &vk, "DeleteBackupData", &it.vm_name, ctx.now, duration, error.clone());
+            let job = new_job(
+                st,
+                &vk,
+                "DeleteBackupData",
+                &it.vm_name,
+                ctx.now,
+                duration,
+                error.clone(),
+            );
             if error.is_none() {
                 let sd = &vault.properties["securitySettings"]["softDeleteSettings"];
                 let sd_state = sd["softDeleteState"].as_str().unwrap_or("Enabled");
@@ -353,19 +461,50 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                     }
                 }
             }
-            let op = lro::start(st, ctx.now, NewOp { kind: "itemDelete", duration_ms: duration, error, vault_key: Some(vk), target_key: Some(ik), job_id: Some(job), result: "empty" });
-            Ok(Reply::status(202, None).headers(vault_poll_headers(ctx, &vid, &op)).mutated())
+            let op = lro::start(
+                st,
+                ctx.now,
+                NewOp {
+                    kind: "itemDelete",
+                    duration_ms: duration,
+                    error,
+                    vault_key: Some(vk),
+                    target_key: Some(ik),
+                    job_id: Some(job),
+                    result: "empty",
+                },
+            );
+            Ok(Reply::status(202, None)
+                .headers(vault_poll_headers(ctx, &vid, &op))
+                .mutated())
         }
         m => Err(ArmError::method_not_allowed(m)),
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn put_item(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, ik: &str, rg: &str, vm: &str, container: &str, item_name: &str) -> HResult {
+fn put_item(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    vault: &Vault,
+    ik: &str,
+    rg: &str,
+    vm: &str,
+    container: &str,
+    item_name: &str,
+) -> HResult {
     let vk = vault.key();
     let vid = vault.id();
     let body = ctx.json()?;
-    let p = body.get("properties").filter(|p| p.is_object()).ok_or_else(|| ArmError::bad_request("BMSUserErrorInvalidInput", "The request body must contain 'properties'."))?;
+    let p = body
+        .get("properties")
+        .filter(|p| p.is_object())
+        .ok_or_else(|| {
+            ArmError::bad_request(
+                "BMSUserErrorInvalidInput",
+                "The request body must contain 'properties'.",
+            )
+        })?;
     let existing = st.items.get(ik).cloned();
     let invalid = |m: &str| ArmError::bad_request("BMSUserErrorInvalidInput", m.to_string());
     if let Some(t) = p["protectedItemType"].as_str() {
@@ -382,10 +521,15 @@ fn put_item(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, ik: &str, rg: &str, vm
     let mut duration = ctx.scaled(durations::ITEM_UPDATE);
     let mut job_op = "ConfigureBackup";
     if p["isRehydrate"].as_bool().unwrap_or(false) {
-        let Some(it) = existing.clone() else { return Err(item_not_found(item_name)) };
+        let Some(it) = existing.clone() else {
+            return Err(item_not_found(item_name));
+        };
         if it.deleted_ms.is_none() {
             // UNCONFIRMED: exact code.
-            return Err(ArmError::bad_request("BMSUserErrorItemNotSoftDeleted", "The backup item is not in soft deleted state; undelete is not applicable."));
+            return Err(ArmError::bad_request(
+                "BMSUserErrorItemNotSoftDeleted",
+                "The backup item is not in soft deleted state; undelete is not applicable.",
+            ));
         }
         item = it;
         item.deleted_ms = None;
@@ -400,9 +544,13 @@ fn put_item(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, ik: &str, rg: &str, vm
         }
         let ps = p["protectionState"].as_str().unwrap_or("");
         if eq(ps, "ProtectionStopped") || eq(ps, "BackupsSuspended") {
-            let Some(it) = existing.clone() else { return Err(item_not_found(item_name)) };
+            let Some(it) = existing.clone() else {
+                return Err(item_not_found(item_name));
+            };
             if eq(ps, "BackupsSuspended") {
-                let imm = vault.properties["securitySettings"]["immutabilitySettings"]["state"].as_str().unwrap_or("Disabled");
+                let imm = vault.properties["securitySettings"]["immutabilitySettings"]["state"]
+                    .as_str()
+                    .unwrap_or("Disabled");
                 if eq(imm, "Disabled") {
                     // UNCONFIRMED: exact code; BackupsSuspended needs an immutable vault.
                     return Err(ArmError::bad_request("UserErrorInvalidProtectionStateForNonImmutableVault", "Stop protection with retain as per policy (BackupsSuspended) is only supported for vaults with immutability enabled."));
@@ -410,7 +558,11 @@ fn put_item(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, ik: &str, rg: &str, vm
             }
             item = it;
             item.has_recovery_points = item.has_recovery_points || ctx.now >= item.first_backup_ms;
-            item.state = if eq(ps, "BackupsSuspended") { "BackupsSuspended".into() } else { "ProtectionStopped".into() };
+            item.state = if eq(ps, "BackupsSuspended") {
+                "BackupsSuspended".into()
+            } else {
+                "ProtectionStopped".into()
+            };
             if item.state == "ProtectionStopped" {
                 item.policy_id = None;
                 item.policy_name = None;
@@ -420,39 +572,73 @@ fn put_item(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, ik: &str, rg: &str, vm
         } else {
             let pid = p["policyId"].as_str().unwrap_or("");
             if pid.is_empty() {
-                return Err(invalid("properties.policyId is required to enable or modify protection."));
+                return Err(invalid(
+                    "properties.policyId is required to enable or modify protection.",
+                ));
             }
             let pname = pid.rsplit('/').next().unwrap_or("").to_string();
-            let prefix_ok = pid.to_ascii_lowercase().starts_with(&format!("{}/backuppolicies/", vid.to_ascii_lowercase()));
-            let policy = st.policies.get(&key(&[&vk, &pname])).filter(|_| prefix_ok).cloned();
+            let prefix_ok = pid
+                .to_ascii_lowercase()
+                .starts_with(&format!("{}/backuppolicies/", vid.to_ascii_lowercase()));
+            let policy = st
+                .policies
+                .get(&key(&[&vk, &pname]))
+                .filter(|_| prefix_ok)
+                .cloned();
             let Some(policy) = policy else {
-                return Err(ArmError::bad_request("BMSUserErrorPolicyNotFound", format!("Policy '{pid}' was not found in vault '{}'.", vault.name)));
+                return Err(ArmError::bad_request(
+                    "BMSUserErrorPolicyNotFound",
+                    format!("Policy '{pid}' was not found in vault '{}'.", vault.name),
+                ));
             };
-            if !policy.properties["backupManagementType"].as_str().is_some_and(|b| eq(b, "AzureIaasVM")) {
-                return Err(ArmError::bad_request("BMSUserErrorInvalidPolicyInput", format!("Policy '{}' is not an Azure VM (AzureIaasVM) policy.", policy.name)));
+            if !policy.properties["backupManagementType"]
+                .as_str()
+                .is_some_and(|b| eq(b, "AzureIaasVM"))
+            {
+                return Err(ArmError::bad_request(
+                    "BMSUserErrorInvalidPolicyInput",
+                    format!(
+                        "Policy '{}' is not an Azure VM (AzureIaasVM) policy.",
+                        policy.name
+                    ),
+                ));
             }
-            let new_v2 = policy.properties["policyType"].as_str().is_some_and(|t| eq(t, "V2"));
+            let new_v2 = policy.properties["policyType"]
+                .as_str()
+                .is_some_and(|t| eq(t, "V2"));
             match existing.clone() {
                 Some(it) => {
                     let old_v2 = it
                         .policy_name
                         .as_ref()
                         .and_then(|n| st.policies.get(&key(&[&vk, n])))
-                        .is_some_and(|op| op.properties["policyType"].as_str().is_some_and(|t| eq(t, "V2")));
+                        .is_some_and(|op| {
+                            op.properties["policyType"]
+                                .as_str()
+                                .is_some_and(|t| eq(t, "V2"))
+                        });
                     if old_v2 && !new_v2 {
                         // UNCONFIRMED: exact code; Enhanced → Standard is not supported for a VM.
                         return Err(ArmError::bad_request("BMSUserErrorEnhancedToStandardPolicyNotSupported", "A VM protected with an Enhanced policy cannot be moved to a Standard policy."));
                     }
                     item = it;
-                    kind = if item.state == "Protected" { "modify" } else { "resume" };
+                    kind = if item.state == "Protected" {
+                        "modify"
+                    } else {
+                        "resume"
+                    };
                     job_op = "ConfigureBackup";
                     if item.state != "Protected" {
-                        item.has_recovery_points = item.has_recovery_points || ctx.now >= item.first_backup_ms;
+                        item.has_recovery_points =
+                            item.has_recovery_points || ctx.now >= item.first_backup_ms;
                     }
                     item.state = "Protected".into();
                 }
                 None => {
-                    let src = p["sourceResourceId"].as_str().or(p["virtualMachineId"].as_str()).unwrap_or("");
+                    let src = p["sourceResourceId"]
+                        .as_str()
+                        .or(p["virtualMachineId"].as_str())
+                        .unwrap_or("");
                     let Some((s, vrg, vname)) = parse_vm_id(src) else {
                         return Err(invalid("properties.sourceResourceId must be the ARM id of the virtual machine."));
                     };
@@ -461,15 +647,30 @@ fn put_item(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, ik: &str, rg: &str, vm
                     }
                     let Some(vmrec) = st.vms.get(&key(&[&s, &vrg, &vname])).cloned() else {
                         // UNCONFIRMED: exact code (az CLI prints "The specified Azure Virtual Machine Not Found").
-                        return Err(ArmError::bad_request("BMSUserErrorVMNotFound", format!("The specified Azure Virtual Machine '{src}' was not found.")));
+                        return Err(ArmError::bad_request(
+                            "BMSUserErrorVMNotFound",
+                            format!("The specified Azure Virtual Machine '{src}' was not found."),
+                        ));
                     };
                     if !eq(&vmrec.location, &vault.location) {
                         // UNCONFIRMED: exact code; the vault must be in the VM's region.
                         return Err(ArmError::bad_request("BMSUserErrorContainerLocationMismatch", format!("The virtual machine '{}' is in region '{}' but the vault '{}' is in region '{}'. A VM can only be protected by a vault in the same region.", vmrec.name, vmrec.location, vault.name, vault.location)));
                     }
-                    let vm_arm = super::inventory::vm_id(&vmrec.subscription, &vmrec.resource_group, &vmrec.name);
-                    if let Some(other) = st.items.values().find(|i| eq(&i.vm_id, &vm_arm) && i.vault_key != vk) {
-                        let other_vault = st.vaults.get(&other.vault_key).map(|x| x.id()).unwrap_or_default();
+                    let vm_arm = super::inventory::vm_id(
+                        &vmrec.subscription,
+                        &vmrec.resource_group,
+                        &vmrec.name,
+                    );
+                    if let Some(other) = st
+                        .items
+                        .values()
+                        .find(|i| eq(&i.vm_id, &vm_arm) && i.vault_key != vk)
+                    {
+                        let other_vault = st
+                            .vaults
+                            .get(&other.vault_key)
+                            .map(|x| x.id())
+                            .unwrap_or_default();
                         // UNCONFIRMED: exact code.
                         return Err(ArmError::bad_request("BMSUserErrorVMAlreadyProtected", format!("The virtual machine '{}' is already protected by vault '{other_vault}'. Stop its protection and delete its backup data in that vault before protecting it in another vault.", vmrec.name)));
                     }
@@ -483,12 +684,18 @@ fn put_item(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, ik: &str, rg: &str, vm
                         policy_name: None,
                         state: "Protected".into(),
                         protect_ms: ctx.now,
-                        first_backup_ms: ctx.now + ctx.scaled(durations::PROTECT) + ctx.scaled(durations::FIRST_BACKUP),
+                        first_backup_ms: ctx.now
+                            + ctx.scaled(durations::PROTECT)
+                            + ctx.scaled(durations::FIRST_BACKUP),
                         has_recovery_points: false,
                         extended_properties: None,
                         deleted_ms: None,
                         purge_ms: None,
-                        data_id: format!("{}", 100_000_000_000u64 + (uuid::Uuid::new_v4().as_u128() % 900_000_000_000) as u64),
+                        data_id: format!(
+                            "{}",
+                            100_000_000_000u64
+                                + (uuid::Uuid::new_v4().as_u128() % 900_000_000_000) as u64
+                        ),
                     };
                     kind = "protect";
                     duration = ctx.scaled(durations::PROTECT);
@@ -501,15 +708,45 @@ fn put_item(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, ik: &str, rg: &str, vm
             item.extended_properties = Some(x.clone());
         }
     }
-    let job = new_job(st, &vk, job_op, &item.vm_name, ctx.now, duration, error.clone());
+    let job = new_job(
+        st,
+        &vk,
+        job_op,
+        &item.vm_name,
+        ctx.now,
+        duration,
+        error.clone(),
+    );
     if kind == "protect" && error.is_none() {
-        new_job(st, &vk, "Backup", &item.vm_name, ctx.now + duration, ctx.scaled(durations::FIRST_BACKUP), None);
+        new_job(
+            st,
+            &vk,
+            "Backup",
+            &item.vm_name,
+            ctx.now + duration,
+            ctx.scaled(durations::FIRST_BACKUP),
+            None,
+        );
     }
     if error.is_none() {
         st.items.insert(ik.to_string(), item);
     }
-    let op = lro::start(st, ctx.now, NewOp { kind, duration_ms: duration, error, vault_key: Some(vk), target_key: Some(ik.to_string()), job_id: Some(job), result: "resource" });
-    Ok(Reply::status(202, None).headers(item_poll_headers(ctx, &vid, container, item_name, &op)).mutated())
+    let op = lro::start(
+        st,
+        ctx.now,
+        NewOp {
+            kind,
+            duration_ms: duration,
+            error,
+            vault_key: Some(vk),
+            target_key: Some(ik.to_string()),
+            job_id: Some(job),
+            result: "resource",
+        },
+    );
+    Ok(Reply::status(202, None)
+        .headers(item_poll_headers(ctx, &vid, container, item_name, &op))
+        .mutated())
 }
 
 fn item_op(ctx: &Ctx<'_>, st: &mut State, v: &[String], status: bool) -> HResult {
@@ -524,7 +761,8 @@ fn item_op(ctx: &Ctx<'_>, st: &mut State, v: &[String], status: bool) -> HResult
     let container = format!("iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
     let item_name = format!("vm;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
     match lro::phase(&op, ctx.now) {
-        Phase::Running => Ok(Reply::status(202, None).headers(item_poll_headers(ctx, &vid, &container, &item_name, &op.id))),
+        Phase::Running => Ok(Reply::status(202, None)
+            .headers(item_poll_headers(ctx, &vid, &container, &item_name, &op.id))),
         Phase::Failed => Err(op_failure(&op.error)),
         Phase::Succeeded => match op.target_key.as_ref().and_then(|k| st.items.get(k)) {
             Some(it) => Ok(Reply::ok(item_body(st, &vault, it, ctx.now))),
@@ -534,7 +772,10 @@ fn item_op(ctx: &Ctx<'_>, st: &mut State, v: &[String], status: bool) -> HResult
 }
 
 fn display_state(body: &Value) -> String {
-    body["properties"]["protectionState"].as_str().unwrap_or("").to_string()
+    body["properties"]["protectionState"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
 }
 
 fn list_items(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
@@ -558,7 +799,9 @@ fn list_items(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                     "policyname" => p["policyName"].as_str().is_some_and(|x| eq(x, val)),
                     "protectionstate" => eq(&display_state(b), val),
                     "friendlyname" => p["friendlyName"].as_str().is_some_and(|x| eq(x, val)),
-                    "protectionstatus" => p["protectionStatus"].as_str().is_some_and(|x| eq(x, val)),
+                    "protectionstatus" => {
+                        p["protectionStatus"].as_str().is_some_and(|x| eq(x, val))
+                    }
                     _ => true,
                 }
             })
@@ -572,7 +815,10 @@ fn list_containers(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     let vk = vault.key();
     let vid = vault.id();
     let filter = parse_filter(ctx.q("$filter"))?;
-    if filter.iter().any(|(k, val)| k == "backupmanagementtype" && !eq(val, "AzureIaasVM")) {
+    if filter
+        .iter()
+        .any(|(k, val)| k == "backupmanagementtype" && !eq(val, "AzureIaasVM"))
+    {
         return Ok(Reply::ok(json!({"value": []})));
     }
     let items: Vec<Value> = st
@@ -632,9 +878,28 @@ fn refresh(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     }
     let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
     let vid = vault.id();
-    let op = lro::start(st, ctx.now, NewOp { kind: "refreshContainers", duration_ms: ctx.scaled(durations::REFRESH), error: None, vault_key: Some(vault.key()), target_key: None, job_id: None, result: "empty" });
+    let op = lro::start(
+        st,
+        ctx.now,
+        NewOp {
+            kind: "refreshContainers",
+            duration_ms: ctx.scaled(durations::REFRESH),
+            error: None,
+            vault_key: Some(vault.key()),
+            target_key: None,
+            job_id: None,
+            result: "empty",
+        },
+    );
     Ok(Reply::status(202, None)
-        .header("Location", poll_url(ctx, &vid, &format!("backupFabrics/Azure/operationResults/{op}")))
+        .header(
+            "Location",
+            poll_url(
+                ctx,
+                &vid,
+                &format!("backupFabrics/Azure/operationResults/{op}"),
+            ),
+        )
         .headers(ctx.retry(60))
         .mutated())
 }
@@ -644,7 +909,11 @@ fn list_jobs(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     let vk = vault.key();
     let vid = vault.id();
     let filter = parse_filter(ctx.q("$filter"))?;
-    let mut jobs: Vec<&Job> = st.jobs.values().filter(|j| j.vault_key == vk && j.start_ms <= ctx.now).collect();
+    let mut jobs: Vec<&Job> = st
+        .jobs
+        .values()
+        .filter(|j| j.vault_key == vk && j.start_ms <= ctx.now)
+        .collect();
     jobs.sort_by_key(|j| std::cmp::Reverse(j.start_ms));
     let items: Vec<Value> = jobs
         .into_iter()
@@ -669,8 +938,13 @@ fn backup_status(ctx: &Ctx<'_>, st: &mut State, _v: &[String]) -> HResult {
         return Err(ArmError::method_not_allowed(&ctx.method));
     }
     let body = ctx.json()?;
-    let rid = body["resourceId"].as_str().ok_or_else(|| ArmError::bad_request("BMSUserErrorInvalidInput", "resourceId is required."))?;
-    let found = st.items.values().find(|i| eq(&i.vm_id, rid) && i.deleted_ms.is_none());
+    let rid = body["resourceId"].as_str().ok_or_else(|| {
+        ArmError::bad_request("BMSUserErrorInvalidInput", "resourceId is required.")
+    })?;
+    let found = st
+        .items
+        .values()
+        .find(|i| eq(&i.vm_id, rid) && i.deleted_ms.is_none());
     let out = match found {
         Some(i) => {
             let vault = st.vaults.get(&i.vault_key);
@@ -684,7 +958,9 @@ fn backup_status(ctx: &Ctx<'_>, st: &mut State, _v: &[String]) -> HResult {
                 "errorCode": "Success",
             })
         }
-        None => json!({"protectionStatus": "NotProtected", "fabricName": "Azure", "errorCode": "Success"}),
+        None => {
+            json!({"protectionStatus": "NotProtected", "fabricName": "Azure", "errorCode": "Success"})
+        }
     };
     Ok(Reply::ok(out))
 }

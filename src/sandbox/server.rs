@@ -54,7 +54,10 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// Require one of `versions` (400 `InvalidApiVersionParameter` otherwise).
     pub fn require_api(&self, versions: &[&str]) -> Result<(), ArmError> {
-        if versions.iter().any(|v| v.eq_ignore_ascii_case(&self.api_version)) {
+        if versions
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(&self.api_version))
+        {
             return Ok(());
         }
         Err(ArmError::bad_request(
@@ -74,7 +77,9 @@ impl Ctx<'_> {
         }
         let v: Value = serde_json::from_slice(self.body).map_err(ArmError::invalid_json)?;
         if !v.is_object() {
-            return Err(ArmError::invalid_json("the request body must be a JSON object"));
+            return Err(ArmError::invalid_json(
+                "the request body must be a JSON object",
+            ));
         }
         Ok(v)
     }
@@ -130,15 +135,13 @@ impl Ctx<'_> {
         let mut out = json!({ "value": page });
         if skip + size < total {
             let mut ser = url::form_urlencoded::Serializer::new(String::new());
-            let mut keys: Vec<_> = self.query.iter().filter(|(k, _)| k.as_str() != "$skiptoken").collect();
+            let mut keys: Vec<_> = self
+                .query
+                .iter()
+                .filter(|(k, _)| k.as_str() != "$skiptoken")
+                .collect();
             keys.sort();
             for (k, v) in keys {
-                let k = match k.as_str() {
-                    "api-version" => "api-version",
-                    "$filter" => "$filter",
-                    "$top" => "$top",
-                    other => other,
-                };
                 ser.append_pair(k, v);
             }
             ser.append_pair("$skipToken", &(skip + size).to_string());
@@ -164,10 +167,20 @@ pub struct Reply {
 
 impl Reply {
     pub fn ok(body: Value) -> Reply {
-        Reply { status: 200, headers: vec![], body: Some(body), mutated: false }
+        Reply {
+            status: 200,
+            headers: vec![],
+            body: Some(body),
+            mutated: false,
+        }
     }
     pub fn status(status: u16, body: Option<Value>) -> Reply {
-        Reply { status, headers: vec![], body, mutated: false }
+        Reply {
+            status,
+            headers: vec![],
+            body,
+            mutated: false,
+        }
     }
     pub fn mutated(mut self) -> Reply {
         self.mutated = true;
@@ -227,13 +240,22 @@ fn routing_id(request_id: &str) -> String {
 }
 
 /// Handle one request. `Err` closes the connection without an answer.
-pub async fn handle(app: Arc<App>, req: Request<axum::body::Body>) -> Result<Response<Body>, Dropped> {
+pub async fn handle(
+    app: Arc<App>,
+    req: Request<axum::body::Body>,
+) -> Result<Response<Body>, Dropped> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let method = parts.method.as_str().to_ascii_uppercase();
     let raw_path = parts.uri.path().to_string();
     let raw_query = parts.uri.query().unwrap_or("").to_string();
-    let header = |k: &str| parts.headers.get(k).and_then(|v| v.to_str().ok()).map(|s| s.to_string());
+    let header = |k: &str| {
+        parts
+            .headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.to_string())
+    };
     let request_id = uuid::Uuid::new_v4().to_string();
     let correlation = header("x-ms-correlation-request-id").unwrap_or_else(|| request_id.clone());
     let client_request_id = header("x-ms-client-request-id");
@@ -246,7 +268,11 @@ pub async fn handle(app: Arc<App>, req: Request<axum::body::Body>) -> Result<Res
         tokio::time::sleep(l).await;
     }
 
-    let segs: Vec<String> = raw_path.split('/').filter(|s| !s.is_empty()).map(pct_decode).collect();
+    let segs: Vec<String> = raw_path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(pct_decode)
+        .collect();
     let lsegs: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let mut query = HashMap::new();
     for (k, v) in url::form_urlencoded::parse(raw_query.as_bytes()) {
@@ -267,7 +293,11 @@ pub async fn handle(app: Arc<App>, req: Request<axum::body::Body>) -> Result<Res
             };
             break 'done auth::token(&ident, &segs[0], &body, now / 1000).map(Reply::ok);
         }
-        if lsegs.len() == 4 && lsegs[1] == "v2.0" && lsegs[2] == ".well-known" && lsegs[3] == "openid-configuration" {
+        if lsegs.len() == 4
+            && lsegs[1] == "v2.0"
+            && lsegs[2] == ".well-known"
+            && lsegs[3] == "openid-configuration"
+        {
             break 'done Ok(Reply::ok(auth::openid_configuration(&app.base, &segs[0])));
         }
         if lsegs.len() == 4 && lsegs[1] == "discovery" && lsegs[2] == "v2.0" && lsegs[3] == "keys" {
@@ -289,15 +319,17 @@ pub async fn handle(app: Arc<App>, req: Request<axum::body::Body>) -> Result<Res
             Ok(st) => st.identity.clone(),
             Err(_) => break 'done Err(ArmError::internal("state lock poisoned")),
         };
-        if let Err(e) = auth::check_bearer(&ident, authorization.as_deref(), now / 1000, &app.base) {
+        if let Err(e) = auth::check_bearer(&ident, authorization.as_deref(), now / 1000, &app.base)
+        {
             break 'done Err(e);
         }
         if let Some(t) = &app.throttle {
-            let sub = if lsegs.first().map(|s| s.as_str()) == Some("subscriptions") && lsegs.len() > 1 {
-                lsegs[1].clone()
-            } else {
-                ident.tenant_id.clone()
-            };
+            let sub =
+                if lsegs.first().map(|s| s.as_str()) == Some("subscriptions") && lsegs.len() > 1 {
+                    lsegs[1].clone()
+                } else {
+                    ident.tenant_id.clone()
+                };
             match t.take(&sub, Kind::of(&method), app.time_scale) {
                 Ok(h) => extra_headers.extend(h),
                 Err(e) => break 'done Err(e),
@@ -351,7 +383,10 @@ pub async fn handle(app: Arc<App>, req: Request<axum::body::Body>) -> Result<Res
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
     let mut put = |k: &str, v: &str| {
-        if let (Ok(name), Ok(val)) = (axum::http::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+        if let (Ok(name), Ok(val)) = (
+            axum::http::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
             h.append(name, val);
         }
     };
@@ -362,7 +397,10 @@ pub async fn handle(app: Arc<App>, req: Request<axum::body::Body>) -> Result<Res
     put("pragma", "no-cache");
     put("expires", "-1");
     put("x-content-type-options", "nosniff");
-    put("strict-transport-security", "max-age=31536000; includeSubDomains");
+    put(
+        "strict-transport-security",
+        "max-age=31536000; includeSubDomains",
+    );
     put("x-ms-request-id", &request_id);
     put("x-ms-correlation-request-id", &correlation);
     put("x-ms-routing-request-id", &routing_id(&request_id));
@@ -380,7 +418,14 @@ fn bytes_empty() -> axum::body::Bytes {
     axum::body::Bytes::new()
 }
 
-fn log_access(app: &App, method: &str, path: &str, status: u16, started: Instant, request_id: &str) {
+fn log_access(
+    app: &App,
+    method: &str,
+    path: &str,
+    status: u16,
+    started: Instant,
+    request_id: &str,
+) {
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::debug!(target: "azprotect::sandbox", %method, %path, status, duration_ms = ms, "request");
     if let Some(f) = &app.access_log {
@@ -432,7 +477,10 @@ fn dispatch(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             "MissingSubscriptionRegistration",
             format!(
                 "The subscription is not registered to use namespace '{}'.",
-                ctx.segs.get(if l[2] == "providers" { 3 } else { 5 }).cloned().unwrap_or_default()
+                ctx.segs
+                    .get(if l[2] == "providers" { 3 } else { 5 })
+                    .cloned()
+                    .unwrap_or_default()
             ),
         )),
     }

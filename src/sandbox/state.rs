@@ -172,8 +172,11 @@ impl Item {
         .to_ascii_lowercase()
     }
     pub fn item_name(&self) -> String {
-        format!("vm;iaasvmcontainerv2;{};{}", self.vm_resource_group, self.vm_name)
-            .to_ascii_lowercase()
+        format!(
+            "vm;iaasvmcontainerv2;{};{}",
+            self.vm_resource_group, self.vm_name
+        )
+        .to_ascii_lowercase()
     }
 }
 
@@ -207,7 +210,9 @@ pub struct Operation {
 
 impl State {
     pub fn subscription_known(&self, sub: &str) -> bool {
-        self.subscriptions.iter().any(|s| s.eq_ignore_ascii_case(sub))
+        self.subscriptions
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(sub))
     }
     pub fn rg(&self, sub: &str, rg: &str) -> Option<&ResourceGroup> {
         self.resource_groups.get(&key(&[sub, rg]))
@@ -230,8 +235,13 @@ impl Persist {
     }
 
     pub fn save(&self, st: &State) -> Result<(), SandboxError> {
-        let Some(path) = &self.path else { return Ok(()) };
-        write_atomic(path, &serde_json::to_vec_pretty(st).map_err(|e| SandboxError::Io(e.to_string()))?)
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        write_atomic(
+            path,
+            &serde_json::to_vec_pretty(st).map_err(|e| SandboxError::Io(e.to_string()))?,
+        )
     }
 }
 
@@ -247,7 +257,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "state.json".into());
-    let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let tmp = path.with_file_name(format!(
+        ".{file_name}.{}.tmp",
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::write(&tmp, bytes)
         .map_err(|e| SandboxError::Io(format!("writing {}: {e}", tmp.display())))?;
     std::fs::rename(&tmp, path).map_err(|e| {

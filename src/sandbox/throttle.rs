@@ -60,23 +60,41 @@ pub struct Throttle {
 
 impl Throttle {
     /// Take one token; answer the headers to send, or the 429.
-    pub fn take(&self, sub: &str, kind: Kind, time_scale: f64) -> Result<Vec<(String, String)>, ArmError> {
+    pub fn take(
+        &self,
+        sub: &str,
+        kind: Kind,
+        time_scale: f64,
+    ) -> Result<Vec<(String, String)>, ArmError> {
         let (cap, rate) = kind.limits();
-        let Ok(mut map) = self.buckets.lock() else { return Ok(vec![]) };
+        let Ok(mut map) = self.buckets.lock() else {
+            return Ok(vec![]);
+        };
         let now = Instant::now();
-        let b = map.entry((sub.to_ascii_lowercase(), kind)).or_insert(Bucket {
-            tokens: cap,
-            global: cap * GLOBAL_FACTOR,
-            last: now,
-        });
+        let b = map
+            .entry((sub.to_ascii_lowercase(), kind))
+            .or_insert(Bucket {
+                tokens: cap,
+                global: cap * GLOBAL_FACTOR,
+                last: now,
+            });
         let dt = now.duration_since(b.last).as_secs_f64();
         b.last = now;
         b.tokens = (b.tokens + dt * rate).min(cap);
         b.global = (b.global + dt * rate * GLOBAL_FACTOR).min(cap * GLOBAL_FACTOR);
         let headers = |b: &Bucket| {
             vec![
-                (format!("x-ms-ratelimit-remaining-subscription-{}", kind.name()), (b.tokens.floor() as i64).to_string()),
-                (format!("x-ms-ratelimit-remaining-subscription-global-{}", kind.name()), (b.global.floor() as i64).to_string()),
+                (
+                    format!("x-ms-ratelimit-remaining-subscription-{}", kind.name()),
+                    (b.tokens.floor() as i64).to_string(),
+                ),
+                (
+                    format!(
+                        "x-ms-ratelimit-remaining-subscription-global-{}",
+                        kind.name()
+                    ),
+                    (b.global.floor() as i64).to_string(),
+                ),
             ]
         };
         if b.tokens < 1.0 || b.global < 1.0 {
@@ -94,7 +112,10 @@ impl Throttle {
             e.headers.extend(headers(b));
             e.headers.push(("Retry-After".into(), secs.to_string()));
             // Throttling is real time: retry-after-ms is the real wait, not scaled.
-            e.headers.push(("retry-after-ms".into(), ((wait * 1000.0).ceil().max(1.0) as i64).to_string()));
+            e.headers.push((
+                "retry-after-ms".into(),
+                ((wait * 1000.0).ceil().max(1.0) as i64).to_string(),
+            ));
             let _ = time_scale;
             return Err(e);
         }

@@ -11,13 +11,34 @@ use super::server::{require_rg, Ctx, HResult, Reply};
 use super::state::{key, State, Vault};
 
 pub const API_VERSIONS: &[&str] = &[
-    "2016-06-01", "2020-02-02", "2021-01-01", "2021-03-01", "2021-06-01", "2021-08-01", "2022-01-01",
-    "2022-04-01", "2022-08-01", "2022-10-01", "2023-01-01", "2023-02-01", "2023-04-01", "2023-06-01",
-    "2023-08-01", "2024-01-01", "2024-02-01", "2024-04-01", "2024-09-30-preview", "2024-10-01", "2025-01-01",
-    "2025-02-01", "2025-08-01", "2026-02-01",
+    "2016-06-01",
+    "2020-02-02",
+    "2021-01-01",
+    "2021-03-01",
+    "2021-06-01",
+    "2021-08-01",
+    "2022-01-01",
+    "2022-04-01",
+    "2022-08-01",
+    "2022-10-01",
+    "2023-01-01",
+    "2023-02-01",
+    "2023-04-01",
+    "2023-06-01",
+    "2023-08-01",
+    "2024-01-01",
+    "2024-02-01",
+    "2024-04-01",
+    "2024-09-30-preview",
+    "2024-10-01",
+    "2025-01-01",
+    "2025-02-01",
+    "2025-08-01",
+    "2026-02-01",
 ];
 
-const VAULT_PATTERN: &str = "subscriptions/*/resourcegroups/*/providers/microsoft.recoveryservices/vaults/*";
+const VAULT_PATTERN: &str =
+    "subscriptions/*/resourcegroups/*/providers/microsoft.recoveryservices/vaults/*";
 
 fn etag(now: i64) -> String {
     let t = lro::fmt_time(now);
@@ -104,8 +125,14 @@ fn eq(a: &str, b: &str) -> bool {
 
 /// Check the transition `old` → `new` of vault properties (old is `None` on create).
 pub fn validate(old: Option<&Value>, new: &Value, locked: bool) -> Result<(), ArmError> {
-    let red = s(new, &["redundancySettings", "standardTierStorageRedundancy"]);
-    if !["LocallyRedundant", "GeoRedundant", "ZoneRedundant"].iter().any(|x| eq(x, red)) {
+    let red = s(
+        new,
+        &["redundancySettings", "standardTierStorageRedundancy"],
+    );
+    if !["LocallyRedundant", "GeoRedundant", "ZoneRedundant"]
+        .iter()
+        .any(|x| eq(x, red))
+    {
         return Err(ArmError::bad_request("BadRequest", format!("Invalid value '{red}' for standardTierStorageRedundancy. Allowed values are LocallyRedundant, GeoRedundant, ZoneRedundant.")));
     }
     let crr = s(new, &["redundancySettings", "crossRegionRestore"]);
@@ -117,17 +144,31 @@ pub fn validate(old: Option<&Value>, new: &Value, locked: bool) -> Result<(), Ar
         return Err(ArmError::bad_request("BMSUserErrorCrossRegionRestoreNotSupported", "Cross Region Restore can only be enabled on vaults with GeoRedundant storage redundancy."));
     }
     let imm = s(new, &["securitySettings", "immutabilitySettings", "state"]);
-    if !["Disabled", "Unlocked", "Locked"].iter().any(|x| eq(x, imm)) {
+    if !["Disabled", "Unlocked", "Locked"]
+        .iter()
+        .any(|x| eq(x, imm))
+    {
         return Err(ArmError::bad_request("BadRequest", format!("Invalid value '{imm}' for immutabilitySettings.state. Allowed values are Disabled, Unlocked, Locked.")));
     }
-    let sd = s(new, &["securitySettings", "softDeleteSettings", "softDeleteState"]);
-    if !["Enabled", "Disabled", "AlwaysON"].iter().any(|x| eq(x, sd)) {
+    let sd = s(
+        new,
+        &["securitySettings", "softDeleteSettings", "softDeleteState"],
+    );
+    if !["Enabled", "Disabled", "AlwaysON"]
+        .iter()
+        .any(|x| eq(x, sd))
+    {
         return Err(ArmError::bad_request("BadRequest", format!("Invalid value '{sd}' for softDeleteState. Allowed values are Enabled, Disabled, AlwaysON.")));
     }
-    let days = new["securitySettings"]["softDeleteSettings"]["softDeleteRetentionPeriodInDays"].as_i64().unwrap_or(14);
+    let days = new["securitySettings"]["softDeleteSettings"]["softDeleteRetentionPeriodInDays"]
+        .as_i64()
+        .unwrap_or(14);
     if !(14..=180).contains(&days) {
         // UNCONFIRMED: exact code.
-        return Err(ArmError::bad_request("BMSUserErrorInvalidSoftDeleteRetentionPeriod", format!("Soft delete retention period must be between 14 and 180 days, got {days}.")));
+        return Err(ArmError::bad_request(
+            "BMSUserErrorInvalidSoftDeleteRetentionPeriod",
+            format!("Soft delete retention period must be between 14 and 180 days, got {days}."),
+        ));
     }
     match old {
         None => {
@@ -137,23 +178,35 @@ pub fn validate(old: Option<&Value>, new: &Value, locked: bool) -> Result<(), Ar
             }
         }
         Some(old) => {
-            let old_red = s(old, &["redundancySettings", "standardTierStorageRedundancy"]);
+            let old_red = s(
+                old,
+                &["redundancySettings", "standardTierStorageRedundancy"],
+            );
             if !eq(old_red, red) && locked {
                 return Err(ArmError::bad_request("StorageModelModifyError", "Storage Redundancy option is locked when the first machine is registered. Storage redundancy can't be changed once items are protected in the vault."));
             }
             let old_crr = s(old, &["redundancySettings", "crossRegionRestore"]);
             if eq(old_crr, "Enabled") && eq(crr, "Disabled") {
                 // UNCONFIRMED: exact code.
-                return Err(ArmError::bad_request("BMSUserErrorCrossRegionRestoreCannotBeDisabled", "Cross Region Restore cannot be disabled once it is enabled on a vault."));
+                return Err(ArmError::bad_request(
+                    "BMSUserErrorCrossRegionRestoreCannotBeDisabled",
+                    "Cross Region Restore cannot be disabled once it is enabled on a vault.",
+                ));
             }
             let old_imm = s(old, &["securitySettings", "immutabilitySettings", "state"]);
             if eq(old_imm, "Locked") && !eq(imm, "Locked") {
-                return Err(ArmError::bad_request("UserErrorImmutabilityStateLocked", "Immutability is Locked on this vault and cannot be changed."));
+                return Err(ArmError::bad_request(
+                    "UserErrorImmutabilityStateLocked",
+                    "Immutability is Locked on this vault and cannot be changed.",
+                ));
             }
             if eq(old_imm, "Disabled") && eq(imm, "Locked") {
                 return Err(ArmError::bad_request("UserErrorImmutabilityStateTransitionNotAllowed", "Immutability can only be Locked from the Unlocked state. Enable immutability (Unlocked) first."));
             }
-            let old_sd = s(old, &["securitySettings", "softDeleteSettings", "softDeleteState"]);
+            let old_sd = s(
+                old,
+                &["securitySettings", "softDeleteSettings", "softDeleteState"],
+            );
             if eq(old_sd, "AlwaysON") && !eq(sd, "AlwaysON") {
                 return Err(ArmError::bad_request("BMSUserErrorSoftDeleteStateAlwaysOn", "Soft delete is set to AlwaysOn for this vault and cannot be disabled or modified."));
             }
@@ -171,10 +224,22 @@ fn normalize_props(p: &mut Value) {
             }
         }
     };
-    canon(&mut p["redundancySettings"]["standardTierStorageRedundancy"], &["LocallyRedundant", "GeoRedundant", "ZoneRedundant"]);
-    canon(&mut p["redundancySettings"]["crossRegionRestore"], &["Enabled", "Disabled"]);
-    canon(&mut p["securitySettings"]["immutabilitySettings"]["state"], &["Disabled", "Unlocked", "Locked"]);
-    canon(&mut p["securitySettings"]["softDeleteSettings"]["softDeleteState"], &["Enabled", "Disabled", "AlwaysON"]);
+    canon(
+        &mut p["redundancySettings"]["standardTierStorageRedundancy"],
+        &["LocallyRedundant", "GeoRedundant", "ZoneRedundant"],
+    );
+    canon(
+        &mut p["redundancySettings"]["crossRegionRestore"],
+        &["Enabled", "Disabled"],
+    );
+    canon(
+        &mut p["securitySettings"]["immutabilitySettings"]["state"],
+        &["Disabled", "Unlocked", "Locked"],
+    );
+    canon(
+        &mut p["securitySettings"]["softDeleteSettings"]["softDeleteState"],
+        &["Enabled", "Disabled", "AlwaysON"],
+    );
 }
 
 fn check_vault_name(name: &str) -> Result<(), ArmError> {
@@ -213,40 +278,72 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
             if m != "GET" {
                 return Err(ArmError::method_not_allowed(m));
             }
-            let items = st.vaults.values().filter(|x| eq(&x.subscription, &v[0])).map(vault_body).collect();
+            let items = st
+                .vaults
+                .values()
+                .filter(|x| eq(&x.subscription, &v[0]))
+                .map(vault_body)
+                .collect();
             Ok(Reply::ok(ctx.page(items, false)))
         }));
     }
-    if let Some(v) = ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.recoveryservices/vaults") {
+    if let Some(v) =
+        ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.recoveryservices/vaults")
+    {
         return Some(ctx.require_api(API_VERSIONS).and_then(|_| {
             if m != "GET" {
                 return Err(ArmError::method_not_allowed(m));
             }
             require_rg(st, &v[0], &v[1])?;
             let prefix = key(&[&v[0], &v[1]]) + "/";
-            let items = st.vaults.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(_, x)| vault_body(x)).collect();
+            let items = st
+                .vaults
+                .iter()
+                .filter(|(k, _)| k.starts_with(&prefix))
+                .map(|(_, x)| vault_body(x))
+                .collect();
             Ok(Reply::ok(ctx.page(items, false)))
         }));
     }
     if let Some(v) = ctx.m(VAULT_PATTERN) {
-        return Some(ctx.require_api(API_VERSIONS).and_then(|_| vault(ctx, st, &v[0], &v[1], &v[2])));
+        return Some(
+            ctx.require_api(API_VERSIONS)
+                .and_then(|_| vault(ctx, st, &v[0], &v[1], &v[2])),
+        );
     }
-    for (pat, status) in [(format!("{VAULT_PATTERN}/operationstatus/*"), true), (format!("{VAULT_PATTERN}/operationresults/*"), false)] {
+    for (pat, status) in [
+        (format!("{VAULT_PATTERN}/operationstatus/*"), true),
+        (format!("{VAULT_PATTERN}/operationresults/*"), false),
+    ] {
         if let Some(v) = ctx.m(&pat) {
-            return Some(ctx.require_api(API_VERSIONS).and_then(|_| vault_op(ctx, st, &v, status)));
+            return Some(
+                ctx.require_api(API_VERSIONS)
+                    .and_then(|_| vault_op(ctx, st, &v, status)),
+            );
         }
     }
     if let Some(v) = ctx.m(&format!("{VAULT_PATTERN}/backupconfig/vaultconfig")) {
-        return Some(super::backup::require_backup_api(ctx).and_then(|_| vault_config(ctx, st, &v)));
+        return Some(
+            super::backup::require_backup_api(ctx).and_then(|_| vault_config(ctx, st, &v)),
+        );
     }
-    if let Some(v) = ctx.m(&format!("{VAULT_PATTERN}/backupstorageconfig/vaultstorageconfig")) {
-        return Some(super::backup::require_backup_api(ctx).and_then(|_| storage_config(ctx, st, &v)));
+    if let Some(v) = ctx.m(&format!(
+        "{VAULT_PATTERN}/backupstorageconfig/vaultstorageconfig"
+    )) {
+        return Some(
+            super::backup::require_backup_api(ctx).and_then(|_| storage_config(ctx, st, &v)),
+        );
     }
     None
 }
 
 /// The vault for a child route (404s in ARM's order: resource group, then vault).
-pub fn get_vault<'a>(st: &'a State, sub: &str, rg: &str, name: &str) -> Result<&'a Vault, ArmError> {
+pub fn get_vault<'a>(
+    st: &'a State,
+    sub: &str,
+    rg: &str,
+    name: &str,
+) -> Result<&'a Vault, ArmError> {
     require_rg(st, sub, rg)?;
     st.vaults
         .get(&key(&[sub, rg, name]))
@@ -271,7 +368,11 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
             let body = ctx.json()?;
             let existing = st.vaults.get(&vk).cloned();
             if patch && existing.is_none() {
-                return Err(ArmError::resource_not_found("Microsoft.RecoveryServices/vaults", rg, name));
+                return Err(ArmError::resource_not_found(
+                    "Microsoft.RecoveryServices/vaults",
+                    rg,
+                    name,
+                ));
             }
             let req_props = body.get("properties").cloned().unwrap_or(json!({}));
             if !req_props.is_object() {
@@ -282,15 +383,32 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                 Some(v) => (v, false),
                 None => {
                     check_vault_name(name)?;
-                    let location = body["location"].as_str().map(normalize_location).unwrap_or_default();
+                    let location = body["location"]
+                        .as_str()
+                        .map(normalize_location)
+                        .unwrap_or_default();
                     if location.is_empty() {
-                        return Err(ArmError::bad_request("LocationRequired", "The location property is required for this definition."));
+                        return Err(ArmError::bad_request(
+                            "LocationRequired",
+                            "The location property is required for this definition.",
+                        ));
                     }
                     if body["sku"]["name"].as_str().is_none() {
-                        return Err(ArmError::bad_request("BadRequest", "The 'sku' property with a 'name' is required."));
+                        return Err(ArmError::bad_request(
+                            "BadRequest",
+                            "The 'sku' property with a 'name' is required.",
+                        ));
                     }
-                    let canonical_rg = st.rg(sub, rg).map(|r| r.name.clone()).unwrap_or_else(|| rg.to_string());
-                    let canonical_sub = st.subscriptions.iter().find(|s| eq(s, sub)).cloned().unwrap_or_else(|| sub.to_string());
+                    let canonical_rg = st
+                        .rg(sub, rg)
+                        .map(|r| r.name.clone())
+                        .unwrap_or_else(|| rg.to_string());
+                    let canonical_sub = st
+                        .subscriptions
+                        .iter()
+                        .find(|s| eq(s, sub))
+                        .cloned()
+                        .unwrap_or_else(|| sub.to_string());
                     (
                         Vault {
                             subscription: canonical_sub,
@@ -317,7 +435,16 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
             // provisioningState and other server fields are not client-settable.
             let mut req_props = req_props;
             if let Some(o) = req_props.as_object_mut() {
-                for f in ["provisioningState", "privateEndpointStateForBackup", "privateEndpointStateForSiteRecovery", "secureScore", "bcdrSecurityLevel", "backupStorageVersion", "privateEndpointConnections", "upgradeDetails"] {
+                for f in [
+                    "provisioningState",
+                    "privateEndpointStateForBackup",
+                    "privateEndpointStateForSiteRecovery",
+                    "secureScore",
+                    "bcdrSecurityLevel",
+                    "backupStorageVersion",
+                    "privateEndpointConnections",
+                    "upgradeDetails",
+                ] {
                     o.remove(f);
                 }
             }
@@ -335,7 +462,10 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
             }
             if let Some(sku) = body["sku"]["name"].as_str() {
                 if !["Standard", "RS0"].iter().any(|x| eq(x, sku)) {
-                    return Err(ArmError::bad_request("BadRequest", format!("Invalid sku '{sku}'. Allowed values are Standard, RS0.")));
+                    return Err(ArmError::bad_request(
+                        "BadRequest",
+                        format!("Invalid sku '{sku}'. Allowed values are Standard, RS0."),
+                    ));
                 }
             }
             if body.get("identity").is_some_and(|i| i.is_object()) {
@@ -364,19 +494,35 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
             if error.is_none() {
                 remove_vault(st, &vk);
             }
-            let op = lro::start(st, ctx.now, NewOp {
-                kind: "vaultDelete",
-                duration_ms: ctx.scaled(durations::VAULT_DELETE),
-                error,
-                vault_key: Some(vk.clone()),
-                target_key: None,
-                job_id: None,
-                result: "empty",
-            });
+            let op = lro::start(
+                st,
+                ctx.now,
+                NewOp {
+                    kind: "vaultDelete",
+                    duration_ms: ctx.scaled(durations::VAULT_DELETE),
+                    error,
+                    vault_key: Some(vk.clone()),
+                    target_key: None,
+                    job_id: None,
+                    result: "empty",
+                },
+            );
             let base = v.id();
             Ok(Reply::status(202, None)
-                .header("Azure-AsyncOperation", ctx.abs(&format!("{base}/operationStatus/{op}?api-version={}", ctx.api_version)))
-                .header("Location", ctx.abs(&format!("{base}/operationResults/{op}?api-version={}", ctx.api_version)))
+                .header(
+                    "Azure-AsyncOperation",
+                    ctx.abs(&format!(
+                        "{base}/operationStatus/{op}?api-version={}",
+                        ctx.api_version
+                    )),
+                )
+                .header(
+                    "Location",
+                    ctx.abs(&format!(
+                        "{base}/operationResults/{op}?api-version={}",
+                        ctx.api_version
+                    )),
+                )
                 .headers(ctx.retry(10))
                 .mutated())
         }
@@ -387,10 +533,16 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
 fn vault_op(ctx: &Ctx<'_>, st: &mut State, v: &[String], status: bool) -> HResult {
     let Some(op) = lro::find(st, &v[3]).cloned() else {
         // The vault may already be gone (delete): the operation is what is looked up.
-        return Err(ArmError::not_found("OperationNotFound", format!("The operation '{}' was not found.", v[3])));
+        return Err(ArmError::not_found(
+            "OperationNotFound",
+            format!("The operation '{}' was not found.", v[3]),
+        ));
     };
     let phase = lro::phase(&op, ctx.now);
-    let vault_id = format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.RecoveryServices/vaults/{}", v[0], v[1], v[2]);
+    let vault_id = format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.RecoveryServices/vaults/{}",
+        v[0], v[1], v[2]
+    );
     if status {
         let mut b = json!({
             "id": format!("{vault_id}/operationStatus/{}", op.id),
@@ -408,12 +560,22 @@ fn vault_op(ctx: &Ctx<'_>, st: &mut State, v: &[String], status: bool) -> HResul
     }
     match phase {
         Phase::Running => Ok(Reply::status(202, None)
-            .header("Location", ctx.abs(&format!("{vault_id}/operationResults/{}?api-version={}", op.id, ctx.api_version)))
+            .header(
+                "Location",
+                ctx.abs(&format!(
+                    "{vault_id}/operationResults/{}?api-version={}",
+                    op.id, ctx.api_version
+                )),
+            )
             .headers(ctx.retry(10))),
         Phase::Succeeded => Ok(Reply::status(200, None)),
         Phase::Failed => {
             let e = op.error.unwrap_or_default();
-            Err(ArmError::new(500, e["code"].as_str().unwrap_or("InternalServerError"), e["message"].as_str().unwrap_or("The operation failed.")))
+            Err(ArmError::new(
+                500,
+                e["code"].as_str().unwrap_or("InternalServerError"),
+                e["message"].as_str().unwrap_or("The operation failed."),
+            ))
         }
     }
 }
@@ -443,7 +605,11 @@ fn vault_config(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     match ctx.method.as_str() {
         "GET" => {
             let mut b = vault_config_body(&vault);
-            b["properties"]["storageTypeState"] = json!(if has_items(st, &vk) { "Locked" } else { "Unlocked" });
+            b["properties"]["storageTypeState"] = json!(if has_items(st, &vk) {
+                "Locked"
+            } else {
+                "Unlocked"
+            });
             Ok(Reply::ok(b))
         }
         "PUT" | "PATCH" => {
@@ -460,10 +626,15 @@ fn vault_config(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 sd["softDeleteRetentionPeriodInDays"] = json!(x);
             }
             let mut props = vault.properties.clone();
-            merge(&mut props, &json!({"securitySettings": {"softDeleteSettings": sd}}));
+            merge(
+                &mut props,
+                &json!({"securitySettings": {"softDeleteSettings": sd}}),
+            );
             normalize_props(&mut props);
             validate(Some(&vault.properties), &props, has_items(st, &vk))?;
-            let Some(stored) = st.vaults.get_mut(&vk) else { return Err(ArmError::internal("vault vanished")) };
+            let Some(stored) = st.vaults.get_mut(&vk) else {
+                return Err(ArmError::internal("vault vanished"));
+            };
             stored.properties = props;
             stored.etag = etag(ctx.now);
             let b = vault_config_body(stored);
@@ -510,7 +681,9 @@ fn storage_config(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             merge(&mut props, &json!({"redundancySettings": red}));
             normalize_props(&mut props);
             validate(Some(&vault.properties), &props, locked)?;
-            let Some(stored) = st.vaults.get_mut(&vk) else { return Err(ArmError::internal("vault vanished")) };
+            let Some(stored) = st.vaults.get_mut(&vk) else {
+                return Err(ArmError::internal("vault vanished"));
+            };
             stored.properties = props;
             stored.etag = etag(ctx.now);
             if ctx.method == "PATCH" {
