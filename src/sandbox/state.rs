@@ -240,7 +240,7 @@ impl Persist {
         };
         write_atomic(
             path,
-            &serde_json::to_vec_pretty(st).map_err(|e| SandboxError::Io(e.to_string()))?,
+            &serde_json::to_vec(st).map_err(|e| SandboxError::Io(e.to_string()))?,
         )
     }
 }
