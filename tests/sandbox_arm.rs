@@ -429,6 +429,19 @@ async fn vault_policies_and_protection_flow() {
     assert_eq!(b["properties"]["protectionState"], "Protected");
     assert_eq!(b["properties"]["lastBackupStatus"], "Completed");
 
+    // On-demand backup.
+    let (s, h, _) = t
+        .call(
+            reqwest::Method::POST,
+            &t.url(&format!("{item}/backup"), "2026-01-01"),
+            Some(json!({"properties": {"objectType": "IaasVMBackupRequest"}})),
+        )
+        .await;
+    assert_eq!(s, 202);
+    assert!(hdr(&h, "azure-asyncoperation").contains("/operationsStatus/"));
+    let (s, _) = t.poll(&hdr(&h, "location")).await;
+    assert_eq!(s, 204);
+
     // backupStatus, list.
     let status_url = t.url(
         &format!(
@@ -666,9 +679,11 @@ async fn state_persists_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
     let env = dir.path().join("sandbox.env");
+    let log = dir.path().join("access.log");
     let opts = SandboxOptions {
         state: Some(state.clone()),
         env_file: Some(env.clone()),
+        access_log: Some(log.clone()),
         ..fast()
     };
     let t = start(opts.clone()).await;
@@ -680,8 +695,16 @@ async fn state_persists_across_restarts() {
     assert!(text.contains("AZPROTECT_CA_CERT="));
     assert!(text.contains(&format!("AZURE_CLIENT_SECRET={secret}")));
 
+    let line = std::fs::read_to_string(&log).unwrap();
+    let first: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    assert_eq!(first["method"], "POST");
+    assert!(first["request_id"].is_string() && first["duration_ms"].is_number());
+
     let t = start(opts).await;
     assert_eq!(t.sb.ca_cert_pem(), ca);
+    let (s, _, subs) = t.get("/subscriptions", "2022-12-01").await;
+    assert_eq!(s, 200);
+    assert_eq!(subs["value"][0]["subscriptionId"], t.sub);
     let (s, _, b) = t.get(&t.vault("rg-app", "RSV-KEEP"), "2026-02-01").await;
     assert_eq!(s, 200);
     assert_eq!(b["name"], "rsv-keep");

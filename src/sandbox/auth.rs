@@ -126,6 +126,23 @@ pub fn check_bearer(
         return Err(ArmError::new(401, "InvalidAuthenticationTokenTenant", "The access token is from the wrong issuer. It must match the tenant associated with this subscription.")
             .with_header("WWW-Authenticate", www("The access token is from the wrong issuer.")));
     }
+    let aud = claims["aud"]
+        .as_str()
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .to_ascii_lowercase();
+    let arm_audiences = [
+        "https://management.azure.com",
+        "https://management.core.windows.net",
+        authority,
+    ];
+    if !arm_audiences
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(&aud))
+    {
+        return Err(ArmError::new(401, "InvalidAuthenticationToken", "The access token has been obtained for wrong audience or resource. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'.")
+            .with_header("WWW-Authenticate", www("The access token has been obtained for wrong audience or resource.")));
+    }
     let exp = claims["exp"].as_i64().unwrap_or(0);
     if exp <= now {
         let fmt = |t: i64| {

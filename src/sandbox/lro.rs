@@ -93,6 +93,9 @@ pub struct NewOp<'a> {
 
 /// Record an operation and return its id.
 pub fn start(st: &mut State, now: i64, op: NewOp<'_>) -> String {
+    // Forget operations finished more than a day ago (clients poll for minutes, not days).
+    st.ops
+        .retain(|_, o| now - (o.start_ms + o.duration_ms) < 86_400_000);
     let id = uuid::Uuid::new_v4().to_string();
     st.ops.insert(
         id.clone(),

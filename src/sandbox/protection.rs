@@ -34,6 +34,9 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     if let Some(v) = ctx.m(&item) {
         return protected_item(ctx, st, &v);
     }
+    if let Some(v) = ctx.m(&format!("{item}/backup")) {
+        return trigger_backup(ctx, st, &v);
+    }
     if let Some(v) = ctx.m(&format!("{item}/operationresults/*")) {
         return item_op(ctx, st, &v, false);
     }
@@ -270,11 +273,15 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
         p["policyId"] = json!("");
     }
     if last {
-        let t = lro::fmt_time(it.first_backup_ms);
+        let latest = match it.last_backup_ms {
+            Some(l) if l <= now && l > it.first_backup_ms => l,
+            _ => it.first_backup_ms,
+        };
+        let t = lro::fmt_time(latest);
         p["lastBackupStatus"] = json!("Completed");
         p["lastBackupTime"] = json!(t);
         p["lastRecoveryPoint"] = json!(t);
-        p["extendedInfo"]["oldestRecoveryPoint"] = json!(t);
+        p["extendedInfo"]["oldestRecoveryPoint"] = json!(lro::fmt_time(it.first_backup_ms));
         p["extendedInfo"]["newestRecoveryPointInArchive"] = Value::Null;
     } else {
         p["lastBackupStatus"] = json!("");
@@ -691,6 +698,7 @@ fn put_item(
                         extended_properties: None,
                         deleted_ms: None,
                         purge_ms: None,
+                        last_backup_ms: None,
                         data_id: format!(
                             "{}",
                             100_000_000_000u64
@@ -764,7 +772,12 @@ fn item_op(ctx: &Ctx<'_>, st: &mut State, v: &[String], status: bool) -> HResult
         Phase::Running => Ok(Reply::status(202, None)
             .headers(item_poll_headers(ctx, &vid, &container, &item_name, &op.id))),
         Phase::Failed => Err(op_failure(&op.error)),
-        Phase::Succeeded => match op.target_key.as_ref().and_then(|k| st.items.get(k)) {
+        Phase::Succeeded => match op
+            .target_key
+            .as_ref()
+            .and_then(|k| st.items.get(k))
+            .filter(|_| op.result == "resource")
+        {
             Some(it) => Ok(Reply::ok(item_body(st, &vault, it, ctx.now))),
             None => Ok(Reply::status(204, None)),
         },
@@ -963,4 +976,73 @@ fn backup_status(ctx: &Ctx<'_>, st: &mut State, _v: &[String]) -> HResult {
         }
     };
     Ok(Reply::ok(out))
+}
+
+/// `POST …/protectedItems/{i}/backup` (on-demand backup, TriggerBackup_Post.json).
+fn trigger_backup(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
+    if ctx.method != "POST" {
+        return Err(ArmError::method_not_allowed(&ctx.method));
+    }
+    let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
+    let vk = vault.key();
+    let (rg, vm) = parse_names(&v[4], &v[5])?;
+    let container = format!("iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
+    let item_name = format!("vm;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
+    let ik = key(&[&vk, &item_name]);
+    let Some(it) = st.items.get(&ik).cloned() else {
+        return Err(item_not_found(&item_name));
+    };
+    if it.deleted_ms.is_some() || it.state != "Protected" {
+        // UNCONFIRMED: exact code; on-demand backup needs an actively protected item.
+        return Err(ArmError::bad_request(
+            "BMSUserErrorInvalidOperationOnStoppedItem",
+            "On-demand backup is only possible for items whose protection is active.",
+        ));
+    }
+    let body = ctx.json()?;
+    let ot = body["properties"]["objectType"].as_str().unwrap_or("");
+    if !eq(ot, "IaasVMBackupRequest") {
+        return Err(ArmError::bad_request(
+            "BMSUserErrorInvalidInput",
+            format!("properties.objectType must be IaasVMBackupRequest, got '{ot}'."),
+        ));
+    }
+    let error = ctx.lro_fails().then(|| json!({"code": "BMSInternalError", "message": "The backup failed (injected fault).", "status": 500}));
+    let duration = ctx.scaled(durations::FIRST_BACKUP);
+    let job = new_job(
+        st,
+        &vk,
+        "Backup",
+        &it.vm_name,
+        ctx.now,
+        duration,
+        error.clone(),
+    );
+    if error.is_none() {
+        if let Some(x) = st.items.get_mut(&ik) {
+            x.last_backup_ms = Some(ctx.now + duration);
+        }
+    }
+    let op = lro::start(
+        st,
+        ctx.now,
+        NewOp {
+            kind: "backup",
+            duration_ms: duration,
+            error,
+            vault_key: Some(vk),
+            target_key: Some(ik),
+            job_id: Some(job),
+            result: "empty",
+        },
+    );
+    Ok(Reply::status(202, None)
+        .headers(item_poll_headers(
+            ctx,
+            &vault.id(),
+            &container,
+            &item_name,
+            &op,
+        ))
+        .mutated())
 }

@@ -53,6 +53,17 @@ fn sub_body(sub: &str, tenant: &str) -> Value {
 pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     ctx.require_api(API_VERSIONS)?;
     let m = ctx.method.as_str();
+    if ctx.m("subscriptions").is_some() {
+        if m != "GET" {
+            return Err(ArmError::method_not_allowed(m));
+        }
+        let items = st
+            .subscriptions
+            .iter()
+            .map(|s| sub_body(s, &st.identity.tenant_id))
+            .collect();
+        return Ok(Reply::ok(ctx.page(items, false)));
+    }
     if let Some(v) = ctx.m("subscriptions/*") {
         return match m {
             "GET" => Ok(Reply::ok(sub_body(

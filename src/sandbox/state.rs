@@ -161,6 +161,9 @@ pub struct Item {
     pub deleted_ms: Option<i64>,
     pub purge_ms: Option<i64>,
     pub data_id: String,
+    /// Completion time of the latest on-demand backup.
+    #[serde(default)]
+    pub last_backup_ms: Option<i64>,
 }
 
 impl Item {
