@@ -580,6 +580,44 @@ async fn vault_rules() {
     let (s, _, _) =
         patch(json!({"securitySettings": {"immutabilitySettings": {"state": "Locked"}}})).await;
     assert_eq!(s, 400, "Disabled → Locked directly");
+    // Immutable (Unlocked) vault: retention cannot be reduced.
+    let (s, _, _) =
+        patch(json!({"securitySettings": {"immutabilitySettings": {"state": "Unlocked"}}})).await;
+    assert_eq!(s, 200);
+    let tm = "2026-01-24T02:00:00Z";
+    let pol = |days: i64| {
+        json!({"properties": {"backupManagementType": "AzureIaasVM",
+        "schedulePolicy": {"schedulePolicyType": "SimpleSchedulePolicy", "scheduleRunFrequency": "Daily", "scheduleRunTimes": [tm]},
+        "retentionPolicy": {"retentionPolicyType": "LongTermRetentionPolicy", "dailySchedule": {"retentionTimes": [tm], "retentionDuration": {"count": days, "durationType": "Days"}}}}})
+    };
+    let (s, _, _) = t
+        .put(&format!("{v}/backupPolicies/p"), "2026-01-01", pol(30))
+        .await;
+    assert_eq!(s, 202);
+    let (s, _, b) = t
+        .put(&format!("{v}/backupPolicies/p"), "2026-01-01", pol(10))
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (400, "UserErrorRetentionReductionNotAllowed")
+    );
+
+    // Inventory resources of other providers are readable.
+    let (s, _, b) = t
+        .get(
+            &format!(
+                "/subscriptions/{}/resourceGroups/rg-app/providers/Microsoft.Network/virtualNetworks/vnet-app",
+                t.sub
+            ),
+            "2024-05-01",
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["properties"]["addressSpace"]["addressPrefixes"][0],
+        "10.1.0.0/16"
+    );
+
     let (_, _, cfg) = t
         .get(&format!("{v}/backupconfig/vaultconfig"), "2026-01-01")
         .await;

@@ -467,11 +467,36 @@ fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                             "The backupManagementType of an existing policy cannot be changed.",
                         ));
                     }
-                    if was_v2 && is_v1 {
-                        // UNCONFIRMED: exact code; Enhanced → Standard is not supported.
+                    if was_v2 && is_v1 && items_using(st, &vk, &old.name) > 0 {
+                        // UNCONFIRMED: exact code; Enhanced → Standard is not supported for
+                        // VMs already protected with the policy.
                         return Err(invalid(
-                            "An Enhanced (V2) policy cannot be changed to a Standard (V1) policy.",
+                            "An Enhanced (V2) policy with protected items cannot be changed to a Standard (V1) policy.",
                         ));
+                    }
+                    let imm = vault.properties["securitySettings"]["immutabilitySettings"]["state"]
+                        .as_str()
+                        .unwrap_or("Disabled");
+                    if !eq(imm, "Disabled") {
+                        for which in [
+                            "dailySchedule",
+                            "weeklySchedule",
+                            "monthlySchedule",
+                            "yearlySchedule",
+                        ] {
+                            let count = |v: &Value| {
+                                v["retentionPolicy"][which]["retentionDuration"]["count"].as_i64()
+                            };
+                            if let (Some(before), after) = (count(&old.properties), count(&p)) {
+                                if after.is_none_or(|a| a < before) {
+                                    // UNCONFIRMED: exact code; the message is the one users report.
+                                    return Err(ArmError::bad_request(
+                                        "UserErrorRetentionReductionNotAllowed",
+                                        "Reduction in retention is not allowed since the vault is immutable.",
+                                    ));
+                                }
+                            }
+                        }
                     }
                 }
                 p

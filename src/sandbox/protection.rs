@@ -436,9 +436,10 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 .as_str()
                 .unwrap_or("Disabled");
             let backed_up = ctx.now >= it.first_backup_ms || it.has_recovery_points;
-            if eq(imm, "Locked") && backed_up {
-                // UNCONFIRMED: exact code; a locked immutable vault forbids deleting backup data.
-                return Err(ArmError::bad_request("UserErrorImmutableVaultOperationNotAllowed", "This operation is not allowed because the vault is immutable (Locked): recovery points cannot be deleted before they expire."));
+            if !eq(imm, "Disabled") && backed_up {
+                // UNCONFIRMED: exact code; an immutable vault (Unlocked or Locked) forbids
+                // deleting recovery points before they expire.
+                return Err(ArmError::bad_request("UserErrorImmutableVaultOperationNotAllowed", format!("This operation is not allowed because the vault is immutable ({imm}): recovery points cannot be deleted before they expire. Stop protection and retain data instead.")));
             }
             let error = ctx.lro_fails().then(|| json!({"code": "BMSInternalError", "message": "Stop protection and delete data failed (injected fault).", "status": 500}));
             let duration = ctx.scaled(durations::ITEM_DELETE);

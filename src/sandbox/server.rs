@@ -473,10 +473,13 @@ fn dispatch(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             }
             super::protection::route(ctx, st)
         }
+        Some("microsoft.network") | Some("microsoft.storage") | Some("microsoft.automation") => {
+            generic_get(ctx, st)
+        }
         Some(_) => Err(ArmError::not_found(
-            "MissingSubscriptionRegistration",
+            "InvalidResourceNamespace",
             format!(
-                "The subscription is not registered to use namespace '{}'.",
+                "The resource namespace '{}' is invalid or not modelled by the sandbox.",
                 ctx.segs
                     .get(if l[2] == "providers" { 3 } else { 5 })
                     .cloned()
@@ -484,6 +487,53 @@ fn dispatch(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             ),
         )),
     }
+}
+
+/// Read-only inventory resources (virtual networks, storage accounts, automation accounts).
+fn generic_get(ctx: &Ctx<'_>, st: &State) -> HResult {
+    if ctx.method != "GET" {
+        return Err(ArmError::bad_request(
+            "OperationNotAllowed",
+            "The sandbox models this resource type read-only, from its inventory.",
+        ));
+    }
+    if !valid_api_version(&ctx.api_version) {
+        return Err(ArmError::bad_request(
+            "InvalidApiVersionParameter",
+            format!("The api-version '{}' is invalid.", ctx.api_version),
+        ));
+    }
+    let l = &ctx.lsegs;
+    if l.len() >= 4 && l[2] == "resourcegroups" {
+        require_rg(st, &ctx.segs[1], &ctx.segs[3])?;
+    }
+    let id = format!("/{}", ctx.lsegs.join("/"));
+    match st.resources.get(&id) {
+        Some(r) => Ok(Reply::ok(json!({
+            "id": r.id, "name": r.name, "type": r.rtype, "location": r.location, "tags": {},
+            "properties": r.properties,
+        }))),
+        None if l.len() == 8 && l[2] == "resourcegroups" => Err(ArmError::resource_not_found(
+            &format!("{}/{}", ctx.segs[5], ctx.segs[6]),
+            &ctx.segs[3],
+            &ctx.segs[7],
+        )),
+        None => Err(ArmError::no_route(&ctx.raw_path)),
+    }
+}
+
+/// `YYYY-MM-DD` with an optional `-preview`-style suffix.
+fn valid_api_version(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && (b.len() == 10 || b[10] == b'-')
 }
 
 /// Helper for handlers: the resource group must exist.
