@@ -158,6 +158,17 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Co
                 (Some("standard"), Some("enhanced")) => v.block("Azure cannot change a policy's tier in place: declare a new enhanced policy and move the VMs to it"),
                 _ => {}
             }
+            let vault = have.arm_id.parent(1);
+            if matches!(ctx.vault_attr(&vault, "immutability").and_then(Value::as_str), Some("Unlocked" | "Locked")) {
+                let cuts = super::retention::reductions(&have.attrs, &want.attrs);
+                if !cuts.is_empty() {
+                    v.block(format!(
+                        "vault {} is immutable, and Azure refuses to shorten retention there (UserErrorRetentionReductionNotAllowed): {}",
+                        vault.name(),
+                        cuts.join(", ")
+                    ));
+                }
+            }
             let users = ctx
                 .live
                 .resources
