@@ -860,13 +860,18 @@ fn list_containers(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
 fn list_protectable(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
     let vid = vault.id();
+    let protected: std::collections::HashSet<String> = st
+        .items
+        .values()
+        .map(|i| i.vm_id.to_ascii_lowercase())
+        .collect();
     let items: Vec<Value> = st
         .vms
         .values()
         .filter(|vm| eq(&vm.subscription, &vault.subscription) && eq(&vm.location, &vault.location))
         .filter(|vm| {
             let id = super::inventory::vm_id(&vm.subscription, &vm.resource_group, &vm.name);
-            !st.items.values().any(|i| eq(&i.vm_id, &id))
+            !protected.contains(&id.to_ascii_lowercase())
         })
         .map(|vm| {
             let n = format!("iaasvmcontainerv2;{};{}", vm.resource_group, vm.name).to_ascii_lowercase();

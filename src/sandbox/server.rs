@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,50 @@ pub struct App {
     pub page_size: AtomicUsize,
     /// Page size of backup lists (Azure: at most 200).
     pub backup_page_size: AtomicUsize,
+    /// Set when a mutation has not been written yet (large states, see `persist_after_mutation`).
+    pub dirty: AtomicBool,
+    /// How long the last save took, in microseconds.
+    pub last_save_us: AtomicU64,
+}
+
+/// Saves slower than this are batched by the background flusher instead of delaying answers.
+const SLOW_SAVE_US: u64 = 25_000;
+
+impl App {
+    /// Save after a mutation: synchronously when saving is cheap (the usual case), otherwise mark
+    /// the state dirty for the flusher (`flush_dirty`, every 250 ms) so that a 10,000-VM state
+    /// does not cost a full rewrite per request.
+    pub fn persist_after_mutation(&self, st: &State) {
+        if self.persist.path.is_none() {
+            return;
+        }
+        if self.last_save_us.load(Ordering::Relaxed) > SLOW_SAVE_US {
+            self.dirty.store(true, Ordering::Relaxed);
+            return;
+        }
+        self.save_now(st);
+    }
+
+    pub fn save_now(&self, st: &State) {
+        let t = Instant::now();
+        match self.persist.save(st) {
+            Ok(()) => {
+                self.dirty.store(false, Ordering::Relaxed);
+                self.last_save_us
+                    .store(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+            }
+            Err(e) => tracing::error!("sandbox: saving state failed: {e}"),
+        }
+    }
+
+    /// Write the state if a mutation is pending.
+    pub fn flush_dirty(&self) {
+        if self.dirty.load(Ordering::Relaxed) {
+            if let Ok(st) = self.state.lock() {
+                self.save_now(&st);
+            }
+        }
+    }
 }
 
 /// One ARM request, parsed.
@@ -360,9 +404,7 @@ pub async fn handle(
         let r = dispatch(&ctx, &mut st);
         if let Ok(reply) = &r {
             if reply.mutated {
-                if let Err(e) = app.persist.save(&st) {
-                    tracing::error!("sandbox: saving state failed: {e}");
-                }
+                app.persist_after_mutation(&st);
             }
         }
         r
