@@ -284,6 +284,7 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
         p["extendedInfo"]["oldestRecoveryPoint"] = json!(lro::fmt_time(it.first_backup_ms));
         p["extendedInfo"]["newestRecoveryPointInArchive"] = Value::Null;
     } else {
+        // UNCONFIRMED: the placeholder Azure shows before the first backup.
         p["lastBackupStatus"] = json!("");
         p["lastBackupTime"] = json!("2001-01-01T00:00:00Z");
     }
@@ -299,6 +300,7 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
             (rest / 1000) % 60
         ));
         p["softDeleteRetentionPeriodInDays"] = json!((purge - d) / 86_400_000);
+        p["isDeferredDeleteScheduleUpcoming"] = json!(remain_ms < 86_400_000);
     }
     if let Some(x) = &it.extended_properties {
         p["extendedProperties"] = x.clone();

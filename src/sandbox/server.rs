@@ -253,13 +253,16 @@ impl std::fmt::Display for Dropped {
 impl std::error::Error for Dropped {}
 
 fn pct_decode(s: &str) -> String {
+    fn hex(c: u8) -> Option<u8> {
+        (c as char).to_digit(16).map(|d| d as u8)
+    }
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h * 16 + l);
                 i += 3;
                 continue;
             }
@@ -584,4 +587,23 @@ pub fn require_rg(st: &State, sub: &str, rg: &str) -> Result<(), ArmError> {
         return Err(ArmError::resource_group_not_found(rg));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoding_and_versions() {
+        assert_eq!(
+            pct_decode("vm%3Biaasvmcontainerv2%3brg"),
+            "vm;iaasvmcontainerv2;rg"
+        );
+        assert_eq!(pct_decode("a%zz%4"), "a%zz%4");
+        assert_eq!(pct_decode("%e2%82%ac"), "€");
+        assert!(valid_api_version("2024-05-01"));
+        assert!(valid_api_version("2024-05-01-preview"));
+        assert!(!valid_api_version("2024-5-01"));
+        assert!(!valid_api_version("latest"));
+    }
 }
