@@ -4,16 +4,19 @@
 //! Layout: `server` (TLS, pipeline, routing), `auth` (Entra token endpoint, JWT), `state`
 //! (persisted state), `inventory` (seeding), `lro`, `faults`, `throttle`, `errors`, and one
 //! handler file per resource provider: `resources`, `compute`, `vaults`, `backup` (policies),
-//! `protection` (protected VMs, jobs, backup operations).
+//! `protection` (protected VMs, backup operations), `jobs`, `discovery` (containers,
+//! protectable items, refreshContainers, backupStatus).
 //!
 //! Must not import: `plan`, `apply`, `config`, `cli`.
 
 mod auth;
 mod backup;
 mod compute;
+mod discovery;
 mod errors;
 mod faults;
 mod inventory;
+mod jobs;
 mod lro;
 mod protection;
 mod resources;
