@@ -186,8 +186,8 @@ fn parse_names(container: &str, item: &str) -> Result<(String, String), ArmError
     let i: Vec<&str> = item.split(';').collect();
     let bad = || {
         ArmError::bad_request(
-            "BMSUserErrorInvalidInput",
-            format!("Container '{container}' / protected item '{item}' is not a valid Azure VM container/item name. Expected 'iaasvmcontainer;iaasvmcontainerv2;<resource group>;<vm>' and 'vm;iaasvmcontainerv2;<resource group>;<vm>'."),
+            "BMSUserErrorInvalidConfigureProtectionRequest",
+            format!("Input for configure protection is not in proper format\r\nPlease ensure that container exists and other parameters are in valid format. Container '{container}' / protected item '{item}' is not a valid Azure VM container/item name. Expected 'iaasvmcontainer;iaasvmcontainerv2;<resource group>;<vm>' and 'vm;iaasvmcontainerv2;<resource group>;<vm>'."),
         )
     };
     if c.len() != 4 || !eq(c[0], "iaasvmcontainer") || !eq(c[1], "iaasvmcontainerv2") {
@@ -200,6 +200,13 @@ fn parse_names(container: &str, item: &str) -> Result<(String, String), ArmError
         return Err(bad());
     }
     Ok((c[2].to_string(), c[3].to_string()))
+}
+
+fn immutable_denied() -> ArmError {
+    ArmError::bad_request(
+        "UserErrorOperationDeniedOnImmutableItem",
+        "The Vault and Bakcup Item is in Immutable state where destructive operations are not supported. The Vault and Backup Item is immutable, hence operation is denied. Refer to the documentation to learn more: https://aka.ms/AB-ImmutableVaults-States ",
+    )
 }
 
 fn item_not_found(name: &str) -> ArmError {
@@ -366,9 +373,9 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 .unwrap_or("Disabled");
             let backed_up = ctx.now >= it.first_backup_ms || it.has_recovery_points;
             if !eq(imm, "Disabled") && backed_up {
-                // UNCONFIRMED: exact code; an immutable vault (Unlocked or Locked) forbids
-                // deleting recovery points before they expire.
-                return Err(ArmError::bad_request("UserErrorImmutableVaultOperationNotAllowed", format!("This operation is not allowed because the vault is immutable ({imm}): recovery points cannot be deleted before they expire. Stop protection and retain data instead.")));
+                // An immutable vault (Unlocked or Locked) denies destructive operations. Code and
+                // message as reported in Azure/azure-rest-api-specs#32688.
+                return Err(immutable_denied());
             }
             let error = ctx.lro_fails().then(|| json!({"code": "BMSInternalError", "message": "Stop protection and delete data failed (injected fault).", "status": 500}));
             let duration = ctx.scaled(durations::ITEM_DELETE);
@@ -443,7 +450,13 @@ fn put_item(
             )
         })?;
     let existing = st.items.get(ik).cloned();
-    let invalid = |m: &str| ArmError::bad_request("BMSUserErrorInvalidInput", m.to_string());
+    // Code as Azure answers malformed configure-protection input (public Terraform issues).
+    let invalid = |m: &str| {
+        ArmError::bad_request(
+            "BMSUserErrorInvalidConfigureProtectionRequest",
+            format!("Input for configure protection is not in proper format\r\nPlease ensure that container exists and other parameters are in valid format. {m}"),
+        )
+    };
     if let Some(t) = p["protectedItemType"].as_str() {
         if !eq(t, "Microsoft.Compute/virtualMachines") {
             return Err(invalid(&format!("protectedItemType '{t}' is not supported for Azure VMs; use Microsoft.Compute/virtualMachines.")));
@@ -489,8 +502,9 @@ fn put_item(
                     .as_str()
                     .unwrap_or("Disabled");
                 if eq(imm, "Disabled") {
-                    // UNCONFIRMED: exact code; BackupsSuspended needs an immutable vault.
-                    return Err(ArmError::bad_request("UserErrorInvalidProtectionStateForNonImmutableVault", "Stop protection with retain as per policy (BackupsSuspended) is only supported for vaults with immutability enabled."));
+                    // BackupsSuspended needs an immutable vault; Azure answers this (misleading)
+                    // error when it is not (Azure/azure-rest-api-specs#32688).
+                    return Err(immutable_denied());
                 }
             }
             item = it;
@@ -609,7 +623,7 @@ fn put_item(
                             .map(|x| x.id())
                             .unwrap_or_default();
                         // UNCONFIRMED: exact code.
-                        return Err(ArmError::bad_request("BMSUserErrorVMAlreadyProtected", format!("The virtual machine '{}' is already protected by vault '{other_vault}'. Stop its protection and delete its backup data in that vault before protecting it in another vault.", vmrec.name)));
+                        return Err(ArmError::bad_request("BMSUserErrorVMAlreadyProtected", format!("Virtual machine is already registered\\registering with another recovery services vault Please select a different virtual machine for registration. (VM '{}', vault '{other_vault}')", vmrec.name)));
                     }
                     item = Item {
                         vault_key: vk.clone(),

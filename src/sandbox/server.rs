@@ -450,7 +450,17 @@ pub async fn handle(
     put("x-ms-correlation-request-id", &correlation);
     put("x-ms-routing-request-id", &routing_id(&request_id));
     if let Some(c) = &client_request_id {
-        put("x-ms-client-request-id", c);
+        // Recovery Services echoes the client request id twice (two header values; observed in
+        // Azure PowerShell debug traces as "<id>,<id>").
+        if raw_path
+            .to_ascii_lowercase()
+            .contains("/microsoft.recoveryservices/")
+        {
+            put("x-ms-client-request-id", c);
+            put("x-ms-client-request-id", c);
+        } else {
+            put("x-ms-client-request-id", c);
+        }
     }
     for (k, v) in &headers {
         put(k, v);
