@@ -482,6 +482,9 @@ async fn vault_policies_and_protection_flow() {
         .await;
     assert_eq!((s, code(&b)), (400, "StorageModelModifyError"));
 
+    let (s, _, b) = t.delete(&v, "2026-02-01").await;
+    assert_eq!((s, code(&b)), (400, "ServiceResourceNotEmpty"));
+
     // Another vault cannot protect the same VM; a VM in another region is refused.
     let v2 = t.vault("rg-web", "rsv-weu-2");
     t.create_vault("rg-web", "rsv-weu-2", "westeurope").await;
@@ -530,7 +533,10 @@ async fn vault_policies_and_protection_flow() {
     let (s, _, _) = t.put(&item, "2026-01-01", enable.clone()).await;
     assert_eq!(s, 400, "re-enable without undelete");
     let (s, _, b) = t.delete(&v, "2026-02-01").await;
-    assert_eq!((s, code(&b)), (400, "ServiceResourceNotEmpty"));
+    assert_eq!(
+        (s, code(&b)),
+        (400, "ServiceResourceNotEmptyWithBackendMessage")
+    );
     let (s, h, _) = t
         .put(
             &item,

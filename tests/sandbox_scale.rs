@@ -181,3 +181,56 @@ async fn injected_lro_failure_has_no_effect() {
         (404, "BMSUserErrorItemNotFound")
     );
 }
+
+#[tokio::test]
+async fn ten_thousand_vms_start_and_persist() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv.yaml");
+    std::fs::write(
+        &inv,
+        "subscriptions:\n  00000000-0000-0000-0000-00000000000e: {}\ngenerate: {vms: 10000, resource_groups: 50, locations: [westeurope, northeurope], tags: {backup: [gold, silver, none]}}\n",
+    )
+    .unwrap();
+    let state = dir.path().join("state.json");
+    let started = std::time::Instant::now();
+    let sb = Sandbox::start(SandboxOptions {
+        inventory: Some(inv),
+        state: Some(state.clone()),
+        time_scale: 0.0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (http, tok) = client(&sb).await;
+    let sub = sb.credentials().subscription_id;
+    let ep = sb.endpoint();
+    let (s, _, b) = send(
+        &http,
+        &tok,
+        reqwest::Method::GET,
+        &format!("{ep}/subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines?api-version=2025-11-01"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(b["value"].as_array().unwrap().len(), 100);
+    assert!(b["nextLink"].is_string());
+    let vault = format!("/subscriptions/{sub}/resourceGroups/rg-gen-000/providers/Microsoft.RecoveryServices/vaults/rsv");
+    let (s, _, _) = send(
+        &http,
+        &tok,
+        reqwest::Method::PUT,
+        &format!("{ep}{vault}?api-version=2026-02-01"),
+        Some(json!({"location": "westeurope", "sku": {"name": "Standard"}})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    sb.shutdown().await;
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.contains("\"rsv\""));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}

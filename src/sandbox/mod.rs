@@ -4,16 +4,19 @@
 //! Layout: `server` (TLS, pipeline, routing), `auth` (Entra token endpoint, JWT), `state`
 //! (persisted state), `inventory` (seeding), `lro`, `faults`, `throttle`, `errors`, and one
 //! handler file per resource provider: `resources`, `compute`, `vaults`, `backup` (policies),
-//! `protection` (protected VMs, jobs, backup operations).
+//! `protection` (protected VMs, backup operations), `jobs`, `discovery` (containers,
+//! protectable items, refreshContainers, backupStatus).
 //!
 //! Must not import: `plan`, `apply`, `config`, `cli`.
 
 mod auth;
 mod backup;
 mod compute;
+mod discovery;
 mod errors;
 mod faults;
 mod inventory;
+mod jobs;
 mod lro;
 mod protection;
 mod resources;
@@ -94,6 +97,7 @@ pub struct Sandbox {
     creds: SandboxCredentials,
     handle: axum_server::Handle,
     task: tokio::task::JoinHandle<()>,
+    flusher: tokio::task::JoinHandle<()>,
     app: Arc<server::App>,
 }
 
@@ -215,7 +219,21 @@ impl Sandbox {
             access_log,
             page_size: AtomicUsize::new(100),
             backup_page_size: AtomicUsize::new(200),
+            dirty: std::sync::atomic::AtomicBool::new(false),
+            last_save_us: std::sync::atomic::AtomicU64::new(0),
         });
+        let flusher = {
+            let app = Arc::downgrade(&app);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(250));
+                loop {
+                    tick.tick().await;
+                    let Some(app) = app.upgrade() else { break };
+                    let a = app.clone();
+                    let _ = tokio::task::spawn_blocking(move || a.flush_dirty()).await;
+                }
+            })
+        };
 
         // The CA file clients point AZPROTECT_CA_CERT at.
         let ca_path = match &opts.env_file {
@@ -254,6 +272,7 @@ impl Sandbox {
             creds,
             handle,
             task,
+            flusher,
             app,
         };
         if let Some(env) = &opts.env_file {
@@ -316,10 +335,9 @@ impl Sandbox {
     pub async fn shutdown(self) {
         self.handle.graceful_shutdown(Some(Duration::from_secs(2)));
         let _ = self.task.await;
+        self.flusher.abort();
         if let Ok(st) = self.app.state.lock() {
-            if let Err(e) = self.app.persist.save(&st) {
-                tracing::error!("sandbox: saving state on shutdown failed: {e}");
-            }
+            self.app.save_now(&st);
         }
     }
 }

@@ -9,7 +9,7 @@ use super::backup::{op_failure, parse_filter, require_backup_api, status_body};
 use super::errors::ArmError;
 use super::lro::{self, durations, NewOp, Phase};
 use super::server::{Ctx, HResult, Reply};
-use super::state::{key, Item, Job, State, Vault};
+use super::state::{key, Item, State, Vault};
 use super::vaults::get_vault;
 
 /// The api-version Azure hard-codes in protected item polling URLs.
@@ -18,7 +18,7 @@ pub const ITEM_POLL_API: &str = "2016-12-01";
 const VAULT: &str =
     "subscriptions/*/resourcegroups/*/providers/microsoft.recoveryservices/vaults/*";
 
-fn eq(a: &str, b: &str) -> bool {
+pub(super) fn eq(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
@@ -47,13 +47,13 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         return list_items(ctx, st, &v);
     }
     if let Some(v) = ctx.m(&format!("{VAULT}/backupprotectioncontainers")) {
-        return list_containers(ctx, st, &v);
+        return super::discovery::list_containers(ctx, st, &v);
     }
     if let Some(v) = ctx.m(&format!("{VAULT}/backupprotectableitems")) {
-        return list_protectable(ctx, st, &v);
+        return super::discovery::list_protectable(ctx, st, &v);
     }
     if let Some(v) = ctx.m(&format!("{VAULT}/backupfabrics/*/refreshcontainers")) {
-        return refresh(ctx, st, &v);
+        return super::discovery::refresh(ctx, st, &v);
     }
     if let Some(v) = ctx.m(&format!("{VAULT}/backupfabrics/*/operationresults/*")) {
         let vault = get_vault(st, &v[0], &v[1], &v[2])?;
@@ -74,7 +74,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         };
     }
     if let Some(v) = ctx.m(&format!("{VAULT}/backupjobs")) {
-        return list_jobs(ctx, st, &v);
+        return super::jobs::list_jobs(ctx, st, &v);
     }
     if let Some(v) = ctx.m(&format!("{VAULT}/backupjobs/*")) {
         let vault = get_vault(st, &v[0], &v[1], &v[2])?;
@@ -84,7 +84,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             .jobs
             .get(&key(&[&vk, &v[3]]))
             .filter(|j| j.start_ms <= ctx.now)
-            .map(|j| Reply::ok(job_body(&vid, j, ctx.now)))
+            .map(|j| Reply::ok(super::jobs::job_body(&vid, j, ctx.now)))
             .ok_or_else(|| {
                 ArmError::not_found(
                     "BMSUserErrorJobNotFound",
@@ -113,7 +113,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     if let Some(v) =
         ctx.m("subscriptions/*/providers/microsoft.recoveryservices/locations/*/backupstatus")
     {
-        return backup_status(ctx, st, &v);
+        return super::discovery::backup_status(ctx, st, &v);
     }
     if ctx.lsegs.len() > 8 && ctx.lsegs[6] == "vaults" {
         return Err(ArmError::invalid_resource_type(
@@ -124,7 +124,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     Err(ArmError::no_route(&ctx.raw_path))
 }
 
-fn find_op(st: &State, id: &str) -> Result<super::state::Operation, ArmError> {
+pub(super) fn find_op(st: &State, id: &str) -> Result<super::state::Operation, ArmError> {
     lro::find(st, id).cloned().ok_or_else(|| {
         ArmError::not_found(
             "BMSUserErrorOperationNotFound",
@@ -134,7 +134,7 @@ fn find_op(st: &State, id: &str) -> Result<super::state::Operation, ArmError> {
 }
 
 /// `https://host/Subscriptions/...` (capital S, as Azure Backup writes its polling URLs).
-fn poll_url(ctx: &Ctx<'_>, vault_id: &str, rest: &str) -> String {
+pub(super) fn poll_url(ctx: &Ctx<'_>, vault_id: &str, rest: &str) -> String {
     format!(
         "{}/Subscriptions/{}/{rest}?api-version={ITEM_POLL_API}",
         ctx.base,
@@ -186,8 +186,8 @@ fn parse_names(container: &str, item: &str) -> Result<(String, String), ArmError
     let i: Vec<&str> = item.split(';').collect();
     let bad = || {
         ArmError::bad_request(
-            "BMSUserErrorInvalidInput",
-            format!("Container '{container}' / protected item '{item}' is not a valid Azure VM container/item name. Expected 'iaasvmcontainer;iaasvmcontainerv2;<resource group>;<vm>' and 'vm;iaasvmcontainerv2;<resource group>;<vm>'."),
+            "BMSUserErrorInvalidConfigureProtectionRequest",
+            format!("Input for configure protection is not in proper format\r\nPlease ensure that container exists and other parameters are in valid format. Container '{container}' / protected item '{item}' is not a valid Azure VM container/item name. Expected 'iaasvmcontainer;iaasvmcontainerv2;<resource group>;<vm>' and 'vm;iaasvmcontainerv2;<resource group>;<vm>'."),
         )
     };
     if c.len() != 4 || !eq(c[0], "iaasvmcontainer") || !eq(c[1], "iaasvmcontainerv2") {
@@ -200,6 +200,13 @@ fn parse_names(container: &str, item: &str) -> Result<(String, String), ArmError
         return Err(bad());
     }
     Ok((c[2].to_string(), c[3].to_string()))
+}
+
+fn immutable_denied() -> ArmError {
+    ArmError::bad_request(
+        "UserErrorOperationDeniedOnImmutableItem",
+        "The Vault and Bakcup Item is in Immutable state where destructive operations are not supported. The Vault and Backup Item is immutable, hence operation is denied. Refer to the documentation to learn more: https://aka.ms/AB-ImmutableVaults-States ",
+    )
 }
 
 fn item_not_found(name: &str) -> ArmError {
@@ -284,6 +291,7 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
         p["extendedInfo"]["oldestRecoveryPoint"] = json!(lro::fmt_time(it.first_backup_ms));
         p["extendedInfo"]["newestRecoveryPointInArchive"] = Value::Null;
     } else {
+        // UNCONFIRMED: the placeholder Azure shows before the first backup.
         p["lastBackupStatus"] = json!("");
         p["lastBackupTime"] = json!("2001-01-01T00:00:00Z");
     }
@@ -299,6 +307,7 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
             (rest / 1000) % 60
         ));
         p["softDeleteRetentionPeriodInDays"] = json!((purge - d) / 86_400_000);
+        p["isDeferredDeleteScheduleUpcoming"] = json!(remain_ms < 86_400_000);
     }
     if let Some(x) = &it.extended_properties {
         p["extendedProperties"] = x.clone();
@@ -307,79 +316,6 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
         "id": format!("{vid}/backupFabrics/Azure/protectionContainers/{container}/protectedItems/{name}"),
         "name": name,
         "type": "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems",
-        "properties": p,
-    })
-}
-
-fn new_job(
-    st: &mut State,
-    vk: &str,
-    operation: &str,
-    vm: &str,
-    start: i64,
-    duration: i64,
-    failed: Option<Value>,
-) -> String {
-    let id = uuid::Uuid::new_v4().to_string();
-    st.jobs.insert(
-        key(&[vk, &id]),
-        Job {
-            vault_key: vk.to_string(),
-            id: id.clone(),
-            operation: operation.into(),
-            entity_friendly_name: vm.into(),
-            start_ms: start,
-            duration_ms: duration,
-            failed,
-        },
-    );
-    id
-}
-
-fn job_body(vault_id: &str, j: &Job, now: i64) -> Value {
-    let done = now >= j.start_ms + j.duration_ms;
-    let status = match (done, &j.failed) {
-        (false, _) => "InProgress",
-        (true, Some(_)) => "Failed",
-        (true, None) => "Completed",
-    };
-    let elapsed = if done {
-        j.duration_ms
-    } else {
-        now - j.start_ms
-    };
-    let tasks = if j.operation == "Backup" {
-        json!([
-            {"taskId": "Take Snapshot", "status": if done || now - j.start_ms > j.duration_ms / 3 { "Completed" } else { "InProgress" }, "duration": "PT0S"},
-            {"taskId": "Transfer data to vault", "status": if done { status } else { "InProgress" }, "duration": "PT0S"}
-        ])
-    } else {
-        json!([])
-    };
-    let mut p = json!({
-        "jobType": "AzureIaaSVMJob",
-        "operation": j.operation,
-        "status": status,
-        "entityFriendlyName": j.entity_friendly_name,
-        "backupManagementType": "AzureIaasVM",
-        "startTime": lro::fmt_time(j.start_ms),
-        "duration": lro::fmt_duration(elapsed),
-        "activityId": super::inventory::stable_guid(&format!("activity:{}", j.id)),
-        "virtualMachineVersion": "Compute",
-        "actionsInfo": [if done { "Retriable" } else { "Cancellable" }],
-        "extendedInfo": {"tasksList": tasks, "propertyBag": {"VM Name": j.entity_friendly_name}},
-    });
-    if done {
-        p["endTime"] = json!(lro::fmt_time(j.start_ms + j.duration_ms));
-    }
-    if let (true, Some(e)) = (done, &j.failed) {
-        p["errorDetails"] =
-            json!([{"errorCode": e["code"], "errorString": e["message"], "recommendations": []}]);
-    }
-    json!({
-        "id": format!("{vault_id}/backupJobs/{}", j.id),
-        "name": j.id,
-        "type": "Microsoft.RecoveryServices/vaults/backupJobs",
         "properties": p,
     })
 }
@@ -437,13 +373,13 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 .unwrap_or("Disabled");
             let backed_up = ctx.now >= it.first_backup_ms || it.has_recovery_points;
             if !eq(imm, "Disabled") && backed_up {
-                // UNCONFIRMED: exact code; an immutable vault (Unlocked or Locked) forbids
-                // deleting recovery points before they expire.
-                return Err(ArmError::bad_request("UserErrorImmutableVaultOperationNotAllowed", format!("This operation is not allowed because the vault is immutable ({imm}): recovery points cannot be deleted before they expire. Stop protection and retain data instead.")));
+                // An immutable vault (Unlocked or Locked) denies destructive operations. Code and
+                // message as reported in Azure/azure-rest-api-specs#32688.
+                return Err(immutable_denied());
             }
             let error = ctx.lro_fails().then(|| json!({"code": "BMSInternalError", "message": "Stop protection and delete data failed (injected fault).", "status": 500}));
             let duration = ctx.scaled(durations::ITEM_DELETE);
-            let job = new_job(
+            let job = super::jobs::new_job(
                 st,
                 &vk,
                 "DeleteBackupData",
@@ -514,7 +450,13 @@ fn put_item(
             )
         })?;
     let existing = st.items.get(ik).cloned();
-    let invalid = |m: &str| ArmError::bad_request("BMSUserErrorInvalidInput", m.to_string());
+    // Code as Azure answers malformed configure-protection input (public Terraform issues).
+    let invalid = |m: &str| {
+        ArmError::bad_request(
+            "BMSUserErrorInvalidConfigureProtectionRequest",
+            format!("Input for configure protection is not in proper format\r\nPlease ensure that container exists and other parameters are in valid format. {m}"),
+        )
+    };
     if let Some(t) = p["protectedItemType"].as_str() {
         if !eq(t, "Microsoft.Compute/virtualMachines") {
             return Err(invalid(&format!("protectedItemType '{t}' is not supported for Azure VMs; use Microsoft.Compute/virtualMachines.")));
@@ -560,8 +502,9 @@ fn put_item(
                     .as_str()
                     .unwrap_or("Disabled");
                 if eq(imm, "Disabled") {
-                    // UNCONFIRMED: exact code; BackupsSuspended needs an immutable vault.
-                    return Err(ArmError::bad_request("UserErrorInvalidProtectionStateForNonImmutableVault", "Stop protection with retain as per policy (BackupsSuspended) is only supported for vaults with immutability enabled."));
+                    // BackupsSuspended needs an immutable vault; Azure answers this (misleading)
+                    // error when it is not (Azure/azure-rest-api-specs#32688).
+                    return Err(immutable_denied());
                 }
             }
             item = it;
@@ -680,7 +623,7 @@ fn put_item(
                             .map(|x| x.id())
                             .unwrap_or_default();
                         // UNCONFIRMED: exact code.
-                        return Err(ArmError::bad_request("BMSUserErrorVMAlreadyProtected", format!("The virtual machine '{}' is already protected by vault '{other_vault}'. Stop its protection and delete its backup data in that vault before protecting it in another vault.", vmrec.name)));
+                        return Err(ArmError::bad_request("BMSUserErrorVMAlreadyProtected", format!("Virtual machine is already registered\\registering with another recovery services vault Please select a different virtual machine for registration. (VM '{}', vault '{other_vault}')", vmrec.name)));
                     }
                     item = Item {
                         vault_key: vk.clone(),
@@ -717,7 +660,7 @@ fn put_item(
             item.extended_properties = Some(x.clone());
         }
     }
-    let job = new_job(
+    let job = super::jobs::new_job(
         st,
         &vk,
         job_op,
@@ -727,7 +670,7 @@ fn put_item(
         error.clone(),
     );
     if kind == "protect" && error.is_none() {
-        new_job(
+        super::jobs::new_job(
             st,
             &vk,
             "Backup",
@@ -824,161 +767,6 @@ fn list_items(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     Ok(Reply::ok(ctx.page(items, true)))
 }
 
-fn list_containers(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
-    let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
-    let vk = vault.key();
-    let vid = vault.id();
-    let filter = parse_filter(ctx.q("$filter"))?;
-    if filter
-        .iter()
-        .any(|(k, val)| k == "backupmanagementtype" && !eq(val, "AzureIaasVM"))
-    {
-        return Ok(Reply::ok(json!({"value": []})));
-    }
-    let items: Vec<Value> = st
-        .items
-        .values()
-        .filter(|i| i.vault_key == vk)
-        .map(|i| {
-            let c = i.container_name();
-            json!({
-                "id": format!("{vid}/backupFabrics/Azure/protectionContainers/{c}"),
-                "name": c,
-                "type": "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers",
-                "properties": {
-                    "friendlyName": i.vm_name, "backupManagementType": "AzureIaasVM", "registrationStatus": "Registered",
-                    "healthStatus": "Healthy", "containerType": "Microsoft.Compute/virtualMachines",
-                    "virtualMachineId": i.vm_id, "virtualMachineVersion": "Compute", "resourceGroup": i.vm_resource_group,
-                    "protectableObjectType": "Microsoft.Compute/virtualMachines",
-                },
-            })
-        })
-        .collect();
-    Ok(Reply::ok(ctx.page(items, true)))
-}
-
-fn list_protectable(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
-    let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
-    let vid = vault.id();
-    let items: Vec<Value> = st
-        .vms
-        .values()
-        .filter(|vm| eq(&vm.subscription, &vault.subscription) && eq(&vm.location, &vault.location))
-        .filter(|vm| {
-            let id = super::inventory::vm_id(&vm.subscription, &vm.resource_group, &vm.name);
-            !st.items.values().any(|i| eq(&i.vm_id, &id))
-        })
-        .map(|vm| {
-            let n = format!("iaasvmcontainerv2;{};{}", vm.resource_group, vm.name).to_ascii_lowercase();
-            json!({
-                "id": format!("{vid}/backupFabrics/Azure/protectionContainers/iaasvmcontainer;{n}/protectableItems/vm;{n}"),
-                "name": format!("vm;{n}"),
-                "type": "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectableItems",
-                "properties": {
-                    "backupManagementType": "AzureIaasVM", "friendlyName": vm.name,
-                    "protectableItemType": "Microsoft.Compute/virtualMachines", "protectionState": "NotProtected",
-                    "virtualMachineId": super::inventory::vm_id(&vm.subscription, &vm.resource_group, &vm.name),
-                    "virtualMachineVersion": "Compute", "resourceGroup": vm.resource_group, "workloadType": "VM",
-                },
-            })
-        })
-        .collect();
-    Ok(Reply::ok(ctx.page(items, true)))
-}
-
-fn refresh(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
-    if ctx.method != "POST" {
-        return Err(ArmError::method_not_allowed(&ctx.method));
-    }
-    let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
-    let vid = vault.id();
-    let op = lro::start(
-        st,
-        ctx.now,
-        NewOp {
-            kind: "refreshContainers",
-            duration_ms: ctx.scaled(durations::REFRESH),
-            error: None,
-            vault_key: Some(vault.key()),
-            target_key: None,
-            job_id: None,
-            result: "empty",
-        },
-    );
-    Ok(Reply::status(202, None)
-        .header(
-            "Location",
-            poll_url(
-                ctx,
-                &vid,
-                &format!("backupFabrics/Azure/operationResults/{op}"),
-            ),
-        )
-        .headers(ctx.retry(60))
-        .mutated())
-}
-
-fn list_jobs(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
-    let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
-    let vk = vault.key();
-    let vid = vault.id();
-    let filter = parse_filter(ctx.q("$filter"))?;
-    let mut jobs: Vec<&Job> = st
-        .jobs
-        .values()
-        .filter(|j| j.vault_key == vk && j.start_ms <= ctx.now)
-        .collect();
-    jobs.sort_by_key(|j| std::cmp::Reverse(j.start_ms));
-    let items: Vec<Value> = jobs
-        .into_iter()
-        .map(|j| job_body(&vid, j, ctx.now))
-        .filter(|b| {
-            filter.iter().all(|(k, val)| {
-                let p = &b["properties"];
-                match k.as_str() {
-                    "operation" => p["operation"].as_str().is_some_and(|x| eq(x, val)),
-                    "status" => p["status"].as_str().is_some_and(|x| eq(x, val)),
-                    "backupmanagementtype" => eq(val, "AzureIaasVM"),
-                    _ => true,
-                }
-            })
-        })
-        .collect();
-    Ok(Reply::ok(ctx.page(items, true)))
-}
-
-fn backup_status(ctx: &Ctx<'_>, st: &mut State, _v: &[String]) -> HResult {
-    if ctx.method != "POST" {
-        return Err(ArmError::method_not_allowed(&ctx.method));
-    }
-    let body = ctx.json()?;
-    let rid = body["resourceId"].as_str().ok_or_else(|| {
-        ArmError::bad_request("BMSUserErrorInvalidInput", "resourceId is required.")
-    })?;
-    let found = st
-        .items
-        .values()
-        .find(|i| eq(&i.vm_id, rid) && i.deleted_ms.is_none());
-    let out = match found {
-        Some(i) => {
-            let vault = st.vaults.get(&i.vault_key);
-            json!({
-                "protectionStatus": "Protected",
-                "vaultId": vault.map(|v| v.id()),
-                "fabricName": "Azure",
-                "containerName": i.container_name(),
-                "protectedItemName": i.item_name(),
-                "policyName": i.policy_name,
-                "errorCode": "Success",
-            })
-        }
-        None => {
-            json!({"protectionStatus": "NotProtected", "fabricName": "Azure", "errorCode": "Success"})
-        }
-    };
-    Ok(Reply::ok(out))
-}
-
 /// `POST …/protectedItems/{i}/backup` (on-demand backup, TriggerBackup_Post.json).
 fn trigger_backup(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     if ctx.method != "POST" {
@@ -1010,7 +798,7 @@ fn trigger_backup(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     }
     let error = ctx.lro_fails().then(|| json!({"code": "BMSInternalError", "message": "The backup failed (injected fault).", "status": 500}));
     let duration = ctx.scaled(durations::FIRST_BACKUP);
-    let job = new_job(
+    let job = super::jobs::new_job(
         st,
         &vk,
         "Backup",

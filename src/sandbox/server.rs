@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,50 @@ pub struct App {
     pub page_size: AtomicUsize,
     /// Page size of backup lists (Azure: at most 200).
     pub backup_page_size: AtomicUsize,
+    /// Set when a mutation has not been written yet (large states, see `persist_after_mutation`).
+    pub dirty: AtomicBool,
+    /// How long the last save took, in microseconds.
+    pub last_save_us: AtomicU64,
+}
+
+/// Saves slower than this are batched by the background flusher instead of delaying answers.
+const SLOW_SAVE_US: u64 = 25_000;
+
+impl App {
+    /// Save after a mutation: synchronously when saving is cheap (the usual case), otherwise mark
+    /// the state dirty for the flusher (`flush_dirty`, every 250 ms) so that a 10,000-VM state
+    /// does not cost a full rewrite per request.
+    pub fn persist_after_mutation(&self, st: &State) {
+        if self.persist.path.is_none() {
+            return;
+        }
+        if self.last_save_us.load(Ordering::Relaxed) > SLOW_SAVE_US {
+            self.dirty.store(true, Ordering::Relaxed);
+            return;
+        }
+        self.save_now(st);
+    }
+
+    pub fn save_now(&self, st: &State) {
+        let t = Instant::now();
+        match self.persist.save(st) {
+            Ok(()) => {
+                self.dirty.store(false, Ordering::Relaxed);
+                self.last_save_us
+                    .store(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+            }
+            Err(e) => tracing::error!("sandbox: saving state failed: {e}"),
+        }
+    }
+
+    /// Write the state if a mutation is pending.
+    pub fn flush_dirty(&self) {
+        if self.dirty.load(Ordering::Relaxed) {
+            if let Ok(st) = self.state.lock() {
+                self.save_now(&st);
+            }
+        }
+    }
 }
 
 /// One ARM request, parsed.
@@ -209,13 +253,16 @@ impl std::fmt::Display for Dropped {
 impl std::error::Error for Dropped {}
 
 fn pct_decode(s: &str) -> String {
+    fn hex(c: u8) -> Option<u8> {
+        (c as char).to_digit(16).map(|d| d as u8)
+    }
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h * 16 + l);
                 i += 3;
                 continue;
             }
@@ -360,9 +407,7 @@ pub async fn handle(
         let r = dispatch(&ctx, &mut st);
         if let Ok(reply) = &r {
             if reply.mutated {
-                if let Err(e) = app.persist.save(&st) {
-                    tracing::error!("sandbox: saving state failed: {e}");
-                }
+                app.persist_after_mutation(&st);
             }
         }
         r
@@ -405,7 +450,17 @@ pub async fn handle(
     put("x-ms-correlation-request-id", &correlation);
     put("x-ms-routing-request-id", &routing_id(&request_id));
     if let Some(c) = &client_request_id {
-        put("x-ms-client-request-id", c);
+        // Recovery Services echoes the client request id twice (two header values; observed in
+        // Azure PowerShell debug traces as "<id>,<id>").
+        if raw_path
+            .to_ascii_lowercase()
+            .contains("/microsoft.recoveryservices/")
+        {
+            put("x-ms-client-request-id", c);
+            put("x-ms-client-request-id", c);
+        } else {
+            put("x-ms-client-request-id", c);
+        }
     }
     for (k, v) in &headers {
         put(k, v);
@@ -542,4 +597,23 @@ pub fn require_rg(st: &State, sub: &str, rg: &str) -> Result<(), ArmError> {
         return Err(ArmError::resource_group_not_found(rg));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoding_and_versions() {
+        assert_eq!(
+            pct_decode("vm%3Biaasvmcontainerv2%3brg"),
+            "vm;iaasvmcontainerv2;rg"
+        );
+        assert_eq!(pct_decode("a%zz%4"), "a%zz%4");
+        assert_eq!(pct_decode("%e2%82%ac"), "€");
+        assert!(valid_api_version("2024-05-01"));
+        assert!(valid_api_version("2024-05-01-preview"));
+        assert!(!valid_api_version("2024-5-01"));
+        assert!(!valid_api_version("latest"));
+    }
 }

@@ -487,8 +487,8 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                 return Err(ArmError::bad_request("ServiceResourceNotEmpty", "Vault cannot be deleted as there are existing resources within the vault. Please ensure there are no backup items, protected servers, or backup management servers associated with this vault. Unregister the following containers associated with this vault before proceeding for deletion."));
             }
             if !items.is_empty() {
-                // UNCONFIRMED: the code Azure uses for soft-deleted items blocking vault deletion.
-                return Err(ArmError::bad_request("ServiceResourceNotEmpty", "Recovery Services vault cannot be deleted as there are backup items in soft deleted state in the vault. The soft deleted items are permanently deleted after 14 days of delete operation. Please try vault deletion after the backup items are permanently deleted and there is no item in soft deleted state left in the vault."));
+                // Code and message as Azure answered them (seen in a public Terraform destroy log).
+                return Err(ArmError::bad_request("ServiceResourceNotEmptyWithBackendMessage", "Recovery Services vault cannot be deleted as there are backup items still present in soft delete state. Visit the following link for the steps to permanently delete soft deleted items: https://aka.ms/undeletesoftdeleteditems"));
             }
             let error = ctx.lro_fails().then(|| json!({"code": "InternalServerError", "message": "Vault deletion failed (injected fault)."}));
             if error.is_none() {
