@@ -181,18 +181,38 @@ async fn a_saved_plan_is_refused_when_azure_changed_since() {
 async fn a_saved_plan_applies_exactly_what_was_reviewed() {
     let estate = Estate::start().await;
     let saved = estate.path("reviewed.plan.json");
-    estate
-        .run(&["plan", "-f", &quickstart(), "--out", &saved])
-        .await
-        .expect_code(0);
-    estate
-        .run(&["apply", &saved, "--auto-approve"])
-        .await
-        .expect_code(0);
-    estate
-        .run(&["plan", "-f", &quickstart(), "--detailed-exitcode"])
-        .await
-        .expect_code(0);
+    let plan = estate.run(&["plan", "-f", &quickstart(), "--out", &saved]).await;
+    plan.expect_code(0);
+    let apply = estate.run(&["apply", &saved, "--auto-approve"]).await;
+    apply.expect_code(0);
+    estate.run(&["plan", "-f", &quickstart(), "--detailed-exitcode"]).await.expect_code(0);
+
+    // Secrets never reach output or the plan file: neither the client secret nor a bearer token.
+    let secret = estate.sandbox.credentials().client_secret;
+    let file = std::fs::read_to_string(&saved).unwrap();
+    for text in [&plan.stdout, &plan.stderr, &apply.stdout, &apply.stderr, &file] {
+        assert!(!text.contains(&secret), "the client secret leaked");
+        assert!(!text.contains("eyJ"), "something that looks like a JWT leaked");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn target_applies_one_vm_and_what_it_needs() {
+    let estate = Estate::start().await;
+    let only_db = ["--target", "protected_vm.rsv-prod-weu/rg-app/db-01"];
+    let plan = estate.run(&[&["plan", "-f", &quickstart(), "--format", "json"][..], &only_db].concat()).await;
+    assert_eq!(
+        plan.changes(),
+        vec![
+            "resource_group.rg-protect-weu create",
+            "recovery_vault.rsv-prod-weu create",
+            "backup_policy.rsv-prod-weu/gold create",
+            "protected_vm.rsv-prod-weu/rg-app/db-01 create",
+        ]
+    );
+    estate.run(&[&["apply", "-f", &quickstart(), "--auto-approve"][..], &only_db].concat()).await.expect_code(0);
+    let rest = estate.run(&["plan", "-f", &quickstart(), "--format", "json"]).await;
+    assert_eq!(rest.changes().len(), 4, "silver and its three VMs remain: {:?}", rest.changes());
 }
 
 #[tokio::test(flavor = "multi_thread")]
