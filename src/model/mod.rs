@@ -16,6 +16,7 @@ mod arm_id;
 pub mod backup_policy;
 pub mod protected_vm;
 pub mod resource_group;
+pub mod site_recovery;
 pub mod vault;
 
 pub use address::{Address, AddressError, ResourceKind};
@@ -183,4 +184,5 @@ pub mod api {
     pub const COMPUTE: &str = "2025-11-01";
     pub const RECOVERY_SERVICES: &str = "2026-02-01";
     pub const BACKUP: &str = "2026-01-01";
+    pub const SITE_RECOVERY: &str = "2026-02-01";
 }

@@ -1,0 +1,234 @@
+//! `recovery_plan.<name>/<plan>` — `vaults/replicationRecoveryPlans`.
+//!
+//! Attributes: the user's boot groups, in order, with the VMs of each group (sorted — Azure does
+//! not order VMs within a group) and the actions before/after the group (in order):
+//! ```json
+//! {"groups": [
+//!   {"vms": ["/subscriptions/…/virtualMachines/db-01"],
+//!    "before": [],
+//!    "after": [{"name": "warm-cache", "runbook": "/subscriptions/…/runbooks/warm-cache",
+//!               "on": ["failover", "test_failover"], "direction": ["primary_to_recovery"],
+//!               "fabric_location": "recovery"}]}
+//! ]}
+//! ```
+//! Azure prepends a Shutdown and a Failover group to every plan; they are not the user's and are
+//! dropped when empty (kept, under `shutdown`/`failover`, when someone put actions there).
+//! Action `on` values: `failover` (unplanned), `planned_failover`, `test_failover`;
+//! `direction`: `primary_to_recovery`, `recovery_to_primary`. Both sorted; when absent Azure's
+//! default (all types, both directions) is spelled out so that live and desired agree.
+
+use super::versioned;
+use crate::model::{ArmId, ArmRequest, Method, Resource};
+use serde_json::{json, Value};
+
+pub const FAILOVER_TYPES: &[(&str, &str)] = &[
+    ("failover", "UnplannedFailover"),
+    ("planned_failover", "PlannedFailover"),
+    ("test_failover", "TestFailover"),
+];
+pub const DIRECTIONS: &[(&str, &str)] = &[
+    ("primary_to_recovery", "PrimaryToRecovery"),
+    ("recovery_to_primary", "RecoveryToPrimary"),
+];
+
+fn to_arm(table: &[(&str, &'static str)], v: &Value) -> Vec<Value> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| {
+            table
+                .iter()
+                .find(|(ours, _)| Some(*ours) == x.as_str())
+                .map(|(_, arm)| json!(arm))
+        })
+        .collect()
+}
+
+fn from_arm(table: &[(&'static str, &str)], v: &Value) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| {
+            let s = x.as_str()?;
+            table
+                .iter()
+                .find(|(_, arm)| arm.eq_ignore_ascii_case(s))
+                .map(|(ours, _)| *ours)
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn action_to_arm(a: &Value) -> Value {
+    let location = |a: &Value| match a["fabric_location"].as_str() {
+        Some("recovery") => "Recovery",
+        _ => "Primary",
+    };
+    let details = if let Some(runbook) = a.get("runbook") {
+        let mut d = json!({"instanceType": "AutomationRunbookActionDetails", "runbookId": runbook, "fabricLocation": location(a)});
+        if let Some(t) = a.get("timeout") {
+            d["timeout"] = t.clone();
+        }
+        d
+    } else if let Some(path) = a.get("script") {
+        let mut d = json!({"instanceType": "ScriptActionDetails", "path": path, "fabricLocation": location(a)});
+        if let Some(t) = a.get("timeout") {
+            d["timeout"] = t.clone();
+        }
+        d
+    } else {
+        json!({"instanceType": "ManualActionDetails", "description": a["manual"]})
+    };
+    json!({
+        "actionName": a["name"],
+        "failoverTypes": to_arm(FAILOVER_TYPES, &a["on"]),
+        "failoverDirections": to_arm(DIRECTIONS, &a["direction"]),
+        "customDetails": details,
+    })
+}
+
+fn action_from_arm(a: &Value) -> Value {
+    let d = &a["customDetails"];
+    let kind = d["instanceType"].as_str().unwrap_or_default();
+    let mut out = json!({
+        "name": a["actionName"],
+        "on": from_arm(FAILOVER_TYPES, &a["failoverTypes"]),
+        "direction": from_arm(DIRECTIONS, &a["failoverDirections"]),
+    });
+    let fabric = || match d["fabricLocation"].as_str() {
+        Some(l) if l.eq_ignore_ascii_case("recovery") => "recovery",
+        _ => "primary",
+    };
+    if kind.eq_ignore_ascii_case("AutomationRunbookActionDetails") {
+        out["runbook"] = d["runbookId"].clone();
+        out["fabric_location"] = json!(fabric());
+    } else if kind.eq_ignore_ascii_case("ScriptActionDetails") {
+        out["script"] = d["path"].clone();
+        out["fabric_location"] = json!(fabric());
+    } else {
+        out["manual"] = d["description"].clone();
+    }
+    if let Some(t) = d["timeout"].as_str() {
+        out["timeout"] = json!(t);
+    }
+    out
+}
+
+/// The PUT for a plan. `item_of` maps a VM id to its replicated item id; `primary_fabric` and
+/// `recovery_fabric` are the fabrics of the source and target regions.
+pub fn put_request(
+    r: &Resource,
+    primary_fabric: &ArmId,
+    recovery_fabric: &ArmId,
+    item_of: &dyn Fn(&str) -> Option<ArmId>,
+) -> ArmRequest {
+    let groups: Vec<Value> = r.attrs["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|g| {
+            let items: Vec<Value> = g["vms"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|vm| {
+                    let vm = vm.as_str()?;
+                    Some(json!({"id": item_of(vm)?.as_str(), "virtualMachineId": vm}))
+                })
+                .collect();
+            let actions = |k: &str| -> Vec<Value> { g[k].as_array().into_iter().flatten().map(action_to_arm).collect() };
+            json!({"groupType": "Boot", "replicationProtectedItems": items, "startGroupActions": actions("before"), "endGroupActions": actions("after")})
+        })
+        .collect();
+    let body = json!({"properties": {
+        "primaryFabricId": primary_fabric.as_str(),
+        "recoveryFabricId": recovery_fabric.as_str(),
+        "failoverDeploymentModel": "ResourceManager",
+        "groups": groups,
+    }});
+    ArmRequest::new(Method::Put, versioned(&r.arm_id), Some(body))
+}
+
+pub fn delete_request(id: &ArmId) -> ArmRequest {
+    ArmRequest::new(Method::Delete, versioned(id), None)
+}
+
+/// Live plan → attributes. `vm_of` maps a replicated item id to its VM id (from the live
+/// replicated items), used when `virtualMachineId` is not an ARM id.
+pub fn normalize(arm: &Value, vm_of: &dyn Fn(&ArmId) -> Option<String>) -> Value {
+    let mut groups = Vec::new();
+    let mut extra = serde_json::Map::new();
+    for g in arm["properties"]["groups"].as_array().into_iter().flatten() {
+        let vms: Vec<String> = {
+            let mut v: Vec<String> = g["replicationProtectedItems"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|i| {
+                    let vm = i["virtualMachineId"]
+                        .as_str()
+                        .filter(|s| s.starts_with('/'));
+                    vm.map(str::to_string)
+                        .or_else(|| vm_of(&ArmId::new(i["id"].as_str()?)))
+                })
+                .collect();
+            v.sort_by_key(|s| s.to_ascii_lowercase());
+            v
+        };
+        let actions = |k: &str| -> Vec<Value> {
+            g[k].as_array()
+                .into_iter()
+                .flatten()
+                .map(action_from_arm)
+                .collect()
+        };
+        let group = json!({"vms": vms, "before": actions("startGroupActions"), "after": actions("endGroupActions")});
+        match g["groupType"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            kind @ ("shutdown" | "failover") => {
+                if !group["before"].as_array().is_some_and(Vec::is_empty)
+                    || !group["after"].as_array().is_some_and(Vec::is_empty)
+                {
+                    extra.insert(kind.to_string(), group);
+                }
+            }
+            _ => groups.push(group),
+        }
+    }
+    let mut out = json!({"groups": groups});
+    for (k, v) in extra {
+        out[k] = v;
+    }
+    out
+}
+
+/// `POST …/testFailover` into an isolated network (`network_id`), from the latest recovery point.
+pub fn test_failover_request(id: &ArmId, network_id: &str) -> ArmRequest {
+    let body = json!({"properties": {
+        "failoverDirection": "PrimaryToRecovery",
+        "networkType": "VmNetworkAsInput",
+        "networkId": network_id,
+        "providerSpecificDetails": [{"instanceType": "A2A", "recoveryPointType": "Latest"}],
+    }});
+    ArmRequest::new(
+        Method::Post,
+        versioned(id.child(&["testFailover"])),
+        Some(body),
+    )
+}
+
+/// `POST …/testFailoverCleanup`: delete the test VMs and record the drill's outcome.
+pub fn test_failover_cleanup_request(id: &ArmId, comments: &str) -> ArmRequest {
+    ArmRequest::new(
+        Method::Post,
+        versioned(id.child(&["testFailoverCleanup"])),
+        Some(json!({"properties": {"comments": comments}})),
+    )
+}

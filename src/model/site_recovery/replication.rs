@@ -1,0 +1,192 @@
+//! `replication.<name>/<rg>/<vm>` — a VM replicated to another region
+//! (`…/replicationProtectionContainers/{c}/replicationProtectedItems/{vm}`).
+//!
+//! Attributes:
+//! ```json
+//! {
+//!   "vm_id": "/subscriptions/…/virtualMachines/app-01",
+//!   "policy_id": "…/replicationPolicies/app-dr",
+//!   "target_resource_group_id": "/subscriptions/…/resourceGroups/rg-app-dr",
+//!   "cache_storage_account_id": "/subscriptions/…/storageAccounts/asrcacheweu",
+//!   "target_network_id": "…/virtualNetworks/vnet-app-dr",      // optional
+//!   "target_zone": "1",                                          // optional
+//!   "target_vm_size": "Standard_D2s_v5",                         // optional
+//!   "target_availability_set_id": "…",                           // optional
+//!   "disks": [{"disk_id": "…/disks/app-01-osdisk", "target_type": "Premium_LRS"}],  // sorted by id
+//!   "state": "replicating"
+//! }
+//! ```
+//! Live `state`: `replicating` (enabling, initial replication, protected — progress is not an
+//! attribute, so a converged estate stays quiet while replication catches up), `failed_over`,
+//! `test_failover` (a drill is running), `error`.
+
+use super::versioned;
+use crate::model::{ArmId, ArmRequest, Method, Resource};
+use serde_json::{json, Map, Value};
+
+/// The item's name: the VM's name (lower case).
+pub fn item_id(container: &ArmId, vm_name: &str) -> ArmId {
+    container.child(&["replicationProtectedItems", &vm_name.to_ascii_lowercase()])
+}
+
+/// PUT that enables replication (`A2AEnableProtectionInput`); `target_container_id` is the
+/// recovery region's protection container.
+pub fn enable_request(r: &Resource, target_container_id: &ArmId) -> ArmRequest {
+    let a = &r.attrs;
+    let cache = &a["cache_storage_account_id"];
+    let target_rg = &a["target_resource_group_id"];
+    let disks: Vec<Value> = a["disks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            let mut disk = json!({
+                "diskId": d["disk_id"],
+                "primaryStagingAzureStorageAccountId": cache,
+                "recoveryResourceGroupId": target_rg,
+            });
+            if let Some(t) = d.get("target_type") {
+                disk["recoveryTargetDiskAccountType"] = t.clone();
+                disk["recoveryReplicaDiskAccountType"] = t.clone();
+            }
+            disk
+        })
+        .collect();
+    let mut details = Map::new();
+    details.insert("instanceType".into(), json!("A2A"));
+    details.insert("fabricObjectId".into(), a["vm_id"].clone());
+    details.insert(
+        "recoveryContainerId".into(),
+        json!(target_container_id.as_str()),
+    );
+    details.insert("recoveryResourceGroupId".into(), target_rg.clone());
+    details.insert("vmManagedDisks".into(), json!(disks));
+    for (attr, field) in [
+        ("target_network_id", "recoveryAzureNetworkId"),
+        ("target_zone", "recoveryAvailabilityZone"),
+        ("target_availability_set_id", "recoveryAvailabilitySetId"),
+    ] {
+        if let Some(v) = a.get(attr) {
+            details.insert(field.into(), v.clone());
+        }
+    }
+    let body =
+        json!({"properties": {"policyId": a["policy_id"], "providerSpecificDetails": details}});
+    ArmRequest::new(Method::Put, versioned(&r.arm_id), Some(body))
+}
+
+/// PATCH the settings Azure lets change in place (VM size, availability set, network).
+pub fn update_request(r: &Resource) -> ArmRequest {
+    let a = &r.attrs;
+    let mut props = Map::new();
+    if let Some(size) = a.get("target_vm_size") {
+        props.insert("recoveryAzureVMSize".into(), size.clone());
+    }
+    if let Some(set) = a.get("target_availability_set_id") {
+        props.insert("recoveryAvailabilitySetId".into(), set.clone());
+    }
+    if let Some(net) = a.get("target_network_id") {
+        props.insert("selectedRecoveryAzureNetworkId".into(), net.clone());
+    }
+    props.insert(
+        "providerSpecificDetails".into(),
+        json!({"instanceType": "A2A"}),
+    );
+    ArmRequest::new(
+        Method::Patch,
+        versioned(&r.arm_id),
+        Some(json!({"properties": props})),
+    )
+}
+
+/// `POST …/remove` with `DisableProtectionInput`: stop replicating (the source VM is untouched).
+/// A2A has no provider-specific disable input (the spec's only subtype is InMage's), so none is sent.
+pub fn disable_request(id: &ArmId) -> ArmRequest {
+    super::remove_request(
+        id,
+        Some(json!({"properties": {"disableProtectionReason": "NotSpecified"}})),
+    )
+}
+
+/// Attributes that force a new replication when they change (disable, then enable again —
+/// the target replica disks are rebuilt by a fresh initial replication).
+pub const REPLACE_ON: &[&str] = &[
+    "vm_id",
+    "target_resource_group_id",
+    "target_zone",
+    "cache_storage_account_id",
+    "disks",
+    "policy_id",
+];
+
+/// Live replicated item → (item id, attributes).
+pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
+    let id = ArmId::new(arm["id"].as_str()?);
+    let p = &arm["properties"];
+    let d = &p["providerSpecificDetails"];
+    if !d["instanceType"]
+        .as_str()
+        .is_some_and(|t| t.eq_ignore_ascii_case("A2A"))
+    {
+        return None;
+    }
+    let mut disks: Vec<Value> = d["protectedManagedDisks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|disk| {
+            let mut out = json!({"disk_id": disk["diskId"]});
+            if let Some(t) = disk["recoveryTargetDiskAccountType"].as_str() {
+                out["target_type"] = json!(t);
+            }
+            out
+        })
+        .collect();
+    disks.sort_by_key(|d| {
+        d["disk_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    });
+    let cache = d["protectedManagedDisks"][0]["primaryStagingAzureStorageAccountId"].clone();
+    let mut attrs = json!({
+        "vm_id": d["fabricObjectId"],
+        "policy_id": p["policyId"],
+        "target_resource_group_id": d["recoveryAzureResourceGroupId"],
+        "cache_storage_account_id": cache,
+        "disks": disks,
+        "state": state(p, d),
+    });
+    for (field, attr) in [
+        ("selectedRecoveryAzureNetworkId", "target_network_id"),
+        ("recoveryAvailabilityZone", "target_zone"),
+        ("recoveryAzureVMSize", "target_vm_size"),
+        ("recoveryAvailabilitySet", "target_availability_set_id"),
+    ] {
+        if let Some(v) = d[field].as_str().filter(|v| !v.is_empty()) {
+            attrs[attr] = json!(v);
+        }
+    }
+    Some((id, attrs))
+}
+
+fn state(p: &Value, d: &Value) -> &'static str {
+    let lower = |v: &Value| v.as_str().unwrap_or_default().to_ascii_lowercase();
+    let protection = lower(&p["protectionState"]);
+    let vm = lower(&d["vmProtectionState"]);
+    let tfo = lower(&p["testFailoverState"]);
+    if protection.contains("failedover") || protection.contains("failovercommitted") {
+        "failed_over"
+    } else if !tfo.is_empty() && tfo != "none" && !tfo.contains("completed") {
+        "test_failover"
+    } else if vm.contains("error") || protection.contains("error") {
+        "error"
+    } else {
+        "replicating"
+    }
+}
+
+/// The live progress of initial replication (percent), when Azure reports it.
+pub fn progress(arm: &Value) -> Option<u64> {
+    arm["properties"]["providerSpecificDetails"]["monitoringPercentageCompletion"].as_u64()
+}

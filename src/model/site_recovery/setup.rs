@@ -1,0 +1,134 @@
+//! The setup resources replication needs: fabrics, protection containers, the replication
+//! policy, container mappings and network mappings.
+
+use super::{versioned, ArmId};
+use crate::model::resource_group::normalize_location;
+use crate::model::{ArmRequest, Method, Resource};
+use serde_json::{json, Value};
+
+/// PUT a fabric: `{"properties": {"customDetails": {"instanceType": "Azure", "location": …}}}`.
+pub fn fabric_request(r: &Resource) -> ArmRequest {
+    let body = json!({"properties": {"customDetails": {"instanceType": "Azure", "location": r.attrs["location"]}}});
+    ArmRequest::new(Method::Put, versioned(&r.arm_id), Some(body))
+}
+
+pub fn normalize_fabric(arm: &Value) -> Value {
+    let loc = arm["properties"]["customDetails"]["location"]
+        .as_str()
+        .unwrap_or_default();
+    json!({"location": normalize_location(loc)})
+}
+
+/// PUT a protection container for A2A.
+pub fn container_request(r: &Resource) -> ArmRequest {
+    let body = json!({"properties": {"providerSpecificInput": [{"instanceType": "A2A"}]}});
+    ArmRequest::new(Method::Put, versioned(&r.arm_id), Some(body))
+}
+
+/// A container's attributes: the region of its fabric (read from its id's fabric name).
+pub fn normalize_container(arm: &Value) -> Value {
+    let id = ArmId::new(arm["id"].as_str().unwrap_or_default());
+    let fabric = id.value_of("replicationFabrics").unwrap_or_default();
+    let location = fabric.strip_prefix("asr-a2a-default-").unwrap_or(fabric);
+    json!({"location": normalize_location(location)})
+}
+
+/// PUT a replication policy (`A2APolicyCreationInput`; multi-VM sync always on, as azurerm does).
+pub fn policy_request(r: &Resource) -> ArmRequest {
+    let mut input = json!({
+        "instanceType": "A2A",
+        "recoveryPointHistory": r.attrs["recovery_points_minutes"],
+        "multiVmSyncStatus": "Enable",
+    });
+    let app = r.attrs["app_consistent_minutes"].as_u64().unwrap_or(0);
+    input["appConsistentFrequencyInMinutes"] = json!(app);
+    ArmRequest::new(
+        Method::Put,
+        versioned(&r.arm_id),
+        Some(json!({"properties": {"providerSpecificInput": input}})),
+    )
+}
+
+/// PATCH a replication policy's retention and app-consistent frequency in place.
+pub fn policy_update_request(r: &Resource) -> ArmRequest {
+    let settings = json!({
+        "instanceType": "A2A",
+        "recoveryPointHistory": r.attrs["recovery_points_minutes"],
+        "appConsistentFrequencyInMinutes": r.attrs["app_consistent_minutes"].as_u64().unwrap_or(0),
+        "multiVmSyncStatus": "Enable",
+    });
+    ArmRequest::new(
+        Method::Patch,
+        versioned(&r.arm_id),
+        Some(json!({"properties": {"replicationProviderSettings": settings}})),
+    )
+}
+
+pub fn policy_delete_request(id: &ArmId) -> ArmRequest {
+    ArmRequest::new(Method::Delete, versioned(id), None)
+}
+
+pub fn normalize_policy(arm: &Value) -> Option<Value> {
+    let d = &arm["properties"]["providerSpecificDetails"];
+    if !d["instanceType"]
+        .as_str()
+        .is_some_and(|t| t.eq_ignore_ascii_case("A2A"))
+    {
+        return None;
+    }
+    Some(json!({
+        "recovery_points_minutes": d["recoveryPointHistory"].as_u64().unwrap_or(0),
+        "app_consistent_minutes": d["appConsistentFrequencyInMinutes"].as_u64().unwrap_or(0),
+    }))
+}
+
+/// PUT a container mapping (source container → target container with a policy).
+pub fn mapping_request(r: &Resource) -> ArmRequest {
+    let body = json!({"properties": {
+        "targetProtectionContainerId": r.attrs["target_container_id"],
+        "policyId": r.attrs["policy_id"],
+        "providerSpecificInput": {"instanceType": "A2A", "agentAutoUpdateStatus": "Disabled"},
+    }});
+    ArmRequest::new(Method::Put, versioned(&r.arm_id), Some(body))
+}
+
+pub fn normalize_mapping(arm: &Value) -> Value {
+    let p = &arm["properties"];
+    json!({"target_container_id": p["targetProtectionContainerId"], "policy_id": p["policyId"]})
+}
+
+/// Removing a mapping takes `RemoveProtectionContainerMappingInput`.
+pub fn mapping_remove_request(id: &ArmId) -> ArmRequest {
+    super::remove_request(
+        id,
+        Some(json!({"properties": {"providerSpecificInput": {"instanceType": "A2A"}}})),
+    )
+}
+
+/// PUT a network mapping from a source vnet to a target vnet.
+pub fn network_mapping_request(r: &Resource) -> ArmRequest {
+    let body = json!({"properties": {
+        "recoveryFabricName": r.attrs["target_fabric"],
+        "recoveryNetworkId": r.attrs["target_network_id"],
+        "fabricSpecificDetails": {"instanceType": "AzureToAzure", "primaryNetworkId": r.attrs["source_network_id"]},
+    }});
+    ArmRequest::new(Method::Put, versioned(&r.arm_id), Some(body))
+}
+
+pub fn network_mapping_delete_request(id: &ArmId) -> ArmRequest {
+    ArmRequest::new(Method::Delete, versioned(id), None)
+}
+
+pub fn normalize_network_mapping(arm: &Value) -> Value {
+    let p = &arm["properties"];
+    let target_fabric = p["recoveryFabricArmId"]
+        .as_str()
+        .map(|id| ArmId::new(id).name().to_string())
+        .or_else(|| p["recoveryFabricName"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    json!({
+        "source_network_id": p["primaryNetworkId"],
+        "target_network_id": p["recoveryNetworkId"],
+        "target_fabric": target_fabric,
+    })
+}
