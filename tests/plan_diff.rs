@@ -24,6 +24,7 @@ fn vm(rg: &str, name: &str, location: &str, tags: &[(&str, &str)]) -> VirtualMac
         location: location.into(),
         tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         data_disk_luns: vec![0, 1],
+        disks: vec![],
     }
 }
 

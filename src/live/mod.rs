@@ -4,7 +4,7 @@
 //!
 //! Owns: [`LiveState`], [`read`]. Must not import: `cli`, `plan`, `apply`, `render`, `config`.
 
-mod vms;
+pub mod vms;
 
 use crate::azure::{ArmClient, AzureError};
 use crate::model::{

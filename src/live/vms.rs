@@ -1,7 +1,7 @@
 //! Virtual machines: one paged list per subscription, reduced to what selectors and rules need.
 
 use crate::azure::{ArmClient, AzureError};
-use crate::model::{api, resource_group::normalize_location, ArmId, VirtualMachine};
+use crate::model::{api, resource_group::normalize_location, ArmId, VirtualMachine, VmDisk};
 use serde_json::Value;
 
 pub async fn list(
@@ -41,6 +41,26 @@ pub fn from_arm(v: &Value) -> Option<VirtualMachine> {
         })
         .unwrap_or_default();
     data_disk_luns.sort_unstable();
+    let storage = &v["properties"]["storageProfile"];
+    let os = storage["osDisk"]["managedDisk"]["id"]
+        .as_str()
+        .map(|id| VmDisk {
+            id: ArmId::new(id),
+            lun: None,
+        });
+    let mut data: Vec<VmDisk> = storage["dataDisks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| {
+            Some(VmDisk {
+                id: ArmId::new(d["managedDisk"]["id"].as_str()?),
+                lun: d["lun"].as_u64().map(|l| l as u32),
+            })
+        })
+        .collect();
+    data.sort_by_key(|d| d.lun);
+    let disks: Vec<VmDisk> = os.into_iter().chain(data).collect();
     Some(VirtualMachine {
         name: v["name"]
             .as_str()
@@ -51,6 +71,7 @@ pub fn from_arm(v: &Value) -> Option<VirtualMachine> {
         location: normalize_location(v["location"].as_str().unwrap_or_default()),
         tags,
         data_disk_luns,
+        disks,
         id,
     })
 }

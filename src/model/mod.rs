@@ -128,6 +128,18 @@ pub struct VirtualMachine {
     /// LUNs of the VM's data disks.
     #[serde(default)]
     pub data_disk_luns: Vec<u32>,
+    /// The VM's managed disks: the OS disk first (`lun: None`), then data disks by LUN.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disks: Vec<VmDisk>,
+}
+
+/// One managed disk of a VM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VmDisk {
+    pub id: ArmId,
+    /// `None` for the OS disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lun: Option<u32>,
 }
 
 impl VirtualMachine {
