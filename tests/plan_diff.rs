@@ -344,3 +344,145 @@ fn selectors_pick_live_vms_by_tag_in_the_vaults_region_and_targets_narrow_the_pl
         "a target brings what it depends on"
     );
 }
+
+// ---------------------------------------------------------------- regressions found by
+// tests/plan_invariants.rs (each was a plan that failed at apply or never converged)
+
+fn change<'a>(p: &'a azprotect::plan::Plan, addr: &str) -> &'a azprotect::plan::Change {
+    p.changes
+        .iter()
+        .find(|c| c.address.to_string() == addr)
+        .unwrap_or_else(|| panic!("no change for {addr}: {:#?}", p.changes))
+}
+
+fn addrs(v: &[&str]) -> Vec<Address> {
+    v.iter().map(|a| a.parse().unwrap()).collect()
+}
+
+#[test]
+fn a_policy_delete_waits_for_its_items_even_when_azure_reports_their_ids_in_another_case() {
+    // Azure returned the VM id as …/resourceGroups/RG-APP/…/APP-01, so the live item's address
+    // is `protected_vm.rsv/RG-APP/APP-01` while the file's is `protected_vm.rsv/rg-app/app-01`.
+    // The old policy's delete did not wait for the item to move: Azure refuses to delete a
+    // policy in use.
+    let (mut want, mut have) = converged();
+    want[1] = policy("silver", gold());
+    want[2] = item("rg-app", "app-01", "silver", "protected");
+    have[2] = item("RG-APP", "APP-01", "gold", "protected");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    assert_eq!(
+        change(&p, "protected_vm.rsv/rg-app/app-01").action,
+        Action::Update
+    );
+    assert_eq!(
+        change(&p, "backup_policy.rsv/gold").depends_on,
+        addrs(&["protected_vm.rsv/rg-app/app-01"])
+    );
+}
+
+#[test]
+fn deleting_backup_data_in_an_immutable_vault_is_blocked() {
+    // Azure: UserErrorDeleteBackupItemOnImmutableItem, for Unlocked and Locked vaults alike.
+    for state in ["Unlocked", "Locked"] {
+        let (mut want, mut have) = converged();
+        have[0].attrs["immutability"] = json!(state);
+        want.pop();
+        let p = plan(
+            &desired(want, OnRemove::DeleteData),
+            &live(have),
+            &PlanOptions::default(),
+        );
+        let c = change(&p, "protected_vm.rsv/rg-app/app-01");
+        assert_eq!(c.data, Some(DataEffect::Deleted));
+        assert!(
+            c.blocked
+                .as_deref()
+                .is_some_and(|b| b.contains("UserErrorDeleteBackupItemOnImmutableItem")),
+            "{state}: {c:?}"
+        );
+    }
+}
+
+#[test]
+fn deleting_data_after_disabling_an_unlocked_vaults_immutability_waits_for_the_vault() {
+    let (mut want, mut have) = converged();
+    have[0].attrs["immutability"] = json!("Unlocked");
+    want[0].attrs["immutability"] = json!("Disabled");
+    want.pop();
+    let p = plan(
+        &desired(want, OnRemove::DeleteData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "protected_vm.rsv/rg-app/app-01");
+    assert!(c.blocked.is_none(), "{c:?}");
+    assert_eq!(c.depends_on, addrs(&["recovery_vault.rsv"]));
+}
+
+#[test]
+fn suspending_backups_waits_for_the_vault_update_that_makes_it_immutable() {
+    let (mut want, have) = converged();
+    want[0].attrs["immutability"] = json!("Unlocked");
+    want.pop();
+    let p = plan(
+        &desired(want, OnRemove::Suspend),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "protected_vm.rsv/rg-app/app-01");
+    assert_eq!(c.data, Some(DataEffect::Suspended));
+    assert!(c.blocked.is_none(), "{c:?}");
+    assert_eq!(c.depends_on, addrs(&["recovery_vault.rsv"]));
+}
+
+#[test]
+fn a_first_item_waits_for_the_storage_redundancy_change_it_would_lock() {
+    // An empty vault may still change redundancy, but not once the first VM is registered
+    // (StorageModelModifyError): the new item is protected after the vault update.
+    let (mut want, mut have) = converged();
+    have.pop();
+    want[0].attrs["storage_redundancy"] = json!("LocallyRedundant");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    assert!(change(&p, "recovery_vault.rsv").blocked.is_none());
+    let c = change(&p, "protected_vm.rsv/rg-app/app-01");
+    assert_eq!(c.action, Action::Create);
+    assert_eq!(c.depends_on, addrs(&["recovery_vault.rsv"]));
+}
+
+#[test]
+fn immutability_goes_from_disabled_to_locked_only_through_unlocked() {
+    // Azure locks only an Unlocked vault. Locking is irreversible, so the plan does not take
+    // both steps at once: it blocks with the way forward.
+    let (mut want, have) = converged();
+    want[0].attrs["immutability"] = json!("Locked");
+    let p = plan(
+        &desired(want.clone(), OnRemove::RetainData),
+        &live(have.clone()),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "recovery_vault.rsv");
+    assert!(
+        c.blocked
+            .as_deref()
+            .is_some_and(|b| b.contains("set immutability: Unlocked")),
+        "{c:?}"
+    );
+    let mut unlocked = have;
+    unlocked[0].attrs["immutability"] = json!("Unlocked");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(unlocked),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "recovery_vault.rsv");
+    assert!(c.blocked.is_none(), "{c:?}");
+    assert!(c.reasons.iter().any(|r| r.contains("cannot be undone")));
+}

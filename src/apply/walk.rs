@@ -281,6 +281,6 @@ mod tests {
         .await;
         assert_eq!(report.succeeded(), 20);
         let peak = fake.running.lock().unwrap().1;
-        assert!(peak <= 3 && peak >= 2, "peak concurrency {peak}");
+        assert!((2..=3).contains(&peak), "peak concurrency {peak}");
     }
 }

@@ -203,9 +203,11 @@ fn removal(have: &Resource, desired: &Desired, ctx: &Context) -> Option<Change> 
                         "delete_data — protection stops and backup data is deleted",
                 }
             ));
-            if effect == DataEffect::Suspended {
-                c.blocked = rules::suspend_blocked(&scope.arm_id, ctx);
-            }
+            c.blocked = match effect {
+                DataEffect::Suspended => rules::suspend_blocked(&scope.arm_id, ctx),
+                DataEffect::Deleted => rules::delete_data_blocked(&scope.arm_id, ctx),
+                DataEffect::Retained => None,
+            };
         }
     }
     Some(c)
@@ -218,41 +220,62 @@ fn scope_of<'a>(desired: &'a Desired, item: &ArmId) -> Option<&'a VaultScope> {
 
 /// Apply order: a change waits for the changes of what it depends on (creates/updates), and a
 /// delete waits for the changes of everything that depended on the deleted resource.
+///
+/// Addresses are matched without case: a live address is built from the ids Azure returns
+/// (`protected_vm.v/RG-APP/APP-01`), the desired one from the file (`protected_vm.v/rg-app/app-01`),
+/// and ARM names are case-insensitive. Besides the declared edges, a protected VM's change waits
+/// for its vault's update: storage redundancy can only change before the first item is registered,
+/// and suspending backups or deleting data depends on the vault's immutability.
 fn link_dependencies(changes: &mut [Change], wanted: &[Resource], live: &LiveState) {
-    let changed: BTreeMap<Address, Action> = changes
+    type Key = (ResourceKind, String);
+    let key = |a: &Address| -> Key { (a.kind, a.name.to_ascii_lowercase()) };
+    let changed: BTreeMap<Key, (Address, Action)> = changes
         .iter()
-        .map(|c| (c.address.clone(), c.action))
+        .map(|c| (key(&c.address), (c.address.clone(), c.action)))
         .collect();
-    let wanted_deps: BTreeMap<&Address, &Vec<Address>> =
-        wanted.iter().map(|r| (&r.address, &r.depends_on)).collect();
-    let mut live_dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
+    let vault_changes: BTreeMap<ArmId, Address> = changes
+        .iter()
+        .filter(|c| c.address.kind == ResourceKind::RecoveryVault)
+        .filter(|c| matches!(c.action, Action::Create | Action::Update))
+        .map(|c| (ArmId::new(c.arm_id.clone()), c.address.clone()))
+        .collect();
+    let wanted_deps: BTreeMap<Key, &Vec<Address>> = wanted
+        .iter()
+        .map(|r| (key(&r.address), &r.depends_on))
+        .collect();
+    let mut live_dependents: BTreeMap<Key, Vec<&Address>> = BTreeMap::new();
     for r in &live.resources {
         for d in &r.depends_on {
-            live_dependents.entry(d).or_default().push(&r.address);
+            live_dependents.entry(key(d)).or_default().push(&r.address);
         }
     }
     for c in changes.iter_mut() {
         let mut deps: BTreeSet<Address> = BTreeSet::new();
+        let me = key(&c.address);
         if c.action == Action::Delete {
-            for dependent in live_dependents.get(&c.address).into_iter().flatten() {
-                if changed.contains_key(*dependent) {
-                    deps.insert((*dependent).clone());
+            for dependent in live_dependents.get(&me).into_iter().flatten() {
+                if let Some((addr, _)) = changed.get(&key(dependent)) {
+                    deps.insert(addr.clone());
                 }
             }
         } else {
-            for d in wanted_deps
-                .get(&c.address)
-                .into_iter()
-                .flat_map(|v| v.iter())
-            {
-                if matches!(
-                    changed.get(d),
-                    Some(Action::Create | Action::Replace | Action::Update)
-                ) {
-                    deps.insert(d.clone());
+            for d in wanted_deps.get(&me).into_iter().flat_map(|v| v.iter()) {
+                if let Some((addr, Action::Create | Action::Replace | Action::Update)) =
+                    changed.get(&key(d))
+                {
+                    deps.insert(addr.clone());
                 }
             }
         }
+        if c.address.kind == ResourceKind::ProtectedVm
+            && (c.action != Action::Delete || c.data != Some(DataEffect::Retained))
+        {
+            let vault = protected_vm::vault_of(&ArmId::new(c.arm_id.clone()));
+            if let Some(addr) = vault_changes.get(&vault) {
+                deps.insert(addr.clone());
+            }
+        }
+        deps.remove(&c.address);
         c.depends_on = deps.into_iter().collect();
     }
 }

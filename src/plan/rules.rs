@@ -204,6 +204,13 @@ fn vault_rules<'d>(
     if let Some(c) = changed("immutability") {
         if have.attrs["immutability"] == "Locked" {
             v.block("immutability is Locked, which is final");
+        } else if c.after.as_ref().is_some_and(|a| a == "Locked")
+            && have.attrs["immutability"] != "Unlocked"
+        {
+            // Azure only locks an Unlocked vault (Disabled → Unlocked → Locked). Two PATCHes in
+            // one apply would work, but locking is irreversible: the vault spends one apply
+            // Unlocked (immutable, still reversible) first, as a new vault must.
+            v.block("immutability can only be Locked from Unlocked: set immutability: Unlocked, apply, then set Locked in a later apply (locking is irreversible)");
         } else if c.after.as_ref().is_some_and(|a| a == "Locked") {
             v.reasons
                 .push("locks immutability: this cannot be undone".into());
@@ -319,6 +326,19 @@ pub fn policy_delete_blocked(policy: &Resource, ctx: &Context) -> Option<String>
         })
         .count();
     (users > 0).then(|| format!("{users} item(s) with suspended backups still use this policy; Azure refuses to delete a policy in use"))
+}
+
+/// `on_remove: delete_data` is refused by an immutable vault (Unlocked or Locked): recovery
+/// points cannot be deleted before they expire (Azure: `UserErrorDeleteBackupItemOnImmutableItem`).
+/// The vault's immutability is the file's when it sets one (the vault update is ordered first).
+pub fn delete_data_blocked(vault: &ArmId, ctx: &Context) -> Option<String> {
+    match ctx.vault_attr(vault, "immutability").and_then(Value::as_str) {
+        Some(state @ ("Unlocked" | "Locked")) => Some(format!(
+            "the vault's immutability is {state}: Azure refuses to delete backup data before it expires (UserErrorDeleteBackupItemOnImmutableItem) — use on_remove: retain_data{}",
+            if state == "Unlocked" { ", or set immutability: Disabled first" } else { "" }
+        )),
+        _ => None,
+    }
 }
 
 /// `on_remove: suspend` needs an immutable vault.

@@ -5,6 +5,7 @@
 pub mod azure_sim;
 pub mod cases;
 pub mod plan_fixture;
+pub mod plan_sim;
 pub mod spec_schema;
 
 use std::path::PathBuf;
