@@ -486,3 +486,242 @@ fn immutability_goes_from_disabled_to_locked_only_through_unlocked() {
     assert!(c.blocked.is_none(), "{c:?}");
     assert!(c.reasons.iter().any(|r| r.contains("cannot be undone")));
 }
+
+// ---------------------------------------------------------------- rules (Azure facts, §3 of
+// azure-behaviour.md and the prior-art pain points)
+
+#[test]
+fn a_soft_deleted_vm_declared_again_is_undeleted_then_protected() {
+    // Prior art: azurerm errors on create over a soft-deleted item unless a feature flag is set.
+    let (want, mut have) = converged();
+    have[2].attrs = json!({"vm_id": have[2].attrs["vm_id"], "policy": "", "exclude_disks": [1], "state": "soft_deleted"});
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    assert_eq!(p.changes.len(), 1);
+    let c = &p.changes[0];
+    assert_eq!(c.action, Action::Update);
+    assert!(c.blocked.is_none());
+    assert!(c.reasons[0].contains("undeletes"));
+    let reqs = azprotect::apply::requests_for(c).unwrap();
+    assert_eq!(reqs.len(), 2, "{reqs:#?}");
+    let (undelete, protect) = (&reqs[0], &reqs[1]);
+    assert_eq!(undelete.method, azprotect::model::Method::Put);
+    assert_eq!(
+        undelete.body.as_ref().unwrap()["properties"]["isRehydrate"],
+        true
+    );
+    assert!(undelete.path.starts_with(c.arm_id.as_str()));
+    let props = &protect.body.as_ref().unwrap()["properties"];
+    assert_eq!(protect.path, undelete.path);
+    assert!(props["policyId"]
+        .as_str()
+        .unwrap()
+        .ends_with("/backupPolicies/gold"));
+    // The live item's exclusion list is reset: the file excludes nothing.
+    assert_eq!(
+        props["extendedProperties"]["diskExclusionProperties"]["diskLunList"],
+        json!([])
+    );
+}
+
+#[test]
+fn items_in_protection_error_ir_pending_or_paused_count_as_protected() {
+    // Prior art: azurerm suppresses the IRPending/ProtectionPaused → Protected diff by hand.
+    let (want, mut have) = converged();
+    for state in [
+        "IRPending",
+        "ProtectionError",
+        "ProtectionPaused",
+        "Protected",
+    ] {
+        let arm = json!({
+            "id": have[2].arm_id.as_str(),
+            "properties": {
+                "protectedItemType": "Microsoft.Compute/virtualMachines",
+                "sourceResourceId": have[2].attrs["vm_id"],
+                "policyId": backup_policy::arm_id(&vault_id(), "gold").as_str(),
+                "protectionState": state,
+                "isScheduledForDeferredDelete": false
+            }
+        });
+        have[2].attrs = protected_vm::normalize(&arm).unwrap().1;
+        let p = plan(
+            &desired(want.clone(), OnRemove::RetainData),
+            &live(have.clone()),
+            &PlanOptions::default(),
+        );
+        assert!(p.is_empty(), "{state}: {:#?}", p.changes);
+    }
+}
+
+#[test]
+fn an_immutable_vault_refuses_shorter_retention_in_a_policy() {
+    // Immutable vaults (Unlocked or Locked) only allow retention increases.
+    let (mut want, mut have) = converged();
+    have[0].attrs["immutability"] = json!("Unlocked");
+    have[1].attrs["retention"]["daily"] = json!("30d");
+    want[1].attrs["retention"]["daily"] = json!("14d");
+    let p = plan(
+        &desired(want.clone(), OnRemove::RetainData),
+        &live(have.clone()),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "backup_policy.rsv/gold");
+    assert!(
+        c.blocked
+            .as_deref()
+            .is_some_and(|b| b.contains("daily 30 → 14")),
+        "{c:?}"
+    );
+    // Longer retention is fine; and so is a shorter one once the file disables immutability
+    // (the vault's PATCH goes first).
+    want[1].attrs["retention"]["daily"] = json!("60d");
+    let p = plan(
+        &desired(want.clone(), OnRemove::RetainData),
+        &live(have.clone()),
+        &PlanOptions::default(),
+    );
+    assert!(change(&p, "backup_policy.rsv/gold").blocked.is_none());
+    want[1].attrs["retention"]["daily"] = json!("14d");
+    want[0].attrs["immutability"] = json!("Disabled");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "backup_policy.rsv/gold");
+    assert!(c.blocked.is_none(), "{c:?}");
+    assert_eq!(c.depends_on, addrs(&["recovery_vault.rsv"]));
+}
+
+#[test]
+fn an_immutable_vault_refuses_moving_a_vm_to_a_policy_with_shorter_retention() {
+    let (mut want, mut have) = converged();
+    have[0].attrs["immutability"] = json!("Locked");
+    let mut short = gold();
+    short["retention"]["daily"] = json!("7d");
+    want.push(policy("short", short.clone()));
+    have.push(policy("short", short));
+    want[2] = item("rg-app", "app-01", "short", "protected");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "protected_vm.rsv/rg-app/app-01");
+    assert!(
+        c.blocked
+            .as_deref()
+            .is_some_and(|b| b.contains("gold → short")),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn a_suspended_vm_moved_to_a_declared_policy_does_not_block_the_old_policys_delete() {
+    // The old policy is in use only until the VM moves; the delete waits for the move.
+    let (mut want, mut have) = converged();
+    have[0].attrs["immutability"] = json!("Unlocked");
+    have[2].attrs["state"] = json!("suspended");
+    want[1] = policy("silver", gold());
+    want[2] = item("rg-app", "app-01", "silver", "protected");
+    let p = plan(
+        &desired(want, OnRemove::Suspend),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let old = change(&p, "backup_policy.rsv/gold");
+    assert_eq!(old.action, Action::Delete);
+    assert!(old.blocked.is_none(), "{old:?}");
+    assert_eq!(old.depends_on, addrs(&["protected_vm.rsv/rg-app/app-01"]));
+}
+
+#[test]
+fn a_policy_still_used_by_a_suspended_vm_that_leaves_the_file_cannot_be_deleted() {
+    let (mut want, mut have) = converged();
+    have[0].attrs["immutability"] = json!("Unlocked");
+    want.truncate(1);
+    have[2].attrs["state"] = json!("suspended");
+    let p = plan(
+        &desired(want, OnRemove::Suspend),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    assert!(change(&p, "backup_policy.rsv/gold")
+        .blocked
+        .as_deref()
+        .is_some_and(|b| b.contains("in use")));
+}
+
+#[test]
+fn cross_region_restore_needs_geo_redundant_storage() {
+    let (mut want, mut have) = converged();
+    have[0].attrs["storage_redundancy"] = json!("LocallyRedundant");
+    want[0].attrs = json!({"location": "westeurope", "cross_region_restore": true});
+    let p = plan(
+        &desired(want.clone(), OnRemove::RetainData),
+        &live(have.clone()),
+        &PlanOptions::default(),
+    );
+    assert!(change(&p, "recovery_vault.rsv")
+        .blocked
+        .as_deref()
+        .is_some_and(|b| b.contains("GeoRedundant")));
+    have[0].attrs["storage_redundancy"] = json!("GeoRedundant");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    assert!(change(&p, "recovery_vault.rsv").blocked.is_none());
+}
+
+#[test]
+fn soft_delete_always_on_is_final_whatever_order_the_file_gives_its_keys() {
+    let (mut want, mut have) = converged();
+    have[0].attrs["soft_delete"] = json!({"state": "AlwaysOn", "retention_days": 14});
+    // retention_days first: the rule must look at the state, not at the first changed key.
+    want[0].attrs["soft_delete"] = json!({"retention_days": 30, "state": "On"});
+    let p = plan(
+        &desired(want.clone(), OnRemove::RetainData),
+        &live(have.clone()),
+        &PlanOptions::default(),
+    );
+    assert!(change(&p, "recovery_vault.rsv")
+        .blocked
+        .as_deref()
+        .is_some_and(|b| b.contains("AlwaysOn")));
+    // Retention days alone may still change.
+    want[0].attrs["soft_delete"] = json!({"retention_days": 30});
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    assert!(change(&p, "recovery_vault.rsv").blocked.is_none());
+}
+
+#[test]
+fn the_live_fingerprint_ignores_the_order_azure_lists_things_in() {
+    let (_, have) = converged();
+    let a = live(have.clone());
+    let mut b = live(have.into_iter().rev().collect());
+    b.vms.reverse();
+    // Tags in another order.
+    b.resources
+        .iter_mut()
+        .find(|r| r.address.kind == ResourceKind::RecoveryVault)
+        .unwrap()
+        .attrs["tags"] = json!({"z": "1", "owner": "ops"});
+    let mut a2 = a.clone();
+    a2.resources
+        .iter_mut()
+        .find(|r| r.address.kind == ResourceKind::RecoveryVault)
+        .unwrap()
+        .attrs["tags"] = json!({"owner": "ops", "z": "1"});
+    assert_eq!(a2.fingerprint(), b.fingerprint());
+    assert_ne!(a.fingerprint(), b.fingerprint(), "a real change is seen");
+}

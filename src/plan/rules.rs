@@ -5,7 +5,7 @@ use super::AttrChange;
 use crate::live::LiveState;
 use crate::model::{protected_vm, ArmId, Desired, OnRemove, Resource, ResourceKind};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What the rules say about one change.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,6 +38,8 @@ pub struct Context<'a> {
     live_items_by_vm: BTreeMap<String, Vec<(&'a ArmId, &'a str)>>,
     /// VM id (lower case) → wanted protected item ids, in address order.
     wanted_items_by_vm: BTreeMap<String, Vec<&'a ArmId>>,
+    /// Every wanted protected item id.
+    wanted_items: BTreeSet<&'a ArmId>,
 }
 
 fn vm_key(attrs: &Value) -> String {
@@ -57,6 +59,7 @@ impl<'a> Context<'a> {
             live_policies: BTreeMap::new(),
             live_items_by_vm: BTreeMap::new(),
             wanted_items_by_vm: BTreeMap::new(),
+            wanted_items: BTreeSet::new(),
         };
         for r in &live.resources {
             match r.address.kind {
@@ -92,6 +95,7 @@ impl<'a> Context<'a> {
                         .entry(vm_key(&r.attrs))
                         .or_default()
                         .push(&r.arm_id);
+                    ctx.wanted_items.insert(&r.arm_id);
                 }
                 ResourceKind::ResourceGroup => {}
             }
@@ -109,6 +113,13 @@ impl<'a> Context<'a> {
             .find(|r| r.address.kind == ResourceKind::RecoveryVault && &r.arm_id == vault)
             .and_then(|r| r.attrs.get(key));
         desired.or(live)
+    }
+
+    /// The vault's immutability once the vault's own change (ordered first) is applied.
+    fn immutable(&self, vault: &ArmId) -> Option<&'a str> {
+        self.vault_attr(vault, "immutability")
+            .and_then(Value::as_str)
+            .filter(|s| matches!(*s, "Unlocked" | "Locked"))
     }
 
     fn policy_tier(&self, policy: &ArmId) -> Option<&'a str> {
@@ -158,6 +169,13 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Co
                 (Some("standard"), Some("enhanced")) => v.block("Azure cannot change a policy's tier in place: declare a new enhanced policy and move the VMs to it"),
                 _ => {}
             }
+            let vault = have.arm_id.parent(1);
+            if let (Some(state), Some(what)) = (
+                ctx.immutable(&vault),
+                retention_reduced(&have.attrs, &want.attrs),
+            ) {
+                v.block(format!("the vault's immutability is {state}: Azure refuses to reduce a policy's retention ({what}); only increases are allowed"));
+            }
             let users = ctx
                 .live
                 .resources
@@ -201,6 +219,17 @@ fn vault_rules<'d>(
     {
         v.block("cross-region restore cannot be turned off once enabled");
     }
+    if changed("cross_region_restore").is_some() && want.attrs["cross_region_restore"] == true {
+        let storage = ctx
+            .vault_attr(&have.arm_id, "storage_redundancy")
+            .and_then(Value::as_str);
+        if storage.is_some_and(|s| s != "GeoRedundant") {
+            v.block(format!(
+                "cross-region restore needs GeoRedundant storage; this vault is {}",
+                storage.unwrap_or_default()
+            ));
+        }
+    }
     if let Some(c) = changed("immutability") {
         if have.attrs["immutability"] == "Locked" {
             v.block("immutability is Locked, which is final");
@@ -216,8 +245,10 @@ fn vault_rules<'d>(
                 .push("locks immutability: this cannot be undone".into());
         }
     }
-    if let Some(c) = changed("soft_delete") {
-        if have.attrs["soft_delete"]["state"] == "AlwaysOn" && c.path.ends_with("state") {
+    if changed("soft_delete").is_some() {
+        if have.attrs["soft_delete"]["state"] == "AlwaysOn"
+            && changed("soft_delete.state").is_some()
+        {
             v.block("soft delete is AlwaysOn, which is irreversible (Azure: BMSUserErrorSoftDeleteStateAlwaysOn)");
         } else if want.attrs["soft_delete"]["state"] == "AlwaysOn" {
             v.reasons
@@ -286,6 +317,21 @@ fn protected_vm_rules(want: &Resource, have: Option<&Resource>, ctx: &Context, v
                 if old_tier == Some("enhanced") && new_tier == Some("standard") {
                     v.block(format!("a VM protected by an enhanced policy ({old}) cannot move to a standard policy ({new})"));
                 }
+                let old_id = crate::model::backup_policy::arm_id(&vault, old);
+                let new_id = crate::model::backup_policy::arm_id(&vault, new);
+                if let (Some(state), Some(new_attrs)) =
+                    (ctx.immutable(&vault), ctx.policies.get(&new_id))
+                {
+                    // Against the old policy as it is and as the file makes it (either may
+                    // apply first).
+                    let reduced = [ctx.live_policies.get(&old_id), ctx.policies.get(&old_id)]
+                        .into_iter()
+                        .flatten()
+                        .find_map(|o| retention_reduced(o, new_attrs));
+                    if let Some(what) = reduced {
+                        v.block(format!("the vault's immutability is {state}: Azure refuses to move a VM to a policy with shorter retention ({old} → {new}: {what})"));
+                    }
+                }
             }
         }
     }
@@ -320,6 +366,8 @@ pub fn policy_delete_blocked(policy: &Resource, ctx: &Context) -> Option<String>
                 .as_str()
                 .is_some_and(|p| p.eq_ignore_ascii_case(policy.arm_id.name()))
         })
+        // An item the file still wants uses a declared policy, so it moves off this one first.
+        .filter(|r| !ctx.wanted_items.contains(&r.arm_id))
         .filter(|r| {
             r.attrs["state"] == "suspended"
                 || (r.attrs["state"] == "protected" && on_remove == OnRemove::Suspend)
@@ -347,4 +395,25 @@ pub fn suspend_blocked(vault: &ArmId, ctx: &Context) -> Option<String> {
         Some("Unlocked" | "Locked") => None,
         _ => Some("suspending backups (on_remove: suspend) needs an immutable vault (immutability Unlocked or Locked)".into()),
     }
+}
+
+/// How `new` keeps recovery points for less time than `old`, tier by tier (daily days, weekly,
+/// monthly and yearly counts; a tier that disappears keeps nothing), if it does.
+fn retention_reduced(old: &Value, new: &Value) -> Option<String> {
+    let keep = |p: &Value, tier: &str| -> u64 {
+        let r = &p["retention"][tier];
+        match tier {
+            "daily" => r
+                .as_str()
+                .and_then(|s| s.trim_end_matches('d').parse().ok())
+                .unwrap_or(0),
+            _ => r["keep"].as_u64().unwrap_or(0),
+        }
+    };
+    ["daily", "weekly", "monthly", "yearly"]
+        .into_iter()
+        .find_map(|tier| {
+            let (o, n) = (keep(old, tier), keep(new, tier));
+            (n < o).then(|| format!("{tier} {o} → {n}"))
+        })
 }

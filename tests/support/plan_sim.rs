@@ -171,6 +171,15 @@ fn apply_change(live: &mut LiveState, c: &Change, pending: &[&Change]) -> Result
             if changes("cross_region_restore") && have["cross_region_restore"] == true {
                 return Err("cross-region restore cannot be turned off".into());
             }
+            let storage = a
+                .get("storage_redundancy")
+                .unwrap_or(&have["storage_redundancy"]);
+            if changes("cross_region_restore")
+                && a["cross_region_restore"] == true
+                && storage != "GeoRedundant"
+            {
+                return Err("cross-region restore needs GeoRedundant storage".into());
+            }
             if changes("immutability") {
                 match (have["immutability"].as_str(), a["immutability"].as_str()) {
                     (Some("Locked"), _) => return Err("immutability Locked is final".into()),
@@ -208,6 +217,9 @@ fn apply_change(live: &mut LiveState, c: &Change, pending: &[&Change]) -> Result
                 if c.action == Action::Replace {
                     policy_unused(live, &id)?;
                 }
+                if immutable(live, &vault) && shorter(&live.resources[i].attrs, &a) {
+                    return Err("an immutable vault refuses to reduce a policy's retention".into());
+                }
                 live.resources[i].attrs = a;
             } else {
                 let vault_addr = find(live, &vault).map(|v| v.address.clone()).unwrap();
@@ -238,6 +250,7 @@ fn apply_change(live: &mut LiveState, c: &Change, pending: &[&Change]) -> Result
             let pid = policy_id(&vault, policy);
             let new_policy = find(live, &pid).ok_or(format!("policy {policy} does not exist"))?;
             let new_tier = new_policy.attrs["tier"].clone();
+            let new_attrs = new_policy.attrs.clone();
             let policy_addr = new_policy.address.clone();
             let registered_elsewhere = live.resources.iter().any(|r| {
                 r.address.kind == ResourceKind::ProtectedVm
@@ -263,6 +276,14 @@ fn apply_change(live: &mut LiveState, c: &Change, pending: &[&Change]) -> Result
                     if !old.is_empty() {
                         let old_tier =
                             find(live, &policy_id(&vault, &old)).map(|p| p.attrs["tier"].clone());
+                        let old_attrs =
+                            find(live, &policy_id(&vault, &old)).map(|p| p.attrs.clone());
+                        if immutable(live, &vault)
+                            && old != policy
+                            && old_attrs.is_some_and(|o| shorter(&o, &new_attrs))
+                        {
+                            return Err("an immutable vault refuses a move to a policy with shorter retention".into());
+                        }
                         if old_tier == Some(json!("enhanced")) && new_tier == "standard" {
                             return Err(
                                 "an enhanced-policy VM cannot move to a standard policy".into()
@@ -354,4 +375,29 @@ fn policy_unused(live: &LiveState, id: &ArmId) -> Result<(), String> {
     } else {
         Err(format!("the policy is still used by {users:?}"))
     }
+}
+
+fn immutable(live: &LiveState, vault: &ArmId) -> bool {
+    find(live, vault).is_some_and(|v| {
+        matches!(
+            v.attrs["immutability"].as_str(),
+            Some("Unlocked" | "Locked")
+        )
+    })
+}
+
+/// Does policy `new` keep any tier of recovery points for less time than `old`?
+fn shorter(old: &Value, new: &Value) -> bool {
+    let days = |p: &Value| -> u64 {
+        p["retention"]["daily"]
+            .as_str()
+            .and_then(|d| d.strip_suffix('d'))
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(0)
+    };
+    let keep = |p: &Value, t: &str| p["retention"][t]["keep"].as_u64().unwrap_or(0);
+    days(new) < days(old)
+        || ["weekly", "monthly", "yearly"]
+            .iter()
+            .any(|t| keep(new, t) < keep(old, t))
 }
