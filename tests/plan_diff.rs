@@ -725,3 +725,30 @@ fn the_live_fingerprint_ignores_the_order_azure_lists_things_in() {
     assert_eq!(a2.fingerprint(), b.fingerprint());
     assert_ne!(a.fingerprint(), b.fingerprint(), "a real change is seen");
 }
+
+#[test]
+fn a_policy_and_tags_azure_spells_in_another_case_plan_no_changes() {
+    // The portal created `Gold` and the tag `Managed-By`; the file says `gold` and `managed-by`.
+    // ARM names and tag names are case-insensitive and Azure keeps its spelling: updating them
+    // would never converge.
+    let (mut want, mut have) = converged();
+    want[0].attrs["tags"] = json!({"managed-by": "azprotect"});
+    have[0].attrs["tags"] = json!({"Managed-By": "azprotect", "owner": "ops"});
+    have[1] = policy("Gold", gold());
+    have[2] = item("rg-app", "app-01", "Gold", "protected");
+    let p = plan(
+        &desired(want.clone(), OnRemove::RetainData),
+        &live(have.clone()),
+        &PlanOptions::default(),
+    );
+    assert!(p.is_empty(), "{:#?}", p.changes);
+    // A real change still shows, once.
+    want[0].attrs["tags"] = json!({"managed-by": "terraform"});
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    assert_eq!(p.changes.len(), 1);
+    assert_eq!(p.changes[0].diff.len(), 1, "{:#?}", p.changes[0].diff);
+}

@@ -332,6 +332,8 @@ struct VaultDrift {
     immutability: Option<&'static str>,
     pna: Option<bool>,
     tag: Option<&'static str>,
+    /// The file's tag names reported in another case (`Managed-By`).
+    tag_key_case: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -343,6 +345,8 @@ struct LiveVaultSpec {
     /// Live-only policies the file does not declare.
     extras: Vec<(&'static str, Value)>,
     builtins: (Value, Value),
+    /// Policy names as the portal spelled them (`Gold` for the file's `gold`).
+    capitalized: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -383,15 +387,19 @@ fn vault_drift() -> impl Strategy<Value = VaultDrift> {
         drifted(prop::sample::select(vec!["Disabled", "Unlocked", "Locked"])),
         drifted(any::<bool>()),
         drifted(prop::sample::select(vec!["azprotect", "someone-else"])),
+        prop::bool::weighted(0.2),
     )
-        .prop_map(|(storage, crr, soft, immutability, pna, tag)| VaultDrift {
-            storage,
-            crr,
-            soft,
-            immutability,
-            pna,
-            tag,
-        })
+        .prop_map(
+            |(storage, crr, soft, immutability, pna, tag, tag_key_case)| VaultDrift {
+                storage,
+                crr,
+                soft,
+                immutability,
+                pna,
+                tag,
+                tag_key_case,
+            },
+        )
 }
 
 fn policy_live() -> impl Strategy<Value = PolicyLive> {
@@ -410,14 +418,18 @@ fn live_vault_spec() -> impl Strategy<Value = LiveVaultSpec> {
         prop::sample::subsequence(EXTRA_POLICIES.to_vec(), 0..=2),
         prop::collection::vec(valid_policy(), 2),
         (valid_policy(), valid_policy()),
+        prop::bool::weighted(0.2),
     )
         .prop_map(
-            |(exists, drift, policies, extra_names, extra_bodies, builtins)| LiveVaultSpec {
-                exists,
-                drift,
-                policies,
-                extras: extra_names.into_iter().zip(extra_bodies).collect(),
-                builtins,
+            |(exists, drift, policies, extra_names, extra_bodies, builtins, capitalized)| {
+                LiveVaultSpec {
+                    exists,
+                    drift,
+                    policies,
+                    extras: extra_names.into_iter().zip(extra_bodies).collect(),
+                    builtins,
+                    capitalized,
+                }
             },
         )
 }
@@ -481,7 +493,21 @@ fn live_vault_attrs(desired: &Value, drift: &VaultDrift) -> Value {
     if let Some(t) = drift.tag {
         a["tags"]["managed-by"] = json!(t);
     }
+    if drift.tag_key_case {
+        let tags = a["tags"].as_object_mut().unwrap();
+        if let Some(v) = tags.remove("managed-by") {
+            tags.insert("Managed-By".into(), v);
+        }
+    }
     a
+}
+
+/// `gold` → `Gold`.
+fn capitalize(name: &str) -> String {
+    let mut c = name.chars();
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
 }
 
 fn item_address(vault: &str, vm_id: &str) -> Address {
@@ -569,8 +595,13 @@ fn build_live(d: &DesiredSpec, l: &LiveSpec) -> LiveState {
             attrs: live_vault_attrs(&dv.attrs, &lv.drift),
             depends_on: vec![],
         });
-        let mut policies: Vec<(&str, Value)> = vec![];
+        let mut policies: Vec<(String, Value)> = vec![];
         for ((name, attrs), pl) in dv.policies.iter().zip(&lv.policies) {
+            let name = if lv.capitalized {
+                capitalize(name)
+            } else {
+                name.to_string()
+            };
             match pl {
                 PolicyLive::Absent => {}
                 PolicyLive::Same => policies.push((name, attrs.clone())),
@@ -580,15 +611,15 @@ fn build_live(d: &DesiredSpec, l: &LiveSpec) -> LiveState {
                 }
             }
         }
-        policies.extend(lv.extras.iter().cloned());
-        policies.push(("DefaultPolicy", lv.builtins.0.clone()));
-        policies.push(("EnhancedPolicy", lv.builtins.1.clone()));
+        policies.extend(lv.extras.iter().map(|(n, a)| (n.to_string(), a.clone())));
+        policies.push(("DefaultPolicy".into(), lv.builtins.0.clone()));
+        policies.push(("EnhancedPolicy".into(), lv.builtins.1.clone()));
         for (name, attrs) in policies {
             policy_names[i].push((
                 name.to_string(),
                 attrs["tier"].as_str().unwrap_or_default().to_string(),
             ));
-            live.resources.push(policy_resource(i, name, attrs));
+            live.resources.push(policy_resource(i, &name, attrs));
         }
     }
     for ((rg, name, _, _), item) in INVENTORY.iter().zip(&l.items) {
@@ -656,6 +687,7 @@ fn live_from_desired(d: &Desired, shout: &[bool]) -> LiveState {
         ..LiveState::default()
     };
     let wanted = azprotect::plan::resolve(d, &live);
+    let capitalized = shout[0];
     for (n, r) in wanted.iter().enumerate() {
         let mut r = r.clone();
         match r.address.kind {
@@ -666,7 +698,20 @@ fn live_from_desired(d: &Desired, shout: &[bool]) -> LiveState {
             ResourceKind::RecoveryVault => {
                 r.attrs = merge(&vault_defaults(), &r.attrs);
                 r.attrs["tags"]["createdBy"] = json!("portal");
+                if let Some(v) = r.attrs["tags"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("managed-by")
+                {
+                    // Azure keeps the tag name's case from whoever set it first.
+                    r.attrs["tags"]["Managed-By"] = v;
+                }
                 r.depends_on.clear();
+            }
+            ResourceKind::BackupPolicy if capitalized => {
+                let (vault, name) = r.address.name.split_once('/').unwrap();
+                let v = VAULTS.iter().position(|x| *x == vault).unwrap();
+                r = policy_resource(v, &capitalize(name), r.attrs);
             }
             ResourceKind::BackupPolicy => {}
             ResourceKind::ProtectedVm => {
@@ -681,6 +726,9 @@ fn live_from_desired(d: &Desired, shout: &[bool]) -> LiveState {
                     vm.to_string()
                 };
                 r.attrs["vm_id"] = json!(id);
+                if capitalized {
+                    r.attrs["policy"] = json!(capitalize(r.attrs["policy"].as_str().unwrap()));
+                }
                 r = live_item_resource(v, &id, r.attrs);
             }
         }
@@ -783,6 +831,23 @@ fn check_safety(d: &Desired, p: &Plan) -> Result<(), TestCaseError> {
             let reqs = requests_for(c);
             prop_assert!(reqs.is_ok(), "{}: {:?}", c.address, reqs.err());
             prop_assert!(!reqs.unwrap().is_empty(), "{} sends no request", c.address);
+        }
+    }
+    // The list is in apply order: every dependency comes earlier.
+    let position: BTreeMap<&Address, usize> = p
+        .changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (&c.address, i))
+        .collect();
+    for (i, c) in p.changes.iter().enumerate() {
+        for dep in &c.depends_on {
+            prop_assert!(
+                position[dep] < i,
+                "{} is listed before its dependency {dep}\n{}",
+                c.address,
+                show(p)
+            );
         }
     }
     // No cycles: Kahn's algorithm consumes every change.

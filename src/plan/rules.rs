@@ -182,7 +182,11 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Co
                 .iter()
                 .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
                 .filter(|r| protected_vm::vault_of(&r.arm_id) == have.arm_id.parent(1))
-                .filter(|r| r.attrs["policy"].as_str() == Some(have.arm_id.name()))
+                .filter(|r| {
+                    r.attrs["policy"]
+                        .as_str()
+                        .is_some_and(|p| p.eq_ignore_ascii_case(have.arm_id.name()))
+                })
                 .count();
             if users > 0 {
                 v.reasons.push(format!(
@@ -310,7 +314,7 @@ fn protected_vm_rules(want: &Resource, have: Option<&Resource>, ctx: &Context, v
             }
             let old = have.attrs["policy"].as_str().unwrap_or_default();
             let new = want.attrs["policy"].as_str().unwrap_or_default();
-            if !old.is_empty() && old != new {
+            if !old.is_empty() && !old.eq_ignore_ascii_case(new) {
                 let old_tier =
                     ctx.live_policy_tier(&crate::model::backup_policy::arm_id(&vault, old));
                 let new_tier = ctx.policy_tier(&crate::model::backup_policy::arm_id(&vault, new));

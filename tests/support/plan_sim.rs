@@ -35,14 +35,22 @@ pub fn vault_defaults() -> Value {
     })
 }
 
-/// `over` merged into `base`, objects recursively.
+/// `over` merged into `base`, objects recursively. Tag names are case-insensitive in ARM: a tag
+/// set in another case replaces the live one.
 pub fn merge(base: &Value, over: &Value) -> Value {
+    merge_at("", base, over)
+}
+
+fn merge_at(path: &str, base: &Value, over: &Value) -> Value {
     match (base, over) {
         (Value::Object(b), Value::Object(o)) => {
             let mut out = b.clone();
             for (k, v) in o {
+                if path == "tags" {
+                    out.retain(|lk, _| lk == k || !lk.eq_ignore_ascii_case(k));
+                }
                 let merged = match out.get(k) {
-                    Some(bv) => merge(bv, v),
+                    Some(bv) => merge_at(k, bv, v),
                     None => v.clone(),
                 };
                 out.insert(k.clone(), merged);
@@ -252,6 +260,7 @@ fn apply_change(live: &mut LiveState, c: &Change, pending: &[&Change]) -> Result
             let new_tier = new_policy.attrs["tier"].clone();
             let new_attrs = new_policy.attrs.clone();
             let policy_addr = new_policy.address.clone();
+            let pid_name = new_policy.arm_id.name().to_string();
             let registered_elsewhere = live.resources.iter().any(|r| {
                 r.address.kind == ResourceKind::ProtectedVm
                     && r.arm_id != id
@@ -291,12 +300,16 @@ fn apply_change(live: &mut LiveState, c: &Change, pending: &[&Change]) -> Result
                         }
                     }
                     live.resources[i].attrs = a;
+                    live.resources[i].attrs["policy"] = json!(pid_name);
                     live.resources[i].depends_on = vec![policy_addr];
                 }
                 None => {
                     if c.action == Action::Update {
                         return Err("update of a missing item".into());
                     }
+                    let mut a = a;
+                    // Azure reports the policy id it stores: the policy's own spelling.
+                    a["policy"] = json!(pid_name);
                     live.resources.push(Resource {
                         address: c.address.clone(),
                         arm_id: id,
