@@ -752,3 +752,102 @@ fn a_policy_and_tags_azure_spells_in_another_case_plan_no_changes() {
     assert_eq!(p.changes.len(), 1);
     assert_eq!(p.changes[0].diff.len(), 1, "{:#?}", p.changes[0].diff);
 }
+
+#[test]
+fn a_vm_listed_for_one_vault_is_not_picked_by_another_vaults_selector() {
+    // Explicit entries win over selectors in every vault, not only in their own: otherwise a
+    // tag selector in the second vault picks the VM too and the plan is blocked for good.
+    let (want, have) = converged();
+    let second = vault::arm_id(SUB, "rg-protect", "rsv2");
+    let mut d = desired(want, OnRemove::RetainData);
+    d.resources.push(Resource {
+        address: Address::new(ResourceKind::RecoveryVault, "rsv2"),
+        arm_id: second.clone(),
+        attrs: json!({"location": "westeurope"}),
+        depends_on: vec![],
+    });
+    d.resources.push(Resource {
+        address: Address::new(ResourceKind::BackupPolicy, "rsv2/gold"),
+        arm_id: backup_policy::arm_id(&second, "gold"),
+        attrs: gold(),
+        depends_on: vec![Address::new(ResourceKind::RecoveryVault, "rsv2")],
+    });
+    d.vaults.push(VaultScope {
+        name: "rsv2".into(),
+        arm_id: second,
+        location: "westeurope".into(),
+        on_remove: OnRemove::RetainData,
+    });
+    d.selectors.push(VmSelector {
+        vault: "rsv2".into(),
+        policy: "gold".into(),
+        subscription: SUB.into(),
+        resource_groups: vec![],
+        tags: [("backup".to_string(), "gold".to_string())].into(),
+        exclude_disks: vec![],
+    });
+    let p = plan(&d, &live(have), &PlanOptions::default());
+    let addrs: Vec<String> = p.changes.iter().map(|c| c.address.to_string()).collect();
+    // app-01 (backup=gold) is listed for rsv; far-01 is in another region: nothing to select.
+    assert_eq!(
+        addrs,
+        vec!["recovery_vault.rsv2", "backup_policy.rsv2/gold"]
+    );
+    assert_eq!(p.summary.blocked, 0);
+}
+
+#[test]
+fn a_vm_soft_deleted_in_another_declared_vault_says_how_to_get_it_back() {
+    let (mut want, mut have) = converged();
+    have[2].attrs["state"] = json!("soft_deleted");
+    have[2].attrs["policy"] = json!("");
+    let second = vault::arm_id(SUB, "rg-protect", "rsv2");
+    // The file now wants app-01 in rsv2 (declared, created by this plan), not in rsv.
+    want.pop();
+    let mut d = desired(want, OnRemove::RetainData);
+    d.resources.push(Resource {
+        address: Address::new(ResourceKind::RecoveryVault, "rsv2"),
+        arm_id: second.clone(),
+        attrs: json!({"location": "westeurope"}),
+        depends_on: vec![],
+    });
+    d.resources.push(Resource {
+        address: Address::new(ResourceKind::BackupPolicy, "rsv2/gold"),
+        arm_id: backup_policy::arm_id(&second, "gold"),
+        attrs: gold(),
+        depends_on: vec![Address::new(ResourceKind::RecoveryVault, "rsv2")],
+    });
+    d.resources.push(Resource {
+        address: Address::new(ResourceKind::ProtectedVm, "rsv2/rg-app/app-01"),
+        arm_id: protected_vm::arm_id(&second, "rg-app", "app-01"),
+        attrs: json!({"vm_id": have[2].attrs["vm_id"], "policy": "gold", "state": "protected"}),
+        depends_on: vec![Address::new(ResourceKind::BackupPolicy, "rsv2/gold")],
+    });
+    d.vaults.push(VaultScope {
+        name: "rsv2".into(),
+        arm_id: second,
+        location: "westeurope".into(),
+        on_remove: OnRemove::RetainData,
+    });
+    let p = plan(&d, &live(have), &PlanOptions::default());
+    let c = change(&p, "protected_vm.rsv2/rg-app/app-01");
+    let why = c.blocked.as_deref().unwrap();
+    assert!(
+        why.contains("soft-deleted") && why.contains("undeleted"),
+        "{why}"
+    );
+}
+
+#[test]
+fn deleting_data_in_a_soft_delete_vault_says_it_stays_recoverable() {
+    let (mut want, have) = converged();
+    want.pop();
+    let p = plan(
+        &desired(want, OnRemove::DeleteData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "protected_vm.rsv/rg-app/app-01");
+    assert_eq!(c.data, Some(DataEffect::Deleted));
+    assert!(c.reasons.iter().any(|r| r.contains("soft delete")), "{c:?}");
+}

@@ -19,13 +19,20 @@ pub struct PlanOptions {
 
 /// Resolve selectors against live VMs of the vault's region (a vault protects only VMs of its
 /// own region, as Azure Policy's built-in tag-based backup assignment does): explicit entries win
-/// over selectors; a VM two selectors of the same vault pick is protected once (by the first).
+/// over selectors, in any vault (a VM the file lists for one vault is not also picked by another
+/// vault's selector, which could only be blocked); a VM two selectors of the same vault pick is
+/// protected once (by the first).
 pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
     let mut resources = desired.resources.clone();
     let mut taken: BTreeSet<ArmId> = resources
         .iter()
         .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
         .map(|r| r.arm_id.clone())
+        .collect();
+    let listed: BTreeSet<ArmId> = resources
+        .iter()
+        .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
+        .filter_map(|r| r.attrs["vm_id"].as_str().map(ArmId::new))
         .collect();
     for sel in &desired.selectors {
         let Some(scope) = desired.vaults.iter().find(|v| v.name == sel.vault) else {
@@ -38,6 +45,9 @@ pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
             .collect();
         vms.sort_by(|a, b| a.id.cmp(&b.id));
         for vm in vms {
+            if listed.contains(&vm.id) {
+                continue;
+            }
             let id = protected_vm::arm_id(&scope.arm_id, &vm.resource_group, &vm.name);
             if !taken.insert(id.clone()) {
                 continue;
@@ -203,6 +213,15 @@ fn removal(have: &Resource, desired: &Desired, ctx: &Context) -> Option<Change> 
                         "delete_data — protection stops and backup data is deleted",
                 }
             ));
+            if effect == DataEffect::Deleted {
+                let soft = ctx.soft_delete_state(&scope.arm_id);
+                if soft.is_some_and(|s| s != "Off") {
+                    c.reasons.push(
+                        "the vault's soft delete keeps the deleted data recoverable for its retention days"
+                            .into(),
+                    );
+                }
+            }
             c.blocked = match effect {
                 DataEffect::Suspended => rules::suspend_blocked(&scope.arm_id, ctx),
                 DataEffect::Deleted => rules::delete_data_blocked(&scope.arm_id, ctx),

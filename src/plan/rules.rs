@@ -115,6 +115,19 @@ impl<'a> Context<'a> {
         desired.or(live)
     }
 
+    /// The vault's soft delete state (`On`, `Off`, `AlwaysOn`), the file's when it sets one.
+    pub fn soft_delete_state(&self, vault: &ArmId) -> Option<&'a str> {
+        self.vault_attr(vault, "soft_delete")
+            .and_then(|s| s["state"].as_str())
+            .or_else(|| {
+                self.live
+                    .resources
+                    .iter()
+                    .find(|r| r.address.kind == ResourceKind::RecoveryVault && &r.arm_id == vault)
+                    .and_then(|r| r.attrs["soft_delete"]["state"].as_str())
+            })
+    }
+
     /// The vault's immutability once the vault's own change (ordered first) is applied.
     fn immutable(&self, vault: &ArmId) -> Option<&'a str> {
         self.vault_attr(vault, "immutability")
@@ -293,10 +306,18 @@ fn protected_vm_rules(want: &Resource, have: Option<&Resource>, ctx: &Context, v
                 .flatten()
             {
                 if **item != want.arm_id {
-                    v.block(format!(
-                        "VM is still registered ({state}) in vault {}: a VM can be protected by one vault only — delete its backup data there first (on_remove: delete_data with --allow-data-loss)",
-                        protected_vm::vault_of(item).name()
-                    ));
+                    let there = protected_vm::vault_of(item);
+                    v.block(if *state == "soft_deleted" {
+                        format!(
+                            "VM's backup data in vault {} is soft-deleted, which still registers it there: a VM can be protected by one vault only — protect it in {} again (it is undeleted), or wait until the soft-deleted data is purged",
+                            there.name(), there.name()
+                        )
+                    } else {
+                        format!(
+                            "VM is still registered ({state}) in vault {}: a VM can be protected by one vault only — delete its backup data there first (on_remove: delete_data with --allow-data-loss, in an apply of its own)",
+                            there.name()
+                        )
+                    });
                 }
             }
         }
