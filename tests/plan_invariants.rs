@@ -780,6 +780,77 @@ fn show(p: &Plan) -> String {
         .join("\n")
 }
 
+/// A protected VM's requests carry exactly the change: the last PUT names the VM, the policy and
+/// the exclusions of `after`; a soft-deleted item is undeleted first; a delete's data effect
+/// picks stop, suspend or DELETE.
+fn check_item_requests(
+    c: &azprotect::plan::Change,
+    reqs: &[azprotect::model::ArmRequest],
+) -> Result<(), TestCaseError> {
+    use azprotect::model::Method;
+    if c.address.kind != ResourceKind::ProtectedVm {
+        return Ok(());
+    }
+    for r in reqs {
+        prop_assert!(
+            r.path
+                .to_ascii_lowercase()
+                .starts_with(&c.arm_id.to_ascii_lowercase()),
+            "{}: request to {}",
+            c.address,
+            r.path
+        );
+    }
+    let last = reqs.last().unwrap();
+    let props = last.body.as_ref().map(|b| b["properties"].clone());
+    match (c.action, c.data) {
+        (Action::Delete, Some(DataEffect::Deleted)) => {
+            prop_assert_eq!(last.method, Method::Delete)
+        }
+        (Action::Delete, Some(effect)) => {
+            let want = if effect == DataEffect::Suspended {
+                "BackupsSuspended"
+            } else {
+                "ProtectionStopped"
+            };
+            prop_assert_eq!(props.unwrap()["protectionState"].clone(), json!(want));
+        }
+        (Action::Delete, None) => prop_assert!(false, "{}: delete without data", c.address),
+        _ => {
+            let after = c.after.as_ref().unwrap();
+            let props = props.unwrap();
+            prop_assert_eq!(last.method, Method::Put);
+            prop_assert_eq!(&props["sourceResourceId"], &after["vm_id"]);
+            let policy = props["policyId"].as_str().unwrap_or_default();
+            prop_assert!(
+                ArmId::new(policy)
+                    .name()
+                    .eq_ignore_ascii_case(after["policy"].as_str().unwrap()),
+                "{}: policyId {policy}",
+                c.address
+            );
+            let luns = &props["extendedProperties"]["diskExclusionProperties"];
+            let want = after.get("exclude_disks").cloned().unwrap_or(json!([]));
+            if !luns.is_null() || want != json!([]) {
+                prop_assert_eq!(&luns["diskLunList"], &want);
+                prop_assert_eq!(&luns["isInclusionList"], &json!(false));
+            }
+            let soft_deleted = c
+                .before
+                .as_ref()
+                .is_some_and(|b| b["state"] == "soft_deleted");
+            prop_assert_eq!(reqs.len(), if soft_deleted { 2 } else { 1 });
+            if soft_deleted {
+                prop_assert_eq!(
+                    &reqs[0].body.as_ref().unwrap()["properties"]["isRehydrate"],
+                    &json!(true)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Property 3 (safety) and 5 (requests) on one plan.
 fn check_safety(d: &Desired, p: &Plan) -> Result<(), TestCaseError> {
     let addrs: BTreeSet<&Address> = p.changes.iter().map(|c| &c.address).collect();
@@ -830,7 +901,9 @@ fn check_safety(d: &Desired, p: &Plan) -> Result<(), TestCaseError> {
         if c.blocked.is_none() {
             let reqs = requests_for(c);
             prop_assert!(reqs.is_ok(), "{}: {:?}", c.address, reqs.err());
-            prop_assert!(!reqs.unwrap().is_empty(), "{} sends no request", c.address);
+            let reqs = reqs.unwrap();
+            prop_assert!(!reqs.is_empty(), "{} sends no request", c.address);
+            check_item_requests(c, &reqs)?;
         }
     }
     // The list is in apply order: every dependency comes earlier.
