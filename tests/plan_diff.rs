@@ -851,3 +851,46 @@ fn deleting_data_in_a_soft_delete_vault_says_it_stays_recoverable() {
     assert_eq!(c.data, Some(DataEffect::Deleted));
     assert!(c.reasons.iter().any(|r| r.contains("soft delete")), "{c:?}");
 }
+
+#[test]
+fn a_policy_schedule_edit_moves_every_retention_time_and_keeps_the_time_zone() {
+    // Prior art 14: azurerm#27619 (changing the backup time fails because monthly retention
+    // times still name the old time) and azure-powershell#21975 (time zone reset to UTC on
+    // update). The PUT is whole and consistent.
+    let (mut want, mut have) = converged();
+    let full = json!({"tier": "standard", "schedule": {"daily": {"at": "23:00"}}, "time_zone": "W. Europe Standard Time",
+        "consistency": "application", "instant_restore_days": 2,
+        "retention": {"daily": "14d", "weekly": {"keep": 4, "on": ["Sunday"]},
+                      "monthly": {"keep": 12, "week": "First", "on": "Sunday"},
+                      "yearly": {"keep": 3, "month": "January", "week": "First", "on": "Sunday"}}});
+    have[1].attrs = full.clone();
+    want[1].attrs = full;
+    want[1].attrs["schedule"]["daily"]["at"] = json!("01:30");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "backup_policy.rsv/gold");
+    assert_eq!(c.diff.len(), 1, "{:?}", c.diff);
+    let reqs = azprotect::apply::requests_for(c).unwrap();
+    assert_eq!(reqs.len(), 1);
+    let props = &reqs[0].body.as_ref().unwrap()["properties"];
+    assert_eq!(props["timeZone"], "W. Europe Standard Time");
+    assert_eq!(
+        props["schedulePolicy"]["scheduleRunTimes"],
+        json!(["2018-01-24T01:30:00Z"])
+    );
+    for tier in [
+        "dailySchedule",
+        "weeklySchedule",
+        "monthlySchedule",
+        "yearlySchedule",
+    ] {
+        assert_eq!(
+            props["retentionPolicy"][tier]["retentionTimes"],
+            json!(["2018-01-24T01:30:00Z"]),
+            "{tier}"
+        );
+    }
+}
