@@ -25,7 +25,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use support::cases::{valid_policy, SUB};
-use support::plan_sim::{merge, simulate, vault_defaults};
+use support::plan_sim::{merge, simulate, simulate_steps, vault_defaults};
 
 // ------------------------------------------------------------------ the estate
 
@@ -1038,6 +1038,32 @@ proptest! {
             let again = plan(&d, &after.unwrap(), &no_targets());
             prop_assert!(again.is_empty(), "applied estate re-plans:\n{}\nfirst plan:\n{}", show(&again), show(&p));
         }
+    }
+
+    /// An apply that stops part-way (interrupted, or a change failed and its dependents were
+    /// skipped) leaves an estate whose new plan is still applicable and converges.
+    #[test]
+    fn an_interrupted_apply_converges_on_the_next_run(
+        ds in desired_spec(),
+        ls in live_spec(),
+        order in prop::collection::vec(any::<usize>(), 48),
+        cut in 0usize..12,
+    ) {
+        let d = build_desired(&ds);
+        let live = build_live(&ds, &ls);
+        let p = plan(&d, &live, &no_targets());
+        if p.summary.blocked > 0 || p.changes.len() < 2 {
+            return Ok(()); // (rejecting would exhaust proptest's reject budget)
+        }
+        let partial = simulate_steps(&live, &p, &order, cut % p.changes.len());
+        prop_assert!(partial.is_ok(), "{}", partial.as_ref().err().unwrap());
+        let partial = partial.unwrap();
+        let p2 = plan(&d, &partial, &no_targets());
+        prop_assert_eq!(p2.summary.blocked, 0, "the rest of the apply is blocked:\n{}\nfirst plan:\n{}", show(&p2), show(&p));
+        let done = simulate(&partial, &p2, &order);
+        prop_assert!(done.is_ok(), "apply fails: {}\nplan:\n{}", done.as_ref().err().unwrap(), show(&p2));
+        let again = plan(&d, &done.unwrap(), &no_targets());
+        prop_assert!(again.is_empty(), "re-plans:\n{}", show(&again));
     }
 
     /// 2: the file as Azure reports it plans empty.

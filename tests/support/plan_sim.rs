@@ -76,12 +76,23 @@ fn policy_id(vault: &ArmId, name: &str) -> ArmId {
 /// Apply `plan` to `live` in an order `depends_on` allows; `choices` picks among the changes
 /// that are ready at each step (so that a property test explores many orders).
 pub fn simulate(live: &LiveState, plan: &Plan, choices: &[usize]) -> Result<LiveState, String> {
+    simulate_steps(live, plan, choices, usize::MAX)
+}
+
+/// [`simulate`], stopping after `steps` changes (an apply interrupted, or whose next change
+/// failed).
+pub fn simulate_steps(
+    live: &LiveState,
+    plan: &Plan,
+    choices: &[usize],
+    steps: usize,
+) -> Result<LiveState, String> {
     let mut live = live.clone();
     let mut done: BTreeSet<Address> = BTreeSet::new();
     let mut pending: Vec<&Change> = plan.changes.iter().collect();
     let in_plan: BTreeSet<&Address> = plan.changes.iter().map(|c| &c.address).collect();
     let mut step = 0;
-    while !pending.is_empty() {
+    while !pending.is_empty() && step < steps {
         let ready: Vec<usize> = pending
             .iter()
             .enumerate()
