@@ -894,3 +894,46 @@ fn a_policy_schedule_edit_moves_every_retention_time_and_keeps_the_time_zone() {
         );
     }
 }
+
+#[test]
+fn a_policy_no_vm_uses_changes_tier_by_replacement() {
+    // CONFIG.md: immutable fields force a replacement only where Azure allows one. A policy
+    // holds no backup data: with no VM on it, -/+ is safe; with VMs on it, it stays blocked.
+    let (mut want, mut have) = converged();
+    want.pop();
+    have[2].attrs["state"] = json!("stopped");
+    have[2].attrs["policy"] = json!("");
+    want[1].attrs["tier"] = json!("enhanced");
+    want[1].attrs["instant_restore_days"] = json!(7);
+    let p = plan(
+        &desired(want.clone(), OnRemove::RetainData),
+        &live(have.clone()),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "backup_policy.rsv/gold");
+    assert_eq!(c.action, Action::Replace);
+    assert!(c.blocked.is_none());
+    assert!(!p.loses_data());
+    let reqs = azprotect::apply::requests_for(c).unwrap();
+    let methods: Vec<_> = reqs.iter().map(|r| r.method).collect();
+    assert_eq!(
+        methods,
+        vec![
+            azprotect::model::Method::Delete,
+            azprotect::model::Method::Put
+        ]
+    );
+    // A VM on the policy: blocked, as before.
+    have[2].attrs["state"] = json!("protected");
+    have[2].attrs["policy"] = json!("gold");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "backup_policy.rsv/gold");
+    assert!(
+        c.blocked.as_deref().is_some_and(|b| b.contains("1 VM(s)")),
+        "{c:?}"
+    );
+}

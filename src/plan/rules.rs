@@ -177,19 +177,8 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Co
         ResourceKind::RecoveryVault => vault_rules(want, have, &changed, ctx, &mut v),
         ResourceKind::BackupPolicy => {
             let (from, to) = (have.attrs["tier"].as_str(), want.attrs["tier"].as_str());
-            match (from, to) {
-                (Some("enhanced"), Some("standard")) => v.block("an enhanced policy cannot be downgraded to standard"),
-                (Some("standard"), Some("enhanced")) => v.block("Azure cannot change a policy's tier in place: declare a new enhanced policy and move the VMs to it"),
-                _ => {}
-            }
-            let vault = have.arm_id.parent(1);
-            if let (Some(state), Some(what)) = (
-                ctx.immutable(&vault),
-                retention_reduced(&have.attrs, &want.attrs),
-            ) {
-                v.block(format!("the vault's immutability is {state}: Azure refuses to reduce a policy's retention ({what}); only increases are allowed"));
-            }
-            let users = ctx
+            // Items (any state) whose live policy is this one.
+            let registered = ctx
                 .live
                 .resources
                 .iter()
@@ -201,9 +190,32 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Co
                         .is_some_and(|p| p.eq_ignore_ascii_case(have.arm_id.name()))
                 })
                 .count();
-            if users > 0 {
+            if from.is_some() && to.is_some() && from != to {
+                if registered == 0 {
+                    // Azure cannot change a policy's tier in place; a policy holds no backup
+                    // data, so one that no item uses is deleted and created again.
+                    v.replace = true;
+                    v.reasons.push(format!(
+                        "Azure cannot change a policy's tier in place: no VM uses this policy, so it is deleted and created again as {}",
+                        to.unwrap_or_default()
+                    ));
+                } else if from == Some("enhanced") {
+                    v.block(format!("an enhanced policy cannot be downgraded to standard while {registered} VM(s) use it (Azure cannot move a VM from enhanced to standard)"));
+                } else {
+                    v.block(format!("Azure cannot change a policy's tier in place, and {registered} VM(s) use this policy: declare a new enhanced policy and move the VMs to it"));
+                }
+            }
+            let vault = have.arm_id.parent(1);
+            if let (false, Some(state), Some(what)) = (
+                v.replace,
+                ctx.immutable(&vault),
+                retention_reduced(&have.attrs, &want.attrs),
+            ) {
+                v.block(format!("the vault's immutability is {state}: Azure refuses to reduce a policy's retention ({what}); only increases are allowed"));
+            }
+            if registered > 0 {
                 v.reasons.push(format!(
-                    "applies to the {users} protected VM(s) that use this policy"
+                    "applies to the {registered} protected VM(s) that use this policy"
                 ));
             }
         }

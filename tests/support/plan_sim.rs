@@ -236,7 +236,10 @@ fn apply_change(live: &mut LiveState, c: &Change, pending: &[&Change]) -> Result
                 if c.action == Action::Replace {
                     policy_unused(live, &id)?;
                 }
-                if immutable(live, &vault) && shorter(&live.resources[i].attrs, &a) {
+                if c.action == Action::Update
+                    && immutable(live, &vault)
+                    && shorter(&live.resources[i].attrs, &a)
+                {
                     return Err("an immutable vault refuses to reduce a policy's retention".into());
                 }
                 live.resources[i].attrs = a;
