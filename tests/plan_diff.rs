@@ -937,3 +937,26 @@ fn a_policy_no_vm_uses_changes_tier_by_replacement() {
         "{c:?}"
     );
 }
+
+#[test]
+fn targeting_a_vm_does_not_pull_in_an_unrelated_blocked_vault_change() {
+    // The item waits for its vault only for what it depends on (creation, storage redundancy,
+    // immutability): a blocked cross-region-restore change stays out of `--target` of a VM.
+    let (mut want, mut have) = converged();
+    have[0].attrs["cross_region_restore"] = json!(true);
+    want[0].attrs["cross_region_restore"] = json!(false);
+    want.push(item("rg-app", "app-02", "gold", "protected"));
+    let d = desired(want, OnRemove::RetainData);
+    let full = plan(&d, &live(have.clone()), &PlanOptions::default());
+    assert_eq!(full.summary.blocked, 1);
+    let t = plan(
+        &d,
+        &live(have),
+        &PlanOptions {
+            targets: vec!["protected_vm.rsv/rg-app/app-02".parse().unwrap()],
+        },
+    );
+    let addrs: Vec<String> = t.changes.iter().map(|c| c.address.to_string()).collect();
+    assert_eq!(addrs, vec!["protected_vm.rsv/rg-app/app-02"]);
+    assert_eq!(t.summary.blocked, 0);
+}

@@ -243,8 +243,9 @@ fn scope_of<'a>(desired: &'a Desired, item: &ArmId) -> Option<&'a VaultScope> {
 /// Addresses are matched without case: a live address is built from the ids Azure returns
 /// (`protected_vm.v/RG-APP/APP-01`), the desired one from the file (`protected_vm.v/rg-app/app-01`),
 /// and ARM names are case-insensitive. Besides the declared edges, a protected VM's change waits
-/// for its vault's update: storage redundancy can only change before the first item is registered,
-/// and suspending backups or deleting data depends on the vault's immutability.
+/// for its vault's creation or for an update of its storage redundancy (which can only change
+/// before the first item is registered) or immutability (which suspending backups and deleting
+/// data depend on).
 fn link_dependencies(changes: &mut [Change], wanted: &[Resource], live: &LiveState) {
     type Key = (ResourceKind, String);
     let key = |a: &Address| -> Key { (a.kind, a.name.to_ascii_lowercase()) };
@@ -252,10 +253,21 @@ fn link_dependencies(changes: &mut [Change], wanted: &[Resource], live: &LiveSta
         .iter()
         .map(|c| (key(&c.address), (c.address.clone(), c.action)))
         .collect();
+    // Vault changes an item change must wait for: the vault's creation, or an applicable
+    // update of the settings items depend on (a blocked vault change is never applied, and
+    // waiting for it would pull it into every `--target` of the vault's items).
     let vault_changes: BTreeMap<ArmId, Address> = changes
         .iter()
         .filter(|c| c.address.kind == ResourceKind::RecoveryVault)
-        .filter(|c| matches!(c.action, Action::Create | Action::Update))
+        .filter(|c| {
+            c.action == Action::Create
+                || (c.action == Action::Update
+                    && c.blocked.is_none()
+                    && c.diff.iter().any(|d| {
+                        d.path.starts_with("storage_redundancy")
+                            || d.path.starts_with("immutability")
+                    }))
+        })
         .map(|c| (ArmId::new(c.arm_id.clone()), c.address.clone()))
         .collect();
     let wanted_deps: BTreeMap<Key, &Vec<Address>> = wanted
