@@ -960,3 +960,32 @@ fn targeting_a_vm_does_not_pull_in_an_unrelated_blocked_vault_change() {
     assert_eq!(addrs, vec!["protected_vm.rsv/rg-app/app-02"]);
     assert_eq!(t.summary.blocked, 0);
 }
+
+#[test]
+fn rules_read_a_blocked_vaults_live_settings() {
+    // The file disables immutability of a Locked vault (blocked: final) and deletes a VM's
+    // data. The vault stays Locked, so the delete is blocked too — otherwise `--target` of the
+    // VM would plan a DELETE that Azure refuses (UserErrorDeleteBackupItemOnImmutableItem).
+    let (mut want, mut have) = converged();
+    have[0].attrs["immutability"] = json!("Locked");
+    want[0].attrs["immutability"] = json!("Disabled");
+    want.pop();
+    let d = desired(want, OnRemove::DeleteData);
+    let p = plan(&d, &live(have.clone()), &PlanOptions::default());
+    assert!(change(&p, "recovery_vault.rsv").blocked.is_some());
+    let c = change(&p, "protected_vm.rsv/rg-app/app-01");
+    assert!(
+        c.blocked
+            .as_deref()
+            .is_some_and(|b| b.contains("immutability is Locked")),
+        "{c:?}"
+    );
+    let t = plan(
+        &d,
+        &live(have),
+        &PlanOptions {
+            targets: vec!["protected_vm.rsv/rg-app/app-01".parse().unwrap()],
+        },
+    );
+    assert_eq!(t.summary.blocked, 1);
+}

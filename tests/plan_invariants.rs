@@ -1003,6 +1003,16 @@ fn check_targeting(
             c.address
         );
     }
+    // A targeted plan that is not blocked applies: its changes never need an excluded one.
+    if t.summary.blocked == 0 {
+        let applied = simulate(live, &t, &[]);
+        prop_assert!(
+            applied.is_ok(),
+            "plan targeted at {target} fails at apply: {}\n{}",
+            applied.as_ref().err().unwrap(),
+            show(&t)
+        );
+    }
     // And every dependency of a kept change is kept.
     let kept: BTreeSet<&Address> = t.changes.iter().map(|c| &c.address).collect();
     for c in &t.changes {

@@ -101,6 +101,9 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
                     continue;
                 }
                 let verdict = rules::on_update(want, have, &diff, &ctx);
+                if want.address.kind == ResourceKind::RecoveryVault && verdict.blocked.is_some() {
+                    ctx.hold_vault(&want.arm_id);
+                }
                 let action = if verdict.replace {
                     Action::Replace
                 } else {

@@ -5,6 +5,7 @@ use super::AttrChange;
 use crate::live::LiveState;
 use crate::model::{protected_vm, ArmId, Desired, OnRemove, Resource, ResourceKind};
 use serde_json::Value;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the rules say about one change.
@@ -40,6 +41,9 @@ pub struct Context<'a> {
     wanted_items_by_vm: BTreeMap<String, Vec<&'a ArmId>>,
     /// Every wanted protected item id.
     wanted_items: BTreeSet<&'a ArmId>,
+    /// Vaults whose update is blocked: they keep their live settings, so rules that depend on
+    /// them read the live ones (vaults are diffed before their policies and items).
+    held_vaults: RefCell<BTreeSet<ArmId>>,
 }
 
 fn vm_key(attrs: &Value) -> String {
@@ -60,6 +64,7 @@ impl<'a> Context<'a> {
             live_items_by_vm: BTreeMap::new(),
             wanted_items_by_vm: BTreeMap::new(),
             wanted_items: BTreeSet::new(),
+            held_vaults: RefCell::new(BTreeSet::new()),
         };
         for r in &live.resources {
             match r.address.kind {
@@ -103,7 +108,14 @@ impl<'a> Context<'a> {
         ctx
     }
 
-    /// A vault attribute: the desired value when the file sets it, else the live one.
+    /// Record that the vault's update is blocked (it will not be applied).
+    pub fn hold_vault(&self, vault: &ArmId) {
+        self.held_vaults.borrow_mut().insert(vault.clone());
+    }
+
+    /// A vault attribute as it will be when the vault's own change (ordered first) is applied:
+    /// the desired value when the file sets it, else the live one — the live one when the
+    /// vault's update is blocked.
     fn vault_attr(&self, vault: &ArmId, key: &str) -> Option<&'a Value> {
         let desired = self.vaults.get(vault).and_then(|a| a.get(key));
         let live = self
@@ -112,7 +124,11 @@ impl<'a> Context<'a> {
             .iter()
             .find(|r| r.address.kind == ResourceKind::RecoveryVault && &r.arm_id == vault)
             .and_then(|r| r.attrs.get(key));
-        desired.or(live)
+        if self.held_vaults.borrow().contains(vault) {
+            live.or(desired)
+        } else {
+            desired.or(live)
+        }
     }
 
     /// The vault's soft delete state (`On`, `Off`, `AlwaysOn`), the file's when it sets one.
