@@ -1079,6 +1079,35 @@ proptest! {
         prop_assert!(again.is_empty(), "re-plans:\n{}", show(&again));
     }
 
+    /// The plan does not depend on the order Azure lists resources and VMs in, nor on the
+    /// order of the file's resources.
+    #[test]
+    fn the_plan_ignores_listing_order(
+        ds in desired_spec(),
+        ls in live_spec(),
+        keys in prop::collection::vec(any::<u64>(), 64),
+    ) {
+        let d = build_desired(&ds);
+        let live = build_live(&ds, &ls);
+        let p = plan(&d, &live, &no_targets());
+        let shuffle = |v: &mut Vec<Resource>| {
+            let mut keyed: Vec<(u64, Resource)> = v
+                .drain(..)
+                .enumerate()
+                .map(|(i, r)| (keys[i % keys.len()].rotate_left(i as u32), r))
+                .collect();
+            keyed.sort_by_key(|(k, _)| *k);
+            v.extend(keyed.into_iter().map(|(_, r)| r));
+        };
+        let mut live2 = live.clone();
+        shuffle(&mut live2.resources);
+        live2.vms.reverse();
+        let mut d2 = d.clone();
+        shuffle(&mut d2.resources);
+        let p2 = plan(&d2, &live2, &no_targets());
+        prop_assert_eq!(&p, &p2, "\n{}\n----\n{}", show(&p), show(&p2));
+    }
+
     /// 2: the file as Azure reports it plans empty.
     #[test]
     fn an_estate_that_matches_the_file_plans_empty(
