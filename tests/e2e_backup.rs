@@ -63,53 +63,54 @@ async fn quickstart_plans_applies_and_replans_empty() {
     assert!(again.stdout.contains("No changes"), "{}", again.stdout);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_policy_edited_behind_our_back_shows_as_exactly_that_update() {
-    let estate = applied_quickstart().await;
+/// Edit the silver policy directly through ARM, as someone in the portal would.
+async fn edit_silver_behind_our_back(estate: &Estate, edit: impl FnOnce(&mut serde_json::Value)) {
     let client = estate.client().await;
     let sub = estate.sandbox.credentials().subscription_id;
     let path = format!("/subscriptions/{sub}/resourceGroups/rg-protect-weu/providers/Microsoft.RecoveryServices/vaults/rsv-prod-weu/backupPolicies/silver?api-version=2026-01-01");
-    let mut policy = client
-        .get_optional(&path)
-        .await
-        .unwrap()
-        .expect("policy exists");
-    policy["properties"]["retentionPolicy"]["dailySchedule"]["retentionDuration"]["count"] =
-        30.into();
-    client
-        .execute(&ArmRequest::new(Method::Put, path, Some(policy)))
-        .await
-        .unwrap();
+    let mut policy = client.get_optional(&path).await.unwrap().expect("policy exists");
+    edit(&mut policy);
+    client.execute(&ArmRequest::new(Method::Put, path, Some(policy))).await.unwrap();
+}
 
-    let plan = estate
-        .run(&[
-            "plan",
-            "-f",
-            &quickstart(),
-            "--format",
-            "json",
-            "--detailed-exitcode",
-        ])
-        .await;
+#[tokio::test(flavor = "multi_thread")]
+async fn a_policy_edited_behind_our_back_shows_as_exactly_that_update() {
+    let estate = applied_quickstart().await;
+    // The backup window moves from 23:00 to 21:30 (schedule and retention times move together).
+    edit_silver_behind_our_back(&estate, |p| {
+        *p = serde_json::from_str(&p.to_string().replace("T23:00:00", "T21:30:00")).unwrap();
+    })
+    .await;
+
+    let plan = estate.run(&["plan", "-f", &quickstart(), "--format", "json", "--detailed-exitcode"]).await;
     plan.expect_code(2);
-    assert_eq!(
-        plan.changes(),
-        vec!["backup_policy.rsv-prod-weu/silver update"]
-    );
+    assert_eq!(plan.changes(), vec!["backup_policy.rsv-prod-weu/silver update"]);
     let diff = &plan.json()["changes"][0]["diff"];
-    assert_eq!(
-        diff,
-        &serde_json::json!([{"path": "retention.daily", "before": "30d", "after": "14d"}])
-    );
+    assert_eq!(diff, &serde_json::json!([{"path": "schedule.daily.at", "before": "21:30", "after": "23:00"}]));
 
-    estate
-        .run(&["apply", "-f", &quickstart(), "--auto-approve"])
-        .await
-        .expect_code(0);
-    estate
-        .run(&["plan", "-f", &quickstart(), "--detailed-exitcode"])
-        .await
-        .expect_code(0);
+    estate.run(&["apply", "-f", &quickstart(), "--auto-approve"]).await.expect_code(0);
+    estate.run(&["plan", "-f", &quickstart(), "--detailed-exitcode"]).await.expect_code(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shortening_retention_in_an_immutable_vault_is_blocked_at_plan_time_not_at_apply() {
+    let estate = applied_quickstart().await;
+    // The portal raised retention to 30 days; the file still says 14 in an Unlocked (immutable) vault.
+    edit_silver_behind_our_back(&estate, |p| {
+        p["properties"]["retentionPolicy"]["dailySchedule"]["retentionDuration"]["count"] = 30.into();
+    })
+    .await;
+
+    let plan = estate.run(&["plan", "-f", &quickstart(), "--format", "json"]).await;
+    plan.expect_code(0);
+    let change = &plan.json()["changes"][0];
+    assert_eq!(change["address"], "backup_policy.rsv-prod-weu/silver");
+    let blocked = change["blocked"].as_str().expect("blocked");
+    assert!(blocked.contains("UserErrorRetentionReductionNotAllowed") && blocked.contains("30d → 14d"), "{blocked}");
+
+    let apply = estate.run(&["apply", "-f", &quickstart(), "--auto-approve"]).await;
+    apply.expect_code(1);
+    assert!(apply.stderr.contains("blocked"), "{}", apply.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -180,24 +181,46 @@ async fn a_saved_plan_is_refused_when_azure_changed_since() {
 async fn a_saved_plan_applies_exactly_what_was_reviewed() {
     let estate = Estate::start().await;
     let saved = estate.path("reviewed.plan.json");
-    estate
-        .run(&["plan", "-f", &quickstart(), "--out", &saved])
-        .await
-        .expect_code(0);
-    estate
-        .run(&["apply", &saved, "--auto-approve"])
-        .await
-        .expect_code(0);
-    estate
-        .run(&["plan", "-f", &quickstart(), "--detailed-exitcode"])
-        .await
-        .expect_code(0);
+    let plan = estate.run(&["plan", "-f", &quickstart(), "--out", &saved]).await;
+    plan.expect_code(0);
+    let apply = estate.run(&["apply", &saved, "--auto-approve"]).await;
+    apply.expect_code(0);
+    estate.run(&["plan", "-f", &quickstart(), "--detailed-exitcode"]).await.expect_code(0);
+
+    // Secrets never reach output or the plan file: neither the client secret nor a bearer token.
+    let secret = estate.sandbox.credentials().client_secret;
+    let file = std::fs::read_to_string(&saved).unwrap();
+    for text in [&plan.stdout, &plan.stderr, &apply.stdout, &apply.stderr, &file] {
+        assert!(!text.contains(&secret), "the client secret leaked");
+        assert!(!text.contains("eyJ"), "something that looks like a JWT leaked");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn target_applies_one_vm_and_what_it_needs() {
+    let estate = Estate::start().await;
+    let only_db = ["--target", "protected_vm.rsv-prod-weu/rg-app/db-01"];
+    let plan = estate.run(&[&["plan", "-f", &quickstart(), "--format", "json"][..], &only_db].concat()).await;
+    assert_eq!(
+        plan.changes(),
+        vec![
+            "resource_group.rg-protect-weu create",
+            "recovery_vault.rsv-prod-weu create",
+            "backup_policy.rsv-prod-weu/gold create",
+            "protected_vm.rsv-prod-weu/rg-app/db-01 create",
+        ]
+    );
+    estate.run(&[&["apply", "-f", &quickstart(), "--auto-approve"][..], &only_db].concat()).await.expect_code(0);
+    let rest = estate.run(&["plan", "-f", &quickstart(), "--format", "json"]).await;
+    assert_eq!(rest.changes().len(), 4, "silver and its three VMs remain: {:?}", rest.changes());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_under_injected_faults_converges_on_rerun() {
+    let log = tempfile::NamedTempFile::new().unwrap();
     let estate = Estate::start_with(SandboxOptions {
         faults: Some("seed=11,429=0.1,500=0.05,503=0.05,drop=0.03,lro_fail=0.1".into()),
+        access_log: Some(log.path().to_path_buf()),
         ..SandboxOptions::default()
     })
     .await;

@@ -573,7 +573,8 @@ fn an_immutable_vault_refuses_shorter_retention_in_a_policy() {
     assert!(
         c.blocked
             .as_deref()
-            .is_some_and(|b| b.contains("daily 30 → 14")),
+            .is_some_and(|b| b.contains("UserErrorRetentionReductionNotAllowed")
+                && b.contains("retention.daily 30d → 14d")),
         "{c:?}"
     );
     // Longer retention is fine; and so is a shorter one once the file disables immutability

@@ -1,9 +1,28 @@
 //! `ArmClient`: one shared client per run (cheap to clone).
+//!
+//! Sends requests with a bearer token, applies the pure retry table ([`super::retry`]) and LRO
+//! decisions ([`super::lro`]), sleeps between them, follows `nextLink`s ([`super::paging`]) and
+//! turns error responses into [`AzureError`]s carrying the ARM code and `x-ms-request-id`.
+//! Only URLs on the ARM endpoint's origin ever receive the token. Logs (tracing, debug level)
+//! carry method, host + path (no query), status, request ids and duration — never headers'
+//! secrets or the token.
 
+use super::auth::{self, AuthContext, TokenProvider};
+use super::cloud::{self, same_origin, Endpoints};
+use super::error::{parse_error_body, redact};
+use super::http::{self, HttpTimeouts};
+use super::lro::{self, LroPolicy, Start, Step};
+use super::paging::{parse_page, LoopGuard};
+use super::retry::{retry_decision, AttemptInfo, Decision, Outcome, RetryPolicy};
 use super::AzureError;
-use crate::model::ArmRequest;
+use crate::model::{ArmRequest, Method};
+use reqwest::header::HeaderMap;
 use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use url::Url;
 
 /// The national clouds azprotect knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,7 +46,7 @@ pub enum AuthChoice {
 }
 
 /// Credential material read from the environment by `cli` (nothing below `cli` reads env vars).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct EnvCredentials {
     pub tenant_id: Option<String>,
     pub client_id: Option<String>,
@@ -36,6 +55,20 @@ pub struct EnvCredentials {
     /// `ACTIONS_ID_TOKEN_REQUEST_URL` / `ACTIONS_ID_TOKEN_REQUEST_TOKEN` (GitHub Actions OIDC).
     pub actions_token_url: Option<String>,
     pub actions_token: Option<String>,
+}
+
+impl std::fmt::Debug for EnvCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |v: &Option<String>| v.as_ref().map(|_| "<set>");
+        f.debug_struct("EnvCredentials")
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &set(&self.client_secret))
+            .field("federated_token_file", &self.federated_token_file)
+            .field("actions_token_url", &set(&self.actions_token_url))
+            .field("actions_token", &set(&self.actions_token))
+            .finish()
+    }
 }
 
 /// Everything the client needs, resolved by `cli`.
@@ -50,44 +83,603 @@ pub struct ClientSettings {
     pub ca_cert_pem: Option<Vec<u8>>,
     pub auth: AuthChoice,
     pub credentials: EnvCredentials,
+    /// Token audience override (`https://…` or `https://…/.default`); default: the cloud's ARM
+    /// audience, even when `arm_endpoint` is overridden.
+    pub arm_audience: Option<String>,
+    /// Retry limits for throttling and transient faults.
+    pub retry: RetryPolicy,
+    /// LRO poll timing and deadline.
+    pub lro: LroPolicy,
+    /// HTTP timeouts.
+    pub timeouts: HttpTimeouts,
+    /// User agent; default `azprotect/<version>`.
+    pub user_agent: Option<String>,
+    /// Cap on HTTP requests in flight at once across all clones (`None` = no cap). Sleeping
+    /// between retries or polls does not hold a slot.
+    pub max_in_flight: Option<usize>,
+}
+
+/// LRO progress reported to [`ArmClient::execute_with`]'s callback after each poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperationProgress {
+    /// The resource path (no query) of the request that started the operation.
+    pub resource: String,
+    /// The status the service reported (`InProgress`, `Running`, a provisioning state…).
+    pub status: String,
+    /// `percentComplete`, when the service sends it.
+    pub percent: Option<f64>,
+    /// Polls so far.
+    pub polls: u32,
+    /// Time since the operation started.
+    pub elapsed: Duration,
 }
 
 /// The ARM client.
 #[derive(Clone)]
-pub struct ArmClient {}
+pub struct ArmClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    endpoints: Endpoints,
+    http: reqwest::Client,
+    tokens: TokenProvider,
+    retry: RetryPolicy,
+    lro: LroPolicy,
+    requests: AtomicU64,
+    in_flight: Option<tokio::sync::Semaphore>,
+}
+
+impl std::fmt::Debug for ArmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArmClient")
+            .field("arm_endpoint", &self.inner.endpoints.arm)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One HTTP response, body read.
+struct Response {
+    status: u16,
+    headers: HeaderMap,
+    bytes: Vec<u8>,
+    /// The token this request carried — only to redact it from error texts.
+    token: String,
+}
+
+impl Response {
+    fn request_id(&self) -> String {
+        header(&self.headers, "x-ms-request-id")
+            .or_else(|| header(&self.headers, "x-ms-correlation-request-id"))
+            .unwrap_or("-")
+            .to_string()
+    }
+
+    fn json(&self, method: Method, resource: &str) -> Result<Option<Value>, AzureError> {
+        if self.bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(&self.bytes)
+            .map(Some)
+            .map_err(|e| AzureError::Transport {
+                method: method_str(method).into(),
+                resource: resource.into(),
+                message: format!(
+                    "{} response is not valid JSON ({e}; x-ms-request-id: {})",
+                    self.status,
+                    self.request_id()
+                ),
+            })
+    }
+
+    fn into_error(self, method: Method, resource: &str) -> AzureError {
+        let parsed = parse_error_body(self.status, &self.bytes);
+        AzureError::Arm {
+            method: method_str(method).into(),
+            resource: resource.into(),
+            status: self.status,
+            code: redact(&parsed.code, &self.token),
+            message: redact(&parsed.message, &self.token),
+            request_id: self.request_id(),
+        }
+    }
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The most specific `x-ms-ratelimit-remaining-*` header present (for logs).
+fn ratelimit_remaining(h: &HeaderMap) -> Option<&str> {
+    [
+        "x-ms-ratelimit-remaining-subscription-reads",
+        "x-ms-ratelimit-remaining-subscription-writes",
+        "x-ms-ratelimit-remaining-subscription-deletes",
+        "x-ms-ratelimit-remaining-tenant-reads",
+        "x-ms-ratelimit-remaining-tenant-writes",
+    ]
+    .iter()
+    .find_map(|n| header(h, n))
+}
+
+fn method_str(m: Method) -> &'static str {
+    match m {
+        Method::Get => "GET",
+        Method::Put => "PUT",
+        Method::Patch => "PATCH",
+        Method::Post => "POST",
+        Method::Delete => "DELETE",
+    }
+}
+
+fn to_reqwest(m: Method) -> reqwest::Method {
+    match m {
+        Method::Get => reqwest::Method::GET,
+        Method::Put => reqwest::Method::PUT,
+        Method::Patch => reqwest::Method::PATCH,
+        Method::Post => reqwest::Method::POST,
+        Method::Delete => reqwest::Method::DELETE,
+    }
+}
+
+/// The path of a URL without query, for errors and logs.
+fn resource_of(url: &Url) -> String {
+    url.path().to_string()
+}
+
+async fn sleep(d: Duration) {
+    if !d.is_zero() {
+        tokio::time::sleep(d).await;
+    }
+}
 
 impl ArmClient {
+    /// Build the client: resolve endpoints, build the HTTP client (trusting `ca_cert_pem`), and
+    /// the credential. No network traffic happens here; the first token is fetched lazily.
     pub async fn new(settings: ClientSettings) -> Result<ArmClient, AzureError> {
-        let _ = settings;
-        todo!()
+        let endpoints = cloud::resolve(&settings)?;
+        let ua = settings.user_agent.as_deref();
+        let http = http::build_client(settings.ca_cert_pem.as_deref(), &settings.timeouts, ua)?;
+        let probe_timeouts = HttpTimeouts {
+            connect: Duration::from_secs(3),
+            ..settings.timeouts.clone()
+        };
+        let probe_http = http::build_client(settings.ca_cert_pem.as_deref(), &probe_timeouts, ua)?;
+        let cloud_config = cloud_configuration(settings.cloud, &endpoints);
+        let kind = auth::select(settings.auth, &settings.credentials)?;
+        tracing::debug!(credential = ?kind, arm = %endpoints.arm, authority = %endpoints.authority, "ARM client");
+        let ctx = AuthContext {
+            http: http.clone(),
+            probe_http,
+            cloud: cloud_config,
+            token_retry: auth::token_retry_options(&settings.retry),
+        };
+        let cred = auth::build(kind, &settings.credentials, &ctx)?;
+        let tokens = TokenProvider::new(cred, endpoints.scope.clone());
+        Ok(ArmClient {
+            inner: Arc::new(Inner {
+                endpoints,
+                http,
+                tokens,
+                retry: settings.retry,
+                lro: settings.lro,
+                requests: AtomicU64::new(0),
+                in_flight: settings
+                    .max_in_flight
+                    .map(|n| tokio::sync::Semaphore::new(n.max(1))),
+            }),
+        })
     }
 
     /// The ARM endpoint requests go to, e.g. `https://management.azure.com`.
     pub fn arm_endpoint(&self) -> &str {
-        todo!()
+        &self.inner.endpoints.arm
+    }
+
+    /// The token scope in use, e.g. `https://management.azure.com/.default`.
+    pub fn token_scope(&self) -> &str {
+        &self.inner.endpoints.scope
     }
 
     /// Send a request, retrying throttling and transient faults, and wait for any long-running
     /// operation it starts. Returns the final body (`None` for 204 / no body).
     pub async fn execute(&self, req: &ArmRequest) -> Result<Option<Value>, AzureError> {
-        let _ = req;
-        todo!()
+        self.execute_with(req, &|_| {}).await
+    }
+
+    /// [`execute`](Self::execute), reporting each LRO poll to `progress`.
+    pub async fn execute_with(
+        &self,
+        req: &ArmRequest,
+        progress: &(dyn Fn(&OperationProgress) + Send + Sync),
+    ) -> Result<Option<Value>, AzureError> {
+        let url = self.url_for(&req.path, req.method)?;
+        let resource = resource_of(&url);
+        let rsp = self.send(req.method, &url, req.body.as_ref()).await?;
+        if rsp.status >= 300 {
+            return Err(rsp.into_error(req.method, &resource));
+        }
+        let body = rsp.json(req.method, &resource)?;
+        let verdict = lro::start(
+            req.method,
+            &url,
+            rsp.status,
+            &rsp.headers,
+            body.as_ref(),
+            &self.inner.endpoints.arm_url,
+            SystemTime::now(),
+            &self.inner.lro,
+        )
+        .map_err(|e| self.transport_err(req.method, &resource, e.to_string()))?;
+        let (mut state, mut delay) = match verdict {
+            Start::Done => return Ok(body),
+            Start::Poll { state, delay } => (*state, delay),
+        };
+        tracing::debug!(resource = %resource, kind = ?state.kind, poll = %state.url.path(), "waiting for a long-running operation");
+        let started = Instant::now();
+        let mut polls = 0u32;
+        loop {
+            if started.elapsed() + delay > self.inner.lro.deadline {
+                return Err(self.transport_err(
+                    req.method,
+                    &resource,
+                    format!(
+                        "the long-running operation did not finish within {}s (polling {})",
+                        self.inner.lro.deadline.as_secs(),
+                        lro::strip_query(&state.url)
+                    ),
+                ));
+            }
+            sleep(delay).await;
+            polls += 1;
+            let poll_url = state.url.clone();
+            let rsp = self.send(Method::Get, &poll_url, None).await?;
+            if rsp.status >= 300 {
+                // Location polling returns what the synchronous call would have: this is the
+                // operation's own error. For a status monitor it is a failure to read status
+                // that outlived the retry table. Either way: report it against the resource.
+                return Err(rsp.into_error(req.method, &resource));
+            }
+            let poll_body = rsp.json(Method::Get, &resource)?;
+            let step = lro::on_poll(
+                &mut state,
+                rsp.status,
+                &rsp.headers,
+                poll_body.as_ref(),
+                &self.inner.endpoints.arm_url,
+                SystemTime::now(),
+                &self.inner.lro,
+            )
+            .map_err(|e| self.transport_err(req.method, &resource, e.to_string()))?;
+            match step {
+                Step::Wait {
+                    delay: d,
+                    status,
+                    percent,
+                } => {
+                    progress(&OperationProgress {
+                        resource: resource.clone(),
+                        status,
+                        percent,
+                        polls,
+                        elapsed: started.elapsed(),
+                    });
+                    delay = d;
+                }
+                Step::Fetch => delay = Duration::ZERO,
+                Step::Done(b) => return Ok(b),
+                Step::Failed {
+                    status,
+                    code,
+                    message,
+                } => {
+                    return Err(AzureError::OperationFailed {
+                        resource,
+                        status,
+                        code: redact(&code, &rsp.token),
+                        message: redact(&message, &rsp.token),
+                        request_id: rsp.request_id(),
+                    })
+                }
+            }
+        }
     }
 
     /// GET a resource; `Ok(None)` on 404.
     pub async fn get_optional(&self, path: &str) -> Result<Option<Value>, AzureError> {
-        let _ = path;
-        todo!()
+        let url = self.url_for(path, Method::Get)?;
+        let resource = resource_of(&url);
+        let rsp = self.send(Method::Get, &url, None).await?;
+        match rsp.status {
+            404 => Ok(None),
+            s if s >= 300 => Err(rsp.into_error(Method::Get, &resource)),
+            _ => rsp.json(Method::Get, &resource),
+        }
     }
 
     /// GET a collection and follow every `nextLink`; returns all `value` items.
     pub async fn list(&self, path: &str) -> Result<Vec<Value>, AzureError> {
-        let _ = path;
-        todo!()
+        let mut url = self.url_for(path, Method::Get)?;
+        let resource = resource_of(&url);
+        let mut guard = LoopGuard::default();
+        let mut items = Vec::new();
+        loop {
+            guard
+                .visit(&url)
+                .map_err(|e| self.transport_err(Method::Get, &resource, e.to_string()))?;
+            let rsp = self.send(Method::Get, &url, None).await?;
+            if rsp.status >= 300 {
+                return Err(rsp.into_error(Method::Get, &resource));
+            }
+            let body = rsp.json(Method::Get, &resource)?;
+            let page = parse_page(body, &self.inner.endpoints.arm_url)
+                .map_err(|e| self.transport_err(Method::Get, &resource, e.to_string()))?;
+            items.extend(page.items);
+            match page.next {
+                Some(next) => url = next,
+                None => return Ok(items),
+            }
+        }
     }
 
     /// How many HTTP requests this client has sent to ARM (retries and polls included).
     pub fn request_count(&self) -> u64 {
-        todo!()
+        self.inner.requests.load(Ordering::Relaxed)
+    }
+
+    fn transport_err(&self, method: Method, resource: &str, message: String) -> AzureError {
+        AzureError::Transport {
+            method: method_str(method).into(),
+            resource: resource.into(),
+            message,
+        }
+    }
+
+    /// `path` relative to the ARM endpoint (or an absolute URL on the same origin).
+    fn url_for(&self, path: &str, method: Method) -> Result<Url, AzureError> {
+        let arm = &self.inner.endpoints.arm_url;
+        let url = if path.starts_with('/') {
+            Url::parse(&format!("{}{}", self.inner.endpoints.arm, path))
+        } else {
+            Url::parse(path)
+        }
+        .map_err(|e| {
+            AzureError::Config(format!(
+                "{} {path}: not a valid ARM path: {e}",
+                method_str(method)
+            ))
+        })?;
+        if !same_origin(&url, arm) {
+            return Err(AzureError::Config(format!(
+                "{} {}: refusing to send the ARM token to a host other than {}",
+                method_str(method),
+                lro::strip_query(&url),
+                self.inner.endpoints.arm
+            )));
+        }
+        Ok(url)
+    }
+
+    /// One logical request: token, send, retry per the table, sleep between attempts.
+    async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<Response, AzureError> {
+        let inner = &self.inner;
+        let resource = resource_of(url);
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        let mut reauthenticated = false;
+        let payload = match body {
+            Some(b) => Some(serde_json::to_vec(b).map_err(|e| {
+                AzureError::Config(format!("cannot serialise the request body: {e}"))
+            })?),
+            None => None,
+        };
+        loop {
+            attempt += 1;
+            let token = inner.tokens.token().await?;
+            let client_request_id = uuid::Uuid::new_v4().to_string();
+            let mut rb = inner
+                .http
+                .request(to_reqwest(method), url.clone())
+                .bearer_auth(token.secret())
+                .header("Accept", "application/json")
+                .header("x-ms-client-request-id", &client_request_id);
+            rb = match (&payload, method) {
+                (Some(p), _) => rb
+                    .header("Content-Type", "application/json")
+                    .body(p.clone()),
+                (None, Method::Post | Method::Put | Method::Patch) => {
+                    rb.header("Content-Length", "0").body(Vec::<u8>::new())
+                }
+                (None, _) => rb,
+            };
+            let permit = match &inner.in_flight {
+                Some(sem) => Some(sem.acquire().await.map_err(|_| {
+                    AzureError::Config("the ARM client's request limiter was closed".into())
+                })?),
+                None => None,
+            };
+            inner.requests.fetch_add(1, Ordering::Relaxed);
+            let t0 = Instant::now();
+            let result = match rb.send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let headers = r.headers().clone();
+                    r.bytes().await.map(|b| (status, headers, b.to_vec()))
+                }
+                Err(e) => Err(e),
+            };
+            drop(permit);
+            let info = |reauthenticated| AttemptInfo {
+                attempt,
+                elapsed: started.elapsed(),
+                idempotent: method != Method::Post,
+                reauthenticated,
+                now: SystemTime::now(),
+                jitter: rand::random::<f64>(),
+            };
+            match result {
+                Ok((status, headers, bytes)) => {
+                    tracing::debug!(
+                        method = method_str(method),
+                        host = url.host_str().unwrap_or(""),
+                        path = url.path(),
+                        status,
+                        attempt,
+                        request_id = header(&headers, "x-ms-request-id").unwrap_or("-"),
+                        client_request_id = %client_request_id,
+                        duration_ms = t0.elapsed().as_millis() as u64,
+                        ratelimit_remaining = ratelimit_remaining(&headers).unwrap_or("-"),
+                        "ARM request"
+                    );
+                    let outcome = Outcome::Response {
+                        status,
+                        headers: &headers,
+                    };
+                    let decision = retry_decision(&outcome, &info(reauthenticated), &inner.retry);
+                    let response = Response {
+                        status,
+                        headers,
+                        bytes,
+                        token: token.secret().to_string(),
+                    };
+                    match decision {
+                        Decision::Retry(d) => {
+                            tracing::debug!(status, delay_ms = d.as_millis() as u64, "retrying");
+                            sleep(d).await;
+                        }
+                        Decision::Reauthenticate => {
+                            reauthenticated = true;
+                            inner.tokens.invalidate().await;
+                        }
+                        Decision::Done | Decision::GiveUp => return Ok(response),
+                    }
+                }
+                Err(e) => {
+                    let kind = http::classify(&e);
+                    let message = redact(&http::chain(&e), token.secret());
+                    tracing::debug!(
+                        method = method_str(method),
+                        host = url.host_str().unwrap_or(""),
+                        path = url.path(),
+                        attempt,
+                        error = %message,
+                        "ARM request failed"
+                    );
+                    match retry_decision(&Outcome::Transport(kind), &info(true), &inner.retry) {
+                        Decision::Retry(d) => sleep(d).await,
+                        _ => {
+                            return Err(AzureError::Transport {
+                                method: method_str(method).into(),
+                                resource,
+                                message: format!("{message} (after {attempt} attempt(s))"),
+                            })
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn cloud_configuration(
+    cloud: Cloud,
+    endpoints: &Endpoints,
+) -> azure_core::cloud::CloudConfiguration {
+    use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
+    if endpoints.authority_overridden {
+        let mut custom = CustomConfiguration::default();
+        custom.authority_host = endpoints.authority.clone();
+        return CloudConfiguration::Custom(custom);
+    }
+    match cloud {
+        Cloud::Public => CloudConfiguration::AzurePublic,
+        Cloud::UsGov => CloudConfiguration::AzureGovernment,
+        Cloud::China => CloudConfiguration::AzureChina,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sandbox_settings() -> ClientSettings {
+        ClientSettings {
+            arm_endpoint: Some("https://127.0.0.1:9".into()),
+            authority_host: Some("https://127.0.0.1:9".into()),
+            auth: AuthChoice::ClientSecret,
+            credentials: EnvCredentials {
+                tenant_id: Some("tenant".into()),
+                client_id: Some("client".into()),
+                client_secret: Some("shh-secret".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn builds_offline_and_checks_origin() {
+        let c = ArmClient::new(sandbox_settings()).await.unwrap();
+        assert_eq!(c.arm_endpoint(), "https://127.0.0.1:9");
+        assert_eq!(c.token_scope(), "https://management.azure.com/.default");
+        assert_eq!(c.request_count(), 0);
+        assert!(c
+            .url_for("/subscriptions/x?api-version=1", Method::Get)
+            .is_ok());
+        assert!(c.url_for("https://127.0.0.1:9/x", Method::Get).is_ok());
+        let e = c
+            .url_for("https://evil.example.com/x", Method::Get)
+            .unwrap_err();
+        assert!(matches!(e, AzureError::Config(_)));
+        assert!(!format!("{c:?}").contains("shh-secret"));
+    }
+
+    #[test]
+    fn client_and_futures_are_send() {
+        fn check<T: Send + Sync + Clone + 'static>() {}
+        check::<ArmClient>();
+        fn is_send<T: Send>(_: &T) {}
+        #[allow(dead_code)]
+        async fn uses(c: ArmClient, r: ArmRequest) {
+            let f = async move { c.execute(&r).await };
+            is_send(&f);
+            let _ = f.await;
+        }
+    }
+
+    #[tokio::test]
+    async fn settings_debug_hides_secrets() {
+        let s = sandbox_settings();
+        assert!(!format!("{s:?}").contains("shh-secret"));
+    }
+
+    #[tokio::test]
+    async fn explicit_auth_without_inputs_is_config_error() {
+        let mut s = sandbox_settings();
+        s.credentials.client_secret = None;
+        let e = ArmClient::new(s).await.unwrap_err();
+        assert!(matches!(e, AzureError::Config(m) if m.contains("AZURE_CLIENT_SECRET")));
+    }
+
+    #[tokio::test]
+    async fn transport_failure_is_typed_and_counted() {
+        let mut s = sandbox_settings();
+        s.retry = RetryPolicy {
+            max_attempts: 2,
+            ..RetryPolicy::immediate()
+        };
+        let c = ArmClient::new(s).await.unwrap();
+        // The token endpoint itself is unreachable: an Auth error, no ARM request counted.
+        let e = c
+            .get_optional("/subscriptions/x?api-version=1")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, AzureError::Auth(_)), "{e}");
+        assert!(!e.to_string().contains("shh-secret"));
     }
 }

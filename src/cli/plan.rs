@@ -50,6 +50,9 @@ pub async fn make_plan(
     targets: &[Address],
 ) -> Result<(Desired, LiveState, Plan)> {
     let loaded = crate::config::load(files)?;
+    for w in loaded.warnings() {
+        eprintln!("{w:?}");
+    }
     let desired = loaded.desired(session.default_subscription.as_deref())?;
     crate::graph::Graph::of_resources(&desired.resources)?;
     let live = live::read(&session.client, &desired).await?;

@@ -91,9 +91,19 @@ impl Reporter for Spinners {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&c.address.to_string());
-        let line = format!("{} {}: {}", verb(c), c.address, describe(outcome, elapsed));
+        let mark = match outcome {
+            Outcome::Done => "✓",
+            Outcome::Failed(_) => "✗",
+            Outcome::Skipped { .. } => "↷",
+        };
+        let line = format!("{mark} {} {}: {}", verb(c), c.address, describe(outcome, elapsed));
         match bar {
-            Some(bar) => bar.finish_with_message(line),
+            Some(bar) => {
+                if let Ok(style) = ProgressStyle::with_template("{msg}") {
+                    bar.set_style(style);
+                }
+                bar.finish_with_message(line)
+            }
             None => {
                 let _ = self.multi.println(line);
             }

@@ -5,7 +5,7 @@ use super::ExitStatus;
 use miette::{IntoDiagnostic, Result};
 
 pub fn schema(printer: Printer) -> Result<ExitStatus> {
-    let text = serde_json::to_string_pretty(&crate::config::json_schema()).into_diagnostic()?;
-    printer.line(text);
+    use std::io::Write;
+    printer.stdout().write_all(crate::config::json_schema_text().as_bytes()).into_diagnostic()?;
     Ok(ExitStatus::Success)
 }

@@ -13,6 +13,9 @@ const OFFLINE_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
 
 pub fn load_offline(files: &FilesArg, settings: &GlobalSettings) -> Result<(Desired, Graph)> {
     let loaded = crate::config::load(&files.files)?;
+    for w in loaded.warnings() {
+        eprintln!("{w:?}");
+    }
     let sub = settings
         .subscription
         .as_deref()

@@ -2,38 +2,155 @@
 //! Azure's rules, references and selectors, the JSON Schema, and the conversion to
 //! [`crate::model::Desired`].
 //!
+//! Flow: [`load`] reads the files, parses each with serde-saphyr into [`types::ConfigFile`]
+//! (every value wrapped in [`Sp`] with its byte span), validates each file and the files
+//! together, and returns a [`Loaded`]; [`Loaded::desired`] builds the resources. Every problem
+//! is a [`Diag`] pointing at file:line:column; [`ConfigError`] carries them all.
+//!
 //! Must not import: `azure`, `plan`, `apply`, `live`, `cli`, `sandbox`.
 
+mod desired;
+pub mod diag;
+mod load;
+mod locate;
+mod schema;
+pub mod spanned;
+pub mod types;
+pub mod types_later;
+pub mod validate;
+
+pub use diag::{At, ConfigDiagnostic, Diag, Source};
+pub use schema::json_schema_text;
+pub use spanned::{Map, OneOrMany, Sp};
+pub use types::ConfigFile;
+
 use crate::model::Desired;
+use diag::Diags;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Parsed and validated files, ready to become a [`Desired`].
-pub struct Loaded {}
+#[derive(Debug)]
+pub struct Loaded {
+    sources: Vec<Source>,
+    files: Vec<ConfigFile>,
+    warnings: Vec<Diag>,
+}
 
 /// One or many diagnostics, each pointing at file:line:column.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("invalid configuration")]
+#[error("invalid configuration ({} error{})", .diagnostics.len(), if .diagnostics.len() == 1 { "" } else { "s" })]
 pub struct ConfigError {
     #[related]
     pub diagnostics: Vec<miette::Report>,
 }
 
+impl ConfigError {
+    fn new(diags: &[Diag], sources: &[Source]) -> Self {
+        let mut errors: Vec<&Diag> = diags.iter().filter(|d| d.is_error()).collect();
+        // Reading order: by file, then position (global diagnostics first).
+        errors.sort_by_key(|d| d.at.map(|a| (a.file, a.span.offset())));
+        ConfigError {
+            diagnostics: errors
+                .into_iter()
+                .map(|d| miette::Report::new(d.render(sources)))
+                .collect(),
+        }
+    }
+}
+
 /// Read, parse and validate the files (`-f` may repeat; maps merge, duplicates are errors).
 pub fn load(paths: &[PathBuf]) -> Result<Loaded, ConfigError> {
-    let _ = paths;
-    todo!()
+    let mut sources = Vec::new();
+    let mut diags = Vec::new();
+    for p in paths {
+        let name = p.display().to_string();
+        match std::fs::read(p) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => sources.push((name, text)),
+                Err(e) => diags.push(Diag::global(format!(
+                    "{name}: not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ))),
+            },
+            Err(e) => diags.push(Diag::global(format!("cannot read {name}: {e}"))),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(ConfigError::new(&diags, &[]));
+    }
+    load_sources(sources)
+}
+
+/// Like [`load`], from in-memory `(name, text)` pairs (tests, stdin).
+pub fn load_sources(sources: Vec<(String, String)>) -> Result<Loaded, ConfigError> {
+    let sources: Vec<Source> = sources
+        .into_iter()
+        .map(|(name, text)| Source {
+            name,
+            text: Arc::new(text),
+        })
+        .collect();
+    if sources.is_empty() {
+        return Err(ConfigError::new(
+            &[Diag::global("no configuration file given")],
+            &[],
+        ));
+    }
+    let (files, diags) = load::parse_and_validate(&sources);
+    if diags.has_errors() {
+        return Err(ConfigError::new(&diags.list, &sources));
+    }
+    let warnings = diags.list.into_iter().filter(|d| !d.is_error()).collect();
+    Ok(Loaded {
+        sources,
+        files,
+        warnings,
+    })
 }
 
 impl Loaded {
     /// The desired resources. `default_subscription` is `--subscription` / `AZURE_SUBSCRIPTION_ID`
     /// and applies when the file sets none.
     pub fn desired(&self, default_subscription: Option<&str>) -> Result<Desired, ConfigError> {
-        let _ = default_subscription;
-        todo!()
+        let mut diags = Diags::default();
+        match desired::build(&self.files, default_subscription, &mut diags) {
+            Some(d) if !diags.has_errors() => Ok(d),
+            _ => Err(ConfigError::new(&diags.list, &self.sources)),
+        }
+    }
+
+    /// Warnings (e.g. an unknown time-zone name): valid, but worth a look. Print them with
+    /// miette before planning.
+    pub fn warnings(&self) -> Vec<miette::Report> {
+        self.warnings
+            .iter()
+            .map(|d| miette::Report::new(d.render(&self.sources)))
+            .collect()
+    }
+
+    /// A diagnostic pointing at the YAML that declared `address` (for rules checked later, at
+    /// plan time), with an optional help line. Render it with miette like any other.
+    pub fn report_at(
+        &self,
+        address: &crate::model::Address,
+        message: &str,
+        help: Option<&str>,
+    ) -> miette::Report {
+        let mut d = locate::error_at(&self.files, address, message);
+        if let Some(h) = help {
+            d = d.help(h);
+        }
+        miette::Report::new(d.render(&self.sources))
+    }
+
+    /// The parsed files, in the order given.
+    pub fn files(&self) -> &[ConfigFile] {
+        &self.files
     }
 }
 
 /// The JSON Schema of the file format (`azprotect schema`).
 pub fn json_schema() -> serde_json::Value {
-    todo!()
+    schema::json_schema()
 }

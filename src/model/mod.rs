@@ -99,6 +99,10 @@ impl Desired {
             .resources
             .iter()
             .filter_map(|r| r.arm_id.subscription().map(str::to_string))
+            .chain(self.resources.iter().filter_map(|r| {
+                let vm = ArmId::new(r.attrs.get("vm_id")?.as_str()?);
+                vm.subscription().map(str::to_string)
+            }))
             .chain(self.selectors.iter().map(|s| s.subscription.clone()))
             .chain(std::iter::once(self.subscription.clone()))
             .filter(|s| !s.is_empty())

@@ -7,6 +7,7 @@
 mod attrs;
 mod diff;
 pub mod file;
+mod retention;
 mod rules;
 
 pub use diff::{plan, resolve, PlanOptions};

@@ -222,12 +222,15 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Co
                 }
             }
             let vault = have.arm_id.parent(1);
-            if let (false, Some(state), Some(what)) = (
-                v.replace,
-                ctx.immutable(&vault),
-                retention_reduced(&have.attrs, &want.attrs),
-            ) {
-                v.block(format!("the vault's immutability is {state}: Azure refuses to reduce a policy's retention ({what}); only increases are allowed"));
+            if let (false, Some(_)) = (v.replace, ctx.immutable(&vault)) {
+                let cuts = super::retention::reductions(&have.attrs, &want.attrs);
+                if !cuts.is_empty() {
+                    v.block(format!(
+                        "vault {} is immutable, and Azure refuses to shorten retention there (UserErrorRetentionReductionNotAllowed): {}",
+                        vault.name(),
+                        cuts.join(", ")
+                    ));
+                }
             }
             if registered > 0 {
                 v.reasons.push(format!(
@@ -380,7 +383,9 @@ fn protected_vm_rules(want: &Resource, have: Option<&Resource>, ctx: &Context, v
                     let reduced = [ctx.live_policies.get(&old_id), ctx.policies.get(&old_id)]
                         .into_iter()
                         .flatten()
-                        .find_map(|o| retention_reduced(o, new_attrs));
+                        .map(|o| super::retention::reductions(o, new_attrs))
+                        .find(|cuts| !cuts.is_empty())
+                        .map(|cuts| cuts.join(", "));
                     if let Some(what) = reduced {
                         v.block(format!("the vault's immutability is {state}: Azure refuses to move a VM to a policy with shorter retention ({old} → {new}: {what})"));
                     }
@@ -430,12 +435,13 @@ pub fn policy_delete_blocked(policy: &Resource, ctx: &Context) -> Option<String>
 }
 
 /// `on_remove: delete_data` is refused by an immutable vault (Unlocked or Locked): recovery
-/// points cannot be deleted before they expire (Azure: `UserErrorDeleteBackupItemOnImmutableItem`).
+/// points cannot be deleted before they expire (Azure: `UserErrorOperationDeniedOnImmutableItem`,
+/// also reported as `UserErrorDeleteBackupItemOnImmutableItem`).
 /// The vault's immutability is the file's when it sets one (the vault update is ordered first).
 pub fn delete_data_blocked(vault: &ArmId, ctx: &Context) -> Option<String> {
     match ctx.vault_attr(vault, "immutability").and_then(Value::as_str) {
         Some(state @ ("Unlocked" | "Locked")) => Some(format!(
-            "the vault's immutability is {state}: Azure refuses to delete backup data before it expires (UserErrorDeleteBackupItemOnImmutableItem) — use on_remove: retain_data{}",
+            "the vault's immutability is {state}: Azure refuses to delete backup data before it expires (UserErrorOperationDeniedOnImmutableItem / UserErrorDeleteBackupItemOnImmutableItem) — use on_remove: retain_data{}",
             if state == "Unlocked" { ", or set immutability: Disabled first" } else { "" }
         )),
         _ => None,
@@ -448,25 +454,4 @@ pub fn suspend_blocked(vault: &ArmId, ctx: &Context) -> Option<String> {
         Some("Unlocked" | "Locked") => None,
         _ => Some("suspending backups (on_remove: suspend) needs an immutable vault (immutability Unlocked or Locked)".into()),
     }
-}
-
-/// How `new` keeps recovery points for less time than `old`, tier by tier (daily days, weekly,
-/// monthly and yearly counts; a tier that disappears keeps nothing), if it does.
-fn retention_reduced(old: &Value, new: &Value) -> Option<String> {
-    let keep = |p: &Value, tier: &str| -> u64 {
-        let r = &p["retention"][tier];
-        match tier {
-            "daily" => r
-                .as_str()
-                .and_then(|s| s.trim_end_matches('d').parse().ok())
-                .unwrap_or(0),
-            _ => r["keep"].as_u64().unwrap_or(0),
-        }
-    };
-    ["daily", "weekly", "monthly", "yearly"]
-        .into_iter()
-        .find_map(|tier| {
-            let (o, n) = (keep(old, tier), keep(new, tier));
-            (n < o).then(|| format!("{tier} {o} → {n}"))
-        })
 }

@@ -1,11 +1,40 @@
 //! The sandbox: a local ARM-compatible emulator over HTTPS, with a token endpoint, persisted
 //! state, long-running operations, ARM throttling, latency and fault injection.
 //!
+//! Layout: `server` (TLS, pipeline, routing), `auth` (Entra token endpoint, JWT), `state`
+//! (persisted state), `inventory` (seeding), `lro`, `faults`, `throttle`, `errors`, and one
+//! handler file per resource provider: `resources`, `compute`, `vaults`, `backup` (policies),
+//! `protection` (protected VMs, backup operations), `jobs`, `discovery` (containers,
+//! protectable items, refreshContainers, backupStatus).
+//!
 //! Must not import: `plan`, `apply`, `config`, `cli`.
+
+mod auth;
+mod backup;
+mod compute;
+mod discovery;
+mod errors;
+mod faults;
+mod inventory;
+mod jobs;
+mod lro;
+mod protection;
+mod resources;
+mod server;
+mod state;
+mod throttle;
+mod tls;
+mod vaults;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use base64::Engine;
+
+pub use faults::FaultSpec;
 
 /// How to run a sandbox (`sandbox serve` flags, or the in-process `--sandbox`).
 #[derive(Debug, Clone)]
@@ -16,12 +45,15 @@ pub struct SandboxOptions {
     pub inventory: Option<PathBuf>,
     pub listen: SocketAddr,
     pub latency: Option<Duration>,
-    /// Seeded fault injection spec (see the README).
+    /// Seeded fault injection spec, e.g. `seed=7,429=0.05,500=0.02,503=0.02,drop=0.01,lro_fail=0.02`
+    /// (see `faults.rs`).
     pub faults: Option<String>,
     /// Enforce ARM's token buckets and send `x-ms-ratelimit-remaining-*`.
     pub throttle: bool,
     pub access_log: Option<PathBuf>,
     pub env_file: Option<PathBuf>,
+    /// Multiplier applied to simulated Azure durations (LROs, first backup, `retry-after-ms`).
+    pub time_scale: f64,
 }
 
 impl Default for SandboxOptions {
@@ -35,6 +67,7 @@ impl Default for SandboxOptions {
             throttle: false,
             access_log: None,
             env_file: None,
+            time_scale: 0.01,
         }
     }
 }
@@ -57,34 +90,263 @@ pub enum SandboxError {
 }
 
 /// A running sandbox.
-pub struct Sandbox {}
+pub struct Sandbox {
+    endpoint: String,
+    ca_pem: String,
+    ca_path: PathBuf,
+    creds: SandboxCredentials,
+    handle: axum_server::Handle,
+    task: tokio::task::JoinHandle<()>,
+    flusher: tokio::task::JoinHandle<()>,
+    app: Arc<server::App>,
+}
+
+/// A fresh state seeded from `inventory` (or the demo inventory).
+fn fresh_state(inventory: Option<&std::path::Path>) -> Result<state::State, SandboxError> {
+    let mut st = state::State {
+        version: state::STATE_VERSION,
+        ..Default::default()
+    };
+    match inventory {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| SandboxError::Inventory {
+                path: p.display().to_string(),
+                message: format!("cannot read: {e}"),
+            })?;
+            inventory::seed(&mut st, &text, &p.display().to_string())?;
+        }
+        None => inventory::seed(&mut st, inventory::DEMO_INVENTORY, "<demo inventory>")?,
+    }
+    ensure_secrets(&mut st)?;
+    Ok(st)
+}
+
+/// Fill in identity and TLS material a state lacks.
+fn ensure_secrets(st: &mut state::State) -> Result<(), SandboxError> {
+    use rand::RngCore;
+    let mut rng = rand::rng();
+    if st.identity.tenant_id.is_empty() {
+        st.identity.tenant_id = "00000000-0000-0000-0000-0000000000aa".into();
+        st.identity.client_id = "00000000-0000-0000-0000-0000000000bb".into();
+    }
+    if st.identity.client_secret.is_empty() {
+        let mut b = [0u8; 24];
+        rng.fill_bytes(&mut b);
+        st.identity.client_secret = format!(
+            "sbx~{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+        );
+    }
+    if st.identity.token_secret.is_empty() {
+        let mut b = [0u8; 32];
+        rng.fill_bytes(&mut b);
+        st.identity.token_secret = base64::engine::general_purpose::STANDARD.encode(b);
+    }
+    if st.tls.ca_cert_pem.is_empty() || st.tls.ca_key_pem.is_empty() {
+        st.tls = tls::generate_ca()?;
+    }
+    Ok(())
+}
+
+fn io(e: impl std::fmt::Display) -> SandboxError {
+    SandboxError::Io(e.to_string())
+}
 
 impl Sandbox {
     pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
-        let _ = opts;
-        todo!()
+        let faults = match &opts.faults {
+            Some(spec) => Some(faults::Faults::new(
+                FaultSpec::parse(spec).map_err(|e| SandboxError::Io(format!("--faults: {e}")))?,
+            )),
+            None => None,
+        };
+        if !(opts.time_scale.is_finite() && opts.time_scale >= 0.0) {
+            return Err(SandboxError::Io(format!(
+                "time scale must be a non-negative number, got {}",
+                opts.time_scale
+            )));
+        }
+        let mut st = match &opts.state {
+            Some(p) if p.exists() => state::Persist::load(p)?,
+            _ => fresh_state(opts.inventory.as_deref())?,
+        };
+        ensure_secrets(&mut st)?;
+        let persist = state::Persist {
+            path: opts.state.clone(),
+        };
+        persist.save(&st)?;
+
+        let listener = std::net::TcpListener::bind(opts.listen)
+            .map_err(|e| SandboxError::Io(format!("binding {}: {e}", opts.listen)))?;
+        listener.set_nonblocking(true).map_err(io)?;
+        let addr = listener.local_addr().map_err(io)?;
+        let host = match addr.ip() {
+            ip if ip.is_unspecified() || ip.is_loopback() && ip.is_ipv4() => {
+                "127.0.0.1".to_string()
+            }
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        let endpoint = format!("https://{host}:{}", addr.port());
+        let tls_cfg = tls::server_config(&st.tls)?;
+        let ca_pem = st.tls.ca_cert_pem.clone();
+        let creds = SandboxCredentials {
+            tenant_id: st.identity.tenant_id.clone(),
+            client_id: st.identity.client_id.clone(),
+            client_secret: st.identity.client_secret.clone(),
+            subscription_id: st.subscriptions.first().cloned().unwrap_or_default(),
+        };
+        let access_log = match &opts.access_log {
+            Some(p) => Some(Mutex::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .map_err(|e| {
+                        SandboxError::Io(format!("opening access log {}: {e}", p.display()))
+                    })?,
+            )),
+            None => None,
+        };
+        let app = Arc::new(server::App {
+            state: Mutex::new(st),
+            persist,
+            base: endpoint.clone(),
+            time_scale: opts.time_scale,
+            latency: opts.latency,
+            faults,
+            throttle: opts.throttle.then(throttle::Throttle::default),
+            access_log,
+            page_size: AtomicUsize::new(100),
+            backup_page_size: AtomicUsize::new(200),
+            dirty: std::sync::atomic::AtomicBool::new(false),
+            last_save_us: std::sync::atomic::AtomicU64::new(0),
+        });
+        let flusher = {
+            let app = Arc::downgrade(&app);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(250));
+                loop {
+                    tick.tick().await;
+                    let Some(app) = app.upgrade() else { break };
+                    let a = app.clone();
+                    let _ = tokio::task::spawn_blocking(move || a.flush_dirty()).await;
+                }
+            })
+        };
+
+        // The CA file clients point AZPROTECT_CA_CERT at.
+        let ca_path = match &opts.env_file {
+            Some(env) => {
+                let name = env
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_else(|| "sandbox.env".into());
+                env.with_file_name(format!("{name}.ca.pem"))
+            }
+            None => std::env::temp_dir().join(format!("azprotect-sandbox-{}-ca.pem", addr.port())),
+        };
+        state::write_atomic(&ca_path, ca_pem.as_bytes())?;
+
+        let handle = axum_server::Handle::new();
+        let svc_app = app.clone();
+        let svc = tower::service_fn(move |req: axum::http::Request<hyper::body::Incoming>| {
+            let app = svc_app.clone();
+            async move { server::handle(app, req.map(axum::body::Body::new)).await }
+        });
+        let make = tower::make::Shared::new(svc);
+        let srv = axum_server::from_tcp_rustls(
+            listener,
+            axum_server::tls_rustls::RustlsConfig::from_config(tls_cfg),
+        )
+        .handle(handle.clone());
+        let task = tokio::spawn(async move {
+            if let Err(e) = srv.serve(make).await {
+                tracing::error!("sandbox server stopped: {e}");
+            }
+        });
+        let sandbox = Sandbox {
+            endpoint,
+            ca_pem,
+            ca_path,
+            creds,
+            handle,
+            task,
+            flusher,
+            app,
+        };
+        if let Some(env) = &opts.env_file {
+            let text: String = sandbox
+                .env_vars()
+                .iter()
+                .map(|(k, v)| format!("{k}={v}\n"))
+                .collect();
+            state::write_atomic(env, text.as_bytes())?;
+        }
+        tracing::info!("sandbox listening on {}", sandbox.endpoint);
+        Ok(sandbox)
     }
+
     /// `https://127.0.0.1:PORT` — both the ARM endpoint and the authority host.
     pub fn endpoint(&self) -> String {
-        todo!()
+        self.endpoint.clone()
     }
     /// The PEM of the CA that signed the server certificate (clients add it to trusted roots).
     pub fn ca_cert_pem(&self) -> String {
-        todo!()
+        self.ca_pem.clone()
     }
     pub fn credentials(&self) -> SandboxCredentials {
-        todo!()
+        self.creds.clone()
     }
     /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, `AZURE_AUTHORITY_HOST`,
     /// `AZURE_SUBSCRIPTION_ID`, `AZPROTECT_ARM_ENDPOINT`, `AZPROTECT_CA_CERT` (a file path).
     pub fn env_vars(&self) -> Vec<(String, String)> {
-        todo!()
+        vec![
+            ("AZURE_TENANT_ID".into(), self.creds.tenant_id.clone()),
+            ("AZURE_CLIENT_ID".into(), self.creds.client_id.clone()),
+            (
+                "AZURE_CLIENT_SECRET".into(),
+                self.creds.client_secret.clone(),
+            ),
+            ("AZURE_AUTHORITY_HOST".into(), self.endpoint.clone()),
+            (
+                "AZURE_SUBSCRIPTION_ID".into(),
+                self.creds.subscription_id.clone(),
+            ),
+            ("AZPROTECT_ARM_ENDPOINT".into(), self.endpoint.clone()),
+            (
+                "AZPROTECT_CA_CERT".into(),
+                self.ca_path.display().to_string(),
+            ),
+        ]
     }
-    pub async fn shutdown(self) {}
+    /// Page size of non-backup lists (default 100), so tests can exercise paging.
+    pub fn set_page_size(&self, n: usize) {
+        self.app
+            .page_size
+            .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+    /// Page size of backup lists (default 200, Azure's maximum).
+    pub fn set_backup_page_size(&self, n: usize) {
+        self.app
+            .backup_page_size
+            .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+    pub async fn shutdown(self) {
+        self.handle.graceful_shutdown(Some(Duration::from_secs(2)));
+        let _ = self.task.await;
+        self.flusher.abort();
+        if let Ok(st) = self.app.state.lock() {
+            self.app.save_now(&st);
+        }
+    }
 }
 
 /// `sandbox init`: create or reset a state file from an inventory.
 pub fn init(inventory: &std::path::Path, state: &std::path::Path) -> Result<(), SandboxError> {
-    let _ = (inventory, state);
-    todo!()
+    let st = fresh_state(Some(inventory))?;
+    state::Persist {
+        path: Some(state.to_path_buf()),
+    }
+    .save(&st)
 }

@@ -1,0 +1,104 @@
+//! The one `reqwest::Client` of a run: rustls with the platform verifier, extra trusted roots
+//! from `ca_cert_pem` merged in (TLS is always verified), `azprotect/<version>` user agent,
+//! timeouts, no redirects (a redirect must never carry the bearer token anywhere). The same client
+//! is the transport azure_identity uses for token requests, so they trust the same CA.
+
+use super::retry::TransportFailure;
+use super::AzureError;
+use std::time::Duration;
+
+/// `azprotect/<version>`.
+pub const USER_AGENT: &str = concat!("azprotect/", env!("CARGO_PKG_VERSION"));
+
+/// Timeouts of the shared client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpTimeouts {
+    pub connect: Duration,
+    /// Per read (idle) timeout.
+    pub read: Duration,
+    /// Whole request, headers and body.
+    pub request: Duration,
+}
+
+impl Default for HttpTimeouts {
+    fn default() -> Self {
+        HttpTimeouts {
+            connect: Duration::from_secs(20),
+            read: Duration::from_secs(60),
+            request: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Build the shared client. `ca_cert_pem` may hold one or more PEM certificates.
+pub fn build_client(
+    ca_cert_pem: Option<&[u8]>,
+    timeouts: &HttpTimeouts,
+    user_agent: Option<&str>,
+) -> Result<reqwest::Client, AzureError> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(user_agent.unwrap_or(USER_AGENT))
+        .connect_timeout(timeouts.connect)
+        .read_timeout(timeouts.read)
+        .timeout(timeouts.request)
+        .redirect(reqwest::redirect::Policy::none())
+        .https_only(false) // managed identity's IMDS endpoint is plain http; ARM URLs are checked
+        .pool_idle_timeout(Duration::from_secs(90));
+    if let Some(pem) = ca_cert_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| AzureError::Config(format!("the CA certificate is not valid PEM: {e}")))?;
+        if certs.is_empty() {
+            return Err(AzureError::Config(
+                "the CA certificate file holds no PEM certificate".into(),
+            ));
+        }
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder
+        .build()
+        .map_err(|e| AzureError::Config(format!("cannot build the HTTP client: {}", chain(&e))))
+}
+
+/// Classify a reqwest failure for the retry table.
+pub fn classify(err: &reqwest::Error) -> TransportFailure {
+    if err.is_connect() {
+        TransportFailure::Connect
+    } else if err.is_timeout() {
+        TransportFailure::Timeout
+    } else {
+        TransportFailure::Other
+    }
+}
+
+/// An error and its sources on one line (reqwest's Display alone hides the cause, e.g. the TLS
+/// verification failure). URLs inside are stripped of their query.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut src = err.source();
+    while let Some(s) = src {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        src = s.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_with_and_without_ca() {
+        build_client(None, &HttpTimeouts::default(), None).unwrap();
+        let err = build_client(Some(b"not pem"), &HttpTimeouts::default(), None).unwrap_err();
+        assert!(matches!(err, AzureError::Config(_)));
+    }
+
+    #[test]
+    fn user_agent_has_version() {
+        assert!(USER_AGENT.starts_with("azprotect/"));
+        assert!(USER_AGENT.len() > "azprotect/".len());
+    }
+}

@@ -1,0 +1,426 @@
+//! Pure retry decisions: given what happened (a status + headers, or a transport failure), the
+//! attempt number, the time spent so far, "now" and an injected jitter, decide whether to retry
+//! and after how long. The caller sleeps; nothing here does I/O or reads a clock.
+//!
+//! Semantics:
+//! - Retried statuses: 408, 429, 500, 502, 503, 504; transport failures: connect errors
+//!   (the request never left) and timeouts / broken connections.
+//! - Non-idempotent requests (POST) are retried only when the server cannot have acted on them:
+//!   429, 503, and connect errors before the request was sent. PUT, PATCH, DELETE and GET are
+//!   idempotent in ARM and get the full table.
+//! - A server delay (`retry-after-ms`, `x-ms-retry-after-ms`, `Retry-After` seconds or
+//!   HTTP-date) wins over the backoff; it is capped at `max_server_delay`.
+//! - Otherwise exponential backoff `initial * 2^(attempt-1)` capped at `max_backoff`, with
+//!   "equal jitter": half fixed, half scaled by the injected `jitter` ∈ [0, 1).
+//! - Give up after `max_attempts` attempts or when the next delay would exceed `total_budget`.
+//! - A 401 asks the caller to refresh the token and retry once ([`Decision::Reauthenticate`]).
+
+use reqwest::header::HeaderMap;
+use std::time::{Duration, SystemTime};
+
+/// Retry limits. `RetryPolicy::immediate()` is the zero-delay policy tests use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts in total, the first one included.
+    pub max_attempts: u32,
+    /// Backoff before the second attempt.
+    pub initial_backoff: Duration,
+    /// Cap of one computed backoff.
+    pub max_backoff: Duration,
+    /// Cap of one server-requested delay.
+    pub max_server_delay: Duration,
+    /// No retry is started once the time spent plus the next delay would exceed this.
+    pub total_budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 8,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+            max_server_delay: Duration::from_secs(300),
+            total_budget: Duration::from_secs(900),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Same attempt count, no delays at all (tests).
+    pub fn immediate() -> Self {
+        RetryPolicy {
+            initial_backoff: Duration::ZERO,
+            max_backoff: Duration::ZERO,
+            max_server_delay: Duration::ZERO,
+            ..Default::default()
+        }
+    }
+}
+
+/// Why a request failed below HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportFailure {
+    /// Could not connect (DNS, refused, TLS handshake): the request was not sent.
+    Connect,
+    /// Timed out (maybe after the server got it).
+    Timeout,
+    /// Connection reset mid-flight, body read error…
+    Other,
+}
+
+/// What one attempt produced.
+#[derive(Debug, Clone, Copy)]
+pub enum Outcome<'a> {
+    Response { status: u16, headers: &'a HeaderMap },
+    Transport(TransportFailure),
+}
+
+/// Facts about the attempt that just finished.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptInfo {
+    /// 1-based number of the attempt that just finished.
+    pub attempt: u32,
+    /// Time spent on this logical request so far.
+    pub elapsed: Duration,
+    /// Whether the request is idempotent (everything but POST in ARM).
+    pub idempotent: bool,
+    /// Whether a 401 already triggered a token refresh for this request.
+    pub reauthenticated: bool,
+    /// Wall clock now (only for `Retry-After: <HTTP-date>`).
+    pub now: SystemTime,
+    /// Injected randomness in [0, 1).
+    pub jitter: f64,
+}
+
+/// What to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Success or a final error: hand the outcome to the caller.
+    Done,
+    /// Sleep this long, then send again.
+    Retry(Duration),
+    /// Refresh the token, then send again at once.
+    Reauthenticate,
+    /// Retryable, but the attempts or the time budget are used up.
+    GiveUp,
+}
+
+/// Whether this status is retried for this kind of request.
+pub fn is_retryable_status(status: u16, idempotent: bool) -> bool {
+    if idempotent {
+        matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+    } else {
+        matches!(status, 429 | 503)
+    }
+}
+
+/// The retry decision. See the module doc for the table.
+pub fn retry_decision(outcome: &Outcome<'_>, info: &AttemptInfo, policy: &RetryPolicy) -> Decision {
+    let server_delay = match outcome {
+        Outcome::Response { status, headers } => {
+            if (200..400).contains(status) {
+                return Decision::Done;
+            }
+            if *status == 401 {
+                return if info.reauthenticated {
+                    Decision::Done
+                } else {
+                    Decision::Reauthenticate
+                };
+            }
+            if !is_retryable_status(*status, info.idempotent) {
+                return Decision::Done;
+            }
+            server_retry_after(headers, info.now)
+        }
+        Outcome::Transport(kind) => {
+            let retryable = match kind {
+                TransportFailure::Connect => true,
+                TransportFailure::Timeout | TransportFailure::Other => info.idempotent,
+            };
+            if !retryable {
+                return Decision::Done;
+            }
+            None
+        }
+    };
+    if info.attempt >= policy.max_attempts {
+        return Decision::GiveUp;
+    }
+    let delay = match server_delay {
+        Some(d) => d.min(policy.max_server_delay),
+        None => backoff(info.attempt, info.jitter, policy),
+    };
+    if info.elapsed + delay > policy.total_budget {
+        return Decision::GiveUp;
+    }
+    Decision::Retry(delay)
+}
+
+/// Exponential backoff with equal jitter for the attempt that just failed (1-based).
+pub fn backoff(attempt: u32, jitter: f64, policy: &RetryPolicy) -> Duration {
+    let exp = attempt.saturating_sub(1).min(20);
+    let base = policy
+        .initial_backoff
+        .saturating_mul(1u32 << exp)
+        .min(policy.max_backoff);
+    let jitter = jitter.clamp(0.0, 1.0);
+    base / 2 + base.mul_f64(jitter / 2.0)
+}
+
+/// The delay the server asked for: `retry-after-ms`, then `x-ms-retry-after-ms`, then
+/// `Retry-After` (delta seconds, fractional tolerated, or an HTTP-date relative to `now`).
+pub fn server_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
+        if let Some(ms) = header_str(headers, name).and_then(|v| v.trim().parse::<f64>().ok()) {
+            if ms.is_finite() && ms >= 0.0 {
+                return Some(Duration::from_secs_f64(ms / 1000.0));
+            }
+        }
+    }
+    let v = header_str(headers, "retry-after")?.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let at = parse_http_date(v)?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Parse an IMF-fixdate (`Wed, 21 Oct 2015 07:28:00 GMT`) or RFC 850 / asctime-ish variants
+/// that `time`'s RFC 2822 parser accepts.
+pub fn parse_http_date(s: &str) -> Option<SystemTime> {
+    use time::format_description::well_known::Rfc2822;
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    if let Ok(dt) = time::PrimitiveDateTime::parse(s, &fmt) {
+        return Some(dt.assume_utc().into());
+    }
+    let normalised = s.replace("GMT", "+0000").replace("UTC", "+0000");
+    time::OffsetDateTime::parse(&normalised, &Rfc2822)
+        .ok()
+        .map(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderName, HeaderValue};
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    fn now() -> SystemTime {
+        // Wed, 21 Oct 2015 07:28:00 GMT
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480)
+    }
+
+    fn info(attempt: u32) -> AttemptInfo {
+        AttemptInfo {
+            attempt,
+            elapsed: Duration::ZERO,
+            idempotent: true,
+            reauthenticated: false,
+            now: now(),
+            jitter: 0.0,
+        }
+    }
+
+    fn decide(status: u16, h: &HeaderMap, i: AttemptInfo) -> Decision {
+        retry_decision(
+            &Outcome::Response { status, headers: h },
+            &i,
+            &RetryPolicy::default(),
+        )
+    }
+
+    #[test]
+    fn status_table_idempotent() {
+        let h = HeaderMap::new();
+        for s in [408, 429, 500, 502, 503, 504] {
+            assert!(matches!(decide(s, &h, info(1)), Decision::Retry(_)), "{s}");
+        }
+        for s in [200, 201, 202, 204, 400, 403, 404, 409, 412, 501, 505] {
+            assert_eq!(decide(s, &h, info(1)), Decision::Done, "{s}");
+        }
+    }
+
+    #[test]
+    fn status_table_post() {
+        let h = HeaderMap::new();
+        let i = AttemptInfo {
+            idempotent: false,
+            ..info(1)
+        };
+        for s in [429, 503] {
+            assert!(matches!(decide(s, &h, i), Decision::Retry(_)), "{s}");
+        }
+        for s in [408, 500, 502, 504] {
+            assert_eq!(decide(s, &h, i), Decision::Done, "{s}");
+        }
+    }
+
+    #[test]
+    fn unauthorized_reauthenticates_once() {
+        let h = HeaderMap::new();
+        assert_eq!(decide(401, &h, info(1)), Decision::Reauthenticate);
+        let i = AttemptInfo {
+            reauthenticated: true,
+            ..info(2)
+        };
+        assert_eq!(decide(401, &h, i), Decision::Done);
+    }
+
+    #[test]
+    fn transport_failures() {
+        let p = RetryPolicy::default();
+        let post = AttemptInfo {
+            idempotent: false,
+            ..info(1)
+        };
+        let c = Outcome::Transport(TransportFailure::Connect);
+        let t = Outcome::Transport(TransportFailure::Timeout);
+        let o = Outcome::Transport(TransportFailure::Other);
+        assert!(matches!(
+            retry_decision(&c, &info(1), &p),
+            Decision::Retry(_)
+        ));
+        assert!(matches!(
+            retry_decision(&t, &info(1), &p),
+            Decision::Retry(_)
+        ));
+        assert!(matches!(
+            retry_decision(&o, &info(1), &p),
+            Decision::Retry(_)
+        ));
+        assert!(matches!(retry_decision(&c, &post, &p), Decision::Retry(_)));
+        assert_eq!(retry_decision(&t, &post, &p), Decision::Done);
+        assert_eq!(retry_decision(&o, &post, &p), Decision::Done);
+    }
+
+    #[test]
+    fn server_delay_forms() {
+        let n = now();
+        assert_eq!(
+            server_retry_after(&headers(&[("retry-after-ms", "10")]), n),
+            Some(Duration::from_millis(10))
+        );
+        assert_eq!(
+            server_retry_after(&headers(&[("x-ms-retry-after-ms", "250")]), n),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            server_retry_after(&headers(&[("Retry-After", "7")]), n),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            server_retry_after(
+                &headers(&[("Retry-After", "Wed, 21 Oct 2015 07:28:30 GMT")]),
+                n
+            ),
+            Some(Duration::from_secs(30))
+        );
+        // A date in the past means "now".
+        assert_eq!(
+            server_retry_after(
+                &headers(&[("Retry-After", "Wed, 21 Oct 2015 07:00:00 GMT")]),
+                n
+            ),
+            Some(Duration::ZERO)
+        );
+        // retry-after-ms wins over Retry-After.
+        assert_eq!(
+            server_retry_after(
+                &headers(&[("Retry-After", "60"), ("retry-after-ms", "5")]),
+                n
+            ),
+            Some(Duration::from_millis(5))
+        );
+        assert_eq!(
+            server_retry_after(&headers(&[("Retry-After", "soon")]), n),
+            None
+        );
+        assert_eq!(
+            server_retry_after(&headers(&[("Retry-After", "-3")]), n),
+            None
+        );
+        assert_eq!(server_retry_after(&HeaderMap::new(), n), None);
+    }
+
+    #[test]
+    fn server_delay_wins_over_backoff_and_is_capped() {
+        let h = headers(&[("Retry-After", "17")]);
+        assert_eq!(
+            decide(429, &h, info(5)),
+            Decision::Retry(Duration::from_secs(17))
+        );
+        let h = headers(&[("Retry-After", "3600")]);
+        assert_eq!(
+            decide(429, &h, info(1)),
+            Decision::Retry(Duration::from_secs(300))
+        );
+        let h = headers(&[("retry-after-ms", "10")]);
+        assert_eq!(
+            retry_decision(
+                &Outcome::Response {
+                    status: 429,
+                    headers: &h
+                },
+                &info(1),
+                &RetryPolicy::immediate()
+            ),
+            Decision::Retry(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_cap() {
+        let p = RetryPolicy::default();
+        assert_eq!(backoff(1, 0.0, &p), Duration::from_millis(500));
+        assert_eq!(backoff(1, 1.0, &p), Duration::from_secs(1));
+        assert_eq!(backoff(2, 0.0, &p), Duration::from_secs(1));
+        assert_eq!(backoff(3, 0.5, &p), Duration::from_secs(3));
+        assert_eq!(backoff(10, 1.0, &p), Duration::from_secs(30));
+        assert_eq!(backoff(60, 1.0, &p), Duration::from_secs(30));
+        assert_eq!(backoff(4, 0.3, &RetryPolicy::immediate()), Duration::ZERO);
+    }
+
+    #[test]
+    fn caps_attempts_and_budget() {
+        let h = HeaderMap::new();
+        assert!(matches!(decide(503, &h, info(7)), Decision::Retry(_)));
+        assert_eq!(decide(503, &h, info(8)), Decision::GiveUp);
+        let late = AttemptInfo {
+            elapsed: Duration::from_secs(900),
+            ..info(2)
+        };
+        assert_eq!(decide(503, &h, late), Decision::GiveUp);
+        let h = headers(&[("Retry-After", "120")]);
+        let late = AttemptInfo {
+            elapsed: Duration::from_secs(800),
+            ..info(2)
+        };
+        assert_eq!(decide(429, &h, late), Decision::GiveUp);
+    }
+
+    #[test]
+    fn http_date_parsing() {
+        assert_eq!(
+            parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(now())
+        );
+        assert!(parse_http_date("yesterday").is_none());
+    }
+}

@@ -1,0 +1,189 @@
+//! Static validation: every rule that needs no live state, each reported at its source location.
+//! Errors block; warnings (an unknown time zone or region) are returned with the loaded files.
+//! Per file ([`file`]) and across files ([`across`]): a resource defined twice, a VM protected
+//! twice, disagreeing `subscription`s.
+
+pub mod names;
+mod policy;
+mod protect;
+pub mod regions;
+pub mod timezones;
+mod vault;
+
+pub use policy::{parse_days, parse_hours};
+
+use super::diag::{did_you_mean, At, Diag, Diags};
+use super::spanned::Sp;
+use super::types::ConfigFile;
+use miette::SourceSpan;
+use std::collections::HashMap;
+
+/// Where diagnostics of one file go.
+pub struct Cx<'a> {
+    pub file: usize,
+    pub diags: &'a mut Diags,
+}
+
+impl Cx<'_> {
+    pub fn at(&self, span: SourceSpan) -> At {
+        At::new(self.file, span)
+    }
+    pub fn push(&mut self, d: Diag) {
+        self.diags.push(d);
+    }
+}
+
+/// Rules within one file.
+pub fn file(cx: &mut Cx, f: &ConfigFile) {
+    if f.version.value != 1 {
+        cx.push(
+            Diag::error(
+                cx.at(f.version.span),
+                format!("unsupported format version {}", f.version.value),
+            )
+            .label("expected 1")
+            .help("this azprotect reads format version 1: `version: 1`"),
+        );
+    }
+    if let Some(s) = &f.subscription {
+        check_subscription(cx, s);
+    }
+    if let Some(rgs) = &f.resource_groups {
+        for (name, rg) in rgs.value.iter() {
+            if let Err(e) = names::resource_group_name(&name.value) {
+                cx.push(
+                    Diag::error(
+                        cx.at(name.span),
+                        format!("invalid resource group name `{}`", name.value),
+                    )
+                    .label("invalid name")
+                    .help(e),
+                );
+            }
+            check_location(cx, &rg.value.location);
+        }
+    }
+    if let Some(vaults) = &f.recovery_vaults {
+        for (name, v) in vaults.value.iter() {
+            vault::check(cx, name, v);
+        }
+    }
+    let later = [
+        ("site_recovery", f.site_recovery.as_ref().map(|s| s.span)),
+        ("disk_backup", f.disk_backup.as_ref().map(|s| s.span)),
+    ];
+    for (key, span) in later {
+        if let Some(span) = span {
+            // The section's span points at its first entry; the label goes there.
+            cx.push(
+                Diag::error(cx.at(span), format!("`{key}` is not supported yet"))
+                    .label(format!("in `{key}`"))
+                    .help(format!("this version of azprotect manages Recovery Services vaults, VM backup policies and protected VMs; remove `{key}` (it arrives in a later release)")),
+            );
+        }
+    }
+}
+
+pub fn check_subscription(cx: &mut Cx, s: &Sp<String>) {
+    if !names::is_guid(&s.value) {
+        cx.push(
+            Diag::error(
+                cx.at(s.span),
+                format!("`{}` is not a subscription id", s.value),
+            )
+            .label("not a GUID")
+            .help("a subscription id is a GUID such as `00000000-0000-0000-0000-000000000001`"),
+        );
+    }
+}
+
+pub fn check_location(cx: &mut Cx, loc: &Sp<String>) {
+    if let Err(e) = names::location(&loc.value) {
+        cx.push(
+            Diag::error(
+                cx.at(loc.span),
+                format!("`{}` is not an Azure region", loc.value),
+            )
+            .label("invalid region")
+            .help(e),
+        );
+    } else {
+        regions::check(cx, loc);
+    }
+}
+
+/// Rules across all files: names defined twice (case-insensitively, as Azure compares them),
+/// tags and subscriptions that disagree, a VM protected twice.
+pub fn across(files: &[ConfigFile], diags: &mut Diags) {
+    let mut sub: Option<(At, &str)> = None;
+    let mut tags: HashMap<String, (At, &str)> = HashMap::new();
+    let mut rgs: HashMap<String, At> = HashMap::new();
+    let mut vaults: HashMap<String, At> = HashMap::new();
+    for (i, f) in files.iter().enumerate() {
+        if let Some(s) = &f.subscription {
+            let at = At::new(i, s.span);
+            match sub {
+                Some((first, v)) if !v.eq_ignore_ascii_case(&s.value) => diags.push(
+                    Diag::error(at, format!("`subscription` differs between files: `{}` here, `{v}` before", s.value))
+                        .label("conflicting subscription")
+                        .note(first, "first set here")
+                        .help("files loaded together share one default subscription; set it in one file, or use full VM ids"),
+                ),
+                Some(_) => {}
+                None => sub = Some((at, &s.value)),
+            }
+        }
+        if let Some(t) = &f.tags {
+            for (k, v) in t.value.iter() {
+                let at = At::new(i, k.span);
+                match tags.get(&k.value) {
+                    Some((first, prev)) if *prev != v.value => diags.push(
+                        Diag::error(
+                            at,
+                            format!(
+                                "tag `{}` is set to `{}` here and to `{prev}` in another file",
+                                k.value, v.value
+                            ),
+                        )
+                        .label("conflicting tag")
+                        .note(*first, "first set here"),
+                    ),
+                    Some(_) => {}
+                    None => {
+                        tags.insert(k.value.clone(), (at, &v.value));
+                    }
+                }
+            }
+        }
+        let mut dup = |seen: &mut HashMap<String, At>, name: &Sp<String>, what: &str| {
+            let at = At::new(i, name.span);
+            if let Some(first) = seen.get(&name.value.to_ascii_lowercase()) {
+                diags.push(
+                    Diag::error(at, format!("{what} `{}` is defined twice", name.value))
+                        .label("defined again here")
+                        .note(*first, "first defined here")
+                        .help("Azure names are case-insensitive; each resource may be declared once across all files"),
+                );
+            } else {
+                seen.insert(name.value.to_ascii_lowercase(), at);
+            }
+        };
+        if let Some(m) = &f.resource_groups {
+            for (name, _) in m.value.iter() {
+                dup(&mut rgs, name, "resource group");
+            }
+        }
+        if let Some(m) = &f.recovery_vaults {
+            for (name, _) in m.value.iter() {
+                dup(&mut vaults, name, "recovery vault");
+            }
+        }
+    }
+    let default_sub = sub.map(|(_, s)| s);
+    protect::across(files, default_sub, diags);
+}
+
+/// A did-you-mean help for a reference to one of `names`.
+pub fn suggest<'a>(input: &str, names: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    did_you_mean(input, names)
+}

@@ -1,0 +1,122 @@
+//! Recovery Services vault rules: name, region, resource group, redundancy and cross-region
+//! restore, soft delete, `on_remove: suspend` needing immutability; then its policies and
+//! `protect` entries.
+
+use super::{check_location, names, policy, protect, Cx};
+use crate::config::diag::Diag;
+use crate::config::spanned::Sp;
+use crate::config::types::{Immutability, RecoveryVault, StorageRedundancy};
+use crate::model::OnRemove;
+
+pub fn check(cx: &mut Cx, name: &Sp<String>, v: &Sp<RecoveryVault>) {
+    let v_at = cx.at(name.span);
+    let vault = &v.value;
+    if let Err(e) = names::vault_name(&name.value) {
+        cx.push(
+            Diag::error(v_at, format!("invalid vault name `{}`", name.value))
+                .label("invalid name")
+                .help(e),
+        );
+    }
+    check_location(cx, &vault.location);
+    if let Err(e) = names::resource_group_name(&vault.resource_group.value) {
+        cx.push(
+            Diag::error(
+                cx.at(vault.resource_group.span),
+                format!(
+                    "invalid resource group name `{}`",
+                    vault.resource_group.value
+                ),
+            )
+            .label("invalid name")
+            .help(e),
+        );
+    }
+    if let Some(crr) = &vault.cross_region_restore {
+        let geo = vault.storage_redundancy.as_ref().map(|s| s.value)
+            == Some(StorageRedundancy::GeoRedundant);
+        if crr.value && !geo {
+            let mut d = Diag::error(
+                cx.at(crr.span),
+                "cross-region restore needs geo-redundant storage",
+            )
+            .label("needs storage_redundancy: GeoRedundant")
+            .help("set `storage_redundancy: GeoRedundant`, or remove `cross_region_restore`");
+            if let Some(sr) = &vault.storage_redundancy {
+                d = d.note(
+                    cx.at(sr.span),
+                    format!("storage redundancy is {:?}", sr.value),
+                );
+            }
+            cx.push(d);
+        }
+    }
+    if let Some(sd) = &vault.soft_delete {
+        if let Some(days) = &sd.value.retention_days {
+            if !(14..=180).contains(&days.value) {
+                cx.push(
+                    Diag::error(
+                        cx.at(days.span),
+                        format!(
+                            "soft-deleted backup data is kept 14–180 days, not {}",
+                            days.value
+                        ),
+                    )
+                    .label("must be 14–180"),
+                );
+            }
+        }
+    }
+    if let Some(or) = &vault.on_remove {
+        let immutable = matches!(
+            vault.immutability.as_ref().map(|i| i.value),
+            Some(Immutability::Unlocked | Immutability::Locked)
+        );
+        if or.value == OnRemove::Suspend && !immutable {
+            cx.push(
+                Diag::error(cx.at(or.span), "`on_remove: suspend` needs an immutable vault")
+                    .label("suspend")
+                    .help("Azure suspends backups (keeping recovery points) only in vaults with `immutability: Unlocked` or `Locked`; use `retain_data` otherwise"),
+            );
+        }
+    }
+    if let Some(policies) = &vault.backup_policies {
+        let mut seen: Vec<&Sp<String>> = Vec::new();
+        for (pname, p) in policies.value.iter() {
+            if let Err(e) = names::policy_name(&pname.value) {
+                cx.push(
+                    Diag::error(
+                        cx.at(pname.span),
+                        format!("invalid policy name `{}`", pname.value),
+                    )
+                    .label("invalid name")
+                    .help(e),
+                );
+            }
+            if let Some(first) = seen
+                .iter()
+                .find(|s| s.value.eq_ignore_ascii_case(&pname.value))
+            {
+                cx.push(
+                    Diag::error(
+                        cx.at(pname.span),
+                        format!(
+                            "policy `{}` is defined twice in vault `{}`",
+                            pname.value, name.value
+                        ),
+                    )
+                    .label("defined again here")
+                    .note(cx.at(first.span), "first defined here")
+                    .help("policy names are case-insensitive in Azure"),
+                );
+            }
+            seen.push(pname);
+            policy::check(cx, pname, p);
+        }
+    }
+    if let Some(entries) = &vault.protect {
+        for e in &entries.value {
+            protect::entry(cx, name, vault, e);
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Microsoft.Compute, read-only from the inventory: virtual machines and managed disks
+//! (list by subscription, list by resource group, get), shaped like the official examples.
+
+use serde_json::{json, Value};
+
+use super::errors::ArmError;
+use super::inventory::{disk_id, vm_id};
+use super::server::{require_rg, Ctx, HResult, Reply};
+use super::state::{key, Disk, State, Vm};
+
+pub const API_VERSIONS: &[&str] = &[
+    "2021-03-01",
+    "2021-07-01",
+    "2021-11-01",
+    "2022-03-01",
+    "2022-08-01",
+    "2022-11-01",
+    "2023-03-01",
+    "2023-07-01",
+    "2023-09-01",
+    "2024-03-01",
+    "2024-07-01",
+    "2024-11-01",
+    "2025-04-01",
+    "2025-11-01",
+];
+/// DiskRP versions (disks and snapshots).
+pub const DISK_API_VERSIONS: &[&str] = &[
+    "2021-04-01",
+    "2022-03-02",
+    "2022-07-02",
+    "2023-01-02",
+    "2023-04-02",
+    "2023-10-02",
+    "2024-03-02",
+    "2025-01-02",
+    "2026-03-02",
+];
+
+pub fn vm_body(st: &State, vm: &Vm) -> Value {
+    let id = vm_id(&vm.subscription, &vm.resource_group, &vm.name);
+    let os_disk = format!("{}-osdisk", vm.name);
+    let os_size = st
+        .disks
+        .get(&key(&[&vm.subscription, &vm.resource_group, &os_disk]))
+        .map(|d| d.size_gb)
+        .unwrap_or(30);
+    let data: Vec<Value> = vm
+        .data_disks
+        .iter()
+        .enumerate()
+        .map(|(lun, size)| {
+            let name = format!("{}-data-{lun}", vm.name);
+            json!({
+                "lun": lun, "name": name, "createOption": "Attach", "caching": "ReadOnly",
+                "managedDisk": {"storageAccountType": "Premium_LRS", "id": disk_id(&vm.subscription, &vm.resource_group, &name)},
+                "diskSizeGB": size, "toBeDetached": false,
+            })
+        })
+        .collect();
+    let linux = vm.os == "Linux";
+    let image = if linux {
+        json!({"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"})
+    } else {
+        json!({"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer", "sku": "2022-datacenter-azure-edition", "version": "latest"})
+    };
+    let mut os_profile = json!({"computerName": vm.name, "adminUsername": "azureuser", "secrets": [], "allowExtensionOperations": true});
+    if linux {
+        os_profile["linuxConfiguration"] =
+            json!({"disablePasswordAuthentication": true, "provisionVMAgent": true});
+    } else {
+        os_profile["windowsConfiguration"] =
+            json!({"provisionVMAgent": true, "enableAutomaticUpdates": true});
+    }
+    let mut body = json!({
+        "name": vm.name,
+        "id": id,
+        "type": "Microsoft.Compute/virtualMachines",
+        "location": vm.location,
+        "tags": vm.tags,
+        "properties": {
+            "vmId": vm.vm_id,
+            "hardwareProfile": {"vmSize": vm.size},
+            "storageProfile": {
+                "imageReference": image,
+                "osDisk": {
+                    "osType": vm.os, "name": os_disk, "createOption": "FromImage", "caching": "ReadWrite",
+                    "managedDisk": {"storageAccountType": "Premium_LRS", "id": disk_id(&vm.subscription, &vm.resource_group, &os_disk)},
+                    "deleteOption": "Delete", "diskSizeGB": os_size,
+                },
+                "dataDisks": data,
+                "diskControllerType": "SCSI",
+            },
+            "osProfile": os_profile,
+            "securityProfile": {"securityType": "TrustedLaunch", "uefiSettings": {"secureBootEnabled": true, "vTpmEnabled": true}},
+            "networkProfile": {"networkInterfaces": [{
+                "id": format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Network/networkInterfaces/{}-nic", vm.subscription, vm.resource_group, vm.name)
+            }]},
+            "diagnosticsProfile": {"bootDiagnostics": {"enabled": true}},
+            "provisioningState": "Succeeded",
+            "timeCreated": "2026-01-05T08:00:00.0000000+00:00",
+        },
+    });
+    if let Some(z) = &vm.zone {
+        body["zones"] = json!([z]);
+    }
+    body
+}
+
+pub fn disk_body(d: &Disk) -> Value {
+    let mut props = json!({
+        "creationData": {"createOption": if d.os_type.is_some() { "FromImage" } else { "Empty" }},
+        "diskSizeGB": d.size_gb,
+        "diskSizeBytes": d.size_gb as u64 * 1024 * 1024 * 1024,
+        "uniqueId": d.unique_id,
+        "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
+        "networkAccessPolicy": "AllowAll",
+        "publicNetworkAccess": "Enabled",
+        "timeCreated": d.time_created,
+        "provisioningState": "Succeeded",
+        "diskState": if d.managed_by.is_some() { "Attached" } else { "Unattached" },
+        "tier": if d.sku.starts_with("Premium") { "P10" } else { "" },
+    });
+    if let Some(os) = &d.os_type {
+        props["osType"] = json!(os);
+        props["hyperVGeneration"] = json!("V2");
+    }
+    let mut body = json!({
+        "name": d.name,
+        "id": disk_id(&d.subscription, &d.resource_group, &d.name),
+        "type": "Microsoft.Compute/disks",
+        "location": d.location,
+        "tags": d.tags,
+        "sku": {"name": d.sku, "tier": if d.sku.starts_with("Premium") { "Premium" } else { "Standard" }},
+        "properties": props,
+    });
+    if let Some(m) = &d.managed_by {
+        body["managedBy"] = json!(m);
+    }
+    if let Some(z) = &d.zone {
+        body["zones"] = json!([z]);
+    }
+    body
+}
+
+pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
+    let m = ctx.method.as_str();
+    let is_disks = ctx.lsegs.iter().any(|s| s == "disks");
+    ctx.require_api(if is_disks {
+        DISK_API_VERSIONS
+    } else {
+        API_VERSIONS
+    })?;
+    if let Some(v) = ctx.m("subscriptions/*/providers/microsoft.compute/virtualmachines") {
+        only_get(m)?;
+        let items = st
+            .vms
+            .values()
+            .filter(|vm| vm.subscription.eq_ignore_ascii_case(&v[0]))
+            .map(|vm| vm_body(st, vm))
+            .collect();
+        return Ok(Reply::ok(ctx.page(items, false)));
+    }
+    if let Some(v) =
+        ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/virtualmachines")
+    {
+        only_get(m)?;
+        require_rg(st, &v[0], &v[1])?;
+        let prefix = key(&[&v[0], &v[1]]) + "/";
+        let items = st
+            .vms
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, vm)| vm_body(st, vm))
+            .collect();
+        return Ok(Reply::ok(ctx.page(items, false)));
+    }
+    if let Some(v) =
+        ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/virtualmachines/*")
+    {
+        if m != "GET" {
+            return Err(ArmError::bad_request(
+                "OperationNotAllowed",
+                "The sandbox's virtual machines come from its inventory and are read-only.",
+            ));
+        }
+        require_rg(st, &v[0], &v[1])?;
+        return st
+            .vms
+            .get(&key(&[&v[0], &v[1], &v[2]]))
+            .map(|vm| Reply::ok(vm_body(st, vm)))
+            .ok_or_else(|| {
+                ArmError::resource_not_found("Microsoft.Compute/virtualMachines", &v[1], &v[2])
+            });
+    }
+    if let Some(v) = ctx.m("subscriptions/*/providers/microsoft.compute/disks") {
+        only_get(m)?;
+        let items = st
+            .disks
+            .values()
+            .filter(|d| d.subscription.eq_ignore_ascii_case(&v[0]))
+            .map(disk_body)
+            .collect();
+        return Ok(Reply::ok(ctx.page(items, false)));
+    }
+    if let Some(v) = ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/disks") {
+        only_get(m)?;
+        require_rg(st, &v[0], &v[1])?;
+        let prefix = key(&[&v[0], &v[1]]) + "/";
+        let items = st
+            .disks
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, d)| disk_body(d))
+            .collect();
+        return Ok(Reply::ok(ctx.page(items, false)));
+    }
+    if let Some(v) = ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/disks/*") {
+        if m != "GET" {
+            return Err(ArmError::bad_request(
+                "OperationNotAllowed",
+                "The sandbox's disks come from its inventory and are read-only.",
+            ));
+        }
+        require_rg(st, &v[0], &v[1])?;
+        return st
+            .disks
+            .get(&key(&[&v[0], &v[1], &v[2]]))
+            .map(|d| Reply::ok(disk_body(d)))
+            .ok_or_else(|| ArmError::resource_not_found("Microsoft.Compute/disks", &v[1], &v[2]));
+    }
+    let rtype = ctx
+        .lsegs
+        .get(if ctx.lsegs[2] == "providers" { 4 } else { 6 })
+        .cloned()
+        .unwrap_or_default();
+    Err(ArmError::invalid_resource_type("Microsoft.Compute", &rtype))
+}
+
+fn only_get(m: &str) -> Result<(), ArmError> {
+    if m == "GET" {
+        Ok(())
+    } else {
+        Err(ArmError::method_not_allowed(m))
+    }
+}

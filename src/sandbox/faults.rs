@@ -1,0 +1,175 @@
+//! Seeded fault injection. The spec is a comma-separated list of `key=value`:
+//!
+//! * `seed=N` — RNG seed (default 0); the same seed and request sequence give the same faults;
+//! * `429=P`, `500=P`, `503=P` — probability of answering with that status (ARM error body;
+//!   429 carries `Retry-After` and `retry-after-ms`);
+//! * `drop=P` — probability of closing the connection without an answer;
+//! * `lro_fail=P` — probability that a started long-running operation ends `Failed`.
+//!
+//! Example: `seed=7,429=0.05,500=0.02,503=0.02,drop=0.01,lro_fail=0.02`. Faults apply to ARM
+//! routes only (not the token endpoint) and are decided before the request is handled, so a
+//! faulted request has no effect on state.
+
+use std::sync::Mutex;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::errors::ArmError;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FaultSpec {
+    pub seed: u64,
+    pub p429: f64,
+    pub p500: f64,
+    pub p503: f64,
+    pub drop: f64,
+    pub lro_fail: f64,
+}
+
+impl FaultSpec {
+    pub fn parse(spec: &str) -> Result<FaultSpec, String> {
+        let mut f = FaultSpec::default();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("fault spec entry '{part}' is not key=value"))?;
+            if k == "seed" {
+                f.seed = v
+                    .parse()
+                    .map_err(|_| format!("fault seed '{v}' is not an integer"))?;
+                continue;
+            }
+            let p: f64 = v
+                .parse()
+                .map_err(|_| format!("fault probability '{v}' for '{k}' is not a number"))?;
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!(
+                    "fault probability for '{k}' must be between 0 and 1, got {p}"
+                ));
+            }
+            match k {
+                "429" => f.p429 = p,
+                "500" => f.p500 = p,
+                "503" => f.p503 = p,
+                "drop" => f.drop = p,
+                "lro_fail" => f.lro_fail = p,
+                _ => {
+                    return Err(format!(
+                        "unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail)"
+                    ))
+                }
+            }
+        }
+        if f.p429 + f.p500 + f.p503 + f.drop > 1.0 {
+            return Err("fault probabilities 429+500+503+drop add up to more than 1".into());
+        }
+        Ok(f)
+    }
+}
+
+/// What to do with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    Drop,
+    Status(u16),
+}
+
+pub struct Faults {
+    pub spec: FaultSpec,
+    rng: Mutex<StdRng>,
+    lro_rng: Mutex<StdRng>,
+}
+
+impl Faults {
+    pub fn new(spec: FaultSpec) -> Faults {
+        Faults {
+            rng: Mutex::new(StdRng::seed_from_u64(spec.seed)),
+            lro_rng: Mutex::new(StdRng::seed_from_u64(spec.seed ^ 0x5eed_1a0f)),
+            spec,
+        }
+    }
+
+    /// Draw the fault for the next ARM request.
+    pub fn next_request(&self) -> Fault {
+        let x: f64 = match self.rng.lock() {
+            Ok(mut r) => r.random(),
+            Err(_) => return Fault::None,
+        };
+        let s = &self.spec;
+        let mut acc = s.p429;
+        if x < acc {
+            return Fault::Status(429);
+        }
+        acc += s.p500;
+        if x < acc {
+            return Fault::Status(500);
+        }
+        acc += s.p503;
+        if x < acc {
+            return Fault::Status(503);
+        }
+        acc += s.drop;
+        if x < acc {
+            return Fault::Drop;
+        }
+        Fault::None
+    }
+
+    /// Whether the next long-running operation fails.
+    pub fn next_lro_fails(&self) -> bool {
+        if self.spec.lro_fail <= 0.0 {
+            return false;
+        }
+        match self.lro_rng.lock() {
+            Ok(mut r) => r.random::<f64>() < self.spec.lro_fail,
+            Err(_) => false,
+        }
+    }
+}
+
+/// The error answered for an injected status.
+pub fn fault_error(status: u16, time_scale: f64) -> ArmError {
+    match status {
+        429 => {
+            let mut e = ArmError::new(429, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type - 'Read'. (injected fault)");
+            e.headers.extend(super::lro::retry_headers(10, time_scale));
+            e
+        }
+        503 => {
+            let mut e = ArmError::new(
+                503,
+                "ServiceUnavailable",
+                "The service is temporarily unavailable. Please retry. (injected fault)",
+            );
+            e.headers.extend(super::lro::retry_headers(10, time_scale));
+            e
+        }
+        _ => ArmError::new(
+            500,
+            "InternalServerError",
+            "Encountered internal server error. Please try again. (injected fault)",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_determinism() {
+        let spec = FaultSpec::parse("seed=7,429=0.2,500=0.1,drop=0.1,lro_fail=0.5").unwrap();
+        assert_eq!(spec.seed, 7);
+        let a = Faults::new(spec.clone());
+        let b = Faults::new(spec);
+        let sa: Vec<_> = (0..50).map(|_| a.next_request()).collect();
+        let sb: Vec<_> = (0..50).map(|_| b.next_request()).collect();
+        assert_eq!(sa, sb);
+        assert!(sa.contains(&Fault::Status(429)));
+        assert!(FaultSpec::parse("429=2").is_err());
+        assert!(FaultSpec::parse("bogus=0.1").is_err());
+        assert!(FaultSpec::parse("429").is_err());
+    }
+}

@@ -1,0 +1,461 @@
+//! The sandbox inventory (CONFIG.md "Sandbox inventory"): the estate that exists before
+//! azprotect runs. Parsed from YAML and turned into the resources of a fresh [`State`].
+//! `generate:` adds VMs deterministically for scale tests.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::state::{key, Disk, GenericResource, ResourceGroup, State, Vm};
+use super::SandboxError;
+
+/// The demo estate used when no inventory is given (matches examples/quickstart.yaml).
+pub const DEMO_INVENTORY: &str = include_str!("demo_inventory.yaml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Inventory {
+    subscriptions: BTreeMap<String, SubInv>,
+    #[serde(default)]
+    generate: Option<Generate>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SubInv {
+    #[serde(default)]
+    resource_groups: BTreeMap<String, RgInv>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RgInv {
+    location: String,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default)]
+    vms: BTreeMap<String, VmInv>,
+    #[serde(default)]
+    disks: BTreeMap<String, DiskInv>,
+    #[serde(default)]
+    vnets: BTreeMap<String, VnetInv>,
+    #[serde(default)]
+    storage_accounts: Vec<String>,
+    #[serde(default)]
+    automation_accounts: BTreeMap<String, AaInv>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VmInv {
+    size: String,
+    os: String,
+    #[serde(default)]
+    zone: Option<Value>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default)]
+    data_disks: Vec<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiskInv {
+    size_gb: u32,
+    #[serde(default)]
+    sku: Option<String>,
+    #[serde(default)]
+    zone: Option<Value>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VnetInv {
+    address_space: String,
+    #[serde(default)]
+    subnets: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AaInv {
+    #[serde(default)]
+    runbooks: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Generate {
+    vms: u32,
+    #[serde(default = "one")]
+    resource_groups: u32,
+    #[serde(default)]
+    locations: Vec<String>,
+    #[serde(default)]
+    tags: BTreeMap<String, Vec<String>>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn err(path: &str, message: impl Into<String>) -> SandboxError {
+    SandboxError::Inventory {
+        path: path.to_string(),
+        message: message.into(),
+    }
+}
+
+fn zone_str(z: &Option<Value>) -> Option<String> {
+    match z {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A deterministic GUID for a resource id (stable `vmId`, disk `uniqueId`).
+pub fn stable_guid(seed: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        seed.to_ascii_lowercase().as_bytes(),
+    )
+    .to_string()
+}
+
+const VALID_OS: [&str; 2] = ["linux", "windows"];
+
+/// Parse an inventory and add its resources to `st` (`path` names the source in errors).
+pub fn seed(st: &mut State, yaml: &str, path: &str) -> Result<(), SandboxError> {
+    // YAML → ordered JSON first so that "the first subscription" is the first one written.
+    let raw: Value = serde_saphyr::from_str(yaml).map_err(|e| err(path, e.to_string()))?;
+    let order: Vec<String> = raw
+        .get("subscriptions")
+        .and_then(|s| s.as_object())
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let inv: Inventory = serde_json::from_value(raw).map_err(|e| err(path, e.to_string()))?;
+    if order.is_empty() {
+        return Err(err(
+            path,
+            "`subscriptions` must list at least one subscription",
+        ));
+    }
+    for sub in &order {
+        if uuid::Uuid::parse_str(sub).is_err() {
+            return Err(err(path, format!("subscription id '{sub}' is not a GUID")));
+        }
+        if !st.subscription_known(sub) {
+            st.subscriptions.push(sub.clone());
+        }
+        let Some(sinv) = inv.subscriptions.get(sub) else {
+            continue;
+        };
+        for (rg_name, rg) in &sinv.resource_groups {
+            add_rg(st, path, sub, rg_name, rg)?;
+        }
+    }
+    if let Some(g) = &inv.generate {
+        generate(st, path, &order[0], g)?;
+    }
+    Ok(())
+}
+
+fn check_name(path: &str, what: &str, name: &str) -> Result<(), SandboxError> {
+    let ok = !name.is_empty()
+        && name.len() <= 90
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'));
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            path,
+            format!("{what} name '{name}' is not a valid Azure resource name"),
+        ))
+    }
+}
+
+fn add_rg(
+    st: &mut State,
+    path: &str,
+    sub: &str,
+    rg_name: &str,
+    rg: &RgInv,
+) -> Result<(), SandboxError> {
+    check_name(path, "resource group", rg_name)?;
+    let location = normalize_location(&rg.location);
+    if location.is_empty() {
+        return Err(err(
+            path,
+            format!("resource group '{rg_name}' has an empty location"),
+        ));
+    }
+    st.resource_groups.insert(
+        key(&[sub, rg_name]),
+        ResourceGroup {
+            subscription: sub.to_string(),
+            name: rg_name.to_string(),
+            location: location.clone(),
+            tags: rg.tags.clone(),
+        },
+    );
+    for (vm_name, vm) in &rg.vms {
+        check_name(path, "VM", vm_name)?;
+        let os = vm.os.to_ascii_lowercase();
+        if !VALID_OS.contains(&os.as_str()) {
+            return Err(err(
+                path,
+                format!(
+                    "VM '{vm_name}': os must be linux or windows, not '{}'",
+                    vm.os
+                ),
+            ));
+        }
+        add_vm(
+            st,
+            Vm {
+                subscription: sub.to_string(),
+                resource_group: rg_name.to_string(),
+                name: vm_name.clone(),
+                location: location.clone(),
+                size: vm.size.clone(),
+                os: if os == "linux" {
+                    "Linux".into()
+                } else {
+                    "Windows".into()
+                },
+                zone: zone_str(&vm.zone),
+                tags: vm.tags.clone(),
+                vm_id: String::new(),
+                data_disks: vm.data_disks.clone(),
+            },
+        );
+    }
+    for (disk_name, d) in &rg.disks {
+        check_name(path, "disk", disk_name)?;
+        let id = disk_id(sub, rg_name, disk_name);
+        st.disks.insert(
+            key(&[sub, rg_name, disk_name]),
+            Disk {
+                subscription: sub.to_string(),
+                resource_group: rg_name.to_string(),
+                name: disk_name.clone(),
+                location: location.clone(),
+                size_gb: d.size_gb,
+                sku: d.sku.clone().unwrap_or_else(|| "Premium_LRS".into()),
+                zone: zone_str(&d.zone),
+                tags: d.tags.clone(),
+                unique_id: stable_guid(&id),
+                os_type: None,
+                managed_by: None,
+                time_created: "2026-01-05T08:00:00.0000000+00:00".into(),
+            },
+        );
+    }
+    for (vnet, v) in &rg.vnets {
+        let id = format!("/subscriptions/{sub}/resourceGroups/{rg_name}/providers/Microsoft.Network/virtualNetworks/{vnet}");
+        let subnets: Vec<Value> = v
+            .subnets
+            .iter()
+            .map(|s| json!({"name": s, "id": format!("{id}/subnets/{s}")}))
+            .collect();
+        st.resources.insert(
+            id.to_ascii_lowercase(),
+            GenericResource {
+                id: id.clone(),
+                name: vnet.clone(),
+                rtype: "Microsoft.Network/virtualNetworks".into(),
+                location: location.clone(),
+                properties: json!({"addressSpace": {"addressPrefixes": [v.address_space]}, "subnets": subnets, "provisioningState": "Succeeded"}),
+            },
+        );
+    }
+    for sa in &rg.storage_accounts {
+        let id = format!("/subscriptions/{sub}/resourceGroups/{rg_name}/providers/Microsoft.Storage/storageAccounts/{sa}");
+        st.resources.insert(
+            id.to_ascii_lowercase(),
+            GenericResource {
+                id,
+                name: sa.clone(),
+                rtype: "Microsoft.Storage/storageAccounts".into(),
+                location: location.clone(),
+                properties: json!({"provisioningState": "Succeeded", "kind": "StorageV2"}),
+            },
+        );
+    }
+    for (aa, a) in &rg.automation_accounts {
+        let id = format!("/subscriptions/{sub}/resourceGroups/{rg_name}/providers/Microsoft.Automation/automationAccounts/{aa}");
+        st.resources.insert(
+            id.to_ascii_lowercase(),
+            GenericResource {
+                id,
+                name: aa.clone(),
+                rtype: "Microsoft.Automation/automationAccounts".into(),
+                location: location.clone(),
+                properties: json!({"state": "Ok", "runbooks": a.runbooks}),
+            },
+        );
+    }
+    Ok(())
+}
+
+pub fn vm_id(sub: &str, rg: &str, vm: &str) -> String {
+    format!(
+        "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{vm}"
+    )
+}
+
+pub fn disk_id(sub: &str, rg: &str, disk: &str) -> String {
+    format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/disks/{disk}")
+}
+
+/// Add a VM and its OS/data disks (`<vm>-osdisk`, `<vm>-data-<lun>`).
+fn add_vm(st: &mut State, mut vm: Vm) {
+    let id = vm_id(&vm.subscription, &vm.resource_group, &vm.name);
+    vm.vm_id = stable_guid(&id);
+    let mut disks = vec![(
+        format!("{}-osdisk", vm.name),
+        if vm.os == "Windows" { 127 } else { 30 },
+        Some(vm.os.clone()),
+    )];
+    for (lun, size) in vm.data_disks.iter().enumerate() {
+        disks.push((format!("{}-data-{lun}", vm.name), *size, None));
+    }
+    for (name, size, os_type) in disks {
+        let did = disk_id(&vm.subscription, &vm.resource_group, &name);
+        st.disks.insert(
+            key(&[&vm.subscription, &vm.resource_group, &name]),
+            Disk {
+                subscription: vm.subscription.clone(),
+                resource_group: vm.resource_group.clone(),
+                name,
+                location: vm.location.clone(),
+                size_gb: size,
+                sku: "Premium_LRS".into(),
+                zone: vm.zone.clone(),
+                tags: BTreeMap::new(),
+                unique_id: stable_guid(&did),
+                os_type,
+                managed_by: Some(id.clone()),
+                time_created: "2026-01-05T08:00:00.0000000+00:00".into(),
+            },
+        );
+    }
+    st.vms
+        .insert(key(&[&vm.subscription, &vm.resource_group, &vm.name]), vm);
+}
+
+fn generate(st: &mut State, path: &str, sub: &str, g: &Generate) -> Result<(), SandboxError> {
+    if g.resource_groups == 0 {
+        return Err(err(path, "generate.resource_groups must be at least 1"));
+    }
+    if g.vms > 200_000 {
+        return Err(err(path, "generate.vms must be at most 200000"));
+    }
+    let locations: Vec<String> = if g.locations.is_empty() {
+        vec!["westeurope".into()]
+    } else {
+        g.locations.iter().map(|l| normalize_location(l)).collect()
+    };
+    let width = g.vms.max(1).to_string().len().max(4);
+    for r in 0..g.resource_groups {
+        let name = format!("rg-gen-{r:03}");
+        st.resource_groups.insert(
+            key(&[sub, &name]),
+            ResourceGroup {
+                subscription: sub.to_string(),
+                name,
+                location: locations[r as usize % locations.len()].clone(),
+                tags: BTreeMap::new(),
+            },
+        );
+    }
+    for i in 0..g.vms {
+        let r = i % g.resource_groups;
+        let rg = format!("rg-gen-{r:03}");
+        let mut tags = BTreeMap::new();
+        for (k, values) in &g.tags {
+            if !values.is_empty() {
+                tags.insert(k.clone(), values[i as usize % values.len()].clone());
+            }
+        }
+        add_vm(
+            st,
+            Vm {
+                subscription: sub.to_string(),
+                resource_group: rg,
+                name: format!("vm-{i:0width$}"),
+                location: locations[r as usize % locations.len()].clone(),
+                size: "Standard_B2s".into(),
+                os: if i % 5 == 4 {
+                    "Windows".into()
+                } else {
+                    "Linux".into()
+                },
+                zone: None,
+                tags,
+                vm_id: String::new(),
+                data_disks: vec![],
+            },
+        );
+    }
+    Ok(())
+}
+
+/// `West Europe` → `westeurope`, as ARM normalizes locations.
+pub fn normalize_location(l: &str) -> String {
+    l.chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_inventory_seeds() {
+        let mut st = State::default();
+        seed(&mut st, DEMO_INVENTORY, "<demo>").unwrap();
+        assert_eq!(
+            st.subscriptions,
+            vec!["00000000-0000-0000-0000-000000000001"]
+        );
+        assert_eq!(st.vms.len(), 7);
+        assert!(st
+            .disks
+            .contains_key("00000000-0000-0000-0000-000000000001/rg-app/app-01-data-1"));
+        assert!(st
+            .disks
+            .contains_key("00000000-0000-0000-0000-000000000001/rg-app/shared-data"));
+    }
+
+    #[test]
+    fn generate_is_deterministic() {
+        let yaml = "subscriptions:\n  00000000-0000-0000-0000-000000000009: {}\ngenerate: {vms: 25, resource_groups: 3, locations: [westeurope, northeurope], tags: {backup: [gold, none]}}\n";
+        let mut a = State::default();
+        seed(&mut a, yaml, "x").unwrap();
+        let mut b = State::default();
+        seed(&mut b, yaml, "x").unwrap();
+        assert_eq!(a.vms.len(), 25);
+        let ids_a: Vec<_> = a.vms.values().map(|v| v.vm_id.clone()).collect();
+        let ids_b: Vec<_> = b.vms.values().map(|v| v.vm_id.clone()).collect();
+        assert_eq!(ids_a, ids_b);
+    }
+
+    #[test]
+    fn bad_inventory_is_an_error() {
+        let mut st = State::default();
+        assert!(seed(&mut st, "subscriptions: [1, 2]", "x").is_err());
+        assert!(seed(&mut st, "subscriptions:\n  not-a-guid: {}\n", "x").is_err());
+        let bad_os = "subscriptions:\n  00000000-0000-0000-0000-000000000009:\n    resource_groups:\n      rg: {location: westeurope, vms: {a: {size: x, os: beos}}}\n";
+        assert!(seed(&mut st, bad_os, "x").is_err());
+        assert!(seed(&mut st, ":::", "x").is_err());
+    }
+}

@@ -1,0 +1,113 @@
+//! Backup jobs (`backupJobs`, `backupJobs/{id}`): created by protection operations, their
+//! status (InProgress → Completed/Failed) computed from the clock like operations.
+
+use serde_json::{json, Value};
+
+use super::backup::parse_filter;
+use super::lro;
+use super::protection::eq;
+use super::server::{Ctx, HResult, Reply};
+use super::state::{key, Job, State};
+use super::vaults::get_vault;
+
+pub(super) fn new_job(
+    st: &mut State,
+    vk: &str,
+    operation: &str,
+    vm: &str,
+    start: i64,
+    duration: i64,
+    failed: Option<Value>,
+) -> String {
+    let id = uuid::Uuid::new_v4().to_string();
+    st.jobs.insert(
+        key(&[vk, &id]),
+        Job {
+            vault_key: vk.to_string(),
+            id: id.clone(),
+            operation: operation.into(),
+            entity_friendly_name: vm.into(),
+            start_ms: start,
+            duration_ms: duration,
+            failed,
+        },
+    );
+    id
+}
+
+pub(super) fn job_body(vault_id: &str, j: &Job, now: i64) -> Value {
+    let done = now >= j.start_ms + j.duration_ms;
+    let status = match (done, &j.failed) {
+        (false, _) => "InProgress",
+        (true, Some(_)) => "Failed",
+        (true, None) => "Completed",
+    };
+    let elapsed = if done {
+        j.duration_ms
+    } else {
+        now - j.start_ms
+    };
+    let tasks = if j.operation == "Backup" {
+        json!([
+            {"taskId": "Take Snapshot", "status": if done || now - j.start_ms > j.duration_ms / 3 { "Completed" } else { "InProgress" }, "duration": "PT0S"},
+            {"taskId": "Transfer data to vault", "status": if done { status } else { "InProgress" }, "duration": "PT0S"}
+        ])
+    } else {
+        json!([])
+    };
+    let mut p = json!({
+        "jobType": "AzureIaaSVMJob",
+        "operation": j.operation,
+        "status": status,
+        "entityFriendlyName": j.entity_friendly_name,
+        "backupManagementType": "AzureIaasVM",
+        "startTime": lro::fmt_time(j.start_ms),
+        "duration": lro::fmt_duration(elapsed),
+        "activityId": super::inventory::stable_guid(&format!("activity:{}", j.id)),
+        "virtualMachineVersion": "Compute",
+        "actionsInfo": [if done { "Retriable" } else { "Cancellable" }],
+        "extendedInfo": {"tasksList": tasks, "propertyBag": {"VM Name": j.entity_friendly_name}},
+    });
+    if done {
+        p["endTime"] = json!(lro::fmt_time(j.start_ms + j.duration_ms));
+    }
+    if let (true, Some(e)) = (done, &j.failed) {
+        p["errorDetails"] =
+            json!([{"errorCode": e["code"], "errorString": e["message"], "recommendations": []}]);
+    }
+    json!({
+        "id": format!("{vault_id}/backupJobs/{}", j.id),
+        "name": j.id,
+        "type": "Microsoft.RecoveryServices/vaults/backupJobs",
+        "properties": p,
+    })
+}
+
+pub(super) fn list_jobs(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
+    let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
+    let vk = vault.key();
+    let vid = vault.id();
+    let filter = parse_filter(ctx.q("$filter"))?;
+    let mut jobs: Vec<&Job> = st
+        .jobs
+        .values()
+        .filter(|j| j.vault_key == vk && j.start_ms <= ctx.now)
+        .collect();
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.start_ms));
+    let items: Vec<Value> = jobs
+        .into_iter()
+        .map(|j| job_body(&vid, j, ctx.now))
+        .filter(|b| {
+            filter.iter().all(|(k, val)| {
+                let p = &b["properties"];
+                match k.as_str() {
+                    "operation" => p["operation"].as_str().is_some_and(|x| eq(x, val)),
+                    "status" => p["status"].as_str().is_some_and(|x| eq(x, val)),
+                    "backupmanagementtype" => eq(val, "AzureIaasVM"),
+                    _ => true,
+                }
+            })
+        })
+        .collect();
+    Ok(Reply::ok(ctx.page(items, true)))
+}

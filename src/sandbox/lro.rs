@@ -1,0 +1,161 @@
+//! Long-running operations. An operation records its start time and a simulated duration (Azure
+//! seconds × `time_scale`); its status is computed from the clock when polled, so completion needs
+//! no background task and survives restarts. Also the time helpers and `Retry-After` headers.
+
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::state::{Operation, State};
+
+/// Simulated durations of Azure operations, in Azure seconds (scaled by `time_scale`).
+pub mod durations {
+    pub const RESOURCE_GROUP_DELETE: f64 = 20.0;
+    pub const VAULT_DELETE: f64 = 10.0;
+    pub const POLICY_PUT: f64 = 5.0;
+    pub const POLICY_DELETE: f64 = 5.0;
+    pub const PROTECT: f64 = 30.0;
+    pub const FIRST_BACKUP: f64 = 60.0;
+    pub const ITEM_UPDATE: f64 = 10.0;
+    pub const ITEM_DELETE: f64 = 20.0;
+    pub const REFRESH: f64 = 10.0;
+}
+
+pub fn now_ms() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// `2026-11-25T10:15:00.1234567Z` (ARM's 7-digit fractional seconds).
+pub fn fmt_time(ms: i64) -> String {
+    let dt = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        dt.year(),
+        dt.month() as u8,
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        dt.nanosecond() / 100
+    )
+}
+
+/// Parse an RFC 3339 time to epoch ms.
+pub fn parse_time(s: &str) -> Option<i64> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .ok()
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+/// `PT1M30.5S`-style ISO 8601 duration.
+pub fn fmt_duration(ms: i64) -> String {
+    let ms = ms.max(0);
+    let h = ms / 3_600_000;
+    let m = (ms / 60_000) % 60;
+    let s = (ms % 60_000) as f64 / 1000.0;
+    let mut out = String::from("PT");
+    if h > 0 {
+        out.push_str(&format!("{h}H"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}M"));
+    }
+    out.push_str(&format!("{s}S"));
+    out
+}
+
+/// Azure seconds → sandbox milliseconds.
+pub fn scaled_ms(azure_secs: f64, time_scale: f64) -> i64 {
+    (azure_secs * 1000.0 * time_scale).round().max(0.0) as i64
+}
+
+/// `Retry-After` (what Azure sends, integer seconds) and `retry-after-ms` (the scaled wait).
+pub fn retry_headers(azure_secs: u64, time_scale: f64) -> Vec<(String, String)> {
+    vec![
+        ("Retry-After".into(), azure_secs.to_string()),
+        (
+            "retry-after-ms".into(),
+            scaled_ms(azure_secs as f64, time_scale).max(1).to_string(),
+        ),
+    ]
+}
+
+pub struct NewOp<'a> {
+    pub kind: &'a str,
+    pub duration_ms: i64,
+    pub error: Option<Value>,
+    pub vault_key: Option<String>,
+    pub target_key: Option<String>,
+    pub job_id: Option<String>,
+    pub result: &'a str,
+}
+
+/// Record an operation and return its id.
+pub fn start(st: &mut State, now: i64, op: NewOp<'_>) -> String {
+    // Forget operations finished more than a day ago (clients poll for minutes, not days).
+    st.ops
+        .retain(|_, o| now - (o.start_ms + o.duration_ms) < 86_400_000);
+    let id = uuid::Uuid::new_v4().to_string();
+    st.ops.insert(
+        id.clone(),
+        Operation {
+            id: id.clone(),
+            kind: op.kind.to_string(),
+            start_ms: now,
+            duration_ms: op.duration_ms,
+            error: op.error,
+            vault_key: op.vault_key,
+            target_key: op.target_key,
+            job_id: op.job_id,
+            result: op.result.to_string(),
+        },
+    );
+    id
+}
+
+/// Where an operation stands at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+pub fn phase(op: &Operation, now: i64) -> Phase {
+    if now < op.start_ms + op.duration_ms {
+        Phase::Running
+    } else if op.error.is_some() {
+        Phase::Failed
+    } else {
+        Phase::Succeeded
+    }
+}
+
+pub fn status_str(p: Phase) -> &'static str {
+    match p {
+        Phase::Running => "InProgress",
+        Phase::Succeeded => "Succeeded",
+        Phase::Failed => "Failed",
+    }
+}
+
+/// Find an operation by id (case-insensitive), optionally requiring its kind prefix.
+pub fn find<'a>(st: &'a State, id: &str) -> Option<&'a Operation> {
+    st.ops
+        .get(id)
+        .or_else(|| st.ops.get(&id.to_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(fmt_time(0), "1970-01-01T00:00:00.0000000Z");
+        assert_eq!(fmt_duration(90_500), "PT1M30.5S");
+        assert_eq!(scaled_ms(60.0, 0.01), 600);
+        assert_eq!(parse_time("1970-01-01T00:00:01Z"), Some(1000));
+    }
+}

@@ -1,0 +1,273 @@
+//! The sandbox's persisted state: inventory-derived resources, everything clients created,
+//! operations, the CA and the token secret. Serialized as JSON and written atomically
+//! (temp file + rename) after each mutation.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::SandboxError;
+
+pub const STATE_VERSION: u32 = 1;
+
+/// Lower-cased lookup key built from name parts (`sub/rg/name`).
+pub fn key(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .map(|p| p.to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct State {
+    pub version: u32,
+    pub identity: Identity,
+    pub tls: TlsMaterial,
+    pub subscriptions: Vec<String>,
+    pub resource_groups: BTreeMap<String, ResourceGroup>,
+    pub vms: BTreeMap<String, Vm>,
+    pub disks: BTreeMap<String, Disk>,
+    /// Inventory resources the sandbox does not model in depth (vnets, storage accounts,
+    /// automation accounts), keyed by lower-cased ARM id.
+    pub resources: BTreeMap<String, GenericResource>,
+    pub vaults: BTreeMap<String, Vault>,
+    pub policies: BTreeMap<String, Policy>,
+    pub items: BTreeMap<String, Item>,
+    pub jobs: BTreeMap<String, Job>,
+    pub ops: BTreeMap<String, Operation>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct Identity {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Base64 HS256 key for access tokens.
+    pub token_secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct TlsMaterial {
+    pub ca_cert_pem: String,
+    pub ca_key_pem: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResourceGroup {
+    pub subscription: String,
+    pub name: String,
+    pub location: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Vm {
+    pub subscription: String,
+    pub resource_group: String,
+    pub name: String,
+    pub location: String,
+    pub size: String,
+    /// `Linux` or `Windows`.
+    pub os: String,
+    pub zone: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub vm_id: String,
+    pub data_disks: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Disk {
+    pub subscription: String,
+    pub resource_group: String,
+    pub name: String,
+    pub location: String,
+    pub size_gb: u32,
+    pub sku: String,
+    pub zone: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub unique_id: String,
+    pub os_type: Option<String>,
+    /// ARM id of the VM the disk is attached to.
+    pub managed_by: Option<String>,
+    pub time_created: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GenericResource {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    pub location: String,
+    pub properties: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Vault {
+    pub subscription: String,
+    pub resource_group: String,
+    pub name: String,
+    pub location: String,
+    pub tags: Value,
+    pub sku: Value,
+    pub identity: Option<Value>,
+    pub properties: Value,
+    pub etag: String,
+    pub created_ms: i64,
+}
+
+impl Vault {
+    pub fn key(&self) -> String {
+        key(&[&self.subscription, &self.resource_group, &self.name])
+    }
+    pub fn id(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.RecoveryServices/vaults/{}",
+            self.subscription, self.resource_group, self.name
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Policy {
+    pub vault_key: String,
+    pub name: String,
+    pub properties: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Item {
+    pub vault_key: String,
+    /// VM's resource group and name as the VM stores them.
+    pub vm_resource_group: String,
+    pub vm_name: String,
+    pub vm_id: String,
+    pub vm_location: String,
+    pub policy_id: Option<String>,
+    pub policy_name: Option<String>,
+    /// `Protected` (shown as IRPending until the first backup), `ProtectionStopped`,
+    /// `BackupsSuspended`.
+    pub state: String,
+    /// When protection (re)started; the first backup completes at `first_backup_ms`.
+    pub protect_ms: i64,
+    pub first_backup_ms: i64,
+    /// Set once a backup has completed (epoch ms).
+    pub has_recovery_points: bool,
+    pub extended_properties: Option<Value>,
+    /// Soft delete: when the item was deleted and when it is purged.
+    pub deleted_ms: Option<i64>,
+    pub purge_ms: Option<i64>,
+    pub data_id: String,
+    /// Completion time of the latest on-demand backup.
+    #[serde(default)]
+    pub last_backup_ms: Option<i64>,
+}
+
+impl Item {
+    pub fn container_name(&self) -> String {
+        format!(
+            "iaasvmcontainer;iaasvmcontainerv2;{};{}",
+            self.vm_resource_group, self.vm_name
+        )
+        .to_ascii_lowercase()
+    }
+    pub fn item_name(&self) -> String {
+        format!(
+            "vm;iaasvmcontainerv2;{};{}",
+            self.vm_resource_group, self.vm_name
+        )
+        .to_ascii_lowercase()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Job {
+    pub vault_key: String,
+    pub id: String,
+    pub operation: String,
+    pub entity_friendly_name: String,
+    pub start_ms: i64,
+    pub duration_ms: i64,
+    pub failed: Option<Value>,
+}
+
+/// A long-running operation: it completes when `start_ms + duration_ms` has passed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Operation {
+    pub id: String,
+    pub kind: String,
+    pub start_ms: i64,
+    pub duration_ms: i64,
+    /// `{code, message}` when the operation ends Failed.
+    pub error: Option<Value>,
+    pub vault_key: Option<String>,
+    /// Key of the protected item / policy the operation acted on.
+    pub target_key: Option<String>,
+    pub job_id: Option<String>,
+    /// What the result URL answers when done: `resource` (200 + body) or `empty` (204).
+    pub result: String,
+}
+
+impl State {
+    pub fn subscription_known(&self, sub: &str) -> bool {
+        self.subscriptions
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(sub))
+    }
+    pub fn rg(&self, sub: &str, rg: &str) -> Option<&ResourceGroup> {
+        self.resource_groups.get(&key(&[sub, rg]))
+    }
+}
+
+/// Loads and saves the state file.
+pub struct Persist {
+    pub path: Option<PathBuf>,
+}
+
+impl Persist {
+    pub fn load(path: &Path) -> Result<State, SandboxError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SandboxError::Io(format!("reading {}: {e}", path.display())))?;
+        let st: State = serde_json::from_str(&text).map_err(|e| {
+            SandboxError::Io(format!("state file {} is not valid: {e}", path.display()))
+        })?;
+        Ok(st)
+    }
+
+    pub fn save(&self, st: &State) -> Result<(), SandboxError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        write_atomic(
+            path,
+            &serde_json::to_vec(st).map_err(|e| SandboxError::Io(e.to_string()))?,
+        )
+    }
+}
+
+/// Write `bytes` to `path` through a temp file in the same directory and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| SandboxError::Io(format!("creating {}: {e}", dir.display())))?;
+        }
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "state.json".into());
+    let tmp = path.with_file_name(format!(
+        ".{file_name}.{}.tmp",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&tmp, bytes)
+        .map_err(|e| SandboxError::Io(format!("writing {}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        SandboxError::Io(format!("renaming to {}: {e}", path.display()))
+    })
+}

@@ -1,0 +1,143 @@
+//! ARM's token-bucket throttling per subscription and operation kind (real time, not scaled):
+//! reads 250 + 25/s, writes 200 + 10/s, deletes 200 + 10/s; the subscription-global buckets are
+//! 15× larger. Every ARM answer carries `x-ms-ratelimit-remaining-subscription-*` headers.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::errors::ArmError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Reads,
+    Writes,
+    Deletes,
+}
+
+impl Kind {
+    pub fn of(method: &str) -> Kind {
+        match method {
+            "GET" | "HEAD" => Kind::Reads,
+            "DELETE" => Kind::Deletes,
+            _ => Kind::Writes,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Reads => "reads",
+            Kind::Writes => "writes",
+            Kind::Deletes => "deletes",
+        }
+    }
+    fn singular(self) -> &'static str {
+        match self {
+            Kind::Reads => "read",
+            Kind::Writes => "write",
+            Kind::Deletes => "delete",
+        }
+    }
+    fn limits(self) -> (f64, f64) {
+        match self {
+            Kind::Reads => (250.0, 25.0),
+            Kind::Writes | Kind::Deletes => (200.0, 10.0),
+        }
+    }
+}
+
+const GLOBAL_FACTOR: f64 = 15.0;
+
+struct Bucket {
+    tokens: f64,
+    global: f64,
+    last: Instant,
+}
+
+#[derive(Default)]
+pub struct Throttle {
+    buckets: Mutex<HashMap<(String, Kind), Bucket>>,
+}
+
+impl Throttle {
+    /// Take one token; answer the headers to send, or the 429.
+    pub fn take(
+        &self,
+        sub: &str,
+        kind: Kind,
+        time_scale: f64,
+    ) -> Result<Vec<(String, String)>, ArmError> {
+        let (cap, rate) = kind.limits();
+        let Ok(mut map) = self.buckets.lock() else {
+            return Ok(vec![]);
+        };
+        let now = Instant::now();
+        let b = map
+            .entry((sub.to_ascii_lowercase(), kind))
+            .or_insert(Bucket {
+                tokens: cap,
+                global: cap * GLOBAL_FACTOR,
+                last: now,
+            });
+        let dt = now.duration_since(b.last).as_secs_f64();
+        b.last = now;
+        b.tokens = (b.tokens + dt * rate).min(cap);
+        b.global = (b.global + dt * rate * GLOBAL_FACTOR).min(cap * GLOBAL_FACTOR);
+        let headers = |b: &Bucket| {
+            vec![
+                (
+                    format!("x-ms-ratelimit-remaining-subscription-{}", kind.name()),
+                    (b.tokens.floor() as i64).to_string(),
+                ),
+                (
+                    format!(
+                        "x-ms-ratelimit-remaining-subscription-global-{}",
+                        kind.name()
+                    ),
+                    (b.global.floor() as i64).to_string(),
+                ),
+            ]
+        };
+        if b.tokens < 1.0 || b.global < 1.0 {
+            let wait = ((1.0 - b.tokens.min(b.global)) / rate).max(0.0);
+            let secs = wait.ceil().max(1.0) as u64;
+            let mut e = ArmError::new(
+                429,
+                "SubscriptionRequestsThrottled",
+                format!(
+                    "Number of '{}' requests for subscription '{sub}' exceeded the limit of '{}' for time interval '00:00:01'. Please try again after '{secs}' seconds.",
+                    kind.singular(),
+                    cap as i64
+                ),
+            );
+            e.headers.extend(headers(b));
+            e.headers.push(("Retry-After".into(), secs.to_string()));
+            // Throttling is real time: retry-after-ms is the real wait, not scaled.
+            e.headers.push((
+                "retry-after-ms".into(),
+                ((wait * 1000.0).ceil().max(1.0) as i64).to_string(),
+            ));
+            let _ = time_scale;
+            return Err(e);
+        }
+        b.tokens -= 1.0;
+        b.global -= 1.0;
+        Ok(headers(b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_empties() {
+        let t = Throttle::default();
+        for _ in 0..200 {
+            t.take("s", Kind::Writes, 1.0).unwrap();
+        }
+        let e = t.take("s", Kind::Writes, 1.0).unwrap_err();
+        assert_eq!(e.status, 429);
+        assert_eq!(e.code, "SubscriptionRequestsThrottled");
+        assert!(t.take("s", Kind::Reads, 1.0).is_ok());
+    }
+}

@@ -1,0 +1,91 @@
+//! Every `examples/*.yaml` validates and becomes the resources it promises.
+
+use azprotect::config;
+use std::path::PathBuf;
+
+fn addresses(file: &str) -> Vec<String> {
+    let loaded = config::load(&[PathBuf::from(file)])
+        .unwrap_or_else(|e| panic!("{file}: {:?}", miette::Report::new(e)));
+    assert!(loaded.warnings().is_empty(), "{file} has warnings");
+    let d = loaded.desired(None).expect("desired");
+    d.resources.iter().map(|r| r.address.to_string()).collect()
+}
+
+#[test]
+fn every_example_validates_and_builds_a_desired_state() {
+    let mut n = 0;
+    for entry in std::fs::read_dir("examples").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let loaded = config::load(std::slice::from_ref(&path))
+                .unwrap_or_else(|e| panic!("{}: {:?}", path.display(), miette::Report::new(e)));
+            loaded
+                .desired(None)
+                .unwrap_or_else(|e| panic!("{}: {:?}", path.display(), miette::Report::new(e)));
+            n += 1;
+        }
+    }
+    assert!(n >= 2, "expected at least two examples, found {n}");
+}
+
+#[test]
+fn the_quickstart_declares_one_vault_two_policies_and_two_vms() {
+    assert_eq!(
+        addresses("examples/quickstart.yaml"),
+        [
+            "resource_group.rg-protect-weu",
+            "recovery_vault.rsv-prod-weu",
+            "backup_policy.rsv-prod-weu/gold",
+            "backup_policy.rsv-prod-weu/silver",
+            "protected_vm.rsv-prod-weu/rg-app/app-01",
+            "protected_vm.rsv-prod-weu/rg-app/db-01",
+        ]
+    );
+}
+
+#[test]
+fn the_multi_vault_example_spans_two_regions_with_selectors() {
+    assert_eq!(
+        addresses("examples/multi-vault.yaml"),
+        [
+            "resource_group.rg-protect-weu",
+            "resource_group.rg-protect-neu",
+            "recovery_vault.rsv-prod-weu",
+            "recovery_vault.rsv-prod-neu",
+            "backup_policy.rsv-prod-weu/hourly-gold",
+            "backup_policy.rsv-prod-weu/weekly-archive",
+            "backup_policy.rsv-prod-neu/daily-silver",
+            "protected_vm.rsv-prod-weu/rg-app/db-01",
+            "protected_vm.rsv-prod-weu/rg-shared/ad-01",
+        ]
+    );
+    let d = config::load(&[PathBuf::from("examples/multi-vault.yaml")])
+        .unwrap()
+        .desired(None)
+        .unwrap();
+    let sel: Vec<(String, String)> = d
+        .selectors
+        .iter()
+        .map(|s| (s.vault.clone(), s.policy.clone()))
+        .collect();
+    assert_eq!(
+        sel,
+        [
+            ("rsv-prod-weu".to_string(), "hourly-gold".to_string()),
+            ("rsv-prod-weu".to_string(), "weekly-archive".to_string()),
+            ("rsv-prod-neu".to_string(), "daily-silver".to_string()),
+        ]
+    );
+    assert_eq!(d.vaults[1].location, "northeurope");
+}
+
+#[test]
+fn the_two_examples_load_together_as_one_estate_only_if_they_do_not_overlap() {
+    // Both declare rg-protect-weu and rsv-prod-weu: loading them together is an error.
+    let err = config::load(&[
+        PathBuf::from("examples/quickstart.yaml"),
+        PathBuf::from("examples/multi-vault.yaml"),
+    ])
+    .expect_err("overlapping examples must not merge");
+    assert!(err.diagnostics.len() >= 2);
+}

@@ -1,0 +1,114 @@
+//! Properties: no input makes `load` panic, and any valid policy comes out of `desired()` in
+//! canonical form (days in week order, lists deduplicated, defaults filled).
+
+use azprotect::config;
+use proptest::prelude::*;
+use serde_json::Value;
+
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+
+fn load(text: String) -> Result<config::Loaded, config::ConfigError> {
+    config::load_sources(vec![("fuzz.yaml".into(), text)])
+}
+
+/// Fragments of real files, glued in random order: reaches the validator, not only the parser.
+fn yamlish() -> impl Strategy<Value = String> {
+    let frag = prop_oneof![
+        Just("version: 1\n".to_string()),
+        Just("subscription: 00000000-0000-0000-0000-000000000001\n".to_string()),
+        Just("recovery_vaults:\n  rsv-a:\n    resource_group: rg-a\n    location: westeurope\n".to_string()),
+        Just("    backup_policies:\n      gold:\n        schedule: {daily: {at: \"23:00\"}}\n        retention: {daily: 30d}\n".to_string()),
+        Just("    protect:\n      - policy: gold\n        vms: [rg/a, rg/a]\n".to_string()),
+        Just("  - x\n".to_string()),
+        Just("&a [*a]\n".to_string()),
+        Just("<<: {}\n".to_string()),
+        Just("tags: {a: 1, b: 2, a: 3}\n".to_string()),
+        Just("resource_groups:\n  rg: {location: x}\n\n  # c\n  rg: {location: y}\n".to_string()),
+        Just("  - policy: a\n    policy: b\n".to_string()),
+        Just("\t\"\u{0}\u{feff}é\n".to_string()),
+        "[ -~\n]{0,40}",
+    ];
+    prop::collection::vec(frag, 0..8).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_text_never_panics(text in any::<String>()) {
+        let _ = load(text);
+    }
+
+    #[test]
+    fn yaml_shaped_text_never_panics(text in yamlish()) {
+        if let Ok(l) = load(text) {
+            let _ = l.desired(Some("00000000-0000-0000-0000-000000000009"));
+        }
+    }
+
+    #[test]
+    fn a_valid_weekly_policy_comes_out_canonical(
+        sched in prop::sample::subsequence(DAYS.to_vec(), 1..=7).prop_shuffle(),
+        keep in 1u32..=5163,
+        hour in 0u32..24,
+        half in any::<bool>(),
+        enhanced in any::<bool>(),
+    ) {
+        let at = format!("{hour:02}:{}", if half { "30" } else { "00" });
+        let ret_days: Vec<&str> = sched.iter().rev().copied().collect();
+        let yaml = format!(
+            "version: 1\nsubscription: 00000000-0000-0000-0000-000000000001\nrecovery_vaults:\n  rsv-a:\n    resource_group: rg-a\n    location: westeurope\n    backup_policies:\n      pol:\n        tier: {}\n        schedule: {{weekly: {{on: [{}], at: \"{at}\"}}}}\n        retention:\n          weekly: {{keep: {keep}, on: [{}]}}\n          monthly: {{keep: 12, week: [Last, First], on: [{}]}}\n",
+            if enhanced { "enhanced" } else { "standard" },
+            sched.join(", "),
+            ret_days.join(", "),
+            ret_days.join(", "),
+        );
+        let d = load(yaml).map_err(|e| TestCaseError::fail(format!("{:?}", miette::Report::new(e))))?.desired(None).unwrap();
+        let p = &d.resources.iter().find(|r| r.address.to_string() == "backup_policy.rsv-a/pol").unwrap().attrs;
+        let mut sorted: Vec<&str> = sched.clone();
+        sorted.sort_by_key(|d| DAYS.iter().position(|x| x == d));
+        let expect: Vec<Value> = sorted.iter().map(|d| Value::from(*d)).collect();
+        prop_assert_eq!(&p["schedule"]["weekly"]["on"], &Value::Array(expect.clone()));
+        prop_assert_eq!(&p["schedule"]["weekly"]["at"], &Value::from(at));
+        prop_assert_eq!(&p["retention"]["weekly"]["on"], &Value::Array(expect.clone()));
+        prop_assert_eq!(&p["retention"]["weekly"]["keep"], &Value::from(keep));
+        prop_assert_eq!(&p["retention"]["monthly"]["week"], &serde_json::json!(["First", "Last"]));
+        let on = &p["retention"]["monthly"]["on"];
+        if expect.len() == 1 {
+            prop_assert_eq!(on, &expect[0]);
+        } else {
+            prop_assert_eq!(on, &Value::Array(expect));
+        }
+        prop_assert_eq!(&p["instant_restore_days"], &Value::from(5));
+        prop_assert_eq!(&p["time_zone"], &Value::from("UTC"));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_in_a_file_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("azprotect.yaml");
+        std::fs::write(&path, &bytes).unwrap();
+        let _ = config::load(&[path]);
+    }
+}
+
+#[test]
+fn a_missing_file_is_a_diagnostic_not_a_panic() {
+    let err = config::load(&["/nonexistent/azprotect.yaml".into()])
+        .err()
+        .unwrap();
+    assert!(format!("{:?}", miette::Report::new(err))
+        .contains("cannot read /nonexistent/azprotect.yaml"));
+}

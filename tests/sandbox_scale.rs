@@ -1,0 +1,236 @@
+//! Backup list paging over a generated estate, and injected LRO failures.
+
+use std::time::Duration;
+
+use azprotect::sandbox::{Sandbox, SandboxOptions};
+use serde_json::{json, Value};
+
+async fn client(sb: &Sandbox) -> (reqwest::Client, String) {
+    let cert = reqwest::Certificate::from_pem(sb.ca_cert_pem().as_bytes()).unwrap();
+    let http = reqwest::Client::builder()
+        .tls_certs_only([cert])
+        .build()
+        .unwrap();
+    let c = sb.credentials();
+    let b: Value = http
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            sb.endpoint(),
+            c.tenant_id
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", c.client_id.as_str()),
+            ("client_secret", c.client_secret.as_str()),
+            ("scope", "https://management.azure.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (http, b["access_token"].as_str().unwrap().to_string())
+}
+
+async fn send(
+    http: &reqwest::Client,
+    tok: &str,
+    m: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut rb = http.request(m, url).bearer_auth(tok);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    let s = r.status().as_u16();
+    let h = r.headers().clone();
+    let t = r.text().await.unwrap();
+    (
+        s,
+        h,
+        if t.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&t).unwrap()
+        },
+    )
+}
+
+#[tokio::test]
+async fn backup_lists_page_at_200() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv.yaml");
+    std::fs::write(
+        &inv,
+        "subscriptions:\n  00000000-0000-0000-0000-00000000000f: {}\ngenerate: {vms: 230, resource_groups: 2, locations: [westeurope], tags: {backup: [gold, none]}}\n",
+    )
+    .unwrap();
+    let sb = Sandbox::start(SandboxOptions {
+        inventory: Some(inv),
+        time_scale: 0.0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (http, tok) = client(&sb).await;
+    let sub = sb.credentials().subscription_id;
+    assert_eq!(sub, "00000000-0000-0000-0000-00000000000f");
+    let ep = sb.endpoint();
+    let vault = format!("/subscriptions/{sub}/resourceGroups/rg-gen-000/providers/Microsoft.RecoveryServices/vaults/rsv");
+    let (s, _, _) = send(
+        &http,
+        &tok,
+        reqwest::Method::PUT,
+        &format!("{ep}{vault}?api-version=2026-02-01"),
+        Some(json!({"location": "westeurope", "sku": {"name": "Standard"}})),
+    )
+    .await;
+    assert_eq!(s, 201);
+
+    // The protectable items list pages at 200.
+    let (_, _, b) = send(&http, &tok, reqwest::Method::GET, &format!("{ep}{vault}/backupProtectableItems?api-version=2026-01-01&$filter=backupManagementType eq 'AzureIaasVM'"), None).await;
+    assert_eq!(b["value"].as_array().unwrap().len(), 200);
+    let next = b["nextLink"].as_str().unwrap().to_string();
+    assert!(next.starts_with("https://") && next.contains("skipToken=200"));
+    let (_, _, b) = send(&http, &tok, reqwest::Method::GET, &next, None).await;
+    assert_eq!(b["value"].as_array().unwrap().len(), 30);
+    assert!(b.get("nextLink").is_none());
+
+    // Protect 205 VMs, list protected items.
+    for i in 0..205 {
+        let rg = format!("rg-gen-00{}", i % 2);
+        let vm = format!("vm-{i:04}");
+        let url = format!("{ep}{vault}/backupFabrics/Azure/protectionContainers/iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}/protectedItems/vm;iaasvmcontainerv2;{rg};{vm}?api-version=2026-01-01");
+        let body = json!({"properties": {"protectedItemType": "Microsoft.Compute/virtualMachines",
+            "sourceResourceId": format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{vm}"),
+            "policyId": format!("{vault}/backupPolicies/DefaultPolicy")}});
+        let (s, _, b) = send(&http, &tok, reqwest::Method::PUT, &url, Some(body)).await;
+        assert_eq!(s, 202, "{b}");
+    }
+    let (_, _, b) = send(&http, &tok, reqwest::Method::GET, &format!("{ep}{vault}/backupProtectedItems?api-version=2026-01-01&$filter=backupManagementType eq 'AzureIaasVM' and itemType eq 'VM'"), None).await;
+    assert_eq!(b["value"].as_array().unwrap().len(), 200);
+    let (_, _, b2) = send(
+        &http,
+        &tok,
+        reqwest::Method::GET,
+        b["nextLink"].as_str().unwrap(),
+        None,
+    )
+    .await;
+    assert_eq!(b2["value"].as_array().unwrap().len(), 5);
+    let (_, _, p) = send(
+        &http,
+        &tok,
+        reqwest::Method::GET,
+        &format!("{ep}{vault}/backupPolicies/DefaultPolicy?api-version=2026-01-01"),
+        None,
+    )
+    .await;
+    assert_eq!(p["properties"]["protectedItemsCount"], 205);
+}
+
+#[tokio::test]
+async fn injected_lro_failure_has_no_effect() {
+    let sb = Sandbox::start(SandboxOptions {
+        faults: Some("seed=3,lro_fail=1".into()),
+        time_scale: 0.001,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (http, tok) = client(&sb).await;
+    let sub = sb.credentials().subscription_id;
+    let ep = sb.endpoint();
+    let vault = format!("/subscriptions/{sub}/resourceGroups/rg-web/providers/Microsoft.RecoveryServices/vaults/rsv");
+    let (s, _, _) = send(
+        &http,
+        &tok,
+        reqwest::Method::PUT,
+        &format!("{ep}{vault}?api-version=2026-02-01"),
+        Some(json!({"location": "westeurope", "sku": {"name": "Standard"}})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let item = format!("{ep}{vault}/backupFabrics/Azure/protectionContainers/iaasvmcontainer;iaasvmcontainerv2;rg-web;web-01/protectedItems/vm;iaasvmcontainerv2;rg-web;web-01?api-version=2026-01-01");
+    let body = json!({"properties": {"protectedItemType": "Microsoft.Compute/virtualMachines",
+        "sourceResourceId": format!("/subscriptions/{sub}/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-01"),
+        "policyId": format!("{vault}/backupPolicies/DefaultPolicy")}});
+    let (s, h, _) = send(&http, &tok, reqwest::Method::PUT, &item, Some(body)).await;
+    assert_eq!(s, 202);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let aao = h["azure-asyncoperation"].to_str().unwrap().to_string();
+    let (s, _, st) = send(&http, &tok, reqwest::Method::GET, &aao, None).await;
+    assert_eq!(s, 200);
+    assert_eq!(st["status"], "Failed");
+    assert!(st["error"]["code"].is_string());
+    let (s, _, _) = send(
+        &http,
+        &tok,
+        reqwest::Method::GET,
+        h["location"].to_str().unwrap(),
+        None,
+    )
+    .await;
+    assert!(s >= 400);
+    let (s, _, b) = send(&http, &tok, reqwest::Method::GET, &item, None).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str().unwrap()),
+        (404, "BMSUserErrorItemNotFound")
+    );
+}
+
+#[tokio::test]
+async fn ten_thousand_vms_start_and_persist() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv.yaml");
+    std::fs::write(
+        &inv,
+        "subscriptions:\n  00000000-0000-0000-0000-00000000000e: {}\ngenerate: {vms: 10000, resource_groups: 50, locations: [westeurope, northeurope], tags: {backup: [gold, silver, none]}}\n",
+    )
+    .unwrap();
+    let state = dir.path().join("state.json");
+    let started = std::time::Instant::now();
+    let sb = Sandbox::start(SandboxOptions {
+        inventory: Some(inv),
+        state: Some(state.clone()),
+        time_scale: 0.0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (http, tok) = client(&sb).await;
+    let sub = sb.credentials().subscription_id;
+    let ep = sb.endpoint();
+    let (s, _, b) = send(
+        &http,
+        &tok,
+        reqwest::Method::GET,
+        &format!("{ep}/subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines?api-version=2025-11-01"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(b["value"].as_array().unwrap().len(), 100);
+    assert!(b["nextLink"].is_string());
+    let vault = format!("/subscriptions/{sub}/resourceGroups/rg-gen-000/providers/Microsoft.RecoveryServices/vaults/rsv");
+    let (s, _, _) = send(
+        &http,
+        &tok,
+        reqwest::Method::PUT,
+        &format!("{ep}{vault}?api-version=2026-02-01"),
+        Some(json!({"location": "westeurope", "sku": {"name": "Standard"}})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    sb.shutdown().await;
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.contains("\"rsv\""));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
