@@ -4,6 +4,7 @@
 
 pub mod azure_sim;
 pub mod cases;
+pub mod estates;
 pub mod plan_fixture;
 pub mod plan_sim;
 pub mod spec_schema;
