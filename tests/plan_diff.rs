@@ -345,3 +345,649 @@ fn selectors_pick_live_vms_by_tag_in_the_vaults_region_and_targets_narrow_the_pl
         "a target brings what it depends on"
     );
 }
+
+// ---------------------------------------------------------------- regressions found by
+// tests/plan_invariants.rs (each was a plan that failed at apply or never converged)
+
+fn change<'a>(p: &'a azprotect::plan::Plan, addr: &str) -> &'a azprotect::plan::Change {
+    p.changes
+        .iter()
+        .find(|c| c.address.to_string() == addr)
+        .unwrap_or_else(|| panic!("no change for {addr}: {:#?}", p.changes))
+}
+
+fn addrs(v: &[&str]) -> Vec<Address> {
+    v.iter().map(|a| a.parse().unwrap()).collect()
+}
+
+#[test]
+fn a_policy_delete_waits_for_its_items_even_when_azure_reports_their_ids_in_another_case() {
+    // Azure returned the VM id as …/resourceGroups/RG-APP/…/APP-01, so the live item's address
+    // is `protected_vm.rsv/RG-APP/APP-01` while the file's is `protected_vm.rsv/rg-app/app-01`.
+    // The old policy's delete did not wait for the item to move: Azure refuses to delete a
+    // policy in use.
+    let (mut want, mut have) = converged();
+    want[1] = policy("silver", gold());
+    want[2] = item("rg-app", "app-01", "silver", "protected");
+    have[2] = item("RG-APP", "APP-01", "gold", "protected");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    assert_eq!(
+        change(&p, "protected_vm.rsv/rg-app/app-01").action,
+        Action::Update
+    );
+    assert_eq!(
+        change(&p, "backup_policy.rsv/gold").depends_on,
+        addrs(&["protected_vm.rsv/rg-app/app-01"])
+    );
+}
+
+#[test]
+fn deleting_backup_data_in_an_immutable_vault_is_blocked() {
+    // Azure: UserErrorDeleteBackupItemOnImmutableItem, for Unlocked and Locked vaults alike.
+    for state in ["Unlocked", "Locked"] {
+        let (mut want, mut have) = converged();
+        have[0].attrs["immutability"] = json!(state);
+        want.pop();
+        let p = plan(
+            &desired(want, OnRemove::DeleteData),
+            &live(have),
+            &PlanOptions::default(),
+        );
+        let c = change(&p, "protected_vm.rsv/rg-app/app-01");
+        assert_eq!(c.data, Some(DataEffect::Deleted));
+        assert!(
+            c.blocked
+                .as_deref()
+                .is_some_and(|b| b.contains("UserErrorDeleteBackupItemOnImmutableItem")),
+            "{state}: {c:?}"
+        );
+    }
+}
+
+#[test]
+fn deleting_data_after_disabling_an_unlocked_vaults_immutability_waits_for_the_vault() {
+    let (mut want, mut have) = converged();
+    have[0].attrs["immutability"] = json!("Unlocked");
+    want[0].attrs["immutability"] = json!("Disabled");
+    want.pop();
+    let p = plan(
+        &desired(want, OnRemove::DeleteData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "protected_vm.rsv/rg-app/app-01");
+    assert!(c.blocked.is_none(), "{c:?}");
+    assert_eq!(c.depends_on, addrs(&["recovery_vault.rsv"]));
+}
+
+#[test]
+fn suspending_backups_waits_for_the_vault_update_that_makes_it_immutable() {
+    let (mut want, have) = converged();
+    want[0].attrs["immutability"] = json!("Unlocked");
+    want.pop();
+    let p = plan(
+        &desired(want, OnRemove::Suspend),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "protected_vm.rsv/rg-app/app-01");
+    assert_eq!(c.data, Some(DataEffect::Suspended));
+    assert!(c.blocked.is_none(), "{c:?}");
+    assert_eq!(c.depends_on, addrs(&["recovery_vault.rsv"]));
+}
+
+#[test]
+fn a_first_item_waits_for_the_storage_redundancy_change_it_would_lock() {
+    // An empty vault may still change redundancy, but not once the first VM is registered
+    // (StorageModelModifyError): the new item is protected after the vault update.
+    let (mut want, mut have) = converged();
+    have.pop();
+    want[0].attrs["storage_redundancy"] = json!("LocallyRedundant");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    assert!(change(&p, "recovery_vault.rsv").blocked.is_none());
+    let c = change(&p, "protected_vm.rsv/rg-app/app-01");
+    assert_eq!(c.action, Action::Create);
+    assert_eq!(c.depends_on, addrs(&["recovery_vault.rsv"]));
+}
+
+#[test]
+fn immutability_goes_from_disabled_to_locked_only_through_unlocked() {
+    // Azure locks only an Unlocked vault. Locking is irreversible, so the plan does not take
+    // both steps at once: it blocks with the way forward.
+    let (mut want, have) = converged();
+    want[0].attrs["immutability"] = json!("Locked");
+    let p = plan(
+        &desired(want.clone(), OnRemove::RetainData),
+        &live(have.clone()),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "recovery_vault.rsv");
+    assert!(
+        c.blocked
+            .as_deref()
+            .is_some_and(|b| b.contains("set immutability: Unlocked")),
+        "{c:?}"
+    );
+    let mut unlocked = have;
+    unlocked[0].attrs["immutability"] = json!("Unlocked");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(unlocked),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "recovery_vault.rsv");
+    assert!(c.blocked.is_none(), "{c:?}");
+    assert!(c.reasons.iter().any(|r| r.contains("cannot be undone")));
+}
+
+// ---------------------------------------------------------------- rules (Azure facts, §3 of
+// azure-behaviour.md and the prior-art pain points)
+
+#[test]
+fn a_soft_deleted_vm_declared_again_is_undeleted_then_protected() {
+    // Prior art: azurerm errors on create over a soft-deleted item unless a feature flag is set.
+    let (want, mut have) = converged();
+    have[2].attrs = json!({"vm_id": have[2].attrs["vm_id"], "policy": "", "exclude_disks": [1], "state": "soft_deleted"});
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    assert_eq!(p.changes.len(), 1);
+    let c = &p.changes[0];
+    assert_eq!(c.action, Action::Update);
+    assert!(c.blocked.is_none());
+    assert!(c.reasons[0].contains("undeletes"));
+    let reqs = azprotect::apply::requests_for(c).unwrap();
+    assert_eq!(reqs.len(), 2, "{reqs:#?}");
+    let (undelete, protect) = (&reqs[0], &reqs[1]);
+    assert_eq!(undelete.method, azprotect::model::Method::Put);
+    assert_eq!(
+        undelete.body.as_ref().unwrap()["properties"]["isRehydrate"],
+        true
+    );
+    assert!(undelete.path.starts_with(c.arm_id.as_str()));
+    let props = &protect.body.as_ref().unwrap()["properties"];
+    assert_eq!(protect.path, undelete.path);
+    assert!(props["policyId"]
+        .as_str()
+        .unwrap()
+        .ends_with("/backupPolicies/gold"));
+    // The live item's exclusion list is reset: the file excludes nothing.
+    assert_eq!(
+        props["extendedProperties"]["diskExclusionProperties"]["diskLunList"],
+        json!([])
+    );
+}
+
+#[test]
+fn items_in_protection_error_ir_pending_or_paused_count_as_protected() {
+    // Prior art: azurerm suppresses the IRPending/ProtectionPaused → Protected diff by hand.
+    let (want, mut have) = converged();
+    for state in [
+        "IRPending",
+        "ProtectionError",
+        "ProtectionPaused",
+        "Protected",
+    ] {
+        let arm = json!({
+            "id": have[2].arm_id.as_str(),
+            "properties": {
+                "protectedItemType": "Microsoft.Compute/virtualMachines",
+                "sourceResourceId": have[2].attrs["vm_id"],
+                "policyId": backup_policy::arm_id(&vault_id(), "gold").as_str(),
+                "protectionState": state,
+                "isScheduledForDeferredDelete": false
+            }
+        });
+        have[2].attrs = protected_vm::normalize(&arm).unwrap().1;
+        let p = plan(
+            &desired(want.clone(), OnRemove::RetainData),
+            &live(have.clone()),
+            &PlanOptions::default(),
+        );
+        assert!(p.is_empty(), "{state}: {:#?}", p.changes);
+    }
+}
+
+#[test]
+fn an_immutable_vault_refuses_shorter_retention_in_a_policy() {
+    // Immutable vaults (Unlocked or Locked) only allow retention increases.
+    let (mut want, mut have) = converged();
+    have[0].attrs["immutability"] = json!("Unlocked");
+    have[1].attrs["retention"]["daily"] = json!("30d");
+    want[1].attrs["retention"]["daily"] = json!("14d");
+    let p = plan(
+        &desired(want.clone(), OnRemove::RetainData),
+        &live(have.clone()),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "backup_policy.rsv/gold");
+    assert!(
+        c.blocked
+            .as_deref()
+            .is_some_and(|b| b.contains("UserErrorRetentionReductionNotAllowed")
+                && b.contains("retention.daily 30d → 14d")),
+        "{c:?}"
+    );
+    // Longer retention is fine; and so is a shorter one once the file disables immutability
+    // (the vault's PATCH goes first).
+    want[1].attrs["retention"]["daily"] = json!("60d");
+    let p = plan(
+        &desired(want.clone(), OnRemove::RetainData),
+        &live(have.clone()),
+        &PlanOptions::default(),
+    );
+    assert!(change(&p, "backup_policy.rsv/gold").blocked.is_none());
+    want[1].attrs["retention"]["daily"] = json!("14d");
+    want[0].attrs["immutability"] = json!("Disabled");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "backup_policy.rsv/gold");
+    assert!(c.blocked.is_none(), "{c:?}");
+    assert_eq!(c.depends_on, addrs(&["recovery_vault.rsv"]));
+}
+
+#[test]
+fn an_immutable_vault_refuses_moving_a_vm_to_a_policy_with_shorter_retention() {
+    let (mut want, mut have) = converged();
+    have[0].attrs["immutability"] = json!("Locked");
+    let mut short = gold();
+    short["retention"]["daily"] = json!("7d");
+    want.push(policy("short", short.clone()));
+    have.push(policy("short", short));
+    want[2] = item("rg-app", "app-01", "short", "protected");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "protected_vm.rsv/rg-app/app-01");
+    assert!(
+        c.blocked
+            .as_deref()
+            .is_some_and(|b| b.contains("gold → short")),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn a_suspended_vm_moved_to_a_declared_policy_does_not_block_the_old_policys_delete() {
+    // The old policy is in use only until the VM moves; the delete waits for the move.
+    let (mut want, mut have) = converged();
+    have[0].attrs["immutability"] = json!("Unlocked");
+    have[2].attrs["state"] = json!("suspended");
+    want[1] = policy("silver", gold());
+    want[2] = item("rg-app", "app-01", "silver", "protected");
+    let p = plan(
+        &desired(want, OnRemove::Suspend),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let old = change(&p, "backup_policy.rsv/gold");
+    assert_eq!(old.action, Action::Delete);
+    assert!(old.blocked.is_none(), "{old:?}");
+    assert_eq!(old.depends_on, addrs(&["protected_vm.rsv/rg-app/app-01"]));
+}
+
+#[test]
+fn a_policy_still_used_by_a_suspended_vm_that_leaves_the_file_cannot_be_deleted() {
+    let (mut want, mut have) = converged();
+    have[0].attrs["immutability"] = json!("Unlocked");
+    want.truncate(1);
+    have[2].attrs["state"] = json!("suspended");
+    let p = plan(
+        &desired(want, OnRemove::Suspend),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    assert!(change(&p, "backup_policy.rsv/gold")
+        .blocked
+        .as_deref()
+        .is_some_and(|b| b.contains("in use")));
+}
+
+#[test]
+fn cross_region_restore_needs_geo_redundant_storage() {
+    let (mut want, mut have) = converged();
+    have[0].attrs["storage_redundancy"] = json!("LocallyRedundant");
+    want[0].attrs = json!({"location": "westeurope", "cross_region_restore": true});
+    let p = plan(
+        &desired(want.clone(), OnRemove::RetainData),
+        &live(have.clone()),
+        &PlanOptions::default(),
+    );
+    assert!(change(&p, "recovery_vault.rsv")
+        .blocked
+        .as_deref()
+        .is_some_and(|b| b.contains("GeoRedundant")));
+    have[0].attrs["storage_redundancy"] = json!("GeoRedundant");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    assert!(change(&p, "recovery_vault.rsv").blocked.is_none());
+}
+
+#[test]
+fn soft_delete_always_on_is_final_whatever_order_the_file_gives_its_keys() {
+    let (mut want, mut have) = converged();
+    have[0].attrs["soft_delete"] = json!({"state": "AlwaysOn", "retention_days": 14});
+    // retention_days first: the rule must look at the state, not at the first changed key.
+    want[0].attrs["soft_delete"] = json!({"retention_days": 30, "state": "On"});
+    let p = plan(
+        &desired(want.clone(), OnRemove::RetainData),
+        &live(have.clone()),
+        &PlanOptions::default(),
+    );
+    assert!(change(&p, "recovery_vault.rsv")
+        .blocked
+        .as_deref()
+        .is_some_and(|b| b.contains("AlwaysOn")));
+    // Retention days alone may still change.
+    want[0].attrs["soft_delete"] = json!({"retention_days": 30});
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    assert!(change(&p, "recovery_vault.rsv").blocked.is_none());
+}
+
+#[test]
+fn the_live_fingerprint_ignores_the_order_azure_lists_things_in() {
+    let (_, have) = converged();
+    let a = live(have.clone());
+    let mut b = live(have.into_iter().rev().collect());
+    b.vms.reverse();
+    // Tags in another order.
+    b.resources
+        .iter_mut()
+        .find(|r| r.address.kind == ResourceKind::RecoveryVault)
+        .unwrap()
+        .attrs["tags"] = json!({"z": "1", "owner": "ops"});
+    let mut a2 = a.clone();
+    a2.resources
+        .iter_mut()
+        .find(|r| r.address.kind == ResourceKind::RecoveryVault)
+        .unwrap()
+        .attrs["tags"] = json!({"owner": "ops", "z": "1"});
+    assert_eq!(a2.fingerprint(), b.fingerprint());
+    assert_ne!(a.fingerprint(), b.fingerprint(), "a real change is seen");
+}
+
+#[test]
+fn a_policy_and_tags_azure_spells_in_another_case_plan_no_changes() {
+    // The portal created `Gold` and the tag `Managed-By`; the file says `gold` and `managed-by`.
+    // ARM names and tag names are case-insensitive and Azure keeps its spelling: updating them
+    // would never converge.
+    let (mut want, mut have) = converged();
+    want[0].attrs["tags"] = json!({"managed-by": "azprotect"});
+    have[0].attrs["tags"] = json!({"Managed-By": "azprotect", "owner": "ops"});
+    have[1] = policy("Gold", gold());
+    have[2] = item("rg-app", "app-01", "Gold", "protected");
+    let p = plan(
+        &desired(want.clone(), OnRemove::RetainData),
+        &live(have.clone()),
+        &PlanOptions::default(),
+    );
+    assert!(p.is_empty(), "{:#?}", p.changes);
+    // A real change still shows, once.
+    want[0].attrs["tags"] = json!({"managed-by": "terraform"});
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    assert_eq!(p.changes.len(), 1);
+    assert_eq!(p.changes[0].diff.len(), 1, "{:#?}", p.changes[0].diff);
+}
+
+#[test]
+fn a_vm_listed_for_one_vault_is_not_picked_by_another_vaults_selector() {
+    // Explicit entries win over selectors in every vault, not only in their own: otherwise a
+    // tag selector in the second vault picks the VM too and the plan is blocked for good.
+    let (want, have) = converged();
+    let second = vault::arm_id(SUB, "rg-protect", "rsv2");
+    let mut d = desired(want, OnRemove::RetainData);
+    d.resources.push(Resource {
+        address: Address::new(ResourceKind::RecoveryVault, "rsv2"),
+        arm_id: second.clone(),
+        attrs: json!({"location": "westeurope"}),
+        depends_on: vec![],
+    });
+    d.resources.push(Resource {
+        address: Address::new(ResourceKind::BackupPolicy, "rsv2/gold"),
+        arm_id: backup_policy::arm_id(&second, "gold"),
+        attrs: gold(),
+        depends_on: vec![Address::new(ResourceKind::RecoveryVault, "rsv2")],
+    });
+    d.vaults.push(VaultScope {
+        name: "rsv2".into(),
+        arm_id: second,
+        location: "westeurope".into(),
+        on_remove: OnRemove::RetainData,
+    });
+    d.selectors.push(VmSelector {
+        vault: "rsv2".into(),
+        policy: "gold".into(),
+        subscription: SUB.into(),
+        resource_groups: vec![],
+        tags: [("backup".to_string(), "gold".to_string())].into(),
+        exclude_disks: vec![],
+    });
+    let p = plan(&d, &live(have), &PlanOptions::default());
+    let addrs: Vec<String> = p.changes.iter().map(|c| c.address.to_string()).collect();
+    // app-01 (backup=gold) is listed for rsv; far-01 is in another region: nothing to select.
+    assert_eq!(
+        addrs,
+        vec!["recovery_vault.rsv2", "backup_policy.rsv2/gold"]
+    );
+    assert_eq!(p.summary.blocked, 0);
+}
+
+#[test]
+fn a_vm_soft_deleted_in_another_declared_vault_says_how_to_get_it_back() {
+    let (mut want, mut have) = converged();
+    have[2].attrs["state"] = json!("soft_deleted");
+    have[2].attrs["policy"] = json!("");
+    let second = vault::arm_id(SUB, "rg-protect", "rsv2");
+    // The file now wants app-01 in rsv2 (declared, created by this plan), not in rsv.
+    want.pop();
+    let mut d = desired(want, OnRemove::RetainData);
+    d.resources.push(Resource {
+        address: Address::new(ResourceKind::RecoveryVault, "rsv2"),
+        arm_id: second.clone(),
+        attrs: json!({"location": "westeurope"}),
+        depends_on: vec![],
+    });
+    d.resources.push(Resource {
+        address: Address::new(ResourceKind::BackupPolicy, "rsv2/gold"),
+        arm_id: backup_policy::arm_id(&second, "gold"),
+        attrs: gold(),
+        depends_on: vec![Address::new(ResourceKind::RecoveryVault, "rsv2")],
+    });
+    d.resources.push(Resource {
+        address: Address::new(ResourceKind::ProtectedVm, "rsv2/rg-app/app-01"),
+        arm_id: protected_vm::arm_id(&second, "rg-app", "app-01"),
+        attrs: json!({"vm_id": have[2].attrs["vm_id"], "policy": "gold", "state": "protected"}),
+        depends_on: vec![Address::new(ResourceKind::BackupPolicy, "rsv2/gold")],
+    });
+    d.vaults.push(VaultScope {
+        name: "rsv2".into(),
+        arm_id: second,
+        location: "westeurope".into(),
+        on_remove: OnRemove::RetainData,
+    });
+    let p = plan(&d, &live(have), &PlanOptions::default());
+    let c = change(&p, "protected_vm.rsv2/rg-app/app-01");
+    let why = c.blocked.as_deref().unwrap();
+    assert!(
+        why.contains("soft-deleted") && why.contains("undeleted"),
+        "{why}"
+    );
+}
+
+#[test]
+fn deleting_data_in_a_soft_delete_vault_says_it_stays_recoverable() {
+    let (mut want, have) = converged();
+    want.pop();
+    let p = plan(
+        &desired(want, OnRemove::DeleteData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "protected_vm.rsv/rg-app/app-01");
+    assert_eq!(c.data, Some(DataEffect::Deleted));
+    assert!(c.reasons.iter().any(|r| r.contains("soft delete")), "{c:?}");
+}
+
+#[test]
+fn a_policy_schedule_edit_moves_every_retention_time_and_keeps_the_time_zone() {
+    // Prior art 14: azurerm#27619 (changing the backup time fails because monthly retention
+    // times still name the old time) and azure-powershell#21975 (time zone reset to UTC on
+    // update). The PUT is whole and consistent.
+    let (mut want, mut have) = converged();
+    let full = json!({"tier": "standard", "schedule": {"daily": {"at": "23:00"}}, "time_zone": "W. Europe Standard Time",
+        "consistency": "application", "instant_restore_days": 2,
+        "retention": {"daily": "14d", "weekly": {"keep": 4, "on": ["Sunday"]},
+                      "monthly": {"keep": 12, "week": "First", "on": "Sunday"},
+                      "yearly": {"keep": 3, "month": "January", "week": "First", "on": "Sunday"}}});
+    have[1].attrs = full.clone();
+    want[1].attrs = full;
+    want[1].attrs["schedule"]["daily"]["at"] = json!("01:30");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "backup_policy.rsv/gold");
+    assert_eq!(c.diff.len(), 1, "{:?}", c.diff);
+    let reqs = azprotect::apply::requests_for(c).unwrap();
+    assert_eq!(reqs.len(), 1);
+    let props = &reqs[0].body.as_ref().unwrap()["properties"];
+    assert_eq!(props["timeZone"], "W. Europe Standard Time");
+    assert_eq!(
+        props["schedulePolicy"]["scheduleRunTimes"],
+        json!(["2018-01-24T01:30:00Z"])
+    );
+    for tier in [
+        "dailySchedule",
+        "weeklySchedule",
+        "monthlySchedule",
+        "yearlySchedule",
+    ] {
+        assert_eq!(
+            props["retentionPolicy"][tier]["retentionTimes"],
+            json!(["2018-01-24T01:30:00Z"]),
+            "{tier}"
+        );
+    }
+}
+
+#[test]
+fn a_policy_no_vm_uses_changes_tier_by_replacement() {
+    // CONFIG.md: immutable fields force a replacement only where Azure allows one. A policy
+    // holds no backup data: with no VM on it, -/+ is safe; with VMs on it, it stays blocked.
+    let (mut want, mut have) = converged();
+    want.pop();
+    have[2].attrs["state"] = json!("stopped");
+    have[2].attrs["policy"] = json!("");
+    want[1].attrs["tier"] = json!("enhanced");
+    want[1].attrs["instant_restore_days"] = json!(7);
+    let p = plan(
+        &desired(want.clone(), OnRemove::RetainData),
+        &live(have.clone()),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "backup_policy.rsv/gold");
+    assert_eq!(c.action, Action::Replace);
+    assert!(c.blocked.is_none());
+    assert!(!p.loses_data());
+    let reqs = azprotect::apply::requests_for(c).unwrap();
+    let methods: Vec<_> = reqs.iter().map(|r| r.method).collect();
+    assert_eq!(
+        methods,
+        vec![
+            azprotect::model::Method::Delete,
+            azprotect::model::Method::Put
+        ]
+    );
+    // A VM on the policy: blocked, as before.
+    have[2].attrs["state"] = json!("protected");
+    have[2].attrs["policy"] = json!("gold");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "backup_policy.rsv/gold");
+    assert!(
+        c.blocked.as_deref().is_some_and(|b| b.contains("1 VM(s)")),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn targeting_a_vm_does_not_pull_in_an_unrelated_blocked_vault_change() {
+    // The item waits for its vault only for what it depends on (creation, storage redundancy,
+    // immutability): a blocked cross-region-restore change stays out of `--target` of a VM.
+    let (mut want, mut have) = converged();
+    have[0].attrs["cross_region_restore"] = json!(true);
+    want[0].attrs["cross_region_restore"] = json!(false);
+    want.push(item("rg-app", "app-02", "gold", "protected"));
+    let d = desired(want, OnRemove::RetainData);
+    let full = plan(&d, &live(have.clone()), &PlanOptions::default());
+    assert_eq!(full.summary.blocked, 1);
+    let t = plan(
+        &d,
+        &live(have),
+        &PlanOptions {
+            targets: vec!["protected_vm.rsv/rg-app/app-02".parse().unwrap()],
+        },
+    );
+    let addrs: Vec<String> = t.changes.iter().map(|c| c.address.to_string()).collect();
+    assert_eq!(addrs, vec!["protected_vm.rsv/rg-app/app-02"]);
+    assert_eq!(t.summary.blocked, 0);
+}
+
+#[test]
+fn rules_read_a_blocked_vaults_live_settings() {
+    // The file disables immutability of a Locked vault (blocked: final) and deletes a VM's
+    // data. The vault stays Locked, so the delete is blocked too — otherwise `--target` of the
+    // VM would plan a DELETE that Azure refuses (UserErrorDeleteBackupItemOnImmutableItem).
+    let (mut want, mut have) = converged();
+    have[0].attrs["immutability"] = json!("Locked");
+    want[0].attrs["immutability"] = json!("Disabled");
+    want.pop();
+    let d = desired(want, OnRemove::DeleteData);
+    let p = plan(&d, &live(have.clone()), &PlanOptions::default());
+    assert!(change(&p, "recovery_vault.rsv").blocked.is_some());
+    let c = change(&p, "protected_vm.rsv/rg-app/app-01");
+    assert!(
+        c.blocked
+            .as_deref()
+            .is_some_and(|b| b.contains("immutability is Locked")),
+        "{c:?}"
+    );
+    let t = plan(
+        &d,
+        &live(have),
+        &PlanOptions {
+            targets: vec!["protected_vm.rsv/rg-app/app-01".parse().unwrap()],
+        },
+    );
+    assert_eq!(t.summary.blocked, 1);
+}

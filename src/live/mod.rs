@@ -56,11 +56,31 @@ impl LiveState {
         let mut vms: Vec<&VirtualMachine> = self.vms.iter().collect();
         vms.sort_by(|a, b| a.id.cmp(&b.id));
         let canonical = serde_json::json!({
-            "resources": resources.iter().map(|r| serde_json::json!([r.arm_id.as_str().to_ascii_lowercase(), r.attrs])).collect::<Vec<_>>(),
+            "resources": resources.iter().map(|r| serde_json::json!([r.arm_id.as_str().to_ascii_lowercase(), sorted_keys(&r.attrs)])).collect::<Vec<_>>(),
             "vms": vms,
             "protected_elsewhere": self.protected_elsewhere,
         });
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+}
+
+/// `v` with every object's keys in sorted order: ARM promises no order for maps such as `tags`,
+/// and `serde_json` keeps insertion order, so the fingerprint must not hash it.
+fn sorted_keys(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            serde_json::Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted_keys(&m[k])))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.iter().map(sorted_keys).collect())
+        }
+        other => other.clone(),
     }
 }
 

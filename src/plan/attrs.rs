@@ -51,13 +51,25 @@ fn walk_object(
             format!("{path}.{k}")
         }
     };
+    // Tag names are case-insensitive in ARM, which keeps the spelling of whoever set the tag
+    // first: `Managed-By` live is the file's `managed-by`.
+    let tags = path == "tags";
+    let live_key = |k: &str| -> Option<&Value> {
+        l.get(k).or_else(|| {
+            tags.then(|| l.iter().find(|(lk, _)| lk.eq_ignore_ascii_case(k)))
+                .flatten()
+                .map(|(_, v)| v)
+        })
+    };
     for (k, dv) in d {
-        let lv = l.get(k).unwrap_or(&Value::Null);
+        let lv = live_key(k).unwrap_or(&Value::Null);
         walk(&join(k), dv, lv, ownership, out);
     }
     if ownership == Ownership::Whole {
         for (k, lv) in l {
-            if !d.contains_key(k) && !lv.is_null() {
+            let declared =
+                d.contains_key(k) || (tags && d.keys().any(|dk| dk.eq_ignore_ascii_case(k)));
+            if !declared && !lv.is_null() {
                 out.push(AttrChange {
                     path: join(k),
                     before: Some(lv.clone()),
@@ -68,12 +80,17 @@ fn walk_object(
     }
 }
 
-/// Leaves are equal when identical, or when they are ids (`…_id` keys) equal without case.
+/// Leaves are equal when identical, or when they are ids (`…_id` keys) or resource names
+/// (`policy`, the name of a backup policy) equal without case: ARM names are case-insensitive and
+/// Azure reports the spelling it stored, which need not be the file's.
 fn same_leaf(path: &str, a: &Value, b: &Value) -> bool {
     if a == b {
         return true;
     }
-    let is_id = path.rsplit('.').next().is_some_and(|k| k.ends_with("_id"));
+    let is_id = path
+        .rsplit('.')
+        .next()
+        .is_some_and(|k| k.ends_with("_id") || k == "policy");
     match (a, b) {
         (Value::String(x), Value::String(y)) if is_id => x.eq_ignore_ascii_case(y),
         _ => false,
@@ -104,6 +121,21 @@ mod tests {
                 after: None
             }]
         );
+    }
+
+    #[test]
+    fn tag_names_and_policy_names_ignore_case() {
+        let desired = json!({"location": "westeurope", "tags": {"managed-by": "azprotect"}});
+        let live = json!({"location": "westeurope", "tags": {"Managed-By": "azprotect", "x": "1"}});
+        assert!(diff(&desired, &live, Ownership::Subset).is_empty());
+        let live = json!({"location": "westeurope", "tags": {"Managed-By": "someone"}});
+        assert_eq!(diff(&desired, &live, Ownership::Subset).len(), 1);
+        assert!(diff(
+            &json!({"policy": "gold", "state": "protected"}),
+            &json!({"policy": "Gold", "state": "protected"}),
+            Ownership::Whole
+        )
+        .is_empty());
     }
 
     #[test]

@@ -19,13 +19,20 @@ pub struct PlanOptions {
 
 /// Resolve selectors against live VMs of the vault's region (a vault protects only VMs of its
 /// own region, as Azure Policy's built-in tag-based backup assignment does): explicit entries win
-/// over selectors; a VM two selectors of the same vault pick is protected once (by the first).
+/// over selectors, in any vault (a VM the file lists for one vault is not also picked by another
+/// vault's selector, which could only be blocked); a VM two selectors of the same vault pick is
+/// protected once (by the first).
 pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
     let mut resources = desired.resources.clone();
     let mut taken: BTreeSet<ArmId> = resources
         .iter()
         .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
         .map(|r| r.arm_id.clone())
+        .collect();
+    let listed: BTreeSet<ArmId> = resources
+        .iter()
+        .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
+        .filter_map(|r| r.attrs["vm_id"].as_str().map(ArmId::new))
         .collect();
     for sel in &desired.selectors {
         let Some(scope) = desired.vaults.iter().find(|v| v.name == sel.vault) else {
@@ -38,6 +45,9 @@ pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
             .collect();
         vms.sort_by(|a, b| a.id.cmp(&b.id));
         for vm in vms {
+            if listed.contains(&vm.id) {
+                continue;
+            }
             let id = protected_vm::arm_id(&scope.arm_id, &vm.resource_group, &vm.name);
             if !taken.insert(id.clone()) {
                 continue;
@@ -91,6 +101,9 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
                     continue;
                 }
                 let verdict = rules::on_update(want, have, &diff, &ctx);
+                if want.address.kind == ResourceKind::RecoveryVault && verdict.blocked.is_some() {
+                    ctx.hold_vault(&want.arm_id);
+                }
                 let action = if verdict.replace {
                     Action::Replace
                 } else {
@@ -203,9 +216,20 @@ fn removal(have: &Resource, desired: &Desired, ctx: &Context) -> Option<Change> 
                         "delete_data — protection stops and backup data is deleted",
                 }
             ));
-            if effect == DataEffect::Suspended {
-                c.blocked = rules::suspend_blocked(&scope.arm_id, ctx);
+            if effect == DataEffect::Deleted {
+                let soft = ctx.soft_delete_state(&scope.arm_id);
+                if soft.is_some_and(|s| s != "Off") {
+                    c.reasons.push(
+                        "the vault's soft delete keeps the deleted data recoverable for its retention days"
+                            .into(),
+                    );
+                }
             }
+            c.blocked = match effect {
+                DataEffect::Suspended => rules::suspend_blocked(&scope.arm_id, ctx),
+                DataEffect::Deleted => rules::delete_data_blocked(&scope.arm_id, ctx),
+                DataEffect::Retained => None,
+            };
         }
     }
     Some(c)
@@ -218,41 +242,74 @@ fn scope_of<'a>(desired: &'a Desired, item: &ArmId) -> Option<&'a VaultScope> {
 
 /// Apply order: a change waits for the changes of what it depends on (creates/updates), and a
 /// delete waits for the changes of everything that depended on the deleted resource.
+///
+/// Addresses are matched without case: a live address is built from the ids Azure returns
+/// (`protected_vm.v/RG-APP/APP-01`), the desired one from the file (`protected_vm.v/rg-app/app-01`),
+/// and ARM names are case-insensitive. Besides the declared edges, a protected VM's change waits
+/// for its vault's creation or for an update of its storage redundancy (which can only change
+/// before the first item is registered) or immutability (which suspending backups and deleting
+/// data depend on).
 fn link_dependencies(changes: &mut [Change], wanted: &[Resource], live: &LiveState) {
-    let changed: BTreeMap<Address, Action> = changes
+    type Key = (ResourceKind, String);
+    let key = |a: &Address| -> Key { (a.kind, a.name.to_ascii_lowercase()) };
+    let changed: BTreeMap<Key, (Address, Action)> = changes
         .iter()
-        .map(|c| (c.address.clone(), c.action))
+        .map(|c| (key(&c.address), (c.address.clone(), c.action)))
         .collect();
-    let wanted_deps: BTreeMap<&Address, &Vec<Address>> =
-        wanted.iter().map(|r| (&r.address, &r.depends_on)).collect();
-    let mut live_dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
+    // Vault changes an item change must wait for: the vault's creation, or an applicable
+    // update of the settings items depend on (a blocked vault change is never applied, and
+    // waiting for it would pull it into every `--target` of the vault's items).
+    let vault_changes: BTreeMap<ArmId, Address> = changes
+        .iter()
+        .filter(|c| c.address.kind == ResourceKind::RecoveryVault)
+        .filter(|c| {
+            c.action == Action::Create
+                || (c.action == Action::Update
+                    && c.blocked.is_none()
+                    && c.diff.iter().any(|d| {
+                        d.path.starts_with("storage_redundancy")
+                            || d.path.starts_with("immutability")
+                    }))
+        })
+        .map(|c| (ArmId::new(c.arm_id.clone()), c.address.clone()))
+        .collect();
+    let wanted_deps: BTreeMap<Key, &Vec<Address>> = wanted
+        .iter()
+        .map(|r| (key(&r.address), &r.depends_on))
+        .collect();
+    let mut live_dependents: BTreeMap<Key, Vec<&Address>> = BTreeMap::new();
     for r in &live.resources {
         for d in &r.depends_on {
-            live_dependents.entry(d).or_default().push(&r.address);
+            live_dependents.entry(key(d)).or_default().push(&r.address);
         }
     }
     for c in changes.iter_mut() {
         let mut deps: BTreeSet<Address> = BTreeSet::new();
+        let me = key(&c.address);
         if c.action == Action::Delete {
-            for dependent in live_dependents.get(&c.address).into_iter().flatten() {
-                if changed.contains_key(*dependent) {
-                    deps.insert((*dependent).clone());
+            for dependent in live_dependents.get(&me).into_iter().flatten() {
+                if let Some((addr, _)) = changed.get(&key(dependent)) {
+                    deps.insert(addr.clone());
                 }
             }
         } else {
-            for d in wanted_deps
-                .get(&c.address)
-                .into_iter()
-                .flat_map(|v| v.iter())
-            {
-                if matches!(
-                    changed.get(d),
-                    Some(Action::Create | Action::Replace | Action::Update)
-                ) {
-                    deps.insert(d.clone());
+            for d in wanted_deps.get(&me).into_iter().flat_map(|v| v.iter()) {
+                if let Some((addr, Action::Create | Action::Replace | Action::Update)) =
+                    changed.get(&key(d))
+                {
+                    deps.insert(addr.clone());
                 }
             }
         }
+        if c.address.kind == ResourceKind::ProtectedVm
+            && (c.action != Action::Delete || c.data != Some(DataEffect::Retained))
+        {
+            let vault = protected_vm::vault_of(&ArmId::new(c.arm_id.clone()));
+            if let Some(addr) = vault_changes.get(&vault) {
+                deps.insert(addr.clone());
+            }
+        }
+        deps.remove(&c.address);
         c.depends_on = deps.into_iter().collect();
     }
 }

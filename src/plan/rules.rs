@@ -5,7 +5,8 @@ use super::AttrChange;
 use crate::live::LiveState;
 use crate::model::{protected_vm, ArmId, Desired, OnRemove, Resource, ResourceKind};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What the rules say about one change.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,6 +39,11 @@ pub struct Context<'a> {
     live_items_by_vm: BTreeMap<String, Vec<(&'a ArmId, &'a str)>>,
     /// VM id (lower case) → wanted protected item ids, in address order.
     wanted_items_by_vm: BTreeMap<String, Vec<&'a ArmId>>,
+    /// Every wanted protected item id.
+    wanted_items: BTreeSet<&'a ArmId>,
+    /// Vaults whose update is blocked: they keep their live settings, so rules that depend on
+    /// them read the live ones (vaults are diffed before their policies and items).
+    held_vaults: RefCell<BTreeSet<ArmId>>,
 }
 
 fn vm_key(attrs: &Value) -> String {
@@ -57,6 +63,8 @@ impl<'a> Context<'a> {
             live_policies: BTreeMap::new(),
             live_items_by_vm: BTreeMap::new(),
             wanted_items_by_vm: BTreeMap::new(),
+            wanted_items: BTreeSet::new(),
+            held_vaults: RefCell::new(BTreeSet::new()),
         };
         for r in &live.resources {
             match r.address.kind {
@@ -92,6 +100,7 @@ impl<'a> Context<'a> {
                         .entry(vm_key(&r.attrs))
                         .or_default()
                         .push(&r.arm_id);
+                    ctx.wanted_items.insert(&r.arm_id);
                 }
                 ResourceKind::ResourceGroup => {}
             }
@@ -99,7 +108,14 @@ impl<'a> Context<'a> {
         ctx
     }
 
-    /// A vault attribute: the desired value when the file sets it, else the live one.
+    /// Record that the vault's update is blocked (it will not be applied).
+    pub fn hold_vault(&self, vault: &ArmId) {
+        self.held_vaults.borrow_mut().insert(vault.clone());
+    }
+
+    /// A vault attribute as it will be when the vault's own change (ordered first) is applied:
+    /// the desired value when the file sets it, else the live one — the live one when the
+    /// vault's update is blocked.
     fn vault_attr(&self, vault: &ArmId, key: &str) -> Option<&'a Value> {
         let desired = self.vaults.get(vault).and_then(|a| a.get(key));
         let live = self
@@ -108,7 +124,31 @@ impl<'a> Context<'a> {
             .iter()
             .find(|r| r.address.kind == ResourceKind::RecoveryVault && &r.arm_id == vault)
             .and_then(|r| r.attrs.get(key));
-        desired.or(live)
+        if self.held_vaults.borrow().contains(vault) {
+            live.or(desired)
+        } else {
+            desired.or(live)
+        }
+    }
+
+    /// The vault's soft delete state (`On`, `Off`, `AlwaysOn`), the file's when it sets one.
+    pub fn soft_delete_state(&self, vault: &ArmId) -> Option<&'a str> {
+        self.vault_attr(vault, "soft_delete")
+            .and_then(|s| s["state"].as_str())
+            .or_else(|| {
+                self.live
+                    .resources
+                    .iter()
+                    .find(|r| r.address.kind == ResourceKind::RecoveryVault && &r.arm_id == vault)
+                    .and_then(|r| r.attrs["soft_delete"]["state"].as_str())
+            })
+    }
+
+    /// The vault's immutability once the vault's own change (ordered first) is applied.
+    fn immutable(&self, vault: &ArmId) -> Option<&'a str> {
+        self.vault_attr(vault, "immutability")
+            .and_then(Value::as_str)
+            .filter(|s| matches!(*s, "Unlocked" | "Locked"))
     }
 
     fn policy_tier(&self, policy: &ArmId) -> Option<&'a str> {
@@ -153,13 +193,36 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Co
         ResourceKind::RecoveryVault => vault_rules(want, have, &changed, ctx, &mut v),
         ResourceKind::BackupPolicy => {
             let (from, to) = (have.attrs["tier"].as_str(), want.attrs["tier"].as_str());
-            match (from, to) {
-                (Some("enhanced"), Some("standard")) => v.block("an enhanced policy cannot be downgraded to standard"),
-                (Some("standard"), Some("enhanced")) => v.block("Azure cannot change a policy's tier in place: declare a new enhanced policy and move the VMs to it"),
-                _ => {}
+            // Items (any state) whose live policy is this one.
+            let registered = ctx
+                .live
+                .resources
+                .iter()
+                .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
+                .filter(|r| protected_vm::vault_of(&r.arm_id) == have.arm_id.parent(1))
+                .filter(|r| {
+                    r.attrs["policy"]
+                        .as_str()
+                        .is_some_and(|p| p.eq_ignore_ascii_case(have.arm_id.name()))
+                })
+                .count();
+            if from.is_some() && to.is_some() && from != to {
+                if registered == 0 {
+                    // Azure cannot change a policy's tier in place; a policy holds no backup
+                    // data, so one that no item uses is deleted and created again.
+                    v.replace = true;
+                    v.reasons.push(format!(
+                        "Azure cannot change a policy's tier in place: no VM uses this policy, so it is deleted and created again as {}",
+                        to.unwrap_or_default()
+                    ));
+                } else if from == Some("enhanced") {
+                    v.block(format!("an enhanced policy cannot be downgraded to standard while {registered} VM(s) use it (Azure cannot move a VM from enhanced to standard)"));
+                } else {
+                    v.block(format!("Azure cannot change a policy's tier in place, and {registered} VM(s) use this policy: declare a new enhanced policy and move the VMs to it"));
+                }
             }
             let vault = have.arm_id.parent(1);
-            if matches!(ctx.vault_attr(&vault, "immutability").and_then(Value::as_str), Some("Unlocked" | "Locked")) {
+            if let (false, Some(_)) = (v.replace, ctx.immutable(&vault)) {
                 let cuts = super::retention::reductions(&have.attrs, &want.attrs);
                 if !cuts.is_empty() {
                     v.block(format!(
@@ -169,17 +232,9 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Co
                     ));
                 }
             }
-            let users = ctx
-                .live
-                .resources
-                .iter()
-                .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
-                .filter(|r| protected_vm::vault_of(&r.arm_id) == have.arm_id.parent(1))
-                .filter(|r| r.attrs["policy"].as_str() == Some(have.arm_id.name()))
-                .count();
-            if users > 0 {
+            if registered > 0 {
                 v.reasons.push(format!(
-                    "applies to the {users} protected VM(s) that use this policy"
+                    "applies to the {registered} protected VM(s) that use this policy"
                 ));
             }
         }
@@ -212,16 +267,36 @@ fn vault_rules<'d>(
     {
         v.block("cross-region restore cannot be turned off once enabled");
     }
+    if changed("cross_region_restore").is_some() && want.attrs["cross_region_restore"] == true {
+        let storage = ctx
+            .vault_attr(&have.arm_id, "storage_redundancy")
+            .and_then(Value::as_str);
+        if storage.is_some_and(|s| s != "GeoRedundant") {
+            v.block(format!(
+                "cross-region restore needs GeoRedundant storage; this vault is {}",
+                storage.unwrap_or_default()
+            ));
+        }
+    }
     if let Some(c) = changed("immutability") {
         if have.attrs["immutability"] == "Locked" {
             v.block("immutability is Locked, which is final");
+        } else if c.after.as_ref().is_some_and(|a| a == "Locked")
+            && have.attrs["immutability"] != "Unlocked"
+        {
+            // Azure only locks an Unlocked vault (Disabled → Unlocked → Locked). Two PATCHes in
+            // one apply would work, but locking is irreversible: the vault spends one apply
+            // Unlocked (immutable, still reversible) first, as a new vault must.
+            v.block("immutability can only be Locked from Unlocked: set immutability: Unlocked, apply, then set Locked in a later apply (locking is irreversible)");
         } else if c.after.as_ref().is_some_and(|a| a == "Locked") {
             v.reasons
                 .push("locks immutability: this cannot be undone".into());
         }
     }
-    if let Some(c) = changed("soft_delete") {
-        if have.attrs["soft_delete"]["state"] == "AlwaysOn" && c.path.ends_with("state") {
+    if changed("soft_delete").is_some() {
+        if have.attrs["soft_delete"]["state"] == "AlwaysOn"
+            && changed("soft_delete.state").is_some()
+        {
             v.block("soft delete is AlwaysOn, which is irreversible (Azure: BMSUserErrorSoftDeleteStateAlwaysOn)");
         } else if want.attrs["soft_delete"]["state"] == "AlwaysOn" {
             v.reasons
@@ -262,10 +337,18 @@ fn protected_vm_rules(want: &Resource, have: Option<&Resource>, ctx: &Context, v
                 .flatten()
             {
                 if **item != want.arm_id {
-                    v.block(format!(
-                        "VM is still registered ({state}) in vault {}: a VM can be protected by one vault only — delete its backup data there first (on_remove: delete_data with --allow-data-loss)",
-                        protected_vm::vault_of(item).name()
-                    ));
+                    let there = protected_vm::vault_of(item);
+                    v.block(if *state == "soft_deleted" {
+                        format!(
+                            "VM's backup data in vault {} is soft-deleted, which still registers it there: a VM can be protected by one vault only — protect it in {} again (it is undeleted), or wait until the soft-deleted data is purged",
+                            there.name(), there.name()
+                        )
+                    } else {
+                        format!(
+                            "VM is still registered ({state}) in vault {}: a VM can be protected by one vault only — delete its backup data there first (on_remove: delete_data with --allow-data-loss, in an apply of its own)",
+                            there.name()
+                        )
+                    });
                 }
             }
         }
@@ -283,12 +366,29 @@ fn protected_vm_rules(want: &Resource, have: Option<&Resource>, ctx: &Context, v
             }
             let old = have.attrs["policy"].as_str().unwrap_or_default();
             let new = want.attrs["policy"].as_str().unwrap_or_default();
-            if !old.is_empty() && old != new {
+            if !old.is_empty() && !old.eq_ignore_ascii_case(new) {
                 let old_tier =
                     ctx.live_policy_tier(&crate::model::backup_policy::arm_id(&vault, old));
                 let new_tier = ctx.policy_tier(&crate::model::backup_policy::arm_id(&vault, new));
                 if old_tier == Some("enhanced") && new_tier == Some("standard") {
                     v.block(format!("a VM protected by an enhanced policy ({old}) cannot move to a standard policy ({new})"));
+                }
+                let old_id = crate::model::backup_policy::arm_id(&vault, old);
+                let new_id = crate::model::backup_policy::arm_id(&vault, new);
+                if let (Some(state), Some(new_attrs)) =
+                    (ctx.immutable(&vault), ctx.policies.get(&new_id))
+                {
+                    // Against the old policy as it is and as the file makes it (either may
+                    // apply first).
+                    let reduced = [ctx.live_policies.get(&old_id), ctx.policies.get(&old_id)]
+                        .into_iter()
+                        .flatten()
+                        .map(|o| super::retention::reductions(o, new_attrs))
+                        .find(|cuts| !cuts.is_empty())
+                        .map(|cuts| cuts.join(", "));
+                    if let Some(what) = reduced {
+                        v.block(format!("the vault's immutability is {state}: Azure refuses to move a VM to a policy with shorter retention ({old} → {new}: {what})"));
+                    }
                 }
             }
         }
@@ -324,12 +424,28 @@ pub fn policy_delete_blocked(policy: &Resource, ctx: &Context) -> Option<String>
                 .as_str()
                 .is_some_and(|p| p.eq_ignore_ascii_case(policy.arm_id.name()))
         })
+        // An item the file still wants uses a declared policy, so it moves off this one first.
+        .filter(|r| !ctx.wanted_items.contains(&r.arm_id))
         .filter(|r| {
             r.attrs["state"] == "suspended"
                 || (r.attrs["state"] == "protected" && on_remove == OnRemove::Suspend)
         })
         .count();
     (users > 0).then(|| format!("{users} item(s) with suspended backups still use this policy; Azure refuses to delete a policy in use"))
+}
+
+/// `on_remove: delete_data` is refused by an immutable vault (Unlocked or Locked): recovery
+/// points cannot be deleted before they expire (Azure: `UserErrorOperationDeniedOnImmutableItem`,
+/// also reported as `UserErrorDeleteBackupItemOnImmutableItem`).
+/// The vault's immutability is the file's when it sets one (the vault update is ordered first).
+pub fn delete_data_blocked(vault: &ArmId, ctx: &Context) -> Option<String> {
+    match ctx.vault_attr(vault, "immutability").and_then(Value::as_str) {
+        Some(state @ ("Unlocked" | "Locked")) => Some(format!(
+            "the vault's immutability is {state}: Azure refuses to delete backup data before it expires (UserErrorOperationDeniedOnImmutableItem / UserErrorDeleteBackupItemOnImmutableItem) — use on_remove: retain_data{}",
+            if state == "Unlocked" { ", or set immutability: Disabled first" } else { "" }
+        )),
+        _ => None,
+    }
 }
 
 /// `on_remove: suspend` needs an immutable vault.

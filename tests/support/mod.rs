@@ -4,7 +4,9 @@
 
 pub mod azure_sim;
 pub mod cases;
+pub mod estates;
 pub mod plan_fixture;
+pub mod plan_sim;
 pub mod spec_schema;
 
 use std::path::PathBuf;
