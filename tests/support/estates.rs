@@ -59,6 +59,7 @@ pub fn vms() -> Vec<VirtualMachine> {
                 .map(|t| ("backup".to_string(), t.to_string()))
                 .collect(),
             data_disk_luns: vec![0, 1, 2],
+            disks: vec![],
         })
         .collect()
 }
