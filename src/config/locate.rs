@@ -69,6 +69,8 @@ pub fn locate(files: &[ConfigFile], address: &Address) -> Option<At> {
                     }
                 }
             }
+            // Site Recovery resources are derived, not declared one by one.
+            _ => {}
         }
     }
     None

@@ -12,14 +12,28 @@ pub enum ResourceKind {
     RecoveryVault,
     BackupPolicy,
     ProtectedVm,
+    ReplicationFabric,
+    ProtectionContainer,
+    ReplicationPolicy,
+    ContainerMapping,
+    NetworkMapping,
+    Replication,
+    RecoveryPlan,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 4] = [
+    pub const ALL: [ResourceKind; 11] = [
         ResourceKind::ResourceGroup,
         ResourceKind::RecoveryVault,
         ResourceKind::BackupPolicy,
         ResourceKind::ProtectedVm,
+        ResourceKind::ReplicationFabric,
+        ResourceKind::ProtectionContainer,
+        ResourceKind::ReplicationPolicy,
+        ResourceKind::ContainerMapping,
+        ResourceKind::NetworkMapping,
+        ResourceKind::Replication,
+        ResourceKind::RecoveryPlan,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -28,6 +42,13 @@ impl ResourceKind {
             ResourceKind::RecoveryVault => "recovery_vault",
             ResourceKind::BackupPolicy => "backup_policy",
             ResourceKind::ProtectedVm => "protected_vm",
+            ResourceKind::ReplicationFabric => "replication_fabric",
+            ResourceKind::ProtectionContainer => "protection_container",
+            ResourceKind::ReplicationPolicy => "replication_policy",
+            ResourceKind::ContainerMapping => "container_mapping",
+            ResourceKind::NetworkMapping => "network_mapping",
+            ResourceKind::Replication => "replication",
+            ResourceKind::RecoveryPlan => "recovery_plan",
         }
     }
 
@@ -38,6 +59,11 @@ impl ResourceKind {
             ResourceKind::RecoveryVault => 1,
             ResourceKind::BackupPolicy => 2,
             ResourceKind::ProtectedVm => 3,
+            ResourceKind::ReplicationFabric | ResourceKind::ReplicationPolicy => 2,
+            ResourceKind::ProtectionContainer => 3,
+            ResourceKind::ContainerMapping | ResourceKind::NetworkMapping => 4,
+            ResourceKind::Replication => 5,
+            ResourceKind::RecoveryPlan => 6,
         }
     }
 }

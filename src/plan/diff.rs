@@ -140,7 +140,17 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
 fn ownership(kind: ResourceKind) -> Ownership {
     match kind {
         ResourceKind::ResourceGroup | ResourceKind::RecoveryVault => Ownership::Subset,
-        ResourceKind::BackupPolicy | ResourceKind::ProtectedVm => Ownership::Whole,
+        // Optional target settings Azure fills in itself (VM size, network) are not managed
+        // unless the file sets them.
+        ResourceKind::Replication => Ownership::Subset,
+        ResourceKind::BackupPolicy
+        | ResourceKind::ProtectedVm
+        | ResourceKind::ReplicationFabric
+        | ResourceKind::ProtectionContainer
+        | ResourceKind::ReplicationPolicy
+        | ResourceKind::ContainerMapping
+        | ResourceKind::NetworkMapping
+        | ResourceKind::RecoveryPlan => Ownership::Whole,
     }
 }
 
@@ -181,7 +191,21 @@ fn removal(have: &Resource, desired: &Desired, ctx: &Context) -> Option<Change> 
         depends_on: vec![],
     };
     match have.address.kind {
-        ResourceKind::ResourceGroup | ResourceKind::RecoveryVault => return None,
+        // Shared Site Recovery setup (fabrics, containers, policies, mappings) may serve
+        // replications made elsewhere: it is never removed implicitly.
+        ResourceKind::ResourceGroup
+        | ResourceKind::RecoveryVault
+        | ResourceKind::ReplicationFabric
+        | ResourceKind::ProtectionContainer
+        | ResourceKind::ReplicationPolicy
+        | ResourceKind::ContainerMapping
+        | ResourceKind::NetworkMapping => return None,
+        ResourceKind::Replication => {
+            c.reasons.push("not in the file any more: replication is disabled (the source VM is untouched; its replica disks and recovery points in the target region are removed)".into());
+        }
+        ResourceKind::RecoveryPlan => {
+            c.reasons.push("not in the file any more".into());
+        }
         ResourceKind::BackupPolicy => {
             let name = have.arm_id.name();
             if crate::model::backup_policy::BUILT_IN

@@ -9,6 +9,7 @@ mod diff;
 pub mod file;
 mod retention;
 mod rules;
+mod site_recovery;
 
 pub use diff::{plan, resolve, PlanOptions};
 

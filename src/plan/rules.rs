@@ -18,7 +18,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn block(&mut self, why: impl Into<String>) {
+    pub fn block(&mut self, why: impl Into<String>) {
         if self.blocked.is_none() {
             self.blocked = Some(why.into());
         }
@@ -82,7 +82,7 @@ impl<'a> Context<'a> {
                         .or_default()
                         .push((&r.arm_id, state));
                 }
-                ResourceKind::ResourceGroup => {}
+                _ => {}
             }
         }
         let mut wanted_sorted: Vec<&Resource> = wanted.iter().collect();
@@ -102,7 +102,7 @@ impl<'a> Context<'a> {
                         .push(&r.arm_id);
                     ctx.wanted_items.insert(&r.arm_id);
                 }
-                ResourceKind::ResourceGroup => {}
+                _ => {}
             }
         }
         ctx
@@ -172,7 +172,8 @@ pub fn on_create(want: &Resource, ctx: &Context) -> Verdict {
             }
         }
         ResourceKind::ProtectedVm => protected_vm_rules(want, None, ctx, &mut v),
-        ResourceKind::ResourceGroup | ResourceKind::BackupPolicy => {}
+        ResourceKind::Replication => super::site_recovery::on_create(want, ctx.live, &mut v),
+        _ => {}
     }
     v
 }
@@ -239,6 +240,8 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Co
             }
         }
         ResourceKind::ProtectedVm => protected_vm_rules(want, Some(have), ctx, &mut v),
+        ResourceKind::Replication => super::site_recovery::on_update(want, have, diff, &mut v),
+        _ => {}
     }
     v
 }

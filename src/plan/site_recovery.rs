@@ -1,0 +1,60 @@
+//! Site Recovery rules that need live state: where a VM is, what a running drill or a failover
+//! forbids, and which edits Azure only accepts as a new replication.
+
+use super::rules::Verdict;
+use super::AttrChange;
+use crate::live::LiveState;
+use crate::model::site_recovery::replication::REPLACE_ON;
+use crate::model::{ArmId, Resource};
+
+/// The source region of a replicated item: its fabric is `asr-a2a-default-{region}`.
+fn source_region(item: &ArmId) -> Option<&str> {
+    item.value_of("replicationFabrics")?.strip_prefix("asr-a2a-default-")
+}
+
+pub fn on_create(want: &Resource, live: &LiveState, v: &mut Verdict) {
+    let vm_id = want.attrs["vm_id"].as_str().unwrap_or_default();
+    let Some(vm) = live.vm(vm_id) else {
+        v.block(format!("VM {vm_id} does not exist"));
+        return;
+    };
+    if let Some(region) = source_region(&want.arm_id) {
+        if !vm.location.eq_ignore_ascii_case(region) {
+            v.block(format!("VM is in {}, but this replication group replicates from {region}", vm.location));
+        }
+    }
+    if want.attrs["disks"].as_array().is_some_and(Vec::is_empty) {
+        v.block("the VM has no managed disks to replicate");
+    }
+}
+
+pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], v: &mut Verdict) {
+    match have.attrs["state"].as_str() {
+        Some("test_failover") => {
+            v.block("a test failover (drill) is running for this VM: clean it up first");
+            return;
+        }
+        Some("failed_over") => {
+            v.block("this VM has failed over: re-protect or fail back before changing its replication");
+            return;
+        }
+        Some("error") => {
+            v.block("replication is unhealthy: resolve its health errors in Azure first");
+            return;
+        }
+        _ => {}
+    }
+    let forced: Vec<&str> = REPLACE_ON
+        .iter()
+        .copied()
+        .filter(|k| diff.iter().any(|d| d.path == *k || d.path.starts_with(&format!("{k}."))))
+        .collect();
+    if !forced.is_empty() {
+        v.replace = true;
+        v.reasons.push(format!(
+            "{} cannot change in place: replication is disabled and enabled again, which starts a new initial replication",
+            forced.join(", ")
+        ));
+    }
+    let _ = want;
+}
