@@ -65,7 +65,7 @@ pub fn entry(cx: &mut Cx, vault_name: &Sp<String>, vault: &RecoveryVault, e: &Sp
         }
     }
     if let Some(sel) = &ev.select {
-        check_select(cx, sel, "protect");
+        check_select(cx, sel, "protect", "{tags: {backup: gold}}");
     }
     if let Some(disks) = &ev.exclude_disks {
         let mut seen = BTreeSet::new();
@@ -93,8 +93,8 @@ pub fn entry(cx: &mut Cx, vault_name: &Sp<String>, vault: &RecoveryVault, e: &Sp
 }
 
 /// A live-VM selector: something to select by, valid resource group names. `verb` says what
-/// an empty selector would do to every VM ("protect", "replicate").
-pub fn check_select(cx: &mut Cx, sel: &Sp<Select>, verb: &str) {
+/// an empty selector would do to every VM ("protect", "replicate"); `example` is a selector.
+pub fn check_select(cx: &mut Cx, sel: &Sp<Select>, verb: &str, example: &str) {
     let rgs = sel
         .value
         .resource_groups
@@ -105,7 +105,7 @@ pub fn check_select(cx: &mut Cx, sel: &Sp<Select>, verb: &str) {
         cx.push(
             Diag::error(cx.at(sel.span), "`select` needs `resource_groups`, `tags`, or both")
                 .label("selects every VM")
-                .help(format!("an empty selector would {verb} every VM in the subscription; say which, e.g. `select: {{tags: {{backup: gold}}}}`")),
+                .help(format!("an empty selector would {verb} every VM in the subscription; say which, e.g. `select: {example}`")),
         );
     }
     for rg in sel.value.resource_groups.iter().flat_map(|r| &r.value) {

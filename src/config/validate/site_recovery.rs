@@ -44,9 +44,10 @@ pub fn parse_minutes(s: &str) -> Option<u32> {
     u32::try_from(minutes).ok()
 }
 
-/// Minutes in the largest whole unit: 1440 → `1d`, 240 → `4h`, 90 → `90m`.
+/// Minutes in the largest whole unit (but a day as `24h`, as Azure shows it): 4320 → `3d`,
+/// 1440 → `24h`, 240 → `4h`, 90 → `90m`.
 pub fn format_minutes(m: u32) -> String {
-    if m > 0 && m % 1_440 == 0 {
+    if m > 0 && m % 1_440 == 0 && m != 1_440 {
         format!("{}d", m / 1_440)
     } else if m > 0 && m % 60 == 0 {
         format!("{}h", m / 60)
@@ -64,8 +65,8 @@ struct Seen {
     groups: HashMap<String, At>,
     /// Replicated VM → (where, group).
     vms: HashMap<VmKey, (At, String)>,
-    /// (vault, source network) → (where, target network, group).
-    mappings: HashMap<(String, String), (At, String, String)>,
+    /// (vault, source network) → (where, target network key, group, target as written).
+    mappings: HashMap<(String, String), (At, String, String, String)>,
     /// (vault, plan) → (where, group).
     plans: HashMap<(String, String), (At, String)>,
 }
@@ -124,6 +125,24 @@ struct Group<'a> {
 
 fn vm_display(r: &names::VmRef) -> String {
     format!("{}/{}", r.resource_group, r.name)
+}
+
+/// "`value` is not {what}", or "invalid {what}" when the value is a long id the label already
+/// points at.
+fn not_a(value: &str, what: &str) -> String {
+    if value.chars().count() <= 48 {
+        format!("`{value}` is not {what}")
+    } else {
+        format!("invalid {}", what.trim_start_matches("a ").trim_start_matches("an "))
+    }
+}
+
+/// A network id as `rg/name` for messages.
+fn vnet_short(s: &str) -> String {
+    match names::vnet_id(s) {
+        Ok(id) => format!("{}/{}", id.resource_group, id.names[0]),
+        Err(_) => s.to_string(),
+    }
 }
 
 fn id_key(s: &str) -> String {
@@ -234,7 +253,7 @@ impl Group<'_> {
             cx.push(
                 Diag::error(
                     cx.at(sr.target_resource_group.span),
-                    format!("`{}` is not a resource group", sr.target_resource_group.value),
+                    not_a(&sr.target_resource_group.value, "a resource group"),
                 )
                 .label("invalid resource group")
                 .help(e),
@@ -245,10 +264,7 @@ impl Group<'_> {
             cx.push(
                 Diag::error(
                     cx.at(sr.cache_storage_account.span),
-                    format!(
-                        "`{}` is not a storage account id",
-                        sr.cache_storage_account.value
-                    ),
+                    not_a(&sr.cache_storage_account.value, "a storage account id"),
                 )
                 .label("invalid storage account id")
                 .help(e),
@@ -258,7 +274,7 @@ impl Group<'_> {
         self.check_mappings(cx, &vault_key, seen);
         let listed = self.check_vms(cx, seen);
         if let Some(sel) = &sr.select {
-            protect::check_select(cx, sel, "replicate");
+            protect::check_select(cx, sel, "replicate", "{tags: {dr: northeurope}}");
         }
         self.check_plans(cx, &vault_key, &listed, seen);
     }
@@ -274,13 +290,22 @@ impl Group<'_> {
             for (v, which) in [(src, "source"), (tgt, "target")] {
                 if let Err(e) = names::vnet_id(&v.value) {
                     ok = false;
+                    let msg = if v.value.chars().count() <= 48 {
+                        format!("the {which} network `{}` is not a virtual network id", v.value)
+                    } else {
+                        format!("the {which} network is not a valid virtual network id")
+                    };
+                    let help = match v.value.to_ascii_lowercase().find("/subnets/") {
+                        Some(i) => format!(
+                            "map the virtual network, not a subnet: drop `{}`",
+                            &v.value[i..]
+                        ),
+                        None => e,
+                    };
                     cx.push(
-                        Diag::error(
-                            cx.at(v.span),
-                            format!("the {which} network `{}` is not a virtual network id", v.value),
-                        )
-                        .label("invalid virtual network id")
-                        .help(e),
+                        Diag::error(cx.at(v.span), msg)
+                            .label("invalid virtual network id")
+                            .help(help),
                     );
                 }
             }
@@ -298,7 +323,7 @@ impl Group<'_> {
             let at = cx.at(src.span);
             if let Some(first) = here.get(&sk) {
                 cx.push(
-                    Diag::error(at, format!("network `{}` is mapped twice", src.value))
+                    Diag::error(at, format!("network `{}` is mapped twice", vnet_short(&src.value)))
                         .label("mapped again here")
                         .note(*first, "first mapped here")
                         .help("a vault maps each source network to one target network"),
@@ -308,12 +333,14 @@ impl Group<'_> {
             here.insert(sk.clone(), at);
             let key = (vault_key.to_string(), sk);
             match seen.mappings.get(&key) {
-                Some((first, first_target, group)) if *first_target != tk => cx.push(
+                Some((first, first_target, group, first_target_id)) if *first_target != tk => cx.push(
                     Diag::error(
                         at,
                         format!(
-                            "network `{}` is mapped to another target by site_recovery `{group}` in the same vault",
-                            src.value
+                            "network `{}` is mapped to `{}` here and to `{}` by site_recovery `{group}`",
+                            vnet_short(&src.value),
+                            vnet_short(&tgt.value),
+                            vnet_short(first_target_id)
                         ),
                     )
                     .label("conflicting mapping")
@@ -325,8 +352,10 @@ impl Group<'_> {
                 ),
                 Some(_) => {}
                 None => {
-                    seen.mappings
-                        .insert(key, (at, tk, self.name.value.clone()));
+                    seen.mappings.insert(
+                        key,
+                        (at, tk, self.name.value.clone(), tgt.value.clone()),
+                    );
                 }
             }
         }
@@ -613,8 +642,12 @@ fn check_policy(cx: &mut Cx, p: &Sp<ReplicationPolicy>) {
     if app == 0 {
         return;
     }
+    let ret_text = match &p.recovery_points {
+        Some(r) => r.value.clone(),
+        None => format!("{}, the default", format_minutes(ret)),
+    };
     let ret_note = |d: Diag| match &p.recovery_points {
-        Some(r) => d.note(cx.at(r.span), format!("recovery points are kept {}", format_minutes(ret))),
+        Some(r) => d.note(cx.at(r.span), format!("recovery points are kept {}", r.value)),
         None => d,
     };
     if ret == 0 {
@@ -627,24 +660,15 @@ fn check_policy(cx: &mut Cx, p: &Sp<ReplicationPolicy>) {
         let d = ret_note(d);
         cx.push(d);
     } else if app > ret {
-        let default = if p.recovery_points.is_none() {
-            " (the default)"
-        } else {
-            ""
-        };
         let d = Diag::error(
             cx.at(app_sp.span),
             format!(
-                "app-consistent snapshots every {} outlast the {}{default} recovery points are kept",
-                format_minutes(app),
-                format_minutes(ret)
+                "`app_consistent_every` ({}) is longer than `recovery_points` ({ret_text})",
+                app_sp.value
             ),
         )
         .label("more than recovery_points")
-        .help(format!(
-            "`app_consistent_every` is at most `recovery_points` ({}); take them more often, or keep recovery points longer",
-            format_minutes(ret)
-        ));
+        .help("an app-consistent snapshot must be taken at least once within the retention of recovery points: take them more often, or keep recovery points longer");
         let d = ret_note(d);
         cx.push(d);
     }
@@ -679,7 +703,7 @@ fn check_vm_target(cx: &mut Cx, e: &Sp<ReplicatedVm>) {
         };
         if let Err(msg) = r {
             cx.push(
-                Diag::error(cx.at(a.span), format!("`{}` is not an availability set", a.value))
+                Diag::error(cx.at(a.span), not_a(&a.value, "an availability set"))
                     .label("invalid availability set")
                     .help(format!("{msg}; write its name (in `target_resource_group`) or its id")),
             );
@@ -818,7 +842,7 @@ fn check_action(cx: &mut Cx, a: &Sp<PlanAction>) {
     if let Some(rb) = &v.runbook {
         if let Err(e) = names::runbook_id(&rb.value) {
             cx.push(
-                Diag::error(cx.at(rb.span), format!("`{}` is not a runbook id", rb.value))
+                Diag::error(cx.at(rb.span), not_a(&rb.value, "a runbook id"))
                     .label("invalid runbook id")
                     .help(e),
             );
@@ -954,7 +978,8 @@ mod tests {
         for bad in ["", "h", "24", "1.5h", "-1h", "4H", "4 h", "1w", "99999999999d", "2ü"] {
             assert_eq!(parse_minutes(bad), None, "{bad}");
         }
-        assert_eq!(format_minutes(1_440), "1d");
+        assert_eq!(format_minutes(1_440), "24h");
+        assert_eq!(format_minutes(4_320), "3d");
         assert_eq!(format_minutes(240), "4h");
         assert_eq!(format_minutes(90), "90m");
         assert_eq!(format_minutes(0), "0m");
