@@ -717,28 +717,23 @@ fn a_site_recovery_vault_declared_in_another_file_is_found_and_its_region_checke
     insta::assert_snapshot!(diagnose_files(&[("vaults.yaml", vaults), ("dr.yaml", &dr)]));
     // In the right region, the reference across files is fine.
     let vaults = vaults.replace("West Europe", "North Europe");
-    let loaded = config::load_sources(vec![
-        ("vaults.yaml".into(), vaults),
-        ("dr.yaml".into(), dr),
-    ])
-    .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
+    let loaded = config::load_sources(vec![("vaults.yaml".into(), vaults), ("dr.yaml".into(), dr)])
+        .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
     assert_eq!(loaded.warnings().len(), 1);
 }
 
 #[test]
 fn replicating_into_the_source_region_is_rejected() {
-    insta::assert_snapshot!(diagnose(&with_sr(TWO_VMS).replace(
-        "source_region: westeurope",
-        "source_region: northeurope"
-    )));
+    insta::assert_snapshot!(diagnose(
+        &with_sr(TWO_VMS).replace("source_region: westeurope", "source_region: northeurope")
+    ));
 }
 
 #[test]
 fn a_misspelt_source_region_is_a_warning_with_a_suggestion() {
-    insta::assert_snapshot!(warnings(&with_sr(TWO_VMS).replace(
-        "source_region: westeurope",
-        "source_region: westeurpe"
-    )));
+    insta::assert_snapshot!(warnings(
+        &with_sr(TWO_VMS).replace("source_region: westeurope", "source_region: westeurpe")
+    ));
 }
 
 #[test]
@@ -793,7 +788,9 @@ fn a_cache_storage_account_with_capitals_is_rejected() {
 
 #[test]
 fn a_cache_storage_account_given_by_name_asks_for_its_id() {
-    insta::assert_snapshot!(diagnose(&with_sr(TWO_VMS).replace(&cache_id(), "asrcacheweu")));
+    insta::assert_snapshot!(diagnose(
+        &with_sr(TWO_VMS).replace(&cache_id(), "asrcacheweu")
+    ));
 }
 
 #[test]
@@ -837,7 +834,10 @@ fn two_groups_mapping_one_network_to_different_targets_in_one_vault_are_rejected
         "{HEADER}{DR_VAULT}site_recovery:\n{}{}",
         sr_group(
             "app-dr",
-            &format!("{}    vms: [{{vm: rg-app/app-01}}]\n", mapping("vnet-app-dr"))
+            &format!(
+                "{}    vms: [{{vm: rg-app/app-01}}]\n",
+                mapping("vnet-app-dr")
+            )
         ),
         sr_group(
             "db-dr",

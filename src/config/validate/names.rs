@@ -241,7 +241,9 @@ pub fn storage_account_name(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("`{name}` is not a storage account name: 3–24 lowercase letters and digits"))
+        Err(format!(
+            "`{name}` is not a storage account name: 3–24 lowercase letters and digits"
+        ))
     }
 }
 
@@ -285,7 +287,9 @@ pub fn runbook_name(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("`{name}` is not a runbook name: 1–63 letters, digits, `_` and `-`, a letter first"))
+        Err(format!(
+            "`{name}` is not a runbook name: 1–63 letters, digits, `_` and `-`, a letter first"
+        ))
     }
 }
 
@@ -434,15 +438,32 @@ mod tests {
         assert!(storage_account_id(&sa.replace("Microsoft.Storage", "Microsoft.Compute")).is_err());
         let rb = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Automation/automationAccounts/aa-ops/runbooks/warm-cache";
         assert_eq!(runbook_id(rb).unwrap().names, ["aa-ops", "warm-cache"]);
-        assert!(runbook_id(&rb.replace("aa-ops", "aa-op")).is_err(), "5 characters is too short");
+        assert!(
+            runbook_id(&rb.replace("aa-ops", "aa-op")).is_err(),
+            "5 characters is too short"
+        );
         assert!(runbook_id(&rb.replace("/runbooks/", "/jobs/")).is_err());
-        let err = vnet_id("/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v1").unwrap_err();
+        let err = vnet_id(
+            "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v1",
+        )
+        .unwrap_err();
         assert!(err.contains("GUID"), "{err}");
         let err = vnet_id("vnet-app").unwrap_err();
-        assert!(err.contains("/providers/Microsoft.Network/virtualNetworks/{virtualNetwork}"), "{err}");
-        assert_eq!(resource_group_ref("rg-app-dr").unwrap(), (None, "rg-app-dr".into()));
-        assert!(resource_group_ref("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-x").is_ok());
-        assert!(resource_group_ref("/subscriptions/00000000-0000-0000-0000-000000000001/rg-x").is_err());
+        assert!(
+            err.contains("/providers/Microsoft.Network/virtualNetworks/{virtualNetwork}"),
+            "{err}"
+        );
+        assert_eq!(
+            resource_group_ref("rg-app-dr").unwrap(),
+            (None, "rg-app-dr".into())
+        );
+        assert!(resource_group_ref(
+            "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-x"
+        )
+        .is_ok());
+        assert!(
+            resource_group_ref("/subscriptions/00000000-0000-0000-0000-000000000001/rg-x").is_err()
+        );
         assert!(recovery_plan_name("app-failover").is_ok());
         assert!(recovery_plan_name("1-plan").is_err());
         assert!(recovery_plan_name(&"a".repeat(64)).is_err());

@@ -47,9 +47,9 @@ pub fn parse_minutes(s: &str) -> Option<u32> {
 /// Minutes in the largest whole unit (but a day as `24h`, as Azure shows it): 4320 → `3d`,
 /// 1440 → `24h`, 240 → `4h`, 90 → `90m`.
 pub fn format_minutes(m: u32) -> String {
-    if m > 0 && m % 1_440 == 0 && m != 1_440 {
+    if m > 0 && m.is_multiple_of(1_440) && m != 1_440 {
         format!("{}d", m / 1_440)
-    } else if m > 0 && m % 60 == 0 {
+    } else if m > 0 && m.is_multiple_of(60) {
         format!("{}h", m / 60)
     } else {
         format!("{m}m")
@@ -133,7 +133,10 @@ fn not_a(value: &str, what: &str) -> String {
     if value.chars().count() <= 48 {
         format!("`{value}` is not {what}")
     } else {
-        format!("invalid {}", what.trim_start_matches("a ").trim_start_matches("an "))
+        format!(
+            "invalid {}",
+            what.trim_start_matches("a ").trim_start_matches("an ")
+        )
     }
 }
 
@@ -291,7 +294,10 @@ impl Group<'_> {
                 if let Err(e) = names::vnet_id(&v.value) {
                     ok = false;
                     let msg = if v.value.chars().count() <= 48 {
-                        format!("the {which} network `{}` is not a virtual network id", v.value)
+                        format!(
+                            "the {which} network `{}` is not a virtual network id",
+                            v.value
+                        )
                     } else {
                         format!("the {which} network is not a valid virtual network id")
                     };
@@ -323,10 +329,13 @@ impl Group<'_> {
             let at = cx.at(src.span);
             if let Some(first) = here.get(&sk) {
                 cx.push(
-                    Diag::error(at, format!("network `{}` is mapped twice", vnet_short(&src.value)))
-                        .label("mapped again here")
-                        .note(*first, "first mapped here")
-                        .help("a vault maps each source network to one target network"),
+                    Diag::error(
+                        at,
+                        format!("network `{}` is mapped twice", vnet_short(&src.value)),
+                    )
+                    .label("mapped again here")
+                    .note(*first, "first mapped here")
+                    .help("a vault maps each source network to one target network"),
                 );
                 continue;
             }
@@ -389,9 +398,12 @@ impl Group<'_> {
             let vm = &e.value.vm;
             match names::vm_ref(&vm.value) {
                 Err(msg) => cx.push(
-                    Diag::error(cx.at(vm.span), format!("`{}` is not a VM reference", vm.value))
-                        .label("invalid VM")
-                        .help(msg),
+                    Diag::error(
+                        cx.at(vm.span),
+                        format!("`{}` is not a VM reference", vm.value),
+                    )
+                    .label("invalid VM")
+                    .help(msg),
                 ),
                 Ok(r) => {
                     let key = r.key(self.default_sub);
@@ -594,7 +606,10 @@ impl Group<'_> {
         cx.push(
             Diag::error(
                 cx.at(vm.span),
-                format!("VM `{}` is not replicated by site_recovery `{me}`", vm_display(r)),
+                format!(
+                    "VM `{}` is not replicated by site_recovery `{me}`",
+                    vm_display(r)
+                ),
             )
             .label("not a replicated VM")
             .help(help),
@@ -608,7 +623,9 @@ fn duration(cx: &mut Cx, d: &Sp<String>, key: &str) -> Option<u32> {
             cx.push(
                 Diag::error(cx.at(d.span), format!("`{}` is not a duration", d.value))
                     .label("expected `<N>m`, `<N>h` or `<N>d`")
-                    .help(format!("write `{key}` in minutes, hours or days, e.g. `90m`, `24h`, `3d`")),
+                    .help(format!(
+                        "write `{key}` in minutes, hours or days, e.g. `90m`, `24h`, `3d`"
+                    )),
             );
             None
         }
@@ -647,7 +664,10 @@ fn check_policy(cx: &mut Cx, p: &Sp<ReplicationPolicy>) {
         None => format!("{}, the default", format_minutes(ret)),
     };
     let ret_note = |d: Diag| match &p.recovery_points {
-        Some(r) => d.note(cx.at(r.span), format!("recovery points are kept {}", r.value)),
+        Some(r) => d.note(
+            cx.at(r.span),
+            format!("recovery points are kept {}", r.value),
+        ),
         None => d,
     };
     if ret == 0 {
@@ -705,7 +725,9 @@ fn check_vm_target(cx: &mut Cx, e: &Sp<ReplicatedVm>) {
             cx.push(
                 Diag::error(cx.at(a.span), not_a(&a.value, "an availability set"))
                     .label("invalid availability set")
-                    .help(format!("{msg}; write its name (in `target_resource_group`) or its id")),
+                    .help(format!(
+                        "{msg}; write its name (in `target_resource_group`) or its id"
+                    )),
             );
         }
         if let Some(z) = &e.target_zone {
@@ -730,11 +752,10 @@ fn check_vm_target(cx: &mut Cx, e: &Sp<ReplicatedVm>) {
                 DataDiskTypes::ByLun(m) => {
                     let mut luns: BTreeMap<u32, At> = BTreeMap::new();
                     for (k, t) in m.iter() {
-                        let lun = k
-                            .value
-                            .parse::<u32>()
-                            .ok()
-                            .filter(|l| *l <= 63 && k.value.bytes().all(|b| b.is_ascii_digit()));
+                        let lun =
+                            k.value.parse::<u32>().ok().filter(|l| {
+                                *l <= 63 && k.value.bytes().all(|b| b.is_ascii_digit())
+                            });
                         match lun {
                             None => cx.push(
                                 Diag::error(
@@ -801,7 +822,12 @@ fn check_disk_type(cx: &mut Cx, t: &DiskType, span: SourceSpan, os: bool) {
             format!("`{v}` is not a disk type"),
             suggest(v, DiskType::ALL).map_or_else(
                 || format!("expected {}", crate::config::diag::one_of(&DiskType::ALL)),
-                |d| format!("{d} expected {}", crate::config::diag::one_of(&DiskType::ALL)),
+                |d| {
+                    format!(
+                        "{d} expected {}",
+                        crate::config::diag::one_of(&DiskType::ALL)
+                    )
+                },
             ),
         )
     };
@@ -857,7 +883,10 @@ fn check_action(cx: &mut Cx, a: &Sp<PlanAction>) {
             );
         }
         for (key, span) in [
-            ("fabric_location", v.fabric_location.as_ref().map(|f| f.span)),
+            (
+                "fabric_location",
+                v.fabric_location.as_ref().map(|f| f.span),
+            ),
             ("timeout", v.timeout.as_ref().map(|t| t.span)),
         ] {
             if let Some(span) = span {
@@ -892,18 +921,33 @@ fn check_action(cx: &mut Cx, a: &Sp<PlanAction>) {
                     .help("write the timeout in minutes or hours, e.g. `30m` or `1h`"),
             ),
             Some(0) => cx.push(
-                Diag::error(cx.at(t.span), "a timeout of 0 would stop the action at once")
-                    .label("must be more than 0")
-                    .help("give the action time to run, e.g. `30m`; omit `timeout` for Azure's default"),
+                Diag::error(
+                    cx.at(t.span),
+                    "a timeout of 0 would stop the action at once",
+                )
+                .label("must be more than 0")
+                .help(
+                    "give the action time to run, e.g. `30m`; omit `timeout` for Azure's default",
+                ),
             ),
             Some(_) => {}
         }
     }
     if let Some(on) = &v.on {
-        check_distinct(cx, on, "on", "`failover`, `planned_failover` or `test_failover`; omit `on` to run on all three");
+        check_distinct(
+            cx,
+            on,
+            "on",
+            "`failover`, `planned_failover` or `test_failover`; omit `on` to run on all three",
+        );
     }
     if let Some(d) = &v.direction {
-        check_distinct(cx, d, "direction", "`primary_to_recovery` or `recovery_to_primary`; omit `direction` to run in both");
+        check_distinct(
+            cx,
+            d,
+            "direction",
+            "`primary_to_recovery` or `recovery_to_primary`; omit `direction` to run in both",
+        );
     }
 }
 
@@ -915,9 +959,12 @@ fn check_distinct<T: Ord + Copy + std::fmt::Debug + serde_snake::Snake>(
 ) {
     if list.value.is_empty() {
         cx.push(
-            Diag::error(cx.at(list.span), format!("`{key}` needs at least one value"))
-                .label("empty list")
-                .help(format!("list {values}")),
+            Diag::error(
+                cx.at(list.span),
+                format!("`{key}` needs at least one value"),
+            )
+            .label("empty list")
+            .help(format!("list {values}")),
         );
     }
     let mut seen: BTreeMap<T, At> = BTreeMap::new();
@@ -975,7 +1022,18 @@ mod tests {
         assert_eq!(parse_minutes("3d"), Some(4_320));
         assert_eq!(parse_minutes("0m"), Some(0));
         assert_eq!(parse_minutes("365d"), Some(MAX_MINUTES));
-        for bad in ["", "h", "24", "1.5h", "-1h", "4H", "4 h", "1w", "99999999999d", "2ü"] {
+        for bad in [
+            "",
+            "h",
+            "24",
+            "1.5h",
+            "-1h",
+            "4H",
+            "4 h",
+            "1w",
+            "99999999999d",
+            "2ü",
+        ] {
             assert_eq!(parse_minutes(bad), None, "{bad}");
         }
         assert_eq!(format_minutes(1_440), "24h");
@@ -987,10 +1045,22 @@ mod tests {
 
     #[test]
     fn vm_sizes_must_look_like_standard_sizes() {
-        for ok in ["Standard_D2s_v5", "standard_b2ms", "Standard_E4-2s_v5", "Standard_NC24ads_A100_v4"] {
+        for ok in [
+            "Standard_D2s_v5",
+            "standard_b2ms",
+            "Standard_E4-2s_v5",
+            "Standard_NC24ads_A100_v4",
+        ] {
             assert!(plausible_vm_size(ok), "{ok}");
         }
-        for bad in ["D2s_v5", "Standard_", "Basic_A1", "Standard D2s", "Standard_2", "Ständard_D2"] {
+        for bad in [
+            "D2s_v5",
+            "Standard_",
+            "Basic_A1",
+            "Standard D2s",
+            "Standard_2",
+            "Ständard_D2",
+        ] {
             assert!(!plausible_vm_size(bad), "{bad}");
         }
     }
