@@ -18,6 +18,7 @@ use std::fmt;
 /// Validated, not planned yet.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("anyOf" = [{"required": ["vms"]}, {"required": ["select"]}]))]
 pub struct SiteRecovery {
     /// A recovery vault declared in `recovery_vaults` (in any file) whose `location` is
     /// `target_region`.
@@ -83,6 +84,7 @@ pub struct NetworkMapping {
 /// A replicated VM and its target settings.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("not" = {"required": ["target_zone", "target_availability_set"]}))]
 pub struct ReplicatedVm {
     /// `resource-group/name` (default subscription) or a full VM id; each VM is replicated by
     /// one `site_recovery` group only.
@@ -227,6 +229,11 @@ pub struct RecoveryGroup {
 /// `on`/`direction` filters (default: every failover type and direction).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend(
+    "oneOf" = [{"required": ["runbook"]}, {"required": ["manual"]}, {"required": ["script"]}],
+    "if" = {"required": ["manual"]},
+    "then" = {"not": {"anyOf": [{"required": ["fabric_location"]}, {"required": ["timeout"]}]}}
+))]
 pub struct PlanAction {
     /// Azure Automation runbook id:
     /// `/subscriptions/{guid}/resourceGroups/{rg}/providers/Microsoft.Automation/automationAccounts/{account}/runbooks/{runbook}`.
