@@ -1120,3 +1120,17 @@ fn every_site_recovery_problem_is_reported_at_once() {
         .replace("target_resource_group: rg-app-dr", "target_resource_group: rg app dr")
     ));
 }
+
+#[test]
+fn a_selector_does_not_make_another_groups_vm_a_plan_member() {
+    let yaml = format!(
+        "{HEADER}{DR_VAULT}site_recovery:\n{}{}",
+        sr_group("app-dr", "    select: {tags: {dr: neu}}\n    recovery_plans:\n      app-failover:\n        groups: [{vms: [rg-db/sql-01]}]\n"),
+        sr_group("db-dr", "    vms: [{vm: rg-db/sql-01}]\n"),
+    );
+    let out = diagnose(&yaml);
+    assert!(
+        out.contains("it is replicated by site_recovery `db-dr`"),
+        "{out}"
+    );
+}

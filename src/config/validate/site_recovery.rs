@@ -582,26 +582,27 @@ impl Group<'_> {
                 .map(|rg| rg.value.as_str())
                 .collect()
         });
-        let help = match &select_rgs {
+        let other = self.owners.get(key).filter(|o| *o != me);
+        let help = match (other, &select_rgs) {
+            (Some(other), _) => format!(
+                "it is replicated by site_recovery `{other}`; a recovery plan holds only the VMs of its own group (one vault, one region pair)"
+            ),
             // Selected at plan time: the resource group is all that can be checked now.
-            Some(rgs)
+            (None, Some(rgs))
                 if rgs.is_empty()
-                    || rgs.iter().any(|rg| rg.eq_ignore_ascii_case(&r.resource_group)) =>
+                    || rgs
+                        .iter()
+                        .any(|rg| rg.eq_ignore_ascii_case(&r.resource_group)) =>
             {
                 return;
             }
-            Some(rgs) => format!(
+            (None, Some(rgs)) => format!(
                 "it is not listed in `vms`, and `select` picks only VMs in resource group{} {}",
                 if rgs.len() == 1 { "" } else { "s" },
                 rgs.join(", ")
             ),
-            None => match self.owners.get(key) {
-                Some(other) if other != me => format!(
-                    "it is replicated by site_recovery `{other}`; a recovery plan holds only the VMs of its own group (one vault, one region pair)"
-                ),
-                _ => suggest(&vm.value, listed.values().map(String::as_str))
-                    .unwrap_or_else(|| format!("add it to `vms` of site_recovery `{me}`")),
-            },
+            (None, None) => suggest(&vm.value, listed.values().map(String::as_str))
+                .unwrap_or_else(|| format!("add it to `vms` of site_recovery `{me}`")),
         };
         cx.push(
             Diag::error(
