@@ -1,7 +1,8 @@
 //! Static validation: every rule that needs no live state, each reported at its source location.
-//! Errors block; warnings (an unknown time zone or region) are returned with the loaded files.
-//! Per file ([`file`]) and across files ([`across`]): a resource defined twice, a VM protected
-//! twice, disagreeing `subscription`s.
+//! Errors block; warnings (an unknown time zone or region, `site_recovery` not planned yet) are
+//! returned with the loaded files. Per file ([`file`]) and across files ([`across`]): a resource
+//! defined twice, a VM protected or replicated twice, disagreeing `subscription`s, and every
+//! `site_recovery` rule ([`site_recovery`]; its vault may be declared in another file).
 
 pub mod names;
 mod policy;
