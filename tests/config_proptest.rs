@@ -1,5 +1,6 @@
-//! Properties: no input makes `load` panic, and any valid policy comes out of `desired()` in
-//! canonical form (days in week order, lists deduplicated, defaults filled).
+//! Properties: no input makes `load` panic (site_recovery fragments included), any valid
+//! policy comes out of `desired()` in canonical form (days in week order, lists deduplicated,
+//! defaults filled), and replication durations round-trip.
 
 use azprotect::config;
 use proptest::prelude::*;
@@ -33,6 +34,10 @@ fn yamlish() -> impl Strategy<Value = String> {
         Just("tags: {a: 1, b: 2, a: 3}\n".to_string()),
         Just("resource_groups:\n  rg: {location: x}\n\n  # c\n  rg: {location: y}\n".to_string()),
         Just("  - policy: a\n    policy: b\n".to_string()),
+        Just("site_recovery:\n  dr:\n    vault: RSV-A\n    source_region: westeurope\n    target_region: westeurope\n    target_resource_group: rg\n    cache_storage_account: /subscriptions/x\n    policy: {recovery_points: 0m, app_consistent_every: 99999999d}\n".to_string()),
+        Just("    vms: [{vm: rg/a, target_zone: 9, target_availability_set: a, disks: {os: PremiumV2_LRS, data: {0: x, 00: y, os: z}}}, {vm: rg/a}]\n".to_string()),
+        Just("    recovery_plans:\n      p: {groups: [{vms: [rg/a, rg/a, rg/b], after: [{}, {manual: '', script: '', on: [], timeout: 0m}]}, {vms: []}]}\n".to_string()),
+        Just("    network_mappings: [{source: /a/b, target: /a/b}, {source: /a/b, target: /c}]\n".to_string()),
         Just("\t\"\u{0}\u{feff}é\n".to_string()),
         "[ -~\n]{0,40}",
     ];
@@ -52,6 +57,13 @@ proptest! {
         if let Ok(l) = load(text) {
             let _ = l.desired(Some("00000000-0000-0000-0000-000000000009"));
         }
+    }
+
+    #[test]
+    fn replication_durations_round_trip_through_their_shortest_form(m in 0u32..=525_600) {
+        use azprotect::config::validate::site_recovery::{format_minutes, parse_minutes};
+        prop_assert_eq!(parse_minutes(&format_minutes(m)), Some(m));
+        prop_assert_eq!(parse_minutes(&format!("{m}m")), Some(m));
     }
 
     #[test]

@@ -578,7 +578,7 @@ disk_backup:
 "#;
 
 #[test]
-fn site_recovery_and_disk_backup_are_not_supported_yet() {
+fn the_design_docs_abbreviated_ids_are_caught_and_disk_backup_is_not_supported_yet() {
     insta::assert_snapshot!(diagnose(&format!("{HEADER}{LATER_SECTIONS}")));
 }
 
@@ -642,4 +642,495 @@ fn a_plan_time_rule_can_point_back_at_the_declaration() {
         handler.render_report(&mut out, r.as_ref()).unwrap();
     }
     insta::assert_snapshot!(out);
+}
+
+// ---------------------------------------------------------------- site recovery
+
+const RGS: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups";
+
+fn cache_id() -> String {
+    format!("{RGS}/rg-app/providers/Microsoft.Storage/storageAccounts/asrcacheweu")
+}
+
+fn vnet_id(rg: &str, name: &str) -> String {
+    format!("{RGS}/{rg}/providers/Microsoft.Network/virtualNetworks/{name}")
+}
+
+fn runbook_id(account: &str, runbook: &str) -> String {
+    format!(
+        "{RGS}/rg-app/providers/Microsoft.Automation/automationAccounts/{account}/runbooks/{runbook}"
+    )
+}
+
+/// The vault `rsv-dr-neu` (northeurope) and a site_recovery group `name` westeurope →
+/// northeurope with the required keys, then `extra` (indented 4).
+fn sr_group(name: &str, extra: &str) -> String {
+    format!(
+        "  {name}:\n    vault: rsv-dr-neu\n    source_region: westeurope\n    target_region: northeurope\n    target_resource_group: rg-app-dr\n    cache_storage_account: {}\n{extra}",
+        cache_id()
+    )
+}
+
+const DR_VAULT: &str =
+    "recovery_vaults:\n  rsv-dr-neu:\n    resource_group: rg-protect-neu\n    location: northeurope\n";
+
+/// A file with the DR vault and one site_recovery group `app-dr` (see [`sr_group`]).
+fn with_sr(extra: &str) -> String {
+    format!(
+        "{HEADER}{DR_VAULT}site_recovery:\n{}",
+        sr_group("app-dr", extra)
+    )
+}
+
+const TWO_VMS: &str = "    vms:\n      - vm: rg-app/db-01\n      - vm: rg-app/app-01\n";
+
+/// [`TWO_VMS`] and a plan `app-failover` whose groups (indented 10, `- vms: …`) are `groups`.
+fn with_plan(groups: &str) -> String {
+    with_sr(&format!(
+        "{TWO_VMS}    recovery_plans:\n      app-failover:\n        groups:\n{groups}"
+    ))
+}
+
+#[test]
+fn a_valid_site_recovery_section_only_warns_that_it_is_not_planned_yet() {
+    insta::assert_snapshot!(warnings(&with_sr(TWO_VMS)));
+}
+
+#[test]
+fn a_site_recovery_vault_that_is_not_declared_suggests_a_declared_one() {
+    insta::assert_snapshot!(diagnose(
+        &with_sr(TWO_VMS).replace("vault: rsv-dr-neu", "vault: rsv-dr-nue")
+    ));
+}
+
+#[test]
+fn a_site_recovery_vault_outside_the_target_region_is_rejected() {
+    insta::assert_snapshot!(diagnose(
+        &with_sr(TWO_VMS).replace("location: northeurope", "location: westeurope")
+    ));
+}
+
+#[test]
+fn a_site_recovery_vault_declared_in_another_file_is_found_and_its_region_checked() {
+    let vaults = "version: 1\nrecovery_vaults:\n  rsv-dr-neu:\n    resource_group: rg-protect-neu\n    location: West Europe\n";
+    let dr = format!("{HEADER}site_recovery:\n{}", sr_group("app-dr", TWO_VMS));
+    insta::assert_snapshot!(diagnose_files(&[("vaults.yaml", vaults), ("dr.yaml", &dr)]));
+    // In the right region, the reference across files is fine.
+    let vaults = vaults.replace("West Europe", "North Europe");
+    let loaded = config::load_sources(vec![("vaults.yaml".into(), vaults), ("dr.yaml".into(), dr)])
+        .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
+    assert_eq!(loaded.warnings().len(), 1);
+}
+
+#[test]
+fn replicating_into_the_source_region_is_rejected() {
+    insta::assert_snapshot!(diagnose(
+        &with_sr(TWO_VMS).replace("source_region: westeurope", "source_region: northeurope")
+    ));
+}
+
+#[test]
+fn a_misspelt_source_region_is_a_warning_with_a_suggestion() {
+    insta::assert_snapshot!(warnings(
+        &with_sr(TWO_VMS).replace("source_region: westeurope", "source_region: westeurpe")
+    ));
+}
+
+#[test]
+fn replication_policy_durations_must_be_minutes_hours_or_days() {
+    insta::assert_snapshot!(diagnose(&with_sr(&format!(
+        "    policy: {{recovery_points: 1 day, app_consistent_every: 4}}\n{TWO_VMS}"
+    ))));
+}
+
+#[test]
+fn recovery_points_kept_longer_than_365_days_are_rejected() {
+    insta::assert_snapshot!(diagnose(&with_sr(&format!(
+        "    policy: {{recovery_points: 400d}}\n{TWO_VMS}"
+    ))));
+}
+
+#[test]
+fn app_consistent_snapshots_cannot_be_rarer_than_recovery_points_are_kept() {
+    insta::assert_snapshot!(diagnose(&with_sr(&format!(
+        "    policy:\n      recovery_points: 24h\n      app_consistent_every: 48h\n{TWO_VMS}"
+    ))));
+}
+
+#[test]
+fn app_consistent_snapshots_are_checked_against_the_default_24h_retention() {
+    insta::assert_snapshot!(diagnose(&with_sr(&format!(
+        "    policy: {{app_consistent_every: 2d}}\n{TWO_VMS}"
+    ))));
+}
+
+#[test]
+fn app_consistent_snapshots_need_recovery_points_to_be_kept() {
+    insta::assert_snapshot!(diagnose(&with_sr(&format!(
+        "    policy: {{recovery_points: 0m, app_consistent_every: 1h}}\n{TWO_VMS}"
+    ))));
+}
+
+#[test]
+fn no_recovery_points_and_no_app_consistent_snapshots_is_allowed() {
+    let yaml = with_sr(&format!(
+        "    policy: {{recovery_points: 0m, app_consistent_every: 0m}}\n{TWO_VMS}"
+    ));
+    assert!(config::load_sources(vec![("azprotect.yaml".into(), yaml)]).is_ok());
+}
+
+#[test]
+fn a_cache_storage_account_with_capitals_is_rejected() {
+    insta::assert_snapshot!(diagnose(
+        &with_sr(TWO_VMS).replace("/asrcacheweu", "/AsrCacheWeu")
+    ));
+}
+
+#[test]
+fn a_cache_storage_account_given_by_name_asks_for_its_id() {
+    insta::assert_snapshot!(diagnose(
+        &with_sr(TWO_VMS).replace(&cache_id(), "asrcacheweu")
+    ));
+}
+
+#[test]
+fn a_target_resource_group_id_without_a_subscription_guid_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_sr(TWO_VMS).replace(
+        "target_resource_group: rg-app-dr",
+        "target_resource_group: /subscriptions/prod/resourceGroups/rg-app-dr"
+    )));
+}
+
+#[test]
+fn a_network_mapping_to_a_subnet_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_sr(&format!(
+        "    network_mappings:\n      - source: {}/subnets/default\n        target: {}\n{TWO_VMS}",
+        vnet_id("rg-app", "vnet-app"),
+        vnet_id("rg-app-dr", "vnet-app-dr")
+    ))));
+}
+
+#[test]
+fn a_source_network_mapped_twice_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_sr(&format!(
+        "    network_mappings:\n      - {{source: {}, target: {}}}\n      - {{source: {}, target: {}}}\n{TWO_VMS}",
+        vnet_id("rg-app", "vnet-app"),
+        vnet_id("rg-app-dr", "vnet-app-dr"),
+        vnet_id("RG-APP", "vnet-app"),
+        vnet_id("rg-app-dr", "vnet-app-dr2")
+    ))));
+}
+
+#[test]
+fn two_groups_mapping_one_network_to_different_targets_in_one_vault_are_rejected() {
+    let mapping = |target: &str| {
+        format!(
+            "    network_mappings:\n      - {{source: {}, target: {}}}\n",
+            vnet_id("rg-app", "vnet-app"),
+            vnet_id("rg-app-dr", target)
+        )
+    };
+    let yaml = format!(
+        "{HEADER}{DR_VAULT}site_recovery:\n{}{}",
+        sr_group(
+            "app-dr",
+            &format!(
+                "{}    vms: [{{vm: rg-app/app-01}}]\n",
+                mapping("vnet-app-dr")
+            )
+        ),
+        sr_group(
+            "db-dr",
+            &format!("{}    vms: [{{vm: rg-app/db-01}}]\n", mapping("vnet-db-dr"))
+        ),
+    );
+    insta::assert_snapshot!(diagnose(&yaml));
+}
+
+#[test]
+fn a_site_recovery_group_without_vms_or_select_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_sr("")));
+}
+
+#[test]
+fn an_empty_site_recovery_selector_would_replicate_everything() {
+    insta::assert_snapshot!(diagnose(&with_sr("    select: {}\n")));
+}
+
+#[test]
+fn a_vm_listed_twice_in_one_site_recovery_group_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_sr(
+        "    vms:\n      - vm: rg-app/app-01\n      - vm: RG-APP/app-01\n"
+    )));
+}
+
+#[test]
+fn a_vm_replicated_by_two_groups_in_two_files_is_rejected() {
+    let a = with_sr("    vms: [{vm: rg-app/app-01}]\n");
+    let b = format!(
+        "version: 1\nsite_recovery:\n{}",
+        sr_group(
+            "app-dr-2",
+            &format!(
+                "    vms:\n      - vm: {RGS}/rg-app/providers/Microsoft.Compute/virtualMachines/app-01\n"
+            )
+        )
+    );
+    insta::assert_snapshot!(diagnose_files(&[("a.yaml", &a), ("b.yaml", &b)]));
+}
+
+#[test]
+fn a_replicated_vm_that_is_not_a_vm_reference_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_sr("    vms:\n      - vm: app-01\n")));
+}
+
+#[test]
+fn target_zone_4_is_not_an_availability_zone() {
+    insta::assert_snapshot!(diagnose(&with_sr(
+        "    vms:\n      - vm: rg-app/app-01\n        target_zone: 4\n"
+    )));
+}
+
+#[test]
+fn a_target_vm_size_without_the_standard_prefix_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_sr(
+        "    vms:\n      - vm: rg-app/app-01\n        target_vm_size: D2s_v5\n"
+    )));
+}
+
+#[test]
+fn a_vm_cannot_fail_over_into_both_a_zone_and_an_availability_set() {
+    insta::assert_snapshot!(diagnose(&with_sr(
+        "    vms:\n      - vm: rg-app/app-01\n        target_zone: \"2\"\n        target_availability_set: avset-app\n"
+    )));
+}
+
+#[test]
+fn an_availability_set_id_of_the_wrong_type_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_sr(&format!(
+        "    vms:\n      - vm: rg-app/app-01\n        target_availability_set: {RGS}/rg-app-dr/providers/Microsoft.Compute/virtualMachines/avset-app\n"
+    ))));
+}
+
+#[test]
+fn an_os_disk_cannot_be_premium_ssd_v2() {
+    insta::assert_snapshot!(diagnose(&with_sr(
+        "    vms:\n      - vm: rg-app/db-01\n        disks: {os: PremiumV2_LRS, data: PremiumV2_LRS}\n"
+    )));
+}
+
+#[test]
+fn site_recovery_does_not_replicate_ultra_disks() {
+    insta::assert_snapshot!(diagnose(&with_sr(
+        "    vms:\n      - vm: rg-app/db-01\n        disks:\n          data: {0: UltraSSD_LRS}\n"
+    )));
+}
+
+#[test]
+fn a_misspelt_disk_type_suggests_the_right_one() {
+    insta::assert_snapshot!(diagnose(&with_sr(
+        "    vms:\n      - vm: rg-app/db-01\n        disks: {os: Premium_LSR}\n"
+    )));
+}
+
+#[test]
+fn data_disk_overrides_are_keyed_by_distinct_luns_0_to_63() {
+    insta::assert_snapshot!(diagnose(&with_sr(
+        "    vms:\n      - vm: rg-app/app-01\n        disks:\n          data:\n            0: StandardSSD_LRS\n            00: Premium_LRS\n            64: Premium_LRS\n            os: Premium_LRS\n"
+    )));
+}
+
+#[test]
+fn an_invalid_recovery_plan_name_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_sr(&format!(
+        "{TWO_VMS}    recovery_plans:\n      1st_failover:\n        groups: [{{vms: [rg-app/db-01]}}]\n"
+    ))));
+}
+
+#[test]
+fn a_recovery_plan_without_groups_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_sr(&format!(
+        "{TWO_VMS}    recovery_plans:\n      app-failover: {{groups: []}}\n"
+    ))));
+}
+
+#[test]
+fn a_recovery_plan_group_without_vms_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_plan(
+        "          - vms: [rg-app/db-01]\n          - vms: []\n            before: [{manual: \"Check the database\"}]\n"
+    )));
+}
+
+#[test]
+fn a_plan_vm_that_is_not_replicated_suggests_a_listed_one() {
+    insta::assert_snapshot!(diagnose(&with_plan(
+        "          - vms: [rg-app/db-01, rg-app/app-1]\n"
+    )));
+}
+
+#[test]
+fn a_plan_vm_replicated_by_another_group_is_rejected() {
+    let yaml = format!(
+        "{HEADER}{DR_VAULT}site_recovery:\n{}{}",
+        sr_group("app-dr", "    vms: [{vm: rg-app/app-01}]\n    recovery_plans:\n      app-failover:\n        groups: [{vms: [rg-app/app-01, rg-db/sql-01]}]\n"),
+        sr_group("db-dr", "    vms: [{vm: rg-db/sql-01}]\n"),
+    );
+    insta::assert_snapshot!(diagnose(&yaml));
+}
+
+#[test]
+fn a_plan_vm_outside_the_selected_resource_groups_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_sr(
+        "    select: {resource_groups: [rg-web], tags: {dr: neu}}\n    recovery_plans:\n      web-failover:\n        groups: [{vms: [rg-web/web-01]}, {vms: [rg-app/app-01]}]\n"
+    )));
+}
+
+#[test]
+fn a_plan_vm_that_select_may_pick_is_accepted() {
+    let yaml = with_sr(
+        "    select: {tags: {dr: neu}}\n    recovery_plans:\n      web-failover:\n        groups: [{vms: [rg-web/web-01]}, {vms: [rg-app/app-01]}]\n",
+    );
+    let loaded = config::load_sources(vec![("azprotect.yaml".into(), yaml)])
+        .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
+    assert_eq!(loaded.warnings().len(), 1);
+}
+
+#[test]
+fn a_vm_in_two_groups_of_one_plan_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_plan(
+        "          - vms: [rg-app/db-01]\n          - vms: [rg-app/app-01, rg-app/DB-01]\n"
+    )));
+}
+
+#[test]
+fn a_recovery_plan_name_used_by_two_groups_of_one_vault_is_rejected() {
+    let plan = |vm: &str| {
+        format!(
+            "    vms: [{{vm: {vm}}}]\n    recovery_plans:\n      failover:\n        groups: [{{vms: [{vm}]}}]\n"
+        )
+    };
+    let yaml = format!(
+        "{HEADER}{DR_VAULT}site_recovery:\n{}{}",
+        sr_group("app-dr", &plan("rg-app/app-01")),
+        sr_group("db-dr", &plan("rg-app/db-01")).replace("      failover:", "      Failover:"),
+    );
+    insta::assert_snapshot!(diagnose(&yaml));
+}
+
+#[test]
+fn an_action_needs_a_runbook_a_manual_step_or_a_script() {
+    insta::assert_snapshot!(diagnose(&with_plan(
+        "          - vms: [rg-app/db-01]\n            after:\n              - on: [failover]\n"
+    )));
+}
+
+#[test]
+fn an_action_with_a_runbook_and_a_manual_step_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_plan(&format!(
+        "          - vms: [rg-app/db-01]\n            after:\n              - runbook: {}\n                manual: \"Check the cache\"\n",
+        runbook_id("aa-ops", "warm-cache")
+    ))));
+}
+
+#[test]
+fn a_runbook_id_with_a_too_short_automation_account_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_plan(&format!(
+        "          - vms: [rg-app/db-01]\n            after: [{{runbook: {}}}]\n",
+        runbook_id("aa", "warm-cache")
+    ))));
+}
+
+#[test]
+fn a_runbook_given_by_name_asks_for_its_id() {
+    insta::assert_snapshot!(diagnose(&with_plan(
+        "          - vms: [rg-app/db-01]\n            after: [{runbook: warm-cache}]\n"
+    )));
+}
+
+#[test]
+fn a_manual_action_cannot_have_a_fabric_location_or_a_timeout() {
+    insta::assert_snapshot!(diagnose(&with_plan(
+        "          - vms: [rg-app/db-01]\n            before:\n              - manual: \"Drain traffic from the load balancer\"\n                fabric_location: primary\n                timeout: 10m\n"
+    )));
+}
+
+#[test]
+fn an_empty_manual_action_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_plan(
+        "          - vms: [rg-app/db-01]\n            before: [{manual: \"  \"}]\n"
+    )));
+}
+
+#[test]
+fn a_misspelt_failover_type_suggests_the_right_one() {
+    insta::assert_snapshot!(diagnose(&with_plan(
+        "          - vms: [rg-app/db-01]\n            before: [{manual: \"Check\", on: [test_failvoer]}]\n"
+    )));
+}
+
+#[test]
+fn failover_types_and_directions_must_be_listed_once_and_not_empty() {
+    insta::assert_snapshot!(diagnose(&with_plan(
+        "          - vms: [rg-app/db-01]\n            before:\n              - manual: \"Check\"\n                on: []\n                direction: [primary_to_recovery, recovery_to_primary, primary_to_recovery]\n"
+    )));
+}
+
+#[test]
+fn a_runbook_timeout_must_be_a_positive_duration() {
+    insta::assert_snapshot!(diagnose(&with_plan(&format!(
+        "          - vms: [rg-app/db-01]\n            after:\n              - runbook: {}\n                timeout: 0m\n              - runbook: {}\n                timeout: half an hour\n",
+        runbook_id("aa-ops", "warm-cache"),
+        runbook_id("aa-ops", "check-app")
+    ))));
+}
+
+#[test]
+fn a_script_action_is_a_warning_in_an_azure_to_azure_plan() {
+    insta::assert_snapshot!(warnings(&with_plan(
+        "          - vms: [rg-app/db-01]\n            after: [{script: /RecoveryPlanScripts/warm.ps1, fabric_location: primary}]\n"
+    )));
+}
+
+#[test]
+fn a_site_recovery_group_name_with_a_slash_is_rejected() {
+    insta::assert_snapshot!(diagnose(&format!(
+        "{HEADER}{DR_VAULT}site_recovery:\n{}",
+        sr_group("app/dr", TWO_VMS)
+    )));
+}
+
+#[test]
+fn a_site_recovery_group_defined_in_two_files_is_rejected() {
+    let a = with_sr("    vms: [{vm: rg-app/app-01}]\n");
+    let b = format!(
+        "version: 1\nsite_recovery:\n{}",
+        sr_group("App-DR", "    vms: [{vm: rg-app/db-01}]\n")
+    );
+    insta::assert_snapshot!(diagnose_files(&[("a.yaml", &a), ("b.yaml", &b)]));
+}
+
+#[test]
+fn every_site_recovery_problem_is_reported_at_once() {
+    insta::assert_snapshot!(diagnose(
+        &with_plan(&format!(
+            "          - vms: [rg-app/db-01, rg-app/web-01]\n            after: [{{runbook: {}, on: [test_failover]}}]\n          - vms: [rg-app/app-01]\n            before: [{{manual: \"\", fabric_location: recovery}}]\n",
+            runbook_id("aa-ops", "1-warm")
+        ))
+        .replace("target_region: northeurope", "target_region: westeurope")
+        .replace("target_resource_group: rg-app-dr", "target_resource_group: rg app dr")
+    ));
+}
+
+#[test]
+fn a_selector_does_not_make_another_groups_vm_a_plan_member() {
+    let yaml = format!(
+        "{HEADER}{DR_VAULT}site_recovery:\n{}{}",
+        sr_group("app-dr", "    select: {tags: {dr: neu}}\n    recovery_plans:\n      app-failover:\n        groups: [{vms: [rg-db/sql-01]}]\n"),
+        sr_group("db-dr", "    vms: [{vm: rg-db/sql-01}]\n"),
+    );
+    let out = diagnose(&yaml);
+    assert!(
+        out.contains("it is replicated by site_recovery `db-dr`"),
+        "{out}"
+    );
 }

@@ -17,6 +17,7 @@ mod schema;
 pub mod spanned;
 pub mod types;
 pub mod types_later;
+pub mod types_sr;
 pub mod validate;
 
 pub use diag::{At, ConfigDiagnostic, Diag, Source};

@@ -33,9 +33,11 @@ pub struct ConfigFile {
     /// policies and the VMs they protect.
     #[serde(default)]
     pub recovery_vaults: Option<Sp<Map<RecoveryVault>>>,
-    /// Azure Site Recovery (Azure-to-Azure). Not supported yet: parsed, then rejected.
+    /// Azure Site Recovery (Azure-to-Azure) groups, keyed by name (addresses
+    /// `replication.<name>/<rg>/<vm>`, `recovery_plan.<name>/<plan>`). Validated, but not
+    /// planned yet: a warning says so.
     #[serde(default)]
-    pub site_recovery: Option<Sp<Map<super::types_later::SiteRecovery>>>,
+    pub site_recovery: Option<Sp<Map<super::types_sr::SiteRecovery>>>,
     /// Disk Backup (Microsoft.DataProtection). Not supported yet: parsed, then rejected.
     #[serde(default)]
     pub disk_backup: Option<Sp<Map<super::types_later::DiskBackupVault>>>,

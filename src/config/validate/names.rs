@@ -166,6 +166,228 @@ pub fn vm_ref(s: &str) -> Result<VmRef, String> {
     })
 }
 
+/// A resource id of one provider type: subscription, resource group and the names along the
+/// type path (e.g. `[account, runbook]` for `automationAccounts/{a}/runbooks/{r}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceId {
+    pub subscription: String,
+    pub resource_group: String,
+    pub names: Vec<String>,
+}
+
+/// A name rule: `Ok` or why not.
+pub type NameRule = fn(&str) -> Result<(), String>;
+
+/// Parse `/subscriptions/{guid}/resourceGroups/{rg}/providers/{namespace}/{t1}/{n1}[/{t2}/{n2}]`
+/// for the given namespace and type path (compared case-insensitively, as ARM does), checking
+/// each name with its rule. `what` names the resource in messages ("a storage account id").
+pub fn resource_id(
+    s: &str,
+    what: &str,
+    namespace: &str,
+    path: &[(&str, NameRule)],
+) -> Result<ResourceId, String> {
+    let mut shape = format!("/subscriptions/{{guid}}/resourceGroups/{{rg}}/providers/{namespace}");
+    for (t, _) in path {
+        let placeholder = match t.strip_suffix('s') {
+            Some(singular) => singular.to_string(),
+            None => t.to_string(),
+        };
+        shape.push_str(&format!("/{t}/{{{placeholder}}}"));
+    }
+    let bad_shape = || format!("{what} has the form `{shape}`");
+    let Some(rest) = s.strip_prefix('/') else {
+        return Err(bad_shape());
+    };
+    let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    let shape_ok = segs.len() == 6 + 2 * path.len()
+        && segs[0].eq_ignore_ascii_case("subscriptions")
+        && segs[2].eq_ignore_ascii_case("resourceGroups")
+        && segs[4].eq_ignore_ascii_case("providers")
+        && segs[5].eq_ignore_ascii_case(namespace)
+        && path
+            .iter()
+            .enumerate()
+            .all(|(i, (t, _))| segs[6 + 2 * i].eq_ignore_ascii_case(t));
+    if !shape_ok {
+        return Err(bad_shape());
+    }
+    if !is_guid(segs[1]) {
+        return Err(format!(
+            "`{}` in {what} is not a subscription GUID",
+            segs[1]
+        ));
+    }
+    resource_group_name(segs[3])?;
+    let mut names = Vec::new();
+    for (i, (_, rule)) in path.iter().enumerate() {
+        let n = segs[7 + 2 * i];
+        rule(n)?;
+        names.push(n.to_string());
+    }
+    Ok(ResourceId {
+        subscription: segs[1].to_string(),
+        resource_group: segs[3].to_string(),
+        names,
+    })
+}
+
+/// Storage account: 3–24 lowercase letters and digits.
+pub fn storage_account_name(name: &str) -> Result<(), String> {
+    let ok = (3..=24).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a storage account name: 3–24 lowercase letters and digits"
+        ))
+    }
+}
+
+/// Virtual network: 2–64 characters of letters, digits, `_`, `-`, `.`; a letter or digit
+/// first, a letter, digit or `_` last.
+pub fn vnet_name(name: &str) -> Result<(), String> {
+    let ok = (2..=64).contains(&name.chars().count())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{name}` is not a virtual network name: 2–64 letters, digits, `_`, `-`, `.`, starting with a letter or digit and ending with a letter, digit or `_`"))
+    }
+}
+
+/// Automation account: 6–50 characters, a letter first, letters, digits and hyphens, a letter
+/// or digit last.
+pub fn automation_account_name(name: &str) -> Result<(), String> {
+    let ok = (6..=50).contains(&name.chars().count())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{name}` is not an Automation account name: 6–50 letters, digits and hyphens, a letter first, a letter or digit last"))
+    }
+}
+
+/// Runbook: 1–63 characters, a letter first, then letters, digits, `_` and `-`.
+pub fn runbook_name(name: &str) -> Result<(), String> {
+    let ok = (1..=63).contains(&name.chars().count())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a runbook name: 1–63 letters, digits, `_` and `-`, a letter first"
+        ))
+    }
+}
+
+/// Availability set: 1–80 characters of letters, digits, `_`, `-`, `.`; a letter or digit
+/// first, a letter, digit or `_` last.
+pub fn availability_set_name(name: &str) -> Result<(), String> {
+    let ok = (1..=80).contains(&name.chars().count())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{name}` is not an availability set name: 1–80 letters, digits, `_`, `-`, `.`, starting with a letter or digit and ending with a letter, digit or `_`"))
+    }
+}
+
+/// Recovery plan: 1–63 characters, a letter first, then letters, digits and hyphens.
+pub fn recovery_plan_name(name: &str) -> Result<(), String> {
+    let ok = (1..=63).contains(&name.chars().count())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err("a recovery plan name has 1–63 characters: a letter first, then letters, digits and hyphens".into())
+    }
+}
+
+/// A storage account id.
+pub fn storage_account_id(s: &str) -> Result<ResourceId, String> {
+    resource_id(
+        s,
+        "a storage account id",
+        "Microsoft.Storage",
+        &[("storageAccounts", storage_account_name)],
+    )
+}
+
+/// A virtual network id.
+pub fn vnet_id(s: &str) -> Result<ResourceId, String> {
+    resource_id(
+        s,
+        "a virtual network id",
+        "Microsoft.Network",
+        &[("virtualNetworks", vnet_name)],
+    )
+}
+
+/// An Azure Automation runbook id.
+pub fn runbook_id(s: &str) -> Result<ResourceId, String> {
+    resource_id(
+        s,
+        "a runbook id",
+        "Microsoft.Automation",
+        &[
+            ("automationAccounts", automation_account_name),
+            ("runbooks", runbook_name),
+        ],
+    )
+}
+
+/// An availability set id.
+pub fn availability_set_id(s: &str) -> Result<ResourceId, String> {
+    resource_id(
+        s,
+        "an availability set id",
+        "Microsoft.Compute",
+        &[("availabilitySets", availability_set_name)],
+    )
+}
+
+/// A resource group as a name or as its id `/subscriptions/{guid}/resourceGroups/{rg}`:
+/// (subscription if given, name).
+pub fn resource_group_ref(s: &str) -> Result<(Option<String>, String), String> {
+    if !s.starts_with('/') {
+        resource_group_name(s)?;
+        return Ok((None, s.to_string()));
+    }
+    let segs: Vec<&str> = s.trim_end_matches('/').split('/').skip(1).collect();
+    if segs.len() != 4
+        || !segs[0].eq_ignore_ascii_case("subscriptions")
+        || !segs[2].eq_ignore_ascii_case("resourceGroups")
+    {
+        return Err("write a resource group as its name or as its id `/subscriptions/{guid}/resourceGroups/{name}`".into());
+    }
+    if !is_guid(segs[1]) {
+        return Err(format!(
+            "`{}` in the resource group id is not a subscription GUID",
+            segs[1]
+        ));
+    }
+    resource_group_name(segs[3])?;
+    Ok((Some(segs[1].to_string()), segs[3].to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +429,43 @@ mod tests {
             "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v"
         )
         .is_err());
+    }
+    #[test]
+    fn resource_ids_are_checked_by_shape_and_names() {
+        let sa = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Storage/storageAccounts/asrcacheweu";
+        assert_eq!(storage_account_id(sa).unwrap().names, ["asrcacheweu"]);
+        assert!(storage_account_id(&sa.replace("asrcacheweu", "AsrCache")).is_err());
+        assert!(storage_account_id(&sa.replace("Microsoft.Storage", "Microsoft.Compute")).is_err());
+        let rb = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Automation/automationAccounts/aa-ops/runbooks/warm-cache";
+        assert_eq!(runbook_id(rb).unwrap().names, ["aa-ops", "warm-cache"]);
+        assert!(
+            runbook_id(&rb.replace("aa-ops", "aa-op")).is_err(),
+            "5 characters is too short"
+        );
+        assert!(runbook_id(&rb.replace("/runbooks/", "/jobs/")).is_err());
+        let err = vnet_id(
+            "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v1",
+        )
+        .unwrap_err();
+        assert!(err.contains("GUID"), "{err}");
+        let err = vnet_id("vnet-app").unwrap_err();
+        assert!(
+            err.contains("/providers/Microsoft.Network/virtualNetworks/{virtualNetwork}"),
+            "{err}"
+        );
+        assert_eq!(
+            resource_group_ref("rg-app-dr").unwrap(),
+            (None, "rg-app-dr".into())
+        );
+        assert!(resource_group_ref(
+            "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-x"
+        )
+        .is_ok());
+        assert!(
+            resource_group_ref("/subscriptions/00000000-0000-0000-0000-000000000001/rg-x").is_err()
+        );
+        assert!(recovery_plan_name("app-failover").is_ok());
+        assert!(recovery_plan_name("1-plan").is_err());
+        assert!(recovery_plan_name(&"a".repeat(64)).is_err());
     }
 }

@@ -4,7 +4,7 @@
 use super::{names, suggest, Cx};
 use crate::config::diag::{At, Diag, Diags};
 use crate::config::spanned::Sp;
-use crate::config::types::{ConfigFile, ProtectEntry, RecoveryVault};
+use crate::config::types::{ConfigFile, ProtectEntry, RecoveryVault, Select};
 use std::collections::{BTreeSet, HashMap};
 
 pub fn entry(cx: &mut Cx, vault_name: &Sp<String>, vault: &RecoveryVault, e: &Sp<ProtectEntry>) {
@@ -65,31 +65,7 @@ pub fn entry(cx: &mut Cx, vault_name: &Sp<String>, vault: &RecoveryVault, e: &Sp
         }
     }
     if let Some(sel) = &ev.select {
-        let rgs = sel
-            .value
-            .resource_groups
-            .as_ref()
-            .filter(|r| !r.value.is_empty());
-        let tags = sel.value.tags.as_ref().filter(|t| !t.value.0.is_empty());
-        if rgs.is_none() && tags.is_none() {
-            cx.push(
-                Diag::error(cx.at(sel.span), "`select` needs `resource_groups`, `tags`, or both")
-                    .label("selects every VM")
-                    .help("an empty selector would protect every VM in the subscription; say which, e.g. `select: {tags: {backup: gold}}`"),
-            );
-        }
-        for rg in sel.value.resource_groups.iter().flat_map(|r| &r.value) {
-            if let Err(msg) = names::resource_group_name(&rg.value) {
-                cx.push(
-                    Diag::error(
-                        cx.at(rg.span),
-                        format!("invalid resource group name `{}`", rg.value),
-                    )
-                    .label("invalid name")
-                    .help(msg),
-                );
-            }
-        }
+        check_select(cx, sel, "protect", "{tags: {backup: gold}}");
     }
     if let Some(disks) = &ev.exclude_disks {
         let mut seen = BTreeSet::new();
@@ -112,6 +88,36 @@ pub fn entry(cx: &mut Cx, vault_name: &Sp<String>, vault: &RecoveryVault, e: &Sp
                     .label("repeated LUN"),
                 );
             }
+        }
+    }
+}
+
+/// A live-VM selector: something to select by, valid resource group names. `verb` says what
+/// an empty selector would do to every VM ("protect", "replicate"); `example` is a selector.
+pub fn check_select(cx: &mut Cx, sel: &Sp<Select>, verb: &str, example: &str) {
+    let rgs = sel
+        .value
+        .resource_groups
+        .as_ref()
+        .filter(|r| !r.value.is_empty());
+    let tags = sel.value.tags.as_ref().filter(|t| !t.value.0.is_empty());
+    if rgs.is_none() && tags.is_none() {
+        cx.push(
+            Diag::error(cx.at(sel.span), "`select` needs `resource_groups`, `tags`, or both")
+                .label("selects every VM")
+                .help(format!("an empty selector would {verb} every VM in the subscription; say which, e.g. `select: {example}`")),
+        );
+    }
+    for rg in sel.value.resource_groups.iter().flat_map(|r| &r.value) {
+        if let Err(msg) = names::resource_group_name(&rg.value) {
+            cx.push(
+                Diag::error(
+                    cx.at(rg.span),
+                    format!("invalid resource group name `{}`", rg.value),
+                )
+                .label("invalid name")
+                .help(msg),
+            );
         }
     }
 }
