@@ -723,6 +723,7 @@ pub fn live_from_desired(d: &Desired, shout: &[bool]) -> LiveState {
                 }
                 r = live_item_resource(v, &id, r.attrs);
             }
+            _ => {}
         }
         live.resources.push(r);
     }
