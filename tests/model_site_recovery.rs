@@ -79,10 +79,10 @@ fn requests() -> Vec<ArmRequest> {
         setup::mapping_request(&mapping),
         setup::mapping_remove_request(&mapping.arm_id),
         setup::network_mapping_request(&net),
-        replication::enable_request(&item, &sr::container_id(&v, "northeurope")),
+        replication::enable_request(&item),
         replication::update_request(&item),
         replication::disable_request(&item.arm_id),
-        recovery_plan::put_request(&plan, &sr::fabric_id(&v, "westeurope"), &sr::fabric_id(&v, "northeurope"), &item_of),
+        recovery_plan::put_request(&plan),
         recovery_plan::test_failover_request(&plan.arm_id, "/subscriptions/s/resourceGroups/rg-app-dr/providers/Microsoft.Network/virtualNetworks/vnet-test"),
         recovery_plan::test_failover_cleanup_request(&plan.arm_id, "drill ok"),
     ]
@@ -96,6 +96,7 @@ fn replicated() -> Resource {
         replication::item_id(&sr::container_id(&v, "westeurope"), "app-01"),
         json!({
             "vm_id": vm("app-01"),
+            "target_region": "northeurope",
             "policy_id": v.child(&["replicationPolicies", "app-dr"]).as_str(),
             "target_resource_group_id": format!("/subscriptions/{SUB}/resourceGroups/rg-app-dr"),
             "cache_storage_account_id": format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Storage/storageAccounts/asrcacheweu"),
@@ -106,20 +107,13 @@ fn replicated() -> Resource {
     )
 }
 
-fn item_of(vm_id: &str) -> Option<ArmId> {
-    let name = ArmId::new(vm_id).name().to_string();
-    Some(replication::item_id(
-        &sr::container_id(&vault(), "westeurope"),
-        &name,
-    ))
-}
 
 fn plan_resource() -> Resource {
     res(
         ResourceKind::ResourceGroup,
         "plan",
         vault().child(&["replicationRecoveryPlans", "app-failover"]),
-        json!({"groups": [
+        json!({"source_region": "westeurope", "target_region": "northeurope", "groups": [
             {"vms": [vm("db-01")], "before": [],
              "after": [{"name": "warm-cache", "on": ["failover", "test_failover"], "direction": ["primary_to_recovery"],
                         "runbook": "/subscriptions/s/resourceGroups/rg-app/providers/Microsoft.Automation/automationAccounts/aa-ops/runbooks/warm-cache",
@@ -182,13 +176,7 @@ fn every_site_recovery_body_conforms_to_the_official_spec() {
 #[test]
 fn a_recovery_plan_reads_back_as_written_despite_the_groups_azure_prepends() {
     let plan = plan_resource();
-    let v = vault();
-    let req = recovery_plan::put_request(
-        &plan,
-        &sr::fabric_id(&v, "westeurope"),
-        &sr::fabric_id(&v, "northeurope"),
-        &item_of,
-    );
+    let req = recovery_plan::put_request(&plan);
     let mut live = req.body.unwrap();
     live["id"] = json!(plan.arm_id.as_str().to_uppercase());
     // What Azure answers: Shutdown and Failover first, enums in its own casing.
@@ -213,7 +201,7 @@ fn a_recovery_plan_reads_back_as_written_despite_the_groups_azure_prepends() {
 #[test]
 fn a_replicated_vm_reads_back_as_enabled_whatever_its_replication_progress() {
     let item = replicated();
-    let req = replication::enable_request(&item, &sr::container_id(&vault(), "northeurope"));
+    let req = replication::enable_request(&item);
     let sent = &req.body.unwrap()["properties"];
     let d = &sent["providerSpecificDetails"];
     for (progress, vm_state) in [
@@ -230,6 +218,7 @@ fn a_replicated_vm_reads_back_as_enabled_whatever_its_replication_progress() {
                 "providerSpecificDetails": {
                     "instanceType": "A2A",
                     "fabricObjectId": d["fabricObjectId"],
+                    "recoveryFabricLocation": "North Europe",
                     "recoveryAzureResourceGroupId": d["recoveryResourceGroupId"],
                     "recoveryAvailabilityZone": d["recoveryAvailabilityZone"],
                     "vmProtectionState": vm_state,

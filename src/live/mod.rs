@@ -4,6 +4,7 @@
 //!
 //! Owns: [`LiveState`], [`read`]. Must not import: `cli`, `plan`, `apply`, `render`, `config`.
 
+mod site_recovery;
 pub mod vms;
 
 use crate::azure::{ArmClient, AzureError};
@@ -106,14 +107,16 @@ pub async fn read(client: &ArmClient, desired: &Desired) -> Result<LiveState, Az
         .filter(|r| r.address.kind == ResourceKind::ResourceGroup)
         .map(|r| r.arm_id.clone())
         .collect();
-    let per_sub = try_join_all(
+    let subscriptions = try_join_all(
         desired
             .subscriptions()
             .into_iter()
             .map(|sub| read_subscription(client, sub, &declared, &declared_rgs)),
-    )
-    .await?;
-    let mut live = LiveState::default();
+    );
+    let (mut live, per_sub) = futures::try_join!(
+        site_recovery::read(client, &desired.replication_groups),
+        subscriptions
+    )?;
     for part in per_sub {
         live.resources.extend(part.resources);
         live.vms.extend(part.vms);

@@ -91,6 +91,9 @@ pub struct Desired {
     pub selectors: Vec<VmSelector>,
     /// Declared recovery vaults (authoritative scopes for removal).
     pub vaults: Vec<VaultScope>,
+    /// `site_recovery` groups, expanded into resources at plan time against live VMs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replication_groups: Vec<site_recovery::ReplicationGroup>,
 }
 
 impl Desired {

@@ -24,6 +24,16 @@ pub struct PlanOptions {
 /// protected once (by the first).
 pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
     let mut resources = desired.resources.clone();
+    // Site Recovery groups expand into their setup, replications and plans; groups sharing a
+    // vault share its fabrics, containers and network mappings (the first declaration wins).
+    let mut seen: BTreeSet<Address> = resources.iter().map(|r| r.address.clone()).collect();
+    for group in &desired.replication_groups {
+        for r in group.resources(&live.vms) {
+            if seen.insert(r.address.clone()) {
+                resources.push(r);
+            }
+        }
+    }
     let mut taken: BTreeSet<ArmId> = resources
         .iter()
         .filter(|r| r.address.kind == ResourceKind::ProtectedVm)

@@ -15,9 +15,12 @@
 //! - replicated VM: see [`replication`]
 //! - recovery plan: see [`recovery_plan`]
 
+mod group;
 pub mod recovery_plan;
 pub mod replication;
 pub mod setup;
+
+pub use group::{GroupSelector, ReplicatedVmSpec, ReplicationGroup};
 
 use super::{api, ArmId};
 

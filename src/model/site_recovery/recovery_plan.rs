@@ -1,6 +1,6 @@
 //! `recovery_plan.<name>/<plan>` — `vaults/replicationRecoveryPlans`.
 //!
-//! Attributes: the user's boot groups, in order, with the VMs of each group (sorted — Azure does
+//! Attributes: the regions (`source_region`, `target_region`: the plan's fabrics) and the user's boot groups, in order, with the VMs of each group (sorted — Azure does
 //! not order VMs within a group) and the actions before/after the group (in order):
 //! ```json
 //! {"groups": [
@@ -117,14 +117,20 @@ fn action_from_arm(a: &Value) -> Value {
     out
 }
 
-/// The PUT for a plan. `item_of` maps a VM id to its replicated item id; `primary_fabric` and
-/// `recovery_fabric` are the fabrics of the source and target regions.
-pub fn put_request(
-    r: &Resource,
-    primary_fabric: &ArmId,
-    recovery_fabric: &ArmId,
-    item_of: &dyn Fn(&str) -> Option<ArmId>,
-) -> ArmRequest {
+/// The replicated item id azprotect gives a VM of this plan (the VM's name in the source
+/// region's protection container).
+pub fn item_of(plan: &Resource, vm_id: &str) -> ArmId {
+    let vault = plan.arm_id.parent(1);
+    let source = plan.attrs["source_region"].as_str().unwrap_or_default();
+    super::replication::item_id(&super::container_id(&vault, source), ArmId::new(vm_id).name())
+}
+
+/// The PUT for a plan (`source_region`/`target_region` attributes name the fabrics).
+pub fn put_request(r: &Resource) -> ArmRequest {
+    let vault = r.arm_id.parent(1);
+    let primary_fabric = super::fabric_id(&vault, r.attrs["source_region"].as_str().unwrap_or_default());
+    let recovery_fabric = super::fabric_id(&vault, r.attrs["target_region"].as_str().unwrap_or_default());
+    let item_of = |vm: &str| Some(item_of(r, vm));
     let groups: Vec<Value> = r.attrs["groups"]
         .as_array()
         .into_iter()
@@ -202,7 +208,12 @@ pub fn normalize(arm: &Value, vm_of: &dyn Fn(&ArmId) -> Option<String>) -> Value
             _ => groups.push(group),
         }
     }
-    let mut out = json!({"groups": groups});
+    let region = |k: &str| {
+        let id = ArmId::new(arm["properties"][k].as_str().unwrap_or_default());
+        let fabric = id.name().to_string();
+        crate::model::resource_group::normalize_location(fabric.strip_prefix("asr-a2a-default-").unwrap_or(&fabric))
+    };
+    let mut out = json!({"source_region": region("primaryFabricId"), "target_region": region("recoveryFabricId"), "groups": groups});
     for (k, v) in extra {
         out[k] = v;
     }

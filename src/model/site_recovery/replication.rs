@@ -5,6 +5,7 @@
 //! ```json
 //! {
 //!   "vm_id": "/subscriptions/…/virtualMachines/app-01",
+//!   "target_region": "northeurope",
 //!   "policy_id": "…/replicationPolicies/app-dr",
 //!   "target_resource_group_id": "/subscriptions/…/resourceGroups/rg-app-dr",
 //!   "cache_storage_account_id": "/subscriptions/…/storageAccounts/asrcacheweu",
@@ -29,10 +30,16 @@ pub fn item_id(container: &ArmId, vm_name: &str) -> ArmId {
     container.child(&["replicationProtectedItems", &vm_name.to_ascii_lowercase()])
 }
 
-/// PUT that enables replication (`A2AEnableProtectionInput`); `target_container_id` is the
-/// recovery region's protection container.
-pub fn enable_request(r: &Resource, target_container_id: &ArmId) -> ArmRequest {
+/// The vault a replicated item belongs to.
+pub fn vault_of(item: &ArmId) -> ArmId {
+    item.parent(3)
+}
+
+/// PUT that enables replication (`A2AEnableProtectionInput`) into the protection container of
+/// `target_region`.
+pub fn enable_request(r: &Resource) -> ArmRequest {
     let a = &r.attrs;
+    let target_container_id = super::container_id(&vault_of(&r.arm_id), a["target_region"].as_str().unwrap_or_default());
     let cache = &a["cache_storage_account_id"];
     let target_rg = &a["target_resource_group_id"];
     let disks: Vec<Value> = a["disks"]
@@ -149,8 +156,10 @@ pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
             .to_ascii_lowercase()
     });
     let cache = d["protectedManagedDisks"][0]["primaryStagingAzureStorageAccountId"].clone();
+    let target_region = d["recoveryFabricLocation"].as_str().map(crate::model::resource_group::normalize_location);
     let mut attrs = json!({
         "vm_id": d["fabricObjectId"],
+        "target_region": target_region,
         "policy_id": p["policyId"],
         "target_resource_group_id": d["recoveryAzureResourceGroupId"],
         "cache_storage_account_id": cache,
