@@ -75,6 +75,7 @@ fn desired(resources: Vec<Resource>, on_remove: OnRemove) -> Desired {
             location: "westeurope".into(),
             on_remove,
         }],
+        replication_groups: vec![],
     }
 }
 

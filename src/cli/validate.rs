@@ -21,7 +21,9 @@ pub fn load_offline(files: &FilesArg, settings: &GlobalSettings) -> Result<(Desi
         .as_deref()
         .unwrap_or(OFFLINE_SUBSCRIPTION);
     let desired = loaded.desired(Some(sub))?;
-    let graph = Graph::of_resources(&desired.resources)?;
+    // Offline, Site Recovery groups expand without live VMs (replications of listed VMs only).
+    let resources = crate::plan::resolve(&desired, &crate::live::LiveState::default());
+    let graph = Graph::of_resources(&resources)?;
     Ok((desired, graph))
 }
 
@@ -33,7 +35,7 @@ pub fn validate(
     let (desired, graph) = load_offline(&files, settings)?;
     printer.line(format!(
         "The configuration is valid: {} resources in {} dependency layers, {} selector(s) resolved at plan time.",
-        desired.resources.len(),
+        graph.len(),
         graph.layers().len(),
         desired.selectors.len()
     ));

@@ -156,7 +156,7 @@ pub fn vault_attrs(v: &RecoveryVault, tag_map: JsonMap<String, Value>) -> Value 
     Value::Object(a)
 }
 
-fn vm_id(sub: &str, rg: &str, vm: &str) -> String {
+pub(super) fn vm_id(sub: &str, rg: &str, vm: &str) -> String {
     format!(
         "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{vm}"
     )
@@ -325,5 +325,6 @@ pub fn build(
     }
     d.resources.extend(policies);
     d.resources.extend(items);
+    d.replication_groups = super::desired_sr::groups(files, sub);
     Some(d)
 }
