@@ -85,6 +85,8 @@ pub enum Command {
     Graph(GraphArgs),
     /// Print the JSON Schema of the configuration format.
     Schema,
+    /// Test failover of a recovery plan into an isolated network, verify, clean up, report.
+    Drill(DrillArgs),
     /// Run or prepare a local ARM-compatible sandbox.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -136,6 +138,24 @@ pub struct ApplyArgs {
     pub allow_data_loss: bool,
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// The recovery plan, e.g. `recovery_plan.app-dr/app-failover`.
+    pub address: String,
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Virtual network (id) for the test VMs (default: the group's mapped target network).
+    #[arg(long, value_name = "VNET_ID")]
+    pub network: Option<String>,
+    /// Keep the test VMs (skip cleanup).
+    #[arg(long)]
+    pub keep: bool,
+    #[arg(long)]
+    pub auto_approve: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: PlanFormat,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 
 mod apply;
 mod args;
+mod drill;
 mod graph;
 mod plan;
 mod printer;
@@ -78,6 +79,7 @@ async fn run(
         Command::Show(args) => show::show(args, printer),
         Command::Graph(args) => graph::graph(args, settings, printer),
         Command::Schema => schema::schema(printer),
+        Command::Drill(args) => drill::drill(args, settings, printer).await,
         Command::Sandbox(cmd) => sandbox::sandbox(cmd, printer).await,
     }
 }

@@ -1,0 +1,47 @@
+//! Drill reports: what a test failover showed, for a terminal, a PR/issue comment, or CI (JSON).
+
+use crate::drill::DrillReport;
+use std::io::{self, Write};
+
+pub fn text<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {
+    let verdict = if r.succeeded { "succeeded" } else { "FAILED" };
+    writeln!(w, "Drill of {}: {verdict}", r.recovery_plan)?;
+    writeln!(w, "  test network: {}", r.network_id)?;
+    writeln!(w, "  test failover took {:.1}s", r.failover_seconds)?;
+    match r.cleanup_seconds {
+        Some(s) => writeln!(w, "  cleanup took {s:.1}s (test VMs removed)")?,
+        None => writeln!(w, "  test VMs kept (--keep): clean up with testFailoverCleanup when done")?,
+    }
+    for vm in &r.vms {
+        writeln!(w, "  {}  {}", vm.test_failover_state, vm.vm_id)?;
+    }
+    if let Some(e) = &r.error {
+        writeln!(w, "  error: {e}")?;
+    }
+    Ok(())
+}
+
+pub fn markdown<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {
+    let verdict = if r.succeeded { "✅ succeeded" } else { "❌ failed" };
+    writeln!(w, "### Drill of `{}`: {verdict}\n", r.recovery_plan)?;
+    writeln!(w, "| | |\n|---|---|")?;
+    writeln!(w, "| Test network | `{}` |", r.network_id)?;
+    writeln!(w, "| Test failover | {:.1}s |", r.failover_seconds)?;
+    match r.cleanup_seconds {
+        Some(s) => writeln!(w, "| Cleanup | {s:.1}s |")?,
+        None => writeln!(w, "| Cleanup | kept (`--keep`) |")?,
+    }
+    writeln!(w, "\n| VM | Test failover state |\n|---|---|")?;
+    for vm in &r.vms {
+        writeln!(w, "| `{}` | {} |", vm.vm_id, vm.test_failover_state)?;
+    }
+    if let Some(e) = &r.error {
+        writeln!(w, "\n> ⚠️ {e}")?;
+    }
+    Ok(())
+}
+
+pub fn json<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, r)?;
+    writeln!(w)
+}
