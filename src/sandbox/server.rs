@@ -523,6 +523,9 @@ fn dispatch(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             if let Some(r) = super::vaults::route(ctx, st) {
                 return r;
             }
+            if let Some(r) = super::site_recovery::route(ctx, st) {
+                return r;
+            }
             if let Some(r) = super::backup::route(ctx, st) {
                 return r;
             }
