@@ -26,6 +26,10 @@ async fn start() -> T {
     })
     .await
     .expect("sandbox starts");
+    with_token(sb).await
+}
+
+async fn with_token(sb: Sandbox) -> T {
     let cert = reqwest::Certificate::from_pem(sb.ca_cert_pem().as_bytes()).unwrap();
     let http = reqwest::Client::builder()
         .tls_certs_only([cert])
@@ -186,7 +190,11 @@ struct Infra {
 
 /// Fabrics and containers in westeurope and northeurope, a policy and the mapping pair.
 async fn setup(t: &T, rg: &str, name: &str) -> Infra {
-    let v = t.create_vault(rg, name, "northeurope").await;
+    setup_in(t, rg, name, "northeurope").await
+}
+
+async fn setup_in(t: &T, rg: &str, name: &str, location: &str) -> Infra {
+    let v = t.create_vault(rg, name, location).await;
     for region in ["westeurope", "northeurope"] {
         let f = format!("{v}/replicationFabrics/asr-a2a-default-{region}");
         let (s, b) = t
@@ -760,6 +768,71 @@ async fn replication_errors() {
     assert_eq!(code(&b), "VmAlreadyProtected");
     assert!(b["error"]["message"].as_str().unwrap().contains("rsv-dr"));
 
+    // Item-level test failover and cleanup (app-01 is still in initial replication first).
+    let app01 = format!("{}/replicationProtectedItems/app-01", inf.weu_container);
+    let tfo = json!({"properties": {"failoverDirection": "PrimaryToRecovery", "networkType": "VmNetworkAsInput", "networkId": t.arm("rg-app-dr", "Microsoft.Network/virtualNetworks/vnet-app-dr-test"), "providerSpecificDetails": {"instanceType": "A2A"}}});
+    let (_, b) = t
+        .refused(
+            reqwest::Method::POST,
+            &format!("{app01}/testFailover"),
+            tfo.clone(),
+        )
+        .await;
+    assert_eq!(code(&b), "OperationNotAllowedInCurrentState", "{b}");
+    loop {
+        let (_, _, b) = t.get(&app01).await;
+        if b["properties"]["protectionState"] == "Protected" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut wrong = tfo.clone();
+    wrong["properties"]["networkId"] =
+        json!(t.arm("rg-app", "Microsoft.Network/virtualNetworks/vnet-app"));
+    let (_, b) = t
+        .refused(
+            reqwest::Method::POST,
+            &format!("{app01}/testFailover"),
+            wrong,
+        )
+        .await;
+    assert_eq!(code(&b), "InvalidInput", "{b}");
+    let (s, b) = t.post(&format!("{app01}/testFailover"), tfo).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["properties"]["testFailoverState"],
+        "TestFailoverCompleted"
+    );
+    assert_eq!(
+        b["properties"]["allowedOperations"],
+        json!(["TestFailoverCleanup"])
+    );
+    let (s, b) = t
+        .post(
+            &format!("{app01}/testFailoverCleanup"),
+            json!({"properties": {"comments": "ok"}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["properties"]["testFailoverState"], "None");
+    assert!(b["properties"]["lastSuccessfulTestFailoverTime"].is_string());
+
+    // A vault can't replicate VMs out of its own region.
+    let local = setup_in(&t, "rg-web", "rsv-weu", "westeurope").await;
+    let (_, b) = t
+        .refused(
+            put.clone(),
+            &format!("{}/replicationProtectedItems/app-02", local.weu_container),
+            enable_body(&t, &local, "rg-app", "app-02", "asrcacheweu"),
+        )
+        .await;
+    assert_eq!(code(&b), "VaultInSourceRegion", "{b}");
+
+    // A vault with fabrics, containers, mappings and a policy but no replicated item can be
+    // deleted (they go with it).
+    let (s, _, b) = t.call(reqwest::Method::DELETE, &other.vault, None).await;
+    assert_eq!(s, 202, "{b}");
+
     // Purge (DELETE) removes the item at once, whatever its state.
     let (s, _) = t
         .lro(
@@ -781,5 +854,64 @@ async fn replication_errors() {
         ))
         .await;
     assert_eq!(s, 400, "{b}");
+    t.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn injected_failures_and_persistence() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let sb = Sandbox::start(SandboxOptions {
+        time_scale: 0.001,
+        state: Some(state.clone()),
+        faults: Some("seed=3,lro_fail=1".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let t = with_token(sb).await;
+    let v = t.create_vault("rg-app-dr", "rsv-f", "northeurope").await;
+    let f = format!("{v}/replicationFabrics/asr-a2a-default-westeurope");
+    let body = json!({"properties": {"customDetails": {"instanceType": "Azure", "location": "westeurope"}}});
+    // Every operation fails: Location answers the error, the status and the job say Failed.
+    let (s, b) = t.put(&f, body.clone()).await;
+    assert_eq!(s, 500, "{b}");
+    assert_eq!(code(&b), "InternalError");
+    let (s, _, _) = t.get(&f).await;
+    assert_eq!(s, 404);
+    let (_, _, jobs) = t.get(&format!("{v}/replicationJobs")).await;
+    let j = &jobs["value"][0]["properties"];
+    assert_eq!(j["state"], "Failed");
+    assert_eq!(
+        j["errors"][0]["serviceErrorDetails"]["code"],
+        "InternalError"
+    );
+    t.sb.shutdown().await;
+
+    // Without faults the fabric is created, and survives a restart.
+    let sb = Sandbox::start(SandboxOptions {
+        time_scale: 0.001,
+        state: Some(state.clone()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let t = with_token(sb).await;
+    let (s, _) = t.put(&f, body).await;
+    assert_eq!(s, 200);
+    t.sb.shutdown().await;
+    let sb = Sandbox::start(SandboxOptions {
+        time_scale: 0.001,
+        state: Some(state),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let t = with_token(sb).await;
+    let (s, _, b) = t.get(&f).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["properties"]["customDetails"]["location"], "westeurope");
+    let (_, _, jobs) = t.get(&format!("{v}/replicationJobs")).await;
+    assert_eq!(jobs["value"].as_array().unwrap().len(), 2);
     t.sb.shutdown().await;
 }

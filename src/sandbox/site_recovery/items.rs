@@ -398,6 +398,11 @@ fn enable(
     if vm.location != floc {
         return Err(vm_error("SourceVmLocationMismatch", format!("The virtual machine '{}' is in '{}', but the protection container '{container}' belongs to the fabric '{fabric}' in '{floc}'. Enable replication from the fabric of the VM's region.", vm.name, vm.location)));
     }
+    if vm.location == vault.location {
+        // UNCONFIRMED: code. Documented: the vault must not be in the source region of the VMs
+        // it replicates (MicrosoftDocs azure-to-azure-tutorial-enable-replication).
+        return Err(vm_error("VaultInSourceRegion", format!("The virtual machine '{}' is in '{}', the region of the vault '{}'. A Recovery Services vault can't replicate VMs out of its own region; create the vault in another region (typically the target region).", vm.name, vm.location, vault.name)));
+    }
     let arm_vm = vm_id(&vm.subscription, &vm.resource_group, &vm.name);
     if let Some(other) = st.asr.items.values().find(|i| i.vm_key == vm_key) {
         let ov = st
@@ -842,9 +847,84 @@ pub(super) fn action(
             let job = failover_op(ctx, st, &vk, &ik, &it, op, &body["properties"], None)?;
             accepted(ctx, vault, &item_path(&it), &job)
         }
+        "testfailover" | "testfailovercleanup" => {
+            let Some(it) = st.asr.items.get(&ik).cloned() else {
+                return Err(not_found("replicated item", name));
+            };
+            let body = if ctx.body.iter().all(|b| b.is_ascii_whitespace()) { json!({}) } else { ctx.json()? };
+            let p = &body["properties"];
+            let cleanup = action.eq_ignore_ascii_case("testfailovercleanup");
+            let ph = phase(&it, ctx.now);
+            let waiting = it.test_failover.as_ref().is_some_and(|(_, _, end)| ctx.now >= *end);
+            if cleanup {
+                if !waiting {
+                    return Err(not_allowed(&it.name, "Test failover cleanup", &format!("{ph:?}")));
+                }
+                if p["comments"].as_str().is_some_and(|c| c.len() > 1024) {
+                    return Err(bad("InvalidInput", "properties.comments must be at most 1024 characters."));
+                }
+            } else {
+                if ph != Phase::Protected || it.test_failover.is_some() {
+                    return Err(not_allowed(&it.name, "Test failover", &format!("{ph:?}")));
+                }
+                let expect = if it.active_location == "Recovery" { "RecoveryToPrimary" } else { "PrimaryToRecovery" };
+                let dir = p["failoverDirection"].as_str().unwrap_or("");
+                if !eq(dir, expect) {
+                    return Err(bad("InvalidInput", format!("properties.failoverDirection must be '{expect}' for '{}' (active location {}).", it.name, it.active_location)));
+                }
+                if p["networkType"].as_str().is_some_and(|t| eq(t, "VmNetworkAsInput")) || p["networkId"].is_string() {
+                    let net = p["networkId"].as_str().unwrap_or("");
+                    let nloc = require_vnet(st, net, "networkId")?;
+                    let target = if it.active_location == "Recovery" {
+                        st.asr.fabrics.get(&key(&[&vk, &it.fabric])).map(|f| f.location.clone())
+                    } else {
+                        st.asr.containers.get(&it.recovery_container_key).and_then(|c| st.asr.fabrics.get(&key(&[&vk, &c.fabric]))).map(|f| f.location.clone())
+                    }
+                    .unwrap_or_default();
+                    if nloc != target {
+                        return Err(bad("InvalidInput", format!("The test failover network '{net}' is in '{nloc}', not in the region '{target}' the VM fails over to.")));
+                    }
+                }
+            }
+            let (scenario, friendly, dur, tasks): (&str, &str, f64, &[&str]) = if cleanup {
+                ("TestFailoverCleanup", "Cleanup test failover", durations::TEST_FAILOVER_CLEANUP, &["Deleting the test virtual machine", "Completing the test failover"])
+            } else {
+                ("TestFailover", "Test failover", durations::TEST_FAILOVER, &["Prerequisites check for test failover", "Creating the test virtual machine", "Starting the virtual machine"])
+            };
+            let error = fault(ctx, friendly);
+            let dur_ms = ctx.scaled(dur);
+            let job = start_job(
+                st,
+                &vk,
+                JobSpec {
+                    scenario,
+                    friendly,
+                    target_id: vm_guid(st, &it),
+                    target_name: it.vm_name.clone(),
+                    target_type: "ProtectionEntity",
+                    tasks,
+                    duration_ms: dur_ms,
+                    start_ms: ctx.now,
+                },
+                error.clone(),
+                &format!("item|{ik}"),
+            );
+            if error.is_none() {
+                if let Some(x) = st.asr.items.get_mut(&ik) {
+                    if cleanup {
+                        x.last_test_failover_ms = x.test_failover.as_ref().map(|t| t.1);
+                        x.test_failover = None;
+                    } else {
+                        x.test_failover = Some((job.clone(), ctx.now, ctx.now + dur_ms));
+                    }
+                    x.scenario = Some((scenario.into(), job.clone(), ctx.now));
+                }
+            }
+            accepted(ctx, vault, &item_path(&it), &job)
+        }
         other => Err(bad(
             "OperationNotSupported",
-            format!("The sandbox does not model the replicated item action '{other}'. Modelled: remove, unplannedFailover, failoverCommit, reProtect."),
+            format!("The sandbox does not model the replicated item action '{other}'. Modelled: remove, testFailover, testFailoverCleanup, unplannedFailover, failoverCommit, reProtect."),
         )),
     }
 }

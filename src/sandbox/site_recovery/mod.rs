@@ -715,8 +715,9 @@ pub fn remove_vault(st: &mut State, vk: &str) {
     a.jobs.retain(|_, x| x.vault_key != vk);
 }
 
-/// Whether the vault holds Site Recovery items or registered fabrics (blocks vault deletion).
+/// Whether the vault replicates items (blocks vault deletion). Fabrics, containers, mappings and
+/// policies do not: Microsoft documents "disable replication for all VMs, then delete the vault"
+/// for Azure-to-Azure vaults, and they go with the vault.
 pub fn has_resources(st: &State, vk: &str) -> bool {
     st.asr.items.values().any(|i| i.vault_key == vk)
-        || st.asr.fabrics.values().any(|f| f.vault_key == vk)
 }

@@ -630,7 +630,7 @@ pub(super) fn action(
                 }
             }
             for (_, it) in &members {
-                if items::phase(it, ctx.now) != Phase::Protected {
+                if items::phase(it, ctx.now) != Phase::Protected || it.test_failover.is_some() {
                     let st_desc = items::item_body(st, vault, it, ctx.now)["properties"]
                         ["protectionStateDescription"]
                         .as_str()
