@@ -133,6 +133,10 @@ impl T {
         assert_eq!(s, 200);
         let expect = if out.0 < 300 { "Succeeded" } else { "Failed" };
         assert_eq!(st["status"], expect, "{st}");
+        assert_eq!(st["name"], job.as_str(), "{st}");
+        if expect == "Failed" {
+            assert_eq!(st["error"]["code"], out.1["error"]["code"], "{st}");
+        }
         let vault = &path[..path.find("/replication").unwrap()];
         let (s, _, j) = self.get(&format!("{vault}/replicationJobs/{job}")).await;
         assert_eq!(s, 200, "{j}");
@@ -148,6 +152,20 @@ impl T {
     }
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.lro(reqwest::Method::POST, path, Some(body)).await
+    }
+    /// A PUT Azure accepts whose job then fails its checks: returns the operation's (generic)
+    /// error code and the failed job's error (`serviceErrorDetails`).
+    async fn job_fails(&self, path: &str, body: Value) -> (String, Value) {
+        let (s, b) = self.put(path, body).await;
+        assert_eq!(s, 400, "{b}");
+        let vault = &path[..path.find("/replication").unwrap()];
+        let (_, _, jobs) = self.get(&format!("{vault}/replicationJobs")).await;
+        let j = &jobs["value"][0]["properties"];
+        assert_eq!(j["state"], "Failed", "{j}");
+        (
+            code(&b).to_string(),
+            j["errors"][0]["serviceErrorDetails"].clone(),
+        )
     }
     /// A request that must fail synchronously.
     async fn refused(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
@@ -649,10 +667,27 @@ async fn replication_errors() {
     assert_eq!(s, 409);
     assert_eq!(code(&b), "AzureFabricAlreadyExists");
 
-    // Policy validation.
+    // Policy validation: malformed input is refused at once, values out of range fail the job
+    // with Site Recovery's 150261.
     for bad in [
         json!({"instanceType": "A2A", "recoveryPointHistory": 0, "appConsistentFrequencyInMinutes": 60, "multiVmSyncStatus": "Enable"}),
         json!({"instanceType": "A2A", "recoveryPointHistory": 60, "appConsistentFrequencyInMinutes": 120, "multiVmSyncStatus": "Enable"}),
+        json!({"instanceType": "A2A", "recoveryPointHistory": 30000, "multiVmSyncStatus": "Enable"}),
+    ] {
+        let (c, d) = t
+            .job_fails(
+                &format!("{v}/replicationPolicies/bad"),
+                json!({"properties": {"providerSpecificInput": bad}}),
+            )
+            .await;
+        assert_eq!(
+            (c.as_str(), d["code"].as_str().unwrap()),
+            ("150261", "InvalidPolicyInput")
+        );
+    }
+    let (s, _, _) = t.get(&format!("{v}/replicationPolicies/bad")).await;
+    assert_eq!(s, 404);
+    for bad in [
         json!({"instanceType": "A2A", "recoveryPointHistory": 60, "multiVmSyncStatus": "Sometimes"}),
         json!({"instanceType": "A2A", "recoveryPointHistory": 60}),
     ] {
@@ -663,7 +698,7 @@ async fn replication_errors() {
                 json!({"properties": {"providerSpecificInput": bad}}),
             )
             .await;
-        assert_eq!(s, 400, "{b}");
+        assert_eq!((s, code(&b)), (400, "InvalidInput"), "{b}");
     }
     // Policy update via replicationProviderSettings.
     let (s, b) = t
@@ -700,39 +735,48 @@ async fn replication_errors() {
     assert_eq!(code(&b), "NetworkLocationMismatch");
 
     // VM in the wrong region for the fabric (batch-01 is in northeurope).
-    let (_, b) = t
-        .refused(
-            put.clone(),
+    let (c, d) = t
+        .job_fails(
             &format!("{}/replicationProtectedItems/batch-01", inf.weu_container),
             enable_body(&t, &inf, "rg-dr-neu", "batch-01", "asrcacheweu"),
         )
         .await;
-    assert_eq!(code(&b), "SourceVmLocationMismatch", "{b}");
+    assert_eq!(
+        (c.as_str(), d["code"].as_str().unwrap()),
+        ("45005", "SourceVmLocationMismatch"),
+        "{d}"
+    );
     // Cache storage account in the target region.
     let mut body = enable_body(&t, &inf, "rg-app", "app-01", "asrcacheweu");
     body["properties"]["providerSpecificDetails"]["vmManagedDisks"][0]
         ["primaryStagingAzureStorageAccountId"] =
         json!(t.arm("rg-app-dr", "Microsoft.Storage/storageAccounts/asrcacheneu"));
-    let (_, b) = t
-        .refused(
-            put.clone(),
+    let (c, d) = t
+        .job_fails(
             &format!("{}/replicationProtectedItems/app-01", inf.weu_container),
             body,
         )
         .await;
-    assert_eq!(code(&b), "CacheStorageAccountLocationMismatch", "{b}");
+    assert_eq!(
+        (c.as_str(), d["code"].as_str().unwrap()),
+        ("45005", "CacheStorageAccountLocationMismatch"),
+        "{d}"
+    );
     // A disk that is not the VM's.
     let mut body = enable_body(&t, &inf, "rg-app", "app-01", "asrcacheweu");
     body["properties"]["providerSpecificDetails"]["vmManagedDisks"][0]["diskId"] =
         json!(t.arm("rg-app", "Microsoft.Compute/disks/shared-data"));
-    let (_, b) = t
-        .refused(
-            put.clone(),
+    let (c, d) = t
+        .job_fails(
             &format!("{}/replicationProtectedItems/app-01", inf.weu_container),
             body,
         )
         .await;
-    assert_eq!(code(&b), "DiskNotAttachedToVm", "{b}");
+    assert_eq!(
+        (c.as_str(), d["code"].as_str().unwrap()),
+        ("45005", "DiskNotAttachedToVm"),
+        "{d}"
+    );
 
     // Replicated once, then refused a second time (same vault, then another vault).
     let (s, b) = t
@@ -746,9 +790,8 @@ async fn replication_errors() {
         b["properties"]["providerSpecificDetails"]["fabricObjectId"],
         t.arm("rg-app", "Microsoft.Compute/virtualMachines/app-01")
     );
-    let (_, b) = t
-        .refused(
-            put.clone(),
+    let (c, d) = t
+        .job_fails(
             &format!(
                 "{}/replicationProtectedItems/app-01-again",
                 inf.weu_container
@@ -756,17 +799,24 @@ async fn replication_errors() {
             enable_body(&t, &inf, "rg-app", "app-01", "asrcacheweu"),
         )
         .await;
-    assert_eq!(code(&b), "VmAlreadyProtected");
+    assert_eq!(
+        (c.as_str(), d["code"].as_str().unwrap()),
+        ("45005", "VmAlreadyProtected"),
+        "{d}"
+    );
     let other = setup(&t, "rg-dr-neu", "rsv-other").await;
-    let (_, b) = t
-        .refused(
-            put.clone(),
+    let (c, d) = t
+        .job_fails(
             &format!("{}/replicationProtectedItems/app-01", other.weu_container),
             enable_body(&t, &other, "rg-app", "app-01", "asrcacheweu"),
         )
         .await;
-    assert_eq!(code(&b), "VmAlreadyProtected");
-    assert!(b["error"]["message"].as_str().unwrap().contains("rsv-dr"));
+    assert_eq!(
+        (c.as_str(), d["code"].as_str().unwrap()),
+        ("45005", "VmAlreadyProtected"),
+        "{d}"
+    );
+    assert!(d["message"].as_str().unwrap().contains("rsv-dr"));
 
     // Item-level test failover and cleanup (app-01 is still in initial replication first).
     let app01 = format!("{}/replicationProtectedItems/app-01", inf.weu_container);
@@ -819,14 +869,17 @@ async fn replication_errors() {
 
     // A vault can't replicate VMs out of its own region.
     let local = setup_in(&t, "rg-web", "rsv-weu", "westeurope").await;
-    let (_, b) = t
-        .refused(
-            put.clone(),
+    let (c, d) = t
+        .job_fails(
             &format!("{}/replicationProtectedItems/app-02", local.weu_container),
             enable_body(&t, &local, "rg-app", "app-02", "asrcacheweu"),
         )
         .await;
-    assert_eq!(code(&b), "VaultInSourceRegion", "{b}");
+    assert_eq!(
+        (c.as_str(), d["code"].as_str().unwrap()),
+        ("45005", "VaultInSourceRegion"),
+        "{d}"
+    );
 
     // A vault with fabrics, containers, mappings and a policy but no replicated item can be
     // deleted (they go with it).

@@ -74,6 +74,8 @@ pub mod durations {
     pub const NETWORK_MAPPING: f64 = 30.0;
     /// The EnableDr job (prerequisites, target identification, enabling).
     pub const ENABLE: f64 = 180.0;
+    /// A job that fails its prerequisite checks (Azure: seconds).
+    pub const FAILED_VALIDATION: f64 = 5.0;
     /// Initial replication after the EnableDr job (Azure: minutes to hours).
     pub const INITIAL_REPLICATION: f64 = 1800.0;
     pub const ITEM_UPDATE: f64 = 30.0;
@@ -350,6 +352,32 @@ pub(super) fn fault(ctx: &Ctx<'_>, what: &str) -> Option<Value> {
     })
 }
 
+/// Accept a request whose job then fails its prerequisite checks: the operation ends Failed with
+/// Site Recovery's generic `(code, message)` (HTTP 400 on the `Location` URL), the job's errors
+/// carry the reason (`detail`).
+pub(super) fn failed_job(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    vault: &Vault,
+    job: JobSpec<'_>,
+    generic: (&str, &str),
+    detail: &ArmError,
+    resource_path: &str,
+) -> HResult {
+    let vk = vault.key();
+    let id = start_job(
+        st,
+        &vk,
+        job,
+        Some(json!({"code": detail.code, "message": detail.message})),
+        "empty",
+    );
+    if let Some(op) = st.ops.get_mut(&id) {
+        op.error = Some(json!({"code": generic.0, "message": generic.1, "status": 400}));
+    }
+    accepted(ctx, vault, resource_path, &id)
+}
+
 /// The 202 answer of a mutating operation on `resource_path` (vault-relative).
 pub(super) fn accepted(ctx: &Ctx<'_>, vault: &Vault, resource_path: &str, op: &str) -> HResult {
     let vid = vault_sr_id(vault);
@@ -558,21 +586,24 @@ fn op_status(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, id: &str) -> HResult 
     require_method(ctx, "GET")?;
     let op = find_op(st, &vault.key(), id)?;
     let phase = lro::phase(&op, ctx.now);
+    // The shape Azure answers (logged in azurerm#25604 and #31927): `id`, `properties` and
+    // `percentComplete` null, `name` = the job id, `error.details` null.
+    let _ = vault;
     let mut b = json!({
-        "id": format!("{}/replicationOperationStatus/{}", vault_sr_id(vault), op.id),
+        "id": null,
         "name": op.id,
+        "properties": null,
         "status": lro::status_str(phase),
         "startTime": lro::fmt_time(op.start_ms),
+        "endTime": null,
+        "percentComplete": null,
     });
     if phase != Phase::Running {
         b["endTime"] = json!(lro::fmt_time(op.start_ms + op.duration_ms));
     }
     if phase == Phase::Failed {
-        let mut e = op.error.clone().unwrap_or_default();
-        if let Some(o) = e.as_object_mut() {
-            o.remove("status");
-        }
-        b["error"] = e;
+        let e = op.error.clone().unwrap_or_default();
+        b["error"] = json!({"code": e["code"], "message": e["message"], "details": null});
     }
     Ok(Reply::ok(b))
 }

@@ -56,9 +56,10 @@ fn details(input: &Value, old: Option<&Value>) -> Result<Value, ArmError> {
             Value::Null => {}
             v => {
                 let Some(n) = v.as_i64() else {
-                    return Err(invalid(format!(
-                        "{f} must be an integer number of minutes."
-                    )));
+                    return Err(bad(
+                        "InvalidInput",
+                        format!("{f} must be an integer number of minutes."),
+                    ));
                 };
                 d[f] = json!(n);
             }
@@ -70,12 +71,14 @@ fn details(input: &Value, old: Option<&Value>) -> Result<Value, ArmError> {
             d["multiVmSyncStatus"] = json!("Disabled")
         }
         Some(s) => {
-            return Err(invalid(format!(
-                "multiVmSyncStatus '{s}' is invalid. Allowed values are Enable, Disable."
-            )))
+            return Err(bad(
+                "InvalidInput",
+                format!("multiVmSyncStatus '{s}' is invalid. Allowed values are Enable, Disable."),
+            ))
         }
         None if d.get("multiVmSyncStatus").is_none() => {
-            return Err(invalid(
+            return Err(bad(
+                "InvalidInput",
                 "providerSpecificInput.multiVmSyncStatus is required (Enable or Disable).",
             ))
         }
@@ -148,11 +151,38 @@ pub(super) fn policy(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -
             } else {
                 &body["properties"]["providerSpecificInput"]
             };
-            let d = details(input, existing.as_ref().map(|p| &p.details))?;
             let n = existing
                 .as_ref()
                 .map(|p| p.name.clone())
                 .unwrap_or_else(|| name.to_string());
+            let d = match details(input, existing.as_ref().map(|p| &p.details)) {
+                Ok(d) => d,
+                Err(e) if e.code == "InvalidInput" => return Err(e),
+                // Range checks fail the job: Azure answers 202, then the operation fails with
+                // 150261 "Replication policy creation failed." (azurerm#7479: retention beyond
+                // the maximum). UNCONFIRMED: the code of a failed update.
+                Err(e) => {
+                    let generic = if existing.is_some() {
+                        ("150262", "Replication policy update failed.")
+                    } else {
+                        ("150261", "Replication policy creation failed.")
+                    };
+                    let (sc, fr) = if existing.is_some() {
+                        ("UpdateProtectionProfile", "Update replication policy")
+                    } else {
+                        ("AddProtectionProfile", "Create replication policy")
+                    };
+                    return super::failed_job(
+                        ctx,
+                        st,
+                        vault,
+                        job_spec(sc, fr, &n, durations::FAILED_VALIDATION),
+                        generic,
+                        &e,
+                        &format!("replicationPolicies/{n}"),
+                    );
+                }
+            };
             let error = fault(ctx, "Saving the replication policy");
             if error.is_none() {
                 st.asr.policies.insert(
