@@ -552,6 +552,37 @@ async fn replicate_test_failover_and_disable() {
     let a2a = &b["properties"]["providerSpecificDetails"];
     assert_eq!(a2a["primaryFabricLocation"], "northeurope");
     assert_eq!(a2a["recoveryFabricLocation"], "westeurope");
+    // Once re-protected (initial replication again), a planned failover back to westeurope.
+    loop {
+        let (_, _, b) = t.get(&item).await;
+        if b["properties"]["protectionState"] == "Protected" {
+            assert_eq!(b["properties"]["activeLocation"], "Recovery");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let back = |dir: &str| json!({"properties": {"failoverDirection": dir, "providerSpecificDetails": [{"instanceType": "A2A", "recoveryPointType": "Latest"}]}});
+    let (_, b) = t
+        .refused(
+            reqwest::Method::POST,
+            &format!("{plan}/plannedFailover"),
+            back("PrimaryToRecovery"),
+        )
+        .await;
+    assert_eq!(code(&b), "InvalidInput", "{b}");
+    let (s, b) = t
+        .post(
+            &format!("{plan}/plannedFailover"),
+            back("RecoveryToPrimary"),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["properties"]["lastPlannedFailoverTime"].is_string());
+    let (s, _) = t.post(&format!("{plan}/failoverCommit"), json!({})).await;
+    assert_eq!(s, 200);
+    let (_, _, b) = t.get(&item).await;
+    assert_eq!(b["properties"]["activeLocation"], "Primary");
+    assert_eq!(b["properties"]["protectionState"], "FailoverCommitted");
 
     // Jobs.
     let (_, _, b) = t.get(&format!("{v}/replicationJobs")).await;

@@ -199,6 +199,8 @@ pub struct RecoveryPlan {
     pub scenario: Option<(String, String, i64, i64)>,
     pub last_test_failover_ms: Option<i64>,
     pub last_unplanned_failover_ms: Option<i64>,
+    #[serde(default)]
+    pub last_planned_failover_ms: Option<i64>,
     /// `Primary` or `Recovery` (after a failover).
     #[serde(default)]
     pub active_location: String,
@@ -751,4 +753,72 @@ pub fn remove_vault(st: &mut State, vk: &str) {
 /// for Azure-to-Azure vaults, and they go with the vault.
 pub fn has_resources(st: &State, vk: &str) -> bool {
     st.asr.items.values().any(|i| i.vault_key == vk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert_eq!(
+            sr_id("/subscriptions/s/resourceGroups/r"),
+            "/Subscriptions/s/resourceGroups/r"
+        );
+        assert_eq!(sr_id("/Subscriptions/s"), "/Subscriptions/s");
+        let (vk, rest) = parse_vault_child(
+            "/Subscriptions/S/resourceGroups/RG/providers/Microsoft.RecoveryServices/vaults/V/replicationFabrics/f",
+        )
+        .unwrap();
+        assert_eq!(vk, "s/rg/v");
+        assert_eq!(rest, ["replicationFabrics", "f"]);
+        assert!(parse_vault_child("/subscriptions/s/resourceGroups/rg").is_none());
+        assert_eq!(
+            parse_arm_id(
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v",
+                "microsoft.network",
+                "virtualnetworks"
+            ),
+            Some(("s".into(), "rg".into(), "v".into()))
+        );
+    }
+
+    #[test]
+    fn job_tasks_follow_the_clock() {
+        let j = AsrJob {
+            vault_key: "s/rg/v".into(),
+            id: "j".into(),
+            scenario: "EnableDr".into(),
+            friendly_name: "Enable replication".into(),
+            target_id: String::new(),
+            target_name: "vm".into(),
+            target_type: "ProtectionEntity".into(),
+            tasks: vec!["a".into(), "b".into()],
+            start_ms: 1_000,
+            duration_ms: 1_000,
+            error: None,
+        };
+        let v = Vault {
+            subscription: "s".into(),
+            resource_group: "rg".into(),
+            name: "v".into(),
+            location: "northeurope".into(),
+            tags: json!({}),
+            sku: json!({}),
+            identity: None,
+            properties: json!({}),
+            etag: String::new(),
+            created_ms: 0,
+        };
+        let b = job_body(&v, &j, 1_600);
+        assert_eq!(b["properties"]["state"], "InProgress");
+        assert_eq!(b["properties"]["tasks"][0]["state"], "Succeeded");
+        assert_eq!(b["properties"]["tasks"][1]["state"], "InProgress");
+        assert_eq!(b["properties"]["allowedActions"], json!(["Cancel"]));
+        let b = job_body(&v, &j, 2_000);
+        assert_eq!(b["properties"]["state"], "Succeeded");
+        assert_eq!(b["properties"]["stateDescription"], "Completed");
+        assert!(b["properties"]["endTime"].is_string());
+        assert!(b["id"].as_str().unwrap().starts_with("/Subscriptions/s/"));
+    }
 }

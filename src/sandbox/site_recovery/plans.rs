@@ -82,6 +82,9 @@ pub(super) fn plan_body(st: &State, vault: &Vault, p: &RecoveryPlan, now: i64) -
     if let Some(t) = p.last_test_failover_ms {
         props["lastTestFailoverTime"] = json!(fmt_time(t));
     }
+    if let Some(t) = p.last_planned_failover_ms {
+        props["lastPlannedFailoverTime"] = json!(fmt_time(t));
+    }
     if let Some(t) = p.last_unplanned_failover_ms {
         props["lastUnplannedFailoverTime"] = json!(fmt_time(t));
     }
@@ -433,6 +436,7 @@ pub(super) fn plan(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -> 
                     scenario: None,
                     last_test_failover_ms: None,
                     last_unplanned_failover_ms: None,
+                    last_planned_failover_ms: None,
                     active_location: "Primary".into(),
                     failover: "None".into(),
                 });
@@ -542,6 +546,17 @@ pub(super) fn action(
                 "Completing the test failover",
             ],
         ),
+        "plannedfailover" => (
+            "PlannedFailover",
+            "Planned failover",
+            durations::FAILOVER,
+            &[
+                "Prerequisites check for planned failover",
+                "Shutting down the primary virtual machines",
+                "Synchronizing the latest changes",
+                "Boot groups",
+            ],
+        ),
         "unplannedfailover" => (
             "UnplannedFailover",
             "Failover",
@@ -569,13 +584,14 @@ pub(super) fn action(
             ],
         ),
         other => {
-            return Err(bad("OperationNotSupported", format!("The sandbox does not model the recovery plan action '{other}'. Modelled: testFailover, testFailoverCleanup, unplannedFailover, failoverCommit, reProtect.")));
+            return Err(bad("OperationNotSupported", format!("The sandbox does not model the recovery plan action '{other}'. Modelled: testFailover, testFailoverCleanup, plannedFailover, unplannedFailover, failoverCommit, reProtect.")));
         }
     };
     let op_name = match la.as_str() {
         "testfailover" => "TestFailover",
         "testfailovercleanup" => "TestFailoverCleanup",
         "unplannedfailover" => "UnplannedFailover",
+        "plannedfailover" => "PlannedFailover",
         "failovercommit" => "FailoverCommit",
         _ => "ReProtect",
     };
@@ -594,7 +610,7 @@ pub(super) fn action(
         "PrimaryToRecovery"
     };
     match la.as_str() {
-        "testfailover" | "unplannedfailover" => {
+        "testfailover" | "unplannedfailover" | "plannedfailover" => {
             let dir = p["failoverDirection"].as_str().unwrap_or("");
             if dir.is_empty() {
                 return Err(bad(
@@ -724,7 +740,7 @@ pub(super) fn action(
             }
             _ => {
                 let op = match la.as_str() {
-                    "unplannedfailover" => Op::Failover,
+                    "unplannedfailover" | "plannedfailover" => Op::Failover,
                     "failovercommit" => Op::Commit,
                     _ => Op::Reprotect,
                 };
@@ -735,7 +751,11 @@ pub(super) fn action(
                     match op {
                         Op::Failover => {
                             x.failover = "FailedOver".into();
-                            x.last_unplanned_failover_ms = Some(end);
+                            if la == "plannedfailover" {
+                                x.last_planned_failover_ms = Some(end);
+                            } else {
+                                x.last_unplanned_failover_ms = Some(end);
+                            }
                             x.active_location = if x.active_location == "Recovery" {
                                 "Primary".into()
                             } else {
