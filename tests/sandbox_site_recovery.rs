@@ -634,11 +634,44 @@ async fn replicate_test_failover_and_disable() {
     let (_, b) = t.refused(reqwest::Method::DELETE, v, json!({})).await;
     assert_eq!(code(&b), "ServiceResourceNotEmpty");
 
-    // Disable replication; the plan loses the item.
-    let (s, b) = t
-        .post(&format!("{item}/remove"), json!({"properties": {"disableProtectionReason": "NotSpecified", "replicationProviderInput": {"instanceType": "A2A"}}}))
+    // Disable replication: the item shows DisablingProtection until the DisableDr job ends; the
+    // plan loses the item.
+    let disable = json!({"properties": {"disableProtectionReason": "NotSpecified", "replicationProviderInput": {"instanceType": "A2A"}}});
+    let sent = std::time::Instant::now();
+    let (s, h, b) = t
+        .call(
+            reqwest::Method::POST,
+            &format!("{item}/remove"),
+            Some(disable.clone()),
+        )
         .await;
-    assert_eq!(s, 204, "{b}");
+    assert_eq!(s, 202, "{b}");
+    let (s, _, b) = t.get(&item).await;
+    if sent.elapsed() < Duration::from_millis(100) {
+        assert_eq!(s, 200);
+        assert_eq!(
+            b["properties"]["protectionState"], "DisablingProtection",
+            "{b}"
+        );
+        assert_eq!(b["properties"]["allowedOperations"], json!([]));
+        let (s, _, b) = t
+            .call(
+                reqwest::Method::POST,
+                &format!("{item}/remove"),
+                Some(disable),
+            )
+            .await;
+        assert_eq!((s, code(&b)), (409, "OperationInProgress"));
+    }
+    let loc = hdr(&h, "location");
+    loop {
+        let (s, _, _) = t.get(&loc).await;
+        if s != 202 {
+            assert_eq!(s, 204);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let (s, _, _) = t.get(&item).await;
     assert_eq!(s, 404);
     let (_, _, b) = t.get(&plan).await;

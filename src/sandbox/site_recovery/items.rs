@@ -29,9 +29,14 @@ pub(super) enum Phase {
     FailedOver,
     Committed,
     Reprotecting,
+    /// `POST …/remove` accepted: the item disappears when the DisableDr job ends.
+    Disabling,
 }
 
 pub(super) fn phase(i: &ReplicatedItem, now: i64) -> Phase {
+    if i.disabling_until.is_some() {
+        return Phase::Disabling;
+    }
     match i.failover.as_str() {
         "FailedOver" => return Phase::FailedOver,
         "Committed" => return Phase::Committed,
@@ -96,6 +101,7 @@ pub(super) fn item_body(st: &State, vault: &Vault, i: &ReplicatedItem, now: i64)
         Phase::FailedOver => ("FailoverCompleted", "Failover completed"),
         Phase::Committed => ("FailoverCommitted", "Failover committed"),
         Phase::Reprotecting => ("UnprotectedStatesBegin", "Re-protect in progress"),
+        Phase::Disabling => ("DisablingProtection", "Disabling protection"),
     };
     let allowed: Value = if tfo_running {
         json!([])
@@ -114,11 +120,12 @@ pub(super) fn item_body(st: &State, vault: &Vault, i: &ReplicatedItem, now: i64)
             ]),
             Phase::FailedOver => json!(["Commit", "ChangePit"]),
             Phase::Committed => json!(["ReverseReplicate", "DisableProtection"]),
+            Phase::Disabling => json!([]),
         }
     };
     let total = (i.protected_ms - i.enabled_ms).max(1);
     let pct: i64 = match ph {
-        Phase::Enabling => 0,
+        Phase::Enabling | Phase::Disabling => 0,
         Phase::InitialReplication | Phase::Reprotecting => {
             ((now - i.enabled_ms).max(0) * 100 / total).min(99)
         }
@@ -627,6 +634,7 @@ fn enable(
                 last_failover_ms: None,
                 last_test_failover_ms: None,
                 test_failover: None,
+                disabling_until: None,
                 scenario: Some(("EnableDr".into(), job.clone(), ctx.now)),
             },
         );
@@ -768,6 +776,13 @@ fn disable(
         return Err(not_found("replicated item", name));
     };
     if !purge {
+        if it.disabling_until.is_some() {
+            // UNCONFIRMED: code.
+            return Err(ArmError::conflict(
+                "OperationInProgress",
+                format!("Replication of '{name}' is already being disabled."),
+            ));
+        }
         if it.test_failover.is_some() {
             // UNCONFIRMED: code.
             return Err(bad("OperationNotAllowedInCurrentState", format!("Replication of '{name}' cannot be disabled while a test failover is pending cleanup. Clean up the test failover first.")));
@@ -832,7 +847,12 @@ fn disable(
         "empty",
     );
     if error.is_none() {
-        st.asr.items.remove(ik);
+        if purge {
+            st.asr.items.remove(ik);
+        } else if let Some(x) = st.asr.items.get_mut(ik) {
+            x.disabling_until = Some(ctx.now + ctx.scaled(durations::DISABLE));
+            x.scenario = Some(("DisableDr".into(), job.clone(), ctx.now));
+        }
         // Recovery plans lose the item (UNCONFIRMED: Azure may instead refuse the removal).
         let id = item_id(vault, &it).to_ascii_lowercase();
         for plan in st.asr.plans.values_mut().filter(|p| p.vault_key == vk) {

@@ -184,6 +184,9 @@ pub struct ReplicatedItem {
     pub test_failover: Option<(String, i64, i64)>,
     /// The latest scenario: (name, job id, start).
     pub scenario: Option<(String, String, i64)>,
+    /// Set by `POST …/remove`: the item is gone from then on.
+    #[serde(default)]
+    pub disabling_until: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -416,6 +419,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
     {
         return None;
     }
+    purge_disabled(st, ctx.now);
     Some(ctx.require_api(API_VERSIONS).and_then(|_| {
         let v = [ctx.segs[1].clone(), ctx.segs[3].clone(), ctx.segs[7].clone()];
         let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
@@ -751,8 +755,18 @@ pub fn remove_vault(st: &mut State, vk: &str) {
 /// Whether the vault replicates items (blocks vault deletion). Fabrics, containers, mappings and
 /// policies do not: Microsoft documents "disable replication for all VMs, then delete the vault"
 /// for Azure-to-Azure vaults, and they go with the vault.
-pub fn has_resources(st: &State, vk: &str) -> bool {
-    st.asr.items.values().any(|i| i.vault_key == vk)
+pub fn has_resources(st: &State, vk: &str, now: i64) -> bool {
+    st.asr
+        .items
+        .values()
+        .any(|i| i.vault_key == vk && i.disabling_until.is_none_or(|t| t > now))
+}
+
+/// Forget items whose disabling has finished.
+fn purge_disabled(st: &mut State, now: i64) {
+    st.asr
+        .items
+        .retain(|_, i| i.disabling_until.is_none_or(|t| t > now));
 }
 
 #[cfg(test)]
