@@ -129,8 +129,12 @@ impl T {
             tokio::time::sleep(Duration::from_millis(ms.clamp(5, 100))).await;
         }
         let out = out.expect("operation finishes");
-        let (s, _, st) = self.get(&aso).await;
+        let (s, h, st) = self.get(&aso).await;
         assert_eq!(s, 200);
+        assert!(
+            hdr(&h, "x-ms-request-id").ends_with(&format!("/replicationJobs/{job}")),
+            "{h:?}"
+        );
         let expect = if out.0 < 300 { "Succeeded" } else { "Failed" };
         assert_eq!(st["status"], expect, "{st}");
         assert_eq!(st["name"], job.as_str(), "{st}");

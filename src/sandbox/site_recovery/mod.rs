@@ -425,8 +425,18 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
         let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
         let rest: Vec<String> = ctx.segs[8..].to_vec();
         let lrest: Vec<&str> = l[8..].iter().map(|s| s.as_str()).collect();
+        // Site Recovery answers polling requests with the job's id as `x-ms-request-id`
+        // (azurerm#31927 debug log).
+        let job_request_id = |id: &str| format!("{}/replicationJobs/{id}", vault_sr_id(&vault));
         if lrest.len() >= 3 && lrest[lrest.len() - 2] == "operationresults" {
-            return op_result(ctx, st, &vault, &rest);
+            let rid = job_request_id(&rest[rest.len() - 1]);
+            return op_result(ctx, st, &vault, &rest)
+                .map(|r| r.header("x-ms-request-id", rid.clone()))
+                .map_err(|e| e.with_header("x-ms-request-id", rid));
+        }
+        if lrest.len() == 2 && lrest[0] == "replicationoperationstatus" {
+            let rid = job_request_id(&rest[1]);
+            return op_status(ctx, st, &vault, &rest[1]).map(|r| r.header("x-ms-request-id", rid));
         }
         let _ = VAULT;
         match lrest.as_slice() {
