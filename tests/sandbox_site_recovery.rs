@@ -68,8 +68,13 @@ fn hdr(h: &reqwest::header::HeaderMap, k: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The Site Recovery error code: `error.details[0].code` when Azure puts it there (its envelope),
+/// else `error.code`.
 fn code(b: &Value) -> &str {
-    b["error"]["code"].as_str().unwrap_or("")
+    b["error"]["details"][0]["code"]
+        .as_str()
+        .or(b["error"]["code"].as_str())
+        .unwrap_or("")
 }
 
 impl T {
@@ -963,6 +968,17 @@ async fn replication_errors() {
         )
         .await;
     assert_eq!(s, 204);
+
+    // An unknown fabric: 404 in Site Recovery's envelope.
+    let (s, _, b) = t.get(&format!("{v}/replicationFabrics/nope")).await;
+    assert_eq!(s, 404);
+    assert_eq!(b["error"]["code"], "NotFound");
+    assert_eq!(
+        b["error"]["message"],
+        "Fabric with name nope could not be located."
+    );
+    assert_eq!(b["error"]["details"][0]["code"], "FabricArmEntityMissing");
+    assert!(b["error"]["details"][0]["recommendedAction"].is_string());
 
     // Unknown child type and api-version.
     let (s, _, b) = t.get(&format!("{v}/replicationWidgets")).await;

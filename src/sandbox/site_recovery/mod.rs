@@ -280,12 +280,79 @@ pub(super) fn parse_arm_id(id: &str, ns: &str, rtype: &str) -> Option<(String, S
     }
 }
 
+/// 404 for an unknown Site Recovery resource, as `Fabric with name X could not be located.`
+/// (`NotFound` / `FabricArmEntityMissing`, azurerm#11019 and #11180). UNCONFIRMED: the detail
+/// codes of the other resource types.
 pub(super) fn not_found(what: &str, name: &str) -> ArmError {
-    // UNCONFIRMED: code; Site Recovery answers 404 for an unknown child resource.
+    let (code, title) = match what {
+        "fabric" => ("FabricArmEntityMissing", "Fabric"),
+        "protection container" => (
+            "ProtectionContainerArmEntityMissing",
+            "Protection container",
+        ),
+        "protection container mapping" => (
+            "ProtectionContainerMappingArmEntityMissing",
+            "Protection container mapping",
+        ),
+        "network mapping" => ("NetworkMappingArmEntityMissing", "Network mapping"),
+        "replication policy" => ("PolicyArmEntityMissing", "Replication policy"),
+        "replicated item" => (
+            "ReplicationProtectedItemArmEntityMissing",
+            "Replication protected item",
+        ),
+        "recovery plan" => ("RecoveryPlanArmEntityMissing", "Recovery plan"),
+        "job" => ("JobArmEntityMissing", "Job"),
+        _ => ("ArmEntityMissing", "Entity"),
+    };
     ArmError::not_found(
-        "NotFound",
-        format!("The {what} '{name}' was not found in the vault."),
+        code,
+        format!("{title} with name {name} could not be located."),
     )
+}
+
+/// Site Recovery's error envelope: the HTTP-flavoured code at the top and Site Recovery's own
+/// code, causes and recommended action in `details` (azurerm#11019, azure-rest-api-specs#12759).
+fn sr_envelope(e: ArmError) -> ArmError {
+    if e.raw_body.is_some()
+        || matches!(
+            e.code.as_str(),
+            "InvalidResourceType" | "MethodNotAllowed" | "InvalidRequestContent"
+        )
+    {
+        return e;
+    }
+    let top = match e.status {
+        400 => "BadRequest",
+        404 => "NotFound",
+        409 => "Conflict",
+        _ => "InternalError",
+    };
+    let (causes, action) = match e.code.as_str() {
+        "FabricArmEntityMissing" => (
+            "The fabric might have been unregistered from the Microsoft Azure Site Recovery vault.",
+            "Retry the operation with a valid site.",
+        ),
+        c if c.ends_with("ArmEntityMissing") => (
+            "The entity might have been deleted from the Microsoft Azure Site Recovery vault.",
+            "Retry the operation with a valid entity.",
+        ),
+        _ => (
+            "The request is not valid for the current configuration of the vault.",
+            "Correct the request and retry the operation.",
+        ),
+    };
+    let body = json!({"error": {"code": top, "message": e.message, "details": [{
+        "activityId": uuid::Uuid::new_v4().to_string(),
+        "clientRequestId": uuid::Uuid::new_v4().to_string(),
+        "code": e.code,
+        "message": e.message,
+        "possibleCauses": causes,
+        "recommendedAction": action,
+    }]}});
+    ArmError {
+        raw_body: Some(Box::new(body)),
+        ..e
+    }
 }
 
 pub(super) fn bad(code: &str, msg: impl Into<String>) -> ArmError {
@@ -439,7 +506,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
             return op_status(ctx, st, &vault, &rest[1]).map(|r| r.header("x-ms-request-id", rid));
         }
         let _ = VAULT;
-        match lrest.as_slice() {
+        let r = match lrest.as_slice() {
             ["replicationoperationstatus", _] => op_status(ctx, st, &vault, &rest[1]),
             ["replicationjobs"] => list_jobs(ctx, st, &vault),
             ["replicationjobs", _] => get_job(ctx, st, &vault, &rest[1]),
@@ -494,7 +561,8 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
                 "Microsoft.RecoveryServices",
                 &format!("vaults/{}", rest.join("/")),
             )),
-        }
+        };
+        r.map_err(sr_envelope)
     }))
 }
 
