@@ -6,7 +6,11 @@
 //! State machine (from the clock): `EnablingProtection` until the EnableDr job ends →
 //! `UnprotectedStatesBegin` ("Initial replication in progress") until initial replication ends →
 //! `Protected`. UNCONFIRMED: the intermediate state names (Terraform reports
-//! `UnprotectedStatesBegin` while it waits for `Protected`, azurerm#13725).
+//! `UnprotectedStatesBegin` while it waits for `Protected`, azurerm#13725), the failover states
+//! (`FailoverCompleted` after an unplanned/planned failover, `FailoverCommitted` after commit,
+//! `UnprotectedStatesBegin` "Re-protect in progress" during re-protect), `DisablingProtection`,
+//! the test failover states (`TestFailoverInProgress`, `TestFailoverCompleted`),
+//! `protectedItemType: "A2A"` and the A2A `allowedOperations` (taken from the HyperV example).
 
 use serde_json::{json, Value};
 

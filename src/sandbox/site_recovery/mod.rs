@@ -359,7 +359,12 @@ pub(super) fn bad(code: &str, msg: impl Into<String>) -> ArmError {
     ArmError::bad_request(code, msg)
 }
 
-/// What a new job needs.
+/// What a new job needs. Scenario names: `EnableDr`, `DisableDr`, `TestFailover`,
+/// `TestFailoverCleanup`, `UnplannedFailover`, `PlannedFailover`, `Commit`, `ReverseReplicate`,
+/// `UpdateVmProperties`, `ConfigureProtection` (container mapping), `UnconfigureProtection`,
+/// `AddProtectionProfile` (policy), `CreateFabric`, `CreateProtectionContainer`, `MapNetwork`,
+/// `CreateRecoveryPlan`, … UNCONFIRMED except EnableDr/DisableDr/TestFailover/
+/// TestFailoverCleanup (PowerShell's ASR cmdlets compare `ScenarioName` with `TestFailover`).
 pub(super) struct JobSpec<'a> {
     pub scenario: &'a str,
     pub friendly: &'a str,
