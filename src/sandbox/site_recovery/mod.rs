@@ -363,8 +363,8 @@ pub(super) fn bad(code: &str, msg: impl Into<String>) -> ArmError {
 /// `TestFailoverCleanup`, `UnplannedFailover`, `PlannedFailover`, `Commit`, `ReverseReplicate`,
 /// `UpdateVmProperties`, `ConfigureProtection` (container mapping), `UnconfigureProtection`,
 /// `AddProtectionProfile` (policy), `CreateFabric`, `CreateProtectionContainer`, `MapNetwork`,
-/// `CreateRecoveryPlan`, … UNCONFIRMED except EnableDr/DisableDr/TestFailover/
-/// TestFailoverCleanup (PowerShell's ASR cmdlets compare `ScenarioName` with `TestFailover`).
+/// `CreateRecoveryPlan`, … UNCONFIRMED except `TestFailover` (Azure PowerShell's ASR cmdlets
+/// compare a job's `ScenarioName` with "TestFailover").
 pub(super) struct JobSpec<'a> {
     pub scenario: &'a str,
     pub friendly: &'a str,
