@@ -360,6 +360,17 @@ async fn replicate_test_failover_and_disable() {
             p["providerSpecificDetails"]["monitoringPercentageCompletion"],
             0
         );
+        // A second operation while the EnableDr job runs conflicts.
+        let (s, _, b) = t
+            .call(
+                reqwest::Method::PATCH,
+                &item,
+                Some(json!({"properties": {"recoveryAzureVMName": "app-02"}})),
+            )
+            .await;
+        if sent.elapsed() < Duration::from_millis(170) {
+            assert_eq!((s, code(&b)), (409, "OperationInProgress"), "{b}");
+        }
     }
     assert_eq!(p["allowedOperations"], json!(["DisableProtection"]));
     assert_eq!(p["currentScenario"]["scenarioName"], "EnableDr");

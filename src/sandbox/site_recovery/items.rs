@@ -653,11 +653,30 @@ fn item_path(i: &ReplicatedItem) -> String {
     )
 }
 
+/// 409 while a job of the item is still running (RPC: concurrent conflicting operations).
+/// UNCONFIRMED: Site Recovery's code.
+fn busy(st: &State, it: &ReplicatedItem, now: i64) -> Result<(), ArmError> {
+    let Some((scenario, job, _)) = &it.scenario else {
+        return Ok(());
+    };
+    match st.asr.jobs.get(&key(&[&it.vault_key, job])) {
+        Some(j) if now < j.start_ms + j.duration_ms => Err(ArmError::conflict(
+            "OperationInProgress",
+            format!(
+                "Another operation ({scenario}, job {job}) is in progress on the replicated item '{}'. Retry after it completes.",
+                it.name
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn update(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, ik: &str, name: &str) -> HResult {
     let vk = vault.key();
     let Some(it) = st.asr.items.get(ik).cloned() else {
         return Err(not_found("replicated item", name));
     };
+    busy(st, &it, ctx.now)?;
     let body = ctx.json()?;
     let p = &body["properties"];
     let ph = phase(&it, ctx.now);
@@ -891,6 +910,9 @@ pub(super) fn action(
     let vk = vault.key();
     let cont = get_container(st, vault, f, c)?.clone();
     let ik = key(&[&vk, &cont.fabric, &cont.name, name]);
+    if let Some(it) = st.asr.items.get(&ik) {
+        busy(st, it, ctx.now)?;
+    }
     match action.to_ascii_lowercase().as_str() {
         "remove" => disable(ctx, st, vault, &ik, name, false),
         "unplannedfailover" | "failovercommit" | "reprotect" => {
