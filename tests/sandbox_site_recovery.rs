@@ -377,6 +377,7 @@ async fn replicate_test_failover_and_disable() {
 
     // The recovery plan: the service puts Shutdown and Failover groups first.
     let plan = format!("{v}/replicationRecoveryPlans/rp-app");
+    let vm_arm = t.arm("rg-app", "Microsoft.Compute/virtualMachines/app-02");
     let item_id = b["id"].as_str().unwrap().to_string();
     assert!(item_id.starts_with("/Subscriptions/"), "{item_id}");
     let (s, b) = t
@@ -386,7 +387,7 @@ async fn replicate_test_failover_and_disable() {
                 "primaryFabricId": format!("{v}/replicationFabrics/asr-a2a-default-westeurope"),
                 "recoveryFabricId": format!("{v}/replicationFabrics/asr-a2a-default-northeurope"),
                 "failoverDeploymentModel": "ResourceManager",
-                "groups": [{"groupType": "Boot", "replicationProtectedItems": [{"id": item_id, "virtualMachineId": "x"}],
+                "groups": [{"groupType": "Boot", "replicationProtectedItems": [{"id": item_id, "virtualMachineId": vm_arm}],
                     "startGroupActions": [{"actionName": "check", "failoverTypes": ["TestFailover", "UnplannedFailover"], "failoverDirections": ["PrimaryToRecovery"], "customDetails": {"instanceType": "ManualActionDetails", "description": "Check the app"}}],
                     "endGroupActions": [{"actionName": "warm", "failoverTypes": ["UnplannedFailover"], "failoverDirections": ["PrimaryToRecovery"], "customDetails": {"instanceType": "AutomationRunbookActionDetails", "runbookId": "/subscriptions/x/runbooks/warm-cache", "fabricLocation": "Recovery", "timeout": "PT10M"}}]}],
             }}),
@@ -402,6 +403,10 @@ async fn replicate_test_failover_and_disable() {
     assert_eq!(
         groups[2]["replicationProtectedItems"][0]["id"],
         item_id.as_str()
+    );
+    assert_eq!(
+        groups[2]["replicationProtectedItems"][0]["virtualMachineId"],
+        vm_arm.as_str()
     );
     assert_eq!(
         groups[2]["startGroupActions"][0]["customDetails"]["instanceType"],
@@ -562,7 +567,7 @@ async fn replicate_test_failover_and_disable() {
     );
     let (_, _, b) = t.get(&item).await;
     assert_eq!(b["properties"]["activeLocation"], "Recovery");
-    assert_eq!(b["properties"]["protectionState"], "FailoverCompleted");
+    assert_eq!(b["properties"]["protectionState"], "FailedOver");
     let (s, b) = t.post(&format!("{plan}/failoverCommit"), json!({})).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["properties"]["allowedOperations"], json!(["ReProtect"]));

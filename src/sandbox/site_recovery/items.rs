@@ -7,7 +7,7 @@
 //! `UnprotectedStatesBegin` ("Initial replication in progress") until initial replication ends →
 //! `Protected`. UNCONFIRMED: the intermediate state names (Terraform reports
 //! `UnprotectedStatesBegin` while it waits for `Protected`, azurerm#13725), the failover states
-//! (`FailoverCompleted` after an unplanned/planned failover, `FailoverCommitted` after commit,
+//! (`FailedOver` after an unplanned/planned failover, `FailoverCommitted` after commit,
 //! `UnprotectedStatesBegin` "Re-protect in progress" during re-protect), `DisablingProtection`,
 //! the test failover states (`TestFailoverInProgress`, `TestFailoverCompleted`),
 //! `protectedItemType: "A2A"` and the A2A `allowedOperations` (taken from the HyperV example).
@@ -102,7 +102,7 @@ pub(super) fn item_body(st: &State, vault: &Vault, i: &ReplicatedItem, now: i64)
         Phase::InitialReplication => ("UnprotectedStatesBegin", "Initial replication in progress"),
         Phase::Protected if i.active_location == "Recovery" => ("Protected", "Protected"),
         Phase::Protected => ("Protected", "Protected"),
-        Phase::FailedOver => ("FailoverCompleted", "Failover completed"),
+        Phase::FailedOver => ("FailedOver", "Failed over"),
         Phase::Committed => ("FailoverCommitted", "Failover committed"),
         Phase::Reprotecting => ("UnprotectedStatesBegin", "Re-protect in progress"),
         Phase::Disabling => ("DisablingProtection", "Disabling protection"),
@@ -203,7 +203,7 @@ pub(super) fn item_body(st: &State, vault: &Vault, i: &ReplicatedItem, now: i64)
         "recoveryAzureVMName": s["recoveryAzureVMName"].as_str().unwrap_or(&i.vm_name),
         "recoveryAzureResourceGroupId": s["recoveryResourceGroupId"].as_str().or(input["recoveryResourceGroupId"].as_str()),
         "recoveryCloudService": null,
-        "recoveryAvailabilitySet": input["recoveryAvailabilitySetId"],
+        "recoveryAvailabilitySet": s["recoveryAvailabilitySetId"].as_str().or(input["recoveryAvailabilitySetId"].as_str()),
         "selectedRecoveryAzureNetworkId": s["selectedRecoveryAzureNetworkId"].as_str().or(input["recoveryAzureNetworkId"].as_str()),
         "selectedTfoAzureNetworkId": s["selectedTfoAzureNetworkId"],
         "vmNics": s["vmNics"].as_array().cloned().unwrap_or_default(),

@@ -296,7 +296,14 @@ fn build_groups(
             if !eq(&it.fabric, primary) || !eq(&rf, recovery) {
                 return Err(bad("InvalidInput", format!("The replicated item '{id}' replicates from '{}' to '{rf}', not from the plan's primary fabric '{primary}' to its recovery fabric '{recovery}'.", it.fabric)));
             }
-            list.push(json!({"id": items::item_id(vault, it), "virtualMachineId": items::vm_guid(st, it)}));
+            // `virtualMachineId` comes back as sent (ReplicationRecoveryPlans_Create.json);
+            // UNCONFIRMED: what Azure fills in when it is absent (the VM's vmId here).
+            let vm_id = i["virtualMachineId"]
+                .as_str()
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+                .unwrap_or_else(|| items::vm_guid(st, it));
+            list.push(json!({"id": items::item_id(vault, it), "virtualMachineId": vm_id}));
         }
         out["replicationProtectedItems"] = Value::Array(list);
         match gt.as_str() {
