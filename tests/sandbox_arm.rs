@@ -268,7 +268,7 @@ async fn conventions_and_paging() {
             None => break,
         }
     }
-    assert_eq!((names.len(), pages), (3, 2));
+    assert_eq!((names.len(), pages), (4, 2));
 
     // VM body and missing resources.
     let vms = format!(

@@ -5,7 +5,8 @@
 //! (persisted state), `inventory` (seeding), `lro`, `faults`, `throttle`, `errors`, and one
 //! handler file per resource provider: `resources`, `compute`, `vaults`, `backup` (policies),
 //! `protection` (protected VMs, backup operations), `jobs`, `discovery` (containers,
-//! protectable items, refreshContainers, backupStatus).
+//! protectable items, refreshContainers, backupStatus), `site_recovery` (Azure-to-Azure Site
+//! Recovery: fabrics, containers, policies, mappings, replicated items, recovery plans, jobs).
 //!
 //! Must not import: `plan`, `apply`, `config`, `cli`.
 
@@ -21,6 +22,7 @@ mod lro;
 mod protection;
 mod resources;
 mod server;
+mod site_recovery;
 mod state;
 mod throttle;
 mod tls;

@@ -446,7 +446,13 @@ pub async fn handle(
         "strict-transport-security",
         "max-age=31536000; includeSubDomains",
     );
-    put("x-ms-request-id", &request_id);
+    // A handler may name the request itself (Site Recovery polling answers carry the job id).
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("x-ms-request-id"))
+    {
+        put("x-ms-request-id", &request_id);
+    }
     put("x-ms-correlation-request-id", &correlation);
     put("x-ms-routing-request-id", &routing_id(&request_id));
     if let Some(c) = &client_request_id {
@@ -521,6 +527,9 @@ fn dispatch(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         Some("microsoft.compute") => super::compute::route(ctx, st),
         Some("microsoft.recoveryservices") => {
             if let Some(r) = super::vaults::route(ctx, st) {
+                return r;
+            }
+            if let Some(r) = super::site_recovery::route(ctx, st) {
                 return r;
             }
             if let Some(r) = super::backup::route(ctx, st) {

@@ -38,6 +38,9 @@ pub struct State {
     pub items: BTreeMap<String, Item>,
     pub jobs: BTreeMap<String, Job>,
     pub ops: BTreeMap<String, Operation>,
+    /// Site Recovery resources (absent in state files written before Site Recovery existed).
+    #[serde(default)]
+    pub asr: super::site_recovery::AsrState,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

@@ -356,6 +356,7 @@ pub fn remove_vault(st: &mut State, vk: &str) {
     st.policies.retain(|_, p| p.vault_key != vk);
     st.items.retain(|_, i| i.vault_key != vk);
     st.jobs.retain(|_, j| j.vault_key != vk);
+    super::site_recovery::remove_vault(st, vk);
 }
 
 fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HResult {
@@ -483,7 +484,9 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
         "DELETE" => {
             let v = get_vault(st, sub, rg, name)?.clone();
             let items: Vec<_> = st.items.values().filter(|i| i.vault_key == vk).collect();
-            if items.iter().any(|i| i.deleted_ms.is_none()) {
+            if items.iter().any(|i| i.deleted_ms.is_none())
+                || super::site_recovery::has_resources(st, &vk, ctx.now)
+            {
                 return Err(ArmError::bad_request("ServiceResourceNotEmpty", "Vault cannot be deleted as there are existing resources within the vault. Please ensure there are no backup items, protected servers, or backup management servers associated with this vault. Unregister the following containers associated with this vault before proceeding for deletion."));
             }
             if !items.is_empty() {
