@@ -91,16 +91,23 @@ fn the_two_examples_load_together_as_one_estate_only_if_they_do_not_overlap() {
 }
 
 #[test]
-fn the_site_recovery_example_validates_with_only_the_not_planned_yet_warning() {
+fn the_site_recovery_example_validates_cleanly_and_becomes_one_replication_group() {
     let loaded = config::load(&[PathBuf::from("examples/site-recovery.yaml")])
         .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
     let warnings: Vec<String> = loaded.warnings().iter().map(|w| w.to_string()).collect();
-    assert_eq!(
-        warnings,
-        ["site_recovery is validated but not planned yet (coming next)"]
-    );
-    // desired() ignores site_recovery for now: only the vault and its resource groups.
+    assert!(warnings.is_empty(), "{warnings:?}");
+    // The group itself expands at plan time; desired() carries it as data.
     let d = loaded.desired(None).expect("desired");
+    assert_eq!(d.replication_groups.len(), 1);
+    let g = &d.replication_groups[0];
+    assert_eq!(
+        (g.name.as_str(), g.vms.len(), g.recovery_plans.len()),
+        ("app-dr", 2, 1)
+    );
+    assert_eq!(
+        (g.recovery_points_minutes, g.app_consistent_minutes),
+        (24 * 60, 4 * 60)
+    );
     let addrs: Vec<String> = d.resources.iter().map(|r| r.address.to_string()).collect();
     assert_eq!(
         addrs,

@@ -37,20 +37,33 @@ fn every_example_round_trips_through_the_requests_azprotect_sends() {
             let back = match r.address.kind {
                 ResourceKind::BackupPolicy => {
                     let req = backup_policy::put_request(r);
-                    let mut live = as_azure_returns(&r.arm_id, "Microsoft.RecoveryServices/vaults/backupPolicies", req.body.as_ref().unwrap());
+                    let mut live = as_azure_returns(
+                        &r.arm_id,
+                        "Microsoft.RecoveryServices/vaults/backupPolicies",
+                        req.body.as_ref().unwrap(),
+                    );
                     live["properties"]["protectedItemsCount"] = json!(0);
                     backup_policy::normalize(&live).expect("an IaaS VM policy")
                 }
                 ResourceKind::RecoveryVault => {
                     let req = vault::create_request(r);
-                    let live = as_azure_returns(&r.arm_id, "Microsoft.RecoveryServices/vaults", req.body.as_ref().unwrap());
+                    let live = as_azure_returns(
+                        &r.arm_id,
+                        "Microsoft.RecoveryServices/vaults",
+                        req.body.as_ref().unwrap(),
+                    );
                     let mut back = vault::normalize(&live);
                     // Only the keys the file manages are compared (vault attributes are a subset).
-                    back.as_object_mut().unwrap().retain(|k, _| r.attrs.get(k).is_some());
+                    back.as_object_mut()
+                        .unwrap()
+                        .retain(|k, _| r.attrs.get(k).is_some());
                     back
                 }
                 ResourceKind::ProtectedVm => {
-                    let policy_id = backup_policy::arm_id(&protected_vm::vault_of(&r.arm_id), r.attrs["policy"].as_str().unwrap());
+                    let policy_id = backup_policy::arm_id(
+                        &protected_vm::vault_of(&r.arm_id),
+                        r.attrs["policy"].as_str().unwrap(),
+                    );
                     let req = protected_vm::protect_request(r, &policy_id);
                     let mut live = as_azure_returns(&r.arm_id, "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems", req.body.as_ref().unwrap());
                     live["properties"]["protectionState"] = json!("IRPending");

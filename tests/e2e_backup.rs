@@ -68,9 +68,16 @@ async fn edit_silver_behind_our_back(estate: &Estate, edit: impl FnOnce(&mut ser
     let client = estate.client().await;
     let sub = estate.sandbox.credentials().subscription_id;
     let path = format!("/subscriptions/{sub}/resourceGroups/rg-protect-weu/providers/Microsoft.RecoveryServices/vaults/rsv-prod-weu/backupPolicies/silver?api-version=2026-01-01");
-    let mut policy = client.get_optional(&path).await.unwrap().expect("policy exists");
+    let mut policy = client
+        .get_optional(&path)
+        .await
+        .unwrap()
+        .expect("policy exists");
     edit(&mut policy);
-    client.execute(&ArmRequest::new(Method::Put, path, Some(policy))).await.unwrap();
+    client
+        .execute(&ArmRequest::new(Method::Put, path, Some(policy)))
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -82,14 +89,35 @@ async fn a_policy_edited_behind_our_back_shows_as_exactly_that_update() {
     })
     .await;
 
-    let plan = estate.run(&["plan", "-f", &quickstart(), "--format", "json", "--detailed-exitcode"]).await;
+    let plan = estate
+        .run(&[
+            "plan",
+            "-f",
+            &quickstart(),
+            "--format",
+            "json",
+            "--detailed-exitcode",
+        ])
+        .await;
     plan.expect_code(2);
-    assert_eq!(plan.changes(), vec!["backup_policy.rsv-prod-weu/silver update"]);
+    assert_eq!(
+        plan.changes(),
+        vec!["backup_policy.rsv-prod-weu/silver update"]
+    );
     let diff = &plan.json()["changes"][0]["diff"];
-    assert_eq!(diff, &serde_json::json!([{"path": "schedule.daily.at", "before": "21:30", "after": "23:00"}]));
+    assert_eq!(
+        diff,
+        &serde_json::json!([{"path": "schedule.daily.at", "before": "21:30", "after": "23:00"}])
+    );
 
-    estate.run(&["apply", "-f", &quickstart(), "--auto-approve"]).await.expect_code(0);
-    estate.run(&["plan", "-f", &quickstart(), "--detailed-exitcode"]).await.expect_code(0);
+    estate
+        .run(&["apply", "-f", &quickstart(), "--auto-approve"])
+        .await
+        .expect_code(0);
+    estate
+        .run(&["plan", "-f", &quickstart(), "--detailed-exitcode"])
+        .await
+        .expect_code(0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -97,18 +125,26 @@ async fn shortening_retention_in_an_immutable_vault_is_blocked_at_plan_time_not_
     let estate = applied_quickstart().await;
     // The portal raised retention to 30 days; the file still says 14 in an Unlocked (immutable) vault.
     edit_silver_behind_our_back(&estate, |p| {
-        p["properties"]["retentionPolicy"]["dailySchedule"]["retentionDuration"]["count"] = 30.into();
+        p["properties"]["retentionPolicy"]["dailySchedule"]["retentionDuration"]["count"] =
+            30.into();
     })
     .await;
 
-    let plan = estate.run(&["plan", "-f", &quickstart(), "--format", "json"]).await;
+    let plan = estate
+        .run(&["plan", "-f", &quickstart(), "--format", "json"])
+        .await;
     plan.expect_code(0);
     let change = &plan.json()["changes"][0];
     assert_eq!(change["address"], "backup_policy.rsv-prod-weu/silver");
     let blocked = change["blocked"].as_str().expect("blocked");
-    assert!(blocked.contains("UserErrorRetentionReductionNotAllowed") && blocked.contains("30d → 14d"), "{blocked}");
+    assert!(
+        blocked.contains("UserErrorRetentionReductionNotAllowed") && blocked.contains("30d → 14d"),
+        "{blocked}"
+    );
 
-    let apply = estate.run(&["apply", "-f", &quickstart(), "--auto-approve"]).await;
+    let apply = estate
+        .run(&["apply", "-f", &quickstart(), "--auto-approve"])
+        .await;
     apply.expect_code(1);
     assert!(apply.stderr.contains("blocked"), "{}", apply.stderr);
 }
@@ -181,18 +217,32 @@ async fn a_saved_plan_is_refused_when_azure_changed_since() {
 async fn a_saved_plan_applies_exactly_what_was_reviewed() {
     let estate = Estate::start().await;
     let saved = estate.path("reviewed.plan.json");
-    let plan = estate.run(&["plan", "-f", &quickstart(), "--out", &saved]).await;
+    let plan = estate
+        .run(&["plan", "-f", &quickstart(), "--out", &saved])
+        .await;
     plan.expect_code(0);
     let apply = estate.run(&["apply", &saved, "--auto-approve"]).await;
     apply.expect_code(0);
-    estate.run(&["plan", "-f", &quickstart(), "--detailed-exitcode"]).await.expect_code(0);
+    estate
+        .run(&["plan", "-f", &quickstart(), "--detailed-exitcode"])
+        .await
+        .expect_code(0);
 
     // Secrets never reach output or the plan file: neither the client secret nor a bearer token.
     let secret = estate.sandbox.credentials().client_secret;
     let file = std::fs::read_to_string(&saved).unwrap();
-    for text in [&plan.stdout, &plan.stderr, &apply.stdout, &apply.stderr, &file] {
+    for text in [
+        &plan.stdout,
+        &plan.stderr,
+        &apply.stdout,
+        &apply.stderr,
+        &file,
+    ] {
         assert!(!text.contains(&secret), "the client secret leaked");
-        assert!(!text.contains("eyJ"), "something that looks like a JWT leaked");
+        assert!(
+            !text.contains("eyJ"),
+            "something that looks like a JWT leaked"
+        );
     }
 }
 
@@ -200,7 +250,15 @@ async fn a_saved_plan_applies_exactly_what_was_reviewed() {
 async fn target_applies_one_vm_and_what_it_needs() {
     let estate = Estate::start().await;
     let only_db = ["--target", "protected_vm.rsv-prod-weu/rg-app/db-01"];
-    let plan = estate.run(&[&["plan", "-f", &quickstart(), "--format", "json"][..], &only_db].concat()).await;
+    let plan = estate
+        .run(
+            &[
+                &["plan", "-f", &quickstart(), "--format", "json"][..],
+                &only_db,
+            ]
+            .concat(),
+        )
+        .await;
     assert_eq!(
         plan.changes(),
         vec![
@@ -210,9 +268,25 @@ async fn target_applies_one_vm_and_what_it_needs() {
             "protected_vm.rsv-prod-weu/rg-app/db-01 create",
         ]
     );
-    estate.run(&[&["apply", "-f", &quickstart(), "--auto-approve"][..], &only_db].concat()).await.expect_code(0);
-    let rest = estate.run(&["plan", "-f", &quickstart(), "--format", "json"]).await;
-    assert_eq!(rest.changes().len(), 4, "silver and its three VMs remain: {:?}", rest.changes());
+    estate
+        .run(
+            &[
+                &["apply", "-f", &quickstart(), "--auto-approve"][..],
+                &only_db,
+            ]
+            .concat(),
+        )
+        .await
+        .expect_code(0);
+    let rest = estate
+        .run(&["plan", "-f", &quickstart(), "--format", "json"])
+        .await;
+    assert_eq!(
+        rest.changes().len(),
+        4,
+        "silver and its three VMs remain: {:?}",
+        rest.changes()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

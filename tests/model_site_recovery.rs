@@ -107,7 +107,6 @@ fn replicated() -> Resource {
     )
 }
 
-
 fn plan_resource() -> Resource {
     res(
         ResourceKind::ResourceGroup,

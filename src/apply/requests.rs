@@ -88,11 +88,15 @@ pub fn requests_for(change: &Change) -> Result<Vec<ArmRequest>, RequestError> {
                 }
             }
         }
-        (ResourceKind::ReplicationFabric, Action::Create) => vec![sr::setup::fabric_request(&desired()?)],
+        (ResourceKind::ReplicationFabric, Action::Create) => {
+            vec![sr::setup::fabric_request(&desired()?)]
+        }
         (ResourceKind::ProtectionContainer, Action::Create) => {
             vec![sr::setup::container_request(&desired()?)]
         }
-        (ResourceKind::ReplicationPolicy, Action::Create) => vec![sr::setup::policy_request(&desired()?)],
+        (ResourceKind::ReplicationPolicy, Action::Create) => {
+            vec![sr::setup::policy_request(&desired()?)]
+        }
         (ResourceKind::ReplicationPolicy, Action::Update) => {
             vec![sr::setup::policy_update_request(&desired()?)]
         }
@@ -102,8 +106,12 @@ pub fn requests_for(change: &Change) -> Result<Vec<ArmRequest>, RequestError> {
         (ResourceKind::NetworkMapping, Action::Create | Action::Update) => {
             vec![sr::setup::network_mapping_request(&desired()?)]
         }
-        (ResourceKind::Replication, Action::Create) => vec![sr::replication::enable_request(&desired()?)],
-        (ResourceKind::Replication, Action::Update) => vec![sr::replication::update_request(&desired()?)],
+        (ResourceKind::Replication, Action::Create) => {
+            vec![sr::replication::enable_request(&desired()?)]
+        }
+        (ResourceKind::Replication, Action::Update) => {
+            vec![sr::replication::update_request(&desired()?)]
+        }
         (ResourceKind::Replication, Action::Replace) => vec![
             sr::replication::disable_request(&id),
             sr::replication::enable_request(&desired()?),
@@ -112,7 +120,9 @@ pub fn requests_for(change: &Change) -> Result<Vec<ArmRequest>, RequestError> {
         (ResourceKind::RecoveryPlan, Action::Create | Action::Update) => {
             vec![sr::recovery_plan::put_request(&desired()?)]
         }
-        (ResourceKind::RecoveryPlan, Action::Delete) => vec![sr::recovery_plan::delete_request(&id)],
+        (ResourceKind::RecoveryPlan, Action::Delete) => {
+            vec![sr::recovery_plan::delete_request(&id)]
+        }
         (kind, action) => {
             return Err(err(&format!(
                 "{action:?} of a {} is not supported",

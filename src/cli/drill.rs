@@ -12,7 +12,11 @@ use is_terminal::IsTerminal;
 use miette::{bail, miette, IntoDiagnostic, Result};
 use std::io::BufRead;
 
-pub async fn drill(args: DrillArgs, settings: &GlobalSettings, printer: Printer) -> Result<ExitStatus> {
+pub async fn drill(
+    args: DrillArgs,
+    settings: &GlobalSettings,
+    printer: Printer,
+) -> Result<ExitStatus> {
     let session = Session::open(settings).await?;
     let result = run(&args, &session, printer).await;
     session.close().await;
@@ -24,7 +28,11 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
     if address.kind != ResourceKind::RecoveryPlan {
         bail!("a drill runs a recovery plan: expected recovery_plan.<site_recovery>/<plan>, got {address}");
     }
-    let files = if args.files.is_empty() { vec!["azprotect.yaml".into()] } else { args.files.clone() };
+    let files = if args.files.is_empty() {
+        vec!["azprotect.yaml".into()]
+    } else {
+        args.files.clone()
+    };
     let desired = crate::config::load(&files)?.desired(session.default_subscription.as_deref())?;
     let live = crate::live::read(&session.client, &desired).await?;
     let resources = crate::plan::resolve(&desired, &live);
@@ -34,7 +42,17 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
             .filter(|r| r.address.kind == ResourceKind::RecoveryPlan)
             .map(|r| r.address.to_string())
             .collect();
-        bail!(help = format!("recovery plans in the file: {}", if known.is_empty() { "none".into() } else { known.join(", ") }), "{address} is not declared");
+        bail!(
+            help = format!(
+                "recovery plans in the file: {}",
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            ),
+            "{address} is not declared"
+        );
     };
     let items: Vec<ArmId> = plan.attrs["groups"]
         .as_array()
@@ -55,9 +73,14 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
                 .and_then(|g| g.network_mappings.first())
                 .map(|(_, target)| target.clone());
             let Some(n) = mapped else {
-                bail!(help = "pass --network with an isolated virtual network in the target region", "no test network: the group maps no network");
+                bail!(
+                    help = "pass --network with an isolated virtual network in the target region",
+                    "no test network: the group maps no network"
+                );
             };
-            printer.note(format!("Testing in the failover network {n}; pass --network for an isolated one."));
+            printer.note(format!(
+                "Testing in the failover network {n}; pass --network for an isolated one."
+            ));
             n
         }
     };
@@ -66,7 +89,16 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
         printer.line("Drill cancelled.");
         return Ok(ExitStatus::Failure);
     }
-    let report = drill::run(&session.client, plan, &items, &DrillOptions { network_id, keep: args.keep }).await?;
+    let report = drill::run(
+        &session.client,
+        plan,
+        &items,
+        &DrillOptions {
+            network_id,
+            keep: args.keep,
+        },
+    )
+    .await?;
     let mut out = printer.stdout();
     match args.format {
         PlanFormat::Text => render::drill::text(&report, &mut out),
@@ -74,15 +106,25 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
         PlanFormat::Json => render::drill::json(&report, &mut out),
     }
     .into_diagnostic()?;
-    Ok(if report.succeeded { ExitStatus::Success } else { ExitStatus::Failure })
+    Ok(if report.succeeded {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }
 
 fn confirm(printer: Printer, address: &Address, vms: usize) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
-        bail!(help = "pass --auto-approve to run the drill without a prompt (for CI)", "a drill needs confirmation, but standard input is not a terminal");
+        bail!(
+            help = "pass --auto-approve to run the drill without a prompt (for CI)",
+            "a drill needs confirmation, but standard input is not a terminal"
+        );
     }
     printer.note(format!("\nThe drill creates {vms} test VM(s) from {address} in the test network, then removes them. Only 'yes' is accepted:"));
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).into_diagnostic()?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .into_diagnostic()?;
     Ok(answer.trim() == "yes")
 }

@@ -96,7 +96,12 @@ impl Reporter for Spinners {
             Outcome::Failed(_) => "✗",
             Outcome::Skipped { .. } => "↷",
         };
-        let line = format!("{mark} {} {}: {}", verb(c), c.address, describe(outcome, elapsed));
+        let line = format!(
+            "{mark} {} {}: {}",
+            verb(c),
+            c.address,
+            describe(outcome, elapsed)
+        );
         match bar {
             Some(bar) => {
                 if let Ok(style) = ProgressStyle::with_template("{msg}") {

@@ -6,6 +6,9 @@ use miette::{IntoDiagnostic, Result};
 
 pub fn schema(printer: Printer) -> Result<ExitStatus> {
     use std::io::Write;
-    printer.stdout().write_all(crate::config::json_schema_text().as_bytes()).into_diagnostic()?;
+    printer
+        .stdout()
+        .write_all(crate::config::json_schema_text().as_bytes())
+        .into_diagnostic()?;
     Ok(ExitStatus::Success)
 }

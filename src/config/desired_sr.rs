@@ -4,7 +4,9 @@
 
 use super::desired::vm_id;
 use super::types::ConfigFile;
-use super::types_sr::{DataDiskTypes, FabricLocation, FailoverDirection, FailoverType, PlanAction, SiteRecovery};
+use super::types_sr::{
+    DataDiskTypes, FabricLocation, FailoverDirection, FailoverType, PlanAction, SiteRecovery,
+};
 use super::validate::{names, site_recovery::parse_minutes};
 use crate::model::site_recovery::{GroupSelector, ReplicatedVmSpec, ReplicationGroup};
 use crate::model::{resource_group::normalize_location, vault, ArmId};
@@ -16,12 +18,19 @@ pub fn groups(files: &[ConfigFile], sub: &str) -> Vec<ReplicationGroup> {
     let vault_rgs: BTreeMap<String, String> = files
         .iter()
         .flat_map(|f| f.recovery_vaults.iter().flat_map(|m| m.value.iter()))
-        .map(|(k, v)| (k.value.to_ascii_lowercase(), v.value.resource_group.value.clone()))
+        .map(|(k, v)| {
+            (
+                k.value.to_ascii_lowercase(),
+                v.value.resource_group.value.clone(),
+            )
+        })
         .collect();
     let mut out = Vec::new();
     for f in files {
         for (name, g) in f.site_recovery.iter().flat_map(|m| m.value.iter()) {
-            let Some(rg) = vault_rgs.get(&g.value.vault.value.to_ascii_lowercase()) else { continue };
+            let Some(rg) = vault_rgs.get(&g.value.vault.value.to_ascii_lowercase()) else {
+                continue;
+            };
             out.push(group(&name.value, &g.value, sub, rg));
         }
     }
@@ -30,7 +39,11 @@ pub fn groups(files: &[ConfigFile], sub: &str) -> Vec<ReplicationGroup> {
 
 fn vm_ref_id(s: &str, sub: &str) -> Option<String> {
     let r = names::vm_ref(s).ok()?;
-    Some(vm_id(r.subscription.as_deref().unwrap_or(sub), &r.resource_group, &r.name))
+    Some(vm_id(
+        r.subscription.as_deref().unwrap_or(sub),
+        &r.resource_group,
+        &r.name,
+    ))
 }
 
 fn rg_id(s: &str, sub: &str) -> String {
@@ -43,7 +56,9 @@ fn rg_id(s: &str, sub: &str) -> String {
 
 fn group(name: &str, g: &SiteRecovery, sub: &str, vault_rg: &str) -> ReplicationGroup {
     let policy = g.policy.as_ref().map(|p| &p.value);
-    let minutes = |v: Option<&super::spanned::Sp<String>>| v.and_then(|s| parse_minutes(&s.value)).map(u64::from);
+    let minutes = |v: Option<&super::spanned::Sp<String>>| {
+        v.and_then(|s| parse_minutes(&s.value)).map(u64::from)
+    };
     let target_rg = rg_id(&g.target_resource_group.value, sub);
     let vms = g
         .vms
@@ -52,14 +67,19 @@ fn group(name: &str, g: &SiteRecovery, sub: &str, vault_rg: &str) -> Replication
         .filter_map(|v| {
             let v = &v.value;
             let disks = v.disks.as_ref().map(|d| &d.value);
-            let (data_disk_type, data_disk_types) = match disks.and_then(|d| d.data.as_ref()).map(|d| &d.value) {
-                Some(DataDiskTypes::All(t)) => (Some(t.0.clone()), BTreeMap::new()),
-                Some(DataDiskTypes::ByLun(m)) => (
-                    None,
-                    m.iter().filter_map(|(lun, t)| Some((lun.value.parse::<u32>().ok()?, t.value.0.clone()))).collect(),
-                ),
-                None => (None, BTreeMap::new()),
-            };
+            let (data_disk_type, data_disk_types) =
+                match disks.and_then(|d| d.data.as_ref()).map(|d| &d.value) {
+                    Some(DataDiskTypes::All(t)) => (Some(t.0.clone()), BTreeMap::new()),
+                    Some(DataDiskTypes::ByLun(m)) => (
+                        None,
+                        m.iter()
+                            .filter_map(|(lun, t)| {
+                                Some((lun.value.parse::<u32>().ok()?, t.value.0.clone()))
+                            })
+                            .collect(),
+                    ),
+                    None => (None, BTreeMap::new()),
+                };
             Some(ReplicatedVmSpec {
                 vm_id: vm_ref_id(&v.vm.value, sub)?,
                 target_zone: v.target_zone.as_ref().map(|z| z.value.clone()),
@@ -68,7 +88,10 @@ fn group(name: &str, g: &SiteRecovery, sub: &str, vault_rg: &str) -> Replication
                     if a.value.starts_with('/') {
                         a.value.clone()
                     } else {
-                        format!("{target_rg}/providers/Microsoft.Compute/availabilitySets/{}", a.value)
+                        format!(
+                            "{target_rg}/providers/Microsoft.Compute/availabilitySets/{}",
+                            a.value
+                        )
                     }
                 }),
                 os_disk_type: disks.and_then(|d| d.os.as_ref()).map(|t| t.value.0.clone()),
@@ -79,8 +102,20 @@ fn group(name: &str, g: &SiteRecovery, sub: &str, vault_rg: &str) -> Replication
         .collect();
     let select = g.select.as_ref().map(|s| GroupSelector {
         subscription: sub.to_string(),
-        resource_groups: s.value.resource_groups.iter().flat_map(|r| &r.value).map(|r| r.value.clone()).collect(),
-        tags: s.value.tags.iter().flat_map(|t| t.value.iter()).map(|(k, v)| (k.value.clone(), v.value.clone())).collect(),
+        resource_groups: s
+            .value
+            .resource_groups
+            .iter()
+            .flat_map(|r| &r.value)
+            .map(|r| r.value.clone())
+            .collect(),
+        tags: s
+            .value
+            .tags
+            .iter()
+            .flat_map(|t| t.value.iter())
+            .map(|(k, v)| (k.value.clone(), v.value.clone()))
+            .collect(),
     });
     let recovery_plans = g
         .recovery_plans
@@ -94,8 +129,10 @@ fn group(name: &str, g: &SiteRecovery, sub: &str, vault_rg: &str) -> Replication
         vault_id: vault::arm_id(sub, vault_rg, &g.vault.value),
         source_region: normalize_location(&g.source_region.value),
         target_region: normalize_location(&g.target_region.value),
-        recovery_points_minutes: minutes(policy.and_then(|p| p.recovery_points.as_ref())).unwrap_or(24 * 60),
-        app_consistent_minutes: minutes(policy.and_then(|p| p.app_consistent_every.as_ref())).unwrap_or(0),
+        recovery_points_minutes: minutes(policy.and_then(|p| p.recovery_points.as_ref()))
+            .unwrap_or(24 * 60),
+        app_consistent_minutes: minutes(policy.and_then(|p| p.app_consistent_every.as_ref()))
+            .unwrap_or(0),
         target_resource_group_id: target_rg,
         cache_storage_account_id: g.cache_storage_account.value.clone(),
         network_mappings: g
@@ -125,10 +162,21 @@ fn plan_attrs(groups: &[super::spanned::Sp<super::types_sr::RecoveryGroup>], sub
     let mut out = Vec::new();
     for g in groups {
         let g = &g.value;
-        let mut vms: Vec<String> = g.vms.value.iter().filter_map(|v| vm_ref_id(&v.value, sub)).collect();
+        let mut vms: Vec<String> = g
+            .vms
+            .value
+            .iter()
+            .filter_map(|v| vm_ref_id(&v.value, sub))
+            .collect();
         vms.sort_by_key(|v| v.to_ascii_lowercase());
-        let mut actions = |list: &Option<super::spanned::Sp<Vec<super::spanned::Sp<PlanAction>>>>| -> Vec<Value> {
-            list.iter().flat_map(|l| &l.value).map(|a| action(&a.value, &mut name_for)).collect()
+        let mut actions = |list: &Option<
+            super::spanned::Sp<Vec<super::spanned::Sp<PlanAction>>>,
+        >|
+         -> Vec<Value> {
+            list.iter()
+                .flat_map(|l| &l.value)
+                .map(|a| action(&a.value, &mut name_for))
+                .collect()
         };
         let before = actions(&g.before);
         let after = actions(&g.after);

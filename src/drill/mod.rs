@@ -47,7 +47,9 @@ pub struct DrillReport {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DrillError {
     #[error("{0} is not ready for a drill: {1}")]
-    #[diagnostic(help("wait for initial replication to finish (plan shows it), then run the drill again"))]
+    #[diagnostic(help(
+        "wait for initial replication to finish (plan shows it), then run the drill again"
+    ))]
     NotReady(String, String),
     #[error("{0}")]
     Azure(#[from] AzureError),
@@ -55,29 +57,59 @@ pub enum DrillError {
 
 /// Are the plan and its VMs ready? Every replicated item must be protected (initial replication
 /// finished) and no other drill may be running.
-pub async fn check_ready(client: &ArmClient, plan: &Resource, items: &[ArmId]) -> Result<(), DrillError> {
-    let path = format!("{}?api-version={}", plan.arm_id, crate::model::api::SITE_RECOVERY);
+pub async fn check_ready(
+    client: &ArmClient,
+    plan: &Resource,
+    items: &[ArmId],
+) -> Result<(), DrillError> {
+    let path = format!(
+        "{}?api-version={}",
+        plan.arm_id,
+        crate::model::api::SITE_RECOVERY
+    );
     let Some(live) = client.get_optional(&path).await? else {
-        return Err(DrillError::NotReady(plan.address.to_string(), "the recovery plan does not exist yet: apply first".into()));
-    };
-    let allowed = live["properties"]["allowedOperations"].as_array().cloned().unwrap_or_default();
-    if !allowed.iter().any(|o| o.as_str().is_some_and(|o| o.eq_ignore_ascii_case("TestFailover"))) {
         return Err(DrillError::NotReady(
             plan.address.to_string(),
-            format!("Azure does not allow a test failover now (allowed: {})", join(&allowed)),
+            "the recovery plan does not exist yet: apply first".into(),
+        ));
+    };
+    let allowed = live["properties"]["allowedOperations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !allowed.iter().any(|o| {
+        o.as_str()
+            .is_some_and(|o| o.eq_ignore_ascii_case("TestFailover"))
+    }) {
+        return Err(DrillError::NotReady(
+            plan.address.to_string(),
+            format!(
+                "Azure does not allow a test failover now (allowed: {})",
+                join(&allowed)
+            ),
         ));
     }
     for item in items {
         let path = format!("{item}?api-version={}", crate::model::api::SITE_RECOVERY);
         let Some(body) = client.get_optional(&path).await? else {
-            return Err(DrillError::NotReady(plan.address.to_string(), format!("{item} is not replicated")));
-        };
-        let vm_state = body["properties"]["providerSpecificDetails"]["vmProtectionState"].as_str().unwrap_or_default();
-        if !vm_state.eq_ignore_ascii_case("Protected") {
-            let progress = replication::progress(&body).map(|p| format!(", {p}% replicated")).unwrap_or_default();
             return Err(DrillError::NotReady(
                 plan.address.to_string(),
-                format!("{} is {vm_state}{progress}", ArmId::new(item.as_str()).name()),
+                format!("{item} is not replicated"),
+            ));
+        };
+        let vm_state = body["properties"]["providerSpecificDetails"]["vmProtectionState"]
+            .as_str()
+            .unwrap_or_default();
+        if !vm_state.eq_ignore_ascii_case("Protected") {
+            let progress = replication::progress(&body)
+                .map(|p| format!(", {p}% replicated"))
+                .unwrap_or_default();
+            return Err(DrillError::NotReady(
+                plan.address.to_string(),
+                format!(
+                    "{} is {vm_state}{progress}",
+                    ArmId::new(item.as_str()).name()
+                ),
             ));
         }
     }
@@ -85,12 +117,20 @@ pub async fn check_ready(client: &ArmClient, plan: &Resource, items: &[ArmId]) -
 }
 
 fn join(v: &[Value]) -> String {
-    v.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
+    v.iter()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Run the drill. Failures after the failover started are reported in the report (and cleanup
 /// is still attempted), so the caller always learns what happened.
-pub async fn run(client: &ArmClient, plan: &Resource, items: &[ArmId], opts: &DrillOptions) -> Result<DrillReport, DrillError> {
+pub async fn run(
+    client: &ArmClient,
+    plan: &Resource,
+    items: &[ArmId],
+    opts: &DrillOptions,
+) -> Result<DrillReport, DrillError> {
     check_ready(client, plan, items).await?;
     let mut report = DrillReport {
         recovery_plan: plan.address.to_string(),
@@ -103,7 +143,12 @@ pub async fn run(client: &ArmClient, plan: &Resource, items: &[ArmId], opts: &Dr
         error: None,
     };
     let start = Instant::now();
-    let failover = client.execute(&recovery_plan::test_failover_request(&plan.arm_id, &opts.network_id)).await;
+    let failover = client
+        .execute(&recovery_plan::test_failover_request(
+            &plan.arm_id,
+            &opts.network_id,
+        ))
+        .await;
     report.failover_seconds = secs(start.elapsed());
     if let Err(e) = failover {
         report.error = Some(format!("test failover failed: {e}"));
@@ -111,17 +156,37 @@ pub async fn run(client: &ArmClient, plan: &Resource, items: &[ArmId], opts: &Dr
     for item in items {
         let path = format!("{item}?api-version={}", crate::model::api::SITE_RECOVERY);
         let body = client.get_optional(&path).await?.unwrap_or_default();
-        let state = body["properties"]["testFailoverState"].as_str().unwrap_or("unknown").to_string();
+        let state = body["properties"]["testFailoverState"]
+            .as_str()
+            .unwrap_or("unknown")
+            .to_string();
         let vm_id = body["properties"]["providerSpecificDetails"]["fabricObjectId"]
             .as_str()
             .map_or_else(|| item.to_string(), str::to_string);
-        report.vms.push(VmResult { vm_id, test_failover_state: state });
+        report.vms.push(VmResult {
+            vm_id,
+            test_failover_state: state,
+        });
     }
     if !opts.keep {
-        let comments = if report.error.is_none() { "azprotect drill: succeeded" } else { "azprotect drill: failed" };
+        let comments = if report.error.is_none() {
+            "azprotect drill: succeeded"
+        } else {
+            "azprotect drill: failed"
+        };
         let start = Instant::now();
-        if let Err(e) = client.execute(&recovery_plan::test_failover_cleanup_request(&plan.arm_id, comments)).await {
-            let prior = report.error.take().map(|p| format!("{p}; ")).unwrap_or_default();
+        if let Err(e) = client
+            .execute(&recovery_plan::test_failover_cleanup_request(
+                &plan.arm_id,
+                comments,
+            ))
+            .await
+        {
+            let prior = report
+                .error
+                .take()
+                .map(|p| format!("{p}; "))
+                .unwrap_or_default();
             report.error = Some(format!("{prior}cleanup failed: {e}"));
         }
         report.cleanup_seconds = Some(secs(start.elapsed()));

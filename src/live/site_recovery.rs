@@ -4,7 +4,9 @@
 
 use super::LiveState;
 use crate::azure::{ArmClient, AzureError};
-use crate::model::site_recovery::{self as sr, recovery_plan, replication, setup, ReplicationGroup};
+use crate::model::site_recovery::{
+    self as sr, recovery_plan, replication, setup, ReplicationGroup,
+};
 use crate::model::{Address, ArmId, Resource, ResourceKind};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -20,17 +22,34 @@ const COLLECTIONS: [&str; 7] = [
 ];
 
 /// Read every vault that hosts a replication group (once per vault).
-pub async fn read(client: &ArmClient, groups: &[ReplicationGroup]) -> Result<LiveState, AzureError> {
+pub async fn read(
+    client: &ArmClient,
+    groups: &[ReplicationGroup],
+) -> Result<LiveState, AzureError> {
     let mut vaults: BTreeMap<ArmId, (String, Vec<&ReplicationGroup>)> = BTreeMap::new();
     for g in groups {
-        vaults.entry(g.vault_id.clone()).or_insert_with(|| (g.vault.clone(), vec![])).1.push(g);
+        vaults
+            .entry(g.vault_id.clone())
+            .or_insert_with(|| (g.vault.clone(), vec![]))
+            .1
+            .push(g);
     }
-    let reads = vaults.iter().map(|(id, (name, gs))| read_vault(client, id, name, gs));
+    let reads = vaults
+        .iter()
+        .map(|(id, (name, gs))| read_vault(client, id, name, gs));
     let mut live = LiveState::default();
     for part in futures::future::try_join_all(reads).await? {
         live.resources.extend(part);
     }
     Ok(live)
+}
+
+/// A list that is empty when its parent (vault, resource group) does not exist yet.
+async fn list_or_empty(client: &ArmClient, path: &str) -> Result<Vec<Value>, AzureError> {
+    match client.list(path).await {
+        Err(e) if e.status() == Some(404) => Ok(Vec::new()),
+        other => other,
+    }
 }
 
 async fn read_vault(
@@ -39,10 +58,16 @@ async fn read_vault(
     vault_name: &str,
     groups: &[&ReplicationGroup],
 ) -> Result<Vec<Resource>, AzureError> {
-    let paths: Vec<String> = COLLECTIONS.iter().map(|c| sr::vault_list_path(vault, c)).collect();
-    let lists = futures::future::try_join_all(paths.iter().map(|p| client.list(p))).await?;
-    let [fabrics, containers, policies, mappings, networks, items, plans]: [Vec<Value>; 7] =
-        lists.try_into().map_err(|_| AzureError::Config("unexpected list count".into()))?;
+    let paths: Vec<String> = COLLECTIONS
+        .iter()
+        .map(|c| sr::vault_list_path(vault, c))
+        .collect();
+    // A vault (or its resource group) that does not exist yet has nothing to list.
+    let lists =
+        futures::future::try_join_all(paths.iter().map(|p| list_or_empty(client, p))).await?;
+    let [fabrics, containers, policies, mappings, networks, items, plans]: [Vec<Value>; 7] = lists
+        .try_into()
+        .map_err(|_| AzureError::Config("unexpected list count".into()))?;
     let mut out = Vec::new();
     let named = |kind: ResourceKind, name: String, v: &Value, attrs: Value| Resource {
         address: Address::new(kind, name),
@@ -53,40 +78,73 @@ async fn read_vault(
     for f in &fabrics {
         let attrs = setup::normalize_fabric(f);
         let region = attrs["location"].as_str().unwrap_or_default().to_string();
-        out.push(named(ResourceKind::ReplicationFabric, format!("{vault_name}/{region}"), f, attrs));
+        out.push(named(
+            ResourceKind::ReplicationFabric,
+            format!("{vault_name}/{region}"),
+            f,
+            attrs,
+        ));
     }
     for c in &containers {
         let attrs = setup::normalize_container(c);
         let region = attrs["location"].as_str().unwrap_or_default().to_string();
-        out.push(named(ResourceKind::ProtectionContainer, format!("{vault_name}/{region}"), c, attrs));
+        out.push(named(
+            ResourceKind::ProtectionContainer,
+            format!("{vault_name}/{region}"),
+            c,
+            attrs,
+        ));
     }
     for p in &policies {
         if let Some(attrs) = setup::normalize_policy(p) {
             let name = p["name"].as_str().unwrap_or_default();
-            out.push(named(ResourceKind::ReplicationPolicy, format!("{vault_name}/{name}"), p, attrs));
+            out.push(named(
+                ResourceKind::ReplicationPolicy,
+                format!("{vault_name}/{name}"),
+                p,
+                attrs,
+            ));
         }
     }
     for m in &mappings {
         let name = m["name"].as_str().unwrap_or_default();
-        out.push(named(ResourceKind::ContainerMapping, format!("{vault_name}/{name}"), m, setup::normalize_mapping(m)));
+        out.push(named(
+            ResourceKind::ContainerMapping,
+            format!("{vault_name}/{name}"),
+            m,
+            setup::normalize_mapping(m),
+        ));
     }
     for n in &networks {
         let name = n["name"].as_str().unwrap_or_default();
-        out.push(named(ResourceKind::NetworkMapping, format!("{vault_name}/{name}"), n, setup::normalize_network_mapping(n)));
+        out.push(named(
+            ResourceKind::NetworkMapping,
+            format!("{vault_name}/{name}"),
+            n,
+            setup::normalize_network_mapping(n),
+        ));
     }
     let mut vm_of_item: BTreeMap<ArmId, String> = BTreeMap::new();
     for i in &items {
-        let Some((id, attrs)) = replication::normalize(i) else { continue };
+        let Some((id, attrs)) = replication::normalize(i) else {
+            continue;
+        };
         let vm = ArmId::new(attrs["vm_id"].as_str().unwrap_or_default());
         vm_of_item.insert(id.clone(), vm.to_string());
-        let source = id.value_of("replicationFabrics").and_then(|f| f.strip_prefix("asr-a2a-default-")).unwrap_or_default();
+        let source = id
+            .value_of("replicationFabrics")
+            .and_then(|f| f.strip_prefix("asr-a2a-default-"))
+            .unwrap_or_default();
         let group = groups
             .iter()
             .find(|g| crate::model::resource_group::normalize_location(&g.source_region) == source)
             .map_or(vault_name, |g| g.name.as_str());
         let rg = vm.resource_group().unwrap_or_default();
         out.push(Resource {
-            address: Address::new(ResourceKind::Replication, format!("{group}/{rg}/{}", vm.name())),
+            address: Address::new(
+                ResourceKind::Replication,
+                format!("{group}/{rg}/{}", vm.name()),
+            ),
             arm_id: id,
             attrs,
             depends_on: vec![],
@@ -96,10 +154,19 @@ async fn read_vault(
         let name = p["name"].as_str().unwrap_or_default();
         let group = groups
             .iter()
-            .find(|g| g.recovery_plans.keys().any(|k| k.eq_ignore_ascii_case(name)))
+            .find(|g| {
+                g.recovery_plans
+                    .keys()
+                    .any(|k| k.eq_ignore_ascii_case(name))
+            })
             .map_or(vault_name, |g| g.name.as_str());
         let attrs = recovery_plan::normalize(p, &|item| vm_of_item.get(item).cloned());
-        out.push(named(ResourceKind::RecoveryPlan, format!("{group}/{name}"), p, attrs));
+        out.push(named(
+            ResourceKind::RecoveryPlan,
+            format!("{group}/{name}"),
+            p,
+            attrs,
+        ));
     }
     Ok(out)
 }

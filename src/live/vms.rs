@@ -42,11 +42,17 @@ pub fn from_arm(v: &Value) -> Option<VirtualMachine> {
         .unwrap_or_default();
     data_disk_luns.sort_unstable();
     let storage = &v["properties"]["storageProfile"];
+    let sku = |d: &Value| {
+        d["managedDisk"]["storageAccountType"]
+            .as_str()
+            .map(str::to_string)
+    };
     let os = storage["osDisk"]["managedDisk"]["id"]
         .as_str()
         .map(|id| VmDisk {
             id: ArmId::new(id),
             lun: None,
+            sku: sku(&storage["osDisk"]),
         });
     let mut data: Vec<VmDisk> = storage["dataDisks"]
         .as_array()
@@ -56,6 +62,7 @@ pub fn from_arm(v: &Value) -> Option<VirtualMachine> {
             Some(VmDisk {
                 id: ArmId::new(d["managedDisk"]["id"].as_str()?),
                 lun: d["lun"].as_u64().map(|l| l as u32),
+                sku: sku(d),
             })
         })
         .collect();

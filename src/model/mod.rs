@@ -143,6 +143,9 @@ pub struct VmDisk {
     /// `None` for the OS disk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lun: Option<u32>,
+    /// The disk's type (`managedDisk.storageAccountType`, e.g. `Premium_LRS`), when reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
 }
 
 impl VirtualMachine {

@@ -37,9 +37,20 @@ mod tests {
 
     #[test]
     fn shorter_or_dropped_tiers_are_reductions_longer_ones_are_not() {
-        let live = json!({"retention": {"daily": "30d", "weekly": {"keep": 12}, "yearly": {"keep": 3}}});
+        let live =
+            json!({"retention": {"daily": "30d", "weekly": {"keep": 12}, "yearly": {"keep": 3}}});
         let desired = json!({"retention": {"daily": "14d", "weekly": {"keep": 20}}});
-        assert_eq!(reductions(&live, &desired), vec!["retention.daily 30d → 14d", "retention.yearly keep 3 → none"]);
-        assert!(reductions(&desired, &json!({"retention": {"daily": "60d", "weekly": {"keep": 20}}})).is_empty());
+        assert_eq!(
+            reductions(&live, &desired),
+            vec![
+                "retention.daily 30d → 14d",
+                "retention.yearly keep 3 → none"
+            ]
+        );
+        assert!(reductions(
+            &desired,
+            &json!({"retention": {"daily": "60d", "weekly": {"keep": 20}}})
+        )
+        .is_empty());
     }
 }

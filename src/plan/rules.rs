@@ -166,10 +166,8 @@ impl<'a> Context<'a> {
 pub fn on_create(want: &Resource, ctx: &Context) -> Verdict {
     let mut v = Verdict::default();
     match want.address.kind {
-        ResourceKind::RecoveryVault => {
-            if want.attrs["immutability"] == "Locked" {
-                v.block("a vault cannot be created with immutability Locked: create it Unlocked, then lock it in a later apply (locking is irreversible)");
-            }
+        ResourceKind::RecoveryVault if want.attrs["immutability"] == "Locked" => {
+            v.block("a vault cannot be created with immutability Locked: create it Unlocked, then lock it in a later apply (locking is irreversible)");
         }
         ResourceKind::ProtectedVm => protected_vm_rules(want, None, ctx, &mut v),
         ResourceKind::Replication => super::site_recovery::on_create(want, ctx.live, &mut v),
@@ -186,10 +184,8 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Co
             .find(|d| d.path == p || d.path.starts_with(&format!("{p}.")))
     };
     match want.address.kind {
-        ResourceKind::ResourceGroup => {
-            if changed("location").is_some() {
-                v.block("a resource group cannot move to another region");
-            }
+        ResourceKind::ResourceGroup if changed("location").is_some() => {
+            v.block("a resource group cannot move to another region");
         }
         ResourceKind::RecoveryVault => vault_rules(want, have, &changed, ctx, &mut v),
         ResourceKind::BackupPolicy => {

@@ -9,7 +9,8 @@ use crate::model::{ArmId, Resource};
 
 /// The source region of a replicated item: its fabric is `asr-a2a-default-{region}`.
 fn source_region(item: &ArmId) -> Option<&str> {
-    item.value_of("replicationFabrics")?.strip_prefix("asr-a2a-default-")
+    item.value_of("replicationFabrics")?
+        .strip_prefix("asr-a2a-default-")
 }
 
 pub fn on_create(want: &Resource, live: &LiveState, v: &mut Verdict) {
@@ -20,7 +21,10 @@ pub fn on_create(want: &Resource, live: &LiveState, v: &mut Verdict) {
     };
     if let Some(region) = source_region(&want.arm_id) {
         if !vm.location.eq_ignore_ascii_case(region) {
-            v.block(format!("VM is in {}, but this replication group replicates from {region}", vm.location));
+            v.block(format!(
+                "VM is in {}, but this replication group replicates from {region}",
+                vm.location
+            ));
         }
     }
     if want.attrs["disks"].as_array().is_some_and(Vec::is_empty) {
@@ -35,7 +39,9 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], v: &mut 
             return;
         }
         Some("failed_over") => {
-            v.block("this VM has failed over: re-protect or fail back before changing its replication");
+            v.block(
+                "this VM has failed over: re-protect or fail back before changing its replication",
+            );
             return;
         }
         Some("error") => {
@@ -47,7 +53,10 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], v: &mut 
     let forced: Vec<&str> = REPLACE_ON
         .iter()
         .copied()
-        .filter(|k| diff.iter().any(|d| d.path == *k || d.path.starts_with(&format!("{k}."))))
+        .filter(|k| {
+            diff.iter()
+                .any(|d| d.path == *k || d.path.starts_with(&format!("{k}.")))
+        })
         .collect();
     if !forced.is_empty() {
         v.replace = true;

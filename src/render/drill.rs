@@ -10,7 +10,10 @@ pub fn text<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {
     writeln!(w, "  test failover took {:.1}s", r.failover_seconds)?;
     match r.cleanup_seconds {
         Some(s) => writeln!(w, "  cleanup took {s:.1}s (test VMs removed)")?,
-        None => writeln!(w, "  test VMs kept (--keep): clean up with testFailoverCleanup when done")?,
+        None => writeln!(
+            w,
+            "  test VMs kept (--keep): clean up with testFailoverCleanup when done"
+        )?,
     }
     for vm in &r.vms {
         writeln!(w, "  {}  {}", vm.test_failover_state, vm.vm_id)?;
@@ -22,7 +25,11 @@ pub fn text<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {
 }
 
 pub fn markdown<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {
-    let verdict = if r.succeeded { "✅ succeeded" } else { "❌ failed" };
+    let verdict = if r.succeeded {
+        "✅ succeeded"
+    } else {
+        "❌ failed"
+    };
     writeln!(w, "### Drill of `{}`: {verdict}\n", r.recovery_plan)?;
     writeln!(w, "| | |\n|---|---|")?;
     writeln!(w, "| Test network | `{}` |", r.network_id)?;

@@ -624,11 +624,21 @@ fn op_status(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             format!("Operation '{}' not found.", v[4]),
         )
     })?;
-    Ok(Reply::ok(status_body(
+    Ok(status_reply(
+        ctx,
         &op,
-        ctx.now,
         json!({"objectType": "OperationStatusJobsExtendedInfo", "jobIds": [], "failedJobsError": {}}),
-    )))
+    ))
+}
+
+/// A 200 operation status; while the operation runs it says when to look again (scaled).
+pub fn status_reply(ctx: &Ctx<'_>, op: &super::state::Operation, properties: Value) -> Reply {
+    let running = lro::phase(op, ctx.now) == lro::Phase::Running;
+    Reply::ok(status_body(op, ctx.now, properties)).headers(if running {
+        ctx.retry(60)
+    } else {
+        vec![]
+    })
 }
 
 /// The operation-status body shared by backup polling URLs.

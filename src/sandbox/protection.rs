@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::backup::{op_failure, parse_filter, require_backup_api, status_body};
+use super::backup::{op_failure, parse_filter, require_backup_api};
 use super::errors::ArmError;
 use super::lro::{self, durations, NewOp, Phase};
 use super::server::{Ctx, HResult, Reply};
@@ -108,7 +108,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         get_vault(st, &v[0], &v[1], &v[2])?;
         let op = find_op(st, &v[3])?;
         let props = json!({"objectType": "OperationStatusJobExtendedInfo", "jobId": op.job_id});
-        return Ok(Reply::ok(status_body(&op, ctx.now, props)));
+        return Ok(super::backup::status_reply(ctx, &op, props));
     }
     if let Some(v) =
         ctx.m("subscriptions/*/providers/microsoft.recoveryservices/locations/*/backupstatus")
@@ -707,7 +707,7 @@ fn item_op(ctx: &Ctx<'_>, st: &mut State, v: &[String], status: bool) -> HResult
     let op = find_op(st, &v[6])?;
     if status {
         let props = json!({"objectType": "OperationStatusJobExtendedInfo", "jobId": op.job_id});
-        return Ok(Reply::ok(status_body(&op, ctx.now, props)));
+        return Ok(super::backup::status_reply(ctx, &op, props));
     }
     let (rg, vm) = parse_names(&v[4], &v[5])?;
     let container = format!("iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();

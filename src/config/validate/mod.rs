@@ -71,18 +71,6 @@ pub fn file(cx: &mut Cx, f: &ConfigFile) {
             vault::check(cx, name, v);
         }
     }
-    if let Some(sr) = &f.site_recovery {
-        // The section's span points at its first entry; the label goes there. Its rules run
-        // across files (`site_recovery::across`): the vault may be declared in another file.
-        cx.push(
-            Diag::warning(
-                cx.at(sr.span),
-                "site_recovery is validated but not planned yet (coming next)",
-            )
-            .label("in `site_recovery`")
-            .help("azprotect checks this section now so you can start writing it; `plan` and `apply` ignore it until Site Recovery planning arrives"),
-        );
-    }
     if let Some(db) = &f.disk_backup {
         cx.push(
             Diag::error(cx.at(db.span), "`disk_backup` is not supported yet")

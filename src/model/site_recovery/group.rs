@@ -59,11 +59,15 @@ impl GroupSelector {
     fn matches(&self, vm: &VirtualMachine) -> bool {
         vm.subscription.eq_ignore_ascii_case(&self.subscription)
             && (self.resource_groups.is_empty()
-                || self.resource_groups.iter().any(|rg| rg.eq_ignore_ascii_case(&vm.resource_group)))
-            && self
-                .tags
-                .iter()
-                .all(|(k, v)| vm.tags.iter().any(|(lk, lv)| lk.eq_ignore_ascii_case(k) && lv == v))
+                || self
+                    .resource_groups
+                    .iter()
+                    .any(|rg| rg.eq_ignore_ascii_case(&vm.resource_group)))
+            && self.tags.iter().all(|(k, v)| {
+                vm.tags
+                    .iter()
+                    .any(|(lk, lv)| lk.eq_ignore_ascii_case(k) && lv == v)
+            })
     }
 }
 
@@ -86,7 +90,10 @@ impl ReplicationGroup {
 
     /// Every resource this group needs, given the live VMs.
     pub fn resources(&self, vms: &[VirtualMachine]) -> Vec<Resource> {
-        let (src, tgt) = (Self::region_key(&self.source_region), Self::region_key(&self.target_region));
+        let (src, tgt) = (
+            Self::region_key(&self.source_region),
+            Self::region_key(&self.target_region),
+        );
         let v = &self.vault;
         let vault_addr = addr(ResourceKind::RecoveryVault, v.clone());
         let mut out = Vec::new();
@@ -106,7 +113,10 @@ impl ReplicationGroup {
                 depends_on: vec![fabric(r)],
             });
         }
-        let policy_addr = addr(ResourceKind::ReplicationPolicy, format!("{v}/{}", self.name));
+        let policy_addr = addr(
+            ResourceKind::ReplicationPolicy,
+            format!("{v}/{}", self.name),
+        );
         out.push(Resource {
             address: policy_addr.clone(),
             arm_id: self.policy_id(),
@@ -127,7 +137,9 @@ impl ReplicationGroup {
         }
         let mut forward_networks = Vec::new();
         for (s, t) in &self.network_mappings {
-            for (from_region, from_net, to_region, to_net, forward) in [(&src, s, &tgt, t, true), (&tgt, t, &src, s, false)] {
+            for (from_region, from_net, to_region, to_net, forward) in
+                [(&src, s, &tgt, t, true), (&tgt, t, &src, s, false)]
+            {
                 let name = format!("{}-to-{}", short(from_net), short(to_net));
                 let a = addr(ResourceKind::NetworkMapping, format!("{v}/{name}"));
                 if forward {
@@ -152,8 +164,11 @@ impl ReplicationGroup {
             let id = ArmId::new(id);
             vms.iter().find(|vm| vm.id == id)
         };
-        let mut specs: Vec<(ReplicatedVmSpec, Option<&VirtualMachine>)> =
-            self.vms.iter().map(|s| (s.clone(), find(&s.vm_id))).collect();
+        let mut specs: Vec<(ReplicatedVmSpec, Option<&VirtualMachine>)> = self
+            .vms
+            .iter()
+            .map(|s| (s.clone(), find(&s.vm_id)))
+            .collect();
         if let Some(sel) = &self.select {
             let mut picked: Vec<&VirtualMachine> = vms
                 .iter()
@@ -162,7 +177,13 @@ impl ReplicationGroup {
             picked.sort_by(|a, b| a.id.cmp(&b.id));
             for vm in picked {
                 if !self.vms.iter().any(|s| ArmId::new(&s.vm_id) == vm.id) {
-                    specs.push((ReplicatedVmSpec { vm_id: vm.id.to_string(), ..Default::default() }, Some(vm)));
+                    specs.push((
+                        ReplicatedVmSpec {
+                            vm_id: vm.id.to_string(),
+                            ..Default::default()
+                        },
+                        Some(vm),
+                    ));
                 }
             }
         }
@@ -171,7 +192,10 @@ impl ReplicationGroup {
             if !seen.insert(id.clone()) {
                 continue;
             }
-            let (rg, name) = (id.resource_group().unwrap_or_default().to_string(), id.name().to_string());
+            let (rg, name) = (
+                id.resource_group().unwrap_or_default().to_string(),
+                id.name().to_string(),
+            );
             let mut attrs = json!({
                 "vm_id": live.map(|l| l.id.to_string()).unwrap_or_else(|| spec.vm_id.clone()),
                 "target_region": tgt,
@@ -187,7 +211,10 @@ impl ReplicationGroup {
             for (k, val) in [
                 ("target_zone", &spec.target_zone),
                 ("target_vm_size", &spec.target_vm_size),
-                ("target_availability_set_id", &spec.target_availability_set_id),
+                (
+                    "target_availability_set_id",
+                    &spec.target_availability_set_id,
+                ),
             ] {
                 if let Some(val) = val {
                     attrs[k] = json!(val);
@@ -196,7 +223,10 @@ impl ReplicationGroup {
             let mut depends_on = vec![forward_mapping.clone().expect("a forward mapping")];
             depends_on.extend(forward_networks.iter().cloned());
             let r = Resource {
-                address: addr(ResourceKind::Replication, format!("{}/{rg}/{name}", self.name)),
+                address: addr(
+                    ResourceKind::Replication,
+                    format!("{}/{rg}/{name}", self.name),
+                ),
                 arm_id: replication::item_id(&container_id(&self.vault_id, &src), &name),
                 attrs,
                 depends_on,
@@ -206,8 +236,16 @@ impl ReplicationGroup {
         for (plan, groups) in &self.recovery_plans {
             let mut depends_on = Vec::new();
             for g in groups["groups"].as_array().into_iter().flatten() {
-                for vm in g["vms"].as_array().into_iter().flatten().filter_map(Value::as_str) {
-                    if let Some((_, r)) = replicated.iter().find(|(k, _)| k == &vm.to_ascii_lowercase()) {
+                for vm in g["vms"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    if let Some((_, r)) = replicated
+                        .iter()
+                        .find(|(k, _)| k == &vm.to_ascii_lowercase())
+                    {
                         depends_on.push(r.address.clone());
                     }
                 }
@@ -227,7 +265,8 @@ impl ReplicationGroup {
     }
 }
 
-/// The VM's disks (OS first, data by LUN), each with its target type when the file sets one.
+/// The VM's disks (OS first, data by LUN), each with its target type: the file's override, else
+/// the source disk's own type (which is what Azure fills in when none is sent).
 fn disks(spec: &ReplicatedVmSpec, live: Option<&VirtualMachine>) -> Value {
     let mut out: Vec<Value> = live
         .into_iter()
@@ -235,8 +274,13 @@ fn disks(spec: &ReplicatedVmSpec, live: Option<&VirtualMachine>) -> Value {
         .map(|d| {
             let ty = match d.lun {
                 None => spec.os_disk_type.clone(),
-                Some(lun) => spec.data_disk_types.get(&lun).cloned().or_else(|| spec.data_disk_type.clone()),
-            };
+                Some(lun) => spec
+                    .data_disk_types
+                    .get(&lun)
+                    .cloned()
+                    .or_else(|| spec.data_disk_type.clone()),
+            }
+            .or_else(|| d.sku.clone());
             let mut disk = json!({"disk_id": d.id.as_str()});
             if let Some(ty) = ty {
                 disk["target_type"] = json!(ty);
@@ -244,6 +288,11 @@ fn disks(spec: &ReplicatedVmSpec, live: Option<&VirtualMachine>) -> Value {
             disk
         })
         .collect();
-    out.sort_by_key(|d| d["disk_id"].as_str().unwrap_or_default().to_ascii_lowercase());
+    out.sort_by_key(|d| {
+        d["disk_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    });
     json!(out)
 }

@@ -122,14 +122,23 @@ fn action_from_arm(a: &Value) -> Value {
 pub fn item_of(plan: &Resource, vm_id: &str) -> ArmId {
     let vault = plan.arm_id.parent(1);
     let source = plan.attrs["source_region"].as_str().unwrap_or_default();
-    super::replication::item_id(&super::container_id(&vault, source), ArmId::new(vm_id).name())
+    super::replication::item_id(
+        &super::container_id(&vault, source),
+        ArmId::new(vm_id).name(),
+    )
 }
 
 /// The PUT for a plan (`source_region`/`target_region` attributes name the fabrics).
 pub fn put_request(r: &Resource) -> ArmRequest {
     let vault = r.arm_id.parent(1);
-    let primary_fabric = super::fabric_id(&vault, r.attrs["source_region"].as_str().unwrap_or_default());
-    let recovery_fabric = super::fabric_id(&vault, r.attrs["target_region"].as_str().unwrap_or_default());
+    let primary_fabric = super::fabric_id(
+        &vault,
+        r.attrs["source_region"].as_str().unwrap_or_default(),
+    );
+    let recovery_fabric = super::fabric_id(
+        &vault,
+        r.attrs["target_region"].as_str().unwrap_or_default(),
+    );
     let item_of = |vm: &str| Some(item_of(r, vm));
     let groups: Vec<Value> = r.attrs["groups"]
         .as_array()
@@ -211,7 +220,9 @@ pub fn normalize(arm: &Value, vm_of: &dyn Fn(&ArmId) -> Option<String>) -> Value
     let region = |k: &str| {
         let id = ArmId::new(arm["properties"][k].as_str().unwrap_or_default());
         let fabric = id.name().to_string();
-        crate::model::resource_group::normalize_location(fabric.strip_prefix("asr-a2a-default-").unwrap_or(&fabric))
+        crate::model::resource_group::normalize_location(
+            fabric.strip_prefix("asr-a2a-default-").unwrap_or(&fabric),
+        )
     };
     let mut out = json!({"source_region": region("primaryFabricId"), "target_region": region("recoveryFabricId"), "groups": groups});
     for (k, v) in extra {

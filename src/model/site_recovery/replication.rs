@@ -39,7 +39,10 @@ pub fn vault_of(item: &ArmId) -> ArmId {
 /// `target_region`.
 pub fn enable_request(r: &Resource) -> ArmRequest {
     let a = &r.attrs;
-    let target_container_id = super::container_id(&vault_of(&r.arm_id), a["target_region"].as_str().unwrap_or_default());
+    let target_container_id = super::container_id(
+        &vault_of(&r.arm_id),
+        a["target_region"].as_str().unwrap_or_default(),
+    );
     let cache = &a["cache_storage_account_id"];
     let target_rg = &a["target_resource_group_id"];
     let disks: Vec<Value> = a["disks"]
@@ -156,7 +159,9 @@ pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
             .to_ascii_lowercase()
     });
     let cache = d["protectedManagedDisks"][0]["primaryStagingAzureStorageAccountId"].clone();
-    let target_region = d["recoveryFabricLocation"].as_str().map(crate::model::resource_group::normalize_location);
+    let target_region = d["recoveryFabricLocation"]
+        .as_str()
+        .map(crate::model::resource_group::normalize_location);
     let mut attrs = json!({
         "vm_id": d["fabricObjectId"],
         "target_region": target_region,
@@ -186,7 +191,8 @@ fn state(p: &Value, d: &Value) -> &'static str {
     let tfo = lower(&p["testFailoverState"]);
     if protection.contains("failedover") || protection.contains("failovercommitted") {
         "failed_over"
-    } else if !tfo.is_empty() && tfo != "none" && !tfo.contains("completed") {
+    } else if !tfo.is_empty() && tfo != "none" {
+        // In progress, or completed and waiting for cleanup: test VMs exist either way.
         "test_failover"
     } else if vm.contains("error") || protection.contains("error") {
         "error"

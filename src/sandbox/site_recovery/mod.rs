@@ -694,7 +694,13 @@ fn op_status(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, id: &str) -> HResult 
         let e = op.error.clone().unwrap_or_default();
         b["error"] = json!({"code": e["code"], "message": e["message"], "details": null});
     }
-    Ok(Reply::ok(b))
+    // While the job runs, say when to look again (scaled), as for the initial 202.
+    let retry = if phase == Phase::Running {
+        ctx.retry(30)
+    } else {
+        vec![]
+    };
+    Ok(Reply::ok(b).headers(retry))
 }
 
 fn job_state(j: &AsrJob, now: i64) -> (&'static str, &'static str, bool) {
