@@ -146,7 +146,7 @@ pub struct DrillArgs {
     pub address: String,
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Virtual network (id) for the test VMs (default: the group's mapped target network).
+    /// Isolated virtual network (id) for the test VMs; production (mapped) networks are refused.
     #[arg(long, value_name = "VNET_ID")]
     pub network: Option<String>,
     /// Keep the test VMs (skip cleanup).

@@ -54,41 +54,45 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
             "{address} is not declared"
         );
     };
-    let items: Vec<ArmId> = plan.attrs["groups"]
+    let items: Vec<(usize, ArmId)> = plan.attrs["groups"]
         .as_array()
         .into_iter()
         .flatten()
-        .flat_map(|g| g["vms"].as_array().into_iter().flatten())
-        .filter_map(|vm| vm.as_str())
-        .map(|vm| recovery_plan::item_of(plan, vm))
+        .enumerate()
+        .flat_map(|(n, g)| g["vms"].as_array().into_iter().flatten().map(move |vm| (n + 1, vm)))
+        .filter_map(|(n, vm)| Some((n, recovery_plan::item_of(plan, vm.as_str()?))))
         .collect();
+    let ids: Vec<ArmId> = items.iter().map(|(_, id)| id.clone()).collect();
     let group = address.name.split('/').next().unwrap_or_default();
-    let network_id = match &args.network {
-        Some(n) => n.clone(),
-        None => {
-            let mapped = desired
-                .replication_groups
-                .iter()
-                .find(|g| g.name == group)
-                .and_then(|g| g.network_mappings.first())
-                .map(|(_, target)| target.clone());
-            let Some(n) = mapped else {
-                bail!(
-                    help = "pass --network with an isolated virtual network in the target region",
-                    "no test network: the group maps no network"
-                );
-            };
-            printer.note(format!(
-                "Testing in the failover network {n}; pass --network for an isolated one."
-            ));
-            n
-        }
+    // Networks the failed-over VMs use in production (and their sources): never a drill's.
+    let production: Vec<&str> = desired
+        .replication_groups
+        .iter()
+        .filter(|g| g.name == group)
+        .flat_map(|g| g.network_mappings.iter())
+        .flat_map(|(s, t)| [s.as_str(), t.as_str()])
+        .collect();
+    let Some(network_id) = args.network.clone() else {
+        bail!(
+            help = "create an isolated virtual network in the target region (no peering, no gateway) and pass it with --network",
+            "a drill needs --network: the test VMs must boot in a network isolated from production"
+        );
     };
-    drill::check_ready(&session.client, plan, &items).await?;
+    if production.iter().any(|p| p.eq_ignore_ascii_case(&network_id)) {
+        bail!(
+            help = "pass an isolated virtual network with --network; the test VMs would otherwise join production traffic",
+            "{network_id} is a production network of {group} (a network mapping uses it): a drill never runs there"
+        );
+    }
+    drill::check_ready(&session.client, plan, &ids).await?;
     if !args.auto_approve && !confirm(printer, &address, items.len())? {
         printer.line("Drill cancelled.");
         return Ok(ExitStatus::Failure);
     }
+    let progress = |step: &str, p: &crate::azure::OperationProgress| {
+        let pct = p.percent.map(|p| format!(" {p:.0}%")).unwrap_or_default();
+        eprintln!("{step}: {}{pct} ({:.0}s)", p.status, p.elapsed.as_secs_f64());
+    };
     let report = drill::run(
         &session.client,
         plan,
@@ -97,6 +101,7 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
             network_id,
             keep: args.keep,
         },
+        &progress,
     )
     .await?;
     let mut out = printer.stdout();

@@ -4,7 +4,7 @@
 //!
 //! Owns: [`run`], [`DrillReport`]. Must not import: `cli`, `render`, `config`.
 
-use crate::azure::{ArmClient, AzureError};
+use crate::azure::{ArmClient, AzureError, OperationProgress};
 use crate::model::site_recovery::{recovery_plan, replication};
 use crate::model::{ArmId, Resource};
 use serde::Serialize;
@@ -23,6 +23,8 @@ pub struct DrillOptions {
 /// One VM's part in the drill.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VmResult {
+    /// The recovery plan group the VM boots in (1 boots first).
+    pub group: usize,
     pub vm_id: String,
     /// The item's test failover state as Azure reports it after the failover.
     pub test_failover_state: String,
@@ -35,6 +37,9 @@ pub struct DrillReport {
     pub arm_id: String,
     pub network_id: String,
     pub succeeded: bool,
+    /// RFC 3339 times the drill started and finished.
+    pub started_at: String,
+    pub finished_at: String,
     /// Seconds the test failover took (the recovery time a real failover can expect).
     pub failover_seconds: f64,
     pub cleanup_seconds: Option<f64>,
@@ -123,37 +128,46 @@ fn join(v: &[Value]) -> String {
         .join(", ")
 }
 
-/// Run the drill. Failures after the failover started are reported in the report (and cleanup
-/// is still attempted), so the caller always learns what happened.
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Run the drill. `items` are `(group number, replicated item id)`. Failures after the failover
+/// started are reported in the report (and cleanup is still attempted), so the caller always
+/// learns what happened. `progress` hears every poll of the long-running operations.
 pub async fn run(
     client: &ArmClient,
     plan: &Resource,
-    items: &[ArmId],
+    items: &[(usize, ArmId)],
     opts: &DrillOptions,
+    progress: &(dyn Fn(&str, &OperationProgress) + Send + Sync),
 ) -> Result<DrillReport, DrillError> {
-    check_ready(client, plan, items).await?;
+    let ids: Vec<ArmId> = items.iter().map(|(_, i)| i.clone()).collect();
+    check_ready(client, plan, &ids).await?;
     let mut report = DrillReport {
         recovery_plan: plan.address.to_string(),
         arm_id: plan.arm_id.to_string(),
         network_id: opts.network_id.clone(),
         succeeded: false,
+        started_at: now(),
+        finished_at: String::new(),
         failover_seconds: 0.0,
         cleanup_seconds: None,
         vms: vec![],
         error: None,
     };
     let start = Instant::now();
+    let request = recovery_plan::test_failover_request(&plan.arm_id, &opts.network_id);
     let failover = client
-        .execute(&recovery_plan::test_failover_request(
-            &plan.arm_id,
-            &opts.network_id,
-        ))
+        .execute_with(&request, &|p| progress("test failover", p))
         .await;
     report.failover_seconds = secs(start.elapsed());
     if let Err(e) = failover {
         report.error = Some(format!("test failover failed: {e}"));
     }
-    for item in items {
+    for (group, item) in items {
         let path = format!("{item}?api-version={}", crate::model::api::SITE_RECOVERY);
         let body = client.get_optional(&path).await?.unwrap_or_default();
         let state = body["properties"]["testFailoverState"]
@@ -164,6 +178,7 @@ pub async fn run(
             .as_str()
             .map_or_else(|| item.to_string(), str::to_string);
         report.vms.push(VmResult {
+            group: *group,
             vm_id,
             test_failover_state: state,
         });
@@ -175,11 +190,9 @@ pub async fn run(
             "azprotect drill: failed"
         };
         let start = Instant::now();
+        let cleanup = recovery_plan::test_failover_cleanup_request(&plan.arm_id, comments);
         if let Err(e) = client
-            .execute(&recovery_plan::test_failover_cleanup_request(
-                &plan.arm_id,
-                comments,
-            ))
+            .execute_with(&cleanup, &|p| progress("cleanup", p))
             .await
         {
             let prior = report
@@ -191,6 +204,7 @@ pub async fn run(
         }
         report.cleanup_seconds = Some(secs(start.elapsed()));
     }
+    report.finished_at = now();
     report.succeeded = report.error.is_none();
     Ok(report)
 }
