@@ -173,36 +173,126 @@ async fn a_kept_drill_shows_in_the_plan_as_blocking_replication_changes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_drill_into_a_production_network_is_refused() {
     let estate = fast_estate().await;
-    estate.run(&["apply", "-f", &site_recovery(), "--auto-approve"]).await.expect_code(0);
+    estate
+        .run(&["apply", "-f", &site_recovery(), "--auto-approve"])
+        .await
+        .expect_code(0);
     let production = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app-dr/providers/Microsoft.Network/virtualNetworks/vnet-app-dr";
     let refused = estate
-        .run(&["drill", "recovery_plan.app-dr/app-failover", "-f", &site_recovery(), "--network", production, "--auto-approve"])
+        .run(&[
+            "drill",
+            "recovery_plan.app-dr/app-failover",
+            "-f",
+            &site_recovery(),
+            "--network",
+            production,
+            "--auto-approve",
+        ])
         .await;
     refused.expect_code(1);
-    assert!(refused.stderr.contains("production network"), "{}", refused.stderr);
-    let no_network = estate.run(&["drill", "recovery_plan.app-dr/app-failover", "-f", &site_recovery(), "--auto-approve"]).await;
+    assert!(
+        refused.stderr.contains("production network"),
+        "{}",
+        refused.stderr
+    );
+    let no_network = estate
+        .run(&[
+            "drill",
+            "recovery_plan.app-dr/app-failover",
+            "-f",
+            &site_recovery(),
+            "--auto-approve",
+        ])
+        .await;
     no_network.expect_code(1);
-    assert!(no_network.stderr.contains("--network"), "{}", no_network.stderr);
+    assert!(
+        no_network.stderr.contains("--network"),
+        "{}",
+        no_network.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn adding_a_vm_replicates_it_and_updates_the_plan_without_touching_the_others() {
     let estate = fast_estate().await;
-    estate.run(&["apply", "-f", &site_recovery(), "--auto-approve"]).await.expect_code(0);
+    estate
+        .run(&["apply", "-f", &site_recovery(), "--auto-approve"])
+        .await
+        .expect_code(0);
     let text = std::fs::read_to_string(site_recovery())
         .unwrap()
-        .replace("      - vm: rg-app/app-01\n", "      - vm: rg-app/app-02\n      - vm: rg-app/app-01\n")
-        .replace("          - vms: [rg-app/app-01]", "          - vms: [rg-app/app-01, rg-app/app-02]");
+        .replace(
+            "      - vm: rg-app/app-01\n",
+            "      - vm: rg-app/app-02\n      - vm: rg-app/app-01\n",
+        )
+        .replace(
+            "          - vms: [rg-app/app-01]",
+            "          - vms: [rg-app/app-01, rg-app/app-02]",
+        );
     let file = estate.write("with-app-02.yaml", &text);
     let plan = estate.run(&["plan", "-f", &file, "--format", "json"]).await;
     assert_eq!(
         plan.changes(),
-        vec!["replication.app-dr/rg-app/app-02 create", "recovery_plan.app-dr/app-failover update"],
+        vec![
+            "replication.app-dr/rg-app/app-02 create",
+            "recovery_plan.app-dr/app-failover update"
+        ],
         "{}",
         plan.stdout
     );
     let update = &plan.json()["changes"][1];
-    assert_eq!(update["depends_on"], serde_json::json!(["replication.app-dr/rg-app/app-02"]));
-    estate.run(&["apply", "-f", &file, "--auto-approve"]).await.expect_code(0);
-    estate.run(&["plan", "-f", &file, "--detailed-exitcode"]).await.expect_code(0);
+    assert_eq!(
+        update["depends_on"],
+        serde_json::json!(["replication.app-dr/rg-app/app-02"])
+    );
+    estate
+        .run(&["apply", "-f", &file, "--auto-approve"])
+        .await
+        .expect_code(0);
+    estate
+        .run(&["plan", "-f", &file, "--detailed-exitcode"])
+        .await
+        .expect_code(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_can_wait_for_initial_replication_showing_progress() {
+    let estate = fast_estate().await;
+    let apply = estate
+        .run(&[
+            "apply",
+            "-f",
+            &site_recovery(),
+            "--auto-approve",
+            "--wait-replicated",
+        ])
+        .await;
+    apply.expect_code(0);
+    assert!(
+        apply
+            .stdout
+            .contains("Initial replication finished for 2 VM(s)."),
+        "{}",
+        apply.stdout
+    );
+    assert!(
+        apply
+            .stderr
+            .contains("initial replication db-01: Protected"),
+        "{}",
+        apply.stderr
+    );
+    // Replicated and protected: a drill runs straight away.
+    let drill = estate
+        .run(&[
+            "drill",
+            "recovery_plan.app-dr/app-failover",
+            "-f",
+            &site_recovery(),
+            "--network",
+            TEST_VNET,
+            "--auto-approve",
+        ])
+        .await;
+    drill.expect_code(0);
 }

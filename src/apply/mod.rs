@@ -7,6 +7,7 @@
 //! Must not import: `render`, `cli`, `config`.
 
 mod requests;
+pub mod wait;
 mod walk;
 
 pub use requests::requests_for;

@@ -7,7 +7,9 @@ use super::printer::Printer;
 use super::progress::reporter;
 use super::settings::{targets, GlobalSettings, Session};
 use super::ExitStatus;
-use crate::apply::{self, ApplyOptions, Outcome};
+use crate::apply::{self, wait, ApplyOptions, Outcome};
+use crate::model::{ArmId, ResourceKind};
+use crate::plan::Action;
 use crate::plan::{self as planner, Plan, PlanOptions};
 use is_terminal::IsTerminal;
 use miette::{bail, Result};
@@ -100,6 +102,44 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
     if report.failed() > 0 {
         printer.line("Re-run apply to retry: it picks up from the current state of Azure.");
         return Ok(ExitStatus::Failure);
+    }
+    let enabled: Vec<ArmId> = plan
+        .changes
+        .iter()
+        .filter(|c| c.address.kind == ResourceKind::Replication)
+        .filter(|c| matches!(c.action, Action::Create | Action::Replace))
+        .map(|c| ArmId::new(c.arm_id.clone()))
+        .collect();
+    if !enabled.is_empty() && args.wait_replicated {
+        let timeout = std::time::Duration::from_secs(args.wait_timeout * 60);
+        let show = |s: &[wait::ReplicationStatus]| {
+            for st in s {
+                let pct = st.percent.map(|p| format!(" {p}%")).unwrap_or_default();
+                eprintln!(
+                    "initial replication {}: {}{pct}",
+                    st.item.name(),
+                    st.vm_state
+                );
+            }
+        };
+        let left = wait::wait_replicated(&session.client, &enabled, timeout, &show).await?;
+        if !left.is_empty() {
+            printer.line(format!(
+                "{} VM(s) still replicating after {} minutes.",
+                left.len(),
+                args.wait_timeout
+            ));
+            return Ok(ExitStatus::Failure);
+        }
+        printer.line(format!(
+            "Initial replication finished for {} VM(s).",
+            enabled.len()
+        ));
+    } else if !enabled.is_empty() {
+        printer.line(format!(
+            "Replication is enabled for {} VM(s); initial replication continues in Azure (use --wait-replicated to wait for it).",
+            enabled.len()
+        ));
     }
     Ok(ExitStatus::Success)
 }

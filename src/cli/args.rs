@@ -138,6 +138,12 @@ pub struct ApplyArgs {
     pub allow_data_loss: bool,
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
+    /// After enabling replication, wait (showing progress) until initial replication finished.
+    #[arg(long)]
+    pub wait_replicated: bool,
+    /// How long `--wait-replicated` waits, in minutes.
+    #[arg(long, default_value_t = 180, value_name = "MINUTES")]
+    pub wait_timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -59,7 +59,13 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
         .into_iter()
         .flatten()
         .enumerate()
-        .flat_map(|(n, g)| g["vms"].as_array().into_iter().flatten().map(move |vm| (n + 1, vm)))
+        .flat_map(|(n, g)| {
+            g["vms"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |vm| (n + 1, vm))
+        })
         .filter_map(|(n, vm)| Some((n, recovery_plan::item_of(plan, vm.as_str()?))))
         .collect();
     let ids: Vec<ArmId> = items.iter().map(|(_, id)| id.clone()).collect();
@@ -78,7 +84,10 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
             "a drill needs --network: the test VMs must boot in a network isolated from production"
         );
     };
-    if production.iter().any(|p| p.eq_ignore_ascii_case(&network_id)) {
+    if production
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(&network_id))
+    {
         bail!(
             help = "pass an isolated virtual network with --network; the test VMs would otherwise join production traffic",
             "{network_id} is a production network of {group} (a network mapping uses it): a drill never runs there"
@@ -91,7 +100,11 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
     }
     let progress = |step: &str, p: &crate::azure::OperationProgress| {
         let pct = p.percent.map(|p| format!(" {p:.0}%")).unwrap_or_default();
-        eprintln!("{step}: {}{pct} ({:.0}s)", p.status, p.elapsed.as_secs_f64());
+        eprintln!(
+            "{step}: {}{pct} ({:.0}s)",
+            p.status,
+            p.elapsed.as_secs_f64()
+        );
     };
     let report = drill::run(
         &session.client,

@@ -8,7 +8,11 @@ pub fn text<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {
     writeln!(w, "Drill of {}: {verdict}", r.recovery_plan)?;
     writeln!(w, "  test network: {}", r.network_id)?;
     writeln!(w, "  started {}, finished {}", r.started_at, r.finished_at)?;
-    writeln!(w, "  test failover took {:.1}s (the recovery time to expect)", r.failover_seconds)?;
+    writeln!(
+        w,
+        "  test failover took {:.1}s (the recovery time to expect)",
+        r.failover_seconds
+    )?;
     match r.cleanup_seconds {
         Some(s) => writeln!(w, "  cleanup took {s:.1}s (test VMs removed)")?,
         None => writeln!(
@@ -17,7 +21,11 @@ pub fn text<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {
         )?,
     }
     for vm in &r.vms {
-        writeln!(w, "  group {}  {}  {}", vm.group, vm.test_failover_state, vm.vm_id)?;
+        writeln!(
+            w,
+            "  group {}  {}  {}",
+            vm.group, vm.test_failover_state, vm.vm_id
+        )?;
     }
     if let Some(e) = &r.error {
         writeln!(w, "  error: {e}")?;
@@ -36,14 +44,22 @@ pub fn markdown<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {
     writeln!(w, "| Test network | `{}` |", r.network_id)?;
     writeln!(w, "| Started | {} |", r.started_at)?;
     writeln!(w, "| Finished | {} |", r.finished_at)?;
-    writeln!(w, "| Test failover (recovery time) | {:.1}s |", r.failover_seconds)?;
+    writeln!(
+        w,
+        "| Test failover (recovery time) | {:.1}s |",
+        r.failover_seconds
+    )?;
     match r.cleanup_seconds {
         Some(s) => writeln!(w, "| Cleanup | {s:.1}s |")?,
         None => writeln!(w, "| Cleanup | kept (`--keep`) |")?,
     }
     writeln!(w, "\n| Group | VM | Test failover state |\n|---:|---|---|")?;
     for vm in &r.vms {
-        writeln!(w, "| {} | `{}` | {} |", vm.group, vm.vm_id, vm.test_failover_state)?;
+        writeln!(
+            w,
+            "| {} | `{}` | {} |",
+            vm.group, vm.vm_id, vm.test_failover_state
+        )?;
     }
     if let Some(e) = &r.error {
         writeln!(w, "\n> ⚠️ {e}")?;
