@@ -303,20 +303,8 @@ pub fn build(
                         vault: vname.value.clone(),
                         policy: e.policy.value.clone(),
                         subscription: subscription.clone(),
-                        resource_groups: sel
-                            .value
-                            .resource_groups
-                            .iter()
-                            .flat_map(|r| &r.value)
-                            .map(|r| r.value.clone())
-                            .collect(),
-                        tags: sel
-                            .value
-                            .tags
-                            .iter()
-                            .flat_map(|t| t.value.iter())
-                            .map(|(k, v)| (k.value.clone(), v.value.clone()))
-                            .collect(),
+                        resource_groups: sel.value.resource_group_names(),
+                        tags: sel.value.tag_map(),
                         exclude_disks: exclude.clone(),
                     });
                 }

@@ -102,20 +102,8 @@ fn group(name: &str, g: &SiteRecovery, sub: &str, vault_rg: &str) -> Replication
         .collect();
     let select = g.select.as_ref().map(|s| GroupSelector {
         subscription: sub.to_string(),
-        resource_groups: s
-            .value
-            .resource_groups
-            .iter()
-            .flat_map(|r| &r.value)
-            .map(|r| r.value.clone())
-            .collect(),
-        tags: s
-            .value
-            .tags
-            .iter()
-            .flat_map(|t| t.value.iter())
-            .map(|(k, v)| (k.value.clone(), v.value.clone()))
-            .collect(),
+        resource_groups: s.value.resource_group_names(),
+        tags: s.value.tag_map(),
     });
     let recovery_plans = g
         .recovery_plans

@@ -334,6 +334,26 @@ pub struct Select {
     pub tags: Option<Sp<Map<String>>>,
 }
 
+impl Select {
+    /// The resource groups, as written.
+    pub fn resource_group_names(&self) -> Vec<String> {
+        self.resource_groups
+            .iter()
+            .flat_map(|r| &r.value)
+            .map(|r| r.value.clone())
+            .collect()
+    }
+
+    /// The tags, as written.
+    pub fn tag_map(&self) -> std::collections::BTreeMap<String, String> {
+        self.tags
+            .iter()
+            .flat_map(|t| t.value.iter())
+            .map(|(k, v)| (k.value.clone(), v.value.clone()))
+            .collect()
+    }
+}
+
 impl Weekday {
     pub const ALL: [Weekday; 7] = [
         Weekday::Sunday,

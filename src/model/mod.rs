@@ -151,22 +151,27 @@ pub struct VmDisk {
 impl VirtualMachine {
     /// Does this VM match a selector? (resource groups and tags, case rules as documented there)
     pub fn matches(&self, sel: &VmSelector) -> bool {
-        if !self.subscription.eq_ignore_ascii_case(&sel.subscription) {
-            return false;
-        }
-        if !sel.resource_groups.is_empty()
-            && !sel
-                .resource_groups
-                .iter()
-                .any(|rg| rg.eq_ignore_ascii_case(&self.resource_group))
-        {
-            return false;
-        }
-        sel.tags.iter().all(|(k, v)| {
-            self.tags
-                .iter()
-                .any(|(lk, lv)| lk.eq_ignore_ascii_case(k) && lv == v)
-        })
+        self.matches_scope(&sel.subscription, &sel.resource_groups, &sel.tags)
+    }
+
+    /// In `subscription`, in one of `resource_groups` (any when empty, case-insensitive), with
+    /// every tag (key case-insensitive, value exact).
+    pub fn matches_scope(
+        &self,
+        subscription: &str,
+        resource_groups: &[String],
+        tags: &BTreeMap<String, String>,
+    ) -> bool {
+        self.subscription.eq_ignore_ascii_case(subscription)
+            && (resource_groups.is_empty()
+                || resource_groups
+                    .iter()
+                    .any(|rg| rg.eq_ignore_ascii_case(&self.resource_group)))
+            && tags.iter().all(|(k, v)| {
+                self.tags
+                    .iter()
+                    .any(|(lk, lv)| lk.eq_ignore_ascii_case(k) && lv == v)
+            })
     }
 }
 

@@ -57,17 +57,7 @@ pub struct GroupSelector {
 
 impl GroupSelector {
     fn matches(&self, vm: &VirtualMachine) -> bool {
-        vm.subscription.eq_ignore_ascii_case(&self.subscription)
-            && (self.resource_groups.is_empty()
-                || self
-                    .resource_groups
-                    .iter()
-                    .any(|rg| rg.eq_ignore_ascii_case(&vm.resource_group)))
-            && self.tags.iter().all(|(k, v)| {
-                vm.tags
-                    .iter()
-                    .any(|(lk, lv)| lk.eq_ignore_ascii_case(k) && lv == v)
-            })
+        vm.matches_scope(&self.subscription, &self.resource_groups, &self.tags)
     }
 }
 
