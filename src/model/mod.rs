@@ -14,6 +14,7 @@
 mod address;
 mod arm_id;
 pub mod backup_policy;
+pub mod disk_backup;
 pub mod protected_vm;
 pub mod resource_group;
 pub mod site_recovery;
@@ -208,4 +209,7 @@ pub mod api {
     pub const RECOVERY_SERVICES: &str = "2026-02-01";
     pub const BACKUP: &str = "2026-01-01";
     pub const SITE_RECOVERY: &str = "2026-02-01";
+    pub const DATA_PROTECTION: &str = "2026-03-01";
+    pub const AUTHORIZATION: &str = "2022-04-01";
+    pub const DISKS: &str = "2026-03-02";
 }

@@ -39,8 +39,13 @@ impl Specs {
         if let Some(v) = self.files.borrow().get(&key) {
             return Rc::clone(v);
         }
-        let text =
-            std::fs::read_to_string(&key).unwrap_or_else(|e| panic!("{}: {e}", key.display()));
+        let text = std::fs::read_to_string(&key)
+            .or_else(|e| {
+                old_layout(&key)
+                    .map(std::fs::read_to_string)
+                    .unwrap_or(Err(e))
+            })
+            .unwrap_or_else(|e| panic!("{}: {e}", key.display()));
         let v: Value =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", key.display()));
         let v = Rc::new(v);
@@ -66,10 +71,7 @@ impl Specs {
             .iter()
             .find(|(tmpl, _)| {
                 let t: Vec<&str> = tmpl.split('/').filter(|s| !s.is_empty()).collect();
-                t.len() == segs.len()
-                    && t.iter().zip(&segs).all(|(t, s)| {
-                        (t.starts_with('{') && t.ends_with('}')) || t.eq_ignore_ascii_case(s)
-                    })
+                template_matches(&t, &segs)
             })
             .ok_or_else(|| format!("no path in {spec} matches {path}"))?;
         let op = item
@@ -401,4 +403,35 @@ pub fn nulls(v: &Value, at: &str) -> Vec<String> {
             .collect(),
         _ => vec![],
     }
+}
+
+/// Does a path template match the request's segments? A leading `{scope}` parameter (ARM's
+/// extension resources, e.g. role assignments) stands for any number of segments.
+fn template_matches(t: &[&str], segs: &[&str]) -> bool {
+    let param = |t: &str| t.starts_with('{') && t.ends_with('}');
+    if t.first().is_some_and(|f| f.eq_ignore_ascii_case("{scope}")) {
+        let rest = &t[1..];
+        return segs.len() > rest.len() && template_matches(rest, &segs[segs.len() - rest.len()..]);
+    }
+    t.len() == segs.len()
+        && t.iter()
+            .zip(segs)
+            .all(|(t, s)| param(t) || t.eq_ignore_ascii_case(s))
+}
+
+/// The same file in the specs' older folder layout: `…/Microsoft.X/Service/stable/…` was
+/// `…/Microsoft.X/stable/…` (some shared files were only copied from the old layout).
+fn old_layout(path: &Path) -> Option<PathBuf> {
+    let parts: Vec<&str> = path.iter().filter_map(|p| p.to_str()).collect();
+    let i = parts.iter().position(|p| *p == "stable")?;
+    if i < 2 || !parts[i - 2].starts_with("Microsoft.") {
+        return None;
+    }
+    let mut out = PathBuf::new();
+    for (n, p) in parts.iter().enumerate() {
+        if n != i - 1 {
+            out.push(p);
+        }
+    }
+    Some(out)
 }

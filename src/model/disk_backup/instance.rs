@@ -1,0 +1,108 @@
+//! `disk_backup.<vault>/<rg>/<disk>` — a backup instance protecting one managed disk.
+
+use super::versioned;
+use crate::model::resource_group::normalize_location;
+use crate::model::{ArmId, ArmRequest, Method, Resource};
+use serde_json::{json, Value};
+
+/// `{rg}-{disk}` in lower case: one instance per disk.
+pub fn name(resource_group: &str, disk: &str) -> String {
+    format!("{}-{}", resource_group, disk).to_ascii_lowercase()
+}
+
+pub fn arm_id(vault: &ArmId, resource_group: &str, disk: &str) -> ArmId {
+    vault.child(&["backupInstances", &name(resource_group, disk)])
+}
+
+/// The instance body (also the `backupInstance` of `validateForBackup`). `policy_id` is the
+/// ARM id of the policy named in `attrs.policy`; `disk_location` the disk's region.
+pub fn body(r: &Resource, policy_id: &ArmId, disk_location: &str) -> Value {
+    let disk = ArmId::new(r.attrs["disk_id"].as_str().unwrap_or_default());
+    json!({
+        "objectType": "BackupInstance",
+        "friendlyName": disk.name(),
+        "dataSourceInfo": {
+            "objectType": "Datasource",
+            "datasourceType": "Microsoft.Compute/disks",
+            "resourceID": disk.as_str(),
+            "resourceLocation": disk_location,
+            "resourceName": disk.name(),
+            "resourceType": "Microsoft.Compute/disks",
+            "resourceUri": disk.as_str(),
+        },
+        "policyInfo": {
+            "policyId": policy_id.as_str(),
+            "policyParameters": {"dataStoreParametersList": [{
+                "objectType": "AzureOperationalStoreParameters",
+                "dataStoreType": "OperationalStore",
+                "resourceGroupId": r.attrs["snapshot_resource_group_id"],
+            }]},
+        },
+    })
+}
+
+/// `POST {vault}/validateForBackup`: Azure's pre-check (permissions, already protected).
+pub fn validate_request(r: &Resource, policy_id: &ArmId, disk_location: &str) -> ArmRequest {
+    let vault = r.arm_id.parent(1);
+    ArmRequest::new(
+        Method::Post,
+        versioned(vault.child(&["validateForBackup"])),
+        Some(json!({"backupInstance": body(r, policy_id, disk_location)})),
+    )
+}
+
+pub fn put_request(r: &Resource, policy_id: &ArmId, disk_location: &str) -> ArmRequest {
+    ArmRequest::new(
+        Method::Put,
+        versioned(&r.arm_id),
+        Some(json!({"properties": body(r, policy_id, disk_location)})),
+    )
+}
+
+/// `POST …/stopProtection`: no new snapshots, existing ones kept until they expire.
+pub fn stop_request(id: &ArmId) -> ArmRequest {
+    ArmRequest::new(
+        Method::Post,
+        versioned(id.child(&["stopProtection"])),
+        Some(json!({})),
+    )
+}
+
+/// DELETE: stop protection and delete the snapshots (needs `--allow-data-loss`).
+pub fn delete_request(id: &ArmId) -> ArmRequest {
+    ArmRequest::new(Method::Delete, versioned(id), None)
+}
+
+/// Live instance → (id, attributes); `policy` is the file's name of the live policy.
+pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
+    let id = ArmId::new(arm["id"].as_str()?);
+    let p = &arm["properties"];
+    if !p["dataSourceInfo"]["datasourceType"]
+        .as_str()?
+        .eq_ignore_ascii_case("Microsoft.Compute/disks")
+    {
+        return None;
+    }
+    let policy = ArmId::new(p["policyInfo"]["policyId"].as_str().unwrap_or_default());
+    let state = match p["currentProtectionState"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        s if s.contains("stopped") => "stopped",
+        s if s.contains("suspended") => "suspended",
+        s if s.contains("softdeleted") => "soft_deleted",
+        _ => "protected",
+    };
+    Some((
+        id,
+        json!({
+            "disk_id": p["dataSourceInfo"]["resourceID"],
+            "policy": super::policy::file_name(policy.name()),
+            "snapshot_resource_group_id": p["policyInfo"]["policyParameters"]["dataStoreParametersList"][0]["resourceGroupId"],
+            "state": state,
+            "location": normalize_location(p["dataSourceInfo"]["resourceLocation"].as_str().unwrap_or_default()),
+        }),
+    ))
+}

@@ -1,0 +1,99 @@
+//! `backup_vault.<name>` — `Microsoft.DataProtection/backupVaults` with a system-assigned identity.
+
+use super::versioned;
+use crate::model::resource_group::normalize_location;
+use crate::model::{ArmId, ArmRequest, Method, Resource};
+use serde_json::{json, Map, Value};
+
+pub fn arm_id(subscription: &str, resource_group: &str, name: &str) -> ArmId {
+    ArmId::new(format!(
+        "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.DataProtection/backupVaults/{name}"
+    ))
+}
+
+/// PUT creating (or updating) the vault: always with a system-assigned identity, which the
+/// role assignments are granted to.
+pub fn put_request(r: &Resource, live_tags: Option<&Value>) -> ArmRequest {
+    let a = &r.attrs;
+    let mut props = Map::new();
+    props.insert(
+        "storageSettings".into(),
+        json!([{"datastoreType": "VaultStore", "type": a.get("redundancy").cloned().unwrap_or(json!("LocallyRedundant"))}]),
+    );
+    let mut security = Map::new();
+    if let Some(sd) = a.get("soft_delete") {
+        let mut s = Map::new();
+        if let Some(st) = sd.get("state") {
+            s.insert("state".into(), st.clone());
+        }
+        if let Some(d) = sd.get("retention_days") {
+            s.insert("retentionDurationInDays".into(), d.clone());
+        }
+        security.insert("softDeleteSettings".into(), Value::Object(s));
+    }
+    if let Some(i) = a.get("immutability") {
+        security.insert("immutabilitySettings".into(), json!({"state": i}));
+    }
+    if !security.is_empty() {
+        props.insert("securitySettings".into(), Value::Object(security));
+    }
+    let mut tags = live_tags.cloned().unwrap_or_else(|| json!({}));
+    if let (Some(t), Some(managed)) = (
+        tags.as_object_mut(),
+        a.get("tags").and_then(Value::as_object),
+    ) {
+        for (k, v) in managed {
+            t.insert(k.clone(), v.clone());
+        }
+    }
+    let body = json!({
+        "location": a["location"],
+        "identity": {"type": "SystemAssigned"},
+        "properties": props,
+        "tags": tags,
+    });
+    ArmRequest::new(Method::Put, versioned(&r.arm_id), Some(body))
+}
+
+pub fn delete_request(id: &ArmId) -> ArmRequest {
+    ArmRequest::new(Method::Delete, versioned(id), None)
+}
+
+/// Live vault → attributes (every key it can read).
+pub fn normalize(arm: &Value) -> Value {
+    let p = &arm["properties"];
+    let mut out = json!({
+        "location": normalize_location(arm["location"].as_str().unwrap_or_default()),
+        "tags": arm.get("tags").cloned().filter(Value::is_object).unwrap_or_else(|| json!({})),
+    });
+    if let Some(t) = p["storageSettings"][0]["type"].as_str() {
+        out["redundancy"] = json!(t);
+    }
+    let sd = &p["securitySettings"]["softDeleteSettings"];
+    if sd.is_object() {
+        let mut s = json!({});
+        if let Some(st) = sd["state"].as_str() {
+            s["state"] = json!(match st.to_ascii_lowercase().as_str() {
+                "alwayson" => "AlwaysOn",
+                "on" => "On",
+                "off" => "Off",
+                _ => st,
+            });
+        }
+        if let Some(d) = sd["retentionDurationInDays"].as_f64() {
+            s["retention_days"] = json!(d as u64);
+        }
+        out["soft_delete"] = s;
+    }
+    if let Some(i) = p["securitySettings"]["immutabilitySettings"]["state"].as_str() {
+        out["immutability"] = json!(i);
+    }
+    out
+}
+
+/// The vault identity's principal id, once Azure assigned it.
+pub fn principal_id(arm: &Value) -> Option<&str> {
+    arm["identity"]["principalId"]
+        .as_str()
+        .filter(|p| !p.is_empty())
+}

@@ -1,0 +1,203 @@
+//! Disk Backup request bodies against the official specs, and the round trips that keep a
+//! converged snapshot schedule quiet.
+
+mod support;
+
+use azprotect::model::disk_backup::{instance, policy, role, vault};
+use azprotect::model::{Address, ArmId, ArmRequest, Method, Resource, ResourceKind};
+use serde_json::{json, Value};
+use support::spec_schema::{nulls, Specs};
+use support::specs_or_skip;
+
+const DP_SPEC: &str = "specification/dataprotection/resource-manager/Microsoft.DataProtection/DataProtection/stable/2026-03-01/dataprotection.json";
+const AUTH_SPEC: &str = "specification/authorization/resource-manager/Microsoft.Authorization/Authorization/stable/2022-04-01/authorization-RoleAssignmentsCalls.json";
+const SUB: &str = "00000000-0000-0000-0000-000000000001";
+
+fn res(arm_id: ArmId, attrs: Value) -> Resource {
+    Resource {
+        address: Address::new(ResourceKind::ResourceGroup, "x"),
+        arm_id,
+        attrs,
+        depends_on: vec![],
+    }
+}
+
+fn vault_res() -> Resource {
+    res(
+        vault::arm_id(SUB, "rg-protect-weu", "bv-prod-weu"),
+        json!({"location": "westeurope", "redundancy": "LocallyRedundant", "soft_delete": {"state": "On", "retention_days": 14},
+               "immutability": "Disabled", "tags": {"managed-by": "azprotect"}}),
+    )
+}
+
+fn policy_res(attrs: Value) -> Resource {
+    let v = vault_res().arm_id;
+    res(policy::arm_id(&v, "every-4h", &attrs), attrs)
+}
+
+fn disk() -> String {
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/shared-data"
+    )
+}
+
+fn instance_res() -> Resource {
+    res(
+        instance::arm_id(&vault_res().arm_id, "rg-app", "shared-data"),
+        json!({"disk_id": disk(), "policy": "every-4h", "snapshot_resource_group_id": format!("/subscriptions/{SUB}/resourceGroups/rg-snapshots-weu"), "state": "protected", "location": "westeurope"}),
+    )
+}
+
+fn method(m: Method) -> &'static str {
+    match m {
+        Method::Get => "get",
+        Method::Put => "put",
+        Method::Patch => "patch",
+        Method::Post => "post",
+        Method::Delete => "delete",
+    }
+}
+
+fn conforms(specs: &Specs, spec: &str, req: &ArmRequest) {
+    let errors = match (
+        specs.body_schema(spec, method(req.method), &req.path),
+        &req.body,
+    ) {
+        (Err(e), _) => vec![e],
+        (Ok(Some(node)), Some(body)) => {
+            let mut e = specs.check(body, &node);
+            e.extend(
+                nulls(body, "$")
+                    .into_iter()
+                    .map(|p| format!("{p}: null sent")),
+            );
+            e
+        }
+        (Ok(None), None) => vec![],
+        (Ok(s), b) => vec![format!(
+            "body mismatch: spec wants {}, sent {}",
+            s.is_some(),
+            b.is_some()
+        )],
+    };
+    assert!(
+        errors.is_empty(),
+        "{:?} {}:\n{}\n{:#}",
+        req.method,
+        req.path,
+        errors.join("\n"),
+        req.body.clone().unwrap_or_default()
+    );
+}
+
+#[test]
+fn every_disk_backup_body_conforms_to_the_official_specs() {
+    let Some(root) = specs_or_skip("every_disk_backup_body_conforms_to_the_official_specs") else {
+        return;
+    };
+    let specs = Specs::new(&root);
+    let p =
+        policy_res(json!({"every": "4h", "retention": "7d", "start": "08:00", "time_zone": "UTC"}));
+    let daily = policy_res(json!({"every": "1d", "retention": "30d", "start": "22:30"}));
+    let i = instance_res();
+    for req in [
+        vault::put_request(&vault_res(), None),
+        vault::delete_request(&vault_res().arm_id),
+        policy::put_request(&p),
+        policy::put_request(&daily),
+        policy::delete_request(&p.arm_id),
+        instance::put_request(&i, &p.arm_id, "westeurope"),
+        instance::validate_request(&i, &p.arm_id, "westeurope"),
+        instance::stop_request(&i.arm_id),
+        instance::delete_request(&i.arm_id),
+    ] {
+        conforms(&specs, DP_SPEC, &req);
+    }
+    let scope = ArmId::new(disk());
+    let id = role::arm_id(&vault_res().arm_id, role::DISK_BACKUP_READER, &scope);
+    conforms(
+        &specs,
+        AUTH_SPEC,
+        &role::put_request(
+            &id,
+            SUB,
+            role::DISK_BACKUP_READER,
+            "11111111-2222-3333-4444-555555555555",
+        ),
+    );
+}
+
+#[test]
+fn policies_read_back_as_written_and_a_change_is_a_new_policy() {
+    for attrs in [
+        json!({"every": "4h", "retention": "7d", "start": "08:00", "time_zone": "UTC"}),
+        json!({"every": "1d", "retention": "30d", "start": "22:30"}),
+        json!({"every": "12h", "retention": "180d", "start": "00:00"}),
+    ] {
+        let p = policy_res(attrs.clone());
+        let mut live = p.clone().to_owned();
+        let mut body = policy::put_request(&live).body.unwrap();
+        body["id"] = json!(p.arm_id.as_str());
+        body["name"] = json!(p.arm_id.name());
+        assert_eq!(policy::normalize(&body), Some(attrs.clone()));
+        assert_eq!(policy::file_name(p.arm_id.name()), "every-4h");
+        live.attrs["retention"] = json!("8d");
+        assert_ne!(
+            policy::arm_id(&vault_res().arm_id, "every-4h", &live.attrs),
+            p.arm_id,
+            "a changed policy gets a new ARM name"
+        );
+    }
+}
+
+#[test]
+fn an_instance_and_a_vault_read_back_as_written() {
+    let i = instance_res();
+    let p = policy_res(json!({"every": "4h", "retention": "7d", "start": "08:00"}));
+    let mut live = json!({"id": i.arm_id.as_str(), "properties": instance::put_request(&i, &p.arm_id, "West Europe").body.unwrap()["properties"].clone()});
+    live["properties"]["currentProtectionState"] = json!("ProtectionConfigured");
+    let (id, attrs) = instance::normalize(&live).expect("a disk instance");
+    assert_eq!(id, i.arm_id);
+    assert_eq!(attrs, i.attrs);
+
+    let v = vault_res();
+    let mut body = vault::put_request(&v, Some(&json!({"owner": "ops"})))
+        .body
+        .unwrap();
+    body["identity"]["principalId"] = json!("11111111-2222-3333-4444-555555555555");
+    body["properties"]["securitySettings"]["softDeleteSettings"]["state"] = json!("on");
+    let back = vault::normalize(&body);
+    assert_eq!(back["redundancy"], "LocallyRedundant");
+    assert_eq!(
+        back["soft_delete"],
+        json!({"state": "On", "retention_days": 14})
+    );
+    assert_eq!(
+        back["tags"],
+        json!({"owner": "ops", "managed-by": "azprotect"})
+    );
+    assert_eq!(
+        vault::principal_id(&body),
+        Some("11111111-2222-3333-4444-555555555555")
+    );
+}
+
+#[test]
+fn role_assignment_names_are_stable_per_vault_role_and_scope() {
+    let v = vault_res().arm_id;
+    let scope = ArmId::new(disk());
+    let a = role::arm_id(&v, role::DISK_BACKUP_READER, &scope);
+    assert_eq!(
+        a,
+        role::arm_id(
+            &v,
+            role::DISK_BACKUP_READER,
+            &ArmId::new(disk().to_uppercase())
+        )
+    );
+    assert_ne!(a, role::arm_id(&v, role::DISK_SNAPSHOT_CONTRIBUTOR, &scope));
+    assert_eq!(
+        role::role_name(role::DISK_SNAPSHOT_CONTRIBUTOR),
+        "disk_snapshot_contributor"
+    );
+}
