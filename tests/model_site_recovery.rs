@@ -3,6 +3,7 @@
 
 mod support;
 
+use azprotect::model::site_recovery::recovery_plan::{Direction, RecoveryPoint};
 use azprotect::model::site_recovery::{self as sr, recovery_plan, replication, setup};
 use azprotect::model::{Address, ArmId, ArmRequest, Method, Resource, ResourceKind};
 use serde_json::{json, Value};
@@ -85,6 +86,22 @@ fn requests() -> Vec<ArmRequest> {
         recovery_plan::put_request(&plan),
         recovery_plan::test_failover_request(&plan.arm_id, "/subscriptions/s/resourceGroups/rg-app-dr/providers/Microsoft.Network/virtualNetworks/vnet-test"),
         recovery_plan::test_failover_cleanup_request(&plan.arm_id, "drill ok"),
+        recovery_plan::planned_failover_request(&plan.arm_id, Direction::PrimaryToRecovery),
+        recovery_plan::planned_failover_request(&plan.arm_id, Direction::RecoveryToPrimary),
+        recovery_plan::unplanned_failover_request(
+            &plan.arm_id,
+            Direction::PrimaryToRecovery,
+            RecoveryPoint::LatestAppConsistent,
+            false,
+        ),
+        recovery_plan::unplanned_failover_request(
+            &plan.arm_id,
+            Direction::RecoveryToPrimary,
+            RecoveryPoint::LatestProcessed,
+            true,
+        ),
+        recovery_plan::failover_commit_request(&plan.arm_id),
+        recovery_plan::reprotect_request(&plan.arm_id),
     ]
 }
 
