@@ -195,10 +195,10 @@ pub struct FailoverArgs {
     #[arg(long)]
     pub unplanned: bool,
     /// Recovery point of an unplanned failover (default: latest).
-    #[arg(long, value_enum, requires = "unplanned")]
+    #[arg(long, value_enum, conflicts_with = "planned")]
     pub recovery_point: Option<RecoveryPointArg>,
     /// Unplanned: ask Azure to shut the production VMs down first (sourceSiteOperations: Required).
-    #[arg(long, requires = "unplanned")]
+    #[arg(long, conflicts_with = "planned")]
     pub shut_down_source: bool,
 }
 
