@@ -61,7 +61,7 @@ fn dr<'a>(cmd: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     v
 }
 
-fn file_args<'a>(file: &'a str) -> [&'a str; 5] {
+fn file_args(file: &str) -> [&str; 5] {
     ["-f", file, "--auto-approve", "--format", "json"]
 }
 

@@ -165,8 +165,9 @@ impl PlanStatus {
     }
 }
 
+/// Why Azure would refuse the operation now (checked before anything is sent).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum DrError {
+pub enum Refusal {
     #[error("{plan}: Azure does not allow {op} now (allowed operations: {allowed})")]
     #[diagnostic(help("{hint}"))]
     NotAllowed {
@@ -180,6 +181,13 @@ pub enum DrError {
         "wait for (initial) replication to finish — `plan` and `failover` show its progress — then run it again"
     ))]
     NotReady(String, String),
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DrError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Refused(#[from] Refusal),
     #[error("{0}")]
     Azure(#[from] AzureError),
 }
@@ -207,18 +215,20 @@ pub async fn status(
     items: &[ArmId],
 ) -> Result<PlanStatus, DrError> {
     let Some(live) = client.get_optional(&versioned(&plan.arm_id)).await? else {
-        return Err(DrError::NotReady(
+        return Err(Refusal::NotReady(
             plan.address.to_string(),
             "the recovery plan does not exist yet: apply first".into(),
-        ));
+        )
+        .into());
     };
     let mut vms = Vec::new();
     for item in items {
         let Some(body) = client.get_optional(&versioned(item)).await? else {
-            return Err(DrError::NotReady(
+            return Err(Refusal::NotReady(
                 plan.address.to_string(),
                 format!("{item} is not replicated"),
-            ));
+            )
+            .into());
         };
         let p = &body["properties"];
         let d = &p["providerSpecificDetails"];
@@ -273,11 +283,11 @@ fn hint(step: Step, s: &PlanStatus) -> String {
     }
 }
 
-fn require(plan: &Resource, step: Step, s: &PlanStatus) -> Result<(), DrError> {
+fn require(plan: &Resource, step: Step, s: &PlanStatus) -> Result<(), Refusal> {
     if s.allows(step.allowed_name()) {
         return Ok(());
     }
-    Err(DrError::NotAllowed {
+    Err(Refusal::NotAllowed {
         plan: plan.address.to_string(),
         op: step.allowed_name(),
         allowed: if s.allowed_operations.is_empty() {
@@ -289,13 +299,13 @@ fn require(plan: &Resource, step: Step, s: &PlanStatus) -> Result<(), DrError> {
     })
 }
 
-fn require_protected(plan: &Resource, s: &PlanStatus) -> Result<(), DrError> {
+fn require_protected(plan: &Resource, s: &PlanStatus) -> Result<(), Refusal> {
     if let Some(vm) = s.vms.iter().find(|v| !v.protected()) {
         let progress = vm
             .progress
             .map(|p| format!(", {p}% replicated"))
             .unwrap_or_default();
-        return Err(DrError::NotReady(
+        return Err(Refusal::NotReady(
             plan.address.to_string(),
             format!("{} is {}{progress}", vm.name, vm.protection_state),
         ));
@@ -304,7 +314,7 @@ fn require_protected(plan: &Resource, s: &PlanStatus) -> Result<(), DrError> {
 }
 
 /// The requests `op` takes from the current state, or why Azure would refuse it.
-pub fn plan_steps(plan: &Resource, op: Operation, s: &PlanStatus) -> Result<Vec<Step>, DrError> {
+pub fn plan_steps(plan: &Resource, op: Operation, s: &PlanStatus) -> Result<Vec<Step>, Refusal> {
     let steps = match op {
         Operation::PlannedFailover => vec![Step::PlannedFailover(s.failover_direction())],
         Operation::UnplannedFailover {
@@ -319,7 +329,7 @@ pub fn plan_steps(plan: &Resource, op: Operation, s: &PlanStatus) -> Result<Vec<
         Operation::Reprotect => vec![Step::Reprotect],
         Operation::Failback => {
             if !s.active_in_recovery {
-                return Err(DrError::NotReady(
+                return Err(Refusal::NotReady(
                     plan.address.to_string(),
                     format!(
                         "its VMs already run in the primary region {}: nothing to fail back",
