@@ -125,9 +125,26 @@ async fn planned_failover_commit_reprotect_and_failback_return_to_the_start() {
         "only the state differs: {changes:#?}"
     );
 
-    let run = estate.run(&dr("commit", &f)).await;
+    // The text report, as a terminal shows it.
+    let run = estate
+        .run(&dr("commit", &["-f", &file, "--auto-approve"]))
+        .await;
     run.expect_code(0);
-    assert_eq!(run.json()["allowed_operations"][0], "ReProtect");
+    assert!(
+        run.stdout
+            .starts_with("Commit of recovery_plan.app-dr/app-failover: succeeded"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Azure allows next: ReProtect")
+            && run
+                .stdout
+                .contains("FailoverCommitted  db-01  not replicating (failed over)"),
+        "{}",
+        run.stdout
+    );
+    assert!(flat(&run.stderr).contains("commit: done"), "{}", run.stderr);
     plan_changes(&estate).await;
 
     let run = estate.run(&dr("reprotect", &f)).await;

@@ -100,6 +100,8 @@ pub struct VmStatus {
     pub replicating_from: String,
     /// …to this one.
     pub replicating_to: String,
+    /// False while failed over (or committed): nothing replicates until re-protect.
+    pub replicating: bool,
     /// Initial replication progress (percent) while it runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<u64>,
@@ -241,6 +243,8 @@ pub async fn status(
             vm_id,
             active_location: p["activeLocation"].as_str().unwrap_or("Primary").into(),
             protection_state: state.into(),
+            replicating: !state.to_ascii_lowercase().contains("failedover")
+                && !state.to_ascii_lowercase().contains("failovercommitted"),
             replicating_from: region(&d["primaryFabricLocation"]),
             replicating_to: region(&d["recoveryFabricLocation"]),
             progress: replication::progress(&body)

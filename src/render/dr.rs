@@ -27,12 +27,10 @@ pub fn text<W: Write>(r: &DrReport, w: &mut W) -> io::Result<()> {
     for vm in &r.vms {
         writeln!(
             w,
-            "  {}  {}  replicating {} → {}{}",
+            "  {}  {}  {}",
             vm.protection_state,
             vm.name,
-            vm.replicating_from,
-            vm.replicating_to,
-            vm.progress.map(|p| format!(" ({p}%)")).unwrap_or_default()
+            replication(vm)
         )?;
     }
     writeln!(
@@ -78,8 +76,10 @@ pub fn markdown<W: Write>(r: &DrReport, w: &mut W) -> io::Result<()> {
     for vm in &r.vms {
         writeln!(
             w,
-            "| `{}` | {} | {} → {} |",
-            vm.vm_id, vm.protection_state, vm.replicating_from, vm.replicating_to
+            "| `{}` | {} | {} |",
+            vm.vm_id,
+            vm.protection_state,
+            replication(vm)
         )?;
     }
     writeln!(
@@ -96,6 +96,20 @@ pub fn markdown<W: Write>(r: &DrReport, w: &mut W) -> io::Result<()> {
 pub fn json<W: Write>(r: &DrReport, w: &mut W) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *w, r)?;
     writeln!(w)
+}
+
+fn replication(vm: &crate::dr::VmStatus) -> String {
+    if !vm.replicating {
+        return "not replicating (failed over)".into();
+    }
+    let progress = vm
+        .progress
+        .map(|p| format!(" ({p}% of initial replication)"))
+        .unwrap_or_default();
+    format!(
+        "replicating {} → {}{progress}",
+        vm.replicating_from, vm.replicating_to
+    )
 }
 
 fn capital(s: &str) -> String {
