@@ -258,3 +258,36 @@ async fn a_failover_needs_confirmation_or_auto_approve() {
         .await
         .expect_code(2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unplanned_failover_from_an_app_consistent_point_then_commit() {
+    let estate = fast_estate().await;
+    let file = site_recovery();
+    let f = file_args(&file);
+    let args = dr(
+        "failover",
+        &[
+            &["--unplanned", "--recovery-point", "latest-app-consistent"][..],
+            &f,
+        ]
+        .concat(),
+    );
+    let run = when_protected(&estate, &args).await;
+    run.expect_code(0);
+    let report = run.json();
+    assert_eq!(report["operation"], "unplanned failover");
+    assert_eq!(report["steps"][0]["direction"], "PrimaryToRecovery");
+    assert_eq!(report["active_region"], "northeurope");
+    plan_changes(&estate).await;
+    estate.run(&dr("commit", &f)).await.expect_code(0);
+    // A second failover now would go nowhere Azure allows: refused, naming what is allowed.
+    let run = estate
+        .run(&dr("failover", &[&["--unplanned"][..], &f].concat()))
+        .await;
+    run.expect_code(1);
+    assert!(
+        flat(&run.stderr).contains("allowed operations: ReProtect"),
+        "{}",
+        run.stderr
+    );
+}
