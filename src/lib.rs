@@ -8,6 +8,7 @@ pub mod apply;
 pub mod azure;
 pub mod cli;
 pub mod config;
+pub mod dr;
 pub mod drill;
 pub mod graph;
 pub mod live;

@@ -3,6 +3,7 @@
 
 mod support;
 
+use azprotect::model::site_recovery::recovery_plan::{Direction, RecoveryPoint};
 use azprotect::model::site_recovery::{self as sr, recovery_plan, replication, setup};
 use azprotect::model::{Address, ArmId, ArmRequest, Method, Resource, ResourceKind};
 use serde_json::{json, Value};
@@ -85,6 +86,22 @@ fn requests() -> Vec<ArmRequest> {
         recovery_plan::put_request(&plan),
         recovery_plan::test_failover_request(&plan.arm_id, "/subscriptions/s/resourceGroups/rg-app-dr/providers/Microsoft.Network/virtualNetworks/vnet-test"),
         recovery_plan::test_failover_cleanup_request(&plan.arm_id, "drill ok"),
+        recovery_plan::planned_failover_request(&plan.arm_id, Direction::PrimaryToRecovery),
+        recovery_plan::planned_failover_request(&plan.arm_id, Direction::RecoveryToPrimary),
+        recovery_plan::unplanned_failover_request(
+            &plan.arm_id,
+            Direction::PrimaryToRecovery,
+            RecoveryPoint::LatestAppConsistent,
+            false,
+        ),
+        recovery_plan::unplanned_failover_request(
+            &plan.arm_id,
+            Direction::RecoveryToPrimary,
+            RecoveryPoint::LatestProcessed,
+            true,
+        ),
+        recovery_plan::failover_commit_request(&plan.arm_id),
+        recovery_plan::reprotect_request(&plan.arm_id),
     ]
 }
 
@@ -234,5 +251,63 @@ fn a_replicated_vm_reads_back_as_enabled_whatever_its_replication_progress() {
         assert_eq!(id, item.arm_id);
         assert_eq!(attrs, item.attrs, "at {progress}%");
         assert_eq!(replication::progress(&live), Some(progress));
+    }
+}
+
+#[test]
+fn a_failed_over_or_reprotected_vm_keeps_its_declared_target_region() {
+    let item = replicated();
+    let req = replication::enable_request(&item);
+    let sent = &req.body.unwrap()["properties"];
+    let d = &sent["providerSpecificDetails"];
+    // (protectionState, activeLocation, expected state): after a failover Azure swaps the
+    // primary and recovery locations; `initial…` keep the orientation replication was enabled in.
+    for (protection, active, want) in [
+        ("FailedOver", "Recovery", "failed_over"),
+        ("FailoverCommitted", "Recovery", "failed_over"),
+        ("UnprotectedStatesBegin", "Recovery", "reversed"),
+        ("Protected", "Recovery", "reversed"),
+        ("FailedOver", "Primary", "failed_over"),
+        ("Protected", "Primary", "replicating"),
+    ] {
+        let (primary, recovery) = if active == "Recovery" {
+            ("northeurope", "westeurope")
+        } else {
+            ("westeurope", "northeurope")
+        };
+        let live = json!({
+            "id": item.arm_id.as_str(),
+            "properties": {
+                "policyId": sent["policyId"],
+                "protectionState": protection,
+                "activeLocation": active,
+                "testFailoverState": "None",
+                "providerSpecificDetails": {
+                    "instanceType": "A2A",
+                    "fabricObjectId": d["fabricObjectId"],
+                    "initialPrimaryFabricLocation": "westeurope",
+                    "initialRecoveryFabricLocation": "northeurope",
+                    "primaryFabricLocation": primary,
+                    "recoveryFabricLocation": recovery,
+                    "recoveryAzureResourceGroupId": d["recoveryResourceGroupId"],
+                    "recoveryAvailabilityZone": d["recoveryAvailabilityZone"],
+                    "vmProtectionState": protection,
+                    "protectedManagedDisks": d["vmManagedDisks"].as_array().unwrap().iter().map(|disk| json!({
+                        "diskId": disk["diskId"],
+                        "primaryStagingAzureStorageAccountId": disk["primaryStagingAzureStorageAccountId"],
+                        "recoveryTargetDiskAccountType": disk["recoveryTargetDiskAccountType"],
+                    })).collect::<Vec<_>>(),
+                },
+            },
+        });
+        let (_, attrs) = replication::normalize(&live).expect("an A2A item");
+        assert_eq!(
+            attrs["target_region"], "northeurope",
+            "{protection} {active}"
+        );
+        assert_eq!(attrs["state"], want, "{protection} {active}");
+        let mut rest = attrs.clone();
+        rest["state"] = item.attrs["state"].clone();
+        assert_eq!(rest, item.attrs, "{protection} {active}");
     }
 }

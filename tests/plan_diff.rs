@@ -992,3 +992,45 @@ fn rules_read_a_blocked_vaults_live_settings() {
     );
     assert_eq!(t.summary.blocked, 1);
 }
+
+#[test]
+fn a_replication_running_back_after_failover_and_reprotect_plans_no_changes() {
+    use azprotect::model::site_recovery::{self as sr, replication};
+    let vm_id = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/app-01"
+    );
+    let want = Resource {
+        address: Address::new(ResourceKind::Replication, "app-dr/rg-app/app-01"),
+        arm_id: replication::item_id(&sr::container_id(&vault_id(), "westeurope"), "app-01"),
+        attrs: json!({"vm_id": vm_id, "target_region": "northeurope", "state": "replicating",
+                      "cache_storage_account_id": "/subscriptions/s/resourceGroups/rg-app/providers/Microsoft.Storage/storageAccounts/cacheweu"}),
+        depends_on: vec![],
+    };
+    // Re-protected: Azure may describe the reverse replication from the other side (the
+    // failed-over VM, a cache account in the other region).
+    let mut have = want.clone();
+    have.attrs = json!({"vm_id": format!("{vm_id}-dr"), "target_region": "northeurope", "state": "reversed",
+                        "cache_storage_account_id": "/subscriptions/s/resourceGroups/rg-app-dr/providers/Microsoft.Storage/storageAccounts/cacheneu"});
+    let p = plan(
+        &desired(vec![want.clone()], OnRemove::RetainData),
+        &live(vec![have]),
+        &PlanOptions::default(),
+    );
+    assert!(p.is_empty(), "{:#?}", p.changes);
+
+    // Failed over (not yet re-protected): edits are blocked, nothing is recreated or removed.
+    let mut have = want.clone();
+    have.attrs["state"] = json!("failed_over");
+    let p = plan(
+        &desired(vec![want], OnRemove::RetainData),
+        &live(vec![have]),
+        &PlanOptions::default(),
+    );
+    assert_eq!(p.changes.len(), 1);
+    assert_eq!(p.changes[0].action, Action::Update);
+    assert!(p.changes[0]
+        .blocked
+        .as_deref()
+        .unwrap()
+        .contains("failed over"));
+}

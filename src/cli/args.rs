@@ -87,6 +87,14 @@ pub enum Command {
     Schema,
     /// Test failover of a recovery plan into an isolated network, verify, clean up, report.
     Drill(DrillArgs),
+    /// Fail a recovery plan over (planned: production shut down first; unplanned: disaster).
+    Failover(FailoverArgs),
+    /// Commit a failover: keep the failed-over VMs.
+    Commit(DrArgs),
+    /// Re-protect after a committed failover: replicate back to the region the VMs came from.
+    Reprotect(DrArgs),
+    /// Fail back to the primary region: planned failover back, commit, re-protect.
+    Failback(DrArgs),
     /// Run or prepare a local ARM-compatible sandbox.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -162,6 +170,50 @@ pub struct DrillArgs {
     pub auto_approve: bool,
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
+}
+
+/// Arguments every failover command shares.
+#[derive(Debug, Args)]
+pub struct DrArgs {
+    /// The recovery plan, e.g. `recovery_plan.app-dr/app-failover`.
+    pub address: String,
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct FailoverArgs {
+    #[command(flatten)]
+    pub common: DrArgs,
+    /// Shut the production VMs down and synchronise them first (no data loss).
+    #[arg(
+        long,
+        conflicts_with = "unplanned",
+        required_unless_present = "unplanned"
+    )]
+    pub planned: bool,
+    /// Fail over now from a recovery point (the production region may be down).
+    #[arg(long)]
+    pub unplanned: bool,
+    /// Recovery point of an unplanned failover (default: latest).
+    #[arg(long, value_enum, conflicts_with = "planned")]
+    pub recovery_point: Option<RecoveryPointArg>,
+    /// Unplanned: ask Azure to shut the production VMs down first (sourceSiteOperations: Required).
+    #[arg(long, conflicts_with = "planned")]
+    pub shut_down_source: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecoveryPointArg {
+    Latest,
+    LatestAppConsistent,
+    LatestCrashConsistent,
+    LatestProcessed,
 }
 
 #[derive(Debug, Args)]

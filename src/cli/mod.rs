@@ -5,6 +5,7 @@
 
 mod apply;
 mod args;
+mod dr;
 mod drill;
 mod graph;
 mod plan;
@@ -80,6 +81,10 @@ async fn run(
         Command::Graph(args) => graph::graph(args, settings, printer),
         Command::Schema => schema::schema(printer),
         Command::Drill(args) => drill::drill(args, settings, printer).await,
+        Command::Failover(args) => dr::failover(args, settings, printer).await,
+        Command::Commit(args) => dr::run(args, dr::Kind::Commit, settings, printer).await,
+        Command::Reprotect(args) => dr::run(args, dr::Kind::Reprotect, settings, printer).await,
+        Command::Failback(args) => dr::run(args, dr::Kind::Failback, settings, printer).await,
         Command::Sandbox(cmd) => sandbox::sandbox(cmd, printer).await,
     }
 }

@@ -152,15 +152,16 @@ async fn read_vault(
     }
     for p in &plans {
         let name = p["name"].as_str().unwrap_or_default();
-        let group = groups
-            .iter()
-            .find(|g| {
-                g.recovery_plans
-                    .keys()
-                    .any(|k| k.eq_ignore_ascii_case(name))
-            })
-            .map_or(vault_name, |g| g.name.as_str());
-        let attrs = recovery_plan::normalize(p, &|item| vm_of_item.get(item).cloned());
+        let declared = groups.iter().find(|g| {
+            g.recovery_plans
+                .keys()
+                .any(|k| k.eq_ignore_ascii_case(name))
+        });
+        let group = declared.map_or(vault_name, |g| g.name.as_str());
+        let mut attrs = recovery_plan::normalize(p, &|item| vm_of_item.get(item).cloned());
+        if let Some(g) = declared {
+            declared_orientation(&mut attrs, g);
+        }
         out.push(named(
             ResourceKind::RecoveryPlan,
             format!("{group}/{name}"),
@@ -169,4 +170,18 @@ async fn read_vault(
         ));
     }
     Ok(out)
+}
+
+/// A recovery plan reads in its group's declared orientation: if Azure reports its fabrics
+/// swapped (after a failover and re-protect), the regions are swapped back — the plan is the
+/// same plan, only running the other way.
+fn declared_orientation(attrs: &mut Value, g: &ReplicationGroup) {
+    let norm = crate::model::resource_group::normalize_location;
+    let (src, tgt) = (norm(&g.source_region), norm(&g.target_region));
+    if attrs["source_region"].as_str() == Some(tgt.as_str())
+        && attrs["target_region"].as_str() == Some(src.as_str())
+    {
+        attrs["source_region"] = Value::from(src);
+        attrs["target_region"] = Value::from(tgt);
+    }
 }

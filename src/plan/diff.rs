@@ -104,6 +104,11 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
                 let verdict = rules::on_create(want, &ctx);
                 changes.push(change(want, Action::Create, None, vec![], verdict));
             }
+            Some(have) if reversed_replication(have) => {
+                // Failed over and re-protected: the VM runs in the target region and replicates
+                // back. That is where `failover`/`reprotect` put it on purpose; `failback`
+                // restores the declared direction. Neither re-creating nor editing it is planned.
+            }
             Some(have) => {
                 let ownership = ownership(want.address.kind);
                 let diff = attrs::diff(&want.attrs, &have.attrs, ownership);
@@ -145,6 +150,11 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
         changes = targeted(changes, &opts.targets);
     }
     Plan::new(desired.subscriptions(), changes)
+}
+
+/// A replicated item replicating in the reverse direction after failover + re-protect.
+fn reversed_replication(have: &Resource) -> bool {
+    have.address.kind == ResourceKind::Replication && have.attrs["state"] == "reversed"
 }
 
 fn ownership(kind: ResourceKind) -> Ownership {

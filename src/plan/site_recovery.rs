@@ -40,7 +40,7 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], v: &mut 
         }
         Some("failed_over") => {
             v.block(
-                "this VM has failed over: re-protect or fail back before changing its replication",
+                "this VM has failed over: commit and re-protect it (`azprotect commit`, `azprotect reprotect`) before changing its replication",
             );
             return;
         }

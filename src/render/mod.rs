@@ -7,6 +7,7 @@
 //! Must not import: `azure`, `apply`, `live`, `cli`.
 
 mod common;
+pub mod dr;
 pub mod drill;
 mod json;
 mod markdown;

@@ -254,3 +254,93 @@ pub fn test_failover_cleanup_request(id: &ArmId, comments: &str) -> ArmRequest {
         Some(json!({"properties": {"comments": comments}})),
     )
 }
+
+/// `PrimaryToRecovery` / `RecoveryToPrimary` (`PossibleOperationsDirections`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    PrimaryToRecovery,
+    RecoveryToPrimary,
+}
+
+impl Direction {
+    pub fn as_arm(self) -> &'static str {
+        match self {
+            Direction::PrimaryToRecovery => "PrimaryToRecovery",
+            Direction::RecoveryToPrimary => "RecoveryToPrimary",
+        }
+    }
+}
+
+/// The recovery point a failover boots from (`A2ARpRecoveryPointType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecoveryPoint {
+    #[default]
+    Latest,
+    LatestAppConsistent,
+    LatestCrashConsistent,
+    LatestProcessed,
+}
+
+impl RecoveryPoint {
+    pub fn as_arm(self) -> &'static str {
+        match self {
+            RecoveryPoint::Latest => "Latest",
+            RecoveryPoint::LatestAppConsistent => "LatestApplicationConsistent",
+            RecoveryPoint::LatestCrashConsistent => "LatestCrashConsistent",
+            RecoveryPoint::LatestProcessed => "LatestProcessed",
+        }
+    }
+}
+
+/// `POST …/plannedFailover` (`RecoveryPlanPlannedFailoverInput`): shut the active VMs down,
+/// synchronise their last changes, start them on the other side. No recovery point choice: a
+/// planned failover always uses the data it just synchronised.
+pub fn planned_failover_request(id: &ArmId, direction: Direction) -> ArmRequest {
+    let body = json!({"properties": {
+        "failoverDirection": direction.as_arm(),
+        "providerSpecificDetails": [{"instanceType": "A2A", "recoveryPointType": "Latest"}],
+    }});
+    ArmRequest::new(
+        Method::Post,
+        versioned(id.child(&["plannedFailover"])),
+        Some(body),
+    )
+}
+
+/// `POST …/unplannedFailover` (`RecoveryPlanUnplannedFailoverInput`): start the VMs on the other
+/// side from `point`; `shut_down_source` asks Azure to try to shut the active VMs down first
+/// (`sourceSiteOperations: Required`). VMs of a multi-VM consistency group fail over to their
+/// common sync point.
+pub fn unplanned_failover_request(
+    id: &ArmId,
+    direction: Direction,
+    point: RecoveryPoint,
+    shut_down_source: bool,
+) -> ArmRequest {
+    let body = json!({"properties": {
+        "failoverDirection": direction.as_arm(),
+        "sourceSiteOperations": if shut_down_source { "Required" } else { "NotRequired" },
+        "providerSpecificDetails": [{
+            "instanceType": "A2A",
+            "recoveryPointType": point.as_arm(),
+            "multiVmSyncPointOption": "UseMultiVmSyncRecoveryPoint",
+        }],
+    }});
+    ArmRequest::new(
+        Method::Post,
+        versioned(id.child(&["unplannedFailover"])),
+        Some(body),
+    )
+}
+
+/// `POST …/failoverCommit` (no body in the spec): keep the failed-over VMs, drop the other
+/// recovery points.
+pub fn failover_commit_request(id: &ArmId) -> ArmRequest {
+    ArmRequest::new(Method::Post, versioned(id.child(&["failoverCommit"])), None)
+}
+
+/// `POST …/reProtect` (no body in the spec): replicate the failed-over VMs back to the region
+/// they came from (a new initial replication).
+pub fn reprotect_request(id: &ArmId) -> ArmRequest {
+    ArmRequest::new(Method::Post, versioned(id.child(&["reProtect"])), None)
+}

@@ -18,8 +18,13 @@
 //! }
 //! ```
 //! Live `state`: `replicating` (enabling, initial replication, protected — progress is not an
-//! attribute, so a converged estate stays quiet while replication catches up), `failed_over`,
-//! `test_failover` (a drill is running), `error`.
+//! attribute, so a converged estate stays quiet while replication catches up), `failed_over`
+//! (failed over or committed, in either direction), `reversed` (re-protected after a failover:
+//! the VM runs in the target region and replicates back; the plan treats it as converged, see
+//! `plan::diff`), `test_failover` (a drill is running), `error`.
+//!
+//! `target_region` is always the declared target region (Azure's `initialRecoveryFabricLocation`),
+//! whichever way replication runs now.
 
 use super::versioned;
 use crate::model::{ArmId, ArmRequest, Method, Resource};
@@ -159,8 +164,20 @@ pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
             .to_ascii_lowercase()
     });
     let cache = d["protectedManagedDisks"][0]["primaryStagingAzureStorageAccountId"].clone();
-    let target_region = d["recoveryFabricLocation"]
+    // The declared orientation, whichever way replication runs now: after a failover Azure
+    // swaps `primaryFabricLocation`/`recoveryFabricLocation`; the `initial…` fields keep the
+    // orientation replication was enabled in.
+    let reversed = is_reversed(p);
+    let target_region = d["initialRecoveryFabricLocation"]
         .as_str()
+        .filter(|l| !l.is_empty())
+        .or_else(|| {
+            if reversed {
+                d["primaryFabricLocation"].as_str()
+            } else {
+                d["recoveryFabricLocation"].as_str()
+            }
+        })
         .map(crate::model::resource_group::normalize_location);
     let mut attrs = json!({
         "vm_id": d["fabricObjectId"],
@@ -184,6 +201,14 @@ pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
     Some((id, attrs))
 }
 
+/// Is the item active in its recovery region (`activeLocation: Recovery`): failed over, or
+/// re-protected and replicating back towards the region it was enabled in?
+fn is_reversed(p: &Value) -> bool {
+    p["activeLocation"]
+        .as_str()
+        .is_some_and(|l| l.eq_ignore_ascii_case("Recovery"))
+}
+
 fn state(p: &Value, d: &Value) -> &'static str {
     let lower = |v: &Value| v.as_str().unwrap_or_default().to_ascii_lowercase();
     let protection = lower(&p["protectionState"]);
@@ -191,6 +216,10 @@ fn state(p: &Value, d: &Value) -> &'static str {
     let tfo = lower(&p["testFailoverState"]);
     if protection.contains("failedover") || protection.contains("failovercommitted") {
         "failed_over"
+    } else if is_reversed(p) {
+        // Re-protected after a failover: the VMs run in the target region and replicate back
+        // to the source region (a failback restores the declared direction).
+        "reversed"
     } else if !tfo.is_empty() && tfo != "none" {
         // In progress, or completed and waiting for cleanup: test VMs exist either way.
         "test_failover"

@@ -1,0 +1,165 @@
+//! `azprotect failover | commit | reprotect | failback ADDRESS`: one recovery plan, checked
+//! against what Azure allows now, confirmed, run with progress, reported.
+
+use super::args::{DrArgs, FailoverArgs, PlanFormat, RecoveryPointArg};
+use super::printer::Printer;
+use super::settings::{GlobalSettings, Session};
+use super::ExitStatus;
+use crate::dr::{self, Operation};
+use crate::model::site_recovery::recovery_plan::{self, RecoveryPoint};
+use crate::model::{Address, ArmId, Resource, ResourceKind};
+use crate::render;
+use is_terminal::IsTerminal;
+use miette::{bail, miette, IntoDiagnostic, Result};
+use std::io::BufRead;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Commit,
+    Reprotect,
+    Failback,
+}
+
+pub async fn failover(
+    args: FailoverArgs,
+    settings: &GlobalSettings,
+    printer: Printer,
+) -> Result<ExitStatus> {
+    let op = if args.planned {
+        Operation::PlannedFailover
+    } else {
+        Operation::UnplannedFailover {
+            point: match args.recovery_point.unwrap_or(RecoveryPointArg::Latest) {
+                RecoveryPointArg::Latest => RecoveryPoint::Latest,
+                RecoveryPointArg::LatestAppConsistent => RecoveryPoint::LatestAppConsistent,
+                RecoveryPointArg::LatestCrashConsistent => RecoveryPoint::LatestCrashConsistent,
+                RecoveryPointArg::LatestProcessed => RecoveryPoint::LatestProcessed,
+            },
+            shut_down_source: args.shut_down_source,
+        }
+    };
+    execute(&args.common, op, settings, printer).await
+}
+
+pub async fn run(
+    args: DrArgs,
+    kind: Kind,
+    settings: &GlobalSettings,
+    printer: Printer,
+) -> Result<ExitStatus> {
+    let op = match kind {
+        Kind::Commit => Operation::Commit,
+        Kind::Reprotect => Operation::Reprotect,
+        Kind::Failback => Operation::Failback,
+    };
+    execute(&args, op, settings, printer).await
+}
+
+async fn execute(
+    args: &DrArgs,
+    op: Operation,
+    settings: &GlobalSettings,
+    printer: Printer,
+) -> Result<ExitStatus> {
+    let session = Session::open(settings).await?;
+    let result = go(args, op, &session, printer).await;
+    session.close().await;
+    result
+}
+
+/// The declared recovery plan at `address` and its replicated items.
+async fn resolve(
+    args: &DrArgs,
+    session: &Session,
+    address: &Address,
+) -> Result<(Resource, Vec<ArmId>)> {
+    let files = if args.files.is_empty() {
+        vec!["azprotect.yaml".into()]
+    } else {
+        args.files.clone()
+    };
+    let desired = crate::config::load(&files)?.desired(session.default_subscription.as_deref())?;
+    let live = crate::live::read(&session.client, &desired).await?;
+    let resources = crate::plan::resolve(&desired, &live);
+    let Some(plan) = resources.into_iter().find(|r| &r.address == address) else {
+        bail!("{address} is not declared in the file(s)");
+    };
+    let items = plan.attrs["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|g| g["vms"].as_array().into_iter().flatten())
+        .filter_map(|vm| vm.as_str())
+        .map(|vm| recovery_plan::item_of(&plan, vm))
+        .collect();
+    Ok((plan, items))
+}
+
+async fn go(
+    args: &DrArgs,
+    op: Operation,
+    session: &Session,
+    printer: Printer,
+) -> Result<ExitStatus> {
+    let address: Address = args.address.parse().map_err(|e| miette!("{e}"))?;
+    if address.kind != ResourceKind::RecoveryPlan {
+        bail!("{} acts on a recovery plan: expected recovery_plan.<site_recovery>/<plan>, got {address}", op.name());
+    }
+    let (plan, items) = resolve(args, session, &address).await?;
+    let status = dr::status(&session.client, &plan, &items).await?;
+    printer.note(format!(
+        "{}: VMs run in {}; Azure allows: {}",
+        plan.address,
+        status.active_region(),
+        if status.allowed_operations.is_empty() {
+            "nothing now (an operation is running)".to_string()
+        } else {
+            status.allowed_operations.join(", ")
+        }
+    ));
+    let steps = dr::plan_steps(&plan, op, &status)?;
+    let what = dr::describe(&plan, &steps, &status);
+    if !args.auto_approve && !confirm(printer, op, &what)? {
+        printer.line(format!("{} cancelled.", op.name()));
+        return Ok(ExitStatus::Failure);
+    }
+    let progress = move |line: &str| printer.note(format!("  {line}"));
+    let report = dr::run(&session.client, &plan, &items, op, &steps, &progress).await?;
+    let mut out = printer.stdout();
+    match args.format {
+        PlanFormat::Text => render::dr::text(&report, &mut out),
+        PlanFormat::Markdown => render::dr::markdown(&report, &mut out),
+        PlanFormat::Json => render::dr::json(&report, &mut out),
+    }
+    .into_diagnostic()?;
+    Ok(if report.succeeded {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+fn confirm(printer: Printer, op: Operation, what: &[String]) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            help = format!(
+                "pass --auto-approve to run the {} without a prompt (for CI)",
+                op.name()
+            ),
+            "a {} needs confirmation, but standard input is not a terminal. It would: {}",
+            op.name(),
+            what.join("; then ")
+        );
+    }
+    printer.note(format!("\nThis {} will:", op.name()));
+    for (i, w) in what.iter().enumerate() {
+        printer.note(format!("  {}. {w}", i + 1));
+    }
+    printer.note("Only 'yes' is accepted:");
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .into_diagnostic()?;
+    Ok(answer.trim() == "yes")
+}

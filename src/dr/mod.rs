@@ -1,0 +1,495 @@
+//! Failover and failback of a recovery plan: planned / unplanned failover, commit, re-protect,
+//! and failback (planned failover back + commit + re-protect), each checked against what Azure
+//! allows now (the plan's `allowedOperations`, the items' protection) before anything is sent.
+//!
+//! The direction is read from the live items' `activeLocation`: active in the primary (declared
+//! source) region → `PrimaryToRecovery`; active in the recovery region → `RecoveryToPrimary`.
+//!
+//! Owns: [`status`], [`plan_steps`], [`run`], [`DrReport`]. Must not import: `cli`, `render`, `config`.
+
+use crate::azure::{ArmClient, AzureError, OperationProgress};
+use crate::model::site_recovery::recovery_plan::{self, Direction, RecoveryPoint};
+use crate::model::site_recovery::replication;
+use crate::model::{api, ArmId, ArmRequest, Resource};
+use serde::Serialize;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// What the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// `failover --planned`: shut the active VMs down, synchronise, start them on the other side.
+    PlannedFailover,
+    /// `failover --unplanned`: start the VMs on the other side from a recovery point.
+    UnplannedFailover {
+        point: RecoveryPoint,
+        shut_down_source: bool,
+    },
+    /// `commit`: keep the failed-over VMs.
+    Commit,
+    /// `reprotect`: replicate the failed-over VMs back to the region they came from.
+    Reprotect,
+    /// `failback`: planned failover from the recovery region back to the primary, commit, and
+    /// re-protect so that replication runs primary → recovery again.
+    Failback,
+}
+
+impl Operation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::PlannedFailover => "planned failover",
+            Operation::UnplannedFailover { .. } => "unplanned failover",
+            Operation::Commit => "commit",
+            Operation::Reprotect => "re-protect",
+            Operation::Failback => "failback",
+        }
+    }
+}
+
+/// One request of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    PlannedFailover(Direction),
+    UnplannedFailover(Direction, RecoveryPoint, bool),
+    Commit,
+    Reprotect,
+}
+
+impl Step {
+    /// Azure's name of the operation in `allowedOperations`.
+    pub fn allowed_name(self) -> &'static str {
+        match self {
+            Step::PlannedFailover(_) => "PlannedFailover",
+            Step::UnplannedFailover(..) => "UnplannedFailover",
+            Step::Commit => "FailoverCommit",
+            Step::Reprotect => "ReProtect",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::PlannedFailover(_) => "planned failover",
+            Step::UnplannedFailover(..) => "unplanned failover",
+            Step::Commit => "commit",
+            Step::Reprotect => "re-protect",
+        }
+    }
+
+    pub fn request(self, plan: &ArmId) -> ArmRequest {
+        match self {
+            Step::PlannedFailover(d) => recovery_plan::planned_failover_request(plan, d),
+            Step::UnplannedFailover(d, p, s) => {
+                recovery_plan::unplanned_failover_request(plan, d, p, s)
+            }
+            Step::Commit => recovery_plan::failover_commit_request(plan),
+            Step::Reprotect => recovery_plan::reprotect_request(plan),
+        }
+    }
+}
+
+/// One VM of the plan as Azure reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VmStatus {
+    pub vm_id: String,
+    pub name: String,
+    /// `Primary` or `Recovery`: where the VM runs now.
+    pub active_location: String,
+    /// Azure's `protectionState` (`Protected`, `FailedOver`, `FailoverCommitted`, …).
+    pub protection_state: String,
+    /// Replication runs from this region…
+    pub replicating_from: String,
+    /// …to this one.
+    pub replicating_to: String,
+    /// False while failed over (or committed): nothing replicates until re-protect.
+    pub replicating: bool,
+    /// Initial replication progress (percent) while it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<u64>,
+}
+
+impl VmStatus {
+    fn protected(&self) -> bool {
+        self.protection_state.eq_ignore_ascii_case("Protected")
+    }
+}
+
+/// The live state of a recovery plan and its VMs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanStatus {
+    pub allowed_operations: Vec<String>,
+    /// The declared source region (Azure's primary side).
+    pub primary_region: String,
+    /// The declared target region (Azure's recovery side).
+    pub recovery_region: String,
+    /// Are the VMs active in the recovery region?
+    pub active_in_recovery: bool,
+    pub vms: Vec<VmStatus>,
+}
+
+impl PlanStatus {
+    pub fn allows(&self, op: &str) -> bool {
+        self.allowed_operations
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(op))
+    }
+
+    /// The direction a failover takes now.
+    pub fn failover_direction(&self) -> Direction {
+        if self.active_in_recovery {
+            Direction::RecoveryToPrimary
+        } else {
+            Direction::PrimaryToRecovery
+        }
+    }
+
+    /// (from, to) regions of a failover in `d`.
+    pub fn regions(&self, d: Direction) -> (&str, &str) {
+        match d {
+            Direction::PrimaryToRecovery => (&self.primary_region, &self.recovery_region),
+            Direction::RecoveryToPrimary => (&self.recovery_region, &self.primary_region),
+        }
+    }
+
+    pub fn active_region(&self) -> &str {
+        if self.active_in_recovery {
+            &self.recovery_region
+        } else {
+            &self.primary_region
+        }
+    }
+
+    fn vm_names(&self) -> String {
+        self.vms
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Why Azure would refuse the operation now (checked before anything is sent).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum Refusal {
+    #[error("{plan}: Azure does not allow {op} now (allowed operations: {allowed})")]
+    #[diagnostic(help("{hint}"))]
+    NotAllowed {
+        plan: String,
+        op: &'static str,
+        allowed: String,
+        hint: String,
+    },
+    #[error("{0} is not ready: {1}")]
+    #[diagnostic(help(
+        "wait for (initial) replication to finish — `plan` and `failover` show its progress — then run it again"
+    ))]
+    NotReady(String, String),
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DrError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Refused(#[from] Refusal),
+    #[error("{0}")]
+    Azure(#[from] AzureError),
+}
+
+fn versioned(id: &ArmId) -> String {
+    format!("{id}?api-version={}", api::SITE_RECOVERY)
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect()
+}
+
+fn region(v: &Value) -> String {
+    crate::model::resource_group::normalize_location(v.as_str().unwrap_or_default())
+}
+
+/// Read the plan and its items.
+pub async fn status(
+    client: &ArmClient,
+    plan: &Resource,
+    items: &[ArmId],
+) -> Result<PlanStatus, DrError> {
+    let Some(live) = client.get_optional(&versioned(&plan.arm_id)).await? else {
+        return Err(Refusal::NotReady(
+            plan.address.to_string(),
+            "the recovery plan does not exist yet: apply first".into(),
+        )
+        .into());
+    };
+    let mut vms = Vec::new();
+    for item in items {
+        let Some(body) = client.get_optional(&versioned(item)).await? else {
+            return Err(Refusal::NotReady(
+                plan.address.to_string(),
+                format!("{item} is not replicated"),
+            )
+            .into());
+        };
+        let p = &body["properties"];
+        let d = &p["providerSpecificDetails"];
+        let vm_id = d["fabricObjectId"]
+            .as_str()
+            .map_or_else(|| item.to_string(), str::to_string);
+        let state = p["protectionState"].as_str().unwrap_or("Unknown");
+        vms.push(VmStatus {
+            name: ArmId::new(vm_id.as_str()).name().to_string(),
+            vm_id,
+            active_location: p["activeLocation"].as_str().unwrap_or("Primary").into(),
+            protection_state: state.into(),
+            replicating: !state.to_ascii_lowercase().contains("failedover")
+                && !state.to_ascii_lowercase().contains("failovercommitted"),
+            replicating_from: region(&d["primaryFabricLocation"]),
+            replicating_to: region(&d["recoveryFabricLocation"]),
+            progress: replication::progress(&body)
+                .filter(|p| *p < 100 && !state.eq_ignore_ascii_case("Protected")),
+        });
+    }
+    let active_in_recovery = vms
+        .iter()
+        .any(|v| v.active_location.eq_ignore_ascii_case("Recovery"));
+    Ok(PlanStatus {
+        allowed_operations: strings(&live["properties"]["allowedOperations"]),
+        primary_region: plan.attrs["source_region"]
+            .as_str()
+            .unwrap_or_default()
+            .into(),
+        recovery_region: plan.attrs["target_region"]
+            .as_str()
+            .unwrap_or_default()
+            .into(),
+        active_in_recovery,
+        vms,
+    })
+}
+
+fn hint(step: Step, s: &PlanStatus) -> String {
+    let allowed = |op: &str| s.allows(op);
+    if allowed("FailoverCommit") {
+        "the plan has failed over: `commit` it (or fail over again to another recovery point)"
+            .into()
+    } else if allowed("ReProtect") {
+        "the failover is committed: `reprotect` to replicate back".into()
+    } else if allowed("TestFailoverCleanup") {
+        "a drill is running: clean it up first".into()
+    } else if s.allowed_operations.is_empty() {
+        "an operation is still running on the plan: wait for it to finish".into()
+    } else if matches!(step, Step::Commit | Step::Reprotect) {
+        "nothing has failed over: `failover` first".into()
+    } else {
+        "see the allowed operations".into()
+    }
+}
+
+fn require(plan: &Resource, step: Step, s: &PlanStatus) -> Result<(), Refusal> {
+    if s.allows(step.allowed_name()) {
+        return Ok(());
+    }
+    Err(Refusal::NotAllowed {
+        plan: plan.address.to_string(),
+        op: step.allowed_name(),
+        allowed: if s.allowed_operations.is_empty() {
+            "none".into()
+        } else {
+            s.allowed_operations.join(", ")
+        },
+        hint: hint(step, s),
+    })
+}
+
+fn require_protected(plan: &Resource, s: &PlanStatus) -> Result<(), Refusal> {
+    if let Some(vm) = s.vms.iter().find(|v| !v.protected()) {
+        let progress = vm
+            .progress
+            .map(|p| format!(", {p}% replicated"))
+            .unwrap_or_default();
+        return Err(Refusal::NotReady(
+            plan.address.to_string(),
+            format!("{} is {}{progress}", vm.name, vm.protection_state),
+        ));
+    }
+    Ok(())
+}
+
+/// The requests `op` takes from the current state, or why Azure would refuse it.
+pub fn plan_steps(plan: &Resource, op: Operation, s: &PlanStatus) -> Result<Vec<Step>, Refusal> {
+    let steps = match op {
+        Operation::PlannedFailover => vec![Step::PlannedFailover(s.failover_direction())],
+        Operation::UnplannedFailover {
+            point,
+            shut_down_source,
+        } => vec![Step::UnplannedFailover(
+            s.failover_direction(),
+            point,
+            shut_down_source,
+        )],
+        Operation::Commit => vec![Step::Commit],
+        Operation::Reprotect => vec![Step::Reprotect],
+        Operation::Failback => {
+            if !s.active_in_recovery {
+                return Err(Refusal::NotReady(
+                    plan.address.to_string(),
+                    format!(
+                        "its VMs already run in the primary region {}: nothing to fail back",
+                        s.primary_region
+                    ),
+                ));
+            }
+            vec![
+                Step::PlannedFailover(Direction::RecoveryToPrimary),
+                Step::Commit,
+                Step::Reprotect,
+            ]
+        }
+    };
+    require(plan, steps[0], s)?;
+    if matches!(
+        steps[0],
+        Step::PlannedFailover(_) | Step::UnplannedFailover(..)
+    ) {
+        require_protected(plan, s)?;
+    }
+    Ok(steps)
+}
+
+/// What `steps` will do, in words, for the confirmation prompt.
+pub fn describe(plan: &Resource, steps: &[Step], s: &PlanStatus) -> Vec<String> {
+    let vms = s.vm_names();
+    steps
+        .iter()
+        .map(|step| match *step {
+            Step::PlannedFailover(d) => {
+                let (from, to) = s.regions(d);
+                format!("planned failover of {plan} ({vms}) from {from} to {to}: the production VMs in {from} will be shut down, their last changes synchronised, and the VMs started in {to}", plan = plan.address)
+            }
+            Step::UnplannedFailover(d, p, shut) => {
+                let (from, to) = s.regions(d);
+                let source = if shut {
+                    format!("Azure tries to shut the VMs in {from} down first")
+                } else {
+                    format!("the VMs in {from} are not shut down")
+                };
+                format!("unplanned failover of {plan} ({vms}) from {from} to {to}: the VMs are started in {to} from the {point} recovery point ({source}; changes after that point are lost)", plan = plan.address, point = p.as_arm())
+            }
+            Step::Commit => format!("commit the failover of {} ({vms}): the VMs stay where they run now ({}), and the other recovery points can no longer be chosen", plan.address, s.active_region()),
+            Step::Reprotect => {
+                let from = s.active_region();
+                let to = if s.active_in_recovery { &s.primary_region } else { &s.recovery_region };
+                format!("re-protect {} ({vms}): replication starts from {from} to {to}; the VMs' disks in {to} are overwritten by a new initial replication", plan.address)
+            }
+        })
+        .collect()
+}
+
+/// One step's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepResult {
+    pub step: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    pub seconds: f64,
+    pub succeeded: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The outcome, for the text, markdown and JSON reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DrReport {
+    pub operation: String,
+    pub recovery_plan: String,
+    pub arm_id: String,
+    pub succeeded: bool,
+    pub steps: Vec<StepResult>,
+    /// Where the VMs run after the operation.
+    pub active_region: String,
+    /// Each VM after the operation: where it runs and which way it replicates.
+    pub vms: Vec<VmStatus>,
+    /// What Azure allows next.
+    pub allowed_operations: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Run `steps` in order, stopping at the first failure. Before each step the plan is read again
+/// and the step refused if Azure does not allow it. Progress lines go to `progress`.
+pub async fn run(
+    client: &ArmClient,
+    plan: &Resource,
+    items: &[ArmId],
+    op: Operation,
+    steps: &[Step],
+    progress: &(dyn Fn(&str) + Send + Sync),
+) -> Result<DrReport, DrError> {
+    let mut results = Vec::new();
+    let mut error = None;
+    for (i, step) in steps.iter().enumerate() {
+        if i > 0 {
+            let s = status(client, plan, items).await?;
+            if let Err(e) = require(plan, *step, &s) {
+                error = Some(e.to_string());
+                break;
+            }
+        }
+        progress(&format!("{}: started", step.name()));
+        let start = Instant::now();
+        let name = step.name();
+        let on_poll = move |p: &OperationProgress| {
+            let pct = p.percent.map(|x| format!(" {x:.0}%")).unwrap_or_default();
+            progress(&format!(
+                "{name}: {}{pct} ({:.0}s)",
+                p.status,
+                p.elapsed.as_secs_f64()
+            ));
+        };
+        let outcome = client
+            .execute_with(&step.request(&plan.arm_id), &on_poll)
+            .await;
+        let direction = match step {
+            Step::PlannedFailover(d) | Step::UnplannedFailover(d, ..) => {
+                Some(d.as_arm().to_string())
+            }
+            _ => None,
+        };
+        let failed = outcome.err().map(|e| e.to_string());
+        progress(&format!(
+            "{}: {} after {:.1}s",
+            step.name(),
+            if failed.is_none() { "done" } else { "FAILED" },
+            secs(start.elapsed())
+        ));
+        results.push(StepResult {
+            step: step.name().into(),
+            direction,
+            seconds: secs(start.elapsed()),
+            succeeded: failed.is_none(),
+            error: failed.clone(),
+        });
+        if let Some(e) = failed {
+            error = Some(format!("{} failed: {e}", step.name()));
+            break;
+        }
+    }
+    let s = status(client, plan, items).await?;
+    Ok(DrReport {
+        operation: op.name().into(),
+        recovery_plan: plan.address.to_string(),
+        arm_id: plan.arm_id.to_string(),
+        succeeded: error.is_none(),
+        steps: results,
+        active_region: s.active_region().into(),
+        vms: s.vms,
+        allowed_operations: s.allowed_operations,
+        error,
+    })
+}
+
+fn secs(d: Duration) -> f64 {
+    (d.as_secs_f64() * 10.0).round() / 10.0
+}

@@ -1,0 +1,293 @@
+//! Failover and failback end to end on the sandbox: planned failover, commit, re-protect and
+//! failback return a DR estate to where it started, and `plan` never proposes to undo a failover
+//! or a reversed replication.
+
+mod common;
+
+use azprotect::model::api;
+use azprotect::sandbox::SandboxOptions;
+use common::{repo, Estate, Run};
+use serde_json::Value;
+use std::time::Duration;
+
+const PLAN: &str = "recovery_plan.app-dr/app-failover";
+const VAULT: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-protect-neu/providers/Microsoft.RecoveryServices/vaults/rsv-dr-neu";
+
+fn site_recovery() -> String {
+    repo()
+        .join("examples/site-recovery.yaml")
+        .display()
+        .to_string()
+}
+
+async fn fast_estate() -> Estate {
+    // Initial replication takes 30 minutes in Azure: 1.8 s at this scale.
+    let estate = Estate::start_with(SandboxOptions {
+        time_scale: 0.001,
+        ..SandboxOptions::default()
+    })
+    .await;
+    estate
+        .run(&["apply", "-f", &site_recovery(), "--auto-approve"])
+        .await
+        .expect_code(0);
+    estate
+}
+
+/// Run a DR command until initial replication has finished (it refuses while it runs).
+async fn when_protected(estate: &Estate, args: &[&str]) -> Run {
+    for _ in 0..40 {
+        let run = estate.run(args).await;
+        if run.code == 0 || !flat(&run.stderr).contains("is not ready") {
+            return run;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("{args:?} never became ready");
+}
+
+/// stderr with miette's line wrapping undone.
+fn flat(stderr: &str) -> String {
+    stderr
+        .lines()
+        .map(|l| l.trim_start().trim_start_matches('│').trim())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn dr<'a>(cmd: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![cmd, PLAN];
+    v.extend_from_slice(extra);
+    v
+}
+
+fn file_args(file: &str) -> [&str; 5] {
+    ["-f", file, "--auto-approve", "--format", "json"]
+}
+
+/// The plan's changes, asserting none of them would undo the failover.
+async fn plan_changes(estate: &Estate) -> Vec<Value> {
+    let plan = estate
+        .run(&["plan", "-f", &site_recovery(), "--format", "json"])
+        .await;
+    plan.expect_code(0);
+    let changes = plan.json()["changes"].as_array().unwrap().clone();
+    for c in &changes {
+        let action = c["action"].as_str().unwrap();
+        let address = c["address"].as_str().unwrap();
+        assert!(
+            action == "update" && address.starts_with("replication."),
+            "only (blocked) replication updates may show after a failover: {c:#}"
+        );
+        assert!(c["blocked"].is_string(), "{c:#}");
+    }
+    changes
+}
+
+async fn items(estate: &Estate) -> Vec<Value> {
+    estate
+        .client()
+        .await
+        .list(&format!(
+            "{VAULT}/replicationProtectedItems?api-version={}",
+            api::SITE_RECOVERY
+        ))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn planned_failover_commit_reprotect_and_failback_return_to_the_start() {
+    let estate = fast_estate().await;
+    let file = site_recovery();
+    let f = file_args(&file);
+
+    // Planned failover westeurope → northeurope.
+    let run = when_protected(&estate, &dr("failover", &[&["--planned"][..], &f].concat())).await;
+    run.expect_code(0);
+    let report = run.json();
+    assert_eq!(report["succeeded"], true, "{report:#}");
+    assert_eq!(report["active_region"], "northeurope");
+    assert_eq!(report["steps"][0]["direction"], "PrimaryToRecovery");
+    assert!(report["allowed_operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o == "FailoverCommit"));
+    // Failed over: the plan blocks replication edits, and never recreates or deletes.
+    let changes = plan_changes(&estate).await;
+    assert!(
+        changes.iter().all(|c| c["diff"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["path"] == "state")),
+        "only the state differs: {changes:#?}"
+    );
+
+    // The text report, as a terminal shows it.
+    let run = estate
+        .run(&dr("commit", &["-f", &file, "--auto-approve"]))
+        .await;
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .starts_with("Commit of recovery_plan.app-dr/app-failover: succeeded"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Azure allows next: ReProtect")
+            && run
+                .stdout
+                .contains("FailoverCommitted  db-01  not replicating (failed over)"),
+        "{}",
+        run.stdout
+    );
+    assert!(flat(&run.stderr).contains("commit: done"), "{}", run.stderr);
+    plan_changes(&estate).await;
+
+    let run = estate.run(&dr("reprotect", &f)).await;
+    run.expect_code(0);
+    for vm in run.json()["vms"].as_array().unwrap() {
+        assert_eq!(vm["replicating_from"], "northeurope", "{vm}");
+        assert_eq!(vm["replicating_to"], "westeurope", "{vm}");
+    }
+    // Reversed replication is understood: nothing to do.
+    estate
+        .run(&["plan", "-f", &file, "--detailed-exitcode"])
+        .await
+        .expect_code(0);
+
+    // Failback once the reverse initial replication is done.
+    let run = when_protected(&estate, &dr("failback", &f)).await;
+    run.expect_code(0);
+    let report = run.json();
+    let steps: Vec<&str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["planned failover", "commit", "re-protect"]);
+    assert_eq!(report["steps"][0]["direction"], "RecoveryToPrimary");
+    assert_eq!(report["active_region"], "westeurope");
+
+    estate
+        .run(&["plan", "-f", &file, "--detailed-exitcode"])
+        .await
+        .expect_code(0);
+    let items = items(&estate).await;
+    assert_eq!(items.len(), 2);
+    for i in &items {
+        let p = &i["properties"];
+        assert_eq!(p["activeLocation"], "Primary", "{i:#}");
+        let d = &p["providerSpecificDetails"];
+        assert_eq!(d["primaryFabricLocation"], "westeurope", "{i:#}");
+        assert_eq!(d["recoveryFabricLocation"], "northeurope", "{i:#}");
+    }
+    // Back at the start: Azure allows a new failover again, not a commit.
+    let run = estate.run(&dr("commit", &f)).await;
+    run.expect_code(1);
+    assert!(
+        flat(&run.stderr).contains("PlannedFailover"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commit_without_a_failover_is_refused_with_the_allowed_operations() {
+    let estate = fast_estate().await;
+    let file = site_recovery();
+    let run = estate.run(&dr("commit", &file_args(&file))).await;
+    run.expect_code(1);
+    assert!(
+        flat(&run.stderr).contains("does not allow FailoverCommit"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        flat(&run.stderr)
+            .contains("allowed operations: PlannedFailover, UnplannedFailover, TestFailover"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        flat(&run.stderr).contains("failover` first"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failover_needs_confirmation_or_auto_approve() {
+    let estate = fast_estate().await;
+    let file = site_recovery();
+    let run = when_protected(&estate, &["failover", PLAN, "--planned", "-f", &file]).await;
+    run.expect_code(1);
+    assert!(
+        flat(&run.stderr).contains("standard input is not a terminal"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        flat(&run.stderr).contains("production VMs in westeurope will be shut down"),
+        "{}",
+        run.stderr
+    );
+    // Nothing was sent: the estate still replicates westeurope → northeurope.
+    for i in items(&estate).await {
+        assert_eq!(i["properties"]["activeLocation"], "Primary");
+    }
+    // `--planned` or `--unplanned` is required, not both.
+    estate
+        .run(&["failover", PLAN, "-f", &file])
+        .await
+        .expect_code(2);
+    estate
+        .run(&[
+            "failover",
+            PLAN,
+            "--planned",
+            "--recovery-point",
+            "latest",
+            "-f",
+            &file,
+        ])
+        .await
+        .expect_code(2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unplanned_failover_from_an_app_consistent_point_then_commit() {
+    let estate = fast_estate().await;
+    let file = site_recovery();
+    let f = file_args(&file);
+    let args = dr(
+        "failover",
+        &[
+            &["--unplanned", "--recovery-point", "latest-app-consistent"][..],
+            &f,
+        ]
+        .concat(),
+    );
+    let run = when_protected(&estate, &args).await;
+    run.expect_code(0);
+    let report = run.json();
+    assert_eq!(report["operation"], "unplanned failover");
+    assert_eq!(report["steps"][0]["direction"], "PrimaryToRecovery");
+    assert_eq!(report["active_region"], "northeurope");
+    plan_changes(&estate).await;
+    estate.run(&dr("commit", &f)).await.expect_code(0);
+    // A second failover now would go nowhere Azure allows: refused, naming what is allowed.
+    let run = estate
+        .run(&dr("failover", &[&["--unplanned"][..], &f].concat()))
+        .await;
+    run.expect_code(1);
+    assert!(
+        flat(&run.stderr).contains("allowed operations: ReProtect"),
+        "{}",
+        run.stderr
+    );
+}
