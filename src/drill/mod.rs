@@ -159,7 +159,9 @@ pub async fn run(
         error: None,
     };
     let start = Instant::now();
-    let request = recovery_plan::test_failover_request(&plan.arm_id, &opts.network_id);
+    let from_recovery = active_in_recovery(client, &ids).await?;
+    let request =
+        recovery_plan::test_failover_request(&plan.arm_id, &opts.network_id, from_recovery);
     let failover = client
         .execute_with(&request, &|p| progress("test failover", p))
         .await;
@@ -177,6 +179,11 @@ pub async fn run(
         let vm_id = body["properties"]["providerSpecificDetails"]["fabricObjectId"]
             .as_str()
             .map_or_else(|| item.to_string(), str::to_string);
+        if report.error.is_none() && !test_failed_over(&state) {
+            report.error = Some(format!(
+                "{vm_id} did not reach a test-failed-over state ({state})"
+            ));
+        }
         report.vms.push(VmResult {
             group: *group,
             vm_id,
@@ -209,6 +216,37 @@ pub async fn run(
     Ok(report)
 }
 
+/// Do the plan's VMs run in the recovery region (failed over and re-protected)?
+async fn active_in_recovery(client: &ArmClient, items: &[ArmId]) -> Result<bool, AzureError> {
+    let Some(first) = items.first() else {
+        return Ok(false);
+    };
+    let path = format!("{first}?api-version={}", crate::model::api::SITE_RECOVERY);
+    let body = client.get_optional(&path).await?.unwrap_or_default();
+    Ok(body["properties"]["activeLocation"]
+        .as_str()
+        .is_some_and(|l| l.eq_ignore_ascii_case("Recovery")))
+}
+
+/// Did a VM reach a test-failed-over state (`TestFailoverCompleted`, …, not `…Failed`)?
+fn test_failed_over(state: &str) -> bool {
+    let s = state.to_ascii_lowercase();
+    s.starts_with("testfailover") && !s.ends_with("failed")
+}
+
 fn secs(d: Duration) -> f64 {
     (d.as_secs_f64() * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_failed_over;
+
+    #[test]
+    fn only_a_completed_or_running_test_failover_counts() {
+        assert!(test_failed_over("TestFailoverCompleted"));
+        assert!(test_failed_over("TestFailoverInProgress"));
+        assert!(!test_failed_over("TestFailoverFailed"));
+        assert!(!test_failed_over("None"));
+    }
 }

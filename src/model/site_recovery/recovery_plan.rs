@@ -232,9 +232,17 @@ pub fn normalize(arm: &Value, vm_of: &dyn Fn(&ArmId) -> Option<String>) -> Value
 }
 
 /// `POST …/testFailover` into an isolated network (`network_id`), from the latest recovery point.
-pub fn test_failover_request(id: &ArmId, network_id: &str) -> ArmRequest {
+///
+/// `from_recovery`: the VMs currently run in the recovery region (after a failover and
+/// re-protect), so the drill goes the other way.
+pub fn test_failover_request(id: &ArmId, network_id: &str, from_recovery: bool) -> ArmRequest {
+    let direction = if from_recovery {
+        "RecoveryToPrimary"
+    } else {
+        "PrimaryToRecovery"
+    };
     let body = json!({"properties": {
-        "failoverDirection": "PrimaryToRecovery",
+        "failoverDirection": direction,
         "networkType": "VmNetworkAsInput",
         "networkId": network_id,
         "providerSpecificDetails": [{"instanceType": "A2A", "recoveryPointType": "Latest"}],
