@@ -329,7 +329,7 @@ fn check_policy(cx: &mut Cx, p: &DiskPolicy) {
                 Diag::error(
                     cx.at(r.span),
                     format!(
-                        "`every: {every}` kept {days}d is {} × {days} = {kept} snapshots of each disk, more than Azure's {MAX_POLICY_SNAPSHOTS}",
+                        "`every: {every}` with `retention: {days}d` keeps {} × {days} = {kept} snapshots of each disk; Azure allows {MAX_POLICY_SNAPSHOTS}",
                         every.per_day()
                     ),
                 )
