@@ -1226,6 +1226,11 @@ fn backup_vault_soft_delete_of_7_days_is_too_short() {
 }
 
 #[test]
+fn an_immutable_backup_vault_warns_that_disk_snapshots_are_not_immutable() {
+    insta::assert_snapshot!(warnings(&with_bv("    immutability: Unlocked\n")));
+}
+
+#[test]
 fn disk_backup_does_not_offer_suspend_on_remove() {
     insta::assert_snapshot!(diagnose(&with_bv("    on_remove: suspend\n")));
 }

@@ -31,7 +31,8 @@ pub struct DiskBackupVault {
     /// `retention_days` 14–180.
     #[serde(default)]
     pub soft_delete: Option<Sp<SoftDelete>>,
-    /// Immutability of the vault: `Disabled`, `Unlocked` or `Locked` (irreversible).
+    /// Immutability of the vault: `Disabled`, `Unlocked` or `Locked` (irreversible). Azure
+    /// applies it to vault-tier data only, not to disk snapshots (a warning says so).
     #[serde(default)]
     pub immutability: Option<Sp<Immutability>>,
     /// Tags for this vault, merged over the file's global `tags`.

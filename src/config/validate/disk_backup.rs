@@ -1,5 +1,6 @@
 //! `disk_backup` rules (Azure Disk Backup, `Microsoft.DataProtection`): Backup vault names,
-//! regions, resource groups and soft delete; disk policies (`every` in Azure's set, retention
+//! regions, resource groups and soft delete, a warning that immutability does not cover disk
+//! snapshots (operational backups); disk policies (`every` in Azure's set, retention
 //! 1–365 days, at most 450 snapshots per disk, `start`, `time_zone`); `protect` entries (the
 //! policy reference, the snapshot resource group and its subscription, disk references,
 //! selectors) and, across all files, a vault declared twice or a disk protected twice.
@@ -17,7 +18,7 @@
 use super::{check_location, names, protect, suggest, timezones, Cx};
 use crate::config::diag::{At, Diag, Diags};
 use crate::config::spanned::Sp;
-use crate::config::types::ConfigFile;
+use crate::config::types::{ConfigFile, Immutability};
 use crate::config::types_disk::{DiskBackupVault, DiskPolicy, DiskProtect};
 use std::collections::HashMap;
 use std::fmt;
@@ -209,6 +210,15 @@ fn check_vault(
                     ),
                 )
                 .label("must be 14–180"),
+            );
+        }
+    }
+    if let Some(i) = &v.immutability {
+        if matches!(i.value, Immutability::Unlocked | Immutability::Locked) {
+            cx.push(
+                Diag::warning(cx.at(i.span), "immutability does not cover disk snapshots")
+                    .label(format!("{:?}", i.value))
+                    .help("Azure's immutable vaults protect vault-tier backup data; Disk Backup keeps operational snapshots in the snapshot resource group, which immutability does not apply to (protect them with a delete lock on that resource group instead)"),
             );
         }
     }
