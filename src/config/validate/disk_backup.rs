@@ -128,6 +128,21 @@ pub fn parse_start(s: &str) -> Option<(u32, u32)> {
     (h < 24 && m < 60).then_some((h, m))
 }
 
+/// The policy's `repeatingTimeIntervals` entry: `R/2024-01-01T{start}:00+00:00/{period}`, e.g.
+/// `R/2024-01-01T02:00:00+00:00/PT4H` (`start` `HH:MM`, default `00:00`; the clock time is
+/// read in the policy's `timeZone`). The anchor date is fixed so the same file always gives
+/// the same text; Azure only uses it as the first occurrence. `None` if `start` is invalid.
+pub fn repeating_interval(every: Interval, start: Option<&str>) -> Option<String> {
+    let (h, m) = match start {
+        Some(s) => parse_start(s)?,
+        None => (0, 0),
+    };
+    Some(format!(
+        "R/2024-01-01T{h:02}:{m:02}:00+00:00/{}",
+        every.iso8601()
+    ))
+}
+
 /// Snapshots a policy keeps of each disk: one per interval for `retention_days`.
 pub fn snapshots_kept(every: Interval, retention_days: u32) -> u64 {
     u64::from(retention_days) * u64::from(every.per_day())
@@ -573,6 +588,19 @@ mod tests {
         assert_eq!(max, [18, 37, 75, 112, 150, 225, 365]);
         assert_eq!(snapshots_kept(Interval::Hours(4), 75), 450);
         assert_eq!(snapshots_kept(Interval::Hours(1), 30), 720);
+    }
+
+    #[test]
+    fn the_schedule_becomes_a_repeating_iso8601_interval() {
+        assert_eq!(
+            repeating_interval(Interval::Hours(4), None).as_deref(),
+            Some("R/2024-01-01T00:00:00+00:00/PT4H")
+        );
+        assert_eq!(
+            repeating_interval(Interval::Daily, Some("02:30")).as_deref(),
+            Some("R/2024-01-01T02:30:00+00:00/P1D")
+        );
+        assert_eq!(repeating_interval(Interval::Daily, Some("2:30")), None);
     }
 
     #[test]

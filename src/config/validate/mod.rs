@@ -14,7 +14,7 @@ pub mod site_recovery;
 pub mod timezones;
 mod vault;
 
-pub use disk_backup::{parse_every, parse_start, snapshots_kept, Interval};
+pub use disk_backup::{parse_every, parse_start, repeating_interval, snapshots_kept, Interval};
 pub use policy::{parse_days, parse_hours};
 pub use site_recovery::parse_minutes;
 

@@ -382,6 +382,29 @@ impl DiskRef {
     }
 }
 
+impl DiskRef {
+    /// The disk's ARM id (`/subscriptions/…/providers/Microsoft.Compute/disks/{name}`), the
+    /// default subscription filled in for `rg/name`.
+    pub fn arm_id(&self, default_subscription: &str) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/disks/{}",
+            self.subscription.as_deref().unwrap_or(default_subscription),
+            self.resource_group,
+            self.name
+        )
+    }
+}
+
+/// The id `/subscriptions/{sub}/resourceGroups/{name}` of a resource group written as a name
+/// (in `default_subscription`) or as an id; `None` if it is neither.
+pub fn resource_group_id(s: &str, default_subscription: &str) -> Option<String> {
+    let (sub, name) = resource_group_ref(s).ok()?;
+    Some(format!(
+        "/subscriptions/{}/resourceGroups/{name}",
+        sub.as_deref().unwrap_or(default_subscription)
+    ))
+}
+
 const DISK_ID_SHAPE: &str =
     "/subscriptions/{guid}/resourceGroups/{rg}/providers/Microsoft.Compute/disks/{name}";
 
@@ -585,5 +608,17 @@ mod tests {
         assert!(disk_ref("shared-data").is_err());
         assert!(disk_ref("a/b/c").is_err());
         assert!(disk_ref(&id.replace("/disks/", "/snapshots/")).is_err());
+        assert_eq!(
+            disk_ref("rg-app/shared-data").unwrap().arm_id("00000000-0000-0000-0000-000000000001"),
+            "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Compute/disks/shared-data"
+        );
+        assert_eq!(disk_ref(id).unwrap().arm_id("ignored"), id);
+        assert_eq!(
+            resource_group_id("rg-snap", "s1").as_deref(),
+            Some("/subscriptions/s1/resourceGroups/rg-snap")
+        );
+        let rg = "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-snap";
+        assert_eq!(resource_group_id(rg, "s1").as_deref(), Some(rg));
+        assert_eq!(resource_group_id("rg snap", "s1"), None);
     }
 }
