@@ -128,6 +128,14 @@ fn locate_disk_backup(f: &ConfigFile, prefix: &str, name: &str) -> Option<miette
     }
 }
 
+/// An error diagnostic at `address`'s declaration (or without a source if it is not declared).
+pub fn error_at(files: &[ConfigFile], address: &Address, message: &str) -> Diag {
+    match locate(files, address) {
+        Some(at) => Diag::error(at, message).label(address.to_string()),
+        None => Diag::global(format!("{address}: {message}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,13 +166,5 @@ mod tests {
         assert!(locate_disk_backup(f, "disk_backup", "bv-a/rg-data/other").is_some());
         assert!(locate_disk_backup(f, "backup_vault", "bv-b").is_none());
         assert!(locate_disk_backup(f, "recovery_vault", "bv-a").is_none());
-    }
-}
-
-/// An error diagnostic at `address`'s declaration (or without a source if it is not declared).
-pub fn error_at(files: &[ConfigFile], address: &Address, message: &str) -> Diag {
-    match locate(files, address) {
-        Some(at) => Diag::error(at, message).label(address.to_string()),
-        None => Diag::global(format!("{address}: {message}")),
     }
 }
