@@ -127,3 +127,74 @@ fn the_site_recovery_example_validates_cleanly_and_becomes_one_replication_group
     assert_eq!(minutes(&p.value.recovery_points), Some(1_440));
     assert_eq!(minutes(&p.value.app_consistent_every), Some(240));
 }
+
+#[test]
+fn the_disk_backup_example_validates_cleanly_with_two_policies_and_one_protect_entry() {
+    use config::validate::{parse_days, parse_every, parse_start, snapshots_kept, Interval};
+    let loaded = config::load(&[PathBuf::from("examples/disk-backup.yaml")])
+        .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
+    let warnings: Vec<String> = loaded.warnings().iter().map(|w| w.to_string()).collect();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    loaded.desired(None).expect("desired");
+
+    let vaults = &loaded.files()[0].disk_backup.as_ref().unwrap().value;
+    let (name, v) = &vaults.0[0];
+    assert_eq!(name.value, "bv-prod-weu");
+    let v = &v.value;
+    assert_eq!(
+        (v.resource_group.value.as_str(), v.location.value.as_str()),
+        ("rg-protect-weu", "westeurope")
+    );
+    assert_eq!(v.grant_permissions.as_ref().map(|g| g.value), Some(true));
+    let policies: Vec<(String, Option<Interval>, Option<u32>)> = v
+        .policies
+        .as_ref()
+        .unwrap()
+        .value
+        .iter()
+        .map(|(k, p)| {
+            (
+                k.value.clone(),
+                parse_every(&p.value.every.value),
+                parse_days(&p.value.retention.value),
+            )
+        })
+        .collect();
+    assert_eq!(
+        policies,
+        [
+            ("every-4h".into(), Some(Interval::Hours(4)), Some(7)),
+            ("daily".into(), Some(Interval::Daily), Some(30)),
+        ]
+    );
+    assert_eq!(snapshots_kept(Interval::Hours(4), 7), 42);
+    let daily = v.policies.as_ref().unwrap().value.get("daily").unwrap();
+    assert_eq!(
+        parse_start(&daily.value.start.as_ref().unwrap().value),
+        Some((2, 0))
+    );
+    let protect = &v.protect.as_ref().unwrap().value;
+    assert_eq!(protect.len(), 1);
+    let e = &protect[0].value;
+    assert_eq!(e.policy.value, "every-4h");
+    assert_eq!(e.snapshot_resource_group.value, "rg-snapshots-weu");
+    let disks: Vec<&str> = e
+        .disks
+        .as_ref()
+        .unwrap()
+        .value
+        .iter()
+        .map(|d| d.value.as_str())
+        .collect();
+    assert_eq!(disks, ["rg-app/shared-data"]);
+    let tags = &e
+        .select
+        .as_ref()
+        .unwrap()
+        .value
+        .tags
+        .as_ref()
+        .unwrap()
+        .value;
+    assert_eq!(tags.get("snapshot").map(|t| t.value.as_str()), Some("4h"));
+}

@@ -1,6 +1,6 @@
-//! Properties: no input makes `load` panic (site_recovery fragments included), any valid
-//! policy comes out of `desired()` in canonical form (days in week order, lists deduplicated,
-//! defaults filled), and replication durations round-trip.
+//! Properties: no input makes `load` panic (site_recovery and disk_backup fragments
+//! included), any valid policy comes out of `desired()` in canonical form (days in week order,
+//! lists deduplicated, defaults filled), and replication durations round-trip.
 
 use azprotect::config;
 use proptest::prelude::*;
@@ -38,6 +38,9 @@ fn yamlish() -> impl Strategy<Value = String> {
         Just("    vms: [{vm: rg/a, target_zone: 9, target_availability_set: a, disks: {os: PremiumV2_LRS, data: {0: x, 00: y, os: z}}}, {vm: rg/a}]\n".to_string()),
         Just("    recovery_plans:\n      p: {groups: [{vms: [rg/a, rg/a, rg/b], after: [{}, {manual: '', script: '', on: [], timeout: 0m}]}, {vms: []}]}\n".to_string()),
         Just("    network_mappings: [{source: /a/b, target: /a/b}, {source: /a/b, target: /c}]\n".to_string()),
+        Just("disk_backup:\n  bv-a:\n    resource_group: rg-a\n    location: westeurope\n    on_remove: delete_data\n".to_string()),
+        Just("    policies:\n      every-4h: {every: 4h, retention: 7d, start: \"02:00\", time_zone: UTC}\n      p: {every: 1h, retention: 99999999999d}\n".to_string()),
+        Just("    protect:\n      - {policy: every-4h, snapshot_resource_group: /subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/r, disks: [rg/d, rg/d, /subscriptions/x/d], select: {}}\n".to_string()),
         Just("\t\"\u{0}\u{feff}é\n".to_string()),
         "[ -~\n]{0,40}",
     ];

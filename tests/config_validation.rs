@@ -578,7 +578,7 @@ disk_backup:
 "#;
 
 #[test]
-fn the_design_docs_abbreviated_ids_are_caught_and_disk_backup_is_not_supported_yet() {
+fn the_design_docs_abbreviated_ids_are_caught_and_its_disk_backup_section_is_valid() {
     insta::assert_snapshot!(diagnose(&format!("{HEADER}{LATER_SECTIONS}")));
 }
 
@@ -1133,4 +1133,309 @@ fn a_selector_does_not_make_another_groups_vm_a_plan_member() {
         out.contains("it is replicated by site_recovery `db-dr`"),
         "{out}"
     );
+}
+
+// ---------------------------------------------------------------- disk backup
+
+const DISK_SUB2: &str = "00000000-0000-0000-0000-000000000002";
+
+fn disk_id(sub: &str, rg: &str, name: &str) -> String {
+    format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/disks/{name}")
+}
+
+/// A Backup vault `name` (westeurope) whose body (indented 4) is `body`, as a `disk_backup`
+/// entry (indented 2).
+fn bv(name: &str, body: &str) -> String {
+    format!("  {name}:\n    resource_group: rg-protect-weu\n    location: westeurope\n{body}")
+}
+
+/// A file with Backup vault `bv-a` whose body (indented 4) is `body`.
+fn with_bv(body: &str) -> String {
+    format!("{HEADER}disk_backup:\n{}", bv("bv-a", body))
+}
+
+const FOUR_H: &str = "    policies:\n      every-4h: {every: 4h, retention: 7d}\n";
+
+/// A file with Backup vault `bv-a`, policy `every-4h` and one `protect` entry (indented 8
+/// after `- policy: every-4h`).
+fn with_disk_protect(entry: &str) -> String {
+    with_bv(&format!(
+        "{FOUR_H}    protect:\n      - policy: every-4h\n{entry}"
+    ))
+}
+
+/// A file with Backup vault `bv-a` holding one policy `pol` written `{policy}`.
+fn with_disk_policy(policy: &str) -> String {
+    with_bv(&format!("    policies:\n      pol: {policy}\n"))
+}
+
+const SNAP_RG: &str = "        snapshot_resource_group: rg-snapshots-weu\n";
+
+#[test]
+fn a_valid_disk_backup_section_has_no_warning() {
+    assert_eq!(
+        warnings(&with_disk_protect(&format!(
+            "{SNAP_RG}        disks: [rg-app/shared-data, {}]\n        select: {{resource_groups: [rg-data], tags: {{snapshot: 4h}}}}\n    grant_permissions: false\n    on_remove: delete_data\n",
+            disk_id("00000000-0000-0000-0000-000000000001", "rg-db", "db-01-data-0")
+        ))),
+        ""
+    );
+}
+
+#[test]
+fn a_backup_vault_name_starting_with_a_digit_is_rejected() {
+    insta::assert_snapshot!(diagnose(&format!(
+        "{HEADER}disk_backup:\n{}",
+        bv("1bv-prod", "")
+    )));
+}
+
+#[test]
+fn a_backup_vault_declared_in_two_files_points_at_both() {
+    insta::assert_snapshot!(diagnose_files(&[
+        (
+            "a.yaml",
+            &format!("{HEADER}disk_backup:\n{}", bv("bv-prod-weu", ""))
+        ),
+        (
+            "b.yaml",
+            &format!("{HEADER}disk_backup:\n{}", bv("BV-Prod-WEU", ""))
+        ),
+    ]));
+}
+
+#[test]
+fn a_misspelt_backup_vault_region_is_a_warning_with_a_suggestion() {
+    insta::assert_snapshot!(warnings(&format!(
+        "{HEADER}disk_backup:\n  bv-a:\n    resource_group: rg-protect-weu\n    location: westeurpe\n"
+    )));
+}
+
+#[test]
+fn backup_vault_soft_delete_is_kept_14_to_180_days_and_its_state_is_checked() {
+    insta::assert_snapshot!(diagnose(&with_bv(
+        "    soft_delete: {state: Always, retention_days: 7}\n"
+    )));
+}
+
+#[test]
+fn backup_vault_soft_delete_of_7_days_is_too_short() {
+    insta::assert_snapshot!(diagnose(&with_bv(
+        "    redundancy: ZoneRedundant\n    soft_delete: {state: AlwaysOn, retention_days: 7}\n    immutability: Locked\n"
+    )));
+}
+
+#[test]
+fn an_immutable_backup_vault_warns_that_disk_snapshots_are_not_immutable() {
+    insta::assert_snapshot!(warnings(&with_bv("    immutability: Unlocked\n")));
+}
+
+#[test]
+fn disk_backup_does_not_offer_suspend_on_remove() {
+    insta::assert_snapshot!(diagnose(&with_bv("    on_remove: suspend\n")));
+}
+
+#[test]
+fn a_disk_policy_name_with_an_underscore_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_bv(
+        "    policies:\n      every_4h: {every: 4h, retention: 7d}\n"
+    )));
+}
+
+#[test]
+fn a_disk_policy_defined_twice_with_different_case_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_bv(
+        "    policies:\n      every-4h: {every: 4h, retention: 7d}\n      Every-4H: {every: 4h, retention: 14d}\n"
+    )));
+}
+
+#[test]
+fn every_3h_is_not_a_disk_backup_interval() {
+    insta::assert_snapshot!(diagnose(&with_disk_policy("{every: 3h, retention: 7d}")));
+}
+
+#[test]
+fn every_24h_asks_for_1d() {
+    insta::assert_snapshot!(diagnose(&with_disk_policy("{every: 24h, retention: 7d}")));
+}
+
+#[test]
+fn every_30m_is_more_often_than_disk_backup_runs() {
+    insta::assert_snapshot!(diagnose(&with_disk_policy("{every: 30m, retention: 7d}")));
+}
+
+#[test]
+fn disk_retention_in_weeks_asks_for_days() {
+    insta::assert_snapshot!(diagnose(&with_disk_policy("{every: 1d, retention: 2w}")));
+}
+
+#[test]
+fn disk_retention_of_0_days_keeps_nothing() {
+    insta::assert_snapshot!(diagnose(&with_disk_policy("{every: 1d, retention: 0d}")));
+}
+
+#[test]
+fn disk_snapshots_are_kept_a_year_at_most() {
+    insta::assert_snapshot!(diagnose(&with_disk_policy("{every: 1d, retention: 400d}")));
+}
+
+#[test]
+fn hourly_snapshots_kept_30_days_are_more_than_450_per_disk() {
+    insta::assert_snapshot!(diagnose(&with_disk_policy("{every: 1h, retention: 30d}")));
+}
+
+#[test]
+fn twelve_hourly_snapshots_kept_226_days_are_one_too_many_days() {
+    insta::assert_snapshot!(diagnose(&with_disk_policy("{every: 12h, retention: 226d}")));
+}
+
+#[test]
+fn the_450_snapshot_limit_is_reached_exactly_without_error() {
+    for p in [
+        "{every: 4h, retention: 75d}",
+        "{every: 12h, retention: 225d}",
+        "{every: 1h, retention: 18d}",
+        "{every: 1d, retention: 365d}",
+    ] {
+        assert_eq!(warnings(&with_disk_policy(p)), "", "{p}");
+    }
+}
+
+#[test]
+fn a_disk_policy_start_time_must_be_hh_mm() {
+    insta::assert_snapshot!(diagnose(&with_disk_policy(
+        "{every: 1d, retention: 7d, start: \"2:00\"}"
+    )));
+}
+
+#[test]
+fn an_unknown_disk_policy_time_zone_is_a_warning_with_a_suggestion() {
+    insta::assert_snapshot!(warnings(&with_disk_policy(
+        "{every: 1d, retention: 7d, start: \"02:15\", time_zone: W. Europe Standard Tme}"
+    )));
+}
+
+#[test]
+fn protecting_disks_with_an_undeclared_policy_suggests_a_declared_one() {
+    insta::assert_snapshot!(diagnose(&with_bv(&format!(
+        "{FOUR_H}    protect:\n      - policy: every-4hr\n{SNAP_RG}        disks: [rg-app/shared-data]\n"
+    ))));
+}
+
+#[test]
+fn protecting_disks_in_a_vault_without_policies_says_how_to_declare_one() {
+    insta::assert_snapshot!(diagnose(&with_bv(&format!(
+        "    protect:\n      - policy: every-4h\n{SNAP_RG}        disks: [rg-app/shared-data]\n"
+    ))));
+}
+
+#[test]
+fn a_disk_protect_entry_without_disks_or_select_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_disk_protect(SNAP_RG)));
+}
+
+#[test]
+fn an_empty_disk_selector_would_back_up_every_disk() {
+    insta::assert_snapshot!(diagnose(&with_disk_protect(&format!(
+        "{SNAP_RG}        select: {{tags: {{}}}}\n"
+    ))));
+}
+
+#[test]
+fn an_empty_disk_list_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_disk_protect(&format!(
+        "{SNAP_RG}        disks: []\n"
+    ))));
+}
+
+#[test]
+fn a_disk_without_its_resource_group_and_a_vm_id_are_not_disk_references() {
+    insta::assert_snapshot!(diagnose(&with_disk_protect(&format!(
+        "{SNAP_RG}        disks:\n          - shared-data\n          - {RGS}/rg-app/providers/Microsoft.Compute/virtualMachines/app-01\n          - rg-app/data.\n"
+    ))));
+}
+
+#[test]
+fn an_invalid_snapshot_resource_group_is_rejected() {
+    insta::assert_snapshot!(diagnose(&with_disk_protect(
+        "        snapshot_resource_group: /subscriptions/xyz/resourceGroups/rg-snapshots-weu\n        disks: [rg-app/shared-data]\n"
+    )));
+}
+
+#[test]
+fn snapshots_cannot_go_to_a_resource_group_of_another_subscription() {
+    insta::assert_snapshot!(diagnose(&with_disk_protect(&format!(
+        "        snapshot_resource_group: /subscriptions/{DISK_SUB2}/resourceGroups/rg-snapshots\n        disks: [rg-app/shared-data, rg-app/other-data]\n"
+    ))));
+}
+
+#[test]
+fn a_disk_of_another_subscription_needs_a_snapshot_resource_group_id_there() {
+    insta::assert_snapshot!(diagnose(&with_disk_protect(&format!(
+        "{SNAP_RG}        disks: [{}]\n",
+        disk_id(DISK_SUB2, "rg-app", "shared-data")
+    ))));
+}
+
+#[test]
+fn a_snapshot_resource_group_id_in_the_disks_subscription_is_fine() {
+    assert_eq!(
+        warnings(&with_disk_protect(&format!(
+            "        snapshot_resource_group: /subscriptions/{DISK_SUB2}/resourceGroups/rg-snapshots\n        disks: [{}]\n",
+            disk_id(DISK_SUB2, "rg-app", "shared-data")
+        ))),
+        ""
+    );
+}
+
+#[test]
+fn selected_disks_cannot_snapshot_into_another_subscription() {
+    insta::assert_snapshot!(diagnose(&with_disk_protect(&format!(
+        "        snapshot_resource_group: /subscriptions/{DISK_SUB2}/resourceGroups/rg-snapshots\n        select: {{tags: {{snapshot: 4h}}}}\n"
+    ))));
+}
+
+#[test]
+fn a_disk_listed_by_name_and_by_id_in_one_vault_is_listed_twice() {
+    insta::assert_snapshot!(diagnose(&with_bv(&format!(
+        "    policies:\n      every-4h: {{every: 4h, retention: 7d}}\n      daily: {{every: 1d, retention: 30d}}\n    protect:\n      - policy: every-4h\n{SNAP_RG}        disks: [rg-app/shared-data]\n      - policy: daily\n{SNAP_RG}        disks: [{}]\n",
+        disk_id("00000000-0000-0000-0000-000000000001", "RG-App", "Shared-Data")
+    ))));
+}
+
+#[test]
+fn a_disk_protected_by_two_backup_vaults_in_two_files_is_rejected() {
+    let vault = |name: &str| {
+        format!(
+            "{HEADER}disk_backup:\n{}",
+            bv(
+                name,
+                &format!("{FOUR_H}    protect:\n      - policy: every-4h\n{SNAP_RG}        disks: [rg-app/shared-data]\n")
+            )
+        )
+    };
+    insta::assert_snapshot!(diagnose_files(&[
+        ("weu.yaml", &vault("bv-a")),
+        ("more.yaml", &vault("bv-b")),
+    ]));
+}
+
+#[test]
+fn a_typo_inside_disk_backup_suggests_the_right_field() {
+    insta::assert_snapshot!(diagnose(&with_disk_protect(
+        "        snapshot_resourcegroup: rg-snapshots-weu\n        disks: [rg-app/shared-data]\n"
+    )));
+}
+
+#[test]
+fn every_disk_backup_problem_is_reported_at_once() {
+    insta::assert_snapshot!(diagnose(&format!(
+        "{HEADER}disk_backup:\n{}",
+        bv(
+            "bv_prod",
+            "    location: westeurope\n"
+        )
+        .replace("    location: westeurope\n    location: westeurope\n", "    location: west-europe\n")
+            + "    policies:\n      hourly: {every: 5h, retention: 7w, start: \"25:00\"}\n      every-2h: {every: 2h, retention: 60d}\n    protect:\n      - policy: every-2hours\n        snapshot_resource_group: rg snapshots\n        disks: [rg-app, rg-app/shared-data, rg-app/shared-data]\n        select: {}\n"
+    )));
 }

@@ -17,7 +17,7 @@ mod locate;
 mod schema;
 pub mod spanned;
 pub mod types;
-pub mod types_later;
+pub mod types_disk;
 pub mod types_sr;
 pub mod validate;
 

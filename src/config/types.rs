@@ -38,9 +38,11 @@ pub struct ConfigFile {
     /// planned yet: a warning says so.
     #[serde(default)]
     pub site_recovery: Option<Sp<Map<super::types_sr::SiteRecovery>>>,
-    /// Disk Backup (Microsoft.DataProtection). Not supported yet: parsed, then rejected.
+    /// Azure Disk Backup: Backup vaults (`Microsoft.DataProtection/backupVaults`) keyed by
+    /// name, their disk policies and the managed disks they snapshot (addresses
+    /// `backup_vault.<vault>`, `disk_policy.<vault>/<policy>`, `disk_backup.<vault>/<rg>/<disk>`).
     #[serde(default)]
-    pub disk_backup: Option<Sp<Map<super::types_later::DiskBackupVault>>>,
+    pub disk_backup: Option<Sp<Map<super::types_disk::DiskBackupVault>>>,
 }
 
 /// A resource group azprotect ensures exists.

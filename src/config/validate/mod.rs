@@ -1,9 +1,11 @@
 //! Static validation: every rule that needs no live state, each reported at its source location.
-//! Errors block; warnings (an unknown time zone or region, `site_recovery` not planned yet) are
-//! returned with the loaded files. Per file ([`file`]) and across files ([`across`]): a resource
-//! defined twice, a VM protected or replicated twice, disagreeing `subscription`s, and every
-//! `site_recovery` rule ([`site_recovery`]; its vault may be declared in another file).
+//! Errors block; warnings (an unknown time zone or region) are returned with the loaded files.
+//! Per file ([`file`]) and across files ([`across`]): a resource defined twice, a VM protected
+//! or replicated twice, disagreeing `subscription`s, every `site_recovery` rule
+//! ([`site_recovery`]; its vault may be declared in another file) and every `disk_backup` rule
+//! ([`disk_backup`]; a disk is protected by one Backup vault at most).
 
+pub mod disk_backup;
 pub mod names;
 mod policy;
 mod protect;
@@ -12,6 +14,7 @@ pub mod site_recovery;
 pub mod timezones;
 mod vault;
 
+pub use disk_backup::{parse_every, parse_start, repeating_interval, snapshots_kept, Interval};
 pub use policy::{parse_days, parse_hours};
 pub use site_recovery::parse_minutes;
 
@@ -70,13 +73,6 @@ pub fn file(cx: &mut Cx, f: &ConfigFile) {
         for (name, v) in vaults.value.iter() {
             vault::check(cx, name, v);
         }
-    }
-    if let Some(db) = &f.disk_backup {
-        cx.push(
-            Diag::error(cx.at(db.span), "`disk_backup` is not supported yet")
-                .label("in `disk_backup`")
-                .help("this version of azprotect manages Recovery Services vaults, VM backup policies and protected VMs; remove `disk_backup` (it arrives in a later release)"),
-        );
     }
 }
 
@@ -178,6 +174,7 @@ pub fn across(files: &[ConfigFile], diags: &mut Diags) {
     let default_sub = sub.map(|(_, s)| s);
     protect::across(files, default_sub, diags);
     site_recovery::across(files, default_sub, diags);
+    disk_backup::across(files, default_sub, diags);
 }
 
 /// A did-you-mean help for a reference to one of `names`.

@@ -321,6 +321,119 @@ pub fn recovery_plan_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// Backup vault (`Microsoft.DataProtection/backupVaults`): 2–50 characters, a letter first,
+/// then letters, digits and hyphens. (azurerm's `^[-a-zA-Z0-9]{2,50}$` does not ask for the
+/// letter; the portal does, and a vault name that starts with a digit or hyphen is refused.)
+pub fn backup_vault_name(name: &str) -> Result<(), String> {
+    vault_name(name).map_err(|_| {
+        "a Backup vault name has 2–50 characters: a letter first, then letters, digits and hyphens"
+            .to_string()
+    })
+}
+
+/// Disk backup policy (`backupVaults/backupPolicies`): `^[-a-zA-Z0-9]{3,150}$` (azurerm
+/// `data_protection_backup_policy_disk`).
+pub fn disk_policy_name(name: &str) -> Result<(), String> {
+    let ok = (3..=150).contains(&name.chars().count())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err("a disk backup policy name has 3–150 characters: letters, digits and hyphens".into())
+    }
+}
+
+/// Managed disk: 1–80 characters of letters, digits, `_`, `-`, `.`; a letter or digit first,
+/// a letter, digit or `_` last.
+pub fn disk_name(name: &str) -> Result<(), String> {
+    let ok = (1..=80).contains(&name.chars().count())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{name}` is not a managed disk name: 1–80 letters, digits, `_`, `-`, `.`, starting with a letter or digit and ending with a letter, digit or `_`"))
+    }
+}
+
+/// A managed disk as written in `disks:`: (subscription if given, resource group, name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiskRef {
+    pub subscription: Option<String>,
+    pub resource_group: String,
+    pub name: String,
+}
+
+impl DiskRef {
+    /// Identity for duplicate detection (case-insensitive, default subscription filled in).
+    pub fn key(&self, default_subscription: Option<&str>) -> (String, String, String) {
+        (
+            self.subscription
+                .as_deref()
+                .or(default_subscription)
+                .unwrap_or("")
+                .to_ascii_lowercase(),
+            self.resource_group.to_ascii_lowercase(),
+            self.name.to_ascii_lowercase(),
+        )
+    }
+}
+
+impl DiskRef {
+    /// The disk's ARM id (`/subscriptions/…/providers/Microsoft.Compute/disks/{name}`), the
+    /// default subscription filled in for `rg/name`.
+    pub fn arm_id(&self, default_subscription: &str) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/disks/{}",
+            self.subscription.as_deref().unwrap_or(default_subscription),
+            self.resource_group,
+            self.name
+        )
+    }
+}
+
+/// The id `/subscriptions/{sub}/resourceGroups/{name}` of a resource group written as a name
+/// (in `default_subscription`) or as an id; `None` if it is neither.
+pub fn resource_group_id(s: &str, default_subscription: &str) -> Option<String> {
+    let (sub, name) = resource_group_ref(s).ok()?;
+    Some(format!(
+        "/subscriptions/{}/resourceGroups/{name}",
+        sub.as_deref().unwrap_or(default_subscription)
+    ))
+}
+
+const DISK_ID_SHAPE: &str =
+    "/subscriptions/{guid}/resourceGroups/{rg}/providers/Microsoft.Compute/disks/{name}";
+
+/// Parse `rg/name` or a managed disk id.
+pub fn disk_ref(s: &str) -> Result<DiskRef, String> {
+    if s.starts_with('/') {
+        let id = resource_id(s, "a disk id", "Microsoft.Compute", &[("disks", disk_name)])?;
+        return Ok(DiskRef {
+            subscription: Some(id.subscription),
+            resource_group: id.resource_group,
+            name: id.names[0].clone(),
+        });
+    }
+    let shape = || format!("write a disk as `resource-group/name` or as its id `{DISK_ID_SHAPE}`");
+    let Some((rg, name)) = s.split_once('/') else {
+        return Err(shape());
+    };
+    if name.contains('/') {
+        return Err(shape());
+    }
+    resource_group_name(rg)?;
+    disk_name(name)?;
+    Ok(DiskRef {
+        subscription: None,
+        resource_group: rg.to_string(),
+        name: name.to_string(),
+    })
+}
+
 /// A storage account id.
 pub fn storage_account_id(s: &str) -> Result<ResourceId, String> {
     resource_id(
@@ -467,5 +580,45 @@ mod tests {
         assert!(recovery_plan_name("app-failover").is_ok());
         assert!(recovery_plan_name("1-plan").is_err());
         assert!(recovery_plan_name(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn backup_vaults_policies_and_disks_follow_azure_rules() {
+        assert!(backup_vault_name("bv-prod-weu").is_ok());
+        assert!(backup_vault_name("1bv").is_err());
+        assert!(backup_vault_name(&"b".repeat(51)).is_err());
+        assert!(disk_policy_name("every-4h").is_ok());
+        assert!(disk_policy_name("4h-policy").is_ok());
+        assert!(disk_policy_name("4h").is_err());
+        assert!(disk_policy_name("every_4h").is_err());
+        assert!(disk_name("app-01-data-0").is_ok());
+        assert!(disk_name("disk.").is_err());
+        assert!(disk_name("_disk").is_err());
+        let r = disk_ref("rg-app/shared-data").unwrap();
+        assert_eq!(
+            (r.resource_group.as_str(), r.name.as_str()),
+            ("rg-app", "shared-data")
+        );
+        let id = "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-x/providers/Microsoft.Compute/disks/d-1";
+        let r = disk_ref(id).unwrap();
+        assert_eq!(
+            r.subscription.as_deref(),
+            Some("00000000-0000-0000-0000-000000000002")
+        );
+        assert!(disk_ref("shared-data").is_err());
+        assert!(disk_ref("a/b/c").is_err());
+        assert!(disk_ref(&id.replace("/disks/", "/snapshots/")).is_err());
+        assert_eq!(
+            disk_ref("rg-app/shared-data").unwrap().arm_id("00000000-0000-0000-0000-000000000001"),
+            "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Compute/disks/shared-data"
+        );
+        assert_eq!(disk_ref(id).unwrap().arm_id("ignored"), id);
+        assert_eq!(
+            resource_group_id("rg-snap", "s1").as_deref(),
+            Some("/subscriptions/s1/resourceGroups/rg-snap")
+        );
+        let rg = "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-snap";
+        assert_eq!(resource_group_id(rg, "s1").as_deref(), Some(rg));
+        assert_eq!(resource_group_id("rg snap", "s1"), None);
     }
 }

@@ -65,7 +65,7 @@ pub fn entry(cx: &mut Cx, vault_name: &Sp<String>, vault: &RecoveryVault, e: &Sp
         }
     }
     if let Some(sel) = &ev.select {
-        check_select(cx, sel, "protect", "{tags: {backup: gold}}");
+        check_select(cx, sel, "protect", "VM", "{tags: {backup: gold}}");
     }
     if let Some(disks) = &ev.exclude_disks {
         let mut seen = BTreeSet::new();
@@ -92,9 +92,10 @@ pub fn entry(cx: &mut Cx, vault_name: &Sp<String>, vault: &RecoveryVault, e: &Sp
     }
 }
 
-/// A live-VM selector: something to select by, valid resource group names. `verb` says what
-/// an empty selector would do to every VM ("protect", "replicate"); `example` is a selector.
-pub fn check_select(cx: &mut Cx, sel: &Sp<Select>, verb: &str, example: &str) {
+/// A live-resource selector: something to select by, valid resource group names. `verb` says
+/// what an empty selector would do to every `noun` ("protect" / "VM", "back up" / "disk");
+/// `example` is a selector.
+pub fn check_select(cx: &mut Cx, sel: &Sp<Select>, verb: &str, noun: &str, example: &str) {
     let rgs = sel
         .value
         .resource_groups
@@ -104,8 +105,8 @@ pub fn check_select(cx: &mut Cx, sel: &Sp<Select>, verb: &str, example: &str) {
     if rgs.is_none() && tags.is_none() {
         cx.push(
             Diag::error(cx.at(sel.span), "`select` needs `resource_groups`, `tags`, or both")
-                .label("selects every VM")
-                .help(format!("an empty selector would {verb} every VM in the subscription; say which, e.g. `select: {example}`")),
+                .label(format!("selects every {noun}"))
+                .help(format!("an empty selector would {verb} every {noun} in the subscription; say which, e.g. `select: {example}`")),
         );
     }
     for rg in sel.value.resource_groups.iter().flat_map(|r| &r.value) {

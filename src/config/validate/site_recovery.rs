@@ -277,7 +277,7 @@ impl Group<'_> {
         self.check_mappings(cx, &vault_key, seen);
         let listed = self.check_vms(cx, seen);
         if let Some(sel) = &sr.select {
-            protect::check_select(cx, sel, "replicate", "{tags: {dr: northeurope}}");
+            protect::check_select(cx, sel, "replicate", "VM", "{tags: {dr: northeurope}}");
         }
         self.check_plans(cx, &vault_key, &listed, seen);
     }
