@@ -641,6 +641,18 @@ async fn recovery_points_follow_schedule_and_retention() {
     t.assign(&t.disk("shared-data"), DISK_BACKUP_READER, &principal)
         .await;
     // A subscription-scope Contributor also satisfies the snapshot role.
+    let bi = instance(&t, "bv-rp", "shared-data", "hourly", &snap_rg);
+    // Before the Contributor assignment there is no snapshot permission: configuring fails.
+    let (s, fin) = protect(&t, "bv-rp", "bi", &bi).await;
+    assert_eq!(
+        (s, fin["error"]["code"].as_str()),
+        (400, Some("UserErrorMissingRequiredPermissions"))
+    );
+    let p = t.instance_status("bv-rp", "bi").await;
+    assert_eq!(
+        p["currentProtectionState"], "ConfiguringProtectionFailed",
+        "{p}"
+    );
     t.assign(
         &format!("/subscriptions/{}", t.sub),
         "b24988ac-6180-42a2-ab66-4c8be2c6f0d9",
@@ -648,7 +660,6 @@ async fn recovery_points_follow_schedule_and_retention() {
     )
     .await;
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let bi = instance(&t, "bv-rp", "shared-data", "hourly", &snap_rg);
     assert_eq!(protect(&t, "bv-rp", "bi", &bi).await.0, 200);
 
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -743,4 +754,122 @@ async fn recovery_points_follow_schedule_and_retention() {
         .iter()
         .any(|p| p["properties"]["policyName"] == "hourly"));
     assert!(kept[0]["properties"]["expiryTime"].is_null());
+}
+
+#[tokio::test]
+async fn operation_status_spelling_and_role_reads() {
+    // Real-time scale: operations stay in progress for the whole test.
+    let t = start(1.0).await;
+    let (s, h, b) = t
+        .call(
+            "PUT",
+            &t.vault("bv-slow"),
+            DPP,
+            Some(json!({"location": "westeurope", "identity": {"type": "SystemAssigned"},
+                "properties": {"storageSettings": [{"datastoreType": "VaultStore", "type": "ZoneRedundant"}]}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["properties"]["provisioningState"], "Provisioning");
+    assert_eq!(
+        b["properties"]["securitySettings"]["softDeleteSettings"]["state"],
+        "On"
+    );
+    let (s, _, st) = t
+        .call("GET", &hdr(&h, "azure-asyncoperation"), "", None)
+        .await;
+    assert_eq!(
+        (s, st["status"].as_str()),
+        (200, Some("Inprogress")),
+        "{st}"
+    );
+    assert_eq!(
+        t.create_policy("bv-slow", "daily", "P1D", "P7D").await.0,
+        200
+    );
+    let snap_rg = t.snapshot_rg().await;
+    let bi = instance(&t, "bv-slow", "shared-data", "daily", &snap_rg);
+    let (s, h, _) = t
+        .call(
+            "POST",
+            &format!("{}/validateForBackup", t.vault("bv-slow")),
+            DPP,
+            Some(json!({"backupInstance": bi["properties"]})),
+        )
+        .await;
+    assert_eq!(s, 202);
+    assert_eq!(hdr(&h, "retry-after"), "10");
+    let (_, _, st) = t
+        .call("GET", &hdr(&h, "azure-asyncoperation"), "", None)
+        .await;
+    assert_eq!(st["status"], "Inprogress");
+    let (s, _, _) = t.call("GET", &hdr(&h, "location"), "", None).await;
+    assert_eq!(s, 202);
+
+    // Role definitions and assignment reads.
+    let (s, _, b) = t
+        .call(
+            "GET",
+            &format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions?$filter=roleName eq 'Disk Backup Reader'", t.sub),
+            AUTH,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, b["value"][0]["name"].as_str()),
+        (200, Some(DISK_BACKUP_READER)),
+        "{b}"
+    );
+    let principal = uuid::Uuid::new_v4().to_string();
+    let (s, b) = t
+        .assign(&t.disk("shared-data"), DISK_BACKUP_READER, &principal)
+        .await;
+    assert_eq!(s, 201);
+    let id = b["id"].as_str().unwrap().to_string();
+    let (s, _, g) = t.call("GET", &id, AUTH, None).await;
+    assert_eq!(
+        (s, g["properties"]["principalId"].as_str()),
+        (200, Some(principal.as_str()))
+    );
+    // Listed from the resource group (assignments below the scope count without atScope()).
+    let (_, _, l) = t
+        .call(
+            "GET",
+            &format!(
+                "{}/providers/Microsoft.Authorization/roleAssignments",
+                t.rg_path("rg-app")
+            ),
+            AUTH,
+            None,
+        )
+        .await;
+    assert_eq!(l["value"].as_array().unwrap().len(), 1);
+    let (_, _, l) = t
+        .call(
+            "GET",
+            &format!(
+                "{}/providers/Microsoft.Authorization/roleAssignments?$filter=atScope()",
+                t.rg_path("rg-app")
+            ),
+            AUTH,
+            None,
+        )
+        .await;
+    assert_eq!(l["value"].as_array().unwrap().len(), 0);
+    let (s, _, _) = t.call("DELETE", &id, AUTH, None).await;
+    assert_eq!(s, 200);
+    let (s, _, b) = t.call("GET", &id, AUTH, None).await;
+    assert_eq!((s, code(&b)), (404, "RoleAssignmentNotFound"));
+    let (s, _, b) = t
+        .call(
+            "PUT",
+            &format!(
+                "{}/providers/Microsoft.Authorization/roleAssignments/not-a-guid",
+                t.rg_path("rg-app")
+            ),
+            AUTH,
+            Some(json!({"properties": {}})),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (400, "InvalidRoleAssignmentId"));
 }

@@ -116,13 +116,74 @@ pub fn has_role(
 }
 
 /// The index of `providers/Microsoft.Authorization` in the path, when the request is for role
-/// assignments (at any scope).
+/// assignments or role definitions (at any scope).
 pub fn provider_index(lsegs: &[String]) -> Option<usize> {
     (0..lsegs.len().saturating_sub(2)).rev().find(|&i| {
         lsegs[i] == "providers"
             && lsegs[i + 1] == "microsoft.authorization"
-            && lsegs.get(i + 2).map(|s| s.as_str()) == Some("roleassignments")
+            && matches!(
+                lsegs.get(i + 2).map(|s| s.as_str()),
+                Some("roleassignments") | Some("roledefinitions")
+            )
     })
+}
+
+/// The built-in roles the sandbox knows (name, GUID, description).
+const BUILTIN_ROLES: &[(&str, &str, &str)] = &[
+    ("Owner", OWNER, "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC."),
+    ("Contributor", CONTRIBUTOR, "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC."),
+    ("Disk Backup Reader", DISK_BACKUP_READER, "Provides permission to backup vault to perform disk backup."),
+    ("Disk Snapshot Contributor", DISK_SNAPSHOT_CONTRIBUTOR, "Provides permission to backup vault to manage disk snapshots."),
+];
+
+fn role_definition(scope: &str, (name, guid, desc): (&str, &str, &str)) -> Value {
+    json!({
+        "id": format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+        "type": "Microsoft.Authorization/roleDefinitions",
+        "name": guid,
+        "properties": {
+            "roleName": name,
+            "type": "BuiltInRole",
+            "description": desc,
+            "assignableScopes": ["/"],
+            // UNCONFIRMED: permissions are not modelled; the sandbox checks role ids.
+            "permissions": [],
+            "createdOn": "2015-02-02T21:55:09.8806423Z",
+            "updatedOn": "2024-01-01T00:00:00.0000000Z",
+        },
+    })
+}
+
+/// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions[/{guid}]` for the built-in roles
+/// (`$filter=roleName eq '…'` on the list).
+fn role_definitions(ctx: &Ctx<'_>, scope: &str, one: Option<&str>) -> HResult {
+    if ctx.method != "GET" {
+        return Err(ArmError::method_not_allowed(&ctx.method));
+    }
+    if let Some(g) = one {
+        return BUILTIN_ROLES
+            .iter()
+            .find(|r| r.1.eq_ignore_ascii_case(g))
+            .map(|r| Reply::ok(role_definition(scope, *r)))
+            .ok_or_else(|| {
+                ArmError::not_found(
+                    "RoleDefinitionDoesNotExist",
+                    "The specified role definition with ID '".to_string() + g + "' does not exist.",
+                )
+            });
+    }
+    let filter = ctx.q("$filter").unwrap_or("").to_ascii_lowercase();
+    let want = filter
+        .split("rolename eq '")
+        .nth(1)
+        .and_then(|x| x.split('\'').next())
+        .map(|s| s.to_string());
+    let items = BUILTIN_ROLES
+        .iter()
+        .filter(|r| want.as_ref().is_none_or(|w| r.0.eq_ignore_ascii_case(w)))
+        .map(|r| role_definition(scope, *r))
+        .collect();
+    Ok(Reply::ok(ctx.page(items, false)))
 }
 
 fn is_guid(s: &str) -> bool {
@@ -138,6 +199,13 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State, p: usize) -> HResult {
         require_rg(st, &ctx.segs[1], &ctx.segs[3])?;
     }
     let rest = &l[p + 2..];
+    if rest[0] == "roledefinitions" {
+        return match rest.len() {
+            1 => role_definitions(ctx, &scope, None),
+            2 => role_definitions(ctx, &scope, Some(&ctx.segs[p + 3])),
+            _ => Err(ArmError::no_route(&ctx.raw_path)),
+        };
+    }
     match rest.len() {
         1 => {
             if ctx.method != "GET" {
@@ -157,6 +225,11 @@ fn list(ctx: &Ctx<'_>, st: &State, scope: &str) -> HResult {
     let filter = ctx.q("$filter").unwrap_or("").trim().to_string();
     let lf = filter.to_ascii_lowercase();
     let at_scope = lf.contains("atscope()");
+    let role_filter = lf
+        .split("roledefinitionid eq '")
+        .nth(1)
+        .and_then(|x| x.split('\'').next())
+        .map(|s| s.rsplit('/').next().unwrap_or("").to_string());
     let principal = ["principalid eq '", "assignedto('"].iter().find_map(|p| {
         lf.find(p).map(|i| {
             lf[i + p.len()..]
@@ -166,7 +239,7 @@ fn list(ctx: &Ctx<'_>, st: &State, scope: &str) -> HResult {
                 .to_string()
         })
     });
-    if !filter.is_empty() && !at_scope && principal.is_none() {
+    if !filter.is_empty() && !at_scope && principal.is_none() && role_filter.is_none() {
         // UNCONFIRMED: exact code for an unsupported filter.
         return Err(ArmError::bad_request(
             "UnsupportedQuery",
@@ -183,6 +256,7 @@ fn list(ctx: &Ctx<'_>, st: &State, scope: &str) -> HResult {
                 && principal
                     .as_ref()
                     .is_none_or(|pid| a.principal_id.eq_ignore_ascii_case(pid))
+                && role_filter.as_ref().is_none_or(|r| a.role_guid() == *r)
         })
         .map(body)
         .collect();

@@ -72,18 +72,18 @@ fn current_state(i: &Instance, now: i64) -> (&'static str, &'static str, &'stati
     if i.deleted_ms.is_some() {
         return ("SoftDeleted", "SoftDeleted", "Succeeded");
     }
-    if i.error.is_some() {
-        return (
-            "ConfiguringProtectionFailed",
-            "ConfiguringProtectionFailed",
-            "Failed",
-        );
-    }
     if now < i.ready_ms {
         return (
             "ConfiguringProtection",
             "ConfiguringProtection",
             "Provisioning",
+        );
+    }
+    if i.error.is_some() {
+        return (
+            "ConfiguringProtectionFailed",
+            "ConfiguringProtectionFailed",
+            "Failed",
         );
     }
     match i.state.as_str() {
@@ -111,7 +111,7 @@ pub fn body(st: &State, i: &Instance, now: i64) -> Value {
     p["protectionStatus"] = json!({"status": ps});
     p["provisioningState"] = json!(prov);
     p["objectType"] = json!("BackupInstance");
-    if let Some(e) = &i.error {
+    if let Some(e) = i.error.as_ref().filter(|_| now >= i.ready_ms) {
         p["protectionErrorDetails"] = e.clone();
         p["protectionStatus"]["errorDetails"] = e.clone();
     }
@@ -420,7 +420,11 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 return Err(ArmError::invalid_json("'properties' must be an object"));
             }
             let c = check(st, &vault, &props, Some(&ik))?;
-            let perm = permission_error(ctx, st, &vault, &c);
+            let perm = permission_error(ctx, st, &vault, &c).or_else(|| {
+                ctx.lro_fails().then(|| {
+                    json!({"code": "InternalServerError", "message": "Configuring protection failed (injected fault). Retry the operation."})
+                })
+            });
             let existing = st.dpp.instances.get(&ik).cloned();
             if let Some(e) = &existing {
                 if e.deleted_ms.is_some() {
@@ -469,7 +473,10 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             inst.properties = props;
             inst.snapshot_rg_id = c.snapshot_rg_id.clone();
             inst.error = perm.clone();
-            if perm.is_none() {
+            if perm.is_some() {
+                // The failure surfaces when the configuration attempt ends.
+                inst.ready_ms = ctx.now + ctx.scaled(durations::CONFIGURE);
+            } else {
                 if unconfigured {
                     inst.ready_ms = ctx.now + ctx.scaled(durations::CONFIGURE);
                     inst.segments = vec![seg(inst.ready_ms)];
