@@ -26,12 +26,15 @@ struct T {
 type Resp = (u16, reqwest::header::HeaderMap, Value);
 
 async fn start(time_scale: f64) -> T {
-    let sb = Sandbox::start(SandboxOptions {
+    start_with(SandboxOptions {
         time_scale,
         ..Default::default()
     })
     .await
-    .expect("sandbox starts");
+}
+
+async fn start_with(opts: SandboxOptions) -> T {
+    let sb = Sandbox::start(opts).await.expect("sandbox starts");
     let cert = reqwest::Certificate::from_pem(sb.ca_cert_pem().as_bytes()).unwrap();
     let http = reqwest::Client::builder()
         .tls_certs_only([cert])
@@ -872,4 +875,45 @@ async fn operation_status_spelling_and_role_reads() {
         )
         .await;
     assert_eq!((s, code(&b)), (400, "InvalidRoleAssignmentId"));
+}
+
+#[tokio::test]
+async fn disk_backup_state_persists_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = SandboxOptions {
+        state: Some(dir.path().join("state.json")),
+        time_scale: 0.001,
+        ..Default::default()
+    };
+    let t = start_with(opts.clone()).await;
+    let v = t.create_vault("bv-keep").await;
+    let principal = v["identity"]["principalId"].as_str().unwrap().to_string();
+    assert_eq!(
+        t.create_policy("bv-keep", "daily", "P1D", "P7D").await.0,
+        200
+    );
+    let (s, b) = t
+        .assign(&t.disk("shared-data"), DISK_BACKUP_READER, &principal)
+        .await;
+    assert_eq!(s, 201);
+    let ra = b["id"].as_str().unwrap().to_string();
+    t.sb.shutdown().await;
+
+    let t = start_with(opts).await;
+    let (s, _, b) = t.call("GET", &t.vault("bv-keep"), DPP, None).await;
+    assert_eq!(
+        (s, b["identity"]["principalId"].as_str()),
+        (200, Some(principal.as_str()))
+    );
+    let (s, _, _) = t
+        .call(
+            "GET",
+            &format!("{}/backupPolicies/daily", t.vault("bv-keep")),
+            DPP,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _, _) = t.call("GET", &ra, AUTH, None).await;
+    assert_eq!(s, 200);
 }

@@ -308,3 +308,39 @@ pub(crate) fn parse_rg_id(id: &str) -> Option<(String, String)> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_written_before_disk_backup_still_load() {
+        let mut st = State::default();
+        super::super::inventory::seed(&mut st, super::super::inventory::DEMO_INVENTORY, "demo")
+            .unwrap();
+        let mut v = serde_json::to_value(&st).unwrap();
+        let o = v.as_object_mut().unwrap();
+        for k in ["dpp", "role_assignments", "snapshots"] {
+            assert!(o.remove(k).is_some(), "{k}");
+        }
+        for d in o["disks"].as_object_mut().unwrap().values_mut() {
+            d.as_object_mut().unwrap().remove("source_resource_id");
+        }
+        let back: State = serde_json::from_value(v).unwrap();
+        assert!(back.dpp.vaults.is_empty() && back.role_assignments.is_empty());
+        assert_eq!(back.disks.len(), st.disks.len());
+    }
+
+    #[test]
+    fn ids_and_policies() {
+        assert_eq!(
+            parse_disk_id("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/d"),
+            Some(("s".into(), "rg".into(), "d".into()))
+        );
+        assert_eq!(
+            parse_rg_id("/subscriptions/s/resourcegroups/rg"),
+            Some(("s".into(), "rg".into()))
+        );
+        assert!(parse_rg_id("/subscriptions/s").is_none());
+    }
+}
