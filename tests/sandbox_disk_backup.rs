@@ -916,4 +916,19 @@ async fn disk_backup_state_persists_across_restarts() {
     assert_eq!(s, 200);
     let (s, _, _) = t.call("GET", &ra, AUTH, None).await;
     assert_eq!(s, 200);
+
+    // An empty vault deletes: 202, resource-group-level status, vault-level result.
+    let (s, h, _) = t.call("DELETE", &t.vault("bv-keep"), DPP, None).await;
+    assert_eq!(s, 202);
+    let aso = hdr(&h, "azure-asyncoperation");
+    assert!(
+        aso.contains("/resourceGroups/rg-app/providers/Microsoft.DataProtection/operationStatus/"),
+        "{aso}"
+    );
+    let (_, fin) = t.poll_status(&aso).await;
+    assert_eq!(fin["status"], "Succeeded");
+    let (s, _) = t.poll_location(&hdr(&h, "location")).await;
+    assert_eq!(s, 204);
+    let (s, _, _) = t.call("GET", &t.vault("bv-keep"), DPP, None).await;
+    assert_eq!(s, 404);
 }
