@@ -56,6 +56,9 @@ pub struct Instance {
     pub adhoc: Vec<(i64, i64, String)>,
     pub deleted_ms: Option<i64>,
     pub purge_ms: Option<i64>,
+    /// When protection was stopped: points alive then are kept forever.
+    #[serde(default)]
+    pub stopped_ms: Option<i64>,
 }
 
 impl Instance {
@@ -462,6 +465,7 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 adhoc: vec![],
                 deleted_ms: None,
                 purge_ms: None,
+                stopped_ms: None,
             });
             if props["friendlyName"].is_null() {
                 props["friendlyName"] = json!(c.disk_id.rsplit('/').next().unwrap_or(""));
@@ -594,6 +598,11 @@ fn action(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 return Err(not_allowed(&act));
             }
             close(&mut inst, ctx.now);
+            if act == "stopprotection" {
+                inst.stopped_ms.get_or_insert(ctx.now);
+            } else {
+                inst.stopped_ms = None;
+            }
             inst.state = if act == "stopprotection" {
                 "Stopped"
             } else {
@@ -608,6 +617,7 @@ fn action(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             let c = check(st, &vault, &inst.properties, Some(&ik))?;
             let last = inst.segments.last().cloned();
             inst.state = "Active".into();
+            inst.stopped_ms = None;
             inst.segments.push(Segment {
                 start_ms: ctx.now,
                 end_ms: None,

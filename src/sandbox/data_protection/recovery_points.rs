@@ -29,13 +29,24 @@ pub struct Rp {
 
 pub fn points(inst: &Instance, now: i64) -> Vec<Rp> {
     let forever = inst.state == "Stopped";
+    // Expiry is judged at the stop time for stopped instances (what was alive then stays).
+    let judge = if forever {
+        inst.stopped_ms.unwrap_or(now).min(now)
+    } else {
+        now
+    };
     let stop = inst.deleted_ms.unwrap_or(i64::MAX).min(now);
-    let mut out = Vec::new();
-    let mk = |t: i64, retention: i64, policy: &str| Rp {
-        id: stable_guid(&format!("{}/rp/{t}", inst.disk_id)),
-        time_ms: t,
-        expiry_ms: (!forever).then_some(t + retention),
-        policy_name: policy.to_string(),
+    let mut out: Vec<(Rp, i64)> = Vec::new();
+    let mk = |t: i64, retention: i64, policy: &str| {
+        (
+            Rp {
+                id: stable_guid(&format!("{}/rp/{t}", inst.disk_id)),
+                time_ms: t,
+                expiry_ms: (!forever).then_some(t + retention),
+                policy_name: policy.to_string(),
+            },
+            t + retention,
+        )
     };
     for seg in &inst.segments {
         let interval = seg.interval_ms.max(1);
@@ -45,12 +56,10 @@ pub fn points(inst: &Instance, now: i64) -> Vec<Rp> {
         }
         let k_max = (end - seg.start_ms) / interval;
         let mut k_min = 1;
-        if !forever {
-            // First k whose point has not expired: start + k·i + retention > now.
-            let lim = now - seg.retention_ms - seg.start_ms;
-            if lim >= 0 {
-                k_min = k_min.max(lim / interval + 1);
-            }
+        // First k whose point has not expired: start + k·i + retention > judge.
+        let lim = judge - seg.retention_ms - seg.start_ms;
+        if lim >= 0 {
+            k_min = k_min.max(lim / interval + 1);
         }
         k_min = k_min.max(k_max - MAX_POINTS as i64 + 1);
         for k in k_min..=k_max {
@@ -66,7 +75,8 @@ pub fn points(inst: &Instance, now: i64) -> Vec<Rp> {
             out.push(mk(*t, *retention, policy));
         }
     }
-    out.retain(|p| p.expiry_ms.is_none_or(|e| e > now));
+    out.retain(|(_, expiry)| *expiry > judge);
+    let mut out: Vec<Rp> = out.into_iter().map(|(p, _)| p).collect();
     out.sort_by_key(|p| std::cmp::Reverse(p.time_ms));
     out.dedup_by(|a, b| a.time_ms == b.time_ms);
     out.truncate(MAX_POINTS);
