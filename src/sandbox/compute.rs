@@ -109,7 +109,10 @@ pub fn vm_body(st: &State, vm: &Vm) -> Value {
 
 pub fn disk_body(d: &Disk) -> Value {
     let mut props = json!({
-        "creationData": {"createOption": if d.os_type.is_some() { "FromImage" } else { "Empty" }},
+        "creationData": match &d.source_resource_id {
+            Some(src) => json!({"createOption": "Copy", "sourceResourceId": src}),
+            None => json!({"createOption": if d.os_type.is_some() { "FromImage" } else { "Empty" }}),
+        },
         "diskSizeGB": d.size_gb,
         "diskSizeBytes": d.size_gb as u64 * 1024 * 1024 * 1024,
         "uniqueId": d.unique_id,

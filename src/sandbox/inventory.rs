@@ -254,6 +254,7 @@ fn add_rg(
                 os_type: None,
                 managed_by: None,
                 time_created: "2026-01-05T08:00:00.0000000+00:00".into(),
+                source_resource_id: None,
             },
         );
     }
@@ -343,6 +344,7 @@ fn add_vm(st: &mut State, mut vm: Vm) {
                 os_type,
                 managed_by: Some(id.clone()),
                 time_created: "2026-01-05T08:00:00.0000000+00:00".into(),
+                source_resource_id: None,
             },
         );
     }

@@ -6,13 +6,18 @@
 //! handler file per resource provider: `resources`, `compute`, `vaults`, `backup` (policies),
 //! `protection` (protected VMs, backup operations), `jobs`, `discovery` (containers,
 //! protectable items, refreshContainers, backupStatus), `site_recovery` (Azure-to-Azure Site
-//! Recovery: fabrics, containers, policies, mappings, replicated items, recovery plans, jobs).
+//! Recovery: fabrics, containers, policies, mappings, replicated items, recovery plans, jobs),
+//! `data_protection` (Azure Disk Backup: backup vaults, policies, instances, recovery points),
+//! `snapshots` (Compute snapshots, disks created from snapshots), `authorization` (role
+//! assignments and the permission checks that use them).
 //!
 //! Must not import: `plan`, `apply`, `config`, `cli`.
 
 mod auth;
+mod authorization;
 mod backup;
 mod compute;
+mod data_protection;
 mod discovery;
 mod errors;
 mod faults;
@@ -23,6 +28,7 @@ mod protection;
 mod resources;
 mod server;
 mod site_recovery;
+mod snapshots;
 mod state;
 mod throttle;
 mod tls;

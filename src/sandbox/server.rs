@@ -522,9 +522,18 @@ fn dispatch(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     } else {
         None
     };
+    if let Some(p) = super::authorization::provider_index(l) {
+        return super::authorization::route(ctx, st, p);
+    }
     match ns.as_deref() {
         None => super::resources::route(ctx, st),
-        Some("microsoft.compute") => super::compute::route(ctx, st),
+        Some("microsoft.compute") => {
+            if let Some(r) = super::snapshots::route(ctx, st) {
+                return r;
+            }
+            super::compute::route(ctx, st)
+        }
+        Some("microsoft.dataprotection") => super::data_protection::route(ctx, st),
         Some("microsoft.recoveryservices") => {
             if let Some(r) = super::vaults::route(ctx, st) {
                 return r;

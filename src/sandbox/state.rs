@@ -41,6 +41,15 @@ pub struct State {
     /// Site Recovery resources (absent in state files written before Site Recovery existed).
     #[serde(default)]
     pub asr: super::site_recovery::AsrState,
+    /// Data Protection (Azure Disk Backup) vaults, policies and instances.
+    #[serde(default)]
+    pub dpp: super::data_protection::DppState,
+    /// Role assignments keyed by lower-cased `{scope}/{name}`.
+    #[serde(default)]
+    pub role_assignments: BTreeMap<String, super::authorization::RoleAssignment>,
+    /// Snapshots created by clients (backup-made snapshots are derived, not stored).
+    #[serde(default)]
+    pub snapshots: BTreeMap<String, super::snapshots::Snapshot>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -96,6 +105,9 @@ pub struct Disk {
     /// ARM id of the VM the disk is attached to.
     pub managed_by: Option<String>,
     pub time_created: String,
+    /// ARM id of the snapshot a client-created disk was copied from.
+    #[serde(default)]
+    pub source_resource_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

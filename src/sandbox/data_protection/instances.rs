@@ -1,0 +1,660 @@
+//! Backup instances (`backupVaults/{v}/backupInstances/{i}`) for Azure Disks, `validateForBackup`
+//! and the instance actions.
+//!
+//! State machine (`currentProtectionState` / `protectionStatus.status`):
+//! PUT → `ConfiguringProtection` (CONFIGURE, 60 Azure s) → `ProtectionConfigured`; when the vault
+//! identity lacks its roles at PUT time → `ConfiguringProtectionFailed` (the PUT operation fails
+//! with `UserErrorMissingRequiredPermissions`; a re-PUT retries). `stopProtection` →
+//! `ProtectionStopped` (points kept forever), `suspendBackups` → `BackupSchedulesSuspended`
+//! (points expire per policy), `resumeProtection`/`resumeBackups` → `ProtectionConfigured`.
+//! DELETE with vault soft delete On/AlwaysOn → `SoftDeleted` (points kept until the vault's soft
+//! delete retention passes, then purged); with soft delete Off the instance goes at once.
+//! A PUT that changes `policyInfo.policyId` moves the instance to the new policy; existing points
+//! keep the retention they were taken with.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::super::authorization::{self, DISK_BACKUP_READER, DISK_SNAPSHOT_CONTRIBUTOR};
+use super::super::errors::ArmError;
+use super::super::server::{Ctx, HResult, Reply};
+use super::super::state::{key, State};
+use super::policies::{self, Schedule};
+use super::vaults::{get_vault, DppVault};
+use super::{
+    dpp_error, durations, error_json, location_prefix, lro_headers, parse_disk_id, parse_rg_id,
+    recovery_points, start_op, BV,
+};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Segment {
+    pub start_ms: i64,
+    pub end_ms: Option<i64>,
+    pub interval_ms: i64,
+    pub retention_ms: i64,
+    pub policy_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Instance {
+    pub vault_key: String,
+    pub name: String,
+    /// The client's `properties` (dataSourceInfo, policyInfo, friendlyName, objectType).
+    pub properties: Value,
+    pub disk_key: String,
+    pub disk_id: String,
+    pub snapshot_rg_id: String,
+    /// Configuration completes at this time.
+    pub ready_ms: i64,
+    /// `UserFacingError` when configuring failed.
+    pub error: Option<Value>,
+    /// `Active`, `Stopped`, `Suspended`.
+    pub state: String,
+    pub segments: Vec<Segment>,
+    /// Ad-hoc backups: (time, retention, policy name).
+    #[serde(default)]
+    pub adhoc: Vec<(i64, i64, String)>,
+    pub deleted_ms: Option<i64>,
+    pub purge_ms: Option<i64>,
+    /// When protection was stopped: points alive then are kept forever.
+    #[serde(default)]
+    pub stopped_ms: Option<i64>,
+}
+
+impl Instance {
+    pub fn policy_id(&self) -> String {
+        self.properties["policyInfo"]["policyId"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+fn current_state(i: &Instance, now: i64) -> (&'static str, &'static str, &'static str) {
+    // (currentProtectionState, protectionStatus.status, provisioningState)
+    if i.deleted_ms.is_some() {
+        return ("SoftDeleted", "SoftDeleted", "Succeeded");
+    }
+    if now < i.ready_ms {
+        return (
+            "ConfiguringProtection",
+            "ConfiguringProtection",
+            "Provisioning",
+        );
+    }
+    if i.error.is_some() {
+        return (
+            "ConfiguringProtectionFailed",
+            "ConfiguringProtectionFailed",
+            "Failed",
+        );
+    }
+    match i.state.as_str() {
+        "Stopped" => ("ProtectionStopped", "ProtectionStopped", "Succeeded"),
+        // UNCONFIRMED: protectionStatus while backups are suspended.
+        "Suspended" => ("BackupSchedulesSuspended", "ProtectionStopped", "Succeeded"),
+        _ => ("ProtectionConfigured", "ProtectionConfigured", "Succeeded"),
+    }
+}
+
+fn bi_id(st: &State, i: &Instance) -> String {
+    let v = st
+        .dpp
+        .vaults
+        .get(&i.vault_key)
+        .map(|v| v.id())
+        .unwrap_or_default();
+    format!("{v}/backupInstances/{}", i.name)
+}
+
+pub fn body(st: &State, i: &Instance, now: i64) -> Value {
+    let (cps, ps, prov) = current_state(i, now);
+    let mut p = i.properties.clone();
+    p["currentProtectionState"] = json!(cps);
+    p["protectionStatus"] = json!({"status": ps});
+    p["provisioningState"] = json!(prov);
+    p["objectType"] = json!("BackupInstance");
+    if let Some(e) = i.error.as_ref().filter(|_| now >= i.ready_ms) {
+        p["protectionErrorDetails"] = e.clone();
+        p["protectionStatus"]["errorDetails"] = e.clone();
+    }
+    json!({
+        "id": bi_id(st, i),
+        "name": i.name,
+        "type": "Microsoft.DataProtection/backupVaults/backupInstances",
+        "properties": p,
+    })
+}
+
+/// What a valid backup-instance request resolves to.
+struct Checked {
+    disk_key: String,
+    disk_id: String,
+    snapshot_rg_id: String,
+    schedule: Schedule,
+    policy_name: String,
+}
+
+fn bad(code: &str, message: impl Into<String>) -> ArmError {
+    dpp_error(400, code, message)
+}
+
+/// Checks Azure makes synchronously (shape, disk, policy, region, snapshot RG, already
+/// protected). `instance_key` is the instance being (re)configured, if any.
+fn check(
+    st: &State,
+    vault: &DppVault,
+    props: &Value,
+    instance_key: Option<&str>,
+) -> Result<Checked, ArmError> {
+    if props["objectType"].as_str() != Some("BackupInstance") {
+        return Err(bad(
+            "UserErrorInvalidRequestParameter",
+            "properties.objectType must be 'BackupInstance'.",
+        )); // UNCONFIRMED code
+    }
+    let ds = &props["dataSourceInfo"];
+    if !ds["datasourceType"]
+        .as_str()
+        .is_some_and(|t| t.eq_ignore_ascii_case("Microsoft.Compute/disks"))
+    {
+        return Err(bad("UserErrorInvalidRequestParameter", "The sandbox models Azure Disk Backup only: dataSourceInfo.datasourceType must be 'Microsoft.Compute/disks'."));
+        // UNCONFIRMED code
+    }
+    let rid = ds["resourceID"].as_str().unwrap_or("");
+    let Some((dsub, drg, dname)) = parse_disk_id(rid) else {
+        return Err(bad(
+            "UserErrorInvalidRequestParameter",
+            format!("dataSourceInfo.resourceID '{rid}' is not a managed disk id."),
+        )); // UNCONFIRMED code
+    };
+    let disk_key = key(&[&dsub, &drg, &dname]);
+    let Some(disk) = st.disks.get(&disk_key) else {
+        // UNCONFIRMED: code Azure answers for a datasource that does not exist.
+        return Err(bad(
+            "UserErrorDppDatasourceNotFound",
+            format!("The datasource '{rid}' was not found. Please check that the disk exists."),
+        ));
+    };
+    if !disk.location.eq_ignore_ascii_case(&vault.location) {
+        // UNCONFIRMED: code; the rule (vault and disk in the same region) is documented.
+        return Err(bad("UserErrorDppDatasourceAndVaultRegionMismatch", format!("The disk is in region '{}' but the backup vault is in '{}'. The backup vault must be in the same region as the disk.", disk.location, vault.location)));
+    }
+    let pid = props["policyInfo"]["policyId"].as_str().unwrap_or("");
+    let prefix = format!("{}/backupPolicies/", vault.id()).to_ascii_lowercase();
+    let pname = pid
+        .to_ascii_lowercase()
+        .strip_prefix(&prefix)
+        .map(|s| s.to_string());
+    let Some(policy) = pname.and_then(|n| st.dpp.policies.get(&key(&[&vault.key(), &n]))) else {
+        return Err(bad(
+            "UserErrorDppPolicyNotFound",
+            format!("The backup policy '{pid}' was not found in this backup vault."),
+        )); // UNCONFIRMED code
+    };
+    let schedule = policies::parse(&policy.properties)?;
+    if (disk.sku.starts_with("PremiumV2") || disk.sku.starts_with("Ultra"))
+        && schedule.interval_hours < 12
+    {
+        // UNCONFIRMED: code; the 12-hour/daily rule is in the disk backup support matrix.
+        return Err(bad("UserErrorUnsupportedBackupFrequency", format!("Disks of SKU '{}' support only 12-hourly or daily backups; policy '{}' backs up every {} hours.", disk.sku, policy.name, schedule.interval_hours)));
+    }
+    let params = props["policyInfo"]["policyParameters"]["dataStoreParametersList"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let ops = params.iter().find(|p| {
+        p["objectType"] == "AzureOperationalStoreParameters"
+            && p["dataStoreType"] == "OperationalStore"
+    });
+    let srg = ops
+        .and_then(|p| p["resourceGroupId"].as_str())
+        .unwrap_or("");
+    let Some((ssub, srgn)) = parse_rg_id(srg) else {
+        return Err(bad("UserErrorInvalidRequestParameter", "policyInfo.policyParameters.dataStoreParametersList needs an AzureOperationalStoreParameters entry (OperationalStore) with the snapshot resourceGroupId."));
+        // UNCONFIRMED code
+    };
+    if !ssub.eq_ignore_ascii_case(&dsub) {
+        // UNCONFIRMED: code; snapshots cannot be created outside the disk's subscription.
+        return Err(bad(
+            "UserErrorSnapshotResourceGroupInDifferentSubscription",
+            "The snapshot resource group must be in the same subscription as the disk.",
+        ));
+    }
+    if st.rg(&ssub, &srgn).is_none() {
+        return Err(bad(
+            "UserErrorResourceGroupNotFound",
+            format!("Snapshot resource group '{srgn}' could not be found."),
+        )); // UNCONFIRMED code
+    }
+    if let Some(other) = st
+        .dpp
+        .instances
+        .iter()
+        .find(|(k, i)| i.disk_key == disk_key && Some(k.as_str()) != instance_key)
+    {
+        let owner = st
+            .dpp
+            .vaults
+            .get(&other.1.vault_key)
+            .map(|v| v.id())
+            .unwrap_or_default();
+        return Err(bad(
+            "UserErrorDppDatasourceAlreadyProtected",
+            format!("Datasource is already protected under the Backup vault {owner}."),
+        ));
+    }
+    Ok(Checked {
+        disk_key,
+        disk_id: rid.to_string(),
+        snapshot_rg_id: srg.to_string(),
+        schedule,
+        policy_name: policy.name.clone(),
+    })
+}
+
+/// The permission check made with the vault's identity (after propagation).
+fn permission_error(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) -> Option<Value> {
+    let scale = ctx.app.time_scale;
+    let missing = |role: &str, scope: &str| match vault.principal_id() {
+        Some(p) => !authorization::has_role(st, &p, role, scope, ctx.now, scale),
+        None => true,
+    };
+    let mut lacks = vec![];
+    if missing(DISK_BACKUP_READER, &c.disk_id) {
+        lacks.push(format!("'Disk Backup Reader' on the disk {}", c.disk_id));
+    }
+    if missing(DISK_SNAPSHOT_CONTRIBUTOR, &c.snapshot_rg_id) {
+        lacks.push(format!(
+            "'Disk Snapshot Contributor' on the snapshot resource group {}",
+            c.snapshot_rg_id
+        ));
+    }
+    if lacks.is_empty() {
+        return None;
+    }
+    // Code from the Data Protection REST docs; message wording UNCONFIRMED.
+    Some(error_json(
+        "UserErrorMissingRequiredPermissions",
+        &format!("Appropriate permissions to perform the operation is missing. The backup vault's managed identity needs {}.", lacks.join(" and ")),
+    ))
+}
+
+pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
+    // Purge soft-deleted instances whose retention passed.
+    if st
+        .dpp
+        .instances
+        .values()
+        .any(|i| i.purge_ms.is_some_and(|p| ctx.now >= p))
+    {
+        st.dpp
+            .instances
+            .retain(|_, i| i.purge_ms.is_none_or(|p| ctx.now < p));
+    }
+    if let Some(v) = ctx.m(&format!("{BV}/validateforbackup")) {
+        return Some(validate(ctx, st, &v));
+    }
+    if let Some(v) = ctx.m(&format!("{BV}/backupinstances")) {
+        return Some((|| {
+            if ctx.method != "GET" {
+                return Err(ArmError::method_not_allowed(&ctx.method));
+            }
+            let vk = get_vault(st, &v[0], &v[1], &v[2])?.key();
+            let items = st
+                .dpp
+                .instances
+                .values()
+                .filter(|i| i.vault_key == vk)
+                .map(|i| body(st, i, ctx.now))
+                .collect();
+            Ok(Reply::ok(ctx.page(items, true)))
+        })());
+    }
+    if let Some(v) = ctx.m(&format!("{BV}/backupinstances/*")) {
+        return Some(instance(ctx, st, &v));
+    }
+    if let Some(v) = ctx.m(&format!("{BV}/backupinstances/*/recoverypoints")) {
+        return Some(rps(ctx, st, &v, None));
+    }
+    if let Some(v) = ctx.m(&format!("{BV}/backupinstances/*/recoverypoints/*")) {
+        return Some(rps(ctx, st, &v[..4], Some(&v[4])));
+    }
+    if let Some(v) = ctx.m(&format!("{BV}/backupinstances/*/*")) {
+        return Some(action(ctx, st, &v));
+    }
+    None
+}
+
+fn get_instance<'a>(st: &'a State, v: &[String]) -> Result<(DppVault, &'a Instance), ArmError> {
+    let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
+    let ik = key(&[&vault.key(), &v[3]]);
+    match st.dpp.instances.get(&ik) {
+        Some(i) => Ok((vault, i)),
+        None => Err(ArmError::resource_not_found(
+            "Microsoft.DataProtection/backupVaults/backupInstances",
+            &v[1],
+            &format!("{}/{}", v[2], v[3]),
+        )),
+    }
+}
+
+fn rps(ctx: &Ctx<'_>, st: &State, v: &[String], one: Option<&str>) -> HResult {
+    if ctx.method != "GET" {
+        return Err(ArmError::method_not_allowed(&ctx.method));
+    }
+    let (_, inst) = get_instance(st, v)?;
+    let id = bi_id(st, inst);
+    let points = recovery_points::points(inst, ctx.now);
+    match one {
+        Some(name) => points
+            .iter()
+            .find(|p| p.id.eq_ignore_ascii_case(name))
+            .map(|p| Reply::ok(recovery_points::body(&id, p)))
+            .ok_or_else(|| {
+                dpp_error(
+                    404,
+                    "UserErrorRecoveryPointNotFound",
+                    format!("Recovery point '{name}' was not found."),
+                )
+            }), // UNCONFIRMED code
+        None => Ok(Reply::ok(
+            ctx.page(
+                points
+                    .iter()
+                    .map(|p| recovery_points::body(&id, p))
+                    .collect(),
+                true,
+            ),
+        )),
+    }
+}
+
+fn validate(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
+    if ctx.method != "POST" {
+        return Err(ArmError::method_not_allowed(&ctx.method));
+    }
+    let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
+    let req = ctx.json()?;
+    let props = &req["backupInstance"];
+    if !props.is_object() {
+        return Err(ArmError::invalid_json("'backupInstance' is required"));
+    }
+    let error = match check(st, &vault, props, None) {
+        Err(e) => Some(error_json(&e.code, &e.message)),
+        Ok(c) => permission_error(ctx, st, &vault, &c),
+    };
+    let op = start_op(
+        st,
+        ctx,
+        "dpp:validate",
+        durations::VALIDATE,
+        error,
+        None,
+        "job",
+    );
+    let loc = location_prefix(&vault.subscription, &vault.location);
+    Ok(Reply::status(202, None)
+        .headers(lro_headers(ctx, &loc, Some(&loc), &op, 10))
+        .mutated())
+}
+
+fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
+    match ctx.method.as_str() {
+        "GET" => {
+            let (_, i) = get_instance(st, v)?;
+            Ok(Reply::ok(body(st, i, ctx.now)))
+        }
+        "PUT" => {
+            let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
+            let ik = key(&[&vault.key(), &v[3]]);
+            let req = ctx.json()?;
+            let mut props = req["properties"].clone();
+            if let Some(o) = props.as_object_mut() {
+                for f in [
+                    "currentProtectionState",
+                    "protectionStatus",
+                    "provisioningState",
+                    "protectionErrorDetails",
+                ] {
+                    o.remove(f);
+                }
+            } else {
+                return Err(ArmError::invalid_json("'properties' must be an object"));
+            }
+            let c = check(st, &vault, &props, Some(&ik))?;
+            let perm = permission_error(ctx, st, &vault, &c).or_else(|| {
+                ctx.lro_fails().then(|| {
+                    json!({"code": "InternalServerError", "message": "Configuring protection failed (injected fault). Retry the operation."})
+                })
+            });
+            let existing = st.dpp.instances.get(&ik).cloned();
+            if let Some(e) = &existing {
+                if e.deleted_ms.is_some() {
+                    // UNCONFIRMED: code for re-protecting a soft-deleted instance.
+                    return Err(bad("UserErrorBackupInstanceSoftDeleted", "The backup instance is in soft-deleted state. Undelete it before modifying protection."));
+                }
+                if !e.disk_key.eq(&c.disk_key) {
+                    return Err(bad(
+                        "UserErrorInvalidRequestParameter",
+                        "The datasource of an existing backup instance cannot be changed.",
+                    )); // UNCONFIRMED
+                }
+            }
+            let seg = |start: i64| Segment {
+                start_ms: start,
+                end_ms: None,
+                interval_ms: ctx.scaled(c.schedule.interval_hours as f64 * 3600.0).max(1),
+                retention_ms: ctx
+                    .scaled(c.schedule.retention_hours as f64 * 3600.0)
+                    .max(1),
+                policy_name: c.policy_name.clone(),
+            };
+            let created = existing.is_none();
+            let mut inst = existing.unwrap_or(Instance {
+                vault_key: vault.key(),
+                name: v[3].clone(),
+                properties: json!({}),
+                disk_key: c.disk_key.clone(),
+                disk_id: c.disk_id.clone(),
+                snapshot_rg_id: c.snapshot_rg_id.clone(),
+                ready_ms: 0,
+                error: None,
+                state: "Active".into(),
+                segments: vec![],
+                adhoc: vec![],
+                deleted_ms: None,
+                purge_ms: None,
+                stopped_ms: None,
+            });
+            if props["friendlyName"].is_null() {
+                props["friendlyName"] = json!(c.disk_id.rsplit('/').next().unwrap_or(""));
+            }
+            let unconfigured = inst.error.is_some() || inst.segments.is_empty();
+            let policy_changed = !inst
+                .policy_id()
+                .eq_ignore_ascii_case(props["policyInfo"]["policyId"].as_str().unwrap_or(""));
+            inst.properties = props;
+            inst.snapshot_rg_id = c.snapshot_rg_id.clone();
+            inst.error = perm.clone();
+            if perm.is_some() {
+                // The failure surfaces when the configuration attempt ends.
+                inst.ready_ms = ctx.now + ctx.scaled(durations::CONFIGURE);
+            } else {
+                if unconfigured {
+                    inst.ready_ms = ctx.now + ctx.scaled(durations::CONFIGURE);
+                    inst.segments = vec![seg(inst.ready_ms)];
+                    inst.state = "Active".into();
+                } else if policy_changed && inst.state == "Active" {
+                    if let Some(last) = inst.segments.last_mut() {
+                        if last.end_ms.is_none() {
+                            last.end_ms = Some(ctx.now);
+                        }
+                    }
+                    inst.segments.push(seg(ctx.now));
+                }
+            }
+            let base = bi_id(st, &inst);
+            let vault_id = vault.id();
+            let op = start_op(
+                st,
+                ctx,
+                "dpp:instancePut",
+                durations::CONFIGURE,
+                perm,
+                Some(ik.clone()),
+                "instance",
+            );
+            let b = body(st, &inst, ctx.now);
+            st.dpp.instances.insert(ik, inst);
+            let h = lro_headers(ctx, &vault_id, Some(&base), &op, 60);
+            if created {
+                Ok(Reply::status(201, Some(b)).headers(h).mutated())
+            } else {
+                Ok(Reply::status(202, None).headers(h).mutated())
+            }
+        }
+        "DELETE" => {
+            let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
+            let ik = key(&[&vault.key(), &v[3]]);
+            let Some(inst) = st.dpp.instances.get_mut(&ik) else {
+                return Ok(Reply::status(204, None));
+            };
+            let sd = &vault.properties["securitySettings"]["softDeleteSettings"];
+            let soft = sd["state"].as_str().is_some_and(|s| s != "Off");
+            let base = format!("{}/backupInstances/{}", vault.id(), inst.name);
+            if soft && inst.deleted_ms.is_none() {
+                let days = sd["retentionDurationInDays"].as_f64().unwrap_or(14.0);
+                inst.deleted_ms = Some(ctx.now);
+                inst.purge_ms = Some(ctx.now + ctx.scaled(days * 86400.0));
+                if let Some(last) = inst.segments.last_mut() {
+                    last.end_ms.get_or_insert(ctx.now);
+                }
+            } else {
+                st.dpp.instances.remove(&ik);
+            }
+            let op = start_op(
+                st,
+                ctx,
+                "dpp:instanceDelete",
+                durations::INSTANCE_DELETE,
+                None,
+                None,
+                "empty",
+            );
+            Ok(Reply::status(202, None)
+                .headers(lro_headers(ctx, &vault.id(), Some(&base), &op, 10))
+                .mutated())
+        }
+        m => Err(ArmError::method_not_allowed(m)),
+    }
+}
+
+fn action(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
+    let act = ctx.lsegs[ctx.lsegs.len() - 1].clone();
+    if ![
+        "stopprotection",
+        "suspendbackups",
+        "resumeprotection",
+        "resumebackups",
+        "backup",
+        "sync",
+    ]
+    .contains(&act.as_str())
+    {
+        return Err(ArmError::no_route(&ctx.raw_path));
+    }
+    if ctx.method != "POST" {
+        return Err(ArmError::method_not_allowed(&ctx.method));
+    }
+    let (vault, inst) = get_instance(st, v)?;
+    let mut inst = inst.clone();
+    let ik = key(&[&vault.key(), &inst.name]);
+    let (cps, _, _) = current_state(&inst, ctx.now);
+    let not_allowed = |what: &str| {
+        // UNCONFIRMED: code for an action in the wrong protection state.
+        bad(
+            "UserErrorInvalidOperationForCurrentProtectionState",
+            format!(
+                "Operation '{what}' is not allowed when the backup instance is in state '{cps}'."
+            ),
+        )
+    };
+    let close = |inst: &mut Instance, now: i64| {
+        if let Some(last) = inst.segments.last_mut() {
+            last.end_ms.get_or_insert(now);
+        }
+    };
+    let mut duration = durations::ACTION;
+    match act.as_str() {
+        "stopprotection" | "suspendbackups" => {
+            if ![
+                "ProtectionConfigured",
+                "BackupSchedulesSuspended",
+                "ProtectionStopped",
+            ]
+            .contains(&cps)
+            {
+                return Err(not_allowed(&act));
+            }
+            close(&mut inst, ctx.now);
+            if act == "stopprotection" {
+                inst.stopped_ms.get_or_insert(ctx.now);
+            } else {
+                inst.stopped_ms = None;
+            }
+            inst.state = if act == "stopprotection" {
+                "Stopped"
+            } else {
+                "Suspended"
+            }
+            .into();
+        }
+        "resumeprotection" | "resumebackups" => {
+            if !["BackupSchedulesSuspended", "ProtectionStopped"].contains(&cps) {
+                return Err(not_allowed(&act));
+            }
+            let c = check(st, &vault, &inst.properties, Some(&ik))?;
+            let last = inst.segments.last().cloned();
+            inst.state = "Active".into();
+            inst.stopped_ms = None;
+            inst.segments.push(Segment {
+                start_ms: ctx.now,
+                end_ms: None,
+                interval_ms: ctx.scaled(c.schedule.interval_hours as f64 * 3600.0).max(1),
+                retention_ms: ctx
+                    .scaled(c.schedule.retention_hours as f64 * 3600.0)
+                    .max(1),
+                policy_name: last.map(|l| l.policy_name).unwrap_or(c.policy_name),
+            });
+        }
+        "backup" => {
+            if cps != "ProtectionConfigured" {
+                return Err(not_allowed("backup"));
+            }
+            let req = ctx.json()?;
+            let rule = req["backupRuleOptions"]["ruleName"].as_str().unwrap_or("");
+            if rule.is_empty() {
+                return Err(bad(
+                    "UserErrorInvalidRequestParameter",
+                    "backupRuleOptions.ruleName is required.",
+                )); // UNCONFIRMED
+            }
+            let c = check(st, &vault, &inst.properties, Some(&ik))?;
+            duration = durations::ADHOC_BACKUP;
+            inst.adhoc.push((
+                ctx.now + ctx.scaled(duration),
+                ctx.scaled(c.schedule.retention_hours as f64 * 3600.0)
+                    .max(1),
+                c.policy_name,
+            ));
+        }
+        _ => {}
+    }
+    let base = bi_id(st, &inst);
+    st.dpp.instances.insert(ik, inst);
+    let op = start_op(st, ctx, "dpp:action", duration, None, None, "job");
+    Ok(Reply::status(202, None)
+        .headers(lro_headers(ctx, &vault.id(), Some(&base), &op, 10))
+        .mutated())
+}

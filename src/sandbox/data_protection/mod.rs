@@ -1,0 +1,346 @@
+//! Microsoft.DataProtection (Azure Backup vaults for Azure Disk Backup), api 2026-03-01 and older
+//! stable versions: backup vaults (`vaults`), backup policies (`policies`), backup instances,
+//! `validateForBackup` and ad-hoc/stop/suspend/resume actions (`instances`), recovery points
+//! generated lazily from the policy schedule (`recovery_points`), and the operation status /
+//! result routes (vault-, resource-group- and location-level) shared by all of them.
+//!
+//! Operation ids are base64 strings like Azure's (`<guid>;<guid>` encoded), and the status
+//! body spells the running state `Inprogress` as the Data Protection service does.
+
+mod instances;
+mod policies;
+pub mod recovery_points;
+mod vaults;
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::errors::ArmError;
+use super::lro::{self, NewOp, Phase};
+use super::server::{Ctx, HResult, Reply};
+use super::state::{Operation, State};
+
+pub use instances::Instance;
+pub use vaults::DppVault;
+
+pub const API_VERSIONS: &[&str] = &[
+    "2021-01-01",
+    "2021-07-01",
+    "2022-01-01",
+    "2022-03-01",
+    "2022-04-01",
+    "2022-05-01",
+    "2022-12-01",
+    "2023-01-01",
+    "2023-05-01",
+    "2023-11-01",
+    "2024-04-01",
+    "2025-07-01",
+    "2026-03-01",
+    "2026-10-01",
+];
+
+/// Simulated durations (Azure seconds).
+pub mod durations {
+    pub const VAULT_PUT: f64 = 20.0;
+    pub const VAULT_DELETE: f64 = 20.0;
+    pub const VALIDATE: f64 = 10.0;
+    pub const CONFIGURE: f64 = 60.0;
+    pub const INSTANCE_DELETE: f64 = 30.0;
+    pub const ACTION: f64 = 20.0;
+    pub const ADHOC_BACKUP: f64 = 60.0;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct DppState {
+    #[serde(default)]
+    pub vaults: BTreeMap<String, DppVault>,
+    #[serde(default)]
+    pub policies: BTreeMap<String, DppPolicy>,
+    #[serde(default)]
+    pub instances: BTreeMap<String, Instance>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DppPolicy {
+    pub vault_key: String,
+    pub name: String,
+    pub properties: Value,
+}
+
+pub(crate) const BV: &str =
+    "subscriptions/*/resourcegroups/*/providers/microsoft.dataprotection/backupvaults/*";
+
+fn eq(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// The Data Protection service's error envelope: `error{code, message, target, additionalInfo
+/// [{type: UserFacingError, info{…}}]}`.
+pub(crate) fn dpp_error(status: u16, code: &str, message: impl Into<String>) -> ArmError {
+    let message = message.into();
+    let mut e = ArmError::new(status, code, message.clone());
+    e.raw_body = Some(Box::new(json!({"error": error_json(code, &message)})));
+    e
+}
+
+pub(crate) fn error_json(code: &str, message: &str) -> Value {
+    json!({
+        "code": code,
+        "message": message,
+        "target": null,
+        "additionalInfo": [{"type": "UserFacingError", "info": {
+            "message": message, "recommendedAction": [], "details": null, "code": code,
+            "target": "", "innerError": null, "isRetryable": false, "isUserError": true,
+        }}],
+    })
+}
+
+/// Start an operation and give it a base64 id like Azure's (no `/` or `+`, so it fits a path).
+pub(crate) fn start_op(
+    st: &mut State,
+    ctx: &Ctx<'_>,
+    kind: &str,
+    azure_secs: f64,
+    error: Option<Value>,
+    target_key: Option<String>,
+    result: &str,
+) -> String {
+    let id = lro::start(
+        st,
+        ctx.now,
+        NewOp {
+            kind,
+            duration_ms: ctx.scaled(azure_secs),
+            error,
+            vault_key: None,
+            target_key,
+            job_id: Some(uuid::Uuid::new_v4().to_string()),
+            result,
+        },
+    );
+    let token = loop {
+        let t = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{};{}",
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4()
+        ));
+        if !t.contains('/') && !t.contains('+') {
+            break t;
+        }
+    };
+    if let Some(mut op) = st.ops.remove(&id) {
+        op.id = token.clone();
+        st.ops.insert(token.clone(), op);
+    }
+    token
+}
+
+/// `Azure-AsyncOperation` at `{prefix}/operationStatus/{op}` and `Location` at
+/// `{location_prefix}/operationResults/{op}`, with `Retry-After`.
+pub(crate) fn lro_headers(
+    ctx: &Ctx<'_>,
+    status_prefix: &str,
+    result_prefix: Option<&str>,
+    op: &str,
+    retry: u64,
+) -> Vec<(String, String)> {
+    let mut h = vec![(
+        "Azure-AsyncOperation".to_string(),
+        ctx.abs(&format!(
+            "{status_prefix}/operationStatus/{op}?api-version={}",
+            ctx.api_version
+        )),
+    )];
+    if let Some(r) = result_prefix {
+        h.push((
+            "Location".to_string(),
+            ctx.abs(&format!(
+                "{r}/operationResults/{op}?api-version={}",
+                ctx.api_version
+            )),
+        ));
+    }
+    h.extend(ctx.retry(retry));
+    h
+}
+
+pub(crate) fn location_prefix(sub: &str, region: &str) -> String {
+    format!("/subscriptions/{sub}/providers/Microsoft.DataProtection/locations/{region}")
+}
+
+pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
+    ctx.require_api(API_VERSIONS)?;
+    let l = &ctx.lsegs;
+    // Operation status / results at every level the spec names.
+    if l.len() >= 2 && (l[l.len() - 2] == "operationstatus" || l[l.len() - 2] == "operationresults")
+    {
+        let status = l[l.len() - 2] == "operationstatus";
+        let known = ctx
+            .m("subscriptions/*/providers/microsoft.dataprotection/locations/*/*/*")
+            .is_some()
+            || ctx
+                .m("subscriptions/*/resourcegroups/*/providers/microsoft.dataprotection/*/*")
+                .is_some()
+            || ctx.m(&format!("{BV}/*/*")).is_some()
+            || ctx.m(&format!("{BV}/backupinstances/*/*/*")).is_some();
+        if known {
+            if ctx.method != "GET" {
+                return Err(ArmError::method_not_allowed(&ctx.method));
+            }
+            return operation(ctx, st, status);
+        }
+    }
+    if let Some(r) = vaults::route(ctx, st) {
+        return r;
+    }
+    if let Some(r) = policies::route(ctx, st) {
+        return r;
+    }
+    if let Some(r) = instances::route(ctx, st) {
+        return r;
+    }
+    Err(ArmError::no_route(&ctx.raw_path))
+}
+
+/// The body an operation's result URL answers once it succeeded.
+fn result_body(st: &State, op: &Operation, ctx: &Ctx<'_>) -> Option<Value> {
+    let target = op.target_key.as_deref().unwrap_or("");
+    match op.result.as_str() {
+        "vault" => st.dpp.vaults.get(target).map(|v| vaults::body(v, ctx.now)),
+        "instance" => st
+            .dpp
+            .instances
+            .get(target)
+            .map(|i| instances::body(st, i, ctx.now)),
+        "job" => Some(json!({
+            "objectType": "OperationJobExtendedInfo",
+            "jobId": op.job_id,
+        })),
+        _ => None,
+    }
+}
+
+fn operation(ctx: &Ctx<'_>, st: &mut State, status: bool) -> HResult {
+    let id = ctx.segs[ctx.segs.len() - 1].clone();
+    let Some(op) = st.ops.get(&id).cloned() else {
+        return Err(ArmError::not_found(
+            "OperationNotFound",
+            format!("The operation '{id}' was not found."),
+        ));
+    };
+    let phase = lro::phase(&op, ctx.now);
+    if status {
+        let mut b = json!({
+            "id": ctx.raw_path,
+            "name": op.id,
+            "status": match phase {
+                // Sic: the Data Protection service spells it this way.
+                Phase::Running => "Inprogress",
+                Phase::Succeeded => "Succeeded",
+                Phase::Failed => "Failed",
+            },
+            "startTime": lro::fmt_time(op.start_ms),
+        });
+        if phase != Phase::Running {
+            b["endTime"] = json!(lro::fmt_time(op.start_ms + op.duration_ms));
+        }
+        match phase {
+            Phase::Failed => b["error"] = op.error.clone().unwrap_or_default(),
+            Phase::Succeeded => {
+                b["properties"] =
+                    json!({"objectType": "OperationJobExtendedInfo", "jobId": op.job_id})
+            }
+            Phase::Running => {}
+        }
+        return Ok(Reply::ok(b));
+    }
+    match phase {
+        Phase::Running => Ok(Reply::status(202, None)
+            .header(
+                "Location",
+                ctx.abs(&format!("{}?api-version={}", ctx.raw_path, ctx.api_version)),
+            )
+            .headers(ctx.retry(10))),
+        Phase::Succeeded => match result_body(st, &op, ctx) {
+            Some(b) => Ok(Reply::ok(b)),
+            None => Ok(Reply::status(204, None)),
+        },
+        Phase::Failed => {
+            let e = op.error.unwrap_or_default();
+            let code = e["code"].as_str().unwrap_or("InternalServerError");
+            let msg = e["message"].as_str().unwrap_or("The operation failed.");
+            let status = if code.starts_with("UserError") {
+                400
+            } else {
+                500
+            };
+            Err(dpp_error(status, code, msg))
+        }
+    }
+}
+
+/// Parse a disk ARM id into `(subscription, resource group, name)`.
+pub(crate) fn parse_disk_id(id: &str) -> Option<(String, String, String)> {
+    let p: Vec<&str> = id.trim_matches('/').split('/').collect();
+    if p.len() == 8
+        && eq(p[0], "subscriptions")
+        && eq(p[2], "resourceGroups")
+        && eq(p[4], "providers")
+        && eq(p[5], "Microsoft.Compute")
+        && eq(p[6], "disks")
+    {
+        Some((p[1].to_string(), p[3].to_string(), p[7].to_string()))
+    } else {
+        None
+    }
+}
+
+/// Parse a resource group id into `(subscription, resource group)`.
+pub(crate) fn parse_rg_id(id: &str) -> Option<(String, String)> {
+    let p: Vec<&str> = id.trim_matches('/').split('/').collect();
+    if p.len() == 4 && eq(p[0], "subscriptions") && eq(p[2], "resourceGroups") {
+        Some((p[1].to_string(), p[3].to_string()))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_written_before_disk_backup_still_load() {
+        let mut st = State::default();
+        super::super::inventory::seed(&mut st, super::super::inventory::DEMO_INVENTORY, "demo")
+            .unwrap();
+        let mut v = serde_json::to_value(&st).unwrap();
+        let o = v.as_object_mut().unwrap();
+        for k in ["dpp", "role_assignments", "snapshots"] {
+            assert!(o.remove(k).is_some(), "{k}");
+        }
+        for d in o["disks"].as_object_mut().unwrap().values_mut() {
+            d.as_object_mut().unwrap().remove("source_resource_id");
+        }
+        let back: State = serde_json::from_value(v).unwrap();
+        assert!(back.dpp.vaults.is_empty() && back.role_assignments.is_empty());
+        assert_eq!(back.disks.len(), st.disks.len());
+    }
+
+    #[test]
+    fn ids_and_policies() {
+        assert_eq!(
+            parse_disk_id("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/d"),
+            Some(("s".into(), "rg".into(), "d".into()))
+        );
+        assert_eq!(
+            parse_rg_id("/subscriptions/s/resourcegroups/rg"),
+            Some(("s".into(), "rg".into()))
+        );
+        assert!(parse_rg_id("/subscriptions/s").is_none());
+    }
+}

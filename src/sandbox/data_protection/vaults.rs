@@ -1,0 +1,436 @@
+//! Backup vaults (`Microsoft.DataProtection/backupVaults`): PUT (201 + `Azure-AsyncOperation`
+//! while provisioning, like the PutBackupVault example), GET, PATCH, DELETE (202, refused while
+//! backup instances exist), list by resource group and subscription. Storage redundancy is fixed
+//! at creation, soft delete `AlwaysOn` and immutability `Locked` are irreversible.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::super::errors::ArmError;
+use super::super::inventory::{normalize_location, stable_guid};
+use super::super::server::{require_rg, Ctx, HResult, Reply};
+use super::super::state::{key, State};
+use super::super::vaults::merge;
+use super::{dpp_error, durations, eq, lro_headers, start_op, BV};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DppVault {
+    pub subscription: String,
+    pub resource_group: String,
+    pub name: String,
+    pub location: String,
+    pub tags: Value,
+    pub identity: Option<Value>,
+    pub properties: Value,
+    /// Provisioning completes at this time (epoch ms).
+    pub ready_ms: i64,
+}
+
+impl DppVault {
+    pub fn key(&self) -> String {
+        key(&[&self.subscription, &self.resource_group, &self.name])
+    }
+    pub fn id(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.DataProtection/backupVaults/{}",
+            self.subscription, self.resource_group, self.name
+        )
+    }
+    /// The system-assigned identity's principal id.
+    pub fn principal_id(&self) -> Option<String> {
+        self.identity
+            .as_ref()
+            .and_then(|i| i["principalId"].as_str())
+            .map(|s| s.to_string())
+    }
+}
+
+pub fn body(v: &DppVault, now: i64) -> Value {
+    let mut props = v.properties.clone();
+    props["provisioningState"] = json!(if now < v.ready_ms {
+        "Provisioning"
+    } else {
+        "Succeeded"
+    });
+    let mut b = json!({
+        "id": v.id(),
+        "name": v.name,
+        "type": "Microsoft.DataProtection/backupVaults",
+        "location": v.location,
+        "tags": v.tags,
+        "properties": props,
+    });
+    b["identity"] = v.identity.clone().unwrap_or(json!({"type": "None"}));
+    b
+}
+
+fn default_properties() -> Value {
+    json!({
+        "monitoringSettings": {"azureMonitorAlertSettings": {"alertsForAllJobFailures": "Enabled"}},
+        "securitySettings": {
+            "softDeleteSettings": {"state": "On", "retentionDurationInDays": 14.0},
+            "immutabilitySettings": {"state": "Disabled"},
+        },
+        "featureSettings": {"crossRegionRestoreSettings": {"state": "Disabled"}},
+        "storageSettings": [],
+        "isVaultProtectedByResourceGuard": false,
+        "resourceMoveState": "Unknown",
+        "replicatedRegions": [],
+        // UNCONFIRMED: the scores Azure computes for a vault with these settings.
+        "secureScore": "Adequate",
+        "bcdrSecurityLevel": "Fair",
+    })
+}
+
+fn bad(message: impl Into<String>) -> ArmError {
+    // UNCONFIRMED: Data Protection's code for invalid request values.
+    dpp_error(400, "UserErrorInvalidRequestParameter", message)
+}
+
+fn canon(v: &mut Value, allowed: &[&str], what: &str) -> Result<(), ArmError> {
+    match v.as_str() {
+        None => Ok(()),
+        Some(x) => match allowed.iter().find(|a| a.eq_ignore_ascii_case(x)) {
+            Some(c) => {
+                *v = json!(c);
+                Ok(())
+            }
+            None => Err(bad(format!(
+                "Invalid value '{x}' for {what}. Allowed values are {}.",
+                allowed.join(", ")
+            ))),
+        },
+    }
+}
+
+fn s(v: &Value, path: &[&str]) -> String {
+    let mut cur = v;
+    for p in path {
+        cur = &cur[*p];
+    }
+    cur.as_str().unwrap_or("").to_string()
+}
+
+fn redundancy(p: &Value) -> String {
+    p["storageSettings"]
+        .as_array()
+        .and_then(|a| a.first())
+        .map(|x| s(x, &["type"]))
+        .unwrap_or_default()
+}
+
+/// Check and canonicalize `new` (old is `None` on create).
+fn validate(old: Option<&Value>, new: &mut Value) -> Result<(), ArmError> {
+    let Some(ss) = new["storageSettings"].as_array_mut() else {
+        return Err(bad("storageSettings must be an array."));
+    };
+    if ss.len() != 1 {
+        return Err(bad(
+            "Exactly one storage setting (datastoreType VaultStore) is required.",
+        ));
+    }
+    canon(
+        &mut ss[0]["datastoreType"],
+        &["VaultStore", "ArchiveStore", "OperationalStore"],
+        "datastoreType",
+    )?;
+    canon(
+        &mut ss[0]["type"],
+        &["LocallyRedundant", "GeoRedundant", "ZoneRedundant"],
+        "storageSettings.type",
+    )?;
+    if ss[0]["type"].as_str().is_none() {
+        return Err(bad("storageSettings[0].type is required."));
+    }
+    let sec = &mut new["securitySettings"];
+    canon(
+        &mut sec["softDeleteSettings"]["state"],
+        &["Off", "On", "AlwaysOn"],
+        "softDeleteSettings.state",
+    )?;
+    canon(
+        &mut sec["immutabilitySettings"]["state"],
+        &["Disabled", "Unlocked", "Locked"],
+        "immutabilitySettings.state",
+    )?;
+    let days = sec["softDeleteSettings"]["retentionDurationInDays"]
+        .as_f64()
+        .unwrap_or(14.0);
+    if !(14.0..=180.0).contains(&days) {
+        // UNCONFIRMED: exact code; the 14–180 day range is documented.
+        return Err(bad(format!(
+            "Soft delete retention duration must be between 14 and 180 days, got {days}."
+        )));
+    }
+    let imm = s(new, &["securitySettings", "immutabilitySettings", "state"]);
+    let sd = s(new, &["securitySettings", "softDeleteSettings", "state"]);
+    match old {
+        None => {
+            if imm == "Locked" {
+                // UNCONFIRMED: exact code (as for Recovery Services vaults).
+                return Err(dpp_error(400, "UserErrorImmutabilityStateCannotBeLockedOnCreate", "Immutability cannot be set to Locked while creating a vault. Create the vault with immutability Unlocked and lock it afterwards."));
+            }
+        }
+        Some(old) => {
+            if !eq(&redundancy(old), &redundancy(new)) {
+                // UNCONFIRMED: exact code; the rule (redundancy is fixed at creation) is documented.
+                return Err(dpp_error(400, "UserErrorStorageSettingUpdateNotSupported", format!("Storage redundancy of a backup vault cannot be changed after creation (current: {}).", redundancy(old))));
+            }
+            let old_imm = s(old, &["securitySettings", "immutabilitySettings", "state"]);
+            if old_imm == "Locked" && imm != "Locked" {
+                return Err(dpp_error(
+                    400,
+                    "UserErrorImmutabilityStateLocked",
+                    "Immutability is Locked on this vault and cannot be changed.",
+                ));
+            }
+            if old_imm == "Disabled" && imm == "Locked" {
+                return Err(dpp_error(400, "UserErrorImmutabilityStateTransitionNotAllowed", "Immutability can only be Locked from the Unlocked state. Enable immutability (Unlocked) first."));
+            }
+            let old_sd = s(old, &["securitySettings", "softDeleteSettings", "state"]);
+            if old_sd == "AlwaysOn" && sd != "AlwaysOn" {
+                // UNCONFIRMED: exact code.
+                return Err(dpp_error(400, "UserErrorSoftDeleteStateAlwaysOn", "Soft delete is set to AlwaysOn for this vault and cannot be disabled or modified."));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn identity(req: &Value, vault_id: &str, tenant: &str) -> Result<Option<Value>, ArmError> {
+    let t = req["type"].as_str().unwrap_or("None");
+    let lt = t.to_ascii_lowercase().replace(' ', "");
+    if ![
+        "none",
+        "systemassigned",
+        "userassigned",
+        "systemassigned,userassigned",
+    ]
+    .contains(&lt.as_str())
+    {
+        return Err(bad(format!("Invalid identity type '{t}'.")));
+    }
+    if lt == "none" {
+        return Ok(None);
+    }
+    let mut out = json!({"type": t});
+    if lt.contains("systemassigned") {
+        out["principalId"] = json!(stable_guid(&format!("msi:{vault_id}")));
+        out["tenantId"] = json!(tenant);
+    }
+    if let Some(ua) = req["userAssignedIdentities"].as_object() {
+        let m: serde_json::Map<String, Value> = ua
+            .keys()
+            .map(|k| (k.clone(), json!({"principalId": stable_guid(&format!("ua:{k}")), "clientId": stable_guid(&format!("uac:{k}"))})))
+            .collect();
+        out["userAssignedIdentities"] = Value::Object(m);
+    }
+    Ok(Some(out))
+}
+
+pub fn get_vault<'a>(
+    st: &'a State,
+    sub: &str,
+    rg: &str,
+    name: &str,
+) -> Result<&'a DppVault, ArmError> {
+    require_rg(st, sub, rg)?;
+    st.dpp.vaults.get(&key(&[sub, rg, name])).ok_or_else(|| {
+        ArmError::resource_not_found("Microsoft.DataProtection/backupVaults", rg, name)
+    })
+}
+
+pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
+    let m = ctx.method.as_str();
+    if let Some(v) = ctx.m("subscriptions/*/providers/microsoft.dataprotection/backupvaults") {
+        if m != "GET" {
+            return Some(Err(ArmError::method_not_allowed(m)));
+        }
+        let items = st
+            .dpp
+            .vaults
+            .values()
+            .filter(|x| eq(&x.subscription, &v[0]))
+            .map(|x| body(x, ctx.now))
+            .collect();
+        return Some(Ok(Reply::ok(ctx.page(items, false))));
+    }
+    if let Some(v) =
+        ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.dataprotection/backupvaults")
+    {
+        if m != "GET" {
+            return Some(Err(ArmError::method_not_allowed(m)));
+        }
+        if let Err(e) = require_rg(st, &v[0], &v[1]) {
+            return Some(Err(e));
+        }
+        let prefix = key(&[&v[0], &v[1]]) + "/";
+        let items = st
+            .dpp
+            .vaults
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, x)| body(x, ctx.now))
+            .collect();
+        return Some(Ok(Reply::ok(ctx.page(items, false))));
+    }
+    let v = ctx.m(BV)?;
+    Some(vault(ctx, st, &v[0], &v[1], &v[2]))
+}
+
+fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HResult {
+    let vk = key(&[sub, rg, name]);
+    match ctx.method.as_str() {
+        "GET" => get_vault(st, sub, rg, name).map(|v| Reply::ok(body(v, ctx.now))),
+        "PUT" | "PATCH" => {
+            let patch = ctx.method == "PATCH";
+            require_rg(st, sub, rg)?;
+            let req = ctx.json()?;
+            let existing = st.dpp.vaults.get(&vk).cloned();
+            if patch && existing.is_none() {
+                return Err(ArmError::resource_not_found(
+                    "Microsoft.DataProtection/backupVaults",
+                    rg,
+                    name,
+                ));
+            }
+            let mut req_props = req.get("properties").cloned().unwrap_or(json!({}));
+            if !req_props.is_object() {
+                return Err(ArmError::invalid_json("'properties' must be an object"));
+            }
+            if let Some(o) = req_props.as_object_mut() {
+                for f in [
+                    "provisioningState",
+                    "secureScore",
+                    "bcdrSecurityLevel",
+                    "isVaultProtectedByResourceGuard",
+                    "resourceMoveState",
+                    "resourceMoveDetails",
+                ] {
+                    o.remove(f);
+                }
+            }
+            let created = existing.is_none();
+            let mut vault = match existing.clone() {
+                Some(v) => {
+                    if let (false, Some(loc)) = (patch, req["location"].as_str()) {
+                        if normalize_location(loc) != v.location {
+                            return Err(ArmError::bad_request("InvalidResourceLocation", format!("The resource '{name}' already exists in location '{}' in resource group '{rg}'. A resource with the same name cannot be created in location '{}'. Please select a new resource name.", v.location, normalize_location(loc))));
+                        }
+                    }
+                    v
+                }
+                None => {
+                    let ok = (2..=50).contains(&name.len())
+                        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+                    if !ok {
+                        // UNCONFIRMED: exact code.
+                        return Err(bad(format!("Backup vault name '{name}' is invalid. Names must be 2 to 50 characters, start with a letter and contain only letters, numbers and hyphens.")));
+                    }
+                    let location = req["location"]
+                        .as_str()
+                        .map(normalize_location)
+                        .unwrap_or_default();
+                    if location.is_empty() {
+                        return Err(ArmError::bad_request(
+                            "LocationRequired",
+                            "The location property is required for this definition.",
+                        ));
+                    }
+                    if req_props["storageSettings"]
+                        .as_array()
+                        .is_none_or(|a| a.is_empty())
+                    {
+                        return Err(bad("storageSettings is required: one entry with datastoreType VaultStore and type LocallyRedundant, GeoRedundant or ZoneRedundant."));
+                    }
+                    let rgc = st
+                        .rg(sub, rg)
+                        .map(|r| r.name.clone())
+                        .unwrap_or_else(|| rg.to_string());
+                    let subc = st
+                        .subscriptions
+                        .iter()
+                        .find(|s| eq(s, sub))
+                        .cloned()
+                        .unwrap_or_else(|| sub.to_string());
+                    DppVault {
+                        subscription: subc,
+                        resource_group: rgc,
+                        name: name.to_string(),
+                        location,
+                        tags: json!({}),
+                        identity: None,
+                        properties: default_properties(),
+                        ready_ms: ctx.now + ctx.scaled(durations::VAULT_PUT),
+                    }
+                }
+            };
+            let mut props = vault.properties.clone();
+            // storageSettings is an array: replaced, not merged.
+            if let Some(ss) = req_props.get("storageSettings").cloned() {
+                props["storageSettings"] = ss;
+            }
+            if let Some(o) = req_props.as_object_mut() {
+                o.remove("storageSettings");
+            }
+            merge(&mut props, &req_props);
+            validate(existing.as_ref().map(|v| &v.properties), &mut props)?;
+            vault.properties = props;
+            if let Some(t) = req.get("tags").filter(|t| !t.is_null()) {
+                if !t.is_object() {
+                    return Err(ArmError::invalid_json("'tags' must be an object"));
+                }
+                vault.tags = t.clone();
+            }
+            if let Some(i) = req.get("identity").filter(|i| i.is_object()) {
+                vault.identity = identity(i, &vault.id(), &st.identity.tenant_id)?;
+            }
+            let id = vault.id();
+            if created {
+                let op = start_op(
+                    st,
+                    ctx,
+                    "dpp:vaultPut",
+                    durations::VAULT_PUT,
+                    None,
+                    Some(vk.clone()),
+                    "vault",
+                );
+                let b = body(&vault, ctx.now);
+                st.dpp.vaults.insert(vk, vault);
+                return Ok(Reply::status(201, Some(b))
+                    .headers(lro_headers(ctx, &id, None, &op, 10))
+                    .mutated());
+            }
+            let b = body(&vault, ctx.now);
+            st.dpp.vaults.insert(vk, vault);
+            Ok(Reply::ok(b).mutated())
+        }
+        "DELETE" => {
+            let v = get_vault(st, sub, rg, name)?.clone();
+            if st.dpp.instances.values().any(|i| i.vault_key == vk) {
+                // UNCONFIRMED: exact code and message.
+                return Err(dpp_error(400, "UserErrorCannotDeleteVaultWithBackupInstances", "Backup vault cannot be deleted as there are backup instances (including stopped or soft-deleted ones) in the vault. Delete all backup instances and try again."));
+            }
+            st.dpp.vaults.remove(&vk);
+            st.dpp.policies.retain(|_, p| p.vault_key != vk);
+            let op = start_op(
+                st,
+                ctx,
+                "dpp:vaultDelete",
+                durations::VAULT_DELETE,
+                None,
+                None,
+                "empty",
+            );
+            let rg_prefix = format!(
+                "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.DataProtection",
+                v.subscription, v.resource_group
+            );
+            let h = lro_headers(ctx, &rg_prefix, Some(&v.id()), &op, 10);
+            Ok(Reply::status(202, None).headers(h).mutated())
+        }
+        m => Err(ArmError::method_not_allowed(m)),
+    }
+}
