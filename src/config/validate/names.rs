@@ -232,6 +232,56 @@ pub fn resource_id(
     })
 }
 
+/// Which characters an Azure name may have: length (in characters), first, last, any.
+struct Charset {
+    len: std::ops::RangeInclusive<usize>,
+    first: fn(char) -> bool,
+    last: fn(char) -> bool,
+    any: fn(char) -> bool,
+}
+
+impl Charset {
+    fn allows(&self, name: &str) -> bool {
+        self.len.contains(&name.chars().count())
+            && name.starts_with(self.first)
+            && name.ends_with(self.last)
+            && name.chars().all(self.any)
+    }
+
+    /// `Ok(())`, or the message `describe` gives.
+    fn check(&self, name: &str, describe: impl FnOnce() -> String) -> Result<(), String> {
+        if self.allows(name) {
+            Ok(())
+        } else {
+            Err(describe())
+        }
+    }
+}
+
+fn alnum(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+}
+
+fn alpha(c: char) -> bool {
+    c.is_ascii_alphabetic()
+}
+
+fn alnum_or_underscore(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+fn alnum_or_hyphen(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-'
+}
+
+fn alnum_or_dash_dot_underscore(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
+}
+
+fn anything(_: char) -> bool {
+    true
+}
+
 /// Storage account: 3–24 lowercase letters and digits.
 pub fn storage_account_name(name: &str) -> Result<(), String> {
     let ok = (3..=24).contains(&name.len())
@@ -250,71 +300,62 @@ pub fn storage_account_name(name: &str) -> Result<(), String> {
 /// Virtual network: 2–64 characters of letters, digits, `_`, `-`, `.`; a letter or digit
 /// first, a letter, digit or `_` last.
 pub fn vnet_name(name: &str) -> Result<(), String> {
-    let ok = (2..=64).contains(&name.chars().count())
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("`{name}` is not a virtual network name: 2–64 letters, digits, `_`, `-`, `.`, starting with a letter or digit and ending with a letter, digit or `_`"))
-    }
+    let rule = Charset {
+        len: 2..=64,
+        first: alnum,
+        last: alnum_or_underscore,
+        any: alnum_or_dash_dot_underscore,
+    };
+    rule.check(name, || format!("`{name}` is not a virtual network name: 2–64 letters, digits, `_`, `-`, `.`, starting with a letter or digit and ending with a letter, digit or `_`"))
 }
 
 /// Automation account: 6–50 characters, a letter first, letters, digits and hyphens, a letter
 /// or digit last.
 pub fn automation_account_name(name: &str) -> Result<(), String> {
-    let ok = (6..=50).contains(&name.chars().count())
-        && name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("`{name}` is not an Automation account name: 6–50 letters, digits and hyphens, a letter first, a letter or digit last"))
-    }
+    let rule = Charset {
+        len: 6..=50,
+        first: alpha,
+        last: alnum,
+        any: alnum_or_hyphen,
+    };
+    rule.check(name, || format!("`{name}` is not an Automation account name: 6–50 letters, digits and hyphens, a letter first, a letter or digit last"))
 }
 
 /// Runbook: 1–63 characters, a letter first, then letters, digits, `_` and `-`.
 pub fn runbook_name(name: &str) -> Result<(), String> {
-    let ok = (1..=63).contains(&name.chars().count())
-        && name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{name}` is not a runbook name: 1–63 letters, digits, `_` and `-`, a letter first"
-        ))
-    }
+    let any = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
+    let rule = Charset {
+        len: 1..=63,
+        first: alpha,
+        last: anything,
+        any,
+    };
+    rule.check(name, || {
+        format!("`{name}` is not a runbook name: 1–63 letters, digits, `_` and `-`, a letter first")
+    })
 }
 
 /// Availability set: 1–80 characters of letters, digits, `_`, `-`, `.`; a letter or digit
 /// first, a letter, digit or `_` last.
 pub fn availability_set_name(name: &str) -> Result<(), String> {
-    let ok = (1..=80).contains(&name.chars().count())
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("`{name}` is not an availability set name: 1–80 letters, digits, `_`, `-`, `.`, starting with a letter or digit and ending with a letter, digit or `_`"))
-    }
+    let rule = Charset {
+        len: 1..=80,
+        first: alnum,
+        last: alnum_or_underscore,
+        any: alnum_or_dash_dot_underscore,
+    };
+    rule.check(name, || format!("`{name}` is not an availability set name: 1–80 letters, digits, `_`, `-`, `.`, starting with a letter or digit and ending with a letter, digit or `_`"))
 }
 
 /// Recovery plan: 1–63 characters, a letter first, then letters, digits and hyphens.
 pub fn recovery_plan_name(name: &str) -> Result<(), String> {
-    let ok = (1..=63).contains(&name.chars().count())
-        && name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if ok {
+    let rule = Charset {
+        len: 1..=63,
+        first: alpha,
+        last: anything,
+        any: alnum_or_hyphen,
+    };
+    if rule.allows(name) {
         Ok(())
     } else {
         Err("a recovery plan name has 1–63 characters: a letter first, then letters, digits and hyphens".into())
