@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+mod support;
+
 use azprotect::sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 
@@ -35,42 +37,18 @@ async fn start(time_scale: f64) -> T {
 
 async fn start_with(opts: SandboxOptions) -> T {
     let sb = Sandbox::start(opts).await.expect("sandbox starts");
-    let cert = reqwest::Certificate::from_pem(sb.ca_cert_pem().as_bytes()).unwrap();
-    let http = reqwest::Client::builder()
-        .tls_certs_only([cert])
-        .build()
-        .unwrap();
-    let c = sb.credentials();
-    let b: Value = http
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            sb.endpoint(),
-            c.tenant_id
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", c.client_id.as_str()),
-            ("client_secret", c.client_secret.as_str()),
-            ("scope", "https://management.azure.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (http, token) = support::raw::token_client(&sb).await;
+    let sub = sb.credentials().subscription_id;
     T {
-        token: b["access_token"].as_str().unwrap().to_string(),
-        sub: c.subscription_id,
+        token,
+        sub,
         sb,
         http,
     }
 }
 
 fn hdr(h: &reqwest::header::HeaderMap, k: &str) -> String {
-    h.get(k)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default()
+    support::raw::header(h, k)
 }
 
 fn code(b: &Value) -> &str {

@@ -2,35 +2,13 @@
 
 use std::time::Duration;
 
+mod support;
+
 use azprotect::sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 
 async fn client(sb: &Sandbox) -> (reqwest::Client, String) {
-    let cert = reqwest::Certificate::from_pem(sb.ca_cert_pem().as_bytes()).unwrap();
-    let http = reqwest::Client::builder()
-        .tls_certs_only([cert])
-        .build()
-        .unwrap();
-    let c = sb.credentials();
-    let b: Value = http
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            sb.endpoint(),
-            c.tenant_id
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", c.client_id.as_str()),
-            ("client_secret", c.client_secret.as_str()),
-            ("scope", "https://management.azure.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (http, b["access_token"].as_str().unwrap().to_string())
+    support::raw::token_client(sb).await
 }
 
 async fn send(

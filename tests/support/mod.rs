@@ -7,6 +7,7 @@ pub mod cases;
 pub mod estates;
 pub mod plan_fixture;
 pub mod plan_sim;
+pub mod raw;
 pub mod spec_schema;
 
 use std::path::PathBuf;

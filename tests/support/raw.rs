@@ -1,0 +1,41 @@
+//! Raw HTTPS access to a sandbox for the black-box sandbox tests: a reqwest client that trusts
+//! only the sandbox's CA, and a bearer token from its token endpoint (client credentials).
+
+use azprotect::sandbox::Sandbox;
+use serde_json::Value;
+
+/// A client trusting the sandbox CA, and a fresh access token.
+pub async fn token_client(sb: &Sandbox) -> (reqwest::Client, String) {
+    let cert = reqwest::Certificate::from_pem(sb.ca_cert_pem().as_bytes()).unwrap();
+    let http = reqwest::Client::builder()
+        .tls_certs_only([cert])
+        .build()
+        .unwrap();
+    let c = sb.credentials();
+    let r = http
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            sb.endpoint(),
+            c.tenant_id
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", c.client_id.as_str()),
+            ("client_secret", c.client_secret.as_str()),
+            ("scope", "https://management.azure.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the sandbox issues a token");
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["token_type"], "Bearer");
+    (http, b["access_token"].as_str().unwrap().to_string())
+}
+
+/// A response header as text ("" when absent).
+pub fn header(h: &reqwest::header::HeaderMap, k: &str) -> String {
+    h.get(k)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
