@@ -3,31 +3,17 @@
 
 /// Recovery Services vault: 2–50 characters, a letter first, then letters, digits and hyphens.
 pub fn vault_name(name: &str) -> Result<(), String> {
-    let ok_len = (2..=50).contains(&name.chars().count());
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
-    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if ok_len && first_ok && rest_ok {
-        Ok(())
-    } else {
-        Err(
-            "a vault name has 2–50 characters: a letter first, then letters, digits and hyphens"
-                .into(),
-        )
-    }
+    Charset::of(2..=50, alpha, anything, alnum_or_hyphen).check(name, || {
+        "a vault name has 2–50 characters: a letter first, then letters, digits and hyphens".into()
+    })
 }
 
 /// VM backup policy: `^[a-zA-Z][-_!a-zA-Z0-9]{2,149}$`.
 pub fn policy_name(name: &str) -> Result<(), String> {
-    let ok_len = (3..=150).contains(&name.chars().count());
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
-    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '!'));
-    if ok_len && first_ok && rest_ok {
-        Ok(())
-    } else {
-        Err("a policy name has 3–150 characters: a letter first, then letters, digits, `-`, `_` and `!`".into())
-    }
+    let any = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '!');
+    Charset::of(3..=150, alpha, anything, any).check(name, || {
+        "a policy name has 3–150 characters: a letter first, then letters, digits, `-`, `_` and `!`".into()
+    })
 }
 
 /// Resource group: 1–90 characters of letters, digits, `_`, `-`, `.`, `(`, `)`; not ending in `.`.
@@ -241,6 +227,31 @@ struct Charset {
 }
 
 impl Charset {
+    fn of(
+        len: std::ops::RangeInclusive<usize>,
+        first: fn(char) -> bool,
+        last: fn(char) -> bool,
+        any: fn(char) -> bool,
+    ) -> Charset {
+        Charset {
+            len,
+            first,
+            last,
+            any,
+        }
+    }
+
+    /// Letters, digits, `_`, `-`, `.`; a letter or digit first, a letter, digit or `_` last
+    /// (virtual networks, availability sets, managed disks).
+    fn dotted(len: std::ops::RangeInclusive<usize>) -> Charset {
+        Charset::of(
+            len,
+            alnum,
+            alnum_or_underscore,
+            alnum_or_dash_dot_underscore,
+        )
+    }
+
     fn allows(&self, name: &str) -> bool {
         self.len.contains(&name.chars().count())
             && name.starts_with(self.first)
@@ -284,53 +295,28 @@ fn anything(_: char) -> bool {
 
 /// Storage account: 3–24 lowercase letters and digits.
 pub fn storage_account_name(name: &str) -> Result<(), String> {
-    let ok = (3..=24).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{name}` is not a storage account name: 3–24 lowercase letters and digits"
-        ))
-    }
+    let any = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    Charset::of(3..=24, anything, anything, any).check(name, || {
+        format!("`{name}` is not a storage account name: 3–24 lowercase letters and digits")
+    })
 }
 
 /// Virtual network: 2–64 characters of letters, digits, `_`, `-`, `.`; a letter or digit
 /// first, a letter, digit or `_` last.
 pub fn vnet_name(name: &str) -> Result<(), String> {
-    let rule = Charset {
-        len: 2..=64,
-        first: alnum,
-        last: alnum_or_underscore,
-        any: alnum_or_dash_dot_underscore,
-    };
-    rule.check(name, || format!("`{name}` is not a virtual network name: 2–64 letters, digits, `_`, `-`, `.`, starting with a letter or digit and ending with a letter, digit or `_`"))
+    Charset::dotted(2..=64).check(name, || format!("`{name}` is not a virtual network name: 2–64 letters, digits, `_`, `-`, `.`, starting with a letter or digit and ending with a letter, digit or `_`"))
 }
 
 /// Automation account: 6–50 characters, a letter first, letters, digits and hyphens, a letter
 /// or digit last.
 pub fn automation_account_name(name: &str) -> Result<(), String> {
-    let rule = Charset {
-        len: 6..=50,
-        first: alpha,
-        last: alnum,
-        any: alnum_or_hyphen,
-    };
-    rule.check(name, || format!("`{name}` is not an Automation account name: 6–50 letters, digits and hyphens, a letter first, a letter or digit last"))
+    Charset::of(6..=50, alpha, alnum, alnum_or_hyphen).check(name, || format!("`{name}` is not an Automation account name: 6–50 letters, digits and hyphens, a letter first, a letter or digit last"))
 }
 
 /// Runbook: 1–63 characters, a letter first, then letters, digits, `_` and `-`.
 pub fn runbook_name(name: &str) -> Result<(), String> {
     let any = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
-    let rule = Charset {
-        len: 1..=63,
-        first: alpha,
-        last: anything,
-        any,
-    };
-    rule.check(name, || {
+    Charset::of(1..=63, alpha, anything, any).check(name, || {
         format!("`{name}` is not a runbook name: 1–63 letters, digits, `_` and `-`, a letter first")
     })
 }
@@ -338,28 +324,14 @@ pub fn runbook_name(name: &str) -> Result<(), String> {
 /// Availability set: 1–80 characters of letters, digits, `_`, `-`, `.`; a letter or digit
 /// first, a letter, digit or `_` last.
 pub fn availability_set_name(name: &str) -> Result<(), String> {
-    let rule = Charset {
-        len: 1..=80,
-        first: alnum,
-        last: alnum_or_underscore,
-        any: alnum_or_dash_dot_underscore,
-    };
-    rule.check(name, || format!("`{name}` is not an availability set name: 1–80 letters, digits, `_`, `-`, `.`, starting with a letter or digit and ending with a letter, digit or `_`"))
+    Charset::dotted(1..=80).check(name, || format!("`{name}` is not an availability set name: 1–80 letters, digits, `_`, `-`, `.`, starting with a letter or digit and ending with a letter, digit or `_`"))
 }
 
 /// Recovery plan: 1–63 characters, a letter first, then letters, digits and hyphens.
 pub fn recovery_plan_name(name: &str) -> Result<(), String> {
-    let rule = Charset {
-        len: 1..=63,
-        first: alpha,
-        last: anything,
-        any: alnum_or_hyphen,
-    };
-    if rule.allows(name) {
-        Ok(())
-    } else {
-        Err("a recovery plan name has 1–63 characters: a letter first, then letters, digits and hyphens".into())
-    }
+    Charset::of(1..=63, alpha, anything, alnum_or_hyphen).check(name, || {
+        "a recovery plan name has 1–63 characters: a letter first, then letters, digits and hyphens".into()
+    })
 }
 
 /// Backup vault (`Microsoft.DataProtection/backupVaults`): 2–50 characters, a letter first,
@@ -375,29 +347,15 @@ pub fn backup_vault_name(name: &str) -> Result<(), String> {
 /// Disk backup policy (`backupVaults/backupPolicies`): `^[-a-zA-Z0-9]{3,150}$` (azurerm
 /// `data_protection_backup_policy_disk`).
 pub fn disk_policy_name(name: &str) -> Result<(), String> {
-    let ok = (3..=150).contains(&name.chars().count())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err("a disk backup policy name has 3–150 characters: letters, digits and hyphens".into())
-    }
+    Charset::of(3..=150, anything, anything, alnum_or_hyphen).check(name, || {
+        "a disk backup policy name has 3–150 characters: letters, digits and hyphens".into()
+    })
 }
 
 /// Managed disk: 1–80 characters of letters, digits, `_`, `-`, `.`; a letter or digit first,
 /// a letter, digit or `_` last.
 pub fn disk_name(name: &str) -> Result<(), String> {
-    let ok = (1..=80).contains(&name.chars().count())
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("`{name}` is not a managed disk name: 1–80 letters, digits, `_`, `-`, `.`, starting with a letter or digit and ending with a letter, digit or `_`"))
-    }
+    Charset::dotted(1..=80).check(name, || format!("`{name}` is not a managed disk name: 1–80 letters, digits, `_`, `-`, `.`, starting with a letter or digit and ending with a letter, digit or `_`"))
 }
 
 /// A managed disk as written in `disks:`: (subscription if given, resource group, name).
