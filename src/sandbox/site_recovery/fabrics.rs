@@ -461,24 +461,46 @@ pub(super) fn mapping_body(st: &State, vault: &Vault, m: &Mapping) -> Value {
     })
 }
 
+/// A PATCH keeps what it does not send: the body's string, else the existing value.
+fn given_or(v: &Value, existing: Option<&String>) -> String {
+    v.as_str()
+        .map(str::to_string)
+        .or_else(|| existing.cloned())
+        .unwrap_or_default()
+}
+
+/// The start of a list under a protection container (or vault-wide when `parent` is `None`):
+/// GET only, the container must exist. Returns the vault key.
+pub(super) fn container_list(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    vault: &Vault,
+    parent: Option<(&str, &str)>,
+) -> Result<String, ArmError> {
+    require_method(ctx, "GET")?;
+    if let Some((f, c)) = parent {
+        get_container(st, vault, f, c)?;
+    }
+    Ok(vault.key())
+}
+
+/// Is a resource of `fabric`/`container` under `parent` (always, when listing vault-wide)?
+pub(super) fn under(parent: Option<(&str, &str)>, fabric: &str, container: &str) -> bool {
+    parent.is_none_or(|(f, c)| eq(f, fabric) && eq(c, container))
+}
+
 pub(super) fn list_mappings(
     ctx: &Ctx<'_>,
     st: &mut State,
     vault: &Vault,
     parent: Option<(&str, &str)>,
 ) -> HResult {
-    require_method(ctx, "GET")?;
-    let vk = vault.key();
-    if let Some((f, c)) = parent {
-        get_container(st, vault, f, c)?;
-    }
+    let vk = container_list(ctx, st, vault, parent)?;
     let items = st
         .asr
         .mappings
         .values()
-        .filter(|m| {
-            m.vault_key == vk && parent.is_none_or(|(f, c)| eq(f, &m.fabric) && eq(c, &m.container))
-        })
+        .filter(|m| m.vault_key == vk && under(parent, &m.fabric, &m.container))
         .map(|m| mapping_body(st, vault, m))
         .collect();
     Ok(Reply::ok(ctx.page(items, false)))
@@ -877,11 +899,10 @@ pub(super) fn network_mapping(
             if !eq(it, "AzureToAzure") {
                 return Err(bad("InvalidInput", format!("properties.fabricSpecificDetails.instanceType '{it}' is not supported; use 'AzureToAzure'.")));
             }
-            let primary = fsd["primaryNetworkId"]
-                .as_str()
-                .map(str::to_string)
-                .or_else(|| existing.as_ref().map(|e| e.primary_network_id.clone()))
-                .unwrap_or_default();
+            let primary = given_or(
+                &fsd["primaryNetworkId"],
+                existing.as_ref().map(|e| &e.primary_network_id),
+            );
             if primary.is_empty() {
                 return Err(bad(
                     "InvalidInput",
@@ -896,11 +917,10 @@ pub(super) fn network_mapping(
                 // UNCONFIRMED: code.
                 return Err(bad("NetworkLocationMismatch", format!("The primary network '{primary}' is in '{ploc}' but the fabric '{}' is in '{}'.", fabric.name, fabric.location)));
             }
-            let rf_name = p["recoveryFabricName"]
-                .as_str()
-                .map(str::to_string)
-                .or_else(|| existing.as_ref().map(|e| e.recovery_fabric.clone()))
-                .unwrap_or_default();
+            let rf_name = given_or(
+                &p["recoveryFabricName"],
+                existing.as_ref().map(|e| &e.recovery_fabric),
+            );
             let Some(rf) = st.asr.fabrics.get(&key(&[&vk, &rf_name])).cloned() else {
                 return Err(bad(
                     "InvalidInput",
@@ -915,11 +935,10 @@ pub(super) fn network_mapping(
                     "The recovery fabric must be in a different region than the primary fabric.",
                 ));
             }
-            let rnet = p["recoveryNetworkId"]
-                .as_str()
-                .map(str::to_string)
-                .or_else(|| existing.as_ref().map(|e| e.recovery_network_id.clone()))
-                .unwrap_or_default();
+            let rnet = given_or(
+                &p["recoveryNetworkId"],
+                existing.as_ref().map(|e| &e.recovery_network_id),
+            );
             if rnet.is_empty() {
                 return Err(bad(
                     "InvalidInput",

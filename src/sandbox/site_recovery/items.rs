@@ -302,18 +302,12 @@ pub(super) fn list(
     vault: &Vault,
     parent: Option<(&str, &str)>,
 ) -> HResult {
-    require_method(ctx, "GET")?;
-    let vk = vault.key();
-    if let Some((f, c)) = parent {
-        get_container(st, vault, f, c)?;
-    }
+    let vk = super::fabrics::container_list(ctx, st, vault, parent)?;
     let items = st
         .asr
         .items
         .values()
-        .filter(|i| {
-            i.vault_key == vk && parent.is_none_or(|(f, c)| eq(f, &i.fabric) && eq(c, &i.container))
-        })
+        .filter(|i| i.vault_key == vk && super::fabrics::under(parent, &i.fabric, &i.container))
         .map(|i| item_body(st, vault, i, ctx.now))
         .collect();
     Ok(Reply::ok(ctx.page(items, false)))
