@@ -26,6 +26,35 @@ async fn fast_estate() -> Estate {
     .await
 }
 
+/// Run the app-failover drill into the test network once initial replication lets it (the
+/// drill refuses, saying it is not ready, until then). `None` if it never became ready.
+async fn drill_when_ready(estate: &Estate, extra: &[&str]) -> Option<common::Run> {
+    let file = site_recovery();
+    let mut args = vec![
+        "drill",
+        "recovery_plan.app-dr/app-failover",
+        "-f",
+        &file,
+        "--network",
+        TEST_VNET,
+        "--auto-approve",
+    ];
+    args.extend_from_slice(extra);
+    for _ in 0..20 {
+        let run = estate.run(&args).await;
+        if run.code == 0 {
+            return Some(run);
+        }
+        assert!(
+            run.stderr.contains("not ready for a drill"),
+            "{}",
+            run.stderr
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    None
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dr_setup_is_derived_applied_and_replans_empty() {
     let estate = fast_estate().await;
@@ -79,32 +108,9 @@ async fn a_drill_waits_for_protection_then_fails_over_in_isolation_and_cleans_up
         .run(&["apply", "-f", &site_recovery(), "--auto-approve"])
         .await
         .expect_code(0);
-    let drill = [
-        "drill",
-        "recovery_plan.app-dr/app-failover",
-        "-f",
-        &site_recovery(),
-        "--network",
-        TEST_VNET,
-        "--auto-approve",
-        "--format",
-        "json",
-    ];
-
-    let mut report = None;
-    for _ in 0..20 {
-        let run = estate.run(&drill).await;
-        if run.code == 0 {
-            report = Some(run.json());
-            break;
-        }
-        assert!(
-            run.stderr.contains("not ready for a drill"),
-            "{}",
-            run.stderr
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let report = drill_when_ready(&estate, &["--format", "json"])
+        .await
+        .map(|run| run.json());
     let report = report.expect("the drill ran once initial replication finished");
     assert_eq!(report["succeeded"], true);
     assert_eq!(report["network_id"], TEST_VNET);
@@ -128,24 +134,7 @@ async fn a_kept_drill_shows_in_the_plan_as_blocking_replication_changes() {
         .run(&["apply", "-f", &site_recovery(), "--auto-approve"])
         .await
         .expect_code(0);
-    let drill = [
-        "drill",
-        "recovery_plan.app-dr/app-failover",
-        "-f",
-        &site_recovery(),
-        "--network",
-        TEST_VNET,
-        "--auto-approve",
-        "--keep",
-    ];
-    let mut ran = false;
-    for _ in 0..20 {
-        if estate.run(&drill).await.code == 0 {
-            ran = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let ran = drill_when_ready(&estate, &["--keep"]).await.is_some();
     assert!(ran, "the kept drill ran");
     // The file now asks for a different target VM size for app-01 while its test VMs exist.
     let text = std::fs::read_to_string(site_recovery()).unwrap().replace(
