@@ -31,6 +31,10 @@ pub struct Context<'a> {
     desired: &'a Desired,
     /// Vault id → desired attributes, else live attributes.
     vaults: BTreeMap<ArmId, &'a Value>,
+    /// Live vault id → live attributes.
+    live_vaults: BTreeMap<ArmId, &'a Value>,
+    /// VM id (lower case) → the live VM: rules look VMs up once per protected VM.
+    vms: BTreeMap<String, &'a crate::model::VirtualMachine>,
     /// Policy id → desired attributes, else live attributes.
     policies: BTreeMap<ArmId, &'a Value>,
     /// Live policy id → live attributes.
@@ -59,6 +63,12 @@ impl<'a> Context<'a> {
             live,
             desired,
             vaults: BTreeMap::new(),
+            live_vaults: BTreeMap::new(),
+            vms: live
+                .vms
+                .iter()
+                .map(|vm| (vm.id.as_str().to_ascii_lowercase(), vm))
+                .collect(),
             policies: BTreeMap::new(),
             live_policies: BTreeMap::new(),
             live_items_by_vm: BTreeMap::new(),
@@ -70,6 +80,7 @@ impl<'a> Context<'a> {
             match r.address.kind {
                 ResourceKind::RecoveryVault => {
                     ctx.vaults.insert(r.arm_id.clone(), &r.attrs);
+                    ctx.live_vaults.insert(r.arm_id.clone(), &r.attrs);
                 }
                 ResourceKind::BackupPolicy => {
                     ctx.policies.insert(r.arm_id.clone(), &r.attrs);
@@ -118,12 +129,7 @@ impl<'a> Context<'a> {
     /// vault's update is blocked.
     fn vault_attr(&self, vault: &ArmId, key: &str) -> Option<&'a Value> {
         let desired = self.vaults.get(vault).and_then(|a| a.get(key));
-        let live = self
-            .live
-            .resources
-            .iter()
-            .find(|r| r.address.kind == ResourceKind::RecoveryVault && &r.arm_id == vault)
-            .and_then(|r| r.attrs.get(key));
+        let live = self.live_vaults.get(vault).and_then(|a| a.get(key));
         if self.held_vaults.borrow().contains(vault) {
             live.or(desired)
         } else {
@@ -131,16 +137,19 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// The live VM with this id (case-insensitive).
+    pub fn vm(&self, id: &str) -> Option<&'a crate::model::VirtualMachine> {
+        self.vms.get(&id.to_ascii_lowercase()).copied()
+    }
+
     /// The vault's soft delete state (`On`, `Off`, `AlwaysOn`), the file's when it sets one.
     pub fn soft_delete_state(&self, vault: &ArmId) -> Option<&'a str> {
         self.vault_attr(vault, "soft_delete")
             .and_then(|s| s["state"].as_str())
             .or_else(|| {
-                self.live
-                    .resources
-                    .iter()
-                    .find(|r| r.address.kind == ResourceKind::RecoveryVault && &r.arm_id == vault)
-                    .and_then(|r| r.attrs["soft_delete"]["state"].as_str())
+                self.live_vaults
+                    .get(vault)
+                    .and_then(|a| a["soft_delete"]["state"].as_str())
             })
     }
 
@@ -170,7 +179,10 @@ pub fn on_create(want: &Resource, ctx: &Context) -> Verdict {
             v.block("a vault cannot be created with immutability Locked: create it Unlocked, then lock it in a later apply (locking is irreversible)");
         }
         ResourceKind::ProtectedVm => protected_vm_rules(want, None, ctx, &mut v),
-        ResourceKind::Replication => super::site_recovery::on_create(want, ctx.live, &mut v),
+        ResourceKind::Replication => {
+            let vm = ctx.vm(want.attrs["vm_id"].as_str().unwrap_or_default());
+            super::site_recovery::on_create(want, vm, &mut v)
+        }
         _ => {}
     }
     v
@@ -310,7 +322,7 @@ fn protected_vm_rules(want: &Resource, have: Option<&Resource>, ctx: &Context, v
     let vault_name = vault.name().to_string();
     match have {
         None => {
-            let Some(vm) = ctx.live.vm(vm_id) else {
+            let Some(vm) = ctx.vm(vm_id) else {
                 v.block(format!("VM {vm_id} does not exist"));
                 return;
             };

@@ -3,9 +3,8 @@
 
 use super::rules::Verdict;
 use super::AttrChange;
-use crate::live::LiveState;
 use crate::model::site_recovery::replication::REPLACE_ON;
-use crate::model::{ArmId, Resource};
+use crate::model::{ArmId, Resource, VirtualMachine};
 
 /// The source region of a replicated item: its fabric is `asr-a2a-default-{region}`.
 fn source_region(item: &ArmId) -> Option<&str> {
@@ -13,9 +12,10 @@ fn source_region(item: &ArmId) -> Option<&str> {
         .strip_prefix("asr-a2a-default-")
 }
 
-pub fn on_create(want: &Resource, live: &LiveState, v: &mut Verdict) {
+/// `vm` is the live VM the replication is for, if it exists.
+pub fn on_create(want: &Resource, vm: Option<&VirtualMachine>, v: &mut Verdict) {
     let vm_id = want.attrs["vm_id"].as_str().unwrap_or_default();
-    let Some(vm) = live.vm(vm_id) else {
+    let Some(vm) = vm else {
         v.block(format!("VM {vm_id} does not exist"));
         return;
     };
