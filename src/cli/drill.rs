@@ -93,7 +93,11 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
             "{network_id} is a production network of {group} (a network mapping uses it): a drill never runs there"
         );
     }
-    drill::check_ready(&session.client, plan, &ids).await?;
+    if !args.auto_approve {
+        // Say "not ready" before asking, not after; `drill::run` checks again right before it
+        // starts, as the answer may take a while.
+        drill::check_ready(&session.client, plan, &ids).await?;
+    }
     if !args.auto_approve && !confirm(printer, &address, items.len())? {
         printer.line("Drill cancelled.");
         return Ok(ExitStatus::Failure);
