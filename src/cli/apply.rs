@@ -53,11 +53,7 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
             saved.plan
         }
         None => {
-            let files = if args.files.is_empty() {
-                vec!["azprotect.yaml".into()]
-            } else {
-                args.files.clone()
-            };
+            let files = super::recovery_plan::files_or_default(&args.files);
             let (_, _, plan) = make_plan(session, &files, &targets(&args.target)?).await?;
             render_plan(&plan, PlanFormat::Text, printer)?;
             plan

@@ -6,11 +6,10 @@ use super::printer::Printer;
 use super::settings::{GlobalSettings, Session};
 use super::ExitStatus;
 use crate::dr::{self, Operation};
-use crate::model::site_recovery::recovery_plan::{self, RecoveryPoint};
-use crate::model::{Address, ArmId, Resource, ResourceKind};
+use crate::model::site_recovery::recovery_plan::RecoveryPoint;
 use crate::render;
 use is_terminal::IsTerminal;
-use miette::{bail, miette, IntoDiagnostic, Result};
+use miette::{bail, IntoDiagnostic, Result};
 use std::io::BufRead;
 
 #[derive(Debug, Clone, Copy)]
@@ -67,45 +66,15 @@ async fn execute(
     result
 }
 
-/// The declared recovery plan at `address` and its replicated items.
-async fn resolve(
-    args: &DrArgs,
-    session: &Session,
-    address: &Address,
-) -> Result<(Resource, Vec<ArmId>)> {
-    let files = if args.files.is_empty() {
-        vec!["azprotect.yaml".into()]
-    } else {
-        args.files.clone()
-    };
-    let desired = crate::config::load(&files)?.desired(session.default_subscription.as_deref())?;
-    let live = crate::live::read(&session.client, &desired).await?;
-    let resources = crate::plan::resolve(&desired, &live);
-    let Some(plan) = resources.into_iter().find(|r| &r.address == address) else {
-        bail!("{address} is not declared in the file(s)");
-    };
-    let items = plan.attrs["groups"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|g| g["vms"].as_array().into_iter().flatten())
-        .filter_map(|vm| vm.as_str())
-        .map(|vm| recovery_plan::item_of(&plan, vm))
-        .collect();
-    Ok((plan, items))
-}
-
 async fn go(
     args: &DrArgs,
     op: Operation,
     session: &Session,
     printer: Printer,
 ) -> Result<ExitStatus> {
-    let address: Address = args.address.parse().map_err(|e| miette!("{e}"))?;
-    if address.kind != ResourceKind::RecoveryPlan {
-        bail!("{} acts on a recovery plan: expected recovery_plan.<site_recovery>/<plan>, got {address}", op.name());
-    }
-    let (plan, items) = resolve(args, session, &address).await?;
+    let what = format!("{} acts on", op.name());
+    let found = super::recovery_plan::declared(session, &args.files, &args.address, &what).await?;
+    let (plan, items) = (found.plan.clone(), found.item_ids());
     let status = dr::status(&session.client, &plan, &items).await?;
     printer.note(format!(
         "{}: VMs run in {}; Azure allows: {}",

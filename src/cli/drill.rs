@@ -5,11 +5,10 @@ use super::printer::Printer;
 use super::settings::{GlobalSettings, Session};
 use super::ExitStatus;
 use crate::drill::{self, DrillOptions};
-use crate::model::site_recovery::recovery_plan;
-use crate::model::{Address, ArmId, ResourceKind};
+use crate::model::Address;
 use crate::render;
 use is_terminal::IsTerminal;
-use miette::{bail, miette, IntoDiagnostic, Result};
+use miette::{bail, IntoDiagnostic, Result};
 use std::io::BufRead;
 
 pub async fn drill(
@@ -24,51 +23,11 @@ pub async fn drill(
 }
 
 async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<ExitStatus> {
-    let address: Address = args.address.parse().map_err(|e| miette!("{e}"))?;
-    if address.kind != ResourceKind::RecoveryPlan {
-        bail!("a drill runs a recovery plan: expected recovery_plan.<site_recovery>/<plan>, got {address}");
-    }
-    let files = if args.files.is_empty() {
-        vec!["azprotect.yaml".into()]
-    } else {
-        args.files.clone()
-    };
-    let desired = crate::config::load(&files)?.desired(session.default_subscription.as_deref())?;
-    let live = crate::live::read(&session.client, &desired).await?;
-    let resources = crate::plan::resolve(&desired, &live);
-    let Some(plan) = resources.iter().find(|r| r.address == address) else {
-        let known: Vec<String> = resources
-            .iter()
-            .filter(|r| r.address.kind == ResourceKind::RecoveryPlan)
-            .map(|r| r.address.to_string())
-            .collect();
-        bail!(
-            help = format!(
-                "recovery plans in the file: {}",
-                if known.is_empty() {
-                    "none".into()
-                } else {
-                    known.join(", ")
-                }
-            ),
-            "{address} is not declared"
-        );
-    };
-    let items: Vec<(usize, ArmId)> = plan.attrs["groups"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .flat_map(|(n, g)| {
-            g["vms"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(move |vm| (n + 1, vm))
-        })
-        .filter_map(|(n, vm)| Some((n, recovery_plan::item_of(plan, vm.as_str()?))))
-        .collect();
-    let ids: Vec<ArmId> = items.iter().map(|(_, id)| id.clone()).collect();
+    let found =
+        super::recovery_plan::declared(session, &args.files, &args.address, "a drill runs").await?;
+    let (address, plan, items, desired) =
+        (&found.address, &found.plan, &found.items, &found.desired);
+    let ids = found.item_ids();
     let group = address.name.split('/').next().unwrap_or_default();
     // Networks the failed-over VMs use in production (and their sources): never a drill's.
     let production: Vec<&str> = desired
@@ -98,7 +57,7 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
         // starts, as the answer may take a while.
         drill::check_ready(&session.client, plan, &ids).await?;
     }
-    if !args.auto_approve && !confirm(printer, &address, items.len())? {
+    if !args.auto_approve && !confirm(printer, address, items.len())? {
         printer.line("Drill cancelled.");
         return Ok(ExitStatus::Failure);
     }
@@ -113,7 +72,7 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
     let report = drill::run(
         &session.client,
         plan,
-        &items,
+        items,
         &DrillOptions {
             network_id,
             keep: args.keep,
