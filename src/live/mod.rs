@@ -9,8 +9,8 @@ pub mod vms;
 
 use crate::azure::{ArmClient, AzureError};
 use crate::model::{
-    backup_policy, protected_vm, resource_group, vault, Address, ArmId, Desired, Resource,
-    ResourceKind, VirtualMachine,
+    backup_policy, protected_vm, resource_group, vault, Address, ArmId, Desired, ManagedDisk,
+    Resource, ResourceKind, VirtualMachine,
 };
 use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
@@ -27,6 +27,14 @@ pub struct LiveState {
     /// VMs registered (protected, stopped or soft-deleted) in vaults the file does not declare:
     /// VM id (lower case) → where.
     pub protected_elsewhere: BTreeMap<String, Elsewhere>,
+    /// Every managed disk of the subscriptions involved — read only when the file has
+    /// `disk_backup` (selectors and Disk Backup rules resolve against these).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disks: Vec<ManagedDisk>,
+    /// Disks protected by a backup instance in a Backup vault the file does not declare:
+    /// disk id (lower case) → where.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub disks_protected_elsewhere: BTreeMap<String, Elsewhere>,
 }
 
 impl LiveState {
@@ -56,10 +64,14 @@ impl LiveState {
         resources.sort_by(|a, b| a.arm_id.cmp(&b.arm_id));
         let mut vms: Vec<&VirtualMachine> = self.vms.iter().collect();
         vms.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut disks: Vec<&ManagedDisk> = self.disks.iter().collect();
+        disks.sort_by(|a, b| a.id.cmp(&b.id));
         let canonical = serde_json::json!({
             "resources": resources.iter().map(|r| serde_json::json!([r.arm_id.as_str().to_ascii_lowercase(), sorted_keys(&r.attrs)])).collect::<Vec<_>>(),
             "vms": vms,
             "protected_elsewhere": self.protected_elsewhere,
+            "disks": disks,
+            "disks_protected_elsewhere": self.disks_protected_elsewhere,
         });
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
     }

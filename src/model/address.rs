@@ -19,10 +19,14 @@ pub enum ResourceKind {
     NetworkMapping,
     Replication,
     RecoveryPlan,
+    BackupVault,
+    DiskPolicy,
+    RoleAssignment,
+    DiskBackup,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 11] = [
+    pub const ALL: [ResourceKind; 15] = [
         ResourceKind::ResourceGroup,
         ResourceKind::RecoveryVault,
         ResourceKind::BackupPolicy,
@@ -34,6 +38,10 @@ impl ResourceKind {
         ResourceKind::NetworkMapping,
         ResourceKind::Replication,
         ResourceKind::RecoveryPlan,
+        ResourceKind::BackupVault,
+        ResourceKind::DiskPolicy,
+        ResourceKind::RoleAssignment,
+        ResourceKind::DiskBackup,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -49,6 +57,10 @@ impl ResourceKind {
             ResourceKind::NetworkMapping => "network_mapping",
             ResourceKind::Replication => "replication",
             ResourceKind::RecoveryPlan => "recovery_plan",
+            ResourceKind::BackupVault => "backup_vault",
+            ResourceKind::DiskPolicy => "disk_policy",
+            ResourceKind::RoleAssignment => "role_assignment",
+            ResourceKind::DiskBackup => "disk_backup",
         }
     }
 
@@ -64,6 +76,9 @@ impl ResourceKind {
             ResourceKind::ContainerMapping | ResourceKind::NetworkMapping => 4,
             ResourceKind::Replication => 5,
             ResourceKind::RecoveryPlan => 6,
+            ResourceKind::BackupVault => 1,
+            ResourceKind::DiskPolicy | ResourceKind::RoleAssignment => 2,
+            ResourceKind::DiskBackup => 3,
         }
     }
 }

@@ -14,6 +14,7 @@
 mod address;
 mod arm_id;
 pub mod backup_policy;
+pub mod disk;
 pub mod disk_backup;
 pub mod protected_vm;
 pub mod resource_group;
@@ -22,6 +23,7 @@ pub mod vault;
 
 pub use address::{Address, AddressError, ResourceKind};
 pub use arm_id::ArmId;
+pub use disk::ManagedDisk;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -95,6 +97,10 @@ pub struct Desired {
     /// `site_recovery` groups, expanded into resources at plan time against live VMs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replication_groups: Vec<site_recovery::ReplicationGroup>,
+    /// `disk_backup` vaults; their instances and role assignments expand at plan time against
+    /// live disks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disk_vaults: Vec<disk_backup::DiskVaultScope>,
 }
 
 impl Desired {
@@ -109,6 +115,15 @@ impl Desired {
                 vm.subscription().map(str::to_string)
             }))
             .chain(self.selectors.iter().map(|s| s.subscription.clone()))
+            .chain(self.disk_vaults.iter().flat_map(|v| {
+                v.protect.iter().flat_map(|p| {
+                    p.disks
+                        .iter()
+                        .chain(std::iter::once(&p.snapshot_resource_group_id))
+                        .filter_map(|d| ArmId::new(d.as_str()).subscription().map(str::to_string))
+                        .chain(p.select.iter().map(|s| s.subscription.clone()))
+                })
+            }))
             .chain(std::iter::once(self.subscription.clone()))
             .filter(|s| !s.is_empty())
             .map(|s| s.to_ascii_lowercase())

@@ -159,7 +159,10 @@ fn reversed_replication(have: &Resource) -> bool {
 
 fn ownership(kind: ResourceKind) -> Ownership {
     match kind {
-        ResourceKind::ResourceGroup | ResourceKind::RecoveryVault => Ownership::Subset,
+        ResourceKind::ResourceGroup
+        | ResourceKind::RecoveryVault
+        | ResourceKind::BackupVault
+        | ResourceKind::RoleAssignment => Ownership::Subset,
         // Optional target settings Azure fills in itself (VM size, network) are not managed
         // unless the file sets them.
         ResourceKind::Replication => Ownership::Subset,
@@ -170,7 +173,9 @@ fn ownership(kind: ResourceKind) -> Ownership {
         | ResourceKind::ReplicationPolicy
         | ResourceKind::ContainerMapping
         | ResourceKind::NetworkMapping
-        | ResourceKind::RecoveryPlan => Ownership::Whole,
+        | ResourceKind::RecoveryPlan
+        | ResourceKind::DiskPolicy
+        | ResourceKind::DiskBackup => Ownership::Whole,
     }
 }
 
@@ -220,6 +225,11 @@ fn removal(have: &Resource, desired: &Desired, ctx: &Context) -> Option<Change> 
         | ResourceKind::ReplicationPolicy
         | ResourceKind::ContainerMapping
         | ResourceKind::NetworkMapping => return None,
+        // TODO(issue 4): Disk Backup removals.
+        ResourceKind::BackupVault
+        | ResourceKind::DiskPolicy
+        | ResourceKind::RoleAssignment
+        | ResourceKind::DiskBackup => return None,
         ResourceKind::Replication => {
             c.reasons.push("not in the file any more: replication is disabled (the source VM is untouched; its replica disks and recovery points in the target region are removed)".into());
         }

@@ -2,22 +2,79 @@
 //! instances, and the role assignments the vault's identity needs (api-versions
 //! [`super::api::DATA_PROTECTION`], [`super::api::AUTHORIZATION`]).
 //!
-//! Attribute contracts (user vocabulary):
-//! - backup vault `{"location", "redundancy", "soft_delete": {"state", "retention_days"}?, "immutability"?, "tags"}`
-//!   (optional keys omitted when unmanaged, like recovery vaults)
-//! - disk policy `{"every": "4h", "retention": "7d", "start": "08:00", "time_zone": "UTC"}` —
-//!   Azure policies cannot be updated, so the ARM name carries a hash of the attributes
-//!   ([`policy::arm_name`]): a changed policy is a *new* policy, the instances move to it, and the
-//!   old one is deleted once unused — no recovery point is lost.
-//! - disk backup instance `{"disk_id", "policy": "<name in the file>", "snapshot_resource_group_id"}`
-//! - role assignment `{"scope", "role": "disk_backup_reader" | "disk_snapshot_contributor", "vault": "<vault name>"}`
+//! Addresses and attribute contracts (user vocabulary; ids compared case-insensitively):
+//! - `backup_vault.<vault>` `{"location", "redundancy"?, "soft_delete": {"state", "retention_days"}?,
+//!   "immutability"?, "tags"}` (optional keys omitted when unmanaged, like recovery vaults;
+//!   ownership: subset).
+//! - `disk_policy.<vault>/<name>` `{"every": "4h", "retention": "7d", "start": "00:00",
+//!   "time_zone"?}` — Azure policies cannot be updated, so the ARM name carries a hash of the
+//!   attributes ([`policy::arm_name`]): a changed policy is a *new* policy, the instances move to
+//!   it, and the old one is deleted once unused — no recovery point is lost. A *live* policy is
+//!   addressed by its full ARM name (`disk_policy.<vault>/every-4h-3fa1b2`), so the old and the
+//!   new version are two rows of the plan.
+//! - `disk_backup.<vault>/<rg>/<disk>` `{"disk_id", "location", "policy": "<ARM name of the
+//!   policy>", "snapshot_resource_group_id", "state": "protected" | "stopped" | "suspended" |
+//!   "soft_deleted"}` (desired: always `protected`; `location` is the disk's region, resolved
+//!   from the live disk list).
+//! - `role_assignment.<vault>/disk_backup_reader/<rg>/<disk>` and
+//!   `role_assignment.<vault>/disk_snapshot_contributor/<rg>` `{"scope", "role":
+//!   "disk_backup_reader" | "disk_snapshot_contributor", "vault_id"}` (live adds
+//!   `principal_id`; ownership: subset). The ARM name is a stable GUID ([`role::assignment_name`]).
 
 pub mod instance;
 pub mod policy;
 pub mod role;
 pub mod vault;
 
-use super::api;
+use super::{api, ArmId, OnRemove};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A `disk_backup.<vault>` block as data: its instances and role assignments are expanded at
+/// plan time against the live disk list (explicit disks and `select` alike). The vault and its
+/// policies are ordinary desired resources.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DiskVaultScope {
+    /// The vault's name in the file (`backup_vault.<name>`).
+    pub name: String,
+    pub arm_id: ArmId,
+    /// Normalized region.
+    pub location: String,
+    /// `RetainData` (stop protection, keep snapshots) or `DeleteData`.
+    pub on_remove: OnRemove,
+    /// Plan the vault identity's role assignments (CONFIG.md `grant_permissions`, default true).
+    pub grant_permissions: bool,
+    /// Policy name in the file → its ARM name ([`policy::arm_name`]).
+    pub policies: BTreeMap<String, String>,
+    /// Policy name in the file → its `every` (`4h`), for the Premium SSD v2 / Ultra rule.
+    #[serde(default)]
+    pub policy_every: BTreeMap<String, String>,
+    pub protect: Vec<DiskProtectSpec>,
+}
+
+/// One `protect` entry, ids resolved.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DiskProtectSpec {
+    /// The policy's name in the file.
+    pub policy: String,
+    /// `/subscriptions/{sub}/resourceGroups/{rg}`.
+    pub snapshot_resource_group_id: String,
+    /// Disk ids the file lists (`rg/name` resolved against the default subscription).
+    #[serde(default)]
+    pub disks: Vec<String>,
+    /// Disks picked from the live disk list at plan time.
+    #[serde(default)]
+    pub select: Option<DiskSelector>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DiskSelector {
+    pub subscription: String,
+    /// Empty = every resource group. Compared case-insensitively.
+    pub resource_groups: Vec<String>,
+    /// Every tag must match (key case-insensitive, value exact).
+    pub tags: BTreeMap<String, String>,
+}
 
 fn versioned(path: impl std::fmt::Display) -> String {
     format!("{path}?api-version={}", api::DATA_PROTECTION)
