@@ -19,10 +19,13 @@ pub async fn plan(
 ) -> Result<ExitStatus> {
     let session = Session::open(settings).await?;
     let targets = targets(&args.target)?;
-    let result = make_plan(&session, &args.files.files, &targets).await;
+    let mut phases = Phases::start();
+    let result = make_plan_timed(&session, &args.files.files, &targets, &mut phases).await;
     let outcome = match result {
         Ok((desired, live, plan)) => {
+            phases.mark("render");
             render_plan(&plan, args.format, printer)?;
+            phases.finish();
             if let Some(out) = &args.out {
                 save(out, &session, desired, &live, &plan)?;
                 printer.note(format!(
@@ -49,13 +52,25 @@ pub async fn make_plan(
     files: &[PathBuf],
     targets: &[Address],
 ) -> Result<(Desired, LiveState, Plan)> {
+    make_plan_timed(session, files, targets, &mut Phases::start()).await
+}
+
+async fn make_plan_timed(
+    session: &Session,
+    files: &[PathBuf],
+    targets: &[Address],
+    phases: &mut Phases,
+) -> Result<(Desired, LiveState, Plan)> {
+    phases.mark("load");
     let loaded = crate::config::load(files)?;
     for w in loaded.warnings() {
         eprintln!("{w:?}");
     }
     let desired = loaded.desired(session.default_subscription.as_deref())?;
     crate::graph::Graph::of_resources(&desired.resources)?;
+    phases.mark("read");
     let live = live::read(&session.client, &desired).await?;
+    phases.mark("diff");
     let plan = plan::plan(
         &desired,
         &live,
@@ -64,6 +79,43 @@ pub async fn make_plan(
         },
     );
     Ok((desired, live, plan))
+}
+
+/// Wall time per phase of a plan. With `AZPROTECT_TIMINGS=1`, `plan` prints them on stderr as
+/// one line (`timings: load_ms=… read_ms=… diff_ms=… render_ms=…`): what
+/// `cargo bench --bench scale` reads.
+struct Phases {
+    current: Option<(&'static str, std::time::Instant)>,
+    done: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Phases {
+    fn start() -> Phases {
+        Phases {
+            current: None,
+            done: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, phase: &'static str) {
+        if let Some((name, at)) = self.current.take() {
+            self.done.push((name, at.elapsed()));
+        }
+        self.current = Some((phase, std::time::Instant::now()));
+    }
+
+    fn finish(mut self) {
+        self.mark("end");
+        if std::env::var_os("AZPROTECT_TIMINGS").is_none() {
+            return;
+        }
+        let line: Vec<String> = self
+            .done
+            .iter()
+            .map(|(n, d)| format!("{n}_ms={:.1}", d.as_secs_f64() * 1000.0))
+            .collect();
+        eprintln!("timings: {}", line.join(" "));
+    }
 }
 
 pub fn render_plan(plan: &Plan, format: PlanFormat, printer: Printer) -> Result<()> {

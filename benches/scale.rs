@@ -1,0 +1,531 @@
+//! `cargo bench --bench scale` — azprotect at estate scale, against the sandbox over HTTPS, and
+//! the per-resource reader (one GET per resource at parallelism 10: Terraform's refresh model)
+//! measured in the same run, with the same client and the same sandbox.
+//!
+//! For each size (default 1,000 and 10,000 VMs in 20 resource groups, 20 Recovery Services
+//! vaults, plus one Backup vault protecting the OS disks of one resource group in proportion):
+//! 1. set up a converged estate (`azprotect apply` against an unthrottled sandbox);
+//! 2. restart the sandbox on that state with ARM throttling and 50 ms latency, and time
+//!    `azprotect plan` (ARM requests from the access log, wall time, diff + render time from
+//!    `AZPROTECT_TIMINGS`, peak RSS of the process);
+//! 3. read the same resources one GET each at parallelism 10 (the baseline).
+//!
+//! Then the apply of 1,000 new protections under ARM's write quota: wall time against the bound
+//! `(1,000 − 200 burst) / 10 per s + one LRO round`, and the number of 429 responses.
+//!
+//! Prints a table and writes `target/bench/scale.json`. Options (after `--`):
+//! `--sizes 1000,10000`, `--no-baseline-over N` (skip the baseline above N VMs), `--no-apply`,
+//! `--latency MS` (default 50).
+
+use azprotect::azure::{ArmClient, AuthChoice, ClientSettings, EnvCredentials};
+use azprotect::model::{api, ResourceKind};
+use futures::stream::{self, StreamExt};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_azprotect");
+const SUB: &str = "00000000-0000-0000-0000-000000000001";
+const VAULTS: usize = 20;
+/// Simulated Azure durations are shrunk by this factor (LROs), ARM's buckets keep real time.
+const TIME_SCALE: &str = "0.01";
+
+struct Options {
+    sizes: Vec<usize>,
+    baseline_max: usize,
+    apply: bool,
+    latency: u64,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        sizes: vec![1_000, 10_000],
+        baseline_max: usize::MAX,
+        apply: true,
+        latency: 50,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let next = || args.get(i + 1).cloned().unwrap_or_default();
+        match args[i].as_str() {
+            "--sizes" => {
+                o.sizes = next().split(',').filter_map(|s| s.parse().ok()).collect();
+                i += 1;
+            }
+            "--no-baseline-over" => {
+                o.baseline_max = next().parse().unwrap_or(usize::MAX);
+                i += 1;
+            }
+            "--latency" => {
+                o.latency = next().parse().unwrap_or(50);
+                i += 1;
+            }
+            "--no-apply" => o.apply = false,
+            _ => {} // `--bench` and friends from cargo
+        }
+        i += 1;
+    }
+    o
+}
+
+/// A `sandbox serve` child process and the environment a client needs to reach it.
+struct Served {
+    child: Child,
+    env: BTreeMap<String, String>,
+    access_log: PathBuf,
+}
+
+impl Served {
+    fn start(dir: &Path, inventory: &Path, extra: &[&str]) -> Served {
+        let env_file = dir.join("sandbox.env");
+        let access_log = dir.join(format!("access-{}.log", unique()));
+        let _ = std::fs::remove_file(&env_file);
+        let mut args = vec![
+            "sandbox".to_string(),
+            "serve".into(),
+            "--state".into(),
+            dir.join("state.json").display().to_string(),
+            "--inventory".into(),
+            inventory.display().to_string(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--env-file".into(),
+            env_file.display().to_string(),
+            "--access-log".into(),
+            access_log.display().to_string(),
+            "--time-scale".into(),
+            TIME_SCALE.into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let child = Command::new(BIN)
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("sandbox serve starts");
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let env = loop {
+            if let Ok(text) = std::fs::read_to_string(&env_file) {
+                if text.contains("AZPROTECT_CA_CERT") {
+                    break text
+                        .lines()
+                        .filter_map(|l| l.split_once('='))
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect();
+                }
+            }
+            assert!(Instant::now() < deadline, "the sandbox did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Served {
+            child,
+            env,
+            access_log,
+        }
+    }
+
+    /// ARM requests (not token requests) and 429 responses in the access log so far.
+    fn counts(&self) -> (usize, usize) {
+        let text = std::fs::read_to_string(&self.access_log).unwrap_or_default();
+        let mut arm = 0;
+        let mut throttled = 0;
+        for line in text.lines() {
+            let Ok(v) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            let path = v["path"].as_str().unwrap_or_default();
+            if path.starts_with("/subscriptions") || path.starts_with("/providers") {
+                arm += 1;
+                if v["status"] == 429 {
+                    throttled += 1;
+                }
+            }
+        }
+        (arm, throttled)
+    }
+
+    async fn client(&self) -> ArmClient {
+        let pem = std::fs::read(&self.env["AZPROTECT_CA_CERT"]).expect("CA file");
+        ArmClient::new(ClientSettings {
+            arm_endpoint: Some(self.env["AZPROTECT_ARM_ENDPOINT"].clone()),
+            authority_host: Some(self.env["AZURE_AUTHORITY_HOST"].clone()),
+            ca_cert_pem: Some(pem),
+            auth: AuthChoice::ClientSecret,
+            credentials: EnvCredentials {
+                tenant_id: Some(self.env["AZURE_TENANT_ID"].clone()),
+                client_id: Some(self.env["AZURE_CLIENT_ID"].clone()),
+                client_secret: Some(self.env["AZURE_CLIENT_SECRET"].clone()),
+                ..EnvCredentials::default()
+            },
+            ..ClientSettings::default()
+        })
+        .await
+        .expect("client")
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unique() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// What one run of the binary cost.
+struct Ran {
+    ok: bool,
+    wall: Duration,
+    peak_rss_mb: f64,
+    stderr: String,
+    stdout: String,
+}
+
+/// Run the binary with the sandbox's environment; peak RSS and status come from `wait4`.
+fn run(served: &Served, args: &[&str], extra_env: &[(&str, &str)]) -> Ran {
+    let out_path = std::env::temp_dir().join(format!("azprotect-bench-{}.out", unique()));
+    let err_path = out_path.with_extension("err");
+    let started = Instant::now();
+    let child = Command::new(BIN)
+        .args(args)
+        .envs(&served.env)
+        .envs(extra_env.iter().copied())
+        .env("NO_COLOR", "1")
+        .env_remove("AZPROTECT_SANDBOX")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+        .spawn()
+        .expect("azprotect runs");
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting once on our own child's pid, with valid pointers.
+    let rc = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let wall = started.elapsed();
+    assert!(rc > 0, "wait4 failed");
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&out_path);
+    let _ = std::fs::remove_file(&err_path);
+    Ran {
+        ok,
+        wall,
+        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
+        stderr,
+        stdout,
+    }
+}
+
+fn timing(stderr: &str, phase: &str) -> f64 {
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("timings: "))
+        .flat_map(|l| l.split_whitespace())
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == format!("{phase}_ms"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+fn inventory(dir: &Path, vms: usize) -> PathBuf {
+    let p = dir.join("inventory.yaml");
+    let text = format!(
+        "subscriptions:\n  {SUB}:\n    resource_groups: {{}}\ngenerate:\n  vms: {vms}\n  resource_groups: {VAULTS}\n  locations: [westeurope]\n  tags: {{backup: [gold]}}\n"
+    );
+    std::fs::write(&p, text).expect("inventory");
+    p
+}
+
+/// 20 Recovery Services vaults, one per generated resource group, each protecting its group's
+/// VMs by tag; one Backup vault snapshotting the OS disks of the first resource group.
+fn config(dir: &Path) -> PathBuf {
+    let mut y = format!(
+        "version: 1\nsubscription: {SUB}\nresource_groups:\n  rg-protect: {{location: westeurope}}\n  rg-snapshots: {{location: westeurope}}\nrecovery_vaults:\n"
+    );
+    for v in 0..VAULTS {
+        y.push_str(&format!(
+            "  rsv-{v:02}:\n    resource_group: rg-protect\n    location: westeurope\n    backup_policies:\n      gold: {{schedule: {{daily: {{at: \"23:00\"}}}}, retention: {{daily: 30d}}}}\n    protect:\n      - policy: gold\n        select: {{resource_groups: [rg-gen-{v:03}], tags: {{backup: gold}}}}\n"
+        ));
+    }
+    y.push_str("disk_backup:\n  bv-01:\n    resource_group: rg-protect\n    location: westeurope\n    policies:\n      every-4h: {every: 4h, retention: 7d}\n    protect:\n      - policy: every-4h\n        snapshot_resource_group: rg-snapshots\n        select: {resource_groups: [rg-gen-000]}\n");
+    let p = dir.join("estate.yaml");
+    std::fs::write(&p, y).expect("config");
+    p
+}
+
+/// The baseline: one GET per managed resource, 10 at a time, through the same client.
+async fn baseline(served: &Served, ids: &[(ResourceKind, String)]) -> Duration {
+    let client = served.client().await;
+    let started = Instant::now();
+    let results: Vec<bool> = stream::iter(ids.iter())
+        .map(|(kind, id)| {
+            let client = &client;
+            async move {
+                let path = format!("{id}?api-version={}", api_version(*kind));
+                client.get_optional(&path).await.is_ok()
+            }
+        })
+        .buffer_unordered(10)
+        .collect()
+        .await;
+    let failed = results.iter().filter(|ok| !**ok).count();
+    assert_eq!(failed, 0, "baseline GETs failed");
+    started.elapsed()
+}
+
+fn api_version(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::ResourceGroup => api::RESOURCES,
+        ResourceKind::RecoveryVault => api::RECOVERY_SERVICES,
+        ResourceKind::BackupPolicy | ResourceKind::ProtectedVm => api::BACKUP,
+        ResourceKind::BackupVault | ResourceKind::DiskPolicy | ResourceKind::DiskBackup => {
+            api::DATA_PROTECTION
+        }
+        ResourceKind::RoleAssignment => api::AUTHORIZATION,
+        _ => api::SITE_RECOVERY,
+    }
+}
+
+/// Every resource the converged plan manages, as the per-resource reader would know them.
+async fn managed_ids(served: &Served, file: &Path) -> Vec<(ResourceKind, String)> {
+    let client = served.client().await;
+    let desired = azprotect::config::load(&[file.to_path_buf()])
+        .expect("config loads")
+        .desired(Some(SUB))
+        .expect("desired");
+    let live = azprotect::live::read(&client, &desired)
+        .await
+        .expect("live read");
+    azprotect::plan::resolve(&desired, &live)
+        .into_iter()
+        .map(|r| (r.address.kind, r.arm_id.to_string()))
+        .collect()
+}
+
+struct PlanRow {
+    vms: usize,
+    resources: usize,
+    requests: usize,
+    throttled: usize,
+    wall: Duration,
+    diff_render_ms: f64,
+    peak_rss_mb: f64,
+    baseline: Option<(usize, Duration)>,
+}
+
+async fn measure_plan(o: &Options, vms: usize) -> PlanRow {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let inv = inventory(dir.path(), vms);
+    let file = config(dir.path());
+    let file_s = file.display().to_string();
+    // 1. converge, unthrottled (set-up, not measured)
+    let ids = {
+        let setup = Served::start(dir.path(), &inv, &[]);
+        let applied = run(
+            &setup,
+            &["apply", "-f", &file_s, "--auto-approve", "--parallelism", "500"],
+            &[],
+        );
+        assert!(applied.ok, "set-up apply failed:\n{}", applied.stderr);
+        managed_ids(&setup, &file).await
+    };
+    // 2. plan under ARM throttling and latency
+    let latency = o.latency.to_string();
+    let served = Served::start(
+        dir.path(),
+        &inv,
+        &["--throttle", "arm", "--latency", &latency],
+    );
+    let ran = run(
+        &served,
+        &["plan", "-f", &file_s, "--format", "json", "--detailed-exitcode"],
+        &[("AZPROTECT_TIMINGS", "1")],
+    );
+    assert!(
+        ran.ok,
+        "the converged estate plans no changes:\n{}\n{}",
+        &ran.stdout[..ran.stdout.len().min(2000)],
+        ran.stderr
+    );
+    let (requests, throttled) = served.counts();
+    let diff_render_ms = timing(&ran.stderr, "diff") + timing(&ran.stderr, "render");
+    // 3. the baseline, same sandbox, same client
+    let baseline = if vms <= o.baseline_max {
+        let before = served.counts().0;
+        let wall = baseline(&served, &ids).await;
+        Some((served.counts().0 - before, wall))
+    } else {
+        None
+    };
+    PlanRow {
+        vms,
+        resources: ids.len(),
+        requests,
+        throttled,
+        wall: ran.wall,
+        diff_render_ms,
+        peak_rss_mb: ran.peak_rss_mb,
+        baseline,
+    }
+}
+
+struct ApplyRow {
+    protections: usize,
+    wall: Duration,
+    bound: Duration,
+    requests: usize,
+    throttled: usize,
+}
+
+/// 1,000 new protections in one vault that already exists, under ARM's write quota.
+async fn measure_apply(o: &Options) -> ApplyRow {
+    const N: usize = 1_000;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let inv = inventory(dir.path(), N);
+    let file = dir.path().join("apply.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "version: 1\nsubscription: {SUB}\nresource_groups:\n  rg-protect: {{location: westeurope}}\nrecovery_vaults:\n  rsv-apply:\n    resource_group: rg-protect\n    location: westeurope\n    backup_policies:\n      gold: {{schedule: {{daily: {{at: \"23:00\"}}}}, retention: {{daily: 30d}}}}\n    protect:\n      - policy: gold\n        select: {{tags: {{backup: gold}}}}\n"
+        ),
+    )
+    .expect("config");
+    let file_s = file.display().to_string();
+    {
+        let setup = Served::start(dir.path(), &inv, &[]);
+        let r = run(
+            &setup,
+            &[
+                "apply",
+                "-f",
+                &file_s,
+                "--auto-approve",
+                "--target",
+                "backup_policy.rsv-apply/gold",
+            ],
+            &[],
+        );
+        assert!(r.ok, "set-up failed:\n{}", r.stderr);
+    }
+    let latency = o.latency.to_string();
+    let served = Served::start(
+        dir.path(),
+        &inv,
+        &["--throttle", "arm", "--latency", &latency],
+    );
+    let ran = run(&served, &["apply", "-f", &file_s, "--auto-approve"], &[]);
+    assert!(ran.ok, "apply failed:\n{}", ran.stderr);
+    let (requests, throttled) = served.counts();
+    // ARM's write bucket: 200 at once, then 10 per second; plus one LRO round (the protect
+    // operation's simulated duration at this time scale, and a poll).
+    let lro_round = Duration::from_secs_f64(60.0 * TIME_SCALE.parse::<f64>().unwrap_or(0.01) + 1.0);
+    let bound = Duration::from_secs_f64((N as f64 - 200.0) / 10.0) + lro_round;
+    ApplyRow {
+        protections: N,
+        wall: ran.wall,
+        bound,
+        requests,
+        throttled,
+    }
+}
+
+fn main() {
+    let o = options();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut rows = Vec::new();
+    for &vms in &o.sizes {
+        eprintln!("scale: estate of {vms} VMs …");
+        rows.push(rt.block_on(measure_plan(&o, vms)));
+    }
+    let apply = o.apply.then(|| {
+        eprintln!("scale: apply of 1,000 protections …");
+        rt.block_on(measure_apply(&o))
+    });
+
+    println!(
+        "\nPlan of a converged estate ({} vaults, {} ms latency, ARM throttling)\n",
+        VAULTS + 1,
+        o.latency
+    );
+    println!("| VMs | resources | ARM requests | 429s | wall | diff+render | peak RSS | baseline requests | baseline wall | speed-up |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        let (breq, bwall, speed) = match r.baseline {
+            Some((n, w)) => (
+                n.to_string(),
+                format!("{:.1} s", w.as_secs_f64()),
+                format!("{:.0}×", w.as_secs_f64() / r.wall.as_secs_f64()),
+            ),
+            None => ("—".into(), "—".into(), "—".into()),
+        };
+        println!(
+            "| {} | {} | {} | {} | {:.2} s | {:.0} ms | {:.0} MB | {} | {} | {} |",
+            r.vms,
+            r.resources,
+            r.requests,
+            r.throttled,
+            r.wall.as_secs_f64(),
+            r.diff_render_ms,
+            r.peak_rss_mb,
+            breq,
+            bwall,
+            speed
+        );
+    }
+    if let Some(a) = &apply {
+        println!("\nApply of {} new protections under ARM's write quota\n", a.protections);
+        println!("| protections | wall | quota bound | wall / bound | ARM requests | 429s |");
+        println!("|---:|---:|---:|---:|---:|---:|");
+        println!(
+            "| {} | {:.1} s | {:.1} s | {:.2} | {} | {} |",
+            a.protections,
+            a.wall.as_secs_f64(),
+            a.bound.as_secs_f64(),
+            a.wall.as_secs_f64() / a.bound.as_secs_f64(),
+            a.requests,
+            a.throttled
+        );
+    }
+    let report = json!({
+        "latency_ms": o.latency,
+        "plan": rows.iter().map(|r| json!({
+            "vms": r.vms,
+            "resources": r.resources,
+            "arm_requests": r.requests,
+            "throttled": r.throttled,
+            "wall_s": r.wall.as_secs_f64(),
+            "diff_render_ms": r.diff_render_ms,
+            "peak_rss_mb": r.peak_rss_mb,
+            "baseline": r.baseline.map(|(n, w)| json!({"arm_requests": n, "wall_s": w.as_secs_f64()})),
+        })).collect::<Vec<_>>(),
+        "apply": apply.as_ref().map(|a| json!({
+            "protections": a.protections,
+            "wall_s": a.wall.as_secs_f64(),
+            "bound_s": a.bound.as_secs_f64(),
+            "arm_requests": a.requests,
+            "throttled": a.throttled,
+        })),
+    });
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    std::fs::create_dir_all(&out).expect("target/bench");
+    std::fs::write(
+        out.join("scale.json"),
+        serde_json::to_string_pretty(&report).expect("json") + "\n",
+    )
+    .expect("write scale.json");
+    println!("\nWrote target/bench/scale.json");
+}
