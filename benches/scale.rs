@@ -191,6 +191,7 @@ struct Ran {
 }
 
 /// Run the binary with the sandbox's environment; peak RSS and status come from `wait4`.
+#[allow(clippy::zombie_processes)] // reaped by `wait4`, which also reports its peak RSS
 fn run(served: &Served, args: &[&str], extra_env: &[(&str, &str)]) -> Ran {
     let out_path = std::env::temp_dir().join(format!("azprotect-bench-{}.out", unique()));
     let err_path = out_path.with_extension("err");
