@@ -293,7 +293,7 @@ async fn live_disk_backup_reads_the_contract_shapes_with_few_calls() {
         addrs,
         [
             "backup_vault.bv-test".to_string(),
-            format!("disk_backup.bv-test/rg-app/shared-data"),
+            "disk_backup.bv-test/rg-app/shared-data".to_string(),
             format!("disk_policy.bv-test/{p_name}"),
             "role_assignment.bv-test/disk_backup_reader/rg-app/shared-data".into(),
             format!("role_assignment.bv-test/disk_snapshot_contributor/{SNAP_RG}"),
