@@ -108,11 +108,15 @@ async fn assign_role(client: &ArmClient, r: &Resource, exists: bool) -> Result<(
             .await
             .map_err(at)?;
     }
-    client
+    match client
         .execute(&role::put_request(&r.arm_id, subscription, role, principal))
         .await
-        .map_err(at)?;
-    Ok(())
+    {
+        // The same role on the same scope for the same principal under another name (granted
+        // by hand): the vault already has what it needs.
+        Err(e) if e.code() == Some("RoleAssignmentExists") => Ok(()),
+        other => other.map(|_| ()).map_err(at),
+    }
 }
 
 /// Create or update a backup instance.
