@@ -109,6 +109,9 @@ fn every_disk_backup_body_conforms_to_the_official_specs() {
         instance::put_request(&i, &p.arm_id, "westeurope"),
         instance::validate_request(&i, &p.arm_id, "westeurope"),
         instance::stop_request(&i.arm_id),
+        instance::suspend_request(&i.arm_id),
+        instance::resume_request(&i.arm_id, false),
+        instance::resume_request(&i.arm_id, true),
         instance::delete_request(&i.arm_id),
     ] {
         conforms(&specs, DP_SPEC, &req);
@@ -152,8 +155,10 @@ fn policies_read_back_as_written_and_a_change_is_a_new_policy() {
 
 #[test]
 fn an_instance_and_a_vault_read_back_as_written() {
-    let i = instance_res();
+    let mut i = instance_res();
     let p = policy_res(json!({"every": "4h", "retention": "7d", "start": "08:00"}));
+    // A live instance names its policy by ARM name (the hash-suffixed one).
+    i.attrs["policy"] = json!(p.arm_id.name());
     let mut live = json!({"id": i.arm_id.as_str(), "properties": instance::put_request(&i, &p.arm_id, "West Europe").body.unwrap()["properties"].clone()});
     live["properties"]["currentProtectionState"] = json!("ProtectionConfigured");
     let (id, attrs) = instance::normalize(&live).expect("a disk instance");
@@ -200,4 +205,43 @@ fn role_assignment_names_are_stable_per_vault_role_and_scope() {
         role::role_name(role::DISK_SNAPSHOT_CONTRIBUTOR),
         "disk_snapshot_contributor"
     );
+}
+
+#[test]
+fn live_role_assignments_normalize_to_the_contract_and_other_roles_are_skipped() {
+    let v = vault_res().arm_id;
+    let scope = ArmId::new(disk());
+    let id = role::arm_id(&v, role::DISK_BACKUP_READER, &scope);
+    let principal = "11111111-2222-3333-4444-555555555555";
+    let mut live = json!({"id": id.as_str(), "name": id.name(), "properties": role::put_request(&id, SUB, role::DISK_BACKUP_READER, principal).body.unwrap()["properties"].clone()});
+    live["properties"]["scope"] = json!(disk());
+    assert_eq!(
+        role::normalize(&live, &v),
+        Some(
+            json!({"scope": disk(), "role": "disk_backup_reader", "vault_id": v.as_str(), "principal_id": principal})
+        )
+    );
+    assert_eq!(
+        role::address_name("bv-prod-weu", "disk_backup_reader", &scope).as_deref(),
+        Some("bv-prod-weu/disk_backup_reader/rg-app/shared-data")
+    );
+    let rg = ArmId::new(format!(
+        "/subscriptions/{SUB}/resourceGroups/rg-snapshots-weu"
+    ));
+    assert_eq!(
+        role::address_name("bv-prod-weu", "disk_snapshot_contributor", &rg).as_deref(),
+        Some("bv-prod-weu/disk_snapshot_contributor/rg-snapshots-weu")
+    );
+    // Shapes azprotect does not manage: a reader on a resource group, a contributor on a disk.
+    assert_eq!(role::address_name("bv", "disk_backup_reader", &rg), None);
+    assert_eq!(
+        role::address_name("bv", "disk_snapshot_contributor", &scope),
+        None
+    );
+    live["properties"]["roleDefinitionId"] = json!(format!(
+        "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
+    ));
+    assert_eq!(role::normalize(&live, &v), None);
+    assert!(role::list_path(SUB, principal)
+        .ends_with(&format!("&$filter=principalId%20eq%20%27{principal}%27")));
 }

@@ -1,5 +1,6 @@
 //! Change → the ARM requests that carry it out, in order. Pure: no I/O.
 
+use crate::model::disk_backup::{instance, policy as disk_policy, role, vault as backup_vault};
 use crate::model::site_recovery as sr;
 use crate::model::{
     backup_policy, protected_vm, resource_group, vault, ArmId, ArmRequest, Resource, ResourceKind,
@@ -122,6 +123,30 @@ pub fn requests_for(change: &Change) -> Result<Vec<ArmRequest>, RequestError> {
         }
         (ResourceKind::RecoveryPlan, Action::Delete) => {
             vec![sr::recovery_plan::delete_request(&id)]
+        }
+        (ResourceKind::BackupVault, Action::Create | Action::Update) => {
+            vec![backup_vault::put_request(&desired()?, before.get("tags"))]
+        }
+        (ResourceKind::BackupVault, Action::Delete) => vec![backup_vault::delete_request(&id)],
+        // Azure cannot update a disk policy: a changed policy is a new one (a new ARM name).
+        (ResourceKind::DiskPolicy, Action::Create) => vec![disk_policy::put_request(&desired()?)],
+        (ResourceKind::DiskPolicy, Action::Delete) => vec![disk_policy::delete_request(&id)],
+        (ResourceKind::DiskBackup, Action::Delete) => match change.data {
+            Some(DataEffect::Retained) => vec![instance::stop_request(&id)],
+            Some(DataEffect::Suspended) => vec![instance::suspend_request(&id)],
+            Some(DataEffect::Deleted) => vec![instance::delete_request(&id)],
+            None => {
+                return Err(err(
+                    "a disk backup delete must say what happens to its snapshots",
+                ))
+            }
+        },
+        (ResourceKind::RoleAssignment, Action::Delete) => vec![role::delete_request(&id)],
+        (ResourceKind::DiskBackup | ResourceKind::RoleAssignment, _) => {
+            return Err(err(
+                "this change needs live reads first (the vault's identity, role propagation): \
+                 it is carried out by apply::disk_backup",
+            ))
         }
         (kind, action) => {
             return Err(err(&format!(

@@ -156,6 +156,12 @@ fn skip_dependents(
 }
 
 async fn execute(client: &ArmClient, change: &Change) -> Outcome {
+    if super::disk_backup::handles(change) {
+        return match super::disk_backup::execute(client, change).await {
+            Ok(()) => Outcome::Done,
+            Err(e) => Outcome::Failed(e),
+        };
+    }
     let requests = match requests_for(change) {
         Ok(r) => r,
         Err(e) => return Outcome::Failed(e.to_string()),

@@ -4,6 +4,7 @@
 //!
 //! Owns: [`LiveState`], [`read`]. Must not import: `cli`, `plan`, `apply`, `render`, `config`.
 
+pub mod disk_backup;
 mod site_recovery;
 pub mod vms;
 
@@ -125,15 +126,28 @@ pub async fn read(client: &ArmClient, desired: &Desired) -> Result<LiveState, Az
             .into_iter()
             .map(|sub| read_subscription(client, sub, &declared, &declared_rgs)),
     );
-    let (mut live, per_sub) = futures::try_join!(
+    let subs = desired.subscriptions();
+    let disk_backup = async {
+        if desired.disk_vaults.is_empty() {
+            Ok(LiveState::default())
+        } else {
+            disk_backup::read(client, &subs, &desired.disk_vaults).await
+        }
+    };
+    let (mut live, per_sub, disks) = futures::try_join!(
         site_recovery::read(client, &desired.replication_groups),
-        subscriptions
+        subscriptions,
+        disk_backup
     )?;
     for part in per_sub {
         live.resources.extend(part.resources);
         live.vms.extend(part.vms);
         live.protected_elsewhere.extend(part.protected_elsewhere);
     }
+    live.resources.extend(disks.resources);
+    live.disks.extend(disks.disks);
+    live.disks_protected_elsewhere
+        .extend(disks.disks_protected_elsewhere);
     Ok(live)
 }
 

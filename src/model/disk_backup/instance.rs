@@ -68,12 +68,34 @@ pub fn stop_request(id: &ArmId) -> ArmRequest {
     )
 }
 
+/// `POST …/suspendBackups`: no new snapshots, existing ones expire per the policy.
+pub fn suspend_request(id: &ArmId) -> ArmRequest {
+    ArmRequest::new(
+        Method::Post,
+        versioned(id.child(&["suspendBackups"])),
+        Some(json!({})),
+    )
+}
+
+/// Resume a `stopped` instance (`POST …/resumeProtection`) or a `suspended` one
+/// (`POST …/resumeBackups`); neither takes a body.
+pub fn resume_request(id: &ArmId, suspended: bool) -> ArmRequest {
+    let action = if suspended {
+        "resumeBackups"
+    } else {
+        "resumeProtection"
+    };
+    ArmRequest::new(Method::Post, versioned(id.child(&[action])), None)
+}
+
 /// DELETE: stop protection and delete the snapshots (needs `--allow-data-loss`).
 pub fn delete_request(id: &ArmId) -> ArmRequest {
     ArmRequest::new(Method::Delete, versioned(id), None)
 }
 
-/// Live instance → (id, attributes); `policy` is the file's name of the live policy.
+/// Live instance → (id, attributes); `policy` is the live policy's ARM name (the last segment of
+/// `policyId`, e.g. `every-4h-3fa1b2`), `state` one of `protected`, `stopped`, `suspended`,
+/// `soft_deleted`. `None` for instances of other datasources.
 pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
     let id = ArmId::new(arm["id"].as_str()?);
     let p = &arm["properties"];
@@ -92,14 +114,14 @@ pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
     {
         s if s.contains("stopped") => "stopped",
         s if s.contains("suspended") => "suspended",
-        s if s.contains("softdeleted") => "soft_deleted",
+        s if s.starts_with("softdelet") => "soft_deleted",
         _ => "protected",
     };
     Some((
         id,
         json!({
             "disk_id": p["dataSourceInfo"]["resourceID"],
-            "policy": super::policy::file_name(policy.name()),
+            "policy": policy.name(),
             "snapshot_resource_group_id": p["policyInfo"]["policyParameters"]["dataStoreParametersList"][0]["resourceGroupId"],
             "state": state,
             "location": normalize_location(p["dataSourceInfo"]["resourceLocation"].as_str().unwrap_or_default()),

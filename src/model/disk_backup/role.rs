@@ -67,9 +67,54 @@ pub fn delete_request(id: &ArmId) -> ArmRequest {
     )
 }
 
-/// Live assignment → attributes.
-pub fn normalize(arm: &Value) -> Value {
+/// `GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments?$filter=principalId
+/// eq '{principal}'`: every assignment of the principal in the subscription (at, above and below
+/// the subscription scope).
+pub fn list_path(subscription: &str, principal_id: &str) -> String {
+    format!(
+        "/subscriptions/{subscription}/providers/Microsoft.Authorization/roleAssignments?api-version={}&$filter=principalId%20eq%20%27{principal_id}%27",
+        api::AUTHORIZATION
+    )
+}
+
+/// The address name (after `role_assignment.`) of `role` (short name) at `scope` for the vault
+/// named `vault` in the file: `<vault>/disk_backup_reader/<rg>/<disk>` (scope: a disk) or
+/// `<vault>/disk_snapshot_contributor/<rg>` (scope: a resource group). `None` for any other
+/// role or a scope of another shape.
+pub fn address_name(vault: &str, role: &str, scope: &ArmId) -> Option<String> {
+    let rg = scope.resource_group()?;
+    match role {
+        "disk_backup_reader" if scope.is_resource_of("Microsoft.Compute", "disks") => {
+            Some(format!("{vault}/{role}/{rg}/{}", scope.name()))
+        }
+        "disk_snapshot_contributor" if is_resource_group(scope) => {
+            Some(format!("{vault}/{role}/{rg}"))
+        }
+        _ => None,
+    }
+}
+
+fn is_resource_group(scope: &ArmId) -> bool {
+    let parts: Vec<&str> = scope.as_str().trim_matches('/').split('/').collect();
+    parts.len() == 4
+        && parts[0].eq_ignore_ascii_case("subscriptions")
+        && parts[2].eq_ignore_ascii_case("resourceGroups")
+}
+
+/// Live assignment of the vault `vault_id`'s identity → attributes `{"scope", "role",
+/// "vault_id", "principal_id"}` (ids as Azure returns them); `None` for roles other than Disk
+/// Backup Reader and Disk Snapshot Contributor.
+pub fn normalize(arm: &Value, vault_id: &ArmId) -> Option<Value> {
     let p = &arm["properties"];
-    let role = ArmId::new(p["roleDefinitionId"].as_str().unwrap_or_default());
-    json!({"scope": p["scope"], "role": role_name(role.name()), "principal_id": p["principalId"]})
+    let role = ArmId::new(p["roleDefinitionId"].as_str()?);
+    let role = role_name(role.name());
+    if role == "other" {
+        return None;
+    }
+    Some(json!({
+        "scope": p["scope"].as_str()?,
+        "role": role,
+        "vault_id": vault_id.as_str(),
+        "principal_id": p["principalId"].as_str()?,
+    }))
 }

@@ -1,0 +1,262 @@
+//! Disk Backup changes that need a live read or a wait, not just a fixed list of requests:
+//! role assignments (the vault identity's principal id is read from the vault at apply time)
+//! and backup instances (`validateForBackup`, then the PUT, retried while new role assignments
+//! propagate; `resumeProtection` / `resumeBackups` for a stopped or suspended instance).
+//!
+//! The retry decision is the pure [`permission_retry`]; sleeping happens in [`execute`].
+
+use crate::azure::{ArmClient, AzureError};
+use crate::model::disk_backup::{instance, role};
+use crate::model::{api, ArmId, ArmRequest, Resource, ResourceKind};
+use crate::plan::{Action, Change};
+use serde_json::Value;
+use std::time::Duration;
+
+/// The error Data Protection answers while the vault identity's roles are missing — or not yet
+/// effective: new role assignments take minutes to propagate.
+pub const MISSING_PERMISSIONS: &str = "UserErrorMissingRequiredPermissions";
+
+/// First wait before retrying a request refused for missing permissions.
+const FIRST_DELAY: Duration = Duration::from_secs(2);
+/// Longest single wait.
+const MAX_DELAY: Duration = Duration::from_secs(30);
+/// Stop retrying once the waits add up to this (Azure RBAC changes take "up to 10 minutes").
+const GIVE_UP_AFTER: Duration = Duration::from_secs(600);
+
+/// After failed attempt number `attempt` (0 = the first) with ARM error `code`: how long to wait
+/// before trying again, or `None` to give up. Only missing permissions are retried here
+/// (throttling and server faults are the client's business): 2 s, 4 s, 8 s, 16 s, then every
+/// 30 s, until the waits would exceed 10 minutes in total.
+pub fn permission_retry(attempt: u32, code: Option<&str>) -> Option<Duration> {
+    if !code.is_some_and(|c| c.eq_ignore_ascii_case(MISSING_PERMISSIONS)) {
+        return None;
+    }
+    let delay = |n: u32| {
+        FIRST_DELAY
+            .saturating_mul(2u32.saturating_pow(n.min(16)))
+            .min(MAX_DELAY)
+    };
+    // Every wait is at least FIRST_DELAY, so a few hundred attempts exceed any budget.
+    let waited: Duration = (0..attempt.min(1_000)).map(delay).sum();
+    let next = delay(attempt);
+    (waited + next <= GIVE_UP_AFTER).then_some(next)
+}
+
+/// Whether this change is carried out here rather than by `requests_for`.
+pub fn handles(change: &Change) -> bool {
+    matches!(
+        change.address.kind,
+        ResourceKind::DiskBackup | ResourceKind::RoleAssignment
+    ) && change.action != Action::Delete
+}
+
+/// Carry out a Disk Backup instance or role assignment create/update.
+pub async fn execute(client: &ArmClient, change: &Change) -> Result<(), String> {
+    let desired = Resource {
+        address: change.address.clone(),
+        arm_id: ArmId::new(change.arm_id.clone()),
+        attrs: change
+            .after
+            .clone()
+            .ok_or_else(|| "the change has no `after` attributes".to_string())?,
+        depends_on: vec![],
+    };
+    match (change.address.kind, change.action) {
+        (ResourceKind::RoleAssignment, Action::Create | Action::Update | Action::Replace) => {
+            assign_role(client, &desired, change.before.is_some()).await
+        }
+        (ResourceKind::DiskBackup, Action::Create | Action::Update) => {
+            protect_disk(client, &desired, change.before.as_ref()).await
+        }
+        (kind, action) => Err(format!(
+            "{action:?} of a {} is not supported",
+            kind.prefix()
+        )),
+    }
+}
+
+/// GET the vault for its identity's principal id, then PUT the assignment (a role assignment
+/// cannot be updated: an existing one is deleted first).
+async fn assign_role(client: &ArmClient, r: &Resource, exists: bool) -> Result<(), String> {
+    let at = |e: AzureError| e.to_string();
+    let vault_id = r.attrs["vault_id"]
+        .as_str()
+        .ok_or_else(|| "the change has no vault_id".to_string())?;
+    let scope = ArmId::new(r.attrs["scope"].as_str().unwrap_or_default());
+    let role = match r.attrs["role"].as_str() {
+        Some("disk_backup_reader") => role::DISK_BACKUP_READER,
+        Some("disk_snapshot_contributor") => role::DISK_SNAPSHOT_CONTRIBUTOR,
+        other => return Err(format!("unknown role {other:?}")),
+    };
+    let subscription = scope
+        .subscription()
+        .ok_or_else(|| format!("the scope {scope} names no subscription"))?;
+    let vault = client
+        .get_optional(&format!("{vault_id}?api-version={}", api::DATA_PROTECTION))
+        .await
+        .map_err(at)?
+        .ok_or_else(|| format!("the Backup vault {vault_id} does not exist"))?;
+    let principal = crate::model::disk_backup::vault::principal_id(&vault).ok_or_else(|| {
+        format!(
+            "the Backup vault {vault_id} has no system-assigned identity to grant the role to \
+             (azprotect creates vaults with one; enable it on the vault, then apply again)"
+        )
+    })?;
+    if exists {
+        client
+            .execute(&role::delete_request(&r.arm_id))
+            .await
+            .map_err(at)?;
+    }
+    match client
+        .execute(&role::put_request(&r.arm_id, subscription, role, principal))
+        .await
+    {
+        // The same role on the same scope for the same principal under another name (granted
+        // by hand): the vault already has what it needs.
+        Err(e) if e.code() == Some("RoleAssignmentExists") => Ok(()),
+        other => other.map(|_| ()).map_err(at),
+    }
+}
+
+/// Create or update a backup instance.
+/// - new: `validateForBackup`, then PUT;
+/// - `stopped` / `suspended`: `resumeProtection` / `resumeBackups`, then PUT only if anything
+///   but the state changes;
+/// - otherwise: PUT.
+///
+/// Requests refused for missing permissions are retried per [`permission_retry`].
+async fn protect_disk(
+    client: &ArmClient,
+    r: &Resource,
+    before: Option<&Value>,
+) -> Result<(), String> {
+    let policy = r.attrs["policy"]
+        .as_str()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| "the change names no policy".to_string())?;
+    let location = r.attrs["location"].as_str().unwrap_or_default();
+    let vault = r.arm_id.parent(1);
+    let policy_id = vault.child(&["backupPolicies", policy]);
+    let put = instance::put_request(r, &policy_id, location);
+    let state = before.and_then(|b| b["state"].as_str());
+    match state {
+        None => {
+            let validate = instance::validate_request(r, &policy_id, location);
+            with_permission_retry(client, r, &validate).await?;
+            with_permission_retry(client, r, &put).await
+        }
+        Some("soft_deleted") => Err(format!(
+            "the backup instance {} is soft-deleted; undelete it \
+             (backupVaults/…/deletedBackupInstances/{}/undelete) or wait until it is purged, \
+             then apply again",
+            r.arm_id,
+            r.arm_id.name()
+        )),
+        Some(s @ ("stopped" | "suspended")) => {
+            let resume = instance::resume_request(&r.arm_id, s == "suspended");
+            with_permission_retry(client, r, &resume).await?;
+            if before.is_some_and(|b| settings_differ(b, &r.attrs)) {
+                with_permission_retry(client, r, &put).await?;
+            }
+            Ok(())
+        }
+        Some(_) => with_permission_retry(client, r, &put).await,
+    }
+}
+
+/// Whether anything but `state` differs (ids compared case-insensitively, like ARM).
+fn settings_differ(before: &Value, after: &Value) -> bool {
+    let Some(after) = after.as_object() else {
+        return false;
+    };
+    after
+        .iter()
+        .filter(|(k, _)| k.as_str() != "state")
+        .any(|(k, v)| match (v.as_str(), before[k].as_str()) {
+            (Some(a), Some(b)) => !a.eq_ignore_ascii_case(b),
+            _ => *v != before[k],
+        })
+}
+
+async fn with_permission_retry(
+    client: &ArmClient,
+    r: &Resource,
+    req: &ArmRequest,
+) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let mut attempt = 0;
+    loop {
+        match client.execute(req).await {
+            Ok(_) => return Ok(()),
+            Err(e) => match permission_retry(attempt, e.code()) {
+                Some(delay) => {
+                    tracing::info!(
+                        address = %r.address,
+                        attempt,
+                        delay_s = delay.as_secs(),
+                        "the vault's role assignments are not effective yet; retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                None if attempt > 0 => {
+                    return Err(format!(
+                        "{e} (after {} attempts over {}s: role assignments can take up to \
+                         10 minutes to apply; check the vault identity's roles and apply again)",
+                        attempt + 1,
+                        started.elapsed().as_secs()
+                    ))
+                }
+                None => return Err(e.to_string()),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_permissions_back_off_then_give_up_after_about_ten_minutes() {
+        let secs = |a| permission_retry(a, Some(MISSING_PERMISSIONS)).map(|d| d.as_secs());
+        assert_eq!(
+            (0..6).map(secs).collect::<Vec<_>>(),
+            [2, 4, 8, 16, 30, 30].map(Some)
+        );
+        let mut total = 0;
+        let mut attempt = 0;
+        while let Some(d) = permission_retry(attempt, Some("usererrormissingrequiredpermissions")) {
+            total += d.as_secs();
+            attempt += 1;
+        }
+        assert!((570..=600).contains(&total), "waited {total}s");
+        assert_eq!(attempt, 23);
+        assert_eq!(permission_retry(u32::MAX, Some(MISSING_PERMISSIONS)), None);
+    }
+
+    #[test]
+    fn other_errors_are_not_retried_here() {
+        for code in [
+            None,
+            Some("UserErrorDppDatasourceAlreadyProtected"),
+            Some("TooManyRequests"),
+            Some(""),
+        ] {
+            assert_eq!(permission_retry(0, code), None, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_change_beyond_the_state_needs_a_put_after_resuming() {
+        let before = serde_json::json!({"disk_id": "/subscriptions/S/resourceGroups/RG/providers/Microsoft.Compute/disks/D",
+            "policy": "p-abc123", "state": "stopped", "location": "westeurope", "snapshot_resource_group_id": "/subscriptions/s/resourceGroups/snap"});
+        let mut after = before.clone();
+        after["state"] = "protected".into();
+        after["disk_id"] = after["disk_id"].as_str().unwrap().to_lowercase().into();
+        assert!(!settings_differ(&before, &after));
+        after["policy"] = "p-def456".into();
+        assert!(settings_differ(&before, &after));
+    }
+}

@@ -1,0 +1,253 @@
+//! Azure Disk Backup state, read only when the file has `disk_backup`: per subscription one list
+//! of Backup vaults and one (paged) list of managed disks; per declared Backup vault one list of
+//! policies, one of backup instances, and per subscription one list of the role assignments of
+//! the vault's identity (`$filter=principalId eq '…'`); per undeclared Backup vault one list of
+//! backup instances (→ [`LiveState::disks_protected_elsewhere`]). Every call is issued as soon
+//! as what it needs is known, concurrently with the others.
+//!
+//! Addresses and attributes follow the contract in `model::disk_backup`.
+
+use super::{Elsewhere, LiveState};
+use crate::azure::{ArmClient, AzureError};
+use crate::model::disk_backup::{instance, policy, role, vault, DiskVaultScope};
+use crate::model::{api, disk, Address, ArmId, ManagedDisk, Resource, ResourceKind};
+use futures::future::try_join_all;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// `GET /subscriptions/{sub}/providers/Microsoft.DataProtection/backupVaults`.
+pub fn vault_list_path(subscription: &str) -> String {
+    format!(
+        "/subscriptions/{subscription}/providers/Microsoft.DataProtection/backupVaults?api-version={}",
+        api::DATA_PROTECTION
+    )
+}
+
+fn collection_path(vault: &ArmId, collection: &str) -> String {
+    format!(
+        "{}?api-version={}",
+        vault.child(&[collection]),
+        api::DATA_PROTECTION
+    )
+}
+
+/// Read the Disk Backup state of `subscriptions` for the declared Backup vaults `declared`.
+pub async fn read(
+    client: &ArmClient,
+    subscriptions: &[String],
+    declared: &[DiskVaultScope],
+) -> Result<LiveState, AzureError> {
+    let names: BTreeMap<&ArmId, &str> = declared
+        .iter()
+        .map(|v| (&v.arm_id, v.name.as_str()))
+        .collect();
+    let parts = try_join_all(
+        subscriptions
+            .iter()
+            .map(|sub| read_subscription(client, sub, subscriptions, &names)),
+    )
+    .await?;
+    let mut live = LiveState::default();
+    for part in parts {
+        live.resources.extend(part.resources);
+        live.disks.extend(part.disks);
+        live.disks_protected_elsewhere
+            .extend(part.disks_protected_elsewhere);
+    }
+    Ok(live)
+}
+
+async fn read_subscription(
+    client: &ArmClient,
+    sub: &str,
+    subscriptions: &[String],
+    declared: &BTreeMap<&ArmId, &str>,
+) -> Result<LiveState, AzureError> {
+    let disks = async {
+        let items = client.list(&disk::list_path(sub)).await?;
+        Ok::<_, AzureError>(
+            items
+                .iter()
+                .filter_map(ManagedDisk::from_arm)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let vaults = async {
+        let vaults = client.list(&vault_list_path(sub)).await?;
+        let reads = vaults.iter().map(|v| {
+            let id = ArmId::new(v["id"].as_str().unwrap_or_default());
+            let name = declared.get(&id).copied();
+            read_vault(client, id, v, name, subscriptions)
+        });
+        try_join_all(reads).await
+    };
+    let (disks, vaults) = futures::try_join!(disks, vaults)?;
+    let mut live = LiveState {
+        disks,
+        ..LiveState::default()
+    };
+    for part in vaults {
+        live.resources.extend(part.resources);
+        live.disks_protected_elsewhere
+            .extend(part.disks_protected_elsewhere);
+    }
+    Ok(live)
+}
+
+/// One Backup vault: declared → the vault, its disk policies, instances and its identity's role
+/// assignments; undeclared → only where its instances' disks are protected.
+async fn read_vault(
+    client: &ArmClient,
+    id: ArmId,
+    body: &Value,
+    declared_name: Option<&str>,
+    subscriptions: &[String],
+) -> Result<LiveState, AzureError> {
+    let mut live = LiveState::default();
+    let instances_path = collection_path(&id, "backupInstances");
+    let Some(vault_name) = declared_name else {
+        for item in client.list(&instances_path).await? {
+            if let Some((_, attrs)) = instance::normalize(&item) {
+                let disk = attrs["disk_id"].as_str().unwrap_or_default();
+                live.disks_protected_elsewhere.insert(
+                    disk.to_ascii_lowercase(),
+                    Elsewhere {
+                        vault: id.clone(),
+                        state: attrs["state"].as_str().unwrap_or_default().to_string(),
+                    },
+                );
+            }
+        }
+        return Ok(live);
+    };
+    let principal = vault::principal_id(body);
+    let role_lists = async {
+        let Some(p) = principal else {
+            return Ok(Vec::new());
+        };
+        let lists = try_join_all(subscriptions.iter().map(|s| {
+            let path = role::list_path(s, p);
+            async move { client.list(&path).await }
+        }))
+        .await?;
+        Ok::<_, AzureError>(lists.into_iter().flatten().collect::<Vec<_>>())
+    };
+    let policies_path = collection_path(&id, "backupPolicies");
+    let (policies, instances, roles) = futures::try_join!(
+        client.list(&policies_path),
+        client.list(&instances_path),
+        role_lists,
+    )?;
+    let vault_addr = Address::new(ResourceKind::BackupVault, vault_name);
+    live.resources.push(Resource {
+        address: vault_addr.clone(),
+        arm_id: id.clone(),
+        attrs: vault::normalize(body),
+        depends_on: vec![],
+    });
+    live.resources
+        .extend(normalize_policies(&id, vault_name, &vault_addr, &policies));
+    live.resources
+        .extend(normalize_instances(vault_name, &instances));
+    live.resources
+        .extend(normalize_roles(&id, vault_name, &roles));
+    Ok(live)
+}
+
+/// Disk policies of a declared vault, addressed `disk_policy.<vault>/<ARM name>`.
+fn normalize_policies(
+    vault_id: &ArmId,
+    vault_name: &str,
+    vault_addr: &Address,
+    policies: &[Value],
+) -> Vec<Resource> {
+    policies
+        .iter()
+        .filter_map(|p| {
+            let attrs = policy::normalize(p)?;
+            let name = p["name"].as_str().filter(|n| !n.is_empty())?;
+            let arm_id = p["id"]
+                .as_str()
+                .map(ArmId::new)
+                .unwrap_or_else(|| vault_id.child(&["backupPolicies", name]));
+            Some(Resource {
+                address: Address::new(ResourceKind::DiskPolicy, format!("{vault_name}/{name}")),
+                arm_id,
+                attrs,
+                depends_on: vec![vault_addr.clone()],
+            })
+        })
+        .collect()
+}
+
+/// Disk backup instances of a declared vault, addressed `disk_backup.<vault>/<rg>/<disk>` and
+/// depending on their live policy.
+fn normalize_instances(vault_name: &str, instances: &[Value]) -> Vec<Resource> {
+    instances
+        .iter()
+        .filter_map(|i| {
+            let (arm_id, attrs) = instance::normalize(i)?;
+            let disk = ArmId::new(attrs["disk_id"].as_str()?);
+            let rg = disk.resource_group()?.to_string();
+            let policy = attrs["policy"].as_str().unwrap_or_default();
+            let depends_on = if policy.is_empty() {
+                vec![]
+            } else {
+                vec![Address::new(
+                    ResourceKind::DiskPolicy,
+                    format!("{vault_name}/{policy}"),
+                )]
+            };
+            Some(Resource {
+                address: Address::new(
+                    ResourceKind::DiskBackup,
+                    format!("{vault_name}/{rg}/{}", disk.name()),
+                ),
+                arm_id,
+                attrs,
+                depends_on,
+            })
+        })
+        .collect()
+}
+
+/// The vault identity's Disk Backup Reader (on a disk) and Disk Snapshot Contributor (on a
+/// resource group) assignments; other roles and scopes of other shapes are not azprotect's.
+/// When two assignments share an address (one made by hand), the one with azprotect's stable
+/// name wins.
+fn normalize_roles(vault_id: &ArmId, vault_name: &str, roles: &[Value]) -> Vec<Resource> {
+    let mut out: BTreeMap<String, Resource> = BTreeMap::new();
+    for r in roles {
+        let Some(attrs) = role::normalize(r, vault_id) else {
+            continue;
+        };
+        let scope = ArmId::new(attrs["scope"].as_str().unwrap_or_default());
+        let role_short = attrs["role"].as_str().unwrap_or_default();
+        let Some(name) = role::address_name(vault_name, role_short, &scope) else {
+            continue;
+        };
+        let Some(arm_id) = r["id"].as_str().map(ArmId::new) else {
+            continue;
+        };
+        let guid = match role_short {
+            "disk_backup_reader" => role::DISK_BACKUP_READER,
+            _ => role::DISK_SNAPSHOT_CONTRIBUTOR,
+        };
+        let ours = arm_id
+            .name()
+            .eq_ignore_ascii_case(&role::assignment_name(vault_id, guid, &scope));
+        if out.contains_key(&name) && !ours {
+            continue;
+        }
+        out.insert(
+            name.clone(),
+            Resource {
+                address: Address::new(ResourceKind::RoleAssignment, name),
+                arm_id,
+                attrs,
+                depends_on: vec![Address::new(ResourceKind::BackupVault, vault_name)],
+            },
+        );
+    }
+    out.into_values().collect()
+}
