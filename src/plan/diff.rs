@@ -330,10 +330,12 @@ fn scope_of<'a>(desired: &'a Desired, item: &ArmId) -> Option<&'a VaultScope> {
 ///
 /// Addresses are matched without case: a live address is built from the ids Azure returns
 /// (`protected_vm.v/RG-APP/APP-01`), the desired one from the file (`protected_vm.v/rg-app/app-01`),
-/// and ARM names are case-insensitive. Besides the declared edges, a protected VM's change waits
-/// for its vault's creation or for an update of its storage redundancy (which can only change
-/// before the first item is registered) or immutability (which suspending backups and deleting
-/// data depend on).
+/// and ARM names are case-insensitive. Besides the declared edges, a protected VM's (or a disk
+/// backup instance's) change waits for its vault's creation or for an update of its storage
+/// redundancy (which can only change before the first item is registered) or immutability
+/// (which suspending backups and deleting data depend on); a disk policy's delete waits for the
+/// changes of the instances that used it, and a role assignment's delete for the deletes of the
+/// instances it served.
 fn link_dependencies(changes: &mut [Change], wanted: &[Resource], live: &LiveState) {
     type Key = (ResourceKind, String);
     let key = |a: &Address| -> Key { (a.kind, a.name.to_ascii_lowercase()) };
