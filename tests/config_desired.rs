@@ -296,3 +296,107 @@ fn unquoted_times_are_read_as_written() {
         json!({"daily": {"at": "23:30"}})
     );
 }
+
+#[test]
+fn a_disk_backup_block_becomes_a_backup_vault_versioned_policies_and_a_scope() {
+    use azprotect::model::disk_backup::{policy, vault, DiskProtectSpec, DiskSelector};
+    let other = "00000000-0000-0000-0000-000000000002";
+    let d = desired(
+        &format!(
+            r#"version: 1
+subscription: {SUB}
+tags: {{managed-by: azprotect}}
+resource_groups:
+  rg-protect-weu: {{location: westeurope}}
+disk_backup:
+  bv-prod-weu:
+    resource_group: rg-protect-weu
+    location: West Europe
+    soft_delete: {{state: AlwaysOn}}
+    tags: {{team: storage}}
+    on_remove: delete_data
+    policies:
+      every-4h: {{every: 4h, retention: 7d}}
+      nightly: {{every: 1d, retention: 30d, start: "22:30", time_zone: W. Europe Standard Time}}
+    protect:
+      - policy: every-4h
+        snapshot_resource_group: rg-snapshots-weu
+        disks: [rg-app/app-01-data-0]
+        select: {{resource_groups: [rg-db], tags: {{snapshot: 4h}}}}
+      - policy: nightly
+        snapshot_resource_group: /subscriptions/{other}/resourceGroups/rg-snap
+        disks: [/subscriptions/{other}/resourceGroups/rg-x/providers/Microsoft.Compute/disks/x-0]
+"#
+        ),
+        None,
+    );
+    let vault_id = vault::arm_id(SUB, "rg-protect-weu", "bv-prod-weu");
+    let v = resource(&d, "backup_vault.bv-prod-weu");
+    assert_eq!(v.arm_id, vault_id);
+    assert_eq!(
+        v.attrs,
+        json!({"location": "westeurope", "redundancy": "LocallyRedundant", "soft_delete": {"state": "AlwaysOn"},
+               "tags": {"managed-by": "azprotect", "team": "storage"}})
+    );
+    assert_eq!(
+        v.depends_on,
+        vec!["resource_group.rg-protect-weu".parse().unwrap()]
+    );
+
+    let p4 = resource(&d, "disk_policy.bv-prod-weu/every-4h");
+    assert_eq!(
+        p4.attrs,
+        json!({"every": "4h", "retention": "7d", "start": "00:00"})
+    );
+    assert_eq!(p4.arm_id, policy::arm_id(&vault_id, "every-4h", &p4.attrs));
+    assert_eq!(
+        p4.depends_on,
+        vec!["backup_vault.bv-prod-weu".parse().unwrap()]
+    );
+    let nightly = resource(&d, "disk_policy.bv-prod-weu/nightly");
+    assert_eq!(
+        nightly.attrs.to_string(),
+        json!({"every": "1d", "retention": "30d", "start": "22:30", "time_zone": "W. Europe Standard Time"}).to_string(),
+        "the key order is the live normalizer's: the ARM name hashes this text"
+    );
+    // What the live side reads back from the policy azprotect creates is the same tree.
+    let body = policy::put_request(nightly).body.unwrap();
+    assert_eq!(policy::normalize(&body), Some(nightly.attrs.clone()));
+
+    let s = &d.disk_vaults[0];
+    assert_eq!(s.name, "bv-prod-weu");
+    assert_eq!(s.arm_id, vault_id);
+    assert_eq!(s.location, "westeurope");
+    assert_eq!(s.on_remove, OnRemove::DeleteData);
+    assert!(s.grant_permissions, "grant_permissions defaults to true");
+    assert_eq!(s.policies["every-4h"], p4.arm_id.name());
+    assert_eq!(s.policies["nightly"], nightly.arm_id.name());
+    assert_eq!(s.policy_every["nightly"], "1d");
+    assert_eq!(
+        s.protect,
+        vec![
+            DiskProtectSpec {
+                policy: "every-4h".into(),
+                snapshot_resource_group_id: format!("/subscriptions/{SUB}/resourceGroups/rg-snapshots-weu"),
+                disks: vec![format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/app-01-data-0")],
+                select: Some(DiskSelector {
+                    subscription: SUB.into(),
+                    resource_groups: vec!["rg-db".into()],
+                    tags: [("snapshot".to_string(), "4h".to_string())].into(),
+                }),
+            },
+            DiskProtectSpec {
+                policy: "nightly".into(),
+                snapshot_resource_group_id: format!("/subscriptions/{other}/resourceGroups/rg-snap"),
+                disks: vec![format!("/subscriptions/{other}/resourceGroups/rg-x/providers/Microsoft.Compute/disks/x-0")],
+                select: None,
+            },
+        ]
+    );
+    assert!(d.subscriptions().contains(&other.to_string()));
+    // Instances and role assignments are expanded at plan time, not here.
+    assert!(!d
+        .resources
+        .iter()
+        .any(|r| r.address.to_string().starts_with("disk_backup.")));
+}

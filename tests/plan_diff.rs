@@ -76,6 +76,7 @@ fn desired(resources: Vec<Resource>, on_remove: OnRemove) -> Desired {
             on_remove,
         }],
         replication_groups: vec![],
+        disk_vaults: vec![],
     }
 }
 

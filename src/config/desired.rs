@@ -2,6 +2,10 @@
 //! `model` family contracts (defaults filled for policies, optional vault keys omitted when
 //! unset), selectors, vault scopes, and `depends_on` edges.
 
+// `disk_backup` lives next to this file; declared here so that `config/mod.rs` need not change.
+#[path = "desired_disk.rs"]
+mod desired_disk;
+
 use super::diag::{Diag, Diags};
 use super::spanned::{Map, OneOrMany, Sp};
 use super::types::*;
@@ -314,5 +318,6 @@ pub fn build(
     d.resources.extend(policies);
     d.resources.extend(items);
     d.replication_groups = super::desired_sr::groups(files, sub);
+    desired_disk::build(files, sub, &global_tags, &declared_rgs, &mut d);
     Some(d)
 }

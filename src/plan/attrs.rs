@@ -80,8 +80,8 @@ fn walk_object(
     }
 }
 
-/// Leaves are equal when identical, or when they are ids (`…_id` keys) or resource names
-/// (`policy`, the name of a backup policy) equal without case: ARM names are case-insensitive and
+/// Leaves are equal when identical, or when they are ids (`…_id` keys, a role assignment's
+/// `scope`) or resource names (`policy`, the name of a backup policy) equal without case: ARM names are case-insensitive and
 /// Azure reports the spelling it stored, which need not be the file's.
 fn same_leaf(path: &str, a: &Value, b: &Value) -> bool {
     if a == b {
@@ -90,7 +90,7 @@ fn same_leaf(path: &str, a: &Value, b: &Value) -> bool {
     let is_id = path
         .rsplit('.')
         .next()
-        .is_some_and(|k| k.ends_with("_id") || k == "policy");
+        .is_some_and(|k| k.ends_with("_id") || k == "policy" || k == "scope");
     match (a, b) {
         (Value::String(x), Value::String(y)) if is_id => x.eq_ignore_ascii_case(y),
         _ => false,

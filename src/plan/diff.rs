@@ -34,6 +34,37 @@ pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
             }
         }
     }
+    // Disk Backup vaults expand into their instances and role assignments; a disk the file
+    // lists for one vault is not also picked by another vault's selector.
+    let listed: Vec<BTreeSet<String>> = desired
+        .disk_vaults
+        .iter()
+        .map(|v| v.listed_disks())
+        .collect();
+    for (i, scope) in desired.disk_vaults.iter().enumerate() {
+        let claimed: BTreeSet<String> = listed
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .flat_map(|(_, l)| l.iter().cloned())
+            .collect();
+        for mut r in scope.resources_except(&live.disks, &live.resources, &claimed) {
+            if r.address.kind == ResourceKind::RoleAssignment {
+                // A snapshot resource group the file declares is created first.
+                let target = ArmId::new(r.attrs["scope"].as_str().unwrap_or_default());
+                if let Some(rg) = desired
+                    .resources
+                    .iter()
+                    .find(|g| g.address.kind == ResourceKind::ResourceGroup && g.arm_id == target)
+                {
+                    r.depends_on.push(rg.address.clone());
+                }
+            }
+            if seen.insert(r.address.clone()) {
+                resources.push(r);
+            }
+        }
+    }
     let mut taken: BTreeSet<ArmId> = resources
         .iter()
         .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
@@ -225,11 +256,11 @@ fn removal(have: &Resource, desired: &Desired, ctx: &Context) -> Option<Change> 
         | ResourceKind::ReplicationPolicy
         | ResourceKind::ContainerMapping
         | ResourceKind::NetworkMapping => return None,
-        // TODO(issue 4): Disk Backup removals.
-        ResourceKind::BackupVault
-        | ResourceKind::DiskPolicy
-        | ResourceKind::RoleAssignment
-        | ResourceKind::DiskBackup => return None,
+        // Backup vaults are never removed implicitly; the rest as `disk_backup::removal` says.
+        ResourceKind::BackupVault => return None,
+        ResourceKind::DiskPolicy | ResourceKind::RoleAssignment | ResourceKind::DiskBackup => {
+            return super::disk_backup::removal(have, &ctx.disk, c);
+        }
         ResourceKind::Replication => {
             c.reasons.push("not in the file any more: replication is disabled (the source VM is untouched; its replica disks and recovery points in the target region are removed)".into());
         }
@@ -299,10 +330,12 @@ fn scope_of<'a>(desired: &'a Desired, item: &ArmId) -> Option<&'a VaultScope> {
 ///
 /// Addresses are matched without case: a live address is built from the ids Azure returns
 /// (`protected_vm.v/RG-APP/APP-01`), the desired one from the file (`protected_vm.v/rg-app/app-01`),
-/// and ARM names are case-insensitive. Besides the declared edges, a protected VM's change waits
-/// for its vault's creation or for an update of its storage redundancy (which can only change
-/// before the first item is registered) or immutability (which suspending backups and deleting
-/// data depend on).
+/// and ARM names are case-insensitive. Besides the declared edges, a protected VM's (or a disk
+/// backup instance's) change waits for its vault's creation or for an update of its storage
+/// redundancy (which can only change before the first item is registered) or immutability
+/// (which suspending backups and deleting data depend on); a disk policy's delete waits for the
+/// changes of the instances that used it, and a role assignment's delete for the deletes of the
+/// instances it served.
 fn link_dependencies(changes: &mut [Change], wanted: &[Resource], live: &LiveState) {
     type Key = (ResourceKind, String);
     let key = |a: &Address| -> Key { (a.kind, a.name.to_ascii_lowercase()) };
@@ -315,13 +348,19 @@ fn link_dependencies(changes: &mut [Change], wanted: &[Resource], live: &LiveSta
     // waiting for it would pull it into every `--target` of the vault's items).
     let vault_changes: BTreeMap<ArmId, Address> = changes
         .iter()
-        .filter(|c| c.address.kind == ResourceKind::RecoveryVault)
+        .filter(|c| {
+            matches!(
+                c.address.kind,
+                ResourceKind::RecoveryVault | ResourceKind::BackupVault
+            )
+        })
         .filter(|c| {
             c.action == Action::Create
                 || (c.action == Action::Update
                     && c.blocked.is_none()
                     && c.diff.iter().any(|d| {
                         d.path.starts_with("storage_redundancy")
+                            || d.path.starts_with("redundancy")
                             || d.path.starts_with("immutability")
                     }))
         })
@@ -337,8 +376,15 @@ fn link_dependencies(changes: &mut [Change], wanted: &[Resource], live: &LiveSta
             live_dependents.entry(key(d)).or_default().push(&r.address);
         }
     }
-    for c in changes.iter_mut() {
-        let mut deps: BTreeSet<Address> = BTreeSet::new();
+    let disk_delete_waits: Vec<Vec<Address>> = changes
+        .iter()
+        .map(|c| match c.action {
+            Action::Delete => super::disk_backup::delete_waits_for(c, changes),
+            _ => vec![],
+        })
+        .collect();
+    for (c, extra) in changes.iter_mut().zip(disk_delete_waits) {
+        let mut deps: BTreeSet<Address> = extra.into_iter().collect();
         let me = key(&c.address);
         if c.action == Action::Delete {
             for dependent in live_dependents.get(&me).into_iter().flatten() {
@@ -355,10 +401,17 @@ fn link_dependencies(changes: &mut [Change], wanted: &[Resource], live: &LiveSta
                 }
             }
         }
-        if c.address.kind == ResourceKind::ProtectedVm
-            && (c.action != Action::Delete || c.data != Some(DataEffect::Retained))
-        {
-            let vault = protected_vm::vault_of(&ArmId::new(c.arm_id.clone()));
+        let item = match c.address.kind {
+            ResourceKind::ProtectedVm => {
+                Some(protected_vm::vault_of(&ArmId::new(c.arm_id.clone())))
+            }
+            ResourceKind::DiskBackup => Some(ArmId::new(c.arm_id.clone()).parent(1)),
+            _ => None,
+        };
+        if let (Some(vault), true) = (
+            item,
+            c.action != Action::Delete || c.data != Some(DataEffect::Retained),
+        ) {
             if let Some(addr) = vault_changes.get(&vault) {
                 deps.insert(addr.clone());
             }

@@ -6,6 +6,7 @@
 
 mod attrs;
 mod diff;
+mod disk_backup;
 pub mod file;
 mod retention;
 mod rules;

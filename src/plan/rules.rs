@@ -48,6 +48,8 @@ pub struct Context<'a> {
     /// Vaults whose update is blocked: they keep their live settings, so rules that depend on
     /// them read the live ones (vaults are diffed before their policies and items).
     held_vaults: RefCell<BTreeSet<ArmId>>,
+    /// Lookups of the Disk Backup rules.
+    pub(super) disk: super::disk_backup::DiskContext<'a>,
 }
 
 fn vm_key(attrs: &Value) -> String {
@@ -75,6 +77,7 @@ impl<'a> Context<'a> {
             wanted_items_by_vm: BTreeMap::new(),
             wanted_items: BTreeSet::new(),
             held_vaults: RefCell::new(BTreeSet::new()),
+            disk: super::disk_backup::DiskContext::new(desired, wanted, live),
         };
         for r in &live.resources {
             match r.address.kind {
@@ -183,6 +186,10 @@ pub fn on_create(want: &Resource, ctx: &Context) -> Verdict {
             let vm = ctx.vm(want.attrs["vm_id"].as_str().unwrap_or_default());
             super::site_recovery::on_create(want, vm, &mut v)
         }
+        ResourceKind::BackupVault
+        | ResourceKind::DiskPolicy
+        | ResourceKind::RoleAssignment
+        | ResourceKind::DiskBackup => super::disk_backup::on_create(want, &ctx.disk, &mut v),
         _ => {}
     }
     v
@@ -249,6 +256,12 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Co
         }
         ResourceKind::ProtectedVm => protected_vm_rules(want, Some(have), ctx, &mut v),
         ResourceKind::Replication => super::site_recovery::on_update(want, have, diff, &mut v),
+        ResourceKind::BackupVault
+        | ResourceKind::DiskPolicy
+        | ResourceKind::RoleAssignment
+        | ResourceKind::DiskBackup => {
+            super::disk_backup::on_update(want, have, diff, &ctx.disk, &mut v)
+        }
         _ => {}
     }
     v

@@ -24,6 +24,7 @@
 pub mod instance;
 pub mod policy;
 pub mod role;
+mod scope;
 pub mod vault;
 
 use super::{api, ArmId, OnRemove};

@@ -1,0 +1,150 @@
+//! `disk_backup` blocks → the Backup vault and disk policy resources (attributes in the exact
+//! canonical form of the `model::disk_backup` contracts) and one [`DiskVaultScope`] per vault,
+//! whose backup instances and role assignments expand at plan time against live disks.
+//! Files are already validated: anything malformed here is skipped, never a panic.
+
+use super::tags;
+use crate::config::types::ConfigFile;
+use crate::config::types_disk::{DiskBackupVault, DiskPolicy};
+use crate::config::validate::{names, parse_days, parse_every, parse_start};
+use crate::model::disk_backup::{policy, vault, DiskProtectSpec, DiskSelector, DiskVaultScope};
+use crate::model::resource_group::normalize_location;
+use crate::model::{Address, Desired, Resource, ResourceKind};
+use serde_json::{json, Map as JsonMap, Value};
+use std::collections::BTreeMap;
+
+/// The attributes of a disk policy, exactly as `model::disk_backup::policy::normalize` reads
+/// them back from ARM (same keys, same order: the ARM name hashes this text).
+pub fn policy_attrs(p: &DiskPolicy) -> Value {
+    let every = parse_every(p.every.value.trim())
+        .map(|i| i.to_string())
+        .unwrap_or_else(|| p.every.value.trim().to_string());
+    let days = parse_days(p.retention.value.trim()).unwrap_or(0);
+    let start = p
+        .start
+        .as_ref()
+        .and_then(|s| parse_start(s.value.trim()))
+        .map_or_else(|| "00:00".to_string(), |(h, m)| format!("{h:02}:{m:02}"));
+    let mut a = json!({"every": every, "retention": format!("{days}d"), "start": start});
+    if let Some(tz) = &p.time_zone {
+        a["time_zone"] = json!(tz.value.trim());
+    }
+    a
+}
+
+/// The attributes of a Backup vault: `redundancy` defaults to `LocallyRedundant`; soft delete
+/// and immutability only when the file sets them; tags always (global under own).
+pub fn vault_attrs(v: &DiskBackupVault, tag_map: JsonMap<String, Value>) -> Value {
+    let mut a = JsonMap::new();
+    a.insert(
+        "location".into(),
+        json!(normalize_location(&v.location.value)),
+    );
+    let redundancy = v.redundancy.as_ref().map_or_else(
+        || "LocallyRedundant".to_string(),
+        |r| format!("{:?}", r.value),
+    );
+    a.insert("redundancy".into(), json!(redundancy));
+    if let Some(sd) = &v.soft_delete {
+        let mut o = JsonMap::new();
+        if let Some(s) = &sd.value.state {
+            o.insert("state".into(), json!(format!("{:?}", s.value)));
+        }
+        if let Some(d) = &sd.value.retention_days {
+            o.insert("retention_days".into(), json!(d.value));
+        }
+        a.insert("soft_delete".into(), Value::Object(o));
+    }
+    if let Some(i) = &v.immutability {
+        a.insert("immutability".into(), json!(format!("{:?}", i.value)));
+    }
+    a.insert("tags".into(), Value::Object(tag_map));
+    Value::Object(a)
+}
+
+/// Every `disk_backup` vault of every file: its vault and policy resources into
+/// `d.resources`, its scope into `d.disk_vaults`.
+pub fn build(
+    files: &[ConfigFile],
+    sub: &str,
+    global_tags: &BTreeMap<String, String>,
+    declared_rgs: &[String],
+    d: &mut Desired,
+) {
+    for f in files {
+        for (vname, v) in f.disk_backup.iter().flat_map(|m| m.value.iter()) {
+            let (name, v) = (vname.value.as_str(), &v.value);
+            let vault_id = vault::arm_id(sub, &v.resource_group.value, name);
+            let vault_addr = Address::new(ResourceKind::BackupVault, name);
+            let depends_on = declared_rgs
+                .iter()
+                .find(|rg| rg.eq_ignore_ascii_case(&v.resource_group.value))
+                .map(|rg| vec![Address::new(ResourceKind::ResourceGroup, rg.clone())])
+                .unwrap_or_default();
+            d.resources.push(Resource {
+                address: vault_addr.clone(),
+                arm_id: vault_id.clone(),
+                attrs: vault_attrs(v, tags(global_tags, v.tags.as_ref())),
+                depends_on,
+            });
+            let mut scope = DiskVaultScope {
+                name: name.to_string(),
+                arm_id: vault_id.clone(),
+                location: normalize_location(&v.location.value),
+                on_remove: v
+                    .on_remove
+                    .as_ref()
+                    .map(|o| o.value)
+                    .unwrap_or_default()
+                    .into(),
+                grant_permissions: v.grant_permissions.as_ref().is_none_or(|g| g.value),
+                ..DiskVaultScope::default()
+            };
+            for (pname, p) in v.policies.iter().flat_map(|m| m.value.iter()) {
+                let attrs = policy_attrs(&p.value);
+                let arm_id = policy::arm_id(&vault_id, &pname.value, &attrs);
+                scope
+                    .policies
+                    .insert(pname.value.clone(), arm_id.name().to_string());
+                scope.policy_every.insert(
+                    pname.value.clone(),
+                    attrs["every"].as_str().unwrap_or_default().to_string(),
+                );
+                d.resources.push(Resource {
+                    address: Address::new(
+                        ResourceKind::DiskPolicy,
+                        format!("{name}/{}", pname.value),
+                    ),
+                    arm_id,
+                    attrs,
+                    depends_on: vec![vault_addr.clone()],
+                });
+            }
+            for e in v.protect.iter().flat_map(|p| &p.value) {
+                let e = &e.value;
+                let Some(snapshot_resource_group_id) =
+                    names::resource_group_id(&e.snapshot_resource_group.value, sub)
+                else {
+                    continue;
+                };
+                scope.protect.push(DiskProtectSpec {
+                    policy: e.policy.value.clone(),
+                    snapshot_resource_group_id,
+                    disks: e
+                        .disks
+                        .iter()
+                        .flat_map(|d| &d.value)
+                        .filter_map(|d| names::disk_ref(&d.value).ok())
+                        .map(|r| r.arm_id(sub))
+                        .collect(),
+                    select: e.select.as_ref().map(|s| DiskSelector {
+                        subscription: sub.to_string(),
+                        resource_groups: s.value.resource_group_names(),
+                        tags: s.value.tag_map(),
+                    }),
+                });
+            }
+            d.disk_vaults.push(scope);
+        }
+    }
+}

@@ -1,0 +1,487 @@
+//! Disk Backup rules that need live state (where a disk is, what it is, who protects it, what
+//! a Backup vault's settings allow once it holds instances), and what removing a live
+//! instance, policy or role assignment of a declared Backup vault means.
+//!
+//! Disk policies cannot be updated in Azure: a changed policy is a new policy (its ARM name
+//! carries a hash of its settings), the instances move to it, and the old version is deleted
+//! once no instance that stays uses it.
+
+use super::rules::Verdict;
+use super::{AttrChange, Change, DataEffect};
+use crate::live::LiveState;
+use crate::model::disk_backup::{policy, DiskVaultScope};
+use crate::model::{ArmId, Desired, ManagedDisk, OnRemove, Resource, ResourceKind};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Lookups the Disk Backup rules need, built once per plan.
+pub struct DiskContext<'a> {
+    live: &'a LiveState,
+    /// Disk id (lower case) → the live disk.
+    disks: BTreeMap<String, &'a ManagedDisk>,
+    /// Declared Backup vaults by id.
+    scopes: BTreeMap<ArmId, &'a DiskVaultScope>,
+    /// Backup vault id → desired attributes, else live attributes.
+    vaults: BTreeMap<ArmId, &'a Value>,
+    /// Live Backup vault id → live attributes.
+    live_vaults: BTreeMap<ArmId, &'a Value>,
+    /// Disk policy id → desired attributes, else live attributes.
+    policies: BTreeMap<ArmId, &'a Value>,
+    /// Live instances of declared vaults.
+    live_instances: Vec<&'a Resource>,
+    /// Wanted instances by id.
+    wanted: BTreeMap<&'a ArmId, &'a Resource>,
+    /// Disk id (lower case) → wanted instances, in address order.
+    wanted_by_disk: BTreeMap<String, Vec<&'a Resource>>,
+}
+
+fn disk_key(attrs: &Value) -> String {
+    attrs["disk_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+fn vault_of(instance: &ArmId) -> ArmId {
+    instance.parent(1)
+}
+
+impl<'a> DiskContext<'a> {
+    pub fn new(desired: &'a Desired, wanted: &'a [Resource], live: &'a LiveState) -> Self {
+        let mut ctx = DiskContext {
+            live,
+            disks: live
+                .disks
+                .iter()
+                .map(|d| (d.id.as_str().to_ascii_lowercase(), d))
+                .collect(),
+            scopes: desired
+                .disk_vaults
+                .iter()
+                .map(|s| (s.arm_id.clone(), s))
+                .collect(),
+            vaults: BTreeMap::new(),
+            live_vaults: BTreeMap::new(),
+            policies: BTreeMap::new(),
+            live_instances: Vec::new(),
+            wanted: BTreeMap::new(),
+            wanted_by_disk: BTreeMap::new(),
+        };
+        for r in &live.resources {
+            match r.address.kind {
+                ResourceKind::BackupVault => {
+                    ctx.vaults.insert(r.arm_id.clone(), &r.attrs);
+                    ctx.live_vaults.insert(r.arm_id.clone(), &r.attrs);
+                }
+                ResourceKind::DiskPolicy => {
+                    ctx.policies.insert(r.arm_id.clone(), &r.attrs);
+                }
+                ResourceKind::DiskBackup => ctx.live_instances.push(r),
+                _ => {}
+            }
+        }
+        let mut sorted: Vec<&Resource> = wanted.iter().collect();
+        sorted.sort_by(|a, b| a.address.cmp(&b.address));
+        for r in sorted {
+            match r.address.kind {
+                ResourceKind::BackupVault => {
+                    ctx.vaults.insert(r.arm_id.clone(), &r.attrs);
+                }
+                ResourceKind::DiskPolicy => {
+                    ctx.policies.insert(r.arm_id.clone(), &r.attrs);
+                }
+                ResourceKind::DiskBackup => {
+                    ctx.wanted.insert(&r.arm_id, r);
+                    ctx.wanted_by_disk
+                        .entry(disk_key(&r.attrs))
+                        .or_default()
+                        .push(r);
+                }
+                _ => {}
+            }
+        }
+        ctx
+    }
+
+    fn disk(&self, id: &str) -> Option<&'a ManagedDisk> {
+        self.disks.get(&id.to_ascii_lowercase()).copied()
+    }
+
+    /// A Backup vault's attribute once its own change (ordered first) is applied.
+    fn vault_attr(&self, vault: &ArmId, key: &str) -> Option<&'a Value> {
+        self.vaults
+            .get(vault)
+            .and_then(|a| a.get(key))
+            .or_else(|| self.live_vaults.get(vault).and_then(|a| a.get(key)))
+    }
+
+    /// `every` of the policy an instance names (its ARM name, in the instance's vault).
+    fn policy_every(&self, vault: &ArmId, arm_name: &str) -> Option<&'a str> {
+        self.policies
+            .get(&vault.child(&["backupPolicies", arm_name]))
+            .and_then(|p| p["every"].as_str())
+    }
+
+    /// Live instances (any state) of a vault.
+    fn instances_in(&self, vault: &ArmId) -> impl Iterator<Item = &'a Resource> + '_ {
+        let vault = vault.clone();
+        self.live_instances
+            .iter()
+            .copied()
+            .filter(move |r| vault_of(&r.arm_id) == vault)
+    }
+
+    /// What removing a live instance the file no longer wants does; `None` when nothing
+    /// changes (already stopped with `retain_data`, soft-deleted, or not a declared vault's).
+    fn removal_effect(&self, have: &Resource) -> Option<(&'a DiskVaultScope, DataEffect)> {
+        let scope = self.scopes.get(&vault_of(&have.arm_id)).copied()?;
+        let state = have.attrs["state"].as_str().unwrap_or_default();
+        match (scope.on_remove, state) {
+            (_, "soft_deleted") => None,
+            (OnRemove::DeleteData, _) => Some((scope, DataEffect::Deleted)),
+            (_, "stopped" | "suspended") => None,
+            _ => Some((scope, DataEffect::Retained)),
+        }
+    }
+
+    /// Does this live instance still exist after the plan (wanted, or removed keeping its
+    /// data)?
+    fn stays(&self, have: &Resource) -> bool {
+        self.wanted.contains_key(&have.arm_id)
+            || !matches!(self.removal_effect(have), Some((_, DataEffect::Deleted)))
+    }
+}
+
+/// Rules for a Disk Backup resource that does not exist yet.
+pub fn on_create(want: &Resource, ctx: &DiskContext, v: &mut Verdict) {
+    if want.address.kind == ResourceKind::DiskBackup {
+        instance_rules(want, None, ctx, v);
+    }
+}
+
+/// Rules for an in-place update of a Disk Backup resource.
+pub fn on_update(
+    want: &Resource,
+    have: &Resource,
+    diff: &[AttrChange],
+    ctx: &DiskContext,
+    v: &mut Verdict,
+) {
+    let changed = |p: &str| {
+        diff.iter()
+            .find(|d| d.path == p || d.path.starts_with(&format!("{p}.")))
+    };
+    match want.address.kind {
+        ResourceKind::BackupVault => {
+            if changed("location").is_some() {
+                v.block("a Backup vault cannot move to another region, and replacing it would delete its backup data");
+            }
+            if changed("redundancy").is_some() {
+                let n = ctx.instances_in(&have.arm_id).count();
+                if n > 0 {
+                    v.block(format!("storage redundancy is locked once the vault has backup instances ({n} in this vault; Azure refuses to change it)"));
+                }
+            }
+            if let Some(c) = changed("immutability") {
+                let after = c.after.as_ref().and_then(Value::as_str);
+                if have.attrs["immutability"] == "Locked" {
+                    v.block("immutability is Locked, which is final");
+                } else if after == Some("Locked") && have.attrs["immutability"] != "Unlocked" {
+                    v.block("immutability can only be Locked from Unlocked: set immutability: Unlocked, apply, then set Locked in a later apply (locking is irreversible)");
+                } else if after == Some("Locked") {
+                    v.reasons
+                        .push("locks immutability: this cannot be undone".into());
+                }
+            }
+            if changed("soft_delete").is_some() {
+                if have.attrs["soft_delete"]["state"] == "AlwaysOn"
+                    && changed("soft_delete.state").is_some()
+                {
+                    v.block("soft delete is AlwaysOn, which is irreversible");
+                } else if want.attrs["soft_delete"]["state"] == "AlwaysOn" {
+                    v.reasons
+                        .push("makes soft delete AlwaysOn: this cannot be undone".into());
+                }
+            }
+        }
+        ResourceKind::DiskPolicy => {
+            // Same ARM name (same declared settings), different live settings: the policy was
+            // made or changed outside azprotect.
+            let users = ctx
+                .instances_in(&have.arm_id.parent(1))
+                .filter(|r| uses(r, have.arm_id.name()))
+                .count();
+            if users == 0 {
+                v.replace = true;
+                v.reasons.push("Azure cannot update a disk backup policy in place: no instance uses it, so it is deleted and created again".into());
+            } else {
+                v.block(format!("the live policy differs from its declared settings and Azure cannot update a disk backup policy in place; {users} instance(s) use it — rename the policy in the file (its instances move to the new one)"));
+            }
+        }
+        ResourceKind::DiskBackup => instance_rules(want, Some((have, &changed)), ctx, v),
+        _ => {}
+    }
+}
+
+type Changed<'c, 'd> = &'c dyn Fn(&str) -> Option<&'d AttrChange>;
+
+fn uses(instance: &Resource, policy_arm_name: &str) -> bool {
+    instance.attrs["policy"]
+        .as_str()
+        .is_some_and(|p| p.eq_ignore_ascii_case(policy_arm_name))
+}
+
+fn instance_rules(
+    want: &Resource,
+    have: Option<(&Resource, Changed)>,
+    ctx: &DiskContext,
+    v: &mut Verdict,
+) {
+    let disk_id = want.attrs["disk_id"].as_str().unwrap_or_default();
+    let vault = vault_of(&want.arm_id);
+    let policy = want.attrs["policy"].as_str().unwrap_or_default();
+    let file_policy = policy::file_name(policy);
+    match have {
+        None => {
+            let Some(disk) = ctx.disk(disk_id) else {
+                v.block(format!("disk {disk_id} not found"));
+                return;
+            };
+            let loc = ctx
+                .scopes
+                .get(&vault)
+                .map(|s| s.location.as_str())
+                .or_else(|| ctx.vault_attr(&vault, "location").and_then(Value::as_str));
+            if let Some(loc) = loc.filter(|l| !disk.location.eq_ignore_ascii_case(l)) {
+                v.block(format!(
+                    "disk is in {}, Backup vault {} is in {loc}: a Backup vault protects disks of its own region only",
+                    disk.location,
+                    vault.name()
+                ));
+            }
+            v2_or_ultra(disk, &vault, policy, file_policy, ctx, v);
+            if let Some(other) = ctx
+                .live
+                .disks_protected_elsewhere
+                .get(&disk_id.to_ascii_lowercase())
+            {
+                v.block(format!(
+                    "disk is already protected ({}) by Backup vault {}, which this file does not manage: a disk can be protected by one Backup vault only",
+                    other.state,
+                    other.vault.name()
+                ));
+            }
+            for r in &ctx.live_instances {
+                if disk_key(&r.attrs) != disk_id.to_ascii_lowercase() || r.arm_id == want.arm_id {
+                    continue;
+                }
+                let there = vault_of(&r.arm_id);
+                let state = r.attrs["state"].as_str().unwrap_or_default();
+                v.block(if there == vault {
+                    format!("the vault already holds another backup instance of this disk ({})", r.arm_id.name())
+                } else if state == "soft_deleted" {
+                    format!("the disk's backup instance in Backup vault {} is soft-deleted, which still protects it there: a disk can be protected by one Backup vault only — protect it in {} again, or wait until the soft-deleted instance is purged", there.name(), there.name())
+                } else {
+                    format!("disk is still protected ({state}) by Backup vault {}: a disk can be protected by one Backup vault only — delete its backup instance there first (on_remove: delete_data with --allow-data-loss, in an apply of its own)", there.name())
+                });
+            }
+        }
+        Some((have, changed)) => {
+            match have.attrs["state"].as_str() {
+                Some("stopped") => v.reasons.push(
+                    "resumes protection of a stopped instance (its snapshots were retained)".into(),
+                ),
+                Some("suspended") => v.reasons.push("resumes backups of a suspended instance".into()),
+                Some("soft_deleted") => v.block(format!(
+                    "the disk's backup instance is soft-deleted: undelete it in Azure (Backup vault {}, deleted backup instances) first, then plan again",
+                    vault.name()
+                )),
+                _ => {}
+            }
+            if let Some(c) = changed("snapshot_resource_group_id") {
+                let old = c
+                    .before
+                    .as_ref()
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                v.block(format!(
+                    "Azure cannot change the snapshot resource group of a protected disk: keep snapshot_resource_group: {} — or, to move it, remove the disk from the file with on_remove: delete_data (apply with --allow-data-loss, which deletes its snapshots), then add it back",
+                    ArmId::new(old).name()
+                ));
+            }
+            if let Some(c) = changed("policy") {
+                let old = c
+                    .before
+                    .as_ref()
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                v.reasons.push(if policy::file_name(old).eq_ignore_ascii_case(file_policy) {
+                    format!("moves to the new version of policy {file_policy}; existing snapshots keep their retention")
+                } else {
+                    format!("moves from policy {} to policy {file_policy}; existing snapshots keep their retention", policy::file_name(old))
+                });
+                if let Some(disk) = ctx.disk(disk_id) {
+                    v2_or_ultra(disk, &vault, policy, file_policy, ctx, v);
+                }
+            }
+        }
+    }
+    if let Some(rs) = ctx.wanted_by_disk.get(&disk_id.to_ascii_lowercase()) {
+        if rs.len() > 1 && rs[0].arm_id != want.arm_id {
+            v.block(format!(
+                "disk is also selected for Backup vault {}: a disk can be protected by one Backup vault only",
+                vault_of(&rs[0].arm_id).name()
+            ));
+        }
+    }
+}
+
+/// Premium SSD v2 and Ultra disks take a snapshot every 12h or 1d only.
+fn v2_or_ultra(
+    disk: &ManagedDisk,
+    vault: &ArmId,
+    policy: &str,
+    file_policy: &str,
+    ctx: &DiskContext,
+    v: &mut Verdict,
+) {
+    let every = ctx.policy_every(vault, policy);
+    if disk.is_v2_or_ultra() && every.is_some_and(|e| !matches!(e, "12h" | "1d")) {
+        v.block(format!(
+            "disk is {} (Premium SSD v2 / Ultra): Azure backs it up every 12h or 1d only, policy {file_policy} takes a snapshot every {}",
+            disk.sku,
+            every.unwrap_or_default()
+        ));
+    }
+}
+
+/// A live Disk Backup resource the file no longer wants. Fills `c` (a delete) and returns
+/// `None` when nothing is to be done: Backup vaults are never removed implicitly; a policy
+/// that an instance which stays still uses is kept (Azure refuses to delete it); role
+/// assignments go only when the vault grants permissions and no instance that stays needs
+/// them.
+pub fn removal(have: &Resource, ctx: &DiskContext, mut c: Change) -> Option<Change> {
+    match have.address.kind {
+        ResourceKind::DiskBackup => {
+            let (scope, effect) = ctx.removal_effect(have)?;
+            c.data = Some(effect);
+            c.reasons.push(match effect {
+                DataEffect::Deleted => "not in the file any more; on_remove: delete_data — the backup instance and its snapshots are deleted".into(),
+                _ => "not in the file any more; on_remove: retain_data — protection stops, the existing snapshots are kept".to_string(),
+            });
+            if effect == DataEffect::Deleted {
+                let soft = ctx
+                    .vault_attr(&scope.arm_id, "soft_delete")
+                    .and_then(|s| s["state"].as_str());
+                if soft.is_some_and(|s| s != "Off") {
+                    c.reasons.push("the vault's soft delete keeps the deleted instance recoverable for its retention days".into());
+                }
+            }
+        }
+        ResourceKind::DiskPolicy => {
+            let vault = have.arm_id.parent(1);
+            let scope = ctx.scopes.get(&vault)?;
+            let name = have.arm_id.name();
+            let users: Vec<&Resource> =
+                ctx.instances_in(&vault).filter(|r| uses(r, name)).collect();
+            if users.iter().any(|r| {
+                ctx.wanted
+                    .get(&r.arm_id)
+                    .map_or(ctx.stays(r), |w| uses(w, name))
+            }) {
+                return None;
+            }
+            let moving = users.iter().any(|r| ctx.wanted.contains_key(&r.arm_id));
+            let file = policy::file_name(name);
+            let superseded = scope
+                .policies
+                .iter()
+                .any(|(k, arm)| k.eq_ignore_ascii_case(file) && !arm.eq_ignore_ascii_case(name));
+            let then = if moving {
+                "; deleted after its instances move"
+            } else if !users.is_empty() {
+                "; deleted after its instances are deleted"
+            } else {
+                ""
+            };
+            c.reasons.push(if superseded {
+                format!("superseded by the new version of policy {file}{then}")
+            } else {
+                format!("not declared in its vault any more{then}")
+            });
+        }
+        ResourceKind::RoleAssignment => {
+            let scope = ctx.scopes.values().find(|s| s.owns_role_assignment(have))?;
+            let role = have.attrs["role"].as_str().unwrap_or_default();
+            let key = match role {
+                "disk_backup_reader" => "disk_id",
+                "disk_snapshot_contributor" => "snapshot_resource_group_id",
+                _ => return None,
+            };
+            if !scope.grant_permissions {
+                return None;
+            }
+            let target = have.attrs["scope"].as_str().unwrap_or_default();
+            let needed = ctx.instances_in(&scope.arm_id).any(|r| {
+                ctx.stays(r)
+                    && r.attrs[key]
+                        .as_str()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(target))
+            });
+            if needed {
+                return None;
+            }
+            c.reasons.push(format!(
+                "the identity of Backup vault {} no longer needs this role here: no disk it protects uses it",
+                scope.name
+            ));
+        }
+        _ => return None,
+    }
+    Some(c)
+}
+
+/// Extra apply order for Disk Backup deletes that the live `depends_on` edges may not carry:
+/// a policy's delete waits for the changes of the instances that used it; a role assignment's
+/// delete waits for the deletes of the instances it served (deleting snapshots needs it).
+pub fn delete_waits_for(c: &Change, changes: &[Change]) -> Vec<crate::model::Address> {
+    let Some(before) = &c.before else {
+        return vec![];
+    };
+    let id = ArmId::new(c.arm_id.clone());
+    let vault = match c.address.kind {
+        ResourceKind::DiskPolicy => id.parent(1),
+        ResourceKind::RoleAssignment => match before["vault_id"].as_str() {
+            Some(v) => ArmId::new(v),
+            None => return vec![],
+        },
+        _ => return vec![],
+    };
+    let target = before["scope"].as_str().unwrap_or_default();
+    let mut out = BTreeSet::new();
+    for other in changes {
+        if other.address.kind != ResourceKind::DiskBackup
+            || vault_of(&ArmId::new(other.arm_id.clone())) != vault
+        {
+            continue;
+        }
+        let Some(ob) = &other.before else { continue };
+        let hit = match c.address.kind {
+            ResourceKind::DiskPolicy => ob["policy"]
+                .as_str()
+                .is_some_and(|p| p.eq_ignore_ascii_case(id.name())),
+            _ => {
+                other.action == super::Action::Delete
+                    && ["disk_id", "snapshot_resource_group_id"].iter().any(|k| {
+                        ob[*k]
+                            .as_str()
+                            .is_some_and(|s| s.eq_ignore_ascii_case(target))
+                    })
+            }
+        };
+        if hit {
+            out.insert(other.address.clone());
+        }
+    }
+    out.into_iter().collect()
+}
