@@ -115,6 +115,9 @@ pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
         s if s.contains("stopped") => "stopped",
         s if s.contains("suspended") => "suspended",
         s if s.starts_with("softdelet") => "soft_deleted",
+        // `ConfiguringProtectionFailed`, `ProtectionError`: planned as an update, so that apply
+        // configures it again instead of a failed instance passing for a protected one.
+        s if s.contains("failed") || s.contains("error") => "failed",
         _ => "protected",
     };
     Some((

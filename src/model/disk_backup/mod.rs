@@ -14,7 +14,7 @@
 //!   new version are two rows of the plan.
 //! - `disk_backup.<vault>/<rg>/<disk>` `{"disk_id", "location", "policy": "<ARM name of the
 //!   policy>", "snapshot_resource_group_id", "state": "protected" | "stopped" | "suspended" |
-//!   "soft_deleted"}` (desired: always `protected`; `location` is the disk's region, resolved
+//!   "soft_deleted" | "failed"}` (desired: always `protected`; `location` is the disk's region, resolved
 //!   from the live disk list).
 //! - `role_assignment.<vault>/disk_backup_reader/<rg>/<disk>` and
 //!   `role_assignment.<vault>/disk_snapshot_contributor/<rg>` `{"scope", "role":
