@@ -11,24 +11,57 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// Run against a local sandbox whose state persists in STATE (default .azprotect/sandbox.json).
-    #[arg(long, global = true, value_name = "STATE", num_args = 0..=1, require_equals = true,
+    #[arg(long, global = true, help_heading = "Global options", value_name = "STATE", num_args = 0..=1, require_equals = true,
           default_missing_value = ".azprotect/sandbox.json", env = "AZPROTECT_SANDBOX")]
     pub sandbox: Option<PathBuf>,
     /// Default subscription for resources that name none (else AZURE_SUBSCRIPTION_ID).
-    #[arg(long, global = true, env = "AZURE_SUBSCRIPTION_ID")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "AZURE_SUBSCRIPTION_ID"
+    )]
     pub subscription: Option<String>,
-    #[arg(long, global = true, value_enum, default_value = "public")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_enum,
+        default_value = "public"
+    )]
     pub cloud: CloudArg,
     /// ARM endpoint override (private clouds; a sandbox started with `sandbox serve`).
-    #[arg(long, global = true, env = "AZPROTECT_ARM_ENDPOINT")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "AZPROTECT_ARM_ENDPOINT"
+    )]
     pub arm_endpoint: Option<String>,
     /// A PEM file of extra trusted root certificates.
-    #[arg(long, global = true, env = "AZPROTECT_CA_CERT")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "AZPROTECT_CA_CERT"
+    )]
     pub ca_cert: Option<PathBuf>,
     /// Credential to use (default: the first that is configured, in this order).
-    #[arg(long, global = true, value_enum, default_value = "auto")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_enum,
+        default_value = "auto"
+    )]
     pub auth: AuthArg,
-    #[arg(long, global = true, value_enum, default_value = "auto")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_enum,
+        default_value = "auto"
+    )]
     pub color: ColorArg,
     #[command(subcommand)]
     pub command: Command,
