@@ -11,24 +11,57 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// Run against a local sandbox whose state persists in STATE (default .azprotect/sandbox.json).
-    #[arg(long, global = true, value_name = "STATE", num_args = 0..=1, require_equals = true,
+    #[arg(long, global = true, help_heading = "Global options", value_name = "STATE", num_args = 0..=1, require_equals = true,
           default_missing_value = ".azprotect/sandbox.json", env = "AZPROTECT_SANDBOX")]
     pub sandbox: Option<PathBuf>,
     /// Default subscription for resources that name none (else AZURE_SUBSCRIPTION_ID).
-    #[arg(long, global = true, env = "AZURE_SUBSCRIPTION_ID")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "AZURE_SUBSCRIPTION_ID"
+    )]
     pub subscription: Option<String>,
-    #[arg(long, global = true, value_enum, default_value = "public")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_enum,
+        default_value = "public"
+    )]
     pub cloud: CloudArg,
     /// ARM endpoint override (private clouds; a sandbox started with `sandbox serve`).
-    #[arg(long, global = true, env = "AZPROTECT_ARM_ENDPOINT")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "AZPROTECT_ARM_ENDPOINT"
+    )]
     pub arm_endpoint: Option<String>,
     /// A PEM file of extra trusted root certificates.
-    #[arg(long, global = true, env = "AZPROTECT_CA_CERT")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "AZPROTECT_CA_CERT"
+    )]
     pub ca_cert: Option<PathBuf>,
     /// Credential to use (default: the first that is configured, in this order).
-    #[arg(long, global = true, value_enum, default_value = "auto")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_enum,
+        default_value = "auto"
+    )]
     pub auth: AuthArg,
-    #[arg(long, global = true, value_enum, default_value = "auto")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_enum,
+        default_value = "auto"
+    )]
     pub color: ColorArg,
     #[command(subcommand)]
     pub command: Command,
@@ -95,6 +128,9 @@ pub enum Command {
     Reprotect(DrArgs),
     /// Fail back to the primary region: planned failover back, commit, re-protect.
     Failback(DrArgs),
+    /// Snapshots on demand: take one before a risky change, list them, restore one to a new disk.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
     /// Run or prepare a local ARM-compatible sandbox.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -229,6 +265,78 @@ pub struct GraphArgs {
     pub files: FilesArg,
     #[arg(long, value_enum, default_value = "text")]
     pub format: GraphFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Take a named, tagged snapshot of a managed disk (incremental unless --full).
+    Take(SnapshotTakeArgs),
+    /// List a disk's snapshots and Disk Backup recovery points, or a Backup vault's recovery
+    /// points, newest first.
+    List(SnapshotListArgs),
+    /// Create a new managed disk from a snapshot (never overwrites an existing disk).
+    Restore(SnapshotRestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotTakeArgs {
+    /// The disk: <resource-group>/<name> in the default subscription, or a disk id.
+    #[arg(value_name = "DISK")]
+    pub disk: String,
+    /// Snapshot name (default: <disk>-<UTC yyyymmdd-hhmmss>).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Resource group of the snapshot, in the disk's subscription (default: the disk's).
+    #[arg(long, value_name = "RG")]
+    pub resource_group: Option<String>,
+    /// An incremental snapshot: only the changes since the disk's previous one are billed
+    /// (the default).
+    #[arg(long, conflicts_with = "full")]
+    pub incremental: bool,
+    /// A full copy of the disk instead.
+    #[arg(long)]
+    pub full: bool,
+    /// A tag on the snapshot, besides created-by and source-disk (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SnapshotListFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotListArgs {
+    /// A disk (<resource-group>/<name> or a disk id), or a Backup vault (its name in the
+    /// configuration file, or its id).
+    #[arg(value_name = "DISK|VAULT")]
+    pub target: String,
+    /// Configuration file(s) declaring the Backup vault (default: azprotect.yaml).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: SnapshotListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotRestoreArgs {
+    /// The snapshot: <resource-group>/<name>, a snapshot id, or a Disk Backup recovery point id.
+    #[arg(value_name = "SNAPSHOT")]
+    pub snapshot: String,
+    /// Name of the new disk.
+    #[arg(long, value_name = "NAME")]
+    pub to_disk: String,
+    /// Resource group of the new disk, in the snapshot's subscription (default: the snapshot's).
+    #[arg(long, value_name = "RG")]
+    pub resource_group: Option<String>,
+    /// Disk type, e.g. Premium_LRS (default: the source disk's when it still exists).
+    #[arg(long)]
+    pub sku: Option<String>,
+    /// Availability zone of the new disk (1, 2 or 3).
+    #[arg(long, value_name = "Z")]
+    pub zone: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,6 +16,7 @@ mod sandbox;
 mod schema;
 mod settings;
 mod show;
+mod snapshot;
 mod validate;
 
 use args::{Cli, Command};
@@ -86,6 +87,7 @@ async fn run(
         Command::Commit(args) => dr::run(args, dr::Kind::Commit, settings, printer).await,
         Command::Reprotect(args) => dr::run(args, dr::Kind::Reprotect, settings, printer).await,
         Command::Failback(args) => dr::run(args, dr::Kind::Failback, settings, printer).await,
+        Command::Snapshot(cmd) => snapshot::snapshot(cmd, settings, printer).await,
         Command::Sandbox(cmd) => sandbox::sandbox(cmd, printer).await,
     }
 }

@@ -19,6 +19,7 @@ pub mod disk_backup;
 pub mod protected_vm;
 pub mod resource_group;
 pub mod site_recovery;
+pub mod snapshot;
 pub mod vault;
 
 pub use address::{Address, AddressError, ResourceKind};

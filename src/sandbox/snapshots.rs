@@ -562,11 +562,13 @@ fn disk_op(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         "status": lro::status_str(phase),
         "startTime": lro::fmt_time(op.start_ms),
     });
-    if phase != Phase::Running {
-        b["endTime"] = json!(lro::fmt_time(op.start_ms + op.duration_ms));
-        if let Some(o) = output {
-            b["properties"] = json!({"output": o});
-        }
+    if phase == Phase::Running {
+        // Like the other status monitors: say when to look again (scaled).
+        return Ok(Reply::ok(b).headers(ctx.retry(10)));
+    }
+    b["endTime"] = json!(lro::fmt_time(op.start_ms + op.duration_ms));
+    if let Some(o) = output {
+        b["properties"] = json!({"output": o});
     }
     Ok(Reply::ok(b))
 }

@@ -1,0 +1,250 @@
+//! `azprotect snapshot list DISK|VAULT`: a disk's snapshots and recovery points, or a Backup
+//! vault's recovery points, newest first, as a table or JSON.
+
+use super::super::args::{SnapshotListArgs, SnapshotListFormat};
+use super::super::printer::Printer;
+use super::super::settings::Session;
+use super::super::ExitStatus;
+use super::{arg, explain, get, list_of, Progress};
+use crate::azure::ArmClient;
+use crate::model::snapshot::{
+    self as model, BackupInstance, ListTarget, RecoveryPoint, Row, Snapshot,
+};
+use crate::model::{ArmId, ResourceKind};
+use miette::{miette, IntoDiagnostic, Result};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::Path;
+
+/// Each disk instance of `vault` with its recovery points.
+async fn protected_in(
+    client: &ArmClient,
+    vault: &ArmId,
+    only: Option<&ArmId>,
+) -> Result<Vec<(BackupInstance, Vec<RecoveryPoint>)>> {
+    let mut out = Vec::new();
+    for inst in list_of(
+        client,
+        &model::instances_path(vault),
+        BackupInstance::from_arm,
+    )
+    .await?
+    {
+        if only.is_some_and(|d| *d != inst.disk_id) {
+            continue;
+        }
+        let points = list_of(
+            client,
+            &model::recovery_points_path(&inst.id),
+            RecoveryPoint::from_arm,
+        )
+        .await?;
+        out.push((inst, points));
+    }
+    Ok(out)
+}
+
+pub(super) async fn list(
+    a: &SnapshotListArgs,
+    s: &Session,
+    progress: &Progress,
+    printer: Printer,
+) -> Result<ExitStatus> {
+    let target = model::list_target(&a.target, s.default_subscription.as_deref())
+        .map_err(arg("DISK|VAULT"))?;
+    let (what, rows) = match target {
+        ListTarget::Disk(disk) => (disk.to_string(), disk_listing(&disk, s, progress).await?),
+        ListTarget::Vault(vault) => (vault.to_string(), vault_listing(&vault, s, progress).await?),
+        ListTarget::VaultName(name) => {
+            let vault = vault_named(&name, &a.files, s)?;
+            (vault.to_string(), vault_listing(&vault, s, progress).await?)
+        }
+    };
+    progress.finish();
+    let mut out = printer.stdout();
+    match a.format {
+        SnapshotListFormat::Json => {
+            let doc = json!({"format_version": 1, "source": what, "snapshots": rows});
+            serde_json::to_writer_pretty(&mut out, &doc).into_diagnostic()?;
+            writeln!(out).into_diagnostic()?;
+        }
+        SnapshotListFormat::Text if rows.is_empty() => {
+            writeln!(out, "No snapshots or recovery points of {what}.").into_diagnostic()?
+        }
+        SnapshotListFormat::Text => table(&rows, &mut out).into_diagnostic()?,
+    }
+    Ok(ExitStatus::Success)
+}
+
+async fn disk_listing(disk: &ArmId, s: &Session, progress: &Progress) -> Result<Vec<Row>> {
+    let sub = disk.subscription().unwrap_or_default();
+    progress.step(&format!("reading disk {disk}"));
+    let req = model::get_request(disk);
+    let gone = match s.client.execute(&req).await {
+        Ok(_) => false,
+        // A deleted disk's snapshots are what a restore needs: list them all the same.
+        Err(e) if e.status() == Some(404) && e.code() == Some("ResourceNotFound") => true,
+        Err(e) => return Err(explain(e, "DISK", "managed disk", &req)),
+    };
+    progress.step(&format!("listing the snapshots of subscription {sub}"));
+    let snapshots = list_of(&s.client, &model::list_path(sub), Snapshot::from_arm).await?;
+    progress.step(&format!(
+        "looking for Backup vaults protecting {}",
+        disk.name()
+    ));
+    let mut protected = Vec::new();
+    let vaults = s.client.list(&model::backup_vaults_path(sub)).await?;
+    for v in vaults.iter().filter_map(|v| v["id"].as_str()) {
+        protected.extend(protected_in(&s.client, &ArmId::new(v), Some(disk)).await?);
+    }
+    let rows = model::disk_rows(disk, &snapshots, &protected);
+    if gone && rows.is_empty() {
+        return Err(miette!(
+            "DISK: managed disk {disk} was not found, and no snapshot of it either"
+        ));
+    }
+    if gone {
+        progress.note(&format!(
+            "note: disk {disk} no longer exists; these snapshots of it remain"
+        ));
+    }
+    Ok(rows)
+}
+
+async fn vault_listing(vault: &ArmId, s: &Session, progress: &Progress) -> Result<Vec<Row>> {
+    progress.step(&format!("reading Backup vault {vault}"));
+    get(
+        &s.client,
+        &model::get_backup_request(vault),
+        "VAULT",
+        "Backup vault",
+    )
+    .await?;
+    let protected = protected_in(&s.client, vault, None).await?;
+    let mut groups: Vec<ArmId> = protected
+        .iter()
+        .filter_map(|(i, _)| i.snapshot_resource_group.clone())
+        .collect();
+    groups.sort();
+    groups.dedup();
+    let mut snapshots = Vec::new();
+    for g in &groups {
+        progress.step(&format!("listing the snapshots in {g}"));
+        match s.client.list(&model::list_in_group_path(g)).await {
+            Ok(items) => snapshots.extend(items.iter().filter_map(Snapshot::from_arm)),
+            // A deleted snapshot resource group: its points show without a snapshot id.
+            Err(e) if e.status() == Some(404) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(model::vault_rows(&snapshots, &protected))
+}
+
+/// The id of the Backup vault the configuration files declare as `name`.
+fn vault_named(name: &str, files: &[std::path::PathBuf], s: &Session) -> Result<ArmId> {
+    let files = super::super::recovery_plan::files_or_default(files);
+    if let Some(missing) = files.iter().find(|f| !f.exists()) {
+        return Err(miette!(
+            help = "pass the file declaring it with -f FILE, or the vault's id; a disk is <resource-group>/<name>",
+            "DISK|VAULT: `{name}` is a Backup vault name, looked up in {}, which does not exist",
+            missing.display()
+        ));
+    }
+    let default_sub = s.default_subscription.as_deref();
+    let desired = crate::config::load(&files)?.desired(default_sub)?;
+    let declared = desired
+        .disk_vaults
+        .iter()
+        .find(|v| v.name == name)
+        .map(|v| v.arm_id.clone())
+        .or_else(|| {
+            desired
+                .resources
+                .iter()
+                .find(|r| r.address.kind == ResourceKind::BackupVault && r.address.name == name)
+                .map(|r| r.arm_id.clone())
+        });
+    if let Some(id) = declared {
+        return Ok(id);
+    }
+    // Until `Desired` carries every `disk_backup` vault: read the vault's resource group (and
+    // the file's subscription) from the file itself; `config::load` validated it above.
+    for f in &files {
+        if let Some(id) = vault_in_file(f, name, default_sub) {
+            return Ok(id);
+        }
+    }
+    Err(miette!(
+        help = "give a Backup vault declared under disk_backup in the file(s), or the vault's id",
+        "DISK|VAULT: no Backup vault {name} is declared in {}",
+        files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+fn vault_in_file(file: &Path, name: &str, default_sub: Option<&str>) -> Option<ArmId> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let doc: Value = serde_saphyr::from_str(&text).ok()?;
+    let rg = doc["disk_backup"][name]["resource_group"].as_str()?;
+    let sub = doc["subscription"].as_str().or(default_sub)?;
+    Some(crate::model::disk_backup::vault::arm_id(sub, rg, name))
+}
+
+fn table(rows: &[Row], out: &mut impl Write) -> std::io::Result<()> {
+    let many_disks = rows.iter().any(|r| r.disk != rows[0].disk);
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut c = vec![
+                model::display_time(r.time),
+                r.kind.as_str().to_string(),
+                r.name.clone(),
+            ];
+            if many_disks {
+                c.push(r.disk.clone());
+            }
+            c.push(r.size_gb.map_or("-".into(), |g| format!("{g} GB")));
+            c.push(model::display_time(r.expiry));
+            c.push(r.snapshot_id.as_ref().map_or("-".into(), ArmId::to_string));
+            c
+        })
+        .collect();
+    let mut head = vec!["TIME (UTC)", "KIND", "NAME"];
+    if many_disks {
+        head.push("DISK");
+    }
+    head.extend(["SIZE", "EXPIRES (UTC)", "SNAPSHOT ID"]);
+    let widths: Vec<usize> = (0..head.len())
+        .map(|i| {
+            cells
+                .iter()
+                .map(|c| c[i].chars().count())
+                .chain([head[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |c: Vec<&str>, out: &mut dyn Write| {
+        let last = c.len() - 1;
+        let text: Vec<String> = c
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if i == last {
+                    s.to_string()
+                } else {
+                    format!("{s:<w$}", w = widths[i])
+                }
+            })
+            .collect();
+        writeln!(out, "{}", text.join("  "))
+    };
+    line(head, out)?;
+    for c in &cells {
+        line(c.iter().map(String::as_str).collect(), out)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! `azprotect snapshot restore SNAPSHOT --to-disk NAME`: a new managed disk from a snapshot (or
+//! from the snapshot of a Disk Backup recovery point); never over an existing disk.
+
+use super::super::args::SnapshotRestoreArgs;
+use super::super::printer::Printer;
+use super::super::settings::Session;
+use super::super::ExitStatus;
+use super::{arg, explain, get, list_of, sku_of, Progress};
+use crate::model::snapshot::{self as model, BackupInstance, RecoveryPoint, Snapshot, SnapshotRef};
+use crate::model::{ArmId, ManagedDisk};
+use miette::{miette, Result};
+
+pub(super) async fn restore(
+    a: &SnapshotRestoreArgs,
+    s: &Session,
+    progress: &Progress,
+    printer: Printer,
+) -> Result<ExitStatus> {
+    let sku = sku_of(a)?;
+    let source = model::snapshot_ref(&a.snapshot, s.default_subscription.as_deref())
+        .map_err(arg("SNAPSHOT"))?;
+    let snap = match source {
+        SnapshotRef::Snapshot(id) => {
+            progress.step(&format!("reading snapshot {id}"));
+            let v = get(&s.client, &model::get_request(&id), "SNAPSHOT", "snapshot").await?;
+            Snapshot::from_arm(&v)
+                .ok_or_else(|| miette!("SNAPSHOT: Azure's answer for {id} is not a snapshot"))?
+        }
+        SnapshotRef::RecoveryPoint(id) => snapshot_of_recovery_point(&id, s, progress).await?,
+    };
+    if snap.pending() {
+        return Err(miette!(
+            help = "an incremental snapshot copies in the background; retry when it is complete",
+            "SNAPSHOT: {} is still copying ({:.0}% done) and cannot be restored yet",
+            snap.id,
+            snap.completion_percent.unwrap_or(0.0)
+        ));
+    }
+    let sub = snap.id.subscription().unwrap_or_default().to_string();
+    let rg = a
+        .resource_group
+        .clone()
+        .or_else(|| snap.id.resource_group().map(str::to_string))
+        .unwrap_or_default();
+    let target = model::disk_id(&sub, &rg, &a.to_disk);
+    progress.step(&format!("checking that disk {} does not exist", a.to_disk));
+    let probe = model::get_request(&target);
+    match s.client.execute(&probe).await {
+        Ok(_) => {
+            return Err(miette!(
+                help = "restore never overwrites a disk: choose another --to-disk name (or --resource-group)",
+                "--to-disk: disk {target} already exists"
+            ))
+        }
+        Err(e) if e.status() == Some(404) && e.code() != Some("ResourceGroupNotFound") => {}
+        Err(e) => return Err(explain(e, "--resource-group", "resource group", &probe)),
+    }
+    // Default type: the source disk's, when it still exists (an incremental snapshot is always
+    // Standard HDD, which says nothing about the disk it copies).
+    let sku = match (sku, &snap.source_id) {
+        (Some(s), _) => Some(s.to_string()),
+        (None, Some(src)) => match s.client.execute(&model::get_request(src)).await {
+            Ok(Some(v)) => ManagedDisk::from_arm(&v)
+                .map(|d| d.sku)
+                .filter(|s| !s.is_empty()),
+            _ => None,
+        },
+        (None, None) => None,
+    };
+    let step = format!("creating disk {} from {}", a.to_disk, snap.name);
+    progress.step(&step);
+    let req = model::restore_request(&target, &snap, sku.as_deref(), a.zone.as_deref());
+    s.client
+        .execute_with(&req, &|p| progress.poll(&step, p))
+        .await
+        .map_err(|e| explain(e, "--resource-group", "resource group", &req))?;
+    let v = get(&s.client, &probe, "--to-disk", "managed disk").await?;
+    let disk = ManagedDisk::from_arm(&v)
+        .ok_or_else(|| miette!("--to-disk: Azure's answer for {target} is not a managed disk"))?;
+    progress.finish();
+    let zone = v["zones"][0]
+        .as_str()
+        .map(|z| format!(", zone {z}"))
+        .unwrap_or_default();
+    printer.line(format!(
+        "Disk {} created from snapshot {}: {} GB {}, {}{zone}",
+        disk.name, snap.name, disk.size_gb, disk.sku, disk.location
+    ));
+    printer.line(format!("  id: {}", disk.id));
+    Ok(ExitStatus::Success)
+}
+
+/// The snapshot Azure Backup took for a Disk Backup recovery point.
+async fn snapshot_of_recovery_point(
+    id: &ArmId,
+    s: &Session,
+    progress: &Progress,
+) -> Result<Snapshot> {
+    progress.step(&format!("reading recovery point {}", id.name()));
+    let v = get(
+        &s.client,
+        &model::get_backup_request(id),
+        "SNAPSHOT",
+        "recovery point",
+    )
+    .await?;
+    let point = RecoveryPoint::from_arm(&v)
+        .ok_or_else(|| miette!("SNAPSHOT: Azure's answer for {id} is not a recovery point"))?;
+    let inst_id = id.parent(1);
+    let v = get(
+        &s.client,
+        &model::get_backup_request(&inst_id),
+        "SNAPSHOT",
+        "backup instance",
+    )
+    .await?;
+    let inst = BackupInstance::from_arm(&v)
+        .ok_or_else(|| miette!("SNAPSHOT: {inst_id} does not protect a managed disk"))?;
+    let path = match &inst.snapshot_resource_group {
+        Some(g) => model::list_in_group_path(g),
+        None => model::list_path(inst.disk_id.subscription().unwrap_or_default()),
+    };
+    let snapshots = list_of(&s.client, &path, Snapshot::from_arm).await?;
+    model::snapshot_of_point(&point, &inst, &snapshots)
+        .cloned()
+        .ok_or_else(|| {
+            miette!(
+                help = "list the disk's snapshots with `azprotect snapshot list` and restore one by its id",
+                "SNAPSHOT: no snapshot of recovery point {} was found{}",
+                point.name,
+                inst.snapshot_resource_group
+                    .as_ref()
+                    .map(|g| format!(" in {g}"))
+                    .unwrap_or_default()
+            )
+        })
+}

@@ -1,0 +1,72 @@
+//! `azprotect snapshot take DISK`: a named, tagged snapshot of a managed disk.
+
+use super::super::args::SnapshotTakeArgs;
+use super::super::printer::Printer;
+use super::super::settings::Session;
+use super::super::ExitStatus;
+use super::{arg, explain, get, read_snapshot, tags_of, Progress};
+use crate::model::snapshot::{self as model, Snapshot};
+use crate::model::ManagedDisk;
+use miette::{miette, Result};
+
+pub(super) async fn take(
+    a: &SnapshotTakeArgs,
+    s: &Session,
+    progress: &Progress,
+    printer: Printer,
+) -> Result<ExitStatus> {
+    let extra = tags_of(&a.tags)?;
+    let disk_id =
+        model::disk_ref(&a.disk, s.default_subscription.as_deref()).map_err(arg("DISK"))?;
+    progress.step(&format!("reading disk {disk_id}"));
+    let v = get(
+        &s.client,
+        &model::get_request(&disk_id),
+        "DISK",
+        "managed disk",
+    )
+    .await?;
+    let disk = ManagedDisk::from_arm(&v)
+        .ok_or_else(|| miette!("DISK: Azure's answer for {disk_id} is not a managed disk"))?;
+    let name = a
+        .name
+        .clone()
+        .unwrap_or_else(|| model::default_name(&disk.name, time::OffsetDateTime::now_utc()));
+    let rg = a.resource_group.as_deref().unwrap_or(&disk.resource_group);
+    let id = model::snapshot_id(&disk.subscription, rg, &name);
+    let get_snap = model::get_request(&id);
+    match s.client.execute(&get_snap).await {
+        Ok(_) => {
+            return Err(miette!(
+                help = "pass another --name; a snapshot is never overwritten",
+                "--name: snapshot {id} already exists"
+            ))
+        }
+        Err(e) if e.status() == Some(404) && e.code() != Some("ResourceGroupNotFound") => {}
+        Err(e) => return Err(explain(e, "--resource-group", "resource group", &get_snap)),
+    }
+    let tags = model::snapshot_tags(&disk.name, &extra).map_err(arg("--tag"))?;
+    let kind = if a.full { "full" } else { "incremental" };
+    let step = format!("taking {kind} snapshot {name} of {}", disk.name);
+    progress.step(&step);
+    let req = model::take_request(&id, &disk, !a.full, &tags);
+    let body = s
+        .client
+        .execute_with(&req, &|p| progress.poll(&step, p))
+        .await
+        .map_err(|e| explain(e, "--resource-group", "resource group", &req))?;
+    let snap = match body.as_ref().and_then(Snapshot::from_arm) {
+        Some(snap) => snap,
+        None => read_snapshot(&s.client, &id, "--name").await?,
+    };
+    progress.finish();
+    printer.line(format!(
+        "Snapshot {} of {} taken: {kind}, {} GB, {} UTC",
+        snap.name,
+        disk.name,
+        snap.size_gb,
+        model::display_time(snap.time_created)
+    ));
+    printer.line(format!("  id: {}", snap.id));
+    Ok(ExitStatus::Success)
+}
