@@ -10,11 +10,10 @@ use crate::azure::ArmClient;
 use crate::model::snapshot::{
     self as model, BackupInstance, ListTarget, RecoveryPoint, Row, Snapshot,
 };
-use crate::model::{ArmId, ResourceKind};
+use crate::model::ArmId;
 use miette::{miette, IntoDiagnostic, Result};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::io::Write;
-use std::path::Path;
 
 /// Each disk instance of `vault` with its recovery points.
 async fn protected_in(
@@ -152,27 +151,8 @@ fn vault_named(name: &str, files: &[std::path::PathBuf], s: &Session) -> Result<
     }
     let default_sub = s.default_subscription.as_deref();
     let desired = crate::config::load(&files)?.desired(default_sub)?;
-    let declared = desired
-        .disk_vaults
-        .iter()
-        .find(|v| v.name == name)
-        .map(|v| v.arm_id.clone())
-        .or_else(|| {
-            desired
-                .resources
-                .iter()
-                .find(|r| r.address.kind == ResourceKind::BackupVault && r.address.name == name)
-                .map(|r| r.arm_id.clone())
-        });
-    if let Some(id) = declared {
-        return Ok(id);
-    }
-    // Until `Desired` carries every `disk_backup` vault: read the vault's resource group (and
-    // the file's subscription) from the file itself; `config::load` validated it above.
-    for f in &files {
-        if let Some(id) = vault_in_file(f, name, default_sub) {
-            return Ok(id);
-        }
+    if let Some(v) = desired.disk_vaults.iter().find(|v| v.name == name) {
+        return Ok(v.arm_id.clone());
     }
     Err(miette!(
         help = "give a Backup vault declared under disk_backup in the file(s), or the vault's id",
@@ -183,14 +163,6 @@ fn vault_named(name: &str, files: &[std::path::PathBuf], s: &Session) -> Result<
             .collect::<Vec<_>>()
             .join(", ")
     ))
-}
-
-fn vault_in_file(file: &Path, name: &str, default_sub: Option<&str>) -> Option<ArmId> {
-    let text = std::fs::read_to_string(file).ok()?;
-    let doc: Value = serde_saphyr::from_str(&text).ok()?;
-    let rg = doc["disk_backup"][name]["resource_group"].as_str()?;
-    let sub = doc["subscription"].as_str().or(default_sub)?;
-    Some(crate::model::disk_backup::vault::arm_id(sub, rg, name))
 }
 
 fn table(rows: &[Row], out: &mut impl Write) -> std::io::Result<()> {
