@@ -254,7 +254,9 @@ fn operation(ctx: &Ctx<'_>, st: &mut State, status: bool) -> HResult {
                 b["properties"] =
                     json!({"objectType": "OperationJobExtendedInfo", "jobId": op.job_id})
             }
-            Phase::Running => {}
+            // Like the initial 202: say when to look again (scaled), so that a client does not
+            // fall back to its default poll interval.
+            Phase::Running => return Ok(Reply::ok(b).headers(ctx.retry(10))),
         }
         return Ok(Reply::ok(b));
     }
