@@ -242,7 +242,7 @@ fn a_new_vault_plans_its_policies_role_assignments_and_instances_in_order() {
     assert_eq!(
         v.after,
         Some(
-            json!({"location": "westeurope", "redundancy": "LocallyRedundant", "tags": {"managed-by": "azprotect"}})
+            json!({"location": "westeurope", "tags": {"managed-by": "azprotect"}})
         )
     );
     assert_eq!(v.depends_on, vec![addr("resource_group.rg-protect-weu")]);

@@ -3,8 +3,6 @@
 //! unset), selectors, vault scopes, and `depends_on` edges.
 
 // `disk_backup` lives next to this file; declared here so that `config/mod.rs` need not change.
-#[path = "desired_disk.rs"]
-mod desired_disk;
 
 use super::diag::{Diag, Diags};
 use super::spanned::{Map, OneOrMany, Sp};
@@ -33,7 +31,7 @@ fn consistency_str(c: Consistency) -> &'static str {
 }
 
 /// Global tags (all files) merged under a resource's own tags.
-fn tags(
+pub(super) fn tags(
     global: &BTreeMap<String, String>,
     own: Option<&Sp<Map<String>>>,
 ) -> JsonMap<String, Value> {
@@ -318,6 +316,6 @@ pub fn build(
     d.resources.extend(policies);
     d.resources.extend(items);
     d.replication_groups = super::desired_sr::groups(files, sub);
-    desired_disk::build(files, sub, &global_tags, &declared_rgs, &mut d);
+    super::desired_disk::build(files, sub, &global_tags, &declared_rgs, &mut d);
     Some(d)
 }

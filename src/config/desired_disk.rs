@@ -3,7 +3,7 @@
 //! whose backup instances and role assignments expand at plan time against live disks.
 //! Files are already validated: anything malformed here is skipped, never a panic.
 
-use super::tags;
+use super::desired::tags;
 use crate::config::types::ConfigFile;
 use crate::config::types_disk::{DiskBackupVault, DiskPolicy};
 use crate::config::validate::{names, parse_days, parse_every, parse_start};
@@ -32,19 +32,18 @@ pub fn policy_attrs(p: &DiskPolicy) -> Value {
     a
 }
 
-/// The attributes of a Backup vault: `redundancy` defaults to `LocallyRedundant`; soft delete
-/// and immutability only when the file sets them; tags always (global under own).
+/// The attributes of a Backup vault: redundancy, soft delete and immutability only when the
+/// file sets them (an adopted vault's settings are not managed unless declared; a new vault is
+/// created `LocallyRedundant`); tags always (global under own).
 pub fn vault_attrs(v: &DiskBackupVault, tag_map: JsonMap<String, Value>) -> Value {
     let mut a = JsonMap::new();
     a.insert(
         "location".into(),
         json!(normalize_location(&v.location.value)),
     );
-    let redundancy = v.redundancy.as_ref().map_or_else(
-        || "LocallyRedundant".to_string(),
-        |r| format!("{:?}", r.value),
-    );
-    a.insert("redundancy".into(), json!(redundancy));
+    if let Some(r) = &v.redundancy {
+        a.insert("redundancy".into(), json!(format!("{:?}", r.value)));
+    }
     if let Some(sd) = &v.soft_delete {
         let mut o = JsonMap::new();
         if let Some(s) = &sd.value.state {

@@ -10,6 +10,7 @@
 //! Must not import: `azure`, `plan`, `apply`, `live`, `cli`, `sandbox`.
 
 mod desired;
+mod desired_disk;
 mod desired_sr;
 pub mod diag;
 mod load;
