@@ -5,7 +5,6 @@ use super::printer::Printer;
 use super::ExitStatus;
 use crate::sandbox::{self, Sandbox, SandboxOptions};
 use miette::{IntoDiagnostic, Result};
-use std::time::Duration;
 
 pub async fn sandbox(cmd: SandboxCommand, printer: Printer) -> Result<ExitStatus> {
     match cmd {
@@ -22,8 +21,9 @@ pub async fn sandbox(cmd: SandboxCommand, printer: Printer) -> Result<ExitStatus
                 state: Some(a.state),
                 inventory: a.inventory,
                 listen: a.listen,
-                latency: a.latency.map(Duration::from_millis),
+                latency: a.latency,
                 faults: a.faults,
+                time_scale: a.time_scale,
                 throttle: a.throttle == ThrottleArg::Arm,
                 access_log: a.access_log,
                 env_file: a.env_file,

@@ -156,13 +156,12 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     })?;
     if let Some(v) = ctx.m("subscriptions/*/providers/microsoft.compute/virtualmachines") {
         only_get(m)?;
-        let items = st
+        let items: Vec<&Vm> = st
             .vms
             .values()
             .filter(|vm| vm.subscription.eq_ignore_ascii_case(&v[0]))
-            .map(|vm| vm_body(st, vm))
             .collect();
-        return Ok(Reply::ok(ctx.page(items, false)));
+        return Ok(Reply::ok(ctx.page_map(items, false, |vm| vm_body(st, vm))));
     }
     if let Some(v) =
         ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/virtualmachines")
@@ -170,13 +169,13 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         only_get(m)?;
         require_rg(st, &v[0], &v[1])?;
         let prefix = key(&[&v[0], &v[1]]) + "/";
-        let items = st
+        let items: Vec<&Vm> = st
             .vms
-            .iter()
-            .filter(|(k, _)| k.starts_with(&prefix))
-            .map(|(_, vm)| vm_body(st, vm))
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, vm)| vm)
             .collect();
-        return Ok(Reply::ok(ctx.page(items, false)));
+        return Ok(Reply::ok(ctx.page_map(items, false, |vm| vm_body(st, vm))));
     }
     if let Some(v) =
         ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/virtualmachines/*")
@@ -198,25 +197,24 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     }
     if let Some(v) = ctx.m("subscriptions/*/providers/microsoft.compute/disks") {
         only_get(m)?;
-        let items = st
+        let items: Vec<&Disk> = st
             .disks
             .values()
             .filter(|d| d.subscription.eq_ignore_ascii_case(&v[0]))
-            .map(disk_body)
             .collect();
-        return Ok(Reply::ok(ctx.page(items, false)));
+        return Ok(Reply::ok(ctx.page_map(items, false, disk_body)));
     }
     if let Some(v) = ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/disks") {
         only_get(m)?;
         require_rg(st, &v[0], &v[1])?;
         let prefix = key(&[&v[0], &v[1]]) + "/";
-        let items = st
+        let items: Vec<&Disk> = st
             .disks
-            .iter()
-            .filter(|(k, _)| k.starts_with(&prefix))
-            .map(|(_, d)| disk_body(d))
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, d)| d)
             .collect();
-        return Ok(Reply::ok(ctx.page(items, false)));
+        return Ok(Reply::ok(ctx.page_map(items, false, disk_body)));
     }
     if let Some(v) = ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/disks/*") {
         if m != "GET" {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, StatusCode};
@@ -24,7 +24,7 @@ pub struct App {
     pub persist: Persist,
     pub base: String,
     pub time_scale: f64,
-    pub latency: Option<Duration>,
+    pub latency: Option<super::latency::Sampler>,
     pub faults: Option<Faults>,
     pub throttle: Option<Throttle>,
     pub access_log: Option<Mutex<std::fs::File>>,
@@ -164,6 +164,17 @@ impl Ctx<'_> {
 
     /// One page of `items` with an absolute `nextLink` carrying `$skipToken`.
     pub fn page(&self, items: Vec<Value>, backup: bool) -> Value {
+        self.page_map(items, backup, |v| v)
+    }
+
+    /// [`page`](Self::page), building the JSON of only the items on the page: listing a large
+    /// collection page by page must not render every item for every page.
+    pub fn page_map<T>(
+        &self,
+        items: Vec<T>,
+        backup: bool,
+        render: impl FnMut(T) -> Value,
+    ) -> Value {
         let size = if backup {
             self.app.backup_page_size.load(Ordering::Relaxed)
         } else {
@@ -175,7 +186,12 @@ impl Ctx<'_> {
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
         let total = items.len();
-        let page: Vec<Value> = items.into_iter().skip(skip).take(size).collect();
+        let page: Vec<Value> = items
+            .into_iter()
+            .skip(skip)
+            .take(size)
+            .map(render)
+            .collect();
         let mut out = json!({ "value": page });
         if skip + size < total {
             let mut ser = url::form_urlencoded::Serializer::new(String::new());
@@ -311,8 +327,8 @@ pub async fn handle(
         Ok(b) => b,
         Err(_) => bytes_empty(),
     };
-    if let Some(l) = app.latency {
-        tokio::time::sleep(l).await;
+    if let Some(l) = &app.latency {
+        tokio::time::sleep(l.next()).await;
     }
 
     let segs: Vec<String> = raw_path
