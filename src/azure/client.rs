@@ -566,17 +566,17 @@ impl ArmClient {
                 Err(e) => Err(e),
             };
             drop(permit);
-            let remaining = match &result {
-                Ok((_, headers, _)) => Remaining::from_headers(headers, &bucket),
-                Err(_) => Remaining::default(),
-            };
-            self.with_limiter(|l| {
-                let now = Instant::now();
-                l.observe(&bucket, remaining, now);
-                if let Ok((429, headers, _)) = &result {
-                    let wait = super::retry::server_retry_after(headers, SystemTime::now());
-                    l.throttled(&bucket, remaining, wait, now);
+            self.with_limiter(|l| match &result {
+                Ok((status, headers, _)) => {
+                    let now = Instant::now();
+                    let remaining = Remaining::from_headers(headers, &bucket);
+                    l.observe(&bucket, remaining, now);
+                    if *status == 429 {
+                        let wait = super::retry::server_retry_after(headers, SystemTime::now());
+                        l.throttled(&bucket, remaining, wait, now);
+                    }
                 }
+                Err(_) => l.abandon(&bucket),
             });
             let info = |reauthenticated| AttemptInfo {
                 attempt,

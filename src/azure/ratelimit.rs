@@ -20,6 +20,11 @@
 //!   429 was not the buckets' (e.g. a per-resource conflict) and only that request waits, in the
 //!   retry table.
 //!
+//! - A bucket whose answers carry no remaining header at all (a sandbox without `--throttle`, a
+//!   private cloud without ARM's throttling) has no server bucket to mirror: after the first
+//!   answer without headers it admits at once, until a header shows up again. Real ARM sends
+//!   the headers on every answer, so there the buckets always pace.
+//!
 //! Waits are computed, not polled: `acquire` answers how long until the next token exists, so a
 //! waiter sleeps once in the common case. The state is one small map behind the client's mutex,
 //! held only for this arithmetic (no I/O, no await).
@@ -237,6 +242,8 @@ struct Pair {
     in_flight: u32,
     /// A 429's `Retry-After`: nothing is admitted before this.
     blocked_until: Option<Instant>,
+    /// `Some(false)` once answers came back without any remaining header (and none with one).
+    metered: Option<bool>,
 }
 
 impl Pair {
@@ -299,6 +306,7 @@ impl RateLimiter {
                     last: now,
                     in_flight: 0,
                     blocked_until: None,
+                    metered: None,
                 },
             );
         }
@@ -314,6 +322,10 @@ impl RateLimiter {
             return Ok(());
         }
         let pair = self.pair(key, now);
+        if pair.metered == Some(false) && pair.blocked_until.is_none() {
+            self.stats.admitted += 1;
+            return Ok(());
+        }
         if let Some(until) = pair.blocked_until {
             if until > now {
                 let wait = until - now;
@@ -336,7 +348,7 @@ impl RateLimiter {
     }
 
     /// An admitted request to `key` was answered (any status; `Remaining::default()` when the
-    /// answer carried no headers or never came): lower the buckets to what the server reports,
+    /// answer carried no remaining headers): lower the buckets to what the server reports,
     /// minus the requests still in flight.
     pub fn observe(&mut self, key: &BucketKey, remaining: Remaining, now: Instant) {
         if !self.limits.enabled {
@@ -344,6 +356,13 @@ impl RateLimiter {
         }
         let pair = self.pair(key, now);
         pair.in_flight = pair.in_flight.saturating_sub(1);
+        if remaining == Remaining::default() {
+            if pair.metered.is_none() {
+                pair.metered = Some(false);
+            }
+        } else {
+            pair.metered = Some(true);
+        }
         let others = f64::from(pair.in_flight);
         let before = (pair.principal.tokens, pair.global.tokens);
         if let Some(r) = remaining.principal {
@@ -354,6 +373,13 @@ impl RateLimiter {
         }
         if (pair.principal.tokens, pair.global.tokens) != before {
             self.stats.corrections += 1;
+        }
+    }
+
+    /// An admitted request to `key` got no answer (connection failure, timeout).
+    pub fn abandon(&mut self, key: &BucketKey) {
+        if let Some(pair) = self.buckets.get_mut(key) {
+            pair.in_flight = pair.in_flight.saturating_sub(1);
         }
     }
 
@@ -420,6 +446,14 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    /// An answer whose header reports `n` left (more than the local count: no correction).
+    fn arm(n: u64) -> Remaining {
+        Remaining {
+            principal: Some(n),
+            global: None,
+        }
+    }
+
     #[test]
     fn keys_follow_the_subscription_prefix_and_method() {
         let k = BucketKey::for_request(Method::Put, &format!("{SUB}/resourceGroups/rg?x=1"));
@@ -472,7 +506,7 @@ mod tests {
         let w = key(OpKind::Writes);
         for _ in 0..200 {
             rl.acquire(&w, t0).unwrap();
-            rl.observe(&w, Remaining::default(), t0);
+            rl.observe(&w, arm(199), t0);
         }
         // The 201st write waits one refill interval (10/s → 100 ms).
         assert_eq!(rl.acquire(&w, t0), Err(ms(100)));
@@ -660,24 +694,63 @@ mod tests {
         rl.throttled(&w, left, Some(Duration::from_secs(30)), t0);
         assert!(rl.acquire(&w, t0).is_ok());
         // Without any header, the 429 is assumed to be the bucket's; default wait = 1 token.
+        rl.acquire(&w, t0).unwrap();
         rl.observe(&w, Remaining::default(), t0);
         rl.throttled(&w, Remaining::default(), None, t0);
         assert_eq!(rl.acquire(&w, t0), Err(ms(100)));
     }
 
     #[test]
-    fn answers_without_headers_only_end_the_flight() {
+    fn a_server_without_headers_is_not_paced() {
         let t0 = Instant::now();
         let mut rl = RateLimiter::new(small(2.0, 1.0));
         let r = key(OpKind::Reads);
+        // Before any answer the bucket paces (the first burst of a run against real ARM).
         rl.acquire(&r, t0).unwrap();
-        rl.observe(&r, Remaining::default(), t0);
         rl.acquire(&r, t0).unwrap();
         assert!(rl.acquire(&r, t0).is_err());
-        // More observations than requests (a caller bug) do not underflow.
-        for _ in 0..3 {
-            rl.observe(&r, Remaining::default(), t0);
+        // Answers without any remaining header: nothing to mirror, admit at once.
+        rl.observe(&r, Remaining::default(), t0);
+        for _ in 0..100 {
+            rl.acquire(&r, t0).unwrap();
         }
+        // A header shows up (the bucket has refilled to 2 meanwhile): pacing resumes from what
+        // it says, and stays on.
+        let t1 = t0 + Duration::from_secs(5);
+        rl.observe(&r, arm(1), t1);
+        rl.acquire(&r, t1).unwrap();
+        assert!(rl.acquire(&r, t1).is_err());
+        rl.observe(&r, Remaining::default(), t1);
+        assert!(rl.acquire(&r, t1).is_err());
+        // More observations than requests (a caller bug) do not underflow.
+        for _ in 0..300 {
+            rl.observe(&r, Remaining::default(), t0);
+            rl.abandon(&r);
+        }
+    }
+
+    #[test]
+    fn a_failed_connection_is_not_an_answer_without_headers() {
+        let t0 = Instant::now();
+        let mut rl = RateLimiter::new(small(1.0, 1.0));
+        let r = key(OpKind::Reads);
+        rl.acquire(&r, t0).unwrap();
+        rl.abandon(&r);
+        assert!(rl.acquire(&r, t0).is_err(), "still paced");
+    }
+
+    #[test]
+    fn a_429_paces_even_a_server_without_headers() {
+        let t0 = Instant::now();
+        let mut rl = RateLimiter::new(RateLimits::default());
+        let w = key(OpKind::Writes);
+        rl.acquire(&w, t0).unwrap();
+        rl.observe(&w, Remaining::default(), t0);
+        rl.acquire(&w, t0).unwrap();
+        rl.observe(&w, Remaining::default(), t0);
+        rl.throttled(&w, Remaining::default(), Some(ms(500)), t0);
+        assert_eq!(rl.acquire(&w, t0), Err(ms(500)));
+        assert!(rl.acquire(&w, t0 + ms(500)).is_ok());
     }
 
     #[test]
