@@ -350,13 +350,22 @@ impl Sandbox {
             .backup_page_size
             .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
     }
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         self.handle.graceful_shutdown(Some(Duration::from_secs(2)));
-        let _ = self.task.await;
+        let _ = (&mut self.task).await;
         self.flusher.abort();
         if let Ok(st) = self.app.state.lock() {
             self.app.save_now(&st);
         }
+    }
+}
+
+impl Drop for Sandbox {
+    /// A sandbox dropped without [`Sandbox::shutdown`] (a command that failed half-way) still
+    /// writes the mutations the flusher has not written yet.
+    fn drop(&mut self) {
+        self.flusher.abort();
+        self.app.flush_dirty();
     }
 }
 
