@@ -2,6 +2,7 @@
 //! (list by subscription, list by resource group, get), shaped like the official examples.
 
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 use super::errors::ArmError;
 use super::inventory::{disk_id, vm_id};
@@ -156,12 +157,12 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     })?;
     if let Some(v) = ctx.m("subscriptions/*/providers/microsoft.compute/virtualmachines") {
         only_get(m)?;
-        let items: Vec<&Vm> = st
+        let items: Vec<(&String, &Vm)> = st
             .vms
-            .values()
-            .filter(|vm| vm.subscription.eq_ignore_ascii_case(&v[0]))
+            .iter()
+            .filter(|(_, vm)| vm.subscription.eq_ignore_ascii_case(&v[0]))
             .collect();
-        return Ok(Reply::ok(ctx.page_map(items, false, |vm| vm_body(st, vm))));
+        return Ok(vm_page(ctx, st, items));
     }
     if let Some(v) =
         ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/virtualmachines")
@@ -169,13 +170,12 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         only_get(m)?;
         require_rg(st, &v[0], &v[1])?;
         let prefix = key(&[&v[0], &v[1]]) + "/";
-        let items: Vec<&Vm> = st
+        let items: Vec<(&String, &Vm)> = st
             .vms
             .range(prefix.clone()..)
             .take_while(|(k, _)| k.starts_with(&prefix))
-            .map(|(_, vm)| vm)
             .collect();
-        return Ok(Reply::ok(ctx.page_map(items, false, |vm| vm_body(st, vm))));
+        return Ok(vm_page(ctx, st, items));
     }
     if let Some(v) =
         ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/virtualmachines/*")
@@ -236,6 +236,20 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         .cloned()
         .unwrap_or_default();
     Err(ArmError::invalid_resource_type("Microsoft.Compute", &rtype))
+}
+
+/// A page of VMs from the rendered-JSON cache (inventory VMs never change once seeded).
+fn vm_page(ctx: &Ctx<'_>, st: &State, items: Vec<(&String, &Vm)>) -> Reply {
+    let mut cache = match ctx.app.vm_json.lock() {
+        Ok(c) => c,
+        Err(p) => p.into_inner(),
+    };
+    Reply::raw_json(ctx.page_raw(items, false, |(k, vm)| {
+        cache
+            .entry(k.clone())
+            .or_insert_with(|| Arc::from(vm_body(st, vm).to_string()))
+            .clone()
+    }))
 }
 
 fn only_get(m: &str) -> Result<(), ArmError> {

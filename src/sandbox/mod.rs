@@ -239,6 +239,7 @@ impl Sandbox {
             backup_page_size: AtomicUsize::new(200),
             dirty: std::sync::atomic::AtomicBool::new(false),
             last_save_us: std::sync::atomic::AtomicU64::new(0),
+            vm_json: Mutex::default(),
         });
         let flusher = {
             let app = Arc::downgrade(&app);
