@@ -13,6 +13,7 @@ use super::error::{parse_error_body, redact};
 use super::http::{self, HttpTimeouts};
 use super::lro::{self, LroPolicy, Start, Step};
 use super::paging::{parse_page, LoopGuard};
+use super::ratelimit::{BucketKey, LimiterStats, RateLimiter, RateLimits, Remaining};
 use super::retry::{retry_decision, AttemptInfo, Decision, Outcome, RetryPolicy};
 use super::AzureError;
 use crate::model::{ArmRequest, Method};
@@ -97,6 +98,8 @@ pub struct ClientSettings {
     /// Cap on HTTP requests in flight at once across all clones (`None` = no cap). Sleeping
     /// between retries or polls does not hold a slot.
     pub max_in_flight: Option<usize>,
+    /// The ARM token buckets every request waits for (default: ARM's documented limits).
+    pub rate_limits: RateLimits,
 }
 
 /// LRO progress reported to [`ArmClient::execute_with`]'s callback after each poll.
@@ -128,6 +131,10 @@ struct Inner {
     lro: LroPolicy,
     requests: AtomicU64,
     in_flight: Option<tokio::sync::Semaphore>,
+    /// Held only for the limiter's arithmetic, never across an await.
+    limiter: std::sync::Mutex<RateLimiter>,
+    /// Time spent waiting for the limiter, in microseconds (all requests together).
+    limiter_wait_us: AtomicU64,
 }
 
 impl std::fmt::Debug for ArmClient {
@@ -267,6 +274,8 @@ impl ArmClient {
                 in_flight: settings
                     .max_in_flight
                     .map(|n| tokio::sync::Semaphore::new(n.max(1))),
+                limiter: std::sync::Mutex::new(RateLimiter::new(settings.rate_limits)),
+                limiter_wait_us: AtomicU64::new(0),
             }),
         })
     }
@@ -427,6 +436,47 @@ impl ArmClient {
         self.inner.requests.load(Ordering::Relaxed)
     }
 
+    /// The rate limiter's counters, and the total time requests spent waiting for it.
+    pub fn limiter_stats(&self) -> (LimiterStats, Duration) {
+        let stats = self.with_limiter(|l| l.stats());
+        let waited = Duration::from_micros(self.inner.limiter_wait_us.load(Ordering::Relaxed));
+        (stats, waited)
+    }
+
+    fn with_limiter<T>(&self, f: impl FnOnce(&mut RateLimiter) -> T) -> T {
+        // A poisoned lock only means a panic elsewhere mid-arithmetic; the buckets stay usable.
+        let mut guard = match self.inner.limiter.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        f(&mut guard)
+    }
+
+    /// Wait until the limiter admits one request to `key`.
+    async fn admit(&self, key: &BucketKey) {
+        let mut waited = Duration::ZERO;
+        loop {
+            match self.with_limiter(|l| l.acquire(key, Instant::now())) {
+                Ok(()) => break,
+                Err(d) => {
+                    waited += d;
+                    tokio::time::sleep(d).await;
+                }
+            }
+        }
+        if !waited.is_zero() {
+            self.inner
+                .limiter_wait_us
+                .fetch_add(waited.as_micros() as u64, Ordering::Relaxed);
+            tracing::debug!(
+                target: "azprotect::ratelimit",
+                bucket = %key,
+                wait_ms = waited.as_millis() as u64,
+                "rate limiter waited"
+            );
+        }
+    }
+
     fn transport_err(&self, method: Method, resource: &str, message: String) -> AzureError {
         AzureError::Transport {
             method: method_str(method).into(),
@@ -469,6 +519,7 @@ impl ArmClient {
     ) -> Result<Response, AzureError> {
         let inner = &self.inner;
         let resource = resource_of(url);
+        let bucket = BucketKey::for_request(method, url.path());
         let started = Instant::now();
         let mut attempt = 0u32;
         let mut reauthenticated = false;
@@ -497,6 +548,7 @@ impl ArmClient {
                 }
                 (None, _) => rb,
             };
+            self.admit(&bucket).await;
             let permit = match &inner.in_flight {
                 Some(sem) => Some(sem.acquire().await.map_err(|_| {
                     AzureError::Config("the ARM client's request limiter was closed".into())
@@ -514,6 +566,18 @@ impl ArmClient {
                 Err(e) => Err(e),
             };
             drop(permit);
+            self.with_limiter(|l| match &result {
+                Ok((status, headers, _)) => {
+                    let now = Instant::now();
+                    let remaining = Remaining::from_headers(headers, &bucket);
+                    l.observe(&bucket, remaining, now);
+                    if *status == 429 {
+                        let wait = super::retry::server_retry_after(headers, SystemTime::now());
+                        l.throttled(&bucket, remaining, wait, now);
+                    }
+                }
+                Err(_) => l.abandon(&bucket),
+            });
             let info = |reauthenticated| AttemptInfo {
                 attempt,
                 elapsed: started.elapsed(),

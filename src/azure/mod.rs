@@ -1,11 +1,13 @@
 //! The ARM client: clouds and endpoints, authentication (azure_identity), HTTP (reqwest), pure
-//! retry decisions, the LRO poller, paging, and typed ARM errors carrying request ids.
+//! retry decisions, the client-side rate limiter, the LRO poller, paging, and typed ARM errors
+//! carrying request ids.
 //!
 //! Must not import: `config`, `plan`, `apply`, `cli`, `sandbox`.
 //!
 //! Layout: [`cloud`] (endpoints, audience), [`http`] (the one reqwest client, CA, user agent),
-//! [`auth`] (credential choice and chain, GitHub OIDC assertion, token cache), [`retry`] and
-//! [`lro`] and [`paging`] (pure decisions, unit-tested without I/O), [`error`] (typed errors,
+//! [`auth`] (credential choice and chain, GitHub OIDC assertion, token cache), [`retry`],
+//! [`ratelimit`] (ARM's token buckets), [`lro`] and [`paging`] (pure decisions, unit-tested
+//! without I/O), [`error`] (typed errors,
 //! ARM/RS/Entra error bodies), `client` (the only place that sends and sleeps).
 //!
 //! What a server (Azure, or the sandbox) must do for this client:
@@ -24,10 +26,12 @@ pub mod error;
 pub mod http;
 pub mod lro;
 pub mod paging;
+pub mod ratelimit;
 pub mod retry;
 
 pub use client::{ArmClient, AuthChoice, ClientSettings, Cloud, EnvCredentials, OperationProgress};
 pub use error::AzureError;
 pub use http::HttpTimeouts;
 pub use lro::LroPolicy;
+pub use ratelimit::{LimiterStats, RateLimits};
 pub use retry::RetryPolicy;

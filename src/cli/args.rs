@@ -11,6 +11,7 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// Run against a local sandbox whose state persists in STATE (default .azprotect/sandbox.json).
+    /// Its simulated Azure durations run at AZPROTECT_SANDBOX_TIME_SCALE × real time (default 0.01).
     #[arg(long, global = true, help_heading = "Global options", value_name = "STATE", num_args = 0..=1, require_equals = true,
           default_missing_value = ".azprotect/sandbox.json", env = "AZPROTECT_SANDBOX")]
     pub sandbox: Option<PathBuf>,
@@ -367,9 +368,14 @@ pub struct ServeArgs {
     /// Append one JSON line per request to this file.
     #[arg(long)]
     pub access_log: Option<PathBuf>,
-    /// Added to every response, in milliseconds.
-    #[arg(long, value_name = "MS")]
-    pub latency: Option<u64>,
+    /// Added to every response: log-normal around a median of MS milliseconds (σ 0.5: p99 ≈ 3×
+    /// the median), from a seeded sequence; `sigma=0` makes it constant.
+    #[arg(long, value_name = "MS[,sigma=S][,seed=N]", value_parser = crate::sandbox::Latency::parse)]
+    pub latency: Option<crate::sandbox::Latency>,
+    /// Simulated Azure durations (long-running operations, first backups, Retry-After, sent as
+    /// retry-after-ms) run at F × real time; ARM's throttling buckets keep real time.
+    #[arg(long, value_name = "F", default_value_t = 0.01)]
+    pub time_scale: f64,
     /// Seeded fault injection, e.g. `seed=7,429=0.05,500=0.02,drop=0.01,lro_fail=0.02`.
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,

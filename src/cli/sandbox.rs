@@ -5,7 +5,6 @@ use super::printer::Printer;
 use super::ExitStatus;
 use crate::sandbox::{self, Sandbox, SandboxOptions};
 use miette::{IntoDiagnostic, Result};
-use std::time::Duration;
 
 pub async fn sandbox(cmd: SandboxCommand, printer: Printer) -> Result<ExitStatus> {
     match cmd {
@@ -22,8 +21,9 @@ pub async fn sandbox(cmd: SandboxCommand, printer: Printer) -> Result<ExitStatus
                 state: Some(a.state),
                 inventory: a.inventory,
                 listen: a.listen,
-                latency: a.latency.map(Duration::from_millis),
+                latency: a.latency,
                 faults: a.faults,
+                time_scale: a.time_scale,
                 throttle: a.throttle == ThrottleArg::Arm,
                 access_log: a.access_log,
                 env_file: a.env_file,
@@ -35,9 +35,26 @@ pub async fn sandbox(cmd: SandboxCommand, printer: Printer) -> Result<ExitStatus
                 printer.line(format!("{k}={v}"));
             }
             printer.note("Press Ctrl-C to stop.");
-            tokio::signal::ctrl_c().await.into_diagnostic()?;
+            stop_signal().await?;
             sb.shutdown().await;
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// Ctrl-C, or (Unix) SIGTERM as CI runners send: either way the state is written before exit.
+async fn stop_signal() -> Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).into_diagnostic()?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.into_diagnostic(),
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.into_diagnostic()
+    }
 }

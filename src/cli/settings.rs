@@ -12,6 +12,8 @@ use std::path::PathBuf;
 #[derive(Debug, Clone)]
 pub struct GlobalSettings {
     pub sandbox: Option<PathBuf>,
+    /// `AZPROTECT_SANDBOX_TIME_SCALE` (checked when the in-process sandbox starts).
+    pub sandbox_time_scale: Option<String>,
     pub subscription: Option<String>,
     pub client: ClientSettings,
     pub ca_cert: Option<PathBuf>,
@@ -59,6 +61,7 @@ impl GlobalSettings {
         };
         GlobalSettings {
             sandbox: cli.sandbox.clone(),
+            sandbox_time_scale: env("AZPROTECT_SANDBOX_TIME_SCALE"),
             subscription: cli.subscription.clone(),
             client,
             ca_cert: cli.ca_cert.clone(),
@@ -81,9 +84,22 @@ impl Session {
         let mut default_subscription = settings.subscription.clone();
         let mut sandbox = None;
         if let Some(state) = &settings.sandbox {
+            let defaults = SandboxOptions::default();
+            let time_scale = match &settings.sandbox_time_scale {
+                Some(v) => v
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite() && *f >= 0.0)
+                    .ok_or_else(|| {
+                        miette!("AZPROTECT_SANDBOX_TIME_SCALE={v}: expected a non-negative number, e.g. 0.01")
+                    })?,
+                None => defaults.time_scale,
+            };
             let sb = Sandbox::start(SandboxOptions {
                 state: Some(state.clone()),
-                ..SandboxOptions::default()
+                time_scale,
+                ..defaults
             })
             .await
             .wrap_err("could not start the sandbox")?;

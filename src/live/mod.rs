@@ -158,15 +158,10 @@ async fn read_subscription(
     declared_rgs: &BTreeSet<ArmId>,
 ) -> Result<LiveState, AzureError> {
     let (rg_path, vault_path) = (resource_group::list_path(&sub), vault::list_path(&sub));
-    let (groups, vaults, vms) = futures::try_join!(
-        client.list(&rg_path),
-        client.list(&vault_path),
-        vms::list(client, &sub),
-    )?;
-    let mut live = LiveState {
-        vms,
-        ..LiveState::default()
-    };
+    let (groups, vaults) = futures::try_join!(client.list(&rg_path), client.list(&vault_path))?;
+    // The VM lists use the group list (see `vms`); they run alongside the vault reads below.
+    let vms = vms::list(client, &sub, &groups);
+    let mut live = LiveState::default();
     for g in &groups {
         let id = ArmId::new(g["id"].as_str().unwrap_or_default());
         if declared_rgs.contains(&id) {
@@ -183,7 +178,9 @@ async fn read_subscription(
         let name = declared.get(&id).copied();
         read_vault(client, id, v, name)
     });
-    for part in try_join_all(vault_reads).await? {
+    let (vms, vault_parts) = futures::try_join!(vms, try_join_all(vault_reads))?;
+    live.vms = vms;
+    for part in vault_parts {
         live.resources.extend(part.resources);
         live.protected_elsewhere.extend(part.protected_elsewhere);
     }
@@ -198,7 +195,14 @@ async fn read_vault(
     declared_name: Option<&str>,
 ) -> Result<LiveState, AzureError> {
     let mut live = LiveState::default();
-    let items = client.list(&protected_vm::list_path(&id)).await?;
+    let policies = async {
+        match declared_name {
+            Some(_) => client.list(&backup_policy::list_path(&id)).await,
+            None => Ok(vec![]),
+        }
+    };
+    let items_path = protected_vm::list_path(&id);
+    let (items, policies) = futures::try_join!(client.list(&items_path), policies)?;
     let Some(vault_name) = declared_name else {
         for item in &items {
             if let Some((_, attrs)) = protected_vm::normalize(item) {
@@ -225,7 +229,7 @@ async fn read_vault(
         attrs: vault::normalize(body),
         depends_on: vec![],
     });
-    for p in client.list(&backup_policy::list_path(&id)).await? {
+    for p in policies {
         let Some(attrs) = backup_policy::normalize(&p) else {
             continue;
         };

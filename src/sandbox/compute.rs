@@ -2,6 +2,7 @@
 //! (list by subscription, list by resource group, get), shaped like the official examples.
 
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 use super::errors::ArmError;
 use super::inventory::{disk_id, vm_id};
@@ -156,13 +157,12 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     })?;
     if let Some(v) = ctx.m("subscriptions/*/providers/microsoft.compute/virtualmachines") {
         only_get(m)?;
-        let items = st
+        let items: Vec<(&String, &Vm)> = st
             .vms
-            .values()
-            .filter(|vm| vm.subscription.eq_ignore_ascii_case(&v[0]))
-            .map(|vm| vm_body(st, vm))
+            .iter()
+            .filter(|(_, vm)| vm.subscription.eq_ignore_ascii_case(&v[0]))
             .collect();
-        return Ok(Reply::ok(ctx.page(items, false)));
+        return Ok(vm_page(ctx, st, items));
     }
     if let Some(v) =
         ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/virtualmachines")
@@ -170,13 +170,12 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         only_get(m)?;
         require_rg(st, &v[0], &v[1])?;
         let prefix = key(&[&v[0], &v[1]]) + "/";
-        let items = st
+        let items: Vec<(&String, &Vm)> = st
             .vms
-            .iter()
-            .filter(|(k, _)| k.starts_with(&prefix))
-            .map(|(_, vm)| vm_body(st, vm))
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
             .collect();
-        return Ok(Reply::ok(ctx.page(items, false)));
+        return Ok(vm_page(ctx, st, items));
     }
     if let Some(v) =
         ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/virtualmachines/*")
@@ -198,25 +197,24 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     }
     if let Some(v) = ctx.m("subscriptions/*/providers/microsoft.compute/disks") {
         only_get(m)?;
-        let items = st
+        let items: Vec<&Disk> = st
             .disks
             .values()
             .filter(|d| d.subscription.eq_ignore_ascii_case(&v[0]))
-            .map(disk_body)
             .collect();
-        return Ok(Reply::ok(ctx.page(items, false)));
+        return Ok(Reply::ok(ctx.page_map(items, false, disk_body)));
     }
     if let Some(v) = ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/disks") {
         only_get(m)?;
         require_rg(st, &v[0], &v[1])?;
         let prefix = key(&[&v[0], &v[1]]) + "/";
-        let items = st
+        let items: Vec<&Disk> = st
             .disks
-            .iter()
-            .filter(|(k, _)| k.starts_with(&prefix))
-            .map(|(_, d)| disk_body(d))
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, d)| d)
             .collect();
-        return Ok(Reply::ok(ctx.page(items, false)));
+        return Ok(Reply::ok(ctx.page_map(items, false, disk_body)));
     }
     if let Some(v) = ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/disks/*") {
         if m != "GET" {
@@ -238,6 +236,20 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         .cloned()
         .unwrap_or_default();
     Err(ArmError::invalid_resource_type("Microsoft.Compute", &rtype))
+}
+
+/// A page of VMs from the rendered-JSON cache (inventory VMs never change once seeded).
+fn vm_page(ctx: &Ctx<'_>, st: &State, items: Vec<(&String, &Vm)>) -> Reply {
+    let mut cache = match ctx.app.vm_json.lock() {
+        Ok(c) => c,
+        Err(p) => p.into_inner(),
+    };
+    Reply::raw_json(ctx.page_raw(items, false, |(k, vm)| {
+        cache
+            .entry(k.clone())
+            .or_insert_with(|| Arc::from(vm_body(st, vm).to_string()))
+            .clone()
+    }))
 }
 
 fn only_get(m: &str) -> Result<(), ArmError> {

@@ -23,6 +23,7 @@ mod errors;
 mod faults;
 mod inventory;
 mod jobs;
+mod latency;
 mod lro;
 mod protection;
 mod resources;
@@ -43,6 +44,8 @@ use std::time::Duration;
 use base64::Engine;
 
 pub use faults::FaultSpec;
+pub use latency::Latency;
+pub use throttle::{BucketLimit, ThrottleLimits};
 
 /// How to run a sandbox (`sandbox serve` flags, or the in-process `--sandbox`).
 #[derive(Debug, Clone)]
@@ -52,15 +55,19 @@ pub struct SandboxOptions {
     /// Inventory YAML to seed a state that does not exist yet (`None`: the demo inventory).
     pub inventory: Option<PathBuf>,
     pub listen: SocketAddr,
-    pub latency: Option<Duration>,
+    /// Simulated latency of every ARM answer (log-normal around a median, seeded).
+    pub latency: Option<Latency>,
     /// Seeded fault injection spec, e.g. `seed=7,429=0.05,500=0.02,503=0.02,drop=0.01,lro_fail=0.02`
     /// (see `faults.rs`).
     pub faults: Option<String>,
     /// Enforce ARM's token buckets and send `x-ms-ratelimit-remaining-*`.
     pub throttle: bool,
+    /// The buckets `throttle` enforces (default: ARM's; tests shrink them). Real time always.
+    pub throttle_limits: ThrottleLimits,
     pub access_log: Option<PathBuf>,
     pub env_file: Option<PathBuf>,
-    /// Multiplier applied to simulated Azure durations (LROs, first backup, `retry-after-ms`).
+    /// Multiplier applied to simulated Azure durations (LROs, first backup, `retry-after-ms`);
+    /// throttling buckets keep real time.
     pub time_scale: f64,
 }
 
@@ -73,6 +80,7 @@ impl Default for SandboxOptions {
             latency: None,
             faults: None,
             throttle: false,
+            throttle_limits: ThrottleLimits::default(),
             access_log: None,
             env_file: None,
             time_scale: 0.01,
@@ -221,14 +229,17 @@ impl Sandbox {
             persist,
             base: endpoint.clone(),
             time_scale: opts.time_scale,
-            latency: opts.latency,
+            latency: opts.latency.map(latency::Sampler::new),
             faults,
-            throttle: opts.throttle.then(throttle::Throttle::default),
+            throttle: opts
+                .throttle
+                .then(|| throttle::Throttle::new(opts.throttle_limits)),
             access_log,
             page_size: AtomicUsize::new(100),
             backup_page_size: AtomicUsize::new(200),
             dirty: std::sync::atomic::AtomicBool::new(false),
             last_save_us: std::sync::atomic::AtomicU64::new(0),
+            vm_json: Mutex::default(),
         });
         let flusher = {
             let app = Arc::downgrade(&app);
@@ -340,13 +351,22 @@ impl Sandbox {
             .backup_page_size
             .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
     }
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         self.handle.graceful_shutdown(Some(Duration::from_secs(2)));
-        let _ = self.task.await;
+        let _ = (&mut self.task).await;
         self.flusher.abort();
         if let Ok(st) = self.app.state.lock() {
             self.app.save_now(&st);
         }
+    }
+}
+
+impl Drop for Sandbox {
+    /// A sandbox dropped without [`Sandbox::shutdown`] (a command that failed half-way) still
+    /// writes the mutations the flusher has not written yet.
+    fn drop(&mut self) {
+        self.flusher.abort();
+        self.app.flush_dirty();
     }
 }
 

@@ -742,6 +742,24 @@ fn list_items(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
     let vk = vault.key();
     let filter = parse_filter(ctx.q("$filter"))?;
+    // Filters on the item type are answered without rendering items, so that paging through a
+    // large vault renders each item once, not once per page.
+    let by_type = |k: &str| matches!(k, "backupmanagementtype" | "itemtype" | "workloadtype");
+    if filter.iter().all(|(k, _)| by_type(k)) {
+        let matches = filter.iter().all(|(k, val)| match k.as_str() {
+            "backupmanagementtype" => eq(val, "AzureIaasVM"),
+            _ => eq(val, "VM"),
+        });
+        let items: Vec<&super::state::Item> = st
+            .items
+            .values()
+            .filter(|i| matches && i.vault_key == vk)
+            .collect();
+        let now = ctx.now;
+        return Ok(Reply::ok(
+            ctx.page_map(items, true, |i| item_body(st, &vault, i, now)),
+        ));
+    }
     let items: Vec<Value> = st
         .items
         .values()

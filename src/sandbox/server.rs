@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, StatusCode};
@@ -24,7 +24,7 @@ pub struct App {
     pub persist: Persist,
     pub base: String,
     pub time_scale: f64,
-    pub latency: Option<Duration>,
+    pub latency: Option<super::latency::Sampler>,
     pub faults: Option<Faults>,
     pub throttle: Option<Throttle>,
     pub access_log: Option<Mutex<std::fs::File>>,
@@ -36,10 +36,15 @@ pub struct App {
     pub dirty: AtomicBool,
     /// How long the last save took, in microseconds.
     pub last_save_us: AtomicU64,
+    /// Rendered JSON of inventory VMs (read-only once seeded), by state key: large VM lists are
+    /// served by joining these instead of building and serializing a JSON tree per page.
+    pub vm_json: Mutex<HashMap<String, Arc<str>>>,
 }
 
-/// Saves slower than this are batched by the background flusher instead of delaying answers.
-const SLOW_SAVE_US: u64 = 25_000;
+/// Saves slower than this are batched by the background flusher instead of delaying answers
+/// (every answer waits for the state lock a save holds: a 2,000-VM state takes ~10 ms to
+/// serialize, which would cap the sandbox near 100 mutations per second).
+const SLOW_SAVE_US: u64 = 2_000;
 
 impl App {
     /// Save after a mutation: synchronously when saving is cheap (the usual case), otherwise mark
@@ -68,11 +73,31 @@ impl App {
         }
     }
 
-    /// Write the state if a mutation is pending.
+    /// Write the state if a mutation is pending: serialized under the lock, written outside it.
     pub fn flush_dirty(&self) {
-        if self.dirty.load(Ordering::Relaxed) {
-            if let Ok(st) = self.state.lock() {
-                self.save_now(&st);
+        if !self.dirty.load(Ordering::Relaxed) {
+            return;
+        }
+        let t = Instant::now();
+        let bytes = match self.state.lock() {
+            Ok(st) => {
+                self.dirty.store(false, Ordering::Relaxed);
+                serde_json::to_vec(&*st)
+            }
+            Err(_) => return,
+        };
+        let result = match (bytes, &self.persist.path) {
+            (Ok(b), Some(path)) => super::state::write_atomic(path, &b),
+            (Ok(_), None) => Ok(()),
+            (Err(e), _) => Err(super::SandboxError::Io(e.to_string())),
+        };
+        match result {
+            Ok(()) => self
+                .last_save_us
+                .store(t.elapsed().as_micros() as u64, Ordering::Relaxed),
+            Err(e) => {
+                self.dirty.store(true, Ordering::Relaxed);
+                tracing::error!("sandbox: saving state failed: {e}");
             }
         }
     }
@@ -164,6 +189,64 @@ impl Ctx<'_> {
 
     /// One page of `items` with an absolute `nextLink` carrying `$skipToken`.
     pub fn page(&self, items: Vec<Value>, backup: bool) -> Value {
+        self.page_map(items, backup, |v| v)
+    }
+
+    /// [`page`](Self::page), building the JSON of only the items on the page: listing a large
+    /// collection page by page must not render every item for every page.
+    pub fn page_map<T>(
+        &self,
+        items: Vec<T>,
+        backup: bool,
+        render: impl FnMut(T) -> Value,
+    ) -> Value {
+        let (skip, size, next) = self.page_window(items.len(), backup);
+        let page: Vec<Value> = items
+            .into_iter()
+            .skip(skip)
+            .take(size)
+            .map(render)
+            .collect();
+        let mut out = json!({ "value": page });
+        if let Some(next) = next {
+            out["nextLink"] = json!(next);
+        }
+        out
+    }
+
+    /// [`page_map`](Self::page_map) over items already rendered as JSON text: the page's body.
+    pub fn page_raw<T>(
+        &self,
+        items: Vec<T>,
+        backup: bool,
+        render: impl FnMut(T) -> Arc<str>,
+    ) -> String {
+        let (skip, size, next) = self.page_window(items.len(), backup);
+        let page: Vec<Arc<str>> = items
+            .into_iter()
+            .skip(skip)
+            .take(size)
+            .map(render)
+            .collect();
+        let mut out = String::with_capacity(page.iter().map(|p| p.len() + 1).sum::<usize>() + 64);
+        out.push_str("{\"value\":[");
+        for (i, item) in page.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(item);
+        }
+        out.push(']');
+        if let Some(next) = next {
+            out.push_str(",\"nextLink\":");
+            out.push_str(&Value::String(next).to_string());
+        }
+        out.push('}');
+        out
+    }
+
+    /// Which page of a list of `total` items to answer: (skip, size, nextLink).
+    fn page_window(&self, total: usize, backup: bool) -> (usize, usize, Option<String>) {
         let size = if backup {
             self.app.backup_page_size.load(Ordering::Relaxed)
         } else {
@@ -174,24 +257,22 @@ impl Ctx<'_> {
             .q("$skiptoken")
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        let total = items.len();
-        let page: Vec<Value> = items.into_iter().skip(skip).take(size).collect();
-        let mut out = json!({ "value": page });
-        if skip + size < total {
-            let mut ser = url::form_urlencoded::Serializer::new(String::new());
-            let mut keys: Vec<_> = self
-                .query
-                .iter()
-                .filter(|(k, _)| k.as_str() != "$skiptoken")
-                .collect();
-            keys.sort();
-            for (k, v) in keys {
-                ser.append_pair(k, v);
-            }
-            ser.append_pair("$skipToken", &(skip + size).to_string());
-            out["nextLink"] = json!(format!("{}{}?{}", self.base, self.raw_path, ser.finish()));
+        if skip + size >= total {
+            return (skip, size, None);
         }
-        out
+        let mut ser = url::form_urlencoded::Serializer::new(String::new());
+        let mut keys: Vec<_> = self
+            .query
+            .iter()
+            .filter(|(k, _)| k.as_str() != "$skiptoken")
+            .collect();
+        keys.sort();
+        for (k, v) in keys {
+            ser.append_pair(k, v);
+        }
+        ser.append_pair("$skipToken", &(skip + size).to_string());
+        let next = format!("{}{}?{}", self.base, self.raw_path, ser.finish());
+        (skip, size, Some(next))
     }
 
     /// `https://host` + `path`.
@@ -205,6 +286,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// A body already serialized (wins over `body`).
+    pub raw: Option<String>,
     /// Whether the state changed (and must be saved).
     pub mutated: bool,
 }
@@ -215,7 +298,15 @@ impl Reply {
             status: 200,
             headers: vec![],
             body: Some(body),
+            raw: None,
             mutated: false,
+        }
+    }
+    /// 200 with a body that is already JSON text.
+    pub fn raw_json(text: String) -> Reply {
+        Reply {
+            raw: Some(text),
+            ..Reply::status(200, None)
         }
     }
     pub fn status(status: u16, body: Option<Value>) -> Reply {
@@ -223,6 +314,7 @@ impl Reply {
             status,
             headers: vec![],
             body,
+            raw: None,
             mutated: false,
         }
     }
@@ -311,8 +403,8 @@ pub async fn handle(
         Ok(b) => b,
         Err(_) => bytes_empty(),
     };
-    if let Some(l) = app.latency {
-        tokio::time::sleep(l).await;
+    if let Some(l) = &app.latency {
+        tokio::time::sleep(l.next()).await;
     }
 
     let segs: Vec<String> = raw_path
@@ -414,15 +506,17 @@ pub async fn handle(
     };
 
     let (status, mut headers, body) = match result {
-        Ok(r) => (r.status, r.headers, r.body),
-        Err(e) => {
-            let b = e.body();
-            (e.status, e.headers, Some(b))
-        }
+        Ok(r) => (
+            r.status,
+            r.headers,
+            r.raw.or_else(|| r.body.map(|b| b.to_string())),
+        ),
+        Err(e) => (e.status, e.headers.clone(), Some(e.body().to_string())),
     };
     headers.extend(extra_headers);
-    let mut resp = Response::new(match &body {
-        Some(b) => Body::from(b.to_string()),
+    let has_body = body.is_some();
+    let mut resp = Response::new(match body {
+        Some(b) => Body::from(b),
         None => Body::empty(),
     });
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -435,7 +529,7 @@ pub async fn handle(
             h.append(name, val);
         }
     };
-    if body.is_some() {
+    if has_body {
         put("content-type", "application/json; charset=utf-8");
     }
     put("cache-control", "no-cache");

@@ -1,6 +1,7 @@
 //! ARM's token-bucket throttling per subscription and operation kind (real time, not scaled):
 //! reads 250 + 25/s, writes 200 + 10/s, deletes 200 + 10/s; the subscription-global buckets are
 //! 15× larger. Every ARM answer carries `x-ms-ratelimit-remaining-subscription-*` headers.
+//! Tests may shrink the buckets ([`ThrottleLimits`]) to make clients pace sooner.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -37,11 +38,50 @@ impl Kind {
             Kind::Deletes => "delete",
         }
     }
-    fn limits(self) -> (f64, f64) {
-        match self {
-            Kind::Reads => (250.0, 25.0),
-            Kind::Writes | Kind::Deletes => (200.0, 10.0),
+}
+
+/// One bucket: its size and refill rate per second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BucketLimit {
+    pub burst: f64,
+    pub per_second: f64,
+}
+
+/// The sandbox's buckets (default: ARM's).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThrottleLimits {
+    pub reads: BucketLimit,
+    pub writes: BucketLimit,
+    pub deletes: BucketLimit,
+}
+
+impl Default for ThrottleLimits {
+    fn default() -> Self {
+        ThrottleLimits {
+            reads: BucketLimit {
+                burst: 250.0,
+                per_second: 25.0,
+            },
+            writes: BucketLimit {
+                burst: 200.0,
+                per_second: 10.0,
+            },
+            deletes: BucketLimit {
+                burst: 200.0,
+                per_second: 10.0,
+            },
         }
+    }
+}
+
+impl ThrottleLimits {
+    fn of(&self, kind: Kind) -> (f64, f64) {
+        let b = match kind {
+            Kind::Reads => self.reads,
+            Kind::Writes => self.writes,
+            Kind::Deletes => self.deletes,
+        };
+        (b.burst, b.per_second)
     }
 }
 
@@ -55,10 +95,18 @@ struct Bucket {
 
 #[derive(Default)]
 pub struct Throttle {
+    limits: ThrottleLimits,
     buckets: Mutex<HashMap<(String, Kind), Bucket>>,
 }
 
 impl Throttle {
+    pub fn new(limits: ThrottleLimits) -> Throttle {
+        Throttle {
+            limits,
+            buckets: Mutex::default(),
+        }
+    }
+
     /// Take one token; answer the headers to send, or the 429.
     pub fn take(
         &self,
@@ -66,7 +114,7 @@ impl Throttle {
         kind: Kind,
         time_scale: f64,
     ) -> Result<Vec<(String, String)>, ArmError> {
-        let (cap, rate) = kind.limits();
+        let (cap, rate) = self.limits.of(kind);
         let Ok(mut map) = self.buckets.lock() else {
             return Ok(vec![]);
         };
@@ -139,5 +187,25 @@ mod tests {
         assert_eq!(e.status, 429);
         assert_eq!(e.code, "SubscriptionRequestsThrottled");
         assert!(t.take("s", Kind::Reads, 1.0).is_ok());
+    }
+
+    #[test]
+    fn smaller_buckets_for_tests() {
+        let t = Throttle::new(ThrottleLimits {
+            writes: BucketLimit {
+                burst: 3.0,
+                per_second: 10.0,
+            },
+            ..ThrottleLimits::default()
+        });
+        let h = t.take("s", Kind::Writes, 1.0).unwrap();
+        assert!(h.contains(&(
+            "x-ms-ratelimit-remaining-subscription-writes".into(),
+            "2".into()
+        )));
+        t.take("s", Kind::Writes, 1.0).unwrap();
+        t.take("s", Kind::Writes, 1.0).unwrap();
+        let e = t.take("s", Kind::Writes, 1.0).unwrap_err();
+        assert!(e.headers.contains(&("retry-after-ms".into(), "100".into())));
     }
 }
