@@ -187,7 +187,7 @@ async fn with_permission_retry(
     let started = std::time::Instant::now();
     let mut attempt = 0;
     loop {
-        match client.execute(req).await {
+        match client.execute_discarding(req).await {
             Ok(_) => return Ok(()),
             Err(e) => match permission_retry(attempt, e.code()) {
                 Some(delay) => {

@@ -24,9 +24,16 @@ pub struct ApplyOptions {
     pub parallelism: usize,
 }
 
+/// Changes in flight by default: enough that ARM's write quota (200 at once, then 10 per second
+/// per subscription), enforced by the client's rate limiter, is the bound rather than a small
+/// fixed pool whose slots sit idle while long-running operations finish.
+pub const DEFAULT_IN_FLIGHT: usize = 256;
+
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { parallelism: 10 }
+        ApplyOptions {
+            parallelism: DEFAULT_IN_FLIGHT,
+        }
     }
 }
 

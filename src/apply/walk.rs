@@ -167,7 +167,7 @@ async fn execute(client: &ArmClient, change: &Change) -> Outcome {
         Err(e) => return Outcome::Failed(e.to_string()),
     };
     for req in &requests {
-        if let Err(e) = client.execute(req).await {
+        if let Err(e) = client.execute_discarding(req).await {
             return Outcome::Failed(e.to_string());
         }
     }

@@ -296,11 +296,27 @@ impl ArmClient {
         self.execute_with(req, &|_| {}).await
     }
 
+    /// [`execute`](Self::execute) for a caller that needs no result body: once a long-running
+    /// operation reports success, the final GET of the resource is skipped (one read fewer per
+    /// change, which counts at estate scale against ARM's read quota).
+    pub async fn execute_discarding(&self, req: &ArmRequest) -> Result<(), AzureError> {
+        self.run(req, &|_| {}, false).await.map(|_| ())
+    }
+
     /// [`execute`](Self::execute), reporting each LRO poll to `progress`.
     pub async fn execute_with(
         &self,
         req: &ArmRequest,
         progress: &(dyn Fn(&OperationProgress) + Send + Sync),
+    ) -> Result<Option<Value>, AzureError> {
+        self.run(req, progress, true).await
+    }
+
+    async fn run(
+        &self,
+        req: &ArmRequest,
+        progress: &(dyn Fn(&OperationProgress) + Send + Sync),
+        want_body: bool,
     ) -> Result<Option<Value>, AzureError> {
         let url = self.url_for(&req.path, req.method)?;
         let resource = resource_of(&url);
@@ -375,6 +391,7 @@ impl ArmClient {
                     });
                     delay = d;
                 }
+                Step::Fetch if !want_body => return Ok(None),
                 Step::Fetch => delay = Duration::ZERO,
                 Step::Done(b) => return Ok(b),
                 Step::Failed {

@@ -176,7 +176,10 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    #[arg(long, default_value_t = 10)]
+    /// At most N changes in flight. The default lets ARM's quota set the pace: the client's
+    /// rate limiter spaces requests to the subscription's read/write/delete buckets, and a
+    /// change waiting on a long-running operation costs a timer, not a request.
+    #[arg(long, value_name = "N", default_value_t = crate::apply::DEFAULT_IN_FLIGHT)]
     pub parallelism: usize,
     /// Allow changes that delete backup data or a vault.
     #[arg(long)]

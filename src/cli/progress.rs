@@ -11,9 +11,16 @@ use std::time::Duration;
 
 pub fn reporter(printer: Printer) -> Arc<dyn Reporter> {
     if std::io::stderr().is_terminal() {
+        let multi = MultiProgress::new();
+        let more = multi.add(ProgressBar::new_spinner());
+        if let Ok(style) = ProgressStyle::with_template("{msg}") {
+            more.set_style(style);
+        }
         Arc::new(Spinners {
-            multi: MultiProgress::new(),
+            multi,
             bars: Mutex::new(HashMap::new()),
+            more,
+            hidden: Mutex::new(0),
         })
     } else {
         Arc::new(Lines { _printer: printer })
@@ -66,14 +73,35 @@ impl Reporter for Lines {
     }
 }
 
+/// At most this many spinners at once; further changes in flight are counted on one line.
+const VISIBLE: usize = 8;
+
 struct Spinners {
     multi: MultiProgress,
     bars: Mutex<HashMap<String, ProgressBar>>,
+    /// "… and N more in flight", below the spinners.
+    more: ProgressBar,
+    hidden: Mutex<usize>,
+}
+
+impl Spinners {
+    fn count_hidden(&self, delta: isize) {
+        let mut h = self.hidden.lock().unwrap_or_else(|p| p.into_inner());
+        *h = h.saturating_add_signed(delta);
+        self.more.set_message(match *h {
+            0 => String::new(),
+            n => format!("… and {n} more in flight"),
+        });
+    }
 }
 
 impl Reporter for Spinners {
     fn started(&self, c: &Change) {
-        let bar = self.multi.add(ProgressBar::new_spinner());
+        if self.bars.lock().unwrap_or_else(|p| p.into_inner()).len() >= VISIBLE {
+            self.count_hidden(1);
+            return;
+        }
+        let bar = self.multi.insert_before(&self.more, ProgressBar::new_spinner());
         bar.set_style(
             ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -110,7 +138,10 @@ impl Reporter for Spinners {
                 bar.finish_with_message(line)
             }
             None => {
-                let _ = self.multi.println(line);
+                self.count_hidden(-1);
+                if !matches!(outcome, Outcome::Done) {
+                    let _ = self.multi.println(line);
+                }
             }
         }
     }
