@@ -252,8 +252,9 @@ async fn live_disk_backup_reads_the_contract_shapes_with_few_calls() {
             "GET /subscriptions/{}/providers/Microsoft.DataProtection/backupVaults",
             ids.sub
         ),
+        // Only the resource group the file lists disks in.
         format!(
-            "GET /subscriptions/{}/providers/Microsoft.Compute/disks",
+            "GET /subscriptions/{}/resourceGroups/rg-app/providers/Microsoft.Compute/disks",
             ids.sub
         ),
         format!("GET {vault_id}/backupPolicies"),

@@ -1,5 +1,7 @@
 //! Azure Disk Backup state, read only when the file has `disk_backup`: per subscription one list
-//! of Backup vaults and one (paged) list of managed disks; per declared Backup vault one list of
+//! of Backup vaults, and the managed disks the file can pick — one (paged) list per resource
+//! group that listed disks and selectors name, concurrently, or the subscription's list when a
+//! selector names no resource group ([`disk_backup::disk_scopes`]); per declared Backup vault one list of
 //! policies, one of backup instances, and per subscription one list of the role assignments of
 //! the vault's identity (`$filter=principalId eq '…'`); per undeclared Backup vault one list of
 //! backup instances (→ [`LiveState::disks_protected_elsewhere`]). Every call is issued as soon
@@ -9,7 +11,7 @@
 
 use super::{Elsewhere, LiveState};
 use crate::azure::{ArmClient, AzureError};
-use crate::model::disk_backup::{instance, policy, role, vault, DiskVaultScope};
+use crate::model::disk_backup::{self, instance, policy, role, vault, DiskVaultScope};
 use crate::model::{api, disk, Address, ArmId, ManagedDisk, Resource, ResourceKind};
 use futures::future::try_join_all;
 use serde_json::Value;
@@ -41,11 +43,11 @@ pub async fn read(
         .iter()
         .map(|v| (&v.arm_id, v.name.as_str()))
         .collect();
-    let parts = try_join_all(
-        subscriptions
-            .iter()
-            .map(|sub| read_subscription(client, sub, subscriptions, &names)),
-    )
+    let scopes = disk_backup::disk_scopes(declared);
+    let parts = try_join_all(subscriptions.iter().map(|sub| {
+        let scope = scopes.get(&sub.to_ascii_lowercase());
+        read_subscription(client, sub, scope, subscriptions, &names)
+    }))
     .await?;
     let mut live = LiveState::default();
     for part in parts {
@@ -60,11 +62,22 @@ pub async fn read(
 async fn read_subscription(
     client: &ArmClient,
     sub: &str,
+    disk_scope: Option<&Option<std::collections::BTreeSet<String>>>,
     subscriptions: &[String],
     declared: &BTreeMap<&ArmId, &str>,
 ) -> Result<LiveState, AzureError> {
     let disks = async {
-        let items = client.list(&disk::list_path(sub)).await?;
+        let items = match disk_scope {
+            None => Vec::new(),
+            Some(None) => client.list(&disk::list_path(sub)).await?,
+            Some(Some(groups)) => {
+                try_join_all(groups.iter().map(|rg| group_disks(client, sub, rg)))
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            }
+        };
         Ok::<_, AzureError>(
             items
                 .iter()
@@ -92,6 +105,15 @@ async fn read_subscription(
             .extend(part.disks_protected_elsewhere);
     }
     Ok(live)
+}
+
+/// The disks of one resource group; none when the group does not exist (a listed disk there is
+/// then "not found", which the plan blocks with the reason).
+async fn group_disks(client: &ArmClient, sub: &str, rg: &str) -> Result<Vec<Value>, AzureError> {
+    match client.list(&disk::group_list_path(sub, rg)).await {
+        Err(e) if e.code() == Some("ResourceGroupNotFound") => Ok(Vec::new()),
+        other => other,
+    }
 }
 
 /// One Backup vault: declared → the vault, its disk policies, instances and its identity's role

@@ -73,6 +73,14 @@ impl ManagedDisk {
     }
 }
 
+/// `GET /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/disks`.
+pub fn group_list_path(subscription: &str, resource_group: &str) -> String {
+    format!(
+        "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.Compute/disks?api-version={}",
+        api::DISKS
+    )
+}
+
 /// `GET /subscriptions/{sub}/providers/Microsoft.Compute/disks`.
 pub fn list_path(subscription: &str) -> String {
     format!(

@@ -53,6 +53,44 @@ pub struct DiskVaultScope {
     pub protect: Vec<DiskProtectSpec>,
 }
 
+/// Where a plan needs the live disks: subscription (lower case) → `None` for every resource
+/// group (a `select` without `resource_groups`), or the resource groups (lower case) that listed
+/// disks and selectors name. Subscriptions absent from the map need no disk read at all.
+pub fn disk_scopes(
+    vaults: &[DiskVaultScope],
+) -> BTreeMap<String, Option<std::collections::BTreeSet<String>>> {
+    let mut out: BTreeMap<String, Option<std::collections::BTreeSet<String>>> = BTreeMap::new();
+    let mut add = |sub: &str, rg: Option<&str>| {
+        let entry = out
+            .entry(sub.to_ascii_lowercase())
+            .or_insert_with(|| Some(Default::default()));
+        match (entry.as_mut(), rg) {
+            (Some(groups), Some(rg)) => {
+                groups.insert(rg.to_ascii_lowercase());
+            }
+            (Some(_), None) => *entry = None,
+            (None, _) => {}
+        }
+    };
+    for p in vaults.iter().flat_map(|v| &v.protect) {
+        for d in &p.disks {
+            let id = ArmId::new(d.as_str());
+            if let (Some(sub), Some(rg)) = (id.subscription(), id.resource_group()) {
+                add(sub, Some(rg));
+            }
+        }
+        if let Some(s) = &p.select {
+            if s.resource_groups.is_empty() {
+                add(&s.subscription, None);
+            }
+            for rg in &s.resource_groups {
+                add(&s.subscription, Some(rg));
+            }
+        }
+    }
+    out
+}
+
 /// One `protect` entry, ids resolved.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DiskProtectSpec {
@@ -79,4 +117,39 @@ pub struct DiskSelector {
 
 fn versioned(path: impl std::fmt::Display) -> String {
     format!("{path}?api-version={}", api::DATA_PROTECTION)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(disks: &[&str], select: Option<(&str, &[&str])>) -> DiskProtectSpec {
+        DiskProtectSpec {
+            disks: disks.iter().map(|d| d.to_string()).collect(),
+            select: select.map(|(sub, rgs)| DiskSelector {
+                subscription: sub.into(),
+                resource_groups: rgs.iter().map(|r| r.to_string()).collect(),
+                tags: BTreeMap::new(),
+            }),
+            ..DiskProtectSpec::default()
+        }
+    }
+
+    #[test]
+    fn disks_are_read_only_where_the_file_can_pick_them() {
+        let vault = |protect| DiskVaultScope {
+            protect,
+            ..DiskVaultScope::default()
+        };
+        let listed = "/subscriptions/S1/resourceGroups/RG-App/providers/Microsoft.Compute/disks/d";
+        let scopes = disk_scopes(&[
+            vault(vec![spec(&[listed], Some(("s1", &["rg-db"])))]),
+            vault(vec![spec(&[], Some(("s2", &[])))]),
+        ]);
+        let groups = |g: &[&str]| Some(g.iter().map(|s| s.to_string()).collect());
+        assert_eq!(scopes.get("s1"), Some(&groups(&["rg-app", "rg-db"])));
+        // A selector without resource groups needs the whole subscription.
+        assert_eq!(scopes.get("s2"), Some(&None));
+        assert_eq!(scopes.get("s3"), None);
+    }
 }
