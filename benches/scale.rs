@@ -103,7 +103,7 @@ impl Served {
         let child = Command::new(BIN)
             .args(&args)
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(std::fs::File::create(dir.join("sandbox.stderr")).expect("stderr file"))
             .spawn()
             .expect("sandbox serve starts");
         let deadline = Instant::now() + Duration::from_secs(300);
