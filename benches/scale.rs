@@ -335,7 +335,14 @@ async fn measure_plan(o: &Options, vms: usize) -> PlanRow {
         let setup = Served::start(dir.path(), &inv, &[]);
         let applied = run(
             &setup,
-            &["apply", "-f", &file_s, "--auto-approve", "--parallelism", "500"],
+            &[
+                "apply",
+                "-f",
+                &file_s,
+                "--auto-approve",
+                "--parallelism",
+                "500",
+            ],
             &[],
         );
         assert!(applied.ok, "set-up apply failed:\n{}", applied.stderr);
@@ -350,7 +357,14 @@ async fn measure_plan(o: &Options, vms: usize) -> PlanRow {
     );
     let ran = run(
         &served,
-        &["plan", "-f", &file_s, "--format", "json", "--detailed-exitcode"],
+        &[
+            "plan",
+            "-f",
+            &file_s,
+            "--format",
+            "json",
+            "--detailed-exitcode",
+        ],
         &[("AZPROTECT_TIMINGS", "1")],
     );
     assert!(
@@ -488,7 +502,10 @@ fn main() {
         );
     }
     if let Some(a) = &apply {
-        println!("\nApply of {} new protections under ARM's write quota\n", a.protections);
+        println!(
+            "\nApply of {} new protections under ARM's write quota\n",
+            a.protections
+        );
         println!("| protections | wall | quota bound | wall / bound | ARM requests | 429s |");
         println!("|---:|---:|---:|---:|---:|---:|");
         println!(

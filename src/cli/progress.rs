@@ -101,7 +101,9 @@ impl Reporter for Spinners {
             self.count_hidden(1);
             return;
         }
-        let bar = self.multi.insert_before(&self.more, ProgressBar::new_spinner());
+        let bar = self
+            .multi
+            .insert_before(&self.more, ProgressBar::new_spinner());
         bar.set_style(
             ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
