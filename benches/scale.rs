@@ -241,25 +241,31 @@ fn timing(stderr: &str, phase: &str) -> f64 {
 
 fn inventory(dir: &Path, vms: usize) -> PathBuf {
     let p = dir.join("inventory.yaml");
+    // Besides the generated VMs: the Site Recovery cache account in the source region and the
+    // target resource group in the target region.
     let text = format!(
-        "subscriptions:\n  {SUB}:\n    resource_groups: {{}}\ngenerate:\n  vms: {vms}\n  resource_groups: {VAULTS}\n  locations: [westeurope]\n  tags: {{backup: [gold]}}\n"
+        "subscriptions:\n  {SUB}:\n    resource_groups:\n      rg-net-weu: {{location: westeurope, storage_accounts: [asrcacheweu]}}\n      rg-dr-neu: {{location: northeurope}}\ngenerate:\n  vms: {vms}\n  resource_groups: {VAULTS}\n  locations: [westeurope]\n  tags: {{backup: [gold]}}\n"
     );
     std::fs::write(&p, text).expect("inventory");
     p
 }
 
 /// 20 Recovery Services vaults, one per generated resource group, each protecting its group's
-/// VMs by tag; one Backup vault snapshotting the OS disks of the first resource group.
+/// VMs by tag; one Backup vault snapshotting the OS disks of the first resource group; Site
+/// Recovery replicating the VMs of the second group to North Europe (one group in twenty of
+/// each: replicated VMs and disk backup instances in proportion to the estate).
 fn config(dir: &Path) -> PathBuf {
     let mut y = format!(
-        "version: 1\nsubscription: {SUB}\nresource_groups:\n  rg-protect: {{location: westeurope}}\n  rg-snapshots: {{location: westeurope}}\nrecovery_vaults:\n"
+        "version: 1\nsubscription: {SUB}\nresource_groups:\n  rg-protect: {{location: westeurope}}\n  rg-protect-neu: {{location: northeurope}}\n  rg-snapshots: {{location: westeurope}}\nrecovery_vaults:\n"
     );
     for v in 0..VAULTS {
         y.push_str(&format!(
             "  rsv-{v:02}:\n    resource_group: rg-protect\n    location: westeurope\n    backup_policies:\n      gold: {{schedule: {{daily: {{at: \"23:00\"}}}}, retention: {{daily: 30d}}}}\n    protect:\n      - policy: gold\n        select: {{resource_groups: [rg-gen-{v:03}], tags: {{backup: gold}}}}\n"
         ));
     }
+    y.push_str("  rsv-dr:\n    resource_group: rg-protect-neu\n    location: northeurope\n");
     y.push_str("disk_backup:\n  bv-01:\n    resource_group: rg-protect\n    location: westeurope\n    policies:\n      every-4h: {every: 4h, retention: 7d}\n    protect:\n      - policy: every-4h\n        snapshot_resource_group: rg-snapshots\n        select: {resource_groups: [rg-gen-000]}\n");
+    y.push_str(&format!("site_recovery:\n  bench-dr:\n    vault: rsv-dr\n    source_region: westeurope\n    target_region: northeurope\n    policy: {{recovery_points: 24h, app_consistent_every: 4h}}\n    target_resource_group: rg-dr-neu\n    cache_storage_account: /subscriptions/{SUB}/resourceGroups/rg-net-weu/providers/Microsoft.Storage/storageAccounts/asrcacheweu\n    select: {{resource_groups: [rg-gen-001]}}\n"));
     let p = dir.join("estate.yaml");
     std::fs::write(&p, y).expect("config");
     p
