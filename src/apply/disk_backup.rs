@@ -10,7 +10,48 @@ use crate::model::disk_backup::{instance, role};
 use crate::model::{api, ArmId, ArmRequest, Resource, ResourceKind};
 use crate::plan::{Action, Change};
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// Backup vault id (lower case) → its identity's principal id, read once per apply however many
+/// role assignments the vault needs (a vault protecting 500 disks would otherwise be read 500
+/// times). Only a successful read is kept: a vault without identity yet is read again.
+#[derive(Default)]
+pub struct Principals(Mutex<HashMap<String, Arc<OnceCell<String>>>>);
+
+impl Principals {
+    async fn of(&self, client: &ArmClient, vault_id: &str) -> Result<String, String> {
+        let cell = self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(vault_id.to_ascii_lowercase())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| read_principal(client, vault_id))
+            .await
+            .cloned()
+    }
+}
+
+/// GET the vault for its identity's principal id.
+async fn read_principal(client: &ArmClient, vault_id: &str) -> Result<String, String> {
+    let vault = client
+        .get_optional(&format!("{vault_id}?api-version={}", api::DATA_PROTECTION))
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("the Backup vault {vault_id} does not exist"))?;
+    crate::model::disk_backup::vault::principal_id(&vault)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            format!(
+                "the Backup vault {vault_id} has no system-assigned identity to grant the role to \
+                 (azprotect creates vaults with one; enable it on the vault, then apply again)"
+            )
+        })
+}
 
 /// The error Data Protection answers while the vault identity's roles are missing — or not yet
 /// effective: new role assignments take minutes to propagate.
@@ -51,7 +92,11 @@ pub fn handles(change: &Change) -> bool {
 }
 
 /// Carry out a Disk Backup instance or role assignment create/update.
-pub async fn execute(client: &ArmClient, change: &Change) -> Result<(), String> {
+pub async fn execute(
+    client: &ArmClient,
+    principals: &Principals,
+    change: &Change,
+) -> Result<(), String> {
     let desired = Resource {
         address: change.address.clone(),
         arm_id: ArmId::new(change.arm_id.clone()),
@@ -63,7 +108,7 @@ pub async fn execute(client: &ArmClient, change: &Change) -> Result<(), String> 
     };
     match (change.address.kind, change.action) {
         (ResourceKind::RoleAssignment, Action::Create | Action::Update | Action::Replace) => {
-            assign_role(client, &desired, change.before.is_some()).await
+            assign_role(client, principals, &desired, change.before.is_some()).await
         }
         (ResourceKind::DiskBackup, Action::Create | Action::Update) => {
             protect_disk(client, &desired, change.before.as_ref()).await
@@ -75,9 +120,14 @@ pub async fn execute(client: &ArmClient, change: &Change) -> Result<(), String> 
     }
 }
 
-/// GET the vault for its identity's principal id, then PUT the assignment (a role assignment
-/// cannot be updated: an existing one is deleted first).
-async fn assign_role(client: &ArmClient, r: &Resource, exists: bool) -> Result<(), String> {
+/// The vault identity's principal id (read once per vault), then PUT the assignment (a role
+/// assignment cannot be updated: an existing one is deleted first).
+async fn assign_role(
+    client: &ArmClient,
+    principals: &Principals,
+    r: &Resource,
+    exists: bool,
+) -> Result<(), String> {
     let at = |e: AzureError| e.to_string();
     let vault_id = r.attrs["vault_id"]
         .as_str()
@@ -91,17 +141,7 @@ async fn assign_role(client: &ArmClient, r: &Resource, exists: bool) -> Result<(
     let subscription = scope
         .subscription()
         .ok_or_else(|| format!("the scope {scope} names no subscription"))?;
-    let vault = client
-        .get_optional(&format!("{vault_id}?api-version={}", api::DATA_PROTECTION))
-        .await
-        .map_err(at)?
-        .ok_or_else(|| format!("the Backup vault {vault_id} does not exist"))?;
-    let principal = crate::model::disk_backup::vault::principal_id(&vault).ok_or_else(|| {
-        format!(
-            "the Backup vault {vault_id} has no system-assigned identity to grant the role to \
-             (azprotect creates vaults with one; enable it on the vault, then apply again)"
-        )
-    })?;
+    let principal = principals.of(client, vault_id).await?;
     if exists {
         client
             .execute(&role::delete_request(&r.arm_id))
@@ -109,7 +149,7 @@ async fn assign_role(client: &ArmClient, r: &Resource, exists: bool) -> Result<(
             .map_err(at)?;
     }
     match client
-        .execute(&role::put_request(&r.arm_id, subscription, role, principal))
+        .execute(&role::put_request(&r.arm_id, subscription, role, &principal))
         .await
     {
         // The same role on the same scope for the same principal under another name (granted

@@ -16,12 +16,16 @@ pub trait Executor: Send + Sync {
     async fn execute(&self, change: &Change) -> Outcome;
 }
 
-struct Arm(ArmClient);
+/// The real executor: one client, and what is learnt once per apply (vault identities).
+struct Arm {
+    client: ArmClient,
+    principals: super::disk_backup::Principals,
+}
 
 #[async_trait::async_trait]
 impl Executor for Arm {
     async fn execute(&self, change: &Change) -> Outcome {
-        execute(&self.0, change).await
+        execute(&self.client, &self.principals, change).await
     }
 }
 
@@ -32,7 +36,11 @@ pub async fn apply(
     opts: &ApplyOptions,
     reporter: Arc<dyn Reporter>,
 ) -> ApplyReport {
-    walk(plan, opts, Arc::new(Arm(client.clone())), reporter).await
+    let arm = Arm {
+        client: client.clone(),
+        principals: Default::default(),
+    };
+    walk(plan, opts, Arc::new(arm), reporter).await
 }
 
 /// The DAG walk over any executor.
@@ -155,9 +163,13 @@ fn skip_dependents(
     }
 }
 
-async fn execute(client: &ArmClient, change: &Change) -> Outcome {
+async fn execute(
+    client: &ArmClient,
+    principals: &super::disk_backup::Principals,
+    change: &Change,
+) -> Outcome {
     if super::disk_backup::handles(change) {
-        return match super::disk_backup::execute(client, change).await {
+        return match super::disk_backup::execute(client, principals, change).await {
             Ok(()) => Outcome::Done,
             Err(e) => Outcome::Failed(e),
         };
