@@ -36,28 +36,25 @@ pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
     }
     // Disk Backup vaults expand into their instances and role assignments; a disk the file
     // lists for one vault is not also picked by another vault's selector.
-    let listed: Vec<BTreeSet<String>> = desired
+    // (A vault's own listed disks are skipped by its selectors anyway, so one set serves all.)
+    let listed: BTreeSet<String> = desired
         .disk_vaults
         .iter()
-        .map(|v| v.listed_disks())
+        .flat_map(|v| v.listed_disks())
         .collect();
-    for (i, scope) in desired.disk_vaults.iter().enumerate() {
-        let claimed: BTreeSet<String> = listed
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .flat_map(|(_, l)| l.iter().cloned())
-            .collect();
-        for mut r in scope.resources_except(&live.disks, &live.resources, &claimed) {
+    let declared_rgs: BTreeMap<&ArmId, &Address> = desired
+        .resources
+        .iter()
+        .filter(|g| g.address.kind == ResourceKind::ResourceGroup)
+        .map(|g| (&g.arm_id, &g.address))
+        .collect();
+    for scope in &desired.disk_vaults {
+        for mut r in scope.resources_except(&live.disks, &live.resources, &listed) {
             if r.address.kind == ResourceKind::RoleAssignment {
                 // A snapshot resource group the file declares is created first.
                 let target = ArmId::new(r.attrs["scope"].as_str().unwrap_or_default());
-                if let Some(rg) = desired
-                    .resources
-                    .iter()
-                    .find(|g| g.address.kind == ResourceKind::ResourceGroup && g.arm_id == target)
-                {
-                    r.depends_on.push(rg.address.clone());
+                if let Some(rg) = declared_rgs.get(&target) {
+                    r.depends_on.push((*rg).clone());
                 }
             }
             if seen.insert(r.address.clone()) {

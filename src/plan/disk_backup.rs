@@ -27,8 +27,9 @@ pub struct DiskContext<'a> {
     live_vaults: BTreeMap<ArmId, &'a Value>,
     /// Disk policy id → desired attributes, else live attributes.
     policies: BTreeMap<ArmId, &'a Value>,
-    /// Live instances of declared vaults.
-    live_instances: Vec<&'a Resource>,
+    /// Live instances of declared vaults, by disk id (lower case) and by vault.
+    live_by_disk: BTreeMap<String, Vec<&'a Resource>>,
+    live_by_vault: BTreeMap<ArmId, Vec<&'a Resource>>,
     /// Wanted instances by id.
     wanted: BTreeMap<&'a ArmId, &'a Resource>,
     /// Disk id (lower case) → wanted instances, in address order.
@@ -63,7 +64,8 @@ impl<'a> DiskContext<'a> {
             vaults: BTreeMap::new(),
             live_vaults: BTreeMap::new(),
             policies: BTreeMap::new(),
-            live_instances: Vec::new(),
+            live_by_disk: BTreeMap::new(),
+            live_by_vault: BTreeMap::new(),
             wanted: BTreeMap::new(),
             wanted_by_disk: BTreeMap::new(),
         };
@@ -76,7 +78,16 @@ impl<'a> DiskContext<'a> {
                 ResourceKind::DiskPolicy => {
                     ctx.policies.insert(r.arm_id.clone(), &r.attrs);
                 }
-                ResourceKind::DiskBackup => ctx.live_instances.push(r),
+                ResourceKind::DiskBackup => {
+                    ctx.live_by_disk
+                        .entry(disk_key(&r.attrs))
+                        .or_default()
+                        .push(r);
+                    ctx.live_by_vault
+                        .entry(vault_of(&r.arm_id))
+                        .or_default()
+                        .push(r);
+                }
                 _ => {}
             }
         }
@@ -124,11 +135,7 @@ impl<'a> DiskContext<'a> {
 
     /// Live instances (any state) of a vault.
     fn instances_in(&self, vault: &ArmId) -> impl Iterator<Item = &'a Resource> + '_ {
-        let vault = vault.clone();
-        self.live_instances
-            .iter()
-            .copied()
-            .filter(move |r| vault_of(&r.arm_id) == vault)
+        self.live_by_vault.get(vault).into_iter().flatten().copied()
     }
 
     /// What removing a live instance the file no longer wants does; `None` when nothing
@@ -271,8 +278,9 @@ fn instance_rules(
                     other.vault.name()
                 ));
             }
-            for r in &ctx.live_instances {
-                if disk_key(&r.attrs) != disk_id.to_ascii_lowercase() || r.arm_id == want.arm_id {
+            let same_disk = ctx.live_by_disk.get(&disk_id.to_ascii_lowercase());
+            for r in same_disk.into_iter().flatten() {
+                if r.arm_id == want.arm_id {
                     continue;
                 }
                 let there = vault_of(&r.arm_id);
