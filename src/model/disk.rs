@@ -37,16 +37,12 @@ impl ManagedDisk {
         resource_groups: &[String],
         tags: &BTreeMap<String, String>,
     ) -> bool {
-        self.subscription.eq_ignore_ascii_case(subscription)
-            && (resource_groups.is_empty()
-                || resource_groups
-                    .iter()
-                    .any(|rg| rg.eq_ignore_ascii_case(&self.resource_group)))
-            && tags.iter().all(|(k, v)| {
-                self.tags
-                    .iter()
-                    .any(|(lk, lv)| lk.eq_ignore_ascii_case(k) && lv == v)
-            })
+        super::in_scope(
+            (&self.subscription, &self.resource_group, &self.tags),
+            subscription,
+            resource_groups,
+            tags,
+        )
     }
 
     /// A disk from ARM's list body; `None` when the body has no usable id.

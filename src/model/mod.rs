@@ -179,17 +179,30 @@ impl VirtualMachine {
         resource_groups: &[String],
         tags: &BTreeMap<String, String>,
     ) -> bool {
-        self.subscription.eq_ignore_ascii_case(subscription)
-            && (resource_groups.is_empty()
-                || resource_groups
-                    .iter()
-                    .any(|rg| rg.eq_ignore_ascii_case(&self.resource_group)))
-            && tags.iter().all(|(k, v)| {
-                self.tags
-                    .iter()
-                    .any(|(lk, lv)| lk.eq_ignore_ascii_case(k) && lv == v)
-            })
+        in_scope(
+            (&self.subscription, &self.resource_group, &self.tags),
+            subscription,
+            resource_groups,
+            tags,
+        )
     }
+}
+
+/// The selector rule VMs and disks share: `subscription`, one of `resource_groups` (any when
+/// empty; names case-insensitive), and every tag (key case-insensitive, value exact).
+pub(crate) fn in_scope(
+    (sub, rg, have): (&str, &str, &BTreeMap<String, String>),
+    subscription: &str,
+    resource_groups: &[String],
+    tags: &BTreeMap<String, String>,
+) -> bool {
+    sub.eq_ignore_ascii_case(subscription)
+        && (resource_groups.is_empty()
+            || resource_groups.iter().any(|g| g.eq_ignore_ascii_case(rg)))
+        && tags.iter().all(|(k, v)| {
+            have.iter()
+                .any(|(lk, lv)| lk.eq_ignore_ascii_case(k) && lv == v)
+        })
 }
 
 /// A request the `azure` client executes: pure data, built by the families below.
