@@ -7,7 +7,7 @@
 
 use crate::azure::{ArmClient, AzureError};
 use crate::model::disk_backup::{instance, role};
-use crate::model::{api, ArmId, ArmRequest, Resource, ResourceKind};
+use crate::model::{ArmId, ArmRequest, Resource, ResourceKind};
 use crate::plan::{Action, Change};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -39,7 +39,7 @@ impl Principals {
 /// GET the vault for its identity's principal id.
 async fn read_principal(client: &ArmClient, vault_id: &str) -> Result<String, String> {
     let vault = client
-        .get_optional(&format!("{vault_id}?api-version={}", api::DATA_PROTECTION))
+        .get_optional(&crate::model::disk_backup::versioned(vault_id))
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("the Backup vault {vault_id} does not exist"))?;
@@ -133,11 +133,10 @@ async fn assign_role(
         .as_str()
         .ok_or_else(|| "the change has no vault_id".to_string())?;
     let scope = ArmId::new(r.attrs["scope"].as_str().unwrap_or_default());
-    let role = match r.attrs["role"].as_str() {
-        Some("disk_backup_reader") => role::DISK_BACKUP_READER,
-        Some("disk_snapshot_contributor") => role::DISK_SNAPSHOT_CONTRIBUTOR,
-        other => return Err(format!("unknown role {other:?}")),
-    };
+    let role = r.attrs["role"]
+        .as_str()
+        .and_then(role::role_guid)
+        .ok_or_else(|| format!("unknown role {:?}", r.attrs["role"].as_str()))?;
     let subscription = scope
         .subscription()
         .ok_or_else(|| format!("the scope {scope} names no subscription"))?;
@@ -149,7 +148,12 @@ async fn assign_role(
             .map_err(at)?;
     }
     match client
-        .execute(&role::put_request(&r.arm_id, subscription, role, &principal))
+        .execute(&role::put_request(
+            &r.arm_id,
+            subscription,
+            role,
+            &principal,
+        ))
         .await
     {
         // The same role on the same scope for the same principal under another name (granted

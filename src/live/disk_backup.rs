@@ -12,26 +12,10 @@
 use super::{Elsewhere, LiveState};
 use crate::azure::{ArmClient, AzureError};
 use crate::model::disk_backup::{self, instance, policy, role, vault, DiskVaultScope};
-use crate::model::{api, disk, Address, ArmId, ManagedDisk, Resource, ResourceKind};
+use crate::model::{disk, Address, ArmId, ManagedDisk, Resource, ResourceKind};
 use futures::future::try_join_all;
 use serde_json::Value;
 use std::collections::BTreeMap;
-
-/// `GET /subscriptions/{sub}/providers/Microsoft.DataProtection/backupVaults`.
-pub fn vault_list_path(subscription: &str) -> String {
-    format!(
-        "/subscriptions/{subscription}/providers/Microsoft.DataProtection/backupVaults?api-version={}",
-        api::DATA_PROTECTION
-    )
-}
-
-fn collection_path(vault: &ArmId, collection: &str) -> String {
-    format!(
-        "{}?api-version={}",
-        vault.child(&[collection]),
-        api::DATA_PROTECTION
-    )
-}
 
 /// Read the Disk Backup state of `subscriptions` for the declared Backup vaults `declared`.
 pub async fn read(
@@ -86,7 +70,7 @@ async fn read_subscription(
         )
     };
     let vaults = async {
-        let vaults = client.list(&vault_list_path(sub)).await?;
+        let vaults = client.list(&vault::list_path(sub)).await?;
         let reads = vaults.iter().map(|v| {
             let id = ArmId::new(v["id"].as_str().unwrap_or_default());
             let name = declared.get(&id).copied();
@@ -126,7 +110,7 @@ async fn read_vault(
     subscriptions: &[String],
 ) -> Result<LiveState, AzureError> {
     let mut live = LiveState::default();
-    let instances_path = collection_path(&id, "backupInstances");
+    let instances_path = vault::collection_path(&id, "backupInstances");
     let Some(vault_name) = declared_name else {
         for item in client.list(&instances_path).await? {
             if let Some((_, attrs)) = instance::normalize(&item) {
@@ -154,7 +138,7 @@ async fn read_vault(
         .await?;
         Ok::<_, AzureError>(lists.into_iter().flatten().collect::<Vec<_>>())
     };
-    let policies_path = collection_path(&id, "backupPolicies");
+    let policies_path = vault::collection_path(&id, "backupPolicies");
     let (policies, instances, roles) = futures::try_join!(
         client.list(&policies_path),
         client.list(&instances_path),
@@ -251,10 +235,8 @@ fn normalize_roles(vault_id: &ArmId, vault_name: &str, roles: &[Value]) -> Vec<R
         let Some(arm_id) = r["id"].as_str().map(ArmId::new) else {
             continue;
         };
-        let guid = match role_short {
-            "disk_backup_reader" => role::DISK_BACKUP_READER,
-            _ => role::DISK_SNAPSHOT_CONTRIBUTOR,
-        };
+        // `role::normalize` kept only the two roles.
+        let guid = role::role_guid(role_short).unwrap_or(role::DISK_SNAPSHOT_CONTRIBUTOR);
         let ours = arm_id
             .name()
             .eq_ignore_ascii_case(&role::assignment_name(vault_id, guid, &scope));

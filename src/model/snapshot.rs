@@ -332,10 +332,6 @@ fn versioned(id: impl std::fmt::Display) -> String {
     format!("{id}?api-version={}", api::DISKS)
 }
 
-fn dp_versioned(id: impl std::fmt::Display) -> String {
-    format!("{id}?api-version={}", api::DATA_PROTECTION)
-}
-
 /// GET a disk or a snapshot.
 pub fn get_request(id: &ArmId) -> ArmRequest {
     ArmRequest::new(Method::Get, versioned(id), None)
@@ -343,7 +339,7 @@ pub fn get_request(id: &ArmId) -> ArmRequest {
 
 /// GET a Disk Backup recovery point or backup instance.
 pub fn get_backup_request(id: &ArmId) -> ArmRequest {
-    ArmRequest::new(Method::Get, dp_versioned(id), None)
+    ArmRequest::new(Method::Get, super::disk_backup::versioned(id), None)
 }
 
 /// The id of snapshot `name` in `resource_group` of `subscription`.
@@ -423,19 +419,8 @@ pub fn list_in_group_path(resource_group_id: &ArmId) -> String {
     versioned(resource_group_id.child(&["providers", "Microsoft.Compute", "snapshots"]))
 }
 
-/// `GET /subscriptions/{sub}/providers/Microsoft.DataProtection/backupVaults`.
-pub fn backup_vaults_path(subscription: &str) -> String {
-    dp_versioned(format!(
-        "/subscriptions/{subscription}/providers/Microsoft.DataProtection/backupVaults"
-    ))
-}
-
-pub fn instances_path(vault: &ArmId) -> String {
-    dp_versioned(vault.child(&["backupInstances"]))
-}
-
 pub fn recovery_points_path(instance: &ArmId) -> String {
-    dp_versioned(instance.child(&["recoveryPoints"]))
+    super::disk_backup::versioned(instance.child(&["recoveryPoints"]))
 }
 
 /// An ARM timestamp; a zone-less one is UTC.

@@ -24,7 +24,7 @@ async fn protected_in(
     let mut out = Vec::new();
     for inst in list_of(
         client,
-        &model::instances_path(vault),
+        &crate::model::disk_backup::vault::collection_path(vault, "backupInstances"),
         BackupInstance::from_arm,
     )
     .await?
@@ -92,7 +92,10 @@ async fn disk_listing(disk: &ArmId, s: &Session, progress: &Progress) -> Result<
         disk.name()
     ));
     let mut protected = Vec::new();
-    let vaults = s.client.list(&model::backup_vaults_path(sub)).await?;
+    let vaults = s
+        .client
+        .list(&crate::model::disk_backup::vault::list_path(sub))
+        .await?;
     for v in vaults.iter().filter_map(|v| v["id"].as_str()) {
         protected.extend(protected_in(&s.client, &ArmId::new(v), Some(disk)).await?);
     }

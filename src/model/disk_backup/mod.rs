@@ -115,7 +115,8 @@ pub struct DiskSelector {
     pub tags: BTreeMap<String, String>,
 }
 
-fn versioned(path: impl std::fmt::Display) -> String {
+/// `{path}?api-version=…` for Data Protection.
+pub(crate) fn versioned(path: impl std::fmt::Display) -> String {
     format!("{path}?api-version={}", api::DATA_PROTECTION)
 }
 

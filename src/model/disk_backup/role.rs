@@ -18,6 +18,15 @@ pub fn role_name(guid: &str) -> &'static str {
     }
 }
 
+/// The role's GUID from its short name (the inverse of [`role_name`]).
+pub fn role_guid(short: &str) -> Option<&'static str> {
+    match short {
+        "disk_backup_reader" => Some(DISK_BACKUP_READER),
+        "disk_snapshot_contributor" => Some(DISK_SNAPSHOT_CONTRIBUTOR),
+        _ => None,
+    }
+}
+
 pub fn role_definition_id(subscription: &str, guid: &str) -> String {
     format!(
         "/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}"

@@ -11,6 +11,18 @@ pub fn arm_id(subscription: &str, resource_group: &str, name: &str) -> ArmId {
     ))
 }
 
+/// `GET /subscriptions/{sub}/providers/Microsoft.DataProtection/backupVaults`.
+pub fn list_path(subscription: &str) -> String {
+    versioned(format!(
+        "/subscriptions/{subscription}/providers/Microsoft.DataProtection/backupVaults"
+    ))
+}
+
+/// A vault-wide list, e.g. `collection_path(v, "backupInstances")`.
+pub fn collection_path(vault: &ArmId, collection: &str) -> String {
+    versioned(vault.child(&[collection]))
+}
+
 /// PUT creating (or updating) the vault: always with a system-assigned identity, which the
 /// role assignments are granted to.
 pub fn put_request(r: &Resource, live_tags: Option<&Value>) -> ArmRequest {
