@@ -373,10 +373,11 @@ fn link_dependencies(changes: &mut [Change], wanted: &[Resource], live: &LiveSta
             live_dependents.entry(key(d)).or_default().push(&r.address);
         }
     }
+    let instances = super::disk_backup::instance_changes_by_vault(changes);
     let disk_delete_waits: Vec<Vec<Address>> = changes
         .iter()
         .map(|c| match c.action {
-            Action::Delete => super::disk_backup::delete_waits_for(c, changes),
+            Action::Delete => super::disk_backup::delete_waits_for(c, &instances),
             _ => vec![],
         })
         .collect();

@@ -449,10 +449,28 @@ pub fn removal(have: &Resource, ctx: &DiskContext, mut c: Change) -> Option<Chan
     Some(c)
 }
 
+/// The Disk Backup instance changes of a plan by vault: what [`delete_waits_for`] looks in,
+/// built once per plan.
+pub fn instance_changes_by_vault(changes: &[Change]) -> BTreeMap<ArmId, Vec<&Change>> {
+    let mut out: BTreeMap<ArmId, Vec<&Change>> = BTreeMap::new();
+    for c in changes
+        .iter()
+        .filter(|c| c.address.kind == ResourceKind::DiskBackup)
+    {
+        out.entry(vault_of(&ArmId::new(c.arm_id.clone())))
+            .or_default()
+            .push(c);
+    }
+    out
+}
+
 /// Extra apply order for Disk Backup deletes that the live `depends_on` edges may not carry:
 /// a policy's delete waits for the changes of the instances that used it; a role assignment's
 /// delete waits for the deletes of the instances it served (deleting snapshots needs it).
-pub fn delete_waits_for(c: &Change, changes: &[Change]) -> Vec<crate::model::Address> {
+pub fn delete_waits_for(
+    c: &Change,
+    instances: &BTreeMap<ArmId, Vec<&Change>>,
+) -> Vec<crate::model::Address> {
     let Some(before) = &c.before else {
         return vec![];
     };
@@ -467,12 +485,7 @@ pub fn delete_waits_for(c: &Change, changes: &[Change]) -> Vec<crate::model::Add
     };
     let target = before["scope"].as_str().unwrap_or_default();
     let mut out = BTreeSet::new();
-    for other in changes {
-        if other.address.kind != ResourceKind::DiskBackup
-            || vault_of(&ArmId::new(other.arm_id.clone())) != vault
-        {
-            continue;
-        }
+    for other in instances.get(&vault).into_iter().flatten() {
         let Some(ob) = &other.before else { continue };
         let hit = match c.address.kind {
             ResourceKind::DiskPolicy => ob["policy"]
