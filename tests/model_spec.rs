@@ -119,7 +119,7 @@ fn policy_requests_conform_to_the_backup_spec() {
 
 thread_local! {
     /// Loaded once per thread: proptest runs its cases on one thread.
-    static SPECS: Option<Specs> = support::specs_root().map(|root| Specs::new(&root));
+    static SPECS: Option<Specs> = support::specs_or_skip("model_spec proptests").map(|root| Specs::new(&root));
 }
 
 proptest! {
