@@ -125,7 +125,7 @@ pub fn requests_for(change: &Change) -> Result<Vec<ArmRequest>, RequestError> {
             vec![sr::recovery_plan::delete_request(&id)]
         }
         (ResourceKind::BackupVault, Action::Create | Action::Update) => {
-            vec![backup_vault::put_request(&desired()?, before.get("tags"))]
+            vec![backup_vault::put_request(&desired()?, &before)]
         }
         (ResourceKind::BackupVault, Action::Delete) => vec![backup_vault::delete_request(&id)],
         // Azure cannot update a disk policy: a changed policy is a new one (a new ARM name).
