@@ -449,6 +449,16 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                     o.remove(f);
                 }
             }
+            // After creation, soft delete sent to the vault answers 200 and changes nothing;
+            // it is changed through backupconfig/vaultconfig (azure-rest-api-specs#34218).
+            if !created {
+                if let Some(sec) = req_props
+                    .get_mut("securitySettings")
+                    .and_then(Value::as_object_mut)
+                {
+                    sec.remove("softDeleteSettings");
+                }
+            }
             merge(&mut props, &req_props);
             normalize_props(&mut props);
             validate(existing.as_ref().map(|v| &v.properties), &props, locked)?;
