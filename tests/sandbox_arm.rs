@@ -610,6 +610,17 @@ async fn vault_rules() {
         .get(&format!("{v}/backupconfig/vaultconfig"), "2026-01-01")
         .await;
     assert_eq!(cfg["properties"]["softDeleteFeatureState"], "AlwaysON");
+    // Exactly the recorded keys (azure-cli/test_backup_protection.yaml #4 L215).
+    let keys: Vec<&String> = cfg["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "enhancedSecurityState",
+            "softDeleteFeatureState",
+            "softDeleteRetentionPeriodInDays",
+            "isSoftDeleteFeatureStateEditable"
+        ]
+    );
     let (_, _, sc) = t
         .get(
             &format!("{v}/backupstorageconfig/vaultstorageconfig"),
