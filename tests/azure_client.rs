@@ -63,6 +63,15 @@ fn json_rsp(status: u16, body: Value, extra: &[(&str, String)], rid: usize) -> R
     (StatusCode::from_u16(status).unwrap(), headers, body).into_response()
 }
 
+/// The Data Protection error envelope (FACTS §5: `error{additionalInfo[{type: UserFacingError,
+/// info{message, recommendedAction[…], code, isRetryable}}], code, message, target, details}`).
+fn dpp_error(code: &str, message: &str, action: &str) -> Value {
+    json!({"error":{"additionalInfo":[{"type":"UserFacingError","info":{
+        "message": message, "recommendedAction": [action], "code": code,
+        "isRetryable": false, "isUserError": true}}],
+        "code": code, "message": message, "target": null, "details": null}})
+}
+
 fn arm_error(status: u16, code: &str, message: &str, rid: usize) -> Response {
     json_rsp(
         status,
@@ -317,6 +326,26 @@ async fn handler(
         ("GET", p) if p == format!("{vault}/backupPolicies/bad/operations/op4") => json_rsp(
             200,
             json!({"id":"op4","status":"Failed","error":{"code":"BMSUserErrorInvalidPolicyInput","message":"Daily retention must be at least 7 days."}}),
+            &[],
+            rid,
+        ),
+        // Data Protection: a refused PATCH and a failed operation, both in its envelope with
+        // the user-facing code, message and recommended action in additionalInfo (FACTS §5).
+        ("PATCH", p) if p == format!("{SUB}/resourceGroups/rg/providers/Microsoft.DataProtection/backupVaults/bv") => json_rsp(
+            400,
+            dpp_error("UserErrorDisableSoftDeleteNotAllowed", "Soft delete cannot be turned off for this vault.", "Soft delete is always on for this vault; leave it enabled."),
+            &[],
+            rid,
+        ),
+        ("PUT", p) if p == format!("{SUB}/resourceGroups/rg/providers/Microsoft.DataProtection/backupVaults/bv/backupInstances/bi") => json_rsp(
+            201,
+            json!({"properties":{"provisioningState":"Provisioning"}}),
+            &[("azure-asyncoperation", format!("{base}{SUB}/resourceGroups/rg/providers/Microsoft.DataProtection/backupVaults/bv/operationStatus/b3A1?api-version=2025-07-01")), ms],
+            rid,
+        ),
+        ("GET", p) if p == format!("{SUB}/resourceGroups/rg/providers/Microsoft.DataProtection/backupVaults/bv/operationStatus/b3A1") => json_rsp(
+            200,
+            json!({"id":"b3A1","name":"b3A1","status":"Failed","error": dpp_error("UserErrorDppDatasourceAlreadyHasBackupInstance", "The datasource already has a backup instance.", "Delete the existing backup instance or protect the disk from its vault.")["error"].clone()}),
             &[],
             rid,
         ),
@@ -767,6 +796,47 @@ async fn failed_operation_and_foreign_poll_url() {
         "{e}"
     );
     assert_eq!(c.request_count(), before + 1);
+}
+
+#[tokio::test]
+async fn data_protection_failures_say_what_to_do() {
+    let srv = start_server().await;
+    let c = client(&srv).await;
+    let bv = format!("{SUB}/resourceGroups/rg/providers/Microsoft.DataProtection/backupVaults/bv");
+    // A refused request.
+    let e = c
+        .execute(&req(
+            ArmMethod::Patch,
+            format!("{bv}?api-version=2025-07-01"),
+            Some(json!({"properties":{"securitySettings":{"softDeleteSettings":{"state":"Off"}}}})),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("UserErrorDisableSoftDeleteNotAllowed"));
+    let shown = e.to_string();
+    assert!(
+        shown.contains("Soft delete cannot be turned off for this vault. Recommended action: Soft delete is always on for this vault; leave it enabled."),
+        "{shown}"
+    );
+    // An operation that fails while running.
+    let e = c
+        .execute(&req(
+            ArmMethod::Put,
+            format!("{bv}/backupInstances/bi?api-version=2025-07-01"),
+            Some(json!({"properties":{}})),
+        ))
+        .await
+        .unwrap_err();
+    match &e {
+        AzureError::OperationFailed { code, message, .. } => {
+            assert_eq!(code, "UserErrorDppDatasourceAlreadyHasBackupInstance");
+            assert_eq!(
+                message,
+                "The datasource already has a backup instance. Recommended action: Delete the existing backup instance or protect the disk from its vault."
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]

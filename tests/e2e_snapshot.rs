@@ -298,7 +298,7 @@ async fn protect_shared_data(e: &Estate) -> ArmId {
         vault::arm_id(&s, "rg-protect-weu", "bv-prod-weu"),
         json!({"location": "westeurope", "redundancy": "LocallyRedundant"}),
     );
-    c.execute(&vault::put_request(&v, None))
+    c.execute(&vault::put_request(&v, &serde_json::Value::Null))
         .await
         .expect("vault");
     let body = c

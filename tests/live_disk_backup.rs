@@ -86,7 +86,7 @@ async fn protect(
         vault_attrs(),
     );
     client
-        .execute(&vault::put_request(&v, None))
+        .execute(&vault::put_request(&v, &serde_json::Value::Null))
         .await
         .expect("vault");
     let p_attrs = policy_attrs(every);

@@ -101,7 +101,7 @@ fn every_disk_backup_body_conforms_to_the_official_specs() {
     let daily = policy_res(json!({"every": "1d", "retention": "30d", "start": "22:30"}));
     let i = instance_res();
     for req in [
-        vault::put_request(&vault_res(), None),
+        vault::put_request(&vault_res(), &serde_json::Value::Null),
         vault::delete_request(&vault_res().arm_id),
         policy::put_request(&p),
         policy::put_request(&daily),
@@ -166,7 +166,7 @@ fn an_instance_and_a_vault_read_back_as_written() {
     assert_eq!(attrs, i.attrs);
 
     let v = vault_res();
-    let mut body = vault::put_request(&v, Some(&json!({"owner": "ops"})))
+    let mut body = vault::put_request(&v, &json!({"tags": {"owner": "ops"}}))
         .body
         .unwrap();
     body["identity"]["principalId"] = json!("11111111-2222-3333-4444-555555555555");
@@ -184,6 +184,46 @@ fn an_instance_and_a_vault_read_back_as_written() {
     assert_eq!(
         vault::principal_id(&body),
         Some("11111111-2222-3333-4444-555555555555")
+    );
+}
+
+#[test]
+fn a_vault_update_carries_the_settings_the_file_does_not_manage() {
+    // Declared: location and tags only (an adopted vault).
+    let declared = res(
+        vault::arm_id(SUB, "rg-protect-weu", "bv-adopted"),
+        json!({"location": "westeurope", "soft_delete": {"retention_days": 30}, "tags": {"owner": "team-a"}}),
+    );
+    let live = json!({"location": "westeurope", "redundancy": "GeoRedundant",
+        "soft_delete": {"state": "AlwaysOn", "retention_days": 14}, "immutability": "Unlocked",
+        "tags": {"cost-centre": "42"}});
+    let body = vault::put_request(&declared, &live).body.unwrap();
+    let p = &body["properties"];
+    assert_eq!(p["storageSettings"][0]["type"], "GeoRedundant");
+    assert_eq!(
+        p["securitySettings"]["softDeleteSettings"],
+        json!({"state": "AlwaysOn", "retentionDurationInDays": 30})
+    );
+    assert_eq!(
+        p["securitySettings"]["immutabilitySettings"]["state"],
+        "Unlocked"
+    );
+    assert_eq!(
+        body["tags"],
+        json!({"cost-centre": "42", "owner": "team-a"})
+    );
+    // A declared redundancy wins; a new vault without one is locally redundant.
+    let mut zrs = declared.clone();
+    zrs.attrs["redundancy"] = json!("ZoneRedundant");
+    let body = vault::put_request(&zrs, &live).body.unwrap();
+    assert_eq!(
+        body["properties"]["storageSettings"][0]["type"],
+        "ZoneRedundant"
+    );
+    let body = vault::put_request(&declared, &Value::Null).body.unwrap();
+    assert_eq!(
+        body["properties"]["storageSettings"][0]["type"],
+        "LocallyRedundant"
     );
 }
 

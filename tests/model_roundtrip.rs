@@ -86,7 +86,8 @@ fn vault_update_sends_only_changed_keys_and_merges_tags() {
         attrs,
     );
     let live = json!({"tags": {"owner": "team-a", "managed-by": "someone-else"}});
-    let req = vault::update_request(&r, &live, &["immutability".into(), "tags".into()]);
+    let req =
+        vault::update_request(&r, &live, &["immutability".into(), "tags".into()]).expect("a PATCH");
     assert_eq!(req.method, Method::Patch);
     assert_eq!(
         req.body.unwrap(),
@@ -95,7 +96,7 @@ fn vault_update_sends_only_changed_keys_and_merges_tags() {
             "tags": {"owner": "team-a", "managed-by": "azprotect", "env": "prod"}
         })
     );
-    let req = vault::update_request(&r, &live, &["cross_region_restore".into()]);
+    let req = vault::update_request(&r, &live, &["cross_region_restore".into()]).expect("a PATCH");
     assert_eq!(
         req.body.unwrap(),
         json!({"properties": {"redundancySettings": {"crossRegionRestore": "Enabled"}}})
@@ -105,6 +106,50 @@ fn vault_update_sends_only_changed_keys_and_merges_tags() {
         "{}",
         req.path
     );
+}
+
+/// A vault PATCH of soft delete answers 200 and changes nothing (azure-rest-api-specs#34218):
+/// soft delete goes to `vaultconfig` instead, as Azure's CLI does (FACTS §3).
+#[test]
+fn vault_soft_delete_is_sent_to_vaultconfig_not_the_vault() {
+    let r = resource(
+        ResourceKind::RecoveryVault,
+        "rsv-prod-weu",
+        vault_id(),
+        json!({"location": "westeurope", "soft_delete": {"state": "Off", "retention_days": 30}, "tags": {}}),
+    );
+    assert!(vault::update_request(&r, &json!({}), &["soft_delete".into()]).is_none());
+    let req = vault::config_request(&r).expect("a vaultconfig PATCH");
+    assert_eq!(req.method, Method::Patch);
+    assert!(
+        req.path
+            .ends_with("rsv-prod-weu/backupconfig/vaultconfig?api-version=2026-01-01"),
+        "{}",
+        req.path
+    );
+    assert_eq!(
+        req.body.unwrap(),
+        json!({"properties": {"softDeleteFeatureState": "Disabled", "softDeleteRetentionPeriodInDays": 30}})
+    );
+    // Read back from the recorded GET body (azure-cli/test_backup_protection.yaml #4 L196).
+    let recorded = json!({"properties":{"enhancedSecurityState":"Enabled","softDeleteFeatureState":"Enabled","softDeleteRetentionPeriodInDays":14,"isSoftDeleteFeatureStateEditable":true}});
+    assert_eq!(
+        vault::soft_delete_from_config(&recorded),
+        Some(json!({"state": "On", "retention_days": 14}))
+    );
+    assert_eq!(
+        vault::soft_delete_from_config(
+            &json!({"properties":{"softDeleteFeatureState":"AlwaysON"}})
+        ),
+        Some(json!({"state": "AlwaysOn"}))
+    );
+    let unmanaged = resource(
+        ResourceKind::RecoveryVault,
+        "rsv-prod-weu",
+        vault_id(),
+        json!({"location": "westeurope", "tags": {}}),
+    );
+    assert!(vault::config_request(&unmanaged).is_none());
 }
 
 #[test]

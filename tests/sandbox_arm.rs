@@ -548,18 +548,22 @@ async fn vault_rules() {
     assert_eq!(s, 200);
     let (s, _, _) = patch(json!({"redundancySettings": {"crossRegionRestore": "Disabled"}})).await;
     assert_eq!(s, 400, "CRR cannot be turned off");
-    let (s, _, b) =
-        patch(json!({"securitySettings": {"softDeleteSettings": {"softDeleteState": "AlwaysON"}}}))
-            .await;
+    // Soft delete changes through backupconfig/vaultconfig (FACTS §3); on the vault resource
+    // they answer 200 and change nothing (azure-rest-api-specs#34218).
+    let config = format!("{v}/backupconfig/vaultconfig");
+    let set = |p: Value| t.patch(&config, "2026-01-01", json!({"properties": p}));
+    let (s, _, b) = set(json!({"softDeleteFeatureState": "AlwaysON"})).await;
     assert_eq!(s, 200, "{b}");
+    assert_eq!(b["properties"]["isSoftDeleteFeatureStateEditable"], false);
     let (s, _, b) =
         patch(json!({"securitySettings": {"softDeleteSettings": {"softDeleteState": "Disabled"}}}))
             .await;
+    assert_eq!(s, 200, "{b}");
+    let (_, _, b) = t.get(&config, "2026-01-01").await;
+    assert_eq!(b["properties"]["softDeleteFeatureState"], "AlwaysON");
+    let (s, _, b) = set(json!({"softDeleteFeatureState": "Disabled"})).await;
     assert_eq!((s, code(&b)), (400, "BMSUserErrorSoftDeleteStateAlwaysOn"));
-    let (s, _, _) = patch(
-        json!({"securitySettings": {"softDeleteSettings": {"softDeleteRetentionPeriodInDays": 200}}}),
-    )
-    .await;
+    let (s, _, _) = set(json!({"softDeleteRetentionPeriodInDays": 200})).await;
     assert_eq!(s, 400);
     let (s, _, _) =
         patch(json!({"securitySettings": {"immutabilitySettings": {"state": "Locked"}}})).await;
@@ -606,6 +610,17 @@ async fn vault_rules() {
         .get(&format!("{v}/backupconfig/vaultconfig"), "2026-01-01")
         .await;
     assert_eq!(cfg["properties"]["softDeleteFeatureState"], "AlwaysON");
+    // Exactly the recorded keys (azure-cli/test_backup_protection.yaml #4 L215).
+    let keys: Vec<&String> = cfg["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "enhancedSecurityState",
+            "softDeleteFeatureState",
+            "softDeleteRetentionPeriodInDays",
+            "isSoftDeleteFeatureStateEditable"
+        ]
+    );
     let (_, _, sc) = t
         .get(
             &format!("{v}/backupstorageconfig/vaultstorageconfig"),

@@ -40,7 +40,14 @@ pub fn requests_for(change: &Change) -> Result<Vec<ArmRequest>, RequestError> {
         (ResourceKind::ResourceGroup, Action::Create | Action::Update) => {
             vec![resource_group::put_request(&desired()?, before.get("tags"))]
         }
-        (ResourceKind::RecoveryVault, Action::Create) => vec![vault::create_request(&desired()?)],
+        // Soft delete is set on `vaultconfig` after the vault's own request, and re-asserted
+        // after every vault update (FACTS §3; see model::vault).
+        (ResourceKind::RecoveryVault, Action::Create) => {
+            let d = desired()?;
+            let mut v = vec![vault::create_request(&d)];
+            v.extend(vault::config_request(&d));
+            v
+        }
         (ResourceKind::RecoveryVault, Action::Update) => {
             let mut keys: Vec<String> = change
                 .diff
@@ -48,7 +55,12 @@ pub fn requests_for(change: &Change) -> Result<Vec<ArmRequest>, RequestError> {
                 .map(|d| d.path.split('.').next().unwrap_or_default().to_string())
                 .collect();
             keys.dedup();
-            vec![vault::update_request(&desired()?, &before, &keys)]
+            let d = desired()?;
+            let mut v: Vec<ArmRequest> = vault::update_request(&d, &before, &keys)
+                .into_iter()
+                .collect();
+            v.extend(vault::config_request(&d));
+            v
         }
         (ResourceKind::BackupPolicy, Action::Create | Action::Update) => {
             vec![backup_policy::put_request(&desired()?)]
@@ -125,7 +137,7 @@ pub fn requests_for(change: &Change) -> Result<Vec<ArmRequest>, RequestError> {
             vec![sr::recovery_plan::delete_request(&id)]
         }
         (ResourceKind::BackupVault, Action::Create | Action::Update) => {
-            vec![backup_vault::put_request(&desired()?, before.get("tags"))]
+            vec![backup_vault::put_request(&desired()?, &before)]
         }
         (ResourceKind::BackupVault, Action::Delete) => vec![backup_vault::delete_request(&id)],
         // Azure cannot update a disk policy: a changed policy is a new one (a new ARM name).

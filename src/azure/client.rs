@@ -584,12 +584,13 @@ impl ArmClient {
             };
             drop(permit);
             self.with_limiter(|l| match &result {
-                Ok((status, headers, _)) => {
+                Ok((status, headers, bytes)) => {
                     let now = Instant::now();
                     let remaining = Remaining::from_headers(headers, &bucket);
                     l.observe(&bucket, remaining, now);
                     if *status == 429 {
-                        let wait = super::retry::server_retry_after(headers, SystemTime::now());
+                        let wait =
+                            super::retry::server_delay(429, headers, bytes, SystemTime::now());
                         l.throttled(&bucket, remaining, wait, now);
                     }
                 }
@@ -620,6 +621,7 @@ impl ArmClient {
                     let outcome = Outcome::Response {
                         status,
                         headers: &headers,
+                        body: &bytes,
                     };
                     let decision = retry_decision(&outcome, &info(reauthenticated), &inner.retry);
                     let response = Response {

@@ -3,7 +3,9 @@
 //! Also owns [`parse_error_body`], which understands the ARM error envelope
 //! (`{"error":{"code","message","details":[…]}}`) and the odd shapes some services send instead
 //! (bare `{"code","message"}`, capitalised `Code`/`Message`, Entra `error`/`error_description`,
-//! `odata.error`). Nothing here ever holds a token: the client redacts the current bearer token
+//! `odata.error`). Data Protection puts the code users can act on, its message and the
+//! recommended action in `additionalInfo[].info` (FACTS §5); those are kept in the message.
+//! Nothing here ever holds a token: the client redacts the current bearer token
 //! from every server-supplied string before it becomes an error.
 
 use miette::Diagnostic;
@@ -288,7 +290,46 @@ fn parse_error_object(obj: &Value) -> Parsed {
             });
         }
     }
+    if let Some(extra) = user_facing_info(obj, code.as_deref(), message.as_deref()) {
+        message = Some(match message {
+            Some(m) => format!("{m}{extra}"),
+            None => extra.trim_start().to_string(),
+        });
+    }
     Parsed { code, message }
+}
+
+/// Data Protection's `additionalInfo[{type: UserFacingError, info{code, message,
+/// recommendedAction[…]}}]` (FACTS §5, DPVU #17, DPSD #26): the inner code and message when
+/// they add to the outer ones, then the recommended action — the part a user can act on.
+fn user_facing_info(obj: &Value, code: Option<&str>, message: Option<&str>) -> Option<String> {
+    let Some(Value::Array(infos)) = get_ci(obj, "additionalInfo") else {
+        return None;
+    };
+    let mut out = String::new();
+    for info in infos.iter().filter_map(|a| get_ci(a, "info")) {
+        let c = get_ci(info, "code").and_then(string_of);
+        let m = get_ci(info, "message").and_then(string_of);
+        let new_code = c
+            .as_deref()
+            .filter(|c| !code.is_some_and(|o| o.eq_ignore_ascii_case(c)));
+        let new_message = m.as_deref().filter(|m| message != Some(*m));
+        match (new_code, new_message) {
+            (Some(c), Some(m)) => out += &format!(" ({c}: {m})"),
+            (Some(c), None) => out += &format!(" ({c})"),
+            (None, Some(m)) => out += &format!(" ({m})"),
+            (None, None) => {}
+        }
+        let actions: Vec<String> = match get_ci(info, "recommendedAction") {
+            Some(Value::Array(a)) => a.iter().filter_map(string_of).collect(),
+            Some(v) => string_of(v).into_iter().collect(),
+            None => vec![],
+        };
+        if !actions.is_empty() {
+            out += &format!(" Recommended action: {}", actions.join(" "));
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 fn first_line(s: &str) -> String {
@@ -361,6 +402,61 @@ mod tests {
         );
         assert_eq!(e.code, "InvalidTemplate");
         assert_eq!(e.message, "Bad (details: A: first; second)");
+    }
+
+    /// FACTS §5: the Data Protection envelope (shape of DPVU #17 / DPSD #26).
+    fn dpp(code: &str, message: &str, info: Value) -> Value {
+        json!({"error":{"additionalInfo":[{"type":"UserFacingError","info":info}],
+            "code":code,"message":message,"target":null,"details":null}})
+    }
+
+    #[test]
+    fn data_protection_errors_keep_the_recommended_action() {
+        let e = parse(
+            400,
+            dpp(
+                "UserErrorDisableSoftDeleteNotAllowed",
+                "Soft delete cannot be disabled once it is always on.",
+                json!({"message":"Soft delete cannot be disabled once it is always on.",
+                    "recommendedAction":["Keep soft delete enabled.","Use a new vault."],
+                    "code":"UserErrorDisableSoftDeleteNotAllowed","isRetryable":false}),
+            ),
+        );
+        assert_eq!(e.code, "UserErrorDisableSoftDeleteNotAllowed");
+        assert_eq!(
+            e.message,
+            "Soft delete cannot be disabled once it is always on. Recommended action: Keep soft delete enabled. Use a new vault."
+        );
+    }
+
+    #[test]
+    fn data_protection_inner_code_shows_when_the_outer_one_is_generic() {
+        let e = parse(
+            500,
+            dpp(
+                "InternalError",
+                "The operation failed.",
+                json!({"message":"The disk already has a backup instance.",
+                    "recommendedAction":"Delete the other backup instance first.",
+                    "code":"UserErrorDppDatasourceAlreadyHasBackupInstance"}),
+            ),
+        );
+        assert_eq!(e.code, "InternalError");
+        assert_eq!(
+            e.message,
+            "The operation failed. (UserErrorDppDatasourceAlreadyHasBackupInstance: The disk already has a backup instance.) Recommended action: Delete the other backup instance first."
+        );
+        // An empty recommendation and a repeated code/message add nothing.
+        let e = parse(
+            404,
+            dpp(
+                "UserErrorGenericResourceNotFound",
+                "Not there.",
+                json!({"message":"Not there.","recommendedAction":[],
+                    "code":"UserErrorGenericResourceNotFound"}),
+            ),
+        );
+        assert_eq!(e.message, "Not there.");
     }
 
     #[test]

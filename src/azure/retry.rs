@@ -9,7 +9,10 @@
 //!   429, 503, and connect errors before the request was sent. PUT, PATCH, DELETE and GET are
 //!   idempotent in ARM and get the full table.
 //! - A server delay (`retry-after-ms`, `x-ms-retry-after-ms`, `Retry-After` seconds or
-//!   HTTP-date) wins over the backoff; it is capped at `max_server_delay`.
+//!   HTTP-date) wins over the backoff; it is capped at `max_server_delay`. Recovery Services
+//!   answers 429 with no header at all and the wait only in the message ("Please try again
+//!   after '324' seconds.", FACTS §5, azure-cli CSR #103): a 429 without a header delay uses
+//!   the wait from the error body's message ([`message_retry_after`]).
 //! - Otherwise exponential backoff `initial * 2^(attempt-1)` capped at `max_backoff`, with
 //!   "equal jitter": half fixed, half scaled by the injected `jitter` ∈ [0, 1).
 //! - Give up after `max_attempts` attempts or when the next delay would exceed `total_budget`.
@@ -71,7 +74,12 @@ pub enum TransportFailure {
 /// What one attempt produced.
 #[derive(Debug, Clone, Copy)]
 pub enum Outcome<'a> {
-    Response { status: u16, headers: &'a HeaderMap },
+    Response {
+        status: u16,
+        headers: &'a HeaderMap,
+        /// The response body (only read for a 429 without a delay header).
+        body: &'a [u8],
+    },
     Transport(TransportFailure),
 }
 
@@ -117,7 +125,11 @@ pub fn is_retryable_status(status: u16, idempotent: bool) -> bool {
 /// The retry decision. See the module doc for the table.
 pub fn retry_decision(outcome: &Outcome<'_>, info: &AttemptInfo, policy: &RetryPolicy) -> Decision {
     let server_delay = match outcome {
-        Outcome::Response { status, headers } => {
+        Outcome::Response {
+            status,
+            headers,
+            body,
+        } => {
             if (200..400).contains(status) {
                 return Decision::Done;
             }
@@ -131,7 +143,7 @@ pub fn retry_decision(outcome: &Outcome<'_>, info: &AttemptInfo, policy: &RetryP
             if !is_retryable_status(*status, info.idempotent) {
                 return Decision::Done;
             }
-            server_retry_after(headers, info.now)
+            server_delay(*status, headers, body, info.now)
         }
         Outcome::Transport(kind) => {
             let retryable = match kind {
@@ -184,6 +196,47 @@ pub fn server_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
     }
     let at = parse_http_date(v)?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The delay a response asks for: the headers ([`server_retry_after`]) and, for a 429 without
+/// them, the wait in the error message ([`message_retry_after`]).
+pub fn server_delay(
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: SystemTime,
+) -> Option<Duration> {
+    server_retry_after(headers, now).or_else(|| {
+        if status == 429 {
+            message_retry_after(body)
+        } else {
+            None
+        }
+    })
+}
+
+/// The wait written in an ARM error body's message, as Recovery Services throttling puts it:
+/// `{"error":{"code":"ResourceRequestsThrottled","message":"… Please try again after '324'
+/// seconds."}}` (FACTS §5; recording azure-cli CSR #103 L5467, no Retry-After header).
+pub fn message_retry_after(body: &[u8]) -> Option<Duration> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let message = v.pointer("/error/message").and_then(|m| m.as_str())?;
+    let lower = message.to_ascii_lowercase();
+    const MARK: &str = "try again after";
+    let at = lower.find(MARK)? + MARK.len();
+    let rest = lower[at..].trim_start().trim_start_matches(['\'', '"']);
+    let digits: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let secs: f64 = digits.parse().ok()?;
+    let unit = rest[digits.len()..]
+        .trim_start_matches(['\'', '"'])
+        .trim_start();
+    if !secs.is_finite() || secs < 0.0 || !unit.starts_with("second") {
+        return None;
+    }
+    Some(Duration::from_secs_f64(secs))
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -240,7 +293,11 @@ mod tests {
 
     fn decide(status: u16, h: &HeaderMap, i: AttemptInfo) -> Decision {
         retry_decision(
-            &Outcome::Response { status, headers: h },
+            &Outcome::Response {
+                status,
+                headers: h,
+                body: b"",
+            },
             &i,
             &RetryPolicy::default(),
         )
@@ -376,7 +433,8 @@ mod tests {
             retry_decision(
                 &Outcome::Response {
                     status: 429,
-                    headers: &h
+                    headers: &h,
+                    body: b"",
                 },
                 &info(1),
                 &RetryPolicy::immediate()
@@ -413,6 +471,93 @@ mod tests {
             ..info(2)
         };
         assert_eq!(decide(429, &h, late), Decision::GiveUp);
+    }
+
+    /// FACTS §5 (azure-cli CSR #103 L5467): the Recovery Services 429, no Retry-After header.
+    const RSV_429: &[u8] = br#"{"error":{"code":"ResourceRequestsThrottled","message":"Number of requests for action 'Microsoft.RecoveryServices/vaults/backupJobs/read' exceeded the limit of '150' for time interval '01:00:00'. Please try again after '324' seconds."}}"#;
+
+    #[test]
+    fn recovery_services_429_waits_as_long_as_the_message_says() {
+        assert_eq!(message_retry_after(RSV_429), Some(Duration::from_secs(324)));
+        let h = HeaderMap::new();
+        let decision = retry_decision(
+            &Outcome::Response {
+                status: 429,
+                headers: &h,
+                body: RSV_429,
+            },
+            &info(1),
+            &RetryPolicy::default(),
+        );
+        assert_eq!(
+            decision,
+            Decision::Retry(Duration::from_secs(300)),
+            "capped"
+        );
+        let policy = RetryPolicy {
+            max_server_delay: Duration::from_secs(600),
+            ..RetryPolicy::default()
+        };
+        let decision = retry_decision(
+            &Outcome::Response {
+                status: 429,
+                headers: &h,
+                body: RSV_429,
+            },
+            &info(1),
+            &policy,
+        );
+        assert_eq!(decision, Decision::Retry(Duration::from_secs(324)));
+    }
+
+    #[test]
+    fn a_header_delay_wins_over_the_message_and_other_statuses_ignore_it() {
+        let h = headers(&[("Retry-After", "5")]);
+        assert_eq!(
+            server_delay(429, &h, RSV_429, now()),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(server_delay(503, &HeaderMap::new(), RSV_429, now()), None);
+        assert_eq!(
+            server_delay(429, &HeaderMap::new(), RSV_429, now()),
+            Some(Duration::from_secs(324))
+        );
+    }
+
+    #[test]
+    fn messages_without_a_wait_fall_back_to_backoff() {
+        for body in [
+            &b""[..],
+            b"not json",
+            br#"{"error":{"code":"x","message":"Please try again later."}}"#,
+            br#"{"error":{"code":"x","message":"Please try again after 'soon' seconds."}}"#,
+            br#"{"error":{"code":"x","message":"Please try again after '3' minutes."}}"#,
+        ] {
+            assert_eq!(
+                message_retry_after(body),
+                None,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert_eq!(
+            message_retry_after(br#"{"error":{"message":"Please try again after 2 seconds"}}"#),
+            Some(Duration::from_secs(2))
+        );
+        let h = HeaderMap::new();
+        let decision = retry_decision(
+            &Outcome::Response {
+                status: 429,
+                headers: &h,
+                body: br#"{"error":{"code":"x","message":"busy"}}"#,
+            },
+            &info(1),
+            &RetryPolicy::default(),
+        );
+        assert_eq!(
+            decision,
+            Decision::Retry(backoff(1, 0.0, &RetryPolicy::default()))
+        );
     }
 
     #[test]

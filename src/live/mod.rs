@@ -201,8 +201,15 @@ async fn read_vault(
             None => Ok(vec![]),
         }
     };
+    // Soft delete is read where Azure keeps it: the vault's backup configuration (FACTS §3).
+    let config = async {
+        match declared_name {
+            Some(_) => client.get_optional(&vault::config_path(&id)).await,
+            None => Ok(None),
+        }
+    };
     let items_path = protected_vm::list_path(&id);
-    let (items, policies) = futures::try_join!(client.list(&items_path), policies)?;
+    let (items, policies, config) = futures::try_join!(client.list(&items_path), policies, config)?;
     let Some(vault_name) = declared_name else {
         for item in &items {
             if let Some((_, attrs)) = protected_vm::normalize(item) {
@@ -223,10 +230,14 @@ async fn read_vault(
         return Ok(live);
     };
     let vault_addr = Address::new(ResourceKind::RecoveryVault, vault_name);
+    let mut attrs = vault::normalize(body);
+    if let Some(sd) = config.as_ref().and_then(vault::soft_delete_from_config) {
+        attrs["soft_delete"] = sd;
+    }
     live.resources.push(Resource {
         address: vault_addr.clone(),
         arm_id: id.clone(),
-        attrs: vault::normalize(body),
+        attrs,
         depends_on: vec![],
     });
     for p in policies {

@@ -15,6 +15,13 @@
 //! ```
 //! Live-only facts the plan's rules need are in `live` (not attributes): whether the vault has
 //! protected items (storage redundancy locked).
+//!
+//! Soft delete lives in the backup configuration `{vault}/backupconfig/vaultconfig`, not on the
+//! vault: a PATCH of the vault's `securitySettings.softDeleteSettings` answers 200 and changes
+//! nothing (azure-rest-api-specs#34218; Terraform and Ansible use `vaultconfig`). Azure's CLI
+//! reads and PATCHes `vaultconfig` (recording azure-cli/test_backup_protection.yaml #4, #6,
+//! FACTS §3): [`config_path`], [`soft_delete_from_config`], [`config_request`]. Only the create
+//! PUT carries `softDeleteSettings` (newer CLIs send it there, FACTS §3).
 
 use super::resource_group::normalize_location;
 use super::{api, ArmId, ArmRequest, Method, Resource};
@@ -64,12 +71,13 @@ pub fn create_request(r: &Resource) -> ArmRequest {
 }
 
 /// The PATCH that moves a live vault to the desired attributes: only the keys in `changed`
-/// (top-level attribute names) are sent. Tags are merged with `live` tags.
+/// (top-level attribute names) are sent, never `soft_delete` (Azure ignores it there: see
+/// [`config_request`]). Tags are merged with `live` tags. `None` when nothing is left to send.
 ///
 /// `live` may be the live ARM JSON or the live attributes: only its `tags` are read.
-pub fn update_request(r: &Resource, live: &Value, changed: &[String]) -> ArmRequest {
+pub fn update_request(r: &Resource, live: &Value, changed: &[String]) -> Option<ArmRequest> {
     let a = &r.attrs;
-    let only = |k: &str| changed.iter().any(|c| c == k);
+    let only = |k: &str| k != "soft_delete" && changed.iter().any(|c| c == k);
     let mut props = Map::new();
     if only("public_network_access") {
         if let Some(v) = a.get("public_network_access").and_then(Value::as_bool) {
@@ -103,11 +111,65 @@ pub fn update_request(r: &Resource, live: &Value, changed: &[String]) -> ArmRequ
         }
         body.insert("tags".into(), Value::Object(tags));
     }
-    ArmRequest::new(
+    if body.is_empty() {
+        return None;
+    }
+    Some(ArmRequest::new(
         Method::Patch,
         resource_path(&r.arm_id),
         Some(Value::Object(body)),
+    ))
+}
+
+/// `{vault}/backupconfig/vaultconfig` (api-version [`api::BACKUP`]): where soft delete is read
+/// and changed.
+pub fn config_path(vault: &ArmId) -> String {
+    format!(
+        "{vault}/backupconfig/vaultconfig?api-version={}",
+        api::BACKUP
     )
+}
+
+/// The `soft_delete` attribute from a `vaultconfig` body
+/// (`{"properties":{"softDeleteFeatureState":"Enabled","softDeleteRetentionPeriodInDays":14,…}}`,
+/// recording azure-cli/test_backup_protection.yaml #4 L196).
+pub fn soft_delete_from_config(config: &Value) -> Option<Value> {
+    let p = &config["properties"];
+    let mut sd = Map::new();
+    if let Some(s) = p["softDeleteFeatureState"]
+        .as_str()
+        .filter(|s| !s.eq_ignore_ascii_case("invalid"))
+    {
+        sd.insert("state".into(), Value::String(soft_delete_from_arm(s)));
+    }
+    if let Some(n) = p["softDeleteRetentionPeriodInDays"].as_u64() {
+        sd.insert("retention_days".into(), Value::from(n));
+    }
+    (!sd.is_empty()).then_some(Value::Object(sd))
+}
+
+/// The PATCH of `vaultconfig` that sets the declared soft delete (`None` when the file does not
+/// manage it). Synchronous 200 (recording azure-cli/test_backup_protection.yaml #6 L286).
+pub fn config_request(r: &Resource) -> Option<ArmRequest> {
+    let sd = r.attrs.get("soft_delete").and_then(Value::as_object)?;
+    let mut p = Map::new();
+    if let Some(state) = sd.get("state").and_then(Value::as_str) {
+        p.insert(
+            "softDeleteFeatureState".into(),
+            Value::String(soft_delete_to_arm(state).into()),
+        );
+    }
+    if let Some(days) = sd.get("retention_days").and_then(Value::as_u64) {
+        p.insert("softDeleteRetentionPeriodInDays".into(), Value::from(days));
+    }
+    if p.is_empty() {
+        return None;
+    }
+    Some(ArmRequest::new(
+        Method::Patch,
+        config_path(&r.arm_id),
+        Some(json!({ "properties": p })),
+    ))
 }
 
 /// DELETE of an (empty) vault.

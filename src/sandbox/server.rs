@@ -471,7 +471,7 @@ pub async fn handle(
                 };
             match t.take(&sub, Kind::of(&method), app.time_scale) {
                 Ok(h) => extra_headers.extend(h),
-                Err(e) => break 'done Err(e),
+                Err(e) => break 'done Err(super::throttle::for_route(e, &method, &lsegs)),
             }
         }
         let Some(api_version) = query.get("api-version").cloned() else {

@@ -2,6 +2,7 @@
 //! reads 250 + 25/s, writes 200 + 10/s, deletes 200 + 10/s; the subscription-global buckets are
 //! 15× larger. Every ARM answer carries `x-ms-ratelimit-remaining-subscription-*` headers.
 //! Tests may shrink the buckets ([`ThrottleLimits`]) to make clients pace sooner.
+//! Recovery Services routes are refused in Recovery Services' own shape ([`for_route`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -173,6 +174,48 @@ impl Throttle {
     }
 }
 
+/// The 429 for this route. Recovery Services answers `ResourceRequestsThrottled` naming the
+/// action, with **no** `Retry-After` (nor `retry-after-ms`) header and the wait only in the
+/// message (FACTS §5; recording azure-cli CSR #103 L5467). Other providers keep ARM's answer.
+pub fn for_route(mut e: ArmError, method: &str, lsegs: &[String]) -> ArmError {
+    let Some(p) = lsegs.iter().position(|s| s == "microsoft.recoveryservices") else {
+        return e;
+    };
+    if e.status != 429 {
+        return e;
+    }
+    let types: Vec<&str> = lsegs[p + 1..]
+        .iter()
+        .step_by(2)
+        .map(String::as_str)
+        .collect();
+    let verb = match Kind::of(method) {
+        Kind::Reads => "read",
+        Kind::Deletes => "delete",
+        Kind::Writes if method == "POST" => "action",
+        Kind::Writes => "write",
+    };
+    let action = format!("Microsoft.RecoveryServices/{}/{verb}", types.join("/"));
+    let wait = e
+        .message
+        .rsplit_once("try again after '")
+        .map(|(_, rest)| rest.split('\'').next().unwrap_or("1").to_string())
+        .unwrap_or_else(|| "1".into());
+    let limit = e
+        .message
+        .split_once("exceeded the limit of '")
+        .map(|(_, rest)| rest.split('\'').next().unwrap_or("0").to_string())
+        .unwrap_or_else(|| "0".into());
+    e.code = "ResourceRequestsThrottled".into();
+    e.message = format!(
+        "Number of requests for action '{action}' exceeded the limit of '{limit}' for time interval '00:00:01'. Please try again after '{wait}' seconds."
+    );
+    e.headers.retain(|(k, _)| {
+        !k.eq_ignore_ascii_case("retry-after") && !k.eq_ignore_ascii_case("retry-after-ms")
+    });
+    e
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +250,51 @@ mod tests {
         t.take("s", Kind::Writes, 1.0).unwrap();
         let e = t.take("s", Kind::Writes, 1.0).unwrap_err();
         assert!(e.headers.contains(&("retry-after-ms".into(), "100".into())));
+    }
+
+    #[test]
+    fn recovery_services_throttles_in_its_own_shape() {
+        let t = Throttle::new(ThrottleLimits {
+            reads: BucketLimit {
+                burst: 1.0,
+                per_second: 0.01,
+            },
+            ..ThrottleLimits::default()
+        });
+        t.take("s", Kind::Reads, 1.0).unwrap();
+        let e = t.take("s", Kind::Reads, 1.0).unwrap_err();
+        let path: Vec<String> = "subscriptions/s/resourcegroups/rg/providers/microsoft.recoveryservices/vaults/v/backupjobs/j"
+            .split('/')
+            .map(String::from)
+            .collect();
+        let e = for_route(e, "GET", &path);
+        assert_eq!(e.status, 429);
+        assert_eq!(e.code, "ResourceRequestsThrottled");
+        assert_eq!(
+            e.message,
+            "Number of requests for action 'Microsoft.RecoveryServices/vaults/backupjobs/read' exceeded the limit of '1' for time interval '00:00:01'. Please try again after '100' seconds."
+        );
+        assert!(e
+            .headers
+            .iter()
+            .all(|(k, _)| !k.to_ascii_lowercase().starts_with("retry-after")));
+        assert!(e
+            .headers
+            .iter()
+            .any(|(k, _)| k == "x-ms-ratelimit-remaining-subscription-reads"));
+        // Other providers keep ARM's answer with its Retry-After.
+        t.take("s", Kind::Reads, 1.0).map(|_| ()).unwrap_err();
+        let compute: Vec<String> = [
+            "subscriptions",
+            "s",
+            "providers",
+            "microsoft.compute",
+            "disks",
+        ]
+        .map(String::from)
+        .to_vec();
+        let e = for_route(t.take("s", Kind::Reads, 1.0).unwrap_err(), "GET", &compute);
+        assert_eq!(e.code, "SubscriptionRequestsThrottled");
+        assert!(e.headers.iter().any(|(k, _)| k == "Retry-After"));
     }
 }

@@ -449,6 +449,16 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                     o.remove(f);
                 }
             }
+            // After creation, soft delete sent to the vault answers 200 and changes nothing;
+            // it is changed through backupconfig/vaultconfig (azure-rest-api-specs#34218).
+            if !created {
+                if let Some(sec) = req_props
+                    .get_mut("securitySettings")
+                    .and_then(Value::as_object_mut)
+                {
+                    sec.remove("softDeleteSettings");
+                }
+            }
             merge(&mut props, &req_props);
             normalize_props(&mut props);
             validate(existing.as_ref().map(|v| &v.properties), &props, locked)?;
@@ -583,6 +593,8 @@ fn vault_op(ctx: &Ctx<'_>, st: &mut State, v: &[String], status: bool) -> HResul
     }
 }
 
+/// The recorded shape: id, name, type and four properties (azure-cli/test_backup_protection.yaml
+/// #4 L215, #6 L310; FACTS §3). Storage redundancy is in `vaultstorageconfig`, not here.
 fn vault_config_body(v: &Vault) -> Value {
     let sd = &v.properties["securitySettings"]["softDeleteSettings"];
     let state = sd["softDeleteState"].as_str().unwrap_or("Enabled");
@@ -595,9 +607,6 @@ fn vault_config_body(v: &Vault) -> Value {
             "softDeleteFeatureState": state,
             "softDeleteRetentionPeriodInDays": sd["softDeleteRetentionPeriodInDays"].as_i64().unwrap_or(14),
             "isSoftDeleteFeatureStateEditable": !eq(state, "AlwaysON"),
-            "storageModelType": v.properties["redundancySettings"]["standardTierStorageRedundancy"],
-            "storageType": v.properties["redundancySettings"]["standardTierStorageRedundancy"],
-            "storageTypeState": "Unlocked",
         },
     })
 }
@@ -606,15 +615,7 @@ fn vault_config(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
     let vk = vault.key();
     match ctx.method.as_str() {
-        "GET" => {
-            let mut b = vault_config_body(&vault);
-            b["properties"]["storageTypeState"] = json!(if has_items(st, &vk) {
-                "Locked"
-            } else {
-                "Unlocked"
-            });
-            Ok(Reply::ok(b))
-        }
+        "GET" => Ok(Reply::ok(vault_config_body(&vault))),
         "PUT" | "PATCH" => {
             let body = ctx.json()?;
             let p = &body["properties"];

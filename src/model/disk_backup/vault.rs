@@ -24,9 +24,30 @@ pub fn collection_path(vault: &ArmId, collection: &str) -> String {
 }
 
 /// PUT creating (or updating) the vault: always with a system-assigned identity, which the
-/// role assignments are granted to.
-pub fn put_request(r: &Resource, live_tags: Option<&Value>) -> ArmRequest {
-    let a = &r.attrs;
+/// role assignments are granted to. `live` is the vault's live attributes on an update
+/// ([`normalize`]; `Null` on create): a PUT replaces the vault, so redundancy, soft delete and
+/// immutability the file does not manage are carried from there — an adopted geo-redundant
+/// vault whose tag changes stays geo-redundant (PUT of another redundancy is refused once data
+/// is protected). A new vault without a declared redundancy is `LocallyRedundant`.
+pub fn put_request(r: &Resource, live: &Value) -> ArmRequest {
+    let mut merged = r.attrs.clone();
+    if let (Some(m), Some(l)) = (merged.as_object_mut(), live.as_object()) {
+        for key in ["redundancy", "soft_delete", "immutability"] {
+            match (m.get_mut(key), l.get(key)) {
+                (None, Some(v)) => {
+                    m.insert(key.into(), v.clone());
+                }
+                (Some(Value::Object(want)), Some(Value::Object(have))) => {
+                    for (k, v) in have {
+                        want.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let a = &merged;
+    let live_tags = live.get("tags");
     let mut props = Map::new();
     props.insert(
         "storageSettings".into(),

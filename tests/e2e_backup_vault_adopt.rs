@@ -1,0 +1,92 @@
+//! Adopting a Backup vault (Data Protection) that someone made geo-redundant: the file declares
+//! only its place and a tag, and a tag change must not send a redundancy (or security setting)
+//! the file does not manage — the vault stays GeoRedundant.
+
+mod common;
+
+use azprotect::model::{api, ArmRequest, Method};
+use common::Estate;
+use serde_json::json;
+
+const SUB: &str = "00000000-0000-0000-0000-000000000001";
+
+fn vault_path() -> String {
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/rg-geo/providers/Microsoft.DataProtection/backupVaults/bv-geo?api-version={}",
+        api::DATA_PROTECTION
+    )
+}
+
+fn config(owner: &str) -> String {
+    format!(
+        "version: 1\nsubscription: {SUB}\ndisk_backup:\n  bv-geo:\n    resource_group: rg-geo\n    location: westeurope\n    tags: {{owner: {owner}}}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_geo_redundant_vault_made_elsewhere_keeps_its_redundancy_when_a_tag_changes() {
+    let estate = Estate::start().await;
+    let client = estate.client().await;
+    // Someone made the vault through the API: geo-redundant, soft delete on for 30 days.
+    client
+        .execute(&ArmRequest::new(
+            Method::Put,
+            format!("/subscriptions/{SUB}/resourcegroups/rg-geo?api-version=2021-04-01"),
+            Some(json!({"location": "westeurope"})),
+        ))
+        .await
+        .expect("resource group");
+    client
+        .execute(&ArmRequest::new(
+            Method::Put,
+            vault_path(),
+            Some(json!({
+                "location": "westeurope",
+                "identity": {"type": "SystemAssigned"},
+                "properties": {
+                    "storageSettings": [{"datastoreType": "VaultStore", "type": "GeoRedundant"}],
+                    "securitySettings": {"softDeleteSettings": {"state": "On", "retentionDurationInDays": 30}},
+                },
+                "tags": {"owner": "team-a"},
+            })),
+        ))
+        .await
+        .expect("vault");
+
+    // Declared with its tag as it is: nothing to do.
+    let file = estate.write("geo.yaml", &config("team-a"));
+    let plan = estate.run(&["plan", "-f", &file, "--format", "json"]).await;
+    plan.expect_code(0);
+    assert!(plan.changes().is_empty(), "{}", plan.stdout);
+
+    // The owner changes: one tag update, and the vault is still geo-redundant afterwards.
+    let file = estate.write("geo.yaml", &config("team-b"));
+    let plan = estate.run(&["plan", "-f", &file, "--format", "json"]).await;
+    plan.expect_code(0);
+    assert_eq!(
+        plan.changes(),
+        vec!["backup_vault.bv-geo update".to_string()]
+    );
+    estate
+        .run(&["apply", "-f", &file, "--auto-approve"])
+        .await
+        .expect_code(0);
+    let vault = client
+        .get_optional(&vault_path())
+        .await
+        .unwrap()
+        .expect("vault");
+    let p = &vault["properties"];
+    assert_eq!(p["storageSettings"][0]["type"], "GeoRedundant", "{vault}");
+    assert_eq!(
+        p["securitySettings"]["softDeleteSettings"]["retentionDurationInDays"]
+            .as_f64()
+            .map(|d| d as u64),
+        Some(30),
+        "{vault}"
+    );
+    assert_eq!(vault["tags"]["owner"], "team-b");
+    let again = estate.run(&["plan", "-f", &file, "--format", "json"]).await;
+    again.expect_code(0);
+    assert!(again.changes().is_empty(), "{}", again.stdout);
+}
