@@ -6,6 +6,7 @@
 //! Owns: [`apply`], [`Reporter`], [`check`], the pure mapping change → requests (`requests.rs`).
 //! Must not import: `render`, `cli`, `config`.
 
+mod discovery;
 pub mod disk_backup;
 mod requests;
 pub mod wait;

@@ -20,12 +20,13 @@ pub trait Executor: Send + Sync {
 struct Arm {
     client: ArmClient,
     principals: super::disk_backup::Principals,
+    discovered: super::discovery::Discovered,
 }
 
 #[async_trait::async_trait]
 impl Executor for Arm {
     async fn execute(&self, change: &Change) -> Outcome {
-        execute(&self.client, &self.principals, change).await
+        execute(self, change).await
     }
 }
 
@@ -39,6 +40,7 @@ pub async fn apply(
     let arm = Arm {
         client: client.clone(),
         principals: Default::default(),
+        discovered: Default::default(),
     };
     walk(plan, opts, Arc::new(arm), reporter).await
 }
@@ -163,17 +165,23 @@ fn skip_dependents(
     }
 }
 
-async fn execute(
-    client: &ArmClient,
-    principals: &super::disk_backup::Principals,
-    change: &Change,
-) -> Outcome {
+async fn execute(arm: &Arm, change: &Change) -> Outcome {
+    let client = &arm.client;
     if super::disk_backup::handles(change) {
-        return match super::disk_backup::execute(client, principals, change).await {
+        return match super::disk_backup::execute(client, &arm.principals, change).await {
             Ok(()) => Outcome::Done,
             Err(e) => Outcome::Failed(e),
         };
     }
+    let discovered;
+    let change = match enable_target(arm, change).await {
+        Ok(Some(c)) => {
+            discovered = c;
+            &discovered
+        }
+        Ok(None) => change,
+        Err(e) => return Outcome::Failed(e),
+    };
     let requests = match requests_for(change) {
         Ok(r) => r,
         Err(e) => return Outcome::Failed(e.to_string()),
@@ -184,6 +192,32 @@ async fn execute(
         }
     }
     Outcome::Done
+}
+
+/// A new VM protection is enabled at the names Azure's discovery gives (`apply::discovery`):
+/// the change with its id replaced, or `None` for every other change.
+async fn enable_target(arm: &Arm, change: &Change) -> Result<Option<Change>, String> {
+    if change.address.kind != crate::model::ResourceKind::ProtectedVm
+        || change.action != crate::plan::Action::Create
+        || change.before.is_some()
+    {
+        return Ok(None);
+    }
+    let planned = crate::model::ArmId::new(change.arm_id.clone());
+    let vm_id = change
+        .after
+        .as_ref()
+        .and_then(|a| a["vm_id"].as_str())
+        .unwrap_or_default();
+    let vault = crate::model::protected_vm::vault_of(&planned);
+    let target = arm
+        .discovered
+        .target(&arm.client, &vault, vm_id, &planned)
+        .await?;
+    Ok(Some(Change {
+        arm_id: target.as_str().to_string(),
+        ..change.clone()
+    }))
 }
 
 #[cfg(test)]

@@ -61,6 +61,50 @@ pub fn list_path(vault: &ArmId) -> String {
     )
 }
 
+/// `GET {vault}/backupProtectableItems?$filter=backupManagementType eq 'AzureIaasVM'`: the VMs the
+/// vault has discovered and nobody protects (recording: azure-cli/test_backup_protection.yaml #35).
+pub fn protectable_list_path(vault: &ArmId) -> String {
+    format!(
+        "{vault}/backupProtectableItems?api-version={}&$filter=backupManagementType%20eq%20%27AzureIaasVM%27",
+        api::BACKUP
+    )
+}
+
+/// `POST {vault}/backupFabrics/Azure/refreshContainers` (no body): discover the VMs of the vault's
+/// subscription and region. 202, then Azure-AsyncOperation / Location polling to 204
+/// (recording: azure-cli/test_backup_protection.yaml #36–39, FACTS §4).
+pub fn refresh_request(vault: &ArmId) -> ArmRequest {
+    ArmRequest::new(
+        Method::Post,
+        format!(
+            "{}?api-version={}",
+            vault.child(&["backupFabrics", "Azure", "refreshContainers"]),
+            api::BACKUP
+        ),
+        None,
+    )
+}
+
+/// A listed protectable item → (its VM id, lower-cased; the protected item id to enable it with).
+/// Azure names the item `vm;…` under the container of the protectable item's id; the CLI enables
+/// protection at exactly that path (recording: azure-cli/test_backup_protection.yaml #40 → #41).
+pub fn protectable(arm: &Value) -> Option<(String, ArmId)> {
+    let id = ArmId::new(arm["id"].as_str()?);
+    let vm_id = arm["properties"]["virtualMachineId"].as_str()?;
+    let container = id.value_of("protectionContainers")?;
+    let item = id.value_of("protectableItems")?;
+    let vault = id.parent(3);
+    let target = vault.child(&[
+        "backupFabrics",
+        "Azure",
+        "protectionContainers",
+        container,
+        "protectedItems",
+        item,
+    ]);
+    Some((vm_id.to_ascii_lowercase(), target))
+}
+
 /// The `protectedItemType` of an Azure Resource Manager VM.
 pub const ITEM_TYPE: &str = "Microsoft.Compute/virtualMachines";
 

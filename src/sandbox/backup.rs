@@ -18,6 +18,9 @@ pub const API_VERSIONS: &[&str] = &[
     "2016-12-01",
     "2017-07-01",
     "2019-05-13",
+    // Azure writes this one into the Azure-AsyncOperation URL of refreshContainers
+    // (recording: azure-cli/test_backup_protection.yaml #36).
+    "2019-05-13-preview",
     "2019-06-15",
     "2020-06-01",
     "2020-10-01",

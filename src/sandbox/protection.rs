@@ -56,22 +56,10 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         return super::discovery::refresh(ctx, st, &v);
     }
     if let Some(v) = ctx.m(&format!("{VAULT}/backupfabrics/*/operationresults/*")) {
-        let vault = get_vault(st, &v[0], &v[1], &v[2])?;
-        let vid = vault.id();
-        let op = find_op(st, &v[4])?;
-        return match lro::phase(&op, ctx.now) {
-            Phase::Running => Ok(Reply::status(202, None)
-                .header(
-                    "Location",
-                    poll_url(
-                        ctx,
-                        &vid,
-                        &format!("backupFabrics/Azure/operationResults/{}", op.id),
-                    ),
-                )
-                .headers(ctx.retry(60))),
-            _ => Ok(Reply::status(204, None)),
-        };
+        return super::discovery::refresh_poll(ctx, st, &v, false);
+    }
+    if let Some(v) = ctx.m(&format!("{VAULT}/backupfabrics/*/operationsstatus/*")) {
+        return super::discovery::refresh_poll(ctx, st, &v, true);
     }
     if let Some(v) = ctx.m(&format!("{VAULT}/backupjobs")) {
         return super::jobs::list_jobs(ctx, st, &v);
@@ -649,6 +637,7 @@ fn put_item(
                                 + (uuid::Uuid::new_v4().as_u128() % 900_000_000_000) as u64
                         ),
                     };
+                    super::discovery::discover_on_protect(st, &vk, &item.vm_id);
                     kind = "protect";
                     duration = ctx.scaled(durations::PROTECT);
                 }

@@ -50,6 +50,34 @@ pub struct State {
     /// Snapshots created by clients (backup-made snapshots are derived, not stored).
     #[serde(default)]
     pub snapshots: BTreeMap<String, super::snapshots::Snapshot>,
+    /// What each Recovery Services vault has discovered (`refreshContainers`), by vault key.
+    #[serde(default)]
+    pub discovery: BTreeMap<String, Discovery>,
+}
+
+/// A vault's VM discovery: the VMs its last finished `refreshContainers` saw, and the one
+/// running (it lands when its operation ends).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct Discovery {
+    /// Lower-cased VM ids.
+    pub discovered: std::collections::BTreeSet<String>,
+    /// `(ends_at_ms, VM ids)` of a refresh still running.
+    pub running: Option<(i64, std::collections::BTreeSet<String>)>,
+}
+
+impl Discovery {
+    /// The discovered set as of `now` (a finished refresh adds what it saw; the list of
+    /// protectable items still shows only VMs that exist and are not protected).
+    pub fn settle(&mut self, now: i64) -> &std::collections::BTreeSet<String> {
+        if let Some((end, _)) = &self.running {
+            if *end <= now {
+                if let Some((_, set)) = self.running.take() {
+                    self.discovered.extend(set);
+                }
+            }
+        }
+        &self.discovered
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

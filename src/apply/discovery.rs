@@ -1,0 +1,91 @@
+//! Enabling VM backup the way Azure discovers VMs. Before the first protection of a VM in a
+//! Recovery Services vault, apply lists the vault's protectable items; a VM not among them
+//! triggers one `refreshContainers` for the vault and a second listing; protection is then enabled
+//! at the container and item names Azure returned (recording: azure-cli/test_backup_protection.yaml
+//! #35–41, FACTS §4). One listing (and at most one refresh) per vault per apply, however many VMs
+//! it protects.
+//!
+//! A VM in another subscription is never discovered (discovery runs in the vault's subscription):
+//! its names are built from its id, as Azure's CLI does for cross-subscription backup
+//! (Azure/azure-cli#33703).
+
+use crate::azure::ArmClient;
+use crate::model::{protected_vm, ArmId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// What each vault has shown this apply, by lower-cased vault id.
+#[derive(Default)]
+pub struct Discovered(Mutex<HashMap<String, Arc<tokio::sync::Mutex<VaultView>>>>);
+
+#[derive(Default)]
+struct VaultView {
+    /// Lower-cased VM id → the protected item id to enable it at.
+    listed: Option<HashMap<String, ArmId>>,
+    refreshed: bool,
+}
+
+impl Discovered {
+    /// The protected item id to enable `vm_id`'s protection at in `vault`: Azure's names for a VM
+    /// of the vault's subscription, `planned` for a VM of another subscription.
+    pub async fn target(
+        &self,
+        client: &ArmClient,
+        vault: &ArmId,
+        vm_id: &str,
+        planned: &ArmId,
+    ) -> Result<ArmId, String> {
+        let vm = ArmId::new(vm_id);
+        let same_sub = vm
+            .subscription()
+            .zip(vault.subscription())
+            .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b));
+        if !same_sub {
+            return Ok(planned.clone());
+        }
+        let entry = self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(vault.as_str().to_ascii_lowercase())
+            .or_default()
+            .clone();
+        let mut view = entry.lock().await;
+        let key = vm_id.to_ascii_lowercase();
+        loop {
+            if view.listed.is_none() {
+                view.listed = Some(list(client, vault).await?);
+            }
+            if let Some(id) = view.listed.as_ref().and_then(|l| l.get(&key)) {
+                return Ok(id.clone());
+            }
+            if view.refreshed {
+                return Err(not_discoverable(vm_id, vault));
+            }
+            client
+                .execute_discarding(&protected_vm::refresh_request(vault))
+                .await
+                .map_err(|e| format!("discovering the VMs of {vault} (refreshContainers): {e}"))?;
+            view.refreshed = true;
+            view.listed = None;
+        }
+    }
+}
+
+async fn list(client: &ArmClient, vault: &ArmId) -> Result<HashMap<String, ArmId>, String> {
+    let items = client
+        .list(&protected_vm::protectable_list_path(vault))
+        .await
+        .map_err(|e| format!("listing the VMs {vault} can protect: {e}"))?;
+    Ok(items.iter().filter_map(protected_vm::protectable).collect())
+}
+
+/// Why a VM cannot be protected, in the user's terms.
+fn not_discoverable(vm_id: &str, vault: &ArmId) -> String {
+    format!(
+        "the vault {vault} cannot see the VM {vm_id}: after refreshing its containers, Azure Backup \
+         does not list it among the VMs the vault can protect. A vault protects VMs of its own \
+         region that no other vault protects; check that the VM exists, is in the vault's region \
+         and is not protected by another vault, then apply again"
+    )
+}
