@@ -17,6 +17,9 @@
 //!   "equal jitter": half fixed, half scaled by the injected `jitter` ∈ [0, 1).
 //! - Give up after `max_attempts` attempts or when the next delay would exceed `total_budget`.
 //! - A 401 asks the caller to refresh the token and retry once ([`Decision::Reauthenticate`]).
+//! - "Another operation is in progress" answers (a 400 or 409 whose error code says the target
+//!   is busy, [`IN_PROGRESS_CODES`]) are retried with the backoff for every method: the server
+//!   refused without acting, so even a POST is safe to send again.
 
 use reqwest::header::HeaderMap;
 use std::time::{Duration, SystemTime};
@@ -140,7 +143,7 @@ pub fn retry_decision(outcome: &Outcome<'_>, info: &AttemptInfo, policy: &RetryP
                     Decision::Reauthenticate
                 };
             }
-            if !is_retryable_status(*status, info.idempotent) {
+            if !is_retryable_status(*status, info.idempotent) && !in_progress(*status, body) {
                 return Decision::Done;
             }
             server_delay(*status, headers, body, info.now)
@@ -167,6 +170,35 @@ pub fn retry_decision(outcome: &Outcome<'_>, info: &AttemptInfo, policy: &RetryP
         return Decision::GiveUp;
     }
     Decision::Retry(delay)
+}
+
+/// Error codes with which Azure refuses a change because another one on the same target is
+/// still running; the refused request did nothing and succeeds once the other finishes.
+/// - `BMSUserErrorConflictingProtectionOperation` ("Another configure protection operation is in
+///   progress for this item") and `BMSUserErrorObjectLocked` ("Another operation is in progress
+///   on the selected item"): Microsoft Learn, Azure Backup troubleshooting, "Common modify policy
+///   errors" (MicrosoftDocs/azure-docs articles/backup/troubleshoot-azure-files.md): "Wait for the
+///   other in-progress operation to complete and retry at a later time."
+/// - `AnotherOperationInProgress` (ARM resource providers that allow one change at a time) and
+///   `RetryableErrorDueToAnotherOperation` (azure-behaviour.md §2).
+pub const IN_PROGRESS_CODES: &[&str] = &[
+    "BMSUserErrorConflictingProtectionOperation",
+    "BMSUserErrorObjectLocked",
+    "AnotherOperationInProgress",
+    "RetryableErrorDueToAnotherOperation",
+];
+
+/// Whether a 400/409 answer says "another operation is in progress" ([`IN_PROGRESS_CODES`]).
+pub fn in_progress(status: u16, body: &[u8]) -> bool {
+    if !matches!(status, 400 | 409) {
+        return false;
+    }
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    v.pointer("/error/code")
+        .and_then(|c| c.as_str())
+        .is_some_and(|c| IN_PROGRESS_CODES.iter().any(|k| k.eq_ignore_ascii_case(c)))
 }
 
 /// Exponential backoff with equal jitter for the attempt that just failed (1-based).
@@ -567,5 +599,50 @@ mod tests {
             Some(now())
         );
         assert!(parse_http_date("yesterday").is_none());
+    }
+
+    #[test]
+    fn another_operation_in_progress_is_waited_out_for_every_method() {
+        let h = HeaderMap::new();
+        let busy = br#"{"error":{"code":"BMSUserErrorConflictingProtectionOperation","message":"Another configure protection operation is in progress for this item."}}"#;
+        for idempotent in [true, false] {
+            for status in [400, 409] {
+                let d = retry_decision(
+                    &Outcome::Response {
+                        status,
+                        headers: &h,
+                        body: busy,
+                    },
+                    &AttemptInfo {
+                        idempotent,
+                        ..info(2)
+                    },
+                    &RetryPolicy::default(),
+                );
+                // Backoff, not at once: attempt 2 waits half of 2 s with zero jitter.
+                assert_eq!(
+                    d,
+                    Decision::Retry(Duration::from_secs(1)),
+                    "{status} {idempotent}"
+                );
+            }
+        }
+        let locked = br#"{"error":{"code":"BMSUserErrorObjectLocked","message":"Another operation is in progress on the selected item."}}"#;
+        assert!(in_progress(409, locked));
+        // Other refusals stay final, and so does an in-progress code on an unrelated status.
+        let other = br#"{"error":{"code":"BMSUserErrorPolicyNotFound","message":"x"}}"#;
+        assert!(!in_progress(409, other));
+        assert!(!in_progress(404, busy));
+        assert!(!in_progress(409, b"not json"));
+        let d = retry_decision(
+            &Outcome::Response {
+                status: 409,
+                headers: &h,
+                body: busy,
+            },
+            &info(RetryPolicy::default().max_attempts),
+            &RetryPolicy::default(),
+        );
+        assert_eq!(d, Decision::GiveUp);
     }
 }

@@ -340,6 +340,9 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     let container = format!("iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
     let item_name = format!("vm;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
     let ik = key(&[&vk, &item_name]);
+    if matches!(ctx.method.as_str(), "PUT" | "DELETE") {
+        busy(st, &ik, ctx.now)?;
+    }
     match ctx.method.as_str() {
         "GET" => st
             .items
@@ -412,6 +415,27 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         }
         m => Err(ArmError::method_not_allowed(m)),
     }
+}
+
+/// A protected item takes one change at a time: a PUT or DELETE while the previous one's operation
+/// runs is refused with the code and message Microsoft documents for it (Microsoft Learn, Azure
+/// Backup troubleshooting, "Common modify policy errors": BMSUserErrorConflictingProtectionOperation,
+/// "Another configure protection operation is in progress for this item"), as a 409, ARM's status
+/// for a conflicting concurrent write (azure-behaviour.md §1, RPC). An on-demand backup running on
+/// the item does not block a protection change here (not documented either way).
+fn busy(st: &State, item_key: &str, now: i64) -> Result<(), ArmError> {
+    let running = st.ops.values().any(|o| {
+        o.target_key.as_deref() == Some(item_key)
+            && o.kind != "backup"
+            && lro::phase(o, now) == Phase::Running
+    });
+    if running {
+        return Err(ArmError::conflict(
+            "BMSUserErrorConflictingProtectionOperation",
+            "Another configure protection operation is in progress for this item.",
+        ));
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
