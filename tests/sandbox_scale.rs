@@ -68,6 +68,17 @@ async fn backup_lists_page_at_200() {
     .await;
     assert_eq!(s, 201);
 
+    // Nothing is protectable until the vault discovers its VMs (recording:
+    // azure-cli/test_backup_protection.yaml #35–40); time_scale 0 ends the refresh at once.
+    let (s, _, _) = send(
+        &http,
+        &tok,
+        reqwest::Method::POST,
+        &format!("{ep}{vault}/backupFabrics/Azure/refreshContainers?api-version=2026-01-01"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 202);
     // The protectable items list pages at 200.
     let (_, _, b) = send(&http, &tok, reqwest::Method::GET, &format!("{ep}{vault}/backupProtectableItems?api-version=2026-01-01&$filter=backupManagementType eq 'AzureIaasVM'"), None).await;
     assert_eq!(b["value"].as_array().unwrap().len(), 200);
