@@ -61,22 +61,15 @@ async fn a_policy_change_waits_for_someone_elses_change_on_the_same_vm() {
         "sourceResourceId": format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/app-01"),
         "policyId": format!("{vault}/backupPolicies/silver"),
     }});
-    let r = http
-        .put(item_url(&sb.endpoint()))
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
+    let put = || {
+        http.put(item_url(&sb.endpoint()))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(put().await.unwrap().status(), 202);
     // While it runs, a second change is refused as Azure documents it.
-    let r = http
-        .put(item_url(&sb.endpoint()))
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = put().await.unwrap();
     assert_eq!(r.status(), 409);
     let e: Value = r.json().await.unwrap();
     assert_eq!(

@@ -323,6 +323,19 @@ mod tests {
         }
     }
 
+    fn decide_with(status: u16, body: &[u8], i: AttemptInfo, policy: &RetryPolicy) -> Decision {
+        let h = HeaderMap::new();
+        retry_decision(
+            &Outcome::Response {
+                status,
+                headers: &h,
+                body,
+            },
+            &i,
+            policy,
+        )
+    }
+
     fn decide(status: u16, h: &HeaderMap, i: AttemptInfo) -> Decision {
         retry_decision(
             &Outcome::Response {
@@ -511,16 +524,7 @@ mod tests {
     #[test]
     fn recovery_services_429_waits_as_long_as_the_message_says() {
         assert_eq!(message_retry_after(RSV_429), Some(Duration::from_secs(324)));
-        let h = HeaderMap::new();
-        let decision = retry_decision(
-            &Outcome::Response {
-                status: 429,
-                headers: &h,
-                body: RSV_429,
-            },
-            &info(1),
-            &RetryPolicy::default(),
-        );
+        let decision = decide_with(429, RSV_429, info(1), &RetryPolicy::default());
         assert_eq!(
             decision,
             Decision::Retry(Duration::from_secs(300)),
@@ -530,15 +534,7 @@ mod tests {
             max_server_delay: Duration::from_secs(600),
             ..RetryPolicy::default()
         };
-        let decision = retry_decision(
-            &Outcome::Response {
-                status: 429,
-                headers: &h,
-                body: RSV_429,
-            },
-            &info(1),
-            &policy,
-        );
+        let decision = decide_with(429, RSV_429, info(1), &policy);
         assert_eq!(decision, Decision::Retry(Duration::from_secs(324)));
     }
 
@@ -603,22 +599,14 @@ mod tests {
 
     #[test]
     fn another_operation_in_progress_is_waited_out_for_every_method() {
-        let h = HeaderMap::new();
         let busy = br#"{"error":{"code":"BMSUserErrorConflictingProtectionOperation","message":"Another configure protection operation is in progress for this item."}}"#;
         for idempotent in [true, false] {
             for status in [400, 409] {
-                let d = retry_decision(
-                    &Outcome::Response {
-                        status,
-                        headers: &h,
-                        body: busy,
-                    },
-                    &AttemptInfo {
-                        idempotent,
-                        ..info(2)
-                    },
-                    &RetryPolicy::default(),
-                );
+                let i = AttemptInfo {
+                    idempotent,
+                    ..info(2)
+                };
+                let d = decide_with(status, busy, i, &RetryPolicy::default());
                 // Backoff, not at once: attempt 2 waits half of 2 s with zero jitter.
                 assert_eq!(
                     d,
@@ -634,15 +622,8 @@ mod tests {
         assert!(!in_progress(409, other));
         assert!(!in_progress(404, busy));
         assert!(!in_progress(409, b"not json"));
-        let d = retry_decision(
-            &Outcome::Response {
-                status: 409,
-                headers: &h,
-                body: busy,
-            },
-            &info(RetryPolicy::default().max_attempts),
-            &RetryPolicy::default(),
-        );
+        let last = info(RetryPolicy::default().max_attempts);
+        let d = decide_with(409, busy, last, &RetryPolicy::default());
         assert_eq!(d, Decision::GiveUp);
     }
 }
