@@ -5,7 +5,7 @@
 mod common;
 
 use azprotect::apply::{self, ApplyOptions, Outcome, Reporter};
-use azprotect::azure::{ArmClient, AuthChoice, ClientSettings, EnvCredentials, LroPolicy};
+use azprotect::azure::ArmClient;
 use azprotect::live::{self, Elsewhere};
 use azprotect::model::disk_backup::{
     instance, policy, role, vault, DiskProtectSpec, DiskVaultScope,
@@ -384,31 +384,6 @@ async fn live_disk_backup_reads_the_contract_shapes_with_few_calls() {
     assert_eq!(live.vms, plain.vms);
 }
 
-/// A client that polls operations without `Retry-After` every 50 ms instead of 10 s (Data
-/// Protection's operation status answers carry none).
-async fn fast_client(estate: &Estate) -> ArmClient {
-    let c = estate.sandbox.credentials();
-    ArmClient::new(ClientSettings {
-        arm_endpoint: Some(estate.sandbox.endpoint()),
-        authority_host: Some(estate.sandbox.endpoint()),
-        ca_cert_pem: Some(estate.sandbox.ca_cert_pem().into_bytes()),
-        auth: AuthChoice::ClientSecret,
-        credentials: EnvCredentials {
-            tenant_id: Some(c.tenant_id),
-            client_id: Some(c.client_id),
-            client_secret: Some(c.client_secret),
-            ..EnvCredentials::default()
-        },
-        lro: LroPolicy {
-            default_delay: Duration::from_millis(50),
-            ..LroPolicy::default()
-        },
-        ..ClientSettings::default()
-    })
-    .await
-    .expect("client")
-}
-
 struct Quiet;
 impl Reporter for Quiet {
     fn started(&self, _: &Change) {}
@@ -466,7 +441,7 @@ async fn apply_protects_a_disk_right_after_granting_roles_despite_propagation() 
         ..SandboxOptions::default()
     })
     .await;
-    let client = fast_client(&estate).await;
+    let client = estate.client().await;
     let ids = Ids {
         sub: estate.sandbox.credentials().subscription_id,
     };

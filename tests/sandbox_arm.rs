@@ -89,8 +89,9 @@ impl T {
             if s != 202 {
                 return (s, b);
             }
-            let ms: u64 = h["retry-after-ms"].to_str().unwrap().parse().unwrap();
-            tokio::time::sleep(Duration::from_millis(ms.min(500))).await;
+            // Azure names no delay (FACTS §9): poll at the sandbox's pace.
+            assert!(h.get("retry-after").is_none(), "{url}");
+            tokio::time::sleep(self.sb.poll_interval()).await;
         }
         panic!("operation did not finish");
     }
@@ -347,7 +348,7 @@ async fn vault_policies_and_protection_flow() {
         .await;
     assert_eq!(s, 202);
     assert!(hdr(&h, "azure-asyncoperation").contains("/backupPolicies/gold/operations/"));
-    assert_eq!(hdr(&h, "retry-after"), "60");
+    assert_eq!(hdr(&h, "retry-after"), "", "Azure sends none (FACTS §9)");
     let (s, b) = t.poll(&hdr(&h, "location")).await;
     assert_eq!(s, 200);
     assert_eq!(b["properties"]["protectedItemsCount"], 0);
@@ -381,7 +382,7 @@ async fn vault_policies_and_protection_flow() {
             && aao.ends_with("?api-version=2016-12-01"),
         "{aao}"
     );
-    assert_eq!(hdr(&h, "retry-after"), "60");
+    assert_eq!(hdr(&h, "retry-after"), "", "Azure sends none (FACTS §9)");
     let (s, _, b) = t.get(&item, "2026-01-01").await;
     assert_eq!(s, 200);
     assert_eq!(b["properties"]["protectionState"], "IRPending");
@@ -656,7 +657,7 @@ async fn faults_are_deterministic() {
             out.push(match r {
                 Ok(r) => {
                     if r.status() == 429 {
-                        assert!(r.headers().contains_key("retry-after-ms"));
+                        assert!(r.headers().contains_key("retry-after"));
                     }
                     r.status().as_u16()
                 }

@@ -141,7 +141,7 @@ impl T {
         let aso = hdr(&h, "azure-asyncoperation");
         assert!(aso.starts_with(&self.sb.endpoint()), "{aso}");
         assert!(aso.contains("/operationStatus/"), "{aso}");
-        assert_eq!(hdr(&h, "retry-after"), "10");
+        assert_eq!(hdr(&h, "retry-after"), "", "Azure sends none (FACTS §9)");
         let (_, fin) = self.poll_status(&aso).await;
         assert_eq!(fin["status"], "Succeeded");
         let (s, _, b) = self.call("GET", &self.vault(name), DPP, None).await;
@@ -781,7 +781,7 @@ async fn operation_status_spelling_and_role_reads() {
         )
         .await;
     assert_eq!(s, 202);
-    assert_eq!(hdr(&h, "retry-after"), "10");
+    assert_eq!(hdr(&h, "retry-after"), "", "Azure sends none (FACTS §9)");
     let (_, _, st) = t
         .call("GET", &hdr(&h, "azure-asyncoperation"), "", None)
         .await;

@@ -92,7 +92,7 @@ impl T {
         assert!(loc.contains("/Subscriptions/"), "{loc}");
         assert!(loc.contains("/operationresults/"), "{loc}");
         assert!(aso.contains("/replicationOperationStatus/"), "{aso}");
-        assert_eq!(hdr(&h, "retry-after"), "30");
+        assert_eq!(hdr(&h, "retry-after"), "", "Azure sends none (FACTS §9)");
         let job = loc
             .split("/operationresults/")
             .nth(1)
@@ -103,13 +103,12 @@ impl T {
             .to_string();
         let mut out = None;
         for _ in 0..400 {
-            let (s, h, b) = self.get(&loc).await;
+            let (s, _, b) = self.get(&loc).await;
             if s != 202 {
                 out = Some((s, b));
                 break;
             }
-            let ms: u64 = hdr(&h, "retry-after-ms").parse().unwrap();
-            tokio::time::sleep(Duration::from_millis(ms.clamp(5, 100))).await;
+            tokio::time::sleep(self.sb.poll_interval()).await;
         }
         let out = out.expect("operation finishes");
         let (s, h, st) = self.get(&aso).await;

@@ -58,6 +58,17 @@ impl Default for LroPolicy {
 }
 
 impl LroPolicy {
+    /// Poll every `every` when the server names no delay (`AZPROTECT_POLL_INTERVAL_MS`: the
+    /// sandbox runs Azure's minutes in its time scale and, like Azure, sends no `Retry-After`);
+    /// a `Retry-After` in seconds is not floored above it either.
+    pub fn polling_every(self, every: Duration) -> Self {
+        LroPolicy {
+            default_delay: every,
+            min_delay: self.min_delay.min(every),
+            ..self
+        }
+    }
+
     /// No waiting between polls (tests); same deadline.
     pub fn immediate() -> Self {
         LroPolicy {

@@ -375,8 +375,8 @@ pub struct ServeArgs {
     /// the median), from a seeded sequence; `sigma=0` makes it constant.
     #[arg(long, value_name = "MS[,sigma=S][,seed=N]", value_parser = crate::sandbox::Latency::parse)]
     pub latency: Option<crate::sandbox::Latency>,
-    /// Simulated Azure durations (long-running operations, first backups, Retry-After, sent as
-    /// retry-after-ms) run at F × real time; ARM's throttling buckets keep real time.
+    /// Simulated Azure durations (long-running operations, first backups, injected faults'
+    /// Retry-After) run at F × real time; ARM's throttling buckets keep real time.
     #[arg(long, value_name = "F", default_value_t = 0.01)]
     pub time_scale: f64,
     /// Seeded fault injection, e.g. `seed=7,429=0.05,500=0.02,drop=0.01,lro_fail=0.02`.

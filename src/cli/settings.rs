@@ -59,6 +59,13 @@ impl GlobalSettings {
             },
             ..ClientSettings::default()
         };
+        let client = match poll_interval(env("AZPROTECT_POLL_INTERVAL_MS")) {
+            Some(every) => ClientSettings {
+                lro: client.lro.clone().polling_every(every),
+                ..client
+            },
+            None => client,
+        };
         GlobalSettings {
             sandbox: cli.sandbox.clone(),
             sandbox_time_scale: env("AZPROTECT_SANDBOX_TIME_SCALE"),
@@ -68,6 +75,14 @@ impl GlobalSettings {
             color,
         }
     }
+}
+
+/// `AZPROTECT_POLL_INTERVAL_MS`: how often to poll an operation whose answers name no delay
+/// (the sandbox's environment sets it; unset, Azure's default of 10 s applies). Unparseable
+/// values are ignored.
+fn poll_interval(v: Option<String>) -> Option<std::time::Duration> {
+    v.and_then(|v| v.trim().parse::<u64>().ok())
+        .map(std::time::Duration::from_millis)
 }
 
 /// An open connection to ARM (and the sandbox behind it, kept alive as long as this lives).
@@ -108,6 +123,7 @@ impl Session {
             client_settings.authority_host = Some(sb.endpoint());
             client_settings.ca_cert_pem = Some(sb.ca_cert_pem().into_bytes());
             client_settings.auth = AuthChoice::ClientSecret;
+            client_settings.lro = client_settings.lro.polling_every(sb.poll_interval());
             client_settings.credentials = EnvCredentials {
                 tenant_id: Some(creds.tenant_id),
                 client_id: Some(creds.client_id),

@@ -417,12 +417,10 @@ fn poll_headers(ctx: &Ctx<'_>, vault_id: &str, policy: &str, op: &str) -> Vec<(S
         ctx.base,
         &vault_id["/subscriptions/".len()..]
     );
-    let mut h = vec![
+    vec![
         ("Azure-AsyncOperation".to_string(), format!("{base}/backupPolicies/{policy}/operations/{op}?api-version={POLICY_POLL_API}")),
         ("Location".to_string(), format!("{base}/backupPolicies/{policy}/operationResults/{op}?api-version={POLICY_POLL_API}")),
-    ];
-    h.extend(ctx.retry(60));
-    h
+    ]
 }
 
 fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
@@ -634,14 +632,9 @@ fn op_status(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     ))
 }
 
-/// A 200 operation status; while the operation runs it says when to look again (scaled).
+/// A 200 operation status (no Retry-After: Azure sends none, FACTS §9).
 pub fn status_reply(ctx: &Ctx<'_>, op: &super::state::Operation, properties: Value) -> Reply {
-    let running = lro::phase(op, ctx.now) == lro::Phase::Running;
-    Reply::ok(status_body(op, ctx.now, properties)).headers(if running {
-        ctx.retry(60)
-    } else {
-        vec![]
-    })
+    Reply::ok(status_body(op, ctx.now, properties))
 }
 
 /// The operation-status body shared by backup polling URLs.

@@ -142,7 +142,6 @@ pub(super) fn refresh(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             ),
         )
         .header("Location", refresh_location(ctx, &vid, &op))
-        .headers(ctx.retry(60))
         .mutated())
 }
 
@@ -165,9 +164,9 @@ pub(super) fn refresh_poll(ctx: &Ctx<'_>, st: &mut State, v: &[String], status: 
         return Ok(super::backup::status_reply(ctx, &op, json!({})));
     }
     Ok(match lro::phase(&op, ctx.now) {
-        lro::Phase::Running => Reply::status(202, None)
-            .header("Location", refresh_location(ctx, &vid, &op.id))
-            .headers(ctx.retry(60)),
+        lro::Phase::Running => {
+            Reply::status(202, None).header("Location", refresh_location(ctx, &vid, &op.id))
+        }
         _ => Reply::status(204, None),
     })
 }

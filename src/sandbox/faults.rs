@@ -2,7 +2,7 @@
 //!
 //! * `seed=N` — RNG seed (default 0); the same seed and request sequence give the same faults;
 //! * `429=P`, `500=P`, `503=P` — probability of answering with that status (ARM error body;
-//!   429 carries `Retry-After` and `retry-after-ms`);
+//!   429 and 503 carry ARM's `Retry-After`, scaled by the time scale in whole seconds);
 //! * `drop=P` — probability of closing the connection without an answer;
 //! * `lro_fail=P` — probability that a started long-running operation ends `Failed`.
 //!
@@ -134,7 +134,7 @@ pub fn fault_error(status: u16, time_scale: f64) -> ArmError {
     match status {
         429 => {
             let mut e = ArmError::new(429, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type - 'Read'. (injected fault)");
-            e.headers.extend(super::lro::retry_headers(10, time_scale));
+            e.headers.push(super::lro::retry_after(10, time_scale));
             e
         }
         503 => {
@@ -143,7 +143,7 @@ pub fn fault_error(status: u16, time_scale: f64) -> ArmError {
                 "ServiceUnavailable",
                 "The service is temporarily unavailable. Please retry. (injected fault)",
             );
-            e.headers.extend(super::lro::retry_headers(10, time_scale));
+            e.headers.push(super::lro::retry_after(10, time_scale));
             e
         }
         _ => ArmError::new(

@@ -70,15 +70,13 @@ pub fn scaled_ms(azure_secs: f64, time_scale: f64) -> i64 {
     (azure_secs * 1000.0 * time_scale).round().max(0.0) as i64
 }
 
-/// `Retry-After` (what Azure sends, integer seconds) and `retry-after-ms` (the scaled wait).
-pub fn retry_headers(azure_secs: u64, time_scale: f64) -> Vec<(String, String)> {
-    vec![
-        ("Retry-After".into(), azure_secs.to_string()),
-        (
-            "retry-after-ms".into(),
-            scaled_ms(azure_secs as f64, time_scale).max(1).to_string(),
-        ),
-    ]
+/// `Retry-After` where Azure sends one (ARM's throttling 429): the wait scaled by the time
+/// scale, in whole seconds (0 allowed). Long-running operations and their polls carry none
+/// (recordings: "Retry-After never appears", FACTS §9): clients fall back to their own poll
+/// interval (azprotect: `AZPROTECT_POLL_INTERVAL`, which the sandbox's environment sets).
+pub fn retry_after(azure_secs: u64, time_scale: f64) -> (String, String) {
+    let secs = (azure_secs as f64 * time_scale).round().max(0.0) as u64;
+    ("Retry-After".into(), secs.to_string())
 }
 
 pub struct NewOp<'a> {

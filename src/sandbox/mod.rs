@@ -66,7 +66,7 @@ pub struct SandboxOptions {
     pub throttle_limits: ThrottleLimits,
     pub access_log: Option<PathBuf>,
     pub env_file: Option<PathBuf>,
-    /// Multiplier applied to simulated Azure durations (LROs, first backup, `retry-after-ms`);
+    /// Multiplier applied to simulated Azure durations (LROs, first backup, fault `Retry-After`);
     /// throttling buckets keep real time.
     pub time_scale: f64,
 }
@@ -317,8 +317,16 @@ impl Sandbox {
     pub fn credentials(&self) -> SandboxCredentials {
         self.creds.clone()
     }
+    /// How often a client should poll an operation here: Azure sends no `Retry-After` on these
+    /// providers' operations (FACTS §9), so clients use their own interval; 10 Azure seconds in
+    /// this sandbox's time scale (100 ms at the default 0.01), at least 5 ms.
+    pub fn poll_interval(&self) -> std::time::Duration {
+        let ms = lro::scaled_ms(10.0, self.app.time_scale).max(5);
+        std::time::Duration::from_millis(ms as u64)
+    }
     /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, `AZURE_AUTHORITY_HOST`,
-    /// `AZURE_SUBSCRIPTION_ID`, `AZPROTECT_ARM_ENDPOINT`, `AZPROTECT_CA_CERT` (a file path).
+    /// `AZURE_SUBSCRIPTION_ID`, `AZPROTECT_ARM_ENDPOINT`, `AZPROTECT_CA_CERT` (a file path),
+    /// `AZPROTECT_POLL_INTERVAL_MS` ([`poll_interval`](Self::poll_interval)).
     pub fn env_vars(&self) -> Vec<(String, String)> {
         vec![
             ("AZURE_TENANT_ID".into(), self.creds.tenant_id.clone()),
@@ -336,6 +344,10 @@ impl Sandbox {
             (
                 "AZPROTECT_CA_CERT".into(),
                 self.ca_path.display().to_string(),
+            ),
+            (
+                "AZPROTECT_POLL_INTERVAL_MS".into(),
+                self.poll_interval().as_millis().to_string(),
             ),
         ]
     }

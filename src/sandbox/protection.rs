@@ -139,7 +139,7 @@ fn item_poll_headers(
 ) -> Vec<(String, String)> {
     let base =
         format!("backupFabrics/Azure/protectionContainers/{container}/protectedItems/{item}");
-    let mut h = vec![
+    vec![
         (
             "Azure-AsyncOperation".to_string(),
             poll_url(ctx, vault_id, &format!("{base}/operationsStatus/{op}")),
@@ -148,13 +148,11 @@ fn item_poll_headers(
             "Location".to_string(),
             poll_url(ctx, vault_id, &format!("{base}/operationResults/{op}")),
         ),
-    ];
-    h.extend(ctx.retry(60));
-    h
+    ]
 }
 
 fn vault_poll_headers(ctx: &Ctx<'_>, vault_id: &str, op: &str) -> Vec<(String, String)> {
-    let mut h = vec![
+    vec![
         (
             "Azure-AsyncOperation".to_string(),
             poll_url(ctx, vault_id, &format!("backupOperations/{op}")),
@@ -163,9 +161,7 @@ fn vault_poll_headers(ctx: &Ctx<'_>, vault_id: &str, op: &str) -> Vec<(String, S
             "Location".to_string(),
             poll_url(ctx, vault_id, &format!("backupOperationResults/{op}")),
         ),
-    ];
-    h.extend(ctx.retry(60));
-    h
+    ]
 }
 
 /// `(rg, vm)` from `iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}` + `vm;iaasvmcontainerv2;{rg};{vm}`.

@@ -96,12 +96,10 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             ));
         };
         return Ok(match lro::phase(op, ctx.now) {
-            Phase::Running => Reply::status(202, None)
-                .header(
-                    "Location",
-                    ctx.abs(&ctx.raw_path) + "?api-version=" + &ctx.api_version,
-                )
-                .headers(ctx.retry(15)),
+            Phase::Running => Reply::status(202, None).header(
+                "Location",
+                ctx.abs(&ctx.raw_path) + "?api-version=" + &ctx.api_version,
+            ),
             Phase::Succeeded => Reply::status(200, None),
             Phase::Failed => {
                 let e = op.error.clone().unwrap_or_default();
@@ -282,7 +280,6 @@ fn resource_group(ctx: &Ctx<'_>, st: &mut State, sub: &str, name: &str) -> HResu
                         ctx.api_version
                     )),
                 )
-                .headers(ctx.retry(15))
                 .mutated())
         }
         m => Err(ArmError::method_not_allowed(m)),

@@ -165,10 +165,6 @@ impl Ctx<'_> {
         lro::scaled_ms(azure_secs, self.app.time_scale)
     }
 
-    pub fn retry(&self, azure_secs: u64) -> Vec<(String, String)> {
-        lro::retry_headers(azure_secs, self.app.time_scale)
-    }
-
     /// Match the lower-cased path against a pattern like `subscriptions/*/resourcegroups/*`;
     /// returns the original-cased values of the `*` segments.
     pub fn m(&self, pattern: &str) -> Option<Vec<String>> {

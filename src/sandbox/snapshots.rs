@@ -217,7 +217,7 @@ fn op_headers(ctx: &Ctx<'_>, sub: &str, region: &str, op: &str) -> Vec<(String, 
     let base = format!(
         "/subscriptions/{sub}/providers/Microsoft.Compute/locations/{region}/DiskOperations/{op}"
     );
-    let mut h = vec![
+    vec![
         (
             "Azure-AsyncOperation".to_string(),
             ctx.abs(&format!("{base}?p=sandbox&api-version={}", ctx.api_version)),
@@ -229,9 +229,7 @@ fn op_headers(ctx: &Ctx<'_>, sub: &str, region: &str, op: &str) -> Vec<(String, 
                 ctx.api_version
             )),
         ),
-    ];
-    h.extend(ctx.retry(10));
-    h
+    ]
 }
 
 fn snapshot(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
@@ -328,7 +326,7 @@ fn snapshot(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                     .count();
                 if recent >= BURST {
                     // UNCONFIRMED: code and message.
-                    return Err(ArmError::conflict("OperationNotAllowed", format!("At most {BURST} incremental snapshots of a disk can be created every five minutes. Retry later.")).with_header("Retry-After", "60"));
+                    return Err(ArmError::conflict("OperationNotAllowed", format!("At most {BURST} incremental snapshots of a disk can be created every five minutes. Retry later.")));
                 }
             }
             let sku = if incremental {
@@ -552,7 +550,7 @@ fn disk_op(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     };
     if ctx.q("monitor").is_some() {
         return Ok(match (phase, output) {
-            (Phase::Running, _) => Reply::status(202, None).headers(ctx.retry(10)),
+            (Phase::Running, _) => Reply::status(202, None),
             (_, Some(b)) => Reply::ok(b),
             (_, None) => Reply::status(200, None),
         });
@@ -563,8 +561,7 @@ fn disk_op(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         "startTime": lro::fmt_time(op.start_ms),
     });
     if phase == Phase::Running {
-        // Like the other status monitors: say when to look again (scaled).
-        return Ok(Reply::ok(b).headers(ctx.retry(10)));
+        return Ok(Reply::ok(b));
     }
     b["endTime"] = json!(lro::fmt_time(op.start_ms + op.duration_ms));
     if let Some(o) = output {

@@ -536,7 +536,6 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                         ctx.api_version
                     )),
                 )
-                .headers(ctx.retry(10))
                 .mutated())
         }
         m => Err(ArmError::method_not_allowed(m)),
@@ -572,15 +571,13 @@ fn vault_op(ctx: &Ctx<'_>, st: &mut State, v: &[String], status: bool) -> HResul
         return Ok(Reply::ok(b));
     }
     match phase {
-        Phase::Running => Ok(Reply::status(202, None)
-            .header(
-                "Location",
-                ctx.abs(&format!(
-                    "{vault_id}/operationResults/{}?api-version={}",
-                    op.id, ctx.api_version
-                )),
-            )
-            .headers(ctx.retry(10))),
+        Phase::Running => Ok(Reply::status(202, None).header(
+            "Location",
+            ctx.abs(&format!(
+                "{vault_id}/operationResults/{}?api-version={}",
+                op.id, ctx.api_version
+            )),
+        )),
         Phase::Succeeded => Ok(Reply::status(200, None)),
         Phase::Failed => {
             let e = op.error.unwrap_or_default();

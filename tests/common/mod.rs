@@ -40,6 +40,10 @@ impl Estate {
             ("AZURE_SUBSCRIPTION_ID".into(), c.subscription_id.clone()),
             ("AZPROTECT_ARM_ENDPOINT".into(), sandbox.endpoint()),
             ("AZPROTECT_CA_CERT".into(), ca.display().to_string()),
+            (
+                "AZPROTECT_POLL_INTERVAL_MS".into(),
+                sandbox.poll_interval().as_millis().to_string(),
+            ),
         ];
         Estate { sandbox, dir, env }
     }
@@ -67,6 +71,7 @@ impl Estate {
             authority_host: Some(self.sandbox.endpoint()),
             ca_cert_pem: Some(self.sandbox.ca_cert_pem().into_bytes()),
             auth: AuthChoice::ClientSecret,
+            lro: azprotect::azure::LroPolicy::default().polling_every(self.sandbox.poll_interval()),
             credentials: EnvCredentials {
                 tenant_id: Some(c.tenant_id),
                 client_id: Some(c.client_id),

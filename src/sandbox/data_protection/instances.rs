@@ -395,7 +395,7 @@ fn validate(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     );
     let loc = location_prefix(&vault.subscription, &vault.location);
     Ok(Reply::status(202, None)
-        .headers(lro_headers(ctx, &loc, Some(&loc), &op, 10))
+        .headers(lro_headers(ctx, &loc, Some(&loc), &op))
         .mutated())
 }
 
@@ -507,7 +507,7 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             );
             let b = body(st, &inst, ctx.now);
             st.dpp.instances.insert(ik, inst);
-            let h = lro_headers(ctx, &vault_id, Some(&base), &op, 60);
+            let h = lro_headers(ctx, &vault_id, Some(&base), &op);
             if created {
                 Ok(Reply::status(201, Some(b)).headers(h).mutated())
             } else {
@@ -543,7 +543,7 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 "empty",
             );
             Ok(Reply::status(202, None)
-                .headers(lro_headers(ctx, &vault.id(), Some(&base), &op, 10))
+                .headers(lro_headers(ctx, &vault.id(), Some(&base), &op))
                 .mutated())
         }
         m => Err(ArmError::method_not_allowed(m)),
@@ -655,6 +655,6 @@ fn action(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     st.dpp.instances.insert(ik, inst);
     let op = start_op(st, ctx, "dpp:action", duration, None, None, "job");
     Ok(Reply::status(202, None)
-        .headers(lro_headers(ctx, &vault.id(), Some(&base), &op, 10))
+        .headers(lro_headers(ctx, &vault.id(), Some(&base), &op))
         .mutated())
 }

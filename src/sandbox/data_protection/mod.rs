@@ -140,13 +140,12 @@ pub(crate) fn start_op(
 }
 
 /// `Azure-AsyncOperation` at `{prefix}/operationStatus/{op}` and `Location` at
-/// `{location_prefix}/operationResults/{op}`, with `Retry-After`.
+/// `{location_prefix}/operationResults/{op}`; no `Retry-After` (FACTS §9).
 pub(crate) fn lro_headers(
     ctx: &Ctx<'_>,
     status_prefix: &str,
     result_prefix: Option<&str>,
     op: &str,
-    retry: u64,
 ) -> Vec<(String, String)> {
     let mut h = vec![(
         "Azure-AsyncOperation".to_string(),
@@ -164,7 +163,6 @@ pub(crate) fn lro_headers(
             )),
         ));
     }
-    h.extend(ctx.retry(retry));
     h
 }
 
@@ -254,19 +252,15 @@ fn operation(ctx: &Ctx<'_>, st: &mut State, status: bool) -> HResult {
                 b["properties"] =
                     json!({"objectType": "OperationJobExtendedInfo", "jobId": op.job_id})
             }
-            // Like the initial 202: say when to look again (scaled), so that a client does not
-            // fall back to its default poll interval.
-            Phase::Running => return Ok(Reply::ok(b).headers(ctx.retry(10))),
+            Phase::Running => {}
         }
         return Ok(Reply::ok(b));
     }
     match phase {
-        Phase::Running => Ok(Reply::status(202, None)
-            .header(
-                "Location",
-                ctx.abs(&format!("{}?api-version={}", ctx.raw_path, ctx.api_version)),
-            )
-            .headers(ctx.retry(10))),
+        Phase::Running => Ok(Reply::status(202, None).header(
+            "Location",
+            ctx.abs(&format!("{}?api-version={}", ctx.raw_path, ctx.api_version)),
+        )),
         Phase::Succeeded => match result_body(st, &op, ctx) {
             Some(b) => Ok(Reply::ok(b)),
             None => Ok(Reply::status(204, None)),

@@ -400,7 +400,7 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                 let b = body(&vault, ctx.now);
                 st.dpp.vaults.insert(vk, vault);
                 return Ok(Reply::status(201, Some(b))
-                    .headers(lro_headers(ctx, &id, None, &op, 10))
+                    .headers(lro_headers(ctx, &id, None, &op))
                     .mutated());
             }
             let b = body(&vault, ctx.now);
@@ -428,7 +428,7 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                 "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.DataProtection",
                 v.subscription, v.resource_group
             );
-            let h = lro_headers(ctx, &rg_prefix, Some(&v.id()), &op, 10);
+            let h = lro_headers(ctx, &rg_prefix, Some(&v.id()), &op);
             Ok(Reply::status(202, None).headers(h).mutated())
         }
         m => Err(ArmError::method_not_allowed(m)),

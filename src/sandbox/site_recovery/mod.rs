@@ -4,8 +4,8 @@
 //!
 //! Every mutating operation answers 202 with an absolute `Location`
 //! (`{resource}/operationresults/{jobId}`, final-state-via location: 200 + the resource, or 204)
-//! and `Azure-AsyncOperation` (`{vault}/replicationOperationStatus/{jobId}`), `Retry-After` and the
-//! scaled `retry-after-ms`. The operation id is the id of the ASR job it started (Azure PowerShell
+//! and `Azure-AsyncOperation` (`{vault}/replicationOperationStatus/{jobId}`), and no `Retry-After`
+//! (recording: A2A #0–4, FACTS §6 and §9). The operation id is the id of the ASR job it started (Azure PowerShell
 //! reads the job id out of `Location` after `operationresults/`), so `replicationJobs/{id}` follows
 //! the same operation. Like every sandbox operation, progress is computed from the clock.
 //!
@@ -88,9 +88,6 @@ pub mod durations {
     pub const COMMIT: f64 = 60.0;
     pub const REPROTECT: f64 = 300.0;
 }
-
-/// Retry-After (seconds) on Site Recovery 202s (spec examples: 30).
-const RETRY: u64 = 30;
 
 /// Site Recovery resources of all vaults, keyed by lower-cased `vault key/names…`.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -473,7 +470,6 @@ pub(super) fn accepted(ctx: &Ctx<'_>, vault: &Vault, resource_path: &str, op: &s
                 ctx.api_version
             )),
         )
-        .headers(ctx.retry(RETRY))
         .mutated())
 }
 
@@ -596,17 +592,15 @@ fn op_result(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, rest: &[String]) -> H
     let id = &rest[rest.len() - 1];
     let op = find_op(st, &vk, id)?;
     match lro::phase(&op, ctx.now) {
-        Phase::Running => Ok(Reply::status(202, None)
-            .header(
-                "Location",
-                ctx.abs(&format!(
-                    "{}/{}?api-version={}",
-                    vault_sr_id(vault),
-                    rest.join("/"),
-                    ctx.api_version
-                )),
-            )
-            .headers(ctx.retry(RETRY))),
+        Phase::Running => Ok(Reply::status(202, None).header(
+            "Location",
+            ctx.abs(&format!(
+                "{}/{}?api-version={}",
+                vault_sr_id(vault),
+                rest.join("/"),
+                ctx.api_version
+            )),
+        )),
         Phase::Failed => {
             let e = op.error.clone().unwrap_or_default();
             Err(ArmError::new(
@@ -694,13 +688,7 @@ fn op_status(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, id: &str) -> HResult 
         let e = op.error.clone().unwrap_or_default();
         b["error"] = json!({"code": e["code"], "message": e["message"], "details": null});
     }
-    // While the job runs, say when to look again (scaled), as for the initial 202.
-    let retry = if phase == Phase::Running {
-        ctx.retry(30)
-    } else {
-        vec![]
-    };
-    Ok(Reply::ok(b).headers(retry))
+    Ok(Reply::ok(b))
 }
 
 fn job_state(j: &AsrJob, now: i64) -> (&'static str, &'static str, bool) {
