@@ -384,6 +384,10 @@ pub struct ServeArgs {
     pub faults: Option<String>,
     #[arg(long, value_enum, default_value = "off")]
     pub throttle: ThrottleArg,
+    /// Refuse api-versions newer than the newest each provider lists (by default a well-formed
+    /// newer one, as Microsoft's current SDKs send, is served as the newest).
+    #[arg(long)]
+    pub strict_api_versions: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

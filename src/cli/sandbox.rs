@@ -27,6 +27,7 @@ pub async fn sandbox(cmd: SandboxCommand, printer: Printer) -> Result<ExitStatus
                 throttle: a.throttle == ThrottleArg::Arm,
                 access_log: a.access_log,
                 env_file: a.env_file,
+                strict_api_versions: a.strict_api_versions,
                 ..SandboxOptions::default()
             })
             .await?;

@@ -57,6 +57,17 @@ pub const API_VERSIONS: &[&str] = &[
     "2025-02-28-preview",
     "2025-08-01",
     "2026-01-01",
+    // Versions Azure publishes after the spec copy the sandbox follows (Microsoft Learn, ARM
+    // template reference for Microsoft.RecoveryServices/vaults/backupstorageconfig, version
+    // list); 2026-05-01 and 2026-07-01 are what the 2026 CLI sends (FACTS §10).
+    "2026-01-31-preview",
+    "2026-02-01",
+    "2026-03-31-preview",
+    "2026-05-01",
+    "2026-05-31-preview",
+    "2026-07-01",
+    "2026-08-01",
+    "2026-08-31-preview",
     "2026-10-01",
 ];
 

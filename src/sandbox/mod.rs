@@ -66,6 +66,9 @@ pub struct SandboxOptions {
     pub throttle_limits: ThrottleLimits,
     pub access_log: Option<PathBuf>,
     pub env_file: Option<PathBuf>,
+    /// Refuse api-versions newer than the newest a provider lists (`sandbox serve
+    /// --strict-api-versions`); by default they are served as the newest.
+    pub strict_api_versions: bool,
     /// Multiplier applied to simulated Azure durations (LROs, first backup, fault `Retry-After`);
     /// throttling buckets keep real time.
     pub time_scale: f64,
@@ -83,6 +86,7 @@ impl Default for SandboxOptions {
             throttle_limits: ThrottleLimits::default(),
             access_log: None,
             env_file: None,
+            strict_api_versions: false,
             time_scale: 0.01,
         }
     }
@@ -229,6 +233,7 @@ impl Sandbox {
             persist,
             base: endpoint.clone(),
             time_scale: opts.time_scale,
+            strict_api_versions: opts.strict_api_versions,
             latency: opts.latency.map(latency::Sampler::new),
             faults,
             throttle: opts

@@ -24,6 +24,8 @@ pub struct App {
     pub persist: Persist,
     pub base: String,
     pub time_scale: f64,
+    /// `--strict-api-versions`: refuse api-versions newer than the newest a provider lists.
+    pub strict_api_versions: bool,
     pub latency: Option<super::latency::Sampler>,
     pub faults: Option<Faults>,
     pub throttle: Option<Throttle>,
@@ -121,22 +123,56 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Require one of `versions` (400 `InvalidApiVersionParameter` otherwise).
+    /// Accept the request's api-version for a provider that knows `versions`
+    /// ([`api_version_verdict`]): a known one, or a well-formed one newer than all of them
+    /// (served as the newest) unless `--strict-api-versions`. Otherwise ARM's answers: 400
+    /// `InvalidApiVersionParameter` for a malformed value, 400 `NoRegisteredProviderFound` for
+    /// a well-formed one the provider does not have.
     pub fn require_api(&self, versions: &[&str]) -> Result<(), ArmError> {
-        if versions
-            .iter()
-            .any(|v| v.eq_ignore_ascii_case(&self.api_version))
-        {
-            return Ok(());
+        let verdict =
+            api_version_verdict(&self.api_version, versions, self.app.strict_api_versions);
+        let rtype = self.resource_type();
+        match verdict {
+            ApiVersionVerdict::Known | ApiVersionVerdict::Newer => Ok(()),
+            // ARM's own routes (resource groups, subscriptions) answer this for any version
+            // they lack; resource providers' types answer NoRegisteredProviderFound.
+            ApiVersionVerdict::Malformed | ApiVersionVerdict::Unsupported if rtype.is_empty() => Err(ArmError::bad_request(
+                "InvalidApiVersionParameter",
+                format!(
+                    "The api-version '{}' is invalid. The supported versions are '{}'.",
+                    self.api_version,
+                    versions.join(",")
+                ),
+            )),
+            // ARM's message (e.g. Azure/azure-cli#28496, Azure/azure-sdk-for-js#4097, which has
+            // location '*' for a subscription-wide list as here).
+            ApiVersionVerdict::Malformed => Err(ArmError::bad_request(
+                "InvalidApiVersionParameter",
+                format!("The api-version '{}' is invalid.", self.api_version),
+            )),
+            ApiVersionVerdict::Unsupported => Err(ArmError::bad_request(
+                "NoRegisteredProviderFound",
+                format!(
+                    "No registered resource provider found for location '*' and API version '{}' for type '{}'. The supported api-versions are '{}'.",
+                    self.api_version,
+                    rtype,
+                    versions.join(", ")
+                ),
+            )),
         }
-        Err(ArmError::bad_request(
-            "InvalidApiVersionParameter",
-            format!(
-                "The api-version '{}' is invalid. The supported versions are '{}'.",
-                self.api_version,
-                versions.join(",")
-            ),
-        ))
+    }
+
+    /// The ARM resource type the path names, e.g. `vaults/backupPolicies`.
+    fn resource_type(&self) -> String {
+        let Some(p) = self.lsegs.iter().rposition(|s| s == "providers") else {
+            return String::new();
+        };
+        self.segs[p + 2..]
+            .iter()
+            .step_by(2)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("/")
     }
 
     /// The JSON body (400 `InvalidRequestContent` when malformed or not an object).
@@ -685,6 +721,37 @@ fn generic_get(ctx: &Ctx<'_>, st: &State) -> HResult {
     }
 }
 
+/// What the sandbox does with a request's api-version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiVersionVerdict {
+    /// One the provider lists.
+    Known,
+    /// Well-formed and dated after every listed one: served as the newest. Microsoft's current
+    /// SDKs send versions newer than the specs the sandbox follows; their shapes are supersets.
+    Newer,
+    /// Well-formed, not listed, and not newer (or `--strict-api-versions`).
+    Unsupported,
+    /// Not `YYYY-MM-DD[-suffix]`.
+    Malformed,
+}
+
+/// Pure decision for [`Ctx::require_api`]. A preview suffix counts by its date: a newer
+/// `2027-01-01-preview` is served as the newest too.
+pub fn api_version_verdict(requested: &str, versions: &[&str], strict: bool) -> ApiVersionVerdict {
+    if versions.iter().any(|v| v.eq_ignore_ascii_case(requested)) {
+        return ApiVersionVerdict::Known;
+    }
+    if !valid_api_version(requested) {
+        return ApiVersionVerdict::Malformed;
+    }
+    let date = &requested[..10];
+    let newest = versions.iter().map(|v| &v[..v.len().min(10)]).max();
+    match newest {
+        Some(n) if !strict && date > n => ApiVersionVerdict::Newer,
+        _ => ApiVersionVerdict::Unsupported,
+    }
+}
+
 /// `YYYY-MM-DD` with an optional `-preview`-style suffix.
 fn valid_api_version(v: &str) -> bool {
     let b = v.as_bytes();
@@ -723,5 +790,34 @@ mod tests {
         assert!(valid_api_version("2024-05-01-preview"));
         assert!(!valid_api_version("2024-5-01"));
         assert!(!valid_api_version("latest"));
+    }
+
+    #[test]
+    fn api_versions_newer_than_known_are_served_as_the_newest() {
+        use ApiVersionVerdict::*;
+        let known = ["2024-04-01", "2025-02-28-preview", "2026-01-01"];
+        assert_eq!(api_version_verdict("2026-01-01", &known, false), Known);
+        assert_eq!(
+            api_version_verdict("2025-02-28-PREVIEW", &known, true),
+            Known
+        );
+        // Microsoft's current Python SDK for Recovery Services Backup.
+        assert_eq!(api_version_verdict("2026-11-01", &known, false), Newer);
+        assert_eq!(
+            api_version_verdict("2027-01-01-preview", &known, false),
+            Newer
+        );
+        assert_eq!(api_version_verdict("2026-11-01", &known, true), Unsupported);
+        // Unknown older ones are refused as ARM refuses them.
+        assert_eq!(
+            api_version_verdict("2025-06-01", &known, false),
+            Unsupported
+        );
+        assert_eq!(
+            api_version_verdict("2026-01-01-preview", &known, false),
+            Unsupported
+        );
+        assert_eq!(api_version_verdict("latest", &known, false), Malformed);
+        assert_eq!(api_version_verdict("2026-1-01", &known, false), Malformed);
     }
 }

@@ -38,9 +38,11 @@ pub const API_VERSIONS: &[&str] = &[
     "2023-05-01",
     "2023-11-01",
     "2024-04-01",
+    // The CLI's vault calls (recording: test_dataprotection_backup_vault_create_and_delete,
+    // FACTS §10).
+    "2025-01-01",
     "2025-07-01",
     "2026-03-01",
-    "2026-10-01",
 ];
 
 /// Simulated durations (Azure seconds).

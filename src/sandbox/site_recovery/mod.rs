@@ -62,7 +62,6 @@ pub const API_VERSIONS: &[&str] = &[
     "2025-02-01",
     "2025-08-01",
     "2026-02-01",
-    "2026-10-01",
 ];
 
 /// Simulated durations, in Azure seconds (scaled by `time_scale`). UNCONFIRMED: typical values.
