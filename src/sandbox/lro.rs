@@ -12,6 +12,7 @@ use super::state::{Operation, State};
 pub mod durations {
     pub const RESOURCE_GROUP_DELETE: f64 = 20.0;
     pub const VAULT_DELETE: f64 = 10.0;
+    pub const VAULT_CREATE: f64 = 5.0;
     pub const POLICY_PUT: f64 = 5.0;
     pub const POLICY_DELETE: f64 = 5.0;
     pub const PROTECT: f64 = 30.0;

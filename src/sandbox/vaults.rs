@@ -45,7 +45,9 @@ fn etag(now: i64) -> String {
     format!("W/\"datetime'{}'\"", t.replace(':', "%3A"))
 }
 
-/// Defaults Azure applies to a new vault.
+/// Defaults Azure applies to a new vault (recording: test_backup_protection.yaml #3 for the
+/// alerts, scores and restore settings; #33 for `backupStorageVersion`; soft delete as the 2026
+/// CLI's create shows it, FACTS §3).
 fn default_properties() -> Value {
     json!({
         "provisioningState": "Succeeded",
@@ -60,12 +62,12 @@ fn default_properties() -> Value {
         },
         "monitoringSettings": {
             "azureMonitorAlertSettings": {"alertsForAllJobFailures": "Enabled", "alertsForAllReplicationIssues": "Enabled", "alertsForAllFailoverIssues": "Enabled"},
-            "classicAlertSettings": {"alertsForCriticalOperations": "Disabled", "emailNotificationsForSiteRecovery": "Enabled"},
+            "classicAlertSettings": {"alertsForCriticalOperations": "Enabled", "emailNotificationsForSiteRecovery": "Enabled"},
         },
-        // UNCONFIRMED: the score Azure computes for a vault with default settings.
-        "secureScore": "Minimum",
-        "bcdrSecurityLevel": "Fair",
-        "backupStorageVersion": "V2",
+        "secureScore": "None",
+        "bcdrSecurityLevel": "Poor",
+        "backupStorageVersion": "Unassigned",
+        "restoreSettings": {"crossSubscriptionRestoreSettings": {"crossSubscriptionRestoreState": "Enabled"}},
     })
 }
 
@@ -488,8 +490,36 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
             if created {
                 super::backup::create_builtin_policies(st, &vk, ctx.now);
             }
-            st.vaults.insert(vk, vault);
-            Ok(Reply::status(if created { 201 } else { 200 }, Some(b)).mutated())
+            let base = vault.id();
+            st.vaults.insert(vk.clone(), vault);
+            if !created {
+                return Ok(Reply::status(200, Some(b)).mutated());
+            }
+            // Creation answers 201 with an Azure-AsyncOperation status monitor, polled to
+            // Succeeded before the vault is read (recording: test_backup_protection.yaml #1–3,
+            // FACTS §6).
+            let op = lro::start(
+                st,
+                ctx.now,
+                NewOp {
+                    kind: "vaultCreate",
+                    duration_ms: ctx.scaled(durations::VAULT_CREATE),
+                    error: None,
+                    vault_key: Some(vk),
+                    target_key: None,
+                    job_id: None,
+                    result: "empty",
+                },
+            );
+            Ok(Reply::status(201, Some(b))
+                .header(
+                    "Azure-AsyncOperation",
+                    ctx.abs(&format!(
+                        "{base}/operationStatus/{op}?api-version={}",
+                        ctx.api_version
+                    )),
+                )
+                .mutated())
         }
         "DELETE" => {
             let v = get_vault(st, sub, rg, name)?.clone();

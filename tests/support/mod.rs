@@ -8,6 +8,7 @@ pub mod estates;
 pub mod plan_fixture;
 pub mod plan_sim;
 pub mod raw;
+pub mod replay;
 pub mod spec_schema;
 
 use std::path::PathBuf;
@@ -25,6 +26,29 @@ pub fn specs_root() -> Option<PathBuf> {
             manifest.join("../../shared/azure-rest-specs"),
         ])
         .find(|p| p.join("specification").is_dir())
+}
+
+/// `../shared/azure-recordings` (Microsoft's recorded Azure traffic) next to the repository, or
+/// one level up for worktrees; `AZURE_RECORDINGS` overrides it.
+pub fn recordings_root() -> Option<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    std::env::var_os("AZURE_RECORDINGS")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([
+            manifest.join("../shared/azure-recordings"),
+            manifest.join("../../shared/azure-recordings"),
+        ])
+        .find(|p| p.join("FACTS.md").is_file())
+}
+
+/// [`recordings_root`], or the skip notice (a failure under CI).
+pub fn recordings_or_skip(test: &str) -> Option<PathBuf> {
+    let root = recordings_root();
+    if root.is_none() {
+        skip_or_fail_in_ci(test, "../shared/azure-recordings");
+    }
+    root
 }
 
 /// Like [`specs_root`], printing why the calling test is skipped when the specs are absent.

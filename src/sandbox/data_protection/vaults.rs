@@ -164,34 +164,32 @@ fn validate(old: Option<&Value>, new: &mut Value) -> Result<(), ArmError> {
     }
     let imm = s(new, &["securitySettings", "immutabilitySettings", "state"]);
     let sd = s(new, &["securitySettings", "softDeleteSettings", "state"]);
-    match old {
-        None => {
-            if imm == "Locked" {
-                // UNCONFIRMED: exact code (as for Recovery Services vaults).
-                return Err(dpp_error(400, "UserErrorImmutabilityStateCannotBeLockedOnCreate", "Immutability cannot be set to Locked while creating a vault. Create the vault with immutability Unlocked and lock it afterwards."));
-            }
+    // A new vault may be created Locked: Azure answered 201 to exactly that (recording:
+    // test_dataprotection_backup_vault_create_and_delete.yaml #0).
+    if let Some(old) = old {
+        if !eq(&redundancy(old), &redundancy(new)) {
+            // UNCONFIRMED: exact code; the rule (redundancy is fixed at creation) is documented.
+            return Err(dpp_error(400, "UserErrorStorageSettingUpdateNotSupported", format!("Storage redundancy of a backup vault cannot be changed after creation (current: {}).", redundancy(old))));
         }
-        Some(old) => {
-            if !eq(&redundancy(old), &redundancy(new)) {
-                // UNCONFIRMED: exact code; the rule (redundancy is fixed at creation) is documented.
-                return Err(dpp_error(400, "UserErrorStorageSettingUpdateNotSupported", format!("Storage redundancy of a backup vault cannot be changed after creation (current: {}).", redundancy(old))));
-            }
-            let old_imm = s(old, &["securitySettings", "immutabilitySettings", "state"]);
-            if old_imm == "Locked" && imm != "Locked" {
-                return Err(dpp_error(
-                    400,
-                    "UserErrorImmutabilityStateLocked",
-                    "Immutability is Locked on this vault and cannot be changed.",
-                ));
-            }
-            if old_imm == "Disabled" && imm == "Locked" {
-                return Err(dpp_error(400, "UserErrorImmutabilityStateTransitionNotAllowed", "Immutability can only be Locked from the Unlocked state. Enable immutability (Unlocked) first."));
-            }
-            let old_sd = s(old, &["securitySettings", "softDeleteSettings", "state"]);
-            if old_sd == "AlwaysOn" && sd != "AlwaysOn" {
-                // UNCONFIRMED: exact code.
-                return Err(dpp_error(400, "UserErrorSoftDeleteStateAlwaysOn", "Soft delete is set to AlwaysOn for this vault and cannot be disabled or modified."));
-            }
+        let old_imm = s(old, &["securitySettings", "immutabilitySettings", "state"]);
+        if old_imm == "Locked" && imm != "Locked" {
+            return Err(dpp_error(
+                400,
+                "UserErrorImmutabilityStateLocked",
+                "Immutability is Locked on this vault and cannot be changed.",
+            ));
+        }
+        if old_imm == "Disabled" && imm == "Locked" {
+            return Err(dpp_error(400, "UserErrorImmutabilityStateTransitionNotAllowed", "Immutability can only be Locked from the Unlocked state. Enable immutability (Unlocked) first."));
+        }
+        let old_sd = s(old, &["securitySettings", "softDeleteSettings", "state"]);
+        if old_sd == "AlwaysOn" && sd != "AlwaysOn" {
+            // UNCONFIRMED: exact code.
+            return Err(dpp_error(
+                400,
+                "UserErrorSoftDeleteStateAlwaysOn",
+                "Soft delete is set to AlwaysOn for this vault and cannot be disabled or modified.",
+            ));
         }
     }
     Ok(())

@@ -672,6 +672,7 @@ fn op_status(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, id: &str) -> HResult 
     // `percentComplete` null, `name` = the job id, `error.details` null.
     let _ = vault;
     let mut b = json!({
+        "error": null,
         "id": null,
         "name": op.id,
         "properties": null,
