@@ -1,6 +1,7 @@
-//! Failover and failback end to end on the sandbox: planned failover, commit, re-protect and
-//! failback return a DR estate to where it started, and `plan` never proposes to undo a failover
-//! or a reversed replication.
+//! Failover and failback end to end on the sandbox, as Azure-to-Azure allows them (FACTS §1):
+//! an unplanned failover, commit, re-protect and failback (an unplanned failover back, commit,
+//! re-protect) return a DR estate to where it started, `plan` never proposes to undo a failover
+//! or a reversed replication, and a planned failover is refused before anything is sent.
 
 mod common;
 
@@ -97,13 +98,20 @@ async fn items(estate: &Estate) -> Vec<Value> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn planned_failover_commit_reprotect_and_failback_return_to_the_start() {
+async fn failover_commit_reprotect_and_failback_return_to_the_start() {
     let estate = fast_estate().await;
     let file = site_recovery();
     let f = file_args(&file);
 
-    // Planned failover westeurope → northeurope.
-    let run = when_protected(&estate, &dr("failover", &[&["--planned"][..], &f].concat())).await;
+    // Failover westeurope → northeurope (the only kind Azure-to-Azure has).
+    let run = when_protected(
+        &estate,
+        &dr(
+            "failover",
+            &[&["--unplanned", "--shut-down-source"][..], &f].concat(),
+        ),
+    )
+    .await;
     run.expect_code(0);
     let report = run.json();
     assert_eq!(report["succeeded"], true, "{report:#}");
@@ -169,7 +177,7 @@ async fn planned_failover_commit_reprotect_and_failback_return_to_the_start() {
         .iter()
         .map(|s| s["step"].as_str().unwrap())
         .collect();
-    assert_eq!(steps, ["planned failover", "commit", "re-protect"]);
+    assert_eq!(steps, ["unplanned failover", "commit", "re-protect"]);
     assert_eq!(report["steps"][0]["direction"], "RecoveryToPrimary");
     assert_eq!(report["active_region"], "westeurope");
 
@@ -190,10 +198,73 @@ async fn planned_failover_commit_reprotect_and_failback_return_to_the_start() {
     let run = estate.run(&dr("commit", &f)).await;
     run.expect_code(1);
     assert!(
-        flat(&run.stderr).contains("PlannedFailover"),
+        flat(&run.stderr).contains("allowed operations: UnplannedFailover, TestFailover"),
         "{}",
         run.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failback_right_after_commit_reprotects_waits_and_fails_back() {
+    let estate = fast_estate().await;
+    let file = site_recovery();
+    let f = file_args(&file);
+    when_protected(
+        &estate,
+        &dr("failover", &[&["--unplanned"][..], &f].concat()),
+    )
+    .await
+    .expect_code(0);
+    estate.run(&dr("commit", &f)).await.expect_code(0);
+    // No re-protect yet: failback does it, waits for the replication back, then fails back.
+    let run = estate.run(&dr("failback", &f)).await;
+    run.expect_code(0);
+    let report = run.json();
+    let steps: Vec<&str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["re-protect", "unplanned failover", "commit", "re-protect"],
+        "{report:#}"
+    );
+    assert_eq!(report["steps"][1]["direction"], "RecoveryToPrimary");
+    assert_eq!(report["active_region"], "westeurope");
+    assert!(
+        flat(&run.stderr).contains("waiting for replication back"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_planned_failover_is_refused_before_any_request() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let estate = Estate::start_with(SandboxOptions {
+        access_log: Some(log.path().to_path_buf()),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let file = site_recovery();
+    let run = estate
+        .run(&dr(
+            "failover",
+            &[&["--planned"][..], &file_args(&file)].concat(),
+        ))
+        .await;
+    run.expect_code(1);
+    let err = flat(&run.stderr);
+    assert!(
+        err.contains("Azure-to-Azure Site Recovery has no planned failover")
+            && err.contains("--unplanned"),
+        "{}",
+        run.stderr
+    );
+    let sent = std::fs::read_to_string(log.path()).unwrap();
+    assert!(sent.is_empty(), "nothing may be sent: {sent}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -208,8 +279,7 @@ async fn commit_without_a_failover_is_refused_with_the_allowed_operations() {
         run.stderr
     );
     assert!(
-        flat(&run.stderr)
-            .contains("allowed operations: PlannedFailover, UnplannedFailover, TestFailover"),
+        flat(&run.stderr).contains("allowed operations: UnplannedFailover, TestFailover"),
         "{}",
         run.stderr
     );
@@ -224,7 +294,7 @@ async fn commit_without_a_failover_is_refused_with_the_allowed_operations() {
 async fn a_failover_needs_confirmation_or_auto_approve() {
     let estate = fast_estate().await;
     let file = site_recovery();
-    let run = when_protected(&estate, &["failover", PLAN, "--planned", "-f", &file]).await;
+    let run = when_protected(&estate, &["failover", PLAN, "--unplanned", "-f", &file]).await;
     run.expect_code(1);
     assert!(
         flat(&run.stderr).contains("standard input is not a terminal"),
@@ -232,7 +302,7 @@ async fn a_failover_needs_confirmation_or_auto_approve() {
         run.stderr
     );
     assert!(
-        flat(&run.stderr).contains("production VMs in westeurope will be shut down"),
+        flat(&run.stderr).contains("the VMs are started in northeurope"),
         "{}",
         run.stderr
     );

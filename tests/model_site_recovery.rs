@@ -87,8 +87,6 @@ fn requests() -> Vec<ArmRequest> {
         recovery_plan::test_failover_request(&plan.arm_id, "/subscriptions/s/resourceGroups/rg-app-dr/providers/Microsoft.Network/virtualNetworks/vnet-test", false),
         recovery_plan::test_failover_request(&plan.arm_id, "/subscriptions/s/resourceGroups/rg-app-dr/providers/Microsoft.Network/virtualNetworks/vnet-test", true),
         recovery_plan::test_failover_cleanup_request(&plan.arm_id, "drill ok"),
-        recovery_plan::planned_failover_request(&plan.arm_id, Direction::PrimaryToRecovery),
-        recovery_plan::planned_failover_request(&plan.arm_id, Direction::RecoveryToPrimary),
         recovery_plan::unplanned_failover_request(
             &plan.arm_id,
             Direction::PrimaryToRecovery,

@@ -391,7 +391,8 @@ async fn replicate_test_failover_and_disable() {
     );
     assert_eq!(
         b["properties"]["allowedOperations"],
-        json!(["PlannedFailover", "UnplannedFailover", "TestFailover"])
+        json!(["UnplannedFailover", "TestFailover"]),
+        "as recorded for an A2A plan (A2A #78)"
     );
     assert_eq!(b["properties"]["replicationProviders"], json!(["A2A"]));
 
@@ -523,7 +524,7 @@ async fn replicate_test_failover_and_disable() {
     assert_eq!(p["currentScenarioStatus"], "Succeeded");
     assert_eq!(
         p["allowedOperations"],
-        json!(["PlannedFailover", "UnplannedFailover", "TestFailover"])
+        json!(["UnplannedFailover", "TestFailover"])
     );
     assert!(p["lastTestFailoverTime"].is_string());
     let (_, _, b) = t.get(&item).await;
@@ -554,7 +555,8 @@ async fn replicate_test_failover_and_disable() {
     let a2a = &b["properties"]["providerSpecificDetails"];
     assert_eq!(a2a["primaryFabricLocation"], "northeurope");
     assert_eq!(a2a["recoveryFabricLocation"], "westeurope");
-    // Once re-protected (initial replication again), a planned failover back to westeurope.
+    // Once re-protected (initial replication again), an unplanned failover back to westeurope,
+    // as recorded (A2A #122); Azure-to-Azure has no planned failover.
     loop {
         let (_, _, b) = t.get(&item).await;
         if b["properties"]["protectionState"] == "Protected" {
@@ -563,23 +565,37 @@ async fn replicate_test_failover_and_disable() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let back = |dir: &str| json!({"properties": {"failoverDirection": dir, "providerSpecificDetails": [{"instanceType": "A2A", "recoveryPointType": "Latest"}]}});
+    let back = |dir: &str| json!({"properties": {"failoverDirection": dir, "sourceSiteOperations": "NotRequired", "providerSpecificDetails": [{"instanceType": "A2A", "recoveryPointType": "Latest"}]}});
     let (_, b) = t
         .refused(
             reqwest::Method::POST,
             &format!("{plan}/plannedFailover"),
+            back("RecoveryToPrimary"),
+        )
+        .await;
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("PlannedFailover"),
+        "{b}"
+    );
+    let (_, b) = t
+        .refused(
+            reqwest::Method::POST,
+            &format!("{plan}/unplannedFailover"),
             back("PrimaryToRecovery"),
         )
         .await;
     assert_eq!(code(&b), "InvalidInput", "{b}");
     let (s, b) = t
         .post(
-            &format!("{plan}/plannedFailover"),
+            &format!("{plan}/unplannedFailover"),
             back("RecoveryToPrimary"),
         )
         .await;
     assert_eq!(s, 200, "{b}");
-    assert!(b["properties"]["lastPlannedFailoverTime"].is_string());
+    assert!(b["properties"]["lastUnplannedFailoverTime"].is_string());
     let (s, _) = t.post(&format!("{plan}/failoverCommit"), json!({})).await;
     assert_eq!(s, 200);
     let (_, _, b) = t.get(&item).await;

@@ -121,13 +121,13 @@ pub enum Command {
     Schema,
     /// Test failover of a recovery plan into an isolated network, verify, clean up, report.
     Drill(DrillArgs),
-    /// Fail a recovery plan over (planned: production shut down first; unplanned: disaster).
+    /// Fail a recovery plan over (unplanned: Azure-to-Azure has no planned failover).
     Failover(FailoverArgs),
     /// Commit a failover: keep the failed-over VMs.
     Commit(DrArgs),
     /// Re-protect after a committed failover: replicate back to the region the VMs came from.
     Reprotect(DrArgs),
-    /// Fail back to the primary region: planned failover back, commit, re-protect.
+    /// Fail back to the primary region: (re-protect,) unplanned failover back, commit, re-protect.
     Failback(DrArgs),
     /// Snapshots on demand: take one before a risky change, list them, restore one to a new disk.
     #[command(subcommand)]
@@ -230,7 +230,8 @@ pub struct DrArgs {
 pub struct FailoverArgs {
     #[command(flatten)]
     pub common: DrArgs,
-    /// Shut the production VMs down and synchronise them first (no data loss).
+    /// Refused: Azure-to-Azure Site Recovery has no planned failover (use --unplanned with
+    /// --shut-down-source).
     #[arg(
         long,
         conflicts_with = "unplanned",

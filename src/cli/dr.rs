@@ -60,6 +60,7 @@ async fn execute(
     settings: &GlobalSettings,
     printer: Printer,
 ) -> Result<ExitStatus> {
+    dr::supported(op)?;
     let session = Session::open(settings).await?;
     let result = go(args, op, &session, printer).await;
     session.close().await;

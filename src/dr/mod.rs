@@ -1,6 +1,13 @@
-//! Failover and failback of a recovery plan: planned / unplanned failover, commit, re-protect,
-//! and failback (planned failover back + commit + re-protect), each checked against what Azure
-//! allows now (the plan's `allowedOperations`, the items' protection) before anything is sent.
+//! Failover and failback of a recovery plan: unplanned failover, commit, re-protect, and
+//! failback, each checked against what Azure allows now (the plan's `allowedOperations`, the
+//! items' protection) before anything is sent.
+//!
+//! Azure-to-Azure has no planned failover: the spec's `PlannedFailoverProviderSpecificFailoverInput`
+//! has no A2A kind and `PlannedFailover` never appears in a recorded `allowedOperations` (FACTS §1,
+//! A2A #73, #78). `failover --planned` is refused before any request ([`supported`]). Failback is
+//! what the recordings show (A2A #84–#122): re-protect (if not yet), wait until the reverse
+//! replication is protected, an unplanned failover back, commit, and re-protect again so that
+//! replication runs primary → recovery as declared.
 //!
 //! The direction is read from the live items' `activeLocation`: active in the primary (declared
 //! source) region → `PrimaryToRecovery`; active in the recovery region → `RecoveryToPrimary`.
@@ -9,7 +16,7 @@
 
 use crate::azure::{ArmClient, AzureError, OperationProgress};
 use crate::model::site_recovery::recovery_plan::{self, Direction, RecoveryPoint};
-use crate::model::site_recovery::replication;
+use crate::model::site_recovery::replication::{self, ProtectionState};
 use crate::model::{api, ArmId, ArmRequest, Resource};
 use serde::Serialize;
 use serde_json::Value;
@@ -18,7 +25,7 @@ use std::time::{Duration, Instant};
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
-    /// `failover --planned`: shut the active VMs down, synchronise, start them on the other side.
+    /// `failover --planned`: not for Azure-to-Azure (refused by [`supported`]).
     PlannedFailover,
     /// `failover --unplanned`: start the VMs on the other side from a recovery point.
     UnplannedFailover {
@@ -29,8 +36,8 @@ pub enum Operation {
     Commit,
     /// `reprotect`: replicate the failed-over VMs back to the region they came from.
     Reprotect,
-    /// `failback`: planned failover from the recovery region back to the primary, commit, and
-    /// re-protect so that replication runs primary → recovery again.
+    /// `failback`: (re-protect,) unplanned failover from the recovery region back to the primary,
+    /// commit, and re-protect so that replication runs primary → recovery again.
     Failback,
 }
 
@@ -46,10 +53,17 @@ impl Operation {
     }
 }
 
+/// Refuse what Azure-to-Azure cannot do, before reading or sending anything.
+pub fn supported(op: Operation) -> Result<(), Refusal> {
+    match op {
+        Operation::PlannedFailover => Err(Refusal::NoPlannedFailover),
+        _ => Ok(()),
+    }
+}
+
 /// One request of an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    PlannedFailover(Direction),
     UnplannedFailover(Direction, RecoveryPoint, bool),
     Commit,
     Reprotect,
@@ -59,7 +73,6 @@ impl Step {
     /// Azure's name of the operation in `allowedOperations`.
     pub fn allowed_name(self) -> &'static str {
         match self {
-            Step::PlannedFailover(_) => "PlannedFailover",
             Step::UnplannedFailover(..) => "UnplannedFailover",
             Step::Commit => "FailoverCommit",
             Step::Reprotect => "ReProtect",
@@ -68,7 +81,6 @@ impl Step {
 
     pub fn name(self) -> &'static str {
         match self {
-            Step::PlannedFailover(_) => "planned failover",
             Step::UnplannedFailover(..) => "unplanned failover",
             Step::Commit => "commit",
             Step::Reprotect => "re-protect",
@@ -77,7 +89,6 @@ impl Step {
 
     pub fn request(self, plan: &ArmId) -> ArmRequest {
         match self {
-            Step::PlannedFailover(d) => recovery_plan::planned_failover_request(plan, d),
             Step::UnplannedFailover(d, p, s) => {
                 recovery_plan::unplanned_failover_request(plan, d, p, s)
             }
@@ -94,8 +105,11 @@ pub struct VmStatus {
     pub name: String,
     /// `Primary` or `Recovery`: where the VM runs now.
     pub active_location: String,
-    /// Azure's `protectionState` (`Protected`, `FailedOver`, `FailoverCommitted`, …).
+    /// Azure's `protectionState` as it wrote it (`Protected`, `FailedOver`, …).
     pub protection_state: String,
+    /// The same, typed ([`ProtectionState::Unknown`] keeps a value azprotect does not know).
+    #[serde(skip)]
+    pub state: ProtectionState,
     /// Replication runs from this region…
     pub replicating_from: String,
     /// …to this one.
@@ -109,7 +123,7 @@ pub struct VmStatus {
 
 impl VmStatus {
     fn protected(&self) -> bool {
-        self.protection_state.eq_ignore_ascii_case("Protected")
+        self.state == ProtectionState::Protected
     }
 }
 
@@ -178,6 +192,20 @@ pub enum Refusal {
         allowed: String,
         hint: String,
     },
+    #[error("Azure-to-Azure Site Recovery has no planned failover")]
+    #[diagnostic(help(
+        "Azure offers only an unplanned failover between Azure regions (PlannedFailover is never among a replicated VM's allowed operations): use `failover --unplanned`, with --shut-down-source to have Azure shut the source VMs down first"
+    ))]
+    NoPlannedFailover,
+    #[error("{plan}: {vm} is in a state azprotect does not know ({state})")]
+    #[diagnostic(help(
+        "azprotect refuses failover, commit and re-protect until Azure reports a known state; check the VM in the portal"
+    ))]
+    UnknownState {
+        plan: String,
+        vm: String,
+        state: String,
+    },
     #[error("{0} is not ready: {1}")]
     #[diagnostic(help(
         "wait for (initial) replication to finish — `plan` and `failover` show its progress — then run it again"
@@ -237,18 +265,19 @@ pub async fn status(
         let vm_id = d["fabricObjectId"]
             .as_str()
             .map_or_else(|| item.to_string(), str::to_string);
-        let state = p["protectionState"].as_str().unwrap_or("Unknown");
+        let raw = p["protectionState"].as_str().unwrap_or("Unknown");
+        let state = ProtectionState::from_arm(raw);
         vms.push(VmStatus {
             name: ArmId::new(vm_id.as_str()).name().to_string(),
             vm_id,
             active_location: p["activeLocation"].as_str().unwrap_or("Primary").into(),
-            protection_state: state.into(),
-            replicating: !state.to_ascii_lowercase().contains("failedover")
-                && !state.to_ascii_lowercase().contains("failovercommitted"),
+            protection_state: raw.into(),
+            replicating: state.replicating(),
+            state: state.clone(),
             replicating_from: region(&d["primaryFabricLocation"]),
             replicating_to: region(&d["recoveryFabricLocation"]),
             progress: replication::progress(&body)
-                .filter(|p| *p < 100 && !state.eq_ignore_ascii_case("Protected")),
+                .filter(|p| *p < 100 && state != ProtectionState::Protected),
         });
     }
     let active_in_recovery = vms
@@ -288,6 +317,17 @@ fn hint(step: Step, s: &PlanStatus) -> String {
 }
 
 fn require(plan: &Resource, step: Step, s: &PlanStatus) -> Result<(), Refusal> {
+    if let Some(vm) = s
+        .vms
+        .iter()
+        .find(|v| matches!(v.state, ProtectionState::Unknown(_)))
+    {
+        return Err(Refusal::UnknownState {
+            plan: plan.address.to_string(),
+            vm: vm.name.clone(),
+            state: vm.protection_state.clone(),
+        });
+    }
     if s.allows(step.allowed_name()) {
         return Ok(());
     }
@@ -320,7 +360,7 @@ fn require_protected(plan: &Resource, s: &PlanStatus) -> Result<(), Refusal> {
 /// The requests `op` takes from the current state, or why Azure would refuse it.
 pub fn plan_steps(plan: &Resource, op: Operation, s: &PlanStatus) -> Result<Vec<Step>, Refusal> {
     let steps = match op {
-        Operation::PlannedFailover => vec![Step::PlannedFailover(s.failover_direction())],
+        Operation::PlannedFailover => return Err(Refusal::NoPlannedFailover),
         Operation::UnplannedFailover {
             point,
             shut_down_source,
@@ -341,18 +381,19 @@ pub fn plan_steps(plan: &Resource, op: Operation, s: &PlanStatus) -> Result<Vec<
                     ),
                 ));
             }
-            vec![
-                Step::PlannedFailover(Direction::RecoveryToPrimary),
-                Step::Commit,
-                Step::Reprotect,
-            ]
+            // As recorded (A2A #84–#122): the failback is an unplanned failover of the
+            // re-protected items, from the latest point, without shutting anything down.
+            let back =
+                Step::UnplannedFailover(Direction::RecoveryToPrimary, RecoveryPoint::Latest, false);
+            if s.allows("ReProtect") {
+                vec![Step::Reprotect, back, Step::Commit, Step::Reprotect]
+            } else {
+                vec![back, Step::Commit, Step::Reprotect]
+            }
         }
     };
     require(plan, steps[0], s)?;
-    if matches!(
-        steps[0],
-        Step::PlannedFailover(_) | Step::UnplannedFailover(..)
-    ) {
+    if matches!(steps[0], Step::UnplannedFailover(..)) {
         require_protected(plan, s)?;
     }
     Ok(steps)
@@ -364,10 +405,6 @@ pub fn describe(plan: &Resource, steps: &[Step], s: &PlanStatus) -> Vec<String> 
     steps
         .iter()
         .map(|step| match *step {
-            Step::PlannedFailover(d) => {
-                let (from, to) = s.regions(d);
-                format!("planned failover of {plan} ({vms}) from {from} to {to}: the production VMs in {from} will be shut down, their last changes synchronised, and the VMs started in {to}", plan = plan.address)
-            }
             Step::UnplannedFailover(d, p, shut) => {
                 let (from, to) = s.regions(d);
                 let source = if shut {
@@ -431,7 +468,11 @@ pub async fn run(
     let mut error = None;
     for (i, step) in steps.iter().enumerate() {
         if i > 0 {
-            let s = status(client, plan, items).await?;
+            let mut s = status(client, plan, items).await?;
+            if matches!(step, Step::UnplannedFailover(..)) {
+                // A failback's failover waits for the reverse replication it just started.
+                s = wait_protected(client, plan, items, s, progress).await?;
+            }
             if let Err(e) = require(plan, *step, &s) {
                 error = Some(e.to_string());
                 break;
@@ -452,9 +493,7 @@ pub async fn run(
             .execute_with(&step.request(&plan.arm_id), &on_poll)
             .await;
         let direction = match step {
-            Step::PlannedFailover(d) | Step::UnplannedFailover(d, ..) => {
-                Some(d.as_arm().to_string())
-            }
+            Step::UnplannedFailover(d, ..) => Some(d.as_arm().to_string()),
             _ => None,
         };
         let failed = outcome.err().map(|e| e.to_string());
@@ -488,6 +527,42 @@ pub async fn run(
         allowed_operations: s.allowed_operations,
         error,
     })
+}
+
+/// Poll until every VM is protected (re-replication after a re-protect takes as long as an
+/// initial replication: about 25 minutes in the recordings, A2A #111–121), reporting progress.
+async fn wait_protected(
+    client: &ArmClient,
+    plan: &Resource,
+    items: &[ArmId],
+    mut s: PlanStatus,
+    progress: &(dyn Fn(&str) + Send + Sync),
+) -> Result<PlanStatus, DrError> {
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(100);
+    while !s.vms.iter().all(VmStatus::protected) {
+        if started.elapsed() > Duration::from_secs(4 * 3600) {
+            break;
+        }
+        let waiting: Vec<String> = s
+            .vms
+            .iter()
+            .filter(|v| !v.protected())
+            .map(|v| {
+                let pct = v.progress.map(|p| format!(" {p}%")).unwrap_or_default();
+                format!("{} {}{pct}", v.name, v.protection_state)
+            })
+            .collect();
+        progress(&format!(
+            "waiting for replication back: {} ({:.0}s)",
+            waiting.join(", "),
+            started.elapsed().as_secs_f64()
+        ));
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(60));
+        s = status(client, plan, items).await?;
+    }
+    Ok(s)
 }
 
 fn secs(d: Duration) -> f64 {

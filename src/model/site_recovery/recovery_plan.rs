@@ -300,21 +300,6 @@ impl RecoveryPoint {
     }
 }
 
-/// `POST …/plannedFailover` (`RecoveryPlanPlannedFailoverInput`): shut the active VMs down,
-/// synchronise their last changes, start them on the other side. No recovery point choice: a
-/// planned failover always uses the data it just synchronised.
-pub fn planned_failover_request(id: &ArmId, direction: Direction) -> ArmRequest {
-    let body = json!({"properties": {
-        "failoverDirection": direction.as_arm(),
-        "providerSpecificDetails": [{"instanceType": "A2A", "recoveryPointType": "Latest"}],
-    }});
-    ArmRequest::new(
-        Method::Post,
-        versioned(id.child(&["plannedFailover"])),
-        Some(body),
-    )
-}
-
 /// `POST …/unplannedFailover` (`RecoveryPlanUnplannedFailoverInput`): start the VMs on the other
 /// side from `point`; `shut_down_source` asks Azure to try to shut the active VMs down first
 /// (`sourceSiteOperations: Required`). VMs of a multi-VM consistency group fail over to their

@@ -209,12 +209,63 @@ fn is_reversed(p: &Value) -> bool {
         .is_some_and(|l| l.eq_ignore_ascii_case("Recovery"))
 }
 
+/// A replicated item's `protectionState`, typed (FACTS §2: `InitialReplicationInProgress` →
+/// `InitialReplicationRecoveryCompletionPending` → `Protected`, recording A2A #68–73; the
+/// failed-over values from the spec's ReplicationProtectedItem examples). Anything else is kept
+/// as [`ProtectionState::Unknown`] and shown as Azure wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtectionState {
+    /// Initial replication (or re-replication after re-protect) runs.
+    Replicating,
+    /// Protected: failover and test failover possible.
+    Protected,
+    /// Failed over, not committed.
+    FailedOver,
+    /// Failover committed: nothing replicates until re-protect.
+    FailoverCommitted,
+    /// Protection is being enabled or disabled.
+    Changing,
+    Unknown(String),
+}
+
+impl ProtectionState {
+    pub fn from_arm(s: &str) -> ProtectionState {
+        match s.to_ascii_lowercase().as_str() {
+            "protected" => ProtectionState::Protected,
+            "initialreplicationinprogress"
+            | "initialreplicationrecoverycompletionpending"
+            | "unprotectedstatesbegin"
+            | "protectedstatesbegin"
+            | "reprotecting" => ProtectionState::Replicating,
+            "failedover" | "plannedfailovercompleted" | "unplannedfailovercompleted" => {
+                ProtectionState::FailedOver
+            }
+            "failovercommitted" | "plannedfailovercommitted" | "unplannedfailovercommitted" => {
+                ProtectionState::FailoverCommitted
+            }
+            "enablingprotection" | "disablingprotection" => ProtectionState::Changing,
+            _ => ProtectionState::Unknown(s.to_string()),
+        }
+    }
+
+    /// Data flows from the active side to the other: false while failed over or committed.
+    pub fn replicating(&self) -> bool {
+        matches!(
+            self,
+            ProtectionState::Replicating | ProtectionState::Protected
+        )
+    }
+}
+
 fn state(p: &Value, d: &Value) -> &'static str {
     let lower = |v: &Value| v.as_str().unwrap_or_default().to_ascii_lowercase();
-    let protection = lower(&p["protectionState"]);
+    let protection = ProtectionState::from_arm(p["protectionState"].as_str().unwrap_or_default());
     let vm = lower(&d["vmProtectionState"]);
     let tfo = lower(&p["testFailoverState"]);
-    if protection.contains("failedover") || protection.contains("failovercommitted") {
+    if matches!(
+        protection,
+        ProtectionState::FailedOver | ProtectionState::FailoverCommitted
+    ) {
         "failed_over"
     } else if is_reversed(p) {
         // Re-protected after a failover: the VMs run in the target region and replicate back
@@ -223,7 +274,7 @@ fn state(p: &Value, d: &Value) -> &'static str {
     } else if !tfo.is_empty() && tfo != "none" {
         // In progress, or completed and waiting for cleanup: test VMs exist either way.
         "test_failover"
-    } else if vm.contains("error") || protection.contains("error") {
+    } else if vm.contains("error") {
         "error"
     } else {
         "replicating"

@@ -116,12 +116,8 @@ pub(super) fn item_body(st: &State, vault: &Vault, i: &ReplicatedItem, now: i64)
             Phase::Enabling | Phase::InitialReplication | Phase::Reprotecting => {
                 json!(["DisableProtection"])
             }
-            Phase::Protected => json!([
-                "PlannedFailover",
-                "UnplannedFailover",
-                "DisableProtection",
-                "TestFailover"
-            ]),
+            // As recorded once Protected (A2A #73 L3689, #121; FACTS §1): no PlannedFailover.
+            Phase::Protected => json!(["UnplannedFailover", "DisableProtection", "TestFailover"]),
             Phase::FailedOver => json!(["Commit", "ChangePit"]),
             Phase::Committed => json!(["ReverseReplicate", "DisableProtection"]),
             Phase::Disabling => json!([]),

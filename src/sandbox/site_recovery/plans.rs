@@ -54,7 +54,8 @@ pub(super) fn plan_body(st: &State, vault: &Vault, p: &RecoveryPlan, now: i64) -
             ("TestFailover", _) => json!(["TestFailoverCleanup"]),
             (_, "FailedOver") => json!(["FailoverCommit"]),
             (_, "Committed") => json!(["ReProtect"]),
-            _ => json!(["PlannedFailover", "UnplannedFailover", "TestFailover"]),
+            // As recorded for an A2A plan (A2A #78, FACTS §1): no PlannedFailover.
+            _ => json!(["UnplannedFailover", "TestFailover"]),
         }
     };
     let mut props = json!({
