@@ -361,3 +361,60 @@ async fn an_unplanned_failover_from_an_app_consistent_point_then_commit() {
         run.stderr
     );
 }
+
+/// Run the binary against `sb` through the ordinary environment.
+async fn run_on(sb: &azprotect::sandbox::Sandbox, args: &[&str]) -> Run {
+    let mut cmd = assert_cmd::Command::cargo_bin("azprotect").unwrap();
+    cmd.current_dir(repo())
+        .env_remove("AZPROTECT_SANDBOX")
+        .env("NO_COLOR", "1")
+        .envs(sb.env_vars())
+        .args(args)
+        .write_stdin("");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    Run::from(out)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_failover_reports_what_azure_says_went_wrong_and_what_to_do() {
+    use azprotect::sandbox::Sandbox;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let file = site_recovery();
+    let f = file_args(&file);
+    // Set the estate up and let it replicate.
+    let sb = Sandbox::start(SandboxOptions {
+        state: Some(state.clone()),
+        time_scale: 0.001,
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    run_on(
+        &sb,
+        &["apply", "-f", &file, "--auto-approve", "--wait-replicated"],
+    )
+    .await
+    .expect_code(0);
+    sb.shutdown().await;
+    // The same estate, where every operation now fails.
+    let sb = Sandbox::start(SandboxOptions {
+        state: Some(state),
+        time_scale: 0.001,
+        faults: Some("seed=3,lro_fail=1".into()),
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let run = run_on(&sb, &dr("failover", &[&["--unplanned"][..], &f].concat())).await;
+    run.expect_code(1);
+    let report = run.json();
+    assert_eq!(report["succeeded"], false, "{report:#}");
+    let error = report["error"].as_str().unwrap();
+    assert!(
+        error.contains("unplanned failover failed") && error.contains("Recommended action:"),
+        "the job's own error, with what to do: {error}"
+    );
+}

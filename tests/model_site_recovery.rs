@@ -310,3 +310,32 @@ fn a_failed_over_or_reprotected_vm_keeps_its_declared_target_region() {
         assert_eq!(rest, item.attrs, "{protection} {active}");
     }
 }
+
+#[test]
+fn a_failed_site_recovery_job_says_what_went_wrong_and_what_to_do() {
+    // `Job.properties.errors[]` is `ASRErrors` (SiteRecovery service.json): service errors in
+    // `serviceErrorDetails`, provider errors in `providerErrorDetails` (a numeric code).
+    let job = json!({"properties": {"state": "Failed", "errors": [
+        {"serviceErrorDetails": {
+            "code": "539",
+            "message": "The replication could not be enabled for the virtual machine.",
+            "possibleCauses": "The cache storage account is premium.",
+            "recommendedAction": "Use a standard general-purpose v2 storage account for the cache.",
+        }, "errorLevel": "Error"},
+        {"providerErrorDetails": {
+            "errorCode": 150097,
+            "errorMessage": "The Mobility service extension could not be installed.",
+            "possibleCauses": "",
+            "recommendedAction": "Check outbound connectivity of the VM.",
+        }},
+    ]}});
+    let lines = replication::job_errors(&job);
+    assert_eq!(
+        lines,
+        [
+            "539: The replication could not be enabled for the virtual machine. Possible causes: The cache storage account is premium. Recommended action: Use a standard general-purpose v2 storage account for the cache.",
+            "150097: The Mobility service extension could not be installed. Recommended action: Check outbound connectivity of the VM.",
+        ]
+    );
+    assert!(replication::job_errors(&json!({"properties": {"errors": []}})).is_empty());
+}

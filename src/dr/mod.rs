@@ -511,7 +511,12 @@ pub async fn run(
             error: failed.clone(),
         });
         if let Some(e) = failed {
-            error = Some(format!("{} failed: {e}", step.name()));
+            let why = job_errors(client, plan).await;
+            error = Some(if why.is_empty() {
+                format!("{} failed: {e}", step.name())
+            } else {
+                format!("{} failed: {e}\n  {}", step.name(), why.join("\n  "))
+            });
             break;
         }
     }
@@ -527,6 +532,22 @@ pub async fn run(
         allowed_operations: s.allowed_operations,
         error,
     })
+}
+
+/// The failed job's own errors (code, message, possible causes, recommended action): the plan's
+/// `currentScenario.jobId` names the job of the operation that just ran. Best effort: a read that
+/// fails leaves the operation's error as it is.
+async fn job_errors(client: &ArmClient, plan: &Resource) -> Vec<String> {
+    let Ok(Some(live)) = client.get_optional(&versioned(&plan.arm_id)).await else {
+        return vec![];
+    };
+    let Some(job) = live["properties"]["currentScenario"]["jobId"].as_str() else {
+        return vec![];
+    };
+    match client.get_optional(&versioned(&ArmId::new(job))).await {
+        Ok(Some(j)) => replication::job_errors(&j),
+        _ => vec![],
+    }
 }
 
 /// Poll until every VM is protected (re-replication after a re-protect takes as long as an

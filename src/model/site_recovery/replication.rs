@@ -285,3 +285,48 @@ fn state(p: &Value, d: &Value) -> &'static str {
 pub fn progress(arm: &Value) -> Option<u64> {
     arm["properties"]["providerSpecificDetails"]["monitoringPercentageCompletion"].as_u64()
 }
+
+/// What a failed Site Recovery job says, one line per error: code, message, possible causes and
+/// recommended action, from `properties.errors[]` (`ASRErrors`: `serviceErrorDetails`,
+/// `providerErrorDetails`, or the error's own fields; SiteRecovery service.json).
+pub fn job_errors(job: &Value) -> Vec<String> {
+    let text = |v: &Value| {
+        v.as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    job["properties"]["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let service = &e["serviceErrorDetails"];
+            let provider = &e["providerErrorDetails"];
+            let code = text(&service["code"])
+                .or_else(|| {
+                    text(&provider["errorCode"])
+                        .or_else(|| provider["errorCode"].as_i64().map(|c| c.to_string()))
+                })
+                .or_else(|| text(&e["errorCode"]))?;
+            let message = text(&service["message"])
+                .or_else(|| text(&provider["errorMessage"]))
+                .or_else(|| text(&e["errorMessage"]))
+                .unwrap_or_default();
+            let causes = text(&service["possibleCauses"])
+                .or_else(|| text(&provider["possibleCauses"]))
+                .or_else(|| text(&e["possibleCauses"]));
+            let action = text(&service["recommendedAction"])
+                .or_else(|| text(&provider["recommendedAction"]))
+                .or_else(|| text(&e["recommendedAction"]));
+            let mut line = format!("{code}: {message}");
+            if let Some(c) = causes {
+                line.push_str(&format!(" Possible causes: {c}"));
+            }
+            if let Some(a) = action {
+                line.push_str(&format!(" Recommended action: {a}"));
+            }
+            Some(line)
+        })
+        .collect()
+}

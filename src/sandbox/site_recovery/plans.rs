@@ -72,8 +72,14 @@ pub(super) fn plan_body(st: &State, vault: &Vault, p: &RecoveryPlan, now: i64) -
     });
     if let Some((name, job, start, _)) = &p.scenario {
         props["currentScenario"] = json!({"scenarioName": name, "jobId": format!("{vid}/replicationJobs/{job}"), "startTime": fmt_time(*start)});
+        let failed = st
+            .asr
+            .jobs
+            .values()
+            .any(|j| &j.id == job && j.error.is_some());
         let (status, desc) = match (run, name.as_str()) {
             (true, _) => ("InProgress", "InProgress"),
+            (false, _) if failed => ("Failed", "Failed"),
             (false, "TestFailover") => ("Suspended", "WaitingForStopTestFailover"),
             (false, _) => ("Succeeded", "Completed"),
         };
@@ -89,7 +95,6 @@ pub(super) fn plan_body(st: &State, vault: &Vault, p: &RecoveryPlan, now: i64) -
     if let Some(t) = p.last_unplanned_failover_ms {
         props["lastUnplannedFailoverTime"] = json!(fmt_time(t));
     }
-    let _ = st;
     json!({
         "id": format!("{vid}/replicationRecoveryPlans/{}", p.name),
         "name": p.name,
@@ -776,9 +781,10 @@ pub(super) fn action(
                 }
             }
         }
-        if let Some(x) = st.asr.plans.get_mut(&pk) {
-            x.scenario = Some((scenario.into(), job.clone(), ctx.now, end));
-        }
+    }
+    // A failed operation is the plan's current scenario too: its job says what went wrong.
+    if let Some(x) = st.asr.plans.get_mut(&pk) {
+        x.scenario = Some((scenario.into(), job.clone(), ctx.now, ctx.now + dur_ms));
     }
     accepted(
         ctx,
