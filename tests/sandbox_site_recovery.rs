@@ -431,7 +431,7 @@ async fn replicate_test_failover_and_disable() {
             "UnprotectedStatesBegin" => {
                 assert_eq!(
                     b["properties"]["protectionStateDescription"],
-                    "Initial replication in progress"
+                    "Initial replication is in progress"
                 );
                 seen_progress |= pct > 0 && pct < 100;
             }

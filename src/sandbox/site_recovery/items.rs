@@ -99,13 +99,21 @@ pub(super) fn item_body(st: &State, vault: &Vault, i: &ReplicatedItem, now: i64)
         .is_some_and(|(_, _, end)| now < *end);
     let (state, desc) = match ph {
         Phase::Enabling => ("EnablingProtection", "Enabling protection"),
-        Phase::InitialReplication => ("UnprotectedStatesBegin", "Initial replication in progress"),
+        Phase::InitialReplication => ("UnprotectedStatesBegin", "Enabling protection"),
         Phase::Protected if i.active_location == "Recovery" => ("Protected", "Protected"),
         Phase::Protected => ("Protected", "Protected"),
         Phase::FailedOver => ("FailedOver", "Failed over"),
         Phase::Committed => ("FailoverCommitted", "Failover committed"),
-        Phase::Reprotecting => ("UnprotectedStatesBegin", "Re-protect in progress"),
+        Phase::Reprotecting => ("UnprotectedStatesBegin", "Enabling protection"),
         Phase::Disabling => ("DisablingProtection", "Disabling protection"),
+    };
+    // The item's own state while (re)replicating differs from the VM's (recording: A2A #68–73,
+    // FACTS §2): `InitialReplicationInProgress` / `UnprotectedStatesBegin`.
+    let (item_state, item_desc) = match ph {
+        Phase::InitialReplication | Phase::Reprotecting => {
+            ("InitialReplicationInProgress", "Initial replication is in progress")
+        }
+        _ => (state, desc),
     };
     let allowed: Value = if tfo_running {
         json!([])
@@ -259,8 +267,8 @@ pub(super) fn item_body(st: &State, vault: &Vault, i: &ReplicatedItem, now: i64)
         "recoveryFabricId": fabric_id(vault, &rf),
         "primaryProtectionContainerFriendlyName": i.container,
         "recoveryProtectionContainerFriendlyName": rc,
-        "protectionState": state,
-        "protectionStateDescription": desc,
+        "protectionState": item_state,
+        "protectionStateDescription": item_desc,
         "activeLocation": i.active_location,
         "testFailoverState": tfo_state,
         "testFailoverStateDescription": tfo_desc,
