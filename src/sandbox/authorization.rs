@@ -31,8 +31,9 @@ pub const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 pub const CONTRIBUTOR: &str = "b24988ac-6180-42a2-ab66-4c8be2c6f0d9";
 
 /// How long a new assignment takes to become effective, in Azure seconds (scaled by
-/// `time_scale`). UNCONFIRMED: Microsoft documents "up to 10 minutes" for Azure RBAC changes; the
-/// sandbox uses 5 minutes so a client that validates right after granting fails once.
+/// `time_scale`). Microsoft documents "up to 10 minutes" for Azure RBAC changes to take effect
+/// (https://learn.microsoft.com/azure/role-based-access-control/troubleshooting); the sandbox uses
+/// 5 minutes so a client that validates right after granting fails once.
 pub const PROPAGATION_SECS: f64 = 300.0;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -146,7 +147,7 @@ fn role_definition(scope: &str, (name, guid, desc): (&str, &str, &str)) -> Value
             "type": "BuiltInRole",
             "description": desc,
             "assignableScopes": ["/"],
-            // UNCONFIRMED: permissions are not modelled; the sandbox checks role ids.
+            // Not in the recordings or specs: see README "Known to differ".
             "permissions": [],
             "createdOn": "2015-02-02T21:55:09.8806423Z",
             "updatedOn": "2024-01-01T00:00:00.0000000Z",
@@ -240,7 +241,7 @@ fn list(ctx: &Ctx<'_>, st: &State, scope: &str) -> HResult {
         })
     });
     if !filter.is_empty() && !at_scope && principal.is_none() && role_filter.is_none() {
-        // UNCONFIRMED: exact code for an unsupported filter.
+        // Not in the recordings or specs: see README "Known to differ".
         return Err(ArmError::bad_request(
             "UnsupportedQuery",
             format!("The filter '{filter}' is not supported."),
@@ -303,7 +304,7 @@ fn assignment(ctx: &Ctx<'_>, st: &mut State, scope: &str, name: &str) -> HResult
                 ));
             }
             if !is_guid(&principal) {
-                // UNCONFIRMED: Azure answers PrincipalNotFound for unknown principals.
+                // Recording: test_container_create_with_msi_scope.yaml #28 (FACTS §5): 400 PrincipalNotFound.
                 return Err(ArmError::bad_request(
                     "InvalidPrincipalId",
                     "A valid principal ID must be provided for role assignment.",

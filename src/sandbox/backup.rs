@@ -93,8 +93,9 @@ fn date_prefix(now: i64) -> String {
     lro::fmt_time(now)[..10].to_string()
 }
 
-/// Built-in policies created with every vault. UNCONFIRMED: schedule times Azure picks (it uses
-/// a time near vault creation); the shapes follow BackupPolicies_List.json and v2-Get-Policy.json.
+/// Built-in policies created with every vault; the shapes follow BackupPolicies_List.json and
+/// v2-Get-Policy.json. The schedule times Azure picks (a time near vault creation) are not in the
+/// recordings or specs: see README "Known to differ".
 pub fn create_builtin_policies(st: &mut State, vault_key: &str, now: i64) {
     let d = date_prefix(now);
     let t = format!("{d}T19:00:00Z");
@@ -480,8 +481,8 @@ fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                         ));
                     }
                     if was_v2 && is_v1 && items_using(st, &vk, &old.name) > 0 {
-                        // UNCONFIRMED: exact code; Enhanced → Standard is not supported for
-                        // VMs already protected with the policy.
+                        // Enhanced → Standard is not supported for VMs already protected with the
+                        // policy; the code is not in the recordings or specs (README "Known to differ").
                         return Err(invalid(
                             "An Enhanced (V2) policy with protected items cannot be changed to a Standard (V1) policy.",
                         ));
@@ -501,7 +502,7 @@ fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                             };
                             if let (Some(before), after) = (count(&old.properties), count(&p)) {
                                 if after.is_none_or(|a| a < before) {
-                                    // UNCONFIRMED: exact code; the message is the one users report.
+                                    // Not in the recordings or specs: see README "Known to differ".
                                     return Err(ArmError::bad_request(
                                         "UserErrorRetentionReductionNotAllowed",
                                         "Reduction in retention is not allowed since the vault is immutable.",
@@ -570,7 +571,7 @@ fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             };
             let n = items_using(st, &vk, &p.name);
             if n > 0 {
-                // UNCONFIRMED: exact code; Azure refuses to delete a policy with associated items.
+                // Not in the recordings or specs: see README "Known to differ".
                 return Err(ArmError::bad_request("BMSUserErrorPolicyInUse", format!("Policy '{}' cannot be deleted as it is associated with {n} backup item(s). Associate the items with another policy or stop their protection first.", p.name)));
             }
             let error = ctx.lro_fails().then(|| json!({"code": "BMSInternalError", "message": "The policy deletion failed (injected fault).", "status": 500}));

@@ -275,7 +275,7 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
         p["extendedInfo"]["oldestRecoveryPoint"] = json!(lro::fmt_time(it.first_backup_ms));
         p["extendedInfo"]["newestRecoveryPointInArchive"] = Value::Null;
     } else {
-        // UNCONFIRMED: the placeholder Azure shows before the first backup.
+        // Recording: test_backup_protection.yaml #54 (FACTS §4): lastBackupStatus "" before the first backup.
         p["lastBackupStatus"] = json!("");
         p["lastBackupTime"] = json!("2001-01-01T00:00:00Z");
     }
@@ -348,11 +348,11 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         "PUT" => put_item(ctx, st, &vault, &ik, &rg, &vm, &container, &item_name),
         "DELETE" => {
             let Some(it) = st.items.get(&ik).cloned() else {
-                // UNCONFIRMED: Azure answers 204 for deleting an item that does not exist.
+                // ARM RPC: a DELETE of a resource that does not exist answers 204 (azure-behaviour.md §2).
                 return Ok(Reply::status(204, None));
             };
             if it.deleted_ms.is_some() {
-                // UNCONFIRMED: exact code.
+                // Not in the recordings or specs: see README "Known to differ".
                 return Err(ArmError::bad_request("BMSUserErrorItemAlreadySoftDeleted", "The backup item is already in soft deleted state. Undelete it before performing this operation."));
             }
             let imm = vault.properties["securitySettings"]["immutabilitySettings"]["state"]
@@ -483,7 +483,7 @@ fn put_item(
             return Err(item_not_found(item_name));
         };
         if it.deleted_ms.is_none() {
-            // UNCONFIRMED: exact code.
+            // Not in the recordings or specs: see README "Known to differ".
             return Err(ArmError::bad_request(
                 "BMSUserErrorItemNotSoftDeleted",
                 "The backup item is not in soft deleted state; undelete is not applicable.",
@@ -497,7 +497,7 @@ fn put_item(
         job_op = "Undelete";
     } else {
         if existing.as_ref().is_some_and(|i| i.deleted_ms.is_some()) {
-            // UNCONFIRMED: exact code; Azure requires undelete before re-protecting a soft-deleted item.
+            // Not in the recordings or specs: see README "Known to differ".
             return Err(ArmError::bad_request("UserErrorSoftDeletedItemOperationNotAllowed", "The backup item is in soft deleted state. Undelete the item (isRehydrate) before resuming or modifying its protection."));
         }
         let ps = p["protectionState"].as_str().unwrap_or("");
@@ -577,7 +577,7 @@ fn put_item(
                                 .is_some_and(|t| eq(t, "V2"))
                         });
                     if old_v2 && !new_v2 {
-                        // UNCONFIRMED: exact code; Enhanced → Standard is not supported for a VM.
+                        // Not in the recordings or specs: see README "Known to differ".
                         return Err(ArmError::bad_request("BMSUserErrorEnhancedToStandardPolicyNotSupported", "A VM protected with an Enhanced policy cannot be moved to a Standard policy."));
                     }
                     item = it;
@@ -605,14 +605,14 @@ fn put_item(
                         return Err(invalid(&format!("sourceResourceId '{src}' does not match the protected item name '{item_name}'.")));
                     }
                     let Some(vmrec) = st.vms.get(&key(&[&s, &vrg, &vname])).cloned() else {
-                        // UNCONFIRMED: exact code (az CLI prints "The specified Azure Virtual Machine Not Found").
+                        // Not in the recordings or specs: see README "Known to differ".
                         return Err(ArmError::bad_request(
                             "BMSUserErrorVMNotFound",
                             format!("The specified Azure Virtual Machine '{src}' was not found."),
                         ));
                     };
                     if !eq(&vmrec.location, &vault.location) {
-                        // UNCONFIRMED: exact code; the vault must be in the VM's region.
+                        // Not in the recordings or specs: see README "Known to differ".
                         return Err(ArmError::bad_request("BMSUserErrorContainerLocationMismatch", format!("The virtual machine '{}' is in region '{}' but the vault '{}' is in region '{}'. A VM can only be protected by a vault in the same region.", vmrec.name, vmrec.location, vault.name, vault.location)));
                     }
                     let vm_arm = super::inventory::vm_id(
@@ -630,7 +630,7 @@ fn put_item(
                             .get(&other.vault_key)
                             .map(|x| x.id())
                             .unwrap_or_default();
-                        // UNCONFIRMED: exact code.
+                        // Not in the recordings or specs: see README "Known to differ".
                         return Err(ArmError::bad_request("BMSUserErrorVMAlreadyProtected", format!("Virtual machine is already registered\\registering with another recovery services vault Please select a different virtual machine for registration. (VM '{}', vault '{other_vault}')", vmrec.name)));
                     }
                     item = Item {
@@ -809,7 +809,7 @@ fn trigger_backup(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         return Err(item_not_found(&item_name));
     };
     if it.deleted_ms.is_some() || it.state != "Protected" {
-        // UNCONFIRMED: exact code; on-demand backup needs an actively protected item.
+        // Not in the recordings or specs: see README "Known to differ".
         return Err(ArmError::bad_request(
             "BMSUserErrorInvalidOperationOnStoppedItem",
             "On-demand backup is only possible for items whose protection is active.",

@@ -297,12 +297,12 @@ fn snapshot(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 return Err(bad(format!(
                     "The snapshot must be created in the source disk's region '{}'.",
                     d.location
-                ))); // UNCONFIRMED
+                ))); // Not in the recordings or specs: see README "Known to differ".
             }
             let incremental = p["incremental"].as_bool().unwrap_or(false);
             if incremental {
                 if !dsub.eq_ignore_ascii_case(sub) {
-                    // UNCONFIRMED: code; documented limitation.
+                    // Not in the recordings or specs: see README "Known to differ".
                     return Err(bad("Incremental snapshots cannot be created in a subscription other than the source disk's."));
                 }
                 let did = disk_id(&d.subscription, &d.resource_group, &d.name).to_ascii_lowercase();
@@ -311,7 +311,7 @@ fn snapshot(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                     .filter(|s| s.incremental && s.source_id.to_ascii_lowercase() == did)
                     .collect();
                 if of_disk.len() >= MAX_PER_DISK {
-                    // UNCONFIRMED: code and message.
+                    // Not in the recordings or specs: see README "Known to differ".
                     return Err(ArmError::conflict("OperationNotAllowed", format!("The disk already has {MAX_PER_DISK} incremental snapshots, the maximum. Delete older snapshots first.")));
                 }
                 let window = ctx.scaled(BURST_WINDOW_SECS);
@@ -325,7 +325,7 @@ fn snapshot(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                     })
                     .count();
                 if recent >= BURST {
-                    // UNCONFIRMED: code and message.
+                    // Not in the recordings or specs: see README "Known to differ".
                     return Err(ArmError::conflict("OperationNotAllowed", format!("At most {BURST} incremental snapshots of a disk can be created every five minutes. Retry later.")));
                 }
             }
@@ -446,7 +446,7 @@ fn disk(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 ));
             };
             if ctx.now < snap.ready_ms {
-                // UNCONFIRMED: code; a snapshot still copying cannot be used yet.
+                // Not in the recordings or specs: see README "Known to differ".
                 return Err(ArmError::conflict(
                     "OperationNotAllowed",
                     "The source snapshot is not ready yet (completionPercent < 100). Retry later.",
@@ -460,7 +460,7 @@ fn disk(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 return Err(bad(format!(
                     "The disk must be created in the snapshot's region '{}'.",
                     snap.location
-                ))); // UNCONFIRMED
+                ))); // Not in the recordings or specs: see README "Known to differ".
             }
             let size = p["diskSizeGB"]
                 .as_u64()

@@ -142,7 +142,7 @@ pub fn validate(old: Option<&Value>, new: &Value, locked: bool) -> Result<(), Ar
         return Err(ArmError::bad_request("BadRequest", format!("Invalid value '{crr}' for crossRegionRestore. Allowed values are Enabled, Disabled.")));
     }
     if eq(crr, "Enabled") && !eq(red, "GeoRedundant") {
-        // UNCONFIRMED: exact code; the rule (CRR needs GRS) is documented.
+        // Not in the recordings or specs: see README "Known to differ".
         return Err(ArmError::bad_request("BMSUserErrorCrossRegionRestoreNotSupported", "Cross Region Restore can only be enabled on vaults with GeoRedundant storage redundancy."));
     }
     let imm = s(new, &["securitySettings", "immutabilitySettings", "state"]);
@@ -166,7 +166,7 @@ pub fn validate(old: Option<&Value>, new: &Value, locked: bool) -> Result<(), Ar
         .as_i64()
         .unwrap_or(14);
     if !(14..=180).contains(&days) {
-        // UNCONFIRMED: exact code.
+        // Not in the recordings or specs: see README "Known to differ".
         return Err(ArmError::bad_request(
             "BMSUserErrorInvalidSoftDeleteRetentionPeriod",
             format!("Soft delete retention period must be between 14 and 180 days, got {days}."),
@@ -175,7 +175,7 @@ pub fn validate(old: Option<&Value>, new: &Value, locked: bool) -> Result<(), Ar
     match old {
         None => {
             if eq(imm, "Locked") {
-                // UNCONFIRMED: exact code; Azure refuses to create a vault with locked immutability.
+                // Not in the recordings or specs: see README "Known to differ".
                 return Err(ArmError::bad_request("UserErrorImmutabilityStateCannotBeLockedOnCreate", "Immutability cannot be set to Locked while creating a vault. Create the vault with immutability Unlocked and lock it afterwards."));
             }
         }
@@ -189,7 +189,7 @@ pub fn validate(old: Option<&Value>, new: &Value, locked: bool) -> Result<(), Ar
             }
             let old_crr = s(old, &["redundancySettings", "crossRegionRestore"]);
             if eq(old_crr, "Enabled") && eq(crr, "Disabled") {
-                // UNCONFIRMED: exact code.
+                // Not in the recordings or specs: see README "Known to differ".
                 return Err(ArmError::bad_request(
                     "BMSUserErrorCrossRegionRestoreCannotBeDisabled",
                     "Cross Region Restore cannot be disabled once it is enabled on a vault.",
@@ -251,7 +251,7 @@ fn check_vault_name(name: &str) -> Result<(), ArmError> {
     if ok {
         Ok(())
     } else {
-        // UNCONFIRMED: exact code.
+        // Not in the recordings or specs: see README "Known to differ".
         Err(ArmError::bad_request("BadRequest", format!("Vault name '{name}' is invalid. Vault names must be 2 to 50 characters, start with a letter and contain only letters, numbers and hyphens.")))
     }
 }

@@ -151,7 +151,7 @@ fn check(
         return Err(bad(
             "UserErrorInvalidRequestParameter",
             "properties.objectType must be 'BackupInstance'.",
-        )); // UNCONFIRMED code
+        )); // Not in the recordings or specs: see README "Known to differ".
     }
     let ds = &props["dataSourceInfo"];
     if !ds["datasourceType"]
@@ -159,25 +159,25 @@ fn check(
         .is_some_and(|t| t.eq_ignore_ascii_case("Microsoft.Compute/disks"))
     {
         return Err(bad("UserErrorInvalidRequestParameter", "The sandbox models Azure Disk Backup only: dataSourceInfo.datasourceType must be 'Microsoft.Compute/disks'."));
-        // UNCONFIRMED code
+        // Not in the recordings or specs: see README "Known to differ".
     }
     let rid = ds["resourceID"].as_str().unwrap_or("");
     let Some((dsub, drg, dname)) = parse_disk_id(rid) else {
         return Err(bad(
             "UserErrorInvalidRequestParameter",
             format!("dataSourceInfo.resourceID '{rid}' is not a managed disk id."),
-        )); // UNCONFIRMED code
+        )); // Not in the recordings or specs: see README "Known to differ".
     };
     let disk_key = key(&[&dsub, &drg, &dname]);
     let Some(disk) = st.disks.get(&disk_key) else {
-        // UNCONFIRMED: code Azure answers for a datasource that does not exist.
+        // Not in the recordings or specs: see README "Known to differ".
         return Err(bad(
             "UserErrorDppDatasourceNotFound",
             format!("The datasource '{rid}' was not found. Please check that the disk exists."),
         ));
     };
     if !disk.location.eq_ignore_ascii_case(&vault.location) {
-        // UNCONFIRMED: code; the rule (vault and disk in the same region) is documented.
+        // Not in the recordings or specs: see README "Known to differ".
         return Err(bad("UserErrorDppDatasourceAndVaultRegionMismatch", format!("The disk is in region '{}' but the backup vault is in '{}'. The backup vault must be in the same region as the disk.", disk.location, vault.location)));
     }
     let pid = props["policyInfo"]["policyId"].as_str().unwrap_or("");
@@ -190,13 +190,13 @@ fn check(
         return Err(bad(
             "UserErrorDppPolicyNotFound",
             format!("The backup policy '{pid}' was not found in this backup vault."),
-        )); // UNCONFIRMED code
+        )); // Not in the recordings or specs: see README "Known to differ".
     };
     let schedule = policies::parse(&policy.properties)?;
     if (disk.sku.starts_with("PremiumV2") || disk.sku.starts_with("Ultra"))
         && schedule.interval_hours < 12
     {
-        // UNCONFIRMED: code; the 12-hour/daily rule is in the disk backup support matrix.
+        // Not in the recordings or specs: see README "Known to differ".
         return Err(bad("UserErrorUnsupportedBackupFrequency", format!("Disks of SKU '{}' support only 12-hourly or daily backups; policy '{}' backs up every {} hours.", disk.sku, policy.name, schedule.interval_hours)));
     }
     let params = props["policyInfo"]["policyParameters"]["dataStoreParametersList"]
@@ -212,10 +212,10 @@ fn check(
         .unwrap_or("");
     let Some((ssub, srgn)) = parse_rg_id(srg) else {
         return Err(bad("UserErrorInvalidRequestParameter", "policyInfo.policyParameters.dataStoreParametersList needs an AzureOperationalStoreParameters entry (OperationalStore) with the snapshot resourceGroupId."));
-        // UNCONFIRMED code
+        // Not in the recordings or specs: see README "Known to differ".
     };
     if !ssub.eq_ignore_ascii_case(&dsub) {
-        // UNCONFIRMED: code; snapshots cannot be created outside the disk's subscription.
+        // Not in the recordings or specs: see README "Known to differ".
         return Err(bad(
             "UserErrorSnapshotResourceGroupInDifferentSubscription",
             "The snapshot resource group must be in the same subscription as the disk.",
@@ -225,7 +225,7 @@ fn check(
         return Err(bad(
             "UserErrorResourceGroupNotFound",
             format!("Snapshot resource group '{srgn}' could not be found."),
-        )); // UNCONFIRMED code
+        )); // Not in the recordings or specs: see README "Known to differ".
     }
     if let Some(other) = st
         .dpp
@@ -273,7 +273,7 @@ fn permission_error(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) ->
     if lacks.is_empty() {
         return None;
     }
-    // Code from the Data Protection REST docs; message wording UNCONFIRMED.
+    // Code from the Data Protection REST docs; message wording not confirmed (README "Known to differ").
     Some(error_json(
         "UserErrorMissingRequiredPermissions",
         &format!("Appropriate permissions to perform the operation is missing. The backup vault's managed identity needs {}.", lacks.join(" and ")),
@@ -357,7 +357,7 @@ fn rps(ctx: &Ctx<'_>, st: &State, v: &[String], one: Option<&str>) -> HResult {
                     "UserErrorRecoveryPointNotFound",
                     format!("Recovery point '{name}' was not found."),
                 )
-            }), // UNCONFIRMED code
+            }), // Not in the recordings or specs: see README "Known to differ".
         None => Ok(Reply::ok(
             ctx.page(
                 points
@@ -431,14 +431,14 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             let existing = st.dpp.instances.get(&ik).cloned();
             if let Some(e) = &existing {
                 if e.deleted_ms.is_some() {
-                    // UNCONFIRMED: code for re-protecting a soft-deleted instance.
+                    // Not in the recordings or specs: see README "Known to differ".
                     return Err(bad("UserErrorBackupInstanceSoftDeleted", "The backup instance is in soft-deleted state. Undelete it before modifying protection."));
                 }
                 if !e.disk_key.eq(&c.disk_key) {
                     return Err(bad(
                         "UserErrorInvalidRequestParameter",
                         "The datasource of an existing backup instance cannot be changed.",
-                    )); // UNCONFIRMED
+                    )); // Not in the recordings or specs: see README "Known to differ".
                 }
             }
             let seg = |start: i64| Segment {
@@ -572,7 +572,7 @@ fn action(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     let ik = key(&[&vault.key(), &inst.name]);
     let (cps, _, _) = current_state(&inst, ctx.now);
     let not_allowed = |what: &str| {
-        // UNCONFIRMED: code for an action in the wrong protection state.
+        // Not in the recordings or specs: see README "Known to differ".
         bad(
             "UserErrorInvalidOperationForCurrentProtectionState",
             format!(
@@ -638,7 +638,7 @@ fn action(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 return Err(bad(
                     "UserErrorInvalidRequestParameter",
                     "backupRuleOptions.ruleName is required.",
-                )); // UNCONFIRMED
+                )); // Not in the recordings or specs: see README "Known to differ".
             }
             let c = check(st, &vault, &inst.properties, Some(&ik))?;
             duration = durations::ADHOC_BACKUP;

@@ -20,7 +20,7 @@ pub struct Schedule {
 }
 
 fn bad(message: impl Into<String>) -> ArmError {
-    // UNCONFIRMED: the code Data Protection answers for an invalid policy.
+    // Not in the recordings or specs: see README "Known to differ".
     dpp_error(400, "UserErrorInvalidRequestParameter", message)
 }
 
@@ -190,7 +190,7 @@ fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                         v[3]
                     ),
                 )
-            }), // UNCONFIRMED code
+            }), // Not in the recordings or specs: see README "Known to differ".
         "PUT" => {
             let req = ctx.json()?;
             let mut props = req["properties"].clone();
@@ -232,7 +232,7 @@ fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 .values()
                 .any(|i| i.vault_key == vk && i.policy_id().to_ascii_lowercase() == pid)
             {
-                // Code as in azurerm#20774; message wording UNCONFIRMED beyond its first sentence.
+                // Code as in azurerm#20774; message wording not confirmed (README "Known to differ") beyond its first sentence.
                 return Err(dpp_error(400, "UserErrorDppPolicyObjectInUse", "Cannot delete the backup policy as one or more backup instances are associated with it. Please stop protection for all associated backup instances or move them to another policy and try again."));
             }
             st.dpp.policies.remove(&pk);

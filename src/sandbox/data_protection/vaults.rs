@@ -76,14 +76,14 @@ fn default_properties() -> Value {
         "isVaultProtectedByResourceGuard": false,
         "resourceMoveState": "Unknown",
         "replicatedRegions": [],
-        // UNCONFIRMED: the scores Azure computes for a vault with these settings.
+        // Not in the recordings or specs: see README "Known to differ".
         "secureScore": "Adequate",
         "bcdrSecurityLevel": "Fair",
     })
 }
 
 fn bad(message: impl Into<String>) -> ArmError {
-    // UNCONFIRMED: Data Protection's code for invalid request values.
+    // Not in the recordings or specs: see README "Known to differ".
     dpp_error(400, "UserErrorInvalidRequestParameter", message)
 }
 
@@ -157,7 +157,7 @@ fn validate(old: Option<&Value>, new: &mut Value) -> Result<(), ArmError> {
         .as_f64()
         .unwrap_or(14.0);
     if !(14.0..=180.0).contains(&days) {
-        // UNCONFIRMED: exact code; the 14–180 day range is documented.
+        // Not in the recordings or specs: see README "Known to differ".
         return Err(bad(format!(
             "Soft delete retention duration must be between 14 and 180 days, got {days}."
         )));
@@ -168,7 +168,7 @@ fn validate(old: Option<&Value>, new: &mut Value) -> Result<(), ArmError> {
     // test_dataprotection_backup_vault_create_and_delete.yaml #0).
     if let Some(old) = old {
         if !eq(&redundancy(old), &redundancy(new)) {
-            // UNCONFIRMED: exact code; the rule (redundancy is fixed at creation) is documented.
+            // Not in the recordings or specs: see README "Known to differ".
             return Err(dpp_error(400, "UserErrorStorageSettingUpdateNotSupported", format!("Storage redundancy of a backup vault cannot be changed after creation (current: {}).", redundancy(old))));
         }
         let old_imm = s(old, &["securitySettings", "immutabilitySettings", "state"]);
@@ -184,7 +184,7 @@ fn validate(old: Option<&Value>, new: &mut Value) -> Result<(), ArmError> {
         }
         let old_sd = s(old, &["securitySettings", "softDeleteSettings", "state"]);
         if old_sd == "AlwaysOn" && sd != "AlwaysOn" {
-            // UNCONFIRMED: exact code.
+            // Not in the recordings or specs: see README "Known to differ".
             return Err(dpp_error(
                 400,
                 "UserErrorSoftDeleteStateAlwaysOn",
@@ -323,7 +323,7 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                         && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
                         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
                     if !ok {
-                        // UNCONFIRMED: exact code.
+                        // Not in the recordings or specs: see README "Known to differ".
                         return Err(bad(format!("Backup vault name '{name}' is invalid. Names must be 2 to 50 characters, start with a letter and contain only letters, numbers and hyphens.")));
                     }
                     let location = req["location"]
@@ -408,7 +408,7 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
         "DELETE" => {
             let v = get_vault(st, sub, rg, name)?.clone();
             if st.dpp.instances.values().any(|i| i.vault_key == vk) {
-                // UNCONFIRMED: exact code and message.
+                // Not in the recordings or specs: see README "Known to differ".
                 return Err(dpp_error(400, "UserErrorCannotDeleteVaultWithBackupInstances", "Backup vault cannot be deleted as there are backup instances (including stopped or soft-deleted ones) in the vault. Delete all backup instances and try again."));
             }
             st.dpp.vaults.remove(&vk);

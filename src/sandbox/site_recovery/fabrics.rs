@@ -127,7 +127,7 @@ pub(super) fn fabric(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -
             }
             let canonical = match st.asr.fabrics.get(&fk) {
                 Some(f) if f.location != loc => {
-                    // UNCONFIRMED: code.
+                    // Not in the recordings or specs: see README "Known to differ".
                     return Err(bad("FabricLocationCannotBeChanged", format!("The fabric '{}' is in location '{}'; its location cannot be changed to '{loc}'.", f.name, f.location)));
                 }
                 Some(f) => f.name.clone(),
@@ -138,7 +138,7 @@ pub(super) fn fabric(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -
                         .values()
                         .find(|f| f.vault_key == vk && f.location == loc)
                     {
-                        // UNCONFIRMED: code; Azure allows one Azure fabric per region in a vault.
+                        // Not in the recordings or specs: see README "Known to differ".
                         return Err(ArmError::conflict("AzureFabricAlreadyExists", format!("An Azure fabric for location '{loc}' already exists in the vault: '{}'. Only one fabric per Azure region can be created in a Recovery Services vault.", other.name)));
                     }
                     name.to_string()
@@ -207,8 +207,8 @@ pub(super) fn remove_fabric(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: 
     let fk = key(&[&vk, name]);
     let f = get_fabric(st, vault, name)?.clone();
     if fabric_in_use(st, &fk) {
-        // UNCONFIRMED: code; Azure refuses to remove a fabric whose containers are still paired
-        // or replicate items.
+        // Azure refuses to remove a fabric whose containers are still paired or replicate items;
+        // the code is not in the recordings or specs (README "Known to differ").
         return Err(bad("FabricHasProtectedEntities", format!("The fabric '{}' cannot be removed because its protection containers have container mappings or replicated items. Disable replication and remove the container mappings first.", f.name)));
     }
     let error = fault(ctx, "Removing the fabric");
@@ -390,7 +390,7 @@ pub(super) fn remove_container(
         || st.asr.mappings.values().any(|m| m.target_key == ck)
         || st.asr.items.keys().any(|k| k.starts_with(&p))
     {
-        // UNCONFIRMED: code.
+        // Not in the recordings or specs: see README "Known to differ".
         return Err(bad("ProtectionContainerHasMappings", format!("The protection container '{}' cannot be removed because it is paired (container mappings exist) or has replicated items. Disable replication and remove the container mappings first.", c.name)));
     }
     let error = fault(ctx, "Removing the protection container");
@@ -541,7 +541,7 @@ fn mapping_details(st: &State, input: &Value, old: Option<&Value>) -> Result<Val
         if parse_arm_id(aa, "microsoft.automation", "automationaccounts").is_none()
             || !st.resources.contains_key(&aa.to_ascii_lowercase())
         {
-            // UNCONFIRMED: code.
+            // Not in the recordings or specs: see README "Known to differ".
             return Err(bad(
                 "AutomationAccountNotFound",
                 format!("The automation account '{aa}' was not found."),
@@ -618,7 +618,7 @@ pub(super) fn mapping(
             let existing = st.asr.mappings.get(&mk).cloned();
             if let Some(e) = &existing {
                 if e.target_key != tk || !eq(&e.policy, &policy) {
-                    // UNCONFIRMED: code.
+                    // Not in the recordings or specs: see README "Known to differ".
                     return Err(bad("ContainerMappingPropertiesCannotBeChanged", "The target container and the policy of an existing container mapping cannot be changed. Create a new mapping."));
                 }
             } else if let Some(other) = st.asr.mappings.values().find(|m| {
@@ -626,7 +626,7 @@ pub(super) fn mapping(
                     && key(&[&vk, &m.fabric, &m.container]) == sk
                     && m.target_key == tk
             }) {
-                // UNCONFIRMED: code; a source/target container pair is mapped once.
+                // Not in the recordings or specs: see README "Known to differ".
                 return Err(ArmError::conflict(
                     "ContainerPairingAlreadyExists",
                     format!(
@@ -748,7 +748,7 @@ pub(super) fn remove_mapping(
         })
         .count();
     if users > 0 && !purge {
-        // UNCONFIRMED: code.
+        // Not in the recordings or specs: see README "Known to differ".
         return Err(bad("ContainerMappingInUse", format!("The container mapping '{}' cannot be removed because {users} replicated item(s) use it. Disable replication of the items first.", m.name)));
     }
     let error = fault(ctx, "Removing the container mapping");
@@ -860,7 +860,7 @@ pub(super) fn require_vnet(st: &State, id: &str, what: &str) -> Result<String, A
     st.resources
         .get(&id.to_ascii_lowercase())
         .map(|r| r.location.clone())
-        // UNCONFIRMED: code.
+        // Not in the recordings or specs: see README "Known to differ".
         .ok_or_else(|| {
             bad(
                 "NetworkNotFound",
@@ -914,7 +914,7 @@ pub(super) fn network_mapping(
                 return Err(bad("InvalidInput", format!("primaryNetworkId '{primary}' does not match the network '{network}' in the request path.")));
             }
             if ploc != fabric.location {
-                // UNCONFIRMED: code.
+                // Not in the recordings or specs: see README "Known to differ".
                 return Err(bad("NetworkLocationMismatch", format!("The primary network '{primary}' is in '{ploc}' but the fabric '{}' is in '{}'.", fabric.name, fabric.location)));
             }
             let rf_name = given_or(
@@ -947,7 +947,7 @@ pub(super) fn network_mapping(
             }
             let rloc = require_vnet(st, &rnet, "recoveryNetworkId")?;
             if rloc != rf.location {
-                // UNCONFIRMED: code.
+                // Not in the recordings or specs: see README "Known to differ".
                 return Err(bad("NetworkLocationMismatch", format!("The recovery network '{rnet}' is in '{rloc}' but the recovery fabric '{}' is in '{}'.", rf.name, rf.location)));
             }
             let error = fault(ctx, "Mapping the networks");

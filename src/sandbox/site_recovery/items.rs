@@ -4,13 +4,13 @@
 //! commit and re-protect.
 //!
 //! State machine (from the clock): `EnablingProtection` until the EnableDr job ends →
-//! `UnprotectedStatesBegin` ("Initial replication in progress") until initial replication ends →
-//! `Protected`. UNCONFIRMED: the intermediate state names (Terraform reports
-//! `UnprotectedStatesBegin` while it waits for `Protected`, azurerm#13725), the failover states
-//! (`FailedOver` after an unplanned/planned failover, `FailoverCommitted` after commit,
-//! `UnprotectedStatesBegin` "Re-protect in progress" during re-protect), `DisablingProtection`,
-//! the test failover states (`TestFailoverInProgress`, `TestFailoverCompleted`),
-//! `protectedItemType: "A2A"` and the A2A `allowedOperations` (taken from the HyperV example).
+//! `UnprotectedStatesBegin` ("Enabling protection") until initial replication ends → `Protected`;
+//! the item itself says `InitialReplicationInProgress` meanwhile (recording A2A #68–73, FACTS §2).
+//! `allowedOperations` as recorded while replicating and once protected (A2A #68–73). Not in the
+//! recordings or specs (README "Known to differ"): the failover states (`FailedOver` after a
+//! failover, `FailoverCommitted` after commit, `UnprotectedStatesBegin` during re-protect),
+//! `DisablingProtection`, the test failover states (`TestFailoverInProgress`,
+//! `TestFailoverCompleted`) and the allowed operations in those states.
 
 use serde_json::{json, Value};
 
@@ -110,9 +110,10 @@ pub(super) fn item_body(st: &State, vault: &Vault, i: &ReplicatedItem, now: i64)
     // The item's own state while (re)replicating differs from the VM's (recording: A2A #68–73,
     // FACTS §2): `InitialReplicationInProgress` / `UnprotectedStatesBegin`.
     let (item_state, item_desc) = match ph {
-        Phase::InitialReplication | Phase::Reprotecting => {
-            ("InitialReplicationInProgress", "Initial replication is in progress")
-        }
+        Phase::InitialReplication | Phase::Reprotecting => (
+            "InitialReplicationInProgress",
+            "Initial replication is in progress",
+        ),
         _ => (state, desc),
     };
     let allowed: Value = if tfo_running {
@@ -318,8 +319,8 @@ pub(super) fn list(
 }
 
 fn vm_error(code: &str, msg: String) -> ArmError {
-    // UNCONFIRMED: codes of the enable-replication validation errors (Azure answers numeric
-    // Site Recovery error ids in the message); the rules are documented in the A2A support matrix.
+    // The rules are documented in the A2A support matrix; the codes (Azure answers numeric Site
+    // Recovery error ids) are not in the recordings or specs (README "Known to differ").
     bad(code, msg)
 }
 
@@ -379,7 +380,7 @@ fn enable(
 ) -> HResult {
     let vk = vault.key();
     if st.asr.items.contains_key(ik) {
-        // UNCONFIRMED: code; enabling an existing item again is refused.
+        // Not in the recordings or specs: see README "Known to differ".
         return Err(ArmError::conflict("ProtectionAlreadyEnabled", format!("Replication is already enabled for the item '{name}'. Use PATCH to update its settings.")));
     }
     let body = ctx.json()?;
@@ -412,8 +413,9 @@ fn enable(
             return Err(vm_error("SourceVmLocationMismatch", format!("The virtual machine '{}' is in '{}', but the protection container '{container}' belongs to the fabric '{fabric}' in '{floc}'. Enable replication from the fabric of the VM's region.", vm.name, vm.location)));
         }
         if vm.location == vault.location {
-            // UNCONFIRMED: code. Documented: the vault must not be in the source region of the VMs
-            // it replicates (MicrosoftDocs azure-to-azure-tutorial-enable-replication).
+            // Documented: the vault must not be in the source region of the VMs it replicates
+            // (MicrosoftDocs azure-to-azure-tutorial-enable-replication); the code is not in the
+            // recordings or specs (README "Known to differ").
             return Err(vm_error("VaultInSourceRegion", format!("The virtual machine '{}' is in '{}', the region of the vault '{}'. A Recovery Services vault can't replicate VMs out of its own region; create the vault in another region (typically the target region).", vm.name, vm.location, vault.name)));
         }
         let arm_vm = vm_id(&vm.subscription, &vm.resource_group, &vm.name);
@@ -652,7 +654,7 @@ fn item_path(i: &ReplicatedItem) -> String {
 }
 
 /// 409 while a job of the item is still running (RPC: concurrent conflicting operations).
-/// UNCONFIRMED: Site Recovery's code.
+/// Not in the recordings or specs: see README "Known to differ".
 fn busy(st: &State, it: &ReplicatedItem, now: i64) -> Result<(), ArmError> {
     let Some((scenario, job, _)) = &it.scenario else {
         return Ok(());
@@ -679,8 +681,9 @@ fn update(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, ik: &str, name: &str) ->
     let p = &body["properties"];
     let ph = phase(&it, ctx.now);
     if p["vmNics"].is_array() && ph != Phase::Protected {
-        // UNCONFIRMED: code; network settings can be configured only after initial replication
-        // (Terraform waits for Protected before this PATCH).
+        // Network settings can be configured only after initial replication (Terraform waits for
+        // Protected before this PATCH); the code is not in the recordings or specs (README
+        // "Known to differ").
         return Err(bad("OperationNotAllowedInCurrentState", format!("The network settings of '{name}' can be updated only after initial replication has completed (current state: {}).", item_body(st, vault, &it, ctx.now)["properties"]["protectionState"].as_str().unwrap_or(""))));
     }
     let rloc = st
@@ -798,14 +801,14 @@ fn disable(
     };
     if !purge {
         if it.disabling_until.is_some() {
-            // UNCONFIRMED: code.
+            // Not in the recordings or specs: see README "Known to differ".
             return Err(ArmError::conflict(
                 "OperationInProgress",
                 format!("Replication of '{name}' is already being disabled."),
             ));
         }
         if it.test_failover.is_some() {
-            // UNCONFIRMED: code.
+            // Not in the recordings or specs: see README "Known to differ".
             return Err(bad("OperationNotAllowedInCurrentState", format!("Replication of '{name}' cannot be disabled while a test failover is pending cleanup. Clean up the test failover first.")));
         }
         if matches!(phase(&it, ctx.now), Phase::FailedOver) {
@@ -874,7 +877,7 @@ fn disable(
             x.disabling_until = Some(ctx.now + ctx.scaled(durations::DISABLE));
             x.scenario = Some(("DisableDr".into(), job.clone(), ctx.now));
         }
-        // Recovery plans lose the item (UNCONFIRMED: Azure may instead refuse the removal).
+        // Recovery plans lose the item (not confirmed (README "Known to differ"): Azure may instead refuse the removal).
         let id = item_id(vault, &it).to_ascii_lowercase();
         for plan in st.asr.plans.values_mut().filter(|p| p.vault_key == vk) {
             if let Some(groups) = plan.groups.as_array_mut() {
@@ -1016,7 +1019,7 @@ pub(super) enum Op {
 }
 
 fn not_allowed(name: &str, what: &str, state: &str) -> ArmError {
-    // UNCONFIRMED: code.
+    // Not in the recordings or specs: see README "Known to differ".
     bad(
         "OperationNotAllowedInCurrentState",
         format!("{what} is not allowed for '{name}' in its current state '{state}'."),

@@ -64,7 +64,7 @@ pub const API_VERSIONS: &[&str] = &[
     "2026-02-01",
 ];
 
-/// Simulated durations, in Azure seconds (scaled by `time_scale`). UNCONFIRMED: typical values.
+/// Simulated durations, in Azure seconds (scaled by `time_scale`). Not in the recordings or specs: see README "Known to differ".
 pub mod durations {
     pub const FABRIC: f64 = 60.0;
     pub const CONTAINER: f64 = 30.0;
@@ -277,8 +277,8 @@ pub(super) fn parse_arm_id(id: &str, ns: &str, rtype: &str) -> Option<(String, S
 }
 
 /// 404 for an unknown Site Recovery resource, as `Fabric with name X could not be located.`
-/// (`NotFound` / `FabricArmEntityMissing`, azurerm#11019 and #11180). UNCONFIRMED: the detail
-/// codes of the other resource types.
+/// (`NotFound` / `FabricArmEntityMissing`, azurerm#11019 and #11180); the detail codes of the
+/// other resource types are not in the recordings or specs (README "Known to differ").
 pub(super) fn not_found(what: &str, name: &str) -> ArmError {
     let (code, title) = match what {
         "fabric" => ("FabricArmEntityMissing", "Fabric"),
@@ -359,8 +359,9 @@ pub(super) fn bad(code: &str, msg: impl Into<String>) -> ArmError {
 /// `TestFailoverCleanup`, `UnplannedFailover`, `PlannedFailover`, `Commit`, `ReverseReplicate`,
 /// `UpdateVmProperties`, `ConfigureProtection` (container mapping), `UnconfigureProtection`,
 /// `AddProtectionProfile` (policy), `CreateFabric`, `CreateProtectionContainer`, `MapNetwork`,
-/// `CreateRecoveryPlan`, … UNCONFIRMED except `TestFailover` (Azure PowerShell's ASR cmdlets
-/// compare a job's `ScenarioName` with "TestFailover").
+/// `CreateRecoveryPlan`, …: only `TestFailover` is confirmed (Azure PowerShell's ASR cmdlets
+/// compare a job's `ScenarioName` with "TestFailover"); the others are not in the recordings or
+/// specs (README "Known to differ").
 pub(super) struct JobSpec<'a> {
     pub scenario: &'a str,
     pub friendly: &'a str,
@@ -579,7 +580,7 @@ fn find_op(st: &State, vk: &str, id: &str) -> Result<super::state::Operation, Ar
         .filter(|o| o.kind == "asr" && o.vault_key.as_deref() == Some(vk))
         .cloned()
         .ok_or_else(|| {
-            // UNCONFIRMED: code.
+            // Not in the recordings or specs: see README "Known to differ".
             ArmError::not_found("NotFound", format!("The operation '{id}' was not found."))
         })
 }

@@ -272,7 +272,7 @@ fn build_groups(
             .cloned()
             .unwrap_or_default();
         if gt != "Boot" && !its.is_empty() {
-            // UNCONFIRMED: code; items go in Boot groups, Shutdown/Failover hold all items implicitly.
+            // Not in the recordings or specs: see README "Known to differ".
             return Err(bad(
                 "InvalidInput",
                 format!("A {gt} group cannot list replicated items; add them to Boot groups."),
@@ -282,7 +282,7 @@ fn build_groups(
         for i in its {
             let id = i["id"].as_str().unwrap_or("");
             let Some((ik, it)) = find_by_id(st, &vk, id) else {
-                // UNCONFIRMED: code.
+                // Not in the recordings or specs: see README "Known to differ".
                 return Err(bad("ReplicationProtectedItemNotFound", format!("The replicated item '{id}' does not exist in the vault. Recovery plans can contain only replicated items.")));
             };
             if !seen.insert(ik.clone()) {
@@ -343,7 +343,7 @@ pub(super) fn plan(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -> 
             if let Some(e) = &existing {
                 if running(e, ctx.now) || e.scenario.as_ref().is_some_and(|s| s.0 == "TestFailover")
                 {
-                    // UNCONFIRMED: code.
+                    // Not in the recordings or specs: see README "Known to differ".
                     return Err(ArmError::conflict("RecoveryPlanOperationInProgress", format!("The recovery plan '{}' cannot be changed while an operation is in progress or a test failover awaits cleanup.", e.name)));
                 }
             }
@@ -465,7 +465,7 @@ pub(super) fn plan(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -> 
                 return Err(not_found("recovery plan", name));
             };
             if running(&p, ctx.now) || p.scenario.as_ref().is_some_and(|s| s.0 == "TestFailover") {
-                // UNCONFIRMED: code.
+                // Not in the recordings or specs: see README "Known to differ".
                 return Err(ArmError::conflict("RecoveryPlanOperationInProgress", format!("The recovery plan '{}' cannot be deleted while an operation is in progress or a test failover awaits cleanup.", p.name)));
             }
             let error = fault(ctx, "Deleting the recovery plan");
@@ -500,7 +500,7 @@ pub(super) fn plan(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -> 
 }
 
 fn op_not_allowed(plan: &str, op: &str, allowed: &Value) -> ArmError {
-    // UNCONFIRMED: code.
+    // Not in the recordings or specs: see README "Known to differ".
     bad(
         "RecoveryPlanOperationNotAllowed",
         format!("The operation '{op}' is not allowed on the recovery plan '{plan}' in its current state. Allowed operations: {}.", allowed.as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default()),
@@ -665,7 +665,7 @@ pub(super) fn action(
                         .as_str()
                         .unwrap_or("")
                         .to_string();
-                    // UNCONFIRMED: code; Azure refuses (test) failover until replication is healthy.
+                    // Not in the recordings or specs: see README "Known to differ".
                     return Err(bad("ProtectedItemNotProtected", format!("{} can't be started for the recovery plan '{}': the replicated item '{}' is not protected yet ({st_desc}). Wait for initial replication to complete.", friendly, plan.name, it.vm_name)));
                 }
             }

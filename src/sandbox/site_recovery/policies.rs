@@ -28,7 +28,7 @@ pub(super) fn policy_body(vault: &Vault, p: &AsrPolicy) -> Value {
 }
 
 fn invalid(msg: impl Into<String>) -> ArmError {
-    // UNCONFIRMED: code.
+    // Not in the recordings or specs: see README "Known to differ".
     bad("InvalidPolicyInput", msg)
 }
 
@@ -160,7 +160,7 @@ pub(super) fn policy(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -
                 Err(e) if e.code == "InvalidInput" => return Err(e),
                 // Range checks fail the job: Azure answers 202, then the operation fails with
                 // 150261 "Replication policy creation failed." (azurerm#7479: retention beyond
-                // the maximum). UNCONFIRMED: the code of a failed update.
+                // the maximum). not confirmed (README "Known to differ"): the code of a failed update.
                 Err(e) => {
                     let generic = if existing.is_some() {
                         ("150262", "Replication policy update failed.")
@@ -220,7 +220,7 @@ pub(super) fn policy(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -
                 .map(|m| m.name.clone())
                 .collect();
             if !users.is_empty() {
-                // UNCONFIRMED: code.
+                // Not in the recordings or specs: see README "Known to differ".
                 return Err(bad("PolicyInUse", format!("The replication policy '{}' cannot be deleted because it is associated with container mapping(s) {}. Remove the container mappings first.", p.name, users.join(", "))));
             }
             let error = fault(ctx, "Deleting the replication policy");
