@@ -285,3 +285,41 @@ async fn apply_can_wait_for_initial_replication_showing_progress() {
         .await;
     drill.expect_code(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cache_account_in_the_wrong_region_or_missing_blocks_replication_at_plan_time() {
+    let estate = Estate::start().await;
+    let weu = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Storage/storageAccounts/asrcacheweu";
+    let neu = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app-dr/providers/Microsoft.Storage/storageAccounts/asrcacheneu";
+    let gone = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Storage/storageAccounts/nosuchcache";
+    let text = std::fs::read_to_string(site_recovery()).unwrap();
+    for (cache, why) in [
+        (
+            neu,
+            "is in northeurope: a replication cache must be in the source region westeurope",
+        ),
+        (gone, "does not exist"),
+    ] {
+        let file = estate.write("dr.yaml", &text.replace(weu, cache));
+        let plan = estate.run(&["plan", "-f", &file, "--format", "json"]).await;
+        plan.expect_code(0);
+        let blocked: Vec<String> = plan.json()["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["address"].as_str().unwrap().starts_with("replication."))
+            .map(|c| c["blocked"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert!(!blocked.is_empty(), "{}", plan.stdout);
+        assert!(
+            blocked.iter().all(|b| b.contains(why)),
+            "every replication is blocked because the cache {why}: {blocked:#?}"
+        );
+    }
+    // The declared cache (westeurope, standard StorageV2) blocks nothing.
+    let plan = estate
+        .run(&["plan", "-f", &site_recovery(), "--format", "json"])
+        .await;
+    plan.expect_code(0);
+    assert_eq!(plan.json()["summary"]["blocked"], 0, "{}", plan.stdout);
+}

@@ -339,3 +339,35 @@ fn a_failed_site_recovery_job_says_what_went_wrong_and_what_to_do() {
     );
     assert!(replication::job_errors(&json!({"properties": {"errors": []}})).is_empty());
 }
+
+#[test]
+fn a_replication_cache_must_be_a_standard_general_purpose_v2_account_in_the_source_region() {
+    use azprotect::model::site_recovery::setup::cache_account_problem;
+    let id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/c";
+    let account = |loc: &str, kind: &str, sku: &str, tier: &str| json!({"location": loc, "kind": kind, "sku": {"name": sku, "tier": tier}});
+    let ok = account("West Europe", "StorageV2", "Standard_LRS", "Standard");
+    assert_eq!(cache_account_problem(Some(&ok), id, "westeurope"), None);
+    let why = |a: Option<&serde_json::Value>| cache_account_problem(a, id, "westeurope").unwrap();
+    assert!(why(None).contains("does not exist"));
+    assert!(why(Some(&account(
+        "northeurope",
+        "StorageV2",
+        "Standard_LRS",
+        "Standard"
+    )))
+    .contains("must be in the source region westeurope"));
+    assert!(why(Some(&account(
+        "westeurope",
+        "BlobStorage",
+        "Standard_LRS",
+        "Standard"
+    )))
+    .contains("general-purpose v2"));
+    assert!(why(Some(&account(
+        "westeurope",
+        "StorageV2",
+        "Premium_LRS",
+        "Premium"
+    )))
+    .contains("premium"));
+}

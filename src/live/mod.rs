@@ -36,6 +36,10 @@ pub struct LiveState {
     /// disk id (lower case) → where.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub disks_protected_elsewhere: BTreeMap<String, Elsewhere>,
+    /// The replication cache storage accounts the file names: id (lower case) → the account,
+    /// `None` when it does not exist (plan-time checks of Site Recovery).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_accounts: BTreeMap<String, Option<serde_json::Value>>,
 }
 
 impl LiveState {
@@ -145,6 +149,7 @@ pub async fn read(client: &ArmClient, desired: &Desired) -> Result<LiveState, Az
         live.protected_elsewhere.extend(part.protected_elsewhere);
     }
     live.resources.extend(disks.resources);
+    live.storage_accounts.extend(disks.storage_accounts);
     live.disks.extend(disks.disks);
     live.disks_protected_elsewhere
         .extend(disks.disks_protected_elsewhere);

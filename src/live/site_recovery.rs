@@ -37,10 +37,25 @@ pub async fn read(
     let reads = vaults
         .iter()
         .map(|(id, (name, gs))| read_vault(client, id, name, gs));
+    let caches: std::collections::BTreeSet<String> = groups
+        .iter()
+        .map(|g| g.cache_storage_account_id.to_ascii_lowercase())
+        .collect();
+    let cache_reads = caches.iter().map(|id| async move {
+        let body = client
+            .get_optional(&setup::storage_account_path(id))
+            .await?;
+        Ok::<_, AzureError>((id.clone(), body))
+    });
+    let (parts, accounts) = futures::try_join!(
+        futures::future::try_join_all(reads),
+        futures::future::try_join_all(cache_reads)
+    )?;
     let mut live = LiveState::default();
-    for part in futures::future::try_join_all(reads).await? {
+    for part in parts {
         live.resources.extend(part);
     }
+    live.storage_accounts.extend(accounts);
     Ok(live)
 }
 

@@ -241,4 +241,6 @@ pub mod api {
     pub const DATA_PROTECTION: &str = "2026-03-01";
     pub const AUTHORIZATION: &str = "2022-04-01";
     pub const DISKS: &str = "2026-03-02";
+    /// Storage accounts (only read: the Site Recovery cache). Recorded: FACTS §10.
+    pub const STORAGE: &str = "2022-09-01";
 }

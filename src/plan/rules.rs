@@ -184,7 +184,15 @@ pub fn on_create(want: &Resource, ctx: &Context) -> Verdict {
         ResourceKind::ProtectedVm => protected_vm_rules(want, None, ctx, &mut v),
         ResourceKind::Replication => {
             let vm = ctx.vm(want.attrs["vm_id"].as_str().unwrap_or_default());
-            super::site_recovery::on_create(want, vm, &mut v)
+            let cache = want.attrs["cache_storage_account_id"]
+                .as_str()
+                .unwrap_or_default();
+            let account = ctx
+                .live
+                .storage_accounts
+                .get(&cache.to_ascii_lowercase())
+                .map(Option::as_ref);
+            super::site_recovery::on_create(want, vm, account, &mut v)
         }
         ResourceKind::BackupVault
         | ResourceKind::DiskPolicy

@@ -12,8 +12,14 @@ fn source_region(item: &ArmId) -> Option<&str> {
         .strip_prefix("asr-a2a-default-")
 }
 
-/// `vm` is the live VM the replication is for, if it exists.
-pub fn on_create(want: &Resource, vm: Option<&VirtualMachine>, v: &mut Verdict) {
+/// `vm` is the live VM the replication is for, if it exists; `cache` the live cache storage
+/// account (`Some(None)`: read and absent; `None`: not read).
+pub fn on_create(
+    want: &Resource,
+    vm: Option<&VirtualMachine>,
+    cache: Option<Option<&serde_json::Value>>,
+    v: &mut Verdict,
+) {
     let vm_id = want.attrs["vm_id"].as_str().unwrap_or_default();
     let Some(vm) = vm else {
         v.block(format!("VM {vm_id} does not exist"));
@@ -29,6 +35,16 @@ pub fn on_create(want: &Resource, vm: Option<&VirtualMachine>, v: &mut Verdict) 
     }
     if want.attrs["disks"].as_array().is_some_and(Vec::is_empty) {
         v.block("the VM has no managed disks to replicate");
+    }
+    if let (Some(account), Some(region)) = (cache, source_region(&want.arm_id)) {
+        let id = want.attrs["cache_storage_account_id"]
+            .as_str()
+            .unwrap_or_default();
+        if let Some(why) =
+            crate::model::site_recovery::setup::cache_account_problem(account, id, region)
+        {
+            v.block(why);
+        }
     }
 }
 

@@ -708,10 +708,21 @@ fn generic_get(ctx: &Ctx<'_>, st: &State) -> HResult {
     }
     let id = format!("/{}", ctx.lsegs.join("/"));
     match st.resources.get(&id) {
-        Some(r) => Ok(Reply::ok(json!({
-            "id": r.id, "name": r.name, "type": r.rtype, "location": r.location, "tags": {},
-            "properties": r.properties,
-        }))),
+        Some(r) => {
+            let mut b = json!({
+                "id": r.id, "name": r.name, "type": r.rtype, "location": r.location, "tags": {},
+                "properties": r.properties,
+            });
+            // A storage account names its kind and SKU at the top level (Storage spec
+            // StorageAccount): the inventory's accounts are standard general-purpose v2.
+            if r.rtype
+                .eq_ignore_ascii_case("Microsoft.Storage/storageAccounts")
+            {
+                b["kind"] = r.properties["kind"].clone();
+                b["sku"] = json!({"name": "Standard_LRS", "tier": "Standard"});
+            }
+            Ok(Reply::ok(b))
+        }
         None if l.len() == 8 && l[2] == "resourcegroups" => Err(ArmError::resource_not_found(
             &format!("{}/{}", ctx.segs[5], ctx.segs[6]),
             &ctx.segs[3],

@@ -132,3 +132,41 @@ pub fn normalize_network_mapping(arm: &Value) -> Value {
         "target_fabric": target_fabric,
     })
 }
+
+/// `GET` of a storage account (the replication cache).
+pub fn storage_account_path(id: &str) -> String {
+    format!("{id}?api-version={}", super::super::api::STORAGE)
+}
+
+/// Why `account` (the live storage account `id`, `None` when it does not exist) cannot be the
+/// replication cache of VMs in `region`. Azure-to-Azure needs a cache in the source region, a
+/// standard general-purpose v2 account (premium and other kinds are not supported:
+/// https://learn.microsoft.com/azure/site-recovery/azure-to-azure-support-matrix#cache-storage).
+pub fn cache_account_problem(account: Option<&Value>, id: &str, region: &str) -> Option<String> {
+    let Some(a) = account else {
+        return Some(format!("the cache storage account {id} does not exist"));
+    };
+    let loc = normalize_location(a["location"].as_str().unwrap_or_default());
+    if !loc.is_empty() && !loc.eq_ignore_ascii_case(region) {
+        return Some(format!(
+            "the cache storage account {id} is in {loc}: a replication cache must be in the source region {region}"
+        ));
+    }
+    let kind = a["kind"].as_str().unwrap_or_default();
+    if !kind.is_empty() && !kind.eq_ignore_ascii_case("StorageV2") {
+        return Some(format!(
+            "the cache storage account {id} is a {kind} account: Site Recovery needs a general-purpose v2 (StorageV2) cache"
+        ));
+    }
+    let sku = a["sku"]["name"].as_str().unwrap_or_default();
+    let premium = a["sku"]["tier"]
+        .as_str()
+        .is_some_and(|t| t.eq_ignore_ascii_case("Premium"))
+        || sku.to_ascii_lowercase().starts_with("premium");
+    if premium {
+        return Some(format!(
+            "the cache storage account {id} is premium ({sku}): Site Recovery needs a standard cache account"
+        ));
+    }
+    None
+}
