@@ -418,3 +418,81 @@ async fn a_failed_failover_reports_what_azure_says_went_wrong_and_what_to_do() {
         "the job's own error, with what to do: {error}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reprotect_switches_protection_as_azures_cli_does_and_needs_a_target_cache() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let estate = Estate::start_with(SandboxOptions {
+        time_scale: 0.001,
+        access_log: Some(log.path().to_path_buf()),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let file = site_recovery();
+    estate
+        .run(&["apply", "-f", &file, "--auto-approve", "--wait-replicated"])
+        .await
+        .expect_code(0);
+    let f = file_args(&file);
+    estate
+        .run(&dr("failover", &[&["--unplanned"][..], &f].concat()))
+        .await
+        .expect_code(0);
+    estate.run(&dr("commit", &f)).await.expect_code(0);
+
+    // Without a cache in the target region there is nothing to replicate back through.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| {
+            !l.contains("target_cache_storage_account")
+                && !l.contains("the cache for replicating back")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let bare = estate.write("no-target-cache.yaml", &without);
+    std::fs::write(log.path(), "").unwrap();
+    let run = estate.run(&dr("reprotect", &file_args(&bare))).await;
+    run.expect_code(1);
+    assert!(
+        flat(&run.stderr).contains("declare target_cache_storage_account"),
+        "{}",
+        run.stderr
+    );
+    let sent = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        !sent
+            .lines()
+            .any(|l| l.contains("\"POST\"") && l.contains("\"path\":\"/subscriptions/")),
+        "nothing changes before the refusal: {sent}"
+    );
+
+    // With it: one switchprotection per VM, on the container its item lives in, as recorded.
+    let run = estate.run(&dr("reprotect", &f)).await;
+    run.expect_code(0);
+    let sent = std::fs::read_to_string(log.path()).unwrap();
+    let switches = sent
+        .lines()
+        .filter(|l| l.contains("\"POST\"") && l.contains("/switchprotection"))
+        .count();
+    assert_eq!(switches, 2, "{sent}");
+    assert!(
+        !sent.contains("/reProtect"),
+        "no plan-level reProtect: {sent}"
+    );
+    // The items now live under the northeurope container (same names) and replicate back.
+    for i in items(&estate).await {
+        let id = i["id"].as_str().unwrap();
+        assert!(
+            id.contains("/replicationFabrics/asr-a2a-default-northeurope/"),
+            "{id}"
+        );
+        let d = &i["properties"]["providerSpecificDetails"];
+        assert_eq!(d["initialPrimaryFabricLocation"], "westeurope", "{i:#}");
+        assert_eq!(i["properties"]["activeLocation"], "Primary", "{i:#}");
+    }
+    estate
+        .run(&["plan", "-f", &file, "--detailed-exitcode"])
+        .await
+        .expect_code(0);
+}

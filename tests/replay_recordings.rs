@@ -337,3 +337,71 @@ async fn the_sandbox_answers_recorded_requests_as_azure_did() {
         fixed.join("\n")
     );
 }
+
+#[test]
+fn azprotects_reprotect_request_has_the_shape_azures_cli_sent() {
+    use azprotect::model::site_recovery::replication::{switch_protection_request, SwitchTarget};
+    use support::replay::conformance::paths;
+    let Some(root) =
+        support::recordings_or_skip("azprotects_reprotect_request_has_the_shape_azures_cli_sent")
+    else {
+        return;
+    };
+    let a2a =
+        Cassette::load(&root.join("azure-cli-extensions/test_siterecovery_A2A_scenarios.yaml"));
+    // #93 L4670: the CLI's re-protect (FACTS §1).
+    let recorded = &a2a.interactions[93];
+    assert!(
+        recorded.path.ends_with("/switchprotection"),
+        "{}",
+        recorded.path
+    );
+    let container = recorded.path.trim_end_matches("/switchprotection");
+    let sent = recorded.request_body.as_ref().unwrap();
+    // A committed failover of that item, as a replicated item reads.
+    let item = serde_json::json!({
+        "id": format!("{container}/replicationProtectedItems/cli-test-protected-item-A2A-1"),
+        "properties": {
+            "activeLocation": "Recovery",
+            "policyId": sent["properties"]["providerSpecificDetails"]["policyId"],
+            "providerSpecificDetails": {"instanceType": "A2A", "protectedManagedDisks": [{
+                "diskId": "/subscriptions/s/resourceGroups/CliTerraformVMRG/providers/Microsoft.Compute/disks/os",
+                "recoveryTargetDiskId": sent["properties"]["providerSpecificDetails"]["vmManagedDisks"][0]["diskId"],
+            }]},
+        },
+    });
+    let to = SwitchTarget {
+        recovery_resource_group_id: sent["properties"]["providerSpecificDetails"]
+            ["recoveryResourceGroupId"]
+            .as_str()
+            .unwrap()
+            .into(),
+        cache_storage_account_id: sent["properties"]["providerSpecificDetails"]["vmManagedDisks"]
+            [0]["primaryStagingAzureStorageAccountId"]
+            .as_str()
+            .unwrap()
+            .into(),
+        disk_types: Default::default(),
+    };
+    let req = switch_protection_request(&item, &to).expect("a request");
+    assert!(
+        req.path
+            .starts_with(&format!("{container}/switchprotection?")),
+        "{}",
+        req.path
+    );
+    let body = req.body.unwrap();
+    let (mut ours, mut theirs) = (BTreeSet::new(), BTreeSet::new());
+    paths(&body, "", &mut ours);
+    paths(sent, "", &mut theirs);
+    assert_eq!(ours, theirs, "the same properties as the CLI sent");
+    // ARM ids compare case-insensitively (the CLI echoed Site Recovery's `/Subscriptions/`).
+    let ids = |v: &serde_json::Value| -> serde_json::Value {
+        serde_json::from_str(&v.to_string().replace("/Subscriptions/", "/subscriptions/")).unwrap()
+    };
+    assert_eq!(
+        ids(&body),
+        ids(sent),
+        "and the same values for the same item"
+    );
+}

@@ -88,13 +88,24 @@ async fn go(
         }
     ));
     let steps = dr::plan_steps(&plan, op, &status)?;
+    let caches = caches(&found.desired, &plan, &found.replications);
+    dr::require_caches(&plan, &steps, &status, &caches)?;
     let what = dr::describe(&plan, &steps, &status);
     if !args.auto_approve && !confirm(printer, op, &what)? {
         printer.line(format!("{} cancelled.", op.name()));
         return Ok(ExitStatus::Failure);
     }
     let progress = move |line: &str| printer.note(format!("  {line}"));
-    let report = dr::run(&session.client, &plan, &items, op, &steps, &progress).await?;
+    let report = dr::run(
+        &session.client,
+        &plan,
+        &items,
+        &caches,
+        op,
+        &steps,
+        &progress,
+    )
+    .await?;
     let mut out = printer.stdout();
     match args.format {
         PlanFormat::Text => render::dr::text(&report, &mut out),
@@ -132,4 +143,34 @@ fn confirm(printer: Printer, op: Operation, what: &[String]) -> Result<bool> {
         .read_line(&mut answer)
         .into_diagnostic()?;
     Ok(answer.trim() == "yes")
+}
+
+/// The declared caches and target resource group of the plan's replication group.
+fn caches(
+    desired: &crate::model::Desired,
+    plan: &crate::model::Resource,
+    replications: &[crate::model::Resource],
+) -> dr::Caches {
+    let group = plan.address.name.split('/').next().unwrap_or_default();
+    let disk_types = replications
+        .iter()
+        .flat_map(|r| r.attrs["disks"].as_array().cloned().unwrap_or_default())
+        .filter_map(|d| {
+            Some((
+                d["disk_id"].as_str()?.to_ascii_lowercase(),
+                d["target_type"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    desired
+        .replication_groups
+        .iter()
+        .find(|g| g.name == group)
+        .map(|g| dr::Caches {
+            source: g.cache_storage_account_id.clone(),
+            target: g.target_cache_storage_account_id.clone(),
+            target_resource_group: g.target_resource_group_id.clone(),
+            disk_types,
+        })
+        .unwrap_or_default()
 }

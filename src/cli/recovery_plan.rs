@@ -23,6 +23,8 @@ pub struct Declared {
     /// `(group number, replicated item id)` in boot order; group 1 boots first.
     pub items: Vec<(usize, ArmId)>,
     pub desired: Desired,
+    /// The declared replications of the plan's VMs (their disks and target disk types).
+    pub replications: Vec<Resource>,
 }
 
 impl Declared {
@@ -78,11 +80,19 @@ pub async fn declared(
                 .map(move |vm| (n + 1, vm))
         })
         .filter_map(|(n, vm)| Some((n, recovery_plan::item_of(&plan, vm.as_str()?))))
+        .collect::<Vec<(usize, ArmId)>>();
+    let replications = resources
+        .iter()
+        .filter(|r| {
+            r.address.kind == ResourceKind::Replication && items.iter().any(|(_, i)| *i == r.arm_id)
+        })
+        .cloned()
         .collect();
     Ok(Declared {
         address,
         plan,
         items,
         desired,
+        replications,
     })
 }

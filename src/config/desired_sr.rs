@@ -123,6 +123,10 @@ fn group(name: &str, g: &SiteRecovery, sub: &str, vault_rg: &str) -> Replication
             .unwrap_or(0),
         target_resource_group_id: target_rg,
         cache_storage_account_id: g.cache_storage_account.value.clone(),
+        target_cache_storage_account_id: g
+            .target_cache_storage_account
+            .as_ref()
+            .map(|t| t.value.clone()),
         network_mappings: g
             .network_mappings
             .iter()

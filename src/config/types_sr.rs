@@ -37,6 +37,12 @@ pub struct SiteRecovery {
     /// Storage account id used as the replication cache; it must be in the source region:
     /// `/subscriptions/{guid}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{name}`.
     pub cache_storage_account: Sp<String>,
+    /// Storage account id in the target region, the cache when replication runs back after a
+    /// failover (`reprotect`, `failback`): Azure's re-protect names a cache in the region the
+    /// VMs then run in. A standard general-purpose v2 account. Without it, re-protecting a
+    /// failed-over plan is refused with this reason.
+    #[serde(default)]
+    pub target_cache_storage_account: Option<Sp<String>>,
     /// Source virtual network → target virtual network (both ids); a failed-over VM's NICs land
     /// in the target of its source network. Each source network is mapped once per vault.
     #[serde(default)]

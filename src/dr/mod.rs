@@ -98,6 +98,20 @@ impl Step {
     }
 }
 
+/// What re-protect needs that the live items do not say: the declared caches and target
+/// resource group of the plan's replication group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caches {
+    /// Cache in the source region (replication source → target).
+    pub source: String,
+    /// Cache in the target region (replication back after a failover), if declared.
+    pub target: Option<String>,
+    /// Resource group of the replicas in the target region.
+    pub target_resource_group: String,
+    /// Declared target disk type by source disk id (lower case), for replication to the target.
+    pub disk_types: std::collections::BTreeMap<String, String>,
+}
+
 /// One VM of the plan as Azure reports it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VmStatus {
@@ -105,6 +119,14 @@ pub struct VmStatus {
     pub name: String,
     /// `Primary` or `Recovery`: where the VM runs now.
     pub active_location: String,
+    /// The region the VM runs in now.
+    pub runs_in: String,
+    /// The replicated item as Azure has it now (re-protect moves it to the other region's
+    /// container, same name: recording A2A #111).
+    #[serde(skip)]
+    pub item: ArmId,
+    #[serde(skip)]
+    pub live: Value,
     /// Azure's `protectionState` as it wrote it (`Protected`, `FailedOver`, …).
     pub protection_state: String,
     /// The same, typed ([`ProtectionState::Unknown`] keeps a value azprotect does not know).
@@ -206,6 +228,11 @@ pub enum Refusal {
         vm: String,
         state: String,
     },
+    #[error("{0}: {1}")]
+    #[diagnostic(help(
+        "a standard general-purpose v2 storage account in the target region, e.g. target_cache_storage_account: /subscriptions/…/resourceGroups/…/providers/Microsoft.Storage/storageAccounts/…"
+    ))]
+    NoTargetCache(String, String),
     #[error("{0} is not ready: {1}")]
     #[diagnostic(help(
         "wait for (initial) replication to finish — `plan` and `failover` show its progress — then run it again"
@@ -251,9 +278,30 @@ pub async fn status(
         )
         .into());
     };
+    let primary_region: String = plan.attrs["source_region"]
+        .as_str()
+        .unwrap_or_default()
+        .into();
+    let recovery_region: String = plan.attrs["target_region"]
+        .as_str()
+        .unwrap_or_default()
+        .into();
+    let vault = plan.arm_id.parent(1);
     let mut vms = Vec::new();
     for item in items {
-        let Some(body) = client.get_optional(&versioned(item)).await? else {
+        // After a re-protect the item lives in the other region's container (A2A #111).
+        let moved = replication::item_id(
+            &crate::model::site_recovery::container_id(&vault, &recovery_region),
+            item.name(),
+        );
+        let mut found = None;
+        for id in [item, &moved] {
+            if let Some(body) = client.get_optional(&versioned(id)).await? {
+                found = Some((id.clone(), body));
+                break;
+            }
+        }
+        let Some((item_id, body)) = found else {
             return Err(Refusal::NotReady(
                 plan.address.to_string(),
                 format!("{item} is not replicated"),
@@ -262,37 +310,51 @@ pub async fn status(
         };
         let p = &body["properties"];
         let d = &p["providerSpecificDetails"];
+        let active_recovery = p["activeLocation"]
+            .as_str()
+            .is_some_and(|l| l.eq_ignore_ascii_case("Recovery"));
+        let (own_primary, own_recovery) = (
+            region(&d["primaryFabricLocation"]),
+            region(&d["recoveryFabricLocation"]),
+        );
+        let runs_in = if active_recovery {
+            own_recovery.clone()
+        } else {
+            own_primary.clone()
+        };
         let vm_id = d["fabricObjectId"]
             .as_str()
             .map_or_else(|| item.to_string(), str::to_string);
         let raw = p["protectionState"].as_str().unwrap_or("Unknown");
         let state = ProtectionState::from_arm(raw);
+        let (from, to) = if active_recovery {
+            (own_recovery, own_primary)
+        } else {
+            (own_primary, own_recovery)
+        };
         vms.push(VmStatus {
             name: ArmId::new(vm_id.as_str()).name().to_string(),
             vm_id,
             active_location: p["activeLocation"].as_str().unwrap_or("Primary").into(),
+            runs_in,
+            item: item_id,
             protection_state: raw.into(),
             replicating: state.replicating(),
             state: state.clone(),
-            replicating_from: region(&d["primaryFabricLocation"]),
-            replicating_to: region(&d["recoveryFabricLocation"]),
+            replicating_from: from,
+            replicating_to: to,
             progress: replication::progress(&body)
                 .filter(|p| *p < 100 && state != ProtectionState::Protected),
+            live: body.clone(),
         });
     }
     let active_in_recovery = vms
         .iter()
-        .any(|v| v.active_location.eq_ignore_ascii_case("Recovery"));
+        .any(|v| v.runs_in.eq_ignore_ascii_case(&recovery_region));
     Ok(PlanStatus {
         allowed_operations: strings(&live["properties"]["allowedOperations"]),
-        primary_region: plan.attrs["source_region"]
-            .as_str()
-            .unwrap_or_default()
-            .into(),
-        recovery_region: plan.attrs["target_region"]
-            .as_str()
-            .unwrap_or_default()
-            .into(),
+        primary_region,
+        recovery_region,
         active_in_recovery,
         vms,
     })
@@ -456,10 +518,12 @@ pub struct DrReport {
 
 /// Run `steps` in order, stopping at the first failure. Before each step the plan is read again
 /// and the step refused if Azure does not allow it. Progress lines go to `progress`.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     client: &ArmClient,
     plan: &Resource,
     items: &[ArmId],
+    caches: &Caches,
     op: Operation,
     steps: &[Step],
     progress: &(dyn Fn(&str) + Send + Sync),
@@ -467,8 +531,8 @@ pub async fn run(
     let mut results = Vec::new();
     let mut error = None;
     for (i, step) in steps.iter().enumerate() {
+        let mut s = status(client, plan, items).await?;
         if i > 0 {
-            let mut s = status(client, plan, items).await?;
             if matches!(step, Step::UnplannedFailover(..)) {
                 // A failback's failover waits for the reverse replication it just started.
                 s = wait_protected(client, plan, items, s, progress).await?;
@@ -489,9 +553,13 @@ pub async fn run(
                 p.elapsed.as_secs_f64()
             ));
         };
-        let outcome = client
-            .execute_with(&step.request(&plan.arm_id), &on_poll)
-            .await;
+        let outcome = match step {
+            Step::Reprotect => reprotect(client, plan, &s, caches, &on_poll).await,
+            _ => client
+                .execute_with(&step.request(&plan.arm_id), &on_poll)
+                .await
+                .map(|_| ()),
+        };
         let direction = match step {
             Step::UnplannedFailover(d, ..) => Some(d.as_arm().to_string()),
             _ => None,
@@ -532,6 +600,86 @@ pub async fn run(
         allowed_operations: s.allowed_operations,
         error,
     })
+}
+
+/// Re-protect each VM of the plan with `switchprotection` on its item's container, as Azure's
+/// CLI does (FACTS §1): replication runs from the region the VMs run in now, with that region's
+/// cache, to the other.
+async fn reprotect(
+    client: &ArmClient,
+    plan: &Resource,
+    s: &PlanStatus,
+    caches: &Caches,
+    on_poll: &(dyn Fn(&OperationProgress) + Send + Sync),
+) -> Result<(), AzureError> {
+    for vm in &s.vms {
+        let to = switch_target(vm, s, caches).map_err(AzureError::Config)?;
+        let req = replication::switch_protection_request(&vm.live, &to).ok_or_else(|| {
+            AzureError::Config(format!(
+                "{}: the replicated item {} does not say its policy or disks",
+                plan.address, vm.item
+            ))
+        })?;
+        client.execute_with(&req, on_poll).await?;
+    }
+    Ok(())
+}
+
+/// The resource group and cache for re-protecting `vm`: back to the source region (its
+/// original resource group, the target-region cache) when it runs in the target region, else
+/// to the target region (the declared target resource group, the source cache).
+fn switch_target(
+    vm: &VmStatus,
+    s: &PlanStatus,
+    caches: &Caches,
+) -> Result<replication::SwitchTarget, String> {
+    if vm.runs_in.eq_ignore_ascii_case(&s.recovery_region) {
+        let cache = caches
+            .target
+            .clone()
+            .ok_or_else(|| missing_target_cache(s))?;
+        let vm_id = ArmId::new(vm.vm_id.as_str());
+        let rg = format!(
+            "/subscriptions/{}/resourceGroups/{}",
+            vm_id.subscription().unwrap_or_default(),
+            vm_id.resource_group().unwrap_or_default()
+        );
+        Ok(replication::SwitchTarget {
+            recovery_resource_group_id: rg,
+            cache_storage_account_id: cache,
+            disk_types: Default::default(),
+        })
+    } else {
+        Ok(replication::SwitchTarget {
+            recovery_resource_group_id: caches.target_resource_group.clone(),
+            cache_storage_account_id: caches.source.clone(),
+            disk_types: caches.disk_types.clone(),
+        })
+    }
+}
+
+fn missing_target_cache(s: &PlanStatus) -> String {
+    format!(
+        "re-protect replicates from {} back to {} through a cache storage account in {}: declare target_cache_storage_account in the site_recovery group",
+        s.recovery_region, s.primary_region, s.recovery_region
+    )
+}
+
+/// Refuse, before anything changes, a re-protect that has no cache to replicate back through.
+pub fn require_caches(
+    plan: &Resource,
+    steps: &[Step],
+    s: &PlanStatus,
+    caches: &Caches,
+) -> Result<(), Refusal> {
+    let first_back = steps.first() == Some(&Step::Reprotect) && s.active_in_recovery;
+    if first_back && caches.target.is_none() {
+        return Err(Refusal::NoTargetCache(
+            plan.address.to_string(),
+            missing_target_cache(s),
+        ));
+    }
+    Ok(())
 }
 
 /// The failed job's own errors (code, message, possible causes, recommended action): the plan's

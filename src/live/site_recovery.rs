@@ -146,10 +146,14 @@ async fn read_vault(
         };
         let vm = ArmId::new(attrs["vm_id"].as_str().unwrap_or_default());
         vm_of_item.insert(id.clone(), vm.to_string());
-        let source = id
-            .value_of("replicationFabrics")
-            .and_then(|f| f.strip_prefix("asr-a2a-default-"))
-            .unwrap_or_default();
+        // A re-protected item lives under the other region's fabric; it still belongs to the
+        // group that enabled it (its initial primary region).
+        let source = replication::declared_source_region(i).unwrap_or_else(|| {
+            id.value_of("replicationFabrics")
+                .and_then(|f| f.strip_prefix("asr-a2a-default-"))
+                .unwrap_or_default()
+                .to_string()
+        });
         let group = groups
             .iter()
             .find(|g| crate::model::resource_group::normalize_location(&g.source_region) == source)

@@ -119,6 +119,15 @@ pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
 pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
     let wanted = resolve(desired, live);
     let live_by_id = live.by_id();
+    // A re-protected replicated item lives under the other region's container (same name,
+    // recording A2A #111): it is found by its address, not its declared id.
+    let moved: BTreeMap<&Address, &Resource> = live
+        .resources
+        .iter()
+        .filter(|r| r.address.kind == ResourceKind::Replication)
+        .map(|r| (&r.address, r))
+        .collect();
+    let mut matched: BTreeSet<&ArmId> = BTreeSet::new();
     let ctx = Context::new(desired, &wanted, live);
     let mut changes = Vec::new();
 
@@ -127,7 +136,15 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
         (a.address.kind.rank(), &a.address).cmp(&(b.address.kind.rank(), &b.address))
     });
     for want in sorted {
-        match live_by_id.get(&want.arm_id) {
+        let have = live_by_id.get(&want.arm_id).copied().or_else(|| {
+            (want.address.kind == ResourceKind::Replication)
+                .then(|| moved.get(&want.address).copied())
+                .flatten()
+        });
+        if let Some(h) = have {
+            matched.insert(&h.arm_id);
+        }
+        match have {
             None => {
                 let verdict = rules::on_create(want, &ctx);
                 changes.push(change(want, Action::Create, None, vec![], verdict));
@@ -161,7 +178,7 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
     let mut removals: Vec<&Resource> = live
         .resources
         .iter()
-        .filter(|r| !wanted_ids.contains(&r.arm_id))
+        .filter(|r| !wanted_ids.contains(&r.arm_id) && !matched.contains(&r.arm_id))
         .collect();
     removals.sort_by(|a, b| {
         (std::cmp::Reverse(a.address.kind.rank()), &a.address)

@@ -274,6 +274,25 @@ impl Group<'_> {
             );
         }
 
+        if let Some(t) = &sr.target_cache_storage_account {
+            if let Err(e) = names::storage_account_id(&t.value) {
+                cx.push(
+                    Diag::error(cx.at(t.span), not_a(&t.value, "a storage account id"))
+                        .label("invalid storage account id")
+                        .help(e),
+                );
+            } else if t
+                .value
+                .eq_ignore_ascii_case(&sr.cache_storage_account.value)
+            {
+                cx.push(
+                    Diag::error(cx.at(t.span), "the target cache must be another storage account")
+                        .label("the same as cache_storage_account")
+                        .help("a replication cache lives in the region replication runs from: cache_storage_account in the source region, target_cache_storage_account in the target region"),
+                );
+            }
+        }
+
         self.check_mappings(cx, &vault_key, seen);
         let listed = self.check_vms(cx, seen);
         if let Some(sel) = &sr.select {

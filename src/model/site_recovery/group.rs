@@ -21,6 +21,9 @@ pub struct ReplicationGroup {
     pub app_consistent_minutes: u64,
     pub target_resource_group_id: String,
     pub cache_storage_account_id: String,
+    /// The cache in the target region, for replication back after a failover (re-protect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_cache_storage_account_id: Option<String>,
     /// `(source vnet id, target vnet id)`.
     #[serde(default)]
     pub network_mappings: Vec<(String, String)>,

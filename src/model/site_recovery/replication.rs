@@ -201,12 +201,32 @@ pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
     Some((id, attrs))
 }
 
-/// Is the item active in its recovery region (`activeLocation: Recovery`): failed over, or
-/// re-protected and replicating back towards the region it was enabled in?
+/// Does the item run the other way than it was enabled: active in its recovery region (failed
+/// over), or re-protected by switchprotection, which moves it under the other region's
+/// container so that its primary is no longer the initial one (recording: A2A #111, FACTS §1)?
 fn is_reversed(p: &Value) -> bool {
-    p["activeLocation"]
+    let d = &p["providerSpecificDetails"];
+    let norm = |v: &Value| {
+        crate::model::resource_group::normalize_location(v.as_str().unwrap_or_default())
+    };
+    let switched = d["initialPrimaryFabricLocation"]
         .as_str()
-        .is_some_and(|l| l.eq_ignore_ascii_case("Recovery"))
+        .is_some_and(|i| !i.is_empty())
+        && norm(&d["initialPrimaryFabricLocation"]) != norm(&d["primaryFabricLocation"]);
+    let active_recovery = p["activeLocation"]
+        .as_str()
+        .is_some_and(|l| l.eq_ignore_ascii_case("Recovery"));
+    switched != active_recovery
+}
+
+/// The region replication was enabled from (`initialPrimaryFabricLocation`; the item's own
+/// fabric region when Azure does not say): a re-protected item keeps it.
+pub fn declared_source_region(arm: &Value) -> Option<String> {
+    let d = &arm["properties"]["providerSpecificDetails"];
+    d["initialPrimaryFabricLocation"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(crate::model::resource_group::normalize_location)
 }
 
 /// A replicated item's `protectionState`, typed (FACTS §2: `InitialReplicationInProgress` →
@@ -329,4 +349,70 @@ pub fn job_errors(job: &Value) -> Vec<String> {
             Some(line)
         })
         .collect()
+}
+
+/// Where re-protect sends replication from a committed failover: the resource group for the
+/// replica disks and the cache storage account in the region the VMs run in now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwitchTarget {
+    pub recovery_resource_group_id: String,
+    pub cache_storage_account_id: String,
+    /// Target disk type by disk id (lower case), sent as the replica and target disk types.
+    pub disk_types: std::collections::BTreeMap<String, String>,
+}
+
+/// `POST {item's container}/switchprotection` (`SwitchProtectionInput` with
+/// `A2ASwitchProtectionInput`): re-protect a committed failover of the live `item` the way
+/// Azure's CLI does (recording: test_siterecovery_A2A_scenarios.yaml #93 L4670, FACTS §1):
+/// the item's own container is where replication goes back to (`recoveryContainerId`), each
+/// disk is the one the VM runs on now (the failed-over disk, `recoveryTargetDiskId`, while the
+/// item is active in its recovery region) with the cache in that region. `None` when the item
+/// does not say its id, policy or disks.
+pub fn switch_protection_request(item: &Value, to: &SwitchTarget) -> Option<ArmRequest> {
+    let id = ArmId::new(item["id"].as_str()?);
+    let container = id.parent(1);
+    let p = &item["properties"];
+    let policy = p["policyId"].as_str()?;
+    let failed_over = p["activeLocation"]
+        .as_str()
+        .is_some_and(|l| l.eq_ignore_ascii_case("Recovery"));
+    let disks: Vec<Value> = p["providerSpecificDetails"]["protectedManagedDisks"]
+        .as_array()?
+        .iter()
+        .filter_map(|d| {
+            let running = if failed_over {
+                d["recoveryTargetDiskId"].as_str().or(d["diskId"].as_str())
+            } else {
+                d["diskId"].as_str()
+            }?;
+            let mut disk = json!({
+                "diskId": running,
+                "primaryStagingAzureStorageAccountId": to.cache_storage_account_id,
+                "recoveryResourceGroupId": to.recovery_resource_group_id,
+            });
+            if let Some(t) = to.disk_types.get(&running.to_ascii_lowercase()) {
+                disk["recoveryTargetDiskAccountType"] = json!(t);
+                disk["recoveryReplicaDiskAccountType"] = json!(t);
+            }
+            Some(disk)
+        })
+        .collect();
+    if disks.is_empty() {
+        return None;
+    }
+    let body = json!({"properties": {
+        "replicationProtectedItemName": id.name(),
+        "providerSpecificDetails": {
+            "instanceType": "A2A",
+            "policyId": policy,
+            "recoveryContainerId": container.as_str(),
+            "recoveryResourceGroupId": to.recovery_resource_group_id,
+            "vmManagedDisks": disks,
+        },
+    }});
+    Some(ArmRequest::new(
+        Method::Post,
+        versioned(container.child(&["switchprotection"])),
+        Some(body),
+    ))
 }

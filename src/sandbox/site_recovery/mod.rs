@@ -15,6 +15,7 @@ mod fabrics;
 mod items;
 mod plans;
 mod policies;
+mod switch;
 
 use std::collections::BTreeMap;
 
@@ -183,6 +184,10 @@ pub struct ReplicatedItem {
     /// Set by `POST …/remove`: the item is gone from then on.
     #[serde(default)]
     pub disabling_until: Option<i64>,
+    /// (primary fabric, recovery fabric) replication was enabled with, once switchprotection
+    /// has moved the item: `initialPrimary/RecoveryFabricLocation` keep them (A2A #111–121).
+    #[serde(default)]
+    pub initial_fabrics: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -523,6 +528,9 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
             }
             ["replicationfabrics", _, "replicationprotectioncontainers", _, "remove"] => {
                 fabrics::remove_container(ctx, st, &vault, &rest[1], &rest[3])
+            }
+            ["replicationfabrics", _, "replicationprotectioncontainers", _, "switchprotection"] => {
+                switch::switch_protection(ctx, st, &vault, &rest[1], &rest[3])
             }
             ["replicationprotectioncontainermappings"] => {
                 fabrics::list_mappings(ctx, st, &vault, None)

@@ -17,7 +17,7 @@ use super::{
     vault_sr_id, JobSpec, RecoveryPlan,
 };
 
-fn plan_items(p: &RecoveryPlan) -> Vec<String> {
+pub(super) fn plan_items(p: &RecoveryPlan) -> Vec<String> {
     p.groups
         .as_array()
         .map(|gs| {
@@ -757,8 +757,14 @@ pub(super) fn action(
                     "failovercommit" => Op::Commit,
                     _ => Op::Reprotect,
                 };
+                // The plan's direction is the plan's: an item re-protected by switchprotection
+                // has its own (swapped) primary, so it is not checked against each item.
+                let mut item_props = p.clone();
+                if let Some(o) = item_props.as_object_mut() {
+                    o.remove("failoverDirection");
+                }
                 for (k, it) in &members {
-                    failover_op(ctx, st, &vk, k, it, op, p, Some((&job, ctx.now)))?;
+                    failover_op(ctx, st, &vk, k, it, op, &item_props, Some((&job, ctx.now)))?;
                 }
                 if let Some(x) = st.asr.plans.get_mut(&pk) {
                     match op {
