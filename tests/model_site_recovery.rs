@@ -259,17 +259,20 @@ fn a_failed_over_or_reprotected_vm_keeps_its_declared_target_region() {
     let req = replication::enable_request(&item);
     let sent = &req.body.unwrap()["properties"];
     let d = &sent["providerSpecificDetails"];
-    // (protectionState, activeLocation, expected state): after a failover Azure swaps the
-    // primary and recovery locations; `initial…` keep the orientation replication was enabled in.
-    for (protection, active, want) in [
-        ("FailedOver", "Recovery", "failed_over"),
-        ("FailoverCommitted", "Recovery", "failed_over"),
-        ("UnprotectedStatesBegin", "Recovery", "reversed"),
-        ("Protected", "Recovery", "reversed"),
-        ("FailedOver", "Primary", "failed_over"),
-        ("Protected", "Primary", "replicating"),
+    // (protectionState, activeLocation, switched, expected state). Locations are relative to
+    // the item: re-protect (switchprotection) moves it under the other region's container, so
+    // its primary becomes the target region while `initial…` keep the orientation replication
+    // was enabled in (recording A2A #111); `activeLocation` says which side runs the VMs.
+    for (protection, active, switched, want) in [
+        ("FailedOver", "Recovery", false, "failed_over"),
+        ("FailoverCommitted", "Recovery", false, "failed_over"),
+        ("InitialReplicationInProgress", "Primary", true, "reversed"),
+        ("Protected", "Primary", true, "reversed"),
+        ("FailedOver", "Recovery", true, "failed_over"),
+        ("Protected", "Recovery", false, "reversed"),
+        ("Protected", "Primary", false, "replicating"),
     ] {
-        let (primary, recovery) = if active == "Recovery" {
+        let (primary, recovery) = if switched {
             ("northeurope", "westeurope")
         } else {
             ("westeurope", "northeurope")
@@ -302,12 +305,12 @@ fn a_failed_over_or_reprotected_vm_keeps_its_declared_target_region() {
         let (_, attrs) = replication::normalize(&live).expect("an A2A item");
         assert_eq!(
             attrs["target_region"], "northeurope",
-            "{protection} {active}"
+            "{protection} {active} {switched}"
         );
-        assert_eq!(attrs["state"], want, "{protection} {active}");
+        assert_eq!(attrs["state"], want, "{protection} {active} {switched}");
         let mut rest = attrs.clone();
         rest["state"] = item.attrs["state"].clone();
-        assert_eq!(rest, item.attrs, "{protection} {active}");
+        assert_eq!(rest, item.attrs, "{protection} {active} {switched}");
     }
 }
 

@@ -551,10 +551,14 @@ async fn replicate_test_failover_and_disable() {
     assert_eq!(b["properties"]["allowedOperations"], json!(["ReProtect"]));
     let (s, b) = t.post(&format!("{plan}/reProtect"), json!({})).await;
     assert_eq!(s, 200, "{b}");
+    // The plan-level reProtect keeps the item where it is: it runs in its recovery region and
+    // replicates back (locations stay relative to the item; azprotect itself re-protects with
+    // switchprotection, which moves it, as Azure's CLI does).
     let (_, _, b) = t.get(&item).await;
+    assert_eq!(b["properties"]["activeLocation"], "Recovery");
     let a2a = &b["properties"]["providerSpecificDetails"];
-    assert_eq!(a2a["primaryFabricLocation"], "northeurope");
-    assert_eq!(a2a["recoveryFabricLocation"], "westeurope");
+    assert_eq!(a2a["primaryFabricLocation"], "westeurope");
+    assert_eq!(a2a["recoveryFabricLocation"], "northeurope");
     // Once re-protected (initial replication again), an unplanned failover back to westeurope,
     // as recorded (A2A #122); Azure-to-Azure has no planned failover.
     loop {
