@@ -74,17 +74,10 @@ async fn a_busy_recovery_services_vault_says_how_long_to_wait_in_words_not_heade
 async fn azprotect_waits_the_seconds_the_message_names_then_reads_the_vaults() {
     let estate = Estate::start_with(tight_reads()).await;
     let sb = &estate.sandbox;
-    let (http, token) = support::raw::token_client(sb).await;
     let path = vaults_path(&sb.credentials().subscription_id);
     // Someone else drains the read bucket.
     for _ in 0..2 {
-        let r = http
-            .get(format!("{}{path}", sb.endpoint()))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        assert_eq!(support::raw::get(sb, &path).await.0, 200);
     }
     let client = estate.client().await;
     let started = Instant::now();

@@ -47,6 +47,21 @@ async fn when_protected(estate: &Estate, args: &[&str]) -> Run {
     panic!("{args:?} never became ready");
 }
 
+/// The names of a DR report's steps, in order.
+fn steps(report: &Value) -> Vec<&str> {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect()
+}
+
+/// The run's stderr (line wrapping undone) says `text`.
+fn says(run: &Run, text: &str) {
+    assert!(flat(&run.stderr).contains(text), "{}", run.stderr);
+}
+
 /// stderr with miette's line wrapping undone.
 fn flat(stderr: &str) -> String {
     stderr
@@ -152,7 +167,7 @@ async fn failover_commit_reprotect_and_failback_return_to_the_start() {
         "{}",
         run.stdout
     );
-    assert!(flat(&run.stderr).contains("commit: done"), "{}", run.stderr);
+    says(&run, "commit: done");
     plan_changes(&estate).await;
 
     let run = estate.run(&dr("reprotect", &f)).await;
@@ -171,12 +186,7 @@ async fn failover_commit_reprotect_and_failback_return_to_the_start() {
     let run = when_protected(&estate, &dr("failback", &f)).await;
     run.expect_code(0);
     let report = run.json();
-    let steps: Vec<&str> = report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["step"].as_str().unwrap())
-        .collect();
+    let steps = steps(&report);
     assert_eq!(steps, ["unplanned failover", "commit", "re-protect"]);
     assert_eq!(report["steps"][0]["direction"], "RecoveryToPrimary");
     assert_eq!(report["active_region"], "westeurope");
@@ -197,11 +207,7 @@ async fn failover_commit_reprotect_and_failback_return_to_the_start() {
     // Back at the start: Azure allows a new failover again, not a commit.
     let run = estate.run(&dr("commit", &f)).await;
     run.expect_code(1);
-    assert!(
-        flat(&run.stderr).contains("allowed operations: UnplannedFailover, TestFailover"),
-        "{}",
-        run.stderr
-    );
+    says(&run, "allowed operations: UnplannedFailover, TestFailover");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -220,12 +226,7 @@ async fn failback_right_after_commit_reprotects_waits_and_fails_back() {
     let run = estate.run(&dr("failback", &f)).await;
     run.expect_code(0);
     let report = run.json();
-    let steps: Vec<&str> = report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["step"].as_str().unwrap())
-        .collect();
+    let steps = steps(&report);
     assert_eq!(
         steps,
         ["re-protect", "unplanned failover", "commit", "re-protect"],
@@ -233,11 +234,7 @@ async fn failback_right_after_commit_reprotects_waits_and_fails_back() {
     );
     assert_eq!(report["steps"][1]["direction"], "RecoveryToPrimary");
     assert_eq!(report["active_region"], "westeurope");
-    assert!(
-        flat(&run.stderr).contains("waiting for replication back"),
-        "{}",
-        run.stderr
-    );
+    says(&run, "waiting for replication back");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -273,21 +270,9 @@ async fn commit_without_a_failover_is_refused_with_the_allowed_operations() {
     let file = site_recovery();
     let run = estate.run(&dr("commit", &file_args(&file))).await;
     run.expect_code(1);
-    assert!(
-        flat(&run.stderr).contains("does not allow FailoverCommit"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        flat(&run.stderr).contains("allowed operations: UnplannedFailover, TestFailover"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        flat(&run.stderr).contains("failover` first"),
-        "{}",
-        run.stderr
-    );
+    says(&run, "does not allow FailoverCommit");
+    says(&run, "allowed operations: UnplannedFailover, TestFailover");
+    says(&run, "failover` first");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -296,16 +281,8 @@ async fn a_failover_needs_confirmation_or_auto_approve() {
     let file = site_recovery();
     let run = when_protected(&estate, &["failover", PLAN, "--unplanned", "-f", &file]).await;
     run.expect_code(1);
-    assert!(
-        flat(&run.stderr).contains("standard input is not a terminal"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        flat(&run.stderr).contains("the VMs are started in northeurope"),
-        "{}",
-        run.stderr
-    );
+    says(&run, "standard input is not a terminal");
+    says(&run, "the VMs are started in northeurope");
     // Nothing was sent: the estate still replicates westeurope → northeurope.
     for i in items(&estate).await {
         assert_eq!(i["properties"]["activeLocation"], "Primary");
@@ -355,26 +332,7 @@ async fn an_unplanned_failover_from_an_app_consistent_point_then_commit() {
         .run(&dr("failover", &[&["--unplanned"][..], &f].concat()))
         .await;
     run.expect_code(1);
-    assert!(
-        flat(&run.stderr).contains("allowed operations: ReProtect"),
-        "{}",
-        run.stderr
-    );
-}
-
-/// Run the binary against `sb` through the ordinary environment.
-async fn run_on(sb: &azprotect::sandbox::Sandbox, args: &[&str]) -> Run {
-    let mut cmd = assert_cmd::Command::cargo_bin("azprotect").unwrap();
-    cmd.current_dir(repo())
-        .env_remove("AZPROTECT_SANDBOX")
-        .env("NO_COLOR", "1")
-        .envs(sb.env_vars())
-        .args(args)
-        .write_stdin("");
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    Run::from(out)
+    says(&run, "allowed operations: ReProtect");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -392,8 +350,9 @@ async fn a_failed_failover_reports_what_azure_says_went_wrong_and_what_to_do() {
     })
     .await
     .unwrap();
-    run_on(
+    common::run_on(
         &sb,
+        &[],
         &["apply", "-f", &file, "--auto-approve", "--wait-replicated"],
     )
     .await
@@ -408,7 +367,12 @@ async fn a_failed_failover_reports_what_azure_says_went_wrong_and_what_to_do() {
     })
     .await
     .unwrap();
-    let run = run_on(&sb, &dr("failover", &[&["--unplanned"][..], &f].concat())).await;
+    let run = common::run_on(
+        &sb,
+        &[],
+        &dr("failover", &[&["--unplanned"][..], &f].concat()),
+    )
+    .await;
     run.expect_code(1);
     let report = run.json();
     assert_eq!(report["succeeded"], false, "{report:#}");
@@ -454,11 +418,7 @@ async fn reprotect_switches_protection_as_azures_cli_does_and_needs_a_target_cac
     std::fs::write(log.path(), "").unwrap();
     let run = estate.run(&dr("reprotect", &file_args(&bare))).await;
     run.expect_code(1);
-    assert!(
-        flat(&run.stderr).contains("declare target_cache_storage_account"),
-        "{}",
-        run.stderr
-    );
+    says(&run, "declare target_cache_storage_account");
     let sent = std::fs::read_to_string(log.path()).unwrap();
     assert!(
         !sent

@@ -7,7 +7,7 @@
 mod common;
 
 use azprotect::sandbox::{BucketLimit, SandboxOptions, ThrottleLimits};
-use common::{repo, Estate, Run};
+use common::{Estate, Run};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -52,19 +52,10 @@ async fn start(vms: usize, groups: usize, mut opts: SandboxOptions) -> Estate {
 async fn run_with(estate: &Estate, env: &[(&str, &str)], args: &[&str]) -> Run {
     let ca = estate.dir.path().join("scale-ca.pem");
     std::fs::write(&ca, estate.sandbox.ca_cert_pem()).unwrap();
-    let mut cmd = assert_cmd::Command::cargo_bin("azprotect").unwrap();
-    cmd.current_dir(repo())
-        .env_remove("AZPROTECT_SANDBOX")
-        .env("NO_COLOR", "1")
-        .envs(estate.sandbox.env_vars())
-        .env("AZPROTECT_CA_CERT", &ca)
-        .envs(env.iter().copied())
-        .args(args)
-        .write_stdin("");
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    Run::from(out)
+    let ca = ca.display().to_string();
+    let mut all = vec![("AZPROTECT_CA_CERT", ca.as_str())];
+    all.extend_from_slice(env);
+    common::run_on(&estate.sandbox, &all, args).await
 }
 
 /// The access log's lines: (method, path, status). The log has no query, so `$skipToken` pages

@@ -6,19 +6,8 @@
 mod support;
 
 use azprotect::sandbox::{Sandbox, SandboxOptions};
-use serde_json::Value;
 
-async fn get(sb: &Sandbox, path: &str) -> (u16, Value) {
-    let (http, token) = support::raw::token_client(sb).await;
-    let r = http
-        .get(format!("{}{path}", sb.endpoint()))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or_default())
-}
+use support::raw::get;
 
 fn vaults(sub: &str, api: &str) -> String {
     format!("/subscriptions/{sub}/providers/Microsoft.RecoveryServices/vaults?api-version={api}")

@@ -50,17 +50,12 @@ impl Estate {
 
     /// Run the real binary against this sandbox.
     pub async fn run(&self, args: &[&str]) -> Run {
-        let mut cmd = assert_cmd::Command::cargo_bin("azprotect").expect("binary built");
-        cmd.current_dir(repo())
-            .env_remove("AZPROTECT_SANDBOX")
-            .env("NO_COLOR", "1")
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .args(args)
-            .write_stdin("");
-        let out = tokio::task::spawn_blocking(move || cmd.output().expect("binary runs"))
-            .await
-            .expect("join");
-        Run::from(out)
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        run_binary(&env, args).await
     }
 
     /// An ARM client of our own, for changes made "behind azprotect's back".
@@ -94,6 +89,30 @@ impl Estate {
     pub fn path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }
+}
+
+/// Run the real binary against any sandbox through its environment (`env_vars`), with extra
+/// variables on top.
+pub async fn run_on(sb: &Sandbox, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let vars = sb.env_vars();
+    let mut all: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    all.extend_from_slice(env);
+    run_binary(&all, args).await
+}
+
+/// The real binary with exactly `env` (no in-process sandbox, no colour).
+async fn run_binary(env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut cmd = assert_cmd::Command::cargo_bin("azprotect").expect("binary built");
+    cmd.current_dir(repo())
+        .env_remove("AZPROTECT_SANDBOX")
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .args(args)
+        .write_stdin("");
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("binary runs"))
+        .await
+        .expect("join");
+    Run::from(out)
 }
 
 /// A finished run of the binary.

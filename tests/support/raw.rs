@@ -39,3 +39,16 @@ pub fn header(h: &reqwest::header::HeaderMap, k: &str) -> String {
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default()
 }
+
+/// `GET {endpoint}{path}` with a fresh token: (status, JSON body or null).
+pub async fn get(sb: &Sandbox, path: &str) -> (u16, Value) {
+    let (http, token) = token_client(sb).await;
+    let r = http
+        .get(format!("{}{path}", sb.endpoint()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or_default())
+}

@@ -165,8 +165,8 @@ fn inventory(c: &Cassette) -> String {
     y
 }
 
-/// Property paths of a JSON value (`a.b[].c`), objects and leaves alike.
-pub fn paths(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+/// Visit every property of a JSON value with its path (`a.b[].c`), objects and leaves alike.
+fn walk(v: &Value, prefix: &str, visit: &mut dyn FnMut(&str, &Value)) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {
@@ -175,42 +175,33 @@ pub fn paths(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
                 } else {
                     format!("{prefix}.{k}")
                 };
-                out.insert(p.clone());
-                paths(x, &p, out);
+                visit(&p, x);
+                walk(x, &p, visit);
             }
         }
         Value::Array(a) => {
             for x in a {
-                paths(x, &format!("{prefix}[]"), out);
+                walk(x, &format!("{prefix}[]"), visit);
             }
         }
         _ => {}
     }
 }
 
+/// Property paths of a JSON value.
+pub fn paths(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+    walk(v, prefix, &mut |p, _| {
+        out.insert(p.to_string());
+    });
+}
+
 /// String values by path (first one wins), for the casing comparison.
 fn strings(v: &Value, prefix: &str, out: &mut BTreeMap<String, String>) {
-    match v {
-        Value::Object(m) => {
-            for (k, x) in m {
-                let p = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                strings(x, &p, out);
-            }
+    walk(v, prefix, &mut |p, x| {
+        if let Some(s) = x.as_str() {
+            out.entry(p.to_string()).or_insert_with(|| s.to_string());
         }
-        Value::Array(a) => {
-            for x in a {
-                strings(x, &format!("{prefix}[]"), out);
-            }
-        }
-        Value::String(s) => {
-            out.entry(prefix.to_string()).or_insert_with(|| s.clone());
-        }
-        _ => {}
-    }
+    });
 }
 
 /// The first way the sandbox's answer differs from the recorded one.

@@ -37,6 +37,17 @@ fn each(body: &Value, what: &str, f: impl Fn(&Value) -> Result<String, String>) 
     Read::Ok(format!("{what}: {}", out.join(", ")))
 }
 
+/// The `location` a reader produced (empty is a failure).
+fn location(attrs: &Value) -> Result<String, String> {
+    some(
+        attrs["location"]
+            .as_str()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string),
+        "no location",
+    )
+}
+
 fn some<T>(v: Option<T>, why: &str) -> Result<T, String> {
     v.ok_or_else(|| why.to_string())
 }
@@ -95,13 +106,7 @@ pub fn read(i: &Interaction) -> Option<Read> {
     Some(if rs && ends("/vaults/{}") {
         each(body, "vault", |v| {
             let a = vault::normalize(v);
-            some(
-                a["location"]
-                    .as_str()
-                    .filter(|l| !l.is_empty())
-                    .map(str::to_string),
-                "no location",
-            )
+            location(&a)
         })
     } else if rs && ends("/backupconfig/{}") {
         each(body, "vaultconfig", |v| {
@@ -141,13 +146,7 @@ pub fn read(i: &Interaction) -> Option<Read> {
     } else if rs && ends("/replicationfabrics/{}") {
         each(body, "fabric", |f| {
             let a = setup::normalize_fabric(f);
-            some(
-                a["location"]
-                    .as_str()
-                    .filter(|l| !l.is_empty())
-                    .map(str::to_string),
-                "no location",
-            )
+            location(&a)
         })
     } else if rs && ends("/replicationprotectioncontainers/{}") {
         each(body, "container", |c| {
