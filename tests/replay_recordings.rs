@@ -155,10 +155,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "status 404, Azure 200 BMSUserErrorOperationNotFound: Operation '09dce379-a3ec-46b1-a3f4-83986bac572a' not found. (test_backup_diskaccess_restore.yaml #35)",
     ),
     (
-        "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/backuppolicies/{}",
-        "body lacks properties.instantRPDetails (test_backup_protection.yaml #34)",
-    ),
-    (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/backupprotectableitems",
         "body lacks value[].id, value[].name, value[].properties (+8 more) (test_backup_softdelete.yaml #30)",
     ),
@@ -205,10 +201,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/replicationrecoveryplans/{}",
         "status 404, Azure 200 NotFound: Recovery plan with name cli-test-recovery-plan-A2A-1 could not be located. (test_siterecovery_A2A_scenarios.yaml #78)",
-    ),
-    (
-        "POST /subscriptions/{}/providers/Microsoft.RecoveryServices/locations/{}/backupstatus",
-        "body lacks containerName, objectType, protectedItemName (+1 more) (test_backup_protection.yaml #31)",
     ),
     (
         "POST /subscriptions/{}/resourcegroups/{}/providers/Microsoft.DataProtection/backupvaults/{}/backupinstances/{}/backup",

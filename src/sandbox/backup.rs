@@ -158,6 +158,11 @@ pub fn items_using(st: &State, vault_key: &str, policy: &str) -> usize {
 pub fn policy_body(st: &State, vault_id: &str, p: &Policy) -> Value {
     let mut props = p.properties.clone();
     props["protectedItemsCount"] = json!(items_using(st, &p.vault_key, &p.name));
+    // A VM policy always answers its instant-restore details, empty when none were set
+    // (recording: test_backup_protection.yaml #34, DefaultPolicy).
+    if props["backupManagementType"] == "AzureIaasVM" && props.get("instantRPDetails").is_none() {
+        props["instantRPDetails"] = json!({});
+    }
     json!({
         "id": format!("{vault_id}/backupPolicies/{}", p.name),
         "name": p.name,

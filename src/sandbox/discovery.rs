@@ -204,12 +204,25 @@ pub(super) fn backup_status(ctx: &Ctx<'_>, st: &mut State, _v: &[String]) -> HRe
                 "containerName": i.container_name(),
                 "protectedItemName": i.item_name(),
                 "policyName": i.policy_name,
-                "errorCode": "Success",
+                "protectedItemsCount": 0,
+                "objectType": "BackupStatusResponse",
             })
         }
-        None => {
-            json!({"protectionStatus": "NotProtected", "fabricName": "Azure", "errorCode": "Success"})
-        }
+        // As recorded for an unprotected VM (test_backup_protection.yaml #31, FACTS §4): the
+        // names its container and item would have.
+        None => match super::protection::parse_vm_id(rid) {
+            Some((_, rg, vm)) => json!({
+                "protectionStatus": "NotProtected",
+                "fabricName": "Azure",
+                "containerName": format!("iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase(),
+                "protectedItemName": format!("vm;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase(),
+                "protectedItemsCount": 0,
+                "objectType": "BackupStatusResponse",
+            }),
+            None => {
+                json!({"protectionStatus": "NotProtected", "fabricName": "Azure", "protectedItemsCount": 0, "objectType": "BackupStatusResponse"})
+            }
+        },
     };
     Ok(Reply::ok(out))
 }

@@ -304,7 +304,7 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
     })
 }
 
-fn parse_vm_id(id: &str) -> Option<(String, String, String)> {
+pub(super) fn parse_vm_id(id: &str) -> Option<(String, String, String)> {
     let s: Vec<&str> = id.trim_matches('/').split('/').collect();
     if s.len() == 8
         && eq(s[0], "subscriptions")
