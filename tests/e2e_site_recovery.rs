@@ -329,3 +329,54 @@ async fn a_cache_account_in_the_wrong_region_or_missing_blocks_replication_at_pl
     plan.expect_code(0);
     assert_eq!(plan.json()["summary"]["blocked"], 0, "{}", plan.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_target_resource_group_or_network_blocks_at_plan_time() {
+    let estate = Estate::start().await;
+    let text = std::fs::read_to_string(site_recovery()).unwrap();
+    let blocked = |plan: &common::Run, prefix: &str| -> Vec<String> {
+        plan.json()["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["address"].as_str().unwrap().starts_with(prefix))
+            .filter_map(|c| c["blocked"].as_str().map(str::to_string))
+            .collect()
+    };
+    // The failed-over VMs' resource group does not exist, and the file does not create it.
+    let file = estate.write(
+        "dr.yaml",
+        &text.replace(
+            "target_resource_group: rg-app-dr",
+            "target_resource_group: rg-app-dr-missing",
+        ),
+    );
+    let plan = estate.run(&["plan", "-f", &file, "--format", "json"]).await;
+    plan.expect_code(0);
+    let why = blocked(&plan, "replication.");
+    assert!(
+        !why.is_empty()
+            && why
+                .iter()
+                .all(|b| b.contains("rg-app-dr-missing does not exist")),
+        "{why:#?}"
+    );
+    // The recovery network of a mapping does not exist.
+    let file = estate.write(
+        "dr.yaml",
+        &text.replace(
+            "virtualNetworks/vnet-app-dr\n",
+            "virtualNetworks/vnet-gone\n",
+        ),
+    );
+    let plan = estate.run(&["plan", "-f", &file, "--format", "json"]).await;
+    plan.expect_code(0);
+    let why = blocked(&plan, "network_mapping.");
+    assert!(
+        why.iter()
+            .any(|b| b.contains("the target virtual network")
+                && b.contains("vnet-gone does not exist")),
+        "{}",
+        plan.stdout
+    );
+}

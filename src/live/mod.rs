@@ -36,10 +36,11 @@ pub struct LiveState {
     /// disk id (lower case) → where.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub disks_protected_elsewhere: BTreeMap<String, Elsewhere>,
-    /// The replication cache storage accounts the file names: id (lower case) → the account,
-    /// `None` when it does not exist (plan-time checks of Site Recovery).
+    /// What Site Recovery needs to exist that azprotect does not manage (cache storage accounts,
+    /// mapped virtual networks, target resource groups): id (lower case) → the resource, `None`
+    /// when it does not exist. Read once each for the plan-time checks.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub storage_accounts: BTreeMap<String, Option<serde_json::Value>>,
+    pub dependencies: BTreeMap<String, Option<serde_json::Value>>,
 }
 
 impl LiveState {
@@ -149,7 +150,7 @@ pub async fn read(client: &ArmClient, desired: &Desired) -> Result<LiveState, Az
         live.protected_elsewhere.extend(part.protected_elsewhere);
     }
     live.resources.extend(disks.resources);
-    live.storage_accounts.extend(disks.storage_accounts);
+    live.dependencies.extend(disks.dependencies);
     live.disks.extend(disks.disks);
     live.disks_protected_elsewhere
         .extend(disks.disks_protected_elsewhere);

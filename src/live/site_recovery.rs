@@ -37,14 +37,24 @@ pub async fn read(
     let reads = vaults
         .iter()
         .map(|(id, (name, gs))| read_vault(client, id, name, gs));
-    let caches: std::collections::BTreeSet<String> = groups
+    let deps: std::collections::BTreeSet<String> = groups
         .iter()
-        .map(|g| g.cache_storage_account_id.to_ascii_lowercase())
+        .flat_map(|g| {
+            let nets = g
+                .network_mappings
+                .iter()
+                .flat_map(|(s, t)| [s.clone(), t.clone()]);
+            [
+                g.cache_storage_account_id.clone(),
+                g.target_resource_group_id.clone(),
+            ]
+            .into_iter()
+            .chain(nets)
+        })
+        .map(|id| id.to_ascii_lowercase())
         .collect();
-    let cache_reads = caches.iter().map(|id| async move {
-        let body = client
-            .get_optional(&setup::storage_account_path(id))
-            .await?;
+    let cache_reads = deps.iter().map(|id| async move {
+        let body = client.get_optional(&setup::dependency_path(id)).await?;
         Ok::<_, AzureError>((id.clone(), body))
     });
     let (parts, accounts) = futures::try_join!(
@@ -55,7 +65,7 @@ pub async fn read(
     for part in parts {
         live.resources.extend(part);
     }
-    live.storage_accounts.extend(accounts);
+    live.dependencies.extend(accounts);
     Ok(live)
 }
 

@@ -243,4 +243,6 @@ pub mod api {
     pub const DISKS: &str = "2026-03-02";
     /// Storage accounts (only read: the Site Recovery cache). Recorded: FACTS §10.
     pub const STORAGE: &str = "2022-09-01";
+    /// Virtual networks (only read: Site Recovery network mappings). Recorded: FACTS §10.
+    pub const NETWORK: &str = "2022-01-01";
 }

@@ -163,6 +163,20 @@ impl<'a> Context<'a> {
             .filter(|s| matches!(*s, "Unlocked" | "Locked"))
     }
 
+    /// A Site Recovery dependency as read (`Some(None)`: read and absent; `None`: not read).
+    fn dependency(&self, id: &str) -> Option<Option<&'a Value>> {
+        self.live
+            .dependencies
+            .get(&id.to_ascii_lowercase())
+            .map(Option::as_ref)
+    }
+
+    /// Whether the file declares the resource `id` (a resource group it creates).
+    fn declares(&self, id: &str) -> bool {
+        let id = ArmId::new(id);
+        self.desired.resources.iter().any(|r| r.arm_id == id)
+    }
+
     fn policy_tier(&self, policy: &ArmId) -> Option<&'a str> {
         self.policies.get(policy).and_then(|p| p["tier"].as_str())
     }
@@ -187,12 +201,39 @@ pub fn on_create(want: &Resource, ctx: &Context) -> Verdict {
             let cache = want.attrs["cache_storage_account_id"]
                 .as_str()
                 .unwrap_or_default();
-            let account = ctx
-                .live
-                .storage_accounts
-                .get(&cache.to_ascii_lowercase())
-                .map(Option::as_ref);
-            super::site_recovery::on_create(want, vm, account, &mut v)
+            let account = ctx.dependency(cache);
+            super::site_recovery::on_create(want, vm, account, &mut v);
+            let rg = want.attrs["target_resource_group_id"]
+                .as_str()
+                .unwrap_or_default();
+            if ctx.dependency(rg) == Some(None) && !ctx.declares(rg) {
+                v.block(format!("the target resource group {rg} does not exist (declare it in resource_groups, or create it)"));
+            }
+        }
+        ResourceKind::NetworkMapping => {
+            let dep = |attr: &str| {
+                let id = want.attrs[attr].as_str().unwrap_or_default();
+                (id, ctx.dependency(id))
+            };
+            let source = want
+                .arm_id
+                .value_of("replicationFabrics")
+                .and_then(|f| f.strip_prefix("asr-a2a-default-"));
+            let target = want.attrs["target_fabric"]
+                .as_str()
+                .and_then(|f| f.strip_prefix("asr-a2a-default-"));
+            for ((id, net), region, side) in [
+                (dep("source_network_id"), source, "source"),
+                (dep("target_network_id"), target, "target"),
+            ] {
+                if let (Some(net), Some(region)) = (net, region) {
+                    if let Some(why) =
+                        crate::model::site_recovery::setup::network_problem(net, id, region, side)
+                    {
+                        v.block(why);
+                    }
+                }
+            }
         }
         ResourceKind::BackupVault
         | ResourceKind::DiskPolicy

@@ -133,9 +133,29 @@ pub fn normalize_network_mapping(arm: &Value) -> Value {
     })
 }
 
-/// `GET` of a storage account (the replication cache).
-pub fn storage_account_path(id: &str) -> String {
-    format!("{id}?api-version={}", super::super::api::STORAGE)
+/// `GET` of a resource Site Recovery depends on: a storage account (the replication cache), a
+/// virtual network, or a resource group, each at its provider's api-version.
+pub fn dependency_path(id: &str) -> String {
+    let lower = id.to_ascii_lowercase();
+    let api = if lower.contains("/providers/microsoft.storage/") {
+        super::super::api::STORAGE
+    } else if lower.contains("/providers/microsoft.network/") {
+        super::super::api::NETWORK
+    } else {
+        super::super::api::RESOURCES
+    };
+    format!("{id}?api-version={api}")
+}
+
+/// Why the virtual network `id` (`net`, `None` when it does not exist) cannot be mapped from or
+/// to `region`.
+pub fn network_problem(net: Option<&Value>, id: &str, region: &str, side: &str) -> Option<String> {
+    let Some(n) = net else {
+        return Some(format!("the {side} virtual network {id} does not exist"));
+    };
+    let loc = normalize_location(n["location"].as_str().unwrap_or_default());
+    (!loc.is_empty() && !loc.eq_ignore_ascii_case(region))
+        .then(|| format!("the {side} virtual network {id} is in {loc}, not in {region}"))
 }
 
 /// Why `account` (the live storage account `id`, `None` when it does not exist) cannot be the
