@@ -3,7 +3,8 @@
 //! triggers one `refreshContainers` for the vault and a second listing; protection is then enabled
 //! at the container and item names Azure returned (recording: azure-cli/test_backup_protection.yaml
 //! #35–41, FACTS §4). One listing (and at most one refresh) per vault per apply, however many VMs
-//! it protects.
+//! it protects. A VM still not listed after the refresh is enabled at the names its id gives
+//! (what ARM templates and Terraform always do): Azure then says whether it can protect it.
 //!
 //! A VM in another subscription is never discovered (discovery runs in the vault's subscription):
 //! its names are built from its id, as Azure's CLI does for cross-subscription backup
@@ -60,7 +61,11 @@ impl Discovered {
                 return Ok(id.clone());
             }
             if view.refreshed {
-                return Err(not_discoverable(vm_id, vault));
+                // Not listed even after a refresh (the list is paged and shrinks while other
+                // protections land, or discovery lags): enable it at the names its id gives, as
+                // templates and Terraform do; Azure answers for a VM it cannot protect.
+                tracing::debug!(%vault, vm_id, "not among the protectable items: using the names its id gives");
+                return Ok(planned.clone());
             }
             client
                 .execute_discarding(&protected_vm::refresh_request(vault))
@@ -78,14 +83,4 @@ async fn list(client: &ArmClient, vault: &ArmId) -> Result<HashMap<String, ArmId
         .await
         .map_err(|e| format!("listing the VMs {vault} can protect: {e}"))?;
     Ok(items.iter().filter_map(protected_vm::protectable).collect())
-}
-
-/// Why a VM cannot be protected, in the user's terms.
-fn not_discoverable(vm_id: &str, vault: &ArmId) -> String {
-    format!(
-        "the vault {vault} cannot see the VM {vm_id}: after refreshing its containers, Azure Backup \
-         does not list it among the VMs the vault can protect. A vault protects VMs of its own \
-         region that no other vault protects; check that the VM exists, is in the vault's region \
-         and is not protected by another vault, then apply again"
-    )
 }
