@@ -912,3 +912,30 @@ async fn disk_backup_state_persists_across_restarts() {
     let (s, _, _) = t.call("GET", &t.vault("bv-keep"), DPP, None).await;
     assert_eq!(s, 404);
 }
+
+/// Recording: DPVU test_dataprotection_backup_vault_update #17 L849 (FACTS §5): turning off
+/// AlwaysOn soft delete is refused with `UserErrorDisableSoftDeleteNotAllowed`.
+#[tokio::test]
+async fn turning_off_always_on_soft_delete_is_refused_with_azures_code() {
+    let t = start(0.001).await;
+    let mut vault = t.create_vault("bv-always-on").await;
+    let sd = |state: &str| json!({"state": state, "retentionDurationInDays": 14});
+    vault["properties"]["securitySettings"]["softDeleteSettings"] = sd("AlwaysOn");
+    let (s, h, b) = t
+        .call("PUT", &t.vault("bv-always-on"), DPP, Some(vault.clone()))
+        .await;
+    assert!(s == 200 || s == 201, "{s} {b}");
+    let aso = hdr(&h, "azure-asyncoperation");
+    if !aso.is_empty() {
+        t.poll_status(&aso).await;
+    }
+    vault["properties"]["securitySettings"]["softDeleteSettings"] = sd("Off");
+    let (s, _, b) = t
+        .call("PUT", &t.vault("bv-always-on"), DPP, Some(vault))
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (400, "UserErrorDisableSoftDeleteNotAllowed"),
+        "{b}"
+    );
+}

@@ -184,10 +184,10 @@ fn validate(old: Option<&Value>, new: &mut Value) -> Result<(), ArmError> {
         }
         let old_sd = s(old, &["securitySettings", "softDeleteSettings", "state"]);
         if old_sd == "AlwaysOn" && sd != "AlwaysOn" {
-            // Not in the recordings or specs: see README "Known to differ".
+            // Recording: test_dataprotection_backup_vault_update #17 L849 (FACTS §5).
             return Err(dpp_error(
                 400,
-                "UserErrorSoftDeleteStateAlwaysOn",
+                "UserErrorDisableSoftDeleteNotAllowed",
                 "Soft delete is set to AlwaysOn for this vault and cannot be disabled or modified.",
             ));
         }
