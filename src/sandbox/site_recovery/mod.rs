@@ -65,7 +65,10 @@ pub const API_VERSIONS: &[&str] = &[
     "2026-02-01",
 ];
 
-/// Simulated durations, in Azure seconds (scaled by `time_scale`). Not in the recordings or specs: see README "Known to differ".
+/// Simulated durations, in Azure seconds (scaled by `time_scale`). As recorded where the A2A
+/// recording times them (FACTS §1–2): unplanned failover about 2m20s (#84–89), commit about 8 s
+/// (#90), re-protect about 8.5 min (#93), enable to Protected about 25 min (#53–73); the others
+/// are typical values (README "Known to differ").
 pub mod durations {
     pub const FABRIC: f64 = 60.0;
     pub const CONTAINER: f64 = 30.0;
@@ -76,17 +79,17 @@ pub mod durations {
     pub const ENABLE: f64 = 180.0;
     /// A job that fails its prerequisite checks (Azure: seconds).
     pub const FAILED_VALIDATION: f64 = 5.0;
-    /// Initial replication after the EnableDr job (Azure: minutes to hours).
-    pub const INITIAL_REPLICATION: f64 = 1800.0;
+    /// Initial replication after the EnableDr job: ENABLE + this ≈ 25 min, as recorded.
+    pub const INITIAL_REPLICATION: f64 = 1320.0;
     pub const ITEM_UPDATE: f64 = 30.0;
     pub const DISABLE: f64 = 120.0;
     pub const REMOVE: f64 = 30.0;
     pub const PLAN: f64 = 10.0;
     pub const TEST_FAILOVER: f64 = 300.0;
     pub const TEST_FAILOVER_CLEANUP: f64 = 120.0;
-    pub const FAILOVER: f64 = 300.0;
-    pub const COMMIT: f64 = 60.0;
-    pub const REPROTECT: f64 = 300.0;
+    pub const FAILOVER: f64 = 140.0;
+    pub const COMMIT: f64 = 8.0;
+    pub const REPROTECT: f64 = 510.0;
 }
 
 /// Site Recovery resources of all vaults, keyed by lower-cased `vault key/names…`.
