@@ -91,10 +91,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "body lacks tags.Creator, tags.DateCreated, tags.cause (+4 more) (test_backup_protection.yaml #7)",
     ),
     (
-        "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.Compute/disks/{}",
-        "body lacks properties.diskIOPSReadWrite, properties.diskMBpsReadWrite (test_snapshot_incremental.yaml #3)",
-    ),
-    (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.Compute/snapshots/{}",
         "status 404, Azure 200 ResourceNotFound: The Resource 'Microsoft.Compute/snapshots/snap000004' under resource group 'cli_test_completion_percent1_000001' was not found. Fo",
     ),

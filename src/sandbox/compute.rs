@@ -109,6 +109,7 @@ pub fn vm_body(st: &State, vm: &Vm) -> Value {
 }
 
 pub fn disk_body(d: &Disk) -> Value {
+    let perf = performance(&d.sku, d.size_gb);
     let mut props = json!({
         "creationData": match &d.source_resource_id {
             Some(src) => json!({"createOption": "Copy", "sourceResourceId": src}),
@@ -123,7 +124,9 @@ pub fn disk_body(d: &Disk) -> Value {
         "timeCreated": d.time_created,
         "provisioningState": "Succeeded",
         "diskState": if d.managed_by.is_some() { "Attached" } else { "Unattached" },
-        "tier": if d.sku.starts_with("Premium") { "P10" } else { "" },
+        "tier": perf.0,
+        "diskIOPSReadWrite": perf.1,
+        "diskMBpsReadWrite": perf.2,
     });
     if let Some(os) = &d.os_type {
         props["osType"] = json!(os);
@@ -145,6 +148,32 @@ pub fn disk_body(d: &Disk) -> Value {
         body["zones"] = json!([z]);
     }
     body
+}
+
+/// `(tier, diskIOPSReadWrite, diskMBpsReadWrite)` of a disk: Premium SSD by size tier, others
+/// at the Standard baseline. Recording: azure-cli/test_snapshot_incremental.yaml #3 (a 10 GB
+/// Premium_LRS disk is tier P3 with 120 IOPS and 25 MBps); the table is the documented Premium
+/// SSD one (https://learn.microsoft.com/azure/virtual-machines/disks-types#premium-ssd-size).
+fn performance(sku: &str, size_gb: u32) -> (&'static str, u32, u32) {
+    if !sku.starts_with("Premium") || sku.starts_with("PremiumV2") {
+        return ("", 500, 60);
+    }
+    const TIERS: [(u32, &str, u32, u32); 10] = [
+        (4, "P1", 120, 25),
+        (8, "P2", 120, 25),
+        (16, "P3", 120, 25),
+        (32, "P4", 120, 25),
+        (64, "P6", 240, 50),
+        (128, "P10", 500, 100),
+        (256, "P15", 1100, 125),
+        (512, "P20", 2300, 150),
+        (1024, "P30", 5000, 200),
+        (2048, "P40", 7500, 250),
+    ];
+    TIERS
+        .iter()
+        .find(|t| size_gb <= t.0)
+        .map_or(("P50", 7500, 250), |t| (t.1, t.2, t.3))
 }
 
 pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {

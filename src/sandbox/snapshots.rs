@@ -430,48 +430,71 @@ fn disk(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             let p = &req["properties"];
             let co = p["creationData"]["createOption"].as_str().unwrap_or("");
             let src = p["creationData"]["sourceResourceId"].as_str().unwrap_or("");
-            if !co.eq_ignore_ascii_case("Copy") {
-                return Err(bad(format!("The sandbox creates disks from snapshots only (createOption 'Copy'), not '{co}'.")));
+            // Recording: azure-cli/test_snapshot_incremental.yaml #1 — `disk create --size-gb`
+            // PUTs `createOption: Empty` with `diskSizeGB` and gets 202 + DiskOperations headers.
+            let empty = co.eq_ignore_ascii_case("Empty");
+            if !empty && !co.eq_ignore_ascii_case("Copy") {
+                return Err(bad(format!("The sandbox creates empty disks and disks from snapshots (createOption 'Empty' or 'Copy'), not '{co}'.")));
             }
-            let sp: Vec<&str> = src.trim_matches('/').split('/').collect();
-            let snap = if sp.len() == 8 && sp[6].eq_ignore_ascii_case("snapshots") {
-                find(st, ctx.now, sp[1], sp[3], sp[7])
+            let (location, size, source) = if empty {
+                let location = req["location"]
+                    .as_str()
+                    .map(normalize_location)
+                    .unwrap_or_default();
+                if location.is_empty() {
+                    return Err(ArmError::bad_request(
+                        "LocationRequired",
+                        "The location property is required for this definition.",
+                    ));
+                }
+                let Some(size) = p["diskSizeGB"].as_u64().filter(|s| *s > 0) else {
+                    // Not in the recordings or specs: see README "Known to differ".
+                    return Err(bad("diskSizeGB is required when createOption is 'Empty'."));
+                };
+                (location, size as u32, None)
             } else {
-                None
-            };
-            let Some(snap) = snap else {
-                return Err(ArmError::not_found(
-                    "NotFound",
-                    format!("Resource {src} is not found."),
-                ));
-            };
-            if ctx.now < snap.ready_ms {
-                // Not in the recordings or specs: see README "Known to differ".
-                return Err(ArmError::conflict(
+                let sp: Vec<&str> = src.trim_matches('/').split('/').collect();
+                let snap = if sp.len() == 8 && sp[6].eq_ignore_ascii_case("snapshots") {
+                    find(st, ctx.now, sp[1], sp[3], sp[7])
+                } else {
+                    None
+                };
+                let Some(snap) = snap else {
+                    return Err(ArmError::not_found(
+                        "NotFound",
+                        format!("Resource {src} is not found."),
+                    ));
+                };
+                if ctx.now < snap.ready_ms {
+                    // Not in the recordings or specs: see README "Known to differ".
+                    return Err(ArmError::conflict(
                     "OperationNotAllowed",
                     "The source snapshot is not ready yet (completionPercent < 100). Retry later.",
                 ));
-            }
-            let location = req["location"]
-                .as_str()
-                .map(normalize_location)
-                .unwrap_or_default();
-            if location != snap.location {
-                return Err(bad(format!(
-                    "The disk must be created in the snapshot's region '{}'.",
-                    snap.location
-                ))); // Not in the recordings or specs: see README "Known to differ".
-            }
-            let size = p["diskSizeGB"]
-                .as_u64()
-                .map(|x| x as u32)
-                .unwrap_or(snap.size_gb);
-            if size < snap.size_gb {
-                return Err(bad(format!(
-                    "Disk size {size} GB is smaller than the source snapshot's {} GB.",
-                    snap.size_gb
-                )));
-            }
+                }
+                let location = req["location"]
+                    .as_str()
+                    .map(normalize_location)
+                    .unwrap_or_default();
+                if location != snap.location {
+                    return Err(bad(format!(
+                        "The disk must be created in the snapshot's region '{}'.",
+                        snap.location
+                    ))); // Not in the recordings or specs: see README "Known to differ".
+                }
+                let size = p["diskSizeGB"]
+                    .as_u64()
+                    .map(|x| x as u32)
+                    .unwrap_or(snap.size_gb);
+                if size < snap.size_gb {
+                    return Err(bad(format!(
+                        "Disk size {size} GB is smaller than the source snapshot's {} GB.",
+                        snap.size_gb
+                    )));
+                }
+                let source = snapshot_id(&snap.subscription, &snap.resource_group, &snap.name);
+                (location, size, Some(source))
+            };
             let id = disk_id(sub, rg, name);
             let rgc = st
                 .rg(sub, rg)
@@ -500,11 +523,7 @@ fn disk(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 os_type: None,
                 managed_by: None,
                 time_created: lro::fmt_time(ctx.now),
-                source_resource_id: Some(snapshot_id(
-                    &snap.subscription,
-                    &snap.resource_group,
-                    &snap.name,
-                )),
+                source_resource_id: source,
             };
             let op = start(
                 ctx,
