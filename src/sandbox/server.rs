@@ -777,6 +777,21 @@ fn valid_api_version(v: &str) -> bool {
         && (b.len() == 10 || b[10] == b'-')
 }
 
+/// A tracked resource's `location` (normalized), or ARM's answer when it is missing.
+pub fn required_location(body: &Value) -> Result<String, ArmError> {
+    let location = body["location"]
+        .as_str()
+        .map(crate::model::resource_group::normalize_location)
+        .unwrap_or_default();
+    if location.is_empty() {
+        return Err(ArmError::bad_request(
+            "LocationRequired",
+            "The location property is required for this definition.",
+        ));
+    }
+    Ok(location)
+}
+
 /// Helper for handlers: the resource group must exist.
 pub fn require_rg(st: &State, sub: &str, rg: &str) -> Result<(), ArmError> {
     if st.rg(sub, rg).is_none() {

@@ -283,16 +283,7 @@ fn snapshot(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                     format!("Resource {src} is not found."),
                 ));
             };
-            let location = req["location"]
-                .as_str()
-                .map(normalize_location)
-                .unwrap_or_default();
-            if location.is_empty() {
-                return Err(ArmError::bad_request(
-                    "LocationRequired",
-                    "The location property is required for this definition.",
-                ));
-            }
+            let location = super::server::required_location(&req)?;
             if location != d.location {
                 return Err(bad(format!(
                     "The snapshot must be created in the source disk's region '{}'.",
@@ -437,16 +428,7 @@ fn disk(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 return Err(bad(format!("The sandbox creates empty disks and disks from snapshots (createOption 'Empty' or 'Copy'), not '{co}'.")));
             }
             let (location, size, source) = if empty {
-                let location = req["location"]
-                    .as_str()
-                    .map(normalize_location)
-                    .unwrap_or_default();
-                if location.is_empty() {
-                    return Err(ArmError::bad_request(
-                        "LocationRequired",
-                        "The location property is required for this definition.",
-                    ));
-                }
+                let location = super::server::required_location(&req)?;
                 let Some(size) = p["diskSizeGB"].as_u64().filter(|s| *s > 0) else {
                     // Not in the recordings or specs: see README "Known to differ".
                     return Err(bad("diskSizeGB is required when createOption is 'Empty'."));

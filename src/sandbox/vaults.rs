@@ -386,16 +386,7 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                 Some(v) => (v, false),
                 None => {
                     check_vault_name(name)?;
-                    let location = body["location"]
-                        .as_str()
-                        .map(normalize_location)
-                        .unwrap_or_default();
-                    if location.is_empty() {
-                        return Err(ArmError::bad_request(
-                            "LocationRequired",
-                            "The location property is required for this definition.",
-                        ));
-                    }
+                    let location = super::server::required_location(&body)?;
                     if body["sku"]["name"].as_str().is_none() {
                         return Err(ArmError::bad_request(
                             "BadRequest",

@@ -326,16 +326,7 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                         // Not in the recordings or specs: see README "Known to differ".
                         return Err(bad(format!("Backup vault name '{name}' is invalid. Names must be 2 to 50 characters, start with a letter and contain only letters, numbers and hyphens.")));
                     }
-                    let location = req["location"]
-                        .as_str()
-                        .map(normalize_location)
-                        .unwrap_or_default();
-                    if location.is_empty() {
-                        return Err(ArmError::bad_request(
-                            "LocationRequired",
-                            "The location property is required for this definition.",
-                        ));
-                    }
+                    let location = super::super::server::required_location(&req)?;
                     if req_props["storageSettings"]
                         .as_array()
                         .is_none_or(|a| a.is_empty())
