@@ -23,6 +23,10 @@ fn diagnose(yaml: &str) -> String {
     }
 }
 
+fn loads(yaml: &str) -> bool {
+    config::load_sources(vec![("azprotect.yaml".into(), yaml.into())]).is_ok()
+}
+
 fn diagnose_files(files: &[(&str, &str)]) -> String {
     let sources = files
         .iter()
@@ -744,21 +748,40 @@ fn replication_policy_durations_must_be_minutes_hours_or_days() {
 }
 
 #[test]
-fn recovery_points_kept_longer_than_365_days_are_rejected() {
-    insta::assert_snapshot!(diagnose(&with_sr(&format!(
-        "    policy: {{recovery_points: 400d}}\n{TWO_VMS}"
+fn recovery_points_kept_longer_than_15_days_are_rejected() {
+    // Azure-to-Azure keeps recovery points at most 15 days, whatever the API schema allows.
+    assert!(loads(&with_sr(&format!(
+        "    policy: {{recovery_points: 15d}}\n{TWO_VMS}"
     ))));
+    insta::assert_snapshot!(diagnose(&with_sr(&format!(
+        "    policy: {{recovery_points: 16d}}\n{TWO_VMS}"
+    ))));
+}
+
+#[test]
+fn app_consistent_snapshots_are_taken_at_least_every_12_hours() {
+    let cfg = |every: &str| {
+        with_sr(&format!(
+            "    policy: {{recovery_points: 2d, app_consistent_every: {every}}}\n{TWO_VMS}"
+        ))
+    };
+    assert!(loads(&cfg("12h")));
+    let too_rare = diagnose(&cfg("13h"));
+    assert!(
+        too_rare.contains("`app_consistent_every: 13h` is 780 minutes, more than Azure allows"),
+        "{too_rare}"
+    );
 }
 
 #[test]
 fn app_consistent_snapshots_cannot_be_rarer_than_recovery_points_are_kept() {
     insta::assert_snapshot!(diagnose(&with_sr(&format!(
-        "    policy:\n      recovery_points: 24h\n      app_consistent_every: 48h\n{TWO_VMS}"
+        "    policy:\n      recovery_points: 4h\n      app_consistent_every: 8h\n{TWO_VMS}"
     ))));
 }
 
 #[test]
-fn app_consistent_snapshots_are_checked_against_the_default_24h_retention() {
+fn app_consistent_snapshots_rarer_than_every_12_hours_are_rejected() {
     insta::assert_snapshot!(diagnose(&with_sr(&format!(
         "    policy: {{app_consistent_every: 2d}}\n{TWO_VMS}"
     ))));

@@ -63,22 +63,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "status 400, Azure 204 OperationNotAllowed: The sandbox's virtual machines come from its inventory and are read-only. (test_backup_diskaccess_restore.yaml #0)",
     ),
     (
-        "DELETE /subscriptions/{}/resourcegroups/{}/providers/Microsoft.DataProtection/backupvaults/{}/backupinstances/{}",
-        "status 204, Azure 202 (test_dataprotection_backup_instance_create_backup_delete_disk.yaml #41)",
-    ),
-    (
-        "DELETE /subscriptions/{}/resourcegroups/{}/providers/Microsoft.DataProtection/backupvaults/{}/backuppolicies/{}",
-        "status 204, Azure 200 (test_dataprotection_backup_policy_create_and_delete.yaml #8)",
-    ),
-    (
-        "DELETE /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/replicationfabrics/{}/replicationprotectioncontainers/{}/replicationprotecteditems/{}",
-        "status 404, Azure 202 NotFound: Replication protected item with name cli-test-protected-item-A2A-1 could not be located. (test_siterecovery_A2A_scenarios.yaml #128)",
-    ),
-    (
-        "DELETE /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/replicationrecoveryplans/{}",
-        "status 404, Azure 202 NotFound: Recovery plan with name cli-test-recovery-plan-A2A-1 could not be located. (test_siterecovery_A2A_scenarios.yaml #81)",
-    ),
-    (
         "GET /subscriptions/{}/providers/Microsoft.Compute/locations/{}/diskoperations/{}",
         "polls a URL the sandbox did not return (azure-asyncoperation of #1) (test_snapshot_incremental.yaml #2)",
     ),
@@ -97,14 +81,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.Compute/virtualmachines/{}",
         "body lacks properties.instanceView, properties.instanceView.computerName, properties.instanceView.disks (+37 more) (test_backup_protection.yaml #26)",
-    ),
-    (
-        "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.DataProtection/backupvaults/{}/backupinstances",
-        "body lacks value[].id, value[].name, value[].properties (+25 more) (test_dataprotection_backup_instance_create_backup_delete_disk.yaml #14)",
-    ),
-    (
-        "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.DataProtection/backupvaults/{}/backupinstances/{}",
-        "status 404, Azure 200 ResourceNotFound: The Resource 'Microsoft.DataProtection/backupVaults/backupInstances/clitest-bkp-vault-donotdelete/clitest-disk-donotdelete-clitest",
     ),
     (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.DataProtection/backupvaults/{}/backupinstances/{}/recoverypoints",
@@ -171,38 +147,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "polls a URL the sandbox did not return (azure-asyncoperation of #88) (test_backup_protection.yaml #89)",
     ),
     (
-        "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/replicationfabrics/{}",
-        "body lacks properties.encryptionDetails.kekCertThumbprint, properties.rolloverEncryptionDetails.kekCertThumbprint (test_siterecovery_A2A_scenarios.yaml #4)",
-    ),
-    (
-        "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/replicationfabrics/{}/replicationnetworks/{}/replicationnetworkmappings/{}",
-        "status 404, Azure 200 NotFound: Network mapping with name cli-test-network-mapping-A2A-1 could not be located. (test_siterecovery_A2A_scenarios.yaml #42)",
-    ),
-    (
-        "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/replicationfabrics/{}/replicationprotectioncontainers/{}/replicationprotecteditems/{}",
-        "status 404, Azure 200 NotFound: Replication protected item with name cli-test-protected-item-A2A-1 could not be located. (test_siterecovery_A2A_scenarios.yaml #68)",
-    ),
-    (
-        "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/replicationfabrics/{}/replicationprotectioncontainers/{}/replicationprotectioncontainermappings/{}",
-        "body lacks properties.providerSpecificDetails.automationAccountArmId, properties.providerSpecificDetails.automationAccountAuthenticationType, properties.providerSpecificD",
-    ),
-    (
-        "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/replicationoperationstatus/{}",
-        "polls a URL the sandbox did not return (azure-asyncoperation of #40) (test_siterecovery_A2A_scenarios.yaml #41)",
-    ),
-    (
-        "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/replicationrecoveryplans",
-        "body lacks nextLink, value[].id, value[].name (+15 more) (test_siterecovery_A2A_scenarios.yaml #80)",
-    ),
-    (
-        "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/replicationrecoveryplans/{}",
-        "status 404, Azure 200 NotFound: Recovery plan with name cli-test-recovery-plan-A2A-1 could not be located. (test_siterecovery_A2A_scenarios.yaml #78)",
-    ),
-    (
-        "POST /subscriptions/{}/resourcegroups/{}/providers/Microsoft.DataProtection/backupvaults/{}/backupinstances/{}/backup",
-        "status 404, Azure 202 ResourceNotFound: The Resource 'Microsoft.DataProtection/backupVaults/backupInstances/clitest-bkp-vault-donotdelete/clitest-disk-donotdelete-clitest",
-    ),
-    (
         "POST /subscriptions/{}/resourcegroups/{}/providers/Microsoft.DataProtection/backupvaults/{}/backupinstances/{}/restore",
         "status 404, Azure 202 NotFound: The requested resource '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/clitest-dpp-rg/providers/Microsoft.DataProtecti",
     ),
@@ -215,40 +159,12 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "status 404, Azure 202 InvalidResourceType: The resource type 'vaults/backupFabrics' could not be found in the namespace 'Microsoft.RecoveryServices' for api version in us",
     ),
     (
-        "POST /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/replicationfabrics/{}/replicationprotectioncontainers/{}/replicationprotecteditems/{}/failovercommit",
-        "status 404, Azure 202 NotFound: Replication protected item with name cli-test-protected-item-A2A-1 could not be located. (test_siterecovery_A2A_scenarios.yaml #90)",
-    ),
-    (
-        "POST /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/replicationfabrics/{}/replicationprotectioncontainers/{}/replicationprotecteditems/{}/unplannedfailover",
-        "status 404, Azure 202 NotFound: Replication protected item with name cli-test-protected-item-A2A-1 could not be located. (test_siterecovery_A2A_scenarios.yaml #84)",
-    ),
-    (
-        "POST /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/replicationfabrics/{}/replicationprotectioncontainers/{}/switchprotection",
-        "status 404, Azure 202 InvalidResourceType: The resource type 'vaults/replicationFabrics/cli-test-fabric-A2A-1/replicationProtectionContainers/cli-test-container-A2A-1/swi",
-    ),
-    (
         "PUT /subscriptions/{}/resourcegroups/{}/providers/Microsoft.Compute/disks/{}",
         "status 400, Azure 202 OperationNotAllowed: The sandbox's inventory disks are read-only. (test_snapshot_incremental.yaml #1)",
     ),
     (
         "PUT /subscriptions/{}/resourcegroups/{}/providers/Microsoft.Compute/snapshots/{}",
         "no body, Azure has one (test_snapshot_incremental.yaml #7)",
-    ),
-    (
-        "PUT /subscriptions/{}/resourcegroups/{}/providers/Microsoft.DataProtection/backupvaults/{}/backupinstances/{}",
-        "status 400, Azure 201 UserErrorDppDatasourceNotFound: The datasource '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/clitest-dpp-rg/providers/Microsof",
-    ),
-    (
-        "PUT /subscriptions/{}/resourcegroups/{}/providers/Microsoft.DataProtection/backupvaults/{}/backuppolicies/{}",
-        "status 400, Azure 200 UserErrorInvalidRequestParameter: The sandbox models Azure Disk Backup only: datasourceTypes must be [\"Microsoft.Compute/disks\"]. (test_dataprotecti",
-    ),
-    (
-        "PUT /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/replicationfabrics/{}/replicationnetworks/{}/replicationnetworkmappings/{}",
-        "status 400, Azure 202 BadRequest: primaryNetworkId: the virtual network '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/CliTerraformVMRG/providers/Mic",
-    ),
-    (
-        "PUT /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/replicationrecoveryplans/{}",
-        "status 400, Azure 202 BadRequest: The replicated item '/Subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/CliTeraformVaultRG/providers/Microsoft.RecoveryS",
     ),
     (
         "PUT /subscriptions/{}/resourcegroups/{}/providers/Microsoft.Storage/storageaccounts/{}/providers/Microsoft.Authorization/roleassignments/{}",

@@ -204,12 +204,10 @@ impl T {
             )
             .await;
         assert_eq!(s, 202, "{b}");
+        // Status under the vault, result in the vault's region (DPP create_backup_delete_disk #1).
         let aso = hdr(&h, "azure-asyncoperation");
         assert!(
-            aso.contains(&format!(
-                "/subscriptions/{}/providers/Microsoft.DataProtection/locations/westeurope/operationStatus/",
-                self.sub
-            )),
+            aso.contains(&format!("{}/operationStatus/", self.vault(vault))),
             "{aso}"
         );
         let loc = hdr(&h, "location");
@@ -288,7 +286,8 @@ fn instance(t: &T, vault: &str, disk: &str, policy: &str, snap_rg: &str) -> Valu
 }
 
 /// PUT a backup instance and wait for its operation; returns the final operation status.
-async fn protect(t: &T, vault: &str, name: &str, bi: &Value) -> (u16, Value) {
+/// Protect a disk and wait: the operation's final status (`Succeeded`, `Failed`) and body.
+async fn protect(t: &T, vault: &str, name: &str, bi: &Value) -> (String, Value) {
     let path = format!("{}/backupInstances/{name}", t.vault(vault));
     let (s, h, b) = t.call("PUT", &path, DPP, Some(bi.clone())).await;
     assert!(s == 201 || s == 202, "{b}");
@@ -298,12 +297,16 @@ async fn protect(t: &T, vault: &str, name: &str, bi: &Value) -> (u16, Value) {
             "ConfiguringProtection"
         );
     }
+    // As recorded (DPP create_backup_delete_disk #11): the status URL under the vault, and no
+    // Location: the instance itself is the result.
     let aso = hdr(&h, "azure-asyncoperation");
-    assert!(aso.contains("/operationStatus/"), "{aso}");
+    assert!(
+        aso.contains(&format!("{}/operationStatus/", t.vault(vault))),
+        "{aso}"
+    );
+    assert!(!h.contains_key("location"), "{h:?}");
     let (_, fin) = t.poll_status(&aso).await;
-    let (s, r) = t.poll_location(&hdr(&h, "location")).await;
-    assert_eq!(fin["status"] == "Succeeded", s == 200, "{fin} {r}");
-    (s, fin)
+    (fin["status"].as_str().unwrap_or_default().to_string(), fin)
 }
 
 #[tokio::test]
@@ -425,7 +428,7 @@ async fn disk_backup_vault_policy_permissions_and_protection() {
 
     // Protect: ConfiguringProtection → ProtectionConfigured.
     let (s, _) = protect(&t, "bv-weu", "shared-data-bi", &bi).await;
-    assert_eq!(s, 200);
+    assert_eq!(s, "Succeeded");
     let p = t.instance_status("bv-weu", "shared-data-bi").await;
     assert_eq!(p["currentProtectionState"], "ProtectionConfigured", "{p}");
     assert_eq!(p["protectionStatus"]["status"], "ProtectionConfigured");
@@ -626,8 +629,8 @@ async fn recovery_points_follow_schedule_and_retention() {
     // Before the Contributor assignment there is no snapshot permission: configuring fails.
     let (s, fin) = protect(&t, "bv-rp", "bi", &bi).await;
     assert_eq!(
-        (s, fin["error"]["code"].as_str()),
-        (400, Some("UserErrorMissingRequiredPermissions"))
+        (s.as_str(), fin["error"]["code"].as_str()),
+        ("Failed", Some("UserErrorMissingRequiredPermissions"))
     );
     let p = t.instance_status("bv-rp", "bi").await;
     assert_eq!(
@@ -641,7 +644,7 @@ async fn recovery_points_follow_schedule_and_retention() {
     )
     .await;
     tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(protect(&t, "bv-rp", "bi", &bi).await.0, 200);
+    assert_eq!(protect(&t, "bv-rp", "bi", &bi).await.0, "Succeeded");
 
     tokio::time::sleep(Duration::from_millis(400)).await;
     let early = t.points("bv-rp", "bi").await;
@@ -685,7 +688,7 @@ async fn recovery_points_follow_schedule_and_retention() {
         .map(|p| p["name"].as_str().unwrap().to_string())
         .collect();
     let moved = instance(&t, "bv-rp", "shared-data", "twice-daily", &snap_rg);
-    assert_eq!(protect(&t, "bv-rp", "bi", &moved).await.0, 200);
+    assert_eq!(protect(&t, "bv-rp", "bi", &moved).await.0, "Succeeded");
     let p = t.instance_status("bv-rp", "bi").await;
     assert!(p["policyInfo"]["policyId"]
         .as_str()

@@ -446,6 +446,18 @@ async fn replicate_test_failover_and_disable() {
     assert_eq!(p["activeLocation"], "Primary");
     assert_eq!(p["replicationHealth"], "Normal");
     assert_eq!(p["testFailoverState"], "None");
+    // Never test-failed-over: a warning that leaves the health Normal, as recorded (A2A #73).
+    assert_eq!(p["healthErrors"][0]["errorCode"], "161011", "{p}");
+    assert_eq!(p["healthErrors"][0]["errorLevel"], "Warning");
+    // Replicating, the item reports the VM's NIC and the network it fails over to (A2A #73).
+    let nic = &p["providerSpecificDetails"]["vmNics"][0];
+    assert!(
+        nic["sourceNicArmId"]
+            .as_str()
+            .is_some_and(|n| n.ends_with("/networkInterfaces/app-02-nic")),
+        "{nic}"
+    );
+    assert_eq!(nic["ipConfigs"][0]["isPrimary"], true);
     assert_eq!(
         p["recoveryFabricFriendlyName"],
         "asr-a2a-default-northeurope"
@@ -530,6 +542,11 @@ async fn replicate_test_failover_and_disable() {
     let (_, _, b) = t.get(&item).await;
     assert_eq!(b["properties"]["testFailoverState"], "None");
     assert!(b["properties"]["lastSuccessfulTestFailoverTime"].is_string());
+    assert_eq!(
+        b["properties"]["healthErrors"],
+        json!([]),
+        "a successful drill clears the warning"
+    );
 
     // Failover, commit, re-protect (replication now runs northeurope → westeurope).
     let (s, b) = t

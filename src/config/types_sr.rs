@@ -59,8 +59,9 @@ pub struct SiteRecovery {
     pub recovery_plans: Option<Sp<Map<RecoveryPlan>>>,
 }
 
-/// Replication policy. Durations are `<N>m`, `<N>h` or `<N>d` (stored in minutes), each
-/// 0–525,600 minutes (365 days).
+/// Replication policy. Durations are `<N>m`, `<N>h` or `<N>d` (stored in minutes):
+/// recovery points are kept 0–15 days, app-consistent snapshots taken at most every 12 hours
+/// (Azure-to-Azure's limits).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplicationPolicy {

@@ -40,12 +40,21 @@ pub const DISK_API_VERSIONS: &[&str] = &[
 
 pub fn vm_body(st: &State, vm: &Vm) -> Value {
     let id = vm_id(&vm.subscription, &vm.resource_group, &vm.name);
-    let os_disk = format!("{}-osdisk", vm.name);
-    let os_size = st
+    // `<vm>-osdisk` unless the inventory named it (then found by what manages it).
+    let default = format!("{}-osdisk", vm.name);
+    let os = st
         .disks
-        .get(&key(&[&vm.subscription, &vm.resource_group, &os_disk]))
-        .map(|d| d.size_gb)
-        .unwrap_or(30);
+        .get(&key(&[&vm.subscription, &vm.resource_group, &default]))
+        .or_else(|| {
+            st.disks.values().find(|d| {
+                d.os_type.is_some()
+                    && d.managed_by
+                        .as_deref()
+                        .is_some_and(|m| m.eq_ignore_ascii_case(&id))
+            })
+        });
+    let os_disk = os.map_or(default, |d| d.name.clone());
+    let os_size = os.map(|d| d.size_gb).unwrap_or(30);
     let data: Vec<Value> = vm
         .data_disks
         .iter()

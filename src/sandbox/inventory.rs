@@ -41,7 +41,7 @@ struct RgInv {
     #[serde(default)]
     vnets: BTreeMap<String, VnetInv>,
     #[serde(default)]
-    storage_accounts: Vec<String>,
+    storage_accounts: Vec<SaInv>,
     #[serde(default)]
     automation_accounts: BTreeMap<String, AaInv>,
 }
@@ -51,6 +51,13 @@ struct RgInv {
 struct VmInv {
     size: String,
     os: String,
+    /// Azure lets a resource live in another region than its resource group.
+    #[serde(default)]
+    location: Option<String>,
+    /// The OS disk's name (default `<vm>-osdisk`); Azure's own tools name it
+    /// `<vm>_OsDisk_1_<guid>`.
+    #[serde(default)]
+    os_disk: Option<String>,
     #[serde(default)]
     zone: Option<Value>,
     #[serde(default)]
@@ -64,6 +71,8 @@ struct VmInv {
 struct DiskInv {
     size_gb: u32,
     #[serde(default)]
+    location: Option<String>,
+    #[serde(default)]
     sku: Option<String>,
     #[serde(default)]
     zone: Option<Value>,
@@ -76,7 +85,32 @@ struct DiskInv {
 struct VnetInv {
     address_space: String,
     #[serde(default)]
+    location: Option<String>,
+    #[serde(default)]
     subnets: Vec<String>,
+}
+
+/// A storage account: its name (in the resource group's region), or `{name, location}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SaInv {
+    Name(String),
+    Placed { name: String, location: String },
+}
+
+impl SaInv {
+    fn name(&self) -> &str {
+        match self {
+            SaInv::Name(n) | SaInv::Placed { name: n, .. } => n,
+        }
+    }
+
+    fn location(&self) -> Option<&str> {
+        match self {
+            SaInv::Name(_) => None,
+            SaInv::Placed { location, .. } => Some(location),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -180,6 +214,13 @@ fn check_name(path: &str, what: &str, name: &str) -> Result<(), SandboxError> {
     }
 }
 
+/// A resource's region: its own `location` when given, else its resource group's.
+fn placed(own: Option<&str>, rg_location: &str) -> String {
+    own.map(normalize_location)
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| rg_location.to_string())
+}
+
 fn add_rg(
     st: &mut State,
     path: &str,
@@ -216,13 +257,17 @@ fn add_rg(
                 ),
             ));
         }
+        if let Some(d) = &vm.os_disk {
+            check_name(path, "disk", d)?;
+        }
         add_vm(
             st,
+            vm.os_disk.as_deref(),
             Vm {
                 subscription: sub.to_string(),
                 resource_group: rg_name.to_string(),
                 name: vm_name.clone(),
-                location: location.clone(),
+                location: placed(vm.location.as_deref(), &location),
                 size: vm.size.clone(),
                 os: if os == "linux" {
                     "Linux".into()
@@ -245,7 +290,7 @@ fn add_rg(
                 subscription: sub.to_string(),
                 resource_group: rg_name.to_string(),
                 name: disk_name.clone(),
-                location: location.clone(),
+                location: placed(d.location.as_deref(), &location),
                 size_gb: d.size_gb,
                 sku: d.sku.clone().unwrap_or_else(|| "Premium_LRS".into()),
                 zone: zone_str(&d.zone),
@@ -271,20 +316,23 @@ fn add_rg(
                 id: id.clone(),
                 name: vnet.clone(),
                 rtype: "Microsoft.Network/virtualNetworks".into(),
-                location: location.clone(),
+                location: placed(v.location.as_deref(), &location),
                 properties: json!({"addressSpace": {"addressPrefixes": [v.address_space]}, "subnets": subnets, "provisioningState": "Succeeded"}),
             },
         );
     }
     for sa in &rg.storage_accounts {
-        let id = format!("/subscriptions/{sub}/resourceGroups/{rg_name}/providers/Microsoft.Storage/storageAccounts/{sa}");
+        let id = format!(
+            "/subscriptions/{sub}/resourceGroups/{rg_name}/providers/Microsoft.Storage/storageAccounts/{}",
+            sa.name()
+        );
         st.resources.insert(
             id.to_ascii_lowercase(),
             GenericResource {
                 id,
-                name: sa.clone(),
+                name: sa.name().to_string(),
                 rtype: "Microsoft.Storage/storageAccounts".into(),
-                location: location.clone(),
+                location: placed(sa.location(), &location),
                 properties: json!({"provisioningState": "Succeeded", "kind": "StorageV2"}),
             },
         );
@@ -315,12 +363,12 @@ pub fn disk_id(sub: &str, rg: &str, disk: &str) -> String {
     format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/disks/{disk}")
 }
 
-/// Add a VM and its OS/data disks (`<vm>-osdisk`, `<vm>-data-<lun>`).
-fn add_vm(st: &mut State, mut vm: Vm) {
+/// Add a VM and its OS/data disks (`<vm>-osdisk` unless named, `<vm>-data-<lun>`).
+fn add_vm(st: &mut State, os_disk: Option<&str>, mut vm: Vm) {
     let id = vm_id(&vm.subscription, &vm.resource_group, &vm.name);
     vm.vm_id = stable_guid(&id);
     let mut disks = vec![(
-        format!("{}-osdisk", vm.name),
+        os_disk.map_or_else(|| format!("{}-osdisk", vm.name), str::to_string),
         if vm.os == "Windows" { 127 } else { 30 },
         Some(vm.os.clone()),
     )];
@@ -388,6 +436,7 @@ fn generate(st: &mut State, path: &str, sub: &str, g: &Generate) -> Result<(), S
         }
         add_vm(
             st,
+            None,
             Vm {
                 subscription: sub.to_string(),
                 resource_group: rg,
@@ -459,5 +508,29 @@ mod tests {
         let bad_os = "subscriptions:\n  00000000-0000-0000-0000-000000000009:\n    resource_groups:\n      rg: {location: westeurope, vms: {a: {size: x, os: beos}}}\n";
         assert!(seed(&mut st, bad_os, "x").is_err());
         assert!(seed(&mut st, ":::", "x").is_err());
+    }
+
+    #[test]
+    fn a_resource_may_live_in_another_region_than_its_group() {
+        // Azure keeps a resource's region apart from its group's; A2A setups need a network and
+        // a cache account in each region, often in one group.
+        let yaml = "subscriptions:\n  00000000-0000-0000-0000-000000000009:\n    resource_groups:\n      rg:\n        location: eastus\n        vms: {a: {size: Standard_B2s, os: linux, location: westus, os_disk: a_OsDisk_1_x}}\n        disks: {d: {size_gb: 8, location: West US 2}}\n        vnets: {n1: {address_space: 10.0.0.0/16}, n2: {address_space: 10.1.0.0/16, location: eastus2}}\n        storage_accounts: [c1, {name: c2, location: eastus2}]\n";
+        let mut st = State::default();
+        seed(&mut st, yaml, "x").unwrap();
+        let sub = "00000000-0000-0000-0000-000000000009";
+        assert_eq!(st.vms[&key(&[sub, "rg", "a"])].location, "westus");
+        assert_eq!(
+            st.disks[&key(&[sub, "rg", "a_OsDisk_1_x"])].location,
+            "westus"
+        );
+        assert_eq!(st.disks[&key(&[sub, "rg", "d"])].location, "westus2");
+        let region = |kind: &str, name: &str| {
+            let id = format!("/subscriptions/{sub}/resourcegroups/rg/providers/{kind}/{name}");
+            st.resources[&id].location.clone()
+        };
+        assert_eq!(region("microsoft.network/virtualnetworks", "n1"), "eastus");
+        assert_eq!(region("microsoft.network/virtualnetworks", "n2"), "eastus2");
+        assert_eq!(region("microsoft.storage/storageaccounts", "c1"), "eastus");
+        assert_eq!(region("microsoft.storage/storageaccounts", "c2"), "eastus2");
     }
 }

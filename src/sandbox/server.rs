@@ -777,6 +777,21 @@ fn valid_api_version(v: &str) -> bool {
         && (b.len() == 10 || b[10] == b'-')
 }
 
+/// A request property by name, matched without regard to case as Azure's services read JSON:
+/// Azure's CLI sends `dataSourceInfo.resourceId` where the spec says `resourceID`, and Azure
+/// accepts it (test_dataprotection_backup_instance_create_backup_delete_disk.yaml #1).
+pub fn prop<'a>(v: &'a Value, name: &str) -> &'a Value {
+    static NULL: Value = Value::Null;
+    match v.as_object() {
+        Some(o) => o.get(name).unwrap_or_else(|| {
+            o.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map_or(&NULL, |(_, x)| x)
+        }),
+        None => &NULL,
+    }
+}
+
 /// A tracked resource's `location` (normalized), or ARM's answer when it is missing.
 pub fn required_location(body: &Value) -> Result<String, ArmError> {
     let location = body["location"]

@@ -20,8 +20,16 @@ use crate::model::resource_group::normalize_location;
 use miette::SourceSpan;
 use std::collections::{BTreeMap, HashMap};
 
-/// Azure's upper bound for replication policy durations: 525,600 minutes (365 days).
+/// Upper bound of a duration `<N>m|h|d` the parser takes: 525,600 minutes (365 days).
 pub const MAX_MINUTES: u32 = 525_600;
+
+/// Azure-to-Azure keeps recovery points at most 15 days (21,600 minutes) and takes
+/// app-consistent snapshots at least every 12 hours (720 minutes): Microsoft's A2A FAQ and
+/// replication-policy docs (learn.microsoft.com/azure/site-recovery/azure-to-azure-common-questions),
+/// narrower than the 0–525,600 minutes the API's schema and Terraform accept.
+pub const MAX_RECOVERY_POINTS_MINUTES: u32 = 21_600;
+/// See [`MAX_RECOVERY_POINTS_MINUTES`].
+pub const MAX_APP_CONSISTENT_MINUTES: u32 = 720;
 
 /// Default recovery point retention when `policy.recovery_points` is absent (24 hours).
 pub const DEFAULT_RECOVERY_POINTS_MINUTES: u32 = 1_440;
@@ -637,7 +645,7 @@ impl Group<'_> {
     }
 }
 
-fn duration(cx: &mut Cx, d: &Sp<String>, key: &str) -> Option<u32> {
+fn duration(cx: &mut Cx, d: &Sp<String>, key: &str, max: u32) -> Option<u32> {
     match parse_minutes(&d.value) {
         None => {
             cx.push(
@@ -649,14 +657,18 @@ fn duration(cx: &mut Cx, d: &Sp<String>, key: &str) -> Option<u32> {
             );
             None
         }
-        Some(m) if m > MAX_MINUTES => {
+        Some(m) if m > max => {
             cx.push(
                 Diag::error(
                     cx.at(d.span),
                     format!("`{key}: {}` is {m} minutes, more than Azure allows", d.value),
                 )
-                .label("must be 0–525,600 minutes")
-                .help("Site Recovery keeps recovery points and takes app-consistent snapshots within 0–525,600 minutes (365 days)"),
+                .label(format!("must be 0–{}", format_minutes(max)))
+                .help(format!(
+                    "Azure-to-Azure replication keeps recovery points up to {} and takes app-consistent snapshots at least every {}",
+                    format_minutes(MAX_RECOVERY_POINTS_MINUTES),
+                    format_minutes(MAX_APP_CONSISTENT_MINUTES)
+                )),
             );
             None
         }
@@ -667,13 +679,21 @@ fn duration(cx: &mut Cx, d: &Sp<String>, key: &str) -> Option<u32> {
 fn check_policy(cx: &mut Cx, p: &Sp<ReplicationPolicy>) {
     let p = &p.value;
     let ret = match &p.recovery_points {
-        Some(r) => duration(cx, r, "recovery_points"),
+        Some(r) => duration(cx, r, "recovery_points", MAX_RECOVERY_POINTS_MINUTES),
         None => Some(DEFAULT_RECOVERY_POINTS_MINUTES),
     };
     let Some(app_sp) = &p.app_consistent_every else {
         return;
     };
-    let (Some(app), Some(ret)) = (duration(cx, app_sp, "app_consistent_every"), ret) else {
+    let (Some(app), Some(ret)) = (
+        duration(
+            cx,
+            app_sp,
+            "app_consistent_every",
+            MAX_APP_CONSISTENT_MINUTES,
+        ),
+        ret,
+    ) else {
         return;
     };
     if app == 0 {

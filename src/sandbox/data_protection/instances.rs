@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use super::super::authorization::{self, DISK_BACKUP_READER, DISK_SNAPSHOT_CONTRIBUTOR};
 use super::super::errors::ArmError;
-use super::super::server::{Ctx, HResult, Reply};
+use super::super::server::{prop, Ctx, HResult, Reply};
 use super::super::state::{key, State};
 use super::policies::{self, Schedule};
 use super::vaults::{get_vault, DppVault};
@@ -59,6 +59,9 @@ pub struct Instance {
     /// When protection was stopped: points alive then are kept forever.
     #[serde(default)]
     pub stopped_ms: Option<i64>,
+    /// The request's `tags`, kept and answered as sent (DPP create_backup_delete_disk #11–#14).
+    #[serde(default)]
+    pub tags: Option<Value>,
 }
 
 impl Instance {
@@ -118,12 +121,16 @@ pub fn body(st: &State, i: &Instance, now: i64) -> Value {
         p["protectionErrorDetails"] = e.clone();
         p["protectionStatus"]["errorDetails"] = e.clone();
     }
-    json!({
+    let mut b = json!({
         "id": bi_id(st, i),
         "name": i.name,
         "type": "Microsoft.DataProtection/backupVaults/backupInstances",
         "properties": p,
-    })
+    });
+    if let Some(t) = &i.tags {
+        b["tags"] = t.clone();
+    }
+    b
 }
 
 /// What a valid backup-instance request resolves to.
@@ -133,6 +140,12 @@ struct Checked {
     snapshot_rg_id: String,
     schedule: Schedule,
     policy_name: String,
+}
+
+/// Where Data Protection puts an operation's result: the vault's region, while its status is
+/// under the vault (DPP create_backup_delete_disk #1, #19, #41).
+fn region_results(vault: &DppVault) -> String {
+    location_prefix(&vault.subscription, &vault.location)
 }
 
 fn bad(code: &str, message: impl Into<String>) -> ArmError {
@@ -161,7 +174,7 @@ fn check(
         return Err(bad("UserErrorInvalidRequestParameter", "The sandbox models Azure Disk Backup only: dataSourceInfo.datasourceType must be 'Microsoft.Compute/disks'."));
         // Not in the recordings or specs: see README "Known to differ".
     }
-    let rid = ds["resourceID"].as_str().unwrap_or("");
+    let rid = prop(ds, "resourceID").as_str().unwrap_or("");
     let Some((dsub, drg, dname)) = parse_disk_id(rid) else {
         return Err(bad(
             "UserErrorInvalidRequestParameter",
@@ -395,7 +408,7 @@ fn validate(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     );
     let loc = location_prefix(&vault.subscription, &vault.location);
     Ok(Reply::status(202, None)
-        .headers(lro_headers(ctx, &loc, Some(&loc), &op))
+        .headers(lro_headers(ctx, &vault.id(), Some(&loc), &op))
         .mutated())
 }
 
@@ -466,7 +479,11 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 deleted_ms: None,
                 purge_ms: None,
                 stopped_ms: None,
+                tags: None,
             });
+            if req.get("tags").is_some_and(Value::is_object) {
+                inst.tags = Some(req["tags"].clone());
+            }
             if props["friendlyName"].is_null() {
                 props["friendlyName"] = json!(c.disk_id.rsplit('/').next().unwrap_or(""));
             }
@@ -494,7 +511,6 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                     inst.segments.push(seg(ctx.now));
                 }
             }
-            let base = bi_id(st, &inst);
             let vault_id = vault.id();
             let op = start_op(
                 st,
@@ -507,7 +523,9 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             );
             let b = body(st, &inst, ctx.now);
             st.dpp.instances.insert(ik, inst);
-            let h = lro_headers(ctx, &vault_id, Some(&base), &op);
+            // Azure-AsyncOperation only: the recorded create has no Location (DPP
+            // create_backup_delete_disk #11), as the spec's final-state-via says.
+            let h = lro_headers(ctx, &vault_id, None, &op);
             if created {
                 Ok(Reply::status(201, Some(b)).headers(h).mutated())
             } else {
@@ -522,7 +540,6 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             };
             let sd = &vault.properties["securitySettings"]["softDeleteSettings"];
             let soft = sd["state"].as_str().is_some_and(|s| s != "Off");
-            let base = format!("{}/backupInstances/{}", vault.id(), inst.name);
             if soft && inst.deleted_ms.is_none() {
                 let days = sd["retentionDurationInDays"].as_f64().unwrap_or(14.0);
                 inst.deleted_ms = Some(ctx.now);
@@ -543,7 +560,12 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 "empty",
             );
             Ok(Reply::status(202, None)
-                .headers(lro_headers(ctx, &vault.id(), Some(&base), &op))
+                .headers(lro_headers(
+                    ctx,
+                    &vault.id(),
+                    Some(&region_results(&vault)),
+                    &op,
+                ))
                 .mutated())
         }
         m => Err(ArmError::method_not_allowed(m)),
@@ -651,10 +673,14 @@ fn action(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         }
         _ => {}
     }
-    let base = bi_id(st, &inst);
     st.dpp.instances.insert(ik, inst);
     let op = start_op(st, ctx, "dpp:action", duration, None, None, "job");
     Ok(Reply::status(202, None)
-        .headers(lro_headers(ctx, &vault.id(), Some(&base), &op))
+        .headers(lro_headers(
+            ctx,
+            &vault.id(),
+            Some(&region_results(&vault)),
+            &op,
+        ))
         .mutated())
 }

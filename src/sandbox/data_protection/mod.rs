@@ -263,10 +263,27 @@ fn operation(ctx: &Ctx<'_>, st: &mut State, status: bool) -> HResult {
             "Location",
             ctx.abs(&format!("{}?api-version={}", ctx.raw_path, ctx.api_version)),
         )),
-        Phase::Succeeded => match result_body(st, &op, ctx) {
-            Some(b) => Ok(Reply::ok(b)),
-            None => Ok(Reply::status(204, None)),
-        },
+        Phase::Succeeded => {
+            // The final result also names the region's status URL (DPP
+            // create_backup_delete_disk #5, #10).
+            let status_url = ctx
+                .m("subscriptions/*/providers/microsoft.dataprotection/locations/*/operationresults/*")
+                .map(|v| {
+                    ctx.abs(&format!(
+                        "{}?api-version={}",
+                        location_prefix(&v[0], &v[1]) + "/operationStatus/" + &v[2],
+                        ctx.api_version
+                    ))
+                });
+            let r = match result_body(st, &op, ctx) {
+                Some(b) => Reply::ok(b),
+                None => Reply::status(204, None),
+            };
+            Ok(match status_url {
+                Some(u) => r.header("Azure-AsyncOperation", u),
+                None => r,
+            })
+        }
         Phase::Failed => {
             let e = op.error.unwrap_or_default();
             let code = e["code"].as_str().unwrap_or("InternalServerError");

@@ -1,7 +1,8 @@
 //! Backup policies (`backupVaults/{v}/backupPolicies/{p}`): synchronous PUT (create only — an
 //! identical re-PUT is accepted, a changed one is refused with `UserErrorBMSUpdatePolicyNotSupported`),
 //! GET, list, DELETE (refused while a backup instance uses the policy:
-//! `UserErrorDppPolicyObjectInUse`). Only the Azure Disk policy shape is accepted.
+//! `UserErrorDppPolicyObjectInUse`). Azure Disk policies are validated in full; other
+//! datasources' policies are stored as sent.
 
 use serde_json::{json, Value};
 
@@ -38,6 +39,33 @@ fn iso_hours(d: &str) -> Option<u64> {
         return n.parse::<u64>().ok().map(|n| n * 24 * 7);
     }
     None
+}
+
+/// Whether a policy PUT is accepted: Azure Disk policies are validated in full ([`parse`]);
+/// policies for the other datasources a Backup vault protects (blobs, PostgreSQL, AKS, … as
+/// Azure's CLI creates them: test_dataprotection_backup_policy_create_and_delete.yaml #7–#11)
+/// are kept as sent, with their rules present, but nothing in the sandbox backs up with them.
+fn accept(props: &Value) -> Result<(), ArmError> {
+    let disk = props["datasourceTypes"].as_array().is_some_and(|d| {
+        d.iter().any(|t| {
+            t.as_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case("Microsoft.Compute/disks"))
+        })
+    });
+    if disk {
+        return parse(props).map(|_| ());
+    }
+    let types = props["datasourceTypes"].as_array().map_or(0, Vec::len);
+    let rules = props["policyRules"].as_array().map_or(0, Vec::len);
+    if props["objectType"].as_str() != Some("BackupPolicy") {
+        return Err(bad("properties.objectType must be 'BackupPolicy'."));
+    }
+    if types != 1 || rules == 0 {
+        return Err(bad(
+            "properties.datasourceTypes must name one datasource type and policyRules must not be empty.",
+        ));
+    }
+    Ok(())
 }
 
 /// Validate an Azure Disk policy and extract its schedule.
@@ -197,7 +225,7 @@ fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             if let Some(o) = props.as_object_mut() {
                 o.remove("policyVersion");
             }
-            parse(&props)?;
+            accept(&props)?;
             if let Some(existing) = st.dpp.policies.get(&pk) {
                 if existing.properties != props {
                     // Code and message as Azure answers them (MicrosoftDocs/azure-docs#78532).

@@ -38,8 +38,8 @@ pub(super) fn fabric_body(st: &State, vault: &Vault, f: &Fabric) -> Value {
         "type": "Microsoft.RecoveryServices/vaults/replicationFabrics",
         "properties": {
             "friendlyName": f.name,
-            "encryptionDetails": {"kekState": "None"},
-            "rolloverEncryptionDetails": {"kekState": "None"},
+            "encryptionDetails": {"kekState": "None", "kekCertThumbprint": null},
+            "rolloverEncryptionDetails": {"kekState": "None", "kekCertThumbprint": null},
             "internalIdentifier": stable_guid(&format!("fabric:{fk}")),
             "bcdrState": "Valid",
             "customDetails": {
@@ -513,7 +513,12 @@ fn mapping_details(st: &State, input: &Value, old: Option<&Value>) -> Result<Val
     }
     let mut d = old
         .cloned()
-        .unwrap_or_else(|| json!({"instanceType": "A2A", "agentAutoUpdateStatus": "Disabled"}));
+        // As recorded for a mapping without auto-update (A2A #26).
+        .unwrap_or_else(|| {
+            json!({"instanceType": "A2A", "agentAutoUpdateStatus": "Disabled",
+                "automationAccountAuthenticationType": "RunAsAccount", "automationAccountArmId": null,
+                "scheduleName": null, "jobScheduleName": null})
+        });
     if let Some(s) = input["agentAutoUpdateStatus"].as_str() {
         let Some(c) = ["Enabled", "Disabled"].into_iter().find(|x| eq(x, s)) else {
             return Err(bad(
@@ -550,7 +555,7 @@ fn mapping_details(st: &State, input: &Value, old: Option<&Value>) -> Result<Val
         d["automationAccountArmId"] = json!(aa);
     }
     if d["agentAutoUpdateStatus"] == "Enabled" {
-        if d.get("automationAccountAuthenticationType").is_none() {
+        if d["automationAccountAuthenticationType"].is_null() {
             d["automationAccountAuthenticationType"] = json!("RunAsAccount");
         }
         if let Some(aa) = d["automationAccountArmId"].as_str().map(str::to_string) {
@@ -803,7 +808,8 @@ pub(super) fn network_mapping_body(st: &State, vault: &Vault, m: &NetworkMapping
             .map(|x| x.location.clone())
             .unwrap_or_default()
     };
-    let vnet_name = |id: &str| id.rsplit('/').next().unwrap_or("").to_string();
+    // Azure answers with the network ids and names in lower case (A2A #42, #45).
+    let vnet_name = |id: &str| id.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
     json!({
         "id": format!("{}/replicationNetworks/{}/replicationNetworkMappings/{}", fabric_id(vault, &m.fabric), m.network, m.name),
         "name": m.name,
@@ -811,10 +817,10 @@ pub(super) fn network_mapping_body(st: &State, vault: &Vault, m: &NetworkMapping
         "properties": {
             "state": "Paired",
             "primaryNetworkFriendlyName": vnet_name(&m.primary_network_id),
-            "primaryNetworkId": m.primary_network_id,
+            "primaryNetworkId": m.primary_network_id.to_ascii_lowercase(),
             "primaryFabricFriendlyName": m.fabric,
             "recoveryNetworkFriendlyName": vnet_name(&m.recovery_network_id),
-            "recoveryNetworkId": m.recovery_network_id,
+            "recoveryNetworkId": m.recovery_network_id.to_ascii_lowercase(),
             "recoveryFabricArmId": fabric_id(vault, &m.recovery_fabric),
             "recoveryFabricFriendlyName": m.recovery_fabric,
             "fabricSpecificSettings": {
@@ -909,10 +915,10 @@ pub(super) fn network_mapping(
                     "properties.fabricSpecificDetails.primaryNetworkId is required.",
                 ));
             }
+            // The network in the path is a name of the caller's choosing: Azure's CLI maps every
+            // network under `replicationNetworks/azureNetwork` (A2A #40–#45), Terraform under the
+            // vnet's name.
             let ploc = require_vnet(st, &primary, "primaryNetworkId")?;
-            if !eq(primary.rsplit('/').next().unwrap_or(""), network) {
-                return Err(bad("InvalidInput", format!("primaryNetworkId '{primary}' does not match the network '{network}' in the request path.")));
-            }
             if ploc != fabric.location {
                 // Not in the recordings or specs: see README "Known to differ".
                 return Err(bad("NetworkLocationMismatch", format!("The primary network '{primary}' is in '{ploc}' but the fabric '{}' is in '{}'.", fabric.name, fabric.location)));
@@ -957,7 +963,10 @@ pub(super) fn network_mapping(
                     NetworkMapping {
                         vault_key: vk.clone(),
                         fabric: fabric.name.clone(),
-                        network: primary.rsplit('/').next().unwrap_or(network).to_string(),
+                        network: existing
+                            .as_ref()
+                            .map(|e| e.network.clone())
+                            .unwrap_or_else(|| network.to_string()),
                         name: existing
                             .as_ref()
                             .map(|e| e.name.clone())

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use super::super::errors::ArmError;
 use super::super::inventory::{stable_guid, vm_id};
 use super::super::server::{Ctx, HResult, Reply};
-use super::super::state::{key, State, Vault};
+use super::super::state::{key, State, Vault, Vm};
 use super::fabrics::{container_id, fabric_id, get_container, require_vnet};
 use super::{
     accepted, bad, durations, eq, fault, not_found, parse_arm_id, parse_vault_child,
@@ -70,6 +70,93 @@ fn split(k: &str) -> (String, String) {
         p.get(3).unwrap_or(&"").to_string(),
         p.get(4).unwrap_or(&"").to_string(),
     )
+}
+
+/// Azure warns about a protected VM never test-failed-over, without changing
+/// `replicationHealth` (A2A #73, #121: `Normal` with this warning).
+fn health_errors(i: &ReplicatedItem, ph: Phase, now: i64) -> Value {
+    if ph != Phase::Protected || i.last_test_failover_ms.is_some() {
+        return json!([]);
+    }
+    json!([{
+        "innerHealthErrors": [],
+        "errorSource": "ReplicationUnitFailoverValidatorError",
+        "errorType": "8010",
+        "errorLevel": "Warning",
+        "errorCategory": "TestFailover",
+        "errorCode": "161011",
+        "summaryMessage": "",
+        "errorMessage": format!("No successful test failover has been done on the virtual machine '{}'.", i.vm_name),
+        "possibleCauses": "No successful test failover has been done on the virtual machine after it was replicated.",
+        "recommendedAction": "Do a test failover on the virtual machine.",
+        "creationTimeUtc": super::super::lro::fmt_time(i.protected_ms.min(now)),
+        "recoveryProviderErrorMessage": null,
+        "entityId": stable_guid(&format!("entity:{}", i.vm_id)),
+        "errorId": "6:8010",
+        "customerResolvability": "NotAllowed",
+    }])
+}
+
+/// The NIC Azure reports for a replicating VM whose network settings were never changed (#73):
+/// its source network is the one mapped from the item's fabric.
+fn default_nic(st: &State, i: &ReplicatedItem, vm: Option<&Vm>) -> Value {
+    let nic = vm.map(|v| {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Network/networkInterfaces/{}-nic",
+            v.subscription, v.resource_group, v.name
+        )
+    });
+    let mapped = st
+        .asr
+        .network_mappings
+        .values()
+        .find(|m| m.vault_key == i.vault_key && eq(&m.fabric, &i.fabric));
+    let recovery = i.settings["selectedRecoveryAzureNetworkId"]
+        .as_str()
+        .or(i.input["recoveryAzureNetworkId"].as_str())
+        .map(str::to_string)
+        .or_else(|| mapped.map(|m| m.recovery_network_id.clone()));
+    let subnet = i.input["recoverySubnetName"]
+        .as_str()
+        .map(|s| s.rsplit('/').next().unwrap_or(s).to_string())
+        .unwrap_or_else(|| "default".into());
+    json!({
+        "nicId": stable_guid(&format!("nic:{}", nic.clone().unwrap_or_default())),
+        "replicaNicId": null,
+        "sourceNicArmId": nic,
+        "vMNetworkName": mapped.map(|m| m.primary_network_id.clone()),
+        "recoveryVMNetworkId": recovery,
+        "ipConfigs": [{
+            "name": format!("ipconfig{}", i.vm_name),
+            "isPrimary": true,
+            "subnetName": "default",
+            "staticIPAddress": "10.0.0.4",
+            "ipAddressType": "Dynamic",
+            "isSeletedForFailover": true,
+            "recoverySubnetName": subnet,
+            "recoveryStaticIPAddress": "",
+            "recoveryIPAddressType": "Dynamic",
+            "recoveryPublicIPAddressId": null,
+            "recoveryLBBackendAddressPoolIds": null,
+            "tfoSubnetName": null,
+            "tfoStaticIPAddress": null,
+            "tfoPublicIPAddressId": null,
+            "tfoLBBackendAddressPoolIds": null,
+        }],
+        "selectionType": "SelectedByUserOverride",
+        "recoveryNetworkSecurityGroupId": null,
+        "enableAcceleratedNetworkingOnRecovery": false,
+        "tfoVMNetworkId": null,
+        "tfoNetworkSecurityGroupId": null,
+        "enableAcceleratedNetworkingOnTfo": null,
+        "recoveryNicName": null,
+        "recoveryNicResourceGroupName": null,
+        "reuseExistingNic": false,
+        "tfoRecoveryNicName": null,
+        "tfoRecoveryNicResourceGroupName": null,
+        "tfoReuseExistingNic": false,
+        "targetNicName": null,
+    })
 }
 
 pub(super) fn item_body(st: &State, vault: &Vault, i: &ReplicatedItem, now: i64) -> Value {
@@ -152,6 +239,7 @@ pub(super) fn item_body(st: &State, vault: &Vault, i: &ReplicatedItem, now: i64)
         ("None", "None")
     };
     let vid = vault_sr_id(vault);
+    let synced = matches!(ph, Phase::Protected | Phase::FailedOver | Phase::Committed);
     let s = &i.settings;
     let input = &i.input;
     let disks: Vec<Value> = input["vmManagedDisks"]
@@ -185,6 +273,13 @@ pub(super) fn item_body(st: &State, vault: &Vault, i: &ReplicatedItem, now: i64)
                 "allowedDiskLevelOperation": [],
                 "isDiskEncrypted": false,
                 "isDiskKeyEncrypted": false,
+                "recoveryOrignalTargetDiskId": null,
+                "recoveryDiskEncryptionSetId": null,
+                "primaryDiskEncryptionSetId": null,
+                "secretIdentifier": null,
+                "dekKeyVaultArmId": null,
+                "keyIdentifier": null,
+                "kekKeyVaultArmId": null,
                 "failoverDiskName": format!("{dname}-ASRReplica"),
                 "tfoDiskName": format!("{dname}-ASRReplica-test"),
             })
@@ -195,10 +290,23 @@ pub(super) fn item_body(st: &State, vault: &Vault, i: &ReplicatedItem, now: i64)
         "fabricObjectId": i.vm_id,
         "initialPrimaryFabricLocation": initial.0,
         "initialRecoveryFabricLocation": initial.1,
-        "initialPrimaryZone": vm.and_then(|v| v.zone.clone()),
-        "initialRecoveryZone": input["recoveryAvailabilityZone"],
-        "multiVmGroupId": input["multiVmGroupId"].as_str().map(str::to_string).or_else(|| input["multiVmGroupName"].as_str().map(|n| stable_guid(&format!("mvg:{}:{n}", i.vault_key)))),
-        "multiVmGroupName": input["multiVmGroupName"],
+        // Zones are "" and an item outside a group still gets a group id (A2A #68).
+        "initialPrimaryZone": vm.and_then(|v| v.zone.clone()).unwrap_or_default(),
+        "initialRecoveryZone": input["recoveryAvailabilityZone"].as_str().unwrap_or(""),
+        "initialPrimaryExtendedLocation": null,
+        "initialRecoveryExtendedLocation": null,
+        "primaryExtendedLocation": null,
+        "recoveryExtendedLocation": null,
+        "agentExpiryDate": "9999-12-31T23:59:59.9999999",
+        // Once replicating, the VM's tags are synced and the agent holds a certificate (#73).
+        "vmSyncedConfigDetails": {"tags": if synced { json!(vm.map(|v| v.tags.clone()).unwrap_or_default()) } else { json!({}) }, "inputEndpoints": []},
+        "agentCertificateExpiryDate": if synced { json!(super::super::lro::fmt_time(i.protected_ms + 3 * 365 * 86_400_000)) } else { Value::Null },
+        "testFailoverRecoveryFabricObjectId": null,
+        "multiVmGroupId": input["multiVmGroupId"].as_str().map(str::to_string).unwrap_or_else(|| match input["multiVmGroupName"].as_str() {
+            Some(n) => stable_guid(&format!("mvg:{}:{n}", i.vault_key)),
+            None => stable_guid(&format!("mvg:{}", i.vm_id)),
+        }),
+        "multiVmGroupName": input["multiVmGroupName"].as_str().unwrap_or(""),
         "multiVmGroupCreateOption": if input["multiVmGroupName"].is_string() { json!("UserSpecified") } else { json!("AutoCreated") },
         "managementId": stable_guid(&format!("mgmt:{}", i.vm_id)),
         "protectedDisks": [],
@@ -216,7 +324,11 @@ pub(super) fn item_body(st: &State, vault: &Vault, i: &ReplicatedItem, now: i64)
         "recoveryAvailabilitySet": s["recoveryAvailabilitySetId"].as_str().or(input["recoveryAvailabilitySetId"].as_str()),
         "selectedRecoveryAzureNetworkId": s["selectedRecoveryAzureNetworkId"].as_str().or(input["recoveryAzureNetworkId"].as_str()),
         "selectedTfoAzureNetworkId": s["selectedTfoAzureNetworkId"],
-        "vmNics": s["vmNics"].as_array().cloned().unwrap_or_default(),
+        "vmNics": match s["vmNics"].as_array() {
+            Some(n) => json!(n),
+            None if synced => json!([default_nic(st, i, vm)]),
+            None => json!([]),
+        },
     });
     let more = json!({
         "monitoringPercentageCompletion": pct,
@@ -247,9 +359,7 @@ pub(super) fn item_body(st: &State, vault: &Vault, i: &ReplicatedItem, now: i64)
     if let (Some(o), Value::Object(m)) = (a2a.as_object_mut(), more) {
         o.extend(m);
     }
-    if let Some(o) = a2a.as_object_mut() {
-        o.retain(|_, v| !v.is_null());
-    }
+    // Azure sends unset properties as null, not absent (A2A #68).
     let (cur_name, cur_job, cur_start) = match &i.scenario {
         Some((n, j, t)) => (
             n.clone(),
@@ -283,7 +393,7 @@ pub(super) fn item_body(st: &State, vault: &Vault, i: &ReplicatedItem, now: i64)
         "allowedOperations": allowed,
         "replicationHealth": "Normal",
         "failoverHealth": "Normal",
-        "healthErrors": [],
+        "healthErrors": health_errors(i, ph, now),
         "policyId": format!("{vid}/replicationPolicies/{}", i.policy),
         "policyFriendlyName": i.policy,
         "currentScenario": {"scenarioName": cur_name, "jobId": cur_job, "startTime": cur_start},
@@ -690,11 +800,15 @@ fn update(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, ik: &str, name: &str) ->
     let body = ctx.json()?;
     let p = &body["properties"];
     let ph = phase(&it, ctx.now);
-    if p["vmNics"].is_array() && ph != Phase::Protected {
-        // Network settings can be configured only after initial replication (Terraform waits for
-        // Protected before this PATCH); the code is not in the recordings or specs (README
-        // "Known to differ").
-        return Err(bad("OperationNotAllowedInCurrentState", format!("The network settings of '{name}' can be updated only after initial replication has completed (current state: {}).", item_body(st, vault, &it, ctx.now)["properties"]["protectionState"].as_str().unwrap_or(""))));
+    if matches!(
+        ph,
+        Phase::Enabling | Phase::InitialReplication | Phase::Reprotecting
+    ) {
+        // A replicated item's settings can be updated only once initial replication has
+        // finished (Terraform waits for Protected before its update: "We are only allowed to
+        // update the configuration once the VM is fully protected"); the code is not in the
+        // recordings or specs (README "Known to differ").
+        return Err(bad("OperationNotAllowedInCurrentState", format!("The settings of '{name}' can be updated only after initial replication has completed (current state: {}).", item_body(st, vault, &it, ctx.now)["properties"]["protectionState"].as_str().unwrap_or(""))));
     }
     let rloc = st
         .asr

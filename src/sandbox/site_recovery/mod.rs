@@ -574,8 +574,18 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
                 &format!("vaults/{}", rest.join("/")),
             )),
         };
-        r.map_err(sr_envelope)
+        r.map(last_page_says_so).map_err(sr_envelope)
     }))
+}
+
+/// Site Recovery's lists carry `"nextLink": null` on their last page (A2A #80, #83).
+fn last_page_says_so(mut r: Reply) -> Reply {
+    if let Some(Value::Object(o)) = r.body.as_mut() {
+        if o.get("value").is_some_and(Value::is_array) && !o.contains_key("nextLink") {
+            o.insert("nextLink".into(), Value::Null);
+        }
+    }
+    r
 }
 
 pub(super) fn require_method(ctx: &Ctx<'_>, m: &str) -> Result<(), ArmError> {

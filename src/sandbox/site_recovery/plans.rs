@@ -69,6 +69,10 @@ pub(super) fn plan_body(st: &State, vault: &Vault, p: &RecoveryPlan, now: i64) -
         "allowedOperations": allowed,
         "groups": p.groups,
         "providerSpecificDetails": p.provider_details,
+        // No scenario yet: null, as recorded (A2A #78).
+        "currentScenario": null,
+        "currentScenarioStatus": null,
+        "currentScenarioStatusDescription": null,
     });
     if let Some((name, job, start, _)) = &p.scenario {
         props["currentScenario"] = json!({"scenarioName": name, "jobId": format!("{vid}/replicationJobs/{job}"), "startTime": fmt_time(*start)});

@@ -12,10 +12,11 @@ use super::{
     AsrPolicy, JobSpec,
 };
 
-/// Longest recovery point retention Azure accepts for A2A, in minutes (15 days).
-/// UNCONFIRMED: Azure's documented A2A maximum is 15 days; Terraform validates 0–525600.
+/// Longest recovery point retention Azure keeps for A2A, in minutes (15 days), and the longest
+/// app-consistent snapshot interval (12 hours): Microsoft's A2A docs
+/// (learn.microsoft.com/azure/site-recovery/azure-to-azure-common-questions); the API schema and
+/// Terraform take 0–525,600. The error code for more is not recorded (README "Known to differ").
 pub const MAX_RETENTION_MIN: i64 = 21_600;
-/// Longest app-consistent snapshot frequency, in minutes (12 hours, the portal's limit).
 pub const MAX_APP_FREQ_MIN: i64 = 720;
 
 pub(super) fn policy_body(vault: &Vault, p: &AsrPolicy) -> Value {

@@ -1,11 +1,12 @@
 //! The sandbox answering Microsoft's recorded requests: each cassette is replayed in order
-//! against a fresh sandbox seeded with the cassette's VMs, disks, networks and storage accounts;
+//! against a fresh sandbox seeded with what the cassette's preparer made ([`super::preconditions`]);
 //! a poll of a URL Azure returned polls the URL the sandbox returned instead. The answer is
 //! compared with the recording: the status code, which of `Azure-AsyncOperation` / `Location` /
 //! `Retry-After` are present, the casing of string values at the same property paths, and the
 //! recorded body's property paths (values aside) being present in the sandbox's body.
 
 use super::cassette::{Cassette, Interaction};
+use super::preconditions::{inventory, preexisting_disk_policies, preexisting_vaults};
 use azprotect::sandbox::{Sandbox, SandboxOptions};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,126 +45,6 @@ pub struct Verdict {
 
 /// `KEY` → presence of the LRO headers the comparison looks at.
 const LRO_HEADERS: [&str; 3] = ["azure-asyncoperation", "location", "retry-after"];
-
-fn inventory(c: &Cassette) -> String {
-    let mut subs: BTreeMap<String, BTreeMap<String, BTreeMap<&str, Vec<String>>>> = BTreeMap::new();
-    let mut locations: BTreeMap<(String, String), String> = BTreeMap::new();
-    for i in &c.interactions {
-        let segs: Vec<&str> = i.path.split('/').filter(|s| !s.is_empty()).collect();
-        let low: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
-        if low.first().map(String::as_str) != Some("subscriptions") || segs.len() < 2 {
-            continue;
-        }
-        let sub = segs[1].to_string();
-        subs.entry(sub.clone()).or_default();
-        if low.get(2).map(String::as_str) != Some("resourcegroups") || segs.len() < 4 {
-            continue;
-        }
-        let rg = segs[3].to_string();
-        let entry = subs.get_mut(&sub).unwrap().entry(rg.clone()).or_default();
-        let Some(body) = i
-            .body
-            .as_ref()
-            .filter(|_| i.method == "GET" && i.status == 200)
-        else {
-            continue;
-        };
-        if let Some(loc) = body["location"].as_str() {
-            locations
-                .entry((sub.clone(), rg.clone()))
-                .or_insert_with(|| loc.to_ascii_lowercase().replace(' ', ""));
-        }
-        let kind = low.get(6).map(String::as_str).unwrap_or_default();
-        let name = segs.get(7).copied().unwrap_or_default();
-        if segs.len() != 8 || !low[4].eq("providers") {
-            continue;
-        }
-        let p = &body["properties"];
-        let line = match kind {
-            "virtualmachines" => {
-                let os = p["storageProfile"]["osDisk"]["osType"]
-                    .as_str()
-                    .unwrap_or("Linux")
-                    .to_ascii_lowercase();
-                let data: Vec<String> = p["storageProfile"]["dataDisks"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|d| d["diskSizeGB"].as_u64().unwrap_or(32).to_string())
-                    .collect();
-                let size = p["hardwareProfile"]["vmSize"]
-                    .as_str()
-                    .unwrap_or("Standard_D2s_v5");
-                format!(
-                    "{name}: {{size: {size}, os: {os}, data_disks: [{}]}}",
-                    data.join(", ")
-                )
-            }
-            "disks" if !p["osType"].is_string() => format!(
-                "{name}: {{size_gb: {}, sku: {}}}",
-                p["diskSizeGB"].as_u64().unwrap_or(32),
-                body["sku"]["name"].as_str().unwrap_or("Standard_LRS")
-            ),
-            "virtualnetworks" => {
-                let space = p["addressSpace"]["addressPrefixes"][0]
-                    .as_str()
-                    .unwrap_or("10.0.0.0/16");
-                let subnets: Vec<&str> = p["subnets"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|s| s["name"].as_str())
-                    .collect();
-                format!(
-                    "{name}: {{address_space: {space}, subnets: [{}]}}",
-                    subnets.join(", ")
-                )
-            }
-            "storageaccounts" => name.to_string(),
-            _ => continue,
-        };
-        let key = match kind {
-            "virtualmachines" => "vms",
-            "disks" => "disks",
-            "virtualnetworks" => "vnets",
-            _ => "storage_accounts",
-        };
-        let list = entry.entry(key).or_default();
-        if !list.contains(&line) {
-            list.push(line);
-        }
-    }
-    let mut y = String::from("subscriptions:\n");
-    for (sub, rgs) in &subs {
-        y.push_str(&format!("  {sub}:\n    resource_groups:\n"));
-        if rgs.is_empty() {
-            y.truncate(y.len() - "    resource_groups:\n".len());
-            y.push_str("    resource_groups: {}\n");
-            continue;
-        }
-        for (rg, kinds) in rgs {
-            let loc = locations
-                .get(&(sub.clone(), rg.clone()))
-                .cloned()
-                .unwrap_or_else(|| "westeurope".into());
-            y.push_str(&format!("      {rg}:\n        location: {loc}\n"));
-            for (k, lines) in kinds {
-                if *k == "storage_accounts" {
-                    y.push_str(&format!(
-                        "        storage_accounts: [{}]\n",
-                        lines.join(", ")
-                    ));
-                } else {
-                    y.push_str(&format!("        {k}:\n"));
-                    for l in lines {
-                        y.push_str(&format!("          {l}\n"));
-                    }
-                }
-            }
-        }
-    }
-    y
-}
 
 /// Visit every property of a JSON value with its path (`a.b[].c`), objects and leaves alike.
 fn walk(v: &Value, prefix: &str, visit: &mut dyn FnMut(&str, &Value)) {
@@ -257,12 +138,17 @@ pub fn compare(
     paths(sb, "", &mut sp);
     let missing: Vec<&String> = rp.iter().filter(|p| !sp.contains(*p)).collect();
     if !missing.is_empty() {
-        let shown: Vec<&str> = missing.iter().take(3).map(|s| s.as_str()).collect();
+        let all = std::env::var_os("AZPROTECT_REPLAY_TRACE").is_some();
+        let shown: Vec<&str> = missing
+            .iter()
+            .take(if all { usize::MAX } else { 3 })
+            .map(|s| s.as_str())
+            .collect();
         return Some(format!(
             "body lacks {}{}",
             shown.join(", "),
-            if missing.len() > 3 {
-                format!(" (+{} more)", missing.len() - 3)
+            if missing.len() > shown.len() {
+                format!(" (+{} more)", missing.len() - shown.len())
             } else {
                 String::new()
             }
@@ -304,54 +190,14 @@ fn in_progress(status: u16, body: Option<&Value>) -> bool {
         })
 }
 
-/// Vaults the cassette uses without creating them first (a test preparer made them, unrecorded):
-/// `(vault path, PUT body)` to create in the sandbox before the replay.
-fn preexisting_vaults(c: &Cassette) -> Vec<(String, Value)> {
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    let mut out = Vec::new();
-    for i in &c.interactions {
-        let segs: Vec<&str> = i.path.split('/').filter(|s| !s.is_empty()).collect();
-        if segs.len() < 8 || !segs[4].eq_ignore_ascii_case("providers") {
-            continue;
-        }
-        let kind = segs[6].to_ascii_lowercase();
-        let dp = segs[5].eq_ignore_ascii_case("Microsoft.DataProtection") && kind == "backupvaults";
-        let rs = segs[5].eq_ignore_ascii_case("Microsoft.RecoveryServices") && kind == "vaults";
-        if !(dp || rs) {
-            continue;
-        }
-        let vault = format!("/{}", segs[..8].join("/"));
-        if !seen.insert(vault.to_ascii_lowercase()) {
-            continue;
-        }
-        let creates = segs.len() == 8 && i.method == "PUT";
-        let absent = segs.len() == 8 && i.method == "GET" && i.status == 404;
-        if creates || absent {
-            continue;
-        }
-        let location = c
-            .interactions
-            .iter()
-            .filter(|x| x.path.eq_ignore_ascii_case(&vault))
-            .find_map(|x| x.body.as_ref()?["location"].as_str().map(str::to_string))
-            .unwrap_or_else(|| "westeurope".into());
-        let body = if dp {
-            serde_json::json!({"location": location, "identity": {"type": "SystemAssigned"},
-                "properties": {"storageSettings": [{"datastoreType": "VaultStore", "type": "LocallyRedundant"}]}})
-        } else {
-            serde_json::json!({"location": location, "sku": {"name": "Standard"}, "properties": {}})
-        };
-        let api = if dp { "2025-07-01" } else { "2026-02-01" };
-        out.push((format!("{vault}?api-version={api}"), body));
-    }
-    out
-}
-
 /// Replay one cassette; one verdict per served interaction.
 pub async fn replay(c: &Cassette) -> Vec<Verdict> {
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("inventory.yaml");
     std::fs::write(&inv, inventory(c)).unwrap();
+    if std::env::var_os("AZPROTECT_REPLAY_SHOW_INVENTORY").is_some() {
+        eprintln!("{}:\n{}", c.name, inventory(c));
+    }
     let sb = Sandbox::start(SandboxOptions {
         inventory: Some(inv),
         time_scale: 0.0,
@@ -366,7 +212,10 @@ pub async fn replay(c: &Cassette) -> Vec<Verdict> {
         )
     });
     let (http, token) = crate::support::raw::token_client(&sb).await;
-    for (path, body) in preexisting_vaults(c) {
+    let made = preexisting_vaults(c)
+        .into_iter()
+        .chain(preexisting_disk_policies(c));
+    for (path, body) in made {
         let r = http
             .put(format!("{}{path}", sb.endpoint()))
             .bearer_auth(&token)
@@ -380,6 +229,34 @@ pub async fn replay(c: &Cassette) -> Vec<Verdict> {
             c.name,
             r.status()
         );
+        // A preparer-made Backup vault's identity already holds its roles (the recordings'
+        // first backup-instance calls succeed): Contributor on the subscription covers them.
+        let made: Value = r.json().await.unwrap_or_default();
+        if let Some(principal) = made["identity"]["principalId"].as_str() {
+            let sub = path.split('/').nth(2).unwrap_or_default();
+            let ra = format!(
+                "{}/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments/{}?api-version=2022-04-01",
+                sb.endpoint(),
+                uuid::Uuid::new_v4()
+            );
+            let body = serde_json::json!({"properties": {
+                // Azure's built-in Contributor role.
+                "roleDefinitionId": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a2-ab66-4c8be2c6f0d9"),
+                "principalId": principal, "principalType": "ServicePrincipal"}});
+            let r = http
+                .put(ra)
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                r.status().is_success(),
+                "{}: role for {path}: {}",
+                c.name,
+                r.status()
+            );
+        }
     }
     // The headers the sandbox answered, by recorded interaction.
     let mut answered: BTreeMap<usize, BTreeMap<String, String>> = BTreeMap::new();
@@ -465,6 +342,17 @@ pub async fn replay(c: &Cassette) -> Vec<Verdict> {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok());
         v.difference = compare(i, status, &headers, body.as_ref());
+        if std::env::var_os("AZPROTECT_REPLAY_TRACE").is_some() {
+            let b = body.as_ref().map(Value::to_string).unwrap_or_default();
+            eprintln!(
+                "{} #{} {} {status} (Azure {}): {}",
+                c.name,
+                i.index,
+                i.operation(),
+                i.status,
+                b.chars().take(400).collect::<String>()
+            );
+        }
         answered.insert(i.index, headers);
         out.push(v);
     }

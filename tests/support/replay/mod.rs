@@ -4,4 +4,5 @@
 
 pub mod cassette;
 pub mod conformance;
+pub mod preconditions;
 pub mod readers;
