@@ -246,3 +246,49 @@ async fn apply_under_arm_throttling_has_no_429() {
         log.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_policy_past_the_1000_vms_azures_tools_allow_is_blocked_at_plan_time() {
+    // 1,003 VMs in one resource group, all selected for one policy: the plan protects the
+    // first 1,000 (in address order) and blocks the other three with the reason.
+    let estate = start(
+        1003,
+        1,
+        SandboxOptions {
+            time_scale: 0.0,
+            ..SandboxOptions::default()
+        },
+    )
+    .await;
+    let file = estate.write("one-policy.yaml", &config(1, 1));
+    let plan = run_with(&estate, &[], &["plan", "-f", &file, "--format", "json"]).await;
+    plan.expect_code(0);
+    let json = plan.json();
+    let blocked: Vec<&Value> = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["blocked"].is_string())
+        .collect();
+    let addresses: Vec<&str> = blocked
+        .iter()
+        .map(|c| c["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        addresses,
+        [
+            "protected_vm.rsv-00/rg-gen-000/vm-1000",
+            "protected_vm.rsv-00/rg-gen-000/vm-1001",
+            "protected_vm.rsv-00/rg-gen-000/vm-1002"
+        ],
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        blocked[0]["blocked"].as_str().unwrap().contains(
+            "policy daily would protect 1003 VMs in vault rsv-00: Azure's own tools protect at most 1000 VMs with one policy"
+        ),
+        "{}",
+        blocked[0]
+    );
+}

@@ -3,7 +3,9 @@
 //! then fails over into an isolated network and cleans up without touching production.
 
 mod common;
+mod support;
 
+use azprotect::model::api;
 use azprotect::sandbox::SandboxOptions;
 use common::{repo, Estate};
 use std::time::Duration;
@@ -379,4 +381,51 @@ async fn a_missing_target_resource_group_or_network_blocks_at_plan_time() {
         "{}",
         plan.stdout
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_vm_size_is_set_once_initial_replication_lets_azure_take_it() {
+    let estate = fast_estate().await;
+    // db-01 is an E4s_v5; fail it over onto a bigger size. Azure's enable input cannot carry a
+    // size and its update waits for initial replication, so apply enables, waits, then sets it.
+    let text = std::fs::read_to_string(site_recovery()).unwrap().replace(
+        "target_vm_size: Standard_E4s_v5",
+        "target_vm_size: Standard_E8s_v5",
+    );
+    let file = estate.write("bigger.yaml", &text);
+    let plan = estate.run(&["plan", "-f", &file, "--format", "json"]).await;
+    let db = plan.json()["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "replication.app-dr/rg-app/db-01")
+        .cloned()
+        .expect("db-01 is replicated");
+    assert!(
+        db["reasons"].as_array().unwrap().iter().any(|r| r
+            .as_str()
+            .unwrap()
+            .contains("Standard_E8s_v5 is set once initial replication has finished")),
+        "{db}"
+    );
+    estate
+        .run(&["apply", "-f", &file, "--auto-approve"])
+        .await
+        .expect_code(0);
+    let (_, item) = support::raw::get(
+        &estate.sandbox,
+        &format!(
+            "{}?api-version={}",
+            db["arm_id"].as_str().unwrap(),
+            api::SITE_RECOVERY
+        ),
+    )
+    .await;
+    let a2a = &item["properties"]["providerSpecificDetails"];
+    assert_eq!(a2a["recoveryAzureVMSize"], "Standard_E8s_v5", "{item}");
+    assert_eq!(a2a["vmProtectionState"], "Protected");
+    estate
+        .run(&["plan", "-f", &file, "--detailed-exitcode"])
+        .await
+        .expect_code(0);
 }

@@ -315,6 +315,43 @@ fn a_failed_over_or_reprotected_vm_keeps_its_declared_target_region() {
 }
 
 #[test]
+fn replication_health_comes_from_its_field_not_from_state_wording() {
+    // Azure's ProtectionHealth: a Warning (a protected VM never test-failed-over, A2A #73) is
+    // still a healthy replication; only Critical blocks changes. A state whose wording merely
+    // contains "error" says nothing about health.
+    let item = replicated();
+    let req = replication::enable_request(&item);
+    let sent = &req.body.unwrap()["properties"];
+    let d = &sent["providerSpecificDetails"];
+    for (health, vm_state, want) in [
+        ("Normal", "Protected", "replicating"),
+        ("Warning", "Protected", "replicating"),
+        ("Normal", "ProtectionErrorRecovered", "replicating"),
+        ("Critical", "Protected", "error"),
+    ] {
+        let live = json!({
+            "id": item.arm_id.as_str(),
+            "properties": {
+                "policyId": sent["policyId"],
+                "protectionState": "Protected",
+                "replicationHealth": health,
+                "testFailoverState": "None",
+                "providerSpecificDetails": {
+                    "instanceType": "A2A",
+                    "fabricObjectId": d["fabricObjectId"],
+                    "recoveryFabricLocation": "North Europe",
+                    "recoveryAzureResourceGroupId": d["recoveryResourceGroupId"],
+                    "vmProtectionState": vm_state,
+                    "protectedManagedDisks": [],
+                },
+            },
+        });
+        let (_, attrs) = replication::normalize(&live).expect("an A2A item");
+        assert_eq!(attrs["state"], want, "{health} {vm_state}");
+    }
+}
+
+#[test]
 fn a_failed_site_recovery_job_says_what_went_wrong_and_what_to_do() {
     // `Job.properties.errors[]` is `ASRErrors` (SiteRecovery service.json): service errors in
     // `serviceErrorDetails`, provider errors in `providerErrorDetails` (a numeric code).

@@ -8,6 +8,7 @@
 
 mod discovery;
 pub mod disk_backup;
+mod replication;
 mod requests;
 pub mod wait;
 mod walk;
@@ -23,7 +24,14 @@ use crate::plan::{Change, Plan};
 pub struct ApplyOptions {
     /// At most this many changes in flight at once.
     pub parallelism: usize,
+    /// How long a replication setting waits for initial replication to finish (Azure takes it
+    /// only then).
+    pub replicated_timeout: std::time::Duration,
 }
+
+/// Initial replication of a large VM takes hours: wait this long by default (`--wait-timeout`).
+pub const DEFAULT_REPLICATED_TIMEOUT: std::time::Duration =
+    std::time::Duration::from_secs(180 * 60);
 
 /// Changes in flight by default: enough that ARM's write quota (200 at once, then 10 per second
 /// per subscription), enforced by the client's rate limiter, is the bound rather than a small
@@ -34,6 +42,7 @@ impl Default for ApplyOptions {
     fn default() -> Self {
         ApplyOptions {
             parallelism: DEFAULT_IN_FLIGHT,
+            replicated_timeout: DEFAULT_REPLICATED_TIMEOUT,
         }
     }
 }

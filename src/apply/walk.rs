@@ -21,6 +21,7 @@ struct Arm {
     client: ArmClient,
     principals: super::disk_backup::Principals,
     discovered: super::discovery::Discovered,
+    replicated_timeout: std::time::Duration,
 }
 
 #[async_trait::async_trait]
@@ -41,6 +42,7 @@ pub async fn apply(
         client: client.clone(),
         principals: Default::default(),
         discovered: Default::default(),
+        replicated_timeout: opts.replicated_timeout,
     };
     walk(plan, opts, Arc::new(arm), reporter).await
 }
@@ -173,6 +175,12 @@ async fn execute(arm: &Arm, change: &Change) -> Outcome {
             Err(e) => Outcome::Failed(e),
         };
     }
+    if super::replication::handles(change) {
+        return match super::replication::execute(client, change, arm.replicated_timeout).await {
+            Ok(()) => Outcome::Done,
+            Err(e) => Outcome::Failed(e),
+        };
+    }
     let discovered;
     let change = match enable_target(arm, change).await {
         Ok(Some(c)) => {
@@ -293,7 +301,10 @@ mod tests {
         });
         let report = walk(
             &plan,
-            &ApplyOptions { parallelism: 4 },
+            &ApplyOptions {
+                parallelism: 4,
+                ..ApplyOptions::default()
+            },
             fake.clone(),
             Arc::new(Quiet),
         )
@@ -326,7 +337,10 @@ mod tests {
         });
         let report = walk(
             &plan,
-            &ApplyOptions { parallelism: 3 },
+            &ApplyOptions {
+                parallelism: 3,
+                ..ApplyOptions::default()
+            },
             fake.clone(),
             Arc::new(Quiet),
         )

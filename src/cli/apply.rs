@@ -75,6 +75,7 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
         &plan,
         &ApplyOptions {
             parallelism: args.parallelism,
+            replicated_timeout: std::time::Duration::from_secs(args.wait_timeout * 60),
         },
         reporter(printer),
     )

@@ -189,7 +189,8 @@ pub struct ApplyArgs {
     /// After enabling replication, wait (showing progress) until initial replication finished.
     #[arg(long)]
     pub wait_replicated: bool,
-    /// How long `--wait-replicated` waits, in minutes.
+    /// How long `--wait-replicated` waits, in minutes; also how long a replication setting
+    /// Azure takes only after initial replication (the target VM size) waits for it.
     #[arg(long, default_value_t = 180, value_name = "MINUTES")]
     pub wait_timeout: u64,
 }

@@ -36,6 +36,11 @@ pub fn on_create(
     if want.attrs["disks"].as_array().is_some_and(Vec::is_empty) {
         v.block("the VM has no managed disks to replicate");
     }
+    if let Some(size) = want.attrs["target_vm_size"].as_str() {
+        v.reasons.push(format!(
+            "the target VM size {size} is set once initial replication has finished (Azure takes it only then): apply waits for it"
+        ));
+    }
     if let (Some(account), Some(region)) = (cache, source_region(&want.arm_id)) {
         let id = want.attrs["cache_storage_account_id"]
             .as_str()
@@ -80,6 +85,10 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], v: &mut 
             "{} cannot change in place: replication is disabled and enabled again, which starts a new initial replication",
             forced.join(", ")
         ));
+    } else {
+        v.reasons.push(
+            "Azure takes replication settings only once initial replication has finished: apply waits for it if it has not".into(),
+        );
     }
     let _ = want;
 }

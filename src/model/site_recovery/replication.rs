@@ -186,7 +186,7 @@ pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
         "target_resource_group_id": d["recoveryAzureResourceGroupId"],
         "cache_storage_account_id": cache,
         "disks": disks,
-        "state": state(p, d),
+        "state": state(p),
     });
     for (field, attr) in [
         ("selectedRecoveryAzureNetworkId", "target_network_id"),
@@ -277,10 +277,9 @@ impl ProtectionState {
     }
 }
 
-fn state(p: &Value, d: &Value) -> &'static str {
+fn state(p: &Value) -> &'static str {
     let lower = |v: &Value| v.as_str().unwrap_or_default().to_ascii_lowercase();
     let protection = ProtectionState::from_arm(p["protectionState"].as_str().unwrap_or_default());
-    let vm = lower(&d["vmProtectionState"]);
     let tfo = lower(&p["testFailoverState"]);
     if matches!(
         protection,
@@ -294,7 +293,9 @@ fn state(p: &Value, d: &Value) -> &'static str {
     } else if !tfo.is_empty() && tfo != "none" {
         // In progress, or completed and waiting for cleanup: test VMs exist either way.
         "test_failover"
-    } else if vm.contains("error") {
+    } else if lower(&p["replicationHealth"]) == "critical" {
+        // Azure's ProtectionHealth: None, Normal, Warning (a protected VM never test-failed-over
+        // is one, A2A #73), Critical.
         "error"
     } else {
         "replicating"

@@ -1,0 +1,72 @@
+//! Replication settings Azure takes only from a protected item. The enable input
+//! (`A2AEnableProtectionInput`) has no target VM size, and Azure updates a replicated item only
+//! once initial replication has finished: Terraform's replicated VM waits for `Protected` before
+//! its update ("We are only allowed to update the configuration once the VM is fully
+//! protected", azurerm `site_recovery_replicated_vm_resource.go`). So a new replication with a
+//! target VM size is enabled, waited for, then updated; an in-place update waits first too.
+
+use super::requests_for;
+use super::wait;
+use crate::azure::ArmClient;
+use crate::model::site_recovery::replication;
+use crate::model::{ArmId, ResourceKind};
+use crate::plan::{Action, Change};
+use std::time::Duration;
+
+/// Whether this change is carried out here rather than by `requests_for` alone.
+pub fn handles(change: &Change) -> bool {
+    change.address.kind == ResourceKind::Replication
+        && match change.action {
+            Action::Update => true,
+            Action::Create | Action::Replace => sized(change),
+            Action::Delete => false,
+        }
+}
+
+fn sized(change: &Change) -> bool {
+    change
+        .after
+        .as_ref()
+        .is_some_and(|a| a["target_vm_size"].is_string())
+}
+
+/// Enable (for a create), wait until the item is protected, then send the update.
+pub async fn execute(client: &ArmClient, change: &Change, timeout: Duration) -> Result<(), String> {
+    let item = ArmId::new(change.arm_id.clone());
+    let update = match change.action {
+        Action::Update => requests_for(change).map_err(|e| e.to_string())?,
+        _ => {
+            for req in requests_for(change).map_err(|e| e.to_string())? {
+                client
+                    .execute_discarding(&req)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            let desired = crate::model::Resource {
+                address: change.address.clone(),
+                arm_id: item.clone(),
+                attrs: change.after.clone().unwrap_or_default(),
+                depends_on: vec![],
+            };
+            vec![replication::update_request(&desired)]
+        }
+    };
+    let left = wait::wait_replicated(client, std::slice::from_ref(&item), timeout, &|_| {})
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(s) = left.first() {
+        let pct = s.percent.map(|p| format!(", {p}%")).unwrap_or_default();
+        return Err(format!(
+            "Azure takes replication settings only once initial replication has finished, and it has not after {} minutes ({}{pct}): run apply again later",
+            timeout.as_secs() / 60,
+            s.vm_state
+        ));
+    }
+    for req in &update {
+        client
+            .execute_discarding(req)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
