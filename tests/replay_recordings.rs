@@ -56,7 +56,7 @@ fn azprotects_readers_understand_every_recorded_body_they_read() {
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
         "DELETE /subscriptions/{}/resourcegroups/{}/providers/Microsoft.Compute/disks/{}",
-        "status 204, Azure 202 (test_dataprotection_backup_instance_restore_disk.yaml #29)",
+        "status 400, Azure 204 OperationNotAllowed: The sandbox's inventory disks are read-only. (test_dataprotection_backup_instance_restore_disk.yaml #1)",
     ),
     (
         "DELETE /subscriptions/{}/resourcegroups/{}/providers/Microsoft.Compute/virtualmachines/{}",
@@ -64,59 +64,51 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     ),
     (
         "GET /subscriptions/{}/providers/Microsoft.Compute/locations/{}/diskoperations/{}",
-        "polls a URL the sandbox did not return (azure-asyncoperation of #1) (test_snapshot_incremental.yaml #2)",
+        "polls a URL the sandbox did not return (azure-asyncoperation of #11) (test_snapshot_incremental.yaml #12)",
     ),
     (
         "GET /subscriptions/{}/providers/Microsoft.DataProtection/locations/{}/operationresults/{}",
-        "status 400, Azure 200 UserErrorInvalidRequestParameter: dataSourceInfo.resourceID '' is not a managed disk id. (test_dataprotection_backup_instance_create_backup_delete_d",
-    ),
-    (
-        "GET /subscriptions/{}/resourcegroups/{}",
-        "body lacks tags.Creator, tags.DateCreated, tags.cause (+4 more) (test_backup_protection.yaml #7)",
+        "polls a URL the sandbox did not return (location of #3) (test_dataprotection_backup_instance_restore_disk.yaml #7)",
     ),
     (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.Compute/snapshots/{}",
-        "status 404, Azure 200 ResourceNotFound: The Resource 'Microsoft.Compute/snapshots/snap000004' under resource group 'cli_test_completion_percent1_000001' was not found. Fo",
+        "status 404, Azure 200 ResourceNotFound: The Resource 'Microsoft.Compute/snapshots/snap000004' under resource group 'cli_test_completion_percent1_000001' was not found. For more det…",
     ),
     (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.Compute/virtualmachines/{}",
-        "body lacks properties.instanceView, properties.instanceView.computerName, properties.instanceView.disks (+37 more) (test_backup_protection.yaml #26)",
+        "body lacks properties.instanceView, properties.instanceView.computerName, properties.instanceView.disks (+32 more) (test_backup_protection.yaml #26)",
     ),
     (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.DataProtection/backupvaults/{}/backupinstances/{}/recoverypoints",
-        "status 404, Azure 200 ResourceNotFound: The Resource 'Microsoft.DataProtection/backupVaults/backupInstances/clitest-bkp-vault-persistent-bi-donotdelete/clitest-disk-persi",
+        "status 404, Azure 200 ResourceNotFound: The Resource 'Microsoft.DataProtection/backupVaults/backupInstances/clitest-bkp-vault-persistent-bi-donotdelete/clitest-disk-persistent-bi-d…",
     ),
     (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.DataProtection/backupvaults/{}/backupinstances/{}/recoverypoints/{}",
-        "status 404, Azure 200 ResourceNotFound: The Resource 'Microsoft.DataProtection/backupVaults/backupInstances/clitest-bkp-vault-persistent-bi-donotdelete/clitest-disk-persi",
+        "status 404, Azure 200 ResourceNotFound: The Resource 'Microsoft.DataProtection/backupVaults/backupInstances/clitest-bkp-vault-persistent-bi-donotdelete/clitest-disk-persistent-bi-d…",
     ),
     (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.DataProtection/backupvaults/{}/backupjobs/{}",
-        "status 404, Azure 200 NotFound: The requested resource '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/clitest-dpp-rg/providers/Microsoft.DataProtecti",
+        "status 404, Azure 200 NotFound: The requested resource '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/clitest-dpp-rg/providers/Microsoft.DataProtection/backupV…",
     ),
     (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.DataProtection/backupvaults/{}/operationstatus/{}",
-        "polls a URL the sandbox did not return (azure-asyncoperation of #11) (test_dataprotection_backup_instance_create_backup_delete_disk.yaml #12)",
+        "polls a URL the sandbox did not return (azure-asyncoperation of #3) (test_dataprotection_backup_instance_restore_disk.yaml #4)",
     ),
     (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/backupdeletedprotectioncontainers",
-        "status 404, Azure 200 InvalidResourceType: The resource type 'vaults/backupDeletedProtectionContainers' could not be found in the namespace 'Microsoft.RecoveryServices' f",
+        "status 404, Azure 200 InvalidResourceType: The resource type 'vaults/backupDeletedProtectionContainers' could not be found in the namespace 'Microsoft.RecoveryServices' for api ver…",
     ),
     (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/backupencryptionconfigs/{}",
-        "status 404, Azure 200 InvalidResourceType: The resource type 'vaults/backupEncryptionConfigs' could not be found in the namespace 'Microsoft.RecoveryServices' for api ver",
-    ),
-    (
-        "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/backupfabrics/{}/operationresults/{}",
-        "polls a URL the sandbox did not return (location of #37) (test_backup_protection.yaml #38)",
+        "status 404, Azure 200 InvalidResourceType: The resource type 'vaults/backupEncryptionConfigs' could not be found in the namespace 'Microsoft.RecoveryServices' for api version in us…",
     ),
     (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/backupfabrics/{}/protectioncontainers/{}/protecteditems/{}/recoverypoints",
-        "status 404, Azure 200 InvalidResourceType: The resource type 'vaults/backupFabrics' could not be found in the namespace 'Microsoft.RecoveryServices' for api version in us",
+        "status 404, Azure 200 InvalidResourceType: The resource type 'vaults/backupFabrics' could not be found in the namespace 'Microsoft.RecoveryServices' for api version in use. (test_b…",
     ),
     (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/backupfabrics/{}/protectioncontainers/{}/protecteditems/{}/recoverypoints/{}",
-        "status 404, Azure 200 InvalidResourceType: The resource type 'vaults/backupFabrics' could not be found in the namespace 'Microsoft.RecoveryServices' for api version in us",
+        "status 404, Azure 200 InvalidResourceType: The resource type 'vaults/backupFabrics' could not be found in the namespace 'Microsoft.RecoveryServices' for api version in use. (test_b…",
     ),
     (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/backupjobs/{}",
@@ -140,37 +132,28 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     ),
     (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/backupresourceguardproxies",
-        "status 404, Azure 200 InvalidResourceType: The resource type 'vaults/backupResourceGuardProxies' could not be found in the namespace 'Microsoft.RecoveryServices' for api ",
-    ),
-    (
-        "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/operationstatus/{}",
-        "polls a URL the sandbox did not return (azure-asyncoperation of #88) (test_backup_protection.yaml #89)",
+        "status 404, Azure 200 InvalidResourceType: The resource type 'vaults/backupResourceGuardProxies' could not be found in the namespace 'Microsoft.RecoveryServices' for api version in…",
     ),
     (
         "POST /subscriptions/{}/resourcegroups/{}/providers/Microsoft.DataProtection/backupvaults/{}/backupinstances/{}/restore",
-        "status 404, Azure 202 NotFound: The requested resource '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/clitest-dpp-rg/providers/Microsoft.DataProtecti",
+        "status 404, Azure 202 NotFound: The requested resource '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/clitest-dpp-rg/providers/Microsoft.DataProtection/backupV…",
     ),
     (
         "POST /subscriptions/{}/resourcegroups/{}/providers/Microsoft.DataProtection/backupvaults/{}/backupinstances/{}/validaterestore",
-        "status 404, Azure 202 NotFound: The requested resource '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/clitest-dpp-rg/providers/Microsoft.DataProtecti",
+        "status 404, Azure 202 NotFound: The requested resource '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/clitest-dpp-rg/providers/Microsoft.DataProtection/backupV…",
     ),
     (
         "POST /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/backupfabrics/{}/protectioncontainers/{}/protecteditems/{}/recoverypoints/{}/restore",
-        "status 404, Azure 202 InvalidResourceType: The resource type 'vaults/backupFabrics' could not be found in the namespace 'Microsoft.RecoveryServices' for api version in us",
-    ),
-    (
-        "PUT /subscriptions/{}/resourcegroups/{}/providers/Microsoft.Compute/disks/{}",
-        "status 400, Azure 202 OperationNotAllowed: The sandbox's inventory disks are read-only. (test_snapshot_incremental.yaml #1)",
+        "status 404, Azure 202 InvalidResourceType: The resource type 'vaults/backupFabrics' could not be found in the namespace 'Microsoft.RecoveryServices' for api version in use. (test_b…",
     ),
     (
         "PUT /subscriptions/{}/resourcegroups/{}/providers/Microsoft.Compute/snapshots/{}",
-        "no body, Azure has one (test_snapshot_incremental.yaml #7)",
+        "status 400, Azure 202 InvalidParameter: The sandbox supports createOption 'Copy' from a managed disk only, not 'CopyStart'. (test_snapshot_incremental.yaml #11)",
     ),
     (
         "PUT /subscriptions/{}/resourcegroups/{}/providers/Microsoft.Storage/storageaccounts/{}/providers/Microsoft.Authorization/roleassignments/{}",
         "status 201, Azure 400 (test_container_create_with_msi_scope.yaml #28)",
     ),
-
 ];
 
 #[tokio::test(flavor = "multi_thread")]

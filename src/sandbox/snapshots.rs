@@ -213,6 +213,25 @@ fn start(
     )
 }
 
+/// The 202 body of a disk or snapshot create: the request as accepted, `Updating`
+/// (test_snapshot_incremental.yaml #1, #7).
+fn accepted_body(req: &Value, id: &str, name: &str, rtype: &str, location: &str) -> Value {
+    let mut props = req["properties"].clone();
+    if !props.is_object() {
+        props = json!({});
+    }
+    props["provisioningState"] = json!("Updating");
+    json!({
+        "name": name,
+        "id": id,
+        "type": rtype,
+        "location": location,
+        "tags": req.get("tags").filter(|t| t.is_object()).cloned().unwrap_or(json!({})),
+        "sku": req.get("sku").filter(|t| t.is_object()).cloned().unwrap_or(json!({"name": "Standard_LRS"})),
+        "properties": props,
+    })
+}
+
 fn op_headers(ctx: &Ctx<'_>, sub: &str, region: &str, op: &str) -> Vec<(String, String)> {
     let base = format!(
         "/subscriptions/{sub}/providers/Microsoft.Compute/locations/{region}/DiskOperations/{op}"
@@ -358,8 +377,10 @@ fn snapshot(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 Some(format!("snap:{sk}")),
                 "resource",
             );
+            let id = snapshot_id(&s.subscription, &s.resource_group, &s.name);
             st.snapshots.insert(sk, s);
-            Ok(Reply::status(202, None)
+            let b = accepted_body(&req, &id, name, "Microsoft.Compute/snapshots", &location);
+            Ok(Reply::status(202, Some(b))
                 .headers(op_headers(ctx, sub, &location, &op))
                 .mutated())
         }
@@ -516,7 +537,8 @@ fn disk(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 "resource",
             );
             st.disks.insert(dk, d);
-            Ok(Reply::status(202, None)
+            let b = accepted_body(&req, &id, name, "Microsoft.Compute/disks", &location);
+            Ok(Reply::status(202, Some(b))
                 .headers(op_headers(ctx, sub, &location, &op))
                 .mutated())
         }

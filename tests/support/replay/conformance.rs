@@ -308,6 +308,14 @@ pub async fn replay(c: &Cassette) -> Vec<Verdict> {
                 .any(|x| x.method == "GET" && x.path.eq_ignore_ascii_case(&i.path))
             && in_progress(i.status, i.body.as_ref())
         {
+            // Azure's in-progress answer names the URL to poll next (itself): so does the
+            // sandbox's URL for it.
+            let next: BTreeMap<String, String> = ["azure-asyncoperation", "location"]
+                .into_iter()
+                .filter(|h| i.headers.contains_key(*h))
+                .map(|h| (h.to_string(), url.clone()))
+                .collect();
+            answered.insert(i.index, next);
             continue;
         }
         let method = reqwest::Method::from_bytes(i.method.as_bytes()).unwrap();

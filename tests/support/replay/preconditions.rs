@@ -29,6 +29,8 @@ struct Group {
     /// From the group's own GET, else the first located resource in it.
     location: Option<String>,
     own_location: bool,
+    /// The group's tags as its GET shows them (JSON, which is YAML).
+    tags: Option<String>,
     resources: BTreeMap<&'static str, BTreeMap<String, Res>>,
 }
 
@@ -162,6 +164,9 @@ fn from_response(groups: &mut Groups, i: &Interaction) {
             g.location = Some(region(l));
             g.own_location = true;
         }
+        if let Some(t) = body["tags"].as_object().filter(|t| !t.is_empty()) {
+            g.tags = Some(Value::Object(t.clone()).to_string());
+        }
         return;
     }
     let Some((sub, rg, kind, name, rest)) = parse(&i.path) else {
@@ -246,6 +251,24 @@ pub fn inventory(c: &Cassette) -> String {
             from_request(&mut groups, b, "", None);
         }
     }
+    // What the replay itself creates (its first request is a PUT the sandbox serves) is not
+    // the preparer's: the sandbox must meet that PUT as Azure did, without the resource.
+    let mut first: BTreeMap<String, &Interaction> = BTreeMap::new();
+    for i in &c.interactions {
+        first.entry(i.path.to_ascii_lowercase()).or_insert(i);
+    }
+    for (path, i) in &first {
+        if i.method != "PUT" || !super::conformance::served(i) {
+            continue;
+        }
+        if let Some((sub, rg, kind, name, rest)) = parse(path) {
+            if let (true, Some(g)) = (rest.is_empty(), groups.get_mut(&(sub, rg))) {
+                if let Some(list) = g.resources.get_mut(kind) {
+                    list.retain(|n, _| !n.eq_ignore_ascii_case(&name));
+                }
+            }
+        }
+    }
     subs.extend(groups.keys().map(|(s, _)| s.clone()));
     let mut y = String::from("subscriptions:\n");
     for sub in &subs {
@@ -258,7 +281,10 @@ pub fn inventory(c: &Cassette) -> String {
         for ((_, rg), g) in mine {
             let home = g.location.clone().unwrap_or_else(|| "westeurope".into());
             y.push_str(&format!("      {rg}:\n        location: {home}\n"));
-            for (kind, list) in &g.resources {
+            if let Some(t) = &g.tags {
+                y.push_str(&format!("        tags: {t}\n"));
+            }
+            for (kind, list) in g.resources.iter().filter(|(_, l)| !l.is_empty()) {
                 y.push_str(&format!("        {kind}:\n"));
                 for (name, r) in list {
                     let mut f = r.fields.clone();
