@@ -123,12 +123,8 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "body lacks value[].id, value[].name, value[].properties (+8 more) (test_backup_softdelete.yaml #30)",
     ),
     (
-        "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/backupprotecteditems",
-        "body lacks value[].id, value[].name, value[].properties (+28 more) (test_backup_diskaccess_restore.yaml #1)",
-    ),
-    (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/backupprotectioncontainers",
-        "body lacks value[].id, value[].name, value[].properties (+10 more) (test_backup_diskaccess_restore.yaml #5)",
+        "value[].properties.resourceGroup is \"zubairRG\", Azure \"ZUBAIRRG\" (test_backup_diskaccess_restore.yaml #5)",
     ),
     (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/backupresourceguardproxies",

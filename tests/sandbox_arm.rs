@@ -392,7 +392,9 @@ async fn vault_policies_and_protection_flow() {
     );
     let (s, b) = t.poll(&loc).await;
     assert_eq!(s, 200);
-    assert_eq!(b["name"], "vm;iaasvmcontainerv2;rg-app;app-01");
+    // Azure names the item `VM;…` whatever the casing it was created at (test_backup_protection
+    // #41 PUT `vm;…`, #54 lists `VM;…`).
+    assert_eq!(b["name"], "VM;iaasvmcontainerv2;rg-app;app-01");
     let (_, _, st) = t.call(reqwest::Method::GET, &aao, None).await;
     assert_eq!(st["status"], "Succeeded");
     assert_eq!(

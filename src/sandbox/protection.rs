@@ -233,7 +233,7 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
         "protectedItemType": "Microsoft.Compute/virtualMachines",
         "backupManagementType": "AzureIaasVM",
         "workloadType": "VM",
-        "containerName": container.trim_start_matches("iaasvmcontainer;"),
+        "containerName": container.split_once(';').map_or(container.as_str(), |(_, rest)| rest),
         "friendlyName": it.vm_name,
         "virtualMachineId": it.vm_id,
         "sourceResourceId": it.vm_id,
@@ -245,6 +245,10 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
         "isRehydrate": false,
         "isArchiveEnabled": false,
         "vaultId": vid,
+        // As every recorded item carries them (test_backup_softdelete.yaml #48–#69,
+        // test_backup_diskaccess_restore.yaml #1): the soft-delete period is 0 until deleted.
+        "sourceSideScanning": 0,
+        "softDeleteRetentionPeriod": 0,
         "extendedInfo": {
             "recoveryPointCount": if last { 1 } else { 0 },
             "policyInconsistent": false,
@@ -261,7 +265,9 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
             p["policyType"] = pol.properties["policyType"].clone();
         }
     } else {
+        // A stopped item names no policy, with both fields empty (test_backup_softdelete.yaml #55).
         p["policyId"] = json!("");
+        p["policyName"] = json!("");
     }
     if last {
         let latest = match it.last_backup_ms {
@@ -290,11 +296,24 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
             (rest / 60_000) % 60,
             (rest / 1000) % 60
         ));
-        p["softDeleteRetentionPeriodInDays"] = json!((purge - d) / 86_400_000);
+        // `softDeleteRetentionPeriod`, in days (test_backup_softdelete.yaml #55).
+        p["softDeleteRetentionPeriod"] = json!((purge - d) / 86_400_000);
         p["isDeferredDeleteScheduleUpcoming"] = json!(remain_ms < 86_400_000);
     }
-    if let Some(x) = &it.extended_properties {
-        p["extendedProperties"] = x.clone();
+    if state == "Protected" {
+        // Backed up and healthy: the pre-check verdict and the Linux application name Azure
+        // reports (test_backup_diskaccess_restore.yaml #1).
+        p["healthDetails"] = json!([{"code": 400239, "title": "IaasVmHealthGreenDefault",
+            "message": "Backup pre-check status of this virtual machine is OK.", "recommendations": []}]);
+        p["extendedProperties"] = json!({"linuxVmApplicationName": ""});
+    }
+    if let Some(Value::Object(x)) = &it.extended_properties {
+        if !p["extendedProperties"].is_object() {
+            p["extendedProperties"] = json!({});
+        }
+        for (k, v) in x {
+            p["extendedProperties"][k] = v.clone();
+        }
     }
     json!({
         "id": format!("{vid}/backupFabrics/Azure/protectionContainers/{container}/protectedItems/{name}"),

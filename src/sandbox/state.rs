@@ -210,19 +210,23 @@ pub struct Item {
 }
 
 impl Item {
+    /// The container's name as Azure answers it in item ids and lists, whatever casing the
+    /// request used: `IaasVMContainer;iaasvmcontainerv2;{rg};{vm}` (test_backup_protection.yaml
+    /// #54, #60; test_backup_softdelete.yaml #48). `backupStatus` answers it in lower case.
     pub fn container_name(&self) -> String {
         format!(
-            "iaasvmcontainer;iaasvmcontainerv2;{};{}",
-            self.vm_resource_group, self.vm_name
+            "IaasVMContainer;iaasvmcontainerv2;{};{}",
+            self.vm_resource_group.to_ascii_lowercase(),
+            self.vm_name.to_ascii_lowercase()
         )
-        .to_ascii_lowercase()
     }
+    /// The item's name as Azure answers it: `VM;iaasvmcontainerv2;{rg};{vm}` (same recordings).
     pub fn item_name(&self) -> String {
         format!(
-            "vm;iaasvmcontainerv2;{};{}",
-            self.vm_resource_group, self.vm_name
+            "VM;iaasvmcontainerv2;{};{}",
+            self.vm_resource_group.to_ascii_lowercase(),
+            self.vm_name.to_ascii_lowercase()
         )
-        .to_ascii_lowercase()
     }
 }
 

@@ -6,7 +6,9 @@
 //! recorded body's property paths (values aside) being present in the sandbox's body.
 
 use super::cassette::{Cassette, Interaction};
-use super::preconditions::{inventory, preexisting_disk_policies, preexisting_vaults};
+use super::preconditions::{
+    inventory, preexisting_backup_items, preexisting_disk_policies, preexisting_vaults,
+};
 use azprotect::sandbox::{Sandbox, SandboxOptions};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -214,7 +216,8 @@ pub async fn replay(c: &Cassette) -> Vec<Verdict> {
     let (http, token) = crate::support::raw::token_client(&sb).await;
     let made = preexisting_vaults(c)
         .into_iter()
-        .chain(preexisting_disk_policies(c));
+        .chain(preexisting_disk_policies(c))
+        .chain(preexisting_backup_items(c));
     for (path, body) in made {
         let r = http
             .put(format!("{}{path}", sb.endpoint()))

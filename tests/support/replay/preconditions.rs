@@ -425,3 +425,71 @@ pub fn preexisting_disk_policies(c: &Cassette) -> Vec<(String, Value)> {
         })
         .collect()
 }
+
+/// Recovery Services protected items a cassette lists before it protects anything (a preparer
+/// protected them), and the policies they name that it never creates: `(path, PUT body)`, the
+/// policies first. A policy is a daily one in the shape of the spec's
+/// `ProtectionPolicies_CreateOrUpdate` IaaS example; Azure's copy is not recorded.
+pub fn preexisting_backup_items(c: &Cassette) -> Vec<(String, Value)> {
+    let api = "api-version=2024-04-01";
+    let mut puts: BTreeSet<String> = BTreeSet::new();
+    let mut policies: Vec<(String, Value)> = Vec::new();
+    let mut items: Vec<(String, Value)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for i in &c.interactions {
+        if i.method == "PUT" {
+            puts.insert(i.path.to_ascii_lowercase());
+            continue;
+        }
+        let listed = i.method == "GET"
+            && i.status == 200
+            && i.path
+                .to_ascii_lowercase()
+                .ends_with("/backupprotecteditems");
+        if !listed || puts.iter().any(|p| p.contains("/protecteditems/")) {
+            continue;
+        }
+        for item in i
+            .body
+            .as_ref()
+            .map(|b| &b["value"])
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let (Some(id), Some(vm), Some(policy)) = (
+                item["id"].as_str(),
+                item["properties"]["sourceResourceId"].as_str(),
+                item["properties"]["policyId"].as_str(),
+            ) else {
+                continue;
+            };
+            if !seen.insert(id.to_ascii_lowercase()) {
+                continue;
+            }
+            let p = policy.to_ascii_lowercase();
+            if !puts.contains(&p)
+                && !policy.ends_with("/DefaultPolicy")
+                && policies.iter().all(|(q, _)| !q.starts_with(policy))
+            {
+                let at = "2024-01-01T23:00:00Z";
+                policies.push((
+                    format!("{policy}?{api}"),
+                    serde_json::json!({"properties": {
+                        "backupManagementType": "AzureIaasVM", "policyType": "V1",
+                        "instantRpRetentionRangeInDays": 2, "timeZone": "UTC",
+                        "schedulePolicy": {"schedulePolicyType": "SimpleSchedulePolicy", "scheduleRunFrequency": "Daily", "scheduleRunTimes": [at]},
+                        "retentionPolicy": {"retentionPolicyType": "LongTermRetentionPolicy",
+                            "dailySchedule": {"retentionTimes": [at], "retentionDuration": {"count": 30, "durationType": "Days"}}}}}),
+                ));
+            }
+            items.push((
+                format!("{id}?{api}"),
+                serde_json::json!({"properties": {
+                    "protectedItemType": "Microsoft.Compute/virtualMachines",
+                    "sourceResourceId": vm, "policyId": policy}}),
+            ));
+        }
+    }
+    policies.into_iter().chain(items).collect()
+}
