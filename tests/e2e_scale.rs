@@ -248,9 +248,9 @@ async fn apply_under_arm_throttling_has_no_429() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_policy_past_the_1000_vms_azures_tools_allow_is_blocked_at_plan_time() {
-    // 1,003 VMs in one resource group, all selected for one policy: the plan protects the
-    // first 1,000 (in address order) and blocks the other three with the reason.
+async fn a_vault_past_the_1000_vms_azure_backup_allows_is_blocked_at_plan_time() {
+    // 1,003 VMs in one resource group, all selected for one vault: the plan protects the first
+    // 1,000 (in address order) and blocks the other three with the reason.
     let estate = start(
         1003,
         1,
@@ -260,7 +260,7 @@ async fn a_policy_past_the_1000_vms_azures_tools_allow_is_blocked_at_plan_time()
         },
     )
     .await;
-    let file = estate.write("one-policy.yaml", &config(1, 1));
+    let file = estate.write("one-vault.yaml", &config(1, 1));
     let plan = run_with(&estate, &[], &["plan", "-f", &file, "--format", "json"]).await;
     plan.expect_code(0);
     let json = plan.json();
@@ -286,7 +286,7 @@ async fn a_policy_past_the_1000_vms_azures_tools_allow_is_blocked_at_plan_time()
     );
     assert!(
         blocked[0]["blocked"].as_str().unwrap().contains(
-            "policy daily would protect 1003 VMs in vault rsv-00: Azure's own tools protect at most 1000 VMs with one policy"
+            "vault rsv-00 would protect 1003 VMs: Azure Backup protects at most 1000 VMs in one vault"
         ),
         "{}",
         blocked[0]

@@ -56,11 +56,11 @@ fn azprotects_readers_understand_every_recorded_body_they_read() {
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
         "DELETE /subscriptions/{}/resourcegroups/{}/providers/Microsoft.Compute/disks/{}",
-        "status 400, Azure 204 OperationNotAllowed: The sandbox's inventory disks are read-only. (test_dataprotection_backup_instance_restore_disk.yaml #1)",
+        "status 204, Azure 202 (test_dataprotection_backup_instance_restore_disk.yaml #29)",
     ),
     (
         "DELETE /subscriptions/{}/resourcegroups/{}/providers/Microsoft.Compute/virtualmachines/{}",
-        "status 400, Azure 204 OperationNotAllowed: The sandbox's virtual machines come from its inventory and are read-only. (test_backup_diskaccess_restore.yaml #0)",
+        "status 204, Azure 202 (test_backup_diskaccess_restore.yaml #44)",
     ),
     (
         "GET /subscriptions/{}/providers/Microsoft.Compute/locations/{}/diskoperations/{}",

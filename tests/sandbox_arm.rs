@@ -760,3 +760,35 @@ async fn state_persists_across_restarts() {
     std::fs::write(&inv, "subscriptions: nope").unwrap();
     assert!(azprotect::sandbox::init(&inv, &dir.path().join("s3.json")).is_err());
 }
+
+#[tokio::test]
+async fn a_vault_takes_at_most_50_policy_writes_a_day() {
+    // Azure Backup: policy creations and edits through ARM are limited to 50 per vault in 24
+    // hours (backup-azure-backup-faq). At this scale a day is 864 real seconds.
+    let t = start(SandboxOptions::default()).await;
+    let v = t.vault("rg-app", "rsv-limits");
+    t.create_vault("rg-app", "rsv-limits", "westeurope").await;
+    let at = "2026-01-24T02:00:00Z";
+    let policy = json!({"properties": {"backupManagementType": "AzureIaasVM", "instantRpRetentionRangeInDays": 2,
+        "schedulePolicy": {"schedulePolicyType": "SimpleSchedulePolicy", "scheduleRunFrequency": "Daily", "scheduleRunTimes": [at]},
+        "retentionPolicy": {"retentionPolicyType": "LongTermRetentionPolicy", "dailySchedule": {"retentionTimes": [at], "retentionDuration": {"count": 14, "durationType": "Days"}}},
+        "timeZone": "UTC"}});
+    for n in 0..50 {
+        let (s, _, b) = t
+            .put(
+                &format!("{v}/backupPolicies/p{n}"),
+                "2026-01-01",
+                policy.clone(),
+            )
+            .await;
+        assert_eq!(s, 202, "policy {n}: {b}");
+    }
+    let (s, _, b) = t
+        .put(&format!("{v}/backupPolicies/p50"), "2026-01-01", policy)
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (400, "BMSUserErrorPolicyWriteLimitReached"),
+        "{b}"
+    );
+}

@@ -8,6 +8,7 @@ mod attrs;
 mod diff;
 mod disk_backup;
 pub mod file;
+mod limits;
 mod retention;
 mod rules;
 mod site_recovery;

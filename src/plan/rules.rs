@@ -45,59 +45,13 @@ pub struct Context<'a> {
     wanted_items_by_vm: BTreeMap<String, Vec<&'a ArmId>>,
     /// Every wanted protected item id.
     wanted_items: BTreeSet<&'a ArmId>,
-    /// Wanted items that would take their policy past [`MAX_VMS_PER_POLICY`], with the number
-    /// of VMs the policy would protect.
-    over_policy_limit: BTreeMap<&'a ArmId, usize>,
+    /// Azure Backup's per-vault and per-policy limits.
+    limits: super::limits::Limits<'a>,
     /// Vaults whose update is blocked: they keep their live settings, so rules that depend on
     /// them read the live ones (vaults are diffed before their policies and items).
     held_vaults: RefCell<BTreeSet<ArmId>>,
     /// Lookups of the Disk Backup rules.
     pub(super) disk: super::disk_backup::DiskContext<'a>,
-}
-
-/// Azure's CLI refuses to protect a VM with a policy that already protects 1000
-/// (`enable_protection_for_vm`: "Cannot configure backup for more than 1000 VMs per policy"; the
-/// portal stops at 100). The service's own limit is not documented.
-pub const MAX_VMS_PER_POLICY: usize = 1000;
-
-/// Wanted protected items beyond [`MAX_VMS_PER_POLICY`] of their policy: the VMs the policy
-/// already protects count first, then new ones in address order.
-fn over_policy_limit<'a>(wanted: &'a [Resource], live: &LiveState) -> BTreeMap<&'a ArmId, usize> {
-    let policy_of = |r: &Resource| {
-        (
-            protected_vm::vault_of(&r.arm_id),
-            r.attrs["policy"]
-                .as_str()
-                .unwrap_or_default()
-                .to_ascii_lowercase(),
-        )
-    };
-    let already: BTreeSet<(ArmId, (ArmId, String))> = live
-        .resources
-        .iter()
-        .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
-        .map(|r| (r.arm_id.clone(), policy_of(r)))
-        .collect();
-    let mut by_policy: BTreeMap<(ArmId, String), Vec<(bool, &Resource)>> = BTreeMap::new();
-    for r in wanted
-        .iter()
-        .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
-    {
-        let policy = policy_of(r);
-        let kept = already.contains(&(r.arm_id.clone(), policy.clone()));
-        by_policy.entry(policy).or_default().push((kept, r));
-    }
-    let mut over = BTreeMap::new();
-    for items in by_policy.values_mut() {
-        if items.len() <= MAX_VMS_PER_POLICY {
-            continue;
-        }
-        items.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.address.cmp(&b.1.address)));
-        for (_, r) in &items[MAX_VMS_PER_POLICY..] {
-            over.insert(&r.arm_id, items.len());
-        }
-    }
-    over
 }
 
 fn vm_key(attrs: &Value) -> String {
@@ -124,7 +78,7 @@ impl<'a> Context<'a> {
             live_items_by_vm: BTreeMap::new(),
             wanted_items_by_vm: BTreeMap::new(),
             wanted_items: BTreeSet::new(),
-            over_policy_limit: BTreeMap::new(),
+            limits: super::limits::Limits::new(wanted, live),
             held_vaults: RefCell::new(BTreeSet::new()),
             disk: super::disk_backup::DiskContext::new(desired, wanted, live),
         };
@@ -168,7 +122,6 @@ impl<'a> Context<'a> {
                 _ => {}
             }
         }
-        ctx.over_policy_limit = over_policy_limit(wanted, live);
         ctx
     }
 
@@ -246,6 +199,11 @@ pub fn on_create(want: &Resource, ctx: &Context) -> Verdict {
             v.block("a vault cannot be created with immutability Locked: create it Unlocked, then lock it in a later apply (locking is irreversible)");
         }
         ResourceKind::ProtectedVm => protected_vm_rules(want, None, ctx, &mut v),
+        ResourceKind::BackupPolicy => {
+            if let Some(why) = ctx.limits.policy_change(&want.arm_id, true) {
+                v.block(why);
+            }
+        }
         ResourceKind::Replication => {
             let vm = ctx.vm(want.attrs["vm_id"].as_str().unwrap_or_default());
             let cache = want.attrs["cache_storage_account_id"]
@@ -351,6 +309,11 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Co
                 v.reasons.push(format!(
                     "applies to the {registered} protected VM(s) that use this policy"
                 ));
+            }
+            if v.blocked.is_none() {
+                if let Some(why) = ctx.limits.policy_change(&want.arm_id, false) {
+                    v.block(why);
+                }
             }
         }
         ResourceKind::ProtectedVm => protected_vm_rules(want, Some(have), ctx, &mut v),
@@ -516,11 +479,8 @@ fn protected_vm_rules(want: &Resource, have: Option<&Resource>, ctx: &Context, v
             }
         }
     }
-    if let Some(n) = ctx.over_policy_limit.get(&want.arm_id) {
-        v.block(format!(
-            "policy {} would protect {n} VMs in vault {vault_name}: Azure's own tools protect at most {MAX_VMS_PER_POLICY} VMs with one policy — split the VMs across policies",
-            want.attrs["policy"].as_str().unwrap_or_default()
-        ));
+    if let Some(why) = ctx.limits.protected_vm(want) {
+        v.block(why);
     }
     if let Some(ids) = ctx.wanted_items_by_vm.get(&vm_id.to_ascii_lowercase()) {
         if ids.len() > 1 && ids[0] != &want.arm_id {

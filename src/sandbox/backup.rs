@@ -440,6 +440,34 @@ fn poll_headers(ctx: &Ctx<'_>, vault_id: &str, policy: &str, op: &str) -> Vec<(S
     ]
 }
 
+/// Azure Backup's documented policy limits: 200 policies per vault, and 50 creations or edits
+/// per vault in 24 hours through ARM (learn.microsoft.com/azure/backup/backup-azure-backup-faq,
+/// "How many policies can I create per vault?"). The refusal codes are not in the recordings
+/// or specs (README "Known to differ"). A write that passes is counted.
+fn policy_limits(ctx: &Ctx<'_>, st: &mut State, vk: &str, pk: &str) -> Result<(), ArmError> {
+    const MAX_POLICIES: usize = 200;
+    const MAX_WRITES_PER_DAY: usize = 50;
+    let exists = st.policies.contains_key(pk);
+    let in_vault = st.policies.values().filter(|p| p.vault_key == vk).count();
+    if !exists && in_vault >= MAX_POLICIES {
+        return Err(ArmError::bad_request(
+            "BMSUserErrorMaxPolicyCountReached",
+            format!("A vault can hold at most {MAX_POLICIES} policies; this one has {in_vault}. Delete unused policies first."),
+        ));
+    }
+    let day = ctx.scaled(86_400.0);
+    let writes = st.policy_writes.entry(vk.to_string()).or_default();
+    writes.retain(|t| ctx.now - *t < day);
+    if writes.len() >= MAX_WRITES_PER_DAY {
+        return Err(ArmError::bad_request(
+            "BMSUserErrorPolicyWriteLimitReached",
+            format!("At most {MAX_WRITES_PER_DAY} backup policies can be created or edited in a vault in 24 hours. Retry later."),
+        ));
+    }
+    writes.push(ctx.now);
+    Ok(())
+}
+
 fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
     let vid = vault.id();
@@ -537,6 +565,7 @@ fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                     format!("Invalid backupManagementType '{bmt}'."),
                 ));
             };
+            policy_limits(ctx, st, &vk, &pk)?;
             let name = st
                 .policies
                 .get(&pk)

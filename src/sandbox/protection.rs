@@ -613,6 +613,16 @@ fn put_item(
                     item.state = "Protected".into();
                 }
                 None => {
+                    // At most 1000 Azure VMs in a vault (learn.microsoft.com/azure/backup/
+                    // backup-azure-backup-faq; backup-support-matrix). Not in the recordings or
+                    // specs: see README "Known to differ".
+                    let in_vault = st.items.values().filter(|i| i.vault_key == vk).count();
+                    if in_vault >= 1000 {
+                        return Err(ArmError::bad_request(
+                            "BMSUserErrorMaxProtectedItemCountReached",
+                            format!("The vault '{}' already protects {in_vault} Azure VMs, the most a vault can. Protect the VM with another vault.", vault.name),
+                        ));
+                    }
                     let src = p["sourceResourceId"]
                         .as_str()
                         .or(p["virtualMachineId"].as_str())

@@ -35,6 +35,9 @@ pub struct State {
     pub resources: BTreeMap<String, GenericResource>,
     pub vaults: BTreeMap<String, Vault>,
     pub policies: BTreeMap<String, Policy>,
+    /// Vault key → when its policies were created or edited (the 50-in-24-hours limit).
+    #[serde(default)]
+    pub policy_writes: BTreeMap<String, Vec<i64>>,
     pub items: BTreeMap<String, Item>,
     pub jobs: BTreeMap<String, Job>,
     pub ops: BTreeMap<String, Operation>,

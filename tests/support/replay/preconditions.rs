@@ -257,15 +257,22 @@ pub fn inventory(c: &Cassette) -> String {
     for i in &c.interactions {
         first.entry(i.path.to_ascii_lowercase()).or_insert(i);
     }
+    // Nor is what the recording first deletes with a 204: it did not exist.
     for (path, i) in &first {
-        if i.method != "PUT" || !super::conformance::served(i) {
+        let created = i.method == "PUT";
+        let absent = i.method == "DELETE" && i.status == 204;
+        if !(created || absent) || !super::conformance::served(i) {
             continue;
         }
-        if let Some((sub, rg, kind, name, rest)) = parse(path) {
-            if let (true, Some(g)) = (rest.is_empty(), groups.get_mut(&(sub, rg))) {
-                if let Some(list) = g.resources.get_mut(kind) {
-                    list.retain(|n, _| !n.eq_ignore_ascii_case(&name));
-                }
+        let Some((sub, rg, kind, name, rest)) = parse(path) else {
+            continue;
+        };
+        let group = groups
+            .iter_mut()
+            .find(|((s, r), _)| s.eq_ignore_ascii_case(&sub) && r.eq_ignore_ascii_case(&rg));
+        if let (true, Some((_, g))) = (rest.is_empty(), group) {
+            if let Some(list) = g.resources.get_mut(kind) {
+                list.retain(|n, _| !n.eq_ignore_ascii_case(&name));
             }
         }
     }
