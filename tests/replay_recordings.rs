@@ -119,10 +119,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "status 404, Azure 200 BMSUserErrorOperationNotFound: Operation '09dce379-a3ec-46b1-a3f4-83986bac572a' not found. (test_backup_diskaccess_restore.yaml #35)",
     ),
     (
-        "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/backupprotectableitems",
-        "body lacks value[].id, value[].name, value[].properties (+8 more) (test_backup_softdelete.yaml #30)",
-    ),
-    (
         "GET /subscriptions/{}/resourcegroups/{}/providers/Microsoft.RecoveryServices/vaults/{}/backupprotectioncontainers",
         "value[].properties.resourceGroup is \"zubairRG\", Azure \"ZUBAIRRG\" (test_backup_diskaccess_restore.yaml #5)",
     ),

@@ -7,7 +7,8 @@
 
 use super::cassette::{Cassette, Interaction};
 use super::preconditions::{
-    inventory, preexisting_backup_items, preexisting_disk_policies, preexisting_vaults,
+    inventory, preexisting_backup_items, preexisting_discovery, preexisting_disk_policies,
+    preexisting_vaults,
 };
 use azprotect::sandbox::{Sandbox, SandboxOptions};
 use serde_json::Value;
@@ -261,6 +262,7 @@ pub async fn replay(c: &Cassette) -> Vec<Verdict> {
             );
         }
     }
+    let discovered_before = preexisting_discovery(c);
     // The headers the sandbox answered, by recorded interaction.
     let mut answered: BTreeMap<usize, BTreeMap<String, String>> = BTreeMap::new();
     let mut out = Vec::new();
@@ -268,6 +270,21 @@ pub async fn replay(c: &Cassette) -> Vec<Verdict> {
     for (k, i) in c.interactions.iter().enumerate() {
         if !served(i) {
             continue;
+        }
+        for (_, path) in discovered_before.iter().filter(|(at, _)| *at == i.index) {
+            let r = http
+                .post(format!("{}{path}", sb.endpoint()))
+                .bearer_auth(&token)
+                .header("Content-Length", "0")
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                r.status().is_success(),
+                "{}: precondition {path}: {}",
+                c.name,
+                r.status()
+            );
         }
         let mut v = Verdict {
             provider: i.provider(),

@@ -230,6 +230,80 @@ fn from_request(groups: &mut Groups, v: &Value, key: &str, sibling_region: Optio
     }
 }
 
+/// VMs a vault lists as protectable exist, in the vault's region (a vault discovers VMs of its
+/// own region only).
+fn from_protectable_list(groups: &mut Groups, c: &Cassette, i: &Interaction) {
+    let lower = i.path.to_ascii_lowercase();
+    let Some(vault) = lower
+        .strip_suffix("/backupprotectableitems")
+        .map(|_| &i.path[..i.path.len() - "/backupProtectableItems".len()])
+    else {
+        return;
+    };
+    let region = vault_region(c, vault);
+    for item in i
+        .body
+        .as_ref()
+        .map(|b| &b["value"])
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some((sub, rg, kind, name, _)) = item["properties"]["virtualMachineId"]
+            .as_str()
+            .and_then(parse)
+        else {
+            continue;
+        };
+        let g = groups.entry((sub, rg)).or_default();
+        let r = g
+            .resources
+            .entry(kind)
+            .or_default()
+            .entry(name)
+            .or_default();
+        if r.fields.is_empty() {
+            r.fields = default_fields(kind);
+        }
+        if r.location.is_none() {
+            r.location.clone_from(&region);
+        }
+    }
+}
+
+/// Vaults that list protectable VMs before the cassette refreshes them: the VMs were
+/// discovered before (another test in the subscription refreshed; the recordings suggest Azure
+/// keeps what it discovered per subscription and region, stale VMs included). The
+/// `refreshContainers` to send just before the listing at that interaction index.
+pub fn preexisting_discovery(c: &Cassette) -> Vec<(usize, String)> {
+    let mut refreshed: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::new();
+    for i in &c.interactions {
+        let lower = i.path.to_ascii_lowercase();
+        if let Some(v) = lower.strip_suffix("/backupfabrics/azure/refreshcontainers") {
+            refreshed.insert(v.to_string());
+            continue;
+        }
+        let Some(v) = lower.strip_suffix("/backupprotectableitems") else {
+            continue;
+        };
+        let listed = i
+            .body
+            .as_ref()
+            .map(|b| &b["value"])
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
+        if listed && refreshed.insert(v.to_string()) {
+            let vault = &i.path[..v.len()];
+            out.push((
+                i.index,
+                format!("{vault}/backupFabrics/Azure/refreshContainers?api-version=2024-04-01"),
+            ));
+        }
+    }
+    out
+}
+
 /// The sandbox inventory (YAML) of what the cassette's preparer made.
 pub fn inventory(c: &Cassette) -> String {
     let mut groups: Groups = BTreeMap::new();
@@ -250,6 +324,7 @@ pub fn inventory(c: &Cassette) -> String {
         if let Some(b) = &i.request_body {
             from_request(&mut groups, b, "", None);
         }
+        from_protectable_list(&mut groups, c, i);
     }
     // What the replay itself creates (its first request is a PUT the sandbox serves) is not
     // the preparer's: the sandbox must meet that PUT as Azure did, without the resource.
