@@ -320,32 +320,20 @@ fn replication_health_comes_from_its_field_not_from_state_wording() {
     // still a healthy replication; only Critical blocks changes. A state whose wording merely
     // contains "error" says nothing about health.
     let item = replicated();
-    let req = replication::enable_request(&item);
-    let sent = &req.body.unwrap()["properties"];
-    let d = &sent["providerSpecificDetails"];
+    let sent = replication::enable_request(&item).body.unwrap()["properties"].clone();
     for (health, vm_state, want) in [
         ("Normal", "Protected", "replicating"),
         ("Warning", "Protected", "replicating"),
         ("Normal", "ProtectionErrorRecovered", "replicating"),
         ("Critical", "Protected", "error"),
     ] {
-        let live = json!({
-            "id": item.arm_id.as_str(),
-            "properties": {
-                "policyId": sent["policyId"],
-                "protectionState": "Protected",
-                "replicationHealth": health,
-                "testFailoverState": "None",
-                "providerSpecificDetails": {
-                    "instanceType": "A2A",
-                    "fabricObjectId": d["fabricObjectId"],
-                    "recoveryFabricLocation": "North Europe",
-                    "recoveryAzureResourceGroupId": d["recoveryResourceGroupId"],
-                    "vmProtectionState": vm_state,
-                    "protectedManagedDisks": [],
-                },
-            },
-        });
+        let mut details = sent["providerSpecificDetails"].clone();
+        details["vmProtectionState"] = json!(vm_state);
+        details["recoveryAzureResourceGroupId"] = details["recoveryResourceGroupId"].clone();
+        let live = json!({"id": item.arm_id.as_str(), "properties": {
+            "policyId": sent["policyId"], "protectionState": "Protected",
+            "replicationHealth": health, "testFailoverState": "None",
+            "providerSpecificDetails": details}});
         let (_, attrs) = replication::normalize(&live).expect("an A2A item");
         assert_eq!(attrs["state"], want, "{health} {vm_state}");
     }

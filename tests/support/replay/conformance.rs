@@ -219,47 +219,40 @@ pub async fn replay(c: &Cassette) -> Vec<Verdict> {
         .into_iter()
         .chain(preexisting_disk_policies(c))
         .chain(preexisting_backup_items(c));
+    let make = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let req = http
+            .request(method, format!("{}{path}", sb.endpoint()))
+            .bearer_auth(&token);
+        let req = match body {
+            Some(b) => req.json(&b),
+            None => req.header("Content-Length", "0"),
+        };
+        async move {
+            let r = req.send().await.unwrap();
+            assert!(
+                r.status().is_success(),
+                "{}: precondition {path}: {}",
+                c.name,
+                r.status()
+            );
+            r.json::<Value>().await.unwrap_or_default()
+        }
+    };
     for (path, body) in made {
-        let r = http
-            .put(format!("{}{path}", sb.endpoint()))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            r.status().is_success(),
-            "{}: precondition {path}: {}",
-            c.name,
-            r.status()
-        );
+        let made = make(reqwest::Method::PUT, path.clone(), Some(body)).await;
         // A preparer-made Backup vault's identity already holds its roles (the recordings'
         // first backup-instance calls succeed): Contributor on the subscription covers them.
-        let made: Value = r.json().await.unwrap_or_default();
         if let Some(principal) = made["identity"]["principalId"].as_str() {
             let sub = path.split('/').nth(2).unwrap_or_default();
             let ra = format!(
-                "{}/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments/{}?api-version=2022-04-01",
-                sb.endpoint(),
+                "/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments/{}?api-version=2022-04-01",
                 uuid::Uuid::new_v4()
             );
             let body = serde_json::json!({"properties": {
                 // Azure's built-in Contributor role.
                 "roleDefinitionId": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a2-ab66-4c8be2c6f0d9"),
                 "principalId": principal, "principalType": "ServicePrincipal"}});
-            let r = http
-                .put(ra)
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert!(
-                r.status().is_success(),
-                "{}: role for {path}: {}",
-                c.name,
-                r.status()
-            );
+            make(reqwest::Method::PUT, ra, Some(body)).await;
         }
     }
     let discovered_before = preexisting_discovery(c);
@@ -272,19 +265,7 @@ pub async fn replay(c: &Cassette) -> Vec<Verdict> {
             continue;
         }
         for (_, path) in discovered_before.iter().filter(|(at, _)| *at == i.index) {
-            let r = http
-                .post(format!("{}{path}", sb.endpoint()))
-                .bearer_auth(&token)
-                .header("Content-Length", "0")
-                .send()
-                .await
-                .unwrap();
-            assert!(
-                r.status().is_success(),
-                "{}: precondition {path}: {}",
-                c.name,
-                r.status()
-            );
+            make(reqwest::Method::POST, path.clone(), None).await;
         }
         let mut v = Verdict {
             provider: i.provider(),

@@ -192,6 +192,27 @@ fn from_response(groups: &mut Groups, i: &Interaction) {
     r.location = location.or(r.location.take());
 }
 
+/// A resource the recording names exists: with default fields unless its body was seen, in
+/// `location` unless its own is known.
+fn named<'g>(groups: &'g mut Groups, id: &str, location: Option<String>) -> Option<&'g mut Res> {
+    let (sub, rg, kind, name, _) = parse(id)?;
+    let r = groups
+        .entry((sub, rg))
+        .or_default()
+        .resources
+        .entry(kind)
+        .or_default()
+        .entry(name)
+        .or_default();
+    if r.fields.is_empty() {
+        r.fields = default_fields(kind);
+    }
+    if r.location.is_none() {
+        r.location = location;
+    }
+    Some(r)
+}
+
 /// Ids the recorded requests name: the resources exist, in the region a sibling
 /// `resourceLocation` gives when there is one. A2A's per-disk `diskId`s are the VM's own disks.
 fn from_request(groups: &mut Groups, v: &Value, key: &str, sibling_region: Option<&str>) {
@@ -206,22 +227,12 @@ fn from_request(groups: &mut Groups, v: &Value, key: &str, sibling_region: Optio
             .iter()
             .for_each(|x| from_request(groups, x, key, sibling_region)),
         Value::String(s) if key != "diskId" => {
-            let Some((sub, rg, kind, name, rest)) = parse(s) else {
+            let Some((_, _, kind, _, rest)) = parse(s) else {
                 return;
             };
-            let g = groups.entry((sub, rg)).or_default();
-            let r = g
-                .resources
-                .entry(kind)
-                .or_default()
-                .entry(name)
-                .or_default();
-            if r.fields.is_empty() {
-                r.fields = default_fields(kind);
-            }
-            if r.location.is_none() {
-                r.location = sibling_region.map(region);
-            }
+            let Some(r) = named(groups, s, sibling_region.map(region)) else {
+                return;
+            };
             if kind == "vnets" && rest.len() == 2 && rest[0].eq_ignore_ascii_case("subnets") {
                 r.subnets.insert(rest[1].clone());
             }
@@ -249,24 +260,8 @@ fn from_protectable_list(groups: &mut Groups, c: &Cassette, i: &Interaction) {
         .into_iter()
         .flatten()
     {
-        let Some((sub, rg, kind, name, _)) = item["properties"]["virtualMachineId"]
-            .as_str()
-            .and_then(parse)
-        else {
-            continue;
-        };
-        let g = groups.entry((sub, rg)).or_default();
-        let r = g
-            .resources
-            .entry(kind)
-            .or_default()
-            .entry(name)
-            .or_default();
-        if r.fields.is_empty() {
-            r.fields = default_fields(kind);
-        }
-        if r.location.is_none() {
-            r.location.clone_from(&region);
+        if let Some(vm) = item["properties"]["virtualMachineId"].as_str() {
+            named(groups, vm, region.clone());
         }
     }
 }
