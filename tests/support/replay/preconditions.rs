@@ -192,6 +192,15 @@ fn from_response(groups: &mut Groups, i: &Interaction) {
     r.location = location.or(r.location.take());
 }
 
+/// The items of a recorded list answer (`value[]`).
+fn listed(i: &Interaction) -> impl Iterator<Item = &Value> {
+    i.body
+        .as_ref()
+        .and_then(|b| b["value"].as_array())
+        .into_iter()
+        .flatten()
+}
+
 /// A resource the recording names exists: with default fields unless its body was seen, in
 /// `location` unless its own is known.
 fn named<'g>(groups: &'g mut Groups, id: &str, location: Option<String>) -> Option<&'g mut Res> {
@@ -252,14 +261,7 @@ fn from_protectable_list(groups: &mut Groups, c: &Cassette, i: &Interaction) {
         return;
     };
     let region = vault_region(c, vault);
-    for item in i
-        .body
-        .as_ref()
-        .map(|b| &b["value"])
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for item in listed(i) {
         if let Some(vm) = item["properties"]["virtualMachineId"].as_str() {
             named(groups, vm, region.clone());
         }
@@ -282,12 +284,7 @@ pub fn preexisting_discovery(c: &Cassette) -> Vec<(usize, String)> {
         let Some(v) = lower.strip_suffix("/backupprotectableitems") else {
             continue;
         };
-        let listed = i
-            .body
-            .as_ref()
-            .map(|b| &b["value"])
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty());
+        let listed = listed(i).next().is_some();
         if listed && refreshed.insert(v.to_string()) {
             let vault = &i.path[..v.len()];
             out.push((
@@ -518,22 +515,15 @@ pub fn preexisting_backup_items(c: &Cassette) -> Vec<(String, Value)> {
             puts.insert(i.path.to_ascii_lowercase());
             continue;
         }
-        let listed = i.method == "GET"
+        let items_list = i.method == "GET"
             && i.status == 200
             && i.path
                 .to_ascii_lowercase()
                 .ends_with("/backupprotecteditems");
-        if !listed || puts.iter().any(|p| p.contains("/protecteditems/")) {
+        if !items_list || puts.iter().any(|p| p.contains("/protecteditems/")) {
             continue;
         }
-        for item in i
-            .body
-            .as_ref()
-            .map(|b| &b["value"])
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for item in listed(i) {
             let (Some(id), Some(vm), Some(policy)) = (
                 item["id"].as_str(),
                 item["properties"]["sourceResourceId"].as_str(),
