@@ -1,5 +1,8 @@
-//! The dependency graph of resources (petgraph): parents before children, cycle and dangling
-//! reference errors that name the resources involved, topological layers, DOT/text output.
+//! The dependency graph (petgraph), the one source of ordering: `plan` orders its changes by
+//! the resolved desired state's graph (and the live state's for deletes) and links them from
+//! it; `apply` walks the plan's change graph; `validate` and `graph` print it. Parents before
+//! children, cycle and dangling-reference errors that name the resources involved, topological
+//! layers and orders, DOT/text output.
 //!
 //! Owns: [`Graph`]. Must not import: `azure`, `live`, `plan`, `apply`, `cli`.
 
@@ -64,6 +67,79 @@ impl Graph {
                     .map(move |d| (r.address.clone(), d.clone()))
             }),
         )
+    }
+
+    /// The graph of resources whose references may point outside the set (live resources:
+    /// what they depend on may not be managed, or may be gone): those edges are dropped, and a
+    /// cycle (Azure's state never has one) is not an error.
+    pub fn within(resources: &[Resource]) -> Graph {
+        let mut graph = Graph::default();
+        for r in resources {
+            graph.add_node(r.address.clone());
+        }
+        let mut seen = BTreeSet::new();
+        for r in resources {
+            let f = graph.index[&r.address];
+            for d in &r.depends_on {
+                if let Some(&t) = graph.index.get(d) {
+                    if t != f && seen.insert((t, f)) {
+                        graph.g.add_edge(t, f, ());
+                    }
+                }
+            }
+        }
+        graph
+    }
+
+    pub fn contains(&self, a: &Address) -> bool {
+        self.index.contains_key(a)
+    }
+
+    /// Every node after its dependencies (`dependencies_first`) or after its dependents; among
+    /// the nodes ready at once, the smallest `key` first, so the order is stable and reads well.
+    /// Nodes on a cycle (only [`Graph::within`] allows one) come last, by `key`.
+    pub fn order_by<K: Ord>(
+        &self,
+        dependencies_first: bool,
+        key: impl Fn(&Address) -> K,
+    ) -> Vec<Address> {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let (before, after) = if dependencies_first {
+            (Direction::Incoming, Direction::Outgoing)
+        } else {
+            (Direction::Outgoing, Direction::Incoming)
+        };
+        let mut waiting: BTreeMap<NodeIndex, usize> = self
+            .g
+            .node_indices()
+            .map(|i| (i, self.g.neighbors_directed(i, before).count()))
+            .collect();
+        let mut ready: BinaryHeap<Reverse<(K, NodeIndex)>> = waiting
+            .iter()
+            .filter(|(_, &n)| n == 0)
+            .map(|(&i, _)| Reverse((key(&self.g[i]), i)))
+            .collect();
+        let mut out = Vec::with_capacity(self.g.node_count());
+        while let Some(Reverse((_, i))) = ready.pop() {
+            out.push(self.g[i].clone());
+            waiting.remove(&i);
+            for n in self.g.neighbors_directed(i, after) {
+                if let Some(w) = waiting.get_mut(&n) {
+                    *w -= 1;
+                    if *w == 0 {
+                        ready.push(Reverse((key(&self.g[n]), n)));
+                    }
+                }
+            }
+        }
+        let mut stuck: Vec<(K, Address)> = waiting
+            .keys()
+            .map(|&i| (key(&self.g[i]), self.g[i].clone()))
+            .collect();
+        stuck.sort_by(|a, b| a.0.cmp(&b.0));
+        out.extend(stuck.into_iter().map(|(_, a)| a));
+        out
     }
 
     fn add_node(&mut self, a: Address) -> NodeIndex {
@@ -224,6 +300,66 @@ mod tests {
         assert!(g
             .to_dot()
             .contains("\"recovery_vault.v\" -> \"backup_policy.v/gold\""));
+    }
+
+    #[test]
+    fn an_order_puts_dependencies_first_and_breaks_ties_by_key() {
+        let g = Graph::from_edges(
+            [
+                a("protected_vm.v/rg/b"),
+                a("protected_vm.v/rg/a"),
+                a("backup_policy.v/gold"),
+                a("recovery_vault.v"),
+                a("resource_group.rg"),
+            ],
+            [
+                (a("protected_vm.v/rg/a"), a("backup_policy.v/gold")),
+                (a("protected_vm.v/rg/b"), a("backup_policy.v/gold")),
+                (a("backup_policy.v/gold"), a("recovery_vault.v")),
+            ],
+        )
+        .unwrap();
+        let names = |v: Vec<Address>| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        // The resource group depends on nothing and is ready first; by key it still sorts
+        // among the ready ones.
+        assert_eq!(
+            names(g.order_by(true, |x| x.clone())),
+            [
+                "resource_group.rg",
+                "recovery_vault.v",
+                "backup_policy.v/gold",
+                "protected_vm.v/rg/a",
+                "protected_vm.v/rg/b"
+            ]
+        );
+        // Dependents first (the order deletes need).
+        let rev = names(g.order_by(false, |x| x.clone()));
+        assert_eq!(rev.last().unwrap(), "recovery_vault.v");
+        assert!(
+            rev.iter().position(|x| x == "protected_vm.v/rg/b")
+                < rev.iter().position(|x| x == "backup_policy.v/gold")
+        );
+    }
+
+    #[test]
+    fn a_graph_within_drops_references_outside_it() {
+        use crate::model::{ArmId, Resource};
+        let r = |addr: &str, deps: &[&str]| Resource {
+            address: a(addr),
+            arm_id: ArmId::new(format!("/x/{addr}")),
+            attrs: serde_json::json!({}),
+            depends_on: deps.iter().map(|d| a(d)).collect(),
+        };
+        let g = Graph::within(&[
+            r("backup_policy.v/gold", &["recovery_vault.v"]),
+            r("protected_vm.v/rg/a", &["backup_policy.v/gold"]),
+        ]);
+        assert_eq!(g.len(), 2);
+        assert_eq!(g.dependencies(&a("backup_policy.v/gold")), vec![]);
+        assert_eq!(
+            g.dependents(&a("backup_policy.v/gold")),
+            vec![a("protected_vm.v/rg/a")]
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! The DAG walk: start every change whose dependencies are done, at most `parallelism` at once.
+//! The DAG walk over the plan's change graph (graph.rs): start every change whose dependencies
+//! are done, at most `parallelism` at once; skip the dependents of a failure.
 
 use super::{requests_for, ApplyOptions, ApplyReport, Outcome, Reporter};
 use crate::azure::ArmClient;
+use crate::graph::Graph;
 use crate::model::Address;
 use crate::plan::{Change, Plan};
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,7 +49,8 @@ pub async fn apply(
     walk(plan, opts, Arc::new(arm), reporter).await
 }
 
-/// The DAG walk over any executor.
+/// The DAG walk over any executor: the plan's change graph (graph.rs), built from the edges
+/// the plan recorded.
 pub async fn walk(
     plan: &Plan,
     opts: &ApplyOptions,
@@ -59,32 +62,32 @@ pub async fn walk(
         .iter()
         .map(|c| (c.address.clone(), Arc::new(c.clone())))
         .collect();
-    let mut waiting_on: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
-    let mut dependents: BTreeMap<Address, Vec<Address>> = BTreeMap::new();
-    for c in &plan.changes {
-        let deps: BTreeSet<Address> = c
-            .depends_on
-            .iter()
-            .filter(|d| changes.contains_key(*d))
-            .cloned()
-            .collect();
-        for d in &deps {
-            dependents
-                .entry(d.clone())
-                .or_default()
-                .push(c.address.clone());
+    let mut report = ApplyReport::default();
+    let graph = match change_graph(plan) {
+        Ok(g) => g,
+        Err(e) => {
+            // Only a hand-edited plan file can get here: nothing is started.
+            for c in &plan.changes {
+                let outcome = Outcome::Failed(format!("the plan cannot be applied: {e}"));
+                reporter.finished(c, &outcome, std::time::Duration::ZERO);
+                report.outcomes.push((c.address.clone(), outcome));
+            }
+            return report;
         }
-        waiting_on.insert(c.address.clone(), deps);
-    }
+    };
+    let mut waiting_on: BTreeMap<Address, usize> = plan
+        .changes
+        .iter()
+        .map(|c| (c.address.clone(), graph.dependencies(&c.address).len()))
+        .collect();
     // Ready in plan order, so output is stable for equal readiness.
     let mut ready: Vec<Address> = plan
         .changes
         .iter()
-        .filter(|c| waiting_on[&c.address].is_empty())
+        .filter(|c| waiting_on[&c.address] == 0)
         .map(|c| c.address.clone())
         .rev()
         .collect();
-    let mut report = ApplyReport::default();
     let mut skipped: BTreeSet<Address> = BTreeSet::new();
     let mut running: JoinSet<(Address, Outcome, std::time::Duration)> = JoinSet::new();
     let parallelism = opts.parallelism.max(1);
@@ -117,17 +120,17 @@ pub async fn walk(
         let ok = outcome == Outcome::Done;
         report.outcomes.push((addr.clone(), outcome));
         if ok {
-            for dep in dependents.get(&addr).cloned().unwrap_or_default() {
-                let set = waiting_on.get_mut(&dep).expect("dependent is in the plan");
-                set.remove(&addr);
-                if set.is_empty() {
+            for dep in graph.dependents(&addr) {
+                let n = waiting_on.get_mut(&dep).expect("dependent is in the plan");
+                *n -= 1;
+                if *n == 0 {
                     ready.insert(0, dep);
                 }
             }
         } else {
             skip_dependents(
                 &addr,
-                &dependents,
+                &graph,
                 &changes,
                 &mut skipped,
                 &mut report,
@@ -138,19 +141,32 @@ pub async fn walk(
     report
 }
 
+/// The plan's changes as a DAG: an edge for each dependency on another change of the plan.
+fn change_graph(plan: &Plan) -> Result<Graph, crate::graph::GraphError> {
+    let addresses: BTreeSet<&Address> = plan.changes.iter().map(|c| &c.address).collect();
+    Graph::from_edges(
+        plan.changes.iter().map(|c| c.address.clone()),
+        plan.changes.iter().flat_map(|c| {
+            c.depends_on
+                .iter()
+                .filter(|d| addresses.contains(d))
+                .map(|d| (c.address.clone(), d.clone()))
+        }),
+    )
+}
+
 fn skip_dependents(
     failed: &Address,
-    dependents: &BTreeMap<Address, Vec<Address>>,
+    graph: &Graph,
     changes: &BTreeMap<Address, Arc<Change>>,
     seen: &mut BTreeSet<Address>,
     report: &mut ApplyReport,
     reporter: &dyn Reporter,
 ) {
-    let mut stack: Vec<(Address, Address)> = dependents
-        .get(failed)
+    let mut stack: Vec<(Address, Address)> = graph
+        .dependents(failed)
         .into_iter()
-        .flatten()
-        .map(|d| (d.clone(), failed.clone()))
+        .map(|d| (d, failed.clone()))
         .collect();
     while let Some((addr, because)) = stack.pop() {
         if !seen.insert(addr.clone()) {
@@ -161,8 +177,8 @@ fn skip_dependents(
         };
         reporter.finished(&changes[&addr], &outcome, std::time::Duration::ZERO);
         report.outcomes.push((addr.clone(), outcome));
-        for d in dependents.get(&addr).into_iter().flatten() {
-            stack.push((d.clone(), addr.clone()));
+        for d in graph.dependents(&addr) {
+            stack.push((d, addr.clone()));
         }
     }
 }
@@ -348,5 +364,35 @@ mod tests {
         assert_eq!(report.succeeded(), 20);
         let peak = fake.running.lock().unwrap().1;
         assert!((2..=3).contains(&peak), "peak concurrency {peak}");
+    }
+
+    #[tokio::test]
+    async fn a_plan_whose_changes_wait_on_each_other_starts_nothing() {
+        // Only a hand-edited plan file has a cycle; the walk says so instead of stalling.
+        let plan = Plan::new(
+            vec![],
+            vec![
+                change("backup_policy.a/p", &["backup_policy.a/q"]),
+                change("backup_policy.a/q", &["backup_policy.a/p"]),
+            ],
+        );
+        let fake = Arc::new(Fake {
+            fail: vec![],
+            order: Mutex::default(),
+            running: Mutex::default(),
+        });
+        let report = walk(
+            &plan,
+            &ApplyOptions::default(),
+            fake.clone(),
+            Arc::new(Quiet),
+        )
+        .await;
+        assert_eq!(report.failed(), 2);
+        assert!(fake.order.lock().unwrap().is_empty());
+        let Outcome::Failed(why) = &report.outcomes[0].1 else {
+            panic!("{:?}", report.outcomes)
+        };
+        assert!(why.contains("dependency cycle"), "{why}");
     }
 }

@@ -3,6 +3,7 @@
 use super::attrs::{self, Ownership};
 use super::rules::{self, Context, Verdict};
 use super::{Action, Change, DataEffect, Plan};
+use crate::graph::Graph;
 use crate::live::LiveState;
 use crate::model::{
     protected_vm, Address, ArmId, Desired, OnRemove, Resource, ResourceKind, VaultScope,
@@ -131,11 +132,15 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
     let ctx = Context::new(desired, &wanted, live);
     let mut changes = Vec::new();
 
-    let mut sorted: Vec<&Resource> = wanted.iter().collect();
-    sorted.sort_by(|a, b| {
-        (a.address.kind.rank(), &a.address).cmp(&(b.address.kind.rank(), &b.address))
-    });
-    for want in sorted {
+    // One graph orders the plan and links its changes (graph.rs): the resolved desired state's
+    // for creates and updates, the live state's for deletes.
+    let graph = Graph::within(&wanted);
+    let live_graph = Graph::within(&live.resources);
+    let wanted_by_addr: BTreeMap<&Address, &Resource> =
+        wanted.iter().map(|r| (&r.address, r)).collect();
+    let presented = |a: &Address| (a.kind.rank(), a.clone());
+    for addr in graph.order_by(true, presented) {
+        let want = wanted_by_addr[&addr];
         let have = live_by_id.get(&want.arm_id).copied().or_else(|| {
             (want.address.kind == ResourceKind::Replication)
                 .then(|| moved.get(&want.address).copied())
@@ -175,22 +180,23 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
     }
 
     let wanted_ids: BTreeSet<&ArmId> = wanted.iter().map(|r| &r.arm_id).collect();
-    let mut removals: Vec<&Resource> = live
-        .resources
-        .iter()
-        .filter(|r| !wanted_ids.contains(&r.arm_id) && !matched.contains(&r.arm_id))
-        .collect();
-    removals.sort_by(|a, b| {
-        (std::cmp::Reverse(a.address.kind.rank()), &a.address)
-            .cmp(&(std::cmp::Reverse(b.address.kind.rank()), &b.address))
-    });
-    for have in removals {
-        if let Some(c) = removal(have, desired, &ctx) {
-            changes.push(c);
+    let mut live_by_addr: BTreeMap<&Address, Vec<&Resource>> = BTreeMap::new();
+    for r in &live.resources {
+        live_by_addr.entry(&r.address).or_default().push(r);
+    }
+    let dependents_first = |a: &Address| (std::cmp::Reverse(a.kind.rank()), a.clone());
+    for addr in live_graph.order_by(false, dependents_first) {
+        for have in live_by_addr.get(&addr).into_iter().flatten() {
+            if wanted_ids.contains(&have.arm_id) || matched.contains(&have.arm_id) {
+                continue;
+            }
+            if let Some(c) = removal(have, desired, &ctx) {
+                changes.push(c);
+            }
         }
     }
 
-    link_dependencies(&mut changes, &wanted, live);
+    link_dependencies(&mut changes, &graph, &live_graph);
     if !opts.targets.is_empty() {
         changes = targeted(changes, &opts.targets);
     }
@@ -350,7 +356,7 @@ fn scope_of<'a>(desired: &'a Desired, item: &ArmId) -> Option<&'a VaultScope> {
 /// (which suspending backups and deleting data depend on); a disk policy's delete waits for the
 /// changes of the instances that used it, and a role assignment's delete for the deletes of the
 /// instances it served.
-fn link_dependencies(changes: &mut [Change], wanted: &[Resource], live: &LiveState) {
+fn link_dependencies(changes: &mut [Change], graph: &Graph, live_graph: &Graph) {
     type Key = (ResourceKind, String);
     let key = |a: &Address| -> Key { (a.kind, a.name.to_ascii_lowercase()) };
     let changed: BTreeMap<Key, (Address, Action)> = changes
@@ -380,16 +386,6 @@ fn link_dependencies(changes: &mut [Change], wanted: &[Resource], live: &LiveSta
         })
         .map(|c| (ArmId::new(c.arm_id.clone()), c.address.clone()))
         .collect();
-    let wanted_deps: BTreeMap<Key, &Vec<Address>> = wanted
-        .iter()
-        .map(|r| (key(&r.address), &r.depends_on))
-        .collect();
-    let mut live_dependents: BTreeMap<Key, Vec<&Address>> = BTreeMap::new();
-    for r in &live.resources {
-        for d in &r.depends_on {
-            live_dependents.entry(key(d)).or_default().push(&r.address);
-        }
-    }
     let instances = super::disk_backup::instance_changes_by_vault(changes);
     let disk_delete_waits: Vec<Vec<Address>> = changes
         .iter()
@@ -400,17 +396,17 @@ fn link_dependencies(changes: &mut [Change], wanted: &[Resource], live: &LiveSta
         .collect();
     for (c, extra) in changes.iter_mut().zip(disk_delete_waits) {
         let mut deps: BTreeSet<Address> = extra.into_iter().collect();
-        let me = key(&c.address);
         if c.action == Action::Delete {
-            for dependent in live_dependents.get(&me).into_iter().flatten() {
-                if let Some((addr, _)) = changed.get(&key(dependent)) {
+            // A delete waits for the changes of what depends on it (Azure's state says what).
+            for dependent in live_graph.dependents(&c.address) {
+                if let Some((addr, _)) = changed.get(&key(&dependent)) {
                     deps.insert(addr.clone());
                 }
             }
         } else {
-            for d in wanted_deps.get(&me).into_iter().flat_map(|v| v.iter()) {
+            for d in graph.dependencies(&c.address) {
                 if let Some((addr, Action::Create | Action::Replace | Action::Update)) =
-                    changed.get(&key(d))
+                    changed.get(&key(&d))
                 {
                     deps.insert(addr.clone());
                 }
