@@ -16,6 +16,7 @@ mod arm_id;
 pub mod backup_policy;
 pub mod disk;
 pub mod disk_backup;
+mod live_state;
 pub mod protected_vm;
 pub mod resource_group;
 pub mod site_recovery;
@@ -25,6 +26,7 @@ pub mod vault;
 pub use address::{Address, AddressError, ResourceKind};
 pub use arm_id::ArmId;
 pub use disk::ManagedDisk;
+pub use live_state::{Elsewhere, LiveState};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

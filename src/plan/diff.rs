@@ -4,7 +4,7 @@ use super::attrs::{self, Ownership};
 use super::rules::{self, Context, Verdict};
 use super::{Action, Change, DataEffect, Plan};
 use crate::graph::Graph;
-use crate::live::LiveState;
+use crate::model::LiveState;
 use crate::model::{
     protected_vm, Address, ArmId, Desired, OnRemove, Resource, ResourceKind, VaultScope,
 };

@@ -8,8 +8,8 @@
 
 use super::rules::Verdict;
 use super::{AttrChange, Change, DataEffect};
-use crate::live::LiveState;
 use crate::model::disk_backup::{policy, DiskVaultScope};
+use crate::model::LiveState;
 use crate::model::{ArmId, Desired, ManagedDisk, OnRemove, Resource, ResourceKind};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

@@ -12,7 +12,7 @@
 //! Items over a limit are the last ones: what Azure already has counts first, then new ones in
 //! address order, so an estate at a limit keeps everything it has.
 
-use crate::live::LiveState;
+use crate::model::LiveState;
 use crate::model::{protected_vm, ArmId, Resource, ResourceKind};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};

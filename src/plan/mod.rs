@@ -2,7 +2,8 @@
 //!
 //! Owns: [`Plan`], [`Change`], [`Action`], the diff of desired against live resources (with the
 //! Azure rules that need live state), the saved plan file and its staleness fingerprint.
-//! Must not import: `azure` (it diffs data; it does not fetch), `apply`, `render`, `cli`.
+//! Must not import: `azure` (it diffs data; it does not fetch), `live` (it reads the
+//! live state as model data, never a reader), `apply`, `render`, `cli`.
 
 mod attrs;
 mod diff;

@@ -2,7 +2,7 @@
 //! the reason, instead of failing at apply.
 
 use super::AttrChange;
-use crate::live::LiveState;
+use crate::model::LiveState;
 use crate::model::{protected_vm, ArmId, Desired, OnRemove, Resource, ResourceKind};
 use serde_json::Value;
 use std::cell::RefCell;

@@ -1,0 +1,100 @@
+//! What Azure holds that the plan compares against, as plain data: the live state `live`
+//! reads and `plan` diffs (plan reads data, never transport).
+
+use super::{protected_vm, ArmId, ManagedDisk, Resource, ResourceKind, VirtualMachine};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// What Azure holds that the plan compares against.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveState {
+    /// Resource groups, vaults, and the policies and protected items of declared vaults.
+    pub resources: Vec<Resource>,
+    /// Every VM of the subscriptions involved (selectors and rules resolve against these).
+    pub vms: Vec<VirtualMachine>,
+    /// VMs registered (protected, stopped or soft-deleted) in vaults the file does not declare:
+    /// VM id (lower case) → where.
+    pub protected_elsewhere: BTreeMap<String, Elsewhere>,
+    /// Every managed disk of the subscriptions involved — read only when the file has
+    /// `disk_backup` (selectors and Disk Backup rules resolve against these).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disks: Vec<ManagedDisk>,
+    /// Disks protected by a backup instance in a Backup vault the file does not declare:
+    /// disk id (lower case) → where.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub disks_protected_elsewhere: BTreeMap<String, Elsewhere>,
+    /// What Site Recovery needs to exist that azprotect does not manage (cache storage accounts,
+    /// mapped virtual networks, target resource groups): id (lower case) → the resource, `None`
+    /// when it does not exist. Read once each for the plan-time checks.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dependencies: BTreeMap<String, Option<serde_json::Value>>,
+}
+
+impl LiveState {
+    /// A lookup of the live resources by ARM id (case-insensitive).
+    pub fn by_id(&self) -> BTreeMap<&ArmId, &Resource> {
+        self.resources.iter().map(|r| (&r.arm_id, r)).collect()
+    }
+
+    /// The VM with this id, if it exists.
+    pub fn vm(&self, id: &str) -> Option<&VirtualMachine> {
+        let id = ArmId::new(id);
+        self.vms.iter().find(|v| v.id == id)
+    }
+
+    /// How many protected items (any state) a vault holds.
+    pub fn items_in_vault(&self, vault: &ArmId) -> usize {
+        self.resources
+            .iter()
+            .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
+            .filter(|r| &protected_vm::vault_of(&r.arm_id) == vault)
+            .count()
+    }
+
+    /// A stable hash of everything the plan depends on: a saved plan is stale when it differs.
+    pub fn fingerprint(&self) -> String {
+        let mut resources: Vec<&Resource> = self.resources.iter().collect();
+        resources.sort_by(|a, b| a.arm_id.cmp(&b.arm_id));
+        let mut vms: Vec<&VirtualMachine> = self.vms.iter().collect();
+        vms.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut disks: Vec<&ManagedDisk> = self.disks.iter().collect();
+        disks.sort_by(|a, b| a.id.cmp(&b.id));
+        let canonical = serde_json::json!({
+            "resources": resources.iter().map(|r| serde_json::json!([r.arm_id.as_str().to_ascii_lowercase(), sorted_keys(&r.attrs)])).collect::<Vec<_>>(),
+            "vms": vms,
+            "protected_elsewhere": self.protected_elsewhere,
+            "disks": disks,
+            "disks_protected_elsewhere": self.disks_protected_elsewhere,
+        });
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+}
+
+/// `v` with every object's keys in sorted order: ARM promises no order for maps such as `tags`,
+/// and `serde_json` keeps insertion order, so the fingerprint must not hash it.
+fn sorted_keys(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            serde_json::Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted_keys(&m[k])))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.iter().map(sorted_keys).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// A VM's backup registration in a vault the file does not declare.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Elsewhere {
+    pub vault: ArmId,
+    /// The item's normalized `state` (`protected`, `stopped`, `suspended`, `soft_deleted`).
+    pub state: String,
+}
