@@ -15,4 +15,5 @@ pub mod live;
 pub mod model;
 pub mod plan;
 pub mod render;
+pub mod request;
 pub mod sandbox;

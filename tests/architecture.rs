@@ -121,10 +121,19 @@ fn every_module_doc_states_the_rules_of_its_row() {
             .split("Must not import")
             .nth(1)
             .map(|s| {
-                s.split('.')
-                    .next()
-                    .unwrap_or_default()
-                    .split('`')
+                // The list up to its full stop, without parenthesised asides.
+                let list = s.split('.').next().unwrap_or_default();
+                let mut bare = String::new();
+                let mut depth = 0;
+                for c in list.chars() {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        _ if depth == 0 => bare.push(c),
+                        _ => {}
+                    }
+                }
+                bare.split('`')
                     .skip(1)
                     .step_by(2)
                     .map(str::to_string)

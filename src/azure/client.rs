@@ -16,7 +16,7 @@ use super::paging::{parse_page, LoopGuard};
 use super::ratelimit::{BucketKey, LimiterStats, RateLimiter, RateLimits, Remaining};
 use super::retry::{retry_decision, AttemptInfo, Decision, Outcome, RetryPolicy};
 use super::AzureError;
-use crate::model::{ArmRequest, Method};
+use crate::request::{ArmRequest, Method};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 use std::path::PathBuf;

@@ -27,7 +27,7 @@
 use super::cloud::same_origin;
 use super::error::parse_error_value;
 use super::retry::server_retry_after;
-use crate::model::Method;
+use crate::request::Method;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 use std::time::{Duration, SystemTime};

@@ -2,7 +2,8 @@
 //! retry decisions, the client-side rate limiter, the LRO poller, paging, and typed ARM errors
 //! carrying request ids.
 //!
-//! Must not import: `config`, `plan`, `apply`, `cli`, `sandbox`.
+//! Must not import: `config`, `model` (requests come as `request::ArmRequest`), `plan`, `apply`,
+//! `cli`, `sandbox`.
 //!
 //! Layout: [`cloud`] (endpoints, audience), [`http`] (the one reqwest client, CA, user agent),
 //! [`auth`] (credential choice and chain, GitHub OIDC assertion, token cache), [`retry`],

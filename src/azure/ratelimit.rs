@@ -29,7 +29,7 @@
 //! waiter sleeps once in the common case. The state is one small map behind the client's mutex,
 //! held only for this arithmetic (no I/O, no await).
 
-use crate::model::Method;
+use crate::request::Method;
 use reqwest::header::HeaderMap;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

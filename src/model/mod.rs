@@ -23,6 +23,7 @@ pub mod site_recovery;
 pub mod snapshot;
 pub mod vault;
 
+pub use crate::request::{ArmRequest, Method};
 pub use address::{Address, AddressError, ResourceKind};
 pub use arm_id::ArmId;
 pub use disk::ManagedDisk;
@@ -205,32 +206,6 @@ pub(crate) fn in_scope(
             have.iter()
                 .any(|(lk, lv)| lk.eq_ignore_ascii_case(k) && lv == v)
         })
-}
-
-/// A request the `azure` client executes: pure data, built by the families below.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ArmRequest {
-    pub method: Method,
-    /// Path and query relative to the ARM endpoint, e.g. `/subscriptions/…?api-version=2026-02-01`.
-    pub path: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<Value>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Method {
-    Get,
-    Put,
-    Patch,
-    Post,
-    Delete,
-}
-
-impl ArmRequest {
-    pub fn new(method: Method, path: String, body: Option<Value>) -> Self {
-        Self { method, path, body }
-    }
 }
 
 /// api-versions azprotect sends, one per provider surface (from `../shared/azure-rest-specs/`).
