@@ -2,6 +2,7 @@
 //! execute, summarize.
 
 use super::args::{ApplyArgs, PlanFormat};
+use super::confirm;
 use super::plan::{load_saved, make_plan, render_plan};
 use super::printer::Printer;
 use super::progress::reporter;
@@ -11,10 +12,8 @@ use crate::apply::{self, wait, ApplyOptions, Outcome};
 use crate::model::{ArmId, ResourceKind};
 use crate::plan::Action;
 use crate::plan::{self as planner, Plan, PlanOptions};
-use is_terminal::IsTerminal;
 use miette::{bail, Result};
 use std::collections::BTreeSet;
-use std::io::BufRead;
 
 pub async fn apply(
     args: ApplyArgs,
@@ -66,7 +65,13 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
         return Ok(ExitStatus::Success);
     }
     apply::check(&plan, args.allow_data_loss)?;
-    if !args.auto_approve && !confirm(printer)? {
+    let ask = confirm::Ask {
+        subject: "apply",
+        unattended: "apply",
+        steps: &[],
+        question: "Do you want to apply these changes? Only 'yes' is accepted:",
+    };
+    if !args.auto_approve && !confirm::confirm(printer, ask)? {
         printer.line("Apply cancelled.");
         return Ok(ExitStatus::Failure);
     }
@@ -139,22 +144,6 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
         ));
     }
     Ok(ExitStatus::Success)
-}
-
-fn confirm(printer: Printer) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        bail!(
-            help = "pass --auto-approve to apply without a prompt (for CI)",
-            "apply needs confirmation, but standard input is not a terminal"
-        );
-    }
-    printer.note("\nDo you want to apply these changes? Only 'yes' is accepted:");
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| miette::miette!("{e}"))?;
-    Ok(answer.trim() == "yes")
 }
 
 /// A short description of how a fresh plan differs from the saved one.

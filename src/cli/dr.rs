@@ -2,15 +2,14 @@
 //! against what Azure allows now, confirmed, run with progress, reported.
 
 use super::args::{DrArgs, FailoverArgs, PlanFormat, RecoveryPointArg};
+use super::confirm;
 use super::printer::Printer;
 use super::settings::{GlobalSettings, Session};
 use super::ExitStatus;
 use crate::dr::{self, Operation};
 use crate::model::site_recovery::recovery_plan::RecoveryPoint;
 use crate::render;
-use is_terminal::IsTerminal;
-use miette::{bail, IntoDiagnostic, Result};
-use std::io::BufRead;
+use miette::{IntoDiagnostic, Result};
 
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
@@ -91,7 +90,15 @@ async fn go(
     let caches = caches(&found.desired, &plan, &found.replications);
     dr::require_caches(&plan, &steps, &status, &caches)?;
     let what = dr::describe(&plan, &steps, &status);
-    if !args.auto_approve && !confirm(printer, op, &what)? {
+    let subject = format!("a {}", op.name());
+    let unattended = format!("run the {}", op.name());
+    let ask = confirm::Ask {
+        subject: &subject,
+        unattended: &unattended,
+        steps: &what,
+        question: "Only 'yes' is accepted:",
+    };
+    if !args.auto_approve && !confirm::confirm(printer, ask)? {
         printer.line(format!("{} cancelled.", op.name()));
         return Ok(ExitStatus::Failure);
     }
@@ -118,31 +125,6 @@ async fn go(
     } else {
         ExitStatus::Failure
     })
-}
-
-fn confirm(printer: Printer, op: Operation, what: &[String]) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        bail!(
-            help = format!(
-                "pass --auto-approve to run the {} without a prompt (for CI)",
-                op.name()
-            ),
-            "a {} needs confirmation, but standard input is not a terminal. It would: {}",
-            op.name(),
-            what.join("; then ")
-        );
-    }
-    printer.note(format!("\nThis {} will:", op.name()));
-    for (i, w) in what.iter().enumerate() {
-        printer.note(format!("  {}. {w}", i + 1));
-    }
-    printer.note("Only 'yes' is accepted:");
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .into_diagnostic()?;
-    Ok(answer.trim() == "yes")
 }
 
 /// The declared caches and target resource group of the plan's replication group.

@@ -1,15 +1,13 @@
 //! `azprotect drill ADDRESS`: test failover of a recovery plan, verify, clean up, report.
 
 use super::args::{DrillArgs, PlanFormat};
+use super::confirm;
 use super::printer::Printer;
 use super::settings::{GlobalSettings, Session};
 use super::ExitStatus;
 use crate::drill::{self, DrillOptions};
-use crate::model::Address;
 use crate::render;
-use is_terminal::IsTerminal;
 use miette::{bail, IntoDiagnostic, Result};
-use std::io::BufRead;
 
 pub async fn drill(
     args: DrillArgs,
@@ -57,7 +55,14 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
         // starts, as the answer may take a while.
         drill::check_ready(&session.client, plan, &ids).await?;
     }
-    if !args.auto_approve && !confirm(printer, address, items.len())? {
+    let question = format!("The drill creates {} test VM(s) from {address} in the test network, then removes them. Only 'yes' is accepted:", items.len());
+    let ask = confirm::Ask {
+        subject: "a drill",
+        unattended: "run the drill",
+        steps: &[],
+        question: &question,
+    };
+    if !args.auto_approve && !confirm::confirm(printer, ask)? {
         printer.line("Drill cancelled.");
         return Ok(ExitStatus::Failure);
     }
@@ -92,20 +97,4 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
     } else {
         ExitStatus::Failure
     })
-}
-
-fn confirm(printer: Printer, address: &Address, vms: usize) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        bail!(
-            help = "pass --auto-approve to run the drill without a prompt (for CI)",
-            "a drill needs confirmation, but standard input is not a terminal"
-        );
-    }
-    printer.note(format!("\nThe drill creates {vms} test VM(s) from {address} in the test network, then removes them. Only 'yes' is accepted:"));
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .into_diagnostic()?;
-    Ok(answer.trim() == "yes")
 }

@@ -5,6 +5,7 @@
 
 mod apply;
 mod args;
+mod confirm;
 mod dr;
 mod drill;
 mod graph;
