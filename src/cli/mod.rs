@@ -6,8 +6,8 @@
 mod apply;
 mod args;
 mod confirm;
-mod dr;
 mod drill;
+mod failover;
 mod graph;
 mod plan;
 mod printer;
@@ -84,10 +84,16 @@ async fn run(
         Command::Graph(args) => graph::graph(args, settings, printer),
         Command::Schema => schema::schema(printer),
         Command::Drill(args) => drill::drill(args, settings, printer).await,
-        Command::Failover(args) => dr::failover(args, settings, printer).await,
-        Command::Commit(args) => dr::run(args, dr::Kind::Commit, settings, printer).await,
-        Command::Reprotect(args) => dr::run(args, dr::Kind::Reprotect, settings, printer).await,
-        Command::Failback(args) => dr::run(args, dr::Kind::Failback, settings, printer).await,
+        Command::Failover(args) => failover::failover(args, settings, printer).await,
+        Command::Commit(args) => {
+            failover::run(args, failover::Kind::Commit, settings, printer).await
+        }
+        Command::Reprotect(args) => {
+            failover::run(args, failover::Kind::Reprotect, settings, printer).await
+        }
+        Command::Failback(args) => {
+            failover::run(args, failover::Kind::Failback, settings, printer).await
+        }
         Command::Snapshot(cmd) => snapshot::snapshot(cmd, settings, printer).await,
         Command::Sandbox(cmd) => sandbox::sandbox(cmd, printer).await,
     }

@@ -2,14 +2,16 @@
 //! isolated network, verify, clean up (unless kept), and report. Production is never touched:
 //! only `testFailover` / `testFailoverCleanup` are sent.
 //!
-//! Owns: [`run`], [`DrillReport`]. Must not import: `cli`, `render`, `config`.
+//! Owns: [`run`], and the report data [`report`] that `render` formats. Must not import: `cli`, `render`, `config`.
 
 use crate::azure::{ArmClient, AzureError, OperationProgress};
 use crate::model::site_recovery::{recovery_plan, replication};
 use crate::model::{ArmId, Resource};
-use serde::Serialize;
 use serde_json::Value;
 use std::time::{Duration, Instant};
+
+pub mod report;
+pub use report::{DrillReport, VmResult};
 
 /// What the drill was asked to do.
 #[derive(Debug, Clone)]
@@ -18,35 +20,6 @@ pub struct DrillOptions {
     pub network_id: String,
     /// Leave the test VMs running (no cleanup).
     pub keep: bool,
-}
-
-/// One VM's part in the drill.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VmResult {
-    /// The recovery plan group the VM boots in (1 boots first).
-    pub group: usize,
-    pub vm_id: String,
-    /// The item's test failover state as Azure reports it after the failover.
-    pub test_failover_state: String,
-}
-
-/// The drill's outcome, for the text, markdown and JSON reports.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DrillReport {
-    pub recovery_plan: String,
-    pub arm_id: String,
-    pub network_id: String,
-    pub succeeded: bool,
-    /// RFC 3339 times the drill started and finished.
-    pub started_at: String,
-    pub finished_at: String,
-    /// Seconds the test failover took (the recovery time a real failover can expect).
-    pub failover_seconds: f64,
-    pub cleanup_seconds: Option<f64>,
-    pub vms: Vec<VmResult>,
-    /// Why it did not run or failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]

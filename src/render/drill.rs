@@ -1,6 +1,6 @@
 //! Drill reports: what a test failover showed, for a terminal, a PR/issue comment, or CI (JSON).
 
-use crate::drill::DrillReport;
+use crate::drill::report::DrillReport;
 use std::io::{self, Write};
 
 pub fn text<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {

@@ -7,8 +7,8 @@
 //! Must not import: `azure`, `apply`, `live`, `cli`.
 
 mod common;
-pub mod dr;
 pub mod drill;
+pub mod failover;
 mod json;
 mod markdown;
 mod text;

@@ -1,17 +1,17 @@
 //! Failover / commit / re-protect / failback reports, for a terminal, a PR or incident comment,
 //! or CI (JSON).
 
-use crate::dr::DrReport;
+use crate::failover::report::FailoverReport;
 use std::io::{self, Write};
 
-fn direction(r: &crate::dr::StepResult) -> String {
+fn direction(r: &crate::failover::report::StepResult) -> String {
     r.direction
         .as_deref()
         .map(|d| format!(" ({d})"))
         .unwrap_or_default()
 }
 
-pub fn text<W: Write>(r: &DrReport, w: &mut W) -> io::Result<()> {
+pub fn text<W: Write>(r: &FailoverReport, w: &mut W) -> io::Result<()> {
     let verdict = if r.succeeded { "succeeded" } else { "FAILED" };
     writeln!(
         w,
@@ -48,7 +48,7 @@ pub fn text<W: Write>(r: &DrReport, w: &mut W) -> io::Result<()> {
     Ok(())
 }
 
-pub fn markdown<W: Write>(r: &DrReport, w: &mut W) -> io::Result<()> {
+pub fn markdown<W: Write>(r: &FailoverReport, w: &mut W) -> io::Result<()> {
     let verdict = if r.succeeded {
         "✅ succeeded"
     } else {
@@ -93,12 +93,12 @@ pub fn markdown<W: Write>(r: &DrReport, w: &mut W) -> io::Result<()> {
     Ok(())
 }
 
-pub fn json<W: Write>(r: &DrReport, w: &mut W) -> io::Result<()> {
+pub fn json<W: Write>(r: &FailoverReport, w: &mut W) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *w, r)?;
     writeln!(w)
 }
 
-fn replication(vm: &crate::dr::VmStatus) -> String {
+fn replication(vm: &crate::failover::report::VmStatus) -> String {
     if !vm.replicating {
         return "not replicating (failed over)".into();
     }

@@ -12,13 +12,16 @@
 //! The direction is read from the live items' `activeLocation`: active in the primary (declared
 //! source) region → `PrimaryToRecovery`; active in the recovery region → `RecoveryToPrimary`.
 //!
-//! Owns: [`status`], [`plan_steps`], [`run`], [`DrReport`]. Must not import: `cli`, `render`, `config`.
+//! Owns: [`status`], [`plan_steps`], [`run`], and the report data [`report`] that `render` formats. Must not import: `cli`, `render`, `config`.
 
 use crate::azure::{ArmClient, AzureError, OperationProgress};
 use crate::model::site_recovery::recovery_plan::{self, Direction, RecoveryPoint};
 use crate::model::site_recovery::replication::{self, ProtectionState};
 use crate::model::{api, ArmId, ArmRequest, Resource};
 use serde::Serialize;
+
+pub mod report;
+pub use report::{FailoverReport, StepResult, VmStatus};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -110,43 +113,6 @@ pub struct Caches {
     pub target_resource_group: String,
     /// Declared target disk type by source disk id (lower case), for replication to the target.
     pub disk_types: std::collections::BTreeMap<String, String>,
-}
-
-/// One VM of the plan as Azure reports it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VmStatus {
-    pub vm_id: String,
-    pub name: String,
-    /// `Primary` or `Recovery`: where the VM runs now.
-    pub active_location: String,
-    /// The region the VM runs in now.
-    pub runs_in: String,
-    /// The replicated item as Azure has it now (re-protect moves it to the other region's
-    /// container, same name: recording A2A #111).
-    #[serde(skip)]
-    pub item: ArmId,
-    #[serde(skip)]
-    pub live: Value,
-    /// Azure's `protectionState` as it wrote it (`Protected`, `FailedOver`, …).
-    pub protection_state: String,
-    /// The same, typed ([`ProtectionState::Unknown`] keeps a value azprotect does not know).
-    #[serde(skip)]
-    pub state: ProtectionState,
-    /// Replication runs from this region…
-    pub replicating_from: String,
-    /// …to this one.
-    pub replicating_to: String,
-    /// False while failed over (or committed): nothing replicates until re-protect.
-    pub replicating: bool,
-    /// Initial replication progress (percent) while it runs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub progress: Option<u64>,
-}
-
-impl VmStatus {
-    fn protected(&self) -> bool {
-        self.state == ProtectionState::Protected
-    }
 }
 
 /// The live state of a recovery plan and its VMs.
@@ -241,7 +207,7 @@ pub enum Refusal {
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum DrError {
+pub enum FailoverError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Refused(#[from] Refusal),
@@ -270,7 +236,7 @@ pub async fn status(
     client: &ArmClient,
     plan: &Resource,
     items: &[ArmId],
-) -> Result<PlanStatus, DrError> {
+) -> Result<PlanStatus, FailoverError> {
     let Some(live) = client.get_optional(&versioned(&plan.arm_id)).await? else {
         return Err(Refusal::NotReady(
             plan.address.to_string(),
@@ -486,36 +452,6 @@ pub fn describe(plan: &Resource, steps: &[Step], s: &PlanStatus) -> Vec<String> 
         .collect()
 }
 
-/// One step's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StepResult {
-    pub step: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub direction: Option<String>,
-    pub seconds: f64,
-    pub succeeded: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// The outcome, for the text, markdown and JSON reports.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DrReport {
-    pub operation: String,
-    pub recovery_plan: String,
-    pub arm_id: String,
-    pub succeeded: bool,
-    pub steps: Vec<StepResult>,
-    /// Where the VMs run after the operation.
-    pub active_region: String,
-    /// Each VM after the operation: where it runs and which way it replicates.
-    pub vms: Vec<VmStatus>,
-    /// What Azure allows next.
-    pub allowed_operations: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
 /// Run `steps` in order, stopping at the first failure. Before each step the plan is read again
 /// and the step refused if Azure does not allow it. Progress lines go to `progress`.
 #[allow(clippy::too_many_arguments)]
@@ -527,7 +463,7 @@ pub async fn run(
     op: Operation,
     steps: &[Step],
     progress: &(dyn Fn(&str) + Send + Sync),
-) -> Result<DrReport, DrError> {
+) -> Result<FailoverReport, FailoverError> {
     let mut results = Vec::new();
     let mut error = None;
     for (i, step) in steps.iter().enumerate() {
@@ -589,7 +525,7 @@ pub async fn run(
         }
     }
     let s = status(client, plan, items).await?;
-    Ok(DrReport {
+    Ok(FailoverReport {
         operation: op.name().into(),
         recovery_plan: plan.address.to_string(),
         arm_id: plan.arm_id.to_string(),
@@ -706,7 +642,7 @@ async fn wait_protected(
     items: &[ArmId],
     mut s: PlanStatus,
     progress: &(dyn Fn(&str) + Send + Sync),
-) -> Result<PlanStatus, DrError> {
+) -> Result<PlanStatus, FailoverError> {
     let started = Instant::now();
     let mut delay = Duration::from_millis(100);
     while !s.vms.iter().all(VmStatus::protected) {

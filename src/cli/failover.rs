@@ -6,7 +6,7 @@ use super::confirm;
 use super::printer::Printer;
 use super::settings::{GlobalSettings, Session};
 use super::ExitStatus;
-use crate::dr::{self, Operation};
+use crate::failover::{self, Operation};
 use crate::model::site_recovery::recovery_plan::RecoveryPoint;
 use crate::render;
 use miette::{IntoDiagnostic, Result};
@@ -59,7 +59,7 @@ async fn execute(
     settings: &GlobalSettings,
     printer: Printer,
 ) -> Result<ExitStatus> {
-    dr::supported(op)?;
+    failover::supported(op)?;
     let session = Session::open(settings).await?;
     let result = go(args, op, &session, printer).await;
     session.close().await;
@@ -75,7 +75,7 @@ async fn go(
     let what = format!("{} acts on", op.name());
     let found = super::recovery_plan::declared(session, &args.files, &args.address, &what).await?;
     let (plan, items) = (found.plan.clone(), found.item_ids());
-    let status = dr::status(&session.client, &plan, &items).await?;
+    let status = failover::status(&session.client, &plan, &items).await?;
     printer.note(format!(
         "{}: VMs run in {}; Azure allows: {}",
         plan.address,
@@ -86,10 +86,10 @@ async fn go(
             status.allowed_operations.join(", ")
         }
     ));
-    let steps = dr::plan_steps(&plan, op, &status)?;
+    let steps = failover::plan_steps(&plan, op, &status)?;
     let caches = caches(&found.desired, &plan, &found.replications);
-    dr::require_caches(&plan, &steps, &status, &caches)?;
-    let what = dr::describe(&plan, &steps, &status);
+    failover::require_caches(&plan, &steps, &status, &caches)?;
+    let what = failover::describe(&plan, &steps, &status);
     let subject = format!("a {}", op.name());
     let unattended = format!("run the {}", op.name());
     let ask = confirm::Ask {
@@ -103,7 +103,7 @@ async fn go(
         return Ok(ExitStatus::Failure);
     }
     let progress = move |line: &str| printer.note(format!("  {line}"));
-    let report = dr::run(
+    let report = failover::run(
         &session.client,
         &plan,
         &items,
@@ -115,9 +115,9 @@ async fn go(
     .await?;
     let mut out = printer.stdout();
     match args.format {
-        PlanFormat::Text => render::dr::text(&report, &mut out),
-        PlanFormat::Markdown => render::dr::markdown(&report, &mut out),
-        PlanFormat::Json => render::dr::json(&report, &mut out),
+        PlanFormat::Text => render::failover::text(&report, &mut out),
+        PlanFormat::Markdown => render::failover::markdown(&report, &mut out),
+        PlanFormat::Json => render::failover::json(&report, &mut out),
     }
     .into_diagnostic()?;
     Ok(if report.succeeded {
@@ -132,7 +132,7 @@ fn caches(
     desired: &crate::model::Desired,
     plan: &crate::model::Resource,
     replications: &[crate::model::Resource],
-) -> dr::Caches {
+) -> failover::Caches {
     let group = plan.address.name.split('/').next().unwrap_or_default();
     let disk_types = replications
         .iter()
@@ -148,7 +148,7 @@ fn caches(
         .replication_groups
         .iter()
         .find(|g| g.name == group)
-        .map(|g| dr::Caches {
+        .map(|g| failover::Caches {
             source: g.cache_storage_account_id.clone(),
             target: g.target_cache_storage_account_id.clone(),
             target_resource_group: g.target_resource_group_id.clone(),
