@@ -51,11 +51,62 @@ impl Default for ApplyOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Done,
-    Failed(String),
+    Failed(Failure),
     /// Not attempted because a change it depends on failed or was skipped.
     Skipped {
         because: Address,
     },
+}
+
+/// Why a change failed: what to show, and, when Azure refused, its error code and the
+/// `x-ms-request-id` to quote in a support request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+    pub code: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure {
+            message,
+            code: None,
+            request_id: None,
+        }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Self {
+        message.to_string().into()
+    }
+}
+
+impl From<crate::azure::AzureError> for Failure {
+    fn from(e: crate::azure::AzureError) -> Self {
+        use crate::azure::AzureError as E;
+        let (code, request_id) = match &e {
+            E::Arm {
+                code, request_id, ..
+            }
+            | E::OperationFailed {
+                code, request_id, ..
+            } => (Some(code.clone()), Some(request_id.clone())),
+            _ => (None, None),
+        };
+        Failure {
+            message: e.to_string(),
+            code,
+            request_id,
+        }
+    }
 }
 
 /// Progress events; `cli` implements this (indicatif on a TTY, timestamped lines otherwise).
@@ -119,4 +170,33 @@ pub fn check(plan: &Plan, allow_data_loss: bool) -> Result<(), Refusal> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod failure_tests {
+    use super::Failure;
+    use crate::azure::AzureError;
+
+    #[test]
+    fn a_failure_azure_answered_keeps_its_code_and_request_id() {
+        let f = Failure::from(AzureError::Arm {
+            method: "PUT".into(),
+            resource: "/subscriptions/s/…/backupPolicies/gold".into(),
+            status: 400,
+            code: "BMSUserErrorInvalidPolicyInput".into(),
+            message: "Invalid input".into(),
+            request_id: "8b0c-42".into(),
+        });
+        assert_eq!(f.code.as_deref(), Some("BMSUserErrorInvalidPolicyInput"));
+        assert_eq!(f.request_id.as_deref(), Some("8b0c-42"));
+        // What is shown is what was shown before: Azure's whole message.
+        assert!(
+            f.to_string().contains(
+                "400 BMSUserErrorInvalidPolicyInput: Invalid input (x-ms-request-id: 8b0c-42)"
+            ),
+            "{f}"
+        );
+        let plain = Failure::from("the change has no `after` attributes");
+        assert_eq!((plain.code, plain.request_id), (None, None));
+    }
 }

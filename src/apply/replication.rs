@@ -7,6 +7,7 @@
 
 use super::requests_for;
 use super::wait;
+use super::Failure;
 use crate::azure::ArmClient;
 use crate::model::site_recovery::replication;
 use crate::model::{ArmId, ResourceKind};
@@ -31,16 +32,17 @@ fn sized(change: &Change) -> bool {
 }
 
 /// Enable (for a create), wait until the item is protected, then send the update.
-pub async fn execute(client: &ArmClient, change: &Change, timeout: Duration) -> Result<(), String> {
+pub async fn execute(
+    client: &ArmClient,
+    change: &Change,
+    timeout: Duration,
+) -> Result<(), Failure> {
     let item = ArmId::new(change.arm_id.clone());
     let update = match change.action {
         Action::Update => requests_for(change).map_err(|e| e.to_string())?,
         _ => {
             for req in requests_for(change).map_err(|e| e.to_string())? {
-                client
-                    .execute_discarding(&req)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                client.execute_discarding(&req).await?;
             }
             let desired = crate::model::Resource {
                 address: change.address.clone(),
@@ -51,22 +53,17 @@ pub async fn execute(client: &ArmClient, change: &Change, timeout: Duration) -> 
             vec![replication::update_request(&desired)]
         }
     };
-    let left = wait::wait_replicated(client, std::slice::from_ref(&item), timeout, &|_| {})
-        .await
-        .map_err(|e| e.to_string())?;
+    let left = wait::wait_replicated(client, std::slice::from_ref(&item), timeout, &|_| {}).await?;
     if let Some(s) = left.first() {
         let pct = s.percent.map(|p| format!(", {p}%")).unwrap_or_default();
-        return Err(format!(
+        return Err(Failure::from(format!(
             "Azure takes replication settings only once initial replication has finished, and it has not after {} minutes ({}{pct}): run apply again later",
             timeout.as_secs() / 60,
             s.vm_state
-        ));
+        )));
     }
     for req in &update {
-        client
-            .execute_discarding(req)
-            .await
-            .map_err(|e| e.to_string())?;
+        client.execute_discarding(req).await?;
     }
     Ok(())
 }

@@ -68,7 +68,7 @@ pub async fn walk(
         Err(e) => {
             // Only a hand-edited plan file can get here: nothing is started.
             for c in &plan.changes {
-                let outcome = Outcome::Failed(format!("the plan cannot be applied: {e}"));
+                let outcome = Outcome::Failed(format!("the plan cannot be applied: {e}").into());
                 reporter.finished(c, &outcome, std::time::Duration::ZERO);
                 report.outcomes.push((c.address.clone(), outcome));
             }
@@ -188,7 +188,7 @@ async fn execute(arm: &Arm, change: &Change) -> Outcome {
     if super::disk_backup::handles(change) {
         return match super::disk_backup::execute(client, &arm.principals, change).await {
             Ok(()) => Outcome::Done,
-            Err(e) => Outcome::Failed(e),
+            Err(e) => Outcome::Failed(e.into()),
         };
     }
     if super::replication::handles(change) {
@@ -204,15 +204,15 @@ async fn execute(arm: &Arm, change: &Change) -> Outcome {
             &discovered
         }
         Ok(None) => change,
-        Err(e) => return Outcome::Failed(e),
+        Err(e) => return Outcome::Failed(e.into()),
     };
     let requests = match requests_for(change) {
         Ok(r) => r,
-        Err(e) => return Outcome::Failed(e.to_string()),
+        Err(e) => return Outcome::Failed(e.to_string().into()),
     };
     for req in &requests {
         if let Err(e) = client.execute_discarding(req).await {
-            return Outcome::Failed(e.to_string());
+            return Outcome::Failed(e.into());
         }
     }
     Outcome::Done
@@ -393,6 +393,6 @@ mod tests {
         let Outcome::Failed(why) = &report.outcomes[0].1 else {
             panic!("{:?}", report.outcomes)
         };
-        assert!(why.contains("dependency cycle"), "{why}");
+        assert!(why.message.contains("dependency cycle"), "{why}");
     }
 }
