@@ -13,6 +13,7 @@ pub mod failover;
 pub mod graph;
 pub mod live;
 pub mod model;
+pub mod ops;
 pub mod plan;
 pub mod render;
 pub mod request;

@@ -75,15 +75,24 @@ fn a_broken_file_is_a_diagnostic_with_its_location_and_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("bad.yaml");
     std::fs::write(&f, "version: 1\nsubscription: 00000000-0000-0000-0000-000000000001\nrecovery_vaults:\n  v1:\n    resource_group: rg\n    location: westeurope\n    storage_redundnacy: GeoRedundant\n").unwrap();
-    let out = azprotect()
-        .args(["validate", "-f", &f.display().to_string()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.yaml:7"), "{err}");
-    assert!(
-        err.contains("storage_redundancy"),
-        "did-you-mean hint: {err}"
-    );
+    let state = dir.path().join("sandbox.json");
+    // `validate` offline, and `plan` (through the plan operation) against a sandbox.
+    for args in [
+        vec!["validate".to_string(), "-f".into(), f.display().to_string()],
+        vec![
+            format!("--sandbox={}", state.display()),
+            "plan".into(),
+            "-f".into(),
+            f.display().to_string(),
+        ],
+    ] {
+        let out = azprotect().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("bad.yaml:7"), "{args:?}: {err}");
+        assert!(
+            err.contains("storage_redundancy"),
+            "did-you-mean hint: {err}"
+        );
+    }
 }

@@ -1,0 +1,194 @@
+//! The plan pipeline shared by `plan`, `apply` and `show`: load the files, read live state,
+//! diff; save a plan and read it back.
+
+use crate::azure::{ArmClient, AzureError};
+use crate::config::ConfigError;
+use crate::graph::{Graph, GraphError};
+use crate::model::{Address, Desired, LiveState};
+use crate::plan::file::SavedPlan;
+use crate::plan::{self, Plan, PlanOptions};
+use miette::Diagnostic;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Why a plan could not be made: the underlying diagnostic, shown as it is.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error(transparent)]
+    Azure(Box<AzureError>),
+}
+
+impl From<AzureError> for PlanError {
+    fn from(e: AzureError) -> Self {
+        PlanError::Azure(Box::new(e))
+    }
+}
+
+impl PlanError {
+    fn inner(&self) -> &dyn Diagnostic {
+        match self {
+            PlanError::Config(e) => e,
+            PlanError::Graph(e) => e,
+            PlanError::Azure(e) => e.as_ref(),
+        }
+    }
+}
+
+impl Diagnostic for PlanError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.inner().code()
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        self.inner().severity()
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.inner().help()
+    }
+    fn url<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.inner().url()
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.inner().source_code()
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.inner().labels()
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        self.inner().related()
+    }
+    fn diagnostic_source(&self) -> Option<&dyn Diagnostic> {
+        self.inner().diagnostic_source()
+    }
+}
+
+/// The files, loaded: the desired state and the warnings to show before going on.
+pub struct Loaded {
+    pub desired: Desired,
+    pub warnings: Vec<miette::Report>,
+}
+
+/// Load and validate the files (their dependency graph included).
+pub fn load(files: &[PathBuf], default_subscription: Option<&str>) -> Result<Loaded, PlanError> {
+    let loaded = crate::config::load(files)?;
+    let desired = loaded.desired(default_subscription)?;
+    Graph::of_resources(&desired.resources)?;
+    Ok(Loaded {
+        desired,
+        warnings: loaded.warnings(),
+    })
+}
+
+/// Wall time per phase of a plan (`load`, `read`, `diff`, …), for `AZPROTECT_TIMINGS`.
+#[derive(Debug, Default)]
+pub struct Phases {
+    current: Option<(&'static str, Instant)>,
+    pub done: Vec<(&'static str, Duration)>,
+}
+
+impl Phases {
+    pub fn mark(&mut self, phase: &'static str) {
+        if let Some((name, at)) = self.current.take() {
+            self.done.push((name, at.elapsed()));
+        }
+        self.current = Some((phase, Instant::now()));
+    }
+
+    /// End the last phase.
+    pub fn finish(&mut self) {
+        self.mark("end");
+        self.current = None;
+    }
+}
+
+/// Read live state for `desired` and diff: the live state read and the plan.
+pub async fn diff(
+    client: &ArmClient,
+    desired: &Desired,
+    targets: &[Address],
+    phases: &mut Phases,
+) -> Result<(LiveState, Plan), PlanError> {
+    phases.mark("read");
+    let live = crate::live::read(client, desired).await?;
+    phases.mark("diff");
+    let plan = plan::plan(
+        desired,
+        &live,
+        &PlanOptions {
+            targets: targets.to_vec(),
+        },
+    );
+    Ok((live, plan))
+}
+
+/// Why a saved plan could not be written or read.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum SavedPlanError {
+    #[error("could not write the plan to {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("could not read the plan {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a plan saved by `azprotect plan --out`: {source}")]
+    NotAPlan {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{path} is not a plan this azprotect can apply (format {format})")]
+    Format { path: PathBuf, format: u32 },
+}
+
+/// Save `plan` with what it was made from (`plan --out`).
+pub fn save(
+    path: &Path,
+    arm_endpoint: &str,
+    desired: Desired,
+    live: &LiveState,
+    plan: &Plan,
+) -> Result<(), SavedPlanError> {
+    let saved = SavedPlan {
+        kind: "azprotect-plan".into(),
+        azprotect_version: env!("CARGO_PKG_VERSION").into(),
+        live_fingerprint: live.fingerprint(),
+        arm_endpoint: arm_endpoint.to_string(),
+        desired,
+        plan: plan.clone(),
+    };
+    let json = serde_json::to_string_pretty(&saved).expect("a plan serializes");
+    let write = |source| SavedPlanError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(write)?;
+    }
+    std::fs::write(path, json + "\n").map_err(write)
+}
+
+/// Read a plan saved by `plan --out`.
+pub fn load_saved(path: &Path) -> Result<SavedPlan, SavedPlanError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SavedPlanError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let saved: SavedPlan =
+        serde_json::from_str(&text).map_err(|source| SavedPlanError::NotAPlan {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if saved.kind != "azprotect-plan" || saved.plan.format_version != plan::FORMAT_VERSION {
+        return Err(SavedPlanError::Format {
+            path: path.to_path_buf(),
+            format: saved.plan.format_version,
+        });
+    }
+    Ok(saved)
+}
