@@ -12,6 +12,7 @@
 //! Ids in bodies are written `/Subscriptions/…` as Site Recovery writes them (spec examples).
 
 mod fabrics;
+mod item_body;
 mod items;
 mod plans;
 mod policies;
