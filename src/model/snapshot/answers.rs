@@ -1,0 +1,196 @@
+//! What Azure answers about snapshots, Backup instances and their recovery points, parsed; and
+//! which snapshot a recovery point is.
+
+use super::super::resource_group::normalize_location;
+use super::super::ArmId;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// A recovery point and its snapshot are "the same backup" when created this close together
+/// (when the snapshot's name does not carry the point's id).
+const MATCH_WINDOW_SECS: i64 = 15 * 60;
+
+/// An ARM timestamp; a zone-less one is UTC.
+pub fn parse_time(v: &Value) -> Option<OffsetDateTime> {
+    let s = v.as_str()?;
+    OffsetDateTime::parse(s, &Rfc3339)
+        .or_else(|_| OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339))
+        .ok()
+}
+
+/// A snapshot as read from Azure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub id: ArmId,
+    pub name: String,
+    /// Normalized region.
+    pub location: String,
+    pub size_gb: u64,
+    pub incremental: bool,
+    /// `creationData.sourceResourceId` (the disk it copies).
+    pub source_id: Option<ArmId>,
+    pub time_created: Option<OffsetDateTime>,
+    pub sku: String,
+    pub tags: BTreeMap<String, String>,
+    /// `completionPercent` (background copy of an incremental snapshot), when reported.
+    pub completion_percent: Option<f64>,
+    /// `snapshotAccessState` (`Pending`, `Available`, …), when reported.
+    pub access_state: Option<String>,
+}
+
+impl Snapshot {
+    pub fn from_arm(v: &Value) -> Option<Snapshot> {
+        let id = ArmId::new(v["id"].as_str()?);
+        let p = &v["properties"];
+        let size_gb = p["diskSizeGB"].as_u64().or_else(|| {
+            p["diskSizeBytes"]
+                .as_u64()
+                .map(|b| b.div_ceil(1024 * 1024 * 1024))
+        })?;
+        Some(Snapshot {
+            name: id.name().to_string(),
+            location: normalize_location(v["location"].as_str().unwrap_or_default()),
+            size_gb,
+            incremental: p["incremental"].as_bool().unwrap_or(false),
+            source_id: p["creationData"]["sourceResourceId"]
+                .as_str()
+                .map(ArmId::new),
+            time_created: parse_time(&p["timeCreated"]),
+            sku: v["sku"]["name"].as_str().unwrap_or_default().to_string(),
+            tags: v["tags"]
+                .as_object()
+                .map(|t| {
+                    t.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            completion_percent: p["completionPercent"].as_f64(),
+            access_state: p["snapshotAccessState"].as_str().map(str::to_string),
+            id,
+        })
+    }
+
+    /// Taken by Azure Backup (Disk Backup's scheduled snapshots) rather than by someone.
+    pub fn by_backup(&self) -> bool {
+        self.name.starts_with("AzureBackup_")
+            || self
+                .tags
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case("CreatedBy") && v == "AzureBackup")
+    }
+
+    /// Still copying in the background: a disk cannot be created from it yet.
+    pub fn pending(&self) -> bool {
+        self.completion_percent.is_some_and(|p| p < 100.0)
+            || self
+                .access_state
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("Pending"))
+    }
+
+    pub(super) fn copies(&self, disk: &ArmId) -> bool {
+        self.source_id.as_ref() == Some(disk)
+    }
+}
+
+/// A Disk Backup instance protecting a managed disk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackupInstance {
+    pub id: ArmId,
+    pub disk_id: ArmId,
+    /// Where its snapshots go (`dataStoreParametersList[].resourceGroupId`).
+    pub snapshot_resource_group: Option<ArmId>,
+}
+
+impl BackupInstance {
+    /// `None` for instances of other datasources.
+    pub fn from_arm(v: &Value) -> Option<BackupInstance> {
+        let p = &v["properties"];
+        let ds = &p["dataSourceInfo"];
+        if !ds["datasourceType"]
+            .as_str()?
+            .eq_ignore_ascii_case("Microsoft.Compute/disks")
+        {
+            return None;
+        }
+        Some(BackupInstance {
+            id: ArmId::new(v["id"].as_str()?),
+            disk_id: ArmId::new(ds["resourceID"].as_str()?),
+            snapshot_resource_group: p["policyInfo"]["policyParameters"]["dataStoreParametersList"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find_map(|d| d["resourceGroupId"].as_str())
+                .map(ArmId::new),
+        })
+    }
+}
+
+/// A Disk Backup recovery point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecoveryPoint {
+    pub id: ArmId,
+    /// `recoveryPointId` (the point's name).
+    pub name: String,
+    pub time: Option<OffsetDateTime>,
+    pub expiry: Option<OffsetDateTime>,
+}
+
+impl RecoveryPoint {
+    pub fn from_arm(v: &Value) -> Option<RecoveryPoint> {
+        let id = ArmId::new(v["id"].as_str()?);
+        let p = &v["properties"];
+        Some(RecoveryPoint {
+            name: p["recoveryPointId"]
+                .as_str()
+                .unwrap_or_else(|| id.name())
+                .to_string(),
+            time: parse_time(&p["recoveryPointTime"]),
+            expiry: parse_time(&p["expiryTime"]).or_else(|| {
+                p["recoveryPointDataStoresDetails"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find_map(|d| parse_time(&d["expiryTime"]))
+            }),
+            id,
+        })
+    }
+}
+
+/// The snapshot Azure Backup took for `point` of `instance`: one of the instance's disk, in its
+/// snapshot resource group (when known), whose name carries the point's id, else the closest in
+/// time within 15 minutes.
+pub fn snapshot_of_point<'a>(
+    point: &RecoveryPoint,
+    instance: &BackupInstance,
+    snapshots: &'a [Snapshot],
+) -> Option<&'a Snapshot> {
+    let candidates: Vec<&Snapshot> = snapshots
+        .iter()
+        .filter(|s| s.copies(&instance.disk_id) && s.by_backup())
+        .filter(|s| {
+            instance
+                .snapshot_resource_group
+                .as_ref()
+                .is_none_or(|rg| s.id.parent(2) == *rg)
+        })
+        .collect();
+    let key = point.name.replace('-', "").to_ascii_lowercase();
+    if let Some(s) = candidates
+        .iter()
+        .find(|s| !key.is_empty() && s.name.to_ascii_lowercase().contains(&key))
+    {
+        return Some(s);
+    }
+    let at = point.time?;
+    candidates
+        .into_iter()
+        .filter_map(|s| Some((s, (s.time_created? - at).whole_seconds().abs())))
+        .filter(|(_, d)| *d <= MATCH_WINDOW_SECS)
+        .min_by_key(|(_, d)| *d)
+        .map(|(s, _)| s)
+}
