@@ -3,13 +3,12 @@
 //! BMSUserErrorConflictingProtectionOperation — Microsoft Learn, Azure Backup troubleshooting);
 //! azprotect waits and sends it again instead of failing the apply.
 
-mod common;
 mod support;
 
 use azprotect::model::api;
 use azprotect::sandbox::SandboxOptions;
-use common::Estate;
 use serde_json::{json, Value};
+use support::estate::Estate;
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
 

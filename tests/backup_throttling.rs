@@ -5,13 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-mod common;
 mod support;
 
 use azprotect::model::{ArmRequest, Method};
 use azprotect::sandbox::{BucketLimit, SandboxOptions, ThrottleLimits};
-use common::Estate;
 use serde_json::Value;
+use support::estate::Estate;
 
 /// Reads refill at one every two seconds into a bucket of two, so the third read in a burst is refused.
 fn tight_reads() -> SandboxOptions {

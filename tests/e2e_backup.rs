@@ -2,11 +2,11 @@
 //! token. plan → apply → plan is empty; drift shows as exactly that drift; removal keeps data;
 //! a stale saved plan is refused; faults are survived by re-running.
 
-mod common;
+mod support;
 
 use azprotect::model::{ArmRequest, Method};
 use azprotect::sandbox::SandboxOptions;
-use common::{quickstart, read_quickstart, Estate};
+use support::estate::{quickstart, read_quickstart, Estate};
 
 const QUICKSTART_CHANGES: &[&str] = &[
     "resource_group.rg-protect-weu create",

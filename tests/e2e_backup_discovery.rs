@@ -4,13 +4,13 @@
 //! the names Azure returned (`IaasVMContainer;iaasvmcontainerv2;{rg};{vm}`). A later apply that
 //! finds the VM already discovered does not refresh again.
 
-mod common;
+mod support;
 
 use azprotect::model::{api, Method};
 use azprotect::sandbox::SandboxOptions;
-use common::{quickstart, Estate};
 use serde_json::Value;
 use std::path::Path;
+use support::estate::{quickstart, Estate};
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
 

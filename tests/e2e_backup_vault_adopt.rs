@@ -2,11 +2,11 @@
 //! only its place and a tag, and a tag change must not send a redundancy (or security setting)
 //! the file does not manage — the vault stays GeoRedundant.
 
-mod common;
+mod support;
 
 use azprotect::model::{api, ArmRequest, Method};
-use common::Estate;
 use serde_json::json;
+use support::estate::Estate;
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
 

@@ -1,9 +1,9 @@
 //! The README's first command and the offline commands, through the real binary.
 
-mod common;
+mod support;
 
 use assert_cmd::Command;
-use common::{quickstart, repo};
+use support::estate::{quickstart, repo};
 
 fn azprotect() -> Command {
     let mut cmd = Command::cargo_bin("azprotect").expect("binary");

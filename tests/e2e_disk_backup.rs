@@ -4,13 +4,13 @@
 //! time passes and expire by retention; a retention change loses no recovery point; a disk that
 //! leaves the file keeps its snapshots.
 
-mod common;
+mod support;
 
 use azprotect::sandbox::SandboxOptions;
-use common::Estate;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
+use support::estate::Estate;
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
 /// An Azure hour lasts 0.36 s, a day 8.64 s.
@@ -91,7 +91,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-async fn plan_json(estate: &Estate, file: &str) -> common::Run {
+async fn plan_json(estate: &Estate, file: &str) -> support::estate::Run {
     estate.run(&["plan", "-f", file, "--format", "json"]).await
 }
 

@@ -1,10 +1,10 @@
 //! Estates beyond the quickstart: two regions, two subscriptions, selectors, suspend and delete
 //! on removal — each must converge (plan → apply → plan is empty) and keep its data promises.
 
-mod common;
+mod support;
 
 use azprotect::sandbox::SandboxOptions;
-use common::{repo, Estate};
+use support::estate::{repo, Estate};
 
 fn multi_vault() -> String {
     repo()

@@ -3,13 +3,13 @@
 //! re-protect) return a DR estate to where it started, `plan` never proposes to undo a failover
 //! or a reversed replication, and a planned failover is refused before anything is sent.
 
-mod common;
+mod support;
 
 use azprotect::model::api;
 use azprotect::sandbox::SandboxOptions;
-use common::{repo, Estate, Run};
 use serde_json::Value;
 use std::time::Duration;
+use support::estate::{repo, Estate, Run};
 
 const PLAN: &str = "recovery_plan.app-dr/app-failover";
 const VAULT: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-protect-neu/providers/Microsoft.RecoveryServices/vaults/rsv-dr-neu";
@@ -350,7 +350,7 @@ async fn a_failed_failover_reports_what_azure_says_went_wrong_and_what_to_do() {
     })
     .await
     .unwrap();
-    common::run_on(
+    support::estate::run_on(
         &sb,
         &[],
         &["apply", "-f", &file, "--auto-approve", "--wait-replicated"],
@@ -367,7 +367,7 @@ async fn a_failed_failover_reports_what_azure_says_went_wrong_and_what_to_do() {
     })
     .await
     .unwrap();
-    let run = common::run_on(
+    let run = support::estate::run_on(
         &sb,
         &[],
         &dr("failover", &[&["--unplanned"][..], &f].concat()),

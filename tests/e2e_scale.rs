@@ -4,14 +4,14 @@
 //! - an apply of a few hundred protections under ARM throttling, against a sandbox whose write
 //!   bucket is smaller than ARM's, paces itself with the client's rate limiter: zero 429s.
 
-mod common;
+mod support;
 
 use azprotect::sandbox::{BucketLimit, SandboxOptions, ThrottleLimits};
-use common::{Estate, Run};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
+use support::estate::{Estate, Run};
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
 
@@ -55,7 +55,7 @@ async fn run_with(estate: &Estate, env: &[(&str, &str)], args: &[&str]) -> Run {
     let ca = ca.display().to_string();
     let mut all = vec![("AZPROTECT_CA_CERT", ca.as_str())];
     all.extend_from_slice(env);
-    common::run_on(&estate.sandbox, &all, args).await
+    support::estate::run_on(&estate.sandbox, &all, args).await
 }
 
 /// The access log's lines: (method, path, status). The log has no query, so `$skipToken` pages

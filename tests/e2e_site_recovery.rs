@@ -2,13 +2,12 @@
 //! estate plans empty while initial replication is still running, a drill waits for protection,
 //! then fails over into an isolated network and cleans up without touching production.
 
-mod common;
 mod support;
 
 use azprotect::model::api;
 use azprotect::sandbox::SandboxOptions;
-use common::{repo, Estate};
 use std::time::Duration;
+use support::estate::{repo, Estate};
 
 fn site_recovery() -> String {
     repo()
@@ -30,7 +29,7 @@ async fn fast_estate() -> Estate {
 
 /// Run the app-failover drill into the test network once initial replication lets it (the
 /// drill refuses, saying it is not ready, until then). `None` if it never became ready.
-async fn drill_when_ready(estate: &Estate, extra: &[&str]) -> Option<common::Run> {
+async fn drill_when_ready(estate: &Estate, extra: &[&str]) -> Option<support::estate::Run> {
     let file = site_recovery();
     let mut args = vec![
         "drill",
@@ -336,7 +335,7 @@ async fn a_cache_account_in_the_wrong_region_or_missing_blocks_replication_at_pl
 async fn a_missing_target_resource_group_or_network_blocks_at_plan_time() {
     let estate = Estate::start().await;
     let text = std::fs::read_to_string(site_recovery()).unwrap();
-    let blocked = |plan: &common::Run, prefix: &str| -> Vec<String> {
+    let blocked = |plan: &support::estate::Run, prefix: &str| -> Vec<String> {
         plan.json()["changes"]
             .as_array()
             .unwrap()

@@ -1,16 +1,15 @@
 //! `azprotect snapshot take | list | restore` through the real binary against the sandbox, and
 //! the snapshot request bodies against the official Compute spec.
 
-mod common;
 mod support;
 
 use azprotect::model::disk_backup::{instance, policy, role, vault};
 use azprotect::model::snapshot as model;
 use azprotect::model::{Address, ArmId, ArmRequest, ManagedDisk, Method, Resource, ResourceKind};
 use azprotect::sandbox::SandboxOptions;
-use common::{repo, Estate};
 use serde_json::{json, Value};
 use std::time::Duration;
+use support::estate::{repo, Estate};
 
 const DISK_SPEC: &str =
     "specification/compute/resource-manager/Microsoft.Compute/Compute/stable/2026-03-02/DiskRP.json";
@@ -32,7 +31,7 @@ async fn get(e: &Estate, id: &ArmId) -> Value {
         .expect("a body")
 }
 
-fn no_panic(r: &common::Run) {
+fn no_panic(r: &support::estate::Run) {
     assert!(
         !r.stderr.contains("panicked") && !r.stdout.contains("panicked"),
         "{}",

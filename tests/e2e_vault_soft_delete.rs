@@ -5,11 +5,11 @@
 //! azure-cli/test_backup_protection.yaml #4, #6; FACTS §3). azprotect reads it there, shows a
 //! change on the vault as before, and sets it there.
 
-mod common;
+mod support;
 
 use azprotect::model::{api, ArmRequest, Method};
-use common::{quickstart, read_quickstart, Estate};
 use serde_json::{json, Value};
+use support::estate::{quickstart, read_quickstart, Estate};
 
 const VAULT: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-protect-weu/providers/Microsoft.RecoveryServices/vaults/rsv-prod-weu";
 

@@ -2,7 +2,7 @@
 //! shapes of `model::disk_backup` with a bounded number of list calls, and apply protects a disk
 //! right after granting the vault's roles despite the role-propagation delay.
 
-mod common;
+mod support;
 
 use azprotect::apply::{self, ApplyOptions, Outcome, Reporter};
 use azprotect::azure::ArmClient;
@@ -15,11 +15,11 @@ use azprotect::model::{
 };
 use azprotect::plan::{Action, Change, DataEffect, Plan};
 use azprotect::sandbox::SandboxOptions;
-use common::Estate;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use support::estate::Estate;
 
 const SNAP_RG: &str = "rg-snapshots-weu";
 

@@ -1,9 +1,11 @@
-//! Shared helpers for the model and render tests: simulated Azure responses, spec loading,
-//! the swagger schema checker and the rich plan fixture.
+//! Shared test helpers: an estate on a sandbox running the real binary ([`estate`]), simulated
+//! Azure responses, spec loading, the swagger schema checker, the rich plan fixture and the
+//! recorded-traffic replay.
 #![allow(dead_code)]
 
 pub mod azure_sim;
 pub mod cases;
+pub mod estate;
 pub mod estates;
 pub mod plan_fixture;
 pub mod plan_sim;
