@@ -273,6 +273,16 @@ mod tests {
         running: Mutex<(usize, usize)>,
     }
 
+    impl Fake {
+        fn failing(fail: Vec<&'static str>) -> Arc<Fake> {
+            Arc::new(Fake {
+                fail,
+                order: Mutex::default(),
+                running: Mutex::default(),
+            })
+        }
+    }
+
     #[async_trait::async_trait]
     impl Executor for Fake {
         async fn execute(&self, change: &Change) -> Outcome {
@@ -310,11 +320,7 @@ mod tests {
                 change("backup_policy.b/p", &["recovery_vault.b"]),
             ],
         );
-        let fake = Arc::new(Fake {
-            fail: vec!["recovery_vault.a"],
-            order: Mutex::default(),
-            running: Mutex::default(),
-        });
+        let fake = Fake::failing(vec!["recovery_vault.a"]);
         let report = walk(
             &plan,
             &ApplyOptions {
@@ -346,11 +352,7 @@ mod tests {
             .map(|i| change(&format!("recovery_vault.v{i}"), &[]))
             .collect();
         let plan = Plan::new(vec![], changes);
-        let fake = Arc::new(Fake {
-            fail: vec![],
-            order: Mutex::default(),
-            running: Mutex::default(),
-        });
+        let fake = Fake::failing(vec![]);
         let report = walk(
             &plan,
             &ApplyOptions {
@@ -376,11 +378,7 @@ mod tests {
                 change("backup_policy.a/q", &["backup_policy.a/p"]),
             ],
         );
-        let fake = Arc::new(Fake {
-            fail: vec![],
-            order: Mutex::default(),
-            running: Mutex::default(),
-        });
+        let fake = Fake::failing(vec![]);
         let report = walk(
             &plan,
             &ApplyOptions::default(),
