@@ -401,7 +401,7 @@ fn change(
     Change {
         address: address.parse().unwrap(),
         action,
-        arm_id: arm_id.to_string(),
+        arm_id: arm_id.clone(),
         before,
         after,
         diff: vec![],

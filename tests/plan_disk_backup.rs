@@ -250,7 +250,7 @@ fn a_new_vault_plans_its_policies_role_assignments_and_instances_in_order() {
         Some(json!({"every": "4h", "retention": "7d", "start": "00:00"}))
     );
     assert_eq!(
-        ArmId::new(pol.arm_id.clone()),
+        pol.arm_id.clone(),
         policy::arm_id(&vault_id(), "every-4h", pol.after.as_ref().unwrap())
     );
     let i = find(&p, "disk_backup.bv/rg-app/app-01-data-0");
@@ -265,7 +265,7 @@ fn a_new_vault_plans_its_policies_role_assignments_and_instances_in_order() {
         }))
     );
     assert_eq!(
-        ArmId::new(i.arm_id.clone()),
+        i.arm_id.clone(),
         instance::arm_id(&vault_id(), "rg-app", "app-01-data-0")
     );
     assert_eq!(
@@ -486,7 +486,7 @@ fn a_retention_change_creates_a_new_policy_moves_the_instances_then_deletes_the_
     );
     let created = find(&p, "disk_policy.bv/every-4h");
     assert_eq!(created.action, Action::Create);
-    assert!(created.arm_id.ends_with(&new));
+    assert!(created.arm_id.as_str().ends_with(&new));
     let moved = addresses(&p, ResourceKind::DiskBackup);
     assert_eq!(moved.len(), 3, "{}", rows(&p));
     for a in &moved {

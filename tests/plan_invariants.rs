@@ -72,7 +72,7 @@ fn check_item_requests(
         prop_assert!(
             r.path
                 .to_ascii_lowercase()
-                .starts_with(&c.arm_id.to_ascii_lowercase()),
+                .starts_with(&c.arm_id.as_str().to_ascii_lowercase()),
             "{}: request to {}",
             c.address,
             r.path
@@ -150,7 +150,7 @@ fn check_safety(d: &Desired, p: &Plan) -> Result<(), TestCaseError> {
             );
         }
         if c.data == Some(DataEffect::Deleted) {
-            let vault = protected_vm::vault_of(&ArmId::new(c.arm_id.clone()));
+            let vault = protected_vm::vault_of(&c.arm_id.clone());
             let scope = d.vaults.iter().find(|v| v.arm_id == vault);
             prop_assert_eq!(
                 scope.map(|s| s.on_remove),

@@ -99,7 +99,7 @@ pub async fn execute(
 ) -> Result<(), String> {
     let desired = Resource {
         address: change.address.clone(),
-        arm_id: ArmId::new(change.arm_id.clone()),
+        arm_id: change.arm_id.clone(),
         attrs: change
             .after
             .clone()

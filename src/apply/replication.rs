@@ -10,7 +10,7 @@ use super::wait;
 use super::Failure;
 use crate::azure::ArmClient;
 use crate::model::site_recovery::replication;
-use crate::model::{ArmId, ResourceKind};
+use crate::model::ResourceKind;
 use crate::plan::{Action, Change};
 use std::time::Duration;
 
@@ -37,7 +37,7 @@ pub async fn execute(
     change: &Change,
     timeout: Duration,
 ) -> Result<(), Failure> {
-    let item = ArmId::new(change.arm_id.clone());
+    let item = change.arm_id.clone();
     let update = match change.action {
         Action::Update => requests_for(change).map_err(|e| e.to_string())?,
         _ => {

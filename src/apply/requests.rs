@@ -3,7 +3,7 @@
 use crate::model::disk_backup::{instance, policy as disk_policy, role, vault as backup_vault};
 use crate::model::site_recovery as sr;
 use crate::model::{
-    backup_policy, protected_vm, resource_group, vault, ArmId, ArmRequest, Resource, ResourceKind,
+    backup_policy, protected_vm, resource_group, vault, ArmRequest, Resource, ResourceKind,
 };
 use crate::plan::{Action, Change, DataEffect};
 use serde_json::Value;
@@ -22,7 +22,7 @@ pub fn requests_for(change: &Change) -> Result<Vec<ArmRequest>, RequestError> {
         address: change.address.to_string(),
         message: m.to_string(),
     };
-    let id = ArmId::new(change.arm_id.clone());
+    let id = change.arm_id.clone();
     let desired = || -> Result<Resource, RequestError> {
         Ok(Resource {
             address: change.address.clone(),

@@ -227,7 +227,7 @@ async fn enable_target(arm: &Arm, change: &Change) -> Result<Option<Change>, Str
     {
         return Ok(None);
     }
-    let planned = crate::model::ArmId::new(change.arm_id.clone());
+    let planned = change.arm_id.clone();
     let vm_id = change
         .after
         .as_ref()
@@ -239,7 +239,7 @@ async fn enable_target(arm: &Arm, change: &Change) -> Result<Option<Change>, Str
         .target(&arm.client, &vault, vm_id, &planned)
         .await?;
     Ok(Some(Change {
-        arm_id: target.as_str().to_string(),
+        arm_id: target,
         ..change.clone()
     }))
 }
@@ -255,7 +255,7 @@ mod tests {
         Change {
             address: addr.parse().unwrap(),
             action: Action::Create,
-            arm_id: format!("/x/{addr}"),
+            arm_id: crate::model::ArmId::new(format!("/x/{addr}")),
             before: None,
             after: Some(serde_json::json!({})),
             diff: vec![],

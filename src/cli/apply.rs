@@ -110,7 +110,7 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
         .iter()
         .filter(|c| c.address.kind == ResourceKind::Replication)
         .filter(|c| matches!(c.action, Action::Create | Action::Replace))
-        .map(|c| ArmId::new(c.arm_id.clone()))
+        .map(|c| c.arm_id.clone())
         .collect();
     if !enabled.is_empty() && args.wait_replicated {
         let timeout = std::time::Duration::from_secs(args.wait_timeout * 60);

@@ -240,7 +240,7 @@ fn change(
     Change {
         address: want.address.clone(),
         action,
-        arm_id: want.arm_id.to_string(),
+        arm_id: want.arm_id.clone(),
         before: have.map(|h| h.attrs.clone()),
         after: Some(want.attrs.clone()),
         diff,
@@ -257,7 +257,7 @@ fn removal(have: &Resource, desired: &Desired, ctx: &Context) -> Option<Change> 
     let mut c = Change {
         address: have.address.clone(),
         action: Action::Delete,
-        arm_id: have.arm_id.to_string(),
+        arm_id: have.arm_id.clone(),
         before: Some(have.attrs.clone()),
         after: None,
         diff: vec![],
@@ -384,7 +384,7 @@ fn link_dependencies(changes: &mut [Change], graph: &Graph, live_graph: &Graph) 
                             || d.path.starts_with("immutability")
                     }))
         })
-        .map(|c| (ArmId::new(c.arm_id.clone()), c.address.clone()))
+        .map(|c| (c.arm_id.clone(), c.address.clone()))
         .collect();
     let instances = super::disk_backup::instance_changes_by_vault(changes);
     let disk_delete_waits: Vec<Vec<Address>> = changes
@@ -413,10 +413,8 @@ fn link_dependencies(changes: &mut [Change], graph: &Graph, live_graph: &Graph) 
             }
         }
         let item = match c.address.kind {
-            ResourceKind::ProtectedVm => {
-                Some(protected_vm::vault_of(&ArmId::new(c.arm_id.clone())))
-            }
-            ResourceKind::DiskBackup => Some(ArmId::new(c.arm_id.clone()).parent(1)),
+            ResourceKind::ProtectedVm => Some(protected_vm::vault_of(&c.arm_id.clone())),
+            ResourceKind::DiskBackup => Some(c.arm_id.clone().parent(1)),
             _ => None,
         };
         if let (Some(vault), true) = (

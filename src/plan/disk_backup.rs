@@ -457,9 +457,7 @@ pub fn instance_changes_by_vault(changes: &[Change]) -> BTreeMap<ArmId, Vec<&Cha
         .iter()
         .filter(|c| c.address.kind == ResourceKind::DiskBackup)
     {
-        out.entry(vault_of(&ArmId::new(c.arm_id.clone())))
-            .or_default()
-            .push(c);
+        out.entry(vault_of(&c.arm_id.clone())).or_default().push(c);
     }
     out
 }
@@ -474,7 +472,7 @@ pub fn delete_waits_for(
     let Some(before) = &c.before else {
         return vec![];
     };
-    let id = ArmId::new(c.arm_id.clone());
+    let id = c.arm_id.clone();
     let vault = match c.address.kind {
         ResourceKind::DiskPolicy => id.parent(1),
         ResourceKind::RoleAssignment => match before["vault_id"].as_str() {

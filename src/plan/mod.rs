@@ -16,7 +16,7 @@ mod site_recovery;
 
 pub use diff::{plan, resolve, PlanOptions};
 
-use crate::model::Address;
+use crate::model::{Address, ArmId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -86,7 +86,7 @@ pub struct AttrChange {
 pub struct Change {
     pub address: Address,
     pub action: Action,
-    pub arm_id: String,
+    pub arm_id: ArmId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

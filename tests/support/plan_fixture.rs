@@ -29,7 +29,7 @@ fn change(address: &str, action: Action, arm_id: String) -> Change {
     Change {
         address: address.parse::<Address>().expect("address"),
         action,
-        arm_id,
+        arm_id: azprotect::model::ArmId::new(arm_id),
         before: None,
         after: None,
         diff: vec![],

@@ -126,7 +126,7 @@ fn apply_change(live: &mut LiveState, c: &Change, pending: &[&Change]) -> Result
     if c.blocked.is_some() {
         return Err("a blocked change reached apply".into());
     }
-    let id = ArmId::new(c.arm_id.clone());
+    let id = c.arm_id.clone();
     let existing = live.resources.iter().position(|r| r.arm_id == id);
     let after = || c.after.clone().ok_or("no `after`".to_string());
     match (c.address.kind, c.action) {
@@ -161,7 +161,7 @@ fn apply_change(live: &mut LiveState, c: &Change, pending: &[&Change]) -> Result
                 return Err("create of an existing vault".into());
             }
             let rg = id.parent(3);
-            if pending.iter().any(|p| ArmId::new(p.arm_id.clone()) == rg) {
+            if pending.iter().any(|p| p.arm_id.clone() == rg) {
                 return Err("the vault's resource group is not created yet".into());
             }
             let a = after()?;
