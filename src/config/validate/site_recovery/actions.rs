@@ -1,0 +1,182 @@
+//! Recovery plan actions (scripts, runbooks, manual steps) and the distinctness checks of plan
+//! lists.
+
+use super::super::{names, Cx};
+use super::*;
+use crate::config::diag::{At, Diag};
+use crate::config::spanned::Sp;
+use crate::config::types_sr::PlanAction;
+use std::collections::BTreeMap;
+
+pub(super) fn check_action(cx: &mut Cx, a: &Sp<PlanAction>) {
+    let v = &a.value;
+    let kinds: Vec<(&str, &Sp<String>)> = [
+        ("runbook", &v.runbook),
+        ("manual", &v.manual),
+        ("script", &v.script),
+    ]
+    .into_iter()
+    .filter_map(|(k, s)| s.as_ref().map(|s| (k, s)))
+    .collect();
+    match kinds.as_slice() {
+        [] => cx.push(
+            Diag::error(cx.at(a.span), "an action needs one of `runbook`, `manual` or `script`")
+                .label("no action")
+                .help("e.g. `{runbook: /subscriptions/…/runbooks/warm-cache}` or `{manual: \"Drain traffic from the load balancer\"}`"),
+        ),
+        [_] => {}
+        [(first, f), (second, s), ..] => cx.push(
+            Diag::error(
+                cx.at(s.span),
+                format!("an action is one of `runbook`, `manual` or `script`, not `{first}` and `{second}`"),
+            )
+            .label(format!("`{second}` in a `{first}` action"))
+            .note(cx.at(f.span), format!("`{first}` here"))
+            .help("split it into two actions of the list; they run in order"),
+        ),
+    }
+    if let Some(rb) = &v.runbook {
+        if let Err(e) = names::runbook_id(&rb.value) {
+            cx.push(
+                Diag::error(cx.at(rb.span), not_a(&rb.value, "a runbook id"))
+                    .label("invalid runbook id")
+                    .help(e),
+            );
+        }
+    }
+    if let Some(m) = &v.manual {
+        if m.value.trim().is_empty() {
+            cx.push(
+                Diag::error(cx.at(m.span), "a manual action needs an instruction")
+                    .label("empty text")
+                    .help("write what the operator must do, e.g. `manual: \"Drain traffic from the load balancer\"`"),
+            );
+        }
+        for (key, span) in [
+            (
+                "fabric_location",
+                v.fabric_location.as_ref().map(|f| f.span),
+            ),
+            ("timeout", v.timeout.as_ref().map(|t| t.span)),
+        ] {
+            if let Some(span) = span {
+                cx.push(
+                    Diag::error(cx.at(span), format!("a manual action has no `{key}`"))
+                        .label("not for manual actions")
+                        .help(format!("`{key}` applies to runbook and script actions; Azure rejects it on a manual action: remove it")),
+                );
+            }
+        }
+    }
+    if let Some(s) = &v.script {
+        if s.value.trim().is_empty() {
+            cx.push(
+                Diag::error(cx.at(s.span), "a script action needs a path")
+                    .label("empty path")
+                    .help("write the script's path, e.g. `script: /RecoveryPlanScripts/warm-cache.ps1`"),
+            );
+        } else {
+            cx.push(
+                Diag::warning(cx.at(s.span), "script actions run on a VMM server")
+                    .label("script action")
+                    .help("Azure runs recovery-plan scripts in Hyper-V (VMM) to Azure scenarios; an Azure-to-Azure plan usually runs an Automation `runbook` instead"),
+            );
+        }
+    }
+    if let Some(t) = &v.timeout {
+        match parse_minutes(&t.value) {
+            None => cx.push(
+                Diag::error(cx.at(t.span), format!("`{}` is not a duration", t.value))
+                    .label("expected `<N>m`, `<N>h` or `<N>d`")
+                    .help("write the timeout in minutes or hours, e.g. `30m` or `1h`"),
+            ),
+            Some(0) => cx.push(
+                Diag::error(
+                    cx.at(t.span),
+                    "a timeout of 0 would stop the action at once",
+                )
+                .label("must be more than 0")
+                .help(
+                    "give the action time to run, e.g. `30m`; omit `timeout` for Azure's default",
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(on) = &v.on {
+        check_distinct(
+            cx,
+            on,
+            "on",
+            "`failover`, `planned_failover` or `test_failover`; omit `on` to run on all three",
+        );
+    }
+    if let Some(d) = &v.direction {
+        check_distinct(
+            cx,
+            d,
+            "direction",
+            "`primary_to_recovery` or `recovery_to_primary`; omit `direction` to run in both",
+        );
+    }
+}
+
+pub(super) fn check_distinct<T: Ord + Copy + std::fmt::Debug + serde_snake::Snake>(
+    cx: &mut Cx,
+    list: &Sp<Vec<Sp<T>>>,
+    key: &str,
+    values: &str,
+) {
+    if list.value.is_empty() {
+        cx.push(
+            Diag::error(
+                cx.at(list.span),
+                format!("`{key}` needs at least one value"),
+            )
+            .label("empty list")
+            .help(format!("list {values}")),
+        );
+    }
+    let mut seen: BTreeMap<T, At> = BTreeMap::new();
+    for item in &list.value {
+        let at = cx.at(item.span);
+        if let Some(first) = seen.get(&item.value) {
+            cx.push(
+                Diag::error(
+                    at,
+                    format!("`{}` is listed twice in `{key}`", item.value.snake()),
+                )
+                .label("repeated value")
+                .note(*first, "first listed here"),
+            );
+        } else {
+            seen.insert(item.value, at);
+        }
+    }
+}
+
+/// The YAML spelling of `on`/`direction` values, for messages.
+mod serde_snake {
+    use crate::config::types_sr::{FailoverDirection, FailoverType};
+
+    pub trait Snake {
+        fn snake(&self) -> &'static str;
+    }
+    impl Snake for FailoverType {
+        fn snake(&self) -> &'static str {
+            match self {
+                FailoverType::Failover => "failover",
+                FailoverType::PlannedFailover => "planned_failover",
+                FailoverType::TestFailover => "test_failover",
+            }
+        }
+    }
+    impl Snake for FailoverDirection {
+        fn snake(&self) -> &'static str {
+            match self {
+                FailoverDirection::PrimaryToRecovery => "primary_to_recovery",
+                FailoverDirection::RecoveryToPrimary => "recovery_to_primary",
+            }
+        }
+    }
+}
