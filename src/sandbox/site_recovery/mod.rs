@@ -11,9 +11,12 @@
 //!
 //! Ids in bodies are written `/Subscriptions/…` as Site Recovery writes them (spec examples).
 
+mod containers;
 mod fabrics;
 mod item_body;
 mod items;
+mod mappings;
+mod networks;
 mod plans;
 mod policies;
 mod switch;
