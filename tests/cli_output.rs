@@ -38,3 +38,53 @@ async fn the_quickstart_plan_apply_and_replan_read_as_pinned() {
         insta::assert_snapshot!("quickstart_replan", replan.stdout);
     });
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drill_and_a_failover_read_as_pinned() {
+    // Initial replication takes 30 minutes in Azure: under 2 s at this scale.
+    let estate = Estate::start_with(azprotect::sandbox::SandboxOptions {
+        time_scale: 0.001,
+        ..azprotect::sandbox::SandboxOptions::default()
+    })
+    .await;
+    let file = support::estate::repo()
+        .join("examples/site-recovery.yaml")
+        .display()
+        .to_string();
+    estate
+        .run(&["apply", "-f", &file, "--auto-approve", "--wait-replicated"])
+        .await
+        .expect_code(0);
+    let plan = "recovery_plan.app-dr/app-failover";
+    let test_vnet = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app-dr/providers/Microsoft.Network/virtualNetworks/vnet-app-dr-test";
+    let drill = estate
+        .run(&[
+            "drill",
+            plan,
+            "-f",
+            &file,
+            "--network",
+            test_vnet,
+            "--auto-approve",
+        ])
+        .await;
+    drill.expect_code(0);
+    let failover = estate
+        .run(&[
+            "failover",
+            plan,
+            "-f",
+            &file,
+            "--unplanned",
+            "--auto-approve",
+        ])
+        .await;
+    failover.expect_code(0);
+    let mut s = settings();
+    // The drill's start and end times.
+    s.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "[time]");
+    s.bind(|| {
+        insta::assert_snapshot!("drill", drill.stdout);
+        insta::assert_snapshot!("failover", failover.stdout);
+    });
+}
