@@ -3,7 +3,7 @@
 
 use super::args::{ApplyArgs, PlanFormat};
 use super::confirm;
-use super::plan::{load_saved, make_plan, render_plan};
+use super::plan::{make_plan, render_plan};
 use super::printer::Printer;
 use super::progress::reporter;
 use super::settings::{targets, GlobalSettings, Session};
@@ -11,9 +11,7 @@ use super::ExitStatus;
 use crate::apply::{self, wait, ApplyOptions, Outcome};
 use crate::model::{ArmId, ResourceKind};
 use crate::plan::Action;
-use crate::plan::{self as planner, Plan, PlanOptions};
-use miette::{bail, Result};
-use std::collections::BTreeSet;
+use miette::Result;
 
 pub async fn apply(
     args: ApplyArgs,
@@ -29,27 +27,9 @@ pub async fn apply(
 async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<ExitStatus> {
     let plan = match &args.plan {
         Some(path) => {
-            let saved = load_saved(path)?;
-            if !saved
-                .arm_endpoint
-                .eq_ignore_ascii_case(session.client.arm_endpoint())
-            {
-                bail!(
-                    "the plan was made against {}, not {}",
-                    saved.arm_endpoint,
-                    session.client.arm_endpoint()
-                );
-            }
-            let live = crate::live::read(&session.client, &saved.desired).await?;
-            if live.fingerprint() != saved.live_fingerprint {
-                let now = planner::plan(&saved.desired, &live, &PlanOptions::default());
-                bail!(
-                    help = "run `azprotect plan` again, review it, and apply the new plan",
-                    "Azure changed since this plan was made; nothing was applied.\n{}",
-                    what_changed(&saved.plan, &now)
-                );
-            }
-            saved.plan
+            crate::ops::plan::load_current(&session.client, path)
+                .await?
+                .plan
         }
         None => {
             let files = super::recovery_plan::files_or_default(&args.files);
@@ -144,26 +124,4 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
         ));
     }
     Ok(ExitStatus::Success)
-}
-
-/// A short description of how a fresh plan differs from the saved one.
-fn what_changed(saved: &Plan, now: &Plan) -> String {
-    let key = |p: &Plan| -> BTreeSet<String> {
-        p.changes
-            .iter()
-            .map(|c| format!("{} {}", c.action.symbol(), c.address))
-            .collect()
-    };
-    let (before, after) = (key(saved), key(now));
-    let mut lines: Vec<String> = Vec::new();
-    for gone in before.difference(&after) {
-        lines.push(format!("  no longer planned: {gone}"));
-    }
-    for new in after.difference(&before) {
-        lines.push(format!("  newly planned:     {new}"));
-    }
-    if lines.is_empty() {
-        lines.push("  the same changes are planned, but their live values differ".into());
-    }
-    lines.join("\n")
 }

@@ -11,8 +11,6 @@ use crate::render;
 use miette::{IntoDiagnostic, Result};
 use std::path::PathBuf;
 
-pub use crate::ops::plan::load_saved;
-
 pub async fn plan(
     args: PlanArgs,
     settings: &GlobalSettings,

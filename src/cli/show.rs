@@ -1,9 +1,10 @@
 //! `azprotect show PLAN`: render a saved plan.
 
 use super::args::ShowArgs;
-use super::plan::{load_saved, render_plan};
+use super::plan::render_plan;
 use super::printer::Printer;
 use super::ExitStatus;
+use crate::ops::plan::load_saved;
 use miette::Result;
 
 pub fn show(args: ShowArgs, printer: Printer) -> Result<ExitStatus> {

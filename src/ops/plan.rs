@@ -192,3 +192,69 @@ pub fn load_saved(path: &Path) -> Result<SavedPlan, SavedPlanError> {
     }
     Ok(saved)
 }
+
+/// Why a saved plan will not be applied.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CurrentPlanError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Saved(#[from] SavedPlanError),
+    #[error("the plan was made against {made}, not {now}")]
+    OtherEndpoint { made: String, now: String },
+    #[error("Azure changed since this plan was made; nothing was applied.\n{what_changed}")]
+    #[diagnostic(help("run `azprotect plan` again, review it, and apply the new plan"))]
+    Stale { what_changed: String },
+    #[error(transparent)]
+    Azure(Box<AzureError>),
+}
+
+impl From<AzureError> for CurrentPlanError {
+    fn from(e: AzureError) -> Self {
+        CurrentPlanError::Azure(Box::new(e))
+    }
+}
+
+/// A saved plan that is still current: made against this ARM endpoint, and Azure unchanged
+/// since (the live state's fingerprint is the one the plan recorded).
+pub async fn load_current(client: &ArmClient, path: &Path) -> Result<SavedPlan, CurrentPlanError> {
+    let saved = load_saved(path)?;
+    if !saved
+        .arm_endpoint
+        .eq_ignore_ascii_case(client.arm_endpoint())
+    {
+        return Err(CurrentPlanError::OtherEndpoint {
+            made: saved.arm_endpoint,
+            now: client.arm_endpoint().to_string(),
+        });
+    }
+    let live = crate::live::read(client, &saved.desired).await?;
+    if live.fingerprint() != saved.live_fingerprint {
+        let now = plan::plan(&saved.desired, &live, &PlanOptions::default());
+        return Err(CurrentPlanError::Stale {
+            what_changed: what_changed(&saved.plan, &now),
+        });
+    }
+    Ok(saved)
+}
+
+/// A short description of how a fresh plan differs from the saved one.
+fn what_changed(saved: &Plan, now: &Plan) -> String {
+    let key = |p: &Plan| -> std::collections::BTreeSet<String> {
+        p.changes
+            .iter()
+            .map(|c| format!("{} {}", c.action.symbol(), c.address))
+            .collect()
+    };
+    let (before, after) = (key(saved), key(now));
+    let mut lines: Vec<String> = Vec::new();
+    for gone in before.difference(&after) {
+        lines.push(format!("  no longer planned: {gone}"));
+    }
+    for new in after.difference(&before) {
+        lines.push(format!("  newly planned:     {new}"));
+    }
+    if lines.is_empty() {
+        lines.push("  the same changes are planned, but their live values differ".into());
+    }
+    lines.join("\n")
+}
