@@ -239,34 +239,15 @@ fn check_vault(
     }
     let mut declared: Vec<&Sp<String>> = Vec::new();
     for (pname, p) in v.policies.iter().flat_map(|m| m.value.iter()) {
-        if let Err(e) = names::disk_policy_name(&pname.value) {
-            cx.push(
-                Diag::error(
-                    cx.at(pname.span),
-                    format!("invalid disk policy name `{}`", pname.value),
-                )
-                .label("invalid name")
-                .help(e),
-            );
-        }
-        if let Some(first) = declared
-            .iter()
-            .find(|s| s.value.eq_ignore_ascii_case(&pname.value))
-        {
-            cx.push(
-                Diag::error(
-                    cx.at(pname.span),
-                    format!(
-                        "policy `{}` is defined twice in Backup vault `{}`",
-                        pname.value, name.value
-                    ),
-                )
-                .label("defined again here")
-                .note(cx.at(first.span), "first defined here")
-                .help("policy names are case-insensitive in Azure"),
-            );
-        }
-        declared.push(pname);
+        let vault = format!("Backup vault `{}`", name.value);
+        super::check_policy_name(
+            cx,
+            &mut declared,
+            pname,
+            names::disk_policy_name,
+            "disk policy",
+            &vault,
+        );
         check_policy(cx, &p.value);
     }
     for e in v.protect.iter().flat_map(|p| &p.value) {

@@ -178,6 +178,43 @@ pub fn across(files: &[ConfigFile], diags: &mut Diags) {
 }
 
 /// A did-you-mean help for a reference to one of `names`.
+/// A policy's name in a vault: valid for its kind (`rule`), and declared once (Azure compares
+/// policy names without case). `seen` holds the vault's names so far; this one is added.
+pub(crate) fn check_policy_name<'a>(
+    cx: &mut Cx,
+    seen: &mut Vec<&'a Sp<String>>,
+    pname: &'a Sp<String>,
+    rule: fn(&str) -> Result<(), String>,
+    kind: &str,
+    vault: &str,
+) {
+    if let Err(e) = rule(&pname.value) {
+        cx.push(
+            Diag::error(
+                cx.at(pname.span),
+                format!("invalid {kind} name `{}`", pname.value),
+            )
+            .label("invalid name")
+            .help(e),
+        );
+    }
+    if let Some(first) = seen
+        .iter()
+        .find(|s| s.value.eq_ignore_ascii_case(&pname.value))
+    {
+        cx.push(
+            Diag::error(
+                cx.at(pname.span),
+                format!("policy `{}` is defined twice in {vault}", pname.value),
+            )
+            .label("defined again here")
+            .note(cx.at(first.span), "first defined here")
+            .help("policy names are case-insensitive in Azure"),
+        );
+    }
+    seen.push(pname);
+}
+
 pub fn suggest<'a>(input: &str, names: impl IntoIterator<Item = &'a str>) -> Option<String> {
     did_you_mean(input, names)
 }

@@ -83,34 +83,8 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, v: &Sp<RecoveryVault>) {
     if let Some(policies) = &vault.backup_policies {
         let mut seen: Vec<&Sp<String>> = Vec::new();
         for (pname, p) in policies.value.iter() {
-            if let Err(e) = names::policy_name(&pname.value) {
-                cx.push(
-                    Diag::error(
-                        cx.at(pname.span),
-                        format!("invalid policy name `{}`", pname.value),
-                    )
-                    .label("invalid name")
-                    .help(e),
-                );
-            }
-            if let Some(first) = seen
-                .iter()
-                .find(|s| s.value.eq_ignore_ascii_case(&pname.value))
-            {
-                cx.push(
-                    Diag::error(
-                        cx.at(pname.span),
-                        format!(
-                            "policy `{}` is defined twice in vault `{}`",
-                            pname.value, name.value
-                        ),
-                    )
-                    .label("defined again here")
-                    .note(cx.at(first.span), "first defined here")
-                    .help("policy names are case-insensitive in Azure"),
-                );
-            }
-            seen.push(pname);
+            let where_ = format!("vault `{}`", name.value);
+            super::check_policy_name(cx, &mut seen, pname, names::policy_name, "policy", &where_);
             policy::check(cx, pname, p);
         }
     }
