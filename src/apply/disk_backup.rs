@@ -7,6 +7,7 @@
 
 use crate::azure::{ArmClient, AzureError};
 use crate::model::disk_backup::{instance, role};
+use crate::model::ItemState;
 use crate::model::{ArmId, ArmRequest, Resource, ResourceKind};
 use crate::plan::{Action, Change};
 use serde_json::Value;
@@ -183,22 +184,21 @@ async fn protect_disk(
     let vault = r.arm_id.parent(1);
     let policy_id = vault.child(&["backupPolicies", policy]);
     let put = instance::put_request(r, &policy_id, location);
-    let state = before.and_then(|b| b["state"].as_str());
-    match state {
+    match before.map(ItemState::of) {
         None => {
             let validate = instance::validate_request(r, &policy_id, location);
             with_permission_retry(client, r, &validate).await?;
             with_permission_retry(client, r, &put).await
         }
-        Some("soft_deleted") => Err(format!(
+        Some(ItemState::SoftDeleted) => Err(format!(
             "the backup instance {} is soft-deleted; undelete it \
              (backupVaults/…/deletedBackupInstances/{}/undelete) or wait until it is purged, \
              then apply again",
             r.arm_id,
             r.arm_id.name()
         )),
-        Some(s @ ("stopped" | "suspended")) => {
-            let resume = instance::resume_request(&r.arm_id, s == "suspended");
+        Some(s @ (ItemState::Stopped | ItemState::Suspended)) => {
+            let resume = instance::resume_request(&r.arm_id, s == ItemState::Suspended);
             with_permission_retry(client, r, &resume).await?;
             if before.is_some_and(|b| settings_differ(b, &r.attrs)) {
                 with_permission_retry(client, r, &put).await?;

@@ -2,6 +2,7 @@
 
 use crate::model::disk_backup::{instance, policy as disk_policy, role, vault as backup_vault};
 use crate::model::site_recovery as sr;
+use crate::model::ItemState;
 use crate::model::{
     backup_policy, protected_vm, resource_group, vault, ArmRequest, Resource, ResourceKind,
 };
@@ -78,7 +79,7 @@ pub fn requests_for(change: &Change) -> Result<Vec<ArmRequest>, RequestError> {
             let policy = r.attrs["policy"].as_str().ok_or_else(|| err("no policy"))?;
             let policy_id = backup_policy::arm_id(&protected_vm::vault_of(&id), policy);
             let mut out = Vec::new();
-            if before["state"] == "soft_deleted" {
+            if ItemState::of(&before) == ItemState::SoftDeleted {
                 out.push(protected_vm::undelete_request(&id, &vm_id));
             }
             out.push(protected_vm::protect_request_from(

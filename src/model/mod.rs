@@ -16,6 +16,7 @@ mod arm_id;
 pub mod backup_policy;
 pub mod disk;
 pub mod disk_backup;
+mod item_state;
 mod live_state;
 pub mod protected_vm;
 pub mod resource_group;
@@ -27,6 +28,7 @@ pub use crate::request::{ArmRequest, Method};
 pub use address::{Address, AddressError, ResourceKind};
 pub use arm_id::ArmId;
 pub use disk::ManagedDisk;
+pub use item_state::ItemState;
 pub use live_state::{Elsewhere, LiveState};
 
 use serde::{Deserialize, Serialize};

@@ -216,15 +216,19 @@ pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
 
 /// The contract's `state` of a live item.
 fn state(p: &Value) -> String {
+    use super::ItemState as S;
     if p["isScheduledForDeferredDelete"].as_bool() == Some(true) {
-        return "soft_deleted".into();
+        return S::SoftDeleted.as_str().into();
     }
     let s = p["protectionState"].as_str().unwrap_or_default();
     match s.to_ascii_lowercase().as_str() {
-        "irpending" | "protected" | "protectionerror" | "protectionpaused" => "protected".into(),
-        "protectionstopped" => "stopped".into(),
-        "backupssuspended" => "suspended".into(),
-        "" => "unknown".into(),
+        "irpending" | "protected" | "protectionerror" | "protectionpaused" => {
+            S::Protected.as_str().into()
+        }
+        "protectionstopped" => S::Stopped.as_str().into(),
+        "backupssuspended" => S::Suspended.as_str().into(),
+        "" => S::Unknown.as_str().into(),
+        // Shown as Azure wrote it; the plan reads it as unknown.
         other => other.to_string(),
     }
 }

@@ -4,6 +4,7 @@ use super::attrs::{self, Ownership};
 use super::rules::{self, Context, Verdict};
 use super::{Action, Change, DataEffect, Plan};
 use crate::graph::Graph;
+use crate::model::ItemState;
 use crate::model::LiveState;
 use crate::model::{
     protected_vm, Address, ArmId, Desired, OnRemove, Resource, ResourceKind, VaultScope,
@@ -300,11 +301,10 @@ fn removal(have: &Resource, desired: &Desired, ctx: &Context) -> Option<Change> 
         }
         ResourceKind::ProtectedVm => {
             let scope = scope_of(desired, &have.arm_id)?;
-            let state = have.attrs["state"].as_str().unwrap_or_default();
+            let state = ItemState::of(&have.attrs);
             let effect = match (scope.on_remove, state) {
-                (_, "soft_deleted") => return None,
-                (OnRemove::RetainData, "stopped" | "suspended") => return None,
-                (OnRemove::Suspend, "suspended" | "stopped") => return None,
+                (_, ItemState::SoftDeleted) => return None,
+                (OnRemove::RetainData | OnRemove::Suspend, s) if s.retained() => return None,
                 (OnRemove::RetainData, _) => DataEffect::Retained,
                 (OnRemove::Suspend, _) => DataEffect::Suspended,
                 (OnRemove::DeleteData, _) => DataEffect::Deleted,

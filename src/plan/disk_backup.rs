@@ -9,6 +9,7 @@
 use super::rules::Verdict;
 use super::{AttrChange, Change, DataEffect};
 use crate::model::disk_backup::{policy, DiskVaultScope};
+use crate::model::ItemState;
 use crate::model::LiveState;
 use crate::model::{ArmId, Desired, ManagedDisk, OnRemove, Resource, ResourceKind};
 use serde_json::Value;
@@ -142,11 +143,10 @@ impl<'a> DiskContext<'a> {
     /// changes (already stopped with `retain_data`, soft-deleted, or not a declared vault's).
     fn removal_effect(&self, have: &Resource) -> Option<(&'a DiskVaultScope, DataEffect)> {
         let scope = self.scopes.get(&vault_of(&have.arm_id)).copied()?;
-        let state = have.attrs["state"].as_str().unwrap_or_default();
-        match (scope.on_remove, state) {
-            (_, "soft_deleted") => None,
+        match (scope.on_remove, ItemState::of(&have.attrs)) {
+            (_, ItemState::SoftDeleted) => None,
             (OnRemove::DeleteData, _) => Some((scope, DataEffect::Deleted)),
-            (_, "stopped" | "suspended") => None,
+            (_, s) if s.retained() => None,
             _ => Some((scope, DataEffect::Retained)),
         }
     }
@@ -287,7 +287,7 @@ fn instance_rules(
                 let state = r.attrs["state"].as_str().unwrap_or_default();
                 v.block(if there == vault {
                     format!("the vault already holds another backup instance of this disk ({})", r.arm_id.name())
-                } else if state == "soft_deleted" {
+                } else if ItemState::from_name(state) == ItemState::SoftDeleted {
                     format!("the disk's backup instance in Backup vault {} is soft-deleted, which still protects it there: a disk can be protected by one Backup vault only — protect it in {} again, or wait until the soft-deleted instance is purged", there.name(), there.name())
                 } else {
                     format!("disk is still protected ({state}) by Backup vault {}: a disk can be protected by one Backup vault only — delete its backup instance there first (on_remove: delete_data with --allow-data-loss, in an apply of its own)", there.name())
@@ -295,12 +295,12 @@ fn instance_rules(
             }
         }
         Some((have, changed)) => {
-            match have.attrs["state"].as_str() {
-                Some("stopped") => v.reasons.push(
+            match ItemState::of(&have.attrs) {
+                ItemState::Stopped => v.reasons.push(
                     "resumes protection of a stopped instance (its snapshots were retained)".into(),
                 ),
-                Some("suspended") => v.reasons.push("resumes backups of a suspended instance".into()),
-                Some("soft_deleted") => v.block(format!(
+                ItemState::Suspended => v.reasons.push("resumes backups of a suspended instance".into()),
+                ItemState::SoftDeleted => v.block(format!(
                     "the disk's backup instance is soft-deleted: undelete it in Azure (Backup vault {}, deleted backup instances) first, then plan again",
                     vault.name()
                 )),

@@ -2,6 +2,7 @@
 //! the reason, instead of failing at apply.
 
 use super::AttrChange;
+use crate::model::ItemState;
 use crate::model::LiveState;
 use crate::model::{protected_vm, ArmId, Desired, OnRemove, Resource, ResourceKind};
 use serde_json::Value;
@@ -424,7 +425,7 @@ fn protected_vm_rules(want: &Resource, have: Option<&Resource>, ctx: &Context, v
             {
                 if **item != want.arm_id {
                     let there = protected_vm::vault_of(item);
-                    v.block(if *state == "soft_deleted" {
+                    v.block(if ItemState::from_name(state) == ItemState::SoftDeleted {
                         format!(
                             "VM's backup data in vault {} is soft-deleted, which still registers it there: a VM can be protected by one vault only — protect it in {} again (it is undeleted), or wait until the soft-deleted data is purged",
                             there.name(), there.name()
@@ -439,13 +440,15 @@ fn protected_vm_rules(want: &Resource, have: Option<&Resource>, ctx: &Context, v
             }
         }
         Some(have) => {
-            match have.attrs["state"].as_str() {
-                Some("stopped") => v.reasons.push(
+            match ItemState::of(&have.attrs) {
+                ItemState::Stopped => v.reasons.push(
                     "resumes protection of a stopped item (its recovery points were retained)"
                         .into(),
                 ),
-                Some("suspended") => v.reasons.push("resumes backups of a suspended item".into()),
-                Some("soft_deleted") => v
+                ItemState::Suspended => {
+                    v.reasons.push("resumes backups of a suspended item".into())
+                }
+                ItemState::SoftDeleted => v
                     .reasons
                     .push("undeletes the soft-deleted item, then resumes protection".into()),
                 _ => {}
@@ -516,8 +519,9 @@ pub fn policy_delete_blocked(policy: &Resource, ctx: &Context) -> Option<String>
         // An item the file still wants uses a declared policy, so it moves off this one first.
         .filter(|r| !ctx.wanted_items.contains(&r.arm_id))
         .filter(|r| {
-            r.attrs["state"] == "suspended"
-                || (r.attrs["state"] == "protected" && on_remove == OnRemove::Suspend)
+            let state = ItemState::of(&r.attrs);
+            state == ItemState::Suspended
+                || (state == ItemState::Protected && on_remove == OnRemove::Suspend)
         })
         .count();
     (users > 0).then(|| format!("{users} item(s) with suspended backups still use this policy; Azure refuses to delete a policy in use"))

@@ -2,6 +2,7 @@
 
 use super::versioned;
 use crate::model::resource_group::normalize_location;
+use crate::model::ItemState;
 use crate::model::{ArmId, ArmRequest, Method, Resource};
 use serde_json::{json, Value};
 
@@ -112,14 +113,15 @@ pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
         .to_ascii_lowercase()
         .as_str()
     {
-        s if s.contains("stopped") => "stopped",
-        s if s.contains("suspended") => "suspended",
-        s if s.starts_with("softdelet") => "soft_deleted",
+        s if s.contains("stopped") => ItemState::Stopped,
+        s if s.contains("suspended") => ItemState::Suspended,
+        s if s.starts_with("softdelet") => ItemState::SoftDeleted,
         // `ConfiguringProtectionFailed`, `ProtectionError`: planned as an update, so that apply
         // configures it again instead of a failed instance passing for a protected one.
-        s if s.contains("failed") || s.contains("error") => "failed",
-        _ => "protected",
-    };
+        s if s.contains("failed") || s.contains("error") => ItemState::Failed,
+        _ => ItemState::Protected,
+    }
+    .as_str();
     Some((
         id,
         json!({
