@@ -385,6 +385,20 @@ async fn a_missing_target_resource_group_or_network_blocks_at_plan_time() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_vm_size_is_set_once_initial_replication_lets_azure_take_it() {
     let estate = fast_estate().await;
+    // Asking for the size db-01 already has (E4s_v5, as the example does) needs nothing more:
+    // the replica takes the source VM's size, so the change sends none and apply does not wait.
+    let stock = estate
+        .run(&["plan", "-f", &site_recovery(), "--format", "json"])
+        .await;
+    let db = stock.json()["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "replication.app-dr/rg-app/db-01")
+        .cloned()
+        .expect("db-01 is replicated");
+    assert!(db["after"].get("target_vm_size").is_none(), "{db}");
+    assert!(!db.to_string().contains("apply waits for it"), "{db}");
     // db-01 is an E4s_v5; fail it over onto a bigger size. Azure's enable input cannot carry a
     // size and its update waits for initial replication, so apply enables, waits, then sets it.
     let text = std::fs::read_to_string(site_recovery()).unwrap().replace(

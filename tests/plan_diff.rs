@@ -25,6 +25,7 @@ fn vm(rg: &str, name: &str, location: &str, tags: &[(&str, &str)]) -> VirtualMac
         tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         data_disk_luns: vec![0, 1],
         disks: vec![],
+        size: None,
     }
 }
 

@@ -139,6 +139,9 @@ pub fn from_arm(v: &Value) -> Option<VirtualMachine> {
         tags,
         data_disk_luns,
         disks,
+        size: v["properties"]["hardwareProfile"]["vmSize"]
+            .as_str()
+            .map(str::to_string),
         id,
     })
 }

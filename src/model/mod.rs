@@ -156,6 +156,9 @@ pub struct VirtualMachine {
     /// The VM's managed disks: the OS disk first (`lun: None`), then data disks by LUN.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disks: Vec<VmDisk>,
+    /// `hardwareProfile.vmSize`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
 }
 
 /// One managed disk of a VM.

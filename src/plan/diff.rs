@@ -153,7 +153,21 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
         match have {
             None => {
                 let verdict = rules::on_create(want, &ctx);
-                changes.push(change(want, Action::Create, None, vec![], verdict));
+                let mut c = change(want, Action::Create, None, vec![], verdict);
+                // A replica takes the source VM's size: asking for that size needs no update
+                // after initial replication (apply would wait for it).
+                let vm = live.vm(want.attrs["vm_id"].as_str().unwrap_or_default());
+                let size = want.attrs["target_vm_size"].as_str();
+                if let (ResourceKind::Replication, Some(vm), Some(size)) =
+                    (want.address.kind, vm, size)
+                {
+                    if super::site_recovery::same_size(vm, size) {
+                        if let Some(a) = c.after.as_mut().and_then(|a| a.as_object_mut()) {
+                            a.remove("target_vm_size");
+                        }
+                    }
+                }
+                changes.push(c);
             }
             Some(have) if reversed_replication(have) => {
                 // Failed over and re-protected: the VM runs in the target region and replicates

@@ -37,9 +37,11 @@ pub fn on_create(
         v.block("the VM has no managed disks to replicate");
     }
     if let Some(size) = want.attrs["target_vm_size"].as_str() {
-        v.reasons.push(format!(
-            "the target VM size {size} is set once initial replication has finished (Azure takes it only then): apply waits for it"
-        ));
+        if !same_size(vm, size) {
+            v.reasons.push(format!(
+                "the target VM size {size} is set once initial replication has finished (Azure takes it only then): apply waits for it"
+            ));
+        }
     }
     if let (Some(account), Some(region)) = (cache, source_region(&want.arm_id)) {
         let id = want.attrs["cache_storage_account_id"]
@@ -51,6 +53,14 @@ pub fn on_create(
             v.block(why);
         }
     }
+}
+
+/// Does the VM already have this size? Then the replica gets it without a later update (Azure
+/// gives the replica the source VM's size unless told otherwise), and apply need not wait.
+pub fn same_size(vm: &VirtualMachine, size: &str) -> bool {
+    vm.size
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case(size))
 }
 
 pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], v: &mut Verdict) {

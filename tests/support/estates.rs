@@ -60,6 +60,7 @@ pub fn vms() -> Vec<VirtualMachine> {
                 .collect(),
             data_disk_luns: vec![0, 1, 2],
             disks: vec![],
+            size: None,
         })
         .collect()
 }
