@@ -137,11 +137,16 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
     // for creates and updates, the live state's for deletes.
     let graph = Graph::within(&wanted);
     let live_graph = Graph::within(&live.resources);
-    let wanted_by_addr: BTreeMap<&Address, &Resource> =
-        wanted.iter().map(|r| (&r.address, r)).collect();
+    let mut wanted_by_addr: BTreeMap<&Address, Vec<&Resource>> = BTreeMap::new();
+    for r in &wanted {
+        wanted_by_addr.entry(&r.address).or_default().push(r);
+    }
     let presented = |a: &Address| (a.kind.rank(), a.clone());
-    for addr in graph.order_by(true, presented) {
-        let want = wanted_by_addr[&addr];
+    let ordered = graph.order_by(true, presented);
+    for want in ordered
+        .iter()
+        .flat_map(|a| wanted_by_addr.get(a).into_iter().flatten().copied())
+    {
         let have = live_by_id.get(&want.arm_id).copied().or_else(|| {
             (want.address.kind == ResourceKind::Replication)
                 .then(|| moved.get(&want.address).copied())
@@ -154,19 +159,7 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
             None => {
                 let verdict = rules::on_create(want, &ctx);
                 let mut c = change(want, Action::Create, None, vec![], verdict);
-                // A replica takes the source VM's size: asking for that size needs no update
-                // after initial replication (apply would wait for it).
-                let vm = live.vm(want.attrs["vm_id"].as_str().unwrap_or_default());
-                let size = want.attrs["target_vm_size"].as_str();
-                if let (ResourceKind::Replication, Some(vm), Some(size)) =
-                    (want.address.kind, vm, size)
-                {
-                    if super::site_recovery::same_size(vm, size) {
-                        if let Some(a) = c.after.as_mut().and_then(|a| a.as_object_mut()) {
-                            a.remove("target_vm_size");
-                        }
-                    }
-                }
+                without_own_size(&mut c, want, live);
                 changes.push(c);
             }
             Some(have) if reversed_replication(have) => {
@@ -216,6 +209,23 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
         changes = targeted(changes, &opts.targets);
     }
     Plan::new(desired.subscriptions(), changes)
+}
+
+/// A replica takes the source VM's size: a new replication that asks for that size needs no
+/// update after initial replication (apply would wait for one), so the change sends none.
+fn without_own_size(c: &mut Change, want: &Resource, live: &LiveState) {
+    if want.address.kind != ResourceKind::Replication {
+        return;
+    }
+    let vm = live.vm(want.attrs["vm_id"].as_str().unwrap_or_default());
+    let size = want.attrs["target_vm_size"].as_str();
+    if let (Some(vm), Some(size)) = (vm, size) {
+        if super::site_recovery::same_size(vm, size) {
+            if let Some(a) = c.after.as_mut().and_then(|a| a.as_object_mut()) {
+                a.remove("target_vm_size");
+            }
+        }
+    }
 }
 
 /// A replicated item replicating in the reverse direction after failover + re-protect.
