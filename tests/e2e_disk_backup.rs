@@ -262,13 +262,10 @@ async fn recovery_points_accrue_expire_and_survive_a_retention_change_and_remova
     // Take app-01-data-0 out of the file: protection stops, its snapshots stay.
     std::fs::write(&file, config("2d", &[])).unwrap();
     let plan = plan_json(&estate, &file).await;
-    let removal = plan.json()["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["address"] == "disk_backup.bv-e2e/rg-app/app-01-data-0")
-        .cloned()
-        .expect("the disk's backup is in the plan");
+    let removal = plan.change(
+        "disk_backup.bv-e2e/rg-app/app-01-data-0",
+        "the disk's backup is in the plan",
+    );
     assert_eq!(removal["action"], "delete");
     assert_eq!(removal["data"], "retained");
     let newest = recovery_points(&estate, "rg-app-app-01-data-0")
@@ -315,13 +312,10 @@ async fn premium_v2_disks_only_take_12_hourly_or_daily_snapshots() {
     let estate = estate().await;
     let file = estate.write("v2.yaml", &config("1d", &["rg-app/ledger-v2"]));
     let plan = plan_json(&estate, &file).await;
-    let change = plan.json()["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["address"] == "disk_backup.bv-e2e/rg-app/ledger-v2")
-        .cloned()
-        .expect("ledger-v2 is planned");
+    let change = plan.change(
+        "disk_backup.bv-e2e/rg-app/ledger-v2",
+        "ledger-v2 is planned",
+    );
     let blocked = change["blocked"].as_str().expect("blocked");
     assert!(
         blocked.contains("12h") && blocked.contains("1d"),

@@ -144,13 +144,7 @@ async fn a_kept_drill_shows_in_the_plan_as_blocking_replication_changes() {
     );
     let file = estate.write("bigger.yaml", &text);
     let plan = estate.run(&["plan", "-f", &file, "--format", "json"]).await;
-    let change = plan.json()["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["address"] == "replication.app-dr/rg-app/app-01")
-        .cloned()
-        .expect("a change");
+    let change = plan.change("replication.app-dr/rg-app/app-01", "a change");
     assert!(
         change["blocked"]
             .as_str()
@@ -390,13 +384,7 @@ async fn a_target_vm_size_is_set_once_initial_replication_lets_azure_take_it() {
     let stock = estate
         .run(&["plan", "-f", &site_recovery(), "--format", "json"])
         .await;
-    let db = stock.json()["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["address"] == "replication.app-dr/rg-app/db-01")
-        .cloned()
-        .expect("db-01 is replicated");
+    let db = stock.change("replication.app-dr/rg-app/db-01", "db-01 is replicated");
     assert!(db["after"].get("target_vm_size").is_none(), "{db}");
     assert!(!db.to_string().contains("apply waits for it"), "{db}");
     // db-01 is an E4s_v5; fail it over onto a bigger size. Azure's enable input cannot carry a
@@ -407,13 +395,7 @@ async fn a_target_vm_size_is_set_once_initial_replication_lets_azure_take_it() {
     );
     let file = estate.write("bigger.yaml", &text);
     let plan = estate.run(&["plan", "-f", &file, "--format", "json"]).await;
-    let db = plan.json()["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["address"] == "replication.app-dr/rg-app/db-01")
-        .cloned()
-        .expect("db-01 is replicated");
+    let db = plan.change("replication.app-dr/rg-app/db-01", "db-01 is replicated");
     assert!(
         db["reasons"].as_array().unwrap().iter().any(|r| r
             .as_str()

@@ -159,7 +159,7 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
             None => {
                 let verdict = rules::on_create(want, &ctx);
                 let mut c = change(want, Action::Create, None, vec![], verdict);
-                without_own_size(&mut c, want, live);
+                without_own_size(&mut c, want, &ctx);
                 changes.push(c);
             }
             Some(have) if reversed_replication(have) => {
@@ -213,11 +213,12 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
 
 /// A replica takes the source VM's size: a new replication that asks for that size needs no
 /// update after initial replication (apply would wait for one), so the change sends none.
-fn without_own_size(c: &mut Change, want: &Resource, live: &LiveState) {
+fn without_own_size(c: &mut Change, want: &Resource, ctx: &Context) {
     if want.address.kind != ResourceKind::Replication {
         return;
     }
-    let vm = live.vm(want.attrs["vm_id"].as_str().unwrap_or_default());
+    // The rules' lookup by VM id, not a scan of every live VM per replication.
+    let vm = ctx.vm(want.attrs["vm_id"].as_str().unwrap_or_default());
     let size = want.attrs["target_vm_size"].as_str();
     if let (Some(vm), Some(size)) = (vm, size) {
         if super::site_recovery::same_size(vm, size) {

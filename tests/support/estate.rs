@@ -154,6 +154,17 @@ impl Run {
     }
 
     /// `address action` of every change of a JSON plan.
+    /// The JSON plan's change at `address`; panics with `why` when the plan has none.
+    pub fn change(&self, address: &str, why: &str) -> serde_json::Value {
+        self.json()["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .find(|c| c["address"] == address)
+            .cloned()
+            .unwrap_or_else(|| panic!("{why}: {}", self.stdout))
+    }
+
     pub fn changes(&self) -> Vec<String> {
         self.json()["changes"]
             .as_array()

@@ -188,16 +188,10 @@ fn check_vault(
                 .help(e),
         );
     }
-    match seen.vaults.get(&name.value.to_ascii_lowercase()) {
-        Some(first) => cx.push(
-            Diag::error(at, format!("Backup vault `{}` is defined twice", name.value))
-                .label("defined again here")
-                .note(*first, "first defined here")
-                .help("Azure names are case-insensitive; each vault under `disk_backup` may be declared once across all files"),
-        ),
-        None => {
-            seen.vaults.insert(name.value.to_ascii_lowercase(), at);
-        }
+    let help = "Azure names are case-insensitive; each vault under `disk_backup` may be declared once across all files";
+    if let Some(d) = super::declared_twice(&mut seen.vaults, at, &name.value, "Backup vault", help)
+    {
+        cx.push(d);
     }
     check_location(cx, &v.location);
     if let Err(e) = names::resource_group_name(&v.resource_group.value) {

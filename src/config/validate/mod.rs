@@ -148,16 +148,9 @@ pub fn across(files: &[ConfigFile], diags: &mut Diags) {
             }
         }
         let mut dup = |seen: &mut HashMap<String, At>, name: &Sp<String>, what: &str| {
-            let at = At::new(i, name.span);
-            if let Some(first) = seen.get(&name.value.to_ascii_lowercase()) {
-                diags.push(
-                    Diag::error(at, format!("{what} `{}` is defined twice", name.value))
-                        .label("defined again here")
-                        .note(*first, "first defined here")
-                        .help("Azure names are case-insensitive; each resource may be declared once across all files"),
-                );
-            } else {
-                seen.insert(name.value.to_ascii_lowercase(), at);
+            let help = "Azure names are case-insensitive; each resource may be declared once across all files";
+            if let Some(d) = declared_twice(seen, At::new(i, name.span), &name.value, what, help) {
+                diags.push(d);
             }
         };
         if let Some(m) = &f.resource_groups {
@@ -175,6 +168,30 @@ pub fn across(files: &[ConfigFile], diags: &mut Diags) {
     protect::across(files, default_sub, diags);
     site_recovery::across(files, default_sub, diags);
     disk_backup::across(files, default_sub, diags);
+}
+
+/// A name declared once across all files (Azure compares names without case): the first
+/// declaration is remembered in `seen`; a second is an error pointing at both.
+pub(crate) fn declared_twice(
+    seen: &mut HashMap<String, At>,
+    at: At,
+    name: &str,
+    what: &str,
+    help: &str,
+) -> Option<Diag> {
+    let key = name.to_ascii_lowercase();
+    match seen.get(&key) {
+        Some(first) => Some(
+            Diag::error(at, format!("{what} `{name}` is defined twice"))
+                .label("defined again here")
+                .note(*first, "first defined here")
+                .help(help),
+        ),
+        None => {
+            seen.insert(key, at);
+            None
+        }
+    }
 }
 
 /// A did-you-mean help for a reference to one of `names`.

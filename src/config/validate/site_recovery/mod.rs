@@ -140,16 +140,11 @@ impl Group<'_> {
             );
         }
         let at = cx.at(name.span);
-        match seen.groups.get(&name.value.to_ascii_lowercase()) {
-            Some(first) => cx.push(
-                Diag::error(at, format!("site_recovery `{}` is defined twice", name.value))
-                    .label("defined again here")
-                    .note(*first, "first defined here")
-                    .help("each site_recovery group may be declared once across all files (names are case-insensitive)"),
-            ),
-            None => {
-                seen.groups.insert(name.value.to_ascii_lowercase(), at);
-            }
+        let help = "each site_recovery group may be declared once across all files (names are case-insensitive)";
+        if let Some(d) =
+            super::declared_twice(&mut seen.groups, at, &name.value, "site_recovery", help)
+        {
+            cx.push(d);
         }
 
         // Regions.
