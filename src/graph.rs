@@ -4,7 +4,7 @@
 //! children, cycle and dangling-reference errors that name the resources involved, topological
 //! layers and orders, DOT/text output.
 //!
-//! Owns: [`Graph`]. Must not import: `azure`, `live`, `plan`, `apply`, `cli`.
+//! Owns: [`Graph`]. Must not import: `azure`, `live`, `plan`, `apply`, `cli`, `ops`.
 
 use crate::model::{Address, Resource};
 use petgraph::algo::tarjan_scc;

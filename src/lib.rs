@@ -15,6 +15,7 @@ pub mod live;
 pub mod model;
 pub mod ops;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod request;
 pub mod sandbox;

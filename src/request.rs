@@ -1,7 +1,7 @@
 //! An ARM request as data: what `model`'s families build and `azure`'s client sends, so that
 //! neither imports the other.
 //!
-//! Owns: [`ArmRequest`], [`Method`]. Must not import: `azure`, `model`, `plan`, `apply`, `cli`.
+//! Owns: [`ArmRequest`], [`Method`]. Must not import: `azure`, `model`, `plan`, `apply`, `cli`, `ops`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -4,7 +4,7 @@
 
 mod support;
 
-use azprotect::apply::{self, ApplyOptions, Outcome, Reporter};
+use azprotect::apply::{self, ApplyOptions, Outcome};
 use azprotect::azure::ArmClient;
 use azprotect::live::{self, Elsewhere};
 use azprotect::model::disk_backup::{
@@ -18,7 +18,6 @@ use azprotect::sandbox::SandboxOptions;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 use support::estate::Estate;
 
 const SNAP_RG: &str = "rg-snapshots-weu";
@@ -384,12 +383,6 @@ async fn live_disk_backup_reads_the_contract_shapes_with_few_calls() {
     assert_eq!(live.vms, plain.vms);
 }
 
-struct Quiet;
-impl Reporter for Quiet {
-    fn started(&self, _: &Change) {}
-    fn finished(&self, _: &Change, _: &Outcome, _: Duration) {}
-}
-
 fn change(
     address: &str,
     action: Action,
@@ -414,7 +407,13 @@ fn change(
 
 async fn apply_all(client: &ArmClient, changes: Vec<Change>) {
     let plan = Plan::new(vec![], changes);
-    let report = apply::apply(client, &plan, &ApplyOptions::default(), Arc::new(Quiet)).await;
+    let report = apply::apply(
+        client,
+        &plan,
+        &ApplyOptions::default(),
+        Arc::new(azprotect::progress::Silent),
+    )
+    .await;
     let failed: Vec<_> = report
         .outcomes
         .iter()

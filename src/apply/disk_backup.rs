@@ -5,6 +5,7 @@
 //!
 //! The retry decision is the pure [`permission_retry`]; sleeping happens in [`execute`].
 
+use super::Heard;
 use crate::azure::{ArmClient, AzureError};
 use crate::model::disk_backup::{instance, role};
 use crate::model::ItemState;
@@ -97,6 +98,7 @@ pub async fn execute(
     client: &ArmClient,
     principals: &Principals,
     change: &Change,
+    heard: Heard<'_>,
 ) -> Result<(), String> {
     let desired = Resource {
         address: change.address.clone(),
@@ -112,7 +114,7 @@ pub async fn execute(
             assign_role(client, principals, &desired, change.before.is_some()).await
         }
         (ResourceKind::DiskBackup, Action::Create | Action::Update) => {
-            protect_disk(client, &desired, change.before.as_ref()).await
+            protect_disk(client, &desired, change.before.as_ref(), heard).await
         }
         (kind, action) => Err(format!(
             "{action:?} of a {} is not supported",
@@ -175,6 +177,7 @@ async fn protect_disk(
     client: &ArmClient,
     r: &Resource,
     before: Option<&Value>,
+    heard: Heard<'_>,
 ) -> Result<(), String> {
     let policy = r.attrs["policy"]
         .as_str()
@@ -187,8 +190,8 @@ async fn protect_disk(
     match before.map(ItemState::of) {
         None => {
             let validate = instance::validate_request(r, &policy_id, location);
-            with_permission_retry(client, r, &validate).await?;
-            with_permission_retry(client, r, &put).await
+            with_permission_retry(client, r, &validate, heard).await?;
+            with_permission_retry(client, r, &put, heard).await
         }
         Some(ItemState::SoftDeleted) => Err(format!(
             "the backup instance {} is soft-deleted; undelete it \
@@ -199,13 +202,13 @@ async fn protect_disk(
         )),
         Some(s @ (ItemState::Stopped | ItemState::Suspended)) => {
             let resume = instance::resume_request(&r.arm_id, s == ItemState::Suspended);
-            with_permission_retry(client, r, &resume).await?;
+            with_permission_retry(client, r, &resume, heard).await?;
             if before.is_some_and(|b| settings_differ(b, &r.attrs)) {
-                with_permission_retry(client, r, &put).await?;
+                with_permission_retry(client, r, &put, heard).await?;
             }
             Ok(())
         }
-        Some(_) => with_permission_retry(client, r, &put).await,
+        Some(_) => with_permission_retry(client, r, &put, heard).await,
     }
 }
 
@@ -227,6 +230,7 @@ async fn with_permission_retry(
     client: &ArmClient,
     r: &Resource,
     req: &ArmRequest,
+    heard: Heard<'_>,
 ) -> Result<(), String> {
     let started = std::time::Instant::now();
     let mut attempt = 0;
@@ -241,6 +245,11 @@ async fn with_permission_retry(
                         delay_s = delay.as_secs(),
                         "the vault's role assignments are not effective yet; retrying"
                     );
+                    heard.waiting_for(&format!(
+                        "the vault's role assignments to take effect (attempt {}, next in {}s)",
+                        attempt + 1,
+                        delay.as_secs()
+                    ));
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }

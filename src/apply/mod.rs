@@ -3,8 +3,8 @@
 //! carries on with independent branches. Re-running after any failure converges, because every
 //! request is an idempotent PUT/DELETE of a desired end state.
 //!
-//! Owns: [`apply`], [`Reporter`], [`check`], the pure mapping change → requests (`requests.rs`).
-//! Must not import: `render`, `cli`, `config`.
+//! Owns: [`apply`], [`check`], the pure mapping change → requests (`requests.rs`).
+//! Must not import: `render`, `cli`, `config`, `ops`.
 
 mod discovery;
 pub mod disk_backup;
@@ -17,7 +17,7 @@ pub use requests::requests_for;
 pub use walk::{apply, walk, Executor};
 
 use crate::model::Address;
-use crate::plan::{Change, Plan};
+use crate::plan::Plan;
 
 /// How apply runs.
 #[derive(Debug, Clone)]
@@ -109,10 +109,18 @@ impl From<crate::azure::AzureError> for Failure {
     }
 }
 
-/// Progress events; `cli` implements this (indicatif on a TTY, timestamped lines otherwise).
-pub trait Reporter: Send + Sync {
-    fn started(&self, change: &Change);
-    fn finished(&self, change: &Change, outcome: &Outcome, elapsed: std::time::Duration);
+/// A running change as progress knows it: where to say what it waits for.
+#[derive(Clone, Copy)]
+pub struct Heard<'a> {
+    pub progress: &'a dyn crate::progress::Progress,
+    pub task: &'a crate::progress::Task,
+}
+
+impl Heard<'_> {
+    pub fn waiting_for(&self, what: &str) {
+        self.progress
+            .event(self.task, crate::progress::Event::WaitedFor { what });
+    }
 }
 
 /// The result of an apply, in the order changes finished.

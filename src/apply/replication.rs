@@ -7,11 +7,12 @@
 
 use super::requests_for;
 use super::wait;
-use super::Failure;
+use super::{Failure, Heard};
 use crate::azure::ArmClient;
 use crate::model::site_recovery::replication;
 use crate::model::ResourceKind;
 use crate::plan::{Action, Change};
+use crate::progress::{status_line, Event, Progress, Task};
 use std::time::Duration;
 
 /// Whether this change is carried out here rather than by `requests_for` alone.
@@ -31,12 +32,35 @@ fn sized(change: &Change) -> bool {
         .is_some_and(|a| a["target_vm_size"].is_string())
 }
 
+/// How long to wait for initial replication, and where to say so: the change's own task.
+pub struct Waiting<'a> {
+    pub heard: Heard<'a>,
+    pub timeout: Duration,
+}
+
+/// The wait's polls, told as what the change waits for.
+impl Progress for Waiting<'_> {
+    fn event(&self, _: &Task, event: Event<'_>) {
+        if let Event::Progressed { status, percent } = event {
+            let what = format!(
+                "initial replication ({}) before Azure takes its settings",
+                status_line(status, percent)
+            );
+            self.heard.waiting_for(&what);
+        }
+    }
+    fn note(&self, line: &str) {
+        self.heard.progress.note(line);
+    }
+}
+
 /// Enable (for a create), wait until the item is protected, then send the update.
 pub async fn execute(
     client: &ArmClient,
     change: &Change,
-    timeout: Duration,
+    waiting: &Waiting<'_>,
 ) -> Result<(), Failure> {
+    let timeout = waiting.timeout;
     let item = change.arm_id.clone();
     let update = match change.action {
         Action::Update => requests_for(change).map_err(|e| e.to_string())?,
@@ -53,7 +77,7 @@ pub async fn execute(
             vec![replication::update_request(&desired)]
         }
     };
-    let left = wait::wait_replicated(client, std::slice::from_ref(&item), timeout, &|_| {}).await?;
+    let left = wait::wait_replicated(client, std::slice::from_ref(&item), timeout, waiting).await?;
     if let Some(s) = left.first() {
         let pct = s.percent.map(|p| format!(", {p}%")).unwrap_or_default();
         return Err(Failure::from(format!(

@@ -4,6 +4,8 @@
 use crate::azure::{ArmClient, AzureError};
 use crate::model::site_recovery::replication;
 use crate::model::{api, ArmId};
+use crate::progress::{Event, Progress, Task};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Where one replicated VM stands.
@@ -34,21 +36,41 @@ pub async fn status(client: &ArmClient, item: &ArmId) -> Result<ReplicationStatu
     })
 }
 
-/// Poll until every item is protected or `timeout` passes; `report` hears each round.
-/// Returns the items still not protected at the end (empty = all done).
+/// Poll until every item is protected or `timeout` passes; each item is a task of `progress`
+/// ("initial replication NAME"), its state reported every round. Returns the items still not
+/// protected at the end (empty = all done).
 pub async fn wait_replicated(
     client: &ArmClient,
     items: &[ArmId],
     timeout: Duration,
-    report: &(dyn Fn(&[ReplicationStatus]) + Send + Sync),
+    progress: &dyn Progress,
 ) -> Result<Vec<ReplicationStatus>, AzureError> {
     let start = Instant::now();
+    let tasks: HashMap<&ArmId, Task> = items
+        .iter()
+        .map(|i| {
+            let task = Task::new(i.to_string(), format!("initial replication {}", i.name()));
+            (i, task)
+        })
+        .collect();
     let mut pending: Vec<ArmId> = items.to_vec();
     let mut delay = Duration::from_millis(250);
     loop {
         let statuses =
             futures::future::try_join_all(pending.iter().map(|i| status(client, i))).await?;
-        report(&statuses);
+        for s in &statuses {
+            let task = &tasks[&s.item];
+            progress.event(
+                task,
+                Event::Progressed {
+                    status: &s.vm_state,
+                    percent: s.percent.map(|p| p as f64),
+                },
+            );
+            if s.protected() {
+                progress.event(task, Event::Finished);
+            }
+        }
         let left: Vec<ReplicationStatus> =
             statuses.into_iter().filter(|s| !s.protected()).collect();
         if left.is_empty() || start.elapsed() >= timeout {

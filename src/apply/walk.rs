@@ -1,21 +1,22 @@
 //! The DAG walk over the plan's change graph (graph.rs): start every change whose dependencies
 //! are done, at most `parallelism` at once; skip the dependents of a failure.
 
-use super::{requests_for, ApplyOptions, ApplyReport, Outcome, Reporter};
+use super::{requests_for, ApplyOptions, ApplyReport, Outcome};
 use crate::azure::ArmClient;
 use crate::graph::Graph;
 use crate::model::Address;
 use crate::plan::{Change, Plan};
+use crate::progress::{Event, Progress, Task};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::task::JoinSet;
 
 /// Carries out one change. The ARM implementation sends the change's requests; tests use fakes
 /// to exercise the walk itself.
 #[async_trait::async_trait]
 pub trait Executor: Send + Sync {
-    async fn execute(&self, change: &Change) -> Outcome;
+    /// Carry out `change`; what it waits for is reported on `task`.
+    async fn execute(&self, change: &Change, progress: &dyn Progress, task: &Task) -> Outcome;
 }
 
 /// The real executor: one client, and what is learnt once per apply (vault identities).
@@ -28,8 +29,8 @@ struct Arm {
 
 #[async_trait::async_trait]
 impl Executor for Arm {
-    async fn execute(&self, change: &Change) -> Outcome {
-        execute(self, change).await
+    async fn execute(&self, change: &Change, progress: &dyn Progress, task: &Task) -> Outcome {
+        execute(self, change, progress, task).await
     }
 }
 
@@ -38,7 +39,7 @@ pub async fn apply(
     client: &ArmClient,
     plan: &Plan,
     opts: &ApplyOptions,
-    reporter: Arc<dyn Reporter>,
+    progress: Arc<dyn Progress>,
 ) -> ApplyReport {
     let arm = Arm {
         client: client.clone(),
@@ -46,7 +47,7 @@ pub async fn apply(
         discovered: Default::default(),
         replicated_timeout: opts.replicated_timeout,
     };
-    walk(plan, opts, Arc::new(arm), reporter).await
+    walk(plan, opts, Arc::new(arm), progress).await
 }
 
 /// The DAG walk over any executor: the plan's change graph (graph.rs), built from the edges
@@ -55,7 +56,7 @@ pub async fn walk(
     plan: &Plan,
     opts: &ApplyOptions,
     executor: Arc<dyn Executor>,
-    reporter: Arc<dyn Reporter>,
+    progress: Arc<dyn Progress>,
 ) -> ApplyReport {
     let changes: BTreeMap<Address, Arc<Change>> = plan
         .changes
@@ -69,7 +70,7 @@ pub async fn walk(
             // Only a hand-edited plan file can get here: nothing is started.
             for c in &plan.changes {
                 let outcome = Outcome::Failed(format!("the plan cannot be applied: {e}").into());
-                reporter.finished(c, &outcome, std::time::Duration::ZERO);
+                report_outcome(progress.as_ref(), &task_of(c), &outcome);
                 report.outcomes.push((c.address.clone(), outcome));
             }
             return report;
@@ -89,7 +90,7 @@ pub async fn walk(
         .rev()
         .collect();
     let mut skipped: BTreeSet<Address> = BTreeSet::new();
-    let mut running: JoinSet<(Address, Outcome, std::time::Duration)> = JoinSet::new();
+    let mut running: JoinSet<(Address, Outcome, Task)> = JoinSet::new();
     let parallelism = opts.parallelism.max(1);
 
     loop {
@@ -97,18 +98,18 @@ pub async fn walk(
             let Some(addr) = ready.pop() else { break };
             let change = changes[&addr].clone();
             let executor = executor.clone();
-            let reporter = reporter.clone();
+            let progress = progress.clone();
             running.spawn(async move {
-                reporter.started(&change);
-                let start = Instant::now();
-                let outcome = executor.execute(&change).await;
-                (change.address.clone(), outcome, start.elapsed())
+                let task = task_of(&change);
+                progress.event(&task, Event::Started);
+                let outcome = executor.execute(&change, progress.as_ref(), &task).await;
+                (change.address.clone(), outcome, task)
             });
         }
         let Some(joined) = running.join_next().await else {
             break;
         };
-        let (addr, outcome, elapsed) = match joined {
+        let (addr, outcome, task) = match joined {
             Ok(done) => done,
             Err(e) => {
                 // A panicked task: we no longer know which change it was; nothing else to do.
@@ -116,7 +117,7 @@ pub async fn walk(
                 continue;
             }
         };
-        reporter.finished(&changes[&addr], &outcome, elapsed);
+        report_outcome(progress.as_ref(), &task, &outcome);
         let ok = outcome == Outcome::Done;
         report.outcomes.push((addr.clone(), outcome));
         if ok {
@@ -134,7 +135,7 @@ pub async fn walk(
                 &changes,
                 &mut skipped,
                 &mut report,
-                reporter.as_ref(),
+                progress.as_ref(),
             );
         }
     }
@@ -155,13 +156,35 @@ fn change_graph(plan: &Plan) -> Result<Graph, crate::graph::GraphError> {
     )
 }
 
+/// A change as progress names it: "creating protected_vm.v/rg/vm".
+fn task_of(change: &Change) -> Task {
+    Task::new(
+        change.address.to_string(),
+        format!("{} {}", change.verb(), change.address),
+    )
+}
+
+fn report_outcome(progress: &dyn Progress, task: &Task, outcome: &Outcome) {
+    progress.event(
+        task,
+        match outcome {
+            Outcome::Done => Event::Finished,
+            Outcome::Failed(e) => Event::Failed { error: &e.message },
+            Outcome::Skipped { because } => {
+                let because = format!("{because} did not apply");
+                return progress.event(task, Event::Skipped { because: &because });
+            }
+        },
+    );
+}
+
 fn skip_dependents(
     failed: &Address,
     graph: &Graph,
     changes: &BTreeMap<Address, Arc<Change>>,
     seen: &mut BTreeSet<Address>,
     report: &mut ApplyReport,
-    reporter: &dyn Reporter,
+    progress: &dyn Progress,
 ) {
     let mut stack: Vec<(Address, Address)> = graph
         .dependents(failed)
@@ -175,7 +198,7 @@ fn skip_dependents(
         let outcome = Outcome::Skipped {
             because: because.clone(),
         };
-        reporter.finished(&changes[&addr], &outcome, std::time::Duration::ZERO);
+        report_outcome(progress, &task_of(&changes[&addr]), &outcome);
         report.outcomes.push((addr.clone(), outcome));
         for d in graph.dependents(&addr) {
             stack.push((d, addr.clone()));
@@ -183,16 +206,21 @@ fn skip_dependents(
     }
 }
 
-async fn execute(arm: &Arm, change: &Change) -> Outcome {
+async fn execute(arm: &Arm, change: &Change, progress: &dyn Progress, task: &Task) -> Outcome {
     let client = &arm.client;
+    let heard = super::Heard { progress, task };
     if super::disk_backup::handles(change) {
-        return match super::disk_backup::execute(client, &arm.principals, change).await {
+        return match super::disk_backup::execute(client, &arm.principals, change, heard).await {
             Ok(()) => Outcome::Done,
             Err(e) => Outcome::Failed(e.into()),
         };
     }
     if super::replication::handles(change) {
-        return match super::replication::execute(client, change, arm.replicated_timeout).await {
+        let waiting = super::replication::Waiting {
+            heard,
+            timeout: arm.replicated_timeout,
+        };
+        return match super::replication::execute(client, change, &waiting).await {
             Ok(()) => Outcome::Done,
             Err(e) => Outcome::Failed(e),
         };
@@ -248,6 +276,7 @@ async fn enable_target(arm: &Arm, change: &Change) -> Result<Option<Change>, Str
 mod tests {
     use super::*;
     use crate::plan::{Action, Plan};
+    use crate::progress::{Recorded, Recorder};
     use std::sync::Mutex;
     use std::time::Duration;
 
@@ -285,7 +314,7 @@ mod tests {
 
     #[async_trait::async_trait]
     impl Executor for Fake {
-        async fn execute(&self, change: &Change) -> Outcome {
+        async fn execute(&self, change: &Change, _: &dyn Progress, _: &Task) -> Outcome {
             {
                 let mut r = self.running.lock().unwrap();
                 r.0 += 1;
@@ -302,12 +331,6 @@ mod tests {
         }
     }
 
-    struct Quiet;
-    impl Reporter for Quiet {
-        fn started(&self, _: &Change) {}
-        fn finished(&self, _: &Change, _: &Outcome, _: Duration) {}
-    }
-
     #[tokio::test]
     async fn dependents_of_a_failure_are_skipped_and_independent_branches_carry_on() {
         let plan = Plan::new(
@@ -321,6 +344,7 @@ mod tests {
             ],
         );
         let fake = Fake::failing(vec!["recovery_vault.a"]);
+        let heard = Arc::new(Recorder::default());
         let report = walk(
             &plan,
             &ApplyOptions {
@@ -328,9 +352,24 @@ mod tests {
                 ..ApplyOptions::default()
             },
             fake.clone(),
-            Arc::new(Quiet),
+            heard.clone(),
         )
         .await;
+        // The user hears each change start and end, and why the skipped ones never started.
+        let events = heard.events();
+        assert!(events.contains(&Recorded::Failed("recovery_vault.a".into(), "boom".into())));
+        assert!(events.contains(&Recorded::Skipped(
+            "protected_vm.a/rg/vm".into(),
+            "backup_policy.a/p did not apply".into()
+        )));
+        assert!(!events.contains(&Recorded::Started("backup_policy.a/p".into())));
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| matches!(e, Recorded::Finished(_)))
+                .count(),
+            2
+        );
         assert_eq!(report.failed(), 1);
         assert_eq!(report.succeeded(), 2);
         assert_eq!(report.skipped(), 2);
@@ -360,7 +399,7 @@ mod tests {
                 ..ApplyOptions::default()
             },
             fake.clone(),
-            Arc::new(Quiet),
+            Arc::new(crate::progress::Silent),
         )
         .await;
         assert_eq!(report.succeeded(), 20);
@@ -383,7 +422,7 @@ mod tests {
             &plan,
             &ApplyOptions::default(),
             fake.clone(),
-            Arc::new(Quiet),
+            Arc::new(crate::progress::Silent),
         )
         .await;
         assert_eq!(report.failed(), 2);

@@ -16,6 +16,7 @@ use super::paging::{parse_page, LoopGuard};
 use super::ratelimit::{BucketKey, LimiterStats, RateLimiter, RateLimits, Remaining};
 use super::retry::{retry_decision, AttemptInfo, Decision, Outcome, RetryPolicy};
 use super::AzureError;
+use crate::progress::{Event, Progress, Task};
 use crate::request::{ArmRequest, Method};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -310,6 +311,25 @@ impl ArmClient {
         progress: &(dyn Fn(&OperationProgress) + Send + Sync),
     ) -> Result<Option<Value>, AzureError> {
         self.run(req, progress, true).await
+    }
+
+    /// [`execute`](Self::execute), each LRO poll reported as progress of `task`.
+    pub async fn execute_for(
+        &self,
+        req: &ArmRequest,
+        progress: &dyn Progress,
+        task: &Task,
+    ) -> Result<Option<Value>, AzureError> {
+        let on_poll = |p: &OperationProgress| {
+            progress.event(
+                task,
+                Event::Progressed {
+                    status: &p.status,
+                    percent: p.percent,
+                },
+            )
+        };
+        self.run(req, &on_poll, true).await
     }
 
     async fn run(

@@ -3,7 +3,7 @@
 //! carrying request ids.
 //!
 //! Must not import: `config`, `model` (requests come as `request::ArmRequest`), `plan`, `apply`,
-//! `cli`, `sandbox`.
+//! `cli`, `sandbox`, `ops`.
 //!
 //! Layout: [`cloud`] (endpoints, audience), [`http`] (the one reqwest client, CA, user agent),
 //! [`auth`] (credential choice and chain, GitHub OIDC assertion, token cache), [`retry`],

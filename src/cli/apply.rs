@@ -5,13 +5,14 @@ use super::args::{ApplyArgs, PlanFormat};
 use super::confirm;
 use super::plan::{make_plan, render_plan};
 use super::printer::Printer;
-use super::progress::reporter;
-use super::settings::{targets, GlobalSettings, Session};
+use super::progress::terminal;
+use super::settings::{GlobalSettings, Session};
 use super::ExitStatus;
-use crate::apply::{self, wait, ApplyOptions, Outcome};
-use crate::model::{ArmId, ResourceKind};
-use crate::plan::Action;
+use crate::apply::{ApplyOptions, Outcome};
+use crate::ops;
+use crate::ops::apply::{Applied, Replication};
 use miette::Result;
+use std::time::Duration;
 
 pub async fn apply(
     args: ApplyArgs,
@@ -26,16 +27,12 @@ pub async fn apply(
 
 async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<ExitStatus> {
     let plan = match &args.plan {
-        Some(path) => {
-            crate::ops::plan::load_current(&session.client, path)
-                .await?
-                .plan
-        }
+        Some(path) => ops::plan::load_current(&session.client, path).await?.plan,
         None => {
-            let files = super::recovery_plan::files_or_default(&args.files);
-            let (_, _, plan) = make_plan(session, &files, &targets(&args.target)?).await?;
-            render_plan(&plan, PlanFormat::Text, printer)?;
-            plan
+            let files = ops::plan::files_or_default(&args.files);
+            let made = make_plan(session, &files, &args.target, &mut Default::default()).await?;
+            render_plan(&made.plan, PlanFormat::Text, printer)?;
+            made.plan
         }
     };
     if plan.is_empty() {
@@ -44,7 +41,7 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
         }
         return Ok(ExitStatus::Success);
     }
-    apply::check(&plan, args.allow_data_loss)?;
+    ops::apply::check(&plan, args.allow_data_loss)?;
     let ask = confirm::Ask {
         subject: "apply",
         unattended: "apply",
@@ -55,16 +52,27 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
         printer.line("Apply cancelled.");
         return Ok(ExitStatus::Failure);
     }
-    let report = apply::apply(
-        &session.client,
-        &plan,
-        &ApplyOptions {
+    let wait_timeout = Duration::from_secs(args.wait_timeout * 60);
+    let opts = ops::apply::Options {
+        apply: ApplyOptions {
             parallelism: args.parallelism,
-            replicated_timeout: std::time::Duration::from_secs(args.wait_timeout * 60),
+            replicated_timeout: wait_timeout,
         },
-        reporter(printer),
-    )
-    .await;
+        wait_replicated: args.wait_replicated,
+        wait_timeout,
+    };
+    let applied = ops::apply::run(&session.client, &plan, &opts, terminal(printer)).await?;
+    summarize(&applied, printer);
+    Ok(if applied.succeeded() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+/// What failed or was skipped, the counts, and where the replication it enabled stands.
+fn summarize(applied: &Applied, printer: Printer) {
+    let report = &applied.report;
     printer.line("");
     for (addr, outcome) in &report.outcomes {
         match outcome {
@@ -83,45 +91,18 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
     ));
     if report.failed() > 0 {
         printer.line("Re-run apply to retry: it picks up from the current state of Azure.");
-        return Ok(ExitStatus::Failure);
     }
-    let enabled: Vec<ArmId> = plan
-        .changes
-        .iter()
-        .filter(|c| c.address.kind == ResourceKind::Replication)
-        .filter(|c| matches!(c.action, Action::Create | Action::Replace))
-        .map(|c| c.arm_id.clone())
-        .collect();
-    if !enabled.is_empty() && args.wait_replicated {
-        let timeout = std::time::Duration::from_secs(args.wait_timeout * 60);
-        let show = |s: &[wait::ReplicationStatus]| {
-            for st in s {
-                let pct = st.percent.map(|p| format!(" {p}%")).unwrap_or_default();
-                eprintln!(
-                    "initial replication {}: {}{pct}",
-                    st.item.name(),
-                    st.vm_state
-                );
-            }
-        };
-        let left = wait::wait_replicated(&session.client, &enabled, timeout, &show).await?;
-        if !left.is_empty() {
-            printer.line(format!(
-                "{} VM(s) still replicating after {} minutes.",
-                left.len(),
-                args.wait_timeout
-            ));
-            return Ok(ExitStatus::Failure);
+    match &applied.replication {
+        Replication::NoneEnabled => {}
+        Replication::Continuing(n) => printer.line(format!(
+            "Replication is enabled for {n} VM(s); initial replication continues in Azure (use --wait-replicated to wait for it)."
+        )),
+        Replication::Finished(n) => {
+            printer.line(format!("Initial replication finished for {n} VM(s)."))
         }
-        printer.line(format!(
-            "Initial replication finished for {} VM(s).",
-            enabled.len()
-        ));
-    } else if !enabled.is_empty() {
-        printer.line(format!(
-            "Replication is enabled for {} VM(s); initial replication continues in Azure (use --wait-replicated to wait for it).",
-            enabled.len()
-        ));
+        Replication::StillReplicating { left, waited } => printer.line(format!(
+            "{left} VM(s) still replicating after {} minutes.",
+            waited.as_secs() / 60
+        )),
     }
-    Ok(ExitStatus::Success)
 }

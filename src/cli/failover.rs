@@ -1,13 +1,15 @@
 //! `azprotect failover | commit | reprotect | failback ADDRESS`: one recovery plan, checked
-//! against what Azure allows now, confirmed, run with progress, reported.
+//! against what Azure allows now (`ops::failover`), confirmed, run with progress, reported.
 
 use super::args::{DrArgs, FailoverArgs, PlanFormat, RecoveryPointArg};
 use super::confirm;
 use super::printer::Printer;
+use super::progress::terminal;
 use super::settings::{GlobalSettings, Session};
 use super::ExitStatus;
-use crate::failover::{self, Operation};
+use crate::failover::Operation;
 use crate::model::site_recovery::recovery_plan::RecoveryPoint;
+use crate::ops::failover as ops;
 use crate::render;
 use miette::{IntoDiagnostic, Result};
 
@@ -59,7 +61,6 @@ async fn execute(
     settings: &GlobalSettings,
     printer: Printer,
 ) -> Result<ExitStatus> {
-    failover::supported(op)?;
     let session = Session::open(settings).await?;
     let result = go(args, op, &session, printer).await;
     session.close().await;
@@ -72,13 +73,13 @@ async fn go(
     session: &Session,
     printer: Printer,
 ) -> Result<ExitStatus> {
-    let what = format!("{} acts on", op.name());
-    let found = super::recovery_plan::declared(session, &args.files, &args.address, &what).await?;
-    let (plan, items) = (found.plan.clone(), found.item_ids());
-    let status = failover::status(&session.client, &plan, &items).await?;
+    let client = &session.client;
+    let sub = session.default_subscription.as_deref();
+    let prepared = ops::prepare(client, sub, &args.files, &args.address, op).await?;
+    let status = &prepared.status;
     printer.note(format!(
         "{}: VMs run in {}; Azure allows: {}",
-        plan.address,
+        prepared.found.address,
         status.active_region(),
         if status.allowed_operations.is_empty() {
             "nothing now (an operation is running)".to_string()
@@ -86,33 +87,19 @@ async fn go(
             status.allowed_operations.join(", ")
         }
     ));
-    let steps = failover::plan_steps(&plan, op, &status)?;
-    let caches = caches(&found.desired, &plan, &found.replications);
-    failover::require_caches(&plan, &steps, &status, &caches)?;
-    let what = failover::describe(&plan, &steps, &status);
     let subject = format!("a {}", op.name());
     let unattended = format!("run the {}", op.name());
     let ask = confirm::Ask {
         subject: &subject,
         unattended: &unattended,
-        steps: &what,
+        steps: &prepared.description,
         question: "Only 'yes' is accepted:",
     };
     if !args.auto_approve && !confirm::confirm(printer, ask)? {
         printer.line(format!("{} cancelled.", op.name()));
         return Ok(ExitStatus::Failure);
     }
-    let progress = move |line: &str| printer.note(format!("  {line}"));
-    let report = failover::run(
-        &session.client,
-        &plan,
-        &items,
-        &caches,
-        op,
-        &steps,
-        &progress,
-    )
-    .await?;
+    let report = ops::run(client, &prepared, terminal(printer).as_ref()).await?;
     let mut out = printer.stdout();
     match args.format {
         PlanFormat::Text => render::failover::text(&report, &mut out),
@@ -125,34 +112,4 @@ async fn go(
     } else {
         ExitStatus::Failure
     })
-}
-
-/// The declared caches and target resource group of the plan's replication group.
-fn caches(
-    desired: &crate::model::Desired,
-    plan: &crate::model::Resource,
-    replications: &[crate::model::Resource],
-) -> failover::Caches {
-    let group = plan.address.name.split('/').next().unwrap_or_default();
-    let disk_types = replications
-        .iter()
-        .flat_map(|r| r.attrs["disks"].as_array().cloned().unwrap_or_default())
-        .filter_map(|d| {
-            Some((
-                d["disk_id"].as_str()?.to_ascii_lowercase(),
-                d["target_type"].as_str()?.to_string(),
-            ))
-        })
-        .collect();
-    desired
-        .replication_groups
-        .iter()
-        .find(|g| g.name == group)
-        .map(|g| failover::Caches {
-            source: g.cache_storage_account_id.clone(),
-            target: g.target_cache_storage_account_id.clone(),
-            target_resource_group: g.target_resource_group_id.clone(),
-            disk_types,
-        })
-        .unwrap_or_default()
 }

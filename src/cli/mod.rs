@@ -12,7 +12,6 @@ mod graph;
 mod plan;
 mod printer;
 mod progress;
-mod recovery_plan;
 mod sandbox;
 mod schema;
 mod settings;

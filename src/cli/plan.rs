@@ -4,7 +4,6 @@ use super::args::{PlanArgs, PlanFormat};
 use super::printer::Printer;
 use super::settings::{targets, GlobalSettings, Session};
 use super::ExitStatus;
-use crate::model::{Address, Desired, LiveState};
 use crate::ops::plan::{self as op, Phases};
 use crate::plan::Plan;
 use crate::render;
@@ -17,57 +16,48 @@ pub async fn plan(
     printer: Printer,
 ) -> Result<ExitStatus> {
     let session = Session::open(settings).await?;
-    let targets = targets(&args.target)?;
-    let mut phases = Phases::default();
-    let result = make_plan_timed(&session, &args.files.files, &targets, &mut phases).await;
-    let outcome = match result {
-        Ok((desired, live, plan)) => {
-            phases.mark("render");
-            render_plan(&plan, args.format, printer)?;
-            phases.finish();
-            print_timings(&phases);
-            if let Some(out) = &args.out {
-                op::save(out, session.client.arm_endpoint(), desired, &live, &plan)?;
-                printer.note(format!(
-                    "Saved the plan to {}; apply it with: azprotect apply {}",
-                    out.display(),
-                    out.display()
-                ));
-            }
-            Ok(if args.detailed_exitcode && !plan.is_empty() {
-                ExitStatus::Changes
-            } else {
-                ExitStatus::Success
-            })
-        }
-        Err(e) => Err(e),
-    };
+    let result = run(&args, &session, printer).await;
     session.close().await;
-    outcome
+    result
 }
 
-/// Files → desired → live → plan: shared by `plan` and `apply`.
+async fn run(args: &PlanArgs, session: &Session, printer: Printer) -> Result<ExitStatus> {
+    let mut phases = Phases::default();
+    let made = make_plan(session, &args.files.files, &args.target, &mut phases).await?;
+    phases.mark("render");
+    render_plan(&made.plan, args.format, printer)?;
+    phases.finish();
+    print_timings(&phases);
+    if let Some(out) = &args.out {
+        let arm = session.client.arm_endpoint();
+        op::save(out, arm, made.desired, &made.live, &made.plan)?;
+        printer.note(format!(
+            "Saved the plan to {}; apply it with: azprotect apply {}",
+            out.display(),
+            out.display()
+        ));
+    }
+    Ok(if args.detailed_exitcode && !made.plan.is_empty() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// `ops::plan::make` for the files and `--target`s given, its warnings shown.
 pub async fn make_plan(
     session: &Session,
     files: &[PathBuf],
-    targets: &[Address],
-) -> Result<(Desired, LiveState, Plan)> {
-    make_plan_timed(session, files, targets, &mut Phases::default()).await
-}
-
-async fn make_plan_timed(
-    session: &Session,
-    files: &[PathBuf],
-    targets: &[Address],
+    target: &[String],
     phases: &mut Phases,
-) -> Result<(Desired, LiveState, Plan)> {
-    phases.mark("load");
-    let loaded = op::load(files, session.default_subscription.as_deref())?;
-    for w in &loaded.warnings {
+) -> Result<op::Made> {
+    let targets = targets(target)?;
+    let sub = session.default_subscription.as_deref();
+    let made = op::make(&session.client, sub, files, &targets, phases).await?;
+    for w in &made.warnings {
         eprintln!("{w:?}");
     }
-    let (live, plan) = op::diff(&session.client, &loaded.desired, targets, phases).await?;
-    Ok((loaded.desired, live, plan))
+    Ok(made)
 }
 
 /// With `AZPROTECT_TIMINGS=1`, one stderr line of wall time per phase

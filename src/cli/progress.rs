@@ -1,15 +1,16 @@
-//! Apply progress: indicatif spinners on a TTY, plain timestamped lines otherwise.
+//! The terminal's [`Progress`]: indicatif spinners on a TTY (at most [`VISIBLE`] at once, the
+//! rest counted on one line), plain timestamped lines on stderr otherwise. Every command that
+//! runs long work (apply, failover, drill, snapshot, waits) reports through this one.
 
 use super::printer::Printer;
-use crate::apply::{Outcome, Reporter};
-use crate::plan::{Action, Change};
+use crate::progress::{status_line, Event, Progress, Task};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use is_terminal::IsTerminal;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub fn reporter(printer: Printer) -> Arc<dyn Reporter> {
+pub fn terminal(printer: Printer) -> Arc<dyn Progress> {
     if std::io::stderr().is_terminal() {
         let multi = MultiProgress::new();
         let more = multi.add(ProgressBar::new_spinner());
@@ -18,38 +19,41 @@ pub fn reporter(printer: Printer) -> Arc<dyn Reporter> {
         }
         Arc::new(Spinners {
             multi,
-            bars: Mutex::new(HashMap::new()),
+            state: Mutex::new(Bars::default()),
             more,
-            hidden: Mutex::new(0),
         })
     } else {
-        Arc::new(Lines { _printer: printer })
+        Arc::new(Lines {
+            printer,
+            last: Mutex::new(HashMap::new()),
+        })
     }
 }
 
-fn verb(c: &Change) -> &'static str {
-    match (c.action, c.data) {
-        (Action::Create, _) => "creating",
-        (Action::Update, _) => "updating",
-        (Action::Replace, _) => "replacing",
-        (Action::Delete, Some(crate::plan::DataEffect::Retained)) => {
-            "stopping protection (data retained)"
+/// How a task ended, for the line that stays: "done (1.2s)", "FAILED: …".
+fn ending(event: &Event<'_>, elapsed: Duration) -> Option<(&'static str, String)> {
+    Some(match event {
+        Event::Finished => ("✓", format!("done ({:.1}s)", elapsed.as_secs_f64())),
+        Event::Skipped { because } => ("↷", format!("skipped ({because})")),
+        Event::Failed { error } => ("✗", format!("FAILED: {error}")),
+        _ => return None,
+    })
+}
+
+/// What a running task's line says now.
+fn running(task: &Task, event: &Event<'_>) -> String {
+    let secs = task.elapsed().as_secs_f64();
+    match event {
+        Event::Progressed { status, percent } => {
+            format!(
+                "{}: {} ({secs:.0}s)",
+                task.label,
+                status_line(status, *percent)
+            )
         }
-        (Action::Delete, Some(crate::plan::DataEffect::Suspended)) => "suspending backups",
-        (Action::Delete, _) => "deleting",
+        Event::WaitedFor { what } => format!("{}: waiting for {what} ({secs:.0}s)", task.label),
+        _ => format!("{} …", task.label),
     }
-}
-
-fn describe(outcome: &Outcome, elapsed: Duration) -> String {
-    match outcome {
-        Outcome::Done => format!("done ({:.1}s)", elapsed.as_secs_f64()),
-        Outcome::Failed(e) => format!("FAILED: {e}"),
-        Outcome::Skipped { because } => format!("skipped ({because} did not apply)"),
-    }
-}
-
-struct Lines {
-    _printer: Printer,
 }
 
 fn now() -> String {
@@ -58,48 +62,66 @@ fn now() -> String {
         .unwrap_or_default()
 }
 
-impl Reporter for Lines {
-    fn started(&self, c: &Change) {
-        eprintln!("{}  {} {} …", now(), verb(c), c.address);
+/// Without a terminal: one timestamped line per event, repeated polls saying the same
+/// status left out.
+struct Lines {
+    printer: Printer,
+    last: Mutex<HashMap<String, String>>,
+}
+
+impl Progress for Lines {
+    fn event(&self, task: &Task, event: Event<'_>) {
+        let line = match ending(&event, task.elapsed()) {
+            Some((_, how)) => format!("{}: {how}", task.label),
+            None => running(task, &event),
+        };
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        // The seconds change with every poll; the status is what is news.
+        let news = line.rsplit_once(" (").map_or(line.as_str(), |(s, _)| s);
+        if last.get(&task.key).map(String::as_str) == Some(news) {
+            return;
+        }
+        last.insert(task.key.clone(), news.to_string());
+        self.printer.note(format!("{}  {line}", now()));
     }
-    fn finished(&self, c: &Change, outcome: &Outcome, elapsed: Duration) {
-        eprintln!(
-            "{}  {} {}: {}",
-            now(),
-            verb(c),
-            c.address,
-            describe(outcome, elapsed)
-        );
+    fn note(&self, line: &str) {
+        self.printer.note(format!("{}  {line}", now()));
     }
 }
 
-/// At most this many spinners at once; further changes in flight are counted on one line.
+/// At most this many spinners at once; further tasks in flight are counted on one line.
 const VISIBLE: usize = 8;
+
+#[derive(Default)]
+struct Bars {
+    shown: HashMap<String, ProgressBar>,
+    hidden: HashSet<String>,
+}
 
 struct Spinners {
     multi: MultiProgress,
-    bars: Mutex<HashMap<String, ProgressBar>>,
+    state: Mutex<Bars>,
     /// "… and N more in flight", below the spinners.
     more: ProgressBar,
-    hidden: Mutex<usize>,
 }
 
 impl Spinners {
-    fn count_hidden(&self, delta: isize) {
-        let mut h = self.hidden.lock().unwrap_or_else(|p| p.into_inner());
-        *h = h.saturating_add_signed(delta);
-        self.more.set_message(match *h {
+    fn count(&self, bars: &Bars) {
+        self.more.set_message(match bars.hidden.len() {
             0 => String::new(),
             n => format!("… and {n} more in flight"),
         });
     }
-}
 
-impl Reporter for Spinners {
-    fn started(&self, c: &Change) {
-        if self.bars.lock().unwrap_or_else(|p| p.into_inner()).len() >= VISIBLE {
-            self.count_hidden(1);
-            return;
+    /// The task's spinner, made on its first event; `None` when it is counted instead.
+    fn bar(&self, bars: &mut Bars, task: &Task) -> Option<ProgressBar> {
+        if let Some(bar) = bars.shown.get(&task.key) {
+            return Some(bar.clone());
+        }
+        if bars.hidden.contains(&task.key) || bars.shown.len() >= VISIBLE {
+            bars.hidden.insert(task.key.clone());
+            self.count(bars);
+            return None;
         }
         let bar = self
             .multi
@@ -108,43 +130,36 @@ impl Reporter for Spinners {
             ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
-        bar.set_message(format!("{} {}", verb(c), c.address));
         bar.enable_steady_tick(Duration::from_millis(120));
-        self.bars
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(c.address.to_string(), bar);
+        bars.shown.insert(task.key.clone(), bar.clone());
+        Some(bar)
     }
-    fn finished(&self, c: &Change, outcome: &Outcome, elapsed: Duration) {
-        let bar = self
-            .bars
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&c.address.to_string());
-        let mark = match outcome {
-            Outcome::Done => "✓",
-            Outcome::Failed(_) => "✗",
-            Outcome::Skipped { .. } => "↷",
-        };
-        let line = format!(
-            "{mark} {} {}: {}",
-            verb(c),
-            c.address,
-            describe(outcome, elapsed)
-        );
-        match bar {
-            Some(bar) => {
-                if let Ok(style) = ProgressStyle::with_template("{msg}") {
-                    bar.set_style(style);
-                }
-                bar.finish_with_message(line)
+}
+
+impl Progress for Spinners {
+    fn event(&self, task: &Task, event: Event<'_>) {
+        let mut bars = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((mark, how)) = ending(&event, task.elapsed()) else {
+            if let Some(bar) = self.bar(&mut bars, task) {
+                bar.set_message(running(task, &event));
             }
-            None => {
-                self.count_hidden(-1);
-                if !matches!(outcome, Outcome::Done) {
-                    let _ = self.multi.println(line);
-                }
+            return;
+        };
+        let line = format!("{mark} {}: {how}", task.label);
+        if let Some(bar) = bars.shown.remove(&task.key) {
+            if let Ok(style) = ProgressStyle::with_template("{msg}") {
+                bar.set_style(style);
+            }
+            bar.finish_with_message(line);
+        } else {
+            bars.hidden.remove(&task.key);
+            self.count(&bars);
+            if !matches!(event, Event::Finished) {
+                let _ = self.multi.println(line);
             }
         }
+    }
+    fn note(&self, line: &str) {
+        let _ = self.multi.println(line);
     }
 }

@@ -7,7 +7,7 @@
 //! together, and returns a [`Loaded`]; [`Loaded::desired`] builds the resources. Every problem
 //! is a [`Diag`] pointing at file:line:column; [`ConfigError`] carries them all.
 //!
-//! Must not import: `azure`, `plan`, `apply`, `live`, `cli`, `sandbox`.
+//! Must not import: `azure`, `plan`, `apply`, `live`, `cli`, `sandbox`, `ops`.
 
 mod desired;
 mod desired_disk;

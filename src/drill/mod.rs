@@ -2,11 +2,12 @@
 //! isolated network, verify, clean up (unless kept), and report. Production is never touched:
 //! only `testFailover` / `testFailoverCleanup` are sent.
 //!
-//! Owns: [`run`], and the report data [`report`] that `render` formats. Must not import: `cli`, `render`, `config`.
+//! Owns: [`run`], and the report data [`report`] that `render` formats. Must not import: `cli`, `render`, `config`, `ops`.
 
-use crate::azure::{ArmClient, AzureError, OperationProgress};
+use crate::azure::{ArmClient, AzureError};
 use crate::model::site_recovery::{recovery_plan, replication};
 use crate::model::{ArmId, Resource};
+use crate::progress::{track, Progress, Task};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -109,13 +110,13 @@ fn now() -> String {
 
 /// Run the drill. `items` are `(group number, replicated item id)`. Failures after the failover
 /// started are reported in the report (and cleanup is still attempted), so the caller always
-/// learns what happened. `progress` hears every poll of the long-running operations.
+/// learns what happened. The failover and the cleanup are tasks of `progress`, with every poll.
 pub async fn run(
     client: &ArmClient,
     plan: &Resource,
     items: &[(usize, ArmId)],
     opts: &DrillOptions,
-    progress: &(dyn Fn(&str, &OperationProgress) + Send + Sync),
+    progress: &dyn Progress,
 ) -> Result<DrillReport, DrillError> {
     let ids: Vec<ArmId> = items.iter().map(|(_, i)| i.clone()).collect();
     check_ready(client, plan, &ids).await?;
@@ -135,9 +136,7 @@ pub async fn run(
     let from_recovery = active_in_recovery(client, &ids).await?;
     let request =
         recovery_plan::test_failover_request(&plan.arm_id, &opts.network_id, from_recovery);
-    let failover = client
-        .execute_with(&request, &|p| progress("test failover", p))
-        .await;
+    let failover = step(client, &request, "test failover", progress).await;
     report.failover_seconds = secs(start.elapsed());
     if let Err(e) = failover {
         report.error = Some(format!("test failover failed: {e}"));
@@ -171,10 +170,7 @@ pub async fn run(
         };
         let start = Instant::now();
         let cleanup = recovery_plan::test_failover_cleanup_request(&plan.arm_id, comments);
-        if let Err(e) = client
-            .execute_with(&cleanup, &|p| progress("cleanup", p))
-            .await
-        {
+        if let Err(e) = step(client, &cleanup, "cleanup", progress).await {
             let prior = report
                 .error
                 .take()
@@ -187,6 +183,22 @@ pub async fn run(
     report.finished_at = now();
     report.succeeded = report.error.is_none();
     Ok(report)
+}
+
+/// One long-running request of the drill as a task of `progress`.
+async fn step(
+    client: &ArmClient,
+    request: &crate::model::ArmRequest,
+    name: &str,
+    progress: &dyn Progress,
+) -> Result<Option<serde_json::Value>, AzureError> {
+    let task = Task::named(name);
+    track(
+        progress,
+        &task,
+        client.execute_for(request, progress, &task),
+    )
+    .await
 }
 
 /// Do the plan's VMs run in the recovery region (failed over and re-protected)?

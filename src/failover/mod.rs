@@ -12,12 +12,13 @@
 //! The direction is read from the live items' `activeLocation`: active in the primary (declared
 //! source) region → `PrimaryToRecovery`; active in the recovery region → `RecoveryToPrimary`.
 //!
-//! Owns: [`status`], [`plan_steps`], [`run`], and the report data [`report`] that `render` formats. Must not import: `cli`, `render`, `config`.
+//! Owns: [`status`], [`plan_steps`], [`run`], and the report data [`report`] that `render` formats. Must not import: `cli`, `render`, `config`, `ops`.
 
-use crate::azure::{ArmClient, AzureError, OperationProgress};
+use crate::azure::{ArmClient, AzureError};
 use crate::model::site_recovery::recovery_plan::{self, Direction, RecoveryPoint};
 use crate::model::site_recovery::replication::{self, ProtectionState};
 use crate::model::{api, ArmId, ArmRequest, Resource};
+use crate::progress::{track, Event, Progress, Task};
 use serde::Serialize;
 
 pub mod report;
@@ -453,7 +454,7 @@ pub fn describe(plan: &Resource, steps: &[Step], s: &PlanStatus) -> Vec<String> 
 }
 
 /// Run `steps` in order, stopping at the first failure. Before each step the plan is read again
-/// and the step refused if Azure does not allow it. Progress lines go to `progress`.
+/// and the step refused if Azure does not allow it. Each step is a task of `progress`.
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     client: &ArmClient,
@@ -462,51 +463,39 @@ pub async fn run(
     caches: &Caches,
     op: Operation,
     steps: &[Step],
-    progress: &(dyn Fn(&str) + Send + Sync),
+    progress: &dyn Progress,
 ) -> Result<FailoverReport, FailoverError> {
     let mut results = Vec::new();
     let mut error = None;
     for (i, step) in steps.iter().enumerate() {
         let mut s = status(client, plan, items).await?;
+        let task = Task::named(step.name());
         if i > 0 {
             if matches!(step, Step::UnplannedFailover(..)) {
                 // A failback's failover waits for the reverse replication it just started.
-                s = wait_protected(client, plan, items, s, progress).await?;
+                s = wait_protected(client, plan, items, s, &task, progress).await?;
             }
             if let Err(e) = require(plan, *step, &s) {
                 error = Some(e.to_string());
                 break;
             }
         }
-        progress(&format!("{}: started", step.name()));
         let start = Instant::now();
-        let name = step.name();
-        let on_poll = move |p: &OperationProgress| {
-            let pct = p.percent.map(|x| format!(" {x:.0}%")).unwrap_or_default();
-            progress(&format!(
-                "{name}: {}{pct} ({:.0}s)",
-                p.status,
-                p.elapsed.as_secs_f64()
-            ));
+        let work = async {
+            match step {
+                Step::Reprotect => reprotect(client, plan, &s, caches, progress, &task).await,
+                _ => client
+                    .execute_for(&step.request(&plan.arm_id), progress, &task)
+                    .await
+                    .map(|_| ()),
+            }
         };
-        let outcome = match step {
-            Step::Reprotect => reprotect(client, plan, &s, caches, &on_poll).await,
-            _ => client
-                .execute_with(&step.request(&plan.arm_id), &on_poll)
-                .await
-                .map(|_| ()),
-        };
+        let outcome = track(progress, &task, work).await;
         let direction = match step {
             Step::UnplannedFailover(d, ..) => Some(d.as_arm().to_string()),
             _ => None,
         };
         let failed = outcome.err().map(|e| e.to_string());
-        progress(&format!(
-            "{}: {} after {:.1}s",
-            step.name(),
-            if failed.is_none() { "done" } else { "FAILED" },
-            secs(start.elapsed())
-        ));
         results.push(StepResult {
             step: step.name().into(),
             direction,
@@ -546,7 +535,8 @@ async fn reprotect(
     plan: &Resource,
     s: &PlanStatus,
     caches: &Caches,
-    on_poll: &(dyn Fn(&OperationProgress) + Send + Sync),
+    progress: &dyn Progress,
+    task: &Task,
 ) -> Result<(), AzureError> {
     for vm in &s.vms {
         let to = switch_target(vm, s, caches).map_err(AzureError::Config)?;
@@ -556,7 +546,7 @@ async fn reprotect(
                 plan.address, vm.item
             ))
         })?;
-        client.execute_with(&req, on_poll).await?;
+        client.execute_for(&req, progress, task).await?;
     }
     Ok(())
 }
@@ -641,7 +631,8 @@ async fn wait_protected(
     plan: &Resource,
     items: &[ArmId],
     mut s: PlanStatus,
-    progress: &(dyn Fn(&str) + Send + Sync),
+    task: &Task,
+    progress: &dyn Progress,
 ) -> Result<PlanStatus, FailoverError> {
     let started = Instant::now();
     let mut delay = Duration::from_millis(100);
@@ -658,11 +649,12 @@ async fn wait_protected(
                 format!("{} {}{pct}", v.name, v.protection_state)
             })
             .collect();
-        progress(&format!(
-            "waiting for replication back: {} ({:.0}s)",
-            waiting.join(", "),
-            started.elapsed().as_secs_f64()
-        ));
+        progress.event(
+            task,
+            Event::WaitedFor {
+                what: &format!("replication back: {}", waiting.join(", ")),
+            },
+        );
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(60));
         s = status(client, plan, items).await?;

@@ -2,7 +2,7 @@
 //! item, issued concurrently. The result is normalized through the `model` families so that it
 //! compares directly with the desired side.
 //!
-//! Owns: [`read`] (into `model::LiveState`). Must not import: `cli`, `plan`, `apply`, `render`, `config`.
+//! Owns: [`read`] (into `model::LiveState`). Must not import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
 
 pub mod disk_backup;
 mod site_recovery;

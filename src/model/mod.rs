@@ -9,7 +9,7 @@
 //! diff reads `retention.daily: 14d → 30d`, not ARM's nesting. Both sides must produce exactly
 //! the same canonical form for the same intent; that is what makes an unchanged estate plan empty.
 //!
-//! Must not import: the `azure` transport, `cli`, `plan`, `apply`.
+//! Must not import: the `azure` transport, `cli`, `plan`, `apply`, `ops`.
 
 mod address;
 mod arm_id;

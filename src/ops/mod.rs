@@ -1,7 +1,16 @@
 //! Operations: the pipelines behind the commands (cargo's `commands/` → `ops/`). `cli` parses
-//! arguments, calls one operation and renders what it returns; an operation prints nothing.
+//! arguments, calls an operation and renders what it returns; an operation prints nothing and
+//! reports progress only through `progress::Progress`.
 //!
 //! Owns: [`plan`] (files → desired → live → plan; saving a plan, and reading one back only
-//! while it is current). Must not import: `cli`, `render`.
+//! while it is current), [`apply`] (refusals, the walk, waiting for initial replication),
+//! [`recovery_plan`] (the declared plan an operation acts on), [`failover`] and [`drill`]
+//! (prepare, then run into a report), [`snapshot`] (take, list, restore). Must not import:
+//! `cli`, `render`.
 
+pub mod apply;
+pub mod drill;
+pub mod failover;
 pub mod plan;
+pub mod recovery_plan;
+pub mod snapshot;

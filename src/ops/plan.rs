@@ -65,6 +65,15 @@ impl Diagnostic for PlanError {
     }
 }
 
+/// The files to read: those given, else `azprotect.yaml`.
+pub fn files_or_default(files: &[PathBuf]) -> Vec<PathBuf> {
+    if files.is_empty() {
+        vec!["azprotect.yaml".into()]
+    } else {
+        files.to_vec()
+    }
+}
+
 /// The files, loaded: the desired state and the warnings to show before going on.
 pub struct Loaded {
     pub desired: Desired,
@@ -122,6 +131,33 @@ pub async fn diff(
         },
     );
     Ok((live, plan))
+}
+
+/// A plan made from the files: what it was made from and the warnings to show.
+pub struct Made {
+    pub desired: Desired,
+    pub live: LiveState,
+    pub plan: Plan,
+    pub warnings: Vec<miette::Report>,
+}
+
+/// Files → desired → live → plan: what `plan` and `apply` run, timed by `phases`.
+pub async fn make(
+    client: &ArmClient,
+    default_subscription: Option<&str>,
+    files: &[PathBuf],
+    targets: &[Address],
+    phases: &mut Phases,
+) -> Result<Made, PlanError> {
+    phases.mark("load");
+    let loaded = load(files, default_subscription)?;
+    let (live, plan) = diff(client, &loaded.desired, targets, phases).await?;
+    Ok(Made {
+        desired: loaded.desired,
+        live,
+        plan,
+        warnings: loaded.warnings,
+    })
 }
 
 /// Why a saved plan could not be written or read.

@@ -3,7 +3,7 @@
 //! Owns: [`Plan`], [`Change`], [`Action`], the diff of desired against live resources (with the
 //! Azure rules that need live state), the saved plan file and its staleness fingerprint.
 //! Must not import: `azure` (it diffs data; it does not fetch), `live` (it reads the
-//! live state as model data, never a reader), `apply`, `render`, `cli`.
+//! live state as model data, never a reader), `apply`, `render`, `cli`, `ops`.
 
 mod attrs;
 mod diff;
@@ -155,6 +155,18 @@ impl Plan {
 }
 
 impl Change {
+    /// What carrying the change out is called while it runs: "creating", "suspending backups".
+    pub fn verb(&self) -> &'static str {
+        match (self.action, self.data) {
+            (Action::Create, _) => "creating",
+            (Action::Update, _) => "updating",
+            (Action::Replace, _) => "replacing",
+            (Action::Delete, Some(DataEffect::Retained)) => "stopping protection (data retained)",
+            (Action::Delete, Some(DataEffect::Suspended)) => "suspending backups",
+            (Action::Delete, _) => "deleting",
+        }
+    }
+
     pub fn loses_data(&self) -> bool {
         use crate::model::ResourceKind;
         self.data == Some(DataEffect::Deleted)

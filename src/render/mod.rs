@@ -4,13 +4,14 @@
 //! One file per format (`text`, `markdown`, `json`) plus `common` (ordering, value formatting,
 //! the words for actions and data effects).
 //!
-//! Must not import: `azure`, `apply`, `live`, `cli`.
+//! Must not import: `azure`, `apply`, `live`, `cli`, `ops`.
 
 mod common;
 pub mod drill;
 pub mod failover;
 mod json;
 mod markdown;
+pub mod snapshot;
 mod text;
 
 use crate::plan::Plan;

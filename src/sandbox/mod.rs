@@ -11,7 +11,7 @@
 //! `snapshots` (Compute snapshots, disks created from snapshots), `authorization` (role
 //! assignments and the permission checks that use them).
 //!
-//! Must not import: `plan`, `apply`, `config`, `cli`.
+//! Must not import: `plan`, `apply`, `config`, `cli`, `ops`.
 
 mod auth;
 mod authorization;

@@ -4,8 +4,8 @@
 //!
 //! Pure, by concern: [`refs`] (command-line references and values), the request builders here
 //! (api-version [`api::DISKS`]; Data Protection reads use [`api::DATA_PROTECTION`]),
-//! [`answers`] (what Azure answers, parsed) and [`rows`] (the listing). The command
-//! (`cli::snapshot`) sends the requests.
+//! [`answers`] (what Azure answers, parsed), [`rows`] (the listing) and [`outcomes`] (what was
+//! made). The operations (`ops::snapshot`) send the requests.
 //!
 //! Recovery points carry no snapshot id in the Data Protection API: a point's snapshot is found
 //! among the disk's snapshots in the instance's snapshot resource group, by the point's id in
@@ -19,10 +19,12 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 pub mod answers;
+pub mod outcomes;
 pub mod refs;
 pub mod rows;
 
 pub use answers::*;
+pub use outcomes::*;
 pub use refs::*;
 pub use rows::*;
 

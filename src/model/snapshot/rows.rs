@@ -145,3 +145,10 @@ pub fn display_time(t: Option<OffsetDateTime>) -> String {
         None => "-".to_string(),
     }
 }
+
+/// What `snapshot list` found: the disk or vault asked about, and its rows newest first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Listing {
+    pub source: String,
+    pub rows: Vec<Row>,
+}

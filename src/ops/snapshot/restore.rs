@@ -1,28 +1,36 @@
-//! `azprotect snapshot restore SNAPSHOT --to-disk NAME`: a new managed disk from a snapshot (or
+//! `snapshot restore SNAPSHOT --to-disk NAME`: a new managed disk from a snapshot (or
 //! from the snapshot of a Disk Backup recovery point); never over an existing disk.
 
-use super::super::args::SnapshotRestoreArgs;
-use super::super::printer::Printer;
-use super::super::settings::Session;
-use super::super::ExitStatus;
-use super::{arg, explain, get, list_of, sku_of, Progress};
-use crate::model::snapshot::{self as model, BackupInstance, RecoveryPoint, Snapshot, SnapshotRef};
+use super::{arg, explain, get, list_of, sku_of, Scope, Steps};
+use crate::model::snapshot::{
+    self as model, BackupInstance, RecoveryPoint, Restored, Snapshot, SnapshotRef,
+};
 use crate::model::{ArmId, ManagedDisk};
+use crate::progress::Progress;
 use miette::{miette, Result};
 
-pub(super) async fn restore(
-    a: &SnapshotRestoreArgs,
-    s: &Session,
-    progress: &Progress,
-    printer: Printer,
-) -> Result<ExitStatus> {
-    let sku = sku_of(a)?;
-    let source = model::snapshot_ref(&a.snapshot, s.default_subscription.as_deref())
-        .map_err(arg("SNAPSHOT"))?;
+/// What to restore, and to which new disk.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreInput {
+    /// A snapshot id or `<resource-group>/<name>`, or a Disk Backup recovery point id.
+    pub snapshot: String,
+    pub to_disk: String,
+    pub resource_group: Option<String>,
+    pub sku: Option<String>,
+    pub zone: Option<String>,
+}
+
+/// Create the disk; an existing disk is never overwritten.
+pub async fn restore(s: Scope<'_>, a: &RestoreInput, progress: &dyn Progress) -> Result<Restored> {
+    let progress = Steps::new(progress);
+    let progress = &progress;
+    let sku = sku_of(a.sku.as_deref(), a.zone.as_deref())?;
+    let source =
+        model::snapshot_ref(&a.snapshot, s.default_subscription).map_err(arg("SNAPSHOT"))?;
     let snap = match source {
         SnapshotRef::Snapshot(id) => {
             progress.step(&format!("reading snapshot {id}"));
-            let v = get(&s.client, &model::get_request(&id), "SNAPSHOT", "snapshot").await?;
+            let v = get(s.client, &model::get_request(&id), "SNAPSHOT", "snapshot").await?;
             Snapshot::from_arm(&v)
                 .ok_or_else(|| miette!("SNAPSHOT: Azure's answer for {id} is not a snapshot"))?
         }
@@ -70,35 +78,30 @@ pub(super) async fn restore(
     let step = format!("creating disk {} from {}", a.to_disk, snap.name);
     progress.step(&step);
     let req = model::restore_request(&target, &snap, sku.as_deref(), a.zone.as_deref());
-    s.client
-        .execute_with(&req, &|p| progress.poll(&step, p))
+    progress
+        .execute(s.client, &req)
         .await
         .map_err(|e| explain(e, "--resource-group", "resource group", &req))?;
-    let v = get(&s.client, &probe, "--to-disk", "managed disk").await?;
+    let v = get(s.client, &probe, "--to-disk", "managed disk").await?;
     let disk = ManagedDisk::from_arm(&v)
         .ok_or_else(|| miette!("--to-disk: Azure's answer for {target} is not a managed disk"))?;
     progress.finish();
-    let zone = v["zones"][0]
-        .as_str()
-        .map(|z| format!(", zone {z}"))
-        .unwrap_or_default();
-    printer.line(format!(
-        "Disk {} created from snapshot {}: {} GB {}, {}{zone}",
-        disk.name, snap.name, disk.size_gb, disk.sku, disk.location
-    ));
-    printer.line(format!("  id: {}", disk.id));
-    Ok(ExitStatus::Success)
+    Ok(Restored {
+        zone: v["zones"][0].as_str().map(str::to_string),
+        disk,
+        snapshot: snap.name,
+    })
 }
 
 /// The snapshot Azure Backup took for a Disk Backup recovery point.
 async fn snapshot_of_recovery_point(
     id: &ArmId,
-    s: &Session,
-    progress: &Progress,
+    s: Scope<'_>,
+    progress: &Steps<'_>,
 ) -> Result<Snapshot> {
     progress.step(&format!("reading recovery point {}", id.name()));
     let v = get(
-        &s.client,
+        s.client,
         &model::get_backup_request(id),
         "SNAPSHOT",
         "recovery point",
@@ -108,7 +111,7 @@ async fn snapshot_of_recovery_point(
         .ok_or_else(|| miette!("SNAPSHOT: Azure's answer for {id} is not a recovery point"))?;
     let inst_id = id.parent(1);
     let v = get(
-        &s.client,
+        s.client,
         &model::get_backup_request(&inst_id),
         "SNAPSHOT",
         "backup instance",
@@ -120,7 +123,7 @@ async fn snapshot_of_recovery_point(
         Some(g) => model::list_in_group_path(g),
         None => model::list_path(inst.disk_id.subscription().unwrap_or_default()),
     };
-    let snapshots = list_of(&s.client, &path, Snapshot::from_arm).await?;
+    let snapshots = list_of(s.client, &path, Snapshot::from_arm).await?;
     model::snapshot_of_point(&point, &inst, &snapshots)
         .cloned()
         .ok_or_else(|| {

@@ -1,19 +1,28 @@
 //! Finding a declared recovery plan (`recovery_plan.<group>/<plan>`) and its replicated items,
-//! for the commands that act on one: `drill`, `failover`, `commit`, `reprotect`, `failback`.
+//! for the operations that act on one: drills, failover, commit, re-protect, failback.
 
-use super::settings::Session;
+use super::plan::PlanError;
+use crate::azure::ArmClient;
 use crate::model::site_recovery::recovery_plan;
 use crate::model::{Address, ArmId, Desired, Resource, ResourceKind};
-use miette::{bail, miette, Result};
 use std::path::PathBuf;
 
-/// The files to read: those given, else `azprotect.yaml`.
-pub fn files_or_default(files: &[PathBuf]) -> Vec<PathBuf> {
-    if files.is_empty() {
-        vec!["azprotect.yaml".into()]
-    } else {
-        files.to_vec()
-    }
+/// Why the recovery plan an operation acts on was not found.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DeclaredError {
+    #[error("{0}")]
+    #[diagnostic(help("an address is <kind>.<name>, e.g. recovery_plan.app-dr/app-failover"))]
+    Address(String),
+    #[error(
+        "{what} a recovery plan: expected recovery_plan.<site_recovery>/<plan>, got {address}"
+    )]
+    NotARecoveryPlan { what: String, address: Address },
+    #[error("{address} is not declared")]
+    #[diagnostic(help("recovery plans in the file: {known}"))]
+    NotDeclared { address: Address, known: String },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Plan(#[from] PlanError),
 }
 
 /// A recovery plan the file declares, resolved against live state.
@@ -36,20 +45,26 @@ impl Declared {
 /// Parse `address` (`what` starts the error when it is not a recovery plan, e.g. "a drill
 /// runs"), read the files and live state, and find the plan.
 pub async fn declared(
-    session: &Session,
+    client: &ArmClient,
+    default_subscription: Option<&str>,
     files: &[PathBuf],
     address: &str,
     what: &str,
-) -> Result<Declared> {
-    let address: Address = address.parse().map_err(|e| miette!("{e}"))?;
+) -> Result<Declared, DeclaredError> {
+    let address: Address = address
+        .parse()
+        .map_err(|e| DeclaredError::Address(format!("{e}")))?;
     if address.kind != ResourceKind::RecoveryPlan {
-        bail!(
-            "{what} a recovery plan: expected recovery_plan.<site_recovery>/<plan>, got {address}"
-        );
+        return Err(DeclaredError::NotARecoveryPlan {
+            what: what.into(),
+            address,
+        });
     }
-    let files = files_or_default(files);
-    let desired = crate::config::load(&files)?.desired(session.default_subscription.as_deref())?;
-    let live = crate::live::read(&session.client, &desired).await?;
+    let desired =
+        super::plan::load(&super::plan::files_or_default(files), default_subscription)?.desired;
+    let live = crate::live::read(client, &desired)
+        .await
+        .map_err(PlanError::from)?;
     let resources = crate::plan::resolve(&desired, &live);
     let Some(plan) = resources.iter().find(|r| r.address == address).cloned() else {
         let known: Vec<String> = resources
@@ -62,10 +77,7 @@ pub async fn declared(
         } else {
             known.join(", ")
         };
-        bail!(
-            help = format!("recovery plans in the file: {known}"),
-            "{address} is not declared"
-        );
+        return Err(DeclaredError::NotDeclared { address, known });
     };
     let items = plan.attrs["groups"]
         .as_array()

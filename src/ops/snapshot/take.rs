@@ -1,26 +1,32 @@
-//! `azprotect snapshot take DISK`: a named, tagged snapshot of a managed disk.
+//! `snapshot take DISK`: a named, tagged snapshot of a managed disk.
 
-use super::super::args::SnapshotTakeArgs;
-use super::super::printer::Printer;
-use super::super::settings::Session;
-use super::super::ExitStatus;
-use super::{arg, explain, get, read_snapshot, tags_of, Progress};
-use crate::model::snapshot::{self as model, Snapshot};
+use super::{arg, explain, get, read_snapshot, tags_of, Scope, Steps};
+use crate::model::snapshot::{self as model, Snapshot, Taken};
 use crate::model::ManagedDisk;
+use crate::progress::Progress;
 use miette::{miette, Result};
 
-pub(super) async fn take(
-    a: &SnapshotTakeArgs,
-    s: &Session,
-    progress: &Progress,
-    printer: Printer,
-) -> Result<ExitStatus> {
+/// What to snapshot, as the user named it.
+#[derive(Debug, Clone, Default)]
+pub struct TakeInput {
+    /// `<resource-group>/<disk>` or a disk id.
+    pub disk: String,
+    pub name: Option<String>,
+    /// Where the snapshot goes (default: the disk's resource group).
+    pub resource_group: Option<String>,
+    pub full: bool,
+    /// `KEY=VALUE`.
+    pub tags: Vec<String>,
+}
+
+/// Take the snapshot; a snapshot of that name is never overwritten.
+pub async fn take(s: Scope<'_>, a: &TakeInput, progress: &dyn Progress) -> Result<Taken> {
+    let progress = Steps::new(progress);
     let extra = tags_of(&a.tags)?;
-    let disk_id =
-        model::disk_ref(&a.disk, s.default_subscription.as_deref()).map_err(arg("DISK"))?;
+    let disk_id = model::disk_ref(&a.disk, s.default_subscription).map_err(arg("DISK"))?;
     progress.step(&format!("reading disk {disk_id}"));
     let v = get(
-        &s.client,
+        s.client,
         &model::get_request(&disk_id),
         "DISK",
         "managed disk",
@@ -50,23 +56,18 @@ pub(super) async fn take(
     let step = format!("taking {kind} snapshot {name} of {}", disk.name);
     progress.step(&step);
     let req = model::take_request(&id, &disk, !a.full, &tags);
-    let body = s
-        .client
-        .execute_with(&req, &|p| progress.poll(&step, p))
+    let body = progress
+        .execute(s.client, &req)
         .await
         .map_err(|e| explain(e, "--resource-group", "resource group", &req))?;
     let snap = match body.as_ref().and_then(Snapshot::from_arm) {
         Some(snap) => snap,
-        None => read_snapshot(&s.client, &id, "--name").await?,
+        None => read_snapshot(s.client, &id, "--name").await?,
     };
     progress.finish();
-    printer.line(format!(
-        "Snapshot {} of {} taken: {kind}, {} GB, {} UTC",
-        snap.name,
-        disk.name,
-        snap.size_gb,
-        model::display_time(snap.time_created)
-    ));
-    printer.line(format!("  id: {}", snap.id));
-    Ok(ExitStatus::Success)
+    Ok(Taken {
+        snapshot: snap,
+        disk: disk.name,
+        kind,
+    })
 }

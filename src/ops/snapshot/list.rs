@@ -1,19 +1,22 @@
 //! `azprotect snapshot list DISK|VAULT`: a disk's snapshots and recovery points, or a Backup
 //! vault's recovery points, newest first, as a table or JSON.
 
-use super::super::args::{SnapshotListArgs, SnapshotListFormat};
-use super::super::printer::Printer;
-use super::super::settings::Session;
-use super::super::ExitStatus;
-use super::{arg, explain, get, list_of, Progress};
+use super::{arg, explain, get, list_of, Scope, Steps};
 use crate::azure::ArmClient;
 use crate::model::snapshot::{
-    self as model, BackupInstance, ListTarget, RecoveryPoint, Row, Snapshot,
+    self as model, BackupInstance, ListTarget, Listing, RecoveryPoint, Row, Snapshot,
 };
 use crate::model::ArmId;
-use miette::{miette, IntoDiagnostic, Result};
-use serde_json::json;
-use std::io::Write;
+use crate::progress::Progress;
+use miette::{miette, Result};
+use std::path::PathBuf;
+
+/// What to list: a disk, or a Backup vault by id or by the name the files declare.
+#[derive(Debug, Clone, Default)]
+pub struct ListInput {
+    pub target: String,
+    pub files: Vec<PathBuf>,
+}
 
 /// Each disk instance of `vault` with its recovery points.
 async fn protected_in(
@@ -43,15 +46,13 @@ async fn protected_in(
     Ok(out)
 }
 
-pub(super) async fn list(
-    a: &SnapshotListArgs,
-    s: &Session,
-    progress: &Progress,
-    printer: Printer,
-) -> Result<ExitStatus> {
-    let target = model::list_target(&a.target, s.default_subscription.as_deref())
-        .map_err(arg("DISK|VAULT"))?;
-    let (what, rows) = match target {
+/// The snapshots and recovery points, newest first.
+pub async fn list(s: Scope<'_>, a: &ListInput, progress: &dyn Progress) -> Result<Listing> {
+    let progress = Steps::new(progress);
+    let progress = &progress;
+    let target =
+        model::list_target(&a.target, s.default_subscription).map_err(arg("DISK|VAULT"))?;
+    let (source, rows) = match target {
         ListTarget::Disk(disk) => (disk.to_string(), disk_listing(&disk, s, progress).await?),
         ListTarget::Vault(vault) => (vault.to_string(), vault_listing(&vault, s, progress).await?),
         ListTarget::VaultName(name) => {
@@ -60,22 +61,10 @@ pub(super) async fn list(
         }
     };
     progress.finish();
-    let mut out = printer.stdout();
-    match a.format {
-        SnapshotListFormat::Json => {
-            let doc = json!({"format_version": 1, "source": what, "snapshots": rows});
-            serde_json::to_writer_pretty(&mut out, &doc).into_diagnostic()?;
-            writeln!(out).into_diagnostic()?;
-        }
-        SnapshotListFormat::Text if rows.is_empty() => {
-            writeln!(out, "No snapshots or recovery points of {what}.").into_diagnostic()?
-        }
-        SnapshotListFormat::Text => table(&rows, &mut out).into_diagnostic()?,
-    }
-    Ok(ExitStatus::Success)
+    Ok(Listing { source, rows })
 }
 
-async fn disk_listing(disk: &ArmId, s: &Session, progress: &Progress) -> Result<Vec<Row>> {
+async fn disk_listing(disk: &ArmId, s: Scope<'_>, progress: &Steps<'_>) -> Result<Vec<Row>> {
     let sub = disk.subscription().unwrap_or_default();
     progress.step(&format!("reading disk {disk}"));
     let req = model::get_request(disk);
@@ -86,7 +75,7 @@ async fn disk_listing(disk: &ArmId, s: &Session, progress: &Progress) -> Result<
         Err(e) => return Err(explain(e, "DISK", "managed disk", &req)),
     };
     progress.step(&format!("listing the snapshots of subscription {sub}"));
-    let snapshots = list_of(&s.client, &model::list_path(sub), Snapshot::from_arm).await?;
+    let snapshots = list_of(s.client, &model::list_path(sub), Snapshot::from_arm).await?;
     progress.step(&format!(
         "looking for Backup vaults protecting {}",
         disk.name()
@@ -97,7 +86,7 @@ async fn disk_listing(disk: &ArmId, s: &Session, progress: &Progress) -> Result<
         .list(&crate::model::disk_backup::vault::list_path(sub))
         .await?;
     for v in vaults.iter().filter_map(|v| v["id"].as_str()) {
-        protected.extend(protected_in(&s.client, &ArmId::new(v), Some(disk)).await?);
+        protected.extend(protected_in(s.client, &ArmId::new(v), Some(disk)).await?);
     }
     let rows = model::disk_rows(disk, &snapshots, &protected);
     if gone && rows.is_empty() {
@@ -113,16 +102,16 @@ async fn disk_listing(disk: &ArmId, s: &Session, progress: &Progress) -> Result<
     Ok(rows)
 }
 
-async fn vault_listing(vault: &ArmId, s: &Session, progress: &Progress) -> Result<Vec<Row>> {
+async fn vault_listing(vault: &ArmId, s: Scope<'_>, progress: &Steps<'_>) -> Result<Vec<Row>> {
     progress.step(&format!("reading Backup vault {vault}"));
     get(
-        &s.client,
+        s.client,
         &model::get_backup_request(vault),
         "VAULT",
         "Backup vault",
     )
     .await?;
-    let protected = protected_in(&s.client, vault, None).await?;
+    let protected = protected_in(s.client, vault, None).await?;
     let mut groups: Vec<ArmId> = protected
         .iter()
         .filter_map(|(i, _)| i.snapshot_resource_group.clone())
@@ -143,8 +132,8 @@ async fn vault_listing(vault: &ArmId, s: &Session, progress: &Progress) -> Resul
 }
 
 /// The id of the Backup vault the configuration files declare as `name`.
-fn vault_named(name: &str, files: &[std::path::PathBuf], s: &Session) -> Result<ArmId> {
-    let files = super::super::recovery_plan::files_or_default(files);
+fn vault_named(name: &str, files: &[PathBuf], s: Scope<'_>) -> Result<ArmId> {
+    let files = crate::ops::plan::files_or_default(files);
     if let Some(missing) = files.iter().find(|f| !f.exists()) {
         return Err(miette!(
             help = "pass the file declaring it with -f FILE, or the vault's id; a disk is <resource-group>/<name>",
@@ -152,7 +141,7 @@ fn vault_named(name: &str, files: &[std::path::PathBuf], s: &Session) -> Result<
             missing.display()
         ));
     }
-    let default_sub = s.default_subscription.as_deref();
+    let default_sub = s.default_subscription;
     let desired = crate::config::load(&files)?.desired(default_sub)?;
     if let Some(v) = desired.disk_vaults.iter().find(|v| v.name == name) {
         return Ok(v.arm_id.clone());
@@ -166,60 +155,4 @@ fn vault_named(name: &str, files: &[std::path::PathBuf], s: &Session) -> Result<
             .collect::<Vec<_>>()
             .join(", ")
     ))
-}
-
-fn table(rows: &[Row], out: &mut impl Write) -> std::io::Result<()> {
-    let many_disks = rows.iter().any(|r| r.disk != rows[0].disk);
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            let mut c = vec![
-                model::display_time(r.time),
-                r.kind.as_str().to_string(),
-                r.name.clone(),
-            ];
-            if many_disks {
-                c.push(r.disk.clone());
-            }
-            c.push(r.size_gb.map_or("-".into(), |g| format!("{g} GB")));
-            c.push(model::display_time(r.expiry));
-            c.push(r.snapshot_id.as_ref().map_or("-".into(), ArmId::to_string));
-            c
-        })
-        .collect();
-    let mut head = vec!["TIME (UTC)", "KIND", "NAME"];
-    if many_disks {
-        head.push("DISK");
-    }
-    head.extend(["SIZE", "EXPIRES (UTC)", "SNAPSHOT ID"]);
-    let widths: Vec<usize> = (0..head.len())
-        .map(|i| {
-            cells
-                .iter()
-                .map(|c| c[i].chars().count())
-                .chain([head[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |c: Vec<&str>, out: &mut dyn Write| {
-        let last = c.len() - 1;
-        let text: Vec<String> = c
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                if i == last {
-                    s.to_string()
-                } else {
-                    format!("{s:<w$}", w = widths[i])
-                }
-            })
-            .collect();
-        writeln!(out, "{}", text.join("  "))
-    };
-    line(head, out)?;
-    for c in &cells {
-        line(c.iter().map(String::as_str).collect(), out)?;
-    }
-    Ok(())
 }

@@ -1,0 +1,90 @@
+//! Apply: refuse a plan that must not run ([`check`]), walk its changes, and — when asked —
+//! wait for the initial replication of the VMs it enabled ([`run`]). The result is data
+//! (`Applied`) that `render::apply` formats.
+
+use crate::apply::{self, wait, ApplyOptions, ApplyReport};
+use crate::azure::{ArmClient, AzureError};
+use crate::model::{ArmId, ResourceKind};
+use crate::plan::{Action, Plan};
+use crate::progress::Progress;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use crate::apply::{check, Refusal};
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub apply: ApplyOptions,
+    /// Wait for the initial replication of the VMs the plan enables, up to `wait_timeout`.
+    pub wait_replicated: bool,
+    pub wait_timeout: Duration,
+}
+
+/// Where the replication the plan enabled stands when apply ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replication {
+    /// The plan enabled none (or a change failed, and apply did not wait).
+    NoneEnabled,
+    /// Enabled; initial replication goes on in Azure.
+    Continuing(usize),
+    /// Enabled and waited for: every VM is protected.
+    Finished(usize),
+    /// Waited for `wait_timeout`; these VMs still replicate.
+    StillReplicating { left: usize, waited: Duration },
+}
+
+/// What an apply did.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub report: ApplyReport,
+    pub replication: Replication,
+}
+
+impl Applied {
+    pub fn succeeded(&self) -> bool {
+        self.report.failed() == 0
+            && !matches!(self.replication, Replication::StillReplicating { .. })
+    }
+}
+
+/// The replicated items the plan creates (or re-creates).
+fn enabled_replications(plan: &Plan) -> Vec<ArmId> {
+    plan.changes
+        .iter()
+        .filter(|c| c.address.kind == ResourceKind::Replication)
+        .filter(|c| matches!(c.action, Action::Create | Action::Replace))
+        .map(|c| c.arm_id.clone())
+        .collect()
+}
+
+/// Apply `plan` (already [`check`]ed and agreed to); every change is a task of `progress`.
+pub async fn run(
+    client: &ArmClient,
+    plan: &Plan,
+    opts: &Options,
+    progress: Arc<dyn Progress>,
+) -> Result<Applied, AzureError> {
+    let report = apply::apply(client, plan, &opts.apply, progress.clone()).await;
+    let enabled = enabled_replications(plan);
+    let replication = if report.failed() > 0 || enabled.is_empty() {
+        Replication::NoneEnabled
+    } else if !opts.wait_replicated {
+        Replication::Continuing(enabled.len())
+    } else {
+        let left =
+            wait::wait_replicated(client, &enabled, opts.wait_timeout, progress.as_ref()).await?;
+        if left.is_empty() {
+            Replication::Finished(enabled.len())
+        } else {
+            Replication::StillReplicating {
+                left: left.len(),
+                waited: opts.wait_timeout,
+            }
+        }
+    };
+    Ok(Applied {
+        report,
+        replication,
+    })
+}
