@@ -334,6 +334,22 @@ fn a_weekly_schedule_keeps_instant_restore_snapshots_exactly_5_days() {
 }
 
 #[test]
+fn a_weekly_schedule_needs_weekly_retention() {
+    // Monthly retention alone: Azure refuses the policy at apply (BMSUserErrorInvalidPolicyInput);
+    // found by tests/simulators_agree.rs, where the sandbox refused what the file allowed.
+    let out = diagnose(&with_policy(
+        "        schedule: {weekly: {on: [Sunday], at: \"23:00\"}}\n        retention:\n          monthly: {keep: 12, week: Last, on: Sunday}\n",
+    ));
+    assert!(
+        out.contains("a weekly schedule needs weekly retention"),
+        "{out}"
+    );
+    assert!(loads(&with_policy(
+        "        schedule: {weekly: {on: [Sunday], at: \"23:00\"}}\n        retention:\n          weekly: {keep: 4, on: [Sunday]}\n          monthly: {keep: 12, week: Last, on: Sunday}\n",
+    )));
+}
+
+#[test]
 fn crash_only_consistency_needs_an_enhanced_policy() {
     insta::assert_snapshot!(diagnose(&with_policy(
         "        schedule: {daily: {at: \"23:00\"}}\n        consistency: crash_only\n        retention: {daily: 30d}\n"

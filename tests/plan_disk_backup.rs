@@ -571,6 +571,45 @@ fn a_stopped_instance_keeps_the_old_policy_which_is_not_deleted() {
 }
 
 #[test]
+fn a_soft_deleted_instance_keeps_the_old_policy_version_until_it_is_purged() {
+    // Found by tests/family_invariants.rs: the old version's DELETE was refused with
+    // UserErrorDppPolicyObjectInUse, as the instance deleted into soft delete still holds it.
+    let (_, live) = converged(&base());
+    let old = policy_name(&desired(&base()), "every-4h");
+    let only_listed = "      - policy: every-4h\n        snapshot_resource_group: rg-snapshots-weu\n        disks: [rg-app/app-01-data-0]\n";
+    let changed = POLICIES.replace("retention: 7d", "retention: 14d");
+    let with = |soft: &str| {
+        desired(&file(
+            &format!("    on_remove: delete_data\n    soft_delete: {{state: {soft}, retention_days: 14}}\n"),
+            &changed,
+            only_listed,
+        ))
+    };
+    let deletes_old = |p: &Plan| {
+        p.changes
+            .iter()
+            .any(|c| c.address.to_string() == format!("disk_policy.bv/{old}"))
+    };
+    // app-02 leaves the file with delete_data while every-4h gets a new version.
+    let p = run(&with("On"), &live);
+    assert_eq!(
+        find(&p, "disk_backup.bv/rg-app/app-02-data-0").data,
+        Some(DataEffect::Deleted)
+    );
+    assert!(
+        !deletes_old(&p),
+        "soft delete keeps it in use: {}",
+        rows(&p)
+    );
+    // Without soft delete the instance is gone at once, and so is the old version after it.
+    let p = run(&with("Off"), &live);
+    assert!(deletes_old(&p), "{}", rows(&p));
+    assert!(find(&p, &format!("disk_policy.bv/{old}"))
+        .depends_on
+        .contains(&addr("disk_backup.bv/rg-app/app-02-data-0")));
+}
+
+#[test]
 fn a_disk_leaving_the_file_stops_protection_or_deletes_its_data_per_on_remove() {
     let (_, live) = converged(&base());
     let only_listed = "      - policy: every-4h\n        snapshot_resource_group: rg-snapshots-weu\n        disks: [rg-app/app-01-data-0]\n";

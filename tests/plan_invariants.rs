@@ -1,6 +1,8 @@
-//! Property tests of the plan's invariants over random, valid estates (generated in
-//! `support/estates.rs`), applied the way Azure would by `support/plan_sim.rs` (in any order
-//! `depends_on` allows, refusing what Azure refuses).
+//! Property tests of the plan's invariants over random, valid Recovery Services estates
+//! (generated in `support/estates.rs`), applied the way Azure would by `support/plan_sim.rs` (in
+//! any order `depends_on` allows, refusing what Azure refuses). `simulators_agree.rs` keeps that
+//! simulator honest against the sandbox; Site Recovery and Disk Backup have the same invariants
+//! checked on the sandbox itself in `family_invariants.rs`.
 //!
 //! 1. Convergence: a plan without blocked changes, applied, leaves nothing to plan — also when
 //!    the apply stops part-way and is run again.

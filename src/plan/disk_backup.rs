@@ -157,6 +157,21 @@ impl<'a> DiskContext<'a> {
         self.wanted.contains_key(&have.arm_id)
             || !matches!(self.removal_effect(have), Some((_, DataEffect::Deleted)))
     }
+
+    /// Does this live instance still hold its policy after the plan? Also when it is deleted
+    /// into the vault's soft delete: a soft-deleted instance keeps its policy, and Azure
+    /// refuses to delete a policy any instance is associated with
+    /// (`UserErrorDppPolicyObjectInUse`) until the instance is purged.
+    fn holds_policy(&self, have: &Resource) -> bool {
+        self.stays(have) || self.soft_deletes(&vault_of(&have.arm_id))
+    }
+
+    /// Does a delete in this vault leave the instance soft-deleted?
+    fn soft_deletes(&self, vault: &ArmId) -> bool {
+        self.vault_attr(vault, "soft_delete")
+            .and_then(|s| s["state"].as_str())
+            .is_some_and(|s| s != "Off")
+    }
 }
 
 /// Rules for a Disk Backup resource that does not exist yet.
@@ -377,13 +392,8 @@ pub fn removal(have: &Resource, ctx: &DiskContext, mut c: Change) -> Option<Chan
                 DataEffect::Deleted => "not in the file any more; on_remove: delete_data — the backup instance and its snapshots are deleted".into(),
                 _ => "not in the file any more; on_remove: retain_data — protection stops, the existing snapshots are kept".to_string(),
             });
-            if effect == DataEffect::Deleted {
-                let soft = ctx
-                    .vault_attr(&scope.arm_id, "soft_delete")
-                    .and_then(|s| s["state"].as_str());
-                if soft.is_some_and(|s| s != "Off") {
-                    c.reasons.push("the vault's soft delete keeps the deleted instance recoverable for its retention days".into());
-                }
+            if effect == DataEffect::Deleted && ctx.soft_deletes(&scope.arm_id) {
+                c.reasons.push("the vault's soft delete keeps the deleted instance recoverable for its retention days".into());
             }
         }
         ResourceKind::DiskPolicy => {
@@ -395,7 +405,7 @@ pub fn removal(have: &Resource, ctx: &DiskContext, mut c: Change) -> Option<Chan
             if users.iter().any(|r| {
                 ctx.wanted
                     .get(&r.arm_id)
-                    .map_or(ctx.stays(r), |w| uses(w, name))
+                    .map_or(ctx.holds_policy(r), |w| uses(w, name))
             }) {
                 return None;
             }

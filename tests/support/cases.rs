@@ -184,6 +184,8 @@ pub fn valid_policy() -> impl Strategy<Value = Value> {
             if weekly_days.is_none() {
                 retention.insert("daily".into(), json!(format!("{daily}d")));
             }
+            // A weekly schedule needs weekly retention (azurerm's backup_policy_vm checks it).
+            let weekly = weekly.or_else(|| weekly_days.clone().map(|d| (4, d)));
             if let Some((keep, on)) = weekly {
                 // A weekly schedule keeps weekly points only on its own days.
                 let on = weekly_days.clone().unwrap_or(on);

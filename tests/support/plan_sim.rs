@@ -4,7 +4,7 @@
 //!
 //! What each change does to the live attributes (the way Azure would report them afterwards):
 //! - create/update of a resource group or vault: the `after` keys are merged into the live
-//!   attributes (a new vault starts from Azure's defaults);
+//!   attributes (a new vault starts from Azure's defaults, with its built-in policies);
 //! - create/update of a policy or protected VM: the live attributes become `after`;
 //! - delete of a protected VM: `retained` → `stopped`, policy cleared; `suspended` → `suspended`,
 //!   policy kept; `deleted` → `soft_deleted` (policy cleared) when the vault's soft delete is on,
@@ -33,6 +33,24 @@ pub fn vault_defaults() -> Value {
         "public_network_access": true,
         "tags": {}
     })
+}
+
+/// The VM policies Azure gives every new vault, as the model reads them (the sandbox's
+/// `create_builtin_policies`; its third, the SQL workload's `HourlyLogBackup`, is no VM policy).
+pub fn builtin_policies() -> [(&'static str, Value); 2] {
+    [
+        (
+            "DefaultPolicy",
+            json!({"tier": "standard", "schedule": {"daily": {"at": "19:00"}}, "time_zone": "UTC",
+                   "consistency": "application", "instant_restore_days": 2, "retention": {"daily": "30d"}}),
+        ),
+        (
+            "EnhancedPolicy",
+            json!({"tier": "enhanced", "schedule": {"hourly": {"every": "4h", "start": "08:00", "duration": "12h"}},
+                   "time_zone": "UTC", "consistency": "crash_only", "instant_restore_days": 7,
+                   "retention": {"daily": "30d"}}),
+        ),
+    ]
 }
 
 /// `over` merged into `base`, objects recursively. Tag names are case-insensitive in ARM: a tag
@@ -167,6 +185,17 @@ fn apply_change(live: &mut LiveState, c: &Change, pending: &[&Change]) -> Result
             let a = after()?;
             if a["immutability"] == "Locked" {
                 return Err("a vault cannot be created Locked".into());
+            }
+            for (name, attrs) in builtin_policies() {
+                live.resources.push(Resource {
+                    address: Address::new(
+                        ResourceKind::BackupPolicy,
+                        format!("{}/{name}", c.address.name),
+                    ),
+                    arm_id: azprotect::model::backup_policy::arm_id(&id, name),
+                    attrs,
+                    depends_on: vec![c.address.clone()],
+                });
             }
             live.resources.push(Resource {
                 address: c.address.clone(),

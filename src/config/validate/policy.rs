@@ -267,6 +267,11 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, p: &Sp<BackupPolicy>) {
             .label("remove this")
             .help("weekly schedules keep backups with `weekly`, `monthly` or `yearly` retention"),
         ),
+        (None, true) if rv.weekly.is_none() && !no_retention => cx.push(
+            Diag::error(p_at, "a weekly schedule needs weekly retention")
+                .label("this policy")
+                .help("add e.g. `weekly: {keep: 12, on: [Sunday]}` under retention (Azure refuses a weekly policy without it, as azurerm's backup_policy_vm checks)"),
+        ),
         (None, false) if n == 1 => cx.push(
             Diag::error(p_at, "hourly and daily schedules need daily retention")
                 .label("this policy")
