@@ -44,42 +44,14 @@ impl ResourceKind {
         ResourceKind::DiskBackup,
     ];
 
+    /// The address prefix (see [`super::family`]).
     pub fn prefix(self) -> &'static str {
-        match self {
-            ResourceKind::ResourceGroup => "resource_group",
-            ResourceKind::RecoveryVault => "recovery_vault",
-            ResourceKind::BackupPolicy => "backup_policy",
-            ResourceKind::ProtectedVm => "protected_vm",
-            ResourceKind::ReplicationFabric => "replication_fabric",
-            ResourceKind::ProtectionContainer => "protection_container",
-            ResourceKind::ReplicationPolicy => "replication_policy",
-            ResourceKind::ContainerMapping => "container_mapping",
-            ResourceKind::NetworkMapping => "network_mapping",
-            ResourceKind::Replication => "replication",
-            ResourceKind::RecoveryPlan => "recovery_plan",
-            ResourceKind::BackupVault => "backup_vault",
-            ResourceKind::DiskPolicy => "disk_policy",
-            ResourceKind::RoleAssignment => "role_assignment",
-            ResourceKind::DiskBackup => "disk_backup",
-        }
+        super::family::of(self).prefix
     }
 
     /// Creation order rank: parents before children (deletes run in reverse).
     pub fn rank(self) -> u8 {
-        match self {
-            ResourceKind::ResourceGroup => 0,
-            ResourceKind::RecoveryVault => 1,
-            ResourceKind::BackupPolicy => 2,
-            ResourceKind::ProtectedVm => 3,
-            ResourceKind::ReplicationFabric | ResourceKind::ReplicationPolicy => 2,
-            ResourceKind::ProtectionContainer => 3,
-            ResourceKind::ContainerMapping | ResourceKind::NetworkMapping => 4,
-            ResourceKind::Replication => 5,
-            ResourceKind::RecoveryPlan => 6,
-            ResourceKind::BackupVault => 1,
-            ResourceKind::DiskPolicy | ResourceKind::RoleAssignment => 2,
-            ResourceKind::DiskBackup => 3,
-        }
+        super::family::of(self).rank
     }
 }
 

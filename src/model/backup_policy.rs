@@ -21,7 +21,9 @@
 //! Canonical forms: times `HH:MM`; day lists in week order Sunday…Saturday; `week`/`on`/`month`
 //! a string when single and a list (in calendar order) when several; durations `<n>h` / `<n>d`.
 
+use super::family::{Family, Ownership};
 use super::{api, ArmId, ArmRequest, Method, Resource};
+use super::{Action, ResourceKind};
 use serde_json::{json, Map, Value};
 
 /// Built-in policies Azure puts in every new vault; ignored unless declared.
@@ -480,3 +482,19 @@ fn format_from_arm(s: &mut Map<String, Value>, rule: &Value) {
         one_or_many(ordered(&wk["daysOfTheWeek"], &DAYS)),
     );
 }
+
+/// VM backup policies; a replace deletes the policy and creates it again.
+pub const FAMILY: Family = Family {
+    kind: ResourceKind::BackupPolicy,
+    prefix: "backup_policy",
+    rank: 2,
+    ownership: Ownership::Whole,
+    removed_with_the_file: true,
+    requests: |c| {
+        Ok(match c.action {
+            Action::Create | Action::Update => vec![put_request(c.desired()?)],
+            Action::Replace => vec![delete_request(c.id), put_request(c.desired()?)],
+            Action::Delete => vec![delete_request(c.id)],
+        })
+    },
+};

@@ -1,9 +1,11 @@
 //! The canonical resources azprotect manages, independent of where they came from.
 //!
-//! Owns: [`Address`], [`ArmId`], [`ResourceKind`], the [`Resource`] record shared by the desired
-//! side (built by `config`) and the live side (built by `live`), and one file per resource family
-//! that knows its ARM paths, api-versions, request bodies, and how to normalize what ARM returns
-//! into the same attribute tree the desired side produces.
+//! Owns: [`Address`], [`ArmId`], [`ResourceKind`], [`Action`] and [`DataEffect`], the
+//! [`Resource`] record shared by the desired side (built by `config`) and the live side (built
+//! by `live`), and one file per resource family that knows its ARM paths, api-versions, request
+//! bodies, and how to normalize what ARM returns into the same attribute tree the desired side
+//! produces. Each family describes itself once in its module's `FAMILY` ([`family`]: prefix,
+//! creation rank, ownership, whether it is removed with the file, its requests).
 //!
 //! Attributes are a JSON tree in the *user's* vocabulary (the YAML field names of CONFIG.md), so a
 //! diff reads `retention.daily: 14d → 30d`, not ARM's nesting. Both sides must produce exactly
@@ -11,11 +13,13 @@
 //!
 //! Must not import: the `azure` transport, `cli`, `plan`, `apply`, `ops`.
 
+mod action;
 mod address;
 mod arm_id;
 pub mod backup_policy;
 pub mod disk;
 pub mod disk_backup;
+pub mod family;
 mod item_state;
 mod live_state;
 pub mod protected_vm;
@@ -25,9 +29,11 @@ pub mod snapshot;
 pub mod vault;
 
 pub use crate::request::{ArmRequest, Method};
+pub use action::{Action, DataEffect};
 pub use address::{Address, AddressError, ResourceKind};
 pub use arm_id::ArmId;
 pub use disk::ManagedDisk;
+pub use family::{ChangeInput, Family, Ownership};
 pub use item_state::ItemState;
 pub use live_state::{Elsewhere, LiveState};
 

@@ -16,7 +16,9 @@
 //! (`isScheduledForDeferredDelete`). Container and item names are lower-cased by Azure; ids are
 //! compared case-insensitively.
 
+use super::family::{Family, Ownership};
 use super::{api, ArmId, ArmRequest, Method, Resource};
+use super::{Action, DataEffect, ItemState, ResourceKind};
 use serde_json::{json, Map, Value};
 
 /// `iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}` (lower case, as Azure returns it).
@@ -249,3 +251,40 @@ fn lun_list(v: &Value) -> Vec<u64> {
 fn resource_path(id: &ArmId) -> String {
     format!("{id}?api-version={}", api::BACKUP)
 }
+
+/// Protected VMs: protect (undeleting a soft-deleted item first), or on removal stop keeping the
+/// data, suspend, or delete it, as the change's data effect says.
+pub const FAMILY: Family = Family {
+    kind: ResourceKind::ProtectedVm,
+    prefix: "protected_vm",
+    rank: 3,
+    ownership: Ownership::Whole,
+    removed_with_the_file: true,
+    requests: |c| match c.action {
+        Action::Create | Action::Update => {
+            let r = c.desired()?;
+            let vm_id = r.attrs["vm_id"].as_str().unwrap_or_default();
+            let policy = r.attrs["policy"].as_str().ok_or("no policy")?;
+            let policy_id = super::backup_policy::arm_id(&vault_of(c.id), policy);
+            let mut out = Vec::new();
+            if ItemState::of(c.before) == ItemState::SoftDeleted {
+                out.push(undelete_request(c.id, vm_id));
+            }
+            let live = Some(c.before).filter(|b| !b.is_null());
+            out.push(protect_request_from(r, &policy_id, live));
+            Ok(out)
+        }
+        Action::Delete => {
+            let vm_id = c.before["vm_id"].as_str().unwrap_or_default();
+            Ok(match c.data {
+                Some(DataEffect::Retained) => vec![stop_request(c.id, vm_id, false)],
+                Some(DataEffect::Suspended) => vec![stop_request(c.id, vm_id, true)],
+                Some(DataEffect::Deleted) => vec![delete_request(c.id)],
+                None => {
+                    return Err("a protected VM delete must say what happens to its data".into())
+                }
+            })
+        }
+        Action::Replace => c.unsupported(ResourceKind::ProtectedVm),
+    },
+};

@@ -3,7 +3,9 @@
 //! Attributes: `{"location": "westeurope", "tags": {"k": "v"}}`. `tags` holds only the tags
 //! azprotect manages (the file's global `tags`); other tags on the group are left alone.
 
+use super::family::{Family, Ownership};
 use super::{api, ArmId, ArmRequest, Method, Resource};
+use super::{Action, ResourceKind};
 use serde_json::{json, Value};
 
 pub fn arm_id(subscription: &str, name: &str) -> ArmId {
@@ -52,3 +54,18 @@ pub fn normalize_location(loc: &str) -> String {
         .collect::<String>()
         .to_ascii_lowercase()
 }
+
+/// Resource groups: created or tagged, never deleted by azprotect.
+pub const FAMILY: Family = Family {
+    kind: ResourceKind::ResourceGroup,
+    prefix: "resource_group",
+    rank: 0,
+    ownership: Ownership::Subset,
+    removed_with_the_file: false,
+    requests: |c| match c.action {
+        Action::Create | Action::Update => {
+            Ok(vec![put_request(c.desired()?, c.before.get("tags"))])
+        }
+        _ => c.unsupported(ResourceKind::ResourceGroup),
+    },
+};

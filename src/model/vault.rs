@@ -23,8 +23,10 @@
 //! FACTS §3): [`config_path`], [`soft_delete_from_config`], [`config_request`]. Only the create
 //! PUT carries `softDeleteSettings` (newer CLIs send it there, FACTS §3).
 
+use super::family::{Family, Ownership};
 use super::resource_group::normalize_location;
 use super::{api, ArmId, ArmRequest, Method, Resource};
+use super::{Action, ResourceKind};
 use serde_json::{json, Map, Value};
 
 pub fn arm_id(subscription: &str, resource_group: &str, name: &str) -> ArmId {
@@ -325,3 +327,23 @@ fn security_settings(a: &Value, only: Option<&dyn Fn(&str) -> bool>) -> Map<Stri
     }
     m
 }
+
+/// Recovery Services vaults. Soft delete is set on `vaultconfig` after the vault's own request,
+/// and re-asserted after every vault update (FACTS §3).
+pub const FAMILY: Family = Family {
+    kind: ResourceKind::RecoveryVault,
+    prefix: "recovery_vault",
+    rank: 1,
+    ownership: Ownership::Subset,
+    removed_with_the_file: false,
+    requests: |c| {
+        let d = c.desired()?;
+        let mut v: Vec<ArmRequest> = match c.action {
+            Action::Create => vec![create_request(d)],
+            Action::Update => update_request(d, c.before, c.changed).into_iter().collect(),
+            _ => return c.unsupported(ResourceKind::RecoveryVault),
+        };
+        v.extend(config_request(d));
+        Ok(v)
+    },
+};

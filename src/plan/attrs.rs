@@ -3,14 +3,7 @@
 use super::AttrChange;
 use serde_json::{Map, Value};
 
-/// How much of the live tree the desired tree owns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ownership {
-    /// Only keys the desired side sets are compared (optional settings, tags).
-    Subset,
-    /// Every key is compared: a live key the desired side lacks is removed.
-    Whole,
-}
+use crate::model::Ownership;
 
 /// The changes that turn `live` into `desired`, as dotted paths, in a stable order.
 pub fn diff(desired: &Value, live: &Value, ownership: Ownership) -> Vec<AttrChange> {

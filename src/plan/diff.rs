@@ -1,6 +1,6 @@
 //! Desired vs live → changes. Family rules that need live state live in `rules.rs`.
 
-use super::attrs::{self, Ownership};
+use super::attrs;
 use super::rules::{self, Context, Verdict};
 use super::{Action, Change, DataEffect, Plan};
 use crate::graph::Graph;
@@ -168,7 +168,7 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
                 // restores the declared direction. Neither re-creating nor editing it is planned.
             }
             Some(have) => {
-                let ownership = ownership(want.address.kind);
+                let ownership = crate::model::family::of(want.address.kind).ownership;
                 let diff = attrs::diff(&want.attrs, &have.attrs, ownership);
                 if diff.is_empty() {
                     continue;
@@ -234,28 +234,6 @@ fn reversed_replication(have: &Resource) -> bool {
     have.address.kind == ResourceKind::Replication && have.attrs["state"] == "reversed"
 }
 
-fn ownership(kind: ResourceKind) -> Ownership {
-    match kind {
-        ResourceKind::ResourceGroup
-        | ResourceKind::RecoveryVault
-        | ResourceKind::BackupVault
-        | ResourceKind::RoleAssignment => Ownership::Subset,
-        // Optional target settings Azure fills in itself (VM size, network) are not managed
-        // unless the file sets them.
-        ResourceKind::Replication => Ownership::Subset,
-        ResourceKind::BackupPolicy
-        | ResourceKind::ProtectedVm
-        | ResourceKind::ReplicationFabric
-        | ResourceKind::ProtectionContainer
-        | ResourceKind::ReplicationPolicy
-        | ResourceKind::ContainerMapping
-        | ResourceKind::NetworkMapping
-        | ResourceKind::RecoveryPlan
-        | ResourceKind::DiskPolicy
-        | ResourceKind::DiskBackup => Ownership::Whole,
-    }
-}
-
 fn change(
     want: &Resource,
     action: Action,
@@ -292,18 +270,10 @@ fn removal(have: &Resource, desired: &Desired, ctx: &Context) -> Option<Change> 
         blocked: None,
         depends_on: vec![],
     };
+    if !crate::model::family::of(have.address.kind).removed_with_the_file {
+        return None;
+    }
     match have.address.kind {
-        // Shared Site Recovery setup (fabrics, containers, policies, mappings) may serve
-        // replications made elsewhere: it is never removed implicitly.
-        ResourceKind::ResourceGroup
-        | ResourceKind::RecoveryVault
-        | ResourceKind::ReplicationFabric
-        | ResourceKind::ProtectionContainer
-        | ResourceKind::ReplicationPolicy
-        | ResourceKind::ContainerMapping
-        | ResourceKind::NetworkMapping => return None,
-        // Backup vaults are never removed implicitly; the rest as `disk_backup::removal` says.
-        ResourceKind::BackupVault => return None,
         ResourceKind::DiskPolicy | ResourceKind::RoleAssignment | ResourceKind::DiskBackup => {
             return super::disk_backup::removal(have, &ctx.disk, c);
         }
@@ -361,6 +331,8 @@ fn removal(have: &Resource, desired: &Desired, ctx: &Context) -> Option<Change> 
                 DataEffect::Retained => None,
             };
         }
+        // Never removed with the file (model::family).
+        _ => return None,
     }
     Some(c)
 }

@@ -14,6 +14,7 @@ mod retention;
 mod rules;
 mod site_recovery;
 
+pub use crate::model::{Action, DataEffect};
 pub use diff::{plan, resolve, PlanOptions};
 
 use crate::model::{Address, ArmId};
@@ -30,43 +31,6 @@ pub struct Plan {
     pub subscriptions: Vec<String>,
     pub changes: Vec<Change>,
     pub summary: Summary,
-}
-
-/// What a change does. `before` and `after` on [`Change`] mean:
-/// - `Create`: `before` none, `after` the desired attributes.
-/// - `Update`: both present; `diff` lists the attributes that change in place.
-/// - `Replace`: both present; the live resource is deleted and created again (`-/+`).
-/// - `Delete`: `before` the live attributes, `after` none; `data` says what happens to backups.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Create,
-    Update,
-    Replace,
-    Delete,
-}
-
-impl Action {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Action::Create => "+",
-            Action::Update => "~",
-            Action::Replace => "-/+",
-            Action::Delete => "-",
-        }
-    }
-}
-
-/// What a delete does to backup data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DataEffect {
-    /// Protection stops; every recovery point is kept.
-    Retained,
-    /// Backups stop; recovery points are kept per policy retention.
-    Suspended,
-    /// Backup data is deleted (needs `--allow-data-loss`).
-    Deleted,
 }
 
 /// One attribute that changes: a dotted path into the attributes (`retention.daily`).

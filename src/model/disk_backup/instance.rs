@@ -1,8 +1,10 @@
 //! `disk_backup.<vault>/<rg>/<disk>` — a backup instance protecting one managed disk.
 
 use super::versioned;
+use crate::model::family::{Family, Ownership};
 use crate::model::resource_group::normalize_location;
 use crate::model::ItemState;
+use crate::model::{Action, DataEffect, ResourceKind};
 use crate::model::{ArmId, ArmRequest, Method, Resource};
 use serde_json::{json, Value};
 
@@ -133,3 +135,25 @@ pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
         }),
     ))
 }
+
+/// Backup instances (a disk's scheduled snapshots). Protecting needs live reads first (role
+/// propagation): `apply::disk_backup` carries it out; on removal stop keeping the snapshots,
+/// suspend, or delete them, as the change's data effect says.
+pub const FAMILY: Family = Family {
+    kind: ResourceKind::DiskBackup,
+    prefix: "disk_backup",
+    rank: 3,
+    ownership: Ownership::Whole,
+    removed_with_the_file: true,
+    requests: |c| match c.action {
+        Action::Delete => Ok(match c.data {
+            Some(DataEffect::Retained) => vec![stop_request(c.id)],
+            Some(DataEffect::Suspended) => vec![suspend_request(c.id)],
+            Some(DataEffect::Deleted) => vec![delete_request(c.id)],
+            None => {
+                return Err("a disk backup delete must say what happens to its snapshots".into())
+            }
+        }),
+        _ => Err(super::LIVE_READS_FIRST.into()),
+    },
+};

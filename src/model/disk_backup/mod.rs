@@ -28,6 +28,10 @@ mod scope;
 pub mod vault;
 
 use super::{api, ArmId, OnRemove};
+
+/// Why a Disk Backup create is not a plain request list: it needs live reads first (the vault's
+/// identity, role propagation), which `apply::disk_backup` does.
+pub const LIVE_READS_FIRST: &str = "this change needs live reads first (the vault's identity, role propagation): it is carried out by apply::disk_backup";
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -2,6 +2,8 @@
 //! snapshots on a schedule, kept for a retention period).
 
 use super::versioned;
+use crate::model::family::{Family, Ownership};
+use crate::model::{Action, ResourceKind};
 use crate::model::{ArmId, ArmRequest, Method, Resource};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -129,3 +131,17 @@ pub fn normalize(arm: &Value) -> Option<Value> {
     }
     Some(out)
 }
+
+/// Disk policies. Azure cannot update one: a changed policy is a new one (a new ARM name).
+pub const FAMILY: Family = Family {
+    kind: ResourceKind::DiskPolicy,
+    prefix: "disk_policy",
+    rank: 2,
+    ownership: Ownership::Whole,
+    removed_with_the_file: true,
+    requests: |c| match c.action {
+        Action::Create => Ok(vec![put_request(c.desired()?)]),
+        Action::Delete => Ok(vec![delete_request(c.id)]),
+        _ => c.unsupported(ResourceKind::DiskPolicy),
+    },
+};

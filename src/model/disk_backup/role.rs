@@ -1,7 +1,9 @@
 //! Role assignments for a backup vault's identity: Disk Backup Reader on each disk, Disk
 //! Snapshot Contributor on each snapshot resource group (api-version [`api::AUTHORIZATION`]).
 
+use crate::model::family::{Family, Ownership};
 use crate::model::{api, ArmId, ArmRequest, Method};
+use crate::model::{Action, ResourceKind};
 use serde_json::{json, Value};
 
 pub const DISK_BACKUP_READER: &str = "3e5e47e6-65f7-47ef-90b5-e5dd4d455f24";
@@ -127,3 +129,17 @@ pub fn normalize(arm: &Value, vault_id: &ArmId) -> Option<Value> {
         "principal_id": p["principalId"].as_str()?,
     }))
 }
+
+/// The vault identity's role assignments. Creating one needs live reads first (the vault's
+/// principal): `apply::disk_backup` carries it out; a delete is one request.
+pub const FAMILY: Family = Family {
+    kind: ResourceKind::RoleAssignment,
+    prefix: "role_assignment",
+    rank: 2,
+    ownership: Ownership::Subset,
+    removed_with_the_file: true,
+    requests: |c| match c.action {
+        Action::Delete => Ok(vec![delete_request(c.id)]),
+        _ => Err(super::LIVE_READS_FIRST.into()),
+    },
+};

@@ -1,7 +1,9 @@
 //! `backup_vault.<name>` — `Microsoft.DataProtection/backupVaults` with a system-assigned identity.
 
 use super::versioned;
+use crate::model::family::{Family, Ownership};
 use crate::model::resource_group::normalize_location;
+use crate::model::{Action, ResourceKind};
 use crate::model::{ArmId, ArmRequest, Method, Resource};
 use serde_json::{json, Map, Value};
 
@@ -130,3 +132,17 @@ pub fn principal_id(arm: &Value) -> Option<&str> {
         .as_str()
         .filter(|p| !p.is_empty())
 }
+
+/// Backup vaults (Data Protection).
+pub const FAMILY: Family = Family {
+    kind: ResourceKind::BackupVault,
+    prefix: "backup_vault",
+    rank: 1,
+    ownership: Ownership::Subset,
+    removed_with_the_file: false,
+    requests: |c| match c.action {
+        Action::Create | Action::Update => Ok(vec![put_request(c.desired()?, c.before)]),
+        Action::Delete => Ok(vec![delete_request(c.id)]),
+        Action::Replace => c.unsupported(ResourceKind::BackupVault),
+    },
+};

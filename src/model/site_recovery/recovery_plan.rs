@@ -18,6 +18,8 @@
 //! default (all types, both directions) is spelled out so that live and desired agree.
 
 use super::versioned;
+use crate::model::family::{Family, Ownership};
+use crate::model::{Action, ResourceKind};
 use crate::model::{ArmId, ArmRequest, Method, Resource};
 use serde_json::{json, Value};
 
@@ -337,3 +339,17 @@ pub fn failover_commit_request(id: &ArmId) -> ArmRequest {
 pub fn reprotect_request(id: &ArmId) -> ArmRequest {
     ArmRequest::new(Method::Post, versioned(id.child(&["reProtect"])), None)
 }
+
+/// Recovery plans: put, delete.
+pub const FAMILY: Family = Family {
+    kind: ResourceKind::RecoveryPlan,
+    prefix: "recovery_plan",
+    rank: 6,
+    ownership: Ownership::Whole,
+    removed_with_the_file: true,
+    requests: |c| match c.action {
+        Action::Create | Action::Update => Ok(vec![put_request(c.desired()?)]),
+        Action::Delete => Ok(vec![delete_request(c.id)]),
+        Action::Replace => c.unsupported(ResourceKind::RecoveryPlan),
+    },
+};

@@ -27,6 +27,8 @@
 //! whichever way replication runs now.
 
 use super::versioned;
+use crate::model::family::{Family, Ownership};
+use crate::model::{Action, ResourceKind};
 use crate::model::{ArmId, ArmRequest, Method, Resource};
 use serde_json::{json, Map, Value};
 
@@ -417,3 +419,22 @@ pub fn switch_protection_request(item: &Value, to: &SwitchTarget) -> Option<ArmR
         Some(body),
     ))
 }
+
+/// Replicated VMs: enable, update, disable; a replace disables and enables again. Optional
+/// target settings Azure fills in itself (VM size, network) are not managed unless the file
+/// sets them.
+pub const FAMILY: Family = Family {
+    kind: ResourceKind::Replication,
+    prefix: "replication",
+    rank: 5,
+    ownership: Ownership::Subset,
+    removed_with_the_file: true,
+    requests: |c| {
+        Ok(match c.action {
+            Action::Create => vec![enable_request(c.desired()?)],
+            Action::Update => vec![update_request(c.desired()?)],
+            Action::Replace => vec![disable_request(c.id), enable_request(c.desired()?)],
+            Action::Delete => vec![disable_request(c.id)],
+        })
+    },
+};

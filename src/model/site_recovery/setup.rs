@@ -2,7 +2,9 @@
 //! policy, container mappings and network mappings.
 
 use super::{versioned, ArmId};
+use crate::model::family::{ChangeInput, Family, Ownership};
 use crate::model::resource_group::normalize_location;
+use crate::model::{Action, ResourceKind};
 use crate::model::{ArmRequest, Method, Resource};
 use serde_json::{json, Value};
 
@@ -190,3 +192,72 @@ pub fn cache_account_problem(account: Option<&Value>, id: &str, region: &str) ->
     }
     None
 }
+
+/// A family of the shared Site Recovery setup: created (and, where Azure allows, updated) by
+/// `put`, never removed implicitly.
+const fn setup_family(
+    kind: ResourceKind,
+    prefix: &'static str,
+    rank: u8,
+    requests: fn(&ChangeInput) -> Result<Vec<ArmRequest>, String>,
+) -> Family {
+    Family {
+        kind,
+        prefix,
+        rank,
+        ownership: Ownership::Whole,
+        removed_with_the_file: false,
+        requests,
+    }
+}
+
+pub const FABRIC: Family = setup_family(
+    ResourceKind::ReplicationFabric,
+    "replication_fabric",
+    2,
+    |c| match c.action {
+        Action::Create => Ok(vec![fabric_request(c.desired()?)]),
+        _ => c.unsupported(ResourceKind::ReplicationFabric),
+    },
+);
+
+pub const CONTAINER: Family = setup_family(
+    ResourceKind::ProtectionContainer,
+    "protection_container",
+    3,
+    |c| match c.action {
+        Action::Create => Ok(vec![container_request(c.desired()?)]),
+        _ => c.unsupported(ResourceKind::ProtectionContainer),
+    },
+);
+
+pub const POLICY: Family = setup_family(
+    ResourceKind::ReplicationPolicy,
+    "replication_policy",
+    2,
+    |c| match c.action {
+        Action::Create => Ok(vec![policy_request(c.desired()?)]),
+        Action::Update => Ok(vec![policy_update_request(c.desired()?)]),
+        _ => c.unsupported(ResourceKind::ReplicationPolicy),
+    },
+);
+
+pub const CONTAINER_MAPPING: Family = setup_family(
+    ResourceKind::ContainerMapping,
+    "container_mapping",
+    4,
+    |c| match c.action {
+        Action::Create | Action::Update => Ok(vec![mapping_request(c.desired()?)]),
+        _ => c.unsupported(ResourceKind::ContainerMapping),
+    },
+);
+
+pub const NETWORK_MAPPING: Family = setup_family(
+    ResourceKind::NetworkMapping,
+    "network_mapping",
+    4,
+    |c| match c.action {
+        Action::Create | Action::Update => Ok(vec![network_mapping_request(c.desired()?)]),
+        _ => c.unsupported(ResourceKind::NetworkMapping),
+    },
+);
