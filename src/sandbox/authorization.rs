@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::errors::ArmError;
 use super::lro;
-use super::server::{require_rg, Ctx, HResult, Reply};
+use super::handler::{require_rg, Ctx, HResult, Reply};
 use super::state::State;
 
 pub const API_VERSIONS: &[&str] = &[

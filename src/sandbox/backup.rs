@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::errors::ArmError;
 use super::lro::{self, durations, NewOp, Phase};
-use super::server::{Ctx, HResult, Reply};
+use super::handler::{Ctx, HResult, Reply};
 use super::state::{key, Policy, State};
 use super::vaults::get_vault;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::errors::ArmError;
 use super::inventory::{disk_id, vm_id};
-use super::server::{require_rg, Ctx, HResult, Reply};
+use super::handler::{require_rg, Ctx, HResult, Reply};
 use super::state::{key, Disk, State, Vm};
 
 pub const API_VERSIONS: &[&str] = &[

@@ -7,7 +7,7 @@ use super::backup::parse_filter;
 use super::errors::ArmError;
 use super::lro::{self, durations, NewOp};
 use super::protection::eq;
-use super::server::{Ctx, HResult, Reply};
+use super::handler::{Ctx, HResult, Reply};
 use super::state::State;
 use super::vaults::get_vault;
 

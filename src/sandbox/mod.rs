@@ -21,6 +21,7 @@ mod data_protection;
 mod discovery;
 mod errors;
 mod faults;
+mod handler;
 mod inventory;
 mod jobs;
 mod latency;

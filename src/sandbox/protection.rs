@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::backup::{op_failure, parse_filter, require_backup_api};
 use super::errors::ArmError;
 use super::lro::{self, durations, NewOp, Phase};
-use super::server::{Ctx, HResult, Reply};
+use super::handler::{Ctx, HResult, Reply};
 use super::state::{key, Item, State, Vault};
 use super::vaults::get_vault;
 

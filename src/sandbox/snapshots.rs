@@ -19,7 +19,7 @@ use super::data_protection::{parse_disk_id, recovery_points};
 use super::errors::ArmError;
 use super::inventory::{disk_id, normalize_location, stable_guid};
 use super::lro::{self, NewOp, Phase};
-use super::server::{require_rg, Ctx, HResult, Reply};
+use super::handler::{require_rg, Ctx, HResult, Reply};
 use super::state::{key, Disk, State};
 
 /// Simulated durations (Azure seconds).
@@ -302,7 +302,7 @@ fn snapshot(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                     format!("Resource {src} is not found."),
                 ));
             };
-            let location = super::server::required_location(&req)?;
+            let location = super::handler::required_location(&req)?;
             if location != d.location {
                 return Err(bad(format!(
                     "The snapshot must be created in the source disk's region '{}'.",
@@ -449,7 +449,7 @@ fn disk(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 return Err(bad(format!("The sandbox creates empty disks and disks from snapshots (createOption 'Empty' or 'Copy'), not '{co}'.")));
             }
             let (location, size, source) = if empty {
-                let location = super::server::required_location(&req)?;
+                let location = super::handler::required_location(&req)?;
                 let Some(size) = p["diskSizeGB"].as_u64().filter(|s| *s > 0) else {
                     // Not in the recordings or specs: see README "Known to differ".
                     return Err(bad("diskSizeGB is required when createOption is 'Empty'."));

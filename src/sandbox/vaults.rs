@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use super::errors::ArmError;
 use super::inventory::{normalize_location, stable_guid};
 use super::lro::{self, durations, NewOp, Phase};
-use super::server::{require_rg, Ctx, HResult, Reply};
+use super::handler::{require_rg, Ctx, HResult, Reply};
 use super::state::{key, State, Vault};
 
 pub const API_VERSIONS: &[&str] = &[
@@ -386,7 +386,7 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                 Some(v) => (v, false),
                 None => {
                     check_vault_name(name)?;
-                    let location = super::server::required_location(&body)?;
+                    let location = super::handler::required_location(&body)?;
                     if body["sku"]["name"].as_str().is_none() {
                         return Err(ArmError::bad_request(
                             "BadRequest",

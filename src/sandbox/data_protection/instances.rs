@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use super::super::authorization::{self, DISK_BACKUP_READER, DISK_SNAPSHOT_CONTRIBUTOR};
 use super::super::errors::ArmError;
-use super::super::server::{prop, Ctx, HResult, Reply};
+use super::super::handler::{prop, Ctx, HResult, Reply};
 use super::super::state::{key, State};
 use super::policies::{self, Schedule};
 use super::vaults::{get_vault, DppVault};

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use super::errors::ArmError;
 use super::lro::{self, NewOp, Phase};
-use super::server::{Ctx, HResult, Reply};
+use super::handler::{Ctx, HResult, Reply};
 use super::state::{Operation, State};
 
 pub use instances::Instance;

@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 
 use super::super::errors::ArmError;
-use super::super::server::{Ctx, HResult, Reply};
+use super::super::handler::{Ctx, HResult, Reply};
 use super::super::state::{key, State};
 use super::vaults::get_vault;
 use super::{dpp_error, DppPolicy, BV};

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::super::errors::ArmError;
 use super::super::inventory::{normalize_location, stable_guid};
-use super::super::server::{require_rg, Ctx, HResult, Reply};
+use super::super::handler::{require_rg, Ctx, HResult, Reply};
 use super::super::state::{key, State};
 use super::super::vaults::merge;
 use super::{dpp_error, durations, eq, lro_headers, start_op, BV};
@@ -326,7 +326,7 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                         // Not in the recordings or specs: see README "Known to differ".
                         return Err(bad(format!("Backup vault name '{name}' is invalid. Names must be 2 to 50 characters, start with a letter and contain only letters, numbers and hyphens.")));
                     }
-                    let location = super::super::server::required_location(&req)?;
+                    let location = super::super::handler::required_location(&req)?;
                     if req_props["storageSettings"]
                         .as_array()
                         .is_none_or(|a| a.is_empty())

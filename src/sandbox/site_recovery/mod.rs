@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 
 use super::errors::ArmError;
 use super::lro::{self, NewOp, Phase};
-use super::server::{Ctx, HResult, Reply};
+use super::handler::{Ctx, HResult, Reply};
 use super::state::{key, State, Vault};
 use super::vaults::get_vault;
 

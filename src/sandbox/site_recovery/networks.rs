@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::super::errors::ArmError;
 use super::super::inventory::stable_guid;
-use super::super::server::{Ctx, HResult, Reply};
+use super::super::handler::{Ctx, HResult, Reply};
 use super::super::state::{key, State, Vault};
 use super::{
     accepted, bad, durations, eq, fault, not_found, parse_arm_id, require_method, start_job,

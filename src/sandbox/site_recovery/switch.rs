@@ -12,7 +12,7 @@
 
 use serde_json::{json, Value};
 
-use super::super::server::{Ctx, HResult};
+use super::super::handler::{Ctx, HResult};
 use super::super::state::{key, State, Vault};
 use super::fabrics::{container_id, get_container};
 use super::items::{busy_item, failover_op, item_id, phase, Op, Phase};
