@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use support::estate::Estate;
+use support::plan_checks::listed_in_order;
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
 /// The demo inventory's VMs in westeurope that share `vnet-app`.
@@ -248,23 +249,7 @@ fn check_plan(d: &Desired, live: &LiveState, s: &Shape) -> Result<Plan, TestCase
         );
     }
     // Ordered.
-    let at: BTreeMap<&Address, usize> = p
-        .changes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (&c.address, i))
-        .collect();
-    for (i, c) in p.changes.iter().enumerate() {
-        for dep in &c.depends_on {
-            let j = at.get(dep);
-            prop_assert!(
-                j.is_some_and(|j| *j < i),
-                "{} depends on {dep}, listed {j:?}:\n{}",
-                c.address,
-                show(&p)
-            );
-        }
-    }
+    listed_in_order(&p).map_err(|e| fail(format!("{e}\n{}", show(&p))))?;
     // Order-independent.
     let mut shuffled = live.clone();
     shuffled.resources.reverse();

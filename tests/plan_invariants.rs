@@ -24,6 +24,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use support::estates::*;
+use support::plan_checks::listed_in_order;
 use support::plan_sim::{simulate, simulate_steps};
 
 // ------------------------------------------------------------------ checks
@@ -186,21 +187,8 @@ fn check_safety(d: &Desired, p: &Plan) -> Result<(), TestCaseError> {
         }
     }
     // The list is in apply order: every dependency comes earlier.
-    let position: BTreeMap<&Address, usize> = p
-        .changes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (&c.address, i))
-        .collect();
-    for (i, c) in p.changes.iter().enumerate() {
-        for dep in &c.depends_on {
-            prop_assert!(
-                position[dep] < i,
-                "{} is listed before its dependency {dep}\n{}",
-                c.address,
-                show(p)
-            );
-        }
+    if let Err(e) = listed_in_order(p) {
+        prop_assert!(false, "{e}\n{}", show(p));
     }
     // No cycles: Kahn's algorithm consumes every change.
     let mut remaining: BTreeMap<&Address, BTreeSet<&Address>> = p

@@ -7,6 +7,7 @@ pub mod azure_sim;
 pub mod cases;
 pub mod estate;
 pub mod estates;
+pub mod plan_checks;
 pub mod plan_fixture;
 pub mod plan_sim;
 pub mod raw;

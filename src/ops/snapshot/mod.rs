@@ -120,6 +120,21 @@ pub(super) fn explain(e: AzureError, arg: &str, what: &str, req: &ArmRequest) ->
     }
 }
 
+/// Refuse to go on when `id` exists: azprotect never overwrites a snapshot or a disk. A
+/// missing resource group is explained against `--resource-group`.
+pub(super) async fn ensure_free(
+    client: &ArmClient,
+    id: &ArmId,
+    refusal: impl FnOnce() -> Report,
+) -> Result<()> {
+    let probe = model::get_request(id);
+    match client.execute(&probe).await {
+        Ok(_) => Err(refusal()),
+        Err(e) if e.status() == Some(404) && e.code() != Some("ResourceGroupNotFound") => Ok(()),
+        Err(e) => Err(explain(e, "--resource-group", "resource group", &probe)),
+    }
+}
+
 pub(super) async fn read_snapshot(client: &ArmClient, id: &ArmId, arg: &str) -> Result<Snapshot> {
     let v = get(client, &model::get_request(id), arg, "snapshot").await?;
     Snapshot::from_arm(&v)
@@ -190,8 +205,12 @@ impl<'a> Steps<'a> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
-        if let Some(done) = done {
-            self.progress.event(&done, Event::Finished);
+        self.end(done, Event::Finished);
+    }
+
+    fn end(&self, task: Option<Task>, how: Event<'_>) {
+        if let Some(task) = task {
+            self.progress.event(&task, how);
         }
     }
 }
@@ -204,13 +223,11 @@ impl Drop for Steps<'_> {
             .get_mut()
             .unwrap_or_else(|p| p.into_inner())
             .take();
-        if let Some(task) = left {
-            self.progress.event(
-                &task,
-                Event::Failed {
-                    error: "did not finish",
-                },
-            );
-        }
+        self.end(
+            left,
+            Event::Failed {
+                error: "did not finish",
+            },
+        );
     }
 }

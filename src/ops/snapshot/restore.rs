@@ -1,7 +1,7 @@
 //! `snapshot restore SNAPSHOT --to-disk NAME`: a new managed disk from a snapshot (or
 //! from the snapshot of a Disk Backup recovery point); never over an existing disk.
 
-use super::{arg, explain, get, list_of, sku_of, Scope, Steps};
+use super::{arg, ensure_free, explain, get, list_of, sku_of, Scope, Steps};
 use crate::model::snapshot::{
     self as model, BackupInstance, RecoveryPoint, Restored, Snapshot, SnapshotRef,
 };
@@ -52,17 +52,14 @@ pub async fn restore(s: Scope<'_>, a: &RestoreInput, progress: &dyn Progress) ->
         .unwrap_or_default();
     let target = model::disk_id(&sub, &rg, &a.to_disk);
     progress.step(&format!("checking that disk {} does not exist", a.to_disk));
+    ensure_free(s.client, &target, || {
+        miette!(
+            help = "restore never overwrites a disk: choose another --to-disk name (or --resource-group)",
+            "--to-disk: disk {target} already exists"
+        )
+    })
+    .await?;
     let probe = model::get_request(&target);
-    match s.client.execute(&probe).await {
-        Ok(_) => {
-            return Err(miette!(
-                help = "restore never overwrites a disk: choose another --to-disk name (or --resource-group)",
-                "--to-disk: disk {target} already exists"
-            ))
-        }
-        Err(e) if e.status() == Some(404) && e.code() != Some("ResourceGroupNotFound") => {}
-        Err(e) => return Err(explain(e, "--resource-group", "resource group", &probe)),
-    }
     // Default type: the source disk's, when it still exists (an incremental snapshot is always
     // Standard HDD, which says nothing about the disk it copies).
     let sku = match (sku, &snap.source_id) {

@@ -1,6 +1,6 @@
 //! `snapshot take DISK`: a named, tagged snapshot of a managed disk.
 
-use super::{arg, explain, get, read_snapshot, tags_of, Scope, Steps};
+use super::{arg, ensure_free, explain, get, read_snapshot, tags_of, Scope, Steps};
 use crate::model::snapshot::{self as model, Snapshot, Taken};
 use crate::model::ManagedDisk;
 use crate::progress::Progress;
@@ -40,17 +40,13 @@ pub async fn take(s: Scope<'_>, a: &TakeInput, progress: &dyn Progress) -> Resul
         .unwrap_or_else(|| model::default_name(&disk.name, time::OffsetDateTime::now_utc()));
     let rg = a.resource_group.as_deref().unwrap_or(&disk.resource_group);
     let id = model::snapshot_id(&disk.subscription, rg, &name);
-    let get_snap = model::get_request(&id);
-    match s.client.execute(&get_snap).await {
-        Ok(_) => {
-            return Err(miette!(
-                help = "pass another --name; a snapshot is never overwritten",
-                "--name: snapshot {id} already exists"
-            ))
-        }
-        Err(e) if e.status() == Some(404) && e.code() != Some("ResourceGroupNotFound") => {}
-        Err(e) => return Err(explain(e, "--resource-group", "resource group", &get_snap)),
-    }
+    ensure_free(s.client, &id, || {
+        miette!(
+            help = "pass another --name; a snapshot is never overwritten",
+            "--name: snapshot {id} already exists"
+        )
+    })
+    .await?;
     let tags = model::snapshot_tags(&disk.name, &extra).map_err(arg("--tag"))?;
     let kind = if a.full { "full" } else { "incremental" };
     let step = format!("taking {kind} snapshot {name} of {}", disk.name);
