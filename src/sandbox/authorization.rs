@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::errors::ArmError;
-use super::lro;
 use super::handler::{require_rg, Ctx, HResult, Reply};
+use super::lro;
 use super::state::State;
 
 pub const API_VERSIONS: &[&str] = &[

@@ -5,8 +5,8 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 use super::errors::ArmError;
-use super::inventory::{disk_id, vm_id};
 use super::handler::{require_rg, Ctx, HResult, Reply};
+use super::inventory::{disk_id, vm_id};
 use super::state::{key, Disk, State, Vm};
 
 pub const API_VERSIONS: &[&str] = &[

@@ -5,9 +5,9 @@ use serde_json::{json, Value};
 
 use super::backup::parse_filter;
 use super::errors::ArmError;
+use super::handler::{Ctx, HResult, Reply};
 use super::lro::{self, durations, NewOp};
 use super::protection::eq;
-use super::handler::{Ctx, HResult, Reply};
 use super::state::State;
 use super::vaults::get_vault;
 

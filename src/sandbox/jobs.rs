@@ -4,9 +4,9 @@
 use serde_json::{json, Value};
 
 use super::backup::parse_filter;
+use super::handler::{Ctx, HResult, Reply};
 use super::lro;
 use super::protection::eq;
-use super::handler::{Ctx, HResult, Reply};
 use super::state::{key, Job, State};
 use super::vaults::get_vault;
 

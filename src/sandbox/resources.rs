@@ -4,8 +4,8 @@
 use serde_json::{json, Value};
 
 use super::errors::ArmError;
-use super::lro::{self, durations, NewOp, Phase};
 use super::handler::{Ctx, HResult, Reply};
+use super::lro::{self, durations, NewOp, Phase};
 use super::state::{key, ResourceGroup, State};
 
 pub const API_VERSIONS: &[&str] = &[

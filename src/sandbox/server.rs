@@ -13,8 +13,8 @@ use axum::http::{HeaderValue, Request, Response, StatusCode};
 use serde_json::json;
 
 use super::errors::ArmError;
-use super::handler::{require_rg, valid_api_version, Ctx, HResult, Reply};
 use super::faults::{Fault, Faults};
+use super::handler::{require_rg, valid_api_version, Ctx, HResult, Reply};
 use super::state::{Persist, State};
 use super::throttle::{Kind, Throttle};
 use super::{auth, lro};

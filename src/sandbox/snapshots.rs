@@ -17,9 +17,9 @@ use serde_json::{json, Value};
 use super::compute::DISK_API_VERSIONS;
 use super::data_protection::{parse_disk_id, recovery_points};
 use super::errors::ArmError;
+use super::handler::{require_rg, Ctx, HResult, Reply};
 use super::inventory::{disk_id, normalize_location, stable_guid};
 use super::lro::{self, NewOp, Phase};
-use super::handler::{require_rg, Ctx, HResult, Reply};
 use super::state::{key, Disk, State};
 
 /// Simulated durations (Azure seconds).

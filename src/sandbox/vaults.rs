@@ -5,9 +5,9 @@
 use serde_json::{json, Map, Value};
 
 use super::errors::ArmError;
+use super::handler::{require_rg, Ctx, HResult, Reply};
 use super::inventory::{normalize_location, stable_guid};
 use super::lro::{self, durations, NewOp, Phase};
-use super::handler::{require_rg, Ctx, HResult, Reply};
 use super::state::{key, State, Vault};
 
 pub const API_VERSIONS: &[&str] = &[

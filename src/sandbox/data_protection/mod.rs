@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::errors::ArmError;
-use super::lro::{self, NewOp, Phase};
 use super::handler::{Ctx, HResult, Reply};
+use super::lro::{self, NewOp, Phase};
 use super::state::{Operation, State};
 
 pub use instances::Instance;

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::super::errors::ArmError;
-use super::super::inventory::{normalize_location, stable_guid};
 use super::super::handler::{require_rg, Ctx, HResult, Reply};
+use super::super::inventory::{normalize_location, stable_guid};
 use super::super::state::{key, State};
 use super::super::vaults::merge;
 use super::{dpp_error, durations, eq, lro_headers, start_op, BV};

@@ -3,8 +3,8 @@
 use serde_json::{json, Value};
 
 use super::super::errors::ArmError;
-use super::super::inventory::stable_guid;
 use super::super::handler::{Ctx, HResult, Reply};
+use super::super::inventory::stable_guid;
 use super::super::state::{key, State, Vault};
 use super::{
     accepted, bad, durations, eq, fault, not_found, require_method, start_job, Container, JobSpec,

@@ -15,8 +15,8 @@
 use serde_json::{json, Value};
 
 use super::super::errors::ArmError;
-use super::super::inventory::vm_id;
 use super::super::handler::{Ctx, HResult, Reply};
+use super::super::inventory::vm_id;
 use super::super::state::{key, State, Vault};
 use super::fabrics::{container_id, get_container, require_vnet};
 pub(super) use super::item_body::item_body;

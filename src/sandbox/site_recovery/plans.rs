@@ -6,9 +6,9 @@
 use serde_json::{json, Value};
 
 use super::super::errors::ArmError;
+use super::super::handler::{Ctx, HResult, Reply};
 use super::super::inventory::stable_guid;
 use super::super::lro::fmt_time;
-use super::super::handler::{Ctx, HResult, Reply};
 use super::super::state::{key, State, Vault};
 use super::fabrics::{fabric_id, require_vnet};
 use super::items::{self, failover_op, find_by_id, Op, Phase};

@@ -1,0 +1,463 @@
+//! Protected VMs (bms.json 2026-01-01): protected items under `backupFabrics/Azure/
+//! protectionContainers/{c}/protectedItems/{i}` (enable, modify, stop, resume, undelete, delete
+//! with soft delete), their polling URLs exactly as Azure writes them, vault-level backup
+//! operations, jobs, containers, protectable items, refreshContainers and `backupStatus`.
+
+mod item_body;
+mod put;
+
+use item_body::display_state;
+pub use item_body::item_body;
+use put::{busy, put_item};
+
+use serde_json::{json, Value};
+
+use super::backup::{op_failure, parse_filter, require_backup_api};
+use super::errors::ArmError;
+use super::handler::{Ctx, HResult, Reply};
+use super::lro::{self, durations, NewOp, Phase};
+use super::state::{key, Item, State, Vault};
+use super::vaults::get_vault;
+
+/// The api-version Azure hard-codes in protected item polling URLs.
+pub const ITEM_POLL_API: &str = "2016-12-01";
+
+const VAULT: &str =
+    "subscriptions/*/resourcegroups/*/providers/microsoft.recoveryservices/vaults/*";
+
+pub(super) fn eq(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// Remove soft-deleted items whose retention has passed.
+pub fn purge_expired(st: &mut State, now: i64) {
+    st.items.retain(|_, i| i.purge_ms.is_none_or(|p| p > now));
+}
+
+pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
+    require_backup_api(ctx)?;
+    purge_expired(st, ctx.now);
+    let item = format!("{VAULT}/backupfabrics/*/protectioncontainers/*/protecteditems/*");
+    if let Some(v) = ctx.m(&item) {
+        return protected_item(ctx, st, &v);
+    }
+    if let Some(v) = ctx.m(&format!("{item}/backup")) {
+        return trigger_backup(ctx, st, &v);
+    }
+    if let Some(v) = ctx.m(&format!("{item}/operationresults/*")) {
+        return item_op(ctx, st, &v, false);
+    }
+    if let Some(v) = ctx.m(&format!("{item}/operationsstatus/*")) {
+        return item_op(ctx, st, &v, true);
+    }
+    if let Some(v) = ctx.m(&format!("{VAULT}/backupprotecteditems")) {
+        return list_items(ctx, st, &v);
+    }
+    if let Some(v) = ctx.m(&format!("{VAULT}/backupprotectioncontainers")) {
+        return super::discovery::list_containers(ctx, st, &v);
+    }
+    if let Some(v) = ctx.m(&format!("{VAULT}/backupprotectableitems")) {
+        return super::discovery::list_protectable(ctx, st, &v);
+    }
+    if let Some(v) = ctx.m(&format!("{VAULT}/backupfabrics/*/refreshcontainers")) {
+        return super::discovery::refresh(ctx, st, &v);
+    }
+    if let Some(v) = ctx.m(&format!("{VAULT}/backupfabrics/*/operationresults/*")) {
+        return super::discovery::refresh_poll(ctx, st, &v, false);
+    }
+    if let Some(v) = ctx.m(&format!("{VAULT}/backupfabrics/*/operationsstatus/*")) {
+        return super::discovery::refresh_poll(ctx, st, &v, true);
+    }
+    if let Some(v) = ctx.m(&format!("{VAULT}/backupjobs")) {
+        return super::jobs::list_jobs(ctx, st, &v);
+    }
+    if let Some(v) = ctx.m(&format!("{VAULT}/backupjobs/*")) {
+        let vault = get_vault(st, &v[0], &v[1], &v[2])?;
+        let vid = vault.id();
+        let vk = vault.key();
+        return st
+            .jobs
+            .get(&key(&[&vk, &v[3]]))
+            .filter(|j| j.start_ms <= ctx.now)
+            .map(|j| Reply::ok(super::jobs::job_body(&vid, j, ctx.now)))
+            .ok_or_else(|| {
+                ArmError::not_found(
+                    "BMSUserErrorJobNotFound",
+                    format!("Job '{}' not found.", v[3]),
+                )
+            });
+    }
+    if let Some(v) = ctx.m(&format!("{VAULT}/backupoperationresults/*")) {
+        let vault = get_vault(st, &v[0], &v[1], &v[2])?;
+        let vid = vault.id();
+        let op = find_op(st, &v[3])?;
+        return match lro::phase(&op, ctx.now) {
+            Phase::Running => {
+                Ok(Reply::status(202, None).headers(vault_poll_headers(ctx, &vid, &op.id)))
+            }
+            Phase::Failed => Err(op_failure(&op.error)),
+            Phase::Succeeded => Ok(Reply::status(204, None)),
+        };
+    }
+    if let Some(v) = ctx.m(&format!("{VAULT}/backupoperations/*")) {
+        get_vault(st, &v[0], &v[1], &v[2])?;
+        let op = find_op(st, &v[3])?;
+        let props = json!({"objectType": "OperationStatusJobExtendedInfo", "jobId": op.job_id});
+        return Ok(super::backup::status_reply(ctx, &op, props));
+    }
+    if let Some(v) =
+        ctx.m("subscriptions/*/providers/microsoft.recoveryservices/locations/*/backupstatus")
+    {
+        return super::discovery::backup_status(ctx, st, &v);
+    }
+    if ctx.lsegs.len() > 8 && ctx.lsegs[6] == "vaults" {
+        return Err(ArmError::invalid_resource_type(
+            "Microsoft.RecoveryServices",
+            &format!("vaults/{}", ctx.segs[8]),
+        ));
+    }
+    Err(ArmError::no_route(&ctx.raw_path))
+}
+
+pub(super) fn find_op(st: &State, id: &str) -> Result<super::state::Operation, ArmError> {
+    lro::find(st, id).cloned().ok_or_else(|| {
+        ArmError::not_found(
+            "BMSUserErrorOperationNotFound",
+            format!("Operation '{id}' not found."),
+        )
+    })
+}
+
+/// `https://host/Subscriptions/...` (capital S, as Azure Backup writes its polling URLs).
+pub(super) fn poll_url(ctx: &Ctx<'_>, vault_id: &str, rest: &str) -> String {
+    format!(
+        "{}/Subscriptions/{}/{rest}?api-version={ITEM_POLL_API}",
+        ctx.base,
+        &vault_id["/subscriptions/".len()..]
+    )
+}
+
+fn item_poll_headers(
+    ctx: &Ctx<'_>,
+    vault_id: &str,
+    container: &str,
+    item: &str,
+    op: &str,
+) -> Vec<(String, String)> {
+    let base =
+        format!("backupFabrics/Azure/protectionContainers/{container}/protectedItems/{item}");
+    vec![
+        (
+            "Azure-AsyncOperation".to_string(),
+            poll_url(ctx, vault_id, &format!("{base}/operationsStatus/{op}")),
+        ),
+        (
+            "Location".to_string(),
+            poll_url(ctx, vault_id, &format!("{base}/operationResults/{op}")),
+        ),
+    ]
+}
+
+fn vault_poll_headers(ctx: &Ctx<'_>, vault_id: &str, op: &str) -> Vec<(String, String)> {
+    vec![
+        (
+            "Azure-AsyncOperation".to_string(),
+            poll_url(ctx, vault_id, &format!("backupOperations/{op}")),
+        ),
+        (
+            "Location".to_string(),
+            poll_url(ctx, vault_id, &format!("backupOperationResults/{op}")),
+        ),
+    ]
+}
+
+/// `(rg, vm)` from `iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}` + `vm;iaasvmcontainerv2;{rg};{vm}`.
+fn parse_names(container: &str, item: &str) -> Result<(String, String), ArmError> {
+    let c: Vec<&str> = container.split(';').collect();
+    let i: Vec<&str> = item.split(';').collect();
+    let bad = || {
+        ArmError::bad_request(
+            "BMSUserErrorInvalidConfigureProtectionRequest",
+            format!("Input for configure protection is not in proper format\r\nPlease ensure that container exists and other parameters are in valid format. Container '{container}' / protected item '{item}' is not a valid Azure VM container/item name. Expected 'iaasvmcontainer;iaasvmcontainerv2;<resource group>;<vm>' and 'vm;iaasvmcontainerv2;<resource group>;<vm>'."),
+        )
+    };
+    if c.len() != 4 || !eq(c[0], "iaasvmcontainer") || !eq(c[1], "iaasvmcontainerv2") {
+        return Err(bad());
+    }
+    if i.len() != 4 || !eq(i[0], "vm") || !eq(i[1], "iaasvmcontainerv2") {
+        return Err(bad());
+    }
+    if !eq(c[2], i[2]) || !eq(c[3], i[3]) || c[2].is_empty() || c[3].is_empty() {
+        return Err(bad());
+    }
+    Ok((c[2].to_string(), c[3].to_string()))
+}
+
+fn immutable_denied() -> ArmError {
+    ArmError::bad_request(
+        "UserErrorOperationDeniedOnImmutableItem",
+        "The Vault and Bakcup Item is in Immutable state where destructive operations are not supported. The Vault and Backup Item is immutable, hence operation is denied. Refer to the documentation to learn more: https://aka.ms/AB-ImmutableVaults-States ",
+    )
+}
+
+fn item_not_found(name: &str) -> ArmError {
+    ArmError::not_found(
+        "BMSUserErrorItemNotFound",
+        format!("Item not found: the backup item '{name}' does not exist in the vault."),
+    )
+}
+
+pub(super) fn parse_vm_id(id: &str) -> Option<(String, String, String)> {
+    let s: Vec<&str> = id.trim_matches('/').split('/').collect();
+    if s.len() == 8
+        && eq(s[0], "subscriptions")
+        && eq(s[2], "resourcegroups")
+        && eq(s[4], "providers")
+        && eq(s[5], "microsoft.compute")
+        && eq(s[6], "virtualmachines")
+    {
+        Some((s[1].to_string(), s[3].to_string(), s[7].to_string()))
+    } else {
+        None
+    }
+}
+
+fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
+    let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
+    let vk = vault.key();
+    let vid = vault.id();
+    if !eq(&v[3], "Azure") {
+        return Err(ArmError::not_found(
+            "BMSUserErrorFabricNotFound",
+            format!(
+                "Fabric '{}' not found. Azure VMs use the fabric 'Azure'.",
+                v[3]
+            ),
+        ));
+    }
+    let (rg, vm) = parse_names(&v[4], &v[5])?;
+    let container = format!("iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
+    let item_name = format!("vm;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
+    let ik = key(&[&vk, &item_name]);
+    if matches!(ctx.method.as_str(), "PUT" | "DELETE") {
+        busy(st, &ik, ctx.now)?;
+    }
+    match ctx.method.as_str() {
+        "GET" => st
+            .items
+            .get(&ik)
+            .map(|it| Reply::ok(item_body(st, &vault, it, ctx.now)))
+            .ok_or_else(|| item_not_found(&item_name)),
+        "PUT" => put_item(ctx, st, &vault, &ik, &rg, &vm, &container, &item_name),
+        "DELETE" => {
+            let Some(it) = st.items.get(&ik).cloned() else {
+                // ARM RPC: a DELETE of a resource that does not exist answers 204 (azure-behaviour.md §2).
+                return Ok(Reply::status(204, None));
+            };
+            if it.deleted_ms.is_some() {
+                // Not in the recordings or specs: see README "Known to differ".
+                return Err(ArmError::bad_request("BMSUserErrorItemAlreadySoftDeleted", "The backup item is already in soft deleted state. Undelete it before performing this operation."));
+            }
+            let imm = vault.properties["securitySettings"]["immutabilitySettings"]["state"]
+                .as_str()
+                .unwrap_or("Disabled");
+            let backed_up = ctx.now >= it.first_backup_ms || it.has_recovery_points;
+            if !eq(imm, "Disabled") && backed_up {
+                // An immutable vault (Unlocked or Locked) denies destructive operations. Code and
+                // message as reported in Azure/azure-rest-api-specs#32688.
+                return Err(immutable_denied());
+            }
+            let error = ctx.lro_fails().then(|| json!({"code": "BMSInternalError", "message": "Stop protection and delete data failed (injected fault).", "status": 500}));
+            let duration = ctx.scaled(durations::ITEM_DELETE);
+            let job = super::jobs::new_job(
+                st,
+                &vk,
+                "DeleteBackupData",
+                &it.vm_name,
+                ctx.now,
+                duration,
+                error.clone(),
+            );
+            if error.is_none() {
+                let sd = &vault.properties["securitySettings"]["softDeleteSettings"];
+                let sd_state = sd["softDeleteState"].as_str().unwrap_or("Enabled");
+                if eq(sd_state, "Disabled") || !backed_up {
+                    st.items.remove(&ik);
+                } else {
+                    let days = sd["softDeleteRetentionPeriodInDays"].as_i64().unwrap_or(14);
+                    if let Some(x) = st.items.get_mut(&ik) {
+                        x.deleted_ms = Some(ctx.now);
+                        x.purge_ms = Some(ctx.now + days * 86_400_000);
+                        x.has_recovery_points = true;
+                        x.state = "ProtectionStopped".into();
+                        x.policy_id = None;
+                        x.policy_name = None;
+                    }
+                }
+            }
+            let op = lro::start(
+                st,
+                ctx.now,
+                NewOp {
+                    kind: "itemDelete",
+                    duration_ms: duration,
+                    error,
+                    vault_key: Some(vk),
+                    target_key: Some(ik),
+                    job_id: Some(job),
+                    result: "empty",
+                },
+            );
+            Ok(Reply::status(202, None)
+                .headers(vault_poll_headers(ctx, &vid, &op))
+                .mutated())
+        }
+        m => Err(ArmError::method_not_allowed(m)),
+    }
+}
+
+fn item_op(ctx: &Ctx<'_>, st: &mut State, v: &[String], status: bool) -> HResult {
+    let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
+    let vid = vault.id();
+    let op = find_op(st, &v[6])?;
+    if status {
+        let props = json!({"objectType": "OperationStatusJobExtendedInfo", "jobId": op.job_id});
+        return Ok(super::backup::status_reply(ctx, &op, props));
+    }
+    let (rg, vm) = parse_names(&v[4], &v[5])?;
+    let container = format!("iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
+    let item_name = format!("vm;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
+    match lro::phase(&op, ctx.now) {
+        Phase::Running => Ok(Reply::status(202, None)
+            .headers(item_poll_headers(ctx, &vid, &container, &item_name, &op.id))),
+        Phase::Failed => Err(op_failure(&op.error)),
+        Phase::Succeeded => match op
+            .target_key
+            .as_ref()
+            .and_then(|k| st.items.get(k))
+            .filter(|_| op.result == "resource")
+        {
+            Some(it) => Ok(Reply::ok(item_body(st, &vault, it, ctx.now))),
+            None => Ok(Reply::status(204, None)),
+        },
+    }
+}
+
+fn list_items(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
+    if ctx.method != "GET" {
+        return Err(ArmError::method_not_allowed(&ctx.method));
+    }
+    let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
+    let vk = vault.key();
+    let filter = parse_filter(ctx.q("$filter"))?;
+    // Filters on the item type are answered without rendering items, so that paging through a
+    // large vault renders each item once, not once per page.
+    let by_type = |k: &str| matches!(k, "backupmanagementtype" | "itemtype" | "workloadtype");
+    if filter.iter().all(|(k, _)| by_type(k)) {
+        let matches = filter.iter().all(|(k, val)| match k.as_str() {
+            "backupmanagementtype" => eq(val, "AzureIaasVM"),
+            _ => eq(val, "VM"),
+        });
+        let items: Vec<&super::state::Item> = st
+            .items
+            .values()
+            .filter(|i| matches && i.vault_key == vk)
+            .collect();
+        let now = ctx.now;
+        return Ok(Reply::ok(
+            ctx.page_map(items, true, |i| item_body(st, &vault, i, now)),
+        ));
+    }
+    let items: Vec<Value> = st
+        .items
+        .values()
+        .filter(|i| i.vault_key == vk)
+        .map(|i| item_body(st, &vault, i, ctx.now))
+        .filter(|b| {
+            filter.iter().all(|(k, val)| {
+                let p = &b["properties"];
+                match k.as_str() {
+                    "backupmanagementtype" => eq(val, "AzureIaasVM"),
+                    "itemtype" | "workloadtype" => eq(val, "VM"),
+                    "policyname" => p["policyName"].as_str().is_some_and(|x| eq(x, val)),
+                    "protectionstate" => eq(&display_state(b), val),
+                    "friendlyname" => p["friendlyName"].as_str().is_some_and(|x| eq(x, val)),
+                    "protectionstatus" => {
+                        p["protectionStatus"].as_str().is_some_and(|x| eq(x, val))
+                    }
+                    _ => true,
+                }
+            })
+        })
+        .collect();
+    Ok(Reply::ok(ctx.page(items, true)))
+}
+
+/// `POST …/protectedItems/{i}/backup` (on-demand backup, TriggerBackup_Post.json).
+fn trigger_backup(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
+    if ctx.method != "POST" {
+        return Err(ArmError::method_not_allowed(&ctx.method));
+    }
+    let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
+    let vk = vault.key();
+    let (rg, vm) = parse_names(&v[4], &v[5])?;
+    let container = format!("iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
+    let item_name = format!("vm;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
+    let ik = key(&[&vk, &item_name]);
+    let Some(it) = st.items.get(&ik).cloned() else {
+        return Err(item_not_found(&item_name));
+    };
+    if it.deleted_ms.is_some() || it.state != "Protected" {
+        // Not in the recordings or specs: see README "Known to differ".
+        return Err(ArmError::bad_request(
+            "BMSUserErrorInvalidOperationOnStoppedItem",
+            "On-demand backup is only possible for items whose protection is active.",
+        ));
+    }
+    let body = ctx.json()?;
+    let ot = body["properties"]["objectType"].as_str().unwrap_or("");
+    if !eq(ot, "IaasVMBackupRequest") {
+        return Err(ArmError::bad_request(
+            "BMSUserErrorInvalidInput",
+            format!("properties.objectType must be IaasVMBackupRequest, got '{ot}'."),
+        ));
+    }
+    let error = ctx.lro_fails().then(|| json!({"code": "BMSInternalError", "message": "The backup failed (injected fault).", "status": 500}));
+    let duration = ctx.scaled(durations::FIRST_BACKUP);
+    let job = super::jobs::new_job(
+        st,
+        &vk,
+        "Backup",
+        &it.vm_name,
+        ctx.now,
+        duration,
+        error.clone(),
+    );
+    if error.is_none() {
+        if let Some(x) = st.items.get_mut(&ik) {
+            x.last_backup_ms = Some(ctx.now + duration);
+        }
+    }
+    let op = lro::start(
+        st,
+        ctx.now,
+        NewOp {
+            kind: "backup",
+            duration_ms: duration,
+            error,
+            vault_key: Some(vk),
+            target_key: Some(ik),
+            job_id: Some(job),
+            result: "empty",
+        },
+    );
+    Ok(Reply::status(202, None)
+        .headers(item_poll_headers(
+            ctx,
+            &vault.id(),
+            &container,
+            &item_name,
+            &op,
+        ))
+        .mutated())
+}
