@@ -132,14 +132,15 @@ async fn assign_role(
     exists: bool,
 ) -> Result<(), String> {
     let at = |e: AzureError| e.to_string();
-    let vault_id = r.attrs["vault_id"]
-        .as_str()
+    let a = role::Attrs(&r.attrs);
+    let vault_id = a
+        .vault_id()
         .ok_or_else(|| "the change has no vault_id".to_string())?;
-    let scope = ArmId::new(r.attrs["scope"].as_str().unwrap_or_default());
-    let role = r.attrs["role"]
-        .as_str()
+    let scope = ArmId::new(a.scope().unwrap_or_default());
+    let role = a
+        .role()
         .and_then(role::role_guid)
-        .ok_or_else(|| format!("unknown role {:?}", r.attrs["role"].as_str()))?;
+        .ok_or_else(|| format!("unknown role {:?}", a.role()))?;
     let subscription = scope
         .subscription()
         .ok_or_else(|| format!("the scope {scope} names no subscription"))?;
@@ -179,11 +180,12 @@ async fn protect_disk(
     before: Option<&Value>,
     heard: Heard<'_>,
 ) -> Result<(), String> {
-    let policy = r.attrs["policy"]
-        .as_str()
+    let a = instance::Attrs(&r.attrs);
+    let policy = a
+        .policy()
         .filter(|p| !p.is_empty())
         .ok_or_else(|| "the change names no policy".to_string())?;
-    let location = r.attrs["location"].as_str().unwrap_or_default();
+    let location = a.location().unwrap_or_default();
     let vault = r.arm_id.parent(1);
     let policy_id = vault.child(&["backupPolicies", policy]);
     let put = instance::put_request(r, &policy_id, location);

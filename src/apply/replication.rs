@@ -29,7 +29,7 @@ fn sized(change: &Change) -> bool {
     change
         .after
         .as_ref()
-        .is_some_and(|a| a["target_vm_size"].is_string())
+        .is_some_and(|a| replication::Attrs(a).target_vm_size().is_some())
 }
 
 /// How long to wait for initial replication, and where to say so: the change's own task.

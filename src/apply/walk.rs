@@ -259,7 +259,7 @@ async fn enable_target(arm: &Arm, change: &Change) -> Result<Option<Change>, Str
     let vm_id = change
         .after
         .as_ref()
-        .and_then(|a| a["vm_id"].as_str())
+        .and_then(|a| crate::model::protected_vm::Attrs(a).vm_id())
         .unwrap_or_default();
     let vault = crate::model::protected_vm::vault_of(&planned);
     let target = arm

@@ -283,20 +283,18 @@ pub fn build(
                         continue;
                     };
                     let vm_sub = subscription.as_deref().unwrap_or(sub);
-                    let mut attrs = JsonMap::new();
-                    attrs.insert("vm_id".into(), json!(vm_id(vm_sub, &rg, &name)));
-                    attrs.insert("policy".into(), json!(e.policy.value));
-                    if !exclude.is_empty() {
-                        attrs.insert("exclude_disks".into(), json!(exclude));
-                    }
-                    attrs.insert("state".into(), json!("protected"));
+                    let attrs = protected_vm::desired_attrs(
+                        &vm_id(vm_sub, &rg, &name),
+                        &e.policy.value,
+                        &exclude,
+                    );
                     items.push(Resource {
                         address: Address::new(
                             ResourceKind::ProtectedVm,
                             format!("{}/{rg}/{name}", vname.value),
                         ),
                         arm_id: protected_vm::arm_id(&vault_id, &rg, &name),
-                        attrs: Value::Object(attrs),
+                        attrs,
                         depends_on: vec![policy_addr.clone()],
                     });
                 }

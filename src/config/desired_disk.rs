@@ -107,7 +107,10 @@ pub fn build(
                     .insert(pname.value.clone(), arm_id.name().to_string());
                 scope.policy_every.insert(
                     pname.value.clone(),
-                    attrs["every"].as_str().unwrap_or_default().to_string(),
+                    policy::Attrs(&attrs)
+                        .every()
+                        .unwrap_or_default()
+                        .to_string(),
                 );
                 d.resources.push(Resource {
                     address: Address::new(

@@ -245,14 +245,9 @@ pub async fn status(
         )
         .into());
     };
-    let primary_region: String = plan.attrs["source_region"]
-        .as_str()
-        .unwrap_or_default()
-        .into();
-    let recovery_region: String = plan.attrs["target_region"]
-        .as_str()
-        .unwrap_or_default()
-        .into();
+    let declared = recovery_plan::Attrs(&plan.attrs);
+    let primary_region: String = declared.source_region().unwrap_or_default().into();
+    let recovery_region: String = declared.target_region().unwrap_or_default().into();
     let vault = plan.arm_id.parent(1);
     let mut vms = Vec::new();
     for item in items {

@@ -114,12 +114,12 @@ async fn read_vault(
     let Some(vault_name) = declared_name else {
         for item in client.list(&instances_path).await? {
             if let Some((_, attrs)) = instance::normalize(&item) {
-                let disk = attrs["disk_id"].as_str().unwrap_or_default();
+                let a = instance::Attrs(&attrs);
                 live.disks_protected_elsewhere.insert(
-                    disk.to_ascii_lowercase(),
+                    a.disk_id().unwrap_or_default().to_ascii_lowercase(),
                     Elsewhere {
                         vault: id.clone(),
-                        state: attrs["state"].as_str().unwrap_or_default().to_string(),
+                        state: a.state().unwrap_or_default().to_string(),
                     },
                 );
             }
@@ -193,9 +193,10 @@ fn normalize_instances(vault_name: &str, instances: &[Value]) -> Vec<Resource> {
         .iter()
         .filter_map(|i| {
             let (arm_id, attrs) = instance::normalize(i)?;
-            let disk = ArmId::new(attrs["disk_id"].as_str()?);
+            let a = instance::Attrs(&attrs);
+            let disk = ArmId::new(a.disk_id()?);
             let rg = disk.resource_group()?.to_string();
-            let policy = attrs["policy"].as_str().unwrap_or_default();
+            let policy = a.policy().unwrap_or_default();
             let depends_on = if policy.is_empty() {
                 vec![]
             } else {
@@ -227,8 +228,9 @@ fn normalize_roles(vault_id: &ArmId, vault_name: &str, roles: &[Value]) -> Vec<R
         let Some(attrs) = role::normalize(r, vault_id) else {
             continue;
         };
-        let scope = ArmId::new(attrs["scope"].as_str().unwrap_or_default());
-        let role_short = attrs["role"].as_str().unwrap_or_default();
+        let a = role::Attrs(&attrs);
+        let scope = ArmId::new(a.scope().unwrap_or_default());
+        let role_short = a.role().unwrap_or_default();
         let Some(name) = role::address_name(vault_name, role_short, &scope) else {
             continue;
         };

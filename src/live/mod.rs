@@ -126,11 +126,9 @@ async fn read_vault(
     let Some(vault_name) = declared_name else {
         for item in &items {
             if let Some((_, attrs)) = protected_vm::normalize(item) {
-                let vm = attrs["vm_id"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                let state = attrs["state"].as_str().unwrap_or_default().to_string();
+                let a = protected_vm::Attrs(&attrs);
+                let vm = a.vm_id().unwrap_or_default().to_ascii_lowercase();
+                let state = a.state().unwrap_or_default().to_string();
                 live.protected_elsewhere.insert(
                     vm,
                     Elsewhere {
@@ -145,7 +143,7 @@ async fn read_vault(
     let vault_addr = Address::new(ResourceKind::RecoveryVault, vault_name);
     let mut attrs = vault::normalize(body);
     if let Some(sd) = config.as_ref().and_then(vault::soft_delete_from_config) {
-        attrs["soft_delete"] = sd;
+        attrs = vault::with_soft_delete(attrs, sd);
     }
     live.resources.push(Resource {
         address: vault_addr.clone(),
@@ -169,9 +167,10 @@ async fn read_vault(
         let Some((item_id, attrs)) = protected_vm::normalize(item) else {
             continue;
         };
-        let vm_id = ArmId::new(attrs["vm_id"].as_str().unwrap_or_default());
+        let a = protected_vm::Attrs(&attrs);
+        let vm_id = ArmId::new(a.vm_id().unwrap_or_default());
         let rg = vm_id.resource_group().unwrap_or_default().to_string();
-        let policy = attrs["policy"].as_str().unwrap_or_default().to_string();
+        let policy = a.policy().unwrap_or_default().to_string();
         let depends_on = if policy.is_empty() {
             vec![]
         } else {

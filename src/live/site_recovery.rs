@@ -102,7 +102,10 @@ async fn read_vault(
     };
     for f in &fabrics {
         let attrs = setup::normalize_fabric(f);
-        let region = attrs["location"].as_str().unwrap_or_default().to_string();
+        let region = setup::Located(&attrs)
+            .location()
+            .unwrap_or_default()
+            .to_string();
         out.push(named(
             ResourceKind::ReplicationFabric,
             format!("{vault_name}/{region}"),
@@ -112,7 +115,10 @@ async fn read_vault(
     }
     for c in &containers {
         let attrs = setup::normalize_container(c);
-        let region = attrs["location"].as_str().unwrap_or_default().to_string();
+        let region = setup::Located(&attrs)
+            .location()
+            .unwrap_or_default()
+            .to_string();
         out.push(named(
             ResourceKind::ProtectionContainer,
             format!("{vault_name}/{region}"),
@@ -154,7 +160,7 @@ async fn read_vault(
         let Some((id, attrs)) = replication::normalize(i) else {
             continue;
         };
-        let vm = ArmId::new(attrs["vm_id"].as_str().unwrap_or_default());
+        let vm = ArmId::new(replication::Attrs(&attrs).vm_id().unwrap_or_default());
         vm_of_item.insert(id.clone(), vm.to_string());
         // A re-protected item lives under the other region's fabric; it still belongs to the
         // group that enabled it (its initial primary region).
@@ -201,16 +207,9 @@ async fn read_vault(
     Ok(out)
 }
 
-/// A recovery plan reads in its group's declared orientation: if Azure reports its fabrics
-/// swapped (after a failover and re-protect), the regions are swapped back — the plan is the
-/// same plan, only running the other way.
+/// A recovery plan reads in its group's declared orientation (see
+/// `recovery_plan::declared_orientation`).
 fn declared_orientation(attrs: &mut Value, g: &ReplicationGroup) {
     let norm = crate::model::resource_group::normalize_location;
-    let (src, tgt) = (norm(&g.source_region), norm(&g.target_region));
-    if attrs["source_region"].as_str() == Some(tgt.as_str())
-        && attrs["target_region"].as_str() == Some(src.as_str())
-    {
-        attrs["source_region"] = Value::from(src);
-        attrs["target_region"] = Value::from(tgt);
-    }
+    recovery_plan::declared_orientation(attrs, &norm(&g.source_region), &norm(&g.target_region));
 }

@@ -498,3 +498,11 @@ pub const FAMILY: Family = Family {
         })
     },
 };
+
+attributes!(
+    /// A VM backup policy's attributes.
+    Attrs {
+        /// `standard` or `enhanced`.
+        tier: Option<&'a str> = Value::as_str,
+    }
+);

@@ -13,6 +13,26 @@
 //!
 //! Must not import: the `azure` transport, `cli`, `plan`, `apply`, `ops`.
 
+/// A family's attributes read by name: `attributes!(Attrs { vm_id: Option<&'a str> = Value::as_str })`
+/// makes `Attrs(&resource.attrs).vm_id()`. Each key is spelled once, in its family's module, so
+/// what `plan`, `live` and `apply` read is a method the compiler checks.
+macro_rules! attributes {
+    ($(#[$doc:meta])* $view:ident { $($(#[$fdoc:meta])* $field:ident: $ty:ty = $read:expr),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $view<'a>(pub &'a serde_json::Value);
+
+        impl<'a> $view<'a> {
+            $(
+                $(#[$fdoc])*
+                pub fn $field(self) -> $ty {
+                    ($read)(&self.0[stringify!($field)])
+                }
+            )*
+        }
+    };
+}
+
 mod action;
 mod address;
 mod arm_id;

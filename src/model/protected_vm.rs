@@ -288,3 +288,35 @@ pub const FAMILY: Family = Family {
         Action::Replace => c.unsupported(ResourceKind::ProtectedVm),
     },
 };
+
+/// A VM the file wants protected, by `policy`, without the data disks at `exclude` (LUNs, in
+/// any order): the attributes both a listed VM and a selected one get.
+pub fn desired_attrs(vm_id: &str, policy: &str, exclude: &[u32]) -> Value {
+    let mut attrs = json!({"vm_id": vm_id, "policy": policy});
+    if !exclude.is_empty() {
+        let mut luns = exclude.to_vec();
+        luns.sort_unstable();
+        luns.dedup();
+        attrs["exclude_disks"] = json!(luns);
+    }
+    attrs["state"] = json!(ItemState::Protected.as_str());
+    attrs
+}
+
+attributes!(
+    /// A protected VM's attributes.
+    Attrs {
+        vm_id: Option<&'a str> = Value::as_str,
+        /// The policy's name in its vault.
+        policy: Option<&'a str> = Value::as_str,
+        exclude_disks: &'a Value = std::convert::identity,
+        /// The state's name (see [`Attrs::item_state`]).
+        state: Option<&'a str> = Value::as_str,
+    }
+);
+
+impl Attrs<'_> {
+    pub fn item_state(self) -> ItemState {
+        ItemState::of(self.0)
+    }
+}

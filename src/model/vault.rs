@@ -347,3 +347,29 @@ pub const FAMILY: Family = Family {
         Ok(v)
     },
 };
+
+attributes!(
+    /// A Recovery Services vault's attributes.
+    Attrs {
+        location: Option<&'a str> = Value::as_str,
+        storage_redundancy: Option<&'a str> = Value::as_str,
+        cross_region_restore: Option<bool> = Value::as_bool,
+        /// `Disabled`, `Unlocked` or `Locked`.
+        immutability: Option<&'a str> = Value::as_str,
+        soft_delete: &'a Value = std::convert::identity,
+    }
+);
+
+impl<'a> Attrs<'a> {
+    /// `On`, `Off` or `AlwaysOn`.
+    pub fn soft_delete_state(self) -> Option<&'a str> {
+        self.soft_delete()["state"].as_str()
+    }
+}
+
+/// The vault's attributes with the soft delete `vaultconfig` reports (FACTS §3), which wins
+/// over the vault's own properties.
+pub fn with_soft_delete(mut attrs: Value, soft_delete: Value) -> Value {
+    attrs["soft_delete"] = soft_delete;
+    attrs
+}

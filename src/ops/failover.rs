@@ -5,6 +5,7 @@
 use super::recovery_plan::{declared, Declared, DeclaredError};
 use crate::azure::ArmClient;
 use crate::failover::{self, Caches, FailoverError, FailoverReport, Operation, PlanStatus, Step};
+use crate::model::site_recovery::replication;
 use crate::model::{Desired, Resource};
 use crate::progress::Progress;
 use std::path::PathBuf;
@@ -87,13 +88,7 @@ fn caches(desired: &Desired, plan: &Resource, replications: &[Resource]) -> Cach
     let group = plan.address.name.split('/').next().unwrap_or_default();
     let disk_types = replications
         .iter()
-        .flat_map(|r| r.attrs["disks"].as_array().cloned().unwrap_or_default())
-        .filter_map(|d| {
-            Some((
-                d["disk_id"].as_str()?.to_ascii_lowercase(),
-                d["target_type"].as_str()?.to_string(),
-            ))
-        })
+        .flat_map(|r| replication::Attrs(&r.attrs).target_disk_types())
         .collect();
     desired
         .replication_groups

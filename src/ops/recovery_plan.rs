@@ -79,19 +79,10 @@ pub async fn declared(
         };
         return Err(DeclaredError::NotDeclared { address, known });
     };
-    let items = plan.attrs["groups"]
-        .as_array()
+    let items = recovery_plan::Attrs(&plan.attrs)
+        .group_vms()
         .into_iter()
-        .flatten()
-        .enumerate()
-        .flat_map(|(n, g)| {
-            g["vms"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(move |vm| (n + 1, vm))
-        })
-        .filter_map(|(n, vm)| Some((n, recovery_plan::item_of(&plan, vm.as_str()?))))
+        .map(|(n, vm)| (n, recovery_plan::item_of(&plan, vm)))
         .collect::<Vec<(usize, ArmId)>>();
     let replications = resources
         .iter()

@@ -4,12 +4,13 @@ use super::attrs;
 use super::rules::{self, Context, Verdict};
 use super::{Action, Change, DataEffect, Plan};
 use crate::graph::Graph;
+use crate::model::disk_backup::role;
+use crate::model::site_recovery::replication;
 use crate::model::ItemState;
 use crate::model::LiveState;
 use crate::model::{
     protected_vm, Address, ArmId, Desired, OnRemove, Resource, ResourceKind, VaultScope,
 };
-use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the user asked the plan to cover.
@@ -54,7 +55,7 @@ pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
         for mut r in scope.resources_except(&live.disks, &live.resources, &listed) {
             if r.address.kind == ResourceKind::RoleAssignment {
                 // A snapshot resource group the file declares is created first.
-                let target = ArmId::new(r.attrs["scope"].as_str().unwrap_or_default());
+                let target = ArmId::new(role::Attrs(&r.attrs).scope().unwrap_or_default());
                 if let Some(rg) = declared_rgs.get(&target) {
                     r.depends_on.push((*rg).clone());
                 }
@@ -72,7 +73,7 @@ pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
     let listed: BTreeSet<ArmId> = resources
         .iter()
         .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
-        .filter_map(|r| r.attrs["vm_id"].as_str().map(ArmId::new))
+        .filter_map(|r| protected_vm::Attrs(&r.attrs).vm_id().map(ArmId::new))
         .collect();
     for sel in &desired.selectors {
         let Some(scope) = desired.vaults.iter().find(|v| v.name == sel.vault) else {
@@ -92,14 +93,8 @@ pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
             if !taken.insert(id.clone()) {
                 continue;
             }
-            let mut attrs =
-                json!({"vm_id": vm.id.as_str(), "policy": sel.policy, "state": "protected"});
-            if !sel.exclude_disks.is_empty() {
-                let mut luns = sel.exclude_disks.clone();
-                luns.sort_unstable();
-                luns.dedup();
-                attrs["exclude_disks"] = json!(luns);
-            }
+            let attrs =
+                protected_vm::desired_attrs(vm.id.as_str(), &sel.policy, &sel.exclude_disks);
             resources.push(Resource {
                 address: Address::new(
                     ResourceKind::ProtectedVm,
@@ -218,8 +213,9 @@ fn without_own_size(c: &mut Change, want: &Resource, ctx: &Context) {
         return;
     }
     // The rules' lookup by VM id, not a scan of every live VM per replication.
-    let vm = ctx.vm(want.attrs["vm_id"].as_str().unwrap_or_default());
-    let size = want.attrs["target_vm_size"].as_str();
+    let a = replication::Attrs(&want.attrs);
+    let vm = ctx.vm(a.vm_id().unwrap_or_default());
+    let size = a.target_vm_size();
     if let (Some(vm), Some(size)) = (vm, size) {
         if super::site_recovery::same_size(vm, size) {
             if let Some(a) = c.after.as_mut().and_then(|a| a.as_object_mut()) {
@@ -231,7 +227,9 @@ fn without_own_size(c: &mut Change, want: &Resource, ctx: &Context) {
 
 /// A replicated item replicating in the reverse direction after failover + re-protect.
 fn reversed_replication(have: &Resource) -> bool {
-    have.address.kind == ResourceKind::Replication && have.attrs["state"] == "reversed"
+    have.address.kind == ResourceKind::Replication
+        && replication::Attrs(&have.attrs).replication_state()
+            == replication::ReplicationState::Reversed
 }
 
 fn change(

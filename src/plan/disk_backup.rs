@@ -8,7 +8,7 @@
 
 use super::rules::Verdict;
 use super::{AttrChange, Change, DataEffect};
-use crate::model::disk_backup::{policy, DiskVaultScope};
+use crate::model::disk_backup::{instance, policy, role, vault as backup_vault, DiskVaultScope};
 use crate::model::ItemState;
 use crate::model::LiveState;
 use crate::model::{ArmId, Desired, ManagedDisk, OnRemove, Resource, ResourceKind};
@@ -38,8 +38,8 @@ pub struct DiskContext<'a> {
 }
 
 fn disk_key(attrs: &Value) -> String {
-    attrs["disk_id"]
-        .as_str()
+    instance::Attrs(attrs)
+        .disk_id()
         .unwrap_or_default()
         .to_ascii_lowercase()
 }
@@ -131,7 +131,7 @@ impl<'a> DiskContext<'a> {
     fn policy_every(&self, vault: &ArmId, arm_name: &str) -> Option<&'a str> {
         self.policies
             .get(&vault.child(&["backupPolicies", arm_name]))
-            .and_then(|p| p["every"].as_str())
+            .and_then(|p| policy::Attrs(p).every())
     }
 
     /// Live instances (any state) of a vault.
@@ -204,27 +204,19 @@ pub fn on_update(
                     v.block(format!("storage redundancy is locked once the vault has backup instances ({n} in this vault; Azure refuses to change it)"));
                 }
             }
-            if let Some(c) = changed("immutability") {
-                let after = c.after.as_ref().and_then(Value::as_str);
-                if have.attrs["immutability"] == "Locked" {
-                    v.block("immutability is Locked, which is final");
-                } else if after == Some("Locked") && have.attrs["immutability"] != "Unlocked" {
-                    v.block("immutability can only be Locked from Unlocked: set immutability: Unlocked, apply, then set Locked in a later apply (locking is irreversible)");
-                } else if after == Some("Locked") {
-                    v.reasons
-                        .push("locks immutability: this cannot be undone".into());
-                }
-            }
-            if changed("soft_delete").is_some() {
-                if have.attrs["soft_delete"]["state"] == "AlwaysOn"
-                    && changed("soft_delete.state").is_some()
-                {
-                    v.block("soft delete is AlwaysOn, which is irreversible");
-                } else if want.attrs["soft_delete"]["state"] == "AlwaysOn" {
-                    v.reasons
-                        .push("makes soft delete AlwaysOn: this cannot be undone".into());
-                }
-            }
+            let (had, wants) = (
+                backup_vault::Attrs(&have.attrs),
+                backup_vault::Attrs(&want.attrs),
+            );
+            super::rules::irreversible_settings(
+                super::rules::Irreversible {
+                    had_immutability: had.immutability(),
+                    had_soft_delete: had.soft_delete_state(),
+                    wants_soft_delete: wants.soft_delete_state(),
+                },
+                &changed,
+                v,
+            );
         }
         ResourceKind::DiskPolicy => {
             // Same ARM name (same declared settings), different live settings: the policy was
@@ -247,9 +239,9 @@ pub fn on_update(
 
 type Changed<'c, 'd> = &'c dyn Fn(&str) -> Option<&'d AttrChange>;
 
-fn uses(instance: &Resource, policy_arm_name: &str) -> bool {
-    instance.attrs["policy"]
-        .as_str()
+fn uses(r: &Resource, policy_arm_name: &str) -> bool {
+    instance::Attrs(&r.attrs)
+        .policy()
         .is_some_and(|p| p.eq_ignore_ascii_case(policy_arm_name))
 }
 
@@ -259,9 +251,10 @@ fn instance_rules(
     ctx: &DiskContext,
     v: &mut Verdict,
 ) {
-    let disk_id = want.attrs["disk_id"].as_str().unwrap_or_default();
+    let wants = instance::Attrs(&want.attrs);
+    let disk_id = wants.disk_id().unwrap_or_default();
     let vault = vault_of(&want.arm_id);
-    let policy = want.attrs["policy"].as_str().unwrap_or_default();
+    let policy = wants.policy().unwrap_or_default();
     let file_policy = policy::file_name(policy);
     match have {
         None => {
@@ -299,7 +292,7 @@ fn instance_rules(
                     continue;
                 }
                 let there = vault_of(&r.arm_id);
-                let state = r.attrs["state"].as_str().unwrap_or_default();
+                let state = instance::Attrs(&r.attrs).state().unwrap_or_default();
                 v.block(if there == vault {
                     format!("the vault already holds another backup instance of this disk ({})", r.arm_id.name())
                 } else if ItemState::from_name(state) == ItemState::SoftDeleted {
@@ -430,20 +423,20 @@ pub fn removal(have: &Resource, ctx: &DiskContext, mut c: Change) -> Option<Chan
         }
         ResourceKind::RoleAssignment => {
             let scope = ctx.scopes.values().find(|s| s.owns_role_assignment(have))?;
-            let role = have.attrs["role"].as_str().unwrap_or_default();
-            let key = match role {
-                "disk_backup_reader" => "disk_id",
-                "disk_snapshot_contributor" => "snapshot_resource_group_id",
+            let had = role::Attrs(&have.attrs);
+            // What of an instance the role is granted on.
+            let granted_on: fn(instance::Attrs) -> Option<&str> = match had.role() {
+                Some("disk_backup_reader") => |i| i.disk_id(),
+                Some("disk_snapshot_contributor") => |i| i.snapshot_resource_group_id(),
                 _ => return None,
             };
             if !scope.grant_permissions {
                 return None;
             }
-            let target = have.attrs["scope"].as_str().unwrap_or_default();
+            let target = had.scope().unwrap_or_default();
             let needed = ctx.instances_in(&scope.arm_id).any(|r| {
                 ctx.stays(r)
-                    && r.attrs[key]
-                        .as_str()
+                    && granted_on(instance::Attrs(&r.attrs))
                         .is_some_and(|s| s.eq_ignore_ascii_case(target))
             });
             if needed {
@@ -485,27 +478,27 @@ pub fn delete_waits_for(
     let id = c.arm_id.clone();
     let vault = match c.address.kind {
         ResourceKind::DiskPolicy => id.parent(1),
-        ResourceKind::RoleAssignment => match before["vault_id"].as_str() {
+        ResourceKind::RoleAssignment => match role::Attrs(before).vault_id() {
             Some(v) => ArmId::new(v),
             None => return vec![],
         },
         _ => return vec![],
     };
-    let target = before["scope"].as_str().unwrap_or_default();
+    let target = role::Attrs(before).scope().unwrap_or_default();
     let mut out = BTreeSet::new();
     for other in instances.get(&vault).into_iter().flatten() {
         let Some(ob) = &other.before else { continue };
+        let ob = instance::Attrs(ob);
         let hit = match c.address.kind {
-            ResourceKind::DiskPolicy => ob["policy"]
-                .as_str()
+            ResourceKind::DiskPolicy => ob
+                .policy()
                 .is_some_and(|p| p.eq_ignore_ascii_case(id.name())),
             _ => {
                 other.action == super::Action::Delete
-                    && ["disk_id", "snapshot_resource_group_id"].iter().any(|k| {
-                        ob[*k]
-                            .as_str()
-                            .is_some_and(|s| s.eq_ignore_ascii_case(target))
-                    })
+                    && [ob.disk_id(), ob.snapshot_resource_group_id()]
+                        .into_iter()
+                        .flatten()
+                        .any(|s| s.eq_ignore_ascii_case(target))
             }
         };
         if hit {

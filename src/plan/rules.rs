@@ -2,9 +2,12 @@
 //! the reason, instead of failing at apply.
 
 use super::AttrChange;
+use crate::model::site_recovery::{replication, setup};
 use crate::model::ItemState;
 use crate::model::LiveState;
-use crate::model::{protected_vm, ArmId, Desired, OnRemove, Resource, ResourceKind};
+use crate::model::{
+    backup_policy, protected_vm, vault, ArmId, Desired, OnRemove, Resource, ResourceKind,
+};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,8 +59,8 @@ pub struct Context<'a> {
 }
 
 fn vm_key(attrs: &Value) -> String {
-    attrs["vm_id"]
-        .as_str()
+    protected_vm::Attrs(attrs)
+        .vm_id()
         .unwrap_or_default()
         .to_ascii_lowercase()
 }
@@ -94,7 +97,7 @@ impl<'a> Context<'a> {
                     ctx.live_policies.insert(r.arm_id.clone(), &r.attrs);
                 }
                 ResourceKind::ProtectedVm => {
-                    let state = r.attrs["state"].as_str().unwrap_or_default();
+                    let state = protected_vm::Attrs(&r.attrs).state().unwrap_or_default();
                     ctx.live_items_by_vm
                         .entry(vm_key(&r.attrs))
                         .or_default()
@@ -182,21 +185,25 @@ impl<'a> Context<'a> {
     }
 
     fn policy_tier(&self, policy: &ArmId) -> Option<&'a str> {
-        self.policies.get(policy).and_then(|p| p["tier"].as_str())
+        self.policies
+            .get(policy)
+            .and_then(|p| backup_policy::Attrs(p).tier())
     }
 
     fn live_policy_tier(&self, policy: &ArmId) -> Option<&'a str> {
         self.live_policies
             .get(policy)
-            .and_then(|p| p["tier"].as_str())
+            .and_then(|p| backup_policy::Attrs(p).tier())
     }
 }
 
 /// Rules for a resource that does not exist yet.
-pub fn on_create(want: &Resource, ctx: &Context) -> Verdict {
+pub fn on_create<'a>(want: &'a Resource, ctx: &Context) -> Verdict {
     let mut v = Verdict::default();
     match want.address.kind {
-        ResourceKind::RecoveryVault if want.attrs["immutability"] == "Locked" => {
+        ResourceKind::RecoveryVault
+            if vault::Attrs(&want.attrs).immutability() == Some("Locked") =>
+        {
             v.block("a vault cannot be created with immutability Locked: create it Unlocked, then lock it in a later apply (locking is irreversible)");
         }
         ResourceKind::ProtectedVm => protected_vm_rules(want, None, ctx, &mut v),
@@ -206,39 +213,34 @@ pub fn on_create(want: &Resource, ctx: &Context) -> Verdict {
             }
         }
         ResourceKind::Replication => {
-            let vm = ctx.vm(want.attrs["vm_id"].as_str().unwrap_or_default());
-            let cache = want.attrs["cache_storage_account_id"]
-                .as_str()
-                .unwrap_or_default();
-            let account = ctx.dependency(cache);
+            let a = replication::Attrs(&want.attrs);
+            let vm = ctx.vm(a.vm_id().unwrap_or_default());
+            let account = ctx.dependency(a.cache_storage_account_id().unwrap_or_default());
             super::site_recovery::on_create(want, vm, account, &mut v);
-            let rg = want.attrs["target_resource_group_id"]
-                .as_str()
-                .unwrap_or_default();
+            let rg = a.target_resource_group_id().unwrap_or_default();
             if ctx.dependency(rg) == Some(None) && !ctx.declares(rg) {
                 v.block(format!("the target resource group {rg} does not exist (declare it in resource_groups, or create it)"));
             }
         }
         ResourceKind::NetworkMapping => {
-            let dep = |attr: &str| {
-                let id = want.attrs[attr].as_str().unwrap_or_default();
+            let a = setup::NetworkMappingAttrs(&want.attrs);
+            let network = |id: Option<&'a str>| {
+                let id = id.unwrap_or_default();
                 (id, ctx.dependency(id))
             };
             let source = want
                 .arm_id
                 .value_of("replicationFabrics")
                 .and_then(|f| f.strip_prefix("asr-a2a-default-"));
-            let target = want.attrs["target_fabric"]
-                .as_str()
+            let target = a
+                .target_fabric()
                 .and_then(|f| f.strip_prefix("asr-a2a-default-"));
             for ((id, net), region, side) in [
-                (dep("source_network_id"), source, "source"),
-                (dep("target_network_id"), target, "target"),
+                (network(a.source_network_id()), source, "source"),
+                (network(a.target_network_id()), target, "target"),
             ] {
                 if let (Some(net), Some(region)) = (net, region) {
-                    if let Some(why) =
-                        crate::model::site_recovery::setup::network_problem(net, id, region, side)
-                    {
+                    if let Some(why) = setup::network_problem(net, id, region, side) {
                         v.block(why);
                     }
                 }
@@ -266,7 +268,10 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Co
         }
         ResourceKind::RecoveryVault => vault_rules(want, have, &changed, ctx, &mut v),
         ResourceKind::BackupPolicy => {
-            let (from, to) = (have.attrs["tier"].as_str(), want.attrs["tier"].as_str());
+            let (from, to) = (
+                backup_policy::Attrs(&have.attrs).tier(),
+                backup_policy::Attrs(&want.attrs).tier(),
+            );
             // Items (any state) whose live policy is this one.
             let registered = ctx
                 .live
@@ -274,11 +279,7 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Co
                 .iter()
                 .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
                 .filter(|r| protected_vm::vault_of(&r.arm_id) == have.arm_id.parent(1))
-                .filter(|r| {
-                    r.attrs["policy"]
-                        .as_str()
-                        .is_some_and(|p| p.eq_ignore_ascii_case(have.arm_id.name()))
-                })
+                .filter(|r| uses_policy(r, have.arm_id.name()))
                 .count();
             if from.is_some() && to.is_some() && from != to {
                 if registered == 0 {
@@ -348,13 +349,14 @@ fn vault_rules<'d>(
             v.block(format!("storage redundancy is locked once items are protected ({items} item(s) in this vault; Azure: StorageModelModifyError)"));
         }
     }
+    let (had, wants) = (vault::Attrs(&have.attrs), vault::Attrs(&want.attrs));
     if changed("cross_region_restore").is_some()
-        && have.attrs["cross_region_restore"] == true
-        && want.attrs["cross_region_restore"] == false
+        && had.cross_region_restore() == Some(true)
+        && wants.cross_region_restore() == Some(false)
     {
         v.block("cross-region restore cannot be turned off once enabled");
     }
-    if changed("cross_region_restore").is_some() && want.attrs["cross_region_restore"] == true {
+    if changed("cross_region_restore").is_some() && wants.cross_region_restore() == Some(true) {
         let storage = ctx
             .vault_attr(&have.arm_id, "storage_redundancy")
             .and_then(Value::as_str);
@@ -365,35 +367,63 @@ fn vault_rules<'d>(
             ));
         }
     }
+    irreversible_settings(
+        Irreversible {
+            had_immutability: had.immutability(),
+            had_soft_delete: had.soft_delete_state(),
+            wants_soft_delete: wants.soft_delete_state(),
+        },
+        changed,
+        v,
+    );
+}
+
+/// The settings of a vault (Recovery Services or Backup) Azure makes final: Locked
+/// immutability and AlwaysOn soft delete.
+pub struct Irreversible<'a> {
+    pub had_immutability: Option<&'a str>,
+    pub had_soft_delete: Option<&'a str>,
+    pub wants_soft_delete: Option<&'a str>,
+}
+
+pub fn irreversible_settings<'d>(
+    s: Irreversible<'_>,
+    changed: &dyn Fn(&str) -> Option<&'d AttrChange>,
+    v: &mut Verdict,
+) {
     if let Some(c) = changed("immutability") {
-        if have.attrs["immutability"] == "Locked" {
+        let locks = c.after.as_ref().and_then(Value::as_str) == Some("Locked");
+        if s.had_immutability == Some("Locked") {
             v.block("immutability is Locked, which is final");
-        } else if c.after.as_ref().is_some_and(|a| a == "Locked")
-            && have.attrs["immutability"] != "Unlocked"
-        {
+        } else if locks && s.had_immutability != Some("Unlocked") {
             // Azure only locks an Unlocked vault (Disabled → Unlocked → Locked). Two PATCHes in
             // one apply would work, but locking is irreversible: the vault spends one apply
             // Unlocked (immutable, still reversible) first, as a new vault must.
             v.block("immutability can only be Locked from Unlocked: set immutability: Unlocked, apply, then set Locked in a later apply (locking is irreversible)");
-        } else if c.after.as_ref().is_some_and(|a| a == "Locked") {
+        } else if locks {
             v.reasons
                 .push("locks immutability: this cannot be undone".into());
         }
     }
     if changed("soft_delete").is_some() {
-        if have.attrs["soft_delete"]["state"] == "AlwaysOn"
-            && changed("soft_delete.state").is_some()
-        {
+        if s.had_soft_delete == Some("AlwaysOn") && changed("soft_delete.state").is_some() {
             v.block("soft delete is AlwaysOn, which Azure makes irreversible: it can be neither turned off nor changed");
-        } else if want.attrs["soft_delete"]["state"] == "AlwaysOn" {
+        } else if s.wants_soft_delete == Some("AlwaysOn") {
             v.reasons
                 .push("makes soft delete AlwaysOn: this cannot be undone".into());
         }
     }
 }
 
+/// Does this protected item's live policy have this (ARM) name?
+fn uses_policy(item: &Resource, policy: &str) -> bool {
+    protected_vm::Attrs(&item.attrs)
+        .policy()
+        .is_some_and(|p| p.eq_ignore_ascii_case(policy))
+}
+
 fn protected_vm_rules(want: &Resource, have: Option<&Resource>, ctx: &Context, v: &mut Verdict) {
-    let vm_id = want.attrs["vm_id"].as_str().unwrap_or_default();
+    let vm_id = protected_vm::Attrs(&want.attrs).vm_id().unwrap_or_default();
     let vault = protected_vm::vault_of(&want.arm_id);
     let vault_name = vault.name().to_string();
     match have {
@@ -453,8 +483,12 @@ fn protected_vm_rules(want: &Resource, have: Option<&Resource>, ctx: &Context, v
                     .push("undeletes the soft-deleted item, then resumes protection".into()),
                 _ => {}
             }
-            let old = have.attrs["policy"].as_str().unwrap_or_default();
-            let new = want.attrs["policy"].as_str().unwrap_or_default();
+            let old = protected_vm::Attrs(&have.attrs)
+                .policy()
+                .unwrap_or_default();
+            let new = protected_vm::Attrs(&want.attrs)
+                .policy()
+                .unwrap_or_default();
             if !old.is_empty() && !old.eq_ignore_ascii_case(new) {
                 let old_tier =
                     ctx.live_policy_tier(&crate::model::backup_policy::arm_id(&vault, old));
@@ -511,11 +545,7 @@ pub fn policy_delete_blocked(policy: &Resource, ctx: &Context) -> Option<String>
         .iter()
         .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
         .filter(|r| protected_vm::vault_of(&r.arm_id) == vault)
-        .filter(|r| {
-            r.attrs["policy"]
-                .as_str()
-                .is_some_and(|p| p.eq_ignore_ascii_case(policy.arm_id.name()))
-        })
+        .filter(|r| uses_policy(r, policy.arm_id.name()))
         // An item the file still wants uses a declared policy, so it moves off this one first.
         .filter(|r| !ctx.wanted_items.contains(&r.arm_id))
         .filter(|r| {

@@ -3,7 +3,7 @@
 
 use super::rules::Verdict;
 use super::AttrChange;
-use crate::model::site_recovery::replication::REPLACE_ON;
+use crate::model::site_recovery::replication::{self, ReplicationState, REPLACE_ON};
 use crate::model::{ArmId, Resource, VirtualMachine};
 
 /// The source region of a replicated item: its fabric is `asr-a2a-default-{region}`.
@@ -20,7 +20,8 @@ pub fn on_create(
     cache: Option<Option<&serde_json::Value>>,
     v: &mut Verdict,
 ) {
-    let vm_id = want.attrs["vm_id"].as_str().unwrap_or_default();
+    let wants = replication::Attrs(&want.attrs);
+    let vm_id = wants.vm_id().unwrap_or_default();
     let Some(vm) = vm else {
         v.block(format!("VM {vm_id} does not exist"));
         return;
@@ -33,10 +34,10 @@ pub fn on_create(
             ));
         }
     }
-    if want.attrs["disks"].as_array().is_some_and(Vec::is_empty) {
+    if wants.disks().as_array().is_some_and(Vec::is_empty) {
         v.block("the VM has no managed disks to replicate");
     }
-    if let Some(size) = want.attrs["target_vm_size"].as_str() {
+    if let Some(size) = wants.target_vm_size() {
         if !same_size(vm, size) {
             v.reasons.push(format!(
                 "the target VM size {size} is set once initial replication has finished (Azure takes it only then): apply waits for it"
@@ -44,9 +45,7 @@ pub fn on_create(
         }
     }
     if let (Some(account), Some(region)) = (cache, source_region(&want.arm_id)) {
-        let id = want.attrs["cache_storage_account_id"]
-            .as_str()
-            .unwrap_or_default();
+        let id = wants.cache_storage_account_id().unwrap_or_default();
         if let Some(why) =
             crate::model::site_recovery::setup::cache_account_problem(account, id, region)
         {
@@ -64,18 +63,18 @@ pub fn same_size(vm: &VirtualMachine, size: &str) -> bool {
 }
 
 pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], v: &mut Verdict) {
-    match have.attrs["state"].as_str() {
-        Some("test_failover") => {
+    match replication::Attrs(&have.attrs).replication_state() {
+        ReplicationState::TestFailover => {
             v.block("a test failover (drill) is running for this VM: clean it up first");
             return;
         }
-        Some("failed_over") => {
+        ReplicationState::FailedOver => {
             v.block(
                 "this VM has failed over: commit and re-protect it (`azprotect commit`, `azprotect reprotect`) before changing its replication",
             );
             return;
         }
-        Some("error") => {
+        ReplicationState::Error => {
             v.block("replication is unhealthy: resolve its health errors in Azure first");
             return;
         }

@@ -157,3 +157,22 @@ pub const FAMILY: Family = Family {
         _ => Err(super::LIVE_READS_FIRST.into()),
     },
 };
+
+attributes!(
+    /// A backup instance's attributes.
+    Attrs {
+        disk_id: Option<&'a str> = Value::as_str,
+        /// The ARM name of its policy.
+        policy: Option<&'a str> = Value::as_str,
+        location: Option<&'a str> = Value::as_str,
+        snapshot_resource_group_id: Option<&'a str> = Value::as_str,
+        /// The state's name (see [`Attrs::item_state`]).
+        state: Option<&'a str> = Value::as_str,
+    }
+);
+
+impl Attrs<'_> {
+    pub fn item_state(self) -> ItemState {
+        ItemState::of(self.0)
+    }
+}

@@ -145,3 +145,10 @@ pub const FAMILY: Family = Family {
         _ => c.unsupported(ResourceKind::DiskPolicy),
     },
 };
+
+attributes!(
+    /// A disk policy's attributes.
+    Attrs {
+        every: Option<&'a str> = Value::as_str,
+    }
+);

@@ -143,3 +143,15 @@ pub const FAMILY: Family = Family {
         _ => Err(super::LIVE_READS_FIRST.into()),
     },
 };
+
+attributes!(
+    /// A role assignment's attributes.
+    Attrs {
+        /// `disk_backup_reader` or `disk_snapshot_contributor`.
+        role: Option<&'a str> = Value::as_str,
+        /// The disk or resource group it is granted on.
+        scope: Option<&'a str> = Value::as_str,
+        /// The Backup vault whose identity holds it.
+        vault_id: Option<&'a str> = Value::as_str,
+    }
+);

@@ -104,15 +104,18 @@ impl DiskVaultScope {
         for r in live {
             match r.address.kind {
                 ResourceKind::DiskBackup if r.arm_id.parent(1) == *vault => {
-                    let disk = r.attrs["disk_id"].as_str().unwrap_or_default();
+                    let disk = super::instance::Attrs(&r.attrs)
+                        .disk_id()
+                        .unwrap_or_default();
                     live_instances
                         .entry(disk.to_ascii_lowercase())
                         .or_default()
                         .push(&r.arm_id);
                 }
                 ResourceKind::RoleAssignment if self.owns_role_assignment(r) => {
-                    let scope = r.attrs["scope"].as_str().unwrap_or_default();
-                    let role = r.attrs["role"].as_str().unwrap_or_default();
+                    let a = super::role::Attrs(&r.attrs);
+                    let scope = a.scope().unwrap_or_default();
+                    let role = a.role().unwrap_or_default();
                     live_roles
                         .entry((role.to_string(), scope.to_ascii_lowercase()))
                         .or_insert(&r.arm_id);
@@ -191,7 +194,7 @@ impl DiskVaultScope {
                     "location": p.location,
                     "policy": policy_arm_name,
                     "snapshot_resource_group_id": srg,
-                    "state": "protected",
+                    "state": crate::model::ItemState::Protected.as_str(),
                 }),
                 depends_on,
             });
@@ -202,7 +205,7 @@ impl DiskVaultScope {
     /// Is this live role assignment one of this vault's identity (by its `vault_id`, else by
     /// its address `role_assignment.<vault>/…`)?
     pub fn owns_role_assignment(&self, r: &Resource) -> bool {
-        match r.attrs["vault_id"].as_str() {
+        match super::role::Attrs(&r.attrs).vault_id() {
             Some(v) => ArmId::new(v) == self.arm_id,
             None => r
                 .address

@@ -146,3 +146,20 @@ pub const FAMILY: Family = Family {
         Action::Replace => c.unsupported(ResourceKind::BackupVault),
     },
 };
+
+attributes!(
+    /// A Backup vault's attributes.
+    Attrs {
+        location: Option<&'a str> = Value::as_str,
+        /// `Disabled`, `Unlocked` or `Locked`.
+        immutability: Option<&'a str> = Value::as_str,
+        soft_delete: &'a Value = std::convert::identity,
+    }
+);
+
+impl<'a> Attrs<'a> {
+    /// `On`, `Off` or `AlwaysOn`.
+    pub fn soft_delete_state(self) -> Option<&'a str> {
+        self.soft_delete()["state"].as_str()
+    }
+}

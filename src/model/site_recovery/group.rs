@@ -196,7 +196,7 @@ impl ReplicationGroup {
                 "target_resource_group_id": self.target_resource_group_id,
                 "cache_storage_account_id": self.cache_storage_account_id,
                 "disks": disks(&spec, live),
-                "state": "replicating",
+                "state": super::replication::ReplicationState::Replicating.as_str(),
             });
             if let [(_, target)] = self.network_mappings.as_slice() {
                 attrs["target_network_id"] = json!(target);

@@ -353,3 +353,46 @@ pub const FAMILY: Family = Family {
         Action::Replace => c.unsupported(ResourceKind::RecoveryPlan),
     },
 };
+
+attributes!(
+    /// A recovery plan's attributes.
+    Attrs {
+        source_region: Option<&'a str> = Value::as_str,
+        target_region: Option<&'a str> = Value::as_str,
+        /// `[{"vms": [...], …}]` in boot order.
+        groups: &'a Value = std::convert::identity,
+    }
+);
+
+impl<'a> Attrs<'a> {
+    /// Every VM reference of the plan with its boot group's number (1 boots first).
+    pub fn group_vms(self) -> Vec<(usize, &'a str)> {
+        let groups = self
+            .groups()
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        groups
+            .iter()
+            .enumerate()
+            .flat_map(|(n, g)| {
+                g["vms"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(move |vm| Some((n + 1, vm.as_str()?)))
+            })
+            .collect()
+    }
+}
+
+/// A recovery plan read in its group's declared orientation: if Azure reports its fabrics
+/// swapped (after a failover and re-protect), the regions are swapped back — the plan is the
+/// same plan, only running the other way.
+pub fn declared_orientation(attrs: &mut Value, source: &str, target: &str) {
+    let a = Attrs(attrs);
+    if a.source_region() == Some(target) && a.target_region() == Some(source) {
+        attrs["source_region"] = Value::from(source);
+        attrs["target_region"] = Value::from(target);
+    }
+}

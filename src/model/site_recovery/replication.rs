@@ -279,29 +279,70 @@ impl ProtectionState {
     }
 }
 
+/// A replicated VM's normalized `state`, typed: what the plan decides on (the attributes carry
+/// its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicationState {
+    /// Replicating in the declared direction (also while initial replication runs).
+    Replicating,
+    /// Failed over (committed or not): the VMs run in the target region.
+    FailedOver,
+    /// Re-protected after a failover: the VMs run in the target region and replicate back to the
+    /// source region (a failback restores the declared direction).
+    Reversed,
+    /// A test failover is in progress, or completed and waiting for cleanup: test VMs exist.
+    TestFailover,
+    /// Azure reports replication health Critical.
+    Error,
+    /// A name azprotect does not know.
+    Unknown,
+}
+
+impl ReplicationState {
+    const NAMES: [(ReplicationState, &'static str); 5] = [
+        (ReplicationState::Replicating, "replicating"),
+        (ReplicationState::FailedOver, "failed_over"),
+        (ReplicationState::Reversed, "reversed"),
+        (ReplicationState::TestFailover, "test_failover"),
+        (ReplicationState::Error, "error"),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map_or("unknown", |(_, n)| n)
+    }
+
+    pub fn from_name(name: &str) -> ReplicationState {
+        Self::NAMES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map_or(ReplicationState::Unknown, |(s, _)| *s)
+    }
+}
+
 fn state(p: &Value) -> &'static str {
     let lower = |v: &Value| v.as_str().unwrap_or_default().to_ascii_lowercase();
     let protection = ProtectionState::from_arm(p["protectionState"].as_str().unwrap_or_default());
     let tfo = lower(&p["testFailoverState"]);
-    if matches!(
+    let state = if matches!(
         protection,
         ProtectionState::FailedOver | ProtectionState::FailoverCommitted
     ) {
-        "failed_over"
+        ReplicationState::FailedOver
     } else if is_reversed(p) {
-        // Re-protected after a failover: the VMs run in the target region and replicate back
-        // to the source region (a failback restores the declared direction).
-        "reversed"
+        ReplicationState::Reversed
     } else if !tfo.is_empty() && tfo != "none" {
-        // In progress, or completed and waiting for cleanup: test VMs exist either way.
-        "test_failover"
+        ReplicationState::TestFailover
     } else if lower(&p["replicationHealth"]) == "critical" {
         // Azure's ProtectionHealth: None, Normal, Warning (a protected VM never test-failed-over
         // is one, A2A #73), Critical.
-        "error"
+        ReplicationState::Error
     } else {
-        "replicating"
-    }
+        ReplicationState::Replicating
+    };
+    state.as_str()
 }
 
 /// The live progress of initial replication (percent), when Azure reports it.
@@ -438,3 +479,66 @@ pub const FAMILY: Family = Family {
         })
     },
 };
+
+attributes!(
+    /// A replicated VM's attributes.
+    Attrs {
+        vm_id: Option<&'a str> = Value::as_str,
+        source_region: Option<&'a str> = Value::as_str,
+        target_region: Option<&'a str> = Value::as_str,
+        target_vm_size: Option<&'a str> = Value::as_str,
+        target_fabric: Option<&'a str> = Value::as_str,
+        target_resource_group_id: Option<&'a str> = Value::as_str,
+        cache_storage_account_id: Option<&'a str> = Value::as_str,
+        /// `[{"disk_id", "target_type"?}]`.
+        disks: &'a Value = std::convert::identity,
+        /// The state's name (see [`Attrs::replication_state`]).
+        state: Option<&'a str> = Value::as_str,
+    }
+);
+
+impl Attrs<'_> {
+    pub fn replication_state(self) -> ReplicationState {
+        ReplicationState::from_name(self.state().unwrap_or_default())
+    }
+}
+
+impl Attrs<'_> {
+    /// The declared target disk type of each disk that declares one: `(disk id in lower
+    /// case, disk type)`.
+    pub fn target_disk_types(self) -> Vec<(String, String)> {
+        self.disks()
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| {
+                Some((
+                    d["disk_id"].as_str()?.to_ascii_lowercase(),
+                    d["target_type"].as_str()?.to_string(),
+                ))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReplicationState;
+
+    #[test]
+    fn replication_states_round_trip_by_name() {
+        for s in [
+            ReplicationState::Replicating,
+            ReplicationState::FailedOver,
+            ReplicationState::Reversed,
+            ReplicationState::TestFailover,
+            ReplicationState::Error,
+        ] {
+            assert_eq!(ReplicationState::from_name(s.as_str()), s);
+        }
+        assert_eq!(
+            ReplicationState::from_name("paused"),
+            ReplicationState::Unknown
+        );
+    }
+}

@@ -261,3 +261,20 @@ pub const NETWORK_MAPPING: Family = setup_family(
         _ => c.unsupported(ResourceKind::NetworkMapping),
     },
 );
+
+attributes!(
+    /// A network mapping's attributes.
+    NetworkMappingAttrs {
+        source_network_id: Option<&'a str> = Value::as_str,
+        target_network_id: Option<&'a str> = Value::as_str,
+        target_fabric: Option<&'a str> = Value::as_str,
+    }
+);
+
+attributes!(
+    /// A fabric's or protection container's attributes.
+    Located {
+        /// The region it stands for.
+        location: Option<&'a str> = Value::as_str,
+    }
+);
