@@ -313,7 +313,7 @@ pub fn build(
     }
     d.resources.extend(policies);
     d.resources.extend(items);
-    d.replication_groups = super::desired_sr::groups(files, sub);
-    super::desired_disk::build(files, sub, &global_tags, &declared_rgs, &mut d);
+    d.replication_groups = super::desired_site_recovery::groups(files, sub);
+    super::desired_disk_backup::build(files, sub, &global_tags, &declared_rgs, &mut d);
     Some(d)
 }

@@ -10,16 +10,16 @@
 //! Must not import: `azure`, `plan`, `apply`, `live`, `cli`, `sandbox`, `ops`.
 
 mod desired;
-mod desired_disk;
-mod desired_sr;
+mod desired_disk_backup;
+mod desired_site_recovery;
 pub mod diag;
 mod load;
 mod locate;
 mod schema;
 pub mod spanned;
 pub mod types;
-pub mod types_disk;
-pub mod types_sr;
+pub mod types_disk_backup;
+pub mod types_site_recovery;
 pub mod validate;
 
 pub use diag::{At, ConfigDiagnostic, Diag, Source};

@@ -37,12 +37,12 @@ pub struct ConfigFile {
     /// `replication.<name>/<rg>/<vm>`, `recovery_plan.<name>/<plan>`). Validated, but not
     /// planned yet: a warning says so.
     #[serde(default)]
-    pub site_recovery: Option<Sp<Map<super::types_sr::SiteRecovery>>>,
+    pub site_recovery: Option<Sp<Map<super::types_site_recovery::SiteRecovery>>>,
     /// Azure Disk Backup: Backup vaults (`Microsoft.DataProtection/backupVaults`) keyed by
     /// name, their disk policies and the managed disks they snapshot (addresses
     /// `backup_vault.<vault>`, `disk_policy.<vault>/<policy>`, `disk_backup.<vault>/<rg>/<disk>`).
     #[serde(default)]
-    pub disk_backup: Option<Sp<Map<super::types_disk::DiskBackupVault>>>,
+    pub disk_backup: Option<Sp<Map<super::types_disk_backup::DiskBackupVault>>>,
 }
 
 /// A resource group azprotect ensures exists.

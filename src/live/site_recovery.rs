@@ -5,7 +5,7 @@
 use super::LiveState;
 use crate::azure::{ArmClient, AzureError};
 use crate::model::site_recovery::{
-    self as sr, recovery_plan, replication, setup, ReplicationGroup,
+    self as site_recovery, recovery_plan, replication, setup, ReplicationGroup,
 };
 use crate::model::{Address, ArmId, Resource, ResourceKind};
 use serde_json::Value;
@@ -85,7 +85,7 @@ async fn read_vault(
 ) -> Result<Vec<Resource>, AzureError> {
     let paths: Vec<String> = COLLECTIONS
         .iter()
-        .map(|c| sr::vault_list_path(vault, c))
+        .map(|c| site_recovery::vault_list_path(vault, c))
         .collect();
     // A vault (or its resource group) that does not exist yet has nothing to list.
     let lists =

@@ -19,7 +19,7 @@ use super::{check_location, names, protect, suggest, timezones, Cx};
 use crate::config::diag::{At, Diag, Diags};
 use crate::config::spanned::Sp;
 use crate::config::types::{ConfigFile, Immutability};
-use crate::config::types_disk::{DiskBackupVault, DiskPolicy, DiskProtect};
+use crate::config::types_disk_backup::{DiskBackupVault, DiskPolicy, DiskProtect};
 use std::collections::HashMap;
 use std::fmt;
 

@@ -5,7 +5,7 @@ use super::super::{names, Cx};
 use super::*;
 use crate::config::diag::{At, Diag};
 use crate::config::spanned::Sp;
-use crate::config::types_sr::PlanAction;
+use crate::config::types_site_recovery::PlanAction;
 use std::collections::BTreeMap;
 
 pub(super) fn check_action(cx: &mut Cx, a: &Sp<PlanAction>) {
@@ -157,7 +157,7 @@ pub(super) fn check_distinct<T: Ord + Copy + std::fmt::Debug + serde_snake::Snak
 
 /// The YAML spelling of `on`/`direction` values, for messages.
 mod serde_snake {
-    use crate::config::types_sr::{FailoverDirection, FailoverType};
+    use crate::config::types_site_recovery::{FailoverDirection, FailoverType};
 
     pub trait Snake {
         fn snake(&self) -> &'static str;

@@ -3,7 +3,7 @@
 use super::super::Cx;
 use crate::config::diag::Diag;
 use crate::config::spanned::Sp;
-use crate::config::types_sr::ReplicationPolicy;
+use crate::config::types_site_recovery::ReplicationPolicy;
 
 /// Upper bound of a duration `<N>m|h|d` the parser takes: 525,600 minutes (365 days).
 pub const MAX_MINUTES: u32 = 525_600;

@@ -13,7 +13,7 @@ use super::{check_location, names, protect, suggest, Cx};
 use crate::config::diag::{At, Diag, Diags};
 use crate::config::spanned::Sp;
 use crate::config::types::{ConfigFile, RecoveryVault};
-use crate::config::types_sr::SiteRecovery;
+use crate::config::types_site_recovery::SiteRecovery;
 use crate::model::resource_group::normalize_location;
 use std::collections::{BTreeMap, HashMap};
 

@@ -4,7 +4,7 @@ use super::super::{names, suggest, Cx};
 use super::*;
 use crate::config::diag::{At, Diag};
 use crate::config::spanned::Sp;
-use crate::config::types_sr::{DataDiskTypes, DiskType, ReplicatedVm};
+use crate::config::types_site_recovery::{DataDiskTypes, DiskType, ReplicatedVm};
 use miette::SourceSpan;
 use std::collections::BTreeMap;
 

@@ -4,7 +4,7 @@
 
 use super::desired::vm_id;
 use super::types::ConfigFile;
-use super::types_sr::{
+use super::types_site_recovery::{
     DataDiskTypes, FabricLocation, FailoverDirection, FailoverType, PlanAction, SiteRecovery,
 };
 use super::validate::{names, site_recovery::parse_minutes};
@@ -140,7 +140,10 @@ fn group(name: &str, g: &SiteRecovery, sub: &str, vault_rg: &str) -> Replication
 }
 
 /// Recovery plan groups in attribute form; action names are derived and unique within the plan.
-fn plan_attrs(groups: &[super::spanned::Sp<super::types_sr::RecoveryGroup>], sub: &str) -> Value {
+fn plan_attrs(
+    groups: &[super::spanned::Sp<super::types_site_recovery::RecoveryGroup>],
+    sub: &str,
+) -> Value {
     let mut used: BTreeMap<String, usize> = BTreeMap::new();
     let mut name_for = |base: String| {
         let n = used.entry(base.clone()).or_insert(0);

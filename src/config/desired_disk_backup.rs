@@ -5,7 +5,7 @@
 
 use super::desired::tags;
 use crate::config::types::ConfigFile;
-use crate::config::types_disk::{DiskBackupVault, DiskPolicy};
+use crate::config::types_disk_backup::{DiskBackupVault, DiskPolicy};
 use crate::config::validate::{names, parse_days, parse_every, parse_start};
 use crate::model::disk_backup::{policy, vault, DiskProtectSpec, DiskSelector, DiskVaultScope};
 use crate::model::resource_group::normalize_location;
