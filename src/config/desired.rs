@@ -124,6 +124,28 @@ pub fn policy_attrs(p: &BackupPolicy) -> Value {
 }
 
 /// The attributes of a vault (see `model::vault`): keys the file does not set are omitted.
+/// The settings a vault of either kind (Recovery Services, Backup) keeps its data by: soft delete
+/// and immutability, as far as the file sets them.
+pub(super) fn data_settings(
+    a: &mut JsonMap<String, Value>,
+    soft_delete: Option<&Sp<SoftDelete>>,
+    immutability: Option<&Sp<Immutability>>,
+) {
+    if let Some(sd) = soft_delete {
+        let mut o = JsonMap::new();
+        if let Some(s) = &sd.value.state {
+            o.insert("state".into(), json!(format!("{:?}", s.value)));
+        }
+        if let Some(d) = &sd.value.retention_days {
+            o.insert("retention_days".into(), json!(d.value));
+        }
+        a.insert("soft_delete".into(), Value::Object(o));
+    }
+    if let Some(i) = immutability {
+        a.insert("immutability".into(), json!(format!("{:?}", i.value)));
+    }
+}
+
 pub fn vault_attrs(v: &RecoveryVault, tag_map: JsonMap<String, Value>) -> Value {
     let mut a = JsonMap::new();
     a.insert(
@@ -136,19 +158,7 @@ pub fn vault_attrs(v: &RecoveryVault, tag_map: JsonMap<String, Value>) -> Value 
     if let Some(c) = &v.cross_region_restore {
         a.insert("cross_region_restore".into(), json!(c.value));
     }
-    if let Some(sd) = &v.soft_delete {
-        let mut o = JsonMap::new();
-        if let Some(s) = &sd.value.state {
-            o.insert("state".into(), json!(format!("{:?}", s.value)));
-        }
-        if let Some(d) = &sd.value.retention_days {
-            o.insert("retention_days".into(), json!(d.value));
-        }
-        a.insert("soft_delete".into(), Value::Object(o));
-    }
-    if let Some(i) = &v.immutability {
-        a.insert("immutability".into(), json!(format!("{:?}", i.value)));
-    }
+    data_settings(&mut a, v.soft_delete.as_ref(), v.immutability.as_ref());
     if let Some(p) = &v.public_network_access {
         a.insert("public_network_access".into(), json!(p.value));
     }

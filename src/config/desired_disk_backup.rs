@@ -3,7 +3,7 @@
 //! whose backup instances and role assignments expand at plan time against live disks.
 //! Files are already validated: anything malformed here is skipped, never a panic.
 
-use super::desired::tags;
+use super::desired::{data_settings, tags};
 use crate::config::types::ConfigFile;
 use crate::config::types_disk_backup::{DiskBackupVault, DiskPolicy};
 use crate::config::validate::{names, parse_days, parse_every, parse_start};
@@ -44,19 +44,7 @@ pub fn vault_attrs(v: &DiskBackupVault, tag_map: JsonMap<String, Value>) -> Valu
     if let Some(r) = &v.redundancy {
         a.insert("redundancy".into(), json!(format!("{:?}", r.value)));
     }
-    if let Some(sd) = &v.soft_delete {
-        let mut o = JsonMap::new();
-        if let Some(s) = &sd.value.state {
-            o.insert("state".into(), json!(format!("{:?}", s.value)));
-        }
-        if let Some(d) = &sd.value.retention_days {
-            o.insert("retention_days".into(), json!(d.value));
-        }
-        a.insert("soft_delete".into(), Value::Object(o));
-    }
-    if let Some(i) = &v.immutability {
-        a.insert("immutability".into(), json!(format!("{:?}", i.value)));
-    }
+    data_settings(&mut a, v.soft_delete.as_ref(), v.immutability.as_ref());
     a.insert("tags".into(), Value::Object(tag_map));
     Value::Object(a)
 }

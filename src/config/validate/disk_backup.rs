@@ -204,24 +204,7 @@ fn check_vault(
             .help(e),
         );
     }
-    if let Some(days) = v
-        .soft_delete
-        .as_ref()
-        .and_then(|s| s.value.retention_days.as_ref())
-    {
-        if !(14..=180).contains(&days.value) {
-            cx.push(
-                Diag::error(
-                    cx.at(days.span),
-                    format!(
-                        "soft-deleted backup data is kept 14–180 days, not {}",
-                        days.value
-                    ),
-                )
-                .label("must be 14–180"),
-            );
-        }
-    }
+    super::vault::check_soft_delete_days(cx, v.soft_delete.as_ref());
     if let Some(i) = &v.immutability {
         if matches!(i.value, Immutability::Unlocked | Immutability::Locked) {
             cx.push(
@@ -464,13 +447,18 @@ fn check_protect(
             };
             let at = cx.at(d.span);
             let key = r.key(default_sub);
-            match seen.disks.get(&key) {
-                Some((first, first_vault)) => {
-                    let (msg, help) = if first_vault.eq_ignore_ascii_case(&vault_name.value) {
+            let disk = disk_display(&r);
+            super::listed_once(
+                cx,
+                &mut seen.disks,
+                key,
+                at,
+                &vault_name.value,
+                |first_vault, same| {
+                    if same {
                         (
                             format!(
-                                "disk `{}` is listed twice in Backup vault `{}`",
-                                disk_display(&r),
+                                "disk `{disk}` is listed twice in Backup vault `{}`",
                                 vault_name.value
                             ),
                             "list each disk once: a disk has one backup instance and one policy"
@@ -478,21 +466,12 @@ fn check_protect(
                         )
                     } else {
                         (
-                            format!("disk `{}` is already protected by Backup vault `{first_vault}`", disk_display(&r)),
-                            "Azure protects a disk with one backup instance at most; remove it from one of the vaults".to_string(),
-                        )
-                    };
-                    cx.push(
-                        Diag::error(at, msg)
-                            .label("listed again here")
-                            .note(*first, "first listed here")
-                            .help(help),
-                    );
-                }
-                None => {
-                    seen.disks.insert(key, (at, vault_name.value.clone()));
-                }
-            }
+                        format!("disk `{disk}` is already protected by Backup vault `{first_vault}`"),
+                        "Azure protects a disk with one backup instance at most; remove it from one of the vaults".to_string(),
+                    )
+                    }
+                },
+            );
             // Snapshots are created in the disk's own subscription.
             let disk_sub = r.subscription.as_deref().or(default_sub);
             if let (Some(ds), Some(ss), false) = (disk_sub, srg_sub.as_deref(), sub_conflict) {

@@ -170,6 +170,33 @@ pub fn across(files: &[ConfigFile], diags: &mut Diags) {
     disk_backup::across(files, default_sub, diags);
 }
 
+/// Record that `key` is listed at `at` under `owner` (a vault, a group); when it was listed
+/// before, report this listing against the first. `twice(first_owner, same_owner)` gives the
+/// message and the help.
+pub(crate) fn listed_once<K: std::hash::Hash + Eq>(
+    cx: &mut Cx,
+    seen: &mut HashMap<K, (At, String)>,
+    key: K,
+    at: At,
+    owner: &str,
+    twice: impl FnOnce(&str, bool) -> (String, String),
+) {
+    match seen.get(&key) {
+        Some((first, first_owner)) => {
+            let (msg, help) = twice(first_owner, first_owner.eq_ignore_ascii_case(owner));
+            cx.push(
+                Diag::error(at, msg)
+                    .label("listed again here")
+                    .note(*first, "first listed here")
+                    .help(help),
+            );
+        }
+        None => {
+            seen.insert(key, (at, owner.to_string()));
+        }
+    }
+}
+
 /// A name declared once across all files (Azure compares names without case): the first
 /// declaration is remembered in `seen`; a second is an error pointing at both.
 pub(crate) fn declared_twice(

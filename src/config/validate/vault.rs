@@ -5,8 +5,27 @@
 use super::{check_location, names, policy, protect, Cx};
 use crate::config::diag::Diag;
 use crate::config::spanned::Sp;
-use crate::config::types::{Immutability, RecoveryVault, StorageRedundancy};
+use crate::config::types::{Immutability, RecoveryVault, SoftDelete, StorageRedundancy};
 use crate::model::OnRemove;
+
+/// Soft-deleted data is kept 14–180 days, in a vault of either kind.
+pub fn check_soft_delete_days(cx: &mut Cx, soft_delete: Option<&Sp<SoftDelete>>) {
+    let Some(days) = soft_delete.and_then(|s| s.value.retention_days.as_ref()) else {
+        return;
+    };
+    if !(14..=180).contains(&days.value) {
+        cx.push(
+            Diag::error(
+                cx.at(days.span),
+                format!(
+                    "soft-deleted backup data is kept 14–180 days, not {}",
+                    days.value
+                ),
+            )
+            .label("must be 14–180"),
+        );
+    }
+}
 
 pub fn check(cx: &mut Cx, name: &Sp<String>, v: &Sp<RecoveryVault>) {
     let v_at = cx.at(name.span);
@@ -51,22 +70,7 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, v: &Sp<RecoveryVault>) {
             cx.push(d);
         }
     }
-    if let Some(sd) = &vault.soft_delete {
-        if let Some(days) = &sd.value.retention_days {
-            if !(14..=180).contains(&days.value) {
-                cx.push(
-                    Diag::error(
-                        cx.at(days.span),
-                        format!(
-                            "soft-deleted backup data is kept 14–180 days, not {}",
-                            days.value
-                        ),
-                    )
-                    .label("must be 14–180"),
-                );
-            }
-        }
-    }
+    check_soft_delete_days(cx, vault.soft_delete.as_ref());
     if let Some(or) = &vault.on_remove {
         let immutable = matches!(
             vault.immutability.as_ref().map(|i| i.value),

@@ -398,36 +398,21 @@ impl Group<'_> {
                 Ok(r) => {
                     let key = r.key(self.default_sub);
                     let at = cx.at(vm.span);
-                    match seen.vms.get(&key) {
-                        Some((first, group)) => {
-                            let (msg, help) = if *group == self.name.value {
-                                (
-                                    format!(
-                                        "VM `{}` is listed twice in site_recovery `{group}`",
-                                        vm_display(&r)
-                                    ),
-                                    "list each VM once".to_string(),
-                                )
-                            } else {
-                                (
-                                    format!(
-                                        "VM `{}` is already replicated by site_recovery `{group}`",
-                                        vm_display(&r)
-                                    ),
-                                    "Azure replicates a VM to one target only; remove it from one of the groups".to_string(),
-                                )
-                            };
-                            cx.push(
-                                Diag::error(at, msg)
-                                    .label("listed again here")
-                                    .note(*first, "first listed here")
-                                    .help(help),
-                            );
+                    let vm = vm_display(&r);
+                    let group = &self.name.value;
+                    super::listed_once(cx, &mut seen.vms, key.clone(), at, group, |first, same| {
+                        if same {
+                            (
+                                format!("VM `{vm}` is listed twice in site_recovery `{group}`"),
+                                "list each VM once".to_string(),
+                            )
+                        } else {
+                            (
+                                format!("VM `{vm}` is already replicated by site_recovery `{first}`"),
+                                "Azure replicates a VM to one target only; remove it from one of the groups".to_string(),
+                            )
                         }
-                        None => {
-                            seen.vms.insert(key.clone(), (at, self.name.value.clone()));
-                        }
-                    }
+                    });
                     listed.entry(key).or_insert_with(|| vm_display(&r));
                 }
             }
