@@ -16,10 +16,7 @@ pub async fn drill(
     settings: &GlobalSettings,
     printer: Printer,
 ) -> Result<ExitStatus> {
-    let session = Session::open(settings).await?;
-    let result = run(&args, &session, printer).await;
-    session.close().await;
-    result
+    Session::with(settings, async |s| run(&args, s, printer).await).await
 }
 
 async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<ExitStatus> {

@@ -61,10 +61,7 @@ async fn execute(
     settings: &GlobalSettings,
     printer: Printer,
 ) -> Result<ExitStatus> {
-    let session = Session::open(settings).await?;
-    let result = go(args, op, &session, printer).await;
-    session.close().await;
-    result
+    Session::with(settings, async |s| go(args, op, s, printer).await).await
 }
 
 async fn go(

@@ -146,6 +146,17 @@ impl Session {
         })
     }
 
+    /// Open a session, run `work` with it, and close it whatever `work` returned.
+    pub async fn with<T>(
+        settings: &GlobalSettings,
+        work: impl AsyncFnOnce(&Session) -> Result<T>,
+    ) -> Result<T> {
+        let session = Session::open(settings).await?;
+        let result = work(&session).await;
+        session.close().await;
+        result
+    }
+
     pub async fn close(self) {
         if let Some(sb) = self.sandbox {
             sb.shutdown().await;

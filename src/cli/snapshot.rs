@@ -22,10 +22,7 @@ pub async fn snapshot(
         Input::Restore(a) => ops::check_restore(a)?,
         Input::List(..) => {}
     }
-    let session = Session::open(settings).await?;
-    let result = run(&input, &session, printer).await;
-    session.close().await;
-    result
+    Session::with(settings, async |s| run(&input, s, printer).await).await
 }
 
 enum Input {
