@@ -41,12 +41,13 @@ pub struct State {
     pub items: BTreeMap<String, Item>,
     pub jobs: BTreeMap<String, Job>,
     pub ops: BTreeMap<String, Operation>,
-    /// Site Recovery resources (absent in state files written before Site Recovery existed).
-    #[serde(default)]
-    pub asr: super::site_recovery::AsrState,
-    /// Data Protection (Azure Disk Backup) vaults, policies and instances.
-    #[serde(default)]
-    pub dpp: super::data_protection::DppState,
+    /// Site Recovery resources (absent in state files written before Site Recovery existed;
+    /// persisted as `asr`, the name state files have always used).
+    #[serde(default, rename = "asr")]
+    pub site_recovery: super::site_recovery::SiteRecoveryState,
+    /// Data Protection (Azure Disk Backup) vaults, policies and instances (persisted as `dpp`).
+    #[serde(default, rename = "dpp")]
+    pub data_protection: super::data_protection::DataProtectionState,
     /// Role assignments keyed by lower-cased `{scope}/{name}`.
     #[serde(default)]
     pub role_assignments: BTreeMap<String, super::authorization::RoleAssignment>,

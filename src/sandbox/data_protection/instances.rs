@@ -102,7 +102,7 @@ fn current_state(i: &Instance, now: i64) -> (&'static str, &'static str, &'stati
 
 fn bi_id(st: &State, i: &Instance) -> String {
     let v = st
-        .dpp
+        .data_protection
         .vaults
         .get(&i.vault_key)
         .map(|v| v.id())
@@ -199,7 +199,7 @@ fn check(
         .to_ascii_lowercase()
         .strip_prefix(&prefix)
         .map(|s| s.to_string());
-    let Some(policy) = pname.and_then(|n| st.dpp.policies.get(&key(&[&vault.key(), &n]))) else {
+    let Some(policy) = pname.and_then(|n| st.data_protection.policies.get(&key(&[&vault.key(), &n]))) else {
         return Err(bad(
             "UserErrorDppPolicyNotFound",
             format!("The backup policy '{pid}' was not found in this backup vault."),
@@ -241,13 +241,13 @@ fn check(
         )); // Not in the recordings or specs: see README "Known to differ".
     }
     if let Some(other) = st
-        .dpp
+        .data_protection
         .instances
         .iter()
         .find(|(k, i)| i.disk_key == disk_key && Some(k.as_str()) != instance_key)
     {
         let owner = st
-            .dpp
+            .data_protection
             .vaults
             .get(&other.1.vault_key)
             .map(|v| v.id())
@@ -296,12 +296,12 @@ fn permission_error(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) ->
 pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
     // Purge soft-deleted instances whose retention passed.
     if st
-        .dpp
+        .data_protection
         .instances
         .values()
         .any(|i| i.purge_ms.is_some_and(|p| ctx.now >= p))
     {
-        st.dpp
+        st.data_protection
             .instances
             .retain(|_, i| i.purge_ms.is_none_or(|p| ctx.now < p));
     }
@@ -315,7 +315,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
             }
             let vk = get_vault(st, &v[0], &v[1], &v[2])?.key();
             let items = st
-                .dpp
+                .data_protection
                 .instances
                 .values()
                 .filter(|i| i.vault_key == vk)
@@ -342,7 +342,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
 fn get_instance<'a>(st: &'a State, v: &[String]) -> Result<(DppVault, &'a Instance), ArmError> {
     let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
     let ik = key(&[&vault.key(), &v[3]]);
-    match st.dpp.instances.get(&ik) {
+    match st.data_protection.instances.get(&ik) {
         Some(i) => Ok((vault, i)),
         None => Err(ArmError::resource_not_found(
             "Microsoft.DataProtection/backupVaults/backupInstances",
@@ -441,7 +441,7 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                     json!({"code": "InternalServerError", "message": "Configuring protection failed (injected fault). Retry the operation."})
                 })
             });
-            let existing = st.dpp.instances.get(&ik).cloned();
+            let existing = st.data_protection.instances.get(&ik).cloned();
             if let Some(e) = &existing {
                 if e.deleted_ms.is_some() {
                     // Not in the recordings or specs: see README "Known to differ".
@@ -522,7 +522,7 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 "instance",
             );
             let b = body(st, &inst, ctx.now);
-            st.dpp.instances.insert(ik, inst);
+            st.data_protection.instances.insert(ik, inst);
             // Azure-AsyncOperation only: the recorded create has no Location (DPP
             // create_backup_delete_disk #11), as the spec's final-state-via says.
             let h = lro_headers(ctx, &vault_id, None, &op);
@@ -535,7 +535,7 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         "DELETE" => {
             let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
             let ik = key(&[&vault.key(), &v[3]]);
-            let Some(inst) = st.dpp.instances.get_mut(&ik) else {
+            let Some(inst) = st.data_protection.instances.get_mut(&ik) else {
                 return Ok(Reply::status(204, None));
             };
             let sd = &vault.properties["securitySettings"]["softDeleteSettings"];
@@ -548,7 +548,7 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                     last.end_ms.get_or_insert(ctx.now);
                 }
             } else {
-                st.dpp.instances.remove(&ik);
+                st.data_protection.instances.remove(&ik);
             }
             let op = start_op(
                 st,
@@ -673,7 +673,7 @@ fn action(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         }
         _ => {}
     }
-    st.dpp.instances.insert(ik, inst);
+    st.data_protection.instances.insert(ik, inst);
     let op = start_op(st, ctx, "dpp:action", duration, None, None, "job");
     Ok(Reply::status(202, None)
         .headers(lro_headers(

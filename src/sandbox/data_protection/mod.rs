@@ -57,7 +57,7 @@ pub mod durations {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
-pub struct DppState {
+pub struct DataProtectionState {
     #[serde(default)]
     pub vaults: BTreeMap<String, DppVault>,
     #[serde(default)]
@@ -210,9 +210,9 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
 fn result_body(st: &State, op: &Operation, ctx: &Ctx<'_>) -> Option<Value> {
     let target = op.target_key.as_deref().unwrap_or("");
     match op.result.as_str() {
-        "vault" => st.dpp.vaults.get(target).map(|v| vaults::body(v, ctx.now)),
+        "vault" => st.data_protection.vaults.get(target).map(|v| vaults::body(v, ctx.now)),
         "instance" => st
-            .dpp
+            .data_protection
             .instances
             .get(target)
             .map(|i| instances::body(st, i, ctx.now)),
@@ -342,7 +342,7 @@ mod tests {
             d.as_object_mut().unwrap().remove("source_resource_id");
         }
         let back: State = serde_json::from_value(v).unwrap();
-        assert!(back.dpp.vaults.is_empty() && back.role_assignments.is_empty());
+        assert!(back.data_protection.vaults.is_empty() && back.role_assignments.is_empty());
         assert_eq!(back.disks.len(), st.disks.len());
     }
 

@@ -186,7 +186,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
             let vault = get_vault(st, &v[0], &v[1], &v[2])?;
             let vk = vault.key();
             let items = st
-                .dpp
+                .data_protection
                 .policies
                 .values()
                 .filter(|p| p.vault_key == vk)
@@ -205,7 +205,7 @@ fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     let pk = key(&[&vk, &v[3]]);
     match ctx.method.as_str() {
         "GET" => st
-            .dpp
+            .data_protection
             .policies
             .get(&pk)
             .map(|p| Reply::ok(body(&vault.id(), p)))
@@ -226,7 +226,7 @@ fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 o.remove("policyVersion");
             }
             accept(&props)?;
-            if let Some(existing) = st.dpp.policies.get(&pk) {
+            if let Some(existing) = st.data_protection.policies.get(&pk) {
                 if existing.properties != props {
                     // Code and message as Azure answers them (MicrosoftDocs/azure-docs#78532).
                     return Err(dpp_error(
@@ -243,11 +243,11 @@ fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 properties: props,
             };
             let b = body(&vault.id(), &p);
-            st.dpp.policies.insert(pk, p);
+            st.data_protection.policies.insert(pk, p);
             Ok(Reply::ok(b).mutated())
         }
         "DELETE" => {
-            let Some(p) = st.dpp.policies.get(&pk) else {
+            let Some(p) = st.data_protection.policies.get(&pk) else {
                 return Ok(Reply::status(204, None));
             };
             let pid = body(&vault.id(), p)["id"]
@@ -255,7 +255,7 @@ fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 .unwrap_or("")
                 .to_ascii_lowercase();
             if st
-                .dpp
+                .data_protection
                 .instances
                 .values()
                 .any(|i| i.vault_key == vk && i.policy_id().to_ascii_lowercase() == pid)
@@ -263,7 +263,7 @@ fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 // Code as in azurerm#20774; message wording not confirmed (README "Known to differ") beyond its first sentence.
                 return Err(dpp_error(400, "UserErrorDppPolicyObjectInUse", "Cannot delete the backup policy as one or more backup instances are associated with it. Please stop protection for all associated backup instances or move them to another policy and try again."));
             }
-            st.dpp.policies.remove(&pk);
+            st.data_protection.policies.remove(&pk);
             Ok(Reply::status(200, None).mutated())
         }
         m => Err(ArmError::method_not_allowed(m)),

@@ -133,7 +133,7 @@ pub struct BackupSnapshot {
 /// Every backup snapshot that exists at `now`.
 pub fn snapshots(st: &State, now: i64) -> Vec<BackupSnapshot> {
     let mut out = Vec::new();
-    for inst in st.dpp.instances.values() {
+    for inst in st.data_protection.instances.values() {
         let Some(disk) = st.disks.get(&inst.disk_key) else {
             continue;
         };

@@ -233,7 +233,7 @@ pub fn get_vault<'a>(
     name: &str,
 ) -> Result<&'a DppVault, ArmError> {
     require_rg(st, sub, rg)?;
-    st.dpp.vaults.get(&key(&[sub, rg, name])).ok_or_else(|| {
+    st.data_protection.vaults.get(&key(&[sub, rg, name])).ok_or_else(|| {
         ArmError::resource_not_found("Microsoft.DataProtection/backupVaults", rg, name)
     })
 }
@@ -245,7 +245,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
             return Some(Err(ArmError::method_not_allowed(m)));
         }
         let items = st
-            .dpp
+            .data_protection
             .vaults
             .values()
             .filter(|x| eq(&x.subscription, &v[0]))
@@ -264,7 +264,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
         }
         let prefix = key(&[&v[0], &v[1]]) + "/";
         let items = st
-            .dpp
+            .data_protection
             .vaults
             .iter()
             .filter(|(k, _)| k.starts_with(&prefix))
@@ -284,7 +284,7 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
             let patch = ctx.method == "PATCH";
             require_rg(st, sub, rg)?;
             let req = ctx.json()?;
-            let existing = st.dpp.vaults.get(&vk).cloned();
+            let existing = st.data_protection.vaults.get(&vk).cloned();
             if patch && existing.is_none() {
                 return Err(ArmError::resource_not_found(
                     "Microsoft.DataProtection/backupVaults",
@@ -387,23 +387,23 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                     "vault",
                 );
                 let b = body(&vault, ctx.now);
-                st.dpp.vaults.insert(vk, vault);
+                st.data_protection.vaults.insert(vk, vault);
                 return Ok(Reply::status(201, Some(b))
                     .headers(lro_headers(ctx, &id, None, &op))
                     .mutated());
             }
             let b = body(&vault, ctx.now);
-            st.dpp.vaults.insert(vk, vault);
+            st.data_protection.vaults.insert(vk, vault);
             Ok(Reply::ok(b).mutated())
         }
         "DELETE" => {
             let v = get_vault(st, sub, rg, name)?.clone();
-            if st.dpp.instances.values().any(|i| i.vault_key == vk) {
+            if st.data_protection.instances.values().any(|i| i.vault_key == vk) {
                 // Not in the recordings or specs: see README "Known to differ".
                 return Err(dpp_error(400, "UserErrorCannotDeleteVaultWithBackupInstances", "Backup vault cannot be deleted as there are backup instances (including stopped or soft-deleted ones) in the vault. Delete all backup instances and try again."));
             }
-            st.dpp.vaults.remove(&vk);
-            st.dpp.policies.retain(|_, p| p.vault_key != vk);
+            st.data_protection.vaults.remove(&vk);
+            st.data_protection.policies.retain(|_, p| p.vault_key != vk);
             let op = start_op(
                 st,
                 ctx,

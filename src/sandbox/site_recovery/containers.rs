@@ -15,17 +15,17 @@ use super::fabrics::*;
 pub(super) fn container_body(st: &State, vault: &Vault, c: &Container) -> Value {
     let ck = key(&[&c.vault_key, &c.fabric, &c.name]);
     let count = st
-        .asr
+        .site_recovery
         .items
         .keys()
         .filter(|k| k.starts_with(&format!("{ck}/")))
         .count();
     let paired = st
-        .asr
+        .site_recovery
         .mappings
         .keys()
         .any(|k| k.starts_with(&format!("{ck}/")))
-        || st.asr.mappings.values().any(|m| m.target_key == ck);
+        || st.site_recovery.mappings.values().any(|m| m.target_key == ck);
     json!({
         "id": container_id(vault, &c.fabric, &c.name),
         "name": c.name,
@@ -49,7 +49,7 @@ pub(super) fn get_container<'a>(
     c: &str,
 ) -> Result<&'a Container, ArmError> {
     get_fabric(st, vault, f)?;
-    st.asr
+    st.site_recovery
         .containers
         .get(&key(&[&vault.key(), f, c]))
         .ok_or_else(|| not_found("protection container", c))
@@ -67,7 +67,7 @@ pub(super) fn list_containers(
         get_fabric(st, vault, f)?;
     }
     let items = st
-        .asr
+        .site_recovery
         .containers
         .values()
         .filter(|c| c.vault_key == vk && fabric.is_none_or(|f| eq(f, &c.fabric)))
@@ -104,14 +104,14 @@ pub(super) fn container(
             }
             let ck = key(&[&vk, &fabric.name, name]);
             let canonical = st
-                .asr
+                .site_recovery
                 .containers
                 .get(&ck)
                 .map(|c| c.name.clone())
                 .unwrap_or_else(|| name.to_string());
             let error = fault(ctx, "Creating the protection container");
             if error.is_none() {
-                st.asr.containers.insert(
+                st.site_recovery.containers.insert(
                     ck.clone(),
                     Container {
                         vault_key: vk.clone(),
@@ -162,16 +162,16 @@ pub(super) fn remove_container(
     let c = get_container(st, vault, f, name)?.clone();
     let ck = key(&[&vk, &c.fabric, &c.name]);
     let p = format!("{ck}/");
-    if st.asr.mappings.keys().any(|k| k.starts_with(&p))
-        || st.asr.mappings.values().any(|m| m.target_key == ck)
-        || st.asr.items.keys().any(|k| k.starts_with(&p))
+    if st.site_recovery.mappings.keys().any(|k| k.starts_with(&p))
+        || st.site_recovery.mappings.values().any(|m| m.target_key == ck)
+        || st.site_recovery.items.keys().any(|k| k.starts_with(&p))
     {
         // Not in the recordings or specs: see README "Known to differ".
         return Err(bad("ProtectionContainerHasMappings", format!("The protection container '{}' cannot be removed because it is paired (container mappings exist) or has replicated items. Disable replication and remove the container mappings first.", c.name)));
     }
     let error = fault(ctx, "Removing the protection container");
     if error.is_none() {
-        st.asr.containers.remove(&ck);
+        st.site_recovery.containers.remove(&ck);
     }
     let job = start_job(
         st,

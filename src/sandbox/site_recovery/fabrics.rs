@@ -30,7 +30,7 @@ pub(super) fn container_id(vault: &Vault, f: &str, c: &str) -> String {
 pub(super) fn fabric_body(st: &State, vault: &Vault, f: &Fabric) -> Value {
     let fk = key(&[&f.vault_key, &f.name]);
     let containers: Vec<Value> = st
-        .asr
+        .site_recovery
         .containers
         .iter()
         .filter(|(k, _)| k.starts_with(&format!("{fk}/")))
@@ -65,7 +65,7 @@ pub(super) fn get_fabric<'a>(
     vault: &Vault,
     f: &str,
 ) -> Result<&'a Fabric, ArmError> {
-    st.asr
+    st.site_recovery
         .fabrics
         .get(&key(&[&vault.key(), f]))
         .ok_or_else(|| not_found("fabric", f))
@@ -75,7 +75,7 @@ pub(super) fn list_fabrics(ctx: &Ctx<'_>, st: &mut State, vault: &Vault) -> HRes
     require_method(ctx, "GET")?;
     let vk = vault.key();
     let items = st
-        .asr
+        .site_recovery
         .fabrics
         .values()
         .filter(|f| f.vault_key == vk)
@@ -87,19 +87,19 @@ pub(super) fn list_fabrics(ctx: &Ctx<'_>, st: &mut State, vault: &Vault) -> HRes
 /// Containers of a fabric that have mappings or replicated items.
 pub(super) fn fabric_in_use(st: &State, fk: &str) -> bool {
     let p = format!("{fk}/");
-    st.asr.mappings.keys().any(|k| k.starts_with(&p))
+    st.site_recovery.mappings.keys().any(|k| k.starts_with(&p))
         || st
-            .asr
+            .site_recovery
             .mappings
             .values()
             .any(|m| m.target_key.starts_with(&p))
-        || st.asr.items.keys().any(|k| k.starts_with(&p))
+        || st.site_recovery.items.keys().any(|k| k.starts_with(&p))
 }
 
 /// Remove a fabric and everything below it.
 pub(super) fn purge_fabric(st: &mut State, fk: &str) {
     let p = format!("{fk}/");
-    let a = &mut st.asr;
+    let a = &mut st.site_recovery;
     a.fabrics.remove(fk);
     a.containers.retain(|k, _| !k.starts_with(&p));
     a.mappings
@@ -133,7 +133,7 @@ pub(super) fn fabric(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -
                     "properties.customDetails.location is required for an Azure fabric.",
                 ));
             }
-            let canonical = match st.asr.fabrics.get(&fk) {
+            let canonical = match st.site_recovery.fabrics.get(&fk) {
                 Some(f) if f.location != loc => {
                     // Not in the recordings or specs: see README "Known to differ".
                     return Err(bad("FabricLocationCannotBeChanged", format!("The fabric '{}' is in location '{}'; its location cannot be changed to '{loc}'.", f.name, f.location)));
@@ -141,7 +141,7 @@ pub(super) fn fabric(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -
                 Some(f) => f.name.clone(),
                 None => {
                     if let Some(other) = st
-                        .asr
+                        .site_recovery
                         .fabrics
                         .values()
                         .find(|f| f.vault_key == vk && f.location == loc)
@@ -154,7 +154,7 @@ pub(super) fn fabric(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -
             };
             let error = fault(ctx, "Creating the fabric");
             if error.is_none() {
-                st.asr.fabrics.insert(
+                st.site_recovery.fabrics.insert(
                     fk.clone(),
                     Fabric {
                         vault_key: vk.clone(),

@@ -53,7 +53,7 @@ fn default_nic(st: &State, i: &ReplicatedItem, vm: Option<&Vm>) -> Value {
         )
     });
     let mapped = st
-        .asr
+        .site_recovery
         .network_mappings
         .values()
         .find(|m| m.vault_key == i.vault_key && eq(&m.fabric, &i.fabric));
@@ -108,13 +108,13 @@ fn default_nic(st: &State, i: &ReplicatedItem, vm: Option<&Vm>) -> Value {
 pub(super) fn item_body(st: &State, vault: &Vault, i: &ReplicatedItem, now: i64) -> Value {
     let ph = phase(i, now);
     let (rf, rc) = st
-        .asr
+        .site_recovery
         .containers
         .get(&i.recovery_container_key)
         .map(|c| (c.fabric.clone(), c.name.clone()))
         .unwrap_or_else(|| split(&i.recovery_container_key));
     let loc = |f: &str| {
-        st.asr
+        st.site_recovery
             .fabrics
             .get(&key(&[&i.vault_key, f]))
             .map(|x| x.location.clone())

@@ -73,7 +73,7 @@ pub(super) fn list(
 ) -> HResult {
     let vk = super::fabrics::container_list(ctx, st, vault, parent)?;
     let items = st
-        .asr
+        .site_recovery
         .items
         .values()
         .filter(|i| i.vault_key == vk && super::fabrics::under(parent, &i.fabric, &i.container))
@@ -119,7 +119,7 @@ pub(super) fn item(
     let ik = key(&[&ck, name]);
     match ctx.method.as_str() {
         "GET" => st
-            .asr
+            .site_recovery
             .items
             .get(&ik)
             .map(|i| Reply::ok(item_body(st, vault, i, ctx.now)))
@@ -143,7 +143,7 @@ fn enable(
     name: &str,
 ) -> HResult {
     let vk = vault.key();
-    if st.asr.items.contains_key(ik) {
+    if st.site_recovery.items.contains_key(ik) {
         // Not in the recordings or specs: see README "Known to differ".
         return Err(ArmError::conflict("ProtectionAlreadyEnabled", format!("Replication is already enabled for the item '{name}'. Use PATCH to update its settings.")));
     }
@@ -155,7 +155,7 @@ fn enable(
         return Err(bad("InvalidInput", format!("properties.providerSpecificDetails.instanceType '{it}' is not supported: the sandbox models Azure-to-Azure (A2A) replication only.")));
     }
     let floc = st
-        .asr
+        .site_recovery
         .fabrics
         .get(&key(&[&vk, fabric]))
         .map(|x| x.location.clone())
@@ -183,7 +183,7 @@ fn enable(
             return Err(vm_error("VaultInSourceRegion", format!("The virtual machine '{}' is in '{}', the region of the vault '{}'. A Recovery Services vault can't replicate VMs out of its own region; create the vault in another region (typically the target region).", vm.name, vm.location, vault.name)));
         }
         let arm_vm = vm_id(&vm.subscription, &vm.resource_group, &vm.name);
-        if let Some(other) = st.asr.items.values().find(|i| i.vm_key == vm_key) {
+        if let Some(other) = st.site_recovery.items.values().find(|i| i.vm_key == vm_key) {
             let ov = st
                 .vaults
                 .get(&other.vault_key)
@@ -200,11 +200,11 @@ fn enable(
                 && eq(&r[2], "replicationProtectionContainers"))
             .then(|| key(&[&vk, &r[1], &r[3]]))
         });
-        let Some(rck) = rck.filter(|k| st.asr.containers.contains_key(k)) else {
+        let Some(rck) = rck.filter(|k| st.site_recovery.containers.contains_key(k)) else {
             return Err(bad("InvalidInput", format!("providerSpecificDetails.recoveryContainerId '{rcid}' is not a protection container of this vault.")));
         };
         let mapping = st
-            .asr
+            .site_recovery
             .mappings
             .iter()
             .find(|(k, m)| k.starts_with(&format!("{ck}/")) && m.target_key == rck)
@@ -219,10 +219,10 @@ fn enable(
             }
         }
         let rloc = st
-            .asr
+            .site_recovery
             .containers
             .get(&rck)
-            .and_then(|c| st.asr.fabrics.get(&key(&[&vk, &c.fabric])))
+            .and_then(|c| st.site_recovery.fabrics.get(&key(&[&vk, &c.fabric])))
             .map(|x| x.location.clone())
             .unwrap_or_default();
         let rrg = d["recoveryResourceGroupId"].as_str().unwrap_or("");
@@ -380,7 +380,7 @@ fn enable(
         &format!("item|{ik}"),
     );
     if error.is_none() {
-        st.asr.items.insert(
+        st.site_recovery.items.insert(
             ik.to_string(),
             ReplicatedItem {
                 vault_key: vk.clone(),
@@ -428,7 +428,7 @@ fn busy(st: &State, it: &ReplicatedItem, now: i64) -> Result<(), ArmError> {
     let Some((scenario, job, _)) = &it.scenario else {
         return Ok(());
     };
-    match st.asr.jobs.get(&key(&[&it.vault_key, job])) {
+    match st.site_recovery.jobs.get(&key(&[&it.vault_key, job])) {
         Some(j) if now < j.start_ms + j.duration_ms => Err(ArmError::conflict(
             "OperationInProgress",
             format!(
@@ -442,7 +442,7 @@ fn busy(st: &State, it: &ReplicatedItem, now: i64) -> Result<(), ArmError> {
 
 fn update(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, ik: &str, name: &str) -> HResult {
     let vk = vault.key();
-    let Some(it) = st.asr.items.get(ik).cloned() else {
+    let Some(it) = st.site_recovery.items.get(ik).cloned() else {
         return Err(not_found("replicated item", name));
     };
     busy(st, &it, ctx.now)?;
@@ -460,10 +460,10 @@ fn update(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, ik: &str, name: &str) ->
         return Err(bad("OperationNotAllowedInCurrentState", format!("The settings of '{name}' can be updated only after initial replication has completed (current state: {}).", item_body(st, vault, &it, ctx.now)["properties"]["protectionState"].as_str().unwrap_or(""))));
     }
     let rloc = st
-        .asr
+        .site_recovery
         .containers
         .get(&it.recovery_container_key)
-        .and_then(|c| st.asr.fabrics.get(&key(&[&vk, &c.fabric])))
+        .and_then(|c| st.site_recovery.fabrics.get(&key(&[&vk, &c.fabric])))
         .map(|x| x.location.clone())
         .unwrap_or_default();
     for f in [
@@ -552,7 +552,7 @@ fn update(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, ik: &str, name: &str) ->
         &format!("item|{ik}"),
     );
     if error.is_none() {
-        if let Some(x) = st.asr.items.get_mut(ik) {
+        if let Some(x) = st.site_recovery.items.get_mut(ik) {
             x.settings = settings;
             x.input = input;
         }
@@ -569,7 +569,7 @@ fn disable(
     purge: bool,
 ) -> HResult {
     let vk = vault.key();
-    let Some(it) = st.asr.items.get(ik).cloned() else {
+    let Some(it) = st.site_recovery.items.get(ik).cloned() else {
         return Err(not_found("replicated item", name));
     };
     if !purge {
@@ -645,14 +645,14 @@ fn disable(
     );
     if error.is_none() {
         if purge {
-            st.asr.items.remove(ik);
-        } else if let Some(x) = st.asr.items.get_mut(ik) {
+            st.site_recovery.items.remove(ik);
+        } else if let Some(x) = st.site_recovery.items.get_mut(ik) {
             x.disabling_until = Some(ctx.now + ctx.scaled(durations::DISABLE));
             x.scenario = Some(("DisableDr".into(), job.clone(), ctx.now));
         }
         // Recovery plans lose the item (not confirmed (README "Known to differ"): Azure may instead refuse the removal).
         let id = item_id(vault, &it).to_ascii_lowercase();
-        for plan in st.asr.plans.values_mut().filter(|p| p.vault_key == vk) {
+        for plan in st.site_recovery.plans.values_mut().filter(|p| p.vault_key == vk) {
             if let Some(groups) = plan.groups.as_array_mut() {
                 for g in groups {
                     if let Some(items) = g["replicationProtectedItems"].as_array_mut() {
@@ -684,13 +684,13 @@ pub(super) fn action(
     let vk = vault.key();
     let cont = get_container(st, vault, f, c)?.clone();
     let ik = key(&[&vk, &cont.fabric, &cont.name, name]);
-    if let Some(it) = st.asr.items.get(&ik) {
+    if let Some(it) = st.site_recovery.items.get(&ik) {
         busy(st, it, ctx.now)?;
     }
     match action.to_ascii_lowercase().as_str() {
         "remove" => disable(ctx, st, vault, &ik, name, false),
         "unplannedfailover" | "failovercommit" | "reprotect" => {
-            let Some(it) = st.asr.items.get(&ik).cloned() else {
+            let Some(it) = st.site_recovery.items.get(&ik).cloned() else {
                 return Err(not_found("replicated item", name));
             };
             let body = if ctx.body.iter().all(|b| b.is_ascii_whitespace()) { json!({}) } else { ctx.json()? };
@@ -703,7 +703,7 @@ pub(super) fn action(
             accepted(ctx, vault, &item_path(&it), &job)
         }
         "testfailover" | "testfailovercleanup" => {
-            let Some(it) = st.asr.items.get(&ik).cloned() else {
+            let Some(it) = st.site_recovery.items.get(&ik).cloned() else {
                 return Err(not_found("replicated item", name));
             };
             let body = if ctx.body.iter().all(|b| b.is_ascii_whitespace()) { json!({}) } else { ctx.json()? };
@@ -731,9 +731,9 @@ pub(super) fn action(
                     let net = p["networkId"].as_str().unwrap_or("");
                     let nloc = require_vnet(st, net, "networkId")?;
                     let target = if it.active_location == "Recovery" {
-                        st.asr.fabrics.get(&key(&[&vk, &it.fabric])).map(|f| f.location.clone())
+                        st.site_recovery.fabrics.get(&key(&[&vk, &it.fabric])).map(|f| f.location.clone())
                     } else {
-                        st.asr.containers.get(&it.recovery_container_key).and_then(|c| st.asr.fabrics.get(&key(&[&vk, &c.fabric]))).map(|f| f.location.clone())
+                        st.site_recovery.containers.get(&it.recovery_container_key).and_then(|c| st.site_recovery.fabrics.get(&key(&[&vk, &c.fabric]))).map(|f| f.location.clone())
                     }
                     .unwrap_or_default();
                     if nloc != target {
@@ -765,7 +765,7 @@ pub(super) fn action(
                 &format!("item|{ik}"),
             );
             if error.is_none() {
-                if let Some(x) = st.asr.items.get_mut(&ik) {
+                if let Some(x) = st.site_recovery.items.get_mut(&ik) {
                     if cleanup {
                         x.last_test_failover_ms = x.test_failover.as_ref().map(|t| t.1);
                         x.test_failover = None;
@@ -905,7 +905,7 @@ pub(super) fn failover_op(
     if error.is_none() {
         let start = job_id.map(|(_, s)| s).unwrap_or(ctx.now);
         let end = ctx.now + ctx.scaled(dur);
-        if let Some(x) = st.asr.items.get_mut(ik) {
+        if let Some(x) = st.site_recovery.items.get_mut(ik) {
             x.scenario = Some((scenario.into(), job.clone(), start));
             match op {
                 Op::Failover => {
@@ -954,5 +954,5 @@ pub(super) fn find_by_id<'a>(
         return None;
     }
     let k = key(&[vk, &r[1], &r[3], &r[5]]);
-    st.asr.items.get(&k).map(|i| (k.clone(), i))
+    st.site_recovery.items.get(&k).map(|i| (k.clone(), i))
 }

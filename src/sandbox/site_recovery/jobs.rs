@@ -49,7 +49,7 @@ pub(in crate::sandbox) fn start_job(
     if let Some(op) = st.ops.get_mut(&id) {
         op.job_id = Some(id.clone());
     }
-    st.asr.jobs.insert(
+    st.site_recovery.jobs.insert(
         key(&[vk, &id]),
         AsrJob {
             vault_key: vk.to_string(),
@@ -178,37 +178,37 @@ pub(super) fn op_result(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, rest: &[St
 fn render(st: &State, vault: &Vault, kind: &str, k: &str, now: i64) -> Option<Value> {
     match kind {
         "fabric" => st
-            .asr
+            .site_recovery
             .fabrics
             .get(k)
             .map(|f| fabrics::fabric_body(st, vault, f)),
         "container" => st
-            .asr
+            .site_recovery
             .containers
             .get(k)
             .map(|c| fabrics::container_body(st, vault, c)),
         "mapping" => st
-            .asr
+            .site_recovery
             .mappings
             .get(k)
             .map(|m| fabrics::mapping_body(st, vault, m)),
         "networkmapping" => st
-            .asr
+            .site_recovery
             .network_mappings
             .get(k)
             .map(|m| fabrics::network_mapping_body(st, vault, m)),
         "policy" => st
-            .asr
+            .site_recovery
             .policies
             .get(k)
             .map(|p| policies::policy_body(vault, p)),
         "item" => st
-            .asr
+            .site_recovery
             .items
             .get(k)
             .map(|i| items::item_body(st, vault, i, now)),
         "plan" => st
-            .asr
+            .site_recovery
             .plans
             .get(k)
             .map(|p| plans::plan_body(st, vault, p, now)),
@@ -334,7 +334,7 @@ pub(in crate::sandbox) fn job_body(vault: &Vault, j: &AsrJob, now: i64) -> Value
 
 pub(super) fn get_job(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, id: &str) -> HResult {
     require_method(ctx, "GET")?;
-    st.asr
+    st.site_recovery
         .jobs
         .get(&key(&[&vault.key(), id]))
         .map(|j| Reply::ok(job_body(vault, j, ctx.now)))
@@ -345,7 +345,7 @@ pub(super) fn list_jobs(ctx: &Ctx<'_>, st: &mut State, vault: &Vault) -> HResult
     require_method(ctx, "GET")?;
     let vk = vault.key();
     let filter = crate::sandbox::backup::parse_filter(ctx.q("$filter"))?;
-    let mut jobs: Vec<&AsrJob> = st.asr.jobs.values().filter(|j| j.vault_key == vk).collect();
+    let mut jobs: Vec<&AsrJob> = st.site_recovery.jobs.values().filter(|j| j.vault_key == vk).collect();
     jobs.sort_by_key(|j| std::cmp::Reverse(j.start_ms));
     let items: Vec<Value> = jobs
         .into_iter()

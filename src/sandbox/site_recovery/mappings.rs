@@ -20,7 +20,7 @@ pub(super) fn split_key(k: &str) -> Vec<&str> {
 
 pub(super) fn mapping_body(st: &State, vault: &Vault, m: &Mapping) -> Value {
     let t = split_key(&m.target_key);
-    let target = st.asr.containers.get(&m.target_key);
+    let target = st.site_recovery.containers.get(&m.target_key);
     let (tf, tc) = target
         .map(|c| (c.fabric.clone(), c.name.clone()))
         .unwrap_or_else(|| {
@@ -85,7 +85,7 @@ pub(super) fn list_mappings(
 ) -> HResult {
     let vk = container_list(ctx, st, vault, parent)?;
     let items = st
-        .asr
+        .site_recovery
         .mappings
         .values()
         .filter(|m| m.vault_key == vk && under(parent, &m.fabric, &m.container))
@@ -174,7 +174,7 @@ pub(super) fn mapping(
     let path = format!("replicationFabrics/{}/replicationProtectionContainers/{}/replicationProtectionContainerMappings", src.fabric, src.name);
     match ctx.method.as_str() {
         "GET" => st
-            .asr
+            .site_recovery
             .mappings
             .get(&mk)
             .map(|m| Reply::ok(mapping_body(st, vault, m)))
@@ -190,7 +190,7 @@ pub(super) fn mapping(
                     && eq(&r[2], "replicationProtectionContainers"))
                 .then(|| key(&[&vk, &r[1], &r[3]]))
             });
-            let Some(tk) = target.filter(|k| st.asr.containers.contains_key(k)) else {
+            let Some(tk) = target.filter(|k| st.site_recovery.containers.contains_key(k)) else {
                 return Err(bad("InvalidInput", format!("properties.targetProtectionContainerId '{tid}' is not a protection container of this vault.")));
             };
             if tk == sk {
@@ -202,7 +202,7 @@ pub(super) fn mapping(
                     .then(|| key(&[&vk, &r[1]]))
             });
             let Some(policy) = pol
-                .and_then(|k| st.asr.policies.get(&k))
+                .and_then(|k| st.site_recovery.policies.get(&k))
                 .map(|p| p.name.clone())
             else {
                 return Err(bad(
@@ -212,13 +212,13 @@ pub(super) fn mapping(
                     ),
                 ));
             };
-            let existing = st.asr.mappings.get(&mk).cloned();
+            let existing = st.site_recovery.mappings.get(&mk).cloned();
             if let Some(e) = &existing {
                 if e.target_key != tk || !eq(&e.policy, &policy) {
                     // Not in the recordings or specs: see README "Known to differ".
                     return Err(bad("ContainerMappingPropertiesCannotBeChanged", "The target container and the policy of an existing container mapping cannot be changed. Create a new mapping."));
                 }
-            } else if let Some(other) = st.asr.mappings.values().find(|m| {
+            } else if let Some(other) = st.site_recovery.mappings.values().find(|m| {
                 m.vault_key == vk
                     && key(&[&vk, &m.fabric, &m.container]) == sk
                     && m.target_key == tk
@@ -239,7 +239,7 @@ pub(super) fn mapping(
             )?;
             let error = fault(ctx, "Configuring protection");
             if error.is_none() {
-                st.asr.mappings.insert(
+                st.site_recovery.mappings.insert(
                     mk.clone(),
                     Mapping {
                         vault_key: vk.clone(),
@@ -278,7 +278,7 @@ pub(super) fn mapping(
             accepted(ctx, vault, &format!("{path}/{name}"), &job)
         }
         "PATCH" => {
-            let Some(m) = st.asr.mappings.get(&mk).cloned() else {
+            let Some(m) = st.site_recovery.mappings.get(&mk).cloned() else {
                 return Err(not_found("protection container mapping", name));
             };
             let body = ctx.json()?;
@@ -289,7 +289,7 @@ pub(super) fn mapping(
             )?;
             let error = fault(ctx, "Updating the container mapping");
             if error.is_none() {
-                if let Some(x) = st.asr.mappings.get_mut(&mk) {
+                if let Some(x) = st.site_recovery.mappings.get_mut(&mk) {
                     x.details = details;
                 }
             }
@@ -333,11 +333,11 @@ pub(super) fn remove_mapping(
     let src = get_container(st, vault, f, c)?.clone();
     let sk = key(&[&vk, &src.fabric, &src.name]);
     let mk = key(&[&sk, name]);
-    let Some(m) = st.asr.mappings.get(&mk).cloned() else {
+    let Some(m) = st.site_recovery.mappings.get(&mk).cloned() else {
         return Err(not_found("protection container mapping", name));
     };
     let users = st
-        .asr
+        .site_recovery
         .items
         .iter()
         .filter(|(k, i)| {
@@ -350,10 +350,10 @@ pub(super) fn remove_mapping(
     }
     let error = fault(ctx, "Removing the container mapping");
     if error.is_none() {
-        st.asr.mappings.remove(&mk);
+        st.site_recovery.mappings.remove(&mk);
         if purge {
             let tk = m.target_key.clone();
-            st.asr.items.retain(|k, i| {
+            st.site_recovery.items.retain(|k, i| {
                 !(k.starts_with(&format!("{sk}/")) && i.recovery_container_key == tk)
             });
         }

@@ -351,7 +351,7 @@ pub(super) fn require_method(ctx: &Ctx<'_>, m: &str) -> Result<(), ArmError> {
 
 /// Remove everything of a vault (vault deletion).
 pub fn remove_vault(st: &mut State, vk: &str) {
-    let a = &mut st.asr;
+    let a = &mut st.site_recovery;
     a.fabrics.retain(|_, x| x.vault_key != vk);
     a.containers.retain(|_, x| x.vault_key != vk);
     a.policies.retain(|_, x| x.vault_key != vk);
@@ -366,7 +366,7 @@ pub fn remove_vault(st: &mut State, vk: &str) {
 /// policies do not: Microsoft documents "disable replication for all VMs, then delete the vault"
 /// for Azure-to-Azure vaults, and they go with the vault.
 pub fn has_resources(st: &State, vk: &str, now: i64) -> bool {
-    st.asr
+    st.site_recovery
         .items
         .values()
         .any(|i| i.vault_key == vk && i.disabling_until.is_none_or(|t| t > now))
@@ -374,7 +374,7 @@ pub fn has_resources(st: &State, vk: &str, now: i64) -> bool {
 
 /// Forget items whose disabling has finished.
 fn purge_disabled(st: &mut State, now: i64) {
-    st.asr
+    st.site_recovery
         .items
         .retain(|_, i| i.disabling_until.is_none_or(|t| t > now));
 }

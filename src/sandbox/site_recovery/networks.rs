@@ -15,7 +15,7 @@ use super::fabrics::*;
 
 pub(super) fn network_mapping_body(st: &State, vault: &Vault, m: &NetworkMapping) -> Value {
     let loc = |f: &str| {
-        st.asr
+        st.site_recovery
             .fabrics
             .get(&key(&[&m.vault_key, f]))
             .map(|x| x.location.clone())
@@ -57,7 +57,7 @@ pub(super) fn list_network_mappings(
         get_fabric(st, vault, f)?;
     }
     let items = st
-        .asr
+        .site_recovery
         .network_mappings
         .values()
         .filter(|m| {
@@ -101,7 +101,7 @@ pub(super) fn network_mapping(
     let nk = key(&[&vk, &fabric.name, network, name]);
     match ctx.method.as_str() {
         "GET" => st
-            .asr
+            .site_recovery
             .network_mappings
             .get(&nk)
             .map(|m| Reply::ok(network_mapping_body(st, vault, m)))
@@ -109,7 +109,7 @@ pub(super) fn network_mapping(
         "PUT" | "PATCH" => {
             let body = ctx.json()?;
             let p = &body["properties"];
-            let existing = st.asr.network_mappings.get(&nk).cloned();
+            let existing = st.site_recovery.network_mappings.get(&nk).cloned();
             if ctx.method == "PATCH" && existing.is_none() {
                 return Err(not_found("network mapping", name));
             }
@@ -140,7 +140,7 @@ pub(super) fn network_mapping(
                 &p["recoveryFabricName"],
                 existing.as_ref().map(|e| &e.recovery_fabric),
             );
-            let Some(rf) = st.asr.fabrics.get(&key(&[&vk, &rf_name])).cloned() else {
+            let Some(rf) = st.site_recovery.fabrics.get(&key(&[&vk, &rf_name])).cloned() else {
                 return Err(bad(
                     "InvalidInput",
                     format!(
@@ -171,7 +171,7 @@ pub(super) fn network_mapping(
             }
             let error = fault(ctx, "Mapping the networks");
             if error.is_none() {
-                st.asr.network_mappings.insert(
+                st.site_recovery.network_mappings.insert(
                     nk.clone(),
                     NetworkMapping {
                         vault_key: vk.clone(),
@@ -209,12 +209,12 @@ pub(super) fn network_mapping(
             accepted(ctx, vault, &format!("replicationFabrics/{}/replicationNetworks/{network}/replicationNetworkMappings/{name}", fabric.name), &job)
         }
         "DELETE" => {
-            let Some(m) = st.asr.network_mappings.get(&nk).cloned() else {
+            let Some(m) = st.site_recovery.network_mappings.get(&nk).cloned() else {
                 return Err(not_found("network mapping", name));
             };
             let error = fault(ctx, "Removing the network mapping");
             if error.is_none() {
-                st.asr.network_mappings.remove(&nk);
+                st.site_recovery.network_mappings.remove(&nk);
             }
             let job = start_job(
                 st,

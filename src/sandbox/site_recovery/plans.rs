@@ -77,7 +77,7 @@ pub(super) fn plan_body(st: &State, vault: &Vault, p: &RecoveryPlan, now: i64) -
     if let Some((name, job, start, _)) = &p.scenario {
         props["currentScenario"] = json!({"scenarioName": name, "jobId": format!("{vid}/replicationJobs/{job}"), "startTime": fmt_time(*start)});
         let failed = st
-            .asr
+            .site_recovery
             .jobs
             .values()
             .any(|j| &j.id == job && j.error.is_some());
@@ -111,7 +111,7 @@ pub(super) fn list(ctx: &Ctx<'_>, st: &mut State, vault: &Vault) -> HResult {
     require_method(ctx, "GET")?;
     let vk = vault.key();
     let items = st
-        .asr
+        .site_recovery
         .plans
         .values()
         .filter(|p| p.vault_key == vk)
@@ -126,7 +126,7 @@ fn fabric_name(st: &State, vk: &str, id: &str, what: &str) -> Result<String, Arm
             (fvk == vk && r.len() == 2 && eq(&r[0], "replicationFabrics"))
                 .then(|| key(&[vk, &r[1]]))
         })
-        .and_then(|k| st.asr.fabrics.get(&k))
+        .and_then(|k| st.site_recovery.fabrics.get(&k))
         .map(|f| f.name.clone())
         .ok_or_else(|| {
             bad(
@@ -298,7 +298,7 @@ fn build_groups(
                 ));
             }
             let rf = st
-                .asr
+                .site_recovery
                 .containers
                 .get(&it.recovery_container_key)
                 .map(|c| c.fabric.clone())
@@ -332,7 +332,7 @@ pub(super) fn plan(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -> 
     let pk = key(&[&vk, name]);
     match ctx.method.as_str() {
         "GET" => st
-            .asr
+            .site_recovery
             .plans
             .get(&pk)
             .map(|p| Reply::ok(plan_body(st, vault, p, ctx.now)))
@@ -340,7 +340,7 @@ pub(super) fn plan(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -> 
         "PUT" | "PATCH" => {
             let body = ctx.json()?;
             let p = &body["properties"];
-            let existing = st.asr.plans.get(&pk).cloned();
+            let existing = st.site_recovery.plans.get(&pk).cloned();
             if ctx.method == "PATCH" && existing.is_none() {
                 return Err(not_found("recovery plan", name));
             }
@@ -460,12 +460,12 @@ pub(super) fn plan(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -> 
                 plan.groups = groups;
                 plan.failover_deployment_model = model;
                 plan.provider_details = provider_details;
-                st.asr.plans.insert(pk.clone(), plan);
+                st.site_recovery.plans.insert(pk.clone(), plan);
             }
             accepted(ctx, vault, &format!("replicationRecoveryPlans/{n}"), &job)
         }
         "DELETE" => {
-            let Some(p) = st.asr.plans.get(&pk).cloned() else {
+            let Some(p) = st.site_recovery.plans.get(&pk).cloned() else {
                 return Err(not_found("recovery plan", name));
             };
             if running(&p, ctx.now) || p.scenario.as_ref().is_some_and(|s| s.0 == "TestFailover") {
@@ -474,7 +474,7 @@ pub(super) fn plan(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -> 
             }
             let error = fault(ctx, "Deleting the recovery plan");
             if error.is_none() {
-                st.asr.plans.remove(&pk);
+                st.site_recovery.plans.remove(&pk);
             }
             let job = start_job(
                 st,
@@ -522,7 +522,7 @@ pub(super) fn action(
     require_method(ctx, "POST")?;
     let vk = vault.key();
     let pk = key(&[&vk, name]);
-    let Some(plan) = st.asr.plans.get(&pk).cloned() else {
+    let Some(plan) = st.site_recovery.plans.get(&pk).cloned() else {
         return Err(not_found("recovery plan", name));
     };
     let allowed = plan_body(st, vault, &plan, ctx.now)["properties"]["allowedOperations"].clone();
@@ -690,7 +690,7 @@ pub(super) fn action(
                         &plan.recovery_fabric
                     };
                     let floc = st
-                        .asr
+                        .site_recovery
                         .fabrics
                         .get(&key(&[&vk, target_fabric]))
                         .map(|f| f.location.clone())
@@ -736,7 +736,7 @@ pub(super) fn action(
         match la.as_str() {
             "testfailover" => {
                 for (k, _) in &members {
-                    if let Some(x) = st.asr.items.get_mut(k) {
+                    if let Some(x) = st.site_recovery.items.get_mut(k) {
                         x.test_failover = Some((job.clone(), ctx.now, end));
                         x.scenario = Some(("TestFailover".into(), job.clone(), ctx.now));
                     }
@@ -745,13 +745,13 @@ pub(super) fn action(
             "testfailovercleanup" => {
                 let tfo_start = plan.scenario.as_ref().map(|s| s.2).unwrap_or(ctx.now);
                 for (k, _) in &members {
-                    if let Some(x) = st.asr.items.get_mut(k) {
+                    if let Some(x) = st.site_recovery.items.get_mut(k) {
                         x.test_failover = None;
                         x.last_test_failover_ms = Some(tfo_start);
                         x.scenario = Some(("TestFailoverCleanup".into(), job.clone(), ctx.now));
                     }
                 }
-                if let Some(x) = st.asr.plans.get_mut(&pk) {
+                if let Some(x) = st.site_recovery.plans.get_mut(&pk) {
                     x.last_test_failover_ms = Some(tfo_start);
                 }
             }
@@ -770,7 +770,7 @@ pub(super) fn action(
                 for (k, it) in &members {
                     failover_op(ctx, st, &vk, k, it, op, &item_props, Some((&job, ctx.now)))?;
                 }
-                if let Some(x) = st.asr.plans.get_mut(&pk) {
+                if let Some(x) = st.site_recovery.plans.get_mut(&pk) {
                     match op {
                         Op::Failover => {
                             x.failover = "FailedOver".into();
@@ -793,7 +793,7 @@ pub(super) fn action(
         }
     }
     // A failed operation is the plan's current scenario too: its job says what went wrong.
-    if let Some(x) = st.asr.plans.get_mut(&pk) {
+    if let Some(x) = st.site_recovery.plans.get_mut(&pk) {
         x.scenario = Some((scenario.into(), job.clone(), ctx.now, ctx.now + dur_ms));
     }
     accepted(

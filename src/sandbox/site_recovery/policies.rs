@@ -112,7 +112,7 @@ pub(super) fn list(ctx: &Ctx<'_>, st: &mut State, vault: &Vault) -> HResult {
     require_method(ctx, "GET")?;
     let vk = vault.key();
     let items = st
-        .asr
+        .site_recovery
         .policies
         .values()
         .filter(|p| p.vault_key == vk)
@@ -136,14 +136,14 @@ pub(super) fn policy(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -
     };
     match ctx.method.as_str() {
         "GET" => st
-            .asr
+            .site_recovery
             .policies
             .get(&pk)
             .map(|p| Reply::ok(policy_body(vault, p)))
             .ok_or_else(|| not_found("replication policy", name)),
         "PUT" | "PATCH" => {
             let body = ctx.json()?;
-            let existing = st.asr.policies.get(&pk).cloned();
+            let existing = st.site_recovery.policies.get(&pk).cloned();
             let input = if ctx.method == "PATCH" {
                 if existing.is_none() {
                     return Err(not_found("replication policy", name));
@@ -186,7 +186,7 @@ pub(super) fn policy(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -
             };
             let error = fault(ctx, "Saving the replication policy");
             if error.is_none() {
-                st.asr.policies.insert(
+                st.site_recovery.policies.insert(
                     pk.clone(),
                     AsrPolicy {
                         vault_key: vk.clone(),
@@ -210,11 +210,11 @@ pub(super) fn policy(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -
             accepted(ctx, vault, &format!("replicationPolicies/{n}"), &job)
         }
         "DELETE" => {
-            let Some(p) = st.asr.policies.get(&pk).cloned() else {
+            let Some(p) = st.site_recovery.policies.get(&pk).cloned() else {
                 return Err(not_found("replication policy", name));
             };
             let users: Vec<String> = st
-                .asr
+                .site_recovery
                 .mappings
                 .values()
                 .filter(|m| m.vault_key == vk && eq(&m.policy, &p.name))
@@ -226,7 +226,7 @@ pub(super) fn policy(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -
             }
             let error = fault(ctx, "Deleting the replication policy");
             if error.is_none() {
-                st.asr.policies.remove(&pk);
+                st.site_recovery.policies.remove(&pk);
             }
             let job = start_job(
                 st,

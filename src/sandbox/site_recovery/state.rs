@@ -5,7 +5,7 @@ use super::*;
 
 /// Site Recovery resources of all vaults, keyed by lower-cased `vault key/names…`.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
-pub struct AsrState {
+pub struct SiteRecoveryState {
     pub fabrics: BTreeMap<String, Fabric>,
     pub containers: BTreeMap<String, Container>,
     pub policies: BTreeMap<String, AsrPolicy>,

@@ -40,7 +40,7 @@ pub(super) fn switch_protection(
         ));
     }
     let old_key = key(&[&vk, &cont.fabric, &cont.name, name]);
-    let Some(it) = st.asr.items.get(&old_key).cloned() else {
+    let Some(it) = st.site_recovery.items.get(&old_key).cloned() else {
         return Err(not_found("replicated item", name));
     };
     busy_item(st, &it, ctx.now)?;
@@ -68,7 +68,7 @@ pub(super) fn switch_protection(
         .as_str()
         .and_then(parse_vault_child)
         .filter(|(pvk, r)| *pvk == vk && r.len() == 2 && eq(&r[0], "replicationPolicies"));
-    if policy.is_none_or(|(_, r)| !st.asr.policies.contains_key(&key(&[&vk, &r[1]]))) {
+    if policy.is_none_or(|(_, r)| !st.site_recovery.policies.contains_key(&key(&[&vk, &r[1]]))) {
         return Err(bad(
             "InvalidInput",
             "providerSpecificDetails.policyId must name a replication policy of the vault.",
@@ -77,7 +77,7 @@ pub(super) fn switch_protection(
     // The VMs run in the region of the item's recovery container: the cache must be there.
     let (rf, _) = split_key(&it.recovery_container_key);
     let running = st
-        .asr
+        .site_recovery
         .fabrics
         .get(&key(&[&vk, &rf]))
         .map(|x| x.location.clone())
@@ -115,7 +115,7 @@ pub(super) fn switch_protection(
 
     let old_id = item_id(vault, &it);
     let job = failover_op(ctx, st, &vk, &old_key, &it, Op::Reprotect, &json!({}), None)?;
-    let Some(mut moved) = st.asr.items.remove(&old_key) else {
+    let Some(mut moved) = st.site_recovery.items.remove(&old_key) else {
         return accepted(
             ctx,
             vault,
@@ -125,13 +125,13 @@ pub(super) fn switch_protection(
     };
     if moved.failover != "Reprotecting" {
         // The operation failed (injected fault): the item stays where it was.
-        st.asr.items.insert(old_key, moved);
+        st.site_recovery.items.insert(old_key, moved);
     } else {
         moved
             .initial_fabrics
             .get_or_insert_with(|| (moved.fabric.clone(), rf.clone()));
         let (nf, nc) = st
-            .asr
+            .site_recovery
             .containers
             .get(&moved.recovery_container_key)
             .map(|x| (x.fabric.clone(), x.name.clone()))
@@ -159,17 +159,17 @@ pub(super) fn switch_protection(
         moved.input["vmManagedDisks"] = Value::Array(disks);
         moved.input["recoveryResourceGroupId"] = json!(rrg);
         let new_id = item_id(vault, &moved);
-        st.asr.items.insert(
+        st.site_recovery.items.insert(
             key(&[&vk, &moved.fabric, &moved.container, &moved.name]),
             moved,
         );
-        for plan in st.asr.plans.values_mut().filter(|pl| pl.vault_key == vk) {
+        for plan in st.site_recovery.plans.values_mut().filter(|pl| pl.vault_key == vk) {
             retarget(&mut plan.groups, &old_id, &new_id);
         }
         // A plan whose items are all re-protected replicates again: failover is allowed.
-        let keys: Vec<String> = st.asr.plans.keys().cloned().collect();
+        let keys: Vec<String> = st.site_recovery.plans.keys().cloned().collect();
         for pk in keys {
-            let Some(plan) = st.asr.plans.get(&pk) else {
+            let Some(plan) = st.site_recovery.plans.get(&pk) else {
                 continue;
             };
             let ids = super::plans::plan_items(plan);
@@ -180,7 +180,7 @@ pub(super) fn switch_protection(
                 super::items::find_by_id(st, &vk, i).is_some_and(|(_, x)| x.failover == "Committed")
             });
             if !still_committed {
-                if let Some(p) = st.asr.plans.get_mut(&pk) {
+                if let Some(p) = st.site_recovery.plans.get_mut(&pk) {
                     p.failover = "None".into();
                 }
             }
