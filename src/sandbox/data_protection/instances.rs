@@ -199,7 +199,9 @@ fn check(
         .to_ascii_lowercase()
         .strip_prefix(&prefix)
         .map(|s| s.to_string());
-    let Some(policy) = pname.and_then(|n| st.data_protection.policies.get(&key(&[&vault.key(), &n]))) else {
+    let Some(policy) =
+        pname.and_then(|n| st.data_protection.policies.get(&key(&[&vault.key(), &n])))
+    else {
         return Err(bad(
             "UserErrorDppPolicyNotFound",
             format!("The backup policy '{pid}' was not found in this backup vault."),

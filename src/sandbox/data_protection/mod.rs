@@ -210,7 +210,11 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
 fn result_body(st: &State, op: &Operation, ctx: &Ctx<'_>) -> Option<Value> {
     let target = op.target_key.as_deref().unwrap_or("");
     match op.result.as_str() {
-        "vault" => st.data_protection.vaults.get(target).map(|v| vaults::body(v, ctx.now)),
+        "vault" => st
+            .data_protection
+            .vaults
+            .get(target)
+            .map(|v| vaults::body(v, ctx.now)),
         "instance" => st
             .data_protection
             .instances

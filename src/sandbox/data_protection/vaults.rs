@@ -233,9 +233,12 @@ pub fn get_vault<'a>(
     name: &str,
 ) -> Result<&'a DppVault, ArmError> {
     require_rg(st, sub, rg)?;
-    st.data_protection.vaults.get(&key(&[sub, rg, name])).ok_or_else(|| {
-        ArmError::resource_not_found("Microsoft.DataProtection/backupVaults", rg, name)
-    })
+    st.data_protection
+        .vaults
+        .get(&key(&[sub, rg, name]))
+        .ok_or_else(|| {
+            ArmError::resource_not_found("Microsoft.DataProtection/backupVaults", rg, name)
+        })
 }
 
 pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
@@ -398,7 +401,12 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
         }
         "DELETE" => {
             let v = get_vault(st, sub, rg, name)?.clone();
-            if st.data_protection.instances.values().any(|i| i.vault_key == vk) {
+            if st
+                .data_protection
+                .instances
+                .values()
+                .any(|i| i.vault_key == vk)
+            {
                 // Not in the recordings or specs: see README "Known to differ".
                 return Err(dpp_error(400, "UserErrorCannotDeleteVaultWithBackupInstances", "Backup vault cannot be deleted as there are backup instances (including stopped or soft-deleted ones) in the vault. Delete all backup instances and try again."));
             }

@@ -25,7 +25,11 @@ pub(super) fn container_body(st: &State, vault: &Vault, c: &Container) -> Value 
         .mappings
         .keys()
         .any(|k| k.starts_with(&format!("{ck}/")))
-        || st.site_recovery.mappings.values().any(|m| m.target_key == ck);
+        || st
+            .site_recovery
+            .mappings
+            .values()
+            .any(|m| m.target_key == ck);
     json!({
         "id": container_id(vault, &c.fabric, &c.name),
         "name": c.name,
@@ -163,7 +167,11 @@ pub(super) fn remove_container(
     let ck = key(&[&vk, &c.fabric, &c.name]);
     let p = format!("{ck}/");
     if st.site_recovery.mappings.keys().any(|k| k.starts_with(&p))
-        || st.site_recovery.mappings.values().any(|m| m.target_key == ck)
+        || st
+            .site_recovery
+            .mappings
+            .values()
+            .any(|m| m.target_key == ck)
         || st.site_recovery.items.keys().any(|k| k.starts_with(&p))
     {
         // Not in the recordings or specs: see README "Known to differ".

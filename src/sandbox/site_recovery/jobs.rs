@@ -345,7 +345,12 @@ pub(super) fn list_jobs(ctx: &Ctx<'_>, st: &mut State, vault: &Vault) -> HResult
     require_method(ctx, "GET")?;
     let vk = vault.key();
     let filter = crate::sandbox::backup::parse_filter(ctx.q("$filter"))?;
-    let mut jobs: Vec<&AsrJob> = st.site_recovery.jobs.values().filter(|j| j.vault_key == vk).collect();
+    let mut jobs: Vec<&AsrJob> = st
+        .site_recovery
+        .jobs
+        .values()
+        .filter(|j| j.vault_key == vk)
+        .collect();
     jobs.sort_by_key(|j| std::cmp::Reverse(j.start_ms));
     let items: Vec<Value> = jobs
         .into_iter()

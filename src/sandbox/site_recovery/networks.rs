@@ -140,7 +140,12 @@ pub(super) fn network_mapping(
                 &p["recoveryFabricName"],
                 existing.as_ref().map(|e| &e.recovery_fabric),
             );
-            let Some(rf) = st.site_recovery.fabrics.get(&key(&[&vk, &rf_name])).cloned() else {
+            let Some(rf) = st
+                .site_recovery
+                .fabrics
+                .get(&key(&[&vk, &rf_name]))
+                .cloned()
+            else {
                 return Err(bad(
                     "InvalidInput",
                     format!(

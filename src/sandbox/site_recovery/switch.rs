@@ -163,7 +163,12 @@ pub(super) fn switch_protection(
             key(&[&vk, &moved.fabric, &moved.container, &moved.name]),
             moved,
         );
-        for plan in st.site_recovery.plans.values_mut().filter(|pl| pl.vault_key == vk) {
+        for plan in st
+            .site_recovery
+            .plans
+            .values_mut()
+            .filter(|pl| pl.vault_key == vk)
+        {
             retarget(&mut plan.groups, &old_id, &new_id);
         }
         // A plan whose items are all re-protected replicates again: failover is allowed.
