@@ -290,6 +290,47 @@ async fn target_applies_one_vm_and_what_it_needs() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_target_that_matches_nothing_is_an_error_not_no_changes() {
+    let estate = Estate::start().await;
+    estate
+        .run(&["apply", "-f", &quickstart(), "--auto-approve"])
+        .await
+        .expect_code(0);
+    // Converged: a correct target plans no changes, and says so with exit 0 …
+    let db = "protected_vm.rsv-prod-weu/rg-app/db-01";
+    let ok = [
+        "plan",
+        "-f",
+        &quickstart(),
+        "--detailed-exitcode",
+        "--target",
+        db,
+    ];
+    estate.run(&ok).await.expect_code(0);
+    // … but a typo must not pass a CI gate as "No changes".
+    for (typo, suggestion) in [
+        ("protected_vm.rsv-prod-weu/rg-app/db-1", db),
+        ("protected_vm.rsv-prod-wue", "protected_vm.rsv-prod-weu"),
+    ] {
+        let file = quickstart();
+        let plan = ["plan", "-f", &file, "--detailed-exitcode", "--target", typo];
+        let apply = ["apply", "-f", &file, "--auto-approve", "--target", typo];
+        for (cmd, args) in [("plan", &plan), ("apply", &apply)] {
+            let run = estate.run(args).await;
+            run.expect_code(1);
+            assert!(
+                run.stderr
+                    .contains(&format!("--target {typo} matches nothing"))
+                    && run.stderr.contains(&format!("did you mean `{suggestion}`")),
+                "{cmd} {typo}: {}",
+                run.stderr
+            );
+            assert!(!run.stdout.contains("No changes"), "{}", run.stdout);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn apply_under_injected_faults_converges_on_rerun() {
     let log = tempfile::NamedTempFile::new().unwrap();
     let estate = Estate::start_with(SandboxOptions {

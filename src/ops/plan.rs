@@ -20,6 +20,17 @@ pub enum PlanError {
     Graph(#[from] GraphError),
     #[error(transparent)]
     Azure(Box<AzureError>),
+    #[error(transparent)]
+    UnknownTarget(#[from] UnknownTarget),
+}
+
+/// A `--target` that selects nothing: a typo must not pass as "No changes".
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("--target {target} matches nothing in the configuration or in Azure")]
+#[diagnostic(code(azprotect::plan::unknown_target), help("{help}"))]
+pub struct UnknownTarget {
+    pub target: String,
+    pub help: String,
 }
 
 impl From<AzureError> for PlanError {
@@ -34,6 +45,7 @@ impl PlanError {
             PlanError::Config(e) => e,
             PlanError::Graph(e) => e,
             PlanError::Azure(e) => e.as_ref(),
+            PlanError::UnknownTarget(e) => e,
         }
     }
 }
@@ -123,6 +135,7 @@ pub async fn diff(
     phases.mark("read");
     let live = crate::live::read(client, desired).await?;
     phases.mark("diff");
+    check_targets(desired, &live, targets)?;
     let plan = plan::plan(
         desired,
         &live,
@@ -131,6 +144,52 @@ pub async fn diff(
         },
     );
     Ok((live, plan))
+}
+
+/// Every `--target` must select something the file declares or Azure holds (what `plan` would
+/// compare), else it is an error that suggests the nearest address.
+fn check_targets(
+    desired: &Desired,
+    live: &LiveState,
+    targets: &[Address],
+) -> Result<(), PlanError> {
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let known: std::collections::BTreeSet<Address> = plan::resolve(desired, live)
+        .into_iter()
+        .map(|r| r.address)
+        .chain(live.resources.iter().map(|r| r.address.clone()))
+        .collect();
+    for t in targets {
+        if known.iter().any(|a| a.matches_target(t)) {
+            continue;
+        }
+        // What a target may name: an address, or any prefix of its name (`protected_vm.v`).
+        let mut candidates: Vec<String> = Vec::new();
+        for a in &known {
+            let parts: Vec<&str> = a.name.split('/').collect();
+            for n in 1..=parts.len() {
+                candidates.push(format!("{}.{}", a.kind.prefix(), parts[..n].join("/")));
+            }
+        }
+        candidates.sort();
+        candidates.dedup();
+        let t_str = t.to_string();
+        let help = crate::config::diag::did_you_mean(&t_str, candidates.iter().map(String::as_str))
+            .unwrap_or_else(|| {
+                format!(
+                    "a target is an address of `plan`'s output, or a prefix of one (e.g. `protected_vm.<vault>` for a vault's VMs); {} address(es) are known",
+                    known.len()
+                )
+            });
+        return Err(UnknownTarget {
+            target: t_str,
+            help,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// A plan made from the files: what it was made from and the warnings to show.
