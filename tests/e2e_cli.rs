@@ -96,3 +96,41 @@ fn a_broken_file_is_a_diagnostic_with_its_location_and_exit_1() {
         );
     }
 }
+
+#[test]
+fn sandbox_serve_keeps_the_client_secret_out_of_its_output() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("sandbox.json");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("azprotect"))
+        .args(["sandbox", "serve", "--listen", "127.0.0.1:0", "--state"])
+        .arg(&state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let last = line.starts_with("AZURE_CLIENT_SECRET");
+        out.push(line);
+        if last {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let out = out.join("\n");
+    // CI logs show stdout: the secret is in the env file next to the state, not there.
+    let env = std::fs::read_to_string(state.with_extension("env")).unwrap();
+    let secret = env
+        .lines()
+        .find_map(|l| l.strip_prefix("AZURE_CLIENT_SECRET="))
+        .expect("the env file holds the secret");
+    assert!(!out.contains(secret), "{out}");
+    assert!(
+        out.contains("AZURE_CLIENT_ID=") && out.contains("sandbox.env"),
+        "{out}"
+    );
+}

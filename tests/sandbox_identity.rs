@@ -69,3 +69,80 @@ async fn azure_identity_client_secret_flow() {
     assert!(err.to_string().contains("AADSTS7000215"), "{err}");
     sb.shutdown().await;
 }
+
+/// A certificate for `name` signed by the sandbox's CA (its key read from the state file), and
+/// whether a client trusting that CA accepts it for `name`.
+fn accepted_for(ca_pem: &str, ca_key_pem: &str, name: &str) -> bool {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    use rustls::client::danger::ServerCertVerifier;
+    use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName, UnixTime};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "azprotect sandbox CA");
+    ca.distinguished_name
+        .push(DnType::OrganizationName, "azprotect sandbox");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let issuer = Issuer::new(ca, KeyPair::from_pem(ca_key_pem).unwrap());
+    let leaf = CertificateParams::new(vec![name.to_string()])
+        .unwrap()
+        .signed_by(&KeyPair::generate().unwrap(), &issuer)
+        .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap())
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .unwrap();
+    verifier
+        .verify_server_cert(
+            leaf.der(),
+            &[],
+            &ServerName::try_from(name.to_string()).unwrap(),
+            &[],
+            UnixTime::now(),
+        )
+        .is_ok()
+}
+
+#[tokio::test]
+async fn the_sandbox_keeps_its_secrets_private_and_its_ca_vouches_for_this_machine_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, env) = (
+        dir.path().join("state.json"),
+        dir.path().join("sandbox.env"),
+    );
+    let sb = Sandbox::start(SandboxOptions {
+        state: Some(state.clone()),
+        env_file: Some(env.clone()),
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let ca_pem = sb.ca_cert_pem();
+    sb.shutdown().await;
+    // The state holds the client secret and the CA and token-signing keys; the env file the
+    // client secret: their owner alone reads them.
+    #[cfg(unix)]
+    for f in [&state, &env] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", f.display());
+    }
+    // Trusting the sandbox CA lets it vouch for this machine, and for no other host.
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let key = saved["tls"]["ca_key_pem"].as_str().expect("the CA key");
+    for name in ["localhost", "127.0.0.1"] {
+        assert!(accepted_for(&ca_pem, key, name), "{name}");
+    }
+    for name in [
+        "management.azure.com",
+        "login.microsoftonline.com",
+        "10.0.0.1",
+    ] {
+        assert!(!accepted_for(&ca_pem, key, name), "{name} must be refused");
+    }
+}

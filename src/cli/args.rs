@@ -367,7 +367,8 @@ pub struct ServeArgs {
     pub inventory: Option<PathBuf>,
     #[arg(long, default_value = "127.0.0.1:8443")]
     pub listen: std::net::SocketAddr,
-    /// Write the variables a client needs (AZURE_*, AZPROTECT_*) to this file.
+    /// Write the variables a client needs (AZURE_*, AZPROTECT_*) to this file, readable by
+    /// its owner only (default: the state's path with `.env`).
     #[arg(long)]
     pub env_file: Option<PathBuf>,
     /// Append one JSON line per request to this file.

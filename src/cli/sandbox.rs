@@ -17,6 +17,11 @@ pub async fn sandbox(cmd: SandboxCommand, printer: Printer) -> Result<ExitStatus
             ));
         }
         SandboxCommand::Serve(a) => {
+            // The client secret goes to a file only its owner reads, never to stdout (CI logs).
+            let env_file = a
+                .env_file
+                .clone()
+                .unwrap_or_else(|| a.state.with_extension("env"));
             let sb = Sandbox::start(SandboxOptions {
                 state: Some(a.state),
                 inventory: a.inventory,
@@ -26,15 +31,22 @@ pub async fn sandbox(cmd: SandboxCommand, printer: Printer) -> Result<ExitStatus
                 time_scale: a.time_scale,
                 throttle: a.throttle == ThrottleArg::Arm,
                 access_log: a.access_log,
-                env_file: a.env_file,
+                env_file: Some(env_file.clone()),
                 strict_api_versions: a.strict_api_versions,
                 ..SandboxOptions::default()
             })
             .await?;
             printer.line(format!("Sandbox listening on {}", sb.endpoint()));
             for (k, v) in sb.env_vars() {
-                printer.line(format!("{k}={v}"));
+                if k != "AZURE_CLIENT_SECRET" {
+                    printer.line(format!("{k}={v}"));
+                }
             }
+            printer.line(format!(
+                "AZURE_CLIENT_SECRET and the rest: {} (set -a; . {}; set +a)",
+                env_file.display(),
+                env_file.display()
+            ));
             printer.note("Press Ctrl-C to stop.");
             stop_signal().await?;
             sb.shutdown().await;

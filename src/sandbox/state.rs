@@ -299,7 +299,21 @@ impl Persist {
     }
 }
 
-/// Write `bytes` to `path` through a temp file in the same directory and a rename.
+/// Create `path` (mode 0600 on Unix) holding `bytes`.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let mut f = o.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Write `bytes` to `path` through a temp file in the same directory and a rename. The file is
+/// readable by its owner only: the state holds the client secret, the token-signing key and
+/// the CA's private key, the env file the client secret.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
@@ -315,7 +329,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
         ".{file_name}.{}.tmp",
         uuid::Uuid::new_v4().simple()
     ));
-    std::fs::write(&tmp, bytes)
+    write_private(&tmp, bytes)
         .map_err(|e| SandboxError::Io(format!("writing {}: {e}", tmp.display())))?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

@@ -1,10 +1,14 @@
 //! TLS material: a CA generated once per state (persisted so `AZPROTECT_CA_CERT` stays valid
 //! across restarts) and a server certificate for 127.0.0.1 / localhost / ::1 signed by it at
-//! every start. The rustls provider is aws-lc-rs, installed explicitly.
+//! every start. The CA is name-constrained to those three names. The rustls provider is
+//! aws-lc-rs, installed explicitly.
 
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, CidrSubnet, DnType, GeneralSubtree, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, NameConstraints,
+};
 use rustls::pki_types::pem::PemObject;
 
 use super::state::TlsMaterial;
@@ -21,6 +25,19 @@ fn ca_params() -> Result<CertificateParams, SandboxError> {
     p.distinguished_name
         .push(DnType::OrganizationName, "azprotect sandbox");
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // A CA that can only vouch for this machine: trusting it (AZPROTECT_CA_CERT, a system
+    // store) cannot let it impersonate any other host.
+    p.name_constraints = Some(NameConstraints {
+        permitted_subtrees: vec![
+            GeneralSubtree::DnsName("localhost".into()),
+            GeneralSubtree::IpAddress(CidrSubnet::V4([127, 0, 0, 1], [255; 4])),
+            GeneralSubtree::IpAddress(CidrSubnet::V6(
+                std::net::Ipv6Addr::LOCALHOST.octets(),
+                [255; 16],
+            )),
+        ],
+        excluded_subtrees: vec![],
+    });
     p.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
