@@ -942,3 +942,41 @@ async fn turning_off_always_on_soft_delete_is_refused_with_azures_code() {
         "{b}"
     );
 }
+
+#[tokio::test]
+async fn a_new_vault_identity_is_not_in_the_directory_yet_unless_the_principal_type_is_given() {
+    // A minute of Azure time is 3 s here: the identity's replication window stays open while
+    // the test runs.
+    let t = start(0.05).await;
+    let vault = t.create_vault("bv-new").await;
+    let principal = vault["identity"]["principalId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rg = t.snapshot_rg().await;
+    let name = uuid::Uuid::new_v4();
+    let path = format!("{rg}/providers/Microsoft.Authorization/roleAssignments/{name}");
+    let body = |typed: bool| {
+        let mut p = json!({
+            "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/7efff54f-a5b4-42b5-a1c5-5411624893ce", t.sub),
+            "principalId": principal,
+        });
+        if typed {
+            p["principalType"] = json!("ServicePrincipal");
+        }
+        json!({ "properties": p })
+    };
+    // As Azure's CLI met it (recording #28): the identity was just created.
+    let (s, _, b) = t.call("PUT", &path, AUTH, Some(body(false))).await;
+    assert_eq!((s, code(&b)), (400, "PrincipalNotFound"), "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("set the role assignment principalType property"),
+        "{b}"
+    );
+    // The fix Azure names: say what kind of principal it is (azprotect always does).
+    let (s, _, b) = t.call("PUT", &path, AUTH, Some(body(true))).await;
+    assert_eq!(s, 201, "{b}");
+}

@@ -59,6 +59,19 @@ async fn read_principal(client: &ArmClient, vault_id: &str) -> Result<String, St
 /// effective: new role assignments take minutes to propagate.
 pub const MISSING_PERMISSIONS: &str = "UserErrorMissingRequiredPermissions";
 
+/// The error a role assignment PUT may get for an identity Entra ID has not replicated yet; the
+/// identical retry succeeds (recording test_container_create_with_msi_scope.yaml #28–29,
+/// FACTS §5).
+pub const PRINCIPAL_NOT_FOUND: &str = "PrincipalNotFound";
+
+/// Whether `code` means "not effective yet" (a role or an identity still propagating): the
+/// only answers retried here — throttling and server faults get the client's ordinary retry.
+fn propagating(code: Option<&str>) -> bool {
+    code.is_some_and(|c| {
+        c.eq_ignore_ascii_case(MISSING_PERMISSIONS) || c.eq_ignore_ascii_case(PRINCIPAL_NOT_FOUND)
+    })
+}
+
 /// First wait before retrying a request refused for missing permissions.
 const FIRST_DELAY: Duration = Duration::from_secs(2);
 /// Longest single wait.
@@ -67,11 +80,11 @@ const MAX_DELAY: Duration = Duration::from_secs(30);
 const GIVE_UP_AFTER: Duration = Duration::from_secs(600);
 
 /// After failed attempt number `attempt` (0 = the first) with ARM error `code`: how long to wait
-/// before trying again, or `None` to give up. Only missing permissions are retried here
-/// (throttling and server faults are the client's business): 2 s, 4 s, 8 s, 16 s, then every
-/// 30 s, until the waits would exceed 10 minutes in total.
-pub fn permission_retry(attempt: u32, code: Option<&str>) -> Option<Duration> {
-    if !code.is_some_and(|c| c.eq_ignore_ascii_case(MISSING_PERMISSIONS)) {
+/// before trying again, or `None` to give up. Only roles and identities still propagating are
+/// retried here ([`propagating`]): 2 s, 4 s, 8 s, 16 s, then every 30 s, until the waits would
+/// exceed 10 minutes in total (Azure: role assignments take "up to 10 minutes").
+pub fn propagation_retry(attempt: u32, code: Option<&str>) -> Option<Duration> {
+    if !propagating(code) {
         return None;
     }
     let delay = |n: u32| {
@@ -111,7 +124,7 @@ pub async fn execute(
     };
     match (change.address.kind, change.action) {
         (ResourceKind::RoleAssignment, Action::Create | Action::Update | Action::Replace) => {
-            assign_role(client, principals, &desired, change.before.is_some()).await
+            assign_role(client, principals, &desired, change.before.is_some(), heard).await
         }
         (ResourceKind::DiskBackup, Action::Create | Action::Update) => {
             protect_disk(client, &desired, change.before.as_ref(), heard).await
@@ -130,6 +143,7 @@ async fn assign_role(
     principals: &Principals,
     r: &Resource,
     exists: bool,
+    heard: Heard<'_>,
 ) -> Result<(), String> {
     let at = |e: AzureError| e.to_string();
     let a = role::Attrs(&r.attrs);
@@ -151,20 +165,11 @@ async fn assign_role(
             .await
             .map_err(at)?;
     }
-    match client
-        .execute(&role::put_request(
-            &r.arm_id,
-            subscription,
-            role,
-            &principal,
-        ))
-        .await
-    {
-        // The same role on the same scope for the same principal under another name (granted
-        // by hand): the vault already has what it needs.
-        Err(e) if e.code() == Some("RoleAssignmentExists") => Ok(()),
-        other => other.map(|_| ()).map_err(at),
-    }
+    let put = role::put_request(&r.arm_id, subscription, role, &principal);
+    // The same role on the same scope for the same principal under another name (granted by
+    // hand): the vault already has what it needs.
+    let exists = |e: &AzureError| e.code() == Some("RoleAssignmentExists");
+    with_propagation_retry(client, r, &put, heard, exists).await
 }
 
 /// Create or update a backup instance.
@@ -192,8 +197,8 @@ async fn protect_disk(
     match before.map(ItemState::of) {
         None => {
             let validate = instance::validate_request(r, &policy_id, location);
-            with_permission_retry(client, r, &validate, heard).await?;
-            with_permission_retry(client, r, &put, heard).await
+            with_propagation_retry(client, r, &validate, heard, |_| false).await?;
+            with_propagation_retry(client, r, &put, heard, |_| false).await
         }
         Some(ItemState::SoftDeleted) => Err(format!(
             "the backup instance {} is soft-deleted; undelete it \
@@ -204,13 +209,13 @@ async fn protect_disk(
         )),
         Some(s @ (ItemState::Stopped | ItemState::Suspended)) => {
             let resume = instance::resume_request(&r.arm_id, s == ItemState::Suspended);
-            with_permission_retry(client, r, &resume, heard).await?;
+            with_propagation_retry(client, r, &resume, heard, |_| false).await?;
             if before.is_some_and(|b| settings_differ(b, &r.attrs)) {
-                with_permission_retry(client, r, &put, heard).await?;
+                with_propagation_retry(client, r, &put, heard, |_| false).await?;
             }
             Ok(())
         }
-        Some(_) => with_permission_retry(client, r, &put, heard).await,
+        Some(_) => with_propagation_retry(client, r, &put, heard, |_| false).await,
     }
 }
 
@@ -228,44 +233,66 @@ fn settings_differ(before: &Value, after: &Value) -> bool {
         })
 }
 
-async fn with_permission_retry(
+/// Send `req`, waiting out roles and identities that are still propagating; an error `done`
+/// accepts counts as success.
+async fn with_propagation_retry(
     client: &ArmClient,
     r: &Resource,
     req: &ArmRequest,
     heard: Heard<'_>,
+    done: impl Fn(&AzureError) -> bool,
 ) -> Result<(), String> {
     let started = std::time::Instant::now();
     let mut attempt = 0;
     loop {
         match client.execute_discarding(req).await {
             Ok(_) => return Ok(()),
-            Err(e) => match permission_retry(attempt, e.code()) {
+            Err(e) if done(&e) => return Ok(()),
+            Err(e) => match propagation_retry(attempt, e.code()) {
                 Some(delay) => {
+                    let what = waiting_for(e.code());
                     tracing::info!(
                         address = %r.address,
                         attempt,
                         delay_s = delay.as_secs(),
-                        "the vault's role assignments are not effective yet; retrying"
+                        "waiting for {what}; retrying"
                     );
                     heard.waiting_for(&format!(
-                        "the vault's role assignments to take effect (attempt {}, next in {}s)",
+                        "{what} (attempt {}, next in {}s)",
                         attempt + 1,
                         delay.as_secs()
                     ));
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
-                None if attempt > 0 => {
-                    return Err(format!(
-                        "{e} (after {} attempts over {}s: role assignments can take up to \
-                         10 minutes to apply; check the vault identity's roles and apply again)",
-                        attempt + 1,
-                        started.elapsed().as_secs()
-                    ))
-                }
-                None => return Err(e.to_string()),
+                None => return Err(gave_up(&e, attempt, started.elapsed())),
             },
         }
+    }
+}
+
+/// What a propagating answer waits for.
+fn waiting_for(code: Option<&str>) -> &'static str {
+    if code.is_some_and(|c| c.eq_ignore_ascii_case(PRINCIPAL_NOT_FOUND)) {
+        "the vault's identity to reach Entra ID"
+    } else {
+        "the vault's role assignments to take effect"
+    }
+}
+
+/// The error to report after `attempt` retries: propagation that outlasted the budget says so;
+/// any other answer (a server fault the client's own retries could not get past, a refusal) is
+/// reported as it is, not as a permissions problem.
+fn gave_up(e: &AzureError, attempt: u32, waited: Duration) -> String {
+    if attempt > 0 && propagating(e.code()) {
+        format!(
+            "{e} (after {} attempts over {}s: role assignments can take up to 10 minutes to \
+             apply; check the vault identity's roles and apply again)",
+            attempt + 1,
+            waited.as_secs()
+        )
+    } else {
+        e.to_string()
     }
 }
 
@@ -275,20 +302,49 @@ mod tests {
 
     #[test]
     fn missing_permissions_back_off_then_give_up_after_about_ten_minutes() {
-        let secs = |a| permission_retry(a, Some(MISSING_PERMISSIONS)).map(|d| d.as_secs());
+        let secs = |a| propagation_retry(a, Some(MISSING_PERMISSIONS)).map(|d| d.as_secs());
         assert_eq!(
             (0..6).map(secs).collect::<Vec<_>>(),
             [2, 4, 8, 16, 30, 30].map(Some)
         );
         let mut total = 0;
         let mut attempt = 0;
-        while let Some(d) = permission_retry(attempt, Some("usererrormissingrequiredpermissions")) {
+        while let Some(d) = propagation_retry(attempt, Some("usererrormissingrequiredpermissions"))
+        {
             total += d.as_secs();
             attempt += 1;
         }
         assert!((570..=600).contains(&total), "waited {total}s");
         assert_eq!(attempt, 23);
-        assert_eq!(permission_retry(u32::MAX, Some(MISSING_PERMISSIONS)), None);
+        assert_eq!(propagation_retry(u32::MAX, Some(MISSING_PERMISSIONS)), None);
+    }
+
+    #[test]
+    fn a_new_identity_entra_id_has_not_replicated_yet_is_waited_for_too() {
+        assert_eq!(
+            propagation_retry(0, Some(PRINCIPAL_NOT_FOUND)),
+            Some(Duration::from_secs(2))
+        );
+    }
+
+    #[test]
+    fn a_server_fault_after_waiting_for_roles_is_not_blamed_on_them() {
+        let answer = |status: u16, code: &str| AzureError::Arm {
+            method: "PUT".into(),
+            resource: "backupInstances/d".into(),
+            status,
+            code: code.into(),
+            message: "…".into(),
+            request_id: "r".into(),
+        };
+        let said = gave_up(
+            &answer(500, "InternalServerError"),
+            2,
+            Duration::from_secs(6),
+        );
+        assert!(!said.contains("role assignments"), "{said}");
+        let missing = answer(400, MISSING_PERMISSIONS);
+        assert!(gave_up(&missing, 23, Duration::from_secs(600)).contains("role assignments"));
     }
 
     #[test]
@@ -299,7 +355,7 @@ mod tests {
             Some("TooManyRequests"),
             Some(""),
         ] {
-            assert_eq!(permission_retry(0, code), None, "{code:?}");
+            assert_eq!(propagation_retry(0, code), None, "{code:?}");
         }
     }
 
