@@ -1478,3 +1478,47 @@ fn every_disk_backup_problem_is_reported_at_once() {
             + "    policies:\n      hourly: {every: 5h, retention: 7w, start: \"25:00\"}\n      every-2h: {every: 2h, retention: 60d}\n    protect:\n      - policy: every-2hours\n        snapshot_resource_group: rg snapshots\n        disks: [rg-app, rg-app/shared-data, rg-app/shared-data]\n        select: {}\n"
     )));
 }
+
+#[test]
+fn tags_follow_azures_rules_for_names_values_and_count() {
+    // Azure refuses these at apply; validate says so first, at the tag.
+    let out = diagnose(&format!(
+        "{HEADER}tags: {{cost/center: a}}\nresource_groups:\n  rg-a: {{location: westeurope, tags: {{owner: {}}}}}\n",
+        "v".repeat(257)
+    ));
+    assert!(out.contains("a tag name cannot contain '/'"), "{out}");
+    assert!(
+        out.contains("a tag value has at most 256 characters, this one 257"),
+        "{out}"
+    );
+    // 30 global tags and 30 of the vault's own, 10 of them the same names: 50 is the limit.
+    let global: Vec<String> = (0..30).map(|i| format!("g{i}: x")).collect();
+    let own = |n: usize| -> String {
+        (0..n)
+            .map(|i| {
+                if i < 10 {
+                    format!("G{i}: y")
+                } else {
+                    format!("v{i}: y")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let file = |n: usize| {
+        format!(
+            "{HEADER}tags: {{{}}}\nrecovery_vaults:\n  rsv-a:\n    resource_group: rg-a\n    location: westeurope\n    tags: {{{}}}\n",
+            global.join(", "),
+            own(n)
+        )
+    };
+    assert!(
+        loads(&file(30)),
+        "50 tags once merged (names are case-insensitive)"
+    );
+    let out = diagnose(&file(31));
+    assert!(
+        out.contains("vault `rsv-a`: a resource carries at most 50 tags; this one would carry 51"),
+        "{out}"
+    );
+}

@@ -1036,3 +1036,31 @@ fn a_replication_running_back_after_failover_and_reprotect_plans_no_changes() {
         .unwrap()
         .contains("failed over"));
 }
+
+#[test]
+fn tags_that_would_take_a_vault_past_50_are_blocked_at_plan_time() {
+    // Others tagged the vault 48 times; the file manages its own tags beside them.
+    let (mut want, mut have) = converged();
+    let theirs: serde_json::Map<String, Value> =
+        (0..48).map(|i| (format!("team-{i}"), json!("x"))).collect();
+    have[0].attrs["tags"] = Value::Object(theirs);
+    want[0].attrs["tags"] = json!({"owner": "ops", "managed-by": "azprotect"});
+    let p = plan(
+        &desired(want.clone(), OnRemove::RetainData),
+        &live(have.clone()),
+        &PlanOptions::default(),
+    );
+    assert_eq!(p.summary.blocked, 0, "50 is allowed: {:#?}", p.changes);
+    want[0].attrs["tags"] = json!({"owner": "ops", "managed-by": "azprotect", "cost": "42"});
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let blocked = p.changes[0].blocked.as_deref().unwrap_or_default();
+    assert!(
+        blocked.contains("at most 50 tags; this one would carry 51"),
+        "{:#?}",
+        p.changes
+    );
+}

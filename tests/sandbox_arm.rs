@@ -792,3 +792,46 @@ async fn a_vault_takes_at_most_50_policy_writes_a_day() {
         "{b}"
     );
 }
+
+#[tokio::test]
+async fn arm_refuses_tags_azure_refuses_on_any_resource() {
+    let t = start(fast()).await;
+    let rg = format!("/subscriptions/{}/resourcegroups/rg-tags", t.sub);
+    let (s, _, b) = t
+        .put(
+            &rg,
+            "2021-04-01",
+            json!({"location": "westeurope", "tags": {"cost/center": "42"}}),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (400, "InvalidTagNameCharacters"), "{b}");
+    let (s, _, b) = t
+        .put(
+            &rg,
+            "2021-04-01",
+            json!({"location": "westeurope", "tags": {"owner": "v".repeat(257)}}),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (400, "InvalidTagValueLength"), "{b}");
+    let many: serde_json::Map<String, Value> =
+        (0..51).map(|i| (format!("t{i}"), json!("x"))).collect();
+    let (s, _, b) = t
+        .put(
+            &rg,
+            "2021-04-01",
+            json!({"location": "westeurope", "tags": many}),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (400, "InvalidTagsCount"), "{b}");
+    // 50 is fine, and nothing was created by the refusals before.
+    let fifty: serde_json::Map<String, Value> =
+        (0..50).map(|i| (format!("t{i}"), json!("x"))).collect();
+    let (s, _, b) = t
+        .put(
+            &rg,
+            "2021-04-01",
+            json!({"location": "westeurope", "tags": fifty}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+}

@@ -46,6 +46,7 @@ pub mod protected_vm;
 pub mod resource_group;
 pub mod site_recovery;
 pub mod snapshot;
+pub mod tags;
 pub mod vault;
 
 pub use crate::request::{ArmRequest, Method};

@@ -200,6 +200,7 @@ impl<'a> Context<'a> {
 /// Rules for a resource that does not exist yet.
 pub fn on_create<'a>(want: &'a Resource, ctx: &Context) -> Verdict {
     let mut v = Verdict::default();
+    tag_count(want, None, &mut v);
     match want.address.kind {
         ResourceKind::RecoveryVault
             if vault::Attrs(&want.attrs).immutability() == Some("Locked") =>
@@ -258,6 +259,7 @@ pub fn on_create<'a>(want: &'a Resource, ctx: &Context) -> Verdict {
 /// Rules for an in-place update of `have` to `want`.
 pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], ctx: &Context) -> Verdict {
     let mut v = Verdict::default();
+    tag_count(want, Some(have), &mut v);
     let changed = |p: &str| {
         diff.iter()
             .find(|d| d.path == p || d.path.starts_with(&format!("{p}.")))
@@ -412,6 +414,24 @@ pub fn irreversible_settings<'d>(
             v.reasons
                 .push("makes soft delete AlwaysOn: this cannot be undone".into());
         }
+    }
+}
+
+/// A resource group's or vault's tags are merged with the tags it already carries (azprotect
+/// manages only its own): Azure refuses the result beyond 50.
+fn tag_count(want: &Resource, have: Option<&Resource>, v: &mut Verdict) {
+    if !matches!(
+        want.address.kind,
+        ResourceKind::ResourceGroup | ResourceKind::RecoveryVault | ResourceKind::BackupVault
+    ) {
+        return;
+    }
+    let sets = [Some(&want.attrs), have.map(|h| &h.attrs)];
+    let n = crate::model::tags::merged_count(sets.into_iter().flatten().map(|a| &a["tags"]));
+    if let Some(why) = crate::model::tags::count_problem(n) {
+        v.block(format!(
+            "{why} (its own tags and the file's): Azure refuses more than 50 tags on a resource"
+        ));
     }
 }
 

@@ -371,6 +371,45 @@ fn log_access(
 }
 
 /// Route an ARM request.
+/// ARM checks the tags of every resource it is asked to write, whatever the provider
+/// (`model::tags`). UNCONFIRMED: the codes besides `InvalidTagNameCharacters` (README "Known to
+/// differ").
+fn check_tags(ctx: &Ctx<'_>) -> Result<(), ArmError> {
+    use crate::model::tags;
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(ctx.body) else {
+        return Ok(());
+    };
+    let Some(t) = body.get("tags").and_then(serde_json::Value::as_object) else {
+        return Ok(());
+    };
+    for (k, v) in t {
+        if let Some(why) = tags::name_problem(k) {
+            let code = if k.chars().count() > tags::MAX_NAME_CHARS {
+                "InvalidTagNameLength"
+            } else {
+                "InvalidTagNameCharacters"
+            };
+            return Err(ArmError::bad_request(
+                code,
+                format!("The tag names '{k}' are not valid: {why}."),
+            ));
+        }
+        if let Some(why) = v.as_str().and_then(tags::value_problem) {
+            return Err(ArmError::bad_request(
+                "InvalidTagValueLength",
+                format!("The value of tag '{k}' is not valid: {why}."),
+            ));
+        }
+    }
+    if let Some(why) = tags::count_problem(tags::merged_count([&body["tags"]])) {
+        return Err(ArmError::bad_request(
+            "InvalidTagsCount",
+            format!("The tags are not valid: {why}."),
+        ));
+    }
+    Ok(())
+}
+
 fn dispatch(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     let l = &ctx.lsegs;
     if l.first().map(|s| s.as_str()) != Some("subscriptions") {
@@ -390,6 +429,9 @@ fn dispatch(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     };
     if let Some(p) = super::authorization::provider_index(l) {
         return super::authorization::route(ctx, st, p);
+    }
+    if matches!(ctx.method.as_str(), "PUT" | "PATCH") {
+        check_tags(ctx)?;
     }
     match ns.as_deref() {
         None => super::resources::route(ctx, st),

@@ -11,6 +11,7 @@ mod policy;
 mod protect;
 pub mod regions;
 pub mod site_recovery;
+mod tags;
 pub mod timezones;
 mod vault;
 
@@ -74,6 +75,7 @@ pub fn file(cx: &mut Cx, f: &ConfigFile) {
             vault::check(cx, name, v);
         }
     }
+    tags::check(cx, f);
 }
 
 pub fn check_subscription(cx: &mut Cx, s: &Sp<String>) {
