@@ -4,6 +4,8 @@
 
 mod support;
 
+use serde_json::{json, Value};
+
 use azprotect::model::{ArmRequest, Method};
 use azprotect::sandbox::SandboxOptions;
 use support::estate::{quickstart, read_quickstart, Estate};
@@ -211,6 +213,87 @@ async fn a_saved_plan_is_refused_when_azure_changed_since() {
         "{}",
         apply.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_edited_after_review_is_refused_and_nothing_is_applied() {
+    let estate = Estate::start().await;
+    let reviewed = estate.path("reviewed.plan.json");
+    estate
+        .run(&[
+            "plan",
+            "-f",
+            &quickstart(),
+            "--target",
+            "protected_vm.rsv-prod-weu/rg-app/db-01",
+            "--out",
+            &reviewed,
+        ])
+        .await
+        .expect_code(0);
+    let original: Value =
+        serde_json::from_str(&std::fs::read_to_string(&reviewed).unwrap()).unwrap();
+    let change = |plan: &mut Value, address: &str| -> usize {
+        plan["plan"]["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|c| c["address"] == address)
+            .unwrap_or_else(|| panic!("{address} in the plan"))
+    };
+    type Edit = fn(&mut Value, usize);
+    let edits: [(&str, &str, Edit); 5] = [
+        // The log would say rg-app/db-01 while another VM is protected.
+        (
+            "arm_id",
+            "protected_vm.rsv-prod-weu/rg-app/db-01",
+            |p, i| {
+                let id = p["plan"]["changes"][i]["arm_id"]
+                    .as_str()
+                    .unwrap()
+                    .replace("db-01", "app-01");
+                p["plan"]["changes"][i]["arm_id"] = json!(id);
+            },
+        ),
+        // `show` would still print the reviewed retention.
+        ("after", "backup_policy.rsv-prod-weu/gold", |p, i| {
+            p["plan"]["changes"][i]["after"]["retention"]["daily"] = json!("7d");
+        }),
+        ("added", "backup_policy.rsv-prod-weu/gold", |p, i| {
+            let mut extra = p["plan"]["changes"][i].clone();
+            extra["address"] = json!("backup_policy.rsv-prod-weu/extra");
+            extra["arm_id"] = json!(extra["arm_id"].as_str().unwrap().replace("/gold", "/extra"));
+            p["plan"]["changes"].as_array_mut().unwrap().push(extra);
+        }),
+        ("desired", "backup_policy.rsv-prod-weu/gold", |p, _| {
+            p["desired"]["resources"][0]["attrs"]["tags"] = json!({"edited": "yes"});
+        }),
+        ("version", "backup_policy.rsv-prod-weu/gold", |p, _| {
+            p["azprotect_version"] = json!("0.0.1");
+        }),
+    ];
+    for (what, address, edit) in edits {
+        let mut plan = original.clone();
+        let i = change(&mut plan, address);
+        edit(&mut plan, i);
+        let file = estate.path(&format!("edited-{what}.plan.json"));
+        std::fs::write(&file, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+        let apply = estate.run(&["apply", &file, "--auto-approve"]).await;
+        apply.expect_code(1);
+        assert!(
+            apply
+                .stderr
+                .contains("does not hold the plan its own configuration makes")
+                || (what == "version" && apply.stderr.contains("made by azprotect 0.0.1")),
+            "{what}: {}",
+            apply.stderr
+        );
+    }
+    // Nothing was applied: the reviewed plan is still exactly current, and applies.
+    estate
+        .run(&["apply", &reviewed, "--auto-approve"])
+        .await
+        .expect_code(0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

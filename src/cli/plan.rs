@@ -27,7 +27,7 @@ async fn run(args: &PlanArgs, session: &Session, printer: Printer) -> Result<Exi
     print_timings(&phases);
     if let Some(out) = &args.out {
         let arm = session.client.arm_endpoint();
-        op::save(out, arm, made.desired, &made.live, &made.plan)?;
+        op::save(out, arm, &made)?;
         printer.note(format!(
             "Saved the plan to {}; apply it with: azprotect apply {}",
             out.display(),

@@ -192,10 +192,14 @@ fn check_targets(
     Ok(())
 }
 
+/// This azprotect's version: a saved plan is applied by the version that made it.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// A plan made from the files: what it was made from and the warnings to show.
 pub struct Made {
     pub desired: Desired,
     pub live: LiveState,
+    pub targets: Vec<Address>,
     pub plan: Plan,
     pub warnings: Vec<miette::Report>,
 }
@@ -214,6 +218,7 @@ pub async fn make(
     Ok(Made {
         desired: loaded.desired,
         live,
+        targets: targets.to_vec(),
         plan,
         warnings: loaded.warnings,
     })
@@ -242,20 +247,15 @@ pub enum SavedPlanError {
 }
 
 /// Save `plan` with what it was made from (`plan --out`).
-pub fn save(
-    path: &Path,
-    arm_endpoint: &str,
-    desired: Desired,
-    live: &LiveState,
-    plan: &Plan,
-) -> Result<(), SavedPlanError> {
+pub fn save(path: &Path, arm_endpoint: &str, made: &Made) -> Result<(), SavedPlanError> {
     let saved = SavedPlan {
         kind: "azprotect-plan".into(),
-        azprotect_version: env!("CARGO_PKG_VERSION").into(),
-        live_fingerprint: live.fingerprint(),
+        azprotect_version: VERSION.into(),
+        live_fingerprint: made.live.fingerprint(),
         arm_endpoint: arm_endpoint.to_string(),
-        desired,
-        plan: plan.clone(),
+        desired: made.desired.clone(),
+        targets: made.targets.clone(),
+        plan: made.plan.clone(),
     };
     let json = serde_json::to_string_pretty(&saved).expect("a plan serializes");
     let write = |source| SavedPlanError::Write {
@@ -296,6 +296,17 @@ pub enum CurrentPlanError {
     Saved(#[from] SavedPlanError),
     #[error("the plan was made against {made}, not {now}")]
     OtherEndpoint { made: String, now: String },
+    #[error("the plan was made by azprotect {made}; this is {now}")]
+    #[diagnostic(help(
+        "run `azprotect plan` again with this version, review it, and apply the new plan"
+    ))]
+    OtherVersion { made: String, now: String },
+    #[error("the plan file does not hold the plan its own configuration makes; nothing was applied.\n  {first_difference}")]
+    #[diagnostic(
+        code(azprotect::apply::edited_plan),
+        help("a saved plan is applied only as `plan` wrote it: run `azprotect plan --out` again, review it, and apply that file")
+    )]
+    Edited { first_difference: String },
     #[error("Azure changed since this plan was made; nothing was applied.\n{what_changed}")]
     #[diagnostic(help("run `azprotect plan` again, review it, and apply the new plan"))]
     Stale { what_changed: String },
@@ -322,14 +333,79 @@ pub async fn load_current(client: &ArmClient, path: &Path) -> Result<SavedPlan, 
             now: client.arm_endpoint().to_string(),
         });
     }
+    if saved.azprotect_version != VERSION {
+        return Err(CurrentPlanError::OtherVersion {
+            made: saved.azprotect_version,
+            now: VERSION.into(),
+        });
+    }
     let live = crate::live::read(client, &saved.desired).await?;
+    let opts = PlanOptions {
+        targets: saved.targets.clone(),
+    };
+    let now = plan::plan(&saved.desired, &live, &opts);
     if live.fingerprint() != saved.live_fingerprint {
-        let now = plan::plan(&saved.desired, &live, &PlanOptions::default());
         return Err(CurrentPlanError::Stale {
             what_changed: what_changed(&saved.plan, &now),
         });
     }
+    // Azure is as it was: the file's own configuration makes exactly the plan it holds, or the
+    // file was edited after review.
+    if let Some(first_difference) = first_difference(&saved.plan, &now) {
+        return Err(CurrentPlanError::Edited { first_difference });
+    }
     Ok(saved)
+}
+
+/// Where the saved plan's changes differ from the ones its configuration makes: the first
+/// change that differs, and in what.
+fn first_difference(saved: &Plan, made: &Plan) -> Option<String> {
+    if saved == made {
+        return None;
+    }
+    for (i, (s, m)) in saved.changes.iter().zip(&made.changes).enumerate() {
+        if s == m {
+            continue;
+        }
+        let (sv, mv) = (
+            serde_json::to_value(s).unwrap_or_default(),
+            serde_json::to_value(m).unwrap_or_default(),
+        );
+        let fields: Vec<&str> = [
+            "address",
+            "action",
+            "arm_id",
+            "before",
+            "after",
+            "diff",
+            "data",
+            "blocked",
+            "depends_on",
+            "reasons",
+        ]
+        .into_iter()
+        .filter(|f| sv.get(f) != mv.get(f))
+        .collect();
+        return Some(format!(
+            "change {} ({}) differs in {}",
+            i + 1,
+            s.address,
+            fields.join(", ")
+        ));
+    }
+    Some(match saved.changes.len().cmp(&made.changes.len()) {
+        std::cmp::Ordering::Greater => format!(
+            "the file holds {} change(s) its configuration does not make, the first {}",
+            saved.changes.len() - made.changes.len(),
+            saved.changes[made.changes.len()].address
+        ),
+        std::cmp::Ordering::Less => format!(
+            "the file lacks {} change(s) its configuration makes, the first {}",
+            made.changes.len() - saved.changes.len(),
+            made.changes[saved.changes.len()].address
+        ),
+        std::cmp::Ordering::Equal => "its summary or subscriptions differ".to_string(),
+    })
 }
 
 /// A short description of how a fresh plan differs from the saved one.

@@ -1,8 +1,11 @@
 //! The saved plan (`plan --out PLAN`): versioned JSON with a fingerprint of the live state the
-//! plan was made from, so `apply PLAN` can refuse when Azure changed since.
+//! plan was made from, so `apply PLAN` can refuse when Azure changed since, and with what the
+//! plan was made from (the desired state, the targets), so that apply can make it again and
+//! refuse a file whose changes are not exactly those: a saved plan is applied as reviewed, not
+//! as edited.
 
 use super::Plan;
-use crate::model::Desired;
+use crate::model::{Address, Desired};
 use serde::{Deserialize, Serialize};
 
 /// What `--out` writes.
@@ -17,5 +20,8 @@ pub struct SavedPlan {
     pub arm_endpoint: String,
     /// What the plan was made for: apply re-reads live state for exactly this.
     pub desired: Desired,
+    /// `--target`s the plan was made with.
+    #[serde(default)]
+    pub targets: Vec<Address>,
     pub plan: Plan,
 }
