@@ -451,3 +451,33 @@ async fn apply_without_a_terminal_refuses_to_prompt() {
     apply.expect_code(1);
     assert!(apply.stderr.contains("--auto-approve"), "{}", apply.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_waiting_cannot_fix_fails_at_once_and_a_refusal_says_it_retries() {
+    let estate = Estate::start().await;
+    // A CA the machine does not trust for this endpoint (another sandbox's): no retry can fix it.
+    let other = azprotect::sandbox::Sandbox::start(SandboxOptions::default())
+        .await
+        .unwrap();
+    let wrong_ca = estate.path("other-ca.pem");
+    std::fs::write(&wrong_ca, other.ca_cert_pem()).unwrap();
+    let run = support::estate::run_on(
+        &estate.sandbox,
+        &[("AZPROTECT_CA_CERT", wrong_ca.as_str())],
+        &["plan", "-f", &quickstart()],
+    )
+    .await;
+    run.expect_code(1);
+    assert!(run.stderr.contains("certificate"), "{}", run.stderr);
+    assert!(!run.stderr.contains("retrying"), "{}", run.stderr);
+    // An ARM endpoint that refuses connections: retried a few times, saying so, then an error.
+    let run = support::estate::run_on(
+        &estate.sandbox,
+        &[("AZPROTECT_ARM_ENDPOINT", "https://127.0.0.1:9")],
+        &["plan", "-f", &quickstart()],
+    )
+    .await;
+    run.expect_code(1);
+    assert!(run.stderr.contains("retrying (1/4)"), "{}", run.stderr);
+    assert!(run.stderr.contains("after 4 attempt(s)"), "{}", run.stderr);
+}

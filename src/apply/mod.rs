@@ -56,6 +56,11 @@ pub enum Outcome {
     Skipped {
         because: Address,
     },
+    /// Not started because Azure could not be reached: apply stops starting changes once a
+    /// change finds the endpoint unreachable, rather than failing every one in turn.
+    NotStarted {
+        why: String,
+    },
 }
 
 /// Why a change failed: what to show, and, when Azure refused, its error code and the
@@ -65,6 +70,8 @@ pub struct Failure {
     pub message: String,
     pub code: Option<String>,
     pub request_id: Option<String>,
+    /// Azure could not be reached at all (see `AzureError::is_unreachable`).
+    pub unreachable: bool,
 }
 
 impl std::fmt::Display for Failure {
@@ -79,6 +86,7 @@ impl From<String> for Failure {
             message,
             code: None,
             request_id: None,
+            unreachable: false,
         }
     }
 }
@@ -105,6 +113,7 @@ impl From<crate::azure::AzureError> for Failure {
             message: e.to_string(),
             code,
             request_id,
+            unreachable: e.is_unreachable(),
         }
     }
 }
@@ -140,7 +149,7 @@ impl ApplyReport {
         self.count(|o| matches!(o, Outcome::Failed(_)))
     }
     pub fn skipped(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Skipped { .. }))
+        self.count(|o| matches!(o, Outcome::Skipped { .. } | Outcome::NotStarted { .. }))
     }
 }
 

@@ -92,9 +92,11 @@ pub async fn walk(
     let mut skipped: BTreeSet<Address> = BTreeSet::new();
     let mut running: JoinSet<(Address, Outcome, Task)> = JoinSet::new();
     let parallelism = opts.parallelism.max(1);
+    // Set once a change finds Azure unreachable: what is in flight finishes, nothing new starts.
+    let mut halted: Option<String> = None;
 
     loop {
-        while running.len() < parallelism {
+        while running.len() < parallelism && halted.is_none() {
             let Some(addr) = ready.pop() else { break };
             let change = changes[&addr].clone();
             let executor = executor.clone();
@@ -118,6 +120,15 @@ pub async fn walk(
             }
         };
         report_outcome(progress.as_ref(), &task, &outcome);
+        if let (Outcome::Failed(f), None) = (&outcome, &halted) {
+            if f.unreachable {
+                let why = format!("Azure could not be reached ({addr} failed: {f})");
+                progress.note(&format!(
+                    "{why}: no further change is started; re-run apply once Azure is reachable"
+                ));
+                halted = Some(why);
+            }
+        }
         let ok = outcome == Outcome::Done;
         report.outcomes.push((addr.clone(), outcome));
         if ok {
@@ -137,6 +148,18 @@ pub async fn walk(
                 &mut report,
                 progress.as_ref(),
             );
+        }
+    }
+    if let Some(why) = halted {
+        let settled: BTreeSet<Address> = report.outcomes.iter().map(|(a, _)| a.clone()).collect();
+        for c in plan
+            .changes
+            .iter()
+            .filter(|c| !settled.contains(&c.address))
+        {
+            let outcome = Outcome::NotStarted { why: why.clone() };
+            report_outcome(progress.as_ref(), &task_of(c), &outcome);
+            report.outcomes.push((c.address.clone(), outcome));
         }
     }
     report
@@ -174,6 +197,7 @@ fn report_outcome(progress: &dyn Progress, task: &Task, outcome: &Outcome) {
                 let because = format!("{because} did not apply");
                 return progress.event(task, Event::Skipped { because: &because });
             }
+            Outcome::NotStarted { why } => Event::Skipped { because: why },
         },
     );
 }
@@ -298,6 +322,8 @@ mod tests {
     /// Fails the listed addresses; records the order and the peak concurrency.
     struct Fake {
         fail: Vec<&'static str>,
+        /// Every change finds Azure unreachable.
+        unreachable: bool,
         order: Mutex<Vec<String>>,
         running: Mutex<(usize, usize)>,
     }
@@ -306,6 +332,7 @@ mod tests {
         fn failing(fail: Vec<&'static str>) -> Arc<Fake> {
             Arc::new(Fake {
                 fail,
+                unreachable: false,
                 order: Mutex::default(),
                 running: Mutex::default(),
             })
@@ -325,6 +352,11 @@ mod tests {
             self.order.lock().unwrap().push(change.address.to_string());
             if self.fail.contains(&change.address.to_string().as_str()) {
                 Outcome::Failed("boom".into())
+            } else if self.unreachable {
+                Outcome::Failed(super::super::Failure {
+                    unreachable: true,
+                    ..super::super::Failure::from("connection refused")
+                })
             } else {
                 Outcome::Done
             }
@@ -383,6 +415,37 @@ mod tests {
         let order = fake.order.lock().unwrap().clone();
         let pos = |a: &str| order.iter().position(|x| x == a).unwrap();
         assert!(pos("recovery_vault.b") < pos("backup_policy.b/p"));
+    }
+
+    #[tokio::test]
+    async fn once_azure_is_unreachable_no_further_change_is_started() {
+        let changes: Vec<Change> = (0..6)
+            .map(|i| change(&format!("recovery_vault.v{i}"), &[]))
+            .collect();
+        let plan = Plan::new(vec![], changes);
+        let fake = Arc::new(Fake {
+            fail: vec![],
+            unreachable: true,
+            order: Mutex::default(),
+            running: Mutex::default(),
+        });
+        let report = walk(
+            &plan,
+            &ApplyOptions {
+                parallelism: 2,
+                ..ApplyOptions::default()
+            },
+            fake.clone(),
+            Arc::new(crate::progress::Silent),
+        )
+        .await;
+        // The two in flight fail; the other four are never sent, and say why.
+        assert_eq!(fake.order.lock().unwrap().len(), 2);
+        assert_eq!((report.failed(), report.skipped()), (2, 4));
+        assert!(report.outcomes.iter().any(|(_, o)| matches!(
+            o,
+            Outcome::NotStarted { why } if why.contains("Azure could not be reached")
+        )));
     }
 
     #[tokio::test]

@@ -138,7 +138,8 @@ pub fn token_retry_options(p: &RetryPolicy) -> RetryOptions {
     let conv = |d: Duration| azure_core::time::Duration::milliseconds(d.as_millis() as i64);
     RetryOptions::exponential(ExponentialRetryOptions {
         initial_delay: conv(p.initial_backoff),
-        max_retries: p.max_attempts - 1,
+        // A refused token endpoint is retried as briefly as a refused ARM endpoint.
+        max_retries: p.max_connect_attempts.saturating_sub(1),
         max_total_elapsed: conv(p.total_budget.min(Duration::from_secs(120))),
         max_delay: conv(p.max_backoff),
     })
@@ -147,7 +148,9 @@ pub fn token_retry_options(p: &RetryPolicy) -> RetryOptions {
 impl AuthContext {
     fn client_options(&self, http: &reqwest::Client) -> ClientOptions {
         ClientOptions {
-            transport: Some(Transport::new(Arc::new(http.clone()))),
+            transport: Some(Transport::new(Arc::new(super::http::TokenTransport(
+                http.clone(),
+            )))),
             cloud: Some(Arc::new(self.cloud.clone())),
             retry: self.token_retry.clone(),
             ..Default::default()

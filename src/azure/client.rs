@@ -14,7 +14,7 @@ use super::http::{self, HttpTimeouts};
 use super::lro::{self, LroPolicy, Start, Step};
 use super::paging::{parse_page, LoopGuard};
 use super::ratelimit::{BucketKey, LimiterStats, RateLimiter, RateLimits, Remaining};
-use super::retry::{retry_decision, AttemptInfo, Decision, Outcome, RetryPolicy};
+use super::retry::{retry_decision, AttemptInfo, Decision, Outcome, RetryPolicy, TransportFailure};
 use super::AzureError;
 use crate::progress::{Event, Progress, Task};
 use crate::request::{ArmRequest, Method};
@@ -177,6 +177,7 @@ impl Response {
                     self.status,
                     self.request_id()
                 ),
+                unreachable: false,
             })
     }
 
@@ -519,6 +520,7 @@ impl ArmClient {
             method: method_str(method).into(),
             resource: resource.into(),
             message,
+            unreachable: false,
         }
     }
 
@@ -674,12 +676,32 @@ impl ArmClient {
                         "ARM request failed"
                     );
                     match retry_decision(&Outcome::Transport(kind), &info(true), &inner.retry) {
-                        Decision::Retry(d) => sleep(d).await,
+                        Decision::Retry(d) => {
+                            // Visible (warn): a run that cannot reach Azure says why while it
+                            // waits, not only when it gives up.
+                            let max = match kind {
+                                TransportFailure::Connect => inner.retry.max_connect_attempts,
+                                _ => inner.retry.max_attempts,
+                            };
+                            tracing::warn!(
+                                "retrying ({attempt}/{max}) in {:.0}s: {} {}: {message}",
+                                d.as_secs_f64(),
+                                method_str(method),
+                                url.host_str().unwrap_or("")
+                            );
+                            sleep(d).await
+                        }
                         _ => {
                             return Err(AzureError::Transport {
                                 method: method_str(method).into(),
                                 resource,
                                 message: format!("{message} (after {attempt} attempt(s))"),
+                                unreachable: matches!(
+                                    kind,
+                                    TransportFailure::Connect
+                                        | TransportFailure::Certificate
+                                        | TransportFailure::Dns
+                                ),
                             })
                         }
                     }

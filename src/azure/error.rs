@@ -44,6 +44,9 @@ pub enum AzureError {
         method: String,
         resource: String,
         message: String,
+        /// The endpoint could not be reached at all (refused, untrusted certificate, unknown
+        /// name): every other request to it will fail the same way.
+        unreachable: bool,
     },
     /// Client configuration is unusable (bad endpoint URL, unreadable CA file…).
     #[error("{0}")]
@@ -86,6 +89,17 @@ impl AzureError {
             AzureError::Transport { .. } => true,
             _ => false,
         }
+    }
+
+    /// Whether the endpoint could not be reached at all (see [`AzureError::Transport`]).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            AzureError::Transport {
+                unreachable: true,
+                ..
+            }
+        )
     }
 
     /// A help line for the common cases (used as the miette `help`).

@@ -59,11 +59,40 @@ pub fn build_client(
         .map_err(|e| AzureError::Config(format!("cannot build the HTTP client: {}", chain(&e))))
 }
 
-/// Classify a reqwest failure for the retry table.
+/// Classify a reqwest failure for the retry table: its sources say whether the certificate was
+/// refused (rustls) or the name did not resolve, which no retry can fix.
 pub fn classify(err: &reqwest::Error) -> TransportFailure {
-    if err.is_connect() {
+    classify_chain(err, err.is_connect(), err.is_timeout())
+}
+
+/// [`classify`] over any error chain.
+pub fn classify_chain(
+    err: &(dyn std::error::Error + 'static),
+    connect: bool,
+    timeout: bool,
+) -> TransportFailure {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = src {
+        if e.downcast_ref::<rustls::Error>().is_some_and(|r| {
+            matches!(
+                r,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            )
+        }) {
+            return TransportFailure::Certificate;
+        }
+        let text = e.to_string().to_ascii_lowercase();
+        if text.contains("invalid peer certificate") || text.contains("unknownissuer") {
+            return TransportFailure::Certificate;
+        }
+        if text.contains("dns error") || text.contains("failed to lookup address") {
+            return TransportFailure::Dns;
+        }
+        src = e.source();
+    }
+    if connect {
         TransportFailure::Connect
-    } else if err.is_timeout() {
+    } else if timeout {
         TransportFailure::Timeout
     } else {
         TransportFailure::Other
@@ -100,5 +129,43 @@ mod tests {
     fn user_agent_has_version() {
         assert!(USER_AGENT.starts_with("azprotect/"));
         assert!(USER_AGENT.len() > "azprotect/".len());
+    }
+}
+
+/// azure_identity's transport: the same reqwest client, except that a certificate the client
+/// does not trust, or a host name that does not resolve, comes back as a final error rather than
+/// the I/O error azure_core would retry for minutes without a word.
+#[derive(Debug)]
+pub struct TokenTransport(pub reqwest::Client);
+
+#[async_trait::async_trait]
+impl azure_core::http::HttpClient for TokenTransport {
+    async fn execute_request(
+        &self,
+        request: &azure_core::http::Request,
+    ) -> azure_core::Result<azure_core::http::AsyncRawResponse> {
+        match self.0.execute_request(request).await {
+            Err(e)
+                if matches!(
+                    classify_chain(&e, false, false),
+                    TransportFailure::Certificate | TransportFailure::Dns
+                ) =>
+            {
+                Err(azure_core::Error::with_message(
+                    azure_core::error::ErrorKind::Other,
+                    chain(&e),
+                ))
+            }
+            Err(e) if *e.kind() == azure_core::error::ErrorKind::Connection => {
+                // azure_core retries it (briefly, `token_retry_options`): say so while it waits.
+                tracing::warn!(
+                    "retrying: the token endpoint {} could not be reached: {}",
+                    request.url().host_str().unwrap_or(""),
+                    chain(&e)
+                );
+                Err(e)
+            }
+            other => other,
+        }
     }
 }

@@ -3,8 +3,11 @@
 //! and after how long. The caller sleeps; nothing here does I/O or reads a clock.
 //!
 //! Semantics:
-//! - Retried statuses: 408, 429, 500, 502, 503, 504; transport failures: connect errors
-//!   (the request never left) and timeouts / broken connections.
+//! - Retried statuses: 408, 429, 500, 502, 503, 504; transport failures: a refused connection
+//!   (the request never left) a few times only ([`RetryPolicy::max_connect_attempts`]: an
+//!   endpoint that is not there stays away), and timeouts / broken connections. A certificate
+//!   the client does not trust and a name that does not resolve are never retried: waiting
+//!   cannot fix them.
 //! - Non-idempotent requests (POST) are retried only when the server cannot have acted on them:
 //!   429, 503, and connect errors before the request was sent. PUT, PATCH, DELETE and GET are
 //!   idempotent in ARM and get the full table.
@@ -29,6 +32,8 @@ use std::time::{Duration, SystemTime};
 pub struct RetryPolicy {
     /// Attempts in total, the first one included.
     pub max_attempts: u32,
+    /// Attempts in total while the connection is refused.
+    pub max_connect_attempts: u32,
     /// Backoff before the second attempt.
     pub initial_backoff: Duration,
     /// Cap of one computed backoff.
@@ -43,6 +48,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 8,
+            max_connect_attempts: 4,
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(30),
             max_server_delay: Duration::from_secs(300),
@@ -66,8 +72,12 @@ impl RetryPolicy {
 /// Why a request failed below HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportFailure {
-    /// Could not connect (DNS, refused, TLS handshake): the request was not sent.
+    /// The connection was refused or could not be made: the request was not sent.
     Connect,
+    /// The server's certificate is not trusted (or not for this name): never retried.
+    Certificate,
+    /// The host name does not resolve: never retried.
+    Dns,
     /// Timed out (maybe after the server got it).
     Timeout,
     /// Connection reset mid-flight, body read error…
@@ -150,7 +160,13 @@ pub fn retry_decision(outcome: &Outcome<'_>, info: &AttemptInfo, policy: &RetryP
         }
         Outcome::Transport(kind) => {
             let retryable = match kind {
-                TransportFailure::Connect => true,
+                TransportFailure::Certificate | TransportFailure::Dns => false,
+                TransportFailure::Connect => {
+                    if info.attempt >= policy.max_connect_attempts {
+                        return Decision::GiveUp;
+                    }
+                    true
+                }
                 TransportFailure::Timeout | TransportFailure::Other => info.idempotent,
             };
             if !retryable {
@@ -410,6 +426,27 @@ mod tests {
         assert!(matches!(retry_decision(&c, &post, &p), Decision::Retry(_)));
         assert_eq!(retry_decision(&t, &post, &p), Decision::Done);
         assert_eq!(retry_decision(&o, &post, &p), Decision::Done);
+    }
+
+    #[test]
+    fn what_waiting_cannot_fix_fails_at_once_and_a_refusal_is_retried_briefly() {
+        let p = RetryPolicy::default();
+        for kind in [TransportFailure::Certificate, TransportFailure::Dns] {
+            assert_eq!(
+                retry_decision(&Outcome::Transport(kind), &info(1), &p),
+                Decision::Done,
+                "{kind:?}"
+            );
+        }
+        let refused = Outcome::Transport(TransportFailure::Connect);
+        let retried = (1..=p.max_attempts)
+            .take_while(|a| matches!(retry_decision(&refused, &info(*a), &p), Decision::Retry(_)))
+            .count();
+        assert_eq!(retried as u32, p.max_connect_attempts - 1);
+        assert_eq!(
+            retry_decision(&refused, &info(p.max_connect_attempts), &p),
+            Decision::GiveUp
+        );
     }
 
     #[test]

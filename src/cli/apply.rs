@@ -77,6 +77,7 @@ fn summarize(applied: &Applied, printer: Printer) {
             Outcome::Skipped { because } => {
                 printer.line(format!("- {addr}: skipped because {because} did not apply"))
             }
+            Outcome::NotStarted { why } => printer.line(format!("- {addr}: not started: {why}")),
             Outcome::Done => {}
         }
     }

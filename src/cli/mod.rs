@@ -117,5 +117,7 @@ fn install_handlers(settings: &GlobalSettings) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // CI logs get plain text, as for the diagnostics.
+        .with_ansi(color && is_terminal::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
