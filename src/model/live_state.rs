@@ -66,6 +66,9 @@ impl LiveState {
             "protected_elsewhere": self.protected_elsewhere,
             "disks": disks,
             "disks_protected_elsewhere": self.disks_protected_elsewhere,
+            // Resources the rules read (cache accounts, target groups, networks): a plan's
+            // blocked changes depend on them.
+            "dependencies": self.dependencies.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_ref().map(sorted_keys))).collect::<std::collections::BTreeMap<_, _>>(),
         });
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
     }

@@ -301,7 +301,7 @@ pub enum CurrentPlanError {
         "run `azprotect plan` again with this version, review it, and apply the new plan"
     ))]
     OtherVersion { made: String, now: String },
-    #[error("the plan file does not hold the plan its own configuration makes; nothing was applied.\n  {first_difference}")]
+    #[error("the plan file does not hold the plan its own configuration makes against Azure now (was it edited after review?); nothing was applied.\n  {first_difference}")]
     #[diagnostic(
         code(azprotect::apply::edited_plan),
         help("a saved plan is applied only as `plan` wrote it: run `azprotect plan --out` again, review it, and apply that file")
