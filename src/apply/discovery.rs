@@ -10,7 +10,8 @@
 //! its names are built from its id, as Azure's CLI does for cross-subscription backup
 //! (Azure/azure-cli#33703).
 
-use crate::azure::ArmClient;
+use super::Failure;
+use crate::azure::{ArmClient, AzureError};
 use crate::model::{protected_vm, ArmId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,7 +36,7 @@ impl Discovered {
         vault: &ArmId,
         vm_id: &str,
         planned: &ArmId,
-    ) -> Result<ArmId, String> {
+    ) -> Result<ArmId, Failure> {
         let vm = ArmId::new(vm_id);
         let same_sub = vm
             .subscription()
@@ -70,17 +71,32 @@ impl Discovered {
             client
                 .execute_discarding(&protected_vm::refresh_request(vault))
                 .await
-                .map_err(|e| format!("discovering the VMs of {vault} (refreshContainers): {e}"))?;
+                .map_err(|e| {
+                    failure(
+                        e,
+                        format!("discovering the VMs of {vault} (refreshContainers)"),
+                    )
+                })?;
             view.refreshed = true;
             view.listed = None;
         }
     }
 }
 
-async fn list(client: &ArmClient, vault: &ArmId) -> Result<HashMap<String, ArmId>, String> {
+/// Azure's error, its message prefixed with what was being done (code, request id and
+/// reachability kept).
+fn failure(e: AzureError, doing: String) -> Failure {
+    let f = Failure::from(e);
+    Failure {
+        message: format!("{doing}: {}", f.message),
+        ..f
+    }
+}
+
+async fn list(client: &ArmClient, vault: &ArmId) -> Result<HashMap<String, ArmId>, Failure> {
     let items = client
         .list(&protected_vm::protectable_list_path(vault))
         .await
-        .map_err(|e| format!("listing the VMs {vault} can protect: {e}"))?;
+        .map_err(|e| failure(e, format!("listing the VMs {vault} can protect")))?;
     Ok(items.iter().filter_map(protected_vm::protectable).collect())
 }

@@ -256,7 +256,7 @@ async fn execute(arm: &Arm, change: &Change, progress: &dyn Progress, task: &Tas
             &discovered
         }
         Ok(None) => change,
-        Err(e) => return Outcome::Failed(e.into()),
+        Err(e) => return Outcome::Failed(e),
     };
     let requests = match requests_for(change) {
         Ok(r) => r,
@@ -272,7 +272,7 @@ async fn execute(arm: &Arm, change: &Change, progress: &dyn Progress, task: &Tas
 
 /// A new VM protection is enabled at the names Azure's discovery gives (`apply::discovery`):
 /// the change with its id replaced, or `None` for every other change.
-async fn enable_target(arm: &Arm, change: &Change) -> Result<Option<Change>, String> {
+async fn enable_target(arm: &Arm, change: &Change) -> Result<Option<Change>, super::Failure> {
     if change.address.kind != crate::model::ResourceKind::ProtectedVm
         || change.action != crate::plan::Action::Create
         || change.before.is_some()

@@ -128,6 +128,8 @@ pub struct AuthContext {
     pub cloud: CloudConfiguration,
     /// Retry options for token requests (azure_core's pipeline retries them).
     pub token_retry: RetryOptions,
+    /// Refused connections to the token endpoint before giving up.
+    pub max_refusals: u32,
 }
 
 /// azure_core retry options mirroring our retry policy (token requests go through azure_core).
@@ -138,8 +140,9 @@ pub fn token_retry_options(p: &RetryPolicy) -> RetryOptions {
     let conv = |d: Duration| azure_core::time::Duration::milliseconds(d.as_millis() as i64);
     RetryOptions::exponential(ExponentialRetryOptions {
         initial_delay: conv(p.initial_backoff),
-        // A refused token endpoint is retried as briefly as a refused ARM endpoint.
-        max_retries: p.max_connect_attempts.saturating_sub(1),
+        // Throttling and server faults keep the full retry; a refused token endpoint is cut
+        // short by the transport (`TokenTransport`).
+        max_retries: p.max_attempts - 1,
         max_total_elapsed: conv(p.total_budget.min(Duration::from_secs(120))),
         max_delay: conv(p.max_backoff),
     })
@@ -148,8 +151,9 @@ pub fn token_retry_options(p: &RetryPolicy) -> RetryOptions {
 impl AuthContext {
     fn client_options(&self, http: &reqwest::Client) -> ClientOptions {
         ClientOptions {
-            transport: Some(Transport::new(Arc::new(super::http::TokenTransport(
+            transport: Some(Transport::new(Arc::new(super::http::TokenTransport::new(
                 http.clone(),
+                self.max_refusals,
             )))),
             cloud: Some(Arc::new(self.cloud.clone())),
             retry: self.token_retry.clone(),

@@ -262,6 +262,7 @@ impl ArmClient {
             probe_http,
             cloud: cloud_config,
             token_retry: auth::token_retry_options(&settings.retry),
+            max_refusals: settings.retry.max_connect_attempts,
         };
         let cred = auth::build(kind, &settings.credentials, &ctx)?;
         let tokens = TokenProvider::new(cred, endpoints.scope.clone());

@@ -85,15 +85,22 @@ pub fn classify_chain(
         if text.contains("invalid peer certificate") || text.contains("unknownissuer") {
             return TransportFailure::Certificate;
         }
-        if text.contains("dns error") || text.contains("failed to lookup address") {
+        // A name that does not exist is final; a resolver that did not answer this time
+        // ("Temporary failure in name resolution") is not.
+        if text.contains("name or service not known")
+            || text.contains("no such host is known")
+            || text.contains("nodename nor servname")
+            || text.contains("no address associated with hostname")
+        {
             return TransportFailure::Dns;
         }
         src = e.source();
     }
-    if connect {
-        TransportFailure::Connect
-    } else if timeout {
+    // A connect that timed out is a timeout (the network may come back), not a refusal.
+    if timeout {
         TransportFailure::Timeout
+    } else if connect {
+        TransportFailure::Connect
     } else {
         TransportFailure::Other
     }
@@ -136,7 +143,22 @@ mod tests {
 /// does not trust, or a host name that does not resolve, comes back as a final error rather than
 /// the I/O error azure_core would retry for minutes without a word.
 #[derive(Debug)]
-pub struct TokenTransport(pub reqwest::Client);
+pub struct TokenTransport {
+    pub http: reqwest::Client,
+    /// Refused connections in a row; azure_core's retry is ended after `max_refusals`.
+    refused: std::sync::atomic::AtomicU32,
+    max_refusals: u32,
+}
+
+impl TokenTransport {
+    pub fn new(http: reqwest::Client, max_refusals: u32) -> TokenTransport {
+        TokenTransport {
+            http,
+            refused: Default::default(),
+            max_refusals,
+        }
+    }
+}
 
 #[async_trait::async_trait]
 impl azure_core::http::HttpClient for TokenTransport {
@@ -144,7 +166,12 @@ impl azure_core::http::HttpClient for TokenTransport {
         &self,
         request: &azure_core::http::Request,
     ) -> azure_core::Result<azure_core::http::AsyncRawResponse> {
-        match self.0.execute_request(request).await {
+        use std::sync::atomic::Ordering;
+        let result = self.http.execute_request(request).await;
+        if result.is_ok() {
+            self.refused.store(0, Ordering::Relaxed);
+        }
+        match result {
             Err(e)
                 if matches!(
                     classify_chain(&e, false, false),
@@ -157,15 +184,70 @@ impl azure_core::http::HttpClient for TokenTransport {
                 ))
             }
             Err(e) if *e.kind() == azure_core::error::ErrorKind::Connection => {
-                // azure_core retries it (briefly, `token_retry_options`): say so while it waits.
-                tracing::warn!(
-                    "retrying: the token endpoint {} could not be reached: {}",
-                    request.url().host_str().unwrap_or(""),
-                    chain(&e)
-                );
+                let n = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+                let host = request.url().host_str().unwrap_or("");
+                if n >= self.max_refusals {
+                    // Final: azure_core does not retry `Other`.
+                    return Err(azure_core::Error::with_message(
+                        azure_core::error::ErrorKind::Other,
+                        format!("{} (after {n} attempts)", chain(&e)),
+                    ));
+                }
+                // azure_core retries it: say so while it waits — except for the managed
+                // identity endpoint, which ambient authentication probes on every machine.
+                if host == "169.254.169.254" {
+                    tracing::debug!("no managed identity endpoint here: {}", chain(&e));
+                } else {
+                    tracing::warn!(
+                        "retrying ({n}/{}): the token endpoint {host} could not be reached: {}",
+                        self.max_refusals,
+                        chain(&e)
+                    );
+                }
                 Err(e)
             }
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod classify_tests {
+    use super::*;
+
+    fn io(text: &str) -> std::io::Error {
+        std::io::Error::other(text.to_string())
+    }
+
+    #[test]
+    fn only_what_waiting_cannot_fix_is_final() {
+        let final_ = [
+            "dns error: failed to lookup address information: Name or service not known",
+            "invalid peer certificate: UnknownIssuer",
+        ];
+        for t in final_ {
+            assert!(
+                matches!(
+                    classify_chain(&io(t), true, false),
+                    TransportFailure::Dns | TransportFailure::Certificate
+                ),
+                "{t}"
+            );
+        }
+        // A resolver that did not answer this time, a refusal, a connect that timed out.
+        let temporary =
+            "dns error: failed to lookup address information: Temporary failure in name resolution";
+        assert_eq!(
+            classify_chain(&io(temporary), true, false),
+            TransportFailure::Connect
+        );
+        assert_eq!(
+            classify_chain(&io("Connection refused"), true, false),
+            TransportFailure::Connect
+        );
+        assert_eq!(
+            classify_chain(&io("timed out"), true, true),
+            TransportFailure::Timeout
+        );
     }
 }

@@ -18,10 +18,15 @@ pub async fn sandbox(cmd: SandboxCommand, printer: Printer) -> Result<ExitStatus
         }
         SandboxCommand::Serve(a) => {
             // The client secret goes to a file only its owner reads, never to stdout (CI logs).
-            let env_file = a
-                .env_file
-                .clone()
-                .unwrap_or_else(|| a.state.with_extension("env"));
+            let env_file = a.env_file.clone().unwrap_or_else(|| {
+                let beside = a.state.with_extension("env");
+                // Never the state itself (a state file named `*.env`).
+                if beside == a.state {
+                    a.state.with_extension("client.env")
+                } else {
+                    beside
+                }
+            });
             let sb = Sandbox::start(SandboxOptions {
                 state: Some(a.state),
                 inventory: a.inventory,

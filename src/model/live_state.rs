@@ -68,10 +68,21 @@ impl LiveState {
             "disks_protected_elsewhere": self.disks_protected_elsewhere,
             // Resources the rules read (cache accounts, target groups, networks): a plan's
             // blocked changes depend on them.
-            "dependencies": self.dependencies.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_ref().map(sorted_keys))).collect::<std::collections::BTreeMap<_, _>>(),
+            "dependencies": self.dependencies.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_ref().map(what_rules_read))).collect::<std::collections::BTreeMap<_, _>>(),
         });
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
     }
+}
+
+/// Of a dependency's ARM body, what Azure's rules read (whether it exists, its region, kind and
+/// SKU): its etag or the NICs in a network's subnets change with unrelated deployments, which
+/// must not make a reviewed plan stale.
+fn what_rules_read(v: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "location": v["location"].as_str().map(str::to_ascii_lowercase),
+        "kind": v["kind"],
+        "sku": sorted_keys(&v["sku"]),
+    })
 }
 
 /// `v` with every object's keys in sorted order: ARM promises no order for maps such as `tags`,
