@@ -55,6 +55,17 @@ fn inventory_oid(client_id: &str) -> String {
     super::inventory::stable_guid(&format!("sp:{client_id}"))
 }
 
+/// Clock skew Entra ID tolerates on `nbf`, in seconds.
+const CLOCK_SKEW: i64 = 300;
+
+/// Decode a JWT's header without verifying it.
+fn decode_header(token: &str) -> Option<Value> {
+    let header = token.split('.').next()?;
+    let h: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header.trim_end_matches('=')).ok()?).ok()?;
+    h.is_object().then_some(h)
+}
+
 /// Decode a JWT's payload without verifying it.
 pub fn decode_claims(token: &str) -> Option<Value> {
     let mut parts = token.split('.');
@@ -121,7 +132,41 @@ pub fn check_bearer(
     if !constant_eq(expected.as_bytes(), sig.as_bytes()) {
         return Err(invalid());
     }
+    // Signed with our key is not enough: the header must be the one the token endpoint writes
+    // (an `alg` or `kid` it does not use is not one of its tokens).
+    let header = decode_header(token).ok_or_else(invalid)?;
+    if header["alg"] != "HS256" || header["kid"] != "sandbox" {
+        return Err(invalid());
+    }
     let claims = decode_claims(token).ok_or_else(invalid)?;
+    // Not valid before `nbf` (Entra ID allows five minutes of clock skew).
+    if claims["nbf"]
+        .as_i64()
+        .is_none_or(|nbf| nbf > now + CLOCK_SKEW)
+    {
+        return Err(ArmError::new(
+            401,
+            "InvalidAuthenticationToken",
+            "The access token is not yet valid.",
+        )
+        .with_header(
+            "WWW-Authenticate",
+            www("The access token is not yet valid."),
+        ));
+    }
+    // A token for an application this tenant does not have: Azure authenticates it, then
+    // refuses it every action.
+    if claims["appid"].as_str() != Some(id.client_id.as_str()) {
+        return Err(ArmError::new(
+            403,
+            "AuthorizationFailed",
+            format!(
+                "The client '{}' with object id '{}' does not have authorization to perform this action or the scope is invalid.",
+                claims["appid"].as_str().unwrap_or_default(),
+                claims["oid"].as_str().unwrap_or_default()
+            ),
+        ));
+    }
     if claims["tid"].as_str() != Some(id.tenant_id.as_str()) {
         return Err(ArmError::new(401, "InvalidAuthenticationTokenTenant", "The access token is from the wrong issuer. It must match the tenant associated with this subscription.")
             .with_header("WWW-Authenticate", www("The access token is from the wrong issuer.")));
@@ -352,6 +397,44 @@ mod tests {
         assert_eq!(e.code, "InvalidAuthenticationToken");
         let e = check_bearer(&id, None, 1001, "https://x").unwrap_err();
         assert_eq!(e.code, "AuthenticationFailed");
+    }
+
+    /// A token signed with the sandbox's key whose header or claims were chosen by someone
+    /// else (who read the key from the state file).
+    fn forged(id: &Identity, header: Value, edit: impl Fn(&mut Value)) -> String {
+        let t = issue_token(id, "https://management.azure.com/", 1000);
+        let mut claims = decode_claims(&t).unwrap();
+        edit(&mut claims);
+        let h = URL_SAFE_NO_PAD.encode(header.to_string());
+        let c = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let input = format!("{h}.{c}");
+        let sig = URL_SAFE_NO_PAD.encode(sign(&id.token_secret, input.as_bytes()));
+        format!("Bearer {input}.{sig}")
+    }
+
+    #[test]
+    fn only_tokens_the_token_endpoint_could_have_written_are_accepted() {
+        let id = ident();
+        let ours = json!({"typ": "JWT", "alg": "HS256", "kid": "sandbox"});
+        let check = |t: String| check_bearer(&id, Some(&t), 1001, "https://x");
+        assert!(check(forged(&id, ours.clone(), |_| {})).is_ok());
+        for header in [
+            json!({"typ": "JWT", "alg": "HS512", "kid": "sandbox"}),
+            json!({"typ": "JWT", "alg": "HS256", "kid": "other"}),
+            json!({"typ": "JWT", "alg": "none"}),
+        ] {
+            let e = check(forged(&id, header.clone(), |_| {})).unwrap_err();
+            assert_eq!(e.code, "InvalidAuthenticationToken", "{header}");
+        }
+        // Not valid yet (beyond the clock skew), and an application the tenant does not have.
+        let e = check(forged(&id, ours.clone(), |c| c["nbf"] = json!(1001 + 600))).unwrap_err();
+        assert_eq!(
+            (e.status, e.code.as_str()),
+            (401, "InvalidAuthenticationToken")
+        );
+        assert!(check(forged(&id, ours.clone(), |c| c["nbf"] = json!(1001 + 60))).is_ok());
+        let e = check(forged(&id, ours, |c| c["appid"] = json!("someone-else"))).unwrap_err();
+        assert_eq!((e.status, e.code.as_str()), (403, "AuthorizationFailed"));
     }
 
     #[test]
