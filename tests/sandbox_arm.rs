@@ -835,3 +835,18 @@ async fn arm_refuses_tags_azure_refuses_on_any_resource() {
         .await;
     assert_eq!(s, 201, "{b}");
 }
+
+#[tokio::test]
+async fn a_body_too_large_to_read_is_refused_not_read_as_empty() {
+    let t = start(fast()).await;
+    let rg = format!("/subscriptions/{}/resourcegroups/rg-big", t.sub);
+    let pad = "a".repeat(17 * 1024 * 1024);
+    let (s, _, b) = t
+        .put(
+            &rg,
+            "2021-04-01",
+            json!({"location": "westeurope", "properties": {"pad": pad}}),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (413, "RequestEntityTooLarge"), "{b}");
+}

@@ -171,9 +171,9 @@ pub async fn handle(
     let correlation = header("x-ms-correlation-request-id").unwrap_or_else(|| request_id.clone());
     let client_request_id = header("x-ms-client-request-id");
     let authorization = header("authorization");
-    let body = match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
-        Ok(b) => b,
-        Err(_) => bytes_empty(),
+    let (body, too_large) = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => (b, false),
+        Err(_) => (bytes_empty(), true),
     };
     if let Some(l) = &app.latency {
         tokio::time::sleep(l.next()).await;
@@ -193,6 +193,17 @@ pub async fn handle(
 
     let mut extra_headers: Vec<(String, String)> = Vec::new();
     let result: Result<Reply, ArmError> = 'done: {
+        if too_large {
+            // Not an empty body: a body the server would not read. UNCONFIRMED: ARM's code.
+            break 'done Err(ArmError::new(
+                413,
+                "RequestEntityTooLarge",
+                format!(
+                    "The request content exceeds the maximum size of {} MB.",
+                    MAX_BODY / (1024 * 1024)
+                ),
+            ));
+        }
         // Entra ID routes: /{tenant}/oauth2/v2.0/token, /{tenant}/v2.0/.well-known/openid-configuration
         if lsegs.len() == 4 && lsegs[1] == "oauth2" && lsegs[2] == "v2.0" && lsegs[3] == "token" {
             if method != "POST" {
@@ -340,6 +351,9 @@ pub async fn handle(
     log_access(&app, &method, &raw_path, status, started, &request_id);
     Ok(resp)
 }
+
+/// The largest request body read.
+const MAX_BODY: usize = 16 * 1024 * 1024;
 
 fn bytes_empty() -> axum::body::Bytes {
     axum::body::Bytes::new()
