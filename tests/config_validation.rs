@@ -1522,3 +1522,44 @@ fn tags_follow_azures_rules_for_names_values_and_count() {
         "{out}"
     );
 }
+
+#[test]
+fn yaml_problems_are_told_in_the_users_words() {
+    assert!(diagnose("# only comments\n\n# here\n").contains("the file holds only comments"));
+    let two = diagnose(&format!("{HEADER}---\n{HEADER}"));
+    assert!(
+        two.contains("a desired-state file holds one YAML document")
+            && !two.contains("from_str_multiple"),
+        "{two}"
+    );
+    // Aliases far beyond any real file (20,000 uses of one anchor) are refused as a bomb would
+    // be, and said so without the parser's own vocabulary.
+    let uses: Vec<String> = (0..20_000).map(|i| format!("k{i}: *s")).collect();
+    let bomb = format!("{HEADER}tags: {{a: &s x, {}}}\n", uses.join(", "));
+    let out = diagnose(&bomb);
+    assert!(
+        out.contains("alias bomb") && !out.contains("budget breached"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_ordinary_file_using_one_anchor_a_hundred_times_loads() {
+    // One policy name anchored once and used for 100 vaults' entries: real files do this.
+    let mut y = format!(
+        "{HEADER}resource_groups:\n  rg-a: {{location: &loc westeurope}}\nrecovery_vaults:\n"
+    );
+    for i in 0..100 {
+        y.push_str(&format!(
+            "  rsv-{i:03}:\n    resource_group: rg-a\n    location: *loc\n"
+        ));
+    }
+    assert!(
+        loads(&y),
+        "{}",
+        config::load_sources(vec![("azprotect.yaml".into(), y.clone())])
+            .err()
+            .map(|e| render_error(&e))
+            .unwrap_or_default()
+    );
+}

@@ -10,15 +10,33 @@ use miette::SourceSpan;
 /// Parse one file's text. `file` is its index in the loaded sources.
 pub fn parse(file: usize, src: &Source) -> Result<ConfigFile, Box<Diag>> {
     let text = src.text.as_str();
-    if text.trim().is_empty() {
+    let only_comments = text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+    if only_comments {
+        let what = if text.trim().is_empty() {
+            "the file is empty"
+        } else {
+            "the file holds only comments"
+        };
         return Err(Box::new(
-            Diag::error(At::new(file, (0..0).into()), "the file is empty")
-                .label("empty")
+            Diag::error(At::new(file, (0..0).into()), what)
+                .label("no settings")
                 .help("a desired-state file starts with `version: 1`"),
         ));
     }
+    // Generous enough for a file listing a tenant's VMs and using one anchor for all of them;
+    // still bounded, so that an alias bomb or a huge file is refused, not parsed.
     let options = serde_saphyr::options! {
         strict_booleans: true,
+        budget: serde_saphyr::budget! {
+            max_events: LIMITS.events,
+            max_nodes: LIMITS.nodes,
+            max_aliases: LIMITS.aliases,
+            alias_anchor_min_aliases: 10_000,
+            alias_anchor_ratio_multiplier: 1_000,
+            simple_key_max_lookahead: 16 * 1024,
+        },
     };
     serde_saphyr::from_str_with_options::<ConfigFile>(text, options)
         .map_err(|e| Box::new(convert(file, src, &e)))
@@ -119,8 +137,43 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<(&'a str, &'a str)>
     Some((mid, tail))
 }
 
+/// The parser's limits (see [`parse`]).
+struct Limits {
+    events: usize,
+    nodes: usize,
+    aliases: usize,
+}
+
+const LIMITS: Limits = Limits {
+    events: 10_000_000,
+    nodes: 5_000_000,
+    aliases: 1_000_000,
+};
+
 /// Turn the parser's message into the user's: plain wording, a label, a did-you-mean.
 fn rewrite(at: At, message: &str) -> Diag {
+    if message.starts_with("multiple YAML documents") {
+        return Diag::error(at, "a desired-state file holds one YAML document")
+            .label("a second document starts here")
+            .help("give each document its own file and pass them all: `-f a.yaml -f b.yaml`");
+    }
+    if let Some(breach) = message.strip_prefix("budget breached: ") {
+        let what = match breach.split([' ', '{']).next().unwrap_or_default() {
+            "Nodes" | "Events" => format!(
+                "the file is larger than azprotect reads (more than {} YAML nodes)",
+                LIMITS.nodes
+            ),
+            "Aliases" | "AliasAnchorRatio" | "RecordedAnchorEvents" | "RecordedAnchorBytes" => {
+                "the file's aliases (`*name`) expand to more than azprotect reads: a YAML alias bomb?".to_string()
+            }
+            "Depth" => "the file nests mappings and lists deeper than 64 levels".to_string(),
+            "ScalarBytes" => "the file's values add up to more than 64 MiB of text".to_string(),
+            other => format!("the file exceeds a parser safety limit ({other})"),
+        };
+        return Diag::error(at, what)
+            .label("limit reached here")
+            .help("split the file into several (`-f a.yaml -f b.yaml`), or use selectors (`select: {tags: …}`) instead of long lists");
+    }
     if let Some((field, tail)) = between(message, "unknown field `", "`") {
         let expected = tail
             .strip_prefix(", expected one of ")
