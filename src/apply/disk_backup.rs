@@ -5,7 +5,7 @@
 //!
 //! The retry decision is the pure [`permission_retry`]; sleeping happens in [`execute`].
 
-use super::Heard;
+use super::{Failure, Heard};
 use crate::azure::{ArmClient, AzureError};
 use crate::model::disk_backup::{instance, role};
 use crate::model::ItemState;
@@ -24,7 +24,7 @@ use tokio::sync::OnceCell;
 pub struct Principals(Mutex<HashMap<String, Arc<OnceCell<String>>>>);
 
 impl Principals {
-    async fn of(&self, client: &ArmClient, vault_id: &str) -> Result<String, String> {
+    async fn of(&self, client: &ArmClient, vault_id: &str) -> Result<String, Failure> {
         let cell = self
             .0
             .lock()
@@ -39,11 +39,10 @@ impl Principals {
 }
 
 /// GET the vault for its identity's principal id.
-async fn read_principal(client: &ArmClient, vault_id: &str) -> Result<String, String> {
+async fn read_principal(client: &ArmClient, vault_id: &str) -> Result<String, Failure> {
     let vault = client
         .get_optional(&crate::model::disk_backup::versioned(vault_id))
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .ok_or_else(|| format!("the Backup vault {vault_id} does not exist"))?;
     crate::model::disk_backup::vault::principal_id(&vault)
         .map(str::to_string)
@@ -52,6 +51,7 @@ async fn read_principal(client: &ArmClient, vault_id: &str) -> Result<String, St
                 "the Backup vault {vault_id} has no system-assigned identity to grant the role to \
                  (azprotect creates vaults with one; enable it on the vault, then apply again)"
             )
+            .into()
         })
 }
 
@@ -112,7 +112,7 @@ pub async fn execute(
     principals: &Principals,
     change: &Change,
     heard: Heard<'_>,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let desired = Resource {
         address: change.address.clone(),
         arm_id: change.arm_id.clone(),
@@ -129,10 +129,7 @@ pub async fn execute(
         (ResourceKind::DiskBackup, Action::Create | Action::Update) => {
             protect_disk(client, &desired, change.before.as_ref(), heard).await
         }
-        (kind, action) => Err(format!(
-            "{action:?} of a {} is not supported",
-            kind.prefix()
-        )),
+        (kind, action) => Err(format!("{action:?} of a {} is not supported", kind.prefix()).into()),
     }
 }
 
@@ -144,8 +141,7 @@ async fn assign_role(
     r: &Resource,
     exists: bool,
     heard: Heard<'_>,
-) -> Result<(), String> {
-    let at = |e: AzureError| e.to_string();
+) -> Result<(), Failure> {
     let a = role::Attrs(&r.attrs);
     let vault_id = a
         .vault_id()
@@ -163,7 +159,7 @@ async fn assign_role(
         client
             .execute(&role::delete_request(&r.arm_id))
             .await
-            .map_err(at)?;
+            .map_err(Failure::from)?;
     }
     let put = role::put_request(&r.arm_id, subscription, role, &principal);
     // The same role on the same scope for the same principal under another name (granted by
@@ -184,7 +180,7 @@ async fn protect_disk(
     r: &Resource,
     before: Option<&Value>,
     heard: Heard<'_>,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let a = instance::Attrs(&r.attrs);
     let policy = a
         .policy()
@@ -206,7 +202,8 @@ async fn protect_disk(
              then apply again",
             r.arm_id,
             r.arm_id.name()
-        )),
+        )
+        .into()),
         Some(s @ (ItemState::Stopped | ItemState::Suspended)) => {
             let resume = instance::resume_request(&r.arm_id, s == ItemState::Suspended);
             with_propagation_retry(client, r, &resume, heard, |_| false).await?;
@@ -241,7 +238,7 @@ async fn with_propagation_retry(
     req: &ArmRequest,
     heard: Heard<'_>,
     done: impl Fn(&AzureError) -> bool,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let started = std::time::Instant::now();
     let mut attempt = 0;
     loop {
@@ -265,7 +262,14 @@ async fn with_propagation_retry(
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
-                None => return Err(gave_up(&e, attempt, started.elapsed())),
+                None => {
+                    // Azure's code, request id and reachability stay with the failure.
+                    let message = gave_up(&e, attempt, started.elapsed());
+                    return Err(Failure {
+                        message,
+                        ..Failure::from(e)
+                    });
+                }
             },
         }
     }

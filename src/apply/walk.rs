@@ -236,7 +236,7 @@ async fn execute(arm: &Arm, change: &Change, progress: &dyn Progress, task: &Tas
     if super::disk_backup::handles(change) {
         return match super::disk_backup::execute(client, &arm.principals, change, heard).await {
             Ok(()) => Outcome::Done,
-            Err(e) => Outcome::Failed(e.into()),
+            Err(e) => Outcome::Failed(e),
         };
     }
     if super::replication::handles(change) {
