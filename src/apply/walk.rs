@@ -94,6 +94,9 @@ pub async fn walk(
     let parallelism = opts.parallelism.max(1);
     // Set once a change finds Azure unreachable: what is in flight finishes, nothing new starts.
     let mut halted: Option<String> = None;
+    // Which change each running task carries, to report one that panics.
+    let mut in_flight: std::collections::HashMap<tokio::task::Id, Address> =
+        std::collections::HashMap::new();
 
     loop {
         while running.len() < parallelism && halted.is_none() {
@@ -101,22 +104,34 @@ pub async fn walk(
             let change = changes[&addr].clone();
             let executor = executor.clone();
             let progress = progress.clone();
-            running.spawn(async move {
+            let handle = running.spawn(async move {
                 let task = task_of(&change);
                 progress.event(&task, Event::Started);
                 let outcome = executor.execute(&change, progress.as_ref(), &task).await;
                 (change.address.clone(), outcome, task)
             });
+            in_flight.insert(handle.id(), addr);
         }
-        let Some(joined) = running.join_next().await else {
+        let Some(joined) = running.join_next_with_id().await else {
             break;
         };
         let (addr, outcome, task) = match joined {
-            Ok(done) => done,
+            Ok((id, done)) => {
+                in_flight.remove(&id);
+                done
+            }
             Err(e) => {
-                // A panicked task: we no longer know which change it was; nothing else to do.
-                tracing::error!("apply task failed: {e}");
-                continue;
+                // A task that panicked: its change failed (a bug of ours, said as such).
+                let Some(addr) = in_flight.remove(&e.id()) else {
+                    tracing::error!("apply task failed: {e}");
+                    continue;
+                };
+                let failure = format!("azprotect failed while applying this change: {e}");
+                (
+                    addr.clone(),
+                    Outcome::Failed(failure.into()),
+                    task_of(&changes[&addr]),
+                )
             }
         };
         report_outcome(progress.as_ref(), &task, &outcome);
@@ -446,6 +461,44 @@ mod tests {
             o,
             Outcome::NotStarted { why } if why.contains("Azure could not be reached")
         )));
+    }
+
+    /// Panics on one address, succeeds on the others.
+    struct Panicking(&'static str);
+
+    #[async_trait::async_trait]
+    impl Executor for Panicking {
+        async fn execute(&self, change: &Change, _: &dyn Progress, _: &Task) -> Outcome {
+            if change.address.to_string() == self.0 {
+                panic!("a bug");
+            }
+            Outcome::Done
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_whose_task_panics_is_failed_and_its_dependents_skipped() {
+        let plan = Plan::new(
+            vec![],
+            vec![
+                change("recovery_vault.a", &[]),
+                change("backup_policy.a/p", &["recovery_vault.a"]),
+                change("recovery_vault.b", &[]),
+            ],
+        );
+        let report = walk(
+            &plan,
+            &ApplyOptions::default(),
+            Arc::new(Panicking("recovery_vault.a")),
+            Arc::new(crate::progress::Silent),
+        )
+        .await;
+        assert_eq!(
+            (report.succeeded(), report.failed(), report.skipped()),
+            (1, 1, 1),
+            "{:?}",
+            report.outcomes
+        );
     }
 
     #[tokio::test]
