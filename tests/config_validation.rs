@@ -1563,3 +1563,11 @@ fn an_ordinary_file_using_one_anchor_a_hundred_times_loads() {
             .unwrap_or_default()
     );
 }
+
+#[test]
+fn a_yaml_tag_azprotect_does_not_read_is_refused_not_ignored() {
+    let id = "00000000-0000-0000-0000-000000000001";
+    let out = diagnose(&format!("version: 1\nsubscription: !evil {id}\n"));
+    assert!(out.contains("unsupported YAML tag `!evil`"), "{out}");
+    assert!(loads(&format!("version: 1\nsubscription: !!str {id}\n")));
+}

@@ -29,6 +29,9 @@ pub fn parse(file: usize, src: &Source) -> Result<ConfigFile, Box<Diag>> {
     // still bounded, so that an alias bomb or a huge file is refused, not parsed.
     let options = serde_saphyr::options! {
         strict_booleans: true,
+        // A tag azprotect does not understand (`!evil`) is refused, not silently ignored.
+        reject_unsupported_tags: true,
+        reject_tagged_field_names: true,
         budget: serde_saphyr::budget! {
             max_events: LIMITS.events,
             max_nodes: LIMITS.nodes,
@@ -152,6 +155,11 @@ const LIMITS: Limits = Limits {
 
 /// Turn the parser's message into the user's: plain wording, a label, a did-you-mean.
 fn rewrite(at: At, message: &str) -> Diag {
+    if let Some((tag, _)) = between(message, "unsupported tag `", "`") {
+        return Diag::error(at, format!("unsupported YAML tag `{tag}`"))
+            .label("azprotect does not read this tag")
+            .help("remove the tag: azprotect reads plain values (only YAML's standard tags such as `!!str` are accepted)");
+    }
     if message.starts_with("multiple YAML documents") {
         return Diag::error(at, "a desired-state file holds one YAML document")
             .label("a second document starts here")
