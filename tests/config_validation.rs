@@ -1571,3 +1571,18 @@ fn a_yaml_tag_azprotect_does_not_read_is_refused_not_ignored() {
     assert!(out.contains("unsupported YAML tag `!evil`"), "{out}");
     assert!(loads(&format!("version: 1\nsubscription: !!str {id}\n")));
 }
+
+#[test]
+fn a_file_that_is_not_utf8_is_told_by_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("latin1.yaml");
+    std::fs::write(&f, b"version: 1\nsubscription: caf\xe9\n").unwrap();
+    let Err(err) = config::load(&[f]) else {
+        panic!("a file that is not UTF-8 loaded");
+    };
+    let out = render_error(&err);
+    assert!(
+        out.contains("latin1.yaml:2:18: not UTF-8 text (byte 0xe9)"),
+        "{out}"
+    );
+}

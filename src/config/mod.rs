@@ -71,10 +71,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, ConfigError> {
         match std::fs::read(p) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => sources.push((name, text)),
-                Err(e) => diags.push(Diag::global(format!(
-                    "{name}: not UTF-8 text (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                ))),
+                Err(e) => diags.push(not_utf8(&name, e.as_bytes(), e.utf8_error().valid_up_to())),
             },
             Err(e) => diags.push(Diag::global(format!("cannot read {name}: {e}"))),
         }
@@ -83,6 +80,17 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, ConfigError> {
         return Err(ConfigError::new(&diags, &[]));
     }
     load_sources(sources)
+}
+
+/// A file that is not UTF-8, said by line and column (of the valid text before the bad byte).
+fn not_utf8(name: &str, bytes: &[u8], at: usize) -> Diag {
+    let before = String::from_utf8_lossy(&bytes[..at]);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Diag::global(format!(
+        "{name}:{line}:{column}: not UTF-8 text (byte 0x{:02x}); save the file as UTF-8",
+        bytes[at]
+    ))
 }
 
 /// Like [`load`], from in-memory `(name, text)` pairs (tests, stdin).
