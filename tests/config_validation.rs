@@ -1586,3 +1586,21 @@ fn a_file_that_is_not_utf8_is_told_by_line_and_column() {
         "{out}"
     );
 }
+
+#[test]
+fn a_5000_character_name_is_a_name_problem_not_a_parser_one() {
+    let out = diagnose(&format!(
+        "{HEADER}resource_groups:\n  {}: {{location: westeurope}}\n",
+        "r".repeat(5000)
+    ));
+    assert!(
+        out.contains("invalid resource group name"),
+        "{}",
+        &out[..out.len().min(400)]
+    );
+    assert!(
+        !out.contains("expected a mapping"),
+        "{}",
+        &out[..out.len().min(400)]
+    );
+}
