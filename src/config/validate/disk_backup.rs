@@ -181,29 +181,19 @@ fn check_vault(
     seen: &mut Seen,
 ) {
     let at = cx.at(name.span);
-    if let Err(e) = names::backup_vault_name(&name.value) {
-        cx.push(
-            Diag::error(at, format!("invalid Backup vault name `{}`", name.value))
-                .label("invalid name")
-                .help(e),
-        );
-    }
+    super::check_name(cx, name, names::backup_vault_name, "Backup vault");
     let help = "Azure names are case-insensitive; each vault under `disk_backup` may be declared once across all files";
     if let Some(d) = super::declared_twice(&mut seen.vaults, at, &name.value, "Backup vault", help)
     {
         cx.push(d);
     }
     check_location(cx, &v.location);
-    if let Err(e) = names::resource_group_name(&v.resource_group.value) {
-        cx.push(
-            Diag::error(
-                cx.at(v.resource_group.span),
-                format!("invalid resource group name `{}`", v.resource_group.value),
-            )
-            .label("invalid name")
-            .help(e),
-        );
-    }
+    super::check_name(
+        cx,
+        &v.resource_group,
+        names::resource_group_name,
+        "resource group",
+    );
     super::vault::check_soft_delete_days(cx, v.soft_delete.as_ref());
     if let Some(i) = &v.immutability {
         if matches!(i.value, Immutability::Unlocked | Immutability::Locked) {

@@ -57,16 +57,7 @@ pub fn file(cx: &mut Cx, f: &ConfigFile) {
     }
     if let Some(rgs) = &f.resource_groups {
         for (name, rg) in rgs.value.iter() {
-            if let Err(e) = names::resource_group_name(&name.value) {
-                cx.push(
-                    Diag::error(
-                        cx.at(name.span),
-                        format!("invalid resource group name `{}`", name.value),
-                    )
-                    .label("invalid name")
-                    .help(e),
-                );
-            }
+            check_name(cx, name, names::resource_group_name, "resource group");
             check_location(cx, &rg.value.location);
         }
     }
@@ -226,6 +217,25 @@ pub(crate) fn declared_twice(
 /// A did-you-mean help for a reference to one of `names`.
 /// A policy's name in a vault: valid for its kind (`rule`), and declared once (Azure compares
 /// policy names without case). `seen` holds the vault's names so far; this one is added.
+/// `name` breaks Azure's `rule` for a `kind` name: the diagnostic at the name.
+pub(crate) fn check_name(
+    cx: &mut Cx,
+    name: &Sp<String>,
+    rule: fn(&str) -> Result<(), String>,
+    kind: &str,
+) {
+    if let Err(e) = rule(&name.value) {
+        cx.push(
+            Diag::error(
+                cx.at(name.span),
+                format!("invalid {kind} name `{}`", name.value),
+            )
+            .label("invalid name")
+            .help(e),
+        );
+    }
+}
+
 pub(crate) fn check_policy_name<'a>(
     cx: &mut Cx,
     seen: &mut Vec<&'a Sp<String>>,
@@ -234,16 +244,7 @@ pub(crate) fn check_policy_name<'a>(
     kind: &str,
     vault: &str,
 ) {
-    if let Err(e) = rule(&pname.value) {
-        cx.push(
-            Diag::error(
-                cx.at(pname.span),
-                format!("invalid {kind} name `{}`", pname.value),
-            )
-            .label("invalid name")
-            .help(e),
-        );
-    }
+    check_name(cx, pname, rule, kind);
     if let Some(first) = seen
         .iter()
         .find(|s| s.value.eq_ignore_ascii_case(&pname.value))

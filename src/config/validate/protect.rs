@@ -110,16 +110,7 @@ pub fn check_select(cx: &mut Cx, sel: &Sp<Select>, verb: &str, noun: &str, examp
         );
     }
     for rg in sel.value.resource_groups.iter().flat_map(|r| &r.value) {
-        if let Err(msg) = names::resource_group_name(&rg.value) {
-            cx.push(
-                Diag::error(
-                    cx.at(rg.span),
-                    format!("invalid resource group name `{}`", rg.value),
-                )
-                .label("invalid name")
-                .help(msg),
-            );
-        }
+        super::check_name(cx, rg, names::resource_group_name, "resource group");
     }
 }
 

@@ -28,29 +28,15 @@ pub fn check_soft_delete_days(cx: &mut Cx, soft_delete: Option<&Sp<SoftDelete>>)
 }
 
 pub fn check(cx: &mut Cx, name: &Sp<String>, v: &Sp<RecoveryVault>) {
-    let v_at = cx.at(name.span);
     let vault = &v.value;
-    if let Err(e) = names::vault_name(&name.value) {
-        cx.push(
-            Diag::error(v_at, format!("invalid vault name `{}`", name.value))
-                .label("invalid name")
-                .help(e),
-        );
-    }
+    super::check_name(cx, name, names::vault_name, "vault");
     check_location(cx, &vault.location);
-    if let Err(e) = names::resource_group_name(&vault.resource_group.value) {
-        cx.push(
-            Diag::error(
-                cx.at(vault.resource_group.span),
-                format!(
-                    "invalid resource group name `{}`",
-                    vault.resource_group.value
-                ),
-            )
-            .label("invalid name")
-            .help(e),
-        );
-    }
+    super::check_name(
+        cx,
+        &vault.resource_group,
+        names::resource_group_name,
+        "resource group",
+    );
     if let Some(crr) = &vault.cross_region_restore {
         let geo = vault.storage_redundancy.as_ref().map(|s| s.value)
             == Some(StorageRedundancy::GeoRedundant);

@@ -7,7 +7,8 @@ use super::super::handler::{Ctx, HResult, Reply};
 use super::super::inventory::stable_guid;
 use super::super::state::{key, State, Vault};
 use super::{
-    accepted, bad, durations, eq, fault, not_found, require_method, start_job, Container, JobSpec,
+    accepted, bad, durations, eq, fault, not_found, removal_accepted, require_method, start_job,
+    Container, JobSpec,
 };
 
 use super::fabrics::*;
@@ -181,9 +182,10 @@ pub(super) fn remove_container(
     if error.is_none() {
         st.site_recovery.containers.remove(&ck);
     }
-    let job = start_job(
+    removal_accepted(
+        ctx,
         st,
-        &vk,
+        vault,
         JobSpec {
             scenario: "RemoveProtectionContainer",
             friendly: "Remove protection container",
@@ -195,15 +197,9 @@ pub(super) fn remove_container(
             start_ms: ctx.now,
         },
         error,
-        "empty",
-    );
-    accepted(
-        ctx,
-        vault,
         &format!(
             "replicationFabrics/{}/replicationProtectionContainers/{}",
             c.fabric, c.name
         ),
-        &job,
     )
 }

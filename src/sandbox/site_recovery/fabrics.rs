@@ -8,8 +8,8 @@ use super::super::handler::{Ctx, HResult, Reply};
 use super::super::inventory::{normalize_location, stable_guid};
 use super::super::state::{key, State, Vault};
 use super::{
-    accepted, bad, durations, eq, fault, not_found, require_method, start_job, vault_sr_id, Fabric,
-    JobSpec,
+    accepted, bad, durations, eq, fault, not_found, removal_accepted, require_method, start_job,
+    vault_sr_id, Fabric, JobSpec,
 };
 
 pub(super) use super::containers::*;
@@ -187,9 +187,10 @@ pub(super) fn fabric(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -
             if error.is_none() {
                 purge_fabric(st, &fk);
             }
-            let job = start_job(
+            removal_accepted(
+                ctx,
                 st,
-                &vk,
+                vault,
                 JobSpec {
                     scenario: "PurgeFabric",
                     friendly: "Purge fabric",
@@ -201,9 +202,8 @@ pub(super) fn fabric(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: &str) -
                     start_ms: ctx.now,
                 },
                 error,
-                "empty",
-            );
-            accepted(ctx, vault, &format!("replicationFabrics/{}", f.name), &job)
+                &format!("replicationFabrics/{}", f.name),
+            )
         }
         m => Err(ArmError::method_not_allowed(m)),
     }
@@ -223,9 +223,10 @@ pub(super) fn remove_fabric(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: 
     if error.is_none() {
         purge_fabric(st, &fk);
     }
-    let job = start_job(
+    removal_accepted(
+        ctx,
         st,
-        &vk,
+        vault,
         JobSpec {
             scenario: "RemoveFabric",
             friendly: "Remove fabric",
@@ -237,7 +238,6 @@ pub(super) fn remove_fabric(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, name: 
             start_ms: ctx.now,
         },
         error,
-        "empty",
-    );
-    accepted(ctx, vault, &format!("replicationFabrics/{}", f.name), &job)
+        &format!("replicationFabrics/{}", f.name),
+    )
 }

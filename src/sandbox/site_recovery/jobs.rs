@@ -69,6 +69,20 @@ pub(in crate::sandbox) fn start_job(
 }
 
 /// The injected-fault error of an operation (`lro_fail`).
+/// A removal's job (no result body) and the 202 that follows it, for the resource at `path`
+/// under the vault.
+pub(in crate::sandbox) fn removal_accepted(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    vault: &Vault,
+    spec: JobSpec<'_>,
+    error: Option<Value>,
+    path: &str,
+) -> HResult {
+    let job = start_job(st, &vault.key(), spec, error, "empty");
+    accepted(ctx, vault, path, &job)
+}
+
 pub(in crate::sandbox) fn fault(ctx: &Ctx<'_>, what: &str) -> Option<Value> {
     ctx.lro_fails().then(|| {
         json!({"code": "InternalError", "message": format!("{what} failed (injected fault). Retry the operation.")})

@@ -8,7 +8,7 @@ use super::super::inventory::stable_guid;
 use super::super::state::{key, State, Vault};
 use super::{
     accepted, bad, durations, eq, fault, not_found, parse_arm_id, parse_vault_child,
-    require_method, start_job, vault_sr_id, JobSpec, Mapping,
+    removal_accepted, require_method, start_job, vault_sr_id, JobSpec, Mapping,
 };
 
 use super::containers::*;
@@ -358,10 +358,7 @@ pub(super) fn remove_mapping(
             });
         }
     }
-    let job = start_job(
-        st,
-        &vk,
-        JobSpec {
+    removal_accepted(ctx, st, vault, JobSpec {
             scenario: if purge {
                 "PurgeProtectionContainerMapping"
             } else {
@@ -378,14 +375,5 @@ pub(super) fn remove_mapping(
             tasks: &["Unpairing the protection containers"],
             duration_ms: ctx.scaled(durations::REMOVE),
             start_ms: ctx.now,
-        },
-        error,
-        "empty",
-    );
-    accepted(
-        ctx,
-        vault,
-        &format!("replicationFabrics/{}/replicationProtectionContainers/{}/replicationProtectionContainerMappings/{}", src.fabric, src.name, m.name),
-        &job,
-    )
+        }, error, &format!("replicationFabrics/{}/replicationProtectionContainers/{}/replicationProtectionContainerMappings/{}", src.fabric, src.name, m.name))
 }

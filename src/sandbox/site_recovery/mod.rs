@@ -23,7 +23,9 @@ mod policies;
 mod state;
 mod switch;
 
-pub(in crate::sandbox) use jobs::{accepted, failed_job, fault, start_job, JobSpec};
+pub(in crate::sandbox) use jobs::{
+    accepted, failed_job, fault, removal_accepted, start_job, JobSpec,
+};
 use jobs::{get_job, list_jobs, op_result, op_status};
 pub use state::*;
 

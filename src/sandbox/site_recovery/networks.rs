@@ -7,8 +7,8 @@ use super::super::handler::{Ctx, HResult, Reply};
 use super::super::inventory::stable_guid;
 use super::super::state::{key, State, Vault};
 use super::{
-    accepted, bad, durations, eq, fault, not_found, parse_arm_id, require_method, start_job,
-    JobSpec, NetworkMapping,
+    accepted, bad, durations, eq, fault, not_found, parse_arm_id, removal_accepted, require_method,
+    start_job, JobSpec, NetworkMapping,
 };
 
 use super::fabrics::*;
@@ -221,9 +221,10 @@ pub(super) fn network_mapping(
             if error.is_none() {
                 st.site_recovery.network_mappings.remove(&nk);
             }
-            let job = start_job(
+            removal_accepted(
+                ctx,
                 st,
-                &vk,
+                vault,
                 JobSpec {
                     scenario: "UnmapNetwork",
                     friendly: "Unmap networks",
@@ -235,16 +236,10 @@ pub(super) fn network_mapping(
                     start_ms: ctx.now,
                 },
                 error,
-                "empty",
-            );
-            accepted(
-                ctx,
-                vault,
                 &format!(
                     "replicationFabrics/{}/replicationNetworks/{}/replicationNetworkMappings/{}",
                     m.fabric, m.network, m.name
                 ),
-                &job,
             )
         }
         m => Err(ArmError::method_not_allowed(m)),

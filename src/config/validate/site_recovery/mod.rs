@@ -432,16 +432,7 @@ impl Group<'_> {
             return;
         };
         for (pname, plan) in plans.value.iter() {
-            if let Err(e) = names::recovery_plan_name(&pname.value) {
-                cx.push(
-                    Diag::error(
-                        cx.at(pname.span),
-                        format!("invalid recovery plan name `{}`", pname.value),
-                    )
-                    .label("invalid name")
-                    .help(e),
-                );
-            }
+            super::check_name(cx, pname, names::recovery_plan_name, "recovery plan");
             let at = cx.at(pname.span);
             let key = (vault_key.to_string(), pname.value.to_ascii_lowercase());
             match seen.plans.get(&key) {
