@@ -9,7 +9,7 @@ use azprotect::model::api;
 use azprotect::sandbox::SandboxOptions;
 use serde_json::Value;
 use std::time::Duration;
-use support::estate::{repo, Estate, Run};
+use support::estate::{flat, repo, Estate, Run};
 
 const PLAN: &str = "recovery_plan.app-dr/app-failover";
 const VAULT: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-protect-neu/providers/Microsoft.RecoveryServices/vaults/rsv-dr-neu";
@@ -60,15 +60,6 @@ fn steps(report: &Value) -> Vec<&str> {
 /// The run's stderr (line wrapping undone) says `text`.
 fn says(run: &Run, text: &str) {
     assert!(flat(&run.stderr).contains(text), "{}", run.stderr);
-}
-
-/// stderr with miette's line wrapping undone.
-fn flat(stderr: &str) -> String {
-    stderr
-        .lines()
-        .map(|l| l.trim_start().trim_start_matches('│').trim())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn dr<'a>(cmd: &'a str, extra: &[&'a str]) -> Vec<&'a str> {

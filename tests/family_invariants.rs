@@ -21,6 +21,7 @@ mod support;
 use azprotect::azure::ArmClient;
 use azprotect::model::{Address, Desired, LiveState, ResourceKind};
 use azprotect::ops;
+use azprotect::ops::plan::Reviewed;
 use azprotect::plan::{plan, Action, Plan, PlanOptions};
 use azprotect::progress::Silent;
 use azprotect::sandbox::SandboxOptions;
@@ -178,6 +179,29 @@ fn show(p: &Plan) -> String {
         .join("\n")
 }
 
+/// The plan as reviewed: made from `d` against `live`.
+fn reviewed<'a>(p: &'a Plan, d: &'a Desired, live: &LiveState) -> Reviewed<'a> {
+    Reviewed {
+        plan: p,
+        desired: d,
+        targets: &[],
+        live_fingerprint: live.fingerprint(),
+    }
+}
+
+/// Apply as the command line does: leasing the vaults it writes. An apply cut off part-way
+/// releases its leases in the background; the next one waits for that.
+fn leased() -> ops::apply::Options {
+    ops::apply::Options {
+        apply: Default::default(),
+        wait_replicated: false,
+        wait_timeout: Duration::from_secs(60),
+        lock: Some(azprotect::apply::lease::LeaseOptions::new(
+            Duration::from_secs(10),
+        )),
+    }
+}
+
 struct World {
     estate: Estate,
     client: ArmClient,
@@ -195,13 +219,13 @@ impl World {
         azprotect::live::read(&self.client, d).await.map_err(fail)
     }
 
-    async fn apply(&self, p: &Plan, cut_after: Option<Duration>) -> Result<(), TestCaseError> {
-        let opts = ops::apply::Options {
-            apply: Default::default(),
-            wait_replicated: false,
-            wait_timeout: Duration::from_secs(60),
-        };
-        let run = ops::apply::run(&self.client, p, &opts, Arc::new(Silent));
+    async fn apply(
+        &self,
+        reviewed: &Reviewed<'_>,
+        cut_after: Option<Duration>,
+    ) -> Result<(), TestCaseError> {
+        let opts = leased();
+        let run = ops::apply::run(&self.client, reviewed, &opts, Arc::new(Silent));
         let applied = match cut_after {
             // Cut off part-way, as a killed CI job would be.
             Some(t) => match tokio::time::timeout(t, run).await {
@@ -216,7 +240,7 @@ impl World {
             0,
             "{:?}\n{}",
             applied.report,
-            show(p)
+            show(reviewed.plan)
         );
         Ok(())
     }
@@ -311,13 +335,16 @@ async fn story(a: Shape, b: Shape, cut_ms: u64) -> Result<(), TestCaseError> {
     let w = World { estate, client };
     for (i, s) in [a, b].iter().enumerate() {
         let d = w.desired(s)?;
-        let p = check_plan(&d, &w.live(&d).await?, s)?;
+        let live = w.live(&d).await?;
+        let p = check_plan(&d, &live, s)?;
         if i == 0 {
-            w.apply(&p, Some(Duration::from_millis(cut_ms))).await?;
-            let p = check_plan(&d, &w.live(&d).await?, s)?;
-            w.apply(&p, None).await?;
+            let cut = Some(Duration::from_millis(cut_ms));
+            w.apply(&reviewed(&p, &d, &live), cut).await?;
+            let live = w.live(&d).await?;
+            let p = check_plan(&d, &live, s)?;
+            w.apply(&reviewed(&p, &d, &live), None).await?;
         } else {
-            w.apply(&p, None).await?;
+            w.apply(&reviewed(&p, &d, &live), None).await?;
         }
         let after = plan(&d, &w.live(&d).await?, &PlanOptions::default());
         prop_assert!(
@@ -345,7 +372,8 @@ async fn under_faults(s: Shape, seed: u64) -> Result<(), TestCaseError> {
     let w = World { estate, client };
     let d = w.desired(&s)?;
     for _ in 0..8 {
-        let p = check_plan(&d, &w.live(&d).await?, &s)?;
+        let live = w.live(&d).await?;
+        let p = check_plan(&d, &live, &s)?;
         if p.is_empty() {
             return Ok(());
         }
@@ -357,13 +385,14 @@ async fn under_faults(s: Shape, seed: u64) -> Result<(), TestCaseError> {
                 c.address
             );
         }
-        let opts = ops::apply::Options {
-            apply: Default::default(),
-            wait_replicated: false,
-            wait_timeout: Duration::from_secs(60),
-        };
         // A failed change is expected here; the next round picks up from Azure's state.
-        let _ = ops::apply::run(&w.client, &p, &opts, Arc::new(Silent)).await;
+        let _ = ops::apply::run(
+            &w.client,
+            &reviewed(&p, &d, &live),
+            &leased(),
+            Arc::new(Silent),
+        )
+        .await;
     }
     Err(fail(format!(
         "not converged after 8 applies under faults (seed {seed})\n{}",

@@ -411,6 +411,7 @@ async fn apply_all(client: &ArmClient, changes: Vec<Change>) {
         client,
         &plan,
         &ApplyOptions::default(),
+        None,
         Arc::new(azprotect::progress::Silent),
     )
     .await;

@@ -200,8 +200,15 @@ async fn story(files: [DesiredSpec; 2], order: Vec<usize>) -> Result<(), TestCas
             apply: Default::default(),
             wait_replicated: false,
             wait_timeout: Duration::from_secs(60),
+            lock: Some(azprotect::apply::lease::LeaseOptions::new(Duration::ZERO)),
         };
-        let applied = ops::apply::run(&client, &p, &opts, Arc::new(Silent))
+        let reviewed = ops::plan::Reviewed {
+            plan: &p,
+            desired: &d,
+            targets: &[],
+            live_fingerprint: live.fingerprint(),
+        };
+        let applied = ops::apply::run(&client, &reviewed, &opts, Arc::new(Silent))
             .await
             .map_err(fail)?;
         let real = read(&client, &d).await?;

@@ -8,6 +8,7 @@
 
 mod discovery;
 pub mod disk_backup;
+pub mod lease;
 mod replication;
 mod requests;
 pub mod wait;

@@ -25,6 +25,8 @@ struct Arm {
     principals: super::disk_backup::Principals,
     discovered: super::discovery::Discovered,
     replicated_timeout: std::time::Duration,
+    /// The vaults' leases, when apply takes them (`apply::lease`).
+    leases: Option<Arc<super::lease::Leases>>,
 }
 
 #[async_trait::async_trait]
@@ -35,10 +37,13 @@ impl Executor for Arm {
 }
 
 /// Apply every change of `plan` through ARM. Never returns early: failures are recorded per change.
+/// With `leases`, the vaults it creates are leased once created, and writes of a leased vault's
+/// tags keep the lease.
 pub async fn apply(
     client: &ArmClient,
     plan: &Plan,
     opts: &ApplyOptions,
+    leases: Option<Arc<super::lease::Leases>>,
     progress: Arc<dyn Progress>,
 ) -> ApplyReport {
     let arm = Arm {
@@ -46,6 +51,7 @@ pub async fn apply(
         principals: Default::default(),
         discovered: Default::default(),
         replicated_timeout: opts.replicated_timeout,
+        leases,
     };
     walk(plan, opts, Arc::new(arm), progress).await
 }
@@ -277,9 +283,20 @@ async fn execute(arm: &Arm, change: &Change, progress: &dyn Progress, task: &Tas
         Ok(r) => r,
         Err(e) => return Outcome::Failed(e.to_string().into()),
     };
-    for req in &requests {
-        if let Err(e) = client.execute_discarding(req).await {
+    for mut req in requests {
+        if let Some(leases) = &arm.leases {
+            leases.keep_in(&mut req);
+        }
+        if let Err(e) = client.execute_discarding(&req).await {
             return Outcome::Failed(e.into());
+        }
+    }
+    if let Some(leases) = &arm.leases {
+        if super::lease::is_vault_creation(change.address.kind, change.action) {
+            heard.waiting_for("the new vault's lease");
+            if let Err(e) = leases.take_new(&change.arm_id).await {
+                return Outcome::Failed(e.to_string().into());
+            }
         }
     }
     Outcome::Done

@@ -8,9 +8,11 @@ use super::printer::Printer;
 use super::progress::terminal;
 use super::settings::{GlobalSettings, Session};
 use super::ExitStatus;
+use crate::apply::lease::LeaseOptions;
 use crate::apply::{ApplyOptions, Outcome};
 use crate::ops;
 use crate::ops::apply::{Applied, Replication};
+use crate::ops::plan::Reviewed;
 use miette::Result;
 use std::time::Duration;
 
@@ -23,22 +25,27 @@ pub async fn apply(
 }
 
 async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<ExitStatus> {
-    let plan = match &args.plan {
-        Some(path) => ops::plan::load_current(&session.client, path).await?.plan,
+    let (saved, made);
+    let reviewed = match &args.plan {
+        Some(path) => {
+            saved = ops::plan::load_current(&session.client, path).await?;
+            Reviewed::saved(&saved)
+        }
         None => {
             let files = ops::plan::files_or_default(&args.files);
-            let made = make_plan(session, &files, &args.target, &mut Default::default()).await?;
+            made = make_plan(session, &files, &args.target, &mut Default::default()).await?;
             render_plan(&made.plan, PlanFormat::Text, printer)?;
-            made.plan
+            Reviewed::made(&made)
         }
     };
+    let plan = reviewed.plan;
     if plan.is_empty() {
         if args.plan.is_some() {
             printer.line("The plan has no changes.");
         }
         return Ok(ExitStatus::Success);
     }
-    ops::apply::check(&plan, args.allow_data_loss)?;
+    ops::apply::check(plan, args.allow_data_loss)?;
     let ask = confirm::Ask {
         subject: "apply",
         unattended: "apply",
@@ -57,8 +64,9 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
         },
         wait_replicated: args.wait_replicated,
         wait_timeout,
+        lock: (!args.no_lock).then(|| LeaseOptions::new(args.lock_timeout)),
     };
-    let applied = ops::apply::run(&session.client, &plan, &opts, terminal(printer)).await?;
+    let applied = ops::apply::run(&session.client, &reviewed, &opts, terminal(printer)).await?;
     summarize(&applied, printer);
     Ok(if applied.succeeded() {
         ExitStatus::Success

@@ -193,6 +193,49 @@ pub struct ApplyArgs {
     /// Azure takes only after initial replication (the target VM size) waits for it.
     #[arg(long, default_value_t = 180, value_name = "MINUTES")]
     pub wait_timeout: u64,
+    /// How long to wait for a vault another apply is changing (it holds the vault's
+    /// `azprotect-lease` tag), e.g. `30s`, `10m`, `1h`; `0s`, the default, fails at once.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
+    /// Do not lease the vaults apply writes: only when nothing else applies to them (leasing
+    /// needs Microsoft.Resources/tags/write on each vault).
+    #[arg(long, conflicts_with = "lock_timeout")]
+    pub no_lock: bool,
+}
+
+/// `90`, `90s`, `10m`, `1h`, `1m30s`: a duration as Terraform's `-lock-timeout` takes it.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("'{s}' is not a duration: use e.g. 30s, 10m or 1h");
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(n) = t.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(n));
+    }
+    let (mut total, mut number) = (0u64, String::new());
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(bad()),
+        };
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        number.clear();
+    }
+    if !number.is_empty() {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs(total))
 }
 
 #[derive(Debug, Args)]
@@ -397,4 +440,27 @@ pub struct ServeArgs {
 pub enum ThrottleArg {
     Arm,
     Off,
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn lock_timeouts_read_as_terraform_writes_them() {
+        for (s, secs) in [
+            ("0s", 0),
+            ("90", 90),
+            ("30s", 30),
+            ("10m", 600),
+            ("1h", 3600),
+            ("1m30s", 90),
+        ] {
+            assert_eq!(parse_duration(s), Ok(Duration::from_secs(secs)), "{s}");
+        }
+        for bad in ["", "ten", "10x", "m", "5m3", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -39,6 +39,7 @@ pub async fn read(
         live.disks.extend(part.disks);
         live.disks_protected_elsewhere
             .extend(part.disks_protected_elsewhere);
+        live.leases.extend(part.leases);
     }
     Ok(live)
 }
@@ -87,6 +88,7 @@ async fn read_subscription(
         live.resources.extend(part.resources);
         live.disks_protected_elsewhere
             .extend(part.disks_protected_elsewhere);
+        live.leases.extend(part.leases);
     }
     Ok(live)
 }
@@ -145,6 +147,7 @@ async fn read_vault(
         role_lists,
     )?;
     let vault_addr = Address::new(ResourceKind::BackupVault, vault_name);
+    super::note_lease(&mut live, &id, body);
     live.resources.push(Resource {
         address: vault_addr.clone(),
         arm_id: id.clone(),

@@ -55,8 +55,10 @@ pub async fn read(client: &ArmClient, desired: &Desired) -> Result<LiveState, Az
         live.resources.extend(part.resources);
         live.vms.extend(part.vms);
         live.protected_elsewhere.extend(part.protected_elsewhere);
+        live.leases.extend(part.leases);
     }
     live.resources.extend(disks.resources);
+    live.leases.extend(disks.leases);
     live.dependencies.extend(disks.dependencies);
     live.disks.extend(disks.disks);
     live.disks_protected_elsewhere
@@ -96,6 +98,7 @@ async fn read_subscription(
     for part in vault_parts {
         live.resources.extend(part.resources);
         live.protected_elsewhere.extend(part.protected_elsewhere);
+        live.leases.extend(part.leases);
     }
     Ok(live)
 }
@@ -141,6 +144,7 @@ async fn read_vault(
         return Ok(live);
     };
     let vault_addr = Address::new(ResourceKind::RecoveryVault, vault_name);
+    note_lease(&mut live, &id, body);
     let mut attrs = vault::normalize(body);
     if let Some(sd) = config.as_ref().and_then(vault::soft_delete_from_config) {
         attrs = vault::with_soft_delete(attrs, sd);
@@ -190,4 +194,12 @@ async fn read_vault(
         });
     }
     Ok(live)
+}
+
+/// Keep a vault's lease tag, if it has one, aside from its attributes (`model::lease`).
+pub(crate) fn note_lease(live: &mut LiveState, vault: &ArmId, body: &serde_json::Value) {
+    if let Some(v) = crate::model::lease::value_in(&body["tags"]) {
+        live.leases
+            .insert(vault.as_str().to_ascii_lowercase(), v.to_string());
+    }
 }

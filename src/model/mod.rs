@@ -41,6 +41,7 @@ pub mod disk;
 pub mod disk_backup;
 pub mod family;
 mod item_state;
+pub mod lease;
 mod live_state;
 pub mod protected_vm;
 pub mod resource_group;

@@ -222,7 +222,9 @@ pub fn normalize(arm: &Value) -> Value {
     if let Some(b) = p["publicNetworkAccess"].as_str().and_then(parse_enabled) {
         out.insert("public_network_access".into(), Value::Bool(b));
     }
-    let tags = arm.get("tags").filter(|t| t.is_object()).cloned();
+    let mut tags = arm.get("tags").filter(|t| t.is_object()).cloned();
+    // Apply's lease is bookkeeping, not configuration (`model::lease`).
+    tags.iter_mut().for_each(super::lease::strip);
     out.insert("tags".into(), tags.unwrap_or_else(|| json!({})));
     Value::Object(out)
 }

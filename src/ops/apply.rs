@@ -1,10 +1,13 @@
-//! Apply: refuse a plan that must not run ([`check`]), walk its changes, and — when asked —
-//! wait for the initial replication of the VMs it enabled ([`run`]). The result is data
-//! (`Applied`) that `render::apply` formats.
+//! Apply: refuse a plan that must not run ([`check`]), lease the vaults it writes and check
+//! that Azure is still as the plan saw it, walk its changes, and — when asked — wait for the
+//! initial replication of the VMs it enabled ([`run`]). The result is data (`Applied`) that
+//! `render::apply` formats.
 
+use crate::apply::lease::{self, LeaseError, LeaseOptions, Leases};
 use crate::apply::{self, wait, ApplyOptions, ApplyReport};
 use crate::azure::{ArmClient, AzureError};
 use crate::model::{ArmId, ResourceKind};
+use crate::ops::plan::{still_current, CurrentPlanError, Reviewed};
 use crate::plan::{Action, Plan};
 use crate::progress::Progress;
 use std::sync::Arc;
@@ -19,6 +22,22 @@ pub struct Options {
     /// Wait for the initial replication of the VMs the plan enables, up to `wait_timeout`.
     pub wait_replicated: bool,
     pub wait_timeout: Duration,
+    /// Lease the vaults the plan writes (`apply::lease`); `None` (`--no-lock`): do not.
+    pub lock: Option<LeaseOptions>,
+}
+
+/// Why an apply did not run, or stopped.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ApplyError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Lease(#[from] LeaseError),
+    /// Azure changed between the plan and the leases (another apply ran meanwhile).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    NotCurrent(#[from] CurrentPlanError),
+    #[error(transparent)]
+    Azure(#[from] AzureError),
 }
 
 /// Where the replication the plan enabled stands when apply ends.
@@ -58,14 +77,45 @@ fn enabled_replications(plan: &Plan) -> Vec<ArmId> {
         .collect()
 }
 
-/// Apply `plan` (already [`check`]ed and agreed to); every change is a task of `progress`.
+/// Lease the vaults `plan` writes; once the existing ones are leased, Azure must still be as the
+/// reviewed plan saw it (an apply that ended meanwhile changed it).
+async fn lease(
+    client: &ArmClient,
+    reviewed: &Reviewed<'_>,
+    lock: &LeaseOptions,
+    progress: &dyn Progress,
+) -> Result<Option<Arc<Leases>>, ApplyError> {
+    let written = lease::vaults_written(reviewed.plan);
+    if written == Default::default() {
+        return Ok(None);
+    }
+    let leases = lease::acquire(client, &written, lock, progress).await?;
+    if !written.existing.is_empty() {
+        if let Err(e) = still_current(client, reviewed).await {
+            leases.release().await;
+            return Err(e.into());
+        }
+    }
+    Ok(Some(leases))
+}
+
+/// Apply the reviewed plan (already [`check`]ed and agreed to); every change is a task of
+/// `progress`.
 pub async fn run(
     client: &ArmClient,
-    plan: &Plan,
+    reviewed: &Reviewed<'_>,
     opts: &Options,
     progress: Arc<dyn Progress>,
-) -> Result<Applied, AzureError> {
-    let report = apply::apply(client, plan, &opts.apply, progress.clone()).await;
+) -> Result<Applied, ApplyError> {
+    let plan = reviewed.plan;
+    let leases = match &opts.lock {
+        Some(lock) => lease(client, reviewed, lock, progress.as_ref()).await?,
+        None => None,
+    };
+    let report = apply::apply(client, plan, &opts.apply, leases.clone(), progress.clone()).await;
+    if let Some(leases) = leases {
+        leases.release().await;
+    }
     let enabled = enabled_replications(plan);
     let replication = if report.failed() > 0 || enabled.is_empty() {
         Replication::NoneEnabled

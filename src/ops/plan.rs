@@ -215,13 +215,50 @@ pub async fn make(
     phases.mark("load");
     let loaded = load(files, default_subscription)?;
     let (live, plan) = diff(client, &loaded.desired, targets, phases).await?;
+    let mut warnings = loaded.warnings;
+    warnings.extend(
+        leased_vaults(&plan, &live)
+            .into_iter()
+            .map(miette::Report::new),
+    );
     Ok(Made {
         desired: loaded.desired,
         live,
         targets: targets.to_vec(),
         plan,
-        warnings: loaded.warnings,
+        warnings,
     })
+}
+
+/// A vault the plan writes is leased by an apply that is running (`apply::lease`).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{vault} is being changed by another apply: {holder}")]
+#[diagnostic(
+    severity(Warning),
+    code(azprotect::plan::vault_leased),
+    help("this plan reads Azure while that apply changes it: plan again once it ends (apply refuses to run meanwhile, or waits with --lock-timeout)")
+)]
+pub struct VaultLeased {
+    pub vault: String,
+    pub holder: String,
+}
+
+/// The vaults the plan writes that another apply holds now.
+fn leased_vaults(plan: &Plan, live: &LiveState) -> Vec<VaultLeased> {
+    use crate::model::lease::{self, Lease};
+    let now = time::OffsetDateTime::now_utc();
+    let written = crate::apply::lease::vaults_written(plan);
+    written
+        .existing
+        .iter()
+        .filter_map(|(key, id)| {
+            let held = live.leases.get(key).and_then(|v| Lease::parse(v))?;
+            (!held.expired(now)).then(|| VaultLeased {
+                vault: lease::vault_address(id).to_string(),
+                holder: held.describe(),
+            })
+        })
+        .collect()
 }
 
 /// Why a saved plan could not be written or read.
@@ -339,22 +376,60 @@ pub async fn load_current(client: &ArmClient, path: &Path) -> Result<SavedPlan, 
             now: VERSION.into(),
         });
     }
-    let live = crate::live::read(client, &saved.desired).await?;
-    let opts = PlanOptions {
-        targets: saved.targets.clone(),
-    };
-    let now = plan::plan(&saved.desired, &live, &opts);
-    if live.fingerprint() != saved.live_fingerprint {
-        return Err(CurrentPlanError::Stale {
-            what_changed: what_changed(&saved.plan, &now),
-        });
-    }
+    let now = still_current(client, &Reviewed::saved(&saved)).await?;
     // Azure is as it was: the file's own configuration makes exactly the plan it holds, or the
     // file was edited after review.
     if let Some(first_difference) = first_difference(&saved.plan, &now) {
         return Err(CurrentPlanError::Edited { first_difference });
     }
     Ok(saved)
+}
+
+/// A plan as it was reviewed, with what it was made from: enough to tell whether Azure is
+/// still as the plan saw it.
+pub struct Reviewed<'a> {
+    pub plan: &'a Plan,
+    pub desired: &'a Desired,
+    pub targets: &'a [Address],
+    pub live_fingerprint: String,
+}
+
+impl<'a> Reviewed<'a> {
+    pub fn made(made: &'a Made) -> Self {
+        Reviewed {
+            plan: &made.plan,
+            desired: &made.desired,
+            targets: &made.targets,
+            live_fingerprint: made.live.fingerprint(),
+        }
+    }
+    pub fn saved(saved: &'a SavedPlan) -> Self {
+        Reviewed {
+            plan: &saved.plan,
+            desired: &saved.desired,
+            targets: &saved.targets,
+            live_fingerprint: saved.live_fingerprint.clone(),
+        }
+    }
+}
+
+/// Read Azure again: `Stale` unless it is as the reviewed plan saw it. Returns the plan its
+/// configuration makes now.
+pub async fn still_current(
+    client: &ArmClient,
+    reviewed: &Reviewed<'_>,
+) -> Result<Plan, CurrentPlanError> {
+    let live = crate::live::read(client, reviewed.desired).await?;
+    let opts = PlanOptions {
+        targets: reviewed.targets.to_vec(),
+    };
+    let now = plan::plan(reviewed.desired, &live, &opts);
+    if live.fingerprint() != reviewed.live_fingerprint {
+        return Err(CurrentPlanError::Stale {
+            what_changed: what_changed(reviewed.plan, &now),
+        });
+    }
+    Ok(now)
 }
 
 /// Where the saved plan's changes differ from the ones its configuration makes: the first

@@ -32,6 +32,7 @@ mod server;
 mod site_recovery;
 mod snapshots;
 mod state;
+mod tags;
 mod throttle;
 mod tls;
 mod vaults;

@@ -389,11 +389,19 @@ fn log_access(
 /// (`model::tags`). UNCONFIRMED: the codes besides `InvalidTagNameCharacters` (README "Known to
 /// differ").
 fn check_tags(ctx: &Ctx<'_>) -> Result<(), ArmError> {
-    use crate::model::tags;
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(ctx.body) else {
         return Ok(());
     };
-    let Some(t) = body.get("tags").and_then(serde_json::Value::as_object) else {
+    match body.get("tags") {
+        Some(t) if t.is_object() => check_tag_set(t),
+        _ => Ok(()),
+    }
+}
+
+/// Azure's rules on one resource's tags (`model::tags`).
+pub(super) fn check_tag_set(set: &serde_json::Value) -> Result<(), ArmError> {
+    use crate::model::tags;
+    let Some(t) = set.as_object() else {
         return Ok(());
     };
     for (k, v) in t {
@@ -415,7 +423,7 @@ fn check_tags(ctx: &Ctx<'_>) -> Result<(), ArmError> {
             ));
         }
     }
-    if let Some(why) = tags::count_problem(tags::merged_count([&body["tags"]])) {
+    if let Some(why) = tags::count_problem(tags::merged_count([set])) {
         return Err(ArmError::bad_request(
             "InvalidTagsCount",
             format!("The tags are not valid: {why}."),
@@ -441,6 +449,9 @@ fn dispatch(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     } else {
         None
     };
+    if let Some(at) = super::tags::provider_index(l) {
+        return super::tags::route(ctx, st, at);
+    }
     if let Some(p) = super::authorization::provider_index(l) {
         return super::authorization::route(ctx, st, p);
     }

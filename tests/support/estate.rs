@@ -181,6 +181,20 @@ impl Run {
     }
 }
 
+/// stderr with miette's line wrapping undone (a line broken after a hyphen joins without a
+/// space).
+pub fn flat(stderr: &str) -> String {
+    let mut out = String::new();
+    for l in stderr.lines() {
+        let l = l.trim_start().trim_start_matches('│').trim();
+        if !out.is_empty() && !out.ends_with('-') {
+            out.push(' ');
+        }
+        out.push_str(l);
+    }
+    out
+}
+
 pub fn quickstart() -> String {
     repo()
         .join("examples/quickstart.yaml")

@@ -101,6 +101,8 @@ pub fn normalize(arm: &Value) -> Value {
         "location": normalize_location(arm["location"].as_str().unwrap_or_default()),
         "tags": arm.get("tags").cloned().filter(Value::is_object).unwrap_or_else(|| json!({})),
     });
+    // Apply's lease is bookkeeping, not configuration (`model::lease`).
+    crate::model::lease::strip(&mut out["tags"]);
     if let Some(t) = p["storageSettings"][0]["type"].as_str() {
         out["redundancy"] = json!(t);
     }

@@ -1,0 +1,574 @@
+//! Taking, keeping and releasing apply's leases on the vaults a plan writes (`model::lease`): two
+//! applies that would write the same vault never run at once.
+//!
+//! Taking a lease is Fischer's timed mutual exclusion over ARM's tags (no compare-and-swap is
+//! offered there): read every vault's lease tag; if one is held by a live apply, stop; else write
+//! ours, wait longer than another apply's read-then-write can take ([`settle_for`]), and read
+//! again — a vault whose tag is no longer ours was taken by an apply that read before we wrote,
+//! and we back off. All vaults are taken together (one settle wait) and, when one is held, the
+//! others are given back before waiting, so two applies never hold half each.
+//!
+//! A lease lasts [`LEASE_DURATION`] and is renewed while apply runs; it is removed when apply
+//! ends, and a killed apply's lease expires by itself. A lease held by a process of this host
+//! that no longer runs is taken over at once (Linux: `/proc`).
+//!
+//! Must not import: `render`, `cli`, `config`, `ops`.
+
+use crate::azure::{ArmClient, AzureError};
+use crate::model::lease::{self, Lease};
+use crate::model::{Action, ArmId, ArmRequest, Method, ResourceKind};
+use crate::plan::Plan;
+use crate::progress::Progress;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+
+/// How long a lease lasts unless renewed: how long a killed apply keeps others waiting.
+pub const LEASE_DURATION: Duration = Duration::from_secs(120);
+/// How often a held lease is renewed.
+pub const RENEW_EVERY: Duration = Duration::from_secs(40);
+
+/// How apply leases its vaults.
+#[derive(Debug, Clone)]
+pub struct LeaseOptions {
+    /// How long to wait for a vault another apply holds (`--lock-timeout`); zero: fail at once.
+    pub timeout: Duration,
+    /// Who we are, as others will read it: [`default_owner`].
+    pub owner: String,
+}
+
+impl LeaseOptions {
+    pub fn new(timeout: Duration) -> Self {
+        LeaseOptions {
+            timeout,
+            owner: default_owner(),
+        }
+    }
+}
+
+/// `AZPROTECT_LEASE_OWNER` if set; in GitHub Actions the repository, run and actor; else
+/// `user@host (pid N)`.
+pub fn default_owner() -> String {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if let Some(o) = var("AZPROTECT_LEASE_OWNER") {
+        return o;
+    }
+    if var("GITHUB_ACTIONS").as_deref() == Some("true") {
+        return format!(
+            "{} run {} ({})",
+            var("GITHUB_REPOSITORY").unwrap_or_default(),
+            var("GITHUB_RUN_ID").unwrap_or_default(),
+            var("GITHUB_ACTOR").unwrap_or_default()
+        );
+    }
+    let user = var("USER")
+        .or_else(|| var("USERNAME"))
+        .unwrap_or_else(|| "someone".into());
+    format!("{user}@{} (pid {})", host_name(), std::process::id())
+}
+
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".into())
+}
+
+/// The lease was held by a process of this host that has ended (it could not release it).
+fn holder_is_gone(holder: &Lease) -> bool {
+    let Some(rest) = holder
+        .owner
+        .strip_suffix(')')
+        .and_then(|o| o.rsplit_once(" (pid "))
+    else {
+        return false;
+    };
+    let (who, pid) = rest;
+    let here = format!("@{}", host_name());
+    if !who.ends_with(&here) || pid.parse::<u32>().is_err() {
+        return false;
+    }
+    if pid == std::process::id().to_string() {
+        // Ourselves: an earlier apply of this process (a library caller) that was cut off.
+        return false;
+    }
+    cfg!(target_os = "linux")
+        && std::path::Path::new("/proc/self").exists()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Why apply did not get its leases.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum LeaseError {
+    #[error("{vault} is being changed by another apply: {holder}; nothing was applied")]
+    #[diagnostic(
+        code(azprotect::apply::locked),
+        help("wait for that apply to end, or re-run with --lock-timeout 10m to wait for it; an apply that was killed leaves a lease that expires by itself at its 'until' time")
+    )]
+    Locked { vault: String, holder: String },
+    #[error("could not lease {vault} (the `azprotect-lease` tag): {source}")]
+    #[diagnostic(
+        code(azprotect::apply::lease),
+        help("apply leases each vault it writes through ARM's Tags API, which needs Microsoft.Resources/tags/write on the vault (Contributor or Tag Contributor); --no-lock applies without leases when nothing else applies to these vaults")
+    )]
+    Azure {
+        vault: String,
+        #[source]
+        source: Box<AzureError>,
+    },
+}
+
+/// The vaults a plan writes, by lower-cased id: those that exist (leased before the first
+/// change) and those the plan creates (leased once created).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub existing: BTreeMap<String, ArmId>,
+    pub created: BTreeMap<String, ArmId>,
+}
+
+pub fn vaults_written(plan: &Plan) -> Written {
+    let created: BTreeMap<String, ArmId> = plan
+        .changes
+        .iter()
+        .filter(|c| is_vault_creation(c.address.kind, c.action))
+        .map(|c| (c.arm_id.as_str().to_ascii_lowercase(), c.arm_id.clone()))
+        .collect();
+    let existing = plan
+        .changes
+        .iter()
+        .filter_map(|c| lease::vault_of(&c.arm_id))
+        .map(|v| (v.as_str().to_ascii_lowercase(), v))
+        .filter(|(k, _)| !created.contains_key(k))
+        .collect();
+    Written { existing, created }
+}
+
+/// A change that brings a vault into being (it is leased once it exists).
+pub fn is_vault_creation(kind: ResourceKind, action: Action) -> bool {
+    matches!(
+        kind,
+        ResourceKind::RecoveryVault | ResourceKind::BackupVault
+    ) && matches!(action, Action::Create | Action::Replace)
+}
+
+/// What one vault's tag said when read.
+enum Seen {
+    Free,
+    Ours,
+    Held(Lease),
+}
+
+/// The leases one apply holds.
+pub struct Leases {
+    client: ArmClient,
+    lease: Mutex<Lease>,
+    /// Vaults leased: lower-cased id → id.
+    held: Mutex<BTreeMap<String, ArmId>>,
+    renewer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Leases {
+    fn new(client: &ArmClient, owner: &str) -> Arc<Leases> {
+        let now = OffsetDateTime::now_utc();
+        Arc::new(Leases {
+            client: client.clone(),
+            lease: Mutex::new(Lease {
+                owner: owner.to_string(),
+                since: now,
+                until: now + LEASE_DURATION,
+                id: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
+            }),
+            held: Mutex::new(BTreeMap::new()),
+            renewer: Mutex::new(None),
+        })
+    }
+
+    fn current(&self) -> Lease {
+        self.lease.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn held(&self) -> Vec<ArmId> {
+        self.held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// How many vaults are leased.
+    pub fn count(&self) -> usize {
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    async fn see(&self, vault: &ArmId) -> Result<Option<Seen>, LeaseError> {
+        let answer = self
+            .client
+            .get_optional(&lease::read_request(vault).path)
+            .await
+            .map_err(|e| azure(vault, e))?;
+        let Some(answer) = answer else {
+            return Ok(None);
+        };
+        let ours = self.current().id;
+        Ok(Some(
+            match lease::value_in_answer(&answer).and_then(Lease::parse) {
+                None => Seen::Free,
+                Some(l) if l.id == ours => Seen::Ours,
+                Some(l) if l.expired(OffsetDateTime::now_utc()) || holder_is_gone(&l) => Seen::Free,
+                Some(l) => Seen::Held(l),
+            },
+        ))
+    }
+
+    /// Take every vault of `vaults` once, or none (`Err(Locked)` names the first held).
+    async fn take_all(&self, vaults: &[ArmId]) -> Result<(), LeaseError> {
+        let started = Instant::now();
+        let seen = futures::future::try_join_all(vaults.iter().map(|v| self.see(v))).await?;
+        if let Some((v, l)) = held_one(vaults, seen) {
+            return Err(locked(v, &l));
+        }
+        let value = self.current().value();
+        futures::future::try_join_all(vaults.iter().map(|v| async {
+            let req = lease::merge_request(v, &value);
+            match self.client.execute_discarding(&req).await {
+                Ok(()) => {
+                    self.held
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(v.as_str().to_ascii_lowercase(), v.clone());
+                    Ok(())
+                }
+                // Gone since it was read (deleted meanwhile): nothing to lease.
+                Err(e) if e.status() == Some(404) => Ok(()),
+                Err(e) => Err(azure(v, e)),
+            }
+        }))
+        .await?;
+        tokio::time::sleep(settle_for(started.elapsed())).await;
+        let seen = futures::future::try_join_all(vaults.iter().map(|v| self.see(v))).await?;
+        match held_one(vaults, seen) {
+            Some((v, l)) => Err(locked(v, &l)),
+            None => Ok(()),
+        }
+    }
+
+    /// Lease a vault the plan has just created (`Locked` if another apply got it first).
+    pub async fn take_new(&self, vault: &ArmId) -> Result<(), LeaseError> {
+        self.take_all(std::slice::from_ref(vault)).await
+    }
+
+    /// Carry the lease along in a write of a leased vault's tags (a vault's update sends all its
+    /// tags: without this, it would remove the lease).
+    pub fn keep_in(&self, req: &mut ArmRequest) {
+        let held = self.held.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        carry(req, &held, &self.current().value());
+    }
+
+    /// Renew the held leases every [`RENEW_EVERY`] until released (or dropped).
+    fn keep_renewing(self: &Arc<Self>) {
+        let me = Arc::downgrade(self);
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RENEW_EVERY).await;
+                let Some(leases) = me.upgrade() else { return };
+                leases.renew().await;
+            }
+        });
+        *self.renewer.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+    }
+
+    async fn renew(&self) {
+        let value = {
+            let mut l = self.lease.lock().unwrap_or_else(|p| p.into_inner());
+            l.until = OffsetDateTime::now_utc() + LEASE_DURATION;
+            l.value()
+        };
+        for v in self.held() {
+            if let Err(e) = self
+                .client
+                .execute_discarding(&lease::merge_request(&v, &value))
+                .await
+            {
+                tracing::warn!("could not renew the lease on {v}: {e}");
+            }
+        }
+    }
+
+    /// Remove our lease tag from every vault that still carries it.
+    pub async fn release(&self) {
+        self.stop_renewing();
+        let vaults = std::mem::take(&mut *self.held.lock().unwrap_or_else(|p| p.into_inner()));
+        remove_ours(&self.client, vaults, &self.current().id).await;
+    }
+
+    fn stop_renewing(&self) {
+        if let Some(t) = self
+            .renewer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            t.abort();
+        }
+    }
+}
+
+/// Remove the lease tag with id `ours` from each of `vaults` that still carries it.
+async fn remove_ours(client: &ArmClient, vaults: BTreeMap<String, ArmId>, ours: &str) {
+    futures::future::join_all(vaults.values().map(|v| async move {
+        let Ok(Some(answer)) = client.get_optional(&lease::read_request(v).path).await else {
+            return;
+        };
+        let Some(value) = lease::value_in_answer(&answer) else {
+            return;
+        };
+        if Lease::parse(value).is_some_and(|l| l.id == ours) {
+            if let Err(e) = client
+                .execute_discarding(&lease::delete_request(v, value))
+                .await
+            {
+                tracing::warn!("could not remove the lease on {v} (it expires by itself): {e}");
+            }
+        }
+    }))
+    .await;
+}
+
+impl Drop for Leases {
+    /// An apply cut off before it released (its future dropped): release in the background,
+    /// as far as the runtime lets it run; what is left expires by itself.
+    fn drop(&mut self) {
+        self.stop_renewing();
+        let vaults = std::mem::take(self.held.get_mut().unwrap_or_else(|p| p.into_inner()));
+        if vaults.is_empty() {
+            return;
+        }
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let (client, ours) = (self.client.clone(), self.current().id);
+            rt.spawn(async move { remove_ours(&client, vaults, &ours).await });
+        }
+    }
+}
+
+/// `req` with the lease tag `value` added when it writes the tags of a vault in `held`.
+fn carry(req: &mut ArmRequest, held: &BTreeMap<String, ArmId>, value: &str) {
+    if !matches!(req.method, Method::Put | Method::Patch) {
+        return;
+    }
+    let path = req.path.split('?').next().unwrap_or_default();
+    if !held.contains_key(&path.to_ascii_lowercase()) {
+        return;
+    }
+    if let Some(tags) = req
+        .body
+        .as_mut()
+        .and_then(|b| b.get_mut("tags"))
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        tags.retain(|k, _| !k.eq_ignore_ascii_case(lease::TAG));
+        tags.insert(lease::TAG.into(), value.into());
+    }
+}
+
+fn held_one(vaults: &[ArmId], seen: Vec<Option<Seen>>) -> Option<(&ArmId, Lease)> {
+    vaults.iter().zip(seen).find_map(|(v, s)| match s {
+        Some(Seen::Held(l)) => Some((v, l)),
+        _ => None,
+    })
+}
+
+fn locked(vault: &ArmId, holder: &Lease) -> LeaseError {
+    LeaseError::Locked {
+        vault: lease::vault_address(vault).to_string(),
+        holder: holder.describe(),
+    }
+}
+
+fn azure(vault: &ArmId, e: AzureError) -> LeaseError {
+    LeaseError::Azure {
+        vault: lease::vault_address(vault).to_string(),
+        source: Box::new(e),
+    }
+}
+
+/// How long to wait between writing the lease and reading it back: longer than another apply's
+/// read-then-write can take, which is about as long as ours took (`taken`): twice that, at least
+/// 100 ms, at most 5 s.
+pub fn settle_for(taken: Duration) -> Duration {
+    (taken * 2).clamp(Duration::from_millis(100), Duration::from_secs(5))
+}
+
+/// Lease `written.existing`, waiting up to `opts.timeout` for vaults another apply holds.
+/// The leases are renewed until [`Leases::release`].
+pub async fn acquire(
+    client: &ArmClient,
+    written: &Written,
+    opts: &LeaseOptions,
+    progress: &dyn Progress,
+) -> Result<Arc<Leases>, LeaseError> {
+    let leases = Leases::new(client, &opts.owner);
+    let vaults: Vec<ArmId> = written.existing.values().cloned().collect();
+    let deadline = Instant::now() + opts.timeout;
+    let mut told = false;
+    loop {
+        match leases.take_all(&vaults).await {
+            Ok(()) => break,
+            Err(e @ LeaseError::Azure { .. }) => {
+                leases.release().await;
+                return Err(e);
+            }
+            Err(locked @ LeaseError::Locked { .. }) => {
+                leases.release().await;
+                let now = Instant::now();
+                if now >= deadline {
+                    return Err(locked);
+                }
+                if !told {
+                    progress.note(&format!("{locked}; waiting for it (--lock-timeout)"));
+                    told = true;
+                }
+                // Jitter, so that two waiting applies do not retry in step.
+                let pause = Duration::from_millis(1000 + rand::random::<u64>() % 2000);
+                tokio::time::sleep(pause.min(deadline - now)).await;
+            }
+        }
+    }
+    leases.keep_renewing();
+    Ok(leases)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Change;
+    use time::macros::datetime;
+
+    fn change(kind: ResourceKind, action: Action, id: &str) -> Change {
+        Change {
+            address: crate::model::Address::new(kind, "x"),
+            action,
+            arm_id: ArmId::new(id),
+            before: None,
+            after: None,
+            diff: vec![],
+            reasons: vec![],
+            data: None,
+            blocked: None,
+            depends_on: vec![],
+        }
+    }
+
+    #[test]
+    fn a_plan_leases_the_vaults_it_writes_and_those_it_creates_once_they_exist() {
+        let v1 =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v1";
+        let v2 =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v2";
+        let plan = Plan::new(
+            vec![],
+            vec![
+                change(
+                    ResourceKind::ResourceGroup,
+                    Action::Create,
+                    "/subscriptions/s/resourceGroups/rg",
+                ),
+                change(
+                    ResourceKind::BackupPolicy,
+                    Action::Update,
+                    &format!("{v1}/backupPolicies/gold"),
+                ),
+                change(ResourceKind::RecoveryVault, Action::Create, v2),
+                change(
+                    ResourceKind::BackupPolicy,
+                    Action::Create,
+                    &format!("{v2}/backupPolicies/gold"),
+                ),
+            ],
+        );
+        let w = vaults_written(&plan);
+        assert_eq!(
+            w.existing.values().map(ArmId::as_str).collect::<Vec<_>>(),
+            [v1]
+        );
+        assert_eq!(
+            w.created.values().map(ArmId::as_str).collect::<Vec<_>>(),
+            [v2]
+        );
+    }
+
+    #[test]
+    fn a_write_of_a_leased_vaults_tags_carries_the_lease() {
+        let v = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v";
+        let held: BTreeMap<String, ArmId> = [(v.to_ascii_lowercase(), ArmId::new(v))].into();
+        let patch = |path: String, body: serde_json::Value| {
+            ArmRequest::new(Method::Patch, path, Some(body))
+        };
+        let mut update = patch(
+            format!("{v}?api-version=2026-02-01"),
+            serde_json::json!({"tags": {"env": "prod", "AZPROTECT-LEASE": "stale"}}),
+        );
+        carry(&mut update, &held, "ours");
+        assert_eq!(
+            update.body.unwrap()["tags"],
+            serde_json::json!({"env": "prod", "azprotect-lease": "ours"})
+        );
+        // Not the vault's tags, or not a leased vault: untouched.
+        for (path, body) in [
+            (
+                format!("{v}/backupPolicies/gold?api-version=2026-01-01"),
+                serde_json::json!({"tags": {}}),
+            ),
+            (
+                format!("{v}?api-version=2026-02-01"),
+                serde_json::json!({"properties": {}}),
+            ),
+            (
+                format!("{}2?api-version=2026-02-01", v),
+                serde_json::json!({"tags": {}}),
+            ),
+        ] {
+            let mut req = patch(path, body.clone());
+            carry(&mut req, &held, "ours");
+            assert_eq!(req.body, Some(body));
+        }
+    }
+
+    #[test]
+    fn the_settle_wait_outlasts_a_read_then_write() {
+        assert_eq!(settle_for(Duration::ZERO), Duration::from_millis(100));
+        assert_eq!(
+            settle_for(Duration::from_millis(400)),
+            Duration::from_millis(800)
+        );
+        assert_eq!(settle_for(Duration::from_secs(60)), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_lease_of_a_process_that_ended_on_this_host_is_not_waited_for() {
+        let lease = |owner: String| Lease {
+            owner,
+            since: datetime!(2026-12-05 18:00:00 UTC),
+            until: datetime!(2026-12-05 18:02:00 UTC),
+            id: "x".into(),
+        };
+        let host = host_name();
+        // A pid far above Linux's pid_max: no such process.
+        assert_eq!(
+            holder_is_gone(&lease(format!("alice@{host} (pid 999999999)"))),
+            cfg!(target_os = "linux")
+        );
+        assert!(!holder_is_gone(&lease(format!(
+            "alice@{host} (pid {})",
+            std::process::id()
+        ))));
+        assert!(!holder_is_gone(&lease(
+            "alice@elsewhere (pid 999999999)".into()
+        )));
+        assert!(!holder_is_gone(&lease("octo/repo run 42 (octocat)".into())));
+    }
+}
