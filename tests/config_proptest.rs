@@ -107,6 +107,160 @@ proptest! {
     }
 }
 
+/// The example files as shipped: the seeds of the mutation fuzz.
+fn examples() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut texts: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    texts.sort();
+    texts
+}
+
+/// One edit of a file: what a careless hand, a bad merge or a cut-off download does.
+#[derive(Debug, Clone)]
+enum Edit {
+    /// Cut the file at this fraction of its length.
+    Truncate(f64),
+    /// Delete a span (start fraction, length in bytes).
+    Delete(f64, usize),
+    /// Insert YAML punctuation or odd characters at a fraction.
+    Insert(f64, String),
+    /// Repeat a line (a duplicate key, a duplicate list item).
+    DuplicateLine(usize),
+    /// Re-indent a line by this many spaces (negative: dedent).
+    Indent(usize, i8),
+    /// Swap two lines.
+    Swap(usize, usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (0.0..1.0f64).prop_map(Edit::Truncate),
+        (0.0..1.0f64, 1usize..40).prop_map(|(a, n)| Edit::Delete(a, n)),
+        (
+            0.0..1.0f64,
+            prop::sample::select(
+                &[
+                    ":",
+                    "- ",
+                    "{",
+                    "}",
+                    "[",
+                    "]",
+                    "&a ",
+                    "*a",
+                    "!!map ",
+                    "!evil ",
+                    "? ",
+                    "|\n",
+                    ">-\n",
+                    "\t",
+                    "\"",
+                    "'",
+                    "#",
+                    "%YAML 1.2\n",
+                    "---\n",
+                    "...\n",
+                    "<<: *a\n",
+                    "\u{feff}",
+                    "\u{0}",
+                    "é",
+                    "99999999999999999999d",
+                    "-1",
+                    "~",
+                    "null",
+                    "0x1F",
+                    ".inf",
+                    "1e400",
+                ][..]
+            )
+            .prop_map(str::to_string)
+        )
+            .prop_map(|(a, t)| Edit::Insert(a, t)),
+        any::<usize>().prop_map(Edit::DuplicateLine),
+        (any::<usize>(), -4i8..=4).prop_map(|(l, n)| Edit::Indent(l, n)),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Edit::Swap(a, b)),
+    ]
+}
+
+/// The byte at `fraction` of `text`, moved back to a character boundary.
+fn at(text: &str, fraction: f64) -> usize {
+    let mut i = ((text.len() as f64) * fraction) as usize;
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn apply_edit(text: String, e: &Edit) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let n = lines.len().max(1);
+    match e {
+        Edit::Truncate(f) => text[..at(&text, *f)].to_string(),
+        Edit::Delete(f, len) => {
+            let a = at(&text, *f);
+            let b = at(
+                &text,
+                ((a + len) as f64 / text.len().max(1) as f64).min(1.0),
+            );
+            format!("{}{}", &text[..a], &text[b.max(a)..])
+        }
+        Edit::Insert(f, t) => {
+            let a = at(&text, *f);
+            format!("{}{t}{}", &text[..a], &text[a..])
+        }
+        Edit::DuplicateLine(l) if !lines.is_empty() => {
+            let l = l % n;
+            lines.insert(l, lines[l].clone());
+            lines.join("\n")
+        }
+        Edit::Indent(l, by) if !lines.is_empty() => {
+            let l = l % n;
+            let line = &lines[l];
+            lines[l] = if *by >= 0 {
+                format!("{}{line}", " ".repeat(*by as usize))
+            } else {
+                line.chars().skip((-*by) as usize).collect()
+            };
+            lines.join("\n")
+        }
+        Edit::Swap(a, b) if !lines.is_empty() => {
+            lines.swap(a % n, b % n);
+            lines.join("\n")
+        }
+        _ => text,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Real files, edited: the loader and the validator answer with diagnostics, never a panic.
+    #[test]
+    fn edited_example_files_never_panic(
+        which in any::<prop::sample::Index>(),
+        edits in prop::collection::vec(edit(), 1..5),
+    ) {
+        let all = examples();
+        let text = edits.iter().fold(which.get(&all).clone(), apply_edit);
+        match load(text) {
+            Ok(l) => {
+                let _ = l.desired(Some("00000000-0000-0000-0000-000000000009"));
+            }
+            Err(e) => {
+                // A diagnostic that renders (spans inside the text).
+                let _ = format!("{:?}", miette::Report::new(e));
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 

@@ -850,3 +850,38 @@ async fn a_body_too_large_to_read_is_refused_not_read_as_empty() {
         .await;
     assert_eq!((s, code(&b)), (413, "RequestEntityTooLarge"), "{b}");
 }
+
+#[tokio::test]
+async fn a_url_or_headers_too_long_are_refused_with_an_error_body() {
+    let t = start(fast()).await;
+    let long = format!(
+        "/subscriptions/{}/resourcegroups/{}",
+        t.sub,
+        "g".repeat(20 * 1024)
+    );
+    let (s, _, b) = t.get(&long, "2021-04-01").await;
+    assert_eq!((s, code(&b)), (414, "RequestUriTooLong"), "{b}");
+    let url = t.url(
+        &format!("/subscriptions/{}/resourcegroups", t.sub),
+        "2021-04-01",
+    );
+    let r = t
+        .http
+        .get(&url)
+        .bearer_auth(&t.token)
+        .header("x-ms-padding", "p".repeat(20 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 431);
+    let b: Value = r.json().await.expect("a JSON error body");
+    assert_eq!(code(&b), "RequestHeaderFieldsTooLarge", "{b}");
+    // Within the limits, the same request is answered.
+    let (s, _, _) = t
+        .get(
+            &format!("/subscriptions/{}/resourcegroups", t.sub),
+            "2021-04-01",
+        )
+        .await;
+    assert_eq!(s, 200);
+}

@@ -234,15 +234,15 @@ impl Leases {
         }
         let value = self.current().value();
         futures::future::try_join_all(vaults.iter().map(|v| async {
+            // Counted as held before it is written: an apply cut off while the write is in
+            // flight still releases it (release removes only a tag with our id).
+            self.held
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(v.as_str().to_ascii_lowercase(), v.clone());
             let req = lease::merge_request(v, &value);
             match self.client.execute_discarding(&req).await {
-                Ok(()) => {
-                    self.held
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(v.as_str().to_ascii_lowercase(), v.clone());
-                    Ok(())
-                }
+                Ok(()) => Ok(()),
                 // Gone since it was read (deleted meanwhile): nothing to lease.
                 Err(e) if e.status() == Some(404) => Ok(()),
                 Err(e) => Err(azure(v, e)),

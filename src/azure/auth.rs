@@ -163,7 +163,11 @@ impl AuthContext {
 }
 
 fn auth_err(e: azure_core::Error) -> AzureError {
-    AzureError::Auth(chain(&e))
+    if super::http::token_endpoint_unreachable(&e) {
+        AzureError::TokenEndpointUnreachable(chain(&e))
+    } else {
+        AzureError::Auth(chain(&e))
+    }
 }
 
 fn s(v: &Option<String>) -> String {

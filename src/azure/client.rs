@@ -800,12 +800,17 @@ mod tests {
             ..RetryPolicy::immediate()
         };
         let c = ArmClient::new(s).await.unwrap();
-        // The token endpoint itself is unreachable: an Auth error, no ARM request counted.
+        // The token endpoint itself is unreachable: an authentication error that says so and
+        // counts as unreachable (apply stops starting changes), no ARM request counted.
         let e = c
             .get_optional("/subscriptions/x?api-version=1")
             .await
             .unwrap_err();
-        assert!(matches!(e, AzureError::Auth(_)), "{e}");
+        assert!(
+            matches!(e, AzureError::TokenEndpointUnreachable(_)) && e.is_unreachable(),
+            "{e:?}"
+        );
+
         assert!(!e.to_string().contains("shh-secret"));
     }
 }

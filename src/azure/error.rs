@@ -37,6 +37,10 @@ pub enum AzureError {
     /// Could not obtain a token.
     #[error("authentication failed: {0}")]
     Auth(String),
+    /// The token endpoint could not be reached at all (refused after retries, untrusted
+    /// certificate, unknown name): no request gets a token until it is back.
+    #[error("authentication failed: the token endpoint could not be reached: {0}")]
+    TokenEndpointUnreachable(String),
     /// Connection, TLS or protocol failure after retries (also: an LRO that outlived its deadline,
     /// a polling URL on a foreign host).
     #[error("{method} {resource}: {message}")]
@@ -98,7 +102,7 @@ impl AzureError {
             AzureError::Transport {
                 unreachable: true,
                 ..
-            }
+            } | AzureError::TokenEndpointUnreachable(_)
         )
     }
 
@@ -137,6 +141,11 @@ impl AzureError {
                  azd; pick one with --auth"
                     .into(),
             ),
+            AzureError::TokenEndpointUnreachable(_) => Some(
+                "check the network path to the authority host (AZURE_AUTHORITY_HOST, proxies, \
+                 the CA trusted with --ca-cert), then re-run: apply picks up where it stopped"
+                    .into(),
+            ),
             AzureError::OperationFailed { .. } => Some(
                 "the operation was accepted by Azure but failed while running; see the backup \
                  or replication job in the vault for details"
@@ -152,7 +161,9 @@ impl Diagnostic for AzureError {
         let c = match self {
             AzureError::Arm { .. } => "azprotect::azure::arm",
             AzureError::OperationFailed { .. } => "azprotect::azure::operation_failed",
-            AzureError::Auth(_) => "azprotect::azure::auth",
+            AzureError::Auth(_) | AzureError::TokenEndpointUnreachable(_) => {
+                "azprotect::azure::auth"
+            }
             AzureError::Transport { .. } => "azprotect::azure::transport",
             AzureError::Config(_) => "azprotect::azure::config",
         };

@@ -160,6 +160,47 @@ impl TokenTransport {
     }
 }
 
+/// The token endpoint could not be reached, and retrying will not help: the source of the
+/// token error, so that authentication can tell it from a refused credential.
+#[derive(Debug)]
+pub struct TokenEndpointUnreachable(pub String);
+
+impl std::fmt::Display for TokenEndpointUnreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TokenEndpointUnreachable {}
+
+/// A final error (azure_core does not retry `Other`) that says the endpoint is unreachable.
+fn unreachable(message: String) -> azure_core::Error {
+    azure_core::Error::new(
+        azure_core::error::ErrorKind::Other,
+        TokenEndpointUnreachable(message),
+    )
+}
+
+/// Whether `err` (an azure_identity error) comes from an unreachable token endpoint.
+pub fn token_endpoint_unreachable(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut src = Some(err);
+    while let Some(e) = src {
+        if e.downcast_ref::<TokenEndpointUnreachable>().is_some() {
+            return true;
+        }
+        if let Some(core) = e.downcast_ref::<azure_core::Error>() {
+            if core
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<TokenEndpointUnreachable>().is_some())
+            {
+                return true;
+            }
+        }
+        src = e.source();
+    }
+    false
+}
+
 #[async_trait::async_trait]
 impl azure_core::http::HttpClient for TokenTransport {
     async fn execute_request(
@@ -178,20 +219,14 @@ impl azure_core::http::HttpClient for TokenTransport {
                     TransportFailure::Certificate | TransportFailure::Dns
                 ) =>
             {
-                Err(azure_core::Error::with_message(
-                    azure_core::error::ErrorKind::Other,
-                    chain(&e),
-                ))
+                Err(unreachable(chain(&e)))
             }
             Err(e) if *e.kind() == azure_core::error::ErrorKind::Connection => {
                 let n = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
                 let host = request.url().host_str().unwrap_or("");
                 if n >= self.max_refusals {
                     // Final: azure_core does not retry `Other`.
-                    return Err(azure_core::Error::with_message(
-                        azure_core::error::ErrorKind::Other,
-                        format!("{} (after {n} attempts)", chain(&e)),
-                    ));
+                    return Err(unreachable(format!("{} (after {n} attempts)", chain(&e))));
                 }
                 // azure_core retries it: say so while it waits — except for the managed
                 // identity endpoint, which ambient authentication probes on every machine.

@@ -4,7 +4,10 @@
 //! * `429=P`, `500=P`, `503=P` — probability of answering with that status (ARM error body;
 //!   429 and 503 carry ARM's `Retry-After`, scaled by the time scale in whole seconds);
 //! * `drop=P` — probability of closing the connection without an answer;
-//! * `lro_fail=P` — probability that a started long-running operation ends `Failed`.
+//! * `lro_fail=P` — probability that a started long-running operation ends `Failed`;
+//! * `garble=P` — probability that a successful answer's body arrives malformed (`garble.rs`:
+//!   truncated, a value of the wrong type, keys in odd casing, a key missing, a huge array). Not
+//!   something Azure is known to do: a test that a client survives what it cannot parse.
 //!
 //! Example: `seed=7,429=0.05,500=0.02,503=0.02,drop=0.01,lro_fail=0.02`. Faults apply to ARM
 //! routes only (not the token endpoint) and are decided before the request is handled, so a
@@ -25,6 +28,7 @@ pub struct FaultSpec {
     pub p503: f64,
     pub drop: f64,
     pub lro_fail: f64,
+    pub garble: f64,
 }
 
 impl FaultSpec {
@@ -54,9 +58,10 @@ impl FaultSpec {
                 "503" => f.p503 = p,
                 "drop" => f.drop = p,
                 "lro_fail" => f.lro_fail = p,
+                "garble" => f.garble = p,
                 _ => {
                     return Err(format!(
-                        "unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail)"
+                        "unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail, garble)"
                     ))
                 }
             }
@@ -80,6 +85,7 @@ pub struct Faults {
     pub spec: FaultSpec,
     rng: Mutex<StdRng>,
     lro_rng: Mutex<StdRng>,
+    garble_rng: Mutex<StdRng>,
 }
 
 impl Faults {
@@ -87,6 +93,7 @@ impl Faults {
         Faults {
             rng: Mutex::new(StdRng::seed_from_u64(spec.seed)),
             lro_rng: Mutex::new(StdRng::seed_from_u64(spec.seed ^ 0x5eed_1a0f)),
+            garble_rng: Mutex::new(StdRng::seed_from_u64(spec.seed ^ 0x6a7b_1e00)),
             spec,
         }
     }
@@ -126,6 +133,22 @@ impl Faults {
             Ok(mut r) => r.random::<f64>() < self.spec.lro_fail,
             Err(_) => false,
         }
+    }
+}
+
+impl Faults {
+    /// The body of a successful answer, garbled with probability `garble`.
+    pub fn maybe_garble(&self, body: String) -> String {
+        if self.spec.garble <= 0.0 {
+            return body;
+        }
+        let Ok(mut rng) = self.garble_rng.lock() else {
+            return body;
+        };
+        if rng.random::<f64>() >= self.spec.garble {
+            return body;
+        }
+        super::garble::garble(&body, &mut *rng)
     }
 }
 

@@ -21,6 +21,7 @@ mod data_protection;
 mod discovery;
 mod errors;
 mod faults;
+mod garble;
 mod handler;
 mod inventory;
 mod jobs;
@@ -281,11 +282,15 @@ impl Sandbox {
             async move { server::handle(app, req.map(axum::body::Body::new)).await }
         });
         let make = tower::make::Shared::new(svc);
-        let srv = axum_server::from_tcp_rustls(
+        let mut srv = axum_server::from_tcp_rustls(
             listener,
             axum_server::tls_rustls::RustlsConfig::from_config(tls_cfg),
         )
         .handle(handle.clone());
+        // hyper's own limits (16 KB of HTTP/2 headers) answer with no body: raised above the
+        // ones the handler enforces with ARM-style answers (`server::MAX_URL`, `MAX_HEADERS`).
+        srv.http_builder().http1().max_buf_size(1024 * 1024);
+        srv.http_builder().http2().max_header_list_size(1024 * 1024);
         let task = tokio::spawn(async move {
             if let Err(e) = srv.serve(make).await {
                 tracing::error!("sandbox server stopped: {e}");

@@ -171,6 +171,12 @@ pub async fn handle(
     let correlation = header("x-ms-correlation-request-id").unwrap_or_else(|| request_id.clone());
     let client_request_id = header("x-ms-client-request-id");
     let authorization = header("authorization");
+    let url_length = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
+    let header_bytes: usize = parts
+        .headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
     let (body, too_large) = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => (b, false),
         Err(_) => (bytes_empty(), true),
@@ -192,6 +198,7 @@ pub async fn handle(
     let now = lro::now_ms();
 
     let mut extra_headers: Vec<(String, String)> = Vec::new();
+    let mut arm_route = false;
     let result: Result<Reply, ArmError> = 'done: {
         if too_large {
             // Not an empty body: a body the server would not read. UNCONFIRMED: ARM's code.
@@ -202,6 +209,23 @@ pub async fn handle(
                     "The request content exceeds the maximum size of {} MB.",
                     MAX_BODY / (1024 * 1024)
                 ),
+            ));
+        }
+        // Below hyper's own limits (a 64 KB URL, 400 KB of head), which answer with no body.
+        // UNCONFIRMED: the codes, and the limits (HTTP.sys's defaults, MaxFieldLength and
+        // MaxRequestBytes, 16 KB each).
+        if url_length > MAX_URL {
+            break 'done Err(ArmError::new(
+                414,
+                "RequestUriTooLong",
+                format!("The request URL is {url_length} characters long; at most {MAX_URL} are accepted."),
+            ));
+        }
+        if header_bytes > MAX_HEADERS {
+            break 'done Err(ArmError::new(
+                431,
+                "RequestHeaderFieldsTooLarge",
+                format!("The request headers are {header_bytes} bytes long; at most {MAX_HEADERS} are accepted."),
             ));
         }
         // Entra ID routes: /{tenant}/oauth2/v2.0/token, /{tenant}/v2.0/.well-known/openid-configuration
@@ -227,6 +251,7 @@ pub async fn handle(
         }
 
         // ARM pipeline.
+        arm_route = true;
         if let Some(f) = &app.faults {
             match f.next_request() {
                 Fault::None => {}
@@ -297,6 +322,10 @@ pub async fn handle(
         Err(e) => (e.status, e.headers.clone(), Some(e.body().to_string())),
     };
     headers.extend(extra_headers);
+    let body = match (&app.faults, body) {
+        (Some(f), Some(b)) if arm_route && status < 300 => Some(f.maybe_garble(b)),
+        (_, b) => b,
+    };
     let has_body = body.is_some();
     let mut resp = Response::new(match body {
         Some(b) => Body::from(b),
@@ -354,6 +383,10 @@ pub async fn handle(
 
 /// The largest request body read.
 const MAX_BODY: usize = 16 * 1024 * 1024;
+/// The longest URL (path and query) answered.
+const MAX_URL: usize = 16 * 1024;
+/// The most header bytes answered (names, values, separators).
+const MAX_HEADERS: usize = 16 * 1024;
 
 fn bytes_empty() -> axum::body::Bytes {
     axum::body::Bytes::new()
