@@ -507,10 +507,12 @@ async fn untrusted_server_is_refused() {
         .get_optional(&format!("{SUB}/resourceGroups/rg?api-version=1"))
         .await
         .unwrap_err();
+    // No retry can fix an untrusted certificate: the endpoint counts as unreachable.
     assert!(
-        matches!(e, AzureError::Auth(ref m) if m.to_lowercase().contains("certificate")),
+        matches!(e, AzureError::TokenEndpointUnreachable(ref m) if m.to_lowercase().contains("certificate")),
         "{e}"
     );
+    assert!(e.is_unreachable());
     assert_eq!(srv.state.lock().unwrap().token_requests, 0);
 }
 

@@ -189,12 +189,22 @@ pub fn token_endpoint_unreachable(err: &(dyn std::error::Error + 'static)) -> bo
             return true;
         }
         if let Some(core) = e.downcast_ref::<azure_core::Error>() {
-            if core
-                .get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<TokenEndpointUnreachable>().is_some())
+            if *core.kind() == azure_core::error::ErrorKind::Connection
+                || core.get_ref().is_some_and(|inner| {
+                    inner.downcast_ref::<TokenEndpointUnreachable>().is_some()
+                        || inner
+                            .downcast_ref::<reqwest::Error>()
+                            .is_some_and(reqwest::Error::is_connect)
+                })
             {
                 return true;
             }
+        }
+        // azure_core's own retries ran out on a connection that was never made.
+        if e.downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_connect)
+        {
+            return true;
         }
         src = e.source();
     }
