@@ -129,6 +129,8 @@ pub enum Command {
     Reprotect(DrArgs),
     /// Fail back to the primary region: (re-protect,) unplanned failover back, commit, re-protect.
     Failback(DrArgs),
+    /// The recovery points of a protected VM or disk, newest first.
+    RecoveryPoints(RecoveryPointsArgs),
     /// Snapshots on demand: take one before a risky change, list them, restore one to a new disk.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
@@ -236,6 +238,45 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         return Err(bad());
     }
     Ok(std::time::Duration::from_secs(total))
+}
+
+#[derive(Debug, Args)]
+pub struct RecoveryPointsArgs {
+    /// `protected_vm.<vault>/<resource-group>/<vm>`, `disk_backup.<backup-vault>/<resource-group>/<disk>`,
+    /// or `<resource-group>/<vm>` when the file has one Recovery Services vault.
+    pub address: String,
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Only points taken at or after this time (RFC 3339, or a date: 2026-12-01).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub since: Option<time::OffsetDateTime>,
+    /// Only points taken at or before this time (a date means its end).
+    #[arg(long, value_name = "TIME", value_parser = parse_end_time)]
+    pub until: Option<time::OffsetDateTime>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: PlanFormat,
+}
+
+/// RFC 3339 (`2026-12-05T18:00:00Z`) or a date (`2026-12-05`, its start, UTC).
+pub fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok(t);
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s, &fmt)
+        .map(|d| d.midnight().assume_utc())
+        .map_err(|_| format!("'{s}' is not a time: use 2026-12-05 or 2026-12-05T18:00:00Z"))
+}
+
+/// [`parse_time`], a date meaning its last moment.
+pub fn parse_end_time(s: &str) -> Result<time::OffsetDateTime, String> {
+    let t = parse_time(s)?;
+    Ok(if s.contains('T') {
+        t
+    } else {
+        t + time::Duration::days(1) - time::Duration::nanoseconds(1)
+    })
 }
 
 #[derive(Debug, Args)]

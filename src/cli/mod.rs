@@ -12,6 +12,7 @@ mod graph;
 mod plan;
 mod printer;
 mod progress;
+mod recovery_points;
 mod sandbox;
 mod schema;
 mod settings;
@@ -92,6 +93,9 @@ async fn run(
         }
         Command::Failback(args) => {
             failover::run(args, failover::Kind::Failback, settings, printer).await
+        }
+        Command::RecoveryPoints(args) => {
+            recovery_points::recovery_points(args, settings, printer).await
         }
         Command::Snapshot(cmd) => snapshot::snapshot(cmd, settings, printer).await,
         Command::Sandbox(cmd) => sandbox::sandbox(cmd, printer).await,

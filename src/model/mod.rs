@@ -44,6 +44,7 @@ mod item_state;
 pub mod lease;
 mod live_state;
 pub mod protected_vm;
+pub mod recovery_point;
 pub mod resource_group;
 pub mod site_recovery;
 pub mod snapshot;

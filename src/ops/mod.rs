@@ -5,7 +5,8 @@
 //! Owns: [`plan`] (files → desired → live → plan; saving a plan, and reading one back only
 //! while it is current), [`apply`] (refusals, the walk, waiting for initial replication),
 //! [`recovery_plan`] (the declared plan an operation acts on), [`failover`] and [`drill`]
-//! (prepare, then run into a report), [`snapshot`] (take, list, restore). Must not import:
+//! (prepare, then run into a report), [`snapshot`] (take, list, restore), [`recovery_points`]
+//! (a protected VM's or disk's points). Must not import:
 //! `cli`, `render`.
 
 pub mod apply;
@@ -13,4 +14,5 @@ pub mod drill;
 pub mod failover;
 pub mod plan;
 pub mod recovery_plan;
+pub mod recovery_points;
 pub mod snapshot;

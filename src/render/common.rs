@@ -195,3 +195,43 @@ pub fn plural(n: usize, word: &str) -> String {
         format!("{n} {word}s")
     }
 }
+
+/// A plain table: `head`, then one line per row, columns padded to their widest cell (the last
+/// column unpadded).
+pub fn table(
+    head: &[&str],
+    cells: &[Vec<String>],
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let widths: Vec<usize> = (0..head.len())
+        .map(|i| {
+            cells
+                .iter()
+                .filter_map(|c| c.get(i))
+                .map(|c| c.chars().count())
+                .chain([head[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut line = |c: &[&str]| {
+        let last = c.len().saturating_sub(1);
+        let text: Vec<String> = c
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if i == last {
+                    s.to_string()
+                } else {
+                    format!("{s:<w$}", w = widths.get(i).copied().unwrap_or(0))
+                }
+            })
+            .collect();
+        writeln!(out, "{}", text.join("  "))
+    };
+    line(head)?;
+    for c in cells {
+        line(&c.iter().map(String::as_str).collect::<Vec<_>>())?;
+    }
+    Ok(())
+}

@@ -11,6 +11,7 @@ pub mod drill;
 pub mod failover;
 mod json;
 mod markdown;
+pub mod recovery_points;
 pub mod snapshot;
 mod text;
 

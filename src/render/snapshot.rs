@@ -73,34 +73,5 @@ fn table(rows: &[Row], out: &mut impl Write) -> std::io::Result<()> {
         head.push("DISK");
     }
     head.extend(["SIZE", "EXPIRES (UTC)", "SNAPSHOT ID"]);
-    let widths: Vec<usize> = (0..head.len())
-        .map(|i| {
-            cells
-                .iter()
-                .map(|c| c[i].chars().count())
-                .chain([head[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |c: Vec<&str>, out: &mut dyn Write| {
-        let last = c.len() - 1;
-        let text: Vec<String> = c
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                if i == last {
-                    s.to_string()
-                } else {
-                    format!("{s:<w$}", w = widths[i])
-                }
-            })
-            .collect();
-        writeln!(out, "{}", text.join("  "))
-    };
-    line(head, out)?;
-    for c in &cells {
-        line(c.iter().map(String::as_str).collect(), out)?;
-    }
-    Ok(())
+    super::common::table(&head, &cells, out)
 }

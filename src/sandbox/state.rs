@@ -211,6 +211,9 @@ pub struct Item {
     /// Completion time of the latest on-demand backup.
     #[serde(default)]
     pub last_backup_ms: Option<i64>,
+    /// Completion times of every on-demand backup (each leaves a recovery point).
+    #[serde(default)]
+    pub backups_ms: Vec<i64>,
 }
 
 impl Item {

@@ -5,6 +5,7 @@
 
 mod item_body;
 mod put;
+mod recovery_points;
 
 use item_body::display_state;
 pub use item_body::item_body;
@@ -40,6 +41,23 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     let item = format!("{VAULT}/backupfabrics/*/protectioncontainers/*/protecteditems/*");
     if let Some(v) = ctx.m(&item) {
         return protected_item(ctx, st, &v);
+    }
+    for (pattern, point) in [("recoverypoints", false), ("recoverypoints/*", true)] {
+        if let Some(v) = ctx.m(&format!("{item}/{pattern}")) {
+            let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
+            let (rg, vm) = parse_names(&v[4], &v[5])?;
+            let item_name = format!("vm;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
+            let ik = key(&[&vault.key(), &item_name]);
+            let Some(it) = st.items.get(&ik) else {
+                return Err(item_not_found(&item_name));
+            };
+            let id = item_body(st, &vault, it, ctx.now)["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let name = point.then(|| v[6].as_str());
+            return recovery_points::route(ctx, st, &id, &ik, name);
+        }
     }
     if let Some(v) = ctx.m(&format!("{item}/backup")) {
         return trigger_backup(ctx, st, &v);
@@ -436,6 +454,7 @@ fn trigger_backup(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     if error.is_none() {
         if let Some(x) = st.items.get_mut(&ik) {
             x.last_backup_ms = Some(ctx.now + duration);
+            x.backups_ms.push(ctx.now + duration);
         }
     }
     let op = lro::start(

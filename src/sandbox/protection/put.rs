@@ -252,6 +252,7 @@ pub(super) fn put_item(
                         deleted_ms: None,
                         purge_ms: None,
                         last_backup_ms: None,
+                        backups_ms: Vec::new(),
                         data_id: format!(
                             "{}",
                             100_000_000_000u64

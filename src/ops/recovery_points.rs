@@ -1,0 +1,192 @@
+//! `azprotect recovery-points ADDRESS`: every point a protected resource has, newest first — a
+//! protected VM's (Recovery Services, `protected_vm.V/rg/vm`, or `rg/vm` when the file has one
+//! vault) and a disk's (Data Protection, `disk_backup.V/rg/disk`). The vaults come from the
+//! file(s); the points from Azure. The result is data (`Listing`) that `render::recovery_points`
+//! formats.
+
+use crate::azure::ArmClient;
+use crate::model::recovery_point::{self, Listing};
+use crate::model::snapshot::{self as snap, BackupInstance};
+use crate::model::{protected_vm, Address, ArmId, Desired, ResourceKind};
+use crate::progress::Progress;
+use miette::{miette, Result};
+use std::path::PathBuf;
+use time::OffsetDateTime;
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    /// `protected_vm.V/rg/vm`, `disk_backup.V/rg/disk`, or `rg/vm`.
+    pub address: String,
+    pub files: Vec<PathBuf>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+}
+
+/// The protected resource an address names, resolved against the file's vaults.
+enum Protected {
+    Vm {
+        address: Address,
+        item: ArmId,
+    },
+    Disk {
+        address: Address,
+        vault: ArmId,
+        disk: ArmId,
+    },
+}
+
+fn no_points(address: &Address) -> miette::Report {
+    miette!(
+        help = "protected_vm.<vault>/<resource-group>/<vm> or disk_backup.<backup-vault>/<resource-group>/<disk>",
+        "ADDRESS: a {} has no recovery points",
+        address.kind.prefix()
+    )
+}
+
+fn resolve(raw: &str, desired: &Desired) -> Result<Protected> {
+    let address: Address =
+        if raw.contains('.') {
+            raw.parse().map_err(|e| miette!("ADDRESS: {e}"))?
+        } else {
+            // `rg/vm`: the file's only Recovery Services vault.
+            match desired.vaults.as_slice() {
+                [only] => Address::new(ResourceKind::ProtectedVm, format!("{}/{raw}", only.name)),
+                [] => {
+                    return Err(miette!(
+                        "ADDRESS: the file declares no Recovery Services vault"
+                    ))
+                }
+                many => {
+                    return Err(miette!(
+                        help =
+                            format!(
+                        "name the vault: protected_vm.<vault>/{raw}, with <vault> one of {}",
+                        many.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                        "ADDRESS: `{raw}` could be in any of the file's {} vaults",
+                        many.len()
+                    ))
+                }
+            }
+        };
+    if !matches!(
+        address.kind,
+        ResourceKind::ProtectedVm | ResourceKind::DiskBackup
+    ) {
+        return Err(no_points(&address));
+    }
+    let parts: Vec<&str> = address.name.split('/').collect();
+    let [vault, rg, name] = parts.as_slice() else {
+        return Err(miette!(
+            help = "protected_vm.<vault>/<resource-group>/<vm> or disk_backup.<backup-vault>/<resource-group>/<disk>",
+            "ADDRESS: `{address}` does not name a protected VM or disk"
+        ));
+    };
+    match address.kind {
+        ResourceKind::ProtectedVm => {
+            let v = desired
+                .vaults
+                .iter()
+                .find(|v| v.name.eq_ignore_ascii_case(vault))
+                .ok_or_else(|| {
+                    miette!("ADDRESS: no Recovery Services vault {vault} is declared in the file")
+                })?;
+            let item = protected_vm::arm_id(&v.arm_id, rg, name);
+            Ok(Protected::Vm { address, item })
+        }
+        ResourceKind::DiskBackup => {
+            let v = desired
+                .disk_vaults
+                .iter()
+                .find(|v| v.name.eq_ignore_ascii_case(vault))
+                .ok_or_else(|| miette!("ADDRESS: no Backup vault {vault} is declared under disk_backup in the file"))?;
+            let sub = v.arm_id.subscription().unwrap_or_default();
+            let disk = ArmId::new(format!(
+                "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/disks/{name}"
+            ));
+            Ok(Protected::Disk {
+                address,
+                vault: v.arm_id.clone(),
+                disk,
+            })
+        }
+        _ => Err(no_points(&address)),
+    }
+}
+
+/// The points of the resource `input.address` names, newest first.
+pub async fn list(
+    client: &ArmClient,
+    default_subscription: Option<&str>,
+    input: &Input,
+    progress: &dyn Progress,
+) -> Result<Listing> {
+    let files = crate::ops::plan::files_or_default(&input.files);
+    let desired = crate::config::load(&files)?.desired(default_subscription)?;
+    let (address, item, points) = match resolve(&input.address, &desired)? {
+        Protected::Vm { address, item } => {
+            progress.note(&format!("reading the recovery points of {address}"));
+            let points = match client.list(&recovery_point::vm_points_path(&item)).await {
+                Ok(p) => p,
+                Err(e) if e.status() == Some(404) => {
+                    return Err(miette!(
+                        help =
+                            "apply the file first; the first backup runs on the policy's schedule",
+                        "{address} is not protected in Azure ({})",
+                        e.code().unwrap_or("not found")
+                    ))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            (
+                address,
+                item,
+                points
+                    .iter()
+                    .filter_map(recovery_point::from_vm_point)
+                    .collect(),
+            )
+        }
+        Protected::Disk {
+            address,
+            vault,
+            disk,
+        } => {
+            progress.note(&format!("reading the backup instances of {vault}"));
+            let instances = client
+                .list(&crate::model::disk_backup::vault::collection_path(
+                    &vault,
+                    "backupInstances",
+                ))
+                .await?;
+            let instance = instances
+                .iter()
+                .filter_map(BackupInstance::from_arm)
+                .find(|i| i.disk_id.as_str().eq_ignore_ascii_case(disk.as_str()))
+                .ok_or_else(|| {
+                    miette!(
+                        help = "apply the file first",
+                        "{address}: the disk is not protected in {vault}"
+                    )
+                })?;
+            progress.note(&format!("reading the recovery points of {address}"));
+            let points = client
+                .list(&snap::recovery_points_path(&instance.id))
+                .await?;
+            (
+                address,
+                instance.id,
+                points
+                    .iter()
+                    .filter_map(recovery_point::from_disk_point)
+                    .collect(),
+            )
+        }
+    };
+    Ok(Listing {
+        address: address.to_string(),
+        item,
+        points: recovery_point::select(points, input.since, input.until),
+    })
+}

@@ -1,0 +1,280 @@
+//! A protected VM's recovery points: `GET {item}/recoveryPoints` and `{item}/recoveryPoints/{id}`
+//! (api 2024-04-01 and later). Derived, not stored, over simulated time (an Azure day lasts
+//! `86,400 s × time_scale`, as for Disk Backup's points): the first backup, the policy's runs
+//! each day since (once for a daily policy, every N hours within the window for an hourly one),
+//! and each on-demand backup, while the policy's daily retention keeps them. A point is in the
+//! snapshot tier (`InstantRP`) for the policy's instant-restore days and in the vault
+//! (`HardenedRP`) once its backup job completed. Runs follow the first backup by whole days
+//! rather than the policy's time of day.
+//!
+//! Shape: recording azure-cli/test_backup_diskaccess_restore.yaml #1 (L111) — `IaasVMRecoveryPoint`
+//! with `recoveryPointType`, `recoveryPointTime`, `recoveryPointTierDetails`, `virtualMachineSize`,
+//! `osType`, `zones`, `recoveryPointProperties{expiryTime, ruleName}`; the disk list
+//! (`recoveryPointDiskConfiguration`) from the spec (RecoveryServicesBackup IaasVMRecoveryPoint).
+//! A Windows VM's points are application-consistent, a Linux VM's file-system-consistent (the
+//! recording's Linux VM; VSS on Windows).
+
+use serde_json::{json, Value};
+
+use super::super::errors::ArmError;
+use super::super::handler::{Ctx, HResult, Reply};
+use super::super::lro;
+use super::super::state::{key, Item, State, Vm};
+
+/// One recovery point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Point {
+    pub ms: i64,
+    pub expiry_ms: i64,
+}
+
+/// The item's policy in real milliseconds at the sandbox's time scale: how far apart its runs of
+/// a day are and how many, its daily retention and instant-restore days.
+struct Schedule {
+    day_ms: i64,
+    every_ms: i64,
+    runs: i64,
+    retention_ms: i64,
+    instant_ms: i64,
+}
+
+fn schedule(st: &State, it: &Item, scale: f64) -> Schedule {
+    let azure = |secs: i64| lro::scaled_ms(secs as f64, scale).max(1);
+    let p = it
+        .policy_name
+        .as_deref()
+        .and_then(|n| st.policies.get(&key(&[&it.vault_key, n])))
+        .map(|p| &p.properties);
+    let null = Value::Null;
+    let p = p.unwrap_or(&null);
+    let days = p["retentionPolicy"]["dailySchedule"]["retentionDuration"]["count"]
+        .as_i64()
+        .or_else(|| p["retentionPolicy"]["retentionDuration"]["count"].as_i64())
+        .unwrap_or(30);
+    let instant = p["instantRpRetentionRangeInDays"].as_i64().unwrap_or(2);
+    let sp = &p["schedulePolicy"];
+    let (every_h, runs) = if sp["scheduleRunFrequency"] == "Hourly" {
+        let h = &sp["hourlySchedule"];
+        let every = h["interval"].as_i64().unwrap_or(4).max(1);
+        let window = h["scheduleWindowDuration"].as_i64().unwrap_or(24).max(1);
+        (every, (window / every).max(1))
+    } else {
+        (24, 1)
+    };
+    Schedule {
+        day_ms: azure(86_400),
+        every_ms: azure(every_h * 3_600),
+        runs,
+        retention_ms: azure(days * 86_400),
+        instant_ms: azure(instant * 86_400),
+    }
+}
+
+/// The item's recovery points at `now`, newest first.
+pub fn points(st: &State, it: &Item, now: i64, scale: f64) -> Vec<Point> {
+    if it.first_backup_ms > now && it.backups_ms.iter().all(|b| *b > now) {
+        return vec![];
+    }
+    let s = schedule(st, it, scale);
+    let mut times: Vec<i64> = vec![it.first_backup_ms];
+    times.extend(it.backups_ms.iter().copied());
+    // Scheduled runs stop when protection stops.
+    if it.state == "Protected" && it.deleted_ms.is_none() {
+        let oldest_kept = now - s.retention_ms;
+        let mut day = ((oldest_kept - it.first_backup_ms) / s.day_ms).max(0);
+        while it.first_backup_ms + day * s.day_ms <= now {
+            for r in 0..s.runs {
+                let t = it.first_backup_ms + day * s.day_ms + r * s.every_ms;
+                if t > it.first_backup_ms && t <= now {
+                    times.push(t);
+                }
+            }
+            day += 1;
+        }
+    }
+    times.retain(|t| *t <= now);
+    times.sort_unstable_by(|a, b| b.cmp(a));
+    times.dedup();
+    // A stopped item's points are kept (retain data); a protected item's expire.
+    let keep_all = it.state != "Protected";
+    times
+        .into_iter()
+        .map(|ms| Point {
+            ms,
+            expiry_ms: ms + s.retention_ms,
+        })
+        .filter(|p| keep_all || p.expiry_ms > now)
+        .collect()
+}
+
+/// The point's name: 14 digits, stable for the item and time.
+pub fn point_name(item_key: &str, ms: i64) -> String {
+    let g = uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_OID,
+        format!("{item_key}/{ms}").as_bytes(),
+    );
+    let n = u64::from_le_bytes(g.as_bytes()[..8].try_into().unwrap_or_default());
+    format!("{:014}", n % 100_000_000_000_000)
+}
+
+/// The disks a point of this VM holds: the OS disk and each data disk the item did not exclude.
+fn disk_configuration(vm: Option<&Vm>, it: &Item) -> Value {
+    // A VM's data disks sit at LUNs 0, 1, … in inventory order (`data_disks` holds their sizes).
+    let luns: Vec<u32> = (0..vm.map_or(0, |v| v.data_disks.len() as u32)).collect();
+    let excluded: Vec<i64> = it
+        .extended_properties
+        .as_ref()
+        .and_then(|e| e["diskExclusionProperties"]["diskLunList"].as_array())
+        .map(|l| l.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default();
+    let inclusion = it
+        .extended_properties
+        .as_ref()
+        .and_then(|e| e["diskExclusionProperties"]["isInclusionList"].as_bool())
+        .unwrap_or(false);
+    let kept = |lun: u32| {
+        let listed = excluded.contains(&(lun as i64));
+        if inclusion {
+            listed
+        } else {
+            !listed
+        }
+    };
+    let disk = |lun: Option<u32>| {
+        let name = match (vm, lun) {
+            (Some(v), None) => format!("{}_OsDisk", v.name),
+            (Some(v), Some(l)) => format!("{}_DataDisk_{l}", v.name),
+            (None, l) => format!("disk-{}", l.map_or("os".into(), |l| l.to_string())),
+        };
+        json!({"lun": lun.map_or(-1, i64::from), "name": name})
+    };
+    let mut included = vec![disk(None)];
+    let mut left_out = Vec::new();
+    for l in &luns {
+        if kept(*l) {
+            included.push(disk(Some(*l)));
+        } else {
+            left_out.push(disk(Some(*l)));
+        }
+    }
+    json!({
+        "numberOfDisksIncludedInBackup": included.len(),
+        "numberOfDisksAttachedToVm": luns.len() + 1,
+        "includedDiskList": included,
+        "excludedDiskList": left_out,
+    })
+}
+
+fn point_body(
+    (item_id, item_key): (&str, &str),
+    st: &State,
+    it: &Item,
+    p: &Point,
+    (now, scale): (i64, f64),
+) -> Value {
+    let vm = st
+        .vms
+        .values()
+        .find(|v| v.vm_id == it.vm_id || eq_id(v, it));
+    let instant_ms = schedule(st, it, scale).instant_ms;
+    let windows = vm.is_some_and(|v| v.os.eq_ignore_ascii_case("windows"));
+    let name = point_name(item_key, p.ms);
+    let instant = if now - p.ms < instant_ms {
+        "Valid"
+    } else {
+        "Deleted"
+    };
+    json!({
+        "id": format!("{item_id}/recoveryPoints/{name}"),
+        "name": name,
+        "type": "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints",
+        "properties": {
+            "objectType": "IaasVMRecoveryPoint",
+            "recoveryPointType": if windows { "AppConsistent" } else { "FileSystemConsistent" },
+            "recoveryPointTime": lro::fmt_time(p.ms),
+            "recoveryPointAdditionalInfo": "",
+            "sourceVMStorageType": "NormalStorage",
+            "isSourceVMEncrypted": false,
+            "isInstantIlrSessionActive": false,
+            "recoveryPointTierDetails": [
+                {"type": "InstantRP", "status": instant},
+                {"type": "HardenedRP", "status": "Valid"},
+            ],
+            "isManagedVirtualMachine": true,
+            "virtualMachineSize": vm.map(|v| v.size.clone()),
+            "originalStorageAccountOption": false,
+            "osType": if windows { "Windows" } else { "Linux" },
+            "zones": vm.and_then(|v| v.zone.clone()).map(|z| vec![z]),
+            "recoveryPointDiskConfiguration": disk_configuration(vm, it),
+            "securityType": "None",
+            "recoveryPointProperties": {
+                "expiryTime": lro::fmt_time(p.expiry_ms).trim_end_matches('Z'),
+                "ruleName": "Daily",
+                "isSoftDeleted": it.deleted_ms.is_some(),
+            },
+            "createdWithPolicyType": "V1",
+        }
+    })
+}
+
+fn eq_id(v: &Vm, it: &Item) -> bool {
+    v.resource_group.eq_ignore_ascii_case(&it.vm_resource_group)
+        && v.name.eq_ignore_ascii_case(&it.vm_name)
+}
+
+/// GET `{item}/recoveryPoints` (`v`: the item route's captures) or, with `point`, one of them.
+pub fn route(
+    ctx: &Ctx<'_>,
+    st: &State,
+    item_id: &str,
+    item_key: &str,
+    point: Option<&str>,
+) -> HResult {
+    if ctx.method != "GET" {
+        return Err(ArmError::method_not_allowed(&ctx.method));
+    }
+    let Some(it) = st.items.get(item_key) else {
+        return Err(ArmError::not_found(
+            "BMSUserErrorItemNotFound",
+            "The item is not protected in this vault.",
+        ));
+    };
+    let scale = ctx.app.time_scale;
+    let points = points(st, it, ctx.now, scale);
+    let bodies = points
+        .iter()
+        .map(|p| point_body((item_id, item_key), st, it, p, (ctx.now, scale)));
+    match point {
+        None => Ok(Reply::ok(json!({"value": bodies.collect::<Vec<_>>()}))),
+        Some(name) => bodies
+            .into_iter()
+            .find(|b| b["name"].as_str().is_some_and(|n| n == name))
+            .map(Reply::ok)
+            .ok_or_else(|| {
+                ArmError::not_found(
+                    "BMSUserErrorRecoveryPointNotFound",
+                    format!("Recovery point '{name}' was not found for this item."),
+                )
+            }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn point_names_are_fourteen_stable_digits() {
+        let a = point_name("s/rg/v/vm;iaasvmcontainerv2;rg;vm", 1_700_000_000_000);
+        assert_eq!(a.len(), 14);
+        assert!(a.chars().all(|c| c.is_ascii_digit()));
+        assert_eq!(
+            a,
+            point_name("s/rg/v/vm;iaasvmcontainerv2;rg;vm", 1_700_000_000_000)
+        );
+        assert_ne!(
+            a,
+            point_name("s/rg/v/vm;iaasvmcontainerv2;rg;vm", 1_700_000_000_001)
+        );
+    }
+}
