@@ -131,6 +131,8 @@ pub enum Command {
     Failback(DrArgs),
     /// The recovery points of a protected VM or disk, newest first.
     RecoveryPoints(RecoveryPointsArgs),
+    /// Restore a protected VM from a recovery point: as a new VM, as disks, or onto its disks.
+    Restore(RestoreArgs),
     /// Snapshots on demand: take one before a risky change, list them, restore one to a new disk.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
@@ -253,6 +255,51 @@ pub struct RecoveryPointsArgs {
     /// Only points taken at or before this time (a date means its end).
     #[arg(long, value_name = "TIME", value_parser = parse_end_time)]
     pub until: Option<time::OffsetDateTime>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("destination").required(true).args(["as_new_vm", "disks_only", "replace_disks"])))]
+pub struct RestoreArgs {
+    /// `protected_vm.<vault>/<resource-group>/<vm>`, or `<resource-group>/<vm>` when the file has
+    /// one Recovery Services vault.
+    pub address: String,
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// `latest`, `latest-app-consistent`, a point's name (`recovery-points` lists them), or a
+    /// time (the newest point at or before it).
+    #[arg(long, value_name = "POINT", default_value = "latest")]
+    pub point: crate::ops::restore::PointChoice,
+    /// Restore as a new VM of this name (alternate location): needs --resource-group, --subnet
+    /// and --staging-storage-account.
+    #[arg(long, value_name = "NAME")]
+    pub as_new_vm: Option<String>,
+    /// Restore the disks only (all, or --disks): needs --resource-group and
+    /// --staging-storage-account.
+    #[arg(long)]
+    pub disks_only: bool,
+    /// Restore onto the VM's own disks (original location): needs --allow-overwrite.
+    #[arg(long)]
+    pub replace_disks: bool,
+    /// Resource group (name, in the vault's subscription, or id) of what is created.
+    #[arg(long, value_name = "RG")]
+    pub resource_group: Option<String>,
+    /// Subnet id of the new VM.
+    #[arg(long, value_name = "SUBNET_ID")]
+    pub subnet: Option<String>,
+    /// Storage account id Azure stages the restore in (in the vault's region).
+    #[arg(long, value_name = "ID")]
+    pub staging_storage_account: Option<String>,
+    /// Only these data disks, by LUN (`0,2`); the OS disk always comes.
+    #[arg(long, value_name = "LUNS", value_delimiter = ',')]
+    pub disks: Option<Vec<u32>>,
+    /// Allow --replace-disks to overwrite the VM's disks.
+    #[arg(long)]
+    pub allow_overwrite: bool,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
 }

@@ -20,6 +20,11 @@ pub struct Ask<'a> {
 
 /// Ask; `Ok(true)` only for `yes`.
 pub fn confirm(printer: Printer, ask: Ask<'_>) -> Result<bool> {
+    confirm_typed(printer, ask, "yes")
+}
+
+/// Ask; `Ok(true)` only when `expected` is typed (a VM's name before its disks are overwritten).
+pub fn confirm_typed(printer: Printer, ask: Ask<'_>, expected: &str) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         let would = if ask.steps.is_empty() {
             String::new()
@@ -52,5 +57,5 @@ pub fn confirm(printer: Printer, ask: Ask<'_>) -> Result<bool> {
         .lock()
         .read_line(&mut answer)
         .into_diagnostic()?;
-    Ok(answer.trim() == "yes")
+    Ok(answer.trim() == expected)
 }

@@ -13,6 +13,7 @@ mod plan;
 mod printer;
 mod progress;
 mod recovery_points;
+mod restore;
 mod sandbox;
 mod schema;
 mod settings;
@@ -97,6 +98,7 @@ async fn run(
         Command::RecoveryPoints(args) => {
             recovery_points::recovery_points(args, settings, printer).await
         }
+        Command::Restore(args) => restore::restore(args, settings, printer).await,
         Command::Snapshot(cmd) => snapshot::snapshot(cmd, settings, printer).await,
         Command::Sandbox(cmd) => sandbox::sandbox(cmd, printer).await,
     }

@@ -46,6 +46,7 @@ mod live_state;
 pub mod protected_vm;
 pub mod recovery_point;
 pub mod resource_group;
+pub mod restore;
 pub mod site_recovery;
 pub mod snapshot;
 pub mod tags;

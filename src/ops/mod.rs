@@ -6,7 +6,7 @@
 //! while it is current), [`apply`] (refusals, the walk, waiting for initial replication),
 //! [`recovery_plan`] (the declared plan an operation acts on), [`failover`] and [`drill`]
 //! (prepare, then run into a report), [`snapshot`] (take, list, restore), [`recovery_points`]
-//! (a protected VM's or disk's points). Must not import:
+//! (a protected VM's or disk's points), [`restore`] (prepare, then run a restore to its report). Must not import:
 //! `cli`, `render`.
 
 pub mod apply;
@@ -15,4 +15,5 @@ pub mod failover;
 pub mod plan;
 pub mod recovery_plan;
 pub mod recovery_points;
+pub mod restore;
 pub mod snapshot;

@@ -24,7 +24,7 @@ pub struct Input {
 }
 
 /// The protected resource an address names, resolved against the file's vaults.
-enum Protected {
+pub(crate) enum Protected {
     Vm {
         address: Address,
         item: ArmId,
@@ -44,7 +44,7 @@ fn no_points(address: &Address) -> miette::Report {
     )
 }
 
-fn resolve(raw: &str, desired: &Desired) -> Result<Protected> {
+pub(crate) fn resolve(raw: &str, desired: &Desired) -> Result<Protected> {
     let address: Address =
         if raw.contains('.') {
             raw.parse().map_err(|e| miette!("ADDRESS: {e}"))?

@@ -12,6 +12,7 @@ pub mod failover;
 mod json;
 mod markdown;
 pub mod recovery_points;
+pub mod restore;
 pub mod snapshot;
 mod text;
 

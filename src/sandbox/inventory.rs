@@ -364,7 +364,7 @@ pub fn disk_id(sub: &str, rg: &str, disk: &str) -> String {
 }
 
 /// Add a VM and its OS/data disks (`<vm>-osdisk` unless named, `<vm>-data-<lun>`).
-fn add_vm(st: &mut State, os_disk: Option<&str>, mut vm: Vm) {
+pub(super) fn add_vm(st: &mut State, os_disk: Option<&str>, mut vm: Vm) {
     let id = vm_id(&vm.subscription, &vm.resource_group, &vm.name);
     vm.vm_id = stable_guid(&id);
     let mut disks = vec![(

@@ -30,6 +30,7 @@ pub(super) fn new_job(
             start_ms: start,
             duration_ms: duration,
             failed,
+            property_bag: None,
         },
     );
     id
@@ -52,6 +53,21 @@ pub(super) fn job_body(vault_id: &str, j: &Job, now: i64) -> Value {
             {"taskId": "Take Snapshot", "status": if done || now - j.start_ms > j.duration_ms / 3 { "Completed" } else { "InProgress" }, "duration": "PT0S"},
             {"taskId": "Transfer data to vault", "status": if done { status } else { "InProgress" }, "duration": "PT0S"}
         ])
+    } else if j.operation == "Restore" {
+        // Recording: test_backup_diskaccess_restore.yaml #43 (FACTS §8).
+        let step = |half: bool| {
+            if done {
+                status
+            } else if half && now - j.start_ms > j.duration_ms / 2 {
+                "Completed"
+            } else {
+                "InProgress"
+            }
+        };
+        json!([
+            {"taskId": "Transfer data from vault", "status": step(true), "duration": "PT0S", "taskType": "Normal"},
+            {"taskId": "Create the restored virtual machine", "status": step(false), "duration": "PT0S", "taskType": "Normal"}
+        ])
     } else {
         json!([])
     };
@@ -68,6 +84,17 @@ pub(super) fn job_body(vault_id: &str, j: &Job, now: i64) -> Value {
         "actionsInfo": [if done { "Retriable" } else { "Cancellable" }],
         "extendedInfo": {"tasksList": tasks, "propertyBag": {"VM Name": j.entity_friendly_name}},
     });
+    if let Some(Value::Object(bag)) = &j.property_bag {
+        for (k, v) in bag {
+            p["extendedInfo"]["propertyBag"][k] = v.clone();
+        }
+        let pct = if done {
+            100.0
+        } else {
+            ((now - j.start_ms) as f64 * 100.0 / j.duration_ms.max(1) as f64).min(99.0)
+        };
+        p["extendedInfo"]["progressPercentage"] = json!(pct);
+    }
     if done {
         p["endTime"] = json!(lro::fmt_time(j.start_ms + j.duration_ms));
     }

@@ -466,6 +466,8 @@ pub(super) fn check_tag_set(set: &serde_json::Value) -> Result<(), ArmError> {
 }
 
 fn dispatch(ctx: &Ctx<'_>, st: &mut State) -> HResult {
+    // What finished restore jobs leave is in place before anything reads it.
+    super::protection::restore::land(st, ctx.now);
     let l = &ctx.lsegs;
     if l.first().map(|s| s.as_str()) != Some("subscriptions") {
         return Err(ArmError::no_route(&ctx.raw_path));

@@ -54,6 +54,9 @@ pub struct State {
     /// Snapshots created by clients (backup-made snapshots are derived, not stored).
     #[serde(default)]
     pub snapshots: BTreeMap<String, super::snapshots::Snapshot>,
+    /// Restore jobs still running, and what each leaves when it completes.
+    #[serde(default)]
+    pub restores: Vec<super::protection::restore::Pending>,
     /// What each Recovery Services vault has discovered (`refreshContainers`), by vault key.
     #[serde(default)]
     pub discovery: BTreeMap<String, Discovery>,
@@ -246,6 +249,9 @@ pub struct Job {
     pub start_ms: i64,
     pub duration_ms: i64,
     pub failed: Option<Value>,
+    /// Facts the job's `extendedInfo.propertyBag` adds (a restore's target, its blobs).
+    #[serde(default)]
+    pub property_bag: Option<Value>,
 }
 
 /// A long-running operation: it completes when `start_ms + duration_ms` has passed.

@@ -6,6 +6,7 @@
 mod item_body;
 mod put;
 mod recovery_points;
+pub mod restore;
 
 use item_body::display_state;
 pub use item_body::item_body;
@@ -41,6 +42,37 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     let item = format!("{VAULT}/backupfabrics/*/protectioncontainers/*/protecteditems/*");
     if let Some(v) = ctx.m(&item) {
         return protected_item(ctx, st, &v);
+    }
+    if let Some(v) = ctx.m(&format!("{item}/recoverypoints/*/restore")) {
+        let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
+        let (rg, vm) = parse_names(&v[4], &v[5])?;
+        let container = format!("iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
+        let item_name = format!("vm;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
+        let ik = key(&[&vault.key(), &item_name]);
+        let job = restore::route(ctx, st, &vault, &ik, &v[6])?;
+        // The operation ends once the job exists; the job does the work (FACTS §8).
+        let op = lro::start(
+            st,
+            ctx.now,
+            NewOp {
+                kind: "restore",
+                duration_ms: ctx.scaled(1.0),
+                error: None,
+                vault_key: Some(vault.key()),
+                target_key: Some(ik),
+                job_id: Some(job),
+                result: "empty",
+            },
+        );
+        return Ok(Reply::status(202, None)
+            .headers(item_poll_headers(
+                ctx,
+                &vault.id(),
+                &container,
+                &item_name,
+                &op,
+            ))
+            .mutated());
     }
     for (pattern, point) in [("recoverypoints", false), ("recoverypoints/*", true)] {
         if let Some(v) = ctx.m(&format!("{item}/{pattern}")) {

@@ -117,10 +117,18 @@ pub fn point_name(item_key: &str, ms: i64) -> String {
     format!("{:014}", n % 100_000_000_000_000)
 }
 
-/// The disks a point of this VM holds: the OS disk and each data disk the item did not exclude.
-fn disk_configuration(vm: Option<&Vm>, it: &Item) -> Value {
-    // A VM's data disks sit at LUNs 0, 1, … in inventory order (`data_disks` holds their sizes).
-    let luns: Vec<u32> = (0..vm.map_or(0, |v| v.data_disks.len() as u32)).collect();
+/// The data-disk LUNs a point of this VM holds: each the item did not exclude.
+pub fn included_luns(vm: Option<&Vm>, it: &Item) -> Vec<u32> {
+    all_luns(vm).into_iter().filter(|l| kept(it, *l)).collect()
+}
+
+/// A VM's data disks sit at LUNs 0, 1, … in inventory order (`data_disks` holds their sizes).
+fn all_luns(vm: Option<&Vm>) -> Vec<u32> {
+    (0..vm.map_or(0, |v| v.data_disks.len() as u32)).collect()
+}
+
+/// Whether the item's disk exclusion keeps `lun`.
+fn kept(it: &Item, lun: u32) -> bool {
     let excluded: Vec<i64> = it
         .extended_properties
         .as_ref()
@@ -132,14 +140,12 @@ fn disk_configuration(vm: Option<&Vm>, it: &Item) -> Value {
         .as_ref()
         .and_then(|e| e["diskExclusionProperties"]["isInclusionList"].as_bool())
         .unwrap_or(false);
-    let kept = |lun: u32| {
-        let listed = excluded.contains(&(lun as i64));
-        if inclusion {
-            listed
-        } else {
-            !listed
-        }
-    };
+    excluded.contains(&(lun as i64)) == inclusion
+}
+
+/// The disks a point of this VM holds: the OS disk and each data disk the item did not exclude.
+fn disk_configuration(vm: Option<&Vm>, it: &Item) -> Value {
+    let luns = all_luns(vm);
     let disk = |lun: Option<u32>| {
         let name = match (vm, lun) {
             (Some(v), None) => format!("{}_OsDisk", v.name),
@@ -151,7 +157,7 @@ fn disk_configuration(vm: Option<&Vm>, it: &Item) -> Value {
     let mut included = vec![disk(None)];
     let mut left_out = Vec::new();
     for l in &luns {
-        if kept(*l) {
+        if kept(it, *l) {
             included.push(disk(Some(*l)));
         } else {
             left_out.push(disk(Some(*l)));

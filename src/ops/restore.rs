@@ -1,0 +1,428 @@
+//! `azprotect restore ADDRESS --point …`: restore a protected VM from one of its recovery points
+//! — as a new VM, as disks (all or some), or onto its own disks — in two steps: [`prepare`] reads
+//! and checks everything the restore needs (the point and the disks it holds, the target group,
+//! network, staging account and their region, that the new VM's name is free) and says what it
+//! will create; [`run`] starts the restore, follows Azure's restore job with progress and reports
+//! what it created, how long it took and the job's id. Requests and parsing: `model::restore`.
+
+use super::recovery_points::{resolve, Protected};
+use crate::azure::ArmClient;
+use crate::model::recovery_point::{self, Consistency, RecoveryPoint};
+use crate::model::restore::{self, Restored, Target};
+use crate::model::{api, protected_vm, ArmId};
+use crate::progress::{Event, Progress, Task};
+use miette::{miette, Result};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+
+/// Which point to restore from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PointChoice {
+    Latest,
+    LatestAppConsistent,
+    /// A point's name (its id's last segment).
+    Named(String),
+    /// The newest point at or before this time.
+    At(OffsetDateTime),
+}
+
+impl std::str::FromStr for PointChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "latest" => PointChoice::Latest,
+            "latest-app-consistent" => PointChoice::LatestAppConsistent,
+            _ if s.contains('T') || s.contains('-') => PointChoice::At(
+                OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| format!("'{s}' is not a point: latest, latest-app-consistent, a point's name or an RFC 3339 time"))?,
+            ),
+            _ => PointChoice::Named(s.to_string()),
+        })
+    }
+}
+
+/// Where to restore to, as the command line gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    NewVm {
+        name: String,
+        resource_group: String,
+        subnet: String,
+        staging: String,
+    },
+    Disks {
+        resource_group: String,
+        staging: String,
+    },
+    ReplaceDisks {
+        allow_overwrite: bool,
+    },
+}
+
+/// What to restore.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub address: String,
+    pub files: Vec<PathBuf>,
+    pub point: PointChoice,
+    pub destination: Destination,
+    /// Only these data-disk LUNs.
+    pub disks: Option<Vec<u32>>,
+}
+
+/// A restore checked and ready to start.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub address: String,
+    pub vault: ArmId,
+    pub source_vm: ArmId,
+    pub point: RecoveryPoint,
+    pub target: Target,
+    pub luns: Option<Vec<u32>>,
+    pub region: String,
+    /// What the restore will create or change, one line each.
+    pub will: Vec<String>,
+}
+
+fn choose(points: &[RecoveryPoint], choice: &PointChoice) -> Option<RecoveryPoint> {
+    let newest = |f: &dyn Fn(&RecoveryPoint) -> bool| {
+        points
+            .iter()
+            .filter(|p| f(p))
+            .max_by_key(|p| p.time)
+            .cloned()
+    };
+    match choice {
+        PointChoice::Latest => newest(&|_| true),
+        PointChoice::LatestAppConsistent => newest(&|p| p.consistency == Consistency::Application),
+        PointChoice::Named(n) => points.iter().find(|p| p.name == *n).cloned(),
+        PointChoice::At(t) => newest(&|p| p.time <= *t),
+    }
+}
+
+/// GET `id`, `None` when it does not exist.
+async fn read(client: &ArmClient, id: &ArmId, api_version: &str) -> Result<Option<Value>> {
+    Ok(client
+        .get_optional(&format!("{id}?api-version={api_version}"))
+        .await?)
+}
+
+fn region_of(v: &Value) -> String {
+    crate::model::resource_group::normalize_location(v["location"].as_str().unwrap_or_default())
+}
+
+/// `name`: a resource group of the vault's subscription, or its id.
+fn group_id(name: &str, sub: &str) -> ArmId {
+    if name.starts_with('/') {
+        ArmId::new(name)
+    } else {
+        ArmId::new(format!("/subscriptions/{sub}/resourceGroups/{name}"))
+    }
+}
+
+/// Read and check everything the restore needs; nothing is changed.
+pub async fn prepare(
+    client: &ArmClient,
+    default_subscription: Option<&str>,
+    input: &Input,
+) -> Result<Prepared> {
+    let files = crate::ops::plan::files_or_default(&input.files);
+    let desired = crate::config::load(&files)?.desired(default_subscription)?;
+    let (address, item) =
+        match resolve(&input.address, &desired)? {
+            Protected::Vm { address, item } => (address, item),
+            Protected::Disk { address, .. } => return Err(miette!(
+                help =
+                    "`azprotect snapshot restore` creates a disk from one of its points meanwhile",
+                "{address}: restoring a Disk Backup point is not supported yet"
+            )),
+        };
+    let vault = protected_vm::vault_of(&item);
+    let region = desired
+        .vaults
+        .iter()
+        .find(|v| v.arm_id == vault)
+        .map(|v| crate::model::resource_group::normalize_location(&v.location))
+        .unwrap_or_default();
+    let sub = vault.subscription().unwrap_or_default().to_string();
+    let Some(item_body) = read(client, &item, api::BACKUP).await? else {
+        return Err(miette!(
+            help = "apply the file first",
+            "{address} is not protected in Azure"
+        ));
+    };
+    let source_vm = ArmId::new(
+        item_body["properties"]["sourceResourceId"]
+            .as_str()
+            .unwrap_or_default(),
+    );
+    let points: Vec<RecoveryPoint> = client
+        .list(&recovery_point::vm_points_path(&item))
+        .await?
+        .iter()
+        .filter_map(recovery_point::from_vm_point)
+        .collect();
+    let point = choose(&points, &input.point).ok_or_else(|| {
+        miette!(
+            help = format!(
+                "`azprotect recovery-points {address}` lists its {} point(s)",
+                points.len()
+            ),
+            "{address} has no recovery point {}",
+            match &input.point {
+                PointChoice::Latest => "yet".to_string(),
+                PointChoice::LatestAppConsistent => "that is application-consistent".into(),
+                PointChoice::Named(n) => format!("named {n}"),
+                PointChoice::At(t) => format!("at or before {t}"),
+            }
+        )
+    })?;
+    let held: Vec<u32> = point.disks.iter().filter_map(|d| d.lun).collect();
+    if let Some(asked) = &input.disks {
+        if let Some(missing) = asked.iter().find(|l| !held.contains(l)) {
+            return Err(miette!(
+                "--disks: the point {} holds no data disk at LUN {missing} (it holds {held:?})",
+                point.name
+            ));
+        }
+    }
+    let in_region = |what: &str, id: &ArmId, body: &Value| -> Result<()> {
+        let r = region_of(body);
+        if r != region {
+            return Err(miette!(
+                "{what} {id} is in {r}: a restore from this vault goes to its region, {region}"
+            ));
+        }
+        Ok(())
+    };
+    let staging = |raw: &str| {
+        let id = ArmId::new(raw);
+        let in_region = &in_region;
+        async move {
+            let body = read(client, &id, api::STORAGE)
+                .await?
+                .ok_or_else(|| miette!("--staging-storage-account: {id} does not exist"))?;
+            in_region("--staging-storage-account", &id, &body)?;
+            Ok::<_, miette::Report>(id)
+        }
+    };
+    let group = |raw: &str| {
+        let id = group_id(raw, &sub);
+        async move {
+            read(client, &id, api::RESOURCES)
+                .await?
+                .ok_or_else(|| miette!("--resource-group: {id} does not exist"))?;
+            Ok::<_, miette::Report>(id)
+        }
+    };
+    let mut will = Vec::new();
+    let disks_said = match &input.disks {
+        Some(l) => format!("the OS disk and data disks at LUN {l:?}"),
+        None => format!("the OS disk and {} data disk(s)", held.len()),
+    };
+    let target = match &input.destination {
+        Destination::NewVm {
+            name,
+            resource_group,
+            subnet,
+            staging: st,
+        } => {
+            let rg = group(resource_group).await?;
+            let subnet = ArmId::new(subnet);
+            let vnet = restore::network_of(&subnet);
+            let vnet_body = read(client, &vnet, api::NETWORK)
+                .await?
+                .ok_or_else(|| miette!("--subnet: the network {vnet} does not exist"))?;
+            in_region("--subnet: the network", &vnet, &vnet_body)?;
+            let has_subnet = vnet_body["properties"]["subnets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|s| {
+                    s["id"]
+                        .as_str()
+                        .is_some_and(|i| i.eq_ignore_ascii_case(subnet.as_str()))
+                });
+            if !has_subnet {
+                return Err(miette!("--subnet: {vnet} has no subnet {}", subnet.name()));
+            }
+            let vm = ArmId::new(format!(
+                "{rg}/providers/Microsoft.Compute/virtualMachines/{name}"
+            ));
+            if read(client, &vm, api::COMPUTE).await?.is_some() {
+                return Err(miette!(
+                    help = "pick another --as-new-vm name, or --replace-disks to restore onto it",
+                    "--as-new-vm: a VM named {name} already exists in {}",
+                    rg.name()
+                ));
+            }
+            will.push(format!(
+                "create VM {vm} in {region} from point {} ({})",
+                point.name, point.time
+            ));
+            will.push(format!("with {disks_said}, on subnet {subnet}"));
+            Target::NewVm {
+                vm,
+                resource_group: rg,
+                subnet,
+                staging: staging(st).await?,
+            }
+        }
+        Destination::Disks {
+            resource_group,
+            staging: st,
+        } => {
+            let rg = group(resource_group).await?;
+            will.push(format!(
+                "create {disks_said} of {} in {rg} from point {} ({})",
+                source_vm.name(),
+                point.name,
+                point.time
+            ));
+            Target::Disks {
+                resource_group: rg,
+                staging: staging(st).await?,
+            }
+        }
+        Destination::ReplaceDisks { allow_overwrite } => {
+            if !allow_overwrite {
+                return Err(miette!(
+                    help = "add --allow-overwrite if replacing the disks of the running VM is really intended; --as-new-vm or --disks-only leave it untouched",
+                    "--replace-disks overwrites {}'s disks with the point's data",
+                    source_vm.name()
+                ));
+            }
+            if read(client, &source_vm, api::COMPUTE).await?.is_none() {
+                return Err(miette!("--replace-disks: the VM {source_vm} no longer exists; restore --as-new-vm instead"));
+            }
+            will.push(format!(
+                "REPLACE {disks_said} of VM {source_vm} with point {} ({})",
+                point.name, point.time
+            ));
+            Target::ReplaceDisks { staging: None }
+        }
+    };
+    Ok(Prepared {
+        address: address.to_string(),
+        vault,
+        source_vm,
+        point,
+        target,
+        luns: input.disks.clone(),
+        region,
+        will,
+    })
+}
+
+/// Start the restore and follow its job to the end (`progress` hears the job's percentage).
+pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> Result<Restored> {
+    let started = Instant::now();
+    let since = OffsetDateTime::now_utc() - time::Duration::minutes(5);
+    let task = Task::new(p.address.clone(), format!("restoring {}", p.address));
+    progress.event(&task, Event::Started);
+    let req = restore::restore_request(
+        &p.point.id,
+        &p.source_vm,
+        &p.region,
+        &p.target,
+        p.luns.as_deref(),
+    );
+    client.execute_discarding(&req).await?;
+    // The operation ends once the job exists: the newest restore job of this VM is ours.
+    let vm = p.source_vm.name().to_ascii_lowercase();
+    let jobs = client.list(&restore::jobs_path(&p.vault)).await?;
+    let mut job = jobs
+        .iter()
+        .filter_map(restore::job_from_arm)
+        .filter(|j| j.vm.to_ascii_lowercase() == vm && j.started.is_none_or(|s| s >= since))
+        .max_by_key(|j| j.started)
+        .ok_or_else(|| {
+            miette!(
+                "Azure accepted the restore of {} but lists no restore job for it",
+                p.address
+            )
+        })?;
+    // Job reads are limited (150 an hour per vault): poll with backoff.
+    let mut delay = Duration::from_millis(250);
+    while !job.status.finished() {
+        progress.event(
+            &task,
+            Event::Progressed {
+                status: job.status.as_str(),
+                percent: job.percent,
+            },
+        );
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
+        let body = client
+            .get_optional(&restore::job_path(&job.id))
+            .await?
+            .ok_or_else(|| miette!("the restore job {} disappeared", job.id))?;
+        job = restore::job_from_arm(&body)
+            .ok_or_else(|| miette!("the restore job {} could not be read", job.id))?;
+    }
+    let created = created_by(p, &job.property_bag);
+    if job.status.succeeded() {
+        progress.event(&task, Event::Finished);
+    } else {
+        let error = job
+            .error
+            .clone()
+            .unwrap_or_else(|| job.status.as_str().to_string());
+        progress.event(&task, Event::Failed { error: &error });
+    }
+    Ok(Restored {
+        address: p.address.clone(),
+        point: p.point.name.clone(),
+        point_time: p.point.time,
+        job: job.id.clone(),
+        status: job.status,
+        seconds: started.elapsed().as_secs_f64(),
+        created,
+        error: job.error.clone(),
+    })
+}
+
+/// What the job created: the new VM; for disks, the resource group they are in and the VM
+/// configuration and template blobs the job names ("Config Blob Uri", "Template Blob Uri":
+/// recording SCEN #218, FACTS §8), from which a VM can be created.
+fn created_by(p: &Prepared, bag: &serde_json::Map<String, Value>) -> Vec<String> {
+    match &p.target {
+        Target::NewVm { vm, .. } => vec![vm.to_string()],
+        Target::Disks { resource_group, .. } => {
+            let mut out = vec![format!("disks in {resource_group}")];
+            for k in ["Config Blob Uri", "Template Blob Uri"] {
+                if let Some(v) = bag.get(k).and_then(Value::as_str) {
+                    out.push(format!("{k}: {v}"));
+                }
+            }
+            out
+        }
+        Target::ReplaceDisks { .. } => vec![format!("the disks of {}", p.source_vm)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_are_chosen_as_asked() {
+        assert_eq!("latest".parse(), Ok(PointChoice::Latest));
+        assert_eq!(
+            "latest-app-consistent".parse(),
+            Ok(PointChoice::LatestAppConsistent)
+        );
+        assert_eq!(
+            "22493304464643".parse(),
+            Ok(PointChoice::Named("22493304464643".into()))
+        );
+        assert!(matches!(
+            "2026-12-05T18:00:00Z".parse::<PointChoice>(),
+            Ok(PointChoice::At(_))
+        ));
+        assert!("2026-13-45".parse::<PointChoice>().is_err());
+    }
+}
