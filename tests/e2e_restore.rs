@@ -307,15 +307,14 @@ async fn the_sandbox_refuses_what_azure_refuses_whoever_asks() {
             "{body}"
         );
     }
-    let taken = serde_json::json!({
-        "objectType": "IaasVMRestoreRequest", "recoveryPointId": "x", "sourceResourceId": source,
-        "region": "westeurope", "recoveryType": "AlternateLocation",
-        "targetResourceGroupId": format!("/subscriptions/{SUB}/resourceGroups/rg-app"),
-        "targetVirtualMachineId": format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/app-02"),
-        "storageAccountId": staging(),
-        "virtualNetworkId": format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Network/virtualNetworks/vnet-app"),
-        "subnetId": subnet("rg-app", "vnet-app"),
-    });
+    let mut taken = with("recoveryType", "AlternateLocation".into());
+    for (k, v) in [
+        ("targetVirtualMachineId", format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/app-02")),
+        ("virtualNetworkId", format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Network/virtualNetworks/vnet-app")),
+        ("subnetId", subnet("rg-app", "vnet-app")),
+    ] {
+        taken[k] = v.into();
+    }
     assert_eq!(
         post(taken).await,
         Some((Some(409), Some("UserErrorVmAlreadyExists".into())))

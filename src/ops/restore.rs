@@ -130,15 +130,16 @@ pub async fn prepare(
 ) -> Result<Prepared> {
     let files = crate::ops::plan::files_or_default(&input.files);
     let desired = crate::config::load(&files)?.desired(default_subscription)?;
-    let (address, item) =
-        match resolve(&input.address, &desired)? {
-            Protected::Vm { address, item } => (address, item),
-            Protected::Disk { address, .. } => return Err(miette!(
+    let (address, item) = match resolve(&input.address, &desired)? {
+        Protected::Vm { address, item } => (address, item),
+        Protected::Disk { address, .. } => {
+            return Err(miette!(
                 help =
                     "`azprotect snapshot restore` creates a disk from one of its points meanwhile",
                 "{address}: restoring a Disk Backup point is not supported yet"
-            )),
-        };
+            ))
+        }
+    };
     let vault = protected_vm::vault_of(&item);
     let region = desired
         .vaults

@@ -44,42 +44,28 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         return protected_item(ctx, st, &v);
     }
     if let Some(v) = ctx.m(&format!("{item}/recoverypoints/*/restore")) {
-        let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
-        let (rg, vm) = parse_names(&v[4], &v[5])?;
-        let container = format!("iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
-        let item_name = format!("vm;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
-        let ik = key(&[&vault.key(), &item_name]);
-        let job = restore::route(ctx, st, &vault, &ik, &v[6])?;
+        let item = item_ref(st, &v)?;
+        let job = restore::route(ctx, st, &item.vault, &item.key, &v[6])?;
         // The operation ends once the job exists; the job does the work (FACTS §8).
-        let op = lro::start(
-            st,
-            ctx.now,
-            NewOp {
-                kind: "restore",
-                duration_ms: ctx.scaled(1.0),
-                error: None,
-                vault_key: Some(vault.key()),
-                target_key: Some(ik),
-                job_id: Some(job),
-                result: "empty",
-            },
-        );
-        return Ok(Reply::status(202, None)
-            .headers(item_poll_headers(
-                ctx,
-                &vault.id(),
-                &container,
-                &item_name,
-                &op,
-            ))
-            .mutated());
+        let op = NewOp {
+            kind: "restore",
+            duration_ms: ctx.scaled(1.0),
+            error: None,
+            vault_key: Some(item.vault.key()),
+            target_key: Some(item.key.clone()),
+            job_id: Some(job),
+            result: "empty",
+        };
+        return accepted_on_item(ctx, st, item, op);
     }
     for (pattern, point) in [("recoverypoints", false), ("recoverypoints/*", true)] {
         if let Some(v) = ctx.m(&format!("{item}/{pattern}")) {
-            let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
-            let (rg, vm) = parse_names(&v[4], &v[5])?;
-            let item_name = format!("vm;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
-            let ik = key(&[&vault.key(), &item_name]);
+            let ItemRef {
+                vault,
+                item_name,
+                key: ik,
+                ..
+            } = item_ref(st, &v)?;
             let Some(it) = st.items.get(&ik) else {
                 return Err(item_not_found(&item_name));
             };
@@ -443,19 +429,52 @@ fn list_items(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     Ok(Reply::ok(ctx.page(items, true)))
 }
 
+/// The protected item a route names: its vault, container and item names, and state key.
+struct ItemRef {
+    vault: Vault,
+    container: String,
+    item_name: String,
+    key: String,
+}
+
+/// The item of a `{vault}/backupFabrics/*/protectionContainers/*/protectedItems/*` route.
+fn item_ref(st: &State, v: &[String]) -> Result<ItemRef, ArmError> {
+    let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
+    let (rg, vm) = parse_names(&v[4], &v[5])?;
+    let container = format!("iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
+    let item_name = format!("vm;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
+    let key = key(&[&vault.key(), &item_name]);
+    Ok(ItemRef {
+        vault,
+        container,
+        item_name,
+        key,
+    })
+}
+
+/// 202 for an operation started on the item: what it polls (`item_poll_headers`).
+fn accepted_on_item(ctx: &Ctx<'_>, st: &mut State, item: ItemRef, op: NewOp<'_>) -> HResult {
+    let op = lro::start(st, ctx.now, op);
+    Ok(Reply::status(202, None)
+        .headers(item_poll_headers(
+            ctx,
+            &item.vault.id(),
+            &item.container,
+            &item.item_name,
+            &op,
+        ))
+        .mutated())
+}
+
 /// `POST …/protectedItems/{i}/backup` (on-demand backup, TriggerBackup_Post.json).
 fn trigger_backup(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     if ctx.method != "POST" {
         return Err(ArmError::method_not_allowed(&ctx.method));
     }
-    let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
-    let vk = vault.key();
-    let (rg, vm) = parse_names(&v[4], &v[5])?;
-    let container = format!("iaasvmcontainer;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
-    let item_name = format!("vm;iaasvmcontainerv2;{rg};{vm}").to_ascii_lowercase();
-    let ik = key(&[&vk, &item_name]);
+    let item = item_ref(st, v)?;
+    let (vk, ik) = (item.vault.key(), item.key.clone());
     let Some(it) = st.items.get(&ik).cloned() else {
-        return Err(item_not_found(&item_name));
+        return Err(item_not_found(&item.item_name));
     };
     if it.deleted_ms.is_some() || it.state != "Protected" {
         // Not in the recordings or specs: see README "Known to differ".
@@ -489,26 +508,14 @@ fn trigger_backup(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             x.backups_ms.push(ctx.now + duration);
         }
     }
-    let op = lro::start(
-        st,
-        ctx.now,
-        NewOp {
-            kind: "backup",
-            duration_ms: duration,
-            error,
-            vault_key: Some(vk),
-            target_key: Some(ik),
-            job_id: Some(job),
-            result: "empty",
-        },
-    );
-    Ok(Reply::status(202, None)
-        .headers(item_poll_headers(
-            ctx,
-            &vault.id(),
-            &container,
-            &item_name,
-            &op,
-        ))
-        .mutated())
+    let op = NewOp {
+        kind: "backup",
+        duration_ms: duration,
+        error,
+        vault_key: Some(vk),
+        target_key: Some(ik),
+        job_id: Some(job),
+        result: "empty",
+    };
+    accepted_on_item(ctx, st, item, op)
 }
