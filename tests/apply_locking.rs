@@ -41,12 +41,17 @@ async fn lease_tag(client: &ArmClient) -> Option<String> {
 
 /// Another apply's lease, written as it would write it.
 async fn hold(client: &ArmClient, owner: &str, until_in: time::Duration) -> Lease {
+    hold_as(client, owner, until_in, "0therapply00").await
+}
+
+/// [`hold`], with the lease id `id`.
+async fn hold_as(client: &ArmClient, owner: &str, until_in: time::Duration, id: &str) -> Lease {
     let now = OffsetDateTime::now_utc();
     let l = Lease {
         owner: owner.into(),
         since: now - time::Duration::minutes(1),
         until: now + until_in,
-        id: "0therapply00".into(),
+        id: id.into(),
     };
     client
         .execute(&lease::merge_request(&vault(), &l.value()))
@@ -55,16 +60,21 @@ async fn hold(client: &ArmClient, owner: &str, until_in: time::Duration) -> Leas
     l
 }
 
+/// Apply `file` (leasing, by default) to the end; no lease is left.
+async fn applies_and_releases(estate: &Estate, client: &ArmClient, file: &str) {
+    estate
+        .run(&["apply", "-f", file, "--auto-approve"])
+        .await
+        .expect_code(0);
+    assert_eq!(lease_tag(client).await, None, "apply released its lease");
+}
+
 /// The quickstart applied: the vault exists and is not leased.
 async fn applied_estate(opts: SandboxOptions) -> (Estate, ArmClient, String) {
     let estate = Estate::start_with(opts).await;
     let file = estate.write("azprotect.yaml", &read_quickstart());
-    estate
-        .run(&["apply", "-f", &file, "--auto-approve"])
-        .await
-        .expect_code(0);
     let client = estate.client().await;
-    assert_eq!(lease_tag(&client).await, None, "apply released its lease");
+    applies_and_releases(&estate, &client, &file).await;
     (estate, client, file)
 }
 
@@ -161,23 +171,17 @@ async fn a_lease_left_by_a_killed_apply_is_taken_over_once_expired_or_when_its_p
     )
     .await;
     let file = estate.write("longer.yaml", &gold_daily(45));
-    estate
-        .run(&["apply", "-f", &file, "--auto-approve"])
-        .await
-        .expect_code(0);
-    assert_eq!(lease_tag(&client).await, None);
+    applies_and_releases(&estate, &client, &file).await;
     // Unexpired, but held by a process of this host that no longer runs (kill -9).
     if cfg!(target_os = "linux") {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
         let host = std::env::var("HOSTNAME").unwrap_or(host);
         let owner = format!("alice@{} (pid 999999999)", host.trim());
-        hold(&client, &owner, time::Duration::minutes(2)).await;
+        // Its id says it ran on this kernel, in this pid namespace (as ours do).
+        let id = format!("{}d3adbeef", azprotect::apply::lease::this_process());
+        hold_as(&client, &owner, time::Duration::minutes(2), &id).await;
         let file = estate.write("longest.yaml", &gold_daily(60));
-        estate
-            .run(&["apply", "-f", &file, "--auto-approve"])
-            .await
-            .expect_code(0);
-        assert_eq!(lease_tag(&client).await, None);
+        applies_and_releases(&estate, &client, &file).await;
     }
 }
 

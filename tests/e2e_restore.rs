@@ -145,6 +145,7 @@ async fn two_of_three_disks_are_restored_as_disks() {
 #[tokio::test]
 async fn replacing_a_vms_disks_needs_the_flag_then_runs() {
     let (estate, file) = protected().await;
+    let st = staging();
     let refused = estate
         .run(&[
             "restore",
@@ -152,6 +153,8 @@ async fn replacing_a_vms_disks_needs_the_flag_then_runs() {
             "-f",
             &file,
             "--replace-disks",
+            "--staging-storage-account",
+            &st,
             "--auto-approve",
         ])
         .await;
@@ -174,6 +177,8 @@ async fn replacing_a_vms_disks_needs_the_flag_then_runs() {
             "-f",
             &file,
             "--replace-disks",
+            "--staging-storage-account",
+            &st,
             "--allow-overwrite",
         ])
         .await;
@@ -190,6 +195,8 @@ async fn replacing_a_vms_disks_needs_the_flag_then_runs() {
             "-f",
             &file,
             "--replace-disks",
+            "--staging-storage-account",
+            &st,
             "--allow-overwrite",
             "--auto-approve",
         ])

@@ -3,7 +3,8 @@
 //!
 //! Taking a lease is Fischer's timed mutual exclusion over ARM's tags (no compare-and-swap is
 //! offered there): read every vault's lease tag; if one is held by a live apply, stop; else write
-//! ours, wait longer than another apply's read-then-write can take ([`settle_for`]), and read
+//! ours, wait longer than another apply's read-then-write may take ([`SETTLE`], which each apply
+//! holds its own read-then-write to), and read
 //! again — a vault whose tag is no longer ours was taken by an apply that read before we wrote,
 //! and we back off. All vaults are taken together (one settle wait) and, when one is held, the
 //! others are given back before waiting, so two applies never hold half each.
@@ -23,6 +24,33 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
+
+/// The bound of Fischer's exclusion: an apply's read-then-write of the lease must be acknowledged
+/// within it (else it backs off and tries again), and every apply waits this long after writing
+/// before it reads the tag back.
+pub const SETTLE: Duration = Duration::from_millis(1000);
+/// Tries when our own read-then-write is slower than [`SETTLE`] (throttling, a slow link).
+const SLOW_ATTEMPTS: usize = 3;
+
+/// How taking leases ended, when it did not.
+enum Taking {
+    Locked(LeaseError),
+    Failed(LeaseError),
+    Slow,
+}
+
+impl From<LeaseError> for Taking {
+    fn from(e: LeaseError) -> Self {
+        Taking::Failed(e)
+    }
+}
+
+fn too_slow(vault: &ArmId) -> LeaseError {
+    LeaseError::Slow {
+        vault: lease::vault_address(vault).to_string(),
+        attempts: SLOW_ATTEMPTS,
+    }
+}
 
 /// How long a lease lasts unless renewed: how long a killed apply keeps others waiting.
 pub const LEASE_DURATION: Duration = Duration::from_secs(120);
@@ -80,14 +108,13 @@ fn host_name() -> String {
 
 /// The lease was held by a process of this host that has ended (it could not release it).
 fn holder_is_gone(holder: &Lease) -> bool {
-    let Some(rest) = holder
+    let Some((who, pid)) = holder
         .owner
         .strip_suffix(')')
         .and_then(|o| o.rsplit_once(" (pid "))
     else {
         return false;
     };
-    let (who, pid) = rest;
     let here = format!("@{}", host_name());
     if !who.ends_with(&here) || pid.parse::<u32>().is_err() {
         return false;
@@ -96,9 +123,34 @@ fn holder_is_gone(holder: &Lease) -> bool {
         // Ourselves: an earlier apply of this process (a library caller) that was cut off.
         return false;
     }
+    // Host names repeat (cloned machines, containers sharing the host's network): the pid means
+    // something here only when the holder ran on this kernel boot, in this pid namespace.
     cfg!(target_os = "linux")
+        && this_process() != UNKNOWN_PROCESS
+        && holder.id.starts_with(&this_process())
         && std::path::Path::new("/proc/self").exists()
         && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The fingerprint of a process's [`this_process`] when it cannot be told.
+const UNKNOWN_PROCESS: &str = "00000000";
+
+/// Eight hex digits naming the kernel boot and pid namespace this process runs in (Linux's
+/// `boot_id` and `/proc/self/ns/pid`): the prefix of our lease ids, so that a lease's pid is
+/// checked only on the machine and in the namespace that gave it.
+pub fn this_process() -> String {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok();
+    let ns = std::fs::read_link("/proc/self/ns/pid").ok();
+    match (boot, ns) {
+        (Some(b), Some(n)) => {
+            let g = uuid::Uuid::new_v5(
+                &uuid::Uuid::NAMESPACE_OID,
+                format!("{}|{}", b.trim(), n.display()).as_bytes(),
+            );
+            g.simple().to_string()[..8].to_string()
+        }
+        _ => UNKNOWN_PROCESS.into(),
+    }
 }
 
 /// Why apply did not get its leases.
@@ -110,10 +162,16 @@ pub enum LeaseError {
         help("wait for that apply to end, or re-run with --lock-timeout 10m to wait for it; an apply that was killed leaves a lease that expires by itself at its 'until' time")
     )]
     Locked { vault: String, holder: String },
+    #[error("could not lease {vault}: ARM took longer than a second to write its `azprotect-lease` tag, {attempts} times; nothing was applied")]
+    #[diagnostic(
+        code(azprotect::apply::lease_slow),
+        help("two applies are told apart only when the tag is written promptly: try again when ARM answers faster")
+    )]
+    Slow { vault: String, attempts: usize },
     #[error("could not lease {vault} (the `azprotect-lease` tag): {source}")]
     #[diagnostic(
         code(azprotect::apply::lease),
-        help("apply leases each vault it writes through ARM's Tags API, which needs Microsoft.Resources/tags/write on the vault (Contributor or Tag Contributor); --no-lock applies without leases when nothing else applies to these vaults")
+        help("apply leases each vault it writes through ARM's Tags API: it needs Microsoft.Resources/tags/write on the vault (Contributor or Tag Contributor) and room for one more tag (a resource carries at most 50); --no-lock applies without leases when nothing else applies to these vaults")
     )]
     Azure {
         vault: String,
@@ -131,10 +189,12 @@ pub struct Written {
 }
 
 pub fn vaults_written(plan: &Plan) -> Written {
+    // A vault the plan replaces exists until it is deleted: it is leased first, and again once
+    // it exists anew.
     let created: BTreeMap<String, ArmId> = plan
         .changes
         .iter()
-        .filter(|c| is_vault_creation(c.address.kind, c.action))
+        .filter(|c| c.action == Action::Create && is_vault_creation(c.address.kind, c.action))
         .map(|c| (c.arm_id.as_str().to_ascii_lowercase(), c.arm_id.clone()))
         .collect();
     let existing = plan
@@ -169,6 +229,8 @@ pub struct Leases {
     /// Vaults leased: lower-cased id → id.
     held: Mutex<BTreeMap<String, ArmId>>,
     renewer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Set when a lease is lost: no further change may start.
+    lost: Mutex<Option<String>>,
 }
 
 impl Leases {
@@ -180,10 +242,15 @@ impl Leases {
                 owner: owner.to_string(),
                 since: now,
                 until: now + LEASE_DURATION,
-                id: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
+                id: format!(
+                    "{}{}",
+                    this_process(),
+                    &uuid::Uuid::new_v4().simple().to_string()[..12]
+                ),
             }),
             held: Mutex::new(BTreeMap::new()),
             renewer: Mutex::new(None),
+            lost: Mutex::new(None),
         })
     }
 
@@ -225,14 +292,26 @@ impl Leases {
         ))
     }
 
-    /// Take every vault of `vaults` once, or none (`Err(Locked)` names the first held).
-    async fn take_all(&self, vaults: &[ArmId]) -> Result<(), LeaseError> {
+    /// Take every vault of `vaults` once, or none (`Err(Locked)` names the first held;
+    /// `Err(Slow)` when our own read-then-write outlasted [`SETTLE`], which the exclusion
+    /// needs it not to).
+    async fn take_all(&self, vaults: &[ArmId]) -> Result<(), Taking> {
         let started = Instant::now();
         let seen = futures::future::try_join_all(vaults.iter().map(|v| self.see(v))).await?;
         if let Some((v, l)) = held_one(vaults, seen) {
-            return Err(locked(v, &l));
+            return Err(Taking::Locked(locked(v, &l)));
         }
-        let value = self.current().value();
+        // A lease taken (or taken again after waiting) lasts from now.
+        let value = {
+            let first = self.count() == 0;
+            let mut l = self.lease.lock().unwrap_or_else(|p| p.into_inner());
+            let now = OffsetDateTime::now_utc();
+            if first {
+                l.since = now;
+            }
+            l.until = now + LEASE_DURATION;
+            l.value()
+        };
         futures::future::try_join_all(vaults.iter().map(|v| async {
             // Counted as held before it is written: an apply cut off while the write is in
             // flight still releases it (release removes only a tag with our id).
@@ -249,17 +328,44 @@ impl Leases {
             }
         }))
         .await?;
-        tokio::time::sleep(settle_for(started.elapsed())).await;
-        let seen = futures::future::try_join_all(vaults.iter().map(|v| self.see(v))).await?;
-        match held_one(vaults, seen) {
-            Some((v, l)) => Err(locked(v, &l)),
-            None => Ok(()),
+        if started.elapsed() > SETTLE {
+            return Err(Taking::Slow);
         }
+        tokio::time::sleep(SETTLE).await;
+        // Every vault must now carry our lease (or be gone): anything else — another apply's
+        // lease, none, an expired one — means another apply wrote after us.
+        let seen = futures::future::try_join_all(vaults.iter().map(|v| self.see(v))).await?;
+        for (v, s) in vaults.iter().zip(seen) {
+            match s {
+                None | Some(Seen::Ours) => {}
+                Some(Seen::Held(l)) => return Err(Taking::Locked(locked(v, &l))),
+                Some(Seen::Free) => {
+                    return Err(Taking::Locked(LeaseError::Locked {
+                        vault: lease::vault_address(v).to_string(),
+                        holder: "another apply that took it at the same moment".into(),
+                    }))
+                }
+            }
+        }
+        Ok(())
     }
 
-    /// Lease a vault the plan has just created (`Locked` if another apply got it first).
+    /// Lease a vault the plan has just created (refused if another apply got it first).
     pub async fn take_new(&self, vault: &ArmId) -> Result<(), LeaseError> {
-        self.take_all(std::slice::from_ref(vault)).await
+        for _ in 0..SLOW_ATTEMPTS {
+            match self.take_all(std::slice::from_ref(vault)).await {
+                Ok(()) => return Ok(()),
+                Err(Taking::Slow) => continue,
+                Err(Taking::Locked(e) | Taking::Failed(e)) => return Err(e),
+            }
+        }
+        Err(too_slow(vault))
+    }
+
+    /// Why changes must stop: a lease was lost (another apply holds the vault now, or it could
+    /// not be renewed before it expired).
+    pub fn lost(&self) -> Option<String> {
+        self.lost.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Carry the lease along in a write of a leased vault's tags (a vault's update sends all its
@@ -282,19 +388,51 @@ impl Leases {
         *self.renewer.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
     }
 
+    /// Renew each held lease that is still ours; one that is not, or that expires before it
+    /// could be renewed, is lost (no further change starts).
     async fn renew(&self) {
-        let value = {
+        let (value, old_until) = {
             let mut l = self.lease.lock().unwrap_or_else(|p| p.into_inner());
+            let old = l.until;
             l.until = OffsetDateTime::now_utc() + LEASE_DURATION;
-            l.value()
+            (l.value(), old)
+        };
+        let lose = |why: String| {
+            tracing::warn!("{why}");
+            self.lost
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(why);
         };
         for v in self.held() {
+            let name = lease::vault_address(&v);
+            match self.see(&v).await {
+                Ok(None) => continue,
+                Ok(Some(Seen::Held(other))) => {
+                    lose(format!(
+                        "{name} is now leased by another apply: {}",
+                        other.describe()
+                    ));
+                    continue;
+                }
+                Ok(Some(Seen::Free)) => {
+                    lose(format!("the lease on {name} was removed by someone else"));
+                    continue;
+                }
+                Ok(Some(Seen::Ours)) | Err(_) => {}
+            }
             if let Err(e) = self
                 .client
                 .execute_discarding(&lease::merge_request(&v, &value))
                 .await
             {
-                tracing::warn!("could not renew the lease on {v}: {e}");
+                if OffsetDateTime::now_utc() >= old_until {
+                    lose(format!(
+                        "the lease on {name} expired: it could not be renewed ({e})"
+                    ));
+                } else {
+                    tracing::warn!("could not renew the lease on {v} (trying again): {e}");
+                }
             }
         }
     }
@@ -396,13 +534,6 @@ fn azure(vault: &ArmId, e: AzureError) -> LeaseError {
     }
 }
 
-/// How long to wait between writing the lease and reading it back: longer than another apply's
-/// read-then-write can take, which is about as long as ours took (`taken`): twice that, at least
-/// 100 ms, at most 5 s.
-pub fn settle_for(taken: Duration) -> Duration {
-    (taken * 2).clamp(Duration::from_millis(100), Duration::from_secs(5))
-}
-
 /// Lease `written.existing`, waiting up to `opts.timeout` for vaults another apply holds.
 /// The leases are renewed until [`Leases::release`].
 pub async fn acquire(
@@ -413,16 +544,27 @@ pub async fn acquire(
 ) -> Result<Arc<Leases>, LeaseError> {
     let leases = Leases::new(client, &opts.owner);
     let vaults: Vec<ArmId> = written.existing.values().cloned().collect();
-    let deadline = Instant::now() + opts.timeout;
+    let start = Instant::now();
+    let deadline = start
+        .checked_add(opts.timeout)
+        .unwrap_or(start + Duration::from_secs(86_400 * 365));
     let mut told = false;
+    let mut slow = 0;
     loop {
         match leases.take_all(&vaults).await {
             Ok(()) => break,
-            Err(e @ LeaseError::Azure { .. }) => {
+            Err(Taking::Failed(e)) => {
                 leases.release().await;
                 return Err(e);
             }
-            Err(locked @ LeaseError::Locked { .. }) => {
+            Err(Taking::Slow) => {
+                leases.release().await;
+                slow += 1;
+                if slow >= SLOW_ATTEMPTS {
+                    return Err(too_slow(&vaults[0]));
+                }
+            }
+            Err(Taking::Locked(locked)) => {
                 leases.release().await;
                 let now = Instant::now();
                 if now >= deadline {
@@ -539,22 +681,12 @@ mod tests {
     }
 
     #[test]
-    fn the_settle_wait_outlasts_a_read_then_write() {
-        assert_eq!(settle_for(Duration::ZERO), Duration::from_millis(100));
-        assert_eq!(
-            settle_for(Duration::from_millis(400)),
-            Duration::from_millis(800)
-        );
-        assert_eq!(settle_for(Duration::from_secs(60)), Duration::from_secs(5));
-    }
-
-    #[test]
     fn a_lease_of_a_process_that_ended_on_this_host_is_not_waited_for() {
         let lease = |owner: String| Lease {
             owner,
             since: datetime!(2026-12-05 18:00:00 UTC),
             until: datetime!(2026-12-05 18:02:00 UTC),
-            id: "x".into(),
+            id: format!("{}0123", this_process()),
         };
         let host = host_name();
         // A pid far above Linux's pid_max: no such process.
@@ -570,5 +702,11 @@ mod tests {
             "alice@elsewhere (pid 999999999)".into()
         )));
         assert!(!holder_is_gone(&lease("octo/repo run 42 (octocat)".into())));
+        // Same host name and a dead pid, but another kernel or pid namespace: not ours to judge.
+        let elsewhere = Lease {
+            id: "ffffffff0123".into(),
+            ..lease(format!("alice@{host} (pid 999999999)"))
+        };
+        assert!(!holder_is_gone(&elsewhere));
     }
 }

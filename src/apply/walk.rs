@@ -252,6 +252,9 @@ fn skip_dependents(
 }
 
 async fn execute(arm: &Arm, change: &Change, progress: &dyn Progress, task: &Task) -> Outcome {
+    if let Some(why) = arm.leases.as_ref().and_then(|l| l.lost()) {
+        return Outcome::Failed(format!("not started: {why}").into());
+    }
     let client = &arm.client;
     let heard = super::Heard { progress, task };
     if super::disk_backup::handles(change) {
@@ -295,7 +298,15 @@ async fn execute(arm: &Arm, change: &Change, progress: &dyn Progress, task: &Tas
         if super::lease::is_vault_creation(change.address.kind, change.action) {
             heard.waiting_for("the new vault's lease");
             if let Err(e) = leases.take_new(&change.arm_id).await {
-                return Outcome::Failed(e.to_string().into());
+                let why = match e {
+                    super::lease::LeaseError::Locked { holder, .. } => {
+                        format!(
+                            "the vault was created, but another apply leased it first: {holder}"
+                        )
+                    }
+                    other => format!("the vault was created, but could not be leased: {other}"),
+                };
+                return Outcome::Failed(why.into());
             }
         }
     }

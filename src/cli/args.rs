@@ -279,7 +279,8 @@ pub struct RestoreArgs {
     /// --staging-storage-account.
     #[arg(long)]
     pub disks_only: bool,
-    /// Restore onto the VM's own disks (original location): needs --allow-overwrite.
+    /// Restore onto the VM's own disks (original location): needs --allow-overwrite and
+    /// --staging-storage-account.
     #[arg(long)]
     pub replace_disks: bool,
     /// Resource group (name, in the vault's subscription, or id) of what is created.
@@ -304,26 +305,14 @@ pub struct RestoreArgs {
     pub format: PlanFormat,
 }
 
-/// RFC 3339 (`2026-12-05T18:00:00Z`) or a date (`2026-12-05`, its start, UTC).
+/// See `model::recovery_point::parse_time`.
 pub fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
-    use time::format_description::well_known::Rfc3339;
-    if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
-        return Ok(t);
-    }
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(s, &fmt)
-        .map(|d| d.midnight().assume_utc())
-        .map_err(|_| format!("'{s}' is not a time: use 2026-12-05 or 2026-12-05T18:00:00Z"))
+    crate::model::recovery_point::parse_time(s)
 }
 
-/// [`parse_time`], a date meaning its last moment.
+/// See `model::recovery_point::parse_end_time`.
 pub fn parse_end_time(s: &str) -> Result<time::OffsetDateTime, String> {
-    let t = parse_time(s)?;
-    Ok(if s.contains('T') {
-        t
-    } else {
-        t + time::Duration::days(1) - time::Duration::nanoseconds(1)
-    })
+    crate::model::recovery_point::parse_end_time(s)
 }
 
 #[derive(Debug, Args)]

@@ -39,6 +39,11 @@ fn input(a: &RestoreArgs) -> Result<Input> {
     } else {
         Destination::ReplaceDisks {
             allow_overwrite: a.allow_overwrite,
+            staging: need(
+                &a.staging_storage_account,
+                "--staging-storage-account",
+                "--replace-disks",
+            )?,
         }
     };
     Ok(Input {

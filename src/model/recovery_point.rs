@@ -7,7 +7,7 @@
 //! archive tier; a tier counts while its status is `Valid`. A Data Protection disk point lives in
 //! the `OperationalStore` (snapshots): the snapshot tier, crash-consistent.
 
-use super::snapshot::parse_time;
+use super::snapshot::parse_time as time_of;
 use super::{api, ArmId};
 use serde::Serialize;
 use serde_json::Value;
@@ -138,10 +138,10 @@ pub fn from_vm_point(v: &Value) -> Option<RecoveryPoint> {
         .collect();
     Some(RecoveryPoint {
         name: v["name"].as_str().unwrap_or_else(|| id.name()).to_string(),
-        time: parse_time(&p["recoveryPointTime"])?,
+        time: time_of(&p["recoveryPointTime"])?,
         consistency: Consistency::from_arm(p["recoveryPointType"].as_str().unwrap_or_default()),
         tiers,
-        expires: parse_time(&p["recoveryPointProperties"]["expiryTime"]),
+        expires: time_of(&p["recoveryPointProperties"]["expiryTime"]),
         disks,
         id,
     })
@@ -179,6 +179,28 @@ pub fn from_disk_point(v: &Value) -> Option<RecoveryPoint> {
         expires: base.expiry,
         disks: vec![],
     })
+}
+
+/// RFC 3339 (`2026-12-05T18:00:00Z`) or a date (`2026-12-05`, its start, UTC).
+pub fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok(t);
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s, &fmt)
+        .map(|d| d.midnight().assume_utc())
+        .map_err(|_| format!("'{s}' is not a time: use 2026-12-05 or 2026-12-05T18:00:00Z"))
+}
+
+/// [`parse_time`], a date meaning its last moment.
+pub fn parse_end_time(s: &str) -> Result<OffsetDateTime, String> {
+    let t = parse_time(s)?;
+    if s.contains('T') {
+        return Ok(t);
+    }
+    t.checked_add(time::Duration::days(1) - time::Duration::nanoseconds(1))
+        .ok_or_else(|| format!("'{s}' is past the last date this tool can count to"))
 }
 
 /// Newest first, within `since..=until` when given.

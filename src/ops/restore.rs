@@ -34,9 +34,11 @@ impl std::str::FromStr for PointChoice {
         Ok(match s {
             "latest" => PointChoice::Latest,
             "latest-app-consistent" => PointChoice::LatestAppConsistent,
-            _ if s.contains('T') || s.contains('-') => PointChoice::At(
-                OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                    .map_err(|_| format!("'{s}' is not a point: latest, latest-app-consistent, a point's name or an RFC 3339 time"))?,
+            // A time, or a date (its end): the newest point at or before it.
+            _ if s.contains('-') => PointChoice::At(
+                crate::model::recovery_point::parse_end_time(s).map_err(|_| {
+                    format!("'{s}' is not a point: latest, latest-app-consistent, a point's name, a date or an RFC 3339 time")
+                })?,
             ),
             _ => PointChoice::Named(s.to_string()),
         })
@@ -58,6 +60,7 @@ pub enum Destination {
     },
     ReplaceDisks {
         allow_overwrite: bool,
+        staging: String,
     },
 }
 
@@ -287,7 +290,10 @@ pub async fn prepare(
                 staging: staging(st).await?,
             }
         }
-        Destination::ReplaceDisks { allow_overwrite } => {
+        Destination::ReplaceDisks {
+            allow_overwrite,
+            staging: st,
+        } => {
             if !allow_overwrite {
                 return Err(miette!(
                     help = "add --allow-overwrite if replacing the disks of the running VM is really intended; --as-new-vm or --disks-only leave it untouched",
@@ -302,7 +308,9 @@ pub async fn prepare(
                 "REPLACE {disks_said} of VM {source_vm} with point {} ({})",
                 point.name, point.time
             ));
-            Target::ReplaceDisks { staging: None }
+            Target::ReplaceDisks {
+                staging: Some(staging(st).await?),
+            }
         }
     };
     Ok(Prepared {
@@ -320,7 +328,6 @@ pub async fn prepare(
 /// Start the restore and follow its job to the end (`progress` hears the job's percentage).
 pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> Result<Restored> {
     let started = Instant::now();
-    let since = OffsetDateTime::now_utc() - time::Duration::minutes(5);
     let task = Task::new(p.address.clone(), format!("restoring {}", p.address));
     progress.event(&task, Event::Started);
     let req = restore::restore_request(
@@ -330,18 +337,31 @@ pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> R
         &p.target,
         p.luns.as_deref(),
     );
-    client.execute_discarding(&req).await?;
-    // The operation ends once the job exists: the newest restore job of this VM is ours.
+    // The operation ends once the job exists: ours is the restore job of this VM that was not
+    // there before (no clock is compared).
     let vm = p.source_vm.name().to_ascii_lowercase();
-    let jobs = client.list(&restore::jobs_path(&p.vault)).await?;
-    let mut job = jobs
-        .iter()
-        .filter_map(restore::job_from_arm)
-        .filter(|j| j.vm.to_ascii_lowercase() == vm && j.started.is_none_or(|s| s >= since))
+    let restore_jobs = || async {
+        Ok::<_, crate::azure::AzureError>(
+            client
+                .list(&restore::jobs_path(&p.vault))
+                .await?
+                .iter()
+                .filter_map(restore::job_from_arm)
+                .filter(|j| j.vm.to_ascii_lowercase() == vm)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let before: std::collections::BTreeSet<ArmId> =
+        restore_jobs().await?.into_iter().map(|j| j.id).collect();
+    client.execute_discarding(&req).await?;
+    let mut job = restore_jobs()
+        .await?
+        .into_iter()
+        .filter(|j| !before.contains(&j.id))
         .max_by_key(|j| j.started)
         .ok_or_else(|| {
             miette!(
-                "Azure accepted the restore of {} but lists no restore job for it",
+                "Azure accepted the restore of {} but lists no new restore job for it",
                 p.address
             )
         })?;
@@ -425,5 +445,10 @@ mod tests {
             Ok(PointChoice::At(_))
         ));
         assert!("2026-13-45".parse::<PointChoice>().is_err());
+        // A date means its end: the day's last point.
+        let Ok(PointChoice::At(end)) = "2026-12-05".parse::<PointChoice>() else {
+            panic!("a date is a point")
+        };
+        assert_eq!((end.day(), end.hour()), (5, 23));
     }
 }

@@ -177,7 +177,9 @@ pub fn check(
         .as_str()
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let needs_staging = matches!(kind.as_str(), "alternatelocation" | "restoredisks");
+    // Every kind stages through a storage account (FACTS §8: OriginalLocation sends the keys
+    // RestoreDisks does).
+    let needs_staging = true;
     let storage = match p["storageAccountId"].as_str() {
         Some(id) => Some(
             inventory_resource(st, id, "storage account", &region)?
@@ -366,6 +368,18 @@ pub fn start(
     job
 }
 
+/// The request's `recoveryType`, lower-cased.
+fn body_kind(ctx: &Ctx<'_>) -> String {
+    ctx.json()
+        .ok()
+        .and_then(|b| {
+            b["properties"]["recoveryType"]
+                .as_str()
+                .map(str::to_ascii_lowercase)
+        })
+        .unwrap_or_default()
+}
+
 /// The POST, as the item route hands it over.
 pub fn route(
     ctx: &Ctx<'_>,
@@ -393,15 +407,39 @@ pub fn route(
                 format!("Recovery point '{point_name}' was not found for this item."),
             )
         })?;
-    let source = st
+    let kind = body_kind(ctx);
+    let live = st
         .vms
         .values()
         .find(|v| {
-            v.resource_group.eq_ignore_ascii_case(&it.vm_resource_group)
+            v.subscription.eq_ignore_ascii_case(&vault.subscription)
+                && v.resource_group.eq_ignore_ascii_case(&it.vm_resource_group)
                 && v.name.eq_ignore_ascii_case(&it.vm_name)
         })
-        .cloned()
-        .ok_or_else(|| invalid("BMSUserErrorVMNotFound", "The source virtual machine no longer exists; restore its disks or as a new VM from another vault copy."))?;
+        .cloned();
+    // Restoring a deleted VM's points as a new VM or as disks is what backups are for; only a
+    // restore onto the VM itself needs it to exist. Its size and OS, then, are not known here
+    // (README "Known to differ").
+    let source =
+        match (live, kind.as_str()) {
+            (Some(vm), _) => vm,
+            (None, "originallocation") => return Err(invalid(
+                "BMSUserErrorVMNotFound",
+                "The source virtual machine no longer exists: restore it as a new VM or as disks.",
+            )),
+            (None, _) => Vm {
+                subscription: vault.subscription.clone(),
+                resource_group: it.vm_resource_group.clone(),
+                name: it.vm_name.clone(),
+                location: it.vm_location.clone(),
+                size: "Standard_D2s_v5".into(),
+                os: "Linux".into(),
+                zone: None,
+                tags: Default::default(),
+                vm_id: it.vm_id.clone(),
+                data_disks: vec![],
+            },
+        };
     let included = super::recovery_points::included_luns(Some(&source), &it);
     let body = ctx.json()?;
     let checked = check(
