@@ -329,3 +329,94 @@ async fn the_sandbox_refuses_what_azure_refuses_whoever_asks() {
     // And a well-formed one runs.
     assert_eq!(post(base).await, None);
 }
+
+#[tokio::test]
+async fn a_disk_backup_point_becomes_a_new_disk_through_data_protection() {
+    let estate = Estate::start_with(SandboxOptions {
+        time_scale: 0.0001,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let text =
+        std::fs::read_to_string(support::estate::repo().join("examples/disk-backup.yaml")).unwrap();
+    let file = estate.write("disks.yaml", &text);
+    estate
+        .run(&["apply", "-f", &file, "--auto-approve"])
+        .await
+        .expect_code(0);
+    // A point every 4 simulated hours: 1.44 s each.
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let addr = "disk_backup.bv-prod-weu/rg-app/shared-data";
+    let run = estate
+        .run(&[
+            "restore",
+            addr,
+            "-f",
+            &file,
+            "--as-new-disk",
+            "shared-data-restored",
+            "--resource-group",
+            "rg-app",
+            "--auto-approve",
+            "--format",
+            "json",
+        ])
+        .await;
+    run.expect_code(0);
+    let r = json_of(&run);
+    let disk_id = format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/shared-data-restored");
+    assert_eq!(
+        (r["status"].as_str(), r["created"][0].as_str()),
+        (Some("completed"), Some(disk_id.as_str())),
+        "{r}"
+    );
+    assert!(
+        r["job"]
+            .as_str()
+            .unwrap()
+            .contains("Microsoft.DataProtection/backupVaults/bv-prod-weu/backupJobs/"),
+        "{r}"
+    );
+    let client = estate.client().await;
+    let source = get(&client, &format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/shared-data?api-version=2023-04-02")).await.unwrap();
+    let restored = get(&client, &format!("{disk_id}?api-version=2023-04-02"))
+        .await
+        .expect("the disk exists");
+    assert_eq!(
+        restored["properties"]["diskSizeGB"],
+        source["properties"]["diskSizeGB"]
+    );
+    // A restore never overwrites a disk; a disk does not restore as a VM.
+    for (extra, says) in [
+        (
+            vec![
+                "--as-new-disk",
+                "shared-data-restored",
+                "--resource-group",
+                "rg-app",
+            ],
+            "a disk named shared-data-restored already exists",
+        ),
+        (
+            vec![
+                "--disks-only",
+                "--resource-group",
+                "rg-app",
+                "--staging-storage-account",
+                "x",
+            ],
+            "is a disk: it restores as a new disk",
+        ),
+    ] {
+        let mut args = vec!["restore", addr, "-f", file.as_str(), "--auto-approve"];
+        args.extend(extra);
+        let run = estate.run(&args).await;
+        run.expect_code(1);
+        assert!(flat(&run.stderr).contains(says), "{says}: {}", run.stderr);
+    }
+    // The file still plans empty: the new disk is nobody's to protect.
+    estate
+        .run(&["plan", "-f", &file, "--detailed-exitcode"])
+        .await
+        .expect_code(0);
+}

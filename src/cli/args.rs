@@ -260,10 +260,10 @@ pub struct RecoveryPointsArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("destination").required(true).args(["as_new_vm", "disks_only", "replace_disks"])))]
+#[command(group(clap::ArgGroup::new("destination").required(true).args(["as_new_vm", "disks_only", "replace_disks", "as_new_disk"])))]
 pub struct RestoreArgs {
-    /// `protected_vm.<vault>/<resource-group>/<vm>`, or `<resource-group>/<vm>` when the file has
-    /// one Recovery Services vault.
+    /// `protected_vm.<vault>/<resource-group>/<vm>` (or `<resource-group>/<vm>` when the file
+    /// has one Recovery Services vault), or `disk_backup.<backup-vault>/<resource-group>/<disk>`.
     pub address: String,
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -279,6 +279,10 @@ pub struct RestoreArgs {
     /// --staging-storage-account.
     #[arg(long)]
     pub disks_only: bool,
+    /// Restore a Disk Backup point (`disk_backup.…` addresses) as a new managed disk of this
+    /// name: needs --resource-group.
+    #[arg(long, value_name = "NAME")]
+    pub as_new_disk: Option<String>,
     /// Restore onto the VM's own disks (original location): needs --allow-overwrite and
     /// --staging-storage-account.
     #[arg(long)]

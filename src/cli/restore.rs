@@ -16,7 +16,12 @@ fn need(v: &Option<String>, flag: &str, mode: &str) -> Result<String> {
 }
 
 fn input(a: &RestoreArgs) -> Result<Input> {
-    let destination = if let Some(name) = &a.as_new_vm {
+    let destination = if let Some(name) = &a.as_new_disk {
+        Destination::NewDisk {
+            name: name.clone(),
+            resource_group: need(&a.resource_group, "--resource-group", "--as-new-disk")?,
+        }
+    } else if let Some(name) = &a.as_new_vm {
         Destination::NewVm {
             name: name.clone(),
             resource_group: need(&a.resource_group, "--resource-group", "--as-new-vm")?,

@@ -34,6 +34,11 @@ pub enum Target {
     ReplaceDisks {
         staging: Option<ArmId>,
     },
+    /// A Disk Backup point as a new managed disk (Data Protection).
+    NewDisk {
+        instance: ArmId,
+        disk: ArmId,
+    },
 }
 
 impl Target {
@@ -42,6 +47,7 @@ impl Target {
             Target::NewVm { .. } => "AlternateLocation",
             Target::Disks { .. } => "RestoreDisks",
             Target::ReplaceDisks { .. } => "OriginalLocation",
+            Target::NewDisk { .. } => "AlternateLocation",
         }
     }
 }
@@ -95,6 +101,7 @@ pub fn restore_request(
                 p.insert("storageAccountId".into(), json!(s));
             }
         }
+        Target::NewDisk { .. } => {}
     }
     if let Some(l) = luns {
         p.insert("restoreDiskLunList".into(), json!(l));
@@ -104,6 +111,101 @@ pub fn restore_request(
         format!("{point}/restore?api-version={}", api::BACKUP),
         Some(json!({"properties": p})),
     )
+}
+
+/// A Disk Backup point restored to the new disk `disk` in `region` (FACTS §7: "FailIfExists",
+/// from the snapshot tier).
+fn disk_restore_body(point: &str, disk: &ArmId, region: &str) -> Value {
+    json!({
+        "objectType": "AzureBackupRecoveryPointBasedRestoreRequest",
+        "recoveryPointId": point,
+        "sourceDataStoreType": "OperationalStore",
+        "restoreTargetInfo": {
+            "objectType": "RestoreTargetInfo",
+            "recoveryOption": "FailIfExists",
+            "restoreLocation": region,
+            "datasourceInfo": {
+                "objectType": "Datasource",
+                "resourceID": disk,
+                "resourceName": disk.name(),
+                "resourceType": "Microsoft.Compute/disks",
+                "resourceLocation": region,
+                "datasourceType": "Microsoft.Compute/disks",
+            },
+        },
+    })
+}
+
+/// `POST {instance}/validateRestore`: the restore, wrapped, checked first (DPR #3, FACTS §7).
+pub fn disk_validate_request(
+    instance: &ArmId,
+    point: &str,
+    disk: &ArmId,
+    region: &str,
+) -> ArmRequest {
+    ArmRequest::new(
+        Method::Post,
+        format!(
+            "{instance}/validateRestore?api-version={}",
+            api::DATA_PROTECTION
+        ),
+        Some(json!({"restoreRequestObject": disk_restore_body(point, disk, region)})),
+    )
+}
+
+/// `POST {instance}/restore`: its operation's result names the job (`jobId`).
+pub fn disk_restore_request(
+    instance: &ArmId,
+    point: &str,
+    disk: &ArmId,
+    region: &str,
+) -> ArmRequest {
+    ArmRequest::new(
+        Method::Post,
+        format!("{instance}/restore?api-version={}", api::DATA_PROTECTION),
+        Some(disk_restore_body(point, disk, region)),
+    )
+}
+
+/// A Data Protection job's own URL.
+pub fn disk_job_path(job: &ArmId) -> String {
+    format!("{job}?api-version={}", api::DATA_PROTECTION)
+}
+
+/// A Data Protection job (recording DPR: `operation: Restore`, `status`,
+/// `extendedInfo.recoveryDestination`).
+pub fn disk_job_from_arm(v: &Value) -> Option<Job> {
+    let p = &v["properties"];
+    let status = match p["status"].as_str()?.to_ascii_lowercase().as_str() {
+        "completed" => JobStatus::Completed,
+        "completedwithwarnings" => JobStatus::CompletedWithWarnings,
+        "failed" => JobStatus::Failed,
+        "cancelled" | "canceled" => JobStatus::Cancelled,
+        _ => JobStatus::InProgress,
+    };
+    let mut bag = Map::new();
+    if let Some(d) = p["extendedInfo"]["recoveryDestination"].as_str() {
+        bag.insert("recoveryDestination".into(), json!(d));
+    }
+    let error = p["errorDetails"]
+        .as_array()
+        .and_then(|e| e.first())
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e["code"].as_str().unwrap_or("error"),
+                e["message"].as_str().unwrap_or_default()
+            )
+        });
+    Some(Job {
+        id: ArmId::new(v["id"].as_str()?),
+        status,
+        vm: p["dataSourceName"].as_str().unwrap_or_default().to_string(),
+        started: super::snapshot::parse_time(&p["startTime"]),
+        percent: None,
+        property_bag: bag,
+        error,
+    })
 }
 
 /// The vault's restore jobs, newest first.

@@ -62,6 +62,11 @@ pub enum Destination {
         allow_overwrite: bool,
         staging: String,
     },
+    /// A Disk Backup point as a new managed disk.
+    NewDisk {
+        name: String,
+        resource_group: String,
+    },
 }
 
 /// What to restore.
@@ -135,13 +140,11 @@ pub async fn prepare(
     let desired = crate::config::load(&files)?.desired(default_subscription)?;
     let (address, item) = match resolve(&input.address, &desired)? {
         Protected::Vm { address, item } => (address, item),
-        Protected::Disk { address, .. } => {
-            return Err(miette!(
-                help =
-                    "`azprotect snapshot restore` creates a disk from one of its points meanwhile",
-                "{address}: restoring a Disk Backup point is not supported yet"
-            ))
-        }
+        Protected::Disk {
+            address,
+            vault,
+            disk,
+        } => return prepare_disk(client, &desired, input, address, vault, disk).await,
     };
     let vault = protected_vm::vault_of(&item);
     let region = desired
@@ -290,6 +293,12 @@ pub async fn prepare(
                 staging: staging(st).await?,
             }
         }
+        Destination::NewDisk { .. } => {
+            return Err(miette!(
+                help = "--as-new-disk is for disk_backup addresses; a VM restores --as-new-vm, --disks-only or --replace-disks",
+                "{address} is a VM, not a disk"
+            ))
+        }
         Destination::ReplaceDisks {
             allow_overwrite,
             staging: st,
@@ -325,46 +334,103 @@ pub async fn prepare(
     })
 }
 
+/// A Disk Backup point to a new disk: the instance and its points, the group, and that the
+/// disk's name is free.
+async fn prepare_disk(
+    client: &ArmClient,
+    desired: &crate::model::Desired,
+    input: &Input,
+    address: crate::model::Address,
+    vault: ArmId,
+    source: ArmId,
+) -> Result<Prepared> {
+    let Destination::NewDisk {
+        name,
+        resource_group,
+    } = &input.destination
+    else {
+        return Err(miette!(
+            help = "restore a disk with --as-new-disk NAME --resource-group RG",
+            "{address} is a disk: it restores as a new disk"
+        ));
+    };
+    let region = desired
+        .disk_vaults
+        .iter()
+        .find(|v| v.arm_id == vault)
+        .map(|v| v.location.clone())
+        .unwrap_or_default();
+    let instances = client
+        .list(&crate::model::disk_backup::vault::collection_path(
+            &vault,
+            "backupInstances",
+        ))
+        .await?;
+    let instance = instances
+        .iter()
+        .filter_map(crate::model::snapshot::BackupInstance::from_arm)
+        .find(|i| i.disk_id.as_str().eq_ignore_ascii_case(source.as_str()))
+        .ok_or_else(|| {
+            miette!(
+                help = "apply the file first",
+                "{address}: the disk is not protected in {vault}"
+            )
+        })?;
+    let points: Vec<RecoveryPoint> = client
+        .list(&crate::model::snapshot::recovery_points_path(&instance.id))
+        .await?
+        .iter()
+        .filter_map(recovery_point::from_disk_point)
+        .collect();
+    let point = choose(&points, &input.point).ok_or_else(|| {
+        miette!(
+            "{address} has no such recovery point ({} listed)",
+            points.len()
+        )
+    })?;
+    let sub = vault.subscription().unwrap_or_default().to_string();
+    let rg = group_id(resource_group, &sub);
+    read(client, &rg, api::RESOURCES)
+        .await?
+        .ok_or_else(|| miette!("--resource-group: {rg} does not exist"))?;
+    let disk = ArmId::new(format!("{rg}/providers/Microsoft.Compute/disks/{name}"));
+    if read(client, &disk, api::DISKS).await?.is_some() {
+        return Err(miette!(
+            help = "pick another --as-new-disk name: a restore never overwrites a disk",
+            "--as-new-disk: a disk named {name} already exists in {}",
+            rg.name()
+        ));
+    }
+    let will = vec![format!(
+        "create disk {disk} in {region} from point {} ({}) of {}",
+        point.name,
+        point.time,
+        source.name()
+    )];
+    Ok(Prepared {
+        address: address.to_string(),
+        vault,
+        source_vm: source,
+        point,
+        target: Target::NewDisk {
+            instance: instance.id,
+            disk,
+        },
+        luns: None,
+        region,
+        will,
+    })
+}
+
 /// Start the restore and follow its job to the end (`progress` hears the job's percentage).
 pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> Result<Restored> {
     let started = Instant::now();
     let task = Task::new(p.address.clone(), format!("restoring {}", p.address));
     progress.event(&task, Event::Started);
-    let req = restore::restore_request(
-        &p.point.id,
-        &p.source_vm,
-        &p.region,
-        &p.target,
-        p.luns.as_deref(),
-    );
-    // The operation ends once the job exists: ours is the restore job of this VM that was not
-    // there before (no clock is compared).
-    let vm = p.source_vm.name().to_ascii_lowercase();
-    let restore_jobs = || async {
-        Ok::<_, crate::azure::AzureError>(
-            client
-                .list(&restore::jobs_path(&p.vault))
-                .await?
-                .iter()
-                .filter_map(restore::job_from_arm)
-                .filter(|j| j.vm.to_ascii_lowercase() == vm)
-                .collect::<Vec<_>>(),
-        )
+    let mut job = match &p.target {
+        Target::NewDisk { instance, disk } => start_disk_restore(client, p, instance, disk).await?,
+        _ => start_vm_restore(client, p).await?,
     };
-    let before: std::collections::BTreeSet<ArmId> =
-        restore_jobs().await?.into_iter().map(|j| j.id).collect();
-    client.execute_discarding(&req).await?;
-    let mut job = restore_jobs()
-        .await?
-        .into_iter()
-        .filter(|j| !before.contains(&j.id))
-        .max_by_key(|j| j.started)
-        .ok_or_else(|| {
-            miette!(
-                "Azure accepted the restore of {} but lists no new restore job for it",
-                p.address
-            )
-        })?;
     // Job reads are limited (150 an hour per vault): poll with backoff.
     let mut delay = Duration::from_millis(250);
     while !job.status.finished() {
@@ -377,12 +443,19 @@ pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> R
         );
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(30));
+        let path = match p.target {
+            Target::NewDisk { .. } => restore::disk_job_path(&job.id),
+            _ => restore::job_path(&job.id),
+        };
         let body = client
-            .get_optional(&restore::job_path(&job.id))
+            .get_optional(&path)
             .await?
             .ok_or_else(|| miette!("the restore job {} disappeared", job.id))?;
-        job = restore::job_from_arm(&body)
-            .ok_or_else(|| miette!("the restore job {} could not be read", job.id))?;
+        let parsed = match p.target {
+            Target::NewDisk { .. } => restore::disk_job_from_arm(&body),
+            _ => restore::job_from_arm(&body),
+        };
+        job = parsed.ok_or_else(|| miette!("the restore job {} could not be read", job.id))?;
     }
     let created = created_by(p, &job.property_bag);
     if job.status.succeeded() {
@@ -406,6 +479,77 @@ pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> R
     })
 }
 
+/// Start a protected VM's restore; its job is the restore job of this VM that was not there
+/// before (no clock is compared).
+async fn start_vm_restore(client: &ArmClient, p: &Prepared) -> Result<restore::Job> {
+    let req = restore::restore_request(
+        &p.point.id,
+        &p.source_vm,
+        &p.region,
+        &p.target,
+        p.luns.as_deref(),
+    );
+    let vm = p.source_vm.name().to_ascii_lowercase();
+    let restore_jobs = || async {
+        Ok::<_, crate::azure::AzureError>(
+            client
+                .list(&restore::jobs_path(&p.vault))
+                .await?
+                .iter()
+                .filter_map(restore::job_from_arm)
+                .filter(|j| j.vm.to_ascii_lowercase() == vm)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let before: std::collections::BTreeSet<ArmId> =
+        restore_jobs().await?.into_iter().map(|j| j.id).collect();
+    client.execute_discarding(&req).await?;
+    restore_jobs()
+        .await?
+        .into_iter()
+        .filter(|j| !before.contains(&j.id))
+        .max_by_key(|j| j.started)
+        .ok_or_else(|| {
+            miette!(
+                "Azure accepted the restore of {} but lists no new restore job for it",
+                p.address
+            )
+        })
+}
+
+/// Validate, then start a Disk Backup restore: its operation's result names the job.
+async fn start_disk_restore(
+    client: &ArmClient,
+    p: &Prepared,
+    instance: &ArmId,
+    disk: &ArmId,
+) -> Result<restore::Job> {
+    let point = &p.point.name;
+    client
+        .execute_discarding(&restore::disk_validate_request(
+            instance, point, disk, &p.region,
+        ))
+        .await?;
+    let result = client
+        .execute(&restore::disk_restore_request(
+            instance, point, disk, &p.region,
+        ))
+        .await?
+        .unwrap_or_default();
+    let job = result["jobId"].as_str().ok_or_else(|| {
+        miette!(
+            "Azure accepted the restore of {} but named no job",
+            p.address
+        )
+    })?;
+    let body = client
+        .get_optional(&restore::disk_job_path(&ArmId::new(job)))
+        .await?
+        .unwrap_or_default();
+    restore::disk_job_from_arm(&body)
+        .ok_or_else(|| miette!("the restore job {job} could not be read"))
+}
+
 /// What the job created: the new VM; for disks, the resource group they are in and the VM
 /// configuration and template blobs the job names ("Config Blob Uri", "Template Blob Uri":
 /// recording SCEN #218, FACTS §8), from which a VM can be created.
@@ -422,6 +566,10 @@ fn created_by(p: &Prepared, bag: &serde_json::Map<String, Value>) -> Vec<String>
             out
         }
         Target::ReplaceDisks { .. } => vec![format!("the disks of {}", p.source_vm)],
+        Target::NewDisk { disk, .. } => vec![bag
+            .get("recoveryDestination")
+            .and_then(Value::as_str)
+            .map_or_else(|| disk.to_string(), str::to_string)],
     }
 }
 

@@ -335,6 +335,15 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
     if let Some(v) = ctx.m(&format!("{BV}/backupinstances/*/recoverypoints/*")) {
         return Some(rps(ctx, st, &v[..4], Some(&v[4])));
     }
+    for (what, validate) in [("validaterestore", true), ("restore", false)] {
+        if let Some(v) = ctx.m(&format!("{BV}/backupinstances/*/{what}")) {
+            return Some((|| {
+                let (vault, inst) = get_instance(st, &v)?;
+                let (inst, id) = (inst.clone(), bi_id(st, inst));
+                super::restore::route(ctx, st, &vault, &inst, &id, validate)
+            })());
+        }
+    }
     if let Some(v) = ctx.m(&format!("{BV}/backupinstances/*/*")) {
         return Some(action(ctx, st, &v));
     }

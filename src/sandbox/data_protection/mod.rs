@@ -10,6 +10,7 @@
 mod instances;
 mod policies;
 pub mod recovery_points;
+pub mod restore;
 mod vaults;
 
 use std::collections::BTreeMap;
@@ -64,6 +65,9 @@ pub struct DataProtectionState {
     pub policies: BTreeMap<String, DppPolicy>,
     #[serde(default)]
     pub instances: BTreeMap<String, Instance>,
+    /// Restore jobs, by name.
+    #[serde(default)]
+    pub jobs: BTreeMap<String, restore::Job>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -193,6 +197,25 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             }
             return operation(ctx, st, status);
         }
+    }
+    if let Some(v) = ctx.m(&format!("{BV}/backupjobs/*")) {
+        if ctx.method != "GET" {
+            return Err(ArmError::method_not_allowed(&ctx.method));
+        }
+        let vk = vaults::get_vault(st, &v[0], &v[1], &v[2])?.key();
+        return st
+            .data_protection
+            .jobs
+            .get(&v[3].to_ascii_lowercase())
+            .filter(|j| j.vault_key == vk)
+            .map(|j| Reply::ok(restore::job_body(j, ctx.now)))
+            .ok_or_else(|| {
+                dpp_error(
+                    404,
+                    "UserErrorJobNotFound",
+                    format!("Job '{}' was not found.", v[3]),
+                )
+            });
     }
     if let Some(r) = vaults::route(ctx, st) {
         return r;

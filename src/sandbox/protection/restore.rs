@@ -54,7 +54,8 @@ pub fn land(st: &mut State, now: i64) {
         .partition(|r| r.done_ms <= now);
     st.restores = running;
     for r in done {
-        if st.jobs.get(&r.job_key).is_none_or(|j| j.failed.is_some()) {
+        // A failed job leaves nothing (a Disk Backup restore that fails is never pending).
+        if st.jobs.get(&r.job_key).is_some_and(|j| j.failed.is_some()) {
             continue;
         }
         match r.effect {

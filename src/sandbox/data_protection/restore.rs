@@ -1,0 +1,256 @@
+//! Restoring a Disk Backup point to a new managed disk (FACTS §7; recording
+//! azure-cli-extensions/test_dataprotection_backup_instance_restore_disk.yaml): `POST
+//! {bi}/validateRestore` with the request wrapped in `restoreRequestObject` (an operation that
+//! fails with the reason when the restore would), then `POST {bi}/restore` with an
+//! `AzureBackupRecoveryPointBasedRestoreRequest` — `recoveryPointId`, `sourceDataStoreType:
+//! OperationalStore`, `restoreTargetInfo{datasourceInfo{resourceID: <new disk>}, recoveryOption:
+//! FailIfExists, restoreLocation}` — whose operation result names the `Restore` job by its full
+//! id; the job (`{vault}/backupJobs/{id}`) runs about 3.5 Azure minutes and its
+//! `extendedInfo.recoveryDestination` is the new disk, created when it completes.
+//!
+//! UNCONFIRMED: the refusal codes (a point that does not exist, a disk that does, another region,
+//! a missing resource group).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::super::errors::ArmError;
+use super::super::handler::{Ctx, HResult, Reply};
+use super::super::lro::{self, NewOp};
+use super::super::state::{key, Disk, State};
+use super::{dpp_error, error_json, location_prefix, lro_headers, recovery_points, DppVault};
+
+/// The recorded job took PT3M34S.
+const RESTORE_SECS: f64 = 214.0;
+
+/// A Disk Backup restore job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Job {
+    pub id: String,
+    pub vault_key: String,
+    pub instance_id: String,
+    pub disk_id: String,
+    pub destination: String,
+    pub point: String,
+    pub point_ms: i64,
+    pub start_ms: i64,
+    pub duration_ms: i64,
+    pub failed: Option<Value>,
+}
+
+/// What a restore request asks for, checked: the point, the new disk (subscription, group,
+/// name) and its size.
+struct Checked {
+    point: String,
+    point_ms: i64,
+    target: (String, String, String),
+    size_gb: u32,
+    sku: String,
+}
+
+fn bad(message: impl Into<String>) -> ArmError {
+    dpp_error(400, "UserErrorInvalidRestoreRequest", message)
+}
+
+fn check(
+    st: &State,
+    vault: &DppVault,
+    inst: &super::Instance,
+    req: &Value,
+    now: i64,
+) -> Result<Checked, ArmError> {
+    let ot = req["objectType"].as_str().unwrap_or_default();
+    if !ot.eq_ignore_ascii_case("AzureBackupRecoveryPointBasedRestoreRequest") {
+        return Err(bad(format!(
+            "objectType must be AzureBackupRecoveryPointBasedRestoreRequest, got '{ot}'."
+        )));
+    }
+    let rp = req["recoveryPointId"].as_str().unwrap_or_default();
+    let point = recovery_points::points(inst, now)
+        .into_iter()
+        .find(|p| p.id.eq_ignore_ascii_case(rp))
+        .ok_or_else(|| {
+            dpp_error(
+                404,
+                "UserErrorRecoveryPointNotFound",
+                format!("Recovery point '{rp}' was not found."),
+            )
+        })?;
+    let t = &req["restoreTargetInfo"];
+    let loc = t["restoreLocation"].as_str().unwrap_or_default();
+    if !loc.replace(' ', "").eq_ignore_ascii_case(&vault.location) {
+        return Err(bad(format!(
+            "A disk is restored in its vault's region, {}, not '{loc}'.",
+            vault.location
+        )));
+    }
+    let target = t["datasourceInfo"]["resourceID"]
+        .as_str()
+        .unwrap_or_default();
+    let segs: Vec<&str> = target.trim_start_matches('/').split('/').collect();
+    let [_, sub, _, rg, _, ns, kind, name] = segs.as_slice() else {
+        return Err(bad(format!("'{target}' is not a managed disk id.")));
+    };
+    if !ns.eq_ignore_ascii_case("Microsoft.Compute") || !kind.eq_ignore_ascii_case("disks") {
+        return Err(bad(format!("'{target}' is not a managed disk id.")));
+    }
+    if !st.resource_groups.contains_key(&key(&[sub, rg])) {
+        return Err(bad(format!("The resource group '{rg}' was not found.")));
+    }
+    if st.disks.contains_key(&key(&[sub, rg, name])) {
+        return Err(dpp_error(
+            409,
+            "UserErrorDiskAlreadyExists",
+            format!(
+                "A disk named '{name}' already exists in '{rg}' (recoveryOption FailIfExists)."
+            ),
+        ));
+    }
+    let source = st.disks.get(&inst.disk_key);
+    Ok(Checked {
+        point: point.id,
+        point_ms: point.time_ms,
+        target: (sub.to_string(), rg.to_string(), name.to_string()),
+        size_gb: source.map_or(32, |d| d.size_gb),
+        sku: source.map_or_else(|| "Premium_LRS".into(), |d| d.sku.clone()),
+    })
+}
+
+/// `POST {bi}/validateRestore` and `POST {bi}/restore`.
+pub fn route(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    vault: &DppVault,
+    inst: &super::Instance,
+    bi_id: &str,
+    validate_only: bool,
+) -> HResult {
+    if ctx.method != "POST" {
+        return Err(ArmError::method_not_allowed(&ctx.method));
+    }
+    let body = ctx.json()?;
+    let req = if validate_only {
+        &body["restoreRequestObject"]
+    } else {
+        &body
+    };
+    let loc = location_prefix(&vault.subscription, &vault.location);
+    if validate_only {
+        // A validation answers through its operation: failed, with the reason, when the restore
+        // would fail.
+        let error = check(st, vault, inst, req, ctx.now)
+            .err()
+            .map(|e| error_json(&e.code, &e.message));
+        let op = super::start_op(st, ctx, "dpp:validateRestore", 10.0, error, None, "job");
+        return Ok(Reply::status(202, None)
+            .headers(lro_headers(ctx, &vault.id(), Some(&loc), &op))
+            .mutated());
+    }
+    let c = check(st, vault, inst, req, ctx.now)?;
+    let job_name = uuid::Uuid::new_v4().to_string();
+    let job_id = format!("{}/backupJobs/{job_name}", vault.id());
+    let duration = ctx.scaled(RESTORE_SECS);
+    let failed = ctx.lro_fails().then(|| {
+        error_json(
+            "UserErrorRestoreFailed",
+            "The restore failed (injected fault).",
+        )
+    });
+    let (sub, rg, name) = c.target.clone();
+    let destination = super::super::inventory::disk_id(&sub, &rg, &name);
+    if failed.is_none() {
+        st.restores
+            .push(super::super::protection::restore::Pending {
+                job_key: format!("dpp:{job_name}"),
+                done_ms: ctx.now + duration,
+                effect: super::super::protection::restore::Effect::Disks {
+                    disks: vec![Disk {
+                        subscription: sub.clone(),
+                        resource_group: rg.clone(),
+                        location: vault.location.clone(),
+                        size_gb: c.size_gb,
+                        sku: c.sku.clone(),
+                        zone: None,
+                        tags: Default::default(),
+                        unique_id: super::super::inventory::stable_guid(&destination),
+                        os_type: None,
+                        managed_by: None,
+                        time_created: lro::fmt_time(ctx.now + duration),
+                        source_resource_id: Some(format!("{bi_id}/recoveryPoints/{}", c.point)),
+                        name,
+                    }],
+                },
+            });
+    }
+    st.data_protection.jobs.insert(
+        job_name.to_ascii_lowercase(),
+        Job {
+            id: job_id.clone(),
+            vault_key: vault.key(),
+            instance_id: bi_id.to_string(),
+            disk_id: inst.disk_id.clone(),
+            destination,
+            point: c.point,
+            point_ms: c.point_ms,
+            start_ms: ctx.now,
+            duration_ms: duration,
+            failed,
+        },
+    );
+    // The operation ends once the job exists; its result names the job by its full id.
+    let op = lro::start(
+        st,
+        ctx.now,
+        NewOp {
+            kind: "dpp:restore",
+            duration_ms: ctx.scaled(2.0),
+            error: None,
+            vault_key: None,
+            target_key: None,
+            job_id: Some(job_id),
+            result: "job",
+        },
+    );
+    Ok(Reply::status(202, None)
+        .headers(lro_headers(ctx, &vault.id(), Some(&loc), &op))
+        .mutated())
+}
+
+/// `GET {vault}/backupJobs/{id}`, shaped as recorded.
+pub fn job_body(j: &Job, now: i64) -> Value {
+    let done = now >= j.start_ms + j.duration_ms;
+    let status = match (done, &j.failed) {
+        (false, _) => "InProgress",
+        (true, Some(_)) => "Failed",
+        (true, None) => "Completed",
+    };
+    let elapsed = if done {
+        j.duration_ms
+    } else {
+        now - j.start_ms
+    };
+    json!({
+        "id": j.id,
+        "name": j.id.rsplit('/').next().unwrap_or_default(),
+        "type": "Microsoft.DataProtection/backupVaults/backupJobs",
+        "properties": {
+            "backupInstanceId": j.instance_id,
+            "dataSourceId": j.disk_id,
+            "dataSourceType": "Microsoft.Compute/disks",
+            "operationCategory": "Restore",
+            "operation": "Restore",
+            "status": status,
+            "isUserTriggered": true,
+            "sourceDataStoreType": "OperationalStore",
+            "startTime": lro::fmt_time(j.start_ms),
+            "endTime": done.then(|| lro::fmt_time(j.start_ms + j.duration_ms)),
+            "duration": lro::fmt_duration(elapsed),
+            "errorDetails": if done { j.failed.clone().map(|e| json!([e])) } else { None },
+            "extendedInfo": {
+                "sourceRecoverPoint": {"recoveryPointID": j.point, "recoveryPointTime": lro::fmt_time(j.point_ms)},
+                "recoveryDestination": j.destination,
+                "subTasks": [{"taskId": 1, "taskName": "Trigger Restore", "taskStatus": if done { status } else { "InProgress" }}],
+            },
+        }
+    })
+}
