@@ -46,7 +46,14 @@ async fn a_protected_vms_points_are_listed_newest_first_with_what_they_hold() {
     run.expect_code(0);
     let ps = points(&run);
     assert!(ps.len() >= 4, "the first backup and scheduled runs: {ps:?}");
-    let times: Vec<&str> = ps.iter().map(|p| p["time"].as_str().unwrap()).collect();
+    // Compared as times: RFC 3339 text does not sort ("…:57Z" is earlier than "…:57.5Z").
+    let times: Vec<time::OffsetDateTime> = ps
+        .iter()
+        .map(|p| {
+            let t = p["time"].as_str().unwrap();
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).unwrap()
+        })
+        .collect();
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(times, sorted, "newest first");

@@ -176,27 +176,12 @@ pub fn disk_job_path(job: &ArmId) -> String {
 /// `extendedInfo.recoveryDestination`).
 pub fn disk_job_from_arm(v: &Value) -> Option<Job> {
     let p = &v["properties"];
-    let status = match p["status"].as_str()?.to_ascii_lowercase().as_str() {
-        "completed" => JobStatus::Completed,
-        "completedwithwarnings" => JobStatus::CompletedWithWarnings,
-        "failed" => JobStatus::Failed,
-        "cancelled" | "canceled" => JobStatus::Cancelled,
-        _ => JobStatus::InProgress,
-    };
+    let status = JobStatus::from_arm(p["status"].as_str()?);
     let mut bag = Map::new();
     if let Some(d) = p["extendedInfo"]["recoveryDestination"].as_str() {
         bag.insert("recoveryDestination".into(), json!(d));
     }
-    let error = p["errorDetails"]
-        .as_array()
-        .and_then(|e| e.first())
-        .map(|e| {
-            format!(
-                "{}: {}",
-                e["code"].as_str().unwrap_or("error"),
-                e["message"].as_str().unwrap_or_default()
-            )
-        });
+    let error = first_error(&p["errorDetails"], "code", "message");
     Some(Job {
         id: ArmId::new(v["id"].as_str()?),
         status,
@@ -232,7 +217,28 @@ pub enum JobStatus {
     Cancelled,
 }
 
+/// "code: message" of the first entry of a job's `errorDetails`, under the keys its service uses.
+fn first_error(details: &Value, code: &str, message: &str) -> Option<String> {
+    let e = details.as_array()?.first()?;
+    Some(format!(
+        "{}: {}",
+        e[code].as_str().unwrap_or("error"),
+        e[message].as_str().unwrap_or_default()
+    ))
+}
+
 impl JobStatus {
+    /// A job's `status` (both services; an unknown one is still running).
+    fn from_arm(s: &str) -> JobStatus {
+        match s.to_ascii_lowercase().as_str() {
+            "completed" => JobStatus::Completed,
+            "completedwithwarnings" => JobStatus::CompletedWithWarnings,
+            "failed" => JobStatus::Failed,
+            "cancelled" | "canceled" => JobStatus::Cancelled,
+            _ => JobStatus::InProgress,
+        }
+    }
+
     pub fn finished(self) -> bool {
         !matches!(self, JobStatus::InProgress)
     }
@@ -271,24 +277,8 @@ pub struct Job {
 
 pub fn job_from_arm(v: &Value) -> Option<Job> {
     let p = &v["properties"];
-    let status = match p["status"].as_str()?.to_ascii_lowercase().as_str() {
-        "inprogress" => JobStatus::InProgress,
-        "completed" => JobStatus::Completed,
-        "completedwithwarnings" => JobStatus::CompletedWithWarnings,
-        "failed" => JobStatus::Failed,
-        "cancelled" | "canceled" => JobStatus::Cancelled,
-        _ => JobStatus::InProgress,
-    };
-    let error = p["errorDetails"]
-        .as_array()
-        .and_then(|e| e.first())
-        .map(|e| {
-            format!(
-                "{}: {}",
-                e["errorCode"].as_str().unwrap_or("error"),
-                e["errorString"].as_str().unwrap_or_default()
-            )
-        });
+    let status = JobStatus::from_arm(p["status"].as_str()?);
+    let error = first_error(&p["errorDetails"], "errorCode", "errorString");
     Some(Job {
         id: ArmId::new(v["id"].as_str()?),
         status,

@@ -5,7 +5,7 @@
 //! formats.
 
 use crate::azure::ArmClient;
-use crate::model::recovery_point::{self, Listing};
+use crate::model::recovery_point::{self, Listing, RecoveryPoint};
 use crate::model::snapshot::{self as snap, BackupInstance};
 use crate::model::{protected_vm, Address, ArmId, Desired, ResourceKind};
 use crate::progress::Progress;
@@ -115,6 +115,38 @@ pub(crate) fn resolve(raw: &str, desired: &Desired) -> Result<Protected> {
     }
 }
 
+/// A protected disk's backup instance in `vault`, and its points (Data Protection).
+pub(crate) async fn disk_points(
+    client: &ArmClient,
+    address: &Address,
+    vault: &ArmId,
+    disk: &ArmId,
+) -> Result<(BackupInstance, Vec<RecoveryPoint>)> {
+    let instances = client
+        .list(&crate::model::disk_backup::vault::collection_path(
+            vault,
+            "backupInstances",
+        ))
+        .await?;
+    let instance = instances
+        .iter()
+        .filter_map(BackupInstance::from_arm)
+        .find(|i| i.disk_id.as_str().eq_ignore_ascii_case(disk.as_str()))
+        .ok_or_else(|| {
+            miette!(
+                help = "apply the file first",
+                "{address}: the disk is not protected in {vault}"
+            )
+        })?;
+    let points = client
+        .list(&snap::recovery_points_path(&instance.id))
+        .await?
+        .iter()
+        .filter_map(recovery_point::from_disk_point)
+        .collect();
+    Ok((instance, points))
+}
+
 /// The points of the resource `input.address` names, newest first.
 pub async fn list(
     client: &ArmClient,
@@ -154,34 +186,8 @@ pub async fn list(
             disk,
         } => {
             progress.note(&format!("reading the backup instances of {vault}"));
-            let instances = client
-                .list(&crate::model::disk_backup::vault::collection_path(
-                    &vault,
-                    "backupInstances",
-                ))
-                .await?;
-            let instance = instances
-                .iter()
-                .filter_map(BackupInstance::from_arm)
-                .find(|i| i.disk_id.as_str().eq_ignore_ascii_case(disk.as_str()))
-                .ok_or_else(|| {
-                    miette!(
-                        help = "apply the file first",
-                        "{address}: the disk is not protected in {vault}"
-                    )
-                })?;
-            progress.note(&format!("reading the recovery points of {address}"));
-            let points = client
-                .list(&snap::recovery_points_path(&instance.id))
-                .await?;
-            (
-                address,
-                instance.id,
-                points
-                    .iter()
-                    .filter_map(recovery_point::from_disk_point)
-                    .collect(),
-            )
+            let (instance, points) = disk_points(client, &address, &vault, &disk).await?;
+            (address, instance.id, points)
         }
     };
     Ok(Listing {

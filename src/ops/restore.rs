@@ -360,28 +360,8 @@ async fn prepare_disk(
         .find(|v| v.arm_id == vault)
         .map(|v| v.location.clone())
         .unwrap_or_default();
-    let instances = client
-        .list(&crate::model::disk_backup::vault::collection_path(
-            &vault,
-            "backupInstances",
-        ))
-        .await?;
-    let instance = instances
-        .iter()
-        .filter_map(crate::model::snapshot::BackupInstance::from_arm)
-        .find(|i| i.disk_id.as_str().eq_ignore_ascii_case(source.as_str()))
-        .ok_or_else(|| {
-            miette!(
-                help = "apply the file first",
-                "{address}: the disk is not protected in {vault}"
-            )
-        })?;
-    let points: Vec<RecoveryPoint> = client
-        .list(&crate::model::snapshot::recovery_points_path(&instance.id))
-        .await?
-        .iter()
-        .filter_map(recovery_point::from_disk_point)
-        .collect();
+    let (instance, points) =
+        super::recovery_points::disk_points(client, &address, &vault, &source).await?;
     let point = choose(&points, &input.point).ok_or_else(|| {
         miette!(
             "{address} has no such recovery point ({} listed)",

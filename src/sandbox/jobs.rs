@@ -36,18 +36,25 @@ pub(super) fn new_job(
     id
 }
 
-pub(super) fn job_body(vault_id: &str, j: &Job, now: i64) -> Value {
-    let done = now >= j.start_ms + j.duration_ms;
-    let status = match (done, &j.failed) {
+/// Where a job that started at `start` and runs `duration` stands at `now`: done, its status as
+/// both services spell it, and how long it has run.
+pub(super) fn progress(
+    start: i64,
+    duration: i64,
+    failed: bool,
+    now: i64,
+) -> (bool, &'static str, i64) {
+    let done = now >= start + duration;
+    let status = match (done, failed) {
         (false, _) => "InProgress",
-        (true, Some(_)) => "Failed",
-        (true, None) => "Completed",
+        (true, true) => "Failed",
+        (true, false) => "Completed",
     };
-    let elapsed = if done {
-        j.duration_ms
-    } else {
-        now - j.start_ms
-    };
+    (done, status, if done { duration } else { now - start })
+}
+
+pub(super) fn job_body(vault_id: &str, j: &Job, now: i64) -> Value {
+    let (done, status, elapsed) = progress(j.start_ms, j.duration_ms, j.failed.is_some(), now);
     let tasks = if j.operation == "Backup" {
         json!([
             {"taskId": "Take Snapshot", "status": if done || now - j.start_ms > j.duration_ms / 3 { "Completed" } else { "InProgress" }, "duration": "PT0S"},

@@ -218,17 +218,8 @@ pub fn route(
 
 /// `GET {vault}/backupJobs/{id}`, shaped as recorded.
 pub fn job_body(j: &Job, now: i64) -> Value {
-    let done = now >= j.start_ms + j.duration_ms;
-    let status = match (done, &j.failed) {
-        (false, _) => "InProgress",
-        (true, Some(_)) => "Failed",
-        (true, None) => "Completed",
-    };
-    let elapsed = if done {
-        j.duration_ms
-    } else {
-        now - j.start_ms
-    };
+    let (done, status, elapsed) =
+        super::super::jobs::progress(j.start_ms, j.duration_ms, j.failed.is_some(), now);
     json!({
         "id": j.id,
         "name": j.id.rsplit('/').next().unwrap_or_default(),
