@@ -146,61 +146,31 @@ async fn two_of_three_disks_are_restored_as_disks() {
 async fn replacing_a_vms_disks_needs_the_flag_then_runs() {
     let (estate, file) = protected().await;
     let st = staging();
-    let refused = estate
-        .run(&[
-            "restore",
-            "rg-app/db-01",
-            "-f",
-            &file,
-            "--replace-disks",
-            "--staging-storage-account",
-            &st,
-            "--auto-approve",
-        ])
-        .await;
+    let replace = |extra: &'static [&'static str]| {
+        let mut args = vec!["restore", "rg-app/db-01", "-f", &file, "--replace-disks"];
+        args.extend(["--staging-storage-account", st.as_str()]);
+        args.extend(extra);
+        let estate = &estate;
+        async move { estate.run(&args).await }
+    };
+    let refused = replace(&["--auto-approve"]).await;
     refused.expect_code(1);
+    let said = flat(&refused.stderr);
     assert!(
-        flat(&refused.stderr).contains("--replace-disks overwrites db-01's disks"),
-        "{}",
-        refused.stderr
-    );
-    assert!(
-        flat(&refused.stderr).contains("--allow-overwrite"),
+        said.contains("--replace-disks overwrites db-01's disks")
+            && said.contains("--allow-overwrite"),
         "{}",
         refused.stderr
     );
     // Without a terminal and without --auto-approve: refused, saying what it would do.
-    let unattended = estate
-        .run(&[
-            "restore",
-            "rg-app/db-01",
-            "-f",
-            &file,
-            "--replace-disks",
-            "--staging-storage-account",
-            &st,
-            "--allow-overwrite",
-        ])
-        .await;
+    let unattended = replace(&["--allow-overwrite"]).await;
     unattended.expect_code(1);
     assert!(
         flat(&unattended.stderr).contains("REPLACE the OS disk and 1 data disk(s) of VM"),
         "{}",
         unattended.stderr
     );
-    let run = estate
-        .run(&[
-            "restore",
-            "rg-app/db-01",
-            "-f",
-            &file,
-            "--replace-disks",
-            "--staging-storage-account",
-            &st,
-            "--allow-overwrite",
-            "--auto-approve",
-        ])
-        .await;
+    let run = replace(&["--allow-overwrite", "--auto-approve"]).await;
     run.expect_code(0);
     assert!(run.stdout.contains("job completed"), "{}", run.stdout);
 }

@@ -143,14 +143,8 @@ pub fn disk_validate_request(
     disk: &ArmId,
     region: &str,
 ) -> ArmRequest {
-    ArmRequest::new(
-        Method::Post,
-        format!(
-            "{instance}/validateRestore?api-version={}",
-            api::DATA_PROTECTION
-        ),
-        Some(json!({"restoreRequestObject": disk_restore_body(point, disk, region)})),
-    )
+    let body = json!({"restoreRequestObject": disk_restore_body(point, disk, region)});
+    instance_post(instance, "validateRestore", body)
 }
 
 /// `POST {instance}/restore`: its operation's result names the job (`jobId`).
@@ -160,10 +154,14 @@ pub fn disk_restore_request(
     disk: &ArmId,
     region: &str,
 ) -> ArmRequest {
+    instance_post(instance, "restore", disk_restore_body(point, disk, region))
+}
+
+fn instance_post(instance: &ArmId, action: &str, body: Value) -> ArmRequest {
     ArmRequest::new(
         Method::Post,
-        format!("{instance}/restore?api-version={}", api::DATA_PROTECTION),
-        Some(disk_restore_body(point, disk, region)),
+        format!("{instance}/{action}?api-version={}", api::DATA_PROTECTION),
+        Some(body),
     )
 }
 
