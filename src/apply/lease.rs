@@ -20,7 +20,7 @@ use crate::model::lease::{self, Lease};
 use crate::model::{Action, ArmId, ArmRequest, Method, ResourceKind};
 use crate::plan::Plan;
 use crate::progress::Progress;
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -184,25 +184,24 @@ pub enum LeaseError {
 /// change) and those the plan creates (leased once created).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Written {
-    pub existing: BTreeMap<String, ArmId>,
-    pub created: BTreeMap<String, ArmId>,
+    pub existing: BTreeSet<ArmId>,
+    pub created: BTreeSet<ArmId>,
 }
 
 pub fn vaults_written(plan: &Plan) -> Written {
     // A vault the plan replaces exists until it is deleted: it is leased first, and again once
     // it exists anew.
-    let created: BTreeMap<String, ArmId> = plan
+    let created: BTreeSet<ArmId> = plan
         .changes
         .iter()
         .filter(|c| c.action == Action::Create && is_vault_creation(c.address.kind, c.action))
-        .map(|c| (c.arm_id.as_str().to_ascii_lowercase(), c.arm_id.clone()))
+        .map(|c| c.arm_id.clone())
         .collect();
     let existing = plan
         .changes
         .iter()
         .filter_map(|c| lease::vault_of(&c.arm_id))
-        .map(|v| (v.as_str().to_ascii_lowercase(), v))
-        .filter(|(k, _)| !created.contains_key(k))
+        .filter(|v| !created.contains(v))
         .collect();
     Written { existing, created }
 }
@@ -227,7 +226,7 @@ pub struct Leases {
     client: ArmClient,
     lease: Mutex<Lease>,
     /// Vaults leased: lower-cased id → id.
-    held: Mutex<BTreeMap<String, ArmId>>,
+    held: Mutex<BTreeSet<ArmId>>,
     renewer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Set when a lease is lost: no further change may start.
     lost: Mutex<Option<String>>,
@@ -248,7 +247,7 @@ impl Leases {
                     &uuid::Uuid::new_v4().simple().to_string()[..12]
                 ),
             }),
-            held: Mutex::new(BTreeMap::new()),
+            held: Mutex::new(BTreeSet::new()),
             renewer: Mutex::new(None),
             lost: Mutex::new(None),
         })
@@ -262,13 +261,13 @@ impl Leases {
         self.held
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .values()
+            .iter()
             .cloned()
             .collect()
     }
 
     /// How many vaults are leased.
-    pub fn count(&self) -> usize {
+    fn count(&self) -> usize {
         self.held.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
@@ -318,7 +317,7 @@ impl Leases {
             self.held
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(v.as_str().to_ascii_lowercase(), v.clone());
+                .insert(v.clone());
             let req = lease::merge_request(v, &value);
             match self.client.execute_discarding(&req).await {
                 Ok(()) => Ok(()),
@@ -371,8 +370,8 @@ impl Leases {
     /// Carry the lease along in a write of a leased vault's tags (a vault's update sends all its
     /// tags: without this, it would remove the lease).
     pub fn keep_in(&self, req: &mut ArmRequest) {
-        let held = self.held.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        carry(req, &held, &self.current().value());
+        let held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        carry(req, &held, || self.current().value());
     }
 
     /// Renew the held leases every [`RENEW_EVERY`] until released (or dropped).
@@ -457,8 +456,8 @@ impl Leases {
 }
 
 /// Remove the lease tag with id `ours` from each of `vaults` that still carries it.
-async fn remove_ours(client: &ArmClient, vaults: BTreeMap<String, ArmId>, ours: &str) {
-    futures::future::join_all(vaults.values().map(|v| async move {
+async fn remove_ours(client: &ArmClient, vaults: BTreeSet<ArmId>, ours: &str) {
+    futures::future::join_all(vaults.iter().map(|v| async move {
         let Ok(Some(answer)) = client.get_optional(&lease::read_request(v).path).await else {
             return;
         };
@@ -494,12 +493,13 @@ impl Drop for Leases {
 }
 
 /// `req` with the lease tag `value` added when it writes the tags of a vault in `held`.
-fn carry(req: &mut ArmRequest, held: &BTreeMap<String, ArmId>, value: &str) {
+/// The value is made only for such a write (most requests are not).
+fn carry(req: &mut ArmRequest, held: &BTreeSet<ArmId>, value: impl FnOnce() -> String) {
     if !matches!(req.method, Method::Put | Method::Patch) {
         return;
     }
     let path = req.path.split('?').next().unwrap_or_default();
-    if !held.contains_key(&path.to_ascii_lowercase()) {
+    if !held.contains(&ArmId::new(path)) {
         return;
     }
     if let Some(tags) = req
@@ -509,7 +509,7 @@ fn carry(req: &mut ArmRequest, held: &BTreeMap<String, ArmId>, value: &str) {
         .and_then(serde_json::Value::as_object_mut)
     {
         tags.retain(|k, _| !k.eq_ignore_ascii_case(lease::TAG));
-        tags.insert(lease::TAG.into(), value.into());
+        tags.insert(lease::TAG.into(), value().into());
     }
 }
 
@@ -543,7 +543,7 @@ pub async fn acquire(
     progress: &dyn Progress,
 ) -> Result<Arc<Leases>, LeaseError> {
     let leases = Leases::new(client, &opts.owner);
-    let vaults: Vec<ArmId> = written.existing.values().cloned().collect();
+    let vaults: Vec<ArmId> = written.existing.iter().cloned().collect();
     let start = Instant::now();
     let deadline = start
         .checked_add(opts.timeout)
@@ -591,18 +591,11 @@ mod tests {
     use time::macros::datetime;
 
     fn change(kind: ResourceKind, action: Action, id: &str) -> Change {
-        Change {
-            address: crate::model::Address::new(kind, "x"),
+        Change::new(
+            crate::model::Address::new(kind, "x"),
             action,
-            arm_id: ArmId::new(id),
-            before: None,
-            after: None,
-            diff: vec![],
-            reasons: vec![],
-            data: None,
-            blocked: None,
-            depends_on: vec![],
-        }
+            ArmId::new(id),
+        )
     }
 
     #[test]
@@ -634,11 +627,11 @@ mod tests {
         );
         let w = vaults_written(&plan);
         assert_eq!(
-            w.existing.values().map(ArmId::as_str).collect::<Vec<_>>(),
+            w.existing.iter().map(ArmId::as_str).collect::<Vec<_>>(),
             [v1]
         );
         assert_eq!(
-            w.created.values().map(ArmId::as_str).collect::<Vec<_>>(),
+            w.created.iter().map(ArmId::as_str).collect::<Vec<_>>(),
             [v2]
         );
     }
@@ -646,7 +639,7 @@ mod tests {
     #[test]
     fn a_write_of_a_leased_vaults_tags_carries_the_lease() {
         let v = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v";
-        let held: BTreeMap<String, ArmId> = [(v.to_ascii_lowercase(), ArmId::new(v))].into();
+        let held: BTreeSet<ArmId> = [ArmId::new(v)].into();
         let patch = |path: String, body: serde_json::Value| {
             ArmRequest::new(Method::Patch, path, Some(body))
         };
@@ -654,7 +647,7 @@ mod tests {
             format!("{v}?api-version=2026-02-01"),
             serde_json::json!({"tags": {"env": "prod", "AZPROTECT-LEASE": "stale"}}),
         );
-        carry(&mut update, &held, "ours");
+        carry(&mut update, &held, || "ours".into());
         assert_eq!(
             update.body.unwrap()["tags"],
             serde_json::json!({"env": "prod", "azprotect-lease": "ours"})
@@ -675,7 +668,7 @@ mod tests {
             ),
         ] {
             let mut req = patch(path, body.clone());
-            carry(&mut req, &held, "ours");
+            carry(&mut req, &held, || "ours".into());
             assert_eq!(req.body, Some(body));
         }
     }

@@ -348,17 +348,11 @@ mod tests {
     use std::time::Duration;
 
     fn change(addr: &str, deps: &[&str]) -> Change {
+        let id = crate::model::ArmId::new(format!("/x/{addr}"));
         Change {
-            address: addr.parse().unwrap(),
-            action: Action::Create,
-            arm_id: crate::model::ArmId::new(format!("/x/{addr}")),
-            before: None,
             after: Some(serde_json::json!({})),
-            diff: vec![],
-            reasons: vec![],
-            data: None,
-            blocked: None,
             depends_on: deps.iter().map(|d| d.parse().unwrap()).collect(),
+            ..Change::new(addr.parse().unwrap(), Action::Create, id)
         }
     }
 

@@ -185,24 +185,15 @@ fn unreachable(message: String) -> azure_core::Error {
 pub fn token_endpoint_unreachable(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut src = Some(err);
     while let Some(e) = src {
-        if e.downcast_ref::<TokenEndpointUnreachable>().is_some() {
-            return true;
-        }
-        if let Some(core) = e.downcast_ref::<azure_core::Error>() {
-            if *core.kind() == azure_core::error::ErrorKind::Connection
-                || core.get_ref().is_some_and(|inner| {
-                    inner.downcast_ref::<TokenEndpointUnreachable>().is_some()
-                        || inner
-                            .downcast_ref::<reqwest::Error>()
-                            .is_some_and(reqwest::Error::is_connect)
-                })
-            {
-                return true;
-            }
-        }
-        // azure_core's own retries ran out on a connection that was never made.
-        if e.downcast_ref::<reqwest::Error>()
-            .is_some_and(reqwest::Error::is_connect)
+        // Ours (final), or azure_core's own retries run out on a connection never made. An
+        // azure_core error's source is the error it wraps: the walk reaches each in turn.
+        let connection = e
+            .downcast_ref::<azure_core::Error>()
+            .is_some_and(|c| *c.kind() == azure_core::error::ErrorKind::Connection);
+        if connection
+            || e.downcast_ref::<TokenEndpointUnreachable>().is_some()
+            || e.downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_connect)
         {
             return true;
         }

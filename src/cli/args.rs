@@ -250,10 +250,10 @@ pub struct RecoveryPointsArgs {
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Only points taken at or after this time (RFC 3339, or a date: 2026-12-01).
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    #[arg(long, value_name = "TIME", value_parser = crate::model::recovery_point::parse_time)]
     pub since: Option<time::OffsetDateTime>,
     /// Only points taken at or before this time (a date means its end).
-    #[arg(long, value_name = "TIME", value_parser = parse_end_time)]
+    #[arg(long, value_name = "TIME", value_parser = crate::model::recovery_point::parse_end_time)]
     pub until: Option<time::OffsetDateTime>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
@@ -307,16 +307,6 @@ pub struct RestoreArgs {
     pub auto_approve: bool,
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
-}
-
-/// See `model::recovery_point::parse_time`.
-pub fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
-    crate::model::recovery_point::parse_time(s)
-}
-
-/// See `model::recovery_point::parse_end_time`.
-pub fn parse_end_time(s: &str) -> Result<time::OffsetDateTime, String> {
-    crate::model::recovery_point::parse_end_time(s)
 }
 
 #[derive(Debug, Args)]

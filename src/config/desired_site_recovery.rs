@@ -46,20 +46,13 @@ fn vm_ref_id(s: &str, sub: &str) -> Option<String> {
     ))
 }
 
-fn rg_id(s: &str, sub: &str) -> String {
-    if s.starts_with('/') {
-        s.to_string()
-    } else {
-        format!("/subscriptions/{sub}/resourceGroups/{s}")
-    }
-}
-
 fn group(name: &str, g: &SiteRecovery, sub: &str, vault_rg: &str) -> ReplicationGroup {
     let policy = g.policy.as_ref().map(|p| &p.value);
     let minutes = |v: Option<&super::spanned::Sp<String>>| {
         v.and_then(|s| parse_minutes(&s.value)).map(u64::from)
     };
-    let target_rg = rg_id(&g.target_resource_group.value, sub);
+    let target_rg =
+        crate::model::resource_group::id_or_name(&g.target_resource_group.value, sub).to_string();
     let vms = g
         .vms
         .iter()

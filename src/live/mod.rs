@@ -199,7 +199,6 @@ async fn read_vault(
 /// Keep a vault's lease tag, if it has one, aside from its attributes (`model::lease`).
 pub(crate) fn note_lease(live: &mut LiveState, vault: &ArmId, body: &serde_json::Value) {
     if let Some(v) = crate::model::lease::value_in(&body["tags"]) {
-        live.leases
-            .insert(vault.as_str().to_ascii_lowercase(), v.to_string());
+        live.leases.insert(vault.clone(), v.to_string());
     }
 }

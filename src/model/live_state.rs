@@ -29,11 +29,11 @@ pub struct LiveState {
     /// when it does not exist. Read once each for the plan-time checks.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dependencies: BTreeMap<String, Option<serde_json::Value>>,
-    /// The `azprotect-lease` tag of each vault that carries one: vault id (lower case) → value
+    /// The `azprotect-lease` tag of each vault that carries one: vault id → value
     /// (`model::lease`). Not in the fingerprint: a lease is apply's bookkeeping, not Azure's
     /// configuration.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub leases: BTreeMap<String, String>,
+    pub leases: BTreeMap<ArmId, String>,
 }
 
 impl LiveState {

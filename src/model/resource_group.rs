@@ -14,6 +14,15 @@ pub fn arm_id(subscription: &str, name: &str) -> ArmId {
     ))
 }
 
+/// A resource group given as an id, or as a name in `subscription`.
+pub fn id_or_name(group: &str, subscription: &str) -> ArmId {
+    if group.starts_with('/') {
+        ArmId::new(group)
+    } else {
+        arm_id(subscription, group)
+    }
+}
+
 /// `GET /subscriptions/{s}/resourcegroups` (one page list per subscription).
 pub fn list_path(subscription: &str) -> String {
     format!(

@@ -251,8 +251,8 @@ fn leased_vaults(plan: &Plan, live: &LiveState) -> Vec<VaultLeased> {
     written
         .existing
         .iter()
-        .filter_map(|(key, id)| {
-            let held = live.leases.get(key).and_then(|v| Lease::parse(v))?;
+        .filter_map(|id| {
+            let held = live.leases.get(id).and_then(|v| Lease::parse(v))?;
             (!held.expired(now)).then(|| VaultLeased {
                 vault: lease::vault_address(id).to_string(),
                 holder: held.describe(),
@@ -376,7 +376,9 @@ pub async fn load_current(client: &ArmClient, path: &Path) -> Result<SavedPlan, 
             now: VERSION.into(),
         });
     }
-    let now = still_current(client, &Reviewed::saved(&saved)).await?;
+    let reviewed = Reviewed::saved(&saved);
+    let live = still_current(client, &reviewed).await?;
+    let now = reviewed.plan_against(&live);
     // Azure is as it was: the file's own configuration makes exactly the plan it holds, or the
     // file was edited after review.
     if let Some(first_difference) = first_difference(&saved.plan, &now) {
@@ -413,23 +415,29 @@ impl<'a> Reviewed<'a> {
     }
 }
 
-/// Read Azure again: `Stale` unless it is as the reviewed plan saw it. Returns the plan its
-/// configuration makes now.
+impl Reviewed<'_> {
+    /// The plan the reviewed configuration makes against `live`.
+    fn plan_against(&self, live: &LiveState) -> Plan {
+        let opts = PlanOptions {
+            targets: self.targets.to_vec(),
+        };
+        plan::plan(self.desired, live, &opts)
+    }
+}
+
+/// Read Azure again: `Stale` (saying what a plan made now would change) unless it is as the
+/// reviewed plan saw it. Returns what was read.
 pub async fn still_current(
     client: &ArmClient,
     reviewed: &Reviewed<'_>,
-) -> Result<Plan, CurrentPlanError> {
+) -> Result<LiveState, CurrentPlanError> {
     let live = crate::live::read(client, reviewed.desired).await?;
-    let opts = PlanOptions {
-        targets: reviewed.targets.to_vec(),
-    };
-    let now = plan::plan(reviewed.desired, &live, &opts);
     if live.fingerprint() != reviewed.live_fingerprint {
         return Err(CurrentPlanError::Stale {
-            what_changed: what_changed(reviewed.plan, &now),
+            what_changed: what_changed(reviewed.plan, &reviewed.plan_against(&live)),
         });
     }
-    Ok(now)
+    Ok(live)
 }
 
 /// Where the saved plan's changes differ from the ones its configuration makes: the first

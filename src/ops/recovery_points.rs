@@ -6,7 +6,7 @@
 
 use crate::azure::ArmClient;
 use crate::model::recovery_point::{self, Listing, RecoveryPoint};
-use crate::model::snapshot::{self as snap, BackupInstance};
+use crate::model::snapshot::BackupInstance;
 use crate::model::{protected_vm, Address, ArmId, Desired, ResourceKind};
 use crate::progress::Progress;
 use miette::{miette, Result};
@@ -24,14 +24,18 @@ pub struct Input {
 }
 
 /// The protected resource an address names, resolved against the file's vaults.
+/// Each names its vault and the vault's (normalized) region.
 pub(crate) enum Protected {
     Vm {
         address: Address,
         item: ArmId,
+        vault: ArmId,
+        region: String,
     },
     Disk {
         address: Address,
         vault: ArmId,
+        region: String,
         disk: ArmId,
     },
 }
@@ -93,7 +97,12 @@ pub(crate) fn resolve(raw: &str, desired: &Desired) -> Result<Protected> {
                     miette!("ADDRESS: no Recovery Services vault {vault} is declared in the file")
                 })?;
             let item = protected_vm::arm_id(&v.arm_id, rg, name);
-            Ok(Protected::Vm { address, item })
+            Ok(Protected::Vm {
+                address,
+                item,
+                vault: v.arm_id.clone(),
+                region: crate::model::resource_group::normalize_location(&v.location),
+            })
         }
         ResourceKind::DiskBackup => {
             let v = desired
@@ -102,12 +111,11 @@ pub(crate) fn resolve(raw: &str, desired: &Desired) -> Result<Protected> {
                 .find(|v| v.name.eq_ignore_ascii_case(vault))
                 .ok_or_else(|| miette!("ADDRESS: no Backup vault {vault} is declared under disk_backup in the file"))?;
             let sub = v.arm_id.subscription().unwrap_or_default();
-            let disk = ArmId::new(format!(
-                "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/disks/{name}"
-            ));
+            let disk = crate::model::snapshot::disk_id(sub, rg, name);
             Ok(Protected::Disk {
                 address,
                 vault: v.arm_id.clone(),
+                region: v.location.clone(),
                 disk,
             })
         }
@@ -122,29 +130,16 @@ pub(crate) async fn disk_points(
     vault: &ArmId,
     disk: &ArmId,
 ) -> Result<(BackupInstance, Vec<RecoveryPoint>)> {
-    let instances = client
-        .list(&crate::model::disk_backup::vault::collection_path(
-            vault,
-            "backupInstances",
-        ))
-        .await?;
-    let instance = instances
-        .iter()
-        .filter_map(BackupInstance::from_arm)
-        .find(|i| i.disk_id.as_str().eq_ignore_ascii_case(disk.as_str()))
+    super::snapshot::protected_in(client, vault, Some(disk), recovery_point::from_disk_point)
+        .await?
+        .into_iter()
+        .next()
         .ok_or_else(|| {
             miette!(
                 help = "apply the file first",
                 "{address}: the disk is not protected in {vault}"
             )
-        })?;
-    let points = client
-        .list(&snap::recovery_points_path(&instance.id))
-        .await?
-        .iter()
-        .filter_map(recovery_point::from_disk_point)
-        .collect();
-    Ok((instance, points))
+        })
 }
 
 /// The points of the resource `input.address` names, newest first.
@@ -157,7 +152,7 @@ pub async fn list(
     let files = crate::ops::plan::files_or_default(&input.files);
     let desired = crate::config::load(&files)?.desired(default_subscription)?;
     let (address, item, points) = match resolve(&input.address, &desired)? {
-        Protected::Vm { address, item } => {
+        Protected::Vm { address, item, .. } => {
             progress.note(&format!("reading the recovery points of {address}"));
             let points = match client.list(&recovery_point::vm_points_path(&item)).await {
                 Ok(p) => p,
@@ -184,6 +179,7 @@ pub async fn list(
             address,
             vault,
             disk,
+            ..
         } => {
             progress.note(&format!("reading the backup instances of {vault}"));
             let (instance, points) = disk_points(client, &address, &vault, &disk).await?;

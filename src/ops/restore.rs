@@ -9,7 +9,7 @@ use super::recovery_points::{resolve, Protected};
 use crate::azure::ArmClient;
 use crate::model::recovery_point::{self, Consistency, RecoveryPoint};
 use crate::model::restore::{self, Restored, Target};
-use crate::model::{api, protected_vm, ArmId};
+use crate::model::{api, ArmId};
 use crate::progress::{Event, Progress, Task};
 use miette::{miette, Result};
 use serde_json::Value;
@@ -122,12 +122,13 @@ fn region_of(v: &Value) -> String {
 }
 
 /// `name`: a resource group of the vault's subscription, or its id.
-fn group_id(name: &str, sub: &str) -> ArmId {
-    if name.starts_with('/') {
-        ArmId::new(name)
-    } else {
-        ArmId::new(format!("/subscriptions/{sub}/resourceGroups/{name}"))
-    }
+/// The `--resource-group` (a name in `sub`, or an id), which must exist.
+async fn existing_group(client: &ArmClient, raw: &str, sub: &str) -> Result<ArmId> {
+    let id = crate::model::resource_group::id_or_name(raw, sub);
+    read(client, &id, api::RESOURCES)
+        .await?
+        .ok_or_else(|| miette!("--resource-group: {id} does not exist"))?;
+    Ok(id)
 }
 
 /// Read and check everything the restore needs; nothing is changed.
@@ -138,21 +139,20 @@ pub async fn prepare(
 ) -> Result<Prepared> {
     let files = crate::ops::plan::files_or_default(&input.files);
     let desired = crate::config::load(&files)?.desired(default_subscription)?;
-    let (address, item) = match resolve(&input.address, &desired)? {
-        Protected::Vm { address, item } => (address, item),
+    let (address, item, vault, region) = match resolve(&input.address, &desired)? {
+        Protected::Vm {
+            address,
+            item,
+            vault,
+            region,
+        } => (address, item, vault, region),
         Protected::Disk {
             address,
             vault,
+            region,
             disk,
-        } => return prepare_disk(client, &desired, input, address, vault, disk).await,
+        } => return prepare_disk(client, input, address, (vault, region), disk).await,
     };
-    let vault = protected_vm::vault_of(&item);
-    let region = desired
-        .vaults
-        .iter()
-        .find(|v| v.arm_id == vault)
-        .map(|v| crate::model::resource_group::normalize_location(&v.location))
-        .unwrap_or_default();
     let sub = vault.subscription().unwrap_or_default().to_string();
     let Some(item_body) = read(client, &item, api::BACKUP).await? else {
         return Err(miette!(
@@ -215,15 +215,6 @@ pub async fn prepare(
             Ok::<_, miette::Report>(id)
         }
     };
-    let group = |raw: &str| {
-        let id = group_id(raw, &sub);
-        async move {
-            read(client, &id, api::RESOURCES)
-                .await?
-                .ok_or_else(|| miette!("--resource-group: {id} does not exist"))?;
-            Ok::<_, miette::Report>(id)
-        }
-    };
     let mut will = Vec::new();
     let disks_said = match &input.disks {
         Some(l) => format!("the OS disk and data disks at LUN {l:?}"),
@@ -236,7 +227,7 @@ pub async fn prepare(
             subnet,
             staging: st,
         } => {
-            let rg = group(resource_group).await?;
+            let rg = existing_group(client, resource_group, &sub).await?;
             let subnet = ArmId::new(subnet);
             let vnet = restore::network_of(&subnet);
             let vnet_body = read(client, &vnet, api::NETWORK)
@@ -281,7 +272,7 @@ pub async fn prepare(
             resource_group,
             staging: st,
         } => {
-            let rg = group(resource_group).await?;
+            let rg = existing_group(client, resource_group, &sub).await?;
             will.push(format!(
                 "create {disks_said} of {} in {rg} from point {} ({})",
                 source_vm.name(),
@@ -338,10 +329,9 @@ pub async fn prepare(
 /// disk's name is free.
 async fn prepare_disk(
     client: &ArmClient,
-    desired: &crate::model::Desired,
     input: &Input,
     address: crate::model::Address,
-    vault: ArmId,
+    (vault, region): (ArmId, String),
     source: ArmId,
 ) -> Result<Prepared> {
     let Destination::NewDisk {
@@ -354,12 +344,6 @@ async fn prepare_disk(
             "{address} is a disk: it restores as a new disk"
         ));
     };
-    let region = desired
-        .disk_vaults
-        .iter()
-        .find(|v| v.arm_id == vault)
-        .map(|v| v.location.clone())
-        .unwrap_or_default();
     let (instance, points) =
         super::recovery_points::disk_points(client, &address, &vault, &source).await?;
     let point = choose(&points, &input.point).ok_or_else(|| {
@@ -369,10 +353,7 @@ async fn prepare_disk(
         )
     })?;
     let sub = vault.subscription().unwrap_or_default().to_string();
-    let rg = group_id(resource_group, &sub);
-    read(client, &rg, api::RESOURCES)
-        .await?
-        .ok_or_else(|| miette!("--resource-group: {rg} does not exist"))?;
+    let rg = existing_group(client, resource_group, &sub).await?;
     let disk = ArmId::new(format!("{rg}/providers/Microsoft.Compute/disks/{name}"));
     if read(client, &disk, api::DISKS).await?.is_some() {
         return Err(miette!(
@@ -407,9 +388,17 @@ pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> R
     let started = Instant::now();
     let task = Task::new(p.address.clone(), format!("restoring {}", p.address));
     progress.event(&task, Event::Started);
-    let mut job = match &p.target {
-        Target::NewDisk { instance, disk } => start_disk_restore(client, p, instance, disk).await?,
-        _ => start_vm_restore(client, p).await?,
+    // Each service's job: how it starts, where it is read and how.
+    type Reader = (fn(&ArmId) -> String, fn(&Value) -> Option<restore::Job>);
+    let (mut job, (job_path, read_job)): (_, Reader) = match &p.target {
+        Target::NewDisk { instance, disk } => (
+            start_disk_restore(client, p, instance, disk).await?,
+            (restore::disk_job_path, restore::disk_job_from_arm),
+        ),
+        _ => (
+            start_vm_restore(client, p).await?,
+            (restore::job_path, restore::job_from_arm),
+        ),
     };
     // Job reads are limited (150 an hour per vault): poll with backoff.
     let mut delay = Duration::from_millis(250);
@@ -423,19 +412,12 @@ pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> R
         );
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(30));
-        let path = match p.target {
-            Target::NewDisk { .. } => restore::disk_job_path(&job.id),
-            _ => restore::job_path(&job.id),
-        };
         let body = client
-            .get_optional(&path)
+            .get_optional(&job_path(&job.id))
             .await?
             .ok_or_else(|| miette!("the restore job {} disappeared", job.id))?;
-        let parsed = match p.target {
-            Target::NewDisk { .. } => restore::disk_job_from_arm(&body),
-            _ => restore::job_from_arm(&body),
-        };
-        job = parsed.ok_or_else(|| miette!("the restore job {} could not be read", job.id))?;
+        job = read_job(&body)
+            .ok_or_else(|| miette!("the restore job {} could not be read", job.id))?;
     }
     let created = created_by(p, &job.property_bag);
     if job.status.succeeded() {

@@ -257,16 +257,8 @@ fn change(
 /// vaults are in scope; resource groups and vaults are never removed implicitly.
 fn removal(have: &Resource, desired: &Desired, ctx: &Context) -> Option<Change> {
     let mut c = Change {
-        address: have.address.clone(),
-        action: Action::Delete,
-        arm_id: have.arm_id.clone(),
         before: Some(have.attrs.clone()),
-        after: None,
-        diff: vec![],
-        reasons: vec![],
-        data: None,
-        blocked: None,
-        depends_on: vec![],
+        ..Change::new(have.address.clone(), Action::Delete, have.arm_id.clone())
     };
     if !crate::model::family::of(have.address.kind).removed_with_the_file {
         return None;

@@ -119,6 +119,23 @@ impl Plan {
 }
 
 impl Change {
+    /// A change of `address` with nothing else said yet (no attributes, reasons, effect,
+    /// block or dependencies).
+    pub fn new(address: Address, action: Action, arm_id: ArmId) -> Change {
+        Change {
+            address,
+            action,
+            arm_id,
+            before: None,
+            after: None,
+            diff: vec![],
+            reasons: vec![],
+            data: None,
+            blocked: None,
+            depends_on: vec![],
+        }
+    }
+
     /// What carrying the change out is called while it runs: "creating", "suspending backups".
     pub fn verb(&self) -> &'static str {
         match (self.action, self.data) {

@@ -264,10 +264,11 @@ pub fn parse_tag(raw: &str) -> Result<(String, String), RefError> {
     };
     let (k, v) = raw.split_once('=').ok_or_else(bad)?;
     let k = k.trim();
+    use crate::model::tags::{FORBIDDEN_IN_NAMES, MAX_NAME_CHARS, MAX_VALUE_CHARS};
     if k.is_empty()
-        || k.chars().count() > 512
-        || v.chars().count() > 256
-        || k.chars().any(|c| "<>%&\\?/".contains(c))
+        || k.chars().count() > MAX_NAME_CHARS
+        || v.chars().count() > MAX_VALUE_CHARS
+        || k.chars().any(|c| FORBIDDEN_IN_NAMES.contains(&c))
     {
         return Err(bad());
     }

@@ -18,12 +18,13 @@ pub struct ListInput {
     pub files: Vec<PathBuf>,
 }
 
-/// Each disk instance of `vault` with its recovery points.
-async fn protected_in(
+/// Each disk instance of `vault` (or only `only`'s) with its recovery points, read by `parse`.
+pub(crate) async fn protected_in<P>(
     client: &ArmClient,
     vault: &ArmId,
     only: Option<&ArmId>,
-) -> Result<Vec<(BackupInstance, Vec<RecoveryPoint>)>> {
+    parse: impl Fn(&serde_json::Value) -> Option<P> + Copy,
+) -> Result<Vec<(BackupInstance, Vec<P>)>> {
     let mut out = Vec::new();
     for inst in list_of(
         client,
@@ -35,12 +36,7 @@ async fn protected_in(
         if only.is_some_and(|d| *d != inst.disk_id) {
             continue;
         }
-        let points = list_of(
-            client,
-            &model::recovery_points_path(&inst.id),
-            RecoveryPoint::from_arm,
-        )
-        .await?;
+        let points = list_of(client, &model::recovery_points_path(&inst.id), parse).await?;
         out.push((inst, points));
     }
     Ok(out)
@@ -86,7 +82,15 @@ async fn disk_listing(disk: &ArmId, s: Scope<'_>, progress: &Steps<'_>) -> Resul
         .list(&crate::model::disk_backup::vault::list_path(sub))
         .await?;
     for v in vaults.iter().filter_map(|v| v["id"].as_str()) {
-        protected.extend(protected_in(s.client, &ArmId::new(v), Some(disk)).await?);
+        protected.extend(
+            protected_in(
+                s.client,
+                &ArmId::new(v),
+                Some(disk),
+                RecoveryPoint::from_arm,
+            )
+            .await?,
+        );
     }
     let rows = model::disk_rows(disk, &snapshots, &protected);
     if gone && rows.is_empty() {
@@ -111,7 +115,7 @@ async fn vault_listing(vault: &ArmId, s: Scope<'_>, progress: &Steps<'_>) -> Res
         "Backup vault",
     )
     .await?;
-    let protected = protected_in(s.client, vault, None).await?;
+    let protected = protected_in(s.client, vault, None, RecoveryPoint::from_arm).await?;
     let mut groups: Vec<ArmId> = protected
         .iter()
         .filter_map(|(i, _)| i.snapshot_resource_group.clone())

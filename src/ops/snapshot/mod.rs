@@ -11,6 +11,7 @@ mod list;
 mod restore;
 mod take;
 
+pub(crate) use list::protected_in;
 pub use list::{list, ListInput};
 pub use restore::{restore, RestoreInput};
 pub use take::{take, TakeInput};
