@@ -571,7 +571,7 @@ fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 .get(&pk)
                 .map(|p| p.name.clone())
                 .unwrap_or_else(|| v[3].clone());
-            let error = ctx.lro_fails().then(|| json!({"code": "BMSInternalError", "message": "The policy operation failed (injected fault).", "status": 500}));
+            let error = bms_fault(ctx, "The policy operation");
             if error.is_none() {
                 st.policies.insert(
                     pk.clone(),
@@ -608,7 +608,7 @@ fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 // Not in the recordings or specs: see README "Known to differ".
                 return Err(ArmError::bad_request("BMSUserErrorPolicyInUse", format!("Policy '{}' cannot be deleted as it is associated with {n} backup item(s). Associate the items with another policy or stop their protection first.", p.name)));
             }
-            let error = ctx.lro_fails().then(|| json!({"code": "BMSInternalError", "message": "The policy deletion failed (injected fault).", "status": 500}));
+            let error = bms_fault(ctx, "The policy deletion");
             if error.is_none() {
                 st.policies.remove(&pk);
             }
@@ -631,6 +631,14 @@ fn policy(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         }
         m => Err(ArmError::method_not_allowed(m)),
     }
+}
+
+/// The error of an operation failed by an injected fault, when the request is to fail:
+/// `BMSInternalError`, "{what} failed (injected fault).".
+pub(super) fn bms_fault(ctx: &Ctx<'_>, what: &str) -> Option<Value> {
+    ctx.lro_fails().then(|| {
+        json!({"code": "BMSInternalError", "message": format!("{what} failed (injected fault)."), "status": 500})
+    })
 }
 
 pub fn op_failure(op_error: &Option<Value>) -> ArmError {

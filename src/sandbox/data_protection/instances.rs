@@ -415,6 +415,7 @@ fn validate(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         durations::VALIDATE,
         error,
         None,
+        None,
         "job",
     );
     let loc = location_prefix(&vault.subscription, &vault.location);
@@ -530,6 +531,7 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 durations::CONFIGURE,
                 perm,
                 Some(ik.clone()),
+                None,
                 "instance",
             );
             let b = body(st, &inst, ctx.now);
@@ -566,6 +568,7 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 ctx,
                 "dpp:instanceDelete",
                 durations::INSTANCE_DELETE,
+                None,
                 None,
                 None,
                 "empty",
@@ -685,7 +688,7 @@ fn action(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         _ => {}
     }
     st.data_protection.instances.insert(ik, inst);
-    let op = start_op(st, ctx, "dpp:action", duration, None, None, "job");
+    let op = start_op(st, ctx, "dpp:action", duration, None, None, None, "job");
     Ok(Reply::status(202, None)
         .headers(lro_headers(
             ctx,

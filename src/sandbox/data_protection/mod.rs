@@ -106,6 +106,8 @@ pub(crate) fn error_json(code: &str, message: &str) -> Value {
 }
 
 /// Start an operation and give it a base64 id like Azure's (no `/` or `+`, so it fits a path).
+/// `job_id`: the job the operation names (`None`: a new one).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn start_op(
     st: &mut State,
     ctx: &Ctx<'_>,
@@ -113,6 +115,7 @@ pub(crate) fn start_op(
     azure_secs: f64,
     error: Option<Value>,
     target_key: Option<String>,
+    job_id: Option<String>,
     result: &str,
 ) -> String {
     let id = lro::start(
@@ -124,7 +127,7 @@ pub(crate) fn start_op(
             error,
             vault_key: None,
             target_key,
-            job_id: Some(uuid::Uuid::new_v4().to_string()),
+            job_id: Some(job_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())),
             result,
         },
     );

@@ -16,9 +16,12 @@ use serde_json::{json, Value};
 
 use super::super::errors::ArmError;
 use super::super::handler::{Ctx, HResult, Reply};
-use super::super::lro::{self, NewOp};
+use super::super::lro;
 use super::super::state::{key, Disk, State};
-use super::{dpp_error, error_json, location_prefix, lro_headers, recovery_points, DppVault};
+use super::{
+    dpp_error, error_json, location_prefix, lro_headers, parse_disk_id, recovery_points, start_op,
+    DppVault,
+};
 
 /// The recorded job took PT3M34S.
 const RESTORE_SECS: f64 = 214.0;
@@ -87,17 +90,13 @@ fn check(
     let target = t["datasourceInfo"]["resourceID"]
         .as_str()
         .unwrap_or_default();
-    let segs: Vec<&str> = target.trim_start_matches('/').split('/').collect();
-    let [_, sub, _, rg, _, ns, kind, name] = segs.as_slice() else {
+    let Some((sub, rg, name)) = parse_disk_id(target) else {
         return Err(bad(format!("'{target}' is not a managed disk id.")));
     };
-    if !ns.eq_ignore_ascii_case("Microsoft.Compute") || !kind.eq_ignore_ascii_case("disks") {
-        return Err(bad(format!("'{target}' is not a managed disk id.")));
-    }
-    if !st.resource_groups.contains_key(&key(&[sub, rg])) {
+    if !st.resource_groups.contains_key(&key(&[&sub, &rg])) {
         return Err(bad(format!("The resource group '{rg}' was not found.")));
     }
-    if st.disks.contains_key(&key(&[sub, rg, name])) {
+    if st.disks.contains_key(&key(&[&sub, &rg, &name])) {
         return Err(dpp_error(
             409,
             "UserErrorDiskAlreadyExists",
@@ -110,7 +109,7 @@ fn check(
     Ok(Checked {
         point: point.id,
         point_ms: point.time_ms,
-        target: (sub.to_string(), rg.to_string(), name.to_string()),
+        target: (sub, rg, name),
         size_gb: source.map_or(32, |d| d.size_gb),
         sku: source.map_or_else(|| "Premium_LRS".into(), |d| d.sku.clone()),
     })
@@ -141,7 +140,16 @@ pub fn route(
         let error = check(st, vault, inst, req, ctx.now)
             .err()
             .map(|e| error_json(&e.code, &e.message));
-        let op = super::start_op(st, ctx, "dpp:validateRestore", 10.0, error, None, "job");
+        let op = start_op(
+            st,
+            ctx,
+            "dpp:validateRestore",
+            10.0,
+            error,
+            None,
+            None,
+            "job",
+        );
         return Ok(Reply::status(202, None)
             .headers(lro_headers(ctx, &vault.id(), Some(&loc), &op))
             .mutated());
@@ -161,7 +169,6 @@ pub fn route(
     if failed.is_none() {
         st.restores
             .push(super::super::protection::restore::Pending {
-                job_key: format!("dpp:{job_name}"),
                 done_ms: ctx.now + duration,
                 effect: super::super::protection::restore::Effect::Disks {
                     disks: vec![Disk {
@@ -198,19 +205,7 @@ pub fn route(
         },
     );
     // The operation ends once the job exists; its result names the job by its full id.
-    let op = lro::start(
-        st,
-        ctx.now,
-        NewOp {
-            kind: "dpp:restore",
-            duration_ms: ctx.scaled(2.0),
-            error: None,
-            vault_key: None,
-            target_key: None,
-            job_id: Some(job_id),
-            result: "job",
-        },
-    );
+    let op = start_op(st, ctx, "dpp:restore", 2.0, None, None, Some(job_id), "job");
     Ok(Reply::status(202, None)
         .headers(lro_headers(ctx, &vault.id(), Some(&loc), &op))
         .mutated())

@@ -387,6 +387,7 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                     durations::VAULT_PUT,
                     None,
                     Some(vk.clone()),
+                    None,
                     "vault",
                 );
                 let b = body(&vault, ctx.now);
@@ -417,6 +418,7 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                 ctx,
                 "dpp:vaultDelete",
                 durations::VAULT_DELETE,
+                None,
                 None,
                 None,
                 "empty",

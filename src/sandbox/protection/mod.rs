@@ -303,7 +303,7 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 // message as reported in Azure/azure-rest-api-specs#32688.
                 return Err(immutable_denied());
             }
-            let error = ctx.lro_fails().then(|| json!({"code": "BMSInternalError", "message": "Stop protection and delete data failed (injected fault).", "status": 500}));
+            let error = super::backup::bms_fault(ctx, "Stop protection and delete data");
             let duration = ctx.scaled(durations::ITEM_DELETE);
             let job = super::jobs::new_job(
                 st,
@@ -491,7 +491,7 @@ fn trigger_backup(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             format!("properties.objectType must be IaasVMBackupRequest, got '{ot}'."),
         ));
     }
-    let error = ctx.lro_fails().then(|| json!({"code": "BMSInternalError", "message": "The backup failed (injected fault).", "status": 500}));
+    let error = super::backup::bms_fault(ctx, "The backup");
     let duration = ctx.scaled(durations::FIRST_BACKUP);
     let job = super::jobs::new_job(
         st,

@@ -63,7 +63,7 @@ pub(super) fn put_item(
     } else if !p["isRehydrate"].as_bool().unwrap_or(false) {
         return Err(invalid("properties.protectedItemType is required."));
     }
-    let error = ctx.lro_fails().then(|| json!({"code": "BMSInternalError", "message": "The protection operation failed (injected fault).", "status": 500}));
+    let error = super::super::backup::bms_fault(ctx, "The protection operation");
 
     let mut item: Item;
     let kind: &str;

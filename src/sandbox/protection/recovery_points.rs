@@ -171,18 +171,43 @@ fn disk_configuration(vm: Option<&Vm>, it: &Item) -> Value {
     })
 }
 
-fn point_body(
-    (item_id, item_key): (&str, &str),
+/// The item's VM, if it still exists: the one its ARM id names.
+pub fn item_vm<'a>(st: &'a State, it: &Item) -> Option<&'a Vm> {
+    let (sub, rg, name) = super::parse_vm_id(&it.vm_id)?;
+    st.vms.get(&key(&[&sub, &rg, &name]))
+}
+
+/// The item's point named `name` at `now`, if it has one.
+pub fn find_point(
     st: &State,
     it: &Item,
+    item_key: &str,
+    name: &str,
+    now: i64,
+    scale: f64,
+) -> Option<Point> {
+    points(st, it, now, scale)
+        .into_iter()
+        .find(|p| point_name(item_key, p.ms) == name)
+}
+
+/// The refusal of a point the item does not have.
+pub fn point_not_found(name: &str) -> ArmError {
+    ArmError::not_found(
+        "BMSUserErrorRecoveryPointNotFound",
+        format!("Recovery point '{name}' was not found for this item."),
+    )
+}
+
+/// A point's body; `vm` is the item's VM (if it still exists), `instant_ms` how long a point
+/// stays in the snapshot tier.
+fn point_body(
+    (item_id, item_key): (&str, &str),
+    it: &Item,
+    (vm, instant_ms): (Option<&Vm>, i64),
     p: &Point,
-    (now, scale): (i64, f64),
+    now: i64,
 ) -> Value {
-    let vm = st
-        .vms
-        .values()
-        .find(|v| v.vm_id == it.vm_id || eq_id(v, it));
-    let instant_ms = schedule(st, it, scale).instant_ms;
     let windows = vm.is_some_and(|v| v.os.eq_ignore_ascii_case("windows"));
     let name = point_name(item_key, p.ms);
     let instant = if now - p.ms < instant_ms {
@@ -223,11 +248,6 @@ fn point_body(
     })
 }
 
-fn eq_id(v: &Vm, it: &Item) -> bool {
-    v.resource_group.eq_ignore_ascii_case(&it.vm_resource_group)
-        && v.name.eq_ignore_ascii_case(&it.vm_name)
-}
-
 /// GET `{item}/recoveryPoints` (`v`: the item route's captures) or, with `point`, one of them.
 pub fn route(
     ctx: &Ctx<'_>,
@@ -246,22 +266,16 @@ pub fn route(
         ));
     };
     let scale = ctx.app.time_scale;
-    let points = points(st, it, ctx.now, scale);
-    let bodies = points
-        .iter()
-        .map(|p| point_body((item_id, item_key), st, it, p, (ctx.now, scale)));
+    let vm = item_vm(st, it);
+    let instant_ms = schedule(st, it, scale).instant_ms;
+    let body = |p: &Point| point_body((item_id, item_key), it, (vm, instant_ms), p, ctx.now);
     match point {
-        None => Ok(Reply::ok(json!({"value": bodies.collect::<Vec<_>>()}))),
-        Some(name) => bodies
-            .into_iter()
-            .find(|b| b["name"].as_str().is_some_and(|n| n == name))
-            .map(Reply::ok)
-            .ok_or_else(|| {
-                ArmError::not_found(
-                    "BMSUserErrorRecoveryPointNotFound",
-                    format!("Recovery point '{name}' was not found for this item."),
-                )
-            }),
+        None => Ok(Reply::ok(json!({
+            "value": points(st, it, ctx.now, scale).iter().map(body).collect::<Vec<_>>()
+        }))),
+        Some(name) => find_point(st, it, item_key, name, ctx.now, scale)
+            .map(|p| Reply::ok(body(&p)))
+            .ok_or_else(|| point_not_found(name)),
     }
 }
 

@@ -39,12 +39,11 @@ pub enum Effect {
 /// A restore job still running, and what it will leave.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pending {
-    pub job_key: String,
     pub done_ms: i64,
     pub effect: Effect,
 }
 
-/// Land the restores whose jobs have completed (a failed job leaves nothing).
+/// Land the restores whose jobs have completed (a failed job is never pending: it leaves nothing).
 pub fn land(st: &mut State, now: i64) {
     if st.restores.iter().all(|r| r.done_ms > now) {
         return;
@@ -54,10 +53,6 @@ pub fn land(st: &mut State, now: i64) {
         .partition(|r| r.done_ms <= now);
     st.restores = running;
     for r in done {
-        // A failed job leaves nothing (a Disk Backup restore that fails is never pending).
-        if st.jobs.get(&r.job_key).is_some_and(|j| j.failed.is_some()) {
-            continue;
-        }
         match r.effect {
             Effect::NewVm { vm } => super::super::inventory::add_vm(st, None, vm),
             Effect::Disks { disks } => {
@@ -80,15 +75,6 @@ pub fn land(st: &mut State, now: i64) {
 
 fn invalid(code: &str, message: impl Into<String>) -> ArmError {
     ArmError::bad_request(code, message)
-}
-
-/// `/subscriptions/{s}/resourceGroups/{rg}[/…]` → (s, rg).
-fn sub_rg(id: &str) -> Option<(String, String)> {
-    let segs: Vec<&str> = id.trim_start_matches('/').split('/').collect();
-    (segs.len() >= 4
-        && segs[0].eq_ignore_ascii_case("subscriptions")
-        && segs[2].eq_ignore_ascii_case("resourceGroups"))
-    .then(|| (segs[1].to_string(), segs[3].to_string()))
 }
 
 fn last(id: &str) -> &str {
@@ -180,33 +166,23 @@ pub fn check(
         .to_ascii_lowercase();
     // Every kind stages through a storage account (FACTS §8: OriginalLocation sends the keys
     // RestoreDisks does).
-    let needs_staging = true;
-    let storage = match p["storageAccountId"].as_str() {
-        Some(id) => Some(
-            inventory_resource(st, id, "storage account", &region)?
-                .name
-                .clone(),
-        ),
-        None if needs_staging => {
-            return Err(invalid(
-                "UserErrorStorageAccountRequired",
-                "A staging storage account (storageAccountId) is required for this restore.",
-            ))
-        }
-        None => None,
+    let Some(storage_id) = p["storageAccountId"].as_str() else {
+        return Err(invalid(
+            "UserErrorStorageAccountRequired",
+            "A staging storage account (storageAccountId) is required for this restore.",
+        ));
     };
-    let target_rg = |required: bool| -> Result<Option<(String, String)>, ArmError> {
+    let storage = inventory_resource(st, storage_id, "storage account", &region)?
+        .name
+        .clone();
+    let target_rg = || -> Result<(String, String), ArmError> {
         let Some(id) = p["targetResourceGroupId"].as_str() else {
-            return if required {
-                Err(invalid(
-                    "UserErrorTargetResourceGroupRequired",
-                    "targetResourceGroupId is required for this restore.",
-                ))
-            } else {
-                Ok(None)
-            };
+            return Err(invalid(
+                "UserErrorTargetResourceGroupRequired",
+                "targetResourceGroupId is required for this restore.",
+            ));
         };
-        let (s, rg) = sub_rg(id).ok_or_else(|| {
+        let (s, rg) = super::super::data_protection::parse_rg_id(id).ok_or_else(|| {
             invalid(
                 "BMSUserErrorInvalidInput",
                 format!("'{id}' is not a resource group id."),
@@ -218,7 +194,7 @@ pub fn check(
                 format!("The target resource group '{rg}' was not found."),
             )
         })?;
-        Ok(Some((group.subscription.clone(), group.name.clone())))
+        Ok((group.subscription.clone(), group.name.clone()))
     };
     let stamp = lro::fmt_time(now)
         .replace(['-', ':'], "")
@@ -232,12 +208,10 @@ pub fn check(
         "Original VM Name": source.name,
         "Recovery point time ": point_time,
     });
-    if let Some(s) = &storage {
-        bag["Target Storage Account Name"] = json!(s);
-    }
+    bag["Target Storage Account Name"] = json!(storage);
     let effect = match kind.as_str() {
         "alternatelocation" => {
-            let (sub, rg) = target_rg(true)?.unwrap_or_default();
+            let (sub, rg) = target_rg()?;
             let vm_id = p["targetVirtualMachineId"].as_str().ok_or_else(|| {
                 invalid("BMSUserErrorInvalidInput", "targetVirtualMachineId is required to restore as a new VM.")
             })?;
@@ -281,7 +255,7 @@ pub fn check(
             Effect::NewVm { vm }
         }
         "restoredisks" => {
-            let (sub, rg) = target_rg(true)?.unwrap_or_default();
+            let (sub, rg) = target_rg()?;
             let disk = |name: String, size: u32, os: Option<String>| Disk {
                 subscription: sub.clone(),
                 resource_group: rg.clone(),
@@ -306,7 +280,7 @@ pub fn check(
             for l in &luns {
                 disks.push(disk(format!("{}-datadisk-{l}-{stamp}", source.name), size_of(*l), None));
             }
-            let account = storage.clone().unwrap_or_default();
+            let account = &storage;
             bag["Job Type"] = json!("Restore disks");
             bag["Target resource group"] = json!(rg);
             bag["Config Blob Uri"] = json!(format!("https://{account}.blob.core.windows.net/{}-config/config-{stamp}.json", source.name));
@@ -348,6 +322,8 @@ pub fn start(
     failed: Option<Value>,
 ) -> String {
     let duration = lro::scaled_ms(RESTORE_SECS, scale);
+    // A failed job leaves nothing, so only one that will succeed is pending.
+    let failed_job = failed.is_some();
     let job = super::super::jobs::new_job(
         st,
         vault_key,
@@ -357,28 +333,16 @@ pub fn start(
         duration,
         failed,
     );
-    let job_key = key(&[vault_key, &job]);
-    if let Some(j) = st.jobs.get_mut(&job_key) {
+    if let Some(j) = st.jobs.get_mut(&key(&[vault_key, &job])) {
         j.property_bag = Some(checked.property_bag);
     }
-    st.restores.push(Pending {
-        job_key,
-        done_ms: now + duration,
-        effect: checked.effect,
-    });
+    if !failed_job {
+        st.restores.push(Pending {
+            done_ms: now + duration,
+            effect: checked.effect,
+        });
+    }
     job
-}
-
-/// The request's `recoveryType`, lower-cased.
-fn body_kind(ctx: &Ctx<'_>) -> String {
-    ctx.json()
-        .ok()
-        .and_then(|b| {
-            b["properties"]["recoveryType"]
-                .as_str()
-                .map(str::to_ascii_lowercase)
-        })
-        .unwrap_or_default()
 }
 
 /// The POST, as the item route hands it over.
@@ -399,25 +363,17 @@ pub fn route(
         )
     })?;
     let scale = ctx.app.time_scale;
-    let point = super::recovery_points::points(st, &it, ctx.now, scale)
-        .into_iter()
-        .find(|p| super::recovery_points::point_name(item_key, p.ms) == point_name)
-        .ok_or_else(|| {
-            ArmError::not_found(
-                "BMSUserErrorRecoveryPointNotFound",
-                format!("Recovery point '{point_name}' was not found for this item."),
-            )
-        })?;
-    let kind = body_kind(ctx);
-    let live = st
-        .vms
-        .values()
-        .find(|v| {
-            v.subscription.eq_ignore_ascii_case(&vault.subscription)
-                && v.resource_group.eq_ignore_ascii_case(&it.vm_resource_group)
-                && v.name.eq_ignore_ascii_case(&it.vm_name)
-        })
-        .cloned();
+    let point = super::recovery_points::find_point(st, &it, item_key, point_name, ctx.now, scale)
+        .ok_or_else(|| super::recovery_points::point_not_found(point_name))?;
+    // The body is parsed once; a body that does not parse is refused after the source VM's check.
+    let body = ctx.json();
+    let kind = body
+        .as_ref()
+        .ok()
+        .and_then(|b| b["properties"]["recoveryType"].as_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let live = super::recovery_points::item_vm(st, &it).cloned();
     // Restoring a deleted VM's points as a new VM or as disks is what backups are for; only a
     // restore onto the VM itself needs it to exist. Its size and OS, then, are not known here
     // (README "Known to differ").
@@ -442,7 +398,7 @@ pub fn route(
             },
         };
     let included = super::recovery_points::included_luns(Some(&source), &it);
-    let body = ctx.json()?;
+    let body = body?;
     let checked = check(
         st,
         vault,

@@ -14,7 +14,7 @@ use super::{
 use super::fabrics::*;
 
 pub(super) fn container_body(st: &State, vault: &Vault, c: &Container) -> Value {
-    let ck = key(&[&c.vault_key, &c.fabric, &c.name]);
+    let ck = c.key();
     let count = st
         .site_recovery
         .items
@@ -163,9 +163,8 @@ pub(super) fn remove_container(
     name: &str,
 ) -> HResult {
     require_method(ctx, "POST")?;
-    let vk = vault.key();
     let c = get_container(st, vault, f, name)?.clone();
-    let ck = key(&[&vk, &c.fabric, &c.name]);
+    let ck = c.key();
     let p = format!("{ck}/");
     if st.site_recovery.mappings.keys().any(|k| k.starts_with(&p))
         || st

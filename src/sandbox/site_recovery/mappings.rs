@@ -169,7 +169,7 @@ pub(super) fn mapping(
 ) -> HResult {
     let vk = vault.key();
     let src = get_container(st, vault, f, c)?.clone();
-    let sk = key(&[&vk, &src.fabric, &src.name]);
+    let sk = src.key();
     let mk = key(&[&sk, name]);
     let path = format!("replicationFabrics/{}/replicationProtectionContainers/{}/replicationProtectionContainerMappings", src.fabric, src.name);
     match ctx.method.as_str() {
@@ -329,9 +329,8 @@ pub(super) fn remove_mapping(
     if !purge {
         require_method(ctx, "POST")?;
     }
-    let vk = vault.key();
     let src = get_container(st, vault, f, c)?.clone();
-    let sk = key(&[&vk, &src.fabric, &src.name]);
+    let sk = src.key();
     let mk = key(&[&sk, name]);
     let Some(m) = st.site_recovery.mappings.get(&mk).cloned() else {
         return Err(not_found("protection container mapping", name));

@@ -30,6 +30,13 @@ pub struct Container {
     pub name: String,
 }
 
+impl Container {
+    /// The container's key: `{vault key}/{fabric}/{name}`.
+    pub fn key(&self) -> String {
+        key(&[&self.vault_key, &self.fabric, &self.name])
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AsrPolicy {
     pub vault_key: String,

@@ -104,11 +104,7 @@ pub(in crate::sandbox) fn failover_op(
                 JobSpec {
                     scenario,
                     friendly,
-                    target_id: st
-                        .vms
-                        .get(&it.vm_key)
-                        .map(|v| v.vm_id.clone())
-                        .unwrap_or_default(),
+                    target_id: super::vm_guid(st, it),
                     target_name: it.vm_name.clone(),
                     target_type: "ProtectionEntity",
                     tasks,

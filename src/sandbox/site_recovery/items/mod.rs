@@ -97,9 +97,8 @@ pub(super) fn item(
     c: &str,
     name: &str,
 ) -> HResult {
-    let vk = vault.key();
     let cont = get_container(st, vault, f, c)?.clone();
-    let ck = key(&[&vk, &cont.fabric, &cont.name]);
+    let ck = cont.key();
     let ik = key(&[&ck, name]);
     match ctx.method.as_str() {
         "GET" => st
@@ -241,11 +240,7 @@ fn update(ctx: &Ctx<'_>, st: &mut State, vault: &Vault, ik: &str, name: &str) ->
         JobSpec {
             scenario: "UpdateVmProperties",
             friendly: "Update the virtual machine",
-            target_id: st
-                .vms
-                .get(&it.vm_key)
-                .map(|v| v.vm_id.clone())
-                .unwrap_or_default(),
+            target_id: vm_guid(st, &it),
             target_name: it.vm_name.clone(),
             target_type: "ProtectionEntity",
             tasks: &["Update the virtual machine properties"],
@@ -325,11 +320,7 @@ fn disable(
             } else {
                 "Disable replication"
             },
-            target_id: st
-                .vms
-                .get(&it.vm_key)
-                .map(|v| v.vm_id.clone())
-                .unwrap_or_default(),
+            target_id: vm_guid(st, &it),
             target_name: it.vm_name.clone(),
             target_type: "ProtectionEntity",
             tasks: &[
@@ -392,7 +383,7 @@ pub(super) fn action(
     require_method(ctx, "POST")?;
     let vk = vault.key();
     let cont = get_container(st, vault, f, c)?.clone();
-    let ik = key(&[&vk, &cont.fabric, &cont.name, name]);
+    let ik = key(&[&cont.key(), name]);
     if let Some(it) = st.site_recovery.items.get(&ik) {
         busy(st, it, ctx.now)?;
     }
