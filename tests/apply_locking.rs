@@ -78,16 +78,18 @@ async fn applied_estate(opts: SandboxOptions) -> (Estate, ArmClient, String) {
     (estate, client, file)
 }
 
+/// The quickstart applied, then another apply's lease on the vault (`bob@ci-runner-7`, until
+/// `until_in` from now), and a file that changes the vault (gold keeps 45 daily points).
+async fn held_by_another(until_in: time::Duration) -> (Estate, ArmClient, Lease, String) {
+    let (estate, client, _) = applied_estate(SandboxOptions::default()).await;
+    let theirs = hold(&client, "bob@ci-runner-7 (pid 4242)", until_in).await;
+    let file = estate.write("longer.yaml", &gold_daily(45));
+    (estate, client, theirs, file)
+}
+
 #[tokio::test]
 async fn an_apply_refuses_a_vault_another_apply_holds_and_says_who_and_until_when() {
-    let (estate, client, _) = applied_estate(SandboxOptions::default()).await;
-    let theirs = hold(
-        &client,
-        "bob@ci-runner-7 (pid 4242)",
-        time::Duration::minutes(2),
-    )
-    .await;
-    let file = estate.write("longer.yaml", &gold_daily(45));
+    let (estate, client, theirs, file) = held_by_another(time::Duration::minutes(2)).await;
     let run = estate.run(&["apply", "-f", &file, "--auto-approve"]).await;
     run.expect_code(1);
     let said = flat(&run.stderr);
@@ -116,16 +118,10 @@ async fn an_apply_refuses_a_vault_another_apply_holds_and_says_who_and_until_whe
 
 #[tokio::test]
 async fn with_a_lock_timeout_apply_waits_for_the_other_apply_to_end() {
-    let (estate, client, _) = applied_estate(SandboxOptions::default()).await;
-    let theirs = hold(
-        &client,
-        "bob@ci-runner-7 (pid 4242)",
-        time::Duration::minutes(2),
-    )
-    .await;
+    let (estate, client, theirs, file) = held_by_another(time::Duration::minutes(2)).await;
     // They end in two seconds and release their lease.
     let release = {
-        let client = estate.client().await;
+        let client = client.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(2)).await;
             client
@@ -134,7 +130,6 @@ async fn with_a_lock_timeout_apply_waits_for_the_other_apply_to_end() {
                 .expect("released");
         })
     };
-    let file = estate.write("longer.yaml", &gold_daily(45));
     let run = estate
         .run(&[
             "apply",
@@ -162,15 +157,8 @@ async fn with_a_lock_timeout_apply_waits_for_the_other_apply_to_end() {
 
 #[tokio::test]
 async fn a_lease_left_by_a_killed_apply_is_taken_over_once_expired_or_when_its_process_is_gone() {
-    let (estate, client, _) = applied_estate(SandboxOptions::default()).await;
     // Expired a second ago: its holder stopped renewing it.
-    hold(
-        &client,
-        "bob@ci-runner-7 (pid 4242)",
-        time::Duration::seconds(-1),
-    )
-    .await;
-    let file = estate.write("longer.yaml", &gold_daily(45));
+    let (estate, client, _, file) = held_by_another(time::Duration::seconds(-1)).await;
     applies_and_releases(&estate, &client, &file).await;
     // Unexpired, but held by a process of this host that no longer runs (kill -9).
     if cfg!(target_os = "linux") {
@@ -269,14 +257,7 @@ async fn two_applies_of_different_files_at_once_do_not_both_report_success() {
 
 #[tokio::test]
 async fn no_lock_applies_without_touching_the_lease() {
-    let (estate, client, _) = applied_estate(SandboxOptions::default()).await;
-    let theirs = hold(
-        &client,
-        "bob@ci-runner-7 (pid 4242)",
-        time::Duration::minutes(2),
-    )
-    .await;
-    let file = estate.write("longer.yaml", &gold_daily(45));
+    let (estate, client, theirs, file) = held_by_another(time::Duration::minutes(2)).await;
     estate
         .run(&["apply", "-f", &file, "--auto-approve", "--no-lock"])
         .await

@@ -374,11 +374,7 @@ async fn target_applies_one_vm_and_what_it_needs() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_that_matches_nothing_is_an_error_not_no_changes() {
-    let estate = Estate::start().await;
-    estate
-        .run(&["apply", "-f", &quickstart(), "--auto-approve"])
-        .await
-        .expect_code(0);
+    let estate = applied_quickstart().await;
     // Converged: a correct target plans no changes, and says so with exit 0 …
     let db = "protected_vm.rsv-prod-weu/rg-app/db-01";
     let ok = [

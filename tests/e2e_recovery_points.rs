@@ -9,40 +9,40 @@ use azprotect::model::{ArmRequest, Method};
 use azprotect::sandbox::SandboxOptions;
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::estate::{flat, read_quickstart, repo, Estate};
+use support::estate::{flat, read_example, read_quickstart, Estate, Run};
 
 /// An Azure day lasts 86.4 ms of real time here.
 const TIME_SCALE: f64 = 0.000_001;
 
-async fn applied(file: &str) -> (Estate, String) {
-    let estate = Estate::start_with(SandboxOptions {
+/// The quickstart applied on a sandbox whose days pass at [`TIME_SCALE`].
+async fn applied() -> (Estate, String) {
+    let opts = SandboxOptions {
         time_scale: TIME_SCALE,
         ..SandboxOptions::default()
-    })
-    .await;
-    let path = estate.write("azprotect.yaml", file);
-    estate
-        .run(&["apply", "-f", &path, "--auto-approve"])
-        .await
-        .expect_code(0);
-    (estate, path)
+    };
+    support::estate::applied(opts, "azprotect.yaml", &read_quickstart()).await
 }
 
-fn points(run: &support::estate::Run) -> Vec<Value> {
-    let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
+/// `recovery-points <addr> -f <file>` and `extra`.
+async fn rp(estate: &Estate, addr: &str, file: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["recovery-points", addr, "-f", file];
+    args.extend_from_slice(extra);
+    estate.run(&args).await
+}
+
+fn points(run: &Run) -> Vec<Value> {
+    let doc = run.json();
     assert_eq!(doc["format_version"], 1);
     doc["points"].as_array().expect("points").clone()
 }
 
 #[tokio::test]
 async fn a_protected_vms_points_are_listed_newest_first_with_what_they_hold() {
-    let (estate, file) = applied(&read_quickstart()).await;
+    let (estate, file) = applied().await;
     // Some simulated days pass: the gold policy runs every 4 hours within a 12-hour window.
     tokio::time::sleep(Duration::from_millis(400)).await;
     let addr = "protected_vm.rsv-prod-weu/rg-app/app-01";
-    let run = estate
-        .run(&["recovery-points", addr, "-f", &file, "--format", "json"])
-        .await;
+    let run = rp(&estate, addr, &file, &["--format", "json"]).await;
     run.expect_code(0);
     let ps = points(&run);
     assert!(ps.len() >= 4, "the first backup and scheduled runs: {ps:?}");
@@ -70,23 +70,18 @@ async fn a_protected_vms_points_are_listed_newest_first_with_what_they_hold() {
     assert!(newest["expires"].is_string());
 
     // db-01 runs Windows: application-consistent.
-    let db = estate
-        .run(&[
-            "recovery-points",
-            "protected_vm.rsv-prod-weu/rg-app/db-01",
-            "-f",
-            &file,
-            "--format",
-            "json",
-        ])
-        .await;
+    let db = rp(
+        &estate,
+        "protected_vm.rsv-prod-weu/rg-app/db-01",
+        &file,
+        &["--format", "json"],
+    )
+    .await;
     db.expect_code(0);
     assert_eq!(points(&db)[0]["consistency"], "application");
 
     // The short form (the file has one vault), as a table.
-    let table = estate
-        .run(&["recovery-points", "rg-app/app-01", "-f", &file])
-        .await;
+    let table = rp(&estate, "rg-app/app-01", &file, &[]).await;
     table.expect_code(0);
     assert!(
         table
@@ -100,9 +95,7 @@ async fn a_protected_vms_points_are_listed_newest_first_with_what_they_hold() {
         table.stdout
     );
     // Markdown for a ticket.
-    let md = estate
-        .run(&["recovery-points", addr, "-f", &file, "--format", "markdown"])
-        .await;
+    let md = rp(&estate, addr, &file, &["--format", "markdown"]).await;
     assert!(
         md.stdout
             .starts_with("### Recovery points of `protected_vm.rsv-prod-weu/rg-app/app-01`"),
@@ -118,17 +111,9 @@ async fn a_protected_vms_points_are_listed_newest_first_with_what_they_hold() {
 
 #[tokio::test]
 async fn an_on_demand_backup_adds_a_point_and_the_window_filters() {
-    let (estate, file) = applied(&read_quickstart()).await;
+    let (estate, file) = applied().await;
     let addr = "protected_vm.rsv-prod-weu/rg-web/web-01";
-    let args = [
-        "recovery-points",
-        addr,
-        "-f",
-        file.as_str(),
-        "--format",
-        "json",
-    ];
-    let list = || estate.run(&args);
+    let list = || rp(&estate, addr, &file, &["--format", "json"]);
     let before = points(&list().await).len();
     // "Backup now", as the portal and `az backup protection backup-now` do.
     let client = estate.client().await;
@@ -146,16 +131,7 @@ async fn an_on_demand_backup_adds_a_point_and_the_window_filters() {
     assert!(after.len() > before, "{before} → {}", after.len());
 
     // A window in the future holds nothing; one around today holds them all.
-    let none = estate
-        .run(&[
-            "recovery-points",
-            addr,
-            "-f",
-            &file,
-            "--since",
-            "2999-01-01",
-        ])
-        .await;
+    let none = rp(&estate, addr, &file, &["--since", "2999-01-01"]).await;
     none.expect_code(0);
     assert!(
         none.stdout
@@ -164,35 +140,27 @@ async fn an_on_demand_backup_adds_a_point_and_the_window_filters() {
         none.stdout
     );
     let today = time::OffsetDateTime::now_utc().date().to_string();
-    let all = estate
-        .run(&[
-            "recovery-points",
-            addr,
-            "-f",
-            &file,
-            "--since",
-            &today,
-            "--until",
-            &today,
-            "--format",
-            "json",
-        ])
-        .await;
+    let all = rp(
+        &estate,
+        addr,
+        &file,
+        &["--since", &today, "--until", &today, "--format", "json"],
+    )
+    .await;
     assert!(!points(&all).is_empty());
 }
 
 #[tokio::test]
 async fn what_has_no_points_says_why() {
-    let (estate, file) = applied(&read_quickstart()).await;
+    let (estate, file) = applied().await;
     // app-02 is not protected (tagged backup: none).
-    let run = estate
-        .run(&[
-            "recovery-points",
-            "protected_vm.rsv-prod-weu/rg-app/app-02",
-            "-f",
-            &file,
-        ])
-        .await;
+    let run = rp(
+        &estate,
+        "protected_vm.rsv-prod-weu/rg-app/app-02",
+        &file,
+        &[],
+    )
+    .await;
     run.expect_code(1);
     assert!(
         flat(&run.stderr)
@@ -215,7 +183,7 @@ async fn what_has_no_points_says_why() {
             "does not name a protected VM or disk",
         ),
     ] {
-        let run = estate.run(&["recovery-points", addr, "-f", &file]).await;
+        let run = rp(&estate, addr, &file, &[]).await;
         run.expect_code(1);
         assert!(flat(&run.stderr).contains(says), "{addr}: {}", run.stderr);
     }
@@ -223,29 +191,21 @@ async fn what_has_no_points_says_why() {
 
 #[tokio::test]
 async fn a_disks_points_come_from_its_backup_vault() {
-    let file = std::fs::read_to_string(repo().join("examples/disk-backup.yaml")).unwrap();
-    let estate = Estate::start_with(SandboxOptions {
+    let opts = SandboxOptions {
         time_scale: 0.0001,
         ..SandboxOptions::default()
-    })
-    .await;
-    let path = estate.write("disks.yaml", &file);
-    estate
-        .run(&["apply", "-f", &path, "--auto-approve"])
-        .await
-        .expect_code(0);
+    };
+    let (estate, path) =
+        support::estate::applied(opts, "disks.yaml", &read_example("disk-backup.yaml")).await;
     // Every 4 (simulated) hours: 1.44 s of real time each.
     tokio::time::sleep(Duration::from_millis(3200)).await;
-    let run = estate
-        .run(&[
-            "recovery-points",
-            "disk_backup.bv-prod-weu/rg-app/shared-data",
-            "-f",
-            &path,
-            "--format",
-            "json",
-        ])
-        .await;
+    let run = rp(
+        &estate,
+        "disk_backup.bv-prod-weu/rg-app/shared-data",
+        &path,
+        &["--format", "json"],
+    )
+    .await;
     run.expect_code(0);
     let ps = points(&run);
     assert!(!ps.is_empty(), "{}", run.stdout);

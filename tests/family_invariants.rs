@@ -30,6 +30,7 @@ use proptest::test_runner::TestCaseError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use support::applying::{apply_options, reviewed};
 use support::estate::Estate;
 use support::plan_checks::listed_in_order;
 
@@ -179,27 +180,10 @@ fn show(p: &Plan) -> String {
         .join("\n")
 }
 
-/// The plan as reviewed: made from `d` against `live`.
-fn reviewed<'a>(p: &'a Plan, d: &'a Desired, live: &LiveState) -> Reviewed<'a> {
-    Reviewed {
-        plan: p,
-        desired: d,
-        targets: &[],
-        live_fingerprint: live.fingerprint(),
-    }
-}
-
 /// Apply as the command line does: leasing the vaults it writes. An apply cut off part-way
 /// releases its leases in the background; the next one waits for that.
 fn leased() -> ops::apply::Options {
-    ops::apply::Options {
-        apply: Default::default(),
-        wait_replicated: false,
-        wait_timeout: Duration::from_secs(60),
-        lock: Some(azprotect::apply::lease::LeaseOptions::new(
-            Duration::from_secs(10),
-        )),
-    }
+    apply_options(Duration::from_secs(10))
 }
 
 struct World {

@@ -25,6 +25,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use support::applying::{apply_options, reviewed};
 use support::azure_sim;
 use support::cases::SUB;
 use support::estate::Estate;
@@ -196,18 +197,8 @@ async fn story(files: [DesiredSpec; 2], order: Vec<usize>) -> Result<(), TestCas
             return Ok(());
         }
         let simulated = simulate(&live, &p, &order);
-        let opts = ops::apply::Options {
-            apply: Default::default(),
-            wait_replicated: false,
-            wait_timeout: Duration::from_secs(60),
-            lock: Some(azprotect::apply::lease::LeaseOptions::new(Duration::ZERO)),
-        };
-        let reviewed = ops::plan::Reviewed {
-            plan: &p,
-            desired: &d,
-            targets: &[],
-            live_fingerprint: live.fingerprint(),
-        };
+        let opts = apply_options(Duration::ZERO);
+        let reviewed = reviewed(&p, &d, &live);
         let applied = ops::apply::run(&client, &reviewed, &opts, Arc::new(Silent))
             .await
             .map_err(fail)?;

@@ -5,7 +5,7 @@
 
 use azprotect::azure::{ArmClient, AuthChoice, ClientSettings, EnvCredentials};
 use azprotect::sandbox::{Sandbox, SandboxOptions};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
 pub struct Estate {
@@ -202,6 +202,24 @@ pub fn quickstart() -> String {
         .to_string()
 }
 
+/// The text of `examples/<name>`.
+pub fn read_example(name: &str) -> String {
+    let path = repo().join("examples").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 pub fn read_quickstart() -> String {
-    std::fs::read_to_string(Path::new(&quickstart())).expect("quickstart")
+    read_example("quickstart.yaml")
+}
+
+/// A fresh sandbox started with `opts`, with `yaml` written to `name` and applied
+/// (`apply -f <name> --auto-approve`, exit 0); the estate and the file's path.
+pub async fn applied(opts: SandboxOptions, name: &str, yaml: &str) -> (Estate, String) {
+    let estate = Estate::start_with(opts).await;
+    let path = estate.write(name, yaml);
+    estate
+        .run(&["apply", "-f", &path, "--auto-approve"])
+        .await
+        .expect_code(0);
+    (estate, path)
 }

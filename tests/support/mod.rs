@@ -3,6 +3,7 @@
 //! recorded-traffic replay.
 #![allow(dead_code)]
 
+pub mod applying;
 pub mod azure_sim;
 pub mod cases;
 pub mod estate;
