@@ -75,6 +75,7 @@ fn desired(resources: Vec<Resource>, on_remove: OnRemove) -> Desired {
             arm_id: vault_id(),
             location: "westeurope".into(),
             on_remove,
+            restore_drill: None,
         }],
         replication_groups: vec![],
         disk_vaults: vec![],
@@ -782,6 +783,7 @@ fn a_vm_listed_for_one_vault_is_not_picked_by_another_vaults_selector() {
         arm_id: second,
         location: "westeurope".into(),
         on_remove: OnRemove::RetainData,
+        restore_drill: None,
     });
     d.selectors.push(VmSelector {
         vault: "rsv2".into(),
@@ -833,6 +835,7 @@ fn a_vm_soft_deleted_in_another_declared_vault_says_how_to_get_it_back() {
         arm_id: second,
         location: "westeurope".into(),
         on_remove: OnRemove::RetainData,
+        restore_drill: None,
     });
     let p = plan(&d, &live(have), &PlanOptions::default());
     let c = change(&p, "protected_vm.rsv2/rg-app/app-01");

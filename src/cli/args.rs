@@ -133,6 +133,9 @@ pub enum Command {
     RecoveryPoints(RecoveryPointsArgs),
     /// Restore a protected VM from a recovery point: as a new VM, as disks, or onto its disks.
     Restore(RestoreArgs),
+    /// Prove backups restore: restore the latest point of each protected VM into an isolated
+    /// group and network, check it runs with its disks within the RPO, time it, clean up, report.
+    RestoreDrill(RestoreDrillArgs),
     /// Snapshots on demand: take one before a risky change, list them, restore one to a new disk.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
@@ -303,6 +306,38 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub allow_overwrite: bool,
     /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreDrillArgs {
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Only these protected VMs (addresses, or prefixes such as `protected_vm.<vault>`).
+    #[arg(long, value_name = "ADDR")]
+    pub target: Vec<String>,
+    /// Only VMs with this tag (repeatable: all must match).
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+    /// Resource group to restore into (name or id); else the vault's `restore_drill.resource_group`.
+    #[arg(long, value_name = "RG")]
+    pub resource_group: Option<String>,
+    /// Isolated virtual network (or subnet) id; else the vault's `restore_drill.network`.
+    /// Networks production VMs or Site Recovery mappings use are refused.
+    #[arg(long, value_name = "VNET_ID")]
+    pub network: Option<String>,
+    /// Staging storage account id; else the vault's `restore_drill.staging_storage_account`.
+    #[arg(long, value_name = "ID")]
+    pub staging_storage_account: Option<String>,
+    /// Restores at once per vault (1–10; else the vault's `restore_drill.parallelism`, or 4).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub parallelism: Option<u32>,
+    /// Keep the restored VMs and disks (tagged `azprotect-restore-drill`) instead of removing them.
+    #[arg(long)]
+    pub keep: bool,
     #[arg(long)]
     pub auto_approve: bool,
     #[arg(long, value_enum, default_value = "text")]

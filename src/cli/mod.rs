@@ -14,6 +14,7 @@ mod printer;
 mod progress;
 mod recovery_points;
 mod restore;
+mod restore_drill;
 mod sandbox;
 mod schema;
 mod settings;
@@ -99,6 +100,7 @@ async fn run(
             recovery_points::recovery_points(args, settings, printer).await
         }
         Command::Restore(args) => restore::restore(args, settings, printer).await,
+        Command::RestoreDrill(args) => restore_drill::restore_drill(args, settings, printer).await,
         Command::Snapshot(cmd) => snapshot::snapshot(cmd, settings, printer).await,
         Command::Sandbox(cmd) => sandbox::sandbox(cmd, printer).await,
     }

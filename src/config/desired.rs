@@ -257,6 +257,18 @@ pub fn build(
                 arm_id: vault_id.clone(),
                 location: resource_group::normalize_location(&v.location.value),
                 on_remove: v.on_remove.as_ref().map(|o| o.value).unwrap_or_default(),
+                restore_drill: v.restore_drill.as_ref().map(|d| {
+                    let d = &d.value;
+                    let s = |f: &Option<crate::config::spanned::Sp<String>>| {
+                        f.as_ref().map(|x| x.value.clone())
+                    };
+                    crate::model::restore_drill::Defaults {
+                        resource_group: s(&d.resource_group),
+                        network: s(&d.network),
+                        staging_storage_account: s(&d.staging_storage_account),
+                        parallelism: d.parallelism.as_ref().map(|p| p.value),
+                    }
+                }),
             });
             for (pname, p) in v.backup_policies.iter().flat_map(|m| m.value.iter()) {
                 policies.push(Resource {

@@ -92,6 +92,29 @@ pub struct RecoveryVault {
     /// (needs immutability) or `delete_data` (needs `--allow-data-loss`).
     #[serde(default)]
     pub on_remove: Option<Sp<OnRemove>>,
+    /// Where `azprotect restore-drill` restores this vault's VMs (its flags win).
+    #[serde(default)]
+    pub restore_drill: Option<Sp<RestoreDrill>>,
+}
+
+/// Defaults for `azprotect restore-drill` of a vault's VMs: an isolated place to restore to.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreDrill {
+    /// Resource group the drill restores into (a name in the vault's subscription, or an id);
+    /// it must exist, in the vault's region.
+    #[serde(default)]
+    pub resource_group: Option<Sp<String>>,
+    /// Isolated virtual network the restored VMs join: the id of the network (its first subnet
+    /// is used) or of one of its subnets. Never a network production VMs use.
+    #[serde(default)]
+    pub network: Option<Sp<String>>,
+    /// Storage account (id) the restores stage through, in the vault's region.
+    #[serde(default)]
+    pub staging_storage_account: Option<Sp<String>>,
+    /// Restores run at once (1–10; default 4).
+    #[serde(default)]
+    pub parallelism: Option<Sp<u32>>,
 }
 
 /// Backup storage redundancy of a vault.

@@ -17,8 +17,8 @@
 //! Pure: the value's format, expiry, and the requests. Taking and keeping leases is
 //! `apply::lease`.
 
-use super::{api, ArmId, ArmRequest, Method};
-use serde_json::{json, Value};
+use super::{ArmId, ArmRequest};
+use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -135,34 +135,19 @@ pub fn vault_address(vault: &ArmId) -> super::Address {
     super::Address::new(kind, vault.name())
 }
 
-fn tags_path(scope: &ArmId) -> String {
-    format!(
-        "{scope}/providers/Microsoft.Resources/tags/default?api-version={}",
-        api::RESOURCES
-    )
-}
-
 /// `GET` the tags of `scope`: `{"properties": {"tags": {…}}}`.
 pub fn read_request(scope: &ArmId) -> ArmRequest {
-    ArmRequest::new(Method::Get, tags_path(scope), None)
+    super::tags::read_request(scope)
 }
 
 /// Add (or replace) the lease tag on `scope`, leaving its other tags as they are.
 pub fn merge_request(scope: &ArmId, value: &str) -> ArmRequest {
-    ArmRequest::new(
-        Method::Patch,
-        tags_path(scope),
-        Some(json!({"operation": "Merge", "properties": {"tags": {TAG: value}}})),
-    )
+    super::tags::merge_request(scope, TAG, value)
 }
 
 /// Remove the lease tag from `scope` if it still has this value.
 pub fn delete_request(scope: &ArmId, value: &str) -> ArmRequest {
-    ArmRequest::new(
-        Method::Patch,
-        tags_path(scope),
-        Some(json!({"operation": "Delete", "properties": {"tags": {TAG: value}}})),
-    )
+    super::tags::delete_request(scope, TAG, value)
 }
 
 /// The lease tag's value in a tags object (the name compared case-insensitively, as ARM does).
@@ -188,6 +173,8 @@ pub fn strip(tags: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Method;
+    use serde_json::json;
     use time::macros::datetime;
 
     fn lease() -> Lease {

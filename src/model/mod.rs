@@ -47,6 +47,7 @@ pub mod protected_vm;
 pub mod recovery_point;
 pub mod resource_group;
 pub mod restore;
+pub mod restore_drill;
 pub mod site_recovery;
 pub mod snapshot;
 pub mod tags;
@@ -100,6 +101,9 @@ pub struct VaultScope {
     pub arm_id: ArmId,
     pub location: String,
     pub on_remove: OnRemove,
+    /// `restore_drill:` defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_drill: Option<restore_drill::Defaults>,
 }
 
 /// A `protect` entry with `select:` — resolved against the live VM list at plan time.
@@ -227,14 +231,17 @@ impl VirtualMachine {
 }
 
 /// The selector rule VMs and disks share: `subscription`, one of `resource_groups` (any when
-/// empty; names case-insensitive), and every tag (key case-insensitive, value exact).
+/// empty; names case-insensitive), and every tag (key case-insensitive, value exact) — never
+/// what a restore drill created.
 pub(crate) fn in_scope(
     (sub, rg, have): (&str, &str, &BTreeMap<String, String>),
     subscription: &str,
     resource_groups: &[String],
     tags: &BTreeMap<String, String>,
 ) -> bool {
-    sub.eq_ignore_ascii_case(subscription)
+    // What a restore drill created is never selected (`restore_drill::TAG`).
+    !restore_drill::is_drill(have)
+        && sub.eq_ignore_ascii_case(subscription)
         && (resource_groups.is_empty()
             || resource_groups.iter().any(|g| g.eq_ignore_ascii_case(rg)))
         && tags.iter().all(|(k, v)| {

@@ -4,7 +4,8 @@
 //! resource group carries at most 50 tags (Microsoft Learn, "Tag resources … Limitations";
 //! azure-resource-manager-rpc #71 and #146). Tag names are case-insensitive.
 
-use serde_json::Value;
+use super::{api, ArmId, ArmRequest, Method};
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 pub const MAX_TAGS: usize = 50;
@@ -55,6 +56,38 @@ pub fn merged_count<'a>(sets: impl IntoIterator<Item = &'a Value>) -> usize {
 pub fn count_problem(n: usize) -> Option<String> {
     (n > MAX_TAGS)
         .then(|| format!("a resource carries at most {MAX_TAGS} tags; this one would carry {n}"))
+}
+
+/// The tags of the resource (or group) `scope`, through ARM's Tags API: reads and writes of one
+/// tag that leave the others as they are (Resources spec, Tags_GetAtScope / UpdateAtScope).
+fn tags_path(scope: &ArmId) -> String {
+    format!(
+        "{scope}/providers/Microsoft.Resources/tags/default?api-version={}",
+        api::RESOURCES
+    )
+}
+
+/// `GET` the tags of `scope`: `{"properties": {"tags": {…}}}`.
+pub fn read_request(scope: &ArmId) -> ArmRequest {
+    ArmRequest::new(Method::Get, tags_path(scope), None)
+}
+
+/// Add (or replace) the tag `name` on `scope`.
+pub fn merge_request(scope: &ArmId, name: &str, value: &str) -> ArmRequest {
+    ArmRequest::new(
+        Method::Patch,
+        tags_path(scope),
+        Some(json!({"operation": "Merge", "properties": {"tags": {name: value}}})),
+    )
+}
+
+/// Remove the tag `name` from `scope` if it still has this value.
+pub fn delete_request(scope: &ArmId, name: &str, value: &str) -> ArmRequest {
+    ArmRequest::new(
+        Method::Patch,
+        tags_path(scope),
+        Some(json!({"operation": "Delete", "properties": {"tags": {name: value}}})),
+    )
 }
 
 #[cfg(test)]

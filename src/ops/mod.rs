@@ -16,4 +16,5 @@ pub mod plan;
 pub mod recovery_plan;
 pub mod recovery_points;
 pub mod restore;
+pub mod restore_drill;
 pub mod snapshot;

@@ -13,6 +13,7 @@ mod json;
 mod markdown;
 pub mod recovery_points;
 pub mod restore;
+pub mod restore_drill;
 pub mod snapshot;
 mod text;
 

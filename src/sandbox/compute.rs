@@ -1,5 +1,6 @@
-//! Microsoft.Compute, read-only from the inventory: virtual machines and managed disks
-//! (list by subscription, list by resource group, get), shaped like the official examples.
+//! Microsoft.Compute: virtual machines and managed disks from the inventory and from restores
+//! (list by subscription, list by resource group, get, a VM's instance view, VM delete), shaped
+//! like the official examples. Disk writes: `snapshots.rs`.
 
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -25,6 +26,8 @@ pub const API_VERSIONS: &[&str] = &[
     "2025-04-01",
     "2025-11-01",
 ];
+/// How long deleting a VM takes, in Azure seconds.
+const VM_DELETE: f64 = 30.0;
 /// DiskRP versions (disks and snapshots).
 pub const DISK_API_VERSIONS: &[&str] = &[
     "2021-04-01",
@@ -104,7 +107,8 @@ pub fn vm_body(st: &State, vm: &Vm) -> Value {
             "osProfile": os_profile,
             "securityProfile": {"securityType": "TrustedLaunch", "uefiSettings": {"secureBootEnabled": true, "vTpmEnabled": true}},
             "networkProfile": {"networkInterfaces": [{
-                "id": format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Network/networkInterfaces/{}-nic", vm.subscription, vm.resource_group, vm.name)
+                "id": nic_id(vm),
+                "properties": {"deleteOption": "Delete"},
             }]},
             "diagnosticsProfile": {"bootDiagnostics": {"enabled": true}},
             "provisioningState": "Succeeded",
@@ -115,6 +119,14 @@ pub fn vm_body(st: &State, vm: &Vm) -> Value {
         body["zones"] = json!([z]);
     }
     body
+}
+
+/// The VM's network interface, `<vm>-nic` in its resource group (`network.rs`).
+pub fn nic_id(vm: &Vm) -> String {
+    format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Network/networkInterfaces/{}-nic",
+        vm.subscription, vm.resource_group, vm.name
+    )
 }
 
 pub fn disk_body(d: &Disk) -> Value {
@@ -215,28 +227,41 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             .collect();
         return Ok(vm_page(ctx, st, items));
     }
+    if let Some(v) = ctx.m(
+        "subscriptions/*/resourcegroups/*/providers/microsoft.compute/virtualmachines/*/instanceview",
+    ) {
+        only_get(m)?;
+        require_rg(st, &v[0], &v[1])?;
+        let vm = find_vm(st, &v)?;
+        return Ok(Reply::ok(instance_view(st, vm, ctx.now)));
+    }
     if let Some(v) =
         ctx.m("subscriptions/*/resourcegroups/*/providers/microsoft.compute/virtualmachines/*")
     {
-        let exists = st.vms.contains_key(&key(&[&v[0], &v[1], &v[2]]));
-        if m == "DELETE" && !exists {
+        let k = key(&[&v[0], &v[1], &v[2]]);
+        let exists = st.vms.contains_key(&k);
+        match m {
             // ARM: deleting what does not exist is a 204 (test_backup_diskaccess_restore #0).
-            return Ok(Reply::status(204, None));
-        }
-        if m != "GET" {
-            return Err(ArmError::bad_request(
-                "OperationNotAllowed",
-                "The sandbox's virtual machines come from its inventory and are read-only.",
-            ));
+            "DELETE" if !exists => return Ok(Reply::status(204, None)),
+            "DELETE" => return Ok(delete_vm(ctx, st, &k)),
+            "GET" => {}
+            _ => {
+                return Err(ArmError::bad_request(
+                    "OperationNotAllowed",
+                    "The sandbox's virtual machines come from its inventory or a restore; they are read-only.",
+                ))
+            }
         }
         require_rg(st, &v[0], &v[1])?;
-        return st
-            .vms
-            .get(&key(&[&v[0], &v[1], &v[2]]))
-            .map(|vm| Reply::ok(vm_body(st, vm)))
-            .ok_or_else(|| {
-                ArmError::resource_not_found("Microsoft.Compute/virtualMachines", &v[1], &v[2])
-            });
+        let vm = find_vm(st, &v)?;
+        let mut body = vm_body(st, vm);
+        if ctx
+            .q("$expand")
+            .is_some_and(|e| e.eq_ignore_ascii_case("instanceView"))
+        {
+            body["properties"]["instanceView"] = instance_view(st, vm, ctx.now);
+        }
+        return Ok(Reply::ok(body));
     }
     if let Some(v) = ctx.m("subscriptions/*/providers/microsoft.compute/disks") {
         only_get(m)?;
@@ -281,7 +306,86 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     Err(ArmError::invalid_resource_type("Microsoft.Compute", &rtype))
 }
 
-/// A page of VMs from the rendered-JSON cache (inventory VMs never change once seeded).
+fn find_vm<'a>(st: &'a State, v: &[String]) -> Result<&'a Vm, ArmError> {
+    st.vms.get(&key(&[&v[0], &v[1], &v[2]])).ok_or_else(|| {
+        ArmError::resource_not_found("Microsoft.Compute/virtualMachines", &v[1], &v[2])
+    })
+}
+
+/// A VM's instance view: provisioned and running (the sandbox's VMs never stop). Shape: the
+/// Compute spec's VirtualMachineInstanceView (example VirtualMachine_Get_InstanceView).
+fn instance_view(st: &State, vm: &Vm, now: i64) -> Value {
+    let body = vm_body(st, vm);
+    let storage = &body["properties"]["storageProfile"];
+    let disks: Vec<Value> = std::iter::once(&storage["osDisk"])
+        .chain(storage["dataDisks"].as_array().into_iter().flatten())
+        .map(|d| {
+            json!({"name": d["name"], "statuses": [{
+                "code": "ProvisioningState/succeeded", "level": "Info",
+                "displayStatus": "Provisioning succeeded", "time": super::lro::fmt_time(now),
+            }]})
+        })
+        .collect();
+    json!({
+        "computerName": vm.name,
+        "osName": if vm.os == "Linux" { "ubuntu" } else { "Windows Server 2022 Datacenter Azure Edition" },
+        "vmAgent": {"vmAgentVersion": "2.11.1.12", "statuses": [{"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Ready"}]},
+        "disks": disks,
+        "hyperVGeneration": "V2",
+        "statuses": [
+            {"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded", "time": super::lro::fmt_time(now)},
+            {"code": "PowerState/running", "level": "Info", "displayStatus": "VM running"},
+        ],
+    })
+}
+
+/// DELETE a VM: 202 and a Compute operation (recording test_backup_diskaccess_restore.yaml
+/// #42: `Azure-AsyncOperation` at `…/locations/{region}/operations/{id}`, `Location` with
+/// `monitor=true`). What the VM's `deleteOption`s say goes with it: its OS disk and NIC
+/// (`Delete`); its data disks are detached and stay.
+fn delete_vm(ctx: &Ctx<'_>, st: &mut State, k: &str) -> Reply {
+    let Some(vm) = st.vms.remove(k) else {
+        return Reply::status(204, None);
+    };
+    let id = vm_id(&vm.subscription, &vm.resource_group, &vm.name);
+    st.disks.retain(|_, d| {
+        let ours = d
+            .managed_by
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case(&id));
+        !(ours && d.os_type.is_some())
+    });
+    for d in st.disks.values_mut() {
+        if d.managed_by
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case(&id))
+        {
+            d.managed_by = None;
+        }
+    }
+    forget_rendered(ctx, k);
+    let op = super::snapshots::start(ctx, st, "vm:delete", VM_DELETE, None, "empty");
+    Reply::status(202, None)
+        .headers(super::snapshots::op_headers(
+            ctx,
+            (&vm.subscription, &vm.location),
+            "operations",
+            &op,
+        ))
+        .mutated()
+}
+
+/// Drop a VM's rendered JSON (its tags or existence changed).
+pub(super) fn forget_rendered(ctx: &Ctx<'_>, k: &str) {
+    let mut cache = match ctx.app.vm_json.lock() {
+        Ok(c) => c,
+        Err(p) => p.into_inner(),
+    };
+    cache.remove(k);
+}
+
+/// A page of VMs from the rendered-JSON cache (a VM's entry is dropped when its tags change or it
+/// is deleted).
 fn vm_page(ctx: &Ctx<'_>, st: &State, items: Vec<(&String, &Vm)>) -> Reply {
     let mut cache = match ctx.app.vm_json.lock() {
         Ok(c) => c,

@@ -7,7 +7,11 @@
 //! * `lro_fail=P` — probability that a started long-running operation ends `Failed`;
 //! * `garble=P` — probability that a successful answer's body arrives malformed (`garble.rs`:
 //!   truncated, a value of the wrong type, keys in odd casing, a key missing, a huge array). Not
-//!   something Azure is known to do: a test that a client survives what it cannot parse.
+//!   something Azure is known to do: a test that a client survives what it cannot parse;
+//! * `restore_fail=VM` — every restore of the VM named `VM` (its recovery points, any vault)
+//!   fails as a restore whose VM size is not available in the target region does:
+//!   `UserErrorSkuNotAvailable` (Microsoft Learn, "Troubleshoot backup failures on Azure VMs",
+//!   restore errors). Repeat it for several VMs. What a restore drill's failing VM needs.
 //!
 //! Example: `seed=7,429=0.05,500=0.02,503=0.02,drop=0.01,lro_fail=0.02`. Faults apply to ARM
 //! routes only (not the token endpoint) and are decided before the request is handled, so a
@@ -29,6 +33,8 @@ pub struct FaultSpec {
     pub drop: f64,
     pub lro_fail: f64,
     pub garble: f64,
+    /// Names of VMs whose restores fail.
+    pub restore_fail: Vec<String>,
 }
 
 impl FaultSpec {
@@ -38,6 +44,10 @@ impl FaultSpec {
             let (k, v) = part
                 .split_once('=')
                 .ok_or_else(|| format!("fault spec entry '{part}' is not key=value"))?;
+            if k == "restore_fail" {
+                f.restore_fail.push(v.to_string());
+                continue;
+            }
             if k == "seed" {
                 f.seed = v
                     .parse()
@@ -61,7 +71,7 @@ impl FaultSpec {
                 "garble" => f.garble = p,
                 _ => {
                     return Err(format!(
-                        "unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail, garble)"
+                        "unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail, garble, restore_fail)"
                     ))
                 }
             }
@@ -122,6 +132,14 @@ impl Faults {
             return Fault::Drop;
         }
         Fault::None
+    }
+
+    /// Whether restores of the VM `name` fail (`restore_fail=`).
+    pub fn restore_fails(&self, name: &str) -> bool {
+        self.spec
+            .restore_fail
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(name))
     }
 
     /// Whether the next long-running operation fails.

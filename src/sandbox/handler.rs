@@ -102,6 +102,17 @@ impl Ctx<'_> {
         self.query.get(&k.to_ascii_lowercase()).map(|s| s.as_str())
     }
 
+    /// Accept any well-formed api-version (the read-only inventory types), else ARM's 400.
+    pub fn require_well_formed_api(&self) -> Result<(), ArmError> {
+        if valid_api_version(&self.api_version) {
+            return Ok(());
+        }
+        Err(ArmError::bad_request(
+            "InvalidApiVersionParameter",
+            format!("The api-version '{}' is invalid.", self.api_version),
+        ))
+    }
+
     pub fn lro_fails(&self) -> bool {
         self.app.faults.as_ref().is_some_and(|f| f.next_lro_fails())
     }

@@ -278,6 +278,7 @@ fn add_rg(
                 tags: vm.tags.clone(),
                 vm_id: String::new(),
                 data_disks: vm.data_disks.clone(),
+                subnet: None,
             },
         );
     }
@@ -452,6 +453,7 @@ fn generate(st: &mut State, path: &str, sub: &str, g: &Generate) -> Result<(), S
                 tags,
                 vm_id: String::new(),
                 data_disks: vec![],
+                subnet: None,
             },
         );
     }

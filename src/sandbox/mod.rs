@@ -27,6 +27,7 @@ mod inventory;
 mod jobs;
 mod latency;
 mod lro;
+mod network;
 mod protection;
 mod resources;
 mod server;

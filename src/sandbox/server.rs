@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::errors::ArmError;
 use super::faults::{Fault, Faults};
-use super::handler::{require_rg, valid_api_version, Ctx, HResult, Reply};
+use super::handler::{require_rg, Ctx, HResult, Reply};
 use super::state::{Persist, State};
 use super::throttle::{Kind, Throttle};
 use super::{auth, lro};
@@ -514,9 +514,10 @@ fn dispatch(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             }
             super::protection::route(ctx, st)
         }
-        Some("microsoft.network") | Some("microsoft.storage") | Some("microsoft.automation") => {
-            generic_get(ctx, st)
+        Some("microsoft.network") => {
+            super::network::route(ctx, st).unwrap_or_else(|| generic_get(ctx, st))
         }
+        Some("microsoft.storage") | Some("microsoft.automation") => generic_get(ctx, st),
         Some(_) => Err(ArmError::not_found(
             "InvalidResourceNamespace",
             format!(
@@ -538,12 +539,7 @@ fn generic_get(ctx: &Ctx<'_>, st: &State) -> HResult {
             "The sandbox models this resource type read-only, from its inventory.",
         ));
     }
-    if !valid_api_version(&ctx.api_version) {
-        return Err(ArmError::bad_request(
-            "InvalidApiVersionParameter",
-            format!("The api-version '{}' is invalid.", ctx.api_version),
-        ));
-    }
+    ctx.require_well_formed_api()?;
     let l = &ctx.lsegs;
     if l.len() >= 4 && l[2] == "resourcegroups" {
         require_rg(st, &ctx.segs[1], &ctx.segs[3])?;

@@ -8,8 +8,8 @@
 //! Snapshots Azure Disk Backup takes are derived from recovery points
 //! (`data_protection::recovery_points::snapshots`) and listed alongside.
 //! Disks: PUT with `creationData{createOption: Copy, sourceResourceId: <snapshot id>}` creates a
-//! disk of the snapshot's size; DELETE removes such client-created disks. Inventory disks stay
-//! read-only (`compute.rs`).
+//! disk of the snapshot's size; DELETE removes any disk no VM has attached (a restore drill's
+//! leftovers included). Inventory disks are otherwise read-only (`compute.rs`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -187,10 +187,16 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
                 .and_then(|_| disk_op(ctx, st, &v)),
         );
     }
+    if let Some(v) = ctx.m("subscriptions/*/providers/microsoft.compute/locations/*/operations/*") {
+        return Some(
+            ctx.require_api(super::compute::API_VERSIONS)
+                .and_then(|_| disk_op(ctx, st, &v)),
+        );
+    }
     None
 }
 
-fn start(
+pub(super) fn start(
     ctx: &Ctx<'_>,
     st: &mut State,
     kind: &str,
@@ -232,10 +238,17 @@ fn accepted_body(req: &Value, id: &str, name: &str, rtype: &str, location: &str)
     })
 }
 
-fn op_headers(ctx: &Ctx<'_>, sub: &str, region: &str, op: &str) -> Vec<(String, String)> {
-    let base = format!(
-        "/subscriptions/{sub}/providers/Microsoft.Compute/locations/{region}/DiskOperations/{op}"
-    );
+/// `Azure-AsyncOperation` and `Location` (`monitor=true`) of a Compute operation: DiskRP's at
+/// `…/locations/{region}/DiskOperations/{id}`, the VM's at `…/locations/{region}/operations/{id}`
+/// (recording azure-cli/test_backup_diskaccess_restore.yaml #42, `vm delete`).
+pub(super) fn op_headers(
+    ctx: &Ctx<'_>,
+    (sub, region): (&str, &str),
+    kind: &str,
+    op: &str,
+) -> Vec<(String, String)> {
+    let base =
+        format!("/subscriptions/{sub}/providers/Microsoft.Compute/locations/{region}/{kind}/{op}");
     vec![
         (
             "Azure-AsyncOperation".to_string(),
@@ -381,7 +394,7 @@ fn snapshot(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             st.snapshots.insert(sk, s);
             let b = accepted_body(&req, &id, name, "Microsoft.Compute/snapshots", &location);
             Ok(Reply::status(202, Some(b))
-                .headers(op_headers(ctx, sub, &location, &op))
+                .headers(op_headers(ctx, (sub, &location), "DiskOperations", &op))
                 .mutated())
         }
         "DELETE" => {
@@ -397,7 +410,7 @@ fn snapshot(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             };
             let op = start(ctx, st, "snapshot:delete", DELETE, None, "empty");
             Ok(Reply::status(202, None)
-                .headers(op_headers(ctx, sub, &s.location, &op))
+                .headers(op_headers(ctx, (sub, &s.location), "DiskOperations", &op))
                 .mutated())
         }
         m => Err(ArmError::method_not_allowed(m)),
@@ -409,9 +422,21 @@ fn disk(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     require_rg(st, sub, rg)?;
     let dk = key(&[sub, rg, name]);
     let existing = st.disks.get(&dk).cloned();
-    if existing
-        .as_ref()
-        .is_some_and(|d| d.source_resource_id.is_none())
+    if let (Some(vm), "DELETE") = (
+        existing.as_ref().and_then(|d| d.managed_by.as_deref()),
+        ctx.method.as_str(),
+    ) {
+        // ansible/ansible#54644 (an Azure answer quoted in a test log): "OperationNotAllowed —
+        // Disk <name> is attached to VM <id>."
+        return Err(ArmError::conflict(
+            "OperationNotAllowed",
+            format!("Disk {name} is attached to VM {vm}."),
+        ));
+    }
+    if ctx.method != "DELETE"
+        && existing
+            .as_ref()
+            .is_some_and(|d| d.source_resource_id.is_none())
     {
         return Err(ArmError::bad_request(
             "OperationNotAllowed",
@@ -539,7 +564,7 @@ fn disk(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             st.disks.insert(dk, d);
             let b = accepted_body(&req, &id, name, "Microsoft.Compute/disks", &location);
             Ok(Reply::status(202, Some(b))
-                .headers(op_headers(ctx, sub, &location, &op))
+                .headers(op_headers(ctx, (sub, &location), "DiskOperations", &op))
                 .mutated())
         }
         "DELETE" => {
@@ -548,7 +573,7 @@ fn disk(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             };
             let op = start(ctx, st, "disk:delete", DELETE, None, "empty");
             Ok(Reply::status(202, None)
-                .headers(op_headers(ctx, sub, &d.location, &op))
+                .headers(op_headers(ctx, (sub, &d.location), "DiskOperations", &op))
                 .mutated())
         }
         m => Err(ArmError::method_not_allowed(m)),

@@ -123,6 +123,10 @@ pub struct Vm {
     pub tags: BTreeMap<String, String>,
     pub vm_id: String,
     pub data_disks: Vec<u32>,
+    /// The subnet its NIC is on (a restore's target subnet); `None`: the first subnet of the
+    /// first virtual network in its resource group, if any (`network.rs`).
+    #[serde(default)]
+    pub subnet: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! Microsoft.Resources/tags at a scope: `{scope}/providers/Microsoft.Resources/tags/default`
 //! (GET, PUT, PATCH with `operation` Merge / Replace / Delete, DELETE), for the scopes the
-//! sandbox keeps tags of: resource groups, Recovery Services vaults and Backup vaults.
+//! sandbox keeps tags of: resource groups, Recovery Services vaults, Backup vaults, virtual
+//! machines and managed disks (a restore drill marks what it creates).
 //! Tags_GetAtScope / CreateOrUpdateAtScope / UpdateAtScope / DeleteAtScope of the Resources spec
 //! (specification/resources/…/Microsoft.Resources/stable/2021-04-01; examples PutTagsResource,
 //! PatchTagsResource: the answer is `{"id", "name": "default", "type", "properties": {"tags"}}`).
@@ -12,6 +13,7 @@
 //! different value follows in Azure.
 
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 use super::errors::ArmError;
 use super::handler::{Ctx, HResult, Reply};
@@ -33,6 +35,8 @@ enum Scope {
     ResourceGroup(String),
     RecoveryVault(String),
     BackupVault(String),
+    Vm(String),
+    Disk(String),
 }
 
 fn scope_of(segs: &[String], lsegs: &[String]) -> Result<Scope, ArmError> {
@@ -47,10 +51,16 @@ fn scope_of(segs: &[String], lsegs: &[String]) -> Result<Scope, ArmError> {
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.dataprotection", "backupvaults", _] => {
             Ok(Scope::BackupVault(key(&[&segs[1], &segs[3], &segs[7]])))
         }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.compute", "virtualmachines", _] => {
+            Ok(Scope::Vm(key(&[&segs[1], &segs[3], &segs[7]])))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.compute", "disks", _] => {
+            Ok(Scope::Disk(key(&[&segs[1], &segs[3], &segs[7]])))
+        }
         _ => Err(ArmError::bad_request(
             "InvalidScope",
             format!(
-                "The sandbox keeps tags of resource groups, Recovery Services vaults and Backup vaults, not of '/{}'.",
+                "The sandbox keeps tags of resource groups, Recovery Services vaults, Backup vaults, VMs and disks, not of '/{}'.",
                 segs.join("/")
             ),
         )),
@@ -67,16 +77,25 @@ fn not_found(segs: &[String]) -> ArmError {
 /// The scope's tags, read.
 fn read(st: &State, scope: &Scope, segs: &[String]) -> Result<Map<String, Value>, ArmError> {
     let tags = match scope {
-        Scope::ResourceGroup(k) => st.resource_groups.get(k).map(|rg| {
-            rg.tags
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect()
-        }),
+        Scope::ResourceGroup(k) => st.resource_groups.get(k).map(|rg| strings(&rg.tags)),
+        Scope::Vm(k) => st.vms.get(k).map(|vm| strings(&vm.tags)),
+        Scope::Disk(k) => st.disks.get(k).map(|d| strings(&d.tags)),
         Scope::RecoveryVault(k) => st.vaults.get(k).map(|v| as_map(&v.tags)),
         Scope::BackupVault(k) => st.data_protection.vaults.get(k).map(|v| as_map(&v.tags)),
     };
     tags.ok_or_else(|| not_found(segs))
+}
+
+fn strings(tags: &BTreeMap<String, String>) -> Map<String, Value> {
+    tags.iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect()
+}
+
+fn from_map(tags: Map<String, Value>) -> BTreeMap<String, String> {
+    tags.into_iter()
+        .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+        .collect()
 }
 
 fn as_map(tags: &Value) -> Map<String, Value> {
@@ -88,10 +107,17 @@ fn write(st: &mut State, scope: &Scope, tags: Map<String, Value>) {
     match scope {
         Scope::ResourceGroup(k) => {
             if let Some(rg) = st.resource_groups.get_mut(k) {
-                rg.tags = tags
-                    .into_iter()
-                    .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
-                    .collect();
+                rg.tags = from_map(tags);
+            }
+        }
+        Scope::Vm(k) => {
+            if let Some(vm) = st.vms.get_mut(k) {
+                vm.tags = from_map(tags);
+            }
+        }
+        Scope::Disk(k) => {
+            if let Some(d) = st.disks.get_mut(k) {
+                d.tags = from_map(tags);
             }
         }
         Scope::RecoveryVault(k) => {
@@ -182,5 +208,8 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State, at: usize) -> HResult {
     super::server::check_tag_set(&all)?;
     let body = answer(segs, all.as_object().expect("an object"));
     write(st, &scope, as_map(&all));
+    if let Scope::Vm(k) = &scope {
+        super::compute::forget_rendered(ctx, k);
+    }
     Ok(Reply::ok(body).mutated())
 }

@@ -249,6 +249,7 @@ pub fn build_desired(s: &DesiredSpec) -> Desired {
             arm_id: vault_id(i),
             location: "westeurope".into(),
             on_remove: v.on_remove,
+            restore_drill: None,
         });
         for (name, attrs) in &v.policies {
             d.resources.push(Resource {

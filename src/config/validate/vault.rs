@@ -57,6 +57,9 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, v: &Sp<RecoveryVault>) {
         }
     }
     check_soft_delete_days(cx, vault.soft_delete.as_ref());
+    if let Some(d) = &vault.restore_drill {
+        check_restore_drill(cx, &d.value);
+    }
     if let Some(or) = &vault.on_remove {
         let immutable = matches!(
             vault.immutability.as_ref().map(|i| i.value),
@@ -81,6 +84,51 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, v: &Sp<RecoveryVault>) {
     if let Some(entries) = &vault.protect {
         for e in &entries.value {
             protect::entry(cx, name, vault, e);
+        }
+    }
+}
+
+/// `restore_drill`: ids where ids are asked for, parallelism 1–10.
+fn check_restore_drill(cx: &mut Cx, d: &crate::config::types::RestoreDrill) {
+    if let Some(p) = &d.parallelism {
+        if !(1..=crate::model::restore_drill::MAX_PARALLELISM).contains(&p.value) {
+            cx.push(
+                Diag::error(
+                    cx.at(p.span),
+                    format!(
+                        "a restore drill runs 1–{} restores at once, not {}",
+                        crate::model::restore_drill::MAX_PARALLELISM,
+                        p.value
+                    ),
+                )
+                .label("must be 1–10"),
+            );
+        }
+    }
+    let ids = [
+        (&d.network, "Microsoft.Network/virtualNetworks", "network"),
+        (
+            &d.staging_storage_account,
+            "Microsoft.Storage/storageAccounts",
+            "staging storage account",
+        ),
+    ];
+    for (field, rtype, what) in ids {
+        let Some(f) = field else { continue };
+        let id = crate::model::ArmId::new(&f.value);
+        let ok = id.subscription().is_some()
+            && id
+                .as_str()
+                .to_ascii_lowercase()
+                .contains(&format!("/providers/{}/", rtype.to_ascii_lowercase()));
+        if !ok {
+            cx.push(
+                Diag::error(cx.at(f.span), format!("the {what} must be an ARM id"))
+                    .label(format!("not a {rtype} id"))
+                    .help(format!(
+                        "/subscriptions/<id>/resourceGroups/<rg>/providers/{rtype}/<name>"
+                    )),
+            );
         }
     }
 }

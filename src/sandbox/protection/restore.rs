@@ -31,7 +31,7 @@ const RESTORE_SECS: f64 = 150.0;
 /// What a restore job leaves behind when it completes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Effect {
-    NewVm { vm: Vm },
+    NewVm { vm: Box<Vm> },
     Disks { disks: Vec<Disk> },
     Rewrite { disks: Vec<String>, point: String },
 }
@@ -54,7 +54,7 @@ pub fn land(st: &mut State, now: i64) {
     st.restores = running;
     for r in done {
         match r.effect {
-            Effect::NewVm { vm } => super::super::inventory::add_vm(st, None, vm),
+            Effect::NewVm { vm } => super::super::inventory::add_vm(st, None, *vm),
             Effect::Disks { disks } => {
                 for d in disks {
                     st.disks
@@ -251,8 +251,9 @@ pub fn check(
                 tags: source.tags.clone(),
                 vm_id: String::new(),
                 data_disks: luns.iter().map(|l| size_of(*l)).collect(),
+                subnet: Some(subnet.to_string()),
             };
-            Effect::NewVm { vm }
+            Effect::NewVm { vm: Box::new(vm) }
         }
         "restoredisks" => {
             let (sub, rg) = target_rg()?;
@@ -395,6 +396,7 @@ pub fn route(
                 tags: Default::default(),
                 vm_id: it.vm_id.clone(),
                 data_disks: vec![],
+                subnet: None,
             },
         };
     let included = super::recovery_points::included_luns(Some(&source), &it);
@@ -408,7 +410,18 @@ pub fn route(
         &body,
         ctx.now,
     )?;
-    let failed = ctx.lro_fails().then(|| json!({"code": "UserErrorRestoreFailed", "message": "The restore failed (injected fault).", "status": 500}));
+    let named = ctx
+        .app
+        .faults
+        .as_ref()
+        .is_some_and(|f| f.restore_fails(&source.name));
+    let failed = if named {
+        Some(
+            json!({"code": "UserErrorSkuNotAvailable", "message": format!("VM creation failed as VM size {} selected is not available in {}.", source.size, vault.location), "status": 400}),
+        )
+    } else {
+        ctx.lro_fails().then(|| json!({"code": "UserErrorRestoreFailed", "message": "The restore failed (injected fault).", "status": 500}))
+    };
     Ok(start(
         st,
         &vault.key(),

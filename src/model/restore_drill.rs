@@ -1,0 +1,322 @@
+//! A restore drill as data: the tag that marks what a drill creates (so that no selector of
+//! azprotect ever picks it up), a vault's drill defaults from the file, the RPO a policy
+//! promises, what a restored VM must show (provisioned, running, the point's disks at their
+//! sizes) and the report `render::restore_drill` formats. Reading and writing Azure: `ops`.
+
+use super::ArmId;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// The tag a drill puts on every VM and disk it creates; its value is the drill's run id.
+/// Selectors (`protect … select`, Disk Backup and Site Recovery selection) never pick a
+/// resource that carries it, whatever its other tags say.
+pub const TAG: &str = "azprotect-restore-drill";
+/// Restores a drill runs at once per vault, at most (and by default).
+pub const MAX_PARALLELISM: u32 = 10;
+pub const DEFAULT_PARALLELISM: u32 = 4;
+/// How much older than the policy's interval the newest point may be: time for a scheduled
+/// backup to start and finish. azprotect's rule, not Azure's.
+pub const RPO_GRACE: Duration = Duration::from_secs(2 * 3600);
+
+/// Does a resource with these tags belong to a drill? (Tag names are case-insensitive.)
+pub fn is_drill(tags: &BTreeMap<String, String>) -> bool {
+    tags.keys().any(|k| k.eq_ignore_ascii_case(TAG))
+}
+
+/// A vault's `restore_drill:` defaults from the file (command-line flags win).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Defaults {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staging_storage_account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<u32>,
+}
+
+/// The RPO a policy's schedule promises (its normalized `schedule`, `backup_policy::normalize`):
+/// the longest time between two scheduled backups.
+pub fn rpo(schedule: &Value) -> Option<Duration> {
+    const HOUR: u64 = 3600;
+    let hours = |v: &Value| v.as_str()?.trim_end_matches('h').parse::<u64>().ok();
+    let hourly = &schedule["hourly"];
+    if let Some(every) = hours(&hourly["every"]).filter(|h| *h > 0) {
+        // Backups at start, start + every, … within the window; the longest gap is the
+        // interval or the night from the window's last backup to the next day's first.
+        let window = hours(&hourly["duration"]).unwrap_or(24).clamp(1, 24);
+        let last = every * ((window - 1) / every);
+        return Some(Duration::from_secs(every.max(24 - last) * HOUR));
+    }
+    if schedule["daily"].is_object() {
+        return Some(Duration::from_secs(24 * HOUR));
+    }
+    if schedule["weekly"].is_object() {
+        return Some(Duration::from_secs(7 * 24 * HOUR));
+    }
+    None
+}
+
+/// The restored VM's name: the source's, `-drill-` and the run id, within Azure's 64
+/// characters.
+pub fn vm_name(source: &str, run: &str) -> String {
+    let suffix = format!("-drill-{run}");
+    let keep = 64usize.saturating_sub(suffix.len());
+    let head: String = source.chars().take(keep).collect();
+    format!("{}{suffix}", head.trim_end_matches(['-', '.', '_']))
+}
+
+/// One managed disk of a VM body: its LUN (`None`: the OS disk), size and id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Disk {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lun: Option<u32>,
+    pub size_gb: u64,
+    #[serde(skip)]
+    pub id: Option<ArmId>,
+}
+
+/// The disks of a VM body (`properties.storageProfile`), the OS disk first.
+pub fn disks_of(vm: &Value) -> Vec<Disk> {
+    let sp = &vm["properties"]["storageProfile"];
+    let one = |d: &Value, lun: Option<u32>| Disk {
+        lun,
+        size_gb: d["diskSizeGB"].as_u64().unwrap_or(0),
+        id: d["managedDisk"]["id"].as_str().map(ArmId::new),
+    };
+    let mut out = Vec::new();
+    if sp["osDisk"].is_object() {
+        out.push(one(&sp["osDisk"], None));
+    }
+    for d in sp["dataDisks"].as_array().into_iter().flatten() {
+        let lun = d["lun"].as_u64().and_then(|l| u32::try_from(l).ok());
+        out.push(one(d, lun));
+    }
+    out
+}
+
+/// The network interfaces of a VM body.
+pub fn nics_of(vm: &Value) -> Vec<ArmId> {
+    vm["properties"]["networkProfile"]["networkInterfaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["id"].as_str().map(ArmId::new))
+        .collect()
+}
+
+/// A status code of a VM's instance view (`ProvisioningState/…`, `PowerState/…`): the part
+/// after the slash, lower-cased.
+pub fn status(vm: &Value, prefix: &str) -> Option<String> {
+    vm["properties"]["instanceView"]["statuses"]
+        .as_array()?
+        .iter()
+        .filter_map(|s| s["code"].as_str())
+        .find_map(|c| {
+            let (p, v) = c.split_once('/')?;
+            p.eq_ignore_ascii_case(prefix)
+                .then(|| v.to_ascii_lowercase())
+        })
+}
+
+/// What a drill checked of one VM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// The VM has a recovery point to restore.
+    Point,
+    /// The newest point is within the policy's RPO.
+    Rpo,
+    /// Azure's restore job completed.
+    Restore,
+    /// The restored VM is provisioned and running.
+    Running,
+    /// Every disk the point holds is attached, at its size.
+    Disks,
+    /// Everything the drill created is gone again (or kept, with `--keep`).
+    Cleanup,
+}
+
+impl CheckKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::Point => "point",
+            CheckKind::Rpo => "rpo",
+            CheckKind::Restore => "restore",
+            CheckKind::Running => "running",
+            CheckKind::Disks => "disks",
+            CheckKind::Cleanup => "cleanup",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    pub check: CheckKind,
+    pub passed: bool,
+    /// The evidence, or why it failed.
+    pub detail: String,
+}
+
+/// Compare a restored VM's disks with the expected ones (the source's OS disk and the data
+/// disks the point holds): the OS disk, and each expected data disk's size, once.
+pub fn check_disks(expected: &[Disk], restored: &[Disk]) -> Check {
+    let sizes = |ds: &[Disk]| {
+        let mut s: Vec<u64> = ds
+            .iter()
+            .filter(|d| d.lun.is_some())
+            .map(|d| d.size_gb)
+            .collect();
+        s.sort_unstable();
+        s
+    };
+    let os = restored.iter().any(|d| d.lun.is_none());
+    let (want, got) = (sizes(expected), sizes(restored));
+    let passed = os && want == got;
+    let detail = if passed {
+        format!(
+            "OS disk and {} data disk(s) attached ({} GB)",
+            got.len(),
+            got.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else if !os {
+        "no OS disk attached".to_string()
+    } else {
+        format!("expected data disks of {want:?} GB, found {got:?} GB")
+    };
+    Check {
+        check: CheckKind::Disks,
+        passed,
+        detail,
+    }
+}
+
+/// One VM's drill.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VmResult {
+    pub address: String,
+    pub source_vm: ArmId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub point: Option<String>,
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub point_time: Option<OffsetDateTime>,
+    /// Age of the point when the drill started, and the policy's RPO, in hours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub point_age_hours: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpo_hours: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restored_vm: Option<ArmId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<ArmId>,
+    /// Seconds from the restore's start to a running VM: the measured RTO.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rto_seconds: Option<f64>,
+    pub checks: Vec<Check>,
+    pub passed: bool,
+}
+
+impl VmResult {
+    /// The first failed check, if any.
+    pub fn failure(&self) -> Option<&Check> {
+        self.checks.iter().find(|c| !c.passed)
+    }
+}
+
+/// The drill's report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The run id: the value of the drill tag on what it created.
+    pub run: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started: OffsetDateTime,
+    pub seconds: f64,
+    pub passed: bool,
+    /// Whether what the drill created was left in place (`--keep`).
+    pub kept: bool,
+    /// ARM requests the drill made, in all.
+    pub requests: u64,
+    pub vms: Vec<VmResult>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_policy_promises_its_interval() {
+        let h = |x: u64| Some(Duration::from_secs(x * 3600));
+        assert_eq!(rpo(&json!({"hourly": {"every": "4h"}})), h(4));
+        assert_eq!(
+            rpo(&json!({"hourly": {"every": "4h", "start": "08:00", "duration": "24h"}})),
+            h(4)
+        );
+        // 08:00, 12:00, 16:00, then the next day's 08:00.
+        assert_eq!(
+            rpo(&json!({"hourly": {"every": "4h", "start": "08:00", "duration": "12h"}})),
+            h(16)
+        );
+        assert_eq!(rpo(&json!({"daily": {"at": "23:00"}})), h(24));
+        assert_eq!(rpo(&json!({"weekly": {"on": ["Sunday"]}})), h(168));
+        assert_eq!(rpo(&json!({"hourly": {"every": "0h"}})), None);
+        assert_eq!(rpo(&json!(null)), None);
+    }
+
+    #[test]
+    fn a_drill_vm_is_named_after_its_source_within_64_characters() {
+        assert_eq!(vm_name("app-01", "k3x9"), "app-01-drill-k3x9");
+        let long = "a".repeat(70);
+        let n = vm_name(&long, "k3x9");
+        assert_eq!(n.len(), 64);
+        assert!(n.ends_with("-drill-k3x9"));
+    }
+
+    #[test]
+    fn drill_tags_are_found_whatever_their_case() {
+        let mut t = BTreeMap::new();
+        t.insert("backup".to_string(), "gold".to_string());
+        assert!(!is_drill(&t));
+        t.insert("AzProtect-Restore-Drill".into(), "k3x9".into());
+        assert!(is_drill(&t));
+    }
+
+    #[test]
+    fn disks_are_compared_by_size_and_an_os_disk_is_required() {
+        let vm = json!({"properties": {"storageProfile": {
+            "osDisk": {"diskSizeGB": 30, "managedDisk": {"id": "/d/os"}},
+            "dataDisks": [{"lun": 0, "diskSizeGB": 64}, {"lun": 1, "diskSizeGB": 128}],
+        }}});
+        let d = disks_of(&vm);
+        assert_eq!(d.len(), 3);
+        assert_eq!(d[0].lun, None);
+        assert!(check_disks(&d, &d).passed);
+        let missing = &d[..2];
+        let c = check_disks(&d, missing);
+        assert!(!c.passed);
+        assert!(c.detail.contains("[64, 128]"), "{}", c.detail);
+        assert!(!check_disks(&d, &d[1..]).passed);
+    }
+
+    #[test]
+    fn instance_view_statuses_are_read_by_prefix() {
+        let vm = json!({"properties": {"instanceView": {"statuses": [
+            {"code": "ProvisioningState/succeeded"}, {"code": "PowerState/running"}]}}});
+        assert_eq!(status(&vm, "PowerState").as_deref(), Some("running"));
+        assert_eq!(
+            status(&vm, "provisioningstate").as_deref(),
+            Some("succeeded")
+        );
+        assert_eq!(status(&json!({}), "PowerState"), None);
+    }
+}
