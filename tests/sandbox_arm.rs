@@ -247,7 +247,7 @@ async fn conventions_and_paging() {
             None => break,
         }
     }
-    assert_eq!((names.len(), pages), (4, 2));
+    assert_eq!((names.len(), pages), (5, 3));
 
     // VM body and missing resources.
     let vms = format!(

@@ -517,6 +517,29 @@ def snapshot_and_restore():
     assert disk.properties.provisioning_state == "Succeeded", disk
 
 
+@step("compute: a VM's instance view; an attached disk refused; the VM deleted, then its data disk")
+def delete_vm():
+    from azure.core.exceptions import HttpResponseError
+    from azure.mgmt.compute import ComputeManagementClient
+
+    c = ComputeManagementClient(credential, SUB, **COMMON)
+    view = c.virtual_machines.instance_view("rg-web", "web-02")
+    assert any(s.code == "PowerState/running" for s in view.statuses), view.statuses
+    try:
+        c.disks.begin_delete("rg-web", "web-02-data-0").result()
+        raise AssertionError("a disk attached to web-02 was deleted")
+    except HttpResponseError as e:
+        assert e.error.code == "OperationNotAllowed", e
+    c.virtual_machines.begin_delete("rg-web", "web-02").result()
+    names = [v.name for v in c.virtual_machines.list("rg-web")]
+    assert "web-02" not in names, names
+    # The OS disk went with the VM (deleteOption Delete); the data disks stay, detached.
+    disk = c.disks.get("rg-web", "web-02-data-0")
+    assert disk.disk_state == "Unattached", disk
+    c.disks.begin_delete("rg-web", "web-02-data-0").result()
+    assert "web-02-data-0" not in [d.name for d in c.disks.list_by_resource_group("rg-web")]
+
+
 def main():
     token()
     resource_group()
@@ -534,6 +557,7 @@ def main():
     roles(principal)
     backup_instance(policy_id)
     snapshot_and_restore()
+    delete_vm()
 
 
 if __name__ == "__main__":
