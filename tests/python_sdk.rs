@@ -29,6 +29,7 @@ const STEPS: &[&str] = &[
     "disk backup: role assignments for the vault's identity",
     "disk backup: protect a disk",
     "compute: an incremental snapshot of a disk, restored to a new disk",
+    "compute: a VM's instance view; an attached disk refused; the VM deleted, then its data disk",
 ];
 
 /// The interpreter, when it imports every SDK the story needs.
