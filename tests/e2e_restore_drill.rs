@@ -35,6 +35,13 @@ async fn left_in_drill_group(estate: &Estate, kind: &str) -> Vec<Value> {
         .expect("list")
 }
 
+/// `restore-drill -f <file> --auto-approve` and `extra`.
+async fn drill(estate: &Estate, file: &str, extra: &[&str]) -> support::estate::Run {
+    let mut args = vec!["restore-drill", "-f", file, "--auto-approve"];
+    args.extend_from_slice(extra);
+    estate.run(&args).await
+}
+
 fn vm<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["vms"]
         .as_array()
@@ -61,16 +68,7 @@ async fn a_drill_over_four_vms_with_one_failing_says_which_and_why_and_leaves_no
         &read_quickstart(),
     )
     .await;
-    let run = estate
-        .run(&[
-            "restore-drill",
-            "-f",
-            &file,
-            "--auto-approve",
-            "--format",
-            "json",
-        ])
-        .await;
+    let run = drill(&estate, &file, &["--format", "json"]).await;
     run.expect_code(1);
     let report = run.json();
     assert_eq!(report["format_version"], 1, "{report}");
@@ -128,16 +126,12 @@ async fn a_drill_over_four_vms_with_one_failing_says_which_and_why_and_leaves_no
         .await
         .expect_code(0);
     // The text report says the same for a person.
-    let text = estate
-        .run(&[
-            "restore-drill",
-            "-f",
-            &file,
-            "--auto-approve",
-            "--target",
-            "protected_vm.rsv-prod-weu/rg-app/db-01",
-        ])
-        .await;
+    let text = drill(
+        &estate,
+        &file,
+        &["--target", "protected_vm.rsv-prod-weu/rg-app/db-01"],
+    )
+    .await;
     text.expect_code(1);
     assert!(
         text.stdout.contains("0 VM(s) passed, 1 failed")
@@ -159,19 +153,12 @@ async fn kept_drill_vms_are_tagged_and_never_picked_by_a_tag_selector() {
         "select: {tags: {backup: silver}}",
     );
     let (estate, file) = applied(fast(None), "azprotect.yaml", &yaml).await;
-    let run = estate
-        .run(&[
-            "restore-drill",
-            "-f",
-            &file,
-            "--auto-approve",
-            "--keep",
-            "--tag",
-            "backup=silver",
-            "--format",
-            "markdown",
-        ])
-        .await;
+    let run = drill(
+        &estate,
+        &file,
+        &["--keep", "--tag", "backup=silver", "--format", "markdown"],
+    )
+    .await;
     run.expect_code(0);
     assert!(
         run.stdout.contains("passed")
@@ -206,16 +193,7 @@ async fn a_drill_refuses_production_networks_and_says_where_to_restore() {
     let (estate, file) = applied(fast(None), "azprotect.yaml", &read_quickstart()).await;
     // app-01's NIC is on vnet-app: production.
     let vnet_app = format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Network/virtualNetworks/vnet-app");
-    let refused = estate
-        .run(&[
-            "restore-drill",
-            "-f",
-            &file,
-            "--auto-approve",
-            "--network",
-            &vnet_app,
-        ])
-        .await;
+    let refused = drill(&estate, &file, &["--network", &vnet_app]).await;
     refused.expect_code(1);
     let said = flat(&refused.stderr);
     assert!(
@@ -235,9 +213,7 @@ async fn a_drill_refuses_production_networks_and_says_where_to_restore() {
             .next()
             .unwrap(),
     );
-    let run = estate
-        .run(&["restore-drill", "-f", &bare, "--auto-approve"])
-        .await;
+    let run = drill(&estate, &bare, &[]).await;
     run.expect_code(1);
     let said = flat(&run.stderr);
     assert!(

@@ -1,7 +1,7 @@
 //! `azprotect drill ADDRESS`: test failover of a recovery plan (`ops::drill`), confirmed, run
 //! with progress, reported.
 
-use super::args::{DrillArgs, PlanFormat};
+use super::args::DrillArgs;
 use super::confirm;
 use super::printer::Printer;
 use super::progress::terminal;
@@ -9,7 +9,7 @@ use super::settings::{GlobalSettings, Session};
 use super::ExitStatus;
 use crate::ops::drill as ops;
 use crate::render;
-use miette::{IntoDiagnostic, Result};
+use miette::Result;
 
 pub async fn drill(
     args: DrillArgs,
@@ -46,13 +46,15 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
         return Ok(ExitStatus::Failure);
     }
     let report = ops::run(client, &prepared, terminal(printer).as_ref()).await?;
-    let mut out = printer.stdout();
-    match args.format {
-        PlanFormat::Text => render::drill::text(&report, &mut out),
-        PlanFormat::Markdown => render::drill::markdown(&report, &mut out),
-        PlanFormat::Json => render::drill::json(&report, &mut out),
-    }
-    .into_diagnostic()?;
+    printer.report(
+        args.format,
+        &report,
+        [
+            render::drill::text,
+            render::drill::markdown,
+            render::drill::json,
+        ],
+    )?;
     Ok(if report.succeeded {
         ExitStatus::Success
     } else {

@@ -1,7 +1,7 @@
 //! `azprotect failover | commit | reprotect | failback ADDRESS`: one recovery plan, checked
 //! against what Azure allows now (`ops::failover`), confirmed, run with progress, reported.
 
-use super::args::{DrArgs, FailoverArgs, PlanFormat, RecoveryPointArg};
+use super::args::{DrArgs, FailoverArgs, RecoveryPointArg};
 use super::confirm;
 use super::printer::Printer;
 use super::progress::terminal;
@@ -11,7 +11,7 @@ use crate::failover::Operation;
 use crate::model::site_recovery::recovery_plan::RecoveryPoint;
 use crate::ops::failover as ops;
 use crate::render;
-use miette::{IntoDiagnostic, Result};
+use miette::Result;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
@@ -97,13 +97,15 @@ async fn go(
         return Ok(ExitStatus::Failure);
     }
     let report = ops::run(client, &prepared, terminal(printer).as_ref()).await?;
-    let mut out = printer.stdout();
-    match args.format {
-        PlanFormat::Text => render::failover::text(&report, &mut out),
-        PlanFormat::Markdown => render::failover::markdown(&report, &mut out),
-        PlanFormat::Json => render::failover::json(&report, &mut out),
-    }
-    .into_diagnostic()?;
+    printer.report(
+        args.format,
+        &report,
+        [
+            render::failover::text,
+            render::failover::markdown,
+            render::failover::json,
+        ],
+    )?;
     Ok(if report.succeeded {
         ExitStatus::Success
     } else {

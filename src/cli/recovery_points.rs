@@ -1,13 +1,13 @@
 //! `azprotect recovery-points ADDRESS`: list, then render in the format asked for.
 
-use super::args::{PlanFormat, RecoveryPointsArgs};
+use super::args::RecoveryPointsArgs;
 use super::printer::Printer;
 use super::progress::terminal;
 use super::settings::{GlobalSettings, Session};
 use super::ExitStatus;
 use crate::ops::recovery_points::{list, Input};
 use crate::render::recovery_points as render;
-use miette::{IntoDiagnostic, Result};
+use miette::Result;
 
 pub async fn recovery_points(
     args: RecoveryPointsArgs,
@@ -25,13 +25,11 @@ pub async fn recovery_points(
         let progress = terminal(printer);
         let sub = s.default_subscription.as_deref();
         let listing = list(&s.client, sub, &input, progress.as_ref()).await?;
-        let mut out = printer.stdout();
-        match format {
-            PlanFormat::Text => render::text(&listing, &mut out),
-            PlanFormat::Markdown => render::markdown(&listing, &mut out),
-            PlanFormat::Json => render::json(&listing, &mut out),
-        }
-        .into_diagnostic()?;
+        printer.report(
+            format,
+            &listing,
+            [render::text, render::markdown, render::json],
+        )?;
         Ok(ExitStatus::Success)
     })
     .await

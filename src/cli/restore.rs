@@ -1,7 +1,7 @@
 //! `azprotect restore ADDRESS --point … (--as-new-vm NAME | --disks-only | --replace-disks)`:
 //! prepare (check everything), say what it will create, confirm, run, render the result.
 
-use super::args::{PlanFormat, RestoreArgs};
+use super::args::RestoreArgs;
 use super::confirm;
 use super::printer::Printer;
 use super::progress::terminal;
@@ -9,7 +9,7 @@ use super::settings::{GlobalSettings, Session};
 use super::ExitStatus;
 use crate::ops::restore::{self as op, Destination, Input};
 use crate::render::restore as render;
-use miette::{miette, IntoDiagnostic, Result};
+use miette::{miette, Result};
 
 fn need(v: &Option<String>, flag: &str, mode: &str) -> Result<String> {
     v.clone().ok_or_else(|| miette!("{mode} needs {flag}"))
@@ -99,13 +99,11 @@ pub async fn restore(
         }
         let progress = terminal(printer);
         let restored = op::run(&s.client, &prepared, progress.as_ref()).await?;
-        let mut out = printer.stdout();
-        match args.format {
-            PlanFormat::Text => render::text(&restored, &mut out),
-            PlanFormat::Markdown => render::markdown(&restored, &mut out),
-            PlanFormat::Json => render::json(&restored, &mut out),
-        }
-        .into_diagnostic()?;
+        printer.report(
+            args.format,
+            &restored,
+            [render::text, render::markdown, render::json],
+        )?;
         Ok(if restored.status.succeeded() {
             ExitStatus::Success
         } else {

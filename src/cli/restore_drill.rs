@@ -1,7 +1,7 @@
 //! `azprotect restore-drill`: prepare (`ops::restore_drill`: scope, place, isolation), say what
 //! it creates, confirm, run with progress, render the report; exit 1 when any VM failed.
 
-use super::args::{PlanFormat, RestoreDrillArgs};
+use super::args::RestoreDrillArgs;
 use super::confirm;
 use super::printer::Printer;
 use super::progress::terminal;
@@ -10,7 +10,7 @@ use super::ExitStatus;
 use crate::model::restore_drill::Defaults;
 use crate::ops::restore_drill::{self as op, Input};
 use crate::render::restore_drill as render;
-use miette::{miette, IntoDiagnostic, Result};
+use miette::{miette, Result};
 
 fn input(a: &RestoreDrillArgs) -> Result<Input> {
     let tags = a
@@ -59,13 +59,11 @@ pub async fn restore_drill(
         }
         let progress = terminal(printer);
         let report = op::run(&s.client, &prepared, progress.as_ref()).await;
-        let mut out = printer.stdout();
-        match args.format {
-            PlanFormat::Text => render::text(&report, &mut out),
-            PlanFormat::Markdown => render::markdown(&report, &mut out),
-            PlanFormat::Json => render::json(&report, &mut out),
-        }
-        .into_diagnostic()?;
+        printer.report(
+            args.format,
+            &report,
+            [render::text, render::markdown, render::json],
+        )?;
         Ok(if report.passed {
             ExitStatus::Success
         } else {

@@ -111,13 +111,18 @@ fn choose(points: &[RecoveryPoint], choice: &PointChoice) -> Option<RecoveryPoin
 }
 
 /// GET `id`, `None` when it does not exist.
-async fn read(client: &ArmClient, id: &ArmId, api_version: &str) -> Result<Option<Value>> {
+pub(super) async fn read(
+    client: &ArmClient,
+    id: &ArmId,
+    api_version: &str,
+) -> Result<Option<Value>> {
     Ok(client
         .get_optional(&format!("{id}?api-version={api_version}"))
         .await?)
 }
 
-fn region_of(v: &Value) -> String {
+/// The (normalized) region of a resource's body.
+pub(super) fn region_of(v: &Value) -> String {
     crate::model::resource_group::normalize_location(v["location"].as_str().unwrap_or_default())
 }
 

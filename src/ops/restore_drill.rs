@@ -11,7 +11,7 @@
 //! vault's parallelism at once (`ops::restore::run` follows each job), tags what each restore
 //! created with `restore_drill::TAG` (selectors never pick it up), checks, cleans up.
 
-use super::restore::Prepared as Restore;
+use super::restore::{read, region_of, Prepared as Restore};
 use crate::azure::ArmClient;
 use crate::model::recovery_point::{self, RecoveryPoint};
 use crate::model::restore::{self, Target};
@@ -104,16 +104,6 @@ pub enum PrepareError {
         "pass an isolated virtual network (no peering, no gateway) with --network or the vault's restore_drill.network"
     ))]
     ProductionNetwork { network: String, why: String },
-}
-
-async fn read(client: &ArmClient, id: &ArmId, api_version: &str) -> Result<Option<Value>> {
-    Ok(client
-        .get_optional(&format!("{id}?api-version={api_version}"))
-        .await?)
-}
-
-fn region_of(v: &Value) -> String {
-    crate::model::resource_group::normalize_location(v["location"].as_str().unwrap_or_default())
 }
 
 /// A short run id: base-36 of the time, the drill tag's value and the VM names' suffix.
