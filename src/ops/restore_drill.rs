@@ -648,6 +648,13 @@ async fn clean_up(
     progress: &dyn Progress,
     address: &Address,
 ) -> Check {
+    // A restore that failed or could not be read may still have left its VM: read it again.
+    let read_again = if body.is_null() {
+        read(client, vm, api::COMPUTE).await.ok().flatten()
+    } else {
+        None
+    };
+    let body = read_again.as_ref().unwrap_or(body);
     let disks: Vec<ArmId> = drill::disks_of(body)
         .into_iter()
         .filter_map(|d| d.id)
