@@ -306,6 +306,14 @@ impl ArmClient {
         self.run(req, &|_| {}, false).await.map(|_| ())
     }
 
+    /// [`execute`](Self::execute) for a POST whose result is its operation status's
+    /// `properties`, not what its `Location` answers: Recovery Services' item-level recovery
+    /// returns its scripts there (the az CLI reads `backupOperations/{id}`: custom_help.py
+    /// `track_backup_ilr`).
+    pub async fn execute_status(&self, req: &ArmRequest) -> Result<Option<Value>, AzureError> {
+        self.run_inner(req, &|_| {}, true, true).await
+    }
+
     /// [`execute`](Self::execute), reporting each LRO poll to `progress`.
     pub async fn execute_with(
         &self,
@@ -339,6 +347,16 @@ impl ArmClient {
         req: &ArmRequest,
         progress: &(dyn Fn(&OperationProgress) + Send + Sync),
         want_body: bool,
+    ) -> Result<Option<Value>, AzureError> {
+        self.run_inner(req, progress, want_body, false).await
+    }
+
+    async fn run_inner(
+        &self,
+        req: &ArmRequest,
+        progress: &(dyn Fn(&OperationProgress) + Send + Sync),
+        want_body: bool,
+        status_result: bool,
     ) -> Result<Option<Value>, AzureError> {
         let url = self.url_for(&req.path, req.method)?;
         let resource = resource_of(&url);
@@ -399,6 +417,9 @@ impl ArmClient {
             )
             .map_err(|e| self.transport_err(req.method, &resource, e.to_string()))?;
             match step {
+                Step::Fetch if status_result && req.method == Method::Post => {
+                    return Ok(poll_body.and_then(|b| b.get("properties").cloned()))
+                }
                 Step::Wait {
                     delay: d,
                     status,

@@ -263,7 +263,7 @@ pub struct RecoveryPointsArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("destination").required(true).args(["as_new_vm", "disks_only", "replace_disks", "as_new_disk"])))]
+#[command(group(clap::ArgGroup::new("destination").required(true).args(["as_new_vm", "disks_only", "replace_disks", "as_new_disk", "file_recovery"])))]
 pub struct RestoreArgs {
     /// `protected_vm.<vault>/<resource-group>/<vm>` (or `<resource-group>/<vm>` when the file
     /// has one Recovery Services vault), or `disk_backup.<backup-vault>/<resource-group>/<disk>`.
@@ -305,6 +305,21 @@ pub struct RestoreArgs {
     /// Allow --replace-disks to overwrite the VM's disks.
     #[arg(long)]
     pub allow_overwrite: bool,
+    /// Item-level recovery: open a file-recovery session on the point (12 hours) and write its
+    /// mount script to --script-out; with --revoke, end the session.
+    #[arg(long = "files")]
+    pub file_recovery: bool,
+    /// Where --files writes the mount script (mode 0700).
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "file_recovery",
+        conflicts_with = "revoke"
+    )]
+    pub script_out: Option<PathBuf>,
+    /// With --files: end the point's file-recovery session.
+    #[arg(long, requires = "file_recovery")]
+    pub revoke: bool,
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
     pub auto_approve: bool,

@@ -15,6 +15,7 @@ mod progress;
 mod recovery_points;
 mod restore;
 mod restore_drill;
+mod restore_files;
 mod sandbox;
 mod schema;
 mod settings;

@@ -65,6 +65,9 @@ pub async fn restore(
     settings: &GlobalSettings,
     printer: Printer,
 ) -> Result<ExitStatus> {
+    if args.file_recovery {
+        return super::restore_files::restore_files(args, settings, printer).await;
+    }
     let input = input(&args)?;
     Session::with(settings, async |s| {
         let sub = s.default_subscription.as_deref();

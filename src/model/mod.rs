@@ -40,6 +40,7 @@ pub mod backup_policy;
 pub mod disk;
 pub mod disk_backup;
 pub mod family;
+pub mod item_recovery;
 mod item_state;
 pub mod lease;
 mod live_state;

@@ -17,4 +17,5 @@ pub mod recovery_plan;
 pub mod recovery_points;
 pub mod restore;
 pub mod restore_drill;
+pub mod restore_files;
 pub mod snapshot;

@@ -94,7 +94,7 @@ pub struct Prepared {
     pub will: Vec<String>,
 }
 
-fn choose(points: &[RecoveryPoint], choice: &PointChoice) -> Option<RecoveryPoint> {
+pub(super) fn choose(points: &[RecoveryPoint], choice: &PointChoice) -> Option<RecoveryPoint> {
     let newest = |f: &dyn Fn(&RecoveryPoint) -> bool| {
         points
             .iter()

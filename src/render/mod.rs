@@ -14,6 +14,7 @@ mod markdown;
 pub mod recovery_points;
 pub mod restore;
 pub mod restore_drill;
+pub mod restore_files;
 pub mod snapshot;
 mod text;
 

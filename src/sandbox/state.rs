@@ -57,6 +57,9 @@ pub struct State {
     /// Restore jobs still running, and what each leaves when it completes.
     #[serde(default)]
     pub restores: Vec<super::protection::restore::Pending>,
+    /// Open file-recovery sessions, by `{item key}/{point}`.
+    #[serde(default)]
+    pub ilr_sessions: BTreeMap<String, super::protection::item_recovery::Session>,
     /// What each Recovery Services vault has discovered (`refreshContainers`), by vault key.
     #[serde(default)]
     pub discovery: BTreeMap<String, Discovery>,

@@ -4,6 +4,7 @@
 //! operations, jobs, containers, protectable items, refreshContainers and `backupStatus`.
 
 mod item_body;
+pub mod item_recovery;
 mod put;
 mod recovery_points;
 pub mod restore;
@@ -57,6 +58,25 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             result: "empty",
         };
         return accepted_on_item(ctx, st, item, op);
+    }
+    for (action, provision) in [
+        ("provisioninstantitemrecovery", true),
+        ("revokeinstantitemrecovery", false),
+    ] {
+        if let Some(v) = ctx.m(&format!("{item}/recoverypoints/*/{action}")) {
+            let item = item_ref(st, &v)?;
+            let s = item_recovery::route(ctx, st, &item.key, &v[6], provision)?;
+            let op = NewOp {
+                kind: s.kind,
+                duration_ms: s.duration_ms,
+                error: s.error,
+                vault_key: Some(item.vault.key()),
+                target_key: Some(s.session_key),
+                job_id: None,
+                result: "empty",
+            };
+            return accepted_on_item(ctx, st, item, op);
+        }
     }
     for (pattern, point) in [("recoverypoints", false), ("recoverypoints/*", true)] {
         if let Some(v) = ctx.m(&format!("{item}/{pattern}")) {
@@ -138,7 +158,9 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     if let Some(v) = ctx.m(&format!("{VAULT}/backupoperations/*")) {
         get_vault(st, &v[0], &v[1], &v[2])?;
         let op = find_op(st, &v[3])?;
-        let props = json!({"objectType": "OperationStatusJobExtendedInfo", "jobId": op.job_id});
+        let props = item_recovery::status_properties(st, &op).unwrap_or_else(
+            || json!({"objectType": "OperationStatusJobExtendedInfo", "jobId": op.job_id}),
+        );
         return Ok(super::backup::status_reply(ctx, &op, props));
     }
     if let Some(v) =
@@ -357,7 +379,9 @@ fn item_op(ctx: &Ctx<'_>, st: &mut State, v: &[String], status: bool) -> HResult
     let vid = vault.id();
     let op = find_op(st, &v[6])?;
     if status {
-        let props = json!({"objectType": "OperationStatusJobExtendedInfo", "jobId": op.job_id});
+        let props = item_recovery::status_properties(st, &op).unwrap_or_else(
+            || json!({"objectType": "OperationStatusJobExtendedInfo", "jobId": op.job_id}),
+        );
         return Ok(super::backup::status_reply(ctx, &op, props));
     }
     let (rg, vm) = parse_names(&v[4], &v[5])?;

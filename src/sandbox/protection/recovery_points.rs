@@ -268,7 +268,13 @@ pub fn route(
     let scale = ctx.app.time_scale;
     let vm = item_vm(st, it);
     let instant_ms = schedule(st, it, scale).instant_ms;
-    let body = |p: &Point| point_body((item_id, item_key), it, (vm, instant_ms), p, ctx.now);
+    let body = |p: &Point| {
+        let mut b = point_body((item_id, item_key), it, (vm, instant_ms), p, ctx.now);
+        let name = point_name(item_key, p.ms);
+        b["properties"]["isInstantIlrSessionActive"] =
+            json!(super::item_recovery::active(st, item_key, &name, ctx.now));
+        b
+    };
     match point {
         None => Ok(Reply::ok(json!({
             "value": points(st, it, ctx.now, scale).iter().map(body).collect::<Vec<_>>()

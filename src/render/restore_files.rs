@@ -1,0 +1,89 @@
+//! `restore --files`: a file-recovery session opened (the script, its password, how to run it,
+//! when it closes) or ended — text, markdown for a ticket, or JSON (`{"format_version": 1, …}`
+//! with the fields of `model::item_recovery::Mounted` / `Revoked`).
+
+use crate::model::item_recovery::{Mounted, Revoked};
+use serde::Serialize;
+use serde_json::json;
+use std::io::{self, Write};
+
+fn utc(t: time::OffsetDateTime) -> String {
+    crate::model::snapshot::display_time(Some(t))
+}
+
+pub fn text(m: &Mounted, out: &mut impl Write) -> io::Result<()> {
+    let verb = if m.renewed { "Renewed" } else { "Opened" };
+    writeln!(
+        out,
+        "{verb} file recovery of {} from point {} ({} UTC) in {:.0}s.",
+        m.address,
+        m.point,
+        utc(m.point_time),
+        m.seconds
+    )?;
+    writeln!(
+        out,
+        "  script: {} ({}, Azure names it {})",
+        m.script, m.os_type, m.file_name
+    )?;
+    writeln!(out, "  password: {}", m.password)?;
+    writeln!(out, "  run: {}", m.run)?;
+    writeln!(
+        out,
+        "  valid until {} UTC (12 hours); end it sooner with --files --revoke",
+        utc(m.expires)
+    )
+}
+
+pub fn markdown(m: &Mounted, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "### `{}`: file recovery open\n", m.address)?;
+    writeln!(out, "| | |\n|---|---|")?;
+    writeln!(out, "| Point | `{}` ({}) |", m.point, m.point_time)?;
+    writeln!(out, "| Script | `{}` ({}) |", m.script, m.os_type)?;
+    writeln!(out, "| Run | `{}` |", m.run)?;
+    writeln!(out, "| Valid until | {} |", m.expires)
+}
+
+fn json_doc(r: &impl Serialize, out: &mut impl Write) -> io::Result<()> {
+    let mut doc = serde_json::to_value(r).map_err(io::Error::other)?;
+    doc["format_version"] = json!(1);
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+pub fn json(m: &Mounted, out: &mut impl Write) -> io::Result<()> {
+    json_doc(m, out)
+}
+
+pub fn revoked_text(r: &Revoked, out: &mut impl Write) -> io::Result<()> {
+    if r.revoked {
+        writeln!(
+            out,
+            "Ended the file-recovery session of {} point {}.",
+            r.address, r.point
+        )
+    } else {
+        writeln!(
+            out,
+            "{} point {} has no file-recovery session open: nothing to end.",
+            r.address, r.point
+        )
+    }
+}
+
+pub fn revoked_markdown(r: &Revoked, out: &mut impl Write) -> io::Result<()> {
+    let said = if r.revoked {
+        "session ended"
+    } else {
+        "no session was open"
+    };
+    writeln!(
+        out,
+        "### `{}`: file recovery of point `{}`: {said}",
+        r.address, r.point
+    )
+}
+
+pub fn revoked_json(r: &Revoked, out: &mut impl Write) -> io::Result<()> {
+    json_doc(r, out)
+}
