@@ -224,3 +224,168 @@ async fn a_point_that_does_not_exist_is_refused_before_anything_starts() {
         );
     }
 }
+
+/// A Disk Backup estate whose points come every 1.44 s, with its first point taken.
+async fn disks() -> (Estate, String) {
+    let opts = SandboxOptions {
+        time_scale: 0.0001,
+        ..SandboxOptions::default()
+    };
+    let (estate, file) = applied(
+        opts,
+        "disks.yaml",
+        &support::estate::read_example("disk-backup.yaml"),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    (estate, file)
+}
+
+const SUB: &str = "00000000-0000-0000-0000-000000000001";
+const DISK: &str = "disk_backup.bv-prod-weu/rg-app/shared-data";
+const BV: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-protect-weu/providers/Microsoft.DataProtection/backupVaults/bv-prod-weu";
+const DRO: &str = "b50d9833-a0cb-478e-945f-707fcc997c13";
+
+/// The vault identity's Disk Restore Operator assignments on `rg`.
+async fn restore_operator_on(estate: &Estate, rg: &str) -> usize {
+    let client = estate.client().await;
+    let vault = client
+        .get_optional(&format!("{BV}?api-version=2025-01-01"))
+        .await
+        .unwrap()
+        .unwrap();
+    let principal = vault["identity"]["principalId"].as_str().unwrap();
+    client
+        .list(&format!("/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=principalId%20eq%20%27{principal}%27"))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            a["properties"]["roleDefinitionId"]
+                .as_str()
+                .unwrap()
+                .ends_with(DRO)
+        })
+        .count()
+}
+
+/// `restore DISK --as-new-disk NAME --resource-group RG` (and `extra`).
+async fn disk_restore(estate: &Estate, file: &str, name: &str, rg: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "restore",
+        DISK,
+        "-f",
+        file,
+        "--as-new-disk",
+        name,
+        "--resource-group",
+        rg,
+    ];
+    args.extend_from_slice(extra);
+    estate.run(&args).await
+}
+
+/// The text without miette's wrapping or any whitespace (miette wraps long ids where it likes).
+fn squeezed(s: &str) -> String {
+    flat(s).split_whitespace().collect()
+}
+
+#[tokio::test]
+async fn a_disk_restore_grants_the_vaults_identity_disk_restore_operator_first() {
+    let (estate, file) = disks().await;
+    assert_eq!(restore_operator_on(&estate, "rg-app").await, 0);
+    // What it will do, shown when it asks (refused without a terminal).
+    let grant = squeezed(&format!("grant the Backup vault bv-prod-weu's identity Disk Restore Operator on /subscriptions/{SUB}/resourceGroups/rg-app"));
+    let run = disk_restore(&estate, &file, "shared-data-back", "rg-app", &[]).await;
+    run.expect_code(1);
+    assert!(squeezed(&run.stderr).contains(&grant), "{}", run.stderr);
+    let run = disk_restore(
+        &estate,
+        &file,
+        "shared-data-back",
+        "rg-app",
+        &["--auto-approve", "--format", "json"],
+    )
+    .await;
+    run.expect_code(0);
+    assert_eq!(run.json()["status"], "completed", "{}", run.stdout);
+    assert_eq!(restore_operator_on(&estate, "rg-app").await, 1);
+    // Held now: the next restore into the group grants nothing.
+    let run = disk_restore(&estate, &file, "shared-data-again", "rg-app", &[]).await;
+    run.expect_code(1);
+    let said = squeezed(&run.stderr);
+    assert!(
+        said.contains("createdisk") && !said.contains("grantthe"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_disk_restore_says_which_role_to_assign_where_it_may_not_grant_it() {
+    let (estate, file) = disks().await;
+    let client = estate.client().await;
+    // A group where this caller may not assign roles (the sandbox's tag for that story).
+    let rg = format!("/subscriptions/{SUB}/resourceGroups/rg-locked");
+    client
+        .execute(&azprotect::request::ArmRequest::new(
+            azprotect::request::Method::Put,
+            format!("{rg}?api-version=2021-04-01"),
+            Some(json!({"location": "westeurope", "tags": {"azprotect-sandbox": "deny-role-assignment-write"}})),
+        ))
+        .await
+        .expect("the group is created");
+    let run = disk_restore(
+        &estate,
+        &file,
+        "shared-data-back",
+        "rg-locked",
+        &["--auto-approve"],
+    )
+    .await;
+    run.expect_code(1);
+    let said = squeezed(&run.stderr);
+    for part in [
+        "needs the Backup vault bv-prod-weu's identity",
+        "to hold Disk Restore Operator (b50d9833-a0cb-478e-945f-707fcc997c13) on /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-locked",
+        "AuthorizationFailed",
+        "az role assignment create --assignee-object-id",
+    ] {
+        assert!(said.contains(&squeezed(part)), "{part}: {said}");
+    }
+    assert!(client
+        .get_optional(&format!(
+            "{rg}/providers/Microsoft.Compute/disks/shared-data-back?api-version=2023-04-02"
+        ))
+        .await
+        .unwrap()
+        .is_none());
+    // And Data Protection itself refuses a restore there without the role.
+    let bi = client
+        .list(&format!("{BV}/backupInstances?api-version=2024-04-01"))
+        .await
+        .unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let point = client
+        .list(&format!("{bi}/recoveryPoints?api-version=2024-04-01"))
+        .await
+        .unwrap()[0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let req = azprotect::model::restore::disk_restore_request(
+        &azprotect::model::ArmId::new(&bi),
+        &point,
+        &azprotect::model::ArmId::new(format!(
+            "{rg}/providers/Microsoft.Compute/disks/shared-data-back"
+        )),
+        "westeurope",
+    );
+    let e = client.execute(&req).await.expect_err("refused");
+    assert_eq!(
+        (e.status(), e.code()),
+        (Some(400), Some("UserErrorMissingRequiredPermissions"))
+    );
+}

@@ -18,4 +18,5 @@ pub mod recovery_points;
 pub mod restore;
 pub mod restore_drill;
 pub mod restore_files;
+pub mod restore_permissions;
 pub mod snapshot;

@@ -92,6 +92,8 @@ pub struct Prepared {
     pub region: String,
     /// What the restore will create or change, one line each.
     pub will: Vec<String>,
+    /// A role the Backup vault's identity lacks for a Disk Backup restore, granted first.
+    pub grant: Option<super::restore_permissions::Grant>,
 }
 
 pub(super) fn choose(points: &[RecoveryPoint], choice: &PointChoice) -> Option<RecoveryPoint> {
@@ -327,6 +329,7 @@ pub async fn prepare(
         luns: input.disks.clone(),
         region,
         will,
+        grant: None,
     })
 }
 
@@ -367,12 +370,14 @@ async fn prepare_disk(
             rg.name()
         ));
     }
-    let will = vec![format!(
+    let grant = super::restore_permissions::check(client, &vault, &rg).await?;
+    let mut will: Vec<String> = grant.iter().map(|g| g.says()).collect();
+    will.push(format!(
         "create disk {disk} in {region} from point {} ({}) of {}",
         point.name,
         point.time,
         source.name()
-    )];
+    ));
     Ok(Prepared {
         address: address.to_string(),
         vault,
@@ -385,6 +390,7 @@ async fn prepare_disk(
         luns: None,
         region,
         will,
+        grant,
     })
 }
 
@@ -492,11 +498,14 @@ async fn start_disk_restore(
     disk: &ArmId,
 ) -> Result<restore::Job> {
     let point = &p.point.name;
-    client
-        .execute_discarding(&restore::disk_validate_request(
-            instance, point, disk, &p.region,
-        ))
-        .await?;
+    if let Some(g) = &p.grant {
+        super::restore_permissions::grant(client, g).await?;
+    }
+    super::restore_permissions::waiting_for_roles(
+        client,
+        &restore::disk_validate_request(instance, point, disk, &p.region),
+    )
+    .await?;
     let result = client
         .execute(&restore::disk_restore_request(
             instance, point, disk, &p.region,

@@ -27,6 +27,14 @@ pub const API_VERSIONS: &[&str] = &[
 /// Built-in role definition GUIDs.
 pub const DISK_BACKUP_READER: &str = "3e5e47e6-65f7-47ef-90b5-e5dd4d455f24";
 pub const DISK_SNAPSHOT_CONTRIBUTOR: &str = "7efff54f-a5b4-42b5-a1c5-5411624893ce";
+/// What a Backup vault's identity needs on the resource group a disk is restored into
+/// (learn.microsoft.com/azure/backup/restore-managed-disks; built-in roles list).
+pub const DISK_RESTORE_OPERATOR: &str = "b50d9833-a0cb-478e-945f-707fcc997c13";
+
+/// A resource-group tag that takes away the sandbox caller's right to assign roles there (the
+/// caller then lacks `Microsoft.Authorization/roleAssignments/write`, as one without Owner or
+/// User Access Administrator does in Azure): how a test or a user tries that story.
+pub const DENY_ROLE_WRITES_TAG: (&str, &str) = ("azprotect-sandbox", "deny-role-assignment-write");
 pub const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 pub const CONTRIBUTOR: &str = "b24988ac-6180-42a2-ab66-4c8be2c6f0d9";
 
@@ -88,6 +96,21 @@ fn body(a: &RoleAssignment) -> Value {
     })
 }
 
+/// Whether the caller may not write role assignments at `scope`: its resource group carries
+/// [`DENY_ROLE_WRITES_TAG`].
+fn write_denied(st: &State, scope: &str) -> bool {
+    let parts: Vec<&str> = scope.trim_matches('/').split('/').collect();
+    let (Some(sub), Some(rg)) = (parts.get(1), parts.get(3)) else {
+        return false;
+    };
+    let (k, v) = DENY_ROLE_WRITES_TAG;
+    st.rg(sub, rg).is_some_and(|g| {
+        g.tags
+            .iter()
+            .any(|(tk, tv)| tk.eq_ignore_ascii_case(k) && tv.eq_ignore_ascii_case(v))
+    })
+}
+
 /// Whether `outer` is `inner` or one of its parents (case-insensitive ARM ids).
 pub fn covers(outer: &str, inner: &str) -> bool {
     let o = outer.trim_end_matches('/').to_ascii_lowercase();
@@ -135,6 +158,7 @@ const BUILTIN_ROLES: &[(&str, &str, &str)] = &[
     ("Contributor", CONTRIBUTOR, "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC."),
     ("Disk Backup Reader", DISK_BACKUP_READER, "Provides permission to backup vault to perform disk backup."),
     ("Disk Snapshot Contributor", DISK_SNAPSHOT_CONTRIBUTOR, "Provides permission to backup vault to manage disk snapshots."),
+    ("Disk Restore Operator", DISK_RESTORE_OPERATOR, "Provides permission to backup vault to perform disk restore."),
 ];
 
 fn role_definition(scope: &str, (name, guid, desc): (&str, &str, &str)) -> Value {
@@ -282,6 +306,16 @@ fn assignment(ctx: &Ctx<'_>, st: &mut State, scope: &str, name: &str) -> HResult
             None => Ok(Reply::status(204, None)),
         },
         "PUT" => {
+            if write_denied(st, scope) {
+                return Err(ArmError::new(
+                    403,
+                    "AuthorizationFailed",
+                    format!(
+                        "The client '{}' with object id '{}' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/write' over scope '{scope}/providers/Microsoft.Authorization/roleAssignments/{name}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+                        st.identity.client_id, st.identity.client_id
+                    ),
+                ));
+            }
             if !is_guid(name) {
                 return Err(ArmError::bad_request(
                     "InvalidRoleAssignmentId",

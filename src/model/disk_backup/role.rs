@@ -8,6 +8,9 @@ use serde_json::{json, Value};
 
 pub const DISK_BACKUP_READER: &str = "3e5e47e6-65f7-47ef-90b5-e5dd4d455f24";
 pub const DISK_SNAPSHOT_CONTRIBUTOR: &str = "7efff54f-a5b4-42b5-a1c5-5411624893ce";
+/// What the vault's identity needs on the resource group a disk is restored into
+/// (learn.microsoft.com/azure/backup/restore-managed-disks).
+pub const DISK_RESTORE_OPERATOR: &str = "b50d9833-a0cb-478e-945f-707fcc997c13";
 
 /// The role's short name in attributes and addresses.
 pub fn role_name(guid: &str) -> &'static str {

@@ -115,6 +115,34 @@ fn check(
     })
 }
 
+/// The vault's identity must hold Disk Restore Operator (or Owner, Contributor) on the target
+/// resource group (learn.microsoft.com/azure/backup/restore-managed-disks), counting only
+/// assignments that have propagated. The code is the one validateForBackup answers for a missing
+/// role (`instances.rs`); the message names the role and scope.
+fn permitted(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) -> Result<(), ArmError> {
+    use super::super::authorization::{has_role, DISK_RESTORE_OPERATOR};
+    let (sub, rg, _) = &c.target;
+    let scope = format!("/subscriptions/{sub}/resourceGroups/{rg}");
+    let held = vault.principal_id().is_some_and(|p| {
+        has_role(
+            st,
+            &p,
+            DISK_RESTORE_OPERATOR,
+            &scope,
+            ctx.now,
+            ctx.app.time_scale,
+        )
+    });
+    if held {
+        return Ok(());
+    }
+    Err(dpp_error(
+        400,
+        "UserErrorMissingRequiredPermissions",
+        format!("Appropriate permissions to perform the operation is missing. The backup vault's managed identity needs 'Disk Restore Operator' on the target resource group {scope}."),
+    ))
+}
+
 /// `POST {bi}/validateRestore` and `POST {bi}/restore`.
 pub fn route(
     ctx: &Ctx<'_>,
@@ -138,6 +166,7 @@ pub fn route(
         // A validation answers through its operation: failed, with the reason, when the restore
         // would fail.
         let error = check(st, vault, inst, req, ctx.now)
+            .and_then(|c| permitted(ctx, st, vault, &c))
             .err()
             .map(|e| error_json(&e.code, &e.message));
         let op = start_op(
@@ -155,6 +184,7 @@ pub fn route(
             .mutated());
     }
     let c = check(st, vault, inst, req, ctx.now)?;
+    permitted(ctx, st, vault, &c)?;
     let job_name = uuid::Uuid::new_v4().to_string();
     let job_id = format!("{}/backupJobs/{job_name}", vault.id());
     let duration = ctx.scaled(RESTORE_SECS);

@@ -1,0 +1,188 @@
+//! What a Disk Backup restore needs besides the point: the Backup vault's managed identity must
+//! hold **Disk Restore Operator** on the resource group the new disk goes to
+//! (learn.microsoft.com/azure/backup/restore-managed-disks: "Assign the Disk Restore Operator
+//! role to the Backup vault's managed identity on the target resource group"). [`check`] reads
+//! the identity's assignments at that scope (`GET {rg}/providers/Microsoft.Authorization/
+//! roleAssignments?$filter=principalId eq '…'`, which lists those at, above and below it);
+//! [`grant`] makes the missing one with the PUT `apply` uses for the Disk Backup roles — and,
+//! when the caller may not assign roles there (403), says exactly which role, scope and
+//! principal someone who may must assign. Data Protection refuses a restore without it
+//! (`UserErrorMissingRequiredPermissions`) until the assignment has propagated, so the
+//! validation that follows a grant waits that out as `apply` does.
+
+use crate::apply::disk_backup::{propagation_retry, MISSING_PERMISSIONS};
+use crate::azure::{ArmClient, AzureError};
+use crate::model::disk_backup::role;
+use crate::model::{api, ArmId, ArmRequest};
+use miette::{miette, Result};
+
+/// Roles that include Disk Restore Operator's permissions.
+const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
+const CONTRIBUTOR: &str = "b24988ac-6180-42a2-ab66-4c8be2c6f0d9";
+
+/// A role assignment the restore needs and the identity lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub vault: ArmId,
+    pub principal: String,
+    /// The target resource group.
+    pub scope: ArmId,
+}
+
+impl Grant {
+    /// The "will do" line.
+    pub fn says(&self) -> String {
+        format!(
+            "grant the Backup vault {}'s identity Disk Restore Operator on {} (a restore needs it)",
+            self.vault.name(),
+            self.scope
+        )
+    }
+
+    fn request(&self) -> ArmRequest {
+        let id = role::arm_id(&self.vault, role::DISK_RESTORE_OPERATOR, &self.scope);
+        let sub = self.scope.subscription().unwrap_or_default();
+        role::put_request(&id, sub, role::DISK_RESTORE_OPERATOR, &self.principal)
+    }
+}
+
+/// `GET {scope}/providers/Microsoft.Authorization/roleAssignments?$filter=principalId eq '…'`.
+fn list_path(scope: &ArmId, principal: &str) -> String {
+    format!(
+        "{scope}/providers/Microsoft.Authorization/roleAssignments?api-version={}&$filter=principalId%20eq%20%27{principal}%27",
+        api::AUTHORIZATION
+    )
+}
+
+/// Whether an assignment (ARM body) gives Disk Restore Operator's rights at `scope`.
+fn covers(a: &serde_json::Value, scope: &ArmId) -> bool {
+    let p = &a["properties"];
+    let role = ArmId::new(p["roleDefinitionId"].as_str().unwrap_or_default());
+    let at = p["scope"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_end_matches('/');
+    let inner = scope.as_str().to_ascii_lowercase();
+    let outer = at.to_ascii_lowercase();
+    [role::DISK_RESTORE_OPERATOR, OWNER, CONTRIBUTOR]
+        .iter()
+        .any(|r| role.name().eq_ignore_ascii_case(r))
+        && (inner == outer || inner.starts_with(&format!("{outer}/")))
+}
+
+/// The grant a restore of `vault`'s point into `scope` needs, or `None` when it is held.
+pub async fn check(client: &ArmClient, vault: &ArmId, scope: &ArmId) -> Result<Option<Grant>> {
+    let body = client
+        .get_optional(&crate::model::disk_backup::versioned(vault))
+        .await?
+        .ok_or_else(|| miette!("the Backup vault {vault} does not exist"))?;
+    let principal = crate::model::disk_backup::vault::principal_id(&body)
+        .ok_or_else(|| {
+            miette!(
+                help =
+                    "enable the vault's system-assigned identity: Data Protection restores with it",
+                "the Backup vault {vault} has no managed identity"
+            )
+        })?
+        .to_string();
+    let held = client
+        .list(&list_path(scope, &principal))
+        .await?
+        .iter()
+        .any(|a| covers(a, scope));
+    Ok((!held).then(|| Grant {
+        vault: vault.clone(),
+        principal,
+        scope: scope.clone(),
+    }))
+}
+
+/// What to tell a caller that may not assign the role.
+fn cannot_grant(g: &Grant, e: &AzureError) -> miette::Report {
+    miette!(
+        help = format!(
+            "someone with Owner or User Access Administrator on {} assigns it, e.g. `az role assignment create --assignee-object-id {} --assignee-principal-type ServicePrincipal --role \"Disk Restore Operator\" --scope {}`, then restore again",
+            g.scope, g.principal, g.scope
+        ),
+        "a restore needs the Backup vault {}'s identity (principal {}) to hold Disk Restore Operator ({}) on {}, and you may not assign it: {e}",
+        g.vault.name(),
+        g.principal,
+        role::DISK_RESTORE_OPERATOR,
+        g.scope
+    )
+}
+
+/// Make the assignment (an identical one already there counts as made).
+pub async fn grant(client: &ArmClient, g: &Grant) -> Result<()> {
+    match client.execute_discarding(&g.request()).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.code() == Some("RoleAssignmentExists") => Ok(()),
+        Err(e) if e.status() == Some(403) => Err(cannot_grant(g, &e)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Send `req`, waiting while Data Protection still reports the permissions missing (a grant
+/// just made takes minutes to apply: `apply::disk_backup::propagation_retry`).
+pub async fn waiting_for_roles(client: &ArmClient, req: &ArmRequest) -> Result<()> {
+    let mut attempt = 0;
+    loop {
+        match client.execute_discarding(req).await {
+            Ok(()) => return Ok(()),
+            Err(e) => match propagation_retry(attempt, e.code()) {
+                Some(delay) if e.code() == Some(MISSING_PERMISSIONS) => {
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                _ => return Err(e.into()),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const RG: &str = "/subscriptions/s/resourceGroups/rg-app";
+
+    #[test]
+    fn the_role_counts_at_the_group_or_above_and_owner_or_contributor_do_too() {
+        let a = |role: &str, scope: &str| json!({"properties": {"roleDefinitionId": format!("/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{role}"), "scope": scope}});
+        let rg = ArmId::new(RG);
+        assert!(covers(&a(role::DISK_RESTORE_OPERATOR, RG), &rg));
+        assert!(covers(&a(CONTRIBUTOR, "/subscriptions/s"), &rg));
+        assert!(!covers(
+            &a(
+                role::DISK_RESTORE_OPERATOR,
+                "/subscriptions/s/resourceGroups/rg-app2"
+            ),
+            &rg
+        ));
+        assert!(!covers(&a(role::DISK_SNAPSHOT_CONTRIBUTOR, RG), &rg));
+    }
+
+    #[test]
+    fn the_grant_is_the_put_apply_makes_and_its_refusal_names_role_scope_and_principal() {
+        let g = Grant {
+            vault: ArmId::new("/subscriptions/s/resourceGroups/rg-bv/providers/Microsoft.DataProtection/backupVaults/bv"),
+            principal: "11111111-2222-3333-4444-555555555555".into(),
+            scope: ArmId::new(RG),
+        };
+        let r = g.request();
+        assert!(r.path.starts_with(&format!(
+            "{RG}/providers/Microsoft.Authorization/roleAssignments/"
+        )));
+        let p = &r.body.unwrap()["properties"];
+        assert_eq!(
+            p["roleDefinitionId"],
+            format!(
+                "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{}",
+                role::DISK_RESTORE_OPERATOR
+            )
+        );
+        assert_eq!(p["principalId"], g.principal.as_str());
+        assert!(list_path(&g.scope, &g.principal).contains("principalId%20eq%20%2711111111-"));
+    }
+}
