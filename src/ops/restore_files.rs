@@ -195,14 +195,13 @@ pub async fn mount(client: &ArmClient, p: &Prepared, progress: &dyn Progress) ->
     );
     progress.event(&task, Event::Started);
     let req = item_recovery::provision_request(&p.point.id, &p.vm, p.active);
-    let status = client.execute_status(&req).await.map_err(|e| {
+    let status = client.execute_status(&req).await.inspect_err(|e| {
         progress.event(
             &task,
             Event::Failed {
                 error: &e.to_string(),
             },
-        );
-        e
+        )
     })?;
     let opened = OffsetDateTime::now_utc();
     let scripts = item_recovery::scripts_from_status(&status.unwrap_or_default());
