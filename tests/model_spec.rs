@@ -179,6 +179,27 @@ fn protected_item_requests_conform_to_the_backup_spec() {
     assert_conforms(&specs, POLICY_SPEC, &protected_vm::delete_request(&id));
 }
 
+#[test]
+fn file_recovery_requests_conform_to_the_backup_spec() {
+    use azprotect::model::{item_recovery, ArmId};
+    let specs = specs!();
+    let item = protected_vm::arm_id(&vault_id(), "rg-app", "app-01");
+    let point = ArmId::new(format!("{item}/recoveryPoints/22493304464643"));
+    let vm = ArmId::new(vm_id("rg-app", "app-01"));
+    for renew in [false, true] {
+        assert_conforms(
+            &specs,
+            POLICY_SPEC,
+            &item_recovery::provision_request(&point, &vm, renew),
+        );
+    }
+    assert_conforms(&specs, POLICY_SPEC, &item_recovery::revoke_request(&point));
+    // The checker reads this operation's schema: a key the spec does not have is caught.
+    let mut bad = item_recovery::provision_request(&point, &vm, false);
+    bad.body.as_mut().unwrap()["properties"]["initiator"] = json!("x");
+    assert!(!check(&specs, POLICY_SPEC, &bad).is_empty());
+}
+
 // ------------------------------------------------------------------- the checker itself
 
 /// The official example request bodies conform (so the checker is not too strict)…
