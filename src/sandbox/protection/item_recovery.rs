@@ -96,6 +96,8 @@ pub fn route(
     super::recovery_points::find_point(st, &it, item_key, point_name, ctx.now, scale)
         .ok_or_else(|| super::recovery_points::point_not_found(point_name))?;
     let key = session_key(item_key, point_name);
+    // Sessions that have closed are forgotten.
+    st.ilr_sessions.retain(|_, s| s.expires_ms > ctx.now);
     if !provision {
         st.ilr_sessions.remove(&key);
         return Ok(Started {
