@@ -529,6 +529,7 @@ async fn drill_one(
         luns: None,
         region: vm.region.clone(),
         will: Vec::new(),
+        grant: None,
     };
     let restored = super::restore::run(client, &restore, progress).await;
     let done = match restored {
