@@ -37,6 +37,7 @@ mod action;
 mod address;
 mod arm_id;
 pub mod backup_policy;
+pub mod crr;
 pub mod disk;
 pub mod disk_backup;
 pub mod family;

@@ -60,7 +60,7 @@ pub(super) fn job_body(vault_id: &str, j: &Job, now: i64) -> Value {
             {"taskId": "Take Snapshot", "status": if done || now - j.start_ms > j.duration_ms / 3 { "Completed" } else { "InProgress" }, "duration": "PT0S"},
             {"taskId": "Transfer data to vault", "status": if done { status } else { "InProgress" }, "duration": "PT0S"}
         ])
-    } else if j.operation == "Restore" {
+    } else if j.operation == "Restore" || j.operation == "CrossRegionRestore" {
         // Recording: test_backup_diskaccess_restore.yaml #43 (FACTS §8).
         let step = |half: bool| {
             if done {

@@ -3,6 +3,7 @@
 //! with soft delete), their polling URLs exactly as Azure writes them, vault-level backup
 //! operations, jobs, containers, protectable items, refreshContainers and `backupStatus`.
 
+mod crr;
 mod item_body;
 pub mod item_recovery;
 mod put;
@@ -38,6 +39,9 @@ pub fn purge_expired(st: &mut State, now: i64) {
 }
 
 pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
+    if let Some(r) = crr::route(ctx, st) {
+        return r;
+    }
     require_backup_api(ctx)?;
     purge_expired(st, ctx.now);
     let item = format!("{VAULT}/backupfabrics/*/protectioncontainers/*/protecteditems/*");

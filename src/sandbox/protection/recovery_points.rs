@@ -201,7 +201,7 @@ pub fn point_not_found(name: &str) -> ArmError {
 
 /// A point's body; `vm` is the item's VM (if it still exists), `instant_ms` how long a point
 /// stays in the snapshot tier.
-fn point_body(
+pub(super) fn point_body(
     (item_id, item_key): (&str, &str),
     it: &Item,
     (vm, instant_ms): (Option<&Vm>, i64),

@@ -312,14 +312,14 @@ pub fn check(
     })
 }
 
-/// Start the restore: the job and what it will leave; returns the job id.
+/// Start the restore: the job (`job`: the key it is kept under and its operation) and what it
+/// will leave; returns the job id.
 pub fn start(
     st: &mut State,
-    vault_key: &str,
+    (vault_key, operation): (&str, &str),
     source: &Vm,
     checked: Checked,
-    now: i64,
-    scale: f64,
+    (now, scale): (i64, f64),
     failed: Option<Value>,
 ) -> String {
     let duration = lro::scaled_ms(RESTORE_SECS, scale);
@@ -328,7 +328,7 @@ pub fn start(
     let job = super::super::jobs::new_job(
         st,
         vault_key,
-        "Restore",
+        operation,
         &source.name,
         now,
         duration,
@@ -357,6 +357,20 @@ pub fn route(
     if ctx.method != "POST" {
         return Err(ArmError::method_not_allowed(&ctx.method));
     }
+    let job = (vault.key(), "Restore");
+    restore_with(ctx, st, (vault, item_key, point_name), ctx.json(), job)
+}
+
+/// A restore of the item's point, `body` its `RestoreRequestResource`, into the region of
+/// `vault` (a cross-region restore passes the vault as seen from its paired region); its job is
+/// kept under `job.0` with operation `job.1`.
+pub(super) fn restore_with(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    (vault, item_key, point_name): (&Vault, &str, &str),
+    body: Result<Value, ArmError>,
+    job: (String, &str),
+) -> Result<String, ArmError> {
     let it = st.items.get(item_key).cloned().ok_or_else(|| {
         ArmError::not_found(
             "BMSUserErrorItemNotFound",
@@ -367,7 +381,6 @@ pub fn route(
     let point = super::recovery_points::find_point(st, &it, item_key, point_name, ctx.now, scale)
         .ok_or_else(|| super::recovery_points::point_not_found(point_name))?;
     // The body is parsed once; a body that does not parse is refused after the source VM's check.
-    let body = ctx.json();
     let kind = body
         .as_ref()
         .ok()
@@ -424,11 +437,10 @@ pub fn route(
     };
     Ok(start(
         st,
-        &vault.key(),
+        (&job.0, job.1),
         &source,
         checked,
-        ctx.now,
-        scale,
+        (ctx.now, scale),
         failed,
     ))
 }
