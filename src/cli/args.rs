@@ -320,6 +320,10 @@ pub struct RestoreArgs {
     /// With --files: end the point's file-recovery session.
     #[arg(long, requires = "file_recovery")]
     pub revoke: bool,
+    /// Restore from the vault's copy in its paired region, into that region (a GeoRedundant
+    /// vault with cross_region_restore: true; --as-new-vm or --disks-only, targets there).
+    #[arg(long, conflicts_with_all = ["replace_disks", "as_new_disk"])]
+    pub secondary_region: bool,
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
     pub auto_approve: bool,

@@ -57,6 +57,7 @@ fn input(a: &RestoreArgs) -> Result<Input> {
         point: a.point.clone(),
         destination,
         disks: a.disks.clone(),
+        secondary_region: a.secondary_region,
     })
 }
 

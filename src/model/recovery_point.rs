@@ -85,6 +85,10 @@ pub struct RecoveryPoint {
     pub expires: Option<OffsetDateTime>,
     /// The disks it holds, when Azure says (a VM's points).
     pub disks: Vec<PointDisk>,
+    /// Whether its copy is in the vault's paired region yet, for a vault that keeps one
+    /// (cross-region restore); `None` for any other.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secondary_region: Option<bool>,
 }
 
 /// The points of one protected resource, as `recovery-points` lists them.
@@ -95,6 +99,9 @@ pub struct Listing {
     /// The protected item (Recovery Services) or backup instance (Data Protection).
     pub item: ArmId,
     pub points: Vec<RecoveryPoint>,
+    /// The paired region the vault restores into across regions, when it can.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secondary_region: Option<String>,
 }
 
 /// `GET {item}/recoveryPoints` of a protected VM.
@@ -144,6 +151,7 @@ pub fn from_vm_point(v: &Value) -> Option<RecoveryPoint> {
         expires: time_of(&p["recoveryPointProperties"]["expiryTime"]),
         disks,
         id,
+        secondary_region: None,
     })
 }
 
@@ -178,6 +186,7 @@ pub fn from_disk_point(v: &Value) -> Option<RecoveryPoint> {
         tiers,
         expires: base.expiry,
         disks: vec![],
+        secondary_region: None,
     })
 }
 

@@ -6,7 +6,8 @@
 //! while it is current), [`apply`] (refusals, the walk, waiting for initial replication),
 //! [`recovery_plan`] (the declared plan an operation acts on), [`failover`] and [`drill`]
 //! (prepare, then run into a report), [`snapshot`] (take, list, restore), [`recovery_points`]
-//! (a protected VM's or disk's points), [`restore`] (prepare, then run a restore to its report). Must not import:
+//! (a protected VM's or disk's points), [`restore`] (prepare, then run a restore to its report),
+//! [`restore_crr`] (a restore from the vault's copy in its paired region). Must not import:
 //! `cli`, `render`.
 
 pub mod apply;
@@ -19,4 +20,5 @@ pub mod restore;
 pub mod restore_drill;
 pub mod restore_files;
 pub mod restore_permissions;
+pub mod restore_crr;
 pub mod snapshot;

@@ -151,8 +151,14 @@ pub async fn list(
 ) -> Result<Listing> {
     let files = crate::ops::plan::files_or_default(&input.files);
     let desired = crate::config::load(&files)?.desired(default_subscription)?;
+    let mut secondary = None;
     let (address, item, points) = match resolve(&input.address, &desired)? {
-        Protected::Vm { address, item, .. } => {
+        Protected::Vm {
+            address,
+            item,
+            vault,
+            region,
+        } => {
             progress.note(&format!("reading the recovery points of {address}"));
             let points = match client.list(&recovery_point::vm_points_path(&item)).await {
                 Ok(p) => p,
@@ -166,14 +172,13 @@ pub async fn list(
                 }
                 Err(e) => return Err(e.into()),
             };
-            (
-                address,
-                item,
-                points
-                    .iter()
-                    .filter_map(recovery_point::from_vm_point)
-                    .collect(),
-            )
+            let mut points: Vec<RecoveryPoint> = points
+                .iter()
+                .filter_map(recovery_point::from_vm_point)
+                .collect();
+            secondary =
+                super::restore_crr::mark(client, (&vault, &region, &item), &mut points).await?;
+            (address, item, points)
         }
         Protected::Disk {
             address,
@@ -190,5 +195,6 @@ pub async fn list(
         address: address.to_string(),
         item,
         points: recovery_point::select(points, input.since, input.until),
+        secondary_region: secondary,
     })
 }

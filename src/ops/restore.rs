@@ -78,6 +78,8 @@ pub struct Input {
     pub destination: Destination,
     /// Only these data-disk LUNs.
     pub disks: Option<Vec<u32>>,
+    /// From the vault's copy in its paired region, into that region (`restore_crr`).
+    pub secondary_region: bool,
 }
 
 /// A restore checked and ready to start.
@@ -94,6 +96,8 @@ pub struct Prepared {
     pub will: Vec<String>,
     /// A role the Backup vault's identity lacks for a Disk Backup restore, granted first.
     pub grant: Option<super::restore_permissions::Grant>,
+    /// A cross-region restore: `region` is the vault's paired region.
+    pub cross_region: bool,
 }
 
 pub(super) fn choose(points: &[RecoveryPoint], choice: &PointChoice) -> Option<RecoveryPoint> {
@@ -158,7 +162,14 @@ pub async fn prepare(
             vault,
             region,
             disk,
-        } => return prepare_disk(client, input, address, (vault, region), disk).await,
+        } if !input.secondary_region => {
+            return prepare_disk(client, input, address, (vault, region), disk).await
+        }
+        Protected::Disk { address, .. } => {
+            return Err(miette!(
+                "--secondary-region: {address} is a disk; cross-region restore is for protected VMs"
+            ))
+        }
     };
     let sub = vault.subscription().unwrap_or_default().to_string();
     let Some(item_body) = read(client, &item, api::BACKUP).await? else {
@@ -172,12 +183,17 @@ pub async fn prepare(
             .as_str()
             .unwrap_or_default(),
     );
-    let points: Vec<RecoveryPoint> = client
-        .list(&recovery_point::vm_points_path(&item))
-        .await?
-        .iter()
-        .filter_map(recovery_point::from_vm_point)
-        .collect();
+    let (region, points) = if input.secondary_region {
+        super::restore_crr::for_restore(client, input, &address, (&vault, &region), &item).await?
+    } else {
+        let points: Vec<RecoveryPoint> = client
+            .list(&recovery_point::vm_points_path(&item))
+            .await?
+            .iter()
+            .filter_map(recovery_point::from_vm_point)
+            .collect();
+        (region, points)
+    };
     let point = choose(&points, &input.point).ok_or_else(|| {
         miette!(
             help = format!(
@@ -204,6 +220,11 @@ pub async fn prepare(
     }
     let in_region = |what: &str, id: &ArmId, body: &Value| -> Result<()> {
         let r = region_of(body);
+        if r != region && input.secondary_region {
+            return Err(miette!(
+                "{what} {id} is in {r}: a cross-region restore goes to the vault's paired region, {region}"
+            ));
+        }
         if r != region {
             return Err(miette!(
                 "{what} {id} is in {r}: a restore from this vault goes to its region, {region}"
@@ -223,6 +244,11 @@ pub async fn prepare(
         }
     };
     let mut will = Vec::new();
+    if input.secondary_region {
+        will.push(format!(
+            "restore from the vault's copy in its paired region, {region} (cross-region restore)"
+        ));
+    }
     let disks_said = match &input.disks {
         Some(l) => format!("the OS disk and data disks at LUN {l:?}"),
         None => format!("the OS disk and {} data disk(s)", held.len()),
@@ -330,6 +356,7 @@ pub async fn prepare(
         region,
         will,
         grant: None,
+        cross_region: input.secondary_region,
     })
 }
 
@@ -391,11 +418,15 @@ async fn prepare_disk(
         region,
         will,
         grant,
+        cross_region: false,
     })
 }
 
 /// Start the restore and follow its job to the end (`progress` hears the job's percentage).
 pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> Result<Restored> {
+    if p.cross_region {
+        return super::restore_crr::run(client, p, progress).await;
+    }
     let started = Instant::now();
     let task = Task::new(p.address.clone(), format!("restoring {}", p.address));
     progress.event(&task, Event::Started);
@@ -529,7 +560,7 @@ async fn start_disk_restore(
 /// What the job created: the new VM; for disks, the resource group they are in and the VM
 /// configuration and template blobs the job names ("Config Blob Uri", "Template Blob Uri":
 /// recording SCEN #218, FACTS §8), from which a VM can be created.
-fn created_by(p: &Prepared, bag: &serde_json::Map<String, Value>) -> Vec<String> {
+pub(super) fn created_by(p: &Prepared, bag: &serde_json::Map<String, Value>) -> Vec<String> {
     match &p.target {
         Target::NewVm { vm, .. } => vec![vm.to_string()],
         Target::Disks { resource_group, .. } => {
