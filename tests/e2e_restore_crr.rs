@@ -287,3 +287,97 @@ async fn a_locally_redundant_vault_refuses_a_cross_region_restore_and_nothing_is
         replace.stderr
     );
 }
+
+#[tokio::test]
+async fn the_sandbox_refuses_a_cross_region_restore_azure_would_refuse_whoever_asks() {
+    use azprotect::model::crr;
+    use azprotect::model::ArmId;
+    let (estate, file) = applied(fast(), "azprotect.yaml", &read_quickstart()).await;
+    let doc = until_copied(&estate, &file).await;
+    let point = doc["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["secondary_region"] == true)
+        .unwrap();
+    let point_id = ArmId::new(point["id"].as_str().unwrap());
+    let client = estate.client().await;
+    let aad = client
+        .get_optional(&crr::aad_properties_path(SUB, "northeurope"))
+        .await
+        .unwrap()
+        .expect("AAD properties");
+    assert!(aad["properties"]["audience"].is_string(), "{aad}");
+    let token = client
+        .execute(&crr::access_token_request(&point_id, &aad))
+        .await
+        .unwrap()
+        .expect("an access token");
+    assert_eq!(token["properties"]["objectType"], "CrrAccessToken");
+    assert_eq!(token["properties"]["resourceName"], "rsv-prod-weu");
+    let target = |kind: &str| {
+        let dr = format!("/subscriptions/{SUB}/resourceGroups/rg-app-dr");
+        json!({"properties": {
+            "objectType": "IaasVMRestoreRequest",
+            "recoveryPointId": point_id.name(),
+            "recoveryType": kind,
+            "sourceResourceId": vm_id("rg-app", "app-01"),
+            "region": "northeurope",
+            "targetVirtualMachineId": vm_id("rg-app-dr", "app-01-x"),
+            "targetResourceGroupId": dr,
+            "storageAccountId": format!("{dr}/providers/Microsoft.Storage/storageAccounts/asrcacheneu"),
+            "virtualNetworkId": format!("{dr}/providers/Microsoft.Network/virtualNetworks/vnet-app-dr"),
+            "subnetId": format!("{dr}/providers/Microsoft.Network/virtualNetworks/vnet-app-dr/subnets/default"),
+        }})
+    };
+    let mut forged = token.clone();
+    forged["properties"]["accessTokenString"] = json!("forged");
+    for (region, tok, kind, code) in [
+        (
+            "westeurope",
+            &token,
+            "AlternateLocation",
+            "UserErrorInvalidRestoreRegion",
+        ),
+        (
+            "northeurope",
+            &token,
+            "OriginalLocation",
+            "BMSUserErrorInvalidInput",
+        ),
+        (
+            "northeurope",
+            &forged,
+            "AlternateLocation",
+            "BMSUserErrorInvalidAccessToken",
+        ),
+    ] {
+        let err = client
+            .execute(&crr::trigger_request(SUB, region, tok, &target(kind)))
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            (err.status(), err.code()),
+            (Some(400), Some(code)),
+            "{region} {kind}: {err}"
+        );
+    }
+    let vm = client
+        .get_optional(&format!(
+            "{}?api-version=2024-07-01",
+            vm_id("rg-app-dr", "app-01-x")
+        ))
+        .await
+        .unwrap();
+    assert!(vm.is_none(), "nothing was created: {vm:?}");
+    // The same request, as Azure takes it, starts the restore.
+    client
+        .execute_discarding(&crr::trigger_request(
+            SUB,
+            "northeurope",
+            &token,
+            &target("AlternateLocation"),
+        ))
+        .await
+        .expect("accepted");
+}

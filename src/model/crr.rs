@@ -141,6 +141,12 @@ fn location(sub: &str, region: &str, what: &str) -> String {
     format!("/subscriptions/{sub}/providers/Microsoft.RecoveryServices/locations/{region}/{what}?api-version={PASSIVE}")
 }
 
+/// `GET {vault}/backupProtectedItems` in the secondary region: the VMs that have a point there
+/// (the CLI's `show_item` with `use_secondary_region`).
+pub fn items_path(vault: &ArmId) -> String {
+    format!("{vault}/backupProtectedItems?api-version={PASSIVE}&$filter=backupManagementType eq 'AzureIaasVM' and itemType eq 'VM'")
+}
+
 /// `GET …/locations/{region}/backupAadProperties`: the identity the secondary region's
 /// service trusts.
 pub fn aad_properties_path(sub: &str, region: &str) -> String {

@@ -209,7 +209,13 @@ pub(crate) async fn for_restore(
             vault.name()
         )
     })?;
-    if s.points.is_empty() {
+    // As the CLI finds the item first among the secondary region's items.
+    let listed = client.list(&crr::items_path(vault)).await?.iter().any(|i| {
+        i["id"]
+            .as_str()
+            .is_some_and(|id| id.eq_ignore_ascii_case(item.as_str()))
+    });
+    if !listed || s.points.is_empty() {
         return Err(miette!(
             help = format!(
                 "Azure copies a point to the paired region up to {} hours after it is taken; `azprotect recovery-points {address}` shows which are there",

@@ -181,23 +181,15 @@ fn secondary_items(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     Ok(Reply::ok(ctx.page(items, true)))
 }
 
-/// `{region}`'s short name in an audience (`westus` → `wus`, as Microsoft Learn's example).
-fn short(region: &str) -> String {
-    region
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .collect::<String>()
-        .chars()
-        .take(3)
-        .collect()
-}
-
 fn aad_properties(ctx: &Ctx<'_>, _st: &mut State, v: &[String]) -> HResult {
     if ctx.method != "GET" {
         return Err(ArmError::method_not_allowed(&ctx.method));
     }
     Ok(Reply::ok(json!({"properties": {
         "tenantId": stable_guid(&format!("tenant:{}", v[0])),
-        "audience": format!("https://RecoveryServices/IaasCoord/aadmgmt/{}", short(&v[1].to_ascii_lowercase())),
+        // Microsoft Learn's example names the region by a short code (`…/aadmgmt/wus` for
+        // westus); the sandbox writes the region's name.
+        "audience": format!("https://RecoveryServices/IaasCoord/aadmgmt/{}", v[1].to_ascii_lowercase()),
         "servicePrincipalObjectId": stable_guid(&format!("crr-sp:{}", v[1].to_ascii_lowercase())),
     }})))
 }
