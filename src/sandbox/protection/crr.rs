@@ -320,14 +320,19 @@ fn trigger(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     // The restore as the paired region runs it: the vault's region is the secondary one.
     let mut there = vault.clone();
     there.location = secondary.to_string();
-    let job_key = format!("crr:{}", vault.key());
     let job = super::restore::restore_with(
         ctx,
         st,
         (&there, &ik, &point),
         Ok(json!({"properties": restore})),
-        (job_key.clone(), "CrossRegionRestore"),
     )?;
+    // Its job lives in the paired region, apart from the vault's own jobs.
+    let job_key = format!("crr:{}", vault.key());
+    if let Some(mut j) = st.jobs.remove(&key(&[&vault.key(), &job])) {
+        j.vault_key = job_key.clone();
+        j.operation = "CrossRegionRestore".into();
+        st.jobs.insert(key(&[&job_key, &job]), j);
+    }
     let op = lro::start(
         st,
         ctx.now,

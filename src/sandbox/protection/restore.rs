@@ -312,14 +312,14 @@ pub fn check(
     })
 }
 
-/// Start the restore: the job (`job`: the key it is kept under and its operation) and what it
-/// will leave; returns the job id.
+/// Start the restore: the job and what it will leave; returns the job id.
 pub fn start(
     st: &mut State,
-    (vault_key, operation): (&str, &str),
+    vault_key: &str,
     source: &Vm,
     checked: Checked,
-    (now, scale): (i64, f64),
+    now: i64,
+    scale: f64,
     failed: Option<Value>,
 ) -> String {
     let duration = lro::scaled_ms(RESTORE_SECS, scale);
@@ -328,7 +328,7 @@ pub fn start(
     let job = super::super::jobs::new_job(
         st,
         vault_key,
-        operation,
+        "Restore",
         &source.name,
         now,
         duration,
@@ -357,19 +357,16 @@ pub fn route(
     if ctx.method != "POST" {
         return Err(ArmError::method_not_allowed(&ctx.method));
     }
-    let job = (vault.key(), "Restore");
-    restore_with(ctx, st, (vault, item_key, point_name), ctx.json(), job)
+    restore_with(ctx, st, (vault, item_key, point_name), ctx.json())
 }
 
 /// A restore of the item's point, `body` its `RestoreRequestResource`, into the region of
-/// `vault` (a cross-region restore passes the vault as seen from its paired region); its job is
-/// kept under `job.0` with operation `job.1`.
+/// `vault` (a cross-region restore passes the vault as seen from its paired region).
 pub(super) fn restore_with(
     ctx: &Ctx<'_>,
     st: &mut State,
     (vault, item_key, point_name): (&Vault, &str, &str),
     body: Result<Value, ArmError>,
-    job: (String, &str),
 ) -> Result<String, ArmError> {
     let it = st.items.get(item_key).cloned().ok_or_else(|| {
         ArmError::not_found(
@@ -437,10 +434,11 @@ pub(super) fn restore_with(
     };
     Ok(start(
         st,
-        (&job.0, job.1),
+        &vault.key(),
         &source,
         checked,
-        (ctx.now, scale),
+        ctx.now,
+        scale,
         failed,
     ))
 }
