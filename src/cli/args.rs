@@ -322,7 +322,7 @@ pub struct RestoreArgs {
     pub revoke: bool,
     /// Restore from the vault's copy in its paired region, into that region (a GeoRedundant
     /// vault with cross_region_restore: true; --as-new-vm or --disks-only, targets there).
-    #[arg(long, conflicts_with_all = ["replace_disks", "as_new_disk"])]
+    #[arg(long, conflicts_with_all = ["replace_disks", "as_new_disk", "file_recovery"])]
     pub secondary_region: bool,
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]

@@ -530,6 +530,7 @@ async fn drill_one(
         region: vm.region.clone(),
         will: Vec::new(),
         grant: None,
+        cross_region: false,
     };
     let restored = super::restore::run(client, &restore, progress).await;
     let done = match restored {
