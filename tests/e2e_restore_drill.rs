@@ -205,6 +205,25 @@ async fn a_drill_refuses_production_networks_and_says_where_to_restore() {
         left_in_drill_group(&estate, "virtualMachines").await,
         Vec::<Value>::new()
     );
+    // Narrowed to rg-web, whose VMs are on no network: vnet-app is still production (app-01,
+    // db-01 and app-02 are on it).
+    let narrowed = drill(
+        &estate,
+        &file,
+        &[
+            "--target",
+            "protected_vm.rsv-prod-weu/rg-web",
+            "--network",
+            &vnet_app,
+        ],
+    )
+    .await;
+    narrowed.expect_code(1);
+    assert!(
+        flat(&narrowed.stderr).contains("vnet-app is a production network"),
+        "{}",
+        narrowed.stderr
+    );
     // A file with no drill defaults and no flags: what is missing, and where to say it.
     let bare = estate.write(
         "bare.yaml",

@@ -55,19 +55,76 @@ pub fn rpo(schedule: &Value) -> Option<Duration> {
     if schedule["daily"].is_object() {
         return Some(Duration::from_secs(24 * HOUR));
     }
-    if schedule["weekly"].is_object() {
-        return Some(Duration::from_secs(7 * 24 * HOUR));
+    if let Some(days) = schedule["weekly"]["on"].as_array() {
+        // The longest gap between two backup days of the week.
+        const WEEK: [&str; 7] = [
+            "sunday",
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+        ];
+        let mut on: Vec<u64> = days
+            .iter()
+            .filter_map(|d| d.as_str())
+            .filter_map(|d| WEEK.iter().position(|w| w.eq_ignore_ascii_case(d)))
+            .map(|i| i as u64)
+            .collect();
+        on.sort_unstable();
+        on.dedup();
+        let gap = match on.as_slice() {
+            [] => return None,
+            [_] => 7,
+            many => many
+                .windows(2)
+                .map(|w| w[1] - w[0])
+                .chain(std::iter::once(7 + many[0] - many[many.len() - 1]))
+                .max()
+                .unwrap_or(7),
+        };
+        return Some(Duration::from_secs(gap * 24 * HOUR));
     }
     None
 }
 
-/// The restored VM's name: the source's, `-drill-` and the run id, within Azure's 64
+/// The restored VM's name: the source's, `-drill-`, the run id and a short hash of the source's
+/// id (two VMs of one name in different groups get different names), within Azure's 64
 /// characters.
-pub fn vm_name(source: &str, run: &str) -> String {
-    let suffix = format!("-drill-{run}");
+pub fn vm_name(source: &ArmId, run: &str) -> String {
+    // FNV-1a of the lower-cased id: stable across runs and builds.
+    let hash = source
+        .as_str()
+        .to_ascii_lowercase()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let suffix = format!("-drill-{run}-{:04x}", hash & 0xffff);
     let keep = 64usize.saturating_sub(suffix.len());
-    let head: String = source.chars().take(keep).collect();
+    let head: String = source.name().chars().take(keep).collect();
     format!("{}{suffix}", head.trim_end_matches(['-', '.', '_']))
+}
+
+/// Is a VM body's instance view provisioned and running?
+pub fn is_running(vm: &Value) -> bool {
+    status(vm, "ProvisioningState").as_deref() == Some("succeeded")
+        && status(vm, "PowerState").as_deref() == Some("running")
+}
+
+/// `(VM, subnet)` of each IP configuration of a NIC body that is attached to a VM.
+pub fn nic_subnets(nic: &Value) -> Vec<(ArmId, ArmId)> {
+    let Some(vm) = nic["properties"]["virtualMachine"]["id"].as_str() else {
+        return Vec::new();
+    };
+    nic["properties"]["ipConfigurations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|ip| ip["properties"]["subnet"]["id"].as_str())
+        .map(|s| (ArmId::new(vm), ArmId::new(s)))
+        .collect()
 }
 
 /// One managed disk of a VM body: its LUN (`None`: the OS disk), size and id.
@@ -174,12 +231,25 @@ pub fn check_disks(expected: &[Disk], restored: &[Disk]) -> Check {
         s.sort_unstable();
         s
     };
-    let os = restored.iter().any(|d| d.lun.is_none());
-    let (want, got) = (sizes(expected), sizes(restored));
-    let passed = os && want == got;
+    let os_of = |ds: &[Disk]| ds.iter().find(|d| d.lun.is_none()).map(|d| d.size_gb);
+    let (want_os, got_os) = (os_of(expected), os_of(restored));
+    let os = got_os.is_some();
+    let want = sizes(expected);
+    // A size of 0 is unknown (the source VM is gone): only the count is compared.
+    let got = if !want.is_empty() && want.iter().all(|s| *s == 0) {
+        vec![0; sizes(restored).len()]
+    } else {
+        sizes(restored)
+    };
+    let os_size_ok = match (want_os, got_os) {
+        (Some(w), Some(g)) => w == 0 || w == g,
+        _ => true,
+    };
+    let passed = os && os_size_ok && want == got;
     let detail = if passed {
         format!(
-            "OS disk and {} data disk(s) attached ({} GB)",
+            "OS disk ({} GB) and {} data disk(s) attached ({} GB)",
+            got_os.unwrap_or(0),
             got.len(),
             got.iter()
                 .map(u64::to_string)
@@ -188,6 +258,12 @@ pub fn check_disks(expected: &[Disk], restored: &[Disk]) -> Check {
         )
     } else if !os {
         "no OS disk attached".to_string()
+    } else if !os_size_ok {
+        format!(
+            "the OS disk is {} GB, the source's {} GB",
+            got_os.unwrap_or(0),
+            want_os.unwrap_or(0)
+        )
     } else {
         format!("expected data disks of {want:?} GB, found {got:?} GB")
     };
@@ -269,17 +345,29 @@ mod tests {
         );
         assert_eq!(rpo(&json!({"daily": {"at": "23:00"}})), h(24));
         assert_eq!(rpo(&json!({"weekly": {"on": ["Sunday"]}})), h(168));
+        // Monday and Thursday: the longest gap is Thursday → Monday.
+        assert_eq!(
+            rpo(&json!({"weekly": {"on": ["Thursday", "Monday"]}})),
+            h(96)
+        );
         assert_eq!(rpo(&json!({"hourly": {"every": "0h"}})), None);
         assert_eq!(rpo(&json!(null)), None);
     }
 
     #[test]
     fn a_drill_vm_is_named_after_its_source_within_64_characters() {
-        assert_eq!(vm_name("app-01", "k3x9"), "app-01-drill-k3x9");
-        let long = "a".repeat(70);
-        let n = vm_name(&long, "k3x9");
-        assert_eq!(n.len(), 64);
-        assert!(n.ends_with("-drill-k3x9"));
+        let id = |rg: &str, n: &str| {
+            ArmId::new(format!(
+                "/subscriptions/s/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{n}"
+            ))
+        };
+        let n = vm_name(&id("rg-a", "app-01"), "k3x9");
+        assert!(n.starts_with("app-01-drill-k3x9-"), "{n}");
+        assert_eq!(n, vm_name(&id("RG-A", "app-01"), "k3x9"));
+        assert_ne!(n, vm_name(&id("rg-b", "app-01"), "k3x9"));
+        let long = vm_name(&id("rg-a", &"a".repeat(70)), "k3x9");
+        assert_eq!(long.len(), 64);
+        assert!(long.contains("-drill-k3x9-"));
     }
 
     #[test]
@@ -306,6 +394,19 @@ mod tests {
         assert!(!c.passed);
         assert!(c.detail.contains("[64, 128]"), "{}", c.detail);
         assert!(!check_disks(&d, &d[1..]).passed);
+        // A restored OS disk of another size fails; unknown sizes (0) compare by count.
+        let mut bigger = d.clone();
+        bigger[0].size_gb = 64;
+        assert!(!check_disks(&d, &bigger).passed);
+        let unknown: Vec<Disk> = d
+            .iter()
+            .map(|x| Disk {
+                size_gb: 0,
+                ..x.clone()
+            })
+            .collect();
+        assert!(check_disks(&unknown, &d).passed);
+        assert!(!check_disks(&unknown, &d[..2]).passed);
     }
 
     #[test]

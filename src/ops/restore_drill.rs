@@ -61,8 +61,10 @@ pub struct DrillVm {
     pub item: ArmId,
     pub source_vm: ArmId,
     /// The source VM's disks (what the restored VM must have).
-    pub disks: Vec<drill::Disk>,
-    pub rpo: Option<Duration>,
+    /// `None` when the source VM no longer exists.
+    pub disks: Option<Vec<drill::Disk>>,
+    /// The policy's RPO, or why there is none to compare with.
+    pub rpo: Result<Duration, String>,
 }
 
 /// A drill checked and ready to run.
@@ -106,16 +108,9 @@ pub enum PrepareError {
     ProductionNetwork { network: String, why: String },
 }
 
-/// A short run id: base-36 of the time, the drill tag's value and the VM names' suffix.
+/// A run id: random, the drill tag's value and part of the restored VMs' names.
 fn run_id() -> String {
-    let mut n = OffsetDateTime::now_utc().unix_timestamp_nanos() as u64 / 1_000_000;
-    let mut s = String::new();
-    for _ in 0..6 {
-        let d = (n % 36) as u32;
-        s.push(char::from_digit(d, 36).unwrap_or('0'));
-        n /= 36;
-    }
-    s
+    uuid::Uuid::new_v4().simple().to_string()[..6].to_string()
 }
 
 /// Read and check everything the drill needs; nothing is changed.
@@ -175,10 +170,22 @@ pub async fn prepare(
             .and_then(Value::as_str)
             .unwrap_or("");
         let policy_id = crate::model::backup_policy::arm_id(&scope.arm_id, policy);
-        let rpo = live_by_id
-            .get(&policy_id)
-            .and_then(|p| p.attrs.get("schedule"))
-            .and_then(drill::rpo);
+        let state = item
+            .attrs
+            .get("state")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
+        let rpo = if state != "protected" {
+            Err(format!(
+                "protection is {state}: no new recovery points are taken"
+            ))
+        } else {
+            live_by_id
+                .get(&policy_id)
+                .and_then(|p| p.attrs.get("schedule"))
+                .and_then(drill::rpo)
+                .ok_or_else(|| format!("the schedule of policy {policy} could not be read"))
+        };
         chosen.push((
             r.address.clone(),
             scope.clone(),
@@ -214,8 +221,9 @@ pub async fn prepare(
         let place = place(client, scope, &given).await?;
         places.insert(scope.arm_id.clone(), place);
     }
-    // The sources: their disks, and the networks they use (never the drill's).
-    let mut mapped: Vec<(ArmId, String)> = desired
+    // The networks in use (never the drill's): Site Recovery's mappings, and every NIC of the
+    // subscriptions involved whose VM is not a drill's.
+    let mut in_use: Vec<(ArmId, String)> = desired
         .replication_groups
         .iter()
         .flat_map(|g| {
@@ -229,53 +237,34 @@ pub async fn prepare(
             })
         })
         .collect();
-    let read_sources = stream::iter(chosen.into_iter().map(
-        |(address, scope, item, source, rpo)| async move {
-            let body = read(client, &source, api::COMPUTE).await?;
-            let mut networks = Vec::new();
-            for nic in body.as_ref().map(drill::nics_of).unwrap_or_default() {
-                let Some(n) = read(client, &nic, api::NETWORK).await? else {
-                    continue;
-                };
-                for ip in n["properties"]["ipConfigurations"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(subnet) = ip["properties"]["subnet"]["id"].as_str() {
-                        networks.push((
-                            restore::network_of(&ArmId::new(subnet)),
-                            format!("{} is on it", source.name()),
-                        ));
-                    }
-                }
-            }
-            Ok::<_, miette::Report>((
-                DrillVm {
-                    address,
-                    region: scope.location.clone(),
-                    vault: scope.arm_id.clone(),
-                    item,
-                    disks: body.as_ref().map(drill::disks_of).unwrap_or_default(),
-                    source_vm: source,
-                    rpo,
-                },
-                networks,
+    let drill_vms: BTreeSet<&ArmId> = live
+        .vms
+        .iter()
+        .filter(|v| drill::is_drill(&v.tags))
+        .map(|v| &v.id)
+        .collect();
+    let subs: BTreeSet<String> = places
+        .values()
+        .filter_map(|p| p.network.subscription().map(str::to_string))
+        .collect();
+    for sub in subs {
+        let nics = client
+            .list(&format!(
+                "/subscriptions/{sub}/providers/Microsoft.Network/networkInterfaces?api-version={}",
+                api::NETWORK
             ))
-        },
-    ))
-    .buffer_unordered(8)
-    .collect::<Vec<_>>()
-    .await;
-    let mut vms = Vec::new();
-    for r in read_sources {
-        let (vm, networks) = r?;
-        mapped.extend(networks);
-        vms.push(vm);
+            .await?;
+        for (vm, subnet) in nics.iter().flat_map(drill::nic_subnets) {
+            if !drill_vms.contains(&vm) {
+                in_use.push((
+                    restore::network_of(&subnet),
+                    format!("{} is on it", vm.name()),
+                ));
+            }
+        }
     }
-    vms.sort_by(|a, b| a.address.cmp(&b.address));
     for p in places.values() {
-        if let Some((_, why)) = mapped.iter().find(|(n, _)| n == &p.network) {
+        if let Some((_, why)) = in_use.iter().find(|(n, _)| n == &p.network) {
             return Err(PrepareError::ProductionNetwork {
                 network: p.network.to_string(),
                 why: why.clone(),
@@ -283,6 +272,26 @@ pub async fn prepare(
             .into());
         }
     }
+    // The sources' disks: what each restored VM must have.
+    let read_sources = stream::iter(chosen.into_iter().map(
+        |(address, scope, item, source, rpo)| async move {
+            let body = read(client, &source, api::COMPUTE).await?;
+            Ok::<_, miette::Report>(DrillVm {
+                address,
+                region: scope.location.clone(),
+                vault: scope.arm_id.clone(),
+                item,
+                disks: body.as_ref().map(drill::disks_of),
+                source_vm: source,
+                rpo,
+            })
+        },
+    ))
+    .buffer_unordered(8)
+    .collect::<Vec<_>>()
+    .await;
+    let mut vms = read_sources.into_iter().collect::<Result<Vec<_>>>()?;
+    vms.sort_by(|a, b| a.address.cmp(&b.address));
     Ok(Prepared {
         run: run_id(),
         vms,
@@ -356,10 +365,24 @@ async fn place(
     let peered = vnet["properties"]["virtualNetworkPeerings"]
         .as_array()
         .is_some_and(|p| !p.is_empty());
-    if peered {
+    let gateway = vnet["properties"]["subnets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|s| {
+            s["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case("GatewaySubnet"))
+        });
+    if peered || gateway {
         return Err(PrepareError::ProductionNetwork {
             network: network.to_string(),
-            why: "it is peered with other networks".into(),
+            why: if peered {
+                "it is peered with other networks"
+            } else {
+                "it has a gateway subnet"
+            }
+            .into(),
         }
         .into());
     }
@@ -451,10 +474,9 @@ async fn drill_one(
     place: &Place,
     progress: &dyn Progress,
 ) -> VmResult {
-    let started = Instant::now();
     let mut r = failed(&vm.address, &vm.source_vm, CheckKind::Point, String::new());
     r.checks.clear();
-    r.rpo_hours = vm.rpo.map(|d| d.as_secs_f64() / HOUR);
+    r.rpo_hours = vm.rpo.as_ref().ok().map(|d| d.as_secs_f64() / HOUR);
     let point = match latest_point(client, &vm.item).await {
         Ok(Some(point)) => point,
         Ok(None) => {
@@ -487,9 +509,9 @@ async fn drill_one(
         .as_seconds_f64()
         .max(0.0);
     r.point_age_hours = Some(age / HOUR);
-    r.checks.push(match vm.rpo {
-        Some(rpo) => {
-            let allowed = (rpo + drill::RPO_GRACE).as_secs_f64();
+    r.checks.push(match &vm.rpo {
+        Ok(rpo) => {
+            let allowed = (*rpo + drill::RPO_GRACE).as_secs_f64();
             check(
                 CheckKind::Rpo,
                 age <= allowed,
@@ -501,20 +523,35 @@ async fn drill_one(
                 ),
             )
         }
-        None => check(CheckKind::Rpo, true, "the policy's schedule is unknown: not compared"),
+        Err(why) => check(
+            CheckKind::Rpo,
+            false,
+            format!("the point is {:.1} h old; {why}", age / HOUR),
+        ),
     });
-    let name = drill::vm_name(vm.source_vm.name(), &p.run);
+    let name = drill::vm_name(&vm.source_vm, &p.run);
     let new_vm = ArmId::new(format!(
         "{}/providers/Microsoft.Compute/virtualMachines/{name}",
         place.resource_group
     ));
     let held: BTreeSet<u32> = point.disks.iter().filter_map(|d| d.lun).collect();
-    let expected: Vec<drill::Disk> = vm
-        .disks
-        .iter()
-        .filter(|d| d.lun.is_none_or(|l| held.is_empty() || held.contains(&l)))
-        .cloned()
-        .collect();
+    // The source's OS disk and the data disks the point holds; when the source is gone, the
+    // point's LUNs (sizes unknown).
+    let expected: Vec<drill::Disk> = match &vm.disks {
+        Some(disks) => disks
+            .iter()
+            .filter(|d| d.lun.is_none_or(|l| held.is_empty() || held.contains(&l)))
+            .cloned()
+            .collect(),
+        None => std::iter::once(None)
+            .chain(held.iter().map(|l| Some(*l)))
+            .map(|lun| drill::Disk {
+                lun,
+                size_gb: 0,
+                id: None,
+            })
+            .collect(),
+    };
     let restore = Restore {
         address: vm.address.to_string(),
         vault: vm.vault.clone(),
@@ -532,14 +569,22 @@ async fn drill_one(
         grant: None,
         cross_region: false,
     };
+    // The RTO runs from here to a running VM.
+    let started = Instant::now();
     let restored = super::restore::run(client, &restore, progress).await;
     let done = match restored {
         Ok(done) => done,
         Err(e) => {
             r.checks
                 .push(check(CheckKind::Restore, false, format!("{e}")));
-            r.checks
-                .push(clean_up(client, p, &new_vm, &Value::Null, progress, &vm.address).await);
+            // Azure may have accepted the restore: its job could still create the VM.
+            let mut c = clean_up(client, p, &new_vm, &Value::Null, progress, &vm.address).await;
+            c.passed = false;
+            c.detail = format!(
+                "{}; the restore job was not followed to its end and may still create {new_vm}: remove it once the job ends",
+                c.detail
+            );
+            r.checks.push(c);
             r.passed = false;
             return r;
         }
@@ -577,11 +622,15 @@ async fn drill_one(
             Value::Null
         }
     };
+    let body = if body.is_null() {
+        body
+    } else {
+        until_running(client, &new_vm, body).await
+    };
     if !body.is_null() {
         let provisioned = drill::status(&body, "ProvisioningState");
         let power = drill::status(&body, "PowerState");
-        let running =
-            provisioned.as_deref() == Some("succeeded") && power.as_deref() == Some("running");
+        let running = drill::is_running(&body);
         if running {
             r.rto_seconds = Some(started.elapsed().as_secs_f64());
         }
@@ -603,6 +652,28 @@ async fn drill_one(
     r
 }
 
+/// A restored VM may still be starting when its restore job ends: read its instance view again
+/// (backing off, about two minutes in all) until it runs.
+async fn until_running(client: &ArmClient, vm: &ArmId, mut body: Value) -> Value {
+    let mut delay = Duration::from_secs(1);
+    for _ in 0..8 {
+        if drill::is_running(&body) {
+            break;
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
+        match client.get_optional(&instance_view_path(vm)).await {
+            Ok(Some(b)) => body = b,
+            _ => break,
+        }
+    }
+    body
+}
+
+fn instance_view_path(vm: &ArmId) -> String {
+    format!("{vm}?$expand=instanceView&api-version={}", api::COMPUTE)
+}
+
 async fn latest_point(client: &ArmClient, item: &ArmId) -> Result<Option<RecoveryPoint>> {
     Ok(client
         .list(&recovery_point::vm_points_path(item))
@@ -612,24 +683,28 @@ async fn latest_point(client: &ArmClient, item: &ArmId) -> Result<Option<Recover
         .max_by_key(|p| p.time))
 }
 
-/// Tag the restored VM and its disks as the drill's, then read it with its instance view.
+/// Tag the restored VM as the drill's, read it with its instance view, and tag its disks.
 async fn mark_and_read(client: &ArmClient, p: &Prepared, vm: &ArmId) -> Result<Value> {
     client
         .execute_discarding(&tags::merge_request(vm, TAG, &p.run))
         .await?;
     let body = client
-        .get_optional(&format!(
-            "{vm}?$expand=instanceView&api-version={}",
-            api::COMPUTE
-        ))
+        .get_optional(&instance_view_path(vm))
         .await?
         .ok_or_else(|| miette!("{vm} does not exist after its restore completed"))?;
-    for d in drill::disks_of(&body).into_iter().filter_map(|d| d.id) {
+    mark(client, p, vm, &body).await?;
+    Ok(body)
+}
+
+/// Tag a drill VM and the disks of its body (again: a merge changes nothing the second time).
+async fn mark(client: &ArmClient, p: &Prepared, vm: &ArmId, body: &Value) -> Result<()> {
+    let disks = drill::disks_of(body).into_iter().filter_map(|d| d.id);
+    for id in std::iter::once(vm.clone()).chain(disks) {
         client
-            .execute_discarding(&tags::merge_request(&d, TAG, &p.run))
+            .execute_discarding(&tags::merge_request(&id, TAG, &p.run))
             .await?;
     }
-    Ok(body)
+    Ok(())
 }
 
 fn delete(id: &ArmId, api_version: &str) -> ArmRequest {
@@ -666,6 +741,10 @@ async fn clean_up(
         let kept = if body.is_null() {
             "nothing was created".to_string()
         } else {
+            if read_again.is_some() {
+                // Not tagged yet (its restore failed or was not read): tag what stays.
+                let _ = mark(client, p, vm, body).await;
+            }
             format!(
                 "kept (--keep): {vm}, {} disk(s), {} NIC(s), tagged {TAG}={}",
                 disks.len(),
@@ -695,6 +774,11 @@ async fn clean_up(
         for d in &disks {
             if read(client, d, api::DISKS).await?.is_some() {
                 left.push(d.clone());
+            }
+        }
+        for n in &nics {
+            if read(client, n, api::NETWORK).await?.is_some() {
+                left.push(n.clone());
             }
         }
         Ok::<_, miette::Report>(left)

@@ -75,7 +75,7 @@ pub fn markdown(r: &Report, out: &mut impl Write) -> io::Result<()> {
             opt(v.point_age_hours),
             opt(v.rpo_hours),
             rto(v),
-            why(v).replace('|', "\\|")
+            why(v).replace('|', "\\|").replace(['\r', '\n'], " ")
         )?;
     }
     Ok(())

@@ -99,17 +99,14 @@ pub fn vm_body(st: &State, vm: &Vm) -> Value {
                 "osDisk": {
                     "osType": vm.os, "name": os_disk, "createOption": "FromImage", "caching": "ReadWrite",
                     "managedDisk": {"storageAccountType": "Premium_LRS", "id": disk_id(&vm.subscription, &vm.resource_group, &os_disk)},
-                    "deleteOption": "Delete", "diskSizeGB": os_size,
+                    "deleteOption": "Detach", "diskSizeGB": os_size,
                 },
                 "dataDisks": data,
                 "diskControllerType": "SCSI",
             },
             "osProfile": os_profile,
             "securityProfile": {"securityType": "TrustedLaunch", "uefiSettings": {"secureBootEnabled": true, "vTpmEnabled": true}},
-            "networkProfile": {"networkInterfaces": [{
-                "id": nic_id(vm),
-                "properties": {"deleteOption": "Delete"},
-            }]},
+            "networkProfile": {"networkInterfaces": [{"id": nic_id(vm)}]},
             "diagnosticsProfile": {"bootDiagnostics": {"enabled": true}},
             "provisioningState": "Succeeded",
             "timeCreated": "2026-01-05T08:00:00.0000000+00:00",
@@ -341,20 +338,13 @@ fn instance_view(st: &State, vm: &Vm, now: i64) -> Value {
 
 /// DELETE a VM: 202 and a Compute operation (recording test_backup_diskaccess_restore.yaml
 /// #42: `Azure-AsyncOperation` at `…/locations/{region}/operations/{id}`, `Location` with
-/// `monitor=true`). What the VM's `deleteOption`s say goes with it: its OS disk and NIC
-/// (`Delete`); its data disks are detached and stay.
+/// `monitor=true`). Its disks and NIC stay, detached: their `deleteOption` is `Detach`, as on
+/// the recorded VM (test_backup_protection.yaml, the VM GET at L1451).
 fn delete_vm(ctx: &Ctx<'_>, st: &mut State, k: &str) -> Reply {
     let Some(vm) = st.vms.remove(k) else {
         return Reply::status(204, None);
     };
     let id = vm_id(&vm.subscription, &vm.resource_group, &vm.name);
-    st.disks.retain(|_, d| {
-        let ours = d
-            .managed_by
-            .as_deref()
-            .is_some_and(|m| m.eq_ignore_ascii_case(&id));
-        !(ours && d.os_type.is_some())
-    });
     for d in st.disks.values_mut() {
         if d.managed_by
             .as_deref()
@@ -363,6 +353,11 @@ fn delete_vm(ctx: &Ctx<'_>, st: &mut State, k: &str) -> Reply {
             d.managed_by = None;
         }
     }
+    let nic = super::network::left_behind(st, &vm);
+    st.nics_left.insert(
+        key(&[&nic.subscription, &nic.resource_group, &nic.name]),
+        nic,
+    );
     forget_rendered(ctx, k);
     let op = super::snapshots::start(ctx, st, "vm:delete", VM_DELETE, None, "empty");
     Reply::status(202, None)

@@ -514,9 +514,10 @@ fn dispatch(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             }
             super::protection::route(ctx, st)
         }
-        Some("microsoft.network") => {
-            super::network::route(ctx, st).unwrap_or_else(|| generic_get(ctx, st))
-        }
+        Some("microsoft.network") => match super::network::route(ctx, st) {
+            Some(r) => r,
+            None => generic_get(ctx, st),
+        },
         Some("microsoft.storage") | Some("microsoft.automation") => generic_get(ctx, st),
         Some(_) => Err(ArmError::not_found(
             "InvalidResourceNamespace",

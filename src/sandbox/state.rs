@@ -57,6 +57,10 @@ pub struct State {
     /// Restore jobs still running, and what each leaves when it completes.
     #[serde(default)]
     pub restores: Vec<super::protection::restore::Pending>,
+    /// Network interfaces whose VM was deleted (a VM's own NIC is derived from it while it
+    /// exists: `network.rs`), by key.
+    #[serde(default)]
+    pub nics_left: BTreeMap<String, LeftNic>,
     /// Open file-recovery sessions, by `{item key}/{point}`.
     #[serde(default)]
     pub ilr_sessions: BTreeMap<String, super::protection::item_recovery::Session>,
@@ -129,6 +133,16 @@ pub struct Vm {
     /// The subnet its NIC is on (a restore's target subnet); `None`: the first subnet of the
     /// first virtual network in its resource group, if any (`network.rs`).
     #[serde(default)]
+    pub subnet: Option<String>,
+}
+
+/// A network interface its VM's deletion left behind.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LeftNic {
+    pub subscription: String,
+    pub resource_group: String,
+    pub name: String,
+    pub location: String,
     pub subnet: Option<String>,
 }
 

@@ -533,7 +533,7 @@ def delete_vm():
     c.virtual_machines.begin_delete("rg-web", "web-02").result()
     names = [v.name for v in c.virtual_machines.list("rg-web")]
     assert "web-02" not in names, names
-    # The OS disk went with the VM (deleteOption Delete); the data disks stay, detached.
+    # Its disks stay, detached (deleteOption Detach, as recorded).
     disk = c.disks.get("rg-web", "web-02-data-0")
     assert disk.disk_state == "Unattached", disk
     c.disks.begin_delete("rg-web", "web-02-data-0").result()
