@@ -692,14 +692,14 @@ async fn mark_and_read(client: &ArmClient, p: &Prepared, vm: &ArmId) -> Result<V
         .get_optional(&instance_view_path(vm))
         .await?
         .ok_or_else(|| miette!("{vm} does not exist after its restore completed"))?;
-    mark(client, p, vm, &body).await?;
+    mark(client, p, None, &body).await?;
     Ok(body)
 }
 
-/// Tag a drill VM and the disks of its body (again: a merge changes nothing the second time).
-async fn mark(client: &ArmClient, p: &Prepared, vm: &ArmId, body: &Value) -> Result<()> {
+/// Tag the disks of a drill VM's body, and the VM itself when `vm` is given.
+async fn mark(client: &ArmClient, p: &Prepared, vm: Option<&ArmId>, body: &Value) -> Result<()> {
     let disks = drill::disks_of(body).into_iter().filter_map(|d| d.id);
-    for id in std::iter::once(vm.clone()).chain(disks) {
+    for id in vm.cloned().into_iter().chain(disks) {
         client
             .execute_discarding(&tags::merge_request(&id, TAG, &p.run))
             .await?;
@@ -743,7 +743,7 @@ async fn clean_up(
         } else {
             if read_again.is_some() {
                 // Not tagged yet (its restore failed or was not read): tag what stays.
-                let _ = mark(client, p, vm, body).await;
+                let _ = mark(client, p, Some(vm), body).await;
             }
             format!(
                 "kept (--keep): {vm}, {} disk(s), {} NIC(s), tagged {TAG}={}",
