@@ -270,10 +270,11 @@ pub struct RestoreArgs {
     pub address: String,
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// `latest`, `latest-app-consistent`, a point's name (`recovery-points` lists them), or a
-    /// time (the newest point at or before it).
-    #[arg(long, value_name = "POINT", default_value = "latest")]
-    pub point: crate::ops::restore::PointChoice,
+    /// `latest` (the default), `latest-app-consistent`, a point's name (`recovery-points` lists
+    /// them), or a time (the newest point at or before it). `--files --revoke` without it ends
+    /// the session of every point that has one open.
+    #[arg(long, value_name = "POINT")]
+    pub point: Option<crate::ops::restore::PointChoice>,
     /// Restore as a new VM of this name (alternate location): needs --resource-group, --subnet
     /// and --staging-storage-account.
     #[arg(long, value_name = "NAME")]

@@ -54,7 +54,7 @@ fn input(a: &RestoreArgs) -> Result<Input> {
     Ok(Input {
         address: a.address.clone(),
         files: a.files.clone(),
-        point: a.point.clone(),
+        point: a.point.clone().unwrap_or(op::PointChoice::Latest),
         destination,
         disks: a.disks.clone(),
         secondary_region: a.secondary_region,

@@ -1,7 +1,7 @@
-//! `azprotect restore ADDRESS --point … --files (--script-out PATH | --revoke)`: prepare, say
+//! `azprotect restore ADDRESS [--point …] --files (--script-out PATH | --revoke)`: prepare, say
 //! what it will do, confirm, open (or end) the file-recovery session, render the result.
 
-use super::args::{PlanFormat, RestoreArgs};
+use super::args::RestoreArgs;
 use super::confirm;
 use super::printer::Printer;
 use super::progress::terminal;
@@ -9,7 +9,7 @@ use super::settings::{GlobalSettings, Session};
 use super::ExitStatus;
 use crate::ops::restore_files::{self as op, Input};
 use crate::render::restore_files as render;
-use miette::{miette, IntoDiagnostic, Result};
+use miette::{miette, Result};
 
 pub async fn restore_files(
     args: RestoreArgs,
@@ -32,7 +32,6 @@ pub async fn restore_files(
     Session::with(settings, async |s| {
         let sub = s.default_subscription.as_deref();
         let prepared = op::prepare(&s.client, sub, &input).await?;
-        let mut out = printer.stdout();
         if !prepared.will.is_empty() {
             let ask = confirm::Ask {
                 subject: "a file recovery",
@@ -47,22 +46,21 @@ pub async fn restore_files(
         }
         if input.revoke {
             let r = op::revoke(&s.client, &prepared).await?;
-            match args.format {
-                PlanFormat::Text => render::revoked_text(&r, &mut out),
-                PlanFormat::Markdown => render::revoked_markdown(&r, &mut out),
-                PlanFormat::Json => render::revoked_json(&r, &mut out),
-            }
-            .into_diagnostic()?;
+            let renderers = [
+                render::revoked_text,
+                render::revoked_markdown,
+                render::revoked_json,
+            ];
+            printer.report(args.format, &r, renderers)?;
             return Ok(ExitStatus::Success);
         }
         let progress = terminal(printer);
         let m = op::mount(&s.client, &prepared, progress.as_ref()).await?;
-        match args.format {
-            PlanFormat::Text => render::text(&m, &mut out),
-            PlanFormat::Markdown => render::markdown(&m, &mut out),
-            PlanFormat::Json => render::json(&m, &mut out),
-        }
-        .into_diagnostic()?;
+        printer.report(
+            args.format,
+            &m,
+            [render::text, render::markdown, render::json],
+        )?;
         Ok(ExitStatus::Success)
     })
     .await

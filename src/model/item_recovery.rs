@@ -104,8 +104,10 @@ pub fn scripts_from_status(properties: &Value) -> Vec<ClientScript> {
         .collect()
 }
 
-/// A file-recovery session opened (or renewed).
-#[derive(Debug, Clone, Serialize)]
+/// A file-recovery session opened (or renewed). Its password is left out of the JSON (which
+/// goes to CI logs and dashboards) and of `Debug`: the text for a person shows it, and the
+/// script holds it anyway.
+#[derive(Clone, Serialize)]
 pub struct Mounted {
     pub address: String,
     pub point: String,
@@ -117,6 +119,7 @@ pub struct Mounted {
     pub script: String,
     /// The name Azure gives the script, and the password it asks for.
     pub file_name: String,
+    #[serde(skip)]
     pub password: String,
     pub os_type: String,
     /// When the session closes (opened + 12 hours).
@@ -127,12 +130,30 @@ pub struct Mounted {
     pub seconds: f64,
 }
 
-/// A file-recovery session ended — or none was open.
+impl std::fmt::Debug for Mounted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mounted")
+            .field("address", &self.address)
+            .field("point", &self.point)
+            .field("renewed", &self.renewed)
+            .field("script", &self.script)
+            .field("file_name", &self.file_name)
+            .field("password", &"<redacted>")
+            .field("os_type", &self.os_type)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
+}
+
+/// File-recovery sessions ended — or none was open.
 #[derive(Debug, Clone, Serialize)]
 pub struct Revoked {
     pub address: String,
-    pub point: String,
-    /// False when the point had no session open (nothing was sent).
+    /// The point `--point` named (`None`: every point's session was looked at).
+    pub point: Option<String>,
+    /// The points whose session was ended.
+    pub ended: Vec<String>,
+    /// False when no session was open (nothing was sent).
     pub revoked: bool,
 }
 
@@ -180,5 +201,33 @@ mod tests {
         );
         assert_eq!(password, "e3632984e51f496");
         assert!(scripts_from_status(&json!({})).is_empty());
+    }
+
+    #[test]
+    fn the_password_stays_out_of_json_and_debug() {
+        let m = Mounted {
+            address: "protected_vm.v/rg/app-01".into(),
+            point: "1".into(),
+            point_time: OffsetDateTime::UNIX_EPOCH,
+            renewed: false,
+            script: "mount.py".into(),
+            file_name: "x.py".into(),
+            password: "e3632984e51f496".into(),
+            os_type: "Linux".into(),
+            expires: OffsetDateTime::UNIX_EPOCH,
+            run: "sudo python3 mount.py".into(),
+            seconds: 1.0,
+        };
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(
+            json.contains("x.py") && !json.contains("password"),
+            "{json}"
+        );
+        assert!(!json.contains("e3632984e51f496"), "{json}");
+        let debug = format!("{m:?}");
+        assert!(
+            debug.contains("x.py") && !debug.contains("e3632984e51f496"),
+            "{debug}"
+        );
     }
 }

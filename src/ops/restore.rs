@@ -127,6 +127,56 @@ pub(super) async fn read(
         .await?)
 }
 
+/// A protected item's body; an error when Azure does not have it.
+pub(super) async fn protected_item(
+    client: &ArmClient,
+    address: &impl std::fmt::Display,
+    item: &ArmId,
+) -> Result<Value> {
+    read(client, item, api::BACKUP).await?.ok_or_else(|| {
+        miette!(
+            help = "apply the file first",
+            "{address} is not protected in Azure"
+        )
+    })
+}
+
+/// A protected VM's recovery points, each with its body as Azure lists it.
+pub(super) async fn vm_points(
+    client: &ArmClient,
+    item: &ArmId,
+) -> Result<Vec<(RecoveryPoint, Value)>> {
+    Ok(client
+        .list(&recovery_point::vm_points_path(item))
+        .await?
+        .into_iter()
+        .filter_map(|b| Some((recovery_point::from_vm_point(&b)?, b)))
+        .collect())
+}
+
+/// The point `choice` picks, or an error saying there is none.
+pub(super) fn chosen(
+    points: &[RecoveryPoint],
+    choice: &PointChoice,
+    address: &impl std::fmt::Display,
+) -> Result<RecoveryPoint> {
+    choose(points, choice).ok_or_else(|| {
+        miette!(
+            help = format!(
+                "`azprotect recovery-points {address}` lists its {} point(s)",
+                points.len()
+            ),
+            "{address} has no recovery point {}",
+            match choice {
+                PointChoice::Latest => "yet".to_string(),
+                PointChoice::LatestAppConsistent => "that is application-consistent".into(),
+                PointChoice::Named(n) => format!("named {n}"),
+                PointChoice::At(t) => format!("at or before {t}"),
+            }
+        )
+    })
+}
+
 /// The (normalized) region of a resource's body.
 pub(super) fn region_of(v: &Value) -> String {
     crate::model::resource_group::normalize_location(v["location"].as_str().unwrap_or_default())
@@ -172,12 +222,7 @@ pub async fn prepare(
         }
     };
     let sub = vault.subscription().unwrap_or_default().to_string();
-    let Some(item_body) = read(client, &item, api::BACKUP).await? else {
-        return Err(miette!(
-            help = "apply the file first",
-            "{address} is not protected in Azure"
-        ));
-    };
+    let item_body = protected_item(client, &address, &item).await?;
     let source_vm = ArmId::new(
         item_body["properties"]["sourceResourceId"]
             .as_str()
@@ -186,29 +231,10 @@ pub async fn prepare(
     let (region, points) = if input.secondary_region {
         super::restore_crr::for_restore(client, input, &address, (&vault, &region), &item).await?
     } else {
-        let points: Vec<RecoveryPoint> = client
-            .list(&recovery_point::vm_points_path(&item))
-            .await?
-            .iter()
-            .filter_map(recovery_point::from_vm_point)
-            .collect();
-        (region, points)
+        let points = vm_points(client, &item).await?;
+        (region, points.into_iter().map(|(p, _)| p).collect())
     };
-    let point = choose(&points, &input.point).ok_or_else(|| {
-        miette!(
-            help = format!(
-                "`azprotect recovery-points {address}` lists its {} point(s)",
-                points.len()
-            ),
-            "{address} has no recovery point {}",
-            match &input.point {
-                PointChoice::Latest => "yet".to_string(),
-                PointChoice::LatestAppConsistent => "that is application-consistent".into(),
-                PointChoice::Named(n) => format!("named {n}"),
-                PointChoice::At(t) => format!("at or before {t}"),
-            }
-        )
-    })?;
+    let point = chosen(&points, &input.point, &address)?;
     let held: Vec<u32> = point.disks.iter().filter_map(|d| d.lun).collect();
     if let Some(asked) = &input.disks {
         if let Some(missing) = asked.iter().find(|l| !held.contains(l)) {

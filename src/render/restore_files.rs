@@ -1,6 +1,6 @@
 //! `restore --files`: a file-recovery session opened (the script, its password, how to run it,
 //! when it closes) or ended — text, markdown for a ticket, or JSON (`{"format_version": 1, …}`
-//! with the fields of `model::item_recovery::Mounted` / `Revoked`).
+//! with the fields of `model::item_recovery::Mounted` / `Revoked`; never the password).
 
 use crate::model::item_recovery::{Mounted, Revoked};
 use serde::Serialize;
@@ -56,32 +56,41 @@ pub fn json(m: &Mounted, out: &mut impl Write) -> io::Result<()> {
 }
 
 pub fn revoked_text(r: &Revoked, out: &mut impl Write) -> io::Result<()> {
-    if r.revoked {
+    for p in &r.ended {
         writeln!(
             out,
-            "Ended the file-recovery session of {} point {}.",
-            r.address, r.point
-        )
-    } else {
-        writeln!(
+            "Ended the file-recovery session of {} point {p}.",
+            r.address
+        )?;
+    }
+    match (&r.point, r.ended.is_empty()) {
+        (_, false) => Ok(()),
+        (Some(p), true) => writeln!(
             out,
-            "{} point {} has no file-recovery session open: nothing to end.",
-            r.address, r.point
-        )
+            "{} point {p} has no file-recovery session open: nothing to end.",
+            r.address
+        ),
+        (None, true) => writeln!(
+            out,
+            "{} has no file-recovery session open on any point: nothing to end.",
+            r.address
+        ),
     }
 }
 
 pub fn revoked_markdown(r: &Revoked, out: &mut impl Write) -> io::Result<()> {
-    let said = if r.revoked {
-        "session ended"
-    } else {
-        "no session was open"
-    };
-    writeln!(
-        out,
-        "### `{}`: file recovery of point `{}`: {said}",
-        r.address, r.point
-    )
+    if r.ended.is_empty() {
+        return writeln!(
+            out,
+            "### `{}`: file recovery: no session was open",
+            r.address
+        );
+    }
+    writeln!(out, "### `{}`: file recovery: sessions ended\n", r.address)?;
+    for p in &r.ended {
+        writeln!(out, "- point `{p}`")?;
+    }
+    Ok(())
 }
 
 pub fn revoked_json(r: &Revoked, out: &mut impl Write) -> io::Result<()> {
