@@ -414,8 +414,24 @@ async fn a_disk_restore_grants_the_vaults_identity_disk_restore_operator_first()
     )
     .await;
     run.expect_code(0);
-    assert_eq!(run.json()["status"], "completed", "{}", run.stdout);
+    let r = run.json();
+    assert_eq!(r["status"], "completed", "{}", run.stdout);
     assert_eq!(restore_operator_on(&estate, "rg-app").await, 1);
+    // The grant is reported with the disk it made.
+    let created: Vec<&str> = r["created"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(created.len(), 2, "{r}");
+    assert!(
+        created[0].starts_with(
+            "role assignment: Disk Restore Operator for the Backup vault bv-prod-weu's identity"
+        ) && created[0].ends_with(&format!("on /subscriptions/{SUB}/resourceGroups/rg-app")),
+        "{r}"
+    );
+    assert!(created[1].ends_with("/disks/shared-data-back"), "{r}");
     // Held now: the next restore into the group grants nothing.
     let run = disk_restore(&estate, &file, "shared-data-again", "rg-app", &[]).await;
     run.expect_code(1);
@@ -494,4 +510,31 @@ async fn a_disk_restore_says_which_role_to_assign_where_it_may_not_grant_it() {
         (e.status(), e.code()),
         (Some(400), Some("UserErrorMissingRequiredPermissions"))
     );
+
+    // A group whose role assignments this caller may not even read: said which permission.
+    client
+        .execute(&azprotect::request::ArmRequest::new(
+            azprotect::request::Method::Put,
+            format!("/subscriptions/{SUB}/resourceGroups/rg-unreadable?api-version=2021-04-01"),
+            Some(json!({"location": "westeurope", "tags": {"azprotect-sandbox": "deny-role-assignment-read"}})),
+        ))
+        .await
+        .expect("the group is created");
+    let run = disk_restore(
+        &estate,
+        &file,
+        "shared-data-back",
+        "rg-unreadable",
+        &["--auto-approve"],
+    )
+    .await;
+    run.expect_code(1);
+    let said = squeezed(&run.stderr);
+    for part in [
+        "you may not read the group's role assignments (Microsoft.Authorization/roleAssignments/read)",
+        "AuthorizationFailed",
+        "ask for Microsoft.Authorization/roleAssignments/read on /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-unreadable",
+    ] {
+        assert!(said.contains(&squeezed(part)), "{part}: {said}");
+    }
 }

@@ -165,7 +165,7 @@ async fn assign_role(
     // The same role on the same scope for the same principal under another name (granted by
     // hand): the vault already has what it needs.
     let exists = |e: &AzureError| e.code() == Some("RoleAssignmentExists");
-    with_propagation_retry(client, r, &put, heard, exists).await
+    with_propagation_retry(client, &r.address, &put, heard, exists).await
 }
 
 /// Create or update a backup instance.
@@ -193,8 +193,8 @@ async fn protect_disk(
     match before.map(ItemState::of) {
         None => {
             let validate = instance::validate_request(r, &policy_id, location);
-            with_propagation_retry(client, r, &validate, heard, |_| false).await?;
-            with_propagation_retry(client, r, &put, heard, |_| false).await
+            with_propagation_retry(client, &r.address, &validate, heard, |_| false).await?;
+            with_propagation_retry(client, &r.address, &put, heard, |_| false).await
         }
         Some(ItemState::SoftDeleted) => Err(format!(
             "the backup instance {} is soft-deleted; undelete it \
@@ -206,13 +206,13 @@ async fn protect_disk(
         .into()),
         Some(s @ (ItemState::Stopped | ItemState::Suspended)) => {
             let resume = instance::resume_request(&r.arm_id, s == ItemState::Suspended);
-            with_propagation_retry(client, r, &resume, heard, |_| false).await?;
+            with_propagation_retry(client, &r.address, &resume, heard, |_| false).await?;
             if before.is_some_and(|b| settings_differ(b, &r.attrs)) {
-                with_propagation_retry(client, r, &put, heard, |_| false).await?;
+                with_propagation_retry(client, &r.address, &put, heard, |_| false).await?;
             }
             Ok(())
         }
-        Some(_) => with_propagation_retry(client, r, &put, heard, |_| false).await,
+        Some(_) => with_propagation_retry(client, &r.address, &put, heard, |_| false).await,
     }
 }
 
@@ -230,11 +230,13 @@ fn settings_differ(before: &Value, after: &Value) -> bool {
         })
 }
 
-/// Send `req`, waiting out roles and identities that are still propagating; an error `done`
-/// accepts counts as success.
-async fn with_propagation_retry(
+/// Send `req`, waiting out roles and identities that are still propagating (each wait told to
+/// `heard`); an error `done` accepts counts as success. `subject`: what the request is for (an
+/// address), in the log. Also the restore's validation after a Disk Restore Operator grant
+/// (`ops::restore_permissions`).
+pub(crate) async fn with_propagation_retry(
     client: &ArmClient,
-    r: &Resource,
+    subject: &(dyn std::fmt::Display + Sync),
     req: &ArmRequest,
     heard: Heard<'_>,
     done: impl Fn(&AzureError) -> bool,
@@ -249,7 +251,7 @@ async fn with_propagation_retry(
                 Some(delay) => {
                     let what = waiting_for(e.code());
                     tracing::info!(
-                        address = %r.address,
+                        address = %subject,
                         attempt,
                         delay_s = delay.as_secs(),
                         "waiting for {what}; retrying"

@@ -460,7 +460,7 @@ pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> R
     type Reader = (fn(&ArmId) -> String, fn(&Value) -> Option<restore::Job>);
     let (mut job, (job_path, read_job)): (_, Reader) = match &p.target {
         Target::NewDisk { instance, disk } => (
-            start_disk_restore(client, p, instance, disk).await?,
+            start_disk_restore(client, p, instance, disk, progress, &task).await?,
             (restore::disk_job_path, restore::disk_job_from_arm),
         ),
         _ => (
@@ -553,16 +553,16 @@ async fn start_disk_restore(
     p: &Prepared,
     instance: &ArmId,
     disk: &ArmId,
+    progress: &dyn Progress,
+    task: &Task,
 ) -> Result<restore::Job> {
     let point = &p.point.name;
     if let Some(g) = &p.grant {
         super::restore_permissions::grant(client, g).await?;
     }
-    super::restore_permissions::waiting_for_roles(
-        client,
-        &restore::disk_validate_request(instance, point, disk, &p.region),
-    )
-    .await?;
+    let validate = restore::disk_validate_request(instance, point, disk, &p.region);
+    super::restore_permissions::waiting_for_roles(client, &p.address, &validate, progress, task)
+        .await?;
     let result = client
         .execute(&restore::disk_restore_request(
             instance, point, disk, &p.region,
@@ -599,10 +599,16 @@ pub(super) fn created_by(p: &Prepared, bag: &serde_json::Map<String, Value>) -> 
             out
         }
         Target::ReplaceDisks { .. } => vec![format!("the disks of {}", p.source_vm)],
-        Target::NewDisk { disk, .. } => vec![bag
-            .get("recoveryDestination")
-            .and_then(Value::as_str)
-            .map_or_else(|| disk.to_string(), str::to_string)],
+        Target::NewDisk { disk, .. } => {
+            // The role granted first is reported with the disk.
+            let mut out: Vec<String> = p.grant.iter().map(|g| g.made()).collect();
+            out.push(
+                bag.get("recoveryDestination")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| disk.to_string(), str::to_string),
+            );
+            out
+        }
     }
 }
 

@@ -10,10 +10,12 @@
 //! (`UserErrorMissingRequiredPermissions`) until the assignment has propagated, so the
 //! validation that follows a grant waits that out as `apply` does.
 
-use crate::apply::disk_backup::{propagation_retry, MISSING_PERMISSIONS};
+use crate::apply::disk_backup::with_propagation_retry;
+use crate::apply::Heard;
 use crate::azure::{ArmClient, AzureError};
 use crate::model::disk_backup::role;
-use crate::model::{api, ArmId, ArmRequest};
+use crate::model::{ArmId, ArmRequest};
+use crate::progress::{Progress, Task};
 use miette::{miette, Result};
 
 /// Roles that include Disk Restore Operator's permissions.
@@ -39,19 +41,21 @@ impl Grant {
         )
     }
 
+    /// What the restore reports it made.
+    pub fn made(&self) -> String {
+        format!(
+            "role assignment: Disk Restore Operator for the Backup vault {}'s identity (principal {}) on {}",
+            self.vault.name(),
+            self.principal,
+            self.scope
+        )
+    }
+
     fn request(&self) -> ArmRequest {
         let id = role::arm_id(&self.vault, role::DISK_RESTORE_OPERATOR, &self.scope);
         let sub = self.scope.subscription().unwrap_or_default();
         role::put_request(&id, sub, role::DISK_RESTORE_OPERATOR, &self.principal)
     }
-}
-
-/// `GET {scope}/providers/Microsoft.Authorization/roleAssignments?$filter=principalId eq '…'`.
-fn list_path(scope: &ArmId, principal: &str) -> String {
-    format!(
-        "{scope}/providers/Microsoft.Authorization/roleAssignments?api-version={}&$filter=principalId%20eq%20%27{principal}%27",
-        api::AUTHORIZATION
-    )
 }
 
 /// Whether an assignment (ARM body) gives Disk Restore Operator's rights at `scope`.
@@ -85,16 +89,30 @@ pub async fn check(client: &ArmClient, vault: &ArmId, scope: &ArmId) -> Result<O
             )
         })?
         .to_string();
-    let held = client
-        .list(&list_path(scope, &principal))
-        .await?
-        .iter()
-        .any(|a| covers(a, scope));
+    let held = match client
+        .list(&role::list_path_at(scope.as_str(), &principal))
+        .await
+    {
+        Ok(listed) => listed.iter().any(|a| covers(a, scope)),
+        Err(e) if e.status() == Some(403) => return Err(cannot_read(scope, &principal, &e)),
+        Err(e) => return Err(e.into()),
+    };
     Ok((!held).then(|| Grant {
         vault: vault.clone(),
         principal,
         scope: scope.clone(),
     }))
+}
+
+/// What to tell a caller that may not read the group's role assignments.
+fn cannot_read(scope: &ArmId, principal: &str, e: &AzureError) -> miette::Report {
+    miette!(
+        help = format!(
+            "ask for Microsoft.Authorization/roleAssignments/read on {scope} (Reader has it), or have someone who has it check that principal {principal} holds Disk Restore Operator ({}) there, then restore again",
+            role::DISK_RESTORE_OPERATOR
+        ),
+        "a restore into {scope} checks that the Backup vault's identity holds Disk Restore Operator there, and you may not read the group's role assignments (Microsoft.Authorization/roleAssignments/read): {e}"
+    )
 }
 
 /// What to tell a caller that may not assign the role.
@@ -122,22 +140,20 @@ pub async fn grant(client: &ArmClient, g: &Grant) -> Result<()> {
     }
 }
 
-/// Send `req`, waiting while Data Protection still reports the permissions missing (a grant
-/// just made takes minutes to apply: `apply::disk_backup::propagation_retry`).
-pub async fn waiting_for_roles(client: &ArmClient, req: &ArmRequest) -> Result<()> {
-    let mut attempt = 0;
-    loop {
-        match client.execute_discarding(req).await {
-            Ok(()) => return Ok(()),
-            Err(e) => match propagation_retry(attempt, e.code()) {
-                Some(delay) if e.code() == Some(MISSING_PERMISSIONS) => {
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                _ => return Err(e.into()),
-            },
-        }
-    }
+/// Send `req` (the restore's validation), waiting while a grant just made propagates: Data
+/// Protection reports the permissions missing until then. The wait is `apply`'s own
+/// (`apply::disk_backup::with_propagation_retry`), told to `progress` as the task's wait.
+pub async fn waiting_for_roles(
+    client: &ArmClient,
+    address: &str,
+    req: &ArmRequest,
+    progress: &dyn Progress,
+    task: &Task,
+) -> Result<()> {
+    let heard = Heard { progress, task };
+    with_propagation_retry(client, &address, req, heard, |_| false)
+        .await
+        .map_err(|f| miette!("{f}"))
 }
 
 #[cfg(test)]
@@ -183,6 +199,11 @@ mod tests {
             )
         );
         assert_eq!(p["principalId"], g.principal.as_str());
-        assert!(list_path(&g.scope, &g.principal).contains("principalId%20eq%20%2711111111-"));
+        assert!(
+            role::list_path_at(g.scope.as_str(), &g.principal).starts_with(&format!(
+                "{RG}/providers/Microsoft.Authorization/roleAssignments?"
+            ))
+        );
+        assert!(g.made().contains("Disk Restore Operator") && g.made().contains(RG));
     }
 }

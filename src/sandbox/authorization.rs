@@ -35,6 +35,9 @@ pub const DISK_RESTORE_OPERATOR: &str = "b50d9833-a0cb-478e-945f-707fcc997c13";
 /// caller then lacks `Microsoft.Authorization/roleAssignments/write`, as one without Owner or
 /// User Access Administrator does in Azure): how a test or a user tries that story.
 pub const DENY_ROLE_WRITES_TAG: (&str, &str) = ("azprotect-sandbox", "deny-role-assignment-write");
+/// The same for reading them (`Microsoft.Authorization/roleAssignments/read`, which Reader
+/// has): the group's role assignments cannot be listed.
+pub const DENY_ROLE_READS_TAG: (&str, &str) = ("azprotect-sandbox", "deny-role-assignment-read");
 pub const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 pub const CONTRIBUTOR: &str = "b24988ac-6180-42a2-ab66-4c8be2c6f0d9";
 
@@ -99,11 +102,15 @@ fn body(a: &RoleAssignment) -> Value {
 /// Whether the caller may not write role assignments at `scope`: its resource group carries
 /// [`DENY_ROLE_WRITES_TAG`].
 fn write_denied(st: &State, scope: &str) -> bool {
+    denied(st, scope, DENY_ROLE_WRITES_TAG)
+}
+
+/// Whether `scope`'s resource group carries the tag `(k, v)`.
+fn denied(st: &State, scope: &str, (k, v): (&str, &str)) -> bool {
     let parts: Vec<&str> = scope.trim_matches('/').split('/').collect();
     let (Some(sub), Some(rg)) = (parts.get(1), parts.get(3)) else {
         return false;
     };
-    let (k, v) = DENY_ROLE_WRITES_TAG;
     st.rg(sub, rg).is_some_and(|g| {
         g.tags
             .iter()
@@ -247,6 +254,16 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State, p: usize) -> HResult {
 }
 
 fn list(ctx: &Ctx<'_>, st: &State, scope: &str) -> HResult {
+    if denied(st, scope, DENY_ROLE_READS_TAG) {
+        return Err(ArmError::new(
+            403,
+            "AuthorizationFailed",
+            format!(
+                "The client '{}' with object id '{}' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read' over scope '{scope}/providers/Microsoft.Authorization' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+                st.identity.client_id, st.identity.client_id
+            ),
+        ));
+    }
     let filter = ctx.q("$filter").unwrap_or("").trim().to_string();
     let lf = filter.to_ascii_lowercase();
     let at_scope = lf.contains("atscope()");

@@ -85,8 +85,13 @@ pub fn delete_request(id: &ArmId) -> ArmRequest {
 /// eq '{principal}'`: every assignment of the principal in the subscription (at, above and below
 /// the subscription scope).
 pub fn list_path(subscription: &str, principal_id: &str) -> String {
+    list_path_at(&format!("/subscriptions/{subscription}"), principal_id)
+}
+
+/// The same list at any `scope` (a resource group: the assignments at, above and below it).
+pub fn list_path_at(scope: &str, principal_id: &str) -> String {
     format!(
-        "/subscriptions/{subscription}/providers/Microsoft.Authorization/roleAssignments?api-version={}&$filter=principalId%20eq%20%27{principal_id}%27",
+        "{scope}/providers/Microsoft.Authorization/roleAssignments?api-version={}&$filter=principalId%20eq%20%27{principal_id}%27",
         api::AUTHORIZATION
     )
 }
