@@ -324,8 +324,13 @@ async fn a_disk_backup_point_becomes_a_new_disk_through_data_protection() {
     run.expect_code(0);
     let r = run.json();
     let disk_id = format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/shared-data-restored");
+    // The disk comes last, after the role the restore granted first (e2e_restore_files).
+    let created = r["created"].as_array().unwrap();
     assert_eq!(
-        (r["status"].as_str(), r["created"][0].as_str()),
+        (
+            r["status"].as_str(),
+            created.last().and_then(|c| c.as_str())
+        ),
         (Some("completed"), Some(disk_id.as_str())),
         "{r}"
     );
