@@ -104,7 +104,9 @@ pub async fn prepare(
         }
         sessions
     } else {
-        let point = point.as_ref().expect("a mount has its point");
+        let Some(point) = point.as_ref() else {
+            return Err(miette!("--files: no point to mount"));
+        };
         let out = input
             .script_out
             .as_deref()
