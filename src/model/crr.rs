@@ -27,6 +27,7 @@
 //!
 //! Must not import: the `azure` transport, `cli`.
 
+use super::resource_group::normalize_location;
 use super::{ArmId, ArmRequest, Method};
 use serde_json::{json, Value};
 
@@ -39,25 +40,43 @@ pub const PASSIVE: &str = "2021-11-15";
 /// backup-create-rs-vault: "can take up to 12 hours to replicate the backup data").
 pub const REPLICATION_LAG_SECS: i64 = 12 * 3_600;
 
-/// Azure's region pairs for cross-region restore, as the az CLI maps a vault's region to the
-/// region it restores into (`backup/custom.py` `secondary_region_map`).
+/// Azure's region pairs for cross-region restore, exactly as the az CLI maps a vault's region
+/// to the region it restores into: `secondary_region_map` in Azure/azure-cli
+/// `src/azure-cli/azure/cli/command_modules/backup/custom.py` (commit 33999a38), sovereign
+/// clouds (China, Germany, US Gov, US DoD, US Nat/Sec, Bleu) and canary regions included. Its
+/// one-way entries (brazilsouth → southcentralus, westus3 → eastus, westindia → southindia,
+/// malaysiasouth → japanwest, …) are the CLI's; Microsoft Learn's "Azure cross-region
+/// replication pairings" lists most of the same pairs.
 const PAIRS: &[(&str, &str)] = &[
     ("australiacentral", "australiacentral2"),
     ("australiacentral2", "australiacentral"),
     ("australiaeast", "australiasoutheast"),
     ("australiasoutheast", "australiaeast"),
+    ("bleufrancecentral", "bleufrancesouth"),
+    ("bleufrancesouth", "bleufrancecentral"),
     ("brazilsouth", "southcentralus"),
     ("brazilsoutheast", "brazilsouth"),
     ("canadacentral", "canadaeast"),
     ("canadaeast", "canadacentral"),
     ("centralindia", "southindia"),
     ("centralus", "eastus2"),
+    ("centraluseuap", "eastus2euap"),
+    ("chinaeast", "chinanorth"),
+    ("chinaeast2", "chinanorth2"),
+    ("chinaeast3", "chinanorth3"),
+    ("chinanorth", "chinaeast"),
+    ("chinanorth2", "chinaeast2"),
+    ("chinanorth3", "chinaeast3"),
     ("eastasia", "southeastasia"),
     ("eastus", "westus"),
     ("eastus2", "centralus"),
+    ("eastus3", "westus3"),
+    ("eastus2euap", "centraluseuap"),
     ("francecentral", "francesouth"),
     ("francesouth", "francecentral"),
+    ("germanycentral", "germanynortheast"),
     ("germanynorth", "germanywestcentral"),
+    ("germanynortheast", "germanycentral"),
     ("germanywestcentral", "germanynorth"),
     ("japaneast", "japanwest"),
     ("japanwest", "japaneast"),
@@ -65,23 +84,42 @@ const PAIRS: &[(&str, &str)] = &[
     ("jioindiawest", "jioindiacentral"),
     ("koreacentral", "koreasouth"),
     ("koreasouth", "koreacentral"),
+    ("malaysiasouth", "japanwest"),
     ("northcentralus", "southcentralus"),
+    ("northeastus5", "centralus"),
     ("northeurope", "westeurope"),
     ("norwayeast", "norwaywest"),
     ("norwaywest", "norwayeast"),
     ("southafricanorth", "southafricawest"),
     ("southafricawest", "southafricanorth"),
     ("southcentralus", "northcentralus"),
+    ("southcentralus2", "westcentralus"),
     ("southeastasia", "eastasia"),
+    ("southeastus", "westus3"),
+    ("southeastus3", "westus3"),
+    ("southeastus5", "centralus"),
     ("southindia", "centralindia"),
+    ("southwestus", "centralus"),
     ("swedencentral", "swedensouth"),
     ("swedensouth", "swedencentral"),
     ("switzerlandnorth", "switzerlandwest"),
     ("switzerlandwest", "switzerlandnorth"),
+    ("taiwannorth", "taiwannorthwest"),
+    ("taiwannorthwest", "taiwannorth"),
     ("uaecentral", "uaenorth"),
     ("uaenorth", "uaecentral"),
     ("uksouth", "ukwest"),
     ("ukwest", "uksouth"),
+    ("usdodcentral", "usdodeast"),
+    ("usdodeast", "usdodcentral"),
+    ("usgovarizona", "usgovtexas"),
+    ("usgoviowa", "usgovvirginia"),
+    ("usgovtexas", "usgovarizona"),
+    ("usgovvirginia", "usgovtexas"),
+    ("usnateast", "usnatwest"),
+    ("usnatwest", "usnateast"),
+    ("usseceast", "ussecwest"),
+    ("ussecwest", "usseceast"),
     ("westcentralus", "westus2"),
     ("westeurope", "northeurope"),
     ("westindia", "southindia"),
@@ -93,11 +131,7 @@ const PAIRS: &[(&str, &str)] = &[
 /// The region a vault in `region` (any spelling: `West Europe`, `westeurope`) restores into
 /// across regions.
 pub fn paired_region(region: &str) -> Option<&'static str> {
-    let r: String = region
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_lowercase();
+    let r = normalize_location(region);
     PAIRS.iter().find(|(a, _)| *a == r).map(|(_, b)| *b)
 }
 
@@ -109,22 +143,18 @@ pub enum VaultCrr {
     Disabled(String),
 }
 
-/// A vault's `redundancySettings` read (recording test_backup_protection.yaml #3:
-/// `{"standardTierStorageRedundancy": "GeoRedundant", "crossRegionRestore": "Disabled"}`).
+/// A vault's `redundancySettings` read, through [`super::vault::normalize`] (recording
+/// test_backup_protection.yaml #3: `{"standardTierStorageRedundancy": "GeoRedundant",
+/// "crossRegionRestore": "Disabled"}`). A vault that does not say is GeoRedundant, Azure's default.
 pub fn vault_crr(vault: &Value) -> VaultCrr {
-    let r = &vault["properties"]["redundancySettings"];
-    let redundancy = r["standardTierStorageRedundancy"]
-        .as_str()
-        .unwrap_or("GeoRedundant");
-    if !redundancy.eq_ignore_ascii_case("GeoRedundant") {
+    let n = super::vault::normalize(vault);
+    let redundancy = n["storage_redundancy"].as_str().unwrap_or("GeoRedundant");
+    if redundancy != "GeoRedundant" {
         return VaultCrr::Disabled(format!(
             "its storage is {redundancy}: only a GeoRedundant vault keeps a copy in its paired region"
         ));
     }
-    if !r["crossRegionRestore"]
-        .as_str()
-        .is_some_and(|s| s.eq_ignore_ascii_case("Enabled"))
-    {
+    if n["cross_region_restore"] != Value::Bool(true) {
         return VaultCrr::Disabled(
             "cross-region restore is not enabled on it (cross_region_restore: true)".into(),
         );
@@ -134,7 +164,7 @@ pub fn vault_crr(vault: &Value) -> VaultCrr {
 
 /// `GET {item}/recoveryPoints` in the secondary region.
 pub fn points_path(item: &ArmId) -> String {
-    format!("{item}/recoveryPoints?api-version={PASSIVE}")
+    super::recovery_point::vm_points_path_at(item, PASSIVE)
 }
 
 fn location(sub: &str, region: &str, what: &str) -> String {
@@ -144,7 +174,7 @@ fn location(sub: &str, region: &str, what: &str) -> String {
 /// `GET {vault}/backupProtectedItems` in the secondary region: the VMs that have a point there
 /// (the CLI's `show_item` with `use_secondary_region`).
 pub fn items_path(vault: &ArmId) -> String {
-    format!("{vault}/backupProtectedItems?api-version={PASSIVE}&$filter=backupManagementType eq 'AzureIaasVM' and itemType eq 'VM'")
+    super::protected_vm::list_path_at(vault, PASSIVE)
 }
 
 /// `GET …/locations/{region}/backupAadProperties`: the identity the secondary region's
@@ -207,6 +237,18 @@ mod tests {
         assert_eq!(paired_region("West Europe"), Some("northeurope"));
         assert_eq!(paired_region("northeurope"), Some("westeurope"));
         assert_eq!(paired_region("mars"), None);
+    }
+
+    #[test]
+    fn sovereign_clouds_restore_into_the_pair_the_az_cli_names() {
+        assert_eq!(paired_region("US Gov Virginia"), Some("usgovtexas"));
+        assert_eq!(paired_region("usdodeast"), Some("usdodcentral"));
+        assert_eq!(paired_region("chinanorth2"), Some("chinaeast2"));
+        assert_eq!(paired_region("germanycentral"), Some("germanynortheast"));
+        // One-way in the CLI's table: West US 3's copy is in East US, East US's in West US.
+        assert_eq!(paired_region("westus3"), Some("eastus"));
+        assert_eq!(paired_region("eastus"), Some("westus"));
+        assert_eq!(PAIRS.len(), 78);
     }
 
     #[test]

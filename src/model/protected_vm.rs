@@ -57,9 +57,13 @@ pub fn vault_of(item: &ArmId) -> ArmId {
 
 /// `GET {vault}/backupProtectedItems?$filter=backupManagementType eq 'AzureIaasVM' and itemType eq 'VM'`.
 pub fn list_path(vault: &ArmId) -> String {
+    list_path_at(vault, api::BACKUP)
+}
+
+/// [`list_path`] at `api_version` (the secondary region's: `model::crr::PASSIVE`).
+pub fn list_path_at(vault: &ArmId, api_version: &str) -> String {
     format!(
-        "{vault}/backupProtectedItems?api-version={}&$filter=backupManagementType%20eq%20%27AzureIaasVM%27%20and%20itemType%20eq%20%27VM%27",
-        api::BACKUP
+        "{vault}/backupProtectedItems?api-version={api_version}&$filter=backupManagementType%20eq%20%27AzureIaasVM%27%20and%20itemType%20eq%20%27VM%27"
     )
 }
 

@@ -106,7 +106,12 @@ pub struct Listing {
 
 /// `GET {item}/recoveryPoints` of a protected VM.
 pub fn vm_points_path(item: &ArmId) -> String {
-    format!("{item}/recoveryPoints?api-version={}", api::BACKUP)
+    vm_points_path_at(item, api::BACKUP)
+}
+
+/// [`vm_points_path`] at `api_version` (the secondary region's: `model::crr::PASSIVE`).
+pub fn vm_points_path_at(item: &ArmId, api_version: &str) -> String {
+    format!("{item}/recoveryPoints?api-version={api_version}")
 }
 
 /// A protected VM's point (`IaasVMRecoveryPoint`); `None` for another kind or a body without
