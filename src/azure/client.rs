@@ -643,7 +643,7 @@ impl ArmClient {
             let info = |reauthenticated| AttemptInfo {
                 attempt,
                 elapsed: started.elapsed(),
-                idempotent: method != Method::Post,
+                idempotent: super::retry::is_idempotent(method == Method::Post, url.path()),
                 reauthenticated,
                 now: SystemTime::now(),
                 jitter: rand::random::<f64>(),

@@ -10,7 +10,8 @@
 //!   cannot fix them.
 //! - Non-idempotent requests (POST) are retried only when the server cannot have acted on them:
 //!   429, 503, and connect errors before the request was sent. PUT, PATCH, DELETE and GET are
-//!   idempotent in ARM and get the full table.
+//!   idempotent in ARM and get the full table. A few POSTs are reads ([`READ_ONLY_POSTS`]:
+//!   Azure Backup's secondary-region job reads) and get the full table too ([`is_idempotent`]).
 //! - A server delay (`retry-after-ms`, `x-ms-retry-after-ms`, `Retry-After` seconds or
 //!   HTTP-date) wins over the backoff; it is capped at `max_server_delay`. Recovery Services
 //!   answers 429 with no header at all and the wait only in the message ("Please try again
@@ -124,6 +125,21 @@ pub enum Decision {
     Reauthenticate,
     /// Retryable, but the attempts or the time budget are used up.
     GiveUp,
+}
+
+/// POST actions that only read (the path's last segment, lower case): Azure Backup's
+/// secondary-region job reads, `POST …/locations/{region}/backupCrrJob` and `…/backupCrrJobs`
+/// (Azure/azure-cli backup `custom_help.py` `track_backup_crr_job` polls the first).
+pub const READ_ONLY_POSTS: &[&str] = &["backupcrrjob", "backupcrrjobs"];
+
+/// Whether a request may be sent again after the server may have acted on it: every method
+/// but POST, and the POSTs that only read ([`READ_ONLY_POSTS`]).
+pub fn is_idempotent(post: bool, path: &str) -> bool {
+    if !post {
+        return true;
+    }
+    let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    READ_ONLY_POSTS.iter().any(|a| last.eq_ignore_ascii_case(a))
 }
 
 /// Whether this status is retried for this kind of request.
@@ -362,6 +378,31 @@ mod tests {
             &i,
             &RetryPolicy::default(),
         )
+    }
+
+    #[test]
+    fn a_post_that_only_reads_is_retried_as_a_read() {
+        let loc = "/subscriptions/s/providers/Microsoft.RecoveryServices/locations/northeurope";
+        assert!(is_idempotent(true, &format!("{loc}/backupCrrJob")));
+        assert!(is_idempotent(true, &format!("{loc}/backupCrrJobs")));
+        assert!(!is_idempotent(
+            true,
+            &format!("{loc}/backupCrossRegionRestore")
+        ));
+        assert!(!is_idempotent(true, "/subscriptions/s/backupCrrJobsX"));
+        assert!(is_idempotent(
+            false,
+            &format!("{loc}/backupCrossRegionRestore")
+        ));
+        // What that buys: a 500 on a job read is retried, on the trigger it is not.
+        assert!(is_retryable_status(
+            500,
+            is_idempotent(true, &format!("{loc}/backupCrrJob"))
+        ));
+        assert!(!is_retryable_status(
+            500,
+            is_idempotent(true, &format!("{loc}/backupCrossRegionRestore"))
+        ));
     }
 
     #[test]

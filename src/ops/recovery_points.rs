@@ -142,6 +142,35 @@ pub(crate) async fn disk_points(
         })
 }
 
+/// The points of a protected VM in its vault's paired region when its own region failed
+/// (`primary`): each marked as there. Fails naming both regions when that fails too.
+async fn only_secondary(
+    client: &ArmClient,
+    (vault, region, item): (&ArmId, &str, &ArmId),
+    primary: crate::azure::AzureError,
+    progress: &dyn Progress,
+) -> Result<(String, Vec<RecoveryPoint>)> {
+    let fail = |why: String| {
+        miette!(
+            "the recovery points could not be read in the vault's region, {region} ({primary}), nor in its paired region: {why}"
+        )
+    };
+    let s = match super::restore_crr::secondary(client, vault, region, item).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(why)) => return Err(fail(why)),
+        Err(e) => return Err(fail(e.to_string())),
+    };
+    progress.note(&format!(
+        "{region} did not answer ({primary}): these are the points of the copy in the paired region, {}",
+        s.region
+    ));
+    let mut points = s.points;
+    for p in points.iter_mut() {
+        p.secondary_region = Some(true);
+    }
+    Ok((s.region, points))
+}
+
 /// The points of the resource `input.address` names, newest first.
 pub async fn list(
     client: &ArmClient,
@@ -170,14 +199,37 @@ pub async fn list(
                         e.code().unwrap_or("not found")
                     ))
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // The vault's region may be down: its copy in the paired region, if any,
+                    // is what a restore would use now.
+                    let (there, points) =
+                        only_secondary(client, (&vault, &region, &item), e, progress).await?;
+                    secondary = Some(there);
+                    return Ok(Listing {
+                        address: address.to_string(),
+                        item,
+                        points: recovery_point::select(points, input.since, input.until),
+                        secondary_region: secondary,
+                    });
+                }
             };
             let mut points: Vec<RecoveryPoint> = points
                 .iter()
                 .filter_map(recovery_point::from_vm_point)
                 .collect();
             secondary =
-                super::restore_crr::mark(client, (&vault, &region, &item), &mut points).await?;
+                match super::restore_crr::mark(client, (&vault, &region, &item), &mut points).await
+                {
+                    Ok(s) => s,
+                    Err(e) => {
+                        // Which points the paired region holds is unknown (no column): the
+                        // listing stands.
+                        progress.note(&format!(
+                            "which points are in the paired region is unknown: {e}"
+                        ));
+                        None
+                    }
+                };
             (address, item, points)
         }
         Protected::Disk {

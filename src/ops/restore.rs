@@ -177,6 +177,15 @@ pub(super) fn chosen(
     })
 }
 
+/// The VM a protected item's body (`properties.sourceResourceId`) protects.
+pub(super) fn source_vm_of(item: &Value) -> ArmId {
+    ArmId::new(
+        item["properties"]["sourceResourceId"]
+            .as_str()
+            .unwrap_or_default(),
+    )
+}
+
 /// The (normalized) region of a resource's body.
 pub(super) fn region_of(v: &Value) -> String {
     crate::model::resource_group::normalize_location(v["location"].as_str().unwrap_or_default())
@@ -222,17 +231,20 @@ pub async fn prepare(
         }
     };
     let sub = vault.subscription().unwrap_or_default().to_string();
-    let item_body = protected_item(client, &address, &item).await?;
-    let source_vm = ArmId::new(
-        item_body["properties"]["sourceResourceId"]
-            .as_str()
-            .unwrap_or_default(),
-    );
-    let (region, points) = if input.secondary_region {
-        super::restore_crr::for_restore(client, input, &address, (&vault, &region), &item).await?
+    // A cross-region restore reads nothing of the primary region's backup service: it is
+    // what is down when one is needed.
+    let (region, points, source_vm) = if input.secondary_region {
+        let s = super::restore_crr::for_restore(client, input, &address, (&vault, &region), &item)
+            .await?;
+        (s.region, s.points, s.source_vm)
     } else {
+        let item_body = protected_item(client, &address, &item).await?;
         let points = vm_points(client, &item).await?;
-        (region, points.into_iter().map(|(p, _)| p).collect())
+        (
+            region,
+            points.into_iter().map(|(p, _)| p).collect(),
+            source_vm_of(&item_body),
+        )
     };
     let point = chosen(&points, &input.point, &address)?;
     let held: Vec<u32> = point.disks.iter().filter_map(|d| d.lun).collect();
@@ -457,22 +469,44 @@ pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> R
     let task = Task::new(p.address.clone(), format!("restoring {}", p.address));
     progress.event(&task, Event::Started);
     // Each service's job: how it starts, where it is read and how.
-    type Reader = (fn(&ArmId) -> String, fn(&Value) -> Option<restore::Job>);
-    let (mut job, (job_path, read_job)): (_, Reader) = match &p.target {
+    let (job, reader) = match &p.target {
         Target::NewDisk { instance, disk } => (
             start_disk_restore(client, p, instance, disk, progress, &task).await?,
-            (restore::disk_job_path, restore::disk_job_from_arm),
+            JobReader::Get(restore::disk_job_path, restore::disk_job_from_arm),
         ),
         _ => (
             start_vm_restore(client, p).await?,
-            (restore::job_path, restore::job_from_arm),
+            JobReader::Get(restore::job_path, restore::job_from_arm),
         ),
     };
+    follow(client, p, (&task, started), progress, job, reader).await
+}
+
+/// Where a restore's job is read.
+pub(super) enum JobReader<'a> {
+    /// `GET` its path, parsed so (a vault's own jobs; a Backup vault's).
+    Get(fn(&ArmId) -> String, fn(&Value) -> Option<restore::Job>),
+    /// `POST` this request for it, parsed as a Recovery Services job (the secondary region's
+    /// jobs: `model::crr::job_request`). The client retries it as a read
+    /// (`azure::retry::READ_ONLY_POSTS`).
+    Post(&'a (dyn Fn(&ArmId) -> crate::model::ArmRequest + Send + Sync)),
+}
+
+/// Follow a started restore's `job` to its end, reporting its progress on `task`, and say
+/// what it restored.
+pub(super) async fn follow(
+    client: &ArmClient,
+    p: &Prepared,
+    (task, started): (&Task, Instant),
+    progress: &dyn Progress,
+    mut job: restore::Job,
+    reader: JobReader<'_>,
+) -> Result<Restored> {
     // Job reads are limited (150 an hour per vault): poll with backoff.
     let mut delay = Duration::from_millis(250);
     while !job.status.finished() {
         progress.event(
-            &task,
+            task,
             Event::Progressed {
                 status: job.status.as_str(),
                 percent: job.percent,
@@ -480,22 +514,26 @@ pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> R
         );
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(30));
-        let body = client
-            .get_optional(&job_path(&job.id))
-            .await?
-            .ok_or_else(|| miette!("the restore job {} disappeared", job.id))?;
-        job = read_job(&body)
-            .ok_or_else(|| miette!("the restore job {} could not be read", job.id))?;
+        let (body, parse) = match &reader {
+            JobReader::Get(path, parse) => (client.get_optional(&path(&job.id)).await?, *parse),
+            JobReader::Post(request) => (
+                client.execute(&request(&job.id)).await?,
+                restore::job_from_arm as fn(&Value) -> Option<restore::Job>,
+            ),
+        };
+        let body = body.ok_or_else(|| miette!("the restore job {} disappeared", job.id))?;
+        job =
+            parse(&body).ok_or_else(|| miette!("the restore job {} could not be read", job.id))?;
     }
     let created = created_by(p, &job.property_bag);
     if job.status.succeeded() {
-        progress.event(&task, Event::Finished);
+        progress.event(task, Event::Finished);
     } else {
         let error = job
             .error
             .clone()
             .unwrap_or_else(|| job.status.as_str().to_string());
-        progress.event(&task, Event::Failed { error: &error });
+        progress.event(task, Event::Failed { error: &error });
     }
     Ok(Restored {
         address: p.address.clone(),

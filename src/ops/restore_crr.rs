@@ -5,17 +5,16 @@
 //! (requests and evidence: `model::crr`); `ops::restore` prepares the restore and hands a
 //! cross-region one to [`run`].
 
-use super::restore::Prepared;
-use crate::azure::ArmClient;
+use super::restore::{JobReader, Prepared};
+use crate::azure::{ArmClient, AzureError};
 use crate::model::crr::{self, VaultCrr};
 use crate::model::recovery_point::{self, RecoveryPoint};
 use crate::model::restore::{self, Restored};
 use crate::model::{api, ArmId};
 use crate::progress::{Event, Progress, Task};
 use miette::{miette, Result};
-use serde_json::Value;
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// A vault's copy in its paired region: the region, and the item's points there.
 pub(crate) struct Secondary {
@@ -23,14 +22,13 @@ pub(crate) struct Secondary {
     pub points: Vec<RecoveryPoint>,
 }
 
-/// The paired region of `vault` (in `region`) and the points of `item` there; `Ok(Err(why))`
-/// when the vault keeps no copy to restore from.
-pub(crate) async fn secondary(
+/// The paired region of `vault` (in `region`); `Ok(Err(why))` when the vault keeps no copy to
+/// restore from.
+async fn paired(
     client: &ArmClient,
     vault: &ArmId,
     region: &str,
-    item: &ArmId,
-) -> Result<std::result::Result<Secondary, String>> {
+) -> Result<std::result::Result<String, String>> {
     let body = client
         .get_optional(&format!("{vault}?api-version={}", api::RECOVERY_SERVICES))
         .await?
@@ -43,19 +41,37 @@ pub(crate) async fn secondary(
     if let VaultCrr::Disabled(why) = crr::vault_crr(&body) {
         return Ok(Err(why));
     }
-    let Some(paired) = crr::paired_region(region) else {
-        return Ok(Err(format!(
-            "{region} has no paired region to restore into"
-        )));
-    };
-    let points = client
+    Ok(crr::paired_region(region)
+        .map(str::to_string)
+        .ok_or_else(|| format!("{region} has no paired region to restore into")))
+}
+
+/// The points of `item` in the paired region `region`.
+async fn points_in(client: &ArmClient, region: &str, item: &ArmId) -> Result<Vec<RecoveryPoint>> {
+    Ok(client
         .list(&crr::points_path(item))
-        .await?
+        .await
+        .map_err(|e| explain(e, "listing the recovery points", region))?
         .iter()
         .filter_map(recovery_point::from_vm_point)
-        .collect();
+        .collect())
+}
+
+/// The paired region of `vault` (in `region`) and the points of `item` there; `Ok(Err(why))`
+/// when the vault keeps no copy to restore from.
+pub(crate) async fn secondary(
+    client: &ArmClient,
+    vault: &ArmId,
+    region: &str,
+    item: &ArmId,
+) -> Result<std::result::Result<Secondary, String>> {
+    let paired = match paired(client, vault, region).await? {
+        Ok(r) => r,
+        Err(why) => return Ok(Err(why)),
+    };
+    let points = points_in(client, &paired, item).await?;
     Ok(Ok(Secondary {
-        region: paired.to_string(),
+        region: paired,
         points,
     }))
 }
@@ -77,20 +93,15 @@ pub(crate) async fn mark(
     Ok(Some(s.region))
 }
 
-/// The vault's restore jobs in the secondary region for the VM `vm`.
-async fn crr_jobs(client: &ArmClient, p: &Prepared, sub: &str) -> Result<Vec<restore::Job>> {
-    let vm = p.source_vm.name().to_ascii_lowercase();
-    let list = client
-        .execute(&crr::jobs_request(sub, &p.region, &p.vault))
-        .await?
-        .unwrap_or_default();
-    Ok(list["value"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(restore::job_from_arm)
-        .filter(|j| j.vm.to_ascii_lowercase() == vm)
-        .collect())
+/// A refusal (403) of the secondary region's calls, explained: they need their own permissions.
+fn explain(e: AzureError, what: &str, region: &str) -> miette::Report {
+    if e.status() != Some(403) {
+        return e.into();
+    }
+    miette!(
+        help = "the identity azprotect signs in as needs the Backup Operator role (or Contributor) on the subscription for a cross-region restore, or a custom role with the Microsoft.RecoveryServices/locations/backupCrr* and backupAadProperties actions and the recovery point's accessToken action (Microsoft Learn, \"Restore Azure VMs\": Cross Region Restore permissions)",
+        "{what} in the paired region {region} was refused: {e}"
+    )
 }
 
 /// Start the restore in the paired region and follow its job there to the end.
@@ -101,15 +112,48 @@ pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> R
         format!("restoring {} in {}", p.address, p.region),
     );
     progress.event(&task, Event::Started);
+    let failed = |e: miette::Report| {
+        progress.event(
+            &task,
+            Event::Failed {
+                error: &e.to_string(),
+            },
+        );
+        e
+    };
     let sub = p.vault.subscription().unwrap_or_default().to_string();
     let aad = client
         .get_optional(&crr::aad_properties_path(&sub, &p.region))
-        .await?
-        .ok_or_else(|| miette!("Azure Backup in {} answered no AAD properties", p.region))?;
+        .await
+        .map_err(|e| {
+            failed(explain(
+                e,
+                "reading Azure Backup's AAD properties",
+                &p.region,
+            ))
+        })?
+        .ok_or_else(|| {
+            failed(miette!(
+                "Azure Backup in {} answered no AAD properties",
+                p.region
+            ))
+        })?;
     let token = client
         .execute(&crr::access_token_request(&p.point.id, &aad))
-        .await?
-        .ok_or_else(|| miette!("Azure gave no access token for point {}", p.point.name))?;
+        .await
+        .map_err(|e| {
+            failed(explain(
+                e,
+                "getting an access token for the point",
+                &p.region,
+            ))
+        })?
+        .ok_or_else(|| {
+            failed(miette!(
+                "Azure gave no access token for point {}",
+                p.point.name
+            ))
+        })?;
     let request = restore::restore_request(
         &p.point.id,
         &p.source_vm,
@@ -117,82 +161,66 @@ pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> R
         &p.target,
         p.luns.as_deref(),
     );
-    let before: BTreeSet<ArmId> = crr_jobs(client, p, &sub)
-        .await?
-        .into_iter()
-        .map(|j| j.id)
-        .collect();
-    client
-        .execute_discarding(&crr::trigger_request(
+    // The trigger's operation status names its job, as the az CLI reads it
+    // (`custom_help.py` `track_backup_crr_job`: `properties.jobId`).
+    let status = client
+        .execute_status(&crr::trigger_request(
             &sub,
             &p.region,
             &token,
             &request.body.unwrap_or_default(),
         ))
-        .await?;
-    let mut job = crr_jobs(client, p, &sub)
-        .await?
-        .into_iter()
-        .filter(|j| !before.contains(&j.id))
-        .max_by_key(|j| j.started)
+        .await
+        .map_err(|e| failed(explain(e, "starting the restore", &p.region)))?;
+    let job_id = status
+        .as_ref()
+        .and_then(|s| crr::job_of_status(s, &p.vault))
         .ok_or_else(|| {
-            miette!(
-                "Azure accepted the cross-region restore of {} but lists no new job for it in {}",
-                p.address,
-                p.region
-            )
+            failed(miette!(
+                "Azure accepted the cross-region restore of {} but named no job for it",
+                p.address
+            ))
         })?;
-    // Job reads are limited (150 an hour per vault): poll with backoff.
-    let mut delay = Duration::from_millis(250);
-    while !job.status.finished() {
-        progress.event(
-            &task,
-            Event::Progressed {
-                status: job.status.as_str(),
-                percent: job.percent,
-            },
-        );
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(30));
-        let body: Value = client
-            .execute(&crr::job_request(&sub, &p.region, &p.vault, &job.id))
-            .await?
-            .ok_or_else(|| miette!("the restore job {} disappeared", job.id))?;
-        job = restore::job_from_arm(&body)
-            .ok_or_else(|| miette!("the restore job {} could not be read", job.id))?;
-    }
-    if job.status.succeeded() {
-        progress.event(&task, Event::Finished);
-    } else {
-        let error = job
-            .error
-            .clone()
-            .unwrap_or_else(|| job.status.as_str().to_string());
-        progress.event(&task, Event::Failed { error: &error });
-    }
-    Ok(Restored {
-        address: p.address.clone(),
-        point: p.point.name.clone(),
-        point_time: p.point.time,
-        created: super::restore::created_by(p, &job.property_bag),
-        job: job.id,
-        status: job.status,
-        seconds: started.elapsed().as_secs_f64(),
-        error: job.error,
-    })
+    let read = |job: &ArmId| crr::job_request(&sub, &p.region, &p.vault, job);
+    let body = client
+        .execute(&read(&job_id))
+        .await
+        .map_err(|e| failed(explain(e, "reading the restore job", &p.region)))?
+        .ok_or_else(|| failed(miette!("the restore job {job_id} could not be found")))?;
+    let job = restore::job_from_arm(&body)
+        .ok_or_else(|| failed(miette!("the restore job {job_id} could not be read")))?;
+    super::restore::follow(
+        client,
+        p,
+        (&task, started),
+        progress,
+        job,
+        JobReader::Post(&read),
+    )
+    .await
 }
 
-/// For `restore --secondary-region`: the paired region and the item's points there, after
-/// checking what Azure would refuse — a vault without a copy, replacing the source VM's disks
-/// (a restore from the secondary region needs a target resource group: the az CLI's
-/// `validate_crr`), a VM none of whose points has reached the paired region yet.
+/// A cross-region restore's source, read from the paired region alone: the region, the item's
+/// points there and the VM it protects.
+pub(crate) struct Source {
+    pub region: String,
+    pub points: Vec<RecoveryPoint>,
+    pub source_vm: ArmId,
+}
+
+/// For `restore --secondary-region`: the paired region, the item as that region lists it and
+/// its points there — nothing of the primary region's backup service, which is what is down
+/// when one restores from the copy. Refused first: what Azure would refuse — a vault without
+/// a copy, replacing the source VM's disks (a restore from the secondary region needs a
+/// target resource group: the az CLI's `validate_crr`; the command line refuses it too, a
+/// library caller reaches this), a VM none of whose points has reached the paired region yet.
 pub(crate) async fn for_restore(
     client: &ArmClient,
     input: &super::restore::Input,
     address: &crate::model::Address,
     (vault, region): (&ArmId, &str),
     item: &ArmId,
-) -> Result<(String, Vec<RecoveryPoint>)> {
+) -> Result<Source> {
     if matches!(
         input.destination,
         super::restore::Destination::ReplaceDisks { .. }
@@ -202,28 +230,41 @@ pub(crate) async fn for_restore(
             "--secondary-region cannot --replace-disks: a restore from the paired region creates a VM or disks there"
         ));
     }
-    let s = secondary(client, vault, region, item).await?.map_err(|why| {
+    let paired = paired(client, vault, region).await?.map_err(|why| {
         miette!(
             help = "cross_region_restore: true on a GeoRedundant vault (azprotect plan / apply) keeps a copy in the paired region",
             "--secondary-region: {} cannot restore across regions: {why}",
             vault.name()
         )
     })?;
-    // As the CLI finds the item first among the secondary region's items.
-    let listed = client.list(&crr::items_path(vault)).await?.iter().any(|i| {
-        i["id"]
-            .as_str()
-            .is_some_and(|id| id.eq_ignore_ascii_case(item.as_str()))
-    });
-    if !listed || s.points.is_empty() {
+    // As the CLI finds the item first among the secondary region's items (`show_item` with
+    // `use_secondary_region`), and takes the VM it protects from there.
+    let listed = client
+        .list(&crr::items_path(vault))
+        .await
+        .map_err(|e| explain(e, "listing the vault's protected items", &paired))?
+        .into_iter()
+        .find(|i| {
+            i["id"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(item.as_str()))
+        });
+    let points = match &listed {
+        Some(_) => points_in(client, &paired, item).await?,
+        None => Vec::new(),
+    };
+    let Some(listed) = listed.filter(|_| !points.is_empty()) else {
         return Err(miette!(
             help = format!(
                 "Azure copies a point to the paired region up to {} hours after it is taken; `azprotect recovery-points {address}` shows which are there",
                 crr::REPLICATION_LAG_SECS / 3_600
             ),
-            "{address} has no recovery point in {} yet",
-            s.region
+            "{address} has no recovery point in {paired} yet"
         ));
-    }
-    Ok((s.region, s.points))
+    };
+    Ok(Source {
+        source_vm: super::restore::source_vm_of(&listed),
+        region: paired,
+        points,
+    })
 }
