@@ -268,3 +268,44 @@ pub(crate) async fn for_restore(
         points,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arm(status: u16, code: &str) -> AzureError {
+        AzureError::Arm {
+            method: "POST".into(),
+            resource: "/subscriptions/s/providers/Microsoft.RecoveryServices/locations/northeurope/backupCrossRegionRestore".into(),
+            status,
+            code: code.into(),
+            message: "The client does not have authorization to perform action.".into(),
+            request_id: "r".into(),
+        }
+    }
+
+    #[test]
+    fn a_refused_cross_region_call_names_the_role_it_needs() {
+        let e = explain(
+            arm(403, "AuthorizationFailed"),
+            "starting the restore",
+            "northeurope",
+        );
+        assert!(
+            e.to_string()
+                .starts_with("starting the restore in the paired region northeurope was refused: POST")
+                && e.to_string().contains("AuthorizationFailed"),
+            "{e}"
+        );
+        let help = e.help().map(|h| h.to_string()).unwrap_or_default();
+        assert!(
+            help.contains("Backup Operator")
+                && help.contains("Microsoft.RecoveryServices/locations/backupCrr*"),
+            "{help}"
+        );
+        // Anything else passes through as it came.
+        let other = explain(arm(400, "BMSUserErrorInvalidInput"), "x", "northeurope");
+        assert!(other.help().is_none(), "{other}");
+        assert!(other.to_string().contains("BMSUserErrorInvalidInput"));
+    }
+}

@@ -12,6 +12,10 @@
 //!   fails as a restore whose VM size is not available in the target region does:
 //!   `UserErrorSkuNotAvailable` (Microsoft Learn, "Troubleshoot backup failures on Azure VMs",
 //!   restore errors). Repeat it for several VMs. What a restore drill's failing VM needs.
+//! * `region_down=REGION` — Azure Backup in that region is down: its Recovery Services backup
+//!   routes answer 503 `ServiceUnavailable` (`protection::crr::region_down` says which); the
+//!   vault resources and the paired region's copy still answer. Repeat it for several regions.
+//!   What a cross-region restore is for.
 //!
 //! Example: `seed=7,429=0.05,500=0.02,503=0.02,drop=0.01,lro_fail=0.02`. Faults apply to ARM
 //! routes only (not the token endpoint) and are decided before the request is handled, so a
@@ -35,6 +39,8 @@ pub struct FaultSpec {
     pub garble: f64,
     /// Names of VMs whose restores fail.
     pub restore_fail: Vec<String>,
+    /// Regions whose Azure Backup service is down (normalized names).
+    pub region_down: Vec<String>,
 }
 
 impl FaultSpec {
@@ -46,6 +52,11 @@ impl FaultSpec {
                 .ok_or_else(|| format!("fault spec entry '{part}' is not key=value"))?;
             if k == "restore_fail" {
                 f.restore_fail.push(v.to_string());
+                continue;
+            }
+            if k == "region_down" {
+                f.region_down
+                    .push(crate::model::resource_group::normalize_location(v));
                 continue;
             }
             if k == "seed" {
@@ -71,7 +82,7 @@ impl FaultSpec {
                 "garble" => f.garble = p,
                 _ => {
                     return Err(format!(
-                        "unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail, garble, restore_fail)"
+                        "unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail, garble, restore_fail, region_down)"
                     ))
                 }
             }
@@ -140,6 +151,12 @@ impl Faults {
             .restore_fail
             .iter()
             .any(|n| n.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether Azure Backup in `region` (any spelling) is down (`region_down=`).
+    pub fn region_down(&self, region: &str) -> bool {
+        let r = crate::model::resource_group::normalize_location(region);
+        self.spec.region_down.contains(&r)
     }
 
     /// Whether the next long-running operation fails.
@@ -212,5 +229,14 @@ mod tests {
         assert!(FaultSpec::parse("429=2").is_err());
         assert!(FaultSpec::parse("bogus=0.1").is_err());
         assert!(FaultSpec::parse("429").is_err());
+    }
+
+    #[test]
+    fn a_region_goes_down_by_name() {
+        let f = Faults::new(FaultSpec::parse("region_down=West Europe,region_down=eastus").unwrap());
+        assert!(f.region_down("westeurope"));
+        assert!(f.region_down("East US"));
+        assert!(!f.region_down("northeurope"));
+        assert_eq!(f.next_request(), Fault::None, "no random fault with it");
     }
 }

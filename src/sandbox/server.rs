@@ -503,6 +503,9 @@ fn dispatch(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         }
         Some("microsoft.dataprotection") => super::data_protection::route(ctx, st),
         Some("microsoft.recoveryservices") => {
+            if let Some(e) = super::protection::crr::region_down(ctx, st) {
+                return Err(e);
+            }
             if let Some(r) = super::vaults::route(ctx, st) {
                 return r;
             }

@@ -25,8 +25,19 @@ impl Estate {
         Estate::start_with(SandboxOptions::default()).await
     }
 
-    pub async fn start_with(mut opts: SandboxOptions) -> Estate {
-        let dir = tempfile::tempdir().expect("temp dir");
+    pub async fn start_with(opts: SandboxOptions) -> Estate {
+        Estate::start_in(opts, tempfile::tempdir().expect("temp dir")).await
+    }
+
+    /// The same estate — its state, files and directory — on a sandbox started anew with
+    /// `opts` (e.g. with faults that were not there when it was applied).
+    pub async fn restart(self, opts: SandboxOptions) -> Estate {
+        let Estate { sandbox, dir, .. } = self;
+        sandbox.shutdown().await;
+        Estate::start_in(opts, dir).await
+    }
+
+    async fn start_in(mut opts: SandboxOptions, dir: tempfile::TempDir) -> Estate {
         opts.state = Some(dir.path().join("state.json"));
         let sandbox = Sandbox::start(opts).await.expect("sandbox starts");
         let ca = dir.path().join("sandbox-ca.pem");

@@ -45,6 +45,39 @@ const VAULT: &str =
     "subscriptions/*/resourcegroups/*/providers/microsoft.recoveryservices/vaults/*";
 const LOC: &str = "subscriptions/*/providers/microsoft.recoveryservices/locations/*";
 
+/// The refusal of a request to Azure Backup in a region the fault spec takes down
+/// (`region_down=REGION`, faults.rs): a vault's `backup*` routes at the primary api-versions
+/// when the vault is in that region, and `locations/{REGION}/backup*`. The vault resource
+/// itself and the passive api-versions (the copy, served by the paired region) still answer.
+/// UNCONFIRMED: what an outage answers; a 503 `ServiceUnavailable` is what ARM answers for a
+/// provider that does not.
+pub fn region_down(ctx: &Ctx<'_>, st: &State) -> Option<ArmError> {
+    let faults = ctx.app.faults.as_ref()?;
+    if faults.spec.region_down.is_empty() {
+        return None;
+    }
+    let l = &ctx.lsegs;
+    let at = |i: usize, s: &str| l.get(i).is_some_and(|x| x == s);
+    let backup = |i: usize| l.get(i).is_some_and(|x| x.starts_with("backup"));
+    let region = if at(2, "providers") && at(4, "locations") && backup(6) {
+        l[5].clone()
+    } else if at(2, "resourcegroups")
+        && at(6, "vaults")
+        && backup(8)
+        && !PASSIVE_API_VERSIONS.contains(&ctx.api_version.as_str())
+    {
+        get_vault(st, &ctx.segs[1], &ctx.segs[3], &ctx.segs[7])
+            .ok()?
+            .location
+            .clone()
+    } else {
+        return None;
+    };
+    faults
+        .region_down(&region)
+        .then(|| super::super::faults::fault_error(503, ctx.app.time_scale))
+}
+
 /// A CRR route, if this is one.
 pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
     type Handler = fn(&Ctx<'_>, &mut State, &[String]) -> HResult;

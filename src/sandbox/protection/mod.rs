@@ -3,7 +3,7 @@
 //! with soft delete), their polling URLs exactly as Azure writes them, vault-level backup
 //! operations, jobs, containers, protectable items, refreshContainers and `backupStatus`.
 
-mod crr;
+pub mod crr;
 mod item_body;
 pub mod item_recovery;
 mod put;
