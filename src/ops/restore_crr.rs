@@ -292,9 +292,9 @@ mod tests {
             "northeurope",
         );
         assert!(
-            e.to_string()
-                .starts_with("starting the restore in the paired region northeurope was refused: POST")
-                && e.to_string().contains("AuthorizationFailed"),
+            e.to_string().starts_with(
+                "starting the restore in the paired region northeurope was refused: POST"
+            ) && e.to_string().contains("AuthorizationFailed"),
             "{e}"
         );
         let help = e.help().map(|h| h.to_string()).unwrap_or_default();

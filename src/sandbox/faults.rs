@@ -233,7 +233,8 @@ mod tests {
 
     #[test]
     fn a_region_goes_down_by_name() {
-        let f = Faults::new(FaultSpec::parse("region_down=West Europe,region_down=eastus").unwrap());
+        let f =
+            Faults::new(FaultSpec::parse("region_down=West Europe,region_down=eastus").unwrap());
         assert!(f.region_down("westeurope"));
         assert!(f.region_down("East US"));
         assert!(!f.region_down("northeurope"));
