@@ -485,3 +485,37 @@ async fn with_west_europe_down_a_vm_is_still_restored_in_north_europe() {
         .expect("the VM exists");
     assert_eq!(vm["location"], "northeurope");
 }
+
+#[tokio::test]
+async fn with_north_europe_down_the_points_are_listed_and_where_their_copies_are_is_unknown() {
+    let (estate, file) = applied(
+        SandboxOptions {
+            faults: Some("region_down=northeurope".into()),
+            ..fast()
+        },
+        "azprotect.yaml",
+        &read_quickstart(),
+    )
+    .await;
+    let listed = estate
+        .run(&["recovery-points", APP, "-f", &file, "--format", "json"])
+        .await;
+    listed.expect_code(0);
+    assert!(
+        flat(&listed.stderr).contains("which points are in the paired region is unknown")
+            && listed.stderr.contains("ServiceUnavailable"),
+        "{}",
+        listed.stderr
+    );
+    let doc = listed.json();
+    assert!(doc.get("secondary_region").is_none(), "{doc}");
+    let ps = doc["points"].as_array().unwrap();
+    assert!(
+        !ps.is_empty() && ps.iter().all(|p| p.get("secondary_region").is_none()),
+        "{doc}"
+    );
+    // A restore from there cannot start.
+    let run = restore_in_neu(&estate, &file, "app-01-neu", &["--auto-approve"]).await;
+    run.expect_code(1);
+    assert!(run.stderr.contains("ServiceUnavailable"), "{}", run.stderr);
+}

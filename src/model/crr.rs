@@ -16,7 +16,7 @@
 //!    `{crossRegionRestoreAccessDetails, restoreRequest}` (the ordinary `IaasVMRestoreRequest`,
 //!    its `region` the secondary one) → 202, tracked through `backupCrrOperationsStatus`;
 //! 5. the job, which lives in the secondary region: `POST …/locations/{secondary}/backupCrrJob`
-//!    with `{resourceId: vault, jobName}`; the vault's CRR jobs: `POST …/backupCrrJobs`.
+//!    with `{resourceId: vault, jobName}`, the job's name from the trigger's operation status.
 //!
 //! Only a geo-redundant vault with `redundancySettings.crossRegionRestore: Enabled` has a
 //! secondary copy (recording azure-cli/test_backup_protection.yaml #3 shows the vault's
@@ -204,15 +204,6 @@ pub fn trigger_request(sub: &str, region: &str, token: &Value, restore: &Value) 
             "crossRegionRestoreAccessDetails": access,
             "restoreRequest": restore["properties"].clone(),
         })),
-    )
-}
-
-/// `POST …/locations/{region}/backupCrrJobs`: the vault's jobs in the secondary region.
-pub fn jobs_request(sub: &str, region: &str, vault: &ArmId) -> ArmRequest {
-    ArmRequest::new(
-        Method::Post,
-        location(sub, region, "backupCrrJobs"),
-        Some(json!({"resourceId": vault})),
     )
 }
 

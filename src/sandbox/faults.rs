@@ -13,8 +13,9 @@
 //!   `UserErrorSkuNotAvailable` (Microsoft Learn, "Troubleshoot backup failures on Azure VMs",
 //!   restore errors). Repeat it for several VMs. What a restore drill's failing VM needs.
 //! * `region_down=REGION` — Azure Backup in that region is down: its Recovery Services backup
-//!   routes answer 503 `ServiceUnavailable` (`protection::crr::region_down` says which); the
-//!   vault resources and the paired region's copy still answer. Repeat it for several regions.
+//!   routes answer 503 `ServiceUnavailable` (`protection::crr::region_down` says which: a
+//!   vault's own there, and the copies it keeps for its paired vaults); the vault resources
+//!   still answer. Repeat it for several regions.
 //!   What a cross-region restore is for.
 //!
 //! Example: `seed=7,429=0.05,500=0.02,503=0.02,drop=0.01,lro_fail=0.02`. Faults apply to ARM

@@ -46,9 +46,9 @@ const VAULT: &str =
 const LOC: &str = "subscriptions/*/providers/microsoft.recoveryservices/locations/*";
 
 /// The refusal of a request to Azure Backup in a region the fault spec takes down
-/// (`region_down=REGION`, faults.rs): a vault's `backup*` routes at the primary api-versions
-/// when the vault is in that region, and `locations/{REGION}/backup*`. The vault resource
-/// itself and the passive api-versions (the copy, served by the paired region) still answer.
+/// (`region_down=REGION`, faults.rs): `locations/{REGION}/backup*`, and a vault's `backup*`
+/// routes where they are served — at the primary api-versions in the vault's region, at the
+/// passive ones (the copy) in its paired region. The vault resource itself still answers.
 /// UNCONFIRMED: what an outage answers; a 503 `ServiceUnavailable` is what ARM answers for a
 /// provider that does not.
 pub fn region_down(ctx: &Ctx<'_>, st: &State) -> Option<ArmError> {
@@ -61,15 +61,15 @@ pub fn region_down(ctx: &Ctx<'_>, st: &State) -> Option<ArmError> {
     let backup = |i: usize| l.get(i).is_some_and(|x| x.starts_with("backup"));
     let region = if at(2, "providers") && at(4, "locations") && backup(6) {
         l[5].clone()
-    } else if at(2, "resourcegroups")
-        && at(6, "vaults")
-        && backup(8)
-        && !PASSIVE_API_VERSIONS.contains(&ctx.api_version.as_str())
-    {
-        get_vault(st, &ctx.segs[1], &ctx.segs[3], &ctx.segs[7])
+    } else if at(2, "resourcegroups") && at(6, "vaults") && backup(8) {
+        let home = &get_vault(st, &ctx.segs[1], &ctx.segs[3], &ctx.segs[7])
             .ok()?
-            .location
-            .clone()
+            .location;
+        if PASSIVE_API_VERSIONS.contains(&ctx.api_version.as_str()) {
+            paired_region(home)?.to_string()
+        } else {
+            home.clone()
+        }
     } else {
         return None;
     };
