@@ -4,7 +4,7 @@
 //! file(s); the points from Azure. The result is data (`Listing`) that `render::recovery_points`
 //! formats.
 
-use crate::azure::ArmClient;
+use crate::azure::{ArmClient, AzureError};
 use crate::model::recovery_point::{self, Listing, RecoveryPoint};
 use crate::model::snapshot::BackupInstance;
 use crate::model::{protected_vm, Address, ArmId, Desired, ResourceKind};
@@ -147,7 +147,7 @@ pub(crate) async fn disk_points(
 async fn only_secondary(
     client: &ArmClient,
     (vault, region, item): (&ArmId, &str, &ArmId),
-    primary: crate::azure::AzureError,
+    primary: AzureError,
     progress: &dyn Progress,
 ) -> Result<(String, Vec<RecoveryPoint>)> {
     let fail = |why: String| {
@@ -199,9 +199,18 @@ pub async fn list(
                         e.code().unwrap_or("not found")
                     ))
                 }
-                Err(e) => {
-                    // The vault's region may be down: its copy in the paired region, if any,
-                    // is what a restore would use now.
+                // The vault's region is down (a server error after the retries, or no answer):
+                // its copy in the paired region, if any, is what a restore would use now.
+                Err(e)
+                    if e.status().is_some_and(|s| s >= 500)
+                        || matches!(
+                            e,
+                            AzureError::Transport {
+                                unreachable: false,
+                                ..
+                            }
+                        ) =>
+                {
                     let (there, points) =
                         only_secondary(client, (&vault, &region, &item), e, progress).await?;
                     secondary = Some(there);
@@ -212,6 +221,7 @@ pub async fn list(
                         secondary_region: secondary,
                     });
                 }
+                Err(e) => return Err(e.into()),
             };
             let mut points: Vec<RecoveryPoint> = points
                 .iter()
