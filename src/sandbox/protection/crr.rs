@@ -49,8 +49,8 @@ const LOC: &str = "subscriptions/*/providers/microsoft.recoveryservices/location
 /// (`region_down=REGION`, faults.rs): `locations/{REGION}/backup*`, and a vault's `backup*`
 /// routes where they are served — at the primary api-versions in the vault's region, at the
 /// passive ones (the copy) in its paired region. The vault resource itself still answers.
-/// UNCONFIRMED: what an outage answers; a 503 `ServiceUnavailable` is what ARM answers for a
-/// provider that does not.
+/// A fault, not a recorded answer (like `503=P`, faults.rs): ARM's `ServiceUnavailable` shape,
+/// what ARM answers for a provider that does not; README "Known to differ" says so.
 pub fn region_down(ctx: &Ctx<'_>, st: &State) -> Option<ArmError> {
     let faults = ctx.app.faults.as_ref()?;
     if faults.spec.region_down.is_empty() {

@@ -30,9 +30,10 @@ use super::super::lro;
 use super::super::state::{Item, State};
 use base64::Engine;
 
-/// How long a file-recovery session lasts, in Azure seconds. UNCONFIRMED: the API returns no
-/// expiry; Microsoft's file-recovery article says the mounted recovery point is closed after
-/// 12 hours (learn.microsoft.com/azure/backup/backup-azure-restore-files-from-vm).
+/// How long a file-recovery session lasts, in Azure seconds: Microsoft's file-recovery article
+/// says the mounted recovery point is closed after 12 hours
+/// (learn.microsoft.com/azure/backup/backup-azure-restore-files-from-vm); the API returns no
+/// expiry.
 pub const SESSION_SECS: f64 = 12.0 * 3600.0;
 
 /// How long the provisioning operation runs, in Azure seconds (not documented).
