@@ -253,7 +253,7 @@ async fn a_windows_vm_gets_a_powershell_script() {
 
 #[tokio::test]
 async fn a_point_that_does_not_exist_is_refused_before_anything_starts() {
-    let (estate, file, _log) = protected().await;
+    let (estate, file, log) = protected().await;
     let out = estate.path("never.py");
     let run = files(
         &estate,
@@ -269,6 +269,11 @@ async fn a_point_that_does_not_exist_is_refused_before_anything_starts() {
         run.stderr
     );
     assert!(!std::path::Path::new(&out).exists());
+    assert_eq!(
+        sent(&log, "provisionInstantItemRecovery"),
+        0,
+        "nothing was sent"
+    );
     // --files needs somewhere to write.
     let run = files(&estate, VM, &file, &[]).await;
     run.expect_code(1);

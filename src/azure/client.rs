@@ -307,9 +307,9 @@ impl ArmClient {
     }
 
     /// [`execute`](Self::execute) for a POST whose result is its operation status's
-    /// `properties`, not what its `Location` answers: Recovery Services' item-level recovery
-    /// returns its scripts there (the az CLI reads `backupOperations/{id}`: custom_help.py
-    /// `track_backup_ilr`).
+    /// `properties`, not what its `Location` answers: Recovery Services names a restore's job
+    /// there (FACTS §8) and returns item-level recovery's scripts there (the az CLI reads
+    /// `backupOperations/{id}`: custom_help.py `track_backup_ilr`, `track_backup_crr_job`).
     pub async fn execute_status(&self, req: &ArmRequest) -> Result<Option<Value>, AzureError> {
         self.run_inner(req, &|_| {}, true, true).await
     }

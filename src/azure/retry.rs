@@ -128,9 +128,9 @@ pub enum Decision {
 }
 
 /// POST actions that only read (the path's last segment, lower case): Azure Backup's
-/// secondary-region job reads, `POST …/locations/{region}/backupCrrJob` and `…/backupCrrJobs`
-/// (Azure/azure-cli backup `custom_help.py` `track_backup_crr_job` polls the first).
-pub const READ_ONLY_POSTS: &[&str] = &["backupcrrjob", "backupcrrjobs"];
+/// secondary-region job read, `POST …/locations/{region}/backupCrrJob` (Azure/azure-cli backup
+/// `custom_help.py` `track_backup_crr_job` polls it).
+pub const READ_ONLY_POSTS: &[&str] = &["backupcrrjob"];
 
 /// Whether a request may be sent again after the server may have acted on it: every method
 /// but POST, and the POSTs that only read ([`READ_ONLY_POSTS`]).
@@ -384,7 +384,8 @@ mod tests {
     fn a_post_that_only_reads_is_retried_as_a_read() {
         let loc = "/subscriptions/s/providers/Microsoft.RecoveryServices/locations/northeurope";
         assert!(is_idempotent(true, &format!("{loc}/backupCrrJob")));
-        assert!(is_idempotent(true, &format!("{loc}/backupCrrJobs")));
+        // The list is not sent, so not known to be a read here.
+        assert!(!is_idempotent(true, &format!("{loc}/backupCrrJobs")));
         assert!(!is_idempotent(
             true,
             &format!("{loc}/backupCrossRegionRestore")

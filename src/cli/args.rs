@@ -308,7 +308,10 @@ pub struct RestoreArgs {
     pub allow_overwrite: bool,
     /// Item-level recovery: open a file-recovery session on the point (12 hours) and write its
     /// mount script to --script-out; with --revoke, end the session.
-    #[arg(long = "files")]
+    #[arg(
+        long = "files",
+        conflicts_with_all = ["disks", "resource_group", "subnet", "staging_storage_account", "allow_overwrite"]
+    )]
     pub file_recovery: bool,
     /// Where --files writes the mount script (mode 0700).
     #[arg(

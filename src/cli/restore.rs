@@ -1,5 +1,6 @@
-//! `azprotect restore ADDRESS --point … (--as-new-vm NAME | --disks-only | --replace-disks)`:
-//! prepare (check everything), say what it will create, confirm, run, render the result.
+//! `azprotect restore ADDRESS --point … (--as-new-vm NAME | --disks-only | --replace-disks |
+//! --files … | --as-new-disk NAME) [--secondary-region]`: prepare (check everything), say what
+//! it will create, confirm, run, render the result (`--files`: `cli::restore_files`).
 
 use super::args::RestoreArgs;
 use super::confirm;

@@ -114,6 +114,7 @@ pub struct RestoreDrill {
     pub staging_storage_account: Option<Sp<String>>,
     /// Restores run at once (1–10; default 4).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 10))]
     pub parallelism: Option<Sp<u32>>,
 }
 

@@ -504,5 +504,7 @@ attributes!(
     Attrs {
         /// `standard` or `enhanced`.
         tier: Option<&'a str> = Value::as_str,
+        /// `{"hourly": …}`, `{"daily": …}` or `{"weekly": …}` (see [`normalize`]).
+        schedule: &'a Value = std::convert::identity,
     }
 );

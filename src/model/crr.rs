@@ -25,7 +25,7 @@
 //! secondary region needs a target resource group: the CLI refuses one without
 //! (`_validators.py` `validate_crr`), so a VM's disks cannot be replaced from there.
 //!
-//! Must not import: the `azure` transport, `cli`.
+//! Must not import: `azure`, `cli`, `plan`, `apply`, `ops` (as all of `model`).
 
 use super::resource_group::normalize_location;
 use super::{ArmId, ArmRequest, Method};
@@ -207,19 +207,6 @@ pub fn trigger_request(sub: &str, region: &str, token: &Value, restore: &Value) 
     )
 }
 
-/// The job a cross-region restore started, from its operation status's `properties`
-/// (`{"objectType": "OperationStatusJobExtendedInfo", "jobId": NAME}`: the az CLI's
-/// `track_backup_crr_job` reads `properties.job_id`) as a job of `vault`.
-pub fn job_of_status(properties: &Value, vault: &ArmId) -> Option<ArmId> {
-    let id = properties["jobId"]
-        .as_str()
-        .or_else(|| properties["properties"]["jobId"].as_str())
-        .filter(|s| !s.is_empty())?;
-    // A full id or, as Azure answers it, the job's name.
-    let name = id.rsplit('/').next().unwrap_or(id);
-    Some(ArmId::new(format!("{vault}/backupJobs/{name}")))
-}
-
 /// `POST …/locations/{region}/backupCrrJob`: one job (`jobName`: the last segment of its id).
 pub fn job_request(sub: &str, region: &str, vault: &ArmId, job: &ArmId) -> ArmRequest {
     ArmRequest::new(
@@ -313,13 +300,13 @@ mod tests {
             json!({"resourceId": vault.as_str(), "jobName": "abc"})
         );
         // The trigger's operation status names the job.
-        let job = job_of_status(
+        let job = crate::model::restore::job_of_status(
             &json!({"objectType": "OperationStatusJobExtendedInfo", "jobId": "abc"}),
             &vault,
         );
         assert_eq!(job, Some(ArmId::new(format!("{vault}/backupJobs/abc"))));
         assert_eq!(
-            job_of_status(
+            crate::model::restore::job_of_status(
                 &json!({"objectType": "OperationStatusJobExtendedInfo"}),
                 &vault
             ),

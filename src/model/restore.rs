@@ -191,17 +191,23 @@ pub fn disk_job_from_arm(v: &Value) -> Option<Job> {
     })
 }
 
-/// The vault's restore jobs, newest first.
-pub fn jobs_path(vault: &ArmId) -> String {
-    format!(
-        "{vault}/backupJobs?api-version={}&$filter=operation eq 'Restore'",
-        api::BACKUP
-    )
-}
-
 /// A job's own URL.
 pub fn job_path(job: &ArmId) -> String {
     format!("{job}?api-version={}", api::BACKUP)
+}
+
+/// The job a restore started, from its operation status's `properties`
+/// (`{"objectType": "OperationStatusJobExtendedInfo", "jobId": NAME}`: recording
+/// azure-cli/test_backup_diskaccess_restore.yaml L1792, FACTS §8; the az CLI's
+/// `track_backup_crr_job` reads the same for a cross-region restore) as a job of `vault`.
+pub fn job_of_status(properties: &Value, vault: &ArmId) -> Option<ArmId> {
+    let id = properties["jobId"]
+        .as_str()
+        .or_else(|| properties["properties"]["jobId"].as_str())
+        .filter(|s| !s.is_empty())?;
+    // A full id or, as Azure answers it, the job's name.
+    let name = id.rsplit('/').next().unwrap_or(id);
+    Some(ArmId::new(format!("{vault}/backupJobs/{name}")))
 }
 
 /// Where a job stands.

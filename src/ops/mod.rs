@@ -7,8 +7,11 @@
 //! [`recovery_plan`] (the declared plan an operation acts on), [`failover`] and [`drill`]
 //! (prepare, then run into a report), [`snapshot`] (take, list, restore), [`recovery_points`]
 //! (a protected VM's or disk's points), [`restore`] (prepare, then run a restore to its report),
-//! [`restore_crr`] (a restore from the vault's copy in its paired region). Must not import:
-//! `cli`, `render`.
+//! [`restore_crr`] (a restore from the vault's copy in its paired region), [`restore_files`]
+//! (item-level recovery: a point's mount script, and ending its session),
+//! [`restore_permissions`] (the role a Backup vault's identity needs for a disk restore, granted
+//! or explained), [`restore_drill`] (restore every protected VM, check, time, clean up: a
+//! report). Must not import: `cli`, `render`.
 
 pub mod apply;
 pub mod drill;

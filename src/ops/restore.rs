@@ -419,12 +419,7 @@ async fn prepare_disk(
     };
     let (instance, points) =
         super::recovery_points::disk_points(client, &address, &vault, &source).await?;
-    let point = choose(&points, &input.point).ok_or_else(|| {
-        miette!(
-            "{address} has no such recovery point ({} listed)",
-            points.len()
-        )
-    })?;
+    let point = chosen(&points, &input.point, &address)?;
     let sub = vault.subscription().unwrap_or_default().to_string();
     let rg = existing_group(client, resource_group, &sub).await?;
     let disk = ArmId::new(format!("{rg}/providers/Microsoft.Compute/disks/{name}"));
@@ -502,7 +497,8 @@ pub(super) async fn follow(
     mut job: restore::Job,
     reader: JobReader<'_>,
 ) -> Result<Restored> {
-    // Job reads are limited (150 an hour per vault): poll with backoff.
+    // Job reads are limited to 150 an hour per vault (FACTS §5): poll with backoff up to two
+    // minutes, so that four restores at once (the drill's default) stay under it.
     let mut delay = Duration::from_millis(250);
     while !job.status.finished() {
         progress.event(
@@ -513,7 +509,7 @@ pub(super) async fn follow(
             },
         );
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(30));
+        delay = (delay * 2).min(Duration::from_secs(120));
         let (body, parse) = match &reader {
             JobReader::Get(path, parse) => (client.get_optional(&path(&job.id)).await?, *parse),
             JobReader::Post(request) => (
@@ -547,8 +543,7 @@ pub(super) async fn follow(
     })
 }
 
-/// Start a protected VM's restore; its job is the restore job of this VM that was not there
-/// before (no clock is compared).
+/// Start a protected VM's restore; its job is the one its operation status names.
 async fn start_vm_restore(client: &ArmClient, p: &Prepared) -> Result<restore::Job> {
     let req = restore::restore_request(
         &p.point.id,
@@ -557,32 +552,18 @@ async fn start_vm_restore(client: &ArmClient, p: &Prepared) -> Result<restore::J
         &p.target,
         p.luns.as_deref(),
     );
-    let vm = p.source_vm.name().to_ascii_lowercase();
-    let restore_jobs = || async {
-        Ok::<_, crate::azure::AzureError>(
-            client
-                .list(&restore::jobs_path(&p.vault))
-                .await?
-                .iter()
-                .filter_map(restore::job_from_arm)
-                .filter(|j| j.vm.to_ascii_lowercase() == vm)
-                .collect::<Vec<_>>(),
+    let status = client.execute_status(&req).await?.unwrap_or_default();
+    let job = restore::job_of_status(&status, &p.vault).ok_or_else(|| {
+        miette!(
+            "Azure accepted the restore of {} but its operation named no job",
+            p.address
         )
-    };
-    let before: std::collections::BTreeSet<ArmId> =
-        restore_jobs().await?.into_iter().map(|j| j.id).collect();
-    client.execute_discarding(&req).await?;
-    restore_jobs()
+    })?;
+    let body = client
+        .get_optional(&restore::job_path(&job))
         .await?
-        .into_iter()
-        .filter(|j| !before.contains(&j.id))
-        .max_by_key(|j| j.started)
-        .ok_or_else(|| {
-            miette!(
-                "Azure accepted the restore of {} but lists no new restore job for it",
-                p.address
-            )
-        })
+        .ok_or_else(|| miette!("the restore job {job} does not exist"))?;
+    restore::job_from_arm(&body).ok_or_else(|| miette!("the restore job {job} could not be read"))
 }
 
 /// Validate, then start a Disk Backup restore: its operation's result names the job.

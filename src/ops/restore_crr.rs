@@ -174,7 +174,7 @@ pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> R
         .map_err(|e| failed(explain(e, "starting the restore", &p.region)))?;
     let job_id = status
         .as_ref()
-        .and_then(|s| crr::job_of_status(s, &p.vault))
+        .and_then(|s| restore::job_of_status(s, &p.vault))
         .ok_or_else(|| {
             failed(miette!(
                 "Azure accepted the cross-region restore of {} but named no job for it",

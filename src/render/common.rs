@@ -235,3 +235,12 @@ pub fn table(
     }
     Ok(())
 }
+
+/// A report as pretty JSON with `"format_version": 1` added (restore, file recovery, restore
+/// drill).
+pub fn json_v1(r: &impl serde::Serialize, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let mut doc = serde_json::to_value(r).map_err(std::io::Error::other)?;
+    doc["format_version"] = serde_json::json!(1);
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}

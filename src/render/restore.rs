@@ -3,7 +3,6 @@
 //! "created", "error"}`).
 
 use crate::model::restore::Restored;
-use serde_json::json;
 use std::io::{self, Write};
 
 pub fn text(r: &Restored, out: &mut impl Write) -> io::Result<()> {
@@ -51,8 +50,5 @@ pub fn markdown(r: &Restored, out: &mut impl Write) -> io::Result<()> {
 }
 
 pub fn json(r: &Restored, out: &mut impl Write) -> io::Result<()> {
-    let mut doc = serde_json::to_value(r).map_err(io::Error::other)?;
-    doc["format_version"] = json!(1);
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    super::common::json_v1(r, out)
 }

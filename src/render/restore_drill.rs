@@ -5,7 +5,6 @@
 //! [{"check", "passed", "detail"}]}]}`, documented in the README).
 
 use crate::model::restore_drill::{Report, VmResult};
-use serde_json::json;
 use std::io::{self, Write};
 
 fn counts(r: &Report) -> (usize, usize) {
@@ -82,8 +81,5 @@ pub fn markdown(r: &Report, out: &mut impl Write) -> io::Result<()> {
 }
 
 pub fn json(r: &Report, out: &mut impl Write) -> io::Result<()> {
-    let mut doc = serde_json::to_value(r).map_err(io::Error::other)?;
-    doc["format_version"] = json!(1);
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    super::common::json_v1(r, out)
 }

@@ -3,8 +3,6 @@
 //! with the fields of `model::item_recovery::Mounted` / `Revoked`; never the password).
 
 use crate::model::item_recovery::{Mounted, Revoked};
-use serde::Serialize;
-use serde_json::json;
 use std::io::{self, Write};
 
 fn utc(t: time::OffsetDateTime) -> String {
@@ -44,15 +42,8 @@ pub fn markdown(m: &Mounted, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "| Valid until | {} |", m.expires)
 }
 
-fn json_doc(r: &impl Serialize, out: &mut impl Write) -> io::Result<()> {
-    let mut doc = serde_json::to_value(r).map_err(io::Error::other)?;
-    doc["format_version"] = json!(1);
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
-}
-
 pub fn json(m: &Mounted, out: &mut impl Write) -> io::Result<()> {
-    json_doc(m, out)
+    super::common::json_v1(m, out)
 }
 
 pub fn revoked_text(r: &Revoked, out: &mut impl Write) -> io::Result<()> {
@@ -94,5 +85,5 @@ pub fn revoked_markdown(r: &Revoked, out: &mut impl Write) -> io::Result<()> {
 }
 
 pub fn revoked_json(r: &Revoked, out: &mut impl Write) -> io::Result<()> {
-    json_doc(r, out)
+    super::common::json_v1(r, out)
 }

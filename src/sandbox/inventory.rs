@@ -461,12 +461,7 @@ fn generate(st: &mut State, path: &str, sub: &str, g: &Generate) -> Result<(), S
 }
 
 /// `West Europe` → `westeurope`, as ARM normalizes locations.
-pub fn normalize_location(l: &str) -> String {
-    l.chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_lowercase()
-}
+pub use crate::model::resource_group::normalize_location;
 
 #[cfg(test)]
 mod tests {
