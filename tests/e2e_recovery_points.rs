@@ -5,7 +5,6 @@
 
 mod support;
 
-use azprotect::model::{ArmRequest, Method};
 use azprotect::sandbox::SandboxOptions;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -118,14 +117,7 @@ async fn an_on_demand_backup_adds_a_point_and_the_window_filters() {
     // "Backup now", as the portal and `az backup protection backup-now` do.
     let client = estate.client().await;
     let item = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-protect-weu/providers/Microsoft.RecoveryServices/vaults/rsv-prod-weu/backupFabrics/Azure/protectionContainers/IaasVMContainer;iaasvmcontainerv2;rg-web;web-01/protectedItems/VM;iaasvmcontainerv2;rg-web;web-01";
-    client
-        .execute(&ArmRequest::new(
-            Method::Post,
-            format!("{item}/backup?api-version=2026-01-01"),
-            Some(json!({"properties": {"objectType": "IaasVMBackupRequest"}})),
-        ))
-        .await
-        .expect("backup now");
+    support::estate::backup_now(&client, item).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let after = points(&list().await);
     assert!(after.len() > before, "{before} → {}", after.len());

@@ -5,7 +5,6 @@
 
 mod support;
 
-use azprotect::model::{ArmRequest, Method};
 use azprotect::sandbox::SandboxOptions;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -172,14 +171,7 @@ async fn points_newer_than_the_replication_lag_are_not_offered_in_the_paired_reg
     // "Backup now": a point that cannot have reached the paired region yet.
     let item = format!("/subscriptions/{SUB}/resourceGroups/rg-protect-weu/providers/Microsoft.RecoveryServices/vaults/rsv-prod-weu/backupFabrics/Azure/protectionContainers/IaasVMContainer;iaasvmcontainerv2;rg-app;app-01/protectedItems/VM;iaasvmcontainerv2;rg-app;app-01");
     let client = estate.client().await;
-    client
-        .execute(&ArmRequest::new(
-            Method::Post,
-            format!("{item}/backup?api-version=2026-01-01"),
-            Some(json!({"properties": {"objectType": "IaasVMBackupRequest"}})),
-        ))
-        .await
-        .expect("backup now");
+    support::estate::backup_now(&client, &item).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let before = OffsetDateTime::now_utc();
     let doc = points(&estate, &file).await;

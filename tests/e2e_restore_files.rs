@@ -180,14 +180,7 @@ async fn revoke_without_a_point_ends_the_session_of_an_older_point() {
     let mounted = run.json()["point"].as_str().unwrap().to_string();
     // "Backup now": a newer point than the one mounted.
     let client = estate.client().await;
-    client
-        .execute(&azprotect::request::ArmRequest::new(
-            azprotect::request::Method::Post,
-            format!("{ITEM}/backup?api-version=2026-01-01"),
-            Some(json!({"properties": {"objectType": "IaasVMBackupRequest"}})),
-        ))
-        .await
-        .expect("backup now");
+    support::estate::backup_now(&client, ITEM).await;
     tokio::time::sleep(Duration::from_millis(150)).await;
     let latest = client
         .list(&format!("{ITEM}/recoveryPoints?api-version=2024-04-01"))
@@ -454,14 +447,8 @@ async fn a_disk_restore_says_which_role_to_assign_where_it_may_not_grant_it() {
     let client = estate.client().await;
     // A group where this caller may not assign roles (the sandbox's tag for that story).
     let rg = format!("/subscriptions/{SUB}/resourceGroups/rg-locked");
-    client
-        .execute(&azprotect::request::ArmRequest::new(
-            azprotect::request::Method::Put,
-            format!("{rg}?api-version=2021-04-01"),
-            Some(json!({"location": "westeurope", "tags": {"azprotect-sandbox": "deny-role-assignment-write"}})),
-        ))
-        .await
-        .expect("the group is created");
+    let deny = json!({"azprotect-sandbox": "deny-role-assignment-write"});
+    support::estate::tagged_group(&client, &rg, deny).await;
     let run = disk_restore(
         &estate,
         &file,
@@ -517,14 +504,9 @@ async fn a_disk_restore_says_which_role_to_assign_where_it_may_not_grant_it() {
     );
 
     // A group whose role assignments this caller may not even read: said which permission.
-    client
-        .execute(&azprotect::request::ArmRequest::new(
-            azprotect::request::Method::Put,
-            format!("/subscriptions/{SUB}/resourceGroups/rg-unreadable?api-version=2021-04-01"),
-            Some(json!({"location": "westeurope", "tags": {"azprotect-sandbox": "deny-role-assignment-read"}})),
-        ))
-        .await
-        .expect("the group is created");
+    let unreadable = format!("/subscriptions/{SUB}/resourceGroups/rg-unreadable");
+    let deny = json!({"azprotect-sandbox": "deny-role-assignment-read"});
+    support::estate::tagged_group(&client, &unreadable, deny).await;
     let run = disk_restore(
         &estate,
         &file,

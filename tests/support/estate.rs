@@ -234,3 +234,27 @@ pub async fn applied(opts: SandboxOptions, name: &str, yaml: &str) -> (Estate, S
         .expect_code(0);
     (estate, path)
 }
+
+/// "Backup now" of a protected item, as the portal and `az backup protection backup-now` do.
+pub async fn backup_now(client: &ArmClient, item: &str) {
+    client
+        .execute(&azprotect::request::ArmRequest::new(
+            azprotect::request::Method::Post,
+            format!("{item}/backup?api-version=2026-01-01"),
+            Some(serde_json::json!({"properties": {"objectType": "IaasVMBackupRequest"}})),
+        ))
+        .await
+        .expect("backup now");
+}
+
+/// A resource group in West Europe with these tags (the sandbox's story tags among them).
+pub async fn tagged_group(client: &ArmClient, id: &str, tags: serde_json::Value) {
+    client
+        .execute(&azprotect::request::ArmRequest::new(
+            azprotect::request::Method::Put,
+            format!("{id}?api-version=2021-04-01"),
+            Some(serde_json::json!({"location": "westeurope", "tags": tags})),
+        ))
+        .await
+        .expect("the group is created");
+}
