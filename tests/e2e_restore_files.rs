@@ -441,24 +441,24 @@ async fn a_disk_restore_grants_the_vaults_identity_disk_restore_operator_first()
     );
 }
 
+/// A disk restore into a new group the sandbox's story tag `deny` locks: refused, and what it
+/// said (squeezed).
+async fn refused_into(estate: &Estate, file: &str, rg: &str, deny: &str) -> String {
+    let client = estate.client().await;
+    let id = format!("/subscriptions/{SUB}/resourceGroups/{rg}");
+    support::estate::tagged_group(&client, &id, json!({"azprotect-sandbox": deny})).await;
+    let run = disk_restore(estate, file, "shared-data-back", rg, &["--auto-approve"]).await;
+    run.expect_code(1);
+    squeezed(&run.stderr)
+}
+
 #[tokio::test]
 async fn a_disk_restore_says_which_role_to_assign_where_it_may_not_grant_it() {
     let (estate, file) = disks().await;
     let client = estate.client().await;
     // A group where this caller may not assign roles (the sandbox's tag for that story).
+    let said = refused_into(&estate, &file, "rg-locked", "deny-role-assignment-write").await;
     let rg = format!("/subscriptions/{SUB}/resourceGroups/rg-locked");
-    let deny = json!({"azprotect-sandbox": "deny-role-assignment-write"});
-    support::estate::tagged_group(&client, &rg, deny).await;
-    let run = disk_restore(
-        &estate,
-        &file,
-        "shared-data-back",
-        "rg-locked",
-        &["--auto-approve"],
-    )
-    .await;
-    run.expect_code(1);
-    let said = squeezed(&run.stderr);
     for part in [
         "needs the Backup vault bv-prod-weu's identity",
         "to hold Disk Restore Operator (b50d9833-a0cb-478e-945f-707fcc997c13) on /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-locked",
@@ -504,19 +504,7 @@ async fn a_disk_restore_says_which_role_to_assign_where_it_may_not_grant_it() {
     );
 
     // A group whose role assignments this caller may not even read: said which permission.
-    let unreadable = format!("/subscriptions/{SUB}/resourceGroups/rg-unreadable");
-    let deny = json!({"azprotect-sandbox": "deny-role-assignment-read"});
-    support::estate::tagged_group(&client, &unreadable, deny).await;
-    let run = disk_restore(
-        &estate,
-        &file,
-        "shared-data-back",
-        "rg-unreadable",
-        &["--auto-approve"],
-    )
-    .await;
-    run.expect_code(1);
-    let said = squeezed(&run.stderr);
+    let said = refused_into(&estate, &file, "rg-unreadable", "deny-role-assignment-read").await;
     for part in [
         "you may not read the group's role assignments (Microsoft.Authorization/roleAssignments/read)",
         "AuthorizationFailed",
