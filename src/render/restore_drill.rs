@@ -17,10 +17,18 @@ fn rto(v: &VmResult) -> String {
         .map_or_else(|| "-".to_string(), |s| format!("{s:.0}s"))
 }
 
+/// Why a VM failed (its first failed check), or the evidence that it passed (what was attached).
 fn why(v: &VmResult) -> String {
+    let evidence = || {
+        v.checks
+            .iter()
+            .find(|c| c.check == crate::model::restore_drill::CheckKind::Disks)
+            .map(|c| c.detail.clone())
+            .unwrap_or_default()
+    };
     v.failure()
         .map(|c| format!("{}: {}", c.check.as_str(), c.detail))
-        .unwrap_or_default()
+        .unwrap_or_else(evidence)
 }
 
 pub fn text(r: &Report, out: &mut impl Write) -> io::Result<()> {
@@ -56,12 +64,14 @@ pub fn markdown(r: &Report, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "### Restore drill `{}`: {verdict}\n", r.run)?;
     writeln!(
         out,
-        "{passed} VM(s) passed, {failed} failed; started {}, took {:.0}s, {} ARM requests.\n",
-        r.started, r.seconds, r.requests
+        "{passed} VM(s) passed, {failed} failed; started {} UTC, took {:.0}s, {} ARM requests.\n",
+        crate::model::snapshot::display_time(Some(r.started)),
+        r.seconds,
+        r.requests
     )?;
     writeln!(
         out,
-        "| VM | Result | Point | Age (h) | RPO (h) | RTO | Why |\n|---|---|---|---:|---:|---:|---|"
+        "| VM | Result | Point | Age (h) | RPO (h) | RTO | Why / evidence |\n|---|---|---|---:|---:|---:|---|"
     )?;
     for v in &r.vms {
         let opt = |x: Option<f64>| x.map_or_else(|| "-".to_string(), |h| format!("{h:.1}"));
