@@ -143,6 +143,11 @@ async fn shortening_retention_in_an_immutable_vault_is_blocked_at_plan_time_not_
         blocked.contains("UserErrorRetentionReductionNotAllowed") && blocked.contains("30d → 14d"),
         "{blocked}"
     );
+    // A PR gate fails on it without reading the JSON: 3, not the 2 of an ordinary change.
+    estate
+        .run(&["plan", "-f", &quickstart(), "--detailed-exitcode"])
+        .await
+        .expect_code(3);
 
     let apply = estate
         .run(&["apply", "-f", &quickstart(), "--auto-approve"])

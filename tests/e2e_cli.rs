@@ -134,3 +134,57 @@ fn sandbox_serve_keeps_the_client_secret_out_of_its_output() {
         "{out}"
     );
 }
+
+/// `sandbox serve --env-file sandbox.env` run in one directory writes a file that works from
+/// any other: the CA path in it is absolute, and so is the path printed for `set -a; . …`.
+#[test]
+fn a_relative_env_file_names_its_ca_by_an_absolute_path() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("azprotect"))
+        .args([
+            "sandbox",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--state",
+            "sandbox.json",
+        ])
+        .args(["--env-file", "sandbox.env"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let last = line.starts_with("AZURE_CLIENT_SECRET");
+        out.push(line);
+        if last {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let env = std::fs::read_to_string(dir.path().join("sandbox.env")).unwrap();
+    let ca = env
+        .lines()
+        .find_map(|l| l.strip_prefix("AZPROTECT_CA_CERT="))
+        .expect("the env file names the CA");
+    let ca = std::path::Path::new(ca);
+    assert!(ca.is_absolute() && ca.exists(), "{env}");
+    let printed = out.join("\n");
+    let env_path = dir.path().join("sandbox.env").canonicalize().unwrap();
+    assert!(
+        printed.contains(&format!(". {};", env_path.display()))
+            || printed.contains(&format!(
+                ". {};",
+                std::path::absolute(dir.path().join("sandbox.env"))
+                    .unwrap()
+                    .display()
+            )),
+        "{printed}"
+    );
+}

@@ -165,7 +165,8 @@ pub struct PlanArgs {
     pub out: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
-    /// Exit 2 when the plan has changes (0 when none, 1 on error).
+    /// Exit 2 when the plan has changes, 3 when some of them are blocked (apply would refuse
+    /// them); 0 when none, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Only these addresses (and what they depend on).

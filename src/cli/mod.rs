@@ -34,6 +34,8 @@ use std::process::ExitCode;
 pub enum ExitStatus {
     Success,
     Changes,
+    /// `plan --detailed-exitcode`: changes, some of which apply would refuse (blocked).
+    Blocked,
     Failure,
 }
 
@@ -43,6 +45,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => ExitCode::from(0),
             ExitStatus::Failure => ExitCode::from(1),
             ExitStatus::Changes => ExitCode::from(2),
+            ExitStatus::Blocked => ExitCode::from(3),
         }
     }
 }

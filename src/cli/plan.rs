@@ -34,11 +34,14 @@ async fn run(args: &PlanArgs, session: &Session, printer: Printer) -> Result<Exi
             out.display()
         ));
     }
-    Ok(if args.detailed_exitcode && !made.plan.is_empty() {
-        ExitStatus::Changes
-    } else {
-        ExitStatus::Success
-    })
+    let blocked = crate::plan::Summary::of(&made.plan.changes).blocked > 0;
+    Ok(
+        match (args.detailed_exitcode, made.plan.is_empty(), blocked) {
+            (false, ..) | (true, true, _) => ExitStatus::Success,
+            (true, false, false) => ExitStatus::Changes,
+            (true, false, true) => ExitStatus::Blocked,
+        },
+    )
 }
 
 /// `ops::plan::make` for the files and `--target`s given, its warnings shown.

@@ -27,6 +27,8 @@ pub async fn sandbox(cmd: SandboxCommand, printer: Printer) -> Result<ExitStatus
                     beside
                 }
             });
+            // Printed as a path that works from any directory.
+            let env_file = std::path::absolute(&env_file).unwrap_or(env_file);
             let sb = Sandbox::start(SandboxOptions {
                 state: Some(a.state),
                 inventory: a.inventory,

@@ -274,6 +274,8 @@ impl Sandbox {
             }
             None => std::env::temp_dir().join(format!("azprotect-sandbox-{}-ca.pem", addr.port())),
         };
+        // Absolute: the env file names it, and is read from anywhere (`. /path/sandbox.env`).
+        let ca_path = std::path::absolute(&ca_path).unwrap_or(ca_path);
         state::write_atomic(&ca_path, ca_pem.as_bytes())?;
 
         let handle = axum_server::Handle::new();
