@@ -38,6 +38,35 @@ fn the_readme_first_command_plans_the_quickstart_against_an_in_process_sandbox()
     assert!(state.exists(), "the sandbox state persists between runs");
 }
 
+/// `plan --out` then `apply PLAN` with `--sandbox`: the saved plan names the sandbox's state
+/// (not its in-process server's port, new each run), and the hint says how to apply it.
+#[test]
+fn a_plan_saved_against_the_sandbox_is_applied_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = format!("--sandbox={}", dir.path().join("sandbox.json").display());
+    let plan = dir.path().join("plan.json");
+    let plan = plan.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = azprotect().arg(&sandbox).args(args).output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        );
+        (out.status.code(), stdout, stderr)
+    };
+    let (code, _, stderr) = run(&["plan", "-f", &quickstart(), "--out", plan]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("apply it with: azprotect {sandbox} apply {plan}")),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = run(&["apply", plan, "--auto-approve"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Apply complete: 8 succeeded"), "{stdout}");
+    let (code, stdout, _) = run(&["plan", "-f", &quickstart(), "--detailed-exitcode"]);
+    assert_eq!(code, Some(0), "{stdout}");
+}
+
 #[test]
 fn validate_graph_and_schema_work_offline() {
     let out = azprotect()

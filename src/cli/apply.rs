@@ -28,7 +28,7 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
     let (saved, made);
     let reviewed = match &args.plan {
         Some(path) => {
-            saved = ops::plan::load_current(&session.client, path).await?;
+            saved = ops::plan::load_current(&session.client, &session.estate(), path).await?;
             Reviewed::saved(&saved)
         }
         None => {

@@ -13,7 +13,7 @@ pub struct Cli {
     /// Run against a local sandbox whose state persists in STATE (default .azprotect/sandbox.json).
     /// Its simulated Azure durations run at AZPROTECT_SANDBOX_TIME_SCALE × real time (default 0.01).
     #[arg(long, global = true, help_heading = "Global options", value_name = "STATE", num_args = 0..=1, require_equals = true,
-          default_missing_value = ".azprotect/sandbox.json", env = "AZPROTECT_SANDBOX")]
+          default_missing_value = super::settings::DEFAULT_SANDBOX_STATE, env = "AZPROTECT_SANDBOX")]
     pub sandbox: Option<PathBuf>,
     /// Default subscription for resources that name none (else AZURE_SUBSCRIPTION_ID).
     #[arg(

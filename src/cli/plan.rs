@@ -26,11 +26,11 @@ async fn run(args: &PlanArgs, session: &Session, printer: Printer) -> Result<Exi
     phases.finish();
     print_timings(&phases);
     if let Some(out) = &args.out {
-        let arm = session.client.arm_endpoint();
-        op::save(out, arm, &made)?;
+        op::save(out, &session.estate(), &made)?;
         printer.note(format!(
-            "Saved the plan to {}; apply it with: azprotect apply {}",
+            "Saved the plan to {}; apply it with: azprotect {}apply {}",
             out.display(),
+            session.global_flags(),
             out.display()
         ));
     }

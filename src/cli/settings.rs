@@ -85,12 +85,17 @@ fn poll_interval(v: Option<String>) -> Option<std::time::Duration> {
         .map(std::time::Duration::from_millis)
 }
 
+/// Where `--sandbox` keeps its state when given no path.
+pub const DEFAULT_SANDBOX_STATE: &str = ".azprotect/sandbox.json";
+
 /// An open connection to ARM (and the sandbox behind it, kept alive as long as this lives).
 pub struct Session {
     pub client: ArmClient,
     /// `--subscription`, else the sandbox's subscription.
     pub default_subscription: Option<String>,
     sandbox: Option<Sandbox>,
+    /// `--sandbox`'s state file.
+    sandbox_state: Option<PathBuf>,
 }
 
 impl Session {
@@ -143,7 +148,29 @@ impl Session {
             client,
             default_subscription,
             sandbox,
+            sandbox_state: settings.sandbox.clone(),
         })
+    }
+
+    /// What a saved plan names as the estate it was made against: the ARM endpoint, or the
+    /// in-process sandbox's state file (its port is new each run).
+    pub fn estate(&self) -> String {
+        match &self.sandbox_state {
+            Some(state) => {
+                let state = std::path::absolute(state).unwrap_or_else(|_| state.clone());
+                format!("sandbox:{}", state.display())
+            }
+            None => self.client.arm_endpoint().to_string(),
+        }
+    }
+
+    /// The global flags a follow-up command needs to reach the same estate (`--sandbox`).
+    pub fn global_flags(&self) -> String {
+        match &self.sandbox_state {
+            Some(s) if s == std::path::Path::new(DEFAULT_SANDBOX_STATE) => "--sandbox ".into(),
+            Some(s) => format!("--sandbox={} ", s.display()),
+            None => String::new(),
+        }
     }
 
     /// Open a session, run `work` with it, and close it whatever `work` returned.

@@ -284,12 +284,12 @@ pub enum SavedPlanError {
 }
 
 /// Save `plan` with what it was made from (`plan --out`).
-pub fn save(path: &Path, arm_endpoint: &str, made: &Made) -> Result<(), SavedPlanError> {
+pub fn save(path: &Path, estate: &str, made: &Made) -> Result<(), SavedPlanError> {
     let saved = SavedPlan {
         kind: "azprotect-plan".into(),
         azprotect_version: VERSION.into(),
         live_fingerprint: made.live.fingerprint(),
-        arm_endpoint: arm_endpoint.to_string(),
+        estate: estate.to_string(),
         desired: made.desired.clone(),
         targets: made.targets.clone(),
         plan: made.plan.clone(),
@@ -357,17 +357,19 @@ impl From<AzureError> for CurrentPlanError {
     }
 }
 
-/// A saved plan that is still current: made against this ARM endpoint, and Azure unchanged
-/// since (the live state's fingerprint is the one the plan recorded).
-pub async fn load_current(client: &ArmClient, path: &Path) -> Result<SavedPlan, CurrentPlanError> {
+/// A saved plan that is still current: made against this `estate` (see
+/// `plan::file::SavedPlan::estate`), and Azure unchanged since (the live state's fingerprint is
+/// the one the plan recorded).
+pub async fn load_current(
+    client: &ArmClient,
+    estate: &str,
+    path: &Path,
+) -> Result<SavedPlan, CurrentPlanError> {
     let saved = load_saved(path)?;
-    if !saved
-        .arm_endpoint
-        .eq_ignore_ascii_case(client.arm_endpoint())
-    {
+    if !saved.estate.eq_ignore_ascii_case(estate) {
         return Err(CurrentPlanError::OtherEndpoint {
-            made: saved.arm_endpoint,
-            now: client.arm_endpoint().to_string(),
+            made: saved.estate,
+            now: estate.to_string(),
         });
     }
     if saved.azprotect_version != VERSION {

@@ -16,8 +16,10 @@ pub struct SavedPlan {
     pub azprotect_version: String,
     /// Hex SHA-256 of the canonical live state the plan was diffed against.
     pub live_fingerprint: String,
-    /// The ARM endpoint the plan was made against (apply refuses another).
-    pub arm_endpoint: String,
+    /// The estate the plan was made against (apply refuses another): the ARM endpoint, or
+    /// `sandbox:<state file>` for `--sandbox`, whose in-process server's port changes each run.
+    #[serde(alias = "arm_endpoint")]
+    pub estate: String,
     /// What the plan was made for: apply re-reads live state for exactly this.
     pub desired: Desired,
     /// `--target`s the plan was made with.
