@@ -126,15 +126,15 @@ fn a_broken_file_is_a_diagnostic_with_its_location_and_exit_1() {
     }
 }
 
-#[test]
-fn sandbox_serve_keeps_the_client_secret_out_of_its_output() {
+/// `sandbox serve --listen 127.0.0.1:0` with `args`, run in `cwd`: what it prints up to the
+/// line about the client secret, then it is stopped.
+fn serve_output(cwd: &std::path::Path, args: &[&std::ffi::OsStr]) -> String {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("sandbox.json");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("azprotect"))
-        .args(["sandbox", "serve", "--listen", "127.0.0.1:0", "--state"])
-        .arg(&state)
+        .args(["sandbox", "serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .current_dir(cwd)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -150,7 +150,14 @@ fn sandbox_serve_keeps_the_client_secret_out_of_its_output() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    let out = out.join("\n");
+    out.join("\n")
+}
+
+#[test]
+fn sandbox_serve_keeps_the_client_secret_out_of_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("sandbox.json");
+    let out = serve_output(dir.path(), &["--state".as_ref(), state.as_os_str()]);
     // CI logs show stdout: the secret is in the env file next to the state, not there.
     let env = std::fs::read_to_string(state.with_extension("env")).unwrap();
     let secret = env
@@ -168,35 +175,9 @@ fn sandbox_serve_keeps_the_client_secret_out_of_its_output() {
 /// any other: the CA path in it is absolute, and so is the path printed for `set -a; . …`.
 #[test]
 fn a_relative_env_file_names_its_ca_by_an_absolute_path() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("azprotect"))
-        .args([
-            "sandbox",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--state",
-            "sandbox.json",
-        ])
-        .args(["--env-file", "sandbox.env"])
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = Vec::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        let last = line.starts_with("AZURE_CLIENT_SECRET");
-        out.push(line);
-        if last {
-            break;
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    let args = ["--state", "sandbox.json", "--env-file", "sandbox.env"];
+    let out = serve_output(dir.path(), &args.map(std::ffi::OsStr::new));
     let env = std::fs::read_to_string(dir.path().join("sandbox.env")).unwrap();
     let ca = env
         .lines()
@@ -204,7 +185,7 @@ fn a_relative_env_file_names_its_ca_by_an_absolute_path() {
         .expect("the env file names the CA");
     let ca = std::path::Path::new(ca);
     assert!(ca.is_absolute() && ca.exists(), "{env}");
-    let printed = out.join("\n");
+    let printed = out;
     let env_path = dir.path().join("sandbox.env").canonicalize().unwrap();
     assert!(
         printed.contains(&format!(". {};", env_path.display()))
