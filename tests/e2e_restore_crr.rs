@@ -44,6 +44,21 @@ fn neu_target(vm: &str) -> Vec<String> {
     .to_vec()
 }
 
+/// `app-01` restored as `app-01-neu` in the paired region, completed: its JSON result.
+async fn restored_in_neu(estate: &Estate, file: &str) -> serde_json::Value {
+    let run = restore_in_neu(
+        estate,
+        file,
+        "app-01-neu",
+        &["--auto-approve", "--format", "json"],
+    )
+    .await;
+    run.expect_code(0);
+    let r = run.json();
+    assert_eq!(r["status"], "completed", "{r}");
+    r
+}
+
 async fn restore_in_neu(estate: &Estate, file: &str, vm: &str, extra: &[&str]) -> Run {
     let target = neu_target(vm);
     let mut args = vec!["restore", APP, "-f", file, "--secondary-region"];
@@ -124,16 +139,7 @@ async fn a_vm_is_restored_in_the_paired_region_once_a_point_has_been_copied_ther
         unattended.stderr
     );
 
-    let run = restore_in_neu(
-        &estate,
-        &file,
-        "app-01-neu",
-        &["--auto-approve", "--format", "json"],
-    )
-    .await;
-    run.expect_code(0);
-    let r = run.json();
-    assert_eq!(r["status"], "completed", "{r}");
+    let r = restored_in_neu(&estate, &file).await;
     let job = r["job"].as_str().unwrap();
     assert!(
         job.contains("/vaults/rsv-prod-weu/backupJobs/"),
@@ -456,16 +462,7 @@ async fn with_west_europe_down_a_vm_is_still_restored_in_north_europe() {
         "{doc}"
     );
     // The restore from the paired region needs nothing of West Europe.
-    let run = restore_in_neu(
-        &estate,
-        &file,
-        "app-01-neu",
-        &["--auto-approve", "--format", "json"],
-    )
-    .await;
-    run.expect_code(0);
-    let r = run.json();
-    assert_eq!(r["status"], "completed", "{r}");
+    let r = restored_in_neu(&estate, &file).await;
     let id = vm_id("rg-app-dr", "app-01-neu");
     assert_eq!(r["created"][0], id.as_str(), "{r}");
     let vm = estate

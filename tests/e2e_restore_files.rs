@@ -38,6 +38,13 @@ fn sent(log: &tempfile::NamedTempFile, part: &str) -> usize {
         .count()
 }
 
+/// `restore VM --files --script-out out --format json`, which succeeds.
+async fn mount(estate: &Estate, file: &str, out: &str) -> Run {
+    let run = files(estate, VM, file, &["--script-out", out, "--format", "json"]).await;
+    run.expect_code(0);
+    run
+}
+
 /// The password a sandbox script carries (`TargetPassword = "…"`).
 fn password_in(script: &str) -> String {
     script
@@ -80,14 +87,7 @@ async fn a_mount_script_is_written_with_its_expiry_and_revoke_ends_the_session()
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
-    let run = files(
-        &estate,
-        VM,
-        &file,
-        &["--script-out", &out, "--format", "json"],
-    )
-    .await;
-    run.expect_code(0);
+    let run = mount(&estate, &file, &out).await;
     let m = run.json();
     let point = m["point"].as_str().unwrap().to_string();
     assert_eq!(
@@ -169,14 +169,7 @@ async fn a_mount_script_is_written_with_its_expiry_and_revoke_ends_the_session()
 async fn revoke_without_a_point_ends_the_session_of_an_older_point() {
     let (estate, file, log) = protected().await;
     let out = estate.path("mount.py");
-    let run = files(
-        &estate,
-        VM,
-        &file,
-        &["--script-out", &out, "--format", "json"],
-    )
-    .await;
-    run.expect_code(0);
+    let run = mount(&estate, &file, &out).await;
     let mounted = run.json()["point"].as_str().unwrap().to_string();
     // "Backup now": a newer point than the one mounted.
     let client = estate.client().await;

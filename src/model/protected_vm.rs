@@ -114,6 +114,18 @@ pub fn protectable(arm: &Value) -> Option<(String, ArmId)> {
 /// The `protectedItemType` of an Azure Resource Manager VM.
 pub const ITEM_TYPE: &str = "Microsoft.Compute/virtualMachines";
 
+/// The VM a protected item's body protects: `sourceResourceId`, else `virtualMachineId`.
+pub fn vm_of(item: &Value) -> ArmId {
+    let p = &item["properties"];
+    ArmId::new(
+        p["sourceResourceId"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .or_else(|| p["virtualMachineId"].as_str())
+            .unwrap_or_default(),
+    )
+}
+
 /// PUT that enables protection, changes the policy or exclusions, or resumes a stopped item.
 /// `policy_id` is the full id of the policy named in `attrs.policy`.
 pub fn protect_request(r: &Resource, policy_id: &ArmId) -> ArmRequest {
@@ -192,17 +204,13 @@ pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
     if !item_type.to_ascii_lowercase().ends_with("/virtualmachines") {
         return None;
     }
-    let vm_id = p["sourceResourceId"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .or_else(|| p["virtualMachineId"].as_str())
-        .unwrap_or_default();
+    let vm_id = vm_of(arm);
     let policy = p["policyId"]
         .as_str()
         .map(|s| ArmId::new(s).name().to_string())
         .unwrap_or_default();
     let mut out = Map::new();
-    out.insert("vm_id".into(), json!(vm_id));
+    out.insert("vm_id".into(), json!(vm_id.as_str()));
     out.insert("policy".into(), json!(policy));
     let excl = &p["extendedProperties"]["diskExclusionProperties"];
     let luns = lun_list(&excl["diskLunList"]);

@@ -48,6 +48,17 @@ fn no_points(address: &Address) -> miette::Report {
     )
 }
 
+/// Load `files` (default `azprotect.yaml`) and [`resolve`] `raw` against their vaults.
+pub(crate) fn resolve_in(
+    files: &[PathBuf],
+    default_subscription: Option<&str>,
+    raw: &str,
+) -> Result<Protected> {
+    let files = crate::ops::plan::files_or_default(files);
+    let desired = crate::config::load(&files)?.desired(default_subscription)?;
+    resolve(raw, &desired)
+}
+
 pub(crate) fn resolve(raw: &str, desired: &Desired) -> Result<Protected> {
     let address: Address =
         if raw.contains('.') {
@@ -178,81 +189,81 @@ pub async fn list(
     input: &Input,
     progress: &dyn Progress,
 ) -> Result<Listing> {
-    let files = crate::ops::plan::files_or_default(&input.files);
-    let desired = crate::config::load(&files)?.desired(default_subscription)?;
     let mut secondary = None;
-    let (address, item, points) = match resolve(&input.address, &desired)? {
-        Protected::Vm {
-            address,
-            item,
-            vault,
-            region,
-        } => {
-            progress.note(&format!("reading the recovery points of {address}"));
-            let points = match client.list(&recovery_point::vm_points_path(&item)).await {
-                Ok(p) => p,
-                Err(e) if e.status() == Some(404) => {
-                    return Err(miette!(
+    let (address, item, points) =
+        match resolve_in(&input.files, default_subscription, &input.address)? {
+            Protected::Vm {
+                address,
+                item,
+                vault,
+                region,
+            } => {
+                progress.note(&format!("reading the recovery points of {address}"));
+                let points = match client.list(&recovery_point::vm_points_path(&item)).await {
+                    Ok(p) => p,
+                    Err(e) if e.status() == Some(404) => {
+                        return Err(miette!(
                         help =
                             "apply the file first; the first backup runs on the policy's schedule",
                         "{address} is not protected in Azure ({})",
                         e.code().unwrap_or("not found")
                     ))
-                }
-                // The vault's region is down (a server error after the retries, or no answer):
-                // its copy in the paired region, if any, is what a restore would use now.
-                Err(e)
-                    if e.status().is_some_and(|s| s >= 500)
-                        || matches!(
-                            e,
-                            AzureError::Transport {
-                                unreachable: false,
-                                ..
-                            }
-                        ) =>
-                {
-                    let (there, points) =
-                        only_secondary(client, (&vault, &region, &item), e, progress).await?;
-                    secondary = Some(there);
-                    return Ok(Listing {
-                        address: address.to_string(),
-                        item,
-                        points: recovery_point::select(points, input.since, input.until),
-                        secondary_region: secondary,
-                    });
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let mut points: Vec<RecoveryPoint> = points
-                .iter()
-                .filter_map(recovery_point::from_vm_point)
-                .collect();
-            secondary =
-                match super::restore_crr::mark(client, (&vault, &region, &item), &mut points).await
-                {
-                    Ok(s) => s,
-                    Err(e) => {
-                        // Which points the paired region holds is unknown (no column): the
-                        // listing stands.
-                        progress.note(&format!(
-                            "which points are in the paired region is unknown: {e}"
-                        ));
-                        None
                     }
+                    // The vault's region is down (a server error after the retries, or no answer):
+                    // its copy in the paired region, if any, is what a restore would use now.
+                    Err(e)
+                        if e.status().is_some_and(|s| s >= 500)
+                            || matches!(
+                                e,
+                                AzureError::Transport {
+                                    unreachable: false,
+                                    ..
+                                }
+                            ) =>
+                    {
+                        let (there, points) =
+                            only_secondary(client, (&vault, &region, &item), e, progress).await?;
+                        secondary = Some(there);
+                        return Ok(Listing {
+                            address: address.to_string(),
+                            item,
+                            points: recovery_point::select(points, input.since, input.until),
+                            secondary_region: secondary,
+                        });
+                    }
+                    Err(e) => return Err(e.into()),
                 };
-            (address, item, points)
-        }
-        Protected::Disk {
-            address,
-            vault,
-            disk,
-            ..
-        } => {
-            progress.note(&format!("reading the backup instances of {vault}"));
-            let (instance, points) = disk_points(client, &address, &vault, &disk).await?;
-            (address, instance.id, points)
-        }
-    };
+                let mut points: Vec<RecoveryPoint> = points
+                    .iter()
+                    .filter_map(recovery_point::from_vm_point)
+                    .collect();
+                secondary =
+                    match super::restore_crr::mark(client, (&vault, &region, &item), &mut points)
+                        .await
+                    {
+                        Ok(s) => s,
+                        Err(e) => {
+                            // Which points the paired region holds is unknown (no column): the
+                            // listing stands.
+                            progress.note(&format!(
+                                "which points are in the paired region is unknown: {e}"
+                            ));
+                            None
+                        }
+                    };
+                (address, item, points)
+            }
+            Protected::Disk {
+                address,
+                vault,
+                disk,
+                ..
+            } => {
+                progress.note(&format!("reading the backup instances of {vault}"));
+                let (instance, points) = disk_points(client, &address, &vault, &disk).await?;
+                (address, instance.id, points)
+            }
+        };
     Ok(Listing {
         address: address.to_string(),
         item,

@@ -5,7 +5,7 @@
 //! will create; [`run`] starts the restore, follows Azure's restore job with progress and reports
 //! what it created, how long it took and the job's id. Requests and parsing: `model::restore`.
 
-use super::recovery_points::{resolve, Protected};
+use super::recovery_points::{resolve_in, Protected};
 use crate::azure::ArmClient;
 use crate::model::recovery_point::{self, Consistency, RecoveryPoint};
 use crate::model::restore::{self, Restored, Target};
@@ -177,15 +177,6 @@ pub(super) fn chosen(
     })
 }
 
-/// The VM a protected item's body (`properties.sourceResourceId`) protects.
-pub(super) fn source_vm_of(item: &Value) -> ArmId {
-    ArmId::new(
-        item["properties"]["sourceResourceId"]
-            .as_str()
-            .unwrap_or_default(),
-    )
-}
-
 /// The (normalized) region of a resource's body.
 pub(super) fn region_of(v: &Value) -> String {
     crate::model::resource_group::normalize_location(v["location"].as_str().unwrap_or_default())
@@ -207,29 +198,28 @@ pub async fn prepare(
     default_subscription: Option<&str>,
     input: &Input,
 ) -> Result<Prepared> {
-    let files = crate::ops::plan::files_or_default(&input.files);
-    let desired = crate::config::load(&files)?.desired(default_subscription)?;
-    let (address, item, vault, region) = match resolve(&input.address, &desired)? {
-        Protected::Vm {
-            address,
-            item,
-            vault,
-            region,
-        } => (address, item, vault, region),
-        Protected::Disk {
-            address,
-            vault,
-            region,
-            disk,
-        } if !input.secondary_region => {
-            return prepare_disk(client, input, address, (vault, region), disk).await
-        }
-        Protected::Disk { address, .. } => {
-            return Err(miette!(
+    let (address, item, vault, region) =
+        match resolve_in(&input.files, default_subscription, &input.address)? {
+            Protected::Vm {
+                address,
+                item,
+                vault,
+                region,
+            } => (address, item, vault, region),
+            Protected::Disk {
+                address,
+                vault,
+                region,
+                disk,
+            } if !input.secondary_region => {
+                return prepare_disk(client, input, address, (vault, region), disk).await
+            }
+            Protected::Disk { address, .. } => {
+                return Err(miette!(
                 "--secondary-region: {address} is a disk; cross-region restore is for protected VMs"
             ))
-        }
-    };
+            }
+        };
     let sub = vault.subscription().unwrap_or_default().to_string();
     // A cross-region restore reads nothing of the primary region's backup service: it is
     // what is down when one is needed.
@@ -243,7 +233,7 @@ pub async fn prepare(
         (
             region,
             points.into_iter().map(|(p, _)| p).collect(),
-            source_vm_of(&item_body),
+            crate::model::protected_vm::vm_of(&item_body),
         )
     };
     let point = chosen(&points, &input.point, &address)?;

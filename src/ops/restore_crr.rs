@@ -263,7 +263,7 @@ pub(crate) async fn for_restore(
         ));
     };
     Ok(Source {
-        source_vm: super::restore::source_vm_of(&listed),
+        source_vm: crate::model::protected_vm::vm_of(&listed),
         region: paired,
         points,
     })

@@ -9,7 +9,7 @@
 //! given, or without `--point` of every point — sending nothing where none is, as
 //! `restore files unmount-rp` does. Requests and parsing: `model::item_recovery`.
 
-use super::recovery_points::{resolve, Protected};
+use super::recovery_points::{resolve_in, Protected};
 use super::restore::{chosen, protected_item, vm_points, PointChoice};
 use crate::azure::ArmClient;
 use crate::model::item_recovery::{self, Mounted, Revoked};
@@ -55,9 +55,7 @@ pub async fn prepare(
     default_subscription: Option<&str>,
     input: &Input,
 ) -> Result<Prepared> {
-    let files = crate::ops::plan::files_or_default(&input.files);
-    let desired = crate::config::load(&files)?.desired(default_subscription)?;
-    let (address, item) = match resolve(&input.address, &desired)? {
+    let (address, item) = match resolve_in(&input.files, default_subscription, &input.address)? {
         Protected::Vm { address, item, .. } => (address, item),
         Protected::Disk { address, .. } => {
             return Err(miette!(
@@ -67,13 +65,7 @@ pub async fn prepare(
         }
     };
     let item_body = protected_item(client, &address, &item).await?;
-    let p = &item_body["properties"];
-    let vm = ArmId::new(
-        p["virtualMachineId"]
-            .as_str()
-            .or_else(|| p["sourceResourceId"].as_str())
-            .unwrap_or_default(),
-    );
+    let vm = crate::model::protected_vm::vm_of(&item_body);
     let listed = vm_points(client, &item).await?;
     let open: Vec<RecoveryPoint> = listed
         .iter()

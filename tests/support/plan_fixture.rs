@@ -26,18 +26,11 @@ fn vm_id(rg: &str, vm: &str) -> String {
 }
 
 fn change(address: &str, action: Action, arm_id: String) -> Change {
-    Change {
-        address: address.parse::<Address>().expect("address"),
+    Change::new(
+        address.parse::<Address>().expect("address"),
         action,
-        arm_id: azprotect::model::ArmId::new(arm_id),
-        before: None,
-        after: None,
-        diff: vec![],
-        reasons: vec![],
-        data: None,
-        blocked: None,
-        depends_on: vec![],
-    }
+        azprotect::model::ArmId::new(arm_id),
+    )
 }
 
 fn attr(path: &str, before: Option<Value>, after: Option<Value>) -> AttrChange {
