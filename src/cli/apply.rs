@@ -1,11 +1,14 @@
 //! `azprotect apply`: plan (or load a saved plan and check it is still current), confirm,
-//! execute, summarize.
+//! execute, summarize — for people (`--format text`) or for a pipeline (`--format json`: one
+//! result on stdout, the plan and progress on stderr). Under GitHub Actions the plan and the
+//! progress are folded into groups (`cli::ci`).
 
-use super::args::{ApplyArgs, PlanFormat};
+use super::args::{ApplyArgs, ApplyFormat, PlanFormat};
+use super::ci::Ci;
 use super::confirm;
 use super::plan::{make_plan, render_plan};
 use super::printer::Printer;
-use super::progress::terminal;
+use super::progress::{terminal, Timed};
 use super::settings::{GlobalSettings, Session};
 use super::ExitStatus;
 use crate::apply::lease::LeaseOptions;
@@ -13,7 +16,11 @@ use crate::apply::{ApplyOptions, Outcome};
 use crate::ops;
 use crate::ops::apply::{Applied, Replication};
 use crate::ops::plan::Reviewed;
-use miette::Result;
+use crate::plan::Plan;
+use crate::render;
+use crate::render::apply::{ApplyResult, ChangeOutcome, ChangeResult, Counts, ReplicationResult};
+use miette::{IntoDiagnostic, Result};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub async fn apply(
@@ -25,6 +32,7 @@ pub async fn apply(
 }
 
 async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<ExitStatus> {
+    let (ci, json) = (Ci::detect(), args.format == ApplyFormat::Json);
     let (saved, made);
     let reviewed = match &args.plan {
         Some(path) => {
@@ -34,13 +42,16 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
         None => {
             let files = ops::plan::files_or_default(&args.files);
             made = make_plan(session, &files, &args.target, &mut Default::default()).await?;
-            render_plan(&made.plan, PlanFormat::Text, printer)?;
+            show_plan(&made.plan, json, ci, printer)?;
             Reviewed::made(&made)
         }
     };
     let plan = reviewed.plan;
     if plan.is_empty() {
-        if args.plan.is_some() {
+        if json {
+            render::apply::json(&ApplyResult::nothing(), &mut printer.stdout())
+                .into_diagnostic()?;
+        } else if args.plan.is_some() {
             printer.line("The plan has no changes.");
         }
         return Ok(ExitStatus::Success);
@@ -66,13 +77,113 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
         wait_timeout,
         lock: (!args.no_lock).then(|| LeaseOptions::new(args.lock_timeout)),
     };
-    let applied = ops::apply::run(&session.client, &reviewed, &opts, terminal(printer)).await?;
-    summarize(&applied, printer);
+    let progress = Arc::new(Timed::new(terminal(printer)));
+    let group = format!("Applying {} change(s)", plan.changes.len());
+    ci.group(&group).inspect(|l| printer.note(l));
+    let applied = ops::apply::run(&session.client, &reviewed, &opts, progress.clone()).await;
+    ci.end_group().inspect(|l| printer.note(l));
+    let applied = applied?;
+    if json {
+        let result = result(plan, &applied, &progress);
+        render::apply::json(&result, &mut printer.stdout()).into_diagnostic()?;
+    } else {
+        summarize(&applied, printer);
+    }
     Ok(if applied.succeeded() {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
     })
+}
+
+/// The plan before it is applied: on stdout for people, on stderr when stdout carries the JSON
+/// result; folded into a group under GitHub Actions.
+fn show_plan(plan: &Plan, json: bool, ci: Ci, printer: Printer) -> Result<()> {
+    let say = |line: String| {
+        if json {
+            printer.note(line)
+        } else {
+            printer.line(line)
+        }
+    };
+    ci.group(&render::summary_line(&plan.summary)).map(say);
+    if json {
+        let mut err = std::io::stderr().lock();
+        render::text(plan, &mut err, render::TextOptions { color: false }).into_diagnostic()?;
+    } else {
+        render_plan(plan, PlanFormat::Text, printer)?;
+    }
+    ci.end_group().map(say);
+    Ok(())
+}
+
+/// What the apply did, per change in the plan's order, as `--format json` prints it.
+fn result(plan: &Plan, applied: &Applied, timed: &Timed) -> ApplyResult {
+    let report = &applied.report;
+    let changes = plan
+        .changes
+        .iter()
+        .filter_map(|c| {
+            let (_, outcome) = report.outcomes.iter().find(|(a, _)| *a == c.address)?;
+            let key = c.address.to_string();
+            let mut r = ChangeResult {
+                address: key.clone(),
+                action: c.action,
+                outcome: ChangeOutcome::Done,
+                error: None,
+                error_code: None,
+                request_id: None,
+                because: None,
+                seconds: timed.took(&key).map(|d| d.as_secs_f64()),
+            };
+            match outcome {
+                Outcome::Done => {}
+                Outcome::Failed(f) => {
+                    r.outcome = ChangeOutcome::Failed;
+                    r.error = Some(f.message.clone());
+                    r.error_code = f.code.clone();
+                    r.request_id = f.request_id.clone();
+                }
+                Outcome::Skipped { because } => {
+                    r.outcome = ChangeOutcome::Skipped;
+                    r.because = Some(because.to_string());
+                    r.seconds = None;
+                }
+                Outcome::NotStarted { why } => {
+                    r.outcome = ChangeOutcome::NotStarted;
+                    r.error = Some(why.clone());
+                    r.seconds = None;
+                }
+            }
+            Some(r)
+        })
+        .collect();
+    let (state, vms, left, waited_minutes) = match &applied.replication {
+        Replication::NoneEnabled => ("none_enabled", Some(0), None, None),
+        Replication::Continuing(n) => ("continuing", Some(*n), None, None),
+        Replication::Finished(n) => ("finished", Some(*n), None, None),
+        Replication::StillReplicating { left, waited } => (
+            "still_replicating",
+            None,
+            Some(*left),
+            Some(waited.as_secs() / 60),
+        ),
+    };
+    ApplyResult {
+        succeeded: applied.succeeded(),
+        counts: Counts {
+            succeeded: report.succeeded(),
+            failed: report.failed(),
+            skipped: report.skipped(),
+        },
+        changes,
+        replication: ReplicationResult {
+            state,
+            vms,
+            left,
+            waited_minutes,
+        },
+    }
 }
 
 /// What failed or was skipped, the counts, and where the replication it enabled stands.

@@ -99,6 +99,15 @@ pub enum PlanFormat {
     Json,
 }
 
+/// `apply --format`: how the result is printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApplyFormat {
+    /// The plan, then a summary for people (progress on stderr).
+    Text,
+    /// One JSON result (`format_version` 1) on stdout; the plan and progress go to stderr.
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GraphFormat {
     Text,
@@ -209,6 +218,10 @@ pub struct ApplyArgs {
     /// needs Microsoft.Resources/tags/write on each vault).
     #[arg(long, conflicts_with = "lock_timeout")]
     pub no_lock: bool,
+    /// `json`: print one machine-readable result on stdout (per change: outcome, error,
+    /// duration; counts; replication), the plan and progress on stderr.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ApplyFormat,
 }
 
 /// `90`, `90s`, `10m`, `1h`, `1m30s`: a duration as Terraform's `-lock-timeout` takes it.

@@ -5,6 +5,7 @@
 
 mod apply;
 mod args;
+mod ci;
 mod confirm;
 mod drill;
 mod failover;
@@ -72,6 +73,18 @@ pub fn main() -> ExitCode {
         Ok(status) => status.into(),
         Err(report) => {
             eprintln!("{report:?}");
+            // The error, its causes, and the errors it gathers (each a line of the annotation).
+            let mut message: Vec<String> = vec![report
+                .chain()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(": ")];
+            if let Some(related) = report.related() {
+                message.extend(related.map(ToString::to_string));
+            }
+            if let Some(line) = ci::Ci::detect().error(None, &message.join("\n")) {
+                eprintln!("{line}");
+            }
             ExitCode::from(1)
         }
     }

@@ -1,6 +1,7 @@
 //! `azprotect plan`: load the files, read live state, diff (`ops::plan`), render, optionally save.
 
 use super::args::{PlanArgs, PlanFormat};
+use super::ci::Ci;
 use super::printer::Printer;
 use super::settings::{targets, GlobalSettings, Session};
 use super::ExitStatus;
@@ -56,8 +57,29 @@ pub async fn make_plan(
     let made = op::make(&session.client, sub, files, &targets, phases).await?;
     for w in &made.warnings {
         eprintln!("{w:?}");
+        if let Some(line) = Ci::detect().warning(&w.to_string()) {
+            eprintln!("{line}");
+        }
     }
+    annotate_blocked(&made.plan, Ci::detect());
     Ok(made)
+}
+
+/// Under GitHub Actions, one `::error` annotation per blocked change (apply refuses the plan).
+fn annotate_blocked(plan: &Plan, ci: Ci) {
+    for line in blocked_annotations(plan, ci) {
+        eprintln!("{line}");
+    }
+}
+
+fn blocked_annotations(plan: &Plan, ci: Ci) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter_map(|c| {
+            let why = c.blocked.as_deref()?;
+            ci.error(Some(&format!("blocked: {}", c.address)), why)
+        })
+        .collect()
 }
 
 /// With `AZPROTECT_TIMINGS=1`, one stderr line of wall time per phase
@@ -89,4 +111,38 @@ pub fn render_plan(plan: &Plan, format: PlanFormat, printer: Printer) -> Result<
         PlanFormat::Json => render::json(plan, &mut out),
     }
     .into_diagnostic()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ArmId;
+    use crate::plan::{Action, Change};
+
+    #[test]
+    fn each_blocked_change_is_an_error_annotation_under_github_actions_only() {
+        let change = |addr: &str, blocked: Option<&str>| Change {
+            blocked: blocked.map(str::to_string),
+            ..Change::new(
+                addr.parse().unwrap(),
+                Action::Replace,
+                ArmId::new(format!("/x/{addr}")),
+            )
+        };
+        let plan = Plan::new(
+            vec![],
+            vec![
+                change(
+                    "recovery_vault.rsv",
+                    Some("storage redundancy is fixed, 100%"),
+                ),
+                change("backup_policy.rsv/daily", None),
+            ],
+        );
+        assert_eq!(
+            blocked_annotations(&plan, Ci::GitHub),
+            ["::error title=blocked%3A recovery_vault.rsv::storage redundancy is fixed, 100%25"]
+        );
+        assert!(blocked_annotations(&plan, Ci::Plain).is_empty());
+    }
 }

@@ -1,4 +1,5 @@
-//! The plan as a GitHub pull-request comment: title, summary table, ⚠️ call-outs for data loss
+//! The plan as a GitHub pull-request comment: a hidden marker ([`MARKER`]) that a pipeline finds
+//! its one comment by, a title naming the subscriptions planned, summary table, ⚠️ call-outs for data loss
 //! and blocked changes, a compact list of changes, then the attribute changes inside a folded
 //! `<details>` section with one ```` ```diff ```` block per change so GitHub colours `+`/`-`.
 //!
@@ -10,6 +11,20 @@ use super::GITHUB_COMMENT_LIMIT;
 use crate::plan::{Action, Change, Plan};
 use std::fmt::Write as _;
 use std::io::{self, Write};
+
+/// The comment's first line, hidden when GitHub or Azure DevOps shows it: a pipeline finds its
+/// comment by it and updates that one instead of adding another.
+pub const MARKER: &str = "<!-- azprotect-plan -->";
+
+/// `### azprotect plan for subscription …` (or `subscriptions …, …`).
+fn heading(subscriptions: &[String]) -> String {
+    let quoted: Vec<String> = subscriptions.iter().map(|s| format!("`{s}`")).collect();
+    match quoted.as_slice() {
+        [] => "### azprotect plan".into(),
+        [one] => format!("### azprotect plan for subscription {one}"),
+        many => format!("### azprotect plan for subscriptions {}", many.join(", ")),
+    }
+}
 
 /// Room kept free for the truncation notes and closing tags.
 const RESERVE: usize = 1_500;
@@ -24,7 +39,7 @@ pub fn render<W: Write>(plan: &Plan, w: &mut W) -> io::Result<()> {
 
 /// The comment, at most `limit` bytes long (bytes ≥ characters, so it also fits a character limit).
 pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
-    let mut out = String::from("### azprotect plan\n\n");
+    let mut out = format!("{MARKER}\n{}\n\n", heading(&plan.subscriptions));
     if plan.is_empty() {
         out.push_str("✅ **");
         out.push_str(common::NO_CHANGES);
@@ -214,4 +229,27 @@ fn diff_block(c: &Change) -> String {
     }
     s.push_str("```\n\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_comment_starts_with_its_marker_and_names_the_subscriptions_planned() {
+        let one = to_string(&Plan::new(vec!["sub-a".into()], vec![]), 1_000);
+        let mut lines = one.lines();
+        assert_eq!(lines.next(), Some("<!-- azprotect-plan -->"));
+        assert_eq!(
+            lines.next(),
+            Some("### azprotect plan for subscription `sub-a`")
+        );
+        let two = to_string(&Plan::new(vec!["a".into(), "b".into()], vec![]), 1_000);
+        assert!(
+            two.contains("### azprotect plan for subscriptions `a`, `b`\n"),
+            "{two}"
+        );
+        let none = to_string(&Plan::new(vec![], vec![]), 1_000);
+        assert!(none.starts_with("<!-- azprotect-plan -->\n### azprotect plan\n"));
+    }
 }

@@ -6,6 +6,7 @@
 //!
 //! Must not import: `azure`, `apply`, `live`, `cli`, `ops`.
 
+pub mod apply;
 mod common;
 pub mod drill;
 pub mod failover;
@@ -19,6 +20,7 @@ pub mod snapshot;
 mod text;
 
 use crate::plan::Plan;
+pub use common::summary_line;
 use std::io::{self, Write};
 
 #[derive(Debug, Clone, Copy, Default)]

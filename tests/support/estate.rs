@@ -69,6 +69,23 @@ impl Estate {
         run_binary(&env, args).await
     }
 
+    /// Run the real binary against this sandbox with `extra` variables on top
+    /// (`GITHUB_ACTIONS=true`).
+    pub async fn run_env(&self, extra: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        env.extend_from_slice(extra);
+        run_binary(&env, args).await
+    }
+
+    /// The variables that point the binary at this sandbox (endpoint, CA, credentials).
+    pub fn env(&self) -> &[(String, String)] {
+        &self.env
+    }
+
     /// An ARM client of our own, for changes made "behind azprotect's back".
     pub async fn client(&self) -> ArmClient {
         let c = self.sandbox.credentials();
@@ -116,6 +133,8 @@ async fn run_binary(env: &[(&str, &str)], args: &[&str]) -> Run {
     let mut cmd = assert_cmd::Command::cargo_bin("azprotect").expect("binary built");
     cmd.current_dir(repo())
         .env_remove("AZPROTECT_SANDBOX")
+        // Our own CI may be GitHub Actions: workflow commands only where a test asks for them.
+        .env_remove("GITHUB_ACTIONS")
         .env("NO_COLOR", "1")
         .envs(env.iter().copied())
         .args(args)
