@@ -1,6 +1,6 @@
 //! What the real binary prints, pinned: the quickstart's plan (text and markdown), its apply and
 //! the empty plan after it, against a fresh sandbox. Only stdout, which is deterministic (the
-//! progress lines on stderr carry timestamps and finish in any order); GUIDs and durations are
+//! progress lines on stderr carry durations and finish in any order); GUIDs and durations are
 //! filtered all the same, should a change start printing them.
 
 mod support;
