@@ -64,7 +64,11 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
         question: "Do you want to apply these changes? Only 'yes' is accepted:",
     };
     if !args.auto_approve && !confirm::confirm(printer, ask)? {
-        printer.line("Apply cancelled.");
+        match json {
+            // stdout carries only the result under --format json.
+            true => printer.note("Apply cancelled."),
+            false => printer.line("Apply cancelled."),
+        }
         return Ok(ExitStatus::Failure);
     }
     let wait_timeout = Duration::from_secs(args.wait_timeout * 60);

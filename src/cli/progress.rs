@@ -102,7 +102,7 @@ fn status_of(event: &Event<'_>) -> Option<String> {
 
 /// Without a terminal (a CI log): Terraform-style lines, one when a task starts, when its
 /// status changes (or every [`HEARTBEAT`] at most while it runs), and when it ends —
-/// `creating protected_vm.v/rg/vm…`, `…: still creating… (InProgress) [10s elapsed]`,
+/// `creating protected_vm.v/rg/vm…`, `…: InProgress [1s elapsed]`, `…: still creating… [11s elapsed]`,
 /// `…: done after 4s`, `…: FAILED after 3s: <error>`. Under GitHub Actions a failure is also an
 /// `::error title=…::` annotation.
 pub(crate) struct Lines {
@@ -131,21 +131,17 @@ impl Lines {
             }
             Event::Progressed { .. } | Event::WaitedFor { .. } => {
                 let status = status_of(event).unwrap_or_default();
-                if !is_news(shown.get(&task.key), &status, took) {
+                let last = shown.get(&task.key);
+                if !is_news(last, &status, took) {
                     return vec![];
                 }
-                shown.insert(
-                    task.key.clone(),
-                    Shown {
-                        status: status.clone(),
-                        at: took,
-                    },
-                );
-                vec![format!(
-                    "{label}: {} ({status}) [{} elapsed]",
-                    still(label),
-                    elapsed(took)
-                )]
+                // A new status is shown as such; the same one again is a heartbeat.
+                let said = match last {
+                    Some(l) if l.status == status => still(label),
+                    _ => status.clone(),
+                };
+                shown.insert(task.key.clone(), Shown { status, at: took });
+                vec![format!("{label}: {said} [{} elapsed]", elapsed(took))]
             }
             Event::Finished => {
                 shown.remove(&task.key);
@@ -324,9 +320,9 @@ mod tests {
             log,
             [
                 "creating protected_vm.rsv/rg/vm…",
-                "creating protected_vm.rsv/rg/vm: still creating… (InProgress) [1s elapsed]",
-                "creating protected_vm.rsv/rg/vm: still creating… (InProgress) [11s elapsed]",
-                "creating protected_vm.rsv/rg/vm: still creating… (Completed) [12s elapsed]",
+                "creating protected_vm.rsv/rg/vm: InProgress [1s elapsed]",
+                "creating protected_vm.rsv/rg/vm: still creating… [11s elapsed]",
+                "creating protected_vm.rsv/rg/vm: Completed [12s elapsed]",
                 "creating protected_vm.rsv/rg/vm: done after 1m24s",
             ]
         );
@@ -358,7 +354,11 @@ mod tests {
         let t = Task::named("test failover");
         assert_eq!(
             at(&l, &t, Event::WaitedFor { what: "the job" }, 70),
-            ["test failover: still running… (waiting for the job) [1m10s elapsed]"]
+            ["test failover: waiting for the job [1m10s elapsed]"]
+        );
+        assert_eq!(
+            at(&l, &t, Event::WaitedFor { what: "the job" }, 80),
+            ["test failover: still running… [1m20s elapsed]"]
         );
         assert_eq!(
             at(
