@@ -451,6 +451,45 @@ async fn github_a_push_without_a_pull_request_plans_afresh_and_applies() {
         .expect_code(0);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn github_a_reviewed_plan_that_main_no_longer_plans_is_not_applied() {
+    if !runner_tools("github_a_reviewed_plan_that_main_no_longer_plans_is_not_applied") {
+        return;
+    }
+    let estate = Estate::start().await;
+    let issuer = TokenIssuer::start();
+    let mut m = machine(&estate, System::GitHub, &issuer);
+    let run = pr_plan(&mut m, "aaa111");
+    assert!(run.succeeded, "{}", run.log);
+    // Before the merge, someone applied the same file from elsewhere: the reviewed plan's eight
+    // creations are not what main plans any more.
+    estate
+        .run(&["apply", "-f", &quickstart(), "--auto-approve"])
+        .await
+        .expect_code(0);
+    let merge = "merge-of-aaa111";
+    m.runner.env.insert("GITHUB_SHA".into(), merge.into());
+    m.runner.answer_get(
+        &format!("repos/o/r/commits/{merge}/pulls"),
+        &json!([{"number": 7, "head": {"sha": "aaa111"}}]),
+    );
+    fresh_workspace_files(&m);
+    let run = m
+        .runner
+        .run(&job(System::GitHub, "github-actions", "apply.yml")[0]);
+    assert!(!run.succeeded, "{}", run.log);
+    assert!(
+        run.log
+            .contains("::error::main plans other changes than the pull request's reviewed plan"),
+        "{}",
+        run.log
+    );
+    assert!(
+        !m.runner.workspace.join("result.json").exists(),
+        "nothing was applied"
+    );
+}
+
 fn threads(m: &Machine) -> Vec<Value> {
     let t: Value = serde_json::from_str(&m.runner.stub_file("threads.json")).unwrap_or(json!({}));
     t["value"].as_array().cloned().unwrap_or_default()
