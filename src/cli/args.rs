@@ -145,6 +145,9 @@ pub enum Command {
     /// Prove backups restore: restore the latest point of each protected VM into an isolated
     /// group and network, check it runs with its disks within the RPO, time it, clean up, report.
     RestoreDrill(RestoreDrillArgs),
+    /// Is protection working? Coverage, backup, replication and disk backup health of the
+    /// file's scope: exit 0 healthy, 2 findings, 1 error.
+    Status(StatusArgs),
     /// Snapshots on demand: take one before a risky change, list them, restore one to a new disk.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
@@ -345,6 +348,33 @@ pub struct RestoreArgs {
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
     pub auto_approve: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Configuration file(s); maps merge across files.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Every VM of the file's subscriptions is in scope, not only those in the vaults' regions
+    /// and the resource groups the file looks at.
+    #[arg(long)]
+    pub all: bool,
+    /// Failed backup jobs of this window are findings, e.g. `24h`, `90m`.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration)]
+    pub since: std::time::Duration,
+    /// A replicated VM whose last successful test failover is older (or never) is a finding.
+    #[arg(long, value_name = "DAYS", default_value_t = 180)]
+    pub drill_max_age: u64,
+    /// VMs with this tag are unprotected on purpose, not a coverage finding (repeatable).
+    #[arg(
+        long = "exempt-tag",
+        value_name = "KEY=VALUE",
+        default_value = "backup=none"
+    )]
+    pub exempt_tags: Vec<String>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
 }

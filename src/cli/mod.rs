@@ -22,6 +22,7 @@ mod schema;
 mod settings;
 mod show;
 mod snapshot;
+mod status;
 mod validate;
 
 use args::{Cli, Command};
@@ -118,6 +119,7 @@ async fn run(
         }
         Command::Restore(args) => restore::restore(args, settings, printer).await,
         Command::RestoreDrill(args) => restore_drill::restore_drill(args, settings, printer).await,
+        Command::Status(args) => status::status(args, settings, printer).await,
         Command::Snapshot(cmd) => snapshot::snapshot(cmd, settings, printer).await,
         Command::Sandbox(cmd) => sandbox::sandbox(cmd, printer).await,
     }

@@ -5,6 +5,7 @@
 //! Owns: [`read`] (into `model::LiveState`). Must not import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
 
 pub mod disk_backup;
+pub mod jobs;
 mod site_recovery;
 pub mod vms;
 
@@ -56,6 +57,7 @@ pub async fn read(client: &ArmClient, desired: &Desired) -> Result<LiveState, Az
         live.vms.extend(part.vms);
         live.protected_elsewhere.extend(part.protected_elsewhere);
         live.leases.extend(part.leases);
+        live.health.backup.extend(part.health.backup);
     }
     live.resources.extend(disks.resources);
     live.leases.extend(disks.leases);
@@ -99,6 +101,7 @@ async fn read_subscription(
         live.resources.extend(part.resources);
         live.protected_elsewhere.extend(part.protected_elsewhere);
         live.leases.extend(part.leases);
+        live.health.backup.extend(part.health.backup);
     }
     Ok(live)
 }
@@ -171,6 +174,9 @@ async fn read_vault(
         let Some((item_id, attrs)) = protected_vm::normalize(item) else {
             continue;
         };
+        live.health
+            .backup
+            .extend(crate::model::status::BackupItem::from_arm(item));
         let a = protected_vm::Attrs(&attrs);
         let vm_id = ArmId::new(a.vm_id().unwrap_or_default());
         let rg = vm_id.resource_group().unwrap_or_default().to_string();

@@ -7,6 +7,7 @@ use crate::azure::{ArmClient, AzureError};
 use crate::model::site_recovery::{
     self as site_recovery, recovery_plan, replication, setup, ReplicationGroup,
 };
+use crate::model::status::Replicated;
 use crate::model::{Address, ArmId, Resource, ResourceKind};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -62,8 +63,9 @@ pub async fn read(
         futures::future::try_join_all(cache_reads)
     )?;
     let mut live = LiveState::default();
-    for part in parts {
+    for (part, health) in parts {
         live.resources.extend(part);
+        live.health.replication.extend(health);
     }
     live.dependencies.extend(accounts);
     Ok(live)
@@ -82,7 +84,7 @@ async fn read_vault(
     vault: &ArmId,
     vault_name: &str,
     groups: &[&ReplicationGroup],
-) -> Result<Vec<Resource>, AzureError> {
+) -> Result<(Vec<Resource>, Vec<Replicated>), AzureError> {
     let paths: Vec<String> = COLLECTIONS
         .iter()
         .map(|c| site_recovery::vault_list_path(vault, c))
@@ -156,6 +158,7 @@ async fn read_vault(
         ));
     }
     let mut vm_of_item: BTreeMap<ArmId, String> = BTreeMap::new();
+    let health = items.iter().filter_map(Replicated::from_arm).collect();
     for i in &items {
         let Some((id, attrs)) = replication::normalize(i) else {
             continue;
@@ -204,7 +207,7 @@ async fn read_vault(
             attrs,
         ));
     }
-    Ok(out)
+    Ok((out, health))
 }
 
 /// A recovery plan reads in its group's declared orientation (see

@@ -34,6 +34,10 @@ pub struct LiveState {
     /// configuration.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub leases: BTreeMap<ArmId, String>,
+    /// What Azure reports about each protected and replicated item's health, kept from the
+    /// lists read above for `status` (`model::status`). Not in the fingerprint, not saved.
+    #[serde(skip)]
+    pub health: super::status::Health,
 }
 
 impl LiveState {

@@ -52,6 +52,7 @@ pub mod restore;
 pub mod restore_drill;
 pub mod site_recovery;
 pub mod snapshot;
+pub mod status;
 pub mod tags;
 pub mod vault;
 

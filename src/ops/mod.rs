@@ -11,7 +11,8 @@
 //! (item-level recovery: a point's mount script, and ending its session),
 //! [`restore_permissions`] (the role a Backup vault's identity needs for a disk restore, granted
 //! or explained), [`restore_drill`] (restore every protected VM, check, time, clean up: a
-//! report). Must not import: `cli`, `render`.
+//! report), [`status`] (is protection working: findings and a per-VM table). Must not import:
+//! `cli`, `render`.
 
 pub mod apply;
 pub mod drill;
@@ -25,3 +26,4 @@ pub mod restore_drill;
 pub mod restore_files;
 pub mod restore_permissions;
 pub mod snapshot;
+pub mod status;

@@ -17,6 +17,7 @@ pub mod restore;
 pub mod restore_drill;
 pub mod restore_files;
 pub mod snapshot;
+pub mod status;
 mod text;
 
 use crate::plan::Plan;

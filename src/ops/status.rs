@@ -1,0 +1,249 @@
+//! `azprotect status`: is protection working? Files → desired → live (`live::read`, the same
+//! list calls as `plan`, whose bodies carry each item's health) plus one backup job list per
+//! declared vault for the `--since` window → findings (`model::status`) and a per-VM table.
+//! Nothing is changed.
+
+use crate::azure::ArmClient;
+use crate::model::restore_drill;
+use crate::model::status::{
+    self as rules, BackupRow, ReplicationLimits, ReplicationRow, Report, ScopeVm, VmRow,
+};
+use crate::model::{backup_policy, protected_vm, resource_group, ArmId, ResourceKind};
+use miette::Result;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// A backup job running longer than this is a finding: azprotect's rule, not Azure's.
+pub const LONG_RUNNING: Duration = Duration::from_secs(12 * 3600);
+/// The current RPO above which a replicated VM is a finding. A2A policies carry no threshold of
+/// their own (recording A2A #10 L478: `recoveryPointThresholdInMinutes: 0`; crash-consistent
+/// points every 5 minutes): azprotect's rule, not Azure's.
+pub const REPLICATION_RPO: Duration = Duration::from_secs(30 * 60);
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub files: Vec<PathBuf>,
+    /// Every VM of the file's subscriptions is in scope, not only the vaults' regions and the
+    /// resource groups the file looks at.
+    pub all: bool,
+    /// Backup jobs of this window.
+    pub since: Duration,
+    pub drill_max_age: Duration,
+    /// VMs with one of these tags (name case-insensitive, value exact) are left unprotected on
+    /// purpose: not a coverage finding.
+    pub exempt: Vec<(String, String)>,
+}
+
+/// Read and evaluate.
+pub async fn run(
+    client: &ArmClient,
+    default_subscription: Option<&str>,
+    input: &Input,
+) -> Result<Report> {
+    let before = client.request_count();
+    let files = super::plan::files_or_default(&input.files);
+    let desired = super::plan::load(&files, default_subscription)?.desired;
+    let now = OffsetDateTime::now_utc();
+    let live = crate::live::read(client, &desired).await?;
+    let vault_ids: Vec<ArmId> = desired.vaults.iter().map(|v| v.arm_id.clone()).collect();
+    let from = now - input.since;
+    let jobs = crate::live::jobs::backup_jobs(client, &vault_ids, from, now).await?;
+    let resolved = crate::plan::resolve(&desired, &live);
+    let by_id = live.by_id();
+
+    // Who the file wants protected, and who Azure protects.
+    let declared: BTreeSet<String> = resolved
+        .iter()
+        .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
+        .filter_map(|r| {
+            protected_vm::Attrs(&r.attrs)
+                .vm_id()
+                .map(str::to_ascii_lowercase)
+        })
+        .collect();
+    let declared_addrs: BTreeSet<_> = resolved.iter().map(|r| &r.address).collect();
+    let live_items: Vec<_> = live
+        .resources
+        .iter()
+        .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
+        .collect();
+    let protected: BTreeSet<String> = live_items
+        .iter()
+        .filter(|r| protected_vm::Attrs(&r.attrs).state() == Some("protected"))
+        .filter_map(|r| {
+            protected_vm::Attrs(&r.attrs)
+                .vm_id()
+                .map(str::to_ascii_lowercase)
+        })
+        .chain(
+            live.protected_elsewhere
+                .iter()
+                .filter(|(_, e)| e.state == "protected")
+                .map(|(vm, _)| vm.clone()),
+        )
+        .collect();
+    let outside: Vec<(ArmId, String)> = live_items
+        .iter()
+        .filter(|r| !declared_addrs.contains(&r.address))
+        .filter(|r| protected_vm::Attrs(&r.attrs).state() == Some("protected"))
+        .map(|r| {
+            let vm = ArmId::new(protected_vm::Attrs(&r.attrs).vm_id().unwrap_or_default());
+            (vm, protected_vm::vault_of(&r.arm_id).name().to_string())
+        })
+        .collect();
+
+    // The scope: the vaults' regions and the resource groups the file looks at.
+    let regions: BTreeSet<String> = desired
+        .vaults
+        .iter()
+        .map(|v| resource_group::normalize_location(&v.location))
+        .collect();
+    let mut groups: BTreeSet<(String, String)> = resolved
+        .iter()
+        .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
+        .filter_map(|r| {
+            let vm = ArmId::new(protected_vm::Attrs(&r.attrs).vm_id()?);
+            Some((
+                vm.subscription()?.to_ascii_lowercase(),
+                vm.resource_group()?.to_ascii_lowercase(),
+            ))
+        })
+        .collect();
+    let mut whole_subs: BTreeSet<String> = BTreeSet::new();
+    for s in &desired.selectors {
+        if s.resource_groups.is_empty() {
+            whole_subs.insert(s.subscription.to_ascii_lowercase());
+        }
+        for rg in &s.resource_groups {
+            groups.insert((s.subscription.to_ascii_lowercase(), rg.to_ascii_lowercase()));
+        }
+    }
+    let exempt = |tags: &BTreeMap<String, String>| {
+        input.exempt.iter().any(|(k, v)| {
+            tags.iter()
+                .any(|(tk, tv)| tk.eq_ignore_ascii_case(k) && tv == v)
+        })
+    };
+    let scope: Vec<ScopeVm> = live
+        .vms
+        .iter()
+        .filter(|vm| !restore_drill::is_drill(&vm.tags))
+        .filter(|vm| {
+            let id = vm.id.as_str().to_ascii_lowercase();
+            let sub = vm.subscription.to_ascii_lowercase();
+            let in_groups = whole_subs.contains(&sub)
+                || groups.contains(&(sub, vm.resource_group.to_ascii_lowercase()));
+            declared.contains(&id)
+                || input.all
+                || (in_groups
+                    && regions.contains(&resource_group::normalize_location(&vm.location)))
+        })
+        .map(|vm| {
+            let id = vm.id.as_str().to_ascii_lowercase();
+            ScopeVm {
+                id: vm.id.clone(),
+                declared: declared.contains(&id),
+                protected: protected.contains(&id),
+                exempt: exempt(&vm.tags),
+            }
+        })
+        .collect();
+    let mut findings = rules::coverage_findings(&scope, &outside);
+
+    // Backup health, per item of the declared vaults.
+    let mut rows: BTreeMap<String, VmRow> = BTreeMap::new();
+    let row = |rows: &mut BTreeMap<String, VmRow>, id: &ArmId| -> String {
+        let key = id.as_str().to_ascii_lowercase();
+        rows.entry(key.clone()).or_insert_with(|| VmRow {
+            vm: rules::subject(id),
+            vm_id: id.clone(),
+            backup: None,
+            replication: None,
+            findings: 0,
+        });
+        key
+    };
+    for item in &live.health.backup {
+        let vault = protected_vm::vault_of(&item.item);
+        let policy = by_id.get(&backup_policy::arm_id(&vault, &item.policy));
+        let rpo =
+            policy.and_then(|p| restore_drill::rpo(backup_policy::Attrs(&p.attrs).schedule()));
+        findings.extend(rules::backup_findings(item, rpo, now));
+        let key = row(&mut rows, &item.vm_id);
+        let h = |d: Duration| d.as_secs_f64() / 3600.0;
+        rows.get_mut(&key).expect("inserted").backup = Some(BackupRow {
+            vault: vault.name().to_string(),
+            policy: item.policy.clone(),
+            protection_state: item.protection_state.clone(),
+            last_backup_status: item.last_backup_status.clone(),
+            last_backup_time: item.last_backup_time,
+            newest_point_age_hours: item
+                .last_recovery_point
+                .map(|t| h(Duration::try_from(now - t).unwrap_or_default())),
+            rpo_hours: rpo.map(h),
+        });
+    }
+    let subjects: BTreeMap<String, String> = live
+        .health
+        .backup
+        .iter()
+        .map(|i| (i.vm_name.to_ascii_lowercase(), rules::subject(&i.vm_id)))
+        .collect();
+    for (_, vault_jobs) in &jobs {
+        findings.extend(rules::job_findings(
+            vault_jobs,
+            &subjects,
+            input.since,
+            LONG_RUNNING,
+            now,
+        ));
+    }
+
+    // Replication health, per replicated item of the file's Site Recovery vaults.
+    let limits = ReplicationLimits {
+        rpo: REPLICATION_RPO,
+        drill_max_age: input.drill_max_age,
+    };
+    for r in &live.health.replication {
+        findings.extend(rules::replication_findings(r, limits, now));
+        let id = if r.vm_id.as_str().is_empty() {
+            r.item.clone()
+        } else {
+            r.vm_id.clone()
+        };
+        let key = row(&mut rows, &id);
+        let vault = r
+            .item
+            .as_str()
+            .split("/replicationFabrics/")
+            .next()
+            .map(|v| ArmId::new(v).name().to_string())
+            .unwrap_or_default();
+        rows.get_mut(&key).expect("inserted").replication = Some(ReplicationRow {
+            vault,
+            health: r.health.clone(),
+            state: r.state.clone(),
+            rpo_seconds: r.rpo_seconds,
+            last_test_failover: r.last_test_failover,
+        });
+    }
+    findings.sort();
+    findings.dedup();
+    for f in &findings {
+        if let Some(r) = rows.values_mut().find(|r| r.vm == f.subject) {
+            r.findings += 1;
+        }
+    }
+    Ok(Report {
+        checked_at: now,
+        healthy: findings.is_empty(),
+        since_hours: input.since.as_secs_f64() / 3600.0,
+        drill_max_age_days: input.drill_max_age.as_secs() / 86_400,
+        requests: client.request_count() - before,
+        vms: rows.into_values().collect(),
+        findings,
+    })
+}

@@ -1,0 +1,284 @@
+//! `status` reports: a summary line, the findings grouped by kind, then a per-VM table — text
+//! for a terminal, markdown for a scheduled issue or PR comment (within GitHub's comment limit,
+//! a hidden marker first so that a workflow updates one comment), JSON for dashboards
+//! (`{"format_version": 1, "checked_at", "healthy", "since_hours", "drill_max_age_days",
+//! "requests", "findings": [{"kind", "code", "subject", "message"}], "vms": [{"vm", "vm_id",
+//! "backup": {…} | null, "replication": {…} | null, "findings"}]}`, documented in the README).
+
+use crate::model::status::{Kind, Report, VmRow};
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+/// The marker a workflow finds its status comment by.
+pub const MARKER: &str = "<!-- azprotect-status -->";
+
+fn summary(r: &Report) -> String {
+    let vms = r.vms.len();
+    if r.healthy {
+        format!("Protection is working: {vms} VM(s) checked, no findings.")
+    } else {
+        let with = r.vms.iter().filter(|v| v.findings > 0).count();
+        let by_kind: Vec<String> = Kind::ALL
+            .iter()
+            .filter_map(|k| {
+                let n = r.of(*k).count();
+                (n > 0).then(|| format!("{n} {}", k.title().to_lowercase()))
+            })
+            .collect();
+        format!(
+            "{} finding(s) ({}); {with} of {vms} VM(s) checked have findings.",
+            r.findings.len(),
+            by_kind.join(", ")
+        )
+    }
+}
+
+fn opt<T: std::fmt::Display>(x: Option<T>) -> String {
+    x.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+fn time(t: Option<time::OffsetDateTime>) -> String {
+    t.map_or_else(
+        || "never".to_string(),
+        |t| crate::model::snapshot::display_time(Some(t)),
+    )
+}
+
+/// The cells of a VM's row: backup (vault/policy, last backup, point age / RPO), replication
+/// (health, state, RPO, last test failover), findings.
+fn cells(v: &VmRow) -> [String; 8] {
+    let (vault, last, age) = match &v.backup {
+        Some(b) => (
+            format!("{}/{}", b.vault, b.policy),
+            format!(
+                "{} {}",
+                if b.last_backup_status.is_empty() {
+                    "none"
+                } else {
+                    &b.last_backup_status
+                },
+                time(b.last_backup_time)
+            ),
+            format!(
+                "{} / {}",
+                opt(b.newest_point_age_hours.map(|h| format!("{h:.1}h"))),
+                opt(b.rpo_hours.map(|h| format!("{h:.0}h")))
+            ),
+        ),
+        None => ("-".into(), "-".into(), "-".into()),
+    };
+    let (health, rpo, drill) = match &v.replication {
+        Some(r) => (
+            format!("{} {}", r.health, r.state),
+            opt(r.rpo_seconds.map(|s| format!("{s}s"))),
+            time(r.last_test_failover),
+        ),
+        None => ("-".into(), "-".into(), "-".into()),
+    };
+    [
+        v.vm.clone(),
+        vault,
+        last,
+        age,
+        health,
+        rpo,
+        drill,
+        v.findings.to_string(),
+    ]
+}
+
+const HEADERS: [&str; 8] = [
+    "VM",
+    "Backup (vault/policy)",
+    "Last backup",
+    "Point age / RPO",
+    "Replication",
+    "Repl. RPO",
+    "Last test failover",
+    "Findings",
+];
+
+pub fn text(r: &Report, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "{}", summary(r))?;
+    for k in Kind::ALL {
+        let fs: Vec<_> = r.of(k).collect();
+        if fs.is_empty() {
+            continue;
+        }
+        writeln!(out, "\n{}:", k.title())?;
+        for f in fs {
+            writeln!(out, "  ✗ {:<22} {}  {}", f.code, f.subject, f.message)?;
+        }
+    }
+    writeln!(out)?;
+    let rows: Vec<[String; 8]> = r.vms.iter().map(cells).collect();
+    let mut widths: Vec<usize> = HEADERS.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (c, w) in cells.iter().zip(&widths) {
+            let _ = write!(s, "{c:<w$}  ");
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(out, "{}", line(HEADERS.to_vec()))?;
+    for row in &rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    writeln!(
+        out,
+        "\nChecked {} UTC with {} ARM requests; backup jobs of the last {:.0}h, test failovers within {} days.",
+        crate::model::snapshot::display_time(Some(r.checked_at)),
+        r.requests,
+        r.since_hours,
+        r.drill_max_age_days
+    )
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
+/// The comment, at most `limit` bytes: findings first; what does not fit is counted, not cut.
+pub fn markdown_within(r: &Report, limit: usize) -> String {
+    let budget = limit.saturating_sub(600);
+    let mut out = format!("{MARKER}\n### azprotect status: ");
+    out.push_str(if r.healthy {
+        "✅ healthy\n\n"
+    } else {
+        "❌ findings\n\n"
+    });
+    let _ = writeln!(
+        out,
+        "**{}** Checked {} UTC.\n",
+        summary(r),
+        crate::model::snapshot::display_time(Some(r.checked_at))
+    );
+    let mut left_out = 0usize;
+    for k in Kind::ALL {
+        let fs: Vec<_> = r.of(k).collect();
+        if fs.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "#### {}\n", k.title());
+        for f in fs {
+            let item = format!(
+                "- `{}` **{}** — {}\n",
+                f.subject,
+                f.code,
+                md_cell(&f.message)
+            );
+            if out.len() + item.len() > budget {
+                left_out += 1;
+                continue;
+            }
+            out.push_str(&item);
+        }
+        out.push('\n');
+    }
+    let mut table = format!(
+        "<details><summary>{} VM(s)</summary>\n\n| {} |\n|{}\n",
+        r.vms.len(),
+        HEADERS.join(" | "),
+        "---|".repeat(HEADERS.len())
+    );
+    let mut rows_left = 0usize;
+    for v in &r.vms {
+        let row = format!(
+            "| {} |\n",
+            cells(v)
+                .iter()
+                .map(|c| md_cell(c))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        if out.len() + table.len() + row.len() > budget {
+            rows_left += 1;
+            continue;
+        }
+        table.push_str(&row);
+    }
+    table.push_str("\n</details>\n");
+    out.push_str(&table);
+    if left_out + rows_left > 0 {
+        let _ = writeln!(
+            out,
+            "\n_{left_out} finding(s) and {rows_left} VM row(s) left out to fit a comment: run `azprotect status --format json` for all._"
+        );
+    }
+    out
+}
+
+pub fn markdown(r: &Report, out: &mut impl Write) -> io::Result<()> {
+    out.write_all(markdown_within(r, super::GITHUB_COMMENT_LIMIT).as_bytes())
+}
+
+pub fn json(r: &Report, out: &mut impl Write) -> io::Result<()> {
+    super::common::json_v1(r, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::status::Finding;
+    use crate::model::ArmId;
+
+    fn report(n: usize) -> Report {
+        let vm = |i: usize| {
+            VmRow {
+            vm: format!("rg/vm-{i:05}"),
+            vm_id: ArmId::new(format!("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-{i:05}")),
+            backup: None,
+            replication: None,
+            findings: 1,
+        }
+        };
+        Report {
+            checked_at: time::macros::datetime!(2026-12-05 12:00 UTC),
+            healthy: n == 0,
+            since_hours: 24.0,
+            drill_max_age_days: 180,
+            requests: 9,
+            findings: (0..n)
+                .map(|i| Finding {
+                    kind: Kind::Coverage,
+                    code: "unprotected",
+                    subject: format!("rg/vm-{i:05}"),
+                    message: "in scope with no backup".into(),
+                })
+                .collect(),
+            vms: (0..n).map(vm).collect(),
+        }
+    }
+
+    #[test]
+    fn a_large_report_fits_a_github_comment_and_says_what_it_left_out() {
+        let md = markdown_within(&report(5_000), super::super::GITHUB_COMMENT_LIMIT);
+        assert!(
+            md.len() <= super::super::GITHUB_COMMENT_LIMIT,
+            "{}",
+            md.len()
+        );
+        assert!(md.starts_with(MARKER));
+        assert!(
+            md.contains("left out to fit a comment"),
+            "{}",
+            &md[md.len() - 300..]
+        );
+    }
+
+    #[test]
+    fn a_healthy_report_says_so_in_each_format() {
+        let r = report(0);
+        let mut t = Vec::new();
+        text(&r, &mut t).unwrap();
+        assert!(String::from_utf8(t)
+            .unwrap()
+            .starts_with("Protection is working"));
+        assert!(markdown_within(&r, 65_535).contains("✅ healthy"));
+    }
+}
