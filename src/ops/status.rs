@@ -230,6 +230,13 @@ pub async fn run(
             last_test_failover: r.last_test_failover,
         });
     }
+    // VMs in scope that nothing protects are rows too (what is missing shows in the table).
+    for vm in scope
+        .iter()
+        .filter(|v| !v.protected && (v.declared || !v.exempt))
+    {
+        row(&mut rows, &vm.id);
+    }
     findings.sort();
     findings.dedup();
     for f in &findings {

@@ -17,6 +17,20 @@
 //!   vault's own there, and the copies it keeps for its paired vaults); the vault resources
 //!   still answer. Repeat it for several regions.
 //!   What a cross-region restore is for.
+//! * `backup_fail=VM` — the scheduled backups of the VM named `VM` (any vault) fail as they do
+//!   when the VM agent cannot be reached: after its first backup no scheduled run makes a
+//!   recovery point, so its newest point ages past the policy's RPO as simulated time passes
+//!   (the item's `lastRecoveryPoint` is stamped at its simulated age: the real time since it
+//!   over the time scale, so that a client's clock sees the RPO go by);
+//!   the item says `lastBackupStatus: "Failed"` with `healthStatus: "ActionRequired"`, and each
+//!   failed run is a `Backup` job `Failed` with `UserErrorGuestAgentStatusUnavailable`
+//!   ("VM Agent unable to communicate with the Azure Backup Service", Microsoft Learn,
+//!   "Troubleshoot backup failures on Azure virtual machines"). Repeat it for several VMs.
+//! * `replication_degraded=VM` — Site Recovery replication of the VM named `VM` falls behind:
+//!   its replicated item says `replicationHealth: "Critical"` with a health error, and its
+//!   `rpoInSeconds` grows with simulated time since replication became protected (the error's
+//!   code and wording are azprotect's approximation of Azure's RPO alert: UNCONFIRMED, no
+//!   recording has one). Repeat it for several VMs. What `azprotect status` reports.
 //!
 //! Example: `seed=7,429=0.05,500=0.02,503=0.02,drop=0.01,lro_fail=0.02`. Faults apply to ARM
 //! routes only (not the token endpoint) and are decided before the request is handled, so a
@@ -42,6 +56,10 @@ pub struct FaultSpec {
     pub restore_fail: Vec<String>,
     /// Regions whose Azure Backup service is down (normalized names).
     pub region_down: Vec<String>,
+    /// Names of VMs whose scheduled backups fail.
+    pub backup_fail: Vec<String>,
+    /// Names of VMs whose replication is degraded.
+    pub replication_degraded: Vec<String>,
 }
 
 impl FaultSpec {
@@ -53,6 +71,14 @@ impl FaultSpec {
                 .ok_or_else(|| format!("fault spec entry '{part}' is not key=value"))?;
             if k == "restore_fail" {
                 f.restore_fail.push(v.to_string());
+                continue;
+            }
+            if k == "backup_fail" {
+                f.backup_fail.push(v.to_string());
+                continue;
+            }
+            if k == "replication_degraded" {
+                f.replication_degraded.push(v.to_string());
                 continue;
             }
             if k == "region_down" {
@@ -83,7 +109,7 @@ impl FaultSpec {
                 "garble" => f.garble = p,
                 _ => {
                     return Err(format!(
-                        "unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail, garble, restore_fail, region_down)"
+                        "unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail, garble, restore_fail, region_down, backup_fail, replication_degraded)"
                     ))
                 }
             }
@@ -150,6 +176,22 @@ impl Faults {
     pub fn restore_fails(&self, name: &str) -> bool {
         self.spec
             .restore_fail
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether the scheduled backups of the VM named `name` fail (`backup_fail=`).
+    pub fn backup_fails(&self, name: &str) -> bool {
+        self.spec
+            .backup_fail
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether the replication of the VM named `name` is degraded (`replication_degraded=`).
+    pub fn replication_degraded(&self, name: &str) -> bool {
+        self.spec
+            .replication_degraded
             .iter()
             .any(|n| n.eq_ignore_ascii_case(name))
     }
@@ -230,6 +272,16 @@ mod tests {
         assert!(FaultSpec::parse("429=2").is_err());
         assert!(FaultSpec::parse("bogus=0.1").is_err());
         assert!(FaultSpec::parse("429").is_err());
+    }
+
+    #[test]
+    fn backups_fail_and_replication_degrades_for_the_vms_named() {
+        let f = Faults::new(
+            FaultSpec::parse("backup_fail=db-01,backup_fail=web-02,replication_degraded=App-01")
+                .unwrap(),
+        );
+        assert!(f.backup_fails("DB-01") && f.backup_fails("web-02") && !f.backup_fails("app-01"));
+        assert!(f.replication_degraded("app-01") && !f.replication_degraded("db-01"));
     }
 
     #[test]

@@ -117,14 +117,27 @@ pub(super) fn job_body(vault_id: &str, j: &Job, now: i64) -> Value {
     })
 }
 
+/// `2026-12-05 01:30:00 PM` (UTC) in milliseconds.
+fn filter_time(v: &str) -> Option<i64> {
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day] [hour repr:12]:[minute]:[second] [period]"
+    );
+    let t = time::PrimitiveDateTime::parse(v.trim(), &fmt)
+        .ok()?
+        .assume_utc();
+    Some((t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
 pub(super) fn list_jobs(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
     let vk = vault.key();
     let vid = vault.id();
     let filter = parse_filter(ctx.q("$filter"))?;
+    let failed = super::protection::recovery_points::failed_backup_jobs(ctx, st, &vk);
     let mut jobs: Vec<&Job> = st
         .jobs
         .values()
+        .chain(&failed)
         .filter(|j| j.vault_key == vk && j.start_ms <= ctx.now)
         .collect();
     jobs.sort_by_key(|j| std::cmp::Reverse(j.start_ms));
@@ -138,6 +151,21 @@ pub(super) fn list_jobs(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult 
                     "operation" => p["operation"].as_str().is_some_and(|x| eq(x, val)),
                     "status" => p["status"].as_str().is_some_and(|x| eq(x, val)),
                     "backupmanagementtype" => eq(val, "AzureIaasVM"),
+                    // The window of the jobs' start (bms.json `BackupJobs_List`; the time as
+                    // Azure's CLI writes it, `2026-12-05 01:30:00 PM`, UTC).
+                    "starttime" | "endtime" => {
+                        let (Some(t), Some(start)) = (
+                            filter_time(val),
+                            p["startTime"].as_str().and_then(lro::parse_time),
+                        ) else {
+                            return true;
+                        };
+                        if k == "starttime" {
+                            start >= t
+                        } else {
+                            start <= t
+                        }
+                    }
                     _ => true,
                 }
             })

@@ -142,7 +142,7 @@ fn crr_enabled(v: &Vault) -> Result<(), ArmError> {
 /// The item's points whose copy has reached the paired region by `now`.
 fn in_secondary(ctx: &Ctx<'_>, st: &State, it: &Item) -> Vec<Point> {
     let lag = lro::scaled_ms(LAG_SECS, ctx.app.time_scale);
-    points(st, it, ctx.now, ctx.app.time_scale)
+    points(st, it, ctx.now, super::recovery_points::Sim::of(ctx))
         .into_iter()
         .filter(|p| p.ms + lag <= ctx.now)
         .collect()
@@ -163,7 +163,11 @@ fn secondary_body(
 }
 
 /// The vault, item id and item of an item route, the vault checked for CRR.
-fn crr_item(st: &State, v: &[String], now: i64) -> Result<(Vault, String, String, Item), ArmError> {
+fn crr_item(
+    ctx: &Ctx<'_>,
+    st: &State,
+    v: &[String],
+) -> Result<(Vault, String, String, Item), ArmError> {
     let r = super::item_ref(st, v)?;
     crr_enabled(&r.vault)?;
     let it = st
@@ -171,7 +175,13 @@ fn crr_item(st: &State, v: &[String], now: i64) -> Result<(Vault, String, String
         .get(&r.key)
         .cloned()
         .ok_or_else(|| super::item_not_found(&r.item_name))?;
-    let id = super::item_body(st, &r.vault, &it, now)["id"]
+    let id = super::item_body(
+        st,
+        &r.vault,
+        &it,
+        ctx.now,
+        super::recovery_points::Sim::of(ctx),
+    )["id"]
         .as_str()
         .unwrap_or_default()
         .to_string();
@@ -182,7 +192,7 @@ fn secondary_points(ctx: &Ctx<'_>, st: &mut State, v: &[String], one: Option<&st
     if ctx.method != "GET" {
         return Err(ArmError::method_not_allowed(&ctx.method));
     }
-    let (_, id, ik, it) = crr_item(st, v, ctx.now)?;
+    let (_, id, ik, it) = crr_item(ctx, st, v)?;
     let ps = in_secondary(ctx, st, &it);
     let body = |p: &Point| secondary_body(ctx, st, (&id, &ik), &it, p);
     match one {
@@ -209,7 +219,7 @@ fn secondary_items(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         .items
         .values()
         .filter(|i| i.vault_key == vk && !in_secondary(ctx, st, i).is_empty())
-        .map(|i| super::item_body(st, &vault, i, ctx.now))
+        .map(|i| super::item_body(st, &vault, i, ctx.now, super::recovery_points::Sim::of(ctx)))
         .collect();
     Ok(Reply::ok(ctx.page(items, true)))
 }
@@ -239,7 +249,7 @@ fn access_token(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     if ctx.method != "POST" {
         return Err(ArmError::method_not_allowed(&ctx.method));
     }
-    let (vault, id, ik, it) = crr_item(st, v, ctx.now)?;
+    let (vault, id, ik, it) = crr_item(ctx, st, v)?;
     let body = ctx.json()?;
     if body["properties"]["audience"].as_str().is_none() {
         return Err(ArmError::bad_request(

@@ -1,10 +1,11 @@
 //! A protected VM as Azure Backup answers it: states, health, the policy, the last backup and
 //! recovery point, and the display state a list filters on.
 
+use super::recovery_points::Sim;
 use super::*;
 
 /// What the item looks like at `now`.
-pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
+pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64, sim: Sim) -> Value {
     let vid = vault.id();
     let container = it.container_name();
     let name = it.item_name();
@@ -73,14 +74,35 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
         p["policyName"] = json!("");
     }
     if last {
+        // The newest point: the first backup, an on-demand one, or the last scheduled run.
+        let newest = super::recovery_points::points(st, it, now, sim)
+            .first()
+            .map_or(it.first_backup_ms, |p| p.ms);
         let latest = match it.last_backup_ms {
-            Some(l) if l <= now && l > it.first_backup_ms => l,
-            _ => it.first_backup_ms,
+            Some(l) if l <= now && l > newest => l,
+            _ => newest,
         };
         let t = lro::fmt_time(latest);
         p["lastBackupStatus"] = json!("Completed");
         p["lastBackupTime"] = json!(t);
         p["lastRecoveryPoint"] = json!(t);
+        let failed_run = super::recovery_points::scheduled_runs(st, it, now, sim)
+            .into_iter()
+            .max()
+            .filter(|_| sim.backup_fails(&it.vm_name));
+        if let Some(run) = failed_run {
+            // `backup_fail=`: the last scheduled run failed and made no point. The newest point
+            // is stamped at its simulated age (the real time since it over the time scale), so
+            // that a client comparing it with its own clock sees the RPO go by as simulated
+            // time passes.
+            let aged =
+                now - ((now - latest).max(0) as f64 / sim.scale.max(f64::MIN_POSITIVE)) as i64;
+            p["lastRecoveryPoint"] = json!(lro::fmt_time(aged));
+            p["lastBackupStatus"] = json!("Failed");
+            p["lastBackupTime"] = json!(lro::fmt_time(run));
+            p["healthStatus"] = json!("ActionRequired");
+            p["healthDetails"] = json!([failure_detail()]);
+        }
         p["extendedInfo"]["oldestRecoveryPoint"] = json!(lro::fmt_time(it.first_backup_ms));
         p["extendedInfo"]["newestRecoveryPointInArchive"] = Value::Null;
     } else {
@@ -103,7 +125,7 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
         p["softDeleteRetentionPeriod"] = json!((purge - d) / 86_400_000);
         p["isDeferredDeleteScheduleUpcoming"] = json!(remain_ms < 86_400_000);
     }
-    if state == "Protected" {
+    if state == "Protected" && p["healthStatus"] == "Passed" {
         // Backed up and healthy: the pre-check verdict and the Linux application name Azure
         // reports (test_backup_diskaccess_restore.yaml #1).
         p["healthDetails"] = json!([{"code": 400239, "title": "IaasVmHealthGreenDefault",
@@ -124,6 +146,19 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64) -> Value {
         "type": "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems",
         "properties": p,
     })
+}
+
+/// The error of a backup the VM agent could not take (`backup_fail=`): code and message as
+/// Microsoft Learn words them ("Troubleshoot backup failures on Azure virtual machines").
+pub(super) fn failure() -> Value {
+    json!({"code": "UserErrorGuestAgentStatusUnavailable",
+        "message": "VM Agent unable to communicate with the Azure Backup Service. Ensure the VM has network connectivity and the VM agent is up to date and running."})
+}
+
+fn failure_detail() -> Value {
+    let f = failure();
+    json!({"code": 400044, "title": f["code"], "message": f["message"],
+        "recommendations": ["Ensure the VM agent is installed, up to date and running, and that the VM can reach Azure Backup."]})
 }
 
 pub(super) fn display_state(body: &Value) -> String {

@@ -93,7 +93,7 @@ pub fn route(
             "The item is not protected in this vault.",
         )
     })?;
-    let scale = ctx.app.time_scale;
+    let scale = super::recovery_points::Sim::of(ctx);
     super::recovery_points::find_point(st, &it, item_key, point_name, ctx.now, scale)
         .ok_or_else(|| super::recovery_points::point_not_found(point_name))?;
     let key = session_key(item_key, point_name);

@@ -7,7 +7,7 @@ pub mod crr;
 mod item_body;
 pub mod item_recovery;
 mod put;
-mod recovery_points;
+pub(super) mod recovery_points;
 pub mod restore;
 
 use item_body::display_state;
@@ -93,7 +93,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             let Some(it) = st.items.get(&ik) else {
                 return Err(item_not_found(&item_name));
             };
-            let id = item_body(st, &vault, it, ctx.now)["id"]
+            let id = item_body(st, &vault, it, ctx.now, recovery_points::Sim::of(ctx))["id"]
                 .as_str()
                 .unwrap_or_default()
                 .to_string();
@@ -308,7 +308,15 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         "GET" => st
             .items
             .get(&ik)
-            .map(|it| Reply::ok(item_body(st, &vault, it, ctx.now)))
+            .map(|it| {
+                Reply::ok(item_body(
+                    st,
+                    &vault,
+                    it,
+                    ctx.now,
+                    recovery_points::Sim::of(ctx),
+                ))
+            })
             .ok_or_else(|| item_not_found(&item_name)),
         "PUT" => put_item(ctx, st, &vault, &ik, &rg, &vm, &container, &item_name),
         "DELETE" => {
@@ -401,7 +409,13 @@ fn item_op(ctx: &Ctx<'_>, st: &mut State, v: &[String], status: bool) -> HResult
             .and_then(|k| st.items.get(k))
             .filter(|_| op.result == "resource")
         {
-            Some(it) => Ok(Reply::ok(item_body(st, &vault, it, ctx.now))),
+            Some(it) => Ok(Reply::ok(item_body(
+                st,
+                &vault,
+                it,
+                ctx.now,
+                recovery_points::Sim::of(ctx),
+            ))),
             None => Ok(Reply::status(204, None)),
         },
     }
@@ -427,16 +441,16 @@ fn list_items(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             .values()
             .filter(|i| matches && i.vault_key == vk)
             .collect();
-        let now = ctx.now;
+        let (now, sim) = (ctx.now, recovery_points::Sim::of(ctx));
         return Ok(Reply::ok(
-            ctx.page_map(items, true, |i| item_body(st, &vault, i, now)),
+            ctx.page_map(items, true, |i| item_body(st, &vault, i, now, sim)),
         ));
     }
     let items: Vec<Value> = st
         .items
         .values()
         .filter(|i| i.vault_key == vk)
-        .map(|i| item_body(st, &vault, i, ctx.now))
+        .map(|i| item_body(st, &vault, i, ctx.now, recovery_points::Sim::of(ctx)))
         .filter(|b| {
             filter.iter().all(|(k, val)| {
                 let p = &b["properties"];

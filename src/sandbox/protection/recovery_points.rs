@@ -21,6 +21,28 @@ use super::super::handler::{Ctx, HResult, Reply};
 use super::super::lro;
 use super::super::state::{key, Item, State, Vm};
 
+/// How the sandbox runs at this request: its time scale, and the VMs whose scheduled backups
+/// fail (`backup_fail=` in `faults.rs`).
+#[derive(Clone, Copy)]
+pub struct Sim<'a> {
+    pub scale: f64,
+    faults: Option<&'a super::super::faults::Faults>,
+}
+
+impl<'a> Sim<'a> {
+    pub fn of(ctx: &'a Ctx<'_>) -> Sim<'a> {
+        Sim {
+            scale: ctx.app.time_scale,
+            faults: ctx.app.faults.as_ref(),
+        }
+    }
+
+    /// Do the VM's scheduled backups fail?
+    pub fn backup_fails(&self, vm: &str) -> bool {
+        self.faults.is_some_and(|f| f.backup_fails(vm))
+    }
+}
+
 /// One recovery point.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Point {
@@ -38,8 +60,8 @@ struct Schedule {
     instant_ms: i64,
 }
 
-fn schedule(st: &State, it: &Item, scale: f64) -> Schedule {
-    let azure = |secs: i64| lro::scaled_ms(secs as f64, scale).max(1);
+fn schedule(st: &State, it: &Item, sim: Sim) -> Schedule {
+    let azure = |secs: i64| lro::scaled_ms(secs as f64, sim.scale).max(1);
     let p = it
         .policy_name
         .as_deref()
@@ -70,15 +92,12 @@ fn schedule(st: &State, it: &Item, scale: f64) -> Schedule {
     }
 }
 
-/// The item's recovery points at `now`, newest first.
-pub fn points(st: &State, it: &Item, now: i64, scale: f64) -> Vec<Point> {
-    if it.first_backup_ms > now && it.backups_ms.iter().all(|b| *b > now) {
-        return vec![];
-    }
-    let s = schedule(st, it, scale);
-    let mut times: Vec<i64> = vec![it.first_backup_ms];
-    times.extend(it.backups_ms.iter().copied());
-    // Scheduled runs stop when protection stops.
+/// The times of the item's scheduled backups after its first, up to `now`, within the policy's
+/// daily retention: the policy's runs each day (once for a daily policy, every N hours within the
+/// window for an hourly one). None once protection stops.
+pub fn scheduled_runs(st: &State, it: &Item, now: i64, sim: Sim) -> Vec<i64> {
+    let s = schedule(st, it, sim);
+    let mut times = Vec::new();
     if it.state == "Protected" && it.deleted_ms.is_none() {
         let oldest_kept = now - s.retention_ms;
         let mut day = ((oldest_kept - it.first_backup_ms) / s.day_ms).max(0);
@@ -91,6 +110,56 @@ pub fn points(st: &State, it: &Item, now: i64, scale: f64) -> Vec<Point> {
             }
             day += 1;
         }
+    }
+    times
+}
+
+/// The failed `Backup` jobs of the vault's items whose scheduled backups fail (`backup_fail=`):
+/// one per scheduled run, derived like the points (the 50 newest per item), each taking 30
+/// Azure minutes to fail with the VM agent error.
+pub fn failed_backup_jobs(
+    ctx: &Ctx<'_>,
+    st: &State,
+    vault_key: &str,
+) -> Vec<super::super::state::Job> {
+    let sim = Sim::of(ctx);
+    let mut jobs = Vec::new();
+    for it in st.items.values().filter(|i| i.vault_key == vault_key) {
+        if !sim.backup_fails(&it.vm_name) {
+            continue;
+        }
+        let mut runs = scheduled_runs(st, it, ctx.now, sim);
+        runs.sort_unstable_by(|a, b| b.cmp(a));
+        for run in runs.into_iter().take(50) {
+            jobs.push(super::super::state::Job {
+                vault_key: vault_key.to_string(),
+                id: super::super::inventory::stable_guid(&format!(
+                    "backup-fail:{}:{run}",
+                    it.vm_id
+                )),
+                operation: "Backup".into(),
+                entity_friendly_name: it.vm_name.clone(),
+                start_ms: run,
+                duration_ms: lro::scaled_ms(30.0 * 60.0, sim.scale),
+                failed: Some(super::item_body::failure()),
+                property_bag: None,
+            });
+        }
+    }
+    jobs
+}
+
+/// The item's recovery points at `now`, newest first: its first backup, its on-demand backups
+/// and its scheduled runs — unless they fail (`backup_fail=`).
+pub fn points(st: &State, it: &Item, now: i64, sim: Sim) -> Vec<Point> {
+    if it.first_backup_ms > now && it.backups_ms.iter().all(|b| *b > now) {
+        return vec![];
+    }
+    let s = schedule(st, it, sim);
+    let mut times: Vec<i64> = vec![it.first_backup_ms];
+    times.extend(it.backups_ms.iter().copied());
+    if !sim.backup_fails(&it.vm_name) {
+        times.extend(scheduled_runs(st, it, now, sim));
     }
     times.retain(|t| *t <= now);
     times.sort_unstable_by(|a, b| b.cmp(a));
@@ -184,7 +253,7 @@ pub fn find_point(
     item_key: &str,
     name: &str,
     now: i64,
-    scale: f64,
+    scale: Sim,
 ) -> Option<Point> {
     points(st, it, now, scale)
         .into_iter()
@@ -265,7 +334,7 @@ pub fn route(
             "The item is not protected in this vault.",
         ));
     };
-    let scale = ctx.app.time_scale;
+    let scale = Sim::of(ctx);
     let vm = item_vm(st, it);
     let instant_ms = schedule(st, it, scale).instant_ms;
     let body = |p: &Point| {

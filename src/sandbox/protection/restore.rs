@@ -374,8 +374,9 @@ pub(super) fn restore_with(
             "The item is not protected in this vault.",
         )
     })?;
-    let scale = ctx.app.time_scale;
-    let point = super::recovery_points::find_point(st, &it, item_key, point_name, ctx.now, scale)
+    let sim = super::recovery_points::Sim::of(ctx);
+    let scale = sim.scale;
+    let point = super::recovery_points::find_point(st, &it, item_key, point_name, ctx.now, sim)
         .ok_or_else(|| super::recovery_points::point_not_found(point_name))?;
     // The body is parsed once; a body that does not parse is refused after the source VM's check.
     let kind = body

@@ -72,6 +72,47 @@ pub(super) fn item_id(vault: &Vault, i: &ReplicatedItem) -> String {
     )
 }
 
+/// `replication_degraded=VM` (`faults.rs`): a protected item whose replication falls behind —
+/// `replicationHealth` Critical with a health error, and an RPO that grows with simulated time
+/// since it became protected. Shape of the error: as the recorded health error (A2A #73); its
+/// code and wording: UNCONFIRMED.
+fn degraded(ctx: &Ctx<'_>, i: &super::ReplicatedItem, mut body: Value) -> Value {
+    let on = ctx
+        .app
+        .faults
+        .as_ref()
+        .is_some_and(|f| f.replication_degraded(&i.vm_name));
+    let p = &mut body["properties"];
+    if !on || p["providerSpecificDetails"]["rpoInSeconds"].is_null() {
+        return body;
+    }
+    let scale = ctx.app.time_scale.max(f64::MIN_POSITIVE);
+    let behind = ((ctx.now - i.protected_ms).max(0) as f64 / 1000.0 / scale) as u64;
+    let rpo = behind.max(3_600);
+    p["replicationHealth"] = json!("Critical");
+    p["providerSpecificDetails"]["rpoInSeconds"] = json!(rpo);
+    let error = json!({
+        "innerHealthErrors": [],
+        "errorSource": "ReplicationUnitRpoValidatorError",
+        "errorType": "8012",
+        "errorLevel": "Error",
+        "errorCategory": "Replication",
+        "errorCode": "153020",
+        "summaryMessage": "",
+        "errorMessage": format!("The recovery point objective (RPO) of the virtual machine '{}' is {} minutes, above the threshold.", i.vm_name, rpo / 60),
+        "possibleCauses": "The data change rate of the virtual machine's disks is higher than Site Recovery can replicate, or the network to the target region is slow.",
+        "recommendedAction": "Check the data change rate of the virtual machine's disks and its outbound network connectivity.",
+        "creationTimeUtc": super::super::lro::fmt_time(i.protected_ms.min(ctx.now)),
+        "recoveryProviderErrorMessage": null,
+        "customerResolvability": "Allowed",
+    });
+    match p["healthErrors"].as_array_mut() {
+        Some(errors) => errors.push(error),
+        None => p["healthErrors"] = json!([error]),
+    }
+    body
+}
+
 pub(super) fn list(
     ctx: &Ctx<'_>,
     st: &mut State,
@@ -84,7 +125,7 @@ pub(super) fn list(
         .items
         .values()
         .filter(|i| i.vault_key == vk && super::fabrics::under(parent, &i.fabric, &i.container))
-        .map(|i| item_body(st, vault, i, ctx.now))
+        .map(|i| degraded(ctx, i, item_body(st, vault, i, ctx.now)))
         .collect();
     Ok(Reply::ok(ctx.page(items, false)))
 }
@@ -105,7 +146,7 @@ pub(super) fn item(
             .site_recovery
             .items
             .get(&ik)
-            .map(|i| Reply::ok(item_body(st, vault, i, ctx.now)))
+            .map(|i| Reply::ok(degraded(ctx, i, item_body(st, vault, i, ctx.now))))
             .ok_or_else(|| not_found("replicated item", name)),
         "PUT" => enable(ctx, st, vault, &cont.fabric, &cont.name, &ck, &ik, name),
         "PATCH" => update(ctx, st, vault, &ik, name),

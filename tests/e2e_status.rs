@@ -1,0 +1,329 @@
+//! Is protection working? `azprotect status` on the sandbox through the real binary: a healthy
+//! estate exits 0 with its per-VM table; planted failures — scheduled backups that fail, a VM in
+//! scope nobody protects, a VM protected outside the file, degraded and never-drilled
+//! replication — exit 2 with each finding named in text, markdown and JSON; errors exit 1; and
+//! the check reads lists, not one GET per item.
+
+mod support;
+
+use azprotect::sandbox::SandboxOptions;
+use serde_json::Value;
+use std::time::Duration;
+use support::estate::{applied, read_example, read_quickstart, repo, run_on, Estate, Run};
+
+/// The findings of a JSON report as `(kind, code, subject)`.
+fn findings(report: &Value) -> Vec<(String, String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no findings list: {report}"))
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+            (s("kind"), s("code"), s("subject"))
+        })
+        .collect()
+}
+
+fn has(report: &Value, kind: &str, code: &str, subject: &str) -> bool {
+    findings(report)
+        .iter()
+        .any(|(k, c, s)| k == kind && c == code && s == subject)
+}
+
+/// `status -f <file>` and `extra`.
+async fn status(estate: &Estate, file: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["status", "-f", file];
+    args.extend_from_slice(extra);
+    estate.run(&args).await
+}
+
+/// The demo inventory with one more VM in rg-app, made after the file was written: in the
+/// vault's region and a resource group the file looks at, protected by nothing.
+fn inventory_with_a_new_vm(dir: &std::path::Path) -> std::path::PathBuf {
+    let demo = std::fs::read_to_string(repo().join("src/sandbox/demo_inventory.yaml")).unwrap();
+    let anchor = "          app-02: {size: Standard_D2s_v5, os: linux, tags: {backup: none}}\n";
+    assert!(demo.contains(anchor), "the demo inventory changed");
+    let with = demo.replace(
+        anchor,
+        &format!("{anchor}          app-03: {{size: Standard_D2s_v5, os: linux}}\n"),
+    );
+    let path = dir.join("inventory.yaml");
+    std::fs::write(&path, with).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_healthy_applied_quickstart_exits_0_with_its_per_vm_table_read_from_lists() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let (estate, file) = applied(
+        SandboxOptions {
+            time_scale: 0.0001,
+            access_log: Some(log.path().to_path_buf()),
+            ..SandboxOptions::default()
+        },
+        "azprotect.yaml",
+        &read_quickstart(),
+    )
+    .await;
+    // The first backups complete a simulated minute after protection.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = std::fs::read_to_string(log.path()).unwrap().lines().count();
+    let run = status(&estate, &file, &[]);
+    let run = run.await;
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .starts_with("Protection is working: 4 VM(s) checked, no findings."),
+        "{}",
+        run.stdout
+    );
+    for (vm, backup) in [
+        ("rg-app/app-01", "rsv-prod-weu/gold"),
+        ("rg-app/db-01", "rsv-prod-weu/gold"),
+        ("rg-web/web-01", "rsv-prod-weu/silver"),
+        ("rg-web/web-02", "rsv-prod-weu/silver"),
+    ] {
+        let row = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(vm))
+            .unwrap_or_else(|| panic!("no row for {vm}: {}", run.stdout));
+        assert!(row.contains(backup) && row.contains("Completed"), "{row}");
+    }
+    // app-02 and web-03 carry the opt-out tag backup=none: not a coverage finding.
+    assert!(!run.stdout.contains("app-02"), "{}", run.stdout);
+
+    // The reads are lists, as plan's: no GET of one protected item, a handful of requests.
+    let sent: Vec<Value> = std::fs::read_to_string(log.path())
+        .unwrap()
+        .lines()
+        .skip(before)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let per_item: Vec<&str> = sent
+        .iter()
+        .filter_map(|r| r["path"].as_str())
+        .filter(|p| p.to_ascii_lowercase().contains("/protecteditems/"))
+        .collect();
+    assert!(per_item.is_empty(), "per-item reads: {per_item:?}");
+    assert!(
+        sent.len() <= 16,
+        "{} requests for 4 VMs: {:?}",
+        sent.len(),
+        sent.iter().map(|r| &r["path"]).collect::<Vec<_>>()
+    );
+    let json = status(&estate, &file, &["--format", "json"]).await;
+    json.expect_code(0);
+    let report = json.json();
+    assert_eq!(report["format_version"], 1);
+    assert_eq!(report["healthy"], true);
+    assert_eq!(report["vms"].as_array().map(Vec::len), Some(4), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failing_backups_an_unprotected_vm_and_one_protected_outside_the_file_are_each_named() {
+    let dir = tempfile::tempdir().unwrap();
+    // An Azure day lasts 0.86 s: the gold policy's RPO (16 h + 2 h grace) passes in 0.65 s.
+    let (estate, _) = applied(
+        SandboxOptions {
+            time_scale: 0.00001,
+            faults: Some("backup_fail=db-01".into()),
+            inventory: Some(inventory_with_a_new_vm(dir.path())),
+            ..SandboxOptions::default()
+        },
+        "azprotect.yaml",
+        &read_quickstart(),
+    )
+    .await;
+    // The team drops app-01 from the file without applying: Azure still protects it.
+    let narrowed = read_quickstart().replace("          - rg-app/app-01\n", "");
+    assert_ne!(narrowed, read_quickstart());
+    let narrowed = estate.write("narrowed.yaml", &narrowed);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let run = status(&estate, &narrowed, &["--format", "json"]).await;
+    run.expect_code(2);
+    let report = run.json();
+    assert_eq!(report["healthy"], false);
+    for (kind, code, subject) in [
+        ("coverage", "unprotected", "rg-app/app-03"),
+        ("coverage", "protected_outside_file", "rg-app/app-01"),
+        ("backup", "last_backup_failed", "rg-app/db-01"),
+        ("backup", "rpo_breached", "rg-app/db-01"),
+        ("backup", "job_failed", "rg-app/db-01"),
+    ] {
+        assert!(
+            has(&report, kind, code, subject),
+            "no {kind}/{code} for {subject}: {:?}",
+            findings(&report)
+        );
+    }
+    // The unprotected VM is a row of the table too.
+    assert!(
+        report["vms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["vm"] == "rg-app/app-03" && v["backup"].is_null()),
+        "{report}"
+    );
+    // The failed job says why, as Azure does.
+    let job = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "job_failed")
+        .unwrap();
+    assert!(
+        job["message"]
+            .as_str()
+            .unwrap()
+            .contains("UserErrorGuestAgentStatusUnavailable"),
+        "{job}"
+    );
+    // Healthy VMs have none; the opted-out ones are not findings.
+    for healthy in [
+        "rg-web/web-01",
+        "rg-web/web-02",
+        "rg-app/app-02",
+        "rg-web/web-03",
+    ] {
+        assert!(
+            !findings(&report).iter().any(|(_, _, s)| s == healthy),
+            "{healthy}: {:?}",
+            findings(&report)
+        );
+    }
+
+    let text = status(&estate, &narrowed, &[]).await;
+    text.expect_code(2);
+    for needle in [
+        "Coverage:",
+        "Backup health:",
+        "unprotected",
+        "rg-app/app-03",
+        "protected_outside_file",
+        "rpo_breached",
+        "last_backup_failed",
+    ] {
+        assert!(text.stdout.contains(needle), "{needle}: {}", text.stdout);
+    }
+
+    let md = status(&estate, &narrowed, &["--format", "markdown"]).await;
+    md.expect_code(2);
+    assert!(
+        md.stdout.starts_with("<!-- azprotect-status -->"),
+        "{}",
+        md.stdout
+    );
+    assert!(md.stdout.len() <= 65_535);
+    assert!(
+        md.stdout.contains("#### Coverage")
+            && md.stdout.contains("`rg-app/app-03` **unprotected**"),
+        "{}",
+        md.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn degraded_and_never_drilled_replication_is_named_with_azures_health() {
+    // Initial replication takes about 25 Azure minutes: 1.5 s at this scale.
+    let (estate, file) = applied(
+        SandboxOptions {
+            time_scale: 0.001,
+            faults: Some("replication_degraded=db-01".into()),
+            ..SandboxOptions::default()
+        },
+        "site-recovery.yaml",
+        &read_example("site-recovery.yaml"),
+    )
+    .await;
+    // Until initial replication completes, replication is not judged.
+    let mut report = Value::Null;
+    for _ in 0..40 {
+        let run = status(&estate, &file, &["--format", "json"]).await;
+        report = run.json();
+        let states: Vec<&Value> = report["vms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| &v["replication"]["state"])
+            .collect();
+        if states.len() == 2 && states.iter().all(|s| *s == "Protected") {
+            run.expect_code(2);
+            break;
+        }
+        run.expect_code(0);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    for (code, subject) in [
+        ("replication_unhealthy", "rg-app/db-01"),
+        ("rpo_breached", "rg-app/db-01"),
+        ("never_drilled", "rg-app/db-01"),
+        ("never_drilled", "rg-app/app-01"),
+    ] {
+        assert!(
+            has(&report, "replication", code, subject),
+            "no replication/{code} for {subject}: {:?}",
+            findings(&report)
+        );
+    }
+    assert!(
+        !has(
+            &report,
+            "replication",
+            "replication_unhealthy",
+            "rg-app/app-01"
+        ),
+        "{:?}",
+        findings(&report)
+    );
+    let unhealthy = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "replication_unhealthy")
+        .unwrap();
+    assert!(
+        unhealthy["message"].as_str().unwrap().contains("Critical"),
+        "{unhealthy}"
+    );
+    let db = report["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["vm"] == "rg-app/db-01")
+        .unwrap_or_else(|| panic!("no db-01 row: {report}"));
+    assert_eq!(db["replication"]["health"], "Critical", "{db}");
+    assert_eq!(db["replication"]["state"], "Protected", "{db}");
+    assert!(
+        db["replication"]["rpo_seconds"].as_u64().unwrap() >= 3600,
+        "{db}"
+    );
+
+    let text = status(&estate, &file, &[]).await;
+    text.expect_code(2);
+    assert!(
+        text.stdout.contains("Replication health:") && text.stdout.contains("never_drilled"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_file_and_refused_credentials_exit_1() {
+    let estate = Estate::start().await;
+    let missing = status(&estate, &estate.path("nowhere.yaml"), &[]).await;
+    missing.expect_code(1);
+    assert!(missing.stdout.is_empty(), "{}", missing.stdout);
+
+    let file = estate.write("azprotect.yaml", &read_quickstart());
+    let denied = run_on(
+        &estate.sandbox,
+        &[("AZURE_CLIENT_SECRET", "not-the-secret")],
+        &["status", "-f", &file],
+    )
+    .await;
+    denied.expect_code(1);
+    assert!(denied.stdout.is_empty(), "{}", denied.stdout);
+}
