@@ -327,3 +327,57 @@ async fn a_missing_file_and_refused_credentials_exit_1() {
     denied.expect_code(1);
     assert!(denied.stdout.is_empty(), "{}", denied.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disk_without_a_backup_yet_is_a_finding_until_its_first_point_is_taken() {
+    // Disk Backup takes its first point one interval (4 h) after protection: 1.4 s here.
+    let (estate, file) = applied(
+        SandboxOptions {
+            time_scale: 0.0001,
+            ..SandboxOptions::default()
+        },
+        "disk-backup.yaml",
+        &read_example("disk-backup.yaml"),
+    )
+    .await;
+    let run = status(&estate, &file, &["--format", "json"]).await;
+    run.expect_code(2);
+    let report = run.json();
+    assert!(
+        has(
+            &report,
+            "disk_backup",
+            "no_recovery_point",
+            "rg-app/shared-data"
+        ),
+        "{:?}",
+        findings(&report)
+    );
+    let mut healthy = None;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let run = status(&estate, &file, &["--format", "json"]).await;
+        if run.code == 0 {
+            healthy = Some(run.json());
+            break;
+        }
+        run.expect_code(2);
+    }
+    let report = healthy.expect("the disk's first point is taken within 10 s");
+    let disk = report["disks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["disk"] == "rg-app/shared-data")
+        .unwrap_or_else(|| panic!("no shared-data row: {report}"));
+    assert_eq!(disk["vault"], "bv-prod-weu", "{disk}");
+    assert_eq!(disk["rpo_hours"], 4.0, "{disk}");
+    assert!(disk["newest_point"].is_string(), "{disk}");
+    let text = status(&estate, &file, &[]).await;
+    text.expect_code(0);
+    assert!(
+        text.stdout.contains("Newest point") && text.stdout.contains("rg-app/shared-data"),
+        "{}",
+        text.stdout
+    );
+}

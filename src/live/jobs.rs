@@ -1,11 +1,14 @@
-//! Backup jobs of Recovery Services vaults in a time window: one list call per vault
+//! Backup jobs, one list call per vault. Recovery Services vaults' jobs in a time window
 //! (`GET {vault}/backupJobs?$filter=operation eq 'Backup' and startTime eq '…' and endTime eq
 //! '…'`, spec RecoveryServicesBackup bms.json `BackupJobs_List`; the filter's time format is the
-//! one Azure's CLI sends, `%Y-%m-%d %I:%M:%S %p` in UTC). Must not import: `cli`, `plan`,
+//! one Azure's CLI sends, `%Y-%m-%d %I:%M:%S %p` in UTC). Backup vaults' jobs (`GET
+//! {vault}/backupJobs`, spec DataProtection `Jobs_List`): one list per vault tells each disk's
+//! newest completed backup, where the recovery points would take a list per backup instance.
+//! Must not import: `cli`, `plan`,
 //! `apply`, `render`, `config`, `ops`.
 
 use crate::azure::{ArmClient, AzureError};
-use crate::model::status::Job;
+use crate::model::status::{DiskJob, Job};
 use crate::model::{api, ArmId};
 use futures::future::try_join_all;
 use time::OffsetDateTime;
@@ -41,6 +44,23 @@ pub async fn backup_jobs(
         Ok::<_, AzureError>((v.clone(), list.iter().filter_map(Job::from_arm).collect()))
     }))
     .await
+}
+
+/// The jobs of each Backup vault, concurrently.
+pub async fn disk_backup_jobs(
+    client: &ArmClient,
+    vaults: &[ArmId],
+) -> Result<Vec<DiskJob>, AzureError> {
+    let lists = try_join_all(vaults.iter().map(|v| {
+        let path = format!("{v}/backupJobs?api-version={}", api::DATA_PROTECTION);
+        async move { client.list(&path).await }
+    }))
+    .await?;
+    Ok(lists
+        .iter()
+        .flatten()
+        .filter_map(DiskJob::from_arm)
+        .collect())
 }
 
 #[cfg(test)]

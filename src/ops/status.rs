@@ -1,12 +1,13 @@
 //! `azprotect status`: is protection working? Files → desired → live (`live::read`, the same
 //! list calls as `plan`, whose bodies carry each item's health) plus one backup job list per
-//! declared vault for the `--since` window → findings (`model::status`) and a per-VM table.
+//! declared Recovery Services vault for the `--since` window and one per declared Backup vault
+//! (each disk's newest backup) → findings (`model::status`) and a per-VM table.
 //! Nothing is changed.
 
 use crate::azure::ArmClient;
 use crate::model::restore_drill;
 use crate::model::status::{
-    self as rules, BackupRow, ReplicationLimits, ReplicationRow, Report, ScopeVm, VmRow,
+    self as rules, BackupRow, DiskRow, ReplicationLimits, ReplicationRow, Report, ScopeVm, VmRow,
 };
 use crate::model::{backup_policy, protected_vm, resource_group, ArmId, ResourceKind};
 use miette::Result;
@@ -50,7 +51,15 @@ pub async fn run(
     let live = crate::live::read(client, &desired).await?;
     let vault_ids: Vec<ArmId> = desired.vaults.iter().map(|v| v.arm_id.clone()).collect();
     let from = now - input.since;
-    let jobs = crate::live::jobs::backup_jobs(client, &vault_ids, from, now).await?;
+    let disk_vault_ids: Vec<ArmId> = desired
+        .disk_vaults
+        .iter()
+        .map(|v| v.arm_id.clone())
+        .collect();
+    let (jobs, disk_jobs) = futures::try_join!(
+        crate::live::jobs::backup_jobs(client, &vault_ids, from, now),
+        crate::live::jobs::disk_backup_jobs(client, &disk_vault_ids)
+    )?;
     let resolved = crate::plan::resolve(&desired, &live);
     let by_id = live.by_id();
 
@@ -230,6 +239,41 @@ pub async fn run(
             last_test_failover: r.last_test_failover,
         });
     }
+    // Disk backup health, per backup instance of the declared Backup vaults.
+    let newest = rules::newest_disk_backups(&disk_jobs);
+    let mut disks = Vec::new();
+    for r in live
+        .resources
+        .iter()
+        .filter(|r| r.address.kind == ResourceKind::DiskBackup)
+    {
+        if r.attrs["state"]
+            .as_str()
+            .is_some_and(|s| !s.eq_ignore_ascii_case("protected"))
+        {
+            continue;
+        }
+        let disk = ArmId::new(r.attrs["disk_id"].as_str().unwrap_or_default());
+        let policy = r.attrs["policy"].as_str().unwrap_or_default();
+        let vault = r.arm_id.parent(1);
+        let interval = by_id
+            .get(&vault.child(&["backupPolicies", policy]))
+            .and_then(|p| p.attrs["every"].as_str())
+            .and_then(rules::disk_interval);
+        let point = newest.get(&disk.as_str().to_ascii_lowercase()).copied();
+        findings.extend(rules::disk_findings(&disk, interval, point, now));
+        let h = |d: Duration| d.as_secs_f64() / 3600.0;
+        disks.push(DiskRow {
+            disk: rules::subject(&disk),
+            disk_id: disk,
+            vault: vault.name().to_string(),
+            policy: policy.to_string(),
+            newest_point: point,
+            newest_point_age_hours: point
+                .map(|t| h(Duration::try_from(now - t).unwrap_or_default())),
+            rpo_hours: interval.map(h),
+        });
+    }
     // VMs in scope that nothing protects are rows too (what is missing shows in the table).
     for vm in scope
         .iter()
@@ -251,6 +295,7 @@ pub async fn run(
         drill_max_age_days: input.drill_max_age.as_secs() / 86_400,
         requests: client.request_count() - before,
         vms: rows.into_values().collect(),
+        disks,
         findings,
     })
 }

@@ -3,9 +3,11 @@
 //! a hidden marker first so that a workflow updates one comment), JSON for dashboards
 //! (`{"format_version": 1, "checked_at", "healthy", "since_hours", "drill_max_age_days",
 //! "requests", "findings": [{"kind", "code", "subject", "message"}], "vms": [{"vm", "vm_id",
-//! "backup": {…} | null, "replication": {…} | null, "findings"}]}`, documented in the README).
+//! "backup": {…} | null, "replication": {…} | null, "findings"}], "disks": [{"disk", "disk_id",
+//! "vault", "policy", "newest_point", "newest_point_age_hours", "rpo_hours"}]}`, documented in the
+//! README).
 
-use crate::model::status::{Kind, Report, VmRow};
+use crate::model::status::{DiskRow, Kind, Report, VmRow};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -14,8 +16,12 @@ pub const MARKER: &str = "<!-- azprotect-status -->";
 
 fn summary(r: &Report) -> String {
     let vms = r.vms.len();
+    let disks = match r.disks.len() {
+        0 => String::new(),
+        n => format!(" and {n} disk(s)"),
+    };
     if r.healthy {
-        format!("Protection is working: {vms} VM(s) checked, no findings.")
+        format!("Protection is working: {vms} VM(s){disks} checked, no findings.")
     } else {
         let with = r.vms.iter().filter(|v| v.findings > 0).count();
         let by_kind: Vec<String> = Kind::ALL
@@ -26,7 +32,7 @@ fn summary(r: &Report) -> String {
             })
             .collect();
         format!(
-            "{} finding(s) ({}); {with} of {vms} VM(s) checked have findings.",
+            "{} finding(s) ({}); {with} of {vms} VM(s){disks} checked have findings.",
             r.findings.len(),
             by_kind.join(", ")
         )
@@ -87,6 +93,52 @@ fn cells(v: &VmRow) -> [String; 8] {
     ]
 }
 
+const DISK_HEADERS: [&str; 4] = [
+    "Disk",
+    "Backup (vault/policy)",
+    "Newest point",
+    "Point age / RPO",
+];
+
+fn disk_cells(d: &DiskRow) -> [String; 4] {
+    [
+        d.disk.clone(),
+        format!("{}/{}", d.vault, d.policy),
+        time(d.newest_point),
+        format!(
+            "{} / {}",
+            opt(d.newest_point_age_hours.map(|h| format!("{h:.1}h"))),
+            opt(d.rpo_hours.map(|h| format!("{h:.0}h")))
+        ),
+    ]
+}
+
+/// `rows` under `headers`, columns padded to their widest cell.
+fn table<const N: usize>(
+    out: &mut impl Write,
+    headers: [&str; N],
+    rows: &[[String; N]],
+) -> io::Result<()> {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (c, w) in cells.iter().zip(&widths) {
+            let _ = write!(s, "{c:<w$}  ");
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(out, "{}", line(headers.to_vec()))?;
+    for row in rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
 const HEADERS: [&str; 8] = [
     "VM",
     "Backup (vault/policy)",
@@ -112,22 +164,11 @@ pub fn text(r: &Report, out: &mut impl Write) -> io::Result<()> {
     }
     writeln!(out)?;
     let rows: Vec<[String; 8]> = r.vms.iter().map(cells).collect();
-    let mut widths: Vec<usize> = HEADERS.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut s = String::new();
-        for (c, w) in cells.iter().zip(&widths) {
-            let _ = write!(s, "{c:<w$}  ");
-        }
-        s.trim_end().to_string()
-    };
-    writeln!(out, "{}", line(HEADERS.to_vec()))?;
-    for row in &rows {
-        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    table(out, HEADERS, &rows)?;
+    if !r.disks.is_empty() {
+        writeln!(out)?;
+        let rows: Vec<[String; 4]> = r.disks.iter().map(disk_cells).collect();
+        table(out, DISK_HEADERS, &rows)?;
     }
     writeln!(
         out,
@@ -204,6 +245,31 @@ pub fn markdown_within(r: &Report, limit: usize) -> String {
     }
     table.push_str("\n</details>\n");
     out.push_str(&table);
+    if !r.disks.is_empty() {
+        let mut t = format!(
+            "\n<details><summary>{} disk(s)</summary>\n\n| {} |\n|{}\n",
+            r.disks.len(),
+            DISK_HEADERS.join(" | "),
+            "---|".repeat(DISK_HEADERS.len())
+        );
+        for d in &r.disks {
+            let row = format!(
+                "| {} |\n",
+                disk_cells(d)
+                    .iter()
+                    .map(|c| md_cell(c))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            );
+            if out.len() + t.len() + row.len() > budget {
+                rows_left += 1;
+                continue;
+            }
+            t.push_str(&row);
+        }
+        t.push_str("\n</details>\n");
+        out.push_str(&t);
+    }
     if left_out + rows_left > 0 {
         let _ = writeln!(
             out,
@@ -252,6 +318,7 @@ mod tests {
                 })
                 .collect(),
             vms: (0..n).map(vm).collect(),
+            disks: vec![],
         }
     }
 
