@@ -420,9 +420,9 @@ pub fn job_findings(
                 "job_failed",
                 &subject,
                 format!(
-                    "backup job {} started {} failed{why}",
-                    j.id,
-                    super::snapshot::display_time(Some(start))
+                    "the backup started {} failed{why} (job {})",
+                    super::snapshot::display_time(Some(start)),
+                    j.id
                 ),
             ));
         } else if j.status.eq_ignore_ascii_case("inprogress") && age(now, start) > long {
