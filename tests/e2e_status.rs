@@ -308,6 +308,49 @@ async fn degraded_and_never_drilled_replication_is_named_with_azures_health() {
         "{}",
         text.stdout
     );
+
+    // A drill (test failover of the recovery plan, cleaned up) sets each VM's last successful
+    // test failover: neither is "never drilled" any more; db-01 is still degraded.
+    let test_vnet = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app-dr/providers/Microsoft.Network/virtualNetworks/vnet-app-dr-test";
+    estate
+        .run(&[
+            "drill",
+            "recovery_plan.app-dr/app-failover",
+            "-f",
+            &file,
+            "--network",
+            test_vnet,
+            "--auto-approve",
+        ])
+        .await
+        .expect_code(0);
+    let after = status(&estate, &file, &["--format", "json"]).await;
+    after.expect_code(2);
+    let report = after.json();
+    assert!(
+        !findings(&report)
+            .iter()
+            .any(|(_, c, _)| c == "never_drilled" || c == "drill_too_old"),
+        "{:?}",
+        findings(&report)
+    );
+    assert!(has(
+        &report,
+        "replication",
+        "replication_unhealthy",
+        "rg-app/db-01"
+    ));
+    let app = report["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["vm"] == "rg-app/app-01")
+        .unwrap();
+    assert!(
+        app["replication"]["last_test_failover"].is_string(),
+        "{app}"
+    );
+    assert_eq!(app["findings"], 0, "{app}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
