@@ -7,7 +7,8 @@
 //!   `lastBackupStatus` (`Completed`; `""` before the first backup), `lastBackupTime`,
 //!   `lastRecoveryPoint` (recordings: azure-cli/test_backup_protection.yaml #54,
 //!   test_backup_diskaccess_restore.yaml #1; FACTS §4), `healthDetails[{code, title, message}]`
-//!   (spec RecoveryServicesBackup bms.json `AzureIaaSVMProtectedItem`);
+//!   and `healthStatus` (`Passed`, `ActionRequired`, `ActionSuggested`, `Invalid`; spec
+//!   RecoveryServicesBackup bms.json `AzureIaaSVMProtectedItem`, `HealthStatus`);
 //! - a backup job of a `backupJobs` list: `operation`, `status` (`InProgress`, `Completed`,
 //!   `Failed`, …), `entityFriendlyName`, `startTime`, `endTime`, `errorDetails[{errorCode,
 //!   errorString}]` (spec bms.json `AzureIaaSVMJob`, example Common/GetJobDetails.json);
@@ -361,6 +362,19 @@ pub fn backup_findings(
     for d in &item.health_details {
         out.push(Finding::new(Kind::Backup, "health", &s, d.clone()));
     }
+    // `HealthStatus`: Passed, ActionRequired, ActionSuggested, Invalid (spec bms.json).
+    let health = item.health_status.as_str();
+    if item.health_details.is_empty()
+        && !health.is_empty()
+        && !health.eq_ignore_ascii_case("passed")
+    {
+        out.push(Finding::new(
+            Kind::Backup,
+            "health",
+            &s,
+            format!("Azure Backup says the item's health is {health}"),
+        ));
+    }
     match item.last_recovery_point {
         None => out.push(Finding::new(
             Kind::Backup,
@@ -705,6 +719,21 @@ mod tests {
         // Before the first backup Azure says "" and 2001-01-01 (FACTS §4).
         let f = backup_findings(&item("", "2001-01-01T00:00:00Z"), None, NOW);
         assert_eq!(codes(&f), ["no_recovery_point"]);
+    }
+
+    #[test]
+    fn a_health_status_other_than_passed_is_named_by_its_details_or_itself() {
+        let mut i = item("Completed", "2026-12-05T10:00:00Z");
+        i.health_status = "ActionRequired".into();
+        let f = backup_findings(&i, None, NOW);
+        assert_eq!(codes(&f), ["health"]);
+        assert!(f[0].message.contains("ActionRequired"));
+        i.health_details = vec!["UserErrorGuestAgentStatusUnavailable: VM Agent unable…".into()];
+        let f = backup_findings(&i, None, NOW);
+        assert_eq!(codes(&f), ["health"]);
+        assert!(f[0]
+            .message
+            .starts_with("UserErrorGuestAgentStatusUnavailable"));
     }
 
     #[test]
