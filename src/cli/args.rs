@@ -354,7 +354,7 @@ pub struct RestoreArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Configuration file(s); maps merge across files.
+    /// Configuration file(s); maps merge across files (default: azprotect.yaml).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Every VM of the file's subscriptions is in scope, not only those in the vaults' regions
@@ -367,7 +367,8 @@ pub struct StatusArgs {
     /// A replicated VM whose last successful test failover is older (or never) is a finding.
     #[arg(long, value_name = "DAYS", default_value_t = 180)]
     pub drill_max_age: u64,
-    /// VMs with this tag are unprotected on purpose, not a coverage finding (repeatable).
+    /// VMs with this tag are unprotected on purpose, not a coverage finding (repeatable; given
+    /// tags replace the default).
     #[arg(
         long = "exempt-tag",
         value_name = "KEY=VALUE",
