@@ -2,11 +2,11 @@
 //! (`GET {vault}/backupJobs?$filter=operation eq 'Backup' and startTime eq '…' and endTime eq
 //! '…'`, spec RecoveryServicesBackup bms.json `BackupJobs_List`; the filter's time format,
 //! `%Y-%m-%d %I:%M:%S %p` in UTC, is the one Azure's CLI writes — no recording here lists jobs:
-//! UNCONFIRMED). Backup vaults' jobs (`GET
-//! {vault}/backupJobs`, spec DataProtection `Jobs_List`): one list per vault tells each disk's
-//! newest completed backup, where the recovery points would take a list per backup instance.
-//! Must not import: `cli`, `plan`,
-//! `apply`, `render`, `config`, `ops`.
+//! UNCONFIRMED). Backup vaults' jobs (`GET {vault}/backupJobs`, spec DataProtection
+//! `Jobs_List`): one list per vault tells each disk's newest completed backup, where the
+//! recovery points would take a list per backup instance.
+//!
+//! Must not import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
 
 use crate::azure::{ArmClient, AzureError};
 use crate::model::status::{DiskJob, Job};
