@@ -28,9 +28,13 @@
 //!   "Troubleshoot backup failures on Azure virtual machines"). Repeat it for several VMs.
 //! * `replication_degraded=VM` — Site Recovery replication of the VM named `VM` falls behind:
 //!   its replicated item says `replicationHealth: "Critical"` with a health error, and its
-//!   `rpoInSeconds` grows with simulated time since replication became protected (the error's
-//!   code and wording are azprotect's approximation of Azure's RPO alert: UNCONFIRMED, no
-//!   recording has one). Repeat it for several VMs. What `azprotect status` reports.
+//!   `rpoInSeconds` grows with simulated time since replication became protected. Repeat it
+//!   for several VMs. What `azprotect status` reports.
+//!
+//!   The errors these two faults plant are shaped as recorded ones (a protected item's
+//!   `healthDetails`, a job's error, a replicated item's `healthErrors`, A2A #73), but the
+//!   numeric codes (the health detail's 400044, the health error's 153020) and the RPO alert's
+//!   wording are UNCONFIRMED: no recording has a failing backup or a lagging replication.
 //!
 //! Example: `seed=7,429=0.05,500=0.02,503=0.02,drop=0.01,lro_fail=0.02`. Faults apply to ARM
 //! routes only (not the token endpoint) and are decided before the request is handled, so a

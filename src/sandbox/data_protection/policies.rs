@@ -156,10 +156,16 @@ pub fn parse(props: &Value) -> Result<Schedule, ArmError> {
             "Invalid retention duration '{dur}': expected P<n>D or P<n>W."
         )));
     };
-    // UNCONFIRMED: the operational tier maximum for disks (documented as 360 days? 1 year?).
-    if retention_hours > 360 * 24 {
+    // "The maximum retention limit can be set to 1 year or 450 disk snapshots" (Microsoft
+    // Learn, "Azure Disk Backup support matrix", Limitations): whichever is reached first.
+    if retention_hours > 365 * 24 {
         return Err(bad(format!(
-            "Retention '{dur}' exceeds the maximum of 360 days for Azure Disk backups."
+            "Retention '{dur}' exceeds the maximum of 1 year for Azure Disk backups."
+        )));
+    }
+    if retention_hours / interval_hours.max(1) > 450 {
+        return Err(bad(format!(
+            "Retention '{dur}' at a backup every {interval_hours} hours keeps more than the maximum of 450 disk snapshots."
         )));
     }
     Ok(Schedule {

@@ -7,8 +7,9 @@
 //! resumes) and ends when it stops. Points fall at `start + k × interval` (k ≥ 1: Azure takes the
 //! first scheduled backup one interval after configuration — UNCONFIRMED), expire `retention`
 //! after they were taken (the retention of the policy they were taken under), and at most the
-//! newest 450 are kept (the Disk Backup policy cap; UNCONFIRMED in English docs, 500 is the
-//! incremental snapshot limit per disk). Stop protection retains points forever.
+//! newest 450 are kept (a policy keeps at most 1 year or 450 disk snapshots; 500 is the
+//! incremental snapshot limit per disk: Microsoft Learn, "Azure Disk Backup support matrix").
+//! Stop protection retains points forever.
 
 use serde_json::{json, Value};
 

@@ -74,8 +74,8 @@ pub(super) fn item_id(vault: &Vault, i: &ReplicatedItem) -> String {
 
 /// `replication_degraded=VM` (`faults.rs`): a protected item whose replication falls behind —
 /// `replicationHealth` Critical with a health error, and an RPO that grows with simulated time
-/// since it became protected. Shape of the error: as the recorded health error (A2A #73); its
-/// code and wording: UNCONFIRMED.
+/// since it became protected. Shape of the error: as the recorded health error (A2A #73); what
+/// is not known of it: `faults.rs`.
 fn degraded(ctx: &Ctx<'_>, i: &super::ReplicatedItem, mut body: Value) -> Value {
     let on = ctx
         .app
