@@ -154,6 +154,26 @@ pub enum Command {
     /// Run or prepare a local ARM-compatible sandbox.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// Print the completion script of a shell (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the manual page, or write one page per command into a directory.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in, e.g. `azprotect completions bash >
+    /// ~/.local/share/bash-completion/completions/azprotect`.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `azprotect.1` and one page per command (`azprotect-plan.1`, …) into this directory
+    /// (created if missing) instead of printing the top page on stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -6,10 +6,12 @@
 mod apply;
 mod args;
 mod ci;
+mod completions;
 mod confirm;
 mod drill;
 mod failover;
 mod graph;
+mod man;
 mod plan;
 mod printer;
 mod progress;
@@ -122,6 +124,8 @@ async fn run(
         Command::Status(args) => status::status(args, settings, printer).await,
         Command::Snapshot(cmd) => snapshot::snapshot(cmd, settings, printer).await,
         Command::Sandbox(cmd) => sandbox::sandbox(cmd, printer).await,
+        Command::Completions(args) => completions::completions(args, printer),
+        Command::Man(args) => man::man(args, printer),
     }
 }
 
