@@ -88,3 +88,35 @@ async fn a_drill_and_a_failover_read_as_pinned() {
         insta::assert_snapshot!("failover", failover.stdout);
     });
 }
+
+/// The help a new user reads first: every flag says what it is for and shows its default
+/// (`src/cli/args.rs` has the test that no argument lacks a help line).
+#[test]
+fn the_help_of_the_first_commands_reads_as_pinned() {
+    for args in [
+        vec!["--help"],
+        vec!["plan", "--help"],
+        vec!["apply", "--help"],
+        vec!["show", "--help"],
+        vec!["sandbox", "serve", "--help"],
+    ] {
+        let out = assert_cmd::Command::cargo_bin("azprotect")
+            .unwrap()
+            .env_clear()
+            .env("NO_COLOR", "1")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let name = format!(
+            "help_{}",
+            ["azprotect"]
+                .iter()
+                .chain(&args[..args.len() - 1])
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("_")
+        );
+        insta::assert_snapshot!(name, String::from_utf8_lossy(&out.stdout));
+    }
+}

@@ -20,9 +20,11 @@ pub struct Cli {
         long,
         global = true,
         help_heading = "Global options",
+        value_name = "ID",
         env = "AZURE_SUBSCRIPTION_ID"
     )]
     pub subscription: Option<String>,
+    /// The Azure cloud: its ARM and sign-in endpoints.
     #[arg(
         long,
         global = true,
@@ -36,6 +38,7 @@ pub struct Cli {
         long,
         global = true,
         help_heading = "Global options",
+        value_name = "URL",
         env = "AZPROTECT_ARM_ENDPOINT"
     )]
     pub arm_endpoint: Option<String>,
@@ -44,6 +47,7 @@ pub struct Cli {
         long,
         global = true,
         help_heading = "Global options",
+        value_name = "PEM",
         env = "AZPROTECT_CA_CERT"
     )]
     pub ca_cert: Option<PathBuf>,
@@ -56,6 +60,7 @@ pub struct Cli {
         default_value = "auto"
     )]
     pub auth: AuthArg,
+    /// Colour in output: auto colours on a terminal unless NO_COLOR is set.
     #[arg(
         long,
         global = true,
@@ -70,23 +75,33 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum CloudArg {
+    /// Azure (management.azure.com)
     Public,
+    /// Azure US Government
     Usgov,
+    /// Azure operated by 21Vianet (China)
     China,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum AuthArg {
+    /// The first configured of those below, in their order
     Auto,
+    /// AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET
     ClientSecret,
+    /// AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE
     WorkloadIdentity,
+    /// GitHub Actions' OIDC token (permissions: id-token: write) with AZURE_TENANT_ID, AZURE_CLIENT_ID
     GithubOidc,
+    /// The managed identity of the Azure machine it runs on
     ManagedIdentity,
+    /// Azure CLI, then Azure Developer CLI sign-in
     DeveloperTools,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorArg {
+    /// On a terminal, unless NO_COLOR is set
     Auto,
     Always,
     Never,
@@ -94,8 +109,11 @@ pub enum ColorArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
+    /// For people on a terminal or in a log
     Text,
+    /// For a pull-request comment or an issue
     Markdown,
+    /// For programs: versioned (`format_version` 1)
     Json,
 }
 
@@ -195,6 +213,8 @@ pub struct PlanArgs {
     /// Save the plan for `apply PLAN`.
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
+    /// How to print the result: text for people, markdown for a pull-request comment, json for
+    /// programs (`format_version` 1).
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
     /// Exit 2 when the plan has changes, 3 when some of them are blocked (apply would refuse
@@ -211,6 +231,7 @@ pub struct ApplyArgs {
     /// A plan saved with `plan --out` (instead of -f).
     #[arg(value_name = "PLAN", conflicts_with = "files")]
     pub plan: Option<PathBuf>,
+    /// Configuration file(s) (default: azprotect.yaml); maps merge across files.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Do not ask for confirmation.
@@ -224,6 +245,7 @@ pub struct ApplyArgs {
     /// Allow changes that delete backup data or a vault.
     #[arg(long)]
     pub allow_data_loss: bool,
+    /// Only these addresses (and what they depend on); repeatable.
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
     /// After enabling replication, wait (showing progress) until initial replication finished.
@@ -287,6 +309,7 @@ pub struct RecoveryPointsArgs {
     /// `protected_vm.<vault>/<resource-group>/<vm>`, `disk_backup.<backup-vault>/<resource-group>/<disk>`,
     /// or `<resource-group>/<vm>` when the file has one Recovery Services vault.
     pub address: String,
+    /// Configuration file(s) (default: azprotect.yaml); maps merge across files.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Only points taken at or after this time (RFC 3339, or a date: 2026-12-01).
@@ -295,6 +318,8 @@ pub struct RecoveryPointsArgs {
     /// Only points taken at or before this time (a date means its end).
     #[arg(long, value_name = "TIME", value_parser = crate::model::recovery_point::parse_end_time)]
     pub until: Option<time::OffsetDateTime>,
+    /// How to print the result: text for people, markdown for a pull-request comment, json for
+    /// programs (`format_version` 1).
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
 }
@@ -305,6 +330,7 @@ pub struct RestoreArgs {
     /// `protected_vm.<vault>/<resource-group>/<vm>` (or `<resource-group>/<vm>` when the file
     /// has one Recovery Services vault), or `disk_backup.<backup-vault>/<resource-group>/<disk>`.
     pub address: String,
+    /// Configuration file(s) (default: azprotect.yaml); maps merge across files.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// `latest` (the default), `latest-app-consistent`, a point's name (`recovery-points` lists
@@ -368,6 +394,8 @@ pub struct RestoreArgs {
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
     pub auto_approve: bool,
+    /// How to print the result: text for people, markdown for a pull-request comment, json for
+    /// programs (`format_version` 1).
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
 }
@@ -402,6 +430,7 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct RestoreDrillArgs {
+    /// Configuration file(s) (default: azprotect.yaml); maps merge across files.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Only these protected VMs (addresses, or prefixes such as `protected_vm.<vault>`).
@@ -426,8 +455,11 @@ pub struct RestoreDrillArgs {
     /// Keep the restored VMs and disks (tagged `azprotect-restore-drill`) instead of removing them.
     #[arg(long)]
     pub keep: bool,
+    /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
     pub auto_approve: bool,
+    /// How to print the result: text for people, markdown for a pull-request comment, json for
+    /// programs (`format_version` 1).
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
 }
@@ -436,6 +468,7 @@ pub struct RestoreDrillArgs {
 pub struct DrillArgs {
     /// The recovery plan, e.g. `recovery_plan.app-dr/app-failover`.
     pub address: String,
+    /// Configuration file(s) (default: azprotect.yaml); maps merge across files.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Isolated virtual network (id) for the test VMs; production (mapped) networks are refused.
@@ -444,8 +477,11 @@ pub struct DrillArgs {
     /// Keep the test VMs (skip cleanup).
     #[arg(long)]
     pub keep: bool,
+    /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
     pub auto_approve: bool,
+    /// How to print the result: text for people, markdown for a pull-request comment, json for
+    /// programs (`format_version` 1).
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
 }
@@ -455,11 +491,14 @@ pub struct DrillArgs {
 pub struct DrArgs {
     /// The recovery plan, e.g. `recovery_plan.app-dr/app-failover`.
     pub address: String,
+    /// Configuration file(s) (default: azprotect.yaml); maps merge across files.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
     pub auto_approve: bool,
+    /// How to print the result: text for people, markdown for a pull-request comment, json for
+    /// programs (`format_version` 1).
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
 }
@@ -489,15 +528,23 @@ pub struct FailoverArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RecoveryPointArg {
+    /// Process all data Azure has received first: the least data lost, the slowest failover
     Latest,
+    /// The newest application-consistent point
     LatestAppConsistent,
+    /// The newest crash-consistent point
     LatestCrashConsistent,
+    /// The newest point already processed: the fastest failover
     LatestProcessed,
 }
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
+    /// A plan saved with `plan --out`.
+    #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
+    /// How to print the result: text for people, markdown for a pull-request comment, json for
+    /// programs (`format_version` 1).
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
 }
@@ -506,6 +553,7 @@ pub struct ShowArgs {
 pub struct GraphArgs {
     #[command(flatten)]
     pub files: FilesArg,
+    /// How to print the graph: text (its dependency layers), or dot for Graphviz.
     #[arg(long, value_enum, default_value = "text")]
     pub format: GraphFormat,
 }
@@ -559,6 +607,7 @@ pub struct SnapshotListArgs {
     /// Configuration file(s) declaring the Backup vault (default: azprotect.yaml).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// How to print the list: text for people, json for programs (`format_version` 1).
     #[arg(long, value_enum, default_value = "text")]
     pub format: SnapshotListFormat,
 }
@@ -586,9 +635,12 @@ pub struct SnapshotRestoreArgs {
 pub enum SandboxCommand {
     /// Create or reset a sandbox state from an inventory.
     Init {
-        #[arg(long)]
+        /// The inventory to seed from: subscriptions, resource groups, VMs, disks, networks
+        /// (YAML; see src/sandbox/demo_inventory.yaml).
+        #[arg(long, value_name = "FILE")]
         inventory: PathBuf,
-        #[arg(long, default_value = ".azprotect/sandbox.json")]
+        /// Where the sandbox's state is written (replaced if it exists).
+        #[arg(long, value_name = "FILE", default_value = ".azprotect/sandbox.json")]
         state: PathBuf,
     },
     /// Serve the sandbox until interrupted.
@@ -597,19 +649,21 @@ pub enum SandboxCommand {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    #[arg(long, default_value = ".azprotect/sandbox.json")]
+    /// The sandbox's state: read at start, written as it changes.
+    #[arg(long, value_name = "FILE", default_value = ".azprotect/sandbox.json")]
     pub state: PathBuf,
     /// Seeds the state when it does not exist yet (default: the demo inventory).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
-    #[arg(long, default_value = "127.0.0.1:8443")]
+    /// Address and port to serve HTTPS on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
     pub listen: std::net::SocketAddr,
     /// Write the variables a client needs (AZURE_*, AZPROTECT_*) to this file, readable by
     /// its owner only (default: the state's path with `.env`).
-    #[arg(long)]
+    #[arg(long, value_name = "PATH")]
     pub env_file: Option<PathBuf>,
     /// Append one JSON line per request to this file.
-    #[arg(long)]
+    #[arg(long, value_name = "PATH")]
     pub access_log: Option<PathBuf>,
     /// Added to every response: log-normal around a median of MS milliseconds (σ 0.5: p99 ≈ 3×
     /// the median), from a seeded sequence; `sigma=0` makes it constant.
@@ -622,6 +676,8 @@ pub struct ServeArgs {
     /// Seeded fault injection, e.g. `seed=7,429=0.05,500=0.02,drop=0.01,lro_fail=0.02`.
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
+    /// Throttle as ARM does (per-subscription read/write/delete buckets answering 429 with
+    /// Retry-After), or not at all.
     #[arg(long, value_enum, default_value = "off")]
     pub throttle: ThrottleArg,
     /// Refuse api-versions newer than the newest each provider lists (by default a well-formed
@@ -632,7 +688,9 @@ pub struct ServeArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ThrottleArg {
+    /// ARM's per-subscription buckets
     Arm,
+    /// No throttling
     Off,
 }
 
@@ -656,5 +714,51 @@ mod duration_tests {
         for bad in ["", "ten", "10x", "m", "5m3", "-1s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every argument of every command, nested ones included, says what it is for: a flag added
+    /// without a `///` line fails here. clap's own `--help` and `--version` are exempt.
+    #[test]
+    fn every_argument_of_every_command_has_a_help_line() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                let help = arg
+                    .get_help()
+                    .or(arg.get_long_help())
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                if help.trim().is_empty() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_name() == "help" {
+                    continue;
+                }
+                if sub.get_about().is_none() {
+                    missing.push(format!("{path} {} (the command itself)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut missing = Vec::new();
+        walk(&cmd, "azprotect", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "arguments without a help line:\n  {}",
+            missing.join("\n  ")
+        );
     }
 }
