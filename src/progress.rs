@@ -152,12 +152,32 @@ pub async fn track<T, E: std::fmt::Display>(
     result
 }
 
-/// A status and percentage as one phrase: "InProgress 40%".
+/// A status and percentage as one phrase a person reads: "in progress 40%", "initial
+/// replication 45%" (Azure's `CamelCase` status names become words).
 pub fn status_line(status: &str, percent: Option<f64>) -> String {
+    let status = plain_words(status);
     match percent {
         Some(p) => format!("{status} {p:.0}%"),
-        None => status.to_string(),
+        None => status,
     }
+}
+
+/// Azure's `CamelCase` names as lower-case words ("InProgress" → "in progress"); anything
+/// already in words (with a space) or not a plain name is kept as it is.
+pub fn plain_words(name: &str) -> String {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return name.to_string();
+    }
+    let mut out = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() && prev_lower {
+            out.push(' ');
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 #[cfg(test)]
@@ -209,7 +229,17 @@ mod tests {
 
     #[test]
     fn a_status_line_shows_the_percentage_only_when_known() {
-        assert_eq!(status_line("InProgress", Some(39.6)), "InProgress 40%");
-        assert_eq!(status_line("Running", None), "Running");
+        assert_eq!(status_line("InProgress", Some(39.6)), "in progress 40%");
+        assert_eq!(status_line("Succeeded", None), "succeeded");
+        assert_eq!(
+            status_line("initial replication", Some(45.0)),
+            "initial replication 45%"
+        );
+        assert_eq!(
+            plain_words("UnprotectedStatesBegin"),
+            "unprotected states begin"
+        );
+        assert_eq!(plain_words("Enabling protection"), "Enabling protection");
+        assert_eq!(status_line("Running", None), "running");
     }
 }

@@ -198,3 +198,27 @@ fn a_relative_env_file_names_its_ca_by_an_absolute_path() {
         "{printed}"
     );
 }
+
+/// `validate` in a directory without azprotect.yaml: it says which file it looked for and how
+/// to name one, and does not call a file that is not there an invalid configuration.
+#[test]
+fn validate_without_a_file_says_which_file_it_looked_for_and_how_to_pass_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = azprotect()
+        .current_dir(dir.path())
+        .arg("validate")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // The full path it looked for, in the directory it ran in (named by the temp dir's name: the
+    // directory may be reached through a symlink).
+    let here = dir.path().file_name().unwrap().to_str().unwrap();
+    assert!(
+        stderr.contains("azprotect.yaml does not exist (looked for ")
+            && stderr.contains(&format!("{here}/azprotect.yaml)")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("-f FILE"), "how to pass one: {stderr}");
+    assert!(!stderr.contains("invalid configuration"), "{stderr}");
+}

@@ -154,7 +154,7 @@ async fn failover_commit_reprotect_and_failback_return_to_the_start() {
         run.stdout.contains("Azure allows next: ReProtect")
             && run
                 .stdout
-                .contains("FailoverCommitted  db-01  not replicating (failed over)"),
+                .contains("db-01: failover committed, not replicating (failed over)"),
         "{}",
         run.stdout
     );

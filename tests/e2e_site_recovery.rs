@@ -259,11 +259,17 @@ async fn apply_can_wait_for_initial_replication_showing_progress() {
         "{}",
         apply.stdout
     );
+    // Progress speaks in words, not Azure's state names (`UnprotectedStatesBegin`).
     assert!(
         apply
             .stderr
-            .contains("initial replication db-01: Protected"),
+            .contains("initial replication db-01: protected"),
         "{}",
+        apply.stderr
+    );
+    assert!(
+        !apply.stderr.contains("StatesBegin"),
+        "Azure's enum reached the user: {}",
         apply.stderr
     );
     // Replicated and protected: a drill runs straight away.

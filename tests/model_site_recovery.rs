@@ -399,3 +399,27 @@ fn a_replication_cache_must_be_a_standard_general_purpose_v2_account_in_the_sour
     )))
     .contains("premium"));
 }
+
+/// Azure's replication state names reach people as words (recording A2A #68–73: the A2A
+/// `vmProtectionState` `UnprotectedStatesBegin` while initial replication runs).
+#[test]
+fn replication_states_read_as_words() {
+    use azprotect::model::site_recovery::replication::state_words;
+    assert_eq!(state_words("UnprotectedStatesBegin"), "initial replication");
+    assert_eq!(
+        state_words("InitialReplicationInProgress"),
+        "initial replication"
+    );
+    assert_eq!(
+        state_words("InitialReplicationRecoveryCompletionPending"),
+        "initial replication finishing"
+    );
+    assert_eq!(state_words("Protected"), "protected");
+    assert_eq!(
+        state_words("UnplannedFailoverCompleted"),
+        "failed over (not committed)"
+    );
+    assert_eq!(state_words("FailoverCommitted"), "failover committed");
+    // A name azprotect does not know is still words, not an enum.
+    assert_eq!(state_words("ResyncInProgress"), "resync in progress");
+}

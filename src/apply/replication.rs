@@ -42,8 +42,9 @@ pub struct Waiting<'a> {
 impl Progress for Waiting<'_> {
     fn event(&self, _: &Task, event: Event<'_>) {
         if let Event::Progressed { status, percent } = event {
+            // "initial replication 45% to finish before Azure takes its settings"
             let what = format!(
-                "initial replication ({}) before Azure takes its settings",
+                "{} to finish before Azure takes its settings",
                 status_line(status, percent)
             );
             self.heard.waiting_for(&what);
@@ -79,11 +80,10 @@ pub async fn execute(
     };
     let left = wait::wait_replicated(client, std::slice::from_ref(&item), timeout, waiting).await?;
     if let Some(s) = left.first() {
-        let pct = s.percent.map(|p| format!(", {p}%")).unwrap_or_default();
         return Err(Failure::from(format!(
-            "Azure takes replication settings only once initial replication has finished, and it has not after {} minutes ({}{pct}): run apply again later",
+            "Azure takes replication settings only once initial replication has finished, and it has not after {} minutes ({}): run apply again later",
             timeout.as_secs() / 60,
-            s.vm_state
+            status_line(&replication::state_words(&s.vm_state), s.percent.map(|p| p as f64))
         )));
     }
     for req in &update {

@@ -63,7 +63,7 @@ pub async fn wait_replicated(
             progress.event(
                 task,
                 Event::Progressed {
-                    status: &s.vm_state,
+                    status: &replication::state_words(&s.vm_state),
                     percent: s.percent.map(|p| p as f64),
                 },
             );

@@ -45,7 +45,8 @@ async fn run(args: &DrillArgs, session: &Session, printer: Printer) -> Result<Ex
         printer.line("Drill cancelled.");
         return Ok(ExitStatus::Failure);
     }
-    let report = ops::run(client, &prepared, terminal(printer).as_ref()).await?;
+    let mut report = ops::run(client, &prepared, terminal(printer).as_ref()).await?;
+    report.sandbox_time = session.on_sandbox();
     printer.report(
         args.format,
         &report,

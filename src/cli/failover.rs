@@ -96,7 +96,8 @@ async fn go(
         printer.line(format!("{} cancelled.", op.name()));
         return Ok(ExitStatus::Failure);
     }
-    let report = ops::run(client, &prepared, terminal(printer).as_ref()).await?;
+    let mut report = ops::run(client, &prepared, terminal(printer).as_ref()).await?;
+    report.sandbox_time = session.on_sandbox();
     printer.report(
         args.format,
         &report,

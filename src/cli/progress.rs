@@ -275,11 +275,10 @@ impl Progress for Spinners {
             }
             bar.finish_with_message(line);
         } else {
+            // A change counted instead of shown still leaves its line, as a shown one does.
             bars.hidden.remove(&task.key);
             self.count(&bars);
-            if !matches!(event, Event::Finished) {
-                let _ = self.multi.println(line);
-            }
+            let _ = self.multi.println(line);
         }
     }
     fn note(&self, line: &str) {

@@ -58,7 +58,8 @@ pub async fn restore_drill(
             return Ok(ExitStatus::Failure);
         }
         let progress = terminal(printer);
-        let report = op::run(&s.client, &prepared, progress.as_ref()).await;
+        let mut report = op::run(&s.client, &prepared, progress.as_ref()).await;
+        report.sandbox_time = s.on_sandbox();
         printer.report(
             args.format,
             &report,

@@ -164,6 +164,18 @@ impl Session {
         }
     }
 
+    /// Whether the estate is a sandbox (in-process, or served on a loopback address, where no
+    /// Azure endpoint is): its durations are simulated, and reports say so.
+    pub fn on_sandbox(&self) -> bool {
+        self.sandbox.is_some()
+            || url::Url::parse(self.client.arm_endpoint()).is_ok_and(|u| match u.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                None => false,
+            })
+    }
+
     /// The global flags a follow-up command needs to reach the same estate (`--sandbox`).
     pub fn global_flags(&self) -> String {
         match &self.sandbox_state {

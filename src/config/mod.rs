@@ -42,10 +42,12 @@ pub struct Loaded {
 
 /// One or many diagnostics, each pointing at file:line:column.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("invalid configuration ({} error{})", .diagnostics.len(), if .diagnostics.len() == 1 { "" } else { "s" })]
+#[error("{}", self.heading())]
 pub struct ConfigError {
     #[related]
     pub diagnostics: Vec<miette::Report>,
+    /// No file was there to read: nothing is invalid, so the heading does not say so.
+    missing: bool,
 }
 
 impl ConfigError {
@@ -58,14 +60,51 @@ impl ConfigError {
                 .into_iter()
                 .map(|d| miette::Report::new(d.render(sources)))
                 .collect(),
+            missing: false,
         }
     }
+
+    fn heading(&self) -> String {
+        let n = self.diagnostics.len();
+        if self.missing {
+            return format!("no configuration file to read ({n} not found)");
+        }
+        format!(
+            "invalid configuration ({n} error{})",
+            if n == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// A file that is not there: which one, where it was looked for, and how to name another.
+fn not_found(path: &std::path::Path) -> Diag {
+    let looked = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    Diag::global(format!(
+        "{} does not exist (looked for {})",
+        path.display(),
+        looked.display()
+    ))
+    .help(
+        "pass the configuration with -f FILE (repeatable), e.g. `-f examples/quickstart.yaml`; \
+             without -f, azprotect reads azprotect.yaml in the current directory",
+    )
 }
 
 /// Read, parse and validate the files (`-f` may repeat; maps merge, duplicates are errors).
 pub fn load(paths: &[PathBuf]) -> Result<Loaded, ConfigError> {
     let mut sources = Vec::new();
     let mut diags = Vec::new();
+    let missing: Vec<Diag> = paths
+        .iter()
+        .filter(|p| std::fs::metadata(p).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound))
+        .map(|p| not_found(p))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ConfigError {
+            missing: true,
+            ..ConfigError::new(&missing, &[])
+        });
+    }
     for p in paths {
         let name = p.display().to_string();
         match std::fs::read(p) {

@@ -86,8 +86,9 @@ pub async fn check_ready(
             return Err(DrillError::NotReady(
                 plan.address.to_string(),
                 format!(
-                    "{} is {vm_state}{progress}",
-                    ArmId::new(item.as_str()).name()
+                    "{} is in {}{progress}, not protected yet",
+                    ArmId::new(item.as_str()).name(),
+                    replication::state_words(vm_state)
                 ),
             ));
         }
@@ -128,6 +129,7 @@ pub async fn run(
         started_at: now(),
         finished_at: String::new(),
         failover_seconds: 0.0,
+        sandbox_time: false,
         cleanup_seconds: None,
         vms: vec![],
         error: None,

@@ -22,8 +22,13 @@ pub struct DrillReport {
     /// RFC 3339 times the drill started and finished.
     pub started_at: String,
     pub finished_at: String,
-    /// Seconds the test failover took (the recovery time a real failover can expect).
+    /// Seconds the test failover took (on Azure, the recovery time a real failover can expect).
     pub failover_seconds: f64,
+    /// The durations were measured on the sandbox, whose simulated Azure runs at a fraction of
+    /// Azure's time: they say nothing about the recovery time on Azure. Set by the caller, which
+    /// knows the estate; absent from JSON when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox_time: bool,
     pub cleanup_seconds: Option<f64>,
     pub vms: Vec<VmResult>,
     /// Why it did not run or failed.

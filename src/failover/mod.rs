@@ -375,7 +375,11 @@ fn require_protected(plan: &Resource, s: &PlanStatus) -> Result<(), Refusal> {
             .unwrap_or_default();
         return Err(Refusal::NotReady(
             plan.address.to_string(),
-            format!("{} is {}{progress}", vm.name, vm.protection_state),
+            format!(
+                "{} is in {}{progress}, not protected yet",
+                vm.name,
+                replication::state_words(&vm.protection_state)
+            ),
         ));
     }
     Ok(())
@@ -518,6 +522,7 @@ pub async fn run(
         active_region: s.active_region().into(),
         vms: s.vms,
         allowed_operations: s.allowed_operations,
+        sandbox_time: false,
         error,
     })
 }
@@ -641,7 +646,11 @@ async fn wait_protected(
             .filter(|v| !v.protected())
             .map(|v| {
                 let pct = v.progress.map(|p| format!(" {p}%")).unwrap_or_default();
-                format!("{} {}{pct}", v.name, v.protection_state)
+                format!(
+                    "{} {}{pct}",
+                    v.name,
+                    replication::state_words(&v.protection_state)
+                )
             })
             .collect();
         progress.event(

@@ -69,6 +69,11 @@ pub struct FailoverReport {
     pub vms: Vec<VmStatus>,
     /// What Azure allows next.
     pub allowed_operations: Vec<String>,
+    /// The durations were measured on the sandbox, whose simulated Azure runs at a fraction of
+    /// Azure's time: they say nothing about the recovery time on Azure. Set by the caller, which
+    /// knows the estate; absent from JSON when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox_time: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

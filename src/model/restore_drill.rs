@@ -322,6 +322,11 @@ pub struct Report {
     pub kept: bool,
     /// ARM requests the drill made, in all.
     pub requests: u64,
+    /// The durations were measured on the sandbox, whose simulated Azure runs at a fraction of
+    /// Azure's time: they say nothing about the recovery time on Azure. Set by the caller, which
+    /// knows the estate; absent from JSON when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox_time: bool,
     pub vms: Vec<VmResult>,
 }
 

@@ -1,7 +1,14 @@
 //! Drill reports: what a test failover showed, for a terminal, a PR/issue comment, or CI (JSON).
 
 use crate::drill::report::DrillReport;
+use crate::progress::plain_words;
 use std::io::{self, Write};
+
+/// What a duration measured on the sandbox is. The sandbox runs Azure's durations scaled down
+/// (0.01× by default); Site Recovery's SLA for Azure-to-Azure failover is a 2-hour RTO
+/// (https://azure.microsoft.com/support/legal/sla/site-recovery/).
+pub(crate) const SANDBOX_TIME: &str =
+    "sandbox time; on Azure it takes minutes, up to the 2-hour RTO Site Recovery promises";
 
 pub fn text<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {
     let verdict = if r.succeeded { "succeeded" } else { "FAILED" };
@@ -10,8 +17,13 @@ pub fn text<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {
     writeln!(w, "  started {}, finished {}", r.started_at, r.finished_at)?;
     writeln!(
         w,
-        "  test failover took {:.1}s (the recovery time to expect)",
-        r.failover_seconds
+        "  test failover took {:.1}s ({})",
+        r.failover_seconds,
+        if r.sandbox_time {
+            SANDBOX_TIME
+        } else {
+            "the recovery time to expect"
+        }
     )?;
     match r.cleanup_seconds {
         Some(s) => writeln!(w, "  cleanup took {s:.1}s (test VMs removed)")?,
@@ -24,7 +36,9 @@ pub fn text<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {
         writeln!(
             w,
             "  group {}  {}  {}",
-            vm.group, vm.test_failover_state, vm.vm_id
+            vm.group,
+            plain_words(&vm.test_failover_state),
+            vm.vm_id
         )?;
     }
     if let Some(e) = &r.error {
@@ -46,7 +60,12 @@ pub fn markdown<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {
     writeln!(w, "| Finished | {} |", r.finished_at)?;
     writeln!(
         w,
-        "| Test failover (recovery time) | {:.1}s |",
+        "| Test failover ({}) | {:.1}s |",
+        if r.sandbox_time {
+            SANDBOX_TIME
+        } else {
+            "recovery time"
+        },
         r.failover_seconds
     )?;
     match r.cleanup_seconds {
@@ -58,7 +77,9 @@ pub fn markdown<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {
         writeln!(
             w,
             "| {} | `{}` | {} |",
-            vm.group, vm.vm_id, vm.test_failover_state
+            vm.group,
+            vm.vm_id,
+            plain_words(&vm.test_failover_state)
         )?;
     }
     if let Some(e) = &r.error {

@@ -2,6 +2,7 @@
 //! or CI (JSON).
 
 use crate::failover::report::FailoverReport;
+use crate::model::site_recovery::replication::state_words;
 use std::io::{self, Write};
 
 fn direction(r: &crate::failover::report::StepResult) -> String {
@@ -23,13 +24,16 @@ pub fn text<W: Write>(r: &FailoverReport, w: &mut W) -> io::Result<()> {
         let ok = if s.succeeded { "done" } else { "FAILED" };
         writeln!(w, "  {}{}: {ok} in {:.1}s", s.step, direction(s), s.seconds)?;
     }
+    if r.sandbox_time {
+        writeln!(w, "  ({})", super::drill::SANDBOX_TIME)?;
+    }
     writeln!(w, "  VMs run in {}", r.active_region)?;
     for vm in &r.vms {
         writeln!(
             w,
-            "  {}  {}  {}",
-            vm.protection_state,
+            "  {}: {}, {}",
             vm.name,
+            state_words(&vm.protection_state),
             replication(vm)
         )?;
     }
@@ -71,6 +75,9 @@ pub fn markdown<W: Write>(r: &FailoverReport, w: &mut W) -> io::Result<()> {
             s.seconds
         )?;
     }
+    if r.sandbox_time {
+        writeln!(w, "\nTimes are {}.", super::drill::SANDBOX_TIME)?;
+    }
     writeln!(w, "\nVMs run in **{}**.\n", r.active_region)?;
     writeln!(w, "| VM | State | Replicating |\n|---|---|---|")?;
     for vm in &r.vms {
@@ -78,7 +85,7 @@ pub fn markdown<W: Write>(r: &FailoverReport, w: &mut W) -> io::Result<()> {
             w,
             "| `{}` | {} | {} |",
             vm.vm_id,
-            vm.protection_state,
+            state_words(&vm.protection_state),
             replication(vm)
         )?;
     }

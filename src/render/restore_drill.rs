@@ -12,6 +12,11 @@ fn counts(r: &Report) -> (usize, usize) {
     (passed, r.vms.len() - passed)
 }
 
+/// What durations measured on the sandbox are: its simulated Azure runs at a fraction of Azure's
+/// time. A VM restore job on Azure takes tens of minutes or more (it copies the disks out of
+/// the vault), so only a drill on Azure measures the RTO to expect.
+const SANDBOX_TIME: &str = "Times are sandbox time (simulated Azure at a fraction of its time): a VM restore on Azure takes tens of minutes or more; run the drill on Azure for the RTO to expect.";
+
 fn rto(v: &VmResult) -> String {
     v.rto_seconds
         .map_or_else(|| "-".to_string(), |s| format!("{s:.0}s"))
@@ -46,6 +51,9 @@ pub fn text(r: &Report, out: &mut impl Write) -> io::Result<()> {
             let m = if c.passed { "✓" } else { "✗" };
             writeln!(out, "       {m} {:<8} {}", c.check.as_str(), c.detail)?;
         }
+    }
+    if r.sandbox_time {
+        writeln!(out, "{SANDBOX_TIME}")?;
     }
     if r.kept {
         writeln!(
@@ -86,6 +94,9 @@ pub fn markdown(r: &Report, out: &mut impl Write) -> io::Result<()> {
             rto(v),
             why(v).replace('|', "\\|").replace(['\r', '\n'], " ")
         )?;
+    }
+    if r.sandbox_time {
+        writeln!(out, "\n{SANDBOX_TIME}")?;
     }
     Ok(())
 }

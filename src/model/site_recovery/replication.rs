@@ -279,6 +279,32 @@ impl ProtectionState {
     }
 }
 
+/// Azure's name for where a replication stands (a `protectionState` or an A2A
+/// `vmProtectionState`) in words a person reads in progress lines and reports; JSON keeps
+/// Azure's name. Recording: azure-cli-extensions/test_siterecovery_A2A_scenarios.yaml #68–73
+/// (FACTS §2): `vmProtectionState` `UnprotectedStatesBegin` ("Enabling protection") with
+/// `protectionState` `InitialReplicationInProgress`, then
+/// `InitialReplicationRecoveryCompletionPending`, then `Protected`. The failed-over names are the
+/// spec's (ReplicationProtectedItem examples); any other name is split into lower-case words.
+pub fn state_words(azure: &str) -> String {
+    let words = match azure.to_ascii_lowercase().as_str() {
+        "unprotectedstatesbegin" | "initialreplicationinprogress" | "enablingprotection" => {
+            "initial replication"
+        }
+        "initialreplicationrecoverycompletionpending" => "initial replication finishing",
+        "protected" => "protected",
+        "failedover" | "plannedfailovercompleted" | "unplannedfailovercompleted" => {
+            "failed over (not committed)"
+        }
+        "failovercommitted" | "plannedfailovercommitted" | "unplannedfailovercommitted" => {
+            "failover committed"
+        }
+        "reprotecting" => "re-protecting",
+        _ => return crate::progress::plain_words(azure),
+    };
+    words.to_string()
+}
+
 /// A replicated VM's normalized `state`, typed: what the plan decides on (the attributes carry
 /// its name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -54,6 +54,7 @@ pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> R
         passed: !vms.is_empty() && vms.iter().all(|v| v.passed),
         kept: p.keep,
         requests: client.request_count() - before,
+        sandbox_time: false,
         vms,
     }
 }
