@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// - `Update`: both present; `diff` lists the attributes that change in place.
 /// - `Replace`: both present; the live resource is deleted and created again (`-/+`).
 /// - `Delete`: `before` the live attributes, `after` none; `data` says what happens to backups.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,
@@ -29,7 +29,7 @@ impl Action {
 }
 
 /// What a delete does to backup data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DataEffect {
     /// Protection stops; every recovery point is kept.

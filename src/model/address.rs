@@ -121,6 +121,23 @@ impl Serialize for Address {
     }
 }
 
+/// In JSON (the plan's contract, `schemas/plan.schema.json`): a string `kind.name` whose kind
+/// is one of [`ResourceKind::ALL`]'s prefixes.
+impl schemars::JsonSchema for Address {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Address".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let kinds: Vec<&str> = ResourceKind::ALL.iter().map(|k| k.prefix()).collect();
+        schemars::json_schema!({
+            "description": "A resource's address: `kind.name`, e.g. `protected_vm.rsv-prod-weu/rg-app/app-01`.",
+            "type": "string",
+            "pattern": format!("^({})\\.[^\\s]+$", kinds.join("|")),
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Address {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;

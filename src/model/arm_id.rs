@@ -8,7 +8,7 @@ use std::hash::{Hash, Hasher};
 ///
 /// Equality, ordering and hashing ignore ASCII case, because Azure returns ids in whatever case
 /// it stored (`resourcegroups`, `Subscriptions`, lower-cased container names…).
-#[derive(Clone, Serialize, Deserialize, Default)]
+#[derive(Clone, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct ArmId(String);
 

@@ -25,17 +25,24 @@ use serde_json::Value;
 pub const FORMAT_VERSION: u32 = 1;
 
 /// A whole plan: every change, in apply order (creates/updates parents first, deletes last).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Its JSON (`plan --format json`, `show --format json`) is a contract: `schemas/plan.schema.json`
+/// is generated from these types.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Plan {
+    /// The plan format's version: 1. A change that breaks readers raises it.
+    #[schemars(extend("const" = FORMAT_VERSION))]
     pub format_version: u32,
+    /// The subscriptions the plan read and would change.
     pub subscriptions: Vec<String>,
+    /// Every change, in apply order.
     pub changes: Vec<Change>,
     pub summary: Summary,
 }
 
 /// One attribute that changes: a dotted path into the attributes (`retention.daily`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AttrChange {
+    /// Dotted path into the attributes, e.g. `retention.daily`.
     pub path: String,
     /// `None` = the attribute is added.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,20 +53,27 @@ pub struct AttrChange {
 }
 
 /// One change to one resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Change {
     pub address: Address,
     pub action: Action,
+    /// The resource's ARM id.
     pub arm_id: ArmId,
+    /// The live attributes (absent for a create).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Map<String, Value>>")]
     pub before: Option<Value>,
+    /// The desired attributes (absent for a delete).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Map<String, Value>>")]
     pub after: Option<Value>,
+    /// The attributes an update changes in place.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diff: Vec<AttrChange>,
     /// Why this change is planned (display only; apply never reads it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
+    /// What a delete does to backup data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<DataEffect>,
     /// Set when Azure would refuse the change: apply refuses the whole plan.
@@ -70,7 +84,10 @@ pub struct Change {
     pub depends_on: Vec<Address>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// How many changes of each kind; `blocked` counts those apply would refuse.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Summary {
     pub create: usize,
     pub update: usize,

@@ -88,7 +88,7 @@ pub fn markdown<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {
     Ok(())
 }
 
+/// `{"format_version": 1, …}` with the fields of [`DrillReport`], as the other reports.
 pub fn json<W: Write>(r: &DrillReport, w: &mut W) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, r)?;
-    writeln!(w)
+    super::common::json_v1(r, w)
 }

@@ -100,9 +100,9 @@ pub fn markdown<W: Write>(r: &FailoverReport, w: &mut W) -> io::Result<()> {
     Ok(())
 }
 
+/// `{"format_version": 1, …}` with the fields of [`FailoverReport`], as the other reports.
 pub fn json<W: Write>(r: &FailoverReport, w: &mut W) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, r)?;
-    writeln!(w)
+    super::common::json_v1(r, w)
 }
 
 fn replication(vm: &crate::failover::report::VmStatus) -> String {

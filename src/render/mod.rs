@@ -44,5 +44,7 @@ pub fn json<W: Write>(plan: &Plan, w: &mut W) -> io::Result<()> {
     json::render(plan, w)
 }
 
+pub use json::{plan_schema, plan_schema_text};
+
 /// GitHub's limit on the body of an issue or pull-request comment.
 pub const GITHUB_COMMENT_LIMIT: usize = 65_535;

@@ -8,6 +8,7 @@ pub mod azure_sim;
 pub mod cases;
 pub mod estate;
 pub mod estates;
+pub mod json_schema;
 pub mod plan_checks;
 pub mod plan_fixture;
 pub mod plan_sim;
