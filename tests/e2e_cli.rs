@@ -222,3 +222,53 @@ fn validate_without_a_file_says_which_file_it_looked_for_and_how_to_pass_one() {
     assert!(stderr.contains("-f FILE"), "how to pass one: {stderr}");
     assert!(!stderr.contains("invalid configuration"), "{stderr}");
 }
+
+/// `consistency: crash_only` on a standard policy: Azure offers crash-consistent-only backups
+/// with enhanced policies alone, so `validate` refuses it at its line, saying how to fix it;
+/// `consistency: application` on a standard policy is what Azure does anyway, and validates.
+#[test]
+fn crash_only_consistency_on_a_standard_policy_is_refused_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let quickstart = std::fs::read_to_string(quickstart()).unwrap();
+    // The quickstart's silver policy is standard (the default tier) with a daily schedule.
+    let marker = "      silver:\n";
+    assert!(
+        quickstart.contains(marker),
+        "the quickstart has a silver policy"
+    );
+    let write = |consistency: &str| {
+        let text = quickstart.replacen(
+            marker,
+            &format!("{marker}        consistency: {consistency}\n"),
+            1,
+        );
+        let path = dir.path().join(format!("{consistency}.yaml"));
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let refused = azprotect()
+        .arg("validate")
+        .arg("-f")
+        .arg(write("crash_only"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("crash-consistent-only snapshots need an enhanced policy")
+            && stderr.contains("crash_only.yaml:")
+            && stderr.contains("tier: enhanced"),
+        "{stderr}"
+    );
+    let accepted = azprotect()
+        .arg("validate")
+        .arg("-f")
+        .arg(write("application"))
+        .output()
+        .unwrap();
+    assert!(
+        accepted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+}

@@ -225,6 +225,13 @@ pub fn check(cx: &mut Cx, name: &Sp<String>, p: &Sp<BackupPolicy>) {
         }
     }
 
+    // Only an enhanced (V2) policy chooses the consistency type: "The Enhanced VM backup policy
+    // now enables you to configure the consistency type of the backups" (learn.microsoft.com
+    // azure/backup/backup-azure-vms-agentless-multi-disk-crash-consistent-overview); the spec's
+    // `snapshotConsistencyType: OnlyCrashConsistent` appears only in its V2Policy examples
+    // (RecoveryServicesBackup 2026-01-01 examples/AzureIaasVm/V2Policy). A standard policy is
+    // application-consistent (file-system-consistent where the VM has no VSS writer or
+    // pre/post scripts), which is what `consistency: application` (the default) means.
     if let Some(c) = &p.value.consistency {
         if c.value == Consistency::CrashOnly && tier != Tier::Enhanced {
             cx.push(
