@@ -2,7 +2,7 @@
 //! must survive without panicking — a body cut short, a value of the wrong type, keys in another
 //! casing, a key missing, an array thousands of elements long.
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 use serde_json::{json, Value};
 
 /// Elements an inflated array gets.

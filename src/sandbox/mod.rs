@@ -147,7 +147,7 @@ fn fresh_state(inventory: Option<&std::path::Path>) -> Result<state::State, Sand
 
 /// Fill in identity and TLS material a state lacks.
 fn ensure_secrets(st: &mut state::State) -> Result<(), SandboxError> {
-    use rand::RngCore;
+    use rand::Rng;
     let mut rng = rand::rng();
     if st.identity.tenant_id.is_empty() {
         st.identity.tenant_id = "00000000-0000-0000-0000-0000000000aa".into();
