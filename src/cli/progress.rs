@@ -319,9 +319,9 @@ mod tests {
             log,
             [
                 "creating protected_vm.rsv/rg/vm…",
-                "creating protected_vm.rsv/rg/vm: InProgress [1s elapsed]",
+                "creating protected_vm.rsv/rg/vm: in progress [1s elapsed]",
                 "creating protected_vm.rsv/rg/vm: still creating… [11s elapsed]",
-                "creating protected_vm.rsv/rg/vm: Completed [12s elapsed]",
+                "creating protected_vm.rsv/rg/vm: completed [12s elapsed]",
                 "creating protected_vm.rsv/rg/vm: done after 1m24s",
             ]
         );
