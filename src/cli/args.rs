@@ -166,6 +166,9 @@ pub enum Command {
     /// Is protection working? Coverage, backup, replication and disk backup health of the
     /// file's scope: exit 0 healthy, 2 findings, 1 error.
     Status(StatusArgs),
+    /// Adopt an existing estate: write its vaults, policies and protected VMs as a v1 file that
+    /// validates and plans empty.
+    Export(ExportArgs),
     /// Snapshots on demand: take one before a risky change, list them, restore one to a new disk.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
@@ -462,6 +465,27 @@ pub struct RestoreDrillArgs {
     /// programs (`format_version` 1).
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Only the Recovery Services vault with this name (repeatable; each must exist).
+    #[arg(long = "vault", value_name = "NAME")]
+    pub vaults: Vec<String>,
+    /// Only vaults in this resource group (repeatable). The subscription is the global
+    /// --subscription (else AZURE_SUBSCRIPTION_ID).
+    #[arg(long = "resource-group", value_name = "RG")]
+    pub resource_groups: Vec<String>,
+    /// Write `select:` instead of a VM list where every VM of a resource group (or with one tag
+    /// value) in the vault's region has the same policy.
+    #[arg(long)]
+    pub selectors: bool,
+    /// Write the file here instead of to stdout; an existing file is kept unless --force.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the -o file if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod ci;
 mod completions;
 mod confirm;
 mod drill;
+mod export;
 mod failover;
 mod graph;
 mod man;
@@ -122,6 +123,7 @@ async fn run(
         Command::Restore(args) => restore::restore(args, settings, printer).await,
         Command::RestoreDrill(args) => restore_drill::restore_drill(args, settings, printer).await,
         Command::Status(args) => status::status(args, settings, printer).await,
+        Command::Export(args) => export::export(args, settings, printer).await,
         Command::Snapshot(cmd) => snapshot::snapshot(cmd, settings, printer).await,
         Command::Sandbox(cmd) => sandbox::sandbox(cmd, printer).await,
         Command::Completions(args) => completions::completions(args, printer),

@@ -40,6 +40,7 @@ pub mod backup_policy;
 pub mod crr;
 pub mod disk;
 pub mod disk_backup;
+pub mod export;
 pub mod family;
 pub mod item_recovery;
 mod item_state;

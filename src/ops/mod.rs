@@ -11,11 +11,12 @@
 //! (item-level recovery: a point's mount script, and ending its session),
 //! [`restore_permissions`] (the role a Backup vault's identity needs for a disk restore, granted
 //! or explained), [`restore_drill`] (restore every protected VM, check, time, clean up: a
-//! report), [`status`] (is protection working: findings and a per-VM table). Must not import:
-//! `cli`, `render`.
+//! report), [`status`] (is protection working: findings and a per-VM table), [`export`] (read an
+//! existing estate into a document of the v1 file). Must not import: `cli`, `render`.
 
 pub mod apply;
 pub mod drill;
+pub mod export;
 pub mod failover;
 pub mod plan;
 pub mod recovery_plan;

@@ -9,6 +9,7 @@
 pub mod apply;
 mod common;
 pub mod drill;
+pub mod export;
 pub mod failover;
 mod json;
 mod markdown;

@@ -1,0 +1,145 @@
+//! `azprotect export`: adopt an existing estate. [`export`] lists the Recovery Services vaults of
+//! a subscription (narrowed by name and resource group), reads them the way `plan` does
+//! (`live::read`: list calls per vault, concurrently, normalized by the `model` families), and
+//! [`build`] turns that into a [`Document`] that `render::export` writes as a v1 file which
+//! validates and plans empty against the same estate.
+
+pub mod build;
+
+use crate::azure::{ArmClient, AzureError};
+use crate::model::export::Document;
+use crate::model::resource_group::normalize_location;
+use crate::model::{vault, ArmId, Desired, OnRemove, VaultScope};
+
+/// What to export.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    /// `--vault`: only these vaults (names, case-insensitive); every one must exist.
+    pub vaults: Vec<String>,
+    /// `--resource-group`: only vaults in these groups (case-insensitive).
+    pub resource_groups: Vec<String>,
+    /// `--selectors`: offer selectors where a whole group or tag value has one policy.
+    pub selectors: bool,
+    /// The command line, for the file's header.
+    pub command: String,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ExportError {
+    #[error("no Recovery Services vault named {names} in {searched}")]
+    #[diagnostic(help("`azprotect export` without --vault lists every vault it finds"))]
+    UnknownVaults { names: String, searched: String },
+    #[error("nothing to export: no Recovery Services vault in {searched}")]
+    #[diagnostic(help(
+        "check the subscription (--subscription or AZURE_SUBSCRIPTION_ID) and the --vault / --resource-group filters"
+    ))]
+    NothingFound { searched: String },
+    #[error("two vaults are named {name} ({first} and {second}); a file keys vaults by name")]
+    #[diagnostic(help("export one at a time with --resource-group"))]
+    SameName {
+        name: String,
+        first: String,
+        second: String,
+    },
+    #[error(transparent)]
+    Azure(#[from] AzureError),
+}
+
+impl Input {
+    /// What was searched, in words (for the header and the errors).
+    fn searched(&self, subscription: &str) -> String {
+        let mut s = format!("subscription {subscription}");
+        if !self.resource_groups.is_empty() {
+            s.push_str(&format!(
+                ", resource group(s) {}",
+                self.resource_groups.join(", ")
+            ));
+        }
+        s
+    }
+}
+
+/// Read the vaults `input` names in `subscription` into a document.
+pub async fn export(
+    client: &ArmClient,
+    subscription: &str,
+    input: &Input,
+) -> Result<Document, ExportError> {
+    let searched = input.searched(subscription);
+    let listed = client.list(&vault::list_path(subscription)).await?;
+    let mut scopes: Vec<VaultScope> = Vec::new();
+    for v in &listed {
+        let id = ArmId::new(v["id"].as_str().unwrap_or_default());
+        let rg = id.resource_group().unwrap_or_default();
+        let name = id.name();
+        let wanted = (input.vaults.is_empty()
+            || input.vaults.iter().any(|n| n.eq_ignore_ascii_case(name)))
+            && (input.resource_groups.is_empty()
+                || input
+                    .resource_groups
+                    .iter()
+                    .any(|g| g.eq_ignore_ascii_case(rg)));
+        if !wanted {
+            continue;
+        }
+        if let Some(other) = scopes.iter().find(|s| s.name.eq_ignore_ascii_case(name)) {
+            return Err(ExportError::SameName {
+                name: name.to_string(),
+                first: other.arm_id.to_string(),
+                second: id.to_string(),
+            });
+        }
+        scopes.push(VaultScope {
+            name: name.to_string(),
+            location: normalize_location(v["location"].as_str().unwrap_or_default()),
+            arm_id: id.clone(),
+            on_remove: OnRemove::default(),
+            restore_drill: None,
+        });
+    }
+    let missing: Vec<&String> = input
+        .vaults
+        .iter()
+        .filter(|n| !scopes.iter().any(|s| s.name.eq_ignore_ascii_case(n)))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ExportError::UnknownVaults {
+            names: missing
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            searched,
+        });
+    }
+    if scopes.is_empty() {
+        return Err(ExportError::NothingFound { searched });
+    }
+    scopes.sort_by_key(|s| s.name.to_ascii_lowercase());
+    let desired = Desired {
+        subscription: subscription.to_string(),
+        vaults: scopes.clone(),
+        ..Desired::default()
+    };
+    let live = crate::live::read(client, &desired).await?;
+    let mut doc = build::document(&live, &scopes, subscription, input.selectors);
+    doc.command = input.command.clone();
+    doc.endpoint = client.arm_endpoint().to_string();
+    doc.searched = if input.vaults.is_empty() {
+        searched
+    } else {
+        format!("{searched}, vault(s) {}", input.vaults.join(", "))
+    };
+    doc.generated_at = now();
+    Ok(doc)
+}
+
+fn now() -> String {
+    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0);
+    now.ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,312 @@
+//! `azprotect export`'s file: a [`Document`] written as v1 YAML the way a person would write it —
+//! a header saying what was exported, from where, when and with which command; a comment above
+//! each vault; keys in CONFIG.md's order; small maps in flow style (`{daily: {at: "23:00"}}`);
+//! strings quoted only where YAML would misread them. Pure and generic over the writer.
+
+use crate::model::export::{Document, Protect, Vault};
+use serde_json::Value;
+use std::io::{self, Write};
+
+/// Keys of a vault in CONFIG.md's order (others follow as Azure gave them).
+const VAULT_KEYS: &[&str] = &[
+    "location",
+    "storage_redundancy",
+    "cross_region_restore",
+    "soft_delete",
+    "immutability",
+    "public_network_access",
+    "tags",
+];
+
+/// Keys of a policy in CONFIG.md's order.
+const POLICY_KEYS: &[&str] = &[
+    "tier",
+    "schedule",
+    "time_zone",
+    "consistency",
+    "instant_restore_days",
+    "retention",
+];
+
+/// Keys inside flow maps, in the order CONFIG.md writes them.
+const FLOW_KEYS: &[&str] = &[
+    "state",
+    "retention_days",
+    "hourly",
+    "daily",
+    "weekly",
+    "monthly",
+    "yearly",
+    "every",
+    "start",
+    "duration",
+    "keep",
+    "month",
+    "week",
+    "on",
+    "at",
+];
+
+pub fn yaml(d: &Document, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "# Exported by `{}` at {}", d.command, d.generated_at)?;
+    writeln!(out, "# from {} ({}).", d.searched, d.endpoint)?;
+    let vms: usize = d
+        .vaults
+        .iter()
+        .flat_map(|v| &v.protect)
+        .map(|p| p.covers)
+        .sum();
+    writeln!(
+        out,
+        "# {} Recovery Services vault(s), {vms} protected VM(s). Check that it matches the estate:",
+        d.vaults.len()
+    )?;
+    writeln!(
+        out,
+        "#   azprotect plan -f FILE --detailed-exitcode    (exit 0: no changes)"
+    )?;
+    writeln!(
+        out,
+        "# Not exported (not readable from Azure): on_remove (default retain_data), restore_drill."
+    )?;
+    writeln!(out, "version: 1")?;
+    writeln!(out, "subscription: {}", scalar(&d.subscription))?;
+    if !d.vaults.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "recovery_vaults:")?;
+        for (i, v) in d.vaults.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            vault(v, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn vault(v: &Vault, out: &mut impl Write) -> io::Result<()> {
+    let vms: usize = v.protect.iter().map(|p| p.covers).sum();
+    writeln!(
+        out,
+        "  # {}: {} polic{}, {vms} protected VM(s)",
+        v.name,
+        v.policies.len(),
+        if v.policies.len() == 1 { "y" } else { "ies" }
+    )?;
+    writeln!(out, "  {}:", key(&v.name))?;
+    writeln!(out, "    resource_group: {}", scalar(&v.resource_group))?;
+    for (k, val) in ordered(&v.settings, VAULT_KEYS) {
+        writeln!(out, "    {}: {}", key(k), flow(val))?;
+    }
+    if !v.policies.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "    backup_policies:")?;
+        for p in &v.policies {
+            if let Some(note) = &p.note {
+                writeln!(out, "      # {note}")?;
+            }
+            writeln!(out, "      {}:", key(&p.name))?;
+            for (k, val) in ordered(&p.attrs, POLICY_KEYS) {
+                if k == "retention" {
+                    writeln!(out, "        retention:")?;
+                    for (rk, rv) in ordered(val, FLOW_KEYS) {
+                        writeln!(out, "          {}: {}", key(rk), flow(rv))?;
+                    }
+                } else {
+                    writeln!(out, "        {}: {}", key(k), flow(val))?;
+                }
+            }
+        }
+    }
+    if !v.protect.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "    protect:")?;
+        for p in &v.protect {
+            protect(p, out)?;
+        }
+    }
+    if !v.skipped.is_empty() {
+        writeln!(out, "    # Registered in the vault but not listed:")?;
+        for s in &v.skipped {
+            writeln!(out, "    #   {s}")?;
+        }
+    }
+    Ok(())
+}
+
+fn protect(p: &Protect, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "      - policy: {}", scalar(&p.policy))?;
+    if !p.vms.is_empty() {
+        writeln!(out, "        vms:")?;
+        for vm in &p.vms {
+            writeln!(out, "          - {}", scalar(vm))?;
+        }
+    }
+    if p.has_selector() {
+        let mut parts = Vec::new();
+        if !p.select_resource_groups.is_empty() {
+            let rgs: Vec<String> = p.select_resource_groups.iter().map(|g| scalar(g)).collect();
+            parts.push(format!("resource_groups: [{}]", rgs.join(", ")));
+        }
+        if !p.select_tags.is_empty() {
+            let tags: Vec<String> = p
+                .select_tags
+                .iter()
+                .map(|(k, v)| format!("{}: {}", key(k), scalar(v)))
+                .collect();
+            parts.push(format!("tags: {{{}}}", tags.join(", ")));
+        }
+        writeln!(
+            out,
+            "        select: {{{}}}   # {} VM(s) today",
+            parts.join(", "),
+            p.covers
+        )?;
+    }
+    if !p.exclude_disks.is_empty() {
+        let luns: Vec<String> = p.exclude_disks.iter().map(u64::to_string).collect();
+        writeln!(out, "        exclude_disks: [{}]", luns.join(", "))?;
+    }
+    Ok(())
+}
+
+/// An object's entries, `order`'s keys first.
+fn ordered<'a>(v: &'a Value, order: &[&str]) -> Vec<(&'a str, &'a Value)> {
+    let mut entries: Vec<(&str, &Value)> = v
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v))
+        .collect();
+    entries.sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(order.len()));
+    entries
+}
+
+/// A value in flow style.
+fn flow(v: &Value) -> String {
+    match v {
+        Value::Object(_) => {
+            let parts: Vec<String> = ordered(v, FLOW_KEYS)
+                .into_iter()
+                .map(|(k, v)| format!("{}: {}", key(k), flow(v)))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        Value::Array(a) => {
+            let parts: Vec<String> = a.iter().map(flow).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        Value::String(s) => scalar(s),
+        Value::Null => "null".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A key: the file's own field names as they are (`on:` is a field of the format, read by a
+/// YAML 1.2 reader); names from Azure (vaults, policies, tags) as [`scalar`]s.
+fn key(s: &str) -> String {
+    if FLOW_KEYS.contains(&s) || POLICY_KEYS.contains(&s) || VAULT_KEYS.contains(&s) {
+        s.to_string()
+    } else {
+        scalar(s)
+    }
+}
+
+/// A string as YAML reads it back unchanged: plain when that is unambiguous (in block and flow
+/// context alike), else double-quoted.
+pub fn scalar(s: &str) -> String {
+    if plain_is_safe(s) {
+        s.to_string()
+    } else {
+        let escaped: String = s
+            .chars()
+            .flat_map(|c| match c {
+                '"' => vec!['\\', '"'],
+                '\\' => vec!['\\', '\\'],
+                '\n' => vec!['\\', 'n'],
+                '\t' => vec!['\\', 't'],
+                c => vec![c],
+            })
+            .collect();
+        format!("\"{escaped}\"")
+    }
+}
+
+/// Words YAML 1.1 or 1.2 reads as booleans or null.
+const RESERVED: &[&str] = &[
+    "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~",
+];
+
+fn plain_is_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    if is_duration(s) || is_guid(s) {
+        return true;
+    }
+    (first.is_ascii_alphabetic() || first == '/' || first == '_')
+        && !s.ends_with(' ')
+        && !s.contains(" #")
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./ ;()".contains(c))
+        && !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s))
+}
+
+/// `4h`, `30d`: digits and one unit letter.
+fn is_duration(s: &str) -> bool {
+    if !s.is_ascii() || s.is_empty() {
+        return false;
+    }
+    let (n, unit) = s.split_at(s.len() - 1);
+    !n.is_empty()
+        && n.bytes().all(|b| b.is_ascii_digit())
+        && unit.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+/// A subscription id: 8-4-4-4-12 hex digits (no YAML type reads it as anything but a string).
+fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scalar;
+
+    #[test]
+    fn quotes_what_yaml_would_misread() {
+        for plain in [
+            "DefaultPolicy",
+            "vault-3f2a",
+            "rg-App-PROD",
+            "DailyPolicy-kxq8v2",
+            "W. Europe Standard Time",
+            "rg-app/app-01",
+            "4h",
+            "30d",
+            "00000000-0000-0000-0000-000000000001",
+            "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm",
+        ] {
+            assert_eq!(scalar(plain), plain);
+        }
+        for (s, quoted) in [
+            ("On", "\"On\""),
+            ("08:00", "\"08:00\""),
+            ("1", "\"1\""),
+            ("12", "\"12\""),
+            ("1e3", "\"1e3\""),
+            ("2026-01-01", "\"2026-01-01\""),
+            ("", "\"\""),
+            ("a: b", "\"a: b\""),
+            ("x #y", "\"x #y\""),
+            ("say \"hi\"", "\"say \\\"hi\\\"\""),
+            ("[x]", "\"[x]\""),
+            ("no", "\"no\""),
+        ] {
+            assert_eq!(scalar(s), quoted, "{s}");
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! Adopting an existing estate: `azprotect export` reads what exists and writes a file that
+//! validates and plans empty against it — for every example estate (applied by azprotect), with
+//! and without `--selectors`, and for an estate made directly through the API the way the portal
+//! and Azure's CLI make one (portal-style names, Azure's built-in `DefaultPolicy`, an excluded
+//! disk, a VM whose protection was stopped).
+
+mod support;
+
+use azprotect::model::{api, ArmRequest, Method};
+use azprotect::sandbox::SandboxOptions;
+use serde_json::{json, Value};
+use support::estate::{applied, read_example, Estate};
+
+const SUB: &str = "00000000-0000-0000-0000-000000000001";
+
+fn fast(inventory: Option<&str>) -> SandboxOptions {
+    SandboxOptions {
+        time_scale: 0.001,
+        inventory: inventory.map(|i| support::estate::repo().join(i)),
+        ..SandboxOptions::default()
+    }
+}
+
+/// `export [extra…] -o <name>` (exit 0), then `validate` and `plan --detailed-exitcode` of the
+/// exported file: exit 0, no changes. The exported text.
+async fn export_plans_empty(estate: &Estate, name: &str, extra: &[&str]) -> String {
+    let out = estate.path(name);
+    let mut args = vec!["export"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["-o", &out]);
+    let run = estate.run(&args).await;
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("Check it: azprotect plan -f"),
+        "{}",
+        run.stderr
+    );
+    let text = std::fs::read_to_string(&out).expect("the export was written");
+    estate.run(&["validate", "-f", &out]).await.expect_code(0);
+    let plan = estate
+        .run(&[
+            "plan",
+            "-f",
+            &out,
+            "--detailed-exitcode",
+            "--format",
+            "json",
+        ])
+        .await;
+    assert_eq!(
+        plan.code, 0,
+        "the export of an estate must plan empty against it:\n{text}\n{}\n{}",
+        plan.stdout, plan.stderr
+    );
+    assert!(plan.changes().is_empty(), "{}", plan.stdout);
+    text
+}
+
+/// Apply an example, then export it with and without selectors: both plan empty.
+async fn example_round_trips(example: &str, inventory: Option<&str>) -> (String, String) {
+    let (estate, _) = applied(fast(inventory), example, &read_example(example)).await;
+    let listed = export_plans_empty(&estate, "listed.yaml", &[]).await;
+    let selected = export_plans_empty(&estate, "selected.yaml", &["--selectors"]).await;
+    (listed, selected)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_quickstart_estate_exports_to_a_file_that_plans_empty() {
+    let (listed, selected) = example_round_trips("quickstart.yaml", None).await;
+    for vm in [
+        "rg-app/app-01",
+        "rg-app/db-01",
+        "rg-web/web-01",
+        "rg-web/web-02",
+    ] {
+        assert!(
+            listed.contains(&format!("- {vm}\n")),
+            "{vm} listed:\n{listed}"
+        );
+    }
+    assert!(listed.contains("exclude_disks: [1]"), "{listed}");
+    assert!(!listed.contains("select:"), "{listed}");
+    // Both silver VMs carry backup=silver and nothing else in the region does.
+    assert!(
+        selected.contains("select: {tags: {backup: silver}}"),
+        "{selected}"
+    );
+    // Unused built-ins are not exported.
+    assert!(!listed.contains("DefaultPolicy"), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_multi_vault_estate_exports_to_a_file_that_plans_empty() {
+    let (listed, selected) = example_round_trips(
+        "multi-vault.yaml",
+        Some("examples/inventories/multi-vault.yaml"),
+    )
+    .await;
+    // The VM of the other subscription is named by its full id.
+    assert!(
+        listed.contains("- /subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-shared/providers/Microsoft.Compute/virtualMachines/ad-01"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("rsv-prod-neu:") && listed.contains("rsv-prod-weu:"),
+        "{listed}"
+    );
+    // North Europe's two groups are wholly protected by daily-silver.
+    assert!(
+        selected.contains("select: {resource_groups: [rg-api-neu, rg-web-neu]}"),
+        "{selected}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_site_recovery_estate_exports_to_a_file_that_plans_empty() {
+    example_round_trips("site-recovery.yaml", None).await;
+}
+
+// --- An estate made through the API, not by azprotect ---------------------------------------
+
+const INVENTORY: &str = "\
+subscriptions:
+  00000000-0000-0000-0000-000000000001:
+    resource_groups:
+      rg-App-PROD:
+        location: westeurope
+        vms:
+          App-VM01: {size: Standard_D2s_v5, os: linux, data_disks: [64, 128]}
+          App-VM02: {size: Standard_D2s_v5, os: windows, tags: {Owner: team-a}}
+          Old-VM03: {size: Standard_B2s, os: linux}
+      rg-Backup:
+        location: westeurope
+";
+
+fn vault_id() -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/rg-Backup/providers/Microsoft.RecoveryServices/vaults/vault-3f2a")
+}
+
+fn vm_id(name: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/rg-App-PROD/providers/Microsoft.Compute/virtualMachines/{name}")
+}
+
+/// The protected item of a VM of rg-App-PROD, at the names the CLI uses (FACTS §4).
+fn item_path(vm: &str) -> String {
+    let (rg, vm) = ("rg-app-prod", vm.to_ascii_lowercase());
+    format!(
+        "{}/backupFabrics/Azure/protectionContainers/IaasVMContainer;iaasvmcontainerv2;{rg};{vm}/protectedItems/vm;iaasvmcontainerv2;{rg};{vm}?api-version={}",
+        vault_id(),
+        api::BACKUP
+    )
+}
+
+async fn put(client: &azprotect::azure::ArmClient, path: String, body: Value) {
+    client
+        .execute(&ArmRequest::new(Method::Put, path.clone(), Some(body)))
+        .await
+        .unwrap_or_else(|e| panic!("PUT {path}: {e}"));
+}
+
+/// A vault made as the portal makes one, a policy with a portal-style name, three VMs protected
+/// through the protection-container PUT (one by the built-in DefaultPolicy, one without its data
+/// disk at LUN 1), and one of them stopped with its data retained.
+async fn api_estate() -> Estate {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.yaml");
+    std::fs::write(&inventory, INVENTORY).unwrap();
+    let estate = Estate::start_with(SandboxOptions {
+        time_scale: 0.001,
+        inventory: Some(inventory),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let client = estate.client().await;
+    // Recording: azure-cli/test_backup_protection.yaml #1 (vault PUT: sku RS0, no settings).
+    put(
+        &client,
+        format!("{}?api-version={}", vault_id(), api::RECOVERY_SERVICES),
+        json!({"location": "westeurope", "sku": {"name": "RS0", "tier": "Standard"}, "properties": {}}),
+    )
+    .await;
+    // Recording: azure-cli/test_backup_protection.yaml, policy PUT (FACTS §4: standard, daily).
+    put(
+        &client,
+        format!("{}/backupPolicies/DailyPolicy-kxq8v2?api-version={}", vault_id(), api::BACKUP),
+        json!({"properties": {
+            "backupManagementType": "AzureIaasVM",
+            "policyType": "V1",
+            "instantRpRetentionRangeInDays": 3,
+            "schedulePolicy": {"schedulePolicyType": "SimpleSchedulePolicy", "scheduleRunFrequency": "Daily",
+                               "scheduleRunTimes": ["2026-01-01T21:30:00Z"], "scheduleWeeklyFrequency": 0},
+            "retentionPolicy": {"retentionPolicyType": "LongTermRetentionPolicy",
+                "dailySchedule": {"retentionTimes": ["2026-01-01T21:30:00Z"], "retentionDuration": {"count": 14, "durationType": "Days"}},
+                "weeklySchedule": {"daysOfTheWeek": ["Sunday"], "retentionTimes": ["2026-01-01T21:30:00Z"], "retentionDuration": {"count": 8, "durationType": "Weeks"}}},
+            "timeZone": "W. Europe Standard Time",
+        }}),
+    )
+    .await;
+    // Discovery first, as the CLI does (FACTS §4: refreshContainers → 202 … 204).
+    client
+        .execute(&ArmRequest::new(
+            Method::Post,
+            format!(
+                "{}/backupFabrics/Azure/refreshContainers?api-version={}",
+                vault_id(),
+                api::BACKUP
+            ),
+            None,
+        ))
+        .await
+        .expect("refresh containers");
+    let policy = |name: &str| format!("{}/backupPolicies/{name}", vault_id());
+    // Recording: azure-cli/test_backup_protection.yaml #41 (enable protection).
+    put(
+        &client,
+        item_path("App-VM01"),
+        json!({"properties": {
+            "protectedItemType": "Microsoft.Compute/virtualMachines",
+            "sourceResourceId": vm_id("App-VM01"),
+            "policyId": policy("DailyPolicy-kxq8v2"),
+            "extendedProperties": {"diskExclusionProperties": {"diskLunList": [1], "isInclusionList": false}},
+        }}),
+    )
+    .await;
+    for vm in ["App-VM02", "Old-VM03"] {
+        put(
+            &client,
+            item_path(vm),
+            json!({"properties": {
+                "protectedItemType": "Microsoft.Compute/virtualMachines",
+                "sourceResourceId": vm_id(vm),
+                "policyId": policy("DefaultPolicy"),
+            }}),
+        )
+        .await;
+    }
+    // Recording: azure-cli/test_backup_protection.yaml #56 (stop protection, retain data).
+    put(
+        &client,
+        item_path("Old-VM03"),
+        json!({"properties": {
+            "protectedItemType": "Microsoft.Compute/virtualMachines",
+            "sourceResourceId": vm_id("Old-VM03"),
+            "policyId": "",
+            "protectionState": "ProtectionStopped",
+        }}),
+    )
+    .await;
+    // Keep the inventory file alive with the estate's own directory.
+    std::mem::forget(dir);
+    estate
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_estate_made_through_the_api_exports_with_its_own_names_and_plans_empty() {
+    let estate = api_estate().await;
+    let text = export_plans_empty(&estate, "adopted.yaml", &[]).await;
+    for expected in [
+        "  vault-3f2a:\n    resource_group: rg-Backup\n",
+        "      DailyPolicy-kxq8v2:\n",
+        "      # Azure's built-in policy, declared because VMs below use it\n      DefaultPolicy:\n",
+        "      - policy: DailyPolicy-kxq8v2\n        vms:\n          - rg-App-PROD/App-VM01\n        exclude_disks: [1]\n",
+        "      - policy: DefaultPolicy\n        vms:\n          - rg-App-PROD/App-VM02\n",
+        "rg-App-PROD/Old-VM03: protection stopped, recovery points retained",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    // Unused built-ins stay out; the stopped VM is only in a comment.
+    assert!(!text.contains("EnhancedPolicy"), "{text}");
+    assert!(!text.contains("- rg-App-PROD/Old-VM03"), "{text}");
+
+    // The stopped VM sits in the same group: no group selector would plan empty, so the VMs
+    // stay listed; App-VM02 is the only VM with Owner=team-a, which a tag selector can name.
+    let selected = export_plans_empty(&estate, "selected.yaml", &["--selectors"]).await;
+    assert!(!selected.contains("resource_groups:"), "{selected}");
+    assert!(
+        selected.contains("      - policy: DefaultPolicy\n        select: {tags: {Owner: team-a}}"),
+        "{selected}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exported_file_reads_as_a_person_would_write_it() {
+    let estate = api_estate().await;
+    let run = estate.run(&["export"]).await;
+    run.expect_code(0);
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "[time]");
+    s.add_filter(r"https://127\.0\.0\.1:\d+", "[sandbox]");
+    s.bind(|| insta::assert_snapshot!("api_estate_export", run.stdout));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn filters_narrow_the_export_and_an_unknown_vault_is_named() {
+    let (estate, _) = applied(
+        fast(Some("examples/inventories/multi-vault.yaml")),
+        "multi-vault.yaml",
+        &read_example("multi-vault.yaml"),
+    )
+    .await;
+    let neu = export_plans_empty(&estate, "neu.yaml", &["--vault", "rsv-prod-neu"]).await;
+    assert!(
+        neu.contains("rsv-prod-neu:") && !neu.contains("rsv-prod-weu"),
+        "{neu}"
+    );
+    let weu =
+        export_plans_empty(&estate, "weu.yaml", &["--resource-group", "RG-PROTECT-WEU"]).await;
+    assert!(
+        weu.contains("rsv-prod-weu:") && !weu.contains("rsv-prod-neu"),
+        "{weu}"
+    );
+
+    let unknown = estate.run(&["export", "--vault", "rsv-nope"]).await;
+    unknown.expect_code(1);
+    let err = support::estate::flat(&unknown.stderr);
+    assert!(
+        err.contains("no Recovery Services vault named `rsv-nope` in subscription 00000000-0000-0000-0000-000000000001"),
+        "{err}"
+    );
+    let empty = estate
+        .run(&["export", "--resource-group", "rg-empty"])
+        .await;
+    empty.expect_code(1);
+    assert!(
+        support::estate::flat(&empty.stderr).contains(
+            "no Recovery Services vault in subscription 00000000-0000-0000-0000-000000000001, resource group(s) rg-empty"
+        ),
+        "{}",
+        empty.stderr
+    );
+
+    // -o never overwrites without --force.
+    let again = estate
+        .run(&["export", "-o", &estate.path("neu.yaml")])
+        .await;
+    again.expect_code(1);
+    assert!(
+        again
+            .stderr
+            .contains("exists; export does not overwrite it"),
+        "{}",
+        again.stderr
+    );
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    estate
+        .run(&["export", "-o", &estate.path("neu.yaml"), "--force"])
+        .await
+        .expect_code(0);
+    let all = std::fs::read_to_string(estate.path("neu.yaml")).unwrap();
+    assert!(
+        all.contains("rsv-prod-weu:") && all.contains("rsv-prod-neu:"),
+        "{all}"
+    );
+}
