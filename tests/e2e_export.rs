@@ -113,6 +113,23 @@ async fn the_multi_vault_estate_exports_to_a_file_that_plans_empty() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_disk_backup_estate_exports_to_a_file_that_plans_empty() {
+    let (listed, _) = example_round_trips("disk-backup.yaml", None).await;
+    for expected in [
+        "disk_backup:\n",
+        "  bv-prod-weu:\n    resource_group: rg-protect-weu\n",
+        "      every-4h: {every: 4h, retention: 7d}\n",
+        "      daily: {every: 1d, retention: 30d, start: \"02:00\", time_zone: W. Europe Standard Time}\n",
+        "      - policy: every-4h\n        snapshot_resource_group: rg-snapshots-weu\n        disks:\n",
+        "          - rg-app/shared-data\n",
+    ] {
+        assert!(listed.contains(expected), "missing {expected:?} in:\n{listed}");
+    }
+    // The vault's identity holds the roles apply granted: the default (true) is left out.
+    assert!(!listed.contains("grant_permissions"), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_site_recovery_estate_exports_to_a_file_that_plans_empty() {
     example_round_trips("site-recovery.yaml", None).await;
 }

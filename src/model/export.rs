@@ -20,6 +20,8 @@ pub struct Document {
     /// What was searched (`vaults named …`, `resource groups …`, or the whole subscription).
     pub searched: String,
     pub vaults: Vec<Vault>,
+    /// Backup vaults (`disk_backup.<name>`).
+    pub disk_vaults: Vec<DiskVault>,
 }
 
 /// A Recovery Services vault (`recovery_vaults.<name>`).
@@ -63,4 +65,30 @@ impl Protect {
     pub fn has_selector(&self) -> bool {
         !self.select_resource_groups.is_empty() || !self.select_tags.is_empty()
     }
+}
+
+/// A Backup vault taking disk snapshots (`disk_backup.<name>`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DiskVault {
+    pub name: String,
+    pub resource_group: String,
+    /// `model::disk_backup::vault` attributes (keys to emit only).
+    pub settings: Value,
+    /// Disk policies by their name in the file; attributes of `model::disk_backup::policy`.
+    pub policies: Vec<Policy>,
+    pub protect: Vec<DiskProtect>,
+    /// `Some(false)` when the vault's identity lacks a role the file would otherwise grant.
+    pub grant_permissions: Option<bool>,
+    /// Instances not exported and why.
+    pub skipped: Vec<String>,
+}
+
+/// One `protect:` entry of a Backup vault.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DiskProtect {
+    pub policy: String,
+    /// A name (default subscription) or a resource group id.
+    pub snapshot_resource_group: String,
+    /// `rg/name` (default subscription) or disk ids, sorted.
+    pub disks: Vec<String>,
 }

@@ -3,7 +3,7 @@
 //! each vault; keys in CONFIG.md's order; small maps in flow style (`{daily: {at: "23:00"}}`);
 //! strings quoted only where YAML would misread them. Pure and generic over the writer.
 
-use crate::model::export::{Document, Protect, Vault};
+use crate::model::export::{DiskVault, Document, Protect, Vault};
 use serde_json::Value;
 use std::io::{self, Write};
 
@@ -11,6 +11,7 @@ use std::io::{self, Write};
 const VAULT_KEYS: &[&str] = &[
     "location",
     "storage_redundancy",
+    "redundancy",
     "cross_region_restore",
     "soft_delete",
     "immutability",
@@ -38,6 +39,7 @@ const FLOW_KEYS: &[&str] = &[
     "monthly",
     "yearly",
     "every",
+    "retention",
     "start",
     "duration",
     "keep",
@@ -45,6 +47,7 @@ const FLOW_KEYS: &[&str] = &[
     "week",
     "on",
     "at",
+    "time_zone",
 ];
 
 pub fn yaml(d: &Document, out: &mut impl Write) -> io::Result<()> {
@@ -56,9 +59,19 @@ pub fn yaml(d: &Document, out: &mut impl Write) -> io::Result<()> {
         .flat_map(|v| &v.protect)
         .map(|p| p.covers)
         .sum();
+    let disks: usize = d
+        .disk_vaults
+        .iter()
+        .flat_map(|v| &v.protect)
+        .map(|p| p.disks.len())
+        .sum();
+    let backup_vaults = match d.disk_vaults.len() {
+        0 => String::new(),
+        n => format!(", {n} Backup vault(s) with {disks} protected disk(s)"),
+    };
     writeln!(
         out,
-        "# {} Recovery Services vault(s), {vms} protected VM(s). Check that it matches the estate:",
+        "# {} Recovery Services vault(s), {vms} protected VM(s){backup_vaults}. Check that it matches the estate:",
         d.vaults.len()
     )?;
     writeln!(
@@ -79,6 +92,66 @@ pub fn yaml(d: &Document, out: &mut impl Write) -> io::Result<()> {
                 writeln!(out)?;
             }
             vault(v, out)?;
+        }
+    }
+    if !d.disk_vaults.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "disk_backup:")?;
+        for (i, v) in d.disk_vaults.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            disk_vault(v, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn disk_vault(v: &DiskVault, out: &mut impl Write) -> io::Result<()> {
+    let disks: usize = v.protect.iter().map(|p| p.disks.len()).sum();
+    writeln!(
+        out,
+        "  # {}: {} polic{}, {disks} protected disk(s)",
+        v.name,
+        v.policies.len(),
+        if v.policies.len() == 1 { "y" } else { "ies" }
+    )?;
+    writeln!(out, "  {}:", key(&v.name))?;
+    writeln!(out, "    resource_group: {}", scalar(&v.resource_group))?;
+    for (k, val) in ordered(&v.settings, VAULT_KEYS) {
+        writeln!(out, "    {}: {}", key(k), flow(val))?;
+    }
+    if !v.policies.is_empty() {
+        writeln!(out, "    policies:")?;
+        for p in &v.policies {
+            writeln!(out, "      {}: {}", key(&p.name), flow(&p.attrs))?;
+        }
+    }
+    if !v.protect.is_empty() {
+        writeln!(out, "    protect:")?;
+        for p in &v.protect {
+            writeln!(out, "      - policy: {}", scalar(&p.policy))?;
+            writeln!(
+                out,
+                "        snapshot_resource_group: {}",
+                scalar(&p.snapshot_resource_group)
+            )?;
+            writeln!(out, "        disks:")?;
+            for d in &p.disks {
+                writeln!(out, "          - {}", scalar(d))?;
+            }
+        }
+    }
+    if let Some(g) = v.grant_permissions {
+        writeln!(
+            out,
+            "    grant_permissions: {g}   # the vault's identity lacks a role on some disk or snapshot group: true would grant it"
+        )?;
+    }
+    if !v.skipped.is_empty() {
+        writeln!(out, "    # Registered in the vault but not listed:")?;
+        for s in &v.skipped {
+            writeln!(out, "    #   {s}")?;
         }
     }
     Ok(())

@@ -1,15 +1,18 @@
-//! `azprotect export`: adopt an existing estate. [`export`] lists the Recovery Services vaults of
-//! a subscription (narrowed by name and resource group), reads them the way `plan` does
+//! `azprotect export`: adopt an existing estate. [`export`] lists the Recovery Services vaults and
+//! Backup vaults (Disk Backup, [`disks`]) of a subscription (narrowed by name and resource group), reads them the way `plan` does
 //! (`live::read`: list calls per vault, concurrently, normalized by the `model` families), and
 //! [`build`] turns that into a [`Document`] that `render::export` writes as a v1 file which
 //! validates and plans empty against the same estate.
 
 pub mod build;
+mod disks;
 
 use crate::azure::{ArmClient, AzureError};
+use crate::model::disk_backup::{self, DiskVaultScope};
 use crate::model::export::Document;
 use crate::model::resource_group::normalize_location;
 use crate::model::{vault, ArmId, Desired, OnRemove, VaultScope};
+use serde_json::Value;
 
 /// What to export.
 #[derive(Debug, Clone, Default)]
@@ -26,10 +29,10 @@ pub struct Input {
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ExportError {
-    #[error("no Recovery Services vault named {names} in {searched}")]
+    #[error("no Recovery Services or Backup vault named {names} in {searched}")]
     #[diagnostic(help("`azprotect export` without --vault lists every vault it finds"))]
     UnknownVaults { names: String, searched: String },
-    #[error("nothing to export: no Recovery Services vault in {searched}")]
+    #[error("nothing to export: no Recovery Services or Backup vault in {searched}")]
     #[diagnostic(help(
         "check the subscription (--subscription or AZURE_SUBSCRIPTION_ID) and the --vault / --resource-group filters"
     ))]
@@ -66,9 +69,80 @@ pub async fn export(
     input: &Input,
 ) -> Result<Document, ExportError> {
     let searched = input.searched(subscription);
-    let listed = client.list(&vault::list_path(subscription)).await?;
-    let mut scopes: Vec<VaultScope> = Vec::new();
-    for v in &listed {
+    let (rsv_path, bv_path) = (
+        vault::list_path(subscription),
+        disk_backup::vault::list_path(subscription),
+    );
+    let (listed, listed_disk) = futures::try_join!(client.list(&rsv_path), client.list(&bv_path))?;
+    let scopes: Vec<VaultScope> = pick(&listed, input)?
+        .into_iter()
+        .map(|(name, arm_id, location)| VaultScope {
+            name,
+            arm_id,
+            location,
+            on_remove: OnRemove::default(),
+            restore_drill: None,
+        })
+        .collect();
+    let disk_scopes: Vec<DiskVaultScope> = pick(&listed_disk, input)?
+        .into_iter()
+        .map(|(name, arm_id, location)| DiskVaultScope {
+            name,
+            arm_id,
+            location,
+            on_remove: OnRemove::default(),
+            grant_permissions: true,
+            policies: Default::default(),
+            policy_every: Default::default(),
+            protect: vec![],
+        })
+        .collect();
+    let found = |n: &str| {
+        scopes.iter().any(|s| s.name.eq_ignore_ascii_case(n))
+            || disk_scopes.iter().any(|s| s.name.eq_ignore_ascii_case(n))
+    };
+    let missing: Vec<&String> = input.vaults.iter().filter(|n| !found(n)).collect();
+    if !missing.is_empty() {
+        return Err(ExportError::UnknownVaults {
+            names: missing
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            searched,
+        });
+    }
+    if scopes.is_empty() && disk_scopes.is_empty() {
+        return Err(ExportError::NothingFound { searched });
+    }
+    let desired = Desired {
+        subscription: subscription.to_string(),
+        vaults: scopes.clone(),
+        disk_vaults: disk_scopes.clone(),
+        ..Desired::default()
+    };
+    let live = crate::live::read(client, &desired).await?;
+    let mut doc = build::document(&live, &scopes, subscription, input.selectors);
+    doc.disk_vaults = disk_scopes
+        .iter()
+        .filter_map(|s| disks::vault(&live, s, subscription))
+        .collect();
+    doc.command = input.command.clone();
+    doc.endpoint = client.arm_endpoint().to_string();
+    doc.searched = if input.vaults.is_empty() {
+        searched
+    } else {
+        format!("{searched}, vault(s) {}", input.vaults.join(", "))
+    };
+    doc.generated_at = now();
+    Ok(doc)
+}
+
+/// The vaults of a list (of either kind) that `input` selects, sorted by name: (name, id,
+/// normalized region). Two of one name are an error (a file keys vaults by name).
+fn pick(listed: &[Value], input: &Input) -> Result<Vec<(String, ArmId, String)>, ExportError> {
+    let mut out: Vec<(String, ArmId, String)> = Vec::new();
+    for v in listed {
         let id = ArmId::new(v["id"].as_str().unwrap_or_default());
         let rg = id.resource_group().unwrap_or_default();
         let name = id.name();
@@ -82,56 +156,18 @@ pub async fn export(
         if !wanted {
             continue;
         }
-        if let Some(other) = scopes.iter().find(|s| s.name.eq_ignore_ascii_case(name)) {
+        if let Some((_, other, _)) = out.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(name)) {
             return Err(ExportError::SameName {
                 name: name.to_string(),
-                first: other.arm_id.to_string(),
+                first: other.to_string(),
                 second: id.to_string(),
             });
         }
-        scopes.push(VaultScope {
-            name: name.to_string(),
-            location: normalize_location(v["location"].as_str().unwrap_or_default()),
-            arm_id: id.clone(),
-            on_remove: OnRemove::default(),
-            restore_drill: None,
-        });
+        let location = normalize_location(v["location"].as_str().unwrap_or_default());
+        out.push((name.to_string(), id, location));
     }
-    let missing: Vec<&String> = input
-        .vaults
-        .iter()
-        .filter(|n| !scopes.iter().any(|s| s.name.eq_ignore_ascii_case(n)))
-        .collect();
-    if !missing.is_empty() {
-        return Err(ExportError::UnknownVaults {
-            names: missing
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            searched,
-        });
-    }
-    if scopes.is_empty() {
-        return Err(ExportError::NothingFound { searched });
-    }
-    scopes.sort_by_key(|s| s.name.to_ascii_lowercase());
-    let desired = Desired {
-        subscription: subscription.to_string(),
-        vaults: scopes.clone(),
-        ..Desired::default()
-    };
-    let live = crate::live::read(client, &desired).await?;
-    let mut doc = build::document(&live, &scopes, subscription, input.selectors);
-    doc.command = input.command.clone();
-    doc.endpoint = client.arm_endpoint().to_string();
-    doc.searched = if input.vaults.is_empty() {
-        searched
-    } else {
-        format!("{searched}, vault(s) {}", input.vaults.join(", "))
-    };
-    doc.generated_at = now();
-    Ok(doc)
+    out.sort_by_key(|(n, _, _)| n.to_ascii_lowercase());
+    Ok(out)
 }
 
 fn now() -> String {
