@@ -331,7 +331,7 @@ async fn filters_narrow_the_export_and_an_unknown_vault_is_named() {
     unknown.expect_code(1);
     let err = support::estate::flat(&unknown.stderr);
     assert!(
-        err.contains("no Recovery Services vault named `rsv-nope` in subscription 00000000-0000-0000-0000-000000000001"),
+        err.contains("no Recovery Services or Backup vault named `rsv-nope` in subscription 00000000-0000-0000-0000-000000000001"),
         "{err}"
     );
     let empty = estate
@@ -340,7 +340,7 @@ async fn filters_narrow_the_export_and_an_unknown_vault_is_named() {
     empty.expect_code(1);
     assert!(
         support::estate::flat(&empty.stderr).contains(
-            "no Recovery Services vault in subscription 00000000-0000-0000-0000-000000000001, resource group(s) rg-empty"
+            "no Recovery Services or Backup vault in subscription 00000000-0000-0000-0000-000000000001, resource group(s) rg-empty"
         ),
         "{}",
         empty.stderr
