@@ -45,7 +45,13 @@ pub enum ExportError {
         second: String,
     },
     #[error(transparent)]
-    Azure(#[from] AzureError),
+    Azure(Box<AzureError>),
+}
+
+impl From<AzureError> for ExportError {
+    fn from(e: AzureError) -> Self {
+        ExportError::Azure(Box::new(e))
+    }
 }
 
 impl Input {
