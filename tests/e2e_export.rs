@@ -131,7 +131,15 @@ async fn the_disk_backup_estate_exports_to_a_file_that_plans_empty() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_site_recovery_estate_exports_to_a_file_that_plans_empty() {
-    example_round_trips("site-recovery.yaml", None).await;
+    let (listed, _) = example_round_trips("site-recovery.yaml", None).await;
+    // Its vault is exported; the replications are not yet, and the file says so.
+    assert!(listed.contains("  rsv-dr-neu:\n"), "{listed}");
+    assert!(
+        listed.contains(
+            "# Site Recovery replicates 2 VM(s) in this vault (rg-app/app-01, rg-app/db-01): not exported yet"
+        ),
+        "{listed}"
+    );
 }
 
 // --- An estate made through the API, not by azprotect ---------------------------------------

@@ -35,6 +35,8 @@ pub struct Vault {
     pub protect: Vec<Protect>,
     /// Items not exported and why (stopped, suspended, soft-deleted, inexpressible).
     pub skipped: Vec<String>,
+    /// VMs (`rg/name`) the vault replicates with Site Recovery, which is not exported yet.
+    pub replicated_vms: Vec<String>,
 }
 
 /// A VM backup policy (`backup_policies.<name>`): `model::backup_policy` attributes.

@@ -204,6 +204,18 @@ fn vault(v: &Vault, out: &mut impl Write) -> io::Result<()> {
             writeln!(out, "    #   {s}")?;
         }
     }
+    if !v.replicated_vms.is_empty() {
+        writeln!(
+            out,
+            "    # Site Recovery replicates {} VM(s) in this vault ({}): not exported yet —",
+            v.replicated_vms.len(),
+            v.replicated_vms.join(", ")
+        )?;
+        writeln!(
+            out,
+            "    # declare them in a `site_recovery:` block naming this vault to manage them."
+        )?;
+    }
     Ok(())
 }
 

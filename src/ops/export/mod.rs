@@ -11,6 +11,7 @@ use crate::azure::{ArmClient, AzureError};
 use crate::model::disk_backup::{self, DiskVaultScope};
 use crate::model::export::Document;
 use crate::model::resource_group::normalize_location;
+use crate::model::site_recovery::{self, replication};
 use crate::model::{vault, ArmId, Desired, OnRemove, VaultScope};
 use serde_json::Value;
 
@@ -127,8 +128,15 @@ pub async fn export(
         disk_vaults: disk_scopes.clone(),
         ..Desired::default()
     };
-    let live = crate::live::read(client, &desired).await?;
+    // Site Recovery is not exported yet: one list per vault says which vaults replicate VMs, so
+    // that the file says what it leaves out instead of omitting it silently.
+    let replicated =
+        futures::future::try_join_all(scopes.iter().map(|s| replicated_vms(client, s)));
+    let (live, replicated) = futures::try_join!(crate::live::read(client, &desired), replicated)?;
     let mut doc = build::document(&live, &scopes, subscription, input.selectors);
+    for (v, vms) in doc.vaults.iter_mut().zip(&replicated) {
+        v.replicated_vms = vms.clone();
+    }
     doc.disk_vaults = disk_scopes
         .iter()
         .filter_map(|s| disks::vault(&live, s, subscription))
@@ -142,6 +150,26 @@ pub async fn export(
     };
     doc.generated_at = now();
     Ok(doc)
+}
+
+/// The VMs (`rg/name`) a vault replicates with Site Recovery.
+async fn replicated_vms(client: &ArmClient, scope: &VaultScope) -> Result<Vec<String>, AzureError> {
+    let path = site_recovery::vault_list_path(&scope.arm_id, "replicationProtectedItems");
+    let items = match client.list(&path).await {
+        Err(e) if e.status() == Some(404) => Vec::new(),
+        other => other?,
+    };
+    let mut vms: Vec<String> = items
+        .iter()
+        .filter_map(|i| replication::normalize(i))
+        .map(|(_, attrs)| {
+            let vm = ArmId::new(replication::Attrs(&attrs).vm_id().unwrap_or_default());
+            format!("{}/{}", vm.resource_group().unwrap_or_default(), vm.name())
+        })
+        .collect();
+    vms.sort_by_key(|v| v.to_ascii_lowercase());
+    vms.dedup();
+    Ok(vms)
 }
 
 /// The vaults of a list (of either kind) that `input` selects, sorted by name: (name, id,
