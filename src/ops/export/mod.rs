@@ -161,7 +161,7 @@ async fn replicated_vms(client: &ArmClient, scope: &VaultScope) -> Result<Vec<St
     };
     let mut vms: Vec<String> = items
         .iter()
-        .filter_map(|i| replication::normalize(i))
+        .filter_map(replication::normalize)
         .map(|(_, attrs)| {
             let vm = ArmId::new(replication::Attrs(&attrs).vm_id().unwrap_or_default());
             format!("{}/{}", vm.resource_group().unwrap_or_default(), vm.name())
