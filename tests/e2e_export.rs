@@ -132,14 +132,31 @@ async fn the_disk_backup_estate_exports_to_a_file_that_plans_empty() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_site_recovery_estate_exports_to_a_file_that_plans_empty() {
     let (listed, _) = example_round_trips("site-recovery.yaml", None).await;
-    // Its vault is exported; the replications are not yet, and the file says so.
-    assert!(listed.contains("  rsv-dr-neu:\n"), "{listed}");
-    assert!(
-        listed.contains(
-            "# Site Recovery replicates 2 VM(s) in this vault (rg-app/app-01, rg-app/db-01): not exported yet"
-        ),
-        "{listed}"
-    );
+    // The group is named after its replication policy, which azprotect names after the group.
+    for expected in [
+        "  rsv-dr-neu:\n",
+        "site_recovery:\n",
+        // Not readable from Azure, and the header says so.
+        "a site_recovery group's target_cache_storage_account",
+        "  app-dr:\n    vault: rsv-dr-neu\n    source_region: westeurope\n    target_region: northeurope\n",
+        "    policy: {recovery_points: 24h, app_consistent_every: 4h}\n",
+        "    target_resource_group: rg-app-dr\n",
+        "    cache_storage_account: /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Storage/storageAccounts/asrcacheweu\n",
+        // Site Recovery returns network mapping ids in lower case (recording:
+        // azure-cli-extensions/test_siterecovery_A2A_scenarios.yaml, the network mapping GET).
+        "      - source: /subscriptions/00000000-0000-0000-0000-000000000001/resourcegroups/rg-app/providers/microsoft.network/virtualnetworks/vnet-app\n        target: /subscriptions/00000000-0000-0000-0000-000000000001/resourcegroups/rg-app-dr/providers/microsoft.network/virtualnetworks/vnet-app-dr\n",
+        // VMs sorted, with their target overrides.
+        "      - vm: rg-app/app-01\n        target_zone: \"1\"\n        disks: {data: StandardSSD_LRS}",
+        // db-01's overrides are its own size and disk types, the defaults: left out.
+        "      - vm: rg-app/db-01\n    recovery_plans:\n",
+        // The recovery plan, its boot order and its actions (Azure's defaults left out).
+        "    recovery_plans:\n      app-failover:\n        groups:\n          - vms: [rg-app/db-01]\n            after:\n              - runbook: /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Automation/automationAccounts/aa-ops/runbooks/warm-cache\n",
+        "                direction: [primary_to_recovery]\n",
+        "          - vms: [rg-app/app-01]\n            before:\n              - manual: Drain traffic from the load balancer\n                on: [failover, planned_failover]\n",
+    ] {
+        assert!(listed.contains(expected), "missing {expected:?} in:\n{listed}");
+    }
+    assert!(!listed.contains("not exported yet"), "{listed}");
 }
 
 // --- An estate made through the API, not by azprotect ---------------------------------------

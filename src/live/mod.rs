@@ -6,7 +6,7 @@
 
 pub mod disk_backup;
 pub mod jobs;
-mod site_recovery;
+pub mod site_recovery;
 pub mod vms;
 
 pub use crate::model::{Elsewhere, LiveState};

@@ -71,6 +71,21 @@ pub async fn read(
     Ok(live)
 }
 
+/// Every Site Recovery resource of these vaults (`(id, name)`), whatever declares them — for
+/// `export`, which has no file yet: the same seven lists per vault, normalized the same way.
+/// With no declared group a replicated item is addressed `{vault}/{source region}/{rg}/{vm}`
+/// (the region replication was enabled from) and a recovery plan `{vault}/{plan}`.
+pub async fn read_vaults(
+    client: &ArmClient,
+    vaults: &[(ArmId, String)],
+) -> Result<Vec<Resource>, AzureError> {
+    let reads = vaults
+        .iter()
+        .map(|(id, name)| read_vault(client, id, name, &[]));
+    let parts = futures::future::try_join_all(reads).await?;
+    Ok(parts.into_iter().flatten().collect())
+}
+
 /// A list that is empty when its parent (vault, resource group) does not exist yet.
 async fn list_or_empty(client: &ArmClient, path: &str) -> Result<Vec<Value>, AzureError> {
     match client.list(path).await {
@@ -173,10 +188,17 @@ async fn read_vault(
                 .unwrap_or_default()
                 .to_string()
         });
-        let group = groups
-            .iter()
-            .find(|g| crate::model::resource_group::normalize_location(&g.source_region) == source)
-            .map_or(vault_name, |g| g.name.as_str());
+        let group = if groups.is_empty() {
+            format!("{vault_name}/{source}")
+        } else {
+            groups
+                .iter()
+                .find(|g| {
+                    crate::model::resource_group::normalize_location(&g.source_region) == source
+                })
+                .map_or(vault_name, |g| g.name.as_str())
+                .to_string()
+        };
         let rg = vm.resource_group().unwrap_or_default();
         out.push(Resource {
             address: Address::new(

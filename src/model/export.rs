@@ -20,6 +20,10 @@ pub struct Document {
     /// What was searched (`vaults named …`, `resource groups …`, or the whole subscription).
     pub searched: String,
     pub vaults: Vec<Vault>,
+    /// Site Recovery groups (`site_recovery.<name>`).
+    pub site_recovery: Vec<SiteRecovery>,
+    /// Replicated items and recovery plans not exported, and why (a comment under the block).
+    pub site_recovery_skipped: Vec<String>,
     /// Backup vaults (`disk_backup.<name>`).
     pub disk_vaults: Vec<DiskVault>,
 }
@@ -35,8 +39,6 @@ pub struct Vault {
     pub protect: Vec<Protect>,
     /// Items not exported and why (stopped, suspended, soft-deleted, inexpressible).
     pub skipped: Vec<String>,
-    /// VMs (`rg/name`) the vault replicates with Site Recovery, which is not exported yet.
-    pub replicated_vms: Vec<String>,
 }
 
 /// A VM backup policy (`backup_policies.<name>`): `model::backup_policy` attributes.
@@ -93,4 +95,71 @@ pub struct DiskProtect {
     pub snapshot_resource_group: String,
     /// `rg/name` (default subscription) or disk ids, sorted.
     pub disks: Vec<String>,
+}
+
+/// A Site Recovery group (`site_recovery.<name>`), named after its replication policy (the
+/// planner names a group's policy after the group).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SiteRecovery {
+    pub name: String,
+    pub vault: String,
+    pub source_region: String,
+    pub target_region: String,
+    /// `policy.recovery_points`, e.g. `24h`.
+    pub recovery_points: String,
+    /// `policy.app_consistent_every` (`None`: crash-consistent only).
+    pub app_consistent_every: Option<String>,
+    /// A name (default subscription) or a resource group id.
+    pub target_resource_group: String,
+    pub cache_storage_account: String,
+    /// `(source network id, target network id)`.
+    pub network_mappings: Vec<(String, String)>,
+    /// Sorted by VM reference.
+    pub vms: Vec<ReplicatedVm>,
+    /// Sorted by name.
+    pub recovery_plans: Vec<RecoveryPlan>,
+}
+
+/// One `vms:` entry of a Site Recovery group.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplicatedVm {
+    /// `rg/name` (default subscription) or a full VM id.
+    pub vm: String,
+    pub target_zone: Option<String>,
+    pub target_vm_size: Option<String>,
+    /// An availability set id.
+    pub target_availability_set: Option<String>,
+    /// `disks.os`: only when it differs from the source disk's type.
+    pub os_disk: Option<String>,
+    pub data_disks: DataDisks,
+}
+
+/// `disks.data`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum DataDisks {
+    /// Every data disk keeps its source type (the key is left out).
+    #[default]
+    Keep,
+    /// One type for every data disk.
+    All(String),
+    /// By LUN, only those that differ from the source.
+    ByLun(BTreeMap<u32, String>),
+}
+
+/// A recovery plan (`recovery_plans.<name>`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecoveryPlan {
+    pub name: String,
+    pub groups: Vec<RecoveryGroup>,
+}
+
+/// One boot group of a recovery plan.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecoveryGroup {
+    /// VM references, sorted.
+    pub vms: Vec<String>,
+    /// Actions in the file's keys (`runbook`/`manual`/`script`, `on`, `direction`,
+    /// `fabric_location`, `timeout`), defaults left out.
+    pub before: Vec<Value>,
+    pub after: Vec<Value>,
 }

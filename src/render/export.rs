@@ -3,7 +3,9 @@
 //! each vault; keys in CONFIG.md's order; small maps in flow style (`{daily: {at: "23:00"}}`);
 //! strings quoted only where YAML would misread them. Pure and generic over the writer.
 
-use crate::model::export::{DiskVault, Document, Protect, Vault};
+use crate::model::export::{
+    DataDisks, DiskVault, Document, Protect, RecoveryGroup, SiteRecovery, Vault,
+};
 use serde_json::Value;
 use std::io::{self, Write};
 
@@ -27,6 +29,17 @@ const POLICY_KEYS: &[&str] = &[
     "consistency",
     "instant_restore_days",
     "retention",
+];
+
+/// Keys of a recovery plan action in CONFIG.md's order.
+const ACTION_KEYS: &[&str] = &[
+    "runbook",
+    "manual",
+    "script",
+    "on",
+    "direction",
+    "fabric_location",
+    "timeout",
 ];
 
 /// Keys inside flow maps, in the order CONFIG.md writes them.
@@ -65,22 +78,32 @@ pub fn yaml(d: &Document, out: &mut impl Write) -> io::Result<()> {
         .flat_map(|v| &v.protect)
         .map(|p| p.disks.len())
         .sum();
+    let replicated: usize = d.site_recovery.iter().map(|g| g.vms.len()).sum();
+    let replications = match d.site_recovery.len() {
+        0 => String::new(),
+        n => format!(", {n} Site Recovery group(s) replicating {replicated} VM(s)"),
+    };
     let backup_vaults = match d.disk_vaults.len() {
         0 => String::new(),
         n => format!(", {n} Backup vault(s) with {disks} protected disk(s)"),
     };
     writeln!(
         out,
-        "# {} Recovery Services vault(s), {vms} protected VM(s){backup_vaults}. Check that it matches the estate:",
+        "# {} Recovery Services vault(s), {vms} protected VM(s){replications}{backup_vaults}. Check that it matches the estate:",
         d.vaults.len()
     )?;
     writeln!(
         out,
         "#   azprotect plan -f FILE --detailed-exitcode    (exit 0: no changes)"
     )?;
+    let cache = if d.site_recovery.is_empty() {
+        "."
+    } else {
+        ",\n#   a site_recovery group's target_cache_storage_account (needed to re-protect after a failover)."
+    };
     writeln!(
         out,
-        "# Not exported (not readable from Azure): on_remove (default retain_data), restore_drill."
+        "# Not exported (not readable from Azure): on_remove (default retain_data), restore_drill{cache}"
     )?;
     writeln!(out, "version: 1")?;
     writeln!(out, "subscription: {}", scalar(&d.subscription))?;
@@ -92,6 +115,22 @@ pub fn yaml(d: &Document, out: &mut impl Write) -> io::Result<()> {
                 writeln!(out)?;
             }
             vault(v, out)?;
+        }
+    }
+    if !d.site_recovery.is_empty() || !d.site_recovery_skipped.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "site_recovery:")?;
+        for (i, g) in d.site_recovery.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            site_recovery(g, out)?;
+        }
+        if !d.site_recovery_skipped.is_empty() {
+            writeln!(out, "  # Replicated in a vault above but not listed:")?;
+            for s in &d.site_recovery_skipped {
+                writeln!(out, "  #   {s}")?;
+            }
         }
     }
     if !d.disk_vaults.is_empty() {
@@ -204,17 +243,108 @@ fn vault(v: &Vault, out: &mut impl Write) -> io::Result<()> {
             writeln!(out, "    #   {s}")?;
         }
     }
-    if !v.replicated_vms.is_empty() {
-        writeln!(
-            out,
-            "    # Site Recovery replicates {} VM(s) in this vault ({}): not exported yet —",
-            v.replicated_vms.len(),
-            v.replicated_vms.join(", ")
-        )?;
-        writeln!(
-            out,
-            "    # declare them in a `site_recovery:` block naming this vault to manage them."
-        )?;
+    Ok(())
+}
+
+fn site_recovery(g: &SiteRecovery, out: &mut impl Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "  # {}: {} VM(s) replicated from {} to {} through vault {}, {} recovery plan(s)",
+        g.name,
+        g.vms.len(),
+        g.source_region,
+        g.target_region,
+        g.vault,
+        g.recovery_plans.len()
+    )?;
+    writeln!(out, "  {}:", key(&g.name))?;
+    writeln!(out, "    vault: {}", scalar(&g.vault))?;
+    writeln!(out, "    source_region: {}", scalar(&g.source_region))?;
+    writeln!(out, "    target_region: {}", scalar(&g.target_region))?;
+    let mut policy = vec![format!("recovery_points: {}", scalar(&g.recovery_points))];
+    if let Some(a) = &g.app_consistent_every {
+        policy.push(format!("app_consistent_every: {}", scalar(a)));
+    }
+    writeln!(out, "    policy: {{{}}}", policy.join(", "))?;
+    writeln!(
+        out,
+        "    target_resource_group: {}",
+        scalar(&g.target_resource_group)
+    )?;
+    writeln!(
+        out,
+        "    cache_storage_account: {}",
+        scalar(&g.cache_storage_account)
+    )?;
+    if !g.network_mappings.is_empty() {
+        writeln!(out, "    network_mappings:")?;
+        for (s, t) in &g.network_mappings {
+            writeln!(out, "      - source: {}", scalar(s))?;
+            writeln!(out, "        target: {}", scalar(t))?;
+        }
+    }
+    writeln!(out, "    vms:")?;
+    for vm in &g.vms {
+        writeln!(out, "      - vm: {}", scalar(&vm.vm))?;
+        for (k, v) in [
+            ("target_zone", &vm.target_zone),
+            ("target_vm_size", &vm.target_vm_size),
+            ("target_availability_set", &vm.target_availability_set),
+        ] {
+            if let Some(v) = v {
+                writeln!(out, "        {k}: {}", scalar(v))?;
+            }
+        }
+        let mut disks = Vec::new();
+        if let Some(os) = &vm.os_disk {
+            disks.push(format!("os: {}", scalar(os)));
+        }
+        match &vm.data_disks {
+            DataDisks::Keep => {}
+            DataDisks::All(t) => disks.push(format!("data: {}", scalar(t))),
+            DataDisks::ByLun(m) => {
+                let luns: Vec<String> = m
+                    .iter()
+                    .map(|(lun, t)| format!("{lun}: {}", scalar(t)))
+                    .collect();
+                disks.push(format!("data: {{{}}}", luns.join(", ")));
+            }
+        }
+        if !disks.is_empty() {
+            writeln!(
+                out,
+                "        disks: {{{}}}   # replica disk types that differ from the source",
+                disks.join(", ")
+            )?;
+        }
+    }
+    if !g.recovery_plans.is_empty() {
+        writeln!(out, "    recovery_plans:")?;
+        for p in &g.recovery_plans {
+            writeln!(out, "      {}:", key(&p.name))?;
+            writeln!(out, "        groups:")?;
+            for rg in &p.groups {
+                recovery_group(rg, out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn recovery_group(g: &RecoveryGroup, out: &mut impl Write) -> io::Result<()> {
+    let vms: Vec<String> = g.vms.iter().map(|v| scalar(v)).collect();
+    writeln!(out, "          - vms: [{}]", vms.join(", "))?;
+    for (k, actions) in [("before", &g.before), ("after", &g.after)] {
+        if actions.is_empty() {
+            continue;
+        }
+        writeln!(out, "            {k}:")?;
+        for a in actions {
+            for (i, (ak, av)) in ordered(a, ACTION_KEYS).into_iter().enumerate() {
+                let lead = if i == 0 { "- " } else { "  " };
+                writeln!(out, "              {lead}{ak}: {}", flow(av))?;
+            }
+        }
     }
     Ok(())
 }

@@ -89,7 +89,6 @@ fn vault(live: &LiveState, scope: &VaultScope, sub: &str, selectors: bool) -> Op
         policies,
         protect,
         skipped,
-        replicated_vms: vec![],
     })
 }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// `id` as the file names it: `rg/name` in the default subscription, else the id.
-fn reference(id: &ArmId, sub: &str) -> String {
+pub(super) fn reference(id: &ArmId, sub: &str) -> String {
     match id.subscription() {
         Some(s) if s.eq_ignore_ascii_case(sub) => {
             format!("{}/{}", id.resource_group().unwrap_or_default(), id.name())

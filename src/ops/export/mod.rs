@@ -1,17 +1,18 @@
 //! `azprotect export`: adopt an existing estate. [`export`] lists the Recovery Services vaults and
 //! Backup vaults (Disk Backup, [`disks`]) of a subscription (narrowed by name and resource group), reads them the way `plan` does
-//! (`live::read`: list calls per vault, concurrently, normalized by the `model` families), and
-//! [`build`] turns that into a [`Document`] that `render::export` writes as a v1 file which
+//! (`live::read`: list calls per vault, concurrently, normalized by the `model` families; the
+//! Recovery Services vaults' Site Recovery setups with `live::site_recovery::read_vaults`, as
+//! groups by [`site_recovery`]), and [`build`] turns that into a [`Document`] that `render::export` writes as a v1 file which
 //! validates and plans empty against the same estate.
 
 pub mod build;
 mod disks;
+mod site_recovery;
 
 use crate::azure::{ArmClient, AzureError};
 use crate::model::disk_backup::{self, DiskVaultScope};
 use crate::model::export::Document;
 use crate::model::resource_group::normalize_location;
-use crate::model::site_recovery::{self, replication};
 use crate::model::{vault, ArmId, Desired, OnRemove, VaultScope};
 use serde_json::Value;
 
@@ -128,15 +129,17 @@ pub async fn export(
         disk_vaults: disk_scopes.clone(),
         ..Desired::default()
     };
-    // Site Recovery is not exported yet: one list per vault says which vaults replicate VMs, so
-    // that the file says what it leaves out instead of omitting it silently.
-    let replicated =
-        futures::future::try_join_all(scopes.iter().map(|s| replicated_vms(client, s)));
-    let (live, replicated) = futures::try_join!(crate::live::read(client, &desired), replicated)?;
+    let sr_vaults: Vec<(ArmId, String)> = scopes
+        .iter()
+        .map(|s| (s.arm_id.clone(), s.name.clone()))
+        .collect();
+    let (live, sr) = futures::try_join!(
+        crate::live::read(client, &desired),
+        crate::live::site_recovery::read_vaults(client, &sr_vaults)
+    )?;
     let mut doc = build::document(&live, &scopes, subscription, input.selectors);
-    for (v, vms) in doc.vaults.iter_mut().zip(&replicated) {
-        v.replicated_vms = vms.clone();
-    }
+    (doc.site_recovery, doc.site_recovery_skipped) =
+        site_recovery::groups(&live, &sr, &scopes, subscription);
     doc.disk_vaults = disk_scopes
         .iter()
         .filter_map(|s| disks::vault(&live, s, subscription))
@@ -150,26 +153,6 @@ pub async fn export(
     };
     doc.generated_at = now();
     Ok(doc)
-}
-
-/// The VMs (`rg/name`) a vault replicates with Site Recovery.
-async fn replicated_vms(client: &ArmClient, scope: &VaultScope) -> Result<Vec<String>, AzureError> {
-    let path = site_recovery::vault_list_path(&scope.arm_id, "replicationProtectedItems");
-    let items = match client.list(&path).await {
-        Err(e) if e.status() == Some(404) => Vec::new(),
-        other => other?,
-    };
-    let mut vms: Vec<String> = items
-        .iter()
-        .filter_map(replication::normalize)
-        .map(|(_, attrs)| {
-            let vm = ArmId::new(replication::Attrs(&attrs).vm_id().unwrap_or_default());
-            format!("{}/{}", vm.resource_group().unwrap_or_default(), vm.name())
-        })
-        .collect();
-    vms.sort_by_key(|v| v.to_ascii_lowercase());
-    vms.dedup();
-    Ok(vms)
 }
 
 /// The vaults of a list (of either kind) that `input` selects, sorted by name: (name, id,
