@@ -321,6 +321,178 @@ async fn an_estate_made_through_the_api_exports_with_its_own_names_and_plans_emp
     );
 }
 
+// --- Disk Backup made through the API ----------------------------------------------------------
+
+const DISK_INVENTORY: &str = "\
+subscriptions:
+  00000000-0000-0000-0000-000000000001:
+    resource_groups:
+      rg-Data:
+        location: westeurope
+        disks:
+          Ledger-Data: {size_gb: 128, sku: StandardSSD_LRS}
+      rg-Snapshots:
+        location: westeurope
+      rg-Backup:
+        location: westeurope
+";
+
+/// A Backup vault, a disk policy named as a person names one in the portal (no `-{hash}`
+/// suffix, which azprotect's own policies carry), the vault identity's two roles, and a disk
+/// protected by that policy, all made with raw PUTs: the export names the policy as Azure has
+/// it, and the plan adopts it instead of planning a copy.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disk_backup_estate_made_through_the_api_exports_and_plans_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.yaml");
+    std::fs::write(&inventory, DISK_INVENTORY).unwrap();
+    let estate = Estate::start_with(SandboxOptions {
+        time_scale: 0.001,
+        inventory: Some(inventory),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let client = estate.client().await;
+    let dpp = api::DATA_PROTECTION;
+    let rg = |name: &str| format!("/subscriptions/{SUB}/resourceGroups/{name}");
+    let vault = format!(
+        "{}/providers/Microsoft.DataProtection/backupVaults/bv-Ledger",
+        rg("rg-Backup")
+    );
+    let disk = format!(
+        "{}/providers/Microsoft.Compute/disks/Ledger-Data",
+        rg("rg-Data")
+    );
+    // Recording: azure-cli-extensions dataprotection (backup-vault create: system identity,
+    // vault store redundancy, soft delete).
+    put(
+        &client,
+        format!("{vault}?api-version={dpp}"),
+        json!({"location": "westeurope", "identity": {"type": "SystemAssigned"}, "properties": {
+            "storageSettings": [{"datastoreType": "VaultStore", "type": "LocallyRedundant"}],
+            "securitySettings": {"softDeleteSettings": {"state": "On", "retentionDurationInDays": 14}},
+        }}),
+    )
+    .await;
+    let body = client
+        .get_optional(&format!("{vault}?api-version={dpp}"))
+        .await
+        .unwrap()
+        .expect("the vault exists");
+    let principal = body["identity"]["principalId"]
+        .as_str()
+        .expect("a system identity")
+        .to_string();
+    use azprotect::model::disk_backup::role;
+    for (scope, role) in [
+        (disk.clone(), role::DISK_BACKUP_READER),
+        (rg("rg-Snapshots"), role::DISK_SNAPSHOT_CONTRIBUTOR),
+    ] {
+        put(
+            &client,
+            format!(
+                "{scope}/providers/Microsoft.Authorization/roleAssignments/{}?api-version={}",
+                uuid::Uuid::new_v4(),
+                api::AUTHORIZATION
+            ),
+            json!({"properties": {
+                "roleDefinitionId": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}"),
+                "principalId": principal,
+                "principalType": "ServicePrincipal",
+            }}),
+        )
+        .await;
+    }
+    // Role assignments take effect after Azure's propagation delay (the sandbox's
+    // PROPAGATION_SECS, 300 s, scaled by time_scale 0.001).
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let store = json!({"objectType": "DataStoreInfoBase", "dataStoreType": "OperationalStore"});
+    put(
+        &client,
+        format!("{vault}/backupPolicies/Nightly-Disks?api-version={dpp}"),
+        json!({"properties": {
+            "objectType": "BackupPolicy",
+            "datasourceTypes": ["Microsoft.Compute/disks"],
+            "policyRules": [
+                {"objectType": "AzureBackupRule", "name": "BackupHourly",
+                 "backupParameters": {"objectType": "AzureBackupParams", "backupType": "Incremental"},
+                 "dataStore": store,
+                 "trigger": {"objectType": "ScheduleBasedTriggerContext",
+                             "schedule": {"repeatingTimeIntervals": ["R/2026-01-01T00:00:00+00:00/PT4H"]},
+                             "taggingCriteria": [{"isDefault": true, "taggingPriority": 99, "tagInfo": {"tagName": "Default"}}]}},
+                {"objectType": "AzureRetentionRule", "name": "Default", "isDefault": true,
+                 "lifecycles": [{"deleteAfter": {"objectType": "AbsoluteDeleteOption", "duration": "P7D"},
+                                 "sourceDataStore": store}]},
+            ],
+        }}),
+    )
+    .await;
+    // The instance name the portal gives: `{disk}-{disk}-{guid}`.
+    put(
+        &client,
+        format!(
+            "{vault}/backupInstances/Ledger-Data-Ledger-Data-5e1c2b7a-9d8f-4c3e-8a6b-0f1e2d3c4b5a?api-version={dpp}"
+        ),
+        json!({"properties": {
+            "objectType": "BackupInstance",
+            "friendlyName": "Ledger-Data",
+            "dataSourceInfo": {
+                "datasourceType": "Microsoft.Compute/disks", "objectType": "Datasource",
+                "resourceID": disk, "resourceLocation": "westeurope", "resourceName": "Ledger-Data",
+                "resourceType": "Microsoft.Compute/disks", "resourceUri": disk,
+            },
+            "policyInfo": {
+                "policyId": format!("{vault}/backupPolicies/Nightly-Disks"),
+                "policyParameters": {"dataStoreParametersList": [{
+                    "objectType": "AzureOperationalStoreParameters", "dataStoreType": "OperationalStore",
+                    "resourceGroupId": rg("rg-Snapshots"),
+                }]},
+            },
+        }}),
+    )
+    .await;
+    let text = export_plans_empty(&estate, "adopted.yaml", &[]).await;
+    for expected in [
+        "disk_backup:\n",
+        "  bv-Ledger:\n    resource_group: rg-Backup\n",
+        // The policy keeps the name it has in Azure.
+        "      Nightly-Disks: {every: 4h, retention: 7d}\n",
+        "      - policy: Nightly-Disks\n        snapshot_resource_group: rg-Snapshots\n        disks:\n          - rg-Data/Ledger-Data\n",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    // The roles made through the API are the ones the file would grant.
+    assert!(!text.contains("grant_permissions"), "{text}");
+
+    // Other settings under that name are a new version, as for azprotect's own policies (Azure
+    // cannot update a disk policy): the portal's policy is not adopted, a hashed one is created.
+    let changed = estate.path("changed.yaml");
+    std::fs::write(
+        &changed,
+        text.replace(
+            "Nightly-Disks: {every: 4h, retention: 7d}",
+            "Nightly-Disks: {every: 4h, retention: 14d}",
+        ),
+    )
+    .unwrap();
+    let plan = estate
+        .run(&["plan", "-f", &changed, "--format", "json"])
+        .await;
+    let json = plan.json();
+    let created = json["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|c| c["address"] == "disk_policy.bv-Ledger/Nightly-Disks" && c["action"] == "create")
+        .unwrap_or_else(|| panic!("a new policy version: {}", plan.stdout));
+    let id = created["arm_id"].as_str().unwrap_or_default();
+    assert!(
+        id.contains("/backupPolicies/Nightly-Disks-")
+            && id.len() > id.find("Nightly-Disks-").unwrap() + 14,
+        "{id}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exported_file_reads_as_a_person_would_write_it() {
     let estate = api_estate().await;

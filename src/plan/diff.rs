@@ -26,6 +26,8 @@ pub struct PlanOptions {
 /// vault's selector, which could only be blocked); a VM two selectors of the same vault pick is
 /// protected once (by the first).
 pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
+    let adopted = super::disk_backup::adopt_policies(desired, live);
+    let desired = adopted.as_ref().unwrap_or(desired);
     let mut resources = desired.resources.clone();
     // Site Recovery groups expand into their setup, replications and plans; groups sharing a
     // vault share its fabrics, containers and network mappings (the first declaration wins).
@@ -114,6 +116,9 @@ pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
 
 /// Diff the desired state against live state.
 pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
+    // Disk policies made outside azprotect are adopted by name (`disk_backup::adopt_policies`).
+    let adopted = super::disk_backup::adopt_policies(desired, live);
+    let desired = adopted.as_ref().unwrap_or(desired);
     let wanted = resolve(desired, live);
     let live_by_id = live.by_id();
     // A re-protected replicated item lives under the other region's container (same name,

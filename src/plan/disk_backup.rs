@@ -4,7 +4,8 @@
 //!
 //! Disk policies cannot be updated in Azure: a changed policy is a new policy (its ARM name
 //! carries a hash of its settings), the instances move to it, and the old version is deleted
-//! once no instance that stays uses it.
+//! once no instance that stays uses it. A policy made outside azprotect (no hash) is adopted
+//! when its name and settings are the declared ones ([`adopt_policies`]).
 
 use super::rules::Verdict;
 use super::{AttrChange, Change, DataEffect};
@@ -14,6 +15,57 @@ use crate::model::LiveState;
 use crate::model::{ArmId, Desired, ManagedDisk, OnRemove, Resource, ResourceKind};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// A Disk Backup policy made outside azprotect (the portal, the CLI) has no `-{hash}` suffix,
+/// while a declared policy is named `{name}-{hash}` (`policy::arm_name`). A declared policy
+/// whose hashed id is not live is that live policy when its vault holds one of exactly the
+/// declared name (case-insensitive) with the same settings: the file adopts it instead of
+/// planning a copy and moving the instances. With other settings it is not adopted (Azure
+/// cannot update a disk policy: a new hashed version is planned, as for azprotect's own).
+/// `None` when nothing is adopted; else the desired state with the adopted ids (the policy's
+/// resource and its vault's `policies`, which the instances' `policy_id` come from).
+pub fn adopt_policies(desired: &Desired, live: &LiveState) -> Option<Desired> {
+    let live_policies: Vec<&Resource> = live
+        .resources
+        .iter()
+        .filter(|r| r.address.kind == ResourceKind::DiskPolicy)
+        .collect();
+    let ownership = crate::model::family::of(ResourceKind::DiskPolicy).ownership;
+    let adopted: Vec<(usize, ArmId)> = desired
+        .resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.address.kind == ResourceKind::DiskPolicy)
+        .filter(|(_, r)| !live_policies.iter().any(|l| l.arm_id == r.arm_id))
+        .filter_map(|(i, r)| {
+            let (_, declared) = r.address.name.split_once('/')?;
+            let vault = r.arm_id.parent(1);
+            let found = live_policies.iter().find(|l| {
+                l.arm_id.parent(1) == vault
+                    && l.arm_id.name().eq_ignore_ascii_case(declared)
+                    && super::attrs::diff(&r.attrs, &l.attrs, ownership).is_empty()
+            })?;
+            Some((i, found.arm_id.clone()))
+        })
+        .collect();
+    if adopted.is_empty() {
+        return None;
+    }
+    let mut d = desired.clone();
+    for (i, id) in adopted {
+        let r = &mut d.resources[i];
+        let declared = r.address.name.split_once('/').map(|(_, n)| n.to_string());
+        let vault = r.arm_id.parent(1);
+        if let (Some(name), Some(scope)) = (
+            declared,
+            d.disk_vaults.iter_mut().find(|s| s.arm_id == vault),
+        ) {
+            scope.policies.insert(name, id.name().to_string());
+        }
+        r.arm_id = id;
+    }
+    Some(d)
+}
 
 /// Lookups the Disk Backup rules need, built once per plan.
 pub struct DiskContext<'a> {
