@@ -83,7 +83,7 @@ pub async fn read_vaults(
         .iter()
         .map(|(id, name)| read_vault(client, id, name, &[]));
     let parts = futures::future::try_join_all(reads).await?;
-    Ok(parts.into_iter().flatten().collect())
+    Ok(parts.into_iter().flat_map(|(part, _health)| part).collect())
 }
 
 /// A list that is empty when its parent (vault, resource group) does not exist yet.
