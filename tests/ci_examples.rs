@@ -31,6 +31,10 @@ fn examples() -> Vec<(System, PathBuf)> {
             out.push((system, repo().join("examples/ci").join(dir).join(name)));
         }
     }
+    out.push((
+        System::GitHub,
+        repo().join("examples/ci/github-actions/status.yml"),
+    ));
     out
 }
 
@@ -565,4 +569,57 @@ async fn azure_pipelines_plan_in_the_pull_request_then_apply_the_approved_plan()
         0,
         "no GitHub OIDC here"
     );
+}
+
+fn issues(m: &Machine) -> Vec<Value> {
+    serde_json::from_str(&m.runner.stub_file("issues.json")).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn github_the_morning_status_opens_one_issue_on_findings_and_closes_it_when_healthy() {
+    if !runner_tools(
+        "github_the_morning_status_opens_one_issue_on_findings_and_closes_it_when_healthy",
+    ) {
+        return;
+    }
+    let estate = Estate::start().await;
+    estate
+        .run(&["apply", "-f", &quickstart(), "--auto-approve"])
+        .await
+        .expect_code(0);
+    // The first backups complete a simulated minute after protection (0.6 s here).
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let issuer = TokenIssuer::start();
+    let m = machine(&estate, System::GitHub, &issuer);
+    let status = job(System::GitHub, "github-actions", "status.yml");
+    assert_eq!(status.len(), 1);
+    let file = m.runner.workspace.join("azprotect.yaml");
+    let full = std::fs::read_to_string(&file).unwrap();
+
+    // The file on main drops app-01, which Azure still protects: a finding (exit 2), not a
+    // failed job; one issue opens with the markdown report, and the run's summary shows it.
+    std::fs::write(&file, full.replace("          - rg-app/app-01\n", "")).unwrap();
+    let run = m.runner.run(&status[0]);
+    assert!(run.succeeded, "{}", run.log);
+    let open = issues(&m);
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["state"], "open");
+    assert_eq!(open[0]["labels"], json!(["azprotect-status"]));
+    let body = open[0]["body"].as_str().unwrap();
+    assert!(body.contains("app-01"), "{body}");
+    let summary = std::fs::read_to_string(&m.runner.env["GITHUB_STEP_SUMMARY"]).unwrap();
+    assert!(summary.contains("app-01"), "{summary}");
+
+    // The next morning still has the finding: the same issue is updated, no second one.
+    let run = m.runner.run(&status[0]);
+    assert!(run.succeeded, "{}", run.log);
+    assert_eq!(issues(&m).len(), 1);
+
+    // app-01 back in the file: healthy (exit 0), and the issue is closed.
+    std::fs::write(&file, &full).unwrap();
+    let run = m.runner.run(&status[0]);
+    assert!(run.succeeded, "{}", run.log);
+    let all = issues(&m);
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["state"], "closed", "{all:?}");
 }

@@ -3,7 +3,8 @@
 //!
 //! 1. **A whole file** (it has `version:` at its top level): `azprotect validate` accepts it on
 //!    its own.
-//! 2. **An excerpt** (anything else): its lines appear, in order, in one of `examples/*.yaml`.
+//! 2. **An excerpt** (anything else): its lines appear, in order, in one of `examples/*.yaml`
+//!    or of the CI examples' workflows (`examples/ci/*/*.yml`).
 //!    Lines are compared without their trailing `# comments` and surrounding blanks; a line
 //!    that is only `# …` marks an elision (any lines may stand there), and `…` inside a line
 //!    stands for any text (`/subscriptions/…/virtualNetworks/vnet-drill`).
@@ -94,11 +95,19 @@ fn every_yaml_block_of_the_readme_validates_or_is_an_excerpt_of_an_example() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let blocks = yaml_blocks(&readme);
     assert!(!blocks.is_empty(), "the README shows the file format");
-    let examples: Vec<(String, String)> = std::fs::read_dir(repo().join("examples"))
-        .unwrap()
+    // The configuration examples, and the CI examples (their workflows are YAML too).
+    let dirs = [
+        repo().join("examples"),
+        repo().join("examples/ci/github-actions"),
+        repo().join("examples/ci/azure-pipelines"),
+    ];
+    let examples: Vec<(String, String)> = dirs
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(dir).unwrap())
         .filter_map(|e| {
             let path = e.ok()?.path();
-            (path.extension()? == "yaml").then(|| {
+            let ext = path.extension()?;
+            (ext == "yaml" || ext == "yml").then(|| {
                 (
                     path.display().to_string(),
                     std::fs::read_to_string(&path).unwrap(),

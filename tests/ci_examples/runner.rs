@@ -466,7 +466,8 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// `gh`, faking the REST calls the examples make: issue comments (list, create, update),
+/// `gh`, faking the REST calls the examples make: issue comments (list, create, update), issues
+/// (the open ones with a label, create, update: `$STUB_DIR/issues.json`),
 /// other GETs answered from `$STUB_DIR/get/`, `gh run download` from `$STUB_DIR/artifacts/`.
 pub const GH_STUB: &str = r#"#!/usr/bin/env bash
 set -euo pipefail
@@ -479,19 +480,36 @@ if [ "$1" = run ] && [ "$2" = download ]; then
 fi
 [ "$1" = api ] || { echo "gh stub: unexpected: gh $*" >&2; exit 1; }
 shift
-method=GET; jqf=""; body=""; path=""
+method=GET; jqf=""; body=""; path=""; fields='{}'
 while [ $# -gt 0 ]; do
   case "$1" in
     --method|-X) method=$2; shift 2;;
     --jq|-q) jqf=$2; shift 2;;
     --paginate) shift;;
-    -F|-f|--field|--raw-field) case "$2" in body=@*) body=$(cat "${2#body=@}");; body=*) body=${2#body=};; esac; shift 2;;
+    -F|-f|--field|--raw-field)
+      k=${2%%=*}; v=${2#*=}; case "$v" in @*) v=$(cat "${v#@}");; esac
+      [ "$k" = body ] && body=$v
+      fields=$(jq --arg k "$k" --arg v "$v" 'if $k == "labels[]" then .labels += [$v] else . + {($k): $v} end' <<<"$fields")
+      shift 2;;
     -*) echo "gh stub: unknown flag $1" >&2; exit 1;;
     *) path=$1; shift;;
   esac
 done
 comments="$STUB_DIR/comments.json"; [ -f "$comments" ] || echo '[]' > "$comments"
+issues="$STUB_DIR/issues.json"; [ -f "$issues" ] || echo '[]' > "$issues"
 case "$method $path" in
+  "GET "*/issues\?*labels=*)
+    label=${path#*labels=}; label=${label%%&*}
+    out=$(jq --arg l "$label" '[.[] | select(.state == "open" and (.labels | index($l)))]' "$issues");;
+  "POST "*/issues)
+    n=$((1 + $(jq length "$issues")))
+    jq --argjson f "$fields" --argjson n "$n" '. + [$f + {number: $n, state: "open"}]' "$issues" > "$issues.new"
+    mv "$issues.new" "$issues"; out="{\"number\": $n}";;
+  "PATCH "*/issues/[0-9]*)
+    n=${path##*/}
+    jq -e --argjson n "$n" 'any(.number == $n)' "$issues" >/dev/null || { echo "gh stub: no issue $n" >&2; exit 1; }
+    jq --argjson f "$fields" --argjson n "$n" 'map(if .number == $n then . + $f else . end)' "$issues" > "$issues.new"
+    mv "$issues.new" "$issues"; out="{\"number\": $n}";;
   "GET "*/issues/*/comments) out=$(cat "$comments");;
   "POST "*/issues/*/comments)
     id=$((1000 + $(jq length "$comments")))
