@@ -115,16 +115,17 @@ async fn the_multi_vault_estate_exports_to_a_file_that_plans_empty() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_disk_backup_estate_exports_to_a_file_that_plans_empty() {
     let (listed, _) = example_round_trips("disk-backup.yaml", None).await;
-    for expected in [
-        "disk_backup:\n",
-        "  bv-prod-weu:\n    resource_group: rg-protect-weu\n",
-        "      every-4h: {every: 4h, retention: 7d}\n",
-        "      daily: {every: 1d, retention: 30d, start: \"02:00\", time_zone: W. Europe Standard Time}\n",
-        "      - policy: every-4h\n        snapshot_resource_group: rg-snapshots-weu\n        disks:\n",
-        "          - rg-app/shared-data\n",
-    ] {
-        assert!(listed.contains(expected), "missing {expected:?} in:\n{listed}");
-    }
+    contains_all(
+        &listed,
+        &[
+            "disk_backup:\n",
+            "  bv-prod-weu:\n    resource_group: rg-protect-weu\n",
+            "      every-4h: {every: 4h, retention: 7d}\n",
+            "      daily: {every: 1d, retention: 30d, start: \"02:00\", time_zone: W. Europe Standard Time}\n",
+            "      - policy: every-4h\n        snapshot_resource_group: rg-snapshots-weu\n        disks:\n",
+            "          - rg-app/shared-data\n",
+        ],
+    );
     // The vault's identity holds the roles apply granted: the default (true) is left out.
     assert!(!listed.contains("grant_permissions"), "{listed}");
 }
@@ -133,29 +134,30 @@ async fn the_disk_backup_estate_exports_to_a_file_that_plans_empty() {
 async fn the_site_recovery_estate_exports_to_a_file_that_plans_empty() {
     let (listed, _) = example_round_trips("site-recovery.yaml", None).await;
     // The group is named after its replication policy, which azprotect names after the group.
-    for expected in [
-        "  rsv-dr-neu:\n",
-        "site_recovery:\n",
-        // Not readable from Azure, and the header says so.
-        "a site_recovery group's target_cache_storage_account",
-        "  app-dr:\n    vault: rsv-dr-neu\n    source_region: westeurope\n    target_region: northeurope\n",
-        "    policy: {recovery_points: 24h, app_consistent_every: 4h}\n",
-        "    target_resource_group: rg-app-dr\n",
-        "    cache_storage_account: /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Storage/storageAccounts/asrcacheweu\n",
-        // Site Recovery returns network mapping ids in lower case (recording:
-        // azure-cli-extensions/test_siterecovery_A2A_scenarios.yaml, the network mapping GET).
-        "      - source: /subscriptions/00000000-0000-0000-0000-000000000001/resourcegroups/rg-app/providers/microsoft.network/virtualnetworks/vnet-app\n        target: /subscriptions/00000000-0000-0000-0000-000000000001/resourcegroups/rg-app-dr/providers/microsoft.network/virtualnetworks/vnet-app-dr\n",
-        // VMs sorted, with their target overrides.
-        "      - vm: rg-app/app-01\n        target_zone: \"1\"\n        disks: {data: StandardSSD_LRS}",
-        // db-01's overrides are its own size and disk types, the defaults: left out.
-        "      - vm: rg-app/db-01\n    recovery_plans:\n",
-        // The recovery plan, its boot order and its actions (Azure's defaults left out).
-        "    recovery_plans:\n      app-failover:\n        groups:\n          - vms: [rg-app/db-01]\n            after:\n              - runbook: /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Automation/automationAccounts/aa-ops/runbooks/warm-cache\n",
-        "                direction: [primary_to_recovery]\n",
-        "          - vms: [rg-app/app-01]\n            before:\n              - manual: Drain traffic from the load balancer\n                on: [failover, planned_failover]\n",
-    ] {
-        assert!(listed.contains(expected), "missing {expected:?} in:\n{listed}");
-    }
+    contains_all(
+        &listed,
+        &[
+            "  rsv-dr-neu:\n",
+            "site_recovery:\n",
+            // Not readable from Azure, and the header says so.
+            "a site_recovery group's target_cache_storage_account",
+            "  app-dr:\n    vault: rsv-dr-neu\n    source_region: westeurope\n    target_region: northeurope\n",
+            "    policy: {recovery_points: 24h, app_consistent_every: 4h}\n",
+            "    target_resource_group: rg-app-dr\n",
+            "    cache_storage_account: /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Storage/storageAccounts/asrcacheweu\n",
+            // Site Recovery returns network mapping ids in lower case (recording:
+            // azure-cli-extensions/test_siterecovery_A2A_scenarios.yaml, the network mapping GET).
+            "      - source: /subscriptions/00000000-0000-0000-0000-000000000001/resourcegroups/rg-app/providers/microsoft.network/virtualnetworks/vnet-app\n        target: /subscriptions/00000000-0000-0000-0000-000000000001/resourcegroups/rg-app-dr/providers/microsoft.network/virtualnetworks/vnet-app-dr\n",
+            // VMs sorted, with their target overrides.
+            "      - vm: rg-app/app-01\n        target_zone: \"1\"\n        disks: {data: StandardSSD_LRS}",
+            // db-01's overrides are its own size and disk types, the defaults: left out.
+            "      - vm: rg-app/db-01\n    recovery_plans:\n",
+            // The recovery plan, its boot order and its actions (Azure's defaults left out).
+            "    recovery_plans:\n      app-failover:\n        groups:\n          - vms: [rg-app/db-01]\n            after:\n              - runbook: /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Automation/automationAccounts/aa-ops/runbooks/warm-cache\n",
+            "                direction: [primary_to_recovery]\n",
+            "          - vms: [rg-app/app-01]\n            before:\n              - manual: Drain traffic from the load balancer\n                on: [failover, planned_failover]\n",
+        ],
+    );
     assert!(!listed.contains("not exported yet"), "{listed}");
 }
 
@@ -297,16 +299,17 @@ async fn api_estate() -> Estate {
 async fn an_estate_made_through_the_api_exports_with_its_own_names_and_plans_empty() {
     let estate = api_estate().await;
     let text = export_plans_empty(&estate, "adopted.yaml", &[]).await;
-    for expected in [
-        "  vault-3f2a:\n    resource_group: rg-Backup\n",
-        "      DailyPolicy-kxq8v2:\n",
-        "      # Azure's built-in policy, declared because VMs below use it\n      DefaultPolicy:\n",
-        "      - policy: DailyPolicy-kxq8v2\n        vms:\n          - rg-App-PROD/App-VM01\n        exclude_disks: [1]\n",
-        "      - policy: DefaultPolicy\n        vms:\n          - rg-App-PROD/App-VM02\n",
-        "rg-App-PROD/Old-VM03: protection stopped, recovery points retained",
-    ] {
-        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
-    }
+    contains_all(
+        &text,
+        &[
+            "  vault-3f2a:\n    resource_group: rg-Backup\n",
+            "      DailyPolicy-kxq8v2:\n",
+            "      # Azure's built-in policy, declared because VMs below use it\n      DefaultPolicy:\n",
+            "      - policy: DailyPolicy-kxq8v2\n        vms:\n          - rg-App-PROD/App-VM01\n        exclude_disks: [1]\n",
+            "      - policy: DefaultPolicy\n        vms:\n          - rg-App-PROD/App-VM02\n",
+            "rg-App-PROD/Old-VM03: protection stopped, recovery points retained",
+        ],
+    );
     // Unused built-ins stay out; the stopped VM is only in a comment.
     assert!(!text.contains("EnhancedPolicy"), "{text}");
     assert!(!text.contains("- rg-App-PROD/Old-VM03"), "{text}");
@@ -452,15 +455,16 @@ async fn a_disk_backup_estate_made_through_the_api_exports_and_plans_empty() {
     )
     .await;
     let text = export_plans_empty(&estate, "adopted.yaml", &[]).await;
-    for expected in [
-        "disk_backup:\n",
-        "  bv-Ledger:\n    resource_group: rg-Backup\n",
-        // The policy keeps the name it has in Azure.
-        "      Nightly-Disks: {every: 4h, retention: 7d}\n",
-        "      - policy: Nightly-Disks\n        snapshot_resource_group: rg-Snapshots\n        disks:\n          - rg-Data/Ledger-Data\n",
-    ] {
-        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
-    }
+    contains_all(
+        &text,
+        &[
+            "disk_backup:\n",
+            "  bv-Ledger:\n    resource_group: rg-Backup\n",
+            // The policy keeps the name it has in Azure.
+            "      Nightly-Disks: {every: 4h, retention: 7d}\n",
+            "      - policy: Nightly-Disks\n        snapshot_resource_group: rg-Snapshots\n        disks:\n          - rg-Data/Ledger-Data\n",
+        ],
+    );
     // The roles made through the API are the ones the file would grant.
     assert!(!text.contains("grant_permissions"), "{text}");
 
@@ -565,4 +569,11 @@ async fn filters_narrow_the_export_and_an_unknown_vault_is_named() {
         all.contains("rsv-prod-weu:") && all.contains("rsv-prod-neu:"),
         "{all}"
     );
+}
+
+/// Every piece is in the exported text (which is printed when one is missing).
+fn contains_all(text: &str, pieces: &[&str]) {
+    for piece in pieces {
+        assert!(text.contains(piece), "missing {piece:?} in:\n{text}");
+    }
 }

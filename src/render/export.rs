@@ -126,12 +126,12 @@ pub fn yaml(d: &Document, out: &mut impl Write) -> io::Result<()> {
             }
             site_recovery(g, out)?;
         }
-        if !d.site_recovery_skipped.is_empty() {
-            writeln!(out, "  # Replicated in a vault above but not listed:")?;
-            for s in &d.site_recovery_skipped {
-                writeln!(out, "  #   {s}")?;
-            }
-        }
+        not_listed(
+            out,
+            "  ",
+            "Replicated in a vault above",
+            &d.site_recovery_skipped,
+        )?;
     }
     if !d.disk_vaults.is_empty() {
         writeln!(out)?;
@@ -148,18 +148,15 @@ pub fn yaml(d: &Document, out: &mut impl Write) -> io::Result<()> {
 
 fn disk_vault(v: &DiskVault, out: &mut impl Write) -> io::Result<()> {
     let disks: usize = v.protect.iter().map(|p| p.disks.len()).sum();
-    writeln!(
+    let what = format!("{disks} protected disk(s)");
+    vault_head(
         out,
-        "  # {}: {} polic{}, {disks} protected disk(s)",
-        v.name,
+        &v.name,
         v.policies.len(),
-        if v.policies.len() == 1 { "y" } else { "ies" }
+        &what,
+        &v.resource_group,
+        &v.settings,
     )?;
-    writeln!(out, "  {}:", key(&v.name))?;
-    writeln!(out, "    resource_group: {}", scalar(&v.resource_group))?;
-    for (k, val) in ordered(&v.settings, VAULT_KEYS) {
-        writeln!(out, "    {}: {}", key(k), flow(val))?;
-    }
     if !v.policies.is_empty() {
         writeln!(out, "    policies:")?;
         for p in &v.policies {
@@ -187,29 +184,21 @@ fn disk_vault(v: &DiskVault, out: &mut impl Write) -> io::Result<()> {
             "    grant_permissions: {g}   # the vault's identity lacks a role on some disk or snapshot group: true would grant it"
         )?;
     }
-    if !v.skipped.is_empty() {
-        writeln!(out, "    # Registered in the vault but not listed:")?;
-        for s in &v.skipped {
-            writeln!(out, "    #   {s}")?;
-        }
-    }
+    not_listed(out, "    ", "Registered in the vault", &v.skipped)?;
     Ok(())
 }
 
 fn vault(v: &Vault, out: &mut impl Write) -> io::Result<()> {
     let vms: usize = v.protect.iter().map(|p| p.covers).sum();
-    writeln!(
+    let what = format!("{vms} protected VM(s)");
+    vault_head(
         out,
-        "  # {}: {} polic{}, {vms} protected VM(s)",
-        v.name,
+        &v.name,
         v.policies.len(),
-        if v.policies.len() == 1 { "y" } else { "ies" }
+        &what,
+        &v.resource_group,
+        &v.settings,
     )?;
-    writeln!(out, "  {}:", key(&v.name))?;
-    writeln!(out, "    resource_group: {}", scalar(&v.resource_group))?;
-    for (k, val) in ordered(&v.settings, VAULT_KEYS) {
-        writeln!(out, "    {}: {}", key(k), flow(val))?;
-    }
     if !v.policies.is_empty() {
         writeln!(out)?;
         writeln!(out, "    backup_policies:")?;
@@ -237,12 +226,7 @@ fn vault(v: &Vault, out: &mut impl Write) -> io::Result<()> {
             protect(p, out)?;
         }
     }
-    if !v.skipped.is_empty() {
-        writeln!(out, "    # Registered in the vault but not listed:")?;
-        for s in &v.skipped {
-            writeln!(out, "    #   {s}")?;
-        }
-    }
+    not_listed(out, "    ", "Registered in the vault", &v.skipped)?;
     Ok(())
 }
 
@@ -485,6 +469,43 @@ fn is_guid(s: &str) -> bool {
         && parts
             .iter()
             .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// What was found but is not in the file, as comments at `indent` ("Registered in the vault but
+/// not listed:" and one line each).
+fn not_listed(
+    out: &mut impl Write,
+    indent: &str,
+    found: &str,
+    skipped: &[String],
+) -> io::Result<()> {
+    if !skipped.is_empty() {
+        writeln!(out, "{indent}# {found} but not listed:")?;
+        for s in skipped {
+            writeln!(out, "{indent}#   {s}")?;
+        }
+    }
+    Ok(())
+}
+
+/// A vault's opening lines, the same for both kinds: a comment counting what it holds, its name,
+/// resource group and settings in CONFIG.md's order.
+fn vault_head(
+    out: &mut impl Write,
+    name: &str,
+    policies: usize,
+    holds: &str,
+    resource_group: &str,
+    settings: &Value,
+) -> io::Result<()> {
+    let plural = if policies == 1 { "y" } else { "ies" };
+    writeln!(out, "  # {name}: {policies} polic{plural}, {holds}")?;
+    writeln!(out, "  {}:", key(name))?;
+    writeln!(out, "    resource_group: {}", scalar(resource_group))?;
+    for (k, val) in ordered(settings, VAULT_KEYS) {
+        writeln!(out, "    {}: {}", key(k), flow(val))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
