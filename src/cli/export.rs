@@ -40,13 +40,14 @@ pub async fn export(
             path.display()
         ));
     }
-    let input = Input {
-        vaults: args.vaults.clone(),
-        resource_groups: args.resource_groups.clone(),
-        selectors: args.selectors,
-        command: command(&args),
-    };
     let doc = Session::with(settings, async |s| {
+        let input = Input {
+            vaults: args.vaults.clone(),
+            resource_groups: args.resource_groups.clone(),
+            selectors: args.selectors,
+            command: command(&args),
+            estate: s.estate(),
+        };
         let sub = s.default_subscription.as_deref().ok_or_else(|| {
             miette!(
                 help = "pass --subscription <GUID> or set AZURE_SUBSCRIPTION_ID",

@@ -15,7 +15,7 @@ pub struct Document {
     pub command: String,
     /// When it was read (RFC 3339, UTC).
     pub generated_at: String,
-    /// The ARM endpoint it was read from.
+    /// The estate it was read from: the ARM endpoint, or `sandbox:<state>`.
     pub endpoint: String,
     /// What was searched (`vaults named …`, `resource groups …`, or the whole subscription).
     pub searched: String,

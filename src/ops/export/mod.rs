@@ -27,6 +27,9 @@ pub struct Input {
     pub selectors: bool,
     /// The command line, for the file's header.
     pub command: String,
+    /// The estate it reads, for the file's header: the ARM endpoint, or `sandbox:<state>` (not
+    /// the in-process sandbox's port, which changes with every run).
+    pub estate: String,
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -145,7 +148,7 @@ pub async fn export(
         .filter_map(|s| disks::vault(&live, s, subscription))
         .collect();
     doc.command = input.command.clone();
-    doc.endpoint = client.arm_endpoint().to_string();
+    doc.endpoint = input.estate.clone();
     doc.searched = if input.vaults.is_empty() {
         searched
     } else {
