@@ -20,7 +20,7 @@ fn input(a: &StatusArgs) -> Result<Input> {
         files: a.files.clone(),
         all: a.all,
         since: a.since,
-        drill_max_age: Duration::from_secs(a.drill_max_age * 86_400),
+        drill_max_age: Duration::from_secs(a.drill_max_age.saturating_mul(86_400)),
         exempt,
     })
 }

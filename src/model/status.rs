@@ -21,6 +21,7 @@
 //! Must not import: `azure`, `cli`, `ops`.
 
 use super::restore_drill::RPO_GRACE;
+use super::site_recovery::replication::ProtectionState;
 use super::ArmId;
 use serde::Serialize;
 use serde_json::Value;
@@ -492,9 +493,14 @@ pub fn replication_findings(
             format!("replication health is {}{why}", r.health),
         ));
     }
-    let state = r.state.to_ascii_lowercase();
-    let replicating = state == "protected";
-    if !replicating && !state.starts_with("initialreplication") {
+    // One reading of Azure's states (`ProtectionState`): enabling and initial replication are
+    // not judged yet; failed over, committed or unknown is not protected by replication.
+    let state = ProtectionState::from_arm(&r.state);
+    let replicating = state == ProtectionState::Protected;
+    if !matches!(
+        state,
+        ProtectionState::Protected | ProtectionState::Replicating | ProtectionState::Changing
+    ) {
         out.push(Finding::new(
             Kind::Replication,
             "not_replicating",
@@ -828,8 +834,16 @@ mod tests {
     fn never_drilled_is_a_finding_but_initial_replication_is_not_yet_judged() {
         let f = replication_findings(&replicated("Normal", "Protected", 30, None), LIMITS, NOW);
         assert_eq!(codes(&f), ["never_drilled"]);
-        let r = replicated("Normal", "InitialReplicationInProgress", 0, None);
-        assert!(replication_findings(&r, LIMITS, NOW).is_empty());
+        // Right after apply Azure says EnablingProtection, then the A2A phases: none is judged.
+        for state in [
+            "InitialReplicationInProgress",
+            "EnablingProtection",
+            "UnprotectedStatesBegin",
+            "Reprotecting",
+        ] {
+            let r = replicated("Normal", state, 0, None);
+            assert!(replication_findings(&r, LIMITS, NOW).is_empty(), "{state}");
+        }
         let r = replicated("Normal", "FailedOver", 0, None);
         assert_eq!(
             codes(&replication_findings(&r, LIMITS, NOW)),

@@ -50,7 +50,10 @@ pub async fn run(
     let now = OffsetDateTime::now_utc();
     let live = crate::live::read(client, &desired).await?;
     let vault_ids: Vec<ArmId> = desired.vaults.iter().map(|v| v.arm_id.clone()).collect();
-    let from = now - input.since;
+    // A `--since` longer than time itself reads every job.
+    let from = now
+        .checked_sub(time::Duration::try_from(input.since).unwrap_or(time::Duration::MAX))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let disk_vault_ids: Vec<ArmId> = desired
         .disk_vaults
         .iter()
@@ -73,7 +76,11 @@ pub async fn run(
                 .map(str::to_ascii_lowercase)
         })
         .collect();
-    let declared_addrs: BTreeSet<_> = resolved.iter().map(|r| &r.address).collect();
+    // Compared as ARM compares ids (case-insensitively), as `plan` matches items.
+    let declared_addrs: BTreeSet<String> = resolved
+        .iter()
+        .map(|r| r.arm_id.as_str().to_ascii_lowercase())
+        .collect();
     let live_items: Vec<_> = live
         .resources
         .iter()
@@ -96,7 +103,7 @@ pub async fn run(
         .collect();
     let outside: Vec<(ArmId, String)> = live_items
         .iter()
-        .filter(|r| !declared_addrs.contains(&r.address))
+        .filter(|r| !declared_addrs.contains(&r.arm_id.as_str().to_ascii_lowercase()))
         .filter(|r| protected_vm::Attrs(&r.attrs).state() == Some("protected"))
         .map(|r| {
             let vm = ArmId::new(protected_vm::Attrs(&r.attrs).vm_id().unwrap_or_default());
