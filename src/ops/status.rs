@@ -231,13 +231,9 @@ pub async fn run(
             r.vm_id.clone()
         };
         let key = row(&mut rows, &id);
-        let vault = r
-            .item
-            .as_str()
-            .split("/replicationFabrics/")
-            .next()
-            .map(|v| ArmId::new(v).name().to_string())
-            .unwrap_or_default();
+        let vault = crate::model::site_recovery::replication::vault_of(&r.item)
+            .name()
+            .to_string();
         rows.get_mut(&key).expect("inserted").replication = Some(ReplicationRow {
             vault,
             health: r.health.clone(),

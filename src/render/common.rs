@@ -77,6 +77,11 @@ pub fn ordered(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
 }
 
 /// A key as shown: bare when it is a plain word, quoted otherwise.
+/// Text for one markdown table cell: a `|` escaped, line breaks folded to spaces.
+pub fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
 pub fn key(k: &str) -> String {
     if !k.is_empty()
         && k.chars()

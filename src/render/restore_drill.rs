@@ -92,7 +92,7 @@ pub fn markdown(r: &Report, out: &mut impl Write) -> io::Result<()> {
             opt(v.point_age_hours),
             opt(v.rpo_hours),
             rto(v),
-            why(v).replace('|', "\\|").replace(['\r', '\n'], " ")
+            super::common::md_cell(&why(v))
         )?;
     }
     if r.sandbox_time {

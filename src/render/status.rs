@@ -7,6 +7,7 @@
 //! "vault", "policy", "newest_point", "newest_point_age_hours", "rpo_hours"}]}`, documented in the
 //! README).
 
+use super::common::md_cell;
 use crate::model::status::{DiskRow, Kind, Report, VmRow};
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -178,10 +179,6 @@ pub fn text(r: &Report, out: &mut impl Write) -> io::Result<()> {
         r.since_hours,
         r.drill_max_age_days
     )
-}
-
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\r', '\n'], " ")
 }
 
 /// The comment, at most `limit` bytes: findings first; what does not fit is counted, not cut.

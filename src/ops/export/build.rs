@@ -41,12 +41,7 @@ pub fn document(
 }
 
 fn vault(live: &LiveState, scope: &VaultScope, sub: &str, selectors: bool) -> Option<Vault> {
-    let of_vault = |kind: ResourceKind| {
-        live.resources
-            .iter()
-            .filter(move |r| r.address.kind == kind)
-            .filter(move |r| r.address.name.split('/').next() == Some(scope.name.as_str()))
-    };
+    let of_vault = |kind| super::of_vault(&live.resources, &scope.name, kind);
     let body = of_vault(ResourceKind::RecoveryVault).next()?;
     let mut skipped = Vec::new();
     let mut items = Vec::new();
@@ -98,12 +93,7 @@ fn item(live: &LiveState, r: &Resource, sub: &str) -> Result<Item, String> {
     let id = ArmId::new(a.vm_id().unwrap_or_default());
     // The VM's own spelling where it is known (item ids are lower-cased by Azure).
     let vm = live.vm(id.as_str()).map(|v| v.id.clone()).unwrap_or(id);
-    let reference = match vm.subscription() {
-        Some(s) if s.eq_ignore_ascii_case(sub) => {
-            format!("{}/{}", vm.resource_group().unwrap_or_default(), vm.name())
-        }
-        _ => vm.as_str().to_string(),
-    };
+    let reference = super::reference(&vm, sub);
     let state = a.item_state();
     let why = match state {
         ItemState::Protected => None,

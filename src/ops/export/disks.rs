@@ -9,23 +9,8 @@ use crate::model::{ArmId, ItemState, LiveState, ResourceKind};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// `id` as the file names it: `rg/name` in the default subscription, else the id.
-pub(super) fn reference(id: &ArmId, sub: &str) -> String {
-    match id.subscription() {
-        Some(s) if s.eq_ignore_ascii_case(sub) => {
-            format!("{}/{}", id.resource_group().unwrap_or_default(), id.name())
-        }
-        _ => id.as_str().to_string(),
-    }
-}
-
 pub fn vault(live: &LiveState, scope: &DiskVaultScope, sub: &str) -> Option<DiskVault> {
-    let of_vault = |kind: ResourceKind| {
-        live.resources
-            .iter()
-            .filter(move |r| r.address.kind == kind)
-            .filter(move |r| r.address.name.split('/').next() == Some(scope.name.as_str()))
-    };
+    let of_vault = |kind| super::of_vault(&live.resources, &scope.name, kind);
     let body = of_vault(ResourceKind::BackupVault).next()?;
     let roles: BTreeSet<String> = of_vault(ResourceKind::RoleAssignment)
         .map(|r| r.address.name.to_ascii_lowercase())
@@ -37,7 +22,7 @@ pub fn vault(live: &LiveState, scope: &DiskVaultScope, sub: &str) -> Option<Disk
     for r in of_vault(ResourceKind::DiskBackup) {
         let a = instance::Attrs(&r.attrs);
         let disk = ArmId::new(a.disk_id().unwrap_or_default());
-        let name = reference(&disk, sub);
+        let name = super::reference(&disk, sub);
         let why = match ItemState::of(&r.attrs) {
             ItemState::Stopped => Some("protection stopped, snapshots retained"),
             ItemState::Suspended => Some("backups suspended"),

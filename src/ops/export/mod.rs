@@ -13,7 +13,7 @@ use crate::azure::{ArmClient, AzureError};
 use crate::model::disk_backup::{self, DiskVaultScope};
 use crate::model::export::Document;
 use crate::model::resource_group::normalize_location;
-use crate::model::{vault, ArmId, Desired, OnRemove, VaultScope};
+use crate::model::{vault, ArmId, Desired, OnRemove, Resource, ResourceKind, VaultScope};
 use serde_json::Value;
 
 /// What to export.
@@ -198,4 +198,27 @@ fn now() -> String {
                 .ok()
         })
         .unwrap_or_default()
+}
+
+/// `id` as the file names it: `rg/name` in the default subscription, else the id.
+fn reference(id: &ArmId, sub: &str) -> String {
+    match id.subscription() {
+        Some(s) if s.eq_ignore_ascii_case(sub) => {
+            format!("{}/{}", id.resource_group().unwrap_or_default(), id.name())
+        }
+        _ => id.as_str().to_string(),
+    }
+}
+
+/// The resources of one kind that belong to the vault named `vault` (their address starts with
+/// its name).
+fn of_vault<'a>(
+    resources: &'a [Resource],
+    vault: &'a str,
+    kind: ResourceKind,
+) -> impl Iterator<Item = &'a Resource> + 'a {
+    resources
+        .iter()
+        .filter(move |r| r.address.kind == kind)
+        .filter(move |r| r.address.name.split('/').next() == Some(vault))
 }

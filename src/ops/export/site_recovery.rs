@@ -9,7 +9,7 @@
 //! source's type); the target VM size only where it differs from the VM's own size. A recovery
 //! plan goes to the group that replicates all its VMs.
 
-use super::disks::reference;
+use super::reference;
 use crate::model::export::{DataDisks, RecoveryGroup, RecoveryPlan, ReplicatedVm, SiteRecovery};
 use crate::model::site_recovery::{fabric_name, replication};
 use crate::model::{ArmId, LiveState, Resource, ResourceKind, VaultScope, VirtualMachine};
@@ -49,11 +49,7 @@ fn vault(
     out: &mut Vec<SiteRecovery>,
     skipped: &mut Vec<String>,
 ) {
-    let of_vault = |kind: ResourceKind| {
-        sr.iter()
-            .filter(move |r| r.address.kind == kind)
-            .filter(move |r| r.address.name.split('/').next() == Some(scope.name.as_str()))
-    };
+    let of_vault = |kind| super::of_vault(sr, &scope.name, kind);
     // policy name (lower case) → items, in VM order.
     let mut by_policy: BTreeMap<String, Vec<Item>> = BTreeMap::new();
     for r in of_vault(ResourceKind::Replication) {
@@ -232,12 +228,12 @@ fn network_mappings<'a>(
 }
 
 /// Minutes as the file writes a duration: `24h`, `4h`, `2d`, `90m`.
+/// Minutes as the file writes them (`24h`, `2d`, `90m`): the validator's own formatting.
 fn duration(minutes: u64) -> String {
-    match minutes {
-        m if m > 1440 && m % 1440 == 0 => format!("{}d", m / 1440),
-        m if m > 0 && m % 60 == 0 => format!("{}h", m / 60),
-        m => format!("{m}m"),
-    }
+    u32::try_from(minutes).map_or_else(
+        |_| format!("{minutes}m"),
+        crate::config::validate::site_recovery::format_minutes,
+    )
 }
 
 /// A replicated item's `vms:` entry: overrides only where they differ from what the planner
