@@ -445,6 +445,32 @@ fn suspending_backups_waits_for_the_vault_update_that_makes_it_immutable() {
 }
 
 #[test]
+fn deleting_data_waits_for_the_soft_delete_the_plan_promises() {
+    // The plan tells the reviewer whether deleted data stays recoverable by the file's soft
+    // delete: turning it on and deleting in the same apply must not race (a CI seed found the
+    // sandbox purging items that the plan said would be soft-deleted).
+    let (mut want, mut have) = converged();
+    have[0].attrs["soft_delete"] = json!({"state": "Off", "retention_days": 14});
+    want[0].attrs["soft_delete"] = json!({"state": "AlwaysOn"});
+    want.pop();
+    let p = plan(
+        &desired(want.clone(), OnRemove::DeleteData),
+        &live(have.clone()),
+        &PlanOptions::default(),
+    );
+    let c = change(&p, "protected_vm.rsv/rg-app/app-01");
+    assert_eq!(c.data, Some(DataEffect::Deleted));
+    assert_eq!(c.depends_on, addrs(&["recovery_vault.rsv"]));
+    // Keeping the data does not depend on soft delete: the stop does not wait.
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    assert!(change(&p, "protected_vm.rsv/rg-app/app-01").depends_on.is_empty());
+}
+
+#[test]
 fn a_first_item_waits_for_the_storage_redundancy_change_it_would_lock() {
     // An empty vault may still change redundancy, but not once the first VM is registered
     // (StorageModelModifyError): the new item is protected after the vault update.

@@ -345,7 +345,8 @@ fn scope_of<'a>(desired: &'a Desired, item: &ArmId) -> Option<&'a VaultScope> {
 /// and ARM names are case-insensitive. Besides the declared edges, a protected VM's (or a disk
 /// backup instance's) change waits for its vault's creation or for an update of its storage
 /// redundancy (which can only change before the first item is registered) or immutability
-/// (which suspending backups and deleting data depend on); a disk policy's delete waits for the
+/// (which suspending backups and deleting data depend on), and a delete of backup data for an
+/// update of the vault's soft delete; a disk policy's delete waits for the
 /// changes of the instances that used it, and a role assignment's delete for the deletes of the
 /// instances it served.
 fn link_dependencies(changes: &mut [Change], graph: &Graph, live_graph: &Graph) {
@@ -357,8 +358,10 @@ fn link_dependencies(changes: &mut [Change], graph: &Graph, live_graph: &Graph) 
         .collect();
     // Vault changes an item change must wait for: the vault's creation, or an applicable
     // update of the settings items depend on (a blocked vault change is never applied, and
-    // waiting for it would pull it into every `--target` of the vault's items).
-    let vault_changes: BTreeMap<ArmId, Address> = changes
+    // waiting for it would pull it into every `--target` of the vault's items). A delete of
+    // backup data also waits for a change of the vault's soft delete: the plan promises the
+    // file's soft delete (recoverable or gone), so the setting must be in place first.
+    let vault_changes: BTreeMap<ArmId, (Address, VaultWait)> = changes
         .iter()
         .filter(|c| {
             matches!(
@@ -366,17 +369,24 @@ fn link_dependencies(changes: &mut [Change], graph: &Graph, live_graph: &Graph) 
                 ResourceKind::RecoveryVault | ResourceKind::BackupVault
             )
         })
-        .filter(|c| {
-            c.action == Action::Create
-                || (c.action == Action::Update
-                    && c.blocked.is_none()
-                    && c.diff.iter().any(|d| {
-                        d.path.starts_with("storage_redundancy")
-                            || d.path.starts_with("redundancy")
-                            || d.path.starts_with("immutability")
-                    }))
+        .filter_map(|c| {
+            let changes_path = |prefixes: &[&str]| {
+                c.diff
+                    .iter()
+                    .any(|d| prefixes.iter().any(|p| d.path.starts_with(p)))
+            };
+            let wait = match (c.action, c.blocked.is_none()) {
+                (Action::Create, _) => VaultWait::Every,
+                (Action::Update, true)
+                    if changes_path(&["storage_redundancy", "redundancy", "immutability"]) =>
+                {
+                    VaultWait::Every
+                }
+                (Action::Update, true) if changes_path(&["soft_delete"]) => VaultWait::DataDeletes,
+                _ => return None,
+            };
+            Some((c.arm_id.clone(), (c.address.clone(), wait)))
         })
-        .map(|c| (c.arm_id.clone(), c.address.clone()))
         .collect();
     let instances = super::disk_backup::instance_changes_by_vault(changes);
     let disk_delete_waits: Vec<Vec<Address>> = changes
@@ -413,13 +423,28 @@ fn link_dependencies(changes: &mut [Change], graph: &Graph, live_graph: &Graph) 
             item,
             c.action != Action::Delete || c.data != Some(DataEffect::Retained),
         ) {
-            if let Some(addr) = vault_changes.get(&vault) {
-                deps.insert(addr.clone());
+            match vault_changes.get(&vault) {
+                Some((addr, VaultWait::Every)) => {
+                    deps.insert(addr.clone());
+                }
+                Some((addr, VaultWait::DataDeletes)) if c.data == Some(DataEffect::Deleted) => {
+                    deps.insert(addr.clone());
+                }
+                _ => {}
             }
         }
         deps.remove(&c.address);
         c.depends_on = deps.into_iter().collect();
     }
+}
+
+/// Which item changes wait for a change of their vault.
+#[derive(Clone, Copy)]
+enum VaultWait {
+    /// Every item change (the vault is created, or a setting items depend on changes).
+    Every,
+    /// Only deletes of backup data (the vault's soft delete changes).
+    DataDeletes,
 }
 
 /// Keep the targeted changes and, transitively, the changes they depend on.
