@@ -186,7 +186,11 @@ fn machine(estate: &Estate, system: System, issuer: &TokenIssuer) -> Machine {
         bin.join("azprotect"),
     )
     .unwrap();
-    for (name, text) in [("gh", runner::GH_STUB), ("curl", runner::CURL_STUB)] {
+    for (name, text) in [
+        ("gh", runner::GH_STUB),
+        ("curl", runner::CURL_STUB),
+        ("az", runner::AZ_STUB),
+    ] {
         let p = bin.join(name);
         std::fs::write(&p, text).unwrap();
         let mut perms = std::fs::metadata(&p).unwrap().permissions();
@@ -246,7 +250,8 @@ fn machine(estate: &Estate, system: System, issuer: &TokenIssuer) -> Machine {
                 ("AGENT_TEMPDIRECTORY", agent_tmp.display().to_string()),
                 ("PIPELINE_WORKSPACE", pipeline.display().to_string()),
                 ("SYSTEM_COLLECTIONURI", "https://dev.azure.com/org/".into()),
-                ("SYSTEM_TEAMPROJECT", "proj".into()),
+                ("SYSTEM_TEAMPROJECTID", "4f1c2d3e-proj".into()),
+                ("BUILD_REPOSITORY_PROVIDER", "TfsGit".into()),
                 ("BUILD_REPOSITORY_ID", "repo-id".into()),
                 ("SYSTEM_PULLREQUEST_PULLREQUESTID", "7".into()),
                 ("BUILD_REASON", "PullRequest".into()),
@@ -255,15 +260,14 @@ fn machine(estate: &Estate, system: System, issuer: &TokenIssuer) -> Machine {
                 ("servicePrincipalId", creds.client_id.clone()),
                 ("tenantId", creds.tenant_id.clone()),
                 ("idToken", token),
+                // The subscription of the service connection AzureCLI@2 signed in with.
+                ("STUB_AZ_SUBSCRIPTION", creds.subscription_id.clone()),
             ] {
                 env.insert(k.into(), v);
             }
-            for (k, v) in [
-                ("System.AccessToken", "ado-job-token".to_string()),
-                ("AZURE_SUBSCRIPTION_ID", creds.subscription_id.clone()),
-            ] {
-                context.values.insert(k.into(), v);
-            }
+            context
+                .values
+                .insert("System.AccessToken".into(), "ado-job-token".into());
         }
     }
     Machine {
@@ -507,6 +511,8 @@ async fn azure_pipelines_plan_in_the_pull_request_then_apply_the_approved_plan()
     let estate = Estate::start().await;
     let issuer = TokenIssuer::start();
     let m = machine(&estate, System::AzurePipelines, &issuer);
+    // A file that names no subscription: the service connection's is used.
+    without_subscription(&m);
 
     let plan = job(System::AzurePipelines, "azure-pipelines", "plan.yml");
     assert_eq!(plan.len(), 1);
@@ -552,8 +558,11 @@ async fn azure_pipelines_plan_in_the_pull_request_then_apply_the_approved_plan()
         .await
         .expect_code(0);
 
-    // The next pull request: no changes, the same thread updated.
+    // The next pull request: no changes, the same thread updated. The pipeline now defines
+    // AZURE_SUBSCRIPTION_ID, which wins: the Azure CLI is not asked (it would fail).
     main.env.insert("BUILD_REASON".into(), "PullRequest".into());
+    let sub = main.env.remove("STUB_AZ_SUBSCRIPTION").unwrap();
+    main.env.insert("AZURE_SUBSCRIPTION_ID".into(), sub);
     let run = main.run(&plan[0]);
     assert!(run.succeeded, "{}", run.log);
     let m = Machine {
@@ -569,6 +578,61 @@ async fn azure_pipelines_plan_in_the_pull_request_then_apply_the_approved_plan()
         0,
         "no GitHub OIDC here"
     );
+}
+
+/// Drop the workspace file's `subscription:` line (the pipeline must provide one).
+fn without_subscription(m: &Machine) {
+    let path = m.runner.workspace.join("azprotect.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("subscription:"))
+        .collect();
+    assert_eq!(kept.len() + 1, text.lines().count(), "one subscription line");
+    std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn azure_pipelines_comment_only_on_azure_repos_and_never_after_a_failed_plan() {
+    if !runner_tools("azure_pipelines_comment_only_on_azure_repos_and_never_after_a_failed_plan") {
+        return;
+    }
+    let estate = Estate::start().await;
+    let issuer = TokenIssuer::start();
+    let mut m = machine(&estate, System::AzurePipelines, &issuer);
+    let plan = job(System::AzurePipelines, "azure-pipelines", "plan.yml");
+
+    // A GitHub repository built by Azure Pipelines: no Azure Repos thread, the plan is kept.
+    m.runner
+        .env
+        .insert("BUILD_REPOSITORY_PROVIDER".into(), "GitHub".into());
+    let run = m.runner.run(&plan[0]);
+    assert!(run.succeeded, "{}", run.log);
+    assert!(threads(&m).is_empty(), "no thread on a GitHub repository");
+    assert!(run.log.contains("--- skipped: Comment the plan on the pull request"));
+    let kept = m.runner.stub_dir.join("artifacts/azprotect-plan/plan.json");
+    assert!(kept.exists(), "the plan is a pipeline artifact");
+
+    // A plan that fails before writing one: the run fails on the plan, and neither comments
+    // nor publishes (no second failure hiding the first).
+    m.runner
+        .env
+        .insert("BUILD_REPOSITORY_PROVIDER".into(), "TfsGit".into());
+    std::fs::remove_dir_all(m.runner.stub_dir.join("artifacts")).unwrap();
+    std::fs::remove_file(m.runner.workspace.join("plan.json")).unwrap();
+    std::fs::write(m.runner.workspace.join("azprotect.yaml"), "version: 1\nvaults: [\n").unwrap();
+    let run = m.runner.run(&plan[0]);
+    assert!(!run.succeeded, "{}", run.log);
+    assert!(run.log.contains("--- Plan: FAILED"), "{}", run.log);
+    for step in ["Comment the plan on the pull request", "Keep the plan"] {
+        assert!(
+            run.log.contains(&format!("--- skipped: {step}")),
+            "{step}: {}",
+            run.log
+        );
+    }
+    assert!(threads(&m).is_empty());
+    assert!(!kept.exists());
 }
 
 fn issues(m: &Machine) -> Vec<Value> {

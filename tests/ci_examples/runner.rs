@@ -1,8 +1,10 @@
 //! A small stand-in for a CI runner: reads a workflow or pipeline file (serde-saphyr →
 //! `serde_json::Value`), finds its script steps, and runs them in bash in the environment the
 //! runner would give them — the built binary on PATH, the sandbox's ARM endpoint and CA, the
-//! runner's variables — with `gh` and `curl` replaced by stubs that fake GitHub's and Azure
-//! DevOps' REST APIs in a state directory and log every call.
+//! runner's variables — with `gh`, `curl` and `az` replaced by stubs that fake GitHub's and Azure
+//! DevOps' REST APIs and the Azure CLI's signed-in account in a state directory and log every
+//! call. Azure Pipelines' `##vso[task.setvariable]` and `eq(variables['…'], '…')` conditions are
+//! followed as the agent does.
 //!
 //! It understands what the examples use and fails on anything else, so an example that grows a
 //! construct the runner does not know fails the test instead of being skipped.
@@ -246,6 +248,14 @@ pub struct JobRun {
     pub log: String,
     /// `GITHUB_OUTPUT` per step id.
     pub outputs: BTreeMap<String, BTreeMap<String, String>>,
+    /// Azure Pipelines variables set by `##vso[task.setvariable variable=NAME]value`, by their
+    /// environment name: later steps see them in their environment and conditions.
+    pub variables: BTreeMap<String, String>,
+}
+
+/// A pipeline variable's name in a script's environment: upper case, `.` → `_`.
+fn env_name(variable: &str) -> String {
+    variable.to_uppercase().replace('.', "_")
 }
 
 /// Where a job runs: its workspace, the stubs' state, the runner's own variables.
@@ -261,8 +271,14 @@ pub struct Runner {
 
 impl Runner {
     /// Whether a step runs after `failed` earlier steps: a condition that asks for it
-    /// (`always()`, `!cancelled()`, `not(canceled())`) and whose `hashFiles('x')` files exist.
-    fn should_run(&self, condition: Option<&str>, failed: bool) -> bool {
+    /// (`always()`, `!cancelled()`, `not(canceled())`), whose `hashFiles('x')` files exist and
+    /// whose `eq(variables['Name'], 'value')` hold.
+    fn should_run(
+        &self,
+        condition: Option<&str>,
+        failed: bool,
+        variables: &BTreeMap<String, String>,
+    ) -> bool {
         let Some(c) = condition else {
             return !failed;
         };
@@ -281,9 +297,23 @@ impl Runner {
             }
             rest = tail;
         }
-        if c.contains("variables['Build.Reason']") {
-            let reason = self.env.get("BUILD_REASON").map_or("", String::as_str);
-            return c.contains(&format!("'{reason}'"));
+        // Azure Pipelines: every `eq(variables['Name'], 'value')` of the (and-ed) condition,
+        // against the variable's environment form (`Build.Reason` → `BUILD_REASON`).
+        let mut rest = c;
+        while let Some(i) = rest.find("eq(variables['") {
+            let tail = &rest[i + "eq(variables['".len()..];
+            let name = &tail[..tail.find('\'').expect("variables['…'] closes")];
+            let after = &tail[name.len()..];
+            let open = after.find(", '").expect("eq(variables['…'], '…')") + 3;
+            let want = &after[open..open + after[open..].find('\'').expect("'…' closes")];
+            let have = variables
+                .get(&env_name(name))
+                .or_else(|| self.env.get(&env_name(name)))
+                .map_or("", String::as_str);
+            if !have.eq_ignore_ascii_case(want) {
+                return false;
+            }
+            rest = &after[open..];
         }
         true
     }
@@ -296,7 +326,7 @@ impl Runner {
         };
         let mut context = self.context.clone();
         for step in &job.steps {
-            if !self.should_run(step.condition.as_deref(), !run.succeeded) {
+            if !self.should_run(step.condition.as_deref(), !run.succeeded, &run.variables) {
                 run.log.push_str(&format!("--- skipped: {}\n", step.name));
                 continue;
             }
@@ -350,10 +380,19 @@ impl Runner {
         if self.system == System::AzurePipelines {
             // Pipeline variables reach scripts as upper-case environment variables.
             for (k, v) in &job.env {
-                cmd.env(k.to_uppercase().replace('.', "_"), context.resolve(v));
+                cmd.env(env_name(k), context.resolve(v));
             }
+            cmd.envs(&run.variables);
         }
         let out = cmd.output().expect("bash runs");
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            if let Some(rest) = line.strip_prefix("##vso[task.setvariable variable=") {
+                if let Some((name, value)) = rest.split_once(']') {
+                    let name = name.split(';').next().unwrap_or(name);
+                    run.variables.insert(env_name(name), value.to_string());
+                }
+            }
+        }
         run.log.push_str(&format!(
             "--- {} (exit {:?})\n{}{}",
             step.name,
@@ -560,6 +599,20 @@ case "$method $path" in
     jq --argjson c "$data" --argjson id "$id" '.value |= map(if .id == $id then .comments[0].content = $c.content else . end)' "$threads" > "$threads.new"
     mv "$threads.new" "$threads"; echo '{}';;
   *) echo "curl stub: unexpected $method $url" >&2; exit 22;;
+esac
+"#;
+
+/// `az`, answering what the Azure Pipelines examples ask of the Azure CLI that AzureCLI@2 signed
+/// in: the service connection's subscription (`$STUB_AZ_SUBSCRIPTION`; unset, `az` fails as it
+/// does without a default subscription).
+pub const AZ_STUB: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+printf 'az' >> "$STUB_DIR/calls.log"; printf ' %q' "$@" >> "$STUB_DIR/calls.log"; echo >> "$STUB_DIR/calls.log"
+case "$*" in
+  "account show --query id -o tsv")
+    [ -n "${STUB_AZ_SUBSCRIPTION:-}" ] || { echo "ERROR: Please run 'az login' to setup account." >&2; exit 1; }
+    echo "$STUB_AZ_SUBSCRIPTION";;
+  *) echo "az stub: unexpected: az $*" >&2; exit 2;;
 esac
 "#;
 
