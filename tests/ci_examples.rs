@@ -588,7 +588,11 @@ fn without_subscription(m: &Machine) {
         .lines()
         .filter(|l| !l.starts_with("subscription:"))
         .collect();
-    assert_eq!(kept.len() + 1, text.lines().count(), "one subscription line");
+    assert_eq!(
+        kept.len() + 1,
+        text.lines().count(),
+        "one subscription line"
+    );
     std::fs::write(&path, kept.join("\n") + "\n").unwrap();
 }
 
@@ -609,7 +613,9 @@ async fn azure_pipelines_comment_only_on_azure_repos_and_never_after_a_failed_pl
     let run = m.runner.run(&plan[0]);
     assert!(run.succeeded, "{}", run.log);
     assert!(threads(&m).is_empty(), "no thread on a GitHub repository");
-    assert!(run.log.contains("--- skipped: Comment the plan on the pull request"));
+    assert!(run
+        .log
+        .contains("--- skipped: Comment the plan on the pull request"));
     let kept = m.runner.stub_dir.join("artifacts/azprotect-plan/plan.json");
     assert!(kept.exists(), "the plan is a pipeline artifact");
 
@@ -620,7 +626,11 @@ async fn azure_pipelines_comment_only_on_azure_repos_and_never_after_a_failed_pl
         .insert("BUILD_REPOSITORY_PROVIDER".into(), "TfsGit".into());
     std::fs::remove_dir_all(m.runner.stub_dir.join("artifacts")).unwrap();
     std::fs::remove_file(m.runner.workspace.join("plan.json")).unwrap();
-    std::fs::write(m.runner.workspace.join("azprotect.yaml"), "version: 1\nvaults: [\n").unwrap();
+    std::fs::write(
+        m.runner.workspace.join("azprotect.yaml"),
+        "version: 1\nvaults: [\n",
+    )
+    .unwrap();
     let run = m.runner.run(&plan[0]);
     assert!(!run.succeeded, "{}", run.log);
     assert!(run.log.contains("--- Plan: FAILED"), "{}", run.log);

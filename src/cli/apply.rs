@@ -18,7 +18,7 @@ use crate::ops::apply::{Applied, Replication};
 use crate::ops::plan::Reviewed;
 use crate::plan::Plan;
 use crate::render;
-use crate::render::apply::{ApplyResult, ChangeOutcome, ChangeResult, Counts, ReplicationResult};
+use crate::render::apply::ApplyResult;
 use miette::{IntoDiagnostic, Result};
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,7 +88,7 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
     ci.end_group().inspect(|l| printer.note(l));
     let applied = applied?;
     if json {
-        let result = result(plan, &applied, &progress);
+        let result = applied.result(plan, |key| progress.took(key));
         render::apply::json(&result, &mut printer.stdout()).into_diagnostic()?;
     } else {
         summarize(&applied, printer);
@@ -119,75 +119,6 @@ fn show_plan(plan: &Plan, json: bool, ci: Ci, printer: Printer) -> Result<()> {
     }
     ci.end_group().map(say);
     Ok(())
-}
-
-/// What the apply did, per change in the plan's order, as `--format json` prints it.
-fn result(plan: &Plan, applied: &Applied, timed: &Timed) -> ApplyResult {
-    let report = &applied.report;
-    let changes = plan
-        .changes
-        .iter()
-        .filter_map(|c| {
-            let (_, outcome) = report.outcomes.iter().find(|(a, _)| *a == c.address)?;
-            let key = c.address.to_string();
-            let mut r = ChangeResult {
-                address: key.clone(),
-                action: c.action,
-                outcome: ChangeOutcome::Done,
-                error: None,
-                error_code: None,
-                request_id: None,
-                because: None,
-                seconds: timed.took(&key).map(|d| d.as_secs_f64()),
-            };
-            match outcome {
-                Outcome::Done => {}
-                Outcome::Failed(f) => {
-                    r.outcome = ChangeOutcome::Failed;
-                    r.error = Some(f.message.clone());
-                    r.error_code = f.code.clone();
-                    r.request_id = f.request_id.clone();
-                }
-                Outcome::Skipped { because } => {
-                    r.outcome = ChangeOutcome::Skipped;
-                    r.because = Some(because.to_string());
-                    r.seconds = None;
-                }
-                Outcome::NotStarted { why } => {
-                    r.outcome = ChangeOutcome::NotStarted;
-                    r.error = Some(why.clone());
-                    r.seconds = None;
-                }
-            }
-            Some(r)
-        })
-        .collect();
-    let (state, vms, left, waited_minutes) = match &applied.replication {
-        Replication::NoneEnabled => ("none_enabled", Some(0), None, None),
-        Replication::Continuing(n) => ("continuing", Some(*n), None, None),
-        Replication::Finished(n) => ("finished", Some(*n), None, None),
-        Replication::StillReplicating { left, waited } => (
-            "still_replicating",
-            None,
-            Some(*left),
-            Some(waited.as_secs() / 60),
-        ),
-    };
-    ApplyResult {
-        succeeded: applied.succeeded(),
-        counts: Counts {
-            succeeded: report.succeeded(),
-            failed: report.failed(),
-            skipped: report.skipped(),
-        },
-        changes,
-        replication: ReplicationResult {
-            state,
-            vms,
-            left,
-            waited_minutes,
-        },
-    }
 }
 
 /// What failed or was skipped, the counts, and where the replication it enabled stands.

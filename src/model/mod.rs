@@ -35,6 +35,7 @@ macro_rules! attributes {
 
 mod action;
 mod address;
+pub mod apply_result;
 mod arm_id;
 pub mod backup_policy;
 pub mod crr;

@@ -1,11 +1,16 @@
 //! Apply: refuse a plan that must not run ([`check`]), lease the vaults it writes and check
 //! that Azure is still as the plan saw it, walk its changes, and — when asked — wait for the
-//! initial replication of the VMs it enabled ([`run`]). The result is data (`Applied`) that
+//! initial replication of the VMs it enabled ([`run`]). The result is data (`Applied`, and
+//! for `--format json` its [`ApplyResult`](crate::model::apply_result::ApplyResult)) that
 //! `render::apply` formats.
 
 use crate::apply::lease::{self, LeaseError, LeaseOptions, Leases};
+use crate::apply::Outcome;
 use crate::apply::{self, wait, ApplyOptions, ApplyReport};
 use crate::azure::{ArmClient, AzureError};
+use crate::model::apply_result::{
+    ApplyResult, ChangeOutcome, ChangeResult, Counts, ReplicationResult,
+};
 use crate::model::{ArmId, ResourceKind};
 use crate::ops::plan::{still_current, CurrentPlanError, Reviewed};
 use crate::plan::{Action, Plan};
@@ -64,6 +69,76 @@ impl Applied {
     pub fn succeeded(&self) -> bool {
         self.report.failed() == 0
             && !matches!(self.replication, Replication::StillReplicating { .. })
+    }
+
+    /// What the apply did, per change in the plan's order (`apply --format json`); `took`
+    /// is how long a change (by its address) ran, when it ran.
+    pub fn result(&self, plan: &Plan, took: impl Fn(&str) -> Option<Duration>) -> ApplyResult {
+        let report = &self.report;
+        let changes = plan
+            .changes
+            .iter()
+            .filter_map(|c| {
+                let (_, outcome) = report.outcomes.iter().find(|(a, _)| *a == c.address)?;
+                let key = c.address.to_string();
+                let mut r = ChangeResult {
+                    address: key.clone(),
+                    action: c.action,
+                    outcome: ChangeOutcome::Done,
+                    error: None,
+                    error_code: None,
+                    request_id: None,
+                    because: None,
+                    seconds: took(&key).map(|d| d.as_secs_f64()),
+                };
+                match outcome {
+                    Outcome::Done => {}
+                    Outcome::Failed(f) => {
+                        r.outcome = ChangeOutcome::Failed;
+                        r.error = Some(f.message.clone());
+                        r.error_code = f.code.clone();
+                        r.request_id = f.request_id.clone();
+                    }
+                    Outcome::Skipped { because } => {
+                        r.outcome = ChangeOutcome::Skipped;
+                        r.because = Some(because.to_string());
+                        r.seconds = None;
+                    }
+                    Outcome::NotStarted { why } => {
+                        r.outcome = ChangeOutcome::NotStarted;
+                        r.error = Some(why.clone());
+                        r.seconds = None;
+                    }
+                }
+                Some(r)
+            })
+            .collect();
+        let (state, vms, left, waited_minutes) = match &self.replication {
+            Replication::NoneEnabled => ("none_enabled", Some(0), None, None),
+            Replication::Continuing(n) => ("continuing", Some(*n), None, None),
+            Replication::Finished(n) => ("finished", Some(*n), None, None),
+            Replication::StillReplicating { left, waited } => (
+                "still_replicating",
+                None,
+                Some(*left),
+                Some(waited.as_secs() / 60),
+            ),
+        };
+        ApplyResult {
+            succeeded: self.succeeded(),
+            counts: Counts {
+                succeeded: report.succeeded(),
+                failed: report.failed(),
+                skipped: report.skipped(),
+            },
+            changes,
+            replication: ReplicationResult {
+                state,
+                vms,
+                left,
+                waited_minutes,
+            },
+        }
     }
 }
 
