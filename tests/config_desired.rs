@@ -190,21 +190,106 @@ fn listed_vms_become_protected_items_that_depend_on_their_policy() {
 }
 
 #[test]
-fn a_vm_in_another_subscription_keeps_its_subscription_and_sorted_exclusions() {
+fn a_vault_of_another_subscription_protects_that_subscriptions_vms() {
     let d = desired(
         &std::fs::read_to_string("examples/multi-vault.yaml").unwrap(),
         None,
     );
-    let vm = resource(&d, "protected_vm.rsv-prod-weu/rg-shared/ad-01");
+    let shared =
+        "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-protect-shared";
+    let rg = resource(&d, "resource_group.rg-protect-shared");
+    assert_eq!(rg.arm_id.as_str(), shared);
+    let vault = resource(&d, "recovery_vault.rsv-shared-weu");
+    assert_eq!(
+        vault.arm_id.as_str(),
+        format!("{shared}/providers/Microsoft.RecoveryServices/vaults/rsv-shared-weu")
+    );
+    assert_eq!(
+        vault
+            .depends_on
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>(),
+        ["resource_group.rg-protect-shared"]
+    );
+    // `rg-shared/ad-01` is named in the vault's subscription, exclusions sorted.
+    let vm = resource(&d, "protected_vm.rsv-shared-weu/rg-shared/ad-01");
     assert_eq!(
         vm.attrs,
         json!({
             "vm_id": "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-shared/providers/Microsoft.Compute/virtualMachines/ad-01",
-            "policy": "hourly-gold",
+            "policy": "daily-ad",
             "exclude_disks": [1, 3],
             "state": "protected"
         })
     );
+    assert!(vm.arm_id.as_str().starts_with(shared), "{}", vm.arm_id);
+    assert_eq!(
+        d.subscriptions(),
+        [
+            "00000000-0000-0000-0000-000000000001",
+            "00000000-0000-0000-0000-000000000002"
+        ]
+    );
+}
+
+#[test]
+fn a_blocks_subscription_is_the_default_for_the_names_inside_it() {
+    let d = desired(
+        r#"
+version: 1
+subscription: 00000000-0000-0000-0000-000000000001
+recovery_vaults:
+  rsv-b:
+    subscription: 00000000-0000-0000-0000-0000000000b0
+    resource_group: rg-b
+    location: westeurope
+    backup_policies: {daily: {schedule: {daily: {at: "22:00"}}, retention: {daily: 7d}}}
+    protect:
+      - {policy: daily, select: {tags: {backup: daily}}}
+site_recovery:
+  dr-b:
+    vault: rsv-b
+    source_region: northeurope
+    target_region: westeurope
+    target_resource_group: rg-b-dr
+    cache_storage_account: /subscriptions/00000000-0000-0000-0000-0000000000b0/resourceGroups/rg-b/providers/Microsoft.Storage/storageAccounts/cacheb
+    vms: [{vm: rg-app/app-01}]
+disk_backup:
+  bv-c:
+    subscription: 00000000-0000-0000-0000-0000000000c0
+    resource_group: rg-c
+    location: westeurope
+    policies: {nightly: {every: 1d, start: "02:00", retention: 7d}}
+    protect:
+      - {policy: nightly, snapshot_resource_group: rg-snaps, disks: [rg-c/data-01]}
+"#,
+        None,
+    );
+    let b = "/subscriptions/00000000-0000-0000-0000-0000000000b0";
+    let c = "/subscriptions/00000000-0000-0000-0000-0000000000c0";
+    assert!(resource(&d, "recovery_vault.rsv-b")
+        .arm_id
+        .as_str()
+        .starts_with(b));
+    assert_eq!(d.selectors[0].subscription, &b["/subscriptions/".len()..]);
+    let g = &d.replication_groups[0];
+    assert!(g.vault_id.as_str().starts_with(b), "{}", g.vault_id);
+    assert_eq!(
+        g.target_resource_group_id,
+        format!("{b}/resourceGroups/rg-b-dr")
+    );
+    assert!(g.vms[0].vm_id.starts_with(b), "{}", g.vms[0].vm_id);
+    assert!(resource(&d, "backup_vault.bv-c")
+        .arm_id
+        .as_str()
+        .starts_with(c));
+    let p = &d.disk_vaults[0].protect[0];
+    assert_eq!(
+        p.snapshot_resource_group_id,
+        format!("{c}/resourceGroups/rg-snaps")
+    );
+    assert!(p.disks[0].starts_with(c), "{:?}", p.disks);
 }
 
 #[test]

@@ -50,13 +50,16 @@ fn the_multi_vault_example_spans_two_regions_with_selectors() {
         [
             "resource_group.rg-protect-weu",
             "resource_group.rg-protect-neu",
+            "resource_group.rg-protect-shared",
             "recovery_vault.rsv-prod-weu",
             "recovery_vault.rsv-prod-neu",
+            "recovery_vault.rsv-shared-weu",
             "backup_policy.rsv-prod-weu/hourly-gold",
             "backup_policy.rsv-prod-weu/weekly-archive",
             "backup_policy.rsv-prod-neu/daily-silver",
+            "backup_policy.rsv-shared-weu/daily-ad",
             "protected_vm.rsv-prod-weu/rg-app/db-01",
-            "protected_vm.rsv-prod-weu/rg-shared/ad-01",
+            "protected_vm.rsv-shared-weu/rg-shared/ad-01",
         ]
     );
     let d = config::load(&[PathBuf::from("examples/multi-vault.yaml")])

@@ -1604,3 +1604,38 @@ fn a_5000_character_name_is_a_name_problem_not_a_parser_one() {
         &out[..out.len().min(400)]
     );
 }
+
+// ---------------------------------------------------------------- subscriptions per block
+
+#[test]
+fn a_blocks_subscription_must_be_a_guid() {
+    let out = diagnose(&format!(
+        "{HEADER}resource_groups:\n  rg-a: {{location: westeurope, subscription: prod-sub}}\n"
+    ));
+    assert!(out.contains("`prod-sub` is not a subscription id"), "{out}");
+    assert!(
+        out.contains("azprotect.yaml:4:"),
+        "points at the value: {out}"
+    );
+}
+
+#[test]
+fn a_vm_of_another_subscription_is_refused_for_a_vault_of_this_one() {
+    // Azure Backup protects a VM only from a vault of its own subscription.
+    let out = diagnose(&with_vault(
+        "    backup_policies: {daily: {schedule: {daily: {at: \"22:00\"}}, retention: {daily: 7d}}}\n    protect:\n      - policy: daily\n        vms: [/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-s/providers/Microsoft.Compute/virtualMachines/ad-01]\n",
+    ));
+    insta::assert_snapshot!(out);
+    // The same VM by its full id is fine for a vault of its subscription.
+    assert!(loads(&format!(
+        "{HEADER}recovery_vaults:\n  rsv-s:\n    subscription: 00000000-0000-0000-0000-000000000002\n    resource_group: rg-a\n    location: westeurope\n    backup_policies: {{daily: {{schedule: {{daily: {{at: \"22:00\"}}}}, retention: {{daily: 7d}}}}}}\n    protect:\n      - policy: daily\n        vms: [/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-s/providers/Microsoft.Compute/virtualMachines/ad-01]\n"
+    )));
+}
+
+#[test]
+fn a_vaults_resource_group_declared_in_another_subscription_is_refused() {
+    let out = diagnose(&format!(
+        "{HEADER}resource_groups:\n  rg-a: {{location: westeurope, subscription: 00000000-0000-0000-0000-000000000002}}\nrecovery_vaults:\n  rsv-a:\n    resource_group: rg-a\n    location: westeurope\n"
+    ));
+    insta::assert_snapshot!(out);
+}

@@ -33,7 +33,7 @@ async fn two_regions_and_two_subscriptions_converge() {
         "recovery_vault.rsv-prod-weu create",
         "recovery_vault.rsv-prod-neu create",
         "protected_vm.rsv-prod-weu/rg-app/db-01 create",
-        "protected_vm.rsv-prod-weu/rg-shared/ad-01 create",
+        "protected_vm.rsv-shared-weu/rg-shared/ad-01 create",
         "protected_vm.rsv-prod-weu/rg-app/app-01 create",
         "protected_vm.rsv-prod-weu/rg-archive/arch-02 create",
         "protected_vm.rsv-prod-neu/rg-web-neu/gold-n1 create",
@@ -80,9 +80,10 @@ async fn on_remove_suspend_keeps_points_and_delete_data_needs_the_flag() {
         .expect_code(0);
 
     // db-01 leaves the West Europe vault (on_remove: suspend, the vault is immutable).
-    let text = std::fs::read_to_string(multi_vault())
-        .unwrap()
-        .replace("          - rg-app/db-01\n", "");
+    let text = std::fs::read_to_string(multi_vault()).unwrap().replace(
+        "      - policy: hourly-gold\n        vms: [rg-app/db-01]\n        exclude_disks: [3, 1]\n",
+        "",
+    );
     let file = estate.write("no-db.yaml", &text);
     let plan = estate.run(&["plan", "-f", &file, "--format", "json"]).await;
     assert_eq!(
@@ -128,4 +129,37 @@ async fn on_remove_suspend_keeps_points_and_delete_data_needs_the_flag() {
         .run(&["plan", "-f", &file, "--detailed-exitcode"])
         .await
         .expect_code(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sandbox_refuses_a_vm_of_another_subscription_as_azure_backup_does() {
+    // A vault protects only VMs of its own subscription: the multi-vault file protects ad-01
+    // (subscription …0002) from rsv-shared-weu of that subscription, never from rsv-prod-weu.
+    let estate = multi_vault_estate().await;
+    estate
+        .run(&["apply", "-f", &multi_vault(), "--auto-approve"])
+        .await
+        .expect_code(0);
+    let client = estate.client().await;
+    let vault = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-protect-weu/providers/Microsoft.RecoveryServices/vaults/rsv-prod-weu";
+    let item = format!("{vault}/backupFabrics/Azure/protectionContainers/iaasvmcontainer;iaasvmcontainerv2;rg-shared;ad-01/protectedItems/vm;iaasvmcontainerv2;rg-shared;ad-01?api-version=2026-01-01");
+    let ad = "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-shared/providers/Microsoft.Compute/virtualMachines/ad-01";
+    let err = client
+        .execute(&azprotect::request::ArmRequest::new(
+            azprotect::request::Method::Put,
+            item,
+            Some(serde_json::json!({"properties": {
+                "protectedItemType": "Microsoft.Compute/virtualMachines",
+                "sourceResourceId": ad,
+                "policyId": format!("{vault}/backupPolicies/DefaultPolicy"),
+            }})),
+        ))
+        .await
+        .expect_err("a vault of another subscription cannot protect ad-01");
+    match err {
+        azprotect::azure::AzureError::Arm { status, code, .. } => {
+            assert_eq!((status, code.as_str()), (400, "BMSUserErrorVMNotFound"))
+        }
+        other => panic!("{other}"),
+    }
 }

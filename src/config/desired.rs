@@ -168,6 +168,27 @@ pub fn vault_attrs(v: &RecoveryVault, tag_map: JsonMap<String, Value>) -> Value 
     Value::Object(a)
 }
 
+/// A block's `subscription:`, else the file's default.
+pub(super) fn block_subscription<'a>(block: &'a Option<Sp<String>>, default: &'a str) -> &'a str {
+    block.as_ref().map_or(default, |s| s.value.as_str())
+}
+
+/// The resource groups the files declare, each with its subscription.
+#[derive(Debug, Default)]
+pub(super) struct DeclaredGroups(Vec<(String, String)>);
+
+impl DeclaredGroups {
+    /// What a vault in resource group `rg` of `sub` waits for: the group, when the files
+    /// declare it in that subscription (names compared without case, as Azure does).
+    pub(super) fn dependency(&self, sub: &str, rg: &str) -> Vec<Address> {
+        self.0
+            .iter()
+            .find(|(name, s)| name.eq_ignore_ascii_case(rg) && s.eq_ignore_ascii_case(sub))
+            .map(|(name, _)| vec![Address::new(ResourceKind::ResourceGroup, name.clone())])
+            .unwrap_or_default()
+    }
+}
+
 pub(super) fn vm_id(sub: &str, rg: &str, vm: &str) -> String {
     format!(
         "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{vm}"
@@ -220,14 +241,17 @@ pub fn build(
         subscription: subscription.clone(),
         ..Desired::default()
     };
-    let mut declared_rgs: Vec<String> = Vec::new();
+    let mut declared_rgs = DeclaredGroups::default();
     for f in files {
         for (name, rg) in f.resource_groups.iter().flat_map(|m| m.value.iter()) {
-            declared_rgs.push(name.value.clone());
+            let rg_sub = block_subscription(&rg.value.subscription, sub);
+            declared_rgs
+                .0
+                .push((name.value.clone(), rg_sub.to_string()));
             let t = tags(&global_tags, rg.value.tags.as_ref());
             d.resources.push(Resource {
                 address: Address::new(ResourceKind::ResourceGroup, name.value.clone()),
-                arm_id: resource_group::arm_id(sub, &name.value),
+                arm_id: resource_group::arm_id(rg_sub, &name.value),
                 attrs: json!({"location": resource_group::normalize_location(&rg.value.location.value), "tags": t}),
                 depends_on: Vec::new(),
             });
@@ -239,12 +263,9 @@ pub fn build(
     for f in files {
         for (vname, v) in f.recovery_vaults.iter().flat_map(|m| m.value.iter()) {
             let v = &v.value;
-            let vault_id = vault::arm_id(sub, &v.resource_group.value, &vname.value);
-            let depends_on = declared_rgs
-                .iter()
-                .find(|rg| rg.eq_ignore_ascii_case(&v.resource_group.value))
-                .map(|rg| vec![Address::new(ResourceKind::ResourceGroup, rg.clone())])
-                .unwrap_or_default();
+            let vault_sub = block_subscription(&v.subscription, sub);
+            let vault_id = vault::arm_id(vault_sub, &v.resource_group.value, &vname.value);
+            let depends_on = declared_rgs.dependency(vault_sub, &v.resource_group.value);
             let vault_addr = Address::new(ResourceKind::RecoveryVault, vname.value.clone());
             d.resources.push(Resource {
                 address: vault_addr.clone(),
@@ -304,7 +325,7 @@ pub fn build(
                     else {
                         continue;
                     };
-                    let vm_sub = subscription.as_deref().unwrap_or(sub);
+                    let vm_sub = subscription.as_deref().unwrap_or(vault_sub);
                     let attrs = protected_vm::desired_attrs(
                         &vm_id(vm_sub, &rg, &name),
                         &e.policy.value,
@@ -324,7 +345,7 @@ pub fn build(
                     d.selectors.push(VmSelector {
                         vault: vname.value.clone(),
                         policy: e.policy.value.clone(),
-                        subscription: subscription.clone(),
+                        subscription: vault_sub.to_string(),
                         resource_groups: sel.value.resource_group_names(),
                         tags: sel.value.tag_map(),
                         exclude_disks: exclude.clone(),

@@ -3,7 +3,7 @@
 //! whose backup instances and role assignments expand at plan time against live disks.
 //! Files are already validated: anything malformed here is skipped, never a panic.
 
-use super::desired::{data_settings, tags};
+use super::desired::{block_subscription, data_settings, tags, DeclaredGroups};
 use crate::config::types::ConfigFile;
 use crate::config::types_disk_backup::{DiskBackupVault, DiskPolicy};
 use crate::config::validate::{names, parse_days, parse_every, parse_start};
@@ -55,19 +55,16 @@ pub fn build(
     files: &[ConfigFile],
     sub: &str,
     global_tags: &BTreeMap<String, String>,
-    declared_rgs: &[String],
+    declared_rgs: &DeclaredGroups,
     d: &mut Desired,
 ) {
     for f in files {
         for (vname, v) in f.disk_backup.iter().flat_map(|m| m.value.iter()) {
             let (name, v) = (vname.value.as_str(), &v.value);
+            let sub = block_subscription(&v.subscription, sub);
             let vault_id = vault::arm_id(sub, &v.resource_group.value, name);
             let vault_addr = Address::new(ResourceKind::BackupVault, name);
-            let depends_on = declared_rgs
-                .iter()
-                .find(|rg| rg.eq_ignore_ascii_case(&v.resource_group.value))
-                .map(|rg| vec![Address::new(ResourceKind::ResourceGroup, rg.clone())])
-                .unwrap_or_default();
+            let depends_on = declared_rgs.dependency(sub, &v.resource_group.value);
             d.resources.push(Resource {
                 address: vault_addr.clone(),
                 arm_id: vault_id.clone(),

@@ -2,7 +2,7 @@
 //! plan groups in the attribute form of `model::site_recovery::recovery_plan`). Files are
 //! already validated: anything malformed here is skipped, never a panic.
 
-use super::desired::vm_id;
+use super::desired::{block_subscription, vm_id};
 use super::types::ConfigFile;
 use super::types_site_recovery::{
     DataDiskTypes, FabricLocation, FailoverDirection, FailoverType, PlanAction, SiteRecovery,
@@ -15,23 +15,28 @@ use std::collections::BTreeMap;
 
 /// Every `site_recovery` group of every file.
 pub fn groups(files: &[ConfigFile], sub: &str) -> Vec<ReplicationGroup> {
-    let vault_rgs: BTreeMap<String, String> = files
+    let vaults: BTreeMap<String, ArmId> = files
         .iter()
         .flat_map(|f| f.recovery_vaults.iter().flat_map(|m| m.value.iter()))
         .map(|(k, v)| {
+            let v = &v.value;
+            let vault_sub = block_subscription(&v.subscription, sub);
             (
                 k.value.to_ascii_lowercase(),
-                v.value.resource_group.value.clone(),
+                vault::arm_id(vault_sub, &v.resource_group.value, &k.value),
             )
         })
         .collect();
     let mut out = Vec::new();
     for f in files {
         for (name, g) in f.site_recovery.iter().flat_map(|m| m.value.iter()) {
-            let Some(rg) = vault_rgs.get(&g.value.vault.value.to_ascii_lowercase()) else {
+            let Some(vault_id) = vaults.get(&g.value.vault.value.to_ascii_lowercase()) else {
                 continue;
             };
-            out.push(group(&name.value, &g.value, sub, rg));
+            // Names in the block default to its `subscription:`, else the vault's.
+            let vault_sub = vault_id.subscription().unwrap_or(sub);
+            let sub = block_subscription(&g.value.subscription, vault_sub);
+            out.push(group(&name.value, &g.value, sub, vault_id.clone()));
         }
     }
     out
@@ -46,7 +51,7 @@ fn vm_ref_id(s: &str, sub: &str) -> Option<String> {
     ))
 }
 
-fn group(name: &str, g: &SiteRecovery, sub: &str, vault_rg: &str) -> ReplicationGroup {
+fn group(name: &str, g: &SiteRecovery, sub: &str, vault_id: ArmId) -> ReplicationGroup {
     let policy = g.policy.as_ref().map(|p| &p.value);
     let minutes = |v: Option<&super::spanned::Sp<String>>| {
         v.and_then(|s| parse_minutes(&s.value)).map(u64::from)
@@ -107,7 +112,7 @@ fn group(name: &str, g: &SiteRecovery, sub: &str, vault_rg: &str) -> Replication
     ReplicationGroup {
         name: name.to_string(),
         vault: g.vault.value.clone(),
-        vault_id: vault::arm_id(sub, vault_rg, &g.vault.value),
+        vault_id,
         source_region: normalize_location(&g.source_region.value),
         target_region: normalize_location(&g.target_region.value),
         recovery_points_minutes: minutes(policy.and_then(|p| p.recovery_points.as_ref()))

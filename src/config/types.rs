@@ -19,9 +19,7 @@ pub struct ConfigFile {
     /// Default subscription (a GUID) for everything in the file; else `--subscription` /
     /// `AZURE_SUBSCRIPTION_ID`.
     #[serde(default)]
-    #[schemars(regex(
-        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-    ))]
+    #[schemars(schema_with = "subscription_schema")]
     pub subscription: Option<Sp<String>>,
     /// Tags added to every taggable resource azprotect creates.
     #[serde(default)]
@@ -45,10 +43,23 @@ pub struct ConfigFile {
     pub disk_backup: Option<Sp<Map<super::types_disk_backup::DiskBackupVault>>>,
 }
 
+/// A subscription id's schema: a GUID (`subscription:` of the file and of its blocks), or
+/// null as when it is left out.
+pub fn subscription_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": ["string", "null"],
+        "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    })
+}
+
 /// A resource group azprotect ensures exists.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceGroup {
+    /// The group's subscription (a GUID); default: the file's.
+    #[serde(default)]
+    #[schemars(schema_with = "subscription_schema")]
+    pub subscription: Option<Sp<String>>,
     /// Azure region, e.g. `westeurope` (`West Europe` is accepted too).
     pub location: Sp<String>,
     /// Tags for this group, merged over the file's global `tags`.
@@ -60,7 +71,14 @@ pub struct ResourceGroup {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecoveryVault {
-    /// The vault's resource group: declared in `resource_groups`, or one that must exist.
+    /// The vault's subscription (a GUID); default: the file's. It is also the subscription of
+    /// the VMs it protects (Azure Backup protects a VM only from a vault of its own
+    /// subscription and region) and of its selectors.
+    #[serde(default)]
+    #[schemars(schema_with = "subscription_schema")]
+    pub subscription: Option<Sp<String>>,
+    /// The vault's resource group, in its subscription: declared in `resource_groups`, or one
+    /// that must exist.
     pub resource_group: Sp<String>,
     /// Azure region, e.g. `westeurope`.
     pub location: Sp<String>,

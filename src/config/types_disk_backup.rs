@@ -17,8 +17,13 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiskBackupVault {
-    /// The vault's resource group (in the default subscription): declared in
-    /// `resource_groups`, or one that must exist.
+    /// The vault's subscription (a GUID); default: the file's. Disks and resource groups named
+    /// without a subscription inside this block are in it.
+    #[serde(default)]
+    #[schemars(schema_with = "super::types::subscription_schema")]
+    pub subscription: Option<Sp<String>>,
+    /// The vault's resource group (in its subscription): declared in `resource_groups`, or one
+    /// that must exist.
     pub resource_group: Sp<String>,
     /// Azure region, e.g. `westeurope`. The disks it protects must be in this region (checked
     /// at plan time).

@@ -23,6 +23,12 @@ pub struct SiteRecovery {
     /// A recovery vault declared in `recovery_vaults` (in any file) whose `location` is
     /// `target_region`.
     pub vault: Sp<String>,
+    /// The subscription of the VMs and the target resource group named without one in this
+    /// block (a GUID); default: the vault's.
+    #[serde(default)]
+    #[schemars(schema_with = "super::types::subscription_schema")]
+    pub subscription: Option<Sp<String>>,
+
     /// Region the VMs run in, e.g. `westeurope`.
     pub source_region: Sp<String>,
     /// Region they fail over to, e.g. `northeurope`: any region other than the source (not

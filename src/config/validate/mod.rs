@@ -61,6 +61,24 @@ pub fn file(cx: &mut Cx, f: &ConfigFile) {
             check_location(cx, &rg.value.location);
         }
     }
+    // Every block's own `subscription:`.
+    let block_subs = (f.resource_groups.iter().flat_map(|m| m.value.iter()))
+        .filter_map(|(_, rg)| rg.value.subscription.as_ref())
+        .chain(
+            (f.recovery_vaults.iter().flat_map(|m| m.value.iter()))
+                .filter_map(|(_, v)| v.value.subscription.as_ref()),
+        )
+        .chain(
+            (f.site_recovery.iter().flat_map(|m| m.value.iter()))
+                .filter_map(|(_, g)| g.value.subscription.as_ref()),
+        )
+        .chain(
+            (f.disk_backup.iter().flat_map(|m| m.value.iter()))
+                .filter_map(|(_, v)| v.value.subscription.as_ref()),
+        );
+    for s in block_subs {
+        check_subscription(cx, s);
+    }
     if let Some(vaults) = &f.recovery_vaults {
         for (name, v) in vaults.value.iter() {
             vault::check(cx, name, v);
@@ -158,9 +176,70 @@ pub fn across(files: &[ConfigFile], diags: &mut Diags) {
         }
     }
     let default_sub = sub.map(|(_, s)| s);
+    vault_groups_in_their_subscription(files, default_sub, diags);
     protect::across(files, default_sub, diags);
     site_recovery::across(files, default_sub, diags);
     disk_backup::across(files, default_sub, diags);
+}
+
+/// A vault whose `resource_group` the files declare in another subscription: Azure would put
+/// the vault in a group of the vault's subscription, which the files do not create — almost
+/// certainly a `subscription:` missing on one of the two.
+fn vault_groups_in_their_subscription(
+    files: &[ConfigFile],
+    default_sub: Option<&str>,
+    diags: &mut Diags,
+) {
+    fn of<'a>(s: &'a Option<Sp<String>>, default_sub: Option<&'a str>) -> Option<&'a str> {
+        s.as_ref().map(|s| s.value.as_str()).or(default_sub)
+    }
+    let declared: HashMap<String, (At, Option<&str>)> = (files.iter().enumerate())
+        .flat_map(|(i, f)| {
+            (f.resource_groups.iter().flat_map(|m| m.value.iter())).map(move |(n, rg)| (n, rg, i))
+        })
+        .map(|(n, rg, i)| {
+            let at = At::new(i, n.span);
+            (
+                n.value.to_ascii_lowercase(),
+                (at, of(&rg.value.subscription, default_sub)),
+            )
+        })
+        .collect();
+    for (i, f) in files.iter().enumerate() {
+        let recovery = (f.recovery_vaults.iter().flat_map(|m| m.value.iter())).map(|(n, v)| {
+            (
+                n,
+                &v.value.resource_group,
+                of(&v.value.subscription, default_sub),
+            )
+        });
+        let backup = (f.disk_backup.iter().flat_map(|m| m.value.iter())).map(|(n, v)| {
+            (
+                n,
+                &v.value.resource_group,
+                of(&v.value.subscription, default_sub),
+            )
+        });
+        for (name, rg, vault_sub) in recovery.chain(backup) {
+            let Some((decl, Some(rg_sub))) = declared.get(&rg.value.to_ascii_lowercase()) else {
+                continue;
+            };
+            if let Some(vs) = vault_sub.filter(|vs| !vs.eq_ignore_ascii_case(rg_sub)) {
+                diags.push(
+                    Diag::error(
+                        At::new(i, rg.span),
+                        format!(
+                            "vault `{}` is in subscription `{vs}`, its resource group `{}` is declared in `{rg_sub}`",
+                            name.value, rg.value
+                        ),
+                    )
+                    .label("declared in another subscription")
+                    .note(*decl, "declared here")
+                    .help("a vault is created in a resource group of its own subscription: give the vault and the group the same `subscription:`"),
+                );
+            }
+        }
+    }
 }
 
 /// Record that `key` is listed at `at` under `owner` (a vault, a group); when it was listed

@@ -123,13 +123,21 @@ pub fn across(files: &[ConfigFile], default_sub: Option<&str>, diags: &mut Diags
             continue;
         };
         for (vname, v) in vaults.value.iter() {
+            let vault_sub = v.value.subscription.as_ref();
+            let vault_sub = vault_sub.map(|s| s.value.as_str()).or(default_sub);
             for e in v.value.protect.iter().flat_map(|p| &p.value) {
                 for vm in e.value.vms.iter().flat_map(|v| &v.value) {
                     let Ok(r) = names::vm_ref(&vm.value) else {
                         continue;
                     };
                     let at = At::new(i, vm.span);
-                    let key = r.key(default_sub);
+                    if let (Some(vm_sub), Some(vs)) = (r.subscription.as_deref(), vault_sub) {
+                        if !vm_sub.eq_ignore_ascii_case(vs) {
+                            diags.push(other_subscription(at, &r, vm_sub, &vname.value, vs));
+                            continue;
+                        }
+                    }
+                    let key = r.key(vault_sub);
                     if let Some((first, first_vault)) = seen.get(&key) {
                         let (msg, help) = if *first_vault == vname.value {
                             (
@@ -162,4 +170,26 @@ pub fn across(files: &[ConfigFile], default_sub: Option<&str>, diags: &mut Diags
             }
         }
     }
+}
+
+/// A VM listed for a vault of another subscription. Azure Backup protects a VM only from a vault
+/// of its own subscription: the vault discovers the VMs it may protect in its subscription
+/// (`refreshContainers`, azure-behaviour.md "Discover"), and a protected item's name,
+/// `vm;iaasvmcontainerv2;{rg};{vm}`, has no room for another one.
+fn other_subscription(
+    at: At,
+    r: &names::VmRef,
+    vm_sub: &str,
+    vault: &str,
+    vault_sub: &str,
+) -> Diag {
+    Diag::error(
+        at,
+        format!(
+            "VM `{}/{}` is in subscription `{vm_sub}`, vault `{vault}` in `{vault_sub}`",
+            r.resource_group, r.name
+        ),
+    )
+    .label("another subscription")
+    .help("Azure Backup protects a VM only from a vault in the VM's own subscription and region: protect it with a vault of that subscription (a vault's `subscription:` sets it)")
 }

@@ -102,7 +102,7 @@ pub struct DiskProtectSpec {
     pub policy: String,
     /// `/subscriptions/{sub}/resourceGroups/{rg}`.
     pub snapshot_resource_group_id: String,
-    /// Disk ids the file lists (`rg/name` resolved against the default subscription).
+    /// Disk ids the file lists (`rg/name` resolved against the vault block's subscription).
     #[serde(default)]
     pub disks: Vec<String>,
     /// Disks picked from the live disk list at plan time.

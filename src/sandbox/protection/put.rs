@@ -205,7 +205,12 @@ pub(super) fn put_item(
                     if !eq(&vrg, rg) || !eq(&vname, vm) {
                         return Err(invalid(&format!("sourceResourceId '{src}' does not match the protected item name '{item_name}'.")));
                     }
-                    let Some(vmrec) = st.vms.get(&key(&[&s, &vrg, &vname])).cloned() else {
+                    // The vault discovers the VMs it may protect in its own subscription (the
+                    // item's name has no room for another): one elsewhere is not found there.
+                    let found = eq(&s, &vault.subscription)
+                        .then(|| st.vms.get(&key(&[&s, &vrg, &vname])).cloned())
+                        .flatten();
+                    let Some(vmrec) = found else {
                         // Not in the recordings or specs: see README "Known to differ".
                         return Err(ArmError::bad_request(
                             "BMSUserErrorVMNotFound",

@@ -65,10 +65,11 @@ pub fn across(files: &[ConfigFile], default_sub: Option<&str>, diags: &mut Diags
     let mut owners: HashMap<VmKey, String> = HashMap::new();
     for f in files {
         for (name, sr) in f.site_recovery.iter().flat_map(|m| m.value.iter()) {
+            let sub = group_subscription(&sr.value, &vaults, default_sub);
             for e in sr.value.vms.iter().flat_map(|v| &v.value) {
                 if let Ok(r) = names::vm_ref(&e.value.vm.value) {
                     owners
-                        .entry(r.key(default_sub))
+                        .entry(r.key(sub))
                         .or_insert_with(|| name.value.clone());
                 }
             }
@@ -84,12 +85,31 @@ pub fn across(files: &[ConfigFile], default_sub: Option<&str>, diags: &mut Diags
             let g = Group {
                 name,
                 sr: &sr.value,
-                default_sub,
+                default_sub: group_subscription(&sr.value, &vaults, default_sub),
                 owners: &owners,
             };
             g.check(&mut cx, &vaults, &mut seen);
         }
     }
+}
+
+/// The subscription of the names in a group: its `subscription:`, else its vault's, else the
+/// file's default.
+fn group_subscription<'a>(
+    sr: &'a SiteRecovery,
+    vaults: &[VaultDecl<'a>],
+    default_sub: Option<&'a str>,
+) -> Option<&'a str> {
+    let vault_sub = vaults
+        .iter()
+        .find(|(_, n, _)| n.value.eq_ignore_ascii_case(&sr.vault.value))
+        .and_then(|(_, _, v)| v.value.subscription.as_ref())
+        .map(|s| s.value.as_str());
+    sr.subscription
+        .as_ref()
+        .map(|s| s.value.as_str())
+        .or(vault_sub)
+        .or(default_sub)
 }
 
 struct Group<'a> {
