@@ -41,7 +41,14 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
         }
         None => {
             let files = ops::plan::files_or_default(&args.files);
-            made = make_plan(session, &files, &args.target, &mut Default::default()).await?;
+            made = make_plan(
+                session,
+                &files,
+                &args.target,
+                args.shard,
+                &mut Default::default(),
+            )
+            .await?;
             show_plan(&made.plan, json, ci, printer)?;
             Reviewed::made(&made)
         }

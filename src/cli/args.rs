@@ -1,5 +1,6 @@
 //! clap types: the command line as CONFIG.md documents it. Nothing below `cli` sees these.
 
+use crate::model::shard::Shard;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -227,6 +228,10 @@ pub struct PlanArgs {
     /// Only these addresses (and what they depend on).
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
+    /// Plan part I of N of the estate, split by subscription (for N parallel CI runners;
+    /// `show --merge` renders the parts as one plan).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +256,9 @@ pub struct ApplyArgs {
     /// Only these addresses (and what they depend on); repeatable.
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
+    /// Plan and apply part I of N of the estate, split by subscription as `plan --shard` does.
+    #[arg(long, value_name = "I/N", conflicts_with = "plan")]
+    pub shard: Option<Shard>,
     /// After enabling replication, wait (showing progress) until initial replication finished.
     #[arg(long)]
     pub wait_replicated: bool,
@@ -564,9 +572,12 @@ pub enum RecoveryPointArg {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// A plan saved with `plan --out`.
-    #[arg(value_name = "PLAN")]
-    pub plan: PathBuf,
+    /// A plan saved with `plan --out` (with `--merge`: the shards' plans).
+    #[arg(value_name = "PLAN", required = true)]
+    pub plans: Vec<PathBuf>,
+    /// Render the plans of `plan --shard I/N` runs as one plan (every shard of the same N).
+    #[arg(long)]
+    pub merge: bool,
     /// How to print the result: text for people, markdown for a pull-request comment, json for
     /// programs (`format_version` 1).
     #[arg(long, value_enum, default_value = "text")]

@@ -5,6 +5,7 @@ use super::ci::Ci;
 use super::printer::Printer;
 use super::settings::{targets, GlobalSettings, Session};
 use super::ExitStatus;
+use crate::model::shard::Shard;
 use crate::ops::plan::{self as op, Phases};
 use crate::plan::Plan;
 use crate::render;
@@ -21,7 +22,14 @@ pub async fn plan(
 
 async fn run(args: &PlanArgs, session: &Session, printer: Printer) -> Result<ExitStatus> {
     let mut phases = Phases::default();
-    let made = make_plan(session, &args.files.files, &args.target, &mut phases).await?;
+    let made = make_plan(
+        session,
+        &args.files.files,
+        &args.target,
+        args.shard,
+        &mut phases,
+    )
+    .await?;
     phases.mark("render");
     render_plan(&made.plan, args.format, printer)?;
     phases.finish();
@@ -45,16 +53,20 @@ async fn run(args: &PlanArgs, session: &Session, printer: Printer) -> Result<Exi
     )
 }
 
-/// `ops::plan::make` for the files and `--target`s given, its warnings shown.
+/// `ops::plan::make` for the files, `--target`s and `--shard` given, its warnings shown.
 pub async fn make_plan(
     session: &Session,
     files: &[PathBuf],
     target: &[String],
+    shard: Option<Shard>,
     phases: &mut Phases,
 ) -> Result<op::Made> {
-    let targets = targets(target)?;
+    let scope = op::Scope {
+        targets: targets(target)?,
+        shard,
+    };
     let sub = session.default_subscription.as_deref();
-    let made = op::make(&session.client, sub, files, &targets, phases).await?;
+    let made = op::make(&session.client, sub, files, &scope, phases).await?;
     for w in &made.warnings {
         eprintln!("{w:?}");
         if let Some(line) = Ci::detect().warning(&w.to_string()) {

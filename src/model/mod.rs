@@ -52,6 +52,7 @@ pub mod recovery_point;
 pub mod resource_group;
 pub mod restore;
 pub mod restore_drill;
+pub mod shard;
 pub mod site_recovery;
 pub mod snapshot;
 pub mod status;

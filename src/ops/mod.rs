@@ -18,6 +18,7 @@ pub mod apply;
 pub mod drill;
 pub mod export;
 pub mod failover;
+pub mod merge;
 pub mod plan;
 pub mod recovery_plan;
 pub mod recovery_points;

@@ -4,6 +4,7 @@
 use crate::azure::{ArmClient, AzureError};
 use crate::config::ConfigError;
 use crate::graph::{Graph, GraphError};
+use crate::model::shard::Shard;
 use crate::model::{Address, Desired, LiveState};
 use crate::plan::file::SavedPlan;
 use crate::plan::{self, Plan, PlanOptions};
@@ -195,6 +196,13 @@ fn check_targets(
 /// This azprotect's version: a saved plan is applied by the version that made it.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// What of the files a plan covers: `--target`s (and what they depend on), a `--shard`.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub targets: Vec<Address>,
+    pub shard: Option<Shard>,
+}
+
 /// A plan made from the files: what it was made from and the warnings to show.
 pub struct Made {
     pub desired: Desired,
@@ -209,12 +217,17 @@ pub async fn make(
     client: &ArmClient,
     default_subscription: Option<&str>,
     files: &[PathBuf],
-    targets: &[Address],
+    scope: &Scope,
     phases: &mut Phases,
 ) -> Result<Made, PlanError> {
     phases.mark("load");
-    let loaded = load(files, default_subscription)?;
-    let (live, plan) = diff(client, &loaded.desired, targets, phases).await?;
+    let mut loaded = load(files, default_subscription)?;
+    if let Some(shard) = scope.shard {
+        loaded.desired = loaded.desired.shard(shard);
+    }
+    let targets = &scope.targets;
+    let (live, mut plan) = diff(client, &loaded.desired, targets, phases).await?;
+    plan.shard = scope.shard;
     let mut warnings = loaded.warnings;
     warnings.extend(
         leased_vaults(&plan, &live)
@@ -224,7 +237,7 @@ pub async fn make(
     Ok(Made {
         desired: loaded.desired,
         live,
-        targets: targets.to_vec(),
+        targets: targets.clone(),
         plan,
         warnings,
     })
@@ -418,12 +431,15 @@ impl<'a> Reviewed<'a> {
 }
 
 impl Reviewed<'_> {
-    /// The plan the reviewed configuration makes against `live`.
+    /// The plan the reviewed configuration makes against `live` (for the same shard: the
+    /// reviewed desired state is already the shard's).
     fn plan_against(&self, live: &LiveState) -> Plan {
         let opts = PlanOptions {
             targets: self.targets.to_vec(),
         };
-        plan::plan(self.desired, live, &opts)
+        let mut made = plan::plan(self.desired, live, &opts);
+        made.shard = self.plan.shard;
+        made
     }
 }
 

@@ -17,6 +17,7 @@ mod site_recovery;
 pub use crate::model::{Action, DataEffect};
 pub use diff::{plan, resolve, PlanOptions};
 
+use crate::model::shard::Shard;
 use crate::model::{Address, ArmId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -34,6 +35,10 @@ pub struct Plan {
     pub format_version: u32,
     /// The subscriptions the plan read and would change.
     pub subscriptions: Vec<String>,
+    /// `plan --shard I/N`: the part of the estate this plan covers (by subscription); absent
+    /// for a whole plan. `show --merge` renders the shards' plans as one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
     /// Every change, in apply order.
     pub changes: Vec<Change>,
     pub summary: Summary,
@@ -120,6 +125,7 @@ impl Plan {
         Plan {
             format_version: FORMAT_VERSION,
             subscriptions,
+            shard: None,
             changes,
             summary,
         }

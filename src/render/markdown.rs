@@ -16,15 +16,30 @@ use std::io::{self, Write};
 /// comment by it and updates that one instead of adding another.
 pub const MARKER: &str = "<!-- azprotect-plan -->";
 
-/// `### azprotect plan for subscription …` (or `subscriptions …, …`).
-fn heading(subscriptions: &[String]) -> String {
-    let quoted: Vec<String> = subscriptions.iter().map(|s| format!("`{s}`")).collect();
-    match quoted.as_slice() {
+/// `### azprotect plan for subscription …` (or `subscriptions …, …`; beyond a few, their
+/// count), and the shard a `--shard` plan covers.
+fn heading(plan: &Plan) -> String {
+    let quoted: Vec<String> = plan
+        .subscriptions
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect();
+    let mut h = match quoted.as_slice() {
         [] => "### azprotect plan".into(),
         [one] => format!("### azprotect plan for subscription {one}"),
-        many => format!("### azprotect plan for subscriptions {}", many.join(", ")),
+        few if few.len() <= HEADING_SUBSCRIPTIONS => {
+            format!("### azprotect plan for subscriptions {}", few.join(", "))
+        }
+        many => format!("### azprotect plan for {} subscriptions", many.len()),
+    };
+    if let Some(shard) = plan.shard {
+        h.push_str(&format!(" (shard {shard})"));
     }
+    h
 }
+
+/// Subscriptions named in the heading; more are counted.
+const HEADING_SUBSCRIPTIONS: usize = 5;
 
 /// Room kept free for the truncation notes and closing tags.
 const RESERVE: usize = 1_500;
@@ -39,7 +54,7 @@ pub fn render<W: Write>(plan: &Plan, w: &mut W) -> io::Result<()> {
 
 /// The comment, at most `limit` bytes long (bytes ≥ characters, so it also fits a character limit).
 pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
-    let mut out = format!("{MARKER}\n{}\n\n", heading(&plan.subscriptions));
+    let mut out = format!("{MARKER}\n{}\n\n", heading(plan));
     if plan.is_empty() {
         out.push_str("✅ **");
         out.push_str(common::NO_CHANGES);
@@ -251,5 +266,17 @@ mod tests {
         );
         let none = to_string(&Plan::new(vec![], vec![]), 1_000);
         assert!(none.starts_with("<!-- azprotect-plan -->\n### azprotect plan\n"));
+    }
+
+    #[test]
+    fn a_tenant_plan_counts_its_subscriptions_and_a_shard_says_which_it_is() {
+        let subs: Vec<String> = (0..100).map(|i| format!("s{i}")).collect();
+        let mut p = Plan::new(subs, vec![]);
+        p.shard = Some(crate::model::shard::Shard { index: 2, count: 4 });
+        let md = to_string(&p, 1_000);
+        assert!(
+            md.contains("### azprotect plan for 100 subscriptions (shard 2/4)\n"),
+            "{md}"
+        );
     }
 }

@@ -1,0 +1,145 @@
+//! A tenant split over parallel CI runners: `plan --shard I/N` plans the subscriptions one
+//! shard owns, `show --merge` renders the shards' plans as the one plan a reviewer reads, and
+//! applying every shard converges the estate as one apply would.
+
+mod support;
+
+use azprotect::sandbox::SandboxOptions;
+use std::collections::BTreeSet;
+use support::estate::{repo, Estate};
+
+const SUB1: &str = "00000000-0000-0000-0000-000000000001";
+const SUB2: &str = "00000000-0000-0000-0000-000000000002";
+
+fn multi_vault() -> String {
+    repo().join("examples/multi-vault.yaml").display().to_string()
+}
+
+async fn estate() -> Estate {
+    Estate::start_with(SandboxOptions {
+        inventory: Some(repo().join("examples/inventories/multi-vault.yaml")),
+        ..SandboxOptions::default()
+    })
+    .await
+}
+
+fn addresses(plan: &serde_json::Value) -> BTreeSet<String> {
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["address"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Every change's ARM id is in `sub`.
+fn all_in(plan: &serde_json::Value, sub: &str) -> bool {
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["arm_id"].as_str().unwrap().contains(sub))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_shards_plan_their_own_subscriptions_merge_into_the_whole_plan_and_converge() {
+    let estate = estate().await;
+    let file = multi_vault();
+    let whole = estate
+        .run(&["plan", "-f", &file, "--format", "json"])
+        .await
+        .json();
+
+    let (s1, s2) = (estate.path("shard-1.json"), estate.path("shard-2.json"));
+    let mut shards = Vec::new();
+    for (i, out) in [(1, &s1), (2, &s2)] {
+        let shard = format!("{i}/2");
+        let run = estate
+            .run(&["plan", "-f", &file, "--shard", &shard, "--out", out, "--format", "json"])
+            .await;
+        run.expect_code(0);
+        let plan = run.json();
+        assert_eq!(plan["shard"], serde_json::json!({"index": i, "count": 2}));
+        shards.push(plan);
+    }
+    // The subscriptions are dealt in order: …0001 to shard 1, …0002 to shard 2.
+    assert!(all_in(&shards[0], SUB1), "{}", shards[0]);
+    assert!(all_in(&shards[1], SUB2), "{}", shards[1]);
+    assert!(addresses(&shards[1]).contains("protected_vm.rsv-shared-weu/rg-shared/ad-01"));
+    let union: BTreeSet<String> = addresses(&shards[0])
+        .union(&addresses(&shards[1]))
+        .cloned()
+        .collect();
+    assert_eq!(union, addresses(&whole));
+
+    // The reviewer's view: one plan, the whole summary, no shard.
+    let merged = estate
+        .run(&["show", "--merge", &s2, &s1, "--format", "json"])
+        .await;
+    merged.expect_code(0);
+    let merged = merged.json();
+    assert_eq!(addresses(&merged), addresses(&whole));
+    assert_eq!(merged["summary"], whole["summary"]);
+    assert!(merged.get("shard").is_none(), "{merged}");
+    let md = estate
+        .run(&["show", "--merge", &s1, &s2, "--format", "markdown"])
+        .await;
+    assert!(
+        md.stdout.contains(&format!("subscriptions `{SUB1}`, `{SUB2}`")),
+        "{}",
+        md.stdout
+    );
+
+    // Each runner applies its shard: the reviewed plan, or a fresh one.
+    estate
+        .run(&["apply", &s1, "--auto-approve"])
+        .await
+        .expect_code(0);
+    estate
+        .run(&["apply", "-f", &file, "--shard", "2/2", "--auto-approve"])
+        .await
+        .expect_code(0);
+    estate
+        .run(&["plan", "-f", &file, "--detailed-exitcode"])
+        .await
+        .expect_code(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_says_what_is_missing_and_refuses_what_does_not_fit() {
+    let estate = estate().await;
+    let file = multi_vault();
+    let (s1, whole) = (estate.path("s1.json"), estate.path("whole.json"));
+    estate
+        .run(&["plan", "-f", &file, "--shard", "1/2", "--out", &s1])
+        .await
+        .expect_code(0);
+    estate
+        .run(&["plan", "-f", &file, "--out", &whole])
+        .await
+        .expect_code(0);
+
+    let partial = estate.run(&["show", "--merge", &s1]).await;
+    partial.expect_code(0);
+    assert!(
+        partial.stderr.contains("no plan for shard(s) 2/2"),
+        "{}",
+        partial.stderr
+    );
+    let twice = estate.run(&["show", "--merge", &s1, &s1]).await;
+    twice.expect_code(1);
+    assert!(twice.stderr.contains("are both shard 1/2"), "{}", twice.stderr);
+    let not_a_shard = estate.run(&["show", "--merge", &s1, &whole]).await;
+    not_a_shard.expect_code(1);
+    assert!(
+        not_a_shard.stderr.contains("is not a shard's plan"),
+        "{}",
+        not_a_shard.stderr
+    );
+    let two = estate.run(&["show", &s1, &whole]).await;
+    two.expect_code(1);
+    assert!(two.stderr.contains("--merge"), "{}", two.stderr);
+    let bad = estate.run(&["plan", "-f", &file, "--shard", "3/2"]).await;
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("is not a shard"), "{}", bad.stderr);
+}
