@@ -12,7 +12,10 @@ const SUB1: &str = "00000000-0000-0000-0000-000000000001";
 const SUB2: &str = "00000000-0000-0000-0000-000000000002";
 
 fn multi_vault() -> String {
-    repo().join("examples/multi-vault.yaml").display().to_string()
+    repo()
+        .join("examples/multi-vault.yaml")
+        .display()
+        .to_string()
 }
 
 async fn estate() -> Estate {
@@ -55,7 +58,9 @@ async fn two_shards_plan_their_own_subscriptions_merge_into_the_whole_plan_and_c
     for (i, out) in [(1, &s1), (2, &s2)] {
         let shard = format!("{i}/2");
         let run = estate
-            .run(&["plan", "-f", &file, "--shard", &shard, "--out", out, "--format", "json"])
+            .run(&[
+                "plan", "-f", &file, "--shard", &shard, "--out", out, "--format", "json",
+            ])
             .await;
         run.expect_code(0);
         let plan = run.json();
@@ -85,7 +90,8 @@ async fn two_shards_plan_their_own_subscriptions_merge_into_the_whole_plan_and_c
         .run(&["show", "--merge", &s1, &s2, "--format", "markdown"])
         .await;
     assert!(
-        md.stdout.contains(&format!("subscriptions `{SUB1}`, `{SUB2}`")),
+        md.stdout
+            .contains(&format!("subscriptions `{SUB1}`, `{SUB2}`")),
         "{}",
         md.stdout
     );
@@ -128,7 +134,11 @@ async fn a_merge_says_what_is_missing_and_refuses_what_does_not_fit() {
     );
     let twice = estate.run(&["show", "--merge", &s1, &s1]).await;
     twice.expect_code(1);
-    assert!(twice.stderr.contains("are both shard 1/2"), "{}", twice.stderr);
+    assert!(
+        twice.stderr.contains("are both shard 1/2"),
+        "{}",
+        twice.stderr
+    );
     let not_a_shard = estate.run(&["show", "--merge", &s1, &whole]).await;
     not_a_shard.expect_code(1);
     assert!(
@@ -142,4 +152,60 @@ async fn a_merge_says_what_is_missing_and_refuses_what_does_not_fit() {
     let bad = estate.run(&["plan", "-f", &file, "--shard", "3/2"]).await;
     assert_ne!(bad.code, 0);
     assert!(bad.stderr.contains("is not a shard"), "{}", bad.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subscription_the_identity_may_not_read_is_named_and_allow_partial_plans_the_rest() {
+    let estate = Estate::start_with(SandboxOptions {
+        inventory: Some(repo().join("examples/inventories/multi-vault.yaml")),
+        faults: Some(format!("deny_subscription={SUB2}")),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let file = multi_vault();
+
+    // Never silently skipped: the subscription and the permission Azure says is missing.
+    let refused = estate.run(&["plan", "-f", &file]).await;
+    refused.expect_code(1);
+    let err = support::estate::flat(&refused.stderr);
+    assert!(err.contains("may not read 1 subscription(s)"), "{err}");
+    assert!(err.contains(SUB2), "{err}");
+    assert!(
+        err.contains("does not have authorization to perform action 'Microsoft."),
+        "{err}"
+    );
+    assert!(err.contains("--allow-partial"), "{err}");
+
+    // --allow-partial plans the rest and says what it left out.
+    let partial = estate
+        .run(&["plan", "-f", &file, "--allow-partial", "--format", "json"])
+        .await;
+    partial.expect_code(0);
+    let plan = partial.json();
+    assert_eq!(plan["left_out"][0]["subscription"], SUB2, "{plan}");
+    assert!(all_in(&plan, SUB1), "{plan}");
+    assert!(!addresses(&plan)
+        .iter()
+        .any(|a| a.contains("rsv-shared-weu")));
+    let text = estate.run(&["plan", "-f", &file, "--allow-partial"]).await;
+    assert!(
+        text.stdout
+            .contains(&format!("Left out: subscription {SUB2}")),
+        "{}",
+        text.stdout
+    );
+
+    estate
+        .run(&["apply", "-f", &file, "--allow-partial", "--auto-approve"])
+        .await
+        .expect_code(0);
+    let after = estate
+        .run(&["plan", "-f", &file, "--allow-partial", "--format", "json"])
+        .await;
+    assert!(
+        after.json()["changes"].as_array().unwrap().is_empty(),
+        "{}",
+        after.stdout
+    );
+    assert_eq!(after.json()["left_out"][0]["subscription"], SUB2);
 }

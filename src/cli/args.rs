@@ -232,6 +232,10 @@ pub struct PlanArgs {
     /// `show --merge` renders the parts as one plan).
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
+    /// Plan the subscriptions the identity may read and list the ones it may not (with the
+    /// permission Azure says is missing) instead of failing.
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 #[derive(Debug, Args)]
@@ -259,6 +263,9 @@ pub struct ApplyArgs {
     /// Plan and apply part I of N of the estate, split by subscription as `plan --shard` does.
     #[arg(long, value_name = "I/N", conflicts_with = "plan")]
     pub shard: Option<Shard>,
+    /// Plan and apply the subscriptions the identity may read, as `plan --allow-partial` does.
+    #[arg(long, conflicts_with = "plan")]
+    pub allow_partial: bool,
     /// After enabling replication, wait (showing progress) until initial replication finished.
     #[arg(long)]
     pub wait_replicated: bool,

@@ -22,14 +22,12 @@ pub async fn plan(
 
 async fn run(args: &PlanArgs, session: &Session, printer: Printer) -> Result<ExitStatus> {
     let mut phases = Phases::default();
-    let made = make_plan(
-        session,
-        &args.files.files,
-        &args.target,
-        args.shard,
-        &mut phases,
-    )
-    .await?;
+    let scope = Scope {
+        target: &args.target,
+        shard: args.shard,
+        allow_partial: args.allow_partial,
+    };
+    let made = make_plan(session, &args.files.files, scope, &mut phases).await?;
     phases.mark("render");
     render_plan(&made.plan, args.format, printer)?;
     phases.finish();
@@ -53,17 +51,24 @@ async fn run(args: &PlanArgs, session: &Session, printer: Printer) -> Result<Exi
     )
 }
 
-/// `ops::plan::make` for the files, `--target`s and `--shard` given, its warnings shown.
+/// What of the files `plan` and `apply` cover, as given on the command line.
+pub struct Scope<'a> {
+    pub target: &'a [String],
+    pub shard: Option<Shard>,
+    pub allow_partial: bool,
+}
+
+/// `ops::plan::make` for the files and [`Scope`] given, its warnings shown.
 pub async fn make_plan(
     session: &Session,
     files: &[PathBuf],
-    target: &[String],
-    shard: Option<Shard>,
+    scope: Scope<'_>,
     phases: &mut Phases,
 ) -> Result<op::Made> {
     let scope = op::Scope {
-        targets: targets(target)?,
-        shard,
+        targets: targets(scope.target)?,
+        shard: scope.shard,
+        allow_partial: scope.allow_partial,
     };
     let sub = session.default_subscription.as_deref();
     let made = op::make(&session.client, sub, files, &scope, phases).await?;

@@ -77,10 +77,12 @@ impl Desired {
     /// What `shard` plans: the declarations of the subscriptions it owns.
     pub fn shard(&self, shard: Shard) -> Desired {
         let owned = shard.owned(&self.home_subscriptions());
-        let mine = |id: &ArmId| {
-            id.subscription()
-                .is_some_and(|s| owned.iter().any(|o| o.eq_ignore_ascii_case(s)))
-        };
+        self.only(|s| owned.iter().any(|o| o.eq_ignore_ascii_case(s)))
+    }
+
+    /// The declarations whose home subscription `keep` keeps (a shard's, the readable ones).
+    pub fn only(&self, keep: impl Fn(&str) -> bool) -> Desired {
+        let mine = |id: &ArmId| id.subscription().is_some_and(&keep);
         let vault_names: Vec<&str> = (self.vaults.iter())
             .filter(|v| mine(&v.arm_id))
             .map(|v| v.name.as_str())

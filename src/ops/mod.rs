@@ -29,3 +29,4 @@ pub mod restore_files;
 pub mod restore_permissions;
 pub mod snapshot;
 pub mod status;
+pub mod unreadable;

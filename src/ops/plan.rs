@@ -23,6 +23,8 @@ pub enum PlanError {
     Azure(Box<AzureError>),
     #[error(transparent)]
     UnknownTarget(#[from] UnknownTarget),
+    #[error(transparent)]
+    Unreadable(#[from] super::unreadable::Unreadable),
 }
 
 /// A `--target` that selects nothing: a typo must not pass as "No changes".
@@ -47,6 +49,7 @@ impl PlanError {
             PlanError::Graph(e) => e,
             PlanError::Azure(e) => e.as_ref(),
             PlanError::UnknownTarget(e) => e,
+            PlanError::Unreadable(e) => e,
         }
     }
 }
@@ -201,6 +204,8 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct Scope {
     pub targets: Vec<Address>,
     pub shard: Option<Shard>,
+    /// `--allow-partial`: plan the subscriptions the identity may read, and say which not.
+    pub allow_partial: bool,
 }
 
 /// A plan made from the files: what it was made from and the warnings to show.
@@ -226,7 +231,15 @@ pub async fn make(
         loaded.desired = loaded.desired.shard(shard);
     }
     let targets = &scope.targets;
-    let (live, mut plan) = diff(client, &loaded.desired, targets, phases).await?;
+    let (desired, live, mut plan) = super::unreadable::diff_readable(
+        client,
+        loaded.desired,
+        targets,
+        scope.allow_partial,
+        phases,
+    )
+    .await?;
+    loaded.desired = desired;
     plan.shard = scope.shard;
     let mut warnings = loaded.warnings;
     warnings.extend(
@@ -431,14 +444,15 @@ impl<'a> Reviewed<'a> {
 }
 
 impl Reviewed<'_> {
-    /// The plan the reviewed configuration makes against `live` (for the same shard: the
-    /// reviewed desired state is already the shard's).
+    /// The plan the reviewed configuration makes against `live` (for the same shard and
+    /// subscriptions: the reviewed desired state is already without the others).
     fn plan_against(&self, live: &LiveState) -> Plan {
         let opts = PlanOptions {
             targets: self.targets.to_vec(),
         };
         let mut made = plan::plan(self.desired, live, &opts);
         made.shard = self.plan.shard;
+        made.left_out = self.plan.left_out.clone();
         made
     }
 }

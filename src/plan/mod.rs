@@ -39,9 +39,21 @@ pub struct Plan {
     /// for a whole plan. `show --merge` renders the shards' plans as one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
+    /// `--allow-partial`: subscriptions the identity may not read, whose declarations this plan
+    /// leaves out (and why, in Azure's words). Absent when nothing was left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<LeftOut>,
     /// Every change, in apply order.
     pub changes: Vec<Change>,
     pub summary: Summary,
+}
+
+/// A subscription a plan left out: the identity may not read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LeftOut {
+    pub subscription: String,
+    /// Azure's refusal, which names the action the identity lacks.
+    pub reason: String,
 }
 
 /// One attribute that changes: a dotted path into the attributes (`retention.daily`).
@@ -126,6 +138,7 @@ impl Plan {
             format_version: FORMAT_VERSION,
             subscriptions,
             shard: None,
+            left_out: vec![],
             changes,
             summary,
         }

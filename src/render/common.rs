@@ -192,6 +192,19 @@ pub fn summary_line(s: &Summary) -> String {
 /// The sentence an empty plan prints.
 pub const NO_CHANGES: &str = "No changes. Azure matches the configuration.";
 
+/// One line per subscription `--allow-partial` left out (the plan says nothing about them).
+pub fn left_out_lines(plan: &crate::plan::Plan) -> Vec<String> {
+    plan.left_out
+        .iter()
+        .map(|l| {
+            format!(
+                "Left out: subscription {} (the identity may not read it; its declarations are not planned): {}",
+                l.subscription, l.reason
+            )
+        })
+        .collect()
+}
+
 /// `1 change` / `3 changes`.
 pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {

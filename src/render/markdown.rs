@@ -55,6 +55,9 @@ pub fn render<W: Write>(plan: &Plan, w: &mut W) -> io::Result<()> {
 /// The comment, at most `limit` bytes long (bytes ≥ characters, so it also fits a character limit).
 pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
     let mut out = format!("{MARKER}\n{}\n\n", heading(plan));
+    for line in common::left_out_lines(plan) {
+        let _ = writeln!(out, "> ⚠️ {}\n", common::md_cell(&line));
+    }
     if plan.is_empty() {
         out.push_str("✅ **");
         out.push_str(common::NO_CHANGES);

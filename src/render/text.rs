@@ -35,6 +35,9 @@ const RED: AnsiColor = AnsiColor::Red;
 
 pub fn render<W: Write>(plan: &Plan, w: &mut W, opts: TextOptions) -> io::Result<()> {
     let p = Paint { color: opts.color };
+    for line in common::left_out_lines(plan) {
+        writeln!(w, "{}", p.paint(fg(YELLOW).bold(), &line))?;
+    }
     if plan.is_empty() {
         return writeln!(w, "{}", p.paint(fg(GREEN).bold(), common::NO_CHANGES));
     }
