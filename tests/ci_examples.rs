@@ -21,20 +21,24 @@ use support::estate::{quickstart, repo, Estate};
 
 const MARKER: &str = "<!-- azprotect-plan -->";
 
+/// Every example pipeline (each `*.yml` of the two directories: a new one cannot be missed).
 fn examples() -> Vec<(System, PathBuf)> {
     let mut out = Vec::new();
     for (dir, system) in [
         ("github-actions", System::GitHub),
         ("azure-pipelines", System::AzurePipelines),
     ] {
-        for name in ["plan.yml", "apply.yml"] {
-            out.push((system, repo().join("examples/ci").join(dir).join(name)));
-        }
+        let dir = repo().join("examples/ci").join(dir);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yml"))
+            .collect();
+        files.sort();
+        out.extend(files.into_iter().map(|f| (system, f)));
     }
-    out.push((
-        System::GitHub,
-        repo().join("examples/ci/github-actions/status.yml"),
-    ));
+    assert!(out.len() >= 6, "{out:?}");
     out
 }
 
@@ -68,7 +72,14 @@ fn every_azprotect_command_line_in_the_examples_parses() {
     let mut checked = 0;
     for (system, path) in examples() {
         for script in scripts(system, &runner::load(&path)) {
-            for args in runner::azprotect_commands(&script) {
+            for mut args in runner::azprotect_commands(&script) {
+                // A value the runner fills in stands as VALUE; a flag that checks its value's
+                // form gets a well-formed one.
+                for i in 1..args.len() {
+                    if args[i - 1] == "--shard" && args[i] == "VALUE" {
+                        args[i] = "1/4".into();
+                    }
+                }
                 // Parsing stops at the first bad argument; `--help` at the end prints help only
                 // when everything before it parsed.
                 let out = assert_cmd::Command::cargo_bin("azprotect")
@@ -696,4 +707,67 @@ async fn github_the_morning_status_opens_one_issue_on_findings_and_closes_it_whe
     let all = issues(&m);
     assert_eq!(all.len(), 1, "{all:?}");
     assert_eq!(all[0]["state"], "closed", "{all:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn github_four_runners_plan_a_quarter_each_and_one_comment_shows_the_whole_plan() {
+    if !runner_tools("github_four_runners_plan_a_quarter_each_and_one_comment_shows_the_whole_plan")
+    {
+        return;
+    }
+    let estate = Estate::start_with(azprotect::sandbox::SandboxOptions {
+        inventory: Some(repo().join("examples/inventories/multi-vault.yaml")),
+        ..azprotect::sandbox::SandboxOptions::default()
+    })
+    .await;
+    let issuer = TokenIssuer::start();
+    let mut m = machine(&estate, System::GitHub, &issuer);
+    let file = repo().join("examples/multi-vault.yaml");
+    std::fs::copy(&file, m.runner.workspace.join("azprotect.yaml")).unwrap();
+    let jobs = job(System::GitHub, "github-actions", "plan-sharded.yml");
+    assert_eq!(jobs.len(), 2, "the matrix job and the review job");
+
+    // The matrix: each runner starts from a fresh checkout with its `matrix.shard`.
+    for shard in 1..=4 {
+        for f in ["plan-1.json", "plan-2.json", "plan-3.json", "plan-4.json"] {
+            let _ = std::fs::remove_file(m.runner.workspace.join(f));
+        }
+        m.runner
+            .context
+            .values
+            .insert("matrix.shard".into(), shard.to_string());
+        let run = m.runner.run(&jobs[0]);
+        assert!(run.succeeded, "shard {shard}: {}", run.log);
+        let kept = m.runner.stub_dir.join(format!(
+            "artifacts/azprotect-plan-shard-{shard}/plan-{shard}.json"
+        ));
+        assert!(kept.exists(), "shard {shard}'s plan is an artifact");
+    }
+
+    // The review job merges the four into the one comment: the whole plan's summary.
+    let run = m.runner.run(&jobs[1]);
+    assert!(run.succeeded, "{}", run.log);
+    let body = the_comment(&m);
+    assert!(body.starts_with(MARKER), "{body}");
+    let whole = estate
+        .run(&[
+            "plan",
+            "-f",
+            &file.display().to_string(),
+            "--format",
+            "markdown",
+        ])
+        .await;
+    let summary = whole
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("**"))
+        .expect("a summary line")
+        .to_string();
+    assert!(body.contains(&summary), "{summary}\n{body}");
+    assert!(
+        body.contains("subscriptions `00000000-0000-0000-0000-000000000001`, `00000000-0000-0000-0000-000000000002`"),
+        "{body}"
+    );
+    assert!(!body.contains("no plan for shard"), "{body}");
 }

@@ -292,7 +292,7 @@ impl Runner {
         while let Some(i) = rest.find("hashFiles('") {
             let tail = &rest[i + "hashFiles('".len()..];
             let file = &tail[..tail.find('\'').expect("hashFiles(…) closes")];
-            if !self.workspace.join(file).exists() {
+            if matching(&self.workspace, file).is_empty() {
                 return false;
             }
             rest = tail;
@@ -428,6 +428,21 @@ impl Runner {
                 }
                 return true;
             }
+            if uses.starts_with("actions/download-artifact@") {
+                // `pattern: prefix*` with `merge-multiple: true`: every matching artifact's
+                // files, side by side in the workspace.
+                let pattern = with("pattern").expect("download-artifact: a pattern");
+                assert_eq!(
+                    with("merge-multiple").as_deref(),
+                    None,
+                    "a boolean, not a string"
+                );
+                assert_eq!(r.pointer("/with/merge-multiple"), Some(&Value::Bool(true)));
+                for dir in matching(&self.stub_dir.join("artifacts"), &pattern) {
+                    copy_dir(&dir, &self.workspace);
+                }
+                return true;
+            }
             if uses.starts_with("actions/upload-artifact@") {
                 let name = with("name").expect("an artifact's name");
                 let paths = with("path").expect("an artifact's path");
@@ -465,10 +480,13 @@ impl Runner {
         let dir = self.stub_dir.join("artifacts").join(name);
         std::fs::create_dir_all(&dir).expect("artifact dir");
         for p in paths {
-            let from = self.workspace.join(p);
-            let file = from.file_name().expect("a file");
-            std::fs::copy(&from, dir.join(file))
-                .unwrap_or_else(|e| panic!("artifact {name}: {}: {e}", from.display()));
+            let found = matching(&self.workspace, p);
+            assert!(!found.is_empty(), "artifact {name}: nothing matches {p}");
+            for from in found {
+                let file = from.file_name().expect("a file");
+                std::fs::copy(&from, dir.join(file))
+                    .unwrap_or_else(|e| panic!("artifact {name}: {}: {e}", from.display()));
+            }
         }
         let repo = self
             .env
@@ -495,6 +513,24 @@ impl Runner {
     pub fn stub_file(&self, name: &str) -> String {
         std::fs::read_to_string(self.stub_dir.join(name)).unwrap_or_default()
     }
+}
+
+/// The entries of `dir` that `pattern` names: a name, or one `*` standing for any part of it
+/// (as the examples' `hashFiles`, artifact paths and artifact patterns use).
+fn matching(dir: &Path, pattern: &str) -> Vec<PathBuf> {
+    let Some((head, tail)) = pattern.split_once('*') else {
+        let p = dir.join(pattern);
+        return if p.exists() { vec![p] } else { vec![] };
+    };
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    found.retain(|p| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        name.len() >= head.len() + tail.len() && name.starts_with(head) && name.ends_with(tail)
+    });
+    found.sort();
+    found
 }
 
 fn copy_dir(from: &Path, to: &Path) {
