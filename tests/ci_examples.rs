@@ -715,14 +715,10 @@ async fn github_four_runners_plan_a_quarter_each_and_one_comment_shows_the_whole
     {
         return;
     }
-    let estate = Estate::start_with(azprotect::sandbox::SandboxOptions {
-        inventory: Some(repo().join("examples/inventories/multi-vault.yaml")),
-        ..azprotect::sandbox::SandboxOptions::default()
-    })
-    .await;
+    let estate = support::estate::multi_vault_estate(None).await;
     let issuer = TokenIssuer::start();
     let mut m = machine(&estate, System::GitHub, &issuer);
-    let file = repo().join("examples/multi-vault.yaml");
+    let file = support::estate::multi_vault();
     std::fs::copy(&file, m.runner.workspace.join("azprotect.yaml")).unwrap();
     let jobs = job(System::GitHub, "github-actions", "plan-sharded.yml");
     assert_eq!(jobs.len(), 2, "the matrix job and the review job");
@@ -750,13 +746,7 @@ async fn github_four_runners_plan_a_quarter_each_and_one_comment_shows_the_whole
     let body = the_comment(&m);
     assert!(body.starts_with(MARKER), "{body}");
     let whole = estate
-        .run(&[
-            "plan",
-            "-f",
-            &file.display().to_string(),
-            "--format",
-            "markdown",
-        ])
+        .run(&["plan", "-f", &file, "--format", "markdown"])
         .await;
     let summary = whole
         .stdout

@@ -4,27 +4,11 @@
 
 mod support;
 
-use azprotect::sandbox::SandboxOptions;
 use std::collections::BTreeSet;
-use support::estate::{repo, Estate};
+use support::estate::{multi_vault, multi_vault_estate};
 
 const SUB1: &str = "00000000-0000-0000-0000-000000000001";
 const SUB2: &str = "00000000-0000-0000-0000-000000000002";
-
-fn multi_vault() -> String {
-    repo()
-        .join("examples/multi-vault.yaml")
-        .display()
-        .to_string()
-}
-
-async fn estate() -> Estate {
-    Estate::start_with(SandboxOptions {
-        inventory: Some(repo().join("examples/inventories/multi-vault.yaml")),
-        ..SandboxOptions::default()
-    })
-    .await
-}
 
 fn addresses(plan: &serde_json::Value) -> BTreeSet<String> {
     plan["changes"]
@@ -46,7 +30,7 @@ fn all_in(plan: &serde_json::Value, sub: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_shards_plan_their_own_subscriptions_merge_into_the_whole_plan_and_converge() {
-    let estate = estate().await;
+    let estate = multi_vault_estate(None).await;
     let file = multi_vault();
     let whole = estate
         .run(&["plan", "-f", &file, "--format", "json"])
@@ -113,7 +97,7 @@ async fn two_shards_plan_their_own_subscriptions_merge_into_the_whole_plan_and_c
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_merge_says_what_is_missing_and_refuses_what_does_not_fit() {
-    let estate = estate().await;
+    let estate = multi_vault_estate(None).await;
     let file = multi_vault();
     let (s1, whole) = (estate.path("s1.json"), estate.path("whole.json"));
     estate
@@ -156,12 +140,7 @@ async fn a_merge_says_what_is_missing_and_refuses_what_does_not_fit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_subscription_the_identity_may_not_read_is_named_and_allow_partial_plans_the_rest() {
-    let estate = Estate::start_with(SandboxOptions {
-        inventory: Some(repo().join("examples/inventories/multi-vault.yaml")),
-        faults: Some(format!("deny_subscription={SUB2}")),
-        ..SandboxOptions::default()
-    })
-    .await;
+    let estate = multi_vault_estate(Some(format!("deny_subscription={SUB2}"))).await;
     let file = multi_vault();
 
     // Never silently skipped: the subscription and the permission Azure says is missing.

@@ -233,6 +233,24 @@ pub fn quickstart() -> String {
 }
 
 /// The text of `examples/<name>`.
+/// `examples/multi-vault.yaml`: two regions, two subscriptions.
+pub fn multi_vault() -> String {
+    repo()
+        .join("examples/multi-vault.yaml")
+        .display()
+        .to_string()
+}
+
+/// A sandbox holding the multi-vault example's estate (its inventory), with `faults`.
+pub async fn multi_vault_estate(faults: Option<String>) -> Estate {
+    Estate::start_with(SandboxOptions {
+        inventory: Some(repo().join("examples/inventories/multi-vault.yaml")),
+        faults,
+        ..SandboxOptions::default()
+    })
+    .await
+}
+
 pub fn read_example(name: &str) -> String {
     let path = repo().join("examples").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
