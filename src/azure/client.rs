@@ -491,6 +491,24 @@ impl ArmClient {
         }
     }
 
+    /// POST a read-only query (Azure Resource Graph) and return its body with the answer's
+    /// headers, which carry the service's own quota. Retried per the table (a POST: 429 and
+    /// 503 only); no long-running operation is followed.
+    pub async fn post_query(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<(Option<Value>, reqwest::header::HeaderMap), AzureError> {
+        let url = self.url_for(path, Method::Post)?;
+        let resource = resource_of(&url);
+        let rsp = self.send(Method::Post, &url, Some(body)).await?;
+        if rsp.status >= 300 {
+            return Err(rsp.into_error(Method::Post, &resource));
+        }
+        let value = rsp.json(Method::Post, &resource)?;
+        Ok((value, rsp.headers))
+    }
+
     /// How many HTTP requests this client has sent to ARM (retries and polls included).
     pub fn request_count(&self) -> u64 {
         self.inner.requests.load(Ordering::Relaxed)

@@ -6,6 +6,8 @@
 
 pub mod disk_backup;
 pub mod jobs;
+pub mod management_groups;
+pub mod resource_graph;
 pub mod site_recovery;
 pub mod vms;
 

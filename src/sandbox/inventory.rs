@@ -19,11 +19,20 @@ struct Inventory {
     subscriptions: BTreeMap<String, SubInv>,
     #[serde(default)]
     generate: Option<Generate>,
+    /// Management-group trees (`tenancy.rs`).
+    #[serde(default)]
+    management_groups: Vec<super::tenancy::GroupInv>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct SubInv {
+    /// The display name (default: `azprotect sandbox <last four of the id>`).
+    #[serde(default)]
+    name: Option<String>,
+    /// `false`: the caller holds no role on the subscription (`tenancy::Tenancy::unreadable`).
+    #[serde(default)]
+    readable: Option<bool>,
     #[serde(default)]
     resource_groups: BTreeMap<String, RgInv>,
 }
@@ -130,6 +139,11 @@ struct Generate {
     locations: Vec<String>,
     #[serde(default)]
     tags: BTreeMap<String, Vec<String>>,
+    /// Spread the VMs over this many subscriptions: the inventory's first and `N - 1` more
+    /// (`tenancy::generated_subscription`), VM `i` in subscription `i % N`, each with
+    /// `resource_groups` groups.
+    #[serde(default = "one")]
+    subscriptions: u32,
 }
 
 fn one() -> u32 {
@@ -188,6 +202,14 @@ pub fn seed(st: &mut State, yaml: &str, path: &str) -> Result<(), SandboxError> 
         let Some(sinv) = inv.subscriptions.get(sub) else {
             continue;
         };
+        if let Some(name) = &sinv.name {
+            st.tenancy
+                .names
+                .insert(sub.to_ascii_lowercase(), name.clone());
+        }
+        if sinv.readable == Some(false) {
+            st.tenancy.unreadable.insert(sub.to_ascii_lowercase());
+        }
         for (rg_name, rg) in &sinv.resource_groups {
             add_rg(st, path, sub, rg_name, rg)?;
         }
@@ -195,6 +217,7 @@ pub fn seed(st: &mut State, yaml: &str, path: &str) -> Result<(), SandboxError> 
     if let Some(g) = &inv.generate {
         generate(st, path, &order[0], g)?;
     }
+    super::tenancy::seed_groups(st, path, &inv.management_groups)?;
     Ok(())
 }
 
@@ -401,9 +424,27 @@ pub(super) fn add_vm(st: &mut State, os_disk: Option<&str>, mut vm: Vm) {
         .insert(key(&[&vm.subscription, &vm.resource_group, &vm.name]), vm);
 }
 
-fn generate(st: &mut State, path: &str, sub: &str, g: &Generate) -> Result<(), SandboxError> {
+fn generate(st: &mut State, path: &str, first: &str, g: &Generate) -> Result<(), SandboxError> {
     if g.resource_groups == 0 {
         return Err(err(path, "generate.resource_groups must be at least 1"));
+    }
+    if !(1..=1000).contains(&g.subscriptions) {
+        return Err(err(
+            path,
+            "generate.subscriptions must be between 1 and 1000",
+        ));
+    }
+    let mut subs = vec![first.to_string()];
+    for i in 1..g.subscriptions {
+        let id = super::tenancy::generated_subscription(i);
+        if !st.subscription_known(&id) {
+            st.subscriptions.push(id.clone());
+        }
+        st.tenancy
+            .names
+            .entry(id.clone())
+            .or_insert_with(|| super::tenancy::generated_name(i));
+        subs.push(id);
     }
     if g.vms > 200_000 {
         return Err(err(path, "generate.vms must be at most 200000"));
@@ -414,20 +455,25 @@ fn generate(st: &mut State, path: &str, sub: &str, g: &Generate) -> Result<(), S
         g.locations.iter().map(|l| normalize_location(l)).collect()
     };
     let width = g.vms.max(1).to_string().len().max(4);
-    for r in 0..g.resource_groups {
-        let name = format!("rg-gen-{r:03}");
-        st.resource_groups.insert(
-            key(&[sub, &name]),
-            ResourceGroup {
-                subscription: sub.to_string(),
-                name,
-                location: locations[r as usize % locations.len()].clone(),
-                tags: BTreeMap::new(),
-            },
-        );
+    for sub in &subs {
+        for r in 0..g.resource_groups {
+            let name = format!("rg-gen-{r:03}");
+            st.resource_groups.insert(
+                key(&[sub, &name]),
+                ResourceGroup {
+                    subscription: sub.to_string(),
+                    name,
+                    location: locations[r as usize % locations.len()].clone(),
+                    tags: BTreeMap::new(),
+                },
+            );
+        }
     }
+    let n = g.subscriptions;
     for i in 0..g.vms {
-        let r = i % g.resource_groups;
+        // With one subscription this is today's spread: VM i in group i % groups.
+        let sub = &subs[(i % n) as usize];
+        let r = (i / n) % g.resource_groups;
         let rg = format!("rg-gen-{r:03}");
         let mut tags = BTreeMap::new();
         for (k, values) in &g.tags {
@@ -495,6 +541,34 @@ mod tests {
         let ids_a: Vec<_> = a.vms.values().map(|v| v.vm_id.clone()).collect();
         let ids_b: Vec<_> = b.vms.values().map(|v| v.vm_id.clone()).collect();
         assert_eq!(ids_a, ids_b);
+    }
+
+    #[test]
+    fn generate_spreads_vms_over_subscriptions_the_first_being_the_inventory_s() {
+        let yaml = "subscriptions:\n  00000000-0000-0000-0000-000000000009: {}\ngenerate: {vms: 7, subscriptions: 3, resource_groups: 2}\n";
+        let mut st = State::default();
+        seed(&mut st, yaml, "x").unwrap();
+        assert_eq!(
+            st.subscriptions,
+            [
+                "00000000-0000-0000-0000-000000000009",
+                "00000000-0000-0000-0001-000000000001",
+                "00000000-0000-0000-0001-000000000002"
+            ]
+        );
+        let count = |sub: &str| st.vms.values().filter(|v| v.subscription == sub).count();
+        assert_eq!(count(&st.subscriptions[0]), 3, "VMs 0, 3, 6");
+        assert_eq!(count(&st.subscriptions[2]), 2);
+        assert_eq!(st.resource_groups.len(), 6, "two groups in each");
+        assert_eq!(st.disks.len(), 7);
+        assert_eq!(st.tenancy.name_of(&st.subscriptions[1]), "sub-gen-001");
+        let vm6 = st.vms.values().find(|v| v.name == "vm-0006").unwrap();
+        assert_eq!(
+            (vm6.subscription.as_str(), vm6.resource_group.as_str()),
+            (st.subscriptions[0].as_str(), "rg-gen-000")
+        );
+        let bad = "subscriptions:\n  00000000-0000-0000-0000-000000000009: {}\ngenerate: {vms: 1, subscriptions: 0}\n";
+        assert!(seed(&mut State::default(), bad, "x").is_err());
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! Recovery: fabrics, containers, policies, mappings, replicated items, recovery plans, jobs),
 //! `data_protection` (Azure Disk Backup: backup vaults, policies, instances, recovery points),
 //! `snapshots` (Compute snapshots, disks created from snapshots), `authorization` (role
-//! assignments and the permission checks that use them).
+//! assignments and the permission checks that use them), `tenancy` (subscription names,
+//! management groups, unreadable subscriptions), `management_groups` (Microsoft.Management),
+//! `resource_graph` (Azure Resource Graph queries, a documented KQL subset, its own quota).
 //!
 //! Must not import: `plan`, `apply`, `config`, `cli`, `ops`.
 
@@ -27,14 +29,17 @@ mod inventory;
 mod jobs;
 mod latency;
 mod lro;
+mod management_groups;
 mod network;
 mod protection;
+mod resource_graph;
 mod resources;
 mod server;
 mod site_recovery;
 mod snapshots;
 mod state;
 mod tags;
+mod tenancy;
 mod throttle;
 mod tls;
 mod vaults;
@@ -49,6 +54,7 @@ use base64::Engine;
 
 pub use faults::FaultSpec;
 pub use latency::Latency;
+pub use resource_graph::quota::GraphQuota;
 pub use throttle::{BucketLimit, ThrottleLimits};
 
 /// How to run a sandbox (`sandbox serve` flags, or the in-process `--sandbox`).
@@ -68,6 +74,9 @@ pub struct SandboxOptions {
     pub throttle: bool,
     /// The buckets `throttle` enforces (default: ARM's; tests shrink them). Real time always.
     pub throttle_limits: ThrottleLimits,
+    /// Resource Graph's per-user quota, enforced with `throttle` (default: Azure's 15 queries
+    /// per 5 seconds; benchmarks and tests change it).
+    pub resource_graph_quota: GraphQuota,
     pub access_log: Option<PathBuf>,
     pub env_file: Option<PathBuf>,
     /// Refuse api-versions newer than the newest a provider lists (`sandbox serve
@@ -88,6 +97,7 @@ impl Default for SandboxOptions {
             faults: None,
             throttle: false,
             throttle_limits: ThrottleLimits::default(),
+            resource_graph_quota: GraphQuota::default(),
             access_log: None,
             env_file: None,
             strict_api_versions: false,
@@ -243,6 +253,9 @@ impl Sandbox {
             throttle: opts
                 .throttle
                 .then(|| throttle::Throttle::new(opts.throttle_limits)),
+            graph_quota: opts
+                .throttle
+                .then(|| resource_graph::quota::Quota::new(opts.resource_graph_quota)),
             access_log,
             page_size: AtomicUsize::new(100),
             backup_page_size: AtomicUsize::new(200),

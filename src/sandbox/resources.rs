@@ -37,14 +37,15 @@ fn rg_body(rg: &ResourceGroup) -> Value {
     })
 }
 
-fn sub_body(sub: &str, tenant: &str) -> Value {
+fn sub_body(st: &State, sub: &str) -> Value {
+    let tenant = &st.identity.tenant_id;
     json!({
         "id": format!("/subscriptions/{sub}"),
         "authorizationSource": "RoleBased",
         "managedByTenants": [],
         "subscriptionId": sub,
         "tenantId": tenant,
-        "displayName": format!("azprotect sandbox {}", &sub[sub.len().saturating_sub(4)..]),
+        "displayName": st.tenancy.name_of(sub),
         "state": "Enabled",
         "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"},
     })
@@ -57,19 +58,20 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         if m != "GET" {
             return Err(ArmError::method_not_allowed(m));
         }
+        // Only the subscriptions the caller holds a role on (Microsoft Learn, "Subscriptions -
+        // List": "Gets all subscriptions for a tenant" the caller can access), paged like every
+        // ARM list.
         let items = st
             .subscriptions
             .iter()
-            .map(|s| sub_body(s, &st.identity.tenant_id))
+            .filter(|s| st.tenancy.readable(s))
+            .map(|s| sub_body(st, s))
             .collect();
         return Ok(Reply::ok(ctx.page(items, false)));
     }
     if let Some(v) = ctx.m("subscriptions/*") {
         return match m {
-            "GET" => Ok(Reply::ok(sub_body(
-                &canonical_sub(st, &v[0]),
-                &st.identity.tenant_id,
-            ))),
+            "GET" => Ok(Reply::ok(sub_body(st, &canonical_sub(st, &v[0])))),
             _ => Err(ArmError::method_not_allowed(m)),
         };
     }

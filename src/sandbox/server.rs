@@ -30,6 +30,8 @@ pub struct App {
     pub latency: Option<super::latency::Sampler>,
     pub faults: Option<Faults>,
     pub throttle: Option<Throttle>,
+    /// Resource Graph's per-user quota (on with `throttle`; `resource_graph::quota`).
+    pub graph_quota: Option<super::resource_graph::quota::Quota>,
     pub access_log: Option<Mutex<std::fs::File>>,
     /// Page size of non-backup lists (resource groups, VMs, disks, vaults).
     pub page_size: AtomicUsize,
@@ -270,7 +272,11 @@ pub async fn handle(
         {
             break 'done Err(e);
         }
-        if let Some(t) = &app.throttle {
+        // Resource Graph answers with its own quota headers, not ARM's buckets (recorded answer:
+        // azure-cli-extensions/test_dataprotection_backup_instance_restore_disk.yaml).
+        let graph =
+            lsegs.len() > 1 && lsegs[0] == "providers" && lsegs[1] == "microsoft.resourcegraph";
+        if let Some(t) = app.throttle.as_ref().filter(|_| !graph) {
             let sub =
                 if lsegs.first().map(|s| s.as_str()) == Some("subscriptions") && lsegs.len() > 1 {
                     lsegs[1].clone()
@@ -469,6 +475,13 @@ fn dispatch(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     // What finished restore jobs leave is in place before anything reads it.
     super::protection::restore::land(st, ctx.now);
     let l = &ctx.lsegs;
+    if l.first().map(|s| s.as_str()) == Some("providers") {
+        match l.get(1).map(|s| s.as_str()) {
+            Some("microsoft.management") => return super::management_groups::route(ctx, st),
+            Some("microsoft.resourcegraph") => return super::resource_graph::route(ctx, st),
+            _ => {}
+        }
+    }
     if l.first().map(|s| s.as_str()) != Some("subscriptions") {
         return Err(ArmError::no_route(&ctx.raw_path));
     }
@@ -480,6 +493,9 @@ fn dispatch(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     if l.len() >= 2 && !st.subscription_known(&ctx.segs[1]) && l.len() > 1 {
         // Resource group and resource routes under an unknown subscription.
         return Err(ArmError::subscription_not_found(&ctx.segs[1]));
+    }
+    if l.len() >= 2 && !st.tenancy.readable(&ctx.segs[1]) {
+        return Err(super::tenancy::no_role(ctx, st));
     }
     // Provider namespace: /subscriptions/{s}/providers/{ns}/... or .../resourceGroups/{rg}/providers/{ns}/...
     let ns = if l.len() > 2 && l[2] == "providers" {

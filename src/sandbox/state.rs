@@ -67,6 +67,10 @@ pub struct State {
     /// What each Recovery Services vault has discovered (`refreshContainers`), by vault key.
     #[serde(default)]
     pub discovery: BTreeMap<String, Discovery>,
+    /// Subscriptions' display names, management groups and what the caller may not read
+    /// (`tenancy.rs`; absent in state files written before them).
+    #[serde(default)]
+    pub tenancy: super::tenancy::Tenancy,
 }
 
 /// A vault's VM discovery: the VMs its last finished `refreshContainers` saw, and the one

@@ -1,0 +1,350 @@
+//! Azure Resource Graph: `POST /providers/Microsoft.ResourceGraph/resources` (spec:
+//! ../shared/azure-rest-specs/specification/resourcegraph/.../stable/2024-04-01 `resourcegraph.json`,
+//! `QueryRequest` / `QueryResponse`; recorded at 2021-03-01 in
+//! azure-cli-extensions/test_dataprotection_backup_instance_restore_disk.yaml, whose answer
+//! `{"totalRecords":0,"count":0,"data":[],"facets":[],"resultTruncated":"false"}` this matches:
+//! `resultTruncated` is a string).
+//!
+//! Serves the `Resources` table's virtual machines and managed disks of the readable
+//! subscriptions in scope (`subscriptions`, or every subscription under `managementGroups`, or
+//! the tenant), filtered, projected, ordered and paged by the KQL subset in [`kql`]; pages of
+//! `options.$top` rows (default 100, at most 1,000) continue with an opaque `$skipToken` that
+//! is bound to the query and scope. Queries outside the subset answer 400 in Resource Graph's
+//! shape (`BadRequest` with `InvalidQuery` and `ParserFailure` details). Its quota: [`quota`].
+//!
+//! Must not import: `plan`, `apply`, `config`, `cli`, `ops`.
+
+pub mod kql;
+pub mod quota;
+
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use super::compute::{disk_body, vm_body};
+use super::errors::ArmError;
+use super::handler::{Ctx, HResult, Reply};
+use super::state::{Disk, State, Vm};
+use kql::{Op, Query};
+
+pub const API_VERSIONS: &[&str] = &[
+    "2019-04-01",
+    "2020-04-01-preview",
+    "2021-03-01",
+    "2021-06-01-preview",
+    "2022-10-01",
+    "2024-04-01",
+];
+
+/// Rows per page when `options.$top` is not given, and the most a page may have.
+pub const DEFAULT_TOP: usize = 100;
+pub const MAX_TOP: usize = 1000;
+
+/// One row of the `Resources` table.
+#[derive(Clone, Copy)]
+enum Row<'a> {
+    Vm(&'a Vm),
+    Disk(&'a Disk),
+}
+
+impl Row<'_> {
+    fn scalar(&self, column: &str, tenant: &str) -> String {
+        let (sub, rg, name, location, rtype) = match self {
+            Row::Vm(v) => (
+                &v.subscription,
+                &v.resource_group,
+                &v.name,
+                &v.location,
+                "microsoft.compute/virtualmachines",
+            ),
+            Row::Disk(d) => (
+                &d.subscription,
+                &d.resource_group,
+                &d.name,
+                &d.location,
+                "microsoft.compute/disks",
+            ),
+        };
+        match column {
+            "id" => match self {
+                Row::Vm(_) => super::inventory::vm_id(sub, rg, name),
+                Row::Disk(_) => super::inventory::disk_id(sub, rg, name),
+            },
+            "name" => name.clone(),
+            // Resource Graph lower-cases types (spec example ResourcesBasicQuery.json).
+            "type" => rtype.to_string(),
+            "location" => location.clone(),
+            "resourceGroup" => rg.clone(),
+            "subscriptionId" => sub.clone(),
+            "tenantId" => tenant.to_string(),
+            "managedBy" => match self {
+                Row::Disk(d) => d.managed_by.clone().unwrap_or_default(),
+                Row::Vm(_) => String::new(),
+            },
+            _ => String::new(),
+        }
+    }
+
+    /// The full row: the ARM resource with Resource Graph's extra columns.
+    fn render(&self, st: &State) -> Map<String, Value> {
+        let arm = match self {
+            Row::Vm(v) => vm_body(st, v),
+            Row::Disk(d) => disk_body(d),
+        };
+        let mut row = match arm {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        for c in [
+            "type",
+            "resourceGroup",
+            "subscriptionId",
+            "tenantId",
+            "managedBy",
+        ] {
+            row.insert(c.into(), json!(self.scalar(c, &st.identity.tenant_id)));
+        }
+        for c in ["kind", "sku", "plan", "identity", "zones"] {
+            row.entry(c).or_insert(Value::Null);
+        }
+        row.entry("zones").and_modify(|z| {
+            if z.is_null() {
+                *z = json!([]);
+            }
+        });
+        row
+    }
+}
+
+fn invalid(message: &str, detail: Value) -> ArmError {
+    let mut e = ArmError::bad_request("BadRequest", message);
+    e.raw_body = Some(Box::new(json!({"error": {
+        "code": "BadRequest",
+        "message": message,
+        "details": [
+            {"code": "InvalidQuery", "message": "Query is invalid. Please refer to the documentation for the Azure Resource Graph service and fix the error before retrying."},
+            detail,
+        ],
+    }})));
+    e
+}
+
+pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
+    if ctx.lsegs.len() != 3 || ctx.lsegs[2] != "resources" {
+        return Err(ArmError::no_route(&ctx.raw_path));
+    }
+    if ctx.method != "POST" {
+        return Err(ArmError::method_not_allowed(&ctx.method));
+    }
+    ctx.require_api(API_VERSIONS)?;
+    let headers = match &ctx.app.graph_quota {
+        Some(q) => q.take(Instant::now())?,
+        None => vec![],
+    };
+    let body = ctx.json()?;
+    let mut reply = Reply::ok(answer(st, &body)?);
+    reply.headers = headers;
+    Ok(reply)
+}
+
+fn strings(v: &Value, field: &str) -> Result<Option<Vec<String>>, ArmError> {
+    match v.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|s| s.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+            .map(Some)
+            .ok_or_else(|| {
+                ArmError::invalid_json(format!("'{field}' must be an array of strings"))
+            }),
+        Some(_) => Err(ArmError::invalid_json(format!(
+            "'{field}' must be an array"
+        ))),
+    }
+}
+
+/// The subscriptions a request reaches: those listed, those under the listed groups, or every
+/// subscription; only the readable ones (Resource Graph returns what the caller may read).
+fn scope(st: &State, body: &Value) -> Result<BTreeSet<String>, ArmError> {
+    let subs = strings(body, "subscriptions")?;
+    let groups = strings(body, "managementGroups")?;
+    let mut out = BTreeSet::new();
+    match (subs, groups) {
+        (Some(s), _) => out.extend(s.into_iter().map(|s| s.to_ascii_lowercase())),
+        (None, Some(g)) => {
+            for g in g {
+                if !st.tenancy.groups.contains_key(&g.to_ascii_lowercase()) {
+                    return Err(super::management_groups::not_authorized(st, &g));
+                }
+                for d in st.tenancy.descendants(&g) {
+                    if let super::tenancy::Descendant::Subscription { id, .. } = d {
+                        out.insert(id.to_ascii_lowercase());
+                    }
+                }
+            }
+        }
+        (None, None) => out.extend(st.subscriptions.iter().map(|s| s.to_ascii_lowercase())),
+    }
+    out.retain(|s| st.tenancy.readable(s));
+    Ok(out)
+}
+
+/// A `$skipToken`: the next row's offset, bound to a digest of the query and its scope.
+fn token(offset: usize, digest: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{offset}:{digest}"))
+}
+
+fn digest(body: &Value) -> String {
+    let text = format!(
+        "{}|{}|{}",
+        body["query"], body["subscriptions"], body["managementGroups"]
+    );
+    super::inventory::stable_guid(&text)
+}
+
+fn answer(st: &State, body: &Value) -> Result<Value, ArmError> {
+    let Some(text) = body.get("query").and_then(Value::as_str) else {
+        return Err(ArmError::invalid_json("'query' is required"));
+    };
+    let query: Query = kql::parse(text).map_err(|e| {
+        invalid(
+            "Please provide below info when asking for support: the query is outside the sandbox's Resource Graph subset.",
+            json!({"code": "ParserFailure", "message": e.message, "line": 1,
+                   "characterPositionInLine": e.position, "token": e.token}),
+        )
+    })?;
+    let options = &body["options"];
+    let top = match options.get("$top").and_then(Value::as_u64) {
+        Some(t) if (1..=MAX_TOP as u64).contains(&t) => Some(t as usize),
+        Some(t) => {
+            return Err(invalid(
+                "Please provide below info when asking for support: $top is out of range.",
+                json!({"code": "InvalidParameter", "message": format!("$top must be between 1 and {MAX_TOP}; it is {t}.")}),
+            ))
+        }
+        None => None,
+    };
+    let format = options
+        .get("resultFormat")
+        .and_then(Value::as_str)
+        .unwrap_or("objectArray");
+    if format != "objectArray" && format != "table" {
+        return Err(ArmError::invalid_json(format!(
+            "resultFormat '{format}' is not one of table, objectArray"
+        )));
+    }
+    let dig = digest(body);
+    let mut skip = options.get("$skip").and_then(Value::as_u64).unwrap_or(0) as usize;
+    if let Some(t) = options.get("$skipToken").and_then(Value::as_str) {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(t)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
+        match decoded.as_deref().and_then(|d| d.split_once(':')) {
+            Some((off, d)) if d == dig => skip = off.parse().unwrap_or(0),
+            _ => {
+                return Err(invalid(
+                    "Please provide below info when asking for support: the skip token is not valid for this query.",
+                    json!({"code": "InvalidSkipToken", "message": "The $skipToken does not belong to this query and scope."}),
+                ))
+            }
+        }
+    }
+    let subs = scope(st, body)?;
+    let tenant = &st.identity.tenant_id;
+    let mut rows: Vec<Row> = st
+        .vms
+        .values()
+        .filter(|v| subs.contains(&v.subscription.to_ascii_lowercase()))
+        .map(Row::Vm)
+        .chain(
+            st.disks
+                .values()
+                .filter(|d| subs.contains(&d.subscription.to_ascii_lowercase()))
+                .map(Row::Disk),
+        )
+        .collect();
+    let mut project: Option<Vec<String>> = None;
+    let mut limit = usize::MAX;
+    for op in &query.ops {
+        match op {
+            Op::Where(preds) => {
+                rows.retain(|r| preds.iter().all(|p| p.holds(&r.scalar(&p.column, tenant))))
+            }
+            Op::Project(cols) => project = Some(cols.clone()),
+            Op::Order(keys) => rows.sort_by(|a, b| {
+                keys.iter()
+                    .map(|(c, desc)| {
+                        let o = a.scalar(c, tenant).cmp(&b.scalar(c, tenant));
+                        if *desc {
+                            o.reverse()
+                        } else {
+                            o
+                        }
+                    })
+                    .find(|o| *o != Ordering::Equal)
+                    .unwrap_or(Ordering::Equal)
+            }),
+            Op::Limit(n) => {
+                rows.truncate(*n);
+                limit = limit.min(*n);
+            }
+        }
+    }
+    let total = rows.len().min(limit);
+    let size = top.unwrap_or(DEFAULT_TOP);
+    let page: Vec<Row> = rows.iter().skip(skip).take(size).copied().collect();
+    let more = skip + page.len() < total;
+    // Resource Graph pages only results that carry `id`; without it a partial answer is
+    // truncated (Microsoft Learn, "Working with large Azure resource data sets").
+    let pageable = project
+        .as_ref()
+        .is_none_or(|cols| cols.iter().any(|c| c == "id"));
+    let columns: Vec<String> =
+        project.unwrap_or_else(|| kql::COLUMNS.iter().map(|c| c.to_string()).collect());
+    let objects: Vec<Map<String, Value>> = page
+        .iter()
+        .map(|r| {
+            let mut full = r.render(st);
+            columns
+                .iter()
+                .map(|c| (c.clone(), full.remove(c).unwrap_or(Value::Null)))
+                .collect()
+        })
+        .collect();
+    let data = if format == "table" {
+        let cols: Vec<Value> = columns
+            .iter()
+            .map(|c| {
+                let t = if kql::SCALAR.contains(&c.as_str()) {
+                    "string"
+                } else {
+                    "object"
+                };
+                json!({"name": c, "type": t})
+            })
+            .collect();
+        let table_rows: Vec<Value> = objects
+            .iter()
+            .map(|o| Value::Array(columns.iter().map(|c| o[c].clone()).collect()))
+            .collect();
+        json!({"columns": cols, "rows": table_rows})
+    } else {
+        Value::Array(objects.into_iter().map(Value::Object).collect())
+    };
+    let mut out = json!({
+        "totalRecords": total,
+        "count": page.len(),
+        "data": data,
+        "facets": [],
+        "resultTruncated": if more && !pageable { "true" } else { "false" },
+    });
+    if more && pageable {
+        out["$skipToken"] = json!(token(skip + page.len(), &dig));
+    }
+    Ok(out)
+}

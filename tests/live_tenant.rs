@@ -1,0 +1,282 @@
+//! Reading at tenant scale, over HTTPS against the sandbox through the ARM client: Resource
+//! Graph discovery of VMs and disks across subscriptions (paged, paced by its quota, the same
+//! values as the list calls), the KQL subset's limits, management-group descendants, and the
+//! subscription list with names and without the subscriptions the caller cannot read.
+
+use std::time::{Duration, Instant};
+
+mod support;
+
+use azprotect::live::{management_groups, resource_graph};
+use azprotect::sandbox::{GraphQuota, SandboxOptions};
+use serde_json::json;
+use support::estate::Estate;
+
+async fn estate(inventory: &str, opts: SandboxOptions) -> Estate {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inventory.yaml");
+    std::fs::write(&inv, inventory).unwrap();
+    let e = Estate::start_with(SandboxOptions {
+        inventory: Some(inv),
+        time_scale: 0.0,
+        ..opts
+    })
+    .await;
+    drop(dir);
+    e
+}
+
+const FIRST: &str = "00000000-0000-0000-0000-0000000000a1";
+
+fn spread(vms: u32, subscriptions: u32) -> String {
+    format!("subscriptions:\n  {FIRST}: {{name: Landing zone 0}}\ngenerate: {{vms: {vms}, subscriptions: {subscriptions}, resource_groups: 2, locations: [westeurope, northeurope], tags: {{backup: [gold, none]}}}}\n")
+}
+
+#[tokio::test]
+async fn five_thousand_vms_in_ten_subscriptions_come_in_five_pages_as_the_lists_read_them() {
+    let e = estate(&spread(5000, 10), SandboxOptions::default()).await;
+    e.sandbox.set_page_size(1000);
+    let client = e.client().await;
+
+    let subs = management_groups::subscriptions(&client).await.unwrap();
+    assert_eq!(subs.len(), 10, "the tenant's ten subscriptions");
+    assert_eq!(subs[0].id, FIRST);
+    assert_eq!(subs[0].display_name, "Landing zone 0");
+    assert_eq!(subs[1].display_name, "sub-gen-001");
+    let ids: Vec<String> = subs.iter().map(|s| s.id.clone()).collect();
+
+    let (rows, queries) = resource_graph::query_all(&client, &ids, &resource_graph::vm_query())
+        .await
+        .unwrap();
+    assert_eq!((rows.len(), queries), (5000, 5), "1,000 rows a page");
+
+    let graph = resource_graph::discover(&client, &ids).await.unwrap();
+    assert!(graph.from_resource_graph);
+    assert_eq!(graph.queries, 10, "five pages of VMs, five of disks");
+    let lists = resource_graph::by_lists(&client, &ids).await.unwrap();
+    assert_eq!(graph.vms.len(), 5000);
+    assert_eq!(graph.disks.len(), 5000, "one OS disk each");
+    let (mut a, mut b) = (graph.vms, lists.vms);
+    a.sort_by(|x, y| x.id.as_str().cmp(y.id.as_str()));
+    b.sort_by(|x, y| x.id.as_str().cmp(y.id.as_str()));
+    assert!(
+        a == b,
+        "Resource Graph reads the VMs exactly as the list calls do"
+    );
+    let (mut a, mut b) = (graph.disks, lists.disks);
+    a.sort_by(|x, y| x.id.as_str().cmp(y.id.as_str()));
+    b.sort_by(|x, y| x.id.as_str().cmp(y.id.as_str()));
+    assert!(a == b, "and the disks");
+    let per_sub = a.iter().filter(|d| d.subscription == ids[3]).count();
+    assert_eq!(per_sub, 500, "spread evenly");
+}
+
+#[tokio::test]
+async fn a_quota_of_two_queries_makes_the_reader_wait_instead_of_meeting_429s() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let e = estate(
+        &spread(2500, 3),
+        SandboxOptions {
+            throttle: true,
+            resource_graph_quota: GraphQuota {
+                queries: 2,
+                window: Duration::from_secs(1),
+            },
+            access_log: Some(log.clone()),
+            ..SandboxOptions::default()
+        },
+    )
+    .await;
+    let client = e.client().await;
+    let subs: Vec<String> = management_groups::subscriptions(&client)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    let t = Instant::now();
+    let found = resource_graph::discover(&client, &subs).await.unwrap();
+    assert_eq!(
+        (found.vms.len(), found.disks.len(), found.queries),
+        (2500, 2500, 6)
+    );
+    assert!(
+        t.elapsed() >= Duration::from_secs(2),
+        "six queries at two a second take two waits: {:?}",
+        t.elapsed()
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let graph_answers: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| {
+            l["path"]
+                .as_str()
+                .unwrap()
+                .contains("Microsoft.ResourceGraph")
+        })
+        .collect();
+    assert_eq!(graph_answers.len(), 6, "each query sent once");
+    assert!(graph_answers.iter().all(|l| l["status"] == 200), "{text}");
+
+    // The quota is real: a third query at once is refused, with the headers that say when.
+    let (http, tok) = support::raw::token_client(&e.sandbox).await;
+    let url = format!("{}{}", e.sandbox.endpoint(), resource_graph::path());
+    let body = resource_graph::request_body(&subs, &resource_graph::vm_query(), None);
+    let mut statuses = vec![];
+    for _ in 0..5 {
+        let r = http
+            .post(&url)
+            .bearer_auth(&tok)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        statuses.push((
+            r.status().as_u16(),
+            support::raw::header(r.headers(), "x-ms-user-quota-remaining"),
+            support::raw::header(r.headers(), "x-ms-user-quota-resets-after"),
+        ));
+    }
+    let refused = statuses.iter().find(|s| s.0 == 429);
+    let refused =
+        refused.unwrap_or_else(|| panic!("five queries at once meet the quota: {statuses:?}"));
+    assert_eq!(refused.1, "0");
+    assert!(refused.2.starts_with("00:00:0"), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_query_outside_the_subset_is_a_bad_request_naming_the_token() {
+    let e = estate(&spread(3, 1), SandboxOptions::default()).await;
+    let client = e.client().await;
+    let err = client
+        .post_query(
+            &resource_graph::path(),
+            &json!({"subscriptions": [FIRST], "query": "Resources | summarize count() by type"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!((err.status(), err.code()), (Some(400), Some("BadRequest")));
+
+    let (http, tok) = support::raw::token_client(&e.sandbox).await;
+    let r = http
+        .post(format!(
+            "{}{}",
+            e.sandbox.endpoint(),
+            resource_graph::path()
+        ))
+        .bearer_auth(&tok)
+        .json(&json!({"subscriptions": [FIRST], "query": "Resources | whre type == 'x'"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let b: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(b["error"]["details"][0]["code"], "InvalidQuery");
+    assert_eq!(b["error"]["details"][1]["token"], "whre");
+    assert_eq!(b["error"]["details"][1]["characterPositionInLine"], 12);
+
+    // A supported query answers in the recorded shape (`resultTruncated` is a string).
+    let (ok, _) = client
+        .post_query(
+            &resource_graph::path(),
+            &json!({"subscriptions": [FIRST], "query": "Resources | where type =~ 'microsoft.compute/virtualmachines' and name in~ ('VM-0001') | project id, name", "options": {"$top": 1000, "$skip": 0, "resultFormat": "objectArray"}}),
+        )
+        .await
+        .unwrap();
+    let ok = ok.unwrap();
+    assert_eq!(ok["totalRecords"], 1);
+    assert_eq!(ok["count"], 1);
+    assert_eq!(ok["resultTruncated"], "false");
+    assert_eq!(ok["facets"], json!([]));
+    assert_eq!(ok["data"][0]["name"], "vm-0001");
+    assert!(ok.get("$skipToken").is_none());
+}
+
+const TREE: &str = "subscriptions:
+  00000000-0000-0000-0000-0000000000b1: {name: Platform}
+  00000000-0000-0000-0000-0000000000b2: {name: Prod EU}
+  00000000-0000-0000-0000-0000000000b3: {name: Prod US}
+  00000000-0000-0000-0000-0000000000b4: {name: Locked, readable: false}
+  00000000-0000-0000-0000-0000000000b5: {name: Sandbox}
+management_groups:
+  - id: contoso
+    name: Contoso
+    subscriptions: [00000000-0000-0000-0000-0000000000b1]
+    children:
+      - id: landing-zones
+        name: Landing zones
+        children:
+          - {id: corp, name: Corp, subscriptions: [00000000-0000-0000-0000-0000000000b2, 00000000-0000-0000-0000-0000000000b3]}
+          - {id: online, subscriptions: [00000000-0000-0000-0000-0000000000b4]}
+  - {id: playground, subscriptions: [00000000-0000-0000-0000-0000000000b5]}
+";
+
+#[tokio::test]
+async fn management_group_descendants_resolve_across_nested_groups_page_by_page() {
+    let e = estate(TREE, SandboxOptions::default()).await;
+    e.sandbox.set_page_size(2);
+    let client = e.client().await;
+
+    let all = management_groups::under_group(&client, "contoso")
+        .await
+        .unwrap();
+    let names: Vec<(&str, Option<&str>)> = all
+        .iter()
+        .map(|s| (s.display_name.as_str(), s.parent_group.as_deref()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("Platform", Some("contoso")),
+            ("Prod EU", Some("corp")),
+            ("Prod US", Some("corp")),
+            ("Locked", Some("online")),
+        ],
+        "three levels down, groups left out, over several pages"
+    );
+    let corp = management_groups::under_group(&client, "Landing-Zones")
+        .await
+        .unwrap();
+    assert_eq!(corp.len(), 3);
+    let missing = management_groups::under_group(&client, "nope")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (missing.status(), missing.code()),
+        (Some(403), Some("AuthorizationFailed"))
+    );
+
+    // The subscription list has what the caller can read; the locked one answers 403.
+    let listed = management_groups::subscriptions(&client).await.unwrap();
+    let listed: Vec<&str> = listed.iter().map(|s| s.display_name.as_str()).collect();
+    assert_eq!(listed, ["Platform", "Prod EU", "Prod US", "Sandbox"]);
+    let locked = client
+        .list("/subscriptions/00000000-0000-0000-0000-0000000000b4/resourcegroups?api-version=2021-04-01")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (locked.status(), locked.code()),
+        (Some(403), Some("AuthorizationFailed"))
+    );
+    assert!(
+        locked
+            .to_string()
+            .contains("Microsoft.Resources/subscriptions/resourceGroups/read"),
+        "{locked}"
+    );
+
+    // A group's single GET names its parent; children on request.
+    let g = client
+        .get_optional("/providers/Microsoft.Management/managementGroups/corp?api-version=2023-04-01&$expand=children")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(g["properties"]["displayName"], "Corp");
+    assert_eq!(
+        g["properties"]["details"]["parent"]["name"],
+        "landing-zones"
+    );
+    assert_eq!(g["properties"]["children"].as_array().unwrap().len(), 2);
+}
