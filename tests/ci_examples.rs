@@ -715,7 +715,7 @@ async fn github_four_runners_plan_a_quarter_each_and_one_comment_shows_the_whole
     {
         return;
     }
-    let estate = support::estate::multi_vault_estate(None).await;
+    let estate = support::estate::multi_vault_estate().await;
     let issuer = TokenIssuer::start();
     let mut m = machine(&estate, System::GitHub, &issuer);
     let file = support::estate::multi_vault();

@@ -7,7 +7,7 @@ use support::estate::{multi_vault, multi_vault_estate};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_regions_and_two_subscriptions_converge() {
-    let estate = multi_vault_estate(None).await;
+    let estate = multi_vault_estate().await;
     let plan = estate
         .run(&["plan", "-f", &multi_vault(), "--format", "json"])
         .await;
@@ -57,7 +57,7 @@ async fn two_regions_and_two_subscriptions_converge() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_remove_suspend_keeps_points_and_delete_data_needs_the_flag() {
-    let estate = multi_vault_estate(None).await;
+    let estate = multi_vault_estate().await;
     estate
         .run(&["apply", "-f", &multi_vault(), "--auto-approve"])
         .await
@@ -119,7 +119,7 @@ async fn on_remove_suspend_keeps_points_and_delete_data_needs_the_flag() {
 async fn the_sandbox_refuses_a_vm_of_another_subscription_as_azure_backup_does() {
     // A vault protects only VMs of its own subscription: the multi-vault file protects ad-01
     // (subscription …0002) from rsv-shared-weu of that subscription, never from rsv-prod-weu.
-    let estate = multi_vault_estate(None).await;
+    let estate = multi_vault_estate().await;
     estate
         .run(&["apply", "-f", &multi_vault(), "--auto-approve"])
         .await

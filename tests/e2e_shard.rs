@@ -4,8 +4,9 @@
 
 mod support;
 
+use azprotect::sandbox::SandboxOptions;
 use std::collections::BTreeSet;
-use support::estate::{multi_vault, multi_vault_estate};
+use support::estate::{multi_vault, multi_vault_estate, repo, Estate};
 
 const SUB1: &str = "00000000-0000-0000-0000-000000000001";
 const SUB2: &str = "00000000-0000-0000-0000-000000000002";
@@ -30,7 +31,7 @@ fn all_in(plan: &serde_json::Value, sub: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_shards_plan_their_own_subscriptions_merge_into_the_whole_plan_and_converge() {
-    let estate = multi_vault_estate(None).await;
+    let estate = multi_vault_estate().await;
     let file = multi_vault();
     let whole = estate
         .run(&["plan", "-f", &file, "--format", "json"])
@@ -97,7 +98,7 @@ async fn two_shards_plan_their_own_subscriptions_merge_into_the_whole_plan_and_c
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_merge_says_what_is_missing_and_refuses_what_does_not_fit() {
-    let estate = multi_vault_estate(None).await;
+    let estate = multi_vault_estate().await;
     let file = multi_vault();
     let (s1, whole) = (estate.path("s1.json"), estate.path("whole.json"));
     estate
@@ -140,7 +141,22 @@ async fn a_merge_says_what_is_missing_and_refuses_what_does_not_fit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_subscription_the_identity_may_not_read_is_named_and_allow_partial_plans_the_rest() {
-    let estate = multi_vault_estate(Some(format!("deny_subscription={SUB2}"))).await;
+    // The identity holds no role on the shared-services subscription.
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.yaml");
+    let text = std::fs::read_to_string(repo().join("examples/inventories/multi-vault.yaml"))
+        .unwrap()
+        .replace(
+            &format!("  {SUB2}:\n"),
+            &format!("  {SUB2}:\n    readable: false\n"),
+        );
+    assert!(text.contains("readable: false"), "{text}");
+    std::fs::write(&inventory, text).unwrap();
+    let estate = Estate::start_with(SandboxOptions {
+        inventory: Some(inventory),
+        ..SandboxOptions::default()
+    })
+    .await;
     let file = multi_vault();
 
     // Never silently skipped: the subscription and the permission Azure says is missing.

@@ -31,12 +31,6 @@
 //!   `rpoInSeconds` grows with simulated time since replication became protected. Repeat it
 //!   for several VMs. What `azprotect status` reports.
 //!
-//! * `deny_subscription=GUID` — the caller has no role on that subscription: every ARM request
-//!   under `/subscriptions/GUID/` answers 403 `AuthorizationFailed` naming the action it lacks
-//!   (`Microsoft.Compute/virtualMachines/read` …) and the scope, in the words Azure uses (the
-//!   sandbox's role-assignment refusals, as recorded). Repeat it for several subscriptions.
-//!   What `plan --allow-partial` is for.
-//!
 //!   The errors these two faults plant are shaped as recorded ones (a protected item's
 //!   `healthDetails`, a job's error, a replicated item's `healthErrors`, A2A #73), but the
 //!   numeric codes (the health detail's 400044, the health error's 153020) and the RPO alert's
@@ -70,8 +64,6 @@ pub struct FaultSpec {
     pub backup_fail: Vec<String>,
     /// Names of VMs whose replication is degraded.
     pub replication_degraded: Vec<String>,
-    /// Subscriptions the caller may not read or write (lower case).
-    pub deny_subscription: Vec<String>,
 }
 
 impl FaultSpec {
@@ -91,10 +83,6 @@ impl FaultSpec {
             }
             if k == "replication_degraded" {
                 f.replication_degraded.push(v.to_string());
-                continue;
-            }
-            if k == "deny_subscription" {
-                f.deny_subscription.push(v.to_ascii_lowercase());
                 continue;
             }
             if k == "region_down" {
@@ -125,7 +113,7 @@ impl FaultSpec {
                 "garble" => f.garble = p,
                 _ => {
                     return Err(format!(
-                        "unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail, garble, restore_fail, region_down, backup_fail, replication_degraded, deny_subscription)"
+                        "unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail, garble, restore_fail, region_down, backup_fail, replication_degraded)"
                     ))
                 }
             }
@@ -135,34 +123,6 @@ impl FaultSpec {
         }
         Ok(f)
     }
-}
-
-/// The RBAC action a request needs: `{namespace}/{type}[/{type}…]/read|write|delete`, or
-/// `…/{name}/action` for a POST (`Microsoft.Resources/subscriptions/resourceGroups/read` for
-/// the resource-group routes).
-fn action(method: &str, segs: &[String]) -> String {
-    let at = segs
-        .iter()
-        .rposition(|s| s.eq_ignore_ascii_case("providers"))
-        .filter(|p| p + 1 < segs.len() && *p > 0);
-    let (ns, rest): (&str, &[String]) = match at {
-        Some(p) => (&segs[p + 1], &segs[p + 2..]),
-        None => ("Microsoft.Resources", segs),
-    };
-    // Types are every other segment (type, name, type, name, …).
-    let mut parts: Vec<&str> = rest.iter().step_by(2).map(String::as_str).collect();
-    let verb = match method {
-        "GET" | "HEAD" => "read",
-        "PUT" | "PATCH" => "write",
-        "DELETE" => "delete",
-        _ => "action",
-    };
-    if verb == "action" && rest.len() % 2 == 1 {
-        // POST …/{type}/{name}/{action}: the last segment is the action's name.
-        parts.pop();
-        parts.push(rest[rest.len() - 1].as_str());
-    }
-    format!("{ns}/{}/{verb}", parts.join("/"))
 }
 
 /// What to do with a request.
@@ -214,27 +174,6 @@ impl Faults {
             return Fault::Drop;
         }
         Fault::None
-    }
-
-    /// `deny_subscription=`: the refusal of a request under a denied subscription.
-    pub fn denied(&self, method: &str, segs: &[String], client_id: &str) -> Option<ArmError> {
-        let sub = segs.get(1)?;
-        let denied = segs.first()?.eq_ignore_ascii_case("subscriptions")
-            && self
-                .spec
-                .deny_subscription
-                .contains(&sub.to_ascii_lowercase());
-        denied.then(|| {
-            let scope = format!("/{}", segs.join("/"));
-            ArmError::new(
-                403,
-                "AuthorizationFailed",
-                format!(
-                    "The client '{client_id}' with object id '{client_id}' does not have authorization to perform action '{}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-                    action(method, segs)
-                ),
-            )
-        })
     }
 
     /// Whether restores of the VM `name` fail (`restore_fail=`).
@@ -323,30 +262,6 @@ pub fn fault_error(status: u16, time_scale: f64) -> ArmError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_denied_subscription_names_the_action_its_request_needed() {
-        let f = Faults::new(FaultSpec::parse("deny_subscription=0000-AB").unwrap());
-        let segs = |p: &str| p.split('/').map(str::to_string).collect::<Vec<_>>();
-        let vms = segs("subscriptions/0000-ab/providers/Microsoft.Compute/virtualMachines");
-        let e = f.denied("GET", &vms, "app").expect("denied");
-        assert_eq!((e.status, e.code.as_str()), (403, "AuthorizationFailed"));
-        assert!(e.message.contains("'Microsoft.Compute/virtualMachines/read' over scope '/subscriptions/0000-ab/providers/Microsoft.Compute/virtualMachines'"), "{}", e.message);
-        let rgs = segs("subscriptions/0000-ab/resourcegroups");
-        let e = f.denied("GET", &rgs, "app").unwrap();
-        assert!(
-            e.message
-                .contains("'Microsoft.Resources/subscriptions/resourcegroups/read'"),
-            "{}",
-            e.message
-        );
-        let backup = segs("subscriptions/0000-ab/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v/backupFabrics/Azure/protectionContainers/c/protectedItems/i/backup");
-        let e = f.denied("POST", &backup, "app").unwrap();
-        assert!(e.message.contains("'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/backup/action'"), "{}", e.message);
-        assert!(f
-            .denied("GET", &segs("subscriptions/0000-ac/resourcegroups"), "app")
-            .is_none());
-    }
 
     #[test]
     fn parse_and_determinism() {

@@ -485,11 +485,6 @@ fn dispatch(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     if l.first().map(|s| s.as_str()) != Some("subscriptions") {
         return Err(ArmError::no_route(&ctx.raw_path));
     }
-    if let Some(e) = (ctx.app.faults.as_ref())
-        .and_then(|f| f.denied(&ctx.method, &ctx.segs, &st.identity.client_id))
-    {
-        return Err(e);
-    }
     if l.len() >= 2 && !st.subscription_known(&ctx.segs[1]) && l.len() > 1 {
         // Resource group and resource routes under an unknown subscription.
         return Err(ArmError::subscription_not_found(&ctx.segs[1]));

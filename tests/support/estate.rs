@@ -241,11 +241,10 @@ pub fn multi_vault() -> String {
         .to_string()
 }
 
-/// A sandbox holding the multi-vault example's estate (its inventory), with `faults`.
-pub async fn multi_vault_estate(faults: Option<String>) -> Estate {
+/// A sandbox holding the multi-vault example's estate (its inventory).
+pub async fn multi_vault_estate() -> Estate {
     Estate::start_with(SandboxOptions {
         inventory: Some(repo().join("examples/inventories/multi-vault.yaml")),
-        faults,
         ..SandboxOptions::default()
     })
     .await
