@@ -1,6 +1,6 @@
-//! Backup jobs, one list call per vault. Recovery Services vaults' jobs in a time window
-//! (`GET {vault}/backupJobs?$filter=operation eq 'Backup' and startTime eq '…' and endTime eq
-//! '…'`, spec RecoveryServicesBackup bms.json `BackupJobs_List`; the filter's time format,
+//! Backup jobs, one list call per vault. Recovery Services vaults' jobs in a time window, every
+//! operation (`Backup`, and `ConfigureBackup` that says when an item was protected)
+//! (`GET {vault}/backupJobs?$filter=startTime eq '…' and endTime eq '…'`, spec RecoveryServicesBackup bms.json `BackupJobs_List`; the filter's time format,
 //! `%Y-%m-%d %I:%M:%S %p` in UTC, is the one Azure's CLI writes — no recording here lists jobs:
 //! UNCONFIRMED). Backup vaults' jobs (`GET {vault}/backupJobs`, spec DataProtection
 //! `Jobs_List`): one list per vault tells each disk's newest completed backup, where the
@@ -26,7 +26,7 @@ pub fn backup_jobs_path(vault: &ArmId, from: OffsetDateTime, to: OffsetDateTime)
             .replace(' ', "%20")
     };
     format!(
-        "{vault}/backupJobs?api-version={}&$filter=operation%20eq%20%27Backup%27%20and%20startTime%20eq%20%27{}%27%20and%20endTime%20eq%20%27{}%27",
+        "{vault}/backupJobs?api-version={}&$filter=startTime%20eq%20%27{}%27%20and%20endTime%20eq%20%27{}%27",
         api::BACKUP,
         t(from),
         t(to)

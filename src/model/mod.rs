@@ -65,7 +65,7 @@ pub use address::{Address, AddressError, ResourceKind};
 pub use arm_id::ArmId;
 pub use disk::ManagedDisk;
 pub use family::{ChangeInput, Family, Ownership};
-pub use item_state::ItemState;
+pub use item_state::{backup_state_words, ItemState};
 pub use live_state::{Elsewhere, LiveState};
 
 use serde::{Deserialize, Serialize};

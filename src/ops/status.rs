@@ -50,9 +50,24 @@ pub async fn run(
     let now = OffsetDateTime::now_utc();
     let live = crate::live::read(client, &desired).await?;
     let vault_ids: Vec<ArmId> = desired.vaults.iter().map(|v| v.arm_id.clone()).collect();
-    // A `--since` longer than time itself reads every job.
+    let by_id = live.by_id();
+    // Each protected item's policy's longest gap between backups.
+    let rpos: Vec<Option<Duration>> = live
+        .health
+        .backup
+        .iter()
+        .map(|item| {
+            let vault = protected_vm::vault_of(&item.item);
+            by_id
+                .get(&backup_policy::arm_id(&vault, &item.policy))
+                .and_then(|p| restore_drill::rpo(backup_policy::Attrs(&p.attrs).schedule()))
+        })
+        .collect();
+    // The jobs of `--since`, and far enough back to see when each waiting item was protected.
+    // A window longer than time itself reads every job.
+    let window = rules::job_window(input.since, rpos.iter().flatten().copied());
     let from = now
-        .checked_sub(time::Duration::try_from(input.since).unwrap_or(time::Duration::MAX))
+        .checked_sub(time::Duration::try_from(window).unwrap_or(time::Duration::MAX))
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let disk_vault_ids: Vec<ArmId> = desired
         .disk_vaults
@@ -64,7 +79,6 @@ pub async fn run(
         crate::live::jobs::disk_backup_jobs(client, &disk_vault_ids)
     )?;
     let resolved = crate::plan::resolve(&desired, &live);
-    let by_id = live.by_id();
 
     // Who the file wants protected, and who Azure protects.
     let declared: BTreeSet<String> = resolved
@@ -182,12 +196,36 @@ pub async fn run(
         });
         key
     };
-    for item in &live.health.backup {
+    // Jobs name their VM by container: matched within their vault (recording #50; FACTS §4).
+    let same = |a: &ArmId, b: &ArmId| a.as_str().eq_ignore_ascii_case(b.as_str());
+    let vault_jobs = |vault: &ArmId| {
+        jobs.iter()
+            .find(|(v, _)| same(v, vault))
+            .map_or(&[][..], |(_, j)| j.as_slice())
+    };
+    let mut notes = Vec::new();
+    for (item, rpo) in live.health.backup.iter().zip(rpos) {
         let vault = protected_vm::vault_of(&item.item);
-        let policy = by_id.get(&backup_policy::arm_id(&vault, &item.policy));
-        let rpo =
-            policy.and_then(|p| restore_drill::rpo(backup_policy::Attrs(&p.attrs).schedule()));
-        findings.extend(rules::backup_findings(item, rpo, now));
+        let configured = rules::configured_at(vault_jobs(&vault))
+            .get(&item.container)
+            .copied();
+        findings.extend(rules::backup_findings(item, rpo, configured, now));
+        if rules::first_backup_pending(item, rpo, configured, now) {
+            notes.push(rules::Finding {
+                kind: rules::Kind::Backup,
+                code: "first_backup_pending",
+                subject: rules::subject(&item.vm_id),
+                message: match (rpo, configured) {
+                    (Some(rpo), Some(t)) => format!(
+                        "no recovery point yet (first backup pending): protected {} ago; policy {} backs up at least every {}",
+                        rules::hours(Duration::try_from(now - t).unwrap_or_default()),
+                        item.policy,
+                        rules::hours(rpo)
+                    ),
+                    _ => "no recovery point yet (first backup pending)".to_string(),
+                },
+            });
+        }
         let key = row(&mut rows, &item.vm_id);
         let h = |d: Duration| d.as_secs_f64() / 3600.0;
         rows.get_mut(&key).expect("inserted").backup = Some(BackupRow {
@@ -202,13 +240,13 @@ pub async fn run(
             rpo_hours: rpo.map(h),
         });
     }
-    let subjects: BTreeMap<String, String> = live
-        .health
-        .backup
-        .iter()
-        .map(|i| (i.vm_name.to_ascii_lowercase(), rules::subject(&i.vm_id)))
-        .collect();
-    for (_, vault_jobs) in &jobs {
+    for (vault, vault_jobs) in &jobs {
+        let subjects = rules::job_subjects(
+            live.health
+                .backup
+                .iter()
+                .filter(|i| same(&protected_vm::vault_of(&i.item), vault)),
+        );
         findings.extend(rules::job_findings(
             vault_jobs,
             &subjects,
@@ -265,6 +303,7 @@ pub async fn run(
             .and_then(rules::disk_interval);
         let point = newest.get(&disk.as_str().to_ascii_lowercase()).copied();
         findings.extend(rules::disk_findings(&disk, interval, point, now));
+        notes.extend(rules::disk_first_backup_pending(&disk, point));
         let h = |d: Duration| d.as_secs_f64() / 3600.0;
         disks.push(DiskRow {
             disk: rules::subject(&disk),
@@ -286,6 +325,7 @@ pub async fn run(
     }
     findings.sort();
     findings.dedup();
+    notes.sort();
     for f in &findings {
         if let Some(r) = rows.values_mut().find(|r| r.vm == f.subject) {
             r.findings += 1;
@@ -300,5 +340,6 @@ pub async fn run(
         vms: rows.into_values().collect(),
         disks,
         findings,
+        notes,
     })
 }

@@ -1,14 +1,18 @@
-//! `status` reports: a summary line, the findings grouped by kind, then a per-VM table — text
+//! `status` reports: a summary line, the findings grouped by kind, the notes (items waiting for a
+//! first backup), then a per-VM table, Azure's state names in plain words — text
 //! for a terminal, markdown for a scheduled issue or PR comment (within GitHub's comment limit,
 //! a hidden marker first so that a workflow updates one comment), JSON for dashboards
 //! (`{"format_version": 1, "checked_at", "healthy", "since_hours", "drill_max_age_days",
-//! "requests", "findings": [{"kind", "code", "subject", "message"}], "vms": [{"vm", "vm_id",
+//! "requests", "findings": [{"kind", "code", "subject", "message"}], "notes": [the same: items
+//! waiting for a first backup, not findings], "vms": [{"vm", "vm_id",
 //! "backup": {…} | null, "replication": {…} | null, "findings"}], "disks": [{"disk", "disk_id",
 //! "vault", "policy", "newest_point", "newest_point_age_hours", "rpo_hours"}]}`, documented in the
 //! README).
 
 use super::common::md_cell;
-use crate::model::status::{DiskRow, Kind, Report, VmRow};
+use crate::model::backup_state_words;
+use crate::model::site_recovery::replication::state_words;
+use crate::model::status::{BackupRow, DiskRow, Kind, Report, VmRow};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -21,8 +25,12 @@ fn summary(r: &Report) -> String {
         0 => String::new(),
         n => format!(" and {n} disk(s)"),
     };
+    let waiting = match r.notes.len() {
+        0 => String::new(),
+        n => format!(" {n} waiting for a first backup."),
+    };
     if r.healthy {
-        format!("Protection is working: {vms} VM(s){disks} checked, no findings.")
+        format!("Protection is working: {vms} VM(s){disks} checked, no findings.{waiting}")
     } else {
         let with = r.vms.iter().filter(|v| v.findings > 0).count();
         let by_kind: Vec<String> = Kind::ALL
@@ -33,7 +41,7 @@ fn summary(r: &Report) -> String {
             })
             .collect();
         format!(
-            "{} finding(s) ({}); {with} of {vms} VM(s){disks} checked have findings.",
+            "{} finding(s) ({}); {with} of {vms} VM(s){disks} checked have findings.{waiting}",
             r.findings.len(),
             by_kind.join(", ")
         )
@@ -51,21 +59,36 @@ fn time(t: Option<time::OffsetDateTime>) -> String {
     )
 }
 
+/// The last backup in plain words (Azure's names stay in JSON): `completed 2026-12-05 08:00`,
+/// `waiting for first backup`, and the item's state when backups do not run.
+fn last_backup(b: &BackupRow) -> String {
+    let state = b.protection_state.to_ascii_lowercase();
+    let mut out = if b.last_backup_status.is_empty() {
+        backup_state_words(if state == "irpending" {
+            &b.protection_state
+        } else {
+            ""
+        })
+    } else {
+        format!(
+            "{} {}",
+            backup_state_words(&b.last_backup_status),
+            time(b.last_backup_time)
+        )
+    };
+    if !matches!(state.as_str(), "protected" | "irpending" | "") {
+        out = format!("{out} ({})", backup_state_words(&b.protection_state));
+    }
+    out
+}
+
 /// The cells of a VM's row: backup (vault/policy, last backup, point age / RPO), replication
 /// (health, state, RPO, last test failover), findings.
 fn cells(v: &VmRow) -> [String; 8] {
     let (vault, last, age) = match &v.backup {
         Some(b) => (
             format!("{}/{}", b.vault, b.policy),
-            format!(
-                "{} {}",
-                if b.last_backup_status.is_empty() {
-                    "none"
-                } else {
-                    &b.last_backup_status
-                },
-                time(b.last_backup_time)
-            ),
+            last_backup(b),
             format!(
                 "{} / {}",
                 opt(b.newest_point_age_hours.map(|h| format!("{h:.1}h"))),
@@ -76,7 +99,7 @@ fn cells(v: &VmRow) -> [String; 8] {
     };
     let (health, rpo, drill) = match &v.replication {
         Some(r) => (
-            format!("{} {}", r.health, r.state),
+            format!("{} {}", r.health, state_words(&r.state)),
             opt(r.rpo_seconds.map(|s| format!("{s}s"))),
             time(r.last_test_failover),
         ),
@@ -140,6 +163,9 @@ fn table<const N: usize>(
     Ok(())
 }
 
+/// The section of the report's notes (information, not findings).
+const NOTES_TITLE: &str = "Waiting for a first backup";
+
 const HEADERS: [&str; 8] = [
     "VM",
     "Backup (vault/policy)",
@@ -163,6 +189,12 @@ pub fn text(r: &Report, out: &mut impl Write) -> io::Result<()> {
             writeln!(out, "  ✗ {:<22} {}  {}", f.code, f.subject, f.message)?;
         }
     }
+    if !r.notes.is_empty() {
+        writeln!(out, "\n{NOTES_TITLE} (not findings):")?;
+        for n in &r.notes {
+            writeln!(out, "  … {}  {}", n.subject, n.message)?;
+        }
+    }
     writeln!(out)?;
     let rows: Vec<[String; 8]> = r.vms.iter().map(cells).collect();
     table(out, HEADERS, &rows)?;
@@ -179,6 +211,41 @@ pub fn text(r: &Report, out: &mut impl Write) -> io::Result<()> {
         r.since_hours,
         r.drill_max_age_days
     )
+}
+
+/// `rows` as a collapsed markdown table under `headers`, appended to `out` while it stays within
+/// `budget` bytes; the rows left out are counted.
+fn md_table<const N: usize>(
+    out: &mut String,
+    what: &str,
+    headers: [&str; N],
+    rows: &[[String; N]],
+    budget: usize,
+) -> usize {
+    let mut table = format!(
+        "<details><summary>{} {what}</summary>\n\n| {} |\n|{}\n",
+        rows.len(),
+        headers.join(" | "),
+        "---|".repeat(N)
+    );
+    let mut left = 0;
+    for row in rows {
+        let line = format!(
+            "| {} |\n",
+            row.iter()
+                .map(|c| md_cell(c))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        if out.len() + table.len() + line.len() > budget {
+            left += 1;
+            continue;
+        }
+        table.push_str(&line);
+    }
+    table.push_str("\n</details>\n");
+    out.push_str(&table);
+    left
 }
 
 /// The comment, at most `limit` bytes: findings first; what does not fit is counted, not cut.
@@ -218,54 +285,24 @@ pub fn markdown_within(r: &Report, limit: usize) -> String {
         }
         out.push('\n');
     }
-    let mut table = format!(
-        "<details><summary>{} VM(s)</summary>\n\n| {} |\n|{}\n",
-        r.vms.len(),
-        HEADERS.join(" | "),
-        "---|".repeat(HEADERS.len())
-    );
-    let mut rows_left = 0usize;
-    for v in &r.vms {
-        let row = format!(
-            "| {} |\n",
-            cells(v)
-                .iter()
-                .map(|c| md_cell(c))
-                .collect::<Vec<_>>()
-                .join(" | ")
-        );
-        if out.len() + table.len() + row.len() > budget {
-            rows_left += 1;
-            continue;
-        }
-        table.push_str(&row);
-    }
-    table.push_str("\n</details>\n");
-    out.push_str(&table);
-    if !r.disks.is_empty() {
-        let mut t = format!(
-            "\n<details><summary>{} disk(s)</summary>\n\n| {} |\n|{}\n",
-            r.disks.len(),
-            DISK_HEADERS.join(" | "),
-            "---|".repeat(DISK_HEADERS.len())
-        );
-        for d in &r.disks {
-            let row = format!(
-                "| {} |\n",
-                disk_cells(d)
-                    .iter()
-                    .map(|c| md_cell(c))
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            );
-            if out.len() + t.len() + row.len() > budget {
-                rows_left += 1;
+    if !r.notes.is_empty() {
+        let _ = writeln!(out, "#### {NOTES_TITLE} (not findings)\n");
+        for n in &r.notes {
+            let item = format!("- `{}` — {}\n", n.subject, md_cell(&n.message));
+            if out.len() + item.len() > budget {
+                left_out += 1;
                 continue;
             }
-            t.push_str(&row);
+            out.push_str(&item);
         }
-        t.push_str("\n</details>\n");
-        out.push_str(&t);
+        out.push('\n');
+    }
+    let vm_rows: Vec<[String; 8]> = r.vms.iter().map(cells).collect();
+    let mut rows_left = md_table(&mut out, "VM(s)", HEADERS, &vm_rows, budget);
+    if !r.disks.is_empty() {
+        out.push('\n');
+        let disk_rows: Vec<[String; 4]> = r.disks.iter().map(disk_cells).collect();
+        rows_left += md_table(&mut out, "disk(s)", DISK_HEADERS, &disk_rows, budget);
     }
     if left_out + rows_left > 0 {
         let _ = writeln!(
@@ -314,6 +351,7 @@ mod tests {
                     message: "in scope with no backup".into(),
                 })
                 .collect(),
+            notes: vec![],
             vms: (0..n).map(vm).collect(),
             disks: vec![],
         }

@@ -17,7 +17,8 @@
 //!   vault's own there, and the copies it keeps for its paired vaults); the vault resources
 //!   still answer. Repeat it for several regions.
 //!   What a cross-region restore is for.
-//! * `backup_fail=VM` — the scheduled backups of the VM named `VM` (any vault) fail as they do
+//! * `backup_fail=VM` — the scheduled backups of the VM named `VM` (any vault; `RG/VM` names
+//!   one resource group's) fail as they do
 //!   when the VM agent cannot be reached: after its first backup no scheduled run makes a
 //!   recovery point, so its newest point ages past the policy's RPO as simulated time passes
 //!   (the item's `lastRecoveryPoint` is stamped at its simulated age: the real time since it
@@ -26,6 +27,12 @@
 //!   failed run is a `Backup` job `Failed` with `UserErrorGuestAgentStatusUnavailable`
 //!   ("VM Agent unable to communicate with the Azure Backup Service", Microsoft Learn,
 //!   "Troubleshoot backup failures on Azure virtual machines"). Repeat it for several VMs.
+//! * `first_backup_fail=VM` — as `backup_fail=`, and the VM's first backup fails too: the item
+//!   stays `protectionState: "IRPending"` (FACTS §4: the state before the first backup) with
+//!   `lastBackupStatus: "Failed"` and no recovery point, and the VM's jobs (its
+//!   `ConfigureBackup` among them) are stamped at their simulated age, as the point of
+//!   `backup_fail=` is, so that a client's clock sees the time since protection go by.
+//!   What a VM protected long ago that never got a recovery point looks like.
 //! * `replication_degraded=VM` — Site Recovery replication of the VM named `VM` falls behind:
 //!   its replicated item says `replicationHealth: "Critical"` with a health error, and its
 //!   `rpoInSeconds` grows with simulated time since replication became protected. Repeat it
@@ -62,6 +69,8 @@ pub struct FaultSpec {
     pub region_down: Vec<String>,
     /// Names of VMs whose scheduled backups fail.
     pub backup_fail: Vec<String>,
+    /// Names of VMs whose first backup fails too.
+    pub first_backup_fail: Vec<String>,
     /// Names of VMs whose replication is degraded.
     pub replication_degraded: Vec<String>,
 }
@@ -75,6 +84,10 @@ impl FaultSpec {
                 .ok_or_else(|| format!("fault spec entry '{part}' is not key=value"))?;
             if k == "restore_fail" {
                 f.restore_fail.push(v.to_string());
+                continue;
+            }
+            if k == "first_backup_fail" {
+                f.first_backup_fail.push(v.to_string());
                 continue;
             }
             if k == "backup_fail" {
@@ -113,7 +126,7 @@ impl FaultSpec {
                 "garble" => f.garble = p,
                 _ => {
                     return Err(format!(
-                        "unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail, garble, restore_fail, region_down, backup_fail, replication_degraded)"
+                        "unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail, garble, restore_fail, region_down, backup_fail, first_backup_fail, replication_degraded)"
                     ))
                 }
             }
@@ -123,6 +136,14 @@ impl FaultSpec {
         }
         Ok(f)
     }
+}
+
+/// Does one of `entries` (`NAME` or `RG/NAME`, case-insensitive) name the VM?
+fn names_vm(entries: &[String], rg: &str, name: &str) -> bool {
+    entries.iter().any(|e| match e.split_once('/') {
+        Some((r, n)) => r.eq_ignore_ascii_case(rg) && n.eq_ignore_ascii_case(name),
+        None => e.eq_ignore_ascii_case(name),
+    })
 }
 
 /// What to do with a request.
@@ -184,12 +205,15 @@ impl Faults {
             .any(|n| n.eq_ignore_ascii_case(name))
     }
 
-    /// Whether the scheduled backups of the VM named `name` fail (`backup_fail=`).
-    pub fn backup_fails(&self, name: &str) -> bool {
-        self.spec
-            .backup_fail
-            .iter()
-            .any(|n| n.eq_ignore_ascii_case(name))
+    /// Whether the scheduled backups of the VM `name` of resource group `rg` fail
+    /// (`backup_fail=NAME` or `backup_fail=RG/NAME`).
+    pub fn backup_fails(&self, rg: &str, name: &str) -> bool {
+        names_vm(&self.spec.backup_fail, rg, name) || self.first_backup_fails(rg, name)
+    }
+
+    /// Whether the first backup of the VM fails too (`first_backup_fail=NAME` or `…=RG/NAME`).
+    pub fn first_backup_fails(&self, rg: &str, name: &str) -> bool {
+        names_vm(&self.spec.first_backup_fail, rg, name)
     }
 
     /// Whether the replication of the VM named `name` is degraded (`replication_degraded=`).
@@ -284,7 +308,13 @@ mod tests {
             FaultSpec::parse("backup_fail=db-01,backup_fail=web-02,replication_degraded=App-01")
                 .unwrap(),
         );
-        assert!(f.backup_fails("DB-01") && f.backup_fails("web-02") && !f.backup_fails("app-01"));
+        assert!(
+            f.backup_fails("rg", "DB-01")
+                && f.backup_fails("rg", "web-02")
+                && !f.backup_fails("rg", "app-01")
+        );
+        let f = Faults::new(FaultSpec::parse("backup_fail=rg-b/app-01").unwrap());
+        assert!(f.backup_fails("RG-B", "app-01") && !f.backup_fails("rg-a", "app-01"));
         assert!(f.replication_degraded("app-01") && !f.replication_degraded("db-01"));
     }
 

@@ -14,7 +14,7 @@ pub(super) fn new_job(
     st: &mut State,
     vk: &str,
     operation: &str,
-    vm: &str,
+    (vm, container): (&str, String),
     start: i64,
     duration: i64,
     failed: Option<Value>,
@@ -27,6 +27,7 @@ pub(super) fn new_job(
             id: id.clone(),
             operation: operation.into(),
             entity_friendly_name: vm.into(),
+            container,
             start_ms: start,
             duration_ms: duration,
             failed,
@@ -83,6 +84,7 @@ pub(super) fn job_body(vault_id: &str, j: &Job, now: i64) -> Value {
         "operation": j.operation,
         "status": status,
         "entityFriendlyName": j.entity_friendly_name,
+        "containerName": j.container,
         "backupManagementType": "AzureIaasVM",
         "startTime": lro::fmt_time(j.start_ms),
         "duration": lro::fmt_duration(elapsed),
@@ -141,9 +143,24 @@ pub(super) fn list_jobs(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult 
         .filter(|j| j.vault_key == vk && j.start_ms <= ctx.now)
         .collect();
     jobs.sort_by_key(|j| std::cmp::Reverse(j.start_ms));
+    let sim = super::protection::recovery_points::Sim::of(ctx);
     let items: Vec<Value> = jobs
         .into_iter()
-        .map(|j| job_body(&vid, j, ctx.now))
+        .map(|j| {
+            let mut b = job_body(&vid, j, ctx.now);
+            // The container, `iaasvmcontainerv2;{rg};{vm}`, names the VM's resource group.
+            let rg = j.container.split(';').nth(1).unwrap_or_default();
+            if sim.first_backup_fails(rg, &j.entity_friendly_name) {
+                // `first_backup_fail=`: the VM's jobs at their simulated age (faults.rs).
+                let p = &mut b["properties"];
+                for k in ["startTime", "endTime"] {
+                    if let Some(t) = p[k].as_str().and_then(lro::parse_time) {
+                        p[k] = json!(lro::fmt_time(sim.aged(t, ctx.now)));
+                    }
+                }
+            }
+            b
+        })
         .filter(|b| {
             filter.iter().all(|(k, val)| {
                 let p = &b["properties"];

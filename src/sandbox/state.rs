@@ -255,6 +255,10 @@ impl Item {
             self.vm_name.to_ascii_lowercase()
         )
     }
+    /// The container a job of this item names: [`job_container`].
+    pub fn job_container(&self) -> String {
+        job_container(&self.vm_resource_group, &self.vm_name)
+    }
     /// The item's name as Azure answers it: `VM;iaasvmcontainerv2;{rg};{vm}` (same recordings).
     pub fn item_name(&self) -> String {
         format!(
@@ -265,12 +269,22 @@ impl Item {
     }
 }
 
+/// The container a backup job names its VM by: `iaasvmcontainerv2;{rg};{vm}`, lower case
+/// (recording test_backup_protection.yaml #50 L2729; the item's `containerName`, #54).
+pub fn job_container(resource_group: &str, vm: &str) -> String {
+    format!("iaasvmcontainerv2;{resource_group};{vm}").to_ascii_lowercase()
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
     pub vault_key: String,
     pub id: String,
     pub operation: String,
     pub entity_friendly_name: String,
+    /// The VM's container as a job names it, `iaasvmcontainerv2;{rg};{vm}` (recording
+    /// test_backup_protection.yaml #50 L2729; FACTS §4): [`job_container`].
+    #[serde(default)]
+    pub container: String,
     pub start_ms: i64,
     pub duration_ms: i64,
     pub failed: Option<Value>,

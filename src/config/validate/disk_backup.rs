@@ -100,15 +100,9 @@ impl fmt::Display for Interval {
 /// `every`: `1h`, `2h`, `4h`, `6h`, `8h`, `12h` → [`Interval::Hours`], `1d` →
 /// [`Interval::Daily`]; anything else → `None`.
 pub fn parse_every(s: &str) -> Option<Interval> {
-    match s {
-        "1h" => Some(Interval::Hours(1)),
-        "2h" => Some(Interval::Hours(2)),
-        "4h" => Some(Interval::Hours(4)),
-        "6h" => Some(Interval::Hours(6)),
-        "8h" => Some(Interval::Hours(8)),
-        "12h" => Some(Interval::Hours(12)),
-        "1d" => Some(Interval::Daily),
-        _ => None,
+    match crate::model::disk_backup::policy::every_hours(s)? {
+        24 => Some(Interval::Daily),
+        h => Some(Interval::Hours(h)),
     }
 }
 

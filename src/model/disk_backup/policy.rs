@@ -19,6 +19,17 @@ pub const EVERY: &[(&str, &str)] = &[
     ("1d", "P1D"),
 ];
 
+/// `every` in the file's spelling (`1h`, `2h`, `4h`, `6h`, `8h`, `12h`, `1d`) as hours; anything
+/// else → `None`. The one parser of it: the config validator (`parse_every`) and `status` (a
+/// live policy's interval) both use it.
+pub fn every_hours(every: &str) -> Option<u32> {
+    EVERY.iter().find(|(k, _)| *k == every)?;
+    match every {
+        "1d" => Some(24),
+        h => h.strip_suffix('h')?.parse().ok(),
+    }
+}
+
 /// `{name}-{first 6 hex of sha256(attributes)}`: a changed policy gets a new ARM name, because
 /// Azure cannot update a disk backup policy in place.
 pub fn arm_name(name: &str, attrs: &Value) -> String {

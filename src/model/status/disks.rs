@@ -50,19 +50,18 @@ pub fn newest_disk_backups(jobs: &[DiskJob]) -> BTreeMap<String, OffsetDateTime>
     out
 }
 
-/// A Disk Backup policy's interval (`every`: `4h`, `1d`), as a duration.
+/// A Disk Backup policy's interval (`every`: `4h`, `1d`), as a duration (the file's spelling,
+/// parsed once: [`crate::model::disk_backup::policy::every_hours`]).
 pub fn disk_interval(every: &str) -> Option<Duration> {
-    let (n, unit) = every.split_at(every.len().checked_sub(1)?);
-    let n: u64 = n.parse().ok()?;
-    match unit {
-        "h" => Some(Duration::from_secs(n * 3600)),
-        "d" => Some(Duration::from_secs(n * 86_400)),
-        _ => None,
-    }
+    crate::model::disk_backup::policy::every_hours(every)
+        .map(|h| Duration::from_secs(u64::from(h) * 3600))
 }
 
-/// A protected disk's health: no recovery point yet, or its newest older than the policy's
-/// interval plus [`RPO_GRACE`].
+/// A protected disk's health: its newest recovery point older than the policy's interval plus
+/// [`RPO_GRACE`]. A disk with no point yet is waiting for its first backup — information, not a
+/// finding ([`disk_first_backup_pending`]): a backup instance says `ProtectionConfigured` and
+/// neither it nor the vault's job list says when it was protected, so no grace window can be
+/// measured.
 pub fn disk_findings(
     disk: &ArmId,
     interval: Option<Duration>,
@@ -71,12 +70,6 @@ pub fn disk_findings(
 ) -> Vec<Finding> {
     let s = subject(disk);
     match (newest, interval) {
-        (None, _) => vec![Finding::new(
-            Kind::DiskBackup,
-            "no_recovery_point",
-            &s,
-            "no completed backup of the disk: it cannot be restored".into(),
-        )],
         (Some(t), Some(every)) if age(now, t) > every + RPO_GRACE => vec![Finding::new(
             Kind::DiskBackup,
             "rpo_breached",
@@ -89,6 +82,18 @@ pub fn disk_findings(
         )],
         _ => vec![],
     }
+}
+
+/// The note of a protected disk with no recovery point yet; `None` once it has one.
+pub fn disk_first_backup_pending(disk: &ArmId, newest: Option<OffsetDateTime>) -> Option<Finding> {
+    newest.is_none().then(|| {
+        Finding::new(
+            Kind::DiskBackup,
+            "first_backup_pending",
+            &subject(disk),
+            "no recovery point yet (first backup pending)".into(),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -119,14 +124,18 @@ mod tests {
         assert_eq!(every, Some(Duration::from_secs(4 * 3600)));
         assert_eq!(disk_interval("1d"), Some(Duration::from_secs(86_400)));
         assert_eq!(disk_interval("x"), None);
-        // 4 h old: within 4 h + 2 h grace; 7 h old: breached; none: not restorable.
+        assert_eq!(disk_interval("3h"), None, "not a Disk Backup interval");
+        // 4 h old: within 4 h + 2 h grace; 7 h old: breached; none yet: waiting, a note.
         assert!(disk_findings(&disk, every, Some(datetime!(2026-12-05 08:00 UTC)), NOW).is_empty());
         let f = disk_findings(&disk, every, Some(datetime!(2026-12-05 05:00 UTC)), NOW);
         assert_eq!(codes(&f), ["rpo_breached"]);
         assert_eq!(f[0].kind, Kind::DiskBackup);
+        assert!(disk_findings(&disk, every, None, NOW).is_empty());
+        let note = disk_first_backup_pending(&disk, None).expect("a note");
         assert_eq!(
-            codes(&disk_findings(&disk, every, None, NOW)),
-            ["no_recovery_point"]
+            (note.kind, note.code),
+            (Kind::DiskBackup, "first_backup_pending")
         );
+        assert!(disk_first_backup_pending(&disk, Some(NOW)).is_none());
     }
 }

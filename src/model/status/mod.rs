@@ -29,9 +29,14 @@ mod disks;
 mod findings;
 mod replication;
 
-pub use backup::{backup_findings, job_findings, BackupItem, Job};
+pub use backup::{
+    backup_findings, configured_at, first_backup_pending, job_findings, job_subjects, job_window,
+    BackupItem, Job,
+};
 pub use coverage::{coverage_findings, ScopeVm};
-pub use disks::{disk_findings, disk_interval, newest_disk_backups, DiskJob};
+pub use disks::{
+    disk_findings, disk_first_backup_pending, disk_interval, newest_disk_backups, DiskJob,
+};
 pub use findings::{hours, subject, Finding, Kind};
 pub use replication::{replication_findings, Replicated, ReplicationLimits};
 
@@ -130,6 +135,9 @@ pub struct Report {
     /// ARM requests the check made, in all.
     pub requests: u64,
     pub findings: Vec<Finding>,
+    /// Information, not findings: items and disks waiting for their first backup
+    /// (`first_backup_pending`).
+    pub notes: Vec<Finding>,
     pub vms: Vec<VmRow>,
     /// Disks of the file's Backup vaults (Disk Backup).
     pub disks: Vec<DiskRow>,

@@ -9,7 +9,8 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64, sim: Sim) -> Va
     let vid = vault.id();
     let container = it.container_name();
     let name = it.item_name();
-    let backed_up = now >= it.first_backup_ms;
+    let first_failed = sim.first_backup_fails(&it.vm_resource_group, &it.vm_name);
+    let backed_up = now >= it.first_backup_ms && !first_failed;
     let (state, health, status, last) = if it.deleted_ms.is_some() {
         (
             "ProtectionStopped",
@@ -89,14 +90,13 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64, sim: Sim) -> Va
         let failed_run = super::recovery_points::scheduled_runs(st, it, now, sim)
             .into_iter()
             .max()
-            .filter(|_| sim.backup_fails(&it.vm_name));
+            .filter(|_| sim.backup_fails(it));
         if let Some(run) = failed_run {
             // `backup_fail=`: the last scheduled run failed and made no point. The newest point
             // is stamped at its simulated age (the real time since it over the time scale), so
             // that a client comparing it with its own clock sees the RPO go by as simulated
             // time passes.
-            let aged =
-                now - ((now - latest).max(0) as f64 / sim.scale.max(f64::MIN_POSITIVE)) as i64;
+            let aged = sim.aged(latest, now);
             p["lastRecoveryPoint"] = json!(lro::fmt_time(aged));
             p["lastBackupStatus"] = json!("Failed");
             p["lastBackupTime"] = json!(lro::fmt_time(run));
@@ -109,6 +109,13 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64, sim: Sim) -> Va
         // Recording: test_backup_protection.yaml #54 (FACTS §4): lastBackupStatus "" before the first backup.
         p["lastBackupStatus"] = json!("");
         p["lastBackupTime"] = json!("2001-01-01T00:00:00Z");
+        if first_failed && now >= it.first_backup_ms {
+            // `first_backup_fail=`: the first backup failed; still IRPending, no point.
+            p["lastBackupStatus"] = json!("Failed");
+            p["lastBackupTime"] = json!(lro::fmt_time(sim.aged(it.first_backup_ms, now)));
+            p["healthStatus"] = json!("ActionRequired");
+            p["healthDetails"] = json!([failure_detail()]);
+        }
     }
     if let (Some(d), Some(purge)) = (it.deleted_ms, it.purge_ms) {
         p["deferredDeleteTimeInUTC"] = json!(lro::fmt_time(purge));

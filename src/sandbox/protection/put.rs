@@ -280,7 +280,7 @@ pub(super) fn put_item(
         st,
         &vk,
         job_op,
-        &item.vm_name,
+        (&item.vm_name, item.job_container()),
         ctx.now,
         duration,
         error.clone(),
@@ -290,10 +290,15 @@ pub(super) fn put_item(
             st,
             &vk,
             "Backup",
-            &item.vm_name,
+            (&item.vm_name, item.job_container()),
             ctx.now + duration,
             ctx.scaled(durations::FIRST_BACKUP),
-            None,
+            // `first_backup_fail=`: the first backup fails as the scheduled ones do.
+            ctx.app
+                .faults
+                .as_ref()
+                .is_some_and(|f| f.first_backup_fails(&item.vm_resource_group, &item.vm_name))
+                .then(super::item_body::failure),
         );
     }
     if error.is_none() {

@@ -38,8 +38,20 @@ impl<'a> Sim<'a> {
     }
 
     /// Do the VM's scheduled backups fail?
-    pub fn backup_fails(&self, vm: &str) -> bool {
-        self.faults.is_some_and(|f| f.backup_fails(vm))
+    pub fn backup_fails(&self, it: &Item) -> bool {
+        self.faults
+            .is_some_and(|f| f.backup_fails(&it.vm_resource_group, &it.vm_name))
+    }
+
+    /// Does the VM's first backup fail too (`first_backup_fail=`)?
+    pub fn first_backup_fails(&self, rg: &str, vm: &str) -> bool {
+        self.faults.is_some_and(|f| f.first_backup_fails(rg, vm))
+    }
+
+    /// `t` (before `now`) stamped at its simulated age: the real time since it over the time
+    /// scale, so that a client's clock sees simulated time go by.
+    pub fn aged(&self, t: i64, now: i64) -> i64 {
+        now - ((now - t).max(0) as f64 / self.scale.max(f64::MIN_POSITIVE)) as i64
     }
 }
 
@@ -125,7 +137,7 @@ pub fn failed_backup_jobs(
     let sim = Sim::of(ctx);
     let mut jobs = Vec::new();
     for it in st.items.values().filter(|i| i.vault_key == vault_key) {
-        if !sim.backup_fails(&it.vm_name) {
+        if !sim.backup_fails(it) {
             continue;
         }
         let mut runs = scheduled_runs(st, it, ctx.now, sim);
@@ -139,6 +151,7 @@ pub fn failed_backup_jobs(
                 )),
                 operation: "Backup".into(),
                 entity_friendly_name: it.vm_name.clone(),
+                container: it.job_container(),
                 start_ms: run,
                 duration_ms: lro::scaled_ms(30.0 * 60.0, sim.scale),
                 failed: Some(super::item_body::failure()),
@@ -152,13 +165,16 @@ pub fn failed_backup_jobs(
 /// The item's recovery points at `now`, newest first: its first backup, its on-demand backups
 /// and its scheduled runs — unless they fail (`backup_fail=`).
 pub fn points(st: &State, it: &Item, now: i64, sim: Sim) -> Vec<Point> {
+    if sim.first_backup_fails(&it.vm_resource_group, &it.vm_name) {
+        return vec![];
+    }
     if it.first_backup_ms > now && it.backups_ms.iter().all(|b| *b > now) {
         return vec![];
     }
     let s = schedule(st, it, sim);
     let mut times: Vec<i64> = vec![it.first_backup_ms];
     times.extend(it.backups_ms.iter().copied());
-    if !sim.backup_fails(&it.vm_name) {
+    if !sim.backup_fails(it) {
         times.extend(scheduled_runs(st, it, now, sim));
     }
     times.retain(|t| *t <= now);

@@ -329,7 +329,10 @@ pub fn start(
         st,
         vault_key,
         "Restore",
-        &source.name,
+        (
+            &source.name,
+            super::super::state::job_container(&source.resource_group, &source.name),
+        ),
         now,
         duration,
         failed,
