@@ -2,7 +2,8 @@
 //! estate exits 0 with its per-VM table; planted failures — scheduled backups that fail, a VM in
 //! scope nobody protects, a VM protected outside the file, degraded and never-drilled
 //! replication — exit 2 with each finding named in text, markdown and JSON; errors exit 1; and
-//! the check reads lists, not one GET per item.
+//! the check reads lists, not one GET per item; VMs and disks waiting for a first backup are notes,
+//! not findings, until their grace window has passed.
 
 mod support;
 
@@ -571,7 +572,7 @@ async fn a_missing_file_and_refused_credentials_exit_1() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_disk_without_a_backup_yet_is_a_finding_until_its_first_point_is_taken() {
+async fn a_disk_without_a_backup_yet_is_a_note_not_a_finding_until_its_first_point_is_taken() {
     // Disk Backup takes its first point one interval (4 h) after protection: 1.4 s here.
     let (estate, file) = applied(
         SandboxOptions {

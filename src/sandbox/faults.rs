@@ -313,8 +313,8 @@ mod tests {
                 && f.backup_fails("rg", "web-02")
                 && !f.backup_fails("rg", "app-01")
         );
-        let f = Faults::new(FaultSpec::parse("backup_fail=rg-b/app-01").unwrap());
-        assert!(f.backup_fails("RG-B", "app-01") && !f.backup_fails("rg-a", "app-01"));
+        let g = Faults::new(FaultSpec::parse("backup_fail=rg-b/app-01").unwrap());
+        assert!(g.backup_fails("RG-B", "app-01") && !g.backup_fails("rg-a", "app-01"));
         assert!(f.replication_degraded("app-01") && !f.replication_degraded("db-01"));
     }
 
