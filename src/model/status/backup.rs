@@ -236,7 +236,10 @@ pub fn backup_findings(
             Kind::Backup,
             "health",
             &s,
-            format!("Azure Backup says the item's health is {health}"),
+            format!(
+                "Azure Backup says the item's health is {}",
+                crate::model::backup_state_words(health)
+            ),
         ));
     }
     match item.last_recovery_point {
@@ -508,7 +511,7 @@ mod tests {
         i.health_status = "ActionRequired".into();
         let f = backup_findings(&i, None, None, NOW);
         assert_eq!(codes(&f), ["health"]);
-        assert!(f[0].message.contains("ActionRequired"));
+        assert!(f[0].message.contains("action required"), "{}", f[0].message);
         i.health_details = vec!["UserErrorGuestAgentStatusUnavailable: VM Agent unable…".into()];
         let f = backup_findings(&i, None, None, NOW);
         assert_eq!(codes(&f), ["health"]);

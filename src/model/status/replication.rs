@@ -109,7 +109,7 @@ pub fn replication_findings(
             &s,
             format!(
                 "replication state is {}: the VM is not protected by replication",
-                r.state
+                crate::model::site_recovery::replication::state_words(&r.state)
             ),
         ));
     }
