@@ -174,6 +174,7 @@ subscriptions:
           App-VM01: {size: Standard_D2s_v5, os: linux, data_disks: [64, 128]}
           App-VM02: {size: Standard_D2s_v5, os: windows, tags: {Owner: team-a}}
           Old-VM03: {size: Standard_B2s, os: linux}
+          Sel-VM04: {size: Standard_D2s_v5, os: linux, data_disks: [256]}
       rg-Backup:
         location: westeurope
 ";
@@ -323,6 +324,73 @@ async fn an_estate_made_through_the_api_exports_with_its_own_names_and_plans_emp
         selected.contains("      - policy: DefaultPolicy\n        select: {tags: {Owner: team-a}}"),
         "{selected}"
     );
+}
+
+/// A VM backed up with an inclusion list (only its OS disk: the portal's selective disk backup)
+/// cannot be written in the file, and a file that leaves it out of its declared vault would stop
+/// its protection: export refuses, naming it, and writes nothing. With --skip-unsupported it
+/// writes the file without that vault, named in the header, and that file plans empty.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_item_the_file_cannot_express_is_refused_or_its_vault_left_out() {
+    let estate = api_estate().await;
+    let before = export_plans_empty(&estate, "before.yaml", &[]).await;
+    let client = estate.client().await;
+    // Recording: azure-cli/test_backup_protection.yaml #41, with the inclusion list the CLI's
+    // `--diskslist … --disk-list-setting include` sends (isInclusionList: true).
+    put(
+        &client,
+        item_path("Sel-VM04"),
+        json!({"properties": {
+            "protectedItemType": "Microsoft.Compute/virtualMachines",
+            "sourceResourceId": vm_id("Sel-VM04"),
+            "policyId": format!("{}/backupPolicies/DailyPolicy-kxq8v2", vault_id()),
+            "extendedProperties": {"diskExclusionProperties": {"diskLunList": [0], "isInclusionList": true}},
+        }}),
+    )
+    .await;
+    // Why export refuses: a file without Sel-VM04 in vault-3f2a plans to stop protecting it.
+    std::fs::write(estate.path("before.yaml"), &before).unwrap();
+    let stale = estate
+        .run(&[
+            "plan",
+            "-f",
+            &estate.path("before.yaml"),
+            "--format",
+            "json",
+        ])
+        .await;
+    assert!(
+        stale
+            .changes()
+            .iter()
+            .any(|c| c.contains("sel-vm04") || c.contains("Sel-VM04")),
+        "{}",
+        stale.stdout
+    );
+
+    let out = estate.path("adopted.yaml");
+    let refused = estate.run(&["export", "-o", &out]).await;
+    refused.expect_code(1);
+    let err = support::estate::flat(&refused.stderr);
+    assert!(
+        err.contains("1 item(s) cannot be expressed in the file")
+            && err.contains("nothing was written")
+            && err.contains("vault vault-3f2a: rg-App-PROD/Sel-VM04: backs up only some disks (an inclusion list)")
+            && err.contains("--skip-unsupported"),
+        "{err}"
+    );
+    assert!(!std::path::Path::new(&out).exists(), "nothing is written");
+
+    let text = export_plans_empty(&estate, "adopted.yaml", &["--skip-unsupported"]).await;
+    contains_all(
+        &text,
+        &[
+            "# Left out with --skip-unsupported (the file cannot express them; planning it leaves them alone):\n",
+            "#   vault vault-3f2a: the whole vault (and its Site Recovery groups), because of\n",
+            "#     rg-App-PROD/Sel-VM04: backs up only some disks (an inclusion list), which the file cannot express\n",
+        ],
+    );
+    assert!(!text.contains("recovery_vaults:"), "{text}");
 }
 
 // --- Disk Backup made through the API ----------------------------------------------------------

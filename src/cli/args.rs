@@ -495,6 +495,11 @@ pub struct ExportArgs {
     /// value) in the vault's region has the same policy.
     #[arg(long)]
     pub selectors: bool,
+    /// Write the file even when some items cannot be expressed in it (an inclusion list, no
+    /// policy, an unknown state, a replication or recovery plan no group can hold): each vault
+    /// holding one is left out (named in a comment), so that planning the file leaves them alone.
+    #[arg(long)]
+    pub skip_unsupported: bool,
     /// Write the file here instead of to stdout; an existing file is kept unless --force.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,

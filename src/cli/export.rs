@@ -22,6 +22,9 @@ fn command(a: &ExportArgs) -> String {
     if a.selectors {
         c.push("--selectors".into());
     }
+    if a.skip_unsupported {
+        c.push("--skip-unsupported".into());
+    }
     if let Some(o) = &a.output {
         c.push(format!("-o {}", o.display()));
     }
@@ -45,6 +48,7 @@ pub async fn export(
             vaults: args.vaults.clone(),
             resource_groups: args.resource_groups.clone(),
             selectors: args.selectors,
+            skip_unsupported: args.skip_unsupported,
             command: command(&args),
             estate: s.estate(),
         };
@@ -77,6 +81,12 @@ pub async fn export(
             ));
         }
         None => printer.stdout().write_all(&text).into_diagnostic()?,
+    }
+    if !doc.left_out.is_empty() {
+        printer.note(format!(
+            "Left out with --skip-unsupported (named in the file's header; planning the file leaves them alone):\n  {}",
+            doc.left_out.join("\n  ")
+        ));
     }
     Ok(ExitStatus::Success)
 }

@@ -22,10 +22,25 @@ pub struct Document {
     pub vaults: Vec<Vault>,
     /// Site Recovery groups (`site_recovery.<name>`).
     pub site_recovery: Vec<SiteRecovery>,
-    /// Replicated items and recovery plans not exported, and why (a comment under the block).
-    pub site_recovery_skipped: Vec<String>,
     /// Backup vaults (`disk_backup.<name>`).
     pub disk_vaults: Vec<DiskVault>,
+    /// Items the file cannot express and that planning it would change (stop protecting,
+    /// disable replication, delete a recovery plan) if they were only left out. `export`
+    /// refuses while there are any, unless `--skip-unsupported`, which leaves their vaults out.
+    pub unsupported: Vec<Unsupported>,
+    /// With `--skip-unsupported`: what was left out, and why (comment lines of the header).
+    pub left_out: Vec<String>,
+}
+
+/// One item that the file cannot express (see [`Document::unsupported`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Unsupported {
+    /// The Recovery Services vault holding it.
+    pub vault: String,
+    /// A replicated VM or recovery plan (else a protected VM).
+    pub site_recovery: bool,
+    /// `what: why`, for the error and the file's comment.
+    pub line: String,
 }
 
 /// A Recovery Services vault (`recovery_vaults.<name>`).

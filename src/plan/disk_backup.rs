@@ -186,6 +186,14 @@ impl<'a> DiskContext<'a> {
             .and_then(|p| policy::Attrs(p).every())
     }
 
+    /// The file's name of the policy an instance names (its ARM name, in the instance's vault):
+    /// `policy::file_name` with the policy's attributes, else the ARM name.
+    fn policy_file_name<'n>(&self, vault: &ArmId, arm_name: &'n str) -> &'n str {
+        self.policies
+            .get(&vault.child(&["backupPolicies", arm_name]))
+            .map_or(arm_name, |a| policy::file_name(arm_name, a))
+    }
+
     /// Live instances (any state) of a vault.
     fn instances_in(&self, vault: &ArmId) -> impl Iterator<Item = &'a Resource> + '_ {
         self.live_by_vault.get(vault).into_iter().flatten().copied()
@@ -307,7 +315,7 @@ fn instance_rules(
     let disk_id = wants.disk_id().unwrap_or_default();
     let vault = vault_of(&want.arm_id);
     let policy = wants.policy().unwrap_or_default();
-    let file_policy = policy::file_name(policy);
+    let file_policy = ctx.policy_file_name(&vault, policy);
     match have {
         None => {
             let Some(disk) = ctx.disk(disk_id) else {
@@ -383,10 +391,11 @@ fn instance_rules(
                     .as_ref()
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                v.reasons.push(if policy::file_name(old).eq_ignore_ascii_case(file_policy) {
+                let old_file = ctx.policy_file_name(&vault, old);
+                v.reasons.push(if old_file.eq_ignore_ascii_case(file_policy) {
                     format!("moves to the new version of policy {file_policy}; existing snapshots keep their retention")
                 } else {
-                    format!("moves from policy {} to policy {file_policy}; existing snapshots keep their retention", policy::file_name(old))
+                    format!("moves from policy {old_file} to policy {file_policy}; existing snapshots keep their retention")
                 });
                 if let Some(disk) = ctx.disk(disk_id) {
                     v2_or_ultra(disk, &vault, policy, file_policy, ctx, v);
@@ -455,7 +464,7 @@ pub fn removal(have: &Resource, ctx: &DiskContext, mut c: Change) -> Option<Chan
                 return None;
             }
             let moving = users.iter().any(|r| ctx.wanted.contains_key(&r.arm_id));
-            let file = policy::file_name(name);
+            let file = policy::file_name(name, &have.attrs);
             let superseded = scope
                 .policies
                 .iter()

@@ -105,6 +105,15 @@ pub fn yaml(d: &Document, out: &mut impl Write) -> io::Result<()> {
         out,
         "# Not exported (not readable from Azure): on_remove (default retain_data), restore_drill{cache}"
     )?;
+    if !d.left_out.is_empty() {
+        writeln!(
+            out,
+            "# Left out with --skip-unsupported (the file cannot express them; planning it leaves them alone):"
+        )?;
+        for l in &d.left_out {
+            writeln!(out, "#   {l}")?;
+        }
+    }
     writeln!(out, "version: 1")?;
     writeln!(out, "subscription: {}", scalar(&d.subscription))?;
     if !d.vaults.is_empty() {
@@ -117,7 +126,7 @@ pub fn yaml(d: &Document, out: &mut impl Write) -> io::Result<()> {
             vault(v, out)?;
         }
     }
-    if !d.site_recovery.is_empty() || !d.site_recovery_skipped.is_empty() {
+    if !d.site_recovery.is_empty() {
         writeln!(out)?;
         writeln!(out, "site_recovery:")?;
         for (i, g) in d.site_recovery.iter().enumerate() {
@@ -126,12 +135,6 @@ pub fn yaml(d: &Document, out: &mut impl Write) -> io::Result<()> {
             }
             site_recovery(g, out)?;
         }
-        not_listed(
-            out,
-            "  ",
-            "Replicated in a vault above",
-            &d.site_recovery_skipped,
-        )?;
     }
     if !d.disk_vaults.is_empty() {
         writeln!(out)?;

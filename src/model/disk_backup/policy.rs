@@ -37,13 +37,14 @@ pub fn arm_name(name: &str, attrs: &Value) -> String {
     format!("{name}-{}", &hex::encode(digest)[..6])
 }
 
-/// The file's name of a policy whose ARM name is `arm_name(name, …)`.
-pub fn file_name(arm_name: &str) -> &str {
-    match arm_name.rsplit_once('-') {
-        Some((base, hash)) if hash.len() == 6 && hash.chars().all(|c| c.is_ascii_hexdigit()) => {
-            base
-        }
-        _ => arm_name,
+/// The file's name of the live policy `live_name` with (normalized) attributes `attrs`: the
+/// name it was declared under when azprotect made it — when `live_name` is exactly
+/// `arm_name(base, attrs)` — else its own name. A name that only looks hashed (a portal
+/// policy `nightly-202401` or `backup-abcdef`) is someone else's and keeps its name.
+pub fn file_name<'a>(live_name: &'a str, attrs: &Value) -> &'a str {
+    match live_name.rsplit_once('-') {
+        Some((base, _)) if arm_name(base, attrs).eq_ignore_ascii_case(live_name) => base,
+        _ => live_name,
     }
 }
 
@@ -156,6 +157,32 @@ pub const FAMILY: Family = Family {
         _ => c.unsupported(ResourceKind::DiskPolicy),
     },
 };
+
+#[cfg(test)]
+mod tests {
+    use super::{arm_name, file_name};
+    use serde_json::json;
+
+    #[test]
+    fn azprotect_names_its_policies_recognisably_and_nobody_elses() {
+        let attrs = json!({"every": "4h", "retention": "7d", "start": "00:00"});
+        let ours = arm_name("nightly", &attrs);
+        assert_eq!(file_name(&ours, &attrs), "nightly");
+        // Another version's hash under the same base is not these settings' name.
+        let other = json!({"every": "4h", "retention": "14d", "start": "00:00"});
+        assert_eq!(file_name(&ours, &other), ours);
+        // Portal names that end in six hex digits are theirs.
+        for portal in ["nightly-202401", "backup-abcdef", "Nightly-Disks", "daily"] {
+            assert_eq!(file_name(portal, &attrs), portal);
+        }
+        // A portal name that happens to end in a hash of other settings keeps it too.
+        let hashed_elsewhere = arm_name("backup", &other);
+        assert_eq!(file_name(&hashed_elsewhere, &attrs), hashed_elsewhere);
+        // Declaring a portal name adds azprotect's suffix, which reads back to that name.
+        let declared = arm_name("backup-abcdef", &attrs);
+        assert_eq!(file_name(&declared, &attrs), "backup-abcdef");
+    }
+}
 
 attributes!(
     /// A disk policy's attributes.

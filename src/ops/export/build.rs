@@ -1,10 +1,17 @@
 //! Live state → [`Document`]: pure. What is exported is what plans empty: protected items with
-//! their policy and exclusions; items whose protection stopped are named in a comment only (the
-//! planner resumes a listed item, and leaves an unlisted stopped one alone: `plan::diff`
+//! their policy and exclusions; items whose protection stopped (data retained), was suspended or
+//! that are soft-deleted are named in a comment only (the planner resumes a listed item, and
+//! leaves an unlisted one alone under the default `on_remove: retain_data`: `plan::diff`
 //! `removal`); Azure's built-in policies only when an exported item uses them (the planner
 //! ignores undeclared built-ins, CONFIG.md "Semantics").
+//!
+//! An item the file cannot express — backing up only some disks (an inclusion list), protected
+//! without a policy, in a state azprotect does not know — is [`Unsupported`]: left out of a
+//! declared vault, the plan would stop protecting it, so `ops::export` refuses it or, with
+//! `--skip-unsupported`, leaves its whole vault out (no file setting makes the plan leave one
+//! item of a declared vault alone).
 
-use crate::model::export::{Document, Policy, Protect, Vault};
+use crate::model::export::{Document, Policy, Protect, Unsupported, Vault};
 use crate::model::{
     backup_policy, protected_vm, ArmId, ItemState, LiveState, Resource, ResourceKind, VaultScope,
     VirtualMachine, VmSelector,
@@ -29,18 +36,27 @@ pub fn document(
     subscription: &str,
     selectors: bool,
 ) -> Document {
+    let mut unsupported = Vec::new();
     let vaults = scopes
         .iter()
-        .filter_map(|s| vault(live, s, subscription, selectors))
+        .filter_map(|s| vault(live, s, subscription, selectors, &mut unsupported))
         .collect();
+    unsupported.sort();
     Document {
         subscription: subscription.to_string(),
         vaults,
+        unsupported,
         ..Document::default()
     }
 }
 
-fn vault(live: &LiveState, scope: &VaultScope, sub: &str, selectors: bool) -> Option<Vault> {
+fn vault(
+    live: &LiveState,
+    scope: &VaultScope,
+    sub: &str,
+    selectors: bool,
+    unsupported: &mut Vec<Unsupported>,
+) -> Option<Vault> {
     let of_vault = |kind| super::of_vault(&live.resources, &scope.name, kind);
     let body = of_vault(ResourceKind::RecoveryVault).next()?;
     let mut skipped = Vec::new();
@@ -48,7 +64,12 @@ fn vault(live: &LiveState, scope: &VaultScope, sub: &str, selectors: bool) -> Op
     for r in of_vault(ResourceKind::ProtectedVm) {
         match item(live, r, sub) {
             Ok(i) => items.push(i),
-            Err(why) => skipped.push(why),
+            Err(Skip::Retained(line)) => skipped.push(line),
+            Err(Skip::Unsupported(line)) => unsupported.push(Unsupported {
+                vault: scope.name.clone(),
+                site_recovery: false,
+                line,
+            }),
         }
     }
     skipped.sort();
@@ -87,36 +108,50 @@ fn vault(live: &LiveState, scope: &VaultScope, sub: &str, selectors: bool) -> Op
     })
 }
 
-/// An exported item, or why it is not exported (a line for the vault's comment).
-fn item(live: &LiveState, r: &Resource, sub: &str) -> Result<Item, String> {
+/// Why an item is not exported.
+enum Skip {
+    /// Left alone by the plan when not listed: a line for the vault's comment.
+    Retained(String),
+    /// The plan would stop protecting it if it were not listed.
+    Unsupported(String),
+}
+
+/// An exported item, or why it is not exported.
+fn item(live: &LiveState, r: &Resource, sub: &str) -> Result<Item, Skip> {
     let a = protected_vm::Attrs(&r.attrs);
     let id = ArmId::new(a.vm_id().unwrap_or_default());
     // The VM's own spelling where it is known (item ids are lower-cased by Azure).
     let vm = live.vm(id.as_str()).map(|v| v.id.clone()).unwrap_or(id);
     let reference = super::reference(&vm, sub);
     let state = a.item_state();
-    let why = match state {
-        ItemState::Protected => None,
+    // Not listed, these stay as they are (`plan::diff::removal`: retained and soft-deleted
+    // items are left alone under the default on_remove); listed, they would be resumed.
+    let retained = match state {
+        ItemState::Protected | ItemState::Failed | ItemState::Unknown => None,
         ItemState::Stopped => Some("protection stopped, recovery points retained"),
         ItemState::Suspended => Some("backups suspended, recovery points kept per policy"),
         ItemState::SoftDeleted => Some("soft-deleted"),
-        _ => Some("in a state azprotect does not know"),
     };
-    if let Some(why) = why {
-        return Err(format!(
+    if let Some(why) = retained {
+        return Err(Skip::Retained(format!(
             "{reference}: {why} — not listed (listing it would resume protection)"
-        ));
-    }
-    if r.attrs.get("include_disks").is_some() {
-        return Err(format!(
-            "{reference}: backs up only some disks (an inclusion list), which the file cannot express — not listed"
-        ));
+        )));
     }
     let policy = a.policy().unwrap_or_default().to_string();
-    if policy.is_empty() {
-        return Err(format!(
-            "{reference}: protected without a policy — not listed"
-        ));
+    let unsupported = if state != ItemState::Protected {
+        Some(format!(
+            "in a state azprotect does not know ({})",
+            r.attrs["state"].as_str().unwrap_or("none")
+        ))
+    } else if r.attrs.get("include_disks").is_some() {
+        Some("backs up only some disks (an inclusion list), which the file cannot express".into())
+    } else if policy.is_empty() {
+        Some("protected without a policy, which the file cannot express".into())
+    } else {
+        None
+    };
+    if let Some(why) = unsupported {
+        return Err(Skip::Unsupported(format!("{reference}: {why}")));
     }
     let exclude = a
         .exclude_disks()

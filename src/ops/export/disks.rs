@@ -1,5 +1,7 @@
 //! Disk Backup's part of the document: Backup vaults with their disk policies (by their name in
-//! the file: `model::disk_backup::policy::file_name`), the disks their instances protect,
+//! the file: `model::disk_backup::policy::file_name`, exact for azprotect's own `{name}-{hash}`;
+//! a policy whose name another already takes in the file keeps its ARM name, which the planner
+//! adopts: `plan::disk_backup::adopt_policies`), the disks their instances protect,
 //! grouped by policy and snapshot resource group, and `grant_permissions: false` only when the
 //! vault's identity lacks a role that the file would otherwise plan to grant.
 
@@ -17,7 +19,12 @@ pub fn vault(live: &LiveState, scope: &DiskVaultScope, sub: &str) -> Option<Disk
         .collect();
     let mut skipped = Vec::new();
     let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    let mut used: BTreeSet<String> = BTreeSet::new();
+    let used: BTreeSet<String> = of_vault(ResourceKind::DiskBackup)
+        .filter(|r| !ItemState::of(&r.attrs).retained())
+        .filter_map(|r| instance::Attrs(&r.attrs).policy())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let (policies, names) = policies(of_vault(ResourceKind::DiskPolicy), &used, &mut skipped);
     let mut missing_role = false;
     for r in of_vault(ResourceKind::DiskBackup) {
         let a = instance::Attrs(&r.attrs);
@@ -51,34 +58,16 @@ pub fn vault(live: &LiveState, scope: &DiskVaultScope, sub: &str) -> Option<Disk
             }
             _ => snapshots.as_str().to_string(),
         };
-        used.insert(arm_policy.to_ascii_lowercase());
+        let file_policy = names
+            .get(&arm_policy.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or(arm_policy);
         groups
-            .entry((policy::file_name(&arm_policy).to_string(), snapshot_rg))
+            .entry((file_policy, snapshot_rg))
             .or_default()
             .push(name);
     }
     skipped.sort();
-    // One policy per name in the file: the version instances use wins over an older one.
-    let mut policies: BTreeMap<String, (bool, Policy)> = BTreeMap::new();
-    for p in of_vault(ResourceKind::DiskPolicy) {
-        let arm_name = p.arm_id.name();
-        let file_name = policy::file_name(arm_name).to_string();
-        let in_use = used.contains(&arm_name.to_ascii_lowercase());
-        if policies.get(&file_name).is_some_and(|(u, _)| *u) {
-            continue;
-        }
-        policies.insert(
-            file_name.clone(),
-            (
-                in_use,
-                Policy {
-                    name: file_name,
-                    attrs: policy_attrs(&p.attrs),
-                    note: None,
-                },
-            ),
-        );
-    }
     let protect = groups
         .into_iter()
         .map(|((policy, snapshot_resource_group), mut disks)| {
@@ -94,11 +83,59 @@ pub fn vault(live: &LiveState, scope: &DiskVaultScope, sub: &str) -> Option<Disk
         name: scope.name.clone(),
         resource_group: body.arm_id.resource_group().unwrap_or_default().to_string(),
         settings: settings(&body.attrs),
-        policies: policies.into_values().map(|(_, p)| p).collect(),
+        policies,
         protect,
         grant_permissions: missing_role.then_some(false),
         skipped,
     })
+}
+
+/// The vault's disk policies by their name in the file, sorted, and ARM name (lower case) →
+/// that name. A policy a person named keeps its name; azprotect's own `{name}-{hash}` is
+/// `name` — unless a policy already takes it (a portal policy of that name, or another version
+/// of it that disks use; versions in use first), then it keeps its ARM name. Every policy is
+/// written: the planner deletes a vault's undeclared disk policies.
+fn policies<'a>(
+    live: impl Iterator<Item = &'a crate::model::Resource>,
+    used: &BTreeSet<String>,
+    skipped: &mut Vec<String>,
+) -> (Vec<Policy>, BTreeMap<String, String>) {
+    let mut all: Vec<(&str, &Value, bool)> = live
+        .map(|p| {
+            let name = p.arm_id.name();
+            (name, &p.attrs, used.contains(&name.to_ascii_lowercase()))
+        })
+        .collect();
+    // People's names first (they cannot be renamed), then versions in use, then by name.
+    all.sort_by_key(|(name, attrs, in_use)| {
+        (
+            policy::file_name(name, attrs) != *name,
+            !in_use,
+            name.to_ascii_lowercase(),
+        )
+    });
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (arm_name, attrs, _) in all {
+        let taken = |n: &str| names.values().any(|t| t.eq_ignore_ascii_case(n));
+        let file_name = [policy::file_name(arm_name, attrs), arm_name]
+            .into_iter()
+            .find(|n| !taken(n));
+        let Some(file_name) = file_name else {
+            skipped.push(format!(
+                "disk policy {arm_name}: its name in the file is another policy's — not listed"
+            ));
+            continue;
+        };
+        names.insert(arm_name.to_ascii_lowercase(), file_name.to_string());
+        out.push(Policy {
+            name: file_name.to_string(),
+            attrs: policy_attrs(attrs),
+            note: None,
+        });
+    }
+    out.sort_by_key(|p| p.name.to_ascii_lowercase());
+    (out, names)
 }
 
 /// The vault's keys without empty tags.

@@ -25,6 +25,9 @@ pub struct Input {
     pub resource_groups: Vec<String>,
     /// `--selectors`: offer selectors where a whole group or tag value has one policy.
     pub selectors: bool,
+    /// `--skip-unsupported`: leave out the vaults holding items the file cannot express instead
+    /// of refusing to write ([`ExportError::Unsupported`]).
+    pub skip_unsupported: bool,
     /// The command line, for the file's header.
     pub command: String,
     /// The estate it reads, for the file's header: the ARM endpoint, or `sandbox:<state>` (not
@@ -49,6 +52,11 @@ pub enum ExportError {
         first: String,
         second: String,
     },
+    #[error("{count} item(s) cannot be expressed in the file, and planning a file without them would stop their protection, disable their replication or delete their recovery plan; nothing was written:\n{list}")]
+    #[diagnostic(help(
+        "pass --skip-unsupported to write the rest: each vault holding such an item is left out of the file (named in a comment), so that planning it leaves them alone"
+    ))]
+    Unsupported { count: usize, list: String },
     #[error(transparent)]
     Azure(Box<AzureError>),
 }
@@ -141,8 +149,24 @@ pub async fn export(
         crate::live::site_recovery::read_vaults(client, &sr_vaults)
     )?;
     let mut doc = build::document(&live, &scopes, subscription, input.selectors);
-    (doc.site_recovery, doc.site_recovery_skipped) =
-        site_recovery::groups(&live, &sr, &scopes, subscription);
+    let (groups, unsupported) = site_recovery::groups(&live, &sr, &scopes, subscription);
+    doc.site_recovery = groups;
+    doc.unsupported.extend(unsupported);
+    doc.unsupported.sort();
+    if !doc.unsupported.is_empty() {
+        if !input.skip_unsupported {
+            return Err(ExportError::Unsupported {
+                count: doc.unsupported.len(),
+                list: doc
+                    .unsupported
+                    .iter()
+                    .map(|u| format!("  vault {}: {}", u.vault, u.line))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            });
+        }
+        leave_out(&mut doc);
+    }
     doc.disk_vaults = disk_scopes
         .iter()
         .filter_map(|s| disks::vault(&live, s, subscription))
@@ -156,6 +180,42 @@ pub async fn export(
     };
     doc.generated_at = now();
     Ok(doc)
+}
+
+/// `--skip-unsupported`: no setting of the file makes the plan leave one item of a declared
+/// vault alone (`plan::diff::removal` stops, disables or deletes what a declared vault holds
+/// and the file does not list), so a vault with an unsupported protected VM is left out whole
+/// (with its Site Recovery groups, which need it declared), and a vault with an unsupported
+/// replicated VM or recovery plan loses its Site Recovery groups (the planner reads the
+/// replications only of the vaults a group names: `live::site_recovery::read`).
+fn leave_out(doc: &mut Document) {
+    let mut vaults: Vec<(&str, bool)> = Vec::new();
+    for u in &doc.unsupported {
+        match vaults.iter_mut().find(|(v, _)| *v == u.vault) {
+            Some((_, backup)) => *backup |= !u.site_recovery,
+            None => vaults.push((&u.vault, !u.site_recovery)),
+        }
+    }
+    let mut left_out = Vec::new();
+    for (name, backup) in vaults {
+        let what = if backup {
+            "the whole vault (and its Site Recovery groups)"
+        } else {
+            "its Site Recovery groups"
+        };
+        left_out.push(format!("vault {name}: {what}, because of"));
+        left_out.extend(
+            doc.unsupported
+                .iter()
+                .filter(|u| u.vault == name)
+                .map(|u| format!("  {}", u.line)),
+        );
+        if backup {
+            doc.vaults.retain(|v| v.name != name);
+        }
+        doc.site_recovery.retain(|g| g.vault != name);
+    }
+    doc.left_out = left_out;
 }
 
 /// The vaults of a list (of either kind) that `input` selects, sorted by name: (name, id,
@@ -221,4 +281,70 @@ fn of_vault<'a>(
         .iter()
         .filter(move |r| r.address.kind == kind)
         .filter(move |r| r.address.name.split('/').next() == Some(vault))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leave_out;
+    use crate::model::export::{Document, SiteRecovery, Unsupported, Vault};
+
+    fn vault(name: &str) -> Vault {
+        Vault {
+            name: name.into(),
+            ..Vault::default()
+        }
+    }
+
+    fn group(name: &str, vault: &str) -> SiteRecovery {
+        SiteRecovery {
+            name: name.into(),
+            vault: vault.into(),
+            ..SiteRecovery::default()
+        }
+    }
+
+    fn unsupported(vault: &str, site_recovery: bool, line: &str) -> Unsupported {
+        Unsupported {
+            vault: vault.into(),
+            site_recovery,
+            line: line.into(),
+        }
+    }
+
+    #[test]
+    fn a_vault_is_left_out_whole_for_a_backup_item_and_its_groups_for_a_replication() {
+        let mut doc = Document {
+            vaults: vec![vault("rsv-a"), vault("rsv-b"), vault("rsv-c")],
+            site_recovery: vec![
+                group("a-dr", "rsv-a"),
+                group("b-dr", "rsv-b"),
+                group("c-dr", "rsv-c"),
+            ],
+            unsupported: vec![
+                unsupported("rsv-a", false, "rg/vm1: backs up only some disks"),
+                unsupported("rsv-a", true, "rg/vm2: replicates into another group"),
+                unsupported(
+                    "rsv-b",
+                    true,
+                    "recovery plan p: its VMs are not all replicated",
+                ),
+            ],
+            ..Document::default()
+        };
+        leave_out(&mut doc);
+        let vaults: Vec<&str> = doc.vaults.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(vaults, ["rsv-b", "rsv-c"]);
+        let groups: Vec<&str> = doc.site_recovery.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(groups, ["c-dr"]);
+        assert_eq!(
+            doc.left_out,
+            [
+                "vault rsv-a: the whole vault (and its Site Recovery groups), because of",
+                "  rg/vm1: backs up only some disks",
+                "  rg/vm2: replicates into another group",
+                "vault rsv-b: its Site Recovery groups, because of",
+                "  recovery plan p: its VMs are not all replicated",
+            ]
+        );
+    }
 }

@@ -10,27 +10,37 @@
 //! plan goes to the group that replicates all its VMs.
 
 use super::reference;
-use crate::model::export::{DataDisks, RecoveryGroup, RecoveryPlan, ReplicatedVm, SiteRecovery};
+use crate::model::export::{
+    DataDisks, RecoveryGroup, RecoveryPlan, ReplicatedVm, SiteRecovery, Unsupported,
+};
 use crate::model::site_recovery::{fabric_name, replication};
 use crate::model::{ArmId, LiveState, Resource, ResourceKind, VaultScope, VirtualMachine};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The groups of `scopes`' vaults, and what was left out (lines for a comment).
+/// The groups of `scopes`' vaults, and what they could not hold. Every item left out is
+/// [`Unsupported`]: the planner reads the replications and recovery plans of every vault a group
+/// names, and disables (deletes) those no group declares.
 pub fn groups(
     live: &LiveState,
     sr: &[Resource],
     scopes: &[VaultScope],
     sub: &str,
-) -> (Vec<SiteRecovery>, Vec<String>) {
+) -> (Vec<SiteRecovery>, Vec<Unsupported>) {
     let mut out: Vec<SiteRecovery> = Vec::new();
-    let mut skipped = Vec::new();
+    let mut unsupported = Vec::new();
     for scope in scopes {
+        let mut skipped = Vec::new();
         vault(live, sr, scope, sub, &mut out, &mut skipped);
+        unsupported.extend(skipped.into_iter().map(|line| Unsupported {
+            vault: scope.name.clone(),
+            site_recovery: true,
+            line: line.trim_end_matches(" — not listed").to_string(),
+        }));
     }
     out.sort_by_key(|g| g.name.to_ascii_lowercase());
-    skipped.sort();
-    (out, skipped)
+    unsupported.sort();
+    (out, unsupported)
 }
 
 /// One replicated item: the group it would belong to and its `vms:` entry.
