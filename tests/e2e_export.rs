@@ -403,18 +403,25 @@ subscriptions:
         location: westeurope
         disks:
           Ledger-Data: {size_gb: 128, sku: StandardSSD_LRS}
+          Ledger-Logs: {size_gb: 64, sku: StandardSSD_LRS}
       rg-Snapshots:
         location: westeurope
       rg-Backup:
         location: westeurope
 ";
 
-/// A Backup vault, a disk policy named as a person names one in the portal (no `-{hash}`
-/// suffix, which azprotect's own policies carry), the vault identity's two roles, and a disk
-/// protected by that policy, all made with raw PUTs: the export names the policy as Azure has
-/// it, and the plan adopts it instead of planning a copy.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_disk_backup_estate_made_through_the_api_exports_and_plans_empty() {
+fn rg(name: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{name}")
+}
+
+fn disk_id(name: &str) -> String {
+    format!("{}/providers/Microsoft.Compute/disks/{name}", rg("rg-Data"))
+}
+
+/// A Backup vault `bv-Ledger` made through the API, with its identity's two roles (reader on
+/// each of `disks`, snapshot contributor on rg-Snapshots) in effect. The estate, a client and
+/// the vault's id.
+async fn disk_api_estate(disks: &[&str]) -> (Estate, azprotect::azure::ArmClient, String) {
     let dir = tempfile::tempdir().unwrap();
     let inventory = dir.path().join("inventory.yaml");
     std::fs::write(&inventory, DISK_INVENTORY).unwrap();
@@ -424,16 +431,12 @@ async fn a_disk_backup_estate_made_through_the_api_exports_and_plans_empty() {
         ..SandboxOptions::default()
     })
     .await;
+    std::mem::forget(dir);
     let client = estate.client().await;
     let dpp = api::DATA_PROTECTION;
-    let rg = |name: &str| format!("/subscriptions/{SUB}/resourceGroups/{name}");
     let vault = format!(
         "{}/providers/Microsoft.DataProtection/backupVaults/bv-Ledger",
         rg("rg-Backup")
-    );
-    let disk = format!(
-        "{}/providers/Microsoft.Compute/disks/Ledger-Data",
-        rg("rg-Data")
     );
     // Recording: azure-cli-extensions dataprotection (backup-vault create: system identity,
     // vault store redundancy, soft delete).
@@ -456,10 +459,11 @@ async fn a_disk_backup_estate_made_through_the_api_exports_and_plans_empty() {
         .expect("a system identity")
         .to_string();
     use azprotect::model::disk_backup::role;
-    for (scope, role) in [
-        (disk.clone(), role::DISK_BACKUP_READER),
-        (rg("rg-Snapshots"), role::DISK_SNAPSHOT_CONTRIBUTOR),
-    ] {
+    let scopes = disks
+        .iter()
+        .map(|d| (disk_id(d), role::DISK_BACKUP_READER))
+        .chain([(rg("rg-Snapshots"), role::DISK_SNAPSHOT_CONTRIBUTOR)]);
+    for (scope, role) in scopes {
         put(
             &client,
             format!(
@@ -478,43 +482,67 @@ async fn a_disk_backup_estate_made_through_the_api_exports_and_plans_empty() {
     // Role assignments take effect after Azure's propagation delay (the sandbox's
     // PROPAGATION_SECS, 300 s, scaled by time_scale 0.001).
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    (estate, client, vault)
+}
+
+/// A disk policy PUT as the portal sends it: snapshots every `period` (ISO 8601) from midnight,
+/// kept `days` days.
+async fn put_disk_policy(
+    client: &azprotect::azure::ArmClient,
+    vault: &str,
+    name: &str,
+    period: &str,
+    days: u32,
+) {
     let store = json!({"objectType": "DataStoreInfoBase", "dataStoreType": "OperationalStore"});
+    let rule = if period == "P1D" {
+        "BackupDaily"
+    } else {
+        "BackupHourly"
+    };
     put(
-        &client,
-        format!("{vault}/backupPolicies/Nightly-Disks?api-version={dpp}"),
+        client,
+        format!("{vault}/backupPolicies/{name}?api-version={}", api::DATA_PROTECTION),
         json!({"properties": {
             "objectType": "BackupPolicy",
             "datasourceTypes": ["Microsoft.Compute/disks"],
             "policyRules": [
-                {"objectType": "AzureBackupRule", "name": "BackupHourly",
+                {"objectType": "AzureBackupRule", "name": rule,
                  "backupParameters": {"objectType": "AzureBackupParams", "backupType": "Incremental"},
                  "dataStore": store,
                  "trigger": {"objectType": "ScheduleBasedTriggerContext",
-                             "schedule": {"repeatingTimeIntervals": ["R/2026-01-01T00:00:00+00:00/PT4H"]},
+                             "schedule": {"repeatingTimeIntervals": [format!("R/2026-01-01T00:00:00+00:00/{period}")]},
                              "taggingCriteria": [{"isDefault": true, "taggingPriority": 99, "tagInfo": {"tagName": "Default"}}]}},
                 {"objectType": "AzureRetentionRule", "name": "Default", "isDefault": true,
-                 "lifecycles": [{"deleteAfter": {"objectType": "AbsoluteDeleteOption", "duration": "P7D"},
+                 "lifecycles": [{"deleteAfter": {"objectType": "AbsoluteDeleteOption", "duration": format!("P{days}D")},
                                  "sourceDataStore": store}]},
             ],
         }}),
     )
     .await;
-    // The instance name the portal gives: `{disk}-{disk}-{guid}`.
+}
+
+/// A disk of rg-Data protected by `policy`, snapshots in rg-Snapshots, under the instance name
+/// the portal gives (`{disk}-{disk}-{guid}`).
+async fn protect_disk(client: &azprotect::azure::ArmClient, vault: &str, disk: &str, policy: &str) {
+    let id = disk_id(disk);
     put(
-        &client,
+        client,
         format!(
-            "{vault}/backupInstances/Ledger-Data-Ledger-Data-5e1c2b7a-9d8f-4c3e-8a6b-0f1e2d3c4b5a?api-version={dpp}"
+            "{vault}/backupInstances/{disk}-{disk}-{}?api-version={}",
+            uuid::Uuid::new_v4(),
+            api::DATA_PROTECTION
         ),
         json!({"properties": {
             "objectType": "BackupInstance",
-            "friendlyName": "Ledger-Data",
+            "friendlyName": disk,
             "dataSourceInfo": {
                 "datasourceType": "Microsoft.Compute/disks", "objectType": "Datasource",
-                "resourceID": disk, "resourceLocation": "westeurope", "resourceName": "Ledger-Data",
-                "resourceType": "Microsoft.Compute/disks", "resourceUri": disk,
+                "resourceID": id, "resourceLocation": "westeurope", "resourceName": disk,
+                "resourceType": "Microsoft.Compute/disks", "resourceUri": id,
             },
             "policyInfo": {
-                "policyId": format!("{vault}/backupPolicies/Nightly-Disks"),
+                "policyId": format!("{vault}/backupPolicies/{policy}"),
                 "policyParameters": {"dataStoreParametersList": [{
                     "objectType": "AzureOperationalStoreParameters", "dataStoreType": "OperationalStore",
                     "resourceGroupId": rg("rg-Snapshots"),
@@ -523,6 +551,17 @@ async fn a_disk_backup_estate_made_through_the_api_exports_and_plans_empty() {
         }}),
     )
     .await;
+}
+
+/// A Backup vault, a disk policy named as a person names one in the portal (no `-{hash}`
+/// suffix, which azprotect's own policies carry), the vault identity's two roles, and a disk
+/// protected by that policy, all made with raw PUTs: the export names the policy as Azure has
+/// it, and the plan adopts it instead of planning a copy.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disk_backup_estate_made_through_the_api_exports_and_plans_empty() {
+    let (estate, client, vault) = disk_api_estate(&["Ledger-Data"]).await;
+    put_disk_policy(&client, &vault, "Nightly-Disks", "PT4H", 7).await;
+    protect_disk(&client, &vault, "Ledger-Data", "Nightly-Disks").await;
     let text = export_plans_empty(&estate, "adopted.yaml", &[]).await;
     contains_all(
         &text,
@@ -564,6 +603,43 @@ async fn a_disk_backup_estate_made_through_the_api_exports_and_plans_empty() {
             && id.len() > id.find("Nightly-Disks-").unwrap() + 14,
         "{id}"
     );
+}
+
+/// Portal policies whose names end like azprotect's `-{hash}` (`backup-abcdef`, in use, and
+/// `nightly-202401`) keep their names, and two versions of azprotect's own `daily` (each named
+/// with the hash of its settings, as an apply that changed the policy leaves them) are two
+/// entries: the one disks use is `daily`, the other keeps its ARM name. The file plans empty:
+/// no policy is copied, deleted or moved to.
+#[tokio::test(flavor = "multi_thread")]
+async fn disk_policies_that_only_look_like_azprotect_s_keep_their_names() {
+    use azprotect::model::disk_backup::policy::arm_name;
+    let (estate, client, vault) = disk_api_estate(&["Ledger-Data", "Ledger-Logs"]).await;
+    put_disk_policy(&client, &vault, "backup-abcdef", "PT4H", 7).await;
+    put_disk_policy(&client, &vault, "nightly-202401", "P1D", 30).await;
+    let settings = |days: &str| json!({"every": "1d", "retention": days, "start": "00:00"});
+    let (old_daily, daily) = (
+        arm_name("daily", &settings("14d")),
+        arm_name("daily", &settings("30d")),
+    );
+    put_disk_policy(&client, &vault, &old_daily, "P1D", 14).await;
+    put_disk_policy(&client, &vault, &daily, "P1D", 30).await;
+    protect_disk(&client, &vault, "Ledger-Data", "backup-abcdef").await;
+    protect_disk(&client, &vault, "Ledger-Logs", &daily).await;
+
+    let text = export_plans_empty(&estate, "adopted.yaml", &[]).await;
+    contains_all(
+        &text,
+        &[
+            "      backup-abcdef: {every: 4h, retention: 7d}\n",
+            "      daily: {every: 1d, retention: 30d}\n",
+            &format!("      {old_daily}: {{every: 1d, retention: 14d}}\n"),
+            "      nightly-202401: {every: 1d, retention: 30d}\n",
+            "      - policy: backup-abcdef\n        snapshot_resource_group: rg-Snapshots\n        disks:\n          - rg-Data/Ledger-Data\n",
+            "      - policy: daily\n        snapshot_resource_group: rg-Snapshots\n        disks:\n          - rg-Data/Ledger-Logs\n",
+        ],
+    );
+    assert!(!text.contains("      backup: "), "{text}");
+    assert!(!text.contains("      nightly: "), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
