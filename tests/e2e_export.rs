@@ -162,6 +162,59 @@ async fn the_site_recovery_estate_exports_to_a_file_that_plans_empty() {
     assert!(!listed.contains("not exported yet"), "{listed}");
 }
 
+/// Site Recovery set up in the portal names its replication policy (`24-hour-retention-policy`)
+/// and container mappings (`westeurope-northeurope-24-hour-retention-policy`) its own way, not
+/// after an azprotect group. A file whose group has another name than the live policy is that
+/// setup when the policy's settings and the containers it maps agree: the plan adopts the live
+/// mappings and policy by what they connect — nothing is created beside them, and no
+/// replication is replaced for a "changed" policy id.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_site_recovery_setup_is_adopted_by_what_it_connects_not_by_its_names() {
+    let (estate, _) = applied(
+        fast(None),
+        "site-recovery.yaml",
+        &read_example("site-recovery.yaml"),
+    )
+    .await;
+    let text = export_plans_empty(&estate, "listed.yaml", &[]).await;
+    let renamed = text.replace(
+        "  app-dr:\n    vault: rsv-dr-neu\n",
+        "  24-hour-retention-policy:\n    vault: rsv-dr-neu\n",
+    );
+    assert_ne!(renamed, text, "the group is renamed:\n{text}");
+    let path = estate.path("renamed.yaml");
+    std::fs::write(&path, &renamed).unwrap();
+    let plan = estate
+        .run(&[
+            "plan",
+            "-f",
+            &path,
+            "--detailed-exitcode",
+            "--format",
+            "json",
+        ])
+        .await;
+    assert_eq!(
+        plan.code, 0,
+        "the live setup is adopted:\n{}\n{}",
+        plan.stdout, plan.stderr
+    );
+    assert!(plan.changes().is_empty(), "{}", plan.stdout);
+
+    // Other settings are not that policy: the plan makes its own setup, as before.
+    let other = renamed.replace("recovery_points: 24h", "recovery_points: 48h");
+    assert_ne!(other, renamed, "{renamed}");
+    std::fs::write(&path, &other).unwrap();
+    let plan = estate.run(&["plan", "-f", &path, "--format", "json"]).await;
+    assert!(
+        plan.changes()
+            .iter()
+            .any(|c| c.starts_with("replication_policy.") && c.ends_with(" create")),
+        "{}",
+        plan.stdout
+    );
+}
+
 // --- An estate made through the API, not by azprotect ---------------------------------------
 
 const INVENTORY: &str = "\

@@ -39,6 +39,8 @@ pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
             }
         }
     }
+    // Mappings and policies made in the portal are adopted by what they connect.
+    super::site_recovery::adopt_setup(&mut resources, live);
     // Disk Backup vaults expand into their instances and role assignments; a disk the file
     // lists for one vault is not also picked by another vault's selector.
     // (A vault's own listed disks are skipped by its selectors anyway, so one set serves all.)

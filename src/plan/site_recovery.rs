@@ -101,3 +101,84 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], v: &mut 
     }
     let _ = want;
 }
+
+/// Container mappings and replication policies made in the portal or with Azure's CLI carry
+/// their own names — recording: azure-cli-extensions/test_siterecovery_A2A_scenarios.yaml #22
+/// L1050 (mapping `cli-test-container-mapping-A2A-1` with policy `cli-test-vault-policy-A2A-1`);
+/// the portal's are `{source}-{target}-{policy}` and `24-hour-retention-policy` — while the
+/// planner names a group's after the group (`model::site_recovery::group`). A declared mapping
+/// whose id is not live is the live mapping out of the same source container into the same
+/// target container whose policy has the declared policy's settings: `wanted` takes that
+/// mapping's id, and the declared policy that policy's id (also in every `policy_id` that named
+/// it: the other mappings' and the replications', where a changed policy would replace the
+/// replication), so that nothing is created beside them or replaced. As
+/// `plan::disk_backup::adopt_policies` does for disk policies.
+pub fn adopt_setup(wanted: &mut [Resource], live: &crate::model::LiveState) {
+    use crate::model::ResourceKind;
+    let is_live = |id: &ArmId| live.resources.iter().any(|l| &l.arm_id == id);
+    let live_of = |kind: ResourceKind| {
+        live.resources
+            .iter()
+            .filter(move |r| r.address.kind == kind)
+    };
+    let attrs_of = |resources: &[Resource], id: &str| {
+        resources
+            .iter()
+            .find(|r| {
+                r.address.kind == ResourceKind::ReplicationPolicy && r.arm_id == ArmId::new(id)
+            })
+            .map(|r| r.attrs.clone())
+    };
+    let ownership = crate::model::family::of(ResourceKind::ReplicationPolicy).ownership;
+    // Declared policy id → live policy id; declared mapping index → live mapping id.
+    let mut policies: Vec<(ArmId, ArmId)> = Vec::new();
+    let mut mappings: Vec<(usize, ArmId)> = Vec::new();
+    for (i, m) in wanted.iter().enumerate() {
+        if m.address.kind != ResourceKind::ContainerMapping || is_live(&m.arm_id) {
+            continue;
+        }
+        let s = |k: &str| m.attrs[k].as_str().unwrap_or_default().to_string();
+        let (target, declared_policy) = (ArmId::new(&s("target_container_id")), s("policy_id"));
+        let Some(want_policy) = attrs_of(wanted, &declared_policy) else {
+            continue;
+        };
+        let declared_policy = ArmId::new(&declared_policy);
+        let adopted_policy = policies
+            .iter()
+            .find(|(d, _)| *d == declared_policy)
+            .map(|(_, l)| l.clone());
+        let found = live_of(ResourceKind::ContainerMapping).find(|l| {
+            let la = |k: &str| l.attrs[k].as_str().unwrap_or_default();
+            let policy = ArmId::new(la("policy_id"));
+            l.arm_id.parent(1) == m.arm_id.parent(1)
+                && ArmId::new(la("target_container_id")) == target
+                && adopted_policy.as_ref().is_none_or(|a| *a == policy)
+                && live_of(ResourceKind::ReplicationPolicy).any(|p| {
+                    p.arm_id == policy
+                        && super::attrs::diff(&want_policy, &p.attrs, ownership).is_empty()
+                })
+        });
+        let Some(found) = found else { continue };
+        let policy = ArmId::new(found.attrs["policy_id"].as_str().unwrap_or_default());
+        if adopted_policy.is_none() && policy != declared_policy {
+            policies.push((declared_policy, policy));
+        }
+        mappings.push((i, found.arm_id.clone()));
+    }
+    for (i, id) in mappings {
+        wanted[i].arm_id = id;
+    }
+    for r in wanted.iter_mut() {
+        for (declared, adopted) in &policies {
+            if r.address.kind == ResourceKind::ReplicationPolicy && r.arm_id == *declared {
+                r.arm_id = adopted.clone();
+            }
+            let names = r.attrs["policy_id"]
+                .as_str()
+                .is_some_and(|p| ArmId::new(p) == *declared);
+            if names {
+                r.attrs["policy_id"] = serde_json::json!(adopted.as_str());
+            }
+        }
+    }
+}
