@@ -156,6 +156,8 @@ async fn the_site_recovery_estate_exports_to_a_file_that_plans_empty() {
             // The recovery plan, its boot order and its actions (Azure's defaults left out).
             "    recovery_plans:\n      app-failover:\n        groups:\n          - vms: [rg-app/db-01]\n            after:\n              - runbook: /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Automation/automationAccounts/aa-ops/runbooks/warm-cache\n",
             "                direction: [primary_to_recovery]\n",
+            // The runbook's time limit is applied and read back (it was dropped once).
+            "                timeout: 30m\n",
             "          - vms: [rg-app/app-01]\n            before:\n              - manual: Drain traffic from the load balancer\n                on: [failover, planned_failover]\n",
         ],
     );

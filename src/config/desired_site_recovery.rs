@@ -210,6 +210,11 @@ fn action(a: &PlanAction, name_for: &mut dyn FnMut(String) -> String) -> Value {
         out["name"] = json!(name_for("manual".into()));
         out["manual"] = json!(m.value);
     }
+    // A runbook's or script's time limit, as the model sends and reads it
+    // (`recovery_plan::action_to_arm`); manual actions have none (the schema refuses it).
+    if let (Some(t), None) = (&a.timeout, &a.manual) {
+        out["timeout"] = json!(t.value.trim());
+    }
     out
 }
 
