@@ -217,6 +217,28 @@ async fn a_site_recovery_setup_is_adopted_by_what_it_connects_not_by_its_names()
     );
 }
 
+/// A recovery plan action named in the portal ("Warm the cache", not the runbook's name the
+/// planner derives) is exported with its `name:`, the derived ones without: the file plans
+/// empty instead of renaming the actions.
+#[tokio::test(flavor = "multi_thread")]
+async fn recovery_plan_actions_keep_the_names_they_have_in_azure() {
+    let yaml = read_example("site-recovery.yaml").replace(
+        "                timeout: 30m\n",
+        "                timeout: 30m\n                name: Warm the cache\n",
+    );
+    assert!(yaml.contains("name: Warm the cache"), "{yaml}");
+    let (estate, _) = applied(fast(None), "site-recovery.yaml", &yaml).await;
+    let text = export_plans_empty(&estate, "listed.yaml", &[]).await;
+    contains_all(
+        &text,
+        &[
+            "runbooks/warm-cache\n                name: Warm the cache\n",
+            "              - manual: Drain traffic from the load balancer\n                on: [failover, planned_failover]\n",
+        ],
+    );
+    assert_eq!(text.matches("name: ").count(), 1, "{text}");
+}
+
 // --- An estate made through the API, not by azprotect ---------------------------------------
 
 const INVENTORY: &str = "\

@@ -8,8 +8,9 @@ use super::types_site_recovery::{
     DataDiskTypes, FabricLocation, FailoverDirection, FailoverType, PlanAction, SiteRecovery,
 };
 use super::validate::{names, site_recovery::parse_minutes};
+use crate::model::site_recovery::recovery_plan::action_base;
 use crate::model::site_recovery::{GroupSelector, ReplicatedVmSpec, ReplicationGroup};
-use crate::model::{resource_group::normalize_location, vault, ArmId};
+use crate::model::{resource_group::normalize_location, vault};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -196,18 +197,21 @@ fn action(a: &PlanAction, name_for: &mut dyn FnMut(String) -> String) -> Value {
         _ => "recovery",
     };
     let mut out = json!({"on": on, "direction": direction});
+    // A declared name as it is; else one derived (`recovery_plan::action_base`), numbered.
+    let mut name = |base: String| match &a.name {
+        Some(n) => json!(n.value.trim()),
+        None => json!(name_for(base)),
+    };
     if let Some(r) = &a.runbook {
-        out["name"] = json!(name_for(ArmId::new(&r.value).name().to_string()));
+        out["name"] = name(action_base(Some(&r.value), None));
         out["runbook"] = json!(r.value);
         out["fabric_location"] = json!(fabric);
     } else if let Some(s) = &a.script {
-        let stem = s.value.rsplit(['/', '\\']).next().unwrap_or("script");
-        let stem = stem.split('.').next().unwrap_or(stem).to_string();
-        out["name"] = json!(name_for(stem));
+        out["name"] = name(action_base(None, Some(&s.value)));
         out["script"] = json!(s.value);
         out["fabric_location"] = json!(fabric);
     } else if let Some(m) = &a.manual {
-        out["name"] = json!(name_for("manual".into()));
+        out["name"] = name(action_base(None, None));
         out["manual"] = json!(m.value);
     }
     // A runbook's or script's time limit, as the model sends and reads it

@@ -275,6 +275,11 @@ pub struct PlanAction {
     #[serde(default)]
     #[schemars(regex(pattern = r"^[0-9]+[mhd]$"))]
     pub timeout: Option<Sp<String>>,
+    /// The action's name in Azure (default: the runbook's name, the script's file name without
+    /// its extension, or `manual`; `-2`, `-3`… when repeated in the plan). `export` writes it
+    /// only for an action named otherwise (in the portal).
+    #[serde(default)]
+    pub name: Option<Sp<String>>,
 }
 
 /// A failover type (Azure: `UnplannedFailover`, `PlannedFailover`, `TestFailover`).

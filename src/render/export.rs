@@ -36,6 +36,7 @@ const ACTION_KEYS: &[&str] = &[
     "runbook",
     "manual",
     "script",
+    "name",
     "on",
     "direction",
     "fabric_location",

@@ -64,6 +64,20 @@ fn from_arm(table: &[(&'static str, &str)], v: &Value) -> Vec<&'static str> {
     out
 }
 
+/// The name azprotect gives an action that the file does not name: the runbook's name, the
+/// script's file name without its extension, else (a manual action) `manual`. Repeated in a
+/// plan, the second is `-2`, the third `-3`… (`config::desired_site_recovery`).
+pub fn action_base(runbook: Option<&str>, script: Option<&str>) -> String {
+    if let Some(r) = runbook {
+        return ArmId::new(r).name().to_string();
+    }
+    if let Some(s) = script {
+        let stem = s.rsplit(['/', '\\']).next().unwrap_or("script");
+        return stem.split('.').next().unwrap_or(stem).to_string();
+    }
+    "manual".into()
+}
+
 fn action_to_arm(a: &Value) -> Value {
     let location = |a: &Value| match a["fabric_location"].as_str() {
         Some("recovery") => "Recovery",

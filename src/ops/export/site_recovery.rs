@@ -13,7 +13,7 @@ use super::reference;
 use crate::model::export::{
     DataDisks, RecoveryGroup, RecoveryPlan, ReplicatedVm, SiteRecovery, Unsupported,
 };
-use crate::model::site_recovery::{fabric_name, replication};
+use crate::model::site_recovery::{fabric_name, recovery_plan, replication};
 use crate::model::{ArmId, LiveState, Resource, ResourceKind, VaultScope, VirtualMachine};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -298,6 +298,7 @@ fn replicated_vm(live: &LiveState, attrs: &Value, vm_id: &ArmId, sub: &str) -> R
 
 /// A recovery plan's boot groups in the file's form.
 fn plan_groups(a: &Value, sub: &str) -> Vec<RecoveryGroup> {
+    let mut used: BTreeMap<String, usize> = BTreeMap::new();
     a["groups"]
         .as_array()
         .into_iter()
@@ -311,16 +312,39 @@ fn plan_groups(a: &Value, sub: &str) -> Vec<RecoveryGroup> {
                 .map(|id| reference(&ArmId::new(id), sub))
                 .collect();
             vms.sort_by_key(|v| v.to_ascii_lowercase());
-            let actions = |k: &str| -> Vec<Value> {
-                g[k].as_array().into_iter().flatten().map(action).collect()
+            let mut actions = |k: &str| -> Vec<Value> {
+                g[k].as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|x| named(action(x), x, &mut used))
+                    .collect()
             };
-            RecoveryGroup {
-                vms,
-                before: actions("before"),
-                after: actions("after"),
-            }
+            let before = actions("before");
+            let after = actions("after");
+            RecoveryGroup { vms, before, after }
         })
         .collect()
+}
+
+/// `out` with the action's `name` when the planner would not derive it: the planner names an
+/// unnamed action `recovery_plan::action_base`, numbered in the plan's order (before, then
+/// after, group by group) — the count `used` keeps, as `config::desired_site_recovery` does.
+fn named(mut out: Value, a: &Value, used: &mut BTreeMap<String, usize>) -> Value {
+    let text = |k: &str| a[k].as_str();
+    let base = recovery_plan::action_base(text("runbook"), text("script"));
+    let n = used.get(&base).copied().unwrap_or(0) + 1;
+    let derived = if n == 1 {
+        base.clone()
+    } else {
+        format!("{base}-{n}")
+    };
+    match text("name") {
+        Some(name) if name != derived => out["name"] = json!(name),
+        _ => {
+            used.insert(base, n);
+        }
+    }
+    out
 }
 
 /// An action (`model::site_recovery::recovery_plan` attributes) in the file's keys, Azure's
