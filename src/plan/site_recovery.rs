@@ -138,7 +138,7 @@ pub fn adopt_setup(wanted: &mut [Resource], live: &crate::model::LiveState) {
             continue;
         }
         let s = |k: &str| m.attrs[k].as_str().unwrap_or_default().to_string();
-        let (target, declared_policy) = (ArmId::new(&s("target_container_id")), s("policy_id"));
+        let (target, declared_policy) = (ArmId::new(s("target_container_id")), s("policy_id"));
         let Some(want_policy) = attrs_of(wanted, &declared_policy) else {
             continue;
         };
