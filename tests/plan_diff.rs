@@ -467,7 +467,9 @@ fn deleting_data_waits_for_the_soft_delete_the_plan_promises() {
         &live(have),
         &PlanOptions::default(),
     );
-    assert!(change(&p, "protected_vm.rsv/rg-app/app-01").depends_on.is_empty());
+    assert!(change(&p, "protected_vm.rsv/rg-app/app-01")
+        .depends_on
+        .is_empty());
 }
 
 #[test]

@@ -10,7 +10,7 @@ use super::types_site_recovery::{
 use super::validate::{names, site_recovery::parse_minutes};
 use crate::model::site_recovery::recovery_plan::action_base;
 use crate::model::site_recovery::{GroupSelector, ReplicatedVmSpec, ReplicationGroup};
-use crate::model::{resource_group::normalize_location, vault};
+use crate::model::{resource_group::normalize_location, vault, ArmId};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
