@@ -760,4 +760,21 @@ async fn github_four_runners_plan_a_quarter_each_and_one_comment_shows_the_whole
         "{body}"
     );
     assert!(!body.contains("no plan for shard"), "{body}");
+
+    // A shard whose runner failed before keeping its plan: the comment says the plan is not
+    // the whole estate's.
+    std::fs::remove_dir_all(m.runner.stub_dir.join("artifacts/azprotect-plan-shard-3")).unwrap();
+    for f in [
+        "plan-1.json",
+        "plan-2.json",
+        "plan-3.json",
+        "plan-4.json",
+        "plan.md",
+    ] {
+        let _ = std::fs::remove_file(m.runner.workspace.join(f));
+    }
+    let run = m.runner.run(&jobs[1]);
+    assert!(run.succeeded, "{}", run.log);
+    let body = the_comment(&m);
+    assert!(body.contains("no plan for shard(s) 3/4"), "{body}");
 }

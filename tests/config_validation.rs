@@ -1639,3 +1639,23 @@ fn a_vaults_resource_group_declared_in_another_subscription_is_refused() {
     ));
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn a_recovery_plans_actions_have_distinct_names_declared_or_derived() {
+    // `manual` is what an unnamed manual step is called: naming another action so clashes.
+    let out = diagnose(&with_plan(
+        "          - vms: [rg-app/db-01]\n            before:\n              - {manual: \"Drain traffic\"}\n              - {manual: \"Check the database\", name: Manual}\n",
+    ));
+    assert!(
+        out.contains("two actions of recovery plan `app-failover` are named `Manual`"),
+        "{out}"
+    );
+    let out = diagnose(&with_plan(
+        "          - vms: [rg-app/db-01]\n            after: [{manual: \"Check\", name: \" \"}]\n",
+    ));
+    assert!(out.contains("an action's `name` is empty"), "{out}");
+    // Two unnamed manual steps are `manual` and `manual-2`: no clash.
+    assert!(loads(&with_plan(
+        "          - vms: [rg-app/db-01]\n            before:\n              - {manual: \"Drain traffic\"}\n              - {manual: \"Check the database\"}\n"
+    )));
+}

@@ -55,6 +55,8 @@ async fn two_shards_plan_their_own_subscriptions_merge_into_the_whole_plan_and_c
     // The subscriptions are dealt in order: …0001 to shard 1, …0002 to shard 2.
     assert!(all_in(&shards[0], SUB1), "{}", shards[0]);
     assert!(all_in(&shards[1], SUB2), "{}", shards[1]);
+    // Each reads only its own: shard 2 does not touch the file's default subscription.
+    assert_eq!(shards[1]["subscriptions"], serde_json::json!([SUB2]));
     assert!(addresses(&shards[1]).contains("protected_vm.rsv-shared-weu/rg-shared/ad-01"));
     let union: BTreeSet<String> = addresses(&shards[0])
         .union(&addresses(&shards[1]))
@@ -110,12 +112,29 @@ async fn a_merge_says_what_is_missing_and_refuses_what_does_not_fit() {
         .await
         .expect_code(0);
 
+    // A missing shard is said in the plan itself, in every format.
     let partial = estate.run(&["show", "--merge", &s1]).await;
     partial.expect_code(0);
     assert!(
-        partial.stderr.contains("no plan for shard(s) 2/2"),
+        partial.stdout.contains("no plan for shard(s) 2/2"),
         "{}",
-        partial.stderr
+        partial.stdout
+    );
+    let json = estate
+        .run(&["show", "--merge", &s1, "--format", "json"])
+        .await
+        .json();
+    assert_eq!(
+        json["missing_shards"],
+        serde_json::json!([{"index": 2, "count": 2}])
+    );
+    let md = estate
+        .run(&["show", "--merge", &s1, "--format", "markdown"])
+        .await;
+    assert!(
+        md.stdout.contains("no plan for shard(s) 2/2"),
+        "{}",
+        md.stdout
     );
     let twice = estate.run(&["show", "--merge", &s1, &s1]).await;
     twice.expect_code(1);
@@ -142,21 +161,7 @@ async fn a_merge_says_what_is_missing_and_refuses_what_does_not_fit() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_subscription_the_identity_may_not_read_is_named_and_allow_partial_plans_the_rest() {
     // The identity holds no role on the shared-services subscription.
-    let dir = tempfile::tempdir().unwrap();
-    let inventory = dir.path().join("inventory.yaml");
-    let text = std::fs::read_to_string(repo().join("examples/inventories/multi-vault.yaml"))
-        .unwrap()
-        .replace(
-            &format!("  {SUB2}:\n"),
-            &format!("  {SUB2}:\n    readable: false\n"),
-        );
-    assert!(text.contains("readable: false"), "{text}");
-    std::fs::write(&inventory, text).unwrap();
-    let estate = Estate::start_with(SandboxOptions {
-        inventory: Some(inventory),
-        ..SandboxOptions::default()
-    })
-    .await;
+    let (estate, _dir) = estate_without(SUB2).await;
     let file = multi_vault();
 
     // Never silently skipped: the subscription and the permission Azure says is missing.
@@ -203,4 +208,46 @@ async fn a_subscription_the_identity_may_not_read_is_named_and_allow_partial_pla
         after.stdout
     );
     assert_eq!(after.json()["left_out"][0]["subscription"], SUB2);
+}
+
+/// The multi-vault estate where the identity holds no role on `sub` (the directory holding the
+/// inventory lives as long as the estate needs it).
+async fn estate_without(sub: &str) -> (Estate, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.yaml");
+    let text = std::fs::read_to_string(repo().join("examples/inventories/multi-vault.yaml"))
+        .unwrap()
+        .replace(
+            &format!("  {sub}:\n"),
+            &format!("  {sub}:\n    readable: false\n"),
+        );
+    assert!(text.contains("readable: false"), "{text}");
+    std::fs::write(&inventory, text).unwrap();
+    let estate = Estate::start_with(SandboxOptions {
+        inventory: Some(inventory),
+        ..SandboxOptions::default()
+    })
+    .await;
+    (estate, dir)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_files_own_default_subscription_can_be_left_out_too() {
+    let (estate, _dir) = estate_without(SUB1).await;
+    let file = multi_vault();
+    let refused = estate.run(&["plan", "-f", &file]).await;
+    refused.expect_code(1);
+    let err = support::estate::flat(&refused.stderr);
+    assert!(
+        err.contains("may not read 1 subscription(s)") && err.contains(SUB1),
+        "{err}"
+    );
+    let partial = estate
+        .run(&["plan", "-f", &file, "--allow-partial", "--format", "json"])
+        .await;
+    partial.expect_code(0);
+    let plan = partial.json();
+    assert_eq!(plan["left_out"][0]["subscription"], SUB1, "{plan}");
+    assert_eq!(plan["subscriptions"], serde_json::json!([SUB2]), "{plan}");
+    assert!(all_in(&plan, SUB2), "{plan}");
 }

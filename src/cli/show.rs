@@ -1,5 +1,6 @@
 //! `azprotect show PLAN`: render a saved plan; `show --merge PLAN…`: render the plans of
-//! `plan --shard I/N` runs as one (`ops::merge`), saying which shards are missing.
+//! `plan --shard I/N` runs as one (`ops::merge`); the plan itself says which shards are
+//! missing.
 
 use super::args::ShowArgs;
 use super::plan::render_plan;
@@ -26,15 +27,6 @@ pub fn show(args: ShowArgs, printer: Printer) -> Result<ExitStatus> {
         saved.push((path.clone(), load_saved(path)?));
     }
     let merged = merge(&saved)?;
-    if !merged.missing.is_empty() {
-        let missing: Vec<String> = (merged.missing.iter())
-            .map(|i| format!("{i}/{}", merged.count))
-            .collect();
-        printer.note(format!(
-            "Warning: no plan for shard(s) {}: this is not the whole estate's plan.",
-            missing.join(", ")
-        ));
-    }
-    render_plan(&merged.plan, args.format, printer)?;
+    render_plan(&merged, args.format, printer)?;
     Ok(ExitStatus::Success)
 }

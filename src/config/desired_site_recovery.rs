@@ -8,7 +8,7 @@ use super::types_site_recovery::{
     DataDiskTypes, FabricLocation, FailoverDirection, FailoverType, PlanAction, SiteRecovery,
 };
 use super::validate::{names, site_recovery::parse_minutes};
-use crate::model::site_recovery::recovery_plan::action_base;
+use crate::model::site_recovery::recovery_plan::{action_base, DerivedNames};
 use crate::model::site_recovery::{GroupSelector, ReplicatedVmSpec, ReplicationGroup};
 use crate::model::{resource_group::normalize_location, vault, ArmId};
 use serde_json::{json, Value};
@@ -143,16 +143,8 @@ fn plan_attrs(
     groups: &[super::spanned::Sp<super::types_site_recovery::RecoveryGroup>],
     sub: &str,
 ) -> Value {
-    let mut used: BTreeMap<String, usize> = BTreeMap::new();
-    let mut name_for = |base: String| {
-        let n = used.entry(base.clone()).or_insert(0);
-        *n += 1;
-        if *n == 1 {
-            base
-        } else {
-            format!("{base}-{n}")
-        }
-    };
+    let mut derived = DerivedNames::default();
+    let mut name_for = |base: String| derived.take(&base);
     let mut out = Vec::new();
     for g in groups {
         let g = &g.value;

@@ -88,7 +88,12 @@ impl Desired {
             .map(|v| v.name.as_str())
             .collect();
         Desired {
-            subscription: self.subscription.clone(),
+            // The default subscription is read only where it is kept (a shard that does not
+            // own it, or a plan that leaves it out, must not touch it).
+            subscription: match keep(&self.subscription) {
+                true => self.subscription.clone(),
+                false => String::new(),
+            },
             resources: (self.resources.iter())
                 .filter(|r| mine(&r.arm_id))
                 .cloned()

@@ -4,7 +4,7 @@
 
 use crate::model::shard::Shard;
 use crate::plan::file::SavedPlan;
-use crate::plan::Plan;
+use crate::plan::{LeftOut, Plan};
 use std::path::PathBuf;
 
 /// Why shards' plans cannot be merged.
@@ -39,16 +39,9 @@ pub enum MergeError {
     },
 }
 
-/// The merged plan, and the shard indices no plan was given for.
-#[derive(Debug)]
-pub struct Merged {
-    pub plan: Plan,
-    pub missing: Vec<u32>,
-    pub count: u32,
-}
-
-/// Merge the shards' saved plans (`path`, plan).
-pub fn merge(plans: &[(PathBuf, SavedPlan)]) -> Result<Merged, MergeError> {
+/// Merge the shards' saved plans (`path`, plan): the plan says which shards are missing
+/// (`missing_shards`) and which subscriptions any shard left out (`left_out`).
+pub fn merge(plans: &[(PathBuf, SavedPlan)]) -> Result<Plan, MergeError> {
     let mut shards: Vec<(Shard, &PathBuf, &SavedPlan)> = Vec::new();
     for (path, saved) in plans {
         let Some(shard) = saved.plan.shard else {
@@ -63,7 +56,7 @@ pub fn merge(plans: &[(PathBuf, SavedPlan)]) -> Result<Merged, MergeError> {
                     first: *first,
                 });
             }
-            if saved.estate != first_saved.estate {
+            if !saved.estate.eq_ignore_ascii_case(&first_saved.estate) {
                 return Err(MergeError::OtherEstate {
                     path: path.clone(),
                     estate: saved.estate.clone(),
@@ -83,9 +76,16 @@ pub fn merge(plans: &[(PathBuf, SavedPlan)]) -> Result<Merged, MergeError> {
     }
     shards.sort_by_key(|(s, ..)| *s);
     let count = shards.first().map_or(0, |(s, ..)| s.count);
-    let missing = (1..=count)
+    let missing_shards = (1..=count)
         .filter(|i| !shards.iter().any(|(s, ..)| s.index == *i))
+        .map(|index| Shard { index, count })
         .collect();
+    let mut left_out: Vec<LeftOut> = shards
+        .iter()
+        .flat_map(|(_, _, saved)| saved.plan.left_out.iter().cloned())
+        .collect();
+    left_out.sort_by(|a, b| a.subscription.cmp(&b.subscription));
+    left_out.dedup_by(|a, b| a.subscription == b.subscription);
     let mut subscriptions: Vec<String> = shards
         .iter()
         .flat_map(|(_, _, saved)| saved.plan.subscriptions.iter().cloned())
@@ -96,9 +96,8 @@ pub fn merge(plans: &[(PathBuf, SavedPlan)]) -> Result<Merged, MergeError> {
         .iter()
         .flat_map(|(_, _, saved)| saved.plan.changes.iter().cloned())
         .collect();
-    Ok(Merged {
-        plan: Plan::new(subscriptions, changes),
-        missing,
-        count,
-    })
+    let mut plan = Plan::new(subscriptions, changes);
+    plan.left_out = left_out;
+    plan.missing_shards = missing_shards;
+    Ok(plan)
 }

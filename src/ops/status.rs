@@ -282,6 +282,7 @@ pub async fn run(
     }
     // Disk backup health, per backup instance of the declared Backup vaults.
     let newest = rules::newest_disk_backups(&disk_jobs);
+    let failing = rules::failing_disk_backups(&disk_jobs);
     let mut disks = Vec::new();
     for r in live
         .resources
@@ -302,8 +303,9 @@ pub async fn run(
             .and_then(|p| p.attrs["every"].as_str())
             .and_then(rules::disk_interval);
         let point = newest.get(&disk.as_str().to_ascii_lowercase()).copied();
-        findings.extend(rules::disk_findings(&disk, interval, point, now));
-        notes.extend(rules::disk_first_backup_pending(&disk, point));
+        let fails = failing.contains(&disk.as_str().to_ascii_lowercase());
+        findings.extend(rules::disk_findings(&disk, interval, point, fails, now));
+        notes.extend(rules::disk_first_backup_pending(&disk, point, fails));
         let h = |d: Duration| d.as_secs_f64() / 3600.0;
         disks.push(DiskRow {
             disk: rules::subject(&disk),

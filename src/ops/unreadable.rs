@@ -4,7 +4,7 @@
 
 use super::plan::{diff, Phases, PlanError};
 use crate::azure::{ArmClient, AzureError};
-use crate::model::{Address, ArmId, Desired, LiveState};
+use crate::model::{resource_group, Address, ArmId, Desired, LiveState};
 use crate::plan::{LeftOut, Plan};
 use miette::Diagnostic;
 
@@ -23,8 +23,8 @@ fn list(left: &[LeftOut]) -> String {
         .collect()
 }
 
-/// The subscription Azure refused to let the identity read or write (403
-/// `AuthorizationFailed`), from the refused request's path.
+/// The subscription of a request Azure refused (403 `AuthorizationFailed`), from its path:
+/// whether the identity may not read the subscription at all, [`diff_readable`] asks Azure.
 pub fn denied_subscription(e: &AzureError) -> Option<LeftOut> {
     let AzureError::Arm {
         status: 403,
@@ -68,8 +68,18 @@ pub async fn diff_readable(
                 let Some(left) = denied_subscription(&e) else {
                     return Err(PlanError::Azure(e));
                 };
+                // A refusal inside a readable subscription (a role missing on one vault) is
+                // the error it is: the subscription's own resource-group list tells them apart.
+                let probe = resource_group::list_path(&left.subscription);
+                match client.list(&probe).await {
+                    Err(p) if denied_subscription(&p).is_some() => {}
+                    _ => return Err(PlanError::Azure(e)),
+                }
                 let again = left_out.iter().any(|l| l.subscription == left.subscription);
-                let declared = desired.home_subscriptions().contains(&left.subscription);
+                let declared = desired.home_subscriptions().contains(&left.subscription)
+                    || desired
+                        .subscription
+                        .eq_ignore_ascii_case(&left.subscription);
                 if again || !declared {
                     // Not one of the file's own subscriptions (a disk or VM it points at), or
                     // refused again: leaving it out does not help.

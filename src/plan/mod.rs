@@ -43,6 +43,10 @@ pub struct Plan {
     /// leaves out (and why, in Azure's words). Absent when nothing was left out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_out: Vec<LeftOut>,
+    /// `show --merge`: the shards no plan was given for — the merged plan is not the whole
+    /// estate's. Absent when every shard is there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_shards: Vec<Shard>,
     /// Every change, in apply order.
     pub changes: Vec<Change>,
     pub summary: Summary,
@@ -139,6 +143,7 @@ impl Plan {
             subscriptions,
             shard: None,
             left_out: vec![],
+            missing_shards: vec![],
             changes,
             summary,
         }

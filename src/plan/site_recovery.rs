@@ -111,7 +111,8 @@ pub fn on_update(want: &Resource, have: &Resource, diff: &[AttrChange], v: &mut 
 /// target container whose policy has the declared policy's settings: `wanted` takes that
 /// mapping's id, and the declared policy that policy's id (also in every `policy_id` that named
 /// it: the other mappings' and the replications', where a changed policy would replace the
-/// replication), so that nothing is created beside them or replaced. As
+/// replication), so that nothing is created beside them or replaced. A live mapping is adopted
+/// once, and never when the declared policy itself is live (its replications keep it). As
 /// `plan::disk_backup::adopt_policies` does for disk policies.
 pub fn adopt_setup(wanted: &mut [Resource], live: &crate::model::LiveState) {
     use crate::model::ResourceKind;
@@ -143,11 +144,20 @@ pub fn adopt_setup(wanted: &mut [Resource], live: &crate::model::LiveState) {
             continue;
         };
         let declared_policy = ArmId::new(&declared_policy);
+        if is_live(&declared_policy) {
+            // The declared policy exists (and live replications may name it): adopting another
+            // would change their policy and replace them.
+            continue;
+        }
         let adopted_policy = policies
             .iter()
             .find(|(d, _)| *d == declared_policy)
             .map(|(_, l)| l.clone());
         let found = live_of(ResourceKind::ContainerMapping).find(|l| {
+            // One live mapping stands for one declared mapping at most.
+            if mappings.iter().any(|(_, taken)| *taken == l.arm_id) {
+                return false;
+            }
             let la = |k: &str| l.attrs[k].as_str().unwrap_or_default();
             let policy = ArmId::new(la("policy_id"));
             l.arm_id.parent(1) == m.arm_id.parent(1)

@@ -192,9 +192,11 @@ pub fn summary_line(s: &Summary) -> String {
 /// The sentence an empty plan prints.
 pub const NO_CHANGES: &str = "No changes. Azure matches the configuration.";
 
-/// One line per subscription `--allow-partial` left out (the plan says nothing about them).
+/// What the plan does not cover: one line per subscription `--allow-partial` left out, and
+/// one for the shards a merged plan misses.
 pub fn left_out_lines(plan: &crate::plan::Plan) -> Vec<String> {
-    plan.left_out
+    let mut lines: Vec<String> = plan
+        .left_out
         .iter()
         .map(|l| {
             format!(
@@ -202,7 +204,15 @@ pub fn left_out_lines(plan: &crate::plan::Plan) -> Vec<String> {
                 l.subscription, l.reason
             )
         })
-        .collect()
+        .collect();
+    if !plan.missing_shards.is_empty() {
+        let missing: Vec<String> = plan.missing_shards.iter().map(|s| s.to_string()).collect();
+        lines.push(format!(
+            "Left out: no plan for shard(s) {}: this is not the whole estate's plan.",
+            missing.join(", ")
+        ));
+    }
+    lines
 }
 
 /// `1 change` / `3 changes`.

@@ -285,12 +285,13 @@ pub fn markdown_within(r: &Report, limit: usize) -> String {
         }
         out.push('\n');
     }
+    let mut notes_left = 0;
     if !r.notes.is_empty() {
         let _ = writeln!(out, "#### {NOTES_TITLE} (not findings)\n");
         for n in &r.notes {
             let item = format!("- `{}` — {}\n", n.subject, md_cell(&n.message));
             if out.len() + item.len() > budget {
-                left_out += 1;
+                notes_left += 1;
                 continue;
             }
             out.push_str(&item);
@@ -298,16 +299,17 @@ pub fn markdown_within(r: &Report, limit: usize) -> String {
         out.push('\n');
     }
     let vm_rows: Vec<[String; 8]> = r.vms.iter().map(cells).collect();
-    let mut rows_left = md_table(&mut out, "VM(s)", HEADERS, &vm_rows, budget);
+    let rows_left = md_table(&mut out, "VM(s)", HEADERS, &vm_rows, budget);
+    let mut disks_left = 0;
     if !r.disks.is_empty() {
         out.push('\n');
         let disk_rows: Vec<[String; 4]> = r.disks.iter().map(disk_cells).collect();
-        rows_left += md_table(&mut out, "disk(s)", DISK_HEADERS, &disk_rows, budget);
+        disks_left = md_table(&mut out, "disk(s)", DISK_HEADERS, &disk_rows, budget);
     }
-    if left_out + rows_left > 0 {
+    if left_out + notes_left + rows_left + disks_left > 0 {
         let _ = writeln!(
             out,
-            "\n_{left_out} finding(s) and {rows_left} VM row(s) left out to fit a comment: run `azprotect status --format json` for all._"
+            "\n_{left_out} finding(s), {notes_left} note(s), {rows_left} VM row(s) and {disks_left} disk row(s) left out to fit a comment: run `azprotect status --format json` for all._"
         );
     }
     out

@@ -255,13 +255,10 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State, p: usize) -> HResult {
 
 fn list(ctx: &Ctx<'_>, st: &State, scope: &str) -> HResult {
     if denied(st, scope, DENY_ROLE_READS_TAG) {
-        return Err(ArmError::new(
-            403,
-            "AuthorizationFailed",
-            format!(
-                "The client '{}' with object id '{}' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read' over scope '{scope}/providers/Microsoft.Authorization' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-                st.identity.client_id, st.identity.client_id
-            ),
+        return Err(ArmError::authorization_failed(
+            &st.identity.client_id,
+            "Microsoft.Authorization/roleAssignments/read",
+            &format!("{scope}/providers/Microsoft.Authorization"),
         ));
     }
     let filter = ctx.q("$filter").unwrap_or("").trim().to_string();
@@ -324,13 +321,10 @@ fn assignment(ctx: &Ctx<'_>, st: &mut State, scope: &str, name: &str) -> HResult
         },
         "PUT" => {
             if write_denied(st, scope) {
-                return Err(ArmError::new(
-                    403,
-                    "AuthorizationFailed",
-                    format!(
-                        "The client '{}' with object id '{}' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/write' over scope '{scope}/providers/Microsoft.Authorization/roleAssignments/{name}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-                        st.identity.client_id, st.identity.client_id
-                    ),
+                return Err(ArmError::authorization_failed(
+                    &st.identity.client_id,
+                    "Microsoft.Authorization/roleAssignments/write",
+                    &format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"),
                 ));
             }
             if !is_guid(name) {

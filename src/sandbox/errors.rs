@@ -61,6 +61,17 @@ impl ArmError {
             ),
         )
     }
+    /// 403 `AuthorizationFailed`: the caller `client` lacks `action` on `scope`, in the words
+    /// ARM uses (as recorded for role assignments).
+    pub fn authorization_failed(client: &str, action: &str, scope: &str) -> Self {
+        ArmError::new(
+            403,
+            "AuthorizationFailed",
+            format!(
+                "The client '{client}' with object id '{client}' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials."
+            ),
+        )
+    }
     pub fn subscription_not_found(sub: &str) -> Self {
         Self::not_found(
             "SubscriptionNotFound",

@@ -34,14 +34,10 @@ fn group_id(id: &str) -> String {
 
 /// The 403 for a group that is not there or not readable.
 pub fn not_authorized(st: &State, group: &str) -> ArmError {
-    ArmError::new(
-        403,
-        "AuthorizationFailed",
-        format!(
-            "The client '{0}' with object id '{0}' does not have authorization to perform action 'Microsoft.Management/managementGroups/read' over scope '{1}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-            st.identity.client_id,
-            group_id(group)
-        ),
+    ArmError::authorization_failed(
+        &st.identity.client_id,
+        "Microsoft.Management/managementGroups/read",
+        &group_id(group),
     )
 }
 
@@ -161,13 +157,14 @@ fn page(ctx: &Ctx<'_>, all: &[Descendant]) -> Value {
         .map(descendant_body)
         .collect();
     let mut out = json!({"value": value, "nextLink": null});
-    if skip + size < all.len() {
+    let next = skip.saturating_add(size);
+    if next < all.len() {
         let mut ser = url::form_urlencoded::Serializer::new(String::new());
         ser.append_pair("api-version", &ctx.api_version);
         if let Some(t) = ctx.q("$top") {
             ser.append_pair("$top", t);
         }
-        ser.append_pair("$skiptoken", &(skip + size).to_string());
+        ser.append_pair("$skiptoken", &next.to_string());
         out["nextLink"] = json!(format!("{}{}?{}", ctx.base, ctx.raw_path, ser.finish()));
     }
     out

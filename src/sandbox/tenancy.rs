@@ -165,14 +165,7 @@ pub fn no_role(ctx: &Ctx<'_>, st: &State) -> ArmError {
         _ => "write",
     };
     let scope = format!("/{}", segs.join("/"));
-    ArmError::new(
-        403,
-        "AuthorizationFailed",
-        format!(
-            "The client '{0}' with object id '{0}' does not have authorization to perform action '{action}/{verb}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-            st.identity.client_id
-        ),
-    )
+    ArmError::authorization_failed(&st.identity.client_id, &format!("{action}/{verb}"), &scope)
 }
 
 /// A management group as the inventory writes it.

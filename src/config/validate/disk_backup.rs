@@ -162,8 +162,8 @@ pub fn across(files: &[ConfigFile], default_sub: Option<&str>, diags: &mut Diags
         };
         let mut cx = Cx { file: i, diags };
         for (name, v) in vaults.value.iter() {
-            let sub = v.value.subscription.as_ref().map(|s| s.value.as_str());
-            check_vault(&mut cx, name, &v.value, sub.or(default_sub), &mut seen);
+            let sub = super::block_subscription(&v.value.subscription, default_sub);
+            check_vault(&mut cx, name, &v.value, sub, &mut seen);
         }
     }
 }

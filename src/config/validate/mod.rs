@@ -182,6 +182,14 @@ pub fn across(files: &[ConfigFile], diags: &mut Diags) {
     disk_backup::across(files, default_sub, diags);
 }
 
+/// A block's `subscription:`, else the files' default (when they set one).
+pub(crate) fn block_subscription<'a>(
+    block: &'a Option<Sp<String>>,
+    default_sub: Option<&'a str>,
+) -> Option<&'a str> {
+    block.as_ref().map(|s| s.value.as_str()).or(default_sub)
+}
+
 /// A vault whose `resource_group` the files declare in another subscription: Azure would put
 /// the vault in a group of the vault's subscription, which the files do not create — almost
 /// certainly a `subscription:` missing on one of the two.
@@ -190,9 +198,6 @@ fn vault_groups_in_their_subscription(
     default_sub: Option<&str>,
     diags: &mut Diags,
 ) {
-    fn of<'a>(s: &'a Option<Sp<String>>, default_sub: Option<&'a str>) -> Option<&'a str> {
-        s.as_ref().map(|s| s.value.as_str()).or(default_sub)
-    }
     let declared: HashMap<String, (At, Option<&str>)> = (files.iter().enumerate())
         .flat_map(|(i, f)| {
             (f.resource_groups.iter().flat_map(|m| m.value.iter())).map(move |(n, rg)| (n, rg, i))
@@ -201,7 +206,7 @@ fn vault_groups_in_their_subscription(
             let at = At::new(i, n.span);
             (
                 n.value.to_ascii_lowercase(),
-                (at, of(&rg.value.subscription, default_sub)),
+                (at, block_subscription(&rg.value.subscription, default_sub)),
             )
         })
         .collect();
@@ -210,14 +215,14 @@ fn vault_groups_in_their_subscription(
             (
                 n,
                 &v.value.resource_group,
-                of(&v.value.subscription, default_sub),
+                block_subscription(&v.value.subscription, default_sub),
             )
         });
         let backup = (f.disk_backup.iter().flat_map(|m| m.value.iter())).map(|(n, v)| {
             (
                 n,
                 &v.value.resource_group,
-                of(&v.value.subscription, default_sub),
+                block_subscription(&v.value.subscription, default_sub),
             )
         });
         for (name, rg, vault_sub) in recovery.chain(backup) {

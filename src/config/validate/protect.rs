@@ -123,8 +123,7 @@ pub fn across(files: &[ConfigFile], default_sub: Option<&str>, diags: &mut Diags
             continue;
         };
         for (vname, v) in vaults.value.iter() {
-            let vault_sub = v.value.subscription.as_ref();
-            let vault_sub = vault_sub.map(|s| s.value.as_str()).or(default_sub);
+            let vault_sub = super::block_subscription(&v.value.subscription, default_sub);
             for e in v.value.protect.iter().flat_map(|p| &p.value) {
                 for vm in e.value.vms.iter().flat_map(|v| &v.value) {
                     let Ok(r) = names::vm_ref(&vm.value) else {

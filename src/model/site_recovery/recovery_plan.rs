@@ -78,6 +78,30 @@ pub fn action_base(runbook: Option<&str>, script: Option<&str>) -> String {
     "manual".into()
 }
 
+/// The names the planner derives for a plan's unnamed actions: [`action_base`], the second of
+/// a base `-2`, the third `-3`…, counted in the plan's order (before, then after, group by
+/// group). The desired state names actions with it, and export uses it to write a name only
+/// where Azure's differs.
+#[derive(Debug, Default)]
+pub struct DerivedNames(std::collections::BTreeMap<String, usize>);
+
+impl DerivedNames {
+    /// The name the next unnamed action of `base` gets.
+    pub fn peek(&self, base: &str) -> String {
+        match self.0.get(base).copied().unwrap_or(0) + 1 {
+            1 => base.to_string(),
+            n => format!("{base}-{n}"),
+        }
+    }
+
+    /// Give the next unnamed action of `base` its name.
+    pub fn take(&mut self, base: &str) -> String {
+        let name = self.peek(base);
+        *self.0.entry(base.to_string()).or_insert(0) += 1;
+        name
+    }
+}
+
 fn action_to_arm(a: &Value) -> Value {
     let location = |a: &Value| match a["fabric_location"].as_str() {
         Some("recovery") => "Recovery",

@@ -163,8 +163,8 @@ pub fn configured_at(jobs: &[Job]) -> BTreeMap<String, OffsetDateTime> {
 }
 
 /// Is `item` waiting for its first backup (see the module doc): no recovery point, and protected
-/// at `configured` less than `rpo` + [`RPO_GRACE`] ago, or its policy's schedule unknown. A
-/// stopped or suspended item waits for nothing.
+/// at `configured` less than `rpo` + [`RPO_GRACE`] ago (its policy's schedule unknown: protected
+/// within the job window at all). A stopped or suspended item waits for nothing.
 pub fn first_backup_pending(
     item: &BackupItem,
     rpo: Option<Duration>,
@@ -179,7 +179,8 @@ pub fn first_backup_pending(
         return false;
     }
     match (rpo, configured) {
-        (None, _) => true,
+        // Schedule unknown: waiting while its ConfigureBackup job is in the job window.
+        (None, configured) => configured.is_some(),
         (Some(rpo), Some(t)) => age(now, t) <= rpo + RPO_GRACE,
         (Some(_), None) => false,
     }
@@ -410,8 +411,13 @@ mod tests {
             "{}",
             f[0].message
         );
-        // An unknown schedule cannot be judged: waiting, as information.
-        assert!(backup_findings(&fresh, None, None, NOW).is_empty());
+        // An unknown schedule: waiting while its ConfigureBackup job is in the job window;
+        // with none there, it is overdue.
+        assert!(backup_findings(&fresh, None, Some(NOW), NOW).is_empty());
+        assert_eq!(
+            codes(&backup_findings(&fresh, None, None, NOW)),
+            ["no_recovery_point"]
+        );
         // A first backup that failed is a finding at once.
         let mut failed = fresh.clone();
         failed.last_backup_status = "Failed".into();

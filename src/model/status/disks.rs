@@ -7,7 +7,7 @@ use super::text;
 use crate::model::restore_drill::RPO_GRACE;
 use crate::model::ArmId;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -50,6 +50,29 @@ pub fn newest_disk_backups(jobs: &[DiskJob]) -> BTreeMap<String, OffsetDateTime>
     out
 }
 
+/// The disks whose newest backup job failed (lower-case ids): a disk with no recovery point
+/// and a failed backup is not waiting for its first backup, its backups fail.
+pub fn failing_disk_backups(jobs: &[DiskJob]) -> BTreeSet<String> {
+    let mut newest: BTreeMap<&str, (OffsetDateTime, bool)> = BTreeMap::new();
+    for j in jobs
+        .iter()
+        .filter(|j| j.category.eq_ignore_ascii_case("backup"))
+    {
+        let (Some(t), failed) = (j.start, j.status.eq_ignore_ascii_case("failed")) else {
+            continue;
+        };
+        let e = newest.entry(j.disk.as_str()).or_insert((t, failed));
+        if t >= e.0 {
+            *e = (t, failed);
+        }
+    }
+    newest
+        .into_iter()
+        .filter(|(_, (_, failed))| *failed)
+        .map(|(d, _)| d.to_string())
+        .collect()
+}
+
 /// A Disk Backup policy's interval (`every`: `4h`, `1d`), as a duration (the file's spelling,
 /// parsed once: [`crate::model::disk_backup::policy::every_hours`]).
 pub fn disk_interval(every: &str) -> Option<Duration> {
@@ -58,18 +81,25 @@ pub fn disk_interval(every: &str) -> Option<Duration> {
 }
 
 /// A protected disk's health: its newest recovery point older than the policy's interval plus
-/// [`RPO_GRACE`]. A disk with no point yet is waiting for its first backup — information, not a
-/// finding ([`disk_first_backup_pending`]): a backup instance says `ProtectionConfigured` and
-/// neither it nor the vault's job list says when it was protected, so no grace window can be
-/// measured.
+/// [`RPO_GRACE`], or no point and its last backup job failed. A disk with no point and no
+/// failed backup is waiting for its first backup — information, not a finding
+/// ([`disk_first_backup_pending`]): a backup instance says `ProtectionConfigured` and neither it
+/// nor the vault's job list says when it was protected, so no grace window can be measured.
 pub fn disk_findings(
     disk: &ArmId,
     interval: Option<Duration>,
     newest: Option<OffsetDateTime>,
+    failing: bool,
     now: OffsetDateTime,
 ) -> Vec<Finding> {
     let s = subject(disk);
     match (newest, interval) {
+        (None, _) if failing => vec![Finding::new(
+            Kind::DiskBackup,
+            "backup_failed",
+            &s,
+            "no recovery point: its last backup failed".into(),
+        )],
         (Some(t), Some(every)) if age(now, t) > every + RPO_GRACE => vec![Finding::new(
             Kind::DiskBackup,
             "rpo_breached",
@@ -84,9 +114,14 @@ pub fn disk_findings(
     }
 }
 
-/// The note of a protected disk with no recovery point yet; `None` once it has one.
-pub fn disk_first_backup_pending(disk: &ArmId, newest: Option<OffsetDateTime>) -> Option<Finding> {
-    newest.is_none().then(|| {
+/// The note of a protected disk with no recovery point yet; `None` once it has one, or when
+/// its backups fail (a finding of [`disk_findings`]).
+pub fn disk_first_backup_pending(
+    disk: &ArmId,
+    newest: Option<OffsetDateTime>,
+    failing: bool,
+) -> Option<Finding> {
+    (newest.is_none() && !failing).then(|| {
         Finding::new(
             Kind::DiskBackup,
             "first_backup_pending",
@@ -126,16 +161,44 @@ mod tests {
         assert_eq!(disk_interval("x"), None);
         assert_eq!(disk_interval("3h"), None, "not a Disk Backup interval");
         // 4 h old: within 4 h + 2 h grace; 7 h old: breached; none yet: waiting, a note.
-        assert!(disk_findings(&disk, every, Some(datetime!(2026-12-05 08:00 UTC)), NOW).is_empty());
-        let f = disk_findings(&disk, every, Some(datetime!(2026-12-05 05:00 UTC)), NOW);
+        assert!(disk_findings(
+            &disk,
+            every,
+            Some(datetime!(2026-12-05 08:00 UTC)),
+            false,
+            NOW
+        )
+        .is_empty());
+        let f = disk_findings(
+            &disk,
+            every,
+            Some(datetime!(2026-12-05 05:00 UTC)),
+            false,
+            NOW,
+        );
         assert_eq!(codes(&f), ["rpo_breached"]);
         assert_eq!(f[0].kind, Kind::DiskBackup);
-        assert!(disk_findings(&disk, every, None, NOW).is_empty());
-        let note = disk_first_backup_pending(&disk, None).expect("a note");
+        assert!(disk_findings(&disk, every, None, false, NOW).is_empty());
+        let note = disk_first_backup_pending(&disk, None, false).expect("a note");
         assert_eq!(
             (note.kind, note.code),
             (Kind::DiskBackup, "first_backup_pending")
         );
-        assert!(disk_first_backup_pending(&disk, Some(NOW)).is_none());
+        assert!(disk_first_backup_pending(&disk, Some(NOW), false).is_none());
+        // No point and the last backup failed: a finding, not a note.
+        let failing = failing_disk_backups(&[
+            job("Failed", "2026-12-05T04:00:00Z"),
+            job("Failed", "2026-12-05T08:00:00Z"),
+        ]);
+        assert!(failing.contains("/s/rg/disks/d"));
+        let f = disk_findings(&disk, every, None, true, NOW);
+        assert_eq!(codes(&f), ["backup_failed"]);
+        assert!(disk_first_backup_pending(&disk, None, true).is_none());
+        // A later completed backup ends it.
+        let recovered = failing_disk_backups(&[
+            job("Failed", "2026-12-05T04:00:00Z"),
+            job("Completed", "2026-12-05T08:00:00Z"),
+        ]);
+        assert!(recovered.is_empty());
     }
 }

@@ -35,7 +35,8 @@ pub use backup::{
 };
 pub use coverage::{coverage_findings, ScopeVm};
 pub use disks::{
-    disk_findings, disk_first_backup_pending, disk_interval, newest_disk_backups, DiskJob,
+    disk_findings, disk_first_backup_pending, disk_interval, failing_disk_backups,
+    newest_disk_backups, DiskJob,
 };
 pub use findings::{hours, subject, Finding, Kind};
 pub use replication::{replication_findings, Replicated, ReplicationLimits};

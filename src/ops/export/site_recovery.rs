@@ -298,7 +298,7 @@ fn replicated_vm(live: &LiveState, attrs: &Value, vm_id: &ArmId, sub: &str) -> R
 
 /// A recovery plan's boot groups in the file's form.
 fn plan_groups(a: &Value, sub: &str) -> Vec<RecoveryGroup> {
-    let mut used: BTreeMap<String, usize> = BTreeMap::new();
+    let mut derived = recovery_plan::DerivedNames::default();
     a["groups"]
         .as_array()
         .into_iter()
@@ -316,7 +316,7 @@ fn plan_groups(a: &Value, sub: &str) -> Vec<RecoveryGroup> {
                 g[k].as_array()
                     .into_iter()
                     .flatten()
-                    .map(|x| named(action(x), x, &mut used))
+                    .map(|x| named(action(x), x, &mut derived))
                     .collect()
             };
             let before = actions("before");
@@ -328,20 +328,14 @@ fn plan_groups(a: &Value, sub: &str) -> Vec<RecoveryGroup> {
 
 /// `out` with the action's `name` when the planner would not derive it: the planner names an
 /// unnamed action `recovery_plan::action_base`, numbered in the plan's order (before, then
-/// after, group by group) — the count `used` keeps, as `config::desired_site_recovery` does.
-fn named(mut out: Value, a: &Value, used: &mut BTreeMap<String, usize>) -> Value {
+/// after, group by group) — as `recovery_plan::DerivedNames` counts them.
+fn named(mut out: Value, a: &Value, derived: &mut recovery_plan::DerivedNames) -> Value {
     let text = |k: &str| a[k].as_str();
     let base = recovery_plan::action_base(text("runbook"), text("script"));
-    let n = used.get(&base).copied().unwrap_or(0) + 1;
-    let derived = if n == 1 {
-        base.clone()
-    } else {
-        format!("{base}-{n}")
-    };
     match text("name") {
-        Some(name) if name != derived => out["name"] = json!(name),
+        Some(name) if name != derived.peek(&base) => out["name"] = json!(name),
         _ => {
-            used.insert(base, n);
+            derived.take(&base);
         }
     }
     out

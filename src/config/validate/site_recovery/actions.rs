@@ -6,7 +6,50 @@ use super::*;
 use crate::config::diag::{At, Diag};
 use crate::config::spanned::Sp;
 use crate::config::types_site_recovery::PlanAction;
+use crate::model::site_recovery::recovery_plan::{action_base, DerivedNames};
 use std::collections::BTreeMap;
+
+/// The names of one recovery plan's actions, declared or derived as the desired state derives
+/// them (`recovery_plan::DerivedNames`): Azure tells a plan's actions apart by name.
+#[derive(Default)]
+pub(super) struct ActionNames {
+    derived: DerivedNames,
+    seen: BTreeMap<String, At>,
+}
+
+impl ActionNames {
+    /// `a`'s name is not empty and no other action of the plan has it.
+    pub(super) fn check(&mut self, cx: &mut Cx, a: &Sp<PlanAction>, plan: &str) {
+        let v = &a.value;
+        let (name, at) = match &v.name {
+            Some(n) if n.value.trim().is_empty() => {
+                cx.push(
+                    Diag::error(cx.at(n.span), "an action's `name` is empty")
+                        .label("empty name")
+                        .help("leave `name` out to have one derived from the runbook, script or manual step"),
+                );
+                return;
+            }
+            Some(n) => (n.value.trim().to_string(), cx.at(n.span)),
+            None => {
+                let (rb, sc) = (v.runbook.as_ref(), v.script.as_ref());
+                let base = action_base(rb.map(|r| r.value.as_str()), sc.map(|s| s.value.as_str()));
+                (self.derived.take(&base), cx.at(a.span))
+            }
+        };
+        match self.seen.get(&name.to_ascii_lowercase()) {
+            Some(first) => cx.push(
+                Diag::error(at, format!("two actions of recovery plan `{plan}` are named `{name}`"))
+                    .label("named again here")
+                    .note(*first, "first named here")
+                    .help("give one of them another `name:` (an unnamed action is named after its runbook, script or `manual`, numbered -2, -3… when repeated)"),
+            ),
+            None => {
+                self.seen.insert(name.to_ascii_lowercase(), at);
+            }
+        }
+    }
+}
 
 pub(super) fn check_action(cx: &mut Cx, a: &Sp<PlanAction>) {
     let v = &a.value;

@@ -105,11 +105,7 @@ fn group_subscription<'a>(
         .find(|(_, n, _)| n.value.eq_ignore_ascii_case(&sr.vault.value))
         .and_then(|(_, _, v)| v.value.subscription.as_ref())
         .map(|s| s.value.as_str());
-    sr.subscription
-        .as_ref()
-        .map(|s| s.value.as_str())
-        .or(vault_sub)
-        .or(default_sub)
+    super::block_subscription(&sr.subscription, vault_sub.or(default_sub))
 }
 
 struct Group<'a> {
@@ -488,6 +484,7 @@ impl Group<'_> {
                 );
             }
             let mut in_plan: HashMap<VmKey, (At, usize)> = HashMap::new();
+            let mut action_names = actions::ActionNames::default();
             for (gi, g) in groups.value.iter().enumerate() {
                 let n = gi + 1;
                 if g.value.vms.value.is_empty() {
@@ -537,9 +534,10 @@ impl Group<'_> {
                         }
                     }
                 }
-                for actions in [&g.value.before, &g.value.after].into_iter().flatten() {
-                    for a in &actions.value {
+                for list in [&g.value.before, &g.value.after].into_iter().flatten() {
+                    for a in &list.value {
                         check_action(cx, a);
+                        action_names.check(cx, a, &pname.value);
                     }
                 }
             }
