@@ -192,3 +192,67 @@ pub fn adopt_setup(wanted: &mut [Resource], live: &crate::model::LiveState) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Address, LiveState, ResourceKind};
+    use serde_json::json;
+
+    const C: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v/replicationFabrics/f/replicationProtectionContainers";
+
+    fn policy(name: &str, hours: u64) -> Resource {
+        Resource {
+            address: Address::new(ResourceKind::ReplicationPolicy, format!("v/{name}")),
+            arm_id: ArmId::new(format!("/subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v/replicationPolicies/{name}")),
+            attrs: json!({"recovery_points_minutes": hours * 60, "app_consistent_minutes": 0}),
+            depends_on: vec![],
+        }
+    }
+
+    fn mapping(name: &str, policy: &Resource) -> Resource {
+        Resource {
+            address: Address::new(ResourceKind::ContainerMapping, format!("v/{name}")),
+            arm_id: ArmId::new(format!(
+                "{C}/src/replicationProtectionContainerMappings/{name}"
+            )),
+            attrs: json!({"target_container_id": format!("{C}/tgt"), "policy_id": policy.arm_id.as_str()}),
+            depends_on: vec![],
+        }
+    }
+
+    #[test]
+    fn a_portal_mapping_is_adopted_once_and_never_over_a_live_declared_policy() {
+        let portal = policy("24-hour-retention-policy", 24);
+        let live = LiveState {
+            resources: vec![portal.clone(), mapping("portal-mapping", &portal)],
+            ..LiveState::default()
+        };
+        // Two groups declare the same connection: the first adopts the portal mapping, the
+        // second does not take it as well.
+        let (a, b) = (policy("dr-a", 24), policy("dr-b", 24));
+        let mut wanted = vec![
+            a.clone(),
+            mapping("dr-a-src-to-tgt", &a),
+            b.clone(),
+            mapping("dr-b-src-to-tgt", &b),
+        ];
+        adopt_setup(&mut wanted, &live);
+        assert!(wanted[1].arm_id.as_str().ends_with("/portal-mapping"));
+        assert_eq!(wanted[0].arm_id, portal.arm_id);
+        assert!(
+            wanted[3].arm_id.as_str().ends_with("/dr-b-src-to-tgt"),
+            "{}",
+            wanted[3].arm_id
+        );
+        assert!(wanted[2].arm_id.as_str().ends_with("/dr-b"));
+
+        // The declared policy is live itself (its replications name it): nothing is adopted.
+        let mut live = live;
+        live.resources.push(a.clone());
+        let mut wanted = vec![a.clone(), mapping("dr-a-src-to-tgt", &a)];
+        adopt_setup(&mut wanted, &live);
+        assert_eq!(wanted[0].arm_id, a.arm_id);
+        assert!(wanted[1].arm_id.as_str().ends_with("/dr-a-src-to-tgt"));
+    }
+}
