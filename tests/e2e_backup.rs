@@ -116,10 +116,7 @@ async fn a_policy_edited_behind_our_back_shows_as_exactly_that_update() {
         .run(&["apply", "-f", &quickstart(), "--auto-approve"])
         .await
         .expect_code(0);
-    estate
-        .run(&["plan", "-f", &quickstart(), "--detailed-exitcode"])
-        .await
-        .expect_code(0);
+    estate.expect_no_changes(&quickstart()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -172,10 +169,7 @@ async fn a_vm_removed_from_the_file_is_stopped_with_data_retained_then_plans_emp
 
     let apply = estate.run(&["apply", "-f", &file, "--auto-approve"]).await;
     apply.expect_code(0);
-    estate
-        .run(&["plan", "-f", &file, "--detailed-exitcode"])
-        .await
-        .expect_code(0);
+    estate.expect_no_changes(&file).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -311,10 +305,7 @@ async fn a_saved_plan_applies_exactly_what_was_reviewed() {
     plan.expect_code(0);
     let apply = estate.run(&["apply", &saved, "--auto-approve"]).await;
     apply.expect_code(0);
-    estate
-        .run(&["plan", "-f", &quickstart(), "--detailed-exitcode"])
-        .await
-        .expect_code(0);
+    estate.expect_no_changes(&quickstart()).await;
 
     // Secrets never reach output or the plan file: neither the client secret nor a bearer token.
     let secret = estate.sandbox.credentials().client_secret;

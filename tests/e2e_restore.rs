@@ -92,10 +92,7 @@ async fn a_vm_restored_as_a_new_vm_has_its_size_and_disks_and_the_plan_stays_emp
     );
     assert_eq!(vm["location"], "westeurope");
     // The restored VM is not protected by the file, and the file's plan is unchanged.
-    estate
-        .run(&["plan", "-f", &file, "--detailed-exitcode"])
-        .await
-        .expect_code(0);
+    estate.expect_no_changes(&file).await;
 }
 
 #[tokio::test]
@@ -379,8 +376,5 @@ async fn a_disk_backup_point_becomes_a_new_disk_through_data_protection() {
         assert!(flat(&run.stderr).contains(says), "{says}: {}", run.stderr);
     }
     // The file still plans empty: the new disk is nobody's to protect.
-    estate
-        .run(&["plan", "-f", &file, "--detailed-exitcode"])
-        .await
-        .expect_code(0);
+    estate.expect_no_changes(&file).await;
 }

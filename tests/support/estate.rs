@@ -71,6 +71,13 @@ impl Estate {
 
     /// Run the real binary against this sandbox with `extra` variables on top
     /// (`GITHUB_ACTIONS=true`).
+    /// `plan -f file --detailed-exitcode` exits 0: Azure matches the file (an apply converged).
+    pub async fn expect_no_changes(&self, file: &str) {
+        self.run(&["plan", "-f", file, "--detailed-exitcode"])
+            .await
+            .expect_code(0);
+    }
+
     pub async fn run_env(&self, extra: &[(&str, &str)], args: &[&str]) -> Run {
         let mut env: Vec<(&str, &str)> = self
             .env

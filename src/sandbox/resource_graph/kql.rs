@@ -38,18 +38,8 @@ pub const COLUMNS: &[&str] = &[
     "zones",
 ];
 
-/// Columns a predicate or an ordering may use (strings).
-pub const SCALAR: &[&str] = &[
-    "id",
-    "name",
-    "type",
-    "tenantId",
-    "kind",
-    "location",
-    "resourceGroup",
-    "subscriptionId",
-    "managedBy",
-];
+/// Columns a predicate or an ordering may use (strings): the first nine.
+pub const SCALAR: &[&str] = COLUMNS.split_at(9).0;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
