@@ -147,6 +147,21 @@ async fn a_merge_says_what_is_missing_and_refuses_what_does_not_fit() {
         "{}",
         not_a_shard.stderr
     );
+    // A target of the other shard's subscription names that shard.
+    let elsewhere = estate
+        .run(&[
+            "plan",
+            "-f",
+            &file,
+            "--shard",
+            "1/2",
+            "--target",
+            "recovery_vault.rsv-shared-weu",
+        ])
+        .await;
+    elsewhere.expect_code(1);
+    let err = support::estate::flat(&elsewhere.stderr);
+    assert!(err.contains("which shard 2/2 owns, not 1/2"), "{err}");
     let two = estate.run(&["show", &s1, &whole]).await;
     two.expect_code(1);
     assert!(two.stderr.contains("--merge"), "{}", two.stderr);

@@ -90,9 +90,17 @@ impl BucketKey {
             }
             _ => Scope::Tenant,
         };
+        // A Resource Graph query is a POST that reads (Resource Graph paces it with its own
+        // quota, `graph_quota`): it takes nothing from the tenant's writes.
+        let query = path
+            .to_ascii_lowercase()
+            .starts_with("/providers/microsoft.resourcegraph/resources");
         BucketKey {
             scope,
-            kind: OpKind::of(method),
+            kind: match query {
+                true => OpKind::Reads,
+                false => OpKind::of(method),
+            },
         }
     }
 }
@@ -475,6 +483,17 @@ mod tests {
         assert_eq!(
             BucketKey::for_request(Method::Patch, &format!("{SUB}/x")).kind,
             OpKind::Writes
+        );
+        assert_eq!(
+            BucketKey::for_request(
+                Method::Post,
+                "/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01"
+            ),
+            BucketKey {
+                scope: Scope::Tenant,
+                kind: OpKind::Reads
+            },
+            "a Resource Graph query reads"
         );
         for tenant in [
             "/providers/Microsoft.Authorization/roleDefinitions",

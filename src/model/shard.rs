@@ -58,6 +58,17 @@ impl Shard {
     }
 }
 
+impl Shard {
+    /// The shard of `count` that owns `subscription` among `all` (`None`: not one of them).
+    pub fn owning(subscription: &str, all: &[String], count: u32) -> Option<Shard> {
+        (1..=count).map(|index| Shard { index, count }).find(|s| {
+            s.owned(all)
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(subscription))
+        })
+    }
+}
+
 impl Desired {
     /// The subscriptions the file's declarations live in (sorted, lower case): what shards
     /// split.
@@ -149,6 +160,15 @@ mod tests {
         seen.sort();
         assert_eq!(seen, all);
         assert_eq!(sizes, [3, 3, 2, 2]);
+    }
+
+    #[test]
+    fn the_shard_owning_a_subscription_is_found() {
+        let all = subs(5);
+        let s = Shard::owning(&all[3].to_ascii_uppercase(), &all, 2).unwrap();
+        assert_eq!(s, Shard { index: 2, count: 2 });
+        assert!(s.owned(&all).contains(&all[3]));
+        assert_eq!(Shard::owning("elsewhere", &all, 2), None);
     }
 
     #[test]
