@@ -37,23 +37,29 @@ async fn export_plans_empty(estate: &Estate, name: &str, extra: &[&str]) -> Stri
     );
     let text = std::fs::read_to_string(&out).expect("the export was written");
     estate.run(&["validate", "-f", &out]).await.expect_code(0);
+    plans_empty(
+        estate,
+        &out,
+        &format!("the export of an estate must plan empty against it:\n{text}"),
+    )
+    .await;
+    text
+}
+
+/// `plan -f file --detailed-exitcode --format json` exits 0 with no changes; `why` otherwise.
+async fn plans_empty(estate: &Estate, file: &str, why: &str) {
     let plan = estate
         .run(&[
             "plan",
             "-f",
-            &out,
+            file,
             "--detailed-exitcode",
             "--format",
             "json",
         ])
         .await;
-    assert_eq!(
-        plan.code, 0,
-        "the export of an estate must plan empty against it:\n{text}\n{}\n{}",
-        plan.stdout, plan.stderr
-    );
+    assert_eq!(plan.code, 0, "{why}\n{}\n{}", plan.stdout, plan.stderr);
     assert!(plan.changes().is_empty(), "{}", plan.stdout);
-    text
 }
 
 /// Apply an example, then export it with and without selectors: both plan empty.
@@ -186,22 +192,7 @@ async fn a_site_recovery_setup_is_adopted_by_what_it_connects_not_by_its_names()
     assert_ne!(renamed, text, "the group is renamed:\n{text}");
     let path = estate.path("renamed.yaml");
     std::fs::write(&path, &renamed).unwrap();
-    let plan = estate
-        .run(&[
-            "plan",
-            "-f",
-            &path,
-            "--detailed-exitcode",
-            "--format",
-            "json",
-        ])
-        .await;
-    assert_eq!(
-        plan.code, 0,
-        "the live setup is adopted:\n{}\n{}",
-        plan.stdout, plan.stderr
-    );
-    assert!(plan.changes().is_empty(), "{}", plan.stdout);
+    plans_empty(&estate, &path, "the live setup is adopted:").await;
 
     // Other settings are not that policy: the plan makes its own setup, as before.
     let other = renamed.replace("recovery_points: 24h", "recovery_points: 48h");

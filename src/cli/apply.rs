@@ -6,7 +6,7 @@
 use super::args::{ApplyArgs, ApplyFormat, PlanFormat};
 use super::ci::Ci;
 use super::confirm;
-use super::plan::{make_plan, render_plan, Scope};
+use super::plan::{make_plan, render_plan, scope};
 use super::printer::Printer;
 use super::progress::{terminal, Timed};
 use super::settings::{GlobalSettings, Session};
@@ -41,11 +41,7 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
         }
         None => {
             let files = ops::plan::files_or_default(&args.files);
-            let scope = Scope {
-                target: &args.target,
-                shard: args.shard,
-                allow_partial: args.allow_partial,
-            };
+            let scope = scope(&args.target, args.shard, args.allow_partial)?;
             made = make_plan(session, &files, scope, &mut Default::default()).await?;
             show_plan(&made.plan, json, ci, printer)?;
             Reviewed::made(&made)

@@ -22,11 +22,7 @@ pub async fn plan(
 
 async fn run(args: &PlanArgs, session: &Session, printer: Printer) -> Result<ExitStatus> {
     let mut phases = Phases::default();
-    let scope = Scope {
-        target: &args.target,
-        shard: args.shard,
-        allow_partial: args.allow_partial,
-    };
+    let scope = scope(&args.target, args.shard, args.allow_partial)?;
     let made = make_plan(session, &args.files.files, scope, &mut phases).await?;
     phases.mark("render");
     render_plan(&made.plan, args.format, printer)?;
@@ -51,25 +47,22 @@ async fn run(args: &PlanArgs, session: &Session, printer: Printer) -> Result<Exi
     )
 }
 
-/// What of the files `plan` and `apply` cover, as given on the command line.
-pub struct Scope<'a> {
-    pub target: &'a [String],
-    pub shard: Option<Shard>,
-    pub allow_partial: bool,
+/// What of the files `plan` and `apply` cover, from the command line: `--target`s parsed.
+pub fn scope(target: &[String], shard: Option<Shard>, allow_partial: bool) -> Result<op::Scope> {
+    Ok(op::Scope {
+        targets: targets(target)?,
+        shard,
+        allow_partial,
+    })
 }
 
-/// `ops::plan::make` for the files and [`Scope`] given, its warnings shown.
+/// `ops::plan::make` for the files and the scope given, its warnings shown.
 pub async fn make_plan(
     session: &Session,
     files: &[PathBuf],
-    scope: Scope<'_>,
+    scope: op::Scope,
     phases: &mut Phases,
 ) -> Result<op::Made> {
-    let scope = op::Scope {
-        targets: targets(scope.target)?,
-        shard: scope.shard,
-        allow_partial: scope.allow_partial,
-    };
     let sub = session.default_subscription.as_deref();
     let made = op::make(&session.client, sub, files, &scope, phases).await?;
     for w in &made.warnings {

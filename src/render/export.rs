@@ -117,35 +117,29 @@ pub fn yaml(d: &Document, out: &mut impl Write) -> io::Result<()> {
     }
     writeln!(out, "version: 1")?;
     writeln!(out, "subscription: {}", scalar(&d.subscription))?;
-    if !d.vaults.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "recovery_vaults:")?;
-        for (i, v) in d.vaults.iter().enumerate() {
-            if i > 0 {
-                writeln!(out)?;
-            }
-            vault(v, out)?;
-        }
+    section(out, "recovery_vaults", &d.vaults, vault)?;
+    section(out, "site_recovery", &d.site_recovery, site_recovery)?;
+    section(out, "disk_backup", &d.disk_vaults, disk_vault)
+}
+
+/// A top-level map of the file (`recovery_vaults:` …), its entries a blank line apart; nothing
+/// when it has none.
+fn section<T, W: Write>(
+    out: &mut W,
+    name: &str,
+    items: &[T],
+    entry: impl Fn(&T, &mut W) -> io::Result<()>,
+) -> io::Result<()> {
+    if items.is_empty() {
+        return Ok(());
     }
-    if !d.site_recovery.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "site_recovery:")?;
-        for (i, g) in d.site_recovery.iter().enumerate() {
-            if i > 0 {
-                writeln!(out)?;
-            }
-            site_recovery(g, out)?;
+    writeln!(out)?;
+    writeln!(out, "{name}:")?;
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
         }
-    }
-    if !d.disk_vaults.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "disk_backup:")?;
-        for (i, v) in d.disk_vaults.iter().enumerate() {
-            if i > 0 {
-                writeln!(out)?;
-            }
-            disk_vault(v, out)?;
-        }
+        entry(item, out)?;
     }
     Ok(())
 }
