@@ -485,3 +485,36 @@ disk_backup:
         .iter()
         .any(|r| r.address.to_string().starts_with("disk_backup.")));
 }
+
+#[test]
+fn a_default_subscription_from_the_command_line_gets_the_same_cross_subscription_checks() {
+    // The file sets no `subscription:`; `--subscription` (or AZURE_SUBSCRIPTION_ID) gives it.
+    let yaml = "version: 1\nrecovery_vaults:\n  rsv-a:\n    resource_group: rg-a\n    location: westeurope\n    backup_policies: {daily: {schedule: {daily: {at: \"22:00\"}}, retention: {daily: 7d}}}\n    protect:\n      - policy: daily\n        vms: [/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-s/providers/Microsoft.Compute/virtualMachines/ad-01]\n";
+    let loaded = config::load_sources(vec![("azprotect.yaml".into(), yaml.into())])
+        .expect("without a default subscription nothing says where the vault is");
+    let err = loaded.desired(Some(SUB)).unwrap_err();
+    let messages: Vec<String> = err.diagnostics.iter().map(|d| d.to_string()).collect();
+    let text = format!("{:?}", miette::Report::new(err));
+    assert!(
+        messages.contains(&format!(
+            "VM `rg-s/ad-01` is in subscription `00000000-0000-0000-0000-000000000002`, vault `rsv-a` in `{SUB}`"
+        )),
+        "{messages:?}"
+    );
+    assert!(text.contains("azprotect.yaml:9:"), "points at the VM: {text}");
+    // The same VM named twice, once by `rg/name` in the default subscription and once by id.
+    let twice = format!("version: 1\nrecovery_vaults:\n  rsv-a:\n    resource_group: rg-a\n    location: westeurope\n    backup_policies: {{daily: {{schedule: {{daily: {{at: \"22:00\"}}}}, retention: {{daily: 7d}}}}}}\n    protect:\n      - policy: daily\n        vms: [rg-app/app-01, /subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/app-01]\n");
+    let loaded = config::load_sources(vec![("azprotect.yaml".into(), twice)]).unwrap();
+    let err = loaded.desired(Some(SUB)).unwrap_err();
+    let messages: Vec<String> = err.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        messages,
+        ["VM `rg-app/app-01` is listed twice in vault `rsv-a`"]
+    );
+    // With the VM in the default subscription, the file plans.
+    let fine = yaml.replace("0000-000000000002", &SUB[SUB.len() - 17..]);
+    assert!(config::load_sources(vec![("azprotect.yaml".into(), fine)])
+        .unwrap()
+        .desired(Some(SUB))
+        .is_ok());
+}

@@ -140,6 +140,24 @@ async fn a_merge_says_what_is_missing_and_refuses_what_does_not_fit() {
         "{}",
         twice.stderr
     );
+    // Shard 2 planned from a changed file (one more subscription) deals the subscriptions
+    // differently: subscription …01 would be planned by both shards, so the merge refuses.
+    let changed = estate.path("changed.yaml");
+    let text = std::fs::read_to_string(&file).unwrap()
+        + "\n  rsv-extra:\n    subscription: 00000000-0000-0000-0000-000000000000\n    resource_group: rg-extra\n    location: westeurope\n";
+    std::fs::write(&changed, text).unwrap();
+    let s2_changed = estate.path("s2-changed.json");
+    estate
+        .run(&["plan", "-f", &changed, "--shard", "2/2", "--out", &s2_changed])
+        .await
+        .expect_code(0);
+    let other = estate.run(&["show", "--merge", &s1, &s2_changed]).await;
+    other.expect_code(1);
+    let err = support::estate::flat(&other.stderr);
+    assert!(
+        err.contains("were dealt from different files: 00000000-0000-0000-0000-000000000000 only in"),
+        "{err}"
+    );
     let not_a_shard = estate.run(&["show", "--merge", &s1, &whole]).await;
     not_a_shard.expect_code(1);
     assert!(

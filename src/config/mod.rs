@@ -164,6 +164,11 @@ impl Loaded {
     /// and applies when the file sets none.
     pub fn desired(&self, default_subscription: Option<&str>) -> Result<Desired, ConfigError> {
         let mut diags = Diags::default();
+        // Checked at load with no default subscription: check again now that there is one.
+        let files_set_none = self.files.iter().all(|f| f.subscription.is_none());
+        if let Some(default) = default_subscription.filter(|_| files_set_none) {
+            validate::across_subscriptions(&self.files, Some(default), &mut diags);
+        }
         match desired::build(&self.files, default_subscription, &mut diags) {
             Some(d) if !diags.has_errors() => Ok(d),
             _ => Err(ConfigError::new(&diags.list, &self.sources)),

@@ -29,6 +29,15 @@ pub enum MergeError {
         first_path: PathBuf,
         shard: Shard,
     },
+    #[error("{first_path} and {path} were dealt from different files: {difference}")]
+    #[diagnostic(help(
+        "plan every shard from the same commit of the same files, then merge their plans"
+    ))]
+    OtherFiles {
+        path: PathBuf,
+        first_path: PathBuf,
+        difference: String,
+    },
     #[error("{path} was made against {estate}, {first_path} against {first}")]
     #[diagnostic(help("merge plans of one estate"))]
     OtherEstate {
@@ -62,6 +71,17 @@ pub fn merge(plans: &[(PathBuf, SavedPlan)]) -> Result<Plan, MergeError> {
                     estate: saved.estate.clone(),
                     first_path: (*first_path).clone(),
                     first: first_saved.estate.clone(),
+                });
+            }
+        }
+        if let Some((_, first_path, first_saved)) = shards.first() {
+            let names = [first_path.display().to_string(), path.display().to_string()];
+            let deals = [first_saved.dealt.as_slice(), saved.dealt.as_slice()];
+            if let Some(difference) = deal_difference(deals, [&names[0], &names[1]]) {
+                return Err(MergeError::OtherFiles {
+                    path: path.clone(),
+                    first_path: (*first_path).clone(),
+                    difference,
                 });
             }
         }
@@ -100,4 +120,46 @@ pub fn merge(plans: &[(PathBuf, SavedPlan)]) -> Result<Plan, MergeError> {
     plan.left_out = left_out;
     plan.missing_shards = missing_shards;
     Ok(plan)
+}
+
+/// How two shards' deals differ, naming each plan by `names` (`None`: the same subscriptions
+/// were dealt): a subscription one deal has and the other not would be planned twice or by no
+/// shard.
+fn deal_difference(deals: [&[String]; 2], names: [&str; 2]) -> Option<String> {
+    let only = |a: &[String], b: &[String]| -> Vec<String> {
+        a.iter()
+            .filter(|s| !b.iter().any(|t| t.eq_ignore_ascii_case(s)))
+            .cloned()
+            .collect()
+    };
+    let parts: Vec<String> = [(0, 1), (1, 0)]
+        .into_iter()
+        .map(|(a, b)| (only(deals[a], deals[b]), names[a]))
+        .filter(|(subs, _)| !subs.is_empty())
+        .map(|(subs, name)| format!("{} only in {name}", subs.join(", ")))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::deal_difference;
+
+    fn subs(ids: &[u8]) -> Vec<String> {
+        ids.iter()
+            .map(|i| format!("00000000-0000-0000-0000-{i:012}"))
+            .collect()
+    }
+
+    #[test]
+    fn shards_dealt_from_the_same_subscriptions_agree_and_any_difference_is_named() {
+        let names = ["s1.json", "s2.json"];
+        assert_eq!(deal_difference([&subs(&[1, 2]), &subs(&[1, 2])], names), None);
+        let upper: Vec<String> = subs(&[1]).iter().map(|s| s.to_uppercase()).collect();
+        assert_eq!(deal_difference([&subs(&[1]), &upper], names), None);
+        assert_eq!(
+            deal_difference([&subs(&[1, 2]), &subs(&[1, 3])], names).as_deref(),
+            Some("00000000-0000-0000-0000-000000000002 only in s1.json; 00000000-0000-0000-0000-000000000003 only in s2.json")
+        );
+    }
 }

@@ -264,6 +264,8 @@ pub struct Made {
     pub desired: Desired,
     pub live: LiveState,
     pub targets: Vec<Address>,
+    /// For `--shard`: the subscriptions every shard was dealt from (`SavedPlan::dealt`).
+    pub dealt: Vec<String>,
     pub plan: Plan,
     pub warnings: Vec<miette::Report>,
 }
@@ -278,7 +280,9 @@ pub async fn make(
 ) -> Result<Made, PlanError> {
     phases.mark("load");
     let mut loaded = load(files, default_subscription)?;
+    let mut dealt = Vec::new();
     if let Some(shard) = scope.shard {
+        dealt = loaded.desired.home_subscriptions();
         let part = loaded.desired.shard(shard);
         targets_in_shard(&loaded.desired, &part, &scope.targets, shard)?;
         loaded.desired = part;
@@ -304,6 +308,7 @@ pub async fn make(
         desired: loaded.desired,
         live,
         targets: targets.clone(),
+        dealt,
         plan,
         warnings,
     })
@@ -371,6 +376,7 @@ pub fn save(path: &Path, estate: &str, made: &Made) -> Result<(), SavedPlanError
         estate: estate.to_string(),
         desired: made.desired.clone(),
         targets: made.targets.clone(),
+        dealt: made.dealt.clone(),
         plan: made.plan.clone(),
     };
     let json = serde_json::to_string_pretty(&saved).expect("a plan serializes");

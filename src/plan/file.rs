@@ -25,5 +25,9 @@ pub struct SavedPlan {
     /// `--target`s the plan was made with.
     #[serde(default)]
     pub targets: Vec<Address>,
+    /// For `--shard`: every subscription the shards were dealt from (all shards', sorted), so
+    /// that `show --merge` refuses shards dealt from different files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dealt: Vec<String>,
     pub plan: Plan,
 }

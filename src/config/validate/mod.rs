@@ -175,7 +175,15 @@ pub fn across(files: &[ConfigFile], diags: &mut Diags) {
             }
         }
     }
-    let default_sub = sub.map(|(_, s)| s);
+    across_subscriptions(files, sub.map(|(_, s)| s), diags);
+}
+
+/// The rules across files that depend on the default subscription (which block's VM, disk or
+/// group is in which subscription, a VM listed twice under two spellings). [`across`] runs
+/// them with the files' `subscription:`; when the files set none, `Loaded::desired` runs them
+/// again with `--subscription` / `AZURE_SUBSCRIPTION_ID`, so that a command-line default gets
+/// the same checks as a file's.
+pub fn across_subscriptions(files: &[ConfigFile], default_sub: Option<&str>, diags: &mut Diags) {
     vault_groups_in_their_subscription(files, default_sub, diags);
     protect::across(files, default_sub, diags);
     site_recovery::across(files, default_sub, diags);
