@@ -501,7 +501,10 @@ fn a_default_subscription_from_the_command_line_gets_the_same_cross_subscription
         )),
         "{messages:?}"
     );
-    assert!(text.contains("azprotect.yaml:9:"), "points at the VM: {text}");
+    assert!(
+        text.contains("azprotect.yaml:9:"),
+        "points at the VM: {text}"
+    );
     // The same VM named twice, once by `rg/name` in the default subscription and once by id.
     let twice = format!("version: 1\nrecovery_vaults:\n  rsv-a:\n    resource_group: rg-a\n    location: westeurope\n    backup_policies: {{daily: {{schedule: {{daily: {{at: \"22:00\"}}}}, retention: {{daily: 7d}}}}}}\n    protect:\n      - policy: daily\n        vms: [rg-app/app-01, /subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/app-01]\n");
     let loaded = config::load_sources(vec![("azprotect.yaml".into(), twice)]).unwrap();

@@ -148,14 +148,24 @@ async fn a_merge_says_what_is_missing_and_refuses_what_does_not_fit() {
     std::fs::write(&changed, text).unwrap();
     let s2_changed = estate.path("s2-changed.json");
     estate
-        .run(&["plan", "-f", &changed, "--shard", "2/2", "--out", &s2_changed])
+        .run(&[
+            "plan",
+            "-f",
+            &changed,
+            "--shard",
+            "2/2",
+            "--out",
+            &s2_changed,
+        ])
         .await
         .expect_code(0);
     let other = estate.run(&["show", "--merge", &s1, &s2_changed]).await;
     other.expect_code(1);
     let err = support::estate::flat(&other.stderr);
     assert!(
-        err.contains("were dealt from different files: 00000000-0000-0000-0000-000000000000 only in"),
+        err.contains(
+            "were dealt from different files: 00000000-0000-0000-0000-000000000000 only in"
+        ),
         "{err}"
     );
     let not_a_shard = estate.run(&["show", "--merge", &s1, &whole]).await;

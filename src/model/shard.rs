@@ -129,6 +129,62 @@ impl Desired {
     }
 }
 
+/// A resource group one part of the files needs (a Disk Backup vault's snapshot group, a Site
+/// Recovery group's target group) that the files declare in a subscription the part does not
+/// hold: another shard's apply creates it, so the part's apply must come after that one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeededElsewhere {
+    /// What needs it, in the file's words: `disk_backup bv-prod-weu`, `site_recovery app-dr`.
+    pub needed_by: String,
+    /// The group's address (`resource_group.<name>`).
+    pub group: super::Address,
+    /// The group's subscription (lower case).
+    pub subscription: String,
+}
+
+impl Desired {
+    /// The resource groups `part` (a shard of `self`) needs that `self` declares outside it.
+    pub fn needed_elsewhere(&self, part: &Desired) -> Vec<NeededElsewhere> {
+        let needs = (part.disk_vaults.iter()).flat_map(|v| {
+            (v.protect.iter()).map(move |p| {
+                (
+                    format!("disk_backup {}", v.name),
+                    &p.snapshot_resource_group_id,
+                )
+            })
+        });
+        let needs = needs.chain((part.replication_groups.iter()).map(|g| {
+            (
+                format!("site_recovery {}", g.name),
+                &g.target_resource_group_id,
+            )
+        }));
+        let mut out: Vec<NeededElsewhere> = Vec::new();
+        for (needed_by, id) in needs {
+            let id = ArmId::new(id.as_str());
+            let declared = |d: &Desired| {
+                (d.resources.iter())
+                    .find(|r| {
+                        r.address.kind == super::ResourceKind::ResourceGroup && r.arm_id == id
+                    })
+                    .map(|r| r.address.clone())
+            };
+            let (Some(group), None) = (declared(self), declared(part)) else {
+                continue;
+            };
+            let found = NeededElsewhere {
+                needed_by,
+                group,
+                subscription: id.subscription().unwrap_or_default().to_ascii_lowercase(),
+            };
+            if !out.contains(&found) {
+                out.push(found);
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

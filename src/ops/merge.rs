@@ -154,7 +154,10 @@ mod tests {
     #[test]
     fn shards_dealt_from_the_same_subscriptions_agree_and_any_difference_is_named() {
         let names = ["s1.json", "s2.json"];
-        assert_eq!(deal_difference([&subs(&[1, 2]), &subs(&[1, 2])], names), None);
+        assert_eq!(
+            deal_difference([&subs(&[1, 2]), &subs(&[1, 2])], names),
+            None
+        );
         let upper: Vec<String> = subs(&[1]).iter().map(|s| s.to_uppercase()).collect();
         assert_eq!(deal_difference([&subs(&[1]), &upper], names), None);
         assert_eq!(

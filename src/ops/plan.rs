@@ -26,7 +26,7 @@ pub enum PlanError {
     #[error(transparent)]
     Unreadable(#[from] super::unreadable::Unreadable),
     #[error(transparent)]
-    TargetInAnotherShard(#[from] TargetInAnotherShard),
+    TargetInAnotherShard(#[from] super::shard::TargetInAnotherShard),
 }
 
 /// A `--target` that selects nothing: a typo must not pass as "No changes".
@@ -199,54 +199,6 @@ fn check_targets(
     Ok(())
 }
 
-/// A `--target` that the file declares in a subscription another shard owns.
-#[derive(Debug, thiserror::Error, Diagnostic)]
-#[error(
-    "--target {target} is in subscription {subscription}, which shard {owner} owns, not {shard}"
-)]
-#[diagnostic(
-    code(azprotect::plan::target_in_another_shard),
-    help("plan it with --shard {owner}, or without --shard")
-)]
-pub struct TargetInAnotherShard {
-    pub target: String,
-    pub subscription: String,
-    pub owner: Shard,
-    pub shard: Shard,
-}
-
-/// Every `--target` the file declares is in `part` (the shard's), else the shard that owns it
-/// is named — not "matches nothing" after a read.
-fn targets_in_shard(
-    whole: &Desired,
-    part: &Desired,
-    targets: &[Address],
-    shard: Shard,
-) -> Result<(), PlanError> {
-    let all = whole.home_subscriptions();
-    for t in targets {
-        if part.resources.iter().any(|r| r.address.matches_target(t)) {
-            continue;
-        }
-        let Some(sub) = (whole.resources.iter())
-            .find(|r| r.address.matches_target(t))
-            .and_then(|r| r.arm_id.subscription())
-        else {
-            continue;
-        };
-        if let Some(owner) = Shard::owning(sub, &all, shard.count) {
-            return Err(TargetInAnotherShard {
-                target: t.to_string(),
-                subscription: sub.to_ascii_lowercase(),
-                owner,
-                shard,
-            }
-            .into());
-        }
-    }
-    Ok(())
-}
-
 /// This azprotect's version: a saved plan is applied by the version that made it.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -282,10 +234,10 @@ pub async fn make(
     let mut loaded = load(files, default_subscription)?;
     let mut dealt = Vec::new();
     if let Some(shard) = scope.shard {
-        dealt = loaded.desired.home_subscriptions();
-        let part = loaded.desired.shard(shard);
-        targets_in_shard(&loaded.desired, &part, &scope.targets, shard)?;
-        loaded.desired = part;
+        let part = super::shard::part(&loaded.desired, shard, &scope.targets)?;
+        loaded.desired = part.desired;
+        loaded.warnings.extend(part.warnings);
+        dealt = part.dealt;
     }
     let targets = &scope.targets;
     let (desired, live, mut plan) = super::unreadable::diff_readable(
