@@ -13,8 +13,8 @@
 //! or explained), [`restore_drill`] (restore every protected VM, check, time, clean up: a
 //! report), [`status`] (is protection working: findings and a per-VM table), [`export`] (read an
 //! existing estate into a document of the v1 file), [`shard`] (a `--shard`'s part of the files)
-//! and [`merge`] (shards' plans read as one), [`unreadable`] (`--allow-partial`). Must not
-//! import: `cli`, `render`.
+//! and [`merge`] (shards' plans read as one), [`unreadable`] (`--allow-partial`).
+//! Must not import: `cli`, `render`.
 
 pub mod apply;
 pub mod drill;
