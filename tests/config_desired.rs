@@ -304,6 +304,7 @@ fn select_entries_become_selectors_and_vaults_become_scopes() {
             resource_groups: vec!["rg-web".into()],
             tags: BTreeMap::from([("backup".to_string(), "silver".to_string())]),
             exclude_disks: vec![1],
+            locations: vec![],
         }]
     );
     assert_eq!(d.vaults.len(), 1);

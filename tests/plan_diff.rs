@@ -311,6 +311,7 @@ fn selectors_pick_live_vms_by_tag_in_the_vaults_region_and_targets_narrow_the_pl
         resource_groups: vec![],
         tags: [("Backup".to_string(), "gold".to_string())].into(),
         exclude_disks: vec![1],
+        locations: vec![],
     });
     let p = plan(&d, &live(have), &PlanOptions::default());
     let addrs: Vec<String> = p.changes.iter().map(|c| c.address.to_string()).collect();
@@ -820,6 +821,7 @@ fn a_vm_listed_for_one_vault_is_not_picked_by_another_vaults_selector() {
         resource_groups: vec![],
         tags: [("backup".to_string(), "gold".to_string())].into(),
         exclude_disks: vec![],
+        locations: vec![],
     });
     let p = plan(&d, &live(have), &PlanOptions::default());
     let addrs: Vec<String> = p.changes.iter().map(|c| c.address.to_string()).collect();

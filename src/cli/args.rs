@@ -225,7 +225,8 @@ pub struct PlanArgs {
     /// them); 0 when none, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// Only these addresses (and what they depend on).
+    /// Only these addresses (and what they depend on); `stamp.NAME` for everything a stamp
+    /// generates, `stamp.NAME[SUBSCRIPTION]` for its part in one subscription.
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
     /// Plan part I of N of the estate, split by subscription (for N parallel CI runners;
@@ -257,7 +258,8 @@ pub struct ApplyArgs {
     /// Allow changes that delete backup data or a vault.
     #[arg(long)]
     pub allow_data_loss: bool,
-    /// Only these addresses (and what they depend on); repeatable.
+    /// Only these addresses (and what they depend on); repeatable. `stamp.NAME` and
+    /// `stamp.NAME[SUBSCRIPTION]` as for `plan`.
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
     /// Plan and apply part I of N of the estate, split by subscription as `plan --shard` does.

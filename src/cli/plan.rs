@@ -49,8 +49,21 @@ async fn run(args: &PlanArgs, session: &Session, printer: Printer) -> Result<Exi
 
 /// What of the files `plan` and `apply` cover, from the command line: `--target`s parsed.
 pub fn scope(target: &[String], shard: Option<Shard>, allow_partial: bool) -> Result<op::Scope> {
+    let (stamps, addresses): (Vec<&String>, Vec<&String>) = target
+        .iter()
+        .partition(|t| t.starts_with(crate::model::stamp::STAMP_PREFIX));
+    let stamp_targets = stamps
+        .into_iter()
+        .map(|t| {
+            crate::model::stamp::StampTarget::parse(t)
+                .unwrap_or_else(|| Err(format!("`{t}` is not a stamp target")))
+                .map_err(|e| miette::miette!("--target {t}: {e}"))
+        })
+        .collect::<Result<_>>()?;
+    let addresses: Vec<String> = addresses.into_iter().cloned().collect();
     Ok(op::Scope {
-        targets: targets(target)?,
+        targets: targets(&addresses)?,
+        stamp_targets,
         shard,
         allow_partial,
     })

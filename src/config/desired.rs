@@ -195,6 +195,21 @@ pub(super) fn vm_id(sub: &str, rg: &str, vm: &str) -> String {
     )
 }
 
+/// Does a block of the files take the default subscription (it sets none of its own)?
+fn needs_default(files: &[ConfigFile]) -> bool {
+    files.iter().any(|f| {
+        let rgs = f.resource_groups.iter().flat_map(|m| m.value.iter());
+        let vaults = f.recovery_vaults.iter().flat_map(|m| m.value.iter());
+        let groups = f.site_recovery.iter().flat_map(|m| m.value.iter());
+        let disks = f.disk_backup.iter().flat_map(|m| m.value.iter());
+        rgs.map(|(_, b)| b.value.subscription.is_none())
+            .chain(vaults.map(|(_, b)| b.value.subscription.is_none()))
+            .chain(groups.map(|(_, b)| b.value.subscription.is_none()))
+            .chain(disks.map(|(_, b)| b.value.subscription.is_none()))
+            .any(|none| none)
+    })
+}
+
 /// Build the desired state. Files are already validated; the only new failure is a missing or
 /// malformed subscription.
 pub fn build(
@@ -218,6 +233,8 @@ pub fn build(
             );
             return None;
         }
+        // Every block names its own subscription (a file of stamps): no default is needed.
+        (None, None) if !needs_default(files) => String::new(),
         (None, None) => {
             diags.push(
                 Diag::global("no subscription: the file sets none and neither --subscription nor AZURE_SUBSCRIPTION_ID is given")
@@ -349,6 +366,7 @@ pub fn build(
                         resource_groups: sel.value.resource_group_names(),
                         tags: sel.value.tag_map(),
                         exclude_disks: exclude.clone(),
+                        locations: sel.value.location_names(),
                     });
                 }
             }

@@ -17,9 +17,11 @@ mod load;
 mod locate;
 mod schema;
 pub mod spanned;
+pub mod stamps;
 pub mod types;
 pub mod types_disk_backup;
 pub mod types_site_recovery;
+pub mod types_stamps;
 pub mod validate;
 
 pub use diag::{At, ConfigDiagnostic, Diag, Source};
@@ -197,6 +199,43 @@ impl Loaded {
             d = d.help(h);
         }
         miette::Report::new(d.render(&self.sources))
+    }
+
+    /// What the discovery read before a plan must gather for the files' stamps (`None`: the
+    /// files have none, and nothing is read for them).
+    pub fn stamps_wanted(&self) -> Option<stamps::Wanted> {
+        stamps::wanted(&self.files)
+    }
+
+    /// The files with every stamp expanded against `facts` (see [`stamps`]) and validated again
+    /// as written so, with what each expansion came from.
+    pub fn expand_stamps(
+        &self,
+        facts: &crate::model::stamp::StampFacts,
+    ) -> Result<(Loaded, Vec<stamps::Stamped>), ConfigError> {
+        let mut diags = Diags::default();
+        let (files, stamped) = stamps::expand(&self.files, facts, &mut diags);
+        if !diags.has_errors() {
+            for (i, f) in files.iter().enumerate() {
+                validate::file(
+                    &mut validate::Cx {
+                        file: i,
+                        diags: &mut diags,
+                    },
+                    f,
+                );
+            }
+            validate::across(&files, &mut diags);
+        }
+        if diags.has_errors() {
+            return Err(ConfigError::new(&diags.list, &self.sources));
+        }
+        let expanded = Loaded {
+            sources: self.sources.clone(),
+            files,
+            warnings: self.warnings.clone(),
+        };
+        Ok((expanded, stamped))
     }
 
     /// The parsed files, in the order given.

@@ -41,6 +41,13 @@ pub struct ConfigFile {
     /// `backup_vault.<vault>`, `disk_policy.<vault>/<policy>`, `disk_backup.<vault>/<rg>/<disk>`).
     #[serde(default)]
     pub disk_backup: Option<Sp<Map<super::types_disk_backup::DiskBackupVault>>>,
+    /// Stamps, keyed by name: one resource group and one recovery vault declared once and
+    /// generated in every (subscription, region) of a set of subscriptions (listed, or every
+    /// subscription under a management group) that has VMs in scope, at plan time. Each
+    /// generated resource has its own address, its expanded name (`--target stamp.<name>`
+    /// selects all of them).
+    #[serde(default)]
+    pub stamps: Option<Sp<Map<super::types_stamps::Stamp>>>,
 }
 
 /// A subscription id's schema: a GUID (`subscription:` of the file and of its blocks), or
@@ -376,6 +383,10 @@ pub struct Select {
     /// Tags the VMs must carry (key case-insensitive, value exact).
     #[serde(default)]
     pub tags: Option<Sp<Map<String>>>,
+    /// Regions the VMs must be in (`westeurope`; `West Europe` is accepted too). A vault
+    /// protects only VMs of its own region whatever this says.
+    #[serde(default)]
+    pub locations: Option<Sp<Vec<Sp<String>>>>,
 }
 
 impl Select {
@@ -385,6 +396,15 @@ impl Select {
             .iter()
             .flat_map(|r| &r.value)
             .map(|r| r.value.clone())
+            .collect()
+    }
+
+    /// The regions, normalized (`westeurope`).
+    pub fn location_names(&self) -> Vec<String> {
+        self.locations
+            .iter()
+            .flat_map(|r| &r.value)
+            .map(|r| crate::model::resource_group::normalize_location(&r.value))
             .collect()
     }
 

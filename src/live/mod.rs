@@ -9,6 +9,8 @@ pub mod jobs;
 pub mod management_groups;
 pub mod resource_graph;
 pub mod site_recovery;
+// Stamps' discovery read (issue 14, Configuration: Stamps).
+pub mod stamps;
 pub mod vms;
 
 pub use crate::model::{Elsewhere, LiveState};

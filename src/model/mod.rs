@@ -55,6 +55,7 @@ pub mod restore_drill;
 pub mod shard;
 pub mod site_recovery;
 pub mod snapshot;
+pub mod stamp;
 pub mod status;
 pub mod tags;
 pub mod vault;
@@ -127,6 +128,9 @@ pub struct VmSelector {
     pub tags: BTreeMap<String, String>,
     /// Data-disk LUNs excluded from backup for every VM this selector picks.
     pub exclude_disks: Vec<u32>,
+    /// Regions (normalized, `westeurope`) the VMs must be in; empty = any region.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<String>,
 }
 
 /// Everything the file asks for, before live state is known.
@@ -217,6 +221,15 @@ impl VirtualMachine {
     /// Does this VM match a selector? (resource groups and tags, case rules as documented there)
     pub fn matches(&self, sel: &VmSelector) -> bool {
         self.matches_scope(&sel.subscription, &sel.resource_groups, &sel.tags)
+            && self.in_locations(&sel.locations)
+    }
+
+    /// In one of `locations` (normalized region names; any when empty).
+    pub fn in_locations(&self, locations: &[String]) -> bool {
+        locations.is_empty()
+            || locations
+                .iter()
+                .any(|l| *l == resource_group::normalize_location(&self.location))
     }
 
     /// In `subscription`, in one of `resource_groups` (any when empty, case-insensitive), with

@@ -12,8 +12,9 @@
 //! [`restore_permissions`] (the role a Backup vault's identity needs for a disk restore, granted
 //! or explained), [`restore_drill`] (restore every protected VM, check, time, clean up: a
 //! report), [`status`] (is protection working: findings and a per-VM table), [`export`] (read an
-//! existing estate into a document of the v1 file), [`shard`] (a `--shard`'s part of the files)
-//! and [`merge`] (shards' plans read as one), [`unreadable`] (`--allow-partial`).
+//! existing estate into a document of the v1 file), [`stamps`] (the files' stamps expanded
+//! before a plan, and `--target stamp.NAME` translated), [`shard`] (a `--shard`'s part of the
+//! files) and [`merge`] (shards' plans read as one), [`unreadable`] (`--allow-partial`).
 //! Must not import: `cli`, `render`.
 
 pub mod apply;
@@ -31,5 +32,6 @@ pub mod restore_files;
 pub mod restore_permissions;
 pub mod shard;
 pub mod snapshot;
+pub mod stamps;
 pub mod status;
 pub mod unreadable;

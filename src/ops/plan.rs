@@ -5,6 +5,7 @@ use crate::azure::{ArmClient, AzureError};
 use crate::config::ConfigError;
 use crate::graph::{Graph, GraphError};
 use crate::model::shard::Shard;
+use crate::model::stamp::StampTarget;
 use crate::model::{Address, Desired, LiveState};
 use crate::plan::file::SavedPlan;
 use crate::plan::{self, Plan, PlanOptions};
@@ -41,6 +42,15 @@ pub struct UnknownTarget {
 impl From<AzureError> for PlanError {
     fn from(e: AzureError) -> Self {
         PlanError::Azure(Box::new(e))
+    }
+}
+
+impl From<super::stamps::StampError> for PlanError {
+    fn from(e: super::stamps::StampError) -> Self {
+        match e {
+            super::stamps::StampError::Config(e) => e.into(),
+            super::stamps::StampError::Azure(e) => e.into(),
+        }
     }
 }
 
@@ -99,9 +109,17 @@ pub struct Loaded {
     pub warnings: Vec<miette::Report>,
 }
 
-/// Load and validate the files (their dependency graph included).
+/// Load and validate the files (their dependency graph included). Stamps are not expanded
+/// (that needs a discovery read: [`make`]).
 pub fn load(files: &[PathBuf], default_subscription: Option<&str>) -> Result<Loaded, PlanError> {
-    let loaded = crate::config::load(files)?;
+    finish(&crate::config::load(files)?, default_subscription)
+}
+
+/// Loaded files → the desired state, its dependency graph checked.
+fn finish(
+    loaded: &crate::config::Loaded,
+    default_subscription: Option<&str>,
+) -> Result<Loaded, PlanError> {
     let desired = loaded.desired(default_subscription)?;
     Graph::of_resources(&desired.resources)?;
     Ok(Loaded {
@@ -206,6 +224,8 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
     pub targets: Vec<Address>,
+    /// `--target stamp.NAME[SUB]`: translated into `targets` once the stamps are expanded.
+    pub stamp_targets: Vec<StampTarget>,
     pub shard: Option<Shard>,
     /// `--allow-partial`: plan the subscriptions the identity may read, and say which not.
     pub allow_partial: bool,
@@ -231,15 +251,24 @@ pub async fn make(
     phases: &mut Phases,
 ) -> Result<Made, PlanError> {
     phases.mark("load");
-    let mut loaded = load(files, default_subscription)?;
+    let config = crate::config::load(files)?;
+    if config.stamps_wanted().is_some() {
+        phases.mark("stamps");
+    }
+    // Stamps expand into hand-written-like groups and vaults (a discovery read, only when the
+    // files have stamps); their VMs are `stamps.facts`, for `live::read` once it takes them.
+    let stamps = super::stamps::expand(client, config).await?;
+    let mut loaded = finish(&stamps.loaded, default_subscription)?;
+    let mut targets = scope.targets.clone();
+    targets.extend(super::stamps::translate(&scope.stamp_targets, &stamps)?);
     let mut dealt = Vec::new();
     if let Some(shard) = scope.shard {
-        let part = super::shard::part(&loaded.desired, shard, &scope.targets)?;
+        let part = super::shard::part(&loaded.desired, shard, &targets)?;
         loaded.desired = part.desired;
         loaded.warnings.extend(part.warnings);
         dealt = part.dealt;
     }
-    let targets = &scope.targets;
+    let targets = &targets;
     let (desired, live, mut plan) = super::unreadable::diff_readable(
         client,
         loaded.desired,

@@ -271,6 +271,7 @@ pub fn build_desired(s: &DesiredSpec) -> Desired {
                     .map(|t| ("backup".to_string(), t.to_string()))
                     .collect(),
                 exclude_disks: sel.exclude.clone(),
+                locations: vec![],
             });
         }
     }

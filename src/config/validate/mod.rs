@@ -11,6 +11,7 @@ mod policy;
 mod protect;
 pub mod regions;
 pub mod site_recovery;
+mod stamps;
 mod tags;
 pub mod timezones;
 mod vault;
@@ -85,6 +86,7 @@ pub fn file(cx: &mut Cx, f: &ConfigFile) {
         }
     }
     tags::check(cx, f);
+    stamps::check(cx, f);
 }
 
 pub fn check_subscription(cx: &mut Cx, s: &Sp<String>) {
@@ -122,6 +124,7 @@ pub fn across(files: &[ConfigFile], diags: &mut Diags) {
     let mut tags: HashMap<String, (At, &str)> = HashMap::new();
     let mut rgs: HashMap<String, At> = HashMap::new();
     let mut vaults: HashMap<String, At> = HashMap::new();
+    let mut stamp_names: HashMap<String, At> = HashMap::new();
     for (i, f) in files.iter().enumerate() {
         if let Some(s) = &f.subscription {
             let at = At::new(i, s.span);
@@ -172,6 +175,11 @@ pub fn across(files: &[ConfigFile], diags: &mut Diags) {
         if let Some(m) = &f.recovery_vaults {
             for (name, _) in m.value.iter() {
                 dup(&mut vaults, name, "recovery vault");
+            }
+        }
+        if let Some(m) = &f.stamps {
+            for (name, _) in m.value.iter() {
+                dup(&mut stamp_names, name, "stamp");
             }
         }
     }

@@ -112,6 +112,28 @@ pub fn check_select(cx: &mut Cx, sel: &Sp<Select>, verb: &str, noun: &str, examp
     for rg in sel.value.resource_groups.iter().flat_map(|r| &r.value) {
         super::check_name(cx, rg, names::resource_group_name, "resource group");
     }
+    if let Some(locs) = &sel.value.locations {
+        if noun != "VM" {
+            cx.push(
+                Diag::error(
+                    cx.at(locs.span),
+                    format!("`locations` selects VMs, not {noun}s"),
+                )
+                .label("not for this selector")
+                .help("a Backup vault protects disks of its own region: remove `locations`"),
+            );
+        }
+        if locs.value.is_empty() {
+            cx.push(
+                Diag::error(cx.at(locs.span), "`locations` is empty")
+                    .label("selects nothing")
+                    .help("list regions, e.g. `locations: [westeurope]`, or remove `locations`"),
+            );
+        }
+        for loc in &locs.value {
+            super::check_location(cx, loc);
+        }
+    }
 }
 
 /// A VM may be protected once: listed twice in a vault, or in two vaults, is an error at the

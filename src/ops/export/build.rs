@@ -266,6 +266,7 @@ fn selector_entries(
         resource_groups,
         tags,
         exclude_disks: vec![],
+        locations: vec![],
     };
     let mut entries = Vec::new();
     let mut covered: BTreeSet<ArmId> = BTreeSet::new();

@@ -1,0 +1,486 @@
+//! Stamps expanded: each `stamps:` entry becomes, for every (subscription, region) in scope, one
+//! resource group and one recovery vault written into the file's own `resource_groups` and
+//! `recovery_vaults` as if by hand — so validation, `desired`, plan and apply treat them like any
+//! other. Spans stay on the stamp (the name pattern, the region, the subscription entry).
+//!
+//! In scope: a region of the subscription where at least one VM matches one of the stamp's
+//! selectors (and that `regions`, when given, lists); every listed region with
+//! `create_empty_regions: true`; and the region of a vault that already exists in the
+//! subscription under the name the stamp gives it there (so that its protections are planned for
+//! removal, not left unmanaged).
+//!
+//! Pure: the facts come from `live::stamps` through `ops::stamps` as a [`StampFacts`].
+
+use super::diag::{At, Diag, Diags};
+use super::spanned::{Map, Sp};
+use super::types::{ConfigFile, RecoveryVault, ResourceGroup};
+use super::types_stamps::Stamp;
+use super::validate::names;
+use crate::model::resource_group::normalize_location;
+use crate::model::stamp::{slug, StampFacts, StampSubscription};
+use miette::SourceSpan;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// A placeholder of a name pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholder {
+    /// `{subscription.name}`: the display name as a slug ([`slug`]).
+    SubscriptionName,
+    /// `{subscription.id}`.
+    SubscriptionId,
+    /// `{region}`, normalized (`westeurope`).
+    Region,
+}
+
+/// The placeholders a pattern may use, as written.
+pub const PLACEHOLDERS: [&str; 3] = ["{subscription.name}", "{subscription.id}", "{region}"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Hole(Placeholder),
+}
+
+/// A name pattern: text and placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern(Vec<Piece>);
+
+/// A `{…}` that is not a placeholder (or a brace left open): its byte range in the pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadPlaceholder {
+    pub at: std::ops::Range<usize>,
+    pub text: String,
+}
+
+impl Pattern {
+    pub fn parse(s: &str) -> Result<Pattern, BadPlaceholder> {
+        let mut pieces = Vec::new();
+        let mut rest = s;
+        let mut offset = 0;
+        while let Some(open) = rest.find(['{', '}']) {
+            if open > 0 {
+                pieces.push(Piece::Text(rest[..open].to_string()));
+            }
+            let tail = &rest[open..];
+            let close = tail.find('}').filter(|_| tail.starts_with('{'));
+            let Some(close) = close else {
+                // A brace left open (or closed without opening): point at it.
+                let len = tail.find([' ', '-']).unwrap_or(tail.len()).max(1);
+                return Err(BadPlaceholder {
+                    at: offset + open..offset + open + 1,
+                    text: tail[..len].to_string(),
+                });
+            };
+            let hole = match &tail[..=close] {
+                "{subscription.name}" => Placeholder::SubscriptionName,
+                "{subscription.id}" => Placeholder::SubscriptionId,
+                "{region}" => Placeholder::Region,
+                other => {
+                    return Err(BadPlaceholder {
+                        at: offset + open..offset + open + close + 1,
+                        text: other.to_string(),
+                    })
+                }
+            };
+            pieces.push(Piece::Hole(hole));
+            offset += open + close + 1;
+            rest = &tail[close + 1..];
+        }
+        if !rest.is_empty() {
+            pieces.push(Piece::Text(rest.to_string()));
+        }
+        Ok(Pattern(pieces))
+    }
+
+    /// The name in `sub` and `region`.
+    pub fn expand(&self, sub: &StampSubscription, region: &str) -> String {
+        self.0
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => t.clone(),
+                Piece::Hole(Placeholder::SubscriptionName) => slug(&sub.name),
+                Piece::Hole(Placeholder::SubscriptionId) => sub.id.to_ascii_lowercase(),
+                Piece::Hole(Placeholder::Region) => normalize_location(region),
+            })
+            .collect()
+    }
+
+    pub fn uses(&self, p: Placeholder) -> bool {
+        self.0.contains(&Piece::Hole(p))
+    }
+}
+
+/// The span of `range` (bytes of `value`) inside the node `at` wrote `value` in: exact for a
+/// plain scalar, shifted past the quote for a quoted one, the whole node otherwise.
+pub fn sub_span(at: SourceSpan, value: &str, range: std::ops::Range<usize>) -> SourceSpan {
+    let start = match at.len() {
+        n if n == value.len() => at.offset(),
+        n if n == value.len() + 2 => at.offset() + 1,
+        _ => return at,
+    };
+    SourceSpan::from(start + range.start..start + range.end)
+}
+
+/// What the discovery read must gather for the files' stamps: `None` when there are none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Wanted {
+    /// Management groups (as written) whose subscriptions stamps use.
+    pub groups: Vec<String>,
+    /// Subscriptions (lower case) stamps list.
+    pub subscriptions: Vec<String>,
+}
+
+pub fn wanted(files: &[ConfigFile]) -> Option<Wanted> {
+    let stamps: Vec<&Stamp> = stamps_of(files).map(|(_, _, s)| s).collect();
+    if stamps.is_empty() {
+        return None;
+    }
+    let mut w = Wanted::default();
+    for s in stamps {
+        if let Some(g) = &s.management_group {
+            w.groups.push(g.value.clone());
+        }
+        for sub in s.subscriptions.iter().flat_map(|l| &l.value) {
+            w.subscriptions.push(sub.value.to_ascii_lowercase());
+        }
+    }
+    w.groups.sort_by_key(|g| g.to_ascii_lowercase());
+    w.groups.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    w.subscriptions.sort();
+    w.subscriptions.dedup();
+    Some(w)
+}
+
+/// Every stamp of the files: (file index, name, stamp).
+pub fn stamps_of(files: &[ConfigFile]) -> impl Iterator<Item = (usize, &Sp<String>, &Stamp)> + '_ {
+    files.iter().enumerate().flat_map(|(i, f)| {
+        f.stamps
+            .iter()
+            .flat_map(|m| m.value.iter())
+            .map(move |(n, s)| (i, n, &s.value))
+    })
+}
+
+/// One (subscription, region) a stamp generated: where its group and vault come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamped {
+    pub stamp: String,
+    pub subscription: StampSubscription,
+    pub region: String,
+    pub resource_group: String,
+    pub vault: String,
+}
+
+impl Stamped {
+    fn origin(&self) -> String {
+        format!(
+            "stamp `{}` in subscription `{}` ({}), region `{}`",
+            self.stamp, self.subscription.name, self.subscription.id, self.region
+        )
+    }
+}
+
+/// The subscriptions of a stamp (each with the span that brought it in), in order, once each.
+/// A listed subscription the caller cannot read (no display name) is an error at its entry.
+pub fn subscriptions_of(
+    file: usize,
+    stamp: &Stamp,
+    facts: &StampFacts,
+    diags: &mut Diags,
+) -> Vec<(StampSubscription, SourceSpan)> {
+    let mut out: Vec<(StampSubscription, SourceSpan)> = Vec::new();
+    if let Some(g) = &stamp.management_group {
+        let subs = facts.groups.get(&g.value.to_ascii_lowercase());
+        out.extend(subs.into_iter().flatten().map(|s| (s.clone(), g.span)));
+    }
+    for id in stamp.subscriptions.iter().flat_map(|l| &l.value) {
+        match facts.names.get(&id.value.to_ascii_lowercase()) {
+            Some(name) => out.push((
+                StampSubscription {
+                    id: id.value.to_ascii_lowercase(),
+                    name: name.clone(),
+                },
+                id.span,
+            )),
+            None => diags.push(
+                Diag::error(
+                    At::new(file, id.span),
+                    format!(
+                        "subscription `{}` is not one the identity can read",
+                        id.value
+                    ),
+                )
+                .label("not listed by GET /subscriptions")
+                .help("grant the identity Reader on the subscription, or remove it from the stamp"),
+            ),
+        }
+    }
+    let mut seen = BTreeSet::new();
+    out.retain(|(s, _)| seen.insert(s.id.to_ascii_lowercase()));
+    out
+}
+
+/// The regions (normalized, sorted) a stamp generates a vault in, in `sub`.
+pub fn regions_in_scope(stamp: &Stamp, sub: &StampSubscription, facts: &StampFacts) -> Vec<String> {
+    let allowed: Option<BTreeSet<String>> = stamp.regions.as_ref().map(|r| {
+        r.value
+            .iter()
+            .map(|l| normalize_location(&l.value))
+            .collect()
+    });
+    let ok = |r: &str| allowed.as_ref().is_none_or(|a| a.contains(r));
+    let selectors: Vec<(Vec<String>, BTreeMap<String, String>, Vec<String>)> =
+        (stamp.recovery_vault.value.protect.iter())
+            .flat_map(|p| &p.value)
+            .filter_map(|e| e.value.select.as_ref())
+            .map(|s| {
+                (
+                    s.value.resource_group_names(),
+                    s.value.tag_map(),
+                    s.value.location_names(),
+                )
+            })
+            .collect();
+    let mut regions: BTreeSet<String> = facts
+        .vms
+        .iter()
+        .filter(|vm| {
+            selectors.iter().any(|(rgs, tags, locs)| {
+                vm.matches_scope(&sub.id, rgs, tags) && vm.in_locations(locs)
+            })
+        })
+        .map(|vm| normalize_location(&vm.location))
+        .filter(|r| ok(r))
+        .collect();
+    if stamp.create_empty_regions.as_ref().is_some_and(|c| c.value) {
+        regions.extend(allowed.iter().flatten().cloned());
+    }
+    if let Ok(name) = Pattern::parse(&stamp.recovery_vault.value.name.value) {
+        for v in &facts.vaults {
+            let here =
+                v.id.subscription()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(&sub.id));
+            if here
+                && ok(&v.location)
+                && name
+                    .expand(sub, &v.location)
+                    .eq_ignore_ascii_case(v.id.name())
+            {
+                regions.insert(v.location.clone());
+            }
+        }
+    }
+    regions.into_iter().collect()
+}
+
+/// Where a generated (or hand-written) name was first seen, to name both origins of a clash.
+struct Origins {
+    seen: HashMap<String, (At, String)>,
+}
+
+impl Origins {
+    fn new() -> Self {
+        Origins {
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Record `name` from `origin`; a second one is an error at `at` naming both.
+    fn claim(&mut self, what: &str, name: &str, at: At, origin: String, diags: &mut Diags) -> bool {
+        match self.seen.get(&name.to_ascii_lowercase()) {
+            Some((first, before)) => {
+                diags.push(
+                    Diag::error(at, format!("{what} `{name}` of {origin} is also the {what} of {before}"))
+                        .label("the same name twice")
+                        .note(*first, "first from here")
+                        .help("each generated name must be unique: put `{subscription.name}` (or `{subscription.id}`) and `{region}` in the pattern"),
+                );
+                false
+            }
+            None => {
+                self.seen.insert(name.to_ascii_lowercase(), (at, origin));
+                true
+            }
+        }
+    }
+}
+
+/// The files with every stamp expanded into their `resource_groups` and `recovery_vaults` (and
+/// `stamps:` removed), and what each expansion came from. Errors (a bad expanded name, a name
+/// generated twice or also written by hand, an unreadable listed subscription) go to `diags`.
+pub fn expand(
+    files: &[ConfigFile],
+    facts: &StampFacts,
+    diags: &mut Diags,
+) -> (Vec<ConfigFile>, Vec<Stamped>) {
+    let mut vault_names = Origins::new();
+    let mut group_names = Origins::new();
+    for (i, f) in files.iter().enumerate() {
+        for (n, _) in f.recovery_vaults.iter().flat_map(|m| m.value.iter()) {
+            vault_names.claim(
+                "vault",
+                &n.value,
+                At::new(i, n.span),
+                "`recovery_vaults`".into(),
+                diags,
+            );
+        }
+        for (n, _) in f.resource_groups.iter().flat_map(|m| m.value.iter()) {
+            group_names.claim(
+                "resource group",
+                &n.value,
+                At::new(i, n.span),
+                "`resource_groups`".into(),
+                diags,
+            );
+        }
+    }
+    let mut out = files.to_vec();
+    let mut stamped = Vec::new();
+    for (i, f) in out.iter_mut().enumerate() {
+        let Some(stamps) = f.stamps.take() else {
+            continue;
+        };
+        for (sname, st) in stamps.value.iter() {
+            let st = &st.value;
+            let (Ok(rg_pattern), Ok(name_pattern)) = (
+                Pattern::parse(&st.resource_group.value),
+                Pattern::parse(&st.recovery_vault.value.name.value),
+            ) else {
+                continue; // `validate` said so
+            };
+            let (rg_at, name_at) = (
+                At::new(i, st.resource_group.span),
+                At::new(i, st.recovery_vault.value.name.span),
+            );
+            for (sub, sub_span) in subscriptions_of(i, st, facts, diags) {
+                for region in regions_in_scope(st, &sub, facts) {
+                    let s = Stamped {
+                        stamp: sname.value.clone(),
+                        region: region.clone(),
+                        resource_group: rg_pattern.expand(&sub, &region),
+                        vault: name_pattern.expand(&sub, &region),
+                        subscription: sub.clone(),
+                    };
+                    let bad_rg = named(
+                        diags,
+                        rg_at,
+                        &s,
+                        &s.resource_group,
+                        names::resource_group_name,
+                        "resource group",
+                    );
+                    let bad_vault = named(diags, name_at, &s, &s.vault, names::vault_name, "vault");
+                    let group_new = group_names.claim(
+                        "resource group",
+                        &s.resource_group,
+                        rg_at,
+                        s.origin(),
+                        diags,
+                    );
+                    let vault_new =
+                        vault_names.claim("vault", &s.vault, name_at, s.origin(), diags);
+                    if bad_rg || bad_vault || !group_new || !vault_new {
+                        continue;
+                    }
+                    let region_span = (st.regions.iter().flat_map(|r| &r.value))
+                        .find(|r| normalize_location(&r.value) == region)
+                        .map_or(sname.span, |r| r.span);
+                    let (sub_id, loc) = (
+                        Sp {
+                            value: sub.id.clone(),
+                            span: sub_span,
+                        },
+                        Sp {
+                            value: region.clone(),
+                            span: region_span,
+                        },
+                    );
+                    let rg_name = Sp {
+                        value: s.resource_group.clone(),
+                        span: st.resource_group.span,
+                    };
+                    push(
+                        &mut f.resource_groups,
+                        Sp {
+                            value: s.resource_group.clone(),
+                            span: st.resource_group.span,
+                        },
+                        ResourceGroup {
+                            subscription: Some(sub_id.clone()),
+                            location: loc.clone(),
+                            tags: None,
+                        },
+                    );
+                    let mut vault = st.recovery_vault.value.to_vault(sub_id, loc, rg_name);
+                    in_region(&mut vault, &region);
+                    push(
+                        &mut f.recovery_vaults,
+                        Sp {
+                            value: s.vault.clone(),
+                            span: st.recovery_vault.value.name.span,
+                        },
+                        vault,
+                    );
+                    stamped.push(s);
+                }
+            }
+        }
+    }
+    (out, stamped)
+}
+
+/// An expanded name breaks Azure's rule for its kind: an error at the pattern naming where.
+fn named(
+    diags: &mut Diags,
+    at: At,
+    s: &Stamped,
+    name: &str,
+    rule: fn(&str) -> Result<(), String>,
+    kind: &str,
+) -> bool {
+    let Err(why) = rule(name) else {
+        return false;
+    };
+    diags.push(
+        Diag::error(
+            at,
+            format!("{kind} name `{name}` of {} is not a valid name", s.origin()),
+        )
+        .label("expands to an invalid name")
+        .help(why),
+    );
+    true
+}
+
+fn push<T>(map: &mut Option<Sp<Map<T>>>, name: Sp<String>, value: T) {
+    let span = name.span;
+    map.get_or_insert_with(|| Sp::unspanned(Map::default()))
+        .value
+        .0
+        .push((name, Sp { value, span }));
+}
+
+/// The stamped vault's selectors match only VMs of its region (`select.locations`).
+fn in_region(vault: &mut RecoveryVault, region: &str) {
+    for e in vault.protect.iter_mut().flat_map(|p| p.value.iter_mut()) {
+        let Some(sel) = e.value.select.as_mut() else {
+            continue;
+        };
+        let here = sel.value.location_names();
+        if here.is_empty() || here.iter().any(|l| l == region) {
+            let span = sel.span;
+            sel.value.locations = Some(Sp {
+                value: vec![Sp {
+                    value: region.to_string(),
+                    span,
+                }],
+                span,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "stamps_tests.rs"]
+mod tests;

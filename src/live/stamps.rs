@@ -1,0 +1,76 @@
+//! The discovery read before a plan of a file with `stamps:`: the subscriptions under each
+//! management group a stamp names (`management_groups::under_group`), the display names of the
+//! subscriptions the caller can read (`management_groups::subscriptions`, only when a stamp lists
+//! subscriptions), and in every one of them the VMs (and disks) through
+//! `resource_graph::discover` (list calls when Resource Graph is unavailable) and the Recovery
+//! Services vaults (one list per subscription). A file without stamps reads none of this.
+//!
+//! Owns: [`read`]. Must not import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
+
+use futures::future::try_join_all;
+use std::collections::BTreeSet;
+
+use super::{management_groups, resource_graph};
+use crate::azure::{ArmClient, AzureError};
+use crate::model::resource_group::normalize_location;
+use crate::model::stamp::{ExistingVault, StampFacts, StampSubscription};
+use crate::model::{vault, ArmId};
+
+/// Read what stamps over `groups` (management group ids) and `listed` (subscription ids) are
+/// expanded against.
+pub async fn read(
+    client: &ArmClient,
+    groups: &[String],
+    listed: &[String],
+) -> Result<StampFacts, AzureError> {
+    let names = async {
+        match listed.is_empty() {
+            true => Ok(vec![]),
+            false => management_groups::subscriptions(client).await,
+        }
+    };
+    let under = try_join_all(groups.iter().map(|g| async move {
+        let subs = management_groups::under_group(client, g).await?;
+        Ok::<_, AzureError>((g.to_ascii_lowercase(), subs))
+    }));
+    let (names, under) = futures::try_join!(names, under)?;
+    let mut facts = StampFacts::default();
+    for s in names {
+        facts
+            .names
+            .insert(s.id.to_ascii_lowercase(), s.display_name);
+    }
+    for (group, subs) in under {
+        let subs = subs.into_iter().map(|s| StampSubscription {
+            id: s.id.to_ascii_lowercase(),
+            name: s.display_name,
+        });
+        facts.groups.insert(group, subs.collect());
+    }
+    let all: BTreeSet<String> = (facts.groups.values().flatten().map(|s| s.id.clone()))
+        .chain(listed.iter().map(|s| s.to_ascii_lowercase()))
+        .collect();
+    facts.subscriptions = all.into_iter().collect();
+    if facts.subscriptions.is_empty() {
+        return Ok(facts);
+    }
+    let vaults = try_join_all(
+        (facts.subscriptions.iter())
+            .map(|s| async move { client.list(&vault::list_path(s)).await }),
+    );
+    let (found, vaults) = futures::try_join!(
+        resource_graph::discover(client, &facts.subscriptions),
+        vaults
+    )?;
+    facts.vms = found.vms;
+    facts.disks = found.disks;
+    facts.vaults = (vaults.iter().flatten())
+        .filter_map(|v| {
+            Some(ExistingVault {
+                id: ArmId::new(v["id"].as_str()?),
+                location: normalize_location(v["location"].as_str()?),
+            })
+        })
+        .collect();
+    Ok(facts)
+}

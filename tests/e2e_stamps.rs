@@ -1,0 +1,263 @@
+//! One declaration for a landing zone: `examples/landing-zone.yaml`'s stamp over the three
+//! subscriptions under `mg-corp` (examples/inventories/landing-zone.yaml) plans a resource group
+//! and a vault in each (subscription, region) with VMs tagged for backup, applies, converges,
+//! grows when a VM comes into scope elsewhere, and plans one subscription's part with
+//! `--target 'stamp.landing-zone[<subscription>]'` — through the real binary over HTTPS.
+
+mod support;
+
+use azprotect::sandbox::SandboxOptions;
+use std::collections::BTreeSet;
+use support::estate::{flat, repo, Estate};
+
+const PROD: &str = "00000000-0000-0000-0000-0000000000c1";
+const DEV: &str = "00000000-0000-0000-0000-0000000000c2";
+const SANDBOX: &str = "00000000-0000-0000-0000-0000000000c3";
+
+async fn landing_zone() -> Estate {
+    Estate::start_with(SandboxOptions {
+        inventory: Some(repo().join("examples/inventories/landing-zone.yaml")),
+        ..SandboxOptions::default()
+    })
+    .await
+}
+
+fn file() -> String {
+    repo()
+        .join("examples/landing-zone.yaml")
+        .display()
+        .to_string()
+}
+
+fn addresses(plan: &serde_json::Value) -> BTreeSet<String> {
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["address"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// Tag a VM as Azure's tags API does (`az tag update --operation Merge`), behind azprotect's back.
+async fn tag(estate: &Estate, vm: &str, value: &str) {
+    let (http, token) = support::raw::token_client(&estate.sandbox).await;
+    let url = format!(
+        "{}{vm}/providers/Microsoft.Resources/tags/default?api-version=2021-04-01",
+        estate.sandbox.endpoint()
+    );
+    let body = serde_json::json!({"operation": "Merge", "properties": {"tags": {"backup": value}}});
+    let r = http
+        .patch(&url)
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+}
+
+fn vm(sub: &str, rg: &str, name: &str) -> String {
+    format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stamp_plans_a_vault_per_subscription_and_region_with_vms_and_follows_the_estate() {
+    let estate = landing_zone().await;
+    let f = file();
+
+    // Corp Prod has gold VMs in two regions, Corp Dev in one, Sandbox none.
+    let plan = estate.run(&["plan", "-f", &f, "--format", "json"]).await;
+    plan.expect_code(0);
+    let planned = addresses(&plan.json());
+    let generated = [
+        ("corp-prod", "westeurope"),
+        ("corp-prod", "northeurope"),
+        ("corp-dev", "westeurope"),
+    ];
+    let mut expected = BTreeSet::new();
+    for (sub, region) in generated {
+        expected.insert(format!("resource_group.rg-backup-{sub}-{region}"));
+        expected.insert(format!("recovery_vault.rsv-{sub}-{region}"));
+        expected.insert(format!("backup_policy.rsv-{sub}-{region}/gold"));
+    }
+    expected.extend(set(&[
+        "protected_vm.rsv-corp-prod-westeurope/rg-app-weu/app-01",
+        "protected_vm.rsv-corp-prod-westeurope/rg-app-weu/app-02",
+        "protected_vm.rsv-corp-prod-northeurope/rg-app-neu/app-n1",
+        "protected_vm.rsv-corp-dev-westeurope/rg-dev/dev-01",
+    ]));
+    assert_eq!(planned, expected, "{}", plan.stdout);
+    let vault = plan.change("recovery_vault.rsv-corp-dev-westeurope", "Corp Dev's vault");
+    assert!(
+        vault["arm_id"].as_str().unwrap().starts_with(&format!(
+            "/subscriptions/{DEV}/resourceGroups/rg-backup-corp-dev-westeurope/"
+        )),
+        "{vault}"
+    );
+    assert_eq!(vault["after"]["location"], "westeurope");
+
+    estate
+        .run(&["apply", "-f", &f, "--auto-approve"])
+        .await
+        .expect_code(0);
+    estate.expect_no_changes(&f).await;
+
+    // A VM of the Sandbox subscription comes into scope in a region no vault covers yet.
+    tag(&estate, &vm(SANDBOX, "rg-play", "play-01"), "gold").await;
+    let grown = estate.run(&["plan", "-f", &f, "--format", "json"]).await;
+    assert_eq!(
+        addresses(&grown.json()),
+        set(&[
+            "resource_group.rg-backup-sandbox-swedencentral",
+            "recovery_vault.rsv-sandbox-swedencentral",
+            "backup_policy.rsv-sandbox-swedencentral/gold",
+            "protected_vm.rsv-sandbox-swedencentral/rg-play/play-01",
+        ]),
+        "{}",
+        grown.stdout
+    );
+
+    // One subscription's part: by display name, and nothing of the others.
+    tag(&estate, &vm(PROD, "rg-app-weu", "app-02"), "none").await;
+    let part = estate
+        .run(&[
+            "plan",
+            "-f",
+            &f,
+            "--target",
+            "stamp.landing-zone[Sandbox]",
+            "--format",
+            "json",
+        ])
+        .await;
+    part.expect_code(0);
+    let part = part.json();
+    assert_eq!(addresses(&part).len(), 4, "{part}");
+    assert!(
+        part["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["arm_id"].as_str().unwrap().contains(SANDBOX)),
+        "{part}"
+    );
+    let typo = estate
+        .run(&["plan", "-f", &f, "--target", "stamp.landing-zone[sandbx]"])
+        .await;
+    typo.expect_code(1);
+    let err = flat(&typo.stderr);
+    assert!(
+        err.contains("--target stamp.landing-zone[sandbx] matches nothing"),
+        "{err}"
+    );
+    assert!(err.contains("sandbox"), "did you mean: {err}");
+    estate
+        .run(&[
+            "apply",
+            "-f",
+            &f,
+            "--target",
+            "stamp.landing-zone[sandbox]",
+            "--auto-approve",
+        ])
+        .await
+        .expect_code(0);
+
+    // Corp Prod's app-02 left scope; its vault stays generated, so its protection is planned
+    // for removal (on_remove), not left unmanaged.
+    let rest = estate.run(&["plan", "-f", &f, "--format", "json"]).await;
+    assert_eq!(
+        addresses(&rest.json()),
+        set(&["protected_vm.rsv-corp-prod-westeurope/rg-app-weu/app-02"]),
+        "{}",
+        rest.stdout
+    );
+    // The last VM of Corp Dev's region leaves scope: the vault is still the stamp's.
+    tag(&estate, &vm(DEV, "rg-dev", "dev-01"), "none").await;
+    let gone = estate.run(&["plan", "-f", &f, "--format", "json"]).await;
+    let gone = addresses(&gone.json());
+    assert!(
+        gone.contains("protected_vm.rsv-corp-dev-westeurope/rg-dev/dev-01"),
+        "{gone:?}"
+    );
+    assert!(
+        !gone.iter().any(|a| a.starts_with("recovery_vault.")),
+        "{gone:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_without_stamps_makes_no_discovery_read() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let estate = Estate::start_with(SandboxOptions {
+        access_log: Some(log.path().to_path_buf()),
+        ..SandboxOptions::default()
+    })
+    .await;
+    estate
+        .run(&["plan", "-f", &support::estate::quickstart()])
+        .await
+        .expect_code(0);
+    let text = std::fs::read_to_string(log.path()).unwrap();
+    for never in [
+        "Microsoft.ResourceGraph",
+        "Microsoft.Management",
+        "/subscriptions?",
+    ] {
+        assert!(!text.contains(never), "{never} was read:\n{text}");
+    }
+    assert!(
+        text.contains("Microsoft.RecoveryServices"),
+        "the log is of this plan: {text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shards_deal_stamped_resources_by_their_subscription_and_merge_into_the_whole() {
+    let estate = landing_zone().await;
+    let f = file();
+    let whole = estate
+        .run(&["plan", "-f", &f, "--format", "json"])
+        .await
+        .json();
+    let mut shards = Vec::new();
+    for (i, sub) in [(1, PROD), (2, DEV)] {
+        let out = estate.path(&format!("shard-{i}.json"));
+        let run = estate
+            .run(&[
+                "plan",
+                "-f",
+                &f,
+                "--shard",
+                &format!("{i}/2"),
+                "--out",
+                &out,
+                "--format",
+                "json",
+            ])
+            .await;
+        run.expect_code(0);
+        let plan = run.json();
+        let changes = plan["changes"].as_array().unwrap();
+        assert!(!changes.is_empty(), "{plan}");
+        assert!(
+            changes
+                .iter()
+                .all(|c| c["arm_id"].as_str().unwrap().contains(sub)),
+            "shard {i} holds only {sub}'s: {plan}"
+        );
+        shards.push(out);
+    }
+    let merged = estate
+        .run(&[
+            "show", "--merge", &shards[0], &shards[1], "--format", "json",
+        ])
+        .await;
+    merged.expect_code(0);
+    assert_eq!(addresses(&merged.json()), addresses(&whole));
+    assert_eq!(merged.json()["summary"], whole["summary"]);
+}
