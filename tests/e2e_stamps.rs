@@ -190,29 +190,65 @@ async fn a_stamp_plans_a_vault_per_subscription_and_region_with_vms_and_follows_
     );
 }
 
+/// The paths of the requests in the access log.
+fn paths(log: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["path"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// A discovery read's requests: the tenant's subscription list, management groups, Resource Graph.
+fn discovery(paths: &[String]) -> Vec<&String> {
+    paths
+        .iter()
+        .filter(|p| {
+            p.trim_end_matches('/') == "/subscriptions"
+                || p.contains("Microsoft.Management")
+                || p.contains("Microsoft.ResourceGraph")
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_file_without_stamps_makes_no_discovery_read() {
     let log = tempfile::NamedTempFile::new().unwrap();
     let estate = Estate::start_with(SandboxOptions {
+        inventory: Some(repo().join("examples/inventories/landing-zone.yaml")),
         access_log: Some(log.path().to_path_buf()),
         ..SandboxOptions::default()
     })
     .await;
-    estate
-        .run(&["plan", "-f", &support::estate::quickstart()])
-        .await
-        .expect_code(0);
-    let text = std::fs::read_to_string(log.path()).unwrap();
-    for never in [
-        "Microsoft.ResourceGraph",
-        "Microsoft.Management",
-        "/subscriptions?",
-    ] {
-        assert!(!text.contains(never), "{never} was read:\n{text}");
-    }
+    let plain = estate.write(
+        "plain.yaml",
+        &format!("version: 1\nresource_groups:\n  rg-x: {{location: westeurope, subscription: {PROD}}}\n"),
+    );
+    estate.run(&["plan", "-f", &plain]).await.expect_code(0);
+    let before = paths(log.path());
     assert!(
-        text.contains("Microsoft.RecoveryServices"),
-        "the log is of this plan: {text}"
+        before.iter().any(|p| p.contains(PROD)),
+        "the log is of this plan: {before:?}"
+    );
+    assert_eq!(discovery(&before), Vec::<&String>::new());
+
+    estate.run(&["plan", "-f", &file()]).await.expect_code(0);
+    let after = paths(log.path());
+    let read: Vec<&String> = discovery(&after[before.len()..]);
+    assert!(
+        read.iter()
+            .any(|p| p.contains("managementGroups/mg-corp/descendants")),
+        "{read:?}"
+    );
+    assert!(
+        read.iter()
+            .any(|p| p.contains("Microsoft.ResourceGraph/resources")),
+        "{read:?}"
     );
 }
 

@@ -195,6 +195,10 @@ pub(super) fn vm_id(sub: &str, rg: &str, vm: &str) -> String {
     )
 }
 
+fn has_stamps(files: &[ConfigFile]) -> bool {
+    files.iter().any(|f| f.stamps.is_some())
+}
+
 /// Does a block of the files take the default subscription (it sets none of its own)?
 fn needs_default(files: &[ConfigFile]) -> bool {
     files.iter().any(|f| {
@@ -233,8 +237,8 @@ pub fn build(
             );
             return None;
         }
-        // Every block names its own subscription (a file of stamps): no default is needed.
-        (None, None) if !needs_default(files) => String::new(),
+        // A file of stamps, whose every block names its own subscription: no default is needed.
+        (None, None) if has_stamps(files) && !needs_default(files) => String::new(),
         (None, None) => {
             diags.push(
                 Diag::global("no subscription: the file sets none and neither --subscription nor AZURE_SUBSCRIPTION_ID is given")

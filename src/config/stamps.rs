@@ -305,8 +305,8 @@ impl Origins {
     }
 }
 
-/// The files with every stamp expanded into their `resource_groups` and `recovery_vaults` (and
-/// `stamps:` removed), and what each expansion came from. Errors (a bad expanded name, a name
+/// The files with every stamp expanded into their `resource_groups` and `recovery_vaults`, and
+/// what each expansion came from. Errors (a bad expanded name, a name
 /// generated twice or also written by hand, an unreadable listed subscription) go to `diags`.
 pub fn expand(
     files: &[ConfigFile],
@@ -338,7 +338,8 @@ pub fn expand(
     let mut out = files.to_vec();
     let mut stamped = Vec::new();
     for (i, f) in out.iter_mut().enumerate() {
-        let Some(stamps) = f.stamps.take() else {
+        // The stamps stay (a file of stamps needs no default subscription: `desired`).
+        let Some(stamps) = f.stamps.clone() else {
             continue;
         };
         for (sname, st) in stamps.value.iter() {
