@@ -144,3 +144,19 @@ recovery_vaults:
     assert_eq!(desired.selectors[0].locations, ["westeurope"]);
     insta::assert_snapshot!(diagnose(&vault.replace("[West Europe]", "[]")));
 }
+
+#[test]
+fn locations_are_refused_in_a_disk_selector() {
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/disk-backup.yaml"),
+    )
+    .unwrap();
+    assert!(loads(&example));
+    let with = example.replace(
+        "select: {tags: {snapshot: 4h}}",
+        "select: {tags: {snapshot: 4h}, locations: [westeurope]}",
+    );
+    assert_ne!(with, example);
+    let out = diagnose(&with);
+    assert!(out.contains("`locations` selects VMs, not disks"), "{out}");
+}

@@ -11,7 +11,7 @@ const C: &str = "00000000-0000-0000-0000-0000000000a3";
 
 fn vm(sub: &str, rg: &str, name: &str, location: &str, tier: &str) -> VirtualMachine {
     VirtualMachine {
-        id: ArmId::new(&format!(
+        id: ArmId::new(format!(
             "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}"
         )),
         name: name.into(),
