@@ -105,6 +105,15 @@ async fn a_stamp_plans_a_vault_per_subscription_and_region_with_vms_and_follows_
         .await
         .expect_code(0);
     estate.expect_no_changes(&f).await;
+    // `status` reads the stamped vaults as `plan` does.
+    let status = estate.run(&["status", "-f", &f, "--format", "json"]).await;
+    let report = status.json();
+    assert_eq!(report["vms"].as_array().map(Vec::len), Some(4), "{report}");
+    assert!(
+        status.stdout.contains("rsv-corp-prod-northeurope"),
+        "{}",
+        status.stdout
+    );
 
     // A VM of the Sandbox subscription comes into scope in a region no vault covers yet.
     tag(&estate, &vm(SANDBOX, "rg-play", "play-01"), "gold").await;

@@ -116,7 +116,7 @@ pub fn load(files: &[PathBuf], default_subscription: Option<&str>) -> Result<Loa
 }
 
 /// Loaded files → the desired state, its dependency graph checked.
-fn finish(
+pub(super) fn finish(
     loaded: &crate::config::Loaded,
     default_subscription: Option<&str>,
 ) -> Result<Loaded, PlanError> {

@@ -64,6 +64,17 @@ pub async fn expand(client: &ArmClient, loaded: Loaded) -> Result<Expanded, Stam
     })
 }
 
+/// The files loaded as `plan` sees them, stamps expanded (for the commands that read what the
+/// files declare without planning: `status`, `restore-drill`).
+pub async fn load(
+    client: &ArmClient,
+    files: &[std::path::PathBuf],
+    default_subscription: Option<&str>,
+) -> Result<super::plan::Loaded, super::plan::PlanError> {
+    let expanded = expand(client, crate::config::load(files)?).await?;
+    super::plan::finish(&expanded.loaded, default_subscription)
+}
+
 /// The addresses `targets` select: for each stamp (in one subscription, if given) the groups,
 /// vaults, policies and protections it generated. An unknown stamp or subscription, or one where
 /// the stamp generates nothing, is an [`UnknownTarget`] with a did-you-mean.

@@ -46,7 +46,9 @@ pub async fn run(
 ) -> Result<Report> {
     let before = client.request_count();
     let files = super::plan::files_or_default(&input.files);
-    let desired = super::plan::load(&files, default_subscription)?.desired;
+    let desired = super::stamps::load(client, &files, default_subscription)
+        .await?
+        .desired;
     let now = OffsetDateTime::now_utc();
     let live = crate::live::read(client, &desired).await?;
     let vault_ids: Vec<ArmId> = desired.vaults.iter().map(|v| v.arm_id.clone()).collect();

@@ -117,7 +117,7 @@ pub async fn prepare(
     input: &Input,
 ) -> Result<Prepared> {
     let files = super::plan::files_or_default(&input.files);
-    let loaded = super::plan::load(&files, default_subscription)?;
+    let loaded = super::stamps::load(client, &files, default_subscription).await?;
     let desired = loaded.desired;
     let live = crate::live::read(client, &desired).await?;
     let targets: Vec<Address> = input
