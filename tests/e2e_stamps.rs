@@ -306,3 +306,45 @@ async fn shards_deal_stamped_resources_by_their_subscription_and_merge_into_the_
     assert_eq!(addresses(&merged.json()), addresses(&whole));
     assert_eq!(merged.json()["summary"], whole["summary"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subscription_under_the_group_the_identity_may_not_read_is_named_and_allow_partial_plans_the_rest(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(repo().join("examples/inventories/landing-zone.yaml")).unwrap();
+    let locked = text.replace(
+        "    name: Sandbox\n",
+        "    name: Sandbox\n    readable: false\n",
+    );
+    assert_ne!(locked, text);
+    let inv = dir.path().join("inventory.yaml");
+    std::fs::write(&inv, locked).unwrap();
+    let estate = Estate::start_with(SandboxOptions {
+        inventory: Some(inv),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let f = file();
+
+    let refused = estate.run(&["plan", "-f", &f]).await;
+    refused.expect_code(1);
+    let err = flat(&refused.stderr);
+    assert!(err.contains("may not read 1 subscription(s)"), "{err}");
+    assert!(err.contains(SANDBOX), "{err}");
+    assert!(
+        err.contains("Microsoft.RecoveryServices/vaults/read"),
+        "the permission missing: {err}"
+    );
+
+    let partial = estate
+        .run(&["plan", "-f", &f, "--allow-partial", "--format", "json"])
+        .await;
+    partial.expect_code(0);
+    let plan = partial.json();
+    assert_eq!(plan["left_out"][0]["subscription"], SANDBOX, "{plan}");
+    assert!(
+        addresses(&plan).contains("recovery_vault.rsv-corp-prod-westeurope"),
+        "{plan}"
+    );
+}

@@ -54,17 +54,33 @@ pub async fn read(
     if facts.subscriptions.is_empty() {
         return Ok(facts);
     }
-    let vaults = try_join_all(
-        (facts.subscriptions.iter())
-            .map(|s| async move { client.list(&vault::list_path(s)).await }),
-    );
+    // A subscription that refuses its vault list is one the identity may not read: noted, so
+    // that the plan names it (or, with --allow-partial, leaves it out and says so).
+    let vaults = try_join_all((facts.subscriptions.iter()).map(|s| async move {
+        match client.list(&vault::list_path(s)).await {
+            Ok(v) => Ok((s.clone(), Ok(v))),
+            Err(e) => match refusal(&e) {
+                Some(reason) => Ok((s.clone(), Err(reason))),
+                None => Err(e),
+            },
+        }
+    }));
     let (found, vaults) = futures::try_join!(
         resource_graph::discover(client, &facts.subscriptions),
         vaults
     )?;
     facts.vms = found.vms;
     facts.disks = found.disks;
-    facts.vaults = (vaults.iter().flatten())
+    let mut lists = Vec::new();
+    for (sub, read) in vaults {
+        match read {
+            Ok(list) => lists.extend(list),
+            Err(reason) => {
+                facts.unreadable.insert(sub, reason);
+            }
+        }
+    }
+    facts.vaults = (lists.iter())
         .filter_map(|v| {
             Some(ExistingVault {
                 id: ArmId::new(v["id"].as_str()?),
@@ -73,4 +89,17 @@ pub async fn read(
         })
         .collect();
     Ok(facts)
+}
+
+/// Azure's message when it refuses a read for want of a role (403 `AuthorizationFailed`).
+fn refusal(e: &AzureError) -> Option<String> {
+    match e {
+        AzureError::Arm {
+            status: 403,
+            code,
+            message,
+            ..
+        } if code.eq_ignore_ascii_case("AuthorizationFailed") => Some(message.clone()),
+        _ => None,
+    }
 }

@@ -44,6 +44,9 @@ pub struct StampFacts {
     pub vaults: Vec<ExistingVault>,
     /// The subscriptions whose VMs and vaults were read (lower case, sorted).
     pub subscriptions: Vec<String>,
+    /// Stamp subscriptions the identity may not read (lower case), with Azure's refusal (which
+    /// names the action missing): nothing is generated in them, and the plan says so.
+    pub unreadable: BTreeMap<String, String>,
 }
 
 /// `{subscription.name}`: a display name as a name-safe slug — lower case, every run of

@@ -258,6 +258,9 @@ pub async fn make(
     // Stamps expand into hand-written-like groups and vaults (a discovery read, only when the
     // files have stamps); their VMs are `stamps.facts`, for `live::read` once it takes them.
     let stamps = super::stamps::expand(client, config).await?;
+    if !stamps.left_out.is_empty() && !scope.allow_partial {
+        return Err(super::unreadable::Unreadable(stamps.left_out).into());
+    }
     let mut loaded = finish(&stamps.loaded, default_subscription)?;
     let mut targets = scope.targets.clone();
     targets.extend(super::stamps::translate(&scope.stamp_targets, &stamps)?);
@@ -278,6 +281,11 @@ pub async fn make(
     )
     .await?;
     loaded.desired = desired;
+    plan.left_out.extend(stamps.left_out);
+    plan.left_out
+        .sort_by(|a, b| a.subscription.cmp(&b.subscription));
+    plan.left_out
+        .dedup_by(|a, b| a.subscription == b.subscription);
     plan.shard = scope.shard;
     let mut warnings = loaded.warnings;
     warnings.extend(

@@ -18,6 +18,9 @@ pub struct Expanded {
     pub stamped: Vec<Stamped>,
     /// Every stamp of the files with its subscriptions (those without VMs in scope included).
     pub stamps: Vec<(String, Vec<StampSubscription>)>,
+    /// Stamp subscriptions the identity may not read: nothing is generated in them; `plan`
+    /// refuses to go on unless `--allow-partial`, and then says they were left out.
+    pub left_out: Vec<crate::plan::LeftOut>,
     /// What the discovery read gathered (`None`: no stamps, nothing was read). Its VMs and
     /// disks are those `live::read` reads again for the same subscriptions: they are to be
     /// handed to it (`ops::plan::make`) once it takes discovered VMs.
@@ -41,6 +44,7 @@ pub async fn expand(client: &ArmClient, loaded: Loaded) -> Result<Expanded, Stam
             loaded,
             stamped: vec![],
             stamps: vec![],
+            left_out: vec![],
             facts: None,
         });
     };
@@ -56,10 +60,17 @@ pub async fn expand(client: &ArmClient, loaded: Loaded) -> Result<Expanded, Stam
             )
         })
         .collect();
+    let left_out = (facts.unreadable.iter())
+        .map(|(sub, reason)| crate::plan::LeftOut {
+            subscription: sub.clone(),
+            reason: reason.clone(),
+        })
+        .collect();
     Ok(Expanded {
         loaded: expanded,
         stamped,
         stamps,
+        left_out,
         facts: Some(facts),
     })
 }
@@ -72,6 +83,9 @@ pub async fn load(
     default_subscription: Option<&str>,
 ) -> Result<super::plan::Loaded, super::plan::PlanError> {
     let expanded = expand(client, crate::config::load(files)?).await?;
+    if !expanded.left_out.is_empty() {
+        return Err(super::unreadable::Unreadable(expanded.left_out).into());
+    }
     super::plan::finish(&expanded.loaded, default_subscription)
 }
 
@@ -179,6 +193,7 @@ mod tests {
                 stamped(&b, "westeurope"),
             ],
             stamps: vec![("lz".into(), vec![a, b, c])],
+            left_out: vec![],
             facts: None,
         }
     }

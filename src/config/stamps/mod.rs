@@ -99,6 +99,12 @@ pub fn subscriptions_of(
         out.extend(subs.into_iter().flatten().map(|s| (s.clone(), g.span)));
     }
     for id in stamp.subscriptions.iter().flat_map(|l| &l.value) {
+        if facts
+            .unreadable
+            .contains_key(&id.value.to_ascii_lowercase())
+        {
+            continue;
+        }
         match facts.names.get(&id.value.to_ascii_lowercase()) {
             Some(name) => out.push((
                 StampSubscription {
@@ -122,6 +128,8 @@ pub fn subscriptions_of(
     }
     let mut seen = BTreeSet::new();
     out.retain(|(s, _)| seen.insert(s.id.to_ascii_lowercase()));
+    // One the identity may not read generates nothing; the plan names it (`ops::stamps`).
+    out.retain(|(s, _)| !facts.unreadable.contains_key(&s.id.to_ascii_lowercase()));
     out
 }
 
