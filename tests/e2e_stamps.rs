@@ -259,6 +259,17 @@ async fn a_file_without_stamps_makes_no_discovery_read() {
             .any(|p| p.contains("Microsoft.ResourceGraph/resources")),
         "{read:?}"
     );
+    // One page of the group's descendants, one query for the VMs and one for the disks.
+    assert_eq!(read.len(), 3, "{read:?}");
+    let vault_lists = after[before.len()..]
+        .iter()
+        .filter(|p| p.ends_with("/providers/Microsoft.RecoveryServices/vaults"))
+        .count();
+    assert_eq!(
+        vault_lists, 5,
+        "the three subscriptions' vault lists by the discovery read, then the plan reads the two \
+         where the stamp generated vaults (Sandbox has no VM in scope)"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
