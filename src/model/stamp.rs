@@ -138,6 +138,37 @@ mod tests {
     }
 
     #[test]
+    fn a_selector_s_locations_narrow_the_vms_it_matches() {
+        let vm = VirtualMachine {
+            id: ArmId::new(
+                "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v",
+            ),
+            name: "v".into(),
+            resource_group: "rg".into(),
+            subscription: "s1".into(),
+            location: "West Europe".into(),
+            tags: Default::default(),
+            data_disk_luns: vec![],
+            disks: vec![],
+            size: None,
+        };
+        let mut sel = crate::model::VmSelector {
+            vault: "rsv".into(),
+            policy: "gold".into(),
+            subscription: "s1".into(),
+            resource_groups: vec!["RG".into()],
+            tags: Default::default(),
+            exclude_disks: vec![],
+            locations: vec![],
+        };
+        assert!(vm.matches(&sel), "no locations: any region");
+        sel.locations = vec!["northeurope".into(), "westeurope".into()];
+        assert!(vm.matches(&sel));
+        sel.locations = vec!["northeurope".into()];
+        assert!(!vm.matches(&sel));
+    }
+
+    #[test]
     fn stamp_targets_parse_with_or_without_a_subscription() {
         assert_eq!(StampTarget::parse("recovery_vault.x"), None);
         let t = StampTarget::parse("stamp.lz").unwrap().unwrap();
