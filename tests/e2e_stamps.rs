@@ -69,6 +69,15 @@ async fn a_stamp_plans_a_vault_per_subscription_and_region_with_vms_and_follows_
     let estate = landing_zone().await;
     let f = file();
 
+    // Offline, the file is valid and its stamp waits for the plan.
+    let valid = estate.run(&["validate", "-f", &f]).await;
+    valid.expect_code(0);
+    assert!(
+        valid.stdout.contains("1 stamp(s) expanded at plan time"),
+        "{}",
+        valid.stdout
+    );
+
     // Corp Prod has gold VMs in two regions, Corp Dev in one, Sandbox none.
     let plan = estate.run(&["plan", "-f", &f, "--format", "json"]).await;
     plan.expect_code(0);

@@ -8,7 +8,7 @@ use super::ExitStatus;
 use miette::Result;
 
 pub fn graph(args: GraphArgs, settings: &GlobalSettings, printer: Printer) -> Result<ExitStatus> {
-    let (desired, graph) = load_offline(&args.files, settings)?;
+    let (desired, graph, _) = load_offline(&args.files, settings)?;
     match args.format {
         GraphFormat::Dot => printer.line(graph.to_dot().trim_end()),
         GraphFormat::Text => {

@@ -11,7 +11,12 @@ use miette::Result;
 /// A subscription stand-in for offline commands when neither the file nor the environment names one.
 const OFFLINE_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
 
-pub fn load_offline(files: &FilesArg, settings: &GlobalSettings) -> Result<(Desired, Graph)> {
+/// The files' desired state (stamps not expanded: that needs Azure), its graph, and how many
+/// stamps the files declare.
+pub fn load_offline(
+    files: &FilesArg,
+    settings: &GlobalSettings,
+) -> Result<(Desired, Graph, usize)> {
     let loaded = crate::config::load(&files.files)?;
     for w in loaded.warnings() {
         eprintln!("{w:?}");
@@ -24,7 +29,11 @@ pub fn load_offline(files: &FilesArg, settings: &GlobalSettings) -> Result<(Desi
     // Offline, Site Recovery groups expand without live VMs (replications of listed VMs only).
     let resources = crate::plan::resolve(&desired, &crate::live::LiveState::default());
     let graph = Graph::of_resources(&resources)?;
-    Ok((desired, graph))
+    let stamps = (loaded.files().iter())
+        .filter_map(|f| f.stamps.as_ref())
+        .map(|m| m.value.0.len())
+        .sum();
+    Ok((desired, graph, stamps))
 }
 
 pub fn validate(
@@ -32,9 +41,13 @@ pub fn validate(
     settings: &GlobalSettings,
     printer: Printer,
 ) -> Result<ExitStatus> {
-    let (desired, graph) = load_offline(&files, settings)?;
+    let (desired, graph, stamps) = load_offline(&files, settings)?;
+    let stamps = match stamps {
+        0 => String::new(),
+        n => format!(" {n} stamp(s) expanded at plan time."),
+    };
     printer.line(format!(
-        "The configuration is valid: {} resources in {} dependency layers, {} selector(s) resolved at plan time.",
+        "The configuration is valid: {} resources in {} dependency layers, {} selector(s) resolved at plan time.{stamps}",
         graph.len(),
         graph.layers().len(),
         desired.selectors.len()
