@@ -22,7 +22,7 @@ use crate::config::types_stamps::Stamp;
 use crate::config::validate::names;
 use crate::model::resource_group::normalize_location;
 use crate::model::stamp::{StampFacts, StampSubscription};
-use crate::model::VmSelector;
+use crate::model::{VirtualMachine, VmSelector};
 use miette::SourceSpan;
 use std::collections::{BTreeSet, HashMap};
 
@@ -133,8 +133,24 @@ pub fn subscriptions_of(
     out
 }
 
-/// The regions (normalized, sorted) a stamp generates a vault in, in `sub`.
-pub fn regions_in_scope(stamp: &Stamp, sub: &StampSubscription, facts: &StampFacts) -> Vec<String> {
+/// The facts' VMs by lower-cased subscription id (each stamp subscription scans only its own).
+pub fn vms_by_subscription(facts: &StampFacts) -> HashMap<String, Vec<&VirtualMachine>> {
+    let mut by: HashMap<String, Vec<&VirtualMachine>> = HashMap::new();
+    for vm in &facts.vms {
+        by.entry(vm.subscription.to_ascii_lowercase())
+            .or_default()
+            .push(vm);
+    }
+    by
+}
+
+/// The regions (normalized, sorted) a stamp generates a vault in, in `sub`, whose VMs are `vms`.
+pub fn regions_in_scope(
+    stamp: &Stamp,
+    sub: &StampSubscription,
+    vms: &[&VirtualMachine],
+    facts: &StampFacts,
+) -> Vec<String> {
     let allowed: Option<BTreeSet<String>> = stamp.regions.as_ref().map(|r| {
         r.value
             .iter()
@@ -156,8 +172,7 @@ pub fn regions_in_scope(stamp: &Stamp, sub: &StampSubscription, facts: &StampFac
             locations: s.value.location_names(),
         })
         .collect();
-    let mut regions: BTreeSet<String> = facts
-        .vms
+    let mut regions: BTreeSet<String> = vms
         .iter()
         .filter(|vm| selectors.iter().any(|sel| vm.matches(sel)))
         .map(|vm| normalize_location(&vm.location))
@@ -246,6 +261,7 @@ pub fn expand(
             );
         }
     }
+    let by_sub = vms_by_subscription(facts);
     let mut out = files.to_vec();
     let mut stamped = Vec::new();
     for (i, f) in out.iter_mut().enumerate() {
@@ -266,7 +282,9 @@ pub fn expand(
                 At::new(i, st.recovery_vault.value.name.span),
             );
             for (sub, sub_span) in subscriptions_of(i, st, facts, diags) {
-                for region in regions_in_scope(st, &sub, facts) {
+                let vms = by_sub.get(&sub.id.to_ascii_lowercase());
+                let vms = vms.map_or(&[][..], Vec::as_slice);
+                for region in regions_in_scope(st, &sub, vms, facts) {
                     let s = Stamped {
                         stamp: sname.value.clone(),
                         region: region.clone(),
