@@ -11,7 +11,10 @@
 //!
 //! Pure: the facts come from `live::stamps` through `ops::stamps` as a [`StampFacts`].
 
+mod origins;
 mod pattern;
+
+use origins::Origins;
 
 pub use pattern::{sub_span, BadPlaceholder, Pattern, Placeholder, PLACEHOLDERS};
 
@@ -199,38 +202,6 @@ pub fn regions_in_scope(
     regions.into_iter().collect()
 }
 
-/// Where a generated (or hand-written) name was first seen, to name both origins of a clash.
-struct Origins {
-    seen: HashMap<String, (At, String)>,
-}
-
-impl Origins {
-    fn new() -> Self {
-        Origins {
-            seen: HashMap::new(),
-        }
-    }
-
-    /// Record `name` from `origin`; a second one is an error at `at` naming both.
-    fn claim(&mut self, what: &str, name: &str, at: At, origin: String, diags: &mut Diags) -> bool {
-        match self.seen.get(&name.to_ascii_lowercase()) {
-            Some((first, before)) => {
-                diags.push(
-                    Diag::error(at, format!("{what} `{name}` of {origin} is also the {what} of {before}"))
-                        .label("the same name twice")
-                        .note(*first, "first from here")
-                        .help("each generated name must be unique: put `{subscription.name}` (or `{subscription.id}`) and `{region}` in the pattern"),
-                );
-                false
-            }
-            None => {
-                self.seen.insert(name.to_ascii_lowercase(), (at, origin));
-                true
-            }
-        }
-    }
-}
-
 /// The files with every stamp expanded into their `resource_groups` and `recovery_vaults`, and
 /// what each expansion came from. Errors (a bad expanded name, a name
 /// generated twice or also written by hand, an unreadable listed subscription) go to `diags`.
@@ -313,51 +284,41 @@ pub fn expand(
                     if bad_rg || bad_vault || !group_new || !vault_new {
                         continue;
                     }
-                    let region_span = (st.regions.iter().flat_map(|r| &r.value))
-                        .find(|r| normalize_location(&r.value) == region)
-                        .map_or(sname.span, |r| r.span);
-                    let (sub_id, loc) = (
-                        Sp {
-                            value: sub.id.clone(),
-                            span: sub_span,
-                        },
-                        Sp {
-                            value: region.clone(),
-                            span: region_span,
-                        },
-                    );
-                    let rg_name = Sp {
-                        value: s.resource_group.clone(),
-                        span: st.resource_group.span,
-                    };
-                    push(
-                        &mut f.resource_groups,
-                        Sp {
-                            value: s.resource_group.clone(),
-                            span: st.resource_group.span,
-                        },
-                        ResourceGroup {
-                            subscription: Some(sub_id.clone()),
-                            location: loc.clone(),
-                            tags: None,
-                        },
-                    );
-                    let mut vault = st.recovery_vault.value.to_vault(sub_id, loc, rg_name);
-                    in_region(&mut vault, &region);
-                    push(
-                        &mut f.recovery_vaults,
-                        Sp {
-                            value: s.vault.clone(),
-                            span: st.recovery_vault.value.name.span,
-                        },
-                        vault,
-                    );
+                    write(f, sname, st, &s, sub_span);
                     stamped.push(s);
                 }
             }
         }
     }
     (out, stamped)
+}
+
+/// One expansion written into the file as if by hand: its group and its vault (in `s`'s
+/// subscription and region, selectors kept to that region), spanned on the stamp.
+fn write(f: &mut ConfigFile, name: &Sp<String>, st: &Stamp, s: &Stamped, sub_span: SourceSpan) {
+    let at = |value: &str, span: SourceSpan| Sp {
+        value: value.to_string(),
+        span,
+    };
+    let region_span = (st.regions.iter().flat_map(|r| &r.value))
+        .find(|r| normalize_location(&r.value) == s.region)
+        .map_or(name.span, |r| r.span);
+    let (sub, loc) = (at(&s.subscription.id, sub_span), at(&s.region, region_span));
+    let group = ResourceGroup {
+        subscription: Some(sub.clone()),
+        location: loc.clone(),
+        tags: None,
+    };
+    let rg_span = st.resource_group.span;
+    push(
+        &mut f.resource_groups,
+        at(&s.resource_group, rg_span),
+        group,
+    );
+    let mut vault = (st.recovery_vault.value).to_vault(sub, loc, at(&s.resource_group, rg_span));
+    in_region(&mut vault, &s.region);
+    let name_span = st.recovery_vault.value.name.span;
+    push(&mut f.recovery_vaults, at(&s.vault, name_span), vault);
 }
 
 /// An expanded name breaks Azure's rule for its kind: an error at the pattern naming where.
