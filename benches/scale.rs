@@ -13,9 +13,17 @@
 //! Then the apply of 1,000 new protections under ARM's write quota: wall time against the bound
 //! `(1,000 − 200 burst) / 10 per s + one LRO round`, and the number of 429 responses.
 //!
+//! With `--tenant`, also the landing zone of issue 14 (`tenant`: 100,000 VMs in 100
+//! subscriptions; `--tenant-only` runs only it).
+//!
 //! Prints a table and writes `target/bench/scale.json`. Options (after `--`):
 //! `--sizes 1000,10000`, `--no-baseline-over N` (skip the baseline above N VMs), `--no-apply`,
-//! `--latency MS` (default 50).
+//! `--latency MS` (default 50), `--tenant`, `--tenant-only`, `--tenant-vms N` (default
+//! 100000), `--tenant-baseline-every N` (GET every N-th resource for the baseline, default 10;
+//! 0 skips it).
+
+#[path = "scale/tenant.rs"]
+mod tenant;
 
 use azprotect::azure::{ArmClient, AuthChoice, ClientSettings, EnvCredentials};
 use azprotect::model::{api, ResourceKind};
@@ -37,6 +45,9 @@ struct Options {
     baseline_max: usize,
     apply: bool,
     latency: u64,
+    tenant: bool,
+    tenant_vms: usize,
+    tenant_baseline_every: usize,
 }
 
 fn options() -> Options {
@@ -45,6 +56,9 @@ fn options() -> Options {
         baseline_max: usize::MAX,
         apply: true,
         latency: 50,
+        tenant: false,
+        tenant_vms: 100_000,
+        tenant_baseline_every: 10,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -64,6 +78,20 @@ fn options() -> Options {
                 i += 1;
             }
             "--no-apply" => o.apply = false,
+            "--tenant" => o.tenant = true,
+            "--no-tenant" => o.tenant = false,
+            "--tenant-only" => {
+                o.tenant = true;
+                o.sizes.clear();
+            }
+            "--tenant-vms" => {
+                o.tenant_vms = next().parse().unwrap_or(100_000);
+                i += 1;
+            }
+            "--tenant-baseline-every" => {
+                o.tenant_baseline_every = next().parse().unwrap_or(10);
+                i += 1;
+            }
             _ => {} // `--bench` and friends from cargo
         }
         i += 1;
@@ -129,8 +157,15 @@ impl Served {
 
     /// ARM requests (not token requests) and 429 responses in the access log so far.
     fn counts(&self) -> (usize, usize) {
+        let (all, _, throttled) = self.counts_split();
+        (all, throttled)
+    }
+
+    /// ARM and Resource Graph requests, of them Resource Graph's, and 429s, so far.
+    fn counts_split(&self) -> (usize, usize, usize) {
         let text = std::fs::read_to_string(&self.access_log).unwrap_or_default();
         let mut arm = 0;
+        let mut graph = 0;
         let mut throttled = 0;
         for line in text.lines() {
             let Ok(v) = serde_json::from_str::<Value>(line) else {
@@ -139,12 +174,15 @@ impl Served {
             let path = v["path"].as_str().unwrap_or_default();
             if path.starts_with("/subscriptions") || path.starts_with("/providers") {
                 arm += 1;
+                if path.contains("Microsoft.ResourceGraph") {
+                    graph += 1;
+                }
                 if v["status"] == 429 {
                     throttled += 1;
                 }
             }
         }
-        (arm, throttled)
+        (arm, graph, throttled)
     }
 
     async fn client(&self) -> ArmClient {
@@ -472,9 +510,17 @@ fn main() {
         eprintln!("scale: estate of {vms} VMs …");
         rows.push(rt.block_on(measure_plan(&o, vms)));
     }
-    let apply = o.apply.then(|| {
+    let apply = (o.apply && !o.sizes.is_empty()).then(|| {
         eprintln!("scale: apply of 1,000 protections …");
         rt.block_on(measure_apply(&o))
+    });
+    let tenant = o.tenant.then(|| {
+        eprintln!(
+            "scale: landing zone of {} VMs in {} subscriptions …",
+            o.tenant_vms,
+            tenant::SUBS
+        );
+        rt.block_on(tenant::measure(&o))
     });
 
     println!(
@@ -524,8 +570,12 @@ fn main() {
             a.throttled
         );
     }
+    if let Some(t) = &tenant {
+        tenant::print(t, o.latency);
+    }
     let report = json!({
         "latency_ms": o.latency,
+        "tenant": tenant.as_ref().map(tenant::json),
         "plan": rows.iter().map(|r| json!({
             "vms": r.vms,
             "resources": r.resources,

@@ -61,6 +61,16 @@ pub struct Cli {
         default_value = "auto"
     )]
     pub auth: AuthArg,
+    /// How VMs and resource groups are found across subscriptions (README "Reading at tenant scale").
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_enum,
+        default_value = "auto",
+        env = "AZPROTECT_DISCOVERY"
+    )]
+    pub discovery: DiscoveryArg,
     /// Colour in output: auto colours on a terminal unless NO_COLOR is set.
     #[arg(
         long,
@@ -98,6 +108,16 @@ pub enum AuthArg {
     ManagedIdentity,
     /// Azure CLI, then Azure Developer CLI sign-in
     DeveloperTools,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiscoveryArg {
+    /// Lists for one subscription; for more, Resource Graph while its quota holds the pages
+    Auto,
+    /// Azure Resource Graph queries (lists when it is unavailable)
+    ResourceGraph,
+    /// Per-subscription list calls only
+    Lists,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

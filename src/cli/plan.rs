@@ -66,6 +66,7 @@ pub fn scope(target: &[String], shard: Option<Shard>, allow_partial: bool) -> Re
         stamp_targets,
         shard,
         allow_partial,
+        discovery: Default::default(),
     })
 }
 
@@ -77,6 +78,10 @@ pub async fn make_plan(
     phases: &mut Phases,
 ) -> Result<op::Made> {
     let sub = session.default_subscription.as_deref();
+    let scope = op::Scope {
+        discovery: session.discovery,
+        ..scope
+    };
     let made = op::make(&session.client, sub, files, &scope, phases).await?;
     for w in &made.warnings {
         eprintln!("{w:?}");

@@ -1,8 +1,9 @@
 //! Two-phase settings: clap values + environment → resolved settings, and the connection
 //! (a real ARM client, or one pointed at an in-process sandbox) every online command uses.
 
-use super::args::{AuthArg, Cli, CloudArg, ColorArg};
+use super::args::{AuthArg, Cli, CloudArg, ColorArg, DiscoveryArg};
 use crate::azure::{ArmClient, AuthChoice, ClientSettings, Cloud, EnvCredentials};
+use crate::live::Discovery;
 use crate::sandbox::{Sandbox, SandboxOptions};
 use is_terminal::IsTerminal;
 use miette::{miette, IntoDiagnostic, Result, WrapErr};
@@ -19,6 +20,8 @@ pub struct GlobalSettings {
     pub ca_cert: Option<PathBuf>,
     /// Colour on stdout.
     pub color: bool,
+    /// `--discovery`.
+    pub discovery: Discovery,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -73,6 +76,11 @@ impl GlobalSettings {
             client,
             ca_cert: cli.ca_cert.clone(),
             color,
+            discovery: match cli.discovery {
+                DiscoveryArg::Auto => Discovery::Auto,
+                DiscoveryArg::ResourceGraph => Discovery::ResourceGraph,
+                DiscoveryArg::Lists => Discovery::Lists,
+            },
         }
     }
 }
@@ -93,6 +101,8 @@ pub struct Session {
     pub client: ArmClient,
     /// `--subscription`, else the sandbox's subscription.
     pub default_subscription: Option<String>,
+    /// `--discovery`.
+    pub discovery: Discovery,
     sandbox: Option<Sandbox>,
     /// `--sandbox`'s state file.
     sandbox_state: Option<PathBuf>,
@@ -147,6 +157,7 @@ impl Session {
         Ok(Session {
             client,
             default_subscription,
+            discovery: settings.discovery,
             sandbox,
             sandbox_state: settings.sandbox.clone(),
         })

@@ -1,9 +1,15 @@
-//! Bulk readers of live state: list calls per subscription and per vault, never one GET per
-//! item, issued concurrently. The result is normalized through the `model` families so that it
-//! compares directly with the desired side.
+//! Bulk readers of live state: list calls per subscription and per vault (or, to discover
+//! VMs and resource groups across subscriptions, Azure Resource Graph: [`discovery`]), never
+//! one GET per item, issued concurrently. The result is normalized through the `model`
+//! families so that it compares directly with the desired side.
 //!
-//! Owns: [`read`] (into `model::LiveState`). Must not import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
+//! A subscription the identity may not read does not fail the read: [`read_with`] reads the
+//! others and returns it ([`Read::denied`]) in the same pass; [`read`] turns it into the error.
+//!
+//! Owns: [`read`], [`read_with`] (into `model::LiveState`). Must not import: `cli`, `plan`,
+//! `apply`, `render`, `config`, `ops`.
 
+pub mod discovery;
 pub mod disk_backup;
 pub mod jobs;
 pub mod management_groups;
@@ -14,18 +20,60 @@ pub mod stamps;
 pub mod vms;
 
 pub use crate::model::{Elsewhere, LiveState};
+pub use discovery::{Denied, Discovery, KnownVms, ReadOptions, Source};
 
 use crate::azure::{ArmClient, AzureError};
 use crate::model::{
     backup_policy, protected_vm, resource_group, vault, Address, ArmId, Desired, Resource,
-    ResourceKind,
+    ResourceKind, VirtualMachine,
 };
-use futures::future::try_join_all;
+use futures::future::{join_all, try_join_all};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Read everything the desired state needs to be diffed: per subscription one list of resource
-/// groups, vaults and VMs; per vault one list of policies (declared vaults) and protected items.
+/// What [`read_with`] read.
+#[derive(Debug)]
+pub struct Read {
+    /// The live state of the readable subscriptions.
+    pub live: LiveState,
+    /// The subscriptions the identity may not read (nothing of them is in `live`).
+    pub denied: Vec<Denied>,
+    /// Where the VMs came from, and the Resource Graph queries sent.
+    pub source: Source,
+    pub graph_queries: u32,
+}
+
+/// Read everything the desired state needs to be diffed ([`read_with`], by default); a
+/// subscription the identity may not read is the error.
 pub async fn read(client: &ArmClient, desired: &Desired) -> Result<LiveState, AzureError> {
+    let read = read_with(client, desired, &ReadOptions::default()).await?;
+    match read.denied.into_iter().next() {
+        Some(d) => Err(d.error),
+        None => Ok(read.live),
+    }
+}
+
+/// Read everything the desired state needs to be diffed: per subscription its resource groups,
+/// vaults and VMs ([`discovery`]: lists or Resource Graph); per vault one list of policies
+/// (declared vaults) and protected items; Site Recovery and Disk Backup in the readable
+/// subscriptions. VMs in `options.known_vms` are taken as they are.
+pub async fn read_with(
+    client: &ArmClient,
+    desired: &Desired,
+    options: &ReadOptions,
+) -> Result<Read, AzureError> {
+    let subs = desired.subscriptions();
+    let known = options.known_vms.as_ref();
+    // Readability, resource groups and (Resource Graph) VMs, alongside every vault list.
+    let vault_lists = join_all(
+        subs.iter()
+            .map(|s| async move { client.list(&vault::list_path(s)).await }),
+    );
+    let (found, vault_lists) = futures::join!(
+        discovery::find(client, &subs, options.discovery, known),
+        vault_lists
+    );
+    let mut found = found?;
     let declared: BTreeMap<ArmId, &str> = desired
         .vaults
         .iter()
@@ -37,23 +85,48 @@ pub async fn read(client: &ArmClient, desired: &Desired) -> Result<LiveState, Az
         .filter(|r| r.address.kind == ResourceKind::ResourceGroup)
         .map(|r| r.arm_id.clone())
         .collect();
-    let subscriptions = try_join_all(
-        desired
-            .subscriptions()
-            .into_iter()
-            .map(|sub| read_subscription(client, sub, &declared, &declared_rgs)),
-    );
-    let subs = desired.subscriptions();
+    let mut readable: Vec<(String, Vec<Value>, Vec<Value>)> = Vec::new();
+    for (sub, vaults) in subs.iter().zip(vault_lists) {
+        let Some(groups) = found.groups.remove(&sub.to_ascii_lowercase()) else {
+            continue; // denied
+        };
+        readable.push((sub.clone(), groups, vaults?));
+    }
+    let listed_vms = found.vms.is_none();
+    let per_sub = try_join_all(readable.iter().map(|(sub, groups, vaults)| {
+        let list_vms = listed_vms && !known.is_some_and(|k| k.covers(sub));
+        read_subscription(
+            client,
+            sub,
+            groups,
+            vaults,
+            list_vms,
+            &declared,
+            &declared_rgs,
+        )
+    }));
+    let readable_subs: Vec<String> = readable.iter().map(|r| r.0.clone()).collect();
+    let is_readable = |id: &ArmId| {
+        (id.subscription()).is_some_and(|s| readable_subs.iter().any(|r| r.eq_ignore_ascii_case(s)))
+    };
+    let replication: Vec<_> = (desired.replication_groups.iter())
+        .filter(|g| is_readable(&g.vault_id))
+        .cloned()
+        .collect();
+    let disk_vaults: Vec<_> = (desired.disk_vaults.iter())
+        .filter(|v| is_readable(&v.arm_id))
+        .cloned()
+        .collect();
     let disk_backup = async {
-        if desired.disk_vaults.is_empty() {
+        if disk_vaults.is_empty() {
             Ok(LiveState::default())
         } else {
-            disk_backup::read(client, &subs, &desired.disk_vaults).await
+            disk_backup::read(client, &readable_subs, &disk_vaults).await
         }
     };
     let (mut live, per_sub, disks) = futures::try_join!(
-        site_recovery::read(client, &desired.replication_groups),
-        subscriptions,
+        site_recovery::read(client, &replication),
+        per_sub,
         disk_backup
     )?;
     for part in per_sub {
@@ -63,27 +136,48 @@ pub async fn read(client: &ArmClient, desired: &Desired) -> Result<LiveState, Az
         live.leases.extend(part.leases);
         live.health.backup.extend(part.health.backup);
     }
+    live.vms.extend(found.vms.take().unwrap_or_default());
+    if let Some(k) = known {
+        let kept = |vm: &&VirtualMachine| {
+            readable_subs
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&vm.subscription))
+        };
+        live.vms.extend(k.vms.iter().filter(kept).cloned());
+    }
     live.resources.extend(disks.resources);
     live.leases.extend(disks.leases);
     live.dependencies.extend(disks.dependencies);
     live.disks.extend(disks.disks);
     live.disks_protected_elsewhere
         .extend(disks.disks_protected_elsewhere);
-    Ok(live)
+    Ok(Read {
+        live,
+        denied: found.denied,
+        source: found.source,
+        graph_queries: found.queries,
+    })
 }
 
+/// One readable subscription: its declared resource groups, its vaults' contents and (when
+/// `list_vms`) its VMs.
 async fn read_subscription(
     client: &ArmClient,
-    sub: String,
+    sub: &str,
+    groups: &[Value],
+    vaults: &[Value],
+    list_vms: bool,
     declared: &BTreeMap<ArmId, &str>,
     declared_rgs: &BTreeSet<ArmId>,
 ) -> Result<LiveState, AzureError> {
-    let (rg_path, vault_path) = (resource_group::list_path(&sub), vault::list_path(&sub));
-    let (groups, vaults) = futures::try_join!(client.list(&rg_path), client.list(&vault_path))?;
-    // The VM lists use the group list (see `vms`); they run alongside the vault reads below.
-    let vms = vms::list(client, &sub, &groups);
+    let vms = async {
+        match list_vms {
+            true => vms::list(client, sub, groups).await,
+            false => Ok(vec![]),
+        }
+    };
     let mut live = LiveState::default();
-    for g in &groups {
+    for g in groups {
         let id = ArmId::new(g["id"].as_str().unwrap_or_default());
         if declared_rgs.contains(&id) {
             live.resources.push(Resource {

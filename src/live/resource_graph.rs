@@ -16,7 +16,8 @@
 //! When Resource Graph is not there for the caller (403, 404, or its provider not registered:
 //! [`unavailable`]), [`discover`] falls back to the per-subscription list calls.
 //!
-//! Owns: [`discover`], [`query_all`], the queries and request bodies. Must not import: `cli`,
+//! Owns: [`discover`], [`query_all`], [`Session`] (one discovery's paced queries, page by
+//! page), the queries and request bodies. Must not import: `cli`,
 //! `plan`, `apply`, `render`, `config`, `ops`.
 
 use std::sync::Mutex;
@@ -54,6 +55,12 @@ pub fn disk_query() -> String {
     format!(
         "Resources | where type =~ 'microsoft.compute/disks' | project {COLUMNS} | order by id asc"
     )
+}
+
+/// The query for the subscriptions and resource groups (`ResourceContainers`): a subscription
+/// row says Resource Graph answered for that subscription.
+pub fn containers_query() -> String {
+    "ResourceContainers | where type in~ ('microsoft.resources/subscriptions', 'microsoft.resources/subscriptions/resourcegroups') | project id, name, type, location, resourceGroup, subscriptionId, tags, properties | order by id asc".to_string()
 }
 
 /// The body of one page's query (`QueryRequest`).
@@ -153,66 +160,136 @@ pub async fn query_all(
     subscriptions: &[String],
     query: &str,
 ) -> Result<(Vec<Value>, u32), AzureError> {
-    query_paced(client, &Pacer::default(), subscriptions, query).await
+    let session = Session::new(client);
+    let rows = session.all(subscriptions, query).await?;
+    Ok((rows, session.queries()))
 }
 
-/// [`query_all`] with a pacer shared by every query of one discovery (one user, one quota).
-async fn query_paced(
-    client: &ArmClient,
-    pacer: &Pacer,
-    subscriptions: &[String],
-    query: &str,
-) -> Result<(Vec<Value>, u32), AzureError> {
-    let groups = subscriptions.chunks(SUBSCRIPTIONS_PER_QUERY.max(1));
-    let parts = try_join_all(groups.map(|g| query_group(client, pacer, g, query))).await?;
-    let queries = parts.iter().map(|p| p.1).sum();
-    Ok((parts.into_iter().flat_map(|p| p.0).collect(), queries))
+/// The queries of one discovery: one user, one quota, one pacer.
+pub struct Session<'a> {
+    client: &'a ArmClient,
+    pacer: Pacer,
+    queries: std::sync::atomic::AtomicU32,
 }
 
-async fn query_group(
-    client: &ArmClient,
-    pacer: &Pacer,
-    subscriptions: &[String],
-    query: &str,
-) -> Result<(Vec<Value>, u32), AzureError> {
-    let mut rows = Vec::new();
-    let mut token: Option<String> = None;
-    let mut queries = 0;
-    loop {
-        pacer.admit().await;
-        let answer = client
-            .post_query(
-                &path(),
-                &request_body(subscriptions, query, token.as_deref()),
-            )
+/// One answered page of one group of subscriptions.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The subscriptions asked.
+    pub subscriptions: Vec<String>,
+    pub rows: Vec<Value>,
+    /// `$skipToken` of the next page.
+    pub next: Option<String>,
+    /// `totalRecords`: the rows of the whole query.
+    pub total: Option<u64>,
+    /// The quota the answer reported.
+    pub quota: Option<QuotaReading>,
+}
+
+impl Page {
+    /// Pages still to fetch after this one.
+    pub fn pages_left(&self, fetched: usize) -> u64 {
+        match (&self.next, self.total) {
+            (None, _) => 0,
+            (Some(_), Some(t)) => {
+                let left = t.saturating_sub(fetched as u64);
+                left.div_ceil(u64::from(PAGE_ROWS)).max(1)
+            }
+            (Some(_), None) => 1,
+        }
+    }
+}
+
+impl<'a> Session<'a> {
+    pub fn new(client: &'a ArmClient) -> Self {
+        Session {
+            client,
+            pacer: Pacer::default(),
+            queries: Default::default(),
+        }
+    }
+
+    /// Queries sent so far (pages; the client's retries not counted).
+    pub fn queries(&self) -> u32 {
+        self.queries.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Every row of `query` over `subscriptions`.
+    pub async fn all(
+        &self,
+        subscriptions: &[String],
+        query: &str,
+    ) -> Result<Vec<Value>, AzureError> {
+        let firsts = self.first_pages(subscriptions, query).await?;
+        self.rest(firsts, query).await
+    }
+
+    /// The first page of each group of [`SUBSCRIPTIONS_PER_QUERY`] subscriptions, concurrently.
+    pub async fn first_pages(
+        &self,
+        subscriptions: &[String],
+        query: &str,
+    ) -> Result<Vec<Page>, AzureError> {
+        let groups = subscriptions.chunks(SUBSCRIPTIONS_PER_QUERY.max(1));
+        try_join_all(groups.map(|g| self.page(g, query, None))).await
+    }
+
+    /// The rows of the first pages and of every page after them.
+    pub async fn rest(&self, firsts: Vec<Page>, query: &str) -> Result<Vec<Value>, AzureError> {
+        let chains = firsts.into_iter().map(|first| async move {
+            let mut rows = first.rows;
+            let mut next = first.next;
+            while let Some(token) = next {
+                let page = self.page(&first.subscriptions, query, Some(&token)).await?;
+                rows.extend(page.rows);
+                next = page.next;
+            }
+            Ok::<_, AzureError>(rows)
+        });
+        Ok(try_join_all(chains).await?.into_iter().flatten().collect())
+    }
+
+    /// One page, paced.
+    pub async fn page(
+        &self,
+        subscriptions: &[String],
+        query: &str,
+        token: Option<&str>,
+    ) -> Result<Page, AzureError> {
+        self.pacer.admit().await;
+        let answer = (self.client)
+            .post_query(&path(), &request_body(subscriptions, query, token))
             .await;
         let (body, headers) = match answer {
             Ok(a) => a,
             Err(e) => {
-                pacer.answered(None);
+                self.pacer.answered(None);
                 return Err(e);
             }
         };
-        pacer.answered(graph_quota::reading(&headers));
-        queries += 1;
+        let quota = graph_quota::reading(&headers);
+        self.pacer.answered(quota);
+        (self.queries).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut body = body.unwrap_or(Value::Null);
-        match body.get_mut("data").map(Value::take) {
-            Some(Value::Array(data)) => rows.extend(data),
-            _ => {
-                return Err(AzureError::Transport {
-                    method: "POST".into(),
-                    resource: "Microsoft.ResourceGraph/resources".into(),
-                    message:
-                        "the Resource Graph answer has no `data` array (objectArray was asked)"
-                            .into(),
-                    unreachable: false,
-                })
-            }
-        }
-        match body.get("$skipToken").and_then(Value::as_str) {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok((rows, queries)),
-        }
+        let Some(Value::Array(rows)) = body.get_mut("data").map(Value::take) else {
+            return Err(AzureError::Transport {
+                method: "POST".into(),
+                resource: "Microsoft.ResourceGraph/resources".into(),
+                message: "the Resource Graph answer has no `data` array (objectArray was asked)"
+                    .into(),
+                unreachable: false,
+            });
+        };
+        let next = (body.get("$skipToken").and_then(Value::as_str))
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        Ok(Page {
+            subscriptions: subscriptions.to_vec(),
+            rows,
+            next,
+            total: body.get("totalRecords").and_then(Value::as_u64),
+            quota,
+        })
     }
 }
 
@@ -223,16 +300,16 @@ pub async fn discover(
     subscriptions: &[String],
 ) -> Result<Discovered, AzureError> {
     let graph = async {
-        let (vm_q, disk_q, pacer) = (vm_query(), disk_query(), Pacer::default());
+        let (vm_q, disk_q, session) = (vm_query(), disk_query(), Session::new(client));
         let (vms, disks) = futures::try_join!(
-            query_paced(client, &pacer, subscriptions, &vm_q),
-            query_paced(client, &pacer, subscriptions, &disk_q)
+            session.all(subscriptions, &vm_q),
+            session.all(subscriptions, &disk_q)
         )?;
         Ok::<_, AzureError>(Discovered {
-            vms: vms.0.iter().filter_map(super::vms::from_arm).collect(),
-            disks: disks.0.iter().filter_map(ManagedDisk::from_arm).collect(),
+            vms: vms.iter().filter_map(super::vms::from_arm).collect(),
+            disks: disks.iter().filter_map(ManagedDisk::from_arm).collect(),
             from_resource_graph: true,
-            queries: vms.1 + disks.1,
+            queries: session.queries(),
         })
     };
     match graph.await {

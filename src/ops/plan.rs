@@ -150,25 +150,22 @@ impl Phases {
     }
 }
 
-/// Read live state for `desired` and diff: the live state read and the plan.
-pub async fn diff(
-    client: &ArmClient,
+/// Diff `desired` against `live` (read by the caller; the `diff` phase).
+pub fn diff(
     desired: &Desired,
+    live: &LiveState,
     targets: &[Address],
     phases: &mut Phases,
-) -> Result<(LiveState, Plan), PlanError> {
-    phases.mark("read");
-    let live = crate::live::read(client, desired).await?;
+) -> Result<Plan, PlanError> {
     phases.mark("diff");
-    check_targets(desired, &live, targets)?;
-    let plan = plan::plan(
+    check_targets(desired, live, targets)?;
+    Ok(plan::plan(
         desired,
-        &live,
+        live,
         &PlanOptions {
             targets: targets.to_vec(),
         },
-    );
-    Ok((live, plan))
+    ))
 }
 
 /// Every `--target` must select something the file declares or Azure holds (what `plan` would
@@ -229,6 +226,8 @@ pub struct Scope {
     pub shard: Option<Shard>,
     /// `--allow-partial`: plan the subscriptions the identity may read, and say which not.
     pub allow_partial: bool,
+    /// `--discovery`: how VMs and resource groups are found (`live::discovery`).
+    pub discovery: crate::live::Discovery,
 }
 
 /// A plan made from the files: what it was made from and the warnings to show.
@@ -272,14 +271,8 @@ pub async fn make(
         dealt = part.dealt;
     }
     let targets = &targets;
-    let (desired, live, mut plan) = super::unreadable::diff_readable(
-        client,
-        loaded.desired,
-        targets,
-        scope.allow_partial,
-        phases,
-    )
-    .await?;
+    let (desired, live, mut plan) =
+        super::unreadable::diff_readable(client, loaded.desired, targets, scope, phases).await?;
     loaded.desired = desired;
     plan.left_out.extend(stamps.left_out);
     plan.left_out

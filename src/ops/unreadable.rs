@@ -2,9 +2,10 @@
 //! Azure says is missing, never skips one silently; with `--allow-partial` it plans the rest
 //! and the plan carries what it left out (`Plan::left_out`).
 
-use super::plan::{diff, Phases, PlanError};
+use super::plan::{diff, Phases, PlanError, Scope};
 use crate::azure::{ArmClient, AzureError};
-use crate::model::{resource_group, Address, ArmId, Desired, LiveState};
+use crate::live::ReadOptions;
+use crate::model::{Address, ArmId, Desired, LiveState};
 use crate::plan::{LeftOut, Plan};
 use miette::Diagnostic;
 
@@ -23,8 +24,8 @@ fn list(left: &[LeftOut]) -> String {
         .collect()
 }
 
-/// The subscription of a request Azure refused (403 `AuthorizationFailed`), from its path:
-/// whether the identity may not read the subscription at all, [`diff_readable`] asks Azure.
+/// The subscription of a request Azure refused (403 `AuthorizationFailed`), from its path
+/// (`live::read_with` tells whether the identity may not read the subscription at all).
 pub fn denied_subscription(e: &AzureError) -> Option<LeftOut> {
     let AzureError::Arm {
         status: 403,
@@ -48,55 +49,53 @@ pub fn denied_subscription(e: &AzureError) -> Option<LeftOut> {
     })
 }
 
-/// Read and diff `desired`; a subscription Azure refuses is left out and the rest read again,
-/// until what is left reads. Every refused subscription is an [`Unreadable`] error unless
-/// `allow_partial`. Returns the desired state planned (without the left-out subscriptions),
-/// what was read, the plan (with `left_out`).
+/// Read `desired` once (`live::read_with`, which returns the subscriptions Azure refuses
+/// beside what it read of the others) and diff what may be read. Every refused subscription is
+/// an [`Unreadable`] error unless `allow_partial`; one the file does not declare anything in (a
+/// disk or VM it points at) is the error it is. Returns the desired state planned (without the
+/// left-out subscriptions), what was read, the plan (with `left_out`).
 pub async fn diff_readable(
     client: &ArmClient,
     desired: Desired,
     targets: &[Address],
-    allow_partial: bool,
+    scope: &Scope,
     phases: &mut Phases,
 ) -> Result<(Desired, LiveState, Plan), PlanError> {
-    let mut desired = desired;
-    let mut left_out: Vec<LeftOut> = Vec::new();
-    let (live, mut plan) = loop {
-        match diff(client, &desired, targets, phases).await {
-            Ok(done) => break done,
-            Err(PlanError::Azure(e)) => {
-                let Some(left) = denied_subscription(&e) else {
-                    return Err(PlanError::Azure(e));
-                };
-                // A refusal inside a readable subscription (a role missing on one vault) is
-                // the error it is: the subscription's own resource-group list tells them apart.
-                let probe = resource_group::list_path(&left.subscription);
-                match client.list(&probe).await {
-                    Err(p) if denied_subscription(&p).is_some() => {}
-                    _ => return Err(PlanError::Azure(e)),
-                }
-                let again = left_out.iter().any(|l| l.subscription == left.subscription);
-                let declared = desired.home_subscriptions().contains(&left.subscription)
-                    || desired
-                        .subscription
-                        .eq_ignore_ascii_case(&left.subscription);
-                if again || !declared {
-                    // Not one of the file's own subscriptions (a disk or VM it points at), or
-                    // refused again: leaving it out does not help.
-                    return Err(PlanError::Azure(e));
-                }
-                let sub = left.subscription.clone();
-                left_out.push(left);
-                desired = desired.only(|s| !s.eq_ignore_ascii_case(&sub));
-            }
-            Err(e) => return Err(e),
-        }
+    phases.mark("read");
+    let options = ReadOptions {
+        discovery: scope.discovery,
+        known_vms: None,
     };
-    if !left_out.is_empty() && !allow_partial {
+    let read = crate::live::read_with(client, &desired, &options).await?;
+    tracing::debug!(source = ?read.source, graph_queries = read.graph_queries, "read");
+    let mut left_out: Vec<LeftOut> = Vec::new();
+    for denied in read.denied {
+        let sub = denied.subscription.clone();
+        let declared = desired.home_subscriptions().contains(&sub)
+            || desired.subscription.eq_ignore_ascii_case(&sub);
+        match denied_subscription(&denied.error) {
+            // Not one of the file's own subscriptions: leaving it out does not help.
+            Some(left) if declared => left_out.push(LeftOut {
+                subscription: sub,
+                reason: left.reason,
+            }),
+            _ => return Err(PlanError::Azure(Box::new(denied.error))),
+        }
+    }
+    if !left_out.is_empty() && !scope.allow_partial {
         return Err(PlanError::Unreadable(Unreadable(left_out)));
     }
+    let desired = match left_out.is_empty() {
+        true => desired,
+        false => desired.only(|s| {
+            !left_out
+                .iter()
+                .any(|l| l.subscription.eq_ignore_ascii_case(s))
+        }),
+    };
+    let mut plan = diff(&desired, &read.live, targets, phases)?;
     plan.left_out = left_out;
-    Ok((desired, live, plan))
+    Ok((desired, read.live, plan))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! query     := table ( '|' operator )*
-//! table     := Resources                       (case-insensitive)
+//! table     := Resources | ResourceContainers  (case-insensitive)
 //! operator  := where predicate ( and predicate )*
 //!            | project column ( ',' column )*
 //!            | ( order | sort ) by column [ asc | desc ] ( ',' column [ asc | desc ] )*
@@ -16,6 +16,11 @@
 //! ```
 //! Comparisons apply to the scalar columns (`id` … `managedBy`); `=~`, `!~`, `in~` and `!in~`
 //! ignore case, as in KQL (learn.microsoft.com/kusto/query/datatypes-string-operators).
+//! `ResourceContainers` holds the subscriptions (`microsoft.resources/subscriptions`) and
+//! resource groups (`microsoft.resources/subscriptions/resourcegroups`) of the scope (Microsoft
+//! Learn, "Azure Resource Graph table and resource type reference": the table of
+//! subscriptions, resource groups and management groups; the sandbox has no management-group
+//! rows there).
 //! Anything else (`summarize`, `extend`, `join`, functions, other tables) is a [`ParseError`]
 //! that the handler answers in Resource Graph's `InvalidQuery` shape.
 
@@ -41,8 +46,15 @@ pub const COLUMNS: &[&str] = &[
 /// Columns a predicate or an ordering may use (strings): the first nine.
 pub const SCALAR: &[&str] = COLUMNS.split_at(9).0;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Resources,
+    ResourceContainers,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
+    pub table: Table,
     pub ops: Vec<Op>,
 }
 
@@ -377,13 +389,18 @@ pub fn parse(q: &str) -> Result<Query, ParseError> {
         at: 0,
         end: q.chars().count(),
     };
-    match p.next() {
-        Some(Tok::Ident(t)) if t.eq_ignore_ascii_case("resources") => {}
+    let table = match p.next() {
+        Some(Tok::Ident(t)) if t.eq_ignore_ascii_case("resources") => Table::Resources,
+        Some(Tok::Ident(t)) if t.eq_ignore_ascii_case("resourcecontainers") => {
+            Table::ResourceContainers
+        }
         _ => {
             p.at = 0;
-            return Err(p.error("the sandbox's Resource Graph serves the Resources table only"));
+            return Err(p.error(
+                "the sandbox's Resource Graph serves the Resources and ResourceContainers tables only",
+            ));
         }
-    }
+    };
     let mut ops = Vec::new();
     while p.punct("|") {
         ops.push(p.operator()?);
@@ -391,7 +408,7 @@ pub fn parse(q: &str) -> Result<Query, ParseError> {
     if p.peek().is_some() {
         return Err(p.error("'|' was expected"));
     }
-    Ok(Query { ops })
+    Ok(Query { table, ops })
 }
 
 #[cfg(test)]
@@ -430,5 +447,8 @@ mod tests {
         assert!(parse("").is_err());
         assert!(parse("Resources | where type = 'x' §").is_err());
         assert_eq!(parse("Resources").unwrap().ops, vec![]);
+        let c = parse("resourcecontainers | where type in~ ('microsoft.resources/subscriptions')");
+        assert_eq!(c.unwrap().table, Table::ResourceContainers);
+        assert!(parse("ResourceChanges").is_err());
     }
 }

@@ -5,7 +5,8 @@
 //! `{"totalRecords":0,"count":0,"data":[],"facets":[],"resultTruncated":"false"}` this matches:
 //! `resultTruncated` is a string).
 //!
-//! Serves the `Resources` table's virtual machines and managed disks of the readable
+//! Serves the `Resources` table's virtual machines and managed disks, and the
+//! `ResourceContainers` table's subscriptions and resource groups, of the readable
 //! subscriptions in scope (`subscriptions`, or every subscription under `managementGroups`, or
 //! the tenant), filtered, projected, ordered and paged by the KQL subset in [`kql`]; pages of
 //! `options.$top` rows (default 100, at most 1,000) continue with an opaque `$skipToken` that
@@ -27,8 +28,8 @@ use serde_json::{json, Map, Value};
 use super::compute::{disk_body, vm_body};
 use super::errors::ArmError;
 use super::handler::{Ctx, HResult, Reply};
-use super::state::{Disk, State, Vm};
-use kql::{Op, Query};
+use super::state::{Disk, ResourceGroup, State, Vm};
+use kql::{Op, Query, Table};
 
 pub const API_VERSIONS: &[&str] = &[
     "2019-04-01",
@@ -43,46 +44,60 @@ pub const API_VERSIONS: &[&str] = &[
 pub const DEFAULT_TOP: usize = 100;
 pub const MAX_TOP: usize = 1000;
 
-/// One row of the `Resources` table.
+/// One row of the `Resources` or the `ResourceContainers` table.
 #[derive(Clone, Copy)]
 enum Row<'a> {
     Vm(&'a Vm),
     Disk(&'a Disk),
+    Subscription(&'a str),
+    Group(&'a ResourceGroup),
 }
 
 impl Row<'_> {
-    fn scalar(&self, column: &str, tenant: &str) -> String {
+    fn scalar(&self, column: &str, st: &State) -> String {
         let (sub, rg, name, location, rtype) = match self {
             Row::Vm(v) => (
-                &v.subscription,
-                &v.resource_group,
-                &v.name,
-                &v.location,
+                v.subscription.as_str(),
+                v.resource_group.as_str(),
+                v.name.clone(),
+                v.location.as_str(),
                 "microsoft.compute/virtualmachines",
             ),
             Row::Disk(d) => (
-                &d.subscription,
-                &d.resource_group,
-                &d.name,
-                &d.location,
+                d.subscription.as_str(),
+                d.resource_group.as_str(),
+                d.name.clone(),
+                d.location.as_str(),
                 "microsoft.compute/disks",
+            ),
+            // A subscription row is named by its display name, has no group or location.
+            Row::Subscription(s) => (*s, "", st.tenancy.name_of(s), "", SUBSCRIPTION_TYPE),
+            // A resource group's `resourceGroup` is its own name.
+            Row::Group(g) => (
+                g.subscription.as_str(),
+                g.name.as_str(),
+                g.name.clone(),
+                g.location.as_str(),
+                GROUP_TYPE,
             ),
         };
         match column {
             "id" => match self {
-                Row::Vm(_) => super::inventory::vm_id(sub, rg, name),
-                Row::Disk(_) => super::inventory::disk_id(sub, rg, name),
+                Row::Vm(_) => super::inventory::vm_id(sub, rg, &name),
+                Row::Disk(_) => super::inventory::disk_id(sub, rg, &name),
+                Row::Subscription(_) => format!("/subscriptions/{sub}"),
+                Row::Group(_) => format!("/subscriptions/{sub}/resourceGroups/{rg}"),
             },
-            "name" => name.clone(),
+            "name" => name,
             // Resource Graph lower-cases types (spec example ResourcesBasicQuery.json).
             "type" => rtype.to_string(),
-            "location" => location.clone(),
-            "resourceGroup" => rg.clone(),
-            "subscriptionId" => sub.clone(),
-            "tenantId" => tenant.to_string(),
+            "location" => location.to_string(),
+            "resourceGroup" => rg.to_string(),
+            "subscriptionId" => sub.to_string(),
+            "tenantId" => st.identity.tenant_id.clone(),
             "managedBy" => match self {
                 Row::Disk(d) => d.managed_by.clone().unwrap_or_default(),
-                Row::Vm(_) => String::new(),
+                _ => String::new(),
             },
             _ => String::new(),
         }
@@ -93,6 +108,19 @@ impl Row<'_> {
         let arm = match self {
             Row::Vm(v) => vm_body(st, v),
             Row::Disk(d) => disk_body(d),
+            Row::Subscription(_) => json!({
+                "id": self.scalar("id", st),
+                "name": self.scalar("name", st),
+                "tags": {},
+                "properties": {"state": "Enabled"},
+            }),
+            Row::Group(g) => json!({
+                "id": self.scalar("id", st),
+                "name": g.name,
+                "location": g.location,
+                "tags": g.tags,
+                "properties": {"provisioningState": "Succeeded"},
+            }),
         };
         let mut row = match arm {
             Value::Object(m) => m,
@@ -104,8 +132,13 @@ impl Row<'_> {
             "subscriptionId",
             "tenantId",
             "managedBy",
+            "location",
         ] {
-            row.insert(c.into(), json!(self.scalar(c, &st.identity.tenant_id)));
+            let v = self.scalar(c, st);
+            row.entry(c).or_insert(json!(v));
+            if c != "location" {
+                row.insert(c.into(), json!(v));
+            }
         }
         for c in ["kind", "sku", "plan", "identity", "zones"] {
             row.entry(c).or_insert(Value::Null);
@@ -118,6 +151,10 @@ impl Row<'_> {
         row
     }
 }
+
+/// `ResourceContainers` types (Resource Graph lower-cases them).
+const SUBSCRIPTION_TYPE: &str = "microsoft.resources/subscriptions";
+const GROUP_TYPE: &str = "microsoft.resources/subscriptions/resourcegroups";
 
 fn invalid(message: &str, detail: Value) -> ArmError {
     let mut e = ArmError::bad_request("BadRequest", message);
@@ -255,40 +292,51 @@ fn answer(st: &State, body: &Value) -> Result<Value, ArmError> {
         }
     }
     let subs = scope(st, body)?;
-    let tenant = &st.identity.tenant_id;
-    let mut rows: Vec<Row> = st
-        .vms
-        .values()
-        .filter(|v| subs.contains(&v.subscription.to_ascii_lowercase()))
-        .map(Row::Vm)
-        .chain(
-            st.disks
-                .values()
-                .filter(|d| subs.contains(&d.subscription.to_ascii_lowercase()))
-                .map(Row::Disk),
-        )
-        .collect();
+    let in_scope = |sub: &str| subs.contains(&sub.to_ascii_lowercase());
+    let mut rows: Vec<Row> = match query.table {
+        Table::Resources => (st.vms.values())
+            .filter(|v| in_scope(&v.subscription))
+            .map(Row::Vm)
+            .chain(
+                (st.disks.values())
+                    .filter(|d| in_scope(&d.subscription))
+                    .map(Row::Disk),
+            )
+            .collect(),
+        Table::ResourceContainers => (st.subscriptions.iter())
+            .filter(|s| in_scope(s))
+            .map(|s| Row::Subscription(s.as_str()))
+            .chain(
+                (st.resource_groups.values())
+                    .filter(|g| in_scope(&g.subscription))
+                    .map(Row::Group),
+            )
+            .collect(),
+    };
     let mut project: Option<Vec<String>> = None;
     let mut limit = usize::MAX;
     for op in &query.ops {
         match op {
             Op::Where(preds) => {
-                rows.retain(|r| preds.iter().all(|p| p.holds(&r.scalar(&p.column, tenant))))
+                rows.retain(|r| preds.iter().all(|p| p.holds(&r.scalar(&p.column, st))))
             }
             Op::Project(cols) => project = Some(cols.clone()),
-            Op::Order(keys) => rows.sort_by(|a, b| {
-                keys.iter()
-                    .map(|(c, desc)| {
-                        let o = a.scalar(c, tenant).cmp(&b.scalar(c, tenant));
-                        if *desc {
-                            o.reverse()
-                        } else {
-                            o
-                        }
-                    })
-                    .find(|o| *o != Ordering::Equal)
-                    .unwrap_or(Ordering::Equal)
-            }),
+            // Each row's keys are computed once (a page of a large scope sorts it all again).
+            Op::Order(keys) => {
+                let mut keyed: Vec<(Vec<String>, Row)> = (rows.iter())
+                    .map(|r| (keys.iter().map(|(c, _)| r.scalar(c, st)).collect(), *r))
+                    .collect();
+                keyed.sort_by(|(a, _), (b, _)| {
+                    (keys.iter().zip(a.iter().zip(b)))
+                        .map(|((_, desc), (x, y))| match desc {
+                            true => y.cmp(x),
+                            false => x.cmp(y),
+                        })
+                        .find(|o| *o != Ordering::Equal)
+                        .unwrap_or(Ordering::Equal)
+                });
+                rows = keyed.into_iter().map(|(_, r)| r).collect();
+            }
             Op::Limit(n) => {
                 rows.truncate(*n);
                 limit = limit.min(*n);

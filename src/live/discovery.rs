@@ -1,0 +1,327 @@
+//! How [`super::read_with`] finds which subscriptions it may read, their resource groups and
+//! their virtual machines: through Azure Resource Graph or through each subscription's list
+//! calls ([`Discovery`]).
+//!
+//! - **lists**: per subscription its resource-group list and (`vms`) its VM lists. A
+//!   subscription whose resource-group list Azure refuses (403 `AuthorizationFailed`) is
+//!   [`Denied`].
+//! - **resource-graph**: one `ResourceContainers` query for the subscriptions and resource
+//!   groups of every subscription asked and one `Resources` query for their VMs
+//!   (`resource_graph`, ≤ 1,000 rows a page, paced by its quota). Resource Graph leaves out
+//!   the subscriptions the caller may not read without a word, so the subscriptions it
+//!   answered for (a subscription row) are compared with those asked ([`unanswered`]); each
+//!   one left out is asked through its resource-group list, whose refusal names the missing
+//!   permission ([`Denied`]) — or whose answer is used when Resource Graph merely had not
+//!   indexed it yet.
+//! - **auto** (the default): lists for one subscription; for more, Resource Graph's
+//!   containers and the first page of VMs, and the remaining VM pages through Resource
+//!   Graph only when they fit in the quota that answer reported ([`graph_pays`]) — else the
+//!   VMs through the lists, which run concurrently under each subscription's own ARM quota.
+//!   Measured by `cargo bench --bench scale -- --tenant` (README "Benchmark"): 100,000 VMs in
+//!   100 subscriptions need 100 pages, which at 15 queries per 5 s take ≥ 28 s after the
+//!   first 15, while the lists read them in a few round trips.
+//!
+//! Owns: [`Discovery`], [`ReadOptions`], [`KnownVms`], [`Denied`], [`find`]. Must not
+//! import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::future::join_all;
+use serde_json::Value;
+
+use super::resource_graph::{self, Page, Session};
+use crate::azure::{ArmClient, AzureError};
+use crate::model::{resource_group, VirtualMachine};
+
+/// How VMs (and the subscriptions' resource groups) are discovered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Discovery {
+    /// Resource Graph when it pays, else lists (the module's rule).
+    #[default]
+    Auto,
+    /// Resource Graph (lists when it is unavailable to the caller).
+    ResourceGraph,
+    /// Per-subscription lists only.
+    Lists,
+}
+
+/// VMs already discovered (by a stamp's expansion) for `subscriptions`: not read again.
+#[derive(Debug, Clone, Default)]
+pub struct KnownVms {
+    pub subscriptions: Vec<String>,
+    pub vms: Vec<VirtualMachine>,
+}
+
+impl KnownVms {
+    /// Whether the VMs of `sub` are known.
+    pub fn covers(&self, sub: &str) -> bool {
+        self.subscriptions
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(sub))
+    }
+}
+
+/// What [`super::read_with`] is told.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    pub discovery: Discovery,
+    pub known_vms: Option<KnownVms>,
+}
+
+/// A subscription the identity may not read: Azure's refusal of its resource-group list.
+#[derive(Debug)]
+pub struct Denied {
+    /// Lower case.
+    pub subscription: String,
+    pub error: AzureError,
+}
+
+/// Where the VMs came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    ResourceGraph,
+    Lists,
+}
+
+/// What [`find`] found.
+#[derive(Debug)]
+pub struct Found {
+    /// Each readable subscription's resource groups (ARM list JSON shape: `id`, `name`, …).
+    pub groups: BTreeMap<String, Vec<Value>>,
+    pub denied: Vec<Denied>,
+    /// The VMs Resource Graph found (all readable subscriptions not known already); `None`:
+    /// list them per subscription.
+    pub vms: Option<Vec<VirtualMachine>>,
+    pub source: Source,
+    /// Resource Graph queries sent.
+    pub queries: u32,
+}
+
+/// Whether the Resource Graph pages still to fetch, `pages_left`, fit in the quota the last
+/// answer reported (`remaining`; `None` when it reported none: no quota to spend).
+pub fn graph_pays(pages_left: u64, remaining: Option<u32>) -> bool {
+    remaining.is_none_or(|r| pages_left <= u64::from(r))
+}
+
+/// The subscriptions of `asked` that Resource Graph gave no subscription row for (lower case).
+pub fn unanswered(asked: &[String], answered: &BTreeSet<String>) -> Vec<String> {
+    asked
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .filter(|s| !answered.contains(s))
+        .collect()
+}
+
+/// Whether `e` is Azure refusing the caller the subscription (403 `AuthorizationFailed`).
+pub fn is_denied(e: &AzureError) -> bool {
+    e.status() == Some(403)
+        && e.code()
+            .is_some_and(|c| c.eq_ignore_ascii_case("AuthorizationFailed"))
+}
+
+/// Find the readable subscriptions of `subscriptions`, their resource groups, and — through
+/// Resource Graph, when `discovery` and its rule say so — the VMs of those not in `known`.
+pub async fn find(
+    client: &ArmClient,
+    subscriptions: &[String],
+    discovery: Discovery,
+    known: Option<&KnownVms>,
+) -> Result<Found, AzureError> {
+    let graph = match discovery {
+        Discovery::Lists => false,
+        Discovery::ResourceGraph => true,
+        Discovery::Auto => subscriptions.len() > 1,
+    };
+    if graph {
+        match by_graph(client, subscriptions, discovery, known).await {
+            Err(e) if resource_graph::unavailable(&e) => {
+                tracing::info!("Resource Graph is unavailable ({e}); listing per subscription");
+            }
+            other => return other,
+        }
+    }
+    let mut found = Found {
+        groups: BTreeMap::new(),
+        denied: vec![],
+        vms: None,
+        source: Source::Lists,
+        queries: 0,
+    };
+    group_lists(client, subscriptions, &mut found).await?;
+    Ok(found)
+}
+
+/// Each subscription's resource-group list, concurrently: its groups, or its refusal.
+async fn group_lists(
+    client: &ArmClient,
+    subscriptions: &[String],
+    found: &mut Found,
+) -> Result<(), AzureError> {
+    let lists = join_all(subscriptions.iter().map(|s| async move {
+        (
+            s.to_ascii_lowercase(),
+            client.list(&resource_group::list_path(s)).await,
+        )
+    }))
+    .await;
+    for (sub, listed) in lists {
+        match listed {
+            Ok(groups) => {
+                found.groups.insert(sub, groups);
+            }
+            Err(error) if is_denied(&error) => found.denied.push(Denied {
+                subscription: sub,
+                error,
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+async fn by_graph(
+    client: &ArmClient,
+    subscriptions: &[String],
+    discovery: Discovery,
+    known: Option<&KnownVms>,
+) -> Result<Found, AzureError> {
+    let session = Session::new(client);
+    let to_discover: Vec<String> = (subscriptions.iter())
+        .filter(|s| !known.is_some_and(|k| k.covers(s)))
+        .cloned()
+        .collect();
+    let (vm_query, containers_query) = (
+        resource_graph::vm_query(),
+        resource_graph::containers_query(),
+    );
+    let first_vms = async {
+        match to_discover.is_empty() {
+            true => Ok(vec![]),
+            false => session.first_pages(&to_discover, &vm_query).await,
+        }
+    };
+    let (containers, first_vms) =
+        futures::try_join!(session.all(subscriptions, &containers_query), first_vms)?;
+    let mut found = Found {
+        groups: BTreeMap::new(),
+        denied: vec![],
+        vms: None,
+        source: Source::ResourceGraph,
+        queries: 0,
+    };
+    let mut answered = BTreeSet::new();
+    for row in containers {
+        let Some(sub) = row["subscriptionId"].as_str().map(str::to_ascii_lowercase) else {
+            continue;
+        };
+        let kind = row["type"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if kind == "microsoft.resources/subscriptions" {
+            answered.insert(sub.clone());
+            found.groups.entry(sub).or_default();
+        } else if kind == "microsoft.resources/subscriptions/resourcegroups" {
+            found.groups.entry(sub).or_default().push(row);
+        }
+    }
+    // Resource Graph says nothing of the subscriptions it left out: ask each one's own list.
+    let missing = unanswered(subscriptions, &answered);
+    if !missing.is_empty() {
+        tracing::info!(
+            count = missing.len(),
+            "Resource Graph did not answer for every subscription; asking their lists"
+        );
+        group_lists(client, &missing, &mut found).await?;
+    }
+    let pages_left: u64 = first_vms.iter().map(|p| p.pages_left(p.rows.len())).sum();
+    let remaining = quota_left(&first_vms);
+    if discovery == Discovery::ResourceGraph || graph_pays(pages_left, remaining) {
+        let rows = session.rest(first_vms, &vm_query).await?;
+        let readable = |vm: &VirtualMachine| {
+            found
+                .groups
+                .contains_key(&vm.subscription.to_ascii_lowercase())
+        };
+        let vms: Vec<VirtualMachine> = (rows.iter())
+            .filter_map(super::vms::from_arm)
+            .filter(readable)
+            .collect();
+        found.vms = Some(vms);
+    } else {
+        tracing::info!(
+            pages_left,
+            remaining = remaining.unwrap_or_default(),
+            "Resource Graph's quota would make the VMs wait; listing them per subscription"
+        );
+        found.source = Source::Lists;
+    }
+    found.queries = session.queries();
+    Ok(found)
+}
+
+/// The lowest quota the first pages reported (the latest state of one user's quota).
+fn quota_left(pages: &[Page]) -> Option<u32> {
+    pages
+        .iter()
+        .filter_map(|p| p.quota)
+        .map(|q| q.remaining)
+        .min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_graph_goes_on_only_while_its_quota_holds_the_pages_left() {
+        // 100,000 VMs: 99 pages after the first, 14 queries left in the window → lists.
+        assert!(!graph_pays(99, Some(14)));
+        // 5,000 VMs: 4 pages after the first fit in the 14 left.
+        assert!(graph_pays(4, Some(14)));
+        assert!(graph_pays(14, Some(14)));
+        assert!(!graph_pays(1, Some(0)));
+        // A Resource Graph that reports no quota has none to wait for.
+        assert!(graph_pays(1_000, None));
+        assert!(graph_pays(0, Some(0)));
+    }
+
+    #[test]
+    fn a_subscription_resource_graph_left_out_is_unanswered_whatever_its_case() {
+        let asked = vec!["AAA".to_string(), "bbb".into(), "ccc".into()];
+        let answered: BTreeSet<String> = ["aaa".to_string(), "ccc".into()].into();
+        assert_eq!(unanswered(&asked, &answered), vec!["bbb".to_string()]);
+        let all: BTreeSet<String> = ["aaa".to_string(), "bbb".into(), "ccc".into()].into();
+        assert!(unanswered(&asked, &all).is_empty());
+    }
+
+    #[test]
+    fn pages_left_follow_total_records_and_the_token() {
+        let page = |next: Option<&str>, total| Page {
+            subscriptions: vec![],
+            rows: vec![],
+            next: next.map(str::to_string),
+            total,
+            quota: None,
+        };
+        assert_eq!(page(None, Some(5_000)).pages_left(1_000), 0);
+        assert_eq!(page(Some("t"), Some(100_000)).pages_left(1_000), 99);
+        assert_eq!(page(Some("t"), Some(1_500)).pages_left(1_000), 1);
+        assert_eq!(page(Some("t"), None).pages_left(1_000), 1);
+    }
+
+    #[test]
+    fn only_a_refusal_of_the_subscription_counts_as_denied() {
+        let arm = |status, code: &str| AzureError::Arm {
+            method: "GET".into(),
+            resource: "/subscriptions/s/resourcegroups".into(),
+            status,
+            code: code.into(),
+            message: String::new(),
+            request_id: "-".into(),
+        };
+        assert!(is_denied(&arm(403, "AuthorizationFailed")));
+        assert!(!is_denied(&arm(403, "RequestDisallowedByPolicy")));
+        assert!(!is_denied(&arm(404, "SubscriptionNotFound")));
+    }
+}
