@@ -280,3 +280,77 @@ async fn management_group_descendants_resolve_across_nested_groups_page_by_page(
     );
     assert_eq!(g["properties"]["children"].as_array().unwrap().len(), 2);
 }
+
+/// Three vaults, one in each of the first three subscriptions of `spread`.
+fn three_vaults(e: &Estate) -> azprotect::model::Desired {
+    let mut y = format!("version: 1\nsubscription: {FIRST}\nresource_groups:\n");
+    let subs = [
+        FIRST.to_string(),
+        "00000000-0000-0000-0001-000000000001".into(),
+        "00000000-0000-0000-0001-000000000002".into(),
+    ];
+    for (i, s) in subs.iter().enumerate() {
+        y.push_str(&format!(
+            "  rg-p-{i}: {{location: westeurope, subscription: {s}}}\n"
+        ));
+    }
+    y.push_str("recovery_vaults:\n");
+    for (i, s) in subs.iter().enumerate() {
+        y.push_str(&format!(
+            "  rsv-{i}: {{subscription: {s}, resource_group: rg-p-{i}, location: westeurope}}\n"
+        ));
+    }
+    let file = e.write("three.yaml", &y);
+    azprotect::config::load(&[file.into()])
+        .unwrap()
+        .desired(None)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn vms_already_discovered_by_a_stamp_are_taken_as_they_are_not_read_again() {
+    use azprotect::live::{self, Discovery, KnownVms, ReadOptions, Source};
+    let e = estate(&spread(300, 3), SandboxOptions::default()).await;
+    let client = e.client().await;
+    let desired = three_vaults(&e);
+    let graph = ReadOptions {
+        discovery: Discovery::ResourceGraph,
+        known_vms: None,
+    };
+    let whole = live::read_with(&client, &desired, &graph).await.unwrap();
+    assert_eq!(whole.source, Source::ResourceGraph);
+    assert_eq!(whole.live.vms.len(), 300);
+    assert_eq!(whole.graph_queries, 2, "containers, then the VMs");
+
+    // Every subscription's VMs known: only the containers are asked.
+    let subs: Vec<String> = desired.subscriptions();
+    assert_eq!(subs.len(), 3);
+    let known = KnownVms {
+        subscriptions: subs.clone(),
+        vms: whole.live.vms.clone(),
+    };
+    let again = ReadOptions {
+        known_vms: Some(known),
+        ..graph.clone()
+    };
+    let read = live::read_with(&client, &desired, &again).await.unwrap();
+    assert_eq!(read.graph_queries, 1, "no VM query");
+    assert_eq!(read.live.fingerprint(), whole.live.fingerprint());
+
+    // One subscription's VMs known, the others listed: the same state.
+    let first: Vec<_> = (whole.live.vms.iter())
+        .filter(|v| v.subscription.eq_ignore_ascii_case(FIRST))
+        .cloned()
+        .collect();
+    assert_eq!(first.len(), 100);
+    let lists = ReadOptions {
+        discovery: Discovery::Lists,
+        known_vms: Some(KnownVms {
+            subscriptions: vec![FIRST.to_string()],
+            vms: first,
+        }),
+    };
+    let read = live::read_with(&client, &desired, &lists).await.unwrap();
+    assert_eq!((read.source, read.graph_queries), (Source::Lists, 0));
+    assert_eq!(read.live.fingerprint(), whole.live.fingerprint());
+}
