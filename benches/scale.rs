@@ -366,6 +366,8 @@ struct PlanRow {
     wall: Duration,
     diff_render_ms: f64,
     peak_rss_mb: f64,
+    /// The same plan with `--discovery resource-graph`: requests and wall.
+    graph: (usize, Duration),
     baseline: Option<(usize, Duration)>,
 }
 
@@ -419,6 +421,24 @@ async fn measure_plan(o: &Options, vms: usize) -> PlanRow {
     );
     let (requests, throttled) = served.counts();
     let diff_render_ms = timing(&ran.stderr, "diff") + timing(&ran.stderr, "render");
+    // The same plan through Resource Graph (`auto` lists one subscription: this is why).
+    let before = served.counts().0;
+    let through_graph = run(
+        &served,
+        &[
+            "plan",
+            "-f",
+            &file_s,
+            "--format",
+            "json",
+            "--detailed-exitcode",
+            "--discovery",
+            "resource-graph",
+        ],
+        &[],
+    );
+    assert!(through_graph.ok, "{}", through_graph.stderr);
+    let graph = (served.counts().0 - before, through_graph.wall);
     // 3. the baseline, same sandbox, same client
     let baseline = if vms <= o.baseline_max {
         let before = served.counts().0;
@@ -435,6 +455,7 @@ async fn measure_plan(o: &Options, vms: usize) -> PlanRow {
         wall: ran.wall,
         diff_render_ms,
         peak_rss_mb: ran.peak_rss_mb,
+        graph,
         baseline,
     }
 }
@@ -528,8 +549,8 @@ fn main() {
         VAULTS + 1,
         o.latency
     );
-    println!("| VMs | resources | ARM requests | 429s | wall | diff+render | peak RSS | baseline requests | baseline wall | speed-up |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| VMs | resources | ARM requests | 429s | wall | diff+render | peak RSS | baseline requests | baseline wall | speed-up | via Resource Graph: requests | wall |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         let (breq, bwall, speed) = match r.baseline {
             Some((n, w)) => (
@@ -540,7 +561,7 @@ fn main() {
             None => ("—".into(), "—".into(), "—".into()),
         };
         println!(
-            "| {} | {} | {} | {} | {:.2} s | {:.0} ms | {:.0} MB | {} | {} | {} |",
+            "| {} | {} | {} | {} | {:.2} s | {:.0} ms | {:.0} MB | {} | {} | {} | {} | {:.2} s |",
             r.vms,
             r.resources,
             r.requests,
@@ -550,7 +571,9 @@ fn main() {
             r.peak_rss_mb,
             breq,
             bwall,
-            speed
+            speed,
+            r.graph.0,
+            r.graph.1.as_secs_f64()
         );
     }
     if let Some(a) = &apply {
@@ -584,6 +607,7 @@ fn main() {
             "wall_s": r.wall.as_secs_f64(),
             "diff_render_ms": r.diff_render_ms,
             "peak_rss_mb": r.peak_rss_mb,
+            "resource_graph": json!({"requests": r.graph.0, "wall_s": r.graph.1.as_secs_f64()}),
             "baseline": r.baseline.map(|(n, w)| json!({"arm_requests": n, "wall_s": w.as_secs_f64()})),
         })).collect::<Vec<_>>(),
         "apply": apply.as_ref().map(|a| json!({
