@@ -439,7 +439,7 @@ mod tests {
         assert_eq!((e.position, e.token.as_str()), (12, "summarize"));
         let e = parse("Resources | whre type == 'x'").unwrap_err();
         assert_eq!(e.token, "whre");
-        assert_eq!(parse("ResourceContainers").unwrap_err().position, 0);
+        assert_eq!(parse("ResourceChanges").unwrap_err().position, 0);
         assert!(parse("Resources | where type == 'x").is_err());
         assert!(parse("Resources | where foo == 'x'").is_err());
         assert!(parse("Resources | limit").is_err());
