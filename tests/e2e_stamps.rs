@@ -268,8 +268,10 @@ async fn a_file_without_stamps_makes_no_discovery_read() {
             .any(|p| p.contains("Microsoft.ResourceGraph/resources")),
         "{read:?}"
     );
-    // One page of the group's descendants, one query for the VMs and one for the disks.
-    assert_eq!(read.len(), 3, "{read:?}");
+    // One page of the group's descendants, one query for the VMs and one for the disks; then
+    // the plan's read asks Resource Graph for the two planned subscriptions' resource groups
+    // only: the VMs the stamps read are handed to it, not queried again.
+    assert_eq!(read.len(), 4, "{read:?}");
     let vault_lists = after[before.len()..]
         .iter()
         .filter(|p| p.ends_with("/providers/Microsoft.RecoveryServices/vaults"))

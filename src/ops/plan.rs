@@ -255,8 +255,12 @@ pub async fn make(
         phases.mark("stamps");
     }
     // Stamps expand into hand-written-like groups and vaults (a discovery read, only when the
-    // files have stamps); their VMs are `stamps.facts`, for `live::read` once it takes them.
-    let stamps = super::stamps::expand(client, config).await?;
+    // files have stamps); the VMs it read are handed to the live read, not read again.
+    let mut stamps = super::stamps::expand(client, config).await?;
+    let known_vms = stamps.facts.as_mut().map(|f| crate::live::KnownVms {
+        subscriptions: f.subscriptions.clone(),
+        vms: std::mem::take(&mut f.vms),
+    });
     if !stamps.left_out.is_empty() && !scope.allow_partial {
         return Err(super::unreadable::Unreadable(stamps.left_out).into());
     }
@@ -272,7 +276,8 @@ pub async fn make(
     }
     let targets = &targets;
     let (desired, live, mut plan) =
-        super::unreadable::diff_readable(client, loaded.desired, targets, scope, phases).await?;
+        super::unreadable::diff_readable(client, loaded.desired, targets, scope, known_vms, phases)
+            .await?;
     loaded.desired = desired;
     plan.left_out.extend(stamps.left_out);
     plan.left_out

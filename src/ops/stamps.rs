@@ -21,9 +21,8 @@ pub struct Expanded {
     /// Stamp subscriptions the identity may not read: nothing is generated in them; `plan`
     /// refuses to go on unless `--allow-partial`, and then says they were left out.
     pub left_out: Vec<crate::plan::LeftOut>,
-    /// What the discovery read gathered (`None`: no stamps, nothing was read). Its VMs and
-    /// disks are those `live::read` reads again for the same subscriptions: they are to be
-    /// handed to it (`ops::plan::make`) once it takes discovered VMs.
+    /// What the discovery read gathered (`None`: no stamps, nothing was read). `ops::plan::make`
+    /// hands its VMs to the live read (`live::KnownVms`), which does not read them again.
     pub facts: Option<StampFacts>,
 }
 

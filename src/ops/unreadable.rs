@@ -4,7 +4,7 @@
 
 use super::plan::{diff, Phases, PlanError, Scope};
 use crate::azure::{ArmClient, AzureError};
-use crate::live::ReadOptions;
+use crate::live::{KnownVms, ReadOptions};
 use crate::model::{Address, ArmId, Desired, LiveState};
 use crate::plan::{LeftOut, Plan};
 use miette::Diagnostic;
@@ -53,18 +53,20 @@ pub fn denied_subscription(e: &AzureError) -> Option<LeftOut> {
 /// beside what it read of the others) and diff what may be read. Every refused subscription is
 /// an [`Unreadable`] error unless `allow_partial`; one the file does not declare anything in (a
 /// disk or VM it points at) is the error it is. Returns the desired state planned (without the
-/// left-out subscriptions), what was read, the plan (with `left_out`).
+/// left-out subscriptions), what was read, the plan (with `left_out`). `known_vms`: VMs
+/// already discovered (by the stamps' read), not read again.
 pub async fn diff_readable(
     client: &ArmClient,
     desired: Desired,
     targets: &[Address],
     scope: &Scope,
+    known_vms: Option<KnownVms>,
     phases: &mut Phases,
 ) -> Result<(Desired, LiveState, Plan), PlanError> {
     phases.mark("read");
     let options = ReadOptions {
         discovery: scope.discovery,
-        known_vms: None,
+        known_vms,
     };
     let read = crate::live::read_with(client, &desired, &options).await?;
     tracing::debug!(source = ?read.source, graph_queries = read.graph_queries, "read");
