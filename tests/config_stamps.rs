@@ -160,3 +160,27 @@ fn locations_are_refused_in_a_disk_selector() {
     let out = diagnose(&with);
     assert!(out.contains("`locations` selects VMs, not disks"), "{out}");
 }
+
+#[test]
+fn a_site_recovery_selector_takes_no_locations_its_source_region_says_where() {
+    let file = "version: 1
+subscription: 00000000-0000-0000-0000-000000000001
+recovery_vaults:
+  rsv-dr-neu: {resource_group: rg-protect-neu, location: northeurope}
+site_recovery:
+  app-dr:
+    vault: rsv-dr-neu
+    source_region: westeurope
+    target_region: northeurope
+    policy: {recovery_points: 24h, app_consistent_every: 4h}
+    target_resource_group: /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app-dr
+    cache_storage_account: /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Storage/storageAccounts/asrcacheweu
+    select: {tags: {dr: neu}, locations: [northeurope]}
+";
+    let out = diagnose(file);
+    assert!(
+        out.contains("`locations` is not for a `site_recovery` selector"),
+        "{out}"
+    );
+    assert!(loads(&file.replace(", locations: [northeurope]", "")));
+}

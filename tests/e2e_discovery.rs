@@ -293,3 +293,52 @@ async fn a_subscription_resource_graph_leaves_out_is_named_and_allow_partial_pla
     assert_eq!(changes(&lists.json()), changes(&plan));
     assert_eq!(lists.json()["left_out"], plan["left_out"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_readable_subscription_resource_graph_has_not_indexed_yet_has_its_vms_listed() {
+    // Subscription 2 is readable, but Resource Graph returns none of its rows yet.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let inv = inventory(dir.path(), 120, 3, None);
+    let text = std::fs::read_to_string(&inv).unwrap().replace(
+        "generate:",
+        &format!("  {}: {{indexed: false}}\ngenerate:", sub(2)),
+    );
+    std::fs::write(&inv, text).unwrap();
+    let e = estate(inv, &log).await;
+    let file = e.write("landing-zone.yaml", &config(3));
+    let plan = |how: &'static str| {
+        let (e, file) = (&e, &file);
+        async move {
+            let run = e
+                .run(&["plan", "-f", file, "--discovery", how, "--format", "json"])
+                .await;
+            run.expect_code(0);
+            run.json()
+        }
+    };
+    let before = lines(&log);
+    let graph = plan("resource-graph").await;
+    let reqs = requests(&log, before);
+    // Its VMs, and only its, come from its own list(s): never planned as a subscription
+    // without VMs.
+    let listed_2 = group_vm_lists(&reqs, &sub(2));
+    assert!(listed_2 > 0, "{reqs:?}");
+    assert_eq!(vm_lists(&reqs), listed_2, "{reqs:?}");
+    let lists = plan("lists").await;
+    assert_eq!(changes(&graph), changes(&lists));
+    let protected_in_2 = changes(&graph)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["address"].as_str().unwrap().starts_with("protected_vm.rsv-2/"))
+        .count();
+    assert!(protected_in_2 > 0, "{graph}");
+}
+
+/// VM lists under `sub` (per resource group or the subscription's).
+fn group_vm_lists(reqs: &[(String, String)], sub: &str) -> usize {
+    reqs.iter()
+        .filter(|(m, p)| m == "GET" && p.contains(sub) && p.ends_with("/providers/microsoft.compute/virtualmachines"))
+        .count()
+}

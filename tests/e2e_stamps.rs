@@ -370,3 +370,67 @@ async fn a_subscription_under_the_group_the_identity_may_not_read_is_named_and_a
         "{plan}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stamp_target_plans_what_it_generates_shard_by_shard_even_a_vault_without_vms() {
+    let estate = landing_zone().await;
+    let f = file();
+    // The stamp spans both shards' subscriptions: each shard plans its own part of it.
+    let untargeted = estate
+        .run(&["plan", "-f", &f, "--shard", "1/2", "--format", "json"])
+        .await
+        .json();
+    let targeted = estate
+        .run(&[
+            "plan",
+            "-f",
+            &f,
+            "--shard",
+            "1/2",
+            "--target",
+            "stamp.landing-zone",
+            "--format",
+            "json",
+        ])
+        .await;
+    targeted.expect_code(0);
+    assert_eq!(addresses(&targeted.json()), addresses(&untargeted));
+    // Nothing of the stamp in Dev is in shard 1: refused, never planned as the whole shard.
+    let elsewhere = estate
+        .run(&[
+            "plan",
+            "-f",
+            &f,
+            "--shard",
+            "1/2",
+            "--target",
+            "stamp.landing-zone[Corp Dev]",
+        ])
+        .await;
+    assert_ne!(elsewhere.code, 0, "{}", elsewhere.stdout);
+
+    // A region asked for without VMs in scope gets a vault with no protections: the stamp's
+    // target still plans it (its `protected_vm.…` part selects nothing, and is not an error).
+    let text = std::fs::read_to_string(&f).unwrap().replace(
+        "    # regions: [westeurope, northeurope]   # optional: only these regions\n    # create_empty_regions: true           # with regions: a vault even where no VM is in scope\n",
+        "    regions: [westeurope, northeurope]\n    create_empty_regions: true\n",
+    );
+    let empty = estate.write("empty-regions.yaml", &text);
+    let run = estate
+        .run(&[
+            "plan",
+            "-f",
+            &empty,
+            "--target",
+            "stamp.landing-zone[Sandbox]",
+            "--format",
+            "json",
+        ])
+        .await;
+    run.expect_code(0);
+    let plan = run.json();
+    assert!(
+        addresses(&plan).contains("recovery_vault.rsv-sandbox-northeurope"),
+        "{plan}"
+    );
+}

@@ -92,9 +92,12 @@ pub struct Found {
     /// Each readable subscription's resource groups (ARM list JSON shape: `id`, `name`, …).
     pub groups: BTreeMap<String, Vec<Value>>,
     pub denied: Vec<Denied>,
-    /// The VMs Resource Graph found (all readable subscriptions not known already); `None`:
-    /// list them per subscription.
+    /// The VMs Resource Graph found, of the subscriptions in `vms_of` (`None`: none found
+    /// that way).
     pub vms: Option<Vec<VirtualMachine>>,
+    /// The subscriptions (lower case) whose VMs `vms` holds: those Resource Graph answered for.
+    /// A readable subscription it left out (not indexed yet) is not one: its VMs are listed.
+    pub vms_of: BTreeSet<String>,
     pub source: Source,
     /// Resource Graph queries sent.
     pub queries: u32,
@@ -147,6 +150,7 @@ pub async fn find(
         groups: BTreeMap::new(),
         denied: vec![],
         vms: None,
+        vms_of: BTreeSet::new(),
         source: Source::Lists,
         queries: 0,
     };
@@ -209,6 +213,7 @@ async fn by_graph(
         groups: BTreeMap::new(),
         denied: vec![],
         vms: None,
+        vms_of: BTreeSet::new(),
         source: Source::ResourceGraph,
         queries: 0,
     };
@@ -241,16 +246,12 @@ async fn by_graph(
     let remaining = quota_left(&first_vms);
     if discovery == Discovery::ResourceGraph || graph_pays(pages_left, remaining) {
         let rows = session.rest(first_vms, &vm_query).await?;
-        let readable = |vm: &VirtualMachine| {
-            found
-                .groups
-                .contains_key(&vm.subscription.to_ascii_lowercase())
-        };
         let vms: Vec<VirtualMachine> = (rows.iter())
             .filter_map(super::vms::from_arm)
-            .filter(readable)
+            .filter(|vm| answered.contains(&vm.subscription.to_ascii_lowercase()))
             .collect();
         found.vms = Some(vms);
+        found.vms_of = answered;
     } else {
         tracing::info!(
             pages_left,

@@ -92,9 +92,12 @@ pub async fn read_with(
         };
         readable.push((sub.clone(), groups, vaults?));
     }
-    let listed_vms = found.vms.is_none();
+    let vms_of = std::mem::take(&mut found.vms_of);
     let per_sub = try_join_all(readable.iter().map(|(sub, groups, vaults)| {
-        let list_vms = listed_vms && !known.is_some_and(|k| k.covers(sub));
+        // Listed unless Resource Graph or the caller had them (a subscription Resource Graph
+        // left out but Azure lets us read is listed: never planned as empty).
+        let found_vms = vms_of.contains(&sub.to_ascii_lowercase());
+        let list_vms = !found_vms && !known.is_some_and(|k| k.covers(sub));
         read_subscription(
             client,
             sub,

@@ -1,16 +1,18 @@
 //! The discovery read before a plan of a file with `stamps:`: the subscriptions under each
 //! management group a stamp names (`management_groups::under_group`), the display names of the
 //! subscriptions the caller can read (`management_groups::subscriptions`, only when a stamp lists
-//! subscriptions), and in every one of them the VMs (and disks) through
-//! `resource_graph::discover` (list calls when Resource Graph is unavailable) and the Recovery
-//! Services vaults (one list per subscription). A file without stamps reads none of this.
+//! subscriptions), and in every one of them the VMs as `--discovery` says (`discovery::find`:
+//! Resource Graph or list calls; a subscription Resource Graph leaves out has its VMs listed)
+//! and the Recovery Services vaults (one list per subscription). A file without stamps reads
+//! none of this.
 //!
 //! Owns: [`read`]. Must not import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
 
 use futures::future::try_join_all;
 use std::collections::BTreeSet;
 
-use super::{management_groups, resource_graph};
+use super::discovery::{self, Discovery};
+use super::{management_groups, vms};
 use crate::azure::{ArmClient, AzureError};
 use crate::model::resource_group::normalize_location;
 use crate::model::stamp::{ExistingVault, StampFacts, StampSubscription};
@@ -22,6 +24,7 @@ pub async fn read(
     client: &ArmClient,
     groups: &[String],
     listed: &[String],
+    how: Discovery,
 ) -> Result<StampFacts, AzureError> {
     let names = async {
         match listed.is_empty() {
@@ -66,11 +69,20 @@ pub async fn read(
         }
     }));
     let (found, vaults) = futures::try_join!(
-        resource_graph::discover(client, &facts.subscriptions),
+        discovery::find(client, &facts.subscriptions, how, None),
         vaults
     )?;
-    facts.vms = found.vms;
-    facts.disks = found.disks;
+    // The VMs Resource Graph found; a readable subscription it left out (not indexed yet), or
+    // every one when the lists are the way, has its VMs listed: never taken as empty.
+    let listed = try_join_all(
+        (found.groups.iter())
+            .filter(|(sub, _)| !found.vms_of.contains(*sub))
+            .map(|(sub, groups)| vms::list(client, sub, groups)),
+    )
+    .await?;
+    facts.vms_of = found.groups.keys().cloned().collect();
+    facts.vms = found.vms.unwrap_or_default();
+    facts.vms.extend(listed.into_iter().flatten());
     let mut lists = Vec::new();
     for (sub, read) in vaults {
         match read {

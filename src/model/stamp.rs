@@ -9,7 +9,7 @@
 //!
 //! Must not import: the `azure` transport, `cli`, `plan`, `apply`, `ops`.
 
-use super::{ArmId, ManagedDisk, VirtualMachine};
+use super::{ArmId, VirtualMachine};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -38,8 +38,8 @@ pub struct StampFacts {
     pub names: BTreeMap<String, String>,
     /// Every VM of the stamps' subscriptions.
     pub vms: Vec<VirtualMachine>,
-    /// Every managed disk of the stamps' subscriptions (read with the VMs; kept for `live::read`).
-    pub disks: Vec<ManagedDisk>,
+    /// The subscriptions (lower case) whose VMs `vms` holds: every readable one of them.
+    pub vms_of: Vec<String>,
     /// The Recovery Services vaults of the stamps' subscriptions.
     pub vaults: Vec<ExistingVault>,
     /// The subscriptions whose VMs and vaults were read (lower case, sorted).

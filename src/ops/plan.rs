@@ -154,18 +154,35 @@ impl Phases {
 pub fn diff(
     desired: &Desired,
     live: &LiveState,
-    targets: &[Address],
+    targets: &Targets,
     phases: &mut Phases,
 ) -> Result<Plan, PlanError> {
     phases.mark("diff");
-    check_targets(desired, live, targets)?;
+    check_targets(desired, live, &targets.written)?;
     Ok(plan::plan(
         desired,
         live,
         &PlanOptions {
-            targets: targets.to_vec(),
+            targets: targets.all(),
         },
     ))
+}
+
+/// The `--target`s a plan is made with.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    /// As written: each must select something ([`check_targets`]).
+    pub written: Vec<Address>,
+    /// What `--target stamp.…` was translated into (`ops::stamps::translate`): every kind of
+    /// resource a stamp generates, some of which may select nothing (a vault without
+    /// protections yet).
+    pub stamped: Vec<Address>,
+}
+
+impl Targets {
+    pub fn all(&self) -> Vec<Address> {
+        self.written.iter().chain(&self.stamped).cloned().collect()
+    }
 }
 
 /// Every `--target` must select something the file declares or Azure holds (what `plan` would
@@ -256,28 +273,41 @@ pub async fn make(
     }
     // Stamps expand into hand-written-like groups and vaults (a discovery read, only when the
     // files have stamps); the VMs it read are handed to the live read, not read again.
-    let mut stamps = super::stamps::expand(client, config).await?;
+    let mut stamps = super::stamps::expand(client, config, scope.discovery).await?;
     let known_vms = stamps.facts.as_mut().map(|f| crate::live::KnownVms {
-        subscriptions: f.subscriptions.clone(),
+        subscriptions: f.vms_of.clone(),
         vms: std::mem::take(&mut f.vms),
     });
     if !stamps.left_out.is_empty() && !scope.allow_partial {
         return Err(super::unreadable::Unreadable(stamps.left_out).into());
     }
     let mut loaded = finish(&stamps.loaded, default_subscription)?;
-    let mut targets = scope.targets.clone();
-    targets.extend(super::stamps::translate(&scope.stamp_targets, &stamps)?);
+    let mut targets = Targets {
+        written: scope.targets.clone(),
+        stamped: super::stamps::translate(&scope.stamp_targets, &stamps)?,
+    };
     let mut dealt = Vec::new();
     if let Some(shard) = scope.shard {
-        let part = super::shard::part(&loaded.desired, shard, &targets)?;
+        let part = super::shard::part(&loaded.desired, shard, &targets.written)?;
+        targets.stamped = super::shard::stamped_targets_in(
+            &part.desired,
+            targets.stamped,
+            &scope.stamp_targets,
+            shard,
+        )?;
         loaded.desired = part.desired;
         loaded.warnings.extend(part.warnings);
         dealt = part.dealt;
     }
-    let targets = &targets;
-    let (desired, live, mut plan) =
-        super::unreadable::diff_readable(client, loaded.desired, targets, scope, known_vms, phases)
-            .await?;
+    let (desired, live, mut plan) = super::unreadable::diff_readable(
+        client,
+        loaded.desired,
+        &targets,
+        scope,
+        known_vms,
+        phases,
+    )
+    .await?;
     loaded.desired = desired;
     plan.left_out.extend(stamps.left_out);
     plan.left_out
@@ -294,7 +324,7 @@ pub async fn make(
     Ok(Made {
         desired: loaded.desired,
         live,
-        targets: targets.clone(),
+        targets: targets.all(),
         dealt,
         plan,
         warnings,

@@ -2,7 +2,8 @@
 //! it may take, and what it needs from another shard's apply (`model::shard` deals the
 //! subscriptions).
 
-use super::plan::PlanError;
+use super::plan::{PlanError, UnknownTarget};
+use crate::model::stamp::StampTarget;
 use crate::model::shard::Shard;
 use crate::model::{Address, Desired};
 use miette::Diagnostic;
@@ -48,6 +49,30 @@ pub struct TargetInAnotherShard {
     pub subscription: String,
     pub owner: Shard,
     pub shard: Shard,
+}
+
+/// The addresses a `--target stamp.…` was translated into that are `part`'s (the vaults and
+/// groups it declares, what is under them): a stamp spanning shards is planned shard by shard.
+/// A stamp target with nothing in this shard is refused, never planned as the whole shard.
+pub fn stamped_targets_in(
+    part: &Desired,
+    stamped: Vec<Address>,
+    written: &[StampTarget],
+    shard: Shard,
+) -> Result<Vec<Address>, PlanError> {
+    let declared = |name: &str| {
+        let top = name.split('/').next().unwrap_or(name);
+        part.resources.iter().any(|r| r.address.name == top)
+    };
+    let mine: Vec<Address> = stamped.into_iter().filter(|a| declared(&a.name)).collect();
+    match (mine.is_empty(), written.first()) {
+        (true, Some(t)) => Err(UnknownTarget {
+            target: t.to_string(),
+            help: format!("the stamp's subscriptions are dealt to other shards than {shard}: plan it without --shard, or with the shard that owns them"),
+        }
+        .into()),
+        _ => Ok(mine),
+    }
 }
 
 /// A shard needs a resource group another shard creates: their applies are ordered.

@@ -4,6 +4,7 @@
 //! the graph, the plan and apply see nothing new.
 
 use super::plan::UnknownTarget;
+use crate::live::Discovery;
 use crate::azure::{ArmClient, AzureError};
 use crate::config::diag::{did_you_mean, Diags};
 use crate::config::stamps::{self as expand_, Stamped};
@@ -37,7 +38,11 @@ pub enum StampError {
 
 /// Read what the files' stamps need and expand them; files without stamps are returned as
 /// they are, without a request.
-pub async fn expand(client: &ArmClient, loaded: Loaded) -> Result<Expanded, StampError> {
+pub async fn expand(
+    client: &ArmClient,
+    loaded: Loaded,
+    how: Discovery,
+) -> Result<Expanded, StampError> {
     let Some(wanted) = loaded.stamps_wanted() else {
         return Ok(Expanded {
             loaded,
@@ -47,7 +52,8 @@ pub async fn expand(client: &ArmClient, loaded: Loaded) -> Result<Expanded, Stam
             facts: None,
         });
     };
-    let facts = crate::live::stamps::read(client, &wanted.groups, &wanted.subscriptions).await?;
+    let facts =
+        crate::live::stamps::read(client, &wanted.groups, &wanted.subscriptions, how).await?;
     let (expanded, stamped) = loaded.expand_stamps(&facts)?;
     let mut scratch = Diags::default();
     let stamps = expand_::stamps_of(loaded.files())
@@ -81,7 +87,7 @@ pub async fn load(
     files: &[std::path::PathBuf],
     default_subscription: Option<&str>,
 ) -> Result<super::plan::Loaded, super::plan::PlanError> {
-    let expanded = expand(client, crate::config::load(files)?).await?;
+    let expanded = expand(client, crate::config::load(files)?, Discovery::default()).await?;
     if !expanded.left_out.is_empty() {
         return Err(super::unreadable::Unreadable(expanded.left_out).into());
     }

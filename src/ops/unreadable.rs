@@ -2,10 +2,10 @@
 //! Azure says is missing, never skips one silently; with `--allow-partial` it plans the rest
 //! and the plan carries what it left out (`Plan::left_out`).
 
-use super::plan::{diff, Phases, PlanError, Scope};
+use super::plan::{diff, Phases, PlanError, Scope, Targets};
 use crate::azure::{ArmClient, AzureError};
 use crate::live::{KnownVms, ReadOptions};
-use crate::model::{Address, ArmId, Desired, LiveState};
+use crate::model::{ArmId, Desired, LiveState};
 use crate::plan::{LeftOut, Plan};
 use miette::Diagnostic;
 
@@ -58,7 +58,7 @@ pub fn denied_subscription(e: &AzureError) -> Option<LeftOut> {
 pub async fn diff_readable(
     client: &ArmClient,
     desired: Desired,
-    targets: &[Address],
+    targets: &Targets,
     scope: &Scope,
     known_vms: Option<KnownVms>,
     phases: &mut Phases,

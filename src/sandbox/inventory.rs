@@ -33,6 +33,9 @@ struct SubInv {
     /// `false`: the caller holds no role on the subscription (`tenancy::Tenancy::unreadable`).
     #[serde(default)]
     readable: Option<bool>,
+    /// `false`: Resource Graph has not indexed the subscription yet (`tenancy::Tenancy::unindexed`).
+    #[serde(default)]
+    indexed: Option<bool>,
     #[serde(default)]
     resource_groups: BTreeMap<String, RgInv>,
 }
@@ -209,6 +212,9 @@ pub fn seed(st: &mut State, yaml: &str, path: &str) -> Result<(), SandboxError> 
         }
         if sinv.readable == Some(false) {
             st.tenancy.unreadable.insert(sub.to_ascii_lowercase());
+        }
+        if sinv.indexed == Some(false) {
+            st.tenancy.unindexed.insert(sub.to_ascii_lowercase());
         }
         for (rg_name, rg) in &sinv.resource_groups {
             add_rg(st, path, sub, rg_name, rg)?;

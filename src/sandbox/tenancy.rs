@@ -37,6 +37,13 @@ pub struct Tenancy {
     /// reading the group is a right on the group).
     #[serde(default)]
     pub unreadable: BTreeSet<String>,
+    /// Lower-cased ids of readable subscriptions Resource Graph has not indexed yet: its queries
+    /// return none of their rows while ARM answers for them as usual. Resource Graph is kept
+    /// current from change notifications and periodic full scans, so a new subscription or a
+    /// change can reach it late (Microsoft Learn, "Azure Resource Graph overview": how Resource
+    /// Graph is kept current).
+    #[serde(default)]
+    pub unindexed: BTreeSet<String>,
     /// Management groups by lower-cased id.
     #[serde(default)]
     pub groups: BTreeMap<String, ManagementGroup>,

@@ -113,14 +113,22 @@ pub fn check_select(cx: &mut Cx, sel: &Sp<Select>, verb: &str, noun: &str, examp
         super::check_name(cx, rg, names::resource_group_name, "resource group");
     }
     if let Some(locs) = &sel.value.locations {
-        if noun != "VM" {
+        let refused = match (noun, verb) {
+            ("VM", "protect") => None,
+            ("VM", _) => Some((
+                "`locations` is not for a `site_recovery` selector".to_string(),
+                "a Site Recovery group replicates the VMs of its `source_region`: remove `locations`",
+            )),
+            _ => Some((
+                format!("`locations` selects VMs, not {noun}s"),
+                "a Backup vault protects disks of its own region: remove `locations`",
+            )),
+        };
+        if let Some((message, help)) = refused {
             cx.push(
-                Diag::error(
-                    cx.at(locs.span),
-                    format!("`locations` selects VMs, not {noun}s"),
-                )
-                .label("not for this selector")
-                .help("a Backup vault protects disks of its own region: remove `locations`"),
+                Diag::error(cx.at(locs.span), message)
+                    .label("not for this selector")
+                    .help(help),
             );
         }
         if locs.value.is_empty() {

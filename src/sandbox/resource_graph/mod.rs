@@ -205,7 +205,8 @@ fn strings(v: &Value, field: &str) -> Result<Option<Vec<String>>, ArmError> {
 }
 
 /// The subscriptions a request reaches: those listed, those under the listed groups, or every
-/// subscription; only the readable ones (Resource Graph returns what the caller may read).
+/// subscription; only the readable ones (Resource Graph returns what the caller may read) that
+/// it has indexed.
 fn scope(st: &State, body: &Value) -> Result<BTreeSet<String>, ArmError> {
     let subs = strings(body, "subscriptions")?;
     let groups = strings(body, "managementGroups")?;
@@ -226,7 +227,7 @@ fn scope(st: &State, body: &Value) -> Result<BTreeSet<String>, ArmError> {
         }
         (None, None) => out.extend(st.subscriptions.iter().map(|s| s.to_ascii_lowercase())),
     }
-    out.retain(|s| st.tenancy.readable(s));
+    out.retain(|s| st.tenancy.readable(s) && !st.tenancy.unindexed.contains(s));
     Ok(out)
 }
 
