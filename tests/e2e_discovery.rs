@@ -331,7 +331,12 @@ async fn a_readable_subscription_resource_graph_has_not_indexed_yet_has_its_vms_
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c["address"].as_str().unwrap().starts_with("protected_vm.rsv-2/"))
+        .filter(|c| {
+            c["address"]
+                .as_str()
+                .unwrap()
+                .starts_with("protected_vm.rsv-2/")
+        })
         .count();
     assert!(protected_in_2 > 0, "{graph}");
 }
@@ -339,6 +344,10 @@ async fn a_readable_subscription_resource_graph_has_not_indexed_yet_has_its_vms_
 /// VM lists under `sub` (per resource group or the subscription's).
 fn group_vm_lists(reqs: &[(String, String)], sub: &str) -> usize {
     reqs.iter()
-        .filter(|(m, p)| m == "GET" && p.contains(sub) && p.ends_with("/providers/microsoft.compute/virtualmachines"))
+        .filter(|(m, p)| {
+            m == "GET"
+                && p.contains(sub)
+                && p.ends_with("/providers/microsoft.compute/virtualmachines")
+        })
         .count()
 }

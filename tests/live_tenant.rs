@@ -337,12 +337,15 @@ async fn vms_already_discovered_by_a_stamp_are_taken_as_they_are_not_read_again(
     assert_eq!(read.graph_queries, 1, "no VM query");
     assert_eq!(read.live.fingerprint(), whole.live.fingerprint());
 
-    // One subscription's VMs known, the others listed: the same state.
-    let first: Vec<_> = (whole.live.vms.iter())
+    // One subscription's VMs known, the others listed: the known VMs are taken as they are
+    // (a mark on one shows through: they were not listed again), the others listed.
+    let mut first: Vec<_> = (whole.live.vms.iter())
         .filter(|v| v.subscription.eq_ignore_ascii_case(FIRST))
         .cloned()
         .collect();
     assert_eq!(first.len(), 100);
+    first[0].tags.insert("taken-as-given".into(), "yes".into());
+    let marked = first[0].id.clone();
     let lists = ReadOptions {
         discovery: Discovery::Lists,
         known_vms: Some(KnownVms {
@@ -352,5 +355,16 @@ async fn vms_already_discovered_by_a_stamp_are_taken_as_they_are_not_read_again(
     };
     let read = live::read_with(&client, &desired, &lists).await.unwrap();
     assert_eq!((read.source, read.graph_queries), (Source::Lists, 0));
-    assert_eq!(read.live.fingerprint(), whole.live.fingerprint());
+    assert_eq!(read.live.vms.len(), whole.live.vms.len());
+    let vm = (read.live.vms.iter()).find(|v| v.id == marked).unwrap();
+    assert_eq!(
+        vm.tags.get("taken-as-given").map(String::as_str),
+        Some("yes")
+    );
+    let ids = |vms: &[azprotect::model::VirtualMachine]| {
+        let mut ids: Vec<String> = vms.iter().map(|v| v.id.to_string()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&read.live.vms), ids(&whole.live.vms));
 }

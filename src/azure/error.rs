@@ -74,6 +74,20 @@ impl AzureError {
         }
     }
 
+    /// Azure's refusal of the caller (403 `AuthorizationFailed`): its message, which names the
+    /// action the identity may not perform.
+    pub fn authorization_failed(&self) -> Option<&str> {
+        match self {
+            AzureError::Arm {
+                status: 403,
+                code,
+                message,
+                ..
+            } if code.eq_ignore_ascii_case("AuthorizationFailed") => Some(message),
+            _ => None,
+        }
+    }
+
     /// The `x-ms-request-id` ARM returned, when known (`-` is stored when the header was absent).
     pub fn request_id(&self) -> Option<&str> {
         match self {

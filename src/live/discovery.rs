@@ -120,9 +120,7 @@ pub fn unanswered(asked: &[String], answered: &BTreeSet<String>) -> Vec<String> 
 
 /// Whether `e` is Azure refusing the caller the subscription (403 `AuthorizationFailed`).
 pub fn is_denied(e: &AzureError) -> bool {
-    e.status() == Some(403)
-        && e.code()
-            .is_some_and(|c| c.eq_ignore_ascii_case("AuthorizationFailed"))
+    e.authorization_failed().is_some()
 }
 
 /// Find the readable subscriptions of `subscriptions`, their resource groups, and — through

@@ -62,8 +62,8 @@ pub async fn read(
     let vaults = try_join_all((facts.subscriptions.iter()).map(|s| async move {
         match client.list(&vault::list_path(s)).await {
             Ok(v) => Ok((s.clone(), Ok(v))),
-            Err(e) => match refusal(&e) {
-                Some(reason) => Ok((s.clone(), Err(reason))),
+            Err(e) => match e.authorization_failed() {
+                Some(reason) => Ok((s.clone(), Err(reason.to_string()))),
                 None => Err(e),
             },
         }
@@ -101,17 +101,4 @@ pub async fn read(
         })
         .collect();
     Ok(facts)
-}
-
-/// Azure's message when it refuses a read for want of a role (403 `AuthorizationFailed`).
-fn refusal(e: &AzureError) -> Option<String> {
-    match e {
-        AzureError::Arm {
-            status: 403,
-            code,
-            message,
-            ..
-        } if code.eq_ignore_ascii_case("AuthorizationFailed") => Some(message.clone()),
-        _ => None,
-    }
 }

@@ -3,8 +3,8 @@
 //! subscriptions).
 
 use super::plan::{PlanError, UnknownTarget};
-use crate::model::stamp::StampTarget;
 use crate::model::shard::Shard;
+use crate::model::stamp::StampTarget;
 use crate::model::{Address, Desired};
 use miette::Diagnostic;
 

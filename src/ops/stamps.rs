@@ -4,11 +4,11 @@
 //! the graph, the plan and apply see nothing new.
 
 use super::plan::UnknownTarget;
-use crate::live::Discovery;
 use crate::azure::{ArmClient, AzureError};
 use crate::config::diag::{did_you_mean, Diags};
 use crate::config::stamps::{self as expand_, Stamped};
 use crate::config::{ConfigError, Loaded};
+use crate::live::Discovery;
 use crate::model::stamp::{slug, StampFacts, StampSubscription, StampTarget};
 use crate::model::{Address, ResourceKind};
 

@@ -27,25 +27,16 @@ fn list(left: &[LeftOut]) -> String {
 /// The subscription of a request Azure refused (403 `AuthorizationFailed`), from its path
 /// (`live::read_with` tells whether the identity may not read the subscription at all).
 pub fn denied_subscription(e: &AzureError) -> Option<LeftOut> {
-    let AzureError::Arm {
-        status: 403,
-        code,
-        resource,
-        message,
-        ..
-    } = e
-    else {
+    let message = e.authorization_failed()?;
+    let AzureError::Arm { resource, .. } = e else {
         return None;
     };
-    if !code.eq_ignore_ascii_case("AuthorizationFailed") {
-        return None;
-    }
     let path = resource.split('?').next().unwrap_or(resource);
     let path = path.find("/subscriptions/").map_or(path, |i| &path[i..]);
     let subscription = ArmId::new(path).subscription()?.to_ascii_lowercase();
     Some(LeftOut {
         subscription,
-        reason: message.clone(),
+        reason: message.to_string(),
     })
 }
 
