@@ -343,6 +343,24 @@ fn api_version(kind: ResourceKind) -> &'static str {
 }
 
 /// Every resource the converged plan manages, as the per-resource reader would know them.
+/// Converge the estate `file` declares on a sandbox of `inventory` (an unthrottled `apply`: the
+/// set-up, not measured) and return its managed resources.
+async fn converge(dir: &Path, inventory: &Path, file: &Path) -> Vec<(ResourceKind, String)> {
+    let setup = Served::start(dir, inventory, &[]);
+    let file_s = file.display().to_string();
+    let args = [
+        "apply",
+        "-f",
+        &file_s,
+        "--auto-approve",
+        "--parallelism",
+        "500",
+    ];
+    let applied = run(&setup, &args, &[]);
+    assert!(applied.ok, "set-up apply failed:\n{}", applied.stderr);
+    managed_ids(&setup, file).await
+}
+
 async fn managed_ids(served: &Served, file: &Path) -> Vec<(ResourceKind, String)> {
     let client = served.client().await;
     let desired = azprotect::config::load(&[file.to_path_buf()])
@@ -377,23 +395,7 @@ async fn measure_plan(o: &Options, vms: usize) -> PlanRow {
     let file = config(dir.path());
     let file_s = file.display().to_string();
     // 1. converge, unthrottled (set-up, not measured)
-    let ids = {
-        let setup = Served::start(dir.path(), &inv, &[]);
-        let applied = run(
-            &setup,
-            &[
-                "apply",
-                "-f",
-                &file_s,
-                "--auto-approve",
-                "--parallelism",
-                "500",
-            ],
-            &[],
-        );
-        assert!(applied.ok, "set-up apply failed:\n{}", applied.stderr);
-        managed_ids(&setup, &file).await
-    };
+    let ids = converge(dir.path(), &inv, &file).await;
     // 2. plan under ARM throttling and latency
     let latency = o.latency.to_string();
     let served = Served::start(

@@ -11,7 +11,7 @@
 //!
 //! The converged estate is set up by an unthrottled `apply` (not measured, its time printed).
 
-use super::{managed_ids, run, timing, Options, Served, SUB, TIME_SCALE};
+use super::{converge, run, timing, Options, Served, SUB, TIME_SCALE};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -136,23 +136,7 @@ pub async fn measure(o: &Options) -> TenantReport {
     let file_s = file.display().to_string();
     // 1. converge, unthrottled (set-up, not measured)
     let started = Instant::now();
-    let ids = {
-        let setup = Served::start(dir.path(), &inv, &[]);
-        let applied = run(
-            &setup,
-            &[
-                "apply",
-                "-f",
-                &file_s,
-                "--auto-approve",
-                "--parallelism",
-                "500",
-            ],
-            &[],
-        );
-        assert!(applied.ok, "set-up apply failed:\n{}", applied.stderr);
-        managed_ids(&setup, &file).await
-    };
+    let ids = converge(dir.path(), &inv, &file).await;
     let setup = started.elapsed();
     eprintln!("scale: tenant set up in {:.0} s", setup.as_secs_f64());
     // 2. plans under throttling and latency, each way of discovery, then the shards
