@@ -434,3 +434,25 @@ async fn a_stamp_target_plans_what_it_generates_shard_by_shard_even_a_vault_with
         "{plan}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mistyped_subscription_in_a_stamp_is_pointed_at_in_the_file() {
+    let estate = landing_zone().await;
+    let typo = "00000000-0000-0000-0000-0000000000c9";
+    let text = std::fs::read_to_string(file()).unwrap().replace(
+        "management_group: mg-corp ",
+        &format!("subscriptions: [{PROD}, {typo}]"),
+    );
+    assert!(text.contains(typo));
+    let listed = estate.write("listed.yaml", &text);
+    let run = estate.run(&["plan", "-f", &listed]).await;
+    run.expect_code(1);
+    let err = flat(&run.stderr);
+    assert!(
+        err.contains(&format!(
+            "subscription `{typo}` is not one the identity can read"
+        )),
+        "the entry is the error, not Azure's 404: {err}"
+    );
+    assert!(err.contains("listed.yaml:10:"), "{err}");
+}

@@ -8,7 +8,7 @@
 //!
 //! Owns: [`read`]. Must not import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
 
-use futures::future::try_join_all;
+use futures::future::{join_all, try_join_all};
 use std::collections::BTreeSet;
 
 use super::discovery::{self, Discovery};
@@ -54,6 +54,26 @@ pub async fn read(
         .chain(listed.iter().map(|s| s.to_ascii_lowercase()))
         .collect();
     facts.subscriptions = all.into_iter().collect();
+    // A listed subscription `GET /subscriptions` did not name may not exist at all (a mistyped
+    // id), and then Azure answers its lists 404 `SubscriptionNotFound`: it is left out of the
+    // read, so that the file's entry is the error (`config::stamps`), not the read.
+    let suspect = (listed.iter().map(|s| s.to_ascii_lowercase()))
+        .filter(|s| !facts.names.contains_key(s))
+        .filter(|s| !facts.groups.values().flatten().any(|g| g.id == *s));
+    let missing: Vec<String> = join_all(suspect.map(|s| async move {
+        let answer = client.list(&vault::list_path(&s)).await;
+        let gone = answer.is_err_and(|e| {
+            e.status() == Some(404)
+                && e.code()
+                    .is_some_and(|c| c.eq_ignore_ascii_case("SubscriptionNotFound"))
+        });
+        gone.then_some(s)
+    }))
+    .await
+    .into_iter()
+    .flatten()
+    .collect();
+    facts.subscriptions.retain(|s| !missing.contains(s));
     if facts.subscriptions.is_empty() {
         return Ok(facts);
     }
