@@ -1,28 +1,10 @@
 //! The static rules of `stamps:` and `select.locations`, told as the user's story: what they
 //! wrote, and the diagnostic (snapshotted) that points at the offending line and column.
 
-use azprotect::config::{self, ConfigError};
-use miette::{GraphicalReportHandler, GraphicalTheme};
+mod support;
 
-fn diagnose(yaml: &str) -> String {
-    let err: ConfigError = match config::load_sources(vec![("azprotect.yaml".into(), yaml.into())])
-    {
-        Ok(_) => panic!("expected diagnostics for:\n{yaml}"),
-        Err(e) => e,
-    };
-    let handler =
-        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
-    let mut out = String::new();
-    for d in &err.diagnostics {
-        handler.render_report(&mut out, d.as_ref()).unwrap();
-        out.push('\n');
-    }
-    out
-}
-
-fn loads(yaml: &str) -> bool {
-    config::load_sources(vec![("azprotect.yaml".into(), yaml.into())]).is_ok()
-}
+use azprotect::config;
+use support::diagnostics::{diagnose, loads};
 
 /// A stamp `lz` whose "where" lines (indented 4) are `place`, and whose vault protects `protect`
 /// (the lines of one entry after `- policy: gold`, indented 10).

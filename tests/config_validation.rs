@@ -1,31 +1,10 @@
 //! Every static rule of the desired-state file, told as the user's story: what they wrote, and
 //! the diagnostic (snapshotted) that points at the offending line and column.
 
-use azprotect::config::{self, ConfigError};
-use miette::{GraphicalReportHandler, GraphicalTheme};
+mod support;
 
-fn render_error(err: &ConfigError) -> String {
-    let handler =
-        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
-    let mut out = String::new();
-    for d in &err.diagnostics {
-        handler.render_report(&mut out, d.as_ref()).unwrap();
-        out.push('\n');
-    }
-    out
-}
-
-/// Load one file named `azprotect.yaml` and render its diagnostics; panics if it is valid.
-fn diagnose(yaml: &str) -> String {
-    match config::load_sources(vec![("azprotect.yaml".into(), yaml.into())]) {
-        Ok(_) => panic!("expected diagnostics for:\n{yaml}"),
-        Err(e) => render_error(&e),
-    }
-}
-
-fn loads(yaml: &str) -> bool {
-    config::load_sources(vec![("azprotect.yaml".into(), yaml.into())]).is_ok()
-}
+use azprotect::config;
+use support::diagnostics::{diagnose, handler, loads, render_error, warnings};
 
 fn diagnose_files(files: &[(&str, &str)]) -> String {
     let sources = files
@@ -370,25 +349,12 @@ fn an_unknown_time_zone_is_a_warning_with_a_suggestion() {
     );
     let loaded = config::load_sources(vec![("azprotect.yaml".into(), yaml)])
         .expect("a warning is not an error");
-    let handler =
-        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
+    let handler = handler();
     let mut out = String::new();
     for w in loaded.warnings() {
         handler.render_report(&mut out, w.as_ref()).unwrap();
     }
     insta::assert_snapshot!(out);
-}
-
-fn warnings(yaml: &str) -> String {
-    let loaded = config::load_sources(vec![("azprotect.yaml".into(), yaml.into())])
-        .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
-    let handler =
-        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
-    let mut out = String::new();
-    for w in loaded.warnings() {
-        handler.render_report(&mut out, w.as_ref()).unwrap();
-    }
-    out
 }
 
 #[test]
@@ -620,8 +586,7 @@ fn every_problem_in_a_file_is_reported_at_once() {
 fn the_whole_error_renders_a_summary_then_every_diagnostic() {
     let yaml = with_vault("    storage_redundancy: LocallyRedundant\n    cross_region_restore: true\n    on_remove: suspend\n");
     let err = config::load_sources(vec![("azprotect.yaml".into(), yaml)]).unwrap_err();
-    let handler =
-        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
+    let handler = handler();
     let mut out = String::new();
     handler.render_report(&mut out, &err).unwrap();
     insta::assert_snapshot!(out);
@@ -637,8 +602,7 @@ fn a_daily_schedule_with_empty_retention_gets_one_precise_error() {
 #[test]
 fn a_plan_time_rule_can_point_back_at_the_declaration() {
     let loaded = config::load(&["examples/quickstart.yaml".into()]).unwrap();
-    let handler =
-        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
+    let handler = handler();
     let mut out = String::new();
     for (addr, msg) in [
         (
