@@ -456,3 +456,48 @@ async fn a_mistyped_subscription_in_a_stamp_is_pointed_at_in_the_file() {
     );
     assert!(err.contains("listed.yaml:10:"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_subscription_the_identity_may_not_read_is_named_at_once_stamped_or_hand_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(repo().join("examples/inventories/landing-zone.yaml")).unwrap();
+    let other = "00000000-0000-0000-0000-0000000000c4";
+    let locked = text
+        .replace(
+            "    name: Sandbox\n",
+            "    name: Sandbox\n    readable: false\n",
+        )
+        .replacen(
+            "subscriptions:\n",
+            &format!("subscriptions:\n  {other}: {{name: Shared, readable: false}}\n"),
+            1,
+        );
+    let inv = dir.path().join("inventory.yaml");
+    std::fs::write(&inv, locked).unwrap();
+    let estate = Estate::start_with(SandboxOptions {
+        inventory: Some(inv),
+        ..SandboxOptions::default()
+    })
+    .await;
+    // The stamp, and a vault written by hand in another subscription the identity may not read.
+    let f = estate.write(
+        "both.yaml",
+        &(std::fs::read_to_string(file()).unwrap()
+            + &format!("recovery_vaults:\n  rsv-shared:\n    subscription: {other}\n    resource_group: rg-shared\n    location: westeurope\n")),
+    );
+    let refused = estate.run(&["plan", "-f", &f]).await;
+    refused.expect_code(1);
+    let err = flat(&refused.stderr);
+    assert!(err.contains("may not read 2 subscription(s)"), "{err}");
+    assert!(err.contains(SANDBOX) && err.contains(other), "{err}");
+    let partial = estate
+        .run(&["plan", "-f", &f, "--allow-partial", "--format", "json"])
+        .await;
+    partial.expect_code(0);
+    let plan = partial.json();
+    let left: Vec<&str> = (plan["left_out"].as_array().unwrap().iter())
+        .map(|l| l["subscription"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, [SANDBOX, other], "{plan}");
+}

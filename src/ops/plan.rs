@@ -278,9 +278,6 @@ pub async fn make(
         subscriptions: f.vms_of.clone(),
         vms: std::mem::take(&mut f.vms),
     });
-    if !stamps.left_out.is_empty() && !scope.allow_partial {
-        return Err(super::unreadable::Unreadable(stamps.left_out).into());
-    }
     let mut loaded = finish(&stamps.loaded, default_subscription)?;
     let mut targets = Targets {
         written: scope.targets.clone(),
@@ -299,21 +296,14 @@ pub async fn make(
         loaded.warnings.extend(part.warnings);
         dealt = part.dealt;
     }
-    let (desired, live, mut plan) = super::unreadable::diff_readable(
-        client,
-        loaded.desired,
-        &targets,
-        scope,
+    let before = super::unreadable::Before {
         known_vms,
-        phases,
-    )
-    .await?;
+        left_out: stamps.left_out,
+    };
+    let (desired, live, mut plan) =
+        super::unreadable::diff_readable(client, loaded.desired, &targets, scope, before, phases)
+            .await?;
     loaded.desired = desired;
-    plan.left_out.extend(stamps.left_out);
-    plan.left_out
-        .sort_by(|a, b| a.subscription.cmp(&b.subscription));
-    plan.left_out
-        .dedup_by(|a, b| a.subscription == b.subscription);
     plan.shard = scope.shard;
     let mut warnings = loaded.warnings;
     warnings.extend(

@@ -40,28 +40,35 @@ pub fn denied_subscription(e: &AzureError) -> Option<LeftOut> {
     })
 }
 
+/// What a read before the plan's (the stamps' discovery read) found: VMs not to read again, and
+/// subscriptions it could not read (reported with the plan's own, all at once).
+#[derive(Debug, Default)]
+pub struct Before {
+    pub known_vms: Option<KnownVms>,
+    pub left_out: Vec<LeftOut>,
+}
+
 /// Read `desired` once (`live::read_with`, which returns the subscriptions Azure refuses
 /// beside what it read of the others) and diff what may be read. Every refused subscription is
 /// an [`Unreadable`] error unless `allow_partial`; one the file does not declare anything in (a
 /// disk or VM it points at) is the error it is. Returns the desired state planned (without the
-/// left-out subscriptions), what was read, the plan (with `left_out`). `known_vms`: VMs
-/// already discovered (by the stamps' read), not read again.
+/// left-out subscriptions), what was read, the plan (with `left_out`, `before`'s included).
 pub async fn diff_readable(
     client: &ArmClient,
     desired: Desired,
     targets: &Targets,
     scope: &Scope,
-    known_vms: Option<KnownVms>,
+    before: Before,
     phases: &mut Phases,
 ) -> Result<(Desired, LiveState, Plan), PlanError> {
     phases.mark("read");
     let options = ReadOptions {
         discovery: scope.discovery,
-        known_vms,
+        known_vms: before.known_vms,
     };
     let read = crate::live::read_with(client, &desired, &options).await?;
     tracing::debug!(source = ?read.source, graph_queries = read.graph_queries, "read");
-    let mut left_out: Vec<LeftOut> = Vec::new();
+    let mut left_out: Vec<LeftOut> = before.left_out;
     for denied in read.denied {
         let sub = denied.subscription.clone();
         let declared = desired.home_subscriptions().contains(&sub)
@@ -75,6 +82,8 @@ pub async fn diff_readable(
             _ => return Err(PlanError::Azure(Box::new(denied.error))),
         }
     }
+    left_out.sort_by(|a, b| a.subscription.cmp(&b.subscription));
+    left_out.dedup_by(|a, b| a.subscription == b.subscription);
     if !left_out.is_empty() && !scope.allow_partial {
         return Err(PlanError::Unreadable(Unreadable(left_out)));
     }
