@@ -29,10 +29,7 @@ pub fn load_offline(
     // Offline, Site Recovery groups expand without live VMs (replications of listed VMs only).
     let resources = crate::plan::resolve(&desired, &crate::live::LiveState::default());
     let graph = Graph::of_resources(&resources)?;
-    let stamps = (loaded.files().iter())
-        .filter_map(|f| f.stamps.as_ref())
-        .map(|m| m.value.0.len())
-        .sum();
+    let stamps = loaded.stamp_count();
     Ok((desired, graph, stamps))
 }
 

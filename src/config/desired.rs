@@ -11,7 +11,7 @@ use super::validate::names::{self, VmRef};
 use super::validate::{parse_days, parse_hours};
 use crate::model::{
     backup_policy, protected_vm, resource_group, vault, Address, Desired, Resource, ResourceKind,
-    VaultScope, VmSelector,
+    VaultScope,
 };
 use serde_json::{json, Map as JsonMap, Value};
 use std::collections::BTreeMap;
@@ -363,15 +363,12 @@ pub fn build(
                     });
                 }
                 if let Some(sel) = &e.select {
-                    d.selectors.push(VmSelector {
-                        vault: vname.value.clone(),
-                        policy: e.policy.value.clone(),
-                        subscription: vault_sub.to_string(),
-                        resource_groups: sel.value.resource_group_names(),
-                        tags: sel.value.tag_map(),
-                        exclude_disks: exclude.clone(),
-                        locations: sel.value.location_names(),
-                    });
+                    d.selectors.push(sel.value.vm_selector(
+                        &vname.value,
+                        &e.policy.value,
+                        vault_sub,
+                        exclude.clone(),
+                    ));
                 }
             }
         }

@@ -203,6 +203,11 @@ impl Loaded {
 
     /// What the discovery read before a plan must gather for the files' stamps (`None`: the
     /// files have none, and nothing is read for them).
+    /// How many stamps the files declare.
+    pub fn stamp_count(&self) -> usize {
+        stamps::stamps_of(&self.files).count()
+    }
+
     pub fn stamps_wanted(&self) -> Option<stamps::Wanted> {
         stamps::wanted(&self.files)
     }
@@ -212,9 +217,9 @@ impl Loaded {
     pub fn expand_stamps(
         &self,
         facts: &crate::model::stamp::StampFacts,
-    ) -> Result<(Loaded, Vec<stamps::Stamped>), ConfigError> {
+    ) -> Result<(Loaded, Vec<stamps::Stamped>, stamps::Covered), ConfigError> {
         let mut diags = Diags::default();
-        let (files, stamped) = stamps::expand(&self.files, facts, &mut diags);
+        let (files, stamped, covered) = stamps::expand(&self.files, facts, &mut diags);
         if !diags.has_errors() {
             for (i, f) in files.iter().enumerate() {
                 validate::file(
@@ -235,7 +240,7 @@ impl Loaded {
             files,
             warnings: self.warnings.clone(),
         };
-        Ok((expanded, stamped))
+        Ok((expanded, stamped, covered))
     }
 
     /// The parsed files, in the order given.

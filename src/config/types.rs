@@ -399,6 +399,25 @@ impl Select {
             .collect()
     }
 
+    /// This selector of `vault`'s `protect` entry with `policy`, in `subscription`.
+    pub fn vm_selector(
+        &self,
+        vault: &str,
+        policy: &str,
+        subscription: &str,
+        exclude_disks: Vec<u32>,
+    ) -> crate::model::VmSelector {
+        crate::model::VmSelector {
+            vault: vault.to_string(),
+            policy: policy.to_string(),
+            subscription: subscription.to_string(),
+            resource_groups: self.resource_group_names(),
+            tags: self.tag_map(),
+            exclude_disks,
+            locations: self.location_names(),
+        }
+    }
+
     /// The regions, normalized (`westeurope`).
     pub fn location_names(&self) -> Vec<String> {
         self.locations

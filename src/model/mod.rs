@@ -218,7 +218,8 @@ pub struct VmDisk {
 }
 
 impl VirtualMachine {
-    /// Does this VM match a selector? (resource groups and tags, case rules as documented there)
+    /// Does this VM match a selector? (resource groups, tags and locations, case rules as
+    /// documented there)
     pub fn matches(&self, sel: &VmSelector) -> bool {
         self.matches_scope(&sel.subscription, &sel.resource_groups, &sel.tags)
             && self.in_locations(&sel.locations)

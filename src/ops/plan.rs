@@ -1,5 +1,6 @@
-//! The plan pipeline shared by `plan`, `apply` and `show`: load the files, read live state,
-//! diff; save a plan and read it back.
+//! The plan pipeline shared by `plan`, `apply` and `show`: load the files, expand their stamps
+//! (`ops::stamps`), take a `--shard`'s part (`ops::shard`), read live state (`ops::unreadable`,
+//! the stamps' VMs handed on), diff; save a plan and read it back.
 
 use crate::azure::{ArmClient, AzureError};
 use crate::config::ConfigError;

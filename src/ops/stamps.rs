@@ -5,8 +5,8 @@
 
 use super::plan::UnknownTarget;
 use crate::azure::{ArmClient, AzureError};
-use crate::config::diag::{did_you_mean, Diags};
-use crate::config::stamps::{self as expand_, Stamped};
+use crate::config::diag::did_you_mean;
+use crate::config::stamps::Stamped;
 use crate::config::{ConfigError, Loaded};
 use crate::live::Discovery;
 use crate::model::stamp::{slug, StampFacts, StampSubscription, StampTarget};
@@ -54,17 +54,7 @@ pub async fn expand(
     };
     let facts =
         crate::live::stamps::read(client, &wanted.groups, &wanted.subscriptions, how).await?;
-    let (expanded, stamped) = loaded.expand_stamps(&facts)?;
-    let mut scratch = Diags::default();
-    let stamps = expand_::stamps_of(loaded.files())
-        .map(|(i, name, st)| {
-            let subs = expand_::subscriptions_of(i, st, &facts, &mut scratch);
-            (
-                name.value.clone(),
-                subs.into_iter().map(|(s, _)| s).collect(),
-            )
-        })
-        .collect();
+    let (expanded, stamped, stamps) = loaded.expand_stamps(&facts)?;
     let left_out = (facts.unreadable.iter())
         .map(|(sub, reason)| crate::plan::LeftOut {
             subscription: sub.clone(),

@@ -165,15 +165,7 @@ pub fn regions_in_scope(
     let selectors: Vec<VmSelector> = (stamp.recovery_vault.value.protect.iter())
         .flat_map(|p| &p.value)
         .filter_map(|e| Some((e.value.select.as_ref()?, &e.value.policy)))
-        .map(|(s, policy)| VmSelector {
-            vault: String::new(),
-            policy: policy.value.clone(),
-            subscription: sub.id.clone(),
-            resource_groups: s.value.resource_group_names(),
-            tags: s.value.tag_map(),
-            exclude_disks: vec![],
-            locations: s.value.location_names(),
-        })
+        .map(|(s, policy)| s.value.vm_selector("", &policy.value, &sub.id, vec![]))
         .collect();
     let mut regions: BTreeSet<String> = vms
         .iter()
@@ -202,14 +194,17 @@ pub fn regions_in_scope(
     regions.into_iter().collect()
 }
 
-/// The files with every stamp expanded into their `resource_groups` and `recovery_vaults`, and
-/// what each expansion came from. Errors (a bad expanded name, a name
+/// Every stamp's name with the subscriptions it covers (those without VMs in scope included).
+pub type Covered = Vec<(String, Vec<StampSubscription>)>;
+
+/// The files with every stamp expanded into their `resource_groups` and `recovery_vaults`, what
+/// each expansion came from, and the subscriptions each stamp covers. Errors (a bad expanded name, a name
 /// generated twice or also written by hand, an unreadable listed subscription) go to `diags`.
 pub fn expand(
     files: &[ConfigFile],
     facts: &StampFacts,
     diags: &mut Diags,
-) -> (Vec<ConfigFile>, Vec<Stamped>) {
+) -> (Vec<ConfigFile>, Vec<Stamped>, Covered) {
     let mut vault_names = Origins::new();
     let mut group_names = Origins::new();
     for (i, f) in files.iter().enumerate() {
@@ -235,6 +230,7 @@ pub fn expand(
     let by_sub = vms_by_subscription(facts);
     let mut out = files.to_vec();
     let mut stamped = Vec::new();
+    let mut covered = Covered::new();
     for (i, f) in out.iter_mut().enumerate() {
         // The stamps stay (a file of stamps needs no default subscription: `desired`).
         let Some(stamps) = f.stamps.clone() else {
@@ -252,7 +248,12 @@ pub fn expand(
                 At::new(i, st.resource_group.span),
                 At::new(i, st.recovery_vault.value.name.span),
             );
-            for (sub, sub_span) in subscriptions_of(i, st, facts, diags) {
+            let subs = subscriptions_of(i, st, facts, diags);
+            covered.push((
+                sname.value.clone(),
+                subs.iter().map(|(s, _)| s.clone()).collect(),
+            ));
+            for (sub, sub_span) in subs {
                 let vms = by_sub.get(&sub.id.to_ascii_lowercase());
                 let vms = vms.map_or(&[][..], Vec::as_slice);
                 for region in regions_in_scope(st, &sub, vms, facts) {
@@ -290,7 +291,7 @@ pub fn expand(
             }
         }
     }
-    (out, stamped)
+    (out, stamped, covered)
 }
 
 /// One expansion written into the file as if by hand: its group and its vault (in `s`'s

@@ -77,7 +77,7 @@ fn files(yaml: &str) -> Vec<ConfigFile> {
 
 fn run(yaml: &str, facts: &StampFacts) -> (Vec<ConfigFile>, Vec<Stamped>, Diags) {
     let mut diags = Diags::default();
-    let (files, stamped) = expand(&files(yaml), facts, &mut diags);
+    let (files, stamped, _) = expand(&files(yaml), facts, &mut diags);
     (files, stamped, diags)
 }
 
