@@ -148,9 +148,8 @@ pub fn create_builtin_policies(st: &mut State, vault_key: &str, now: i64) {
 
 /// Items (not soft-deleted, not stopped) that use the policy.
 pub fn items_using(st: &State, vault_key: &str, policy: &str) -> usize {
-    st.items
-        .values()
-        .filter(|i| i.vault_key == vault_key && i.deleted_ms.is_none())
+    st.items_in(vault_key)
+        .filter(|i| i.deleted_ms.is_none())
         .filter(|i| i.policy_name.as_deref().is_some_and(|p| eq(p, policy)))
         .count()
 }

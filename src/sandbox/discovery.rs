@@ -23,9 +23,7 @@ pub(super) fn list_containers(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HR
         return Ok(Reply::ok(json!({"value": []})));
     }
     let items: Vec<Value> = st
-        .items
-        .values()
-        .filter(|i| i.vault_key == vk)
+        .items_in(&vk)
         .map(|i| {
             let c = i.container_name();
             json!({

@@ -90,14 +90,27 @@ pub struct NewOp<'a> {
     pub result: &'a str,
 }
 
+/// How old a finished operation may get before it is forgotten (clients poll for minutes, not
+/// days), and how often at most the operations are swept for such (a sweep visits every one:
+/// sweeping on every start made 100,000 protections cost 10¹⁰ steps).
+const FORGET_AFTER_MS: i64 = 86_400_000;
+const SWEEP_EVERY_MS: i64 = 60_000;
+
 /// Record an operation and return its id.
 pub fn start(st: &mut State, now: i64, op: NewOp<'_>) -> String {
-    // Forget operations finished more than a day ago (clients poll for minutes, not days).
-    st.ops
-        .retain(|_, o| now - (o.start_ms + o.duration_ms) < 86_400_000);
+    if now - st.ops_swept_ms >= SWEEP_EVERY_MS {
+        st.ops
+            .retain(|_, o| now - (o.start_ms + o.duration_ms) < FORGET_AFTER_MS);
+        st.ops_swept_ms = now;
+        let ops = &st.ops;
+        st.ops_by_target.retain(|_, ids| {
+            ids.retain(|id| ops.contains_key(id));
+            !ids.is_empty()
+        });
+    }
     let id = uuid::Uuid::new_v4().to_string();
-    st.ops.insert(
-        id.clone(),
+    insert(
+        st,
         Operation {
             id: id.clone(),
             kind: op.kind.to_string(),
@@ -111,6 +124,49 @@ pub fn start(st: &mut State, now: i64, op: NewOp<'_>) -> String {
         },
     );
     id
+}
+
+fn insert(st: &mut State, op: Operation) {
+    if let Some(t) = &op.target_key {
+        st.ops_by_target
+            .entry(t.clone())
+            .or_default()
+            .push(op.id.clone());
+    }
+    st.ops.insert(op.id.clone(), op);
+}
+
+/// Give an operation another id (the token its path carries).
+pub fn rename(st: &mut State, from: &str, to: &str) {
+    if let Some(mut op) = st.ops.remove(from) {
+        op.id = to.to_string();
+        if let Some(ids) = op
+            .target_key
+            .as_ref()
+            .and_then(|t| st.ops_by_target.get_mut(t))
+        {
+            ids.retain(|id| id != from);
+        }
+        insert(st, op);
+    }
+}
+
+/// The operations acting on `target_key`, oldest first: an index lookup, not a scan.
+pub fn ops_on<'a>(st: &'a State, target_key: &str) -> impl Iterator<Item = &'a Operation> {
+    st.ops_by_target
+        .get(target_key)
+        .into_iter()
+        .flatten()
+        .filter_map(|id| st.ops.get(id))
+}
+
+/// Rebuild [`State::ops_by_target`] from the operations (after loading a state file).
+pub fn reindex(st: &mut State) {
+    st.ops_by_target.clear();
+    let ops: Vec<Operation> = std::mem::take(&mut st.ops).into_values().collect();
+    for op in ops {
+        insert(st, op);
+    }
 }
 
 /// Where an operation stands at `now`.

@@ -266,9 +266,12 @@ impl Sandbox {
         let flusher = {
             let app = Arc::downgrade(&app);
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_millis(250));
                 loop {
-                    tick.tick().await;
+                    let pause = match app.upgrade() {
+                        Some(app) => server::flush_pause(&app),
+                        None => break,
+                    };
+                    tokio::time::sleep(pause).await;
                     let Some(app) = app.upgrade() else { break };
                     let a = app.clone();
                     let _ = tokio::task::spawn_blocking(move || a.flush_dirty()).await;

@@ -269,11 +269,7 @@ fn resource_group(ctx: &Ctx<'_>, st: &mut State, sub: &str, name: &str) -> HResu
             );
             let token = format!("RESOURCEGROUPDELETIONJOB-{}", op);
             // Keep the op id as the token (the path carries it back).
-            let op_val = st.ops.remove(&op);
-            if let Some(mut o) = op_val {
-                o.id = token.clone();
-                st.ops.insert(token.clone(), o);
-            }
+            lro::rename(st, &op, &token);
             Ok(Reply::status(202, None)
                 .header(
                     "Location",

@@ -41,6 +41,14 @@ pub struct State {
     pub items: BTreeMap<String, Item>,
     pub jobs: BTreeMap<String, Job>,
     pub ops: BTreeMap<String, Operation>,
+    /// Operation ids by the key of what they act on (`target_key`): derived from `ops` (kept
+    /// by `lro`, rebuilt on load), so that "is this item busy" is a lookup, not a scan.
+    #[serde(skip)]
+    pub ops_by_target: std::collections::HashMap<String, Vec<String>>,
+    /// When `lro::start` last swept finished operations (not persisted: a loaded state sweeps
+    /// on its first operation).
+    #[serde(skip)]
+    pub ops_swept_ms: i64,
     /// Site Recovery resources (absent in state files written before Site Recovery existed;
     /// persisted as `asr`, the name state files have always used).
     #[serde(default, rename = "asr")]
@@ -311,6 +319,16 @@ pub struct Operation {
 }
 
 impl State {
+    /// The Recovery Services items of the vault whose key is `vault_key` (item keys are
+    /// `{vault key}/{item name}`): a range of the map, not a scan of every vault's items.
+    pub fn items_in<'a>(&'a self, vault_key: &str) -> impl Iterator<Item = &'a Item> + 'a {
+        let prefix = format!("{vault_key}/");
+        self.items
+            .range(prefix.clone()..)
+            .take_while(move |(k, _)| k.starts_with(&prefix))
+            .map(|(_, i)| i)
+    }
+
     pub fn subscription_known(&self, sub: &str) -> bool {
         self.subscriptions
             .iter()
@@ -330,9 +348,10 @@ impl Persist {
     pub fn load(path: &Path) -> Result<State, SandboxError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| SandboxError::Io(format!("reading {}: {e}", path.display())))?;
-        let st: State = serde_json::from_str(&text).map_err(|e| {
+        let mut st: State = serde_json::from_str(&text).map_err(|e| {
             SandboxError::Io(format!("state file {} is not valid: {e}", path.display()))
         })?;
+        super::lro::reindex(&mut st);
         Ok(st)
     }
 

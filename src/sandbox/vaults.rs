@@ -110,7 +110,7 @@ pub fn vault_body(v: &Vault) -> Value {
 
 /// Whether any protected item (incl. stopped and soft-deleted) lives in the vault.
 pub fn has_items(st: &State, vault_key: &str) -> bool {
-    st.items.values().any(|i| i.vault_key == vault_key)
+    st.items_in(vault_key).next().is_some()
 }
 
 fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
@@ -514,7 +514,7 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
         }
         "DELETE" => {
             let v = get_vault(st, sub, rg, name)?.clone();
-            let items: Vec<_> = st.items.values().filter(|i| i.vault_key == vk).collect();
+            let items: Vec<_> = st.items_in(&vk).collect();
             if items.iter().any(|i| i.deleted_ms.is_none())
                 || super::site_recovery::has_resources(st, &vk, ctx.now)
             {

@@ -141,10 +141,7 @@ pub(crate) fn start_op(
             break t;
         }
     };
-    if let Some(mut op) = st.ops.remove(&id) {
-        op.id = token.clone();
-        st.ops.insert(token.clone(), op);
-    }
+    lro::rename(st, &id, &token);
     token
 }
 

@@ -436,20 +436,14 @@ fn list_items(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             "backupmanagementtype" => eq(val, "AzureIaasVM"),
             _ => eq(val, "VM"),
         });
-        let items: Vec<&super::state::Item> = st
-            .items
-            .values()
-            .filter(|i| matches && i.vault_key == vk)
-            .collect();
+        let items: Vec<&super::state::Item> = st.items_in(&vk).filter(|_| matches).collect();
         let (now, sim) = (ctx.now, recovery_points::Sim::of(ctx));
         return Ok(Reply::ok(
             ctx.page_map(items, true, |i| item_body(st, &vault, i, now, sim)),
         ));
     }
     let items: Vec<Value> = st
-        .items
-        .values()
-        .filter(|i| i.vault_key == vk)
+        .items_in(&vk)
         .map(|i| item_body(st, &vault, i, ctx.now, recovery_points::Sim::of(ctx)))
         .filter(|b| {
             filter.iter().all(|(k, val)| {

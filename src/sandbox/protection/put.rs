@@ -11,11 +11,8 @@ use super::*;
 /// for a conflicting concurrent write (azure-behaviour.md §1, RPC). An on-demand backup running on
 /// the item does not block a protection change here (not documented either way).
 pub(super) fn busy(st: &State, item_key: &str, now: i64) -> Result<(), ArmError> {
-    let running = st.ops.values().any(|o| {
-        o.target_key.as_deref() == Some(item_key)
-            && o.kind != "backup"
-            && lro::phase(o, now) == Phase::Running
-    });
+    let running = lro::ops_on(st, item_key)
+        .any(|o| o.kind != "backup" && lro::phase(o, now) == Phase::Running);
     if running {
         return Err(ArmError::conflict(
             "BMSUserErrorConflictingProtectionOperation",
@@ -188,7 +185,7 @@ pub(super) fn put_item(
                     // At most 1000 Azure VMs in a vault (learn.microsoft.com/azure/backup/
                     // backup-azure-backup-faq; backup-support-matrix). Not in the recordings or
                     // specs: see README "Known to differ".
-                    let in_vault = st.items.values().filter(|i| i.vault_key == vk).count();
+                    let in_vault = st.items_in(&vk).count();
                     if in_vault >= 1000 {
                         return Err(ArmError::bad_request(
                             "BMSUserErrorMaxProtectedItemCountReached",
@@ -226,11 +223,14 @@ pub(super) fn put_item(
                         &vmrec.resource_group,
                         &vmrec.name,
                     );
-                    if let Some(other) = st
-                        .items
-                        .values()
-                        .find(|i| eq(&i.vm_id, &vm_arm) && i.vault_key != vk)
-                    {
+                    // Another vault's item of this VM has the same name: a lookup per vault,
+                    // not a scan of every item.
+                    let other = st.vaults.keys().filter(|k| **k != vk).find_map(|k| {
+                        st.items
+                            .get(&key(&[k, item_name]))
+                            .filter(|i| eq(&i.vm_id, &vm_arm))
+                    });
+                    if let Some(other) = other {
                         let other_vault = st
                             .vaults
                             .get(&other.vault_key)

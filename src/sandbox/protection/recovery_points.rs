@@ -136,7 +136,7 @@ pub fn failed_backup_jobs(
 ) -> Vec<super::super::state::Job> {
     let sim = Sim::of(ctx);
     let mut jobs = Vec::new();
-    for it in st.items.values().filter(|i| i.vault_key == vault_key) {
+    for it in st.items_in(vault_key) {
         if !sim.backup_fails(it) {
             continue;
         }
