@@ -10,7 +10,7 @@ use crate::model::{Address, Resource};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 /// Why a set of resources is not a DAG.
@@ -31,7 +31,8 @@ pub enum GraphError {
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
     g: DiGraph<Address, ()>,
-    index: BTreeMap<Address, NodeIndex>,
+    /// Node by address: hashed, a tenant's plan looks up 100,000s of them.
+    index: HashMap<Address, NodeIndex>,
 }
 
 impl Graph {
@@ -233,7 +234,9 @@ impl Graph {
         let mut out = String::from(
             "digraph azprotect {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
         );
-        for a in self.index.keys() {
+        let mut nodes: Vec<&Address> = self.index.keys().collect();
+        nodes.sort();
+        for a in nodes {
             let _ = writeln!(out, "  \"{a}\";");
         }
         let mut edges: Vec<(String, String)> = self

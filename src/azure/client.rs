@@ -468,6 +468,16 @@ impl ArmClient {
 
     /// GET a collection and follow every `nextLink`; returns all `value` items.
     pub async fn list(&self, path: &str) -> Result<Vec<Value>, AzureError> {
+        self.list_with(path, Some).await
+    }
+
+    /// [`ArmClient::list`], each item made a `T` (or skipped) as its page arrives, so that a
+    /// long list's JSON is never all held at once.
+    pub async fn list_with<T>(
+        &self,
+        path: &str,
+        mut each: impl FnMut(Value) -> Option<T>,
+    ) -> Result<Vec<T>, AzureError> {
         let mut url = self.url_for(path, Method::Get)?;
         let resource = resource_of(&url);
         let mut guard = LoopGuard::default();
@@ -483,7 +493,7 @@ impl ArmClient {
             let body = rsp.json(Method::Get, &resource)?;
             let page = parse_page(body, &self.inner.endpoints.arm_url)
                 .map_err(|e| self.transport_err(Method::Get, &resource, e.to_string()))?;
-            items.extend(page.items);
+            items.extend(page.items.into_iter().filter_map(&mut each));
             match page.next {
                 Some(next) => url = next,
                 None => return Ok(items),

@@ -65,19 +65,25 @@ pub async fn list(
     subscription: &str,
     groups: &[Value],
 ) -> Result<Vec<VirtualMachine>, AzureError> {
-    let raw = match Strategy::choose(groups) {
-        Strategy::Subscription => client.list(&subscription_path(subscription)).await?,
-        Strategy::PerGroup(names) => try_join_all(
-            names
-                .iter()
-                .map(|g| async move { client.list(&group_path(subscription, g)).await }),
-        )
+    // Each page is made VMs as it arrives: a tenant's VM bodies are never all held at once
+    // (100,000 of them as JSON trees were half a gigabyte).
+    let of_page = |v: Value| from_arm(&v);
+    Ok(match Strategy::choose(groups) {
+        Strategy::Subscription => {
+            client
+                .list_with(&subscription_path(subscription), of_page)
+                .await?
+        }
+        Strategy::PerGroup(names) => try_join_all(names.iter().map(|g| async move {
+            client
+                .list_with(&group_path(subscription, g), of_page)
+                .await
+        }))
         .await?
         .into_iter()
         .flatten()
         .collect(),
-    };
-    Ok(raw.iter().filter_map(from_arm).collect())
+    })
 }
 
 /// ARM `Microsoft.Compute/virtualMachines` JSON → [`VirtualMachine`].

@@ -81,10 +81,6 @@ impl ArmId {
             && segs[6].eq_ignore_ascii_case(rtype)
             && !segs[7].is_empty()
     }
-
-    fn key(&self) -> String {
-        self.0.to_ascii_lowercase()
-    }
 }
 
 impl PartialEq for ArmId {
@@ -95,7 +91,15 @@ impl PartialEq for ArmId {
 impl Eq for ArmId {}
 impl Hash for ArmId {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key().hash(state)
+        let mut buf = [0u8; 64];
+        for chunk in self.0.as_bytes().chunks(buf.len()) {
+            let folded = &mut buf[..chunk.len()];
+            folded.copy_from_slice(chunk);
+            folded.make_ascii_lowercase();
+            state.write(folded);
+        }
+        // As `str` does: a terminator, so that ids hashed one after the other stay apart.
+        state.write_u8(0xff);
     }
 }
 impl PartialOrd for ArmId {
@@ -105,7 +109,18 @@ impl PartialOrd for ArmId {
 }
 impl Ord for ArmId {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.key().cmp(&other.key())
+        // Ids share long prefixes (`/subscriptions/…/providers/Microsoft.RecoveryServices/…`):
+        // skip the part spelled the same byte for byte with memcmp, then fold the rest.
+        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        const STEP: usize = 16;
+        let mut at = 0;
+        while at + STEP <= a.len().min(b.len()) && a[at..at + STEP] == b[at..at + STEP] {
+            at += STEP;
+        }
+        a[at..]
+            .iter()
+            .map(u8::to_ascii_lowercase)
+            .cmp(b[at..].iter().map(u8::to_ascii_lowercase))
     }
 }
 impl fmt::Display for ArmId {
@@ -140,5 +155,31 @@ mod tests {
             a.parent(1).as_str(),
             "/subscriptions/S/resourceGroups/RG/providers/Microsoft.RecoveryServices"
         );
+    }
+
+    proptest::proptest! {
+        /// Order, equality and hash agree with comparing the lower-cased text, whatever the
+        /// spelling and however long the shared prefix (the order skips it 16 bytes at a time).
+        #[test]
+        fn order_equality_and_hash_are_those_of_the_lower_cased_text(
+            prefix in "[a-zA-Z/]{0,40}",
+            a in "[a-cA-C/;-]{0,40}",
+            b in "[a-cA-C/;-]{0,40}",
+            flip in proptest::collection::vec(proptest::bool::ANY, 80),
+        ) {
+            let respell = |s: &str| -> String {
+                s.chars().zip(flip.iter().cycle()).map(|(c, &f)| if f { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() }).collect()
+            };
+            let x = ArmId::new(format!("{prefix}{a}"));
+            let y = ArmId::new(format!("{}{b}", respell(&prefix)));
+            let (lx, ly) = (x.as_str().to_ascii_lowercase(), y.as_str().to_ascii_lowercase());
+            proptest::prop_assert_eq!(x.cmp(&y), lx.cmp(&ly));
+            proptest::prop_assert_eq!(x == y, lx == ly);
+            let same_spelling = ArmId::new(respell(x.as_str()));
+            proptest::prop_assert_eq!(x.cmp(&same_spelling), std::cmp::Ordering::Equal);
+            let state = std::collections::hash_map::RandomState::new();
+            use std::hash::BuildHasher;
+            proptest::prop_assert_eq!(state.hash_one(&x), state.hash_one(&same_spelling));
+        }
     }
 }

@@ -11,7 +11,7 @@ use crate::model::LiveState;
 use crate::model::{
     protected_vm, Address, ArmId, Desired, OnRemove, Resource, ResourceKind, VaultScope,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// What the user asked the plan to cover.
 #[derive(Debug, Clone, Default)]
@@ -69,24 +69,35 @@ pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
             }
         }
     }
-    let mut taken: BTreeSet<ArmId> = resources
+    let mut taken: HashSet<ArmId> = resources
         .iter()
         .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
         .map(|r| r.arm_id.clone())
         .collect();
-    let listed: BTreeSet<ArmId> = resources
+    let listed: HashSet<ArmId> = resources
         .iter()
         .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
         .filter_map(|r| protected_vm::Attrs(&r.attrs).vm_id().map(ArmId::new))
         .collect();
+    // A selector searches its own subscription's VMs: grouped once, not a scan of the whole
+    // tenant's VMs per selector (200 vaults × 100,000 VMs was 20 million matches).
+    let mut vms_of: BTreeMap<String, Vec<&crate::model::VirtualMachine>> = BTreeMap::new();
+    for vm in &live.vms {
+        vms_of
+            .entry(vm.subscription.to_ascii_lowercase())
+            .or_default()
+            .push(vm);
+    }
     for sel in &desired.selectors {
         let Some(scope) = desired.vaults.iter().find(|v| v.name == sel.vault) else {
             continue;
         };
-        let mut vms: Vec<_> = live
-            .vms
-            .iter()
-            .filter(|vm| vm.matches(sel) && vm.location.eq_ignore_ascii_case(&scope.location))
+        let mut vms: Vec<_> = vms_of
+            .get(&sel.subscription.to_ascii_lowercase())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|vm| vm.location.eq_ignore_ascii_case(&scope.location) && vm.matches(sel))
             .collect();
         vms.sort_by(|a, b| a.id.cmp(&b.id));
         for vm in vms {
@@ -131,7 +142,8 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
         .filter(|r| r.address.kind == ResourceKind::Replication)
         .map(|r| (&r.address, r))
         .collect();
-    let mut matched: BTreeSet<&ArmId> = BTreeSet::new();
+    // Ids are looked up by hash: a tenant's 100,000 items made ordered lookups a second.
+    let mut matched: HashSet<&ArmId> = HashSet::new();
     let ctx = Context::new(desired, &wanted, live);
     let mut changes = Vec::new();
 
@@ -189,7 +201,7 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
         }
     }
 
-    let wanted_ids: BTreeSet<&ArmId> = wanted.iter().map(|r| &r.arm_id).collect();
+    let wanted_ids: HashSet<&ArmId> = wanted.iter().map(|r| &r.arm_id).collect();
     let mut live_by_addr: BTreeMap<&Address, Vec<&Resource>> = BTreeMap::new();
     for r in &live.resources {
         live_by_addr.entry(&r.address).or_default().push(r);

@@ -99,16 +99,26 @@ fn overflow<'a>(
     group_of: fn(&Resource) -> String,
     max: usize,
 ) -> BTreeMap<&'a ArmId, usize> {
-    let already: BTreeSet<(&ArmId, String)> =
-        live.iter().map(|r| (&r.arm_id, group_of(r))).collect();
     let mut groups: BTreeMap<String, Vec<(bool, &'a Resource)>> = BTreeMap::new();
     for r in wanted {
-        let g = group_of(r);
-        let kept = already.contains(&(&r.arm_id, g.clone()));
-        groups.entry(g).or_default().push((kept, r));
+        groups.entry(group_of(r)).or_default().push((false, r));
     }
     let mut over = BTreeMap::new();
-    for items in groups.values_mut().filter(|i| i.len() > max) {
+    // What Azure already has is looked up only in the groups past the limit (a tenant's
+    // 100,000 items are otherwise all keyed for nothing).
+    groups.retain(|_, items| items.len() > max);
+    if groups.is_empty() {
+        return over;
+    }
+    let already: BTreeSet<(&ArmId, String)> = live
+        .iter()
+        .map(|r| (&r.arm_id, group_of(r)))
+        .filter(|(_, g)| groups.contains_key(g))
+        .collect();
+    for (g, items) in &mut groups {
+        for (kept, r) in items.iter_mut() {
+            *kept = already.contains(&(&r.arm_id, g.clone()));
+        }
         items.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.address.cmp(&b.1.address)));
         for (_, r) in &items[max..] {
             over.insert(&r.arm_id, items.len());

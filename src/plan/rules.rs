@@ -10,7 +10,7 @@ use crate::model::{
 };
 use serde_json::Value;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// What the rules say about one change.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,7 +29,8 @@ impl Verdict {
     }
 }
 
-/// Lookups the rules need, built once per plan.
+/// Lookups the rules need, built once per plan (those keyed per VM or item are hashed: a
+/// tenant has 100,000 of them).
 pub struct Context<'a> {
     live: &'a LiveState,
     desired: &'a Desired,
@@ -38,17 +39,17 @@ pub struct Context<'a> {
     /// Live vault id → live attributes.
     live_vaults: BTreeMap<ArmId, &'a Value>,
     /// VM id (lower case) → the live VM: rules look VMs up once per protected VM.
-    vms: BTreeMap<String, &'a crate::model::VirtualMachine>,
+    vms: HashMap<String, &'a crate::model::VirtualMachine>,
     /// Policy id → desired attributes, else live attributes.
     policies: BTreeMap<ArmId, &'a Value>,
     /// Live policy id → live attributes.
     live_policies: BTreeMap<ArmId, &'a Value>,
     /// VM id (lower case) → live protected items of declared vaults (item id, state).
-    live_items_by_vm: BTreeMap<String, Vec<(&'a ArmId, &'a str)>>,
+    live_items_by_vm: HashMap<String, Vec<(&'a ArmId, &'a str)>>,
     /// VM id (lower case) → wanted protected item ids, in address order.
-    wanted_items_by_vm: BTreeMap<String, Vec<&'a ArmId>>,
+    wanted_items_by_vm: HashMap<String, Vec<&'a ArmId>>,
     /// Every wanted protected item id.
-    wanted_items: BTreeSet<&'a ArmId>,
+    wanted_items: HashSet<&'a ArmId>,
     /// Azure Backup's per-vault and per-policy limits.
     limits: super::limits::Limits<'a>,
     /// Vaults whose update is blocked: they keep their live settings, so rules that depend on
@@ -79,9 +80,9 @@ impl<'a> Context<'a> {
                 .collect(),
             policies: BTreeMap::new(),
             live_policies: BTreeMap::new(),
-            live_items_by_vm: BTreeMap::new(),
-            wanted_items_by_vm: BTreeMap::new(),
-            wanted_items: BTreeSet::new(),
+            live_items_by_vm: HashMap::new(),
+            wanted_items_by_vm: HashMap::new(),
+            wanted_items: HashSet::new(),
             limits: super::limits::Limits::new(wanted, live),
             held_vaults: RefCell::new(BTreeSet::new()),
             disk: super::disk_backup::DiskContext::new(desired, wanted, live),
