@@ -213,4 +213,45 @@ mod tests {
         assert_eq!(scaled_ms(60.0, 0.01), 600);
         assert_eq!(parse_time("1970-01-01T00:00:01Z"), Some(1000));
     }
+
+    fn op_on(target: &str) -> NewOp<'_> {
+        NewOp {
+            kind: "protect",
+            duration_ms: 1_000,
+            error: None,
+            vault_key: None,
+            target_key: Some(target.to_string()),
+            job_id: None,
+            result: "empty",
+        }
+    }
+
+    #[test]
+    fn operations_are_found_by_what_they_act_on_after_a_rename_and_a_restart() {
+        let mut st = State::default();
+        let id = start(&mut st, 10, op_on("v/item-a"));
+        start(&mut st, 10, op_on("v/item-b"));
+        rename(&mut st, &id, "token-a");
+        let on_a: Vec<&str> = ops_on(&st, "v/item-a").map(|o| o.id.as_str()).collect();
+        assert_eq!(on_a, ["token-a"]);
+        // The index is not persisted: a loaded state rebuilds it.
+        let mut loaded: State = serde_json::from_str(&serde_json::to_string(&st).unwrap()).unwrap();
+        assert_eq!(ops_on(&loaded, "v/item-a").count(), 0, "not persisted");
+        reindex(&mut loaded);
+        assert_eq!(ops_on(&loaded, "v/item-a").count(), 1);
+        assert_eq!(ops_on(&loaded, "v/item-b").count(), 1);
+    }
+
+    #[test]
+    fn finished_operations_are_forgotten_after_a_day_by_the_next_sweep() {
+        let mut st = State::default();
+        start(&mut st, 0, op_on("v/old"));
+        let later = 1_000 + FORGET_AFTER_MS;
+        start(&mut st, later, op_on("v/new"));
+        assert_eq!(st.ops.len(), 1);
+        assert_eq!(ops_on(&st, "v/old").count(), 0);
+        // Sweeps are at most a minute apart: an operation that ends within one stays until then.
+        start(&mut st, later + 1, op_on("v/next"));
+        assert_eq!(st.ops.len(), 2);
+    }
 }
