@@ -169,16 +169,20 @@ impl Response {
         }
         serde_json::from_slice(&self.bytes)
             .map(Some)
-            .map_err(|e| AzureError::Transport {
-                method: method_str(method).into(),
-                resource: resource.into(),
-                message: format!(
-                    "{} response is not valid JSON ({e}; x-ms-request-id: {})",
-                    self.status,
-                    self.request_id()
-                ),
-                unreachable: false,
-            })
+            .map_err(|e| self.not_json(method, resource, e))
+    }
+
+    fn not_json(&self, method: Method, resource: &str, e: serde_json::Error) -> AzureError {
+        AzureError::Transport {
+            method: method_str(method).into(),
+            resource: resource.into(),
+            message: format!(
+                "{} response is not valid JSON ({e}; x-ms-request-id: {})",
+                self.status,
+                self.request_id()
+            ),
+            unreachable: false,
+        }
     }
 
     fn into_error(self, method: Method, resource: &str) -> AzureError {
@@ -468,15 +472,18 @@ impl ArmClient {
 
     /// GET a collection and follow every `nextLink`; returns all `value` items.
     pub async fn list(&self, path: &str) -> Result<Vec<Value>, AzureError> {
-        self.list_with(path, Some).await
+        // Items of a page are valid JSON (the page parsed): none is dropped here.
+        self.list_with(path, |raw| serde_json::from_str(raw.get()).ok())
+            .await
     }
 
-    /// [`ArmClient::list`], each item made a `T` (or skipped) as its page arrives, so that a
-    /// long list's JSON is never all held at once.
+    /// [`ArmClient::list`], each item made a `T` (or skipped) from its JSON text as its page
+    /// arrives: a long list's JSON is never all held at once, and an item can be read into a
+    /// typed body without building its JSON tree.
     pub async fn list_with<T>(
         &self,
         path: &str,
-        mut each: impl FnMut(Value) -> Option<T>,
+        mut each: impl FnMut(&serde_json::value::RawValue) -> Option<T>,
     ) -> Result<Vec<T>, AzureError> {
         let mut url = self.url_for(path, Method::Get)?;
         let resource = resource_of(&url);
@@ -490,8 +497,8 @@ impl ArmClient {
             if rsp.status >= 300 {
                 return Err(rsp.into_error(Method::Get, &resource));
             }
-            let body = rsp.json(Method::Get, &resource)?;
-            let page = parse_page(body, &self.inner.endpoints.arm_url)
+            let page = parse_page(&rsp.bytes, &self.inner.endpoints.arm_url)
+                .map_err(|e| rsp.not_json(Method::Get, &resource, e))?
                 .map_err(|e| self.transport_err(Method::Get, &resource, e.to_string()))?;
             items.extend(page.items.into_iter().filter_map(&mut each));
             match page.next {

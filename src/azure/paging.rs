@@ -4,14 +4,16 @@
 //! `null`, absent or empty ends the listing; a link already followed is a loop and an error.
 
 use super::lro::{validate_url, LroError};
+use serde_json::value::RawValue;
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use url::Url;
 
-/// What one page says.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page {
-    pub items: Vec<Value>,
+/// What one page says. Its items are still JSON text, each parsed by the caller as it needs
+/// (a VM list's 100 bodies are read without building a JSON tree of each).
+#[derive(Debug)]
+pub struct Page<'a> {
+    pub items: Vec<&'a RawValue>,
     pub next: Option<Url>,
 }
 
@@ -26,31 +28,48 @@ pub enum PagingError {
     NotAList,
 }
 
-/// Parse one page. A body that is a bare array is accepted as a single page.
-pub fn parse_page(body: Option<Value>, arm: &Url) -> Result<Page, PagingError> {
-    let Some(body) = body else {
-        return Ok(Page {
+/// Parse one page (`Err(serde_json::Error)`: the body is not JSON). An empty body is an empty
+/// last page; a body that is a bare array is accepted as a single page.
+pub fn parse_page<'a>(
+    body: &'a [u8],
+    arm: &Url,
+) -> Result<Result<Page<'a>, PagingError>, serde_json::Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Ok(Page {
             items: vec![],
             next: None,
-        });
-    };
-    let (items, next) = match body {
-        Value::Array(items) => (items, None),
-        Value::Object(mut obj) => {
-            let items = match obj.remove("value") {
-                Some(Value::Array(v)) => v,
-                Some(Value::Null) | None => vec![],
-                Some(_) => return Err(PagingError::NotAList),
-            };
-            let next = match obj.remove("nextLink") {
-                Some(Value::String(s)) if !s.trim().is_empty() => {
-                    Some(validate_url(s.trim(), "nextLink", arm)?)
-                }
-                _ => None,
-            };
-            (items, next)
+        }));
+    }
+    let top = serde_json::from_slice::<&RawValue>(body)?;
+    Ok(page_of(top.get(), arm))
+}
+
+fn page_of<'a>(text: &'a str, arm: &Url) -> Result<Page<'a>, PagingError> {
+    if text.starts_with('[') {
+        let items = serde_json::from_str(text).map_err(|_| PagingError::NotAList)?;
+        return Ok(Page { items, next: None });
+    }
+    if !text.starts_with('{') {
+        return Err(PagingError::NotAList);
+    }
+    // A repeated key: the last one counts, as in a parsed JSON object.
+    let fields: BTreeMap<String, &RawValue> =
+        serde_json::from_str(text).map_err(|_| PagingError::NotAList)?;
+    let items = match fields.get("value").map(|v| v.get()) {
+        None | Some("null") => vec![],
+        Some(v) if v.starts_with('[') => {
+            serde_json::from_str(v).map_err(|_| PagingError::NotAList)?
         }
-        _ => return Err(PagingError::NotAList),
+        Some(_) => return Err(PagingError::NotAList),
+    };
+    let next = match fields
+        .get("nextLink")
+        .and_then(|v| serde_json::from_str::<Value>(v.get()).ok())
+    {
+        Some(Value::String(s)) if !s.trim().is_empty() => {
+            Some(validate_url(s.trim(), "nextLink", arm)?)
+        }
+        _ => None,
     };
     Ok(Page { items, next })
 }
@@ -78,16 +97,23 @@ mod tests {
         Url::parse("https://management.azure.com").unwrap()
     }
 
+    fn page(body: &serde_json::Value) -> Result<(Vec<String>, Option<Url>), PagingError> {
+        let bytes = body.to_string();
+        let p = parse_page(bytes.as_bytes(), &arm()).expect("JSON")?;
+        Ok((
+            p.items.iter().map(|r| r.get().to_string()).collect(),
+            p.next,
+        ))
+    }
+
     #[test]
     fn pages() {
-        let p = parse_page(
-            Some(json!({"value":[1,2],"nextLink":"https://management.azure.com/x?$skiptoken=a"})),
-            &arm(),
-        )
-        .unwrap();
-        assert_eq!(p.items, vec![json!(1), json!(2)]);
+        let (items, next) =
+            page(&json!({"value":[1,2],"nextLink":"https://management.azure.com/x?$skiptoken=a"}))
+                .unwrap();
+        assert_eq!(items, ["1", "2"]);
         assert_eq!(
-            p.next.unwrap().as_str(),
+            next.unwrap().as_str(),
             "https://management.azure.com/x?$skiptoken=a"
         );
         for end in [
@@ -95,29 +121,37 @@ mod tests {
             json!({"value":[3],"nextLink":null}),
             json!({"value":[3],"nextLink":""}),
         ] {
-            let p = parse_page(Some(end), &arm()).unwrap();
-            assert_eq!(p.items, vec![json!(3)]);
-            assert!(p.next.is_none());
+            let (items, next) = page(&end).unwrap();
+            assert_eq!(items, ["3"]);
+            assert!(next.is_none());
         }
-        assert!(parse_page(None, &arm()).unwrap().items.is_empty());
-        assert_eq!(
-            parse_page(Some(json!([1])), &arm()).unwrap().items,
-            vec![json!(1)]
-        );
-        assert_eq!(
-            parse_page(Some(json!({"value": 3})), &arm()),
+        assert!(parse_page(b" \n", &arm())
+            .unwrap()
+            .unwrap()
+            .items
+            .is_empty());
+        assert!(parse_page(b"{not json", &arm()).is_err());
+        let spaced = parse_page(b" \n {\"value\": [ 1 ]} \n", &arm())
+            .unwrap()
+            .unwrap();
+        assert_eq!(spaced.items[0].get(), "1");
+        assert_eq!(page(&json!([1])).unwrap().0, ["1"]);
+        assert!(page(&json!({"value": null})).unwrap().0.is_empty());
+        assert!(matches!(
+            page(&json!({"value": 3})),
             Err(PagingError::NotAList)
-        );
+        ));
+        assert!(matches!(page(&json!("text")), Err(PagingError::NotAList)));
+        let repeated = br#"{"value":[1],"value":[2,3]}"#;
+        let p = parse_page(repeated, &arm()).unwrap().unwrap();
+        assert_eq!(p.items.len(), 2, "the last `value` counts");
     }
 
     #[test]
     fn foreign_next_link_rejected() {
-        let r = parse_page(
-            Some(json!({"value":[],"nextLink":"https://evil.example.com/x"})),
-            &arm(),
-        );
+        let r = page(&json!({"value":[],"nextLink":"https://evil.example.com/x"}));
         assert!(matches!(r, Err(PagingError::BadLink(_))));
-        let r = parse_page(Some(json!({"value":[],"nextLink":"/relative"})), &arm());
+        let r = page(&json!({"value":[],"nextLink":"/relative"}));
         assert!(matches!(r, Err(PagingError::BadLink(_))));
     }
 

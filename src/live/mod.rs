@@ -17,6 +17,7 @@ pub mod resource_graph;
 pub mod site_recovery;
 // Stamps' discovery read (issue 14, Configuration: Stamps).
 pub mod stamps;
+mod vm_body;
 pub mod vms;
 
 pub use crate::model::{Elsewhere, LiveState};

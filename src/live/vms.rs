@@ -67,7 +67,7 @@ pub async fn list(
 ) -> Result<Vec<VirtualMachine>, AzureError> {
     // Each page is made VMs as it arrives: a tenant's VM bodies are never all held at once
     // (100,000 of them as JSON trees were half a gigabyte).
-    let of_page = |v: Value| from_arm(&v);
+    let of_page = super::vm_body::from_raw;
     Ok(match Strategy::choose(groups) {
         Strategy::Subscription => {
             client
