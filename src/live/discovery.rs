@@ -243,11 +243,13 @@ async fn by_graph(
     let pages_left: u64 = first_vms.iter().map(|p| p.pages_left(p.rows.len())).sum();
     let remaining = quota_left(&first_vms);
     if discovery == Discovery::ResourceGraph || graph_pays(pages_left, remaining) {
-        let rows = session.rest(first_vms, &vm_query).await?;
-        let vms: Vec<VirtualMachine> = (rows.iter())
-            .filter_map(super::vms::from_arm)
-            .filter(|vm| answered.contains(&vm.subscription.to_ascii_lowercase()))
-            .collect();
+        let answered_vm = |row: Value| {
+            super::vms::from_arm(&row)
+                .filter(|vm| answered.contains(&vm.subscription.to_ascii_lowercase()))
+        };
+        let vms: Vec<VirtualMachine> = session
+            .rest_with(first_vms, &vm_query, &answered_vm)
+            .await?;
         found.vms = Some(vms);
         found.vms_of = answered;
     } else {

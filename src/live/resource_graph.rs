@@ -236,15 +236,26 @@ impl<'a> Session<'a> {
 
     /// The rows of the first pages and of every page after them.
     pub async fn rest(&self, firsts: Vec<Page>, query: &str) -> Result<Vec<Value>, AzureError> {
+        self.rest_with(firsts, query, &Some).await
+    }
+
+    /// [`Session::rest`], each row made a `T` (or skipped) as its page arrives, so that a
+    /// tenant's rows are never all held as JSON at once.
+    pub async fn rest_with<T>(
+        &self,
+        firsts: Vec<Page>,
+        query: &str,
+        each: &impl Fn(Value) -> Option<T>,
+    ) -> Result<Vec<T>, AzureError> {
         let chains = firsts.into_iter().map(|first| async move {
-            let mut rows = first.rows;
+            let mut out: Vec<T> = first.rows.into_iter().filter_map(each).collect();
             let mut next = first.next;
             while let Some(token) = next {
                 let page = self.page(&first.subscriptions, query, Some(&token)).await?;
-                rows.extend(page.rows);
+                out.extend(page.rows.into_iter().filter_map(each));
                 next = page.next;
             }
-            Ok::<_, AzureError>(rows)
+            Ok::<_, AzureError>(out)
         });
         Ok(try_join_all(chains).await?.into_iter().flatten().collect())
     }
