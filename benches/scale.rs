@@ -275,9 +275,7 @@ fn run(served: &Served, args: &[&str], extra_env: &[(&str, &str)]) -> Ran {
     Ran {
         ok,
         wall,
-        peak_rss_mb: hwm
-            .stop()
-            .unwrap_or(usage.ru_maxrss as f64 / 1024.0),
+        peak_rss_mb: hwm.stop().unwrap_or(usage.ru_maxrss as f64 / 1024.0),
         stderr,
         stdout,
     }

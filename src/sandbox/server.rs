@@ -53,8 +53,8 @@ const SLOW_SAVE_US: u64 = 2_000;
 
 impl App {
     /// Save after a mutation: synchronously when saving is cheap (the usual case), otherwise mark
-    /// the state dirty for the flusher (`flush_dirty`, paced by `flush_pause`) so that a 10,000-VM state
-    /// does not cost a full rewrite per request.
+    /// the state dirty for the flusher (`flush_dirty`, paced by [`flush_pause`]) so that a
+    /// 10,000-VM state does not cost a full rewrite per request.
     pub fn persist_after_mutation(&self, st: &State) {
         if self.persist.path.is_none() {
             return;

@@ -319,8 +319,9 @@ pub struct Operation {
 }
 
 impl State {
-    /// The Recovery Services items of the vault whose key is `vault_key` (item keys are
-    /// `{vault key}/{item name}`): a range of the map, not a scan of every vault's items.
+    /// The Recovery Services items of the vault whose key is `vault_key` (lower case, as
+    /// [`Vault::key`]; item keys are `{vault key}/{item name}`): a range of the map, not a scan
+    /// of every vault's items.
     pub fn items_in<'a>(&'a self, vault_key: &str) -> impl Iterator<Item = &'a Item> + 'a {
         let prefix = format!("{vault_key}/");
         self.items
