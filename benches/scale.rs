@@ -107,6 +107,16 @@ struct Served {
 }
 
 impl Served {
+    /// Served with ARM's throttling and `latency_ms` of latency: what every measured run faces.
+    fn throttled(dir: &Path, inventory: &Path, latency_ms: u64) -> Served {
+        let latency = latency_ms.to_string();
+        Served::start(
+            dir,
+            inventory,
+            &["--throttle", "arm", "--latency", &latency],
+        )
+    }
+
     fn start(dir: &Path, inventory: &Path, extra: &[&str]) -> Served {
         let env_file = dir.join("sandbox.env");
         let access_log = dir.join(format!("access-{}.log", unique()));
@@ -397,19 +407,48 @@ fn api_version(kind: ResourceKind) -> &'static str {
 /// Converge the estate `file` declares on a sandbox of `inventory` (an unthrottled `apply`: the
 /// set-up, not measured) and return its managed resources.
 async fn converge(dir: &Path, inventory: &Path, file: &Path) -> Vec<(ResourceKind, String)> {
-    let setup = Served::start(dir, inventory, &[]);
     let file_s = file.display().to_string();
-    let args = [
-        "apply",
-        "-f",
-        &file_s,
-        "--auto-approve",
-        "--parallelism",
-        "500",
-    ];
+    let setup = set_up(dir, inventory, &["--parallelism", "500"], &file_s);
+    managed_ids(&setup, file).await
+}
+
+/// `apply -f file --auto-approve <extra…>` on an unthrottled sandbox of `inventory` (a set-up,
+/// not measured); the sandbox, for what the caller reads next.
+fn set_up(dir: &Path, inventory: &Path, extra: &[&str], file: &str) -> Served {
+    let setup = Served::start(dir, inventory, &[]);
+    let mut args = vec!["apply", "-f", file, "--auto-approve"];
+    args.extend_from_slice(extra);
     let applied = run(&setup, &args, &[]);
     assert!(applied.ok, "set-up apply failed:\n{}", applied.stderr);
-    managed_ids(&setup, file).await
+    setup
+}
+
+/// `plan -f file --format json --detailed-exitcode <extra…>` with timings, which must find the
+/// converged estate unchanged (`label` names the run in the panic).
+fn plan_converged(served: &Served, file: &str, label: &str, extra: &[&str]) -> Ran {
+    let mut args = vec![
+        "plan",
+        "-f",
+        file,
+        "--format",
+        "json",
+        "--detailed-exitcode",
+    ];
+    args.extend_from_slice(extra);
+    let ran = run(served, &args, &[("AZPROTECT_TIMINGS", "1")]);
+    assert!(
+        ran.ok,
+        "{label}: the converged estate plans no changes:\n{}\n{}",
+        &ran.stdout[..ran.stdout.len().min(2000)],
+        ran.stderr
+    );
+    ran
+}
+
+/// One long-running operation's round: the protect operation's simulated duration at this time
+/// scale, and a poll — what an apply's bound adds to its write quota's.
+fn lro_round() -> Duration {
+    Duration::from_secs_f64(60.0 * TIME_SCALE.parse::<f64>().unwrap_or(0.01) + 1.0)
 }
 
 async fn managed_ids(served: &Served, file: &Path) -> Vec<(ResourceKind, String)> {
@@ -448,49 +487,18 @@ async fn measure_plan(o: &Options, vms: usize) -> PlanRow {
     // 1. converge, unthrottled (set-up, not measured)
     let ids = converge(dir.path(), &inv, &file).await;
     // 2. plan under ARM throttling and latency
-    let latency = o.latency.to_string();
-    let served = Served::start(
-        dir.path(),
-        &inv,
-        &["--throttle", "arm", "--latency", &latency],
-    );
-    let ran = run(
-        &served,
-        &[
-            "plan",
-            "-f",
-            &file_s,
-            "--format",
-            "json",
-            "--detailed-exitcode",
-        ],
-        &[("AZPROTECT_TIMINGS", "1")],
-    );
-    assert!(
-        ran.ok,
-        "the converged estate plans no changes:\n{}\n{}",
-        &ran.stdout[..ran.stdout.len().min(2000)],
-        ran.stderr
-    );
+    let served = Served::throttled(dir.path(), &inv, o.latency);
+    let ran = plan_converged(&served, &file_s, "plan", &[]);
     let (requests, throttled) = served.counts();
     let diff_render_ms = timing(&ran.stderr, "diff") + timing(&ran.stderr, "render");
     // The same plan through Resource Graph (`auto` lists one subscription: this is why).
     let before = served.counts().0;
-    let through_graph = run(
+    let through_graph = plan_converged(
         &served,
-        &[
-            "plan",
-            "-f",
-            &file_s,
-            "--format",
-            "json",
-            "--detailed-exitcode",
-            "--discovery",
-            "resource-graph",
-        ],
-        &[],
+        &file_s,
+        "through Resource Graph",
+        &["--discovery", "resource-graph"],
     );
-    assert!(through_graph.ok, "{}", through_graph.stderr);
     let graph = (served.counts().0 - before, through_graph.wall);
     // 3. the baseline, same sandbox, same client
     let baseline = if vms <= o.baseline_max {
@@ -535,35 +543,18 @@ async fn measure_apply(o: &Options) -> ApplyRow {
     )
     .expect("config");
     let file_s = file.display().to_string();
-    {
-        let setup = Served::start(dir.path(), &inv, &[]);
-        let r = run(
-            &setup,
-            &[
-                "apply",
-                "-f",
-                &file_s,
-                "--auto-approve",
-                "--target",
-                "backup_policy.rsv-apply/gold",
-            ],
-            &[],
-        );
-        assert!(r.ok, "set-up failed:\n{}", r.stderr);
-    }
-    let latency = o.latency.to_string();
-    let served = Served::start(
+    drop(set_up(
         dir.path(),
         &inv,
-        &["--throttle", "arm", "--latency", &latency],
-    );
+        &["--target", "backup_policy.rsv-apply/gold"],
+        &file_s,
+    ));
+    let served = Served::throttled(dir.path(), &inv, o.latency);
     let ran = run(&served, &["apply", "-f", &file_s, "--auto-approve"], &[]);
     assert!(ran.ok, "apply failed:\n{}", ran.stderr);
     let (requests, throttled) = served.counts();
-    // ARM's write bucket: 200 at once, then 10 per second; plus one LRO round (the protect
-    // operation's simulated duration at this time scale, and a poll).
-    let lro_round = Duration::from_secs_f64(60.0 * TIME_SCALE.parse::<f64>().unwrap_or(0.01) + 1.0);
-    let bound = Duration::from_secs_f64((N as f64 - 200.0) / 10.0) + lro_round;
+    // ARM's write bucket: 200 at once, then 10 per second; plus one LRO round.
+    let bound = Duration::from_secs_f64((N as f64 - 200.0) / 10.0) + lro_round();
     ApplyRow {
         protections: N,
         wall: ran.wall,

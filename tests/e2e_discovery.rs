@@ -117,17 +117,7 @@ async fn a_plan_over_four_subscriptions_finds_its_vms_through_resource_graph_as_
     let file = e.write("landing-zone.yaml", &config(4));
 
     let before = lines(&log);
-    let graph = e
-        .run(&[
-            "plan",
-            "-f",
-            &file,
-            "--discovery",
-            "resource-graph",
-            "--format",
-            "json",
-        ])
-        .await;
+    let graph = e.plan_json(&file, &["--discovery", "resource-graph"]).await;
     graph.expect_code(0);
     let reqs = requests(&log, before);
     assert_eq!(
@@ -139,17 +129,7 @@ async fn a_plan_over_four_subscriptions_finds_its_vms_through_resource_graph_as_
     assert_eq!(group_lists(&reqs), 0, "no resource-group list: {reqs:?}");
 
     let before = lines(&log);
-    let lists = e
-        .run(&[
-            "plan",
-            "-f",
-            &file,
-            "--discovery",
-            "lists",
-            "--format",
-            "json",
-        ])
-        .await;
+    let lists = e.plan_json(&file, &["--discovery", "lists"]).await;
     lists.expect_code(0);
     let reqs = requests(&log, before);
     assert_eq!(graph_queries(&reqs), 0, "{reqs:?}");
@@ -168,7 +148,7 @@ async fn a_plan_over_four_subscriptions_finds_its_vms_through_resource_graph_as_
 
     // auto: four subscriptions whose VMs fit in one page go through Resource Graph.
     let before = lines(&log);
-    let auto = e.run(&["plan", "-f", &file, "--format", "json"]).await;
+    let auto = e.plan_json(&file, &[]).await;
     auto.expect_code(0);
     let reqs = requests(&log, before);
     assert_eq!((graph_queries(&reqs), vm_lists(&reqs)), (2, 0), "{reqs:?}");
@@ -226,16 +206,7 @@ async fn a_subscription_resource_graph_leaves_out_is_named_and_allow_partial_pla
 
     let before = lines(&log);
     let partial = e
-        .run(&[
-            "plan",
-            "-f",
-            &file,
-            "--discovery",
-            "resource-graph",
-            "--allow-partial",
-            "--format",
-            "json",
-        ])
+        .plan_json(&file, &["--discovery", "resource-graph", "--allow-partial"])
         .await;
     partial.expect_code(0);
     let plan = partial.json();
@@ -278,16 +249,7 @@ async fn a_subscription_resource_graph_leaves_out_is_named_and_allow_partial_pla
 
     // The lists find the same: the plan does not depend on how it read.
     let lists = e
-        .run(&[
-            "plan",
-            "-f",
-            &file,
-            "--discovery",
-            "lists",
-            "--allow-partial",
-            "--format",
-            "json",
-        ])
+        .plan_json(&file, &["--discovery", "lists", "--allow-partial"])
         .await;
     lists.expect_code(0);
     assert_eq!(changes(&lists.json()), changes(&plan));
@@ -310,9 +272,7 @@ async fn a_readable_subscription_resource_graph_has_not_indexed_yet_has_its_vms_
     let plan = |how: &'static str| {
         let (e, file) = (&e, &file);
         async move {
-            let run = e
-                .run(&["plan", "-f", file, "--discovery", how, "--format", "json"])
-                .await;
+            let run = e.plan_json(file, &["--discovery", how]).await;
             run.expect_code(0);
             run.json()
         }

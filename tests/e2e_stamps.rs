@@ -79,7 +79,7 @@ async fn a_stamp_plans_a_vault_per_subscription_and_region_with_vms_and_follows_
     );
 
     // Corp Prod has gold VMs in two regions, Corp Dev in one, Sandbox none.
-    let plan = estate.run(&["plan", "-f", &f, "--format", "json"]).await;
+    let plan = estate.plan_json(&f, &[]).await;
     plan.expect_code(0);
     let planned = addresses(&plan.json());
     let generated = [
@@ -126,7 +126,7 @@ async fn a_stamp_plans_a_vault_per_subscription_and_region_with_vms_and_follows_
 
     // A VM of the Sandbox subscription comes into scope in a region no vault covers yet.
     tag(&estate, &vm(SANDBOX, "rg-play", "play-01"), "gold").await;
-    let grown = estate.run(&["plan", "-f", &f, "--format", "json"]).await;
+    let grown = estate.plan_json(&f, &[]).await;
     assert_eq!(
         addresses(&grown.json()),
         set(&[
@@ -142,15 +142,7 @@ async fn a_stamp_plans_a_vault_per_subscription_and_region_with_vms_and_follows_
     // One subscription's part: by display name, and nothing of the others.
     tag(&estate, &vm(PROD, "rg-app-weu", "app-02"), "none").await;
     let part = estate
-        .run(&[
-            "plan",
-            "-f",
-            &f,
-            "--target",
-            "stamp.landing-zone[Sandbox]",
-            "--format",
-            "json",
-        ])
+        .plan_json(&f, &["--target", "stamp.landing-zone[Sandbox]"])
         .await;
     part.expect_code(0);
     let part = part.json();
@@ -187,7 +179,7 @@ async fn a_stamp_plans_a_vault_per_subscription_and_region_with_vms_and_follows_
 
     // Corp Prod's app-02 left scope; its vault stays generated, so its protection is planned
     // for removal (on_remove), not left unmanaged.
-    let rest = estate.run(&["plan", "-f", &f, "--format", "json"]).await;
+    let rest = estate.plan_json(&f, &[]).await;
     assert_eq!(
         addresses(&rest.json()),
         set(&["protected_vm.rsv-corp-prod-westeurope/rg-app-weu/app-02"]),
@@ -196,7 +188,7 @@ async fn a_stamp_plans_a_vault_per_subscription_and_region_with_vms_and_follows_
     );
     // The last VM of Corp Dev's region leaves scope: the vault is still the stamp's.
     tag(&estate, &vm(DEV, "rg-dev", "dev-01"), "none").await;
-    let gone = estate.run(&["plan", "-f", &f, "--format", "json"]).await;
+    let gone = estate.plan_json(&f, &[]).await;
     let gone = addresses(&gone.json());
     assert!(
         gone.contains("protected_vm.rsv-corp-dev-westeurope/rg-dev/dev-01"),
@@ -287,25 +279,12 @@ async fn a_file_without_stamps_makes_no_discovery_read() {
 async fn shards_deal_stamped_resources_by_their_subscription_and_merge_into_the_whole() {
     let estate = landing_zone().await;
     let f = file();
-    let whole = estate
-        .run(&["plan", "-f", &f, "--format", "json"])
-        .await
-        .json();
+    let whole = estate.plan_json(&f, &[]).await.json();
     let mut shards = Vec::new();
     for (i, sub) in [(1, PROD), (2, DEV)] {
         let out = estate.path(&format!("shard-{i}.json"));
         let run = estate
-            .run(&[
-                "plan",
-                "-f",
-                &f,
-                "--shard",
-                &format!("{i}/2"),
-                "--out",
-                &out,
-                "--format",
-                "json",
-            ])
+            .plan_json(&f, &["--shard", &format!("{i}/2"), "--out", &out])
             .await;
         run.expect_code(0);
         let plan = run.json();
@@ -359,9 +338,7 @@ async fn a_subscription_under_the_group_the_identity_may_not_read_is_named_and_a
         "the permission missing: {err}"
     );
 
-    let partial = estate
-        .run(&["plan", "-f", &f, "--allow-partial", "--format", "json"])
-        .await;
+    let partial = estate.plan_json(&f, &["--allow-partial"]).await;
     partial.expect_code(0);
     let plan = partial.json();
     assert_eq!(plan["left_out"][0]["subscription"], SANDBOX, "{plan}");
@@ -376,22 +353,9 @@ async fn a_stamp_target_plans_what_it_generates_shard_by_shard_even_a_vault_with
     let estate = landing_zone().await;
     let f = file();
     // The stamp spans both shards' subscriptions: each shard plans its own part of it.
-    let untargeted = estate
-        .run(&["plan", "-f", &f, "--shard", "1/2", "--format", "json"])
-        .await
-        .json();
+    let untargeted = estate.plan_json(&f, &["--shard", "1/2"]).await.json();
     let targeted = estate
-        .run(&[
-            "plan",
-            "-f",
-            &f,
-            "--shard",
-            "1/2",
-            "--target",
-            "stamp.landing-zone",
-            "--format",
-            "json",
-        ])
+        .plan_json(&f, &["--shard", "1/2", "--target", "stamp.landing-zone"])
         .await;
     targeted.expect_code(0);
     assert_eq!(addresses(&targeted.json()), addresses(&untargeted));
@@ -417,15 +381,7 @@ async fn a_stamp_target_plans_what_it_generates_shard_by_shard_even_a_vault_with
     );
     let empty = estate.write("empty-regions.yaml", &text);
     let run = estate
-        .run(&[
-            "plan",
-            "-f",
-            &empty,
-            "--target",
-            "stamp.landing-zone[Sandbox]",
-            "--format",
-            "json",
-        ])
+        .plan_json(&empty, &["--target", "stamp.landing-zone[Sandbox]"])
         .await;
     run.expect_code(0);
     let plan = run.json();
@@ -491,9 +447,7 @@ async fn every_subscription_the_identity_may_not_read_is_named_at_once_stamped_o
     let err = flat(&refused.stderr);
     assert!(err.contains("may not read 2 subscription(s)"), "{err}");
     assert!(err.contains(SANDBOX) && err.contains(other), "{err}");
-    let partial = estate
-        .run(&["plan", "-f", &f, "--allow-partial", "--format", "json"])
-        .await;
+    let partial = estate.plan_json(&f, &["--allow-partial"]).await;
     partial.expect_code(0);
     let plan = partial.json();
     let left: Vec<&str> = (plan["left_out"].as_array().unwrap().iter())

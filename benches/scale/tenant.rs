@@ -11,7 +11,7 @@
 //!
 //! The converged estate is set up by an unthrottled `apply` (not measured, its time printed).
 
-use super::{converge, run, timing, Options, Served, SUB, TIME_SCALE};
+use super::{converge, lro_round, plan_converged, run, set_up, timing, Options, Served, SUB};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -80,22 +80,7 @@ pub struct PlanRun {
 
 fn plan(served: &Served, file: &str, label: &str, extra: &[&str]) -> PlanRun {
     let before = served.counts_split();
-    let mut args = vec![
-        "plan",
-        "-f",
-        file,
-        "--format",
-        "json",
-        "--detailed-exitcode",
-    ];
-    args.extend(extra);
-    let ran = run(served, &args, &[("AZPROTECT_TIMINGS", "1")]);
-    assert!(
-        ran.ok,
-        "{label}: the converged estate plans no changes:\n{}\n{}",
-        &ran.stdout[..ran.stdout.len().min(2000)],
-        ran.stderr
-    );
+    let ran = plan_converged(served, file, label, extra);
     let after = served.counts_split();
     eprintln!("scale: tenant {label}: {:.1} s", ran.wall.as_secs_f64());
     PlanRun {
@@ -140,12 +125,7 @@ pub async fn measure(o: &Options) -> TenantReport {
     let setup = started.elapsed();
     eprintln!("scale: tenant set up in {:.0} s", setup.as_secs_f64());
     // 2. plans under throttling and latency, each way of discovery, then the shards
-    let latency = o.latency.to_string();
-    let served = Served::start(
-        dir.path(),
-        &inv,
-        &["--throttle", "arm", "--latency", &latency],
-    );
+    let served = Served::throttled(dir.path(), &inv, o.latency);
     let mut plans = Vec::new();
     for (label, how) in [
         ("resource-graph", "resource-graph"),
@@ -202,29 +182,9 @@ async fn measure_apply(o: &Options) -> ApplyRun {
     let inv = inventory(dir.path(), N, &regions);
     let bare = config(dir.path(), "vaults.yaml", &regions, false);
     let file = config(dir.path(), "protect.yaml", &regions, true);
-    {
-        let setup = Served::start(dir.path(), &inv, &[]);
-        let bare_s = bare.display().to_string();
-        let r = run(
-            &setup,
-            &[
-                "apply",
-                "-f",
-                &bare_s,
-                "--auto-approve",
-                "--parallelism",
-                "500",
-            ],
-            &[],
-        );
-        assert!(r.ok, "set-up failed:\n{}", r.stderr);
-    }
-    let latency = o.latency.to_string();
-    let served = Served::start(
-        dir.path(),
-        &inv,
-        &["--throttle", "arm", "--latency", &latency],
-    );
+    let bare_s = bare.display().to_string();
+    drop(set_up(dir.path(), &inv, &["--parallelism", "500"], &bare_s));
+    let served = Served::throttled(dir.path(), &inv, o.latency);
     let file_s = file.display().to_string();
     eprintln!("scale: tenant apply of {N} protections …");
     let ran = run(&served, &["apply", "-f", &file_s, "--auto-approve"], &[]);
@@ -234,8 +194,7 @@ async fn measure_apply(o: &Options) -> ApplyRun {
     // protections are spread evenly, so each subscription's share sets the bound; plus one
     // LRO round (as the single-subscription row).
     let per_sub = N as f64 / f64::from(SUBS);
-    let lro_round = Duration::from_secs_f64(60.0 * TIME_SCALE.parse::<f64>().unwrap_or(0.01) + 1.0);
-    let bound = Duration::from_secs_f64(((per_sub - 200.0) / 10.0).max(0.0)) + lro_round;
+    let bound = Duration::from_secs_f64(((per_sub - 200.0) / 10.0).max(0.0)) + lro_round();
     ApplyRun {
         protections: N,
         wall: ran.wall,

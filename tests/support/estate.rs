@@ -69,8 +69,6 @@ impl Estate {
         run_binary(&env, args).await
     }
 
-    /// Run the real binary against this sandbox with `extra` variables on top
-    /// (`GITHUB_ACTIONS=true`).
     /// `plan -f file --detailed-exitcode` exits 0: Azure matches the file (an apply converged).
     pub async fn expect_no_changes(&self, file: &str) {
         self.run(&["plan", "-f", file, "--detailed-exitcode"])
@@ -78,6 +76,16 @@ impl Estate {
             .expect_code(0);
     }
 
+    /// `plan -f file <extra…> --format json` (the run: its exit code, and `json()`).
+    pub async fn plan_json(&self, file: &str, extra: &[&str]) -> Run {
+        let mut args = vec!["plan", "-f", file];
+        args.extend_from_slice(extra);
+        args.extend(["--format", "json"]);
+        self.run(&args).await
+    }
+
+    /// Run the real binary against this sandbox with `extra` variables on top
+    /// (`GITHUB_ACTIONS=true`).
     pub async fn run_env(&self, extra: &[(&str, &str)], args: &[&str]) -> Run {
         let mut env: Vec<(&str, &str)> = self
             .env
