@@ -521,12 +521,29 @@ async fn measure_plan(o: &Options, vms: usize) -> PlanRow {
     }
 }
 
+/// `apply` of new protections against the bound their write quotas set.
 struct ApplyRow {
     protections: usize,
     wall: Duration,
     bound: Duration,
     requests: usize,
     throttled: usize,
+}
+
+/// The apply table: `Apply of N new protections <how>`, then its one row.
+fn print_apply(how: &str, a: &ApplyRow) {
+    println!("\nApply of {} new protections {how}\n", a.protections);
+    println!("| protections | wall | quota bound | wall / bound | ARM requests | 429s |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {} | {:.1} s | {:.1} s | {:.2} | {} | {} |",
+        a.protections,
+        a.wall.as_secs_f64(),
+        a.bound.as_secs_f64(),
+        a.wall.as_secs_f64() / a.bound.as_secs_f64(),
+        a.requests,
+        a.throttled
+    );
 }
 
 /// 1,000 new protections in one vault that already exists, under ARM's write quota.
@@ -621,21 +638,7 @@ fn main() {
         );
     }
     if let Some(a) = &apply {
-        println!(
-            "\nApply of {} new protections under ARM's write quota\n",
-            a.protections
-        );
-        println!("| protections | wall | quota bound | wall / bound | ARM requests | 429s |");
-        println!("|---:|---:|---:|---:|---:|---:|");
-        println!(
-            "| {} | {:.1} s | {:.1} s | {:.2} | {} | {} |",
-            a.protections,
-            a.wall.as_secs_f64(),
-            a.bound.as_secs_f64(),
-            a.wall.as_secs_f64() / a.bound.as_secs_f64(),
-            a.requests,
-            a.throttled
-        );
+        print_apply("under ARM's write quota", a);
     }
     if let Some(t) = &tenant {
         tenant::print(t, o.latency);

@@ -11,7 +11,10 @@
 //!
 //! The converged estate is set up by an unthrottled `apply` (not measured, its time printed).
 
-use super::{converge, lro_round, plan_converged, run, set_up, timing, Options, Served, SUB};
+use super::{
+    converge, lro_round, plan_converged, print_apply, run, set_up, timing, ApplyRow, Options,
+    Served, SUB,
+};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -102,15 +105,7 @@ pub struct TenantReport {
     pub shards: Vec<PlanRun>,
     /// (sampled GETs, their wall, every how many, the estimate for all).
     pub baseline: Option<(usize, Duration, usize, Duration)>,
-    pub apply: Option<ApplyRun>,
-}
-
-pub struct ApplyRun {
-    pub protections: usize,
-    pub wall: Duration,
-    pub bound: Duration,
-    pub requests: usize,
-    pub throttled: usize,
+    pub apply: Option<ApplyRow>,
 }
 
 pub async fn measure(o: &Options) -> TenantReport {
@@ -175,7 +170,7 @@ pub async fn measure(o: &Options) -> TenantReport {
 }
 
 /// 10,000 new protections, 100 per subscription, into vaults that exist.
-async fn measure_apply(o: &Options) -> ApplyRun {
+async fn measure_apply(o: &Options) -> ApplyRow {
     const N: usize = 10_000;
     let dir = tempfile::tempdir().expect("temp dir");
     let regions = ["westeurope"];
@@ -195,7 +190,7 @@ async fn measure_apply(o: &Options) -> ApplyRun {
     // LRO round (as the single-subscription row).
     let per_sub = N as f64 / f64::from(SUBS);
     let bound = Duration::from_secs_f64(((per_sub - 200.0) / 10.0).max(0.0)) + lro_round();
-    ApplyRun {
+    ApplyRow {
         protections: N,
         wall: ran.wall,
         bound,
@@ -258,21 +253,7 @@ pub fn print(r: &TenantReport, latency: u64) {
         );
     }
     if let Some(a) = &r.apply {
-        println!(
-            "\nApply of {} new protections over {SUBS} subscriptions\n",
-            a.protections
-        );
-        println!("| protections | wall | quota bound | wall / bound | ARM requests | 429s |");
-        println!("|---:|---:|---:|---:|---:|---:|");
-        println!(
-            "| {} | {:.1} s | {:.1} s | {:.2} | {} | {} |",
-            a.protections,
-            a.wall.as_secs_f64(),
-            a.bound.as_secs_f64(),
-            a.wall.as_secs_f64() / a.bound.as_secs_f64(),
-            a.requests,
-            a.throttled
-        );
+        print_apply(&format!("over {SUBS} subscriptions"), a);
     }
 }
 
