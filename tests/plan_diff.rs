@@ -207,6 +207,31 @@ fn cross_region_restore_cannot_be_turned_off_and_locked_immutability_is_final() 
 }
 
 #[test]
+fn an_empty_vault_with_cross_region_restore_keeps_geo_redundant_storage() {
+    // Nothing protected yet, so redundancy alone could change; but cross-region restore, which
+    // the file leaves out, stays on and needs GeoRedundant (Azure:
+    // BMSUserErrorCrossRegionRestoreNotSupported at apply).
+    let (mut want, mut have) = converged();
+    want.truncate(2);
+    have.truncate(2);
+    have[0].attrs["cross_region_restore"] = json!(true);
+    want[0].attrs["storage_redundancy"] = json!("ZoneRedundant");
+    let p = plan(
+        &desired(want, OnRemove::RetainData),
+        &live(have),
+        &PlanOptions::default(),
+    );
+    let c = &p.changes[0];
+    assert_eq!(c.address.to_string(), "recovery_vault.rsv");
+    assert!(
+        c.blocked
+            .as_deref()
+            .is_some_and(|b| b.contains("cross-region restore is enabled")),
+        "{c:?}"
+    );
+}
+
+#[test]
 fn a_vm_in_another_region_or_another_vault_is_blocked_at_plan_time() {
     let (mut want, have) = converged();
     want.push(item("rg-neu", "far-01", "gold", "protected"));

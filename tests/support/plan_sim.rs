@@ -222,10 +222,10 @@ fn apply_change(live: &mut LiveState, c: &Change, pending: &[&Change]) -> Result
             let storage = a
                 .get("storage_redundancy")
                 .unwrap_or(&have["storage_redundancy"]);
-            if changes("cross_region_restore")
-                && a["cross_region_restore"] == true
-                && storage != "GeoRedundant"
-            {
+            let crr = a
+                .get("cross_region_restore")
+                .unwrap_or(&have["cross_region_restore"]);
+            if *crr == true && storage != "GeoRedundant" {
                 return Err("cross-region restore needs GeoRedundant storage".into());
             }
             if changes("immutability") {
