@@ -23,8 +23,9 @@ use crate::plan::Plan;
 /// How apply runs.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
-    /// At most this many changes in flight at once.
-    pub parallelism: usize,
+    /// At most this many changes in flight at once; `None`: [`DEFAULT_IN_FLIGHT`] per
+    /// subscription the plan changes ([`in_flight`]).
+    pub parallelism: Option<usize>,
     /// How long a replication setting waits for initial replication to finish (Azure takes it
     /// only then).
     pub replicated_timeout: std::time::Duration,
@@ -34,15 +35,33 @@ pub struct ApplyOptions {
 pub const DEFAULT_REPLICATED_TIMEOUT: std::time::Duration =
     std::time::Duration::from_secs(180 * 60);
 
-/// Changes in flight by default: enough that ARM's write quota (200 at once, then 10 per second
-/// per subscription), enforced by the client's rate limiter, is the bound rather than a small
-/// fixed pool whose slots sit idle while long-running operations finish.
+/// Changes in flight by default, per subscription the plan changes: enough that ARM's write
+/// quota (200 at once, then 10 per second per subscription), enforced by the client's rate
+/// limiter, is the bound rather than a small fixed pool whose slots sit idle while long-running
+/// operations finish. Per subscription because the quotas are: a plan over 100 subscriptions
+/// has 100 quotas to fill, and one pool of 256 would leave 99 of them idle.
 pub const DEFAULT_IN_FLIGHT: usize = 256;
+
+/// How many changes of `plan` run at once: `parallelism` when set, else [`DEFAULT_IN_FLIGHT`]
+/// per subscription its changes are in.
+pub fn in_flight(plan: &Plan, parallelism: Option<usize>) -> usize {
+    parallelism
+        .unwrap_or_else(|| {
+            let subscriptions: std::collections::HashSet<String> = plan
+                .changes
+                .iter()
+                .filter_map(|c| c.arm_id.subscription())
+                .map(str::to_ascii_lowercase)
+                .collect();
+            DEFAULT_IN_FLIGHT * subscriptions.len().max(1)
+        })
+        .max(1)
+}
 
 impl Default for ApplyOptions {
     fn default() -> Self {
         ApplyOptions {
-            parallelism: DEFAULT_IN_FLIGHT,
+            parallelism: None,
             replicated_timeout: DEFAULT_REPLICATED_TIMEOUT,
         }
     }

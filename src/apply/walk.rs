@@ -97,7 +97,7 @@ pub async fn walk(
         .collect();
     let mut skipped: BTreeSet<Address> = BTreeSet::new();
     let mut running: JoinSet<(Address, Outcome, Task)> = JoinSet::new();
-    let parallelism = opts.parallelism.max(1);
+    let parallelism = super::in_flight(plan, opts.parallelism);
     // Set once a change finds Azure unreachable: what is in flight finishes, nothing new starts.
     let mut halted: Option<String> = None;
     // Which change each running task carries, to report one that panics.
@@ -417,7 +417,7 @@ mod tests {
         let report = walk(
             &plan,
             &ApplyOptions {
-                parallelism: 4,
+                parallelism: Some(4),
                 ..ApplyOptions::default()
             },
             fake.clone(),
@@ -469,7 +469,7 @@ mod tests {
         let report = walk(
             &plan,
             &ApplyOptions {
-                parallelism: 2,
+                parallelism: Some(2),
                 ..ApplyOptions::default()
             },
             fake.clone(),
@@ -533,7 +533,7 @@ mod tests {
         let report = walk(
             &plan,
             &ApplyOptions {
-                parallelism: 3,
+                parallelism: Some(3),
                 ..ApplyOptions::default()
             },
             fake.clone(),
@@ -543,6 +543,39 @@ mod tests {
         assert_eq!(report.succeeded(), 20);
         let peak = fake.running.lock().unwrap().1;
         assert!((2..=3).contains(&peak), "peak concurrency {peak}");
+    }
+
+    #[test]
+    fn by_default_each_subscription_the_plan_changes_gets_its_own_pool() {
+        let in_sub = |sub: &str, name: &str| {
+            Change {
+            arm_id: crate::model::ArmId::new(format!(
+                "/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/{name}"
+            )),
+            ..change(&format!("recovery_vault.{name}"), &[])
+        }
+        };
+        let plan = Plan::new(
+            vec![],
+            vec![
+                in_sub("S1", "a"),
+                in_sub("s1", "b"),
+                in_sub("s2", "c"),
+                in_sub("s3", "d"),
+            ],
+        );
+        // Three subscriptions (ids compare without case), three quotas to fill.
+        assert_eq!(
+            super::super::in_flight(&plan, None),
+            3 * super::super::DEFAULT_IN_FLIGHT
+        );
+        assert_eq!(super::super::in_flight(&plan, Some(7)), 7);
+        assert_eq!(super::super::in_flight(&plan, Some(0)), 1);
+        let empty = Plan::new(vec![], vec![]);
+        assert_eq!(
+            super::super::in_flight(&empty, None),
+            super::super::DEFAULT_IN_FLIGHT
+        );
     }
 
     #[tokio::test]

@@ -270,11 +270,12 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// At most N changes in flight. The default lets ARM's quota set the pace: the client's
-    /// rate limiter spaces requests to the subscription's read/write/delete buckets, and a
-    /// change waiting on a long-running operation costs a timer, not a request.
-    #[arg(long, value_name = "N", default_value_t = crate::apply::DEFAULT_IN_FLIGHT)]
-    pub parallelism: usize,
+    /// At most N changes in flight (default: 256 per subscription the plan changes). The
+    /// default lets ARM's quotas, which are per subscription, set the pace: the client's rate
+    /// limiter spaces requests to each subscription's read/write/delete buckets, and a change
+    /// waiting on a long-running operation costs a timer, not a request.
+    #[arg(long, value_name = "N")]
+    pub parallelism: Option<usize>,
     /// Allow changes that delete backup data or a vault.
     #[arg(long)]
     pub allow_data_loss: bool,

@@ -55,14 +55,18 @@ pub(super) fn list_protectable(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> H
         .or_default()
         .settle(ctx.now)
         .clone();
+    // Only the vault's subscription can hold its VMs and protect them (`discoverable`): its
+    // items and VMs are key ranges (keys start `{subscription}/`).
+    let sub = format!("{}/", vault.subscription.to_ascii_lowercase());
     let protected: std::collections::HashSet<String> = st
-        .items
-        .values()
+        .items_in(&vault.subscription.to_ascii_lowercase())
         .map(|i| i.vm_id.to_ascii_lowercase())
         .collect();
     let items: Vec<Value> = st
         .vms
-        .values()
+        .range(sub.clone()..)
+        .take_while(|(k, _)| k.starts_with(&sub))
+        .map(|(_, vm)| vm)
         .map(|vm| {
             let id = super::inventory::vm_id(&vm.subscription, &vm.resource_group, &vm.name);
             (vm, id)

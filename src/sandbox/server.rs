@@ -425,8 +425,11 @@ fn log_access(
             "duration_ms": (ms * 1000.0).round() / 1000.0,
             "request_id": request_id,
         });
+        // One write per line: readers (the bench) see whole lines while the sandbox runs.
+        let mut text = line.to_string();
+        text.push('\n');
         if let Ok(mut f) = f.lock() {
-            let _ = writeln!(f, "{line}");
+            let _ = f.write_all(text.as_bytes());
         }
     }
 }

@@ -49,6 +49,11 @@ pub struct State {
     /// on its first operation).
     #[serde(skip)]
     pub ops_swept_ms: i64,
+    /// The earliest `purge_ms` among the items, once known (not persisted: a loaded state scans
+    /// on its first backup request), so that `protection::purge_expired` scans the items only
+    /// when one is due, not on every request.
+    #[serde(skip)]
+    pub items_purge_due: Option<i64>,
     /// Site Recovery resources (absent in state files written before Site Recovery existed;
     /// persisted as `asr`, the name state files have always used).
     #[serde(default, rename = "asr")]

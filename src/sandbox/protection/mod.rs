@@ -33,9 +33,14 @@ pub(super) fn eq(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-/// Remove soft-deleted items whose retention has passed.
+/// Remove soft-deleted items whose retention has passed (a scan only once one is due).
 pub fn purge_expired(st: &mut State, now: i64) {
+    if st.items_purge_due.is_some_and(|due| due > now) {
+        return;
+    }
     st.items.retain(|_, i| i.purge_ms.is_none_or(|p| p > now));
+    let next = st.items.values().filter_map(|i| i.purge_ms).min();
+    st.items_purge_due = Some(next.unwrap_or(i64::MAX));
 }
 
 pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
@@ -355,9 +360,11 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                     st.items.remove(&ik);
                 } else {
                     let days = sd["softDeleteRetentionPeriodInDays"].as_i64().unwrap_or(14);
+                    let purge = ctx.now + days * 86_400_000;
+                    st.items_purge_due = st.items_purge_due.map(|due| due.min(purge));
                     if let Some(x) = st.items.get_mut(&ik) {
                         x.deleted_ms = Some(ctx.now);
-                        x.purge_ms = Some(ctx.now + days * 86_400_000);
+                        x.purge_ms = Some(purge);
                         x.has_recovery_points = true;
                         x.state = "ProtectionStopped".into();
                         x.policy_id = None;
@@ -554,4 +561,48 @@ fn trigger_backup(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         result: "empty",
     };
     accepted_on_item(ctx, st, item, op)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(purge_ms: Option<i64>) -> super::super::state::Item {
+        serde_json::from_value(serde_json::json!({
+            "vault_key": "s/rg/v", "vm_resource_group": "rg", "vm_name": "vm", "vm_id": "id",
+            "vm_location": "westeurope", "policy_id": null, "policy_name": null,
+            "state": "ProtectionStopped", "protect_ms": 0, "first_backup_ms": 0,
+            "has_recovery_points": true, "extended_properties": null, "deleted_ms": 0,
+            "purge_ms": purge_ms, "data_id": "d",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn soft_deleted_items_go_when_their_retention_ends_and_not_before() {
+        let mut st = State::default();
+        st.items.insert("s/rg/v/a".into(), item(Some(100)));
+        st.items.insert("s/rg/v/b".into(), item(Some(300)));
+        st.items.insert("s/rg/v/kept".into(), item(None));
+        purge_expired(&mut st, 50);
+        assert_eq!(st.items.len(), 3);
+        assert_eq!(st.items_purge_due, Some(100));
+        purge_expired(&mut st, 100);
+        assert_eq!(st.items.len(), 2);
+        assert_eq!(st.items_purge_due, Some(300));
+        // An item deleted meanwhile with a shorter retention lowers when the next scan is due
+        // (as the delete does), and is purged on time.
+        st.items.insert("s/rg/v/c".into(), item(Some(150)));
+        st.items_purge_due = st.items_purge_due.map(|d| d.min(150));
+        purge_expired(&mut st, 160);
+        assert!(!st.items.contains_key("s/rg/v/c"));
+        purge_expired(&mut st, 300);
+        assert_eq!(st.items.keys().collect::<Vec<_>>(), ["s/rg/v/kept"]);
+        assert_eq!(st.items_purge_due, Some(i64::MAX));
+        // A loaded state knows nothing yet: its first request scans.
+        let mut loaded: State = serde_json::from_str(&serde_json::to_string(&st).unwrap()).unwrap();
+        assert_eq!(loaded.items_purge_due, None);
+        purge_expired(&mut loaded, 0);
+        assert_eq!(loaded.items_purge_due, Some(i64::MAX));
+    }
 }
