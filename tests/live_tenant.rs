@@ -123,7 +123,11 @@ async fn a_quota_of_two_queries_makes_the_reader_wait_instead_of_meeting_429s() 
     // The quota is real: a third query at once is refused, with the headers that say when.
     let (http, tok) = support::raw::token_client(&e.sandbox).await;
     let url = format!("{}{}", e.sandbox.endpoint(), resource_graph::path());
-    let body = resource_graph::request_body(&subs, &resource_graph::vm_query(), None);
+    let body = resource_graph::request_body(
+        &subs,
+        &resource_graph::vm_query(),
+        resource_graph::At::First,
+    );
     let mut statuses = vec![];
     for _ in 0..5 {
         let r = http
@@ -192,6 +196,83 @@ async fn a_query_outside_the_subset_is_a_bad_request_naming_the_token() {
     assert_eq!(ok["facets"], json!([]));
     assert_eq!(ok["data"][0]["name"], "vm-0001");
     assert!(ok.get("$skipToken").is_none());
+}
+
+#[tokio::test]
+async fn a_later_page_answers_from_azure_as_it_is_then_not_as_the_first_page_saw_it() {
+    // The sandbox keeps an evaluated query for its next pages; a change in between must show.
+    let e = estate(&spread(5, 1), SandboxOptions::default()).await;
+    let client = e.client().await;
+    let query = |options: serde_json::Value| json!({"subscriptions": [FIRST], "query": resource_graph::vm_query(), "options": options});
+    let names = |page: &serde_json::Value| -> Vec<String> {
+        let rows = page["data"].as_array().cloned().unwrap_or_default();
+        rows.iter()
+            .map(|r| r["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let ask = |body: serde_json::Value| {
+        let client = client.clone();
+        async move {
+            let (page, _) = client
+                .post_query(&resource_graph::path(), &body)
+                .await
+                .unwrap();
+            page.unwrap()
+        }
+    };
+    let all = names(&ask(query(json!({"$top": 1000}))).await);
+    assert_eq!(all.len(), 5);
+    let first = ask(query(json!({"$top": 2}))).await;
+    assert_eq!(names(&first), all[..2]);
+    let token = first["$skipToken"].as_str().unwrap().to_string();
+
+    let third = format!("/subscriptions/{FIRST}/resourceGroups/rg-gen-000/providers/Microsoft.Compute/virtualMachines/{}", all[2]);
+    let (http, tok) = support::raw::token_client(&e.sandbox).await;
+    let url = format!("{}{third}?api-version=2024-07-01", e.sandbox.endpoint());
+    let gone = http.delete(url).bearer_auth(&tok).send().await.unwrap();
+    assert!(gone.status().is_success(), "{}", gone.status());
+
+    let second = ask(query(json!({"$top": 2, "$skipToken": token}))).await;
+    assert_eq!(second["totalRecords"], 4, "{second}");
+    assert_eq!(names(&second), all[3..5]);
+}
+
+#[tokio::test]
+async fn pages_after_the_first_come_together_and_a_change_between_them_is_read_again() {
+    let e = estate(&spread(2500, 1), SandboxOptions::default()).await;
+    let client = e.client().await;
+    let subs = vec![FIRST.to_string()];
+    let query = resource_graph::vm_query();
+
+    // Unchanged: the first page says 2,500 rows; the other two pages are asked for together.
+    let session = resource_graph::Session::new(&client);
+    let firsts = session.first_pages(&subs, &query).await.unwrap();
+    assert_eq!(firsts[0].total, Some(2500));
+    let rows = session.rest(firsts, &query).await.unwrap();
+    assert_eq!((rows.len(), session.queries()), (2500, 3));
+    let ids: std::collections::BTreeSet<&str> =
+        rows.iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!(ids.len(), 2500, "no row twice");
+
+    // A VM deleted after the first page: the later pages count 2,499, so the pages are read
+    // again one after the other, and every VM that is still there is read once.
+    let session = resource_graph::Session::new(&client);
+    let firsts = session.first_pages(&subs, &query).await.unwrap();
+    let gone = firsts[0].rows[0]["id"].as_str().unwrap().to_string();
+    let (http, tok) = support::raw::token_client(&e.sandbox).await;
+    let url = format!("{}{gone}?api-version=2024-07-01", e.sandbox.endpoint());
+    let deleted = http.delete(url).bearer_auth(&tok).send().await.unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    let rows = session.rest(firsts, &query).await.unwrap();
+    let ids: std::collections::BTreeSet<&str> =
+        rows.iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!((rows.len(), ids.len()), (2499, 2499));
+    assert!(!ids.contains(gone.as_str()));
+    assert_eq!(
+        session.queries(),
+        1 + 2 + 3,
+        "first, the two together, the chain again"
+    );
 }
 
 const TREE: &str = "subscriptions:

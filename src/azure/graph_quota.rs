@@ -53,15 +53,22 @@ pub enum Pace {
     AwaitAnswer,
 }
 
-/// The decision before a query, `since` after the answer that gave `reading`, with `sent`
-/// queries sent since that answer and `in_flight` queries not yet answered (both may spend
-/// quota the reading did not count; counting them both errs on the side of waiting). With no
-/// reading, or once its window has reset, one query at a time goes to learn the new window.
-pub fn decide(reading: Option<QuotaReading>, since: Duration, sent: u32, in_flight: u32) -> Pace {
+/// The decision before a query, `since` after the answer that gave `reading`, with
+/// `uncounted` queries the reading cannot have counted (those sent since it arrived, and those
+/// already in flight when it did: they may have reached Resource Graph after the answered one,
+/// and counting them errs on the side of waiting) and `in_flight` queries not yet answered.
+/// With no reading, or once its window has reset, one query at a time goes to learn the new
+/// window.
+pub fn decide(
+    reading: Option<QuotaReading>,
+    since: Duration,
+    uncounted: u32,
+    in_flight: u32,
+) -> Pace {
     const MARGIN: Duration = Duration::from_millis(50);
     match reading {
         Some(r) if since < r.resets_after => {
-            if sent + in_flight < r.remaining {
+            if uncounted < r.remaining {
                 Pace::Go
             } else {
                 Pace::Wait((r.resets_after + MARGIN).saturating_sub(since))
@@ -123,9 +130,10 @@ mod tests {
             Pace::Wait(Duration::from_millis(2050))
         );
         assert_eq!(decide(r(2), Duration::ZERO, 0, 0), Pace::Go);
-        assert_eq!(decide(r(2), Duration::ZERO, 1, 0), Pace::Go);
+        // One query not counted, in flight: one of the two left is still ours to send.
+        assert_eq!(decide(r(2), Duration::ZERO, 1, 1), Pace::Go);
         assert_eq!(
-            decide(r(2), Duration::ZERO, 1, 1),
+            decide(r(2), Duration::ZERO, 2, 2),
             Pace::Wait(Duration::from_millis(3050))
         );
         // Once the window has reset, or before anything is known: one query learns the quota.

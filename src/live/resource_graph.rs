@@ -7,8 +7,13 @@
 //! How (Microsoft Learn, "Guidance for throttled requests in Azure Resource Graph"):
 //! - subscriptions are grouped, [`SUBSCRIPTIONS_PER_QUERY`] per query (the guide's "Grouping
 //!   queries" sample), the groups queried concurrently;
-//! - each query pages [`PAGE_ROWS`] rows at a time (Resource Graph's most) with `$skipToken`,
-//!   ordered by `id` so that pages are stable;
+//! - each query pages [`PAGE_ROWS`] rows at a time (Resource Graph's most), ordered by `id` so
+//!   that pages are stable; once the first page has said how many rows there are
+//!   (`totalRecords`), the pages after it are asked for together, each at its `$skip` (which
+//!   "overrides the next page offset" a `$skipToken` carries: `QueryRequestOptions` in the
+//!   spec), instead of one after the other along the `$skipToken` chain — the same queries,
+//!   in one round trip instead of one per page. When the pages disagree on the total (the
+//!   estate changed while they were read) the group is read again along the chain;
 //! - before every query the reader waits while the last answer said no quota is left
 //!   (`azure::graph_quota::decide`; answers arriving out of order never raise it:
 //!   `graph_quota::replaces`); a 429 all the same is retried by the client.
@@ -63,11 +68,23 @@ pub fn containers_query() -> String {
     "ResourceContainers | where type in~ ('microsoft.resources/subscriptions', 'microsoft.resources/subscriptions/resourcegroups') | project id, name, type, location, resourceGroup, subscriptionId, tags, properties | order by id asc".to_string()
 }
 
+/// Which page of a query to ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At<'t> {
+    First,
+    /// After the page that answered this `$skipToken`.
+    Token(&'t str),
+    /// After this many rows (`$skip`).
+    Skip(u64),
+}
+
 /// The body of one page's query (`QueryRequest`).
-pub fn request_body(subscriptions: &[String], query: &str, skip_token: Option<&str>) -> Value {
+pub fn request_body(subscriptions: &[String], query: &str, at: At<'_>) -> Value {
     let mut options = json!({"$top": PAGE_ROWS, "resultFormat": "objectArray"});
-    if let Some(t) = skip_token {
-        options["$skipToken"] = json!(t);
+    match at {
+        At::First => {}
+        At::Token(t) => options["$skipToken"] = json!(t),
+        At::Skip(n) => options["$skip"] = json!(n),
     }
     json!({"subscriptions": subscriptions, "query": query, "options": options})
 }
@@ -106,6 +123,8 @@ struct PacerState {
     reading: Option<(QuotaReading, Instant)>,
     /// Queries sent since it arrived.
     sent: u32,
+    /// Queries that were in flight when it arrived (it may not count them).
+    earlier: u32,
     in_flight: u32,
 }
 
@@ -119,7 +138,8 @@ impl Pacer {
                     Some((r, at)) => (Some(r), at.elapsed()),
                     None => (None, Duration::ZERO),
                 };
-                let pace = graph_quota::decide(reading, since, s.sent, s.in_flight);
+                let uncounted = s.sent + s.earlier;
+                let pace = graph_quota::decide(reading, since, uncounted, s.in_flight);
                 if pace == Pace::Go {
                     s.sent += 1;
                     s.in_flight += 1;
@@ -148,6 +168,7 @@ impl Pacer {
             if graph_quota::replaces(held, r) {
                 s.reading = Some((r, Instant::now()));
                 s.sent = 0;
+                s.earlier = s.in_flight;
             }
         }
     }
@@ -231,7 +252,7 @@ impl<'a> Session<'a> {
         query: &str,
     ) -> Result<Vec<Page>, AzureError> {
         let groups = subscriptions.chunks(SUBSCRIPTIONS_PER_QUERY.max(1));
-        try_join_all(groups.map(|g| self.page(g, query, None))).await
+        try_join_all(groups.map(|g| self.page(g, query, At::First))).await
     }
 
     /// The rows of the first pages and of every page after them.
@@ -247,17 +268,71 @@ impl<'a> Session<'a> {
         query: &str,
         each: &impl Fn(Value) -> Option<T>,
     ) -> Result<Vec<T>, AzureError> {
-        let chains = firsts.into_iter().map(|first| async move {
-            let mut out: Vec<T> = first.rows.into_iter().filter_map(each).collect();
-            let mut next = first.next;
-            while let Some(token) = next {
-                let page = self.page(&first.subscriptions, query, Some(&token)).await?;
-                out.extend(page.rows.into_iter().filter_map(each));
-                next = page.next;
+        let groups = firsts.into_iter().map(|first| async move {
+            let subscriptions = first.subscriptions.clone();
+            match self.skipping(first, query, each).await? {
+                Some(rows) => Ok(rows),
+                // The estate changed between the pages: read the group again, page by page.
+                None => {
+                    let first = self.page(&subscriptions, query, At::First).await?;
+                    self.chained(first, query, each).await
+                }
             }
-            Ok::<_, AzureError>(out)
         });
-        Ok(try_join_all(chains).await?.into_iter().flatten().collect())
+        Ok(try_join_all(groups).await?.into_iter().flatten().collect())
+    }
+
+    /// The rows of `first` and of every page after it, those asked for together at their
+    /// `$skip`; `None` when a page's `totalRecords` is not the first's.
+    async fn skipping<T>(
+        &self,
+        first: Page,
+        query: &str,
+        each: &impl Fn(Value) -> Option<T>,
+    ) -> Result<Option<Vec<T>>, AzureError> {
+        let (Some(total), Some(_)) = (first.total, &first.next) else {
+            return self.chained(first, query, each).await.map(Some);
+        };
+        let fetched = first.rows.len() as u64;
+        let mut out: Vec<T> = first.rows.into_iter().filter_map(each).collect();
+        let offsets: Vec<u64> = (fetched..total).step_by(PAGE_ROWS as usize).collect();
+        let subscriptions = &first.subscriptions;
+        let asked = offsets
+            .iter()
+            .map(|o| self.page(subscriptions, query, At::Skip(*o)));
+        let pages = try_join_all(asked).await?;
+        // Each page whole (a page cut short, by a change or by the answer's size, would leave
+        // rows between it and the next unread) and of the same query result.
+        let whole = |(page, at): (&Page, &u64)| {
+            page.total == Some(total)
+                && page.rows.len() as u64 == u64::from(PAGE_ROWS).min(total - at)
+        };
+        if !pages.iter().zip(&offsets).all(whole) {
+            return Ok(None);
+        }
+        for page in pages {
+            out.extend(page.rows.into_iter().filter_map(each));
+        }
+        Ok(Some(out))
+    }
+
+    /// The rows of `first` and of every page after it, along the `$skipToken` chain.
+    async fn chained<T>(
+        &self,
+        first: Page,
+        query: &str,
+        each: &impl Fn(Value) -> Option<T>,
+    ) -> Result<Vec<T>, AzureError> {
+        let mut out: Vec<T> = first.rows.into_iter().filter_map(each).collect();
+        let mut next = first.next;
+        while let Some(token) = next {
+            let page = self
+                .page(&first.subscriptions, query, At::Token(&token))
+                .await?;
+            out.extend(page.rows.into_iter().filter_map(each));
+            next = page.next;
+        }
+        Ok(out)
     }
 
     /// One page, paced.
@@ -265,11 +340,11 @@ impl<'a> Session<'a> {
         &self,
         subscriptions: &[String],
         query: &str,
-        token: Option<&str>,
+        at: At<'_>,
     ) -> Result<Page, AzureError> {
         self.pacer.admit().await;
         let answer = (self.client)
-            .post_query(&path(), &request_body(subscriptions, query, token))
+            .post_query(&path(), &request_body(subscriptions, query, at))
             .await;
         let (body, headers) = match answer {
             Ok(a) => a,
@@ -358,11 +433,15 @@ mod tests {
     #[test]
     fn the_request_asks_for_full_pages_and_carries_the_token() {
         let subs = vec!["s1".to_string()];
-        let first = request_body(&subs, &vm_query(), None);
+        let first = request_body(&subs, &vm_query(), At::First);
         assert_eq!(first["options"]["$top"], 1000);
         assert!(first["options"].get("$skipToken").is_none());
-        let next = request_body(&subs, &vm_query(), Some("abc"));
+        assert!(first["options"].get("$skip").is_none());
+        let next = request_body(&subs, &vm_query(), At::Token("abc"));
         assert_eq!(next["options"]["$skipToken"], "abc");
+        let third = request_body(&subs, &vm_query(), At::Skip(2000));
+        assert_eq!(third["options"]["$skip"], 2000);
+        assert!(third["options"].get("$skipToken").is_none());
         assert_eq!(next["subscriptions"], json!(["s1"]));
         assert!(vm_query().contains("order by id asc"));
     }

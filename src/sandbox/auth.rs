@@ -222,6 +222,44 @@ pub fn check_bearer(
     Ok(())
 }
 
+/// The last bearer header [`check_bearer`] accepted (with the signing secret it was checked
+/// against) and its `nbf` and `exp`: a client sends the same token on every request for an
+/// hour, so only its times need checking again — the signature and claims cannot have changed.
+#[derive(Default)]
+pub struct Accepted(std::sync::Mutex<Option<(String, String, i64, i64)>>);
+
+impl Accepted {
+    /// [`check_bearer`], its signature and claims not checked again for the header it last
+    /// accepted (the times are, in the same order, so the answer is the same).
+    pub fn check(
+        &self,
+        id: &Identity,
+        header: Option<&str>,
+        now: i64,
+        authority: &str,
+    ) -> Result<(), ArmError> {
+        let lock = || self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = header {
+            let hit = lock()
+                .as_ref()
+                .filter(|(secret, seen, ..)| *secret == id.token_secret && seen == h)
+                .map(|(.., nbf, exp)| (*nbf, *exp));
+            if hit.is_some_and(|(nbf, exp)| nbf <= now + CLOCK_SKEW && exp > now) {
+                return Ok(());
+            }
+        }
+        check_bearer(id, header, now, authority)?;
+        let times = header.and_then(|h| {
+            let claims = decode_claims(h.split_once(' ')?.1.trim())?;
+            Some((h, claims["nbf"].as_i64()?, claims["exp"].as_i64()?))
+        });
+        if let Some((h, nbf, exp)) = times {
+            *lock() = Some((id.token_secret.clone(), h.to_string(), nbf, exp));
+        }
+        Ok(())
+    }
+}
+
 fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -397,6 +435,39 @@ mod tests {
         assert_eq!(e.code, "InvalidAuthenticationToken");
         let e = check_bearer(&id, None, 1001, "https://x").unwrap_err();
         assert_eq!(e.code, "AuthenticationFailed");
+    }
+
+    #[test]
+    fn an_accepted_token_is_still_checked_for_time_and_against_the_current_key() {
+        let id = ident();
+        let accepted = Accepted::default();
+        let bearer = format!(
+            "Bearer {}",
+            issue_token(&id, "https://management.azure.com/", 1000)
+        );
+        assert!(accepted
+            .check(&id, Some(&bearer), 1001, "https://x")
+            .is_ok());
+        assert!(accepted
+            .check(&id, Some(&bearer), 1002, "https://x")
+            .is_ok());
+        let late = accepted.check(&id, Some(&bearer), 1000 + TOKEN_LIFETIME + 1, "https://x");
+        assert_eq!(late.unwrap_err().code, "ExpiredAuthenticationToken");
+        let early = accepted.check(&id, Some(&bearer), 1000 - CLOCK_SKEW - 10, "https://x");
+        assert_eq!(early.unwrap_err().code, "InvalidAuthenticationToken");
+        let rekeyed = Identity {
+            token_secret: "b3RoZXI=".into(),
+            ..ident()
+        };
+        let e = accepted
+            .check(&rekeyed, Some(&bearer), 1001, "https://x")
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidAuthenticationToken");
+        let tampered = format!("{bearer}x");
+        let e = accepted
+            .check(&id, Some(&tampered), 1001, "https://x")
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidAuthenticationToken");
     }
 
     /// A token signed with the sandbox's key whose header or claims were chosen by someone

@@ -262,6 +262,9 @@ impl Sandbox {
             dirty: std::sync::atomic::AtomicBool::new(false),
             last_save_us: std::sync::atomic::AtomicU64::new(0),
             vm_json: Mutex::default(),
+            accepted: Default::default(),
+            generation: Default::default(),
+            graph_answered: Default::default(),
         });
         let flusher = {
             let app = Arc::downgrade(&app);

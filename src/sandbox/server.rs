@@ -44,6 +44,13 @@ pub struct App {
     /// Rendered JSON of inventory VMs (read-only once seeded), by state key: large VM lists are
     /// served by joining these instead of building and serializing a JSON tree per page.
     pub vm_json: Mutex<HashMap<String, Arc<str>>>,
+    /// The bearer token last accepted (`auth::Accepted`).
+    pub accepted: auth::Accepted,
+    /// Bumped by every request that changed the state: what an answer kept for later
+    /// (`resource_graph::evaluated`) was computed from.
+    pub generation: AtomicU64,
+    /// Resource Graph's last evaluated query, for its next pages.
+    pub graph_answered: super::resource_graph::evaluated::Answered,
 }
 
 /// Saves slower than this are batched by the background flusher instead of delaying answers
@@ -276,8 +283,8 @@ pub async fn handle(
             Ok(st) => st.identity.clone(),
             Err(_) => break 'done Err(ArmError::internal("state lock poisoned")),
         };
-        if let Err(e) = auth::check_bearer(&ident, authorization.as_deref(), now / 1000, &app.base)
-        {
+        let bearer = authorization.as_deref();
+        if let Err(e) = (app.accepted).check(&ident, bearer, now / 1000, &app.base) {
             break 'done Err(e);
         }
         // Resource Graph answers with its own quota headers, not ARM's buckets (recorded answer:
@@ -321,6 +328,7 @@ pub async fn handle(
         let r = dispatch(&ctx, &mut st);
         if let Ok(reply) = &r {
             if reply.mutated {
+                app.generation.fetch_add(1, Ordering::Relaxed);
                 app.persist_after_mutation(&st);
             }
         }

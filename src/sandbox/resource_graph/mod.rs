@@ -15,6 +15,7 @@
 //!
 //! Must not import: `plan`, `apply`, `config`, `cli`, `ops`.
 
+pub mod evaluated;
 pub mod kql;
 pub mod quota;
 
@@ -29,6 +30,7 @@ use super::compute::{disk_body, vm_body};
 use super::errors::ArmError;
 use super::handler::{Ctx, HResult, Reply};
 use super::state::{Disk, ResourceGroup, State, Vm};
+use evaluated::{Evaluated, RowKey};
 use kql::{Op, Query, Table};
 
 pub const API_VERSIONS: &[&str] = &[
@@ -182,7 +184,16 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         None => vec![],
     };
     let body = ctx.json()?;
-    let mut reply = Reply::ok(answer(st, &body)?);
+    let kept = Kept {
+        answered: &ctx.app.graph_answered,
+        version: evaluated::version(
+            st,
+            ctx.app
+                .generation
+                .load(std::sync::atomic::Ordering::Relaxed),
+        ),
+    };
+    let mut reply = Reply::ok(answer(st, &body, kept)?);
     reply.headers = headers;
     Ok(reply)
 }
@@ -244,7 +255,13 @@ fn digest(body: &Value) -> String {
     super::inventory::stable_guid(&text)
 }
 
-fn answer(st: &State, body: &Value) -> Result<Value, ArmError> {
+/// The evaluated query kept for the next page, and the state's version.
+struct Kept<'a> {
+    answered: &'a evaluated::Answered,
+    version: evaluated::Version,
+}
+
+fn answer(st: &State, body: &Value, kept: Kept<'_>) -> Result<Value, ArmError> {
     let Some(text) = body.get("query").and_then(Value::as_str) else {
         return Err(ArmError::invalid_json("'query' is required"));
     };
@@ -293,6 +310,33 @@ fn answer(st: &State, body: &Value) -> Result<Value, ArmError> {
         }
     }
     let subs = scope(st, body)?;
+    let evaluated = match kept.answered.get(&dig, &subs, kept.version) {
+        Some(e) => e,
+        None => {
+            let e = evaluate(st, &query, &subs);
+            (kept.answered).keep(dig.clone(), subs, kept.version, e.clone());
+            e
+        }
+    };
+    let total = evaluated.rows.len();
+    let size = top.unwrap_or(DEFAULT_TOP);
+    let page: Vec<Row> = (evaluated.rows.iter().skip(skip).take(size))
+        .filter_map(|k| k.row(st))
+        .collect();
+    let more = skip + page.len() < total;
+    let next = skip + page.len();
+    Ok(respond(
+        st,
+        &page,
+        evaluated.project,
+        (total, more, next),
+        format,
+        &dig,
+    ))
+}
+
+/// The rows of `query` over the subscriptions `subs`, in order, and its projection.
+fn evaluate(st: &State, query: &Query, subs: &BTreeSet<String>) -> Evaluated {
     let in_scope = |sub: &str| subs.contains(&sub.to_ascii_lowercase());
     let mut rows: Vec<Row> = match query.table {
         Table::Resources => (st.vms.values())
@@ -315,7 +359,6 @@ fn answer(st: &State, body: &Value) -> Result<Value, ArmError> {
             .collect(),
     };
     let mut project: Option<Vec<String>> = None;
-    let mut limit = usize::MAX;
     for op in &query.ops {
         match op {
             Op::Where(preds) => {
@@ -338,16 +381,24 @@ fn answer(st: &State, body: &Value) -> Result<Value, ArmError> {
                 });
                 rows = keyed.into_iter().map(|(_, r)| r).collect();
             }
-            Op::Limit(n) => {
-                rows.truncate(*n);
-                limit = limit.min(*n);
-            }
+            Op::Limit(n) => rows.truncate(*n),
         }
     }
-    let total = rows.len().min(limit);
-    let size = top.unwrap_or(DEFAULT_TOP);
-    let page: Vec<Row> = rows.iter().skip(skip).take(size).copied().collect();
-    let more = skip + page.len() < total;
+    Evaluated {
+        rows: std::sync::Arc::new(rows.iter().map(RowKey::of).collect()),
+        project,
+    }
+}
+
+/// The rest of an answer: its page of rows rendered, with `totalRecords` and the next token.
+fn respond(
+    st: &State,
+    page: &[Row<'_>],
+    project: Option<Vec<String>>,
+    (total, more, next): (usize, bool, usize),
+    format: &str,
+    dig: &str,
+) -> Value {
     // Resource Graph pages only results that carry `id`; without it a partial answer is
     // truncated (Microsoft Learn, "Working with large Azure resource data sets").
     let pageable = project
@@ -393,7 +444,7 @@ fn answer(st: &State, body: &Value) -> Result<Value, ArmError> {
         "resultTruncated": if more && !pageable { "true" } else { "false" },
     });
     if more && pageable {
-        out["$skipToken"] = json!(token(skip + page.len(), &dig));
+        out["$skipToken"] = json!(token(next, dig));
     }
-    Ok(out)
+    out
 }
