@@ -225,6 +225,9 @@ async fn a_later_page_answers_from_azure_as_it_is_then_not_as_the_first_page_saw
     let first = ask(query(json!({"$top": 2}))).await;
     assert_eq!(names(&first), all[..2]);
     let token = first["$skipToken"].as_str().unwrap().to_string();
+    // `$skip` overrides the offset a token carries (resourcegraph.json, `QueryRequestOptions`).
+    let skipped = ask(query(json!({"$top": 2, "$skipToken": token, "$skip": 4}))).await;
+    assert_eq!(names(&skipped), all[4..]);
 
     let third = format!("/subscriptions/{FIRST}/resourceGroups/rg-gen-000/providers/Microsoft.Compute/virtualMachines/{}", all[2]);
     let (http, tok) = support::raw::token_client(&e.sandbox).await;

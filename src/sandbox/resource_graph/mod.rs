@@ -300,7 +300,13 @@ fn answer(st: &State, body: &Value, kept: Kept<'_>) -> Result<Value, ArmError> {
             .ok()
             .and_then(|b| String::from_utf8(b).ok());
         match decoded.as_deref().and_then(|d| d.split_once(':')) {
-            Some((off, d)) if d == dig => skip = off.parse().unwrap_or(0),
+            // `$skip` "overrides the next page offset when `$skipToken` is present"
+            // (resourcegraph.json 2024-04-01, `QueryRequestOptions`).
+            Some((off, d)) if d == dig => {
+                if options.get("$skip").is_none() {
+                    skip = off.parse().unwrap_or(0);
+                }
+            }
             _ => {
                 return Err(invalid(
                     "Please provide below info when asking for support: the skip token is not valid for this query.",
