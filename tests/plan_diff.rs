@@ -6,7 +6,7 @@ use azprotect::model::{
     backup_policy, protected_vm, vault, Address, ArmId, Desired, OnRemove, Resource, ResourceKind,
     VaultScope, VirtualMachine, VmSelector,
 };
-use azprotect::plan::{plan, Action, AttrChange, DataEffect, PlanOptions};
+use azprotect::plan::{plan, Action, AttrChange, DataEffect, Plan, PlanOptions};
 use serde_json::{json, Value};
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
@@ -170,10 +170,8 @@ fn delete_data_on_remove_is_a_data_loss_the_plan_says_so() {
     assert!(p.loses_data());
 }
 
-#[test]
-fn storage_redundancy_is_blocked_once_items_are_protected() {
-    let (mut want, have) = converged();
-    want[0].attrs["storage_redundancy"] = json!("LocallyRedundant");
+/// The plan of `want` against `have`, whose first change — the vault's — is blocked saying `why`.
+fn vault_blocked(want: Vec<Resource>, have: Vec<Resource>, why: &str) -> Plan {
     let p = plan(
         &desired(want, OnRemove::RetainData),
         &live(have),
@@ -182,12 +180,17 @@ fn storage_redundancy_is_blocked_once_items_are_protected() {
     let c = &p.changes[0];
     assert_eq!(c.address.to_string(), "recovery_vault.rsv");
     assert!(
-        c.blocked
-            .as_deref()
-            .unwrap()
-            .contains("storage redundancy is locked"),
+        c.blocked.as_deref().is_some_and(|b| b.contains(why)),
         "{c:?}"
     );
+    p
+}
+
+#[test]
+fn storage_redundancy_is_blocked_once_items_are_protected() {
+    let (mut want, have) = converged();
+    want[0].attrs["storage_redundancy"] = json!("LocallyRedundant");
+    let p = vault_blocked(want, have, "storage redundancy is locked");
     assert_eq!(p.summary.blocked, 1);
 }
 
@@ -216,19 +219,7 @@ fn an_empty_vault_with_cross_region_restore_keeps_geo_redundant_storage() {
     have.truncate(2);
     have[0].attrs["cross_region_restore"] = json!(true);
     want[0].attrs["storage_redundancy"] = json!("ZoneRedundant");
-    let p = plan(
-        &desired(want, OnRemove::RetainData),
-        &live(have),
-        &PlanOptions::default(),
-    );
-    let c = &p.changes[0];
-    assert_eq!(c.address.to_string(), "recovery_vault.rsv");
-    assert!(
-        c.blocked
-            .as_deref()
-            .is_some_and(|b| b.contains("cross-region restore is enabled")),
-        "{c:?}"
-    );
+    vault_blocked(want, have, "cross-region restore is enabled");
 }
 
 #[test]
