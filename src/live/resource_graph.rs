@@ -295,23 +295,27 @@ impl<'a> Session<'a> {
         };
         let fetched = first.rows.len() as u64;
         let mut out: Vec<T> = first.rows.into_iter().filter_map(each).collect();
-        let offsets: Vec<u64> = (fetched..total).step_by(PAGE_ROWS as usize).collect();
         let subscriptions = &first.subscriptions;
-        let asked = offsets
-            .iter()
-            .map(|o| self.page(subscriptions, query, At::Skip(*o)));
-        let pages = try_join_all(asked).await?;
-        // Each page whole (a page cut short, by a change or by the answer's size, would leave
-        // rows between it and the next unread) and of the same query result.
-        let whole = |(page, at): (&Page, &u64)| {
-            page.total == Some(total)
-                && page.rows.len() as u64 == u64::from(PAGE_ROWS).min(total - at)
-        };
-        if !pages.iter().zip(&offsets).all(whole) {
-            return Ok(None);
-        }
-        for page in pages {
-            out.extend(page.rows.into_iter().filter_map(each));
+        // Each page's rows are made `T`s as it arrives (a tenant's rows are never all held as
+        // JSON at once); it must be whole (a page cut short, by a change or by the answer's
+        // size, would leave rows between it and the next unread) and of the same result.
+        let asked = (fetched..total)
+            .step_by(PAGE_ROWS as usize)
+            .map(|at| async move {
+                let page = self.page(subscriptions, query, At::Skip(at)).await?;
+                let whole = page.total == Some(total)
+                    && page.rows.len() as u64 == u64::from(PAGE_ROWS).min(total - at);
+                let rows: Vec<T> = match whole {
+                    true => page.rows.into_iter().filter_map(each).collect(),
+                    false => Vec::new(),
+                };
+                Ok::<_, AzureError>(whole.then_some(rows))
+            });
+        for rows in try_join_all(asked).await? {
+            let Some(rows) = rows else {
+                return Ok(None);
+            };
+            out.extend(rows);
         }
         Ok(Some(out))
     }
