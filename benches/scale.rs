@@ -181,10 +181,12 @@ impl Served {
             let Ok(v) = serde_json::from_str::<Value>(line) else {
                 continue;
             };
-            let path = v["path"].as_str().unwrap_or_default();
+            // Case folded: Recovery Services' operation URLs, which apply polls, start
+            // `/Subscriptions/` (as Azure writes them), and used to go uncounted.
+            let path = v["path"].as_str().unwrap_or_default().to_ascii_lowercase();
             if path.starts_with("/subscriptions") || path.starts_with("/providers") {
                 arm += 1;
-                if path.contains("Microsoft.ResourceGraph") {
+                if path.contains("microsoft.resourcegraph") {
                     graph += 1;
                 }
                 if v["status"] == 429 {
