@@ -121,10 +121,8 @@ struct Pacer {
 struct PacerState {
     /// The reading held and when it arrived.
     reading: Option<(QuotaReading, Instant)>,
-    /// Queries sent since it arrived.
-    sent: u32,
-    /// Queries that were in flight when it arrived (it may not count them).
-    earlier: u32,
+    /// Queries it cannot have counted: those in flight when it arrived, and those sent since.
+    uncounted: u32,
     in_flight: u32,
 }
 
@@ -138,10 +136,9 @@ impl Pacer {
                     Some((r, at)) => (Some(r), at.elapsed()),
                     None => (None, Duration::ZERO),
                 };
-                let uncounted = s.sent + s.earlier;
-                let pace = graph_quota::decide(reading, since, uncounted, s.in_flight);
+                let pace = graph_quota::decide(reading, since, s.uncounted, s.in_flight);
                 if pace == Pace::Go {
-                    s.sent += 1;
+                    s.uncounted += 1;
                     s.in_flight += 1;
                 }
                 pace
@@ -167,8 +164,7 @@ impl Pacer {
             let held = s.reading.map(|(h, at)| (h, at.elapsed()));
             if graph_quota::replaces(held, r) {
                 s.reading = Some((r, Instant::now()));
-                s.sent = 0;
-                s.earlier = s.in_flight;
+                s.uncounted = s.in_flight;
             }
         }
     }
@@ -305,19 +301,15 @@ impl<'a> Session<'a> {
                 let page = self.page(subscriptions, query, At::Skip(at)).await?;
                 let whole = page.total == Some(total)
                     && page.rows.len() as u64 == u64::from(PAGE_ROWS).min(total - at);
-                let rows: Vec<T> = match whole {
-                    true => page.rows.into_iter().filter_map(each).collect(),
-                    false => Vec::new(),
-                };
-                Ok::<_, AzureError>(whole.then_some(rows))
+                let rows =
+                    whole.then(|| page.rows.into_iter().filter_map(each).collect::<Vec<T>>());
+                Ok::<_, AzureError>(rows)
             });
-        for rows in try_join_all(asked).await? {
-            let Some(rows) = rows else {
-                return Ok(None);
-            };
-            out.extend(rows);
-        }
-        Ok(Some(out))
+        let rest: Option<Vec<Vec<T>>> = try_join_all(asked).await?.into_iter().collect();
+        Ok(rest.map(|rest| {
+            out.extend(rest.into_iter().flatten());
+            out
+        }))
     }
 
     /// The rows of `first` and of every page after it, along the `$skipToken` chain.

@@ -71,7 +71,7 @@ pub use live_state::{Elsewhere, LiveState};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// One resource, desired or live: where it lives, what it is, and its normalized attributes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -218,6 +218,18 @@ pub struct VmDisk {
 }
 
 impl VirtualMachine {
+    /// `vms` by lower-cased subscription id: a selector, or a stamp's subscription, searches
+    /// only its own subscription's VMs, not the whole tenant's.
+    pub fn by_subscription(vms: &[VirtualMachine]) -> HashMap<String, Vec<&VirtualMachine>> {
+        let mut by: HashMap<String, Vec<&VirtualMachine>> = HashMap::new();
+        for vm in vms {
+            by.entry(vm.subscription.to_ascii_lowercase())
+                .or_default()
+                .push(vm);
+        }
+        by
+    }
+
     /// Does this VM match a selector? (resource groups, tags and locations, case rules as
     /// documented there)
     pub fn matches(&self, sel: &VmSelector) -> bool {

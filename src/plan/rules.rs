@@ -359,10 +359,10 @@ fn vault_rules<'d>(
     {
         v.block("cross-region restore cannot be turned off once enabled");
     }
-    let leaves_geo = changed("storage_redundancy")
-        .and_then(|c| c.after.as_ref())
-        .and_then(Value::as_str)
-        .is_some_and(|s| s != "GeoRedundant");
+    let leaves_geo = changed("storage_redundancy").is_some()
+        && wants
+            .storage_redundancy()
+            .is_some_and(|s| s != "GeoRedundant");
     if leaves_geo && wants.cross_region_restore().or(had.cross_region_restore()) == Some(true) {
         // Cross-region restore stays on (it cannot be turned off), and it needs GeoRedundant.
         v.block("storage must stay GeoRedundant: cross-region restore is enabled on this vault and cannot be turned off");

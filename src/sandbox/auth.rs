@@ -86,13 +86,37 @@ pub fn decode_claims(token: &str) -> Option<Value> {
     c.is_object().then_some(c)
 }
 
-/// Verify an ARM request's `Authorization` header.
-pub fn check_bearer(
+/// [`verify`] without the lifetime (the tests' view of it).
+#[cfg(test)]
+fn check_bearer(
     id: &Identity,
     header: Option<&str>,
     now: i64,
     authority: &str,
 ) -> Result<(), ArmError> {
+    verify(id, header, now, authority).map(|_| ())
+}
+
+/// When an accepted token is valid: `nbf` and `exp`, in seconds.
+#[derive(Debug, Clone, Copy)]
+struct Lifetime {
+    nbf: i64,
+    exp: i64,
+}
+
+impl Lifetime {
+    fn holds(self, now: i64) -> bool {
+        self.nbf <= now + CLOCK_SKEW && self.exp > now
+    }
+}
+
+/// Verify an ARM request's `Authorization` header; when the token is accepted, when it is valid.
+fn verify(
+    id: &Identity,
+    header: Option<&str>,
+    now: i64,
+    authority: &str,
+) -> Result<Lifetime, ArmError> {
     let www = |desc: &str| {
         format!(
             "Bearer authorization_uri=\"{authority}/{}\", error=\"invalid_token\", error_description=\"{desc}\"",
@@ -140,10 +164,8 @@ pub fn check_bearer(
     }
     let claims = decode_claims(token).ok_or_else(invalid)?;
     // Not valid before `nbf` (Entra ID allows five minutes of clock skew).
-    if claims["nbf"]
-        .as_i64()
-        .is_none_or(|nbf| nbf > now + CLOCK_SKEW)
-    {
+    let nbf = claims["nbf"].as_i64().unwrap_or(i64::MAX);
+    if nbf > now + CLOCK_SKEW {
         return Err(ArmError::new(
             401,
             "InvalidAuthenticationToken",
@@ -219,17 +241,24 @@ pub fn check_bearer(
             www("The access token expiry UTC time is earlier than current UTC time."),
         ));
     }
-    Ok(())
+    Ok(Lifetime { nbf, exp })
 }
 
-/// The last bearer header [`check_bearer`] accepted (with the signing secret it was checked
+/// The last bearer header [`verify`] accepted (with the signing secret it was checked
 /// against) and its `nbf` and `exp`: a client sends the same token on every request for an
 /// hour, so only its times need checking again — the signature and claims cannot have changed.
 #[derive(Default)]
-pub struct Accepted(std::sync::Mutex<Option<(String, String, i64, i64)>>);
+pub struct Accepted(std::sync::Mutex<Option<Seen>>);
+
+struct Seen {
+    /// The signing secret it was checked against.
+    secret: String,
+    header: String,
+    lifetime: Lifetime,
+}
 
 impl Accepted {
-    /// [`check_bearer`], its signature and claims not checked again for the header it last
+    /// [`verify`], its signature and claims not checked again for the header it last
     /// accepted (the times are, in the same order, so the answer is the same).
     pub fn check(
         &self,
@@ -242,19 +271,19 @@ impl Accepted {
         if let Some(h) = header {
             let hit = lock()
                 .as_ref()
-                .filter(|(secret, seen, ..)| *secret == id.token_secret && seen == h)
-                .map(|(.., nbf, exp)| (*nbf, *exp));
-            if hit.is_some_and(|(nbf, exp)| nbf <= now + CLOCK_SKEW && exp > now) {
+                .filter(|s| s.secret == id.token_secret && s.header == h)
+                .map(|s| s.lifetime);
+            if hit.is_some_and(|l| l.holds(now)) {
                 return Ok(());
             }
         }
-        check_bearer(id, header, now, authority)?;
-        let times = header.and_then(|h| {
-            let claims = decode_claims(h.split_once(' ')?.1.trim())?;
-            Some((h, claims["nbf"].as_i64()?, claims["exp"].as_i64()?))
-        });
-        if let Some((h, nbf, exp)) = times {
-            *lock() = Some((id.token_secret.clone(), h.to_string(), nbf, exp));
+        let lifetime = verify(id, header, now, authority)?;
+        if let Some(h) = header {
+            *lock() = Some(Seen {
+                secret: id.token_secret.clone(),
+                header: h.to_string(),
+                lifetime,
+            });
         }
         Ok(())
     }

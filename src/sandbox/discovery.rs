@@ -56,18 +56,13 @@ pub(super) fn list_protectable(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> H
         .settle(ctx.now)
         .clone();
     // Only the vault's subscription can hold its VMs and protect them (`discoverable`): its
-    // items and VMs are key ranges (keys start `{subscription}/`).
-    let sub = format!("{}/", vault.subscription.to_ascii_lowercase());
-    let protected: std::collections::HashSet<String> = st
-        .items_in(&vault.subscription.to_ascii_lowercase())
-        .map(|i| i.vm_id.to_ascii_lowercase())
+    // items and VMs are key ranges.
+    let sub = super::state::key(&[&vault.subscription]);
+    let protected: std::collections::HashSet<String> = super::state::under(&st.items, &sub)
+        .map(|(_, i)| i.vm_id.to_ascii_lowercase())
         .collect();
-    let items: Vec<Value> = st
-        .vms
-        .range(sub.clone()..)
-        .take_while(|(k, _)| k.starts_with(&sub))
-        .map(|(_, vm)| vm)
-        .map(|vm| {
+    let items: Vec<Value> = super::state::under(&st.vms, &sub)
+        .map(|(_, vm)| {
             let id = super::inventory::vm_id(&vm.subscription, &vm.resource_group, &vm.name);
             (vm, id)
         })

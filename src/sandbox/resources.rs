@@ -222,10 +222,7 @@ fn resource_group(ctx: &Ctx<'_>, st: &mut State, sub: &str, name: &str) -> HResu
                 .vaults
                 .keys()
                 .filter(|vk| vk.starts_with(&prefix))
-                .any(|vk| {
-                    let vp = format!("{vk}/");
-                    st.items.keys().any(|ik| ik.starts_with(&vp))
-                });
+                .any(|vk| super::vaults::has_items(st, vk));
             let error = if blocked {
                 Some(
                     json!({"code": "ResourceGroupDeletionBlocked", "message": format!("Deletion of resource group '{name}' failed as resources with identifiers 'Microsoft.RecoveryServices/vaults' could not be deleted. Vault cannot be deleted as there are existing resources within the vault.")}),

@@ -328,11 +328,13 @@ impl State {
     /// [`Vault::key`]; item keys are `{vault key}/{item name}`): a range of the map, not a scan
     /// of every vault's items.
     pub fn items_in<'a>(&'a self, vault_key: &str) -> impl Iterator<Item = &'a Item> + 'a {
-        let prefix = format!("{vault_key}/");
-        self.items
-            .range(prefix.clone()..)
-            .take_while(move |(k, _)| k.starts_with(&prefix))
-            .map(|(_, i)| i)
+        under(&self.items, vault_key).map(|(_, i)| i)
+    }
+
+    /// A soft-deleted item is purged at `purge_ms`: the next purge scan is due by then
+    /// (`protection::purge_expired`).
+    pub fn note_purge_at(&mut self, purge_ms: i64) {
+        self.items_purge_due = self.items_purge_due.map(|due| due.min(purge_ms));
     }
 
     pub fn subscription_known(&self, sub: &str) -> bool {
@@ -343,6 +345,18 @@ impl State {
     pub fn rg(&self, sub: &str, rg: &str) -> Option<&ResourceGroup> {
         self.resource_groups.get(&key(&[sub, rg]))
     }
+}
+
+/// The entries of a map keyed by [`key`] whose key starts with the parts `prefix` (lower case,
+/// as `key` makes it) — `{sub}` for a subscription's, `{sub}/{rg}/{vault}` for a vault's: a
+/// range of the map, not a scan of it.
+pub fn under<'a, V>(
+    map: &'a BTreeMap<String, V>,
+    prefix: &str,
+) -> impl Iterator<Item = (&'a String, &'a V)> + 'a {
+    let prefix = format!("{prefix}/");
+    map.range(prefix.clone()..)
+        .take_while(move |(k, _)| k.starts_with(&prefix))
 }
 
 /// Loads and saves the state file.

@@ -40,6 +40,18 @@ pub fn header(h: &reqwest::header::HeaderMap, k: &str) -> String {
         .unwrap_or_default()
 }
 
+/// `DELETE {endpoint}{path}` with a fresh token: the status.
+pub async fn delete(sb: &Sandbox, path: &str) -> u16 {
+    let (http, token) = token_client(sb).await;
+    let r = http
+        .delete(format!("{}{path}", sb.endpoint()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    r.status().as_u16()
+}
+
 /// `GET {endpoint}{path}` with a fresh token: (status, JSON body or null).
 pub async fn get(sb: &Sandbox, path: &str) -> (u16, Value) {
     let (http, token) = token_client(sb).await;

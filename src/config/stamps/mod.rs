@@ -27,7 +27,7 @@ use crate::model::resource_group::normalize_location;
 use crate::model::stamp::{StampFacts, StampSubscription};
 use crate::model::{VirtualMachine, VmSelector};
 use miette::SourceSpan;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// What the discovery read must gather for the files' stamps: `None` when there are none.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -136,17 +136,6 @@ pub fn subscriptions_of(
     out
 }
 
-/// The facts' VMs by lower-cased subscription id (each stamp subscription scans only its own).
-pub fn vms_by_subscription(facts: &StampFacts) -> HashMap<String, Vec<&VirtualMachine>> {
-    let mut by: HashMap<String, Vec<&VirtualMachine>> = HashMap::new();
-    for vm in &facts.vms {
-        by.entry(vm.subscription.to_ascii_lowercase())
-            .or_default()
-            .push(vm);
-    }
-    by
-}
-
 /// The regions (normalized, sorted) a stamp generates a vault in, in `sub`, whose VMs are `vms`.
 pub fn regions_in_scope(
     stamp: &Stamp,
@@ -227,7 +216,7 @@ pub fn expand(
             );
         }
     }
-    let by_sub = vms_by_subscription(facts);
+    let by_sub = VirtualMachine::by_subscription(&facts.vms);
     let mut out = files.to_vec();
     let mut stamped = Vec::new();
     let mut covered = Covered::new();

@@ -38,9 +38,16 @@ pub fn purge_expired(st: &mut State, now: i64) {
     if st.items_purge_due.is_some_and(|due| due > now) {
         return;
     }
-    st.items.retain(|_, i| i.purge_ms.is_none_or(|p| p > now));
-    let next = st.items.values().filter_map(|i| i.purge_ms).min();
-    st.items_purge_due = Some(next.unwrap_or(i64::MAX));
+    let mut next = i64::MAX;
+    st.items.retain(|_, i| match i.purge_ms {
+        Some(p) if p <= now => false,
+        Some(p) => {
+            next = next.min(p);
+            true
+        }
+        None => true,
+    });
+    st.items_purge_due = Some(next);
 }
 
 pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
@@ -361,7 +368,7 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 } else {
                     let days = sd["softDeleteRetentionPeriodInDays"].as_i64().unwrap_or(14);
                     let purge = ctx.now + days * 86_400_000;
-                    st.items_purge_due = st.items_purge_due.map(|due| due.min(purge));
+                    st.note_purge_at(purge);
                     if let Some(x) = st.items.get_mut(&ik) {
                         x.deleted_ms = Some(ctx.now);
                         x.purge_ms = Some(purge);
@@ -593,7 +600,7 @@ mod tests {
         // An item deleted meanwhile with a shorter retention lowers when the next scan is due
         // (as the delete does), and is purged on time.
         st.items.insert("s/rg/v/c".into(), item(Some(150)));
-        st.items_purge_due = st.items_purge_due.map(|d| d.min(150));
+        st.note_purge_at(150);
         purge_expired(&mut st, 160);
         assert!(!st.items.contains_key("s/rg/v/c"));
         purge_expired(&mut st, 300);

@@ -226,9 +226,8 @@ pub(super) fn put_item(
                     // Another vault's item of this VM has the same name: a lookup per vault
                     // of the VM's subscription (no other can hold it, above), not a scan of
                     // every item.
-                    let sub = format!("{}/", vault.subscription.to_ascii_lowercase());
-                    let in_sub = st.vaults.range(sub.clone()..).map(|(k, _)| k);
-                    let in_sub = in_sub.take_while(|k| k.starts_with(&sub));
+                    let sub = key(&[&vault.subscription]);
+                    let in_sub = crate::sandbox::state::under(&st.vaults, &sub).map(|(k, _)| k);
                     let other = in_sub.filter(|k| **k != vk).find_map(|k| {
                         st.items
                             .get(&key(&[k, item_name]))

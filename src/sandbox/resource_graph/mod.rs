@@ -184,16 +184,12 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         None => vec![],
     };
     let body = ctx.json()?;
-    let kept = Kept {
-        answered: &ctx.app.graph_answered,
-        version: evaluated::version(
-            st,
-            ctx.app
-                .generation
-                .load(std::sync::atomic::Ordering::Relaxed),
-        ),
-    };
-    let mut reply = Reply::ok(answer(st, &body, kept)?);
+    let generation = ctx
+        .app
+        .generation
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let version = evaluated::version(st, generation);
+    let mut reply = Reply::ok(answer(st, &body, &ctx.app.graph_answered, version)?);
     reply.headers = headers;
     Ok(reply)
 }
@@ -255,13 +251,14 @@ fn digest(body: &Value) -> String {
     super::inventory::stable_guid(&text)
 }
 
-/// The evaluated query kept for the next page, and the state's version.
-struct Kept<'a> {
-    answered: &'a evaluated::Answered,
+/// One page of the query `body` asks; `answered` keeps the evaluated query for the next pages
+/// while the state is at `version`.
+fn answer(
+    st: &State,
+    body: &Value,
+    answered: &evaluated::Answered,
     version: evaluated::Version,
-}
-
-fn answer(st: &State, body: &Value, kept: Kept<'_>) -> Result<Value, ArmError> {
+) -> Result<Value, ArmError> {
     let Some(text) = body.get("query").and_then(Value::as_str) else {
         return Err(ArmError::invalid_json("'query' is required"));
     };
@@ -316,11 +313,11 @@ fn answer(st: &State, body: &Value, kept: Kept<'_>) -> Result<Value, ArmError> {
         }
     }
     let subs = scope(st, body)?;
-    let evaluated = match kept.answered.get(&dig, &subs, kept.version) {
+    let evaluated = match answered.get(&dig, &subs, version) {
         Some(e) => e,
         None => {
             let e = evaluate(st, &query, &subs);
-            (kept.answered).keep(dig.clone(), subs, kept.version, e.clone());
+            answered.keep(dig.clone(), subs, version, e.clone());
             e
         }
     };
