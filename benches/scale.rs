@@ -197,6 +197,32 @@ impl Served {
         (arm, graph, throttled)
     }
 
+    /// The ARM requests after the first `skip` lines of the access log, counted by shape (the
+    /// path's resource types, names left out), most first: where a run's requests went.
+    fn shapes_since(&self, skip: usize) -> Vec<(String, usize)> {
+        let text = std::fs::read_to_string(&self.access_log).unwrap_or_default();
+        let mut by: BTreeMap<String, usize> = BTreeMap::new();
+        for line in text.lines().skip(skip) {
+            let Ok(v) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            let path = v["path"].as_str().unwrap_or_default().to_ascii_lowercase();
+            if path.starts_with("/subscriptions") || path.starts_with("/providers") {
+                *by.entry(shape(&path)).or_default() += 1;
+            }
+        }
+        let mut out: Vec<_> = by.into_iter().collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    /// Lines in the access log so far (for [`Served::shapes_since`]).
+    fn log_lines(&self) -> usize {
+        std::fs::read_to_string(&self.access_log)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    }
+
     async fn client(&self) -> ArmClient {
         let pem = std::fs::read(&self.env["AZPROTECT_CA_CERT"]).expect("CA file");
         ArmClient::new(ClientSettings {
@@ -233,6 +259,24 @@ impl Drop for Served {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// An ARM path's shape: its resource types with the names left out
+/// (`/subscriptions/S/resourceGroups/R/providers/Microsoft.X/vaults/V/items` →
+/// `subscriptions/resourcegroups/microsoft.x/vaults/items`).
+fn shape(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or_default();
+    let mut parts = path.split('/').filter(|p| !p.is_empty());
+    let mut out = Vec::new();
+    while let Some(p) = parts.next() {
+        if p == "providers" {
+            out.extend(parts.next().map(str::to_string));
+            continue;
+        }
+        out.push(p.to_string());
+        parts.next(); // the name after a type
+    }
+    out.join("/")
 }
 
 fn unique() -> u128 {

@@ -92,6 +92,12 @@ async fn on_remove_suspend_keeps_points_and_delete_data_needs_the_flag() {
         vec!["protected_vm.rsv-prod-neu/rg-api-neu/api-n1 delete"]
     );
     assert_eq!(plan.json()["changes"][0]["data"], "deleted");
+    // Read only now that the plan deletes its data: the vault's soft delete (vaultconfig).
+    let reasons = plan.json()["changes"][0]["reasons"].to_string();
+    assert!(
+        reasons.contains("soft delete keeps the deleted data recoverable"),
+        "{reasons}"
+    );
     let refused = estate.run(&["apply", "-f", &file, "--auto-approve"]).await;
     refused.expect_code(1);
     assert!(

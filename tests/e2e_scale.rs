@@ -140,8 +140,9 @@ async fn plan_of_2000_vms_costs_its_pages() {
         + GROUPS * pages(per_group, PAGE) // VMs, one list per group (20 ≤ MAX_GROUP_LISTS)
         + GROUPS * pages(policies_per_vault, BACKUP_PAGE)
         + PROTECTED_GROUPS * pages(per_group, BACKUP_PAGE)
-        + (GROUPS - PROTECTED_GROUPS) * pages(0, BACKUP_PAGE)
-        + GROUPS; // one backupconfig/vaultconfig GET per vault: soft delete lives there (FACTS §3)
+        + (GROUPS - PROTECTED_GROUPS) * pages(0, BACKUP_PAGE);
+    // No backupconfig/vaultconfig GET (where soft delete lives, FACTS §3): the file sets no
+    // soft_delete and the plan deletes no backup data, so the plan does not consult it.
     let requests = access_log(&log_path);
     let arm: Vec<_> = requests
         .iter()

@@ -395,7 +395,7 @@ async fn vms_already_discovered_by_a_stamp_are_taken_as_they_are_not_read_again(
     let desired = three_vaults(&e);
     let graph = ReadOptions {
         discovery: Discovery::ResourceGraph,
-        known_vms: None,
+        ..ReadOptions::default()
     };
     let whole = live::read_with(&client, &desired, &graph).await.unwrap();
     assert_eq!(whole.source, Source::ResourceGraph);
@@ -432,6 +432,7 @@ async fn vms_already_discovered_by_a_stamp_are_taken_as_they_are_not_read_again(
             subscriptions: vec![FIRST.to_string()],
             vms: first,
         }),
+        ..ReadOptions::default()
     };
     let read = live::read_with(&client, &desired, &lists).await.unwrap();
     assert_eq!((read.source, read.graph_queries), (Source::Lists, 0));

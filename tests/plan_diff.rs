@@ -6,7 +6,9 @@ use azprotect::model::{
     backup_policy, protected_vm, vault, Address, ArmId, Desired, OnRemove, Resource, ResourceKind,
     VaultScope, VirtualMachine, VmSelector,
 };
-use azprotect::plan::{plan, Action, AttrChange, DataEffect, Plan, PlanOptions};
+use azprotect::plan::{
+    plan, soft_delete_consulted, Action, AttrChange, DataEffect, Plan, PlanOptions,
+};
 use serde_json::{json, Value};
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
@@ -168,6 +170,27 @@ fn delete_data_on_remove_is_a_data_loss_the_plan_says_so() {
     );
     assert_eq!(p.changes[0].data, Some(DataEffect::Deleted));
     assert!(p.loses_data());
+}
+
+#[test]
+fn the_vault_soft_delete_is_read_where_the_file_sets_it_or_the_plan_deletes_backup_data() {
+    // Soft delete is one GET per vault (vaultconfig): read only where the plan consults it.
+    let (mut want, have) = converged();
+    want.pop();
+    let retained = desired(want.clone(), OnRemove::RetainData);
+    let p = plan(&retained, &live(have.clone()), &PlanOptions::default());
+    assert!(soft_delete_consulted(&retained, Some(&p)).is_empty());
+    let deleting = desired(want.clone(), OnRemove::DeleteData);
+    assert!(soft_delete_consulted(&deleting, None).is_empty());
+    let p = plan(&deleting, &live(have), &PlanOptions::default());
+    let vaults: Vec<ArmId> = soft_delete_consulted(&deleting, Some(&p))
+        .into_iter()
+        .collect();
+    assert_eq!(vaults, vec![vault_id()]);
+    want[0].attrs["soft_delete"] = json!({"state": "On", "retention_days": 14});
+    let sets = desired(want, OnRemove::RetainData);
+    let vaults: Vec<ArmId> = soft_delete_consulted(&sets, None).into_iter().collect();
+    assert_eq!(vaults, vec![vault_id()]);
 }
 
 /// The plan of `want` against `have`, whose first change — the vault's — is blocked saying `why`.

@@ -83,9 +83,13 @@ pub struct PlanRun {
 
 fn plan(served: &Served, file: &str, label: &str, extra: &[&str]) -> PlanRun {
     let before = served.counts_split();
+    let lines = served.log_lines();
     let ran = plan_converged(served, file, label, extra);
     let after = served.counts_split();
     eprintln!("scale: tenant {label}: {:.1} s", ran.wall.as_secs_f64());
+    for (shape, n) in served.shapes_since(lines).iter().take(8) {
+        eprintln!("scale:   {n:>6}  {shape}");
+    }
     PlanRun {
         label: label.to_string(),
         requests: after.0 - before.0,

@@ -34,7 +34,7 @@ use serde_json::Value;
 
 use super::resource_graph::{self, Page, Session};
 use crate::azure::{ArmClient, AzureError};
-use crate::model::{resource_group, VirtualMachine};
+use crate::model::{resource_group, ArmId, VirtualMachine};
 
 /// How VMs (and the subscriptions' resource groups) are discovered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -69,6 +69,31 @@ impl KnownVms {
 pub struct ReadOptions {
     pub discovery: Discovery,
     pub known_vms: Option<KnownVms>,
+    /// Which declared vaults' backup configuration (soft delete) is read.
+    pub vault_configs: VaultConfigs,
+}
+
+/// Which declared Recovery Services vaults' backup configuration
+/// (`backupconfig/vaultconfig`, where Azure keeps soft delete: FACTS §3) a read asks for: one
+/// GET per vault, which a plan needs only where it consults soft delete
+/// (`plan::soft_delete_consulted`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum VaultConfigs {
+    /// Every declared vault's (status, export: soft delete is shown).
+    #[default]
+    All,
+    /// Only these vaults'.
+    Only(BTreeSet<ArmId>),
+}
+
+impl VaultConfigs {
+    /// Whether the configuration of `vault` is read.
+    pub fn covers(&self, vault: &ArmId) -> bool {
+        match self {
+            VaultConfigs::All => true,
+            VaultConfigs::Only(set) => set.contains(vault),
+        }
+    }
 }
 
 /// A subscription the identity may not read: Azure's refusal of its resource-group list.

@@ -21,7 +21,7 @@ mod vm_body;
 pub mod vms;
 
 pub use crate::model::{Elsewhere, LiveState};
-pub use discovery::{Denied, Discovery, KnownVms, ReadOptions, Source};
+pub use discovery::{Denied, Discovery, KnownVms, ReadOptions, Source, VaultConfigs};
 
 use crate::azure::{ArmClient, AzureError};
 use crate::model::{
@@ -47,7 +47,16 @@ pub struct Read {
 /// Read everything the desired state needs to be diffed ([`read_with`], by default); a
 /// subscription the identity may not read is the error.
 pub async fn read(client: &ArmClient, desired: &Desired) -> Result<LiveState, AzureError> {
-    let read = read_with(client, desired, &ReadOptions::default()).await?;
+    read_every(client, desired, &ReadOptions::default()).await
+}
+
+/// [`read_with`] `options`, a subscription the identity may not read being the error.
+pub async fn read_every(
+    client: &ArmClient,
+    desired: &Desired,
+    options: &ReadOptions,
+) -> Result<LiveState, AzureError> {
+    let read = read_with(client, desired, options).await?;
     match read.denied.into_iter().next() {
         Some(d) => Err(d.error),
         None => Ok(read.live),
@@ -93,21 +102,18 @@ pub async fn read_with(
         };
         readable.push((sub.clone(), groups, vaults?));
     }
+    let wanted = Wanted {
+        vaults: &declared,
+        groups: &declared_rgs,
+        configs: &options.vault_configs,
+    };
     let vms_of = std::mem::take(&mut found.vms_of);
     let per_sub = try_join_all(readable.iter().map(|(sub, groups, vaults)| {
         // Listed unless Resource Graph or the caller had them (a subscription Resource Graph
         // left out but Azure lets us read is listed: never planned as empty).
         let found_vms = vms_of.contains(&sub.to_ascii_lowercase());
         let list_vms = !found_vms && !known.is_some_and(|k| k.covers(sub));
-        read_subscription(
-            client,
-            sub,
-            groups,
-            vaults,
-            list_vms,
-            &declared,
-            &declared_rgs,
-        )
+        read_subscription(client, sub, groups, vaults, list_vms, &wanted)
     }));
     let readable_subs: Vec<String> = readable.iter().map(|r| r.0.clone()).collect();
     let is_readable = |id: &ArmId| {
@@ -163,6 +169,14 @@ pub async fn read_with(
     })
 }
 
+/// What the file declares that each subscription's read looks for.
+struct Wanted<'a> {
+    /// Declared vaults, by id, with their names in the file.
+    vaults: &'a BTreeMap<ArmId, &'a str>,
+    groups: &'a BTreeSet<ArmId>,
+    configs: &'a VaultConfigs,
+}
+
 /// One readable subscription: its declared resource groups, its vaults' contents and (when
 /// `list_vms`) its VMs.
 async fn read_subscription(
@@ -171,8 +185,7 @@ async fn read_subscription(
     groups: &[Value],
     vaults: &[Value],
     list_vms: bool,
-    declared: &BTreeMap<ArmId, &str>,
-    declared_rgs: &BTreeSet<ArmId>,
+    wanted: &Wanted<'_>,
 ) -> Result<LiveState, AzureError> {
     let vms = async {
         match list_vms {
@@ -183,7 +196,7 @@ async fn read_subscription(
     let mut live = LiveState::default();
     for g in groups {
         let id = ArmId::new(g["id"].as_str().unwrap_or_default());
-        if declared_rgs.contains(&id) {
+        if wanted.groups.contains(&id) {
             live.resources.push(Resource {
                 address: Address::new(ResourceKind::ResourceGroup, id.name()),
                 arm_id: id.clone(),
@@ -194,8 +207,9 @@ async fn read_subscription(
     }
     let vault_reads = vaults.iter().map(|v| {
         let id = ArmId::new(v["id"].as_str().unwrap_or_default());
-        let name = declared.get(&id).copied();
-        read_vault(client, id, v, name)
+        let name = wanted.vaults.get(&id).copied();
+        let config = name.is_some() && wanted.configs.covers(&id);
+        read_vault(client, id, v, name, config)
     });
     let (vms, vault_parts) = futures::try_join!(vms, try_join_all(vault_reads))?;
     live.vms = vms;
@@ -208,12 +222,14 @@ async fn read_subscription(
     Ok(live)
 }
 
-/// One vault: the vault itself, its policies (declared vaults only) and its protected items.
+/// One vault: the vault itself, its policies (declared vaults only), its backup configuration
+/// (when `config`) and its protected items.
 async fn read_vault(
     client: &ArmClient,
     id: ArmId,
     body: &serde_json::Value,
     declared_name: Option<&str>,
+    config: bool,
 ) -> Result<LiveState, AzureError> {
     let mut live = LiveState::default();
     let policies = async {
@@ -224,9 +240,9 @@ async fn read_vault(
     };
     // Soft delete is read where Azure keeps it: the vault's backup configuration (FACTS §3).
     let config = async {
-        match declared_name {
-            Some(_) => client.get_optional(&vault::config_path(&id)).await,
-            None => Ok(None),
+        match config {
+            true => client.get_optional(&vault::config_path(&id)).await,
+            false => Ok(None),
         }
     };
     let items_path = protected_vm::list_path(&id);
@@ -302,6 +318,31 @@ async fn read_vault(
         });
     }
     Ok(live)
+}
+
+/// Read the backup configuration of the declared `vaults` in `live` (those a first read left
+/// out: [`VaultConfigs::Only`]) and set their soft delete, concurrently, one GET each.
+pub async fn read_vault_configs(
+    client: &ArmClient,
+    live: &mut LiveState,
+    vaults: &BTreeSet<ArmId>,
+) -> Result<(), AzureError> {
+    let configs = try_join_all(vaults.iter().map(|id| async move {
+        let config = client.get_optional(&vault::config_path(id)).await?;
+        Ok::<_, AzureError>((id, config))
+    }))
+    .await?;
+    for (id, config) in configs {
+        let Some(sd) = config.as_ref().and_then(vault::soft_delete_from_config) else {
+            continue;
+        };
+        let found = (live.resources.iter_mut())
+            .find(|r| r.address.kind == ResourceKind::RecoveryVault && &r.arm_id == id);
+        if let Some(r) = found {
+            r.attrs = vault::with_soft_delete(std::mem::take(&mut r.attrs), sd);
+        }
+    }
+    Ok(())
 }
 
 /// Keep a vault's lease tag, if it has one, aside from its attributes (`model::lease`).

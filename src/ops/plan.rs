@@ -530,7 +530,15 @@ pub async fn still_current(
     client: &ArmClient,
     reviewed: &Reviewed<'_>,
 ) -> Result<LiveState, CurrentPlanError> {
-    let live = crate::live::read(client, reviewed.desired).await?;
+    // The vaults' soft delete the plan was made with (`ops::unreadable::diff_readable`).
+    let options = crate::live::ReadOptions {
+        vault_configs: crate::live::VaultConfigs::Only(crate::plan::soft_delete_consulted(
+            reviewed.desired,
+            Some(reviewed.plan),
+        )),
+        ..Default::default()
+    };
+    let live = crate::live::read_every(client, reviewed.desired, &options).await?;
     if live.fingerprint() != reviewed.live_fingerprint {
         return Err(CurrentPlanError::Stale {
             what_changed: what_changed(reviewed.plan, &reviewed.plan_against(&live)),

@@ -4,10 +4,11 @@
 
 use super::plan::{diff, Phases, PlanError, Scope, Targets};
 use crate::azure::{ArmClient, AzureError};
-use crate::live::{KnownVms, ReadOptions};
+use crate::live::{KnownVms, ReadOptions, VaultConfigs};
 use crate::model::{ArmId, Desired, LiveState};
 use crate::plan::{LeftOut, Plan};
 use miette::Diagnostic;
+use std::collections::BTreeSet;
 
 /// Subscriptions the identity may not read, and `--allow-partial` was not given.
 #[derive(Debug, thiserror::Error, Diagnostic)]
@@ -62,9 +63,12 @@ pub async fn diff_readable(
     phases: &mut Phases,
 ) -> Result<(Desired, LiveState, Plan), PlanError> {
     phases.mark("read");
+    // Soft delete where the file sets it now, where the plan deletes backup data once known.
+    let consulted = crate::plan::soft_delete_consulted(&desired, None);
     let options = ReadOptions {
         discovery: scope.discovery,
         known_vms: before.known_vms,
+        vault_configs: VaultConfigs::Only(consulted.clone()),
     };
     let read = crate::live::read_with(client, &desired, &options).await?;
     tracing::debug!(source = ?read.source, graph_queries = read.graph_queries, "read");
@@ -95,9 +99,18 @@ pub async fn diff_readable(
                 .any(|l| l.subscription.eq_ignore_ascii_case(s))
         }),
     };
-    let mut plan = diff(&desired, &read.live, targets, phases)?;
+    let mut live = read.live;
+    let mut plan = diff(&desired, &live, targets, phases)?;
+    let more: BTreeSet<ArmId> = crate::plan::soft_delete_consulted(&desired, Some(&plan))
+        .difference(&consulted)
+        .cloned()
+        .collect();
+    if !more.is_empty() {
+        crate::live::read_vault_configs(client, &mut live, &more).await?;
+        plan = diff(&desired, &live, targets, phases)?;
+    }
     plan.left_out = left_out;
-    Ok((desired, read.live, plan))
+    Ok((desired, live, plan))
 }
 
 #[cfg(test)]

@@ -340,6 +340,23 @@ fn removal(have: &Resource, desired: &Desired, ctx: &Context) -> Option<Change> 
     Some(c)
 }
 
+/// The Recovery Services vaults whose soft delete the plan of `desired` consults, so whose
+/// backup configuration (where Azure keeps it, FACTS §3) the live read must hold: those the file
+/// sets `soft_delete` on (their attribute is diffed), and — once a first `plan` is known — those
+/// whose items' backup data it deletes (the change says whether soft delete keeps it
+/// recoverable). Soft delete changes neither set: the second plan consults the same vaults.
+pub fn soft_delete_consulted(desired: &Desired, plan: Option<&Plan>) -> BTreeSet<ArmId> {
+    let set_in_file = (desired.resources.iter())
+        .filter(|r| r.address.kind == ResourceKind::RecoveryVault)
+        .filter(|r| r.attrs.get("soft_delete").is_some_and(|v| !v.is_null()))
+        .map(|r| r.arm_id.clone());
+    let deleting = (plan.iter().flat_map(|p| &p.changes))
+        .filter(|c| c.address.kind == ResourceKind::ProtectedVm)
+        .filter(|c| c.data == Some(DataEffect::Deleted))
+        .map(|c| protected_vm::vault_of(&c.arm_id));
+    set_in_file.chain(deleting).collect()
+}
+
 fn scope_of<'a>(desired: &'a Desired, item: &ArmId) -> Option<&'a VaultScope> {
     let vault = protected_vm::vault_of(item);
     desired.vaults.iter().find(|v| v.arm_id == vault)

@@ -15,7 +15,7 @@ mod rules;
 mod site_recovery;
 
 pub use crate::model::{Action, DataEffect};
-pub use diff::{plan, resolve, PlanOptions};
+pub use diff::{plan, resolve, soft_delete_consulted, PlanOptions};
 
 use crate::model::shard::Shard;
 use crate::model::{Address, ArmId};
