@@ -363,12 +363,21 @@ async fn management_group_descendants_resolve_across_nested_groups_page_by_page(
 
 /// Three vaults, one in each of the first three subscriptions of `spread`.
 fn three_vaults(e: &Estate) -> azprotect::model::Desired {
+    vaults(e, 3)
+}
+
+/// The `i`-th subscription of `spread`.
+fn sub(i: u32) -> String {
+    match i {
+        0 => FIRST.to_string(),
+        i => format!("00000000-0000-0000-0001-{i:012}"),
+    }
+}
+
+/// `n` vaults, one in each of the first `n` subscriptions of `spread`.
+fn vaults(e: &Estate, n: u32) -> azprotect::model::Desired {
     let mut y = format!("version: 1\nsubscription: {FIRST}\nresource_groups:\n");
-    let subs = [
-        FIRST.to_string(),
-        "00000000-0000-0000-0001-000000000001".into(),
-        "00000000-0000-0000-0001-000000000002".into(),
-    ];
+    let subs: Vec<String> = (0..n).map(sub).collect();
     for (i, s) in subs.iter().enumerate() {
         y.push_str(&format!(
             "  rg-p-{i}: {{location: westeurope, subscription: {s}}}\n"
@@ -448,4 +457,63 @@ async fn vms_already_discovered_by_a_stamp_are_taken_as_they_are_not_read_again(
         ids
     };
     assert_eq!(ids(&read.live.vms), ids(&whole.live.vms));
+}
+
+#[tokio::test]
+async fn auto_reads_the_pages_resource_graph_quota_has_left_and_lists_the_rest() {
+    use azprotect::live::{self, Discovery, ReadOptions, Source};
+    // 6,000 VMs, 1,000 in each of six subscriptions; Resource Graph allows four queries per
+    // window: the containers and the first page leave two, not the five pages still to read.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let e = estate(
+        &spread(6000, 6),
+        SandboxOptions {
+            throttle: true,
+            resource_graph_quota: GraphQuota {
+                queries: 4,
+                window: Duration::from_secs(5),
+            },
+            access_log: Some(log.clone()),
+            ..SandboxOptions::default()
+        },
+    )
+    .await;
+    let client = e.client().await;
+    let desired = vaults(&e, 6);
+    let auto = live::read_with(&client, &desired, &ReadOptions::default())
+        .await
+        .unwrap();
+    // Three pages: rows 0..3,000, the first two subscriptions whole, the third maybe not.
+    assert_eq!((auto.source, auto.graph_queries), (Source::Mixed, 4));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = (text.lines())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.iter().all(|l| l["status"] != 429), "no query waited");
+    let listed = |s: &str| {
+        lines.iter().any(|l| {
+            let p = l["path"].as_str().unwrap().to_ascii_lowercase();
+            p.starts_with(&format!("/subscriptions/{s}/")) && p.contains("/virtualmachines")
+        })
+    };
+    let listed: Vec<bool> = (0..6).map(|i| listed(&sub(i))).collect();
+    assert_eq!(listed, [false, false, true, true, true, true]);
+
+    let lists = ReadOptions {
+        discovery: Discovery::Lists,
+        ..ReadOptions::default()
+    };
+    let by_lists = live::read_with(&client, &desired, &lists).await.unwrap();
+    assert_eq!(by_lists.source, Source::Lists);
+    let sorted = |mut vms: Vec<azprotect::model::VirtualMachine>| {
+        vms.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        vms
+    };
+    let (a, b) = (sorted(auto.live.vms), sorted(by_lists.live.vms));
+    assert_eq!(a.len(), 6000);
+    assert!(
+        a == b,
+        "the same VMs, whichever way each subscription was read"
+    );
 }

@@ -50,9 +50,10 @@ pub fn path() -> String {
 const COLUMNS: &str =
     "id, name, type, location, resourceGroup, subscriptionId, tags, sku, properties";
 
-/// The query for the virtual machines.
+/// The query for the virtual machines, each subscription's together (`subscriptionId` first:
+/// the leading pages of a query cover whole subscriptions but the last, `discovery` relies on it).
 pub fn vm_query() -> String {
-    format!("Resources | where type =~ 'microsoft.compute/virtualmachines' | project {COLUMNS} | order by id asc")
+    format!("Resources | where type =~ 'microsoft.compute/virtualmachines' | project {COLUMNS} | order by subscriptionId asc, id asc")
 }
 
 /// The query for the managed disks.
@@ -156,6 +157,14 @@ impl Pacer {
         }
     }
 
+    /// Queries the quota still allows in the current window, as far as the answers tell
+    /// (`None`: no reading, or its window has reset).
+    fn spare(&self) -> Option<u32> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (r, at) = s.reading?;
+        (at.elapsed() < r.resets_after).then(|| r.remaining.saturating_sub(s.uncounted))
+    }
+
     /// An answer arrived (with its quota reading, if any).
     fn answered(&self, reading: Option<QuotaReading>) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -226,6 +235,12 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Queries Resource Graph's quota still allows now without waiting, as far as its answers
+    /// tell (`None`: nothing known of the current window).
+    pub fn spare(&self) -> Option<u32> {
+        self.pacer.spare()
+    }
+
     /// Queries sent so far (pages; the client's retries not counted).
     pub fn queries(&self) -> u32 {
         self.queries.load(std::sync::atomic::Ordering::Relaxed)
@@ -289,13 +304,53 @@ impl<'a> Session<'a> {
         let (Some(total), Some(_)) = (first.total, &first.next) else {
             return self.chained(first, query, each).await.map(Some);
         };
+        self.skipping_to(first, query, total, each).await
+    }
+
+    /// The rows of the query's first `pages` pages (`first` the first of them), asked for
+    /// together at their `$skip` as [`Session::rest_with`] asks for them all, each row made a
+    /// `T` (or skipped) as its page arrives; with them whether they are every row of the
+    /// query. `None` when `first` says no total, or a page's total is not the first's (the
+    /// estate changed between them).
+    pub async fn leading<T>(
+        &self,
+        first: Page,
+        query: &str,
+        pages: u64,
+        each: &impl Fn(Value) -> Option<T>,
+    ) -> Result<Option<(Vec<T>, bool)>, AzureError> {
+        let Some(total) = first.total else {
+            return Ok(None);
+        };
+        if first.next.is_none() {
+            return Ok(Some((
+                first.rows.into_iter().filter_map(each).collect(),
+                true,
+            )));
+        }
+        let end = pages.saturating_mul(u64::from(PAGE_ROWS)).min(total);
+        let rows = self.skipping_to(first, query, end, each).await?;
+        Ok(rows.map(|rows| (rows, end == total)))
+    }
+
+    /// The rows of `first` (a page of `total` rows in all) and of the pages after it up to the
+    /// row `end`, asked for together at their `$skip`; `None` when a page's `totalRecords` is
+    /// not the first's.
+    async fn skipping_to<T>(
+        &self,
+        first: Page,
+        query: &str,
+        end: u64,
+        each: &impl Fn(Value) -> Option<T>,
+    ) -> Result<Option<Vec<T>>, AzureError> {
+        let total = first.total.unwrap_or(end);
         let fetched = first.rows.len() as u64;
         let mut out: Vec<T> = first.rows.into_iter().filter_map(each).collect();
         let subscriptions = &first.subscriptions;
         // Each page's rows are made `T`s as it arrives (a tenant's rows are never all held as
         // JSON at once); it must be whole (a page cut short, by a change or by the answer's
         // size, would leave rows between it and the next unread) and of the same result.
-        let asked = (fetched..total)
+        let asked = (fetched..end)
             .step_by(PAGE_ROWS as usize)
             .map(|at| async move {
                 let page = self.page(subscriptions, query, At::Skip(at)).await?;

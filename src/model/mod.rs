@@ -185,7 +185,7 @@ impl Desired {
 }
 
 /// A virtual machine as read from Azure: what selectors and live rules need.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VirtualMachine {
     pub id: ArmId,
     pub name: String,
