@@ -260,18 +260,17 @@ async fn a_file_without_stamps_makes_no_discovery_read() {
             .any(|p| p.contains("Microsoft.ResourceGraph/resources")),
         "{read:?}"
     );
-    // One page of the group's descendants, one query for the VMs and one for the disks; then
-    // the plan's read asks Resource Graph for the two planned subscriptions' resource groups
-    // only: the VMs the stamps read are handed to it, not queried again.
-    assert_eq!(read.len(), 4, "{read:?}");
+    // One page of the group's descendants, one query for the subscriptions and resource
+    // groups, one for the VMs; the plan's read asks nothing again: the VMs, resource groups
+    // and vault lists the stamps read are handed to it.
+    assert_eq!(read.len(), 3, "{read:?}");
     let vault_lists = after[before.len()..]
         .iter()
         .filter(|p| p.ends_with("/providers/Microsoft.RecoveryServices/vaults"))
         .count();
     assert_eq!(
-        vault_lists, 5,
-        "the three subscriptions' vault lists by the discovery read, then the plan reads the two \
-         where the stamp generated vaults (Sandbox has no VM in scope)"
+        vault_lists, 3,
+        "the three subscriptions' vault lists, once, by the discovery read"
     );
 }
 

@@ -398,8 +398,15 @@ fn vaults(e: &Estate, n: u32) -> azprotect::model::Desired {
 
 #[tokio::test]
 async fn vms_already_discovered_by_a_stamp_are_taken_as_they_are_not_read_again() {
-    use azprotect::live::{self, Discovery, KnownVms, ReadOptions, Source};
-    let e = estate(&spread(300, 3), SandboxOptions::default()).await;
+    use azprotect::live::{self, Discovery, Known, ReadOptions, Source};
+    use azprotect::model::{resource_group, vault};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let logged = SandboxOptions {
+        access_log: Some(log.clone()),
+        ..SandboxOptions::default()
+    };
+    let e = estate(&spread(300, 3), logged).await;
     let client = e.client().await;
     let desired = three_vaults(&e);
     let graph = ReadOptions {
@@ -414,17 +421,47 @@ async fn vms_already_discovered_by_a_stamp_are_taken_as_they_are_not_read_again(
     // Every subscription's VMs known: only the containers are asked.
     let subs: Vec<String> = desired.subscriptions();
     assert_eq!(subs.len(), 3);
-    let known = KnownVms {
+    let known = Known {
         subscriptions: subs.clone(),
         vms: whole.live.vms.clone(),
+        ..Known::default()
     };
     let again = ReadOptions {
-        known_vms: Some(known),
+        known: Some(known.clone()),
         ..graph.clone()
     };
     let read = live::read_with(&client, &desired, &again).await.unwrap();
     assert_eq!(read.graph_queries, 1, "no VM query");
     assert_eq!(read.live.fingerprint(), whole.live.fingerprint());
+
+    // Their resource groups and vault lists known too (as a stamps' read hands them on):
+    // neither is asked again.
+    let mut lists = std::collections::BTreeMap::new();
+    let mut groups = std::collections::BTreeMap::new();
+    for s in &subs {
+        let vaults = client.list(&vault::list_path(s)).await.unwrap();
+        lists.insert(s.to_ascii_lowercase(), vaults);
+        let rgs = client.list(&resource_group::list_path(s)).await.unwrap();
+        groups.insert(s.to_ascii_lowercase(), rgs);
+    }
+    let logged = std::fs::read_to_string(&log).unwrap().lines().count();
+    let given = ReadOptions {
+        known: Some(Known {
+            groups,
+            vault_lists: lists,
+            ..known
+        }),
+        ..graph.clone()
+    };
+    let read = live::read_with(&client, &desired, &given).await.unwrap();
+    assert_eq!((read.source, read.graph_queries), (Source::Known, 0));
+    assert_eq!(read.live.fingerprint(), whole.live.fingerprint());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let asked: Vec<String> = (text.lines().skip(logged))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["path"].to_string())
+        .collect();
+    // The file's vaults do not exist yet (the lists given are empty): nothing to ask at all.
+    assert_eq!(asked, Vec::<String>::new());
 
     // One subscription's VMs known, the others listed: the known VMs are taken as they are
     // (a mark on one shows through: they were not listed again), the others listed.
@@ -437,9 +474,10 @@ async fn vms_already_discovered_by_a_stamp_are_taken_as_they_are_not_read_again(
     let marked = first[0].id.clone();
     let lists = ReadOptions {
         discovery: Discovery::Lists,
-        known_vms: Some(KnownVms {
+        known: Some(Known {
             subscriptions: vec![FIRST.to_string()],
             vms: first,
+            ..Known::default()
         }),
         ..ReadOptions::default()
     };

@@ -22,7 +22,7 @@
 //!   subscription's own ARM quota. Waiting for Resource Graph's window (15 queries per 5 s)
 //!   would cost more than the lists (measured: README "Reading at tenant scale").
 //!
-//! Owns: [`Discovery`], [`ReadOptions`], [`KnownVms`], [`Denied`], [`find`]. Must not
+//! Owns: [`Discovery`], [`ReadOptions`], [`Known`], [`Denied`], [`find`]. Must not
 //! import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,19 +46,33 @@ pub enum Discovery {
     Lists,
 }
 
-/// VMs already discovered (by a stamp's expansion) for `subscriptions`: not read again.
+/// What a read before this one (a stamps' expansion) found: not read again. The VMs of
+/// `subscriptions`; and, by lower-cased subscription id, resource groups and Recovery Services
+/// vault lists (ARM list JSON), of the subscriptions it read them in.
 #[derive(Debug, Clone, Default)]
-pub struct KnownVms {
+pub struct Known {
     pub subscriptions: Vec<String>,
     pub vms: Vec<VirtualMachine>,
+    pub groups: BTreeMap<String, Vec<Value>>,
+    pub vault_lists: BTreeMap<String, Vec<Value>>,
 }
 
-impl KnownVms {
+impl Known {
     /// Whether the VMs of `sub` are known.
     pub fn covers(&self, sub: &str) -> bool {
         self.subscriptions
             .iter()
             .any(|s| s.eq_ignore_ascii_case(sub))
+    }
+
+    /// The resource groups of `sub`, when known.
+    pub fn groups_of(&self, sub: &str) -> Option<&Vec<Value>> {
+        self.groups.get(&sub.to_ascii_lowercase())
+    }
+
+    /// The vault list of `sub`, when known.
+    pub fn vaults_of(&self, sub: &str) -> Option<&Vec<Value>> {
+        self.vault_lists.get(&sub.to_ascii_lowercase())
     }
 }
 
@@ -66,7 +80,7 @@ impl KnownVms {
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
     pub discovery: Discovery,
-    pub known_vms: Option<KnownVms>,
+    pub known: Option<Known>,
     /// Which declared vaults' backup configuration (soft delete) is read.
     pub vault_configs: VaultConfigs,
 }
@@ -110,6 +124,8 @@ pub enum Source {
     /// Resource Graph for the subscriptions the pages its quota had left covered whole, lists
     /// for the others.
     Mixed,
+    /// Every subscription's VMs and resource groups were [`Known`].
+    Known,
 }
 
 /// What [`find`] found.
@@ -127,6 +143,19 @@ pub struct Found {
     pub source: Source,
     /// Resource Graph queries sent.
     pub queries: u32,
+}
+
+impl Found {
+    fn new(source: Source) -> Found {
+        Found {
+            groups: BTreeMap::new(),
+            denied: vec![],
+            vms: None,
+            vms_of: BTreeSet::new(),
+            source,
+            queries: 0,
+        }
+    }
 }
 
 /// Whether the Resource Graph pages still to fetch, `pages_left`, fit in the quota the last
@@ -151,11 +180,34 @@ pub fn is_denied(e: &AzureError) -> bool {
 
 /// Find the readable subscriptions of `subscriptions`, their resource groups, and — through
 /// Resource Graph, when `discovery` and its rule say so — the VMs of those not in `known`.
+/// A subscription whose resource groups and VMs are `known` is taken as given, not read.
 pub async fn find(
     client: &ArmClient,
     subscriptions: &[String],
     discovery: Discovery,
-    known: Option<&KnownVms>,
+    known: Option<&Known>,
+) -> Result<Found, AzureError> {
+    let given = |s: &String| known.is_some_and(|k| k.covers(s) && k.groups_of(s).is_some());
+    let (taken, rest): (Vec<String>, Vec<String>) = subscriptions.iter().cloned().partition(given);
+    let mut found = match (taken.is_empty(), rest.is_empty()) {
+        (false, true) => Found::new(Source::Known),
+        _ => read(client, &rest, discovery, known).await?,
+    };
+    for sub in &taken {
+        let groups = known.and_then(|k| k.groups_of(sub)).cloned();
+        found
+            .groups
+            .insert(sub.to_ascii_lowercase(), groups.unwrap_or_default());
+    }
+    Ok(found)
+}
+
+/// [`find`] for the subscriptions nothing is known of.
+async fn read(
+    client: &ArmClient,
+    subscriptions: &[String],
+    discovery: Discovery,
+    known: Option<&Known>,
 ) -> Result<Found, AzureError> {
     let graph = match discovery {
         Discovery::Lists => false,
@@ -170,14 +222,7 @@ pub async fn find(
             other => return other,
         }
     }
-    let mut found = Found {
-        groups: BTreeMap::new(),
-        denied: vec![],
-        vms: None,
-        vms_of: BTreeSet::new(),
-        source: Source::Lists,
-        queries: 0,
-    };
+    let mut found = Found::new(Source::Lists);
     group_lists(client, subscriptions, &mut found).await?;
     Ok(found)
 }
@@ -214,7 +259,7 @@ async fn by_graph(
     client: &ArmClient,
     subscriptions: &[String],
     discovery: Discovery,
-    known: Option<&KnownVms>,
+    known: Option<&Known>,
 ) -> Result<Found, AzureError> {
     let session = Session::new(client);
     let to_discover: Vec<String> = (subscriptions.iter())
@@ -233,14 +278,7 @@ async fn by_graph(
     };
     let (containers, first_vms) =
         futures::try_join!(session.all(subscriptions, &containers_query), first_vms)?;
-    let mut found = Found {
-        groups: BTreeMap::new(),
-        denied: vec![],
-        vms: None,
-        vms_of: BTreeSet::new(),
-        source: Source::ResourceGraph,
-        queries: 0,
-    };
+    let mut found = Found::new(Source::ResourceGraph);
     let mut answered = BTreeSet::new();
     for row in containers {
         let Some(sub) = row["subscriptionId"].as_str().map(str::to_ascii_lowercase) else {

@@ -21,7 +21,7 @@ mod vm_body;
 pub mod vms;
 
 pub use crate::model::{Elsewhere, LiveState};
-pub use discovery::{Denied, Discovery, KnownVms, ReadOptions, Source, VaultConfigs};
+pub use discovery::{Denied, Discovery, Known, ReadOptions, Source, VaultConfigs};
 
 use crate::azure::{ArmClient, AzureError};
 use crate::model::{
@@ -66,19 +66,22 @@ pub async fn read_every(
 /// Read everything the desired state needs to be diffed: per subscription its resource groups,
 /// vaults and VMs ([`discovery`]: lists or Resource Graph); per vault one list of policies
 /// (declared vaults) and protected items; Site Recovery and Disk Backup in the readable
-/// subscriptions. VMs in `options.known_vms` are taken as they are.
+/// subscriptions. What `options.known` holds (VMs, resource groups, vault lists) is taken as it
+/// is.
 pub async fn read_with(
     client: &ArmClient,
     desired: &Desired,
     options: &ReadOptions,
 ) -> Result<Read, AzureError> {
     let subs = desired.subscriptions();
-    let known = options.known_vms.as_ref();
+    let known = options.known.as_ref();
     // Readability, resource groups and (Resource Graph) VMs, alongside every vault list.
-    let vault_lists = join_all(
-        subs.iter()
-            .map(|s| async move { client.list(&vault::list_path(s)).await }),
-    );
+    let vault_lists = join_all(subs.iter().map(|s| async move {
+        match known.and_then(|k| k.vaults_of(s)) {
+            Some(list) => Ok(list.clone()),
+            None => client.list(&vault::list_path(s)).await,
+        }
+    }));
     let (found, vault_lists) = futures::join!(
         discovery::find(client, &subs, options.discovery, known),
         vault_lists

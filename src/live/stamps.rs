@@ -3,8 +3,9 @@
 //! subscriptions the caller can read (`management_groups::subscriptions`, only when a stamp lists
 //! subscriptions), and in every one of them the VMs as `--discovery` says (`discovery::find`:
 //! Resource Graph or list calls; a subscription Resource Graph leaves out has its VMs listed)
-//! and the Recovery Services vaults (one list per subscription). A file without stamps reads
-//! none of this.
+//! and the Recovery Services vaults (one list per subscription). The resource groups and vault
+//! lists it read are kept with the VMs (`StampFacts`) for the plan's read, which takes them as
+//! they are. A file without stamps reads none of this.
 //!
 //! Owns: [`read`]. Must not import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
 
@@ -101,12 +102,16 @@ pub async fn read(
     )
     .await?;
     facts.vms_of = found.groups.keys().cloned().collect();
+    facts.resource_groups = found.groups;
     facts.vms = found.vms.unwrap_or_default();
     facts.vms.extend(listed.into_iter().flatten());
     let mut lists = Vec::new();
     for (sub, read) in vaults {
         match read {
-            Ok(list) => lists.extend(list),
+            Ok(list) => {
+                lists.extend(list.iter().cloned());
+                facts.vault_lists.insert(sub, list);
+            }
             Err(reason) => {
                 facts.unreadable.insert(sub, reason);
             }

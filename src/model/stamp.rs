@@ -42,6 +42,10 @@ pub struct StampFacts {
     pub vms_of: Vec<String>,
     /// The Recovery Services vaults of the stamps' subscriptions.
     pub vaults: Vec<ExistingVault>,
+    /// Each readable subscription's resource groups and vault list (ARM list JSON; key: the
+    /// subscription id in lower case), as read: handed to the plan's read, not read again.
+    pub resource_groups: BTreeMap<String, Vec<serde_json::Value>>,
+    pub vault_lists: BTreeMap<String, Vec<serde_json::Value>>,
     /// The subscriptions whose VMs and vaults were read (lower case, sorted).
     pub subscriptions: Vec<String>,
     /// Stamp subscriptions the identity may not read (lower case), with Azure's refusal (which

@@ -273,11 +273,14 @@ pub async fn make(
         phases.mark("stamps");
     }
     // Stamps expand into hand-written-like groups and vaults (a discovery read, only when the
-    // files have stamps); the VMs it read are handed to the live read, not read again.
+    // files have stamps); the VMs, resource groups and vault lists it read are handed to the
+    // live read, not read again.
     let mut stamps = super::stamps::expand(client, config, scope.discovery).await?;
-    let known_vms = stamps.facts.as_mut().map(|f| crate::live::KnownVms {
+    let known = stamps.facts.as_mut().map(|f| crate::live::Known {
         subscriptions: f.vms_of.clone(),
         vms: std::mem::take(&mut f.vms),
+        groups: std::mem::take(&mut f.resource_groups),
+        vault_lists: std::mem::take(&mut f.vault_lists),
     });
     let mut loaded = finish(&stamps.loaded, default_subscription)?;
     let mut targets = Targets {
@@ -298,7 +301,7 @@ pub async fn make(
         dealt = part.dealt;
     }
     let before = super::unreadable::Before {
-        known_vms,
+        known,
         left_out: stamps.left_out,
     };
     let (desired, live, mut plan) =

@@ -23,7 +23,8 @@ pub struct Expanded {
     /// refuses to go on unless `--allow-partial`, and then says they were left out.
     pub left_out: Vec<crate::plan::LeftOut>,
     /// What the discovery read gathered (`None`: no stamps, nothing was read). `ops::plan::make`
-    /// hands its VMs to the live read (`live::KnownVms`), which does not read them again.
+    /// hands its VMs, resource groups and vault lists to the live read (`live::Known`), which
+    /// does not read them again.
     pub facts: Option<StampFacts>,
 }
 

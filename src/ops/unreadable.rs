@@ -4,7 +4,7 @@
 
 use super::plan::{diff, Phases, PlanError, Scope, Targets};
 use crate::azure::{ArmClient, AzureError};
-use crate::live::{KnownVms, ReadOptions, VaultConfigs};
+use crate::live::{Known, ReadOptions, VaultConfigs};
 use crate::model::{ArmId, Desired, LiveState};
 use crate::plan::{LeftOut, Plan};
 use miette::Diagnostic;
@@ -45,7 +45,7 @@ pub fn denied_subscription(e: &AzureError) -> Option<LeftOut> {
 /// subscriptions it could not read (reported with the plan's own, all at once).
 #[derive(Debug, Default)]
 pub struct Before {
-    pub known_vms: Option<KnownVms>,
+    pub known: Option<Known>,
     pub left_out: Vec<LeftOut>,
 }
 
@@ -67,7 +67,7 @@ pub async fn diff_readable(
     let consulted = crate::plan::soft_delete_consulted(&desired, None);
     let options = ReadOptions {
         discovery: scope.discovery,
-        known_vms: before.known_vms,
+        known: before.known,
         vault_configs: VaultConfigs::Only(consulted.clone()),
     };
     let read = crate::live::read_with(client, &desired, &options).await?;
