@@ -6,11 +6,12 @@
 //!
 //! Owns: [`Graph`]. Must not import: `azure`, `live`, `plan`, `apply`, `cli`, `ops`.
 
+use crate::model::fast::FastMap;
 use crate::model::{Address, Resource};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 /// Why a set of resources is not a DAG.
@@ -32,7 +33,7 @@ pub enum GraphError {
 pub struct Graph {
     g: DiGraph<Address, ()>,
     /// Node by address: hashed, a tenant's plan looks up 100,000s of them.
-    index: HashMap<Address, NodeIndex>,
+    index: FastMap<Address, NodeIndex>,
 }
 
 impl Graph {
@@ -111,35 +112,39 @@ impl Graph {
         } else {
             (Direction::Outgoing, Direction::Incoming)
         };
-        let mut waiting: BTreeMap<NodeIndex, usize> = self
-            .g
-            .node_indices()
-            .map(|i| (i, self.g.neighbors_directed(i, before).count()))
+        // Every node's place in `key` order, once: the ready heap compares places, not keys.
+        let keys: Vec<K> = self.g.node_indices().map(|i| key(&self.g[i])).collect();
+        let mut by_key: Vec<NodeIndex> = self.g.node_indices().collect();
+        by_key.sort_by(|a, b| keys[a.index()].cmp(&keys[b.index()]).then(a.cmp(b)));
+        let mut place = vec![0; by_key.len()];
+        for (p, i) in by_key.iter().enumerate() {
+            place[i.index()] = p;
+        }
+        // Dependencies (or dependents) not yet out, per node; `None` once it is out.
+        let mut waiting: Vec<Option<usize>> = (self.g.node_indices())
+            .map(|i| Some(self.g.neighbors_directed(i, before).count()))
             .collect();
-        let mut ready: BinaryHeap<Reverse<(K, NodeIndex)>> = waiting
-            .iter()
-            .filter(|(_, &n)| n == 0)
-            .map(|(&i, _)| Reverse((key(&self.g[i]), i)))
+        let mut ready: BinaryHeap<Reverse<usize>> = (self.g.node_indices())
+            .filter(|i| waiting[i.index()] == Some(0))
+            .map(|i| Reverse(place[i.index()]))
             .collect();
         let mut out = Vec::with_capacity(self.g.node_count());
-        while let Some(Reverse((_, i))) = ready.pop() {
+        while let Some(Reverse(p)) = ready.pop() {
+            let i = by_key[p];
             out.push(self.g[i].clone());
-            waiting.remove(&i);
+            waiting[i.index()] = None;
             for n in self.g.neighbors_directed(i, after) {
-                if let Some(w) = waiting.get_mut(&n) {
+                if let Some(w) = waiting[n.index()].as_mut() {
                     *w -= 1;
                     if *w == 0 {
-                        ready.push(Reverse((key(&self.g[n]), n)));
+                        ready.push(Reverse(place[n.index()]));
                     }
                 }
             }
         }
-        let mut stuck: Vec<(K, Address)> = waiting
-            .keys()
-            .map(|&i| (key(&self.g[i]), self.g[i].clone()))
-            .collect();
-        stuck.sort_by(|a, b| a.0.cmp(&b.0));
-        out.extend(stuck.into_iter().map(|(_, a)| a));
+        // Nodes on a cycle, by key.
+        let stuck = by_key.iter().filter(|i| waiting[i.index()].is_some());
+        out.extend(stuck.map(|&i| self.g[i].clone()));
         out
     }
 

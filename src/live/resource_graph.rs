@@ -494,7 +494,8 @@ mod tests {
         assert_eq!(third["options"]["$skip"], 2000);
         assert!(third["options"].get("$skipToken").is_none());
         assert_eq!(next["subscriptions"], json!(["s1"]));
-        assert!(vm_query().contains("order by id asc"));
+        // Each subscription's rows together (`discovery::whole_subscriptions`), then by id.
+        assert!(vm_query().contains("order by subscriptionId asc, id asc"));
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub struct LiveState {
 
 impl LiveState {
     /// A lookup of the live resources by ARM id (case-insensitive).
-    pub fn by_id(&self) -> std::collections::HashMap<&ArmId, &Resource> {
+    pub fn by_id(&self) -> super::fast::FastMap<&ArmId, &Resource> {
         self.resources.iter().map(|r| (&r.arm_id, r)).collect()
     }
 

@@ -43,6 +43,7 @@ pub mod disk;
 pub mod disk_backup;
 pub mod export;
 pub mod family;
+pub mod fast;
 pub mod item_recovery;
 mod item_state;
 pub mod lease;

@@ -5,13 +5,14 @@ use super::rules::{self, Context, Verdict};
 use super::{Action, Change, DataEffect, Plan};
 use crate::graph::Graph;
 use crate::model::disk_backup::role;
+use crate::model::fast::{FastMap, FastSet};
 use crate::model::site_recovery::replication;
 use crate::model::ItemState;
 use crate::model::LiveState;
 use crate::model::{
     protected_vm, Address, ArmId, Desired, OnRemove, Resource, ResourceKind, VaultScope,
 };
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What the user asked the plan to cover.
 #[derive(Debug, Clone, Default)]
@@ -69,12 +70,15 @@ pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
             }
         }
     }
-    let mut taken: HashSet<ArmId> = resources
-        .iter()
-        .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
-        .map(|r| r.arm_id.clone())
-        .collect();
-    let listed: HashSet<ArmId> = resources
+    // Sized for every live VM at once: growing to a tenant's 100,000 rehashed it 17 times.
+    let mut taken: FastSet<ArmId> =
+        FastSet::with_capacity_and_hasher(resources.len() + live.vms.len(), Default::default());
+    taken.extend(
+        (resources.iter())
+            .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
+            .map(|r| r.arm_id.clone()),
+    );
+    let listed: FastSet<ArmId> = resources
         .iter()
         .filter(|r| r.address.kind == ResourceKind::ProtectedVm)
         .filter_map(|r| protected_vm::Attrs(&r.attrs).vm_id().map(ArmId::new))
@@ -137,7 +141,8 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
         .map(|r| (&r.address, r))
         .collect();
     // Ids are looked up by hash: a tenant's 100,000 items made ordered lookups a second.
-    let mut matched: HashSet<&ArmId> = HashSet::new();
+    let mut matched: FastSet<&ArmId> =
+        FastSet::with_capacity_and_hasher(live.resources.len(), Default::default());
     let ctx = Context::new(desired, &wanted, live);
     let mut changes = Vec::new();
 
@@ -145,7 +150,7 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
     // for creates and updates, the live state's for deletes.
     let graph = Graph::within(&wanted);
     let live_graph = Graph::within(&live.resources);
-    let mut wanted_by_addr: BTreeMap<&Address, Vec<&Resource>> = BTreeMap::new();
+    let mut wanted_by_addr: FastMap<&Address, Vec<&Resource>> = FastMap::default();
     for r in &wanted {
         wanted_by_addr.entry(&r.address).or_default().push(r);
     }
@@ -195,8 +200,8 @@ pub fn plan(desired: &Desired, live: &LiveState, opts: &PlanOptions) -> Plan {
         }
     }
 
-    let wanted_ids: HashSet<&ArmId> = wanted.iter().map(|r| &r.arm_id).collect();
-    let mut live_by_addr: BTreeMap<&Address, Vec<&Resource>> = BTreeMap::new();
+    let wanted_ids: FastSet<&ArmId> = wanted.iter().map(|r| &r.arm_id).collect();
+    let mut live_by_addr: FastMap<&Address, Vec<&Resource>> = FastMap::default();
     for r in &live.resources {
         live_by_addr.entry(&r.address).or_default().push(r);
     }

@@ -2,6 +2,7 @@
 //! the reason, instead of failing at apply.
 
 use super::AttrChange;
+use crate::model::fast::{FastMap, FastSet};
 use crate::model::site_recovery::{replication, setup};
 use crate::model::ItemState;
 use crate::model::LiveState;
@@ -10,7 +11,7 @@ use crate::model::{
 };
 use serde_json::Value;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What the rules say about one change.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,17 +40,17 @@ pub struct Context<'a> {
     /// Live vault id → live attributes.
     live_vaults: BTreeMap<ArmId, &'a Value>,
     /// VM id (lower case) → the live VM: rules look VMs up once per protected VM.
-    vms: HashMap<String, &'a crate::model::VirtualMachine>,
+    vms: FastMap<String, &'a crate::model::VirtualMachine>,
     /// Policy id → desired attributes, else live attributes.
     policies: BTreeMap<ArmId, &'a Value>,
     /// Live policy id → live attributes.
     live_policies: BTreeMap<ArmId, &'a Value>,
     /// VM id (lower case) → live protected items of declared vaults (item id, state).
-    live_items_by_vm: HashMap<String, Vec<(&'a ArmId, &'a str)>>,
+    live_items_by_vm: FastMap<String, Vec<(&'a ArmId, &'a str)>>,
     /// VM id (lower case) → wanted protected item ids, in address order.
-    wanted_items_by_vm: HashMap<String, Vec<&'a ArmId>>,
+    wanted_items_by_vm: FastMap<String, Vec<&'a Resource>>,
     /// Every wanted protected item id.
-    wanted_items: HashSet<&'a ArmId>,
+    wanted_items: FastSet<&'a ArmId>,
     /// Azure Backup's per-vault and per-policy limits.
     limits: super::limits::Limits<'a>,
     /// Vaults whose update is blocked: they keep their live settings, so rules that depend on
@@ -80,9 +81,13 @@ impl<'a> Context<'a> {
                 .collect(),
             policies: BTreeMap::new(),
             live_policies: BTreeMap::new(),
-            live_items_by_vm: HashMap::new(),
-            wanted_items_by_vm: HashMap::new(),
-            wanted_items: HashSet::new(),
+            // Sized at once (a tenant's 100,000 items rehashed them all many times).
+            live_items_by_vm: FastMap::with_capacity_and_hasher(
+                live.resources.len(),
+                <_>::default(),
+            ),
+            wanted_items_by_vm: FastMap::with_capacity_and_hasher(wanted.len(), <_>::default()),
+            wanted_items: FastSet::with_capacity_and_hasher(wanted.len(), <_>::default()),
             limits: super::limits::Limits::new(wanted, live),
             held_vaults: RefCell::new(BTreeSet::new()),
             disk: super::disk_backup::DiskContext::new(desired, wanted, live),
@@ -107,7 +112,10 @@ impl<'a> Context<'a> {
                 _ => {}
             }
         }
-        let mut wanted_sorted: Vec<&Resource> = wanted.iter().collect();
+        // Vaults and policies in address order (a later one of the same id wins); a VM's items
+        // too, where it has several (the first keeps it), without sorting 100,000 items.
+        let is_item = |r: &&Resource| r.address.kind == ResourceKind::ProtectedVm;
+        let mut wanted_sorted: Vec<&Resource> = wanted.iter().filter(|r| !is_item(r)).collect();
         wanted_sorted.sort_by(|a, b| a.address.cmp(&b.address));
         for r in wanted_sorted {
             match r.address.kind {
@@ -117,15 +125,16 @@ impl<'a> Context<'a> {
                 ResourceKind::BackupPolicy => {
                     ctx.policies.insert(r.arm_id.clone(), &r.attrs);
                 }
-                ResourceKind::ProtectedVm => {
-                    ctx.wanted_items_by_vm
-                        .entry(vm_key(&r.attrs))
-                        .or_default()
-                        .push(&r.arm_id);
-                    ctx.wanted_items.insert(&r.arm_id);
-                }
                 _ => {}
             }
+        }
+        for r in wanted.iter().filter(is_item) {
+            let items = ctx.wanted_items_by_vm.entry(vm_key(&r.attrs)).or_default();
+            items.push(r);
+            ctx.wanted_items.insert(&r.arm_id);
+        }
+        for items in ctx.wanted_items_by_vm.values_mut().filter(|v| v.len() > 1) {
+            items.sort_by(|a, b| a.address.cmp(&b.address));
         }
         ctx
     }
@@ -548,11 +557,11 @@ fn protected_vm_rules(want: &Resource, have: Option<&Resource>, ctx: &Context, v
     if let Some(why) = ctx.limits.protected_vm(want) {
         v.block(why);
     }
-    if let Some(ids) = ctx.wanted_items_by_vm.get(&vm_id.to_ascii_lowercase()) {
-        if ids.len() > 1 && ids[0] != &want.arm_id {
+    if let Some(items) = ctx.wanted_items_by_vm.get(&vm_id.to_ascii_lowercase()) {
+        if items.len() > 1 && items[0].arm_id != want.arm_id {
             v.block(format!(
                 "VM is also selected for vault {}: a VM can be protected by one vault only",
-                protected_vm::vault_of(ids[0]).name()
+                protected_vm::vault_of(&items[0].arm_id).name()
             ));
         }
     }
