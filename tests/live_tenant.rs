@@ -26,6 +26,24 @@ async fn estate(inventory: &str, opts: SandboxOptions) -> Estate {
     e
 }
 
+/// An estate served with ARM throttling and a Resource Graph quota of `queries` per `window`,
+/// logging its requests to the returned file (in the returned directory).
+async fn throttled(
+    inventory: &str,
+    queries: u32,
+    window: Duration,
+) -> (Estate, std::path::PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let opts = SandboxOptions {
+        throttle: true,
+        resource_graph_quota: GraphQuota { queries, window },
+        access_log: Some(log.clone()),
+        ..SandboxOptions::default()
+    };
+    (estate(inventory, opts).await, log, dir)
+}
+
 const FIRST: &str = "00000000-0000-0000-0000-0000000000a1";
 
 fn spread(vms: u32, subscriptions: u32) -> String {
@@ -73,21 +91,7 @@ async fn five_thousand_vms_in_ten_subscriptions_come_in_five_pages_as_the_lists_
 
 #[tokio::test]
 async fn a_quota_of_two_queries_makes_the_reader_wait_instead_of_meeting_429s() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("access.log");
-    let e = estate(
-        &spread(2500, 3),
-        SandboxOptions {
-            throttle: true,
-            resource_graph_quota: GraphQuota {
-                queries: 2,
-                window: Duration::from_secs(1),
-            },
-            access_log: Some(log.clone()),
-            ..SandboxOptions::default()
-        },
-    )
-    .await;
+    let (e, log, _dir) = throttled(&spread(2500, 3), 2, Duration::from_secs(1)).await;
     let client = e.client().await;
     let subs: Vec<String> = management_groups::subscriptions(&client)
         .await
@@ -502,21 +506,7 @@ async fn auto_reads_the_pages_resource_graph_quota_has_left_and_lists_the_rest()
     use azprotect::live::{self, Discovery, ReadOptions, Source};
     // 6,000 VMs, 1,000 in each of six subscriptions; Resource Graph allows four queries per
     // window: the containers and the first page leave two, not the five pages still to read.
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("access.log");
-    let e = estate(
-        &spread(6000, 6),
-        SandboxOptions {
-            throttle: true,
-            resource_graph_quota: GraphQuota {
-                queries: 4,
-                window: Duration::from_secs(5),
-            },
-            access_log: Some(log.clone()),
-            ..SandboxOptions::default()
-        },
-    )
-    .await;
+    let (e, log, _dir) = throttled(&spread(6000, 6), 4, Duration::from_secs(5)).await;
     let client = e.client().await;
     let desired = vaults(&e, 6);
     let auto = live::read_with(&client, &desired, &ReadOptions::default())

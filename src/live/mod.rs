@@ -335,14 +335,14 @@ pub async fn read_vault_configs(
         Ok::<_, AzureError>((id, config))
     }))
     .await?;
-    for (id, config) in configs {
-        let Some(sd) = config.as_ref().and_then(vault::soft_delete_from_config) else {
-            continue;
-        };
-        let found = (live.resources.iter_mut())
-            .find(|r| r.address.kind == ResourceKind::RecoveryVault && &r.arm_id == id);
-        if let Some(r) = found {
-            r.attrs = vault::with_soft_delete(std::mem::take(&mut r.attrs), sd);
+    let soft_delete: BTreeMap<&ArmId, Value> = (configs.into_iter())
+        .filter_map(|(id, c)| Some((id, vault::soft_delete_from_config(c.as_ref()?)?)))
+        .collect();
+    let vaults =
+        (live.resources.iter_mut()).filter(|r| r.address.kind == ResourceKind::RecoveryVault);
+    for r in vaults {
+        if let Some(sd) = soft_delete.get(&r.arm_id) {
+            r.attrs = vault::with_soft_delete(std::mem::take(&mut r.attrs), sd.clone());
         }
     }
     Ok(())

@@ -47,7 +47,7 @@ pub struct Context<'a> {
     live_policies: BTreeMap<ArmId, &'a Value>,
     /// VM id (lower case) → live protected items of declared vaults (item id, state).
     live_items_by_vm: FastMap<String, Vec<(&'a ArmId, &'a str)>>,
-    /// VM id (lower case) → wanted protected item ids, in address order.
+    /// VM id (lower case) → wanted protected items (in address order where it has several).
     wanted_items_by_vm: FastMap<String, Vec<&'a Resource>>,
     /// Every wanted protected item id.
     wanted_items: FastSet<&'a ArmId>,
