@@ -105,11 +105,9 @@ pub async fn read(
     facts.resource_groups = found.groups;
     facts.vms = found.vms.unwrap_or_default();
     facts.vms.extend(listed.into_iter().flatten());
-    let mut lists = Vec::new();
     for (sub, read) in vaults {
         match read {
             Ok(list) => {
-                lists.extend(list.iter().cloned());
                 facts.vault_lists.insert(sub, list);
             }
             Err(reason) => {
@@ -117,7 +115,7 @@ pub async fn read(
             }
         }
     }
-    facts.vaults = (lists.iter())
+    facts.vaults = (facts.vault_lists.values().flatten())
         .filter_map(|v| {
             Some(ExistingVault {
                 id: ArmId::new(v["id"].as_str()?),

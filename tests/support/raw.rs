@@ -40,27 +40,27 @@ pub fn header(h: &reqwest::header::HeaderMap, k: &str) -> String {
         .unwrap_or_default()
 }
 
-/// `DELETE {endpoint}{path}` with a fresh token: the status.
-pub async fn delete(sb: &Sandbox, path: &str) -> u16 {
+/// `{method} {endpoint}{path}` with a fresh token and no body: the response.
+async fn send(sb: &Sandbox, method: reqwest::Method, path: &str) -> reqwest::Response {
     let (http, token) = token_client(sb).await;
-    let r = http
-        .delete(format!("{}{path}", sb.endpoint()))
+    (http.request(method, format!("{}{path}", sb.endpoint())))
         .bearer_auth(&token)
         .send()
         .await
-        .unwrap();
-    r.status().as_u16()
+        .unwrap()
+}
+
+/// `DELETE {endpoint}{path}` with a fresh token: the status.
+pub async fn delete(sb: &Sandbox, path: &str) -> u16 {
+    send(sb, reqwest::Method::DELETE, path)
+        .await
+        .status()
+        .as_u16()
 }
 
 /// `GET {endpoint}{path}` with a fresh token: (status, JSON body or null).
 pub async fn get(sb: &Sandbox, path: &str) -> (u16, Value) {
-    let (http, token) = token_client(sb).await;
-    let r = http
-        .get(format!("{}{path}", sb.endpoint()))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let r = send(sb, reqwest::Method::GET, path).await;
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or_default())
 }

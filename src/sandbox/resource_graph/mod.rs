@@ -326,13 +326,12 @@ fn answer(
     let page: Vec<Row> = (evaluated.rows.iter().skip(skip).take(size))
         .filter_map(|k| k.row(st))
         .collect();
-    let more = skip + page.len() < total;
     let next = skip + page.len();
     Ok(respond(
         st,
         &page,
         evaluated.project,
-        (total, more, next),
+        (total, next),
         format,
         &dig,
     ))
@@ -393,15 +392,17 @@ fn evaluate(st: &State, query: &Query, subs: &BTreeSet<String>) -> Evaluated {
     }
 }
 
-/// The rest of an answer: its page of rows rendered, with `totalRecords` and the next token.
+/// The rest of an answer: its page of rows rendered, with `totalRecords` and (rows after
+/// `next`) the next token.
 fn respond(
     st: &State,
     page: &[Row<'_>],
     project: Option<Vec<String>>,
-    (total, more, next): (usize, bool, usize),
+    (total, next): (usize, usize),
     format: &str,
     dig: &str,
 ) -> Value {
+    let more = next < total;
     // Resource Graph pages only results that carry `id`; without it a partial answer is
     // truncated (Microsoft Learn, "Working with large Azure resource data sets").
     let pageable = project
