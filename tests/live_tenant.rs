@@ -545,3 +545,110 @@ async fn auto_reads_the_pages_resource_graph_quota_has_left_and_lists_the_rest()
         "the same VMs, whichever way each subscription was read"
     );
 }
+
+/// `n` Backup vaults, one in each of the first `n` subscriptions of `spread`, each snapshotting
+/// the disks of its own subscription's `rg-gen-000`.
+fn disk_vaults(e: &Estate, n: u32) -> azprotect::model::Desired {
+    let mut y = format!("version: 1\nsubscription: {FIRST}\nresource_groups:\n");
+    let subs: Vec<String> = (0..n).map(sub).collect();
+    for (i, s) in subs.iter().enumerate() {
+        y.push_str(&format!(
+            "  rg-p-{i}: {{location: westeurope, subscription: {s}}}\n"
+        ));
+    }
+    y.push_str("disk_backup:\n");
+    for (i, s) in subs.iter().enumerate() {
+        y.push_str(&format!(
+            "  bv-{i}:\n    subscription: {s}\n    resource_group: rg-p-{i}\n    location: westeurope\n    policies:\n      daily: {{every: 1d, retention: 7d}}\n    protect:\n      - policy: daily\n        snapshot_resource_group: rg-p-{i}\n        select: {{resource_groups: [rg-gen-000]}}\n"
+        ));
+    }
+    let file = e.write("disks.yaml", &y);
+    azprotect::config::load(&[file.into()])
+        .unwrap()
+        .desired(None)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn disk_backup_over_subscriptions_finds_its_disks_through_resource_graph_while_its_quota_holds_them(
+) {
+    use azprotect::live::{self, Discovery, ReadOptions, Source};
+    // 3,000 VMs in three subscriptions, each with its OS disk beside it; the Backup vaults
+    // pick the disks of each subscription's rg-gen-000 (1,500: two pages).
+    let (e, log, _dir) = throttled(&spread(3000, 3), 6, Duration::from_secs(5)).await;
+    let client = e.client().await;
+    let desired = disk_vaults(&e, 3);
+    let asked = || {
+        let text = std::fs::read_to_string(&log).unwrap();
+        (text.lines())
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let listed_disks = |lines: &[serde_json::Value]| {
+        (lines.iter())
+            .filter(|l| {
+                let p = l["path"].as_str().unwrap().to_ascii_lowercase();
+                p.ends_with("/providers/microsoft.compute/disks") || p.contains("/disks?")
+            })
+            .count()
+    };
+    let by_lists = ReadOptions {
+        discovery: Discovery::Lists,
+        ..ReadOptions::default()
+    };
+    let lists = live::read_with(&client, &desired, &by_lists).await.unwrap();
+    let listed = asked();
+    assert_eq!(
+        listed_disks(&listed),
+        15,
+        "each subscription's rg-gen-000 list: 500 disks, 100 a page"
+    );
+    let sorted = |mut d: Vec<azprotect::model::ManagedDisk>| {
+        d.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        d
+    };
+    let expected = sorted(lists.live.disks);
+    assert_eq!(expected.len(), 1500);
+    assert!(expected.iter().all(|d| d.resource_group == "rg-gen-000"));
+
+    // Auto, a quota of six queries: the containers and the first pages of VMs and disks
+    // leave three — the VMs' two pages more fit, and then the disks' one.
+    let before = asked().len();
+    let auto = live::read_with(&client, &desired, &ReadOptions::default())
+        .await
+        .unwrap();
+    let lines = asked().split_off(before);
+    assert_eq!(
+        listed_disks(&lines),
+        0,
+        "no disk list: Resource Graph had them"
+    );
+    assert!(lines.iter().all(|l| l["status"] != 429), "no query waited");
+    assert_eq!(
+        (auto.source, auto.graph_queries),
+        (Source::ResourceGraph, 6)
+    );
+    assert!(
+        sorted(auto.live.disks) == expected,
+        "the same disks as the lists, and only those the file can pick"
+    );
+
+    // A quota of five: the VMs' pages take what the first pages leave; the disks are listed.
+    let (e, log, _dir) = throttled(&spread(3000, 3), 5, Duration::from_secs(5)).await;
+    let client = e.client().await;
+    let desired = disk_vaults(&e, 3);
+    let auto = live::read_with(&client, &desired, &ReadOptions::default())
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = (text.lines())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(listed_disks(&lines), 15);
+    assert!(lines.iter().all(|l| l["status"] != 429));
+    assert_eq!(
+        (auto.source, auto.graph_queries),
+        (Source::ResourceGraph, 5)
+    );
+    assert!(sorted(auto.live.disks) == expected);
+}

@@ -21,9 +21,15 @@
 //!   from them; the others' VMs come through the lists, which run concurrently under each
 //!   subscription's own ARM quota. Waiting for Resource Graph's window (15 queries per 5 s)
 //!   would cost more than the lists (measured: README "Reading at tenant scale").
+//! - **disks** (when the file has `disk_backup`): wherever the VMs go through Resource Graph,
+//!   one `Resources` query asks for the managed disks of the [`DiskScopes`] (the groups they
+//!   name, `resourceGroup in~ (…)`), its first page beside the VMs'; the pages after it are
+//!   read when `resource-graph` says so or (auto) when they fit in what the VMs' pages leave
+//!   of the quota; else each subscription's disks are listed (`live::disk_backup`). Only the
+//!   disks in each subscription's own scope are kept ([`FoundDisks`]), as the lists read them.
 //!
-//! Owns: [`Discovery`], [`ReadOptions`], [`Known`], [`Denied`], [`find`]. Must not
-//! import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
+//! Owns: [`Discovery`], [`ReadOptions`], [`Known`], [`Denied`], [`DiskScopes`], [`FoundDisks`],
+//! [`find`]. Must not import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,7 +38,7 @@ use serde_json::Value;
 
 use super::resource_graph::{self, Page, Session};
 use crate::azure::{ArmClient, AzureError};
-use crate::model::{resource_group, ArmId, VirtualMachine};
+use crate::model::{resource_group, ArmId, ManagedDisk, VirtualMachine};
 
 /// How VMs (and the subscriptions' resource groups) are discovered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -141,6 +147,8 @@ pub struct Found {
     /// A readable subscription it left out (not indexed yet) is not one: its VMs are listed.
     pub vms_of: BTreeSet<String>,
     pub source: Source,
+    /// The managed disks Resource Graph found in the [`DiskScopes`] asked.
+    pub disks: FoundDisks,
     /// Resource Graph queries sent.
     pub queries: u32,
 }
@@ -152,10 +160,42 @@ impl Found {
             denied: vec![],
             vms: None,
             vms_of: BTreeSet::new(),
+            disks: FoundDisks::default(),
             source,
             queries: 0,
         }
     }
+}
+
+/// Where a read needs managed disks (`model::disk_backup::disk_scopes`): subscription (lower
+/// case) → `None` for every resource group, or the groups (lower case).
+pub type DiskScopes = BTreeMap<String, Option<BTreeSet<String>>>;
+
+/// The managed disks Resource Graph found: every disk in the scopes asked of the subscriptions
+/// (lower case) in `of`; the others' disks are listed (`live::disk_backup`).
+#[derive(Debug, Clone, Default)]
+pub struct FoundDisks {
+    pub of: BTreeSet<String>,
+    pub disks: Vec<ManagedDisk>,
+}
+
+/// Whether `disk` is in the scope `scopes` gives its subscription.
+fn in_scope(scopes: &DiskScopes, disk: &ManagedDisk) -> bool {
+    match scopes.get(&disk.subscription.to_ascii_lowercase()) {
+        None => false,
+        Some(None) => true,
+        Some(Some(groups)) => groups.contains(&disk.resource_group.to_ascii_lowercase()),
+    }
+}
+
+/// The resource groups one disk query names for `scopes`: their union, or `None` (every
+/// group) when a subscription needs all of its own.
+fn disk_groups(scopes: &DiskScopes) -> Option<BTreeSet<String>> {
+    let mut all = BTreeSet::new();
+    for groups in scopes.values() {
+        all.extend(groups.as_ref()?.iter().cloned());
+    }
+    Some(all)
 }
 
 /// Whether the Resource Graph pages still to fetch, `pages_left`, fit in the quota the last
@@ -179,19 +219,21 @@ pub fn is_denied(e: &AzureError) -> bool {
 }
 
 /// Find the readable subscriptions of `subscriptions`, their resource groups, and — through
-/// Resource Graph, when `discovery` and its rule say so — the VMs of those not in `known`.
-/// A subscription whose resource groups and VMs are `known` is taken as given, not read.
+/// Resource Graph, when `discovery` and its rule say so — the VMs of those not in `known` and
+/// the managed disks `disks` asks for. A subscription whose resource groups and VMs are `known`
+/// is taken as given, not read.
 pub async fn find(
     client: &ArmClient,
     subscriptions: &[String],
     discovery: Discovery,
     known: Option<&Known>,
+    disks: &DiskScopes,
 ) -> Result<Found, AzureError> {
     let given = |s: &String| known.is_some_and(|k| k.covers(s) && k.groups_of(s).is_some());
     let (taken, rest): (Vec<String>, Vec<String>) = subscriptions.iter().cloned().partition(given);
     let mut found = match (taken.is_empty(), rest.is_empty()) {
         (false, true) => Found::new(Source::Known),
-        _ => read(client, &rest, discovery, known).await?,
+        _ => read(client, &rest, discovery, known, disks).await?,
     };
     for sub in &taken {
         let groups = known.and_then(|k| k.groups_of(sub)).cloned();
@@ -208,6 +250,7 @@ async fn read(
     subscriptions: &[String],
     discovery: Discovery,
     known: Option<&Known>,
+    disks: &DiskScopes,
 ) -> Result<Found, AzureError> {
     let graph = match discovery {
         Discovery::Lists => false,
@@ -215,7 +258,7 @@ async fn read(
         Discovery::Auto => subscriptions.len() > 1,
     };
     if graph {
-        match by_graph(client, subscriptions, discovery, known).await {
+        match by_graph(client, subscriptions, discovery, known, disks).await {
             Err(e) if resource_graph::unavailable(&e) => {
                 tracing::info!("Resource Graph is unavailable ({e}); listing per subscription");
             }
@@ -260,24 +303,37 @@ async fn by_graph(
     subscriptions: &[String],
     discovery: Discovery,
     known: Option<&Known>,
+    disk_scopes: &DiskScopes,
 ) -> Result<Found, AzureError> {
     let session = Session::new(client);
     let to_discover: Vec<String> = (subscriptions.iter())
         .filter(|s| !known.is_some_and(|k| k.covers(s)))
         .cloned()
         .collect();
-    let (vm_query, containers_query) = (
+    let disk_subs: Vec<String> = (subscriptions.iter())
+        .filter(|s| disk_scopes.contains_key(&s.to_ascii_lowercase()))
+        .cloned()
+        .collect();
+    let (vm_query, containers_query, disk_query) = (
         resource_graph::vm_query(),
         resource_graph::containers_query(),
+        resource_graph::disk_query_in(disk_groups(disk_scopes).as_ref()),
     );
-    let first_vms = async {
-        match to_discover.is_empty() {
-            true => Ok(vec![]),
-            false => session.first_pages(&to_discover, &vm_query).await,
+    let first_pages = |subs: &'_ [String], query: &'_ str| {
+        let session = &session;
+        let (subs, query) = (subs.to_vec(), query.to_string());
+        async move {
+            match subs.is_empty() {
+                true => Ok(vec![]),
+                false => session.first_pages(&subs, &query).await,
+            }
         }
     };
-    let (containers, first_vms) =
-        futures::try_join!(session.all(subscriptions, &containers_query), first_vms)?;
+    let (containers, first_vms, first_disks) = futures::try_join!(
+        session.all(subscriptions, &containers_query),
+        first_pages(&to_discover, &vm_query),
+        first_pages(&disk_subs, &disk_query)
+    )?;
     let mut found = Found::new(Source::ResourceGraph);
     let mut answered = BTreeSet::new();
     for row in containers {
@@ -305,8 +361,60 @@ async fn by_graph(
         group_lists(client, &missing, &mut found).await?;
     }
     let pages_left: u64 = first_vms.iter().map(|p| p.pages_left(p.rows.len())).sum();
-    let remaining = quota_left(&first_vms);
-    if discovery == Discovery::ResourceGraph || graph_pays(pages_left, remaining) {
+    let disk_pages_left: u64 = first_disks.iter().map(|p| p.pages_left(p.rows.len())).sum();
+    let remaining = quota_left(first_vms.iter().chain(&first_disks));
+    let vms_pay = discovery == Discovery::ResourceGraph || graph_pays(pages_left, remaining);
+    // The disks' pages with what the VMs' leave of the quota; else their lists.
+    let after_vms = remaining.map(|r| match vms_pay {
+        true => r.saturating_sub(u32::try_from(pages_left).unwrap_or(u32::MAX)),
+        false => r,
+    });
+    let disks_pay = !first_disks.is_empty()
+        && (discovery == Discovery::ResourceGraph || graph_pays(disk_pages_left, after_vms));
+    let disks = async {
+        if !disks_pay {
+            return Ok(FoundDisks::default());
+        }
+        let disk = |row: Value| {
+            ManagedDisk::from_arm(&row).filter(|d| {
+                in_scope(disk_scopes, d) && answered.contains(&d.subscription.to_ascii_lowercase())
+            })
+        };
+        let disks = session.rest_with(first_disks, &disk_query, &disk).await?;
+        let of = (disk_subs.iter())
+            .map(|s| s.to_ascii_lowercase())
+            .filter(|s| answered.contains(s))
+            .collect();
+        Ok::<_, AzureError>(FoundDisks { of, disks })
+    };
+    let reserved = if disks_pay { disk_pages_left } else { 0 };
+    let vms = vms_by_graph(
+        &session,
+        first_vms,
+        (vms_pay, remaining, reserved),
+        &answered,
+    );
+    let ((vms, vms_of, source), disks) = futures::try_join!(vms, disks)?;
+    found.vms = vms;
+    found.vms_of = vms_of;
+    found.source = source;
+    found.disks = disks;
+    found.queries = session.queries();
+    Ok(found)
+}
+
+/// The VMs of the subscriptions `answered`, from the rest of the pages `first_vms` began when
+/// they `pay`; else from the pages the quota has left now (`remaining` as the first pages said,
+/// less the `reserved` pages the disks take), of the subscriptions those hold whole
+/// ([`whole_subscriptions`]). With the subscriptions they are of, and where they came from.
+async fn vms_by_graph(
+    session: &Session<'_>,
+    first_vms: Vec<Page>,
+    (pay, remaining, reserved): (bool, Option<u32>, u64),
+    answered: &BTreeSet<String>,
+) -> Result<(Option<Vec<VirtualMachine>>, BTreeSet<String>, Source), AzureError> {
+    let vm_query = resource_graph::vm_query();
+    if pay {
         let answered_vm = |row: Value| {
             super::vms::from_arm(&row)
                 .filter(|vm| answered.contains(&vm.subscription.to_ascii_lowercase()))
@@ -314,35 +422,32 @@ async fn by_graph(
         let vms: Vec<VirtualMachine> = session
             .rest_with(first_vms, &vm_query, &answered_vm)
             .await?;
-        found.vms = Some(vms);
-        found.vms_of = answered;
-    } else {
-        tracing::info!(
-            pages_left,
-            remaining = remaining.unwrap_or_default(),
-            "Resource Graph's quota would make the VMs wait; listing the subscriptions its quota leaves"
-        );
-        found.source = Source::Lists;
-        // What the quota has left now (the containers' answer may have come after the VMs').
-        let budget = u64::from(session.spare().or(remaining).unwrap_or_default());
-        // One group of subscriptions: the pages the quota has left, and lists for the
-        // subscriptions they do not hold whole.
-        let one_group = first_vms.len() == 1;
-        let mut first_vms = first_vms;
-        if let Some(first) = first_vms.pop().filter(|_| one_group && budget > 0) {
-            let vm = |row: Value| super::vms::from_arm(&row);
-            if let Some((vms, all)) = session.leading(first, &vm_query, 1 + budget, &vm).await? {
-                let covered = whole_subscriptions(&vms, all, &answered);
-                let is_covered =
-                    |v: &VirtualMachine| covered.contains(&v.subscription.to_ascii_lowercase());
-                found.vms = Some(vms.into_iter().filter(is_covered).collect());
-                found.vms_of = covered;
-                found.source = Source::Mixed;
-            }
+        return Ok((Some(vms), answered.clone(), Source::ResourceGraph));
+    }
+    let pages_left: u64 = first_vms.iter().map(|p| p.pages_left(p.rows.len())).sum();
+    tracing::info!(
+        pages_left,
+        remaining = remaining.unwrap_or_default(),
+        "Resource Graph's quota would make the VMs wait; listing the subscriptions its quota leaves"
+    );
+    // What the quota has left now (the containers' answer may have come after the VMs').
+    let budget =
+        u64::from(session.spare().or(remaining).unwrap_or_default()).saturating_sub(reserved);
+    // One group of subscriptions: the pages the quota has left, and lists for the
+    // subscriptions they do not hold whole.
+    let one_group = first_vms.len() == 1;
+    let mut first_vms = first_vms;
+    if let Some(first) = first_vms.pop().filter(|_| one_group && budget > 0) {
+        let vm = |row: Value| super::vms::from_arm(&row);
+        if let Some((vms, all)) = session.leading(first, &vm_query, 1 + budget, &vm).await? {
+            let covered = whole_subscriptions(&vms, all, answered);
+            let is_covered =
+                |v: &VirtualMachine| covered.contains(&v.subscription.to_ascii_lowercase());
+            let vms = vms.into_iter().filter(is_covered).collect();
+            return Ok((Some(vms), covered, Source::Mixed));
         }
     }
-    found.queries = session.queries();
-    Ok(found)
+    Ok((None, BTreeSet::new(), Source::Lists))
 }
 
 /// Of VMs read from a query's leading pages (in `subscriptionId` order: `resource_graph::
@@ -363,12 +468,8 @@ pub fn whole_subscriptions(
 }
 
 /// The lowest quota the first pages reported (the latest state of one user's quota).
-fn quota_left(pages: &[Page]) -> Option<u32> {
-    pages
-        .iter()
-        .filter_map(|p| p.quota)
-        .map(|q| q.remaining)
-        .min()
+fn quota_left<'p>(pages: impl Iterator<Item = &'p Page>) -> Option<u32> {
+    pages.filter_map(|p| p.quota).map(|q| q.remaining).min()
 }
 
 #[cfg(test)]
@@ -404,6 +505,40 @@ mod tests {
             set(&["aaa", "ccc"])
         );
         assert!(whole_subscriptions(&[], false, &answered).is_empty());
+    }
+
+    #[test]
+    fn one_disk_query_names_every_group_asked_unless_a_subscription_needs_all_of_its_own() {
+        let groups = |g: &[&str]| Some(g.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>());
+        let mut scopes = DiskScopes::new();
+        scopes.insert("aaa".into(), groups(&["rg-a"]));
+        scopes.insert("bbb".into(), groups(&["rg-b", "rg-a"]));
+        assert_eq!(disk_groups(&scopes), groups(&["rg-a", "rg-b"]));
+        let q = resource_graph::disk_query_in(disk_groups(&scopes).as_ref());
+        assert!(
+            q.contains("| where resourceGroup in~ ('rg-a', 'rg-b') |"),
+            "{q}"
+        );
+        // Each subscription's own scope still decides which of the rows are kept.
+        let disk = |sub: &str, rg: &str| ManagedDisk {
+            subscription: sub.into(),
+            resource_group: rg.into(),
+            ..ManagedDisk::default()
+        };
+        assert!(in_scope(&scopes, &disk("AAA", "RG-A")));
+        assert!(!in_scope(&scopes, &disk("aaa", "rg-b")), "rg-b is bbb's");
+        assert!(
+            !in_scope(&scopes, &disk("ccc", "rg-a")),
+            "ccc asked nothing"
+        );
+        scopes.insert("ccc".into(), None);
+        assert_eq!(disk_groups(&scopes), None);
+        assert!(in_scope(&scopes, &disk("ccc", "anything")));
+        let q = resource_graph::disk_query_in(None);
+        assert!(!q.contains("resourceGroup in~"), "{q}");
+        // A name that cannot be quoted is not put in the query: every group is read.
+        let q = resource_graph::disk_query_in(groups(&["it's"]).as_ref());
+        assert!(!q.contains("resourceGroup in~"), "{q}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Azure Disk Backup state, read only when the file has `disk_backup`: per subscription one list
-//! of Backup vaults, and the managed disks the file can pick — one (paged) list per resource
-//! group that listed disks and selectors name, concurrently, or the subscription's list when a
-//! selector names no resource group ([`disk_backup::disk_scopes`]); per declared Backup vault one list of
+//! of Backup vaults, and the managed disks the file can pick — those Resource Graph found
+//! (`discovery::FoundDisks`), else one (paged) list per resource group that listed disks and
+//! selectors name, concurrently, or the subscription's list when a selector names no resource
+//! group ([`disk_backup::disk_scopes`]); per declared Backup vault one list of
 //! policies, one of backup instances, and per subscription one list of the role assignments of
 //! the vault's identity (`$filter=principalId eq '…'`); per undeclared Backup vault one list of
 //! backup instances (→ [`LiveState::disks_protected_elsewhere`]). Every call is issued as soon
@@ -9,6 +10,7 @@
 //!
 //! Addresses and attributes follow the contract in `model::disk_backup`.
 
+use super::discovery::FoundDisks;
 use super::{Elsewhere, LiveState};
 use crate::azure::{ArmClient, AzureError};
 use crate::model::disk_backup::{self, instance, policy, role, vault, DiskVaultScope};
@@ -17,20 +19,31 @@ use futures::future::try_join_all;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// Read the Disk Backup state of `subscriptions` for the declared Backup vaults `declared`.
+/// Read the Disk Backup state of `subscriptions` for the declared Backup vaults `declared`; the
+/// disks of the subscriptions `found` is of are taken from it, not listed.
 pub async fn read(
     client: &ArmClient,
     subscriptions: &[String],
     declared: &[DiskVaultScope],
+    found: FoundDisks,
 ) -> Result<LiveState, AzureError> {
     let names: BTreeMap<&ArmId, &str> = declared
         .iter()
         .map(|v| (&v.arm_id, v.name.as_str()))
         .collect();
     let scopes = disk_backup::disk_scopes(declared);
+    let mut given: BTreeMap<String, Vec<ManagedDisk>> =
+        (found.of.iter()).map(|s| (s.clone(), Vec::new())).collect();
+    for d in found.disks {
+        if let Some(disks) = given.get_mut(&d.subscription.to_ascii_lowercase()) {
+            disks.push(d);
+        }
+    }
     let parts = try_join_all(subscriptions.iter().map(|sub| {
-        let scope = scopes.get(&sub.to_ascii_lowercase());
-        read_subscription(client, sub, scope, subscriptions, &names)
+        let lower = sub.to_ascii_lowercase();
+        let scope = scopes.get(&lower);
+        let disks = given.remove(&lower);
+        read_subscription(client, sub, (scope, disks), subscriptions, &names)
     }))
     .await?;
     let mut live = LiveState::default();
@@ -44,14 +57,21 @@ pub async fn read(
     Ok(live)
 }
 
+/// One subscription: its disks in `disk_scope` (those given, else listed), its Backup vaults.
 async fn read_subscription(
     client: &ArmClient,
     sub: &str,
-    disk_scope: Option<&Option<std::collections::BTreeSet<String>>>,
+    (disk_scope, given): (
+        Option<&Option<std::collections::BTreeSet<String>>>,
+        Option<Vec<ManagedDisk>>,
+    ),
     subscriptions: &[String],
     declared: &BTreeMap<&ArmId, &str>,
 ) -> Result<LiveState, AzureError> {
     let disks = async {
+        if let Some(disks) = given {
+            return Ok(disks);
+        }
         let items = match disk_scope {
             None => Vec::new(),
             Some(None) => client.list(&disk::list_path(sub)).await?,

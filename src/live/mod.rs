@@ -64,7 +64,8 @@ pub async fn read_every(
 }
 
 /// Read everything the desired state needs to be diffed: per subscription its resource groups,
-/// vaults and VMs ([`discovery`]: lists or Resource Graph); per vault one list of policies
+/// vaults, VMs and the managed disks Disk Backup picks from ([`discovery`]: lists or Resource
+/// Graph); per vault one list of policies
 /// (declared vaults) and protected items; Site Recovery and Disk Backup in the readable
 /// subscriptions. What `options.known` holds (VMs, resource groups, vault lists) is taken as it
 /// is.
@@ -82,8 +83,10 @@ pub async fn read_with(
             None => client.list(&vault::list_path(s)).await,
         }
     }));
+    // The managed disks Disk Backup's selectors and listed disks need, where they need them.
+    let disk_scopes = crate::model::disk_backup::disk_scopes(&desired.disk_vaults);
     let (found, vault_lists) = futures::join!(
-        discovery::find(client, &subs, options.discovery, known),
+        discovery::find(client, &subs, options.discovery, known, &disk_scopes),
         vault_lists
     );
     let mut found = found?;
@@ -111,6 +114,7 @@ pub async fn read_with(
         configs: &options.vault_configs,
     };
     let vms_of = std::mem::take(&mut found.vms_of);
+    let found_disks = std::mem::take(&mut found.disks);
     let per_sub = try_join_all(readable.iter().map(|(sub, groups, vaults)| {
         // Listed unless Resource Graph or the caller had them (a subscription Resource Graph
         // left out but Azure lets us read is listed: never planned as empty).
@@ -134,7 +138,7 @@ pub async fn read_with(
         if disk_vaults.is_empty() {
             Ok(LiveState::default())
         } else {
-            disk_backup::read(client, &readable_subs, &disk_vaults).await
+            disk_backup::read(client, &readable_subs, &disk_vaults, found_disks).await
         }
     };
     let (mut live, per_sub, disks) = futures::try_join!(

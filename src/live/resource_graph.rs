@@ -63,6 +63,21 @@ pub fn disk_query() -> String {
     )
 }
 
+/// The query for the managed disks of the resource groups named `groups` (every group when
+/// `None`, or when a name cannot be quoted: Azure's group names have no quotes), each
+/// subscription's together.
+pub fn disk_query_in(groups: Option<&std::collections::BTreeSet<String>>) -> String {
+    let quotable = |g: &String| !g.is_empty() && !g.contains(['\'', '"', '\\']);
+    let filter = match groups {
+        Some(gs) if !gs.is_empty() && gs.iter().all(quotable) => {
+            let names: Vec<String> = gs.iter().map(|g| format!("'{g}'")).collect();
+            format!(" | where resourceGroup in~ ({})", names.join(", "))
+        }
+        _ => String::new(),
+    };
+    format!("Resources | where type =~ 'microsoft.compute/disks'{filter} | project {COLUMNS} | order by subscriptionId asc, id asc")
+}
+
 /// The query for the subscriptions and resource groups (`ResourceContainers`): a subscription
 /// row says Resource Graph answered for that subscription.
 pub fn containers_query() -> String {

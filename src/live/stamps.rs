@@ -89,8 +89,10 @@ pub async fn read(
             },
         }
     }));
+    // No disks: a stamped Disk Backup's are read with the plan's read.
+    let no_disks = discovery::DiskScopes::new();
     let (found, vaults) = futures::try_join!(
-        discovery::find(client, &facts.subscriptions, how, None),
+        discovery::find(client, &facts.subscriptions, how, None, &no_disks),
         vaults
     )?;
     // The VMs Resource Graph found; a readable subscription it left out (not indexed yet), or
