@@ -153,6 +153,42 @@ async fn with_a_lock_timeout_apply_waits_for_the_other_apply_to_end() {
 }
 
 #[tokio::test]
+async fn an_apply_that_waited_for_the_lease_stops_if_the_other_apply_changed_what_it_planned() {
+    let (estate, client, theirs, file) = held_by_another(time::Duration::minutes(2)).await;
+    // The other apply writes its own change (gold keeps 50 daily points), then releases.
+    let other = estate.write("other.yaml", &gold_daily(50));
+    let theirs_ends = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        estate
+            .run(&["apply", "-f", &other, "--auto-approve", "--no-lock"])
+            .await
+            .expect_code(0);
+        client
+            .execute(&lease::delete_request(&vault(), &theirs.value()))
+            .await
+            .expect("released");
+    };
+    let ours = [
+        "apply",
+        "-f",
+        &file,
+        "--auto-approve",
+        "--lock-timeout",
+        "1m",
+    ];
+    let (run, ()) = tokio::join!(estate.run(&ours), theirs_ends);
+    assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        flat(&run.stderr).contains("Azure changed since this plan was made"),
+        "read again once leased, it sees the other apply's change: {}",
+        run.stderr
+    );
+    // Nothing of ours was written over theirs, and our lease is given back.
+    estate.expect_no_changes(&other).await;
+    assert_eq!(lease_tag(&client).await, None);
+}
+
+#[tokio::test]
 async fn a_lease_left_by_a_killed_apply_is_taken_over_once_expired_or_when_its_process_is_gone() {
     // Expired a second ago: its holder stopped renewing it.
     let (estate, client, _, file) = held_by_another(time::Duration::seconds(-1)).await;

@@ -21,6 +21,7 @@ use crate::model::{Action, ArmId, ArmRequest, Method, ResourceKind};
 use crate::plan::Plan;
 use crate::progress::Progress;
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -293,8 +294,13 @@ impl Leases {
 
     /// Take every vault of `vaults` once, or none (`Err(Locked)` names the first held;
     /// `Err(Slow)` when our own read-then-write outlasted [`SETTLE`], which the exclusion
-    /// needs it not to).
-    async fn take_all(&self, vaults: &[ArmId]) -> Result<(), Taking> {
+    /// needs it not to). `meanwhile` runs while the settle wait does (and for as long as it
+    /// needs): its output is returned with the vaults taken.
+    async fn take_all<T>(
+        &self,
+        vaults: &[ArmId],
+        meanwhile: impl Future<Output = T>,
+    ) -> Result<T, Taking> {
         let started = Instant::now();
         let seen = futures::future::try_join_all(vaults.iter().map(|v| self.see(v))).await?;
         if let Some((v, l)) = held_one(vaults, seen) {
@@ -330,7 +336,7 @@ impl Leases {
         if started.elapsed() > SETTLE {
             return Err(Taking::Slow);
         }
-        tokio::time::sleep(SETTLE).await;
+        let ((), out) = futures::join!(tokio::time::sleep(SETTLE), meanwhile);
         // Every vault must now carry our lease (or be gone): anything else — another apply's
         // lease, none, an expired one — means another apply wrote after us.
         let seen = futures::future::try_join_all(vaults.iter().map(|v| self.see(v))).await?;
@@ -346,13 +352,13 @@ impl Leases {
                 }
             }
         }
-        Ok(())
+        Ok(out)
     }
 
     /// Lease a vault the plan has just created (refused if another apply got it first).
     pub async fn take_new(&self, vault: &ArmId) -> Result<(), LeaseError> {
         for _ in 0..SLOW_ATTEMPTS {
-            match self.take_all(std::slice::from_ref(vault)).await {
+            match self.take_all(std::slice::from_ref(vault), async {}).await {
                 Ok(()) => return Ok(()),
                 Err(Taking::Slow) => continue,
                 Err(Taking::Locked(e) | Taking::Failed(e)) => return Err(e),
@@ -542,6 +548,21 @@ pub async fn acquire(
     opts: &LeaseOptions,
     progress: &dyn Progress,
 ) -> Result<Arc<Leases>, LeaseError> {
+    let (leases, ()) = acquire_reading(client, written, opts, progress, || async {}).await?;
+    Ok(leases)
+}
+
+/// [`acquire`], running `read` during the settle wait of the attempt that takes the leases —
+/// a read of Azure then sees it as the leases leave it: every apply that held a vault before
+/// had released it, so had finished writing, when its tag was read free, and an apply that
+/// takes a vault from us meanwhile makes the attempt (and its read) be thrown away.
+pub async fn acquire_reading<T, F: Future<Output = T>>(
+    client: &ArmClient,
+    written: &Written,
+    opts: &LeaseOptions,
+    progress: &dyn Progress,
+    read: impl Fn() -> F,
+) -> Result<(Arc<Leases>, T), LeaseError> {
     let leases = Leases::new(client, &opts.owner);
     let vaults: Vec<ArmId> = written.existing.iter().cloned().collect();
     let start = Instant::now();
@@ -550,9 +571,9 @@ pub async fn acquire(
         .unwrap_or(start + Duration::from_secs(86_400 * 365));
     let mut told = false;
     let mut slow = 0;
-    loop {
-        match leases.take_all(&vaults).await {
-            Ok(()) => break,
+    let out = loop {
+        match leases.take_all(&vaults, read()).await {
+            Ok(out) => break out,
             Err(Taking::Failed(e)) => {
                 leases.release().await;
                 return Err(e);
@@ -579,9 +600,9 @@ pub async fn acquire(
                 tokio::time::sleep(pause.min(deadline - now)).await;
             }
         }
-    }
+    };
     leases.keep_renewing();
-    Ok(leases)
+    Ok((leases, out))
 }
 
 #[cfg(test)]

@@ -153,7 +153,8 @@ fn enabled_replications(plan: &Plan) -> Vec<ArmId> {
 }
 
 /// Lease the vaults `plan` writes; once the existing ones are leased, Azure must still be as the
-/// reviewed plan saw it (an apply that ended meanwhile changed it).
+/// reviewed plan saw it (an apply that ended meanwhile changed it) — read during the leases'
+/// settle wait (`lease::acquire_reading`).
 async fn lease(
     client: &ArmClient,
     reviewed: &Reviewed<'_>,
@@ -164,12 +165,18 @@ async fn lease(
     if written == Default::default() {
         return Ok(None);
     }
-    let leases = lease::acquire(client, &written, lock, progress).await?;
-    if !written.existing.is_empty() {
-        if let Err(e) = still_current(client, reviewed).await {
-            leases.release().await;
-            return Err(e.into());
+    let existing = !written.existing.is_empty();
+    let current = || async move {
+        match existing {
+            true => still_current(client, reviewed).await.map(drop),
+            false => Ok(()),
         }
+    };
+    let (leases, current) =
+        lease::acquire_reading(client, &written, lock, progress, current).await?;
+    if let Err(e) = current {
+        leases.release().await;
+        return Err(e.into());
     }
     Ok(Some(leases))
 }
