@@ -654,9 +654,10 @@ impl ArmClient {
             inner.requests.fetch_add(1, Ordering::Relaxed);
             let t0 = Instant::now();
             let result = match rb.send().await {
-                Ok(r) => {
+                Ok(mut r) => {
                     let status = r.status().as_u16();
-                    let headers = r.headers().clone();
+                    // Taken, not cloned: the body is all that is read from `r` after them.
+                    let headers = std::mem::take(r.headers_mut());
                     r.bytes().await.map(|b| (status, headers, b.to_vec()))
                 }
                 Err(e) => Err(e),
