@@ -652,3 +652,54 @@ async fn disk_backup_over_subscriptions_finds_its_disks_through_resource_graph_w
     );
     assert!(sorted(auto.live.disks) == expected);
 }
+
+#[tokio::test]
+async fn auto_over_more_than_a_hundred_subscriptions_takes_what_each_groups_first_page_holds_whole()
+{
+    use azprotect::live::{self, Discovery, ReadOptions, Source};
+    // 4,040 VMs, 20 in each of 202 subscriptions: three query groups (100, 100 and 2
+    // subscriptions; 2,000, 2,000 and 40 VMs). A quota of six queries: the containers' three
+    // pages and the VMs' three first pages spend it, with a page still to read in each big group.
+    let (e, log, _dir) = throttled(&spread(4040, 202), 6, Duration::from_secs(5)).await;
+    let client = e.client().await;
+    let desired = vaults(&e, 202);
+    let auto = live::read_with(&client, &desired, &ReadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((auto.source, auto.graph_queries), (Source::Mixed, 6));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = (text.lines())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.iter().all(|l| l["status"] != 429), "no query waited");
+    let listed: std::collections::BTreeSet<String> = (lines.iter())
+        .filter_map(|l| {
+            let p = l["path"].as_str()?.to_ascii_lowercase();
+            let sub = p
+                .strip_prefix("/subscriptions/")?
+                .split('/')
+                .next()?
+                .to_string();
+            p.contains("/virtualmachines").then_some(sub)
+        })
+        .collect();
+    // Each big group's first page holds 50 subscriptions, the last perhaps cut: 49 whole; the
+    // small group's one page is all of it.
+    assert_eq!(listed.len(), 202 - 49 - 49 - 2, "{listed:?}");
+
+    let lists = ReadOptions {
+        discovery: Discovery::Lists,
+        ..ReadOptions::default()
+    };
+    let by_lists = live::read_with(&client, &desired, &lists).await.unwrap();
+    let sorted = |mut vms: Vec<azprotect::model::VirtualMachine>| {
+        vms.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        vms
+    };
+    let (a, b) = (sorted(auto.live.vms), sorted(by_lists.live.vms));
+    assert_eq!(a.len(), 4040);
+    assert!(
+        a == b,
+        "the same VMs, whichever way each subscription was read"
+    );
+}

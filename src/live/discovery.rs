@@ -16,9 +16,10 @@
 //! - **auto** (the default): lists for one subscription; for more, Resource Graph's
 //!   containers and the first page of VMs, and the remaining VM pages through Resource Graph
 //!   when they fit in the quota the answers reported ([`graph_pays`]). When they do not, the
-//!   pages the quota has left now (no waiting for its window) are read, and the subscriptions
-//!   they hold whole ([`whole_subscriptions`]: the query orders by subscription) take their VMs
-//!   from them; the others' VMs come through the lists, which run concurrently under each
+//!   pages the quota has left now (no waiting for its window) are read, given to the query's
+//!   groups of subscriptions in order, and the subscriptions each group's first page and those
+//!   pages hold whole ([`whole_subscriptions`]: the query orders by subscription) take their
+//!   VMs from them; the others' VMs come through the lists, which run concurrently under each
 //!   subscription's own ARM quota. Waiting for Resource Graph's window (15 queries per 5 s)
 //!   would cost more than the lists (measured: README "Reading at tenant scale").
 //! - **disks** (when the file has `disk_backup`): wherever the VMs go through Resource Graph,
@@ -33,7 +34,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures::future::join_all;
+use futures::future::{join_all, try_join_all};
 use serde_json::Value;
 
 use super::resource_graph::{self, Page, Session};
@@ -433,21 +434,35 @@ async fn vms_by_graph(
     // What the quota has left now (the containers' answer may have come after the VMs').
     let budget =
         u64::from(session.spare().or(remaining).unwrap_or_default()).saturating_sub(reserved);
-    // One group of subscriptions: the pages the quota has left, and lists for the
-    // subscriptions they do not hold whole.
-    let one_group = first_vms.len() == 1;
-    let mut first_vms = first_vms;
-    if let Some(first) = first_vms.pop().filter(|_| one_group && budget > 0) {
-        let vm = |row: Value| super::vms::from_arm(&row);
-        if let Some((vms, all)) = session.leading(first, &vm_query, 1 + budget, &vm).await? {
-            let covered = whole_subscriptions(&vms, all, answered);
-            let is_covered =
-                |v: &VirtualMachine| covered.contains(&v.subscription.to_ascii_lowercase());
-            let vms = vms.into_iter().filter(is_covered).collect();
-            return Ok((Some(vms), covered, Source::Mixed));
-        }
+    // Each group of subscriptions has its first page already; the pages the quota has left go
+    // to the groups in order. The subscriptions a group's pages hold whole take their VMs from
+    // them; the others are listed.
+    let mut left = budget;
+    let allotted: Vec<(Page, u64)> = (first_vms.into_iter())
+        .map(|first| {
+            let extra = first.pages_left(first.rows.len()).min(left);
+            left -= extra;
+            (first, extra)
+        })
+        .collect();
+    let vm = |row: Value| super::vms::from_arm(&row);
+    let vm = &vm;
+    let read = try_join_all(allotted.into_iter().map(|(first, extra)| {
+        let query = &vm_query;
+        async move { session.leading(first, query, 1 + extra, vm).await }
+    }))
+    .await?;
+    let (mut vms, mut covered) = (Vec::new(), BTreeSet::new());
+    for (group, all) in read.into_iter().flatten() {
+        let whole = whole_subscriptions(&group, all, answered);
+        let is_whole = |v: &VirtualMachine| whole.contains(&v.subscription.to_ascii_lowercase());
+        vms.extend(group.into_iter().filter(is_whole));
+        covered.extend(whole);
     }
-    Ok((None, BTreeSet::new(), Source::Lists))
+    if covered.is_empty() {
+        return Ok((None, covered, Source::Lists));
+    }
+    Ok((Some(vms), covered, Source::Mixed))
 }
 
 /// Of VMs read from a query's leading pages (in `subscriptionId` order: `resource_graph::
