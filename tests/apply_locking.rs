@@ -60,6 +60,18 @@ async fn hold_as(client: &ArmClient, owner: &str, until_in: time::Duration, id: 
     l
 }
 
+/// `apply -f file --auto-approve --lock-timeout 1m`: waits up to a minute for a held vault.
+fn waiting_apply(file: &str) -> [&str; 6] {
+    [
+        "apply",
+        "-f",
+        file,
+        "--auto-approve",
+        "--lock-timeout",
+        "1m",
+    ]
+}
+
 /// Apply `file` (leasing, by default) to the end; no lease is left.
 async fn applies_and_releases(estate: &Estate, client: &ArmClient, file: &str) {
     estate
@@ -130,16 +142,7 @@ async fn with_a_lock_timeout_apply_waits_for_the_other_apply_to_end() {
                 .expect("released");
         })
     };
-    let run = estate
-        .run(&[
-            "apply",
-            "-f",
-            &file,
-            "--auto-approve",
-            "--lock-timeout",
-            "1m",
-        ])
-        .await;
+    let run = estate.run(&waiting_apply(&file)).await;
     release.await.unwrap();
     run.expect_code(0);
     assert!(
@@ -168,14 +171,7 @@ async fn an_apply_that_waited_for_the_lease_stops_if_the_other_apply_changed_wha
             .await
             .expect("released");
     };
-    let ours = [
-        "apply",
-        "-f",
-        &file,
-        "--auto-approve",
-        "--lock-timeout",
-        "1m",
-    ];
+    let ours = waiting_apply(&file);
     let (run, ()) = tokio::join!(estate.run(&ours), theirs_ends);
     assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(

@@ -378,8 +378,14 @@ fn sub(i: u32) -> String {
     }
 }
 
-/// `n` vaults, one in each of the first `n` subscriptions of `spread`.
-fn vaults(e: &Estate, n: u32) -> azprotect::model::Desired {
+/// A file declaring, in each of the first `n` subscriptions of `spread`, the resource group
+/// `rg-p-{i}` and, under `section`, the entry `entry(i, subscription)` writes.
+fn per_subscription(
+    e: &Estate,
+    n: u32,
+    section: &str,
+    entry: impl Fn(usize, &str) -> String,
+) -> azprotect::model::Desired {
     let mut y = format!("version: 1\nsubscription: {FIRST}\nresource_groups:\n");
     let subs: Vec<String> = (0..n).map(sub).collect();
     for (i, s) in subs.iter().enumerate() {
@@ -387,17 +393,24 @@ fn vaults(e: &Estate, n: u32) -> azprotect::model::Desired {
             "  rg-p-{i}: {{location: westeurope, subscription: {s}}}\n"
         ));
     }
-    y.push_str("recovery_vaults:\n");
+    y.push_str(&format!("{section}:\n"));
     for (i, s) in subs.iter().enumerate() {
-        y.push_str(&format!(
-            "  rsv-{i}: {{subscription: {s}, resource_group: rg-p-{i}, location: westeurope}}\n"
-        ));
+        y.push_str(&entry(i, s));
     }
-    let file = e.write("three.yaml", &y);
+    let file = e.write(&format!("{section}.yaml"), &y);
     azprotect::config::load(&[file.into()])
         .unwrap()
         .desired(None)
         .unwrap()
+}
+
+/// `n` vaults, one in each of the first `n` subscriptions of `spread`.
+fn vaults(e: &Estate, n: u32) -> azprotect::model::Desired {
+    per_subscription(e, n, "recovery_vaults", |i, s| {
+        format!(
+            "  rsv-{i}: {{subscription: {s}, resource_group: rg-p-{i}, location: westeurope}}\n"
+        )
+    })
 }
 
 #[tokio::test]
@@ -549,24 +562,9 @@ async fn auto_reads_the_pages_resource_graph_quota_has_left_and_lists_the_rest()
 /// `n` Backup vaults, one in each of the first `n` subscriptions of `spread`, each snapshotting
 /// the disks of its own subscription's `rg-gen-000`.
 fn disk_vaults(e: &Estate, n: u32) -> azprotect::model::Desired {
-    let mut y = format!("version: 1\nsubscription: {FIRST}\nresource_groups:\n");
-    let subs: Vec<String> = (0..n).map(sub).collect();
-    for (i, s) in subs.iter().enumerate() {
-        y.push_str(&format!(
-            "  rg-p-{i}: {{location: westeurope, subscription: {s}}}\n"
-        ));
-    }
-    y.push_str("disk_backup:\n");
-    for (i, s) in subs.iter().enumerate() {
-        y.push_str(&format!(
-            "  bv-{i}:\n    subscription: {s}\n    resource_group: rg-p-{i}\n    location: westeurope\n    policies:\n      daily: {{every: 1d, retention: 7d}}\n    protect:\n      - policy: daily\n        snapshot_resource_group: rg-p-{i}\n        select: {{resource_groups: [rg-gen-000]}}\n"
-        ));
-    }
-    let file = e.write("disks.yaml", &y);
-    azprotect::config::load(&[file.into()])
-        .unwrap()
-        .desired(None)
-        .unwrap()
+    per_subscription(e, n, "disk_backup", |i, s| {
+        format!("  bv-{i}:\n    subscription: {s}\n    resource_group: rg-p-{i}\n    location: westeurope\n    policies:\n      daily: {{every: 1d, retention: 7d}}\n    protect:\n      - policy: daily\n        snapshot_resource_group: rg-p-{i}\n        select: {{resource_groups: [rg-gen-000]}}\n")
+    })
 }
 
 #[tokio::test]

@@ -389,12 +389,7 @@ async fn by_graph(
         Ok::<_, AzureError>(FoundDisks { of, disks })
     };
     let reserved = if disks_pay { disk_pages_left } else { 0 };
-    let vms = vms_by_graph(
-        &session,
-        first_vms,
-        (vms_pay, remaining, reserved),
-        &answered,
-    );
+    let vms = vms_by_graph(&session, first_vms, vms_pay, remaining, reserved, &answered);
     let ((vms, vms_of, source), disks) = futures::try_join!(vms, disks)?;
     found.vms = vms;
     found.vms_of = vms_of;
@@ -411,7 +406,9 @@ async fn by_graph(
 async fn vms_by_graph(
     session: &Session<'_>,
     first_vms: Vec<Page>,
-    (pay, remaining, reserved): (bool, Option<u32>, u64),
+    pay: bool,
+    remaining: Option<u32>,
+    reserved: u64,
     answered: &BTreeSet<String>,
 ) -> Result<(Option<Vec<VirtualMachine>>, BTreeSet<String>, Source), AzureError> {
     let vm_query = resource_graph::vm_query();
