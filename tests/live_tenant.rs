@@ -44,6 +44,22 @@ async fn throttled(
     (estate(inventory, opts).await, log, dir)
 }
 
+/// The requests the sandbox logged to `log` so far, one JSON object each.
+fn logged(log: &std::path::Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(log).unwrap();
+    (text.lines())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `vms` in id order.
+fn vms_by_id(
+    mut vms: Vec<azprotect::model::VirtualMachine>,
+) -> Vec<azprotect::model::VirtualMachine> {
+    vms.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    vms
+}
+
 const FIRST: &str = "00000000-0000-0000-0000-0000000000a1";
 
 fn spread(vms: u32, subscriptions: u32) -> String {
@@ -110,10 +126,7 @@ async fn a_quota_of_two_queries_makes_the_reader_wait_instead_of_meeting_429s() 
         "six queries at two a second take two waits: {:?}",
         t.elapsed()
     );
-    let text = std::fs::read_to_string(&log).unwrap();
-    let graph_answers: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    let graph_answers: Vec<serde_json::Value> = (logged(&log).into_iter())
         .filter(|l| {
             l["path"]
                 .as_str()
@@ -122,7 +135,10 @@ async fn a_quota_of_two_queries_makes_the_reader_wait_instead_of_meeting_429s() 
         })
         .collect();
     assert_eq!(graph_answers.len(), 6, "each query sent once");
-    assert!(graph_answers.iter().all(|l| l["status"] == 200), "{text}");
+    assert!(
+        graph_answers.iter().all(|l| l["status"] == 200),
+        "{graph_answers:?}"
+    );
 
     // The quota is real: a third query at once is refused, with the headers that say when.
     let (http, tok) = support::raw::token_client(&e.sandbox).await;
@@ -419,11 +435,11 @@ async fn vms_already_discovered_by_a_stamp_are_taken_as_they_are_not_read_again(
     use azprotect::model::{resource_group, vault};
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
-    let logged = SandboxOptions {
+    let logging = SandboxOptions {
         access_log: Some(log.clone()),
         ..SandboxOptions::default()
     };
-    let e = estate(&spread(300, 3), logged).await;
+    let e = estate(&spread(300, 3), logging).await;
     let client = e.client().await;
     let desired = three_vaults(&e);
     let graph = ReadOptions {
@@ -461,7 +477,7 @@ async fn vms_already_discovered_by_a_stamp_are_taken_as_they_are_not_read_again(
         let rgs = client.list(&resource_group::list_path(s)).await.unwrap();
         groups.insert(s.to_ascii_lowercase(), rgs);
     }
-    let logged = std::fs::read_to_string(&log).unwrap().lines().count();
+    let before = logged(&log).len();
     let given = ReadOptions {
         known: Some(Known {
             groups,
@@ -473,9 +489,8 @@ async fn vms_already_discovered_by_a_stamp_are_taken_as_they_are_not_read_again(
     let read = live::read_with(&client, &desired, &given).await.unwrap();
     assert_eq!((read.source, read.graph_queries), (Source::Known, 0));
     assert_eq!(read.live.fingerprint(), whole.live.fingerprint());
-    let text = std::fs::read_to_string(&log).unwrap();
-    let asked: Vec<String> = (text.lines().skip(logged))
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["path"].to_string())
+    let asked: Vec<String> = (logged(&log).iter().skip(before))
+        .map(|l| l["path"].to_string())
         .collect();
     // The file's vaults do not exist yet (the lists given are empty): nothing to ask at all.
     assert_eq!(asked, Vec::<String>::new());
@@ -527,10 +542,7 @@ async fn auto_reads_the_pages_resource_graph_quota_has_left_and_lists_the_rest()
         .unwrap();
     // Three pages: rows 0..3,000, the first two subscriptions whole, the third maybe not.
     assert_eq!((auto.source, auto.graph_queries), (Source::Mixed, 4));
-    let text = std::fs::read_to_string(&log).unwrap();
-    let lines: Vec<serde_json::Value> = (text.lines())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = logged(&log);
     assert!(lines.iter().all(|l| l["status"] != 429), "no query waited");
     let listed = |s: &str| {
         lines.iter().any(|l| {
@@ -547,11 +559,7 @@ async fn auto_reads_the_pages_resource_graph_quota_has_left_and_lists_the_rest()
     };
     let by_lists = live::read_with(&client, &desired, &lists).await.unwrap();
     assert_eq!(by_lists.source, Source::Lists);
-    let sorted = |mut vms: Vec<azprotect::model::VirtualMachine>| {
-        vms.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
-        vms
-    };
-    let (a, b) = (sorted(auto.live.vms), sorted(by_lists.live.vms));
+    let (a, b) = (vms_by_id(auto.live.vms), vms_by_id(by_lists.live.vms));
     assert_eq!(a.len(), 6000);
     assert!(
         a == b,
@@ -576,12 +584,7 @@ async fn disk_backup_over_subscriptions_finds_its_disks_through_resource_graph_w
     let (e, log, _dir) = throttled(&spread(3000, 3), 6, Duration::from_secs(5)).await;
     let client = e.client().await;
     let desired = disk_vaults(&e, 3);
-    let asked = || {
-        let text = std::fs::read_to_string(&log).unwrap();
-        (text.lines())
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .collect::<Vec<_>>()
-    };
+    let asked = || logged(&log);
     let listed_disks = |lines: &[serde_json::Value]| {
         (lines.iter())
             .filter(|l| {
@@ -638,10 +641,7 @@ async fn disk_backup_over_subscriptions_finds_its_disks_through_resource_graph_w
     let auto = live::read_with(&client, &desired, &ReadOptions::default())
         .await
         .unwrap();
-    let text = std::fs::read_to_string(&log).unwrap();
-    let lines: Vec<serde_json::Value> = (text.lines())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = logged(&log);
     assert_eq!(listed_disks(&lines), 15);
     assert!(lines.iter().all(|l| l["status"] != 429));
     assert_eq!(
@@ -665,10 +665,7 @@ async fn auto_over_more_than_a_hundred_subscriptions_takes_what_each_groups_firs
         .await
         .unwrap();
     assert_eq!((auto.source, auto.graph_queries), (Source::Mixed, 6));
-    let text = std::fs::read_to_string(&log).unwrap();
-    let lines: Vec<serde_json::Value> = (text.lines())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = logged(&log);
     assert!(lines.iter().all(|l| l["status"] != 429), "no query waited");
     let listed: std::collections::BTreeSet<String> = (lines.iter())
         .filter_map(|l| {
@@ -690,11 +687,7 @@ async fn auto_over_more_than_a_hundred_subscriptions_takes_what_each_groups_firs
         ..ReadOptions::default()
     };
     let by_lists = live::read_with(&client, &desired, &lists).await.unwrap();
-    let sorted = |mut vms: Vec<azprotect::model::VirtualMachine>| {
-        vms.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
-        vms
-    };
-    let (a, b) = (sorted(auto.live.vms), sorted(by_lists.live.vms));
+    let (a, b) = (vms_by_id(auto.live.vms), vms_by_id(by_lists.live.vms));
     assert_eq!(a.len(), 4040);
     assert!(
         a == b,
