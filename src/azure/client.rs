@@ -126,7 +126,7 @@ pub struct ArmClient {
 
 struct Inner {
     endpoints: Endpoints,
-    http: reqwest::Client,
+    http: http::Connections,
     tokens: TokenProvider,
     retry: RetryPolicy,
     lro: LroPolicy,
@@ -252,7 +252,12 @@ impl ArmClient {
     pub async fn new(settings: ClientSettings) -> Result<ArmClient, AzureError> {
         let endpoints = cloud::resolve(&settings)?;
         let ua = settings.user_agent.as_deref();
-        let http = http::build_client(settings.ca_cert_pem.as_deref(), &settings.timeouts, ua)?;
+        let http = http::Connections::build(
+            settings.ca_cert_pem.as_deref(),
+            &settings.timeouts,
+            ua,
+            http::CONNECTIONS,
+        )?;
         let probe_timeouts = HttpTimeouts {
             connect: Duration::from_secs(3),
             ..settings.timeouts.clone()
@@ -262,7 +267,7 @@ impl ArmClient {
         let kind = auth::select(settings.auth, &settings.credentials)?;
         tracing::debug!(credential = ?kind, arm = %endpoints.arm, authority = %endpoints.authority, "ARM client");
         let ctx = AuthContext {
-            http: http.clone(),
+            http: http.first().clone(),
             probe_http,
             cloud: cloud_config,
             token_retry: auth::token_retry_options(&settings.retry),
@@ -629,8 +634,7 @@ impl ArmClient {
             attempt += 1;
             let token = inner.tokens.token().await?;
             let client_request_id = uuid::Uuid::new_v4().to_string();
-            let mut rb = inner
-                .http
+            let mut rb = (inner.http.next())
                 .request(to_reqwest(method), url.clone())
                 .bearer_auth(token.secret())
                 .header("Accept", "application/json")
