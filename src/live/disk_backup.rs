@@ -41,9 +41,11 @@ pub async fn read(
     }
     let parts = try_join_all(subscriptions.iter().map(|sub| {
         let lower = sub.to_ascii_lowercase();
-        let scope = scopes.get(&lower);
-        let disks = given.remove(&lower);
-        read_subscription(client, sub, (scope, disks), subscriptions, &names)
+        let disks = match given.remove(&lower) {
+            Some(found) => Disks::Found(found),
+            None => Disks::Listed(scopes.get(&lower)),
+        };
+        read_subscription(client, sub, disks, subscriptions, &names)
     }))
     .await?;
     let mut live = LiveState::default();
@@ -57,21 +59,27 @@ pub async fn read(
     Ok(live)
 }
 
-/// One subscription: its disks in `disk_scope` (those given, else listed), its Backup vaults.
+/// Where one subscription's managed disks come from.
+enum Disks<'a> {
+    /// Resource Graph's, already in the subscription's scope.
+    Found(Vec<ManagedDisk>),
+    /// Its lists, for its scope (`None`: it needs no disk; `Some(None)`: every group's).
+    Listed(Option<&'a Option<std::collections::BTreeSet<String>>>),
+}
+
+/// One subscription: its disks, its Backup vaults.
 async fn read_subscription(
     client: &ArmClient,
     sub: &str,
-    (disk_scope, given): (
-        Option<&Option<std::collections::BTreeSet<String>>>,
-        Option<Vec<ManagedDisk>>,
-    ),
+    disks: Disks<'_>,
     subscriptions: &[String],
     declared: &BTreeMap<&ArmId, &str>,
 ) -> Result<LiveState, AzureError> {
     let disks = async {
-        if let Some(disks) = given {
-            return Ok(disks);
-        }
+        let disk_scope = match disks {
+            Disks::Found(disks) => return Ok(disks),
+            Disks::Listed(scope) => scope,
+        };
         let items = match disk_scope {
             None => Vec::new(),
             Some(None) => client.list(&disk::list_path(sub)).await?,
