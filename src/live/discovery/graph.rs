@@ -8,7 +8,7 @@ use futures::future::try_join_all;
 use serde_json::Value;
 
 use super::{graph_pays, group_lists, unanswered, Discovery, DiskScopes, Found, FoundDisks};
-use super::{Known, Source};
+use super::{Ask, Source};
 use crate::azure::{ArmClient, AzureError};
 use crate::live::resource_graph::{self, Page, Session};
 use crate::live::vms;
@@ -33,13 +33,10 @@ fn disk_groups(scopes: &DiskScopes) -> Option<BTreeSet<String>> {
     Some(all)
 }
 
-pub(super) async fn by_graph(
-    client: &ArmClient,
-    subscriptions: &[String],
-    discovery: Discovery,
-    known: Option<&Known>,
-    disk_scopes: &DiskScopes,
-) -> Result<Found, AzureError> {
+/// [`super::read`] through Resource Graph.
+pub(super) async fn by_graph(client: &ArmClient, ask: &Ask<'_>) -> Result<Found, AzureError> {
+    let (subscriptions, discovery, known, disk_scopes) =
+        (ask.subscriptions, ask.discovery, ask.known, ask.disks);
     let session = Session::new(client);
     let to_discover: Vec<String> = (subscriptions.iter())
         .filter(|s| !known.is_some_and(|k| k.covers(s)))

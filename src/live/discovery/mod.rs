@@ -219,7 +219,15 @@ pub async fn find(
     let (taken, rest): (Vec<String>, Vec<String>) = subscriptions.iter().cloned().partition(given);
     let mut found = match (taken.is_empty(), rest.is_empty()) {
         (false, true) => Found::new(Source::Known),
-        _ => read(client, &rest, discovery, known, disks).await?,
+        _ => {
+            let ask = Ask {
+                subscriptions: &rest,
+                discovery,
+                known,
+                disks,
+            };
+            read(client, &ask).await?
+        }
     };
     for sub in &taken {
         let groups = known.and_then(|k| k.groups_of(sub)).cloned();
@@ -230,21 +238,25 @@ pub async fn find(
     Ok(found)
 }
 
-/// [`find`] for the subscriptions nothing is known of.
-async fn read(
-    client: &ArmClient,
-    subscriptions: &[String],
+/// What [`read`] is asked: the subscriptions nothing is known of, how, what a read before knew
+/// of them (VMs), and where managed disks are needed.
+struct Ask<'a> {
+    subscriptions: &'a [String],
     discovery: Discovery,
-    known: Option<&Known>,
-    disks: &DiskScopes,
-) -> Result<Found, AzureError> {
-    let graph = match discovery {
+    known: Option<&'a Known>,
+    disks: &'a DiskScopes,
+}
+
+/// [`find`] for the subscriptions nothing is known of.
+async fn read(client: &ArmClient, ask: &Ask<'_>) -> Result<Found, AzureError> {
+    let subscriptions = ask.subscriptions;
+    let graph = match ask.discovery {
         Discovery::Lists => false,
         Discovery::ResourceGraph => true,
         Discovery::Auto => subscriptions.len() > 1,
     };
     if graph {
-        match graph::by_graph(client, subscriptions, discovery, known, disks).await {
+        match graph::by_graph(client, ask).await {
             Err(e) if resource_graph::unavailable(&e) => {
                 tracing::info!("Resource Graph is unavailable ({e}); listing per subscription");
             }
