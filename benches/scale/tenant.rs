@@ -113,16 +113,12 @@ pub struct TenantReport {
 }
 
 pub async fn measure(o: &Options) -> TenantReport {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let mut dir = tempfile::tempdir().expect("temp dir");
     // AZPROTECT_BENCH_KEEP=1 keeps the landing zone (state, inventory, files) for profiling.
-    let dir = match std::env::var_os("AZPROTECT_BENCH_KEEP") {
-        Some(_) => {
-            let kept = dir.keep();
-            eprintln!("scale: tenant kept in {}", kept.display());
-            Kept::Path(kept)
-        }
-        None => Kept::Temp(dir),
-    };
+    if std::env::var_os("AZPROTECT_BENCH_KEEP").is_some() {
+        dir.disable_cleanup(true);
+        eprintln!("scale: tenant kept in {}", dir.path().display());
+    }
     let regions = ["westeurope", "northeurope"];
     let inv = inventory(dir.path(), o.tenant_vms, &regions);
     let file = config(dir.path(), "tenant.yaml", &regions, true);
@@ -295,19 +291,4 @@ pub fn json(r: &TenantReport) -> Value {
             "bound_s": a.bound.as_secs_f64(), "arm_requests": a.requests, "throttled": a.throttled,
         })),
     })
-}
-
-/// The landing zone's directory: removed afterwards unless kept.
-enum Kept {
-    Temp(tempfile::TempDir),
-    Path(PathBuf),
-}
-
-impl Kept {
-    fn path(&self) -> &Path {
-        match self {
-            Kept::Temp(t) => t.path(),
-            Kept::Path(p) => p,
-        }
-    }
 }

@@ -66,8 +66,8 @@ pub async fn read_every(
 /// Read everything the desired state needs to be diffed: per subscription its resource groups,
 /// vaults, VMs and the managed disks Disk Backup picks from ([`discovery`]: lists or Resource
 /// Graph); per vault one list of policies (declared vaults) and protected items; Site Recovery
-/// and Disk Backup in the readable subscriptions. What `options.known` holds (VMs, resource groups, vault lists) is taken as it
-/// is.
+/// and Disk Backup in the readable subscriptions. What `options.known` holds (VMs, resource
+/// groups, vault lists) is taken as it is.
 pub async fn read_with(
     client: &ArmClient,
     desired: &Desired,

@@ -56,17 +56,10 @@ pub fn vm_query() -> String {
     format!("Resources | where type =~ 'microsoft.compute/virtualmachines' | project {COLUMNS} | order by subscriptionId asc, id asc")
 }
 
-/// The query for the managed disks.
-pub fn disk_query() -> String {
-    format!(
-        "Resources | where type =~ 'microsoft.compute/disks' | project {COLUMNS} | order by id asc"
-    )
-}
-
 /// The query for the managed disks of the resource groups named `groups` (every group when
 /// `None`, or when a name cannot be quoted: Azure's group names have no quotes), each
 /// subscription's together.
-pub fn disk_query_in(groups: Option<&std::collections::BTreeSet<String>>) -> String {
+pub fn disk_query(groups: Option<&std::collections::BTreeSet<String>>) -> String {
     let quotable = |g: &String| !g.is_empty() && !g.contains(['\'', '"', '\\']);
     let filter = match groups {
         Some(gs) if !gs.is_empty() && gs.iter().all(quotable) => {
@@ -452,7 +445,7 @@ pub async fn discover(
     subscriptions: &[String],
 ) -> Result<Discovered, AzureError> {
     let graph = async {
-        let (vm_q, disk_q, session) = (vm_query(), disk_query(), Session::new(client));
+        let (vm_q, disk_q, session) = (vm_query(), disk_query(None), Session::new(client));
         let (vms, disks) = futures::try_join!(
             session.all(subscriptions, &vm_q),
             session.all(subscriptions, &disk_q)

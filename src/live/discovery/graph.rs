@@ -49,22 +49,13 @@ pub(super) async fn by_graph(client: &ArmClient, ask: &Ask<'_>) -> Result<Found,
     let (vm_query, containers_query, disk_query) = (
         resource_graph::vm_query(),
         resource_graph::containers_query(),
-        resource_graph::disk_query_in(disk_groups(disk_scopes).as_ref()),
+        resource_graph::disk_query(disk_groups(disk_scopes).as_ref()),
     );
-    let first_pages = |subs: &'_ [String], query: &'_ str| {
-        let session = &session;
-        let (subs, query) = (subs.to_vec(), query.to_string());
-        async move {
-            match subs.is_empty() {
-                true => Ok(vec![]),
-                false => session.first_pages(&subs, &query).await,
-            }
-        }
-    };
+    // No subscriptions, no query: their first pages are none.
     let (containers, first_vms, first_disks) = futures::try_join!(
         session.all(subscriptions, &containers_query),
-        first_pages(&to_discover, &vm_query),
-        first_pages(&disk_subs, &disk_query)
+        session.first_pages(&to_discover, &vm_query),
+        session.first_pages(&disk_subs, &disk_query)
     )?;
     let mut found = Found::new(Source::ResourceGraph);
     let mut answered = BTreeSet::new();
@@ -244,7 +235,7 @@ mod tests {
         scopes.insert("aaa".into(), groups(&["rg-a"]));
         scopes.insert("bbb".into(), groups(&["rg-b", "rg-a"]));
         assert_eq!(disk_groups(&scopes), groups(&["rg-a", "rg-b"]));
-        let q = resource_graph::disk_query_in(disk_groups(&scopes).as_ref());
+        let q = resource_graph::disk_query(disk_groups(&scopes).as_ref());
         assert!(
             q.contains("| where resourceGroup in~ ('rg-a', 'rg-b') |"),
             "{q}"
@@ -264,10 +255,10 @@ mod tests {
         scopes.insert("ccc".into(), None);
         assert_eq!(disk_groups(&scopes), None);
         assert!(in_scope(&scopes, &disk("ccc", "anything")));
-        let q = resource_graph::disk_query_in(None);
+        let q = resource_graph::disk_query(None);
         assert!(!q.contains("resourceGroup in~"), "{q}");
         // A name that cannot be quoted is not put in the query: every group is read.
-        let q = resource_graph::disk_query_in(groups(&["it's"]).as_ref());
+        let q = resource_graph::disk_query(groups(&["it's"]).as_ref());
         assert!(!q.contains("resourceGroup in~"), "{q}");
     }
 
