@@ -571,33 +571,39 @@ pub async fn acquire_reading<T, F: Future<Output = T>>(
         .unwrap_or(start + Duration::from_secs(86_400 * 365));
     let mut told = false;
     let mut slow = 0;
-    let out = loop {
-        match leases.take_all(&vaults, read()).await {
-            Ok(out) => break out,
-            Err(Taking::Failed(e)) => {
-                leases.release().await;
-                return Err(e);
-            }
-            Err(Taking::Slow) => {
-                leases.release().await;
-                slow += 1;
-                if slow >= SLOW_ATTEMPTS {
-                    return Err(too_slow(&vaults[0]));
+    // Nothing to take, nothing to settle: the vaults the plan creates are leased as each comes
+    // into being (`take_new`).
+    let out = if vaults.is_empty() {
+        read().await
+    } else {
+        loop {
+            match leases.take_all(&vaults, read()).await {
+                Ok(out) => break out,
+                Err(Taking::Failed(e)) => {
+                    leases.release().await;
+                    return Err(e);
                 }
-            }
-            Err(Taking::Locked(locked)) => {
-                leases.release().await;
-                let now = Instant::now();
-                if now >= deadline {
-                    return Err(locked);
+                Err(Taking::Slow) => {
+                    leases.release().await;
+                    slow += 1;
+                    if slow >= SLOW_ATTEMPTS {
+                        return Err(too_slow(&vaults[0]));
+                    }
                 }
-                if !told {
-                    progress.note(&format!("{locked}; waiting for it (--lock-timeout)"));
-                    told = true;
+                Err(Taking::Locked(locked)) => {
+                    leases.release().await;
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(locked);
+                    }
+                    if !told {
+                        progress.note(&format!("{locked}; waiting for it (--lock-timeout)"));
+                        told = true;
+                    }
+                    // Jitter, so that two waiting applies do not retry in step.
+                    let pause = Duration::from_millis(1000 + rand::random::<u64>() % 2000);
+                    tokio::time::sleep(pause.min(deadline - now)).await;
                 }
-                // Jitter, so that two waiting applies do not retry in step.
-                let pause = Duration::from_millis(1000 + rand::random::<u64>() % 2000);
-                tokio::time::sleep(pause.min(deadline - now)).await;
             }
         }
     };
@@ -610,6 +616,33 @@ mod tests {
     use super::*;
     use crate::plan::Change;
     use time::macros::datetime;
+
+    #[tokio::test(start_paused = true)]
+    async fn an_apply_that_writes_only_vaults_it_creates_does_not_wait_to_settle() {
+        let client = ArmClient::new(crate::azure::offline_settings())
+            .await
+            .unwrap();
+        let started = tokio::time::Instant::now();
+        let opts = LeaseOptions::new(Duration::from_secs(300));
+        let read = || async { "Azure as read" };
+        let (leases, out) = acquire_reading(
+            &client,
+            &Written::default(),
+            &opts,
+            &crate::progress::Silent,
+            read,
+        )
+        .await
+        .unwrap();
+        assert_eq!(out, "Azure as read");
+        assert!(
+            started.elapsed() < SETTLE,
+            "waited {:?} with no lease to settle",
+            started.elapsed()
+        );
+        assert_eq!(client.request_count(), 0);
+        leases.release().await;
+    }
 
     fn change(kind: ResourceKind, action: Action, id: &str) -> Change {
         Change::new(

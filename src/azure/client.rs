@@ -790,28 +790,31 @@ fn cloud_configuration(
     }
 }
 
+/// Settings of a client that can be built but reaches nothing (port 9, discard): for unit tests
+/// of code that holds a client and must send nothing.
+#[cfg(test)]
+pub(crate) fn offline_settings() -> ClientSettings {
+    ClientSettings {
+        arm_endpoint: Some("https://127.0.0.1:9".into()),
+        authority_host: Some("https://127.0.0.1:9".into()),
+        auth: AuthChoice::ClientSecret,
+        credentials: EnvCredentials {
+            tenant_id: Some("tenant".into()),
+            client_id: Some("client".into()),
+            client_secret: Some("shh-secret".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn sandbox_settings() -> ClientSettings {
-        ClientSettings {
-            arm_endpoint: Some("https://127.0.0.1:9".into()),
-            authority_host: Some("https://127.0.0.1:9".into()),
-            auth: AuthChoice::ClientSecret,
-            credentials: EnvCredentials {
-                tenant_id: Some("tenant".into()),
-                client_id: Some("client".into()),
-                client_secret: Some("shh-secret".into()),
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-    }
-
     #[tokio::test]
     async fn builds_offline_and_checks_origin() {
-        let c = ArmClient::new(sandbox_settings()).await.unwrap();
+        let c = ArmClient::new(offline_settings()).await.unwrap();
         assert_eq!(c.arm_endpoint(), "https://127.0.0.1:9");
         assert_eq!(c.token_scope(), "https://management.azure.com/.default");
         assert_eq!(c.request_count(), 0);
@@ -841,13 +844,13 @@ mod tests {
 
     #[tokio::test]
     async fn settings_debug_hides_secrets() {
-        let s = sandbox_settings();
+        let s = offline_settings();
         assert!(!format!("{s:?}").contains("shh-secret"));
     }
 
     #[tokio::test]
     async fn explicit_auth_without_inputs_is_config_error() {
-        let mut s = sandbox_settings();
+        let mut s = offline_settings();
         s.credentials.client_secret = None;
         let e = ArmClient::new(s).await.unwrap_err();
         assert!(matches!(e, AzureError::Config(m) if m.contains("AZURE_CLIENT_SECRET")));
@@ -855,7 +858,7 @@ mod tests {
 
     #[tokio::test]
     async fn transport_failure_is_typed_and_counted() {
-        let mut s = sandbox_settings();
+        let mut s = offline_settings();
         s.retry = RetryPolicy {
             max_attempts: 2,
             ..RetryPolicy::immediate()

@@ -31,6 +31,8 @@ pub mod paging;
 pub mod ratelimit;
 pub mod retry;
 
+#[cfg(test)]
+pub(crate) use client::offline_settings;
 pub use client::{ArmClient, AuthChoice, ClientSettings, Cloud, EnvCredentials, OperationProgress};
 pub use error::AzureError;
 pub use http::HttpTimeouts;
