@@ -7,27 +7,10 @@ mod support;
 use azprotect::sandbox::SandboxOptions;
 use std::collections::BTreeSet;
 use support::estate::{multi_vault, multi_vault_estate, repo, Estate};
+use support::landing_zone::{addresses, all_in};
 
 const SUB1: &str = "00000000-0000-0000-0000-000000000001";
 const SUB2: &str = "00000000-0000-0000-0000-000000000002";
-
-fn addresses(plan: &serde_json::Value) -> BTreeSet<String> {
-    plan["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["address"].as_str().unwrap().to_string())
-        .collect()
-}
-
-/// Every change's ARM id is in `sub`.
-fn all_in(plan: &serde_json::Value, sub: &str) -> bool {
-    plan["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|c| c["arm_id"].as_str().unwrap().contains(sub))
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_shards_plan_their_own_subscriptions_merge_into_the_whole_plan_and_converge() {

@@ -9,60 +9,7 @@ mod support;
 use azprotect::sandbox::SandboxOptions;
 use std::collections::BTreeSet;
 use support::estate::{flat, repo, Estate};
-
-const PROD: &str = "00000000-0000-0000-0000-0000000000c1";
-const DEV: &str = "00000000-0000-0000-0000-0000000000c2";
-const SANDBOX: &str = "00000000-0000-0000-0000-0000000000c3";
-
-async fn landing_zone() -> Estate {
-    Estate::start_with(SandboxOptions {
-        inventory: Some(repo().join("examples/inventories/landing-zone.yaml")),
-        ..SandboxOptions::default()
-    })
-    .await
-}
-
-fn file() -> String {
-    repo()
-        .join("examples/landing-zone.yaml")
-        .display()
-        .to_string()
-}
-
-fn addresses(plan: &serde_json::Value) -> BTreeSet<String> {
-    plan["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["address"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
-/// Tag a VM as Azure's tags API does (`az tag update --operation Merge`), behind azprotect's back.
-async fn tag(estate: &Estate, vm: &str, value: &str) {
-    let (http, token) = support::raw::token_client(&estate.sandbox).await;
-    let url = format!(
-        "{}{vm}/providers/Microsoft.Resources/tags/default?api-version=2021-04-01",
-        estate.sandbox.endpoint()
-    );
-    let body = serde_json::json!({"operation": "Merge", "properties": {"tags": {"backup": value}}});
-    let r = http
-        .patch(&url)
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-}
-
-fn vm(sub: &str, rg: &str, name: &str) -> String {
-    format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}")
-}
+use support::landing_zone::{addresses, file, landing_zone, set, tag, vm, DEV, PROD, SANDBOX};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stamp_plans_a_vault_per_subscription_and_region_with_vms_and_follows_the_estate() {

@@ -246,7 +246,8 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Only these addresses (and what they depend on); `stamp.NAME` for everything a stamp
-    /// generates, `stamp.NAME[SUBSCRIPTION]` for its part in one subscription.
+    /// generates, `stamp.NAME[SUBSCRIPTION]` for its part in one subscription,
+    /// `subscription.ID` for everything the files change in one subscription.
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
     /// Plan part I of N of the estate, split by subscription (for N parallel CI runners;
@@ -279,8 +280,8 @@ pub struct ApplyArgs {
     /// Allow changes that delete backup data or a vault.
     #[arg(long)]
     pub allow_data_loss: bool,
-    /// Only these addresses (and what they depend on); repeatable. `stamp.NAME` and
-    /// `stamp.NAME[SUBSCRIPTION]` as for `plan`.
+    /// Only these addresses (and what they depend on); repeatable. `stamp.NAME`,
+    /// `stamp.NAME[SUBSCRIPTION]` and `subscription.ID` as for `plan`.
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
     /// Plan and apply part I of N of the estate, split by subscription as `plan --shard` does.

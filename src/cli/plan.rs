@@ -47,27 +47,39 @@ async fn run(args: &PlanArgs, session: &Session, printer: Printer) -> Result<Exi
     )
 }
 
-/// What of the files `plan` and `apply` cover, from the command line: `--target`s parsed.
+/// What of the files `plan` and `apply` cover, from the command line: `--target`s parsed
+/// (`stamp.…` and `subscription.…` apart from addresses).
 pub fn scope(target: &[String], shard: Option<Shard>, allow_partial: bool) -> Result<op::Scope> {
-    let (stamps, addresses): (Vec<&String>, Vec<&String>) = target
-        .iter()
-        .partition(|t| t.starts_with(crate::model::stamp::STAMP_PREFIX));
-    let stamp_targets = stamps
-        .into_iter()
-        .map(|t| {
-            crate::model::stamp::StampTarget::parse(t)
-                .unwrap_or_else(|| Err(format!("`{t}` is not a stamp target")))
-                .map_err(|e| miette::miette!("--target {t}: {e}"))
-        })
-        .collect::<Result<_>>()?;
-    let addresses: Vec<String> = addresses.into_iter().cloned().collect();
-    Ok(op::Scope {
-        targets: targets(&addresses)?,
-        stamp_targets,
+    use crate::model::stamp::{StampTarget, STAMP_PREFIX};
+    use crate::ops::targets::SUBSCRIPTION_PREFIX;
+    let mut scope = op::Scope {
         shard,
         allow_partial,
-        discovery: Default::default(),
-    })
+        ..op::Scope::default()
+    };
+    let mut addresses: Vec<String> = Vec::new();
+    for t in target {
+        if t.starts_with(STAMP_PREFIX) {
+            let stamp = StampTarget::parse(t)
+                .unwrap_or_else(|| Err(format!("`{t}` is not a stamp target")))
+                .map_err(|e| miette::miette!("--target {t}: {e}"))?;
+            scope.stamp_targets.push(stamp);
+        } else if let Some(sub) = t.strip_prefix(SUBSCRIPTION_PREFIX) {
+            if sub.trim().is_empty() {
+                miette::bail!("--target {t}: name the subscription: subscription.ID (or a stamp subscription's display name)");
+            }
+            scope.subscription_targets.push(sub.trim().to_string());
+        } else {
+            addresses.push(t.clone());
+        }
+    }
+    scope.targets = targets(&addresses).map_err(|e| {
+        miette::miette!(
+            help = "a target may also be a stamp (stamp.NAME, 'stamp.NAME[SUBSCRIPTION]') or a subscription (subscription.ID)",
+            "{e}"
+        )
+    })?;
+    Ok(scope)
 }
 
 /// `ops::plan::make` for the files and the scope given, its warnings shown.

@@ -13,8 +13,8 @@
 //! or explained), [`restore_drill`] (restore every protected VM, check, time, clean up: a
 //! report), [`status`] (is protection working: findings and a per-VM table), [`export`] (read an
 //! existing estate into a document of the v1 file), [`stamps`] (the files' stamps expanded
-//! before a plan, and `--target stamp.NAME` translated), [`shard`] (a `--shard`'s part of the
-//! files) and [`merge`] (shards' plans read as one), [`unreadable`] (`--allow-partial`).
+//! before a plan, and `--target stamp.NAME` translated), [`targets`] (what each `--target` selects),
+//! [`shard`] (a `--shard`'s part of the files) and [`merge`] (shards' plans read as one), [`unreadable`] (`--allow-partial`).
 //! Must not import: `cli`, `render`.
 
 pub mod apply;
@@ -34,4 +34,5 @@ pub mod shard;
 pub mod snapshot;
 pub mod stamps;
 pub mod status;
+pub mod targets;
 pub mod unreadable;

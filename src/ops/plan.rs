@@ -2,6 +2,7 @@
 //! (`ops::stamps`), take a `--shard`'s part (`ops::shard`), read live state (`ops::unreadable`,
 //! the stamps' VMs handed on), diff; save a plan and read it back.
 
+pub use super::targets::Targets;
 use crate::azure::{ArmClient, AzureError};
 use crate::config::ConfigError;
 use crate::graph::{Graph, GraphError};
@@ -29,6 +30,8 @@ pub enum PlanError {
     Unreadable(#[from] super::unreadable::Unreadable),
     #[error(transparent)]
     TargetInAnotherShard(#[from] super::shard::TargetInAnotherShard),
+    #[error(transparent)]
+    TargetUnreadable(#[from] super::unreadable::TargetUnreadable),
 }
 
 /// A `--target` that selects nothing: a typo must not pass as "No changes".
@@ -64,6 +67,7 @@ impl PlanError {
             PlanError::UnknownTarget(e) => e,
             PlanError::Unreadable(e) => e,
             PlanError::TargetInAnotherShard(e) => e,
+            PlanError::TargetUnreadable(e) => e,
         }
     }
 }
@@ -159,77 +163,14 @@ pub fn diff(
     phases: &mut Phases,
 ) -> Result<Plan, PlanError> {
     phases.mark("diff");
-    check_targets(desired, live, &targets.written)?;
+    super::targets::check(desired, live, targets)?;
     Ok(plan::plan(
         desired,
         live,
         &PlanOptions {
-            targets: targets.all(),
+            targets: targets.addresses(desired, live),
         },
     ))
-}
-
-/// The `--target`s a plan is made with.
-#[derive(Debug, Clone, Default)]
-pub struct Targets {
-    /// As written: each must select something ([`check_targets`]).
-    pub written: Vec<Address>,
-    /// What `--target stamp.…` was translated into (`ops::stamps::translate`): every kind of
-    /// resource a stamp generates, some of which may select nothing (a vault without
-    /// protections yet).
-    pub stamped: Vec<Address>,
-}
-
-impl Targets {
-    pub fn all(&self) -> Vec<Address> {
-        self.written.iter().chain(&self.stamped).cloned().collect()
-    }
-}
-
-/// Every `--target` must select something the file declares or Azure holds (what `plan` would
-/// compare), else it is an error that suggests the nearest address.
-fn check_targets(
-    desired: &Desired,
-    live: &LiveState,
-    targets: &[Address],
-) -> Result<(), PlanError> {
-    if targets.is_empty() {
-        return Ok(());
-    }
-    let known: std::collections::BTreeSet<Address> = plan::resolve(desired, live)
-        .into_iter()
-        .map(|r| r.address)
-        .chain(live.resources.iter().map(|r| r.address.clone()))
-        .collect();
-    for t in targets {
-        if known.iter().any(|a| a.matches_target(t)) {
-            continue;
-        }
-        // What a target may name: an address, or any prefix of its name (`protected_vm.v`).
-        let mut candidates: Vec<String> = Vec::new();
-        for a in &known {
-            let parts: Vec<&str> = a.name.split('/').collect();
-            for n in 1..=parts.len() {
-                candidates.push(format!("{}.{}", a.kind.prefix(), parts[..n].join("/")));
-            }
-        }
-        candidates.sort();
-        candidates.dedup();
-        let t_str = t.to_string();
-        let help = crate::config::diag::did_you_mean(&t_str, candidates.iter().map(String::as_str))
-            .unwrap_or_else(|| {
-                format!(
-                    "a target is an address of `plan`'s output, or a prefix of one (e.g. `protected_vm.<vault>` for a vault's VMs); {} address(es) are known",
-                    known.len()
-                )
-            });
-        return Err(UnknownTarget {
-            target: t_str,
-            help,
-        }
-        .into());
-    }
-    Ok(())
 }
 
 /// This azprotect's version: a saved plan is applied by the version that made it.
@@ -241,6 +182,8 @@ pub struct Scope {
     pub targets: Vec<Address>,
     /// `--target stamp.NAME[SUB]`: translated into `targets` once the stamps are expanded.
     pub stamp_targets: Vec<StampTarget>,
+    /// `--target subscription.X` (X as written: an id, or a stamp subscription's name).
+    pub subscription_targets: Vec<String>,
     pub shard: Option<Shard>,
     /// `--allow-partial`: plan the subscriptions the identity may read, and say which not.
     pub allow_partial: bool,
@@ -283,13 +226,20 @@ pub async fn make(
         vault_lists: std::mem::take(&mut f.vault_lists),
     });
     let mut loaded = finish(&stamps.loaded, default_subscription)?;
+    let named: Vec<_> = stamps.stamps.iter().flat_map(|(_, subs)| subs).collect();
     let mut targets = Targets {
         written: scope.targets.clone(),
         stamped: super::stamps::translate(&scope.stamp_targets, &stamps)?,
+        subscriptions: super::targets::subscriptions(
+            &scope.subscription_targets,
+            &loaded.desired,
+            &named,
+            &stamps.left_out,
+        )?,
     };
     let mut dealt = Vec::new();
     if let Some(shard) = scope.shard {
-        let part = super::shard::part(&loaded.desired, shard, &targets.written)?;
+        let part = super::shard::part(&loaded.desired, shard, &targets)?;
         targets.stamped = super::shard::stamped_targets_in(
             &part.desired,
             targets.stamped,
@@ -316,9 +266,9 @@ pub async fn make(
             .map(miette::Report::new),
     );
     Ok(Made {
+        targets: targets.addresses(&loaded.desired, &live),
         desired: loaded.desired,
         live,
-        targets: targets.all(),
         dealt,
         plan,
         warnings,

@@ -3,6 +3,7 @@
 //! subscriptions).
 
 use super::plan::{PlanError, UnknownTarget};
+use super::targets::{Targets, SUBSCRIPTION_PREFIX};
 use crate::model::shard::Shard;
 use crate::model::stamp::StampTarget;
 use crate::model::{Address, Desired};
@@ -18,10 +19,24 @@ pub struct Part {
 }
 
 /// Shard `shard` of `whole`, refusing a `--target` another shard owns.
-pub fn part(whole: &Desired, shard: Shard, targets: &[Address]) -> Result<Part, PlanError> {
+pub fn part(whole: &Desired, shard: Shard, targets: &Targets) -> Result<Part, PlanError> {
     let dealt = whole.home_subscriptions();
     let desired = whole.shard(shard);
-    targets_in_shard(whole, &desired, targets, shard)?;
+    targets_in_shard(whole, &desired, &targets.written, shard)?;
+    for sub in &targets.subscriptions {
+        match Shard::owning(sub, &dealt, shard.count) {
+            Some(owner) if owner != shard => {
+                return Err(TargetInAnotherShard {
+                    target: format!("{SUBSCRIPTION_PREFIX}{sub}"),
+                    subscription: sub.clone(),
+                    owner,
+                    shard,
+                }
+                .into())
+            }
+            _ => {}
+        }
+    }
     let warnings = (whole.needed_elsewhere(&desired).into_iter())
         .map(|need| {
             let owner = Shard::owning(&need.subscription, &dealt, shard.count);
@@ -147,7 +162,7 @@ mod tests {
     #[test]
     fn a_shard_that_needs_a_group_another_shard_creates_is_warned_with_that_shard() {
         let whole = whole();
-        let one = part(&whole, Shard { index: 1, count: 2 }, &[]).unwrap();
+        let one = part(&whole, Shard { index: 1, count: 2 }, &Targets::default()).unwrap();
         let said: Vec<String> = one.warnings.iter().map(|w| w.to_string()).collect();
         assert_eq!(
             said,
@@ -155,7 +170,7 @@ mod tests {
         );
         assert_eq!(one.dealt, [SUB1, SUB2]);
         // The shard that creates the group needs nothing from the other.
-        let two = part(&whole, Shard { index: 2, count: 2 }, &[]).unwrap();
+        let two = part(&whole, Shard { index: 2, count: 2 }, &Targets::default()).unwrap();
         assert!(two.warnings.is_empty());
         // Unsharded, nothing is elsewhere.
         assert!(whole.needed_elsewhere(&whole).is_empty());

@@ -118,10 +118,20 @@ pub fn translate(targets: &[StampTarget], ex: &Expanded) -> Result<Vec<Address>,
                     .iter()
                     .flat_map(|s| [s.name.clone(), slug(&s.name), s.id.clone()])
                     .collect();
+                let left_out: Vec<&str> = (ex.left_out.iter())
+                    .map(|l| l.subscription.as_str())
+                    .collect();
+                let left_out = match left_out.is_empty() {
+                    true => String::new(),
+                    false => format!(
+                        "; left out, the identity may not read them: {}",
+                        left_out.join(", ")
+                    ),
+                };
                 return Err(unknown(
                     did_you_mean(want, known.iter().map(String::as_str)).unwrap_or_else(|| {
                         format!(
-                            "stamp `{}` covers {} subscription(s): {}",
+                            "stamp `{}` covers {} subscription(s): {}{left_out}",
                             t.stamp,
                             subs.len(),
                             subs.iter()

@@ -19,6 +19,15 @@ use std::collections::BTreeSet;
 )]
 pub struct Unreadable(pub Vec<LeftOut>);
 
+/// `--target subscription.X` with `--allow-partial`, X being a subscription left out.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("--target subscription.{}: the identity may not read it: {}", .0.subscription, .0.reason)]
+#[diagnostic(
+    code(azprotect::plan::target_unreadable),
+    help("grant the identity Reader (and the roles in the README's \"In CI\") on it")
+)]
+pub struct TargetUnreadable(pub LeftOut);
+
 fn list(left: &[LeftOut]) -> String {
     left.iter()
         .map(|l| format!("\n  {}: {}", l.subscription, l.reason))
@@ -90,6 +99,13 @@ pub async fn diff_readable(
     left_out.dedup_by(|a, b| a.subscription == b.subscription);
     if !left_out.is_empty() && !scope.allow_partial {
         return Err(PlanError::Unreadable(Unreadable(left_out)));
+    }
+    // A subscription targeted but left out would plan as nothing: refused, naming why.
+    let targeted = |l: &&LeftOut| {
+        (targets.subscriptions.iter()).any(|t| t.eq_ignore_ascii_case(&l.subscription))
+    };
+    if let Some(left) = left_out.iter().find(targeted) {
+        return Err(TargetUnreadable(left.clone()).into());
     }
     let desired = match left_out.is_empty() {
         true => desired,

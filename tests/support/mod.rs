@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod estate;
 pub mod estates;
 pub mod json_schema;
+pub mod landing_zone;
 pub mod plan_checks;
 pub mod plan_fixture;
 pub mod plan_sim;

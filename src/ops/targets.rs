@@ -1,0 +1,157 @@
+//! `--target`s in the plan pipeline: what a plan is made with ([`Targets`]) and whether each
+//! selects something. A target is an address (or a prefix of one), a stamp
+//! (`stamp.NAME[SUB]`, translated by `ops::stamps`) or a subscription (`subscription.ID`, or a
+//! stamp subscription's display name): everything the plan would change there, and what that
+//! depends on elsewhere.
+
+use super::plan::{PlanError, UnknownTarget};
+use crate::config::diag::did_you_mean;
+use crate::model::stamp::{slug, StampSubscription};
+use crate::model::{Address, ArmId, Desired, LiveState};
+use crate::plan;
+use std::collections::BTreeSet;
+
+/// The prefix that makes a `--target` a subscription's.
+pub const SUBSCRIPTION_PREFIX: &str = "subscription.";
+
+/// The `--target`s a plan is made with.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    /// As written: each must select something ([`check`]).
+    pub written: Vec<Address>,
+    /// What `--target stamp.…` was translated into (`ops::stamps::translate`): every kind of
+    /// resource a stamp generates, some of which may select nothing (a vault without
+    /// protections yet).
+    pub stamped: Vec<Address>,
+    /// `--target subscription.…`: the subscriptions (lower-case ids) whose every change is
+    /// planned ([`subscriptions`] resolves them).
+    pub subscriptions: Vec<String>,
+}
+
+impl Targets {
+    /// The addresses a plan of `desired` against `live` keeps (with what they depend on): those
+    /// written and stamped, and every address the files declare or Azure holds in a targeted
+    /// subscription. A saved plan records these, so `apply PLAN` plans exactly them again.
+    pub fn addresses(&self, desired: &Desired, live: &LiveState) -> Vec<Address> {
+        let mut out: Vec<Address> = self.written.iter().chain(&self.stamped).cloned().collect();
+        if self.subscriptions.is_empty() {
+            return out;
+        }
+        let mut seen: BTreeSet<Address> = out.iter().cloned().collect();
+        let inside = |id: &ArmId| (id.subscription()).is_some_and(|s| self.selects(s));
+        let declared = plan::resolve(desired, live).into_iter();
+        let held = live.resources.iter().cloned();
+        for r in declared.chain(held).filter(|r| inside(&r.arm_id)) {
+            if seen.insert(r.address.clone()) {
+                out.push(r.address);
+            }
+        }
+        out
+    }
+
+    fn selects(&self, subscription: &str) -> bool {
+        (self.subscriptions.iter()).any(|s| s.eq_ignore_ascii_case(subscription))
+    }
+}
+
+/// The subscriptions `written` (`--target subscription.X`, X without the prefix) name, as
+/// lower-case ids: one the files declare something in (or their default), a stamp's (by id,
+/// display name or its slug), or one a stamp could not read (`left_out`: refused later, by
+/// name). Anything else is an [`UnknownTarget`] with a did-you-mean.
+pub fn subscriptions(
+    written: &[String],
+    desired: &Desired,
+    stamped: &[&StampSubscription],
+    left_out: &[plan::LeftOut],
+) -> Result<Vec<String>, UnknownTarget> {
+    let mut ids: Vec<String> = desired.home_subscriptions();
+    ids.extend(
+        (!desired.subscription.is_empty()).then(|| desired.subscription.to_ascii_lowercase()),
+    );
+    ids.extend(stamped.iter().map(|s| s.id.to_ascii_lowercase()));
+    ids.extend(left_out.iter().map(|l| l.subscription.to_ascii_lowercase()));
+    ids.sort();
+    ids.dedup();
+    let mut out = Vec::new();
+    for want in written {
+        let by_name = (stamped.iter())
+            .find(|s| want.eq_ignore_ascii_case(&s.name) || *want == slug(&s.name))
+            .map(|s| s.id.to_ascii_lowercase());
+        let found = (ids.iter().find(|id| id.eq_ignore_ascii_case(want)).cloned()).or(by_name);
+        let Some(id) = found else {
+            let names = stamped.iter().map(|s| s.name.as_str());
+            let known: Vec<&str> = ids.iter().map(String::as_str).chain(names).collect();
+            let help = did_you_mean(want, known.iter().copied()).unwrap_or_else(|| {
+                format!(
+                    "the files' subscriptions: {} (a stamp's may also be named by its display name)",
+                    ids.join(", ")
+                )
+            });
+            return Err(UnknownTarget {
+                target: format!("{SUBSCRIPTION_PREFIX}{want}"),
+                help,
+            });
+        };
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// Every `--target` must select something the file declares or Azure holds (what `plan` would
+/// compare), else it is an error that suggests the nearest address.
+pub fn check(desired: &Desired, live: &LiveState, targets: &Targets) -> Result<(), PlanError> {
+    if targets.written.is_empty() && targets.subscriptions.is_empty() {
+        return Ok(());
+    }
+    let resolved = plan::resolve(desired, live);
+    let known: BTreeSet<(&Address, &ArmId)> = (resolved.iter())
+        .chain(&live.resources)
+        .map(|r| (&r.address, &r.arm_id))
+        .collect();
+    for sub in &targets.subscriptions {
+        let inside = |id: &ArmId| {
+            id.subscription()
+                .is_some_and(|s| s.eq_ignore_ascii_case(sub))
+        };
+        if !known.iter().any(|(_, id)| inside(id)) {
+            return Err(UnknownTarget {
+                target: format!("{SUBSCRIPTION_PREFIX}{sub}"),
+                help: "the files declare nothing in it and Azure holds nothing of theirs there"
+                    .into(),
+            }
+            .into());
+        }
+    }
+    let known: BTreeSet<&Address> = known.into_iter().map(|(a, _)| a).collect();
+    for t in &targets.written {
+        if known.iter().any(|a| a.matches_target(t)) {
+            continue;
+        }
+        // What a target may name: an address, or any prefix of its name (`protected_vm.v`).
+        let mut candidates: Vec<String> = Vec::new();
+        for a in &known {
+            let parts: Vec<&str> = a.name.split('/').collect();
+            for n in 1..=parts.len() {
+                candidates.push(format!("{}.{}", a.kind.prefix(), parts[..n].join("/")));
+            }
+        }
+        candidates.sort();
+        candidates.dedup();
+        let t_str = t.to_string();
+        let help = did_you_mean(&t_str, candidates.iter().map(String::as_str))
+            .unwrap_or_else(|| {
+                format!(
+                    "a target is an address of `plan`'s output, or a prefix of one (e.g. `protected_vm.<vault>` for a vault's VMs); {} address(es) are known",
+                    known.len()
+                )
+            });
+        return Err(UnknownTarget {
+            target: t_str,
+            help,
+        }
+        .into());
+    }
+    Ok(())
+}

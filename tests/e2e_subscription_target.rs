@@ -1,0 +1,168 @@
+//! `--target subscription.X`: a platform team rolls a landing zone's standard out one
+//! subscription at a time — plan and apply everything the files change in that subscription
+//! (stamped or written by hand), nothing elsewhere — through the real binary over HTTPS.
+
+mod support;
+
+use azprotect::sandbox::SandboxOptions;
+use support::estate::{flat, repo, Estate};
+use support::landing_zone::{
+    addresses, all_in, file, landing_zone, set, tag, vm, DEV, PROD, SANDBOX,
+};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subscription_target_plans_and_applies_that_subscription_alone() {
+    let estate = landing_zone().await;
+    // The stamp, and a resource group written by hand in Corp Dev.
+    let f = estate.write(
+        "lz.yaml",
+        &(std::fs::read_to_string(file()).unwrap()
+            + &format!("resource_groups:\n  rg-dev-shared: {{location: westeurope, subscription: {DEV}}}\n")),
+    );
+    let dev_part = set(&[
+        "resource_group.rg-dev-shared",
+        "resource_group.rg-backup-corp-dev-westeurope",
+        "recovery_vault.rsv-corp-dev-westeurope",
+        "backup_policy.rsv-corp-dev-westeurope/gold",
+        "protected_vm.rsv-corp-dev-westeurope/rg-dev/dev-01",
+    ]);
+
+    // By id (in any case) or, for a stamp's subscription, by display name or its slug.
+    for named in [DEV.to_uppercase(), "Corp Dev".into(), "corp-dev".into()] {
+        let run = estate
+            .plan_json(&f, &["--target", &format!("subscription.{named}")])
+            .await;
+        run.expect_code(0);
+        assert_eq!(addresses(&run.json()), dev_part, "{named}: {}", run.stdout);
+        assert!(all_in(&run.json(), DEV), "{named}: {}", run.stdout);
+    }
+
+    // Applied from the saved plan: only Corp Dev changes; Corp Prod is still to do.
+    let saved = estate.path("dev.json");
+    estate
+        .run(&[
+            "plan",
+            "-f",
+            &f,
+            "--target",
+            &format!("subscription.{DEV}"),
+            "--out",
+            &saved,
+        ])
+        .await
+        .expect_code(0);
+    estate
+        .run(&["apply", &saved, "--auto-approve"])
+        .await
+        .expect_code(0);
+    let rest = estate.plan_json(&f, &[]).await.json();
+    assert!(all_in(&rest, PROD), "{rest}");
+    assert_eq!(addresses(&rest).len(), 9, "{rest}");
+
+    // A VM leaves scope in Corp Dev: its removal is Corp Dev's, not Corp Prod's.
+    tag(&estate, &vm(DEV, "rg-dev", "dev-01"), "none").await;
+    let dev = estate
+        .plan_json(&f, &["--target", "subscription.Corp Dev"])
+        .await
+        .json();
+    assert_eq!(
+        addresses(&dev),
+        set(&["protected_vm.rsv-corp-dev-westeurope/rg-dev/dev-01"]),
+        "{dev}"
+    );
+    assert_eq!(dev["changes"][0]["action"], "delete", "{dev}");
+    let prod = estate
+        .plan_json(&f, &["--target", "subscription.Corp Prod"])
+        .await
+        .json();
+    assert!(
+        !addresses(&prod).iter().any(|a| a.contains("corp-dev")),
+        "{prod}"
+    );
+
+    // A mistyped name is refused with the nearest; a shard that does not own it names the one
+    // that does.
+    let typo = estate
+        .run(&["plan", "-f", &f, "--target", "subscription.Corp Dve"])
+        .await;
+    typo.expect_code(1);
+    let err = flat(&typo.stderr);
+    assert!(
+        err.contains("--target subscription.Corp Dve matches nothing"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `Corp Dev`"), "{err}");
+    let elsewhere = estate
+        .run(&[
+            "plan",
+            "-f",
+            &f,
+            "--shard",
+            "1/2",
+            "--target",
+            &format!("subscription.{DEV}"),
+        ])
+        .await;
+    elsewhere.expect_code(1);
+    let err = flat(&elsewhere.stderr);
+    assert!(err.contains("which shard 2/2 owns, not 1/2"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subscription_target_the_identity_may_not_read_is_refused_even_with_allow_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(repo().join("examples/inventories/landing-zone.yaml")).unwrap();
+    let locked = text.replace(
+        "    name: Sandbox\n",
+        "    name: Sandbox\n    readable: false\n",
+    );
+    assert_ne!(locked, text);
+    let inv = dir.path().join("inventory.yaml");
+    std::fs::write(&inv, locked).unwrap();
+    let estate = Estate::start_with(SandboxOptions {
+        inventory: Some(inv),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let f = file();
+
+    // Planned as nothing, it would read as "No changes": refused, naming what is missing.
+    let run = estate
+        .run(&[
+            "plan",
+            "-f",
+            &f,
+            "--allow-partial",
+            "--target",
+            &format!("subscription.{SANDBOX}"),
+        ])
+        .await;
+    run.expect_code(1);
+    let err = flat(&run.stderr);
+    assert!(
+        err.contains(&format!(
+            "--target subscription.{SANDBOX}: the identity may not read it"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("vaults/read"), "the permission missing: {err}");
+    // The stamp's part there is refused too, saying it was left out.
+    let stamp = estate
+        .run(&[
+            "plan",
+            "-f",
+            &f,
+            "--allow-partial",
+            "--target",
+            "stamp.landing-zone[Sandbox]",
+        ])
+        .await;
+    stamp.expect_code(1);
+    let err = flat(&stamp.stderr);
+    assert!(
+        err.contains("left out, the identity may not read them"),
+        "{err}"
+    );
+    assert!(err.contains(SANDBOX), "{err}");
+}
