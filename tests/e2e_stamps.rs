@@ -8,7 +8,7 @@ mod support;
 
 use azprotect::sandbox::SandboxOptions;
 use std::collections::BTreeSet;
-use support::estate::{flat, repo, Estate};
+use support::estate::{flat, logged_paths, repo, Estate};
 use support::landing_zone::{addresses, file, landing_zone, set, tag, vm, DEV, PROD, SANDBOX};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -147,20 +147,6 @@ async fn a_stamp_plans_a_vault_per_subscription_and_region_with_vms_and_follows_
     );
 }
 
-/// The paths of the requests in the access log.
-fn paths(log: &std::path::Path) -> Vec<String> {
-    std::fs::read_to_string(log)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["path"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
-}
-
 /// A discovery read's requests: the tenant's subscription list, management groups, Resource Graph.
 fn discovery(paths: &[String]) -> Vec<&String> {
     paths
@@ -187,7 +173,7 @@ async fn a_file_without_stamps_makes_no_discovery_read() {
         &format!("version: 1\nresource_groups:\n  rg-x: {{location: westeurope, subscription: {PROD}}}\n"),
     );
     estate.run(&["plan", "-f", &plain]).await.expect_code(0);
-    let before = paths(log.path());
+    let before = logged_paths(log.path());
     assert!(
         before.iter().any(|p| p.contains(PROD)),
         "the log is of this plan: {before:?}"
@@ -195,7 +181,7 @@ async fn a_file_without_stamps_makes_no_discovery_read() {
     assert_eq!(discovery(&before), Vec::<&String>::new());
 
     estate.run(&["plan", "-f", &file()]).await.expect_code(0);
-    let after = paths(log.path());
+    let after = logged_paths(log.path());
     let read: Vec<&String> = discovery(&after[before.len()..]);
     assert!(
         read.iter()

@@ -5,7 +5,7 @@
 mod support;
 
 use azprotect::sandbox::SandboxOptions;
-use support::estate::{flat, repo, Estate};
+use support::estate::{flat, logged_paths, multi_vault, repo, Estate};
 use support::landing_zone::{
     addresses, all_in, file, landing_zone, set, tag, vm, DEV, PROD, SANDBOX,
 };
@@ -165,4 +165,39 @@ async fn a_subscription_target_the_identity_may_not_read_is_refused_even_with_al
         "{err}"
     );
     assert!(err.contains(SANDBOX), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_subscriptions_plan_reads_that_subscription_not_the_tenant() {
+    const SUB1: &str = "00000000-0000-0000-0000-000000000001";
+    const SUB2: &str = "00000000-0000-0000-0000-000000000002";
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let estate = Estate::start_with(SandboxOptions {
+        inventory: Some(repo().join("examples/inventories/multi-vault.yaml")),
+        access_log: Some(log.path().to_path_buf()),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let f = multi_vault();
+    let whole = estate.plan_json(&f, &[]).await.json();
+    let in_sub2: std::collections::BTreeSet<String> = (whole["changes"].as_array().unwrap())
+        .iter()
+        .filter(|c| c["arm_id"].as_str().unwrap().contains(SUB2))
+        .map(|c| c["address"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!in_sub2.is_empty(), "{whole}");
+
+    let before = logged_paths(log.path()).len();
+    let part = estate
+        .plan_json(&f, &["--target", &format!("subscription.{SUB2}")])
+        .await;
+    part.expect_code(0);
+    assert_eq!(addresses(&part.json()), in_sub2, "{}", part.stdout);
+    let read = logged_paths(log.path());
+    let read = &read[before..];
+    assert!(read.iter().any(|p| p.contains(SUB2)), "{read:?}");
+    assert!(
+        !read.iter().any(|p| p.contains(SUB1)),
+        "nothing of the other subscription is read: {read:?}"
+    );
 }

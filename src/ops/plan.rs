@@ -250,10 +250,13 @@ pub async fn make(
         loaded.warnings.extend(part.warnings);
         dealt = part.dealt;
     }
-    let before = super::unreadable::Before {
-        known,
-        left_out: stamps.left_out,
-    };
+    let mut left_out = stamps.left_out;
+    if let Some(part) = super::targets::narrowed(&loaded.desired, &targets) {
+        // A stamp subscription that could not be read matters only if it is targeted.
+        left_out.retain(|l| targets.selects(&l.subscription));
+        loaded.desired = part;
+    }
+    let before = super::unreadable::Before { known, left_out };
     let (desired, live, mut plan) =
         super::unreadable::diff_readable(client, loaded.desired, &targets, scope, before, phases)
             .await?;

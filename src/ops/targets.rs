@@ -49,9 +49,28 @@ impl Targets {
         out
     }
 
-    fn selects(&self, subscription: &str) -> bool {
+    /// Is `subscription` one of the subscription targets?
+    pub fn selects(&self, subscription: &str) -> bool {
         (self.subscriptions.iter()).any(|s| s.eq_ignore_ascii_case(subscription))
     }
+}
+
+/// What a plan whose every target is a subscription reads and plans, not the whole tenant: the
+/// declarations of those subscriptions and of those declaring a resource group they need (a
+/// Disk Backup vault's snapshot group, a Site Recovery target group). `None` when another kind
+/// of target is given (it may be anywhere).
+pub fn narrowed(whole: &Desired, targets: &Targets) -> Option<Desired> {
+    if targets.subscriptions.is_empty()
+        || !targets.written.is_empty()
+        || !targets.stamped.is_empty()
+    {
+        return None;
+    }
+    let part = whole.only(|s| targets.selects(s));
+    let needed: Vec<String> = (whole.needed_elsewhere(&part).into_iter())
+        .map(|n| n.subscription)
+        .collect();
+    Some(whole.only(|s| targets.selects(s) || needed.iter().any(|n| n.eq_ignore_ascii_case(s))))
 }
 
 /// The subscriptions `written` (`--target subscription.X`, X without the prefix) name, as
@@ -154,4 +173,73 @@ pub fn check(desired: &Desired, live: &LiveState, targets: &Targets) -> Result<(
         .into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUB1: &str = "00000000-0000-0000-0000-000000000001";
+    const SUB2: &str = "00000000-0000-0000-0000-000000000002";
+    const SUB3: &str = "00000000-0000-0000-0000-000000000003";
+
+    /// A Backup vault of subscription 1 snapshotting into a group the file creates in
+    /// subscription 2, and a Recovery Services vault of subscription 3.
+    fn three_subscriptions() -> Desired {
+        let yaml = format!(
+            "version: 1\nsubscription: {SUB1}\nresource_groups:\n  rg-snap: {{location: westeurope, subscription: {SUB2}}}\n  rg-c: {{location: westeurope, subscription: {SUB3}}}\nrecovery_vaults:\n  rsv-c: {{subscription: {SUB3}, resource_group: rg-c, location: westeurope}}\ndisk_backup:\n  bv-a:\n    resource_group: rg-a\n    location: westeurope\n    policies:\n      every-4h: {{every: 4h, retention: 7d}}\n    protect:\n      - policy: every-4h\n        snapshot_resource_group: /subscriptions/{SUB2}/resourceGroups/rg-snap\n        disks: [/subscriptions/{SUB2}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/d1]\n"
+        );
+        let loaded = crate::config::load_sources(vec![("azprotect.yaml".into(), yaml)])
+            .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
+        loaded.desired(None).expect("desired")
+    }
+
+    fn subscriptions_of(subs: &[&str]) -> Targets {
+        Targets {
+            subscriptions: subs.iter().map(|s| s.to_string()).collect(),
+            ..Targets::default()
+        }
+    }
+
+    #[test]
+    fn a_subscription_target_reads_its_subscription_and_those_declaring_what_it_needs() {
+        let whole = three_subscriptions();
+        let one = narrowed(&whole, &subscriptions_of(&[SUB1])).expect("narrowed");
+        assert_eq!(one.home_subscriptions(), [SUB1, SUB2]);
+        let three = narrowed(&whole, &subscriptions_of(&[SUB3])).expect("narrowed");
+        assert_eq!(three.home_subscriptions(), [SUB3]);
+        assert!(three.subscription.is_empty(), "the default is not read");
+        // Another kind of target may be anywhere: the whole files are read.
+        let mixed = Targets {
+            written: vec![Address::new(
+                crate::model::ResourceKind::RecoveryVault,
+                "rsv-c",
+            )],
+            ..subscriptions_of(&[SUB1])
+        };
+        assert!(narrowed(&whole, &mixed).is_none());
+    }
+
+    #[test]
+    fn a_subscription_is_named_by_id_in_any_case_or_as_a_stamp_names_it() {
+        let whole = three_subscriptions();
+        let stamp = StampSubscription {
+            id: "00000000-0000-0000-0000-0000000000C9".into(),
+            name: "Corp Prod".into(),
+        };
+        let named = |w: &[&str]| {
+            let written: Vec<String> = w.iter().map(|s| s.to_string()).collect();
+            subscriptions(&written, &whole, &[&stamp], &[])
+        };
+        assert_eq!(named(&[&SUB3.to_uppercase()]).unwrap(), [SUB3]);
+        assert_eq!(
+            named(&["Corp Prod", "corp-prod", SUB1]).unwrap(),
+            ["00000000-0000-0000-0000-0000000000c9", SUB1]
+        );
+        let typo = named(&["Corp Prd"]).unwrap_err();
+        assert_eq!(typo.target, "subscription.Corp Prd");
+        assert!(typo.help.contains("Corp Prod"), "{}", typo.help);
+        let unknown = named(&["11111111-2222-3333-4444-555555555555"]).unwrap_err();
+        assert!(unknown.help.contains(SUB2), "{}", unknown.help);
+    }
 }

@@ -309,3 +309,17 @@ pub async fn tagged_group(client: &ArmClient, id: &str, tags: serde_json::Value)
         .await
         .expect("the group is created");
 }
+
+/// The paths of the requests in a sandbox's access log (`SandboxOptions::access_log`).
+pub fn logged_paths(log: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["path"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
