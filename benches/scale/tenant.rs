@@ -5,6 +5,7 @@
 //! Graph's 15 queries per 5 s) with latency, it measures:
 //! - `plan` with `--discovery resource-graph`, `lists` and `auto`, and the per-resource
 //!   baseline (one GET per managed resource at parallelism 10, on a sample, extrapolated);
+//! - `plan --target subscription.<first>`: one subscription's part;
 //! - `plan --shard I/4` for I = 1..4 against the unsharded plan;
 //! - the apply of 10,000 new protections spread over the 100 subscriptions, against the bound
 //!   their write quotas set together.
@@ -140,6 +141,15 @@ pub async fn measure(o: &Options) -> TenantReport {
         // Resource Graph's window resets between runs: each starts with a full quota.
         tokio::time::sleep(Duration::from_secs(6)).await;
     }
+    // One subscription's part, as a rollout subscription by subscription plans it.
+    let one = format!("subscription.{}", sub(0));
+    plans.push(plan(
+        &served,
+        &file_s,
+        "--target subscription (1 of 100)",
+        &["--target", &one],
+    ));
+    tokio::time::sleep(Duration::from_secs(6)).await;
     let mut shards = Vec::new();
     for i in 1..=4 {
         let shard = format!("{i}/4");
