@@ -379,6 +379,28 @@ async fn management_group_descendants_resolve_across_nested_groups_page_by_page(
         "landing-zones"
     );
     assert_eq!(g["properties"]["children"].as_array().unwrap().len(), 2);
+
+    // Above them all, as in every tenant, the tenant root group (its id the tenant's): a stamp
+    // over the whole tenant names it.
+    let tenant = e.sandbox.credentials().tenant_id;
+    let everything = management_groups::under_group(&client, &tenant)
+        .await
+        .unwrap();
+    let names: Vec<&str> = everything.iter().map(|s| s.display_name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Platform", "Prod EU", "Prod US", "Locked", "Sandbox"]
+    );
+    let top = client
+        .get_optional(
+            "/providers/Microsoft.Management/managementGroups/contoso?api-version=2023-04-01",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let parent = &top["properties"]["details"]["parent"];
+    assert_eq!(parent["name"], tenant.as_str(), "{top}");
+    assert_eq!(parent["displayName"], "Tenant Root Group", "{top}");
 }
 
 /// Three vaults, one in each of the first three subscriptions of `spread`.

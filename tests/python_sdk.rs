@@ -1,7 +1,8 @@
 //! Microsoft's own Python SDKs drive the sandbox unmodified (tests/python/sdk_story.py): the real
 //! `azprotect sandbox serve` binary, its env file, azure-identity's `ClientSecretCredential`
 //! against the sandbox's authority, and the azure-mgmt-* clients for Recovery Services backup,
-//! Site Recovery A2A, Data Protection, Authorization and Compute.
+//! Site Recovery A2A, Data Protection, Authorization and Compute; and, over the landing-zone
+//! tenant, those for Resource Graph and Management Groups (tests/python/tenant_story.py).
 //!
 //! Needs Python 3 with those packages (`AZPROTECT_PYTHON` names the interpreter, default
 //! `python3`). Without them the test prints a notice and passes, unless
@@ -33,10 +34,10 @@ const STEPS: &[&str] = &[
 ];
 
 /// The interpreter, when it imports every SDK the story needs.
-fn python_with_sdks() -> Option<String> {
+fn python_with(packages: &str) -> Option<String> {
     let python = std::env::var("AZPROTECT_PYTHON").unwrap_or_else(|_| "python3".into());
     let ok = Command::new(&python)
-        .args(["-c", &format!("import {PACKAGES}")])
+        .args(["-c", &format!("import {packages}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -72,19 +73,16 @@ fn wait_for_env(path: &Path) -> Vec<(String, String)> {
     panic!("the sandbox did not write {}", path.display());
 }
 
-#[test]
-fn microsofts_python_sdks_work_against_the_sandbox_unmodified() {
-    let Some(python) = python_with_sdks() else {
+/// Run `tests/python/{script}` with the Python that imports `packages` against `azprotect
+/// sandbox serve {serve_args}`, and check that it reported every step ok. Without such a Python
+/// the test prints a notice and passes, unless `AZPROTECT_PYTHON_SDKS=required`.
+fn story(test: &str, packages: &str, pip: &str, script: &str, serve_args: &[&str], steps: &[&str]) {
+    let Some(python) = python_with(packages) else {
         assert!(
             std::env::var("AZPROTECT_PYTHON_SDKS").as_deref() != Ok("required"),
-            "Python with the Azure SDKs ({PACKAGES}) is required here (AZPROTECT_PYTHON_SDKS=required)"
+            "Python with the Azure SDKs ({packages}) is required here (AZPROTECT_PYTHON_SDKS=required)"
         );
-        eprintln!(
-            "microsofts_python_sdks_work_against_the_sandbox_unmodified: skipped — no Python 3 \
-             with {PACKAGES} (pip install azure-identity azure-mgmt-recoveryservices \
-             azure-mgmt-recoveryservicesbackup azure-mgmt-recoveryservicessiterecovery \
-             azure-mgmt-dataprotection azure-mgmt-compute azure-mgmt-authorization)"
-        );
+        eprintln!("{test}: skipped — no Python 3 with {packages} (pip install {pip})");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -92,14 +90,8 @@ fn microsofts_python_sdks_work_against_the_sandbox_unmodified() {
     let bin = assert_cmd::cargo::cargo_bin("azprotect");
     let _sandbox = Serving(
         Command::new(bin)
-            .args([
-                "sandbox",
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--time-scale",
-                "0.002",
-            ])
+            .args(["sandbox", "serve", "--listen", "127.0.0.1:0"])
+            .args(serve_args)
             .arg("--state")
             .arg(dir.path().join("state.json"))
             .arg("--env-file")
@@ -111,7 +103,9 @@ fn microsofts_python_sdks_work_against_the_sandbox_unmodified() {
     );
     let env = wait_for_env(&env_file);
 
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/sdk_story.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
     let mut child = Command::new(&python)
         .arg(&script)
         .envs(env)
@@ -126,10 +120,47 @@ fn microsofts_python_sdks_work_against_the_sandbox_unmodified() {
     let status = child.wait().unwrap();
     let out = lines.join("\n");
     assert!(status.success(), "the SDK story failed:\n{out}\n{stderr}");
-    for step in STEPS {
+    for step in steps {
         assert!(
             lines.iter().any(|l| l.starts_with(&format!("ok {step} ("))),
             "step `{step}` did not report ok:\n{out}"
         );
     }
+}
+
+#[test]
+fn microsofts_python_sdks_work_against_the_sandbox_unmodified() {
+    story(
+        "microsofts_python_sdks_work_against_the_sandbox_unmodified",
+        PACKAGES,
+        "azure-identity azure-mgmt-recoveryservices azure-mgmt-recoveryservicesbackup azure-mgmt-recoveryservicessiterecovery azure-mgmt-dataprotection azure-mgmt-compute azure-mgmt-authorization",
+        "sdk_story.py",
+        &["--time-scale", "0.002"],
+        STEPS,
+    );
+}
+
+/// Resource Graph and Management Groups, the sandbox's tenant-scale endpoints (issue 14).
+const TENANT_PACKAGES: &str =
+    "azure.identity, azure.mgmt.resourcegraph, azure.mgmt.managementgroups";
+
+const TENANT_STEPS: &[&str] = &[
+    "management groups: the group, its children and its descendants",
+    "resource graph: the tenant's VMs, two to a page, along the skip token",
+    "resource graph: resource groups, filtered to one subscription",
+    "resource graph: a query outside what it answers is refused in Resource Graph's shape",
+];
+
+#[test]
+fn microsofts_resource_graph_and_management_group_sdks_read_the_sandbox_tenant() {
+    let inventory =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/inventories/landing-zone.yaml");
+    story(
+        "microsofts_resource_graph_and_management_group_sdks_read_the_sandbox_tenant",
+        TENANT_PACKAGES,
+        "azure-identity azure-mgmt-resourcegraph azure-mgmt-managementgroups",
+        "tenant_story.py",
+        &["--inventory", inventory.to_str().unwrap()],
+        TENANT_STEPS,
+    );
 }

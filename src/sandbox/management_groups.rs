@@ -7,7 +7,9 @@
 //! and its examples `GetManagementGroup.json`, `GetDescendants.json`; documented at
 //! learn.microsoft.com/rest/api/managementgroups/management-groups/get-descendants.
 //! A group that does not exist answers as Azure answers one the caller may not read: 403
-//! `AuthorizationFailed` "… or the scope is invalid".
+//! `AuthorizationFailed` "… or the scope is invalid". Above the inventory's groups is the
+//! tenant root group (`tenancy::root_group`: id the tenant's, "Tenant Root Group"), the parent
+//! of every top-level group and of every subscription in no group, as in every Azure tenant.
 //!
 //! Must not import: `plan`, `apply`, `config`, `cli`, `ops`.
 
@@ -16,7 +18,7 @@ use serde_json::{json, Value};
 use super::errors::ArmError;
 use super::handler::{Ctx, HResult, Reply};
 use super::state::State;
-use super::tenancy::{Descendant, ManagementGroup};
+use super::tenancy::{self, Descendant, ManagementGroup};
 
 pub const API_VERSIONS: &[&str] = &[
     "2020-02-01",
@@ -42,11 +44,7 @@ pub fn not_authorized(st: &State, group: &str) -> ArmError {
 }
 
 fn parent_ref(st: &State, g: &ManagementGroup) -> Value {
-    match g
-        .parent
-        .as_ref()
-        .and_then(|p| st.tenancy.groups.get(&p.to_ascii_lowercase()))
-    {
+    match tenancy::parent_of(st, g) {
         Some(p) => json!({"id": group_id(&p.id), "name": p.id, "displayName": p.display_name}),
         None => Value::Null,
     }
@@ -111,10 +109,8 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
     }
     ctx.require_api(API_VERSIONS)?;
     if l.len() == 3 {
-        let items = st
-            .tenancy
-            .groups
-            .values()
+        let root = tenancy::root_group(st);
+        let items = (std::iter::once(&root).chain(st.tenancy.groups.values()))
             .map(|g| {
                 json!({"id": group_id(&g.id), "type": TYPE, "name": g.id,
                        "properties": {"tenantId": st.identity.tenant_id, "displayName": g.display_name}})
@@ -122,19 +118,19 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             .collect();
         return Ok(Reply::ok(ctx.page(items, false)));
     }
-    let Some(g) = st.tenancy.groups.get(&l[3]) else {
+    let Some(g) = tenancy::group(st, &l[3]) else {
         return Err(not_authorized(st, &ctx.segs[3]));
     };
     if l.len() == 4 {
         let expand = ctx
             .q("$expand")
             .is_some_and(|e| e.eq_ignore_ascii_case("children"));
-        return Ok(Reply::ok(group_body(st, g, expand)));
+        return Ok(Reply::ok(group_body(st, &g, expand)));
     }
     if l[4] != "descendants" {
         return Err(ArmError::no_route(&ctx.raw_path));
     }
-    let all = st.tenancy.descendants(&g.id);
+    let all = st.tenancy.descendants_of(&g);
     Ok(Reply::ok(page(ctx, &all)))
 }
 

@@ -82,19 +82,16 @@ impl Tenancy {
             .find(|g| g.subscriptions.iter().any(|s| s.eq_ignore_ascii_case(sub)))
     }
 
-    /// Every group and subscription below `group`, depth first (a group's subscriptions, then
+    /// Every group and subscription below `g`, depth first (a group's subscriptions, then
     /// each child group followed by what is below it), each with its direct parent's id.
-    pub fn descendants(&self, group: &str) -> Vec<Descendant> {
+    pub fn descendants_of(&self, g: &ManagementGroup) -> Vec<Descendant> {
         let mut out = Vec::new();
-        self.walk(group, &mut out, 0);
+        self.walk(g, &mut out, 0);
         out
     }
 
-    fn walk(&self, group: &str, out: &mut Vec<Descendant>, depth: usize) {
+    fn walk(&self, g: &ManagementGroup, out: &mut Vec<Descendant>, depth: usize) {
         // The tree is built from nested YAML, so it has no cycles; the bound is a backstop.
-        let Some(g) = self.groups.get(&group.to_ascii_lowercase()) else {
-            return;
-        };
         if depth > 16 {
             return;
         }
@@ -112,9 +109,53 @@ impl Tenancy {
                     display_name: child.display_name.clone(),
                     parent: g.id.clone(),
                 });
-                self.walk(c, out, depth + 1);
+                self.walk(child, out, depth + 1);
             }
         }
+    }
+}
+
+/// The display name Azure gives the tenant root group.
+pub const ROOT_DISPLAY_NAME: &str = "Tenant Root Group";
+
+/// The tenant root group Azure keeps above the whole hierarchy: its id is the tenant's, and it
+/// is the parent of every top-level group and of every subscription in no group (Microsoft
+/// Learn, "What are Azure management groups?": the root management group). Not stored: built
+/// from the tree when asked for, so a state seeded before it existed serves it too.
+pub fn root_group(st: &State) -> ManagementGroup {
+    let t = &st.tenancy;
+    ManagementGroup {
+        id: st.identity.tenant_id.clone(),
+        display_name: ROOT_DISPLAY_NAME.into(),
+        parent: None,
+        children: (t.groups.values())
+            .filter(|g| g.parent.is_none())
+            .map(|g| g.id.clone())
+            .collect(),
+        subscriptions: (st.subscriptions.iter())
+            .filter(|s| t.parent_of_subscription(s).is_none())
+            .cloned()
+            .collect(),
+    }
+}
+
+/// A management group by id (any case), the tenant root group included.
+pub fn group(st: &State, id: &str) -> Option<ManagementGroup> {
+    if id.eq_ignore_ascii_case(&st.identity.tenant_id) {
+        return Some(root_group(st));
+    }
+    st.tenancy.groups.get(&id.to_ascii_lowercase()).cloned()
+}
+
+/// The parent a group shows: the one it was seeded under, or the tenant root group (`None`:
+/// `g` is the root).
+pub fn parent_of(st: &State, g: &ManagementGroup) -> Option<ManagementGroup> {
+    if g.id.eq_ignore_ascii_case(&st.identity.tenant_id) {
+        return None;
+    }
+    match &g.parent {
+        Some(p) => group(st, p),
+        None => Some(root_group(st)),
     }
 }
 
@@ -277,9 +318,9 @@ mod tests {
     fn descendants_walk_nested_groups_depth_first() {
         let mut st = State::default();
         seed(&mut st, TREE, "x").unwrap();
-        let names: Vec<String> = st
-            .tenancy
-            .descendants("ROOT")
+        let names: Vec<String> = group(&st, "ROOT")
+            .map(|g| st.tenancy.descendants_of(&g))
+            .unwrap()
             .into_iter()
             .map(|d| match d {
                 Descendant::Group { id, parent, .. } => format!("g:{id}<{parent}"),

@@ -222,10 +222,10 @@ fn scope(st: &State, body: &Value) -> Result<BTreeSet<String>, ArmError> {
         (Some(s), _) => out.extend(s.into_iter().map(|s| s.to_ascii_lowercase())),
         (None, Some(g)) => {
             for g in g {
-                if !st.tenancy.groups.contains_key(&g.to_ascii_lowercase()) {
+                let Some(group) = super::tenancy::group(st, &g) else {
                     return Err(super::management_groups::not_authorized(st, &g));
-                }
-                for d in st.tenancy.descendants(&g) {
+                };
+                for d in st.tenancy.descendants_of(&group) {
                     if let super::tenancy::Descendant::Subscription { id, .. } = d {
                         out.insert(id.to_ascii_lowercase());
                     }

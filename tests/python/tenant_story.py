@@ -1,0 +1,163 @@
+"""Microsoft's Resource Graph and Management Groups SDKs against the azprotect sandbox, unmodified.
+
+The sandbox serves the landing-zone tenant (examples/inventories/landing-zone.yaml: three
+subscriptions under mg-corp, Sandbox's VM in swedencentral). Reads the environment
+`azprotect sandbox serve --env-file` writes and walks what a platform engineer's script does
+before azprotect exists: the management group's subscriptions (azure-mgmt-managementgroups), and
+the tenant's VMs and resource groups through Resource Graph, page by page with its skip token
+(azure-mgmt-resourcegraph, whose models deserialize the answers). One line per step; the first
+failure exits non-zero.
+"""
+
+import os
+import sys
+import time
+import traceback
+
+from azure.identity import ClientSecretCredential
+
+ENV = os.environ
+ARM = ENV["AZPROTECT_ARM_ENDPOINT"]
+CA = ENV["AZPROTECT_CA_CERT"]
+PROD = "00000000-0000-0000-0000-0000000000c1"
+DEV = "00000000-0000-0000-0000-0000000000c2"
+SANDBOX = "00000000-0000-0000-0000-0000000000c3"
+
+credential = ClientSecretCredential(
+    ENV["AZURE_TENANT_ID"],
+    ENV["AZURE_CLIENT_ID"],
+    ENV["AZURE_CLIENT_SECRET"],
+    authority=ENV["AZURE_AUTHORITY_HOST"],
+    disable_instance_discovery=True,
+    connection_verify=CA,
+)
+COMMON = dict(
+    base_url=ARM,
+    credential_scopes=["https://management.azure.com/.default"],
+    connection_verify=CA,
+)
+
+
+def step(name):
+    def wrap(fn):
+        def run(*args):
+            started = time.monotonic()
+            try:
+                out = fn(*args)
+            except Exception:  # noqa: BLE001 - report and stop at the first failure
+                print(f"FAILED {name}", flush=True)
+                traceback.print_exc()
+                sys.exit(1)
+            print(f"ok {name} ({time.monotonic() - started:.1f} s)", flush=True)
+            return out
+
+        return run
+
+    return wrap
+
+
+@step("management groups: the group, its children and its descendants")
+def management_groups():
+    from azure.mgmt.managementgroups import ManagementGroupsMgmtClient
+
+    c = ManagementGroupsMgmtClient(credential, **COMMON)
+    listed = [g.name for g in c.management_groups.list()]
+    assert "mg-corp" in listed, listed
+    group = c.management_groups.get("mg-corp", expand="children")
+    assert group.name == "mg-corp", group.name
+    assert group.properties.display_name == "Corp", group.properties
+    children = sorted(ch.name for ch in group.properties.children or [])
+    assert children == [PROD, DEV, SANDBOX], children
+    descendants = list(c.management_groups.get_descendants("mg-corp"))
+    subs = sorted(d.name for d in descendants if d.type.lower().endswith("/subscriptions"))
+    assert subs == [PROD, DEV, SANDBOX], [(d.name, d.type) for d in descendants]
+    parents = {d.properties.parent.id for d in descendants}
+    assert parents == {"/providers/Microsoft.Management/managementGroups/mg-corp"}, parents
+    # Above it, as in every tenant, the tenant root group: its id is the tenant's.
+    tenant = ENV["AZURE_TENANT_ID"]
+    assert group.properties.details.parent.name == tenant, group.properties.details
+    root = c.management_groups.get(tenant, expand="children")
+    assert root.properties.display_name == "Tenant Root Group", root.properties
+    assert [ch.name for ch in root.properties.children] == ["mg-corp"], root.properties.children
+    below = list(c.management_groups.get_descendants(tenant))
+    assert len(below) == 4, [(d.name, d.type) for d in below]
+
+
+@step("resource graph: the tenant's VMs, two to a page, along the skip token")
+def resource_graph_vms():
+    from azure.mgmt.resourcegraph import ResourceGraphClient
+    from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+
+    c = ResourceGraphClient(credential, **COMMON)
+    query = (
+        "Resources | where type =~ 'microsoft.compute/virtualmachines' "
+        "| project id, name, resourceGroup, subscriptionId, location, tags "
+        "| order by id asc"
+    )
+    subs = [PROD, DEV, SANDBOX]
+    rows, token, pages = [], None, 0
+    while True:
+        answer = c.resources(
+            QueryRequest(
+                subscriptions=subs,
+                query=query,
+                options=QueryRequestOptions(top=2, skip_token=token, result_format="objectArray"),
+            )
+        )
+        pages += 1
+        assert answer.total_records == 6, answer.total_records
+        assert answer.count == len(answer.data), (answer.count, answer.data)
+        rows.extend(answer.data)
+        token = answer.skip_token
+        if not token:
+            break
+    assert pages == 3, pages
+    names = sorted(r["name"] for r in rows)
+    assert names == ["app-01", "app-02", "app-n1", "dev-01", "dev-02", "play-01"], names
+    play = next(r for r in rows if r["name"] == "play-01")
+    assert play["subscriptionId"] == SANDBOX and play["location"] == "swedencentral", play
+    ids = [r["id"] for r in rows]
+    assert ids == sorted(ids), ids
+
+
+@step("resource graph: resource groups, filtered to one subscription")
+def resource_graph_groups():
+    from azure.mgmt.resourcegraph import ResourceGraphClient
+    from azure.mgmt.resourcegraph.models import QueryRequest
+
+    c = ResourceGraphClient(credential, **COMMON)
+    answer = c.resources(
+        QueryRequest(
+            management_groups=["mg-corp"],
+            query=(
+                "ResourceContainers "
+                "| where type =~ 'microsoft.resources/subscriptions/resourcegroups' "
+                f"and subscriptionId == '{PROD}' | project name, location | order by name asc"
+            ),
+        )
+    )
+    assert [r["name"] for r in answer.data] == ["rg-app-neu", "rg-app-weu"], answer.data
+    assert answer.result_truncated in ("false", False), answer.result_truncated
+
+
+@step("resource graph: a query outside what it answers is refused in Resource Graph's shape")
+def resource_graph_refusal():
+    from azure.core.exceptions import HttpResponseError
+    from azure.mgmt.resourcegraph import ResourceGraphClient
+    from azure.mgmt.resourcegraph.models import QueryRequest
+
+    c = ResourceGraphClient(credential, **COMMON)
+    try:
+        c.resources(QueryRequest(subscriptions=[PROD], query="Resources | summarize count()"))
+    except HttpResponseError as e:
+        assert e.status_code == 400, e.status_code
+        assert e.error is not None and e.error.code == "BadRequest", e.error
+        return
+    raise AssertionError("an unsupported query was answered")
+
+
+if __name__ == "__main__":
+    management_groups()
+    resource_graph_vms()
+    resource_graph_groups()
+    resource_graph_refusal()
