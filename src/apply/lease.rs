@@ -565,50 +565,61 @@ pub async fn acquire_reading<T, F: Future<Output = T>>(
 ) -> Result<(Arc<Leases>, T), LeaseError> {
     let leases = Leases::new(client, &opts.owner);
     let vaults: Vec<ArmId> = written.existing.iter().cloned().collect();
+    // Nothing to take, nothing to settle: the vaults the plan creates are leased as each comes
+    // into being (`take_new`).
+    let out = match vaults.is_empty() {
+        true => read().await,
+        false => take_waiting(&leases, &vaults, opts, progress, read).await?,
+    };
+    leases.keep_renewing();
+    Ok((leases, out))
+}
+
+/// Take `vaults` (not empty) with `read` during the settle wait, waiting up to `opts.timeout`
+/// for vaults another apply holds; nothing is left held on an error.
+async fn take_waiting<T, F: Future<Output = T>>(
+    leases: &Leases,
+    vaults: &[ArmId],
+    opts: &LeaseOptions,
+    progress: &dyn Progress,
+    read: impl Fn() -> F,
+) -> Result<T, LeaseError> {
     let start = Instant::now();
     let deadline = start
         .checked_add(opts.timeout)
         .unwrap_or(start + Duration::from_secs(86_400 * 365));
     let mut told = false;
     let mut slow = 0;
-    // Nothing to take, nothing to settle: the vaults the plan creates are leased as each comes
-    // into being (`take_new`).
-    let out = if vaults.is_empty() {
-        read().await
-    } else {
-        loop {
-            match leases.take_all(&vaults, read()).await {
-                Ok(out) => break out,
-                Err(Taking::Failed(e)) => {
-                    leases.release().await;
-                    return Err(e);
-                }
-                Err(Taking::Slow) => {
-                    leases.release().await;
-                    slow += 1;
-                    if slow >= SLOW_ATTEMPTS {
-                        return Err(too_slow(&vaults[0]));
-                    }
-                }
-                Err(Taking::Locked(locked)) => {
-                    leases.release().await;
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return Err(locked);
-                    }
-                    if !told {
-                        progress.note(&format!("{locked}; waiting for it (--lock-timeout)"));
-                        told = true;
-                    }
-                    // Jitter, so that two waiting applies do not retry in step.
-                    let pause = Duration::from_millis(1000 + rand::random::<u64>() % 2000);
-                    tokio::time::sleep(pause.min(deadline - now)).await;
+    loop {
+        match leases.take_all(vaults, read()).await {
+            Ok(out) => return Ok(out),
+            Err(Taking::Failed(e)) => {
+                leases.release().await;
+                return Err(e);
+            }
+            Err(Taking::Slow) => {
+                leases.release().await;
+                slow += 1;
+                if slow >= SLOW_ATTEMPTS {
+                    return Err(too_slow(&vaults[0]));
                 }
             }
+            Err(Taking::Locked(locked)) => {
+                leases.release().await;
+                let now = Instant::now();
+                if now >= deadline {
+                    return Err(locked);
+                }
+                if !told {
+                    progress.note(&format!("{locked}; waiting for it (--lock-timeout)"));
+                    told = true;
+                }
+                // Jitter, so that two waiting applies do not retry in step.
+                let pause = Duration::from_millis(1000 + rand::random::<u64>() % 2000);
+                tokio::time::sleep(pause.min(deadline - now)).await;
+            }
         }
-    };
-    leases.keep_renewing();
-    Ok((leases, out))
+    }
 }
 
 #[cfg(test)]

@@ -101,10 +101,7 @@ pub async fn diff_readable(
         return Err(PlanError::Unreadable(Unreadable(left_out)));
     }
     // A subscription targeted but left out would plan as nothing: refused, naming why.
-    let targeted = |l: &&LeftOut| {
-        (targets.subscriptions.iter()).any(|t| t.eq_ignore_ascii_case(&l.subscription))
-    };
-    if let Some(left) = left_out.iter().find(targeted) {
+    if let Some(left) = left_out.iter().find(|l| targets.selects(&l.subscription)) {
         return Err(TargetUnreadable(left.clone()).into());
     }
     let desired = match left_out.is_empty() {
