@@ -141,16 +141,17 @@ fn targets_in_shard(
     Ok(())
 }
 
+/// Files over two subscriptions, for tests of shards and targets: a Backup vault of
+/// subscription 1 snapshotting a disk of subscription 2 into a group the file creates there, and
+/// a vault of subscription 2 so that shards split 1 | 2.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(super) mod fixture {
+    use crate::model::Desired;
 
-    const SUB1: &str = "00000000-0000-0000-0000-000000000001";
-    const SUB2: &str = "00000000-0000-0000-0000-000000000002";
+    pub const SUB1: &str = "00000000-0000-0000-0000-000000000001";
+    pub const SUB2: &str = "00000000-0000-0000-0000-000000000002";
 
-    /// A Backup vault of subscription 1 snapshotting a disk of subscription 2 into a group the
-    /// file creates there, and a vault of subscription 2 so that the shards split 1 | 2.
-    fn whole() -> Desired {
+    pub fn snapshots_in_another_subscription() -> Desired {
         let yaml = format!(
             "version: 1\nsubscription: {SUB1}\nresource_groups:\n  rg-snap: {{location: westeurope, subscription: {SUB2}}}\n  rg-b: {{location: westeurope, subscription: {SUB2}}}\nrecovery_vaults:\n  rsv-b: {{subscription: {SUB2}, resource_group: rg-b, location: westeurope}}\ndisk_backup:\n  bv-a:\n    resource_group: rg-a\n    location: westeurope\n    policies:\n      every-4h: {{every: 4h, retention: 7d}}\n    protect:\n      - policy: every-4h\n        snapshot_resource_group: /subscriptions/{SUB2}/resourceGroups/rg-snap\n        disks: [/subscriptions/{SUB2}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/d1]\n"
         );
@@ -158,6 +159,12 @@ mod tests {
             .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
         loaded.desired(None).expect("desired")
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixture::{snapshots_in_another_subscription as whole, SUB1, SUB2};
+    use super::*;
 
     #[test]
     fn a_shard_that_needs_a_group_another_shard_creates_is_warned_with_that_shard() {

@@ -177,22 +177,8 @@ pub fn check(desired: &Desired, live: &LiveState, targets: &Targets) -> Result<(
 
 #[cfg(test)]
 mod tests {
+    use super::super::shard::fixture::{snapshots_in_another_subscription, SUB1, SUB2};
     use super::*;
-
-    const SUB1: &str = "00000000-0000-0000-0000-000000000001";
-    const SUB2: &str = "00000000-0000-0000-0000-000000000002";
-    const SUB3: &str = "00000000-0000-0000-0000-000000000003";
-
-    /// A Backup vault of subscription 1 snapshotting into a group the file creates in
-    /// subscription 2, and a Recovery Services vault of subscription 3.
-    fn three_subscriptions() -> Desired {
-        let yaml = format!(
-            "version: 1\nsubscription: {SUB1}\nresource_groups:\n  rg-snap: {{location: westeurope, subscription: {SUB2}}}\n  rg-c: {{location: westeurope, subscription: {SUB3}}}\nrecovery_vaults:\n  rsv-c: {{subscription: {SUB3}, resource_group: rg-c, location: westeurope}}\ndisk_backup:\n  bv-a:\n    resource_group: rg-a\n    location: westeurope\n    policies:\n      every-4h: {{every: 4h, retention: 7d}}\n    protect:\n      - policy: every-4h\n        snapshot_resource_group: /subscriptions/{SUB2}/resourceGroups/rg-snap\n        disks: [/subscriptions/{SUB2}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/d1]\n"
-        );
-        let loaded = crate::config::load_sources(vec![("azprotect.yaml".into(), yaml)])
-            .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
-        loaded.desired(None).expect("desired")
-    }
 
     fn subscriptions_of(subs: &[&str]) -> Targets {
         Targets {
@@ -203,17 +189,18 @@ mod tests {
 
     #[test]
     fn a_subscription_target_reads_its_subscription_and_those_declaring_what_it_needs() {
-        let whole = three_subscriptions();
+        let whole = snapshots_in_another_subscription();
+        // Subscription 1's Backup vault snapshots into a group subscription 2 declares.
         let one = narrowed(&whole, &subscriptions_of(&[SUB1])).expect("narrowed");
         assert_eq!(one.home_subscriptions(), [SUB1, SUB2]);
-        let three = narrowed(&whole, &subscriptions_of(&[SUB3])).expect("narrowed");
-        assert_eq!(three.home_subscriptions(), [SUB3]);
-        assert!(three.subscription.is_empty(), "the default is not read");
+        let two = narrowed(&whole, &subscriptions_of(&[SUB2])).expect("narrowed");
+        assert_eq!(two.home_subscriptions(), [SUB2]);
+        assert!(two.subscription.is_empty(), "the default is not read");
         // Another kind of target may be anywhere: the whole files are read.
         let mixed = Targets {
             written: vec![Address::new(
                 crate::model::ResourceKind::RecoveryVault,
-                "rsv-c",
+                "rsv-b",
             )],
             ..subscriptions_of(&[SUB1])
         };
@@ -222,7 +209,7 @@ mod tests {
 
     #[test]
     fn a_subscription_is_named_by_id_in_any_case_or_as_a_stamp_names_it() {
-        let whole = three_subscriptions();
+        let whole = snapshots_in_another_subscription();
         let stamp = StampSubscription {
             id: "00000000-0000-0000-0000-0000000000C9".into(),
             name: "Corp Prod".into(),
@@ -231,7 +218,7 @@ mod tests {
             let written: Vec<String> = w.iter().map(|s| s.to_string()).collect();
             subscriptions(&written, &whole, &[&stamp], &[])
         };
-        assert_eq!(named(&[&SUB3.to_uppercase()]).unwrap(), [SUB3]);
+        assert_eq!(named(&[&SUB2.to_uppercase()]).unwrap(), [SUB2]);
         assert_eq!(
             named(&["Corp Prod", "corp-prod", SUB1]).unwrap(),
             ["00000000-0000-0000-0000-0000000000c9", SUB1]

@@ -9,51 +9,11 @@ the tenant's VMs and resource groups through Resource Graph, page by page with i
 failure exits non-zero.
 """
 
-import os
-import sys
-import time
-import traceback
+from sandbox_env import COMMON, ENV, credential, step
 
-from azure.identity import ClientSecretCredential
-
-ENV = os.environ
-ARM = ENV["AZPROTECT_ARM_ENDPOINT"]
-CA = ENV["AZPROTECT_CA_CERT"]
 PROD = "00000000-0000-0000-0000-0000000000c1"
 DEV = "00000000-0000-0000-0000-0000000000c2"
 SANDBOX = "00000000-0000-0000-0000-0000000000c3"
-
-credential = ClientSecretCredential(
-    ENV["AZURE_TENANT_ID"],
-    ENV["AZURE_CLIENT_ID"],
-    ENV["AZURE_CLIENT_SECRET"],
-    authority=ENV["AZURE_AUTHORITY_HOST"],
-    disable_instance_discovery=True,
-    connection_verify=CA,
-)
-COMMON = dict(
-    base_url=ARM,
-    credential_scopes=["https://management.azure.com/.default"],
-    connection_verify=CA,
-)
-
-
-def step(name):
-    def wrap(fn):
-        def run(*args):
-            started = time.monotonic()
-            try:
-                out = fn(*args)
-            except Exception:  # noqa: BLE001 - report and stop at the first failure
-                print(f"FAILED {name}", flush=True)
-                traceback.print_exc()
-                sys.exit(1)
-            print(f"ok {name} ({time.monotonic() - started:.1f} s)", flush=True)
-            return out
-
-        return run
-
-    return wrap
 
 
 @step("management groups: the group, its children and its descendants")

@@ -76,6 +76,14 @@ impl Estate {
             .expect_code(0);
     }
 
+    /// Run the real binary, which must fail (exit 1): its error, line wrapping undone
+    /// ([`flat`]).
+    pub async fn refused(&self, args: &[&str]) -> String {
+        let run = self.run(args).await;
+        run.expect_code(1);
+        flat(&run.stderr)
+    }
+
     /// `plan -f file <extra…> --format json` (the run: its exit code, and `json()`).
     pub async fn plan_json(&self, file: &str, extra: &[&str]) -> Run {
         let mut args = vec!["plan", "-f", file];

@@ -17,6 +17,26 @@ pub async fn landing_zone() -> Estate {
     .await
 }
 
+/// The landing zone with its Sandbox subscription unreadable to the caller (`readable: false`).
+pub async fn landing_zone_without_sandbox() -> Estate {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(repo().join("examples/inventories/landing-zone.yaml")).unwrap();
+    let locked = text.replace(
+        "    name: Sandbox\n",
+        "    name: Sandbox\n    readable: false\n",
+    );
+    assert_ne!(locked, text);
+    let inv = dir.path().join("inventory.yaml");
+    std::fs::write(&inv, locked).unwrap();
+    // The inventory seeds the state when the sandbox starts; it is not read again.
+    Estate::start_with(SandboxOptions {
+        inventory: Some(inv),
+        ..SandboxOptions::default()
+    })
+    .await
+}
+
 /// The example file's path.
 pub fn file() -> String {
     repo()
