@@ -171,4 +171,18 @@ async fn one_subscriptions_plan_reads_that_subscription_not_the_tenant() {
         !read.iter().any(|p| p.contains(SUB1)),
         "nothing of the other subscription is read: {read:?}"
     );
+
+    // Named as Azure names it (the file has no stamp to name it): one look at the tenant's
+    // subscription list.
+    let before = logged_paths(log.path()).len();
+    let named = estate
+        .plan_json(&f, &["--target", "subscription.azprotect sandbox 0002"])
+        .await;
+    named.expect_code(0);
+    assert_eq!(addresses(&named.json()), in_sub2, "{}", named.stdout);
+    let read = logged_paths(log.path());
+    let listed = (read[before..].iter())
+        .filter(|p| p.trim_end_matches('/') == "/subscriptions")
+        .count();
+    assert_eq!(listed, 1, "{:?}", &read[before..]);
 }

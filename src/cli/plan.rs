@@ -66,7 +66,9 @@ pub fn scope(target: &[String], shard: Option<Shard>, allow_partial: bool) -> Re
             scope.stamp_targets.push(stamp);
         } else if let Some(sub) = t.strip_prefix(SUBSCRIPTION_PREFIX) {
             if sub.trim().is_empty() {
-                miette::bail!("--target {t}: name the subscription: subscription.ID (or a stamp subscription's display name)");
+                miette::bail!(
+                    "--target {t}: name the subscription: subscription.ID (or its display name)"
+                );
             }
             scope.subscription_targets.push(sub.trim().to_string());
         } else {

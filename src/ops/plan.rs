@@ -182,7 +182,7 @@ pub struct Scope {
     pub targets: Vec<Address>,
     /// `--target stamp.NAME[SUB]`: translated into `targets` once the stamps are expanded.
     pub stamp_targets: Vec<StampTarget>,
-    /// `--target subscription.X` (X as written: an id, or a stamp subscription's name).
+    /// `--target subscription.X` (X as written: an id, or a display name).
     pub subscription_targets: Vec<String>,
     pub shard: Option<Shard>,
     /// `--allow-partial`: plan the subscriptions the identity may read, and say which not.
@@ -230,12 +230,14 @@ pub async fn make(
     let mut targets = Targets {
         written: scope.targets.clone(),
         stamped: super::stamps::translate(&scope.stamp_targets, &stamps)?,
-        subscriptions: super::targets::subscriptions(
+        subscriptions: super::targets::subscriptions_named(
+            client,
             &scope.subscription_targets,
             &loaded.desired,
             &named,
             &stamps.left_out,
-        )?,
+        )
+        .await?,
     };
     let mut dealt = Vec::new();
     if let Some(shard) = scope.shard {

@@ -1,8 +1,7 @@
 //! `--target`s in the plan pipeline: what a plan is made with ([`Targets`]) and whether each
 //! selects something. A target is an address (or a prefix of one), a stamp
-//! (`stamp.NAME[SUB]`, translated by `ops::stamps`) or a subscription (`subscription.ID`, or a
-//! stamp subscription's display name): everything the plan would change there, and what that
-//! depends on elsewhere.
+//! (`stamp.NAME[SUB]`, translated by `ops::stamps`) or a subscription (`subscription.ID`, or its
+//! display name): everything the plan would change there, and what that depends on elsewhere.
 
 use super::plan::{PlanError, UnknownTarget};
 use crate::config::diag::did_you_mean;
@@ -74,9 +73,10 @@ pub fn narrowed(whole: &Desired, targets: &Targets) -> Option<Desired> {
 }
 
 /// The subscriptions `written` (`--target subscription.X`, X without the prefix) name, as
-/// lower-case ids: one the files declare something in (or their default), a stamp's (by id,
-/// display name or its slug), or one a stamp could not read (`left_out`: refused later, by
-/// name). Anything else is an [`UnknownTarget`] with a did-you-mean.
+/// lower-case ids: one the files declare something in (or their default), one of `stamped` (by
+/// id, display name or its slug: a stamp's, or the tenant's), or one a stamp could not read
+/// (`left_out`: refused later, by name). Anything else is an [`UnknownTarget`] with a
+/// did-you-mean.
 pub fn subscriptions(
     written: &[String],
     desired: &Desired,
@@ -102,7 +102,7 @@ pub fn subscriptions(
             let known: Vec<&str> = ids.iter().map(String::as_str).chain(names).collect();
             let help = did_you_mean(want, known.iter().copied()).unwrap_or_else(|| {
                 format!(
-                    "the files' subscriptions: {} (a stamp's may also be named by its display name)",
+                    "the files' subscriptions: {} (or their display names)",
                     ids.join(", ")
                 )
             });
@@ -116,6 +116,32 @@ pub fn subscriptions(
         }
     }
     Ok(out)
+}
+
+/// [`subscriptions`], naming a subscription by the display name Azure gives it where the files'
+/// stamps do not: one `GET /subscriptions`, sent only when a target names none of theirs.
+pub async fn subscriptions_named(
+    client: &crate::azure::ArmClient,
+    written: &[String],
+    desired: &Desired,
+    stamped: &[&StampSubscription],
+    left_out: &[plan::LeftOut],
+) -> Result<Vec<String>, UnknownTarget> {
+    let unknown = match subscriptions(written, desired, stamped, left_out) {
+        Ok(ids) => return Ok(ids),
+        Err(unknown) => unknown,
+    };
+    let Ok(listed) = crate::live::management_groups::subscriptions(client).await else {
+        return Err(unknown);
+    };
+    let tenant: Vec<StampSubscription> = (listed.into_iter())
+        .map(|s| StampSubscription {
+            id: s.id,
+            name: s.display_name,
+        })
+        .collect();
+    let named: Vec<&StampSubscription> = stamped.iter().copied().chain(&tenant).collect();
+    subscriptions(written, desired, &named, left_out)
 }
 
 /// Every `--target` must select something the file declares or Azure holds (what `plan` would
