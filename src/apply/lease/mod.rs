@@ -15,11 +15,17 @@
 //!
 //! Must not import: `render`, `cli`, `config`, `ops`.
 
+mod holder;
+mod written;
+
+pub use holder::{default_owner, this_process};
+pub use written::{is_vault_creation, vaults_written, Written};
+
 use crate::azure::{ArmClient, AzureError};
 use crate::model::lease::{self, Lease};
-use crate::model::{Action, ArmId, ArmRequest, Method, ResourceKind};
-use crate::plan::Plan;
+use crate::model::{ArmId, ArmRequest, Method};
 use crate::progress::Progress;
+use holder::holder_is_gone;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -76,84 +82,6 @@ impl LeaseOptions {
     }
 }
 
-/// `AZPROTECT_LEASE_OWNER` if set; in GitHub Actions the repository, run and actor; else
-/// `user@host (pid N)`.
-pub fn default_owner() -> String {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    if let Some(o) = var("AZPROTECT_LEASE_OWNER") {
-        return o;
-    }
-    if var("GITHUB_ACTIONS").as_deref() == Some("true") {
-        return format!(
-            "{} run {} ({})",
-            var("GITHUB_REPOSITORY").unwrap_or_default(),
-            var("GITHUB_RUN_ID").unwrap_or_default(),
-            var("GITHUB_ACTOR").unwrap_or_default()
-        );
-    }
-    let user = var("USER")
-        .or_else(|| var("USERNAME"))
-        .unwrap_or_else(|| "someone".into());
-    format!("{user}@{} (pid {})", host_name(), std::process::id())
-}
-
-fn host_name() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown-host".into())
-}
-
-/// The lease was held by a process of this host that has ended (it could not release it).
-fn holder_is_gone(holder: &Lease) -> bool {
-    let Some((who, pid)) = holder
-        .owner
-        .strip_suffix(')')
-        .and_then(|o| o.rsplit_once(" (pid "))
-    else {
-        return false;
-    };
-    let here = format!("@{}", host_name());
-    if !who.ends_with(&here) || pid.parse::<u32>().is_err() {
-        return false;
-    }
-    if pid == std::process::id().to_string() {
-        // Ourselves: an earlier apply of this process (a library caller) that was cut off.
-        return false;
-    }
-    // Host names repeat (cloned machines, containers sharing the host's network): the pid means
-    // something here only when the holder ran on this kernel boot, in this pid namespace.
-    cfg!(target_os = "linux")
-        && this_process() != UNKNOWN_PROCESS
-        && holder.id.starts_with(&this_process())
-        && std::path::Path::new("/proc/self").exists()
-        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
-
-/// The fingerprint of a process's [`this_process`] when it cannot be told.
-const UNKNOWN_PROCESS: &str = "00000000";
-
-/// Eight hex digits naming the kernel boot and pid namespace this process runs in (Linux's
-/// `boot_id` and `/proc/self/ns/pid`): the prefix of our lease ids, so that a lease's pid is
-/// checked only on the machine and in the namespace that gave it.
-pub fn this_process() -> String {
-    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok();
-    let ns = std::fs::read_link("/proc/self/ns/pid").ok();
-    match (boot, ns) {
-        (Some(b), Some(n)) => {
-            let g = uuid::Uuid::new_v5(
-                &uuid::Uuid::NAMESPACE_OID,
-                format!("{}|{}", b.trim(), n.display()).as_bytes(),
-            );
-            g.simple().to_string()[..8].to_string()
-        }
-        _ => UNKNOWN_PROCESS.into(),
-    }
-}
-
 /// Why apply did not get its leases.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum LeaseError {
@@ -179,40 +107,6 @@ pub enum LeaseError {
         #[source]
         source: Box<AzureError>,
     },
-}
-
-/// The vaults a plan writes, by lower-cased id: those that exist (leased before the first
-/// change) and those the plan creates (leased once created).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Written {
-    pub existing: BTreeSet<ArmId>,
-    pub created: BTreeSet<ArmId>,
-}
-
-pub fn vaults_written(plan: &Plan) -> Written {
-    // A vault the plan replaces exists until it is deleted: it is leased first, and again once
-    // it exists anew.
-    let created: BTreeSet<ArmId> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action == Action::Create && is_vault_creation(c.address.kind, c.action))
-        .map(|c| c.arm_id.clone())
-        .collect();
-    let existing = plan
-        .changes
-        .iter()
-        .filter_map(|c| lease::vault_of(&c.arm_id))
-        .filter(|v| !created.contains(v))
-        .collect();
-    Written { existing, created }
-}
-
-/// A change that brings a vault into being (it is leased once it exists).
-pub fn is_vault_creation(kind: ResourceKind, action: Action) -> bool {
-    matches!(
-        kind,
-        ResourceKind::RecoveryVault | ResourceKind::BackupVault
-    ) && matches!(action, Action::Create | Action::Replace)
 }
 
 /// What one vault's tag said when read.
@@ -625,8 +519,8 @@ async fn take_waiting<T, F: Future<Output = T>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Action, ResourceKind};
     use crate::plan::Change;
-    use time::macros::datetime;
 
     #[tokio::test(start_paused = true)]
     async fn an_apply_that_writes_only_vaults_it_creates_does_not_wait_to_settle() {
@@ -655,50 +549,12 @@ mod tests {
         leases.release().await;
     }
 
-    fn change(kind: ResourceKind, action: Action, id: &str) -> Change {
+    pub(super) fn change(kind: ResourceKind, action: Action, id: &str) -> Change {
         Change::new(
             crate::model::Address::new(kind, "x"),
             action,
             ArmId::new(id),
         )
-    }
-
-    #[test]
-    fn a_plan_leases_the_vaults_it_writes_and_those_it_creates_once_they_exist() {
-        let v1 =
-            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v1";
-        let v2 =
-            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v2";
-        let plan = Plan::new(
-            vec![],
-            vec![
-                change(
-                    ResourceKind::ResourceGroup,
-                    Action::Create,
-                    "/subscriptions/s/resourceGroups/rg",
-                ),
-                change(
-                    ResourceKind::BackupPolicy,
-                    Action::Update,
-                    &format!("{v1}/backupPolicies/gold"),
-                ),
-                change(ResourceKind::RecoveryVault, Action::Create, v2),
-                change(
-                    ResourceKind::BackupPolicy,
-                    Action::Create,
-                    &format!("{v2}/backupPolicies/gold"),
-                ),
-            ],
-        );
-        let w = vaults_written(&plan);
-        assert_eq!(
-            w.existing.iter().map(ArmId::as_str).collect::<Vec<_>>(),
-            [v1]
-        );
-        assert_eq!(
-            w.created.iter().map(ArmId::as_str).collect::<Vec<_>>(),
-            [v2]
-        );
     }
 
     #[test]
@@ -736,35 +592,5 @@ mod tests {
             carry(&mut req, &held, || "ours".into());
             assert_eq!(req.body, Some(body));
         }
-    }
-
-    #[test]
-    fn a_lease_of_a_process_that_ended_on_this_host_is_not_waited_for() {
-        let lease = |owner: String| Lease {
-            owner,
-            since: datetime!(2026-12-05 18:00:00 UTC),
-            until: datetime!(2026-12-05 18:02:00 UTC),
-            id: format!("{}0123", this_process()),
-        };
-        let host = host_name();
-        // A pid far above Linux's pid_max: no such process.
-        assert_eq!(
-            holder_is_gone(&lease(format!("alice@{host} (pid 999999999)"))),
-            cfg!(target_os = "linux")
-        );
-        assert!(!holder_is_gone(&lease(format!(
-            "alice@{host} (pid {})",
-            std::process::id()
-        ))));
-        assert!(!holder_is_gone(&lease(
-            "alice@elsewhere (pid 999999999)".into()
-        )));
-        assert!(!holder_is_gone(&lease("octo/repo run 42 (octocat)".into())));
-        // Same host name and a dead pid, but another kernel or pid namespace: not ours to judge.
-        let elsewhere = Lease {
-            id: "ffffffff0123".into(),
-            ..lease(format!("alice@{host} (pid 999999999)"))
-        };
-        assert!(!holder_is_gone(&elsewhere));
     }
 }
