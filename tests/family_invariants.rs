@@ -21,7 +21,7 @@ mod support;
 use azprotect::azure::ArmClient;
 use azprotect::model::{Address, Desired, LiveState, ResourceKind};
 use azprotect::ops;
-use azprotect::ops::plan::Reviewed;
+use azprotect::ops::saved_plan::Reviewed;
 use azprotect::plan::{plan, Action, Plan, PlanOptions};
 use azprotect::progress::Silent;
 use azprotect::sandbox::SandboxOptions;

@@ -15,7 +15,7 @@ use crate::apply::lease::LeaseOptions;
 use crate::apply::{ApplyOptions, Outcome};
 use crate::ops;
 use crate::ops::apply::{Applied, Replication};
-use crate::ops::plan::Reviewed;
+use crate::ops::saved_plan::Reviewed;
 use crate::plan::Plan;
 use crate::render;
 use crate::render::apply::ApplyResult;
@@ -36,7 +36,7 @@ async fn run(args: &ApplyArgs, session: &Session, printer: Printer) -> Result<Ex
     let (saved, made);
     let reviewed = match &args.plan {
         Some(path) => {
-            saved = ops::plan::load_current(&session.client, &session.estate(), path).await?;
+            saved = ops::saved_plan::load_current(&session.client, &session.estate(), path).await?;
             Reviewed::saved(&saved)
         }
         None => {

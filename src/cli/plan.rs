@@ -29,7 +29,7 @@ async fn run(args: &PlanArgs, session: &Session, printer: Printer) -> Result<Exi
     phases.finish();
     print_timings(&phases);
     if let Some(out) = &args.out {
-        op::save(out, &session.estate(), &made)?;
+        crate::ops::saved_plan::save(out, &session.estate(), &made)?;
         printer.note(format!(
             "Saved the plan to {}; apply it with: azprotect {}apply {}",
             out.display(),

@@ -7,7 +7,7 @@ use super::plan::render_plan;
 use super::printer::Printer;
 use super::ExitStatus;
 use crate::ops::merge::merge;
-use crate::ops::plan::load_saved;
+use crate::ops::saved_plan::load_saved;
 use miette::Result;
 
 pub fn show(args: ShowArgs, printer: Printer) -> Result<ExitStatus> {

@@ -12,7 +12,7 @@ use crate::model::apply_result::{
     ApplyResult, ChangeOutcome, ChangeResult, Counts, ReplicationResult,
 };
 use crate::model::{ArmId, ResourceKind};
-use crate::ops::plan::{still_current, CurrentPlanError, Reviewed};
+use crate::ops::saved_plan::{still_current, CurrentPlanError, Reviewed};
 use crate::plan::{Action, Plan};
 use crate::progress::Progress;
 use std::sync::Arc;

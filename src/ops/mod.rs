@@ -2,8 +2,8 @@
 //! arguments, calls an operation and renders what it returns; an operation prints nothing and
 //! reports progress only through `progress::Progress`.
 //!
-//! Owns: [`plan`] (files → desired → live → plan; saving a plan, and reading one back only
-//! while it is current), [`apply`] (refusals, the walk, waiting for initial replication),
+//! Owns: [`plan`] (files → desired → live → plan), [`saved_plan`] (saving a plan, and reading one
+//! back only while it is current), [`apply`] (refusals, the walk, waiting for initial replication),
 //! [`recovery_plan`] (the declared plan an operation acts on), [`failover`] and [`drill`]
 //! (prepare, then run into a report), [`snapshot`] (take, list, restore), [`recovery_points`]
 //! (a protected VM's or disk's points), [`restore`] (prepare, then run a restore to its report),
@@ -30,6 +30,7 @@ pub mod restore_crr;
 pub mod restore_drill;
 pub mod restore_files;
 pub mod restore_permissions;
+pub mod saved_plan;
 pub mod shard;
 pub mod snapshot;
 pub mod stamps;

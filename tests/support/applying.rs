@@ -4,7 +4,7 @@
 use azprotect::apply::lease::LeaseOptions;
 use azprotect::model::{Desired, LiveState};
 use azprotect::ops;
-use azprotect::ops::plan::Reviewed;
+use azprotect::ops::saved_plan::Reviewed;
 use azprotect::plan::Plan;
 use std::time::Duration;
 
