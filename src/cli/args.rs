@@ -475,7 +475,8 @@ pub struct RestoreDrillArgs {
     /// Configuration file(s) (default: azprotect.yaml); maps merge across files.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Only these protected VMs (addresses, or prefixes such as `protected_vm.<vault>`).
+    /// Only these protected VMs (addresses, or prefixes such as `protected_vm.<vault>`), or
+    /// those of one subscription (`subscription.ID`, or its display name).
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
     /// Only VMs with this tag (repeatable: all must match).

@@ -31,7 +31,8 @@ pub use run::run;
 #[derive(Debug, Clone, Default)]
 pub struct Input {
     pub files: Vec<PathBuf>,
-    /// Only protected VMs matching one of these addresses (or prefixes: `protected_vm.V`).
+    /// Only protected VMs matching one of these addresses (or prefixes: `protected_vm.V`), or
+    /// protected from a vault of one of these subscriptions (`subscription.ID`).
     pub targets: Vec<String>,
     /// Only VMs carrying every one of these tags (name case-insensitive, value exact).
     pub tags: BTreeMap<String, String>,
@@ -119,21 +120,36 @@ pub async fn prepare(
     let files = super::plan::files_or_default(&input.files);
     let loaded = super::stamps::load(client, &files, default_subscription).await?;
     let desired = loaded.desired;
-    let live = crate::live::read(client, &desired).await?;
-    let targets: Vec<Address> = input
-        .targets
+    // `subscription.X` (an id or display name, as for `plan`) or an address (or its prefix).
+    let (subs, addresses): (Vec<&String>, Vec<&String>) =
+        (input.targets.iter()).partition(|t| t.starts_with(super::targets::SUBSCRIPTION_PREFIX));
+    let written: Vec<String> = (subs.iter())
+        .map(|t| {
+            t[super::targets::SUBSCRIPTION_PREFIX.len()..]
+                .trim()
+                .to_string()
+        })
+        .collect();
+    let subscriptions =
+        super::targets::subscriptions_named(client, &written, &desired, &[], &[]).await?;
+    let targets: Vec<Address> = addresses
         .iter()
         .map(|t| t.parse().map_err(|e| miette!("--target {t}: {e}")))
         .collect::<Result<_>>()?;
+    let live = crate::live::read(client, &desired).await?;
+    let in_subscription = |id: &ArmId| {
+        (id.subscription()).is_some_and(|s| subscriptions.iter().any(|t| t.eq_ignore_ascii_case(s)))
+    };
+    let no_targets = targets.is_empty() && subscriptions.is_empty();
     let vms: BTreeMap<&ArmId, &crate::model::VirtualMachine> =
         live.vms.iter().map(|v| (&v.id, v)).collect();
     let live_by_id = live.by_id();
     let mut unprotected = Vec::new();
     let mut chosen = Vec::new();
     for r in crate::plan::resolve(&desired, &live) {
-        if r.address.kind != ResourceKind::ProtectedVm
-            || !(targets.is_empty() || targets.iter().any(|t| r.address.matches_target(t)))
-        {
+        let targeted =
+            (targets.iter()).any(|t| r.address.matches_target(t)) || in_subscription(&r.arm_id);
+        if r.address.kind != ResourceKind::ProtectedVm || !(no_targets || targeted) {
             continue;
         }
         let source = ArmId::new(protected_vm::Attrs(&r.attrs).vm_id().unwrap_or(""));
