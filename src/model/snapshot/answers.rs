@@ -163,11 +163,14 @@ impl RecoveryPoint {
 
 /// The snapshot Azure Backup took for `point` of `instance`: one of the instance's disk, in its
 /// snapshot resource group (when known), whose name carries the point's id, else the closest in
-/// time within 15 minutes.
+/// time within 15 minutes among those whose name carries none of `points`' ids (the instance's
+/// other points: a snapshot named for another point is never taken for this one — a restore
+/// from it would restore that point).
 pub fn snapshot_of_point<'a>(
     point: &RecoveryPoint,
     instance: &BackupInstance,
     snapshots: &'a [Snapshot],
+    points: &[RecoveryPoint],
 ) -> Option<&'a Snapshot> {
     let candidates: Vec<&Snapshot> = snapshots
         .iter()
@@ -179,16 +182,17 @@ pub fn snapshot_of_point<'a>(
                 .is_none_or(|rg| s.id.parent(2) == *rg)
         })
         .collect();
-    let key = point.name.replace('-', "").to_ascii_lowercase();
-    if let Some(s) = candidates
-        .iter()
-        .find(|s| !key.is_empty() && s.name.to_ascii_lowercase().contains(&key))
-    {
+    let key = |p: &RecoveryPoint| p.name.replace('-', "").to_ascii_lowercase();
+    let named = |s: &Snapshot, k: &str| !k.is_empty() && s.name.to_ascii_lowercase().contains(k);
+    let own = key(point);
+    if let Some(s) = candidates.iter().find(|s| named(s, &own)) {
         return Some(s);
     }
+    let others: Vec<String> = points.iter().map(key).collect();
     let at = point.time?;
     candidates
         .into_iter()
+        .filter(|s| !others.iter().any(|k| named(s, k)))
         .filter_map(|s| Some((s, (s.time_created? - at).whole_seconds().abs())))
         .filter(|(_, d)| *d <= MATCH_WINDOW_SECS)
         .min_by_key(|(_, d)| *d)

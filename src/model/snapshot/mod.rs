@@ -362,16 +362,30 @@ mod tests {
         .collect();
         let by_id = point("aaaa-1111", "2026-05-01T03:00:00Z");
         assert_eq!(
-            snapshot_of_point(&by_id, &i, &snaps).unwrap().name,
+            snapshot_of_point(&by_id, &i, &snaps, &[]).unwrap().name,
             "AzureBackup_shared-data_aaaa1111"
         );
         let by_time = point("bbbb", "2026-05-01T08:00:00Z");
         assert_eq!(
-            snapshot_of_point(&by_time, &i, &snaps).unwrap().name,
+            snapshot_of_point(&by_time, &i, &snaps, &[]).unwrap().name,
             "bk-2"
         );
         // Outside the snapshot resource group, or too far in time: no match.
-        assert!(snapshot_of_point(&point("cccc", "2026-05-01T12:00:00Z"), &i, &snaps).is_none());
+        assert!(
+            snapshot_of_point(&point("cccc", "2026-05-01T12:00:00Z"), &i, &snaps, &[]).is_none()
+        );
+        // A point whose own snapshot is not (yet) listed never takes one named for another
+        // point, however close in time.
+        let late = point("dddd", "2026-05-01T04:05:00Z");
+        assert_eq!(
+            snapshot_of_point(&late, &i, &snaps, &[]).map(|s| s.name.as_str()),
+            Some("AzureBackup_shared-data_aaaa1111"),
+            "without the other points, time decides"
+        );
+        assert!(
+            snapshot_of_point(&late, &i, &snaps, &[by_id.clone(), late.clone()]).is_none(),
+            "aaaa1111 is by_id's"
+        );
         assert_eq!(by_id.expiry, Some(datetime!(2026-05-08 04:00:00 UTC)));
 
         let rows = disk_rows(

@@ -52,7 +52,7 @@ fn point_rows(
         .iter()
         .flat_map(|(inst, points)| {
             points.iter().map(move |p| {
-                let snap = snapshot_of_point(p, inst, snapshots);
+                let snap = snapshot_of_point(p, inst, snapshots, points);
                 Row {
                     time: p.time.or(snap.and_then(|s| s.time_created)),
                     kind: RowKind::Scheduled,

@@ -70,8 +70,6 @@ async fn disk_listing(disk: &ArmId, s: Scope<'_>, progress: &Steps<'_>) -> Resul
         Err(e) if e.status() == Some(404) && e.code() == Some("ResourceNotFound") => true,
         Err(e) => return Err(explain(e, "DISK", "managed disk", &req)),
     };
-    progress.step(&format!("listing the snapshots of subscription {sub}"));
-    let snapshots = list_of(s.client, &model::list_path(sub), Snapshot::from_arm).await?;
     progress.step(&format!(
         "looking for Backup vaults protecting {}",
         disk.name()
@@ -92,6 +90,10 @@ async fn disk_listing(disk: &ArmId, s: Scope<'_>, progress: &Steps<'_>) -> Resul
             .await?,
         );
     }
+    // After the points: a point is recorded once its snapshot is taken, so a list read after
+    // them holds every point's snapshot (one read before could miss the newest point's).
+    progress.step(&format!("listing the snapshots of subscription {sub}"));
+    let snapshots = list_of(s.client, &model::list_path(sub), Snapshot::from_arm).await?;
     let rows = model::disk_rows(disk, &snapshots, &protected);
     if gone && rows.is_empty() {
         return Err(miette!(

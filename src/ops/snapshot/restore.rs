@@ -120,8 +120,16 @@ async fn snapshot_of_recovery_point(
         Some(g) => model::list_in_group_path(g),
         None => model::list_path(inst.disk_id.subscription().unwrap_or_default()),
     };
+    // The instance's points, so that a snapshot named for another point is never taken for
+    // this one (read before the snapshots: a point is recorded once its snapshot is taken).
+    let points = list_of(
+        s.client,
+        &model::recovery_points_path(&inst_id),
+        RecoveryPoint::from_arm,
+    )
+    .await?;
     let snapshots = list_of(s.client, &path, Snapshot::from_arm).await?;
-    model::snapshot_of_point(&point, &inst, &snapshots)
+    model::snapshot_of_point(&point, &inst, &snapshots, &points)
         .cloned()
         .ok_or_else(|| {
             miette!(
