@@ -186,3 +186,64 @@ async fn one_subscriptions_plan_reads_that_subscription_not_the_tenant() {
         .count();
     assert_eq!(listed, 1, "{:?}", &read[before..]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_vaults_role_assignment_on_another_subscriptions_disk_is_that_subscriptions_change(
+) {
+    const VAULTS: &str = "00000000-0000-0000-0000-0000000000d1";
+    const DISKS: &str = "00000000-0000-0000-0000-0000000000d2";
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inventory.yaml");
+    std::fs::write(
+        &inv,
+        format!("subscriptions:\n  {VAULTS}:\n    resource_groups:\n      rg-bv: {{location: westeurope}}\n  {DISKS}:\n    resource_groups:\n      rg-app:\n        location: westeurope\n        disks: {{d1: {{size_gb: 64}}}}\n"),
+    )
+    .unwrap();
+    let estate = Estate::start_with(SandboxOptions {
+        inventory: Some(inv),
+        ..SandboxOptions::default()
+    })
+    .await;
+    // A Backup vault of one subscription snapshots a disk of the other, into a group there.
+    let f = estate.write(
+        "disks.yaml",
+        &format!("version: 1\nsubscription: {VAULTS}\nresource_groups:\n  rg-snap: {{location: westeurope, subscription: {DISKS}}}\ndisk_backup:\n  bv-a:\n    resource_group: rg-bv\n    location: westeurope\n    policies:\n      every-4h: {{every: 4h, retention: 7d}}\n    protect:\n      - policy: every-4h\n        snapshot_resource_group: /subscriptions/{DISKS}/resourceGroups/rg-snap\n        disks: [/subscriptions/{DISKS}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/d1]\n"),
+    );
+    let first = estate.plan_json(&f, &[]).await.json();
+    let assignment = (first["changes"].as_array().unwrap().iter())
+        .find(|c| {
+            let id = c["arm_id"].as_str().unwrap();
+            c["address"]
+                .as_str()
+                .unwrap()
+                .starts_with("role_assignment.")
+                && id.contains(&format!("/subscriptions/{DISKS}/resourceGroups/rg-app/"))
+        })
+        .unwrap_or_else(|| panic!("a role assignment on the disk: {first}"))
+        .clone();
+    estate
+        .run(&["apply", "-f", &f, "--auto-approve"])
+        .await
+        .expect_code(0);
+    estate.expect_no_changes(&f).await;
+
+    // Someone removes the vault identity's role on the disk.
+    let id = assignment["arm_id"].as_str().unwrap();
+    let path = format!("{id}?api-version=2022-04-01");
+    let status = support::raw::delete(&estate.sandbox, &path).await;
+    assert!((200..300).contains(&status), "{status}");
+    let address = assignment["address"].as_str().unwrap().to_string();
+    let whole = estate.plan_json(&f, &[]).await.json();
+    assert_eq!(addresses(&whole), set(&[&address]), "{whole}");
+    // It is the disks' subscription's change: planned there, though the vault is elsewhere.
+    let there = estate
+        .plan_json(&f, &["--target", &format!("subscription.{DISKS}")])
+        .await
+        .json();
+    assert_eq!(addresses(&there), set(&[&address]), "{there}");
+    let vaults = estate
+        .plan_json(&f, &["--target", &format!("subscription.{VAULTS}")])
+        .await
+        .json();
+    assert_eq!(addresses(&vaults), set(&[]), "{vaults}");
+}

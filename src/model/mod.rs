@@ -166,15 +166,11 @@ impl Desired {
                 vm.subscription().map(str::to_string)
             }))
             .chain(self.selectors.iter().map(|s| s.subscription.clone()))
-            .chain(self.disk_vaults.iter().flat_map(|v| {
-                v.protect.iter().flat_map(|p| {
-                    p.disks
-                        .iter()
-                        .chain(std::iter::once(&p.snapshot_resource_group_id))
-                        .filter_map(|d| ArmId::new(d.as_str()).subscription().map(str::to_string))
-                        .chain(p.select.iter().map(|s| s.subscription.clone()))
-                })
-            }))
+            .chain(
+                self.disk_vaults
+                    .iter()
+                    .flat_map(|v| v.reached_subscriptions()),
+            )
             .chain(std::iter::once(self.subscription.clone()))
             .filter(|s| !s.is_empty())
             .map(|s| s.to_ascii_lowercase())

@@ -31,6 +31,8 @@ pub enum PlanError {
     TargetInAnotherShard(#[from] super::shard::TargetInAnotherShard),
     #[error(transparent)]
     TargetUnreadable(#[from] super::unreadable::TargetUnreadable),
+    #[error(transparent)]
+    AmbiguousTarget(#[from] super::targets::AmbiguousTarget),
 }
 
 /// A `--target` that selects nothing: a typo must not pass as "No changes".
@@ -67,6 +69,7 @@ impl PlanError {
             PlanError::Unreadable(e) => e,
             PlanError::TargetInAnotherShard(e) => e,
             PlanError::TargetUnreadable(e) => e,
+            PlanError::AmbiguousTarget(e) => e,
         }
     }
 }

@@ -10,6 +10,18 @@ use crate::model::{Address, ArmId, Desired, LiveState};
 use crate::plan;
 use std::collections::BTreeSet;
 
+/// A `--target subscription.NAME` whose display name several subscriptions share.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("--target subscription.{name} names {} subscriptions: {}", .ids.len(), .ids.join(", "))]
+#[diagnostic(
+    code(azprotect::plan::ambiguous_target),
+    help("display names need not be unique: name the subscription by its id")
+)]
+pub struct AmbiguousTarget {
+    pub name: String,
+    pub ids: Vec<String>,
+}
+
 /// The prefix that makes a `--target` a subscription's.
 pub const SUBSCRIPTION_PREFIX: &str = "subscription.";
 
@@ -55,9 +67,11 @@ impl Targets {
 }
 
 /// What a plan whose every target is a subscription reads and plans, not the whole tenant: the
-/// declarations of those subscriptions and of those declaring a resource group they need (a
-/// Disk Backup vault's snapshot group, a Site Recovery target group). `None` when another kind
-/// of target is given (it may be anywhere).
+/// declarations of those subscriptions, of those whose Backup vaults reach into them (their role
+/// assignments on its disks are its changes; their claims on its disks decide which vault
+/// protects one), and of those declaring a resource group either needs (a Disk Backup vault's
+/// snapshot group, a Site Recovery target group). `None` when another kind of target is given
+/// (it may be anywhere).
 pub fn narrowed(whole: &Desired, targets: &Targets) -> Option<Desired> {
     if targets.subscriptions.is_empty()
         || !targets.written.is_empty()
@@ -65,11 +79,20 @@ pub fn narrowed(whole: &Desired, targets: &Targets) -> Option<Desired> {
     {
         return None;
     }
-    let part = whole.only(|s| targets.selects(s));
-    let needed: Vec<String> = (whole.needed_elsewhere(&part).into_iter())
-        .map(|n| n.subscription)
-        .collect();
-    Some(whole.only(|s| targets.selects(s) || needed.iter().any(|n| n.eq_ignore_ascii_case(s))))
+    let mut kept: Vec<String> = targets.subscriptions.clone();
+    let reaching = (whole.disk_vaults.iter())
+        .filter(|v| v.reached_subscriptions().any(|s| targets.selects(&s)))
+        .filter_map(|v| v.arm_id.subscription().map(str::to_ascii_lowercase));
+    kept.extend(reaching);
+    let keeps = |kept: &[String], s: &str| kept.iter().any(|k| k.eq_ignore_ascii_case(s));
+    let part = whole.only(|s| keeps(&kept, s));
+    kept.extend(
+        whole
+            .needed_elsewhere(&part)
+            .into_iter()
+            .map(|n| n.subscription),
+    );
+    Some(whole.only(|s| keeps(&kept, s)))
 }
 
 /// The subscriptions `written` (`--target subscription.X`, X without the prefix) name, as
@@ -82,7 +105,7 @@ pub fn subscriptions(
     desired: &Desired,
     stamped: &[&StampSubscription],
     left_out: &[plan::LeftOut],
-) -> Result<Vec<String>, UnknownTarget> {
+) -> Result<Vec<String>, PlanError> {
     let mut ids: Vec<String> = desired.home_subscriptions();
     ids.extend(
         (!desired.subscription.is_empty()).then(|| desired.subscription.to_ascii_lowercase()),
@@ -93,10 +116,22 @@ pub fn subscriptions(
     ids.dedup();
     let mut out = Vec::new();
     for want in written {
-        let by_name = (stamped.iter())
-            .find(|s| want.eq_ignore_ascii_case(&s.name) || *want == slug(&s.name))
-            .map(|s| s.id.to_ascii_lowercase());
-        let found = (ids.iter().find(|id| id.eq_ignore_ascii_case(want)).cloned()).or(by_name);
+        // Display names need not be unique: one naming several subscriptions is refused.
+        let mut by_name: Vec<String> = (stamped.iter())
+            .filter(|s| want.eq_ignore_ascii_case(&s.name) || *want == slug(&s.name))
+            .map(|s| s.id.to_ascii_lowercase())
+            .collect();
+        by_name.sort();
+        by_name.dedup();
+        let by_id = ids.iter().find(|id| id.eq_ignore_ascii_case(want)).cloned();
+        if by_id.is_none() && by_name.len() > 1 {
+            return Err(AmbiguousTarget {
+                name: want.clone(),
+                ids: by_name,
+            }
+            .into());
+        }
+        let found = by_id.or(by_name.pop());
         let Some(id) = found else {
             let names = stamped.iter().map(|s| s.name.as_str());
             let known: Vec<&str> = ids.iter().map(String::as_str).chain(names).collect();
@@ -109,7 +144,8 @@ pub fn subscriptions(
             return Err(UnknownTarget {
                 target: format!("{SUBSCRIPTION_PREFIX}{want}"),
                 help,
-            });
+            }
+            .into());
         };
         if !out.contains(&id) {
             out.push(id);
@@ -126,13 +162,13 @@ pub async fn subscriptions_named(
     desired: &Desired,
     stamped: &[&StampSubscription],
     left_out: &[plan::LeftOut],
-) -> Result<Vec<String>, UnknownTarget> {
+) -> Result<Vec<String>, PlanError> {
     let unknown = match subscriptions(written, desired, stamped, left_out) {
-        Ok(ids) => return Ok(ids),
-        Err(unknown) => unknown,
+        Err(PlanError::UnknownTarget(unknown)) => unknown,
+        known => return known,
     };
     let Ok(listed) = crate::live::management_groups::subscriptions(client).await else {
-        return Err(unknown);
+        return Err(unknown.into());
     };
     let tenant: Vec<StampSubscription> = (listed.into_iter())
         .map(|s| StampSubscription {
@@ -219,9 +255,11 @@ mod tests {
         // Subscription 1's Backup vault snapshots into a group subscription 2 declares.
         let one = narrowed(&whole, &subscriptions_of(&[SUB1])).expect("narrowed");
         assert_eq!(one.home_subscriptions(), [SUB1, SUB2]);
+        // Subscription 2's disks are snapshotted by subscription 1's vault: its role assignments
+        // there are subscription 2's changes, so that vault is read too.
         let two = narrowed(&whole, &subscriptions_of(&[SUB2])).expect("narrowed");
-        assert_eq!(two.home_subscriptions(), [SUB2]);
-        assert!(two.subscription.is_empty(), "the default is not read");
+        assert_eq!(two.home_subscriptions(), [SUB1, SUB2]);
+        assert_eq!(two.disk_vaults.len(), 1);
         // Another kind of target may be anywhere: the whole files are read.
         let mixed = Targets {
             written: vec![Address::new(
@@ -249,10 +287,29 @@ mod tests {
             named(&["Corp Prod", "corp-prod", SUB1]).unwrap(),
             ["00000000-0000-0000-0000-0000000000c9", SUB1]
         );
-        let typo = named(&["Corp Prd"]).unwrap_err();
+        let unknown = |w: &str| match named(&[w]) {
+            Err(PlanError::UnknownTarget(u)) => u,
+            other => panic!("{w}: {other:?}"),
+        };
+        let typo = unknown("Corp Prd");
         assert_eq!(typo.target, "subscription.Corp Prd");
         assert!(typo.help.contains("Corp Prod"), "{}", typo.help);
-        let unknown = named(&["11111111-2222-3333-4444-555555555555"]).unwrap_err();
-        assert!(unknown.help.contains(SUB2), "{}", unknown.help);
+        let elsewhere = unknown("11111111-2222-3333-4444-555555555555");
+        assert!(elsewhere.help.contains(SUB2), "{}", elsewhere.help);
+        // Display names need not be unique: a shared one is refused, never the first taken.
+        let twin = StampSubscription {
+            id: SUB2.into(),
+            name: "Corp Prod".into(),
+        };
+        let shared = subscriptions(&["Corp Prod".into()], &whole, &[&stamp, &twin], &[]);
+        match shared {
+            Err(PlanError::AmbiguousTarget(a)) => {
+                assert_eq!(a.ids, [SUB2, "00000000-0000-0000-0000-0000000000c9"])
+            }
+            other => panic!("{other:?}"),
+        }
+        // By id it is one.
+        let by_id = subscriptions(&[SUB2.into()], &whole, &[&stamp, &twin], &[]);
+        assert_eq!(by_id.unwrap(), [SUB2]);
     }
 }

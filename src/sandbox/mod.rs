@@ -155,12 +155,15 @@ fn fresh_state(inventory: Option<&std::path::Path>) -> Result<state::State, Sand
     Ok(st)
 }
 
+/// The sandbox's tenant: the id its tokens carry, and its root management group's.
+pub const TENANT_ID: &str = "00000000-0000-0000-0000-0000000000aa";
+
 /// Fill in identity and TLS material a state lacks.
 fn ensure_secrets(st: &mut state::State) -> Result<(), SandboxError> {
     use rand::Rng;
     let mut rng = rand::rng();
     if st.identity.tenant_id.is_empty() {
-        st.identity.tenant_id = "00000000-0000-0000-0000-0000000000aa".into();
+        st.identity.tenant_id = TENANT_ID.into();
         st.identity.client_id = "00000000-0000-0000-0000-0000000000bb".into();
     }
     if st.identity.client_secret.is_empty() {

@@ -264,6 +264,15 @@ fn add_group(
             format!("management group id '{}' is not valid", g.id),
         ));
     }
+    if g.id.eq_ignore_ascii_case(super::TENANT_ID) {
+        return Err(err(
+            path,
+            format!(
+                "management group id '{}' is the tenant's: the tenant root group has it (it is there already, above every group)",
+                g.id
+            ),
+        ));
+    }
     let k = g.id.to_ascii_lowercase();
     if st.tenancy.groups.contains_key(&k) {
         return Err(err(
@@ -355,5 +364,12 @@ mod tests {
         assert!(seed(&mut State::default(), twice, "x").is_err());
         let dup = "subscriptions:\n  00000000-0000-0000-0000-000000000001: {}\nmanagement_groups: [{id: a}, {id: A}]\n";
         assert!(seed(&mut State::default(), dup, "x").is_err());
+        // The tenant root group's id is taken: Azure creates no other group with it.
+        let root = format!("subscriptions:\n  00000000-0000-0000-0000-000000000001: {{}}\nmanagement_groups: [{{id: {}}}]\n", super::super::TENANT_ID);
+        let e = seed(&mut State::default(), &root, "x").unwrap_err();
+        assert!(
+            e.to_string().contains("the tenant root group has it"),
+            "{e}"
+        );
     }
 }

@@ -18,6 +18,23 @@ struct Pick<'a> {
 }
 
 impl DiskVaultScope {
+    /// The subscriptions (lower case) this vault's `protect` entries reach: their listed disks',
+    /// snapshot resource groups' and selectors'.
+    pub fn reached_subscriptions(&self) -> impl Iterator<Item = String> + '_ {
+        self.protect.iter().flat_map(|p| {
+            (p.disks
+                .iter()
+                .chain(std::iter::once(&p.snapshot_resource_group_id)))
+            .filter_map(|d| {
+                crate::model::ArmId::new(d.as_str())
+                    .subscription()
+                    .map(str::to_string)
+            })
+            .chain(p.select.iter().map(|s| s.subscription.clone()))
+            .map(|s| s.to_ascii_lowercase())
+        })
+    }
+
     /// Disk ids (lower case) this vault's `protect` entries list explicitly.
     pub fn listed_disks(&self) -> BTreeSet<String> {
         self.protect
