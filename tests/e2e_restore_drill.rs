@@ -224,33 +224,24 @@ async fn a_drill_refuses_production_networks_and_says_where_to_restore() {
     // Narrowed to the subscription (as `plan --target subscription.X`): its VMs are chosen, so
     // the same refusal; a subscription the file has nothing in is an error, not an empty drill.
     let subscription = format!("subscription.{SUB}");
-    let by_sub = drill(
-        &estate,
+    let by_sub = [
+        "restore-drill",
+        "-f",
         &file,
-        &["--target", &subscription, "--network", &vnet_app],
-    )
-    .await;
-    by_sub.expect_code(1);
+        "--target",
+        &subscription,
+        "--network",
+        &vnet_app,
+    ];
+    let err = estate.refused(&by_sub).await;
+    assert!(err.contains("vnet-app is a production network"), "{err}");
+    let unknown = "subscription.11111111-2222-3333-4444-555555555555";
+    let err = estate
+        .refused(&["restore-drill", "-f", &file, "--target", unknown])
+        .await;
     assert!(
-        flat(&by_sub.stderr).contains("vnet-app is a production network"),
-        "{}",
-        by_sub.stderr
-    );
-    let elsewhere = drill(
-        &estate,
-        &file,
-        &[
-            "--target",
-            "subscription.11111111-2222-3333-4444-555555555555",
-        ],
-    )
-    .await;
-    elsewhere.expect_code(1);
-    assert!(
-        flat(&elsewhere.stderr)
-            .contains("--target subscription.11111111-2222-3333-4444-555555555555 matches nothing"),
-        "{}",
-        elsewhere.stderr
+        err.contains(&format!("--target {unknown} matches nothing")),
+        "{err}"
     );
     // A file with no drill defaults and no flags: what is missing, and where to say it.
     let bare = estate.write(
