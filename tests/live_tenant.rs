@@ -10,7 +10,7 @@ mod support;
 use azprotect::live::{management_groups, resource_graph};
 use azprotect::sandbox::{GraphQuota, SandboxOptions};
 use serde_json::json;
-use support::estate::Estate;
+use support::estate::{logged, Estate};
 
 async fn estate(inventory: &str, opts: SandboxOptions) -> Estate {
     let dir = tempfile::tempdir().unwrap();
@@ -42,14 +42,6 @@ async fn throttled(
         ..SandboxOptions::default()
     };
     (estate(inventory, opts).await, log, dir)
-}
-
-/// The requests the sandbox logged to `log` so far, one JSON object each.
-fn logged(log: &std::path::Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(log).unwrap();
-    (text.lines())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 /// `vms` in id order.

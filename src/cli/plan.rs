@@ -51,7 +51,7 @@ async fn run(args: &PlanArgs, session: &Session, printer: Printer) -> Result<Exi
 /// (`stamp.…` and `subscription.…` apart from addresses).
 pub fn scope(target: &[String], shard: Option<Shard>, allow_partial: bool) -> Result<op::Scope> {
     use crate::model::stamp::{StampTarget, STAMP_PREFIX};
-    use crate::ops::targets::SUBSCRIPTION_PREFIX;
+    use crate::ops::targets::subscription_named;
     let mut scope = op::Scope {
         shard,
         allow_partial,
@@ -64,13 +64,13 @@ pub fn scope(target: &[String], shard: Option<Shard>, allow_partial: bool) -> Re
                 .unwrap_or_else(|| Err(format!("`{t}` is not a stamp target")))
                 .map_err(|e| miette::miette!("--target {t}: {e}"))?;
             scope.stamp_targets.push(stamp);
-        } else if let Some(sub) = t.strip_prefix(SUBSCRIPTION_PREFIX) {
-            if sub.trim().is_empty() {
+        } else if let Some(sub) = subscription_named(t) {
+            if sub.is_empty() {
                 miette::bail!(
                     "--target {t}: name the subscription: subscription.ID (or its display name)"
                 );
             }
-            scope.subscription_targets.push(sub.trim().to_string());
+            scope.subscription_targets.push(sub.to_string());
         } else {
             addresses.push(t.clone());
         }

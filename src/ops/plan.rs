@@ -157,22 +157,29 @@ impl Phases {
     }
 }
 
+/// A plan, and the addresses its `--target`s selected ([`Targets::select`]).
+pub struct Diffed {
+    pub plan: Plan,
+    pub targets: Vec<Address>,
+}
+
 /// Diff `desired` against `live` (read by the caller; the `diff` phase).
 pub fn diff(
     desired: &Desired,
     live: &LiveState,
     targets: &Targets,
     phases: &mut Phases,
-) -> Result<Plan, PlanError> {
+) -> Result<Diffed, PlanError> {
     phases.mark("diff");
-    super::targets::check(desired, live, targets)?;
-    Ok(plan::plan(
+    let targets = targets.select(desired, live)?;
+    let plan = plan::plan(
         desired,
         live,
         &PlanOptions {
-            targets: targets.addresses(desired, live),
+            targets: targets.clone(),
         },
-    ))
+    );
+    Ok(Diffed { plan, targets })
 }
 
 /// What of the files a plan covers: `--target`s (and what they depend on), a `--shard`.
@@ -258,9 +265,10 @@ pub async fn make(
         loaded.desired = part;
     }
     let before = super::unreadable::Before { known, left_out };
-    let (desired, live, mut plan) =
+    let (desired, live, diffed) =
         super::unreadable::diff_readable(client, loaded.desired, &targets, scope, before, phases)
             .await?;
+    let Diffed { mut plan, targets } = diffed;
     loaded.desired = desired;
     plan.shard = scope.shard;
     let mut warnings = loaded.warnings;
@@ -270,7 +278,7 @@ pub async fn make(
             .map(miette::Report::new),
     );
     Ok(Made {
-        targets: targets.addresses(&loaded.desired, &live),
+        targets,
         desired: loaded.desired,
         live,
         dealt,

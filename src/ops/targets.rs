@@ -25,10 +25,15 @@ pub struct AmbiguousTarget {
 /// The prefix that makes a `--target` a subscription's.
 pub const SUBSCRIPTION_PREFIX: &str = "subscription.";
 
+/// The subscription a `--target subscription.X` names (X trimmed), `None` for another target.
+pub fn subscription_named(target: &str) -> Option<&str> {
+    target.strip_prefix(SUBSCRIPTION_PREFIX).map(str::trim)
+}
+
 /// The `--target`s a plan is made with.
 #[derive(Debug, Clone, Default)]
 pub struct Targets {
-    /// As written: each must select something ([`check`]).
+    /// As written: each must select something ([`Targets::select`]).
     pub written: Vec<Address>,
     /// What `--target stamp.…` was translated into (`ops::stamps::translate`): every kind of
     /// resource a stamp generates, some of which may select nothing (a vault without
@@ -40,26 +45,6 @@ pub struct Targets {
 }
 
 impl Targets {
-    /// The addresses a plan of `desired` against `live` keeps (with what they depend on): those
-    /// written and stamped, and every address the files declare or Azure holds in a targeted
-    /// subscription. A saved plan records these, so `apply PLAN` plans exactly them again.
-    pub fn addresses(&self, desired: &Desired, live: &LiveState) -> Vec<Address> {
-        let mut out: Vec<Address> = self.written.iter().chain(&self.stamped).cloned().collect();
-        if self.subscriptions.is_empty() {
-            return out;
-        }
-        let mut seen: BTreeSet<Address> = out.iter().cloned().collect();
-        let inside = |id: &ArmId| (id.subscription()).is_some_and(|s| self.selects(s));
-        let declared = plan::resolve(desired, live).into_iter();
-        let held = live.resources.iter().cloned();
-        for r in declared.chain(held).filter(|r| inside(&r.arm_id)) {
-            if seen.insert(r.address.clone()) {
-                out.push(r.address);
-            }
-        }
-        out
-    }
-
     /// Is `subscription` one of the subscription targets?
     pub fn selects(&self, subscription: &str) -> bool {
         (self.subscriptions.iter()).any(|s| s.eq_ignore_ascii_case(subscription))
@@ -180,61 +165,77 @@ pub async fn subscriptions_named(
     subscriptions(written, desired, &named, left_out)
 }
 
-/// Every `--target` must select something the file declares or Azure holds (what `plan` would
-/// compare), else it is an error that suggests the nearest address.
-pub fn check(desired: &Desired, live: &LiveState, targets: &Targets) -> Result<(), PlanError> {
-    if targets.written.is_empty() && targets.subscriptions.is_empty() {
-        return Ok(());
-    }
-    let resolved = plan::resolve(desired, live);
-    let known: BTreeSet<(&Address, &ArmId)> = (resolved.iter())
-        .chain(&live.resources)
-        .map(|r| (&r.address, &r.arm_id))
-        .collect();
-    for sub in &targets.subscriptions {
-        let inside = |id: &ArmId| {
+impl Targets {
+    /// The addresses a plan of `desired` against `live` keeps (with what they depend on): those
+    /// written and stamped, and every address the files declare or Azure holds in a targeted
+    /// subscription; one read of what the plan compares, which also checks that every written
+    /// and subscription target selects something (else an error with the nearest address). A
+    /// saved plan records these, so `apply PLAN` plans exactly them again.
+    pub fn select(&self, desired: &Desired, live: &LiveState) -> Result<Vec<Address>, PlanError> {
+        let mut out: Vec<Address> = self.written.iter().chain(&self.stamped).cloned().collect();
+        if self.written.is_empty() && self.subscriptions.is_empty() {
+            return Ok(out);
+        }
+        let resolved = plan::resolve(desired, live);
+        let known: Vec<(&Address, &ArmId)> = (resolved.iter())
+            .chain(&live.resources)
+            .map(|r| (&r.address, &r.arm_id))
+            .collect();
+        let in_sub = |id: &ArmId, sub: &str| {
             id.subscription()
                 .is_some_and(|s| s.eq_ignore_ascii_case(sub))
         };
-        if !known.iter().any(|(_, id)| inside(id)) {
-            return Err(UnknownTarget {
-                target: format!("{SUBSCRIPTION_PREFIX}{sub}"),
-                help: "the files declare nothing in it and Azure holds nothing of theirs there"
-                    .into(),
-            }
-            .into());
-        }
-    }
-    let known: BTreeSet<&Address> = known.into_iter().map(|(a, _)| a).collect();
-    for t in &targets.written {
-        if known.iter().any(|a| a.matches_target(t)) {
-            continue;
-        }
-        // What a target may name: an address, or any prefix of its name (`protected_vm.v`).
-        let mut candidates: Vec<String> = Vec::new();
-        for a in &known {
-            let parts: Vec<&str> = a.name.split('/').collect();
-            for n in 1..=parts.len() {
-                candidates.push(format!("{}.{}", a.kind.prefix(), parts[..n].join("/")));
+        for sub in &self.subscriptions {
+            if !known.iter().any(|(_, id)| in_sub(id, sub)) {
+                return Err(UnknownTarget {
+                    target: format!("{SUBSCRIPTION_PREFIX}{sub}"),
+                    help: "the files declare nothing in it and Azure holds nothing of theirs there"
+                        .into(),
+                }
+                .into());
             }
         }
-        candidates.sort();
-        candidates.dedup();
-        let t_str = t.to_string();
-        let help = did_you_mean(&t_str, candidates.iter().map(String::as_str))
-            .unwrap_or_else(|| {
-                format!(
-                    "a target is an address of `plan`'s output, or a prefix of one (e.g. `protected_vm.<vault>` for a vault's VMs); {} address(es) are known",
-                    known.len()
-                )
-            });
-        return Err(UnknownTarget {
-            target: t_str,
-            help,
+        let addresses: BTreeSet<&Address> = known.iter().map(|(a, _)| *a).collect();
+        if let Some(t) =
+            (self.written.iter()).find(|t| !addresses.iter().any(|a| a.matches_target(t)))
+        {
+            return Err(unknown_address(t, &addresses).into());
         }
-        .into());
+        let mut seen: BTreeSet<Address> = out.iter().cloned().collect();
+        for (a, id) in known {
+            if self.selects_id(id) && seen.insert(a.clone()) {
+                out.push(a.clone());
+            }
+        }
+        Ok(out)
     }
-    Ok(())
+
+    /// Is `id` in one of the subscription targets?
+    pub fn selects_id(&self, id: &ArmId) -> bool {
+        id.subscription().is_some_and(|s| self.selects(s))
+    }
+}
+
+/// A written target that selects nothing of `known`: the nearest address (or any prefix of its
+/// name, `protected_vm.v`) as the help.
+fn unknown_address(t: &Address, known: &BTreeSet<&Address>) -> UnknownTarget {
+    let mut candidates: Vec<String> = Vec::new();
+    for a in known {
+        let parts: Vec<&str> = a.name.split('/').collect();
+        for n in 1..=parts.len() {
+            candidates.push(format!("{}.{}", a.kind.prefix(), parts[..n].join("/")));
+        }
+    }
+    candidates.sort();
+    candidates.dedup();
+    let target = t.to_string();
+    let help = did_you_mean(&target, candidates.iter().map(String::as_str)).unwrap_or_else(|| {
+        format!(
+            "a target is an address of `plan`'s output, or a prefix of one (e.g. `protected_vm.<vault>` for a vault's VMs); {} address(es) are known",
+            known.len()
+        )
+    });
+    UnknownTarget { target, help }
 }
 
 #[cfg(test)]

@@ -2,11 +2,11 @@
 //! Azure says is missing, never skips one silently; with `--allow-partial` it plans the rest
 //! and the plan carries what it left out (`Plan::left_out`).
 
-use super::plan::{diff, Phases, PlanError, Scope, Targets};
+use super::plan::{diff, Diffed, Phases, PlanError, Scope, Targets};
 use crate::azure::{ArmClient, AzureError};
 use crate::live::{Known, ReadOptions, VaultConfigs};
 use crate::model::{ArmId, Desired, LiveState};
-use crate::plan::{LeftOut, Plan};
+use crate::plan::LeftOut;
 use miette::Diagnostic;
 use std::collections::BTreeSet;
 
@@ -62,7 +62,7 @@ pub struct Before {
 /// beside what it read of the others) and diff what may be read. Every refused subscription is
 /// an [`Unreadable`] error unless `allow_partial`; one the file does not declare anything in (a
 /// disk or VM it points at) is the error it is. Returns the desired state planned (without the
-/// left-out subscriptions), what was read, the plan (with `left_out`, `before`'s included).
+/// left-out subscriptions), what was read, the plan (with `left_out`, `before`'s included) and its targets' addresses.
 pub async fn diff_readable(
     client: &ArmClient,
     desired: Desired,
@@ -70,7 +70,7 @@ pub async fn diff_readable(
     scope: &Scope,
     before: Before,
     phases: &mut Phases,
-) -> Result<(Desired, LiveState, Plan), PlanError> {
+) -> Result<(Desired, LiveState, Diffed), PlanError> {
     phases.mark("read");
     // Soft delete where the file sets it now, where the plan deletes backup data once known.
     let consulted = crate::plan::soft_delete_consulted(&desired, None);
@@ -113,17 +113,17 @@ pub async fn diff_readable(
         }),
     };
     let mut live = read.live;
-    let mut plan = diff(&desired, &live, targets, phases)?;
-    let more: BTreeSet<ArmId> = crate::plan::soft_delete_consulted(&desired, Some(&plan))
+    let mut diffed = diff(&desired, &live, targets, phases)?;
+    let more: BTreeSet<ArmId> = crate::plan::soft_delete_consulted(&desired, Some(&diffed.plan))
         .difference(&consulted)
         .cloned()
         .collect();
     if !more.is_empty() {
         crate::live::read_vault_configs(client, &mut live, &more).await?;
-        plan = diff(&desired, &live, targets, phases)?;
+        diffed = diff(&desired, &live, targets, phases)?;
     }
-    plan.left_out = left_out;
-    Ok((desired, live, plan))
+    diffed.plan.left_out = left_out;
+    Ok((desired, live, diffed))
 }
 
 #[cfg(test)]

@@ -318,16 +318,18 @@ pub async fn tagged_group(client: &ArmClient, id: &str, tags: serde_json::Value)
         .expect("the group is created");
 }
 
-/// The paths of the requests in a sandbox's access log (`SandboxOptions::access_log`).
+/// The requests a sandbox logged to `log` so far (`SandboxOptions::access_log`), one JSON
+/// object each.
+pub fn logged(log: &std::path::Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(log).unwrap();
+    (text.lines())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The paths of the requests in a sandbox's access log.
 pub fn logged_paths(log: &std::path::Path) -> Vec<String> {
-    std::fs::read_to_string(log)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["path"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
+    (logged(log).iter())
+        .map(|r| r["path"].as_str().unwrap().to_string())
         .collect()
 }

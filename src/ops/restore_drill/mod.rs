@@ -121,34 +121,29 @@ pub async fn prepare(
     let loaded = super::stamps::load(client, &files, default_subscription).await?;
     let desired = loaded.desired;
     // `subscription.X` (an id or display name, as for `plan`) or an address (or its prefix).
-    let (subs, addresses): (Vec<&String>, Vec<&String>) =
-        (input.targets.iter()).partition(|t| t.starts_with(super::targets::SUBSCRIPTION_PREFIX));
-    let written: Vec<String> = (subs.iter())
-        .map(|t| {
-            t[super::targets::SUBSCRIPTION_PREFIX.len()..]
-                .trim()
-                .to_string()
-        })
-        .collect();
-    let subscriptions =
-        super::targets::subscriptions_named(client, &written, &desired, &[], &[]).await?;
-    let targets: Vec<Address> = addresses
-        .iter()
-        .map(|t| t.parse().map_err(|e| miette!("--target {t}: {e}")))
-        .collect::<Result<_>>()?;
-    let live = crate::live::read(client, &desired).await?;
-    let in_subscription = |id: &ArmId| {
-        (id.subscription()).is_some_and(|s| subscriptions.iter().any(|t| t.eq_ignore_ascii_case(s)))
+    let mut written = Vec::new();
+    let mut targets: Vec<Address> = Vec::new();
+    for t in &input.targets {
+        match super::targets::subscription_named(t) {
+            Some(sub) => written.push(sub.to_string()),
+            None => targets.push(t.parse().map_err(|e| miette!("--target {t}: {e}"))?),
+        }
+    }
+    let chosen_subs = super::targets::Targets {
+        subscriptions: super::targets::subscriptions_named(client, &written, &desired, &[], &[])
+            .await?,
+        ..Default::default()
     };
-    let no_targets = targets.is_empty() && subscriptions.is_empty();
+    let live = crate::live::read(client, &desired).await?;
+    let no_targets = targets.is_empty() && written.is_empty();
     let vms: BTreeMap<&ArmId, &crate::model::VirtualMachine> =
         live.vms.iter().map(|v| (&v.id, v)).collect();
     let live_by_id = live.by_id();
     let mut unprotected = Vec::new();
     let mut chosen = Vec::new();
     for r in crate::plan::resolve(&desired, &live) {
-        let targeted =
-            (targets.iter()).any(|t| r.address.matches_target(t)) || in_subscription(&r.arm_id);
+        let targeted = (targets.iter()).any(|t| r.address.matches_target(t))
+            || chosen_subs.selects_id(&r.arm_id);
         if r.address.kind != ResourceKind::ProtectedVm || !(no_targets || targeted) {
             continue;
         }
