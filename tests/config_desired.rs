@@ -293,6 +293,38 @@ disk_backup:
 }
 
 #[test]
+fn a_file_whose_every_block_names_its_subscription_needs_no_default() {
+    let blocks = r#"
+version: 1
+resource_groups:
+  rg-b: {location: westeurope, subscription: 00000000-0000-0000-0000-0000000000b0}
+recovery_vaults:
+  rsv-b: {subscription: 00000000-0000-0000-0000-0000000000b0, resource_group: rg-b, location: westeurope}
+"#;
+    let d = desired(blocks, None);
+    assert_eq!(
+        d.home_subscriptions(),
+        ["00000000-0000-0000-0000-0000000000b0"]
+    );
+    // One block without its own: the default is needed, and there is none.
+    let loaded = config::load_sources(vec![(
+        "azprotect.yaml".into(),
+        format!("{blocks}  rsv-c: {{resource_group: rg-b, location: westeurope}}\n"),
+    )])
+    .unwrap();
+    let err = loaded.desired(None).expect_err("no default subscription");
+    let said = format!("{:?}", miette::Report::new(err));
+    assert!(
+        said.contains("no subscription: the file sets none"),
+        "{said}"
+    );
+    // A file that declares nothing still names no subscription to plan.
+    let empty =
+        config::load_sources(vec![("azprotect.yaml".into(), "version: 1\n".into())]).unwrap();
+    assert!(empty.desired(None).is_err());
+}
+
+#[test]
 fn select_entries_become_selectors_and_vaults_become_scopes() {
     let d = quickstart();
     assert_eq!(

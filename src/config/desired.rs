@@ -195,23 +195,27 @@ pub(super) fn vm_id(sub: &str, rg: &str, vm: &str) -> String {
     )
 }
 
-fn has_stamps(files: &[ConfigFile]) -> bool {
-    files.iter().any(|f| f.stamps.is_some())
-}
-
-/// Does a block of the files take the default subscription (it sets none of its own)?
-fn needs_default(files: &[ConfigFile]) -> bool {
-    files.iter().any(|f| {
+/// Can the files do without a default subscription? They declare something (a stamp or a
+/// block) and every block names its own subscription.
+fn no_default_needed(files: &[ConfigFile]) -> bool {
+    let mut declares = files.iter().any(|f| f.stamps.is_some());
+    for f in files {
         let rgs = f.resource_groups.iter().flat_map(|m| m.value.iter());
         let vaults = f.recovery_vaults.iter().flat_map(|m| m.value.iter());
         let groups = f.site_recovery.iter().flat_map(|m| m.value.iter());
         let disks = f.disk_backup.iter().flat_map(|m| m.value.iter());
-        rgs.map(|(_, b)| b.value.subscription.is_none())
-            .chain(vaults.map(|(_, b)| b.value.subscription.is_none()))
-            .chain(groups.map(|(_, b)| b.value.subscription.is_none()))
-            .chain(disks.map(|(_, b)| b.value.subscription.is_none()))
-            .any(|none| none)
-    })
+        let own = (rgs.map(|(_, b)| b.value.subscription.is_some()))
+            .chain(vaults.map(|(_, b)| b.value.subscription.is_some()))
+            .chain(groups.map(|(_, b)| b.value.subscription.is_some()))
+            .chain(disks.map(|(_, b)| b.value.subscription.is_some()));
+        for named in own {
+            if !named {
+                return false;
+            }
+            declares = true;
+        }
+    }
+    declares
 }
 
 /// Build the desired state. Files are already validated; the only new failure is a missing or
@@ -237,8 +241,8 @@ pub fn build(
             );
             return None;
         }
-        // A file of stamps, whose every block names its own subscription: no default is needed.
-        (None, None) if has_stamps(files) && !needs_default(files) => String::new(),
+        // Stamps, and blocks that each name their own subscription: no default is needed.
+        (None, None) if no_default_needed(files) => String::new(),
         (None, None) => {
             diags.push(
                 Diag::global("no subscription: the file sets none and neither --subscription nor AZURE_SUBSCRIPTION_ID is given")

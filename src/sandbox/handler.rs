@@ -200,10 +200,13 @@ impl Ctx<'_> {
     /// Which page of a list of `total` items to answer: (skip, size, nextLink).
     fn page_window(&self, total: usize, backup: bool) -> (usize, usize, Option<String>) {
         let size = if backup {
-            self.app.backup_page_size.load(Ordering::Relaxed)
+            &self.app.backup_page_size
+        } else if self.lsegs.iter().any(|s| s == "microsoft.compute") {
+            &self.app.compute_page_size
         } else {
-            self.app.page_size.load(Ordering::Relaxed)
+            &self.app.page_size
         }
+        .load(Ordering::Relaxed)
         .max(1);
         let skip: usize = self
             .q("$skiptoken")

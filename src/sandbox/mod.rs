@@ -261,6 +261,7 @@ impl Sandbox {
                 .then(|| resource_graph::quota::Quota::new(opts.resource_graph_quota)),
             access_log,
             page_size: AtomicUsize::new(100),
+            compute_page_size: AtomicUsize::new(50),
             backup_page_size: AtomicUsize::new(200),
             dirty: std::sync::atomic::AtomicBool::new(false),
             last_save_us: std::sync::atomic::AtomicU64::new(0),
@@ -388,11 +389,12 @@ impl Sandbox {
             ),
         ]
     }
-    /// Page size of non-backup lists (default 100), so tests can exercise paging.
+    /// Page size of every non-backup list (by default 50 for Microsoft.Compute's, 100 for the
+    /// others), so tests can exercise paging.
     pub fn set_page_size(&self, n: usize) {
-        self.app
-            .page_size
-            .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+        for size in [&self.app.page_size, &self.app.compute_page_size] {
+            size.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+        }
     }
     /// Page size of backup lists (default 200, Azure's maximum).
     pub fn set_backup_page_size(&self, n: usize) {

@@ -33,8 +33,14 @@ pub struct App {
     /// Resource Graph's per-user quota (on with `throttle`; `resource_graph::quota`).
     pub graph_quota: Option<super::resource_graph::quota::Quota>,
     pub access_log: Option<Mutex<std::fs::File>>,
-    /// Page size of non-backup lists (resource groups, VMs, disks, vaults).
+    /// Page size of the other lists (resource groups, vaults, Site Recovery, role assignments).
     pub page_size: AtomicUsize,
+    /// Page size of Microsoft.Compute's lists (VMs, disks, snapshots): 50, as users have seen
+    /// Azure page a resource group's VMs since 2018 (Azure/azure-powershell pull request 7292:
+    /// `Get-AzureRmVM -ResourceGroupName` "is only returning 50 results even if there are more
+    /// than 50 vms in an RG"; issue 7321, closed by the fix that follows `nextLink`) and its
+    /// managed disks (Azure/migAz issue 196: 50 of a group's 56). No recording or spec says.
+    pub compute_page_size: AtomicUsize,
     /// Page size of backup lists (Azure: at most 200).
     pub backup_page_size: AtomicUsize,
     /// Set when a mutation has not been written yet (large states, see `persist_after_mutation`).

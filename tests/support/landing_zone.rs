@@ -10,9 +10,14 @@ pub const DEV: &str = "00000000-0000-0000-0000-0000000000c2";
 pub const SANDBOX: &str = "00000000-0000-0000-0000-0000000000c3";
 
 pub async fn landing_zone() -> Estate {
+    landing_zone_with(SandboxOptions::default()).await
+}
+
+/// The landing zone on a sandbox started with `options` (its inventory replaced).
+pub async fn landing_zone_with(options: SandboxOptions) -> Estate {
     Estate::start_with(SandboxOptions {
         inventory: Some(repo().join("examples/inventories/landing-zone.yaml")),
-        ..SandboxOptions::default()
+        ..options
     })
     .await
 }
