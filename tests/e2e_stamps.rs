@@ -373,3 +373,35 @@ async fn every_subscription_the_identity_may_not_read_is_named_at_once_stamped_o
         .collect();
     assert_eq!(left, [SANDBOX, other], "{plan}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restore_drill_takes_a_stamp_target_as_plan_does() {
+    let estate = landing_zone().await;
+    let f = file();
+    estate
+        .run(&["apply", "-f", &f, "--auto-approve"])
+        .await
+        .expect_code(0);
+    // One subscription's part of the stamp: only its vault's VMs are chosen, so the drill asks
+    // where to restore those alone (the landing zone's vaults have no drill defaults).
+    for (named, vault) in [
+        ("Corp Dev", "rsv-corp-dev-westeurope"),
+        ("corp-prod", "rsv-corp-prod-"),
+    ] {
+        let target = format!("stamp.landing-zone[{named}]");
+        let err = estate
+            .refused(&["restore-drill", "-f", &f, "--target", &target])
+            .await;
+        assert!(
+            err.contains(&format!("the restore drill of {vault}")),
+            "{target}: {err}"
+        );
+    }
+    let err = estate
+        .refused(&["restore-drill", "-f", &f, "--target", "stamp.landing-zon"])
+        .await;
+    assert!(
+        err.contains("matches nothing") && err.contains("stamp.landing-zone"),
+        "{err}"
+    );
+}

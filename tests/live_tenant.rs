@@ -615,8 +615,8 @@ async fn disk_backup_over_subscriptions_finds_its_disks_through_resource_graph_w
     let listed = asked();
     assert_eq!(
         listed_disks(&listed),
-        15,
-        "each subscription's rg-gen-000 list: 500 disks, 100 a page"
+        30,
+        "each subscription's rg-gen-000 list: 500 disks, 50 a page (Azure's Compute lists)"
     );
     let sorted = |mut d: Vec<azprotect::model::ManagedDisk>| {
         d.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
@@ -656,7 +656,7 @@ async fn disk_backup_over_subscriptions_finds_its_disks_through_resource_graph_w
         .await
         .unwrap();
     let lines = logged(&log);
-    assert_eq!(listed_disks(&lines), 15);
+    assert_eq!(listed_disks(&lines), 30);
     assert!(lines.iter().all(|l| l["status"] != 429));
     assert_eq!(
         (auto.source, auto.graph_queries),

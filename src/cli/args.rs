@@ -475,8 +475,9 @@ pub struct RestoreDrillArgs {
     /// Configuration file(s) (default: azprotect.yaml); maps merge across files.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Only these protected VMs (addresses, or prefixes such as `protected_vm.<vault>`), or
-    /// those of one subscription (`subscription.ID`, or its display name).
+    /// Only these protected VMs (addresses, or prefixes such as `protected_vm.<vault>`), those a
+    /// stamp protects (`stamp.NAME`, `stamp.NAME[SUBSCRIPTION]`), or those of one subscription
+    /// (`subscription.ID`, or its display name).
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
     /// Only VMs with this tag (repeatable: all must match).

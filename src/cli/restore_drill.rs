@@ -18,9 +18,13 @@ fn input(a: &RestoreDrillArgs) -> Result<Input> {
         .iter()
         .map(|t| crate::model::snapshot::parse_tag(t).map_err(|e| miette!("--tag {t}: {e}")))
         .collect::<Result<_>>()?;
+    // `--target` as `plan` takes it: an address, a stamp or a subscription.
+    let scope = super::plan::scope(&a.target, None, false)?;
     Ok(Input {
         files: a.files.clone(),
-        targets: a.target.clone(),
+        targets: scope.targets,
+        stamp_targets: scope.stamp_targets,
+        subscription_targets: scope.subscription_targets,
         tags,
         place: Defaults {
             resource_group: a.resource_group.clone(),

@@ -78,11 +78,27 @@ pub async fn load(
     files: &[std::path::PathBuf],
     default_subscription: Option<&str>,
 ) -> Result<super::plan::Loaded, super::plan::PlanError> {
+    Ok(load_targeted(client, files, default_subscription, &[])
+        .await?
+        .0)
+}
+
+/// [`load`], and the addresses `stamp_targets` select ([`translate`]).
+pub async fn load_targeted(
+    client: &ArmClient,
+    files: &[std::path::PathBuf],
+    default_subscription: Option<&str>,
+    stamp_targets: &[StampTarget],
+) -> Result<(super::plan::Loaded, Vec<Address>), super::plan::PlanError> {
     let expanded = expand(client, crate::config::load(files)?, Discovery::default()).await?;
     if !expanded.left_out.is_empty() {
         return Err(super::unreadable::Unreadable(expanded.left_out).into());
     }
-    super::plan::finish(&expanded.loaded, default_subscription)
+    let stamped = translate(stamp_targets, &expanded)?;
+    Ok((
+        super::plan::finish(&expanded.loaded, default_subscription)?,
+        stamped,
+    ))
 }
 
 /// The addresses `targets` select: for each stamp (in one subscription, if given) the groups,
