@@ -306,6 +306,14 @@ recovery_vaults:
         d.home_subscriptions(),
         ["00000000-0000-0000-0000-0000000000b0"]
     );
+    // A site_recovery group takes its vault's.
+    let with_group = format!(
+        "{blocks}site_recovery:\n  dr-b:\n    vault: rsv-b\n    source_region: northeurope\n    target_region: westeurope\n    target_resource_group: rg-b-dr\n    cache_storage_account: /subscriptions/00000000-0000-0000-0000-0000000000b0/resourceGroups/rg-b/providers/Microsoft.Storage/storageAccounts/cacheb\n    vms: [{{vm: rg-app/app-01}}]\n"
+    );
+    let g = &desired(&with_group, None).replication_groups[0];
+    assert!(g.vms[0]
+        .vm_id
+        .starts_with("/subscriptions/00000000-0000-0000-0000-0000000000b0/"));
     // One block without its own: the default is needed, and there is none.
     let loaded = config::load_sources(vec![(
         "azprotect.yaml".into(),

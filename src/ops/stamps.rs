@@ -80,7 +80,15 @@ pub async fn load(
 ) -> Result<super::plan::Loaded, super::plan::PlanError> {
     Ok(load_targeted(client, files, default_subscription, &[])
         .await?
-        .0)
+        .loaded)
+}
+
+/// What [`load_targeted`] gives: the files loaded, what the stamp targets select, and the
+/// stamps' subscriptions (by which `subscription.NAME` is known, as for `plan`).
+pub struct Targeted {
+    pub loaded: super::plan::Loaded,
+    pub stamped: Vec<Address>,
+    pub subscriptions: Vec<StampSubscription>,
 }
 
 /// [`load`], and the addresses `stamp_targets` select ([`translate`]).
@@ -89,16 +97,17 @@ pub async fn load_targeted(
     files: &[std::path::PathBuf],
     default_subscription: Option<&str>,
     stamp_targets: &[StampTarget],
-) -> Result<(super::plan::Loaded, Vec<Address>), super::plan::PlanError> {
+) -> Result<Targeted, super::plan::PlanError> {
     let expanded = expand(client, crate::config::load(files)?, Discovery::default()).await?;
     if !expanded.left_out.is_empty() {
         return Err(super::unreadable::Unreadable(expanded.left_out).into());
     }
     let stamped = translate(stamp_targets, &expanded)?;
-    Ok((
-        super::plan::finish(&expanded.loaded, default_subscription)?,
+    Ok(Targeted {
+        loaded: super::plan::finish(&expanded.loaded, default_subscription)?,
         stamped,
-    ))
+        subscriptions: expanded.stamps.into_iter().flat_map(|(_, s)| s).collect(),
+    })
 }
 
 /// The addresses `targets` select: for each stamp (in one subscription, if given) the groups,

@@ -71,6 +71,12 @@ impl Ctx<'_> {
         }
     }
 
+    /// The resource provider the path names last (lower case), e.g. `microsoft.compute`.
+    fn provider(&self) -> Option<&str> {
+        let p = self.lsegs.iter().rposition(|s| s == "providers")?;
+        self.lsegs.get(p + 1).map(String::as_str)
+    }
+
     /// The ARM resource type the path names, e.g. `vaults/backupPolicies`.
     fn resource_type(&self) -> String {
         let Some(p) = self.lsegs.iter().rposition(|s| s == "providers") else {
@@ -201,7 +207,7 @@ impl Ctx<'_> {
     fn page_window(&self, total: usize, backup: bool) -> (usize, usize, Option<String>) {
         let size = if backup {
             &self.app.backup_page_size
-        } else if self.lsegs.iter().any(|s| s == "microsoft.compute") {
+        } else if self.provider() == Some("microsoft.compute") {
             &self.app.compute_page_size
         } else {
             &self.app.page_size

@@ -122,14 +122,15 @@ pub async fn prepare(
     input: &Input,
 ) -> Result<Prepared> {
     let files = super::plan::files_or_default(&input.files);
-    let (loaded, stamped) =
+    let loaded =
         super::stamps::load_targeted(client, &files, default_subscription, &input.stamp_targets)
             .await?;
-    let desired = loaded.desired;
-    let targets: Vec<&Address> = input.targets.iter().chain(&stamped).collect();
+    let desired = loaded.loaded.desired;
+    let targets: Vec<&Address> = input.targets.iter().chain(&loaded.stamped).collect();
     let written = &input.subscription_targets;
+    let named: Vec<_> = loaded.subscriptions.iter().collect();
     let chosen_subs = super::targets::Targets {
-        subscriptions: super::targets::subscriptions_named(client, written, &desired, &[], &[])
+        subscriptions: super::targets::subscriptions_named(client, written, &desired, &named, &[])
             .await?,
         ..Default::default()
     };
