@@ -385,12 +385,8 @@ async fn under_faults(s: Shape, seed: u64) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    // Each case runs two files through a sandbox: a few cases, each a whole story.
-    #![proptest_config(ProptestConfig {
-        cases: 6,
-        max_shrink_iters: 8,
-        ..ProptestConfig::default()
-    })]
+    // Each case runs two files through a sandbox.
+    #![proptest_config(support::stories::config())]
 
     #[test]
     fn site_recovery_and_disk_backup_plans_are_safe_ordered_targetable_and_converge(
@@ -398,11 +394,7 @@ proptest! {
         b in shape(),
         cut_ms in 0u64..400,
     ) {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(fail)?;
-        rt.block_on(story(a, b, cut_ms))?;
+        support::stories::run(story(a, b, cut_ms))?;
     }
 
     #[test]
@@ -410,10 +402,6 @@ proptest! {
         a in shape(),
         seed in 0u64..10_000,
     ) {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(fail)?;
-        rt.block_on(under_faults(a, seed))?;
+        support::stories::run(under_faults(a, seed))?;
     }
 }

@@ -258,10 +258,6 @@ proptest! {
         second in desired_spec(),
         order in prop::collection::vec(any::<usize>(), 48),
     ) {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(fail)?;
-        rt.block_on(story([first, second], order))?;
+        support::stories::run(story([first, second], order))?;
     }
 }

@@ -345,11 +345,7 @@ async fn story(case: Case) -> Result<(), TestCaseError> {
 }
 
 fn run(case: Case) -> Result<(), TestCaseError> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(fail)?;
-    rt.block_on(story(case))
+    support::stories::run(story(case))
 }
 
 /// A Backup vault of Corp Prod that deletes the data of the Corp Dev disk it stops protecting:
@@ -374,12 +370,7 @@ fn a_vault_that_deletes_a_disks_data_leaves_its_roles_there_to_that_subscription
 }
 
 proptest! {
-    // Each case is a whole story on its own sandbox: a few cases.
-    #![proptest_config(ProptestConfig {
-        cases: 6,
-        max_shrink_iters: 8,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(support::stories::config())]
 
     #[test]
     fn subscription_targets_split_the_plan_and_roll_it_out_in_any_order(

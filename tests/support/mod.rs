@@ -17,6 +17,7 @@ pub mod plan_sim;
 pub mod raw;
 pub mod replay;
 pub mod spec_schema;
+pub mod stories;
 
 use std::path::PathBuf;
 
