@@ -8,9 +8,10 @@ mod support;
 
 use azprotect::sandbox::SandboxOptions;
 use std::collections::BTreeSet;
-use support::estate::{flat, logged_paths, repo, Estate};
+use support::estate::{logged_paths, read_example, Estate};
 use support::landing_zone::{
-    addresses, file, landing_zone, landing_zone_without_sandbox, set, tag, vm, DEV, PROD, SANDBOX,
+    addresses, all_in, file, inventory_without_sandbox, landing_zone, landing_zone_with,
+    landing_zone_without_sandbox, set, tag, vm, DEV, PROD, SANDBOX,
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -96,14 +97,7 @@ async fn a_stamp_plans_a_vault_per_subscription_and_region_with_vms_and_follows_
     part.expect_code(0);
     let part = part.json();
     assert_eq!(addresses(&part).len(), 4, "{part}");
-    assert!(
-        part["changes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["arm_id"].as_str().unwrap().contains(SANDBOX)),
-        "{part}"
-    );
+    assert!(all_in(&part, SANDBOX), "{part}");
     let err = estate
         .refused(&["plan", "-f", &f, "--target", "stamp.landing-zone[sandbx]"])
         .await;
@@ -162,8 +156,7 @@ fn discovery(paths: &[String]) -> Vec<&String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_file_without_stamps_makes_no_discovery_read() {
     let log = tempfile::NamedTempFile::new().unwrap();
-    let estate = Estate::start_with(SandboxOptions {
-        inventory: Some(repo().join("examples/inventories/landing-zone.yaml")),
+    let estate = landing_zone_with(SandboxOptions {
         access_log: Some(log.path().to_path_buf()),
         ..SandboxOptions::default()
     })
@@ -246,9 +239,7 @@ async fn a_subscription_under_the_group_the_identity_may_not_read_is_named_and_a
     let estate = landing_zone_without_sandbox().await;
     let f = file();
 
-    let refused = estate.run(&["plan", "-f", &f]).await;
-    refused.expect_code(1);
-    let err = flat(&refused.stderr);
+    let err = estate.refused(&["plan", "-f", &f]).await;
     assert!(err.contains("may not read 1 subscription(s)"), "{err}");
     assert!(err.contains(SANDBOX), "{err}");
     assert!(
@@ -313,15 +304,13 @@ async fn a_stamp_target_plans_what_it_generates_shard_by_shard_even_a_vault_with
 async fn a_mistyped_subscription_in_a_stamp_is_pointed_at_in_the_file() {
     let estate = landing_zone().await;
     let typo = "00000000-0000-0000-0000-0000000000c9";
-    let text = std::fs::read_to_string(file()).unwrap().replace(
+    let text = read_example("landing-zone.yaml").replace(
         "management_group: mg-corp ",
         &format!("subscriptions: [{PROD}, {typo}]"),
     );
     assert!(text.contains(typo));
     let listed = estate.write("listed.yaml", &text);
-    let run = estate.run(&["plan", "-f", &listed]).await;
-    run.expect_code(1);
-    let err = flat(&run.stderr);
+    let err = estate.refused(&["plan", "-f", &listed]).await;
     assert!(
         err.contains(&format!(
             "subscription `{typo}` is not one the identity can read"
@@ -333,36 +322,20 @@ async fn a_mistyped_subscription_in_a_stamp_is_pointed_at_in_the_file() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_subscription_the_identity_may_not_read_is_named_at_once_stamped_or_hand_written() {
-    let dir = tempfile::tempdir().unwrap();
-    let text =
-        std::fs::read_to_string(repo().join("examples/inventories/landing-zone.yaml")).unwrap();
     let other = "00000000-0000-0000-0000-0000000000c4";
-    let locked = text
-        .replace(
-            "    name: Sandbox\n",
-            "    name: Sandbox\n    readable: false\n",
-        )
-        .replacen(
-            "subscriptions:\n",
-            &format!("subscriptions:\n  {other}: {{name: Shared, readable: false}}\n"),
-            1,
-        );
-    let inv = dir.path().join("inventory.yaml");
-    std::fs::write(&inv, locked).unwrap();
-    let estate = Estate::start_with(SandboxOptions {
-        inventory: Some(inv),
-        ..SandboxOptions::default()
-    })
-    .await;
+    let locked = inventory_without_sandbox().replacen(
+        "subscriptions:\n",
+        &format!("subscriptions:\n  {other}: {{name: Shared, readable: false}}\n"),
+        1,
+    );
+    let estate = Estate::with_inventory(&locked, SandboxOptions::default()).await;
     // The stamp, and a vault written by hand in another subscription the identity may not read.
     let f = estate.write(
         "both.yaml",
-        &(std::fs::read_to_string(file()).unwrap()
+        &(read_example("landing-zone.yaml")
             + &format!("recovery_vaults:\n  rsv-shared:\n    subscription: {other}\n    resource_group: rg-shared\n    location: westeurope\n")),
     );
-    let refused = estate.run(&["plan", "-f", &f]).await;
-    refused.expect_code(1);
-    let err = flat(&refused.stderr);
+    let err = estate.refused(&["plan", "-f", &f]).await;
     assert!(err.contains("may not read 2 subscription(s)"), "{err}");
     assert!(err.contains(SANDBOX) && err.contains(other), "{err}");
     let partial = estate.plan_json(&f, &["--allow-partial"]).await;

@@ -5,7 +5,7 @@
 mod support;
 
 use azprotect::sandbox::SandboxOptions;
-use support::estate::{logged_paths, multi_vault, repo, Estate};
+use support::estate::{logged_paths, multi_vault, multi_vault_estate_with, read_example, Estate};
 use support::landing_zone::{
     addresses, all_in, file, landing_zone, landing_zone_without_sandbox, set, tag, vm, DEV, PROD,
     SANDBOX,
@@ -17,7 +17,7 @@ async fn a_subscription_target_plans_and_applies_that_subscription_alone() {
     // The stamp, and a resource group written by hand in Corp Dev.
     let f = estate.write(
         "lz.yaml",
-        &(std::fs::read_to_string(file()).unwrap()
+        &(read_example("landing-zone.yaml")
             + &format!("resource_groups:\n  rg-dev-shared: {{location: westeurope, subscription: {DEV}}}\n")),
     );
     let dev_part = set(&[
@@ -143,8 +143,7 @@ async fn one_subscriptions_plan_reads_that_subscription_not_the_tenant() {
     const SUB1: &str = "00000000-0000-0000-0000-000000000001";
     const SUB2: &str = "00000000-0000-0000-0000-000000000002";
     let log = tempfile::NamedTempFile::new().unwrap();
-    let estate = Estate::start_with(SandboxOptions {
-        inventory: Some(repo().join("examples/inventories/multi-vault.yaml")),
+    let estate = multi_vault_estate_with(SandboxOptions {
         access_log: Some(log.path().to_path_buf()),
         ..SandboxOptions::default()
     })
@@ -192,18 +191,8 @@ async fn a_backup_vaults_role_assignment_on_another_subscriptions_disk_is_that_s
 ) {
     const VAULTS: &str = "00000000-0000-0000-0000-0000000000d1";
     const DISKS: &str = "00000000-0000-0000-0000-0000000000d2";
-    let dir = tempfile::tempdir().unwrap();
-    let inv = dir.path().join("inventory.yaml");
-    std::fs::write(
-        &inv,
-        format!("subscriptions:\n  {VAULTS}:\n    resource_groups:\n      rg-bv: {{location: westeurope}}\n  {DISKS}:\n    resource_groups:\n      rg-app:\n        location: westeurope\n        disks: {{d1: {{size_gb: 64}}}}\n"),
-    )
-    .unwrap();
-    let estate = Estate::start_with(SandboxOptions {
-        inventory: Some(inv),
-        ..SandboxOptions::default()
-    })
-    .await;
+    let inventory = format!("subscriptions:\n  {VAULTS}:\n    resource_groups:\n      rg-bv: {{location: westeurope}}\n  {DISKS}:\n    resource_groups:\n      rg-app:\n        location: westeurope\n        disks: {{d1: {{size_gb: 64}}}}\n");
+    let estate = Estate::with_inventory(&inventory, SandboxOptions::default()).await;
     // A Backup vault of one subscription snapshots a disk of the other, into a group there.
     let f = estate.write(
         "disks.yaml",

@@ -33,6 +33,7 @@ use std::time::Duration;
 use support::applying::{apply_options, reviewed};
 use support::estate::Estate;
 use support::plan_checks::listed_in_order;
+use support::stories::fail;
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
 /// The demo inventory's VMs in westeurope that share `vnet-app`.
@@ -154,10 +155,6 @@ impl Shape {
         }
         y
     }
-}
-
-fn fail(what: impl std::fmt::Display) -> TestCaseError {
-    TestCaseError::fail(what.to_string())
 }
 
 fn show(p: &Plan) -> String {

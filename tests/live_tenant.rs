@@ -13,17 +13,11 @@ use serde_json::json;
 use support::estate::{logged, Estate};
 
 async fn estate(inventory: &str, opts: SandboxOptions) -> Estate {
-    let dir = tempfile::tempdir().unwrap();
-    let inv = dir.path().join("inventory.yaml");
-    std::fs::write(&inv, inventory).unwrap();
-    let e = Estate::start_with(SandboxOptions {
-        inventory: Some(inv),
+    let opts = SandboxOptions {
         time_scale: 0.0,
         ..opts
-    })
-    .await;
-    drop(dir);
-    e
+    };
+    Estate::with_inventory(inventory, opts).await
 }
 
 /// An estate served with ARM throttling and a Resource Graph quota of `queries` per `window`,

@@ -31,10 +31,7 @@ use support::cases::SUB;
 use support::estate::Estate;
 use support::estates::{build_desired, desired_spec, DesiredSpec, INVENTORY, VAULT_RG};
 use support::plan_sim::simulate;
-
-fn fail(what: impl std::fmt::Display) -> TestCaseError {
-    TestCaseError::fail(what.to_string())
-}
+use support::stories::fail;
 
 /// The sandbox inventory for `estates::INVENTORY`: each VM with the three data disks the
 /// generated exclusions pick from, and the vaults' resource group (the estates assume it).

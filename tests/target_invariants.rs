@@ -28,6 +28,7 @@ use std::time::Duration;
 use support::applying::apply_options;
 use support::estate::Estate;
 use support::landing_zone::{landing_zone_with, DEV, PROD, SANDBOX};
+use support::stories::fail;
 
 const SUBSCRIPTIONS: [&str; 3] = [PROD, DEV, SANDBOX];
 
@@ -82,9 +83,7 @@ impl Shape {
     fn yaml(&self, disk_vault: usize, delete_data: bool) -> String {
         let mut y = String::from("version: 1\ntags: {managed-by: azprotect}\n");
         if let Some(days) = self.stamp {
-            let stamp =
-                std::fs::read_to_string(support::estate::repo().join("examples/landing-zone.yaml"))
-                    .expect("the landing-zone example");
+            let stamp = support::estate::read_example("landing-zone.yaml");
             let at = stamp.find("stamps:").expect("a stamp");
             y += &stamp[at..].replace("daily: 30d", &format!("daily: {days}d"));
         }
@@ -139,10 +138,6 @@ impl Shape {
         }
         y
     }
-}
-
-fn fail(what: impl std::fmt::Display) -> TestCaseError {
-    TestCaseError::fail(what.to_string())
 }
 
 fn show(p: &Plan) -> String {

@@ -199,30 +199,18 @@ pub(super) fn vm_id(sub: &str, rg: &str, vm: &str) -> String {
 /// block) and every block names its own subscription (a `site_recovery` group's defaults to
 /// its vault's).
 fn no_default_needed(files: &[ConfigFile]) -> bool {
-    let mut declares = files.iter().any(|f| f.stamps.is_some());
-    let vaults =
-        || (files.iter()).flat_map(|f| f.recovery_vaults.iter().flat_map(|m| m.value.iter()));
     let vault_named = |name: &str| {
-        vaults().any(|(n, b)| n.value.eq_ignore_ascii_case(name) && b.value.subscription.is_some())
+        (files
+            .iter()
+            .flat_map(|f| f.recovery_vaults.iter().flat_map(|m| m.value.iter())))
+        .any(|(n, v)| n.value.eq_ignore_ascii_case(name) && v.value.subscription.is_some())
     };
-    for f in files {
-        let rgs = f.resource_groups.iter().flat_map(|m| m.value.iter());
-        let vaults = f.recovery_vaults.iter().flat_map(|m| m.value.iter());
-        let groups = f.site_recovery.iter().flat_map(|m| m.value.iter());
-        let disks = f.disk_backup.iter().flat_map(|m| m.value.iter());
-        let own =
-            (rgs.map(|(_, b)| b.value.subscription.is_some()))
-                .chain(vaults.map(|(_, b)| b.value.subscription.is_some()))
-                .chain(groups.map(|(_, g)| {
-                    g.value.subscription.is_some() || vault_named(&g.value.vault.value)
-                }))
-                .chain(disks.map(|(_, b)| b.value.subscription.is_some()));
-        for named in own {
-            if !named {
-                return false;
-            }
-            declares = true;
+    let mut declares = files.iter().any(|f| f.stamps.is_some());
+    for b in files.iter().flat_map(ConfigFile::blocks) {
+        if b.subscription.is_none() && !b.vault.is_some_and(vault_named) {
+            return false;
         }
+        declares = true;
     }
     declares
 }

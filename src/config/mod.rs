@@ -9,6 +9,7 @@
 //!
 //! Must not import: `azure`, `plan`, `apply`, `live`, `cli`, `sandbox`, `ops`.
 
+mod blocks;
 mod desired;
 mod desired_disk_backup;
 mod desired_site_recovery;

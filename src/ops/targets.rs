@@ -188,19 +188,28 @@ impl Targets {
             .chain(&live.resources)
             .map(|r| (&r.address, &r.arm_id))
             .collect();
-        let in_sub = |id: &ArmId, sub: &str| {
-            id.subscription()
-                .is_some_and(|s| s.eq_ignore_ascii_case(sub))
-        };
-        for sub in &self.subscriptions {
-            if !known.iter().any(|(_, id)| in_sub(id, sub)) {
-                return Err(UnknownTarget {
-                    target: format!("{SUBSCRIPTION_PREFIX}{sub}"),
-                    help: "the files declare nothing in it and Azure holds nothing of theirs there"
-                        .into(),
-                }
-                .into());
+        // One pass: what the subscription targets select, and which of them selected anything.
+        let mut seen: BTreeSet<Address> = out.iter().cloned().collect();
+        let mut selected = Vec::new();
+        let mut hit: BTreeSet<String> = BTreeSet::new();
+        for (a, id) in &known {
+            let Some(sub) = id.subscription().filter(|s| self.selects(s)) else {
+                continue;
+            };
+            hit.insert(sub.to_ascii_lowercase());
+            if seen.insert((*a).clone()) {
+                selected.push((*a).clone());
             }
+        }
+        if let Some(sub) =
+            (self.subscriptions.iter()).find(|s| !hit.contains(&s.to_ascii_lowercase()))
+        {
+            return Err(UnknownTarget {
+                target: format!("{SUBSCRIPTION_PREFIX}{sub}"),
+                help: "the files declare nothing in it and Azure holds nothing of theirs there"
+                    .into(),
+            }
+            .into());
         }
         let addresses: BTreeSet<&Address> = known.iter().map(|(a, _)| *a).collect();
         if let Some(t) =
@@ -208,12 +217,7 @@ impl Targets {
         {
             return Err(unknown_address(t, &addresses).into());
         }
-        let mut seen: BTreeSet<Address> = out.iter().cloned().collect();
-        for (a, id) in known {
-            if self.selects_id(id) && seen.insert(a.clone()) {
-                out.push(a.clone());
-            }
-        }
+        out.extend(selected);
         Ok(out)
     }
 

@@ -71,15 +71,20 @@ impl Ctx<'_> {
         }
     }
 
+    /// Where the path's last `providers` segment is.
+    fn last_providers(&self) -> Option<usize> {
+        self.lsegs.iter().rposition(|s| s == "providers")
+    }
+
     /// The resource provider the path names last (lower case), e.g. `microsoft.compute`.
     fn provider(&self) -> Option<&str> {
-        let p = self.lsegs.iter().rposition(|s| s == "providers")?;
+        let p = self.last_providers()?;
         self.lsegs.get(p + 1).map(String::as_str)
     }
 
     /// The ARM resource type the path names, e.g. `vaults/backupPolicies`.
     fn resource_type(&self) -> String {
-        let Some(p) = self.lsegs.iter().rposition(|s| s == "providers") else {
+        let Some(p) = self.last_providers() else {
             return String::new();
         };
         self.segs[p + 2..]

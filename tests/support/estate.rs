@@ -29,6 +29,19 @@ impl Estate {
         Estate::start_in(opts, tempfile::tempdir().expect("temp dir")).await
     }
 
+    /// A fresh sandbox seeded with the inventory `text`, started with `opts` (the inventory
+    /// seeds the state when the sandbox starts; its file is not read again).
+    pub async fn with_inventory(text: &str, opts: SandboxOptions) -> Estate {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let inv = dir.path().join("inventory.yaml");
+        std::fs::write(&inv, text).expect("write the inventory");
+        Estate::start_with(SandboxOptions {
+            inventory: Some(inv),
+            ..opts
+        })
+        .await
+    }
+
     /// The same estate — its state, files and directory — on a sandbox started anew with
     /// `opts` (e.g. with faults that were not there when it was applied).
     pub async fn restart(self, opts: SandboxOptions) -> Estate {
@@ -266,9 +279,20 @@ pub fn multi_vault() -> String {
 
 /// A sandbox holding the multi-vault example's estate (its inventory).
 pub async fn multi_vault_estate() -> Estate {
+    multi_vault_estate_with(SandboxOptions::default()).await
+}
+
+/// The multi-vault estate on a sandbox started with `options` (its inventory replaced).
+pub async fn multi_vault_estate_with(options: SandboxOptions) -> Estate {
+    example_estate("multi-vault.yaml", options).await
+}
+
+/// A sandbox seeded with `examples/inventories/<inventory>`, started with `options` (their
+/// inventory replaced).
+pub async fn example_estate(inventory: &str, options: SandboxOptions) -> Estate {
     Estate::start_with(SandboxOptions {
-        inventory: Some(repo().join("examples/inventories/multi-vault.yaml")),
-        ..SandboxOptions::default()
+        inventory: Some(repo().join("examples/inventories").join(inventory)),
+        ..options
     })
     .await
 }

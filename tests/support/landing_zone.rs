@@ -1,7 +1,7 @@
 //! `examples/landing-zone.yaml` on its sandbox tenant (`examples/inventories/landing-zone.yaml`:
 //! three subscriptions under `mg-corp`), and what its stories read of a plan.
 
-use super::estate::{repo, Estate};
+use super::estate::{example_estate, read_example, repo, Estate};
 use azprotect::sandbox::SandboxOptions;
 use std::collections::BTreeSet;
 
@@ -15,31 +15,24 @@ pub async fn landing_zone() -> Estate {
 
 /// The landing zone on a sandbox started with `options` (its inventory replaced).
 pub async fn landing_zone_with(options: SandboxOptions) -> Estate {
-    Estate::start_with(SandboxOptions {
-        inventory: Some(repo().join("examples/inventories/landing-zone.yaml")),
-        ..options
-    })
-    .await
+    example_estate("landing-zone.yaml", options).await
 }
 
-/// The landing zone with its Sandbox subscription unreadable to the caller (`readable: false`).
-pub async fn landing_zone_without_sandbox() -> Estate {
-    let dir = tempfile::tempdir().unwrap();
-    let text =
-        std::fs::read_to_string(repo().join("examples/inventories/landing-zone.yaml")).unwrap();
+/// The landing zone's inventory with its Sandbox subscription unreadable to the caller
+/// (`readable: false`).
+pub fn inventory_without_sandbox() -> String {
+    let text = read_example("inventories/landing-zone.yaml");
     let locked = text.replace(
         "    name: Sandbox\n",
         "    name: Sandbox\n    readable: false\n",
     );
     assert_ne!(locked, text);
-    let inv = dir.path().join("inventory.yaml");
-    std::fs::write(&inv, locked).unwrap();
-    // The inventory seeds the state when the sandbox starts; it is not read again.
-    Estate::start_with(SandboxOptions {
-        inventory: Some(inv),
-        ..SandboxOptions::default()
-    })
-    .await
+    locked
+}
+
+/// The landing zone with its Sandbox subscription unreadable to the caller.
+pub async fn landing_zone_without_sandbox() -> Estate {
+    Estate::with_inventory(&inventory_without_sandbox(), SandboxOptions::default()).await
 }
 
 /// The example file's path.

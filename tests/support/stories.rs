@@ -13,11 +13,16 @@ pub fn config() -> Config {
     }
 }
 
+/// A failed case, saying `what`.
+pub fn fail(what: impl std::fmt::Display) -> TestCaseError {
+    TestCaseError::fail(what.to_string())
+}
+
 /// Run one case's story on a runtime of its own (proptest's cases are not async).
 pub fn run(story: impl Future<Output = Result<(), TestCaseError>>) -> Result<(), TestCaseError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        .map_err(fail)?;
     rt.block_on(story)
 }

@@ -63,20 +63,7 @@ pub fn file(cx: &mut Cx, f: &ConfigFile) {
         }
     }
     // Every block's own `subscription:`.
-    let block_subs = (f.resource_groups.iter().flat_map(|m| m.value.iter()))
-        .filter_map(|(_, rg)| rg.value.subscription.as_ref())
-        .chain(
-            (f.recovery_vaults.iter().flat_map(|m| m.value.iter()))
-                .filter_map(|(_, v)| v.value.subscription.as_ref()),
-        )
-        .chain(
-            (f.site_recovery.iter().flat_map(|m| m.value.iter()))
-                .filter_map(|(_, g)| g.value.subscription.as_ref()),
-        )
-        .chain(
-            (f.disk_backup.iter().flat_map(|m| m.value.iter()))
-                .filter_map(|(_, v)| v.value.subscription.as_ref()),
-        );
+    let block_subs = f.blocks().filter_map(|b| b.subscription);
     for s in block_subs {
         check_subscription(cx, s);
     }
