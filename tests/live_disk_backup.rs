@@ -258,6 +258,8 @@ async fn live_disk_backup_reads_the_contract_shapes_with_few_calls() {
         ),
         format!("GET {vault_id}/backupPolicies"),
         format!("GET {vault_id}/backupInstances"),
+        // Soft-deleted instances leave backupInstances for their own list.
+        format!("GET {vault_id}/deletedBackupInstances"),
         format!(
             "GET /subscriptions/{}/providers/Microsoft.Authorization/roleAssignments",
             ids.sub
@@ -268,7 +270,7 @@ async fn live_disk_backup_reads_the_contract_shapes_with_few_calls() {
     let mut got: Vec<String> = extra.into_iter().cloned().collect();
     got.sort();
     assert_eq!(got, expected, "Disk Backup calls");
-    assert_eq!(calls.len(), plain_calls.len() + 6, "{calls:#?}");
+    assert_eq!(calls.len(), plain_calls.len() + 7, "{calls:#?}");
 
     let by_addr = |a: &str| -> &Resource {
         live.resources

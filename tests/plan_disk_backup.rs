@@ -379,6 +379,30 @@ fn a_disk_another_vault_lists_is_not_picked_by_this_vaults_selector() {
 }
 
 #[test]
+fn a_disk_whose_instance_is_soft_deleted_in_one_vault_may_be_protected_by_another() {
+    // Azure protects it meanwhile (azure-cli-extensions dataprotection
+    // test_dataprotection_backup_instance_softdelete.yaml #12–#26); a live one still holds it.
+    let (_, mut live) = converged(&base());
+    let yaml = format!(
+        "{}  bv2:\n    resource_group: rg-protect-weu\n    location: westeurope\n    policies:\n      daily: {{every: 1d, retention: 30d}}\n    protect:\n      - policy: daily\n        snapshot_resource_group: rg-snapshots-weu\n        disks: [rg-app/app-02-data-0]\n",
+        file("", POLICIES, "      - policy: every-4h\n        snapshot_resource_group: rg-snapshots-weu\n        disks: [rg-app/app-01-data-0]\n")
+    );
+    let moved = "disk_backup.bv2/rg-app/app-02-data-0";
+    let held = run(&desired(&yaml), &live);
+    let b = find(&held, moved).blocked.as_deref().unwrap_or_default();
+    assert!(
+        b.contains("still protected") && b.contains("Backup vault bv"),
+        "{}",
+        rows(&held)
+    );
+    live_mut(&mut live, "disk_backup.bv/rg-app/app-02-data-0").attrs["state"] =
+        json!("soft_deleted");
+    let freed = run(&desired(&yaml), &live);
+    assert_eq!(find(&freed, moved).blocked, None, "{}", rows(&freed));
+    assert_eq!(find(&freed, moved).action, Action::Create);
+}
+
+#[test]
 fn premium_v2_and_ultra_disks_are_blocked_unless_the_policy_is_12h_or_daily() {
     let protect = "      - policy: every-4h\n        snapshot_resource_group: rg-snapshots-weu\n        disks: [rg-db/ultra-0]\n";
     let p = run(&desired(&file("", POLICIES, protect)), &estate(vec![]));
@@ -672,6 +696,49 @@ fn a_disk_leaving_the_file_stops_protection_or_deletes_its_data_per_on_remove() 
     assert_eq!(
         find(&p, "disk_backup.bv/rg-db/db-01-data-0").data,
         Some(DataEffect::Deleted)
+    );
+}
+
+#[test]
+fn an_instance_already_deleted_into_soft_delete_leaves_its_roles_to_the_next_plan() {
+    // The apply that deleted app-02's instance (into soft delete) stopped before its reader
+    // assignment's delete: running it again finishes the job, as the first plan promised.
+    let (_, mut live) = converged(&base());
+    let only_listed = "      - policy: every-4h\n        snapshot_resource_group: rg-snapshots-weu\n        disks: [rg-app/app-01-data-0]\n";
+    let d = desired(&file(
+        "    on_remove: delete_data\n    soft_delete: {state: On, retention_days: 14}\n",
+        POLICIES,
+        only_listed,
+    ));
+    let first = run(&d, &live);
+    let readers = [
+        "role_assignment.bv/disk_backup_reader/rg-app/app-02-data-0",
+        "role_assignment.bv/disk_backup_reader/rg-db/db-01-data-0",
+    ];
+    for r in readers {
+        assert_eq!(find(&first, r).action, Action::Delete);
+    }
+    for i in ["rg-app/app-02-data-0", "rg-db/db-01-data-0"] {
+        live_mut(&mut live, &format!("disk_backup.bv/{i}")).attrs["state"] = json!("soft_deleted");
+    }
+    let again = run(&d, &live);
+    assert_eq!(
+        (again.changes.iter())
+            .map(|c| (c.address.to_string(), c.action))
+            .collect::<Vec<_>>(),
+        readers.map(|r| (r.to_string(), Action::Delete)),
+        "{}",
+        rows(&again)
+    );
+    let reader = readers[0];
+    // Still wanted (back in the file), a soft-deleted instance keeps them.
+    assert!(
+        !run(&desired(&base()), &live)
+            .changes
+            .iter()
+            .any(|c| c.address.to_string() == reader),
+        "{}",
+        rows(&run(&desired(&base()), &live))
     );
 }
 

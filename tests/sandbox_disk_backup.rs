@@ -514,8 +514,128 @@ async fn disk_backup_vault_policy_permissions_and_protection() {
         .await;
     assert_eq!(s, 202);
     assert!(hdr(&h, "location").contains("/operationResults/"));
-    let p = t.instance_status("bv-weu", "shared-data-bi").await;
+    t.poll_status(&hdr(&h, "azure-asyncoperation")).await;
+    soft_deleted_instance_as_recorded(&t, &snap_rg).await;
+}
+
+/// The soft-deleted instance `shared-data-bi` of bv-weu, as the recording
+/// azure-cli-extensions dataprotection `test_dataprotection_backup_instance_softdelete.yaml`
+/// (DPSD #n) shows it: gone from `backupInstances`, listed and read under
+/// `deletedBackupInstances` (#10, #11); its disk protected by another vault meanwhile
+/// (#12–#26); undeleted (200, no body, #27) it is stopped (#28) and cannot resume while the other
+/// vault protects the disk (#29); an undelete of nothing is a 404 (#2).
+async fn soft_deleted_instance_as_recorded(t: &T, snap_rg: &str) {
+    let bi_path = format!("{}/backupInstances/shared-data-bi", t.vault("bv-weu"));
+    let deleted = format!(
+        "{}/deletedBackupInstances/shared-data-bi",
+        t.vault("bv-weu")
+    );
+    let (s, _, _) = t.call("GET", &bi_path, DPP, None).await;
+    assert_eq!(s, 404);
+    let (s, _, b) = t
+        .call(
+            "GET",
+            &format!("{}/backupInstances", t.vault("bv-weu")),
+            DPP,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, b["value"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{b}"
+    );
+    // Deleting it again finds nothing to delete (#0).
+    let (s, _, _) = t.call("DELETE", &bi_path, DPP, None).await;
+    assert_eq!(s, 204);
+    let (s, _, b) = t
+        .call(
+            "GET",
+            &format!("{}/deletedBackupInstances", t.vault("bv-weu")),
+            DPP,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let listed = &b["value"][0];
+    let (s, _, one) = t.call("GET", &deleted, DPP, None).await;
+    assert_eq!(s, 200, "{one}");
+    assert_eq!(&one, listed);
+    assert_eq!(one["id"].as_str(), Some(deleted.as_str()));
+    assert_eq!(
+        one["type"],
+        "Microsoft.DataProtection/backupVaults/deletedBackupInstances"
+    );
+    let p = &one["properties"];
+    assert_eq!(p["objectType"], "DeletedBackupInstance");
     assert_eq!(p["currentProtectionState"], "SoftDeleted");
+    assert_eq!(p["protectionStatus"]["status"], "SoftDeleted");
+    assert_eq!(
+        p["dataSourceInfo"]["resourceID"].as_str(),
+        Some(t.disk("shared-data").as_str())
+    );
+    for k in [
+        "deletionTime",
+        "billingEndDate",
+        "scheduledPurgeTime",
+        "deleteActivityID",
+    ] {
+        assert!(p["deletionInfo"][k].is_string(), "{k}: {p}");
+    }
+
+    // Another vault protects the disk meanwhile.
+    let v2 = t.create_vault("bv-two").await;
+    let p2 = v2["identity"]["principalId"].as_str().unwrap().to_string();
+    assert_eq!(
+        t.create_policy("bv-two", "disk-4h", "PT4H", "P7D").await.0,
+        200
+    );
+    t.assign(&t.disk("shared-data"), DISK_BACKUP_READER, &p2)
+        .await;
+    t.assign(snap_rg, SNAPSHOT_CONTRIBUTOR, &p2).await;
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let bi2 = instance(t, "bv-two", "shared-data", "disk-4h", snap_rg);
+    let (s, fin) = protect(t, "bv-two", "shared-data-bi", &bi2).await;
+    assert_eq!(s, "Succeeded", "{fin}");
+
+    // Undeleted: stopped, in backupInstances again; it cannot resume while bv-two protects it.
+    let (s, h, b) = t
+        .call("POST", &format!("{deleted}/undelete"), DPP, None)
+        .await;
+    assert_eq!((s, &b), (200, &Value::Null));
+    assert!(
+        !h.contains_key("azure-asyncoperation") && !h.contains_key("location"),
+        "{h:?}"
+    );
+    let p = t.instance_status("bv-weu", "shared-data-bi").await;
+    assert_eq!(p["currentProtectionState"], "ProtectionStopped", "{p}");
+    let (s, _, b) = t
+        .call(
+            "POST",
+            &format!("{bi_path}/resumeProtection"),
+            DPP,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (400, "UserErrorDppDatasourceAlreadyHasBackupInstance"),
+        "{b}"
+    );
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&t.vault("bv-two"))),
+        "{b}"
+    );
+    let (s, _, b) = t
+        .call("POST", &format!("{deleted}/undelete"), DPP, None)
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (404, "UserErrorGenericResourceNotFound"),
+        "{b}"
+    );
 }
 
 #[tokio::test]

@@ -3,12 +3,15 @@
 //! hand in any of the subscriptions, a Backup vault in one subscription snapshotting a disk of
 //! another into a group declared there, a resource group of its own — one file, then another.
 //!
-//! For every file, each subscription's targeted plan — made as `plan --target subscription.X`
+//! For every file, the plans of two shards (`--shard 1/2`, `2/2`) are the whole plan, each
+//! change in one of them, as the whole plan has it; and each subscription's targeted plan — made as `plan --target subscription.X`
 //! makes it, reading only what that subscription needs (`ops::targets::narrowed`):
 //! 1. has every change of the whole plan whose ARM id is in that subscription, each exactly as
 //!    the whole plan has it, and nothing else but what those changes depend on;
 //! 2. together with the others', is the whole plan;
-//! 3. applied one subscription after another, in any order, leaves nothing to plan.
+//! 3. applied one subscription after another, in any order, leaves nothing to plan,
+//! 4. nor any role of the Backup vault's identity in Azure but those its instances need (a
+//!    disk it stopped protecting and deleted the data of keeps none, wherever it was).
 
 mod support;
 
@@ -156,12 +159,16 @@ struct World {
 impl World {
     /// `plan` as the command line makes it, targeted at `subscription` or whole.
     async fn make(&self, subscription: Option<&str>) -> Result<Made, PlanError> {
-        let scope = Scope {
+        self.make_in(Scope {
             subscription_targets: subscription
                 .map(|s| vec![s.to_string()])
                 .unwrap_or_default(),
             ..Scope::default()
-        };
+        })
+        .await
+    }
+
+    async fn make_in(&self, scope: Scope) -> Result<Made, PlanError> {
         ops::plan::make(
             &self.client,
             None,
@@ -191,6 +198,75 @@ impl World {
         );
         Ok(())
     }
+}
+
+/// The shards' plans of two: together the whole plan, no change in both, each as the whole
+/// plan has it — but for what it depends on in the other shard (an order between their applies,
+/// which `plan` warns of: `NeedsAnotherShard`).
+async fn check_shards(w: &World, whole: &Plan, yaml: &str) -> Result<(), TestCaseError> {
+    let full: BTreeMap<&Address, &azprotect::plan::Change> =
+        (whole.changes.iter()).map(|c| (&c.address, c)).collect();
+    let without_needs = |c: &azprotect::plan::Change| {
+        let mut v = serde_json::to_value(c).unwrap_or_default();
+        v.as_object_mut().map(|o| o.remove("depends_on"));
+        v
+    };
+    let mut union: BTreeSet<Address> = BTreeSet::new();
+    for index in 1..=2 {
+        let shard = azprotect::model::shard::Shard { index, count: 2 };
+        let plan = (w.make_in(Scope {
+            shard: Some(shard),
+            ..Scope::default()
+        }))
+        .await
+        .map_err(|e| fail(format!("{shard}: {e:?}\n{yaml}")))?
+        .plan;
+        let here: BTreeSet<&Address> = plan.changes.iter().map(|c| &c.address).collect();
+        for c in &plan.changes {
+            prop_assert!(
+                union.insert(c.address.clone()),
+                "{} is in both shards\n{}",
+                &c.address,
+                yaml
+            );
+            let Some(was) = full.get(&c.address) else {
+                return Err(fail(format!(
+                    "{shard}: {} is not in the whole plan\n{yaml}",
+                    c.address
+                )));
+            };
+            prop_assert_eq!(
+                without_needs(c),
+                without_needs(was),
+                "{}: {} differs\n{}",
+                shard,
+                &c.address,
+                yaml
+            );
+            for d in &was.depends_on {
+                prop_assert!(
+                    c.depends_on.contains(d) || !here.contains(d),
+                    "{shard}: {} lost its need of {d}\n{yaml}",
+                    c.address
+                );
+            }
+            prop_assert!(
+                c.depends_on.iter().all(|d| was.depends_on.contains(d)),
+                "{}: {} needs more\n{}",
+                shard,
+                &c.address,
+                yaml
+            );
+        }
+    }
+    let all: BTreeSet<Address> = full.keys().map(|a| (*a).clone()).collect();
+    prop_assert_eq!(
+        union,
+        all,
+        "the shards' plans together are not the whole plan\n{}",
+        yaml
+    );
+    Ok(())
 }
 
 /// 1 and 2 for the whole plan `whole`.
@@ -320,6 +396,7 @@ async fn story(case: Case) -> Result<(), TestCaseError> {
             show(&whole.plan),
             yaml
         );
+        check_shards(&w, &whole.plan, &yaml).await?;
         check_targets(&w, &whole.plan, &yaml).await?;
         for &i in &case.order {
             match w.make(Some(SUBSCRIPTIONS[i])).await {
@@ -335,7 +412,58 @@ async fn story(case: Case) -> Result<(), TestCaseError> {
             show(&after.plan),
             yaml
         );
+        check_roles(&w, case.disk_vault, &yaml).await?;
     }
+    Ok(())
+}
+
+/// 4: the scopes (lower case) bv-x's identity holds a role at, in Azure, are exactly those of
+/// its instances that are not deleted: their disks and snapshot groups.
+async fn check_roles(w: &World, disk_vault: usize, yaml: &str) -> Result<(), TestCaseError> {
+    use azprotect::model::disk_backup::{instance, role, vault};
+    let sub = SUBSCRIPTIONS[disk_vault];
+    let id = vault::arm_id(sub, "rg-bv", "bv-x");
+    let vaults = w.client.list(&vault::list_path(sub)).await.map_err(fail)?;
+    let body = (vaults.iter())
+        .find(|v| {
+            v["id"]
+                .as_str()
+                .is_some_and(|v| v.eq_ignore_ascii_case(id.as_str()))
+        })
+        .ok_or_else(|| fail(format!("bv-x is not in Azure\n{yaml}")))?;
+    let principal = vault::principal_id(body).ok_or_else(|| fail("bv-x has no identity"))?;
+    let instances = (w
+        .client
+        .list(&vault::collection_path(&id, "backupInstances"))
+        .await)
+        .map_err(fail)?;
+    // Soft-deleted instances are not listed here (Azure keeps them in deletedBackupInstances).
+    let mut needed: BTreeSet<String> = BTreeSet::new();
+    for (_, attrs) in instances.iter().filter_map(instance::normalize) {
+        let a = instance::Attrs(&attrs);
+        needed.extend(
+            [a.disk_id(), a.snapshot_resource_group_id()]
+                .into_iter()
+                .flatten()
+                .map(str::to_ascii_lowercase),
+        );
+    }
+    let mut held: BTreeSet<String> = BTreeSet::new();
+    for s in SUBSCRIPTIONS {
+        for r in w
+            .client
+            .list(&role::list_path(s, principal))
+            .await
+            .map_err(fail)?
+        {
+            held.extend(
+                r["properties"]["scope"]
+                    .as_str()
+                    .map(str::to_ascii_lowercase),
+            );
+        }
+    }
+    prop_assert_eq!(held, needed, "bv-x's identity's roles in Azure\n{}", yaml);
     Ok(())
 }
 
@@ -353,6 +481,26 @@ fn a_vault_that_deletes_a_disks_data_leaves_its_roles_there_to_that_subscription
         hand: vec![None, None, None],
         disk,
         group: Some(1),
+    };
+    run(Case {
+        disk_vault: 0,
+        delete_data: true,
+        a: shape(Some((2, "1d"))),
+        b: shape(None),
+        order: vec![0, 1, 2],
+    })
+    .unwrap();
+}
+
+/// The same, where nothing of the file but that disk was in Corp Dev: once the disk leaves the
+/// file, only the vault's instance of it leads to the roles there.
+#[test]
+fn a_vault_that_deletes_a_disks_data_leaves_no_role_where_the_file_no_longer_reaches() {
+    let shape = |disk| Shape {
+        stamp: None,
+        hand: vec![None, None, None],
+        disk,
+        group: None,
     };
     run(Case {
         disk_vault: 0,

@@ -4,7 +4,9 @@
 //! selectors name, concurrently, or the subscription's list when a selector names no resource
 //! group ([`disk_backup::disk_scopes`]); per declared Backup vault one list of
 //! policies, one of backup instances, and per subscription one list of the role assignments of
-//! the vault's identity (`$filter=principalId eq '…'`); per undeclared Backup vault one list of
+//! the vault's identity (`$filter=principalId eq '…'`) — also in the subscriptions of its
+//! instances' disks and snapshot groups that the file no longer reaches — and one list of its
+//! soft-deleted instances (`deletedBackupInstances`, where Azure keeps them); per undeclared Backup vault one list of
 //! backup instances (→ [`LiveState::disks_protected_elsewhere`]). Every call is issued as soon
 //! as what it needs is known, concurrently with the others.
 //!
@@ -17,7 +19,7 @@ use crate::model::disk_backup::{self, instance, policy, role, vault, DiskVaultSc
 use crate::model::{disk, Address, ArmId, ManagedDisk, Resource, ResourceKind};
 use futures::future::try_join_all;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Read the Disk Backup state of `subscriptions` for the declared Backup vaults `declared`; the
 /// disks of the subscriptions `found` is of are taken from it, not listed.
@@ -157,23 +159,23 @@ async fn read_vault(
         return Ok(live);
     };
     let principal = vault::principal_id(body);
-    let role_lists = async {
-        let Some(p) = principal else {
-            return Ok(Vec::new());
-        };
-        let lists = try_join_all(subscriptions.iter().map(|s| {
-            let path = role::list_path(s, p);
-            async move { client.list(&path).await }
-        }))
-        .await?;
-        Ok::<_, AzureError>(lists.into_iter().flatten().collect::<Vec<_>>())
-    };
     let policies_path = vault::collection_path(&id, "backupPolicies");
-    let (policies, instances, roles) = futures::try_join!(
+    let deleted_path = vault::collection_path(&id, "deletedBackupInstances");
+    let (policies, mut instances, deleted, mut roles) = futures::try_join!(
         client.list(&policies_path),
         client.list(&instances_path),
-        role_lists,
+        client.list(&deleted_path),
+        role_lists(client, principal, subscriptions.iter()),
     )?;
+    instances.extend(deleted.into_iter().map(|d| as_instance(&id, d)));
+    let instances = normalize_instances(vault_name, &instances);
+    // The vault's instances may be of disks (and snapshot groups) in subscriptions the file no
+    // longer reaches — a disk removed from it: the identity's roles there are read as well, so
+    // that the plan that deletes the instance also sees (and removes) them.
+    let left: BTreeSet<String> = instance_subscriptions(&instances)
+        .filter(|s| !subscriptions.iter().any(|r| r.eq_ignore_ascii_case(s)))
+        .collect();
+    roles.extend(role_lists(client, principal, left.iter()).await?);
     let vault_addr = Address::new(ResourceKind::BackupVault, vault_name);
     super::note_lease(&mut live, &id, body);
     live.resources.push(Resource {
@@ -184,11 +186,50 @@ async fn read_vault(
     });
     live.resources
         .extend(normalize_policies(&id, vault_name, &vault_addr, &policies));
-    live.resources
-        .extend(normalize_instances(vault_name, &instances));
+    live.resources.extend(instances);
     live.resources
         .extend(normalize_roles(&id, vault_name, &roles));
     Ok(live)
+}
+
+/// A soft-deleted instance (`deletedBackupInstances`, `SoftDeleted`) under the id it had and
+/// would have again once undeleted, so that the plan knows it as the same instance. Recording:
+/// Azure/azure-cli-extensions dataprotection `test_dataprotection_backup_instance_softdelete.yaml`
+/// #10–#11 (the instance leaves `backupInstances` and is listed there) and #28 (undeleted, it
+/// is back under its old id).
+fn as_instance(vault: &ArmId, mut deleted: Value) -> Value {
+    let name = deleted["name"].as_str().unwrap_or_default().to_string();
+    deleted["id"] = Value::String(vault.child(&["backupInstances", &name]).to_string());
+    deleted
+}
+
+/// The role assignments of the vault identity `principal` in `subscriptions` (none without an
+/// identity), one list per subscription, concurrently.
+async fn role_lists(
+    client: &ArmClient,
+    principal: Option<&str>,
+    subscriptions: impl Iterator<Item = &String>,
+) -> Result<Vec<Value>, AzureError> {
+    let Some(p) = principal else {
+        return Ok(Vec::new());
+    };
+    let lists = try_join_all(subscriptions.map(|s| {
+        let path = role::list_path(s, p);
+        async move { client.list(&path).await }
+    }))
+    .await?;
+    Ok(lists.into_iter().flatten().collect())
+}
+
+/// The subscriptions (lower case) of the disks and snapshot resource groups of `instances`.
+fn instance_subscriptions(instances: &[Resource]) -> impl Iterator<Item = String> + '_ {
+    instances.iter().flat_map(|r| {
+        let a = instance::Attrs(&r.attrs);
+        [a.disk_id(), a.snapshot_resource_group_id()]
+            .into_iter()
+            .flatten()
+            .filter_map(|id| ArmId::new(id).subscription().map(str::to_ascii_lowercase))
+    })
 }
 
 /// Disk policies of a declared vault, addressed `disk_policy.<vault>/<ARM name>`.

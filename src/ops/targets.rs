@@ -5,6 +5,7 @@
 
 use super::plan::{PlanError, UnknownTarget};
 use crate::config::diag::did_you_mean;
+use crate::config::validate::names::is_guid;
 use crate::model::disk_backup::DiskVaultScope;
 use crate::model::stamp::{slug, StampSubscription};
 use crate::model::{Address, ArmId, Desired, LiveState, OnRemove};
@@ -88,20 +89,19 @@ pub fn narrowed(whole: &Desired, targets: &Targets) -> Option<Desired> {
 }
 
 /// The subscriptions `written` (`--target subscription.X`, X without the prefix) name, as
-/// lower-case ids: one the files declare something in (or their default), one of `stamped` (by
-/// id, display name or its slug: a stamp's, or the tenant's), or one a stamp could not read
-/// (`left_out`: refused later, by name). Anything else is an [`UnknownTarget`] with a
-/// did-you-mean.
+/// lower-case ids: one the files declare something in or reach (their default, a disk's), one
+/// of `stamped` (by id, display name or its slug: a stamp's, or the tenant's), one a stamp
+/// could not read (`left_out`: refused later, by name), or any other subscription id — Azure may
+/// hold something of the files' there that they no longer name (the roles of a disk a Backup
+/// vault stopped protecting): [`Targets::select`] refuses it if it selects nothing. Anything
+/// else is an [`UnknownTarget`] with a did-you-mean.
 pub fn subscriptions(
     written: &[String],
     desired: &Desired,
     stamped: &[&StampSubscription],
     left_out: &[plan::LeftOut],
 ) -> Result<Vec<String>, PlanError> {
-    let mut ids: Vec<String> = desired.home_subscriptions();
-    ids.extend(
-        (!desired.subscription.is_empty()).then(|| desired.subscription.to_ascii_lowercase()),
-    );
+    let mut ids: Vec<String> = desired.subscriptions();
     ids.extend(stamped.iter().map(|s| s.id.to_ascii_lowercase()));
     ids.extend(left_out.iter().map(|l| l.subscription.to_ascii_lowercase()));
     ids.sort();
@@ -123,7 +123,8 @@ pub fn subscriptions(
             }
             .into());
         }
-        let found = by_id.or(by_name.pop());
+        let any_id = || is_guid(want).then(|| want.to_ascii_lowercase());
+        let found = by_id.or(by_name.pop()).or_else(any_id);
         let Some(id) = found else {
             let names = stamped.iter().map(|s| s.name.as_str());
             let known: Vec<&str> = ids.iter().map(String::as_str).chain(names).collect();
@@ -204,10 +205,15 @@ impl Targets {
         if let Some(sub) =
             (self.subscriptions.iter()).find(|s| !hit.contains(&s.to_ascii_lowercase()))
         {
+            let theirs = desired.subscriptions();
+            let nothing = "the files declare nothing in it and Azure holds nothing of theirs there";
+            let help = match did_you_mean(sub, theirs.iter().map(String::as_str)) {
+                Some(nearest) => format!("{nothing}; {nearest}"),
+                None => format!("{nothing} (theirs: {})", theirs.join(", ")),
+            };
             return Err(UnknownTarget {
                 target: format!("{SUBSCRIPTION_PREFIX}{sub}"),
-                help: "the files declare nothing in it and Azure holds nothing of theirs there"
-                    .into(),
+                help,
             }
             .into());
         }
@@ -306,8 +312,23 @@ mod tests {
         let typo = unknown("Corp Prd");
         assert_eq!(typo.target, "subscription.Corp Prd");
         assert!(typo.help.contains("Corp Prod"), "{}", typo.help);
-        let elsewhere = unknown("11111111-2222-3333-4444-555555555555");
-        assert!(elsewhere.help.contains(SUB2), "{}", elsewhere.help);
+        let unnamed = unknown("Sandbox");
+        assert!(unnamed.help.contains(SUB2), "{}", unnamed.help);
+        // Any other subscription id is taken: Azure may hold something of the files' there
+        // (`select` refuses it when nothing is).
+        let elsewhere = "11111111-2222-3333-4444-555555555555";
+        assert_eq!(named(&[elsewhere]).unwrap(), [elsewhere]);
+        let nothing = Targets {
+            subscriptions: vec![elsewhere.into()],
+            ..Targets::default()
+        };
+        match nothing.select(&whole, &LiveState::default()) {
+            Err(PlanError::UnknownTarget(u)) => {
+                assert_eq!(u.target, format!("subscription.{elsewhere}"));
+                assert!(u.help.contains(SUB2), "{}", u.help);
+            }
+            other => panic!("{:?}", other.map(|_| ())),
+        }
         // Display names need not be unique: a shared one is refused, never the first taken.
         let twin = StampSubscription {
             id: SUB2.into(),

@@ -218,6 +218,16 @@ impl<'a> DiskContext<'a> {
             || !matches!(self.removal_effect(have), Some((_, DataEffect::Deleted)))
     }
 
+    /// Does this live instance still need its vault identity's roles after the plan: wanted,
+    /// or kept with its data (stopped)? Not once deleted, into soft delete or not: the plan that
+    /// deletes an instance deletes its roles after it, so a plan made after a soft delete (an
+    /// apply interrupted, or the instance's and the roles' subscriptions applied apart) does the
+    /// same rather than leave them until the purge, when no file leads to them any more.
+    fn needs_roles(&self, have: &Resource) -> bool {
+        self.wanted.contains_key(&have.arm_id)
+            || (ItemState::of(&have.attrs) != ItemState::SoftDeleted && self.stays(have))
+    }
+
     /// Does this live instance still hold its policy after the plan? Also when it is deleted
     /// into the vault's soft delete: a soft-deleted instance keeps its policy, and Azure
     /// refuses to delete a policy any instance is associated with
@@ -348,15 +358,17 @@ fn instance_rules(
             }
             let same_disk = ctx.live_by_disk.get(&disk_id.to_ascii_lowercase());
             for r in same_disk.into_iter().flatten() {
-                if r.arm_id == want.arm_id {
+                // A soft-deleted instance no longer holds its disk: Azure protects it in another
+                // vault meanwhile (recording: azure-cli-extensions dataprotection
+                // test_dataprotection_backup_instance_softdelete.yaml #12–#26).
+                let a = instance::Attrs(&r.attrs);
+                if r.arm_id == want.arm_id || a.item_state() == ItemState::SoftDeleted {
                     continue;
                 }
                 let there = vault_of(&r.arm_id);
-                let state = instance::Attrs(&r.attrs).state().unwrap_or_default();
+                let state = a.state().unwrap_or_default();
                 v.block(if there == vault {
                     format!("the vault already holds another backup instance of this disk ({})", r.arm_id.name())
-                } else if ItemState::from_name(state) == ItemState::SoftDeleted {
-                    format!("the disk's backup instance in Backup vault {} is soft-deleted, which still protects it there: a disk can be protected by one Backup vault only — protect it in {} again, or wait until the soft-deleted instance is purged", there.name(), there.name())
                 } else {
                     format!("disk is still protected ({state}) by Backup vault {}: a disk can be protected by one Backup vault only — delete its backup instance there first (on_remove: delete_data with --allow-data-loss, in an apply of its own)", there.name())
                 });
@@ -496,7 +508,7 @@ pub fn removal(have: &Resource, ctx: &DiskContext, mut c: Change) -> Option<Chan
             }
             let target = had.scope().unwrap_or_default();
             let needed = ctx.instances_in(&scope.arm_id).any(|r| {
-                ctx.stays(r)
+                ctx.needs_roles(r)
                     && granted_on(instance::Attrs(&r.attrs))
                         .is_some_and(|s| s.eq_ignore_ascii_case(target))
             });

@@ -141,10 +141,17 @@ pub async fn prepare(
     let live_by_id = live.by_id();
     let mut unprotected = Vec::new();
     let mut chosen = Vec::new();
+    let mut subs_hit: BTreeSet<String> = BTreeSet::new();
     for r in crate::plan::resolve(&desired, &live) {
-        let targeted = (targets.iter()).any(|t| r.address.matches_target(t))
-            || chosen_subs.selects_id(&r.arm_id);
-        if r.address.kind != ResourceKind::ProtectedVm || !(no_targets || targeted) {
+        if r.address.kind != ResourceKind::ProtectedVm {
+            continue;
+        }
+        let by_sub = chosen_subs.selects_id(&r.arm_id);
+        if by_sub {
+            subs_hit.extend(r.arm_id.subscription().map(str::to_ascii_lowercase));
+        }
+        let targeted = (targets.iter()).any(|t| r.address.matches_target(t)) || by_sub;
+        if !(no_targets || targeted) {
             continue;
         }
         let source = ArmId::new(protected_vm::Attrs(&r.attrs).vm_id().unwrap_or(""));
@@ -194,6 +201,14 @@ pub async fn prepare(
             source,
             rpo,
         ));
+    }
+    // A subscription target with no VM the files protect is a mistake, not an empty drill.
+    if let Some(sub) = (chosen_subs.subscriptions.iter()).find(|s| !subs_hit.contains(*s)) {
+        return Err(super::plan::UnknownTarget {
+            target: format!("{}{sub}", super::targets::SUBSCRIPTION_PREFIX),
+            help: "the files protect no VM in it: a restore drill restores protected VMs".into(),
+        }
+        .into());
     }
     if chosen.is_empty() && unprotected.is_empty() {
         return Err(miette!(

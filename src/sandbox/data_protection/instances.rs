@@ -8,7 +8,9 @@
 //! `ProtectionStopped` (points kept forever), `suspendBackups` → `BackupSchedulesSuspended`
 //! (points expire per policy), `resumeProtection`/`resumeBackups` → `ProtectionConfigured`.
 //! DELETE with vault soft delete On/AlwaysOn → `SoftDeleted` (points kept until the vault's soft
-//! delete retention passes, then purged); with soft delete Off the instance goes at once.
+//! delete retention passes, then purged): gone from `backupInstances`, served by `deleted` until
+//! then, and no longer holding its disk (another vault may protect it); with soft delete Off the
+//! instance goes at once.
 //! A PUT that changes `policyInfo.policyId` moves the instance to the new policy; existing points
 //! keep the retention they were taken with.
 
@@ -242,12 +244,10 @@ fn check(
             format!("Snapshot resource group '{srgn}' could not be found."),
         )); // Not in the recordings or specs: see README "Known to differ".
     }
-    if let Some(other) = st
-        .data_protection
-        .instances
-        .iter()
-        .find(|(k, i)| i.disk_key == disk_key && Some(k.as_str()) != instance_key)
-    {
+    if let Some(other) = st.data_protection.instances.iter().find(|(k, i)| {
+        // A soft-deleted instance holds its disk no more (DPSD #12–#26, `deleted`).
+        i.disk_key == disk_key && i.deleted_ms.is_none() && Some(k.as_str()) != instance_key
+    }) {
         let owner = st
             .data_protection
             .vaults
@@ -320,7 +320,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
                 .data_protection
                 .instances
                 .values()
-                .filter(|i| i.vault_key == vk)
+                .filter(|i| i.vault_key == vk && i.deleted_ms.is_none())
                 .map(|i| body(st, i, ctx.now))
                 .collect();
             Ok(Reply::ok(ctx.page(items, true)))
@@ -354,13 +354,35 @@ fn get_instance<'a>(st: &'a State, v: &[String]) -> Result<(DppVault, &'a Instan
     let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
     let ik = key(&[&vault.key(), &v[3]]);
     match st.data_protection.instances.get(&ik) {
-        Some(i) => Ok((vault, i)),
-        None => Err(ArmError::resource_not_found(
+        Some(i) if i.deleted_ms.is_none() => Ok((vault, i)),
+        _ => Err(ArmError::resource_not_found(
             "Microsoft.DataProtection/backupVaults/backupInstances",
             &v[1],
             &format!("{}/{}", v[2], v[3]),
         )),
     }
+}
+
+/// Another (live) instance protects `inst`'s disk: an undeleted instance cannot resume (DPSD
+/// #29, after the disk was protected in another vault while this one was soft-deleted).
+fn held_elsewhere(st: &State, inst: &Instance, now: i64) -> Option<ArmError> {
+    let other = (st.data_protection.instances.values()).find(|i| {
+        i.disk_key == inst.disk_key
+            && i.deleted_ms.is_none()
+            && (i.vault_key != inst.vault_key || i.name != inst.name)
+    })?;
+    let vault = (st.data_protection.vaults.get(&other.vault_key))
+        .map(|v| v.id())
+        .unwrap_or_default();
+    let friendly = other.properties["friendlyName"]
+        .as_str()
+        .unwrap_or(&other.name);
+    let (_, status, _) = current_state(other, now);
+    Some(dpp_error(
+        400,
+        "UserErrorDppDatasourceAlreadyHasBackupInstance",
+        format!("Datasource is already associated with the backup instance {friendly} in the Backup vault {vault} with the protection status as {status}."),
+    ))
 }
 
 fn rps(ctx: &Ctx<'_>, st: &State, v: &[String], one: Option<&str>) -> HResult {
@@ -548,12 +570,15 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         "DELETE" => {
             let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
             let ik = key(&[&vault.key(), &v[3]]);
-            let Some(inst) = st.data_protection.instances.get_mut(&ik) else {
+            // Nothing there, or only soft-deleted (gone from this collection): 204 (DPSD #0).
+            let Some(inst) =
+                (st.data_protection.instances.get_mut(&ik)).filter(|i| i.deleted_ms.is_none())
+            else {
                 return Ok(Reply::status(204, None));
             };
             let sd = &vault.properties["securitySettings"]["softDeleteSettings"];
             let soft = sd["state"].as_str().is_some_and(|s| s != "Off");
-            if soft && inst.deleted_ms.is_none() {
+            if soft {
                 let days = sd["retentionDurationInDays"].as_f64().unwrap_or(14.0);
                 inst.deleted_ms = Some(ctx.now);
                 inst.purge_ms = Some(ctx.now + ctx.scaled(days * 86400.0));
@@ -649,6 +674,9 @@ fn action(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         "resumeprotection" | "resumebackups" => {
             if !["BackupSchedulesSuspended", "ProtectionStopped"].contains(&cps) {
                 return Err(not_allowed(&act));
+            }
+            if let Some(e) = held_elsewhere(st, &inst, ctx.now) {
+                return Err(e);
             }
             let c = check(st, &vault, &inst.properties, Some(&ik))?;
             let last = inst.segments.last().cloned();

@@ -7,6 +7,7 @@
 //! Operation ids are base64 strings like Azure's (`<guid>;<guid>` encoded), and the status
 //! body spells the running state `Inprogress` as the Data Protection service does.
 
+mod deleted;
 mod instances;
 mod policies;
 pub mod recovery_points;
@@ -231,6 +232,9 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
         return r;
     }
     if let Some(r) = instances::route(ctx, st) {
+        return r;
+    }
+    if let Some(r) = deleted::route(ctx, st) {
         return r;
     }
     Err(ArmError::no_route(&ctx.raw_path))
