@@ -175,7 +175,14 @@ async fn read_vault(
     let left: BTreeSet<String> = instance_subscriptions(&instances)
         .filter(|s| !subscriptions.iter().any(|r| r.eq_ignore_ascii_case(s)))
         .collect();
-    roles.extend(role_lists(client, principal, left.iter()).await?);
+    let more = try_join_all(left.iter().map(|s| async move {
+        match role_lists(client, principal, std::iter::once(s)).await {
+            Err(e) if hides_roles(&e) => Ok(Vec::new()),
+            other => other,
+        }
+    }))
+    .await?;
+    roles.extend(more.into_iter().flatten());
     let vault_addr = Address::new(ResourceKind::BackupVault, vault_name);
     super::note_lease(&mut live, &id, body);
     live.resources.push(Resource {
@@ -219,6 +226,12 @@ async fn role_lists(
     }))
     .await?;
     Ok(lists.into_iter().flatten().collect())
+}
+
+/// A subscription the identity may not read (or that is gone) shows no roles: none the plan
+/// could see to remove, and no reason to fail a plan of subscriptions the file does name.
+fn hides_roles(e: &AzureError) -> bool {
+    e.authorization_failed().is_some() || e.code() == Some("SubscriptionNotFound")
 }
 
 /// The subscriptions (lower case) of the disks and snapshot resource groups of `instances`.
@@ -328,4 +341,29 @@ fn normalize_roles(vault_id: &ArmId, vault_name: &str, roles: &[Value]) -> Vec<R
         );
     }
     out.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arm(status: u16, code: &str) -> AzureError {
+        AzureError::Arm {
+            method: "GET".into(),
+            resource: "/subscriptions/s/providers/Microsoft.Authorization/roleAssignments".into(),
+            status,
+            code: code.into(),
+            message: "m".into(),
+            request_id: "-".into(),
+        }
+    }
+
+    #[test]
+    fn an_unreadable_or_gone_subscription_hides_its_roles_other_failures_do_not() {
+        assert!(hides_roles(&arm(403, "AuthorizationFailed")));
+        assert!(hides_roles(&arm(404, "SubscriptionNotFound")));
+        assert!(!hides_roles(&arm(429, "TooManyRequests")));
+        assert!(!hides_roles(&arm(500, "InternalServerError")));
+        assert!(!hides_roles(&arm(403, "InvalidAuthenticationToken")));
+    }
 }

@@ -8,7 +8,7 @@ use crate::config::diag::did_you_mean;
 use crate::config::validate::names::is_guid;
 use crate::model::disk_backup::DiskVaultScope;
 use crate::model::stamp::{slug, StampSubscription};
-use crate::model::{Address, ArmId, Desired, LiveState, OnRemove};
+use crate::model::{Address, ArmId, Desired, LiveState};
 use crate::plan;
 use std::collections::BTreeSet;
 
@@ -56,10 +56,10 @@ impl Targets {
 /// What a plan whose every target is a subscription reads and plans, not the whole tenant: the
 /// declarations of those subscriptions, of those whose Backup vaults reach into them (their role
 /// assignments on its disks are its changes; their claims on its disks decide which vault
-/// protects one) or may have roles left there (`on_remove: delete_data`), and of those declaring
-/// a resource group either needs (a Disk Backup vault's
-/// snapshot group, a Site Recovery target group). `None` when another kind of target is given
-/// (it may be anywhere).
+/// protects one) or may have roles left there (any that grants permissions: a disk it no
+/// longer protects), and of those declaring a resource group either needs (a Disk Backup
+/// vault's snapshot group, a Site Recovery target group). `None` when another kind of target is
+/// given (it may be anywhere).
 pub fn narrowed(whole: &Desired, targets: &Targets) -> Option<Desired> {
     if targets.subscriptions.is_empty()
         || !targets.written.is_empty()
@@ -68,11 +68,11 @@ pub fn narrowed(whole: &Desired, targets: &Targets) -> Option<Desired> {
         return None;
     }
     let mut kept: Vec<String> = targets.subscriptions.clone();
-    // A vault that deletes the data of a disk it stops protecting leaves its identity's roles on
-    // that disk to be removed, wherever the disk was: the file no longer says where, so it is
-    // read whatever the target (its role assignments are listed in the targeted subscriptions).
-    let leaves_roles =
-        |v: &DiskVaultScope| v.grant_permissions && v.on_remove == OnRemove::DeleteData;
+    // A vault whose instance of a disk is deleted (with `on_remove: delete_data`, or by hand
+    // after a stop) leaves its identity's roles on that disk to be removed, wherever the disk
+    // was: the file no longer says where, so the vault is read whatever the target (its
+    // instances lead the read there). Backup vaults are few.
+    let leaves_roles = |v: &DiskVaultScope| v.grant_permissions;
     let reaching = (whole.disk_vaults.iter())
         .filter(|v| leaves_roles(v) || v.reached_subscriptions().any(|s| targets.selects(&s)))
         .filter_map(|v| v.arm_id.subscription().map(str::to_ascii_lowercase));

@@ -222,10 +222,10 @@ impl<'a> DiskContext<'a> {
     /// or kept with its data (stopped)? Not once deleted, into soft delete or not: the plan that
     /// deletes an instance deletes its roles after it, so a plan made after a soft delete (an
     /// apply interrupted, or the instance's and the roles' subscriptions applied apart) does the
-    /// same rather than leave them until the purge, when no file leads to them any more.
+    /// same rather than leave them until the purge, when no file leads to them any more. (A
+    /// wanted soft-deleted instance's roles are the file's own, so never removed.)
     fn needs_roles(&self, have: &Resource) -> bool {
-        self.wanted.contains_key(&have.arm_id)
-            || (ItemState::of(&have.attrs) != ItemState::SoftDeleted && self.stays(have))
+        ItemState::of(&have.attrs) != ItemState::SoftDeleted && self.stays(have)
     }
 
     /// Does this live instance still hold its policy after the plan? Also when it is deleted
@@ -315,6 +315,40 @@ fn uses(r: &Resource, policy_arm_name: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case(policy_arm_name))
 }
 
+/// Another instance protects the disk `want` would protect (or resume): a vault this file
+/// does not manage, or another live instance the file knows, in this vault or another.
+fn other_holders(want: &Resource, disk_id: &str, ctx: &DiskContext, v: &mut Verdict) {
+    let vault = vault_of(&want.arm_id);
+    if let Some(other) = ctx
+        .live
+        .disks_protected_elsewhere
+        .get(&disk_id.to_ascii_lowercase())
+    {
+        v.block(format!(
+            "disk is already protected ({}) by Backup vault {}, which this file does not manage: a disk can be protected by one Backup vault only",
+            other.state,
+            other.vault.name()
+        ));
+    }
+    let same_disk = ctx.live_by_disk.get(&disk_id.to_ascii_lowercase());
+    for r in same_disk.into_iter().flatten() {
+        // A soft-deleted instance no longer holds its disk: Azure protects it in another
+        // vault meanwhile (recording: azure-cli-extensions dataprotection
+        // test_dataprotection_backup_instance_softdelete.yaml #12–#26).
+        let a = instance::Attrs(&r.attrs);
+        if r.arm_id == want.arm_id || a.item_state() == ItemState::SoftDeleted {
+            continue;
+        }
+        let there = vault_of(&r.arm_id);
+        let state = a.state().unwrap_or_default();
+        v.block(if there == vault {
+            format!("the vault already holds another backup instance of this disk ({})", r.arm_id.name())
+        } else {
+            format!("disk is still protected ({state}) by Backup vault {}: a disk can be protected by one Backup vault only — delete its backup instance there first (on_remove: delete_data with --allow-data-loss, in an apply of its own)", there.name())
+        });
+    }
+}
+
 fn instance_rules(
     want: &Resource,
     have: Option<(&Resource, Changed)>,
@@ -345,41 +379,23 @@ fn instance_rules(
                 ));
             }
             v2_or_ultra(disk, &vault, policy, file_policy, ctx, v);
-            if let Some(other) = ctx
-                .live
-                .disks_protected_elsewhere
-                .get(&disk_id.to_ascii_lowercase())
-            {
-                v.block(format!(
-                    "disk is already protected ({}) by Backup vault {}, which this file does not manage: a disk can be protected by one Backup vault only",
-                    other.state,
-                    other.vault.name()
-                ));
-            }
-            let same_disk = ctx.live_by_disk.get(&disk_id.to_ascii_lowercase());
-            for r in same_disk.into_iter().flatten() {
-                // A soft-deleted instance no longer holds its disk: Azure protects it in another
-                // vault meanwhile (recording: azure-cli-extensions dataprotection
-                // test_dataprotection_backup_instance_softdelete.yaml #12–#26).
-                let a = instance::Attrs(&r.attrs);
-                if r.arm_id == want.arm_id || a.item_state() == ItemState::SoftDeleted {
-                    continue;
-                }
-                let there = vault_of(&r.arm_id);
-                let state = a.state().unwrap_or_default();
-                v.block(if there == vault {
-                    format!("the vault already holds another backup instance of this disk ({})", r.arm_id.name())
-                } else {
-                    format!("disk is still protected ({state}) by Backup vault {}: a disk can be protected by one Backup vault only — delete its backup instance there first (on_remove: delete_data with --allow-data-loss, in an apply of its own)", there.name())
-                });
-            }
+            other_holders(want, disk_id, ctx, v);
         }
         Some((have, changed)) => {
             match ItemState::of(&have.attrs) {
-                ItemState::Stopped => v.reasons.push(
-                    "resumes protection of a stopped instance (its snapshots were retained)".into(),
-                ),
-                ItemState::Suspended => v.reasons.push("resumes backups of a suspended instance".into()),
+                ItemState::Stopped => {
+                    v.reasons.push(
+                        "resumes protection of a stopped instance (its snapshots were retained)"
+                            .into(),
+                    );
+                    // Azure refuses to resume one whose disk another instance protects
+                    // (UserErrorDppDatasourceAlreadyHasBackupInstance, same recording #29).
+                    other_holders(want, disk_id, ctx, v);
+                }
+                ItemState::Suspended => {
+                    v.reasons.push("resumes backups of a suspended instance".into());
+                    other_holders(want, disk_id, ctx, v);
+                }
                 ItemState::SoftDeleted => v.block(format!(
                     "the disk's backup instance is soft-deleted: undelete it in Azure (Backup vault {}, deleted backup instances) first, then plan again",
                     vault.name()

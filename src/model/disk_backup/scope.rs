@@ -116,18 +116,17 @@ impl DiskVaultScope {
         let vault_addr = Address::new(ResourceKind::BackupVault, self.name.clone());
         let vault_id = json!(vault.as_str());
         // Live instances of this vault by disk id, live role assignments of this vault.
-        let mut live_instances: BTreeMap<String, Vec<&ArmId>> = BTreeMap::new();
+        let mut live_instances: BTreeMap<String, Vec<(&ArmId, bool)>> = BTreeMap::new();
         let mut live_roles: BTreeMap<(String, String), &ArmId> = BTreeMap::new();
         for r in live {
             match r.address.kind {
                 ResourceKind::DiskBackup if r.arm_id.parent(1) == *vault => {
-                    let disk = super::instance::Attrs(&r.attrs)
-                        .disk_id()
-                        .unwrap_or_default();
+                    let a = super::instance::Attrs(&r.attrs);
+                    let deleted = a.item_state() == crate::model::ItemState::SoftDeleted;
                     live_instances
-                        .entry(disk.to_ascii_lowercase())
+                        .entry(a.disk_id().unwrap_or_default().to_ascii_lowercase())
                         .or_default()
-                        .push(&r.arm_id);
+                        .push((&r.arm_id, deleted));
                 }
                 ResourceKind::RoleAssignment if self.owns_role_assignment(r) => {
                     let a = super::role::Attrs(&r.attrs);
@@ -197,8 +196,8 @@ impl DiskVaultScope {
             }
             let default_id = instance::arm_id(vault, &p.resource_group, &p.name);
             let arm_id = match live_instances.get(&p.id.to_ascii_lowercase()) {
-                Some(ids) if !ids.contains(&&default_id) => ids[0].clone(),
-                _ => default_id,
+                Some(ids) => adopted(ids, default_id),
+                None => default_id,
             };
             out.push(Resource {
                 address: Address::new(
@@ -245,6 +244,20 @@ impl<'a> Pick<'a> {
             spec,
         }
     }
+}
+
+/// Which of a vault's live instances of a disk (`(id, soft-deleted)`) the file's instance is:
+/// one that is not deleted (azprotect's own name first), else azprotect's own name, else the
+/// first. A soft-deleted instance no longer holds its disk, so a live one made since (in the
+/// portal) is the one that protects it.
+fn adopted(ids: &[(&ArmId, bool)], default_id: ArmId) -> ArmId {
+    let live: Vec<&ArmId> = ids.iter().filter(|(_, d)| !d).map(|(id, _)| *id).collect();
+    let all: Vec<&ArmId> = ids.iter().map(|(id, _)| *id).collect();
+    let among = |ids: &[&ArmId]| match ids.contains(&&default_id) {
+        true => Some(default_id.clone()),
+        false => ids.first().map(|id| (*id).clone()),
+    };
+    among(&live).or_else(|| among(&all)).unwrap_or(default_id)
 }
 
 #[cfg(test)]
@@ -390,6 +403,34 @@ mod tests {
         };
         assert_eq!(find(ResourceKind::DiskBackup).arm_id, portal_id);
         assert_eq!(find(ResourceKind::RoleAssignment).arm_id, portal_role);
+    }
+
+    #[test]
+    fn a_live_instance_is_adopted_over_azprotects_own_soft_deleted_one() {
+        let disks = [disk("rg-app", "d1", &[])];
+        let s = scope(vec![spec("a", &["rg-app/d1"], None)]);
+        let own = instance::arm_id(&s.arm_id, "rg-app", "d1");
+        let portal = s.arm_id.child(&["backupInstances", "d1-d1-8c5e1d"]);
+        let at = |id: &ArmId, state: &str| Resource {
+            address: Address::new(ResourceKind::DiskBackup, "bv/rg-app/d1"),
+            arm_id: id.clone(),
+            attrs: json!({"disk_id": disks[0].id.as_str(), "state": state}),
+            depends_on: vec![],
+        };
+        let chosen = |live: Vec<Resource>| {
+            let rs = s.resources(&disks, &live);
+            let i = rs
+                .iter()
+                .find(|r| r.address.kind == ResourceKind::DiskBackup);
+            i.map(|r| r.arm_id.clone())
+        };
+        // Soft-deleted, azprotect's own no longer holds the disk: the one made since does.
+        let both = vec![at(&own, "soft_deleted"), at(&portal, "protected")];
+        assert_eq!(chosen(both), Some(portal.clone()));
+        // Alone, it is still the file's (to be undeleted); and a live own one wins.
+        assert_eq!(chosen(vec![at(&own, "soft_deleted")]), Some(own.clone()));
+        let live_own = vec![at(&portal, "protected"), at(&own, "protected")];
+        assert_eq!(chosen(live_own), Some(own));
     }
 
     #[test]

@@ -206,7 +206,7 @@ pub async fn prepare(
     if let Some(sub) = (chosen_subs.subscriptions.iter()).find(|s| !subs_hit.contains(*s)) {
         return Err(super::plan::UnknownTarget {
             target: format!("{}{sub}", super::targets::SUBSCRIPTION_PREFIX),
-            help: "the files protect no VM in it: a restore drill restores protected VMs".into(),
+            help: "no vault of the files in it protects a VM: a subscription target drills the VMs protected by the vaults there".into(),
         }
         .into());
     }
