@@ -1,4 +1,5 @@
-//! Backup list paging over a generated estate, and injected LRO failures.
+//! List paging as Azure pages (backup lists, resource groups, role assignments) over a
+//! generated estate, and injected LRO failures.
 
 use std::time::Duration;
 
@@ -119,6 +120,73 @@ async fn backup_lists_page_at_200() {
     )
     .await;
     assert_eq!(p["properties"]["protectedItemsCount"], 205);
+}
+
+/// A subscription's resource groups page at about 480 (azure-cli recordings: 483–490 a page),
+/// a principal's role assignments not at all (2,176 in one recorded answer), `GET
+/// /subscriptions` not at all (`sandbox::server::App`).
+#[tokio::test]
+async fn resource_groups_page_at_480_role_assignments_and_subscriptions_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv.yaml");
+    std::fs::write(
+        &inv,
+        "subscriptions:\n  00000000-0000-0000-0000-00000000000d: {}\ngenerate: {vms: 500, resource_groups: 500, locations: [westeurope]}\n",
+    )
+    .unwrap();
+    let sb = Sandbox::start(SandboxOptions {
+        inventory: Some(inv),
+        time_scale: 0.0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (http, tok) = client(&sb).await;
+    let sub = sb.credentials().subscription_id;
+    let ep = sb.endpoint();
+    let get = |path: String| {
+        let (http, tok) = (&http, &tok);
+        async move { send(http, tok, reqwest::Method::GET, &path, None).await }
+    };
+    let (s, _, first) = get(format!(
+        "{ep}/subscriptions/{sub}/resourcegroups?api-version=2021-04-01"
+    ))
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(first["value"].as_array().map(Vec::len), Some(480));
+    let next = first["nextLink"].as_str().expect("a next page").to_string();
+    let (_, _, rest) = get(next).await;
+    assert_eq!(rest["value"].as_array().map(Vec::len), Some(20));
+    assert!(rest["nextLink"].is_null(), "{}", rest["nextLink"]);
+
+    // 120 assignments of one principal, one per group: one answer.
+    let principal = "6f1e0c2a-5b7d-4c1e-9a0b-3d2f1e4c5b6a";
+    let reader = format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/3e5e47e6-65f7-47ef-90b5-e5dd4d455f24");
+    for i in 0..120 {
+        let scope = format!("/subscriptions/{sub}/resourceGroups/rg-gen-{i:03}");
+        let name = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, scope.as_bytes());
+        let (s, _, b) = send(
+            &http,
+            &tok,
+            reqwest::Method::PUT,
+            &format!("{ep}{scope}/providers/Microsoft.Authorization/roleAssignments/{name}?api-version=2022-04-01"),
+            Some(json!({"properties": {"roleDefinitionId": reader, "principalId": principal, "principalType": "ServicePrincipal"}})),
+        )
+        .await;
+        assert_eq!(s, 201, "{b}");
+    }
+    let (s, _, all) = get(format!(
+        "{ep}/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=principalId%20eq%20%27{principal}%27"
+    ))
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(all["value"].as_array().map(Vec::len), Some(120));
+    assert!(
+        all.get("nextLink").is_none_or(Value::is_null),
+        "{}",
+        all["nextLink"]
+    );
+    sb.shutdown().await;
 }
 
 #[tokio::test]

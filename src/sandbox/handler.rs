@@ -4,7 +4,7 @@
 //! The server (`server.rs`) builds a `Ctx`, routes it, and sends the `Reply`.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -208,17 +208,23 @@ impl Ctx<'_> {
         out
     }
 
+    /// How many items a page of this list holds in Azure (`App`'s sizes, with their sources).
+    fn page_size(&self, backup: bool) -> &AtomicUsize {
+        let app = &self.app;
+        let l: Vec<&str> = self.lsegs.iter().map(String::as_str).collect();
+        match (backup, self.provider(), l.as_slice()) {
+            (true, ..) => &app.backup_page_size,
+            (_, Some("microsoft.compute"), _) => &app.compute_page_size,
+            (_, Some("microsoft.authorization"), [.., "roleassignments"]) => &app.whole_page_size,
+            (_, None, ["subscriptions"]) => &app.whole_page_size,
+            (_, None, ["subscriptions", _, "resourcegroups"]) => &app.group_page_size,
+            _ => &app.page_size,
+        }
+    }
+
     /// Which page of a list of `total` items to answer: (skip, size, nextLink).
     fn page_window(&self, total: usize, backup: bool) -> (usize, usize, Option<String>) {
-        let size = if backup {
-            &self.app.backup_page_size
-        } else if self.provider() == Some("microsoft.compute") {
-            &self.app.compute_page_size
-        } else {
-            &self.app.page_size
-        }
-        .load(Ordering::Relaxed)
-        .max(1);
+        let size = self.page_size(backup).load(Ordering::Relaxed).max(1);
         let skip: usize = self
             .q("$skiptoken")
             .and_then(|s| s.parse().ok())

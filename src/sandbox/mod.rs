@@ -263,6 +263,8 @@ impl Sandbox {
             page_size: AtomicUsize::new(100),
             compute_page_size: AtomicUsize::new(50),
             backup_page_size: AtomicUsize::new(200),
+            group_page_size: AtomicUsize::new(480),
+            whole_page_size: AtomicUsize::new(usize::MAX),
             dirty: std::sync::atomic::AtomicBool::new(false),
             last_save_us: std::sync::atomic::AtomicU64::new(0),
             vm_json: Mutex::default(),
@@ -389,10 +391,17 @@ impl Sandbox {
             ),
         ]
     }
-    /// Page size of every non-backup list (by default 50 for Microsoft.Compute's, 100 for the
-    /// others), so tests can exercise paging.
+    /// Page size of every non-backup list (by default 50 for Microsoft.Compute's, about 480
+    /// for resource groups, none for subscriptions and role assignments, 100 for the others),
+    /// so tests can exercise paging.
     pub fn set_page_size(&self, n: usize) {
-        for size in [&self.app.page_size, &self.app.compute_page_size] {
+        let app = &self.app;
+        for size in [
+            &app.page_size,
+            &app.compute_page_size,
+            &app.group_page_size,
+            &app.whole_page_size,
+        ] {
             size.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
         }
     }

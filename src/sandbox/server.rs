@@ -43,6 +43,18 @@ pub struct App {
     pub compute_page_size: AtomicUsize,
     /// Page size of backup lists (Azure: at most 200).
     pub backup_page_size: AtomicUsize,
+    /// Page size of a subscription's resource groups: about 480 — recorded first pages of
+    /// 490, 489 and 483–489 groups, then the rest (Azure/azure-cli `appservice`
+    /// test_functionapp_workloadprofiles.yaml #80–#81, api 2022-09-01, and acr
+    /// test_acr_create_function_app.yaml; the `$skiptoken` is a Cosmos continuation, so Azure's
+    /// count is not fixed).
+    pub group_page_size: AtomicUsize,
+    /// Page size of the lists Azure answers whole: `GET /subscriptions` (237 in one answer,
+    /// azure-cli-extensions machinelearningservices test_virtual_cluster.yaml #0) and role
+    /// assignments (2,176 in one answer without `nextLink`, azure-cli-extensions aks-preview
+    /// test_aks_create_and_update_with_http_proxy_config.yaml #26; the REST reference: `$skipToken`
+    /// "only supported on provider level calls"). Unbounded unless a test sets it.
+    pub whole_page_size: AtomicUsize,
     /// Set when a mutation has not been written yet (large states, see `persist_after_mutation`).
     pub dirty: AtomicBool,
     /// How long the last save took, in microseconds.
