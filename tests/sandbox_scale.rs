@@ -38,15 +38,12 @@ async fn send(
     )
 }
 
-#[tokio::test]
-async fn backup_lists_page_at_200() {
+/// A sandbox (simulated time stopped) seeded with the inventory `text`, and the directory that
+/// holds it.
+async fn generated(text: &str) -> (Sandbox, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("inv.yaml");
-    std::fs::write(
-        &inv,
-        "subscriptions:\n  00000000-0000-0000-0000-00000000000f: {}\ngenerate: {vms: 230, resource_groups: 2, locations: [westeurope], tags: {backup: [gold, none]}}\n",
-    )
-    .unwrap();
+    std::fs::write(&inv, text).unwrap();
     let sb = Sandbox::start(SandboxOptions {
         inventory: Some(inv),
         time_scale: 0.0,
@@ -54,6 +51,15 @@ async fn backup_lists_page_at_200() {
     })
     .await
     .unwrap();
+    (sb, dir)
+}
+
+#[tokio::test]
+async fn backup_lists_page_at_200() {
+    let (sb, _dir) = generated(
+        "subscriptions:\n  00000000-0000-0000-0000-00000000000f: {}\ngenerate: {vms: 230, resource_groups: 2, locations: [westeurope], tags: {backup: [gold, none]}}\n",
+    )
+    .await;
     let (http, tok) = client(&sb).await;
     let sub = sb.credentials().subscription_id;
     assert_eq!(sub, "00000000-0000-0000-0000-00000000000f");
@@ -127,20 +133,10 @@ async fn backup_lists_page_at_200() {
 /// /subscriptions` not at all (`sandbox::server::App`).
 #[tokio::test]
 async fn resource_groups_page_at_480_role_assignments_and_subscriptions_not_at_all() {
-    let dir = tempfile::tempdir().unwrap();
-    let inv = dir.path().join("inv.yaml");
-    std::fs::write(
-        &inv,
+    let (sb, _dir) = generated(
         "subscriptions:\n  00000000-0000-0000-0000-00000000000d: {}\ngenerate: {vms: 500, resource_groups: 500, locations: [westeurope]}\n",
     )
-    .unwrap();
-    let sb = Sandbox::start(SandboxOptions {
-        inventory: Some(inv),
-        time_scale: 0.0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    .await;
     let (http, tok) = client(&sb).await;
     let sub = sb.credentials().subscription_id;
     let ep = sb.endpoint();

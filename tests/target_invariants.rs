@@ -471,16 +471,14 @@ fn run(case: Case) -> Result<(), TestCaseError> {
     support::stories::run(story(case))
 }
 
-/// A Backup vault of Corp Prod that deletes the data of the Corp Dev disk it stops protecting:
-/// its identity's roles on that disk are Corp Dev's to remove, though the file no longer says
-/// the vault reaches there (Corp Dev still declares a group of its own).
-#[test]
-fn a_vault_that_deletes_a_disks_data_leaves_its_roles_there_to_that_subscriptions_plan() {
+/// A Backup vault of Corp Prod deleting the data of the Corp Dev disk it stops protecting (in the
+/// first file, then none), Corp Dev declaring a group of its own (`dev_group`) or not.
+fn deleting_a_dev_disk(dev_group: bool) {
     let shape = |disk| Shape {
         stamp: None,
         hand: vec![None, None, None],
         disk,
-        group: Some(1),
+        group: dev_group.then_some(1),
     };
     run(Case {
         disk_vault: 0,
@@ -492,24 +490,18 @@ fn a_vault_that_deletes_a_disks_data_leaves_its_roles_there_to_that_subscription
     .unwrap();
 }
 
-/// The same, where nothing of the file but that disk was in Corp Dev: once the disk leaves the
-/// file, only the vault's instance of it leads to the roles there.
+/// Its identity's roles on that disk are Corp Dev's to remove, though the file no longer says
+/// the vault reaches there.
+#[test]
+fn a_vault_that_deletes_a_disks_data_leaves_its_roles_there_to_that_subscriptions_plan() {
+    deleting_a_dev_disk(true);
+}
+
+/// With nothing of the file but that disk in Corp Dev, only the vault's instance of it leads to
+/// the roles there once the disk leaves the file.
 #[test]
 fn a_vault_that_deletes_a_disks_data_leaves_no_role_where_the_file_no_longer_reaches() {
-    let shape = |disk| Shape {
-        stamp: None,
-        hand: vec![None, None, None],
-        disk,
-        group: None,
-    };
-    run(Case {
-        disk_vault: 0,
-        delete_data: true,
-        a: shape(Some((2, "1d"))),
-        b: shape(None),
-        order: vec![0, 1, 2],
-    })
-    .unwrap();
+    deleting_a_dev_disk(false);
 }
 
 proptest! {
