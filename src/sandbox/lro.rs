@@ -14,7 +14,6 @@ pub mod durations {
     pub const VAULT_DELETE: f64 = 10.0;
     pub const VAULT_CREATE: f64 = 5.0;
     pub const POLICY_PUT: f64 = 5.0;
-    pub const POLICY_DELETE: f64 = 5.0;
     pub const PROTECT: f64 = 30.0;
     pub const FIRST_BACKUP: f64 = 60.0;
     pub const ITEM_UPDATE: f64 = 10.0;

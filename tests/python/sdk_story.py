@@ -90,7 +90,10 @@ def policy():
         )
     )
     c = RecoveryServicesBackupClient(credential, SUB, **COMMON)
-    c.protection_policies.create_or_update(VAULT, VAULT_RG, "daily", body)
+    # Azure answers a policy PUT at once, 200 with the policy (azure-cli backup
+    # test_backup_policy.yaml): the SDK returns it (on a 202 it would return None).
+    made = c.protection_policies.create_or_update(VAULT, VAULT_RG, "daily", body)
+    assert made is not None and made.name == "daily", made
     got = c.protection_policies.get(VAULT, VAULT_RG, "daily")
     assert got.properties.schedule_policy.schedule_run_frequency == "Daily"
 

@@ -137,6 +137,11 @@ pub struct RecoveryPoint {
     pub name: String,
     pub time: Option<OffsetDateTime>,
     pub expiry: Option<OffsetDateTime>,
+    /// The name of its snapshot, when Azure said it: a single point's GET carries it in its
+    /// data store's `metaData` (JSON text: `snapshotName`), a list does not (`metaData: null`).
+    /// Recording: azure-cli-extensions dataprotection test_dataprotection_recovery_point_show
+    /// .yaml — `AzureBackup_<guid>_<time>`, the GUID not the point's.
+    pub snapshot: Option<String>,
 }
 
 impl RecoveryPoint {
@@ -156,16 +161,32 @@ impl RecoveryPoint {
                     .flatten()
                     .find_map(|d| parse_time(&d["expiryTime"]))
             }),
+            snapshot: (p["recoveryPointDataStoresDetails"]
+                .as_array()
+                .into_iter()
+                .flatten())
+            .find_map(|d| snapshot_in_meta_data(&d["metaData"])),
             id,
         })
     }
 }
 
+/// `snapshotName` of a data store's `metaData` (JSON text of an array of objects).
+fn snapshot_in_meta_data(meta: &Value) -> Option<String> {
+    let parsed: Value = serde_json::from_str(meta.as_str()?).ok()?;
+    let entries = parsed.as_array()?;
+    entries
+        .iter()
+        .find_map(|m| m["snapshotName"].as_str().filter(|n| !n.is_empty()))
+        .map(str::to_string)
+}
+
 /// The snapshot Azure Backup took for `point` of `instance`: one of the instance's disk, in its
-/// snapshot resource group (when known), whose name carries the point's id, else the closest in
-/// time within 15 minutes among those whose name carries none of `points`' ids (the instance's
-/// other points: a snapshot named for another point is never taken for this one — a restore
-/// from it would restore that point).
+/// snapshot resource group (when known) — the one the point names (`snapshot`, from its own
+/// GET; none if that one is gone), else one whose name carries the point's id, else the closest
+/// in time within 15 minutes among those whose name carries none of `points`' ids (the
+/// instance's other points: a snapshot named for another point is never taken for this one — a
+/// restore from it would restore that point).
 pub fn snapshot_of_point<'a>(
     point: &RecoveryPoint,
     instance: &BackupInstance,
@@ -182,6 +203,11 @@ pub fn snapshot_of_point<'a>(
                 .is_none_or(|rg| s.id.parent(2) == *rg)
         })
         .collect();
+    if let Some(name) = &point.snapshot {
+        return candidates
+            .into_iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name));
+    }
     let key = |p: &RecoveryPoint| p.name.replace('-', "").to_ascii_lowercase();
     let named = |s: &Snapshot, k: &str| !k.is_empty() && s.name.to_ascii_lowercase().contains(k);
     let own = key(point);
@@ -193,8 +219,9 @@ pub fn snapshot_of_point<'a>(
     candidates
         .into_iter()
         .filter(|s| !others.iter().any(|k| named(s, k)))
-        .filter_map(|s| Some((s, (s.time_created? - at).whole_seconds().abs())))
-        .filter(|(_, d)| *d <= MATCH_WINDOW_SECS)
+        // To the millisecond: a sandbox at a small time scale takes points under a second apart.
+        .filter_map(|s| Some((s, (s.time_created? - at).whole_milliseconds().abs())))
+        .filter(|(_, d)| *d <= i128::from(MATCH_WINDOW_SECS) * 1000)
         .min_by_key(|(_, d)| *d)
         .map(|(s, _)| s)
 }

@@ -387,6 +387,28 @@ mod tests {
             "aaaa1111 is by_id's"
         );
         assert_eq!(by_id.expiry, Some(datetime!(2026-05-08 04:00:00 UTC)));
+        // A point read on its own names its snapshot (metaData): that one, however far or near
+        // the others are in time; none when it is gone.
+        let named = |snapshot: &str| {
+            let meta = json!([{"snapshotName": snapshot, "snapshotRGName": "rg-snap"}]).to_string();
+            RecoveryPoint::from_arm(&json!({
+                "id": format!("{}/recoveryPoints/eeee", i.id),
+                "properties": {"recoveryPointId": "eeee", "recoveryPointTime": "2026-05-01T08:00:00Z",
+                               "recoveryPointDataStoresDetails": [{"metaData": meta}]},
+            }))
+            .unwrap()
+        };
+        let exact = named("azurebackup_shared-data_aaaa1111");
+        assert_eq!(
+            exact.snapshot.as_deref(),
+            Some("azurebackup_shared-data_aaaa1111")
+        );
+        assert_eq!(
+            snapshot_of_point(&exact, &i, &snaps, &[]).map(|s| s.name.as_str()),
+            Some("AzureBackup_shared-data_aaaa1111")
+        );
+        assert!(snapshot_of_point(&named("AzureBackup_gone"), &i, &snaps, &[]).is_none());
+        assert_eq!(by_time.snapshot, None, "a list's points say no snapshot");
 
         let rows = disk_rows(
             &disk(),

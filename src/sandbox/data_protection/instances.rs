@@ -5,7 +5,7 @@
 //! PUT → `ConfiguringProtection` (CONFIGURE, 60 Azure s) → `ProtectionConfigured`; when the vault
 //! identity lacks its roles at PUT time → `ConfiguringProtectionFailed` (the PUT operation fails
 //! with `UserErrorMissingRequiredPermissions`; a re-PUT retries). `stopProtection` →
-//! `ProtectionStopped` (points kept forever), `suspendBackups` → `BackupSchedulesSuspended`
+//! `ProtectionStopped` (points kept forever), `suspendBackups` → `BackupsSuspended`
 //! (points expire per policy), `resumeProtection`/`resumeBackups` → `ProtectionConfigured`.
 //! DELETE with vault soft delete On/AlwaysOn → `SoftDeleted` (points kept until the vault's soft
 //! delete retention passes, then purged): gone from `backupInstances`, served by `deleted` until
@@ -96,8 +96,10 @@ fn current_state(i: &Instance, now: i64) -> (&'static str, &'static str, &'stati
     }
     match i.state.as_str() {
         "Stopped" => ("ProtectionStopped", "ProtectionStopped", "Succeeded"),
-        // UNCONFIRMED: protectionStatus while backups are suspended.
-        "Suspended" => ("BackupSchedulesSuspended", "ProtectionStopped", "Succeeded"),
+        // Both `BackupsSuspended` (azure-cli-extensions dataprotection
+        // test_dataprotection_backup_instance_update_protection.yaml #15; not the spec's
+        // `BackupSchedulesSuspended`).
+        "Suspended" => ("BackupsSuspended", "BackupsSuspended", "Succeeded"),
         _ => ("ProtectionConfigured", "ProtectionConfigured", "Succeeded"),
     }
 }
@@ -396,7 +398,13 @@ fn rps(ctx: &Ctx<'_>, st: &State, v: &[String], one: Option<&str>) -> HResult {
         Some(name) => points
             .iter()
             .find(|p| p.id.eq_ignore_ascii_case(name))
-            .map(|p| Reply::ok(recovery_points::body(&id, p)))
+            .map(|p| {
+                Reply::ok(recovery_points::body(
+                    &id,
+                    p,
+                    recovery_points::meta_data(st, inst, p),
+                ))
+            })
             .ok_or_else(|| {
                 dpp_error(
                     404,
@@ -408,7 +416,7 @@ fn rps(ctx: &Ctx<'_>, st: &State, v: &[String], one: Option<&str>) -> HResult {
             ctx.page(
                 points
                     .iter()
-                    .map(|p| recovery_points::body(&id, p))
+                    .map(|p| recovery_points::body(&id, p, Value::Null))
                     .collect(),
                 true,
             ),
@@ -651,7 +659,7 @@ fn action(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         "stopprotection" | "suspendbackups" => {
             if ![
                 "ProtectionConfigured",
-                "BackupSchedulesSuspended",
+                "BackupsSuspended",
                 "ProtectionStopped",
             ]
             .contains(&cps)
@@ -672,7 +680,11 @@ fn action(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             .into();
         }
         "resumeprotection" | "resumebackups" => {
-            if !["BackupSchedulesSuspended", "ProtectionStopped"].contains(&cps) {
+            if cps == "ProtectionConfigured" {
+                // Nothing to resume: 200, no body, nothing to poll (DPSD #3).
+                return Ok(Reply::status(200, None));
+            }
+            if !["BackupsSuspended", "ProtectionStopped"].contains(&cps) {
                 return Err(not_allowed(&act));
             }
             if let Some(e) = held_elsewhere(st, &inst, ctx.now) {
@@ -716,7 +728,12 @@ fn action(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         _ => {}
     }
     st.data_protection.instances.insert(ik, inst);
-    let op = start_op(st, ctx, "dpp:action", duration, None, None, None, "job");
+    let kind = if act == "backup" {
+        "dpp:backup"
+    } else {
+        "dpp:action"
+    };
+    let op = start_op(st, ctx, kind, duration, None, None, None, "job");
     Ok(Reply::status(202, None)
         .headers(lro_headers(
             ctx,

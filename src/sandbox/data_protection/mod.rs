@@ -262,6 +262,11 @@ fn result_body(st: &State, op: &Operation, ctx: &Ctx<'_>) -> Option<Value> {
     }
 }
 
+/// Does an operation of this kind start a job its status names (an ad-hoc backup, a restore)?
+fn names_job(kind: &str) -> bool {
+    matches!(kind, "dpp:backup" | "dpp:restore")
+}
+
 fn operation(ctx: &Ctx<'_>, st: &mut State, status: bool) -> HResult {
     let id = ctx.segs[ctx.segs.len() - 1].clone();
     let Some(op) = st.ops.get(&id).cloned() else {
@@ -283,16 +288,20 @@ fn operation(ctx: &Ctx<'_>, st: &mut State, status: bool) -> HResult {
             },
             "startTime": lro::fmt_time(op.start_ms),
         });
-        if phase != Phase::Running {
-            b["endTime"] = json!(lro::fmt_time(op.start_ms + op.duration_ms));
-        }
+        // Running, the end is the zero time (DPSD #6, #7; update_protection #4).
+        b["endTime"] = match phase {
+            Phase::Running => json!("0001-01-01T00:00:00Z"),
+            _ => json!(lro::fmt_time(op.start_ms + op.duration_ms)),
+        };
         match phase {
             Phase::Failed => b["error"] = op.error.clone().unwrap_or_default(),
-            Phase::Succeeded => {
+            // Only an operation that started a job names it; stop, suspend, resume, delete and
+            // validate end with no `properties` (DPSD #8; update_protection #4, #9, #14, #19).
+            Phase::Succeeded if names_job(&op.kind) => {
                 b["properties"] =
                     json!({"objectType": "OperationJobExtendedInfo", "jobId": op.job_id})
             }
-            Phase::Running => {}
+            Phase::Succeeded | Phase::Running => {}
         }
         return Ok(Reply::ok(b));
     }

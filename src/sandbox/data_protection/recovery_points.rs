@@ -10,6 +10,12 @@
 //! newest 450 are kept (a policy keeps at most 1 year or 450 disk snapshots; 500 is the
 //! incremental snapshot limit per disk: Microsoft Learn, "Azure Disk Backup support matrix").
 //! Stop protection retains points forever.
+//!
+//! As recorded (azure-cli-extensions dataprotection test_dataprotection_recovery_point_show.yaml,
+//! 2023): a point's name, `recoveryPointId` and `friendlyName` are one 32-digit hex id; a list
+//! answers `metaData: null`, a single point's GET its snapshot as JSON text (`snapshotName`
+//! `AzureBackup_<guid>_<time>`, a GUID of its own, not the point's, and the time the snapshot
+//! was taken, `-` for `:`; `snapshotRGName`, `snapshotSubscriptionId`, the disk's details).
 
 use serde_json::{json, Value};
 
@@ -41,7 +47,7 @@ pub fn points(inst: &Instance, now: i64) -> Vec<Rp> {
     let mk = |t: i64, retention: i64, policy: &str| {
         (
             Rp {
-                id: stable_guid(&format!("{}/rp/{t}", inst.disk_id)),
+                id: stable_guid(&format!("{}/rp/{t}", inst.disk_id)).replace('-', ""),
                 time_ms: t,
                 expiry_ms: (!forever).then_some(t + retention),
                 policy_name: policy.to_string(),
@@ -84,7 +90,46 @@ pub fn points(inst: &Instance, now: i64) -> Vec<Rp> {
     out
 }
 
-pub fn body(bi_id: &str, rp: &Rp) -> Value {
+/// The name Azure Backup gives the snapshot of `rp` of the disk `disk_id`.
+pub fn snapshot_name(disk_id: &str, rp: &Rp) -> String {
+    let guid = stable_guid(&format!("{disk_id}/snapshot/{}", rp.time_ms));
+    let at = lro::fmt_time(rp.time_ms);
+    format!(
+        "AzureBackup_{guid}_{}",
+        at.trim_end_matches('Z').replace(':', "-")
+    )
+}
+
+/// A point's `metaData` as its single GET answers it: its snapshot and the disk's details, as
+/// JSON text.
+pub fn meta_data(st: &State, inst: &Instance, rp: &Rp) -> Value {
+    let Some(disk) = st.disks.get(&inst.disk_key) else {
+        return Value::Null;
+    };
+    let (snap_sub, snap_rg) = super::parse_rg_id(&inst.snapshot_rg_id).unwrap_or_default();
+    let snap_rg = st
+        .rg(&snap_sub, &snap_rg)
+        .map(|r| r.name.clone())
+        .unwrap_or(snap_rg);
+    let meta = json!([{
+        "diskName": disk.name,
+        "sizeBytes": u64::from(disk.size_gb) * 1024 * 1024 * 1024,
+        "diskSnapshotConsistency": "CrashConsistent",
+        "subscriptionId": disk.subscription,
+        "location": disk.location,
+        "resourceGroupName": disk.resource_group,
+        "skuName": disk.sku,
+        "osType": disk.os_type.clone().unwrap_or_default(),
+        "managedBy": disk.managed_by,
+        "snapshotSubscriptionId": snap_sub,
+        "snapshotRGName": snap_rg,
+        "snapshotName": snapshot_name(&inst.disk_id, rp),
+    }]);
+    Value::String(meta.to_string())
+}
+
+/// A point as a list answers it (`meta_data` `null`), or as its GET does.
+pub fn body(bi_id: &str, rp: &Rp, meta_data: Value) -> Value {
     let t = lro::fmt_time(rp.time_ms);
     let exp = rp.expiry_ms.map(lro::fmt_time);
     json!({
@@ -93,13 +138,13 @@ pub fn body(bi_id: &str, rp: &Rp) -> Value {
         "type": "Microsoft.DataProtection/backupVaults/backupInstances/recoveryPoints",
         "properties": {
             "objectType": "AzureBackupDiscreteRecoveryPoint",
-            "friendlyName": rp.id.replace('-', ""),
+            "friendlyName": rp.id,
             "recoveryPointDataStoresDetails": [{
                 "id": stable_guid(&format!("ds:{}", rp.id)),
                 "type": "OperationalStore",
                 "creationTime": t,
                 "expiryTime": exp,
-                "metaData": "",
+                "metaData": meta_data,
                 "visible": true,
                 "state": "COMMITTED",
                 "rehydrationExpiryTime": null,
@@ -146,8 +191,7 @@ pub fn snapshots(st: &State, now: i64) -> Vec<BackupSnapshot> {
             out.push(BackupSnapshot {
                 subscription: sub.clone(),
                 resource_group: rgc.clone(),
-                // UNCONFIRMED: Azure Backup's snapshot naming.
-                name: format!("AzureBackup_{}_{}", disk.name, rp.id.replace('-', "")),
+                name: snapshot_name(&inst.disk_id, &rp),
                 location: disk.location.clone(),
                 disk_id: inst.disk_id.clone(),
                 disk_unique_id: disk.unique_id.clone(),

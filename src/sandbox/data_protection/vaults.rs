@@ -24,6 +24,9 @@ pub struct DppVault {
     pub properties: Value,
     /// Provisioning completes at this time (epoch ms).
     pub ready_ms: i64,
+    /// Until `ready_ms`: an update (`Updating`) rather than the creation (`Provisioning`).
+    #[serde(default)]
+    pub updating: bool,
 }
 
 impl DppVault {
@@ -47,10 +50,10 @@ impl DppVault {
 
 pub fn body(v: &DppVault, now: i64) -> Value {
     let mut props = v.properties.clone();
-    props["provisioningState"] = json!(if now < v.ready_ms {
-        "Provisioning"
-    } else {
-        "Succeeded"
+    props["provisioningState"] = json!(match (now < v.ready_ms, v.updating) {
+        (false, _) => "Succeeded",
+        (true, true) => "Updating",
+        (true, false) => "Provisioning",
     });
     let mut b = json!({
         "id": v.id(),
@@ -173,9 +176,10 @@ fn validate(old: Option<&Value>, new: &mut Value) -> Result<(), ArmError> {
         }
         let old_imm = s(old, &["securitySettings", "immutabilitySettings", "state"]);
         if old_imm == "Locked" && imm != "Locked" {
+            // The code as recorded (test_dataprotection_backup_vault_update.yaml #35).
             return Err(dpp_error(
                 400,
-                "UserErrorImmutabilityStateLocked",
+                "UserErrorUnsupportedVaultImmutabilityStateChange",
                 "Immutability is Locked on this vault and cannot be changed.",
             ));
         }
@@ -355,6 +359,7 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                         identity: None,
                         properties: default_properties(),
                         ready_ms: ctx.now + ctx.scaled(durations::VAULT_PUT),
+                        updating: false,
                     }
                 }
             };
@@ -396,9 +401,36 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                     .headers(lro_headers(ctx, &id, None, &op))
                     .mutated());
             }
+            // A change is a long-running update: 201, `Updating`, Azure-AsyncOperation; the
+            // same vault again is 200 at once (azure-cli-extensions dataprotection
+            // test_dataprotection_backup_vault_update.yaml #4–#37, …_uami_create_update #1).
+            let unchanged = existing.as_ref().is_some_and(|e| {
+                e.properties == vault.properties
+                    && e.tags == vault.tags
+                    && e.identity == vault.identity
+            });
+            if unchanged {
+                let b = body(&vault, ctx.now);
+                st.data_protection.vaults.insert(vk, vault);
+                return Ok(Reply::ok(b).mutated());
+            }
+            vault.ready_ms = ctx.now + ctx.scaled(durations::VAULT_PUT);
+            vault.updating = true;
+            let op = start_op(
+                st,
+                ctx,
+                "dpp:vaultPut",
+                durations::VAULT_PUT,
+                None,
+                Some(vk.clone()),
+                None,
+                "vault",
+            );
             let b = body(&vault, ctx.now);
             st.data_protection.vaults.insert(vk, vault);
-            Ok(Reply::ok(b).mutated())
+            Ok(Reply::status(201, Some(b))
+                .headers(lro_headers(ctx, &id, None, &op))
+                .mutated())
         }
         "DELETE" => {
             let v = get_vault(st, sub, rg, name)?.clone();
@@ -423,11 +455,15 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                 None,
                 "empty",
             );
-            let rg_prefix = format!(
-                "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.DataProtection",
-                v.subscription, v.resource_group
+            // Both under the vault's region (azure-cli-extensions dataprotection
+            // test_dataprotection_backup_vault_update.yaml #42): the status in its resource
+            // group, the result in its subscription.
+            let status = format!(
+                "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.DataProtection/locations/{}",
+                v.subscription, v.resource_group, v.location
             );
-            let h = lro_headers(ctx, &rg_prefix, Some(&v.id()), &op);
+            let result = super::location_prefix(&v.subscription, &v.location);
+            let h = lro_headers(ctx, &status, Some(&result), &op);
             Ok(Reply::status(202, None).headers(h).mutated())
         }
         m => Err(ArmError::method_not_allowed(m)),

@@ -46,19 +46,19 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64, sim: Sim) -> Va
         "protectionState": state,
         "healthStatus": health,
         "protectedItemDataId": it.data_id,
-        "isScheduledForDeferredDelete": it.deleted_ms.is_some(),
-        "isRehydrate": false,
         "isArchiveEnabled": false,
-        "vaultId": vid,
+        // A URL, not an id (every recorded item, e.g. azure-cli backup test_backup_archive
+        // #269). Recorded items carry no `extendedInfo` (none asked `$expand`), no
+        // `isRehydrate`, and `isScheduledForDeferredDelete` only when it is true (133 of 135).
+        "vaultId": format!("https://management.azure.com{vid}"),
         // As every recorded item carries them (test_backup_softdelete.yaml #48–#69,
         // test_backup_diskaccess_restore.yaml #1): the soft-delete period is 0 until deleted.
         "sourceSideScanning": 0,
         "softDeleteRetentionPeriod": 0,
-        "extendedInfo": {
-            "recoveryPointCount": if last { 1 } else { 0 },
-            "policyInconsistent": false,
-        },
     });
+    if it.deleted_ms.is_some() {
+        p["isScheduledForDeferredDelete"] = json!(true);
+    }
     if let (Some(pid), None) = (&it.policy_id, it.deleted_ms) {
         p["policyId"] = json!(pid);
         p["policyName"] = json!(it.policy_name);
@@ -103,8 +103,6 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64, sim: Sim) -> Va
             p["healthStatus"] = json!("ActionRequired");
             p["healthDetails"] = json!([failure_detail()]);
         }
-        p["extendedInfo"]["oldestRecoveryPoint"] = json!(lro::fmt_time(it.first_backup_ms));
-        p["extendedInfo"]["newestRecoveryPointInArchive"] = Value::Null;
     } else {
         // Recording: test_backup_protection.yaml #54 (FACTS §4): lastBackupStatus "" before the first backup.
         p["lastBackupStatus"] = json!("");
@@ -118,7 +116,9 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64, sim: Sim) -> Va
         }
     }
     if let (Some(d), Some(purge)) = (it.deleted_ms, it.purge_ms) {
-        p["deferredDeleteTimeInUTC"] = json!(lro::fmt_time(purge));
+        // When it was deleted (test_backup_softdelete.yaml #55: 07:36:32 in an answer of
+        // 07:36:49, 13.23:59:42 remaining; Az.RecoveryServices adds the period for the purge).
+        p["deferredDeleteTimeInUTC"] = json!(lro::fmt_time(d));
         let remain_ms = (purge - now).max(0);
         let days = remain_ms / 86_400_000;
         let rest = remain_ms % 86_400_000;
@@ -130,7 +130,6 @@ pub fn item_body(st: &State, vault: &Vault, it: &Item, now: i64, sim: Sim) -> Va
         ));
         // `softDeleteRetentionPeriod`, in days (test_backup_softdelete.yaml #55).
         p["softDeleteRetentionPeriod"] = json!((purge - d) / 86_400_000);
-        p["isDeferredDeleteScheduleUpcoming"] = json!(remain_ms < 86_400_000);
     }
     if state == "Protected" && p["healthStatus"] == "Passed" {
         // Backed up and healthy: the pre-check verdict and the Linux application name Azure

@@ -23,8 +23,8 @@ use super::lro::{self, durations, NewOp, Phase};
 use super::state::{key, Item, State, Vault};
 use super::vaults::get_vault;
 
-/// The api-version Azure hard-codes in protected item polling URLs.
-pub const ITEM_POLL_API: &str = "2016-12-01";
+/// The api-version of a polling URL when the request named none.
+pub const ITEM_POLL_API: &str = "2024-04-01";
 
 const VAULT: &str =
     "subscriptions/*/resourcegroups/*/providers/microsoft.recoveryservices/vaults/*";
@@ -202,13 +202,12 @@ pub(super) fn find_op(st: &State, id: &str) -> Result<super::state::Operation, A
     })
 }
 
-/// `https://host/Subscriptions/...` (capital S, as Azure Backup writes its polling URLs).
+/// `https://host/subscriptions/…?api-version=<the request's>`: as every recorded item PUT,
+/// DELETE, backup and restore has them (azure-cli backup test_backup_protection.yaml,
+/// test_backup_softdelete.yaml, test_backup_diskaccess_restore.yaml: api-version 2024-04-01).
 pub(super) fn poll_url(ctx: &Ctx<'_>, vault_id: &str, rest: &str) -> String {
-    format!(
-        "{}/Subscriptions/{}/{rest}?api-version={ITEM_POLL_API}",
-        ctx.base,
-        &vault_id["/subscriptions/".len()..]
-    )
+    let api = ctx.q("api-version").unwrap_or(ITEM_POLL_API);
+    format!("{}{vault_id}/{rest}?api-version={api}", ctx.base)
 }
 
 fn item_poll_headers(
@@ -363,7 +362,9 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             if error.is_none() {
                 let sd = &vault.properties["securitySettings"]["softDeleteSettings"];
                 let sd_state = sd["softDeleteState"].as_str().unwrap_or("Enabled");
-                if eq(sd_state, "Disabled") || !backed_up {
+                // Soft-deleted also before its first backup (test_backup_softdelete.yaml: the
+                // item was IRPending, #48, when deleted, #50, and kept, #55, #57).
+                if eq(sd_state, "Disabled") {
                     st.items.remove(&ik);
                 } else {
                     let days = sd["softDeleteRetentionPeriodInDays"].as_i64().unwrap_or(14);
@@ -372,7 +373,7 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                     if let Some(x) = st.items.get_mut(&ik) {
                         x.deleted_ms = Some(ctx.now);
                         x.purge_ms = Some(purge);
-                        x.has_recovery_points = true;
+                        x.has_recovery_points |= backed_up;
                         x.state = "ProtectionStopped".into();
                         x.policy_id = None;
                         x.policy_name = None;
