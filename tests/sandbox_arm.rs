@@ -333,24 +333,22 @@ async fn vault_policies_and_protection_flow() {
         .await;
     assert_eq!(s, 200);
 
-    // Policy PUT → 202 → poll → listed.
+    // Policy PUT → 200 with the policy at once (azure-cli backup test_backup_policy #9).
     let t2 = "2026-01-24T02:00:00Z";
     let policy = json!({"properties": {"backupManagementType": "AzureIaasVM", "instantRpRetentionRangeInDays": 2,
         "schedulePolicy": {"schedulePolicyType": "SimpleSchedulePolicy", "scheduleRunFrequency": "Daily", "scheduleRunTimes": [t2]},
         "retentionPolicy": {"retentionPolicyType": "LongTermRetentionPolicy", "dailySchedule": {"retentionTimes": [t2], "retentionDuration": {"count": 14, "durationType": "Days"}}},
         "timeZone": "UTC"}});
-    let (s, h, _) = t
+    let (s, h, b) = t
         .put(
             &format!("{v}/backupPolicies/gold"),
             "2026-01-01",
             policy.clone(),
         )
         .await;
-    assert_eq!(s, 202);
-    assert!(hdr(&h, "azure-asyncoperation").contains("/backupPolicies/gold/operations/"));
-    assert_eq!(hdr(&h, "retry-after"), "", "Azure sends none (FACTS §9)");
-    let (s, b) = t.poll(&hdr(&h, "location")).await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(hdr(&h, "azure-asyncoperation"), "", "nothing to poll");
+    assert_eq!(b["name"], "gold");
     assert_eq!(b["properties"]["protectedItemsCount"], 0);
     let mut bad = policy.clone();
     bad["properties"]["retentionPolicy"]["dailySchedule"]["retentionDuration"]["count"] = json!(3);
@@ -371,15 +369,17 @@ async fn vault_policies_and_protection_flow() {
     assert_eq!(s, 202);
     let loc = hdr(&h, "location");
     let aao = hdr(&h, "azure-asyncoperation");
-    let expect = format!("{}/Subscriptions/{}/resourceGroups/rg-app/providers/Microsoft.RecoveryServices/vaults/rsv-weu/backupFabrics/Azure/protectionContainers/iaasvmcontainer;iaasvmcontainerv2;rg-app;app-01/protectedItems/vm;iaasvmcontainerv2;rg-app;app-01/", t.sb.endpoint(), t.sub);
+    // As recorded (azure-cli backup test_backup_protection.yaml): /subscriptions/ in lower case
+    // and the request's api-version.
+    let expect = format!("{}/subscriptions/{}/resourceGroups/rg-app/providers/Microsoft.RecoveryServices/vaults/rsv-weu/backupFabrics/Azure/protectionContainers/iaasvmcontainer;iaasvmcontainerv2;rg-app;app-01/protectedItems/vm;iaasvmcontainerv2;rg-app;app-01/", t.sb.endpoint(), t.sub);
     assert!(
         loc.starts_with(&format!("{expect}operationResults/"))
-            && loc.ends_with("?api-version=2016-12-01"),
+            && loc.ends_with("?api-version=2026-01-01"),
         "{loc}"
     );
     assert!(
         aao.starts_with(&format!("{expect}operationsStatus/"))
-            && aao.ends_with("?api-version=2016-12-01"),
+            && aao.ends_with("?api-version=2026-01-01"),
         "{aao}"
     );
     assert_eq!(hdr(&h, "retry-after"), "", "Azure sends none (FACTS §9)");
@@ -454,6 +454,32 @@ async fn vault_policies_and_protection_flow() {
         .delete(&format!("{v}/backupPolicies/gold"), "2026-01-01")
         .await;
     assert_eq!(s, 400);
+    // A policy its items use is rewritten as the spec's example answers (202, to poll; no
+    // recording shows it); an unused one deletes at once (test_backup_policy #84).
+    let (s, h, _) = t
+        .put(
+            &format!("{v}/backupPolicies/gold"),
+            "2026-01-01",
+            policy.clone(),
+        )
+        .await;
+    assert_eq!(s, 202);
+    assert!(hdr(&h, "azure-asyncoperation").contains("/backupPolicies/gold/operations/"));
+    let (s, b) = t.poll(&hdr(&h, "location")).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, _, _) = t
+        .put(
+            &format!("{v}/backupPolicies/spare"),
+            "2026-01-01",
+            policy.clone(),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, h, b) = t
+        .delete(&format!("{v}/backupPolicies/spare"), "2026-01-01")
+        .await;
+    assert_eq!((s, &b), (200, &Value::Null));
+    assert_eq!(hdr(&h, "location"), "");
     let (s, _, b) = t
         .patch(
             &v,
@@ -527,7 +553,13 @@ async fn vault_policies_and_protection_flow() {
         .await;
     assert_eq!(s, 202);
     let (_, b) = t.poll(&hdr(&h, "location")).await;
-    assert_eq!(b["properties"]["isScheduledForDeferredDelete"], false);
+    // Azure leaves the flag out unless it is true (azure-cli backup recordings: 133 of 135 items).
+    assert!(
+        b["properties"]
+            .get("isScheduledForDeferredDelete")
+            .is_none(),
+        "{b}"
+    );
     assert_eq!(b["properties"]["protectionState"], "ProtectionStopped");
 }
 
@@ -584,7 +616,7 @@ async fn vault_rules() {
     let (s, _, _) = t
         .put(&format!("{v}/backupPolicies/p"), "2026-01-01", pol(30))
         .await;
-    assert_eq!(s, 202);
+    assert_eq!(s, 200);
     let (s, _, b) = t
         .put(&format!("{v}/backupPolicies/p"), "2026-01-01", pol(10))
         .await;
@@ -781,7 +813,7 @@ async fn a_vault_takes_at_most_50_policy_writes_a_day() {
                 policy.clone(),
             )
             .await;
-        assert_eq!(s, 202, "policy {n}: {b}");
+        assert_eq!(s, 200, "policy {n}: {b}");
     }
     let (s, _, b) = t
         .put(&format!("{v}/backupPolicies/p50"), "2026-01-01", policy)

@@ -1020,13 +1020,19 @@ async fn disk_backup_state_persists_across_restarts() {
     let (s, _, _) = t.call("GET", &ra, AUTH, None).await;
     assert_eq!(s, 200);
 
-    // An empty vault deletes: 202, resource-group-level status, vault-level result.
+    // An empty vault deletes: 202, the status under the group's region, the result under the
+    // subscription's (DPP vault_create_and_delete #5).
     let (s, h, _) = t.call("DELETE", &t.vault("bv-keep"), DPP, None).await;
     assert_eq!(s, 202);
     let aso = hdr(&h, "azure-asyncoperation");
     assert!(
-        aso.contains("/resourceGroups/rg-app/providers/Microsoft.DataProtection/operationStatus/"),
+        aso.contains("/resourceGroups/rg-app/providers/Microsoft.DataProtection/locations/westeurope/operationStatus/"),
         "{aso}"
+    );
+    let loc = hdr(&h, "location");
+    assert!(
+        loc.contains(&format!("/subscriptions/{}/providers/Microsoft.DataProtection/locations/westeurope/operationResults/", t.sub)),
+        "{loc}"
     );
     let (_, fin) = t.poll_status(&aso).await;
     assert_eq!(fin["status"], "Succeeded");

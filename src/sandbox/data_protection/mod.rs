@@ -190,6 +190,10 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             || ctx
                 .m("subscriptions/*/resourcegroups/*/providers/microsoft.dataprotection/*/*")
                 .is_some()
+            // A vault delete's status (DPP vault_create_and_delete #5–#6).
+            || ctx
+                .m("subscriptions/*/resourcegroups/*/providers/microsoft.dataprotection/locations/*/*/*")
+                .is_some()
             || ctx.m(&format!("{BV}/*/*")).is_some()
             || ctx.m(&format!("{BV}/backupinstances/*/*/*")).is_some();
         if known {
