@@ -917,3 +917,59 @@ async fn a_url_or_headers_too_long_are_refused_with_an_error_body() {
         .await;
     assert_eq!(s, 200);
 }
+
+/// A VM whose protection stops before its first backup ran has no backup afterwards (soft
+/// deleted or not): none comes until protection resumes, and then it does.
+#[tokio::test]
+async fn an_item_stopped_before_its_first_backup_gets_none_until_it_resumes() {
+    let t = start(fast()).await;
+    let v = t.vault("rg-app", "rsv-first");
+    t.create_vault("rg-app", "rsv-first", "westeurope").await;
+    let at = "2026-01-24T02:00:00Z";
+    let policy = json!({"properties": {"backupManagementType": "AzureIaasVM", "instantRpRetentionRangeInDays": 2,
+        "schedulePolicy": {"schedulePolicyType": "SimpleSchedulePolicy", "scheduleRunFrequency": "Daily", "scheduleRunTimes": [at]},
+        "retentionPolicy": {"retentionPolicyType": "LongTermRetentionPolicy", "dailySchedule": {"retentionTimes": [at], "retentionDuration": {"count": 14, "durationType": "Days"}}},
+        "timeZone": "UTC"}});
+    let (s, _, _) = t
+        .put(&format!("{v}/backupPolicies/gold"), "2026-01-01", policy)
+        .await;
+    assert_eq!(s, 200);
+    let item = format!("{v}/backupFabrics/Azure/protectionContainers/IaasVMContainer;iaasvmcontainerv2;rg-app;app-01/protectedItems/VM;iaasvmcontainerv2;rg-app;app-01");
+    let vm_id = format!(
+        "/subscriptions/{}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/app-01",
+        t.sub
+    );
+    let enable = json!({"properties": {"protectedItemType": "Microsoft.Compute/virtualMachines",
+        "sourceResourceId": vm_id, "policyId": format!("{v}/backupPolicies/gold")}});
+    let (s, h, _) = t.put(&item, "2026-01-01", enable.clone()).await;
+    assert_eq!(s, 202);
+    t.poll(&hdr(&h, "location")).await;
+    let stop = json!({"properties": {"protectedItemType": "Microsoft.Compute/virtualMachines",
+        "sourceResourceId": vm_id, "protectionState": "ProtectionStopped"}});
+    let (s, h, _) = t.put(&item, "2026-01-01", stop).await;
+    assert_eq!(s, 202);
+    t.poll(&hdr(&h, "location")).await;
+    // Well past when the first backup would have run (60 Azure seconds = 120 ms).
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let last = |b: &Value| {
+        b["properties"]["lastBackupStatus"]
+            .as_str()
+            .unwrap_or("?")
+            .to_string()
+    };
+    let (_, _, b) = t.get(&item, "2026-01-01").await;
+    assert_eq!(last(&b), "", "{b}");
+    let (_, _, points) = t.get(&format!("{item}/recoveryPoints"), "2026-01-01").await;
+    assert_eq!(
+        points["value"].as_array().map(Vec::len),
+        Some(0),
+        "{points}"
+    );
+    // Resumed, its first backup comes.
+    let (s, h, _) = t.put(&item, "2026-01-01", enable).await;
+    assert_eq!(s, 202);
+    t.poll(&hdr(&h, "location")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (_, _, b) = t.get(&item, "2026-01-01").await;
+    assert_eq!(last(&b), "Completed", "{b}");
+}

@@ -229,7 +229,7 @@ impl Ctx<'_> {
             .q("$skiptoken")
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        if skip + size >= total {
+        if skip.saturating_add(size) >= total {
             return (skip, size, None);
         }
         let mut ser = url::form_urlencoded::Serializer::new(String::new());
@@ -242,7 +242,7 @@ impl Ctx<'_> {
         for (k, v) in keys {
             ser.append_pair(k, v);
         }
-        ser.append_pair("$skipToken", &(skip + size).to_string());
+        ser.append_pair("$skipToken", &(skip.saturating_add(size)).to_string());
         let next = format!("{}{}?{}", self.base, self.raw_path, ser.finish());
         (skip, size, Some(next))
     }

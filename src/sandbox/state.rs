@@ -423,3 +423,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
         SandboxError::Io(format!("renaming to {}: {e}", path.display()))
     })
 }
+
+/// `Item::first_backup_ms` of an item stopped or deleted before its first backup ran: none is
+/// coming until protection resumes.
+pub const NO_FIRST_BACKUP: i64 = i64::MAX;

@@ -409,7 +409,8 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                     && e.tags == vault.tags
                     && e.identity == vault.identity
             });
-            if unchanged {
+            // A PATCH stays as it was: no recording shows one (the spec: 200 or 202).
+            if unchanged || patch {
                 let b = body(&vault, ctx.now);
                 st.data_protection.vaults.insert(vk, vault);
                 return Ok(Reply::ok(b).mutated());

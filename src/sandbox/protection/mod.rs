@@ -20,7 +20,7 @@ use super::backup::{op_failure, parse_filter, require_backup_api};
 use super::errors::ArmError;
 use super::handler::{Ctx, HResult, Reply};
 use super::lro::{self, durations, NewOp, Phase};
-use super::state::{key, Item, State, Vault};
+use super::state::{key, Item, State, Vault, NO_FIRST_BACKUP};
 use super::vaults::get_vault;
 
 /// The api-version of a polling URL when the request named none.
@@ -374,6 +374,10 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                         x.deleted_ms = Some(ctx.now);
                         x.purge_ms = Some(purge);
                         x.has_recovery_points |= backed_up;
+                        if !x.has_recovery_points {
+                            // No first backup is coming to a deleted item.
+                            x.first_backup_ms = NO_FIRST_BACKUP;
+                        }
                         x.state = "ProtectionStopped".into();
                         x.policy_id = None;
                         x.policy_name = None;

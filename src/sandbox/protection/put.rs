@@ -105,6 +105,9 @@ pub(super) fn put_item(
             }
             item = it;
             item.has_recovery_points = item.has_recovery_points || ctx.now >= item.first_backup_ms;
+            if !item.has_recovery_points {
+                item.first_backup_ms = NO_FIRST_BACKUP;
+            }
             item.state = if eq(ps, "BackupsSuspended") {
                 "BackupsSuspended".into()
             } else {
@@ -175,6 +178,10 @@ pub(super) fn put_item(
                         "resume"
                     };
                     job_op = "ConfigureBackup";
+                    if item.first_backup_ms == NO_FIRST_BACKUP {
+                        // Stopped before its first backup: that backup comes after the resume.
+                        item.first_backup_ms = ctx.now + ctx.scaled(durations::FIRST_BACKUP);
+                    }
                     if item.state != "Protected" {
                         item.has_recovery_points =
                             item.has_recovery_points || ctx.now >= item.first_backup_ms;
