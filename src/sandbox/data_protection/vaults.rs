@@ -384,39 +384,25 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                 vault.identity = identity(i, &vault.id(), &st.identity.tenant_id)?;
             }
             let id = vault.id();
-            if created {
-                let op = start_op(
-                    st,
-                    ctx,
-                    "dpp:vaultPut",
-                    durations::VAULT_PUT,
-                    None,
-                    Some(vk.clone()),
-                    None,
-                    "vault",
-                );
-                let b = body(&vault, ctx.now);
-                st.data_protection.vaults.insert(vk, vault);
-                return Ok(Reply::status(201, Some(b))
-                    .headers(lro_headers(ctx, &id, None, &op))
-                    .mutated());
-            }
-            // A change is a long-running update: 201, `Updating`, Azure-AsyncOperation; the
-            // same vault again is 200 at once (azure-cli-extensions dataprotection
-            // test_dataprotection_backup_vault_update.yaml #4–#37, …_uami_create_update #1).
+            // A creation, or a change: long-running, 201 with Azure-AsyncOperation (an update
+            // `Updating`); the same vault again is 200 at once (azure-cli-extensions
+            // dataprotection test_dataprotection_backup_vault_update.yaml #4–#37,
+            // …_uami_create_update #1). A PATCH stays 200: no recording shows one (the spec:
+            // 200 or 202).
             let unchanged = existing.as_ref().is_some_and(|e| {
                 e.properties == vault.properties
                     && e.tags == vault.tags
                     && e.identity == vault.identity
             });
-            // A PATCH stays as it was: no recording shows one (the spec: 200 or 202).
-            if unchanged || patch {
+            if !created && (unchanged || patch) {
                 let b = body(&vault, ctx.now);
                 st.data_protection.vaults.insert(vk, vault);
                 return Ok(Reply::ok(b).mutated());
             }
-            vault.ready_ms = ctx.now + ctx.scaled(durations::VAULT_PUT);
-            vault.updating = true;
+            if !created {
+                vault.ready_ms = ctx.now + ctx.scaled(durations::VAULT_PUT);
+                vault.updating = true;
+            }
             let op = start_op(
                 st,
                 ctx,
