@@ -142,12 +142,20 @@ pub struct RecoveryPoint {
     /// Recording: azure-cli-extensions dataprotection test_dataprotection_recovery_point_show
     /// .yaml — `AzureBackup_<guid>_<time>`, the GUID not the point's.
     pub snapshot: Option<String>,
+    /// The resource group it named for that snapshot (`snapshotSubscriptionId`,
+    /// `snapshotRGName`): where it was taken, whatever the instance's group is now.
+    pub snapshot_group: Option<ArmId>,
 }
 
 impl RecoveryPoint {
     pub fn from_arm(v: &Value) -> Option<RecoveryPoint> {
         let id = ArmId::new(v["id"].as_str()?);
         let p = &v["properties"];
+        let meta = (p["recoveryPointDataStoresDetails"]
+            .as_array()
+            .into_iter()
+            .flatten())
+        .find_map(|d| snapshot_in_meta_data(&d["metaData"]));
         Some(RecoveryPoint {
             name: p["recoveryPointId"]
                 .as_str()
@@ -161,24 +169,30 @@ impl RecoveryPoint {
                     .flatten()
                     .find_map(|d| parse_time(&d["expiryTime"]))
             }),
-            snapshot: (p["recoveryPointDataStoresDetails"]
-                .as_array()
-                .into_iter()
-                .flatten())
-            .find_map(|d| snapshot_in_meta_data(&d["metaData"])),
+            snapshot: meta.as_ref().map(|m| m.0.clone()),
+            snapshot_group: meta.and_then(|m| m.1),
             id,
         })
     }
 }
 
-/// `snapshotName` of a data store's `metaData` (JSON text of an array of objects).
-fn snapshot_in_meta_data(meta: &Value) -> Option<String> {
+/// `snapshotName` of a data store's `metaData` (JSON text of an array of objects), and the
+/// resource group its `snapshotSubscriptionId` and `snapshotRGName` name.
+fn snapshot_in_meta_data(meta: &Value) -> Option<(String, Option<ArmId>)> {
     let parsed: Value = serde_json::from_str(meta.as_str()?).ok()?;
-    let entries = parsed.as_array()?;
-    entries
-        .iter()
-        .find_map(|m| m["snapshotName"].as_str().filter(|n| !n.is_empty()))
-        .map(str::to_string)
+    parsed.as_array()?.iter().find_map(|m| {
+        let name = m["snapshotName"].as_str().filter(|n| !n.is_empty())?;
+        let group = match (
+            m["snapshotSubscriptionId"].as_str(),
+            m["snapshotRGName"].as_str(),
+        ) {
+            (Some(sub), Some(rg)) if !sub.is_empty() && !rg.is_empty() => Some(ArmId::new(
+                format!("/subscriptions/{sub}/resourceGroups/{rg}"),
+            )),
+            _ => None,
+        };
+        Some((name.to_string(), group))
+    })
 }
 
 /// The snapshot Azure Backup took for `point` of `instance`: one of the instance's disk, in its
@@ -193,15 +207,12 @@ pub fn snapshot_of_point<'a>(
     snapshots: &'a [Snapshot],
     points: &[RecoveryPoint],
 ) -> Option<&'a Snapshot> {
+    // Where the point says its snapshot is, else the instance's snapshot group.
+    let group = (point.snapshot_group.as_ref()).or(instance.snapshot_resource_group.as_ref());
     let candidates: Vec<&Snapshot> = snapshots
         .iter()
         .filter(|s| s.copies(&instance.disk_id) && s.by_backup())
-        .filter(|s| {
-            instance
-                .snapshot_resource_group
-                .as_ref()
-                .is_none_or(|rg| s.id.parent(2) == *rg)
-        })
+        .filter(|s| group.is_none_or(|rg| s.id.parent(2) == *rg))
         .collect();
     if let Some(name) = &point.snapshot {
         return candidates

@@ -408,6 +408,28 @@ mod tests {
             Some("AzureBackup_shared-data_aaaa1111")
         );
         assert!(snapshot_of_point(&named("AzureBackup_gone"), &i, &snaps, &[]).is_none());
+        // Taken in another group than the instance's now: where the point says.
+        let moved = {
+            let meta = json!([{"snapshotName": "elsewhere", "snapshotRGName": "RG-OTHER",
+                               "snapshotSubscriptionId": SUB}])
+            .to_string();
+            RecoveryPoint::from_arm(&json!({
+                "id": format!("{}/recoveryPoints/ffff", i.id),
+                "properties": {"recoveryPointId": "ffff", "recoveryPointTime": "2026-05-01T12:00:00Z",
+                               "recoveryPointDataStoresDetails": [{"metaData": meta}]},
+            }))
+            .unwrap()
+        };
+        assert_eq!(
+            moved.snapshot_group,
+            Some(ArmId::new(format!(
+                "/subscriptions/{SUB}/resourceGroups/rg-other"
+            )))
+        );
+        assert_eq!(
+            snapshot_of_point(&moved, &i, &snaps, &[]).map(|s| s.name.as_str()),
+            Some("elsewhere")
+        );
         assert_eq!(by_time.snapshot, None, "a list's points say no snapshot");
 
         let rows = disk_rows(
