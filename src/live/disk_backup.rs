@@ -165,7 +165,7 @@ async fn read_vault(
         client.list(&policies_path),
         client.list(&instances_path),
         client.list(&deleted_path),
-        role_lists(client, principal, subscriptions.iter()),
+        role_lists(client, principal, subscriptions.iter(), false),
     )?;
     instances.extend(deleted.into_iter().map(|d| as_instance(&id, d)));
     let instances = normalize_instances(vault_name, &instances);
@@ -175,14 +175,7 @@ async fn read_vault(
     let left: BTreeSet<String> = instance_subscriptions(&instances)
         .filter(|s| !subscriptions.iter().any(|r| r.eq_ignore_ascii_case(s)))
         .collect();
-    let more = try_join_all(left.iter().map(|s| async move {
-        match role_lists(client, principal, std::iter::once(s)).await {
-            Err(e) if hides_roles(&e) => Ok(Vec::new()),
-            other => other,
-        }
-    }))
-    .await?;
-    roles.extend(more.into_iter().flatten());
+    roles.extend(role_lists(client, principal, left.iter(), true).await?);
     let vault_addr = Address::new(ResourceKind::BackupVault, vault_name);
     super::note_lease(&mut live, &id, body);
     live.resources.push(Resource {
@@ -211,18 +204,25 @@ fn as_instance(vault: &ArmId, mut deleted: Value) -> Value {
 }
 
 /// The role assignments of the vault identity `principal` in `subscriptions` (none without an
-/// identity), one list per subscription, concurrently.
+/// identity), one list per subscription, concurrently; with `hidden_ok`, a subscription that
+/// [`hides_roles`] shows none instead of failing the read.
 async fn role_lists(
     client: &ArmClient,
     principal: Option<&str>,
     subscriptions: impl Iterator<Item = &String>,
+    hidden_ok: bool,
 ) -> Result<Vec<Value>, AzureError> {
     let Some(p) = principal else {
         return Ok(Vec::new());
     };
     let lists = try_join_all(subscriptions.map(|s| {
         let path = role::list_path(s, p);
-        async move { client.list(&path).await }
+        async move {
+            match client.list(&path).await {
+                Err(e) if hidden_ok && hides_roles(&e) => Ok(Vec::new()),
+                other => other,
+            }
+        }
     }))
     .await?;
     Ok(lists.into_iter().flatten().collect())

@@ -6,7 +6,6 @@
 use super::plan::{PlanError, UnknownTarget};
 use crate::config::diag::did_you_mean;
 use crate::config::validate::names::is_guid;
-use crate::model::disk_backup::DiskVaultScope;
 use crate::model::stamp::{slug, StampSubscription};
 use crate::model::{Address, ArmId, Desired, LiveState};
 use crate::plan;
@@ -72,9 +71,8 @@ pub fn narrowed(whole: &Desired, targets: &Targets) -> Option<Desired> {
     // after a stop) leaves its identity's roles on that disk to be removed, wherever the disk
     // was: the file no longer says where, so the vault is read whatever the target (its
     // instances lead the read there). Backup vaults are few.
-    let leaves_roles = |v: &DiskVaultScope| v.grant_permissions;
     let reaching = (whole.disk_vaults.iter())
-        .filter(|v| leaves_roles(v) || v.reached_subscriptions().any(|s| targets.selects(&s)))
+        .filter(|v| v.grant_permissions || v.reached_subscriptions().any(|s| targets.selects(&s)))
         .filter_map(|v| v.arm_id.subscription().map(str::to_ascii_lowercase));
     kept.extend(reaching);
     let keeps = |kept: &[String], s: &str| kept.iter().any(|k| k.eq_ignore_ascii_case(s));

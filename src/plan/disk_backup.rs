@@ -383,24 +383,20 @@ fn instance_rules(
         }
         Some((have, changed)) => {
             match ItemState::of(&have.attrs) {
-                ItemState::Stopped => {
-                    v.reasons.push(
-                        "resumes protection of a stopped instance (its snapshots were retained)"
-                            .into(),
-                    );
-                    // Azure refuses to resume one whose disk another instance protects
-                    // (UserErrorDppDatasourceAlreadyHasBackupInstance, same recording #29).
-                    other_holders(want, disk_id, ctx, v);
-                }
-                ItemState::Suspended => {
-                    v.reasons.push("resumes backups of a suspended instance".into());
-                    other_holders(want, disk_id, ctx, v);
-                }
+                ItemState::Stopped => v.reasons.push(
+                    "resumes protection of a stopped instance (its snapshots were retained)".into(),
+                ),
+                ItemState::Suspended => v.reasons.push("resumes backups of a suspended instance".into()),
                 ItemState::SoftDeleted => v.block(format!(
                     "the disk's backup instance is soft-deleted: undelete it in Azure (Backup vault {}, deleted backup instances) first, then plan again",
                     vault.name()
                 )),
                 _ => {}
+            }
+            if ItemState::of(&have.attrs).retained() {
+                // Azure refuses to resume one whose disk another instance protects
+                // (UserErrorDppDatasourceAlreadyHasBackupInstance, same recording #29).
+                other_holders(want, disk_id, ctx, v);
             }
             if let Some(c) = changed("snapshot_resource_group_id") {
                 let old = c

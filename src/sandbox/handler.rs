@@ -389,6 +389,15 @@ pub fn require_rg(st: &State, sub: &str, rg: &str) -> Result<(), ArmError> {
     Ok(())
 }
 
+/// `ctx`'s method is `m`, else ARM's `MethodNotAllowed`.
+pub fn require_method(ctx: &Ctx<'_>, m: &str) -> Result<(), ArmError> {
+    if ctx.method == m {
+        Ok(())
+    } else {
+        Err(ArmError::method_not_allowed(&ctx.method))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

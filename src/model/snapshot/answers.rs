@@ -174,6 +174,11 @@ impl RecoveryPoint {
             id,
         })
     }
+
+    /// Where its snapshot is: the group the point names, else the instance's snapshot group.
+    pub fn snapshot_group_in<'a>(&'a self, instance: &'a BackupInstance) -> Option<&'a ArmId> {
+        (self.snapshot_group.as_ref()).or(instance.snapshot_resource_group.as_ref())
+    }
 }
 
 /// `snapshotName` of a data store's `metaData` (JSON text of an array of objects), and the
@@ -207,8 +212,7 @@ pub fn snapshot_of_point<'a>(
     snapshots: &'a [Snapshot],
     points: &[RecoveryPoint],
 ) -> Option<&'a Snapshot> {
-    // Where the point says its snapshot is, else the instance's snapshot group.
-    let group = (point.snapshot_group.as_ref()).or(instance.snapshot_resource_group.as_ref());
+    let group = point.snapshot_group_in(instance);
     let candidates: Vec<&Snapshot> = snapshots
         .iter()
         .filter(|s| s.copies(&instance.disk_id) && s.by_backup())

@@ -116,9 +116,7 @@ async fn snapshot_of_recovery_point(
     .await?;
     let inst = BackupInstance::from_arm(&v)
         .ok_or_else(|| miette!("SNAPSHOT: {inst_id} does not protect a managed disk"))?;
-    // Where the point says its snapshot was taken, else the instance's snapshot group.
-    let group = (point.snapshot_group.as_ref()).or(inst.snapshot_resource_group.as_ref());
-    let path = match group {
+    let path = match point.snapshot_group_in(&inst) {
         Some(g) => model::list_in_group_path(g),
         None => model::list_path(inst.disk_id.subscription().unwrap_or_default()),
     };

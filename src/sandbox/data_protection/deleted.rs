@@ -14,7 +14,8 @@
 use serde_json::{json, Value};
 
 use super::super::errors::ArmError;
-use super::super::handler::{Ctx, HResult, Reply};
+use super::super::handler::{require_method, Ctx, HResult, Reply};
+use super::super::inventory::stable_guid;
 use super::super::state::{key, State};
 use super::instances::{body, Instance};
 use super::vaults::get_vault;
@@ -23,7 +24,7 @@ use super::{dpp_error, BV};
 pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
     if let Some(v) = ctx.m(&format!("{BV}/deletedbackupinstances")) {
         return Some((|| {
-            get_only(ctx)?;
+            require_method(ctx, "GET")?;
             let vk = get_vault(st, &v[0], &v[1], &v[2])?.key();
             let items = (st.data_protection.instances.values())
                 .filter(|i| i.vault_key == vk && i.deleted_ms.is_some())
@@ -34,16 +35,14 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
     }
     if let Some(v) = ctx.m(&format!("{BV}/deletedbackupinstances/*")) {
         return Some((|| {
-            get_only(ctx)?;
+            require_method(ctx, "GET")?;
             let (_, i) = deleted(st, &v)?;
             Ok(Reply::ok(deleted_body(st, i, ctx.now)))
         })());
     }
     if let Some(v) = ctx.m(&format!("{BV}/deletedbackupinstances/*/undelete")) {
         return Some((|| {
-            if ctx.method != "POST" {
-                return Err(ArmError::method_not_allowed(&ctx.method));
-            }
+            require_method(ctx, "POST")?;
             let (ik, i) = deleted(st, &v)?;
             let mut i = i.clone();
             i.deleted_ms = None;
@@ -55,13 +54,6 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
         })());
     }
     None
-}
-
-fn get_only(ctx: &Ctx<'_>) -> Result<(), ArmError> {
-    match ctx.method.as_str() {
-        "GET" => Ok(()),
-        m => Err(ArmError::method_not_allowed(m)),
-    }
 }
 
 /// The soft-deleted instance `v[3]` of vault `v[0..3]`, with its key.
@@ -87,7 +79,7 @@ fn deleted_body(st: &State, i: &Instance, now: i64) -> Value {
         "deletionTime": at(i.deleted_ms),
         "billingEndDate": at(i.deleted_ms),
         "scheduledPurgeTime": at(i.purge_ms),
-        "deleteActivityID": uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, i.name.as_bytes()).to_string(),
+        "deleteActivityID": stable_guid(&i.name),
     });
     b["properties"]["objectType"] = json!("DeletedBackupInstance");
     let id = b["id"].as_str().unwrap_or_default().to_string();

@@ -246,14 +246,11 @@ fn check(
             format!("Snapshot resource group '{srgn}' could not be found."),
         )); // Not in the recordings or specs: see README "Known to differ".
     }
-    if let Some(other) = st.data_protection.instances.iter().find(|(k, i)| {
-        // A soft-deleted instance holds its disk no more (DPSD #12–#26, `deleted`).
-        i.disk_key == disk_key && i.deleted_ms.is_none() && Some(k.as_str()) != instance_key
-    }) {
+    if let Some(other) = live_holder(st, &disk_key, instance_key) {
         let owner = st
             .data_protection
             .vaults
-            .get(&other.1.vault_key)
+            .get(&other.vault_key)
             .map(|v| v.id())
             .unwrap_or_default();
         return Err(bad(
@@ -268,6 +265,16 @@ fn check(
         schedule,
         policy_name: policy.name.clone(),
     })
+}
+
+/// The instance (not soft-deleted, not the one keyed `except`) that protects the disk keyed
+/// `disk_key`: a soft-deleted instance holds its disk no more (DPSD #12–#26, `deleted`).
+fn live_holder<'a>(st: &'a State, disk_key: &str, except: Option<&str>) -> Option<&'a Instance> {
+    (st.data_protection.instances.iter())
+        .find(|(k, i)| {
+            i.disk_key == disk_key && i.deleted_ms.is_none() && Some(k.as_str()) != except
+        })
+        .map(|(_, i)| i)
 }
 
 /// The permission check made with the vault's identity (after propagation).
@@ -368,11 +375,8 @@ fn get_instance<'a>(st: &'a State, v: &[String]) -> Result<(DppVault, &'a Instan
 /// Another (live) instance protects `inst`'s disk: an undeleted instance cannot resume (DPSD
 /// #29, after the disk was protected in another vault while this one was soft-deleted).
 fn held_elsewhere(st: &State, inst: &Instance, now: i64) -> Option<ArmError> {
-    let other = (st.data_protection.instances.values()).find(|i| {
-        i.disk_key == inst.disk_key
-            && i.deleted_ms.is_none()
-            && (i.vault_key != inst.vault_key || i.name != inst.name)
-    })?;
+    let own = key(&[&inst.vault_key, &inst.name]);
+    let other = live_holder(st, &inst.disk_key, Some(&own))?;
     let vault = (st.data_protection.vaults.get(&other.vault_key))
         .map(|v| v.id())
         .unwrap_or_default();

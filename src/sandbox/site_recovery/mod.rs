@@ -343,13 +343,7 @@ fn last_page_says_so(mut r: Reply) -> Reply {
     r
 }
 
-pub(super) fn require_method(ctx: &Ctx<'_>, m: &str) -> Result<(), ArmError> {
-    if ctx.method == m {
-        Ok(())
-    } else {
-        Err(ArmError::method_not_allowed(&ctx.method))
-    }
-}
+pub(super) use super::handler::require_method;
 
 /// Remove everything of a vault (vault deletion).
 pub fn remove_vault(st: &mut State, vk: &str) {
