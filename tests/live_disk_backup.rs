@@ -544,3 +544,125 @@ async fn apply_protects_a_disk_right_after_granting_roles_despite_propagation() 
     let live = live::read(&client, &desired).await.unwrap();
     assert_eq!(instance_of(&live, inst_addr).attrs, inst_attrs);
 }
+
+/// Someone protected a disk by hand before granting the vault's roles: Data Protection accepted
+/// the PUT (its operation succeeded) and configuring ended in `ProtectionError`. azprotect reads
+/// it as failed, grants the roles and configures the instance again in the same apply — waiting
+/// for configuring to end, and again while the new roles propagate — rather than reporting
+/// success for a PUT whose configuration then fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_repairs_an_instance_left_in_protection_error() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    // Configuring: 60 Azure s × 0.006 = 0.36 s; role propagation 300 s × 0.006 = 1.8 s.
+    let estate = Estate::start_with(SandboxOptions {
+        time_scale: 0.006,
+        access_log: Some(log.path().to_path_buf()),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let client = estate.client().await;
+    let ids = Ids {
+        sub: estate.sandbox.credentials().subscription_id,
+    };
+    snapshot_rg(&client, &ids).await;
+    let v = res(
+        ResourceKind::BackupVault,
+        "bv-fix",
+        ids.vault("bv-fix"),
+        vault_attrs(),
+    );
+    client
+        .execute(&vault::put_request(&v, &Value::Null))
+        .await
+        .expect("vault");
+    let p_attrs = policy_attrs("4h");
+    let p_id = policy::arm_id(&v.arm_id, "snap", &p_attrs);
+    let p = res(ResourceKind::DiskPolicy, "x", p_id.clone(), p_attrs);
+    client
+        .execute(&policy::put_request(&p))
+        .await
+        .expect("policy");
+    let inst_id = instance::arm_id(&v.arm_id, "rg-app", "shared-data");
+    let inst_attrs = json!({"disk_id": ids.disk("shared-data"), "location": "westeurope", "policy": p_id.name(),
+                            "snapshot_resource_group_id": ids.snap_rg(), "state": "protected"});
+    let by_hand = res(
+        ResourceKind::DiskBackup,
+        "x",
+        inst_id.clone(),
+        inst_attrs.clone(),
+    );
+    client
+        .execute_discarding(&instance::put_request(&by_hand, &p_id, "westeurope"))
+        .await
+        .expect("the PUT's operation succeeds without the roles");
+    let instance_path = format!("{inst_id}?api-version={}", api::DATA_PROTECTION);
+    let status = |b: &Value| b["properties"]["protectionStatus"].clone();
+    let mut body = Value::Null;
+    for _ in 0..100 {
+        body = client.get_optional(&instance_path).await.unwrap().unwrap();
+        if instance::configuration(&body) != instance::Configuration::InProgress {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status(&body)["status"], "ProtectionError", "{body}");
+
+    let desired = desired(
+        &ids,
+        vec![scope(&ids, "bv-fix", p_id.name(), "shared-data")],
+    );
+    let live = live::read(&client, &desired).await.unwrap();
+    let failed = instance_of(&live, "disk_backup.bv-fix/rg-app/shared-data")
+        .attrs
+        .clone();
+    assert_eq!(failed["state"], "failed");
+
+    let disk = ArmId::new(ids.disk("shared-data"));
+    let snap = ArmId::new(ids.snap_rg());
+    let reader = "role_assignment.bv-fix/disk_backup_reader/rg-app/shared-data";
+    let contrib = format!("role_assignment.bv-fix/disk_snapshot_contributor/{SNAP_RG}");
+    let before = log_lines(log.path()).len();
+    apply_all(
+        &client,
+        vec![
+            change(
+                reader,
+                Action::Create,
+                &role::arm_id(&v.arm_id, role::DISK_BACKUP_READER, &disk),
+                None,
+                Some(json!({"scope": disk.as_str(), "role": "disk_backup_reader", "vault_id": v.arm_id.as_str()})),
+                &[],
+            ),
+            change(
+                &contrib,
+                Action::Create,
+                &role::arm_id(&v.arm_id, role::DISK_SNAPSHOT_CONTRIBUTOR, &snap),
+                None,
+                Some(json!({"scope": snap.as_str(), "role": "disk_snapshot_contributor", "vault_id": v.arm_id.as_str()})),
+                &[],
+            ),
+            change(
+                "disk_backup.bv-fix/rg-app/shared-data",
+                Action::Update,
+                &inst_id,
+                Some(failed),
+                Some(inst_attrs.clone()),
+                &[reader, &contrib],
+            ),
+        ],
+    )
+    .await;
+    // Done means configured: read at once, the instance is protected (not in error, not still
+    // configuring).
+    let body = client.get_optional(&instance_path).await.unwrap().unwrap();
+    assert_eq!(status(&body)["status"], "ProtectionConfigured", "{body}");
+    let puts = calls_since(log.path(), before)
+        .iter()
+        .filter(|c| c.starts_with("PUT ") && c.contains("/backupInstances/"))
+        .count();
+    assert!(
+        puts >= 2,
+        "the instance was PUT {puts} time(s): configuring never met the roles still propagating, \
+         so the test proves nothing"
+    );
+}

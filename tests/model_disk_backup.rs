@@ -287,3 +287,71 @@ fn live_role_assignments_normalize_to_the_contract_and_other_roles_are_skipped()
     assert!(role::list_path(SUB, principal)
         .ends_with(&format!("&$filter=principalId%20eq%20%27{principal}%27")));
 }
+
+/// After a PUT, the instance says whether Data Protection is still configuring it, has, or
+/// failed to (bodies as recorded: azure-cli-extensions dataprotection
+/// test_dataprotection_backup_instance_create_backup_delete_disk.yaml #13 and #18; the error
+/// shape as azurerm and Azure Service Operator read it).
+#[test]
+fn an_instance_says_when_configuring_has_ended_and_why_it_failed() {
+    use instance::Configuration;
+    let body = |current: &str, status: Value| {
+        json!({"properties": {"currentProtectionState": current, "protectionStatus": status,
+                              "provisioningState": "Succeeded"}})
+    };
+    let configuring = body(
+        "ConfiguringProtection",
+        json!({"status": "ConfiguringProtection"}),
+    );
+    assert_eq!(
+        instance::configuration(&configuring),
+        Configuration::InProgress
+    );
+    let updating = body(
+        "UpdatingProtection",
+        json!({"status": "UpdatingProtection"}),
+    );
+    assert_eq!(
+        instance::configuration(&updating),
+        Configuration::InProgress
+    );
+    let configured = body(
+        "ProtectionConfigured",
+        json!({"status": "ProtectionConfigured"}),
+    );
+    assert_eq!(instance::configuration(&configured), Configuration::Done);
+    let stopped = body("ProtectionStopped", json!({"status": "ProtectionStopped"}));
+    assert_eq!(instance::configuration(&stopped), Configuration::Done);
+    let error = body(
+        "ProtectionError",
+        json!({"status": "ProtectionError", "errorDetails": {
+            "code": "UserErrorMissingRequiredPermissions",
+            "message": "Appropriate permissions to perform the operation is missing."}}),
+    );
+    assert_eq!(
+        instance::configuration(&error),
+        Configuration::Error {
+            status: "ProtectionError".into(),
+            code: "UserErrorMissingRequiredPermissions".into(),
+            message: "Appropriate permissions to perform the operation is missing.".into(),
+        }
+    );
+    // Details only at the properties' level, and a failure without any.
+    let mut failed = body(
+        "ConfiguringProtectionFailed",
+        json!({"status": "ConfiguringProtectionFailed"}),
+    );
+    failed["properties"]["protectionErrorDetails"] = json!({"code": "InternalServerError"});
+    assert!(matches!(
+        instance::configuration(&failed),
+        Configuration::Error { code, .. } if code == "InternalServerError"
+    ));
+    failed["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("protectionErrorDetails");
+    assert!(matches!(
+        instance::configuration(&failed),
+        Configuration::Error { code, .. } if code.is_empty()
+    ));
+}

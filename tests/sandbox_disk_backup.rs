@@ -231,6 +231,18 @@ impl T {
         assert_eq!(s, 200, "{b}");
         b["properties"].clone()
     }
+    /// Read the instance until configuring has ended (about a minute of Azure time after its
+    /// PUT, whose operation ends within a second); its properties then.
+    async fn configured(&self, vault: &str, name: &str) -> Value {
+        for _ in 0..400 {
+            let p = self.instance_status(vault, name).await;
+            if p["currentProtectionState"] != "ConfiguringProtection" {
+                return p;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("{name} was never configured");
+    }
     async fn points(&self, vault: &str, name: &str) -> Vec<Value> {
         let (s, _, b) = self
             .call(
@@ -426,10 +438,25 @@ async fn disk_backup_vault_policy_permissions_and_protection() {
         .await;
     assert_eq!((s, b["value"].as_array().unwrap().len()), (200, 2), "{b}");
 
-    // Protect: ConfiguringProtection → ProtectionConfigured.
+    // Protect: the PUT's operation succeeds while the instance is still configuring
+    // (DPP create_backup_delete_disk #12–#13), then ConfiguringProtection → ProtectionConfigured.
     let (s, _) = protect(&t, "bv-weu", "shared-data-bi", &bi).await;
     assert_eq!(s, "Succeeded");
     let p = t.instance_status("bv-weu", "shared-data-bi").await;
+    assert_eq!(
+        (
+            &p["currentProtectionState"],
+            &p["protectionStatus"]["status"],
+            &p["provisioningState"]
+        ),
+        (
+            &json!("ConfiguringProtection"),
+            &json!("ConfiguringProtection"),
+            &json!("Succeeded")
+        ),
+        "{p}"
+    );
+    let p = t.configured("bv-weu", "shared-data-bi").await;
     assert_eq!(p["currentProtectionState"], "ProtectionConfigured", "{p}");
     assert_eq!(p["protectionStatus"]["status"], "ProtectionConfigured");
     assert_eq!(p["provisioningState"], "Succeeded");
@@ -746,17 +773,27 @@ async fn recovery_points_follow_schedule_and_retention() {
         .await;
     // A subscription-scope Contributor also satisfies the snapshot role.
     let bi = instance(&t, "bv-rp", "shared-data", "hourly", &snap_rg);
-    // Before the Contributor assignment there is no snapshot permission: configuring fails.
-    let (s, fin) = protect(&t, "bv-rp", "bi", &bi).await;
+    // Before the Contributor assignment there is no snapshot permission: the PUT's operation
+    // succeeds, configuring ends in ProtectionError (what azurerm users meet).
+    let (s, _) = protect(&t, "bv-rp", "bi", &bi).await;
+    assert_eq!(s, "Succeeded");
+    let p = t.configured("bv-rp", "bi").await;
     assert_eq!(
-        (s.as_str(), fin["error"]["code"].as_str()),
-        ("Failed", Some("UserErrorMissingRequiredPermissions"))
-    );
-    let p = t.instance_status("bv-rp", "bi").await;
-    assert_eq!(
-        p["currentProtectionState"], "ConfiguringProtectionFailed",
+        (
+            &p["currentProtectionState"],
+            &p["protectionStatus"]["status"],
+            &p["protectionStatus"]["errorDetails"]["code"]
+        ),
+        (
+            &json!("ProtectionError"),
+            &json!("ProtectionError"),
+            &json!("UserErrorMissingRequiredPermissions")
+        ),
         "{p}"
     );
+    // Snapshots need the roles: none is taken while in error.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(t.points("bv-rp", "bi").await.is_empty());
     t.assign(
         &format!("/subscriptions/{}", t.sub),
         "b24988ac-6180-42a2-ab66-4c8be2c6f0d9",
@@ -764,7 +801,22 @@ async fn recovery_points_follow_schedule_and_retention() {
     )
     .await;
     tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(protect(&t, "bv-rp", "bi", &bi).await.0, "Succeeded");
+    // `sync` configures again once the roles are in effect.
+    let (s, h, b) = t
+        .call(
+            "POST",
+            &format!("{}/backupInstances/bi/sync", t.vault("bv-rp")),
+            DPP,
+            Some(json!({"syncType": "Default"})),
+        )
+        .await;
+    assert_eq!(s, 202, "{b}");
+    assert_eq!(
+        t.poll_status(&hdr(&h, "azure-asyncoperation")).await.1["status"],
+        "Succeeded"
+    );
+    let p = t.configured("bv-rp", "bi").await;
+    assert_eq!(p["currentProtectionState"], "ProtectionConfigured", "{p}");
 
     tokio::time::sleep(Duration::from_millis(400)).await;
     let early = t.points("bv-rp", "bi").await;
@@ -840,7 +892,43 @@ async fn recovery_points_follow_schedule_and_retention() {
         )
         .await;
     assert_eq!(s, 202);
-    t.poll_status(&hdr(&h, "azure-asyncoperation")).await;
+    // The operation only triggers it: it names the backup's job, readable at once, which takes
+    // the point when it completes (DPP create_backup_delete_disk #20–#40).
+    let (_, fin) = t.poll_status(&hdr(&h, "azure-asyncoperation")).await;
+    let job = fin["properties"]["jobId"]
+        .as_str()
+        .expect("jobId")
+        .to_string();
+    assert!(
+        job.starts_with(&format!("{}/backupJobs/", t.vault("bv-rp"))),
+        "{fin}"
+    );
+    let mut done = Value::Null;
+    for _ in 0..200 {
+        let (s, _, b) = t.call("GET", &job, DPP, None).await;
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(
+            (
+                &b["properties"]["operation"],
+                &b["properties"]["isUserTriggered"]
+            ),
+            (&json!("Backup"), &json!(true))
+        );
+        if b["properties"]["status"] == "Completed" {
+            done = b;
+            break;
+        }
+        assert_eq!(b["properties"]["duration"], "PT0S", "{b}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let taken = &done["properties"]["extendedInfo"]["targetRecoverPoint"]["recoveryPointID"];
+    assert!(
+        t.points("bv-rp", "bi")
+            .await
+            .iter()
+            .any(|p| p["name"] == *taken),
+        "{done}"
+    );
     let (s, _, _) = t
         .call(
             "POST",

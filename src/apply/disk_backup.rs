@@ -1,7 +1,8 @@
 //! Disk Backup changes that need a live read or a wait, not just a fixed list of requests:
 //! role assignments (the vault identity's principal id is read from the vault at apply time)
-//! and backup instances (`validateForBackup`, then the PUT, retried while new role assignments
-//! propagate; `resumeProtection` / `resumeBackups` for a stopped or suspended instance).
+//! and backup instances (`validateForBackup`, then the PUT and the wait for Data Protection to
+//! configure the instance, retried while new role assignments propagate; `resumeProtection` /
+//! `resumeBackups` for a stopped or suspended instance).
 //!
 //! The retry decision is the pure [`permission_retry`]; sleeping happens in [`execute`].
 
@@ -190,11 +191,17 @@ async fn protect_disk(
     let vault = r.arm_id.parent(1);
     let policy_id = vault.child(&["backupPolicies", policy]);
     let put = instance::put_request(r, &policy_id, location);
+    // The PUT, then Data Protection's configuration (a missing role surfaces as the instance's
+    // `ProtectionError` after the PUT's operation succeeded), both retried while roles propagate.
+    let configure = || async {
+        client.execute_discarding(&put).await?;
+        configured(client, &r.arm_id, heard).await
+    };
     match before.map(ItemState::of) {
         None => {
             let validate = instance::validate_request(r, &policy_id, location);
             with_propagation_retry(client, &r.address, &validate, heard, |_| false).await?;
-            with_propagation_retry(client, &r.address, &put, heard, |_| false).await
+            retry_while_propagating(&r.address, heard, |_| false, configure).await
         }
         Some(ItemState::SoftDeleted) => Err(format!(
             "the backup instance {} is soft-deleted; undelete it \
@@ -208,11 +215,70 @@ async fn protect_disk(
             let resume = instance::resume_request(&r.arm_id, s == ItemState::Suspended);
             with_propagation_retry(client, &r.address, &resume, heard, |_| false).await?;
             if before.is_some_and(|b| settings_differ(b, &r.attrs)) {
-                with_propagation_retry(client, &r.address, &put, heard, |_| false).await?;
+                retry_while_propagating(&r.address, heard, |_| false, configure).await?;
             }
             Ok(())
         }
-        Some(_) => with_propagation_retry(client, &r.address, &put, heard, |_| false).await,
+        Some(_) => retry_while_propagating(&r.address, heard, |_| false, configure).await,
+    }
+}
+
+/// Longest wait for Data Protection to configure an instance after its PUT (Azure: about a
+/// minute, [`instance::Configuration`]).
+const CONFIGURE_DEADLINE: Duration = Duration::from_secs(15 * 60);
+
+/// Wait until the instance `id` is configured: read it every poll interval of the client while
+/// it is `ConfiguringProtection`; its `ProtectionError` (or `ConfiguringProtectionFailed`) comes
+/// back as an [`AzureError::OperationFailed`] with the instance's error code, so that a role
+/// still propagating is retried like a refused request.
+async fn configured(client: &ArmClient, id: &ArmId, heard: Heard<'_>) -> Result<(), AzureError> {
+    use instance::Configuration;
+    let started = std::time::Instant::now();
+    let failed = |status: &str, code: &str, message: String| AzureError::OperationFailed {
+        resource: id.to_string(),
+        status: status.to_string(),
+        code: code.to_string(),
+        message,
+        request_id: "-".into(),
+    };
+    let mut told = false;
+    loop {
+        let Some(body) = client
+            .get_optional(&crate::model::disk_backup::versioned(id))
+            .await?
+        else {
+            return Err(failed(
+                "Gone",
+                "ResourceNotFound",
+                "the backup instance disappeared while protection was being configured".into(),
+            ));
+        };
+        match instance::configuration(&body) {
+            Configuration::Done => return Ok(()),
+            Configuration::Error {
+                status,
+                code,
+                message,
+            } => return Err(failed(&status, &code, message)),
+            Configuration::InProgress if started.elapsed() >= CONFIGURE_DEADLINE => {
+                return Err(failed(
+                    "ConfiguringProtection",
+                    "",
+                    format!(
+                        "Data Protection was still configuring protection after {} minutes; \
+                         run plan later to see where it stands",
+                        CONFIGURE_DEADLINE.as_secs() / 60
+                    ),
+                ))
+            }
+            Configuration::InProgress => {
+                if !told {
+                    heard.waiting_for("Data Protection to configure protection");
+                    told = true;
+                }
+                tokio::time::sleep(client.poll_interval()).await;
+            }
+        }
     }
 }
 
@@ -241,10 +307,24 @@ pub(crate) async fn with_propagation_retry(
     heard: Heard<'_>,
     done: impl Fn(&AzureError) -> bool,
 ) -> Result<(), Failure> {
+    retry_while_propagating(subject, heard, done, || client.execute_discarding(req)).await
+}
+
+/// [`with_propagation_retry`] for any `attempt` (a request, or a request and a wait).
+async fn retry_while_propagating<F, Fut>(
+    subject: &(dyn std::fmt::Display + Sync),
+    heard: Heard<'_>,
+    done: impl Fn(&AzureError) -> bool,
+    attempt_once: F,
+) -> Result<(), Failure>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), AzureError>>,
+{
     let started = std::time::Instant::now();
     let mut attempt = 0;
     loop {
-        match client.execute_discarding(req).await {
+        match attempt_once().await {
             Ok(_) => return Ok(()),
             Err(e) if done(&e) => return Ok(()),
             Err(e) => match propagation_retry(attempt, e.code()) {

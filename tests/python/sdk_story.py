@@ -426,10 +426,20 @@ def backup_instance(policy_id):
             if "UserErrorMissingRequiredPermissions" not in str(e) or attempt == 99:
                 raise
             time.sleep(POLL * 5)
-    wait(
-        "protection configured",
-        lambda: c.backup_instances.get(BV_RG, BV, "shared-data").properties.current_protection_state == "ProtectionConfigured",
-    )
+    # The PUT's operation ends before configuring does; a configuration that met roles not yet
+    # effective ends in ProtectionError, which `sync` retries (as Azure Service Operator does).
+    wait("protection configured", lambda: configured_or_synced(c))
+
+
+def configured_or_synced(c):
+    p = c.backup_instances.get(BV_RG, BV, "shared-data").properties
+    if p.protection_status.status == "ProtectionError":
+        assert p.protection_status.error_details.code == "UserErrorMissingRequiredPermissions", p
+        print("  ProtectionError while the roles propagate: sync", flush=True)
+        c.backup_instances.begin_sync_backup_instance(
+            BV_RG, BV, "shared-data", {"sync_type": "Default"}).result()
+        return False
+    return p.current_protection_state == "ProtectionConfigured"
 
 
 def create_instance(c, policy_id):

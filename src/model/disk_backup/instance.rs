@@ -96,6 +96,61 @@ pub fn delete_request(id: &ArmId) -> ArmRequest {
     ArmRequest::new(Method::Delete, versioned(id), None)
 }
 
+/// Where Data Protection's configuration of an instance stands, from its body's
+/// `protectionStatus.status` (what azurerm and Microsoft's Azure Service Operator wait on after a
+/// PUT). A new instance's PUT operation ends within seconds while the instance stays
+/// `ConfiguringProtection` about a minute longer (azure-cli-extensions dataprotection
+/// test_dataprotection_backup_instance_create_backup_delete_disk.yaml #11–#18: operation
+/// succeeded at 1 s, `ProtectionConfigured` first seen at 69 s; create_and_delete_disk: 75 s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Configuration {
+    /// `ConfiguringProtection`, `UpdatingProtection`, `SoftDeleting`: not settled yet.
+    InProgress,
+    /// Settled: configured, stopped, suspended…
+    Done,
+    /// `ProtectionError` or `ConfiguringProtectionFailed`, with the instance's error details
+    /// (code and message; empty when Azure gives none).
+    Error {
+        status: String,
+        code: String,
+        message: String,
+    },
+}
+
+pub fn configuration(arm: &Value) -> Configuration {
+    let p = &arm["properties"];
+    let status = (p["protectionStatus"]["status"].as_str())
+        .or_else(|| p["currentProtectionState"].as_str())
+        .unwrap_or_default();
+    let lower = status.to_ascii_lowercase();
+    if [
+        "configuringprotection",
+        "updatingprotection",
+        "softdeleting",
+    ]
+    .contains(&lower.as_str())
+    {
+        return Configuration::InProgress;
+    }
+    if lower == "protectionerror" || lower.contains("failed") {
+        let details = [
+            &p["protectionStatus"]["errorDetails"],
+            &p["protectionErrorDetails"],
+        ]
+        .into_iter()
+        .find(|d| d.is_object())
+        .cloned()
+        .unwrap_or_default();
+        let text = |k: &str| details[k].as_str().unwrap_or_default().to_string();
+        return Configuration::Error {
+            status: status.to_string(),
+            code: text("code"),
+            message: text("message"),
+        };
+    }
+    Configuration::Done
+}
+
 /// Live instance → (id, attributes); `policy` is the live policy's ARM name (the last segment of
 /// `policyId`, e.g. `every-4h-3fa1b2`), `state` one of `protected`, `stopped`, `suspended`,
 /// `soft_deleted`. `None` for instances of other datasources.

@@ -2,9 +2,15 @@
 //! and the instance actions.
 //!
 //! State machine (`currentProtectionState` / `protectionStatus.status`):
-//! PUT → `ConfiguringProtection` (CONFIGURE, 60 Azure s) → `ProtectionConfigured`; when the vault
-//! identity lacks its roles at PUT time → `ConfiguringProtectionFailed` (the PUT operation fails
-//! with `UserErrorMissingRequiredPermissions`; a re-PUT retries). `stopProtection` →
+//! PUT → `ConfiguringProtection` (CONFIGURE, 60 Azure s) → `ProtectionConfigured`; the PUT's
+//! operation ends after a second, while configuring goes on (DPP create_backup_delete_disk
+//! #11–#18: `provisioningState` `Provisioning` in the PUT's answer, `Succeeded` once the
+//! operation has). When the vault identity lacks its roles at PUT time the operation still
+//! succeeds and configuring ends in `ProtectionError` with `UserErrorMissingRequiredPermissions`
+//! (what azurerm users meet waiting for `ProtectionConfigured`, terraform-provider-azurerm
+//! issues 15844 and 30863; the recordings hold no such failure); a re-PUT or `sync` configures
+//! again. An injected operation fault fails the operation and leaves
+//! `ConfiguringProtectionFailed`. `stopProtection` →
 //! `ProtectionStopped` (points kept forever), `suspendBackups` → `BackupsSuspended`
 //! (points expire per policy), `resumeProtection`/`resumeBackups` → `ProtectionConfigured`.
 //! DELETE with vault soft delete On/AlwaysOn → `SoftDeleted` (points kept until the vault's soft
@@ -48,8 +54,14 @@ pub struct Instance {
     pub snapshot_rg_id: String,
     /// Configuration completes at this time.
     pub ready_ms: i64,
-    /// `UserFacingError` when configuring failed.
+    /// The last PUT's operation ends at this time (`provisioningState` `Provisioning` until then).
+    #[serde(default)]
+    pub provisioned_ms: i64,
+    /// `UserFacingError` when configuring failed: `ProtectionError`, or
+    /// `ConfiguringProtectionFailed` when the operation itself failed (`operation_failed`).
     pub error: Option<Value>,
+    #[serde(default)]
+    pub operation_failed: bool,
     /// `Active`, `Stopped`, `Suspended`.
     pub state: String,
     pub segments: Vec<Segment>,
@@ -75,24 +87,33 @@ impl Instance {
     }
 }
 
-fn current_state(i: &Instance, now: i64) -> (&'static str, &'static str, &'static str) {
+pub(super) fn current_state(i: &Instance, now: i64) -> (&'static str, &'static str, &'static str) {
     // (currentProtectionState, protectionStatus.status, provisioningState)
     if i.deleted_ms.is_some() {
         return ("SoftDeleted", "SoftDeleted", "Succeeded");
     }
     if now < i.ready_ms {
+        let provisioning = if now < i.provisioned_ms {
+            "Provisioning"
+        } else {
+            "Succeeded"
+        };
         return (
             "ConfiguringProtection",
             "ConfiguringProtection",
-            "Provisioning",
+            provisioning,
         );
     }
     if i.error.is_some() {
-        return (
-            "ConfiguringProtectionFailed",
-            "ConfiguringProtectionFailed",
-            "Failed",
-        );
+        if i.operation_failed {
+            return (
+                "ConfiguringProtectionFailed",
+                "ConfiguringProtectionFailed",
+                "Failed",
+            );
+        }
+        // Not in the recordings or specs: see README "Known to differ".
+        return ("ProtectionError", "ProtectionError", "Succeeded");
     }
     match i.state.as_str() {
         "Stopped" => ("ProtectionStopped", "ProtectionStopped", "Succeeded"),
@@ -104,7 +125,7 @@ fn current_state(i: &Instance, now: i64) -> (&'static str, &'static str, &'stati
     }
 }
 
-fn bi_id(st: &State, i: &Instance) -> String {
+pub(super) fn bi_id(st: &State, i: &Instance) -> String {
     let v = st
         .data_protection
         .vaults
@@ -138,7 +159,7 @@ pub fn body(st: &State, i: &Instance, now: i64) -> Value {
 }
 
 /// What a valid backup-instance request resolves to.
-struct Checked {
+pub(super) struct Checked {
     disk_key: String,
     disk_id: String,
     snapshot_rg_id: String,
@@ -148,17 +169,17 @@ struct Checked {
 
 /// Where Data Protection puts an operation's result: the vault's region, while its status is
 /// under the vault (DPP create_backup_delete_disk #1, #19, #41).
-fn region_results(vault: &DppVault) -> String {
+pub(super) fn region_results(vault: &DppVault) -> String {
     location_prefix(&vault.subscription, &vault.location)
 }
 
-fn bad(code: &str, message: impl Into<String>) -> ArmError {
+pub(super) fn bad(code: &str, message: impl Into<String>) -> ArmError {
     dpp_error(400, code, message)
 }
 
 /// Checks Azure makes synchronously (shape, disk, policy, region, snapshot RG, already
 /// protected). `instance_key` is the instance being (re)configured, if any.
-fn check(
+pub(super) fn check(
     st: &State,
     vault: &DppVault,
     props: &Value,
@@ -269,7 +290,11 @@ fn check(
 
 /// The instance (not soft-deleted, not the one keyed `except`) that protects the disk keyed
 /// `disk_key`: a soft-deleted instance holds its disk no more (DPSD #12–#26, `deleted`).
-fn live_holder<'a>(st: &'a State, disk_key: &str, except: Option<&str>) -> Option<&'a Instance> {
+pub(super) fn live_holder<'a>(
+    st: &'a State,
+    disk_key: &str,
+    except: Option<&str>,
+) -> Option<&'a Instance> {
     (st.data_protection.instances.iter())
         .find(|(k, i)| {
             i.disk_key == disk_key && i.deleted_ms.is_none() && Some(k.as_str()) != except
@@ -302,6 +327,37 @@ fn permission_error(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) ->
         "UserErrorMissingRequiredPermissions",
         &format!("Appropriate permissions to perform the operation is missing. The backup vault's managed identity needs {}.", lacks.join(" and ")),
     ))
+}
+
+/// A schedule segment of the checked policy from `start_ms`.
+pub(super) fn segment(ctx: &Ctx<'_>, c: &Checked, start_ms: i64) -> Segment {
+    Segment {
+        start_ms,
+        end_ms: None,
+        interval_ms: ctx.scaled(c.schedule.interval_hours as f64 * 3600.0).max(1),
+        retention_ms: ctx
+            .scaled(c.schedule.retention_hours as f64 * 3600.0)
+            .max(1),
+        policy_name: c.policy_name.clone(),
+    }
+}
+
+/// Start configuring protection (a new instance, or one whose configuration failed, PUT again or
+/// synced): done after CONFIGURE, in `ProtectionError` if the vault identity lacks its roles now.
+pub(super) fn configure(
+    ctx: &Ctx<'_>,
+    st: &State,
+    vault: &DppVault,
+    c: &Checked,
+    inst: &mut Instance,
+) {
+    inst.ready_ms = ctx.now + ctx.scaled(durations::CONFIGURE);
+    inst.operation_failed = false;
+    inst.error = permission_error(ctx, st, vault, c);
+    if inst.error.is_none() {
+        inst.segments = vec![segment(ctx, c, inst.ready_ms)];
+        inst.state = "Active".into();
+    }
 }
 
 pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
@@ -354,12 +410,15 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
         }
     }
     if let Some(v) = ctx.m(&format!("{BV}/backupinstances/*/*")) {
-        return Some(action(ctx, st, &v));
+        return Some(super::actions::route(ctx, st, &v));
     }
     None
 }
 
-fn get_instance<'a>(st: &'a State, v: &[String]) -> Result<(DppVault, &'a Instance), ArmError> {
+pub(super) fn get_instance<'a>(
+    st: &'a State,
+    v: &[String],
+) -> Result<(DppVault, &'a Instance), ArmError> {
     let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
     let ik = key(&[&vault.key(), &v[3]]);
     match st.data_protection.instances.get(&ik) {
@@ -370,25 +429,6 @@ fn get_instance<'a>(st: &'a State, v: &[String]) -> Result<(DppVault, &'a Instan
             &format!("{}/{}", v[2], v[3]),
         )),
     }
-}
-
-/// Another (live) instance protects `inst`'s disk: an undeleted instance cannot resume (DPSD
-/// #29, after the disk was protected in another vault while this one was soft-deleted).
-fn held_elsewhere(st: &State, inst: &Instance, now: i64) -> Option<ArmError> {
-    let own = key(&[&inst.vault_key, &inst.name]);
-    let other = live_holder(st, &inst.disk_key, Some(&own))?;
-    let vault = (st.data_protection.vaults.get(&other.vault_key))
-        .map(|v| v.id())
-        .unwrap_or_default();
-    let friendly = other.properties["friendlyName"]
-        .as_str()
-        .unwrap_or(&other.name);
-    let (_, status, _) = current_state(other, now);
-    Some(dpp_error(
-        400,
-        "UserErrorDppDatasourceAlreadyHasBackupInstance",
-        format!("Datasource is already associated with the backup instance {friendly} in the Backup vault {vault} with the protection status as {status}."),
-    ))
 }
 
 fn rps(ctx: &Ctx<'_>, st: &State, v: &[String], one: Option<&str>) -> HResult {
@@ -482,10 +522,8 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 return Err(ArmError::invalid_json("'properties' must be an object"));
             }
             let c = check(st, &vault, &props, Some(&ik))?;
-            let perm = permission_error(ctx, st, &vault, &c).or_else(|| {
-                ctx.lro_fails().then(|| {
-                    json!({"code": "InternalServerError", "message": "Configuring protection failed (injected fault). Retry the operation."})
-                })
+            let fault = ctx.lro_fails().then(|| {
+                json!({"code": "InternalServerError", "message": "Configuring protection failed (injected fault). Retry the operation."})
             });
             let existing = st.data_protection.instances.get(&ik).cloned();
             if let Some(e) = &existing {
@@ -500,15 +538,6 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                     )); // Not in the recordings or specs: see README "Known to differ".
                 }
             }
-            let seg = |start: i64| Segment {
-                start_ms: start,
-                end_ms: None,
-                interval_ms: ctx.scaled(c.schedule.interval_hours as f64 * 3600.0).max(1),
-                retention_ms: ctx
-                    .scaled(c.schedule.retention_hours as f64 * 3600.0)
-                    .max(1),
-                policy_name: c.policy_name.clone(),
-            };
             let created = existing.is_none();
             let mut inst = existing.unwrap_or(Instance {
                 vault_key: vault.key(),
@@ -518,7 +547,9 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 disk_id: c.disk_id.clone(),
                 snapshot_rg_id: c.snapshot_rg_id.clone(),
                 ready_ms: 0,
+                provisioned_ms: 0,
                 error: None,
+                operation_failed: false,
                 state: "Active".into(),
                 segments: vec![],
                 adhoc: vec![],
@@ -533,37 +564,40 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             if props["friendlyName"].is_null() {
                 props["friendlyName"] = json!(c.disk_id.rsplit('/').next().unwrap_or(""));
             }
-            let unconfigured = inst.error.is_some() || inst.segments.is_empty();
             let policy_changed = !inst
                 .policy_id()
                 .eq_ignore_ascii_case(props["policyInfo"]["policyId"].as_str().unwrap_or(""));
             inst.properties = props;
             inst.snapshot_rg_id = c.snapshot_rg_id.clone();
-            inst.error = perm.clone();
-            if perm.is_some() {
-                // The failure surfaces when the configuration attempt ends.
-                inst.ready_ms = ctx.now + ctx.scaled(durations::CONFIGURE);
+            // A new instance's operation ends within a second; an update's took 23 s in the one
+            // recorded (a blob instance, DPP update_policy, 2026).
+            let secs = if created {
+                durations::INSTANCE_PUT
             } else {
-                if unconfigured {
-                    inst.ready_ms = ctx.now + ctx.scaled(durations::CONFIGURE);
-                    inst.segments = vec![seg(inst.ready_ms)];
-                    inst.state = "Active".into();
-                } else if policy_changed && inst.state == "Active" {
-                    if let Some(last) = inst.segments.last_mut() {
-                        if last.end_ms.is_none() {
-                            last.end_ms = Some(ctx.now);
-                        }
+                durations::ACTION
+            };
+            inst.provisioned_ms = ctx.now + ctx.scaled(secs);
+            if let Some(f) = &fault {
+                inst.error = Some(f.clone());
+                inst.operation_failed = true;
+                inst.ready_ms = inst.provisioned_ms;
+            } else if inst.error.is_some() || inst.segments.is_empty() {
+                configure(ctx, st, &vault, &c, &mut inst);
+            } else if policy_changed && inst.state == "Active" {
+                if let Some(last) = inst.segments.last_mut() {
+                    if last.end_ms.is_none() {
+                        last.end_ms = Some(ctx.now);
                     }
-                    inst.segments.push(seg(ctx.now));
                 }
+                inst.segments.push(segment(ctx, &c, ctx.now));
             }
             let vault_id = vault.id();
             let op = start_op(
                 st,
                 ctx,
                 "dpp:instancePut",
-                durations::CONFIGURE,
-                perm,
+                secs,
+                fault,
                 Some(ik.clone()),
                 None,
                 "instance",
@@ -621,129 +655,4 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         }
         m => Err(ArmError::method_not_allowed(m)),
     }
-}
-
-fn action(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
-    let act = ctx.lsegs[ctx.lsegs.len() - 1].clone();
-    if ![
-        "stopprotection",
-        "suspendbackups",
-        "resumeprotection",
-        "resumebackups",
-        "backup",
-        "sync",
-    ]
-    .contains(&act.as_str())
-    {
-        return Err(ArmError::no_route(&ctx.raw_path));
-    }
-    if ctx.method != "POST" {
-        return Err(ArmError::method_not_allowed(&ctx.method));
-    }
-    let (vault, inst) = get_instance(st, v)?;
-    let mut inst = inst.clone();
-    let ik = key(&[&vault.key(), &inst.name]);
-    let (cps, _, _) = current_state(&inst, ctx.now);
-    let not_allowed = |what: &str| {
-        // Not in the recordings or specs: see README "Known to differ".
-        bad(
-            "UserErrorInvalidOperationForCurrentProtectionState",
-            format!(
-                "Operation '{what}' is not allowed when the backup instance is in state '{cps}'."
-            ),
-        )
-    };
-    let close = |inst: &mut Instance, now: i64| {
-        if let Some(last) = inst.segments.last_mut() {
-            last.end_ms.get_or_insert(now);
-        }
-    };
-    let mut duration = durations::ACTION;
-    match act.as_str() {
-        "stopprotection" | "suspendbackups" => {
-            if ![
-                "ProtectionConfigured",
-                "BackupsSuspended",
-                "ProtectionStopped",
-            ]
-            .contains(&cps)
-            {
-                return Err(not_allowed(&act));
-            }
-            close(&mut inst, ctx.now);
-            if act == "stopprotection" {
-                inst.stopped_ms.get_or_insert(ctx.now);
-            } else {
-                inst.stopped_ms = None;
-            }
-            inst.state = if act == "stopprotection" {
-                "Stopped"
-            } else {
-                "Suspended"
-            }
-            .into();
-        }
-        "resumeprotection" | "resumebackups" => {
-            if cps == "ProtectionConfigured" {
-                // Nothing to resume: 200, no body, nothing to poll (DPSD #3).
-                return Ok(Reply::status(200, None));
-            }
-            if !["BackupsSuspended", "ProtectionStopped"].contains(&cps) {
-                return Err(not_allowed(&act));
-            }
-            if let Some(e) = held_elsewhere(st, &inst, ctx.now) {
-                return Err(e);
-            }
-            let c = check(st, &vault, &inst.properties, Some(&ik))?;
-            let last = inst.segments.last().cloned();
-            inst.state = "Active".into();
-            inst.stopped_ms = None;
-            inst.segments.push(Segment {
-                start_ms: ctx.now,
-                end_ms: None,
-                interval_ms: ctx.scaled(c.schedule.interval_hours as f64 * 3600.0).max(1),
-                retention_ms: ctx
-                    .scaled(c.schedule.retention_hours as f64 * 3600.0)
-                    .max(1),
-                policy_name: last.map(|l| l.policy_name).unwrap_or(c.policy_name),
-            });
-        }
-        "backup" => {
-            if cps != "ProtectionConfigured" {
-                return Err(not_allowed("backup"));
-            }
-            let req = ctx.json()?;
-            let rule = req["backupRuleOptions"]["ruleName"].as_str().unwrap_or("");
-            if rule.is_empty() {
-                return Err(bad(
-                    "UserErrorInvalidRequestParameter",
-                    "backupRuleOptions.ruleName is required.",
-                )); // Not in the recordings or specs: see README "Known to differ".
-            }
-            let c = check(st, &vault, &inst.properties, Some(&ik))?;
-            duration = durations::ADHOC_BACKUP;
-            inst.adhoc.push((
-                ctx.now + ctx.scaled(duration),
-                ctx.scaled(c.schedule.retention_hours as f64 * 3600.0)
-                    .max(1),
-                c.policy_name,
-            ));
-        }
-        _ => {}
-    }
-    st.data_protection.instances.insert(ik, inst);
-    let kind = if act == "backup" {
-        "dpp:backup"
-    } else {
-        "dpp:action"
-    };
-    let op = start_op(st, ctx, kind, duration, None, None, None, "job");
-    Ok(Reply::status(202, None)
-        .headers(lro_headers(
-            ctx,
-            &vault.id(),
-            Some(&region_results(&vault)),
-            &op,
-        ))
-        .mutated())
 }

@@ -7,6 +7,7 @@
 //! Operation ids are base64 strings like Azure's (`<guid>;<guid>` encoded), and the status
 //! body spells the running state `Inprogress` as the Data Protection service does.
 
+mod actions;
 mod deleted;
 mod instances;
 mod policies;
@@ -52,10 +53,18 @@ pub mod durations {
     pub const VAULT_PUT: f64 = 20.0;
     pub const VAULT_DELETE: f64 = 20.0;
     pub const VALIDATE: f64 = 10.0;
+    /// A new instance's PUT operation: succeeded at the first poll, a second after the PUT
+    /// (DPP create_backup_delete_disk #11–#12).
+    pub const INSTANCE_PUT: f64 = 1.0;
+    /// Configuring protection after the PUT: `ProtectionConfigured` first seen 69 s after the
+    /// PUT, still `ConfiguringProtection` at 38 s (create_backup_delete_disk #13–#18).
     pub const CONFIGURE: f64 = 60.0;
     pub const INSTANCE_DELETE: f64 = 30.0;
     pub const ACTION: f64 = 20.0;
-    pub const ADHOC_BACKUP: f64 = 60.0;
+    /// An on-demand backup: its operation ends at the first poll, a second after the POST; the
+    /// job it starts runs PT3M36S (DPP create_backup_delete_disk #19–#40).
+    pub const ADHOC_TRIGGER: f64 = 1.0;
+    pub const ADHOC_BACKUP: f64 = 216.0;
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -375,9 +384,9 @@ pub(crate) fn parse_rg_id(id: &str) -> Option<(String, String)> {
     }
 }
 
-/// `GET {vault}/backupJobs` (spec DataProtection `Jobs_List`): the vault's restore jobs, and a
-/// `Backup` job behind each of its instances' newest recovery points (the 20 newest per
-/// instance; derived like the points, over simulated time). A backup job's `operation`
+/// `GET {vault}/backupJobs` (spec DataProtection `Jobs_List`): the vault's restore and on-demand
+/// backup jobs, and a `Backup` job behind each of its instances' newest scheduled recovery points
+/// (the 20 newest per instance; derived like the points, over simulated time). A backup job's `operation`
 /// wording: UNCONFIRMED (the spec says "Backup:full/log/diff"; no recording lists disk jobs).
 fn list_jobs(ctx: &Ctx<'_>, st: &State, vault: &vaults::DppVault) -> Vec<Value> {
     let vk = vault.key();
@@ -390,7 +399,11 @@ fn list_jobs(ctx: &Ctx<'_>, st: &State, vault: &vaults::DppVault) -> Vec<Value> 
         .filter(|i| i.vault_key == vk)
     {
         let instance_id = format!("{}/backupInstances/{}", vault.id(), inst.name);
-        for rp in recovery_points::points(inst, ctx.now).into_iter().take(20) {
+        // On-demand points have their own job (kept in `jobs`).
+        let scheduled = recovery_points::points(inst, ctx.now)
+            .into_iter()
+            .filter(|rp| !inst.adhoc.iter().any(|(t, _, _)| *t == rp.time_ms));
+        for rp in scheduled.take(20) {
             let name =
                 super::inventory::stable_guid(&format!("{}/job/{}", inst.disk_id, rp.time_ms));
             let end = rp.time_ms + minute;

@@ -47,7 +47,7 @@ pub fn points(inst: &Instance, now: i64) -> Vec<Rp> {
     let mk = |t: i64, retention: i64, policy: &str| {
         (
             Rp {
-                id: stable_guid(&format!("{}/rp/{t}", inst.disk_id)).replace('-', ""),
+                id: point_id(&inst.disk_id, t),
                 time_ms: t,
                 expiry_ms: (!forever).then_some(t + retention),
                 policy_name: policy.to_string(),
@@ -88,6 +88,11 @@ pub fn points(inst: &Instance, now: i64) -> Vec<Rp> {
     out.dedup_by(|a, b| a.time_ms == b.time_ms);
     out.truncate(MAX_POINTS);
     out
+}
+
+/// The 32-hex-digit id of the point of the disk `disk_id` taken at `time_ms`.
+pub fn point_id(disk_id: &str, time_ms: i64) -> String {
+    stable_guid(&format!("{disk_id}/rp/{time_ms}")).replace('-', "")
 }
 
 /// The name Azure Backup gives the snapshot of `rp` of the disk `disk_id`.

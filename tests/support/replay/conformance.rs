@@ -183,6 +183,15 @@ fn poll_origin(c: &Cassette, upto: usize, path: &str) -> Option<(usize, &'static
     })
 }
 
+/// The job an operation's status or result names (`properties.jobId` / `jobId`: a full id or a
+/// bare name), by its name.
+fn job_name(body: &Value) -> Option<String> {
+    let id = body["properties"]["jobId"]
+        .as_str()
+        .or_else(|| body["jobId"].as_str())?;
+    id.rsplit('/').next().map(str::to_string)
+}
+
 fn in_progress(status: u16, body: Option<&Value>) -> bool {
     status == 202
         || body.and_then(|b| b["status"].as_str()).is_some_and(|s| {
@@ -258,6 +267,9 @@ pub async fn replay(c: &Cassette) -> Vec<Verdict> {
     let discovered_before = preexisting_discovery(c);
     // The headers the sandbox answered, by recorded interaction.
     let mut answered: BTreeMap<usize, BTreeMap<String, String>> = BTreeMap::new();
+    // Job names Azure's operations named (recorded → the sandbox's): a later recorded GET of
+    // `backupJobs/{recorded}` asks for the sandbox's job instead.
+    let mut jobs: Vec<(String, String)> = Vec::new();
     let mut out = Vec::new();
     let n = c.interactions.len();
     for (k, i) in c.interactions.iter().enumerate() {
@@ -293,7 +305,8 @@ pub async fn replay(c: &Cassette) -> Vec<Verdict> {
             None => format!(
                 "{}{}{}",
                 sb.endpoint(),
-                i.path,
+                jobs.iter().fold(i.path.clone(), |p, (recorded, ours)| p
+                    .replace(recorded, ours)),
                 if i.query.is_empty() {
                     String::new()
                 } else {
@@ -350,6 +363,12 @@ pub async fn replay(c: &Cassette) -> Vec<Verdict> {
             .await
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok());
+        if let (Some(recorded), Some(ours)) = (
+            i.body.as_ref().and_then(job_name),
+            body.as_ref().and_then(job_name),
+        ) {
+            jobs.push((recorded, ours));
+        }
         v.difference = compare(i, status, &headers, body.as_ref());
         if std::env::var_os("AZPROTECT_REPLAY_TRACE").is_some() {
             let b = body.as_ref().map(Value::to_string).unwrap_or_default();
