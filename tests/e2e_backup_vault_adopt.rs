@@ -1,6 +1,7 @@
-//! Adopting a Backup vault (Data Protection) that someone made geo-redundant: the file declares
-//! only its place and a tag, and a tag change must not send a redundancy (or security setting)
-//! the file does not manage — the vault stays GeoRedundant.
+//! Adopting a Backup vault (Data Protection) that someone made geo-redundant, with a
+//! user-assigned identity and cross-region restore: the file declares only its place and a tag,
+//! and a tag change must not send a redundancy, security setting, identity or feature the file
+//! does not manage — the vault stays GeoRedundant and keeps its identities and features.
 
 mod support;
 
@@ -9,6 +10,7 @@ use serde_json::json;
 use support::estate::Estate;
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
+const UAMI: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-geo/providers/Microsoft.ManagedIdentity/userAssignedIdentities/uami-backup";
 
 fn vault_path() -> String {
     format!(
@@ -24,7 +26,7 @@ fn config(owner: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_geo_redundant_vault_made_elsewhere_keeps_its_redundancy_when_a_tag_changes() {
+async fn a_vault_made_elsewhere_keeps_its_redundancy_identities_and_features_when_a_tag_changes() {
     let estate = Estate::start().await;
     let client = estate.client().await;
     // Someone made the vault through the API: geo-redundant, soft delete on for 30 days.
@@ -42,10 +44,11 @@ async fn a_geo_redundant_vault_made_elsewhere_keeps_its_redundancy_when_a_tag_ch
             vault_path(),
             Some(json!({
                 "location": "westeurope",
-                "identity": {"type": "SystemAssigned"},
+                "identity": {"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {UAMI: {}}},
                 "properties": {
                     "storageSettings": [{"datastoreType": "VaultStore", "type": "GeoRedundant"}],
                     "securitySettings": {"softDeleteSettings": {"state": "On", "retentionDurationInDays": 30}},
+                    "featureSettings": {"crossRegionRestoreSettings": {"state": "Enabled"}},
                 },
                 "tags": {"owner": "team-a"},
             })),
@@ -86,6 +89,15 @@ async fn a_geo_redundant_vault_made_elsewhere_keeps_its_redundancy_when_a_tag_ch
         "{vault}"
     );
     assert_eq!(vault["tags"]["owner"], "team-b");
+    // The user-assigned identity (which its instances may use) and cross-region restore stay.
+    assert!(
+        vault["identity"]["userAssignedIdentities"][UAMI].is_object(),
+        "{vault}"
+    );
+    assert_eq!(
+        p["featureSettings"]["crossRegionRestoreSettings"]["state"], "Enabled",
+        "{vault}"
+    );
     let again = estate.run(&["plan", "-f", &file, "--format", "json"]).await;
     again.expect_code(0);
     assert!(again.changes().is_empty(), "{}", again.stdout);

@@ -102,6 +102,10 @@ fn every_disk_backup_body_conforms_to_the_official_specs() {
     let i = instance_res();
     for req in [
         vault::put_request(&vault_res(), &serde_json::Value::Null),
+        vault::patch_request(
+            &vault_res(),
+            &json!({"redundancy": "GeoRedundant", "soft_delete": {"state": "On", "retention_days": 14}}),
+        ),
         vault::delete_request(&vault_res().arm_id),
         policy::put_request(&p),
         policy::put_request(&daily),
@@ -199,29 +203,30 @@ fn a_vault_update_carries_the_settings_the_file_does_not_manage() {
     let live = json!({"location": "westeurope", "redundancy": "GeoRedundant",
         "soft_delete": {"state": "AlwaysOn", "retention_days": 14}, "immutability": "Unlocked",
         "tags": {"cost-centre": "42"}});
-    let body = vault::put_request(&declared, &live).body.unwrap();
-    let p = &body["properties"];
-    assert_eq!(p["storageSettings"][0]["type"], "GeoRedundant");
+    // An update is a PATCH of the tags and security settings: what the file leaves out is
+    // carried, and nothing else is sent (a PUT would replace the identity and features).
+    let req = vault::patch_request(&declared, &live);
+    assert_eq!(req.method, Method::Patch);
+    let body = req.body.unwrap();
     assert_eq!(
-        p["securitySettings"]["softDeleteSettings"],
-        json!({"state": "AlwaysOn", "retentionDurationInDays": 30})
+        body,
+        json!({
+            "tags": {"cost-centre": "42", "owner": "team-a"},
+            "properties": {"securitySettings": {
+                "softDeleteSettings": {"state": "AlwaysOn", "retentionDurationInDays": 30},
+                "immutabilitySettings": {"state": "Unlocked"},
+            }},
+        })
     );
-    assert_eq!(
-        p["securitySettings"]["immutabilitySettings"]["state"],
-        "Unlocked"
-    );
-    assert_eq!(
-        body["tags"],
-        json!({"cost-centre": "42", "owner": "team-a"})
-    );
-    // A declared redundancy wins; a new vault without one is locally redundant.
+    // A declared redundancy is set at creation; a new vault without one is locally redundant.
     let mut zrs = declared.clone();
     zrs.attrs["redundancy"] = json!("ZoneRedundant");
-    let body = vault::put_request(&zrs, &live).body.unwrap();
+    let body = vault::put_request(&zrs, &Value::Null).body.unwrap();
     assert_eq!(
         body["properties"]["storageSettings"][0]["type"],
         "ZoneRedundant"
     );
+    assert_eq!(body["identity"], json!({"type": "SystemAssigned"}));
     let body = vault::put_request(&declared, &Value::Null).body.unwrap();
     assert_eq!(
         body["properties"]["storageSettings"][0]["type"],

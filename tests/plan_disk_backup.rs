@@ -843,18 +843,19 @@ fn target_an_instance_pulls_its_role_assignments_and_policy() {
 #[test]
 fn backup_vault_settings_azure_cannot_change_are_blocked() {
     let (_, mut live) = converged(&base());
-    // Redundancy is locked once the vault holds instances.
+    // Redundancy is fixed when the vault is created (azurerm: ForceNew), with instances in it…
     let d = desired(&file("    redundancy: GeoRedundant\n", POLICIES, PROTECT));
     let p = run(&d, &live);
     let b = find(&p, "backup_vault.bv").blocked.clone().unwrap();
-    assert!(b.contains("redundancy") && b.contains("3"), "{b}");
-    // … but not before.
+    assert!(b.contains("redundancy") && b.contains("3 backup"), "{b}");
+    // … and without: Azure refuses it either way, so the plan says so before apply.
     let mut empty = live.clone();
     empty
         .resources
         .retain(|r| r.address.kind != ResourceKind::DiskBackup);
     let p = run(&d, &empty);
-    assert!(find(&p, "backup_vault.bv").blocked.is_none());
+    let b = find(&p, "backup_vault.bv").blocked.clone().unwrap();
+    assert!(b.contains("fixed when it is created"), "{b}");
     // Locked immutability is final; AlwaysOn soft delete is irreversible.
     let v = live_mut(&mut live, "backup_vault.bv");
     v.attrs["immutability"] = json!("Locked");

@@ -269,10 +269,12 @@ pub fn on_update(
                 v.block("a Backup vault cannot move to another region, and replacing it would delete its backup data");
             }
             if changed("redundancy").is_some() {
+                // Fixed at creation (azurerm: `redundancy` is ForceNew); replacing the vault
+                // would delete what it protects.
                 let n = ctx.instances_in(&have.arm_id).count();
-                if n > 0 {
-                    v.block(format!("storage redundancy is locked once the vault has backup instances ({n} in this vault; Azure refuses to change it)"));
-                }
+                v.block(format!(
+                    "a Backup vault's storage redundancy is fixed when it is created (Azure refuses to change it; this vault has {n} backup instance(s)); create a new vault for the new redundancy"
+                ));
             }
             let (had, wants) = (
                 backup_vault::Attrs(&have.attrs),

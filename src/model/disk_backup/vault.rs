@@ -25,13 +25,46 @@ pub fn collection_path(vault: &ArmId, collection: &str) -> String {
     versioned(vault.child(&[collection]))
 }
 
-/// PUT creating (or updating) the vault: always with a system-assigned identity, which the
-/// role assignments are granted to. `live` is the vault's live attributes on an update
-/// ([`normalize`]; `Null` on create): a PUT replaces the vault, so redundancy, soft delete and
-/// immutability the file does not manage are carried from there — an adopted geo-redundant
-/// vault whose tag changes stays geo-redundant (PUT of another redundancy is refused once data
-/// is protected). A new vault without a declared redundancy is `LocallyRedundant`.
+/// PUT creating the vault, with a system-assigned identity, which the role assignments are
+/// granted to. A new vault without a declared redundancy is `LocallyRedundant`.
 pub fn put_request(r: &Resource, live: &Value) -> ArmRequest {
+    let a = &merged(r, live);
+    let mut props = Map::new();
+    props.insert(
+        "storageSettings".into(),
+        json!([{"datastoreType": "VaultStore", "type": a.get("redundancy").cloned().unwrap_or(json!("LocallyRedundant"))}]),
+    );
+    if let Some(security) = security_settings(a) {
+        props.insert("securitySettings".into(), security);
+    }
+    let body = json!({
+        "location": a["location"],
+        "identity": {"type": "SystemAssigned"},
+        "properties": props,
+        "tags": tags(a, live),
+    });
+    ArmRequest::new(Method::Put, versioned(&r.arm_id), Some(body))
+}
+
+/// PATCH updating an existing vault (spec `BackupVaults_Update`): its tags and the security
+/// settings only. A PUT would replace what the file does not manage — the identity (a
+/// user-assigned one its instances may use), feature, monitoring and encryption settings —
+/// where a PATCH leaves them be. Redundancy cannot change after creation (azurerm: ForceNew;
+/// the plan refuses it), so it is never sent. `live` is the vault's live attributes
+/// ([`normalize`]): soft delete and immutability the file leaves out are carried from there.
+pub fn patch_request(r: &Resource, live: &Value) -> ArmRequest {
+    let a = &merged(r, live);
+    let mut body = json!({"tags": tags(a, live)});
+    if let Some(security) = security_settings(a) {
+        body["properties"] = json!({"securitySettings": security});
+    }
+    ArmRequest::new(Method::Patch, versioned(&r.arm_id), Some(body))
+}
+
+/// The declared attributes over the live ones: redundancy, soft delete and immutability the file
+/// does not manage are carried from `live` (an adopted geo-redundant vault whose tag changes
+/// stays geo-redundant).
+fn merged(r: &Resource, live: &Value) -> Value {
     let mut merged = r.attrs.clone();
     if let (Some(m), Some(l)) = (merged.as_object_mut(), live.as_object()) {
         for key in ["redundancy", "soft_delete", "immutability"] {
@@ -48,13 +81,11 @@ pub fn put_request(r: &Resource, live: &Value) -> ArmRequest {
             }
         }
     }
-    let a = &merged;
-    let live_tags = live.get("tags");
-    let mut props = Map::new();
-    props.insert(
-        "storageSettings".into(),
-        json!([{"datastoreType": "VaultStore", "type": a.get("redundancy").cloned().unwrap_or(json!("LocallyRedundant"))}]),
-    );
+    merged
+}
+
+/// `securitySettings` of the (merged) attributes, if they name any.
+fn security_settings(a: &Value) -> Option<Value> {
     let mut security = Map::new();
     if let Some(sd) = a.get("soft_delete") {
         let mut s = Map::new();
@@ -69,10 +100,12 @@ pub fn put_request(r: &Resource, live: &Value) -> ArmRequest {
     if let Some(i) = a.get("immutability") {
         security.insert("immutabilitySettings".into(), json!({"state": i}));
     }
-    if !security.is_empty() {
-        props.insert("securitySettings".into(), Value::Object(security));
-    }
-    let mut tags = live_tags.cloned().unwrap_or_else(|| json!({}));
+    (!security.is_empty()).then_some(Value::Object(security))
+}
+
+/// The live tags with the managed ones set over them (tags others add are kept).
+fn tags(a: &Value, live: &Value) -> Value {
+    let mut tags = live.get("tags").cloned().unwrap_or_else(|| json!({}));
     if let (Some(t), Some(managed)) = (
         tags.as_object_mut(),
         a.get("tags").and_then(Value::as_object),
@@ -81,13 +114,7 @@ pub fn put_request(r: &Resource, live: &Value) -> ArmRequest {
             t.insert(k.clone(), v.clone());
         }
     }
-    let body = json!({
-        "location": a["location"],
-        "identity": {"type": "SystemAssigned"},
-        "properties": props,
-        "tags": tags,
-    });
-    ArmRequest::new(Method::Put, versioned(&r.arm_id), Some(body))
+    tags
 }
 
 pub fn delete_request(id: &ArmId) -> ArmRequest {
@@ -143,7 +170,8 @@ pub const FAMILY: Family = Family {
     ownership: Ownership::Subset,
     removed_with_the_file: false,
     requests: |c| match c.action {
-        Action::Create | Action::Update => Ok(vec![put_request(c.desired()?, c.before)]),
+        Action::Create => Ok(vec![put_request(c.desired()?, c.before)]),
+        Action::Update => Ok(vec![patch_request(c.desired()?, c.before)]),
         Action::Delete => Ok(vec![delete_request(c.id)]),
         Action::Replace => c.unsupported(ResourceKind::BackupVault),
     },
