@@ -461,7 +461,7 @@ disk_backup:
     assert_eq!(v.arm_id, vault_id);
     assert_eq!(
         v.attrs,
-        json!({"location": "westeurope", "soft_delete": {"state": "AlwaysOn"},
+        json!({"location": "westeurope", "soft_delete": {"state": "AlwaysOn"}, "system_identity": true,
                "tags": {"managed-by": "azprotect", "team": "storage"}})
     );
     assert_eq!(

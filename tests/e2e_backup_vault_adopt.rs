@@ -102,3 +102,84 @@ async fn a_vault_made_elsewhere_keeps_its_redundancy_identities_and_features_whe
     again.expect_code(0);
     assert!(again.changes().is_empty(), "{}", again.stdout);
 }
+
+/// A Backup vault made elsewhere with only a user-assigned identity: azprotect grants the disk
+/// roles to a vault's system-assigned identity, so the plan says it enables one (keeping the
+/// user-assigned identity), and the same apply grants the roles to it and protects the disk.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vault_with_only_a_user_assigned_identity_gets_a_system_one_to_grant_roles_to() {
+    let estate = Estate::start().await;
+    let client = estate.client().await;
+    for rg in ["rg-geo", "rg-snapshots-weu"] {
+        client
+            .execute(&ArmRequest::new(
+                Method::Put,
+                format!("/subscriptions/{SUB}/resourcegroups/{rg}?api-version=2021-04-01"),
+                Some(json!({"location": "westeurope"})),
+            ))
+            .await
+            .expect("resource group");
+    }
+    client
+        .execute(&ArmRequest::new(
+            Method::Put,
+            vault_path(),
+            Some(json!({
+                "location": "westeurope",
+                "identity": {"type": "UserAssigned", "userAssignedIdentities": {UAMI: {}}},
+                "properties": {
+                    "storageSettings": [{"datastoreType": "VaultStore", "type": "LocallyRedundant"}],
+                },
+            })),
+        ))
+        .await
+        .expect("vault");
+    let file = estate.write(
+        "uami.yaml",
+        &format!(
+            "version: 1\nsubscription: {SUB}\ndisk_backup:\n  bv-geo:\n    resource_group: rg-geo\n    location: westeurope\n    policies:\n      daily: {{every: 1d, retention: 7d}}\n    protect:\n      - policy: daily\n        snapshot_resource_group: rg-snapshots-weu\n        disks: [rg-app/shared-data]\n"
+        ),
+    );
+    let plan = estate.run(&["plan", "-f", &file, "--format", "json"]).await;
+    plan.expect_code(0);
+    let changes = plan.changes();
+    assert!(
+        changes.contains(&"backup_vault.bv-geo update".to_string()),
+        "{changes:?}"
+    );
+    let text = estate.run(&["plan", "-f", &file]).await;
+    assert!(
+        text.stdout.contains("system_identity: false → true")
+            && text.stdout.contains("its user-assigned identities stay"),
+        "the plan says how and why the vault changes:\n{}",
+        text.stdout
+    );
+    estate
+        .run(&["apply", "-f", &file, "--auto-approve"])
+        .await
+        .expect_code(0);
+    let vault = client
+        .get_optional(&vault_path())
+        .await
+        .unwrap()
+        .expect("vault");
+    let principal = vault["identity"]["principalId"]
+        .as_str()
+        .expect("a system-assigned identity")
+        .to_string();
+    assert!(
+        vault["identity"]["userAssignedIdentities"][UAMI].is_object(),
+        "the user-assigned identity stays: {vault}"
+    );
+    let roles = client
+        .list(&format!(
+            "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments?$filter=principalId eq '{principal}'&api-version={}",
+            api::AUTHORIZATION
+        ))
+        .await
+        .unwrap();
+    assert_eq!(roles.len(), 2, "{roles:#?}");
+    let again = estate.run(&["plan", "-f", &file, "--format", "json"]).await;
+    again.expect_code(0);
+    assert!(again.changes().is_empty(), "{}", again.stdout);
+}

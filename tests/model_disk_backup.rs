@@ -218,6 +218,26 @@ fn a_vault_update_carries_the_settings_the_file_does_not_manage() {
             }},
         })
     );
+    // A vault with only user-assigned identities gets the system-assigned one as well, the
+    // user-assigned ones named again (a PATCH replaces the identity as a whole).
+    let uami = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/u";
+    let mut wants_system = declared.clone();
+    wants_system.attrs["system_identity"] = json!(true);
+    let mut user_only = live.clone();
+    user_only["system_identity"] = json!(false);
+    user_only["user_identities"] = json!([uami]);
+    let body = vault::patch_request(&wants_system, &user_only)
+        .body
+        .unwrap();
+    assert_eq!(
+        body["identity"],
+        json!({"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {uami: {}}})
+    );
+    user_only["system_identity"] = json!(true);
+    let body = vault::patch_request(&wants_system, &user_only)
+        .body
+        .unwrap();
+    assert!(body.get("identity").is_none(), "{body}");
     // A declared redundancy is set at creation; a new vault without one is locally redundant.
     let mut zrs = declared.clone();
     zrs.attrs["redundancy"] = json!("ZoneRedundant");

@@ -241,7 +241,9 @@ fn a_new_vault_plans_its_policies_role_assignments_and_instances_in_order() {
     let v = find(&p, "backup_vault.bv");
     assert_eq!(
         v.after,
-        Some(json!({"location": "westeurope", "tags": {"managed-by": "azprotect"}}))
+        Some(
+            json!({"location": "westeurope", "system_identity": true, "tags": {"managed-by": "azprotect"}})
+        )
     );
     assert_eq!(v.depends_on, vec![addr("resource_group.rg-protect-weu")]);
     let pol = find(&p, "disk_policy.bv/every-4h");

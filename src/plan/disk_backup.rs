@@ -268,6 +268,9 @@ pub fn on_update(
             if changed("location").is_some() {
                 v.block("a Backup vault cannot move to another region, and replacing it would delete its backup data");
             }
+            if changed("system_identity").is_some() {
+                v.reasons.push("the vault's system-assigned identity is enabled: azprotect grants the disk roles to it (its user-assigned identities stay)".into());
+            }
             if changed("redundancy").is_some() {
                 // Fixed at creation (azurerm: `redundancy` is ForceNew); replacing the vault
                 // would delete what it protects.

@@ -58,7 +58,22 @@ pub fn patch_request(r: &Resource, live: &Value) -> ArmRequest {
     if let Some(security) = security_settings(a) {
         body["properties"] = json!({"securitySettings": security});
     }
+    if a["system_identity"] == true && live["system_identity"] == false {
+        body["identity"] = enable_system_identity(live);
+    }
     ArmRequest::new(Method::Patch, versioned(&r.arm_id), Some(body))
+}
+
+/// The identity of a vault that lacks the system-assigned one, with it enabled: its
+/// user-assigned identities named again, since the identity is replaced as a whole.
+fn enable_system_identity(live: &Value) -> Value {
+    match live["user_identities"].as_array().filter(|u| !u.is_empty()) {
+        Some(ua) => json!({
+            "type": "SystemAssigned, UserAssigned",
+            "userAssignedIdentities": ua.iter().filter_map(Value::as_str).map(|id| (id.to_string(), json!({}))).collect::<Map<_, _>>(),
+        }),
+        None => json!({"type": "SystemAssigned"}),
+    }
 }
 
 /// The declared attributes over the live ones: redundancy, soft delete and immutability the file
@@ -132,6 +147,18 @@ pub fn normalize(arm: &Value) -> Value {
     crate::model::lease::strip(&mut out["tags"]);
     if let Some(t) = p["storageSettings"][0]["type"].as_str() {
         out["redundancy"] = json!(t);
+    }
+    // Whether the vault has the system-assigned identity azprotect grants the disk roles to, and
+    // the user-assigned identities it also has (kept when the system one is enabled).
+    let identity = &arm["identity"];
+    out["system_identity"] = json!(identity["type"]
+        .as_str()
+        .is_some_and(|t| t.to_ascii_lowercase().contains("systemassigned")));
+    if let Some(ua) = identity["userAssignedIdentities"]
+        .as_object()
+        .filter(|m| !m.is_empty())
+    {
+        out["user_identities"] = json!(ua.keys().collect::<Vec<_>>());
     }
     let sd = &p["securitySettings"]["softDeleteSettings"];
     if sd.is_object() {

@@ -142,6 +142,10 @@ fn policies<'a>(
 fn settings(attrs: &Value) -> Value {
     let mut a = attrs.clone();
     if let Some(o) = a.as_object_mut() {
+        // Identities are not written in the file: azprotect gives every vault its
+        // system-assigned one.
+        o.remove("system_identity");
+        o.remove("user_identities");
         if o.get("tags")
             .and_then(Value::as_object)
             .is_some_and(|t| t.is_empty())
