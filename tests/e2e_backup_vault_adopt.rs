@@ -44,7 +44,7 @@ async fn a_vault_made_elsewhere_keeps_its_redundancy_identities_and_features_whe
             vault_path(),
             Some(json!({
                 "location": "westeurope",
-                "identity": {"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {UAMI: {}}},
+                "identity": {"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": {UAMI: {}}},
                 "properties": {
                     "storageSettings": [{"datastoreType": "VaultStore", "type": "GeoRedundant"}],
                     "securitySettings": {"softDeleteSettings": {"state": "On", "retentionDurationInDays": 30}},
@@ -150,7 +150,7 @@ async fn a_vault_with_only_a_user_assigned_identity_gets_a_system_one_to_grant_r
     let text = estate.run(&["plan", "-f", &file]).await;
     assert!(
         text.stdout.contains("system_identity: false → true")
-            && text.stdout.contains("its user-assigned identities stay"),
+            && text.stdout.contains("any user-assigned identities stay"),
         "the plan says how and why the vault changes:\n{}",
         text.stdout
     );

@@ -103,6 +103,13 @@ fn every_disk_backup_body_conforms_to_the_official_specs() {
     for req in [
         vault::put_request(&vault_res(), &serde_json::Value::Null),
         vault::patch_request(
+            &Resource {
+                attrs: json!({"location": "westeurope", "system_identity": true, "tags": {}}),
+                ..vault_res()
+            },
+            &json!({"system_identity": false, "user_identities": ["/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/u"]}),
+        ),
+        vault::patch_request(
             &vault_res(),
             &json!({"redundancy": "GeoRedundant", "soft_delete": {"state": "On", "retention_days": 14}}),
         ),
@@ -116,6 +123,7 @@ fn every_disk_backup_body_conforms_to_the_official_specs() {
         instance::suspend_request(&i.arm_id),
         instance::resume_request(&i.arm_id, false),
         instance::resume_request(&i.arm_id, true),
+        instance::sync_request(&i.arm_id),
         instance::delete_request(&i.arm_id),
     ] {
         conforms(&specs, DP_SPEC, &req);
@@ -203,8 +211,9 @@ fn a_vault_update_carries_the_settings_the_file_does_not_manage() {
     let live = json!({"location": "westeurope", "redundancy": "GeoRedundant",
         "soft_delete": {"state": "AlwaysOn", "retention_days": 14}, "immutability": "Unlocked",
         "tags": {"cost-centre": "42"}});
-    // An update is a PATCH of the tags and security settings: what the file leaves out is
-    // carried, and nothing else is sent (a PUT would replace the identity and features).
+    // An update is a PATCH of the tags and the declared security settings, the undeclared
+    // half of a declared soft delete carried; nothing else is sent (a PUT would replace the
+    // identity and features; immutability the file leaves out stays as Azure has it now).
     let req = vault::patch_request(&declared, &live);
     assert_eq!(req.method, Method::Patch);
     let body = req.body.unwrap();
@@ -214,7 +223,6 @@ fn a_vault_update_carries_the_settings_the_file_does_not_manage() {
             "tags": {"cost-centre": "42", "owner": "team-a"},
             "properties": {"securitySettings": {
                 "softDeleteSettings": {"state": "AlwaysOn", "retentionDurationInDays": 30},
-                "immutabilitySettings": {"state": "Unlocked"},
             }},
         })
     );
@@ -231,7 +239,7 @@ fn a_vault_update_carries_the_settings_the_file_does_not_manage() {
         .unwrap();
     assert_eq!(
         body["identity"],
-        json!({"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {uami: {}}})
+        json!({"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": {uami: {}}})
     );
     user_only["system_identity"] = json!(true);
     let body = vault::patch_request(&wants_system, &user_only)
@@ -377,6 +385,18 @@ fn an_instance_says_when_configuring_has_ended_and_why_it_failed() {
         .remove("protectionErrorDetails");
     assert!(matches!(
         instance::configuration(&failed),
-        Configuration::Error { code, .. } if code.is_empty()
+        Configuration::Error { code, message, .. } if code.is_empty() && message.contains("ConfiguringProtectionFailed")
     ));
+    // Not protection at all is no success either.
+    for state in ["NotProtected", "Invalid", ""] {
+        assert!(
+            matches!(
+                instance::configuration(&body(state, json!({"status": state}))),
+                Configuration::Error { .. }
+            ),
+            "{state:?}"
+        );
+    }
+    let suspended = body("BackupsSuspended", json!({"status": "BackupsSuspended"}));
+    assert_eq!(instance::configuration(&suspended), Configuration::Done);
 }

@@ -849,7 +849,10 @@ fn backup_vault_settings_azure_cannot_change_are_blocked() {
     let d = desired(&file("    redundancy: GeoRedundant\n", POLICIES, PROTECT));
     let p = run(&d, &live);
     let b = find(&p, "backup_vault.bv").blocked.clone().unwrap();
-    assert!(b.contains("redundancy") && b.contains("3 backup"), "{b}");
+    assert!(
+        b.contains("redundancy") && b.contains("holds 3 backup"),
+        "{b}"
+    );
     // … and without: Azure refuses it either way, so the plan says so before apply.
     let mut empty = live.clone();
     empty
@@ -857,7 +860,10 @@ fn backup_vault_settings_azure_cannot_change_are_blocked() {
         .retain(|r| r.address.kind != ResourceKind::DiskBackup);
     let p = run(&d, &empty);
     let b = find(&p, "backup_vault.bv").blocked.clone().unwrap();
-    assert!(b.contains("fixed when it is created"), "{b}");
+    assert!(
+        b.contains("fixed when it is created") && !b.contains("holds"),
+        "{b}"
+    );
     // Locked immutability is final; AlwaysOn soft delete is irreversible.
     let v = live_mut(&mut live, "backup_vault.bv");
     v.attrs["immutability"] = json!("Locked");

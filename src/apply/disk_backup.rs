@@ -4,7 +4,8 @@
 //! configure the instance, retried while new role assignments propagate; `resumeProtection` /
 //! `resumeBackups` for a stopped or suspended instance).
 //!
-//! The retry decision is the pure [`permission_retry`]; sleeping happens in [`execute`].
+//! The retry decision is the pure [`propagation_retry`]; sleeping happens in
+//! `retry_while_propagating`.
 
 use super::{Failure, Heard};
 use crate::azure::{ArmClient, AzureError};
@@ -14,6 +15,7 @@ use crate::model::{ArmId, ArmRequest, Resource, ResourceKind};
 use crate::plan::{Action, Change};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -65,11 +67,29 @@ pub const MISSING_PERMISSIONS: &str = "UserErrorMissingRequiredPermissions";
 /// FACTS §5).
 pub const PRINCIPAL_NOT_FOUND: &str = "PrincipalNotFound";
 
+/// The codes Azure Disk Backup gives a backup, configuration or restore that lacks the vault
+/// identity's roles on the disk, the snapshot group or the restore's target group (Microsoft
+/// Learn, "Troubleshooting backup failures in Azure Disk Backup"): like
+/// [`MISSING_PERMISSIONS`], they may only mean that new roles are not in effect yet.
+const DISK_PERMISSION_CODES: &[&str] = &[
+    "UserErrorNotEnoughPermissionOnDisk",
+    "UserErrorNotEnoughPermissionOnSnapshotRG",
+    "UserErrorDiskBackupDiskOrMSIPermissionsNotPresent",
+    "UserErrorDiskBackupSnapshotRGOrMSIPermissionsNotPresent",
+    "UserErrorDiskBackupAuthorizationFailed",
+    "UserErrorSnapshotRGOrMSIPermissionsNotPresent",
+    "UserErrorNotEnoughPermissionOnTargetRG",
+    "UserErrorDiskBackupRestoreRGOrMSIPermissionsNotPresent",
+];
+
 /// Whether `code` means "not effective yet" (a role or an identity still propagating): the
 /// only answers retried here — throttling and server faults get the client's ordinary retry.
 fn propagating(code: Option<&str>) -> bool {
     code.is_some_and(|c| {
-        c.eq_ignore_ascii_case(MISSING_PERMISSIONS) || c.eq_ignore_ascii_case(PRINCIPAL_NOT_FOUND)
+        [MISSING_PERMISSIONS, PRINCIPAL_NOT_FOUND]
+            .iter()
+            .chain(DISK_PERMISSION_CODES)
+            .any(|k| c.eq_ignore_ascii_case(k))
     })
 }
 
@@ -175,7 +195,10 @@ async fn assign_role(
 ///   but the state changes;
 /// - otherwise: PUT.
 ///
-/// Requests refused for missing permissions are retried per [`permission_retry`].
+/// After a PUT, Data Protection configures the instance (about a minute); apply waits for that
+/// ([`configured`]). Requests refused for missing permissions, and a configuration that ends in
+/// `ProtectionError` for want of them, are retried per [`propagation_retry`]: the instance in
+/// error is synced (`sync`, what Microsoft's Azure Service Operator does), not PUT again.
 async fn protect_disk(
     client: &ArmClient,
     r: &Resource,
@@ -192,10 +215,18 @@ async fn protect_disk(
     let policy_id = vault.child(&["backupPolicies", policy]);
     let put = instance::put_request(r, &policy_id, location);
     // The PUT, then Data Protection's configuration (a missing role surfaces as the instance's
-    // `ProtectionError` after the PUT's operation succeeded), both retried while roles propagate.
+    // `ProtectionError` after the PUT's operation succeeded), both retried while roles propagate;
+    // once configuring has failed, the retry syncs the instance instead of PUT-ing it again.
+    let in_error = std::sync::atomic::AtomicBool::new(false);
+    let sync = instance::sync_request(&r.arm_id);
     let configure = || async {
-        client.execute_discarding(&put).await?;
-        configured(client, &r.arm_id, heard).await
+        let req = if in_error.load(Relaxed) { &sync } else { &put };
+        client.execute_discarding(req).await?;
+        let done = configured(client, &r.arm_id, heard).await;
+        if let Err(AzureError::OperationFailed { status, .. }) = &done {
+            in_error.store(status.eq_ignore_ascii_case("ProtectionError"), Relaxed);
+        }
+        done
     };
     match before.map(ItemState::of) {
         None => {
@@ -276,7 +307,8 @@ async fn configured(client: &ArmClient, id: &ArmId, heard: Heard<'_>) -> Result<
                     heard.waiting_for("Data Protection to configure protection");
                     told = true;
                 }
-                tokio::time::sleep(client.poll_interval()).await;
+                let floor = Duration::from_millis(100);
+                tokio::time::sleep(client.poll_interval().max(floor)).await;
             }
         }
     }
@@ -327,7 +359,11 @@ where
         match attempt_once().await {
             Ok(_) => return Ok(()),
             Err(e) if done(&e) => return Ok(()),
-            Err(e) => match propagation_retry(attempt, e.code()) {
+            // An attempt may itself take a while (configuring: about a minute): the budget is
+            // of the time since the first attempt, not only of the waits.
+            Err(e) => match propagation_retry(attempt, e.code())
+                .filter(|d| started.elapsed() + *d <= GIVE_UP_AFTER)
+            {
                 Some(delay) => {
                     let what = waiting_for(e.code());
                     tracing::info!(
@@ -403,6 +439,21 @@ mod tests {
         assert!((570..=600).contains(&total), "waited {total}s");
         assert_eq!(attempt, 23);
         assert_eq!(propagation_retry(u32::MAX, Some(MISSING_PERMISSIONS)), None);
+    }
+
+    #[test]
+    fn disk_backups_own_permission_codes_are_waited_for_too() {
+        for code in [
+            "UserErrorNotEnoughPermissionOnDisk",
+            "usererrornotenoughpermissiononsnapshotrg",
+            "UserErrorDiskBackupAuthorizationFailed",
+        ] {
+            assert_eq!(
+                propagation_retry(0, Some(code)),
+                Some(Duration::from_secs(2)),
+                "{code}"
+            );
+        }
     }
 
     #[test]

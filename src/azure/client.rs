@@ -531,13 +531,13 @@ impl ArmClient {
         Ok((value, rsp.headers))
     }
 
-    /// How many HTTP requests this client has sent to ARM (retries and polls included).
     /// How long to wait between reads of something Azure is still working on when it names no
     /// delay: the long-running-operation policy's default (10 s; the sandbox's poll interval).
     pub fn poll_interval(&self) -> Duration {
         self.inner.lro.default_delay
     }
 
+    /// How many HTTP requests this client has sent to ARM (retries and polls included).
     pub fn request_count(&self) -> u64 {
         self.inner.requests.load(Ordering::Relaxed)
     }

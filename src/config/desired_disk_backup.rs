@@ -34,7 +34,8 @@ pub fn policy_attrs(p: &DiskPolicy) -> Value {
 
 /// The attributes of a Backup vault: redundancy, soft delete and immutability only when the
 /// file sets them (an adopted vault's settings are not managed unless declared; a new vault is
-/// created `LocallyRedundant`); a system-assigned identity and tags always (global under own).
+/// created `LocallyRedundant`); a system-assigned identity when it grants the roles of disks it
+/// protects; tags always (global under own).
 pub fn vault_attrs(v: &DiskBackupVault, tag_map: JsonMap<String, Value>) -> Value {
     let mut a = JsonMap::new();
     a.insert(
@@ -45,8 +46,15 @@ pub fn vault_attrs(v: &DiskBackupVault, tag_map: JsonMap<String, Value>) -> Valu
         a.insert("redundancy".into(), json!(format!("{:?}", r.value)));
     }
     data_settings(&mut a, v.soft_delete.as_ref(), v.immutability.as_ref());
-    // The identity the disk roles are granted to and the instances back up with.
-    a.insert("system_identity".into(), json!(true));
+    // The identity azprotect grants the disk roles to and the instances back up with — wanted
+    // only where it grants them for disks it protects: a vault whose roles someone granted to
+    // its user-assigned identity (`grant_permissions: false`), or that protects nothing, keeps
+    // the identities it has.
+    let grants = v.grant_permissions.as_ref().is_none_or(|g| g.value);
+    let protects = v.protect.as_ref().is_some_and(|p| !p.value.is_empty());
+    if grants && protects {
+        a.insert("system_identity".into(), json!(true));
+    }
     a.insert("tags".into(), Value::Object(tag_map));
     Value::Object(a)
 }

@@ -269,14 +269,19 @@ pub fn on_update(
                 v.block("a Backup vault cannot move to another region, and replacing it would delete its backup data");
             }
             if changed("system_identity").is_some() {
-                v.reasons.push("the vault's system-assigned identity is enabled: azprotect grants the disk roles to it (its user-assigned identities stay)".into());
+                v.reasons.push("the vault's system-assigned identity is enabled: azprotect grants the disk roles to it (any user-assigned identities stay)".into());
             }
             if changed("redundancy").is_some() {
                 // Fixed at creation (azurerm: `redundancy` is ForceNew); replacing the vault
                 // would delete what it protects.
                 let n = ctx.instances_in(&have.arm_id).count();
+                let holds = if n > 0 {
+                    format!(", and this vault holds {n} backup instance(s)")
+                } else {
+                    String::new()
+                };
                 v.block(format!(
-                    "a Backup vault's storage redundancy is fixed when it is created (Azure refuses to change it; this vault has {n} backup instance(s)); create a new vault for the new redundancy"
+                    "a Backup vault's storage redundancy is fixed when it is created (azurerm treats a change as a new vault){holds}; create a new vault for the new redundancy"
                 ));
             }
             let (had, wants) = (

@@ -6,6 +6,7 @@
 pub mod applying;
 pub mod azure_sim;
 pub mod cases;
+pub mod data_protection;
 pub mod diagnostics;
 pub mod estate;
 pub mod estates;

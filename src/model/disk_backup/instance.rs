@@ -91,6 +91,17 @@ pub fn resume_request(id: &ArmId, suspended: bool) -> ArmRequest {
     ArmRequest::new(Method::Post, versioned(id.child(&[action])), None)
 }
 
+/// `POST …/sync` (`syncType: Default`): configure again an instance whose configuration failed
+/// ("Sync backup instance again in case of failure", spec `BackupInstances_SyncBackupInstance`;
+/// what Azure Service Operator does for a `ProtectionError` with a user error).
+pub fn sync_request(id: &ArmId) -> ArmRequest {
+    ArmRequest::new(
+        Method::Post,
+        versioned(id.child(&["sync"])),
+        Some(json!({"syncType": "Default"})),
+    )
+}
+
 /// DELETE: stop protection and delete the snapshots (needs `--allow-data-loss`).
 pub fn delete_request(id: &ArmId) -> ArmRequest {
     ArmRequest::new(Method::Delete, versioned(id), None)
@@ -108,8 +119,9 @@ pub enum Configuration {
     InProgress,
     /// Settled: configured, stopped, suspended…
     Done,
-    /// `ProtectionError` or `ConfiguringProtectionFailed`, with the instance's error details
-    /// (code and message; empty when Azure gives none).
+    /// `ProtectionError`, `ConfiguringProtectionFailed` or a state that is not protection, with
+    /// the instance's error details (the code empty when Azure gives none; the message then
+    /// names the state).
     Error {
         status: String,
         code: String,
@@ -122,33 +134,40 @@ pub fn configuration(arm: &Value) -> Configuration {
     let status = (p["protectionStatus"]["status"].as_str())
         .or_else(|| p["currentProtectionState"].as_str())
         .unwrap_or_default();
-    let lower = status.to_ascii_lowercase();
-    if [
-        "configuringprotection",
-        "updatingprotection",
-        "softdeleting",
-    ]
-    .contains(&lower.as_str())
-    {
-        return Configuration::InProgress;
+    match status.to_ascii_lowercase().as_str() {
+        "configuringprotection" | "updatingprotection" | "softdeleting" => {
+            Configuration::InProgress
+        }
+        // Protected, or protected and then stopped or suspended (the spec's states).
+        "protectionconfigured"
+        | "protectionstopped"
+        | "backupssuspended"
+        | "backupschedulessuspended"
+        | "retentionschedulessuspended" => Configuration::Done,
+        // `ProtectionError`, `ConfiguringProtectionFailed`, and what is not protection at all
+        // (`NotProtected`, `Invalid`, `SoftDeleted`, none).
+        _ => {
+            let details = [
+                &p["protectionStatus"]["errorDetails"],
+                &p["protectionErrorDetails"],
+            ]
+            .into_iter()
+            .find(|d| d.is_object())
+            .cloned()
+            .unwrap_or_default();
+            let text = |k: &str| details[k].as_str().unwrap_or_default().to_string();
+            let message = Some(text("message")).filter(|m| !m.is_empty());
+            Configuration::Error {
+                status: status.to_string(),
+                code: text("code"),
+                message: message.unwrap_or_else(|| {
+                    format!(
+                        "the backup instance is {status:?} after its configuration, not protected"
+                    )
+                }),
+            }
+        }
     }
-    if lower == "protectionerror" || lower.contains("failed") {
-        let details = [
-            &p["protectionStatus"]["errorDetails"],
-            &p["protectionErrorDetails"],
-        ]
-        .into_iter()
-        .find(|d| d.is_object())
-        .cloned()
-        .unwrap_or_default();
-        let text = |k: &str| details[k].as_str().unwrap_or_default().to_string();
-        return Configuration::Error {
-            status: status.to_string(),
-            code: text("code"),
-            message: text("message"),
-        };
-    }
-    Configuration::Done
 }
 
 /// Live instance → (id, attributes); `policy` is the live policy's ARM name (the last segment of

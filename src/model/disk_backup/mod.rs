@@ -4,9 +4,10 @@
 //!
 //! Addresses and attribute contracts (user vocabulary; ids compared case-insensitively):
 //! - `backup_vault.<vault>` `{"location", "redundancy"?, "soft_delete": {"state", "retention_days"}?,
-//!   "immutability"?, "system_identity": true, "tags"}` (optional keys omitted when unmanaged,
-//!   like recovery vaults; ownership: subset; live adds `user_identities` when it has any: an
-//!   adopted vault with only user-assigned identities gets the system-assigned one too).
+//!   "immutability"?, "system_identity"?, "tags"}` (optional keys omitted when unmanaged, like
+//!   recovery vaults; ownership: subset; `system_identity: true` where the vault grants the roles
+//!   of disks it protects — an adopted vault with only user-assigned identities gets the
+//!   system-assigned one too; live adds `user_identities` when it has any).
 //! - `disk_policy.<vault>/<name>` `{"every": "4h", "retention": "7d", "start": "00:00",
 //!   "time_zone"?}` — Azure policies cannot be updated, so the ARM name carries a hash of the
 //!   attributes ([`policy::arm_name`]): a changed policy is a *new* policy, the instances move to

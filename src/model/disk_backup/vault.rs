@@ -46,14 +46,25 @@ pub fn put_request(r: &Resource, live: &Value) -> ArmRequest {
     ArmRequest::new(Method::Put, versioned(&r.arm_id), Some(body))
 }
 
-/// PATCH updating an existing vault (spec `BackupVaults_Update`): its tags and the security
-/// settings only. A PUT would replace what the file does not manage — the identity (a
-/// user-assigned one its instances may use), feature, monitoring and encryption settings —
-/// where a PATCH leaves them be. Redundancy cannot change after creation (azurerm: ForceNew;
-/// the plan refuses it), so it is never sent. `live` is the vault's live attributes
-/// ([`normalize`]): soft delete and immutability the file leaves out are carried from there.
+/// PATCH updating an existing vault (spec `BackupVaults_Update`): its tags, the security
+/// settings the file declares, and the system-assigned identity when the vault lacks it. A PUT
+/// would replace what the file does not manage — the identity (a user-assigned one its
+/// instances may use), feature, monitoring and encryption settings — where a PATCH leaves them
+/// be. Redundancy cannot change after creation (azurerm: ForceNew; the plan refuses it), so it
+/// is never sent. `live` is the vault's live attributes ([`normalize`]): within a declared soft
+/// delete, the half the file leaves out (`state` or `retention_days`) is carried from there.
 pub fn patch_request(r: &Resource, live: &Value) -> ArmRequest {
-    let a = &merged(r, live);
+    // Only what the file declares: a PATCH leaves the rest as it is in Azure now (carrying the
+    // plan's reading of it could undo a change made since, or be refused for it).
+    let mut a = r.attrs.clone();
+    if let (Some(Value::Object(want)), Some(Value::Object(have))) =
+        (a.get_mut("soft_delete"), live.get("soft_delete"))
+    {
+        for (k, v) in have {
+            want.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    let a = &a;
     let mut body = json!({"tags": tags(a, live)});
     if let Some(security) = security_settings(a) {
         body["properties"] = json!({"securitySettings": security});
@@ -69,7 +80,9 @@ pub fn patch_request(r: &Resource, live: &Value) -> ArmRequest {
 fn enable_system_identity(live: &Value) -> Value {
     match live["user_identities"].as_array().filter(|u| !u.is_empty()) {
         Some(ua) => json!({
-            "type": "SystemAssigned, UserAssigned",
+            // Azure's spelling (the spec; azure-cli-extensions dataprotection
+            // test_dataprotection_backup_vault_create_with_uami_update_and_delete.yaml).
+            "type": "SystemAssigned,UserAssigned",
             "userAssignedIdentities": ua.iter().filter_map(Value::as_str).map(|id| (id.to_string(), json!({}))).collect::<Map<_, _>>(),
         }),
         None => json!({"type": "SystemAssigned"}),

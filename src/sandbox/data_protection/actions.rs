@@ -86,11 +86,6 @@ pub(super) fn route(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             ),
         )
     };
-    let close = |inst: &mut Instance, now: i64| {
-        if let Some(last) = inst.segments.last_mut() {
-            last.end_ms.get_or_insert(now);
-        }
-    };
     let mut duration = durations::ACTION;
     let mut job = None;
     match act.as_str() {
@@ -104,7 +99,7 @@ pub(super) fn route(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             {
                 return Err(not_allowed(&act));
             }
-            close(&mut inst, ctx.now);
+            inst.close_segment(ctx.now);
             if act == "stopprotection" {
                 inst.stopped_ms.get_or_insert(ctx.now);
             } else {
@@ -119,8 +114,9 @@ pub(super) fn route(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         }
         // Retries the failed configuration (Azure Service Operator syncs an instance in
         // `ProtectionError` with a user error; the spec: "Sync backup instance again in case of
-        // failure"). Not in the recordings: see README "Known to differ".
-        "sync" if inst.error.is_some() && cps != "ConfiguringProtection" => {
+        // failure"). Not in the recordings: see README "Known to differ". In any other state
+        // there is nothing to retry: the operation succeeds and changes nothing.
+        "sync" if matches!(cps, "ProtectionError" | "ConfiguringProtectionFailed") => {
             let c = check(st, &vault, &inst.properties, Some(&ik))?;
             configure(ctx, st, &vault, &c, &mut inst);
         }
@@ -166,12 +162,11 @@ pub(super) fn route(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             let taken = segment(ctx, &c, point_ms);
             inst.adhoc
                 .push((point_ms, taken.retention_ms, taken.policy_name));
-            let name = uuid::Uuid::new_v4().to_string();
-            let id = format!("{}/backupJobs/{name}", vault.id());
-            st.data_protection.jobs.insert(
-                name,
-                super::restore::Job {
-                    kind: super::restore::JobKind::Backup,
+            let id = format!("{}/backupJobs/{}", vault.id(), uuid::Uuid::new_v4());
+            super::jobs::insert(
+                st,
+                super::jobs::Job {
+                    kind: super::jobs::JobKind::Backup,
                     id: id.clone(),
                     vault_key: vault.key(),
                     instance_id: bi_id(st, &inst),

@@ -1,15 +1,16 @@
-//! Backup instances (`backupVaults/{v}/backupInstances/{i}`) for Azure Disks, `validateForBackup`
-//! and the instance actions.
+//! Backup instances (`backupVaults/{v}/backupInstances/{i}`) for Azure Disks and
+//! `validateForBackup` (the instance actions are in `actions`).
 //!
 //! State machine (`currentProtectionState` / `protectionStatus.status`):
 //! PUT → `ConfiguringProtection` (CONFIGURE, 60 Azure s) → `ProtectionConfigured`; the PUT's
 //! operation ends after a second, while configuring goes on (DPP create_backup_delete_disk
 //! #11–#18: `provisioningState` `Provisioning` in the PUT's answer, `Succeeded` once the
 //! operation has). When the vault identity lacks its roles at PUT time the operation still
-//! succeeds and configuring ends in `ProtectionError` with `UserErrorMissingRequiredPermissions`
-//! (what azurerm users meet waiting for `ProtectionConfigured`, terraform-provider-azurerm
-//! issues 15844 and 30863; the recordings hold no such failure); a re-PUT or `sync` configures
-//! again. An injected operation fault fails the operation and leaves
+//! succeeds and configuring ends in `ProtectionError`, with the code Microsoft's Disk Backup
+//! troubleshooting page gives for the role that is missing (what azurerm users of blob
+//! instances meet waiting for `ProtectionConfigured`, terraform-provider-azurerm issues 15844
+//! and 30863; the recordings hold no such failure); `sync` (or a PUT again) configures again,
+//! keeping the points taken before. An injected operation fault fails the operation and leaves
 //! `ConfiguringProtectionFailed`. `stopProtection` →
 //! `ProtectionStopped` (points kept forever), `suspendBackups` → `BackupsSuspended`
 //! (points expire per policy), `resumeProtection`/`resumeBackups` → `ProtectionConfigured`.
@@ -79,6 +80,13 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// End the open schedule segment (protection stops, the policy changes, the instance goes).
+    pub fn close_segment(&mut self, now: i64) {
+        if let Some(last) = self.segments.last_mut() {
+            last.end_ms.get_or_insert(now);
+        }
+    }
+
     pub fn policy_id(&self) -> String {
         self.properties["policyInfo"]["policyId"]
             .as_str()
@@ -302,18 +310,28 @@ pub(super) fn live_holder<'a>(
         .map(|(_, i)| i)
 }
 
-/// The permission check made with the vault's identity (after propagation).
-fn permission_error(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) -> Option<Value> {
+/// Which of its two roles the vault's identity lacks (after propagation): on the disk, on the
+/// snapshot resource group.
+fn lacking(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) -> (bool, bool) {
     let scale = ctx.app.time_scale;
     let missing = |role: &str, scope: &str| match vault.principal_id() {
         Some(p) => !authorization::has_role(st, &p, role, scope, ctx.now, scale),
         None => true,
     };
+    (
+        missing(DISK_BACKUP_READER, &c.disk_id),
+        missing(DISK_SNAPSHOT_CONTRIBUTOR, &c.snapshot_rg_id),
+    )
+}
+
+/// `validateForBackup`'s permission check.
+fn permission_error(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) -> Option<Value> {
+    let (disk, group) = lacking(ctx, st, vault, c);
     let mut lacks = vec![];
-    if missing(DISK_BACKUP_READER, &c.disk_id) {
+    if disk {
         lacks.push(format!("'Disk Backup Reader' on the disk {}", c.disk_id));
     }
-    if missing(DISK_SNAPSHOT_CONTRIBUTOR, &c.snapshot_rg_id) {
+    if group {
         lacks.push(format!(
             "'Disk Snapshot Contributor' on the snapshot resource group {}",
             c.snapshot_rg_id
@@ -327,6 +345,19 @@ fn permission_error(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) ->
         "UserErrorMissingRequiredPermissions",
         &format!("Appropriate permissions to perform the operation is missing. The backup vault's managed identity needs {}.", lacks.join(" and ")),
     ))
+}
+
+/// How configuring fails for want of a role: the codes and messages of Microsoft Learn's
+/// "Troubleshooting backup failures in Azure Disk Backup". Which one Azure gives when is not
+/// recorded: see README "Known to differ".
+fn configuration_error(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) -> Option<Value> {
+    let (code, message) = match lacking(ctx, st, vault, c) {
+        (false, false) => return None,
+        (true, false) => ("UserErrorNotEnoughPermissionOnDisk", "Azure Backup Service requires additional permissions on the Disk to do this operation."),
+        (false, true) => ("UserErrorNotEnoughPermissionOnSnapshotRG", "Azure Backup Service requires additional permissions on the Snapshot Data store Resource Group to do this operation."),
+        (true, true) => ("UserErrorDiskBackupAuthorizationFailed", "Backup Vault managed identity is missing the necessary permissions to do this operation."),
+    };
+    Some(error_json(code, message))
 }
 
 /// A schedule segment of the checked policy from `start_ms`.
@@ -353,9 +384,11 @@ pub(super) fn configure(
 ) {
     inst.ready_ms = ctx.now + ctx.scaled(durations::CONFIGURE);
     inst.operation_failed = false;
-    inst.error = permission_error(ctx, st, vault, c);
+    inst.error = configuration_error(ctx, st, vault, c);
     if inst.error.is_none() {
-        inst.segments = vec![segment(ctx, c, inst.ready_ms)];
+        // The points taken before a failed configuration stay.
+        inst.close_segment(ctx.now);
+        inst.segments.push(segment(ctx, c, inst.ready_ms));
         inst.state = "Active".into();
     }
 }
@@ -569,12 +602,11 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 .eq_ignore_ascii_case(props["policyInfo"]["policyId"].as_str().unwrap_or(""));
             inst.properties = props;
             inst.snapshot_rg_id = c.snapshot_rg_id.clone();
-            // A new instance's operation ends within a second; an update's took 23 s in the one
-            // recorded (a blob instance, DPP update_policy, 2026).
+            // A new instance's operation ends within a second; an update's longer.
             let secs = if created {
                 durations::INSTANCE_PUT
             } else {
-                durations::ACTION
+                durations::INSTANCE_UPDATE
             };
             inst.provisioned_ms = ctx.now + ctx.scaled(secs);
             if let Some(f) = &fault {
@@ -584,11 +616,7 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             } else if inst.error.is_some() || inst.segments.is_empty() {
                 configure(ctx, st, &vault, &c, &mut inst);
             } else if policy_changed && inst.state == "Active" {
-                if let Some(last) = inst.segments.last_mut() {
-                    if last.end_ms.is_none() {
-                        last.end_ms = Some(ctx.now);
-                    }
-                }
+                inst.close_segment(ctx.now);
                 inst.segments.push(segment(ctx, &c, ctx.now));
             }
             let vault_id = vault.id();
@@ -628,9 +656,7 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 let days = sd["retentionDurationInDays"].as_f64().unwrap_or(14.0);
                 inst.deleted_ms = Some(ctx.now);
                 inst.purge_ms = Some(ctx.now + ctx.scaled(days * 86400.0));
-                if let Some(last) = inst.segments.last_mut() {
-                    last.end_ms.get_or_insert(ctx.now);
-                }
+                inst.close_segment(ctx.now);
             } else {
                 st.data_protection.instances.remove(&ik);
             }

@@ -1,8 +1,10 @@
 //! Microsoft.DataProtection (Azure Backup vaults for Azure Disk Backup), api 2026-03-01 and older
-//! stable versions: backup vaults (`vaults`), backup policies (`policies`), backup instances,
-//! `validateForBackup` and ad-hoc/stop/suspend/resume actions (`instances`), recovery points
-//! generated lazily from the policy schedule (`recovery_points`), and the operation status /
-//! result routes (vault-, resource-group- and location-level) shared by all of them.
+//! stable versions: backup vaults (`vaults`), backup policies (`policies`), backup instances and
+//! `validateForBackup` (`instances`), soft-deleted instances (`deleted`), the instance actions —
+//! stop, suspend, resume, on-demand backup, sync (`actions`) —, restores (`restore`), their jobs
+//! (`jobs`), recovery points generated lazily from the policy schedule (`recovery_points`), and
+//! the operation status / result routes (vault-, resource-group- and location-level) shared by
+//! all of them.
 //!
 //! Operation ids are base64 strings like Azure's (`<guid>;<guid>` encoded), and the status
 //! body spells the running state `Inprogress` as the Data Protection service does.
@@ -10,6 +12,7 @@
 mod actions;
 mod deleted;
 mod instances;
+pub mod jobs;
 mod policies;
 pub mod recovery_points;
 pub mod restore;
@@ -59,6 +62,9 @@ pub mod durations {
     /// Configuring protection after the PUT: `ProtectionConfigured` first seen 69 s after the
     /// PUT, still `ConfiguringProtection` at 38 s (create_backup_delete_disk #13–#18).
     pub const CONFIGURE: f64 = 60.0;
+    /// A PUT over an existing instance: 23 s in the one recorded (a blob instance, DPP
+    /// update_policy, 2026).
+    pub const INSTANCE_UPDATE: f64 = 20.0;
     pub const INSTANCE_DELETE: f64 = 30.0;
     pub const ACTION: f64 = 20.0;
     /// An on-demand backup: its operation ends at the first poll, a second after the POST; the
@@ -77,7 +83,7 @@ pub struct DataProtectionState {
     pub instances: BTreeMap<String, Instance>,
     /// Restore jobs, by name.
     #[serde(default)]
-    pub jobs: BTreeMap<String, restore::Job>,
+    pub jobs: BTreeMap<String, jobs::Job>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -229,7 +235,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {
             .jobs
             .get(&v[3].to_ascii_lowercase())
             .filter(|j| j.vault_key == vk)
-            .map(|j| Reply::ok(restore::job_body(j, ctx.now)))
+            .map(|j| Reply::ok(jobs::job_body(j, ctx.now)))
             .ok_or_else(|| {
                 dpp_error(
                     404,
@@ -386,8 +392,10 @@ pub(crate) fn parse_rg_id(id: &str) -> Option<(String, String)> {
 
 /// `GET {vault}/backupJobs` (spec DataProtection `Jobs_List`): the vault's restore and on-demand
 /// backup jobs, and a `Backup` job behind each of its instances' newest scheduled recovery points
-/// (the 20 newest per instance; derived like the points, over simulated time). A backup job's `operation`
-/// wording: UNCONFIRMED (the spec says "Backup:full/log/diff"; no recording lists disk jobs).
+/// (the 20 newest per instance; derived like the points, over simulated time). A disk's backup
+/// job is `operation` and `operationCategory` `Backup`, with no source data store and the
+/// `OperationalTierStore` as its destination once completed, as the recorded on-demand one
+/// (DPP create_backup_delete_disk #22, #40); a scheduled one is not user-triggered.
 fn list_jobs(ctx: &Ctx<'_>, st: &State, vault: &vaults::DppVault) -> Vec<Value> {
     let vk = vault.key();
     let minute = lro::scaled_ms(60.0, ctx.app.time_scale).max(1);
@@ -422,7 +430,8 @@ fn list_jobs(ctx: &Ctx<'_>, st: &State, vault: &vaults::DppVault) -> Vec<Value> 
                     "policyName": rp.policy_name,
                     "status": if done { "Completed" } else { "InProgress" },
                     "isUserTriggered": false,
-                    "sourceDataStoreType": "OperationalStore",
+                    "sourceDataStoreType": null,
+                    "destinationDataStoreName": done.then_some("OperationalTierStore"),
                     "startTime": lro::fmt_time(rp.time_ms),
                     "endTime": done.then(|| lro::fmt_time(end)),
                     "duration": lro::fmt_duration(if done { minute } else { ctx.now - rp.time_ms }),
@@ -436,7 +445,7 @@ fn list_jobs(ctx: &Ctx<'_>, st: &State, vault: &vaults::DppVault) -> Vec<Value> 
         .values()
         .filter(|j| j.vault_key == vk)
     {
-        jobs.push((j.start_ms, restore::job_body(j, ctx.now)));
+        jobs.push((j.start_ms, jobs::job_body(j, ctx.now)));
     }
     jobs.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
     jobs.into_iter().map(|(_, j)| j).collect()
@@ -462,6 +471,26 @@ mod tests {
         let back: State = serde_json::from_value(v).unwrap();
         assert!(back.data_protection.vaults.is_empty() && back.role_assignments.is_empty());
         assert_eq!(back.disks.len(), st.disks.len());
+    }
+
+    #[test]
+    fn instances_and_jobs_written_before_configuring_and_backup_jobs_still_load() {
+        let instance = json!({
+            "vault_key": "s/rg/bv", "name": "rg-d", "properties": {}, "disk_key": "s/rg/d",
+            "disk_id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/d",
+            "snapshot_rg_id": "/subscriptions/s/resourceGroups/snap", "ready_ms": 5,
+            "error": null, "state": "Active", "segments": [], "deleted_ms": null, "purge_ms": null,
+        });
+        let i: instances::Instance = serde_json::from_value(instance).unwrap();
+        assert_eq!((i.provisioned_ms, i.operation_failed), (0, false));
+        let job = json!({
+            "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.DataProtection/backupVaults/bv/backupJobs/j",
+            "vault_key": "s/rg/bv", "instance_id": "i", "disk_id": "d", "destination": "x",
+            "point": "p", "point_ms": 1, "start_ms": 2, "duration_ms": 3, "failed": null,
+        });
+        let j: jobs::Job = serde_json::from_value(job).unwrap();
+        assert_eq!(j.kind, jobs::JobKind::Restore);
+        assert!(j.facts.is_null());
     }
 
     #[test]

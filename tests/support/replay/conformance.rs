@@ -189,7 +189,27 @@ fn job_name(body: &Value) -> Option<String> {
     let id = body["properties"]["jobId"]
         .as_str()
         .or_else(|| body["jobId"].as_str())?;
-    id.rsplit('/').next().map(str::to_string)
+    id.rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+}
+
+/// `path` with the job named after `backupJobs/` (any case) replaced by the sandbox's job of
+/// the same recorded name, if it has one.
+fn with_our_job(path: &str, jobs: &BTreeMap<String, String>) -> String {
+    let segs: Vec<&str> = path.split('/').collect();
+    segs.iter()
+        .enumerate()
+        .map(|(k, seg)| {
+            let after_jobs = k > 0 && segs[k - 1].eq_ignore_ascii_case("backupJobs");
+            match jobs.get(&seg.to_ascii_lowercase()) {
+                Some(ours) if after_jobs => ours.as_str(),
+                _ => seg,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn in_progress(status: u16, body: Option<&Value>) -> bool {
@@ -269,7 +289,7 @@ pub async fn replay(c: &Cassette) -> Vec<Verdict> {
     let mut answered: BTreeMap<usize, BTreeMap<String, String>> = BTreeMap::new();
     // Job names Azure's operations named (recorded → the sandbox's): a later recorded GET of
     // `backupJobs/{recorded}` asks for the sandbox's job instead.
-    let mut jobs: Vec<(String, String)> = Vec::new();
+    let mut jobs: BTreeMap<String, String> = BTreeMap::new();
     let mut out = Vec::new();
     let n = c.interactions.len();
     for (k, i) in c.interactions.iter().enumerate() {
@@ -305,8 +325,7 @@ pub async fn replay(c: &Cassette) -> Vec<Verdict> {
             None => format!(
                 "{}{}{}",
                 sb.endpoint(),
-                jobs.iter().fold(i.path.clone(), |p, (recorded, ours)| p
-                    .replace(recorded, ours)),
+                with_our_job(&i.path, &jobs),
                 if i.query.is_empty() {
                     String::new()
                 } else {
@@ -367,7 +386,7 @@ pub async fn replay(c: &Cassette) -> Vec<Verdict> {
             i.body.as_ref().and_then(job_name),
             body.as_ref().and_then(job_name),
         ) {
-            jobs.push((recorded, ours));
+            jobs.insert(recorded.to_ascii_lowercase(), ours);
         }
         v.difference = compare(i, status, &headers, body.as_ref());
         if std::env::var_os("AZPROTECT_REPLAY_TRACE").is_some() {
