@@ -10,11 +10,11 @@ use super::super::errors::ArmError;
 use super::super::handler::{Ctx, HResult, Reply};
 use super::super::state::{key, State};
 use super::instances::{
-    bad, bi_id, check, configure, current_state, get_instance, live_holder, region_results,
-    segment, Instance,
+    accepted, bad, bi_id, check, configure, current_state, get_instance, live_holder, segment,
+    Instance,
 };
 use super::vaults::DppVault;
-use super::{dpp_error, durations, lro_headers, recovery_points, start_op};
+use super::{dpp_error, durations, recovery_points, start_op};
 
 /// Another (live) instance protects `inst`'s disk: an undeleted instance cannot resume (DPSD
 /// #29, after the disk was protected in another vault while this one was soft-deleted).
@@ -191,12 +191,5 @@ pub(super) fn route(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         "dpp:action"
     };
     let op = start_op(st, ctx, kind, duration, None, None, job, "job");
-    Ok(Reply::status(202, None)
-        .headers(lro_headers(
-            ctx,
-            &vault.id(),
-            Some(&region_results(&vault)),
-            &op,
-        ))
-        .mutated())
+    accepted(ctx, &vault, &op)
 }

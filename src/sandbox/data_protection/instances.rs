@@ -175,10 +175,13 @@ pub(super) struct Checked {
     policy_name: String,
 }
 
-/// Where Data Protection puts an operation's result: the vault's region, while its status is
-/// under the vault (DPP create_backup_delete_disk #1, #19, #41).
-pub(super) fn region_results(vault: &DppVault) -> String {
-    location_prefix(&vault.subscription, &vault.location)
+/// 202 for the operation `op` of an instance: its status under the vault, its result in the
+/// vault's region (DPP create_backup_delete_disk #1, #19, #41).
+pub(super) fn accepted(ctx: &Ctx<'_>, vault: &DppVault, op: &str) -> HResult {
+    let results = location_prefix(&vault.subscription, &vault.location);
+    Ok(Reply::status(202, None)
+        .headers(lro_headers(ctx, &vault.id(), Some(&results), op))
+        .mutated())
 }
 
 pub(super) fn bad(code: &str, message: impl Into<String>) -> ArmError {
@@ -670,14 +673,7 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 None,
                 "empty",
             );
-            Ok(Reply::status(202, None)
-                .headers(lro_headers(
-                    ctx,
-                    &vault.id(),
-                    Some(&region_results(&vault)),
-                    &op,
-                ))
-                .mutated())
+            accepted(ctx, &vault, &op)
         }
         m => Err(ArmError::method_not_allowed(m)),
     }
