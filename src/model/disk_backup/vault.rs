@@ -26,9 +26,10 @@ pub fn collection_path(vault: &ArmId, collection: &str) -> String {
 }
 
 /// PUT creating the vault, with a system-assigned identity, which the role assignments are
-/// granted to. A new vault without a declared redundancy is `LocallyRedundant`.
+/// granted to. A new vault without a declared redundancy is `LocallyRedundant`. `live`: its
+/// tags, kept (`Null` for a vault that does not exist).
 pub fn put_request(r: &Resource, live: &Value) -> ArmRequest {
-    let a = &merged(r, live);
+    let a = &r.attrs;
     let mut props = Map::new();
     props.insert(
         "storageSettings".into(),
@@ -89,30 +90,7 @@ fn enable_system_identity(live: &Value) -> Value {
     }
 }
 
-/// The declared attributes over the live ones: redundancy, soft delete and immutability the file
-/// does not manage are carried from `live` (an adopted geo-redundant vault whose tag changes
-/// stays geo-redundant).
-fn merged(r: &Resource, live: &Value) -> Value {
-    let mut merged = r.attrs.clone();
-    if let (Some(m), Some(l)) = (merged.as_object_mut(), live.as_object()) {
-        for key in ["redundancy", "soft_delete", "immutability"] {
-            match (m.get_mut(key), l.get(key)) {
-                (None, Some(v)) => {
-                    m.insert(key.into(), v.clone());
-                }
-                (Some(Value::Object(want)), Some(Value::Object(have))) => {
-                    for (k, v) in have {
-                        want.entry(k.clone()).or_insert_with(|| v.clone());
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    merged
-}
-
-/// `securitySettings` of the (merged) attributes, if they name any.
+/// `securitySettings` of the attributes, if they name any.
 fn security_settings(a: &Value) -> Option<Value> {
     let mut security = Map::new();
     if let Some(sd) = a.get("soft_delete") {

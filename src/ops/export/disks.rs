@@ -142,8 +142,7 @@ fn policies<'a>(
 fn settings(attrs: &Value) -> Value {
     let mut a = attrs.clone();
     if let Some(o) = a.as_object_mut() {
-        // Identities are not written in the file: azprotect gives every vault its
-        // system-assigned one.
+        // Identities are not written in the file (it has no key for them).
         o.remove("system_identity");
         o.remove("user_identities");
         if o.get("tags")
