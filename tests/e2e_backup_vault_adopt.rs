@@ -5,6 +5,7 @@
 
 mod support;
 
+use azprotect::azure::ArmClient;
 use azprotect::model::{api, ArmRequest, Method};
 use serde_json::json;
 use support::estate::Estate;
@@ -19,6 +20,24 @@ fn vault_path() -> String {
     )
 }
 
+/// The resource groups `groups` and the vault `bv-geo` as `vault` says, made through the API.
+async fn made_elsewhere(client: &ArmClient, groups: &[&str], vault: serde_json::Value) {
+    for rg in groups {
+        client
+            .execute(&ArmRequest::new(
+                Method::Put,
+                format!("/subscriptions/{SUB}/resourcegroups/{rg}?api-version=2021-04-01"),
+                Some(json!({"location": "westeurope"})),
+            ))
+            .await
+            .expect("resource group");
+    }
+    client
+        .execute(&ArmRequest::new(Method::Put, vault_path(), Some(vault)))
+        .await
+        .expect("vault");
+}
+
 fn config(owner: &str) -> String {
     format!(
         "version: 1\nsubscription: {SUB}\ndisk_backup:\n  bv-geo:\n    resource_group: rg-geo\n    location: westeurope\n    tags: {{owner: {owner}}}\n"
@@ -30,31 +49,21 @@ async fn a_vault_made_elsewhere_keeps_its_redundancy_identities_and_features_whe
     let estate = Estate::start().await;
     let client = estate.client().await;
     // Someone made the vault through the API: geo-redundant, soft delete on for 30 days.
-    client
-        .execute(&ArmRequest::new(
-            Method::Put,
-            format!("/subscriptions/{SUB}/resourcegroups/rg-geo?api-version=2021-04-01"),
-            Some(json!({"location": "westeurope"})),
-        ))
-        .await
-        .expect("resource group");
-    client
-        .execute(&ArmRequest::new(
-            Method::Put,
-            vault_path(),
-            Some(json!({
-                "location": "westeurope",
-                "identity": {"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": {UAMI: {}}},
-                "properties": {
-                    "storageSettings": [{"datastoreType": "VaultStore", "type": "GeoRedundant"}],
-                    "securitySettings": {"softDeleteSettings": {"state": "On", "retentionDurationInDays": 30}},
-                    "featureSettings": {"crossRegionRestoreSettings": {"state": "Enabled"}},
-                },
-                "tags": {"owner": "team-a"},
-            })),
-        ))
-        .await
-        .expect("vault");
+    made_elsewhere(
+        &client,
+        &["rg-geo"],
+        json!({
+            "location": "westeurope",
+            "identity": {"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": {UAMI: {}}},
+            "properties": {
+                "storageSettings": [{"datastoreType": "VaultStore", "type": "GeoRedundant"}],
+                "securitySettings": {"softDeleteSettings": {"state": "On", "retentionDurationInDays": 30}},
+                "featureSettings": {"crossRegionRestoreSettings": {"state": "Enabled"}},
+            },
+            "tags": {"owner": "team-a"},
+        }),
+    )
+    .await;
 
     // Declared with its tag as it is: nothing to do.
     let file = estate.write("geo.yaml", &config("team-a"));
@@ -110,30 +119,18 @@ async fn a_vault_made_elsewhere_keeps_its_redundancy_identities_and_features_whe
 async fn a_vault_with_only_a_user_assigned_identity_gets_a_system_one_to_grant_roles_to() {
     let estate = Estate::start().await;
     let client = estate.client().await;
-    for rg in ["rg-geo", "rg-snapshots-weu"] {
-        client
-            .execute(&ArmRequest::new(
-                Method::Put,
-                format!("/subscriptions/{SUB}/resourcegroups/{rg}?api-version=2021-04-01"),
-                Some(json!({"location": "westeurope"})),
-            ))
-            .await
-            .expect("resource group");
-    }
-    client
-        .execute(&ArmRequest::new(
-            Method::Put,
-            vault_path(),
-            Some(json!({
-                "location": "westeurope",
-                "identity": {"type": "UserAssigned", "userAssignedIdentities": {UAMI: {}}},
-                "properties": {
-                    "storageSettings": [{"datastoreType": "VaultStore", "type": "LocallyRedundant"}],
-                },
-            })),
-        ))
-        .await
-        .expect("vault");
+    made_elsewhere(
+        &client,
+        &["rg-geo", "rg-snapshots-weu"],
+        json!({
+            "location": "westeurope",
+            "identity": {"type": "UserAssigned", "userAssignedIdentities": {UAMI: {}}},
+            "properties": {
+                "storageSettings": [{"datastoreType": "VaultStore", "type": "LocallyRedundant"}],
+            },
+        }),
+    )
+    .await;
     let file = estate.write(
         "uami.yaml",
         &format!(

@@ -78,23 +78,7 @@ async fn protect(
     disk: &str,
     every: &str,
 ) -> (String, String) {
-    let v = res(
-        ResourceKind::BackupVault,
-        vault_name,
-        ids.vault(vault_name),
-        vault_attrs(),
-    );
-    client
-        .execute(&vault::put_request(&v, &serde_json::Value::Null))
-        .await
-        .expect("vault");
-    let p_attrs = policy_attrs(every);
-    let p_id = policy::arm_id(&v.arm_id, "snap", &p_attrs);
-    let p = res(ResourceKind::DiskPolicy, "x", p_id.clone(), p_attrs);
-    client
-        .execute(&policy::put_request(&p))
-        .await
-        .expect("policy");
+    let (v, p_id) = vault_and_policy(client, ids, vault_name, every).await;
     let body = client
         .get_optional(&format!(
             "{}?api-version={}",
@@ -131,6 +115,34 @@ async fn protect(
         .await
         .expect("backup instance");
     (p_id.name().to_string(), principal)
+}
+
+/// A Backup vault and a disk policy of `every`, from the model's requests: the vault resource
+/// and the policy's id.
+async fn vault_and_policy(
+    client: &ArmClient,
+    ids: &Ids,
+    vault_name: &str,
+    every: &str,
+) -> (Resource, ArmId) {
+    let v = res(
+        ResourceKind::BackupVault,
+        vault_name,
+        ids.vault(vault_name),
+        vault_attrs(),
+    );
+    client
+        .execute(&vault::put_request(&v, &Value::Null))
+        .await
+        .expect("vault");
+    let p_attrs = policy_attrs(every);
+    let p_id = policy::arm_id(&v.arm_id, "snap", &p_attrs);
+    let p = res(ResourceKind::DiskPolicy, "x", p_id.clone(), p_attrs);
+    client
+        .execute(&policy::put_request(&p))
+        .await
+        .expect("policy");
+    (v, p_id)
 }
 
 fn desired(ids: &Ids, disk_vaults: Vec<DiskVaultScope>) -> Desired {
@@ -565,23 +577,7 @@ async fn apply_repairs_an_instance_left_in_protection_error() {
         sub: estate.sandbox.credentials().subscription_id,
     };
     snapshot_rg(&client, &ids).await;
-    let v = res(
-        ResourceKind::BackupVault,
-        "bv-fix",
-        ids.vault("bv-fix"),
-        vault_attrs(),
-    );
-    client
-        .execute(&vault::put_request(&v, &Value::Null))
-        .await
-        .expect("vault");
-    let p_attrs = policy_attrs("4h");
-    let p_id = policy::arm_id(&v.arm_id, "snap", &p_attrs);
-    let p = res(ResourceKind::DiskPolicy, "x", p_id.clone(), p_attrs);
-    client
-        .execute(&policy::put_request(&p))
-        .await
-        .expect("policy");
+    let (v, p_id) = vault_and_policy(&client, &ids, "bv-fix", "4h").await;
     let inst_id = instance::arm_id(&v.arm_id, "rg-app", "shared-data");
     let inst_attrs = json!({"disk_id": ids.disk("shared-data"), "location": "westeurope", "policy": p_id.name(),
                             "snapshot_resource_group_id": ids.snap_rg(), "state": "protected"});
