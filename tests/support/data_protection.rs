@@ -304,14 +304,25 @@ pub async fn protect(t: &T, vault: &str, name: &str, bi: &Value) -> (String, Val
             "ConfiguringProtection"
         );
     }
-    // As recorded (DPP create_backup_delete_disk #11): the status URL under the vault, and no
-    // Location: the instance itself is the result.
+    // As recorded: the status URL under the vault; a creation has no Location, the instance
+    // itself is the result (DPP create_backup_delete_disk #11); an update's Location is under
+    // the instance (DPP update_policy, 2026).
     let aso = hdr(&h, "azure-asyncoperation");
     assert!(
         aso.contains(&format!("{}/operationStatus/", t.vault(vault))),
         "{aso}"
     );
-    assert!(!h.contains_key("location"), "{h:?}");
+    if s == 201 {
+        assert!(!h.contains_key("location"), "{h:?}");
+    } else {
+        let location = hdr(&h, "location");
+        assert!(
+            location.contains(&format!("{path}/operationResults/")),
+            "{location}"
+        );
+        let (code, _) = t.poll_location(&location).await;
+        assert!(code == 200 || code == 204, "{location}: {code}");
+    }
     let (_, fin) = t.poll_status(&aso).await;
     (fin["status"].as_str().unwrap_or_default().to_string(), fin)
 }

@@ -634,10 +634,14 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 "instance",
             );
             let b = body(st, &inst, ctx.now);
+            let instance_id = bi_id(st, &inst);
             st.data_protection.instances.insert(ik, inst);
-            // Azure-AsyncOperation only: the recorded create has no Location (DPP
-            // create_backup_delete_disk #11), as the spec's final-state-via says.
-            let h = lro_headers(ctx, &vault_id, None, &op);
+            // A creation: Azure-AsyncOperation only, the recorded create has no Location (DPP
+            // create_backup_delete_disk #11), as the spec's final-state-via says. An update: a
+            // Location under the instance's own operationResults too (DPP update_policy, 2026,
+            // a blob instance).
+            let results = (!created).then_some(instance_id.as_str());
+            let h = lro_headers(ctx, &vault_id, results, &op);
             if created {
                 Ok(Reply::status(201, Some(b)).headers(h).mutated())
             } else {

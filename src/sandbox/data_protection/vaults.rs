@@ -432,6 +432,8 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
             }
             st.data_protection.vaults.remove(&vk);
             st.data_protection.policies.retain(|_, p| p.vault_key != vk);
+            // Its jobs go with it: a vault made again under the name starts with none.
+            st.data_protection.jobs.retain(|_, j| j.vault_key != vk);
             let op = start_op(
                 st,
                 ctx,
