@@ -16,7 +16,8 @@
 //! With `--tenant`, also the landing zone of issue 14 (`tenant`: 100,000 VMs in 100
 //! subscriptions; `--tenant-only` runs only it).
 //!
-//! Prints a table and writes `target/bench/scale.json`. Options (after `--`):
+//! Prints a table and writes `target/bench/scale.json` (with `AZPROTECT_BENCH_SHAPES=1`, also
+//! each estate plan's requests by path shape, on stderr). Options (after `--`):
 //! `--sizes 1000,10000`, `--no-baseline-over N` (skip the baseline above N VMs), `--no-apply`,
 //! `--latency MS` (default 50), `--tenant`, `--tenant-only`, `--tenant-vms N` (default
 //! 100000), `--tenant-baseline-every N` (GET every N-th resource for the baseline, default 10;
@@ -536,6 +537,11 @@ async fn measure_plan(o: &Options, vms: usize) -> PlanRow {
     let served = Served::throttled(dir.path(), &inv, o.latency);
     let ran = plan_converged(&served, &file_s, "plan", &[]);
     let (requests, throttled) = served.counts();
+    if std::env::var_os("AZPROTECT_BENCH_SHAPES").is_some() {
+        for (shape, n) in served.shapes_since(0) {
+            eprintln!("{n:6} {shape}");
+        }
+    }
     let diff_render_ms = timing(&ran.stderr, "diff") + timing(&ran.stderr, "render");
     // The same plan through Resource Graph (`auto` lists one subscription: this is why).
     let before = served.counts().0;
