@@ -402,4 +402,38 @@ async fn operations_end_before_configuring_and_the_on_demand_backup_do() {
         "{b}"
     );
     assert!(t.points("bv-rec", "bi").await.is_empty());
+
+    // The vault goes (soft delete off, its instance deleted first): a vault made again under
+    // its name has none of its jobs.
+    let (s, _, b) = t
+        .call(
+            "PATCH",
+            &t.vault("bv-rec"),
+            DPP,
+            Some(json!({"properties": {"securitySettings": {"softDeleteSettings": {"state": "Off"}}}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    for path in [
+        format!("{}/backupInstances/bi", t.vault("bv-rec")),
+        t.vault("bv-rec"),
+    ] {
+        let (s, h, b) = t.call("DELETE", &path, DPP, None).await;
+        assert_eq!(s, 202, "{path}: {b}");
+        t.poll_status(&hdr(&h, "azure-asyncoperation")).await;
+    }
+    t.create_vault("bv-rec").await;
+    let (s, _, b) = t
+        .call(
+            "GET",
+            &format!("{}/backupJobs", t.vault("bv-rec")),
+            DPP,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, b["value"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{b}"
+    );
 }
