@@ -38,6 +38,19 @@ async fn made_elsewhere(client: &ArmClient, groups: &[&str], vault: serde_json::
         .expect("vault");
 }
 
+/// `apply` of `file` succeeds: the vault as Azure has it then.
+async fn applied(estate: &Estate, client: &ArmClient, file: &str) -> serde_json::Value {
+    estate
+        .run(&["apply", "-f", file, "--auto-approve"])
+        .await
+        .expect_code(0);
+    client
+        .get_optional(&vault_path())
+        .await
+        .unwrap()
+        .expect("vault")
+}
+
 fn config(owner: &str) -> String {
     format!(
         "version: 1\nsubscription: {SUB}\ndisk_backup:\n  bv-geo:\n    resource_group: rg-geo\n    location: westeurope\n    tags: {{owner: {owner}}}\n"
@@ -79,15 +92,7 @@ async fn a_vault_made_elsewhere_keeps_its_redundancy_identities_and_features_whe
         plan.changes(),
         vec!["backup_vault.bv-geo update".to_string()]
     );
-    estate
-        .run(&["apply", "-f", &file, "--auto-approve"])
-        .await
-        .expect_code(0);
-    let vault = client
-        .get_optional(&vault_path())
-        .await
-        .unwrap()
-        .expect("vault");
+    let vault = applied(&estate, &client, &file).await;
     let p = &vault["properties"];
     assert_eq!(p["storageSettings"][0]["type"], "GeoRedundant", "{vault}");
     assert_eq!(
@@ -151,15 +156,7 @@ async fn a_vault_with_only_a_user_assigned_identity_gets_a_system_one_to_grant_r
         "the plan says how and why the vault changes:\n{}",
         text.stdout
     );
-    estate
-        .run(&["apply", "-f", &file, "--auto-approve"])
-        .await
-        .expect_code(0);
-    let vault = client
-        .get_optional(&vault_path())
-        .await
-        .unwrap()
-        .expect("vault");
+    let vault = applied(&estate, &client, &file).await;
     let principal = vault["identity"]["principalId"]
         .as_str()
         .expect("a system-assigned identity")

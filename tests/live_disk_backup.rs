@@ -117,6 +117,24 @@ async fn protect(
     (p_id.name().to_string(), principal)
 }
 
+/// A sandbox at `time_scale` logging every request to `log`, a client of it, its ids, and the
+/// snapshot resource group.
+async fn logged_estate(time_scale: f64) -> (tempfile::NamedTempFile, Estate, ArmClient, Ids) {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let estate = Estate::start_with(SandboxOptions {
+        time_scale,
+        access_log: Some(log.path().to_path_buf()),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let client = estate.client().await;
+    let ids = Ids {
+        sub: estate.sandbox.credentials().subscription_id,
+    };
+    snapshot_rg(&client, &ids).await;
+    (log, estate, client, ids)
+}
+
 /// A Backup vault and a disk policy of `every`, from the model's requests: the vault resource
 /// and the policy's id.
 async fn vault_and_policy(
@@ -197,18 +215,7 @@ fn calls_since(path: &Path, skip: usize) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn live_disk_backup_reads_the_contract_shapes_with_few_calls() {
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let estate = Estate::start_with(SandboxOptions {
-        time_scale: 0.0,
-        access_log: Some(log.path().to_path_buf()),
-        ..SandboxOptions::default()
-    })
-    .await;
-    let client = estate.client().await;
-    let ids = Ids {
-        sub: estate.sandbox.credentials().subscription_id,
-    };
-    snapshot_rg(&client, &ids).await;
+    let (log, _estate, client, ids) = logged_estate(0.0).await;
     let (p_name, principal) = protect(&client, &ids, "bv-test", "shared-data", "4h").await;
     // An undeclared vault protecting another disk, stopped: it is only "protected elsewhere".
     let (_, other_principal) = protect(&client, &ids, "bv-other", "ledger-v2", "12h").await;
@@ -446,20 +453,9 @@ fn instance_of<'a>(live: &'a live::LiveState, addr: &str) -> &'a Resource {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_protects_a_disk_right_after_granting_roles_despite_propagation() {
-    let log = tempfile::NamedTempFile::new().unwrap();
     // Role propagation: 300 Azure s × 0.006 = 1.8 s: far longer than the first validation takes
     // to follow the role assignments, shorter than the first 2 s retry wait.
-    let estate = Estate::start_with(SandboxOptions {
-        time_scale: 0.006,
-        access_log: Some(log.path().to_path_buf()),
-        ..SandboxOptions::default()
-    })
-    .await;
-    let client = estate.client().await;
-    let ids = Ids {
-        sub: estate.sandbox.credentials().subscription_id,
-    };
-    snapshot_rg(&client, &ids).await;
+    let (log, _estate, client, ids) = logged_estate(0.006).await;
     let vault_id = ids.vault("bv-apply");
     let p_attrs = policy_attrs("4h");
     let p_id = policy::arm_id(&vault_id, "every-4h", &p_attrs);
@@ -564,19 +560,8 @@ async fn apply_protects_a_disk_right_after_granting_roles_despite_propagation() 
 /// success for a PUT whose configuration then fails.
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_repairs_an_instance_left_in_protection_error() {
-    let log = tempfile::NamedTempFile::new().unwrap();
     // Configuring: 60 Azure s × 0.006 = 0.36 s; role propagation 300 s × 0.006 = 1.8 s.
-    let estate = Estate::start_with(SandboxOptions {
-        time_scale: 0.006,
-        access_log: Some(log.path().to_path_buf()),
-        ..SandboxOptions::default()
-    })
-    .await;
-    let client = estate.client().await;
-    let ids = Ids {
-        sub: estate.sandbox.credentials().subscription_id,
-    };
-    snapshot_rg(&client, &ids).await;
+    let (log, _estate, client, ids) = logged_estate(0.006).await;
     let (v, p_id) = vault_and_policy(&client, &ids, "bv-fix", "4h").await;
     let inst_id = instance::arm_id(&v.arm_id, "rg-app", "shared-data");
     let inst_attrs = json!({"disk_id": ids.disk("shared-data"), "location": "westeurope", "policy": p_id.name(),

@@ -34,20 +34,7 @@ impl T {
         format!("{}{path}{sep}api-version={api}", self.sb.endpoint())
     }
     async fn call(&self, method: reqwest::Method, url: &str, body: Option<Value>) -> Resp {
-        let mut rb = self.http.request(method, url).bearer_auth(&self.token);
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb.send().await.unwrap();
-        let s = r.status().as_u16();
-        let h = r.headers().clone();
-        let text = r.text().await.unwrap();
-        let v = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        };
-        (s, h, v)
+        support::raw::call(&self.http, &self.token, method, url, body).await
     }
     async fn get(&self, path: &str, api: &str) -> Resp {
         self.call(reqwest::Method::GET, &self.url(path, api), None)

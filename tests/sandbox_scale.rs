@@ -12,31 +12,7 @@ async fn client(sb: &Sandbox) -> (reqwest::Client, String) {
     support::raw::token_client(sb).await
 }
 
-async fn send(
-    http: &reqwest::Client,
-    tok: &str,
-    m: reqwest::Method,
-    url: &str,
-    body: Option<Value>,
-) -> (u16, reqwest::header::HeaderMap, Value) {
-    let mut rb = http.request(m, url).bearer_auth(tok);
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    let s = r.status().as_u16();
-    let h = r.headers().clone();
-    let t = r.text().await.unwrap();
-    (
-        s,
-        h,
-        if t.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&t).unwrap()
-        },
-    )
-}
+use support::raw::call as send;
 
 /// A sandbox (simulated time stopped) seeded with the inventory `text`, and the directory that
 /// holds it.

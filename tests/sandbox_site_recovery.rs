@@ -63,20 +63,7 @@ impl T {
             let sep = if path.contains('?') { '&' } else { '?' };
             format!("{}{path}{sep}api-version={API}", self.sb.endpoint())
         };
-        let mut rb = self.http.request(method, &url).bearer_auth(&self.token);
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb.send().await.unwrap();
-        let s = r.status().as_u16();
-        let h = r.headers().clone();
-        let text = r.text().await.unwrap();
-        let v = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        };
-        (s, h, v)
+        support::raw::call(&self.http, &self.token, method, &url, body).await
     }
     async fn get(&self, path: &str) -> Resp {
         self.call(reqwest::Method::GET, path, None).await

@@ -15,7 +15,7 @@ use crate::model::{ArmId, ArmRequest, Resource, ResourceKind};
 use crate::plan::{Action, Change};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -217,7 +217,7 @@ async fn protect_disk(
     // The PUT, then Data Protection's configuration (a missing role surfaces as the instance's
     // `ProtectionError` after the PUT's operation succeeded), both retried while roles propagate;
     // once configuring has failed, the retry syncs the instance instead of PUT-ing it again.
-    let in_error = std::sync::atomic::AtomicBool::new(false);
+    let in_error = AtomicBool::new(false);
     let sync = instance::sync_request(&r.arm_id);
     let configure = || async {
         let req = if in_error.load(Relaxed) { &sync } else { &put };

@@ -59,20 +59,7 @@ impl T {
             format!("{}{path}{sep}api-version={api}", self.sb.endpoint())
         };
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut rb = self.http.request(m, &url).bearer_auth(&self.token);
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb.send().await.unwrap();
-        let s = r.status().as_u16();
-        let h = r.headers().clone();
-        let text = r.text().await.unwrap();
-        let v = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        };
-        (s, h, v)
+        super::raw::call(&self.http, &self.token, m, &url, body).await
     }
     pub fn rg_path(&self, rg: &str) -> String {
         format!("/subscriptions/{}/resourceGroups/{rg}", self.sub)

@@ -40,6 +40,30 @@ pub fn header(h: &reqwest::header::HeaderMap, k: &str) -> String {
         .unwrap_or_default()
 }
 
+/// `method url` with `token` and an optional JSON body: (status, headers, JSON body or null).
+pub async fn call(
+    http: &reqwest::Client,
+    token: &str,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut rb = http.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    let s = r.status().as_u16();
+    let h = r.headers().clone();
+    let text = r.text().await.unwrap();
+    let v = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    };
+    (s, h, v)
+}
+
 /// `{method} {endpoint}{path}` with a fresh token and no body: the response.
 async fn send(sb: &Sandbox, method: reqwest::Method, path: &str) -> reqwest::Response {
     let (http, token) = token_client(sb).await;
