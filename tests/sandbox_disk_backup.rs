@@ -2,7 +2,8 @@
 //! backup vaults, policies (create-only, in-use delete refused), validateForBackup with the
 //! vault identity's role assignments (and their propagation delay), backup instances and their
 //! states, soft delete as recorded, Compute snapshots and disks from snapshots, state kept
-//! across restarts, and role assignments (recovery points and operations:
+//! across restarts, role assignments, and a vault's user-assigned identities and the instances
+//! that back up (and restore) as one (recovery points and operations:
 //! `sandbox_disk_backup_points`).
 
 use std::time::Duration;
@@ -555,4 +556,344 @@ async fn a_new_vault_identity_is_not_in_the_directory_yet_unless_the_principal_t
     // The fix Azure names: say what kind of principal it is (azprotect always does).
     let (s, _, b) = t.call("PUT", &path, AUTH, Some(body(true))).await;
     assert_eq!(s, 201, "{b}");
+}
+
+const UA_NOT_ATTACHED: &str = "The User Identity provided in input is not attached to the Backup Vault. Please attach the User Identity to the Backup Vault first and then perform any backup or restore related operations.";
+
+/// `identityDetails` naming the user-assigned identity `ua` (spec `IdentityDetails`, sent in
+/// the instance's properties as the recorded validateForBackup, UAMI #23).
+fn as_user(ua: &str) -> Value {
+    json!({"useSystemAssignedIdentity": false, "userAssignedIdentityArmUrl": ua})
+}
+
+fn with_identity(bi: &Value, details: Value) -> Value {
+    let mut bi = bi.clone();
+    bi["properties"]["identityDetails"] = details;
+    bi
+}
+
+/// A Backup vault's user-assigned identities as recorded (azure-cli-extensions dataprotection
+/// test_dataprotection_backup_instance_uami_create_update, "UAMI" in FACTS): keyed as sent, each
+/// exactly `clientId` and `principalId` (#0, #6); `{}` while an update runs, with no system
+/// principal once the type is `UserAssigned` (#7), filled again after it (#9). One identity has
+/// one principal, whatever the case of its id.
+#[tokio::test]
+async fn a_backup_vaults_user_assigned_identity_as_recorded() {
+    let t = start(0.001).await;
+    let ua = uami(&t, "ua-Backup");
+    let both =
+        json!({"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": {ua.as_str(): {}}});
+    let v = t.create_vault_with("bv-ua", both).await;
+    let identity = &v["identity"];
+    assert_eq!(identity["type"], "SystemAssigned,UserAssigned");
+    assert!(
+        identity["principalId"].is_string() && identity["tenantId"].is_string(),
+        "{v}"
+    );
+    let entry = &identity["userAssignedIdentities"][ua.as_str()];
+    let keys: Vec<&String> = entry.as_object().expect("keyed as sent").keys().collect();
+    assert_eq!(keys, ["clientId", "principalId"], "{v}");
+    let principal = entry["principalId"].as_str().unwrap().to_string();
+    assert!(uuid::Uuid::parse_str(&principal).is_ok(), "{v}");
+    assert_ne!(entry["clientId"], entry["principalId"]);
+    assert_ne!(identity["principalId"], entry["principalId"]);
+
+    // The same identity, its id spelled in capitals, on another vault: the same principal.
+    let upper = ua.to_ascii_uppercase();
+    let only = json!({"type": "UserAssigned", "userAssignedIdentities": {upper.as_str(): {}}});
+    let v2 = t.create_vault_with("bv-ua-two", only).await;
+    let entry2 = &v2["identity"]["userAssignedIdentities"][upper.as_str()];
+    assert_eq!(entry2, entry, "{v2}");
+    assert!(v2["identity"].get("principalId").is_none(), "{v2}");
+
+    // #7: the vault updated to UserAssigned only answers `Updating`, its entries `{}` and no
+    // system principal; #9: done, the entries are back.
+    let mut update = v.clone();
+    update["identity"] =
+        json!({"type": "UserAssigned", "userAssignedIdentities": {ua.as_str(): {}}});
+    let (s, h, b) = t.call("PUT", &t.vault("bv-ua"), DPP, Some(update)).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["properties"]["provisioningState"], "Updating", "{b}");
+    assert_eq!(
+        b["identity"],
+        json!({"type": "UserAssigned", "userAssignedIdentities": {ua.as_str(): {}}}),
+        "{b}"
+    );
+    let (_, fin) = t.poll_status(&hdr(&h, "azure-asyncoperation")).await;
+    assert_eq!(fin["status"], "Succeeded");
+    let (s, _, b) = t.call("GET", &t.vault("bv-ua"), DPP, None).await;
+    assert_eq!(s, 200);
+    assert_eq!(b["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(
+        b["identity"],
+        json!({"type": "UserAssigned", "userAssignedIdentities": {ua.as_str(): entry}}),
+        "{b}"
+    );
+}
+
+/// An instance (or its validation) naming a user-assigned identity its vault lacks is refused
+/// with the message Azure answered (Azure/azure-sdk-for-net issue 47031); `false` without an
+/// identity is invalid.
+#[tokio::test]
+async fn an_instance_naming_a_user_identity_its_vault_lacks_is_refused() {
+    let t = &start(0.001).await;
+    let ua = uami(t, "ua-backup");
+    let other = uami(t, "ua-elsewhere");
+    let both =
+        json!({"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": {ua.as_str(): {}}});
+    t.create_vault_with("bv-ua", both).await;
+    t.create_vault("bv-system").await;
+    for vault in ["bv-ua", "bv-system"] {
+        assert_eq!(
+            t.create_policy(vault, "disk-4h", "PT4H", "P7D").await.0,
+            200
+        );
+    }
+    let snap_rg = t.snapshot_rg().await;
+    let put = |vault: &str, bi: Value| {
+        let path = format!("{}/backupInstances/shared-data-bi", t.vault(vault));
+        async move { t.call("PUT", &path, DPP, Some(bi)).await }
+    };
+    let bi = instance(t, "bv-ua", "shared-data", "disk-4h", &snap_rg);
+    let (s, _, b) = put("bv-ua", with_identity(&bi, as_user(&other))).await;
+    assert_eq!(
+        (s, code(&b), b["error"]["message"].as_str()),
+        (
+            400,
+            "UserErrorUserIdentityNotAttachedToVault",
+            Some(UA_NOT_ATTACHED)
+        ),
+        "{b}"
+    );
+    // A vault with only its system-assigned identity has no user identity to use.
+    let bi_system = instance(t, "bv-system", "shared-data", "disk-4h", &snap_rg);
+    let (s, _, b) = put("bv-system", with_identity(&bi_system, as_user(&ua))).await;
+    assert_eq!(
+        (s, code(&b)),
+        (400, "UserErrorUserIdentityNotAttachedToVault"),
+        "{b}"
+    );
+    let (s, _, b) = put(
+        "bv-ua",
+        with_identity(&bi, json!({"useSystemAssignedIdentity": false})),
+    )
+    .await;
+    assert_eq!(
+        (s, code(&b)),
+        (400, "UserErrorInvalidRequestParameter"),
+        "{b}"
+    );
+    // Nothing was created.
+    let (s, _, _) = t
+        .call(
+            "GET",
+            &format!("{}/backupInstances/shared-data-bi", t.vault("bv-ua")),
+            DPP,
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+    // validateForBackup answers through its operation, as for its other refusals.
+    let (_, fin, result) = t
+        .validate("bv-ua", &with_identity(&bi, as_user(&other)))
+        .await;
+    assert_eq!(fin["status"], "Failed");
+    assert_eq!(
+        fin["error"]["code"],
+        "UserErrorUserIdentityNotAttachedToVault"
+    );
+    assert_eq!(fin["error"]["message"], UA_NOT_ATTACHED);
+    assert_eq!(code(&result), "UserErrorUserIdentityNotAttachedToVault");
+}
+
+/// A vault with both identities, the user-assigned ones `ua` and `ua2`, whose system-assigned
+/// identity holds both Disk Backup roles (propagated): (ua, ua2, ua's principal, snapshot group).
+async fn vault_whose_system_identity_holds_the_roles(t: &T) -> (String, String, String, String) {
+    let (ua, ua2) = (uami(t, "ua-backup"), uami(t, "ua-other"));
+    let both = json!({"type": "SystemAssigned,UserAssigned",
+                      "userAssignedIdentities": {ua.as_str(): {}, ua2.as_str(): {}}});
+    let v = t.create_vault_with("bv-ua", both).await;
+    let system = v["identity"]["principalId"].as_str().unwrap().to_string();
+    let ua_principal = v["identity"]["userAssignedIdentities"][ua.as_str()]["principalId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        t.create_policy("bv-ua", "disk-4h", "PT4H", "P7D").await.0,
+        200
+    );
+    let snap_rg = t.snapshot_rg().await;
+    let (s, b) = t
+        .assign(&t.disk("shared-data"), DISK_BACKUP_READER, &system)
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = t.assign(&snap_rg, SNAPSHOT_CONTRIBUTOR, &system).await;
+    assert_eq!(s, 201, "{b}");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    (ua, ua2, ua_principal, snap_rg)
+}
+
+/// validateForBackup checks the roles of the identity the instance names: the user-assigned
+/// one's, not the vault's system-assigned one's (Azure's CLI checks them for the `--uami`,
+/// UAMI #10–#21).
+#[tokio::test]
+async fn validate_for_backup_checks_the_user_assigned_identitys_roles() {
+    let t = start(0.001).await;
+    let (ua, _, ua_principal, snap_rg) = vault_whose_system_identity_holds_the_roles(&t).await;
+    let bi = instance(&t, "bv-ua", "shared-data", "disk-4h", &snap_rg);
+    let (_, fin, _) = t.validate("bv-ua", &bi).await;
+    assert_eq!(fin["status"], "Succeeded", "{fin}");
+    let as_ua = with_identity(&bi, as_user(&ua));
+    let (_, fin, result) = t.validate("bv-ua", &as_ua).await;
+    assert_eq!(fin["status"], "Failed");
+    assert_eq!(fin["error"]["code"], "UserErrorMissingRequiredPermissions");
+    assert_eq!(code(&result), "UserErrorMissingRequiredPermissions");
+    let message = fin["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&ua), "{message}");
+    // Explicitly the system-assigned identity: as without identityDetails.
+    let as_system = with_identity(&bi, json!({"useSystemAssignedIdentity": true}));
+    let (_, fin, _) = t.validate("bv-ua", &as_system).await;
+    assert_eq!(fin["status"], "Succeeded", "{fin}");
+    // The roles granted to the user-assigned identity's principal: valid.
+    t.assign(&t.disk("shared-data"), DISK_BACKUP_READER, &ua_principal)
+        .await;
+    t.assign(&snap_rg, SNAPSHOT_CONTRIBUTOR, &ua_principal)
+        .await;
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let (_, fin, _) = t.validate("bv-ua", &as_ua).await;
+    assert_eq!(fin["status"], "Succeeded", "{fin}");
+}
+
+/// An instance backing up as a user-assigned identity: configured only once that identity holds
+/// the roles (the vault's system-assigned identity holding them does not count), its GET echoing
+/// `identityDetails`; a PUT that switches identity configures again; a restore acts as the
+/// identity its own request names (system-assigned when it names none, as the spec says).
+#[tokio::test]
+async fn an_instance_backs_up_and_restores_as_the_user_assigned_identity_it_names() {
+    let t = &start(0.001).await;
+    let (ua, ua2, ua_principal, snap_rg) = vault_whose_system_identity_holds_the_roles(t).await;
+    let bi = instance(t, "bv-ua", "shared-data", "disk-4h", &snap_rg);
+    // The identity named in lower case: the vault's, whatever the case.
+    let details = as_user(&ua.to_ascii_lowercase());
+    let as_ua = with_identity(&bi, details.clone());
+    let (s, fin) = protect(t, "bv-ua", "bi", &as_ua).await;
+    assert_eq!(s, "Succeeded", "{fin}");
+    let p = t.configured("bv-ua", "bi").await;
+    assert_eq!(p["currentProtectionState"], "ProtectionError", "{p}");
+    assert_eq!(
+        p["protectionErrorDetails"]["code"],
+        "UserErrorDiskBackupAuthorizationFailed"
+    );
+
+    t.assign(&t.disk("shared-data"), DISK_BACKUP_READER, &ua_principal)
+        .await;
+    t.assign(&snap_rg, SNAPSHOT_CONTRIBUTOR, &ua_principal)
+        .await;
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let (s, fin) = protect(t, "bv-ua", "bi", &as_ua).await;
+    assert_eq!(s, "Succeeded", "{fin}");
+    let p = t.configured("bv-ua", "bi").await;
+    assert_eq!(p["currentProtectionState"], "ProtectionConfigured", "{p}");
+    assert_eq!(p["identityDetails"], details, "{p}");
+
+    // A restore validated as the user-assigned identity needs its Disk Restore Operator; one
+    // whose request names no identity restores as the system-assigned identity.
+    let restore_rg = t.rg_path("rg-app");
+    let (s, b) = t
+        .assign(
+            &restore_rg,
+            DISK_RESTORE_OPERATOR,
+            &system_principal(t).await,
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let point = backup_now(t).await;
+    let request = |details: Option<Value>| {
+        let mut r = json!({
+            "objectType": "AzureBackupRecoveryPointBasedRestoreRequest",
+            "recoveryPointId": point,
+            "sourceDataStoreType": "OperationalStore",
+            "restoreTargetInfo": {
+                "objectType": "RestoreTargetInfo", "recoveryOption": "FailIfExists",
+                "restoreLocation": "westeurope",
+                "datasourceInfo": {
+                    "datasourceType": "Microsoft.Compute/disks", "objectType": "Datasource",
+                    "resourceID": t.disk("shared-data-back"), "resourceLocation": "westeurope",
+                    "resourceName": "shared-data-back", "resourceType": "Microsoft.Compute/disks",
+                    "resourceUri": t.disk("shared-data-back"),
+                },
+            },
+        });
+        if let Some(d) = details {
+            r["identityDetails"] = d;
+        }
+        json!({"restoreRequestObject": r})
+    };
+    let validate_restore = |body: Value| async move {
+        let path = format!("{}/backupInstances/bi/validateRestore", t.vault("bv-ua"));
+        let (s, h, b) = t.call("POST", &path, DPP, Some(body)).await;
+        assert_eq!(s, 202, "{b}");
+        t.poll_status(&hdr(&h, "azure-asyncoperation")).await.1
+    };
+    let fin = validate_restore(request(None)).await;
+    assert_eq!(fin["status"], "Succeeded", "{fin}");
+    let fin = validate_restore(request(Some(as_user(&ua)))).await;
+    assert_eq!(
+        fin["error"]["code"], "UserErrorMissingRequiredPermissions",
+        "{fin}"
+    );
+    assert!(
+        fin["error"]["message"].as_str().unwrap().contains(&ua),
+        "{fin}"
+    );
+    let fin = validate_restore(request(Some(as_user(&uami(t, "ua-elsewhere"))))).await;
+    assert_eq!(
+        fin["error"]["code"], "UserErrorUserIdentityNotAttachedToVault",
+        "{fin}"
+    );
+
+    // Switched to the other user-assigned identity, which holds no role: configured again,
+    // and in error.
+    let (s, fin) = protect(t, "bv-ua", "bi", &with_identity(&bi, as_user(&ua2))).await;
+    assert_eq!(s, "Succeeded", "{fin}");
+    let p = t.configured("bv-ua", "bi").await;
+    assert_eq!(p["currentProtectionState"], "ProtectionError", "{p}");
+    // Back to the system-assigned identity, which holds them.
+    let (s, fin) = protect(t, "bv-ua", "bi", &bi).await;
+    assert_eq!(s, "Succeeded", "{fin}");
+    let p = t.configured("bv-ua", "bi").await;
+    assert_eq!(p["currentProtectionState"], "ProtectionConfigured", "{p}");
+    assert!(p.get("identityDetails").is_none(), "{p}");
+}
+
+async fn system_principal(t: &T) -> String {
+    let (s, _, v) = t.call("GET", &t.vault("bv-ua"), DPP, None).await;
+    assert_eq!(s, 200, "{v}");
+    v["identity"]["principalId"].as_str().unwrap().to_string()
+}
+
+/// An on-demand backup of `bv-ua`'s instance `bi`, waited for: its recovery point's id.
+async fn backup_now(t: &T) -> String {
+    let bi = format!("{}/backupInstances/bi", t.vault("bv-ua"));
+    let (s, h, b) = t
+        .call(
+            "POST",
+            &format!("{bi}/backup"),
+            DPP,
+            Some(json!({"backupRuleOptions": {"ruleName": "BackupHourly", "triggerOption": {}}})),
+        )
+        .await;
+    assert_eq!(s, 202, "{b}");
+    let (_, fin) = t.poll_status(&hdr(&h, "azure-asyncoperation")).await;
+    let job = fin["properties"]["jobId"].as_str().unwrap().to_string();
+    for _ in 0..400 {
+        let (_, _, b) = t.call("GET", &job, DPP, None).await;
+        if b["properties"]["status"] == "Completed" {
+            let points = t.points("bv-ua", "bi").await;
+            return points[0]["name"].as_str().unwrap().to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the backup never completed");
 }

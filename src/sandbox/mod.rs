@@ -11,7 +11,8 @@
 //! `snapshots` (Compute snapshots, disks created from snapshots), `authorization` (role
 //! assignments and the permission checks that use them), `tenancy` (subscription names,
 //! management groups, unreadable subscriptions), `management_groups` (Microsoft.Management),
-//! `resource_graph` (Azure Resource Graph queries, a documented KQL subset, its own quota).
+//! `resource_graph` (Azure Resource Graph queries, a documented KQL subset, its own quota),
+//! `identity` (the managed identities fabricated for both kinds of vault).
 //!
 //! Must not import: `plan`, `apply`, `config`, `cli`, `ops`.
 
@@ -25,6 +26,7 @@ mod errors;
 mod faults;
 mod garble;
 mod handler;
+mod identity;
 mod inventory;
 mod jobs;
 mod latency;

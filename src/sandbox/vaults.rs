@@ -2,11 +2,11 @@
 //! operation URLs, the rules Azure enforces on redundancy, cross-region restore, soft delete and
 //! immutability, and the backup vault-config / storage-config views of the same settings.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::errors::ArmError;
 use super::handler::{require_rg, Ctx, HResult, Reply};
-use super::inventory::{normalize_location, stable_guid};
+use super::inventory::normalize_location;
 use super::lro::{self, durations, NewOp, Phase};
 use super::state::{key, State, Vault};
 
@@ -256,23 +256,6 @@ fn check_vault_name(name: &str) -> Result<(), ArmError> {
     }
 }
 
-fn identity(req: &Value, vault_id: &str, tenant: &str) -> Option<Value> {
-    let t = req["type"].as_str()?;
-    let mut out = json!({"type": t});
-    if t.to_ascii_lowercase().contains("systemassigned") {
-        out["principalId"] = json!(stable_guid(&format!("msi:{vault_id}")));
-        out["tenantId"] = json!(tenant);
-    }
-    if let Some(ua) = req["userAssignedIdentities"].as_object() {
-        let m: Map<String, Value> = ua
-            .keys()
-            .map(|k| (k.clone(), json!({"principalId": stable_guid(&format!("ua:{k}")), "clientId": stable_guid(&format!("uac:{k}"))})))
-            .collect();
-        out["userAssignedIdentities"] = Value::Object(m);
-    }
-    Some(out)
-}
-
 pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
     let m = ctx.method.as_str();
     if let Some(v) = ctx.m("subscriptions/*/providers/microsoft.recoveryservices/vaults") {
@@ -473,7 +456,14 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                 }
             }
             if body.get("identity").is_some_and(|i| i.is_object()) {
-                vault.identity = identity(&body["identity"], &vault.id(), &st.identity.tenant_id);
+                // The type is kept as sent, unchecked (unlike a Backup vault's).
+                vault.identity = super::identity::vault_identity(
+                    &body["identity"],
+                    &vault.id(),
+                    &st.identity.tenant_id,
+                    false,
+                )
+                .unwrap_or_default();
             }
             vault.etag = etag(ctx.now);
             let b = vault_body(&vault);

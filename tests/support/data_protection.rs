@@ -12,6 +12,7 @@ pub const DISK: &str = "2026-03-02";
 pub const RG: &str = "2021-04-01";
 pub const DISK_BACKUP_READER: &str = "3e5e47e6-65f7-47ef-90b5-e5dd4d455f24";
 pub const SNAPSHOT_CONTRIBUTOR: &str = "7efff54f-a5b4-42b5-a1c5-5411624893ce";
+pub const DISK_RESTORE_OPERATOR: &str = "b50d9833-a0cb-478e-945f-707fcc997c13";
 
 pub struct T {
     pub sb: Sandbox,
@@ -104,6 +105,11 @@ impl T {
         panic!("operation never finished: {url}");
     }
     pub async fn create_vault(&self, name: &str) -> Value {
+        self.create_vault_with(name, json!({"type": "SystemAssigned"}))
+            .await
+    }
+    /// Create a vault with the `identity` given and wait for it; its GET then.
+    pub async fn create_vault_with(&self, name: &str, identity: Value) -> Value {
         let (s, h, b) = self
             .call(
                 "PUT",
@@ -111,7 +117,7 @@ impl T {
                 DPP,
                 Some(json!({
                     "location": "westeurope",
-                    "identity": {"type": "SystemAssigned"},
+                    "identity": identity,
                     "properties": {
                         "storageSettings": [{"datastoreType": "VaultStore", "type": "LocallyRedundant"}],
                         "securitySettings": {"softDeleteSettings": {"state": "On", "retentionDurationInDays": 14}},
@@ -258,6 +264,15 @@ pub fn policy(every: &str, keep: &str) -> Value {
                              "sourceDataStore": {"objectType": "DataStoreInfoBase", "dataStoreType": "OperationalStore"}}]},
         ],
     }})
+}
+
+/// A user-assigned identity's id in the test's subscription (the sandbox does not check that it
+/// exists).
+pub fn uami(t: &T, name: &str) -> String {
+    format!(
+        "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}",
+        t.rg_path("rg-app")
+    )
 }
 
 pub fn instance(t: &T, vault: &str, disk: &str, policy: &str, snap_rg: &str) -> Value {

@@ -118,7 +118,7 @@ pub(super) fn route(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         // there is nothing to retry: the operation succeeds and changes nothing.
         "sync" if matches!(cps, "ProtectionError" | "ConfiguringProtectionFailed") => {
             let c = check(st, &vault, &inst.properties, Some(&ik))?;
-            configure(ctx, st, &vault, &c, &mut inst);
+            configure(ctx, st, &c, &mut inst);
         }
         "resumeprotection" | "resumebackups" => {
             if cps == "ProtectionConfigured" {

@@ -5,7 +5,7 @@
 //! PUT → `ConfiguringProtection` (CONFIGURE, 60 Azure s) → `ProtectionConfigured`; the PUT's
 //! operation ends after a second, while configuring goes on (DPP create_backup_delete_disk
 //! #11–#18: `provisioningState` `Provisioning` in the PUT's answer, `Succeeded` once the
-//! operation has). When the vault identity lacks its roles at PUT time the operation still
+//! operation has). When the instance's identity lacks its roles at PUT time the operation still
 //! succeeds and configuring ends in `ProtectionError`, with the code Microsoft's Disk Backup
 //! troubleshooting page gives for the role that is missing (what azurerm users of blob
 //! instances meet waiting for `ProtectionConfigured`, terraform-provider-azurerm issues 15844
@@ -20,6 +20,10 @@
 //! instance goes at once.
 //! A PUT that changes `policyInfo.policyId` moves the instance to the new policy; existing points
 //! keep the retention they were taken with.
+//! An instance backs up as the vault's system-assigned identity, or as one of the vault's
+//! user-assigned identities that its `identityDetails` names (`useSystemAssignedIdentity`
+//! false, `userAssignedIdentityArmUrl`): that identity's roles count, and a PUT that switches
+//! identity configures again.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -173,6 +177,73 @@ pub(super) struct Checked {
     snapshot_rg_id: String,
     schedule: Schedule,
     policy_name: String,
+    /// The identity the instance backs up with (`identityDetails`).
+    identity: BackupIdentity,
+}
+
+/// The vault identity an instance (or a restore) acts as, from its `identityDetails`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct BackupIdentity {
+    /// The user-assigned identity's id as sent; `None`: the vault's system-assigned identity.
+    pub user: Option<String>,
+    /// The principal whose role assignments count (`None`: a vault with no system-assigned
+    /// identity, which holds no role).
+    pub principal: Option<String>,
+}
+
+impl BackupIdentity {
+    /// Who needs the roles, for an error message.
+    pub fn describe(&self) -> String {
+        match &self.user {
+            Some(id) => format!("The user-assigned managed identity '{id}'"),
+            None => "The backup vault's managed identity".to_string(),
+        }
+    }
+}
+
+/// The user-assigned identity `identityDetails` names, as sent: spec dataprotection.json
+/// `IdentityDetails` (`useSystemAssignedIdentity`, `userAssignedIdentityArmUrl`), sent inside the
+/// instance's properties (the recorded validateForBackup, test_dataprotection_backup_instance_
+/// uami_create_update #23, "UAMI" in FACTS; the spec's PutBackupInstance example) and in a
+/// restore request (`AzureBackupRestoreRequest.identityDetails`). `None` unless
+/// `useSystemAssignedIdentity` is `false`: "If it is null, default will be considered as System
+/// Assigned" (the spec on both); `Some("")` when `false` names no identity.
+pub(super) fn named_user_identity(details: &Value) -> Option<&str> {
+    (details["useSystemAssignedIdentity"].as_bool() == Some(false))
+        .then(|| details["userAssignedIdentityArmUrl"].as_str().unwrap_or(""))
+}
+
+/// Resolve `identityDetails` against `vault`: a user-assigned identity must be attached to the
+/// vault (its id in any case). The refusal's message is the one Azure answered an SDK user
+/// (Azure/azure-sdk-for-net issue 47031, 2024-11, a UserFacingError); its code is not known.
+pub(super) fn backup_identity(
+    vault: &DppVault,
+    details: &Value,
+) -> Result<BackupIdentity, ArmError> {
+    let Some(user) = named_user_identity(details) else {
+        return Ok(BackupIdentity {
+            user: None,
+            principal: vault.principal_id(),
+        });
+    };
+    if user.is_empty() {
+        // Not in the recordings or specs: see README "Known to differ".
+        return Err(bad(
+            "UserErrorInvalidRequestParameter",
+            "identityDetails.userAssignedIdentityArmUrl is required when identityDetails.useSystemAssignedIdentity is false.",
+        ));
+    }
+    let Some(principal) = vault.user_principal_id(user) else {
+        // Not in the recordings or specs: see README "Known to differ".
+        return Err(bad(
+            "UserErrorUserIdentityNotAttachedToVault",
+            "The User Identity provided in input is not attached to the Backup Vault. Please attach the User Identity to the Backup Vault first and then perform any backup or restore related operations.",
+        ));
+    };
+    Ok(BackupIdentity {
+        user: Some(user.to_string()),
+        principal: Some(principal),
+    })
 }
 
 /// 202 for the operation `op` of an instance: its status under the vault, its result in the
@@ -189,7 +260,8 @@ pub(super) fn bad(code: &str, message: impl Into<String>) -> ArmError {
 }
 
 /// Checks Azure makes synchronously (shape, disk, policy, region, snapshot RG, already
-/// protected). `instance_key` is the instance being (re)configured, if any.
+/// protected, the identity of `identityDetails`). `instance_key` is the instance being
+/// (re)configured, if any.
 pub(super) fn check(
     st: &State,
     vault: &DppVault,
@@ -290,12 +362,14 @@ pub(super) fn check(
             format!("Datasource is already protected under the Backup vault {owner}."),
         ));
     }
+    let identity = backup_identity(vault, &props["identityDetails"])?;
     Ok(Checked {
         disk_key,
         disk_id: rid.to_string(),
         snapshot_rg_id: srg.to_string(),
         schedule,
         policy_name: policy.name.clone(),
+        identity,
     })
 }
 
@@ -313,12 +387,15 @@ pub(super) fn live_holder<'a>(
         .map(|(_, i)| i)
 }
 
-/// Which of its two roles the vault's identity lacks (after propagation): on the disk, on the
-/// snapshot resource group.
-fn lacking(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) -> (bool, bool) {
+/// Which of its two roles the instance's identity lacks (after propagation): on the disk, on the
+/// snapshot resource group. The identity is the vault's system-assigned one, or the user-assigned
+/// one `identityDetails` names, whose roles Azure's CLI checks for it (`update-msi-permissions
+/// --uami`, recording test_dataprotection_backup_instance_uami_create_update #10–#21: Disk
+/// Backup Reader on the disk, Disk Snapshot Contributor on the snapshot resource group).
+fn lacking(ctx: &Ctx<'_>, st: &State, c: &Checked) -> (bool, bool) {
     let scale = ctx.app.time_scale;
-    let missing = |role: &str, scope: &str| match vault.principal_id() {
-        Some(p) => !authorization::has_role(st, &p, role, scope, ctx.now, scale),
+    let missing = |role: &str, scope: &str| match &c.identity.principal {
+        Some(p) => !authorization::has_role(st, p, role, scope, ctx.now, scale),
         None => true,
     };
     (
@@ -328,8 +405,8 @@ fn lacking(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) -> (bool, b
 }
 
 /// `validateForBackup`'s permission check.
-fn permission_error(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) -> Option<Value> {
-    let (disk, group) = lacking(ctx, st, vault, c);
+fn permission_error(ctx: &Ctx<'_>, st: &State, c: &Checked) -> Option<Value> {
+    let (disk, group) = lacking(ctx, st, c);
     let mut lacks = vec![];
     if disk {
         lacks.push(format!("'Disk Backup Reader' on the disk {}", c.disk_id));
@@ -346,15 +423,19 @@ fn permission_error(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) ->
     // Code from the Data Protection REST docs; message wording not confirmed (README "Known to differ").
     Some(error_json(
         "UserErrorMissingRequiredPermissions",
-        &format!("Appropriate permissions to perform the operation is missing. The backup vault's managed identity needs {}.", lacks.join(" and ")),
+        &format!(
+            "Appropriate permissions to perform the operation is missing. {} needs {}.",
+            c.identity.describe(),
+            lacks.join(" and ")
+        ),
     ))
 }
 
 /// How configuring fails for want of a role: the codes and messages of Microsoft Learn's
 /// "Troubleshooting backup failures in Azure Disk Backup". Which one Azure gives when is not
 /// recorded: see README "Known to differ".
-fn configuration_error(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) -> Option<Value> {
-    let (code, message) = match lacking(ctx, st, vault, c) {
+fn configuration_error(ctx: &Ctx<'_>, st: &State, c: &Checked) -> Option<Value> {
+    let (code, message) = match lacking(ctx, st, c) {
         (false, false) => return None,
         (true, false) => ("UserErrorNotEnoughPermissionOnDisk", "Azure Backup Service requires additional permissions on the Disk to do this operation."),
         (false, true) => ("UserErrorNotEnoughPermissionOnSnapshotRG", "Azure Backup Service requires additional permissions on the Snapshot Data store Resource Group to do this operation."),
@@ -376,21 +457,16 @@ pub(super) fn segment(ctx: &Ctx<'_>, c: &Checked, start_ms: i64) -> Segment {
     }
 }
 
-/// Start configuring protection (a new instance, or one whose configuration failed, PUT again or
-/// synced): done after CONFIGURE, in `ProtectionError` if the vault identity lacks its roles now.
-pub(super) fn configure(
-    ctx: &Ctx<'_>,
-    st: &State,
-    vault: &DppVault,
-    c: &Checked,
-    inst: &mut Instance,
-) {
+/// Start configuring protection (a new instance, one whose configuration failed, PUT again or
+/// synced, or one PUT with another identity): done after CONFIGURE, in `ProtectionError` if the
+/// instance's identity lacks its roles now. The points taken before stay; no backup runs while
+/// configuring, nor after it failed.
+pub(super) fn configure(ctx: &Ctx<'_>, st: &State, c: &Checked, inst: &mut Instance) {
     inst.ready_ms = ctx.now + ctx.scaled(durations::CONFIGURE);
     inst.operation_failed = false;
-    inst.error = configuration_error(ctx, st, vault, c);
+    inst.error = configuration_error(ctx, st, c);
+    inst.close_segment(ctx.now);
     if inst.error.is_none() {
-        // The points taken before a failed configuration stay.
-        inst.close_segment(ctx.now);
         inst.segments.push(segment(ctx, c, inst.ready_ms));
         inst.state = "Active".into();
     }
@@ -516,7 +592,7 @@ fn validate(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
     }
     let error = match check(st, &vault, props, None) {
         Err(e) => Some(error_json(&e.code, &e.message)),
-        Ok(c) => permission_error(ctx, st, &vault, &c),
+        Ok(c) => permission_error(ctx, st, &c),
     };
     let op = start_op(
         st,
@@ -603,6 +679,11 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             let policy_changed = !inst
                 .policy_id()
                 .eq_ignore_ascii_case(props["policyInfo"]["policyId"].as_str().unwrap_or(""));
+            // Another identity (system ⇄ user-assigned, or another user-assigned one) must hold
+            // the roles in turn: configured anew, as a failed configuration is.
+            let identity_of =
+                |p: &Value| named_user_identity(&p["identityDetails"]).map(str::to_ascii_lowercase);
+            let identity_changed = !created && identity_of(&inst.properties) != identity_of(&props);
             inst.properties = props;
             inst.snapshot_rg_id = c.snapshot_rg_id.clone();
             // A new instance's operation ends within a second; an update's longer.
@@ -616,8 +697,11 @@ fn instance(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
                 inst.error = Some(f.clone());
                 inst.operation_failed = true;
                 inst.ready_ms = inst.provisioned_ms;
-            } else if inst.error.is_some() || inst.segments.is_empty() {
-                configure(ctx, st, &vault, &c, &mut inst);
+            } else if inst.error.is_some()
+                || inst.segments.is_empty()
+                || (identity_changed && inst.state == "Active")
+            {
+                configure(ctx, st, &c, &mut inst);
             } else if policy_changed && inst.state == "Active" {
                 inst.close_segment(ctx.now);
                 inst.segments.push(segment(ctx, &c, ctx.now));

@@ -17,6 +17,7 @@ use super::super::errors::ArmError;
 use super::super::handler::{Ctx, HResult, Reply};
 use super::super::lro;
 use super::super::state::{key, Disk, State};
+use super::instances::{backup_identity, BackupIdentity};
 use super::jobs::{Job, JobKind};
 use super::{
     dpp_error, error_json, location_prefix, lro_headers, parse_disk_id, recovery_points, start_op,
@@ -27,13 +28,14 @@ use super::{
 const RESTORE_SECS: f64 = 214.0;
 
 /// What a restore request asks for, checked: the point, the new disk (subscription, group,
-/// name) and its size.
+/// name) and its size, and the vault identity that restores.
 struct Checked {
     point: String,
     point_ms: i64,
     target: (String, String, String),
     size_gb: u32,
     sku: String,
+    identity: BackupIdentity,
 }
 
 fn bad(message: impl Into<String>) -> ArmError {
@@ -90,8 +92,15 @@ fn check(
             ),
         ));
     }
+    // The identity that restores is the request's own `identityDetails` (spec dataprotection.json
+    // `AzureBackupRestoreRequest.identityDetails`, an `IdentityDetails`: "If it is null, default
+    // will be considered as System Assigned"), not the instance's: a restore for an instance that
+    // backs up as a user-assigned identity names it again, or restores as the system-assigned
+    // one. A user-assigned one must be attached to the vault, as for an instance.
+    let identity = backup_identity(vault, &req["identityDetails"])?;
     let source = st.disks.get(&inst.disk_key);
     Ok(Checked {
+        identity,
         point: point.id,
         point_ms: point.time_ms,
         target: (sub, rg, name),
@@ -100,18 +109,19 @@ fn check(
     })
 }
 
-/// The vault's identity must hold Disk Restore Operator (or Owner, Contributor) on the target
-/// resource group (learn.microsoft.com/azure/backup/restore-managed-disks), counting only
-/// assignments that have propagated. The code is the one validateForBackup answers for a missing
-/// role (`instances.rs`); the message names the role and scope.
-fn permitted(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) -> Result<(), ArmError> {
+/// The restoring identity (the vault's system-assigned one, or the user-assigned one the request
+/// names) must hold Disk Restore Operator (or Owner, Contributor) on the target resource group
+/// (learn.microsoft.com/azure/backup/restore-managed-disks), counting only assignments that have
+/// propagated. The code is the one validateForBackup answers for a missing role
+/// (`instances.rs`); the message names the identity, the role and scope.
+fn permitted(ctx: &Ctx<'_>, st: &State, c: &Checked) -> Result<(), ArmError> {
     use super::super::authorization::{has_role, DISK_RESTORE_OPERATOR};
     let (sub, rg, _) = &c.target;
     let scope = format!("/subscriptions/{sub}/resourceGroups/{rg}");
-    let held = vault.principal_id().is_some_and(|p| {
+    let held = c.identity.principal.as_deref().is_some_and(|p| {
         has_role(
             st,
-            &p,
+            p,
             DISK_RESTORE_OPERATOR,
             &scope,
             ctx.now,
@@ -124,7 +134,10 @@ fn permitted(ctx: &Ctx<'_>, st: &State, vault: &DppVault, c: &Checked) -> Result
     Err(dpp_error(
         400,
         "UserErrorMissingRequiredPermissions",
-        format!("Appropriate permissions to perform the operation is missing. The backup vault's managed identity needs 'Disk Restore Operator' on the target resource group {scope}."),
+        format!(
+            "Appropriate permissions to perform the operation is missing. {} needs 'Disk Restore Operator' on the target resource group {scope}.",
+            c.identity.describe()
+        ),
     ))
 }
 
@@ -151,7 +164,7 @@ pub fn route(
         // A validation answers through its operation: failed, with the reason, when the restore
         // would fail.
         let error = check(st, vault, inst, req, ctx.now)
-            .and_then(|c| permitted(ctx, st, vault, &c))
+            .and_then(|c| permitted(ctx, st, &c))
             .err()
             .map(|e| error_json(&e.code, &e.message));
         let op = start_op(
@@ -169,7 +182,7 @@ pub fn route(
             .mutated());
     }
     let c = check(st, vault, inst, req, ctx.now)?;
-    permitted(ctx, st, vault, &c)?;
+    permitted(ctx, st, &c)?;
     let job_name = uuid::Uuid::new_v4().to_string();
     let job_id = format!("{}/backupJobs/{job_name}", vault.id());
     let duration = ctx.scaled(RESTORE_SECS);

@@ -1,14 +1,17 @@
 //! Backup vaults (`Microsoft.DataProtection/backupVaults`): PUT (201 + `Azure-AsyncOperation`
 //! while provisioning, like the PutBackupVault example), GET, PATCH, DELETE (202, refused while
 //! backup instances exist), list by resource group and subscription. Storage redundancy is fixed
-//! at creation, soft delete `AlwaysOn` and immutability `Locked` are irreversible.
+//! at creation, soft delete `AlwaysOn` and immutability `Locked` are irreversible. The vault's
+//! identities (system- and user-assigned) are made by `sandbox::identity`; while an update runs,
+//! the user-assigned ones answer `{}`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::super::errors::ArmError;
 use super::super::handler::{require_rg, Ctx, HResult, Reply};
-use super::super::inventory::{normalize_location, stable_guid};
+use super::super::identity;
+use super::super::inventory::normalize_location;
 use super::super::state::{key, State};
 use super::super::vaults::merge;
 use super::{dpp_error, durations, eq, lro_headers, start_op, BV};
@@ -46,6 +49,22 @@ impl DppVault {
             .and_then(|i| i["principalId"].as_str())
             .map(|s| s.to_string())
     }
+    /// The principal id of the user-assigned identity `uami_id` when it is attached to the vault
+    /// (its id in any case, as ARM ids are): listed in `userAssignedIdentities` under a type
+    /// that includes `UserAssigned`.
+    pub fn user_principal_id(&self, uami_id: &str) -> Option<String> {
+        let identity = self.identity.as_ref()?;
+        let t = identity["type"].as_str()?.to_ascii_lowercase();
+        if !t.contains("userassigned") {
+            return None;
+        }
+        identity["userAssignedIdentities"]
+            .as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(uami_id))
+            .and_then(|(_, e)| e["principalId"].as_str())
+            .map(|s| s.to_string())
+    }
 }
 
 pub fn body(v: &DppVault, now: i64) -> Value {
@@ -63,7 +82,20 @@ pub fn body(v: &DppVault, now: i64) -> Value {
         "tags": v.tags,
         "properties": props,
     });
-    b["identity"] = v.identity.clone().unwrap_or(json!({"type": "None"}));
+    let mut identity = v.identity.clone().unwrap_or(json!({"type": "None"}));
+    if now < v.ready_ms && v.updating {
+        // While an update runs, each user-assigned identity answers `{}`, its clientId and
+        // principalId back once the update is done (recording
+        // test_dataprotection_backup_instance_uami_create_update, "UAMI" in FACTS: the PUT #7
+        // answered `Updating` with the entries `{}`, the GET #9 after its operation had them
+        // filled). Only the body: the stored identity keeps them, for the role checks.
+        if let Some(ua) = identity["userAssignedIdentities"].as_object_mut() {
+            for e in ua.values_mut() {
+                *e = json!({});
+            }
+        }
+    }
+    b["identity"] = identity;
     b
 }
 
@@ -197,37 +229,6 @@ fn validate(old: Option<&Value>, new: &mut Value) -> Result<(), ArmError> {
         }
     }
     Ok(())
-}
-
-fn identity(req: &Value, vault_id: &str, tenant: &str) -> Result<Option<Value>, ArmError> {
-    let t = req["type"].as_str().unwrap_or("None");
-    let lt = t.to_ascii_lowercase().replace(' ', "");
-    if ![
-        "none",
-        "systemassigned",
-        "userassigned",
-        "systemassigned,userassigned",
-    ]
-    .contains(&lt.as_str())
-    {
-        return Err(bad(format!("Invalid identity type '{t}'.")));
-    }
-    if lt == "none" {
-        return Ok(None);
-    }
-    let mut out = json!({"type": t});
-    if lt.contains("systemassigned") {
-        out["principalId"] = json!(stable_guid(&format!("msi:{vault_id}")));
-        out["tenantId"] = json!(tenant);
-    }
-    if let Some(ua) = req["userAssignedIdentities"].as_object() {
-        let m: serde_json::Map<String, Value> = ua
-            .keys()
-            .map(|k| (k.clone(), json!({"principalId": stable_guid(&format!("ua:{k}")), "clientId": stable_guid(&format!("uac:{k}"))})))
-            .collect();
-        out["userAssignedIdentities"] = Value::Object(m);
-    }
-    Ok(Some(out))
 }
 
 pub fn get_vault<'a>(
@@ -381,7 +382,9 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                 vault.tags = t.clone();
             }
             if let Some(i) = req.get("identity").filter(|i| i.is_object()) {
-                vault.identity = identity(i, &vault.id(), &st.identity.tenant_id)?;
+                vault.identity =
+                    identity::vault_identity(i, &vault.id(), &st.identity.tenant_id, true)
+                        .map_err(bad)?;
             }
             let id = vault.id();
             // A creation, or a change: long-running, 201 with Azure-AsyncOperation (an update
