@@ -145,7 +145,7 @@ fn parse_everything(v: &Value) {
     let _ = model::disk_backup::vault::normalize(v);
     let _ = model::disk_backup::policy::normalize(v);
     let _ = model::disk_backup::instance::normalize(v);
-    let _ = model::disk_backup::role::normalize(v, &vault);
+    let _ = model::disk_backup::role::normalize(v, &vault, Some("/uami"));
     let _ = model::site_recovery::replication::normalize(v);
     let _ = model::site_recovery::recovery_plan::normalize(v, &|_| None);
     let _ = model::site_recovery::recovery_plan::normalize(v, &|id| Some(id.name().into()));

@@ -1186,6 +1186,19 @@ fn a_valid_disk_backup_section_has_no_warning() {
 }
 
 #[test]
+fn a_backup_vault_identity_is_system_or_a_user_assigned_identity() {
+    for ok in [
+        "system",
+        "rg-identity/uami-backup",
+        "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-identity/providers/Microsoft.ManagedIdentity/userAssignedIdentities/uami-backup",
+    ] {
+        assert_eq!(warnings(&with_bv(&format!("    identity: {ok}\n"))), "", "{ok}");
+    }
+    // A bare name is not enough to find the identity: pointed at, with the forms it may take.
+    insta::assert_snapshot!(diagnose(&with_bv("    identity: uami-backup\n")));
+}
+
+#[test]
 fn a_backup_vault_name_starting_with_a_digit_is_rejected() {
     insta::assert_snapshot!(diagnose(&format!(
         "{HEADER}disk_backup:\n{}",

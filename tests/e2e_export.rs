@@ -137,6 +137,27 @@ async fn the_disk_backup_estate_exports_to_a_file_that_plans_empty() {
     assert!(!listed.contains("grant_permissions"), "{listed}");
 }
 
+/// A Backup vault whose disks back up with a user-assigned identity: the export names it, reads
+/// the roles that identity holds (not the vault's own, which has none) and plans empty.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vault_backing_up_with_a_user_assigned_identity_exports_it() {
+    let yaml = read_example("disk-backup.yaml").replace(
+        "    identity: system ",
+        "    identity: rg-identity/uami-backup ",
+    );
+    assert!(yaml.contains("identity: rg-identity/uami-backup"));
+    let (estate, _) = applied(fast(None), "uami.yaml", &yaml).await;
+    let listed = export_plans_empty(&estate, "exported.yaml", &[]).await;
+    contains_all(
+        &listed,
+        &[
+            "  bv-prod-weu:\n",
+            "    identity: rg-identity/uami-backup\n",
+        ],
+    );
+    assert!(!listed.contains("grant_permissions"), "{listed}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_site_recovery_estate_exports_to_a_file_that_plans_empty() {
     let (listed, _) = example_round_trips("site-recovery.yaml", None).await;

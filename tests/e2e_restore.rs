@@ -297,6 +297,48 @@ async fn the_sandbox_refuses_what_azure_refuses_whoever_asks() {
     assert_eq!(post(base).await, None);
 }
 
+/// A disk that backs up with the landing zone's user-assigned identity restores with it: the
+/// restore grants that identity (the vault has no other) Disk Restore Operator on the group
+/// and names it in its request, as Data Protection restores with the vault's own otherwise.
+#[tokio::test]
+async fn a_disk_backing_up_with_a_user_assigned_identity_restores_with_it() {
+    let yaml = read_example("disk-backup.yaml").replace(
+        "    identity: system ",
+        "    identity: rg-identity/uami-backup ",
+    );
+    assert!(yaml.contains("rg-identity/uami-backup"));
+    let (estate, file) = applied(fast(), "disks.yaml", &yaml).await;
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let run = estate
+        .run(&[
+            "restore",
+            "disk_backup.bv-prod-weu/rg-app/shared-data",
+            "-f",
+            &file,
+            "--as-new-disk",
+            "shared-data-restored",
+            "--resource-group",
+            "rg-app",
+            "--auto-approve",
+            "--format",
+            "json",
+        ])
+        .await;
+    run.expect_code(0);
+    let r = run.json();
+    assert_eq!(r["status"], "completed", "{r}");
+    let created = r["created"].as_array().unwrap();
+    assert!(
+        created[0].as_str().is_some_and(
+            |c| c.contains("Disk Restore Operator for the user-assigned identity uami-backup")
+        ),
+        "{r}"
+    );
+    let client = estate.client().await;
+    let disk = format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/shared-data-restored?api-version=2023-04-02");
+    assert!(get(&client, &disk).await.is_some(), "the disk exists");
+}
+
 #[tokio::test]
 async fn a_disk_backup_point_becomes_a_new_disk_through_data_protection() {
     let (estate, file) = applied(fast(), "disks.yaml", &read_example("disk-backup.yaml")).await;

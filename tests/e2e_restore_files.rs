@@ -489,6 +489,7 @@ async fn a_disk_restore_says_which_role_to_assign_where_it_may_not_grant_it() {
             "{rg}/providers/Microsoft.Compute/disks/shared-data-back"
         )),
         "westeurope",
+        None,
     );
     let e = client.execute(&req).await.expect_err("refused");
     assert_eq!(

@@ -334,7 +334,7 @@ async fn protect_shared_data(e: &Estate) -> ArmId {
         instance::arm_id(&v.arm_id, "rg-app", "shared-data"),
         json!({"disk_id": disk.as_str(), "snapshot_resource_group_id": snap_rg.as_str()}),
     );
-    c.execute(&instance::put_request(&i, &p.arm_id, "westeurope"))
+    c.execute(&instance::put_request(&i, &p.arm_id, "westeurope", None))
         .await
         .expect("backup instance");
     v.arm_id

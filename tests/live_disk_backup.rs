@@ -111,7 +111,7 @@ async fn protect(
         .await
         .expect("validateForBackup");
     client
-        .execute(&instance::put_request(&i, &p_id, "westeurope"))
+        .execute(&instance::put_request(&i, &p_id, "westeurope", None))
         .await
         .expect("backup instance");
     (p_id.name().to_string(), principal)
@@ -178,6 +178,7 @@ fn scope(ids: &Ids, name: &str, policy_arm_name: &str, disk: &str) -> DiskVaultS
         location: "westeurope".into(),
         on_remove: OnRemove::RetainData,
         grant_permissions: true,
+        user_identity: None,
         policies: [("snap".to_string(), policy_arm_name.to_string())].into(),
         policy_every: Default::default(),
         protect: vec![DiskProtectSpec {
@@ -573,7 +574,7 @@ async fn apply_repairs_an_instance_left_in_protection_error() {
         inst_attrs.clone(),
     );
     client
-        .execute_discarding(&instance::put_request(&by_hand, &p_id, "westeurope"))
+        .execute_discarding(&instance::put_request(&by_hand, &p_id, "westeurope", None))
         .await
         .expect("the PUT's operation succeeds without the roles");
     let instance_path = format!("{inst_id}?api-version={}", api::DATA_PROTECTION);

@@ -117,8 +117,17 @@ fn every_disk_backup_body_conforms_to_the_official_specs() {
         policy::put_request(&p),
         policy::put_request(&daily),
         policy::delete_request(&p.arm_id),
-        instance::put_request(&i, &p.arm_id, "westeurope"),
+        instance::put_request(&i, &p.arm_id, "westeurope", None),
+        instance::put_request(&with_user_identity(&i), &p.arm_id, "westeurope", None),
+        instance::put_request(
+            &i,
+            &p.arm_id,
+            "westeurope",
+            Some(&with_user_identity(&i).attrs),
+        ),
         instance::validate_request(&i, &p.arm_id, "westeurope"),
+        instance::validate_request(&with_user_identity(&i), &p.arm_id, "westeurope"),
+        vault::put_request(&with_user_identity(&vault_res()), &Value::Null),
         instance::stop_request(&i.arm_id),
         instance::suspend_request(&i.arm_id),
         instance::resume_request(&i.arm_id, false),
@@ -173,7 +182,7 @@ fn an_instance_and_a_vault_read_back_as_written() {
     let p = policy_res(json!({"every": "4h", "retention": "7d", "start": "08:00"}));
     // A live instance names its policy by ARM name (the hash-suffixed one).
     i.attrs["policy"] = json!(p.arm_id.name());
-    let mut live = json!({"id": i.arm_id.as_str(), "properties": instance::put_request(&i, &p.arm_id, "West Europe").body.unwrap()["properties"].clone()});
+    let mut live = json!({"id": i.arm_id.as_str(), "properties": instance::put_request(&i, &p.arm_id, "West Europe", None).body.unwrap()["properties"].clone()});
     live["properties"]["currentProtectionState"] = json!("ProtectionConfigured");
     let (id, attrs) = instance::normalize(&live).expect("a disk instance");
     assert_eq!(id, i.arm_id);
@@ -262,6 +271,87 @@ fn a_vault_update_carries_the_settings_the_file_does_not_manage() {
     );
 }
 
+const UAMI: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-identity/providers/Microsoft.ManagedIdentity/userAssignedIdentities/uami-backup";
+
+/// The resource as the file makes it when the vault's disks back up with [`UAMI`]: an
+/// instance names it, a vault has it attached.
+fn with_user_identity(r: &Resource) -> Resource {
+    let mut r = r.clone();
+    if r.attrs.get("disk_id").is_some() {
+        r.attrs["user_identity_id"] = json!(UAMI);
+    } else {
+        r.attrs["user_identities"] = json!([UAMI]);
+    }
+    r
+}
+
+#[test]
+fn an_instance_names_the_user_assigned_identity_it_backs_up_with_and_reads_back_as_written() {
+    let i = with_user_identity(&instance_res());
+    let body = instance::put_request(&i, &ArmId::new("/p"), "westeurope", None)
+        .body
+        .unwrap();
+    // Inside the instance's properties, as the CLI sends it (recording uami_create_update #23).
+    assert_eq!(
+        body["properties"]["identityDetails"],
+        json!({"useSystemAssignedIdentity": false, "userAssignedIdentityArmUrl": UAMI})
+    );
+    let live = json!({"id": i.arm_id.as_str(), "properties": body["properties"].clone()});
+    let (_, attrs) = instance::normalize(&live).expect("a disk instance");
+    assert_eq!(attrs["user_identity_id"], UAMI);
+    // Back to the vault's own identity: said, not left out (which could keep the old one).
+    let own = instance_res();
+    let body = instance::put_request(&own, &ArmId::new("/p"), "westeurope", Some(&i.attrs))
+        .body
+        .unwrap();
+    assert_eq!(
+        body["properties"]["identityDetails"],
+        json!({"useSystemAssignedIdentity": true})
+    );
+    let (_, attrs) = instance::normalize(
+        &json!({"id": own.arm_id.as_str(), "properties": body["properties"].clone()}),
+    )
+    .unwrap();
+    assert!(attrs.get("user_identity_id").is_none(), "{attrs}");
+    // An instance that has always used the vault's own identity is created as recorded, with
+    // no identityDetails.
+    let body = instance::put_request(&own, &ArmId::new("/p"), "westeurope", None)
+        .body
+        .unwrap();
+    assert!(body["properties"].get("identityDetails").is_none());
+}
+
+#[test]
+fn a_vault_gets_the_user_assigned_identity_its_disks_back_up_with_and_keeps_its_others() {
+    // Created with it alone (recording uami_create_update #7: `UserAssigned`).
+    let v = with_user_identity(&vault_res());
+    let body = vault::put_request(&v, &Value::Null).body.unwrap();
+    assert_eq!(
+        body["identity"],
+        json!({"type": "UserAssigned", "userAssignedIdentities": {UAMI: {}}})
+    );
+    // Attached to a vault that has its own identity and another user-assigned one: both stay.
+    let other = UAMI.replace("uami-backup", "uami-cmk");
+    let live = json!({"location": "westeurope", "system_identity": true, "user_identities": [other], "tags": {}});
+    let body = vault::patch_request(&v, &live).body.unwrap();
+    assert_eq!(
+        body["identity"],
+        json!({"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": {other.clone(): {}, UAMI: {}}})
+    );
+    // Already attached (Azure's spelling may differ): the identity is not sent at all.
+    let live = json!({"location": "westeurope", "system_identity": false, "user_identities": [UAMI.to_uppercase()], "tags": {}});
+    let body = vault::patch_request(&v, &live).body.unwrap();
+    assert!(body.get("identity").is_none(), "{body}");
+    // The principal of an attached identity, found whatever the case of its id; none while
+    // the vault is updating (its entry is `{}`).
+    let arm = json!({"identity": {"type": "UserAssigned", "userAssignedIdentities": {UAMI.to_lowercase(): {"clientId": "c", "principalId": "p-uami"}}}});
+    assert_eq!(vault::backup_principal_id(&arm, Some(UAMI)), Some("p-uami"));
+    assert_eq!(vault::backup_principal_id(&arm, None), None);
+    let updating =
+        json!({"identity": {"type": "UserAssigned", "userAssignedIdentities": {UAMI: {}}}});
+    assert_eq!(vault::user_principal_id(&updating, UAMI), None);
+}
+
 #[test]
 fn role_assignment_names_are_stable_per_vault_role_and_scope() {
     let v = vault_res().arm_id;
@@ -276,6 +366,19 @@ fn role_assignment_names_are_stable_per_vault_role_and_scope() {
         )
     );
     assert_ne!(a, role::arm_id(&v, role::DISK_SNAPSHOT_CONTRIBUTOR, &scope));
+    // A user-assigned identity's assignment is named after the identity: vaults sharing it
+    // share the assignment, and a vault moving to it gets a new one (Azure cannot move an
+    // assignment to another principal).
+    let uami = role::arm_id(&ArmId::new(UAMI), role::DISK_BACKUP_READER, &scope);
+    assert_ne!(a, uami);
+    assert_eq!(
+        uami,
+        role::arm_id(
+            &ArmId::new(UAMI.to_lowercase()),
+            role::DISK_BACKUP_READER,
+            &scope
+        )
+    );
     assert_eq!(
         role::role_name(role::DISK_SNAPSHOT_CONTRIBUTOR),
         "disk_snapshot_contributor"
@@ -291,7 +394,7 @@ fn live_role_assignments_normalize_to_the_contract_and_other_roles_are_skipped()
     let mut live = json!({"id": id.as_str(), "name": id.name(), "properties": role::put_request(&id, SUB, role::DISK_BACKUP_READER, principal).body.unwrap()["properties"].clone()});
     live["properties"]["scope"] = json!(disk());
     assert_eq!(
-        role::normalize(&live, &v),
+        role::normalize(&live, &v, None),
         Some(
             json!({"scope": disk(), "role": "disk_backup_reader", "vault_id": v.as_str(), "principal_id": principal})
         )
@@ -316,7 +419,7 @@ fn live_role_assignments_normalize_to_the_contract_and_other_roles_are_skipped()
     live["properties"]["roleDefinitionId"] = json!(format!(
         "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
     ));
-    assert_eq!(role::normalize(&live, &v), None);
+    assert_eq!(role::normalize(&live, &v, None), None);
     assert!(role::list_path(SUB, principal)
         .ends_with(&format!("&$filter=principalId%20eq%20%27{principal}%27")));
 }

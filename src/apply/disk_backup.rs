@@ -1,5 +1,6 @@
 //! Disk Backup changes that need a live read or a wait, not just a fixed list of requests:
-//! role assignments (the vault identity's principal id is read from the vault at apply time)
+//! role assignments (the principal id of the identity the vault's disks back up with is read
+//! from the vault at apply time)
 //! and backup instances (`validateForBackup`, then the PUT and the wait for Data Protection to
 //! configure the instance, retried while new role assignments propagate; `resumeProtection` /
 //! `resumeBackups` for a stopped or suspended instance).
@@ -20,42 +21,63 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
-/// Backup vault id (lower case) → its identity's principal id, read once per apply however many
-/// role assignments the vault needs (a vault protecting 500 disks would otherwise be read 500
-/// times). Only a successful read is kept: a vault without identity yet is read again.
+/// (Backup vault id, user-assigned identity id or none), lower case → the principal id of the
+/// identity the vault's disks back up with, read once per apply however many role assignments
+/// the vault needs (a vault protecting 500 disks would otherwise be read 500 times). Only a
+/// successful read is kept: a vault without identity yet is read again.
 #[derive(Default)]
-pub struct Principals(Mutex<HashMap<String, Arc<OnceCell<String>>>>);
+pub struct Principals(Mutex<HashMap<(String, String), Principal>>);
+
+/// One identity's principal id, read at most once at a time.
+type Principal = Arc<OnceCell<String>>;
 
 impl Principals {
-    async fn of(&self, client: &ArmClient, vault_id: &str) -> Result<String, Failure> {
-        let cell = self
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(vault_id.to_ascii_lowercase())
+    async fn of(
+        &self,
+        client: &ArmClient,
+        vault_id: &str,
+        user_identity: Option<&str>,
+    ) -> Result<String, Failure> {
+        let key = (
+            vault_id.to_ascii_lowercase(),
+            user_identity.unwrap_or_default().to_ascii_lowercase(),
+        );
+        let cell = (self.0.lock().unwrap_or_else(|p| p.into_inner()))
+            .entry(key)
             .or_default()
             .clone();
-        cell.get_or_try_init(|| read_principal(client, vault_id))
+        cell.get_or_try_init(|| read_principal(client, vault_id, user_identity))
             .await
             .cloned()
     }
 }
 
-/// GET the vault for its identity's principal id.
-async fn read_principal(client: &ArmClient, vault_id: &str) -> Result<String, Failure> {
+/// GET the vault for the principal id of its own identity, or of its user-assigned identity
+/// `user_identity`.
+async fn read_principal(
+    client: &ArmClient,
+    vault_id: &str,
+    user_identity: Option<&str>,
+) -> Result<String, Failure> {
     let vault = client
         .get_optional(&crate::model::disk_backup::versioned(vault_id))
         .await?
         .ok_or_else(|| format!("the Backup vault {vault_id} does not exist"))?;
-    crate::model::disk_backup::vault::principal_id(&vault)
-        .map(str::to_string)
-        .ok_or_else(|| {
-            format!(
+    let principal = crate::model::disk_backup::vault::backup_principal_id(&vault, user_identity);
+    principal.map(str::to_string).ok_or_else(|| {
+        match user_identity {
+            Some(id) => format!(
+                "the Backup vault {vault_id} does not have the user-assigned identity {id} \
+                 (azprotect attaches it when the file names it as the vault's `identity`; check \
+                 that the identity exists, then apply again)"
+            ),
+            None => format!(
                 "the Backup vault {vault_id} has no system-assigned identity to grant the role to \
                  (azprotect creates vaults with one; enable it on the vault, then apply again)"
-            )
-            .into()
-        })
+            ),
+        }
+        .into()
+    })
 }
 
 /// The error Data Protection answers while the vault identity's roles are missing — or not yet
@@ -175,7 +197,9 @@ async fn assign_role(
     let subscription = scope
         .subscription()
         .ok_or_else(|| format!("the scope {scope} names no subscription"))?;
-    let principal = principals.of(client, vault_id).await?;
+    let principal = principals
+        .of(client, vault_id, a.user_identity_id())
+        .await?;
     if exists {
         client
             .execute(&role::delete_request(&r.arm_id))
@@ -213,7 +237,7 @@ async fn protect_disk(
     let location = a.location().unwrap_or_default();
     let vault = r.arm_id.parent(1);
     let policy_id = vault.child(&["backupPolicies", policy]);
-    let put = instance::put_request(r, &policy_id, location);
+    let put = instance::put_request(r, &policy_id, location, before);
     // The PUT, then Data Protection's configuration (a missing role surfaces as the instance's
     // `ProtectionError` after the PUT's operation succeeded), both retried while roles propagate;
     // once configuring has failed, the retry syncs the instance instead of PUT-ing it again.

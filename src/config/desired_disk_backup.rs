@@ -6,6 +6,7 @@
 use super::desired::{block_subscription, data_settings, tags, DeclaredGroups};
 use crate::config::types::ConfigFile;
 use crate::config::types_disk_backup::{DiskBackupVault, DiskPolicy};
+use crate::config::validate::disk_backup::is_system;
 use crate::config::validate::{names, parse_days, parse_every, parse_start};
 use crate::model::disk_backup::{policy, vault, DiskProtectSpec, DiskSelector, DiskVaultScope};
 use crate::model::resource_group::normalize_location;
@@ -35,8 +36,13 @@ pub fn policy_attrs(p: &DiskPolicy) -> Value {
 /// The attributes of a Backup vault: redundancy, soft delete and immutability only when the
 /// file sets them (an adopted vault's settings are not managed unless declared; a new vault is
 /// created `LocallyRedundant`); a system-assigned identity when it grants the roles of disks it
-/// protects; tags always (global under own).
-pub fn vault_attrs(v: &DiskBackupVault, tag_map: JsonMap<String, Value>) -> Value {
+/// protects with it, the user-assigned identity (`user_identity`, the id) they back up with
+/// instead; tags always (global under own).
+pub fn vault_attrs(
+    v: &DiskBackupVault,
+    user_identity: Option<&str>,
+    tag_map: JsonMap<String, Value>,
+) -> Value {
     let mut a = JsonMap::new();
     a.insert(
         "location".into(),
@@ -52,8 +58,16 @@ pub fn vault_attrs(v: &DiskBackupVault, tag_map: JsonMap<String, Value>) -> Valu
     // the identities it has.
     let grants = v.grant_permissions.as_ref().is_none_or(|g| g.value);
     let protects = v.protect.as_ref().is_some_and(|p| !p.value.is_empty());
-    if grants && protects {
-        a.insert("system_identity".into(), json!(true));
+    match user_identity {
+        // Attached to the vault; the plan adds the vault's other user-assigned identities
+        // (`plan::disk_backup::attached_identities`), which stay.
+        Some(id) => {
+            a.insert("user_identities".into(), json!([id]));
+        }
+        None if grants && protects => {
+            a.insert("system_identity".into(), json!(true));
+        }
+        None => {}
     }
     a.insert("tags".into(), Value::Object(tag_map));
     Value::Object(a)
@@ -75,10 +89,11 @@ pub fn build(
             let vault_id = vault::arm_id(sub, &v.resource_group.value, name);
             let vault_addr = Address::new(ResourceKind::BackupVault, name);
             let depends_on = declared_rgs.dependency(sub, &v.resource_group.value);
+            let identity = user_identity(v, sub);
             d.resources.push(Resource {
                 address: vault_addr.clone(),
                 arm_id: vault_id.clone(),
-                attrs: vault_attrs(v, tags(global_tags, v.tags.as_ref())),
+                attrs: vault_attrs(v, identity.as_deref(), tags(global_tags, v.tags.as_ref())),
                 depends_on,
             });
             let mut scope = DiskVaultScope {
@@ -92,6 +107,7 @@ pub fn build(
                     .unwrap_or_default()
                     .into(),
                 grant_permissions: v.grant_permissions.as_ref().is_none_or(|g| g.value),
+                user_identity: identity,
                 ..DiskVaultScope::default()
             };
             for (pname, p) in v.policies.iter().flat_map(|m| m.value.iter()) {
@@ -144,4 +160,11 @@ pub fn build(
             d.disk_vaults.push(scope);
         }
     }
+}
+
+/// The user-assigned identity (its ARM id) the vault's disks back up with; `None` for the
+/// vault's system-assigned identity (`identity: system`, or no `identity`).
+fn user_identity(v: &DiskBackupVault, sub: &str) -> Option<String> {
+    let i = v.identity.as_ref().filter(|i| !is_system(&i.value))?;
+    names::user_identity_id(&i.value, sub).ok()
 }

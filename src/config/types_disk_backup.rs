@@ -55,6 +55,15 @@ pub struct DiskBackupVault {
     /// group. With `false`, they must already exist.
     #[serde(default)]
     pub grant_permissions: Option<Sp<bool>>,
+    /// The managed identity the vault's disks back up with, and azprotect grants their roles
+    /// to: `system` (the default: the vault's system-assigned identity) or a user-assigned
+    /// identity, `resource-group/name` (in the vault's subscription) or its id
+    /// `/subscriptions/{guid}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}`.
+    /// A user-assigned identity is attached to the vault (its other identities stay), and each
+    /// backup instance names it (`identityDetails`). Roles granted to it are never removed by
+    /// azprotect: other vaults may share it.
+    #[serde(default)]
+    pub identity: Option<Sp<String>>,
     /// What a protected disk that leaves the file gets: `retain_data` (default: stop
     /// protection, keep its snapshots) or `delete_data` (delete the backup instance and its
     /// snapshots; needs `--allow-data-loss`).

@@ -29,9 +29,15 @@ pub async fn read(
     declared: &[DiskVaultScope],
     found: FoundDisks,
 ) -> Result<LiveState, AzureError> {
-    let names: BTreeMap<&ArmId, &str> = declared
+    let names: BTreeMap<&ArmId, Declared> = declared
         .iter()
-        .map(|v| (&v.arm_id, v.name.as_str()))
+        .map(|v| {
+            let d = Declared {
+                name: &v.name,
+                user_identity: v.user_identity.as_deref(),
+            };
+            (&v.arm_id, d)
+        })
         .collect();
     let scopes = disk_backup::disk_scopes(declared);
     let mut given: BTreeMap<String, Vec<ManagedDisk>> =
@@ -58,7 +64,27 @@ pub async fn read(
             .extend(part.disks_protected_elsewhere);
         live.leases.extend(part.leases);
     }
+    once_per_shared_identity(&mut live.resources);
     Ok(live)
+}
+
+/// Vaults sharing a user-assigned identity each list its role assignments: each assignment is
+/// kept once, as the first vault (in reading order) read it.
+fn once_per_shared_identity(resources: &mut Vec<Resource>) {
+    let mut seen = BTreeSet::new();
+    resources.retain(|r| {
+        let shared = r.address.kind == ResourceKind::RoleAssignment
+            && role::Attrs(&r.attrs).user_identity_id().is_some();
+        !shared || seen.insert(r.arm_id.as_str().to_ascii_lowercase())
+    });
+}
+
+/// A Backup vault the file declares: its name there, the user-assigned identity its disks back
+/// up with (none: its own).
+#[derive(Clone, Copy)]
+struct Declared<'a> {
+    name: &'a str,
+    user_identity: Option<&'a str>,
 }
 
 /// Where one subscription's managed disks come from.
@@ -75,7 +101,7 @@ async fn read_subscription(
     sub: &str,
     disks: Disks<'_>,
     subscriptions: &[String],
-    declared: &BTreeMap<&ArmId, &str>,
+    declared: &BTreeMap<&ArmId, Declared<'_>>,
 ) -> Result<LiveState, AzureError> {
     let disks = async {
         let disk_scope = match disks {
@@ -132,18 +158,23 @@ async fn group_disks(client: &ArmClient, sub: &str, rg: &str) -> Result<Vec<Valu
     }
 }
 
-/// One Backup vault: declared → the vault, its disk policies, instances and its identity's role
-/// assignments; undeclared → only where its instances' disks are protected.
+/// One Backup vault: declared → the vault, its disk policies, instances and the role
+/// assignments of the identity its disks back up with (its own, or the user-assigned one the
+/// file names); undeclared → only where its instances' disks are protected.
 async fn read_vault(
     client: &ArmClient,
     id: ArmId,
     body: &Value,
-    declared_name: Option<&str>,
+    declared: Option<Declared<'_>>,
     subscriptions: &[String],
 ) -> Result<LiveState, AzureError> {
     let mut live = LiveState::default();
     let instances_path = vault::collection_path(&id, "backupInstances");
-    let Some(vault_name) = declared_name else {
+    let Some(Declared {
+        name: vault_name,
+        user_identity,
+    }) = declared
+    else {
         for item in client.list(&instances_path).await? {
             if let Some((_, attrs)) = instance::normalize(&item) {
                 let a = instance::Attrs(&attrs);
@@ -158,7 +189,9 @@ async fn read_vault(
         }
         return Ok(live);
     };
-    let principal = vault::principal_id(body);
+    // A user-assigned identity not attached yet has no principal here: its roles are planned
+    // as new (apply adopts any that exist).
+    let principal = vault::backup_principal_id(body, user_identity);
     let policies_path = vault::collection_path(&id, "backupPolicies");
     let deleted_path = vault::collection_path(&id, "deletedBackupInstances");
     let (policies, mut instances, deleted, mut roles) = futures::try_join!(
@@ -188,7 +221,7 @@ async fn read_vault(
         .extend(normalize_policies(&id, vault_name, &vault_addr, &policies));
     live.resources.extend(instances);
     live.resources
-        .extend(normalize_roles(&id, vault_name, &roles));
+        .extend(normalize_roles(&id, vault_name, user_identity, &roles));
     Ok(live)
 }
 
@@ -307,10 +340,16 @@ fn normalize_instances(vault_name: &str, instances: &[Value]) -> Vec<Resource> {
 /// resource group) assignments; other roles and scopes of other shapes are not azprotect's.
 /// When two assignments share an address (one made by hand), the one with azprotect's stable
 /// name wins.
-fn normalize_roles(vault_id: &ArmId, vault_name: &str, roles: &[Value]) -> Vec<Resource> {
+fn normalize_roles(
+    vault_id: &ArmId,
+    vault_name: &str,
+    user_identity: Option<&str>,
+    roles: &[Value],
+) -> Vec<Resource> {
+    let holder = user_identity.map_or_else(|| vault_id.clone(), ArmId::new);
     let mut out: BTreeMap<String, Resource> = BTreeMap::new();
     for r in roles {
-        let Some(attrs) = role::normalize(r, vault_id) else {
+        let Some(attrs) = role::normalize(r, vault_id, user_identity) else {
             continue;
         };
         let a = role::Attrs(&attrs);
@@ -326,7 +365,7 @@ fn normalize_roles(vault_id: &ArmId, vault_name: &str, roles: &[Value]) -> Vec<R
         let guid = role::role_guid(role_short).unwrap_or(role::DISK_SNAPSHOT_CONTRIBUTOR);
         let ours = arm_id
             .name()
-            .eq_ignore_ascii_case(&role::assignment_name(vault_id, guid, &scope));
+            .eq_ignore_ascii_case(&role::assignment_name(&holder, guid, &scope));
         if out.contains_key(&name) && !ours {
             continue;
         }

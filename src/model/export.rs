@@ -90,6 +90,8 @@ impl Protect {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DiskVault {
     pub name: String,
+    /// The user-assigned identity its disks back up with (`rg/name` or an id), if not its own.
+    pub identity: Option<String>,
     pub resource_group: String,
     /// `model::disk_backup::vault` attributes (keys to emit only).
     pub settings: Value,

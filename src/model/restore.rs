@@ -38,6 +38,8 @@ pub enum Target {
     NewDisk {
         instance: ArmId,
         disk: ArmId,
+        /// The vault's user-assigned identity the instance backs up with: it restores too.
+        user_identity: Option<String>,
     },
 }
 
@@ -114,9 +116,16 @@ pub fn restore_request(
 }
 
 /// A Disk Backup point restored to the new disk `disk` in `region` (FACTS §7: "FailIfExists",
-/// from the snapshot tier).
-fn disk_restore_body(point: &str, disk: &ArmId, region: &str) -> Value {
-    json!({
+/// from the snapshot tier), by the vault's user-assigned identity `user_identity` if the
+/// instance backs up with one (a restore request without `identityDetails` restores with the
+/// vault's system-assigned identity: spec `AzureBackupRestoreRequest.identityDetails`).
+fn disk_restore_body(
+    point: &str,
+    disk: &ArmId,
+    region: &str,
+    user_identity: Option<&str>,
+) -> Value {
+    let mut body = json!({
         "objectType": "AzureBackupRecoveryPointBasedRestoreRequest",
         "recoveryPointId": point,
         "sourceDataStoreType": "OperationalStore",
@@ -133,7 +142,11 @@ fn disk_restore_body(point: &str, disk: &ArmId, region: &str) -> Value {
                 "datasourceType": "Microsoft.Compute/disks",
             },
         },
-    })
+    });
+    if let Some(id) = user_identity {
+        body["identityDetails"] = super::disk_backup::instance::identity_details(id);
+    }
+    body
 }
 
 /// `POST {instance}/validateRestore`: the restore, wrapped, checked first (DPR #3, FACTS §7).
@@ -142,8 +155,10 @@ pub fn disk_validate_request(
     point: &str,
     disk: &ArmId,
     region: &str,
+    user_identity: Option<&str>,
 ) -> ArmRequest {
-    let body = json!({"restoreRequestObject": disk_restore_body(point, disk, region)});
+    let body =
+        json!({"restoreRequestObject": disk_restore_body(point, disk, region, user_identity)});
     instance_post(instance, "validateRestore", body)
 }
 
@@ -153,8 +168,10 @@ pub fn disk_restore_request(
     point: &str,
     disk: &ArmId,
     region: &str,
+    user_identity: Option<&str>,
 ) -> ArmRequest {
-    instance_post(instance, "restore", disk_restore_body(point, disk, region))
+    let body = disk_restore_body(point, disk, region, user_identity);
+    instance_post(instance, "restore", body)
 }
 
 fn instance_post(instance: &ArmId, action: &str, body: Value) -> ArmRequest {

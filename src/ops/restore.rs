@@ -420,7 +420,9 @@ async fn prepare_disk(
             rg.name()
         ));
     }
-    let grant = super::restore_permissions::check(client, &vault, &rg).await?;
+    let user_identity = instance.user_identity.clone();
+    let grant =
+        super::restore_permissions::check(client, &vault, &rg, user_identity.as_deref()).await?;
     let mut will: Vec<String> = grant.iter().map(|g| g.says()).collect();
     will.push(format!(
         "create disk {disk} in {region} from point {} ({}) of {}",
@@ -436,6 +438,7 @@ async fn prepare_disk(
         target: Target::NewDisk {
             instance: instance.id,
             disk,
+            user_identity,
         },
         luns: None,
         region,
@@ -455,8 +458,20 @@ pub async fn run(client: &ArmClient, p: &Prepared, progress: &dyn Progress) -> R
     progress.event(&task, Event::Started);
     // Each service's job: how it starts, where it is read and how.
     let (job, reader) = match &p.target {
-        Target::NewDisk { instance, disk } => (
-            start_disk_restore(client, p, instance, disk, progress, &task).await?,
+        Target::NewDisk {
+            instance,
+            disk,
+            user_identity,
+        } => (
+            start_disk_restore(
+                client,
+                p,
+                (instance, user_identity.as_deref()),
+                disk,
+                progress,
+                &task,
+            )
+            .await?,
             JobReader::Get(restore::disk_job_path, restore::disk_job_from_arm),
         ),
         _ => (
@@ -560,7 +575,7 @@ async fn start_vm_restore(client: &ArmClient, p: &Prepared) -> Result<restore::J
 async fn start_disk_restore(
     client: &ArmClient,
     p: &Prepared,
-    instance: &ArmId,
+    (instance, user_identity): (&ArmId, Option<&str>),
     disk: &ArmId,
     progress: &dyn Progress,
     task: &Task,
@@ -569,12 +584,16 @@ async fn start_disk_restore(
     if let Some(g) = &p.grant {
         super::restore_permissions::grant(client, g).await?;
     }
-    let validate = restore::disk_validate_request(instance, point, disk, &p.region);
+    let validate = restore::disk_validate_request(instance, point, disk, &p.region, user_identity);
     super::restore_permissions::waiting_for_roles(client, &p.address, &validate, progress, task)
         .await?;
     let result = client
         .execute(&restore::disk_restore_request(
-            instance, point, disk, &p.region,
+            instance,
+            point,
+            disk,
+            &p.region,
+            user_identity,
         ))
         .await?
         .unwrap_or_default();

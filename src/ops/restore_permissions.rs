@@ -26,17 +26,32 @@ const CONTRIBUTOR: &str = "b24988ac-6180-42a2-ab66-4c8be2c6f0d9";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     pub vault: ArmId,
+    /// The vault's user-assigned identity that restores (its disk backs up with it); none: the
+    /// vault's own.
+    pub user_identity: Option<String>,
     pub principal: String,
     /// The target resource group.
     pub scope: ArmId,
 }
 
 impl Grant {
+    /// Who restores: "the Backup vault bv's identity", or its user-assigned identity's name.
+    fn identity(&self) -> String {
+        match &self.user_identity {
+            Some(id) => format!(
+                "the user-assigned identity {} (Backup vault {})",
+                ArmId::new(id.as_str()).name(),
+                self.vault.name()
+            ),
+            None => format!("the Backup vault {}'s identity", self.vault.name()),
+        }
+    }
+
     /// The "will do" line.
     pub fn says(&self) -> String {
         format!(
-            "grant the Backup vault {}'s identity Disk Restore Operator on {} (a restore needs it)",
-            self.vault.name(),
+            "grant {} Disk Restore Operator on {} (a restore needs it)",
+            self.identity(),
             self.scope
         )
     }
@@ -44,15 +59,19 @@ impl Grant {
     /// What the restore reports it made.
     pub fn made(&self) -> String {
         format!(
-            "role assignment: Disk Restore Operator for the Backup vault {}'s identity (principal {}) on {}",
-            self.vault.name(),
+            "role assignment: Disk Restore Operator for {} (principal {}) on {}",
+            self.identity(),
             self.principal,
             self.scope
         )
     }
 
     fn request(&self) -> ArmRequest {
-        let id = role::arm_id(&self.vault, role::DISK_RESTORE_OPERATOR, &self.scope);
+        let holder = self
+            .user_identity
+            .as_deref()
+            .map_or_else(|| self.vault.clone(), ArmId::new);
+        let id = role::arm_id(&holder, role::DISK_RESTORE_OPERATOR, &self.scope);
         let sub = self.scope.subscription().unwrap_or_default();
         role::put_request(&id, sub, role::DISK_RESTORE_OPERATOR, &self.principal)
     }
@@ -74,19 +93,29 @@ fn covers(a: &serde_json::Value, scope: &ArmId) -> bool {
         && (inner == outer || inner.starts_with(&format!("{outer}/")))
 }
 
-/// The grant a restore of `vault`'s point into `scope` needs, or `None` when it is held.
-pub async fn check(client: &ArmClient, vault: &ArmId, scope: &ArmId) -> Result<Option<Grant>> {
+/// The grant a restore of `vault`'s point into `scope` needs, or `None` when it is held. The
+/// identity that restores is the one the disk backs up with: `user_identity`, or the vault's own.
+pub async fn check(
+    client: &ArmClient,
+    vault: &ArmId,
+    scope: &ArmId,
+    user_identity: Option<&str>,
+) -> Result<Option<Grant>> {
     let body = client
         .get_optional(&crate::model::disk_backup::versioned(vault))
         .await?
         .ok_or_else(|| miette!("the Backup vault {vault} does not exist"))?;
-    let principal = crate::model::disk_backup::vault::principal_id(&body)
-        .ok_or_else(|| {
-            miette!(
+    let principal = crate::model::disk_backup::vault::backup_principal_id(&body, user_identity)
+        .ok_or_else(|| match user_identity {
+            Some(id) => miette!(
+                help = "attach it to the vault again (apply the file that names it as the vault's identity)",
+                "the Backup vault {vault} no longer has the user-assigned identity {id} its disk backs up with"
+            ),
+            None => miette!(
                 help =
                     "enable the vault's system-assigned identity: Data Protection restores with it",
                 "the Backup vault {vault} has no managed identity"
-            )
+            ),
         })?
         .to_string();
     let held = match client
@@ -99,6 +128,7 @@ pub async fn check(client: &ArmClient, vault: &ArmId, scope: &ArmId) -> Result<O
     };
     Ok((!held).then(|| Grant {
         vault: vault.clone(),
+        user_identity: user_identity.map(str::to_string),
         principal,
         scope: scope.clone(),
     }))
@@ -122,8 +152,8 @@ fn cannot_grant(g: &Grant, e: &AzureError) -> miette::Report {
             "someone with Owner or User Access Administrator on {} assigns it, e.g. `az role assignment create --assignee-object-id {} --assignee-principal-type ServicePrincipal --role \"Disk Restore Operator\" --scope {}`, then restore again",
             g.scope, g.principal, g.scope
         ),
-        "a restore needs the Backup vault {}'s identity (principal {}) to hold Disk Restore Operator ({}) on {}, and you may not assign it: {e}",
-        g.vault.name(),
+        "a restore needs {} (principal {}) to hold Disk Restore Operator ({}) on {}, and you may not assign it: {e}",
+        g.identity(),
         g.principal,
         role::DISK_RESTORE_OPERATOR,
         g.scope
@@ -183,6 +213,7 @@ mod tests {
     fn the_grant_is_the_put_apply_makes_and_its_refusal_names_role_scope_and_principal() {
         let g = Grant {
             vault: ArmId::new("/subscriptions/s/resourceGroups/rg-bv/providers/Microsoft.DataProtection/backupVaults/bv"),
+            user_identity: None,
             principal: "11111111-2222-3333-4444-555555555555".into(),
             scope: ArmId::new(RG),
         };

@@ -30,6 +30,7 @@ pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
     let adopted = super::disk_backup::adopt_policies(desired, live);
     let desired = adopted.as_ref().unwrap_or(desired);
     let mut resources = desired.resources.clone();
+    super::disk_backup::attached_identities(&mut resources, live);
     // Site Recovery groups expand into their setup, replications and plans; groups sharing a
     // vault share its fabrics, containers and network mappings (the first declaration wins).
     let mut seen: BTreeSet<Address> = resources.iter().map(|r| r.address.clone()).collect();

@@ -244,6 +244,46 @@ impl<'a> DiskContext<'a> {
     }
 }
 
+/// A Backup vault whose disks back up with a user-assigned identity wants that identity
+/// attached, and keeps the user-assigned identities it has: the desired `user_identities`
+/// become the live ones (as Azure spells them) with the file's added when missing, so that the
+/// plan shows only what is added. Vaults that name no user-assigned identity are left alone.
+pub fn attached_identities(resources: &mut [Resource], live: &LiveState) {
+    let wanting: BTreeSet<ArmId> = (resources.iter())
+        .filter(|r| r.address.kind == ResourceKind::BackupVault)
+        .filter(|r| r.attrs.get("user_identities").is_some())
+        .map(|r| r.arm_id.clone())
+        .collect();
+    if wanting.is_empty() {
+        return;
+    }
+    let had: BTreeMap<&ArmId, &Value> = (live.resources.iter())
+        .filter(|r| r.address.kind == ResourceKind::BackupVault && wanting.contains(&r.arm_id))
+        .filter_map(|r| Some((&r.arm_id, r.attrs.get("user_identities")?)))
+        .collect();
+    for r in resources
+        .iter_mut()
+        .filter(|r| r.address.kind == ResourceKind::BackupVault)
+    {
+        let (Some(Value::Array(want)), Some(Value::Array(have))) =
+            (r.attrs.get("user_identities"), had.get(&r.arm_id))
+        else {
+            continue;
+        };
+        let mut all = have.clone();
+        for w in want {
+            let known = |h: &Value| match (h.as_str(), w.as_str()) {
+                (Some(h), Some(w)) => h.eq_ignore_ascii_case(w),
+                _ => false,
+            };
+            if !all.iter().any(known) {
+                all.push(w.clone());
+            }
+        }
+        r.attrs["user_identities"] = Value::Array(all);
+    }
+}
+
 /// Rules for a Disk Backup resource that does not exist yet.
 pub fn on_create(want: &Resource, ctx: &DiskContext, v: &mut Verdict) {
     if want.address.kind == ResourceKind::DiskBackup {
@@ -267,6 +307,9 @@ pub fn on_update(
         ResourceKind::BackupVault => {
             if changed("location").is_some() {
                 v.block("a Backup vault cannot move to another region, and replacing it would delete its backup data");
+            }
+            if changed("user_identities").is_some() {
+                v.reasons.push("a user-assigned identity is attached to the vault: its disks back up with it and azprotect grants their roles to it (the vault's other identities stay)".into());
             }
             if changed("system_identity").is_some() {
                 v.reasons.push("the vault's system-assigned identity is enabled: azprotect grants the disk roles to it (any user-assigned identities stay)".into());
@@ -419,6 +462,15 @@ fn instance_rules(
                     ArmId::new(old).name()
                 ));
             }
+            if let Some(c) = changed("user_identity_id") {
+                v.reasons.push(match &c.after {
+                    Some(Value::String(id)) => format!(
+                        "backs up with the user-assigned identity {} from now on (the roles it needs are granted to it)",
+                        ArmId::new(id.as_str()).name()
+                    ),
+                    _ => "backs up with the vault's system-assigned identity again".into(),
+                });
+            }
             if let Some(c) = changed("policy") {
                 let old = c
                     .before
@@ -519,6 +571,11 @@ pub fn removal(have: &Resource, ctx: &DiskContext, mut c: Change) -> Option<Chan
         ResourceKind::RoleAssignment => {
             let scope = ctx.scopes.values().find(|s| s.owns_role_assignment(have))?;
             let had = role::Attrs(&have.attrs);
+            // A user-assigned identity's roles are not the vault's to remove: other vaults (and
+            // whatever else uses the identity) may rely on them.
+            if had.user_identity_id().is_some() {
+                return None;
+            }
             // What of an instance the role is granted on.
             let granted_on: fn(instance::Attrs) -> Option<&str> = match had.role() {
                 Some("disk_backup_reader") => |i| i.disk_id(),

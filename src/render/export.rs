@@ -155,6 +155,9 @@ fn disk_vault(v: &DiskVault, out: &mut impl Write) -> io::Result<()> {
         &v.resource_group,
         &v.settings,
     )?;
+    if let Some(i) = &v.identity {
+        writeln!(out, "    identity: {}", scalar(i))?;
+    }
     if !v.policies.is_empty() {
         writeln!(out, "    policies:")?;
         for p in &v.policies {

@@ -199,6 +199,15 @@ fn check_vault(
             );
         }
     }
+    if let Some(i) = v.identity.as_ref().filter(|i| !is_system(&i.value)) {
+        if let Err(msg) = names::user_identity_id(&i.value, default_sub.unwrap_or_default()) {
+            cx.push(
+                Diag::error(cx.at(i.span), "not a managed identity")
+                    .label("invalid identity")
+                    .help(format!("`system` (the vault's own identity), or {msg}")),
+            );
+        }
+    }
     let mut declared: Vec<&Sp<String>> = Vec::new();
     for (pname, p) in v.policies.iter().flat_map(|m| m.value.iter()) {
         let vault = format!("Backup vault `{}`", name.value);
@@ -215,6 +224,11 @@ fn check_vault(
     for e in v.protect.iter().flat_map(|p| &p.value) {
         check_protect(cx, name, v, e, default_sub, seen);
     }
+}
+
+/// `identity: system`: the vault's system-assigned identity (the default).
+pub fn is_system(identity: &str) -> bool {
+    identity.trim().eq_ignore_ascii_case("system")
 }
 
 fn check_policy(cx: &mut Cx, p: &DiskPolicy) {

@@ -433,6 +433,47 @@ pub fn disk_ref(s: &str) -> Result<DiskRef, String> {
     })
 }
 
+/// A user-assigned managed identity's name: 3–128 letters, digits, `-` and `_`, a letter or
+/// digit first (Microsoft.ManagedIdentity's naming rules).
+pub fn user_identity_name(name: &str) -> Result<(), String> {
+    Charset::of(3..=128, alnum, alnum_or_dash_underscore, alnum_or_dash_underscore).check(name, || format!("`{name}` is not a user-assigned identity name: 3–128 letters, digits, `-` and `_`, starting with a letter or digit"))
+}
+
+fn alnum_or_dash_underscore(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-')
+}
+
+/// A user-assigned managed identity as written in a file — `resource-group/name` (in
+/// `default_subscription`) or its id — as its ARM id.
+pub fn user_identity_id(s: &str, default_subscription: &str) -> Result<String, String> {
+    let (sub, rg, name) = if s.starts_with('/') {
+        let id = resource_id(
+            s,
+            "a user-assigned identity id",
+            "Microsoft.ManagedIdentity",
+            &[("userAssignedIdentities", user_identity_name)],
+        )?;
+        (id.subscription, id.resource_group, id.names[0].clone())
+    } else {
+        let shape = || {
+            "write a user-assigned identity as `resource-group/name` or as its id `/subscriptions/{guid}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}`".to_string()
+        };
+        let Some((rg, name)) = s.split_once('/').filter(|(_, n)| !n.contains('/')) else {
+            return Err(shape());
+        };
+        resource_group_name(rg)?;
+        user_identity_name(name)?;
+        (
+            default_subscription.to_string(),
+            rg.to_string(),
+            name.to_string(),
+        )
+    };
+    Ok(format!(
+        "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
+    ))
+}
+
 /// A storage account id.
 pub fn storage_account_id(s: &str) -> Result<ResourceId, String> {
     resource_id(
@@ -542,6 +583,29 @@ mod tests {
         )
         .is_err());
     }
+    #[test]
+    fn user_identities_are_a_group_and_name_or_an_id() {
+        let sub = "00000000-0000-0000-0000-000000000001";
+        let id = format!("/subscriptions/{sub}/resourceGroups/rg-id/providers/Microsoft.ManagedIdentity/userAssignedIdentities/uami-backup");
+        assert_eq!(user_identity_id("rg-id/uami-backup", sub).unwrap(), id);
+        assert_eq!(user_identity_id(&id, "other").unwrap(), id);
+        let lower = id.replace("Microsoft.ManagedIdentity", "microsoft.managedidentity");
+        assert!(
+            user_identity_id(&lower, sub).is_ok(),
+            "ARM namespaces are case-insensitive"
+        );
+        assert!(user_identity_id("uami-backup", sub)
+            .unwrap_err()
+            .contains("resource-group/name"));
+        assert!(user_identity_id("rg-id/ab", sub)
+            .unwrap_err()
+            .contains("3–128"));
+        assert!(user_identity_id("rg-id/a.b.c", sub).is_err());
+        assert!(
+            user_identity_id(&id.replace("userAssignedIdentities", "identities"), sub).is_err()
+        );
+    }
+
     #[test]
     fn resource_ids_are_checked_by_shape_and_names() {
         let sa = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app/providers/Microsoft.Storage/storageAccounts/asrcacheweu";

@@ -21,7 +21,7 @@ pub fn arm_id(vault: &ArmId, resource_group: &str, disk: &str) -> ArmId {
 /// ARM id of the policy named in `attrs.policy`; `disk_location` the disk's region.
 pub fn body(r: &Resource, policy_id: &ArmId, disk_location: &str) -> Value {
     let disk = ArmId::new(r.attrs["disk_id"].as_str().unwrap_or_default());
-    json!({
+    let mut body = json!({
         "objectType": "BackupInstance",
         "friendlyName": disk.name(),
         "dataSourceInfo": {
@@ -41,7 +41,22 @@ pub fn body(r: &Resource, policy_id: &ArmId, disk_location: &str) -> Value {
                 "resourceGroupId": r.attrs["snapshot_resource_group_id"],
             }]},
         },
-    })
+    });
+    // The vault's user-assigned identity the instance backs up with (azure-cli-extensions
+    // dataprotection test_dataprotection_backup_instance_uami_create_update.yaml #23, inside
+    // `backupInstance`; spec `IdentityDetails`). None: the vault's system-assigned identity,
+    // sent without `identityDetails` as the recorded creations are (DPB #11).
+    if let Some(id) = Attrs(&r.attrs).user_identity_id() {
+        body["identityDetails"] = identity_details(id);
+    }
+    body
+}
+
+/// `identityDetails` naming the user-assigned identity `id` (spec `IdentityDetails`: an
+/// instance's, and a restore request's — "if it is null, default will be considered as System
+/// Assigned").
+pub fn identity_details(id: &str) -> Value {
+    json!({"useSystemAssignedIdentity": false, "userAssignedIdentityArmUrl": id})
 }
 
 /// `POST {vault}/validateForBackup`: Azure's pre-check (permissions, already protected).
@@ -54,11 +69,24 @@ pub fn validate_request(r: &Resource, policy_id: &ArmId, disk_location: &str) ->
     )
 }
 
-pub fn put_request(r: &Resource, policy_id: &ArmId, disk_location: &str) -> ArmRequest {
+/// The PUT creating or updating the instance. `before`: its live attributes, if it exists — an
+/// instance that backed up with a user-assigned identity and is to use the vault's own again
+/// says so (`useSystemAssignedIdentity: true`) rather than leaving the identity unsaid.
+pub fn put_request(
+    r: &Resource,
+    policy_id: &ArmId,
+    disk_location: &str,
+    before: Option<&Value>,
+) -> ArmRequest {
+    let mut props = body(r, policy_id, disk_location);
+    let had_user_identity = before.is_some_and(|b| Attrs(b).user_identity_id().is_some());
+    if had_user_identity && props.get("identityDetails").is_none() {
+        props["identityDetails"] = json!({"useSystemAssignedIdentity": true});
+    }
     ArmRequest::new(
         Method::Put,
         versioned(&r.arm_id),
-        Some(json!({"properties": body(r, policy_id, disk_location)})),
+        Some(json!({"properties": props})),
     )
 }
 
@@ -198,16 +226,27 @@ pub fn normalize(arm: &Value) -> Option<(ArmId, Value)> {
         _ => ItemState::Protected,
     }
     .as_str();
-    Some((
-        id,
-        json!({
-            "disk_id": p["dataSourceInfo"]["resourceID"],
-            "policy": policy.name(),
-            "snapshot_resource_group_id": p["policyInfo"]["policyParameters"]["dataStoreParametersList"][0]["resourceGroupId"],
-            "state": state,
-            "location": normalize_location(p["dataSourceInfo"]["resourceLocation"].as_str().unwrap_or_default()),
-        }),
-    ))
+    let mut attrs = json!({
+        "disk_id": p["dataSourceInfo"]["resourceID"],
+        "policy": policy.name(),
+        "snapshot_resource_group_id": p["policyInfo"]["policyParameters"]["dataStoreParametersList"][0]["resourceGroupId"],
+        "state": state,
+        "location": normalize_location(p["dataSourceInfo"]["resourceLocation"].as_str().unwrap_or_default()),
+    });
+    if let Some(id) = user_identity(&p["identityDetails"]) {
+        attrs["user_identity_id"] = json!(id);
+    }
+    Some((id, attrs))
+}
+
+/// The user-assigned identity an instance's `identityDetails` names; `None` when it backs up
+/// with the vault's system-assigned identity (`useSystemAssignedIdentity` true, or no details).
+pub fn user_identity(details: &Value) -> Option<&str> {
+    let system = details["useSystemAssignedIdentity"]
+        .as_bool()
+        .unwrap_or(true);
+    let url = details["userAssignedIdentityArmUrl"].as_str();
+    url.filter(|u| !system && !u.is_empty())
 }
 
 /// Backup instances (a disk's scheduled snapshots). Protecting needs live reads first (role
@@ -242,6 +281,8 @@ attributes!(
         snapshot_resource_group_id: Option<&'a str> = Value::as_str,
         /// The state's name (see [`Attrs::item_state`]).
         state: Option<&'a str> = Value::as_str,
+        /// The vault's user-assigned identity it backs up with (none: the system-assigned one).
+        user_identity_id: Option<&'a str> = Value::as_str,
     }
 );
 

@@ -4,10 +4,12 @@
 //!
 //! Addresses and attribute contracts (user vocabulary; ids compared case-insensitively):
 //! - `backup_vault.<vault>` `{"location", "redundancy"?, "soft_delete": {"state", "retention_days"}?,
-//!   "immutability"?, "system_identity"?, "tags"}` (optional keys omitted when unmanaged, like
-//!   recovery vaults; ownership: subset; `system_identity: true` where the vault grants the roles
-//!   of disks it protects — an adopted vault with only user-assigned identities gets the
-//!   system-assigned one too; live adds `user_identities` when it has any).
+//!   "immutability"?, "system_identity"?, "user_identities"?, "tags"}` (optional keys omitted
+//!   when unmanaged, like recovery vaults; ownership: subset; `system_identity: true` where the
+//!   vault grants the roles of disks it protects with its own identity — an adopted vault with
+//!   only user-assigned identities gets the system-assigned one too; `user_identities` (ids) when
+//!   its disks back up with a user-assigned identity: that one attached, the vault's others kept;
+//!   live has `user_identities` when it has any).
 //! - `disk_policy.<vault>/<name>` `{"every": "4h", "retention": "7d", "start": "00:00",
 //!   "time_zone"?}` — Azure policies cannot be updated, so the ARM name carries a hash of the
 //!   attributes ([`policy::arm_name`]): a changed policy is a *new* policy, the instances move to
@@ -16,12 +18,16 @@
 //!   new version are two rows of the plan.
 //! - `disk_backup.<vault>/<rg>/<disk>` `{"disk_id", "location", "policy": "<ARM name of the
 //!   policy>", "snapshot_resource_group_id", "state": "protected" | "stopped" | "suspended" |
-//!   "soft_deleted" | "failed"}` (desired: always `protected`; `location` is the disk's region, resolved
-//!   from the live disk list).
+//!   "soft_deleted" | "failed", "user_identity_id"?}` (desired: always `protected`; `location` is
+//!   the disk's region, resolved from the live disk list; `user_identity_id`: the user-assigned
+//!   identity it backs up with, absent for the vault's system-assigned one).
 //! - `role_assignment.<vault>/disk_backup_reader/<rg>/<disk>` and
 //!   `role_assignment.<vault>/disk_snapshot_contributor/<rg>` `{"scope", "role":
-//!   "disk_backup_reader" | "disk_snapshot_contributor", "vault_id"}` (live adds
-//!   `principal_id`; ownership: subset). The ARM name is a stable GUID ([`role::assignment_name`]).
+//!   "disk_backup_reader" | "disk_snapshot_contributor", "vault_id", "user_identity_id"?}` (live
+//!   adds `principal_id`; ownership: subset; `user_identity_id` when granted to the vault's
+//!   user-assigned identity rather than its own). The ARM name is a stable GUID
+//!   ([`role::assignment_name`]) of the identity's holder (the vault, or the user-assigned
+//!   identity, which vaults may share), the role and the scope.
 
 pub mod instance;
 pub mod policy;
@@ -51,6 +57,10 @@ pub struct DiskVaultScope {
     pub on_remove: OnRemove,
     /// Plan the vault identity's role assignments (CONFIG.md `grant_permissions`, default true).
     pub grant_permissions: bool,
+    /// The user-assigned identity (ARM id) the vault's disks back up with and the roles are
+    /// granted to; `None`: the vault's system-assigned identity.
+    #[serde(default)]
+    pub user_identity: Option<String>,
     /// Policy name in the file → its ARM name ([`policy::arm_name`]).
     pub policies: BTreeMap<String, String>,
     /// Policy name in the file → its `every` (`4h`), for the Premium SSD v2 / Ultra rule.

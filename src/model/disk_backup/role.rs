@@ -38,24 +38,27 @@ pub fn role_definition_id(subscription: &str, guid: &str) -> String {
     )
 }
 
-/// A stable assignment name (a GUID) for (vault, role, scope): re-running apply finds the same
-/// assignment instead of adding another.
-pub fn assignment_name(vault: &ArmId, role: &str, scope: &ArmId) -> String {
+/// A stable assignment name (a GUID) for (holder, role, scope): re-running apply finds the same
+/// assignment instead of adding another. The holder is the vault for its system-assigned
+/// identity, the user-assigned identity itself for one (so that vaults sharing it share the
+/// assignment, and a vault that changes identity gets a new one: Azure cannot move an
+/// assignment to another principal).
+pub fn assignment_name(holder: &ArmId, role: &str, scope: &ArmId) -> String {
     let key = format!(
         "{}|{}|{}",
-        vault.as_str().to_ascii_lowercase(),
+        holder.as_str().to_ascii_lowercase(),
         role.to_ascii_lowercase(),
         scope.as_str().to_ascii_lowercase()
     );
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, key.as_bytes()).to_string()
 }
 
-pub fn arm_id(vault: &ArmId, role: &str, scope: &ArmId) -> ArmId {
+pub fn arm_id(holder: &ArmId, role: &str, scope: &ArmId) -> ArmId {
     scope.child(&[
         "providers",
         "Microsoft.Authorization",
         "roleAssignments",
-        &assignment_name(vault, role, scope),
+        &assignment_name(holder, role, scope),
     ])
 }
 
@@ -121,21 +124,26 @@ fn is_resource_group(scope: &ArmId) -> bool {
 }
 
 /// Live assignment of the vault `vault_id`'s identity → attributes `{"scope", "role",
-/// "vault_id", "principal_id"}` (ids as Azure returns them); `None` for roles other than Disk
-/// Backup Reader and Disk Snapshot Contributor.
-pub fn normalize(arm: &Value, vault_id: &ArmId) -> Option<Value> {
+/// "vault_id", "principal_id", "user_identity_id"?}` (ids as Azure returns them;
+/// `user_identity`: the vault's user-assigned identity it was listed for, none for its own);
+/// `None` for roles other than Disk Backup Reader and Disk Snapshot Contributor.
+pub fn normalize(arm: &Value, vault_id: &ArmId, user_identity: Option<&str>) -> Option<Value> {
     let p = &arm["properties"];
     let role = ArmId::new(p["roleDefinitionId"].as_str()?);
     let role = role_name(role.name());
     if role == "other" {
         return None;
     }
-    Some(json!({
+    let mut attrs = json!({
         "scope": p["scope"].as_str()?,
         "role": role,
         "vault_id": vault_id.as_str(),
         "principal_id": p["principalId"].as_str()?,
-    }))
+    });
+    if let Some(id) = user_identity {
+        attrs["user_identity_id"] = json!(id);
+    }
+    Some(attrs)
 }
 
 /// The vault identity's role assignments. Creating one needs live reads first (the vault's
@@ -161,5 +169,7 @@ attributes!(
         scope: Option<&'a str> = Value::as_str,
         /// The Backup vault whose identity holds it.
         vault_id: Option<&'a str> = Value::as_str,
+        /// The vault's user-assigned identity it is granted to (none: the vault's own).
+        user_identity_id: Option<&'a str> = Value::as_str,
     }
 );

@@ -111,13 +111,31 @@ impl DiskVaultScope {
         self.expand(&picks, live)
     }
 
+    /// Who holds this vault's role assignments: the user-assigned identity its disks back up
+    /// with, else the vault (its system-assigned identity). Their ARM names derive from it.
+    pub fn role_holder(&self) -> ArmId {
+        match &self.user_identity {
+            Some(id) => ArmId::new(id.as_str()),
+            None => self.arm_id.clone(),
+        }
+    }
+
     fn expand(&self, picks: &[Pick], live: &[Resource]) -> Vec<Resource> {
         let vault = &self.arm_id;
+        let holder = self.role_holder();
         let vault_addr = Address::new(ResourceKind::BackupVault, self.name.clone());
         let vault_id = json!(vault.as_str());
+        // The attributes every role assignment and instance of this vault carries: the
+        // user-assigned identity they are for, if any.
+        let with_identity = |mut attrs: serde_json::Value| {
+            if let Some(id) = &self.user_identity {
+                attrs["user_identity_id"] = json!(id);
+            }
+            attrs
+        };
         // Live instances of this vault by disk id, live role assignments of this vault.
         let mut live_instances: BTreeMap<String, Vec<(&ArmId, bool)>> = BTreeMap::new();
-        let mut live_roles: BTreeMap<(String, String), &ArmId> = BTreeMap::new();
+        let mut live_roles: BTreeMap<(String, String), &Resource> = BTreeMap::new();
         for r in live {
             match r.address.kind {
                 ResourceKind::DiskBackup if r.arm_id.parent(1) == *vault => {
@@ -128,25 +146,33 @@ impl DiskVaultScope {
                         .or_default()
                         .push((&r.arm_id, deleted));
                 }
-                ResourceKind::RoleAssignment if self.owns_role_assignment(r) => {
+                ResourceKind::RoleAssignment if self.holds(r) => {
                     let a = super::role::Attrs(&r.attrs);
                     let scope = a.scope().unwrap_or_default();
                     let role = a.role().unwrap_or_default();
                     live_roles
                         .entry((role.to_string(), scope.to_ascii_lowercase()))
-                        .or_insert(&r.arm_id);
+                        .or_insert(r);
                 }
                 _ => {}
             }
         }
-        let role_id = |guid: &str, scope: &str| -> ArmId {
-            live_roles
-                .get(&(
-                    role::role_name(guid).to_string(),
-                    scope.to_ascii_lowercase(),
-                ))
-                .map(|id| (*id).clone())
-                .unwrap_or_else(|| role::arm_id(vault, guid, &ArmId::new(scope)))
+        // A role assignment's id and attributes: the live one's id when it exists (made by hand
+        // under another name), else the stable name. A shared user-assigned identity's
+        // assignment is read once, through whichever vault read it first: it keeps that
+        // vault's `vault_id` (any vault with the identity attached can tell its principal).
+        let role_assignment = |guid: &str, scope: &str| -> (ArmId, serde_json::Value) {
+            let short = role::role_name(guid);
+            let found = live_roles.get(&(short.to_string(), scope.to_ascii_lowercase()));
+            let id = found.map_or_else(
+                || role::arm_id(&holder, guid, &ArmId::new(scope)),
+                |r| r.arm_id.clone(),
+            );
+            let through = (found.filter(|_| self.user_identity.is_some()))
+                .and_then(|r| super::role::Attrs(&r.attrs).vault_id())
+                .map_or_else(|| vault_id.clone(), |v| json!(v));
+            let attrs = json!({"scope": scope, "role": short, "vault_id": through});
+            (id, with_identity(attrs))
         };
         let mut out = Vec::new();
         let mut snapshot_rgs: BTreeSet<String> = BTreeSet::new();
@@ -168,10 +194,11 @@ impl DiskVaultScope {
                             self.name, p.resource_group, p.name
                         ),
                     );
+                    let (arm_id, attrs) = role_assignment(role::DISK_BACKUP_READER, &p.id);
                     out.push(Resource {
                         address: a.clone(),
-                        arm_id: role_id(role::DISK_BACKUP_READER, &p.id),
-                        attrs: json!({"scope": p.id, "role": "disk_backup_reader", "vault_id": vault_id}),
+                        arm_id,
+                        attrs,
                         depends_on: vec![vault_addr.clone()],
                     });
                     depends_on.push(a);
@@ -185,10 +212,11 @@ impl DiskVaultScope {
                     ),
                 );
                 if snapshot_rgs.insert(srg.to_ascii_lowercase()) {
+                    let (arm_id, attrs) = role_assignment(role::DISK_SNAPSHOT_CONTRIBUTOR, srg);
                     out.push(Resource {
                         address: a.clone(),
-                        arm_id: role_id(role::DISK_SNAPSHOT_CONTRIBUTOR, srg),
-                        attrs: json!({"scope": srg, "role": "disk_snapshot_contributor", "vault_id": vault_id}),
+                        arm_id,
+                        attrs,
                         depends_on: vec![vault_addr.clone()],
                     });
                 }
@@ -205,17 +233,29 @@ impl DiskVaultScope {
                     format!("{}/{}/{}", self.name, p.resource_group, p.name),
                 ),
                 arm_id,
-                attrs: json!({
+                attrs: with_identity(json!({
                     "disk_id": p.id,
                     "location": p.location,
                     "policy": policy_arm_name,
                     "snapshot_resource_group_id": srg,
                     "state": crate::model::ItemState::Protected.as_str(),
-                }),
+                })),
                 depends_on,
             });
         }
         out
+    }
+
+    /// Is this live role assignment one the identity this vault's disks back up with holds:
+    /// the user-assigned identity's (through any vault), or the vault's own
+    /// ([`Self::owns_role_assignment`])?
+    fn holds(&self, r: &Resource) -> bool {
+        let of = super::role::Attrs(&r.attrs).user_identity_id();
+        match (&self.user_identity, of) {
+            (Some(want), Some(of)) => want.eq_ignore_ascii_case(of),
+            (None, None) => self.owns_role_assignment(r),
+            _ => false,
+        }
     }
 
     /// Is this live role assignment one of this vault's identity (by its `vault_id`, else by
@@ -293,6 +333,7 @@ mod tests {
             location: "westeurope".into(),
             on_remove: OnRemove::RetainData,
             grant_permissions: true,
+            user_identity: None,
             policies: [
                 ("a".to_string(), "a-111111".to_string()),
                 ("b".to_string(), "b-222222".to_string()),

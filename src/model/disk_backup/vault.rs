@@ -1,4 +1,5 @@
-//! `backup_vault.<name>` — `Microsoft.DataProtection/backupVaults` with a system-assigned identity.
+//! `backup_vault.<name>` — `Microsoft.DataProtection/backupVaults` with a system-assigned
+//! identity, or the user-assigned one the file names.
 
 use super::versioned;
 use crate::model::family::{Family, Ownership};
@@ -26,7 +27,7 @@ pub fn collection_path(vault: &ArmId, collection: &str) -> String {
 }
 
 /// PUT creating the vault, with a system-assigned identity, which the role assignments are
-/// granted to. A new vault without a declared redundancy is `LocallyRedundant`. `live`: its
+/// granted to — or the user-assigned identity the file names instead. A new vault without a declared redundancy is `LocallyRedundant`. `live`: its
 /// tags, kept (`Null` for a vault that does not exist).
 pub fn put_request(r: &Resource, live: &Value) -> ArmRequest {
     let a = &r.attrs;
@@ -38,9 +39,12 @@ pub fn put_request(r: &Resource, live: &Value) -> ArmRequest {
     if let Some(security) = security_settings(a) {
         props.insert("securitySettings".into(), security);
     }
+    // Its own identity unless the file names a user-assigned one its disks back up with.
+    let users = user_identities(a);
+    let system = a["system_identity"] == true || users.is_empty();
     let body = json!({
         "location": a["location"],
-        "identity": {"type": "SystemAssigned"},
+        "identity": identity(system, &users),
         "properties": props,
         "tags": tags(a, live),
     });
@@ -70,24 +74,48 @@ pub fn patch_request(r: &Resource, live: &Value) -> ArmRequest {
     if let Some(security) = security_settings(a) {
         body["properties"] = json!({"securitySettings": security});
     }
-    if a["system_identity"] == true && live["system_identity"] == false {
-        body["identity"] = enable_system_identity(live);
+    // The identity is replaced as a whole: what the vault has is named again with what the
+    // file adds (the system-assigned identity, a user-assigned one).
+    let had_system = live["system_identity"] == true;
+    let add_system = a["system_identity"] == true && !had_system;
+    let (wanted, had) = (user_identities(a), user_identities(live));
+    let add_user = wanted
+        .iter()
+        .any(|w| !had.iter().any(|h| h.eq_ignore_ascii_case(w)));
+    if add_system || add_user {
+        // The vault's others stay even if the plan's list lacks one added since it was read.
+        let mut users = had;
+        for w in wanted {
+            if !users.iter().any(|h| h.eq_ignore_ascii_case(w)) {
+                users.push(w);
+            }
+        }
+        body["identity"] = identity(had_system || add_system, &users);
     }
     ArmRequest::new(Method::Patch, versioned(&r.arm_id), Some(body))
 }
 
-/// The identity of a vault that lacks the system-assigned one, with it enabled: its
-/// user-assigned identities named again, since the identity is replaced as a whole.
-fn enable_system_identity(live: &Value) -> Value {
-    match live["user_identities"].as_array().filter(|u| !u.is_empty()) {
-        Some(ua) => json!({
-            // Azure's spelling (the spec; azure-cli-extensions dataprotection
-            // test_dataprotection_backup_vault_create_with_uami_update_and_delete.yaml).
-            "type": "SystemAssigned,UserAssigned",
-            "userAssignedIdentities": ua.iter().filter_map(Value::as_str).map(|id| (id.to_string(), json!({}))).collect::<Map<_, _>>(),
-        }),
-        None => json!({"type": "SystemAssigned"}),
-    }
+/// The ids in attributes' `user_identities`.
+fn user_identities(a: &Value) -> Vec<&str> {
+    (a["user_identities"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// A vault's `identity`: the system-assigned one or not, and the user-assigned ones (each `{}`,
+/// Azure fills in their principals). Azure's spelling of the types (the spec; azure-cli-extensions
+/// dataprotection test_dataprotection_backup_vault_create_with_uami_update_and_delete.yaml, and
+/// test_dataprotection_backup_instance_uami_create_update.yaml #1, #7: `UserAssigned` alone).
+fn identity(system: bool, users: &[&str]) -> Value {
+    let kind = match (system, users.is_empty()) {
+        (true, true) => return json!({"type": "SystemAssigned"}),
+        (true, false) => "SystemAssigned,UserAssigned",
+        (false, _) => "UserAssigned",
+    };
+    json!({
+        "type": kind,
+        "userAssignedIdentities": users.iter().map(|id| (id.to_string(), json!({}))).collect::<Map<_, _>>(),
+    })
 }
 
 /// `securitySettings` of the attributes, if they name any.
@@ -178,6 +206,25 @@ pub fn principal_id(arm: &Value) -> Option<&str> {
     arm["identity"]["principalId"]
         .as_str()
         .filter(|p| !p.is_empty())
+}
+
+/// The principal id of the vault's user-assigned identity `id` (ids compared without case; the
+/// vault answers them as they were sent), once Azure filled it in: each entry holds `clientId`
+/// and `principalId`, `{}` while the vault is updating (azure-cli-extensions dataprotection
+/// test_dataprotection_backup_instance_uami_create_update.yaml #0, #7, #9).
+pub fn user_principal_id<'a>(arm: &'a Value, id: &str) -> Option<&'a str> {
+    let users = arm["identity"]["userAssignedIdentities"].as_object()?;
+    let (_, entry) = users.iter().find(|(k, _)| k.eq_ignore_ascii_case(id))?;
+    entry["principalId"].as_str().filter(|p| !p.is_empty())
+}
+
+/// The principal of the identity the vault's disks back up with: `user_identity` (a
+/// user-assigned one) or, when `None`, the vault's own.
+pub fn backup_principal_id<'a>(arm: &'a Value, user_identity: Option<&str>) -> Option<&'a str> {
+    match user_identity {
+        Some(id) => user_principal_id(arm, id),
+        None => principal_id(arm),
+    }
 }
 
 /// Backup vaults (Data Protection).

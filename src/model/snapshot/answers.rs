@@ -103,6 +103,8 @@ pub struct BackupInstance {
     pub disk_id: ArmId,
     /// Where its snapshots go (`dataStoreParametersList[].resourceGroupId`).
     pub snapshot_resource_group: Option<ArmId>,
+    /// The vault's user-assigned identity it backs up (and restores) with; none: the vault's own.
+    pub user_identity: Option<String>,
 }
 
 impl BackupInstance {
@@ -125,6 +127,10 @@ impl BackupInstance {
                 .flatten()
                 .find_map(|d| d["resourceGroupId"].as_str())
                 .map(ArmId::new),
+            user_identity: crate::model::disk_backup::instance::user_identity(
+                &p["identityDetails"],
+            )
+            .map(str::to_string),
         })
     }
 }

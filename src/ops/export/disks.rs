@@ -2,8 +2,9 @@
 //! the file: `model::disk_backup::policy::file_name`, exact for azprotect's own `{name}-{hash}`;
 //! a policy whose name another already takes in the file keeps its ARM name, which the planner
 //! adopts: `plan::disk_backup::adopt_policies`), the disks their instances protect,
-//! grouped by policy and snapshot resource group, and `grant_permissions: false` only when the
-//! vault's identity lacks a role that the file would otherwise plan to grant.
+//! grouped by policy and snapshot resource group, the user-assigned identity they back up with
+//! (`identity`, when they share one), and `grant_permissions: false` only when that identity
+//! lacks a role that the file would otherwise plan to grant.
 
 use crate::model::disk_backup::{instance, policy, role, DiskVaultScope};
 use crate::model::export::{DiskProtect, DiskVault, Policy};
@@ -80,6 +81,10 @@ pub fn vault(live: &LiveState, scope: &DiskVaultScope, sub: &str) -> Option<Disk
         })
         .collect();
     Some(DiskVault {
+        identity: scope
+            .user_identity
+            .as_deref()
+            .map(|id| super::reference(&ArmId::new(id), sub)),
         name: scope.name.clone(),
         resource_group: body.arm_id.resource_group().unwrap_or_default().to_string(),
         settings: settings(&body.attrs),
@@ -88,6 +93,18 @@ pub fn vault(live: &LiveState, scope: &DiskVaultScope, sub: &str) -> Option<Disk
         grant_permissions: missing_role.then_some(false),
         skipped,
     })
+}
+
+/// The user-assigned identity the vault's protected disks back up with, when they all use the
+/// same one (the file names one identity per vault); `None` when they use the vault's own, or
+/// mix identities (the plan then shows the instances that would change).
+pub fn backup_identity(live: &LiveState, scope: &DiskVaultScope) -> Option<String> {
+    let mut ids = super::of_vault(&live.resources, &scope.name, ResourceKind::DiskBackup)
+        .filter(|r| !ItemState::of(&r.attrs).retained())
+        .map(|r| instance::Attrs(&r.attrs).user_identity_id());
+    let first = ids.next()??;
+    ids.all(|i| i.is_some_and(|i| i.eq_ignore_ascii_case(first)))
+        .then(|| first.to_string())
 }
 
 /// The vault's disk policies by their name in the file, sorted, and ARM name (lower case) →

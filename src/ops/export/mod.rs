@@ -103,7 +103,7 @@ pub async fn export(
             restore_drill: None,
         })
         .collect();
-    let disk_scopes: Vec<DiskVaultScope> = pick(&listed_disk, input)?
+    let mut disk_scopes: Vec<DiskVaultScope> = pick(&listed_disk, input)?
         .into_iter()
         .map(|(name, arm_id, location)| DiskVaultScope {
             name,
@@ -111,6 +111,7 @@ pub async fn export(
             location,
             on_remove: OnRemove::default(),
             grant_permissions: true,
+            user_identity: None,
             policies: Default::default(),
             policy_every: Default::default(),
             protect: vec![],
@@ -134,7 +135,7 @@ pub async fn export(
     if scopes.is_empty() && disk_scopes.is_empty() {
         return Err(ExportError::NothingFound { searched });
     }
-    let desired = Desired {
+    let mut desired = Desired {
         subscription: subscription.to_string(),
         vaults: scopes.clone(),
         disk_vaults: disk_scopes.clone(),
@@ -144,10 +145,21 @@ pub async fn export(
         .iter()
         .map(|s| (s.arm_id.clone(), s.name.clone()))
         .collect();
-    let (live, sr) = futures::try_join!(
+    let (mut live, sr) = futures::try_join!(
         crate::live::read(client, &desired),
         crate::live::site_recovery::read_vaults(client, &sr_vaults)
     )?;
+    // A Backup vault whose disks back up with a user-assigned identity: its roles are that
+    // identity's, which the first read (of the vault's own identity's) did not see.
+    let mut again = false;
+    for s in &mut disk_scopes {
+        s.user_identity = disks::backup_identity(&live, s);
+        again |= s.user_identity.is_some();
+    }
+    if again {
+        desired.disk_vaults = disk_scopes.clone();
+        live = crate::live::read(client, &desired).await?;
+    }
     let mut doc = build::document(&live, &scopes, subscription, input.selectors);
     let (groups, unsupported) = site_recovery::groups(&live, &sr, &scopes, subscription);
     doc.site_recovery = groups;

@@ -241,7 +241,7 @@ pub fn read(i: &Interaction) -> Option<Read> {
         })
     } else if path.contains("/Microsoft.Authorization/") && ends("/roleassignments/{}") {
         each(body, "role assignment", |r| {
-            Ok(role::normalize(r, &ArmId::new("/v"))
+            Ok(role::normalize(r, &ArmId::new("/v"), None)
                 .map_or("other role", |_| "disk role")
                 .to_string())
         })
