@@ -219,7 +219,14 @@ async fn a_vault_moves_to_a_user_assigned_identity_and_back_with_the_plan_saying
     assert_eq!(p["currentProtectionState"], "ProtectionConfigured", "{p}");
     estate.expect_no_changes(&shared).await;
 
-    // Back to the vault's own identity: its roles are still there, only the instance changes.
+    // A file silent on the identity again (as at first) leaves the instance where it is.
+    estate.expect_no_changes(&own).await;
+    // Back to the vault's own identity, said: its roles are still there, only the instance
+    // changes.
+    let own = estate.write(
+        "system.yaml",
+        &config(Some("system"), &[("bv-weu", &["rg-app/shared-data"])]),
+    );
     let plan = estate.plan_json(&own, &[]).await;
     plan.expect_code(0);
     assert_eq!(

@@ -179,6 +179,7 @@ fn scope(ids: &Ids, name: &str, policy_arm_name: &str, disk: &str) -> DiskVaultS
         on_remove: OnRemove::RetainData,
         grant_permissions: true,
         user_identity: None,
+        keeps_identities: false,
         policies: [("snap".to_string(), policy_arm_name.to_string())].into(),
         policy_every: Default::default(),
         protect: vec![DiskProtectSpec {

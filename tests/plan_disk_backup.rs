@@ -918,3 +918,99 @@ fn an_undeclared_live_policy_nobody_uses_is_deleted() {
         vec!["not declared in its vault any more".to_string()]
     );
 }
+
+const UAMI_FILE: &str = "    identity: rg-identity/uami-backup\n    grant_permissions: false\n";
+
+#[test]
+fn a_file_silent_on_the_identity_leaves_each_instance_on_the_one_it_uses() {
+    // Instances backing up with a user-assigned identity (made so by an earlier file, or in
+    // the portal); roles granted by someone else.
+    let (_, live) = converged(&file(UAMI_FILE, POLICIES, PROTECT));
+    assert!(
+        (live.resources.iter())
+            .filter(|r| r.address.kind == ResourceKind::DiskBackup)
+            .all(|r| r.attrs["user_identity_id"].is_string()),
+        "the instances use the identity"
+    );
+    // A file that says nothing of the identity moves none of them.
+    let silent = desired(&file("    grant_permissions: false\n", POLICIES, PROTECT));
+    let p = run(&silent, &live);
+    assert!(p.changes.is_empty(), "{}", rows(&p));
+    // `identity: system` moves each one, saying so.
+    let system = desired(&file(
+        "    identity: system\n    grant_permissions: false\n",
+        POLICIES,
+        PROTECT,
+    ));
+    let p = run(&system, &live);
+    let moved = addresses(&p, ResourceKind::DiskBackup);
+    assert_eq!(moved.len(), 3, "{}", rows(&p));
+    for a in &moved {
+        let c = find(&p, a);
+        assert_eq!(c.action, Action::Update);
+        assert!(
+            c.reasons
+                .iter()
+                .any(|r| r.contains("the vault's system-assigned identity again")),
+            "{:?}",
+            c.reasons
+        );
+    }
+}
+
+#[test]
+fn instances_move_to_a_user_assigned_identity_only_once_the_vault_has_it() {
+    // Roles granted by hand (`grant_permissions: false`): nothing but the vault orders them.
+    let (_, live) = converged(&file("    grant_permissions: false\n", POLICIES, PROTECT));
+    let p = run(&desired(&file(UAMI_FILE, POLICIES, PROTECT)), &live);
+    let v = find(&p, "backup_vault.bv");
+    assert_eq!(
+        v.diff.iter().map(|d| d.path.as_str()).collect::<Vec<_>>(),
+        ["user_identities"],
+        "{}",
+        rows(&p)
+    );
+    let moved = addresses(&p, ResourceKind::DiskBackup);
+    assert_eq!(moved.len(), 3, "{}", rows(&p));
+    for a in &moved {
+        assert!(
+            find(&p, a).depends_on.contains(&addr("backup_vault.bv")),
+            "{a} waits for the vault's identity: {:?}",
+            find(&p, a).depends_on
+        );
+    }
+}
+
+#[test]
+fn vaults_sharing_an_identity_and_a_snapshot_group_plan_its_role_once() {
+    let vault = |name: &str, disk: &str| {
+        format!("  {name}:\n    resource_group: rg-protect-weu\n    location: westeurope\n    identity: rg-identity/uami-backup\n    policies:\n      daily: {{every: 1d, retention: 7d}}\n    protect:\n      - policy: daily\n        snapshot_resource_group: rg-snapshots-weu\n        disks: [{disk}]\n")
+    };
+    let yaml = format!(
+        "version: 1\nsubscription: {SUB}\nresource_groups:\n  rg-protect-weu: {{location: westeurope}}\n  rg-snapshots-weu: {{location: westeurope}}\ndisk_backup:\n{}{}",
+        vault("bv", "rg-app/app-01-data-0"),
+        vault("bv2", "rg-app/app-02-data-0")
+    );
+    let p = run(&desired(&yaml), &estate(vec![]));
+    let mut roles = addresses(&p, ResourceKind::RoleAssignment);
+    roles.sort();
+    assert_eq!(
+        roles,
+        [
+            "role_assignment.bv/disk_backup_reader/rg-app/app-01-data-0",
+            "role_assignment.bv/disk_snapshot_contributor/rg-snapshots-weu",
+            "role_assignment.bv2/disk_backup_reader/rg-app/app-02-data-0",
+        ],
+        "{}",
+        rows(&p)
+    );
+    // bv2's disk waits for the one assignment on the shared group.
+    let i = find(&p, "disk_backup.bv2/rg-app/app-02-data-0");
+    assert!(
+        i.depends_on.contains(&addr(
+            "role_assignment.bv/disk_snapshot_contributor/rg-snapshots-weu"
+        )),
+        "{:?}",
+        i.depends_on
+    );
+}

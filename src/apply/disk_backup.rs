@@ -52,32 +52,40 @@ impl Principals {
     }
 }
 
+/// Longest wait for a vault that is updating to fill in its user-assigned identity's principal.
+const IDENTITY_DEADLINE: Duration = Duration::from_secs(5 * 60);
+
 /// GET the vault for the principal id of its own identity, or of its user-assigned identity
-/// `user_identity`.
+/// `user_identity` — read again while the vault is updating, when Azure answers the attached
+/// identity's entry as `{}` (recording uami_create_update #7): a vault sharing the identity may
+/// be updating in this same apply.
 async fn read_principal(
     client: &ArmClient,
     vault_id: &str,
     user_identity: Option<&str>,
 ) -> Result<String, Failure> {
-    let vault = client
-        .get_optional(&crate::model::disk_backup::versioned(vault_id))
-        .await?
-        .ok_or_else(|| format!("the Backup vault {vault_id} does not exist"))?;
-    let principal = crate::model::disk_backup::vault::backup_principal_id(&vault, user_identity);
-    principal.map(str::to_string).ok_or_else(|| {
-        match user_identity {
-            Some(id) => format!(
-                "the Backup vault {vault_id} does not have the user-assigned identity {id} \
-                 (azprotect attaches it when the file names it as the vault's `identity`; check \
-                 that the identity exists, then apply again)"
-            ),
-            None => format!(
-                "the Backup vault {vault_id} has no system-assigned identity to grant the role to \
-                 (azprotect creates vaults with one; enable it on the vault, then apply again)"
-            ),
+    use crate::model::disk_backup::vault;
+    let started = std::time::Instant::now();
+    loop {
+        let body = client
+            .get_optional(&crate::model::disk_backup::versioned(vault_id))
+            .await?
+            .ok_or_else(|| format!("the Backup vault {vault_id} does not exist"))?;
+        if let Some(p) = vault::backup_principal_id(&body, user_identity) {
+            return Ok(p.to_string());
         }
-        .into()
-    })
+        let filling_in = user_identity.is_some_and(|id| vault::has_user_identity(&body, id));
+        if !filling_in || started.elapsed() >= IDENTITY_DEADLINE {
+            let what = if user_identity.is_some() {
+                "azprotect attaches it when the file names it as the vault's `identity`; check that the identity exists"
+            } else {
+                "azprotect creates vaults with one; enable it on the vault"
+            };
+            let lacks = vault::lacks_identity(vault_id, user_identity);
+            return Err(format!("{lacks} to grant the role to ({what}), then apply again").into());
+        }
+        tokio::time::sleep(client.poll_interval().max(Duration::from_millis(100))).await;
+    }
 }
 
 /// The error Data Protection answers while the vault identity's roles are missing — or not yet
@@ -176,7 +184,8 @@ pub async fn execute(
     }
 }
 
-/// The vault identity's principal id (read once per vault), then PUT the assignment (a role
+/// The principal id of the identity the vault's disks back up with (read once per vault and
+/// identity), then PUT the assignment (a role
 /// assignment cannot be updated: an existing one is deleted first).
 async fn assign_role(
     client: &ArmClient,
@@ -338,17 +347,17 @@ async fn configured(client: &ArmClient, id: &ArmId, heard: Heard<'_>) -> Result<
     }
 }
 
-/// Whether anything but `state` differs (ids compared case-insensitively, like ARM).
+/// Whether anything but `state` differs (ids compared case-insensitively, like ARM), a key
+/// either side lacks included (a user-assigned identity given up).
 fn settings_differ(before: &Value, after: &Value) -> bool {
-    let Some(after) = after.as_object() else {
+    let (Some(a), Some(b)) = (after.as_object(), before.as_object()) else {
         return false;
     };
-    after
-        .iter()
-        .filter(|(k, _)| k.as_str() != "state")
-        .any(|(k, v)| match (v.as_str(), before[k].as_str()) {
-            (Some(a), Some(b)) => !a.eq_ignore_ascii_case(b),
-            _ => *v != before[k],
+    (a.keys().chain(b.keys()))
+        .filter(|k| k.as_str() != "state")
+        .any(|k| match (after[k].as_str(), before[k].as_str()) {
+            (Some(x), Some(y)) => !x.eq_ignore_ascii_case(y),
+            _ => after[k] != before[k],
         })
 }
 
@@ -530,5 +539,11 @@ mod tests {
         assert!(!settings_differ(&before, &after));
         after["policy"] = "p-def456".into();
         assert!(settings_differ(&before, &after));
+        // Back to the vault's own identity: the key is only in what the instance had.
+        let mut had_user = before.clone();
+        had_user["user_identity_id"] = "/subscriptions/s/resourceGroups/id/providers/Microsoft.ManagedIdentity/userAssignedIdentities/u".into();
+        let mut own = before.clone();
+        own["state"] = "protected".into();
+        assert!(settings_differ(&had_user, &own));
     }
 }

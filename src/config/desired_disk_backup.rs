@@ -108,6 +108,7 @@ pub fn build(
                     .into(),
                 grant_permissions: v.grant_permissions.as_ref().is_none_or(|g| g.value),
                 user_identity: identity,
+                keeps_identities: v.identity.is_none(),
                 ..DiskVaultScope::default()
             };
             for (pname, p) in v.policies.iter().flat_map(|m| m.value.iter()) {

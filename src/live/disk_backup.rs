@@ -4,7 +4,9 @@
 //! selectors name, concurrently, or the subscription's list when a selector names no resource
 //! group ([`disk_backup::disk_scopes`]); per declared Backup vault one list of
 //! policies, one of backup instances, and per subscription one list of the role assignments of
-//! the vault's identity (`$filter=principalId eq '…'`) — also in the subscriptions of its
+//! the identity its disks back up with — its own, or the user-assigned one the file names
+//! (`$filter=principalId eq '…'`; a shared identity's read once per assignment,
+//! [`once_per_shared_identity`]) — also in the subscriptions of its
 //! instances' disks and snapshot groups that the file no longer reaches — and one list of its
 //! soft-deleted instances (`deletedBackupInstances`, where Azure keeps them); per undeclared Backup vault one list of
 //! backup instances (→ [`LiveState::disks_protected_elsewhere`]). Every call is issued as soon
@@ -69,13 +71,37 @@ pub async fn read(
 }
 
 /// Vaults sharing a user-assigned identity each list its role assignments: each assignment is
-/// kept once, as the first vault (in reading order) read it.
+/// kept once, as the vault of the lowest id read it (whatever order Azure lists vaults in, the
+/// same one: a saved plan's fingerprint of the estate does not change with it).
 fn once_per_shared_identity(resources: &mut Vec<Resource>) {
-    let mut seen = BTreeSet::new();
+    let shared = |r: &Resource| {
+        r.address.kind == ResourceKind::RoleAssignment
+            && role::Attrs(&r.attrs).user_identity_id().is_some()
+    };
+    let through =
+        |r: &Resource| (role::Attrs(&r.attrs).vault_id().unwrap_or_default()).to_ascii_lowercase();
+    let mut first: BTreeMap<String, String> = BTreeMap::new();
+    for r in resources.iter().filter(|r| shared(r)) {
+        let vault = through(r);
+        first
+            .entry(r.arm_id.as_str().to_ascii_lowercase())
+            .and_modify(|v| {
+                if vault < *v {
+                    v.clone_from(&vault);
+                }
+            })
+            .or_insert(vault);
+    }
     resources.retain(|r| {
-        let shared = r.address.kind == ResourceKind::RoleAssignment
-            && role::Attrs(&r.attrs).user_identity_id().is_some();
-        !shared || seen.insert(r.arm_id.as_str().to_ascii_lowercase())
+        if !shared(r) {
+            return true;
+        }
+        let key = r.arm_id.as_str().to_ascii_lowercase();
+        let kept = first.get(&key).is_some_and(|v| *v == through(r));
+        if kept {
+            first.remove(&key);
+        }
+        kept
     });
 }
 
@@ -346,7 +372,7 @@ fn normalize_roles(
     user_identity: Option<&str>,
     roles: &[Value],
 ) -> Vec<Resource> {
-    let holder = user_identity.map_or_else(|| vault_id.clone(), ArmId::new);
+    let holder = role::holder(vault_id, user_identity);
     let mut out: BTreeMap<String, Resource> = BTreeMap::new();
     for r in roles {
         let Some(attrs) = role::normalize(r, vault_id, user_identity) else {
@@ -395,6 +421,42 @@ mod tests {
             message: "m".into(),
             request_id: "-".into(),
         }
+    }
+
+    #[test]
+    fn a_shared_identitys_assignment_is_kept_once_as_the_lowest_vault_read_it() {
+        let role = |vault: &str, id: &str| Resource {
+            address: Address::new(
+                ResourceKind::RoleAssignment,
+                format!("{vault}/disk_backup_reader/rg/d"),
+            ),
+            arm_id: ArmId::new(id),
+            attrs: serde_json::json!({"vault_id": format!("/v/{vault}"), "user_identity_id": "/u"}),
+            depends_on: vec![],
+        };
+        let own = Resource {
+            attrs: serde_json::json!({"vault_id": "/v/bv-b"}),
+            ..role("bv-b", "/ra/own")
+        };
+        // Azure lists bv-b first; the copy bv-a read is kept, and the vault's own assignments all.
+        let mut read = vec![
+            role("bv-b", "/ra/1"),
+            own.clone(),
+            role("bv-a", "/RA/1"),
+            role("bv-b", "/ra/2"),
+        ];
+        once_per_shared_identity(&mut read);
+        let kept: Vec<(&str, &str)> = (read.iter())
+            .map(|r| (r.address.name.as_str(), r.arm_id.as_str()))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("bv-b/disk_backup_reader/rg/d", "/ra/own"),
+                ("bv-a/disk_backup_reader/rg/d", "/RA/1"),
+                ("bv-b/disk_backup_reader/rg/d", "/ra/2"),
+            ]
+        );
     }
 
     #[test]

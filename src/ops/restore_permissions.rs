@@ -67,10 +67,7 @@ impl Grant {
     }
 
     fn request(&self) -> ArmRequest {
-        let holder = self
-            .user_identity
-            .as_deref()
-            .map_or_else(|| self.vault.clone(), ArmId::new);
+        let holder = role::holder(&self.vault, self.user_identity.as_deref());
         let id = role::arm_id(&holder, role::DISK_RESTORE_OPERATOR, &self.scope);
         let sub = self.scope.subscription().unwrap_or_default();
         role::put_request(&id, sub, role::DISK_RESTORE_OPERATOR, &self.principal)
@@ -106,16 +103,13 @@ pub async fn check(
         .await?
         .ok_or_else(|| miette!("the Backup vault {vault} does not exist"))?;
     let principal = crate::model::disk_backup::vault::backup_principal_id(&body, user_identity)
-        .ok_or_else(|| match user_identity {
-            Some(id) => miette!(
-                help = "attach it to the vault again (apply the file that names it as the vault's identity)",
-                "the Backup vault {vault} no longer has the user-assigned identity {id} its disk backs up with"
-            ),
-            None => miette!(
-                help =
-                    "enable the vault's system-assigned identity: Data Protection restores with it",
-                "the Backup vault {vault} has no managed identity"
-            ),
+        .ok_or_else(|| {
+            let help = match user_identity {
+                Some(_) => "attach it to the vault again (apply the file that names it as the vault's identity): Data Protection restores with it",
+                None => "enable the vault's system-assigned identity: Data Protection restores with it",
+            };
+            let lacks = crate::model::disk_backup::vault::lacks_identity(vault.as_str(), user_identity);
+            miette!(help = help, "{lacks}")
         })?
         .to_string();
     let held = match client

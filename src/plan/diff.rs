@@ -71,6 +71,7 @@ pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
             }
         }
     }
+    super::disk_backup::one_per_shared_assignment(&mut resources);
     // Sized for every live VM at once: growing to a tenant's 100,000 rehashed it 17 times.
     let mut taken: FastSet<ArmId> =
         FastSet::with_capacity_and_hasher(resources.len() + live.vms.len(), Default::default());
@@ -408,8 +409,17 @@ fn link_dependencies(changes: &mut [Change], graph: &Graph, live_graph: &Graph) 
             };
             let wait = match (c.action, c.blocked.is_none()) {
                 (Action::Create, _) => VaultWait::Every,
+                // A Backup vault's identity: its instances name it and its roles are granted to it
+                // only once the vault has it (an instance naming an identity the vault lacks is
+                // refused: azure-sdk-for-net issue 47031).
                 (Action::Update, true)
-                    if changes_path(&["storage_redundancy", "redundancy", "immutability"]) =>
+                    if changes_path(&[
+                        "storage_redundancy",
+                        "redundancy",
+                        "immutability",
+                        "user_identities",
+                        "system_identity",
+                    ]) =>
                 {
                     VaultWait::Every
                 }

@@ -12,7 +12,7 @@ use super::{AttrChange, Change, DataEffect};
 use crate::model::disk_backup::{instance, policy, role, vault as backup_vault, DiskVaultScope};
 use crate::model::ItemState;
 use crate::model::LiveState;
-use crate::model::{ArmId, Desired, ManagedDisk, OnRemove, Resource, ResourceKind};
+use crate::model::{Address, ArmId, Desired, ManagedDisk, OnRemove, Resource, ResourceKind};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -270,17 +270,55 @@ pub fn attached_identities(resources: &mut [Resource], live: &LiveState) {
         else {
             continue;
         };
-        let mut all = have.clone();
-        for w in want {
-            let known = |h: &Value| match (h.as_str(), w.as_str()) {
-                (Some(h), Some(w)) => h.eq_ignore_ascii_case(w),
-                _ => false,
-            };
-            if !all.iter().any(known) {
-                all.push(w.clone());
+        let ids = |v: &[Value]| {
+            v.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        };
+        let (have, want): (Vec<String>, Vec<String>) = (ids(have), ids(want));
+        let all = backup_vault::with_identities(
+            have.iter().map(String::as_str).collect(),
+            want.iter().map(String::as_str).collect(),
+        );
+        r.attrs["user_identities"] = serde_json::json!(all);
+    }
+}
+
+/// Vaults sharing a user-assigned identity and a scope (a snapshot group) want the same role
+/// assignment (its name derives from the identity): it is planned once, under the first
+/// vault's address, and what the others' instances wait for is that one.
+pub fn one_per_shared_assignment(resources: &mut Vec<Resource>) {
+    let mut kept: BTreeMap<String, Address> = BTreeMap::new();
+    let mut redirect: BTreeMap<Address, Address> = BTreeMap::new();
+    resources.retain(|r| {
+        let shared = r.address.kind == ResourceKind::RoleAssignment
+            && role::Attrs(&r.attrs).user_identity_id().is_some();
+        if !shared {
+            return true;
+        }
+        match kept.entry(r.arm_id.as_str().to_ascii_lowercase()) {
+            std::collections::btree_map::Entry::Occupied(first) => {
+                redirect.insert(r.address.clone(), first.get().clone());
+                false
+            }
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(r.address.clone());
+                true
             }
         }
-        r.attrs["user_identities"] = Value::Array(all);
+    });
+    if redirect.is_empty() {
+        return;
+    }
+    for r in resources.iter_mut() {
+        for d in r.depends_on.iter_mut() {
+            if let Some(to) = redirect.get(d) {
+                d.clone_from(to);
+            }
+        }
+        let mut seen = BTreeSet::new();
+        r.depends_on.retain(|d| seen.insert(d.clone()));
     }
 }
 

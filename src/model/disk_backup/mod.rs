@@ -20,12 +20,15 @@
 //!   policy>", "snapshot_resource_group_id", "state": "protected" | "stopped" | "suspended" |
 //!   "soft_deleted" | "failed", "user_identity_id"?}` (desired: always `protected`; `location` is
 //!   the disk's region, resolved from the live disk list; `user_identity_id`: the user-assigned
-//!   identity it backs up with, absent for the vault's system-assigned one).
+//!   identity it backs up with, absent for the vault's system-assigned one — a file naming no
+//!   `identity` keeps what an existing instance has).
 //! - `role_assignment.<vault>/disk_backup_reader/<rg>/<disk>` and
 //!   `role_assignment.<vault>/disk_snapshot_contributor/<rg>` `{"scope", "role":
 //!   "disk_backup_reader" | "disk_snapshot_contributor", "vault_id", "user_identity_id"?}` (live
 //!   adds `principal_id`; ownership: subset; `user_identity_id` when granted to the vault's
-//!   user-assigned identity rather than its own). The ARM name is a stable GUID
+//!   user-assigned identity rather than its own — `vault_id` is then the vault of the lowest id
+//!   that read it, one assignment serving every vault sharing the identity). The ARM name is a
+//!   stable GUID
 //!   ([`role::assignment_name`]) of the identity's holder (the vault, or the user-assigned
 //!   identity, which vaults may share), the role and the scope.
 
@@ -61,6 +64,10 @@ pub struct DiskVaultScope {
     /// granted to; `None`: the vault's system-assigned identity.
     #[serde(default)]
     pub user_identity: Option<String>,
+    /// The file names no `identity`: each existing instance keeps the identity it backs up with
+    /// (one made outside azprotect may use a user-assigned one), new ones use the vault's own.
+    #[serde(default)]
+    pub keeps_identities: bool,
     /// Policy name in the file → its ARM name ([`policy::arm_name`]).
     pub policies: BTreeMap<String, String>,
     /// Policy name in the file → its `every` (`4h`), for the Premium SSD v2 / Ultra rule.

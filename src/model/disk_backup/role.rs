@@ -53,6 +53,12 @@ pub fn assignment_name(holder: &ArmId, role: &str, scope: &ArmId) -> String {
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, key.as_bytes()).to_string()
 }
 
+/// Whose name an assignment takes ([`assignment_name`]): the user-assigned identity the vault's
+/// disks back up with, else the vault (its system-assigned identity).
+pub fn holder(vault: &ArmId, user_identity: Option<&str>) -> ArmId {
+    user_identity.map_or_else(|| vault.clone(), ArmId::new)
+}
+
 pub fn arm_id(holder: &ArmId, role: &str, scope: &ArmId) -> ArmId {
     scope.child(&[
         "providers",
@@ -167,7 +173,8 @@ attributes!(
         role: Option<&'a str> = Value::as_str,
         /// The disk or resource group it is granted on.
         scope: Option<&'a str> = Value::as_str,
-        /// The Backup vault whose identity holds it.
+        /// The Backup vault whose identity holds it; for a user-assigned identity vaults share,
+        /// the vault it was read (and its principal is read) through.
         vault_id: Option<&'a str> = Value::as_str,
         /// The vault's user-assigned identity it is granted to (none: the vault's own).
         user_identity_id: Option<&'a str> = Value::as_str,

@@ -114,10 +114,7 @@ impl DiskVaultScope {
     /// Who holds this vault's role assignments: the user-assigned identity its disks back up
     /// with, else the vault (its system-assigned identity). Their ARM names derive from it.
     pub fn role_holder(&self) -> ArmId {
-        match &self.user_identity {
-            Some(id) => ArmId::new(id.as_str()),
-            None => self.arm_id.clone(),
-        }
+        role::holder(&self.arm_id, self.user_identity.as_deref())
     }
 
     fn expand(&self, picks: &[Pick], live: &[Resource]) -> Vec<Resource> {
@@ -134,17 +131,16 @@ impl DiskVaultScope {
             attrs
         };
         // Live instances of this vault by disk id, live role assignments of this vault.
-        let mut live_instances: BTreeMap<String, Vec<(&ArmId, bool)>> = BTreeMap::new();
+        let mut live_instances: BTreeMap<String, Vec<&Resource>> = BTreeMap::new();
         let mut live_roles: BTreeMap<(String, String), &Resource> = BTreeMap::new();
         for r in live {
             match r.address.kind {
                 ResourceKind::DiskBackup if r.arm_id.parent(1) == *vault => {
                     let a = super::instance::Attrs(&r.attrs);
-                    let deleted = a.item_state() == crate::model::ItemState::SoftDeleted;
                     live_instances
                         .entry(a.disk_id().unwrap_or_default().to_ascii_lowercase())
                         .or_default()
-                        .push((&r.arm_id, deleted));
+                        .push(r);
                 }
                 ResourceKind::RoleAssignment if self.holds(r) => {
                     let a = super::role::Attrs(&r.attrs);
@@ -223,23 +219,35 @@ impl DiskVaultScope {
                 depends_on.push(a);
             }
             let default_id = instance::arm_id(vault, &p.resource_group, &p.name);
-            let arm_id = match live_instances.get(&p.id.to_ascii_lowercase()) {
-                Some(ids) => adopted(ids, default_id),
+            let live = live_instances.get(&p.id.to_ascii_lowercase());
+            let arm_id = match live {
+                Some(found) => adopted(found, default_id),
                 None => default_id,
             };
+            // A file silent on the identity leaves an existing instance on the one it uses.
+            let kept = (live.into_iter().flatten())
+                .filter(|_| self.keeps_identities)
+                .find(|r| r.arm_id == arm_id)
+                .and_then(|r| instance::Attrs(&r.attrs).user_identity_id());
             out.push(Resource {
                 address: Address::new(
                     ResourceKind::DiskBackup,
                     format!("{}/{}/{}", self.name, p.resource_group, p.name),
                 ),
                 arm_id,
-                attrs: with_identity(json!({
-                    "disk_id": p.id,
-                    "location": p.location,
-                    "policy": policy_arm_name,
-                    "snapshot_resource_group_id": srg,
-                    "state": crate::model::ItemState::Protected.as_str(),
-                })),
+                attrs: {
+                    let mut attrs = with_identity(json!({
+                        "disk_id": p.id,
+                        "location": p.location,
+                        "policy": policy_arm_name,
+                        "snapshot_resource_group_id": srg,
+                        "state": crate::model::ItemState::Protected.as_str(),
+                    }));
+                    if let Some(id) = kept {
+                        attrs["user_identity_id"] = json!(id);
+                    }
+                    attrs
+                },
                 depends_on,
             });
         }
@@ -286,13 +294,19 @@ impl<'a> Pick<'a> {
     }
 }
 
-/// Which of a vault's live instances of a disk (`(id, soft-deleted)`) the file's instance is:
-/// one that is not deleted (azprotect's own name first), else azprotect's own name, else the
-/// first. A soft-deleted instance no longer holds its disk, so a live one made since (in the
-/// portal) is the one that protects it.
-fn adopted(ids: &[(&ArmId, bool)], default_id: ArmId) -> ArmId {
-    let live: Vec<&ArmId> = ids.iter().filter(|(_, d)| !d).map(|(id, _)| *id).collect();
-    let all: Vec<&ArmId> = ids.iter().map(|(id, _)| *id).collect();
+/// Which of a vault's live instances of a disk the file's instance is: one that is not deleted
+/// (azprotect's own name first), else azprotect's own name, else the first. A soft-deleted
+/// instance no longer holds its disk, so a live one made since (in the portal) is the one that
+/// protects it.
+fn adopted(found: &[&Resource], default_id: ArmId) -> ArmId {
+    let deleted = |r: &Resource| {
+        instance::Attrs(&r.attrs).item_state() == crate::model::ItemState::SoftDeleted
+    };
+    let live: Vec<&ArmId> = (found.iter())
+        .filter(|r| !deleted(r))
+        .map(|r| &r.arm_id)
+        .collect();
+    let all: Vec<&ArmId> = found.iter().map(|r| &r.arm_id).collect();
     let among = |ids: &[&ArmId]| match ids.contains(&&default_id) {
         true => Some(default_id.clone()),
         false => ids.first().map(|id| (*id).clone()),
@@ -334,6 +348,7 @@ mod tests {
             on_remove: OnRemove::RetainData,
             grant_permissions: true,
             user_identity: None,
+            keeps_identities: false,
             policies: [
                 ("a".to_string(), "a-111111".to_string()),
                 ("b".to_string(), "b-222222".to_string()),

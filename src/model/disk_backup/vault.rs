@@ -27,8 +27,9 @@ pub fn collection_path(vault: &ArmId, collection: &str) -> String {
 }
 
 /// PUT creating the vault, with a system-assigned identity, which the role assignments are
-/// granted to — or the user-assigned identity the file names instead. A new vault without a declared redundancy is `LocallyRedundant`. `live`: its
-/// tags, kept (`Null` for a vault that does not exist).
+/// granted to — or the user-assigned identity the file names instead. A new vault without a
+/// declared redundancy is `LocallyRedundant`. `live`: its tags, kept (`Null` for a vault that
+/// does not exist).
 pub fn put_request(r: &Resource, live: &Value) -> ArmRequest {
     let a = &r.attrs;
     let mut props = Map::new();
@@ -84,15 +85,21 @@ pub fn patch_request(r: &Resource, live: &Value) -> ArmRequest {
         .any(|w| !had.iter().any(|h| h.eq_ignore_ascii_case(w)));
     if add_system || add_user {
         // The vault's others stay even if the plan's list lacks one added since it was read.
-        let mut users = had;
-        for w in wanted {
-            if !users.iter().any(|h| h.eq_ignore_ascii_case(w)) {
-                users.push(w);
-            }
-        }
-        body["identity"] = identity(had_system || add_system, &users);
+        body["identity"] = identity(had_system || add_system, &with_identities(had, wanted));
     }
     ArmRequest::new(Method::Patch, versioned(&r.arm_id), Some(body))
+}
+
+/// The user-assigned identities `have` with those of `want` it lacks (ids compared without
+/// case; `have`'s spelling kept): what a vault ends with, since none is ever detached.
+pub fn with_identities<'a>(have: Vec<&'a str>, want: Vec<&'a str>) -> Vec<&'a str> {
+    let mut all = have;
+    for w in want {
+        if !all.iter().any(|h| h.eq_ignore_ascii_case(w)) {
+            all.push(w);
+        }
+    }
+    all
 }
 
 /// The ids in attributes' `user_identities`.
@@ -216,6 +223,24 @@ pub fn user_principal_id<'a>(arm: &'a Value, id: &str) -> Option<&'a str> {
     let users = arm["identity"]["userAssignedIdentities"].as_object()?;
     let (_, entry) = users.iter().find(|(k, _)| k.eq_ignore_ascii_case(id))?;
     entry["principalId"].as_str().filter(|p| !p.is_empty())
+}
+
+/// Whether the vault has the user-assigned identity `id` attached (its principal may not be
+/// filled in yet: `{}` while the vault updates).
+pub fn has_user_identity(arm: &Value, id: &str) -> bool {
+    (arm["identity"]["userAssignedIdentities"].as_object())
+        .is_some_and(|users| users.keys().any(|k| k.eq_ignore_ascii_case(id)))
+}
+
+/// Why the vault `vault_id` has no principal to grant a role to: it lacks the identity its
+/// disks back up with — `user_identity`, or its own.
+pub fn lacks_identity(vault_id: &str, user_identity: Option<&str>) -> String {
+    match user_identity {
+        Some(id) => format!(
+            "the Backup vault {vault_id} does not have the user-assigned identity {id} its disks back up with"
+        ),
+        None => format!("the Backup vault {vault_id} has no system-assigned identity"),
+    }
 }
 
 /// The principal of the identity the vault's disks back up with: `user_identity` (a

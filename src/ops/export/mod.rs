@@ -112,6 +112,7 @@ pub async fn export(
             on_remove: OnRemove::default(),
             grant_permissions: true,
             user_identity: None,
+            keeps_identities: false,
             policies: Default::default(),
             policy_every: Default::default(),
             protect: vec![],
