@@ -56,12 +56,13 @@ pub struct DiskBackupVault {
     #[serde(default)]
     pub grant_permissions: Option<Sp<bool>>,
     /// The managed identity the vault's disks back up with, and azprotect grants their roles
-    /// to: `system` (the default: the vault's system-assigned identity) or a user-assigned
-    /// identity, `resource-group/name` (in the vault's subscription) or its id
+    /// to: `system` (the vault's system-assigned identity) or a user-assigned identity,
+    /// `resource-group/name` (in the vault's subscription) or its id
     /// `/subscriptions/{guid}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}`.
     /// A user-assigned identity is attached to the vault (its other identities stay), and each
     /// backup instance names it (`identityDetails`). Roles granted to it are never removed by
-    /// azprotect: other vaults may share it.
+    /// azprotect: other vaults may share it. Not set: the roles go to the vault's own identity,
+    /// new disks back up with it, and a disk already protected keeps the identity it uses.
     #[serde(default)]
     pub identity: Option<Sp<String>>,
     /// What a protected disk that leaves the file gets: `retain_data` (default: stop
