@@ -297,6 +297,29 @@ async fn the_sandbox_refuses_what_azure_refuses_whoever_asks() {
     assert_eq!(post(base).await, None);
 }
 
+/// Once a point exists (every 4 simulated hours: 1.44 s each), rg-app/shared-data restored as
+/// the new disk shared-data-restored in rg-app (exit 0): the JSON report.
+async fn shared_data_restored(estate: &Estate, file: &str) -> Value {
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let run = estate
+        .run(&[
+            "restore",
+            "disk_backup.bv-prod-weu/rg-app/shared-data",
+            "-f",
+            file,
+            "--as-new-disk",
+            "shared-data-restored",
+            "--resource-group",
+            "rg-app",
+            "--auto-approve",
+            "--format",
+            "json",
+        ])
+        .await;
+    run.expect_code(0);
+    run.json()
+}
+
 /// A disk that backs up with the landing zone's user-assigned identity restores with it: the
 /// restore grants that identity (the vault has no other) Disk Restore Operator on the group
 /// and names it in its request, as Data Protection restores with the vault's own otherwise.
@@ -308,24 +331,7 @@ async fn a_disk_backing_up_with_a_user_assigned_identity_restores_with_it() {
     );
     assert!(yaml.contains("rg-identity/uami-backup"));
     let (estate, file) = applied(fast(), "disks.yaml", &yaml).await;
-    tokio::time::sleep(Duration::from_millis(1700)).await;
-    let run = estate
-        .run(&[
-            "restore",
-            "disk_backup.bv-prod-weu/rg-app/shared-data",
-            "-f",
-            &file,
-            "--as-new-disk",
-            "shared-data-restored",
-            "--resource-group",
-            "rg-app",
-            "--auto-approve",
-            "--format",
-            "json",
-        ])
-        .await;
-    run.expect_code(0);
-    let r = run.json();
+    let r = shared_data_restored(&estate, &file).await;
     assert_eq!(r["status"], "completed", "{r}");
     let created = r["created"].as_array().unwrap();
     assert!(
@@ -342,26 +348,8 @@ async fn a_disk_backing_up_with_a_user_assigned_identity_restores_with_it() {
 #[tokio::test]
 async fn a_disk_backup_point_becomes_a_new_disk_through_data_protection() {
     let (estate, file) = applied(fast(), "disks.yaml", &read_example("disk-backup.yaml")).await;
-    // A point every 4 simulated hours: 1.44 s each.
-    tokio::time::sleep(Duration::from_millis(1700)).await;
     let addr = "disk_backup.bv-prod-weu/rg-app/shared-data";
-    let run = estate
-        .run(&[
-            "restore",
-            addr,
-            "-f",
-            &file,
-            "--as-new-disk",
-            "shared-data-restored",
-            "--resource-group",
-            "rg-app",
-            "--auto-approve",
-            "--format",
-            "json",
-        ])
-        .await;
-    run.expect_code(0);
-    let r = run.json();
+    let r = shared_data_restored(&estate, &file).await;
     let disk_id = format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/shared-data-restored");
     // The disk comes last, after the role the restore granted first (e2e_restore_files).
     let created = r["created"].as_array().unwrap();
