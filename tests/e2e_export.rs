@@ -156,6 +156,23 @@ async fn a_vault_backing_up_with_a_user_assigned_identity_exports_it() {
         ],
     );
     assert!(!listed.contains("grant_permissions"), "{listed}");
+
+    // A second vault shares the identity and the snapshot group: its roles are the identity's
+    // too (read once, through the first vault), so neither is exported as lacking one.
+    let second = format!(
+        "{yaml}  bv-ledger:\n    resource_group: rg-protect-weu\n    location: westeurope\n    identity: rg-identity/uami-backup\n    policies:\n      daily: {{every: 1d, retention: 7d}}\n    protect:\n      - policy: daily\n        snapshot_resource_group: rg-snapshots-weu\n        disks: [rg-app/ledger-v2]\n"
+    );
+    let file = estate.write("two.yaml", &second);
+    (estate.run(&["apply", "-f", &file, "--auto-approve"]).await).expect_code(0);
+    let listed = export_plans_empty(&estate, "exported-two.yaml", &[]).await;
+    assert_eq!(
+        listed
+            .matches("    identity: rg-identity/uami-backup\n")
+            .count(),
+        2,
+        "{listed}"
+    );
+    assert!(!listed.contains("grant_permissions"), "{listed}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -986,10 +986,12 @@ fn vaults_sharing_an_identity_and_a_snapshot_group_plan_its_role_once() {
     let vault = |name: &str, disk: &str| {
         format!("  {name}:\n    resource_group: rg-protect-weu\n    location: westeurope\n    identity: rg-identity/uami-backup\n    policies:\n      daily: {{every: 1d, retention: 7d}}\n    protect:\n      - policy: daily\n        snapshot_resource_group: rg-snapshots-weu\n        disks: [{disk}]\n")
     };
+    // bv2 is declared first; the assignment goes under bv, of the lower id, as the live read
+    // keeps it.
     let yaml = format!(
         "version: 1\nsubscription: {SUB}\nresource_groups:\n  rg-protect-weu: {{location: westeurope}}\n  rg-snapshots-weu: {{location: westeurope}}\ndisk_backup:\n{}{}",
-        vault("bv", "rg-app/app-01-data-0"),
-        vault("bv2", "rg-app/app-02-data-0")
+        vault("bv2", "rg-app/app-02-data-0"),
+        vault("bv", "rg-app/app-01-data-0")
     );
     let p = run(&desired(&yaml), &estate(vec![]));
     let mut roles = addresses(&p, ResourceKind::RoleAssignment);
@@ -1013,4 +1015,8 @@ fn vaults_sharing_an_identity_and_a_snapshot_group_plan_its_role_once() {
         "{:?}",
         i.depends_on
     );
+    // Applied, the estate plans no change.
+    let (d, live) = converged(&yaml);
+    let p = run(&d, &live);
+    assert!(p.changes.is_empty(), "{}", rows(&p));
 }

@@ -58,13 +58,15 @@ pub fn vault_attrs(
     // the identities it has.
     let grants = v.grant_permissions.as_ref().is_none_or(|g| g.value);
     let protects = v.protect.as_ref().is_some_and(|p| !p.value.is_empty());
+    // `identity: system`: its disks back up with it, so the vault has it, granted or not.
+    let says_system = v.identity.as_ref().is_some_and(|i| is_system(&i.value));
     match user_identity {
         // Attached to the vault; the plan adds the vault's other user-assigned identities
         // (`plan::disk_backup::attached_identities`), which stay.
         Some(id) => {
             a.insert("user_identities".into(), json!([id]));
         }
-        None if grants && protects => {
+        None if (grants || says_system) && protects => {
             a.insert("system_identity".into(), json!(true));
         }
         None => {}

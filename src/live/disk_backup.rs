@@ -5,8 +5,8 @@
 //! group ([`disk_backup::disk_scopes`]); per declared Backup vault one list of
 //! policies, one of backup instances, and per subscription one list of the role assignments of
 //! the identity its disks back up with — its own, or the user-assigned one the file names
-//! (`$filter=principalId eq '…'`; a shared identity's read once per assignment,
-//! [`once_per_shared_identity`]) — also in the subscriptions of its
+//! (`$filter=principalId eq '…'`; a shared identity's listed by each vault sharing it and kept
+//! once per assignment, [`once_per_shared_identity`]) — also in the subscriptions of its
 //! instances' disks and snapshot groups that the file no longer reaches — and one list of its
 //! soft-deleted instances (`deletedBackupInstances`, where Azure keeps them); per undeclared Backup vault one list of
 //! backup instances (→ [`LiveState::disks_protected_elsewhere`]). Every call is issued as soon

@@ -104,6 +104,12 @@ pub async fn check(
         .ok_or_else(|| miette!("the Backup vault {vault} does not exist"))?;
     let principal = crate::model::disk_backup::vault::backup_principal_id(&body, user_identity)
         .ok_or_else(|| {
+            if user_identity.is_some_and(|id| crate::model::disk_backup::vault::has_user_identity(&body, id)) {
+                return miette!(
+                    help = "restore again in a minute",
+                    "the Backup vault {vault} is updating: Azure has not filled in its user-assigned identity's principal yet"
+                );
+            }
             let help = match user_identity {
                 Some(_) => "attach it to the vault again (apply the file that names it as the vault's identity): Data Protection restores with it",
                 None => "enable the vault's system-assigned identity: Data Protection restores with it",
@@ -135,7 +141,7 @@ fn cannot_read(scope: &ArmId, principal: &str, e: &AzureError) -> miette::Report
             "ask for Microsoft.Authorization/roleAssignments/read on {scope} (Reader has it), or have someone who has it check that principal {principal} holds Disk Restore Operator ({}) there, then restore again",
             role::DISK_RESTORE_OPERATOR
         ),
-        "a restore into {scope} checks that the Backup vault's identity holds Disk Restore Operator there, and you may not read the group's role assignments (Microsoft.Authorization/roleAssignments/read): {e}"
+        "a restore into {scope} checks that the identity it restores with holds Disk Restore Operator there, and you may not read the group's role assignments (Microsoft.Authorization/roleAssignments/read): {e}"
     )
 }
 

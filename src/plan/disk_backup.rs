@@ -286,27 +286,41 @@ pub fn attached_identities(resources: &mut [Resource], live: &LiveState) {
 }
 
 /// Vaults sharing a user-assigned identity and a scope (a snapshot group) want the same role
-/// assignment (its name derives from the identity): it is planned once, under the first
-/// vault's address, and what the others' instances wait for is that one.
+/// assignment (its name derives from the identity): it is planned once, under the address of
+/// the vault of the lowest id — the one the live read keeps it under
+/// (`live::disk_backup::once_per_shared_identity`) — and what the others' instances wait for
+/// is that one.
 pub fn one_per_shared_assignment(resources: &mut Vec<Resource>) {
-    let mut kept: BTreeMap<String, Address> = BTreeMap::new();
+    let shared = |r: &Resource| {
+        r.address.kind == ResourceKind::RoleAssignment
+            && role::Attrs(&r.attrs).user_identity_id().is_some()
+    };
+    let key = |r: &Resource| r.arm_id.as_str().to_ascii_lowercase();
+    let through =
+        |r: &Resource| (role::Attrs(&r.attrs).vault_id().unwrap_or_default()).to_ascii_lowercase();
+    // Per assignment, the (vault, address) it is kept under.
+    let mut kept: BTreeMap<String, (String, Address)> = BTreeMap::new();
+    for r in resources.iter().filter(|r| shared(r)) {
+        let candidate = (through(r), r.address.clone());
+        kept.entry(key(r))
+            .and_modify(|k| {
+                if candidate < *k {
+                    k.clone_from(&candidate);
+                }
+            })
+            .or_insert(candidate);
+    }
     let mut redirect: BTreeMap<Address, Address> = BTreeMap::new();
     resources.retain(|r| {
-        let shared = r.address.kind == ResourceKind::RoleAssignment
-            && role::Attrs(&r.attrs).user_identity_id().is_some();
-        if !shared {
+        if !shared(r) {
             return true;
         }
-        match kept.entry(r.arm_id.as_str().to_ascii_lowercase()) {
-            std::collections::btree_map::Entry::Occupied(first) => {
-                redirect.insert(r.address.clone(), first.get().clone());
-                false
-            }
-            std::collections::btree_map::Entry::Vacant(v) => {
-                v.insert(r.address.clone());
-                true
-            }
+        let (_, address) = &kept[&key(r)];
+        if *address == r.address {
+            return true;
         }
+        redirect.insert(r.address.clone(), address.clone());
+        false
     });
     if redirect.is_empty() {
         return;

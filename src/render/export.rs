@@ -182,7 +182,7 @@ fn disk_vault(v: &DiskVault, out: &mut impl Write) -> io::Result<()> {
     if let Some(g) = v.grant_permissions {
         writeln!(
             out,
-            "    grant_permissions: {g}   # the vault's identity lacks a role on some disk or snapshot group: true would grant it"
+            "    grant_permissions: {g}   # the identity its disks back up with lacks a role on some disk or snapshot group: true would grant it"
         )?;
     }
     not_listed(out, "    ", "Registered in the vault", &v.skipped)?;

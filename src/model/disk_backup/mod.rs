@@ -27,10 +27,9 @@
 //!   "disk_backup_reader" | "disk_snapshot_contributor", "vault_id", "user_identity_id"?}` (live
 //!   adds `principal_id`; ownership: subset; `user_identity_id` when granted to the vault's
 //!   user-assigned identity rather than its own — `vault_id` is then the vault of the lowest id
-//!   that read it, one assignment serving every vault sharing the identity). The ARM name is a
-//!   stable GUID
-//!   ([`role::assignment_name`]) of the identity's holder (the vault, or the user-assigned
-//!   identity, which vaults may share), the role and the scope.
+//!   that read it (or, new, wants it), one assignment serving every vault sharing the identity).
+//!   The ARM name is a stable GUID ([`role::assignment_name`]) of the identity's holder (the
+//!   vault, or the user-assigned identity, which vaults may share), the role and the scope.
 
 pub mod instance;
 pub mod policy;

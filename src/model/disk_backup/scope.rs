@@ -155,8 +155,9 @@ impl DiskVaultScope {
         }
         // A role assignment's id and attributes: the live one's id when it exists (made by hand
         // under another name), else the stable name. A shared user-assigned identity's
-        // assignment is read once, through whichever vault read it first: it keeps that
-        // vault's `vault_id` (any vault with the identity attached can tell its principal).
+        // assignment is read once, through the vault of the lowest id
+        // (`live::disk_backup::once_per_shared_identity`): it keeps that vault's `vault_id` (any
+        // vault with the identity attached can tell its principal).
         let role_assignment = |guid: &str, scope: &str| -> (ArmId, serde_json::Value) {
             let short = role::role_name(guid);
             let found = live_roles.get(&(short.to_string(), scope.to_ascii_lowercase()));
@@ -257,7 +258,7 @@ impl DiskVaultScope {
     /// Is this live role assignment one the identity this vault's disks back up with holds:
     /// the user-assigned identity's (through any vault), or the vault's own
     /// ([`Self::owns_role_assignment`])?
-    fn holds(&self, r: &Resource) -> bool {
+    pub fn holds(&self, r: &Resource) -> bool {
         let of = super::role::Attrs(&r.attrs).user_identity_id();
         match (&self.user_identity, of) {
             (Some(want), Some(of)) => want.eq_ignore_ascii_case(of),

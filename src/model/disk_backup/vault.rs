@@ -84,7 +84,7 @@ pub fn patch_request(r: &Resource, live: &Value) -> ArmRequest {
         .iter()
         .any(|w| !had.iter().any(|h| h.eq_ignore_ascii_case(w)));
     if add_system || add_user {
-        // The vault's others stay even if the plan's list lacks one added since it was read.
+        // Named as the plan read them (apply refuses a saved plan whose estate changed since).
         body["identity"] = identity(had_system || add_system, &with_identities(had, wanted));
     }
     ArmRequest::new(Method::Patch, versioned(&r.arm_id), Some(body))

@@ -15,8 +15,14 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn vault(live: &LiveState, scope: &DiskVaultScope, sub: &str) -> Option<DiskVault> {
     let of_vault = |kind| super::of_vault(&live.resources, &scope.name, kind);
     let body = of_vault(ResourceKind::BackupVault).next()?;
-    let roles: BTreeSet<String> = of_vault(ResourceKind::RoleAssignment)
-        .map(|r| r.address.name.to_ascii_lowercase())
+    // (role, scope) the identity the disks back up with holds — a shared user-assigned
+    // identity's assignments were read through one of the vaults sharing it, any of them.
+    let held: BTreeSet<(String, String)> = (live.resources.iter())
+        .filter(|r| r.address.kind == ResourceKind::RoleAssignment && scope.holds(r))
+        .filter_map(|r| {
+            let a = role::Attrs(&r.attrs);
+            Some((a.role()?.to_string(), a.scope()?.to_ascii_lowercase()))
+        })
         .collect();
     let mut skipped = Vec::new();
     let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
@@ -46,13 +52,12 @@ pub fn vault(live: &LiveState, scope: &DiskVaultScope, sub: &str) -> Option<Disk
         let arm_policy = a.policy().unwrap_or_default().to_string();
         let snapshots = ArmId::new(a.snapshot_resource_group_id().unwrap_or_default());
         let needs = [
-            role::address_name(&scope.name, "disk_backup_reader", &disk),
-            role::address_name(&scope.name, "disk_snapshot_contributor", &snapshots),
+            ("disk_backup_reader", &disk),
+            ("disk_snapshot_contributor", &snapshots),
         ];
-        missing_role |= needs
-            .iter()
-            .flatten()
-            .any(|n| !roles.contains(&n.to_ascii_lowercase()));
+        missing_role |= (needs.iter())
+            .filter(|(r, s)| role::address_name(&scope.name, r, s).is_some())
+            .any(|(r, s)| !held.contains(&(r.to_string(), s.as_str().to_ascii_lowercase())));
         let snapshot_rg = match snapshots.subscription() {
             Some(s) if s.eq_ignore_ascii_case(sub) => {
                 snapshots.resource_group().unwrap_or_default().to_string()
