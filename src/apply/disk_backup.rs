@@ -185,8 +185,8 @@ pub async fn execute(
 }
 
 /// The principal id of the identity the vault's disks back up with (read once per vault and
-/// identity), then PUT the assignment (a role
-/// assignment cannot be updated: an existing one is deleted first).
+/// identity), then PUT the assignment (a role assignment cannot be updated: an existing one is
+/// deleted first).
 async fn assign_role(
     client: &ArmClient,
     principals: &Principals,

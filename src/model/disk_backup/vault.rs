@@ -53,7 +53,8 @@ pub fn put_request(r: &Resource, live: &Value) -> ArmRequest {
 }
 
 /// PATCH updating an existing vault (spec `BackupVaults_Update`): its tags, the security
-/// settings the file declares, and the system-assigned identity when the vault lacks it. A PUT
+/// settings the file declares, and the system-assigned identity, or the user-assigned one the
+/// file names, when the vault lacks it (its identities named again with it). A PUT
 /// would replace what the file does not manage — the identity (a user-assigned one its
 /// instances may use), feature, monitoring and encryption settings — where a PATCH leaves them
 /// be. Redundancy cannot change after creation (azurerm: ForceNew; the plan refuses it), so it
