@@ -18,11 +18,29 @@ const SUB: &str = "00000000-0000-0000-0000-000000000001";
 const UAMI: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-identity/providers/Microsoft.ManagedIdentity/userAssignedIdentities/uami-backup";
 
 async fn estate() -> Estate {
+    logged_estate(None).await
+}
+
+/// The sandbox, its requests logged to `log` if given.
+async fn logged_estate(log: Option<std::path::PathBuf>) -> Estate {
     Estate::start_with(SandboxOptions {
         time_scale: 0.001,
+        access_log: log,
         ..SandboxOptions::default()
     })
     .await
+}
+
+/// How many role-assignment lists the sandbox logged to `log` so far.
+fn role_lists(log: &std::path::Path) -> usize {
+    (support::estate::logged(log).iter())
+        .filter(|r| r["method"] == "GET")
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/roleAssignments"))
+        })
+        .count()
 }
 
 /// One Backup vault per `(name, disks)`, each backing up with `identity` (none: the vault's own),
@@ -253,7 +271,9 @@ async fn a_vault_moves_to_a_user_assigned_identity_and_back_with_the_plan_saying
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vault_that_lets_a_disk_go_leaves_the_shared_identitys_roles_alone() {
-    let estate = estate().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let estate = logged_estate(Some(log.clone())).await;
     let client = estate.client().await;
     // Two vaults share the identity and the snapshot group: one assignment serves both there.
     let both = estate.write(
@@ -267,7 +287,10 @@ async fn a_vault_that_lets_a_disk_go_leaves_the_shared_identitys_roles_alone() {
         ),
     );
     apply(&estate, &both).await;
+    // The plan lists the shared identity's roles once (one subscription), not once per vault.
+    let before = role_lists(&log);
     estate.expect_no_changes(&both).await;
+    assert_eq!(role_lists(&log) - before, 1);
     let principal = user_principal(&vault(&client, "bv-app").await);
     let before = roles_of(&client, &principal).await;
     assert_eq!(

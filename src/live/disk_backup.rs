@@ -5,8 +5,9 @@
 //! group ([`disk_backup::disk_scopes`]); per declared Backup vault one list of
 //! policies, one of backup instances, and per subscription one list of the role assignments of
 //! the identity its disks back up with — its own, or the user-assigned one the file names
-//! (`$filter=principalId eq '…'`; a shared identity's listed by each vault sharing it and kept
-//! once per assignment, [`once_per_shared_identity`]) — also in the subscriptions of its
+//! (`$filter=principalId eq '…'`; a shared identity's listed once per subscription for all the
+//! vaults sharing it, `RoleLists`, and kept once per assignment, [`once_per_shared_identity`])
+//! — also in the subscriptions of its
 //! instances' disks and snapshot groups that the file no longer reaches — and one list of its
 //! soft-deleted instances (`deletedBackupInstances`, where Azure keeps them); per undeclared Backup vault one list of
 //! backup instances (→ [`LiveState::disks_protected_elsewhere`]). Every call is issued as soon
@@ -22,6 +23,8 @@ use crate::model::{disk, Address, ArmId, ManagedDisk, Resource, ResourceKind};
 use futures::future::try_join_all;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use tokio::sync::OnceCell;
 
 /// Read the Disk Backup state of `subscriptions` for the declared Backup vaults `declared`; the
 /// disks of the subscriptions `found` is of are taken from it, not listed.
@@ -49,13 +52,18 @@ pub async fn read(
             disks.push(d);
         }
     }
+    let roles = RoleLists::default();
     let parts = try_join_all(subscriptions.iter().map(|sub| {
         let lower = sub.to_ascii_lowercase();
         let disks = match given.remove(&lower) {
             Some(found) => Disks::Found(found),
             None => Disks::Listed(scopes.get(&lower)),
         };
-        read_subscription(client, sub, disks, subscriptions, &names)
+        let reader = Reader {
+            client,
+            roles: &roles,
+        };
+        read_subscription(reader, sub, disks, subscriptions, &names)
     }))
     .await?;
     let mut live = LiveState::default();
@@ -105,6 +113,29 @@ fn once_per_shared_identity(resources: &mut Vec<Resource>) {
     });
 }
 
+/// What reads Azure: the client, and the role-assignment lists read so far.
+#[derive(Clone, Copy)]
+struct Reader<'a> {
+    client: &'a ArmClient,
+    roles: &'a RoleLists,
+}
+
+/// Role-assignment lists by path, each listed once per read: vaults sharing a user-assigned
+/// identity ask for the same ones (200 vaults sharing one identity over 100 subscriptions would
+/// list them 20,000 times).
+#[derive(Default)]
+struct RoleLists(std::sync::Mutex<BTreeMap<String, Arc<OnceCell<Vec<Value>>>>>);
+
+impl RoleLists {
+    async fn list(&self, client: &ArmClient, path: &str) -> Result<Vec<Value>, AzureError> {
+        let cell = (self.0.lock().unwrap_or_else(|p| p.into_inner()))
+            .entry(path.to_string())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| client.list(path)).await.cloned()
+    }
+}
+
 /// A Backup vault the file declares: its name there, the user-assigned identity its disks back
 /// up with (none: its own).
 #[derive(Clone, Copy)]
@@ -123,12 +154,13 @@ enum Disks<'a> {
 
 /// One subscription: its disks, its Backup vaults.
 async fn read_subscription(
-    client: &ArmClient,
+    reader: Reader<'_>,
     sub: &str,
     disks: Disks<'_>,
     subscriptions: &[String],
     declared: &BTreeMap<&ArmId, Declared<'_>>,
 ) -> Result<LiveState, AzureError> {
+    let client = reader.client;
     let disks = async {
         let disk_scope = match disks {
             Disks::Found(disks) => return Ok(disks),
@@ -157,7 +189,7 @@ async fn read_subscription(
         let reads = vaults.iter().map(|v| {
             let id = ArmId::new(v["id"].as_str().unwrap_or_default());
             let name = declared.get(&id).copied();
-            read_vault(client, id, v, name, subscriptions)
+            read_vault(reader, id, v, name, subscriptions)
         });
         try_join_all(reads).await
     };
@@ -188,12 +220,13 @@ async fn group_disks(client: &ArmClient, sub: &str, rg: &str) -> Result<Vec<Valu
 /// assignments of the identity its disks back up with (its own, or the user-assigned one the
 /// file names); undeclared → only where its instances' disks are protected.
 async fn read_vault(
-    client: &ArmClient,
+    reader: Reader<'_>,
     id: ArmId,
     body: &Value,
     declared: Option<Declared<'_>>,
     subscriptions: &[String],
 ) -> Result<LiveState, AzureError> {
+    let client = reader.client;
     let mut live = LiveState::default();
     let instances_path = vault::collection_path(&id, "backupInstances");
     let Some(Declared {
@@ -224,7 +257,7 @@ async fn read_vault(
         client.list(&policies_path),
         client.list(&instances_path),
         client.list(&deleted_path),
-        role_lists(client, principal, subscriptions.iter(), false),
+        role_lists(reader, principal, subscriptions.iter(), false),
     )?;
     instances.extend(deleted.into_iter().map(|d| as_instance(&id, d)));
     let instances = normalize_instances(vault_name, &instances);
@@ -234,7 +267,7 @@ async fn read_vault(
     let left: BTreeSet<String> = instance_subscriptions(&instances)
         .filter(|s| !subscriptions.iter().any(|r| r.eq_ignore_ascii_case(s)))
         .collect();
-    roles.extend(role_lists(client, principal, left.iter(), true).await?);
+    roles.extend(role_lists(reader, principal, left.iter(), true).await?);
     let vault_addr = Address::new(ResourceKind::BackupVault, vault_name);
     super::note_lease(&mut live, &id, body);
     live.resources.push(Resource {
@@ -266,7 +299,7 @@ fn as_instance(vault: &ArmId, mut deleted: Value) -> Value {
 /// identity), one list per subscription, concurrently; with `hidden_ok`, a subscription that
 /// [`hides_roles`] shows none instead of failing the read.
 async fn role_lists(
-    client: &ArmClient,
+    reader: Reader<'_>,
     principal: Option<&str>,
     subscriptions: impl Iterator<Item = &String>,
     hidden_ok: bool,
@@ -277,7 +310,7 @@ async fn role_lists(
     let lists = try_join_all(subscriptions.map(|s| {
         let path = role::list_path(s, p);
         async move {
-            match client.list(&path).await {
+            match reader.roles.list(reader.client, &path).await {
                 Err(e) if hidden_ok && hides_roles(&e) => Ok(Vec::new()),
                 other => other,
             }
