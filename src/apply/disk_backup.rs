@@ -429,9 +429,9 @@ where
 /// What a propagating answer waits for.
 fn waiting_for(code: Option<&str>) -> &'static str {
     if code.is_some_and(|c| c.eq_ignore_ascii_case(PRINCIPAL_NOT_FOUND)) {
-        "the vault's identity to reach Entra ID"
+        "the identity to reach Entra ID"
     } else {
-        "the vault's role assignments to take effect"
+        "the identity's role assignments to take effect"
     }
 }
 

@@ -64,7 +64,8 @@ pub struct DiskVaultScope {
     #[serde(default)]
     pub user_identity: Option<String>,
     /// The file names no `identity`: each existing instance keeps the identity it backs up with
-    /// (one made outside azprotect may use a user-assigned one), new ones use the vault's own.
+    /// (one made outside azprotect may use a user-assigned one; no role is then granted for
+    /// it), new ones use the vault's own.
     #[serde(default)]
     pub keeps_identities: bool,
     /// Policy name in the file → its ARM name ([`policy::arm_name`]).

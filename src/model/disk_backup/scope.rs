@@ -181,8 +181,22 @@ impl DiskVaultScope {
                 ResourceKind::DiskPolicy,
                 format!("{}/{}", self.name, p.spec.policy),
             )];
+            let default_id = instance::arm_id(vault, &p.resource_group, &p.name);
+            let live = live_instances.get(&p.id.to_ascii_lowercase());
+            let arm_id = match live {
+                Some(found) => adopted(found, default_id),
+                None => default_id,
+            };
+            // A file silent on the identity leaves an existing instance on the one it uses.
+            let kept = (live.into_iter().flatten())
+                .filter(|_| self.keeps_identities)
+                .find(|r| r.arm_id == arm_id)
+                .and_then(|r| instance::Attrs(&r.attrs).user_identity_id());
             let srg = &p.spec.snapshot_resource_group_id;
-            if self.grant_permissions {
+            // The roles are granted to the identity the disk backs up with: none for one that
+            // keeps a user-assigned identity the file does not name (its roles are not the
+            // file's to manage).
+            if self.grant_permissions && kept.is_none() {
                 if p.known {
                     let a = Address::new(
                         ResourceKind::RoleAssignment,
@@ -219,17 +233,6 @@ impl DiskVaultScope {
                 }
                 depends_on.push(a);
             }
-            let default_id = instance::arm_id(vault, &p.resource_group, &p.name);
-            let live = live_instances.get(&p.id.to_ascii_lowercase());
-            let arm_id = match live {
-                Some(found) => adopted(found, default_id),
-                None => default_id,
-            };
-            // A file silent on the identity leaves an existing instance on the one it uses.
-            let kept = (live.into_iter().flatten())
-                .filter(|_| self.keeps_identities)
-                .find(|r| r.arm_id == arm_id)
-                .and_then(|r| instance::Attrs(&r.attrs).user_identity_id());
             out.push(Resource {
                 address: Address::new(
                     ResourceKind::DiskBackup,
