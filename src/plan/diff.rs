@@ -72,6 +72,7 @@ pub fn resolve(desired: &Desired, live: &LiveState) -> Vec<Resource> {
         }
     }
     super::disk_backup::one_per_shared_assignment(&mut resources);
+    super::disk_backup::own_identity_where_used(&mut resources, &desired.disk_vaults);
     // Sized for every live VM at once: growing to a tenant's 100,000 rehashed it 17 times.
     let mut taken: FastSet<ArmId> =
         FastSet::with_capacity_and_hasher(resources.len() + live.vms.len(), Default::default());

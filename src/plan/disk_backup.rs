@@ -336,6 +336,45 @@ pub fn one_per_shared_assignment(resources: &mut Vec<Resource>) {
     }
 }
 
+/// A vault whose file is silent on `identity` wants its own identity to grant the roles of the
+/// disks it protects (`config::desired_disk_backup::vault_attrs`) — unless every one of them
+/// keeps a user-assigned identity (`DiskVaultScope::keeps_identities`): then nothing would use
+/// it, and the vault is left as it is.
+pub fn own_identity_where_used(resources: &mut [Resource], scopes: &[DiskVaultScope]) {
+    let keeping: BTreeSet<&ArmId> = (scopes.iter())
+        .filter(|s| s.keeps_identities && s.user_identity.is_none())
+        .map(|s| &s.arm_id)
+        .collect();
+    if keeping.is_empty() {
+        return;
+    }
+    // Per vault with instances: whether every one keeps a user-assigned identity.
+    let mut all_keep: BTreeMap<ArmId, bool> = BTreeMap::new();
+    for r in resources
+        .iter()
+        .filter(|r| r.address.kind == ResourceKind::DiskBackup)
+    {
+        let vault = vault_of(&r.arm_id);
+        if keeping.contains(&vault) {
+            let keeps = instance::Attrs(&r.attrs).user_identity_id().is_some();
+            *all_keep.entry(vault).or_insert(true) &= keeps;
+        }
+    }
+    let unused: BTreeSet<ArmId> = (all_keep.into_iter())
+        .filter_map(|(vault, all)| all.then_some(vault))
+        .collect();
+    if unused.is_empty() {
+        return;
+    }
+    for r in resources.iter_mut() {
+        if r.address.kind == ResourceKind::BackupVault && unused.contains(&r.arm_id) {
+            if let Some(a) = r.attrs.as_object_mut() {
+                a.remove("system_identity");
+            }
+        }
+    }
+}
+
 /// Rules for a Disk Backup resource that does not exist yet.
 pub fn on_create(want: &Resource, ctx: &DiskContext, v: &mut Verdict) {
     if want.address.kind == ResourceKind::DiskBackup {
