@@ -9,27 +9,22 @@
 //! `retry_while_propagating`.
 
 use super::{Failure, Heard};
+use crate::azure::memo::Memo;
 use crate::azure::{ArmClient, AzureError};
 use crate::model::disk_backup::{instance, role};
 use crate::model::ItemState;
 use crate::model::{ArmId, ArmRequest, Resource, ResourceKind};
 use crate::plan::{Action, Change};
 use serde_json::Value;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::OnceCell;
 
 /// (Backup vault id, user-assigned identity id or none), lower case → the principal id of the
 /// identity the vault's disks back up with, read once per apply however many role assignments
 /// the vault needs (a vault protecting 500 disks would otherwise be read 500 times). Only a
 /// successful read is kept: a vault without identity yet is read again.
 #[derive(Default)]
-pub struct Principals(Mutex<HashMap<(String, String), Principal>>);
-
-/// One identity's principal id, read at most once at a time.
-type Principal = Arc<OnceCell<String>>;
+pub struct Principals(Memo<(String, String), String>);
 
 impl Principals {
     async fn of(
@@ -42,13 +37,9 @@ impl Principals {
             vault_id.to_ascii_lowercase(),
             user_identity.unwrap_or_default().to_ascii_lowercase(),
         );
-        let cell = (self.0.lock().unwrap_or_else(|p| p.into_inner()))
-            .entry(key)
-            .or_default()
-            .clone();
-        cell.get_or_try_init(|| read_principal(client, vault_id, user_identity))
+        (self.0)
+            .get(key, || read_principal(client, vault_id, user_identity))
             .await
-            .cloned()
     }
 }
 

@@ -7,7 +7,7 @@
 //!
 //! Layout: [`cloud`] (endpoints, audience), [`http`] (the one reqwest client, CA, user agent),
 //! [`auth`] (credential choice and chain, GitHub OIDC assertion, token cache), [`retry`],
-//! [`ratelimit`] (ARM's token buckets), [`graph_quota`] (Resource Graph's quota), [`lro`] and [`paging`] (pure decisions, unit-tested
+//! [`ratelimit`] (ARM's token buckets), [`memo`] (one read per key, shared by concurrent askers), [`graph_quota`] (Resource Graph's quota), [`lro`] and [`paging`] (pure decisions, unit-tested
 //! without I/O), [`error`] (typed errors,
 //! ARM/RS/Entra error bodies), `client` (the only place that sends and sleeps).
 //!
@@ -27,6 +27,7 @@ pub mod error;
 pub mod graph_quota;
 pub mod http;
 pub mod lro;
+pub mod memo;
 pub mod paging;
 pub mod ratelimit;
 pub mod retry;

@@ -17,14 +17,13 @@
 
 use super::discovery::FoundDisks;
 use super::{Elsewhere, LiveState};
+use crate::azure::memo::Memo;
 use crate::azure::{ArmClient, AzureError};
 use crate::model::disk_backup::{self, instance, policy, role, vault, DiskVaultScope};
 use crate::model::{disk, Address, ArmId, ManagedDisk, Resource, ResourceKind};
 use futures::future::try_join_all;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use tokio::sync::OnceCell;
 
 /// Read the Disk Backup state of `subscriptions` for the declared Backup vaults `declared`; the
 /// disks of the subscriptions `found` is of are taken from it, not listed.
@@ -82,35 +81,10 @@ pub async fn read(
 /// kept once, as the vault of the lowest id read it (whatever order Azure lists vaults in, the
 /// same one: a saved plan's fingerprint of the estate does not change with it).
 fn once_per_shared_identity(resources: &mut Vec<Resource>) {
-    let shared = |r: &Resource| {
-        r.address.kind == ResourceKind::RoleAssignment
-            && role::Attrs(&r.attrs).user_identity_id().is_some()
-    };
-    let through =
-        |r: &Resource| (role::Attrs(&r.attrs).vault_id().unwrap_or_default()).to_ascii_lowercase();
-    let mut first: BTreeMap<String, String> = BTreeMap::new();
-    for r in resources.iter().filter(|r| shared(r)) {
-        let vault = through(r);
-        first
-            .entry(r.arm_id.as_str().to_ascii_lowercase())
-            .and_modify(|v| {
-                if vault < *v {
-                    v.clone_from(&vault);
-                }
-            })
-            .or_insert(vault);
+    let copies = role::shared_copies(resources);
+    if !copies.is_empty() {
+        resources.retain(|r| !(role::is_shared(r) && copies.contains_key(&role::copy_key(r))));
     }
-    resources.retain(|r| {
-        if !shared(r) {
-            return true;
-        }
-        let key = r.arm_id.as_str().to_ascii_lowercase();
-        let kept = first.get(&key).is_some_and(|v| *v == through(r));
-        if kept {
-            first.remove(&key);
-        }
-        kept
-    });
 }
 
 /// What reads Azure: the client, and the role-assignment lists read so far.
@@ -124,15 +98,11 @@ struct Reader<'a> {
 /// identity ask for the same ones (200 vaults sharing one identity over 100 subscriptions would
 /// list them 20,000 times).
 #[derive(Default)]
-struct RoleLists(std::sync::Mutex<BTreeMap<String, Arc<OnceCell<Vec<Value>>>>>);
+struct RoleLists(Memo<String, Vec<Value>>);
 
 impl RoleLists {
     async fn list(&self, client: &ArmClient, path: &str) -> Result<Vec<Value>, AzureError> {
-        let cell = (self.0.lock().unwrap_or_else(|p| p.into_inner()))
-            .entry(path.to_string())
-            .or_default()
-            .clone();
-        cell.get_or_try_init(|| client.list(path)).await.cloned()
+        self.0.get(path.to_string(), || client.list(path)).await
     }
 }
 

@@ -270,17 +270,13 @@ pub fn attached_identities(resources: &mut [Resource], live: &LiveState) {
         else {
             continue;
         };
-        let ids = |v: &[Value]| {
-            v.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        };
-        let (have, want): (Vec<String>, Vec<String>) = (ids(have), ids(want));
-        let all = backup_vault::with_identities(
-            have.iter().map(String::as_str).collect(),
-            want.iter().map(String::as_str).collect(),
+        let (have, want) = (
+            have.iter().filter_map(Value::as_str).collect(),
+            want.iter().filter_map(Value::as_str).collect(),
         );
+        let all: Vec<String> = (backup_vault::with_identities(have, want).into_iter())
+            .map(str::to_string)
+            .collect();
         r.attrs["user_identities"] = serde_json::json!(all);
     }
 }
@@ -291,40 +287,14 @@ pub fn attached_identities(resources: &mut [Resource], live: &LiveState) {
 /// (`live::disk_backup::once_per_shared_identity`) — and what the others' instances wait for
 /// is that one.
 pub fn one_per_shared_assignment(resources: &mut Vec<Resource>) {
-    let shared = |r: &Resource| {
-        r.address.kind == ResourceKind::RoleAssignment
-            && role::Attrs(&r.attrs).user_identity_id().is_some()
-    };
-    let key = |r: &Resource| r.arm_id.as_str().to_ascii_lowercase();
-    let through =
-        |r: &Resource| (role::Attrs(&r.attrs).vault_id().unwrap_or_default()).to_ascii_lowercase();
-    // Per assignment, the (vault, address) it is kept under.
-    let mut kept: BTreeMap<String, (String, Address)> = BTreeMap::new();
-    for r in resources.iter().filter(|r| shared(r)) {
-        let candidate = (through(r), r.address.clone());
-        kept.entry(key(r))
-            .and_modify(|k| {
-                if candidate < *k {
-                    k.clone_from(&candidate);
-                }
-            })
-            .or_insert(candidate);
-    }
-    let mut redirect: BTreeMap<Address, Address> = BTreeMap::new();
-    resources.retain(|r| {
-        if !shared(r) {
-            return true;
-        }
-        let (_, address) = &kept[&key(r)];
-        if *address == r.address {
-            return true;
-        }
-        redirect.insert(r.address.clone(), address.clone());
-        false
-    });
-    if redirect.is_empty() {
+    let copies = role::shared_copies(resources);
+    if copies.is_empty() {
         return;
     }
+    resources.retain(|r| !(role::is_shared(r) && copies.contains_key(&role::copy_key(r))));
+    let redirect: BTreeMap<Address, Address> = (copies.into_iter())
+        .map(|((address, _), keep)| (address, keep))
+        .collect();
     for r in resources.iter_mut() {
         for d in r.depends_on.iter_mut() {
             if let Some(to) = redirect.get(d) {

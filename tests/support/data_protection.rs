@@ -232,17 +232,13 @@ impl T {
         panic!("{name} was never configured");
     }
     pub async fn points(&self, vault: &str, name: &str) -> Vec<Value> {
-        let (s, _, b) = self
-            .call(
-                "GET",
-                &format!(
-                    "{}/backupInstances/{name}/recoveryPoints",
-                    self.vault(vault)
-                ),
-                DPP,
-                None,
-            )
-            .await;
+        (self.listed(vault, &format!("backupInstances/{name}/recoveryPoints"))).await
+    }
+    /// The vault's list `collection` (`backupInstances`, `backupJobs`, …): answered 200, its
+    /// `value`.
+    pub async fn listed(&self, vault: &str, collection: &str) -> Vec<Value> {
+        let path = format!("{}/{collection}", self.vault(vault));
+        let (s, _, b) = self.call("GET", &path, DPP, None).await;
         assert_eq!(s, 200, "{b}");
         b["value"].as_array().unwrap().clone()
     }

@@ -2,9 +2,10 @@
 //! Snapshot Contributor on each snapshot resource group (api-version [`api::AUTHORIZATION`]).
 
 use crate::model::family::{Family, Ownership};
-use crate::model::{api, ArmId, ArmRequest, Method};
+use crate::model::{api, Address, ArmId, ArmRequest, Method};
 use crate::model::{Action, ResourceKind};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 pub const DISK_BACKUP_READER: &str = "3e5e47e6-65f7-47ef-90b5-e5dd4d455f24";
 pub const DISK_SNAPSHOT_CONTRIBUTOR: &str = "7efff54f-a5b4-42b5-a1c5-5411624893ce";
@@ -150,6 +151,47 @@ pub fn normalize(arm: &Value, vault_id: &ArmId, user_identity: Option<&str>) -> 
         attrs["user_identity_id"] = json!(id);
     }
     Some(attrs)
+}
+
+/// The copies of a shared user-assigned identity's assignments among `resources` (its name
+/// derives from the identity, so every vault sharing it reads or wants the same one): each
+/// extra copy, by address and lower-case id ([`copy_key`]) → the address of the copy kept, that
+/// of the lowest vault id (then address), whatever order the vaults come in.
+pub fn shared_copies(resources: &[crate::model::Resource]) -> BTreeMap<(Address, String), Address> {
+    let mut kept: BTreeMap<String, (String, &Address)> = BTreeMap::new();
+    let mut all = Vec::new();
+    for r in resources.iter().filter(|r| is_shared(r)) {
+        let vault = Attrs(&r.attrs)
+            .vault_id()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let key = r.arm_id.as_str().to_ascii_lowercase();
+        let candidate = (vault, &r.address);
+        kept.entry(key.clone())
+            .and_modify(|k| {
+                if candidate < *k {
+                    k.clone_from(&candidate);
+                }
+            })
+            .or_insert(candidate);
+        all.push((key, &r.address));
+    }
+    (all.into_iter())
+        .filter_map(|(key, address)| {
+            let (_, keep) = kept[&key];
+            (keep != address).then(|| ((address.clone(), key), keep.clone()))
+        })
+        .collect()
+}
+
+/// A role assignment's key in [`shared_copies`].
+pub fn copy_key(r: &crate::model::Resource) -> (Address, String) {
+    (r.address.clone(), r.arm_id.as_str().to_ascii_lowercase())
+}
+
+/// Is this a role assignment of a user-assigned identity (which vaults may share)?
+pub fn is_shared(r: &crate::model::Resource) -> bool {
+    r.address.kind == ResourceKind::RoleAssignment && Attrs(&r.attrs).user_identity_id().is_some()
 }
 
 /// The vault identity's role assignments. Creating one needs live reads first (the vault's

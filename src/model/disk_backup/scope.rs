@@ -111,15 +111,9 @@ impl DiskVaultScope {
         self.expand(&picks, live)
     }
 
-    /// Who holds this vault's role assignments: the user-assigned identity its disks back up
-    /// with, else the vault (its system-assigned identity). Their ARM names derive from it.
-    pub fn role_holder(&self) -> ArmId {
-        role::holder(&self.arm_id, self.user_identity.as_deref())
-    }
-
     fn expand(&self, picks: &[Pick], live: &[Resource]) -> Vec<Resource> {
         let vault = &self.arm_id;
-        let holder = self.role_holder();
+        let holder = role::holder(vault, self.user_identity.as_deref());
         let vault_addr = Address::new(ResourceKind::BackupVault, self.name.clone());
         let vault_id = json!(vault.as_str());
         // The attributes every role assignment and instance of this vault carries: the

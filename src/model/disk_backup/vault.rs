@@ -80,13 +80,11 @@ pub fn patch_request(r: &Resource, live: &Value) -> ArmRequest {
     // file adds (the system-assigned identity, a user-assigned one).
     let had_system = live["system_identity"] == true;
     let add_system = a["system_identity"] == true && !had_system;
-    let (wanted, had) = (user_identities(a), user_identities(live));
-    let add_user = wanted
-        .iter()
-        .any(|w| !had.iter().any(|h| h.eq_ignore_ascii_case(w)));
-    if add_system || add_user {
+    let had = user_identities(live);
+    let (count, users) = (had.len(), with_identities(had, user_identities(a)));
+    if add_system || users.len() > count {
         // Named as the plan read them (apply refuses a saved plan whose estate changed since).
-        body["identity"] = identity(had_system || add_system, &with_identities(had, wanted));
+        body["identity"] = identity(had_system || add_system, &users);
     }
     ArmRequest::new(Method::Patch, versioned(&r.arm_id), Some(body))
 }
@@ -221,16 +219,23 @@ pub fn principal_id(arm: &Value) -> Option<&str> {
 /// and `principalId`, `{}` while the vault is updating (azure-cli-extensions dataprotection
 /// test_dataprotection_backup_instance_uami_create_update.yaml #0, #7, #9).
 pub fn user_principal_id<'a>(arm: &'a Value, id: &str) -> Option<&'a str> {
-    let users = arm["identity"]["userAssignedIdentities"].as_object()?;
-    let (_, entry) = users.iter().find(|(k, _)| k.eq_ignore_ascii_case(id))?;
-    entry["principalId"].as_str().filter(|p| !p.is_empty())
+    user_entry(arm, id)?["principalId"]
+        .as_str()
+        .filter(|p| !p.is_empty())
 }
 
 /// Whether the vault has the user-assigned identity `id` attached (its principal may not be
 /// filled in yet: `{}` while the vault updates).
 pub fn has_user_identity(arm: &Value, id: &str) -> bool {
-    (arm["identity"]["userAssignedIdentities"].as_object())
-        .is_some_and(|users| users.keys().any(|k| k.eq_ignore_ascii_case(id)))
+    user_entry(arm, id).is_some()
+}
+
+/// The vault's `userAssignedIdentities` entry of `id` (keys compared without case).
+fn user_entry<'a>(arm: &'a Value, id: &str) -> Option<&'a Value> {
+    let users = arm["identity"]["userAssignedIdentities"].as_object()?;
+    users
+        .iter()
+        .find_map(|(k, entry)| k.eq_ignore_ascii_case(id).then_some(entry))
 }
 
 /// Why the vault `vault_id` has no principal to grant a role to: it lacks the identity its
