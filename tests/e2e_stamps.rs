@@ -187,9 +187,9 @@ async fn a_file_without_stamps_makes_no_discovery_read() {
         "{read:?}"
     );
     // One page of the group's descendants, one query for the subscriptions and resource
-    // groups, one for the VMs; the plan's read asks nothing again: the VMs, resource groups
-    // and vault lists the stamps read are handed to it.
-    assert_eq!(read.len(), 3, "{read:?}");
+    // groups, one counting the VMs and one for them; the plan's read asks nothing again: the
+    // VMs, resource groups and vault lists the stamps read are handed to it.
+    assert_eq!(read.len(), 4, "{read:?}");
     let vault_lists = after[before.len()..]
         .iter()
         .filter(|p| p.ends_with("/providers/Microsoft.RecoveryServices/vaults"))

@@ -205,6 +205,122 @@ async fn a_query_outside_the_subset_is_a_bad_request_naming_the_token() {
 }
 
 #[tokio::test]
+async fn a_summary_answers_one_row_per_subscription_in_one_page_and_an_answer_too_large_is_refused_with_its_size(
+) {
+    let e = estate(&spread(30, 3), SandboxOptions::default()).await;
+    let client = e.client().await;
+    let subs: Vec<String> = (0..3).map(sub).collect();
+    let query = resource_graph::vm_summary_query();
+    let ask = |top: u64| json!({"subscriptions": subs, "query": query, "options": {"$top": top, "resultFormat": "objectArray"}});
+    let (body, _) = client
+        .post_query(&resource_graph::path(), &ask(1000))
+        .await
+        .unwrap();
+    let body = body.unwrap();
+    assert_eq!(
+        (body["totalRecords"].as_u64(), body["count"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(body["resultTruncated"], "false");
+    let row = &body["data"][0];
+    assert_eq!(row["subscriptionId"], FIRST, "ordered by subscription");
+    assert_eq!(row["vmCount"], 10);
+    let vm = &row["vms"][0];
+    assert!(vm["id"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("/subscriptions/{FIRST}/")));
+    assert!(
+        vm["properties"]["hardwareProfile"]["vmSize"].is_string(),
+        "{vm}"
+    );
+    let os = &vm["properties"]["storageProfile"]["osDisk"]["managedDisk"];
+    assert!(os["id"].as_str().unwrap().contains("/disks/"), "{vm}");
+    assert!(os["storageAccountType"].is_string(), "{vm}");
+    // Nothing the reader does not read: the rest of the VM's body stays out of the answer.
+    assert!(
+        vm["properties"]["osProfile"].is_null() && vm["sku"].is_null(),
+        "{vm}"
+    );
+
+    // A summary is not paged: its rows carry no id. A page short of them says so, with no token.
+    let (cut, _) = client
+        .post_query(&resource_graph::path(), &ask(2))
+        .await
+        .unwrap();
+    let cut = cut.unwrap();
+    assert_eq!(
+        (cut["totalRecords"].as_u64(), cut["count"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(cut["resultTruncated"], "true");
+    assert!(cut.get("$skipToken").is_none());
+
+    // A VM's tags change: the next summary shows them (what was packed of the VM goes with
+    // the change).
+    let vm_id = vm["id"].as_str().unwrap().to_string();
+    let (http, tok) = support::raw::token_client(&e.sandbox).await;
+    let tags = format!(
+        "{}{vm_id}/providers/Microsoft.Resources/tags/default?api-version=2021-04-01",
+        e.sandbox.endpoint()
+    );
+    let r = http
+        .patch(tags)
+        .bearer_auth(&tok)
+        .json(&json!({"operation": "Merge", "properties": {"tags": {"tier": "gold"}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (again, _) = client
+        .post_query(&resource_graph::path(), &ask(1000))
+        .await
+        .unwrap();
+    let again = again.unwrap();
+    let tagged = (again["data"].as_array().unwrap().iter())
+        .flat_map(|row| row["vms"].as_array().unwrap())
+        .find(|v| v["id"] == vm_id.as_str())
+        .unwrap();
+    assert_eq!(tagged["tags"]["tier"], "gold", "{tagged}");
+
+    // Over the payload limit: Resource Graph's refusal, with the size and the limit in the
+    // words users have met.
+    e.sandbox.set_graph_payload_limit(1_000);
+    let r = http
+        .post(format!(
+            "{}{}",
+            e.sandbox.endpoint(),
+            resource_graph::path()
+        ))
+        .bearer_auth(&tok)
+        .json(&ask(1000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let b: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(b["error"]["code"], "BadRequest");
+    let detail = &b["error"]["details"][0];
+    assert_eq!(detail["code"], "ResponsePayloadTooLarge");
+    let message = detail["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Response payload size is "),
+        "{message}"
+    );
+    assert!(
+        message.contains(", and has exceeded the limit of 1000. "),
+        "{message}"
+    );
+    let err = client
+        .post_query(&resource_graph::path(), &ask(1000))
+        .await
+        .unwrap_err();
+    let (size, limit) = resource_graph::too_large(&err).unwrap();
+    assert!(size > 1_000, "{err}");
+    assert_eq!(limit, Some(1_000));
+}
+
+#[tokio::test]
 async fn a_later_page_answers_from_azure_as_it_is_then_not_as_the_first_page_saw_it() {
     // The sandbox keeps an evaluated query for its next pages; a change in between must show.
     let e = estate(&spread(5, 1), SandboxOptions::default()).await;
@@ -457,7 +573,10 @@ async fn vms_already_discovered_by_a_stamp_are_taken_as_they_are_not_read_again(
     let whole = live::read_with(&client, &desired, &graph).await.unwrap();
     assert_eq!(whole.source, Source::ResourceGraph);
     assert_eq!(whole.live.vms.len(), 300);
-    assert_eq!(whole.graph_queries, 2, "containers, then the VMs");
+    assert_eq!(
+        whole.graph_queries, 3,
+        "containers, the VMs counted, then the VMs"
+    );
 
     // Every subscription's VMs known: only the containers are asked.
     let subs: Vec<String> = desired.subscriptions();
@@ -537,42 +656,95 @@ async fn vms_already_discovered_by_a_stamp_are_taken_as_they_are_not_read_again(
     assert_eq!(ids(&read.live.vms), ids(&whole.live.vms));
 }
 
+/// The subscriptions (lower case) whose VMs the requests `lines` listed.
+fn vm_listed(lines: &[serde_json::Value]) -> std::collections::BTreeSet<String> {
+    (lines.iter())
+        .filter_map(|l| {
+            let p = l["path"].as_str()?.to_ascii_lowercase();
+            let sub = p.strip_prefix("/subscriptions/")?.split('/').next()?;
+            p.contains("/virtualmachines").then(|| sub.to_string())
+        })
+        .collect()
+}
+
+/// The statuses of the Resource Graph queries among `lines`.
+fn graph_statuses(lines: &[serde_json::Value]) -> Vec<u64> {
+    (lines.iter())
+        .filter(|l| {
+            let p = l["path"].as_str().unwrap_or_default().to_ascii_lowercase();
+            p.contains("microsoft.resourcegraph/resources")
+        })
+        .filter_map(|l| l["status"].as_u64())
+        .collect()
+}
+
 #[tokio::test]
-async fn auto_reads_the_pages_resource_graph_quota_has_left_and_lists_the_rest() {
+async fn auto_reads_a_tenants_vms_in_one_answer_per_subscription_and_splits_an_answer_too_large() {
     use azprotect::live::{self, Discovery, ReadOptions, Source};
-    // 6,000 VMs, 1,000 in each of six subscriptions; Resource Graph allows four queries per
-    // window: the containers and the first page leave two, not the five pages still to read.
-    let (e, log, _dir) = throttled(&spread(6000, 6), 4, Duration::from_secs(5)).await;
+    // 6,000 VMs, 1,000 in each of six subscriptions. One row per subscription: the
+    // containers, the VMs counted, and one VM query — six pages' worth of VMs in one answer,
+    // none listed.
+    let (e, log, _dir) = throttled(&spread(6000, 6), 15, Duration::from_secs(5)).await;
     let client = e.client().await;
     let desired = vaults(&e, 6);
-    let auto = live::read_with(&client, &desired, &ReadOptions::default())
-        .await
-        .unwrap();
-    // Three pages: rows 0..3,000, the first two subscriptions whole, the third maybe not.
-    assert_eq!((auto.source, auto.graph_queries), (Source::Mixed, 4));
-    let lines = logged(&log);
-    assert!(lines.iter().all(|l| l["status"] != 429), "no query waited");
-    let listed = |s: &str| {
-        lines.iter().any(|l| {
-            let p = l["path"].as_str().unwrap().to_ascii_lowercase();
-            p.starts_with(&format!("/subscriptions/{s}/")) && p.contains("/virtualmachines")
-        })
-    };
-    let listed: Vec<bool> = (0..6).map(|i| listed(&sub(i))).collect();
-    assert_eq!(listed, [false, false, true, true, true, true]);
-
     let lists = ReadOptions {
         discovery: Discovery::Lists,
         ..ReadOptions::default()
     };
     let by_lists = live::read_with(&client, &desired, &lists).await.unwrap();
-    assert_eq!(by_lists.source, Source::Lists);
-    let (a, b) = (vms_by_id(auto.live.vms), vms_by_id(by_lists.live.vms));
-    assert_eq!(a.len(), 6000);
-    assert!(
-        a == b,
-        "the same VMs, whichever way each subscription was read"
+    let expected = vms_by_id(by_lists.live.vms);
+    assert_eq!(expected.len(), 6000);
+    let before = logged(&log).len();
+    let auto = live::read_with(&client, &desired, &ReadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (auto.source, auto.graph_queries),
+        (Source::ResourceGraph, 3)
     );
+    let lines = logged(&log).split_off(before);
+    assert!(lines.iter().all(|l| l["status"] != 429), "no query waited");
+    assert!(vm_listed(&lines).is_empty(), "no VM list");
+    assert!(
+        vms_by_id(auto.live.vms) == expected,
+        "the same VMs as the lists"
+    );
+
+    // Resource Graph answers at most 1 MB here (16 MiB in Azure): the six subscriptions'
+    // answer (6,000 VMs: one part by their count) is refused with its size, and asked again in
+    // as many parts as that says — still no VM list.
+    e.sandbox.set_graph_payload_limit(1_000_000);
+    let before = logged(&log).len();
+    let split = live::read_with(&client, &desired, &ReadOptions::default())
+        .await
+        .unwrap();
+    let lines = logged(&log).split_off(before);
+    let statuses = graph_statuses(&lines);
+    let (refused, answered) = (
+        statuses.iter().filter(|s| **s == 400).count(),
+        statuses.iter().filter(|s| **s == 200).count(),
+    );
+    // The containers, the counts, the refused answer (about 3 MB: three parts of two
+    // subscriptions).
+    assert_eq!((refused, answered), (1, 5), "{statuses:?}");
+    assert_eq!(split.graph_queries, 6, "the refused query counts");
+    assert_eq!(split.source, Source::ResourceGraph);
+    assert!(vm_listed(&lines).is_empty(), "no VM list");
+    assert!(vms_by_id(split.live.vms) == expected);
+
+    // At 100 kB one subscription's VMs are too many for any answer: each is listed, and the
+    // VMs are still the same.
+    e.sandbox.set_graph_payload_limit(100_000);
+    tokio::time::sleep(Duration::from_secs(5)).await; // a fresh quota window
+    let before = logged(&log).len();
+    let listed = live::read_with(&client, &desired, &ReadOptions::default())
+        .await
+        .unwrap();
+    let lines = logged(&log).split_off(before);
+    assert_eq!(listed.source, Source::Mixed);
+    let every: std::collections::BTreeSet<String> = (0..6).map(sub).collect();
+    assert_eq!(vm_listed(&lines), every);
+    assert!(vms_by_id(listed.live.vms) == expected);
 }
 
 /// `n` Backup vaults, one in each of the first `n` subscriptions of `spread`, each snapshotting
@@ -620,8 +792,8 @@ async fn disk_backup_over_subscriptions_finds_its_disks_through_resource_graph_w
     assert_eq!(expected.len(), 1500);
     assert!(expected.iter().all(|d| d.resource_group == "rg-gen-000"));
 
-    // Auto, a quota of six queries: the containers and the first pages of VMs and disks
-    // leave three — the VMs' two pages more fit, and then the disks' one.
+    // Auto, a quota of six queries: the containers, the VMs' count and answer, and the disks'
+    // first page leave two — the disks' second page fits.
     let before = asked().len();
     let auto = live::read_with(&client, &desired, &ReadOptions::default())
         .await
@@ -635,15 +807,15 @@ async fn disk_backup_over_subscriptions_finds_its_disks_through_resource_graph_w
     assert!(lines.iter().all(|l| l["status"] != 429), "no query waited");
     assert_eq!(
         (auto.source, auto.graph_queries),
-        (Source::ResourceGraph, 6)
+        (Source::ResourceGraph, 5)
     );
     assert!(
         sorted(auto.live.disks) == expected,
         "the same disks as the lists, and only those the file can pick"
     );
 
-    // A quota of five: the VMs' pages take what the first pages leave; the disks are listed.
-    let (e, log, _dir) = throttled(&spread(3000, 3), 5, Duration::from_secs(5)).await;
+    // A quota of four: the first queries spend it; the disks are listed.
+    let (e, log, _dir) = throttled(&spread(3000, 3), 4, Duration::from_secs(5)).await;
     let client = e.client().await;
     let desired = disk_vaults(&e, 3);
     let auto = live::read_with(&client, &desired, &ReadOptions::default())
@@ -654,41 +826,29 @@ async fn disk_backup_over_subscriptions_finds_its_disks_through_resource_graph_w
     assert!(lines.iter().all(|l| l["status"] != 429));
     assert_eq!(
         (auto.source, auto.graph_queries),
-        (Source::ResourceGraph, 5)
+        (Source::ResourceGraph, 4)
     );
     assert!(sorted(auto.live.disks) == expected);
 }
 
 #[tokio::test]
-async fn auto_over_more_than_a_hundred_subscriptions_takes_what_each_groups_first_page_holds_whole()
-{
+async fn auto_over_more_than_a_hundred_subscriptions_asks_one_vm_query_per_hundred() {
     use azprotect::live::{self, Discovery, ReadOptions, Source};
     // 4,040 VMs, 20 in each of 202 subscriptions: three query groups (100, 100 and 2
-    // subscriptions; 2,000, 2,000 and 40 VMs). A quota of six queries: the containers' three
-    // pages and the VMs' three first pages spend it, with a page still to read in each big group.
-    let (e, log, _dir) = throttled(&spread(4040, 202), 6, Duration::from_secs(5)).await;
+    // subscriptions). A quota of nine queries: the containers', the counts' and the VMs' three.
+    let (e, log, _dir) = throttled(&spread(4040, 202), 9, Duration::from_secs(5)).await;
     let client = e.client().await;
     let desired = vaults(&e, 202);
     let auto = live::read_with(&client, &desired, &ReadOptions::default())
         .await
         .unwrap();
-    assert_eq!((auto.source, auto.graph_queries), (Source::Mixed, 6));
+    assert_eq!(
+        (auto.source, auto.graph_queries),
+        (Source::ResourceGraph, 9)
+    );
     let lines = logged(&log);
     assert!(lines.iter().all(|l| l["status"] != 429), "no query waited");
-    let listed: std::collections::BTreeSet<String> = (lines.iter())
-        .filter_map(|l| {
-            let p = l["path"].as_str()?.to_ascii_lowercase();
-            let sub = p
-                .strip_prefix("/subscriptions/")?
-                .split('/')
-                .next()?
-                .to_string();
-            p.contains("/virtualmachines").then_some(sub)
-        })
-        .collect();
-    // Each big group's first page holds 50 subscriptions, the last perhaps cut: 49 whole; the
-    // small group's one page is all of it.
-    assert_eq!(listed.len(), 202 - 49 - 49 - 2, "{listed:?}");
+    assert!(vm_listed(&lines).is_empty(), "no VM list");
 
     let lists = ReadOptions {
         discovery: Discovery::Lists,

@@ -67,7 +67,10 @@ pub async fn read_every(
 /// vaults, VMs and the managed disks Disk Backup picks from ([`discovery`]: lists or Resource
 /// Graph); per vault one list of policies (declared vaults) and protected items; Site Recovery
 /// and Disk Backup in the readable subscriptions. What `options.known` holds (VMs, resource
-/// groups, vault lists) is taken as it is.
+/// groups, vault lists) is taken as it is. Through Resource Graph, the vaults' contents and
+/// Site Recovery are read as soon as the resource groups are in, while its VM and disk
+/// queries still run ([`discovery::groups`], [`discovery::graph_vms`]); the VMs it could not
+/// answer are listed afterwards.
 pub async fn read_with(
     client: &ArmClient,
     desired: &Desired,
@@ -75,20 +78,9 @@ pub async fn read_with(
 ) -> Result<Read, AzureError> {
     let subs = desired.subscriptions();
     let known = options.known.as_ref();
-    // Readability, resource groups and (Resource Graph) VMs, alongside every vault list.
-    let vault_lists = join_all(subs.iter().map(|s| async move {
-        match known.and_then(|k| k.vaults_of(s)) {
-            Some(list) => Ok(list.clone()),
-            None => client.list(&vault::list_path(s)).await,
-        }
-    }));
+    let session = resource_graph::Session::new(client);
     // The managed disks Disk Backup's selectors and listed disks need, where they need them.
     let disk_scopes = crate::model::disk_backup::disk_scopes(&desired.disk_vaults);
-    let (found, vault_lists) = futures::join!(
-        discovery::find(client, &subs, options.discovery, known, &disk_scopes),
-        vault_lists
-    );
-    let mut found = found?;
     let declared: BTreeMap<ArmId, &str> = desired
         .vaults
         .iter()
@@ -100,39 +92,67 @@ pub async fn read_with(
         .filter(|r| r.address.kind == ResourceKind::ResourceGroup)
         .map(|r| r.arm_id.clone())
         .collect();
-    let mut readable: Vec<(String, Vec<Value>, Vec<Value>)> = Vec::new();
-    for (sub, vaults) in subs.iter().zip(vault_lists) {
-        let Some(groups) = found.groups.remove(&sub.to_ascii_lowercase()) else {
-            continue; // denied
-        };
-        readable.push((sub.clone(), groups, vaults?));
-    }
     let wanted = Wanted {
         vaults: &declared,
         groups: &declared_rgs,
         configs: &options.vault_configs,
     };
-    let vms_of = std::mem::take(&mut found.vms_of);
-    let found_disks = std::mem::take(&mut found.disks);
-    let per_sub = try_join_all(readable.iter().map(|(sub, groups, vaults)| {
-        // Listed unless Resource Graph or the caller had them (a subscription Resource Graph
-        // left out but Azure lets us read is listed: never planned as empty).
-        let found_vms = vms_of.contains(&sub.to_ascii_lowercase());
-        let list_vms = !found_vms && !known.is_some_and(|k| k.covers(sub));
-        read_subscription(client, sub, groups, vaults, list_vms, &wanted)
+    // Readability and resource groups alongside every vault list; then the vaults' contents
+    // (and Site Recovery) while Resource Graph still reads the VMs and disks (`graph_vms`).
+    let vault_lists = join_all(subs.iter().map(|s| async move {
+        match known.and_then(|k| k.vaults_of(s)) {
+            Some(list) => Ok(list.clone()),
+            None => client.list(&vault::list_path(s)).await,
+        }
     }));
-    let readable_subs: Vec<String> = readable.iter().map(|r| r.0.clone()).collect();
-    let is_readable = |id: &ArmId| {
-        (id.subscription()).is_some_and(|s| readable_subs.iter().any(|r| r.eq_ignore_ascii_case(s)))
+    let contents = async {
+        let (found, vault_lists) = futures::join!(
+            discovery::groups(client, &session, &subs, options.discovery, known),
+            vault_lists
+        );
+        let mut found = found?;
+        let mut readable: Vec<(String, Vec<Value>, Vec<Value>)> = Vec::new();
+        for (sub, vaults) in subs.iter().zip(vault_lists) {
+            let Some(groups) = found.groups.remove(&sub.to_ascii_lowercase()) else {
+                continue; // denied
+            };
+            readable.push((sub.clone(), groups, vaults?));
+        }
+        // Through Resource Graph the VMs come afterwards (or are listed then); else with the
+        // vault contents, unless the caller had them.
+        let graph = found.source == Source::ResourceGraph;
+        let per_sub = try_join_all(readable.iter().map(|(sub, groups, vaults)| {
+            let list_vms = !graph && !known.is_some_and(|k| k.covers(sub));
+            read_subscription(client, sub, groups, vaults, list_vms, &wanted)
+        }));
+        let readable_subs: Vec<String> = readable.iter().map(|r| r.0.clone()).collect();
+        let replication: Vec<_> = (desired.replication_groups.iter())
+            .filter(|g| is_readable(&readable_subs, &g.vault_id))
+            .cloned()
+            .collect();
+        let (live, per_sub) =
+            futures::try_join!(site_recovery::read(client, &replication), per_sub)?;
+        Ok::<_, AzureError>((found, readable, readable_subs, live, per_sub))
     };
-    let replication: Vec<_> = (desired.replication_groups.iter())
-        .filter(|g| is_readable(&g.vault_id))
-        .cloned()
-        .collect();
+    let graph_vms = discovery::graph_vms(&session, &subs, options.discovery, known, &disk_scopes);
+    let (contents, graph_vms) = futures::join!(contents, graph_vms);
+    let (mut found, readable, readable_subs, mut live, per_sub) = contents?;
+    let graph = found.source == Source::ResourceGraph;
+    discovery::settle(&mut found, graph_vms)?;
+    found.queries = session.queries();
+    // The VMs Resource Graph did not have (a subscription too large for its answers, or not
+    // indexed yet but readable): listed, never planned as empty.
+    let to_list = (readable.iter()).filter(|(sub, _, _)| {
+        graph
+            && !found.vms_of.contains(&sub.to_ascii_lowercase())
+            && !known.is_some_and(|k| k.covers(sub))
+    });
+    let listed = try_join_all(to_list.map(|(sub, groups, _)| vms::list(client, sub, groups)));
     let disk_vaults: Vec<_> = (desired.disk_vaults.iter())
-        .filter(|v| is_readable(&v.arm_id))
+        .filter(|v| is_readable(&readable_subs, &v.arm_id))
         .cloned()
         .collect();
+    let found_disks = std::mem::take(&mut found.disks);
     let disk_backup = async {
         if disk_vaults.is_empty() {
             Ok(LiveState::default())
@@ -140,11 +160,7 @@ pub async fn read_with(
             disk_backup::read(client, &readable_subs, &disk_vaults, found_disks).await
         }
     };
-    let (mut live, per_sub, disks) = futures::try_join!(
-        site_recovery::read(client, &replication),
-        per_sub,
-        disk_backup
-    )?;
+    let (listed, disks) = futures::try_join!(listed, disk_backup)?;
     for part in per_sub {
         live.resources.extend(part.resources);
         live.vms.extend(part.vms);
@@ -152,6 +168,7 @@ pub async fn read_with(
         live.leases.extend(part.leases);
         live.health.backup.extend(part.health.backup);
     }
+    live.vms.extend(listed.into_iter().flatten());
     live.vms.extend(found.vms.take().unwrap_or_default());
     if let Some(k) = known {
         let kept = |vm: &&VirtualMachine| {
@@ -173,6 +190,11 @@ pub async fn read_with(
         source: found.source,
         graph_queries: found.queries,
     })
+}
+
+/// Whether `id` is in one of the `readable` subscriptions.
+fn is_readable(readable: &[String], id: &ArmId) -> bool {
+    (id.subscription()).is_some_and(|s| readable.iter().any(|r| r.eq_ignore_ascii_case(s)))
 }
 
 /// What the file declares that each subscription's read looks for.

@@ -41,6 +41,9 @@ pub const API_VERSION: &str = "2024-04-01";
 pub const PAGE_ROWS: u32 = 1000;
 /// Subscriptions per query.
 pub const SUBSCRIPTIONS_PER_QUERY: usize = 100;
+/// The most bytes Resource Graph answers with (16 MiB), when its refusal does not say:
+/// `discovery::summarized`.
+pub const PAYLOAD_LIMIT: u64 = 16 * 1024 * 1024;
 
 /// The query path.
 pub fn path() -> String {
@@ -50,10 +53,59 @@ pub fn path() -> String {
 const COLUMNS: &str =
     "id, name, type, location, resourceGroup, subscriptionId, tags, sku, properties";
 
-/// The query for the virtual machines, each subscription's together (`subscriptionId` first:
-/// the leading pages of a query cover whole subscriptions but the last, `discovery` relies on it).
+/// The query for the virtual machines, a row per VM, each subscription's together, by id
+/// ([`discover`]; a plan's read asks for them one row per subscription:
+/// [`vm_summary_query`]).
 pub fn vm_query() -> String {
     format!("Resources | where type =~ 'microsoft.compute/virtualmachines' | project {COLUMNS} | order by subscriptionId asc, id asc")
+}
+
+/// What of a VM [`vm_summary_query`] packs: the fields `vms::from_arm` reads, in the ARM
+/// body's shape (so that a packed VM and a listed one are read by the same code).
+const PACKED_VM: &str = "pack('id', id, 'name', name, 'location', location, 'tags', tags, \
+'properties', pack('hardwareProfile', pack('vmSize', properties.hardwareProfile.vmSize), \
+'storageProfile', pack('osDisk', pack('managedDisk', properties.storageProfile.osDisk.managedDisk), \
+'dataDisks', properties.storageProfile.dataDisks)))";
+
+/// The query for the virtual machines, one row per subscription: its VMs (`vms`, packed as
+/// [`PACKED_VM`]) and how many there are (`vmCount`, so that a list cut short is seen). It is
+/// Microsoft Learn's way to read a complete set in one answer ("Paging Resource Graph
+/// results": `summarize make_set(id)`, partitioned when the answer would pass 16 MB; here by
+/// subscription: `discovery::summarized`). A row per subscription instead of per VM: a
+/// tenant's 100,000 VMs in a few answers rather than 100 pages, which Resource Graph's quota
+/// of 15 queries per 5 s would spread over 35 s.
+pub fn vm_summary_query() -> String {
+    format!("Resources | where type =~ 'microsoft.compute/virtualmachines' | summarize vms = make_list({PACKED_VM}), vmCount = count() by subscriptionId | order by subscriptionId asc")
+}
+
+/// How many VMs each subscription has, one row per subscription (`vmCount`): what
+/// `discovery::summarized` sizes its [`vm_summary_query`]s by.
+pub fn vm_count_query() -> String {
+    "Resources | where type =~ 'microsoft.compute/virtualmachines' | summarize vmCount = count() by subscriptionId | order by subscriptionId asc".to_string()
+}
+
+/// The size and limit a `ResponsePayloadTooLarge` refusal names ("Response payload size is N,
+/// and has exceeded the limit of L"; the limit `None` when it does not say); `None` for any
+/// other error.
+pub fn too_large(e: &AzureError) -> Option<(u64, Option<u64>)> {
+    // Whatever the status: no capture shows which one Azure sends (README "Known to differ").
+    let AzureError::Arm { message, .. } = e else {
+        return None;
+    };
+    let at = message.find("ResponsePayloadTooLarge")?;
+    let rest = &message[at..];
+    let number_after = |marker: &str| -> Option<u64> {
+        let from = rest.find(marker)? + marker.len();
+        let digits: String = rest[from..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    };
+    Some((
+        number_after("payload size is ").unwrap_or(0),
+        number_after("limit of "),
+    ))
 }
 
 /// The query for the managed disks of the resource groups named `groups` (every group when
@@ -221,6 +273,11 @@ pub struct Page {
 }
 
 impl Page {
+    /// Whether this page is the whole answer (no page after it, nothing left out).
+    pub fn is_whole(&self) -> bool {
+        self.next.is_none() && self.total.is_none_or(|t| t == self.rows.len() as u64)
+    }
+
     /// Pages still to fetch after this one.
     pub fn pages_left(&self, fetched: usize) -> u64 {
         match (&self.next, self.total) {
@@ -249,7 +306,7 @@ impl<'a> Session<'a> {
         self.pacer.spare()
     }
 
-    /// Queries sent so far (pages; the client's retries not counted).
+    /// Queries sent so far (pages, refused ones too; the client's retries not counted).
     pub fn queries(&self) -> u32 {
         self.queries.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -313,32 +370,6 @@ impl<'a> Session<'a> {
             return self.chained(first, query, each).await.map(Some);
         };
         self.skipping_to(first, query, total, each).await
-    }
-
-    /// The rows of the query's first `pages` pages (`first` the first of them), asked for
-    /// together at their `$skip` as [`Session::rest_with`] asks for them all, each row made a
-    /// `T` (or skipped) as its page arrives; with them whether they are every row of the
-    /// query. `None` when `first` says no total, or a page's total is not the first's (the
-    /// estate changed between them).
-    pub async fn leading<T>(
-        &self,
-        first: Page,
-        query: &str,
-        pages: u64,
-        each: &impl Fn(Value) -> Option<T>,
-    ) -> Result<Option<(Vec<T>, bool)>, AzureError> {
-        let Some(total) = first.total else {
-            return Ok(None);
-        };
-        if first.next.is_none() {
-            return Ok(Some((
-                first.rows.into_iter().filter_map(each).collect(),
-                true,
-            )));
-        }
-        let end = pages.saturating_mul(u64::from(PAGE_ROWS)).min(total);
-        let rows = self.skipping_to(first, query, end, each).await?;
-        Ok(rows.map(|rows| (rows, end == total)))
     }
 
     /// The rows of `first` (a page of `total` rows in all) and of the pages after it up to the
@@ -405,6 +436,7 @@ impl<'a> Session<'a> {
         let answer = (self.client)
             .post_query(&path(), &request_body(subscriptions, query, at))
             .await;
+        (self.queries).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (body, headers) = match answer {
             Ok(a) => a,
             Err(e) => {
@@ -414,7 +446,6 @@ impl<'a> Session<'a> {
         };
         let quota = graph_quota::reading(&headers);
         self.pacer.answered(quota);
-        (self.queries).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut body = body.unwrap_or(Value::Null);
         let Some(Value::Array(rows)) = body.get_mut("data").map(Value::take) else {
             return Err(AzureError::Transport {
@@ -502,8 +533,33 @@ mod tests {
         assert_eq!(third["options"]["$skip"], 2000);
         assert!(third["options"].get("$skipToken").is_none());
         assert_eq!(next["subscriptions"], json!(["s1"]));
-        // Each subscription's rows together (`discovery::whole_subscriptions`), then by id.
+        // Each subscription's rows together, then by id: pages are stable.
         assert!(vm_query().contains("order by subscriptionId asc, id asc"));
+    }
+
+    #[test]
+    fn a_payload_refusal_names_its_size_and_limit_and_nothing_else_is_one() {
+        let arm = |status, code: &str, message: &str| AzureError::Arm {
+            method: "POST".into(),
+            resource: "Microsoft.ResourceGraph/resources".into(),
+            status,
+            code: code.into(),
+            message: message.into(),
+            request_id: "-".into(),
+        };
+        // The body users met (Azure/cosmos-explorer pull request 1877) as the error parser
+        // joins its details.
+        let met = "Please provide below info when asking for support: timestamp = x. (details: ResponsePayloadTooLarge: Response payload size is 29972004, and has exceeded the limit of 16777216. Please consider querying less data at a time and make paginated call if needed.)";
+        assert_eq!(
+            too_large(&arm(400, "BadRequest", met)),
+            Some((29_972_004, Some(16_777_216)))
+        );
+        let bare = "(details: ResponsePayloadTooLarge)";
+        assert_eq!(too_large(&arm(400, "BadRequest", bare)), Some((0, None)));
+        assert_eq!(too_large(&arm(400, "BadRequest", "InvalidQuery: x")), None);
+        let other = too_large(&arm(413, "RequestTooLarge", met));
+        assert_eq!(other.map(|t| t.0), Some(29_972_004));
+        assert!(vm_summary_query().contains("vmCount = count() by subscriptionId"));
     }
 
     #[test]

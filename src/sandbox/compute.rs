@@ -370,13 +370,19 @@ fn delete_vm(ctx: &Ctx<'_>, st: &mut State, k: &str) -> Reply {
         .mutated()
 }
 
-/// Drop a VM's rendered JSON (its tags or existence changed).
+/// Drop a VM's rendered JSON, and what Resource Graph packed of it (its tags or existence
+/// changed).
 pub(super) fn forget_rendered(ctx: &Ctx<'_>, k: &str) {
     let mut cache = match ctx.app.vm_json.lock() {
         Ok(c) => c,
         Err(p) => p.into_inner(),
     };
     cache.remove(k);
+    let mut packed = match ctx.app.graph_packed.lock() {
+        Ok(c) => c,
+        Err(p) => p.into_inner(),
+    };
+    packed.remove(k);
 }
 
 /// A page of VMs from the rendered-JSON cache (a VM's entry is dropped when its tags change or it

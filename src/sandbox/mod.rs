@@ -270,9 +270,11 @@ impl Sandbox {
             dirty: std::sync::atomic::AtomicBool::new(false),
             last_save_us: std::sync::atomic::AtomicU64::new(0),
             vm_json: Mutex::default(),
+            graph_packed: Mutex::default(),
             accepted: Default::default(),
             generation: Default::default(),
             graph_answered: Default::default(),
+            graph_payload_limit: AtomicUsize::new(resource_graph::PAYLOAD_LIMIT),
         });
         let flusher = {
             let app = Arc::downgrade(&app);
@@ -406,6 +408,13 @@ impl Sandbox {
         ] {
             size.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
         }
+    }
+    /// The most bytes a Resource Graph answer may have (default Azure's 16 MiB:
+    /// `resource_graph::PAYLOAD_LIMIT`), so tests can exercise a split without 20,000 VMs.
+    pub fn set_graph_payload_limit(&self, n: usize) {
+        self.app
+            .graph_payload_limit
+            .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
     }
     /// Page size of backup lists (default 200, Azure's maximum).
     pub fn set_backup_page_size(&self, n: usize) {

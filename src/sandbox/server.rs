@@ -62,6 +62,10 @@ pub struct App {
     /// Rendered JSON of inventory VMs (read-only once seeded), by state key: large VM lists are
     /// served by joining these instead of building and serializing a JSON tree per page.
     pub vm_json: Mutex<HashMap<String, Arc<str>>>,
+    /// Resource Graph's packed VMs (`summarize make_list(pack(…))`), by state key: the
+    /// expression and the JSON it gave the VM. Dropped with the VM's `vm_json` entry — Resource
+    /// Graph answers from an index, not by rendering every VM for every query.
+    pub graph_packed: Mutex<HashMap<String, (String, Arc<str>)>>,
     /// The bearer token last accepted (`auth::Accepted`).
     pub accepted: auth::Accepted,
     /// Bumped by every request that changed the state: what an answer kept for later
@@ -69,6 +73,8 @@ pub struct App {
     pub generation: AtomicU64,
     /// Resource Graph's last evaluated query, for its next pages.
     pub graph_answered: super::resource_graph::evaluated::Answered,
+    /// The most bytes a Resource Graph answer may have (`resource_graph::PAYLOAD_LIMIT`).
+    pub graph_payload_limit: AtomicUsize,
 }
 
 /// Saves slower than this are batched by the background flusher instead of delaying answers

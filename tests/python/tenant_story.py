@@ -80,6 +80,37 @@ def resource_graph_vms():
     assert ids == sorted(ids), ids
 
 
+@step("resource graph: the VMs one row per subscription (summarize make_list), in one page")
+def resource_graph_summary():
+    from azure.mgmt.resourcegraph import ResourceGraphClient
+    from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+
+    c = ResourceGraphClient(credential, **COMMON)
+    query = (
+        "Resources | where type =~ 'microsoft.compute/virtualmachines' "
+        "| summarize vms = make_list(pack('id', id, 'name', name, 'disk', "
+        "properties.storageProfile.osDisk.managedDisk.id)), vmCount = count() by subscriptionId "
+        "| order by subscriptionId asc"
+    )
+    answer = c.resources(
+        QueryRequest(
+            subscriptions=[PROD, DEV, SANDBOX],
+            query=query,
+            options=QueryRequestOptions(result_format="objectArray"),
+        )
+    )
+    assert answer.total_records == 3 and answer.count == 3, answer
+    assert answer.skip_token is None, answer.skip_token
+    subs = [r["subscriptionId"] for r in answer.data]
+    assert subs == sorted(subs), subs
+    assert all(r["vmCount"] == len(r["vms"]) for r in answer.data), answer.data
+    names = sorted(v["name"] for r in answer.data for v in r["vms"])
+    assert names == ["app-01", "app-02", "app-n1", "dev-01", "dev-02", "play-01"], names
+    play = next(r for r in answer.data if r["subscriptionId"] == SANDBOX)
+    assert [v["name"] for v in play["vms"]] == ["play-01"], play
+    assert "/disks/" in play["vms"][0]["disk"], play
+
+
 @step("resource graph: resource groups, filtered to one subscription")
 def resource_graph_groups():
     from azure.mgmt.resourcegraph import ResourceGraphClient
@@ -119,5 +150,6 @@ def resource_graph_refusal():
 if __name__ == "__main__":
     management_groups()
     resource_graph_vms()
+    resource_graph_summary()
     resource_graph_groups()
     resource_graph_refusal()

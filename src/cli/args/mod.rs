@@ -120,7 +120,7 @@ pub enum AuthArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DiscoveryArg {
-    /// Lists for one subscription; for more, Resource Graph while its quota holds the pages
+    /// Lists for one subscription; for more, Resource Graph (lists where it cannot answer whole)
     Auto,
     /// Azure Resource Graph queries (lists when it is unavailable)
     ResourceGraph,

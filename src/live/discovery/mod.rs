@@ -6,33 +6,29 @@
 //!   subscription whose resource-group list Azure refuses (403 `AuthorizationFailed`) is
 //!   [`Denied`].
 //! - **resource-graph**: one `ResourceContainers` query for the subscriptions and resource
-//!   groups of every subscription asked and one `Resources` query for their VMs
-//!   (`resource_graph`, ≤ 1,000 rows a page, paced by its quota). Resource Graph leaves out
+//!   groups of every subscription asked and one `Resources` query for their VMs, one row per
+//!   subscription ([`summarized`], paced by its quota). Resource Graph leaves out
 //!   the subscriptions the caller may not read without a word, so the subscriptions it
 //!   answered for (a subscription row) are compared with those asked ([`unanswered`]); each
 //!   one left out is asked through its resource-group list, whose refusal names the missing
 //!   permission ([`Denied`]) — or whose answer is used when Resource Graph merely had not
 //!   indexed it yet.
 //! - **auto** (the default): lists for one subscription; for more, Resource Graph's
-//!   containers and the first page of VMs, and the remaining VM pages through Resource Graph
-//!   when they fit in the quota the answers reported ([`graph_pays`]). When they do not, the
-//!   pages the quota has left now (no waiting for its window) are read, given to the query's
-//!   groups of subscriptions in order, and the subscriptions each group's first page and those
-//!   pages hold whole ([`whole_subscriptions`]: the query orders by subscription) take their
-//!   VMs from them; the others' VMs come through the lists, which run concurrently under each
-//!   subscription's own ARM quota. Waiting for Resource Graph's window (15 queries per 5 s)
-//!   would cost more than the lists (measured: README "Reading at tenant scale").
+//!   containers and VMs. The VMs come one row per subscription (`summarized`: a few queries
+//!   for a tenant, each answer under Resource Graph's 16 MB); a subscription too large for one
+//!   answer, or whose list came back short of its count, is listed.
 //! - **disks** (when the file has `disk_backup`): wherever the VMs go through Resource Graph,
 //!   one `Resources` query asks for the managed disks of the [`DiskScopes`] (the groups they
 //!   name, `resourceGroup in~ (…)`), its first page beside the VMs'; the pages after it are
-//!   read when `resource-graph` says so or (auto) when they fit in what the VMs' pages leave
-//!   of the quota; else each subscription's disks are listed (`live::disk_backup`). Only the
+//!   read when `resource-graph` says so or (auto) when they fit in what the quota has left
+//!   ([`graph_pays`]); else each subscription's disks are listed (`live::disk_backup`). Only the
 //!   disks in each subscription's own scope are kept ([`FoundDisks`]), as the lists read them.
 //!
 //! Owns: [`Discovery`], [`ReadOptions`], [`Known`], [`Denied`], [`DiskScopes`], [`FoundDisks`],
-//! [`find`]. Must not import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
+//! [`find`] and its halves ([`groups`], [`graph_vms`], [`settle`]), [`uses_graph`]. Must not import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
 
-mod graph;
+pub mod graph;
+pub mod summarized;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,12 +39,10 @@ use super::resource_graph;
 use crate::azure::{ArmClient, AzureError};
 use crate::model::{resource_group, ArmId, ManagedDisk, VirtualMachine};
 
-pub use graph::whole_subscriptions;
-
 /// How VMs (and the subscriptions' resource groups) are discovered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Discovery {
-    /// Resource Graph when it pays, else lists (the module's rule).
+    /// Lists for one subscription, Resource Graph for more (the module's rule).
     #[default]
     Auto,
     /// Resource Graph (lists when it is unavailable to the caller).
@@ -132,8 +126,8 @@ pub struct Denied {
 pub enum Source {
     ResourceGraph,
     Lists,
-    /// Resource Graph for the subscriptions the pages its quota had left covered whole, lists
-    /// for the others.
+    /// Resource Graph for most subscriptions, lists for those too large for one of its
+    /// answers (or whose list it cut short).
     Mixed,
     /// Every subscription's VMs and resource groups were [`Known`].
     Known,
@@ -156,6 +150,8 @@ pub struct Found {
     pub disks: FoundDisks,
     /// Resource Graph queries sent.
     pub queries: u32,
+    /// The subscriptions (lower case) Resource Graph gave a subscription row for.
+    pub answered: BTreeSet<String>,
 }
 
 impl Found {
@@ -168,6 +164,7 @@ impl Found {
             disks: FoundDisks::default(),
             source,
             queries: 0,
+            answered: BTreeSet::new(),
         }
     }
 }
@@ -204,10 +201,31 @@ pub fn is_denied(e: &AzureError) -> bool {
     e.authorization_failed().is_some()
 }
 
+/// Whether `discovery` reads `n` subscriptions (those nothing is known of) through Resource
+/// Graph.
+pub fn uses_graph(discovery: Discovery, n: usize) -> bool {
+    match discovery {
+        Discovery::Lists => false,
+        Discovery::ResourceGraph => n > 0,
+        Discovery::Auto => n > 1,
+    }
+}
+
+/// The subscriptions of `subscriptions` whose resource groups are not `known` (those a read
+/// asks about).
+fn unknown(subscriptions: &[String], known: Option<&Known>) -> Vec<String> {
+    let given = |s: &String| known.is_some_and(|k| k.covers(s) && k.groups_of(s).is_some());
+    subscriptions
+        .iter()
+        .filter(|s| !given(s))
+        .cloned()
+        .collect()
+}
+
 /// Find the readable subscriptions of `subscriptions`, their resource groups, and — through
 /// Resource Graph, when `discovery` and its rule say so — the VMs of those not in `known` and
 /// the managed disks `disks` asks for. A subscription whose resource groups and VMs are `known`
-/// is taken as given, not read.
+/// is taken as given, not read. [`groups`] and [`graph_vms`] side by side.
 pub async fn find(
     client: &ArmClient,
     subscriptions: &[String],
@@ -215,21 +233,33 @@ pub async fn find(
     known: Option<&Known>,
     disks: &DiskScopes,
 ) -> Result<Found, AzureError> {
-    let given = |s: &String| known.is_some_and(|k| k.covers(s) && k.groups_of(s).is_some());
-    let (taken, rest): (Vec<String>, Vec<String>) = subscriptions.iter().cloned().partition(given);
-    let mut found = match (taken.is_empty(), rest.is_empty()) {
-        (false, true) => Found::new(Source::Known),
-        _ => {
-            let ask = Ask {
-                subscriptions: &rest,
-                discovery,
-                known,
-                disks,
-            };
-            read(client, &ask).await?
-        }
+    let session = resource_graph::Session::new(client);
+    let (found, vms) = futures::join!(
+        groups(client, &session, subscriptions, discovery, known),
+        graph_vms(&session, subscriptions, discovery, known, disks)
+    );
+    let mut found = found?;
+    settle(&mut found, vms)?;
+    found.queries = session.queries();
+    Ok(found)
+}
+
+/// The first half of [`find`]: which subscriptions are readable and their resource groups
+/// (Resource Graph's containers, or each one's list), without their VMs — so that a caller can
+/// read vault contents while [`graph_vms`] runs.
+pub async fn groups(
+    client: &ArmClient,
+    session: &resource_graph::Session<'_>,
+    subscriptions: &[String],
+    discovery: Discovery,
+    known: Option<&Known>,
+) -> Result<Found, AzureError> {
+    let rest = unknown(subscriptions, known);
+    let mut found = match rest.is_empty() {
+        true => Found::new(Source::Known),
+        false => read(client, session, &rest, discovery).await?,
     };
-    for sub in &taken {
+    for sub in subscriptions.iter().filter(|s| !rest.contains(s)) {
         let groups = known.and_then(|k| k.groups_of(sub)).cloned();
         found
             .groups
@@ -238,25 +268,56 @@ pub async fn find(
     Ok(found)
 }
 
-/// What [`read`] is asked: the subscriptions nothing is known of, how, what a read before knew
-/// of them (VMs), and where managed disks are needed.
-struct Ask<'a> {
-    subscriptions: &'a [String],
+/// The second half of [`find`]: when the subscriptions go through Resource Graph, the VMs of
+/// those whose VMs are not `known` and the disks `disks` asks for (`None`: not through Resource
+/// Graph, or it is unavailable — the lists answer).
+pub async fn graph_vms(
+    session: &resource_graph::Session<'_>,
+    subscriptions: &[String],
     discovery: Discovery,
-    known: Option<&'a Known>,
-    disks: &'a DiskScopes,
+    known: Option<&Known>,
+    disks: &DiskScopes,
+) -> Result<Option<graph::GraphVms>, AzureError> {
+    let rest = unknown(subscriptions, known);
+    if !uses_graph(discovery, rest.len()) {
+        return Ok(None);
+    }
+    let to_discover: Vec<String> = (rest.iter())
+        .filter(|s| !known.is_some_and(|k| k.covers(s)))
+        .cloned()
+        .collect();
+    match graph::vms_and_disks(session, &rest, &to_discover, disks, discovery).await {
+        Err(e) if resource_graph::unavailable(&e) => Ok(None),
+        other => other.map(Some),
+    }
 }
 
-/// [`find`] for the subscriptions nothing is known of.
-async fn read(client: &ArmClient, ask: &Ask<'_>) -> Result<Found, AzureError> {
-    let subscriptions = ask.subscriptions;
-    let graph = match ask.discovery {
-        Discovery::Lists => false,
-        Discovery::ResourceGraph => true,
-        Discovery::Auto => subscriptions.len() > 1,
-    };
-    if graph {
-        match graph::by_graph(client, ask).await {
+/// [`groups`]'s `found` with what [`graph_vms`] found — unless the groups came through the
+/// lists (Resource Graph unavailable), whose reader lists the VMs too: then whatever
+/// [`graph_vms`] found or failed with is not used.
+pub fn settle(
+    found: &mut Found,
+    vms: Result<Option<graph::GraphVms>, AzureError>,
+) -> Result<(), AzureError> {
+    if found.source != Source::ResourceGraph {
+        return Ok(());
+    }
+    match vms? {
+        Some(vms) => vms.fill(found),
+        None => found.source = Source::Lists,
+    }
+    Ok(())
+}
+
+/// [`groups`] for the subscriptions nothing is known of.
+async fn read(
+    client: &ArmClient,
+    session: &resource_graph::Session<'_>,
+    subscriptions: &[String],
+    discovery: Discovery,
+) -> Result<Found, AzureError> {
+    if uses_graph(discovery, subscriptions.len()) {
+        match graph::containers(client, session, subscriptions).await {
             Err(e) if resource_graph::unavailable(&e) => {
                 tracing::info!("Resource Graph is unavailable ({e}); listing per subscription");
             }
@@ -302,9 +363,9 @@ mod tests {
 
     #[test]
     fn resource_graph_goes_on_only_while_its_quota_holds_the_pages_left() {
-        // 100,000 VMs: 99 pages after the first, 14 queries left in the window → lists.
+        // 99,000 disks: 99 pages after the first, 14 queries left in the window → lists.
         assert!(!graph_pays(99, Some(14)));
-        // 5,000 VMs: 4 pages after the first fit in the 14 left.
+        // 5,000 disks: 4 pages after the first fit in the 14 left.
         assert!(graph_pays(4, Some(14)));
         assert!(graph_pays(14, Some(14)));
         assert!(!graph_pays(1, Some(0)));

@@ -8,6 +8,9 @@
 //!            | project column ( ',' column )*
 //!            | ( order | sort ) by column [ asc | desc ] ( ',' column [ asc | desc ] )*
 //!            | ( limit | take ) integer
+//!            | summarize name '=' agg ( ',' name '=' agg )* by column ( ',' column )*
+//! agg       := make_list '(' expr ')' | count '(' ')'
+//! expr      := column ( '.' property )* | pack '(' string ',' expr ( ',' string ',' expr )* ')'
 //! predicate := column ( == | =~ | != | !~ ) string
 //!            | column ( in | in~ | !in | !in~ ) '(' string ( ',' string )* ')'
 //! column    := id | name | type | location | resourceGroup | subscriptionId | tenantId
@@ -21,8 +24,13 @@
 //! Learn, "Azure Resource Graph table and resource type reference": the table of
 //! subscriptions, resource groups and management groups; the sandbox has no management-group
 //! rows there).
-//! Anything else (`summarize`, `extend`, `join`, functions, other tables) is a [`ParseError`]
-//! that the handler answers in Resource Graph's `InvalidQuery` shape.
+//! `summarize` groups the rows by its `by` columns into one row each, the `by` columns then
+//! its aggregates (`make_list` of an expression, `count()`): the form Microsoft Learn's
+//! "Paging Resource Graph results" uses to read a complete set of VMs in one answer
+//! (`summarize make_set(id)`, `make_list` in its samples). After it only `order by` / `sort by`
+//! its `by` columns, `limit` and `take` may follow.
+//! Anything else (`extend`, `join`, other functions and aggregates, other tables) is a
+//! [`ParseError`] that the handler answers in Resource Graph's `InvalidQuery` shape.
 
 /// Columns a row has.
 pub const COLUMNS: &[&str] = &[
@@ -42,6 +50,9 @@ pub const COLUMNS: &[&str] = &[
     "identity",
     "zones",
 ];
+
+/// How deep `pack`s may nest.
+pub const MAX_DEPTH: usize = 16;
 
 /// Columns a predicate or an ordering may use (strings): the first nine.
 pub const SCALAR: &[&str] = COLUMNS.split_at(9).0;
@@ -66,6 +77,27 @@ pub enum Op {
     /// Columns with `true` for descending.
     Order(Vec<(String, bool)>),
     Limit(usize),
+    Summarize {
+        /// Output column name and its aggregate.
+        aggs: Vec<(String, Agg)>,
+        by: Vec<String>,
+    },
+}
+
+/// An aggregate of `summarize`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Agg {
+    MakeList(Expr),
+    Count,
+}
+
+/// A value computed from a row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A column, then property names into its value (`properties.storageProfile.osDisk`).
+    Path(String, Vec<String>),
+    /// `pack('key', expr, …)`: an object.
+    Pack(Vec<(String, Expr)>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -193,6 +225,8 @@ fn tokenize(q: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
             let p = match c {
                 '|' => "|",
                 ',' => ",",
+                '=' => "=",
+                '.' => ".",
                 '(' => "(",
                 ')' => ")",
                 _ => return Err(fail(start, c.to_string(), "unexpected character")),
@@ -321,7 +355,106 @@ impl Parser {
         })
     }
 
+    fn ident(&mut self, what: &str) -> Result<String, ParseError> {
+        match self.peek() {
+            Some(Tok::Ident(w)) => {
+                let w = w.clone();
+                self.at += 1;
+                Ok(w)
+            }
+            _ => Err(self.error(format!("{what} was expected"))),
+        }
+    }
+
+    fn expect(&mut self, p: &str) -> Result<(), ParseError> {
+        match self.punct(p) {
+            true => Ok(()),
+            false => Err(self.error(format!("'{p}' was expected"))),
+        }
+    }
+
+    fn expr(&mut self) -> Result<Expr, ParseError> {
+        self.expr_at(0)
+    }
+
+    /// An expression `depth` `pack`s deep (at most [`MAX_DEPTH`]: a query never overflows
+    /// the stack, however it nests).
+    fn expr_at(&mut self, depth: usize) -> Result<Expr, ParseError> {
+        if self.keyword("pack") {
+            if depth >= MAX_DEPTH {
+                self.at -= 1;
+                return Err(self.error(format!(
+                    "pack nests more than {MAX_DEPTH} deep in the sandbox's Resource Graph"
+                )));
+            }
+            self.expect("(")?;
+            let mut pairs = Vec::new();
+            loop {
+                let key = self.string()?;
+                self.expect(",")?;
+                pairs.push((key, self.expr_at(depth + 1)?));
+                if !self.punct(",") {
+                    break;
+                }
+            }
+            self.expect(")")?;
+            return Ok(Expr::Pack(pairs));
+        }
+        let column = self.column(COLUMNS)?;
+        let mut path = Vec::new();
+        while self.punct(".") {
+            path.push(self.ident("a property name")?);
+        }
+        Ok(Expr::Path(column, path))
+    }
+
+    fn aggregate(&mut self) -> Result<(String, Agg), ParseError> {
+        let name = self.ident("an output column name")?;
+        self.expect("=")?;
+        let agg = if self.keyword("make_list") {
+            self.expect("(")?;
+            let e = self.expr()?;
+            self.expect(")")?;
+            Agg::MakeList(e)
+        } else if self.keyword("count") {
+            self.expect("(")?;
+            self.expect(")")?;
+            Agg::Count
+        } else {
+            return Err(
+                self.error("the sandbox's Resource Graph aggregates with make_list and count only")
+            );
+        };
+        Ok((name, agg))
+    }
+
+    fn summarize(&mut self) -> Result<Op, ParseError> {
+        let mut aggs = vec![self.aggregate()?];
+        while self.punct(",") {
+            aggs.push(self.aggregate()?);
+        }
+        if !self.keyword("by") {
+            return Err(self.error("'by' was expected"));
+        }
+        let mut by = vec![self.column(SCALAR)?];
+        while self.punct(",") {
+            by.push(self.column(SCALAR)?);
+        }
+        // Each output column once: the `by` columns, then the aggregates' names.
+        let mut names: Vec<&String> = by.iter().collect();
+        for (name, _) in &aggs {
+            if names.contains(&name) {
+                return Err(self.error(format!("the output column '{name}' is named twice")));
+            }
+            names.push(name);
+        }
+        Ok(Op::Summarize { aggs, by })
+    }
+
     fn operator(&mut self) -> Result<Op, ParseError> {
+        if self.keyword("summarize") {
+            return self.summarize();
+        }
         if self.keyword("where") {
             let mut preds = vec![self.predicate()?];
             while self.keyword("and") {
@@ -367,7 +500,7 @@ impl Parser {
             };
         }
         Err(self.error(
-            "the sandbox's Resource Graph supports only where, project, order by, sort by, limit and take",
+            "the sandbox's Resource Graph supports only where, project, summarize, order by, sort by, limit and take",
         ))
     }
 }
@@ -402,8 +535,28 @@ pub fn parse(q: &str) -> Result<Query, ParseError> {
         }
     };
     let mut ops = Vec::new();
+    let mut grouped: Option<Vec<String>> = None;
     while p.punct("|") {
-        ops.push(p.operator()?);
+        let at = p.at;
+        let op = p.operator()?;
+        // After `summarize` its rows have only its own columns: order them by its `by`
+        // columns, or cut them.
+        let projected = ops.iter().any(|o| matches!(o, Op::Project(_)));
+        let fits = match (&grouped, &op) {
+            // The sandbox summarizes whole rows: no `project` before it.
+            (None, Op::Summarize { .. }) => !projected,
+            (None, _) | (Some(_), Op::Limit(_)) => true,
+            (Some(by), Op::Order(keys)) => keys.iter().all(|(c, _)| by.contains(c)),
+            (Some(_), _) => false,
+        };
+        if !fits {
+            p.at = at;
+            return Err(p.error("the sandbox's Resource Graph summarizes whole rows (no project before it), then orders by its 'by' columns or limits, nothing else"));
+        }
+        if let Op::Summarize { by, .. } = &op {
+            grouped = Some(by.clone());
+        }
+        ops.push(op);
     }
     if p.peek().is_some() {
         return Err(p.error("'|' was expected"));
@@ -434,9 +587,59 @@ mod tests {
     }
 
     #[test]
+    fn a_summary_of_packed_paths_parses() {
+        let q = parse("Resources | where type =~ 'x' | summarize vms = make_list(pack('id', id, 'p', pack('os', properties.storageProfile.osDisk))), n = count() by subscriptionId | order by subscriptionId asc").unwrap();
+        let Op::Summarize { aggs, by } = &q.ops[1] else {
+            panic!("{q:?}")
+        };
+        assert_eq!(by, &vec!["subscriptionId".to_string()]);
+        let os = Expr::Path(
+            "properties".into(),
+            vec!["storageProfile".into(), "osDisk".into()],
+        );
+        let packed = Expr::Pack(vec![
+            ("id".into(), Expr::Path("id".into(), vec![])),
+            ("p".into(), Expr::Pack(vec![("os".into(), os)])),
+        ]);
+        assert_eq!(
+            aggs,
+            &vec![
+                ("vms".to_string(), Agg::MakeList(packed)),
+                ("n".to_string(), Agg::Count)
+            ]
+        );
+        assert_eq!(q.ops[2], Op::Order(vec![("subscriptionId".into(), false)]));
+    }
+
+    #[test]
     fn queries_outside_the_subset_say_where() {
+        let e = parse("Resources | extend x = 1").unwrap_err();
+        assert_eq!((e.position, e.token.as_str()), (12, "extend"));
+        // An aggregate is named; only make_list and count; after summarize only its order.
         let e = parse("Resources | summarize count() by type").unwrap_err();
-        assert_eq!((e.position, e.token.as_str()), (12, "summarize"));
+        assert_eq!((e.position, e.token.as_str()), (27, "("));
+        assert!(parse("Resources | summarize n = dcount(id) by type").is_err());
+        let e = parse("Resources | summarize n = count() by type | where name == 'x'").unwrap_err();
+        assert_eq!(e.token, "where");
+        assert!(parse("Resources | summarize n = count() by type | order by id asc").is_err());
+        assert!(parse("Resources | summarize v = make_list(pack('a')) by type").is_err());
+        assert!(parse("Resources | summarize type = count() by type").is_err());
+        assert!(parse("Resources | summarize n = count(), n = count() by type").is_err());
+        assert!(parse("Resources | project id | summarize n = count() by type").is_err());
+        // However deep a query nests, it is refused, never a stack overflow.
+        let deep = format!(
+            "Resources | summarize v = make_list({}id{}) by type",
+            "pack('a', ".repeat(100_000),
+            ")".repeat(100_000)
+        );
+        let e = parse(&deep).unwrap_err();
+        assert!(e.message.contains("nests more than 16"), "{e:?}");
+        let ok = format!(
+            "Resources | summarize v = make_list({}id{}) by type",
+            "pack('a', ".repeat(16),
+            ")".repeat(16)
+        );
+        assert!(parse(&ok).is_ok());
         let e = parse("Resources | whre type == 'x'").unwrap_err();
         assert_eq!(e.token, "whre");
         assert_eq!(parse("ResourceChanges").unwrap_err().position, 0);
