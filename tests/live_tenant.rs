@@ -212,15 +212,18 @@ async fn a_summary_answers_one_row_per_subscription_in_one_page_and_an_answer_to
     let subs: Vec<String> = (0..3).map(sub).collect();
     let query = resource_graph::vm_summary_query();
     let ask = |top: u64| json!({"subscriptions": subs, "query": query, "options": {"$top": top, "resultFormat": "objectArray"}});
-    let (body, _) = client
-        .post_query(&resource_graph::path(), &ask(1000))
-        .await
-        .unwrap();
-    let body = body.unwrap();
-    assert_eq!(
-        (body["totalRecords"].as_u64(), body["count"].as_u64()),
-        (Some(3), Some(3))
-    );
+    // An answered page, and its (totalRecords, count).
+    let page = async |top: u64| {
+        let (body, _) = client
+            .post_query(&resource_graph::path(), &ask(top))
+            .await
+            .unwrap();
+        let body = body.unwrap();
+        let counts = (body["totalRecords"].as_u64(), body["count"].as_u64());
+        (body, counts)
+    };
+    let (body, counts) = page(1000).await;
+    assert_eq!(counts, (Some(3), Some(3)));
     assert_eq!(body["resultTruncated"], "false");
     let row = &body["data"][0];
     assert_eq!(row["subscriptionId"], FIRST, "ordered by subscription");
@@ -244,15 +247,8 @@ async fn a_summary_answers_one_row_per_subscription_in_one_page_and_an_answer_to
     );
 
     // A summary is not paged: its rows carry no id. A page short of them says so, with no token.
-    let (cut, _) = client
-        .post_query(&resource_graph::path(), &ask(2))
-        .await
-        .unwrap();
-    let cut = cut.unwrap();
-    assert_eq!(
-        (cut["totalRecords"].as_u64(), cut["count"].as_u64()),
-        (Some(3), Some(2))
-    );
+    let (cut, counts) = page(2).await;
+    assert_eq!(counts, (Some(3), Some(2)));
     assert_eq!(cut["resultTruncated"], "true");
     assert!(cut.get("$skipToken").is_none());
 
@@ -272,11 +268,7 @@ async fn a_summary_answers_one_row_per_subscription_in_one_page_and_an_answer_to
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let (again, _) = client
-        .post_query(&resource_graph::path(), &ask(1000))
-        .await
-        .unwrap();
-    let again = again.unwrap();
+    let (again, _) = page(1000).await;
     let tagged = (again["data"].as_array().unwrap().iter())
         .flat_map(|row| row["vms"].as_array().unwrap())
         .find(|v| v["id"] == vm_id.as_str())
