@@ -156,6 +156,21 @@ async fn a_quota_of_two_queries_makes_the_reader_wait_instead_of_meeting_429s() 
     assert!(refused.2.starts_with("00:00:0"), "{statuses:?}");
 }
 
+/// A Resource Graph query sent as it is, past the ARM client: Azure's status and body as sent.
+async fn raw_query(
+    e: &Estate,
+    (http, token): (&reqwest::Client, &str),
+    body: &serde_json::Value,
+) -> reqwest::Response {
+    let url = format!("{}{}", e.sandbox.endpoint(), resource_graph::path());
+    http.post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_query_outside_the_subset_is_a_bad_request_naming_the_token() {
     let e = estate(&spread(3, 1), SandboxOptions::default()).await;
@@ -170,17 +185,8 @@ async fn a_query_outside_the_subset_is_a_bad_request_naming_the_token() {
     assert_eq!((err.status(), err.code()), (Some(400), Some("BadRequest")));
 
     let (http, tok) = support::raw::token_client(&e.sandbox).await;
-    let r = http
-        .post(format!(
-            "{}{}",
-            e.sandbox.endpoint(),
-            resource_graph::path()
-        ))
-        .bearer_auth(&tok)
-        .json(&json!({"subscriptions": [FIRST], "query": "Resources | whre type == 'x'"}))
-        .send()
-        .await
-        .unwrap();
+    let bad = json!({"subscriptions": [FIRST], "query": "Resources | whre type == 'x'"});
+    let r = raw_query(&e, (&http, &tok), &bad).await;
     assert_eq!(r.status(), 400);
     let b: serde_json::Value = r.json().await.unwrap();
     assert_eq!(b["error"]["details"][0]["code"], "InvalidQuery");
@@ -278,17 +284,7 @@ async fn a_summary_answers_one_row_per_subscription_in_one_page_and_an_answer_to
     // Over the payload limit: Resource Graph's refusal, with the size and the limit in the
     // words users have met.
     e.sandbox.set_graph_payload_limit(1_000);
-    let r = http
-        .post(format!(
-            "{}{}",
-            e.sandbox.endpoint(),
-            resource_graph::path()
-        ))
-        .bearer_auth(&tok)
-        .json(&ask(1000))
-        .send()
-        .await
-        .unwrap();
+    let r = raw_query(&e, (&http, &tok), &ask(1000)).await;
     assert_eq!(r.status(), 400);
     let b: serde_json::Value = r.json().await.unwrap();
     assert_eq!(b["error"]["code"], "BadRequest");

@@ -62,17 +62,20 @@ async fn read_principal(
             .get_optional(&crate::model::disk_backup::versioned(vault_id))
             .await?
             .ok_or_else(|| format!("the Backup vault {vault_id} does not exist"))?;
-        if let Some(p) = vault::backup_principal_id(&body, user_identity) {
-            return Ok(p.to_string());
-        }
-        let filling_in = user_identity.is_some_and(|id| vault::has_user_identity(&body, id));
-        if !filling_in || started.elapsed() >= IDENTITY_DEADLINE {
+        let missing = match vault::backup_principal(&body, vault_id, user_identity) {
+            Ok(p) => return Ok(p.to_string()),
+            Err(vault::NoPrincipal::Updating) if started.elapsed() < IDENTITY_DEADLINE => None,
+            Err(vault::NoPrincipal::Updating) => {
+                Some(vault::lacks_identity(vault_id, user_identity))
+            }
+            Err(vault::NoPrincipal::Lacks(lacks)) => Some(lacks),
+        };
+        if let Some(lacks) = missing {
             let what = if user_identity.is_some() {
                 "azprotect attaches it when the file names it as the vault's `identity`; check that the identity exists"
             } else {
                 "azprotect creates vaults with one; enable it on the vault"
             };
-            let lacks = vault::lacks_identity(vault_id, user_identity);
             return Err(format!("{lacks} to grant the role to ({what}), then apply again").into());
         }
         tokio::time::sleep(client.poll_interval().max(Duration::from_millis(100))).await;

@@ -81,10 +81,7 @@ pub async fn read(
 /// kept once, as the vault of the lowest id read it (whatever order Azure lists vaults in, the
 /// same one: a saved plan's fingerprint of the estate does not change with it).
 fn once_per_shared_identity(resources: &mut Vec<Resource>) {
-    let copies = role::shared_copies(resources);
-    if !copies.is_empty() {
-        resources.retain(|r| !(role::is_shared(r) && copies.contains_key(&role::copy_key(r))));
-    }
+    role::drop_shared_copies(resources);
 }
 
 /// What reads Azure: the client, and the role-assignment lists read so far.

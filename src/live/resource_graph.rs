@@ -268,8 +268,6 @@ pub struct Page {
     pub next: Option<String>,
     /// `totalRecords`: the rows of the whole query.
     pub total: Option<u64>,
-    /// The quota the answer reported.
-    pub quota: Option<QuotaReading>,
 }
 
 impl Page {
@@ -464,7 +462,6 @@ impl<'a> Session<'a> {
             rows,
             next,
             total: body.get("totalRecords").and_then(Value::as_u64),
-            quota,
         })
     }
 }

@@ -102,20 +102,20 @@ pub async fn check(
         .get_optional(&crate::model::disk_backup::versioned(vault))
         .await?
         .ok_or_else(|| miette!("the Backup vault {vault} does not exist"))?;
-    let principal = crate::model::disk_backup::vault::backup_principal_id(&body, user_identity)
-        .ok_or_else(|| {
-            if user_identity.is_some_and(|id| crate::model::disk_backup::vault::has_user_identity(&body, id)) {
-                return miette!(
-                    help = "restore again in a minute",
-                    "the Backup vault {vault} is updating: Azure has not filled in its user-assigned identity's principal yet"
-                );
+    use crate::model::disk_backup::vault::{backup_principal, NoPrincipal};
+    let principal = backup_principal(&body, vault.as_str(), user_identity)
+        .map_err(|missing| match missing {
+            NoPrincipal::Updating => miette!(
+                help = "restore again in a minute",
+                "the Backup vault {vault} is updating: Azure has not filled in its user-assigned identity's principal yet"
+            ),
+            NoPrincipal::Lacks(lacks) => {
+                let help = match user_identity {
+                    Some(_) => "attach it to the vault again (apply the file that names it as the vault's identity): Data Protection restores with it",
+                    None => "enable the vault's system-assigned identity: Data Protection restores with it",
+                };
+                miette!(help = help, "{lacks}")
             }
-            let help = match user_identity {
-                Some(_) => "attach it to the vault again (apply the file that names it as the vault's identity): Data Protection restores with it",
-                None => "enable the vault's system-assigned identity: Data Protection restores with it",
-            };
-            let lacks = crate::model::disk_backup::vault::lacks_identity(vault.as_str(), user_identity);
-            miette!(help = help, "{lacks}")
         })?
         .to_string();
     let held = match client

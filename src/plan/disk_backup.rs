@@ -12,7 +12,7 @@ use super::{AttrChange, Change, DataEffect};
 use crate::model::disk_backup::{instance, policy, role, vault as backup_vault, DiskVaultScope};
 use crate::model::ItemState;
 use crate::model::LiveState;
-use crate::model::{Address, ArmId, Desired, ManagedDisk, OnRemove, Resource, ResourceKind};
+use crate::model::{ArmId, Desired, ManagedDisk, OnRemove, Resource, ResourceKind};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -287,14 +287,10 @@ pub fn attached_identities(resources: &mut [Resource], live: &LiveState) {
 /// (`live::disk_backup::once_per_shared_identity`) — and what the others' instances wait for
 /// is that one.
 pub fn one_per_shared_assignment(resources: &mut Vec<Resource>) {
-    let copies = role::shared_copies(resources);
-    if copies.is_empty() {
+    let redirect = role::drop_shared_copies(resources);
+    if redirect.is_empty() {
         return;
     }
-    resources.retain(|r| !(role::is_shared(r) && copies.contains_key(&role::copy_key(r))));
-    let redirect: BTreeMap<Address, Address> = (copies.into_iter())
-        .map(|((address, _), keep)| (address, keep))
-        .collect();
     for r in resources.iter_mut() {
         for d in r.depends_on.iter_mut() {
             if let Some(to) = redirect.get(d) {

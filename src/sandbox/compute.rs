@@ -373,16 +373,26 @@ fn delete_vm(ctx: &Ctx<'_>, st: &mut State, k: &str) -> Reply {
 /// Drop a VM's rendered JSON, and what Resource Graph packed of it (its tags or existence
 /// changed).
 pub(super) fn forget_rendered(ctx: &Ctx<'_>, k: &str) {
-    let mut cache = match ctx.app.vm_json.lock() {
-        Ok(c) => c,
-        Err(p) => p.into_inner(),
-    };
+    let mut cache = ctx.app.vm_json.lock().unwrap_or_else(|p| p.into_inner());
     cache.remove(k);
-    let mut packed = match ctx.app.graph_packed.lock() {
-        Ok(c) => c,
-        Err(p) => p.into_inner(),
-    };
+    let mut packed = ctx
+        .app
+        .graph_packed
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     packed.remove(k);
+}
+
+/// [`forget_rendered`] for every VM whose state key `gone` says, each cache locked once.
+pub(super) fn forget_rendered_where(ctx: &Ctx<'_>, gone: impl Fn(&str) -> bool) {
+    let mut cache = ctx.app.vm_json.lock().unwrap_or_else(|p| p.into_inner());
+    cache.retain(|k, _| !gone(k));
+    let mut packed = ctx
+        .app
+        .graph_packed
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    packed.retain(|k, _| !gone(k));
 }
 
 /// A page of VMs from the rendered-JSON cache (a VM's entry is dropped when its tags change or it

@@ -38,6 +38,15 @@ impl ArmError {
         self.headers.push((k.to_string(), v.into()));
         self
     }
+    /// The envelope with `details` under its code and message (Resource Graph's refusals).
+    pub fn with_details(mut self, details: Vec<Value>) -> Self {
+        self.raw_body = Some(Box::new(json!({"error": {
+            "code": self.code,
+            "message": self.message,
+            "details": details,
+        }})));
+        self
+    }
     /// The JSON body the client receives.
     pub fn body(&self) -> Value {
         if let Some(raw) = &self.raw_body {

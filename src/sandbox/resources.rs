@@ -236,13 +236,7 @@ fn resource_group(ctx: &Ctx<'_>, st: &mut State, sub: &str, name: &str) -> HResu
             };
             if error.is_none() {
                 st.resource_groups.remove(&k);
-                let gone: Vec<String> = (st.vms.keys())
-                    .filter(|kk| kk.starts_with(&prefix))
-                    .cloned()
-                    .collect();
-                for vm in &gone {
-                    super::compute::forget_rendered(ctx, vm);
-                }
+                super::compute::forget_rendered_where(ctx, |kk| kk.starts_with(&prefix));
                 st.vms.retain(|kk, _| !kk.starts_with(&prefix));
                 st.disks.retain(|kk, _| !kk.starts_with(&prefix));
                 let rid =

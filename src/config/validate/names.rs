@@ -404,32 +404,39 @@ pub fn resource_group_id(s: &str, default_subscription: &str) -> Option<String> 
     ))
 }
 
-const DISK_ID_SHAPE: &str =
-    "/subscriptions/{guid}/resourceGroups/{rg}/providers/Microsoft.Compute/disks/{name}";
+/// A resource in a resource group written as `rg/name` or as its id
+/// (`/subscriptions/…/providers/{namespace}/{rtype}/{name}`), `what` naming it in errors: its
+/// subscription (`None` for `rg/name`), group and name.
+fn group_name_ref(
+    s: &str,
+    what: &str,
+    (namespace, rtype): (&str, &str),
+    name_rule: NameRule,
+) -> Result<(Option<String>, String, String), String> {
+    if s.starts_with('/') {
+        let id = resource_id(s, &format!("{what} id"), namespace, &[(rtype, name_rule)])?;
+        let name = id.names[0].clone();
+        return Ok((Some(id.subscription), id.resource_group, name));
+    }
+    let shape = || {
+        format!("write {what} as `resource-group/name` or as its id `/subscriptions/{{guid}}/resourceGroups/{{rg}}/providers/{namespace}/{rtype}/{{name}}`")
+    };
+    let Some((rg, name)) = s.split_once('/').filter(|(_, n)| !n.contains('/')) else {
+        return Err(shape());
+    };
+    resource_group_name(rg)?;
+    name_rule(name)?;
+    Ok((None, rg.to_string(), name.to_string()))
+}
 
 /// Parse `rg/name` or a managed disk id.
 pub fn disk_ref(s: &str) -> Result<DiskRef, String> {
-    if s.starts_with('/') {
-        let id = resource_id(s, "a disk id", "Microsoft.Compute", &[("disks", disk_name)])?;
-        return Ok(DiskRef {
-            subscription: Some(id.subscription),
-            resource_group: id.resource_group,
-            name: id.names[0].clone(),
-        });
-    }
-    let shape = || format!("write a disk as `resource-group/name` or as its id `{DISK_ID_SHAPE}`");
-    let Some((rg, name)) = s.split_once('/') else {
-        return Err(shape());
-    };
-    if name.contains('/') {
-        return Err(shape());
-    }
-    resource_group_name(rg)?;
-    disk_name(name)?;
+    let (subscription, resource_group, name) =
+        group_name_ref(s, "a disk", ("Microsoft.Compute", "disks"), disk_name)?;
     Ok(DiskRef {
-        subscription: None,
-        resource_group: rg.to_string(),
-        name: name.to_string(),
+        subscription,
+        resource_group,
+        name,
     })
 }
 
@@ -446,29 +453,13 @@ fn alnum_or_dash_underscore(c: char) -> bool {
 /// A user-assigned managed identity as written in a file — `resource-group/name` (in
 /// `default_subscription`) or its id — as its ARM id.
 pub fn user_identity_id(s: &str, default_subscription: &str) -> Result<String, String> {
-    let (sub, rg, name) = if s.starts_with('/') {
-        let id = resource_id(
-            s,
-            "a user-assigned identity id",
-            "Microsoft.ManagedIdentity",
-            &[("userAssignedIdentities", user_identity_name)],
-        )?;
-        (id.subscription, id.resource_group, id.names[0].clone())
-    } else {
-        let shape = || {
-            "write a user-assigned identity as `resource-group/name` or as its id `/subscriptions/{guid}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}`".to_string()
-        };
-        let Some((rg, name)) = s.split_once('/').filter(|(_, n)| !n.contains('/')) else {
-            return Err(shape());
-        };
-        resource_group_name(rg)?;
-        user_identity_name(name)?;
-        (
-            default_subscription.to_string(),
-            rg.to_string(),
-            name.to_string(),
-        )
-    };
+    let (sub, rg, name) = group_name_ref(
+        s,
+        "a user-assigned identity",
+        ("Microsoft.ManagedIdentity", "userAssignedIdentities"),
+        user_identity_name,
+    )?;
+    let sub = sub.as_deref().unwrap_or(default_subscription);
     Ok(format!(
         "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
     ))

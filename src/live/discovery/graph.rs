@@ -95,7 +95,8 @@ impl GraphVms {
         };
         let of = &found.vms_of;
         let vms = (self.vms.vms.into_iter())
-            .filter(|vm| of.contains(&vm.subscription.to_ascii_lowercase()))
+            .filter(|(sub, _)| of.contains(sub))
+            .flat_map(|(_, vms)| vms)
             .collect();
         found.vms = (!of.is_empty()).then_some(vms);
         if let Some((asked, disks)) = self.disks {
@@ -193,7 +194,6 @@ mod tests {
             rows: vec![],
             next: next.map(str::to_string),
             total,
-            quota: None,
         };
         assert_eq!(page(None, Some(5_000)).pages_left(1_000), 0);
         assert_eq!(page(Some("t"), Some(100_000)).pages_left(1_000), 99);

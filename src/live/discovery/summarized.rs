@@ -15,7 +15,7 @@
 //! Owns: [`read`], [`SummarizedVms`]. Must not import: `cli`, `plan`, `apply`, `render`,
 //! `config`, `ops`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::{try_join_all, BoxFuture, FutureExt};
 
@@ -27,7 +27,8 @@ use crate::model::VirtualMachine;
 /// What [`read`] found.
 #[derive(Debug, Default)]
 pub struct SummarizedVms {
-    pub vms: Vec<VirtualMachine>,
+    /// The VMs of each subscription (lower case) in `of`.
+    pub vms: BTreeMap<String, Vec<VirtualMachine>>,
     /// The subscriptions (lower case) whose VMs `vms` holds all of.
     pub of: BTreeSet<String>,
     /// The subscriptions (lower case) left to their lists.
@@ -54,7 +55,7 @@ pub async fn read(
     let count_query = resource_graph::vm_count_query();
     let groups = subscriptions.chunks(SUBSCRIPTIONS_PER_QUERY.max(1));
     let counted = try_join_all(groups.map(|g| session.page(g, &count_query, At::First))).await?;
-    let mut counts = std::collections::BTreeMap::new();
+    let mut counts = BTreeMap::new();
     for row in counted.iter().flat_map(|p| &p.rows) {
         if let (Some(sub), Some(n)) = (row["subscriptionId"].as_str(), row["vmCount"].as_u64()) {
             counts.insert(sub.to_ascii_lowercase(), n);
@@ -168,7 +169,8 @@ fn group<'a>(
                 out.left.insert(sub);
                 continue;
             }
-            out.vms.extend(listed.iter().filter_map(vms::from_arm));
+            let found = listed.iter().filter_map(vms::from_arm).collect();
+            out.vms.insert(sub.clone(), found);
             out.of.insert(sub);
         }
         // A group answered in part (more rows than a page): the rest are listed. A

@@ -157,7 +157,7 @@ pub fn normalize(arm: &Value, vault_id: &ArmId, user_identity: Option<&str>) -> 
 /// derives from the identity, so every vault sharing it reads or wants the same one): each
 /// extra copy, by address and lower-case id ([`copy_key`]) → the address of the copy kept, that
 /// of the lowest vault id (then address), whatever order the vaults come in.
-pub fn shared_copies(resources: &[crate::model::Resource]) -> BTreeMap<(Address, String), Address> {
+fn shared_copies(resources: &[crate::model::Resource]) -> BTreeMap<(Address, String), Address> {
     let mut kept: BTreeMap<String, (String, &Address)> = BTreeMap::new();
     let mut all = Vec::new();
     for r in resources.iter().filter(|r| is_shared(r)) {
@@ -184,8 +184,22 @@ pub fn shared_copies(resources: &[crate::model::Resource]) -> BTreeMap<(Address,
         .collect()
 }
 
+/// Drop the extra copies of shared assignments from `resources` ([`shared_copies`]): what each
+/// dropped address becomes (the copy kept), for what depended on it.
+pub fn drop_shared_copies(
+    resources: &mut Vec<crate::model::Resource>,
+) -> BTreeMap<Address, Address> {
+    let copies = shared_copies(resources);
+    if !copies.is_empty() {
+        resources.retain(|r| !(is_shared(r) && copies.contains_key(&copy_key(r))));
+    }
+    (copies.into_iter())
+        .map(|((address, _), keep)| (address, keep))
+        .collect()
+}
+
 /// A role assignment's key in [`shared_copies`].
-pub fn copy_key(r: &crate::model::Resource) -> (Address, String) {
+fn copy_key(r: &crate::model::Resource) -> (Address, String) {
     (r.address.clone(), r.arm_id.as_str().to_ascii_lowercase())
 }
 

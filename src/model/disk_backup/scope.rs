@@ -182,10 +182,12 @@ impl DiskVaultScope {
                 None => default_id,
             };
             // A file silent on the identity leaves an existing instance on the one it uses.
-            let kept = (live.into_iter().flatten())
-                .filter(|_| self.keeps_identities)
-                .find(|r| r.arm_id == arm_id)
-                .and_then(|r| instance::Attrs(&r.attrs).user_identity_id());
+            let kept = match self.keeps_identities {
+                true => (live.into_iter().flatten())
+                    .find(|r| r.arm_id == arm_id)
+                    .and_then(|r| instance::Attrs(&r.attrs).user_identity_id()),
+                false => None,
+            };
             let srg = &p.spec.snapshot_resource_group_id;
             // The roles are granted to the identity the disk backs up with: none for one that
             // keeps a user-assigned identity the file does not name (its roles are not the
@@ -234,14 +236,15 @@ impl DiskVaultScope {
                 ),
                 arm_id,
                 attrs: {
-                    let mut attrs = with_identity(json!({
+                    let mut attrs = json!({
                         "disk_id": p.id,
                         "location": p.location,
                         "policy": policy_arm_name,
                         "snapshot_resource_group_id": srg,
                         "state": crate::model::ItemState::Protected.as_str(),
-                    }));
-                    if let Some(id) = kept {
+                    });
+                    // The file's identity, or (silent) the one the instance keeps: never both.
+                    if let Some(id) = self.user_identity.as_deref().or(kept) {
                         attrs["user_identity_id"] = json!(id);
                     }
                     attrs

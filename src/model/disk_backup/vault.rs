@@ -258,6 +258,31 @@ pub fn backup_principal_id<'a>(arm: &'a Value, user_identity: Option<&str>) -> O
     }
 }
 
+/// Why a vault's body gives no principal for the identity its disks back up with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoPrincipal {
+    /// The user-assigned identity is attached but its entry is not filled in yet (`{}` while
+    /// the vault updates: recording uami_create_update #7).
+    Updating,
+    /// The vault lacks the identity: [`lacks_identity`]'s words.
+    Lacks(String),
+}
+
+/// [`backup_principal_id`] of the vault `vault_id`'s `arm` body, or why there is none.
+pub fn backup_principal<'a>(
+    arm: &'a Value,
+    vault_id: &str,
+    user_identity: Option<&str>,
+) -> Result<&'a str, NoPrincipal> {
+    if let Some(p) = backup_principal_id(arm, user_identity) {
+        return Ok(p);
+    }
+    match user_identity.is_some_and(|id| has_user_identity(arm, id)) {
+        true => Err(NoPrincipal::Updating),
+        false => Err(NoPrincipal::Lacks(lacks_identity(vault_id, user_identity))),
+    }
+}
+
 /// Backup vaults (Data Protection).
 pub const FAMILY: Family = Family {
     kind: ResourceKind::BackupVault,

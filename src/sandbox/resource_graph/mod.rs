@@ -20,6 +20,7 @@ pub mod kql;
 pub mod quota;
 mod summary;
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -67,24 +68,30 @@ impl Row<'_> {
             Row::Vm(v) => (
                 v.subscription.as_str(),
                 v.resource_group.as_str(),
-                v.name.clone(),
+                Cow::Borrowed(v.name.as_str()),
                 v.location.as_str(),
                 "microsoft.compute/virtualmachines",
             ),
             Row::Disk(d) => (
                 d.subscription.as_str(),
                 d.resource_group.as_str(),
-                d.name.clone(),
+                Cow::Borrowed(d.name.as_str()),
                 d.location.as_str(),
                 "microsoft.compute/disks",
             ),
             // A subscription row is named by its display name, has no group or location.
-            Row::Subscription(s) => (*s, "", st.tenancy.name_of(s), "", SUBSCRIPTION_TYPE),
+            Row::Subscription(s) => (
+                *s,
+                "",
+                Cow::Owned(st.tenancy.name_of(s)),
+                "",
+                SUBSCRIPTION_TYPE,
+            ),
             // A resource group's `resourceGroup` is its own name.
             Row::Group(g) => (
                 g.subscription.as_str(),
                 g.name.as_str(),
-                g.name.clone(),
+                Cow::Borrowed(g.name.as_str()),
                 g.location.as_str(),
                 GROUP_TYPE,
             ),
@@ -96,7 +103,7 @@ impl Row<'_> {
                 Row::Subscription(_) => format!("/subscriptions/{sub}"),
                 Row::Group(_) => format!("/subscriptions/{sub}/resourceGroups/{rg}"),
             },
-            "name" => name,
+            "name" => name.into_owned(),
             // Resource Graph lower-cases types (spec example ResourcesBasicQuery.json).
             "type" => rtype.to_string(),
             "location" => location.to_string(),
@@ -165,16 +172,10 @@ const SUBSCRIPTION_TYPE: &str = "microsoft.resources/subscriptions";
 const GROUP_TYPE: &str = "microsoft.resources/subscriptions/resourcegroups";
 
 fn invalid(message: &str, detail: Value) -> ArmError {
-    let mut e = ArmError::bad_request("BadRequest", message);
-    e.raw_body = Some(Box::new(json!({"error": {
-        "code": "BadRequest",
-        "message": message,
-        "details": [
-            {"code": "InvalidQuery", "message": "Query is invalid. Please refer to the documentation for the Azure Resource Graph service and fix the error before retrying."},
-            detail,
-        ],
-    }})));
-    e
+    ArmError::bad_request("BadRequest", message).with_details(vec![
+        json!({"code": "InvalidQuery", "message": "Query is invalid. Please refer to the documentation for the Azure Resource Graph service and fix the error before retrying."}),
+        detail,
+    ])
 }
 
 /// An answer over the [`PAYLOAD_LIMIT`]: the body users have met (Azure/cosmos-explorer pull
@@ -182,16 +183,10 @@ fn invalid(message: &str, detail: Value) -> ArmError {
 // Not in the recordings or specs: see README "Known to differ".
 fn too_large(size: usize, limit: usize) -> ArmError {
     let message = "Please provide below info when asking for support: the answer is over Resource Graph's payload limit.";
-    let mut e = ArmError::bad_request("BadRequest", message);
-    e.raw_body = Some(Box::new(json!({"error": {
-        "code": "BadRequest",
-        "message": message,
-        "details": [{
-            "code": "ResponsePayloadTooLarge",
-            "message": format!("Response payload size is {size}, and has exceeded the limit of {limit}. Please consider querying less data at a time and make paginated call if needed."),
-        }],
-    }})));
-    e
+    ArmError::bad_request("BadRequest", message).with_details(vec![json!({
+        "code": "ResponsePayloadTooLarge",
+        "message": format!("Response payload size is {size}, and has exceeded the limit of {limit}. Please consider querying less data at a time and make paginated call if needed."),
+    })])
 }
 
 pub fn route(ctx: &Ctx<'_>, st: &mut State) -> HResult {

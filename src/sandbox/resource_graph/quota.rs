@@ -63,13 +63,11 @@ impl Quota {
         let resets = self.limits.window.saturating_sub(now.duration_since(start));
         if used >= self.limits.queries {
             *w = Some((start, used));
-            let mut e = ArmError::new(429, "RateLimiting", "");
-            e.raw_body = Some(Box::new(serde_json::json!({"error": {
-                "code": "RateLimiting",
-                "message": "Please provide below info when asking for support: the sandbox's Resource Graph quota is spent.",
-                "details": [{"code": "RateLimiting", "message": format!(
-                    "Client application has been throttled and should not attempt to repeat the request until an amount of time has elapsed ({}). Please see https://aka.ms/resourcegraph-throttling for help.", hms(resets))}],
-            }})));
+            let message = "Please provide below info when asking for support: the sandbox's Resource Graph quota is spent.";
+            let mut e = ArmError::new(429, "RateLimiting", message).with_details(vec![
+                serde_json::json!({"code": "RateLimiting", "message": format!(
+                    "Client application has been throttled and should not attempt to repeat the request until an amount of time has elapsed ({}). Please see https://aka.ms/resourcegraph-throttling for help.", hms(resets))}),
+            ]);
             e.headers = headers(0, resets);
             return Err(e);
         }
