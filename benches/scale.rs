@@ -21,7 +21,8 @@
 //! `--sizes 1000,10000`, `--no-baseline-over N` (skip the baseline above N VMs), `--no-apply`,
 //! `--latency MS` (default 50), `--tenant`, `--tenant-only`, `--tenant-vms N` (default
 //! 100000), `--tenant-baseline-every N` (GET every N-th resource for the baseline, default 10;
-//! 0 skips it).
+//! 0 skips it), `--tenant-apply-only` (only the tenant's apply; with `AZPROTECT_BENCH_KEEP=1`
+//! its directory is kept for profiling).
 
 #[path = "scale/tenant.rs"]
 mod tenant;
@@ -49,6 +50,8 @@ struct Options {
     tenant: bool,
     tenant_vms: usize,
     tenant_baseline_every: usize,
+    /// Only the tenant's apply (profiling it).
+    tenant_apply_only: bool,
 }
 
 fn options() -> Options {
@@ -60,6 +63,7 @@ fn options() -> Options {
         tenant: false,
         tenant_vms: 100_000,
         tenant_baseline_every: 10,
+        tenant_apply_only: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -83,6 +87,11 @@ fn options() -> Options {
             "--no-tenant" => o.tenant = false,
             "--tenant-only" => {
                 o.tenant = true;
+                o.sizes.clear();
+            }
+            "--tenant-apply-only" => {
+                o.tenant = true;
+                o.tenant_apply_only = true;
                 o.sizes.clear();
             }
             "--tenant-vms" => {
@@ -580,9 +589,67 @@ struct ApplyRow {
     bound: Duration,
     requests: usize,
     throttled: usize,
+    phases: Option<Phases>,
 }
 
-/// The apply table: `Apply of N new protections <how>`, then its one row.
+/// Where an apply's wall went, from the sandbox's access log (each line is logged when its
+/// answer is sent): start-up before the first request; reading and planning until the first
+/// lease read; taking the leases (and their settle wait) until the first protection's PUT;
+/// the protections' PUTs and polls; releasing the leases.
+#[derive(Clone, Copy)]
+struct Phases {
+    start_up: f64,
+    read: f64,
+    lease: f64,
+    writes: f64,
+    release: f64,
+}
+
+impl Served {
+    /// The phases of the apply logged after the first `skip` lines, which took `wall`.
+    fn apply_phases(&self, skip: usize, wall: Duration) -> Option<Phases> {
+        let text = std::fs::read_to_string(&self.access_log).ok()?;
+        let mut first = None;
+        let (mut lease_read, mut first_put, mut last_poll, mut last) = (None, None, None, 0.0);
+        for line in text.lines().skip(skip) {
+            let Ok(v) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            let t = seconds_of_day(v["time"].as_str().unwrap_or_default())?;
+            let path = v["path"].as_str().unwrap_or_default().to_ascii_lowercase();
+            let method = v["method"].as_str().unwrap_or_default();
+            first.get_or_insert(t);
+            last = t;
+            if path.ends_with("/providers/microsoft.resources/tags/default") {
+                lease_read.get_or_insert(t);
+            } else if method == "PUT" && path.contains("/protecteditems/") {
+                first_put.get_or_insert(t);
+            } else if path.contains("/protecteditems/") && path.contains("/operationsstatus/") {
+                last_poll = Some(t);
+            }
+        }
+        let (first, lease_read, first_put, last_poll) =
+            (first?, lease_read?, first_put?, last_poll?);
+        Some(Phases {
+            start_up: wall.as_secs_f64() - (last - first),
+            read: lease_read - first,
+            lease: first_put - lease_read,
+            writes: last_poll - first_put,
+            release: last - last_poll,
+        })
+    }
+}
+
+/// Seconds since midnight of an access log time (`2026-12-07T10:04:17.1620000Z`).
+fn seconds_of_day(time: &str) -> Option<f64> {
+    let clock = time.get(11..)?.trim_end_matches('Z');
+    let mut parts = clock.split(':');
+    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+}
+
+/// The apply table: `Apply of N new protections <how>`, then its one row, and where its wall
+/// went.
 fn print_apply(how: &str, a: &ApplyRow) {
     println!("\nApply of {} new protections {how}\n", a.protections);
     println!("| protections | wall | quota bound | wall / bound | ARM requests | 429s |");
@@ -596,6 +663,31 @@ fn print_apply(how: &str, a: &ApplyRow) {
         a.requests,
         a.throttled
     );
+    if let Some(p) = a.phases {
+        println!(
+            "\nWhere it went: start-up {:.2} s, read and plan {:.2} s, leases (1 s settle) {:.2} s, protections' PUTs and polls {:.2} s ({:.2}× the bound), release {:.2} s.",
+            p.start_up,
+            p.read,
+            p.lease,
+            p.writes,
+            p.writes / a.bound.as_secs_f64(),
+            p.release
+        );
+    }
+}
+
+fn apply_json(a: &ApplyRow) -> Value {
+    json!({
+        "protections": a.protections,
+        "wall_s": a.wall.as_secs_f64(),
+        "bound_s": a.bound.as_secs_f64(),
+        "arm_requests": a.requests,
+        "throttled": a.throttled,
+        "phases_s": a.phases.map(|p| json!({
+            "start_up": p.start_up, "read": p.read, "lease": p.lease, "writes": p.writes,
+            "release": p.release,
+        })),
+    })
 }
 
 /// 1,000 new protections in one vault that already exists, under ARM's write quota.
@@ -630,6 +722,7 @@ async fn measure_apply(o: &Options) -> ApplyRow {
         bound,
         requests,
         throttled,
+        phases: served.apply_phases(0, ran.wall),
     }
 }
 
@@ -657,14 +750,51 @@ fn main() {
         rt.block_on(tenant::measure(&o))
     });
 
+    if !rows.is_empty() {
+        print_plans(&rows, o.latency);
+    }
+    if let Some(a) = &apply {
+        print_apply("under ARM's write quota", a);
+    }
+    if let Some(t) = &tenant {
+        tenant::print(t, o.latency);
+    }
+    let report = json!({
+        "latency_ms": o.latency,
+        "tenant": tenant.as_ref().map(tenant::json),
+        "plan": rows.iter().map(|r| json!({
+            "vms": r.vms,
+            "resources": r.resources,
+            "arm_requests": r.requests,
+            "throttled": r.throttled,
+            "wall_s": r.wall.as_secs_f64(),
+            "diff_render_ms": r.diff_render_ms,
+            "peak_rss_mb": r.peak_rss_mb,
+            "resource_graph": json!({"requests": r.graph.0, "wall_s": r.graph.1.as_secs_f64()}),
+            "baseline": r.baseline.map(|(n, w)| json!({"arm_requests": n, "wall_s": w.as_secs_f64()})),
+        })).collect::<Vec<_>>(),
+        "apply": apply.as_ref().map(apply_json),
+    });
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    std::fs::create_dir_all(&out).expect("target/bench");
+    std::fs::write(
+        out.join("scale.json"),
+        serde_json::to_string_pretty(&report).expect("json") + "\n",
+    )
+    .expect("write scale.json");
+    println!("\nWrote target/bench/scale.json");
+}
+
+/// The table of the estates' plans.
+fn print_plans(rows: &[PlanRow], latency: u64) {
     println!(
         "\nPlan of a converged estate ({} vaults, {} ms latency, ARM throttling)\n",
         VAULTS + 1,
-        o.latency
+        latency
     );
     println!("| VMs | resources | ARM requests | 429s | wall | diff+render | peak RSS | baseline requests | baseline wall | speed-up | via Resource Graph: requests | wall |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for r in &rows {
+    for r in rows {
         let (breq, bwall, speed) = match r.baseline {
             Some((n, w)) => (
                 n.to_string(),
@@ -689,40 +819,4 @@ fn main() {
             r.graph.1.as_secs_f64()
         );
     }
-    if let Some(a) = &apply {
-        print_apply("under ARM's write quota", a);
-    }
-    if let Some(t) = &tenant {
-        tenant::print(t, o.latency);
-    }
-    let report = json!({
-        "latency_ms": o.latency,
-        "tenant": tenant.as_ref().map(tenant::json),
-        "plan": rows.iter().map(|r| json!({
-            "vms": r.vms,
-            "resources": r.resources,
-            "arm_requests": r.requests,
-            "throttled": r.throttled,
-            "wall_s": r.wall.as_secs_f64(),
-            "diff_render_ms": r.diff_render_ms,
-            "peak_rss_mb": r.peak_rss_mb,
-            "resource_graph": json!({"requests": r.graph.0, "wall_s": r.graph.1.as_secs_f64()}),
-            "baseline": r.baseline.map(|(n, w)| json!({"arm_requests": n, "wall_s": w.as_secs_f64()})),
-        })).collect::<Vec<_>>(),
-        "apply": apply.as_ref().map(|a| json!({
-            "protections": a.protections,
-            "wall_s": a.wall.as_secs_f64(),
-            "bound_s": a.bound.as_secs_f64(),
-            "arm_requests": a.requests,
-            "throttled": a.throttled,
-        })),
-    });
-    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    std::fs::create_dir_all(&out).expect("target/bench");
-    std::fs::write(
-        out.join("scale.json"),
-        serde_json::to_string_pretty(&report).expect("json") + "\n",
-    )
-    .expect("write scale.json");
-    println!("\nWrote target/bench/scale.json");
 }

@@ -2,7 +2,8 @@
 //! azure-cli/test_backup_protection.yaml #35–41): a vault that has not discovered its VMs lists
 //! none, so apply refreshes the vault's containers once, lists again and enables protection at
 //! the names Azure returned (`IaasVMContainer;iaasvmcontainerv2;{rg};{vm}`). A later apply that
-//! finds the VM already discovered does not refresh again.
+//! finds the VM already discovered does not refresh again, and lists the vault while its lease
+//! settles.
 
 mod support;
 
@@ -113,6 +114,25 @@ async fn new_protection_discovers_the_vms_once_and_uses_azures_names() {
     assert_eq!(
         count(&reqs, "GET", "/backupProtectableItems"),
         1,
+        "{reqs:#?}"
+    );
+    // The vault exists, so its listing is made while apply waits for its lease to settle:
+    // before the lease is read back, not after it in front of the protection.
+    let at = |method: &str, suffix: &str| {
+        reqs.iter()
+            .enumerate()
+            .filter(|(_, (m, p))| m == method && p.to_ascii_lowercase().ends_with(suffix))
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>()
+    };
+    let lease_reads = at("GET", "/providers/microsoft.resources/tags/default");
+    let (listed, put) = (
+        at("GET", "/backupprotectableitems")[0],
+        at("PUT", "/vm;iaasvmcontainerv2;rg-web;web-03")[0],
+    );
+    assert!(lease_reads.len() >= 2, "{reqs:#?}");
+    assert!(
+        lease_reads[0] < listed && listed < lease_reads[1] && lease_reads[1] < put,
         "{reqs:#?}"
     );
     let client = estate.client().await;

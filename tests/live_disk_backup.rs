@@ -434,7 +434,7 @@ async fn apply_all(client: &ArmClient, changes: Vec<Change>) {
         client,
         &plan,
         &ApplyOptions::default(),
-        None,
+        apply::Prepared::default(),
         Arc::new(azprotect::progress::Silent),
     )
     .await;

@@ -13,8 +13,8 @@
 //! The converged estate is set up by an unthrottled `apply` (not measured, its time printed).
 
 use super::{
-    converge, lro_round, plan_converged, print_apply, run, set_up, timing, ApplyRow, Options,
-    Served, SUB,
+    apply_json, converge, lro_round, plan_converged, print_apply, run, set_up, timing, ApplyRow,
+    Options, Served, SUB,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -114,6 +114,17 @@ pub struct TenantReport {
 }
 
 pub async fn measure(o: &Options) -> TenantReport {
+    if o.tenant_apply_only {
+        return TenantReport {
+            vms: o.tenant_vms,
+            resources: 0,
+            setup: Duration::ZERO,
+            plans: Vec::new(),
+            shards: Vec::new(),
+            baseline: None,
+            apply: Some(measure_apply(o).await),
+        };
+    }
     let mut dir = tempfile::tempdir().expect("temp dir");
     // AZPROTECT_BENCH_KEEP=1 keeps the landing zone (state, inventory, files) for profiling.
     if std::env::var_os("AZPROTECT_BENCH_KEEP").is_some() {
@@ -191,13 +202,25 @@ pub async fn measure(o: &Options) -> TenantReport {
 /// 10,000 new protections, 100 per subscription, into vaults that exist.
 async fn measure_apply(o: &Options) -> ApplyRow {
     const N: usize = 10_000;
-    let dir = tempfile::tempdir().expect("temp dir");
+    let mut dir = tempfile::tempdir().expect("temp dir");
+    if std::env::var_os("AZPROTECT_BENCH_KEEP").is_some() {
+        dir.disable_cleanup(true);
+        eprintln!("scale: tenant apply kept in {}", dir.path().display());
+    }
     let regions = ["westeurope"];
     let inv = inventory(dir.path(), N, &regions);
     let bare = config(dir.path(), "vaults.yaml", &regions, false);
     let file = config(dir.path(), "protect.yaml", &regions, true);
     let bare_s = bare.display().to_string();
     drop(set_up(dir.path(), &inv, &["--parallelism", "500"], &bare_s));
+    if std::env::var_os("AZPROTECT_BENCH_KEEP").is_some() {
+        // the state before the measured apply, to serve again while profiling it
+        std::fs::copy(
+            dir.path().join("state.json"),
+            dir.path().join("vaults-state.json"),
+        )
+        .expect("copy the state");
+    }
     let served = Served::throttled(dir.path(), &inv, o.latency);
     let file_s = file.display().to_string();
     eprintln!("scale: tenant apply of {N} protections …");
@@ -215,10 +238,17 @@ async fn measure_apply(o: &Options) -> ApplyRow {
         bound,
         requests,
         throttled,
+        phases: served.apply_phases(0, ran.wall),
     }
 }
 
 pub fn print(r: &TenantReport, latency: u64) {
+    if r.plans.is_empty() {
+        if let Some(a) = &r.apply {
+            print_apply(&format!("over {SUBS} subscriptions"), a);
+        }
+        return;
+    }
     println!(
         "\nPlan of a converged landing zone: {} VMs protected in {SUBS} subscriptions, {} vaults ({} managed resources; {latency} ms latency, ARM throttling per subscription, Resource Graph 15 queries / 5 s; set up unthrottled in {:.0} s)\n",
         r.vms,
@@ -296,9 +326,6 @@ pub fn json(r: &TenantReport) -> Value {
             "sampled_gets": n, "sampled_wall_s": w.as_secs_f64(), "every": every,
             "estimated_wall_s": est.as_secs_f64(),
         })),
-        "apply": r.apply.as_ref().map(|a| json!({
-            "protections": a.protections, "wall_s": a.wall.as_secs_f64(),
-            "bound_s": a.bound.as_secs_f64(), "arm_requests": a.requests, "throttled": a.throttled,
-        })),
+        "apply": r.apply.as_ref().map(apply_json),
     })
 }

@@ -9,11 +9,16 @@
 //! A VM in another subscription is never discovered (discovery runs in the vault's subscription):
 //! its names are built from its id, as Azure's CLI does for cross-subscription backup
 //! (Azure/azure-cli#33703).
+//!
+//! Apply discovers [`ahead`](Discovered::ahead), while it takes its leases (their settle wait
+//! is idle time): a protection then finds its vault's listing made. Discovery reads, and
+//! `refreshContainers` changes nothing a plan manages, so it needs no lease.
 
 use super::Failure;
 use crate::azure::{ArmClient, AzureError};
-use crate::model::{protected_vm, ArmId};
-use std::collections::HashMap;
+use crate::model::{protected_vm, ArmId, ResourceKind};
+use crate::plan::{Action, Change, Plan};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 /// What each vault has shown this apply, by lower-cased vault id.
@@ -27,7 +32,70 @@ struct VaultView {
     refreshed: bool,
 }
 
+/// Discovery started by [`Discovered::ahead`], stopped when dropped.
+pub struct Ahead(tokio::task::JoinHandle<()>);
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A new VM protection: its vault, its VM and the id the plan gave it; `None` for any other
+/// change.
+pub fn new_protection(change: &Change) -> Option<(ArmId, &str, &ArmId)> {
+    if change.address.kind != ResourceKind::ProtectedVm
+        || change.action != Action::Create
+        || change.before.is_some()
+    {
+        return None;
+    }
+    let vm_id = change
+        .after
+        .as_ref()
+        .and_then(|a| protected_vm::Attrs(a).vm_id())
+        .unwrap_or_default();
+    Some((
+        protected_vm::vault_of(&change.arm_id),
+        vm_id,
+        &change.arm_id,
+    ))
+}
+
 impl Discovered {
+    /// Start discovering, in the background, what the plan's new protections will ask
+    /// [`target`](Self::target): the vaults at once, each vault's VMs in turn (they share its
+    /// listing). Vaults the plan creates or replaces are left to their protections (they do
+    /// not exist yet), and so is a failure: the protection asks again, and says why. Dropping
+    /// the returned [`Ahead`] stops what is left.
+    pub fn ahead(self: &Arc<Self>, client: &ArmClient, plan: &Plan) -> Ahead {
+        let made: BTreeSet<&ArmId> = plan
+            .changes
+            .iter()
+            .filter(|c| super::lease::is_vault_creation(c.address.kind, c.action))
+            .map(|c| &c.arm_id)
+            .collect();
+        let mut by_vault: BTreeMap<ArmId, Vec<(String, ArmId)>> = BTreeMap::new();
+        for (vault, vm_id, planned) in plan.changes.iter().filter_map(new_protection) {
+            if !made.contains(&vault) {
+                let vms = by_vault.entry(vault).or_default();
+                vms.push((vm_id.to_string(), planned.clone()));
+            }
+        }
+        let (me, client) = (self.clone(), client.clone());
+        Ahead(tokio::spawn(async move {
+            let (me, client) = (&me, &client);
+            futures::future::join_all(by_vault.iter().map(|(vault, vms)| async move {
+                for (vm_id, planned) in vms {
+                    if me.target(client, vault, vm_id, planned).await.is_err() {
+                        return;
+                    }
+                }
+            }))
+            .await;
+        }))
+    }
+
     /// The protected item id to enable `vm_id`'s protection at in `vault`: Azure's names for a VM
     /// of the vault's subscription, `planned` for a VM of another subscription.
     pub async fn target(

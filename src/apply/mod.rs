@@ -6,7 +6,7 @@
 //! Owns: [`apply`], [`check`], the pure mapping change → requests (`requests.rs`).
 //! Must not import: `render`, `cli`, `config`, `ops`.
 
-mod discovery;
+pub mod discovery;
 pub mod disk_backup;
 pub mod lease;
 mod replication;
@@ -15,7 +15,7 @@ pub mod wait;
 mod walk;
 
 pub use requests::requests_for;
-pub use walk::{apply, walk, Executor};
+pub use walk::{apply, walk, Executor, Prepared};
 
 use crate::model::Address;
 use crate::plan::Plan;

@@ -23,7 +23,7 @@ pub trait Executor: Send + Sync {
 struct Arm {
     client: ArmClient,
     principals: super::disk_backup::Principals,
-    discovered: super::discovery::Discovered,
+    discovered: Arc<super::discovery::Discovered>,
     replicated_timeout: std::time::Duration,
     /// The vaults' leases, when apply takes them (`apply::lease`).
     leases: Option<Arc<super::lease::Leases>>,
@@ -36,22 +36,30 @@ impl Executor for Arm {
     }
 }
 
+/// What apply set up before its walk (`ops::apply`).
+#[derive(Default)]
+pub struct Prepared {
+    /// The vaults' leases, when apply takes them: the vaults the plan creates are leased once
+    /// created, and writes of a leased vault's tags keep the lease.
+    pub leases: Option<Arc<super::lease::Leases>>,
+    /// Discovery, when it was started ahead ([`Discovered::ahead`](super::discovery::Discovered::ahead)).
+    pub discovered: Arc<super::discovery::Discovered>,
+}
+
 /// Apply every change of `plan` through ARM. Never returns early: failures are recorded per change.
-/// With `leases`, the vaults it creates are leased once created, and writes of a leased vault's
-/// tags keep the lease.
 pub async fn apply(
     client: &ArmClient,
     plan: &Plan,
     opts: &ApplyOptions,
-    leases: Option<Arc<super::lease::Leases>>,
+    prepared: Prepared,
     progress: Arc<dyn Progress>,
 ) -> ApplyReport {
     let arm = Arm {
         client: client.clone(),
         principals: Default::default(),
-        discovered: Default::default(),
+        discovered: prepared.discovered,
         replicated_timeout: opts.replicated_timeout,
-        leases,
+        leases: prepared.leases,
     };
     walk(plan, opts, Arc::new(arm), progress).await
 }
@@ -316,22 +324,12 @@ async fn execute(arm: &Arm, change: &Change, progress: &dyn Progress, task: &Tas
 /// A new VM protection is enabled at the names Azure's discovery gives (`apply::discovery`):
 /// the change with its id replaced, or `None` for every other change.
 async fn enable_target(arm: &Arm, change: &Change) -> Result<Option<Change>, super::Failure> {
-    if change.address.kind != crate::model::ResourceKind::ProtectedVm
-        || change.action != crate::plan::Action::Create
-        || change.before.is_some()
-    {
+    let Some((vault, vm_id, planned)) = super::discovery::new_protection(change) else {
         return Ok(None);
-    }
-    let planned = change.arm_id.clone();
-    let vm_id = change
-        .after
-        .as_ref()
-        .and_then(|a| crate::model::protected_vm::Attrs(a).vm_id())
-        .unwrap_or_default();
-    let vault = crate::model::protected_vm::vault_of(&planned);
+    };
     let target = arm
         .discovered
-        .target(&arm.client, &vault, vm_id, &planned)
+        .target(&arm.client, &vault, vm_id, planned)
         .await?;
     Ok(Some(Change {
         arm_id: target,

@@ -4,6 +4,7 @@
 //! for `--format json` its [`ApplyResult`](crate::model::apply_result::ApplyResult)) that
 //! `render::apply` formats.
 
+use crate::apply::discovery::Discovered;
 use crate::apply::lease::{self, LeaseError, LeaseOptions, Leases};
 use crate::apply::Outcome;
 use crate::apply::{self, wait, ApplyOptions, ApplyReport};
@@ -190,11 +191,19 @@ pub async fn run(
     progress: Arc<dyn Progress>,
 ) -> Result<Applied, ApplyError> {
     let plan = reviewed.plan;
+    // Discovery runs while the leases are taken (their settle wait is idle time).
+    let discovered = Arc::new(Discovered::default());
+    let ahead = discovered.ahead(client, plan);
     let leases = match &opts.lock {
         Some(lock) => lease(client, reviewed, lock, progress.as_ref()).await?,
         None => None,
     };
-    let report = apply::apply(client, plan, &opts.apply, leases.clone(), progress.clone()).await;
+    let prepared = apply::Prepared {
+        leases: leases.clone(),
+        discovered,
+    };
+    let report = apply::apply(client, plan, &opts.apply, prepared, progress.clone()).await;
+    drop(ahead);
     if let Some(leases) = leases {
         leases.release().await;
     }

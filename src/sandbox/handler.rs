@@ -135,19 +135,23 @@ impl Ctx<'_> {
     /// Match the lower-cased path against a pattern like `subscriptions/*/resourcegroups/*`;
     /// returns the original-cased values of the `*` segments.
     pub fn m(&self, pattern: &str) -> Option<Vec<String>> {
-        let pat: Vec<&str> = pattern.split('/').collect();
-        if pat.len() != self.lsegs.len() {
+        // Matched before anything is copied: every request is tried against many routes.
+        if pattern.bytes().filter(|&b| b == b'/').count() + 1 != self.lsegs.len()
+            || pattern
+                .split('/')
+                .zip(&self.lsegs)
+                .any(|(p, l)| p != "*" && p != l)
+        {
             return None;
         }
-        let mut out = Vec::new();
-        for (i, p) in pat.iter().enumerate() {
-            if *p == "*" {
-                out.push(self.segs[i].clone());
-            } else if *p != self.lsegs[i] {
-                return None;
-            }
-        }
-        Some(out)
+        Some(
+            pattern
+                .split('/')
+                .zip(&self.segs)
+                .filter(|(p, _)| *p == "*")
+                .map(|(_, s)| s.clone())
+                .collect(),
+        )
     }
 
     /// One page of `items` with an absolute `nextLink` carrying `$skipToken`.

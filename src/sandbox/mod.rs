@@ -275,6 +275,7 @@ impl Sandbox {
             generation: Default::default(),
             graph_answered: Default::default(),
             graph_payload_limit: AtomicUsize::new(resource_graph::PAYLOAD_LIMIT),
+            answered: Default::default(),
         });
         let flusher = {
             let app = Arc::downgrade(&app);
@@ -286,6 +287,9 @@ impl Sandbox {
                     };
                     tokio::time::sleep(pause).await;
                     let Some(app) = app.upgrade() else { break };
+                    if app.dirty.load(std::sync::atomic::Ordering::Relaxed) {
+                        server::quiet(&app.answered).await;
+                    }
                     let a = app.clone();
                     let _ = tokio::task::spawn_blocking(move || a.flush_dirty()).await;
                 }

@@ -75,6 +75,8 @@ pub struct App {
     pub graph_answered: super::resource_graph::evaluated::Answered,
     /// The most bytes a Resource Graph answer may have (`resource_graph::PAYLOAD_LIMIT`).
     pub graph_payload_limit: AtomicUsize,
+    /// Requests answered so far: the flusher waits for a moment without any ([`quiet`]).
+    pub answered: AtomicU64,
 }
 
 /// Saves slower than this are batched by the background flusher instead of delaying answers
@@ -145,6 +147,26 @@ impl App {
 pub fn flush_pause(app: &App) -> std::time::Duration {
     let last = std::time::Duration::from_micros(app.last_save_us.load(Ordering::Relaxed));
     std::time::Duration::from_millis(250).max(last * 10)
+}
+
+/// How long no request must arrive before the flusher writes ([`quiet`]).
+const QUIET: std::time::Duration = std::time::Duration::from_millis(100);
+/// The longest the flusher defers a write while requests keep coming.
+const MOST_DEFERRED: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Wait for a moment without requests ([`QUIET`]), or [`MOST_DEFERRED`] at most: a write
+/// serializes the state under its lock, which would hold up every request of a busy client (an
+/// apply's burst) — Azure does not pause to save. What is not yet written when the sandbox is
+/// stopped (Ctrl-C, SIGTERM) is written on the way out. `answered` counts the requests.
+pub async fn quiet(answered: &AtomicU64) {
+    let deadline = tokio::time::Instant::now() + MOST_DEFERRED;
+    loop {
+        let before = answered.load(Ordering::Relaxed);
+        tokio::time::sleep(QUIET).await;
+        if answered.load(Ordering::Relaxed) == before || tokio::time::Instant::now() >= deadline {
+            return;
+        }
+    }
 }
 
 /// The error returned to hyper to close a connection without answering.
@@ -446,6 +468,7 @@ fn log_access(
     started: Instant,
     request_id: &str,
 ) {
+    app.answered.fetch_add(1, Ordering::Relaxed);
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::debug!(target: "azprotect::sandbox", %method, %path, status, duration_ms = ms, "request");
     if let Some(f) = &app.access_log {
@@ -645,5 +668,45 @@ mod tests {
         );
         assert_eq!(pct_decode("a%zz%4"), "a%zz%4");
         assert_eq!(pct_decode("%e2%82%ac"), "€");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_large_state_is_written_in_a_quiet_moment_or_after_ten_seconds_of_requests() {
+        let answered = Arc::new(AtomicU64::new(0));
+        // No request meanwhile: written after one quiet window.
+        let t = tokio::time::Instant::now();
+        quiet(&answered).await;
+        assert_eq!(t.elapsed(), QUIET);
+        // Requests for a while, then none: written once they stop.
+        let busy = |until: std::time::Duration| {
+            let answered = answered.clone();
+            tokio::spawn(async move {
+                let end = tokio::time::Instant::now() + until;
+                while tokio::time::Instant::now() < end {
+                    answered.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            })
+        };
+        let t = tokio::time::Instant::now();
+        let stops = busy(std::time::Duration::from_millis(1_000));
+        quiet(&answered).await;
+        assert!(
+            t.elapsed() > std::time::Duration::from_millis(1_000),
+            "{:?}",
+            t.elapsed()
+        );
+        assert!(
+            t.elapsed() <= std::time::Duration::from_millis(1_200),
+            "{:?}",
+            t.elapsed()
+        );
+        stops.await.unwrap();
+        // Requests without end: written after the longest deferral all the same.
+        let t = tokio::time::Instant::now();
+        let endless = busy(std::time::Duration::from_secs(3_600));
+        quiet(&answered).await;
+        assert!(t.elapsed() >= MOST_DEFERRED && t.elapsed() < MOST_DEFERRED + QUIET * 2);
+        endless.abort();
     }
 }

@@ -406,7 +406,8 @@ fn protected_item(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
 }
 
 fn item_op(ctx: &Ctx<'_>, st: &mut State, v: &[String], status: bool) -> HResult {
-    let vault = get_vault(st, &v[0], &v[1], &v[2])?.clone();
+    let st: &State = st;
+    let vault = get_vault(st, &v[0], &v[1], &v[2])?;
     let vid = vault.id();
     let op = find_op(st, &v[6])?;
     if status {
@@ -430,7 +431,7 @@ fn item_op(ctx: &Ctx<'_>, st: &mut State, v: &[String], status: bool) -> HResult
         {
             Some(it) => Ok(Reply::ok(item_body(
                 st,
-                &vault,
+                vault,
                 it,
                 ctx.now,
                 recovery_points::Sim::of(ctx),
