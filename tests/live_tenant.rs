@@ -7,10 +7,65 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use azprotect::live::{management_groups, resource_graph};
+use azprotect::azure::{ArmClient, AzureError};
+use azprotect::live::{management_groups, resource_graph, vms};
+use azprotect::model::{disk, ManagedDisk, VirtualMachine};
 use azprotect::sandbox::{GraphQuota, SandboxOptions};
 use serde_json::json;
 use support::estate::{logged, Estate};
+
+/// A row per VM, each subscription's together, by id: the paged query of the sandbox's paging
+/// and quota stories (a plan asks for the VMs one row per subscription,
+/// `resource_graph::vm_summary_query`).
+fn vm_query() -> String {
+    "Resources | where type =~ 'microsoft.compute/virtualmachines' | project id, name, type, location, resourceGroup, subscriptionId, tags, sku, properties | order by subscriptionId asc, id asc".to_string()
+}
+
+/// Every row `query` returns for `subscriptions`, through one paced session, and the queries
+/// it sent.
+async fn query_all(
+    client: &ArmClient,
+    subscriptions: &[String],
+    query: &str,
+) -> Result<(Vec<serde_json::Value>, u32), AzureError> {
+    let session = resource_graph::Session::new(client);
+    let rows = session.all(subscriptions, query).await?;
+    Ok((rows, session.queries()))
+}
+
+/// The VMs and disks of `subscriptions` a row each through Resource Graph, and its queries.
+async fn through_graph(
+    client: &ArmClient,
+    subscriptions: &[String],
+) -> (Vec<VirtualMachine>, Vec<ManagedDisk>, u32) {
+    let session = resource_graph::Session::new(client);
+    let (vm_q, disk_q) = (vm_query(), resource_graph::disk_query(None));
+    let (vms, disks) = futures::try_join!(
+        session.all(subscriptions, &vm_q),
+        session.all(subscriptions, &disk_q)
+    )
+    .unwrap();
+    (
+        vms.iter().filter_map(vms::from_arm).collect(),
+        disks.iter().filter_map(ManagedDisk::from_arm).collect(),
+        session.queries(),
+    )
+}
+
+/// The same from each subscription's VM and disk lists.
+async fn through_lists(
+    client: &ArmClient,
+    subscriptions: &[String],
+) -> (Vec<VirtualMachine>, Vec<ManagedDisk>) {
+    let (mut vm_list, mut disks) = (Vec::new(), Vec::new());
+    for s in subscriptions {
+        let (vm_path, disk_path) = (vms::subscription_path(s), disk::list_path(s));
+        let (v, d) = futures::try_join!(client.list(&vm_path), client.list(&disk_path)).unwrap();
+        vm_list.extend(v.iter().filter_map(vms::from_arm));
+        disks.extend(d.iter().filter_map(ManagedDisk::from_arm));
+    }
+    (vm_list, disks)
+}
 
 async fn estate(inventory: &str, opts: SandboxOptions) -> Estate {
     let opts = SandboxOptions {
@@ -65,25 +120,22 @@ async fn five_thousand_vms_in_ten_subscriptions_come_in_five_pages_as_the_lists_
     assert_eq!(subs[1].display_name, "sub-gen-001");
     let ids: Vec<String> = subs.iter().map(|s| s.id.clone()).collect();
 
-    let (rows, queries) = resource_graph::query_all(&client, &ids, &resource_graph::vm_query())
-        .await
-        .unwrap();
+    let (rows, queries) = query_all(&client, &ids, &vm_query()).await.unwrap();
     assert_eq!((rows.len(), queries), (5000, 5), "1,000 rows a page");
 
-    let graph = resource_graph::discover(&client, &ids).await.unwrap();
-    assert!(graph.from_resource_graph);
-    assert_eq!(graph.queries, 10, "five pages of VMs, five of disks");
-    let lists = resource_graph::by_lists(&client, &ids).await.unwrap();
-    assert_eq!(graph.vms.len(), 5000);
-    assert_eq!(graph.disks.len(), 5000, "one OS disk each");
-    let (mut a, mut b) = (graph.vms, lists.vms);
+    let (graph_vms, graph_disks, queries) = through_graph(&client, &ids).await;
+    assert_eq!(queries, 10, "five pages of VMs, five of disks");
+    let (list_vms, list_disks) = through_lists(&client, &ids).await;
+    assert_eq!(graph_vms.len(), 5000);
+    assert_eq!(graph_disks.len(), 5000, "one OS disk each");
+    let (mut a, mut b) = (graph_vms, list_vms);
     a.sort_by(|x, y| x.id.as_str().cmp(y.id.as_str()));
     b.sort_by(|x, y| x.id.as_str().cmp(y.id.as_str()));
     assert!(
         a == b,
         "Resource Graph reads the VMs exactly as the list calls do"
     );
-    let (mut a, mut b) = (graph.disks, lists.disks);
+    let (mut a, mut b) = (graph_disks, list_disks);
     a.sort_by(|x, y| x.id.as_str().cmp(y.id.as_str()));
     b.sort_by(|x, y| x.id.as_str().cmp(y.id.as_str()));
     assert!(a == b, "and the disks");
@@ -102,9 +154,9 @@ async fn a_quota_of_two_queries_makes_the_reader_wait_instead_of_meeting_429s() 
         .map(|s| s.id)
         .collect();
     let t = Instant::now();
-    let found = resource_graph::discover(&client, &subs).await.unwrap();
+    let (found_vms, found_disks, queries) = through_graph(&client, &subs).await;
     assert_eq!(
-        (found.vms.len(), found.disks.len(), found.queries),
+        (found_vms.len(), found_disks.len(), queries),
         (2500, 2500, 6)
     );
     assert!(
@@ -129,11 +181,7 @@ async fn a_quota_of_two_queries_makes_the_reader_wait_instead_of_meeting_429s() 
     // The quota is real: a third query at once is refused, with the headers that say when.
     let (http, tok) = support::raw::token_client(&e.sandbox).await;
     let url = format!("{}{}", e.sandbox.endpoint(), resource_graph::path());
-    let body = resource_graph::request_body(
-        &subs,
-        &resource_graph::vm_query(),
-        resource_graph::At::First,
-    );
+    let body = resource_graph::request_body(&subs, &vm_query(), resource_graph::At::First);
     let mut statuses = vec![];
     for _ in 0..5 {
         let r = http
@@ -313,7 +361,7 @@ async fn a_later_page_answers_from_azure_as_it_is_then_not_as_the_first_page_saw
     // The sandbox keeps an evaluated query for its next pages; a change in between must show.
     let e = estate(&spread(5, 1), SandboxOptions::default()).await;
     let client = e.client().await;
-    let query = |options: serde_json::Value| json!({"subscriptions": [FIRST], "query": resource_graph::vm_query(), "options": options});
+    let query = |options: serde_json::Value| json!({"subscriptions": [FIRST], "query": vm_query(), "options": options});
     let names = |page: &serde_json::Value| -> Vec<String> {
         let rows = page["data"].as_array().cloned().unwrap_or_default();
         rows.iter()
@@ -353,7 +401,7 @@ async fn pages_after_the_first_come_together_and_a_change_between_them_is_read_a
     let e = estate(&spread(2500, 1), SandboxOptions::default()).await;
     let client = e.client().await;
     let subs = vec![FIRST.to_string()];
-    let query = resource_graph::vm_query();
+    let query = vm_query();
 
     // Unchanged: the first page says 2,500 rows; the other two pages are asked for together.
     let session = resource_graph::Session::new(&client);

@@ -1,7 +1,7 @@
 //! Discovery of the virtual machines and managed disks of many subscriptions through Azure
 //! Resource Graph (`POST /providers/Microsoft.ResourceGraph/resources`, api-version
 //! [`API_VERSION`] from ../shared/azure-rest-specs/specification/resourcegraph), into the same
-//! [`VirtualMachine`] and [`ManagedDisk`] values the list readers (`vms`, `disk_backup`)
+//! `VirtualMachine` and `ManagedDisk` values the list readers (`vms`, `disk_backup`)
 //! produce, so that a caller cannot tell the source.
 //!
 //! How (Microsoft Learn, "Guidance for throttled requests in Azure Resource Graph"):
@@ -19,10 +19,11 @@
 //!   `graph_quota::replaces`); a 429 all the same is retried by the client.
 //!
 //! When Resource Graph is not there for the caller (403, 404, or its provider not registered:
-//! [`unavailable`]), [`discover`] falls back to the per-subscription list calls.
+//! [`unavailable`]), discovery falls back to the per-subscription list calls
+//! (`live::discovery`).
 //!
-//! Owns: [`discover`], [`query_all`], [`Session`] (one discovery's paced queries, page by
-//! page), the queries and request bodies. Must not import: `cli`,
+//! Owns: [`Session`] (one discovery's paced queries, page by page), the queries and request
+//! bodies. Must not import: `cli`,
 //! `plan`, `apply`, `render`, `config`, `ops`.
 
 use std::sync::Mutex;
@@ -33,7 +34,6 @@ use serde_json::{json, Value};
 
 use crate::azure::graph_quota::{self, Pace, QuotaReading};
 use crate::azure::{ArmClient, AzureError};
-use crate::model::{disk, ManagedDisk, VirtualMachine};
 
 /// Resource Graph's stable api-version in ../shared/azure-rest-specs (2024-04-01).
 pub const API_VERSION: &str = "2024-04-01";
@@ -52,13 +52,6 @@ pub fn path() -> String {
 
 const COLUMNS: &str =
     "id, name, type, location, resourceGroup, subscriptionId, tags, sku, properties";
-
-/// The query for the virtual machines, a row per VM, each subscription's together, by id
-/// ([`discover`]; a plan's read asks for them one row per subscription:
-/// [`vm_summary_query`]).
-pub fn vm_query() -> String {
-    format!("Resources | where type =~ 'microsoft.compute/virtualmachines' | project {COLUMNS} | order by subscriptionId asc, id asc")
-}
 
 /// What of a VM [`vm_summary_query`] packs: the fields `vms::from_arm` reads, in the ARM
 /// body's shape (so that a packed VM and a listed one are read by the same code).
@@ -150,17 +143,6 @@ pub fn request_body(subscriptions: &[String], query: &str, at: At<'_>) -> Value 
     json!({"subscriptions": subscriptions, "query": query, "options": options})
 }
 
-/// What [`discover`] read, and from where.
-#[derive(Debug, Clone, Default)]
-pub struct Discovered {
-    pub vms: Vec<VirtualMachine>,
-    pub disks: Vec<ManagedDisk>,
-    /// `false` when Resource Graph was unavailable and the list calls answered.
-    pub from_resource_graph: bool,
-    /// Queries sent to Resource Graph (pages, retries not counted).
-    pub queries: u32,
-}
-
 /// Whether an error means "Resource Graph is not there for this caller" rather than a failure
 /// worth reporting: 403 (no right to query), 404, or the provider not registered.
 pub fn unavailable(e: &AzureError) -> bool {
@@ -237,18 +219,6 @@ impl Pacer {
             }
         }
     }
-}
-
-/// Every row `query` returns for `subscriptions`: grouped, paged and paced as the module says.
-/// Returns the rows (in each group's order, groups in order) and the number of queries sent.
-pub async fn query_all(
-    client: &ArmClient,
-    subscriptions: &[String],
-    query: &str,
-) -> Result<(Vec<Value>, u32), AzureError> {
-    let session = Session::new(client);
-    let rows = session.all(subscriptions, query).await?;
-    Ok((rows, session.queries()))
 }
 
 /// The queries of one discovery: one user, one quota, one pacer.
@@ -466,53 +436,6 @@ impl<'a> Session<'a> {
     }
 }
 
-/// The VMs and managed disks of `subscriptions`: from Resource Graph, or — when it is
-/// [`unavailable`] — from each subscription's VM and disk lists (concurrently).
-pub async fn discover(
-    client: &ArmClient,
-    subscriptions: &[String],
-) -> Result<Discovered, AzureError> {
-    let graph = async {
-        let (vm_q, disk_q, session) = (vm_query(), disk_query(None), Session::new(client));
-        let (vms, disks) = futures::try_join!(
-            session.all(subscriptions, &vm_q),
-            session.all(subscriptions, &disk_q)
-        )?;
-        Ok::<_, AzureError>(Discovered {
-            vms: vms.iter().filter_map(super::vms::from_arm).collect(),
-            disks: disks.iter().filter_map(ManagedDisk::from_arm).collect(),
-            from_resource_graph: true,
-            queries: session.queries(),
-        })
-    };
-    match graph.await {
-        Err(e) if unavailable(&e) => {
-            tracing::info!("Resource Graph is unavailable ({e}); listing per subscription");
-            by_lists(client, subscriptions).await
-        }
-        other => other,
-    }
-}
-
-/// The fallback: each subscription's VM list and disk list.
-pub async fn by_lists(
-    client: &ArmClient,
-    subscriptions: &[String],
-) -> Result<Discovered, AzureError> {
-    let per_sub = try_join_all(subscriptions.iter().map(|s| async move {
-        let (vm_path, disk_path) = (super::vms::subscription_path(s), disk::list_path(s));
-        futures::try_join!(client.list(&vm_path), client.list(&disk_path))
-    }))
-    .await?;
-    let mut out = Discovered::default();
-    for (vms, disks) in per_sub {
-        out.vms.extend(vms.iter().filter_map(super::vms::from_arm));
-        out.disks
-            .extend(disks.iter().filter_map(ManagedDisk::from_arm));
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,18 +443,18 @@ mod tests {
     #[test]
     fn the_request_asks_for_full_pages_and_carries_the_token() {
         let subs = vec!["s1".to_string()];
-        let first = request_body(&subs, &vm_query(), At::First);
+        let first = request_body(&subs, &disk_query(None), At::First);
         assert_eq!(first["options"]["$top"], 1000);
         assert!(first["options"].get("$skipToken").is_none());
         assert!(first["options"].get("$skip").is_none());
-        let next = request_body(&subs, &vm_query(), At::Token("abc"));
+        let next = request_body(&subs, &disk_query(None), At::Token("abc"));
         assert_eq!(next["options"]["$skipToken"], "abc");
-        let third = request_body(&subs, &vm_query(), At::Skip(2000));
+        let third = request_body(&subs, &disk_query(None), At::Skip(2000));
         assert_eq!(third["options"]["$skip"], 2000);
         assert!(third["options"].get("$skipToken").is_none());
         assert_eq!(next["subscriptions"], json!(["s1"]));
         // Each subscription's rows together, then by id: pages are stable.
-        assert!(vm_query().contains("order by subscriptionId asc, id asc"));
+        assert!(disk_query(None).contains("order by subscriptionId asc, id asc"));
     }
 
     #[test]
