@@ -593,7 +593,8 @@ struct ApplyRow {
 }
 
 /// Where an apply's wall went, from the sandbox's access log (each line is logged when its
-/// answer is sent): start-up before the first request; reading and planning until the first
+/// answer is sent): start-up (the wall outside the first to the last answer: the process's
+/// start, its token, its exit); reading and planning until the first
 /// lease read; taking the leases (and their settle wait) until the first protection's PUT;
 /// the protections' PUTs and polls; releasing the leases.
 #[derive(Clone, Copy)]
@@ -606,12 +607,13 @@ struct Phases {
 }
 
 impl Served {
-    /// The phases of the apply logged after the first `skip` lines, which took `wall`.
-    fn apply_phases(&self, skip: usize, wall: Duration) -> Option<Phases> {
+    /// The phases of the apply, which took `wall`, from the whole access log (a sandbox
+    /// started for it).
+    fn apply_phases(&self, wall: Duration) -> Option<Phases> {
         let text = std::fs::read_to_string(&self.access_log).ok()?;
         let mut first = None;
         let (mut lease_read, mut first_put, mut last_poll, mut last) = (None, None, None, 0.0);
-        for line in text.lines().skip(skip) {
+        for line in text.lines() {
             let Ok(v) = serde_json::from_str::<Value>(line) else {
                 continue;
             };
@@ -722,7 +724,7 @@ async fn measure_apply(o: &Options) -> ApplyRow {
         bound,
         requests,
         throttled,
-        phases: served.apply_phases(0, ran.wall),
+        phases: served.apply_phases(ran.wall),
     }
 }
 

@@ -117,7 +117,8 @@ async fn new_protection_discovers_the_vms_once_and_uses_azures_names() {
         "{reqs:#?}"
     );
     // The vault exists, so its listing is made while apply waits for its lease to settle:
-    // before the lease is read back, not after it in front of the protection.
+    // after the lease tag is written, before it is read back, not after it in front of the
+    // protection.
     let at = |method: &str, suffix: &str| {
         reqs.iter()
             .enumerate()
@@ -126,13 +127,17 @@ async fn new_protection_discovers_the_vms_once_and_uses_azures_names() {
             .collect::<Vec<_>>()
     };
     let lease_reads = at("GET", "/providers/microsoft.resources/tags/default");
-    let (listed, put) = (
+    let (written, listed, put) = (
+        at("PATCH", "/providers/microsoft.resources/tags/default")[0],
         at("GET", "/backupprotectableitems")[0],
         at("PUT", "/vm;iaasvmcontainerv2;rg-web;web-03")[0],
     );
     assert!(lease_reads.len() >= 2, "{reqs:#?}");
     assert!(
-        lease_reads[0] < listed && listed < lease_reads[1] && lease_reads[1] < put,
+        lease_reads[0] < written
+            && written < listed
+            && listed < lease_reads[1]
+            && lease_reads[1] < put,
         "{reqs:#?}"
     );
     let client = estate.client().await;

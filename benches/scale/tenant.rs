@@ -125,12 +125,7 @@ pub async fn measure(o: &Options) -> TenantReport {
             apply: Some(measure_apply(o).await),
         };
     }
-    let mut dir = tempfile::tempdir().expect("temp dir");
-    // AZPROTECT_BENCH_KEEP=1 keeps the landing zone (state, inventory, files) for profiling.
-    if std::env::var_os("AZPROTECT_BENCH_KEEP").is_some() {
-        dir.disable_cleanup(true);
-        eprintln!("scale: tenant kept in {}", dir.path().display());
-    }
+    let dir = work_dir("tenant");
     let regions = ["westeurope", "northeurope"];
     let inv = inventory(dir.path(), o.tenant_vms, &regions);
     let file = config(dir.path(), "tenant.yaml", &regions, true);
@@ -199,21 +194,33 @@ pub async fn measure(o: &Options) -> TenantReport {
     }
 }
 
+/// Whether `AZPROTECT_BENCH_KEEP` asks to keep the estates (state, inventory, files, access
+/// logs) for profiling.
+fn kept() -> bool {
+    std::env::var_os("AZPROTECT_BENCH_KEEP").is_some()
+}
+
+/// A temporary directory for `what`, kept when [`kept`].
+fn work_dir(what: &str) -> tempfile::TempDir {
+    let mut dir = tempfile::tempdir().expect("temp dir");
+    if kept() {
+        dir.disable_cleanup(true);
+        eprintln!("scale: {what} kept in {}", dir.path().display());
+    }
+    dir
+}
+
 /// 10,000 new protections, 100 per subscription, into vaults that exist.
 async fn measure_apply(o: &Options) -> ApplyRow {
     const N: usize = 10_000;
-    let mut dir = tempfile::tempdir().expect("temp dir");
-    if std::env::var_os("AZPROTECT_BENCH_KEEP").is_some() {
-        dir.disable_cleanup(true);
-        eprintln!("scale: tenant apply kept in {}", dir.path().display());
-    }
+    let dir = work_dir("tenant apply");
     let regions = ["westeurope"];
     let inv = inventory(dir.path(), N, &regions);
     let bare = config(dir.path(), "vaults.yaml", &regions, false);
     let file = config(dir.path(), "protect.yaml", &regions, true);
     let bare_s = bare.display().to_string();
     drop(set_up(dir.path(), &inv, &["--parallelism", "500"], &bare_s));
-    if std::env::var_os("AZPROTECT_BENCH_KEEP").is_some() {
+    if kept() {
         // the state before the measured apply, to serve again while profiling it
         std::fs::copy(
             dir.path().join("state.json"),
@@ -238,7 +245,7 @@ async fn measure_apply(o: &Options) -> ApplyRow {
         bound,
         requests,
         throttled,
-        phases: served.apply_phases(0, ran.wall),
+        phases: served.apply_phases(ran.wall),
     }
 }
 

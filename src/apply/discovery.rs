@@ -3,16 +3,19 @@
 //! triggers one `refreshContainers` for the vault and a second listing; protection is then enabled
 //! at the container and item names Azure returned (recording: azure-cli/test_backup_protection.yaml
 //! #35–41, FACTS §4). One listing (and at most one refresh) per vault per apply, however many VMs
-//! it protects. A VM still not listed after the refresh is enabled at the names its id gives
-//! (what ARM templates and Terraform always do): Azure then says whether it can protect it.
+//! it protects — unless one fails, when the next protection of the vault asks again. A VM still
+//! not listed after the refresh is enabled at the names its id gives (what ARM templates and
+//! Terraform always do): Azure then says whether it can protect it.
 //!
 //! A VM in another subscription is never discovered (discovery runs in the vault's subscription):
 //! its names are built from its id, as Azure's CLI does for cross-subscription backup
 //! (Azure/azure-cli#33703).
 //!
-//! Apply discovers [`ahead`](Discovered::ahead), while it takes its leases (their settle wait
-//! is idle time): a protection then finds its vault's listing made. Discovery reads, and
-//! `refreshContainers` changes nothing a plan manages, so it needs no lease.
+//! Apply discovers [`ahead`](Discovered::ahead) during its leases' settle second (idle time),
+//! once every vault was read free and carries its lease tag (`ops::apply`): a protection then
+//! finds its vault's listing made. The lease is not confirmed yet then; discovery reads, and a
+//! `refreshContainers` (which Azure's CLI sends whenever a VM is not listed) changes nothing a
+//! plan manages.
 
 use super::Failure;
 use crate::azure::{ArmClient, AzureError};
@@ -65,9 +68,10 @@ pub fn new_protection(change: &Change) -> Option<(ArmId, &str, &ArmId)> {
 impl Discovered {
     /// Start discovering, in the background, what the plan's new protections will ask
     /// [`target`](Self::target): the vaults at once, each vault's VMs in turn (they share its
-    /// listing). Vaults the plan creates or replaces are left to their protections (they do
-    /// not exist yet), and so is a failure: the protection asks again, and says why. Dropping
-    /// the returned [`Ahead`] stops what is left.
+    /// listing). Vaults the plan creates or replaces are left to their protections (a new
+    /// vault does not exist yet; a replaced one is listed once it exists anew), and so is a
+    /// failure: the protection asks again, and says why. Dropping the returned [`Ahead`] stops
+    /// what is left.
     pub fn ahead(self: &Arc<Self>, client: &ArmClient, plan: &Plan) -> Ahead {
         let made: BTreeSet<&ArmId> = plan
             .changes

@@ -155,12 +155,14 @@ fn enabled_replications(plan: &Plan) -> Vec<ArmId> {
 
 /// Lease the vaults `plan` writes; once the existing ones are leased, Azure must still be as the
 /// reviewed plan saw it (an apply that ended meanwhile changed it) — read during the leases'
-/// settle wait (`lease::acquire_reading`).
+/// settle wait (`lease::acquire_reading`), when `settling` is called too: once every vault was
+/// found free and carries our lease.
 async fn lease(
     client: &ArmClient,
     reviewed: &Reviewed<'_>,
     lock: &LeaseOptions,
     progress: &dyn Progress,
+    settling: &(dyn Fn() + Sync),
 ) -> Result<Option<Arc<Leases>>, ApplyError> {
     let written = lease::vaults_written(reviewed.plan);
     if written == Default::default() {
@@ -168,6 +170,7 @@ async fn lease(
     }
     let existing = !written.existing.is_empty();
     let current = || async move {
+        settling();
         match existing {
             true => still_current(client, reviewed).await.map(drop),
             false => Ok(()),
@@ -191,13 +194,18 @@ pub async fn run(
     progress: Arc<dyn Progress>,
 ) -> Result<Applied, ApplyError> {
     let plan = reviewed.plan;
-    // Discovery runs while the leases are taken (their settle wait is idle time).
+    // Discovery runs in the leases' settle second (idle time), once our lease tags are written:
+    // not beside the lease's own read-then-write, which must finish within the settle.
     let discovered = Arc::new(Discovered::default());
-    let ahead = discovered.ahead(client, plan);
+    let ahead = std::sync::OnceLock::new();
+    let discover = || {
+        ahead.get_or_init(|| discovered.ahead(client, plan));
+    };
     let leases = match &opts.lock {
-        Some(lock) => lease(client, reviewed, lock, progress.as_ref()).await?,
+        Some(lock) => lease(client, reviewed, lock, progress.as_ref(), &discover).await?,
         None => None,
     };
+    discover(); // no lease taken (`--no-lock`, or only new vaults): now
     let prepared = apply::Prepared {
         leases: leases.clone(),
         discovered,

@@ -276,6 +276,7 @@ impl Sandbox {
             graph_answered: Default::default(),
             graph_payload_limit: AtomicUsize::new(resource_graph::PAYLOAD_LIMIT),
             answered: Default::default(),
+            written: Default::default(),
         });
         let flusher = {
             let app = Arc::downgrade(&app);

@@ -77,6 +77,8 @@ pub struct App {
     pub graph_payload_limit: AtomicUsize,
     /// Requests answered so far: the flusher waits for a moment without any ([`quiet`]).
     pub answered: AtomicU64,
+    /// The [`generation`](Self::generation) of the state the file holds.
+    pub written: Mutex<u64>,
 }
 
 /// Saves slower than this are batched by the background flusher instead of delaying answers
@@ -101,7 +103,11 @@ impl App {
 
     pub fn save_now(&self, st: &State) {
         let t = Instant::now();
-        match self.persist.save(st) {
+        let generation = self.generation.load(Ordering::Relaxed);
+        let result = serde_json::to_vec(st)
+            .map_err(|e| super::SandboxError::Io(e.to_string()))
+            .and_then(|bytes| self.write(generation, &bytes));
+        match result {
             Ok(()) => {
                 self.dirty.store(false, Ordering::Relaxed);
                 self.last_save_us
@@ -117,17 +123,19 @@ impl App {
             return;
         }
         let t = Instant::now();
-        let bytes = match self.state.lock() {
+        let (generation, bytes) = match self.state.lock() {
             Ok(st) => {
                 self.dirty.store(false, Ordering::Relaxed);
-                serde_json::to_vec(&*st)
+                (
+                    self.generation.load(Ordering::Relaxed),
+                    serde_json::to_vec(&*st),
+                )
             }
             Err(_) => return,
         };
-        let result = match (bytes, &self.persist.path) {
-            (Ok(b), Some(path)) => super::state::write_atomic(path, &b),
-            (Ok(_), None) => Ok(()),
-            (Err(e), _) => Err(super::SandboxError::Io(e.to_string())),
+        let result = match bytes {
+            Ok(b) => self.write(generation, &b),
+            Err(e) => Err(super::SandboxError::Io(e.to_string())),
         };
         match result {
             Ok(()) => self
@@ -139,6 +147,22 @@ impl App {
             }
         }
     }
+
+    /// Write `bytes`, the state as of `generation`, unless the file holds a later one already:
+    /// the flusher's write (serialized under the state lock, written after it) and the save on
+    /// the way out may overlap, and the older must not land last.
+    fn write(&self, generation: u64, bytes: &[u8]) -> Result<(), super::SandboxError> {
+        let Some(path) = &self.persist.path else {
+            return Ok(());
+        };
+        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        if generation < *written {
+            return Ok(());
+        }
+        super::state::write_atomic(path, bytes)?;
+        *written = generation;
+        Ok(())
+    }
 }
 
 /// How long the flusher waits before its next write: 250 ms, or ten times the last save when
@@ -149,7 +173,7 @@ pub fn flush_pause(app: &App) -> std::time::Duration {
     std::time::Duration::from_millis(250).max(last * 10)
 }
 
-/// How long no request must arrive before the flusher writes ([`quiet`]).
+/// How long no request must be answered before the flusher writes ([`quiet`]).
 const QUIET: std::time::Duration = std::time::Duration::from_millis(100);
 /// The longest the flusher defers a write while requests keep coming.
 const MOST_DEFERRED: std::time::Duration = std::time::Duration::from_secs(10);
