@@ -607,6 +607,20 @@ struct Phases {
 }
 
 impl Served {
+    /// The row of an apply of `protections` that took `wall`, against `bound`, from this
+    /// sandbox's access log (started for it).
+    fn apply_row(&self, protections: usize, wall: Duration, bound: Duration) -> ApplyRow {
+        let (requests, throttled) = self.counts();
+        ApplyRow {
+            protections,
+            wall,
+            bound,
+            requests,
+            throttled,
+            phases: self.apply_phases(wall),
+        }
+    }
+
     /// The phases of the apply, which took `wall`, from the whole access log (a sandbox
     /// started for it).
     fn apply_phases(&self, wall: Duration) -> Option<Phases> {
@@ -617,7 +631,7 @@ impl Served {
             let Ok(v) = serde_json::from_str::<Value>(line) else {
                 continue;
             };
-            let t = seconds_of_day(v["time"].as_str().unwrap_or_default())?;
+            let t = seconds_of(v["time"].as_str().unwrap_or_default())?;
             let path = v["path"].as_str().unwrap_or_default().to_ascii_lowercase();
             let method = v["method"].as_str().unwrap_or_default();
             first.get_or_insert(t);
@@ -642,12 +656,10 @@ impl Served {
     }
 }
 
-/// Seconds since midnight of an access log time (`2026-12-07T10:04:17.1620000Z`).
-fn seconds_of_day(time: &str) -> Option<f64> {
-    let clock = time.get(11..)?.trim_end_matches('Z');
-    let mut parts = clock.split(':');
-    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
-    Some(h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+/// Seconds since the Unix epoch of an access log time (`2026-12-07T10:04:17.1620000Z`).
+fn seconds_of(time: &str) -> Option<f64> {
+    let t = azprotect::model::recovery_point::parse_time(time).ok()?;
+    Some((t - time::OffsetDateTime::UNIX_EPOCH).as_seconds_f64())
 }
 
 /// The apply table: `Apply of N new protections <how>`, then its one row, and where its wall
@@ -715,17 +727,9 @@ async fn measure_apply(o: &Options) -> ApplyRow {
     let served = Served::throttled(dir.path(), &inv, o.latency);
     let ran = run(&served, &["apply", "-f", &file_s, "--auto-approve"], &[]);
     assert!(ran.ok, "apply failed:\n{}", ran.stderr);
-    let (requests, throttled) = served.counts();
     // ARM's write bucket: 200 at once, then 10 per second; plus one LRO round.
     let bound = Duration::from_secs_f64((N as f64 - 200.0) / 10.0) + lro_round();
-    ApplyRow {
-        protections: N,
-        wall: ran.wall,
-        bound,
-        requests,
-        throttled,
-        phases: served.apply_phases(ran.wall),
-    }
+    served.apply_row(N, ran.wall, bound)
 }
 
 fn main() {

@@ -38,14 +38,21 @@ fn requests(log: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-fn count(reqs: &[(String, String)], method: &str, suffix: &str) -> usize {
+/// Where the `method` requests whose path ends with `suffix` (any case) are in `reqs`.
+fn positions(reqs: &[(String, String)], method: &str, suffix: &str) -> Vec<usize> {
     reqs.iter()
-        .filter(|(m, p)| {
+        .enumerate()
+        .filter(|(_, (m, p))| {
             m == method
                 && p.to_ascii_lowercase()
                     .ends_with(&suffix.to_ascii_lowercase())
         })
-        .count()
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn count(reqs: &[(String, String)], method: &str, suffix: &str) -> usize {
+    positions(reqs, method, suffix).len()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -119,13 +126,7 @@ async fn new_protection_discovers_the_vms_once_and_uses_azures_names() {
     // The vault exists, so its listing is made while apply waits for its lease to settle:
     // after the lease tag is written, before it is read back, not after it in front of the
     // protection.
-    let at = |method: &str, suffix: &str| {
-        reqs.iter()
-            .enumerate()
-            .filter(|(_, (m, p))| m == method && p.to_ascii_lowercase().ends_with(suffix))
-            .map(|(i, _)| i)
-            .collect::<Vec<_>>()
-    };
+    let at = |method: &str, suffix: &str| positions(&reqs, method, suffix);
     let lease_reads = at("GET", "/providers/microsoft.resources/tags/default");
     let (written, listed, put) = (
         at("PATCH", "/providers/microsoft.resources/tags/default")[0],

@@ -17,9 +17,7 @@ use support::estate::{logged, Estate};
 /// A row per VM, each subscription's together, by id: the paged query of the sandbox's paging
 /// and quota stories (a plan asks for the VMs one row per subscription,
 /// `resource_graph::vm_summary_query`).
-fn vm_query() -> String {
-    "Resources | where type =~ 'microsoft.compute/virtualmachines' | project id, name, type, location, resourceGroup, subscriptionId, tags, sku, properties | order by subscriptionId asc, id asc".to_string()
-}
+const VM_QUERY: &str = "Resources | where type =~ 'microsoft.compute/virtualmachines' | project id, name, type, location, resourceGroup, subscriptionId, tags, sku, properties | order by subscriptionId asc, id asc";
 
 /// Every row `query` returns for `subscriptions`, through one paced session, and the queries
 /// it sent.
@@ -39,9 +37,9 @@ async fn through_graph(
     subscriptions: &[String],
 ) -> (Vec<VirtualMachine>, Vec<ManagedDisk>, u32) {
     let session = resource_graph::Session::new(client);
-    let (vm_q, disk_q) = (vm_query(), resource_graph::disk_query(None));
+    let disk_q = resource_graph::disk_query(None);
     let (vms, disks) = futures::try_join!(
-        session.all(subscriptions, &vm_q),
+        session.all(subscriptions, VM_QUERY),
         session.all(subscriptions, &disk_q)
     )
     .unwrap();
@@ -120,7 +118,7 @@ async fn five_thousand_vms_in_ten_subscriptions_come_in_five_pages_as_the_lists_
     assert_eq!(subs[1].display_name, "sub-gen-001");
     let ids: Vec<String> = subs.iter().map(|s| s.id.clone()).collect();
 
-    let (rows, queries) = query_all(&client, &ids, &vm_query()).await.unwrap();
+    let (rows, queries) = query_all(&client, &ids, VM_QUERY).await.unwrap();
     assert_eq!((rows.len(), queries), (5000, 5), "1,000 rows a page");
 
     let (graph_vms, graph_disks, queries) = through_graph(&client, &ids).await;
@@ -181,7 +179,7 @@ async fn a_quota_of_two_queries_makes_the_reader_wait_instead_of_meeting_429s() 
     // The quota is real: a third query at once is refused, with the headers that say when.
     let (http, tok) = support::raw::token_client(&e.sandbox).await;
     let url = format!("{}{}", e.sandbox.endpoint(), resource_graph::path());
-    let body = resource_graph::request_body(&subs, &vm_query(), resource_graph::At::First);
+    let body = resource_graph::request_body(&subs, VM_QUERY, resource_graph::At::First);
     let mut statuses = vec![];
     for _ in 0..5 {
         let r = http
@@ -361,7 +359,7 @@ async fn a_later_page_answers_from_azure_as_it_is_then_not_as_the_first_page_saw
     // The sandbox keeps an evaluated query for its next pages; a change in between must show.
     let e = estate(&spread(5, 1), SandboxOptions::default()).await;
     let client = e.client().await;
-    let query = |options: serde_json::Value| json!({"subscriptions": [FIRST], "query": vm_query(), "options": options});
+    let query = |options: serde_json::Value| json!({"subscriptions": [FIRST], "query": VM_QUERY, "options": options});
     let names = |page: &serde_json::Value| -> Vec<String> {
         let rows = page["data"].as_array().cloned().unwrap_or_default();
         rows.iter()
@@ -401,13 +399,13 @@ async fn pages_after_the_first_come_together_and_a_change_between_them_is_read_a
     let e = estate(&spread(2500, 1), SandboxOptions::default()).await;
     let client = e.client().await;
     let subs = vec![FIRST.to_string()];
-    let query = vm_query();
+    let query = VM_QUERY;
 
     // Unchanged: the first page says 2,500 rows; the other two pages are asked for together.
     let session = resource_graph::Session::new(&client);
-    let firsts = session.first_pages(&subs, &query).await.unwrap();
+    let firsts = session.first_pages(&subs, query).await.unwrap();
     assert_eq!(firsts[0].total, Some(2500));
-    let rows = session.rest(firsts, &query).await.unwrap();
+    let rows = session.rest(firsts, query).await.unwrap();
     assert_eq!((rows.len(), session.queries()), (2500, 3));
     let ids: std::collections::BTreeSet<&str> =
         rows.iter().filter_map(|r| r["id"].as_str()).collect();
@@ -416,11 +414,11 @@ async fn pages_after_the_first_come_together_and_a_change_between_them_is_read_a
     // A VM deleted after the first page: the later pages count 2,499, so the pages are read
     // again one after the other, and every VM that is still there is read once.
     let session = resource_graph::Session::new(&client);
-    let firsts = session.first_pages(&subs, &query).await.unwrap();
+    let firsts = session.first_pages(&subs, query).await.unwrap();
     let gone = firsts[0].rows[0]["id"].as_str().unwrap().to_string();
     let deleted = support::raw::delete(&e.sandbox, &format!("{gone}?api-version=2024-07-01")).await;
     assert!((200..300).contains(&deleted), "{deleted}");
-    let rows = session.rest(firsts, &query).await.unwrap();
+    let rows = session.rest(firsts, query).await.unwrap();
     let ids: std::collections::BTreeSet<&str> =
         rows.iter().filter_map(|r| r["id"].as_str()).collect();
     assert_eq!((rows.len(), ids.len()), (2499, 2499));

@@ -233,29 +233,25 @@ async fn measure_apply(o: &Options) -> ApplyRow {
     eprintln!("scale: tenant apply of {N} protections …");
     let ran = run(&served, &["apply", "-f", &file_s, "--auto-approve"], &[]);
     assert!(ran.ok, "apply failed:\n{}", ran.stderr);
-    let (requests, _, throttled) = served.counts_split();
     // The write quotas together: each subscription 200 at once, then 10 per second; the
     // protections are spread evenly, so each subscription's share sets the bound; plus one
     // LRO round (as the single-subscription row).
     let per_sub = N as f64 / f64::from(SUBS);
     let bound = Duration::from_secs_f64(((per_sub - 200.0) / 10.0).max(0.0)) + lro_round();
-    ApplyRow {
-        protections: N,
-        wall: ran.wall,
-        bound,
-        requests,
-        throttled,
-        phases: served.apply_phases(ran.wall),
-    }
+    served.apply_row(N, ran.wall, bound)
 }
 
 pub fn print(r: &TenantReport, latency: u64) {
-    if r.plans.is_empty() {
-        if let Some(a) = &r.apply {
-            print_apply(&format!("over {SUBS} subscriptions"), a);
-        }
-        return;
+    if !r.plans.is_empty() {
+        print_plans(r, latency);
     }
+    if let Some(a) = &r.apply {
+        print_apply(&format!("over {SUBS} subscriptions"), a);
+    }
+}
+
+/// The plans' table, the shards against the unsharded plan, and the baseline.
+fn print_plans(r: &TenantReport, latency: u64) {
     println!(
         "\nPlan of a converged landing zone: {} VMs protected in {SUBS} subscriptions, {} vaults ({} managed resources; {latency} ms latency, ARM throttling per subscription, Resource Graph 15 queries / 5 s; set up unthrottled in {:.0} s)\n",
         r.vms,
@@ -307,9 +303,6 @@ pub fn print(r: &TenantReport, latency: u64) {
             r.resources,
             estimate.as_secs_f64() / fastest
         );
-    }
-    if let Some(a) = &r.apply {
-        print_apply(&format!("over {SUBS} subscriptions"), a);
     }
 }
 

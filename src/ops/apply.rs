@@ -205,7 +205,7 @@ pub async fn run(
         Some(lock) => lease(client, reviewed, lock, progress.as_ref(), &discover).await?,
         None => None,
     };
-    discover(); // no lease taken (`--no-lock`, or only new vaults): now
+    discover(); // no lease was taken (`--no-lock`, or the plan writes no vault): now
     let prepared = apply::Prepared {
         leases: leases.clone(),
         discovered,

@@ -136,18 +136,17 @@ impl Ctx<'_> {
     /// returns the original-cased values of the `*` segments.
     pub fn m(&self, pattern: &str) -> Option<Vec<String>> {
         // Matched before anything is copied: every request is tried against many routes.
-        if pattern.bytes().filter(|&b| b == b'/').count() + 1 != self.lsegs.len()
-            || pattern
-                .split('/')
+        let pat = pattern.split('/');
+        if pat.clone().count() != self.lsegs.len()
+            || pat
+                .clone()
                 .zip(&self.lsegs)
                 .any(|(p, l)| p != "*" && p != l)
         {
             return None;
         }
         Some(
-            pattern
-                .split('/')
-                .zip(&self.segs)
+            pat.zip(&self.segs)
                 .filter(|(p, _)| *p == "*")
                 .map(|(_, s)| s.clone())
                 .collect(),

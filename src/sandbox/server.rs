@@ -102,12 +102,12 @@ impl App {
     }
 
     pub fn save_now(&self, st: &State) {
+        if self.persist.path.is_none() {
+            return;
+        }
         let t = Instant::now();
         let generation = self.generation.load(Ordering::Relaxed);
-        let result = serde_json::to_vec(st)
-            .map_err(|e| super::SandboxError::Io(e.to_string()))
-            .and_then(|bytes| self.write(generation, &bytes));
-        match result {
+        match self.write(generation, serde_json::to_vec(st)) {
             Ok(()) => {
                 self.dirty.store(false, Ordering::Relaxed);
                 self.last_save_us
@@ -133,11 +133,7 @@ impl App {
             }
             Err(_) => return,
         };
-        let result = match bytes {
-            Ok(b) => self.write(generation, &b),
-            Err(e) => Err(super::SandboxError::Io(e.to_string())),
-        };
-        match result {
+        match self.write(generation, bytes) {
             Ok(()) => self
                 .last_save_us
                 .store(t.elapsed().as_micros() as u64, Ordering::Relaxed),
@@ -151,15 +147,17 @@ impl App {
     /// Write `bytes`, the state as of `generation`, unless the file holds a later one already:
     /// the flusher's write (serialized under the state lock, written after it) and the save on
     /// the way out may overlap, and the older must not land last.
-    fn write(&self, generation: u64, bytes: &[u8]) -> Result<(), super::SandboxError> {
-        let Some(path) = &self.persist.path else {
-            return Ok(());
-        };
+    fn write(
+        &self,
+        generation: u64,
+        bytes: serde_json::Result<Vec<u8>>,
+    ) -> Result<(), super::SandboxError> {
+        let bytes = bytes.map_err(|e| super::SandboxError::Io(e.to_string()))?;
         let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
         if generation < *written {
             return Ok(());
         }
-        super::state::write_atomic(path, bytes)?;
+        self.persist.write(&bytes)?;
         *written = generation;
         Ok(())
     }

@@ -376,13 +376,18 @@ impl Persist {
     }
 
     pub fn save(&self, st: &State) -> Result<(), SandboxError> {
-        let Some(path) = &self.path else {
+        if self.path.is_none() {
             return Ok(());
-        };
-        write_atomic(
-            path,
-            &serde_json::to_vec(st).map_err(|e| SandboxError::Io(e.to_string()))?,
-        )
+        }
+        self.write(&serde_json::to_vec(st).map_err(|e| SandboxError::Io(e.to_string()))?)
+    }
+
+    /// Write a serialized state to the file, if there is one.
+    pub fn write(&self, bytes: &[u8]) -> Result<(), SandboxError> {
+        match &self.path {
+            Some(path) => write_atomic(path, bytes),
+            None => Ok(()),
+        }
     }
 }
 
