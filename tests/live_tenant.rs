@@ -690,6 +690,21 @@ async fn vms_already_discovered_by_a_stamp_are_taken_as_they_are_not_read_again(
     assert_eq!(ids(&read.live.vms), ids(&whole.live.vms));
 }
 
+/// `desired` read through `discovery` (the other read options their defaults).
+async fn read_by(
+    client: &ArmClient,
+    desired: &azprotect::model::Desired,
+    discovery: azprotect::live::Discovery,
+) -> azprotect::live::Read {
+    let options = azprotect::live::ReadOptions {
+        discovery,
+        ..Default::default()
+    };
+    azprotect::live::read_with(client, desired, &options)
+        .await
+        .unwrap()
+}
+
 /// The subscriptions (lower case) whose VMs the requests `lines` listed.
 fn vm_listed(lines: &[serde_json::Value]) -> std::collections::BTreeSet<String> {
     (lines.iter())
@@ -714,24 +729,18 @@ fn graph_statuses(lines: &[serde_json::Value]) -> Vec<u64> {
 
 #[tokio::test]
 async fn auto_reads_a_tenants_vms_in_one_answer_per_subscription_and_splits_an_answer_too_large() {
-    use azprotect::live::{self, Discovery, ReadOptions, Source};
+    use azprotect::live::{Discovery, Source};
     // 6,000 VMs, 1,000 in each of six subscriptions. One row per subscription: the
     // containers, the VMs counted, and one VM query — six pages' worth of VMs in one answer,
     // none listed.
     let (e, log, _dir) = throttled(&spread(6000, 6), 15, Duration::from_secs(5)).await;
     let client = e.client().await;
     let desired = vaults(&e, 6);
-    let lists = ReadOptions {
-        discovery: Discovery::Lists,
-        ..ReadOptions::default()
-    };
-    let by_lists = live::read_with(&client, &desired, &lists).await.unwrap();
+    let by_lists = read_by(&client, &desired, Discovery::Lists).await;
     let expected = vms_by_id(by_lists.live.vms);
     assert_eq!(expected.len(), 6000);
     let before = logged(&log).len();
-    let auto = live::read_with(&client, &desired, &ReadOptions::default())
-        .await
-        .unwrap();
+    let auto = read_by(&client, &desired, Discovery::Auto).await;
     assert_eq!(
         (auto.source, auto.graph_queries),
         (Source::ResourceGraph, 3)
@@ -749,9 +758,7 @@ async fn auto_reads_a_tenants_vms_in_one_answer_per_subscription_and_splits_an_a
     // as many parts as that says — still no VM list.
     e.sandbox.set_graph_payload_limit(1_000_000);
     let before = logged(&log).len();
-    let split = live::read_with(&client, &desired, &ReadOptions::default())
-        .await
-        .unwrap();
+    let split = read_by(&client, &desired, Discovery::Auto).await;
     let lines = logged(&log).split_off(before);
     let statuses = graph_statuses(&lines);
     let (refused, answered) = (
@@ -771,9 +778,7 @@ async fn auto_reads_a_tenants_vms_in_one_answer_per_subscription_and_splits_an_a
     e.sandbox.set_graph_payload_limit(100_000);
     tokio::time::sleep(Duration::from_secs(5)).await; // a fresh quota window
     let before = logged(&log).len();
-    let listed = live::read_with(&client, &desired, &ReadOptions::default())
-        .await
-        .unwrap();
+    let listed = read_by(&client, &desired, Discovery::Auto).await;
     let lines = logged(&log).split_off(before);
     assert_eq!(listed.source, Source::Mixed);
     let every: std::collections::BTreeSet<String> = (0..6).map(sub).collect();
@@ -792,7 +797,7 @@ fn disk_vaults(e: &Estate, n: u32) -> azprotect::model::Desired {
 #[tokio::test]
 async fn disk_backup_over_subscriptions_finds_its_disks_through_resource_graph_while_its_quota_holds_them(
 ) {
-    use azprotect::live::{self, Discovery, ReadOptions, Source};
+    use azprotect::live::{Discovery, Source};
     // 3,000 VMs in three subscriptions, each with its OS disk beside it; the Backup vaults
     // pick the disks of each subscription's rg-gen-000 (1,500: two pages).
     let (e, log, _dir) = throttled(&spread(3000, 3), 6, Duration::from_secs(5)).await;
@@ -807,11 +812,7 @@ async fn disk_backup_over_subscriptions_finds_its_disks_through_resource_graph_w
             })
             .count()
     };
-    let by_lists = ReadOptions {
-        discovery: Discovery::Lists,
-        ..ReadOptions::default()
-    };
-    let lists = live::read_with(&client, &desired, &by_lists).await.unwrap();
+    let lists = read_by(&client, &desired, Discovery::Lists).await;
     let listed = asked();
     assert_eq!(
         listed_disks(&listed),
@@ -829,9 +830,7 @@ async fn disk_backup_over_subscriptions_finds_its_disks_through_resource_graph_w
     // Auto, a quota of six queries: the containers, the VMs' count and answer, and the disks'
     // first page leave two — the disks' second page fits.
     let before = asked().len();
-    let auto = live::read_with(&client, &desired, &ReadOptions::default())
-        .await
-        .unwrap();
+    let auto = read_by(&client, &desired, Discovery::Auto).await;
     let lines = asked().split_off(before);
     assert_eq!(
         listed_disks(&lines),
@@ -852,9 +851,7 @@ async fn disk_backup_over_subscriptions_finds_its_disks_through_resource_graph_w
     let (e, log, _dir) = throttled(&spread(3000, 3), 4, Duration::from_secs(5)).await;
     let client = e.client().await;
     let desired = disk_vaults(&e, 3);
-    let auto = live::read_with(&client, &desired, &ReadOptions::default())
-        .await
-        .unwrap();
+    let auto = read_by(&client, &desired, Discovery::Auto).await;
     let lines = logged(&log);
     assert_eq!(listed_disks(&lines), 30);
     assert!(lines.iter().all(|l| l["status"] != 429));
@@ -867,15 +864,13 @@ async fn disk_backup_over_subscriptions_finds_its_disks_through_resource_graph_w
 
 #[tokio::test]
 async fn auto_over_more_than_a_hundred_subscriptions_asks_one_vm_query_per_hundred() {
-    use azprotect::live::{self, Discovery, ReadOptions, Source};
+    use azprotect::live::{Discovery, Source};
     // 4,040 VMs, 20 in each of 202 subscriptions: three query groups (100, 100 and 2
     // subscriptions). A quota of nine queries: the containers', the counts' and the VMs' three.
     let (e, log, _dir) = throttled(&spread(4040, 202), 9, Duration::from_secs(5)).await;
     let client = e.client().await;
     let desired = vaults(&e, 202);
-    let auto = live::read_with(&client, &desired, &ReadOptions::default())
-        .await
-        .unwrap();
+    let auto = read_by(&client, &desired, Discovery::Auto).await;
     assert_eq!(
         (auto.source, auto.graph_queries),
         (Source::ResourceGraph, 9)
@@ -884,11 +879,7 @@ async fn auto_over_more_than_a_hundred_subscriptions_asks_one_vm_query_per_hundr
     assert!(lines.iter().all(|l| l["status"] != 429), "no query waited");
     assert!(vm_listed(&lines).is_empty(), "no VM list");
 
-    let lists = ReadOptions {
-        discovery: Discovery::Lists,
-        ..ReadOptions::default()
-    };
-    let by_lists = live::read_with(&client, &desired, &lists).await.unwrap();
+    let by_lists = read_by(&client, &desired, Discovery::Lists).await;
     let (a, b) = (vms_by_id(auto.live.vms), vms_by_id(by_lists.live.vms));
     assert_eq!(a.len(), 4040);
     assert!(

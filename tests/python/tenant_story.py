@@ -9,11 +9,29 @@ the tenant's VMs and resource groups through Resource Graph, page by page with i
 failure exits non-zero.
 """
 
+import functools
+
 from sandbox_env import COMMON, ENV, credential, step
 
 PROD = "00000000-0000-0000-0000-0000000000c1"
 DEV = "00000000-0000-0000-0000-0000000000c2"
 SANDBOX = "00000000-0000-0000-0000-0000000000c3"
+
+
+@functools.cache
+def graph_client():
+    from azure.mgmt.resourcegraph import ResourceGraphClient
+
+    return ResourceGraphClient(credential, **COMMON)
+
+
+def graph_query(query, options=None, **scope):
+    """One Resource Graph query through the SDK's own models (`scope`: subscriptions= or
+    management_groups=, `options`: QueryRequestOptions' arguments), its deserialized answer."""
+    from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+
+    opts = QueryRequestOptions(**options) if options is not None else None
+    return graph_client().resources(QueryRequest(query=query, options=opts, **scope))
 
 
 @step("management groups: the group, its children and its descendants")
@@ -45,10 +63,6 @@ def management_groups():
 
 @step("resource graph: the tenant's VMs, two to a page, along the skip token")
 def resource_graph_vms():
-    from azure.mgmt.resourcegraph import ResourceGraphClient
-    from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
-
-    c = ResourceGraphClient(credential, **COMMON)
     query = (
         "Resources | where type =~ 'microsoft.compute/virtualmachines' "
         "| project id, name, resourceGroup, subscriptionId, location, tags "
@@ -57,12 +71,10 @@ def resource_graph_vms():
     subs = [PROD, DEV, SANDBOX]
     rows, token, pages = [], None, 0
     while True:
-        answer = c.resources(
-            QueryRequest(
-                subscriptions=subs,
-                query=query,
-                options=QueryRequestOptions(top=2, skip_token=token, result_format="objectArray"),
-            )
+        answer = graph_query(
+            query,
+            {"top": 2, "skip_token": token, "result_format": "objectArray"},
+            subscriptions=subs,
         )
         pages += 1
         assert answer.total_records == 6, answer.total_records
@@ -82,22 +94,14 @@ def resource_graph_vms():
 
 @step("resource graph: the VMs one row per subscription (summarize make_list), in one page")
 def resource_graph_summary():
-    from azure.mgmt.resourcegraph import ResourceGraphClient
-    from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
-
-    c = ResourceGraphClient(credential, **COMMON)
     query = (
         "Resources | where type =~ 'microsoft.compute/virtualmachines' "
         "| summarize vms = make_list(pack('id', id, 'name', name, 'disk', "
         "properties.storageProfile.osDisk.managedDisk.id)), vmCount = count() by subscriptionId "
         "| order by subscriptionId asc"
     )
-    answer = c.resources(
-        QueryRequest(
-            subscriptions=[PROD, DEV, SANDBOX],
-            query=query,
-            options=QueryRequestOptions(result_format="objectArray"),
-        )
+    answer = graph_query(
+        query, {"result_format": "objectArray"}, subscriptions=[PROD, DEV, SANDBOX]
     )
     assert answer.total_records == 3 and answer.count == 3, answer
     assert answer.skip_token is None, answer.skip_token
@@ -113,19 +117,11 @@ def resource_graph_summary():
 
 @step("resource graph: resource groups, filtered to one subscription")
 def resource_graph_groups():
-    from azure.mgmt.resourcegraph import ResourceGraphClient
-    from azure.mgmt.resourcegraph.models import QueryRequest
-
-    c = ResourceGraphClient(credential, **COMMON)
-    answer = c.resources(
-        QueryRequest(
-            management_groups=["mg-corp"],
-            query=(
-                "ResourceContainers "
-                "| where type =~ 'microsoft.resources/subscriptions/resourcegroups' "
-                f"and subscriptionId == '{PROD}' | project name, location | order by name asc"
-            ),
-        )
+    answer = graph_query(
+        "ResourceContainers "
+        "| where type =~ 'microsoft.resources/subscriptions/resourcegroups' "
+        f"and subscriptionId == '{PROD}' | project name, location | order by name asc",
+        management_groups=["mg-corp"],
     )
     assert [r["name"] for r in answer.data] == ["rg-app-neu", "rg-app-weu"], answer.data
     assert answer.result_truncated in ("false", False), answer.result_truncated
@@ -134,12 +130,9 @@ def resource_graph_groups():
 @step("resource graph: a query outside what it answers is refused in Resource Graph's shape")
 def resource_graph_refusal():
     from azure.core.exceptions import HttpResponseError
-    from azure.mgmt.resourcegraph import ResourceGraphClient
-    from azure.mgmt.resourcegraph.models import QueryRequest
 
-    c = ResourceGraphClient(credential, **COMMON)
     try:
-        c.resources(QueryRequest(subscriptions=[PROD], query="Resources | summarize count()"))
+        graph_query("Resources | summarize count()", subscriptions=[PROD])
     except HttpResponseError as e:
         assert e.status_code == 400, e.status_code
         assert e.error is not None and e.error.code == "BadRequest", e.error
