@@ -1136,3 +1136,62 @@ fn tags_that_would_take_a_vault_past_50_are_blocked_at_plan_time() {
         p.changes
     );
 }
+
+/// A plan saved by an earlier azprotect stays current for this one: the fingerprint of the same
+/// estate is the same hash, every part of the live state in it (resources with nested and
+/// unordered attributes, VMs with disks, registrations elsewhere, disks, dependencies).
+#[test]
+fn a_plan_saved_by_an_earlier_version_keeps_its_fingerprint() {
+    let (_, have) = converged();
+    let mut live = live(have);
+    live.vms[0].disks = vec![
+        azprotect::model::VmDisk {
+            id: ArmId::new(format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/app-01-os")),
+            lun: None,
+            sku: Some("Premium_LRS".into()),
+        },
+        azprotect::model::VmDisk {
+            id: ArmId::new(format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/app-01-data")),
+            lun: Some(0),
+            sku: None,
+        },
+    ];
+    live.vms[1].size = Some("Standard_D2s_v5".into());
+    live.resources[0].attrs["tags"] =
+        json!({"z": "1", "owner": "ops", "nested": [{"b": 1, "a": 2.5}]});
+    live.protected_elsewhere.insert(
+        format!("/subscriptions/{SUB}/resourcegroups/rg-app/providers/microsoft.compute/virtualmachines/app-02"),
+        Elsewhere {
+            vault: vault::arm_id(SUB, "rg-other", "rsv-other"),
+            state: "protected".into(),
+        },
+    );
+    live.disks.push(azprotect::model::ManagedDisk {
+        id: ArmId::new(format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/app-01-data")),
+        name: "app-01-data".into(),
+        resource_group: "rg-app".into(),
+        subscription: SUB.into(),
+        location: "westeurope".into(),
+        sku: "PremiumV2_LRS".into(),
+        size_gb: 512,
+        tags: [("tier".to_string(), "db".to_string())].into(),
+    });
+    live.disks_protected_elsewhere.insert(
+        "/subscriptions/x/disk".into(),
+        Elsewhere {
+            vault: ArmId::new("/subscriptions/x/resourceGroups/r/providers/Microsoft.DataProtection/backupVaults/bv"),
+            state: "protected".into(),
+        },
+    );
+    live.dependencies.insert(
+        "/subscriptions/x/resourcegroups/r/providers/microsoft.storage/storageaccounts/cache".into(),
+        Some(json!({"location": "WestEurope", "kind": "StorageV2", "sku": {"tier": "Standard", "name": "Standard_LRS"}, "etag": "ignored"})),
+    );
+    live.dependencies
+        .insert("/subscriptions/x/resourcegroups/gone".into(), None);
+    // The hash azprotect wrote into saved plans before the fingerprint was streamed.
+    assert_eq!(
+        live.fingerprint(),
+        "c6947303717e8a587714fba2d8f4f370bd06f7186c6ada7b5c903d257b21e742"
+    );
+}

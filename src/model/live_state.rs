@@ -62,6 +62,8 @@ impl LiveState {
     }
 
     /// A stable hash of everything the plan depends on: a saved plan is stale when it differs.
+    /// Streamed into the hash (no JSON copy of the estate is built): the bytes hashed are the canonical
+    /// JSON of [`Canonical`], the same as saved plans have always been fingerprinted with.
     pub fn fingerprint(&self) -> String {
         let mut resources: Vec<&Resource> = self.resources.iter().collect();
         resources.sort_by(|a, b| a.arm_id.cmp(&b.arm_id));
@@ -69,48 +71,99 @@ impl LiveState {
         vms.sort_by(|a, b| a.id.cmp(&b.id));
         let mut disks: Vec<&ManagedDisk> = self.disks.iter().collect();
         disks.sort_by(|a, b| a.id.cmp(&b.id));
-        let canonical = serde_json::json!({
-            "resources": resources.iter().map(|r| serde_json::json!([r.arm_id.as_str().to_ascii_lowercase(), sorted_keys(&r.attrs)])).collect::<Vec<_>>(),
-            "vms": vms,
-            "protected_elsewhere": self.protected_elsewhere,
-            "disks": disks,
-            "disks_protected_elsewhere": self.disks_protected_elsewhere,
-            // Resources the rules read (cache accounts, target groups, networks): a plan's
-            // blocked changes depend on them.
-            "dependencies": self.dependencies.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_ref().map(what_rules_read))).collect::<std::collections::BTreeMap<_, _>>(),
-        });
-        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+        let canonical = Canonical {
+            resources: resources
+                .iter()
+                .map(|r| (r.arm_id.as_str().to_ascii_lowercase(), SortedKeys(&r.attrs)))
+                .collect(),
+            vms,
+            protected_elsewhere: &self.protected_elsewhere,
+            disks,
+            disks_protected_elsewhere: &self.disks_protected_elsewhere,
+            dependencies: self
+                .dependencies
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.as_ref().map(what_rules_read)))
+                .collect(),
+        };
+        let mut hash = Hashing(Sha256::new());
+        serde_json::to_writer(&mut hash, &canonical).expect("the live state serializes");
+        hex::encode(hash.0.finalize())
+    }
+}
+
+/// What [`LiveState::fingerprint`] hashes, in this order (the order of its JSON object's keys).
+#[derive(Serialize)]
+struct Canonical<'a> {
+    /// Each resource as `[lower-case id, attributes with sorted keys]`.
+    resources: Vec<(String, SortedKeys<'a>)>,
+    vms: Vec<&'a VirtualMachine>,
+    protected_elsewhere: &'a BTreeMap<String, Elsewhere>,
+    disks: Vec<&'a ManagedDisk>,
+    disks_protected_elsewhere: &'a BTreeMap<String, Elsewhere>,
+    /// Resources the rules read (cache accounts, target groups, networks): a plan's blocked
+    /// changes depend on them.
+    dependencies: BTreeMap<String, Option<RulesRead<'a>>>,
+}
+
+/// Bytes written straight into the hash.
+struct Hashing(Sha256);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
 /// Of a dependency's ARM body, what Azure's rules read (whether it exists, its region, kind and
 /// SKU): its etag or the NICs in a network's subnets change with unrelated deployments, which
 /// must not make a reviewed plan stale.
-fn what_rules_read(v: &serde_json::Value) -> serde_json::Value {
-    serde_json::json!({
-        "location": v["location"].as_str().map(str::to_ascii_lowercase),
-        "kind": v["kind"],
-        "sku": sorted_keys(&v["sku"]),
-    })
+#[derive(Serialize)]
+struct RulesRead<'a> {
+    location: Option<String>,
+    kind: &'a serde_json::Value,
+    sku: SortedKeys<'a>,
 }
 
-/// `v` with every object's keys in sorted order: ARM promises no order for maps such as `tags`,
-/// and `serde_json` keeps insertion order, so the fingerprint must not hash it.
-fn sorted_keys(v: &serde_json::Value) -> serde_json::Value {
-    match v {
-        serde_json::Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            serde_json::Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), sorted_keys(&m[k])))
-                    .collect(),
-            )
+fn what_rules_read(v: &serde_json::Value) -> RulesRead<'_> {
+    RulesRead {
+        location: v["location"].as_str().map(str::to_ascii_lowercase),
+        kind: &v["kind"],
+        sku: SortedKeys(&v["sku"]),
+    }
+}
+
+/// A JSON value serialized with every object's keys in sorted order: ARM promises no order for
+/// maps such as `tags`, and `serde_json` keeps insertion order, so the fingerprint must not hash
+/// it.
+struct SortedKeys<'a>(&'a serde_json::Value);
+
+impl Serialize for SortedKeys<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            serde_json::Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                let mut map = s.serialize_map(Some(keys.len()))?;
+                for k in keys {
+                    map.serialize_entry(k, &SortedKeys(&m[k]))?;
+                }
+                map.end()
+            }
+            serde_json::Value::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for v in a {
+                    seq.serialize_element(&SortedKeys(v))?;
+                }
+                seq.end()
+            }
+            other => other.serialize(s),
         }
-        serde_json::Value::Array(a) => {
-            serde_json::Value::Array(a.iter().map(sorted_keys).collect())
-        }
-        other => other.clone(),
     }
 }
 
