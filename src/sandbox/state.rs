@@ -33,7 +33,7 @@ pub struct State {
     /// Inventory resources the sandbox does not model in depth (vnets, storage accounts,
     /// automation accounts), keyed by lower-cased ARM id.
     pub resources: BTreeMap<String, GenericResource>,
-    pub vaults: BTreeMap<String, Vault>,
+    pub vaults: BTreeMap<String, std::sync::Arc<Vault>>,
     pub policies: BTreeMap<String, Policy>,
     /// Vault key → when its policies were created or edited (the 50-in-24-hours limit).
     #[serde(default)]

@@ -122,7 +122,7 @@ fn write(st: &mut State, scope: &Scope, tags: Map<String, Value>) {
         }
         Scope::RecoveryVault(k) => {
             if let Some(v) = st.vaults.get_mut(k) {
-                v.tags = Value::Object(tags);
+                std::sync::Arc::make_mut(v).tags = Value::Object(tags);
             }
         }
         Scope::BackupVault(k) => {

@@ -3,6 +3,7 @@
 //! immutability, and the backup vault-config / storage-config views of the same settings.
 
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 use super::errors::ArmError;
 use super::handler::{require_rg, Ctx, HResult, Reply};
@@ -267,7 +268,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
                 .vaults
                 .values()
                 .filter(|x| eq(&x.subscription, &v[0]))
-                .map(vault_body)
+                .map(|v| vault_body(v))
                 .collect();
             Ok(Reply::ok(ctx.page(items, false)))
         }));
@@ -328,7 +329,7 @@ pub fn get_vault<'a>(
     sub: &str,
     rg: &str,
     name: &str,
-) -> Result<&'a Vault, ArmError> {
+) -> Result<&'a Arc<Vault>, ArmError> {
     require_rg(st, sub, rg)?;
     st.vaults
         .get(&key(&[sub, rg, name]))
@@ -366,7 +367,7 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
             }
             let locked = has_items(st, &vk);
             let (mut vault, created) = match existing.clone() {
-                Some(v) => (v, false),
+                Some(v) => (Arc::unwrap_or_clone(v), false),
                 None => {
                     check_vault_name(name)?;
                     let location = super::handler::required_location(&body)?;
@@ -472,7 +473,7 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                 super::backup::create_builtin_policies(st, &vk, ctx.now);
             }
             let base = vault.id();
-            st.vaults.insert(vk.clone(), vault);
+            st.vaults.insert(vk.clone(), Arc::new(vault));
             if !created {
                 return Ok(Reply::status(200, Some(b)).mutated());
             }
@@ -644,7 +645,7 @@ fn vault_config(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             );
             normalize_props(&mut props);
             validate(Some(&vault.properties), &props, has_items(st, &vk))?;
-            let Some(stored) = st.vaults.get_mut(&vk) else {
+            let Some(stored) = st.vaults.get_mut(&vk).map(Arc::make_mut) else {
                 return Err(ArmError::internal("vault vanished"));
             };
             stored.properties = props;
@@ -693,7 +694,7 @@ fn storage_config(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             merge(&mut props, &json!({"redundancySettings": red}));
             normalize_props(&mut props);
             validate(Some(&vault.properties), &props, locked)?;
-            let Some(stored) = st.vaults.get_mut(&vk) else {
+            let Some(stored) = st.vaults.get_mut(&vk).map(Arc::make_mut) else {
                 return Err(ArmError::internal("vault vanished"));
             };
             stored.properties = props;

@@ -24,6 +24,7 @@
 //! that does not match) — the az CLI refuses the first itself (`validate_crr`).
 
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 use super::super::errors::ArmError;
 use super::super::handler::{Ctx, HResult, Reply};
@@ -167,7 +168,7 @@ fn crr_item(
     ctx: &Ctx<'_>,
     st: &State,
     v: &[String],
-) -> Result<(Vault, String, String, Item), ArmError> {
+) -> Result<(Arc<Vault>, String, String, Item), ArmError> {
     let r = super::item_ref(st, v)?;
     crr_enabled(&r.vault)?;
     let it = st
@@ -361,7 +362,7 @@ fn trigger(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
         ));
     }
     // The restore as the paired region runs it: the vault's region is the secondary one.
-    let mut there = vault.clone();
+    let mut there = Vault::clone(&vault);
     there.location = secondary.to_string();
     let job = super::restore::restore_with(
         ctx,
@@ -432,7 +433,7 @@ fn op_status(ctx: &Ctx<'_>, st: &mut State, v: &[String], status: bool) -> HResu
 }
 
 /// The vault a CRR job request names (`resourceId`), checked for CRR; its CRR jobs' key.
-fn job_vault(st: &State, body: &Value) -> Result<(Vault, String), ArmError> {
+fn job_vault(st: &State, body: &Value) -> Result<(Arc<Vault>, String), ArmError> {
     let id = body["resourceId"].as_str().unwrap_or_default();
     let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
     let [_, sub, _, rg, _, _, _, name] = parts.as_slice() else {

@@ -487,7 +487,7 @@ fn list_items(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
 
 /// The protected item a route names: its vault, container and item names, and state key.
 struct ItemRef {
-    vault: Vault,
+    vault: std::sync::Arc<Vault>,
     container: String,
     item_name: String,
     key: String,

@@ -130,11 +130,7 @@ pub(super) fn put_item(
             let prefix_ok = pid
                 .to_ascii_lowercase()
                 .starts_with(&format!("{}/backuppolicies/", vid.to_ascii_lowercase()));
-            let policy = st
-                .policies
-                .get(&key(&[&vk, &pname]))
-                .filter(|_| prefix_ok)
-                .cloned();
+            let policy = st.policies.get(&key(&[&vk, &pname])).filter(|_| prefix_ok);
             let Some(policy) = policy else {
                 return Err(ArmError::bad_request(
                     "BMSUserErrorPolicyNotFound",
@@ -156,6 +152,7 @@ pub(super) fn put_item(
             let new_v2 = policy.properties["policyType"]
                 .as_str()
                 .is_some_and(|t| eq(t, "V2"));
+            let policy_name = policy.name.clone();
             match existing.clone() {
                 Some(it) => {
                     let old_v2 = it
@@ -279,8 +276,8 @@ pub(super) fn put_item(
                     duration = ctx.scaled(durations::PROTECT);
                 }
             }
-            item.policy_id = Some(format!("{vid}/backupPolicies/{}", policy.name));
-            item.policy_name = Some(policy.name.clone());
+            item.policy_id = Some(format!("{vid}/backupPolicies/{policy_name}"));
+            item.policy_name = Some(policy_name);
         }
         if let Some(x) = p.get("extendedProperties").filter(|x| x.is_object()) {
             item.extended_properties = Some(x.clone());
