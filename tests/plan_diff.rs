@@ -1157,8 +1157,8 @@ fn a_plan_saved_by_an_earlier_version_keeps_its_fingerprint() {
         },
     ];
     live.vms[1].size = Some("Standard_D2s_v5".into());
-    live.resources[0].attrs["tags"] =
-        json!({"z": "1", "owner": "ops", "nested": [{"b": 1, "a": 2.5}]});
+    live.resources[0].attrs["tags"] = json!({"z": "1", "owner": "ops", "nested": [{"b": 1, "a": 2.5}],
+        "deep": [[{"b": 1, "a": 2}]], "text": "quote \" slash \\ line\n é"});
     live.protected_elsewhere.insert(
         format!("/subscriptions/{SUB}/resourcegroups/rg-app/providers/microsoft.compute/virtualmachines/app-02"),
         Elsewhere {
@@ -1189,9 +1189,14 @@ fn a_plan_saved_by_an_earlier_version_keeps_its_fingerprint() {
     );
     live.dependencies
         .insert("/subscriptions/x/resourcegroups/gone".into(), None);
+    // A body without kind or SKU, its location not a string: each hashes as null.
+    live.dependencies.insert(
+        "/subscriptions/x/resourcegroups/r/providers/microsoft.network/virtualnetworks/odd".into(),
+        Some(json!({"location": 1})),
+    );
     // The hash azprotect wrote into saved plans before the fingerprint was streamed.
     assert_eq!(
         live.fingerprint(),
-        "c6947303717e8a587714fba2d8f4f370bd06f7186c6ada7b5c903d257b21e742"
+        "a1cf345952d892e5aebbf7ef8c01e9fb1ea8273932519152fad0fd7c6576fcf0"
     );
 }
