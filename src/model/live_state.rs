@@ -63,7 +63,7 @@ impl LiveState {
 
     /// A stable hash of everything the plan depends on: a saved plan is stale when it differs.
     /// Streamed into the hash (no JSON copy of the estate is built): the bytes hashed are the canonical
-    /// JSON of [`Canonical`], the same as saved plans have always been fingerprinted with.
+    /// JSON of `Canonical`, the same as saved plans have always been fingerprinted with.
     pub fn fingerprint(&self) -> String {
         let mut resources: Vec<&Resource> = self.resources.iter().collect();
         resources.sort_by(|a, b| a.arm_id.cmp(&b.arm_id));
@@ -86,9 +86,10 @@ impl LiveState {
                 .map(|(k, v)| (k.to_ascii_lowercase(), v.as_ref().map(what_rules_read)))
                 .collect(),
         };
-        let mut hash = Hashing(Sha256::new());
+        // `Sha256` is an `io::Write` (digest's `std` feature).
+        let mut hash = Sha256::new();
         serde_json::to_writer(&mut hash, &canonical).expect("the live state serializes");
-        hex::encode(hash.0.finalize())
+        hex::encode(hash.finalize())
     }
 }
 
@@ -104,19 +105,6 @@ struct Canonical<'a> {
     /// Resources the rules read (cache accounts, target groups, networks): a plan's blocked
     /// changes depend on them.
     dependencies: BTreeMap<String, Option<RulesRead<'a>>>,
-}
-
-/// Bytes written straight into the hash.
-struct Hashing(Sha256);
-
-impl std::io::Write for Hashing {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// Of a dependency's ARM body, what Azure's rules read (whether it exists, its region, kind and
@@ -147,11 +135,11 @@ impl Serialize for SortedKeys<'_> {
         use serde::ser::{SerializeMap, SerializeSeq};
         match self.0 {
             serde_json::Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                let mut map = s.serialize_map(Some(keys.len()))?;
-                for k in keys {
-                    map.serialize_entry(k, &SortedKeys(&m[k]))?;
+                let mut entries: Vec<_> = m.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                let mut map = s.serialize_map(Some(entries.len()))?;
+                for (k, v) in entries {
+                    map.serialize_entry(k, &SortedKeys(v))?;
                 }
                 map.end()
             }

@@ -268,7 +268,7 @@ pub fn route(ctx: &Ctx<'_>, st: &mut State) -> Option<HResult> {
                 .vaults
                 .values()
                 .filter(|x| eq(&x.subscription, &v[0]))
-                .map(|v| vault_body(v))
+                .map(|vault| vault_body(vault))
                 .collect();
             Ok(Reply::ok(ctx.page(items, false)))
         }));
@@ -366,8 +366,8 @@ fn vault(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str) -> HRes
                 return Err(ArmError::invalid_json("'properties' must be an object"));
             }
             let locked = has_items(st, &vk);
-            let (mut vault, created) = match existing.clone() {
-                Some(v) => (Arc::unwrap_or_clone(v), false),
+            let (mut vault, created) = match existing.as_deref() {
+                Some(v) => (v.clone(), false),
                 None => {
                     check_vault_name(name)?;
                     let location = super::handler::required_location(&body)?;
@@ -645,6 +645,8 @@ fn vault_config(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             );
             normalize_props(&mut props);
             validate(Some(&vault.properties), &props, has_items(st, &vk))?;
+            // Our handle let go first, so that the stored vault is edited in place, not copied.
+            drop(vault);
             let Some(stored) = st.vaults.get_mut(&vk).map(Arc::make_mut) else {
                 return Err(ArmError::internal("vault vanished"));
             };
@@ -694,6 +696,8 @@ fn storage_config(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             merge(&mut props, &json!({"redundancySettings": red}));
             normalize_props(&mut props);
             validate(Some(&vault.properties), &props, locked)?;
+            // Our handle let go first, so that the stored vault is edited in place, not copied.
+            drop(vault);
             let Some(stored) = st.vaults.get_mut(&vk).map(Arc::make_mut) else {
                 return Err(ArmError::internal("vault vanished"));
             };
