@@ -183,30 +183,41 @@ impl Served {
 
     /// ARM and Resource Graph requests, of them Resource Graph's, and 429s, so far.
     fn counts_split(&self) -> (usize, usize, usize) {
-        let text = std::fs::read_to_string(&self.access_log).unwrap_or_default();
-        let mut arm = 0;
-        let mut graph = 0;
-        let mut throttled = 0;
-        for line in text.lines() {
-            let Ok(v) = serde_json::from_str::<Value>(line) else {
-                continue;
-            };
-            // Case folded: Recovery Services' operation URLs, which apply polls, start
-            // `/Subscriptions/` (as Azure writes them), and used to go uncounted.
-            let path = v["path"].as_str().unwrap_or_default().to_ascii_lowercase();
-            if path.starts_with("/subscriptions") || path.starts_with("/providers") {
-                arm += 1;
-                if path.contains("microsoft.resourcegraph") {
-                    graph += 1;
-                }
-                if v["status"] == 429 {
-                    throttled += 1;
-                }
-            }
-        }
-        (arm, graph, throttled)
+        count_split(&self.parsed_log())
     }
 
+    /// The access log's lines so far, each one parsed.
+    fn parsed_log(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(&self.access_log).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+}
+
+/// Of access-log `lines`: ARM and Resource Graph requests, of them Resource Graph's, and 429s.
+fn count_split(lines: &[Value]) -> (usize, usize, usize) {
+    let mut arm = 0;
+    let mut graph = 0;
+    let mut throttled = 0;
+    for v in lines {
+        // Case folded: Recovery Services' operation URLs, which apply polls, start
+        // `/Subscriptions/` (as Azure writes them), and used to go uncounted.
+        let path = v["path"].as_str().unwrap_or_default().to_ascii_lowercase();
+        if path.starts_with("/subscriptions") || path.starts_with("/providers") {
+            arm += 1;
+            if path.contains("microsoft.resourcegraph") {
+                graph += 1;
+            }
+            if v["status"] == 429 {
+                throttled += 1;
+            }
+        }
+    }
+    (arm, graph, throttled)
+}
+
+impl Served {
     /// The ARM requests after the first `skip` lines of the access log, counted by shape (the
     /// path's resource types, names left out), most first: where a run's requests went.
     fn shapes_since(&self, skip: usize) -> Vec<(String, usize)> {
@@ -507,6 +518,12 @@ fn lro_round() -> Duration {
     Duration::from_secs_f64(60.0 * TIME_SCALE.parse::<f64>().unwrap_or(0.01) + 1.0)
 }
 
+/// The bound ARM's write quota sets on `writes` protections in one subscription: 200 at once,
+/// then 10 per second; plus one LRO round.
+fn write_bound(writes: f64) -> Duration {
+    Duration::from_secs_f64(((writes - 200.0) / 10.0).max(0.0)) + lro_round()
+}
+
 async fn managed_ids(served: &Served, file: &Path) -> Vec<(ResourceKind, String)> {
     let client = served.client().await;
     let desired = azprotect::config::load(&[file.to_path_buf()])
@@ -610,56 +627,50 @@ impl Served {
     /// The row of an apply of `protections` that took `wall`, against `bound`, from this
     /// sandbox's access log (started for it).
     fn apply_row(&self, protections: usize, wall: Duration, bound: Duration) -> ApplyRow {
-        let (requests, throttled) = self.counts();
+        let lines = self.parsed_log();
+        let (requests, _, throttled) = count_split(&lines);
         ApplyRow {
             protections,
             wall,
             bound,
             requests,
             throttled,
-            phases: self.apply_phases(wall),
+            phases: apply_phases(&lines, wall),
         }
-    }
-
-    /// The phases of the apply, which took `wall`, from the whole access log (a sandbox
-    /// started for it).
-    fn apply_phases(&self, wall: Duration) -> Option<Phases> {
-        let text = std::fs::read_to_string(&self.access_log).ok()?;
-        let mut first = None;
-        let (mut lease_read, mut first_put, mut last_poll, mut last) = (None, None, None, 0.0);
-        for line in text.lines() {
-            let Ok(v) = serde_json::from_str::<Value>(line) else {
-                continue;
-            };
-            let t = seconds_of(v["time"].as_str().unwrap_or_default())?;
-            let path = v["path"].as_str().unwrap_or_default().to_ascii_lowercase();
-            let method = v["method"].as_str().unwrap_or_default();
-            first.get_or_insert(t);
-            last = t;
-            if path.ends_with("/providers/microsoft.resources/tags/default") {
-                lease_read.get_or_insert(t);
-            } else if method == "PUT" && path.contains("/protecteditems/") {
-                first_put.get_or_insert(t);
-            } else if path.contains("/protecteditems/") && path.contains("/operationsstatus/") {
-                last_poll = Some(t);
-            }
-        }
-        let (first, lease_read, first_put, last_poll) =
-            (first?, lease_read?, first_put?, last_poll?);
-        Some(Phases {
-            start_up: wall.as_secs_f64() - (last - first),
-            read: lease_read - first,
-            lease: first_put - lease_read,
-            writes: last_poll - first_put,
-            release: last - last_poll,
-        })
     }
 }
 
-/// Seconds since the Unix epoch of an access log time (`2026-12-07T10:04:17.1620000Z`).
-fn seconds_of(time: &str) -> Option<f64> {
-    let t = azprotect::model::recovery_point::parse_time(time).ok()?;
-    Some((t - time::OffsetDateTime::UNIX_EPOCH).as_seconds_f64())
+/// The phases of the apply, which took `wall`, from the whole access log's `lines` (a sandbox
+/// started for it).
+fn apply_phases(lines: &[Value], wall: Duration) -> Option<Phases> {
+    let mut first = None;
+    let (mut lease_read, mut first_put, mut last_poll, mut last) = (None, None, None, None);
+    for v in lines {
+        let t =
+            azprotect::model::recovery_point::parse_time(v["time"].as_str().unwrap_or_default())
+                .ok()?;
+        let path = v["path"].as_str().unwrap_or_default().to_ascii_lowercase();
+        let method = v["method"].as_str().unwrap_or_default();
+        first.get_or_insert(t);
+        last = Some(t);
+        if path.ends_with("/providers/microsoft.resources/tags/default") {
+            lease_read.get_or_insert(t);
+        } else if method == "PUT" && path.contains("/protecteditems/") {
+            first_put.get_or_insert(t);
+        } else if path.contains("/protecteditems/") && path.contains("/operationsstatus/") {
+            last_poll = Some(t);
+        }
+    }
+    let (first, lease_read, first_put, last_poll, last) =
+        (first?, lease_read?, first_put?, last_poll?, last?);
+    let secs = |from: time::OffsetDateTime, to: time::OffsetDateTime| (to - from).as_seconds_f64();
+    Some(Phases {
+        start_up: wall.as_secs_f64() - secs(first, last),
+        read: secs(first, lease_read),
+        lease: secs(lease_read, first_put),
+        writes: secs(first_put, last_poll),
+        release: secs(last_poll, last),
+    })
 }
 
 /// The apply table: `Apply of N new protections <how>`, then its one row, and where its wall
@@ -727,9 +738,7 @@ async fn measure_apply(o: &Options) -> ApplyRow {
     let served = Served::throttled(dir.path(), &inv, o.latency);
     let ran = run(&served, &["apply", "-f", &file_s, "--auto-approve"], &[]);
     assert!(ran.ok, "apply failed:\n{}", ran.stderr);
-    // ARM's write bucket: 200 at once, then 10 per second; plus one LRO round.
-    let bound = Duration::from_secs_f64((N as f64 - 200.0) / 10.0) + lro_round();
-    served.apply_row(N, ran.wall, bound)
+    served.apply_row(N, ran.wall, write_bound(N as f64))
 }
 
 fn main() {

@@ -94,10 +94,7 @@ async fn new_protection_discovers_the_vms_once_and_uses_azures_names() {
         );
     }
     // The refresh happened before the first enable.
-    let refresh_at = reqs
-        .iter()
-        .position(|(m, p)| m == "POST" && p.ends_with("/refreshContainers"))
-        .unwrap();
+    let refresh_at = positions(&reqs, "POST", "/refreshContainers")[0];
     let first_put = reqs
         .iter()
         .position(|(m, p)| m == "PUT" && p.contains("/protectedItems/"))

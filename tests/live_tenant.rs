@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use azprotect::azure::{ArmClient, AzureError};
+use azprotect::azure::ArmClient;
 use azprotect::live::{management_groups, resource_graph, vms};
 use azprotect::model::{disk, ManagedDisk, VirtualMachine};
 use azprotect::sandbox::{GraphQuota, SandboxOptions};
@@ -18,18 +18,6 @@ use support::estate::{logged, Estate};
 /// and quota stories (a plan asks for the VMs one row per subscription,
 /// `resource_graph::vm_summary_query`).
 const VM_QUERY: &str = "Resources | where type =~ 'microsoft.compute/virtualmachines' | project id, name, type, location, resourceGroup, subscriptionId, tags, sku, properties | order by subscriptionId asc, id asc";
-
-/// Every row `query` returns for `subscriptions`, through one paced session, and the queries
-/// it sent.
-async fn query_all(
-    client: &ArmClient,
-    subscriptions: &[String],
-    query: &str,
-) -> Result<(Vec<serde_json::Value>, u32), AzureError> {
-    let session = resource_graph::Session::new(client);
-    let rows = session.all(subscriptions, query).await?;
-    Ok((rows, session.queries()))
-}
 
 /// The VMs and disks of `subscriptions` a row each through Resource Graph, and its queries.
 async fn through_graph(
@@ -50,16 +38,17 @@ async fn through_graph(
     )
 }
 
-/// The same from each subscription's VM and disk lists.
+/// The same from each subscription's VM list (the product's reader) and disk list.
 async fn through_lists(
     client: &ArmClient,
     subscriptions: &[String],
 ) -> (Vec<VirtualMachine>, Vec<ManagedDisk>) {
     let (mut vm_list, mut disks) = (Vec::new(), Vec::new());
     for s in subscriptions {
-        let (vm_path, disk_path) = (vms::subscription_path(s), disk::list_path(s));
-        let (v, d) = futures::try_join!(client.list(&vm_path), client.list(&disk_path)).unwrap();
-        vm_list.extend(v.iter().filter_map(vms::from_arm));
+        let disk_path = disk::list_path(s);
+        let (v, d) =
+            futures::try_join!(vms::list(client, s, &[]), client.list(&disk_path)).unwrap();
+        vm_list.extend(v);
         disks.extend(d.iter().filter_map(ManagedDisk::from_arm));
     }
     (vm_list, disks)
@@ -118,8 +107,13 @@ async fn five_thousand_vms_in_ten_subscriptions_come_in_five_pages_as_the_lists_
     assert_eq!(subs[1].display_name, "sub-gen-001");
     let ids: Vec<String> = subs.iter().map(|s| s.id.clone()).collect();
 
-    let (rows, queries) = query_all(&client, &ids, VM_QUERY).await.unwrap();
-    assert_eq!((rows.len(), queries), (5000, 5), "1,000 rows a page");
+    let session = resource_graph::Session::new(&client);
+    let rows = session.all(&ids, VM_QUERY).await.unwrap();
+    assert_eq!(
+        (rows.len(), session.queries()),
+        (5000, 5),
+        "1,000 rows a page"
+    );
 
     let (graph_vms, graph_disks, queries) = through_graph(&client, &ids).await;
     assert_eq!(queries, 10, "five pages of VMs, five of disks");

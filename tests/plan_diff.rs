@@ -3,8 +3,8 @@
 
 use azprotect::live::{Elsewhere, LiveState};
 use azprotect::model::{
-    backup_policy, protected_vm, vault, Address, ArmId, Desired, OnRemove, Resource, ResourceKind,
-    VaultScope, VirtualMachine, VmSelector,
+    backup_policy, protected_vm, vault, Address, ArmId, Desired, ManagedDisk, OnRemove, Resource,
+    ResourceKind, VaultScope, VirtualMachine, VmDisk, VmSelector,
 };
 use azprotect::plan::{
     plan, soft_delete_consulted, Action, AttrChange, DataEffect, Plan, PlanOptions,
@@ -1144,14 +1144,17 @@ fn tags_that_would_take_a_vault_past_50_are_blocked_at_plan_time() {
 fn a_plan_saved_by_an_earlier_version_keeps_its_fingerprint() {
     let (_, have) = converged();
     let mut live = live(have);
+    let data_disk = ArmId::new(format!(
+        "/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/app-01-data"
+    ));
     live.vms[0].disks = vec![
-        azprotect::model::VmDisk {
+        VmDisk {
             id: ArmId::new(format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/app-01-os")),
             lun: None,
             sku: Some("Premium_LRS".into()),
         },
-        azprotect::model::VmDisk {
-            id: ArmId::new(format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/app-01-data")),
+        VmDisk {
+            id: data_disk.clone(),
             lun: Some(0),
             sku: None,
         },
@@ -1166,8 +1169,8 @@ fn a_plan_saved_by_an_earlier_version_keeps_its_fingerprint() {
             state: "protected".into(),
         },
     );
-    live.disks.push(azprotect::model::ManagedDisk {
-        id: ArmId::new(format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/disks/app-01-data")),
+    live.disks.push(ManagedDisk {
+        id: data_disk,
         name: "app-01-data".into(),
         resource_group: "rg-app".into(),
         subscription: SUB.into(),

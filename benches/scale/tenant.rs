@@ -13,7 +13,7 @@
 //! The converged estate is set up by an unthrottled `apply` (not measured, its time printed).
 
 use super::{
-    apply_json, converge, lro_round, plan_converged, print_apply, run, set_up, timing, ApplyRow,
+    apply_json, converge, plan_converged, print_apply, run, set_up, timing, write_bound, ApplyRow,
     Options, Served, SUB,
 };
 use serde_json::{json, Value};
@@ -102,6 +102,7 @@ fn plan(served: &Served, file: &str, label: &str, extra: &[&str]) -> PlanRun {
     }
 }
 
+#[derive(Default)]
 pub struct TenantReport {
     pub vms: usize,
     pub resources: usize,
@@ -117,12 +118,8 @@ pub async fn measure(o: &Options) -> TenantReport {
     if o.tenant_apply_only {
         return TenantReport {
             vms: o.tenant_vms,
-            resources: 0,
-            setup: Duration::ZERO,
-            plans: Vec::new(),
-            shards: Vec::new(),
-            baseline: None,
             apply: Some(measure_apply(o).await),
+            ..Default::default()
         };
     }
     let dir = work_dir("tenant");
@@ -233,12 +230,9 @@ async fn measure_apply(o: &Options) -> ApplyRow {
     eprintln!("scale: tenant apply of {N} protections …");
     let ran = run(&served, &["apply", "-f", &file_s, "--auto-approve"], &[]);
     assert!(ran.ok, "apply failed:\n{}", ran.stderr);
-    // The write quotas together: each subscription 200 at once, then 10 per second; the
-    // protections are spread evenly, so each subscription's share sets the bound; plus one
-    // LRO round (as the single-subscription row).
-    let per_sub = N as f64 / f64::from(SUBS);
-    let bound = Duration::from_secs_f64(((per_sub - 200.0) / 10.0).max(0.0)) + lro_round();
-    served.apply_row(N, ran.wall, bound)
+    // The write quotas together: the protections are spread evenly, so each subscription's
+    // share sets the bound (as the single-subscription row's).
+    served.apply_row(N, ran.wall, write_bound(N as f64 / f64::from(SUBS)))
 }
 
 pub fn print(r: &TenantReport, latency: u64) {

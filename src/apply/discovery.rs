@@ -46,7 +46,7 @@ impl Drop for Ahead {
 
 /// A new VM protection: its vault, its VM and the id the plan gave it; `None` for any other
 /// change.
-pub fn new_protection(change: &Change) -> Option<(ArmId, &str, &ArmId)> {
+pub(super) fn new_protection(change: &Change) -> Option<(ArmId, &str, &ArmId)> {
     if change.address.kind != ResourceKind::ProtectedVm
         || change.action != Action::Create
         || change.before.is_some()

@@ -148,7 +148,24 @@ pub struct Reviewed<'a> {
     pub plan: &'a Plan,
     pub desired: &'a Desired,
     pub targets: &'a [Address],
-    pub live_fingerprint: String,
+    /// What Azure held when the plan was made.
+    pub seen: Seen<'a>,
+}
+
+/// What Azure held when a plan was made: the live state itself (`apply -f`), or its fingerprint
+/// (a saved plan). Fingerprinted only when compared: an apply that takes no lease never is.
+pub enum Seen<'a> {
+    Live(&'a LiveState),
+    Fingerprint(&'a str),
+}
+
+impl Seen<'_> {
+    fn fingerprint(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Seen::Live(live) => live.fingerprint().into(),
+            Seen::Fingerprint(f) => (*f).into(),
+        }
+    }
 }
 
 impl<'a> Reviewed<'a> {
@@ -157,7 +174,7 @@ impl<'a> Reviewed<'a> {
             plan: &made.plan,
             desired: &made.desired,
             targets: &made.targets,
-            live_fingerprint: made.live.fingerprint(),
+            seen: Seen::Live(&made.live),
         }
     }
     pub fn saved(saved: &'a SavedPlan) -> Self {
@@ -165,7 +182,7 @@ impl<'a> Reviewed<'a> {
             plan: &saved.plan,
             desired: &saved.desired,
             targets: &saved.targets,
-            live_fingerprint: saved.live_fingerprint.clone(),
+            seen: Seen::Fingerprint(&saved.live_fingerprint),
         }
     }
 }
@@ -199,7 +216,7 @@ pub async fn still_current(
         ..Default::default()
     };
     let live = crate::live::read_every(client, reviewed.desired, &options).await?;
-    if live.fingerprint() != reviewed.live_fingerprint {
+    if live.fingerprint() != reviewed.seen.fingerprint() {
         return Err(CurrentPlanError::Stale {
             what_changed: what_changed(reviewed.plan, &reviewed.plan_against(&live)),
         });

@@ -107,13 +107,8 @@ impl App {
         }
         let t = Instant::now();
         let generation = self.generation.load(Ordering::Relaxed);
-        match self.write(generation, serde_json::to_vec(st)) {
-            Ok(()) => {
-                self.dirty.store(false, Ordering::Relaxed);
-                self.last_save_us
-                    .store(t.elapsed().as_micros() as u64, Ordering::Relaxed);
-            }
-            Err(e) => tracing::error!("sandbox: saving state failed: {e}"),
+        if self.saved(t, self.write(generation, serde_json::to_vec(st))) {
+            self.dirty.store(false, Ordering::Relaxed);
         }
     }
 
@@ -133,13 +128,23 @@ impl App {
             }
             Err(_) => return,
         };
-        match self.write(generation, bytes) {
-            Ok(()) => self
-                .last_save_us
-                .store(t.elapsed().as_micros() as u64, Ordering::Relaxed),
+        if !self.saved(t, self.write(generation, bytes)) {
+            self.dirty.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a save begun at `started` succeeded: how long it took is kept (it paces the
+    /// next ones: [`flush_pause`]); a failure is logged.
+    fn saved(&self, started: Instant, result: Result<(), super::SandboxError>) -> bool {
+        match result {
+            Ok(()) => {
+                self.last_save_us
+                    .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                true
+            }
             Err(e) => {
-                self.dirty.store(true, Ordering::Relaxed);
                 tracing::error!("sandbox: saving state failed: {e}");
+                false
             }
         }
     }

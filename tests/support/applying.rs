@@ -4,17 +4,17 @@
 use azprotect::apply::lease::LeaseOptions;
 use azprotect::model::{Desired, LiveState};
 use azprotect::ops;
-use azprotect::ops::saved_plan::Reviewed;
+use azprotect::ops::saved_plan::{Reviewed, Seen};
 use azprotect::plan::Plan;
 use std::time::Duration;
 
 /// The plan as reviewed: made from `d` against `live`, untargeted.
-pub fn reviewed<'a>(p: &'a Plan, d: &'a Desired, live: &LiveState) -> Reviewed<'a> {
+pub fn reviewed<'a>(p: &'a Plan, d: &'a Desired, live: &'a LiveState) -> Reviewed<'a> {
     Reviewed {
         plan: p,
         desired: d,
         targets: &[],
-        live_fingerprint: live.fingerprint(),
+        seen: Seen::Live(live),
     }
 }
 
