@@ -881,3 +881,81 @@ async fn auto_over_more_than_a_hundred_subscriptions_asks_one_vm_query_per_hundr
         "the same VMs, whichever way each subscription was read"
     );
 }
+
+/// The requests among `lines` that list a subscription's resource groups.
+fn group_listed(lines: &[serde_json::Value]) -> usize {
+    (lines.iter())
+        .filter(|l| {
+            let p = l["path"].as_str().unwrap_or_default().to_ascii_lowercase();
+            p.split('?')
+                .next()
+                .unwrap_or_default()
+                .ends_with("/resourcegroups")
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn auto_reads_one_subscription_through_resource_graph_only_when_its_lists_would_pass_fifty_pages(
+) {
+    use azprotect::live::discovery::AUTO_GRAPH_ABOVE;
+    use azprotect::live::{Discovery, Source};
+    // One subscription of 2,501 VMs: 51 pages of Azure's 50-VM lists. Resource Graph counts
+    // them (one query) and answers them (one more); the resource groups still come from the
+    // subscription's own list, and no VM is listed.
+    let large = spread(AUTO_GRAPH_ABOVE as u32 + 1, 1);
+    let (e, log, _dir) = throttled(&large, 15, Duration::from_secs(5)).await;
+    let client = e.client().await;
+    let desired = vaults(&e, 1);
+    let expected = vms_by_id(read_by(&client, &desired, Discovery::Lists).await.live.vms);
+    assert_eq!(expected.len(), 2_501);
+    let before = logged(&log).len();
+    let auto = read_by(&client, &desired, Discovery::Auto).await;
+    let lines = logged(&log).split_off(before);
+    assert_eq!(
+        (auto.source, auto.graph_queries),
+        (Source::ResourceGraph, 2),
+        "the VMs counted, then answered"
+    );
+    assert!(vm_listed(&lines).is_empty(), "no VM list");
+    assert_eq!(group_listed(&lines), 1, "its resource groups from its list");
+    assert!(graph_statuses(&lines).iter().all(|s| *s == 200));
+    assert!(
+        vms_by_id(auto.live.vms) == expected,
+        "the same VMs as the lists"
+    );
+
+    // At 2,500 VMs (50 pages) the lists answer, after the count.
+    let (e, log, _dir) = throttled(&spread(2_500, 1), 15, Duration::from_secs(5)).await;
+    let client = e.client().await;
+    let desired = vaults(&e, 1);
+    let before = logged(&log).len();
+    let auto = read_by(&client, &desired, Discovery::Auto).await;
+    let lines = logged(&log).split_off(before);
+    assert_eq!((auto.source, auto.graph_queries), (Source::Lists, 1));
+    assert_eq!(vm_listed(&lines), [FIRST.to_string()].into());
+    assert_eq!(auto.live.vms.len(), 2_500);
+
+    // A large subscription Resource Graph has not indexed yet counts no VMs: listed, never
+    // planned as empty.
+    let unindexed = large.replace(
+        "{name: Landing zone 0}",
+        "{name: Landing zone 0, indexed: false}",
+    );
+    assert_ne!(unindexed, large);
+    let (e, log, _dir) = throttled(&unindexed, 15, Duration::from_secs(5)).await;
+    let client = e.client().await;
+    let desired = vaults(&e, 1);
+    let before = logged(&log).len();
+    let auto = read_by(&client, &desired, Discovery::Auto).await;
+    let lines = logged(&log).split_off(before);
+    assert_eq!((auto.source, auto.graph_queries), (Source::Lists, 1));
+    assert_eq!(vm_listed(&lines), [FIRST.to_string()].into());
+    assert_eq!(auto.live.vms.len(), 2_501);
+
+    // `lists` never asks Resource Graph, however large.
+    let before = logged(&log).len();
+    let lists = read_by(&client, &desired, Discovery::Lists).await;
+    assert_eq!((lists.source, lists.graph_queries), (Source::Lists, 0));
+    assert!(graph_statuses(&logged(&log).split_off(before)).is_empty());
+}

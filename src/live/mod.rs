@@ -28,7 +28,7 @@ use crate::model::{
     backup_policy, protected_vm, resource_group, vault, Address, ArmId, Desired, Resource,
     ResourceKind, VirtualMachine,
 };
-use futures::future::{join_all, try_join_all};
+use futures::future::{join_all, try_join_all, FutureExt};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -105,10 +105,15 @@ pub async fn read_with(
             None => client.list(&vault::list_path(s)).await,
         }
     }));
+    // Whether `auto`'s one subscription is large enough for Resource Graph: asked beside the
+    // lists, awaited by the contents (not to list its VMs) and by the VM queries.
+    let large = discovery::large_one(&session, &subs, options.discovery, known).shared();
+    let their_large = large.clone();
     let contents = async {
-        let (found, vault_lists) = futures::join!(
+        let (found, vault_lists, large) = futures::join!(
             discovery::groups(client, &session, &subs, options.discovery, known),
-            vault_lists
+            vault_lists,
+            their_large
         );
         let mut found = found?;
         let mut readable: Vec<(String, Vec<Value>, Vec<Value>)> = Vec::new();
@@ -120,7 +125,7 @@ pub async fn read_with(
         }
         // Through Resource Graph the VMs come afterwards (or are listed then); else with the
         // vault contents, unless the caller had them.
-        let graph = found.source == Source::ResourceGraph;
+        let graph = found.source == Source::ResourceGraph || large.is_some();
         let per_sub = try_join_all(readable.iter().map(|(sub, groups, vaults)| {
             let list_vms = !graph && !known.is_some_and(|k| k.covers(sub));
             read_subscription(client, sub, groups, vaults, list_vms, &wanted)
@@ -134,11 +139,22 @@ pub async fn read_with(
             futures::try_join!(site_recovery::read(client, &replication), per_sub)?;
         Ok::<_, AzureError>((found, readable, readable_subs, live, per_sub))
     };
-    let graph_vms = discovery::graph_vms(&session, &subs, options.discovery, known, &disk_scopes);
-    let (contents, graph_vms) = futures::join!(contents, graph_vms);
+    let graph_vms = async {
+        let large = large.await;
+        let vms = discovery::graph_vms(
+            &session,
+            &subs,
+            options.discovery,
+            known,
+            &disk_scopes,
+            large.as_ref(),
+        );
+        (vms.await, large)
+    };
+    let (contents, (graph_vms, large)) = futures::join!(contents, graph_vms);
     let (mut found, readable, readable_subs, mut live, per_sub) = contents?;
-    let graph = found.source == Source::ResourceGraph;
-    discovery::settle(&mut found, graph_vms)?;
+    let graph = found.source == Source::ResourceGraph || large.is_some();
+    discovery::settle(&mut found, graph_vms, large.as_ref())?;
     found.queries = session.queries();
     // The VMs Resource Graph did not have (a subscription too large for its answers, or not
     // indexed yet but readable): listed, never planned as empty.

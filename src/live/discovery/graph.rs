@@ -112,13 +112,15 @@ impl GraphVms {
     }
 }
 
-/// The VMs of `to_discover` ([`summarized`]) and the managed disks `disk_scopes` asks for in
-/// `subscriptions`: the disks' first pages beside the VMs, the rest when `resource-graph` says
-/// so or (auto) when they fit in what the quota has left; else the disks are to be listed.
+/// The VMs of `to_discover` ([`summarized`]; counted first unless `counted` holds their
+/// counts) and the managed disks `disk_scopes` asks for in `subscriptions`: the disks' first
+/// pages beside the VMs, the rest when `resource-graph` says so or (auto) when they fit in what
+/// the quota has left; else the disks are to be listed.
 pub(super) async fn vms_and_disks(
     session: &Session<'_>,
     subscriptions: &[String],
     to_discover: &[String],
+    counted: Option<summarized::Counted>,
     disk_scopes: &DiskScopes,
     discovery: Discovery,
 ) -> Result<GraphVms, AzureError> {
@@ -129,7 +131,13 @@ pub(super) async fn vms_and_disks(
     let disk_query = resource_graph::disk_query(disk_groups(disk_scopes).as_ref());
     // No subscriptions, no query: their first pages are none.
     let (vms, first_disks) = futures::try_join!(
-        summarized::read(session, to_discover),
+        async {
+            let counted = match counted {
+                Some(counted) => counted,
+                None => summarized::count(session, to_discover).await?,
+            };
+            summarized::read(session, counted).await
+        },
         session.first_pages(&disk_subs, &disk_query)
     )?;
     let disk_pages_left: u64 = first_disks.iter().map(|p| p.pages_left(p.rows.len())).sum();

@@ -13,10 +13,13 @@
 //!   one left out is asked through its resource-group list, whose refusal names the missing
 //!   permission ([`Denied`]) — or whose answer is used when Resource Graph merely had not
 //!   indexed it yet.
-//! - **auto** (the default): lists for one subscription; for more, Resource Graph's
-//!   containers and VMs. The VMs come one row per subscription (`summarized`: a few queries
-//!   for a tenant, each answer under Resource Graph's 16 MB); a subscription too large for one
-//!   answer, or whose list came back short of its count, is listed.
+//! - **auto** (the default): for more than one subscription, Resource Graph's containers and
+//!   VMs. The VMs come one row per subscription (`summarized`: a few queries for a tenant,
+//!   each answer under Resource Graph's 16 MB); a subscription too large for one answer, or
+//!   whose list came back short of its count, is listed. One subscription is listed, unless
+//!   Resource Graph counts more than [`AUTO_GRAPH_ABOVE`] VMs in it ([`large_one`], its count
+//!   asked beside the subscription's lists): then its VMs (and disks) come as for many, its
+//!   resource groups still from its list ([`Large`]).
 //! - **disks** (when the file has `disk_backup`): wherever the VMs go through Resource Graph,
 //!   one `Resources` query asks for the managed disks of the [`DiskScopes`] (the groups they
 //!   name, `resourceGroup in~ (…)`), its first page beside the VMs'; the pages after it are
@@ -25,7 +28,8 @@
 //!   disks in each subscription's own scope are kept ([`FoundDisks`]), as the lists read them.
 //!
 //! Owns: [`Discovery`], [`ReadOptions`], [`Known`], [`Denied`], [`DiskScopes`], [`FoundDisks`],
-//! [`find`] and its halves ([`groups`], [`graph_vms`], [`settle`]), [`uses_graph`]. Must not import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
+//! [`find`] and its halves ([`groups`], [`graph_vms`], [`settle`]), [`uses_graph`],
+//! [`large_one`]. Must not import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
 
 pub mod graph;
 pub mod summarized;
@@ -211,6 +215,55 @@ pub fn uses_graph(discovery: Discovery, n: usize) -> bool {
     }
 }
 
+/// `auto` reads one subscription's VMs through Resource Graph when it has more than this
+/// many: 50 pages of a VM list, which Azure pages at 50 (`sandbox::server::App::
+/// compute_page_size` cites the recordings), against the two queries Resource Graph needs. At
+/// or under it the lists answer: they see a VM the moment it exists, where Resource Graph lags
+/// writes by seconds to minutes.
+pub const AUTO_GRAPH_ABOVE: u64 = 2_500;
+
+/// The one subscription whose VMs `auto` reads through Resource Graph though it is alone, for
+/// it has more than [`AUTO_GRAPH_ABOVE`] of them ([`large_one`]). Its resource groups still
+/// come from its own list, whose refusal names a missing permission.
+#[derive(Debug, Clone)]
+pub struct Large {
+    /// Lower case.
+    pub subscription: String,
+    pub counted: summarized::Counted,
+}
+
+/// Under `auto`, when exactly one of `subscriptions` is to be read (its resource groups not
+/// `known`), how many VMs Resource Graph counts in it (one query); [`Large`] when more than
+/// [`AUTO_GRAPH_ABOVE`]. `None` otherwise — and when the count fails or Resource Graph is not
+/// there: the count only chooses the way, and the lists are always a way.
+pub async fn large_one(
+    session: &resource_graph::Session<'_>,
+    subscriptions: &[String],
+    discovery: Discovery,
+    known: Option<&Known>,
+) -> Option<Large> {
+    let rest = unknown(subscriptions, known);
+    let [sub] = rest.as_slice() else {
+        return None;
+    };
+    if discovery != Discovery::Auto || known.is_some_and(|k| k.covers(sub)) {
+        return None;
+    }
+    let counted = match summarized::count(session, std::slice::from_ref(sub)).await {
+        Ok(counted) => counted,
+        Err(e) => {
+            tracing::info!("Resource Graph did not count the VMs ({e}); listing them");
+            return None;
+        }
+    };
+    let vms = counted.of(sub)?;
+    tracing::debug!(subscription = sub, vms, "Resource Graph counted the VMs");
+    (vms > AUTO_GRAPH_ABOVE).then(|| Large {
+        subscription: sub.to_ascii_lowercase(),
+        counted,
+    })
+}
+
 /// The subscriptions of `subscriptions` whose resource groups are not `known` (those a read
 /// asks about).
 fn unknown(subscriptions: &[String], known: Option<&Known>) -> Vec<String> {
@@ -225,7 +278,7 @@ fn unknown(subscriptions: &[String], known: Option<&Known>) -> Vec<String> {
 /// Find the readable subscriptions of `subscriptions`, their resource groups, and — through
 /// Resource Graph, when `discovery` and its rule say so — the VMs of those not in `known` and
 /// the managed disks `disks` asks for. A subscription whose resource groups and VMs are `known`
-/// is taken as given, not read. [`groups`] and [`graph_vms`] side by side.
+/// is taken as given, not read. [`groups`] beside [`large_one`] and then [`graph_vms`].
 pub async fn find(
     client: &ArmClient,
     subscriptions: &[String],
@@ -234,12 +287,24 @@ pub async fn find(
     disks: &DiskScopes,
 ) -> Result<Found, AzureError> {
     let session = resource_graph::Session::new(client);
-    let (found, vms) = futures::join!(
+    let (found, (large, vms)) = futures::join!(
         groups(client, &session, subscriptions, discovery, known),
-        graph_vms(&session, subscriptions, discovery, known, disks)
+        async {
+            let large = large_one(&session, subscriptions, discovery, known).await;
+            let vms = graph_vms(
+                &session,
+                subscriptions,
+                discovery,
+                known,
+                disks,
+                large.as_ref(),
+            );
+            let vms = vms.await;
+            (large, vms)
+        }
     );
     let mut found = found?;
-    settle(&mut found, vms)?;
+    settle(&mut found, vms, large.as_ref())?;
     found.queries = session.queries();
     Ok(found)
 }
@@ -268,37 +333,51 @@ pub async fn groups(
     Ok(found)
 }
 
-/// The second half of [`find`]: when the subscriptions go through Resource Graph, the VMs of
-/// those whose VMs are not `known` and the disks `disks` asks for (`None`: not through Resource
-/// Graph, or it is unavailable — the lists answer).
+/// The second half of [`find`]: when the subscriptions go through Resource Graph (or the one
+/// is `large`), the VMs of those whose VMs are not `known` and the disks `disks` asks for
+/// (`None`: not through Resource Graph, or it is unavailable — the lists answer).
 pub async fn graph_vms(
     session: &resource_graph::Session<'_>,
     subscriptions: &[String],
     discovery: Discovery,
     known: Option<&Known>,
     disks: &DiskScopes,
+    large: Option<&Large>,
 ) -> Result<Option<graph::GraphVms>, AzureError> {
     let rest = unknown(subscriptions, known);
-    if !uses_graph(discovery, rest.len()) {
+    if large.is_none() && !uses_graph(discovery, rest.len()) {
         return Ok(None);
     }
     let to_discover: Vec<String> = (rest.iter())
         .filter(|s| !known.is_some_and(|k| k.covers(s)))
         .cloned()
         .collect();
-    match graph::vms_and_disks(session, &rest, &to_discover, disks, discovery).await {
+    let counted = large.map(|l| l.counted.clone());
+    match graph::vms_and_disks(session, &rest, &to_discover, counted, disks, discovery).await {
         Err(e) if resource_graph::unavailable(&e) => Ok(None),
         other => other.map(Some),
     }
 }
 
 /// [`groups`]'s `found` with what [`graph_vms`] found — unless the groups came through the
-/// lists (Resource Graph unavailable), whose reader lists the VMs too: then whatever
-/// [`graph_vms`] found or failed with is not used.
+/// lists (Resource Graph unavailable, or one subscription not `large`), whose reader lists the
+/// VMs too: then whatever [`graph_vms`] found or failed with is not used.
 pub fn settle(
     found: &mut Found,
     vms: Result<Option<graph::GraphVms>, AzureError>,
+    large: Option<&Large>,
 ) -> Result<(), AzureError> {
+    // A large one its list did not refuse: Resource Graph answered for it when it counted.
+    let refused = |l: &&Large| {
+        found
+            .denied
+            .iter()
+            .any(|d| d.subscription == l.subscription)
+    };
+    if let Some(large) = large.filter(|l| !refused(l)) {
+        found.answered.insert(large.subscription.clone());
+        found.source = Source::ResourceGraph;
+    }
     if found.source != Source::ResourceGraph {
         return Ok(());
     }

@@ -3,7 +3,7 @@
 //!
 //! Resource Graph refuses an answer over 16 MB (`ResponsePayloadTooLarge`, which names the
 //! size), and a refused query costs as much as an answered one. So first one small query per
-//! 100 subscriptions counts each one's VMs ([`resource_graph::vm_count_query`]); then the
+//! 100 subscriptions counts each one's VMs ([`count`]); then the
 //! subscriptions with VMs are packed, in order, into parts of at most [`VMS_PER_ANSWER`] VMs
 //! (and 100 subscriptions), and each part is asked for concurrently — Microsoft Learn's
 //! partitioning ("Paging Resource Graph results"), by the `subscriptions` a request names
@@ -12,7 +12,7 @@
 //! subscription too large for one answer by itself, or whose list came back shorter than its
 //! count (a cut Resource Graph does not otherwise report), is left to its VM lists.
 //!
-//! Owns: [`read`], [`SummarizedVms`]. Must not import: `cli`, `plan`, `apply`, `render`,
+//! Owns: [`count`], [`Counted`], [`read`], [`SummarizedVms`]. Must not import: `cli`, `plan`, `apply`, `render`,
 //! `config`, `ops`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,11 +47,30 @@ impl SummarizedVms {
 /// 16 MiB) at 1 KiB a VM — a packed VM with a few disks and tags is about half that.
 pub const VMS_PER_ANSWER: u64 = 12 * 1024;
 
-/// The VMs of `subscriptions` (none asked when there are none).
-pub async fn read(
-    session: &Session<'_>,
-    subscriptions: &[String],
-) -> Result<SummarizedVms, AzureError> {
+/// What [`count`] found of some subscriptions' VMs.
+#[derive(Debug, Clone, Default)]
+pub struct Counted {
+    /// The subscriptions to ask for, with their VM counts ([`VMS_PER_ANSWER`] for one counted
+    /// in part: a group with more rows than a page), in order.
+    pub vms: Vec<(String, u64)>,
+    /// The subscriptions (lower case) with no VMs: answered without a row.
+    pub none: BTreeSet<String>,
+}
+
+impl Counted {
+    /// The VMs counted in `subscription` (any case); `None` when it was not counted.
+    pub fn of(&self, subscription: &str) -> Option<u64> {
+        let is = |s: &str| s.eq_ignore_ascii_case(subscription);
+        match self.vms.iter().find(|(s, _)| is(s)) {
+            Some((_, n)) => Some(*n),
+            None => self.none.iter().any(|s| is(s)).then_some(0),
+        }
+    }
+}
+
+/// How many VMs each of `subscriptions` has ([`resource_graph::vm_count_query`], a query per
+/// [`SUBSCRIPTIONS_PER_QUERY`]; none asked when there are none).
+pub async fn count(session: &Session<'_>, subscriptions: &[String]) -> Result<Counted, AzureError> {
     let count_query = resource_graph::vm_count_query();
     let groups = subscriptions.chunks(SUBSCRIPTIONS_PER_QUERY.max(1));
     let counted = try_join_all(groups.map(|g| session.page(g, &count_query, At::First))).await?;
@@ -61,23 +80,31 @@ pub async fn read(
             counts.insert(sub.to_ascii_lowercase(), n);
         }
     }
-    let mut out = SummarizedVms::default();
+    let mut out = Counted::default();
     // A group whose counts came in part (more rows than a page) is asked whole.
-    let mut asked: Vec<(String, u64)> = Vec::new();
     for page in &counted {
         for s in &page.subscriptions {
             match (counts.get(&s.to_ascii_lowercase()), page.is_whole()) {
-                (Some(n), _) => asked.push((s.clone(), *n)),
+                (Some(n), _) => out.vms.push((s.clone(), *n)),
                 // No row: no VMs.
                 (None, true) => {
-                    out.of.insert(s.to_ascii_lowercase());
+                    out.none.insert(s.to_ascii_lowercase());
                 }
-                (None, false) => asked.push((s.clone(), VMS_PER_ANSWER)),
+                (None, false) => out.vms.push((s.clone(), VMS_PER_ANSWER)),
             }
         }
     }
+    Ok(out)
+}
+
+/// The VMs of the subscriptions [`count`] counted.
+pub async fn read(session: &Session<'_>, counted: Counted) -> Result<SummarizedVms, AzureError> {
+    let mut out = SummarizedVms {
+        of: counted.none,
+        ..SummarizedVms::default()
+    };
     let query = resource_graph::vm_summary_query();
-    let parts = pack(&asked, VMS_PER_ANSWER, SUBSCRIPTIONS_PER_QUERY);
+    let parts = pack(&counted.vms, VMS_PER_ANSWER, SUBSCRIPTIONS_PER_QUERY);
     for part in try_join_all(parts.into_iter().map(|p| group(session, p, &query))).await? {
         out.merge(part);
     }
