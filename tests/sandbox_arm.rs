@@ -84,6 +84,15 @@ impl T {
     }
 }
 
+/// The CA file the sandbox's clients are pointed at (`AZPROTECT_CA_CERT`).
+fn ca_file_of(sb: &azprotect::sandbox::Sandbox) -> std::path::PathBuf {
+    let vars = sb.env_vars();
+    let (_, path) = (vars.iter())
+        .find(|(k, _)| k == "AZPROTECT_CA_CERT")
+        .unwrap();
+    std::path::PathBuf::from(path)
+}
+
 fn hdr(h: &reqwest::header::HeaderMap, k: &str) -> String {
     support::raw::header(h, k)
 }
@@ -749,10 +758,23 @@ async fn state_persists_across_restarts() {
     t.create_vault("rg-app", "rsv-keep", "westeurope").await;
     let ca = t.sb.ca_cert_pem();
     let secret = t.sb.credentials().client_secret;
+    let ca_file = ca_file_of(&t.sb);
     t.sb.shutdown().await;
     let text = std::fs::read_to_string(&env).unwrap();
-    assert!(text.contains("AZPROTECT_CA_CERT="));
+    assert!(text.contains(&format!("AZPROTECT_CA_CERT={}", ca_file.display())));
     assert!(text.contains(&format!("AZURE_CLIENT_SECRET={secret}")));
+    assert!(ca_file.exists(), "the CA file beside the env file stays");
+
+    // Without an env file the CA file is the sandbox's own, in the temporary directory: it
+    // goes when the sandbox does.
+    let own = start(fast()).await;
+    let own_ca = ca_file_of(&own.sb);
+    assert_eq!(
+        std::fs::read_to_string(&own_ca).unwrap(),
+        own.sb.ca_cert_pem()
+    );
+    own.sb.shutdown().await;
+    assert!(!own_ca.exists(), "{} left behind", own_ca.display());
 
     let line = std::fs::read_to_string(&log).unwrap();
     let first: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();

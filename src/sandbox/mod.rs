@@ -130,6 +130,9 @@ pub struct Sandbox {
     endpoint: String,
     ca_pem: String,
     ca_path: PathBuf,
+    /// Whether `ca_path` is this sandbox's own file in the temporary directory (no env file
+    /// beside which to keep it): removed when the sandbox is dropped.
+    ca_temporary: bool,
     creds: SandboxCredentials,
     handle: axum_server::Handle,
     task: tokio::task::JoinHandle<()>,
@@ -337,6 +340,7 @@ impl Sandbox {
             endpoint,
             ca_pem,
             ca_path,
+            ca_temporary: opts.env_file.is_none(),
             creds,
             handle,
             task,
@@ -439,10 +443,14 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     /// A sandbox dropped without [`Sandbox::shutdown`] (a command that failed half-way) still
-    /// writes the mutations the flusher has not written yet.
+    /// writes the mutations the flusher has not written yet. Its CA file in the temporary
+    /// directory goes with it (one beside an env file stays, as the env file does).
     fn drop(&mut self) {
         self.flusher.abort();
         self.app.flush_dirty();
+        if self.ca_temporary {
+            let _ = std::fs::remove_file(&self.ca_path);
+        }
     }
 }
 
