@@ -106,14 +106,12 @@ pub async fn read_with(
         }
     }));
     // Whether `auto`'s one subscription is large enough for Resource Graph: asked beside the
-    // lists, awaited by the contents (not to list its VMs) and by the VM queries.
+    // lists, awaited by its VM lists (not by its vault contents) and by the VM queries.
     let large = discovery::large_one(&session, &subs, options.discovery, known).shared();
-    let their_large = large.clone();
     let contents = async {
-        let (found, vault_lists, large) = futures::join!(
+        let (found, vault_lists) = futures::join!(
             discovery::groups(client, &session, &subs, options.discovery, known),
-            vault_lists,
-            their_large
+            vault_lists
         );
         let mut found = found?;
         let mut readable: Vec<(String, Vec<Value>, Vec<Value>)> = Vec::new();
@@ -124,10 +122,14 @@ pub async fn read_with(
             readable.push((sub.clone(), groups, vaults?));
         }
         // Through Resource Graph the VMs come afterwards (or are listed then); else with the
-        // vault contents, unless the caller had them.
-        let graph = found.source == Source::ResourceGraph || large.is_some();
+        // vault contents, unless the caller had them or the one subscription is large (the
+        // vault contents do not wait for its count).
+        let graph = found.source == Source::ResourceGraph;
         let per_sub = try_join_all(readable.iter().map(|(sub, groups, vaults)| {
-            let list_vms = !graph && !known.is_some_and(|k| k.covers(sub));
+            let large = large.clone();
+            let list_vms = async move {
+                !graph && !known.is_some_and(|k| k.covers(sub)) && large.await.is_none()
+            };
             read_subscription(client, sub, groups, vaults, list_vms, &wanted)
         }));
         let readable_subs: Vec<String> = readable.iter().map(|r| r.0.clone()).collect();
@@ -140,7 +142,7 @@ pub async fn read_with(
         Ok::<_, AzureError>((found, readable, readable_subs, live, per_sub))
     };
     let graph_vms = async {
-        let large = large.await;
+        let large = large.clone().await;
         let vms = discovery::graph_vms(
             &session,
             &subs,
@@ -222,17 +224,17 @@ struct Wanted<'a> {
 }
 
 /// One readable subscription: its declared resource groups, its vaults' contents and (when
-/// `list_vms`) its VMs.
+/// `list_vms` says so) its VMs.
 async fn read_subscription(
     client: &ArmClient,
     sub: &str,
     groups: &[Value],
     vaults: &[Value],
-    list_vms: bool,
+    list_vms: impl std::future::Future<Output = bool>,
     wanted: &Wanted<'_>,
 ) -> Result<LiveState, AzureError> {
     let vms = async {
-        match list_vms {
+        match list_vms.await {
             true => vms::list(client, sub, groups).await,
             false => Ok(vec![]),
         }
