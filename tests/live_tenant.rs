@@ -924,6 +924,15 @@ async fn auto_reads_one_subscription_through_resource_graph_only_when_its_lists_
         vms_by_id(auto.live.vms) == expected,
         "the same VMs as the lists"
     );
+    // A stamps' discovery (`discovery::find`) reads it the same way.
+    let none = azprotect::live::discovery::DiskScopes::new();
+    let one = [FIRST.to_string()];
+    let found = azprotect::live::discovery::find(&client, &one, Discovery::Auto, None, &none)
+        .await
+        .unwrap();
+    assert_eq!((found.source, found.queries), (Source::ResourceGraph, 2));
+    assert_eq!(found.vms_of, [FIRST.to_string()].into());
+    assert!(vms_by_id(found.vms.unwrap()) == expected);
 
     // At 2,500 VMs (50 pages) the lists answer, after the count.
     let (e, log, _dir) = throttled(&spread(2_500, 1), 15, Duration::from_secs(5)).await;
