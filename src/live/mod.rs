@@ -141,18 +141,14 @@ pub async fn read_with(
             futures::try_join!(site_recovery::read(client, &replication), per_sub)?;
         Ok::<_, AzureError>((found, readable, readable_subs, live, per_sub))
     };
-    let graph_vms = async {
-        let large = large.clone().await;
-        let vms = discovery::graph_vms(
-            &session,
-            &subs,
-            options.discovery,
-            known,
-            &disk_scopes,
-            large.as_ref(),
-        );
-        (vms.await, large)
-    };
+    let graph_vms = discovery::graph_vms(
+        &session,
+        &subs,
+        options.discovery,
+        known,
+        &disk_scopes,
+        large.clone(),
+    );
     let (contents, (graph_vms, large)) = futures::join!(contents, graph_vms);
     let (mut found, readable, readable_subs, mut live, per_sub) = contents?;
     let graph = found.source == Source::ResourceGraph || large.is_some();

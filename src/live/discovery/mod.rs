@@ -287,21 +287,10 @@ pub async fn find(
     disks: &DiskScopes,
 ) -> Result<Found, AzureError> {
     let session = resource_graph::Session::new(client);
-    let (found, (large, vms)) = futures::join!(
+    let large = large_one(&session, subscriptions, discovery, known);
+    let (found, (vms, large)) = futures::join!(
         groups(client, &session, subscriptions, discovery, known),
-        async {
-            let large = large_one(&session, subscriptions, discovery, known).await;
-            let vms = graph_vms(
-                &session,
-                subscriptions,
-                discovery,
-                known,
-                disks,
-                large.as_ref(),
-            );
-            let vms = vms.await;
-            (large, vms)
-        }
+        graph_vms(&session, subscriptions, discovery, known, disks, large)
     );
     let mut found = found?;
     settle(&mut found, vms, large.as_ref())?;
@@ -333,10 +322,32 @@ pub async fn groups(
     Ok(found)
 }
 
-/// The second half of [`find`]: when the subscriptions go through Resource Graph (or the one
-/// is `large`), the VMs of those whose VMs are not `known` and the disks `disks` asks for
-/// (`None`: not through Resource Graph, or it is unavailable — the lists answer).
+/// The second half of [`find`], once `large` ([`large_one`]) has said whether the one
+/// subscription is large: when the subscriptions go through Resource Graph (or the one is
+/// large), the VMs of those whose VMs are not `known` and the disks `disks` asks for (`None`:
+/// not through Resource Graph, or it is unavailable — the lists answer); and the large one.
 pub async fn graph_vms(
+    session: &resource_graph::Session<'_>,
+    subscriptions: &[String],
+    discovery: Discovery,
+    known: Option<&Known>,
+    disks: &DiskScopes,
+    large: impl std::future::Future<Output = Option<Large>>,
+) -> (Result<Option<graph::GraphVms>, AzureError>, Option<Large>) {
+    let large = large.await;
+    let vms = vms_of(
+        session,
+        subscriptions,
+        discovery,
+        known,
+        disks,
+        large.as_ref(),
+    );
+    (vms.await, large)
+}
+
+/// [`graph_vms`] once the large one is known.
+async fn vms_of(
     session: &resource_graph::Session<'_>,
     subscriptions: &[String],
     discovery: Discovery,

@@ -3,17 +3,17 @@
 //!
 //! Resource Graph refuses an answer over 16 MB (`ResponsePayloadTooLarge`, which names the
 //! size), and a refused query costs as much as an answered one. So first one small query per
-//! 100 subscriptions counts each one's VMs ([`count`]); then the
-//! subscriptions with VMs are packed, in order, into parts of at most [`VMS_PER_ANSWER`] VMs
-//! (and 100 subscriptions), and each part is asked for concurrently — Microsoft Learn's
-//! partitioning ("Paging Resource Graph results"), by the `subscriptions` a request names
-//! rather than by a hash of the ids. A part refused all the same (VMs larger than reckoned) is
-//! split into as many parts as its size says, with a quarter to spare, and asked again. A
-//! subscription too large for one answer by itself, or whose list came back shorter than its
-//! count (a cut Resource Graph does not otherwise report), is left to its VM lists.
+//! 100 subscriptions counts each one's VMs ([`count`]); then the subscriptions with VMs are
+//! packed, in order, into parts of at most [`VMS_PER_ANSWER`] VMs (and 100 subscriptions),
+//! and each part is asked for concurrently — Microsoft Learn's partitioning ("Paging Resource
+//! Graph results"), by the `subscriptions` a request names rather than by a hash of the ids. A
+//! part refused all the same (VMs larger than reckoned) is split into as many parts as its
+//! size says, with a quarter to spare, and asked again. A subscription too large for one
+//! answer by itself, or whose list came back shorter than its count (a cut Resource Graph does
+//! not otherwise report), is left to its VM lists.
 //!
-//! Owns: [`count`], [`Counted`], [`read`], [`SummarizedVms`]. Must not import: `cli`, `plan`, `apply`, `render`,
-//! `config`, `ops`.
+//! Owns: [`count`], [`Counted`], [`read`], [`SummarizedVms`]. Must not import: `cli`, `plan`,
+//! `apply`, `render`, `config`, `ops`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
