@@ -934,13 +934,14 @@ async fn auto_reads_one_subscription_through_resource_graph_only_when_its_lists_
     assert_eq!(found.vms_of, [FIRST.to_string()].into());
     assert!(vms_by_id(found.vms.unwrap()) == expected);
 
-    // At 2,500 VMs (50 pages) the lists answer, after the count.
-    let (e, log, _dir) = throttled(&spread(2_500, 1), 15, Duration::from_secs(5)).await;
-    let client = e.client().await;
-    let desired = vaults(&e, 1);
+    // `lists` never asks Resource Graph, however large.
     let before = logged(&log).len();
-    let auto = read_by(&client, &desired, Discovery::Auto).await;
-    let lines = logged(&log).split_off(before);
+    let lists = read_by(&client, &desired, Discovery::Lists).await;
+    assert_eq!((lists.source, lists.graph_queries), (Source::Lists, 0));
+    assert!(graph_statuses(&logged(&log).split_off(before)).is_empty());
+
+    // At 2,500 VMs (50 pages) the lists answer, after the count.
+    let (auto, lines) = read_one_by_auto(&spread(2_500, 1)).await;
     assert_eq!((auto.source, auto.graph_queries), (Source::Lists, 1));
     assert_eq!(vm_listed(&lines), [FIRST.to_string()].into());
     assert_eq!(auto.live.vms.len(), 2_500);
@@ -952,19 +953,19 @@ async fn auto_reads_one_subscription_through_resource_graph_only_when_its_lists_
         "{name: Landing zone 0, indexed: false}",
     );
     assert_ne!(unindexed, large);
-    let (e, log, _dir) = throttled(&unindexed, 15, Duration::from_secs(5)).await;
-    let client = e.client().await;
-    let desired = vaults(&e, 1);
-    let before = logged(&log).len();
-    let auto = read_by(&client, &desired, Discovery::Auto).await;
-    let lines = logged(&log).split_off(before);
+    let (auto, lines) = read_one_by_auto(&unindexed).await;
     assert_eq!((auto.source, auto.graph_queries), (Source::Lists, 1));
     assert_eq!(vm_listed(&lines), [FIRST.to_string()].into());
     assert_eq!(auto.live.vms.len(), 2_501);
+}
 
-    // `lists` never asks Resource Graph, however large.
+/// The one-subscription estate `inventory` read by `auto` for a file with one vault there:
+/// the read, and the requests it sent.
+async fn read_one_by_auto(inventory: &str) -> (azprotect::live::Read, Vec<serde_json::Value>) {
+    let (e, log, _dir) = throttled(inventory, 15, Duration::from_secs(5)).await;
+    let client = e.client().await;
+    let desired = vaults(&e, 1);
     let before = logged(&log).len();
-    let lists = read_by(&client, &desired, Discovery::Lists).await;
-    assert_eq!((lists.source, lists.graph_queries), (Source::Lists, 0));
-    assert!(graph_statuses(&logged(&log).split_off(before)).is_empty());
+    let auto = read_by(&client, &desired, azprotect::live::Discovery::Auto).await;
+    (auto, logged(&log).split_off(before))
 }
