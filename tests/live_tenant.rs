@@ -69,12 +69,23 @@ async fn throttled(
     queries: u32,
     window: Duration,
 ) -> (Estate, std::path::PathBuf, tempfile::TempDir) {
+    throttled_with(inventory, queries, window, None).await
+}
+
+/// [`throttled`], with the sandbox's fault spec `faults`.
+async fn throttled_with(
+    inventory: &str,
+    queries: u32,
+    window: Duration,
+    faults: Option<&str>,
+) -> (Estate, std::path::PathBuf, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
     let opts = SandboxOptions {
         throttle: true,
         resource_graph_quota: GraphQuota { queries, window },
         access_log: Some(log.clone()),
+        faults: faults.map(str::to_string),
         ..SandboxOptions::default()
     };
     (estate(inventory, opts).await, log, dir)
@@ -941,7 +952,7 @@ async fn auto_reads_one_subscription_through_resource_graph_only_when_its_lists_
     assert!(graph_statuses(&logged(&log).split_off(before)).is_empty());
 
     // At 2,500 VMs (50 pages) the lists answer, after the count.
-    let (auto, lines) = read_one_by_auto(&spread(2_500, 1)).await;
+    let (auto, lines) = read_one_by_auto(&spread(2_500, 1), None).await;
     assert_eq!((auto.source, auto.graph_queries), (Source::Lists, 1));
     assert_eq!(vm_listed(&lines), [FIRST.to_string()].into());
     assert_eq!(auto.live.vms.len(), 2_500);
@@ -953,19 +964,70 @@ async fn auto_reads_one_subscription_through_resource_graph_only_when_its_lists_
         "{name: Landing zone 0, indexed: false}",
     );
     assert_ne!(unindexed, large);
-    let (auto, lines) = read_one_by_auto(&unindexed).await;
+    let (auto, lines) = read_one_by_auto(&unindexed, None).await;
     assert_eq!((auto.source, auto.graph_queries), (Source::Lists, 1));
     assert_eq!(vm_listed(&lines), [FIRST.to_string()].into());
     assert_eq!(auto.live.vms.len(), 2_501);
+
+    // Resource Graph failing (503, retried until the client gives up) on the count, or on the
+    // VMs after a count that said large: the lists answer, every VM, no error.
+    for (answered, fault) in [(0, "graph_fail_after=0"), (1, "graph_fail_after=1")] {
+        let (auto, lines) = read_one_by_auto(&large, Some(fault)).await;
+        let statuses = graph_statuses(&lines);
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), answered);
+        assert!(
+            statuses.iter().filter(|s| **s == 503).count() > 1,
+            "retried"
+        );
+        assert_eq!(auto.source, Source::Lists, "{fault}");
+        assert_eq!(vm_listed(&lines), [FIRST.to_string()].into(), "{fault}");
+        assert_eq!(auto.live.vms.len(), 2_501, "{fault}");
+    }
 }
 
-/// The one-subscription estate `inventory` read by `auto` for a file with one vault there:
-/// the read, and the requests it sent.
-async fn read_one_by_auto(inventory: &str) -> (azprotect::live::Read, Vec<serde_json::Value>) {
-    let (e, log, _dir) = throttled(inventory, 15, Duration::from_secs(5)).await;
+/// The one-subscription estate `inventory` (served with the fault spec `faults`) read by
+/// `auto` for a file with one vault there: the read, and the requests it sent.
+async fn read_one_by_auto(
+    inventory: &str,
+    faults: Option<&str>,
+) -> (azprotect::live::Read, Vec<serde_json::Value>) {
+    let (e, log, _dir) = throttled_with(inventory, 15, Duration::from_secs(5), faults).await;
     let client = e.client().await;
     let desired = vaults(&e, 1);
     let before = logged(&log).len();
     let auto = read_by(&client, &desired, azprotect::live::Discovery::Auto).await;
     (auto, logged(&log).split_off(before))
+}
+
+#[tokio::test]
+async fn a_lone_subscription_whose_count_waits_on_a_spent_quota_is_listed_not_held_up() {
+    use azprotect::live::discovery::{AUTO_GRAPH_ABOVE, COUNT_PATIENCE};
+    use azprotect::live::{Discovery, Source};
+    // Resource Graph allows one query a minute, and another tool of the same user has spent it:
+    // the count meets a 429 that says to wait the minute. `auto` waits COUNT_PATIENCE, then
+    // lists the subscription's VMs, large as it is.
+    let large = spread(AUTO_GRAPH_ABOVE as u32 + 1, 1);
+    let (e, log, _dir) = throttled(&large, 1, Duration::from_secs(60)).await;
+    let client = e.client().await;
+    let spent = resource_graph::Session::new(&client)
+        .page(
+            &[FIRST.to_string()],
+            &resource_graph::vm_count_query(),
+            resource_graph::At::First,
+        )
+        .await
+        .unwrap();
+    assert_eq!(spent.rows.len(), 1);
+    let desired = vaults(&e, 1);
+    let before = logged(&log).len();
+    let auto = read_by(&client, &desired, Discovery::Auto).await;
+    let lines = logged(&log).split_off(before);
+    let statuses = graph_statuses(&lines);
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|s| *s == 429),
+        "the count was refused, never answered: {statuses:?} (patience {COUNT_PATIENCE:?})"
+    );
+    assert_eq!(auto.source, Source::Lists);
+    assert_eq!(vm_listed(&lines), [FIRST.to_string()].into());
+    assert_eq!(auto.live.vms.len(), 2_501);
 }

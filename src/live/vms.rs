@@ -2,9 +2,9 @@
 //! one paged list per resource group, the groups listed concurrently, when the subscription has
 //! at most [`MAX_GROUP_LISTS`] groups; otherwise from the subscription's one paged list.
 //!
-//! Why: a `nextLink` chain is sequential, so the subscription list of 10,000 VMs costs 100
-//! round trips one after the other; 20 groups of 500 cost the same 100 requests but only 5
-//! round trips deep. The price is at most one partly filled page per group (an empty group
+//! Why: a `nextLink` chain is sequential, so the subscription list of 10,000 VMs costs 200
+//! round trips one after the other (Azure pages VM lists at 50); 20 groups of 500 cost the
+//! same 200 requests but only 10 round trips deep. The price is at most one partly filled page per group (an empty group
 //! still costs one request), bounded by [`MAX_GROUP_LISTS`]; beyond that many groups, those
 //! extra requests would eat into ARM's read quota (250 + 25/s) and the subscription list wins.
 //! Each VM is read exactly once either way.

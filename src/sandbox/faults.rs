@@ -43,10 +43,16 @@
 //!   numeric codes (the health detail's 400044, the health error's 153020) and the RPO alert's
 //!   wording are UNCONFIRMED: no recording has a failing backup or a lagging replication.
 //!
+//! * `graph_fail_after=N` — every Azure Resource Graph query after the first `N` (retries
+//!   included) answers 503 `ServiceUnavailable`, as a random 503 does: what a client does when
+//!   Resource Graph fails part-way through its discovery. Not a known Azure behaviour in that
+//!   order: a test that a client falls back to its lists.
+//!
 //! Example: `seed=7,429=0.05,500=0.02,503=0.02,drop=0.01,lro_fail=0.02`. Faults apply to ARM
 //! routes only (not the token endpoint) and are decided before the request is handled, so a
 //! faulted request has no effect on state.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use rand::rngs::StdRng;
@@ -73,6 +79,8 @@ pub struct FaultSpec {
     pub first_backup_fail: Vec<String>,
     /// Names of VMs whose replication is degraded.
     pub replication_degraded: Vec<String>,
+    /// Resource Graph queries answered before the rest fail.
+    pub graph_fail_after: Option<u64>,
 }
 
 impl FaultSpec {
@@ -103,6 +111,13 @@ impl FaultSpec {
                     .push(crate::model::resource_group::normalize_location(v));
                 continue;
             }
+            if k == "graph_fail_after" {
+                let n = v
+                    .parse()
+                    .map_err(|_| format!("graph_fail_after '{v}' is not a count of queries"))?;
+                f.graph_fail_after = Some(n);
+                continue;
+            }
             if k == "seed" {
                 f.seed = v
                     .parse()
@@ -126,7 +141,7 @@ impl FaultSpec {
                 "garble" => f.garble = p,
                 _ => {
                     return Err(format!(
-                        "unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail, garble, restore_fail, region_down, backup_fail, first_backup_fail, replication_degraded)"
+                        "unknown fault '{k}' (expected seed, 429, 500, 503, drop, lro_fail, garble, restore_fail, region_down, backup_fail, first_backup_fail, replication_degraded, graph_fail_after)"
                     ))
                 }
             }
@@ -156,6 +171,8 @@ pub enum Fault {
 
 pub struct Faults {
     pub spec: FaultSpec,
+    /// Resource Graph queries seen (`graph_fail_after`).
+    graph_queries: AtomicU64,
     rng: Mutex<StdRng>,
     lro_rng: Mutex<StdRng>,
     garble_rng: Mutex<StdRng>,
@@ -164,6 +181,7 @@ pub struct Faults {
 impl Faults {
     pub fn new(spec: FaultSpec) -> Faults {
         Faults {
+            graph_queries: AtomicU64::new(0),
             rng: Mutex::new(StdRng::seed_from_u64(spec.seed)),
             lro_rng: Mutex::new(StdRng::seed_from_u64(spec.seed ^ 0x5eed_1a0f)),
             garble_rng: Mutex::new(StdRng::seed_from_u64(spec.seed ^ 0x6a7b_1e00)),
@@ -195,6 +213,12 @@ impl Faults {
             return Fault::Drop;
         }
         Fault::None
+    }
+
+    /// Whether the next Resource Graph query fails (`graph_fail_after=`).
+    pub fn next_graph_query_fails(&self) -> bool {
+        let seen = self.graph_queries.fetch_add(1, Ordering::Relaxed);
+        self.spec.graph_fail_after.is_some_and(|n| seen >= n)
     }
 
     /// Whether restores of the VM `name` fail (`restore_fail=`).
@@ -316,6 +340,16 @@ mod tests {
         let g = Faults::new(FaultSpec::parse("backup_fail=rg-b/app-01").unwrap());
         assert!(g.backup_fails("RG-B", "app-01") && !g.backup_fails("rg-a", "app-01"));
         assert!(f.replication_degraded("app-01") && !f.replication_degraded("db-01"));
+    }
+
+    #[test]
+    fn resource_graph_fails_after_the_queries_named() {
+        let f = Faults::new(FaultSpec::parse("graph_fail_after=2").unwrap());
+        let fails: Vec<bool> = (0..4).map(|_| f.next_graph_query_fails()).collect();
+        assert_eq!(fails, [false, false, true, true]);
+        let never = Faults::new(FaultSpec::parse("seed=1").unwrap());
+        assert!(!(0..4).any(|_| never.next_graph_query_fails()));
+        assert!(FaultSpec::parse("graph_fail_after=-1").is_err());
     }
 
     #[test]

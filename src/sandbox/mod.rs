@@ -432,6 +432,8 @@ impl Sandbox {
             .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
     }
     pub async fn shutdown(mut self) {
+        // While the port is still ours: no other sandbox can have written a file of its name.
+        self.remove_own_ca();
         self.handle.graceful_shutdown(Some(Duration::from_secs(2)));
         let _ = (&mut self.task).await;
         self.flusher.abort();
@@ -441,16 +443,24 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// Remove the CA file when it is this sandbox's own (`ca_temporary`), once.
+    fn remove_own_ca(&mut self) {
+        if std::mem::take(&mut self.ca_temporary) {
+            let _ = std::fs::remove_file(&self.ca_path);
+        }
+    }
+}
+
 impl Drop for Sandbox {
     /// A sandbox dropped without [`Sandbox::shutdown`] (a command that failed half-way) still
     /// writes the mutations the flusher has not written yet. Its CA file in the temporary
-    /// directory goes with it (one beside an env file stays, as the env file does).
+    /// directory goes with it (one beside an env file stays, as the env file does) — while its
+    /// server still holds the port the file is named by.
     fn drop(&mut self) {
         self.flusher.abort();
         self.app.flush_dirty();
-        if self.ca_temporary {
-            let _ = std::fs::remove_file(&self.ca_path);
-        }
+        self.remove_own_ca();
     }
 }
 

@@ -364,6 +364,14 @@ pub async fn handle(
         // azure-cli-extensions/test_dataprotection_backup_instance_restore_disk.yaml).
         let graph =
             lsegs.len() > 1 && lsegs[0] == "providers" && lsegs[1] == "microsoft.resourcegraph";
+        if graph
+            && app
+                .faults
+                .as_ref()
+                .is_some_and(|f| f.next_graph_query_fails())
+        {
+            break 'done Err(super::faults::fault_error(503, app.time_scale));
+        }
         if let Some(t) = app.throttle.as_ref().filter(|_| !graph) {
             let sub =
                 if lsegs.first().map(|s| s.as_str()) == Some("subscriptions") && lsegs.len() > 1 {

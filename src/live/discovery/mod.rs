@@ -29,7 +29,7 @@
 //!
 //! Owns: [`Discovery`], [`ReadOptions`], [`Known`], [`Denied`], [`DiskScopes`], [`FoundDisks`],
 //! [`find`] and its halves ([`groups`], [`graph_vms`], [`settle`]), [`uses_graph`],
-//! [`large_one`]. Must not import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
+//! [`large_one`] with [`Large`], [`AUTO_GRAPH_ABOVE`] and [`COUNT_PATIENCE`]. Must not import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
 
 pub mod graph;
 pub mod summarized;
@@ -46,7 +46,8 @@ use crate::model::{resource_group, ArmId, ManagedDisk, VirtualMachine};
 /// How VMs (and the subscriptions' resource groups) are discovered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Discovery {
-    /// Lists for one subscription, Resource Graph for more (the module's rule).
+    /// Resource Graph for more than one subscription, and for one with more than
+    /// [`AUTO_GRAPH_ABOVE`] VMs; lists for a smaller one (the module's rule).
     #[default]
     Auto,
     /// Resource Graph (lists when it is unavailable to the caller).
@@ -154,7 +155,8 @@ pub struct Found {
     pub disks: FoundDisks,
     /// Resource Graph queries sent.
     pub queries: u32,
-    /// The subscriptions (lower case) Resource Graph gave a subscription row for.
+    /// The subscriptions (lower case) Resource Graph gave a subscription row for, or (the
+    /// [`Large`] one) counted the VMs of.
     pub answered: BTreeSet<String>,
 }
 
@@ -206,7 +208,8 @@ pub fn is_denied(e: &AzureError) -> bool {
 }
 
 /// Whether `discovery` reads `n` subscriptions (those nothing is known of) through Resource
-/// Graph.
+/// Graph, their resource groups included (`auto`'s one large subscription, [`Large`], is
+/// decided apart: its VMs only).
 pub fn uses_graph(discovery: Discovery, n: usize) -> bool {
     match discovery {
         Discovery::Lists => false,
@@ -232,10 +235,15 @@ pub struct Large {
     pub counted: summarized::Counted,
 }
 
+/// How long [`large_one`] waits for its count: past it (Resource Graph throttled by other
+/// tools of the same user, or failing and being retried), the lists answer.
+pub const COUNT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Under `auto`, when exactly one of `subscriptions` is to be read (its resource groups not
 /// `known`), how many VMs Resource Graph counts in it (one query); [`Large`] when more than
-/// [`AUTO_GRAPH_ABOVE`]. `None` otherwise — and when the count fails or Resource Graph is not
-/// there: the count only chooses the way, and the lists are always a way.
+/// [`AUTO_GRAPH_ABOVE`]. `None` otherwise — and when the count fails, takes longer than
+/// [`COUNT_PATIENCE`] or Resource Graph is not there: the count only chooses the way, and the
+/// lists are always a way (as they are when the large one's VMs then fail: [`graph_vms`]).
 pub async fn large_one(
     session: &resource_graph::Session<'_>,
     subscriptions: &[String],
@@ -249,10 +257,17 @@ pub async fn large_one(
     if discovery != Discovery::Auto || known.is_some_and(|k| k.covers(sub)) {
         return None;
     }
-    let counted = match summarized::count(session, std::slice::from_ref(sub)).await {
-        Ok(counted) => counted,
-        Err(e) => {
+    let count = summarized::count(session, std::slice::from_ref(sub));
+    let counted = match tokio::time::timeout(COUNT_PATIENCE, count).await {
+        Ok(Ok(counted)) => counted,
+        Ok(Err(e)) => {
             tracing::info!("Resource Graph did not count the VMs ({e}); listing them");
+            return None;
+        }
+        Err(_) => {
+            tracing::info!(
+                "Resource Graph did not count the VMs in {COUNT_PATIENCE:?}; listing them"
+            );
             return None;
         }
     };
@@ -366,6 +381,11 @@ async fn vms_of(
     let counted = large.map(|l| l.counted.clone());
     match graph::vms_and_disks(session, &rest, &to_discover, counted, disks, discovery).await {
         Err(e) if resource_graph::unavailable(&e) => Ok(None),
+        // A large one's lists are a way still, as when its count failed.
+        Err(e) if large.is_some() => {
+            tracing::info!("Resource Graph did not answer the VMs ({e}); listing them");
+            Ok(None)
+        }
         other => other.map(Some),
     }
 }
