@@ -169,9 +169,33 @@ struct PacerState {
     in_flight: u32,
 }
 
+/// A query the pacer let go and that has no answer yet. Dropped unanswered (its caller stopped
+/// waiting: `discovery::large_one`'s patience), it is closed out as answered without a reading,
+/// so that it is never counted in flight for good.
+struct Admitted<'p> {
+    pacer: &'p Pacer,
+    open: bool,
+}
+
+impl Admitted<'_> {
+    /// Its answer arrived (with its quota reading, if any).
+    fn answered(mut self, reading: Option<QuotaReading>) {
+        self.open = false;
+        self.pacer.answered(reading);
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.pacer.answered(None);
+        }
+    }
+}
+
 impl Pacer {
     /// Wait until the quota allows one more query, then count it as sent.
-    async fn admit(&self) {
+    async fn admit(&self) -> Admitted<'_> {
         loop {
             let pace = {
                 let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -187,7 +211,12 @@ impl Pacer {
                 pace
             };
             let wait = match pace {
-                Pace::Go => return,
+                Pace::Go => {
+                    return Admitted {
+                        pacer: self,
+                        open: true,
+                    }
+                }
                 Pace::Wait(d) => d,
                 Pace::AwaitAnswer => Duration::from_millis(10),
             };
@@ -400,20 +429,19 @@ impl<'a> Session<'a> {
         query: &str,
         at: At<'_>,
     ) -> Result<Page, AzureError> {
-        self.pacer.admit().await;
+        let admitted = self.pacer.admit().await;
+        (self.queries).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let answer = (self.client)
             .post_query(&path(), &request_body(subscriptions, query, at))
             .await;
-        (self.queries).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (body, headers) = match answer {
             Ok(a) => a,
             Err(e) => {
-                self.pacer.answered(None);
+                admitted.answered(None);
                 return Err(e);
             }
         };
-        let quota = graph_quota::reading(&headers);
-        self.pacer.answered(quota);
+        admitted.answered(graph_quota::reading(&headers));
         let mut body = body.unwrap_or(Value::Null);
         let Some(Value::Array(rows)) = body.get_mut("data").map(Value::take) else {
             return Err(AzureError::Transport {
@@ -439,6 +467,24 @@ impl<'a> Session<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_query_dropped_unanswered_is_no_longer_in_flight() {
+        let pacer = Pacer::default();
+        let in_flight = || pacer.state.lock().unwrap().in_flight;
+        let admitted = pacer.admit().await;
+        assert_eq!(in_flight(), 1);
+        drop(admitted);
+        assert_eq!(in_flight(), 0, "closed out when its caller stopped waiting");
+        pacer.admit().await.answered(None);
+        assert_eq!(in_flight(), 0);
+        // One answered and then dropped is not closed out twice.
+        let (a, b) = (pacer.admit().await, pacer.admit().await);
+        a.answered(None);
+        assert_eq!(in_flight(), 1);
+        drop(b);
+        assert_eq!(in_flight(), 0);
+    }
 
     #[test]
     fn the_request_asks_for_full_pages_and_carries_the_token() {

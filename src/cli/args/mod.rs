@@ -120,7 +120,7 @@ pub enum AuthArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DiscoveryArg {
-    /// Lists for one subscription; for more, Resource Graph (lists where it cannot answer whole)
+    /// Resource Graph for many subscriptions or one of over 2,500 VMs; else lists (and where it cannot answer)
     Auto,
     /// Azure Resource Graph queries (lists when it is unavailable)
     ResourceGraph,
