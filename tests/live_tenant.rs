@@ -710,11 +710,18 @@ async fn read_by(
         .unwrap()
 }
 
+/// The paths of the requests `lines`, lower case, without their queries.
+fn paths(lines: &[serde_json::Value]) -> impl Iterator<Item = String> + '_ {
+    (lines.iter()).filter_map(|l| {
+        let p = l["path"].as_str()?.to_ascii_lowercase();
+        Some(p.split('?').next().unwrap_or_default().to_string())
+    })
+}
+
 /// The subscriptions (lower case) whose VMs the requests `lines` listed.
 fn vm_listed(lines: &[serde_json::Value]) -> std::collections::BTreeSet<String> {
-    (lines.iter())
-        .filter_map(|l| {
-            let p = l["path"].as_str()?.to_ascii_lowercase();
+    paths(lines)
+        .filter_map(|p| {
             let sub = p.strip_prefix("/subscriptions/")?.split('/').next()?;
             p.contains("/virtualmachines").then(|| sub.to_string())
         })
@@ -895,14 +902,8 @@ async fn auto_over_more_than_a_hundred_subscriptions_asks_one_vm_query_per_hundr
 
 /// The requests among `lines` that list a subscription's resource groups.
 fn group_listed(lines: &[serde_json::Value]) -> usize {
-    (lines.iter())
-        .filter(|l| {
-            let p = l["path"].as_str().unwrap_or_default().to_ascii_lowercase();
-            p.split('?')
-                .next()
-                .unwrap_or_default()
-                .ends_with("/resourcegroups")
-        })
+    paths(lines)
+        .filter(|p| p.ends_with("/resourcegroups"))
         .count()
 }
 

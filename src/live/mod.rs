@@ -1,6 +1,6 @@
 //! Bulk readers of live state: list calls per subscription and per vault (or, to discover
-//! VMs and resource groups across subscriptions, Azure Resource Graph: [`discovery`]), never
-//! one GET per item, issued concurrently. The result is normalized through the `model`
+//! VMs and resource groups across subscriptions or in one large one, Azure Resource Graph:
+//! [`discovery`]), never one GET per item, issued concurrently. The result is normalized through the `model`
 //! families so that it compares directly with the desired side.
 //!
 //! A subscription the identity may not read does not fail the read: [`read_with`] reads the
@@ -70,7 +70,8 @@ pub async fn read_every(
 /// groups, vault lists) is taken as it is. Through Resource Graph, the vaults' contents and
 /// Site Recovery are read as soon as the resource groups are in, while its VM and disk
 /// queries still run ([`discovery::groups`], [`discovery::graph_vms`]); the VMs it could not
-/// answer are listed afterwards.
+/// answer are listed afterwards. For one subscription, its VM count (`auto`:
+/// [`discovery::large_one`]) is asked beside its lists, and only its VM lists wait for it.
 pub async fn read_with(
     client: &ArmClient,
     desired: &Desired,
@@ -128,7 +129,8 @@ pub async fn read_with(
         let per_sub = try_join_all(readable.iter().map(|(sub, groups, vaults)| {
             let large = large.clone();
             let list_vms = async move {
-                !graph && !known.is_some_and(|k| k.covers(sub)) && large.await.is_none()
+                !known.is_some_and(|k| k.covers(sub))
+                    && !vms_after_contents(graph, large.await.as_ref())
             };
             read_subscription(client, sub, groups, vaults, list_vms, &wanted)
         }));
@@ -141,18 +143,17 @@ pub async fn read_with(
             futures::try_join!(site_recovery::read(client, &replication), per_sub)?;
         Ok::<_, AzureError>((found, readable, readable_subs, live, per_sub))
     };
-    let graph_vms = discovery::graph_vms(
-        &session,
-        &subs,
-        options.discovery,
-        known,
-        &disk_scopes,
-        large.clone(),
-    );
-    let (contents, (graph_vms, large)) = futures::join!(contents, graph_vms);
+    let graph_vms = async {
+        let large = large.clone().await;
+        let disks = &disk_scopes;
+        discovery::graph_vms(&session, &subs, options.discovery, known, disks, large).await
+    };
+    let (contents, graph_vms) = futures::join!(contents, graph_vms);
+    let large = large.await; // answered by now
     let (mut found, readable, readable_subs, mut live, per_sub) = contents?;
-    let graph = found.source == Source::ResourceGraph || large.is_some();
-    discovery::settle(&mut found, graph_vms, large.as_ref())?;
+    let graph = vms_after_contents(found.source == Source::ResourceGraph, large.as_ref());
+    let large_sub = large.as_ref().map(|l| l.subscription.as_str());
+    discovery::settle(&mut found, graph_vms, large_sub)?;
     found.queries = session.queries();
     // The VMs Resource Graph did not have (a subscription too large for its answers, or not
     // indexed yet but readable): listed, never planned as empty.
@@ -204,6 +205,13 @@ pub async fn read_with(
         source: found.source,
         graph_queries: found.queries,
     })
+}
+
+/// Whether the VMs come after the vault contents (through Resource Graph, or listed then)
+/// rather than listed with them: the subscriptions go through Resource Graph (`graph`), or the
+/// lone one is `large`.
+fn vms_after_contents(graph: bool, large: Option<&discovery::Large>) -> bool {
+    graph || large.is_some()
 }
 
 /// Whether `id` is in one of the `readable` subscriptions.

@@ -300,16 +300,20 @@ impl Sandbox {
             })
         };
 
-        // The CA file clients point AZPROTECT_CA_CERT at.
-        let ca_path = match &opts.env_file {
+        // The CA file clients point AZPROTECT_CA_CERT at: beside the env file, or the
+        // sandbox's own in the temporary directory.
+        let (ca_path, ca_temporary) = match &opts.env_file {
             Some(env) => {
                 let name = env
                     .file_name()
                     .map(|n| n.to_string_lossy().to_string())
                     .unwrap_or_else(|| "sandbox.env".into());
-                env.with_file_name(format!("{name}.ca.pem"))
+                (env.with_file_name(format!("{name}.ca.pem")), false)
             }
-            None => std::env::temp_dir().join(format!("azprotect-sandbox-{}-ca.pem", addr.port())),
+            None => {
+                let name = format!("azprotect-sandbox-{}-ca.pem", addr.port());
+                (std::env::temp_dir().join(name), true)
+            }
         };
         // Absolute: the env file names it, and is read from anywhere (`. /path/sandbox.env`).
         let ca_path = std::path::absolute(&ca_path).unwrap_or(ca_path);
@@ -340,7 +344,7 @@ impl Sandbox {
             endpoint,
             ca_pem,
             ca_path,
-            ca_temporary: opts.env_file.is_none(),
+            ca_temporary,
             creds,
             handle,
             task,

@@ -251,10 +251,11 @@ pub async fn large_one(
     known: Option<&Known>,
 ) -> Option<Large> {
     let rest = unknown(subscriptions, known);
-    let [sub] = rest.as_slice() else {
+    let vms_unknown = to_discover(&rest, known);
+    let ([_], [sub]) = (rest.as_slice(), vms_unknown.as_slice()) else {
         return None;
     };
-    if discovery != Discovery::Auto || known.is_some_and(|k| k.covers(sub)) {
+    if discovery != Discovery::Auto {
         return None;
     }
     let count = summarized::count(session, std::slice::from_ref(sub));
@@ -277,6 +278,14 @@ pub async fn large_one(
         subscription: sub.to_ascii_lowercase(),
         counted,
     })
+}
+
+/// Those of `rest` (the subscriptions a read asks about: [`unknown`]) whose VMs are not `known`.
+fn to_discover(rest: &[String], known: Option<&Known>) -> Vec<String> {
+    (rest.iter())
+        .filter(|s| !known.is_some_and(|k| k.covers(s)))
+        .cloned()
+        .collect()
 }
 
 /// The subscriptions of `subscriptions` whose resource groups are not `known` (those a read
@@ -302,13 +311,17 @@ pub async fn find(
     disks: &DiskScopes,
 ) -> Result<Found, AzureError> {
     let session = resource_graph::Session::new(client);
-    let large = large_one(&session, subscriptions, discovery, known);
     let (found, (vms, large)) = futures::join!(
         groups(client, &session, subscriptions, discovery, known),
-        graph_vms(&session, subscriptions, discovery, known, disks, large)
+        async {
+            let large = large_one(&session, subscriptions, discovery, known).await;
+            let sub = large.as_ref().map(|l| l.subscription.clone());
+            let vms = graph_vms(&session, subscriptions, discovery, known, disks, large);
+            (vms.await, sub)
+        }
     );
     let mut found = found?;
-    settle(&mut found, vms, large.as_ref())?;
+    settle(&mut found, vms, large.as_deref())?;
     found.queries = session.queries();
     Ok(found)
 }
@@ -337,52 +350,29 @@ pub async fn groups(
     Ok(found)
 }
 
-/// The second half of [`find`], once `large` ([`large_one`]) has said whether the one
-/// subscription is large: when the subscriptions go through Resource Graph (or the one is
-/// large), the VMs of those whose VMs are not `known` and the disks `disks` asks for (`None`:
-/// not through Resource Graph, or it is unavailable — the lists answer); and the large one.
+/// The second half of [`find`], once [`large_one`] has said whether the one subscription is
+/// `large`: when the subscriptions go through Resource Graph (or the one is large), the VMs of
+/// those whose VMs are not `known` and the disks `disks` asks for. `None`: not through
+/// Resource Graph, or it is unavailable — or, for the large one, it failed: the lists answer.
 pub async fn graph_vms(
     session: &resource_graph::Session<'_>,
     subscriptions: &[String],
     discovery: Discovery,
     known: Option<&Known>,
     disks: &DiskScopes,
-    large: impl std::future::Future<Output = Option<Large>>,
-) -> (Result<Option<graph::GraphVms>, AzureError>, Option<Large>) {
-    let large = large.await;
-    let vms = vms_of(
-        session,
-        subscriptions,
-        discovery,
-        known,
-        disks,
-        large.as_ref(),
-    );
-    (vms.await, large)
-}
-
-/// [`graph_vms`] once the large one is known.
-async fn vms_of(
-    session: &resource_graph::Session<'_>,
-    subscriptions: &[String],
-    discovery: Discovery,
-    known: Option<&Known>,
-    disks: &DiskScopes,
-    large: Option<&Large>,
+    large: Option<Large>,
 ) -> Result<Option<graph::GraphVms>, AzureError> {
     let rest = unknown(subscriptions, known);
     if large.is_none() && !uses_graph(discovery, rest.len()) {
         return Ok(None);
     }
-    let to_discover: Vec<String> = (rest.iter())
-        .filter(|s| !known.is_some_and(|k| k.covers(s)))
-        .cloned()
-        .collect();
-    let counted = large.map(|l| l.counted.clone());
+    let to_discover = to_discover(&rest, known);
+    let is_large = large.is_some();
+    let counted = large.map(|l| l.counted);
     match graph::vms_and_disks(session, &rest, &to_discover, counted, disks, discovery).await {
         Err(e) if resource_graph::unavailable(&e) => Ok(None),
         // A large one's lists are a way still, as when its count failed.
-        Err(e) if large.is_some() => {
+        Err(e) if is_large => {
             tracing::info!("Resource Graph did not answer the VMs ({e}); listing them");
             Ok(None)
         }
@@ -391,26 +381,22 @@ async fn vms_of(
 }
 
 /// [`groups`]'s `found` with what [`graph_vms`] found — unless the groups came through the
-/// lists (Resource Graph unavailable, or one subscription not `large`), whose reader lists the
-/// VMs too: then whatever [`graph_vms`] found or failed with is not used.
+/// lists (Resource Graph unavailable, or one subscription and not the `large` one, lower
+/// case), whose reader lists the VMs too: then whatever [`graph_vms`] found or failed with is
+/// not used.
 pub fn settle(
     found: &mut Found,
     vms: Result<Option<graph::GraphVms>, AzureError>,
-    large: Option<&Large>,
+    large: Option<&str>,
 ) -> Result<(), AzureError> {
-    // A large one its list did not refuse: Resource Graph answered for it when it counted.
-    let refused = |l: &&Large| {
-        found
-            .denied
-            .iter()
-            .any(|d| d.subscription == l.subscription)
-    };
-    if let Some(large) = large.filter(|l| !refused(l)) {
-        found.answered.insert(large.subscription.clone());
-        found.source = Source::ResourceGraph;
-    }
-    if found.source != Source::ResourceGraph {
+    let refused = |l: &&str| found.denied.iter().any(|d| d.subscription == *l);
+    let large = large.filter(|l| !refused(l));
+    if found.source != Source::ResourceGraph && large.is_none() {
         return Ok(());
+    }
+    // Resource Graph answered for the large one when it counted its VMs.
+    if let Some(large) = large {
+        found.answered.insert(large.to_string());
     }
     match vms? {
         Some(vms) => vms.fill(found),
