@@ -1032,3 +1032,42 @@ async fn a_lone_subscription_whose_count_waits_on_a_spent_quota_is_listed_not_he
     assert_eq!(vm_listed(&lines), [FIRST.to_string()].into());
     assert_eq!(auto.live.vms.len(), 2_501);
 }
+
+#[tokio::test]
+async fn a_subscription_resource_graph_left_out_is_listed_with_the_vault_contents_not_after_its_queries(
+) {
+    use azprotect::live::Discovery;
+    // Three subscriptions, the third readable but not indexed by Resource Graph yet. A quota
+    // of two queries per 5 s: the containers and the VM count spend it, and the VMs' query
+    // waits for the next window. The third subscription's VMs do not wait with it.
+    let inventory = spread(300, 3).replace(
+        "generate:",
+        &format!("  {}: {{indexed: false}}\ngenerate:", sub(2)),
+    );
+    let (e, log, _dir) = throttled(&inventory, 2, Duration::from_secs(5)).await;
+    let client = e.client().await;
+    let desired = vaults(&e, 3);
+    let before = logged(&log).len();
+    let read = read_by(&client, &desired, Discovery::Auto).await;
+    let lines = logged(&log).split_off(before);
+    assert_eq!(read.live.vms.len(), 300, "every VM, the third's listed");
+    assert_eq!(
+        vm_listed(&lines),
+        [sub(2)].into(),
+        "only the third's listed"
+    );
+    let positions = |wanted: &dyn Fn(&str) -> bool| -> Vec<usize> {
+        (paths(&lines).enumerate())
+            .filter(|(_, p)| wanted(p))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let third = sub(2);
+    let listed = positions(&|p| p.contains(&third) && p.contains("/virtualmachines"));
+    let queries = positions(&|p| p.contains("microsoft.resourcegraph/resources"));
+    assert_eq!(queries.len(), 3, "containers, count, VMs");
+    assert!(
+        listed.iter().all(|l| *l < queries[2]),
+        "the third's VM lists ({listed:?}) answered before the VMs' query ({queries:?})"
+    );
+}

@@ -124,13 +124,16 @@ pub async fn read_with(
         }
         // Through Resource Graph the VMs come afterwards (or are listed then); else with the
         // vault contents, unless the caller had them or the one subscription is large (the
-        // vault contents do not wait for its count).
+        // vault contents do not wait for its count). A readable subscription Resource Graph
+        // left out (not indexed yet) is listed with its vault contents too: nothing it sends
+        // later is of that subscription.
         let graph = found.source == Source::ResourceGraph;
         let per_sub = try_join_all(readable.iter().map(|(sub, groups, vaults)| {
             let large = large.clone();
+            let left_out = graph && !found.answered.contains(&sub.to_ascii_lowercase());
             let list_vms = async move {
                 !known.is_some_and(|k| k.covers(sub))
-                    && !vms_after_contents(graph, large.await.as_ref())
+                    && (left_out || !vms_after_contents(graph, large.await.as_ref()))
             };
             read_subscription(client, sub, groups, vaults, list_vms, &wanted)
         }));
@@ -155,11 +158,14 @@ pub async fn read_with(
     let large_sub = large.as_ref().map(|l| l.subscription.as_str());
     discovery::settle(&mut found, graph_vms, large_sub)?;
     found.queries = session.queries();
-    // The VMs Resource Graph did not have (a subscription too large for its answers, or not
-    // indexed yet but readable): listed, never planned as empty.
+    // The VMs Resource Graph answered for but did not send (a subscription too large for its
+    // answers, or whose list it cut short): listed, never planned as empty. Those of a
+    // subscription it left out were listed with the vault contents.
     let to_list = (readable.iter()).filter(|(sub, _, _)| {
+        let sub_lower = sub.to_ascii_lowercase();
         graph
-            && !found.vms_of.contains(&sub.to_ascii_lowercase())
+            && found.answered.contains(&sub_lower)
+            && !found.vms_of.contains(&sub_lower)
             && !known.is_some_and(|k| k.covers(sub))
     });
     let listed = try_join_all(to_list.map(|(sub, groups, _)| vms::list(client, sub, groups)));
