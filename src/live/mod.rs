@@ -1,7 +1,7 @@
 //! Bulk readers of live state: list calls per subscription and per vault (or, to discover
 //! VMs and resource groups across subscriptions or in one large one, Azure Resource Graph:
-//! [`discovery`]), never one GET per item, issued concurrently. The result is normalized through the `model`
-//! families so that it compares directly with the desired side.
+//! [`discovery`]), never one GET per item, issued concurrently. The result is normalized
+//! through the `model` families so that it compares directly with the desired side.
 //!
 //! A subscription the identity may not read does not fail the read: [`read_with`] reads the
 //! others and returns it ([`Read::denied`]) in the same pass; [`read`] turns it into the error.

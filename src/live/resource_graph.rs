@@ -434,13 +434,8 @@ impl<'a> Session<'a> {
         let answer = (self.client)
             .post_query(&path(), &request_body(subscriptions, query, at))
             .await;
-        let (body, headers) = match answer {
-            Ok(a) => a,
-            Err(e) => {
-                admitted.answered(None);
-                return Err(e);
-            }
-        };
+        // A failed query is closed out by `admitted` as it is dropped.
+        let (body, headers) = answer?;
         admitted.answered(graph_quota::reading(&headers));
         let mut body = body.unwrap_or(Value::Null);
         let Some(Value::Array(rows)) = body.get_mut("data").map(Value::take) else {

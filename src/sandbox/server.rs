@@ -342,7 +342,14 @@ pub async fn handle(
 
         // ARM pipeline.
         arm_route = true;
+        // Resource Graph answers with its own quota headers, not ARM's buckets (recorded answer:
+        // azure-cli-extensions/test_dataprotection_backup_instance_restore_disk.yaml).
+        let graph =
+            lsegs.len() > 1 && lsegs[0] == "providers" && lsegs[1] == "microsoft.resourcegraph";
         if let Some(f) = &app.faults {
+            if graph && f.next_graph_query_fails() {
+                break 'done Err(super::faults::fault_error(503, app.time_scale));
+            }
             match f.next_request() {
                 Fault::None => {}
                 Fault::Drop => {
@@ -359,18 +366,6 @@ pub async fn handle(
         let bearer = authorization.as_deref();
         if let Err(e) = (app.accepted).check(&ident, bearer, now / 1000, &app.base) {
             break 'done Err(e);
-        }
-        // Resource Graph answers with its own quota headers, not ARM's buckets (recorded answer:
-        // azure-cli-extensions/test_dataprotection_backup_instance_restore_disk.yaml).
-        let graph =
-            lsegs.len() > 1 && lsegs[0] == "providers" && lsegs[1] == "microsoft.resourcegraph";
-        if graph
-            && app
-                .faults
-                .as_ref()
-                .is_some_and(|f| f.next_graph_query_fails())
-        {
-            break 'done Err(super::faults::fault_error(503, app.time_scale));
         }
         if let Some(t) = app.throttle.as_ref().filter(|_| !graph) {
             let sub =

@@ -647,16 +647,28 @@ fn vault_config(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             validate(Some(&vault.properties), &props, has_items(st, &vk))?;
             // Our handle let go first, so that the stored vault is edited in place, not copied.
             drop(vault);
-            let Some(stored) = st.vaults.get_mut(&vk).map(Arc::make_mut) else {
-                return Err(ArmError::internal("vault vanished"));
-            };
-            stored.properties = props;
-            stored.etag = etag(ctx.now);
+            let stored = set_properties(st, &vk, props, ctx.now)?;
             let b = vault_config_body(stored);
             Ok(Reply::ok(b).mutated())
         }
         m => Err(ArmError::method_not_allowed(m)),
     }
+}
+
+/// The stored vault `vk` with new `props` and a new etag, edited in place (its caller holds no
+/// other handle on it, or `Arc::make_mut` copies it).
+fn set_properties<'s>(
+    st: &'s mut State,
+    vk: &str,
+    props: Value,
+    now: i64,
+) -> Result<&'s Vault, ArmError> {
+    let Some(stored) = st.vaults.get_mut(vk).map(Arc::make_mut) else {
+        return Err(ArmError::internal("vault vanished"));
+    };
+    stored.properties = props;
+    stored.etag = etag(now);
+    Ok(stored)
 }
 
 fn storage_config_body(v: &Vault, locked: bool) -> Value {
@@ -698,11 +710,7 @@ fn storage_config(ctx: &Ctx<'_>, st: &mut State, v: &[String]) -> HResult {
             validate(Some(&vault.properties), &props, locked)?;
             // Our handle let go first, so that the stored vault is edited in place, not copied.
             drop(vault);
-            let Some(stored) = st.vaults.get_mut(&vk).map(Arc::make_mut) else {
-                return Err(ArmError::internal("vault vanished"));
-            };
-            stored.properties = props;
-            stored.etag = etag(ctx.now);
+            let stored = set_properties(st, &vk, props, ctx.now)?;
             if ctx.method == "PATCH" {
                 return Ok(Reply::status(204, None).mutated());
             }

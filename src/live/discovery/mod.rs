@@ -29,7 +29,8 @@
 //!
 //! Owns: [`Discovery`], [`ReadOptions`], [`Known`], [`Denied`], [`DiskScopes`], [`FoundDisks`],
 //! [`find`] and its halves ([`groups`], [`graph_vms`], [`settle`]), [`uses_graph`],
-//! [`large_one`] with [`Large`], [`AUTO_GRAPH_ABOVE`] and [`COUNT_PATIENCE`]. Must not import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
+//! [`large_one`] with [`Large`], [`AUTO_GRAPH_ABOVE`] and [`COUNT_PATIENCE`]. Must not
+//! import: `cli`, `plan`, `apply`, `render`, `config`, `ops`.
 
 pub mod graph;
 pub mod summarized;
@@ -250,14 +251,14 @@ pub async fn large_one(
     discovery: Discovery,
     known: Option<&Known>,
 ) -> Option<Large> {
+    if discovery != Discovery::Auto {
+        return None;
+    }
     let rest = unknown(subscriptions, known);
     let vms_unknown = to_discover(&rest, known);
     let ([_], [sub]) = (rest.as_slice(), vms_unknown.as_slice()) else {
         return None;
     };
-    if discovery != Discovery::Auto {
-        return None;
-    }
     let count = summarized::count(session, std::slice::from_ref(sub));
     let counted = match tokio::time::timeout(COUNT_PATIENCE, count).await {
         Ok(Ok(counted)) => counted,
@@ -370,9 +371,8 @@ pub async fn graph_vms(
     let is_large = large.is_some();
     let counted = large.map(|l| l.counted);
     match graph::vms_and_disks(session, &rest, &to_discover, counted, disks, discovery).await {
-        Err(e) if resource_graph::unavailable(&e) => Ok(None),
         // A large one's lists are a way still, as when its count failed.
-        Err(e) if is_large => {
+        Err(e) if is_large || resource_graph::unavailable(&e) => {
             tracing::info!("Resource Graph did not answer the VMs ({e}); listing them");
             Ok(None)
         }
